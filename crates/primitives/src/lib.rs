@@ -1,0 +1,26 @@
+//! Luminex primitives: hashes, amounts, keys and addresses, transactions,
+//! blocks, the canonical binary codec and Merkle trees.
+//!
+//! This crate does no I/O and depends on nothing else in the workspace. Every
+//! type that goes on the wire or on disk implements [`Encode`] and [`Decode`];
+//! the format is specified in `docs/encoding.md`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod address;
+pub mod amount;
+pub mod block;
+pub mod codec;
+pub mod hash;
+pub mod keys;
+pub mod merkle;
+pub mod tx;
+
+pub use address::{Address, AddressError, Lock};
+pub use amount::{Amount, AmountError};
+pub use block::{Block, Header};
+pub use codec::{Decode, DecodeError, Encode, Reader};
+pub use hash::Hash;
+pub use keys::{PublicKey, SchemeId, Signature};
+pub use merkle::MerkleProof;
+pub use tx::{OutPoint, Transaction, TxKind, TxOut, Witness};

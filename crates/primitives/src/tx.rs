@@ -1,0 +1,231 @@
+//! Transactions.
+//!
+//! A transaction's id (`txid`) hashes everything except its witnesses; the
+//! `wtxid` hashes the full encoding (DESIGN.md §3.2). The message each witness
+//! signs covers the chain id, every input together with the amount and lock it
+//! spends, every output and the expiry (DESIGN.md §3.3), so changing any of
+//! them or replaying on another chain invalidates the signature.
+
+use crate::codec::{put_length, put_seq, Decode, DecodeError, Encode, Reader, Sink};
+use crate::hash::{SIGHASH, TXID, WTXID};
+use crate::keys::{PublicKey, Signature};
+use crate::{Amount, Hash, Lock};
+
+/// Most inputs or outputs in one transaction (bounds decoding).
+pub const MAX_TX_IO: u64 = 10_000;
+
+/// A reference to an output of an earlier transaction.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct OutPoint {
+    /// The txid of the transaction that created the output.
+    pub txid: Hash,
+    /// The index of the output in that transaction.
+    pub vout: u32,
+}
+
+impl Encode for OutPoint {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.txid.encode_to(s);
+        s.put(&self.vout.to_le_bytes());
+    }
+}
+
+impl Decode for OutPoint {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(OutPoint {
+            txid: Hash::decode(r)?,
+            vout: r.u32("vout")?,
+        })
+    }
+}
+
+/// An output: an amount and the lock that must be satisfied to spend it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TxOut {
+    /// The value.
+    pub amount: Amount,
+    /// Who can spend it.
+    pub lock: Lock,
+}
+
+impl Encode for TxOut {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.amount.encode_to(s);
+        self.lock.encode_to(s);
+    }
+}
+
+impl Decode for TxOut {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(TxOut {
+            amount: Amount::decode(r)?,
+            lock: Lock::decode(r)?,
+        })
+    }
+}
+
+/// What a transaction does. Tags are stable; later issues add stake,
+/// register, evidence, peg and other kinds with their own payloads.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub enum TxKind {
+    /// Moves coins from inputs to outputs.
+    Transfer,
+    /// The first transaction of a block: no inputs, pays the block reward.
+    /// Carries the height so every coinbase has a distinct txid (BIP 34).
+    Coinbase {
+        /// Height of the block it belongs to.
+        height: u64,
+    },
+}
+
+impl Encode for TxKind {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        match self {
+            TxKind::Transfer => s.put(&[0]),
+            TxKind::Coinbase { height } => {
+                s.put(&[1]);
+                s.put(&height.to_le_bytes());
+            }
+        }
+    }
+}
+
+impl Decode for TxKind {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8("kind")? {
+            0 => Ok(TxKind::Transfer),
+            1 => Ok(TxKind::Coinbase {
+                height: r.u64("coinbase height")?,
+            }),
+            tag => Err(DecodeError::UnknownTag {
+                field: "kind",
+                tag: tag.into(),
+            }),
+        }
+    }
+}
+
+/// The proof that authorises spending one input: a public key and its
+/// signature over [`Transaction::signature_message`].
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Witness {
+    /// The key; its hash must match the spent output's lock.
+    pub public_key: PublicKey,
+    /// The signature.
+    pub signature: Signature,
+}
+
+impl Encode for Witness {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.public_key.encode_to(s);
+        self.signature.encode_to(s);
+    }
+}
+
+impl Decode for Witness {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Witness {
+            public_key: PublicKey::decode(r)?,
+            signature: Signature::decode(r)?,
+        })
+    }
+}
+
+/// A transaction.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Transaction {
+    /// Format version; currently 1.
+    pub version: u16,
+    /// The chain this transaction is valid on (replay protection).
+    pub chain_id: u32,
+    /// What it does.
+    pub kind: TxKind,
+    /// The outputs it spends.
+    pub inputs: Vec<OutPoint>,
+    /// The outputs it creates.
+    pub outputs: Vec<TxOut>,
+    /// Last block height that may include it; 0 means no expiry.
+    pub expiry_height: u64,
+    /// One witness per input, in input order.
+    pub witnesses: Vec<Witness>,
+}
+
+impl Transaction {
+    /// Encodes everything except the witnesses.
+    pub fn encode_body<S: Sink>(&self, s: &mut S) {
+        s.put(&self.version.to_le_bytes());
+        s.put(&self.chain_id.to_le_bytes());
+        self.kind.encode_to(s);
+        put_seq(s, &self.inputs);
+        put_seq(s, &self.outputs);
+        s.put(&self.expiry_height.to_le_bytes());
+    }
+
+    /// The transaction id: hash of the body, witnesses excluded.
+    pub fn txid(&self) -> Hash {
+        let mut h = TXID.hasher();
+        self.encode_body(&mut h);
+        h.finish()
+    }
+
+    /// The witness transaction id: hash of the full encoding.
+    pub fn wtxid(&self) -> Hash {
+        let mut h = WTXID.hasher();
+        self.encode_to(&mut h);
+        h.finish()
+    }
+
+    /// Whether this is a coinbase.
+    pub fn is_coinbase(&self) -> bool {
+        matches!(self.kind, TxKind::Coinbase { .. })
+    }
+
+    /// The message every witness of this transaction signs, given the outputs
+    /// its inputs spend (in input order).
+    ///
+    /// Returns `None` if `spent` does not have one entry per input.
+    pub fn signature_message(&self, spent: &[TxOut]) -> Option<Hash> {
+        if spent.len() != self.inputs.len() {
+            return None;
+        }
+        let mut h = SIGHASH.hasher();
+        h.update(&self.version.to_le_bytes());
+        h.update(&self.chain_id.to_le_bytes());
+        self.kind.encode_to(&mut h);
+        put_length(&mut h, self.inputs.len());
+        for (input, coin) in self.inputs.iter().zip(spent) {
+            input.encode_to(&mut h);
+            coin.encode_to(&mut h);
+        }
+        put_seq(&mut h, &self.outputs);
+        h.update(&self.expiry_height.to_le_bytes());
+        Some(h.finish())
+    }
+
+    /// Sum of output amounts, or an error on overflow.
+    pub fn output_total(&self) -> Result<Amount, crate::AmountError> {
+        Amount::sum(self.outputs.iter().map(|o| o.amount))
+    }
+}
+
+impl Encode for Transaction {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.encode_body(s);
+        put_seq(s, &self.witnesses);
+    }
+}
+
+impl Decode for Transaction {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Transaction {
+            version: r.u16("version")?,
+            chain_id: r.u32("chain id")?,
+            kind: TxKind::decode(r)?,
+            inputs: r.seq("inputs", MAX_TX_IO, OutPoint::decode)?,
+            outputs: r.seq("outputs", MAX_TX_IO, TxOut::decode)?,
+            expiry_height: r.u64("expiry height")?,
+            witnesses: r.seq("witnesses", MAX_TX_IO, Witness::decode)?,
+        })
+    }
+}

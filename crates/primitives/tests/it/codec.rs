@@ -1,0 +1,151 @@
+use luminex_primitives::*;
+use proptest::prelude::*;
+
+fn hash() -> impl Strategy<Value = Hash> {
+    any::<[u8; 32]>().prop_map(Hash)
+}
+
+fn scheme() -> impl Strategy<Value = SchemeId> {
+    prop::sample::select(SchemeId::ALL.to_vec())
+}
+
+fn lock() -> impl Strategy<Value = Lock> {
+    (scheme(), hash()).prop_map(|(scheme, key_hash)| Lock::Key { scheme, key_hash })
+}
+
+fn tx() -> impl Strategy<Value = Transaction> {
+    let input = (hash(), any::<u32>()).prop_map(|(txid, vout)| OutPoint { txid, vout });
+    let output = (0..=Amount::MAX.base(), lock()).prop_map(|(a, lock)| TxOut {
+        amount: Amount::from_base(a).unwrap(),
+        lock,
+    });
+    let witness = (scheme(), prop::collection::vec(any::<u8>(), 0..64), prop::collection::vec(any::<u8>(), 0..64))
+        .prop_map(|(scheme, pk, sig)| Witness {
+            public_key: PublicKey { scheme, bytes: pk },
+            signature: Signature { scheme, bytes: sig },
+        });
+    let kind = prop_oneof![Just(TxKind::Transfer), any::<u64>().prop_map(|height| TxKind::Coinbase { height })];
+    (
+        any::<u16>(),
+        any::<u32>(),
+        kind,
+        prop::collection::vec(input, 0..4),
+        prop::collection::vec(output, 0..4),
+        any::<u64>(),
+        prop::collection::vec(witness, 0..3),
+    )
+        .prop_map(|(version, chain_id, kind, inputs, outputs, expiry_height, witnesses)| Transaction {
+            version,
+            chain_id,
+            kind,
+            inputs,
+            outputs,
+            expiry_height,
+            witnesses,
+        })
+}
+
+fn block() -> impl Strategy<Value = Block> {
+    (any::<(u32, u32, u32, u32)>(), hash(), prop::collection::vec(tx(), 0..4)).prop_map(
+        |((version, time, bits, nonce), prev_hash, txs)| {
+            let mut b = Block {
+                header: Header { version, prev_hash, merkle_root: Hash::ZERO, time, bits, nonce },
+                txs,
+            };
+            b.header.merkle_root = b.compute_merkle_root();
+            b
+        },
+    )
+}
+
+proptest! {
+    #[test]
+    fn tx_round_trip(t in tx()) {
+        let bytes = t.encode();
+        prop_assert_eq!(bytes.len(), t.encoded_len());
+        prop_assert_eq!(Transaction::decode_all(&bytes).unwrap(), t);
+    }
+
+    #[test]
+    fn block_round_trip(b in block()) {
+        let bytes = b.encode();
+        prop_assert_eq!(Block::decode_all(&bytes).unwrap(), b);
+    }
+
+    /// Trailing bytes are rejected and every strict prefix fails to decode.
+    #[test]
+    fn trailing_and_truncated_rejected(t in tx(), extra in prop::collection::vec(any::<u8>(), 1..8)) {
+        let bytes = t.encode();
+        let mut long = bytes.clone();
+        long.extend_from_slice(&extra);
+        prop_assert!(matches!(Transaction::decode_all(&long), Err(DecodeError::TrailingBytes(_))));
+        for cut in [0, bytes.len() / 2, bytes.len() - 1] {
+            prop_assert!(Transaction::decode_all(&bytes[..cut]).is_err());
+        }
+    }
+
+    /// Canonical form: whatever a mutated byte string decodes to re-encodes to
+    /// exactly those bytes, so no value has two encodings.
+    #[test]
+    fn any_accepted_bytes_are_canonical(t in tx(), pos in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let mut bytes = t.encode();
+        let i = pos.index(bytes.len());
+        bytes[i] = byte;
+        if let Ok(decoded) = Transaction::decode_all(&bytes) {
+            prop_assert_eq!(decoded.encode(), bytes);
+        }
+    }
+
+    /// Random garbage never panics the decoder.
+    #[test]
+    fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Transaction::decode_all(&bytes);
+        let _ = Block::decode_all(&bytes);
+    }
+
+    #[test]
+    fn txid_ignores_witnesses_wtxid_does_not(t in tx()) {
+        let mut stripped = t.clone();
+        stripped.witnesses.clear();
+        prop_assert_eq!(stripped.txid(), t.txid());
+        if !t.witnesses.is_empty() {
+            prop_assert_ne!(stripped.wtxid(), t.wtxid());
+        }
+    }
+}
+
+#[test]
+fn out_of_range_values_rejected() {
+    let t = Transaction {
+        version: 1,
+        chain_id: 7,
+        kind: TxKind::Transfer,
+        inputs: vec![],
+        outputs: vec![TxOut {
+            amount: Amount::from_base(5).unwrap(),
+            lock: Lock::Key { scheme: SchemeId::MlDsa65, key_hash: Hash([1; 32]) },
+        }],
+        expiry_height: 0,
+        witnesses: vec![],
+    };
+    let bytes = t.encode();
+    // version(2) chain(4) kind(1) inputs(1) outputs count(1) → amount at 9.
+    let mut over = bytes.clone();
+    over[9..17].copy_from_slice(&(Amount::MAX.base() + 1).to_le_bytes());
+    assert_eq!(
+        Transaction::decode_all(&over),
+        Err(DecodeError::OutOfRange { field: "amount" })
+    );
+    // Unknown kind tag.
+    let mut kind = bytes.clone();
+    kind[6] = 9;
+    assert!(matches!(Transaction::decode_all(&kind), Err(DecodeError::UnknownTag { field: "kind", .. })));
+    // Unknown scheme in the lock.
+    let mut scheme = bytes.clone();
+    scheme[18] = 0;
+    assert!(matches!(Transaction::decode_all(&scheme), Err(DecodeError::UnknownTag { field: "scheme", .. })));
+    // A huge output count is refused before allocation.
+    let mut count = bytes[..8].to_vec();
+    count.extend_from_slice(&[0xfe, 0xff, 0xff, 0xff, 0x7f]);
+    assert!(matches!(Transaction::decode_all(&count), Err(DecodeError::TooLong { .. })));
+}

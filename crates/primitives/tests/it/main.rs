@@ -1,0 +1,5 @@
+//! Integration tests of the primitives: codec round trips, canonical form and
+//! Merkle proofs.
+
+mod codec;
+mod merkle;

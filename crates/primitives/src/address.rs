@@ -15,7 +15,6 @@ use crate::Hash;
 
 /// The condition to spend an output.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-#[non_exhaustive]
 pub enum Lock {
     /// Spendable by a signature of the key whose hash (under `scheme`) is
     /// `key_hash`.

@@ -7,7 +7,6 @@ use crate::codec::{put_bytes, Decode, DecodeError, Encode, Reader, Sink};
 
 /// A signature scheme, as tagged on every key, signature and address.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-#[non_exhaustive]
 pub enum SchemeId {
     /// ML-DSA-44 (FIPS 204, security category 2).
     MlDsa44 = 1,

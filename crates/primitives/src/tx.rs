@@ -67,7 +67,6 @@ impl Decode for TxOut {
 /// What a transaction does. Tags are stable; later issues add stake,
 /// register, evidence, peg and other kinds with their own payloads.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-#[non_exhaustive]
 pub enum TxKind {
     /// Moves coins from inputs to outputs.
     Transfer,

@@ -12,7 +12,9 @@ fn bench(c: &mut Criterion) {
         let k = SigningKey::from_seed(id, &[7u8; 32]);
         let msg = Hash([1u8; 32]);
         let sig = k.sign(&msg);
-        g.bench_function(id.name(), |b| b.iter(|| verify(k.public_key(), &msg, &sig).unwrap()));
+        g.bench_function(id.name(), |b| {
+            b.iter(|| verify(k.public_key(), &msg, &sig).unwrap())
+        });
     }
     g.finish();
     let mut g = c.benchmark_group("sign");

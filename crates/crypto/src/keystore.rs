@@ -48,8 +48,15 @@ const M_COST: u32 = 19 * 1024;
 const T_COST: u32 = 2;
 const P_COST: u32 = 1;
 
-fn derive_key(pass: &[u8], salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
-    let params = Params::new(m, t, p, Some(32)).map_err(|e| KeystoreError::Unsupported(e.to_string()))?;
+fn derive_key(
+    pass: &[u8],
+    salt: &[u8],
+    m: u32,
+    t: u32,
+    p: u32,
+) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
+    let params =
+        Params::new(m, t, p, Some(32)).map_err(|e| KeystoreError::Unsupported(e.to_string()))?;
     let mut key = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password_into(pass, salt, key.as_mut())
@@ -84,7 +91,10 @@ pub fn encrypt(passphrase: &str, plaintext: &[u8]) -> EncryptedSecret {
 /// Decrypts a secret; fails on a wrong passphrase or any tampering.
 pub fn decrypt(passphrase: &str, e: &EncryptedSecret) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
     if e.kdf != "argon2id" || e.cipher != "xchacha20poly1305" {
-        return Err(KeystoreError::Unsupported(format!("{}/{}", e.kdf, e.cipher)));
+        return Err(KeystoreError::Unsupported(format!(
+            "{}/{}",
+            e.kdf, e.cipher
+        )));
     }
     // Refuse absurd costs from a crafted file rather than exhausting memory.
     if e.m_cost > 4 * 1024 * 1024 || e.t_cost > 64 || e.p_cost > 16 {
@@ -111,7 +121,10 @@ mod tests {
     #[test]
     fn round_trip_wrong_passphrase_and_tamper() {
         let e = encrypt("correct horse", b"seed bytes");
-        assert_eq!(decrypt("correct horse", &e).unwrap().as_slice(), b"seed bytes");
+        assert_eq!(
+            decrypt("correct horse", &e).unwrap().as_slice(),
+            b"seed bytes"
+        );
         assert_eq!(decrypt("wrong", &e), Err(KeystoreError::Decrypt));
         let mut t = e.clone();
         let mut ct = hex::decode(&t.ciphertext).unwrap();

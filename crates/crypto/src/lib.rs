@@ -119,9 +119,27 @@ macro_rules! ml_dsa {
     };
 }
 
-ml_dsa!(MlDsa44, SchemeId::MlDsa44, mldsa44, ml_dsa_44, "ML-DSA-44 (FIPS 204).");
-ml_dsa!(MlDsa65, SchemeId::MlDsa65, mldsa65, ml_dsa_65, "ML-DSA-65 (FIPS 204).");
-ml_dsa!(MlDsa87, SchemeId::MlDsa87, mldsa87, ml_dsa_87, "ML-DSA-87 (FIPS 204).");
+ml_dsa!(
+    MlDsa44,
+    SchemeId::MlDsa44,
+    mldsa44,
+    ml_dsa_44,
+    "ML-DSA-44 (FIPS 204)."
+);
+ml_dsa!(
+    MlDsa65,
+    SchemeId::MlDsa65,
+    mldsa65,
+    ml_dsa_65,
+    "ML-DSA-65 (FIPS 204)."
+);
+ml_dsa!(
+    MlDsa87,
+    SchemeId::MlDsa87,
+    mldsa87,
+    ml_dsa_87,
+    "ML-DSA-87 (FIPS 204)."
+);
 
 /// The implementation of a scheme.
 pub fn scheme(id: SchemeId) -> &'static dyn SignatureScheme {

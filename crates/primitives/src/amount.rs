@@ -109,7 +109,9 @@ impl FromStr for Amount {
         let f: u64 = if frac.is_empty() {
             0
         } else {
-            format!("{frac:0<8}").parse().map_err(|_| AmountError::Invalid)?
+            format!("{frac:0<8}")
+                .parse()
+                .map_err(|_| AmountError::Invalid)?
         };
         w.checked_mul(COIN)
             .and_then(|x| x.checked_add(f))
@@ -149,12 +151,27 @@ mod tests {
 
     #[test]
     fn decimal_round_trip() {
-        for (s, base) in [("0", 0), ("1", COIN), ("1.5", COIN + COIN / 2), ("0.00000001", 1)] {
+        for (s, base) in [
+            ("0", 0),
+            ("1", COIN),
+            ("1.5", COIN + COIN / 2),
+            ("0.00000001", 1),
+        ] {
             let a: Amount = s.parse().unwrap();
             assert_eq!(a.base(), base);
             assert_eq!(a.to_string(), s);
         }
-        for bad in ["", ".", "1.", ".5", "-1", "1e5", "0.000000001", "1,5", "99999999999999999999"] {
+        for bad in [
+            "",
+            ".",
+            "1.",
+            ".5",
+            "-1",
+            "1e5",
+            "0.000000001",
+            "1,5",
+            "99999999999999999999",
+        ] {
             assert!(bad.parse::<Amount>().is_err(), "{bad}");
         }
     }

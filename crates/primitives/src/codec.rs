@@ -261,7 +261,16 @@ mod tests {
 
     #[test]
     fn compact_size_minimal() {
-        for n in [0usize, 1, 0xfc, 0xfd, 0xffff, 0x10000, 0xffff_ffff, 0x1_0000_0000] {
+        for n in [
+            0usize,
+            1,
+            0xfc,
+            0xfd,
+            0xffff,
+            0x10000,
+            0xffff_ffff,
+            0x1_0000_0000,
+        ] {
             let mut v = Vec::new();
             put_length(&mut v, n);
             let mut r = Reader::new(&v);

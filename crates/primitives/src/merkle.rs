@@ -24,7 +24,13 @@ fn node(l: &Hash, r: &Hash) -> Hash {
 fn next_level(level: &[Hash]) -> Vec<Hash> {
     level
         .chunks(2)
-        .map(|c| if c.len() == 2 { node(&c[0], &c[1]) } else { c[0] })
+        .map(|c| {
+            if c.len() == 2 {
+                node(&c[0], &c[1])
+            } else {
+                c[0]
+            }
+        })
         .collect()
 }
 

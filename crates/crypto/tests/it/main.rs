@@ -39,10 +39,16 @@ fn one_byte_changes_fail() {
         let k = SigningKey::from_seed(id, &[2u8; 32]);
         let sig = k.sign(&msg());
         let step = 97; // a spread of positions, every scheme's size covered
-        for i in (0..sig.bytes.len()).step_by(step).chain([sig.bytes.len() - 1]) {
+        for i in (0..sig.bytes.len())
+            .step_by(step)
+            .chain([sig.bytes.len() - 1])
+        {
             let mut bad = sig.clone();
             bad.bytes[i] ^= 0x01;
-            assert!(verify(k.public_key(), &msg(), &bad).is_err(), "{id} sig byte {i}");
+            assert!(
+                verify(k.public_key(), &msg(), &bad).is_err(),
+                "{id} sig byte {i}"
+            );
         }
         for i in 0..32 {
             let mut m = msg();
@@ -51,9 +57,15 @@ fn one_byte_changes_fail() {
         }
         let mut short = sig.clone();
         short.bytes.pop();
-        assert!(matches!(verify(k.public_key(), &msg(), &short), Err(VerifyError::SignatureLength(_))));
+        assert!(matches!(
+            verify(k.public_key(), &msg(), &short),
+            Err(VerifyError::SignatureLength(_))
+        ));
         let other = SigningKey::from_seed(id, &[3u8; 32]);
-        assert_eq!(verify(other.public_key(), &msg(), &sig), Err(VerifyError::Invalid));
+        assert_eq!(
+            verify(other.public_key(), &msg(), &sig),
+            Err(VerifyError::Invalid)
+        );
     }
 }
 
@@ -62,7 +74,10 @@ fn scheme_tags_must_match() {
     let k = SigningKey::from_seed(SchemeId::MlDsa65, &[4u8; 32]);
     let mut sig = k.sign(&msg());
     sig.scheme = SchemeId::MlDsa87;
-    assert!(matches!(verify(k.public_key(), &msg(), &sig), Err(VerifyError::SchemeMismatch { .. })));
+    assert!(matches!(
+        verify(k.public_key(), &msg(), &sig),
+        Err(VerifyError::SchemeMismatch { .. })
+    ));
 }
 
 macro_rules! agree {
@@ -75,7 +90,8 @@ macro_rules! agree {
             let kp = libcrux_ml_dsa::$lc::generate_key_pair(seed);
             let sk = pqcrypto_mldsa::$pq::SecretKey::from_bytes(kp.signing_key.as_slice()).unwrap();
             assert_eq!(sk.as_bytes(), kp.signing_key.as_slice());
-            let pk = pqcrypto_mldsa::$pq::PublicKey::from_bytes(kp.verification_key.as_slice()).unwrap();
+            let pk =
+                pqcrypto_mldsa::$pq::PublicKey::from_bytes(kp.verification_key.as_slice()).unwrap();
             assert_eq!(pk.as_bytes(), kp.verification_key.as_slice());
             let m = b"agreement";
             // PQClean signs, libcrux verifies.
@@ -94,6 +110,21 @@ macro_rules! agree {
     };
 }
 
-agree!(ml_dsa_44_implementations_agree, mldsa44, ml_dsa_44, SchemeId::MlDsa44);
-agree!(ml_dsa_65_implementations_agree, mldsa65, ml_dsa_65, SchemeId::MlDsa65);
-agree!(ml_dsa_87_implementations_agree, mldsa87, ml_dsa_87, SchemeId::MlDsa87);
+agree!(
+    ml_dsa_44_implementations_agree,
+    mldsa44,
+    ml_dsa_44,
+    SchemeId::MlDsa44
+);
+agree!(
+    ml_dsa_65_implementations_agree,
+    mldsa65,
+    ml_dsa_65,
+    SchemeId::MlDsa65
+);
+agree!(
+    ml_dsa_87_implementations_agree,
+    mldsa87,
+    ml_dsa_87,
+    SchemeId::MlDsa87
+);

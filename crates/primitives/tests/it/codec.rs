@@ -19,12 +19,19 @@ fn tx() -> impl Strategy<Value = Transaction> {
         amount: Amount::from_base(a).unwrap(),
         lock,
     });
-    let witness = (scheme(), prop::collection::vec(any::<u8>(), 0..64), prop::collection::vec(any::<u8>(), 0..64))
+    let witness = (
+        scheme(),
+        prop::collection::vec(any::<u8>(), 0..64),
+        prop::collection::vec(any::<u8>(), 0..64),
+    )
         .prop_map(|(scheme, pk, sig)| Witness {
             public_key: PublicKey { scheme, bytes: pk },
             signature: Signature { scheme, bytes: sig },
         });
-    let kind = prop_oneof![Just(TxKind::Transfer), any::<u64>().prop_map(|height| TxKind::Coinbase { height })];
+    let kind = prop_oneof![
+        Just(TxKind::Transfer),
+        any::<u64>().prop_map(|height| TxKind::Coinbase { height })
+    ];
     (
         any::<u16>(),
         any::<u32>(),
@@ -34,28 +41,40 @@ fn tx() -> impl Strategy<Value = Transaction> {
         any::<u64>(),
         prop::collection::vec(witness, 0..3),
     )
-        .prop_map(|(version, chain_id, kind, inputs, outputs, expiry_height, witnesses)| Transaction {
-            version,
-            chain_id,
-            kind,
-            inputs,
-            outputs,
-            expiry_height,
-            witnesses,
-        })
+        .prop_map(
+            |(version, chain_id, kind, inputs, outputs, expiry_height, witnesses)| Transaction {
+                version,
+                chain_id,
+                kind,
+                inputs,
+                outputs,
+                expiry_height,
+                witnesses,
+            },
+        )
 }
 
 fn block() -> impl Strategy<Value = Block> {
-    (any::<(u32, u32, u32, u32)>(), hash(), prop::collection::vec(tx(), 0..4)).prop_map(
-        |((version, time, bits, nonce), prev_hash, txs)| {
+    (
+        any::<(u32, u32, u32, u32)>(),
+        hash(),
+        prop::collection::vec(tx(), 0..4),
+    )
+        .prop_map(|((version, time, bits, nonce), prev_hash, txs)| {
             let mut b = Block {
-                header: Header { version, prev_hash, merkle_root: Hash::ZERO, time, bits, nonce },
+                header: Header {
+                    version,
+                    prev_hash,
+                    merkle_root: Hash::ZERO,
+                    time,
+                    bits,
+                    nonce,
+                },
                 txs,
             };
             b.header.merkle_root = b.compute_merkle_root();
             b
-        },
-    )
+        })
 }
 
 proptest! {
@@ -123,7 +142,10 @@ fn out_of_range_values_rejected() {
         inputs: vec![],
         outputs: vec![TxOut {
             amount: Amount::from_base(5).unwrap(),
-            lock: Lock::Key { scheme: SchemeId::MlDsa65, key_hash: Hash([1; 32]) },
+            lock: Lock::Key {
+                scheme: SchemeId::MlDsa65,
+                key_hash: Hash([1; 32]),
+            },
         }],
         expiry_height: 0,
         witnesses: vec![],
@@ -139,13 +161,25 @@ fn out_of_range_values_rejected() {
     // Unknown kind tag.
     let mut kind = bytes.clone();
     kind[6] = 9;
-    assert!(matches!(Transaction::decode_all(&kind), Err(DecodeError::UnknownTag { field: "kind", .. })));
+    assert!(matches!(
+        Transaction::decode_all(&kind),
+        Err(DecodeError::UnknownTag { field: "kind", .. })
+    ));
     // Unknown scheme in the lock.
     let mut scheme = bytes.clone();
     scheme[18] = 0;
-    assert!(matches!(Transaction::decode_all(&scheme), Err(DecodeError::UnknownTag { field: "scheme", .. })));
+    assert!(matches!(
+        Transaction::decode_all(&scheme),
+        Err(DecodeError::UnknownTag {
+            field: "scheme",
+            ..
+        })
+    ));
     // A huge output count is refused before allocation.
     let mut count = bytes[..8].to_vec();
     count.extend_from_slice(&[0xfe, 0xff, 0xff, 0xff, 0x7f]);
-    assert!(matches!(Transaction::decode_all(&count), Err(DecodeError::TooLong { .. })));
+    assert!(matches!(
+        Transaction::decode_all(&count),
+        Err(DecodeError::TooLong { .. })
+    ));
 }

@@ -1,0 +1,230 @@
+//! Tier 3: connecting a block to the UTXO set and disconnecting it again.
+
+use std::collections::{HashMap, HashSet};
+
+use luminex_primitives::{Amount, Block, Hash, OutPoint, TxKind};
+use rayon::prelude::*;
+
+use crate::validate::check_block;
+use crate::{
+    check_tx_inputs, verify_signatures, BlockError, BlockUndo, ChainSpec, Coin, SigCache, TxError,
+    UtxoChanges, UtxoView,
+};
+
+/// Where a block is being connected.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockContext {
+    /// Height the block will have.
+    pub height: u64,
+    /// Hash of the current tip (the block's required parent).
+    pub prev_hash: Hash,
+    /// Time of the current tip.
+    pub prev_time: u32,
+    /// Local time in Unix seconds (from the node's clock).
+    pub now: u64,
+}
+
+/// The result of connecting a block.
+#[derive(Debug, Clone)]
+pub struct Connected {
+    /// What to store to disconnect it later.
+    pub undo: BlockUndo,
+    /// What it does to the UTXO set.
+    pub changes: UtxoChanges,
+    /// Total fees of its transactions.
+    pub fees: Amount,
+    /// txids in block order.
+    pub txids: Vec<Hash>,
+}
+
+/// A UTXO view of the base set plus what earlier transactions of the block did.
+struct BlockView<'a, V> {
+    base: &'a V,
+    created: HashMap<OutPoint, Coin>,
+    spent: HashSet<OutPoint>,
+}
+
+impl<V: UtxoView> UtxoView for BlockView<'_, V> {
+    fn coin(&self, op: &OutPoint) -> Option<Coin> {
+        if let Some(c) = self.created.get(op) {
+            return Some(*c);
+        }
+        if self.spent.contains(op) {
+            return None;
+        }
+        self.base.coin(op)
+    }
+}
+
+/// Validates `block` fully against `view` and returns the UTXO changes and
+/// undo data. Nothing is written: the caller commits the result atomically.
+///
+/// Signatures are verified in parallel on all cores, skipping transactions
+/// whose wtxid is in `cache` (verified when they entered the mempool).
+pub fn connect_block<V: UtxoView + Sync>(
+    block: &Block,
+    view: &V,
+    ctx: &BlockContext,
+    spec: &ChainSpec,
+    cache: &SigCache,
+) -> Result<Connected, BlockError> {
+    let h = &block.header;
+    if h.prev_hash != ctx.prev_hash {
+        return Err(BlockError::BadParent);
+    }
+    if h.time < ctx.prev_time {
+        return Err(BlockError::TimeTooOld {
+            time: h.time,
+            parent: ctx.prev_time,
+        });
+    }
+    if u64::from(h.time) > ctx.now.saturating_add(spec.max_future_block_time_secs) {
+        return Err(BlockError::TimeTooNew {
+            time: h.time,
+            now: ctx.now,
+        });
+    }
+    let ids = check_block(block, spec)?;
+    match block.txs[0].kind {
+        TxKind::Coinbase { height } if height == ctx.height => {}
+        TxKind::Coinbase { height } => {
+            return Err(BlockError::CoinbaseHeight {
+                expected: ctx.height,
+                found: height,
+            })
+        }
+        TxKind::Transfer => return Err(BlockError::NoCoinbase),
+    }
+
+    let mut bv = BlockView {
+        base: view,
+        created: HashMap::with_capacity(block.txs.len() * 2),
+        spent: HashSet::with_capacity(block.txs.len()),
+    };
+    let mut undo = Vec::with_capacity(block.txs.len());
+    let mut fees = Amount::ZERO;
+    let mut to_verify = Vec::with_capacity(block.txs.len());
+    let tx_err = |index: usize, error: TxError| BlockError::Tx {
+        index,
+        txid: ids.txids[index],
+        error,
+    };
+
+    for (index, tx) in block.txs.iter().enumerate().skip(1) {
+        for input in &tx.inputs {
+            if bv.spent.contains(input) {
+                return Err(tx_err(index, TxError::DoubleSpend(*input)));
+            }
+        }
+        let check = check_tx_inputs(tx, ids.sizes[index], &bv, ctx.height, spec)
+            .map_err(|e| tx_err(index, e))?;
+        for (input, coin) in tx.inputs.iter().zip(&check.spent) {
+            if bv.created.remove(input).is_none() {
+                undo.push((*input, *coin));
+            }
+            bv.spent.insert(*input);
+        }
+        add_outputs(&mut bv.created, block, index, ids.txids[index], ctx.height);
+        fees = fees
+            .checked_add(check.fee)
+            .map_err(|_| tx_err(index, TxError::OutputOverflow))?;
+        if !cache.contains(&ids.wtxids[index]) {
+            to_verify.push((index, check.spent));
+        }
+    }
+
+    let allowed = spec
+        .subsidy(ctx.height)
+        .checked_add(fees)
+        .map_err(|_| tx_err(0, TxError::OutputOverflow))?;
+    let claimed = block.txs[0]
+        .output_total()
+        .map_err(|_| tx_err(0, TxError::OutputOverflow))?;
+    if claimed > allowed {
+        return Err(BlockError::CoinbaseTooLarge { claimed, allowed });
+    }
+    add_outputs(&mut bv.created, block, 0, ids.txids[0], ctx.height);
+
+    // The expensive part, on every core: one job per unverified transaction.
+    if let Some((index, error)) = to_verify
+        .par_iter()
+        .filter_map(|(index, spent)| {
+            verify_signatures(&block.txs[*index], spent)
+                .err()
+                .map(|e| (*index, e))
+        })
+        .min_by_key(|(index, _)| *index)
+    {
+        return Err(tx_err(index, error));
+    }
+
+    let mut created: Vec<(OutPoint, Coin)> = bv.created.into_iter().collect();
+    created.sort_unstable_by_key(|(op, _)| *op);
+    Ok(Connected {
+        changes: UtxoChanges {
+            created,
+            spent: undo.clone(),
+        },
+        undo: BlockUndo { spent: undo },
+        fees,
+        txids: ids.txids,
+    })
+}
+
+fn add_outputs(
+    created: &mut HashMap<OutPoint, Coin>,
+    block: &Block,
+    index: usize,
+    txid: Hash,
+    height: u64,
+) {
+    let tx = &block.txs[index];
+    for (vout, output) in tx.outputs.iter().enumerate() {
+        created.insert(
+            OutPoint {
+                txid,
+                vout: vout as u32,
+            },
+            Coin {
+                output: *output,
+                height,
+                is_coinbase: index == 0 && height > 0,
+            },
+        );
+    }
+}
+
+/// The UTXO changes of the genesis block, whose outputs are spendable at once.
+pub fn connect_genesis(block: &Block) -> Connected {
+    let mut created = HashMap::new();
+    let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
+    for (i, txid) in txids.iter().enumerate() {
+        add_outputs(&mut created, block, i, *txid, 0);
+    }
+    let mut created: Vec<_> = created.into_iter().collect();
+    created.sort_unstable_by_key(|(op, _)| *op);
+    Connected {
+        undo: BlockUndo::default(),
+        changes: UtxoChanges {
+            created,
+            spent: vec![],
+        },
+        fees: Amount::ZERO,
+        txids,
+    }
+}
+
+/// The UTXO changes that undo `block` given its undo data: remove every
+/// output it created, restore every coin it spent.
+pub fn disconnect_block(block: &Block, height: u64, undo: &BlockUndo) -> UtxoChanges {
+    let mut removed = HashMap::new();
+    for (index, tx) in block.txs.iter().enumerate() {
+        add_outputs(&mut removed, block, index, tx.txid(), height);
+    }
+    let mut spent: Vec<_> = removed.into_iter().collect();
+    spent.sort_unstable_by_key(|(op, _)| *op);
+    UtxoChanges {
+        created: undo.spent.clone(),
+        spent,
+    }
+}

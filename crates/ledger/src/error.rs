@@ -1,0 +1,252 @@
+//! Typed validation errors. Each carries an [`ErrorClass`] that decides how a
+//! peer is penalised and which API status a client sees.
+
+use luminex_crypto::VerifyError;
+use luminex_primitives::{Amount, DecodeError, Hash, OutPoint, SchemeId};
+
+/// The class of a rejection, after Bitcoin Core's `TxValidationResult`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorClass {
+    /// Invalid under the consensus rules: the sender is at fault.
+    Consensus,
+    /// Valid but refused by local policy (fee, size, mempool full).
+    Policy,
+    /// Spends outputs this node does not know (maybe not yet).
+    MissingInputs,
+    /// May become valid later (immature coinbase, future time).
+    Premature,
+}
+
+/// Why a transaction is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TxError {
+    /// The bytes are not a canonical transaction.
+    #[error("malformed transaction: {0}")]
+    Decode(#[from] DecodeError),
+    /// The transaction version is not supported.
+    #[error("unsupported transaction version {0}")]
+    Version(u16),
+    /// Signed for another chain (replay).
+    #[error("transaction is for chain {found}, this is chain {expected}")]
+    WrongChain {
+        /// This chain.
+        expected: u32,
+        /// The transaction's.
+        found: u32,
+    },
+    /// A transfer without inputs.
+    #[error("transaction has no inputs")]
+    NoInputs,
+    /// A transaction without outputs.
+    #[error("transaction has no outputs")]
+    NoOutputs,
+    /// An output of zero value.
+    #[error("output {0} has zero value")]
+    ZeroOutput(usize),
+    /// Output values overflow.
+    #[error("output total out of range")]
+    OutputOverflow,
+    /// The same outpoint spent twice in one transaction.
+    #[error("input {0}:{1} is spent twice in the transaction")]
+    DuplicateInput(Hash, u32),
+    /// Witness count differs from input count.
+    #[error("{witnesses} witnesses for {inputs} inputs")]
+    WitnessCount {
+        /// Inputs.
+        inputs: usize,
+        /// Witnesses.
+        witnesses: usize,
+    },
+    /// Encoded size above the spec's limit.
+    #[error("transaction is {size} bytes, the limit is {max}")]
+    TooLarge {
+        /// Size.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// A key or signature of a scheme this chain does not allow.
+    #[error("signature scheme {0} is not allowed on this chain")]
+    SchemeNotAllowed(SchemeId),
+    /// An output locked to a scheme this chain does not allow.
+    #[error("output {0} is locked to a scheme not allowed on this chain")]
+    LockSchemeNotAllowed(usize),
+    /// A coinbase outside the first position, or a malformed coinbase.
+    #[error("unexpected or malformed coinbase")]
+    Coinbase,
+    /// An input that is neither in the UTXO set nor earlier in the block.
+    #[error("input {0:?} is unknown or already spent")]
+    MissingInput(OutPoint),
+    /// An input spent earlier in the same block or by a mempool transaction.
+    #[error("input {0:?} is already spent by another transaction")]
+    DoubleSpend(OutPoint),
+    /// A coinbase output spent before maturity.
+    #[error("coinbase output spent at height {height}, mature at {mature_at}")]
+    ImmatureCoinbase {
+        /// Spending height.
+        height: u64,
+        /// First height it may be spent.
+        mature_at: u64,
+    },
+    /// The expiry height has passed.
+    #[error("transaction expired at height {expiry}, next block is {height}")]
+    Expired {
+        /// Its expiry height.
+        expiry: u64,
+        /// The height it would be included at.
+        height: u64,
+    },
+    /// Outputs exceed inputs.
+    #[error("outputs {outputs} exceed inputs {inputs}")]
+    Overspend {
+        /// Sum of inputs.
+        inputs: Amount,
+        /// Sum of outputs.
+        outputs: Amount,
+    },
+    /// The fee is below the spec's minimum fee rate.
+    #[error("fee {fee} base units is below the minimum {required} for {size} bytes")]
+    FeeTooLow {
+        /// Fee paid.
+        fee: u64,
+        /// Fee required.
+        required: u64,
+        /// Transaction size.
+        size: usize,
+    },
+    /// The witness key does not match the lock of the spent output.
+    #[error("input {0}: key does not match the spent output's lock")]
+    WrongKey(usize),
+    /// A signature failed to verify.
+    #[error("input {input}: {error}")]
+    BadSignature {
+        /// Input index.
+        input: usize,
+        /// Why.
+        error: VerifyError,
+    },
+}
+
+impl TxError {
+    /// The class of this rejection.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            TxError::MissingInput(_) => ErrorClass::MissingInputs,
+            TxError::ImmatureCoinbase { .. } => ErrorClass::Premature,
+            TxError::FeeTooLow { .. } | TxError::TooLarge { .. } => ErrorClass::Policy,
+            _ => ErrorClass::Consensus,
+        }
+    }
+
+    /// A short stable code for APIs and metrics (`bad-signature`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::Decode(_) => "malformed",
+            TxError::Version(_) => "bad-version",
+            TxError::WrongChain { .. } => "wrong-chain",
+            TxError::NoInputs => "no-inputs",
+            TxError::NoOutputs => "no-outputs",
+            TxError::ZeroOutput(_) => "zero-output",
+            TxError::OutputOverflow => "output-overflow",
+            TxError::DuplicateInput(..) => "duplicate-input",
+            TxError::WitnessCount { .. } => "witness-count",
+            TxError::TooLarge { .. } => "tx-too-large",
+            TxError::SchemeNotAllowed(_) => "scheme-not-allowed",
+            TxError::LockSchemeNotAllowed(_) => "lock-scheme-not-allowed",
+            TxError::Coinbase => "bad-coinbase",
+            TxError::MissingInput(_) => "missing-inputs",
+            TxError::DoubleSpend(_) => "double-spend",
+            TxError::ImmatureCoinbase { .. } => "immature-coinbase",
+            TxError::Expired { .. } => "expired",
+            TxError::Overspend { .. } => "insufficient-funds",
+            TxError::FeeTooLow { .. } => "fee-too-low",
+            TxError::WrongKey(_) => "wrong-key",
+            TxError::BadSignature { .. } => "bad-signature",
+        }
+    }
+}
+
+/// Why a block is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlockError {
+    /// The bytes are not a canonical block.
+    #[error("malformed block: {0}")]
+    Decode(#[from] DecodeError),
+    /// Encoded size above the spec's limit.
+    #[error("block is {size} bytes, the limit is {max}")]
+    TooLarge {
+        /// Size.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// The header's Merkle root does not match the transactions.
+    #[error("merkle root mismatch")]
+    BadMerkleRoot,
+    /// The first transaction is not a coinbase.
+    #[error("first transaction is not a coinbase")]
+    NoCoinbase,
+    /// The coinbase height is not the block's height.
+    #[error("coinbase height {found}, block height {expected}")]
+    CoinbaseHeight {
+        /// Block height.
+        expected: u64,
+        /// In the coinbase.
+        found: u64,
+    },
+    /// The coinbase claims more than subsidy plus fees.
+    #[error("coinbase pays {claimed}, at most {allowed} allowed")]
+    CoinbaseTooLarge {
+        /// Paid.
+        claimed: Amount,
+        /// Allowed.
+        allowed: Amount,
+    },
+    /// The parent is not the current tip.
+    #[error("block does not build on the tip")]
+    BadParent,
+    /// Time not after the parent's.
+    #[error("block time {time} is not after the parent's {parent}")]
+    TimeTooOld {
+        /// Block time.
+        time: u32,
+        /// Parent time.
+        parent: u32,
+    },
+    /// Time too far in the future.
+    #[error("block time {time} is more than the allowed drift past now ({now})")]
+    TimeTooNew {
+        /// Block time.
+        time: u32,
+        /// Local time.
+        now: u64,
+    },
+    /// A transaction in the block is invalid.
+    #[error("transaction {index} ({txid}): {error}")]
+    Tx {
+        /// Position in the block.
+        index: usize,
+        /// Its txid.
+        txid: Hash,
+        /// Why.
+        error: TxError,
+    },
+}
+
+impl BlockError {
+    /// The class of this rejection.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            BlockError::TimeTooNew { .. } => ErrorClass::Premature,
+            BlockError::BadParent => ErrorClass::MissingInputs,
+            BlockError::Tx { error, .. } => match error.class() {
+                ErrorClass::Policy => ErrorClass::Consensus,
+                c => c,
+            },
+            _ => ErrorClass::Consensus,
+        }
+    }
+}

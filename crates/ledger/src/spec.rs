@@ -1,0 +1,250 @@
+//! Chain specs: everything that makes one chain differ from another, as
+//! plain TOML. Presets are compiled in (`luminex chain spec --chain dev`
+//! prints one); an operator can edit a copy and start a new chain from it.
+
+use luminex_primitives::{
+    Address, Amount, Block, Hash, Header, Lock, SchemeId, Transaction, TxKind, TxOut,
+};
+use serde::{Deserialize, Serialize};
+
+/// How blocks are produced on the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsensusKind {
+    /// One local producer seals blocks on a timer (the `dev` preset).
+    Dev,
+}
+
+/// New coins per block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monetary {
+    /// Subsidy of the first blocks, in base units.
+    pub initial_subsidy: Amount,
+    /// Blocks between halvings of the subsidy; 0 never halves.
+    pub halving_interval: u64,
+}
+
+/// A genesis output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allocation {
+    /// Receiving address (this chain's prefix).
+    pub address: String,
+    /// Amount in base units.
+    pub amount: Amount,
+}
+
+/// The genesis block's fixed fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// Header time (Unix seconds).
+    pub time: u32,
+    /// Header `bits`.
+    pub bits: u32,
+    /// Header nonce.
+    pub nonce: u32,
+    /// Coins that exist from the start.
+    #[serde(default)]
+    pub allocations: Vec<Allocation>,
+}
+
+/// A chain specification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    /// Preset or chain name; also the data directory name.
+    pub name: String,
+    /// Numeric chain id every transaction commits to.
+    pub chain_id: u32,
+    /// bech32m human-readable prefix of addresses.
+    pub address_hrp: String,
+    /// Block production.
+    pub consensus: ConsensusKind,
+    /// Target time between blocks in milliseconds.
+    pub block_interval_ms: u64,
+    /// Largest encoded block.
+    pub max_block_bytes: usize,
+    /// Largest encoded transaction.
+    pub max_tx_bytes: usize,
+    /// Signature schemes keys, signatures and locks may use.
+    pub allowed_schemes: Vec<SchemeId>,
+    /// Scheme wallets use by default.
+    pub default_scheme: SchemeId,
+    /// Minimum fee in base units per byte of encoded transaction.
+    pub min_fee_rate: u64,
+    /// Blocks before a coinbase output may be spent.
+    pub coinbase_maturity: u64,
+    /// How far past local time a block's time may be.
+    pub max_future_block_time_secs: u64,
+    /// Subsidy schedule.
+    pub monetary: Monetary,
+    /// Genesis block.
+    pub genesis: Genesis,
+    /// Number of well-known development keys ([`ChainSpec::dev_key_seed`]);
+    /// only for local test chains.
+    #[serde(default)]
+    pub dev_keys: u32,
+}
+
+/// A spec that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// Not valid TOML for a spec.
+    #[error("chain spec is not valid: {0}")]
+    Parse(String),
+    /// No preset of that name.
+    #[error("unknown chain preset {0:?} (known: {known})", known = PRESETS.join(", "))]
+    UnknownPreset(String),
+    /// Fields contradict each other.
+    #[error("chain spec is inconsistent: {0}")]
+    Invalid(String),
+}
+
+/// Names of the compiled-in presets.
+pub const PRESETS: &[&str] = &["dev"];
+
+const DEV: &str = include_str!("../presets/dev.toml");
+
+impl ChainSpec {
+    /// A compiled-in preset.
+    pub fn preset(name: &str) -> Result<ChainSpec, SpecError> {
+        match name {
+            "dev" => ChainSpec::from_toml(DEV),
+            other => Err(SpecError::UnknownPreset(other.to_string())),
+        }
+    }
+
+    /// The TOML source of a preset.
+    pub fn preset_toml(name: &str) -> Result<&'static str, SpecError> {
+        match name {
+            "dev" => Ok(DEV),
+            other => Err(SpecError::UnknownPreset(other.to_string())),
+        }
+    }
+
+    /// Parses and checks a spec.
+    pub fn from_toml(s: &str) -> Result<ChainSpec, SpecError> {
+        let spec: ChainSpec = toml::from_str(s).map_err(|e| SpecError::Parse(e.to_string()))?;
+        spec.check()?;
+        Ok(spec)
+    }
+
+    fn check(&self) -> Result<(), SpecError> {
+        let bad = |m: &str| Err(SpecError::Invalid(m.to_string()));
+        if bech32::Hrp::parse(&self.address_hrp).is_err() || self.address_hrp.is_empty() {
+            return bad("address_hrp is not a valid bech32 prefix");
+        }
+        if self.address_hrp.chars().any(|c| c.is_ascii_uppercase()) {
+            return bad("address_hrp must be lower case");
+        }
+        if self.block_interval_ms == 0 {
+            return bad("block_interval_ms must be positive");
+        }
+        if self.max_tx_bytes == 0 || self.max_tx_bytes > self.max_block_bytes {
+            return bad("max_tx_bytes must be positive and at most max_block_bytes");
+        }
+        if self.allowed_schemes.is_empty() || !self.allowed_schemes.contains(&self.default_scheme) {
+            return bad("default_scheme must be one of allowed_schemes");
+        }
+        let mut total = Amount::ZERO;
+        for a in &self.genesis.allocations {
+            let addr = Address::parse(&a.address, &self.address_hrp)
+                .map_err(|e| SpecError::Invalid(format!("allocation {}: {e}", a.address)))?;
+            let Lock::Key { scheme, .. } = addr.lock;
+            if !self.allowed_schemes.contains(&scheme) {
+                return bad("an allocation is locked to a scheme the chain does not allow");
+            }
+            if a.amount == Amount::ZERO {
+                return bad("allocations must be positive");
+            }
+            total = total
+                .checked_add(a.amount)
+                .map_err(|_| SpecError::Invalid("allocations exceed the maximum amount".into()))?;
+        }
+        Ok(())
+    }
+
+    /// The block subsidy at `height`.
+    pub fn subsidy(&self, height: u64) -> Amount {
+        let halvings = match self.monetary.halving_interval {
+            0 => 0,
+            n => height / n,
+        };
+        if halvings >= 64 {
+            return Amount::ZERO;
+        }
+        Amount::from_base(self.monetary.initial_subsidy.base() >> halvings)
+            .expect("a right shift never increases an in-range amount")
+    }
+
+    /// Whether `scheme` is allowed.
+    pub fn allows(&self, scheme: SchemeId) -> bool {
+        self.allowed_schemes.contains(&scheme)
+    }
+
+    /// Parses an address of this chain.
+    pub fn parse_address(&self, s: &str) -> Result<Address, luminex_primitives::AddressError> {
+        Address::parse(s, &self.address_hrp)
+    }
+
+    /// Shows a lock as an address of this chain.
+    pub fn address(&self, lock: Lock) -> Address {
+        Address {
+            hrp: self.address_hrp.clone(),
+            lock,
+        }
+    }
+
+    /// The deterministic genesis block.
+    pub fn genesis_block(&self) -> Block {
+        let outputs = self
+            .genesis
+            .allocations
+            .iter()
+            .map(|a| TxOut {
+                amount: a.amount,
+                lock: Address::parse(&a.address, &self.address_hrp)
+                    .expect("allocations were checked when the spec loaded")
+                    .lock,
+            })
+            .collect();
+        let coinbase = Transaction {
+            version: 1,
+            chain_id: self.chain_id,
+            kind: TxKind::Coinbase { height: 0 },
+            inputs: vec![],
+            outputs,
+            expiry_height: 0,
+            witnesses: vec![],
+        };
+        let mut block = Block {
+            header: Header {
+                version: 1,
+                prev_hash: Hash::ZERO,
+                merkle_root: Hash::ZERO,
+                time: self.genesis.time,
+                bits: self.genesis.bits,
+                nonce: self.genesis.nonce,
+            },
+            txs: vec![coinbase],
+        };
+        block.header.merkle_root = block.compute_merkle_root();
+        block
+    }
+
+    /// The seed of well-known development key `index`. These keys are public
+    /// knowledge: they exist so a local chain has funded accounts.
+    pub fn dev_key_seed(index: u32) -> [u8; 32] {
+        luminex_primitives::hash::Domain("luminex/dev-key")
+            .hash(&index.to_le_bytes())
+            .0
+    }
+
+    /// The minimum fee for a transaction of `size` bytes.
+    pub fn min_fee(&self, size: usize) -> u64 {
+        self.min_fee_rate.saturating_mul(size as u64)
+    }
+}

@@ -1,0 +1,330 @@
+//! Test support: an in-memory chain on a spec with funded dev keys that
+//! builds valid signed transactions and blocks. Enabled by the `testkit`
+//! feature; used by tests and benchmarks across the workspace.
+
+use std::collections::HashMap;
+
+use luminex_crypto::SigningKey;
+use luminex_primitives::{
+    Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxKind, TxOut, Witness,
+};
+
+use crate::{
+    connect_block, connect_genesis, BlockContext, BlockError, ChainSpec, Coin, Connected, SigCache,
+};
+
+/// The lock paying to `key`.
+pub fn lock_of(key: &SigningKey) -> Lock {
+    Lock::Key {
+        scheme: key.public_key().scheme,
+        key_hash: key.public_key().key_hash(),
+    }
+}
+
+/// The development keys of a spec.
+pub fn dev_keys(spec: &ChainSpec) -> Vec<SigningKey> {
+    (0..spec.dev_keys)
+        .map(|i| SigningKey::from_seed(spec.default_scheme, &ChainSpec::dev_key_seed(i)))
+        .collect()
+}
+
+/// Signs every input of `tx` with `key`, given the coins spent.
+pub fn sign_all(tx: &mut Transaction, key: &SigningKey, spent: &[TxOut]) {
+    let msg = tx
+        .signature_message(spent)
+        .expect("one spent output per input");
+    let sig = key.sign(&msg);
+    tx.witnesses = tx
+        .inputs
+        .iter()
+        .map(|_| Witness {
+            public_key: key.public_key().clone(),
+            signature: sig.clone(),
+        })
+        .collect();
+}
+
+/// An unsigned transfer from `coins` paying `outputs`, with change to the
+/// first coin's lock, and a fee at the spec's minimum rate (plus a margin).
+pub fn transfer(
+    spec: &ChainSpec,
+    key: &SigningKey,
+    coins: &[(OutPoint, Coin)],
+    outputs: Vec<TxOut>,
+) -> Transaction {
+    let mut tx = Transaction {
+        version: 1,
+        chain_id: spec.chain_id,
+        kind: TxKind::Transfer,
+        inputs: coins.iter().map(|(op, _)| *op).collect(),
+        outputs,
+        expiry_height: 0,
+        witnesses: vec![],
+    };
+    let input_total = Amount::sum(coins.iter().map(|(_, c)| c.output.amount)).expect("in range");
+    let paid = tx.output_total().expect("in range");
+    // Size with signatures, estimated from the scheme's fixed sizes.
+    let scheme = key.public_key().scheme;
+    let witness_len = scheme.public_key_len() + scheme.signature_len() + 8;
+    let est = luminex_primitives::Encode::encoded_len(&tx) + 60 + witness_len * coins.len();
+    let fee = Amount::from_base(spec.min_fee(est)).expect("in range");
+    if let Ok(change) = input_total
+        .checked_sub(paid)
+        .and_then(|r| r.checked_sub(fee))
+    {
+        if change > Amount::ZERO {
+            tx.outputs.push(TxOut {
+                amount: change,
+                lock: coins[0].1.output.lock,
+            });
+        }
+    }
+    let spent: Vec<TxOut> = coins.iter().map(|(_, c)| c.output).collect();
+    sign_all(&mut tx, key, &spent);
+    tx
+}
+
+/// A chain kept in memory.
+pub struct TestChain {
+    /// The spec.
+    pub spec: ChainSpec,
+    /// The UTXO set.
+    pub utxos: HashMap<OutPoint, Coin>,
+    /// Every block from genesis.
+    pub blocks: Vec<Block>,
+    /// The dev keys.
+    pub keys: Vec<SigningKey>,
+    /// Signature cache (empty unless a test fills it).
+    pub cache: SigCache,
+}
+
+impl TestChain {
+    /// A chain at genesis of `spec`.
+    pub fn new(spec: ChainSpec) -> TestChain {
+        let genesis = spec.genesis_block();
+        let mut utxos = HashMap::new();
+        connect_genesis(&genesis).changes.apply_to(&mut utxos);
+        TestChain {
+            keys: dev_keys(&spec),
+            spec,
+            utxos,
+            blocks: vec![genesis],
+            cache: SigCache::new(1),
+        }
+    }
+
+    /// A chain at genesis of the `dev` preset.
+    pub fn dev() -> TestChain {
+        TestChain::new(ChainSpec::preset("dev").expect("the dev preset parses"))
+    }
+
+    /// Height of the tip.
+    pub fn height(&self) -> u64 {
+        self.blocks.len() as u64 - 1
+    }
+
+    /// The tip header.
+    pub fn tip(&self) -> &Header {
+        &self.blocks.last().expect("genesis is always there").header
+    }
+
+    /// Unspent coins locked to `lock`, sorted by outpoint.
+    pub fn coins_of(&self, lock: &Lock) -> Vec<(OutPoint, Coin)> {
+        let mut v: Vec<_> = self
+            .utxos
+            .iter()
+            .filter(|(_, c)| c.output.lock == *lock)
+            .map(|(o, c)| (*o, *c))
+            .collect();
+        v.sort_by_key(|(o, _)| *o);
+        v
+    }
+
+    /// The context for connecting the next block.
+    pub fn context(&self) -> BlockContext {
+        BlockContext {
+            height: self.height() + 1,
+            prev_hash: self.tip().hash(),
+            prev_time: self.tip().time,
+            now: u64::from(self.tip().time) + 1,
+        }
+    }
+
+    /// The context for connecting a block at `height` on the block before it.
+    pub fn context_for(&self, height: u64) -> BlockContext {
+        let parent = &self.blocks[height as usize - 1].header;
+        BlockContext {
+            height,
+            prev_hash: parent.hash(),
+            prev_time: parent.time,
+            now: u64::from(parent.time) + 1,
+        }
+    }
+
+    /// A block on the tip with `txs`, its coinbase paying subsidy plus
+    /// `fees` to dev key 0.
+    pub fn build_block(&self, txs: Vec<Transaction>, fees: Amount) -> Block {
+        let height = self.height() + 1;
+        let reward = self
+            .spec
+            .subsidy(height)
+            .checked_add(fees)
+            .expect("in range");
+        let coinbase = Transaction {
+            version: 1,
+            chain_id: self.spec.chain_id,
+            kind: TxKind::Coinbase { height },
+            inputs: vec![],
+            outputs: vec![TxOut {
+                amount: reward.max(Amount::from_base(1).expect("in range")),
+                lock: lock_of(&self.keys[0]),
+            }],
+            expiry_height: 0,
+            witnesses: vec![],
+        };
+        let mut all = vec![coinbase];
+        all.extend(txs);
+        let mut b = Block {
+            header: Header {
+                version: 1,
+                prev_hash: self.tip().hash(),
+                merkle_root: Hash::ZERO,
+                time: self.tip().time + 1,
+                bits: self.spec.genesis.bits,
+                nonce: 0,
+            },
+            txs: all,
+        };
+        if reward == Amount::ZERO {
+            b.txs[0].outputs.clear();
+        }
+        b.header.merkle_root = b.compute_merkle_root();
+        b
+    }
+
+    /// Validates and connects `block`.
+    pub fn connect(&mut self, block: Block) -> Result<Connected, BlockError> {
+        let c = connect_block(
+            &block,
+            &self.utxos,
+            &self.context(),
+            &self.spec,
+            &self.cache,
+        )?;
+        c.changes.apply_to(&mut self.utxos);
+        self.blocks.push(block);
+        Ok(c)
+    }
+
+    /// Fees of `txs` against the current UTXO set (outputs created by earlier
+    /// txs of the list count as inputs).
+    pub fn fees_of(&self, txs: &[Transaction]) -> Amount {
+        let mut view = self.utxos.clone();
+        let mut fees = Amount::ZERO;
+        for tx in txs {
+            let txid = tx.txid();
+            let inputs =
+                Amount::sum(tx.inputs.iter().map(|i| view[i].output.amount)).expect("in range");
+            for i in &tx.inputs {
+                view.remove(i);
+            }
+            for (vout, o) in tx.outputs.iter().enumerate() {
+                view.insert(
+                    OutPoint {
+                        txid,
+                        vout: vout as u32,
+                    },
+                    Coin {
+                        output: *o,
+                        height: 0,
+                        is_coinbase: false,
+                    },
+                );
+            }
+            fees = fees
+                .checked_add(
+                    inputs
+                        .checked_sub(tx.output_total().expect("in range"))
+                        .expect("no overspend"),
+                )
+                .expect("in range");
+        }
+        fees
+    }
+
+    /// Builds, connects and returns a block with `txs`.
+    pub fn mine(&mut self, txs: Vec<Transaction>) -> Result<Block, BlockError> {
+        let fees = self.fees_of(&txs);
+        let b = self.build_block(txs, fees);
+        self.connect(b.clone())?;
+        Ok(b)
+    }
+
+    /// Splits dev key `k`'s largest coin into `n` coins of `each` base units
+    /// paid to `keys` round-robin, in transactions of at most 5,000 outputs
+    /// each, mined into one block. Returns the block.
+    pub fn fan_out(&mut self, k: usize, keys: &[SigningKey], n: usize, each: u64) -> Block {
+        let key = self.keys[k].clone();
+        let mut coins = self.coins_of(&lock_of(&key));
+        coins.sort_by_key(|(_, c)| std::cmp::Reverse(c.output.amount));
+        let mut txs = Vec::new();
+        let mut source = coins[0];
+        let mut remaining = n;
+        let mut next_key = 0;
+        while remaining > 0 {
+            let m = remaining.min(5000);
+            let outputs: Vec<TxOut> = (0..m)
+                .map(|_| {
+                    let lock = lock_of(&keys[next_key % keys.len()]);
+                    next_key += 1;
+                    TxOut {
+                        amount: Amount::from_base(each).expect("in range"),
+                        lock,
+                    }
+                })
+                .collect();
+            let tx = transfer(&self.spec, &key, &[source], outputs);
+            let txid = tx.txid();
+            let vout = (tx.outputs.len() - 1) as u32;
+            source = (
+                OutPoint { txid, vout },
+                Coin {
+                    output: tx.outputs[vout as usize],
+                    height: self.height() + 1,
+                    is_coinbase: false,
+                },
+            );
+            txs.push(tx);
+            remaining -= m;
+        }
+        self.mine(txs).expect("fan-out block is valid")
+    }
+
+    /// One signed 1-input, 2-output transfer for each coin of `keys` (each
+    /// coin spent by its owner), paying half to the next key and the rest as
+    /// change. Not connected.
+    pub fn spend_all(&self, keys: &[SigningKey]) -> Vec<Transaction> {
+        let mut jobs = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let to = lock_of(&keys[(i + 1) % keys.len()]);
+            for coin in self.coins_of(&lock_of(key)) {
+                jobs.push((key, to, coin));
+            }
+        }
+        use rayon::prelude::*;
+        jobs.par_iter()
+            .map(|(key, to, coin)| {
+                let half = Amount::from_base(coin.1.output.amount.base() / 2).expect("in range");
+                transfer(
+                    &self.spec,
+                    key,
+                    &[*coin],
+                    vec![TxOut {
+                        amount: half,
+                        lock: *to,
+                    }],
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,235 @@
+//! Tiers 1 and 2 of transaction validation, and context-free block checks.
+
+use std::collections::HashSet;
+
+use luminex_primitives::{Amount, Block, Encode, Hash, Lock, Transaction, TxKind};
+
+use crate::{BlockError, ChainSpec, Coin, TxError, UtxoView};
+
+/// Tier 1: checks that need nothing but the transaction and the spec.
+/// Rejects coinbases, which are only valid as the first transaction of a
+/// block (see [`check_block`]).
+pub fn check_transaction(tx: &Transaction, spec: &ChainSpec) -> Result<usize, TxError> {
+    if tx.version != 1 {
+        return Err(TxError::Version(tx.version));
+    }
+    if tx.chain_id != spec.chain_id {
+        return Err(TxError::WrongChain {
+            expected: spec.chain_id,
+            found: tx.chain_id,
+        });
+    }
+    match tx.kind {
+        TxKind::Transfer => {}
+        TxKind::Coinbase { .. } => return Err(TxError::Coinbase),
+    }
+    if tx.inputs.is_empty() {
+        return Err(TxError::NoInputs);
+    }
+    check_outputs(tx, spec)?;
+    if tx.witnesses.len() != tx.inputs.len() {
+        return Err(TxError::WitnessCount {
+            inputs: tx.inputs.len(),
+            witnesses: tx.witnesses.len(),
+        });
+    }
+    if tx.inputs.len() > 1 {
+        let mut seen = HashSet::with_capacity(tx.inputs.len());
+        for i in &tx.inputs {
+            if !seen.insert(i) {
+                return Err(TxError::DuplicateInput(i.txid, i.vout));
+            }
+        }
+    }
+    for (input, w) in tx.witnesses.iter().enumerate() {
+        for scheme in [w.public_key.scheme, w.signature.scheme] {
+            if !spec.allows(scheme) {
+                return Err(TxError::SchemeNotAllowed(scheme));
+            }
+        }
+        let error = if w.public_key.scheme != w.signature.scheme {
+            Some(luminex_crypto::VerifyError::SchemeMismatch {
+                key: w.public_key.scheme,
+                sig: w.signature.scheme,
+            })
+        } else if w.public_key.bytes.len() != w.public_key.scheme.public_key_len() {
+            Some(luminex_crypto::VerifyError::KeyLength(
+                w.public_key.bytes.len(),
+            ))
+        } else if w.signature.bytes.len() != w.signature.scheme.signature_len() {
+            Some(luminex_crypto::VerifyError::SignatureLength(
+                w.signature.bytes.len(),
+            ))
+        } else {
+            None
+        };
+        if let Some(error) = error {
+            return Err(TxError::BadSignature { input, error });
+        }
+    }
+    let size = tx.encoded_len();
+    if size > spec.max_tx_bytes {
+        return Err(TxError::TooLarge {
+            size,
+            max: spec.max_tx_bytes,
+        });
+    }
+    Ok(size)
+}
+
+fn check_outputs(tx: &Transaction, spec: &ChainSpec) -> Result<(), TxError> {
+    if tx.outputs.is_empty() {
+        return Err(TxError::NoOutputs);
+    }
+    for (i, o) in tx.outputs.iter().enumerate() {
+        if o.amount == Amount::ZERO {
+            return Err(TxError::ZeroOutput(i));
+        }
+        let Lock::Key { scheme, .. } = o.lock;
+        if !spec.allows(scheme) {
+            return Err(TxError::LockSchemeNotAllowed(i));
+        }
+    }
+    tx.output_total().map_err(|_| TxError::OutputOverflow)?;
+    Ok(())
+}
+
+/// What tier 2 learned about a transaction.
+#[derive(Debug, Clone)]
+pub struct InputCheck {
+    /// The coins it spends, in input order.
+    pub spent: Vec<Coin>,
+    /// Inputs minus outputs.
+    pub fee: Amount,
+}
+
+/// Tier 2 without signatures: the inputs exist and may be spent at `height`
+/// by these keys, the outputs do not exceed them and the fee pays the
+/// minimum rate for `size` bytes. Signatures are checked separately by
+/// [`verify_signatures`] so blocks can verify them in parallel.
+pub fn check_tx_inputs(
+    tx: &Transaction,
+    size: usize,
+    view: &impl UtxoView,
+    height: u64,
+    spec: &ChainSpec,
+) -> Result<InputCheck, TxError> {
+    if tx.expiry_height != 0 && height > tx.expiry_height {
+        return Err(TxError::Expired {
+            expiry: tx.expiry_height,
+            height,
+        });
+    }
+    let mut spent = Vec::with_capacity(tx.inputs.len());
+    let mut total = Amount::ZERO;
+    for (i, input) in tx.inputs.iter().enumerate() {
+        let coin = view.coin(input).ok_or(TxError::MissingInput(*input))?;
+        if coin.is_coinbase {
+            let mature_at = coin.height.saturating_add(spec.coinbase_maturity);
+            if height < mature_at {
+                return Err(TxError::ImmatureCoinbase { height, mature_at });
+            }
+        }
+        let w = &tx.witnesses[i];
+        let Lock::Key { scheme, key_hash } = coin.output.lock;
+        if w.public_key.scheme != scheme || w.public_key.key_hash() != key_hash {
+            return Err(TxError::WrongKey(i));
+        }
+        total = total
+            .checked_add(coin.output.amount)
+            .map_err(|_| TxError::OutputOverflow)?;
+        spent.push(coin);
+    }
+    let outputs = tx.output_total().map_err(|_| TxError::OutputOverflow)?;
+    let fee = total.checked_sub(outputs).map_err(|_| TxError::Overspend {
+        inputs: total,
+        outputs,
+    })?;
+    let required = spec.min_fee(size);
+    if fee.base() < required {
+        return Err(TxError::FeeTooLow {
+            fee: fee.base(),
+            required,
+            size,
+        });
+    }
+    Ok(InputCheck { spent, fee })
+}
+
+/// Tier 2 signatures: every witness signs the transaction's message over the
+/// coins it spends.
+pub fn verify_signatures(tx: &Transaction, spent: &[Coin]) -> Result<(), TxError> {
+    let outs: Vec<_> = spent.iter().map(|c| c.output).collect();
+    let msg = tx.signature_message(&outs).ok_or(TxError::WitnessCount {
+        inputs: tx.inputs.len(),
+        witnesses: spent.len(),
+    })?;
+    for (input, w) in tx.witnesses.iter().enumerate() {
+        luminex_crypto::verify(&w.public_key, &msg, &w.signature)
+            .map_err(|error| TxError::BadSignature { input, error })?;
+    }
+    Ok(())
+}
+
+/// Ids of a block's transactions, computed once by [`check_block`].
+#[derive(Debug, Clone)]
+pub struct BlockIds {
+    /// txids in block order.
+    pub txids: Vec<Hash>,
+    /// wtxids in block order.
+    pub wtxids: Vec<Hash>,
+    /// Encoded size of each transaction.
+    pub sizes: Vec<usize>,
+}
+
+/// Tier 1 for blocks: size, Merkle root, coinbase position and every
+/// transaction's context-free checks.
+pub fn check_block(block: &Block, spec: &ChainSpec) -> Result<BlockIds, BlockError> {
+    let size = block.encoded_len();
+    if size > spec.max_block_bytes {
+        return Err(BlockError::TooLarge {
+            size,
+            max: spec.max_block_bytes,
+        });
+    }
+    let Some(coinbase) = block.txs.first() else {
+        return Err(BlockError::NoCoinbase);
+    };
+    if !coinbase.is_coinbase()
+        || !coinbase.inputs.is_empty()
+        || !coinbase.witnesses.is_empty()
+        || coinbase.chain_id != spec.chain_id
+        || coinbase.version != 1
+    {
+        return Err(BlockError::NoCoinbase);
+    }
+    let wtxids: Vec<Hash> = block.txs.iter().map(|t| t.wtxid()).collect();
+    if luminex_primitives::merkle::root(&wtxids) != block.header.merkle_root {
+        return Err(BlockError::BadMerkleRoot);
+    }
+    let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
+    let mut sizes = Vec::with_capacity(block.txs.len());
+    sizes.push(coinbase.encoded_len());
+    let cb_check = Transaction {
+        kind: TxKind::Transfer,
+        ..coinbase.clone()
+    };
+    check_outputs(&cb_check, spec).map_err(|error| BlockError::Tx {
+        index: 0,
+        txid: txids[0],
+        error,
+    })?;
+    for (index, tx) in block.txs.iter().enumerate().skip(1) {
+        let size = check_transaction(tx, spec).map_err(|error| BlockError::Tx {
+            index,
+            txid: txids[index],
+            error,
+        })?;
+        sizes.push(size);
+    }
+    Ok(BlockIds {
+        txids,
+        wtxids,
+        sizes,
+    })
+}

@@ -1,0 +1,4 @@
+//! Ledger integration tests.
+mod block;
+mod spec;
+mod tx;

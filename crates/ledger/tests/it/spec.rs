@@ -1,0 +1,72 @@
+use luminex_ledger::spec::PRESETS;
+use luminex_ledger::testkit::{dev_keys, lock_of};
+use luminex_ledger::{ChainSpec, SpecError};
+
+/// The dev preset's genesis coins belong to the well-known dev keys.
+#[test]
+fn dev_allocations_belong_to_dev_keys() {
+    let spec = ChainSpec::preset("dev").unwrap();
+    let keys = dev_keys(&spec);
+    assert_eq!(spec.genesis.allocations.len(), keys.len());
+    for (a, k) in spec.genesis.allocations.iter().zip(&keys) {
+        assert_eq!(a.address, spec.address(lock_of(k)).to_string());
+    }
+}
+
+#[test]
+fn presets_parse_and_genesis_is_deterministic() {
+    for p in PRESETS {
+        let s = ChainSpec::preset(p).unwrap();
+        assert_eq!(
+            s.genesis_block().hash(),
+            ChainSpec::preset(p).unwrap().genesis_block().hash()
+        );
+        // A preset's TOML round-trips through the spec type.
+        let back = ChainSpec::from_toml(&toml::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+    assert!(matches!(
+        ChainSpec::preset("nope"),
+        Err(SpecError::UnknownPreset(_))
+    ));
+}
+
+#[test]
+fn bad_specs_get_typed_errors() {
+    let good = ChainSpec::preset_toml("dev").unwrap();
+    assert!(matches!(
+        ChainSpec::from_toml("name = 5"),
+        Err(SpecError::Parse(_))
+    ));
+    let unknown_field = format!("bogus = 1\n{good}");
+    assert!(matches!(
+        ChainSpec::from_toml(&unknown_field),
+        Err(SpecError::Parse(_))
+    ));
+    let bad_scheme = good.replace("default_scheme = \"ml-dsa-65\"", "default_scheme = \"rsa\"");
+    assert!(matches!(
+        ChainSpec::from_toml(&bad_scheme),
+        Err(SpecError::Parse(_))
+    ));
+    let not_allowed = good.replace(
+        "allowed_schemes = [\"ml-dsa-44\", \"ml-dsa-65\", \"ml-dsa-87\"]",
+        "allowed_schemes = [\"ml-dsa-87\"]",
+    );
+    assert!(matches!(
+        ChainSpec::from_toml(&not_allowed),
+        Err(SpecError::Invalid(_))
+    ));
+    let wrong_prefix = good.replace("address_hrp = \"lmxdev\"", "address_hrp = \"lmx\"");
+    assert!(matches!(
+        ChainSpec::from_toml(&wrong_prefix),
+        Err(SpecError::Invalid(_))
+    ));
+}
+
+#[test]
+fn subsidy_halves() {
+    let s = ChainSpec::preset("dev").unwrap();
+    let first = s.subsidy(1).base();
+    assert_eq!(s.subsidy(s.monetary.halving_interval).base(), first / 2);
+    assert_eq!(s.subsidy(s.monetary.halving_interval * 64).base(), 0);
+}

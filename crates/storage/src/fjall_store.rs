@@ -1,0 +1,100 @@
+//! The fjall backend: one fjall keyspace per table, one database, batches
+//! committed with `PersistMode::SyncAll` (the journal is fsynced before
+//! `commit` returns).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+
+use crate::kv::{scan_bounds, Batch, KvStore, Rows, StoreError};
+use crate::tables::TableId;
+
+fn engine(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Engine(e.to_string())
+}
+
+/// A fjall database with every Luminex table.
+pub struct FjallStore {
+    db: Database,
+    tables: HashMap<TableId, Keyspace>,
+}
+
+impl FjallStore {
+    /// Opens (or creates) the database at `path`, recovering from the journal
+    /// after a crash.
+    pub fn open(path: &Path) -> Result<FjallStore, StoreError> {
+        let db = Database::builder(path).open().map_err(engine)?;
+        let mut tables = HashMap::new();
+        for id in TableId::ALL {
+            let ks = db
+                .keyspace(id.name(), KeyspaceCreateOptions::default)
+                .map_err(engine)?;
+            tables.insert(id, ks);
+        }
+        Ok(FjallStore { db, tables })
+    }
+
+    fn ks(&self, id: TableId) -> &Keyspace {
+        &self.tables[&id]
+    }
+}
+
+impl KvStore for FjallStore {
+    fn get_raw(&self, table: TableId, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.ks(table).get(key).map_err(engine)?.map(|v| v.to_vec()))
+    }
+
+    fn scan_raw(
+        &self,
+        table: TableId,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Rows, StoreError> {
+        let Some((lo, hi)) = scan_bounds(prefix, after, reverse) else {
+            return Ok(vec![]);
+        };
+        let iter = self.ks(table).range::<Vec<u8>, _>((lo, hi));
+        let mut out = Vec::new();
+        let mut push = |g: fjall::Guard| -> Result<bool, StoreError> {
+            let (k, v) = g.into_inner().map_err(engine)?;
+            if !k.starts_with(prefix) {
+                return Ok(false);
+            }
+            out.push((k.to_vec(), v.to_vec()));
+            Ok(out.len() < limit)
+        };
+        if reverse {
+            for g in iter.rev() {
+                if !push(g)? {
+                    break;
+                }
+            }
+        } else {
+            for g in iter {
+                if !push(g)? {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let mut b = self.db.batch().durability(Some(PersistMode::SyncAll));
+        for (table, key, value) in batch.ops {
+            let ks = self.ks(table);
+            match value {
+                Some(v) => b.insert(ks, key, v),
+                None => b.remove(ks, key),
+            }
+        }
+        b.commit().map_err(engine)
+    }
+
+    fn disk_space(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
+    }
+}

@@ -1,0 +1,177 @@
+//! The raw key-value interface every backend implements.
+
+use std::ops::Bound;
+
+use crate::tables::{Key, Table, TableId};
+use luminex_primitives::{Decode, Encode};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The engine failed (I/O, corruption detected by the engine).
+    #[error("storage engine: {0}")]
+    Engine(String),
+    /// A stored value did not decode: the database is corrupt or from an
+    /// incompatible version.
+    #[error("corrupt value in {table}: {error}")]
+    Corrupt {
+        /// Table name.
+        table: &'static str,
+        /// Decoding error.
+        error: luminex_primitives::DecodeError,
+    },
+}
+
+/// One atomic write: puts and deletes across tables, applied all or nothing.
+#[derive(Default, Debug)]
+pub struct Batch {
+    pub(crate) ops: Vec<(TableId, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Writes `value` at `key` in `table`.
+    pub fn put<K: Key, V: Encode + Decode>(&mut self, table: Table<K, V>, key: &K, value: &V) {
+        self.ops
+            .push((table.id, key.to_key(), Some(value.encode())));
+    }
+
+    /// Deletes `key` from `table`.
+    pub fn delete<K: Key, V: Encode + Decode>(&mut self, table: Table<K, V>, key: &K) {
+        self.ops.push((table.id, key.to_key(), None));
+    }
+
+    /// Adds a raw operation (for backend conformance tests).
+    #[doc(hidden)]
+    pub fn ops_for_test(&mut self, table: TableId, key: &[u8], value: Option<&[u8]>) {
+        self.ops
+            .push((table, key.to_vec(), value.map(<[u8]>::to_vec)));
+    }
+
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// Raw rows returned by a scan.
+pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A storage backend.
+pub trait KvStore: Send + Sync {
+    /// The value at `key`.
+    fn get_raw(&self, table: TableId, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Up to `limit` rows whose keys start with `prefix`, in key order (or
+    /// reverse order), starting strictly after `after` when given.
+    fn scan_raw(
+        &self,
+        table: TableId,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Rows, StoreError>;
+
+    /// Applies `batch` atomically and durably: when this returns, the batch
+    /// survives a crash; if the process dies during the call, either all of
+    /// it or none of it is visible after restart.
+    fn commit(&self, batch: Batch) -> Result<(), StoreError>;
+
+    /// Bytes used on disk (0 for memory).
+    fn disk_space(&self) -> u64;
+}
+
+/// Typed access on top of any [`KvStore`].
+pub trait KvExt: KvStore {
+    /// The decoded value at `key`.
+    fn get<K: Key, V: Encode + Decode>(
+        &self,
+        table: Table<K, V>,
+        key: &K,
+    ) -> Result<Option<V>, StoreError> {
+        match self.get_raw(table.id, &key.to_key())? {
+            None => Ok(None),
+            Some(bytes) => V::decode_all(&bytes)
+                .map(Some)
+                .map_err(|error| StoreError::Corrupt {
+                    table: table.id.name(),
+                    error,
+                }),
+        }
+    }
+
+    /// Decoded rows under `prefix`.
+    fn scan<K: Key, V: Encode + Decode>(
+        &self,
+        table: Table<K, V>,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(K, V)>, StoreError> {
+        let corrupt = |error| StoreError::Corrupt {
+            table: table.id.name(),
+            error,
+        };
+        self.scan_raw(table.id, prefix, after, reverse, limit)?
+            .into_iter()
+            .map(|(k, v)| {
+                Ok((
+                    K::from_key(&k).map_err(corrupt)?,
+                    V::decode_all(&v).map_err(corrupt)?,
+                ))
+            })
+            .collect()
+    }
+}
+
+impl<T: KvStore + ?Sized> KvExt for T {}
+
+/// Key bounds of a scan under `prefix` after `after` (exclusive) in the given
+/// direction, or `None` when the range is empty.
+pub(crate) fn scan_bounds(
+    prefix: &[u8],
+    after: Option<&[u8]>,
+    reverse: bool,
+) -> Option<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+    let end = prefix_end(prefix);
+    let upper = || end.clone().map_or(Bound::Unbounded, Bound::Excluded);
+    let (lo, hi) = match (after, reverse) {
+        (Some(a), false) => (Bound::Excluded(a.to_vec()), upper()),
+        (Some(a), true) => (
+            Bound::Included(prefix.to_vec()),
+            Bound::Excluded(a.to_vec()),
+        ),
+        (None, _) => (Bound::Included(prefix.to_vec()), upper()),
+    };
+    if let (Bound::Excluded(l) | Bound::Included(l), Bound::Excluded(h)) = (&lo, &hi) {
+        if l >= h {
+            return None;
+        }
+    }
+    Some((lo, hi))
+}
+
+/// The smallest key greater than every key starting with `prefix`, or `None`
+/// when there is none (the prefix is all 0xff).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}

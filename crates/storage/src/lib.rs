@@ -1,0 +1,26 @@
+//! Luminex storage.
+//!
+//! * [`KvStore`]: the raw engine interface — tables of byte keys and values,
+//!   read, scan and one atomic, synced batch write. Two backends:
+//!   [`FjallStore`] (fjall, an embedded LSM in pure Rust; DESIGN.md §5) and
+//!   [`MemoryStore`] for tests and simulation. One conformance suite runs
+//!   against both.
+//! * [`tables`]: every keyspace declared once with its key and value types.
+//! * [`ChainStore`]: the chain on top — connects a block by committing the
+//!   block, its UTXO changes, undo data and indexes in **one** batch, so a
+//!   crash at any moment leaves a consistent tip.
+//!
+//! Only this crate knows the storage engine.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod chain;
+mod fjall_store;
+mod kv;
+mod memory;
+pub mod tables;
+
+pub use chain::{AddressTx, ChainError, ChainStore, ConsistencyReport, StoredTx, Tip};
+pub use fjall_store::FjallStore;
+pub use kv::{Batch, KvStore, StoreError};
+pub use memory::MemoryStore;

@@ -1,0 +1,361 @@
+//! Every keyspace, declared once with its key and value types.
+//!
+//! Keys are fixed-width and big-endian where order matters (heights), so a
+//! scan over a prefix returns rows in a useful order. Values use the
+//! canonical codec of `luminex-primitives`.
+
+use std::marker::PhantomData;
+
+use luminex_ledger::{BlockUndo, Coin};
+use luminex_primitives::codec::{put_seq, Decode, DecodeError, Encode, Reader, Sink};
+use luminex_primitives::{Amount, Hash, Header, OutPoint, Transaction};
+
+/// The identity of a keyspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TableId {
+    /// Block hash → header and height.
+    Headers,
+    /// Block hash → wtxids of its transactions.
+    Blocks,
+    /// Transaction bodies by wtxid (of every stored block).
+    Txs,
+    /// Main-chain height → block hash.
+    Heights,
+    /// Unspent outputs.
+    Utxos,
+    /// Block hash → undo data.
+    Undo,
+    /// txid → where the transaction is on the main chain.
+    TxIndex,
+    /// (address key, height, txid) → what the transaction did to the address.
+    AddressTxs,
+    /// (address key, outpoint) → coin: the address's unspent outputs.
+    AddressUtxos,
+    /// Named singletons (tip, format version).
+    Meta,
+}
+
+impl TableId {
+    /// Every table.
+    pub const ALL: [TableId; 10] = [
+        TableId::Headers,
+        TableId::Blocks,
+        TableId::Txs,
+        TableId::Heights,
+        TableId::Utxos,
+        TableId::Undo,
+        TableId::TxIndex,
+        TableId::AddressTxs,
+        TableId::AddressUtxos,
+        TableId::Meta,
+    ];
+
+    /// The keyspace name on disk.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableId::Headers => "headers",
+            TableId::Blocks => "blocks",
+            TableId::Txs => "txs",
+            TableId::Heights => "heights",
+            TableId::Utxos => "utxos",
+            TableId::Undo => "undo",
+            TableId::TxIndex => "tx_index",
+            TableId::AddressTxs => "address_txs",
+            TableId::AddressUtxos => "address_utxos",
+            TableId::Meta => "meta",
+        }
+    }
+}
+
+/// A typed table: its id and, at the type level, its key and value types.
+pub struct Table<K, V> {
+    /// Which keyspace.
+    pub id: TableId,
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> Clone for Table<K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K, V> Copy for Table<K, V> {}
+
+impl<K, V> Table<K, V> {
+    const fn new(id: TableId) -> Self {
+        Table {
+            id,
+            _types: PhantomData,
+        }
+    }
+}
+
+/// A key type: encodes to bytes whose order is the intended scan order.
+pub trait Key: Sized {
+    /// The key bytes.
+    fn to_key(&self) -> Vec<u8>;
+    /// Parses key bytes.
+    fn from_key(bytes: &[u8]) -> Result<Self, DecodeError>;
+}
+
+impl Key for Hash {
+    fn to_key(&self) -> Vec<u8> {
+        self.0.to_vec()
+    }
+    fn from_key(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Hash::decode_all(bytes)
+    }
+}
+
+impl Key for u64 {
+    fn to_key(&self) -> Vec<u8> {
+        self.to_be_bytes().to_vec()
+    }
+    fn from_key(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let a: [u8; 8] = bytes
+            .try_into()
+            .map_err(|_| DecodeError::UnexpectedEnd("height key"))?;
+        Ok(u64::from_be_bytes(a))
+    }
+}
+
+impl Key for OutPoint {
+    fn to_key(&self) -> Vec<u8> {
+        let mut k = Vec::with_capacity(36);
+        k.extend_from_slice(&self.txid.0);
+        k.extend_from_slice(&self.vout.to_be_bytes());
+        k
+    }
+    fn from_key(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() != 36 {
+            return Err(DecodeError::UnexpectedEnd("outpoint key"));
+        }
+        Ok(OutPoint {
+            txid: Hash::from_slice(&bytes[..32])
+                .ok_or(DecodeError::UnexpectedEnd("outpoint key"))?,
+            vout: u32::from_be_bytes(
+                bytes[32..]
+                    .try_into()
+                    .map_err(|_| DecodeError::UnexpectedEnd("vout"))?,
+            ),
+        })
+    }
+}
+
+impl Key for String {
+    fn to_key(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+    fn from_key(bytes: &[u8]) -> Result<Self, DecodeError> {
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::OutOfRange { field: "meta key" })
+    }
+}
+
+/// Key of [`ADDRESS_TXS`]: address index key, height, txid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressTxKey {
+    /// [`luminex_primitives::Lock::index_key`] of the address.
+    pub address: Hash,
+    /// Height of the block.
+    pub height: u64,
+    /// The transaction.
+    pub txid: Hash,
+}
+
+impl Key for AddressTxKey {
+    fn to_key(&self) -> Vec<u8> {
+        let mut k = Vec::with_capacity(72);
+        k.extend_from_slice(&self.address.0);
+        k.extend_from_slice(&self.height.to_be_bytes());
+        k.extend_from_slice(&self.txid.0);
+        k
+    }
+    fn from_key(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() != 72 {
+            return Err(DecodeError::UnexpectedEnd("address tx key"));
+        }
+        Ok(AddressTxKey {
+            address: Hash::from_slice(&bytes[..32]).ok_or(DecodeError::UnexpectedEnd("address"))?,
+            height: u64::from_key(&bytes[32..40])?,
+            txid: Hash::from_slice(&bytes[40..]).ok_or(DecodeError::UnexpectedEnd("txid"))?,
+        })
+    }
+}
+
+/// Key of [`ADDRESS_UTXOS`]: address index key and outpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressUtxoKey {
+    /// [`luminex_primitives::Lock::index_key`] of the address.
+    pub address: Hash,
+    /// The output.
+    pub outpoint: OutPoint,
+}
+
+impl Key for AddressUtxoKey {
+    fn to_key(&self) -> Vec<u8> {
+        let mut k = self.address.0.to_vec();
+        k.extend_from_slice(&self.outpoint.to_key());
+        k
+    }
+    fn from_key(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() != 68 {
+            return Err(DecodeError::UnexpectedEnd("address utxo key"));
+        }
+        Ok(AddressUtxoKey {
+            address: Hash::from_slice(&bytes[..32]).ok_or(DecodeError::UnexpectedEnd("address"))?,
+            outpoint: OutPoint::from_key(&bytes[32..])?,
+        })
+    }
+}
+
+/// A stored header with its height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderRecord {
+    /// The header.
+    pub header: Header,
+    /// Its height.
+    pub height: u64,
+}
+
+impl Encode for HeaderRecord {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.header.encode_to(s);
+        s.put(&self.height.to_le_bytes());
+    }
+}
+impl Decode for HeaderRecord {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(HeaderRecord {
+            header: Header::decode(r)?,
+            height: r.u64("height")?,
+        })
+    }
+}
+
+/// The wtxids of a block's transactions, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockBody {
+    /// wtxids.
+    pub wtxids: Vec<Hash>,
+}
+
+impl Encode for BlockBody {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        put_seq(s, &self.wtxids);
+    }
+}
+impl Decode for BlockBody {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(BlockBody {
+            wtxids: r.seq(
+                "block body",
+                luminex_primitives::block::MAX_BLOCK_TXS,
+                Hash::decode,
+            )?,
+        })
+    }
+}
+
+/// Where a main-chain transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Its block.
+    pub block: Hash,
+    /// The block's height.
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+    /// Its wtxid (key into [`TXS`]).
+    pub wtxid: Hash,
+}
+
+impl Encode for TxLocation {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.block.encode_to(s);
+        s.put(&self.height.to_le_bytes());
+        s.put(&self.index.to_le_bytes());
+        self.wtxid.encode_to(s);
+    }
+}
+impl Decode for TxLocation {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(TxLocation {
+            block: Hash::decode(r)?,
+            height: r.u64("height")?,
+            index: r.u32("index")?,
+            wtxid: Hash::decode(r)?,
+        })
+    }
+}
+
+/// What a transaction did to one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AddressDelta {
+    /// Paid to the address.
+    pub received: Amount,
+    /// Spent from the address.
+    pub sent: Amount,
+}
+
+impl Encode for AddressDelta {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.received.encode_to(s);
+        self.sent.encode_to(s);
+    }
+}
+impl Decode for AddressDelta {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(AddressDelta {
+            received: Amount::decode(r)?,
+            sent: Amount::decode(r)?,
+        })
+    }
+}
+
+/// The main-chain tip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TipRecord {
+    /// Tip hash.
+    pub hash: Hash,
+    /// Tip height.
+    pub height: u64,
+}
+
+impl Encode for TipRecord {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.hash.encode_to(s);
+        s.put(&self.height.to_le_bytes());
+    }
+}
+impl Decode for TipRecord {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(TipRecord {
+            hash: Hash::decode(r)?,
+            height: r.u64("height")?,
+        })
+    }
+}
+
+/// Headers by block hash.
+pub const HEADERS: Table<Hash, HeaderRecord> = Table::new(TableId::Headers);
+/// Block bodies (wtxid lists) by block hash.
+pub const BLOCKS: Table<Hash, BlockBody> = Table::new(TableId::Blocks);
+/// Transactions by wtxid.
+pub const TXS: Table<Hash, Transaction> = Table::new(TableId::Txs);
+/// Main-chain block hash by height.
+pub const HEIGHTS: Table<u64, Hash> = Table::new(TableId::Heights);
+/// The UTXO set.
+pub const UTXOS: Table<OutPoint, Coin> = Table::new(TableId::Utxos);
+/// Undo data by block hash.
+pub const UNDO: Table<Hash, BlockUndo> = Table::new(TableId::Undo);
+/// Main-chain transaction locations by txid.
+pub const TX_INDEX: Table<Hash, TxLocation> = Table::new(TableId::TxIndex);
+/// Address history.
+pub const ADDRESS_TXS: Table<AddressTxKey, AddressDelta> = Table::new(TableId::AddressTxs);
+/// Unspent outputs by address.
+pub const ADDRESS_UTXOS: Table<AddressUtxoKey, Coin> = Table::new(TableId::AddressUtxos);
+/// The tip.
+pub const META_TIP: Table<String, TipRecord> = Table::new(TableId::Meta);
+
+/// Key of the tip in [`META_TIP`].
+pub const TIP_KEY: &str = "tip";

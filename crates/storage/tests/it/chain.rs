@@ -1,0 +1,147 @@
+//! The chain store over both backends.
+
+use std::sync::Arc;
+
+use luminex_crypto::SigningKey;
+use luminex_ledger::testkit::{lock_of, TestChain};
+use luminex_ledger::SigCache;
+use luminex_primitives::SchemeId;
+use luminex_storage::{ChainError, ChainStore, FjallStore, KvStore, MemoryStore};
+
+fn keys() -> Vec<SigningKey> {
+    (0..3u8)
+        .map(|i| SigningKey::from_seed(SchemeId::MlDsa44, &[50 + i; 32]))
+        .collect()
+}
+
+/// Builds 4 blocks with transfers in a test chain and connects them to `store`.
+fn build(store: &ChainStore) -> TestChain {
+    let mut chain = TestChain::dev();
+    let ks = keys();
+    let cache = SigCache::new(1);
+    let b = chain.fan_out(0, &ks, 9, 3_000_000);
+    store.connect(&b, u64::from(b.header.time), &cache).unwrap();
+    for _ in 0..3 {
+        let txs = chain.spend_all(&ks);
+        let b = chain.mine(txs).unwrap();
+        store.connect(&b, u64::from(b.header.time), &cache).unwrap();
+    }
+    chain
+}
+
+fn check_store(open: &dyn Fn() -> Arc<dyn KvStore>) {
+    let store = ChainStore::open(open(), TestChain::dev().spec).unwrap();
+    let chain = build(&store);
+    assert_eq!(store.tip().height, 4);
+    assert_eq!(store.tip().hash, chain.tip().hash());
+    assert_eq!(store.all_utxos().unwrap(), chain.utxos);
+    store.check_consistency().unwrap();
+    // Blocks and transactions read back exactly.
+    for (h, b) in chain.blocks.iter().enumerate() {
+        assert_eq!(store.hash_at(h as u64).unwrap(), Some(b.hash()));
+        assert_eq!(store.block(&b.hash()).unwrap().as_ref(), Some(b));
+        for (i, tx) in b.txs.iter().enumerate() {
+            let stored = store.transaction(&tx.txid()).unwrap().unwrap();
+            assert_eq!(&stored.tx, tx);
+            assert_eq!(stored.location.index as usize, i);
+        }
+    }
+    // Address balances and history agree with the UTXO set.
+    let k = &keys()[1];
+    let lock = lock_of(k);
+    let expected: u64 = chain
+        .coins_of(&lock)
+        .iter()
+        .map(|(_, c)| c.output.amount.base())
+        .sum();
+    assert_eq!(store.balance(&lock).unwrap().0.base(), expected);
+    let history = store.address_history(&lock, None, 100).unwrap();
+    assert!(
+        history.windows(2).all(|w| w[0].height >= w[1].height),
+        "newest first"
+    );
+    let page1 = store.address_history(&lock, None, 2).unwrap();
+    let last = page1.last().unwrap();
+    let page2 = store
+        .address_history(&lock, Some((last.height, last.txid)), 100)
+        .unwrap();
+    assert_eq!(page1.len() + page2.len(), history.len());
+
+    // Disconnecting every block restores genesis exactly.
+    let genesis_utxos = TestChain::dev().utxos;
+    for _ in 0..4 {
+        store.disconnect_tip().unwrap();
+        store.check_consistency().unwrap();
+    }
+    assert_eq!(store.all_utxos().unwrap(), genesis_utxos);
+    assert!(store.address_history(&lock, None, 100).unwrap().is_empty());
+    assert!(matches!(store.disconnect_tip(), Err(ChainError::Genesis)));
+    // And the blocks connect again.
+    let cache = SigCache::new(1);
+    for b in &chain.blocks[1..] {
+        store.connect(b, u64::from(b.header.time), &cache).unwrap();
+    }
+    assert_eq!(store.all_utxos().unwrap(), chain.utxos);
+}
+
+#[test]
+fn memory_chain_store() {
+    check_store(&|| Arc::new(MemoryStore::new()));
+}
+
+#[test]
+fn fjall_chain_store_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let utxos;
+    {
+        let store = ChainStore::open(
+            Arc::new(FjallStore::open(dir.path()).unwrap()),
+            TestChain::dev().spec,
+        )
+        .unwrap();
+        let chain = build(&store);
+        utxos = chain.utxos;
+    }
+    let store = ChainStore::open(
+        Arc::new(FjallStore::open(dir.path()).unwrap()),
+        TestChain::dev().spec,
+    )
+    .unwrap();
+    assert_eq!(store.tip().height, 4);
+    assert_eq!(store.all_utxos().unwrap(), utxos);
+    store.check_consistency().unwrap();
+    drop(store);
+    let dir2 = tempfile::tempdir().unwrap();
+    check_store(&|| Arc::new(FjallStore::open(dir2.path()).unwrap()));
+}
+
+#[test]
+fn a_database_of_another_chain_is_refused() {
+    let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    ChainStore::open(kv.clone(), TestChain::dev().spec).unwrap();
+    let mut other = TestChain::dev().spec;
+    other.genesis.time += 1;
+    assert!(matches!(
+        ChainStore::open(kv, other),
+        Err(ChainError::GenesisMismatch { .. })
+    ));
+}
+
+#[test]
+fn invalid_blocks_change_nothing() {
+    let store = ChainStore::open(Arc::new(MemoryStore::new()), TestChain::dev().spec).unwrap();
+    let mut chain = TestChain::dev();
+    let mut b = chain.build_block(vec![], luminex_primitives::Amount::ZERO);
+    b.header.merkle_root.0[0] ^= 1;
+    let before = store.all_utxos().unwrap();
+    assert!(matches!(
+        store.connect(&b, u64::from(b.header.time), &SigCache::new(1)),
+        Err(ChainError::Invalid(_))
+    ));
+    assert_eq!(store.tip().height, 0);
+    assert_eq!(store.all_utxos().unwrap(), before);
+    let good = chain.mine(vec![]).unwrap();
+    store
+        .connect(&good, u64::from(good.header.time), &SigCache::new(1))
+        .unwrap();
+}

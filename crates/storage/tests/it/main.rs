@@ -1,0 +1,5 @@
+//! Storage tests: one conformance suite for every backend, and the chain
+//! store's connect/disconnect/reopen behaviour.
+
+mod chain;
+mod conformance;

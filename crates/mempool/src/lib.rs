@@ -1,0 +1,446 @@
+//! The mempool: valid transactions waiting for a block.
+//!
+//! * **Admission** goes through the ledger's tiers 1 and 2 against the chain's
+//!   UTXO set plus the outputs of transactions already in the pool, so a
+//!   payment may spend unconfirmed change. Admission is split into
+//!   [`Mempool::check`] (shared access), signature verification (no lock at
+//!   all, results recorded in the [`SigCache`] that block validation reads)
+//!   and [`Mempool::insert`] (exclusive access, re-checks the inputs), so many
+//!   clients verify signatures in parallel.
+//! * **Conflicts**: a transaction spending an output another pool transaction
+//!   spends is rejected with the conflicting txid (no replacement).
+//! * **Order**: by fee rate; [`Mempool::select`] fills a block in that order,
+//!   parents before children.
+//! * **Size cap**: past `max_bytes` the cheapest transactions (with their
+//!   descendants) are evicted; a newcomer cheaper than all of them is refused.
+//! * **Expiry**: transactions that can no longer be included are dropped when
+//!   a block connects.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use luminex_ledger::{
+    check_transaction, check_tx_inputs, verify_signatures, ChainSpec, Coin, ErrorClass, InputCheck,
+    SigCache, TxError, UtxoView,
+};
+use luminex_primitives::{Amount, Hash, OutPoint, Transaction};
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MempoolError {
+    /// The transaction is invalid.
+    #[error(transparent)]
+    Invalid(#[from] TxError),
+    /// Already in the pool.
+    #[error("transaction {0} is already in the mempool")]
+    AlreadyKnown(Hash),
+    /// Spends an output a pool transaction already spends.
+    #[error("input {input:?} is already spent by mempool transaction {by}")]
+    Conflict {
+        /// The contested output.
+        input: OutPoint,
+        /// The pool transaction spending it.
+        by: Hash,
+    },
+    /// The pool is full and this transaction pays too little to displace any.
+    #[error("mempool is full; fee rate {fee_rate} is not above the lowest {lowest}")]
+    Full {
+        /// Its fee rate (base units per kB).
+        fee_rate: u64,
+        /// The lowest in the pool.
+        lowest: u64,
+    },
+}
+
+impl MempoolError {
+    /// The class of the rejection.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            MempoolError::Invalid(e) => e.class(),
+            MempoolError::Conflict { .. } => ErrorClass::Consensus,
+            MempoolError::AlreadyKnown(_) | MempoolError::Full { .. } => ErrorClass::Policy,
+        }
+    }
+
+    /// A short stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MempoolError::Invalid(e) => e.code(),
+            MempoolError::AlreadyKnown(_) => "already-known",
+            MempoolError::Conflict { .. } => "double-spend",
+            MempoolError::Full { .. } => "mempool-full",
+        }
+    }
+}
+
+/// A transaction in the pool.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The transaction.
+    pub tx: Arc<Transaction>,
+    /// Its id.
+    pub txid: Hash,
+    /// Its witness id.
+    pub wtxid: Hash,
+    /// Encoded size.
+    pub size: usize,
+    /// Fee paid.
+    pub fee: Amount,
+    /// Fee per 1,000 bytes (the ordering key).
+    pub fee_rate: u64,
+    /// Admission order, for stable ordering among equal fee rates.
+    pub sequence: u64,
+}
+
+/// A transaction that passed the stateless checks, with its ids.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The transaction.
+    pub tx: Arc<Transaction>,
+    /// Its id.
+    pub txid: Hash,
+    /// Its witness id.
+    pub wtxid: Hash,
+    /// Encoded size.
+    pub size: usize,
+}
+
+impl Candidate {
+    /// Tier 1 checks (no pool or chain state needed).
+    pub fn new(tx: Transaction, spec: &ChainSpec) -> Result<Candidate, MempoolError> {
+        let size = check_transaction(&tx, spec)?;
+        Ok(Candidate {
+            txid: tx.txid(),
+            wtxid: tx.wtxid(),
+            size,
+            tx: Arc::new(tx),
+        })
+    }
+
+    /// Verifies the signatures unless the cache knows them, and records them.
+    pub fn verify(&self, check: &InputCheck, cache: &SigCache) -> Result<(), MempoolError> {
+        if !cache.contains(&self.wtxid) {
+            verify_signatures(&self.tx, &check.spent)?;
+            cache.insert(self.wtxid);
+        }
+        Ok(())
+    }
+}
+
+/// The pool.
+pub struct Mempool {
+    spec: ChainSpec,
+    cache: SigCache,
+    max_bytes: usize,
+    entries: HashMap<Hash, Entry>,
+    by_fee: BTreeSet<(u64, std::cmp::Reverse<u64>, Hash)>,
+    spends: HashMap<OutPoint, Hash>,
+    bytes: usize,
+    sequence: u64,
+}
+
+/// The chain's UTXO set seen through the pool: outputs of pool transactions
+/// are available, outputs spent by pool transactions are not.
+struct PoolView<'a, V> {
+    pool: &'a Mempool,
+    chain: &'a V,
+    height: u64,
+}
+
+impl<V: UtxoView> UtxoView for PoolView<'_, V> {
+    fn coin(&self, op: &OutPoint) -> Option<Coin> {
+        if self.pool.spends.contains_key(op) {
+            return None;
+        }
+        if let Some(e) = self.pool.entries.get(&op.txid) {
+            return e.tx.outputs.get(op.vout as usize).map(|o| Coin {
+                output: *o,
+                height: self.height,
+                is_coinbase: false,
+            });
+        }
+        self.chain.coin(op)
+    }
+}
+
+fn fee_rate(fee: Amount, size: usize) -> u64 {
+    (u128::from(fee.base()) * 1000 / size.max(1) as u128).min(u128::from(u64::MAX)) as u64
+}
+
+impl Mempool {
+    /// An empty pool for `spec` holding at most `max_bytes` of transactions.
+    pub fn new(spec: ChainSpec, cache: SigCache, max_bytes: usize) -> Mempool {
+        Mempool {
+            spec,
+            cache,
+            max_bytes,
+            entries: HashMap::new(),
+            by_fee: BTreeSet::new(),
+            spends: HashMap::new(),
+            bytes: 0,
+            sequence: 0,
+        }
+    }
+
+    /// Tier 2 without signatures against the chain (`chain`, next block at
+    /// `height`) and the pool. Needs only shared access.
+    pub fn check(
+        &self,
+        c: &Candidate,
+        chain: &impl UtxoView,
+        height: u64,
+    ) -> Result<InputCheck, MempoolError> {
+        if self.entries.contains_key(&c.txid) {
+            return Err(MempoolError::AlreadyKnown(c.txid));
+        }
+        for input in &c.tx.inputs {
+            if let Some(by) = self.spends.get(input) {
+                return Err(MempoolError::Conflict {
+                    input: *input,
+                    by: *by,
+                });
+            }
+        }
+        let view = PoolView {
+            pool: self,
+            chain,
+            height,
+        };
+        Ok(check_tx_inputs(&c.tx, c.size, &view, height, &self.spec)?)
+    }
+
+    /// Adds a candidate whose signatures verified, re-checking its inputs
+    /// (the pool or chain may have changed since [`Mempool::check`]).
+    pub fn insert(
+        &mut self,
+        c: Candidate,
+        chain: &impl UtxoView,
+        height: u64,
+    ) -> Result<(), MempoolError> {
+        let check = self.check(&c, chain, height)?;
+        if !self.cache.contains(&c.wtxid) {
+            // Callers verify first; this keeps `insert` safe if one does not.
+            c.verify(&check, &self.cache)?;
+        }
+        let rate = fee_rate(check.fee, c.size);
+        if self.bytes + c.size > self.max_bytes {
+            if let Some((lowest, _, _)) = self.by_fee.first() {
+                if rate <= *lowest {
+                    return Err(MempoolError::Full {
+                        fee_rate: rate,
+                        lowest: *lowest,
+                    });
+                }
+            }
+        }
+        for input in &c.tx.inputs {
+            self.spends.insert(*input, c.txid);
+        }
+        self.sequence += 1;
+        self.by_fee
+            .insert((rate, std::cmp::Reverse(self.sequence), c.txid));
+        self.bytes += c.size;
+        self.entries.insert(
+            c.txid,
+            Entry {
+                tx: c.tx,
+                txid: c.txid,
+                wtxid: c.wtxid,
+                size: c.size,
+                fee: check.fee,
+                fee_rate: rate,
+                sequence: self.sequence,
+            },
+        );
+        while self.bytes > self.max_bytes {
+            let Some(&(_, _, cheapest)) = self.by_fee.first() else {
+                break;
+            };
+            self.remove_with_descendants(&cheapest);
+        }
+        if !self.entries.contains_key(&c.txid) {
+            let lowest = self.by_fee.first().map_or(0, |(r, _, _)| *r);
+            return Err(MempoolError::Full {
+                fee_rate: rate,
+                lowest,
+            });
+        }
+        Ok(())
+    }
+
+    /// All admission steps in one call: tier 1, tier 2, signatures, insert.
+    pub fn accept(
+        &mut self,
+        tx: Transaction,
+        chain: &impl UtxoView,
+        height: u64,
+    ) -> Result<Hash, MempoolError> {
+        let c = Candidate::new(tx, &self.spec)?;
+        let check = self.check(&c, chain, height)?;
+        c.verify(&check, &self.cache)?;
+        let txid = c.txid;
+        self.insert(c, chain, height)?;
+        Ok(txid)
+    }
+
+    fn remove_entry(&mut self, txid: &Hash) -> Option<Entry> {
+        let e = self.entries.remove(txid)?;
+        self.by_fee
+            .remove(&(e.fee_rate, std::cmp::Reverse(e.sequence), e.txid));
+        for input in &e.tx.inputs {
+            if self.spends.get(input) == Some(txid) {
+                self.spends.remove(input);
+            }
+        }
+        self.bytes -= e.size;
+        Some(e)
+    }
+
+    /// Removes a transaction and everything spending its outputs.
+    pub fn remove_with_descendants(&mut self, txid: &Hash) -> Vec<Entry> {
+        let mut removed = Vec::new();
+        let mut stack = vec![*txid];
+        while let Some(t) = stack.pop() {
+            let Some(e) = self.remove_entry(&t) else {
+                continue;
+            };
+            for vout in 0..e.tx.outputs.len() {
+                let op = OutPoint {
+                    txid: t,
+                    vout: vout as u32,
+                };
+                if let Some(child) = self.spends.get(&op) {
+                    stack.push(*child);
+                }
+            }
+            removed.push(e);
+        }
+        removed
+    }
+
+    /// Updates the pool for a block connected at `height`: drops its
+    /// transactions, anything conflicting with them (and descendants), and
+    /// transactions that expire before the next height.
+    pub fn block_connected(&mut self, txs: &[Transaction], height: u64) {
+        for tx in txs {
+            let txid = tx.txid();
+            if self.remove_entry(&txid).is_none() {
+                for input in &tx.inputs {
+                    if let Some(other) = self.spends.get(input).copied() {
+                        self.remove_with_descendants(&other);
+                    }
+                }
+            }
+        }
+        let expired: Vec<Hash> = self
+            .entries
+            .values()
+            .filter(|e| e.tx.expiry_height != 0 && e.tx.expiry_height <= height)
+            .map(|e| e.txid)
+            .collect();
+        for t in expired {
+            self.remove_with_descendants(&t);
+        }
+    }
+
+    /// Transactions for a block of at most `max_bytes`, highest fee rate
+    /// first, every parent before its children.
+    pub fn select(&self, max_bytes: usize) -> Vec<Arc<Transaction>> {
+        let mut included: HashSet<Hash> = HashSet::new();
+        let mut out = Vec::new();
+        let mut used = 0usize;
+        let mut pending: Vec<&Entry> = self
+            .by_fee
+            .iter()
+            .rev()
+            .map(|(_, _, t)| &self.entries[t])
+            .collect();
+        loop {
+            let mut progress = false;
+            let mut deferred = Vec::new();
+            for e in pending {
+                if used + e.size > max_bytes {
+                    continue;
+                }
+                let ready =
+                    e.tx.inputs
+                        .iter()
+                        .all(|i| !self.entries.contains_key(&i.txid) || included.contains(&i.txid));
+                if ready {
+                    used += e.size;
+                    included.insert(e.txid);
+                    out.push(e.tx.clone());
+                    progress = true;
+                } else {
+                    deferred.push(e);
+                }
+            }
+            if !progress || deferred.is_empty() {
+                break;
+            }
+            pending = deferred;
+        }
+        out
+    }
+
+    /// A transaction in the pool.
+    pub fn get(&self, txid: &Hash) -> Option<&Entry> {
+        self.entries.get(txid)
+    }
+
+    /// Whether the pool holds `txid`.
+    pub fn contains(&self, txid: &Hash) -> bool {
+        self.entries.contains_key(txid)
+    }
+
+    /// Which pool transaction spends `op`, if any.
+    pub fn spender(&self, op: &OutPoint) -> Option<Hash> {
+        self.spends.get(op).copied()
+    }
+
+    /// Number of transactions.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Total encoded bytes.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The size cap.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// Every entry, highest fee rate first.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.by_fee.iter().rev().map(|(_, _, t)| &self.entries[t])
+    }
+
+    /// The outputs of pool transactions paying to `lock` that no pool
+    /// transaction spends.
+    pub fn unspent_outputs_to(&self, lock: &luminex_primitives::Lock) -> Vec<(OutPoint, Amount)> {
+        let mut v = Vec::new();
+        for e in self.entries.values() {
+            for (vout, o) in e.tx.outputs.iter().enumerate() {
+                let op = OutPoint {
+                    txid: e.txid,
+                    vout: vout as u32,
+                };
+                if o.lock == *lock && !self.spends.contains_key(&op) {
+                    v.push((op, o.amount));
+                }
+            }
+        }
+        v
+    }
+}

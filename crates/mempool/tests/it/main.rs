@@ -1,0 +1,199 @@
+//! Mempool behaviour: admission, conflicts, chains, order, cap, expiry.
+
+use luminex_crypto::SigningKey;
+use luminex_ledger::testkit::{lock_of, sign_all, TestChain};
+use luminex_ledger::{Coin, SigCache, TxError};
+use luminex_mempool::{Mempool, MempoolError};
+use luminex_primitives::{Amount, Encode, OutPoint, SchemeId, Transaction, TxKind, TxOut};
+
+fn keys(n: u8) -> Vec<SigningKey> {
+    (0..n)
+        .map(|i| SigningKey::from_seed(SchemeId::MlDsa44, &[200 + i; 32]))
+        .collect()
+}
+
+/// A transfer of all of `coin` to `to`, minus `fee`.
+fn pay(
+    chain: &TestChain,
+    key: &SigningKey,
+    coin: (OutPoint, Coin),
+    to: &SigningKey,
+    fee: u64,
+) -> Transaction {
+    let mut tx = Transaction {
+        version: 1,
+        chain_id: chain.spec.chain_id,
+        kind: TxKind::Transfer,
+        inputs: vec![coin.0],
+        outputs: vec![TxOut {
+            amount: Amount::from_base(coin.1.output.amount.base() - fee).unwrap(),
+            lock: lock_of(to),
+        }],
+        expiry_height: 0,
+        witnesses: vec![],
+    };
+    sign_all(&mut tx, key, &[coin.1.output]);
+    tx
+}
+
+fn out(tx: &Transaction, vout: u32) -> (OutPoint, Coin) {
+    (
+        OutPoint {
+            txid: tx.txid(),
+            vout,
+        },
+        Coin {
+            output: tx.outputs[vout as usize],
+            height: 0,
+            is_coinbase: false,
+        },
+    )
+}
+
+fn setup(coins: usize) -> (TestChain, Vec<SigningKey>, Mempool) {
+    let mut chain = TestChain::dev();
+    let ks = keys(4);
+    chain.fan_out(0, &ks[..1], coins, 10_000_000);
+    let pool = Mempool::new(chain.spec.clone(), SigCache::new(1000), 10_000_000);
+    (chain, ks, pool)
+}
+
+#[test]
+fn admits_valid_and_rejects_conflicts_duplicates_and_invalid() {
+    let (chain, ks, mut pool) = setup(2);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let a = pay(&chain, &ks[0], c[0], &ks[1], 10_000);
+    let txid = pool.accept(a.clone(), &chain.utxos, h).unwrap();
+    assert!(pool.contains(&txid));
+    assert_eq!(pool.bytes(), a.encoded_len());
+    assert_eq!(
+        pool.accept(a.clone(), &chain.utxos, h),
+        Err(MempoolError::AlreadyKnown(txid))
+    );
+    // A double spend of the same coin names the transaction it conflicts with.
+    let b = pay(&chain, &ks[0], c[0], &ks[2], 20_000);
+    let e = pool.accept(b, &chain.utxos, h).unwrap_err();
+    assert_eq!(
+        e,
+        MempoolError::Conflict {
+            input: c[0].0,
+            by: txid
+        }
+    );
+    assert_eq!(e.code(), "double-spend");
+    // A bad signature is rejected and leaves the pool unchanged.
+    let mut bad = pay(&chain, &ks[0], c[1], &ks[1], 10_000);
+    bad.witnesses[0].signature.bytes[5] ^= 1;
+    assert!(matches!(
+        pool.accept(bad, &chain.utxos, h),
+        Err(MempoolError::Invalid(TxError::BadSignature { .. }))
+    ));
+    assert_eq!(pool.len(), 1);
+}
+
+#[test]
+fn unconfirmed_chains_and_parent_first_selection() {
+    let (chain, ks, mut pool) = setup(1);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    // Parent pays a low fee, child a high one: the child still comes second.
+    let parent = pay(&chain, &ks[0], c[0], &ks[1], 6_000);
+    let child = pay(&chain, &ks[1], out(&parent, 0), &ks[2], 500_000);
+    pool.accept(parent.clone(), &chain.utxos, h).unwrap();
+    pool.accept(child.clone(), &chain.utxos, h).unwrap();
+    let sel = pool.select(usize::MAX);
+    assert_eq!(
+        sel.iter().map(|t| t.txid()).collect::<Vec<_>>(),
+        vec![parent.txid(), child.txid()]
+    );
+    // The selection is a valid block.
+    let mut chain = chain;
+    chain
+        .mine(sel.iter().map(|t| (**t).clone()).collect())
+        .unwrap();
+    // Removing the parent removes the child.
+    let (chain2, ks2, mut pool2) = setup(1);
+    let c2 = chain2.coins_of(&lock_of(&ks2[0]));
+    let p = pay(&chain2, &ks2[0], c2[0], &ks2[1], 6_000);
+    let ch = pay(&chain2, &ks2[1], out(&p, 0), &ks2[2], 6_000);
+    pool2.accept(p.clone(), &chain2.utxos, h).unwrap();
+    pool2.accept(ch, &chain2.utxos, h).unwrap();
+    assert_eq!(pool2.remove_with_descendants(&p.txid()).len(), 2);
+    assert!(pool2.is_empty());
+    assert_eq!(pool2.bytes(), 0);
+}
+
+#[test]
+fn fee_rate_order_and_size_cap_evicts_the_cheapest() {
+    let (chain, ks, _) = setup(6);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let txs: Vec<Transaction> = (0..6)
+        .map(|i| pay(&chain, &ks[0], c[i], &ks[1], 4_000 + 1_000 * i as u64))
+        .collect();
+    let one = txs[0].encoded_len();
+    // Room for exactly four.
+    let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100), one * 4 + one / 2);
+    for t in &txs[1..5] {
+        pool.accept(t.clone(), &chain.utxos, h).unwrap();
+    }
+    // Cheaper than everything in a full pool: refused.
+    assert!(matches!(
+        pool.accept(txs[0].clone(), &chain.utxos, h),
+        Err(MempoolError::Full { .. })
+    ));
+    // Richer: admitted, the cheapest (txs[1]) evicted.
+    pool.accept(txs[5].clone(), &chain.utxos, h).unwrap();
+    assert_eq!(pool.len(), 4);
+    assert!(!pool.contains(&txs[1].txid()));
+    assert!(pool.bytes() <= pool.max_bytes());
+    let order: Vec<_> = pool.entries().map(|e| e.txid).collect();
+    assert_eq!(order, [5, 4, 3, 2].map(|i| txs[i].txid()).to_vec());
+    // A block limit takes the best first.
+    let sel = pool.select(one * 2);
+    assert_eq!(sel.len(), 2);
+    assert_eq!(sel[0].txid(), txs[5].txid());
+}
+
+#[test]
+fn connected_blocks_remove_included_conflicting_and_expired() {
+    let (mut chain, ks, mut pool) = setup(3);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let included = pay(&chain, &ks[0], c[0], &ks[1], 10_000);
+    let conflicted = pay(&chain, &ks[0], c[1], &ks[1], 10_000);
+    let rival = pay(&chain, &ks[0], c[1], &ks[2], 20_000);
+    let mut expiring = pay(&chain, &ks[0], c[2], &ks[1], 10_000);
+    expiring.expiry_height = h;
+    sign_all(&mut expiring, &ks[0], &[c[2].1.output]);
+    for t in [&included, &conflicted, &expiring] {
+        pool.accept(t.clone(), &chain.utxos, h).unwrap();
+    }
+    let block = chain.mine(vec![included.clone(), rival]).unwrap();
+    pool.block_connected(&block.txs, chain.height());
+    assert!(
+        pool.is_empty(),
+        "included, conflicted and expired are all gone"
+    );
+    assert_eq!(pool.bytes(), 0);
+    // An already-expired transaction is refused.
+    assert!(matches!(
+        pool.accept(expiring, &chain.utxos, chain.height() + 1),
+        Err(MempoolError::Invalid(TxError::Expired { .. }))
+    ));
+}
+
+#[test]
+fn mempool_admission_fills_the_signature_cache_for_blocks() {
+    let (mut chain, ks, _) = setup(1);
+    let cache = SigCache::new(100);
+    let mut pool = Mempool::new(chain.spec.clone(), cache.clone(), 1 << 20);
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let t = pay(&chain, &ks[0], c[0], &ks[1], 10_000);
+    pool.accept(t.clone(), &chain.utxos, chain.height() + 1)
+        .unwrap();
+    assert!(cache.contains(&t.wtxid()));
+    chain.cache = cache;
+    chain.mine(vec![t]).unwrap();
+}

@@ -243,6 +243,13 @@ impl ChainSpec {
             .0
     }
 
+    /// Development key `index`, if the spec has that many.
+    pub fn dev_key(&self, index: u32) -> Option<luminex_crypto::SigningKey> {
+        (index < self.dev_keys).then(|| {
+            luminex_crypto::SigningKey::from_seed(self.default_scheme, &Self::dev_key_seed(index))
+        })
+    }
+
     /// The minimum fee for a transaction of `size` bytes.
     pub fn min_fee(&self, size: usize) -> u64 {
         self.min_fee_rate.saturating_mul(size as u64)

@@ -15,17 +15,12 @@ use crate::{
 
 /// The lock paying to `key`.
 pub fn lock_of(key: &SigningKey) -> Lock {
-    Lock::Key {
-        scheme: key.public_key().scheme,
-        key_hash: key.public_key().key_hash(),
-    }
+    key.public_key().lock()
 }
 
 /// The development keys of a spec.
 pub fn dev_keys(spec: &ChainSpec) -> Vec<SigningKey> {
-    (0..spec.dev_keys)
-        .map(|i| SigningKey::from_seed(spec.default_scheme, &ChainSpec::dev_key_seed(i)))
-        .collect()
+    (0..spec.dev_keys).filter_map(|i| spec.dev_key(i)).collect()
 }
 
 /// Signs every input of `tx` with `key`, given the coins spent.

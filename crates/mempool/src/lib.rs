@@ -348,7 +348,7 @@ impl Mempool {
 
     /// Transactions for a block of at most `max_bytes`, highest fee rate
     /// first, every parent before its children.
-    pub fn select(&self, max_bytes: usize) -> Vec<Arc<Transaction>> {
+    pub fn select(&self, max_bytes: usize) -> Vec<Entry> {
         let mut included: HashSet<Hash> = HashSet::new();
         let mut out = Vec::new();
         let mut used = 0usize;
@@ -372,7 +372,7 @@ impl Mempool {
                 if ready {
                     used += e.size;
                     included.insert(e.txid);
-                    out.push(e.tx.clone());
+                    out.push(e.clone());
                     progress = true;
                 } else {
                     deferred.push(e);

@@ -148,6 +148,16 @@ impl PublicKey {
     }
 }
 
+impl PublicKey {
+    /// The lock that pays to this key.
+    pub fn lock(&self) -> crate::Lock {
+        crate::Lock::Key {
+            scheme: self.scheme,
+            key_hash: self.key_hash(),
+        }
+    }
+}
+
 impl Encode for PublicKey {
     fn encode_to<S: Sink>(&self, s: &mut S) {
         self.scheme.encode_to(s);

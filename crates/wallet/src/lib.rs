@@ -124,10 +124,7 @@ fn derive(master: &[u8], kind: SecretKind, scheme: SchemeId, index: u32) -> Sign
 
 /// The lock that pays `key`.
 pub fn lock_of(key: &SigningKey) -> Lock {
-    Lock::Key {
-        scheme: key.public_key().scheme,
-        key_hash: key.public_key().key_hash(),
-    }
+    key.public_key().lock()
 }
 
 impl Wallet {

@@ -104,13 +104,13 @@ fn unconfirmed_chains_and_parent_first_selection() {
     pool.accept(child.clone(), &chain.utxos, h).unwrap();
     let sel = pool.select(usize::MAX);
     assert_eq!(
-        sel.iter().map(|t| t.txid()).collect::<Vec<_>>(),
+        sel.iter().map(|e| e.txid).collect::<Vec<_>>(),
         vec![parent.txid(), child.txid()]
     );
     // The selection is a valid block.
     let mut chain = chain;
     chain
-        .mine(sel.iter().map(|t| (**t).clone()).collect())
+        .mine(sel.iter().map(|e| (*e.tx).clone()).collect())
         .unwrap();
     // Removing the parent removes the child.
     let (chain2, ks2, mut pool2) = setup(1);
@@ -153,7 +153,7 @@ fn fee_rate_order_and_size_cap_evicts_the_cheapest() {
     // A block limit takes the best first.
     let sel = pool.select(one * 2);
     assert_eq!(sel.len(), 2);
-    assert_eq!(sel[0].txid(), txs[5].txid());
+    assert_eq!(sel[0].txid, txs[5].txid());
 }
 
 #[test]

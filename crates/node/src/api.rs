@@ -1,0 +1,489 @@
+//! The REST API (axum). Every error is an RFC 9457 problem document with a
+//! stable `code`; bad input of any kind gets a 4xx, never a panic, and leaves
+//! the node's state unchanged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use luminex_ledger::ErrorClass;
+use luminex_mempool::MempoolError;
+use luminex_primitives::{Address, Amount, Decode, Encode, Hash, OutPoint, Transaction, TxKind};
+use luminex_storage::StoreError;
+
+use crate::api_types::*;
+use crate::service::Node;
+
+/// Largest request body: a maximal transaction as hex in JSON, with room.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// An API error, rendered as `application/problem+json`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    detail: String,
+}
+
+impl ApiError {
+    /// An error with a status, a stable code and a human detail.
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code: code.to_string(),
+            detail: detail.into(),
+        }
+    }
+
+    fn bad_request(code: &str, detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    fn not_found(what: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", what)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            kind: format!("urn:luminex:problem:{}", self.code),
+            title: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            code: self.code,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        tracing::error!(error = %e, "storage error serving a request");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string())
+    }
+}
+
+impl From<MempoolError> for ApiError {
+    fn from(e: MempoolError) -> ApiError {
+        let status = match &e {
+            MempoolError::Invalid(luminex_ledger::TxError::Decode(_)) => StatusCode::BAD_REQUEST,
+            MempoolError::AlreadyKnown(_) | MempoolError::Conflict { .. } => StatusCode::CONFLICT,
+            MempoolError::Full { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            MempoolError::Invalid(_) => match e.class() {
+                ErrorClass::Consensus
+                | ErrorClass::Policy
+                | ErrorClass::MissingInputs
+                | ErrorClass::Premature => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// The API router over a node.
+pub fn router(node: Arc<Node>) -> Router {
+    Router::new()
+        .route("/transactions/broadcast", post(broadcast))
+        .route("/transactions/{txid}", get(transaction))
+        .route("/blocks/{id}", get(block))
+        .route("/address/{address}/balance", get(balance))
+        .route("/address/{address}/utxos", get(utxos))
+        .route("/address/{address}/transactions", get(history))
+        .route("/health/block-sync", get(block_sync))
+        .route("/health/node-status", get(node_status))
+        .route(
+            "/health/live",
+            get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
+        )
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "method not allowed on this route",
+            )
+        })
+        .with_state(node)
+}
+
+fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    p.map(|Path(s)| s)
+        .map_err(|e| ApiError::bad_request("bad-path", e.body_text()))
+}
+
+fn parse_hash(s: &str, what: &str) -> Result<Hash, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError::bad_request(
+            &format!("bad-{what}"),
+            format!("{what} must be 64 hex characters"),
+        )
+    })
+}
+
+fn parse_address(node: &Node, s: &str) -> Result<Address, ApiError> {
+    node.spec
+        .parse_address(s)
+        .map_err(|e| ApiError::bad_request("bad-address", e.to_string()))
+}
+
+fn coins(v: u64) -> String {
+    Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string())
+}
+
+async fn broadcast(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<BroadcastResponse> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+            )
+        })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let raw = if content_type.starts_with("application/octet-stream") {
+        bytes.to_vec()
+    } else if content_type.starts_with("application/json") {
+        let req: BroadcastRequest = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::bad_request("bad-json", format!("expected {{\"tx\": \"<hex>\"}}: {e}"))
+        })?;
+        hex::decode(req.tx.trim()).map_err(|e| ApiError::bad_request("bad-hex", e.to_string()))?
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send application/json ({\"tx\": hex}) or application/octet-stream (raw bytes)",
+        ));
+    };
+    let tx = Transaction::decode_all(&raw)
+        .map_err(|e| ApiError::bad_request("malformed", e.to_string()))?;
+    let txid = node.submit(tx)?;
+    Ok(Json(BroadcastResponse {
+        txid: txid.to_string(),
+    }))
+}
+
+async fn transaction(
+    State(node): State<Arc<Node>>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<TxJson> {
+    let txid = parse_hash(&path_param(p)?, "txid")?;
+    let tip = node.chain.tip().height;
+    let (tx, status, block_hash, height) = if let Some(s) = node.chain.transaction(&txid)? {
+        (
+            s.tx,
+            "confirmed",
+            Some(s.location.block.to_string()),
+            Some(s.location.height),
+        )
+    } else if let Some(e) = node.mempool.read().get(&txid) {
+        ((*e.tx).clone(), "pending", None, None)
+    } else {
+        return Err(ApiError::not_found(format!(
+            "transaction {txid} is not known"
+        )));
+    };
+    let inputs: Vec<InputJson> = tx
+        .inputs
+        .iter()
+        .map(|i| {
+            let out = node.output_of(i);
+            InputJson {
+                txid: i.txid.to_string(),
+                vout: i.vout,
+                amount: out.map(|o| o.amount.base()),
+                address: out.map(|o| node.spec.address(o.lock).to_string()),
+            }
+        })
+        .collect();
+    let fee = match tx.kind {
+        TxKind::Coinbase { .. } => Some(0),
+        TxKind::Transfer => node
+            .input_total(&tx)
+            .and_then(|i| i.checked_sub(tx.output_total().ok()?).ok())
+            .map(|f| f.base()),
+    };
+    Ok(Json(TxJson {
+        txid: txid.to_string(),
+        wtxid: tx.wtxid().to_string(),
+        status: status.into(),
+        block_hash,
+        height,
+        confirmations: height.map_or(0, |h| tip.saturating_sub(h) + 1),
+        kind: match tx.kind {
+            TxKind::Transfer => "transfer".into(),
+            TxKind::Coinbase { .. } => "coinbase".into(),
+        },
+        fee,
+        size: tx.encoded_len(),
+        expiry_height: tx.expiry_height,
+        inputs,
+        outputs: tx
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(vout, o)| OutputJson {
+                vout: vout as u32,
+                amount: o.amount.base(),
+                amount_coins: o.amount.to_string(),
+                address: node.spec.address(o.lock).to_string(),
+            })
+            .collect(),
+    }))
+}
+
+async fn block(
+    State(node): State<Arc<Node>>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<BlockJson> {
+    let id = path_param(p)?;
+    let hash = if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
+        let height: u64 = id
+            .parse()
+            .map_err(|_| ApiError::bad_request("bad-block-id", "height out of range"))?;
+        node.chain
+            .hash_at(height)?
+            .ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?
+    } else if id.len() == 64 {
+        parse_hash(&id, "block-id")?
+    } else {
+        return Err(ApiError::bad_request(
+            "bad-block-id",
+            "expected a height or a 64-hex block hash",
+        ));
+    };
+    let rec = node
+        .chain
+        .header(&hash)?
+        .ok_or_else(|| ApiError::not_found(format!("block {hash} is not known")))?;
+    let block = node
+        .chain
+        .block(&hash)?
+        .ok_or_else(|| ApiError::not_found(format!("block {hash} is not known")))?;
+    let tip = node.chain.tip().height;
+    let h = block.header;
+    Ok(Json(BlockJson {
+        hash: hash.to_string(),
+        height: rec.height,
+        confirmations: tip.saturating_sub(rec.height) + 1,
+        version: h.version,
+        prev_hash: h.prev_hash.to_string(),
+        merkle_root: h.merkle_root.to_string(),
+        time: h.time,
+        bits: h.bits,
+        nonce: h.nonce,
+        size: block.encoded_len(),
+        tx_count: block.txs.len(),
+        txids: block.txs.iter().map(|t| t.txid().to_string()).collect(),
+    }))
+}
+
+async fn balance(
+    State(node): State<Arc<Node>>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<BalanceJson> {
+    let addr = parse_address(&node, &path_param(p)?)?;
+    let utxos = node.chain.address_utxos(&addr.lock, usize::MAX)?;
+    let confirmed: u64 = utxos.iter().map(|(_, c)| c.output.amount.base()).sum();
+    let pool = node.mempool.read();
+    let spent: u64 = utxos
+        .iter()
+        .filter(|(op, _)| pool.spender(op).is_some())
+        .map(|(_, c)| c.output.amount.base())
+        .sum();
+    let incoming: u64 = pool
+        .unspent_outputs_to(&addr.lock)
+        .iter()
+        .map(|(_, a)| a.base())
+        .sum();
+    let pending = confirmed - spent + incoming;
+    Ok(Json(BalanceJson {
+        address: addr.to_string(),
+        confirmed,
+        confirmed_coins: coins(confirmed),
+        pending,
+        pending_coins: coins(pending),
+        utxo_count: utxos.len(),
+    }))
+}
+
+fn query(
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, ApiError> {
+    q.map(|Query(m)| m)
+        .map_err(|e| ApiError::bad_request("bad-query", e.body_text()))
+}
+
+fn limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match q.get("limit") {
+        None => Ok(default),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_request(
+                "bad-limit",
+                format!("limit must be 1..={max}"),
+            )),
+        },
+    }
+}
+
+async fn utxos(
+    State(node): State<Arc<Node>>,
+    p: Result<Path<String>, PathRejection>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<UtxosJson> {
+    let addr = parse_address(&node, &path_param(p)?)?;
+    let q = query(q)?;
+    let limit = limit(&q, 1000, 100_000)?;
+    let confirmed = node.chain.address_utxos(&addr.lock, limit)?;
+    let next_height = node.chain.tip().height + 1;
+    let maturity = node.spec.coinbase_maturity;
+    let pool = node.mempool.read();
+    let mut out: Vec<UtxoJson> = confirmed
+        .iter()
+        .filter(|(op, _)| pool.spender(op).is_none())
+        .map(|(op, c)| UtxoJson {
+            txid: op.txid.to_string(),
+            vout: op.vout,
+            amount: c.output.amount.base(),
+            amount_coins: c.output.amount.to_string(),
+            height: Some(c.height),
+            confirmed: true,
+            coinbase: c.is_coinbase,
+            spendable: !c.is_coinbase || c.height + maturity <= next_height,
+        })
+        .collect();
+    for (op, amount) in pool.unspent_outputs_to(&addr.lock) {
+        out.push(UtxoJson {
+            txid: op.txid.to_string(),
+            vout: op.vout,
+            amount: amount.base(),
+            amount_coins: amount.to_string(),
+            height: None,
+            confirmed: false,
+            coinbase: false,
+            spendable: true,
+        });
+    }
+    Ok(Json(UtxosJson {
+        address: addr.to_string(),
+        utxos: out,
+    }))
+}
+
+async fn history(
+    State(node): State<Arc<Node>>,
+    p: Result<Path<String>, PathRejection>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<HistoryJson> {
+    let addr = parse_address(&node, &path_param(p)?)?;
+    let q = query(q)?;
+    let limit = limit(&q, 50, 1000)?;
+    let before = match q.get("cursor") {
+        None => None,
+        Some(c) => {
+            let bad = || {
+                ApiError::bad_request(
+                    "bad-cursor",
+                    "cursor must be <height>:<txid> from next_cursor",
+                )
+            };
+            let (h, t) = c.split_once(':').ok_or_else(bad)?;
+            Some((
+                h.parse::<u64>().map_err(|_| bad())?,
+                t.parse::<Hash>().map_err(|_| bad())?,
+            ))
+        }
+    };
+    let rows = node.chain.address_history(&addr.lock, before, limit)?;
+    let next_cursor = if rows.len() == limit {
+        rows.last().map(|r| format!("{}:{}", r.height, r.txid))
+    } else {
+        None
+    };
+    Ok(Json(HistoryJson {
+        address: addr.to_string(),
+        transactions: rows
+            .iter()
+            .map(|r| HistoryEntryJson {
+                txid: r.txid.to_string(),
+                height: r.height,
+                received: r.received.base(),
+                sent: r.sent.base(),
+                net_coins: net_coins(r.received.base(), r.sent.base()),
+            })
+            .collect(),
+        next_cursor,
+    }))
+}
+
+async fn block_sync(State(node): State<Arc<Node>>) -> Json<BlockSyncJson> {
+    let tip = node.chain.tip();
+    Json(BlockSyncJson {
+        height: tip.height,
+        hash: tip.hash.to_string(),
+        syncing: false,
+        best_peer_height: None,
+        progress: 1.0,
+    })
+}
+
+async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
+    let tip = node.chain.tip();
+    let (txs, bytes) = {
+        let p = node.mempool.read();
+        (p.len(), p.bytes())
+    };
+    Json(NodeStatusJson {
+        version: env!("CARGO_PKG_VERSION").into(),
+        chain: node.spec.name.clone(),
+        chain_id: node.spec.chain_id,
+        address_hrp: node.spec.address_hrp.clone(),
+        genesis: node
+            .chain
+            .hash_at(0)
+            .ok()
+            .flatten()
+            .unwrap_or(Hash::ZERO)
+            .to_string(),
+        height: tip.height,
+        tip: tip.hash.to_string(),
+        role: if node.producing { "producer" } else { "full" }.into(),
+        uptime_secs: node.started.elapsed().as_secs(),
+        mempool_txs: txs,
+        mempool_bytes: bytes,
+        disk_bytes: node.chain.disk_space(),
+    })
+}
+
+/// The outpoint string `txid:vout` used by tools.
+pub fn outpoint_string(op: &OutPoint) -> String {
+    format!("{}:{}", op.txid, op.vout)
+}

@@ -1,0 +1,249 @@
+//! JSON shapes of the REST API, shared by the server and the CLI client.
+//! Amounts appear as integer base units and as decimal coin strings.
+
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /transactions/broadcast` in JSON form.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastRequest {
+    /// The canonical transaction encoding, hex.
+    pub tx: String,
+}
+
+/// Reply of `POST /transactions/broadcast`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BroadcastResponse {
+    /// The accepted transaction's id.
+    pub txid: String,
+}
+
+/// An RFC 9457 problem document: every error of the API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What happened.
+    pub detail: String,
+    /// Stable machine-readable code (`bad-signature`, `not-found`, …).
+    pub code: String,
+}
+
+/// A transaction input.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InputJson {
+    /// Spent txid.
+    pub txid: String,
+    /// Spent output index.
+    pub vout: u32,
+    /// Spent amount, when known.
+    pub amount: Option<u64>,
+    /// Spent from, when known.
+    pub address: Option<String>,
+}
+
+/// A transaction output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutputJson {
+    /// Index.
+    pub vout: u32,
+    /// Base units.
+    pub amount: u64,
+    /// Decimal coins.
+    pub amount_coins: String,
+    /// Receiving address.
+    pub address: String,
+}
+
+/// `GET /transactions/{txid}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TxJson {
+    /// Transaction id.
+    pub txid: String,
+    /// Witness transaction id.
+    pub wtxid: String,
+    /// `confirmed` or `pending`.
+    pub status: String,
+    /// Containing block.
+    pub block_hash: Option<String>,
+    /// Its height.
+    pub height: Option<u64>,
+    /// Blocks on top, including its own (0 while pending).
+    pub confirmations: u64,
+    /// `transfer` or `coinbase`.
+    pub kind: String,
+    /// Fee in base units, when the inputs are known.
+    pub fee: Option<u64>,
+    /// Encoded size.
+    pub size: usize,
+    /// Expiry height (0: none).
+    pub expiry_height: u64,
+    /// Inputs.
+    pub inputs: Vec<InputJson>,
+    /// Outputs.
+    pub outputs: Vec<OutputJson>,
+}
+
+/// `GET /blocks/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockJson {
+    /// Block hash.
+    pub hash: String,
+    /// Height.
+    pub height: u64,
+    /// Blocks on top, including itself.
+    pub confirmations: u64,
+    /// Header version.
+    pub version: u32,
+    /// Parent hash.
+    pub prev_hash: String,
+    /// Merkle root.
+    pub merkle_root: String,
+    /// Header time.
+    pub time: u32,
+    /// Compact target.
+    pub bits: u32,
+    /// Nonce.
+    pub nonce: u32,
+    /// Encoded size.
+    pub size: usize,
+    /// Number of transactions.
+    pub tx_count: usize,
+    /// Transaction ids.
+    pub txids: Vec<String>,
+}
+
+/// `GET /address/{address}/balance`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BalanceJson {
+    /// The address.
+    pub address: String,
+    /// Confirmed balance in base units.
+    pub confirmed: u64,
+    /// Confirmed balance in coins.
+    pub confirmed_coins: String,
+    /// Confirmed balance after pending mempool transactions, base units.
+    pub pending: u64,
+    /// The same in coins.
+    pub pending_coins: String,
+    /// Confirmed unspent outputs.
+    pub utxo_count: usize,
+}
+
+/// One unspent output of `GET /address/{address}/utxos`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UtxoJson {
+    /// Creating txid.
+    pub txid: String,
+    /// Output index.
+    pub vout: u32,
+    /// Base units.
+    pub amount: u64,
+    /// Decimal coins.
+    pub amount_coins: String,
+    /// Creating block height; none while pending.
+    pub height: Option<u64>,
+    /// Whether it is confirmed.
+    pub confirmed: bool,
+    /// Whether a coinbase created it.
+    pub coinbase: bool,
+    /// Whether it may be spent in the next block.
+    pub spendable: bool,
+}
+
+/// `GET /address/{address}/utxos`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UtxosJson {
+    /// The address.
+    pub address: String,
+    /// Its unspent outputs not spent by a pending transaction, including
+    /// pending outputs.
+    pub utxos: Vec<UtxoJson>,
+}
+
+/// One history entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryEntryJson {
+    /// Transaction.
+    pub txid: String,
+    /// Block height.
+    pub height: u64,
+    /// Received, base units.
+    pub received: u64,
+    /// Sent, base units.
+    pub sent: u64,
+    /// Received minus sent, in coins (with sign).
+    pub net_coins: String,
+}
+
+/// `GET /address/{address}/transactions`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryJson {
+    /// The address.
+    pub address: String,
+    /// Newest first.
+    pub transactions: Vec<HistoryEntryJson>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /health/block-sync`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockSyncJson {
+    /// Local tip height.
+    pub height: u64,
+    /// Local tip hash.
+    pub hash: String,
+    /// Whether the node is downloading blocks.
+    pub syncing: bool,
+    /// Highest height a peer reported (none without peers).
+    pub best_peer_height: Option<u64>,
+    /// 0..1.
+    pub progress: f64,
+}
+
+/// `GET /health/node-status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeStatusJson {
+    /// Software version.
+    pub version: String,
+    /// Chain name.
+    pub chain: String,
+    /// Chain id.
+    pub chain_id: u32,
+    /// Address prefix.
+    pub address_hrp: String,
+    /// Genesis hash.
+    pub genesis: String,
+    /// Tip height.
+    pub height: u64,
+    /// Tip hash.
+    pub tip: String,
+    /// `producer` or `full`.
+    pub role: String,
+    /// Seconds since start.
+    pub uptime_secs: u64,
+    /// Transactions in the mempool.
+    pub mempool_txs: usize,
+    /// Their bytes.
+    pub mempool_bytes: usize,
+    /// Bytes of the database on disk.
+    pub disk_bytes: u64,
+}
+
+/// Signed decimal coins of `received - sent`.
+pub fn net_coins(received: u64, sent: u64) -> String {
+    let fmt = |v: u64| {
+        luminex_primitives::Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string())
+    };
+    if received >= sent {
+        fmt(received - sent)
+    } else {
+        format!("-{}", fmt(sent - received))
+    }
+}

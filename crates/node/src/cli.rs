@@ -1,0 +1,71 @@
+//! The `luminex` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::bench::BenchArgs;
+use crate::chain_cmd::ChainArgs;
+use crate::config::NodeArgs;
+use crate::wallet_cmd::WalletArgs;
+
+/// Luminex: a post-quantum blockchain node.
+#[derive(Debug, Parser)]
+#[command(name = "luminex", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a node (`luminex node --chain dev`).
+    Node(NodeArgs),
+    /// Manage a wallet and send coins through a running node.
+    Wallet(WalletArgs),
+    /// Inspect the chain; print, import, export and check chain data.
+    Chain(ChainArgs),
+    /// Load generator: fund keys on a dev node, submit signed transfers, report tx/s.
+    Bench(BenchArgs),
+}
+
+/// Parses the command line, runs the command, and maps errors to exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Node(args) => {
+                let cfg = crate::config::resolve(&args)?;
+                crate::run::run_node(cfg).await
+            }
+            Command::Wallet(args) => crate::wallet_cmd::run(args).await,
+            Command::Chain(args) => crate::chain_cmd::run(args).await,
+            Command::Bench(args) => crate::bench::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

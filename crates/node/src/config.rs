@@ -1,0 +1,259 @@
+//! Configuration: a TOML file < environment variables < command-line flags,
+//! with defaults for everything. Flags and environment variables are merged
+//! by clap (a flag wins over its variable); the file fills what neither set.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use luminex_ledger::{ChainSpec, SpecError};
+use serde::Deserialize;
+
+/// Default REST API address (loopback only).
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8645";
+
+/// Options every command shares: which chain and where its data lives.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CommonArgs {
+    /// Chain preset (`dev`) or path to a chain spec TOML file.
+    #[arg(long, env = "LUMINEX_CHAIN")]
+    pub chain: Option<String>,
+    /// Root data directory; each chain uses a subdirectory named after it.
+    /// Default: ~/.luminex.
+    #[arg(long, env = "LUMINEX_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Config file. Default: <data-dir>/luminex.toml when it exists.
+    #[arg(long, env = "LUMINEX_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Options of `luminex node`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NodeArgs {
+    #[command(flatten)]
+    /// Chain and data directory.
+    pub common: CommonArgs,
+    /// REST API listen address.
+    #[arg(long, env = "LUMINEX_HTTP_ADDR")]
+    pub http_addr: Option<SocketAddr>,
+    /// Time between blocks of the dev producer in milliseconds (default: the spec's).
+    #[arg(long, env = "LUMINEX_BLOCK_TIME_MS")]
+    pub block_time_ms: Option<u64>,
+    /// Address that receives block rewards (default on dev chains: dev key 0).
+    #[arg(long, env = "LUMINEX_PRODUCER_ADDRESS")]
+    pub producer_address: Option<String>,
+    /// Mempool size cap in MiB (default 512).
+    #[arg(long, env = "LUMINEX_MEMPOOL_MAX_MB")]
+    pub mempool_max_mb: Option<usize>,
+    /// Do not produce blocks.
+    #[arg(long)]
+    pub no_produce: bool,
+}
+
+/// The config file's fields; all optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Chain preset or spec path.
+    pub chain: Option<String>,
+    /// Root data directory.
+    pub data_dir: Option<PathBuf>,
+    /// REST API address.
+    pub http_addr: Option<SocketAddr>,
+    /// Producer block time in ms.
+    pub block_time_ms: Option<u64>,
+    /// Reward address.
+    pub producer_address: Option<String>,
+    /// Mempool cap in MiB.
+    pub mempool_max_mb: Option<usize>,
+    /// Whether to produce blocks.
+    pub produce: Option<bool>,
+}
+
+/// A configuration problem.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {error}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("config file {path} is invalid: {error}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        error: String,
+    },
+    /// The chain spec is unusable.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// A value is out of range.
+    #[error("invalid setting: {0}")]
+    Value(String),
+}
+
+/// The resolved configuration of a command.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The chain.
+    pub spec: ChainSpec,
+    /// Root data directory.
+    pub root: PathBuf,
+    /// This chain's directory.
+    pub chain_dir: PathBuf,
+    /// API address.
+    pub http_addr: SocketAddr,
+    /// Producer interval.
+    pub block_time: Duration,
+    /// Reward address.
+    pub producer_address: Option<String>,
+    /// Mempool cap in bytes.
+    pub mempool_max_bytes: usize,
+    /// Whether to produce blocks.
+    pub produce: bool,
+}
+
+fn default_root() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".luminex"))
+        .unwrap_or_else(|| PathBuf::from(".luminex"))
+}
+
+/// Loads a chain spec from a preset name or a TOML file path.
+pub fn load_spec(chain: &str) -> Result<ChainSpec, ConfigError> {
+    match ChainSpec::preset(chain) {
+        Ok(s) => Ok(s),
+        Err(SpecError::UnknownPreset(_)) if Path::new(chain).is_file() => {
+            let text = std::fs::read_to_string(chain).map_err(|error| ConfigError::Read {
+                path: chain.into(),
+                error,
+            })?;
+            Ok(ChainSpec::from_toml(&text)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn read_file(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.display().to_string(),
+        error,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        error: e.to_string(),
+    })
+}
+
+/// Resolves the configuration: flags/environment, then the file, then defaults.
+pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
+    let c = &args.common;
+    let file = match &c.config {
+        Some(p) => read_file(p)?,
+        None => {
+            let p = c
+                .data_dir
+                .clone()
+                .unwrap_or_else(default_root)
+                .join("luminex.toml");
+            if p.is_file() {
+                read_file(&p)?
+            } else {
+                ConfigFile::default()
+            }
+        }
+    };
+    let chain = c
+        .chain
+        .clone()
+        .or(file.chain)
+        .unwrap_or_else(|| "dev".into());
+    let spec = load_spec(&chain)?;
+    let root = c
+        .data_dir
+        .clone()
+        .or(file.data_dir)
+        .unwrap_or_else(default_root);
+    let chain_dir = root.join(&spec.name);
+    let http_addr = match args.http_addr.or(file.http_addr) {
+        Some(a) => a,
+        None => DEFAULT_HTTP_ADDR
+            .parse()
+            .expect("the default address parses"),
+    };
+    let block_time_ms = args
+        .block_time_ms
+        .or(file.block_time_ms)
+        .unwrap_or(spec.block_interval_ms);
+    if block_time_ms == 0 {
+        return Err(ConfigError::Value("block time must be positive".into()));
+    }
+    let mb = args.mempool_max_mb.or(file.mempool_max_mb).unwrap_or(512);
+    if mb == 0 || mb > 1 << 20 {
+        return Err(ConfigError::Value(
+            "mempool size must be 1 MiB..1 TiB".into(),
+        ));
+    }
+    Ok(Config {
+        root,
+        chain_dir,
+        http_addr,
+        block_time: Duration::from_millis(block_time_ms),
+        producer_address: args.producer_address.clone().or(file.producer_address),
+        mempool_max_bytes: mb * 1024 * 1024,
+        produce: !args.no_produce && file.produce.unwrap_or(true),
+        spec,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_fills_what_flags_leave_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("luminex.toml"),
+            "http_addr = \"127.0.0.1:9999\"\nblock_time_ms = 250\nmempool_max_mb = 8\n",
+        )
+        .unwrap();
+        let mut args = NodeArgs::default();
+        args.common.data_dir = Some(dir.path().into());
+        let c = resolve(&args).unwrap();
+        assert_eq!(c.http_addr.port(), 9999);
+        assert_eq!(c.block_time, Duration::from_millis(250));
+        assert_eq!(c.chain_dir, dir.path().join("dev"));
+        args.http_addr = Some("127.0.0.1:7777".parse().unwrap());
+        assert_eq!(resolve(&args).unwrap().http_addr.port(), 7777);
+    }
+
+    #[test]
+    fn bad_files_and_values_are_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.toml");
+        std::fs::write(&p, "no_such_setting = 1\n").unwrap();
+        let mut args = NodeArgs::default();
+        args.common.config = Some(p.clone());
+        assert!(matches!(resolve(&args), Err(ConfigError::Parse { .. })));
+        std::fs::write(&p, "block_time_ms = 0\n").unwrap();
+        assert!(matches!(resolve(&args), Err(ConfigError::Value(_))));
+        args.common.config = Some(dir.path().join("missing.toml"));
+        assert!(matches!(resolve(&args), Err(ConfigError::Read { .. })));
+        let args = NodeArgs {
+            common: CommonArgs {
+                chain: Some("nonexistent-chain".into()),
+                data_dir: Some(dir.path().into()),
+                config: None,
+            },
+            ..NodeArgs::default()
+        };
+        assert!(matches!(resolve(&args), Err(ConfigError::Spec(_))));
+    }
+}

@@ -1,0 +1,22 @@
+//! The `luminex` node: wiring of ledger, storage and mempool into a running
+//! service, the REST API, the `dev` block producer, configuration, and the
+//! command-line tools (wallet, chain, load generator).
+//!
+//! Async code lives here only; CPU-heavy work (signature verification of
+//! submitted transactions, block connection) runs on the blocking pool or
+//! rayon.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod api_types;
+pub mod bench;
+pub mod chain_cmd;
+pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod producer;
+pub mod run;
+pub mod service;
+pub mod wallet_cmd;

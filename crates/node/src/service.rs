@@ -1,0 +1,160 @@
+//! The node's shared state and its operations: submit a transaction, produce
+//! a block, and the queries the API serves.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use luminex_ledger::{BlockError, ChainSpec, Coin, SigCache, UtxoView};
+use luminex_mempool::{Candidate, Mempool, MempoolError};
+use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxKind, TxOut};
+use luminex_storage::{ChainError, ChainStore};
+use parking_lot::RwLock;
+
+use crate::clock::Clock;
+
+/// The running node's state, shared by the API, the producer and tools.
+pub struct Node {
+    /// The chain spec.
+    pub spec: ChainSpec,
+    /// The chain state.
+    pub chain: Arc<ChainStore>,
+    /// Waiting transactions.
+    pub mempool: RwLock<Mempool>,
+    /// Verified-signature cache shared by mempool and block validation.
+    pub cache: SigCache,
+    /// Wall clock.
+    pub clock: Arc<dyn Clock>,
+    /// When the node started.
+    pub started: Instant,
+    /// Where block rewards go when this node produces blocks.
+    pub reward_lock: Lock,
+    /// Whether this node produces blocks.
+    pub producing: bool,
+}
+
+/// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error
+/// is logged and reads as a missing coin, so the transaction is refused
+/// rather than accepted on unchecked data.
+pub struct StoreView<'a>(pub &'a ChainStore);
+
+impl UtxoView for StoreView<'_> {
+    fn coin(&self, op: &OutPoint) -> Option<Coin> {
+        match self.0.coin(op) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "storage error reading the UTXO set");
+                None
+            }
+        }
+    }
+}
+
+impl Node {
+    /// Admits a transaction to the mempool. Signature verification runs
+    /// without holding the mempool lock, so concurrent submissions verify
+    /// in parallel.
+    pub fn submit(&self, tx: Transaction) -> Result<Hash, MempoolError> {
+        let c = Candidate::new(tx, &self.spec)?;
+        let view = StoreView(&self.chain);
+        let height = self.chain.tip().height + 1;
+        let check = self.mempool.read().check(&c, &view, height)?;
+        c.verify(&check, &self.cache)?;
+        let txid = c.txid;
+        self.mempool
+            .write()
+            .insert(c, &view, self.chain.tip().height + 1)?;
+        Ok(txid)
+    }
+
+    /// Builds a block from the mempool on the tip, connects and commits it,
+    /// and updates the mempool. Blocking: call from a blocking thread.
+    pub fn produce_block(&self) -> Result<Block, ChainError> {
+        let tip = self.chain.tip();
+        let height = tip.height + 1;
+        // Room for the header and a coinbase.
+        let budget = self.spec.max_block_bytes.saturating_sub(4096);
+        let entries = self.mempool.read().select(budget);
+        let fees = Amount::sum(entries.iter().map(|e| e.fee)).map_err(|_| BlockError::Tx {
+            index: 0,
+            txid: Hash::ZERO,
+            error: luminex_ledger::TxError::OutputOverflow,
+        })?;
+        let reward = self
+            .spec
+            .subsidy(height)
+            .checked_add(fees)
+            .unwrap_or(Amount::MAX);
+        let coinbase = Transaction {
+            version: 1,
+            chain_id: self.spec.chain_id,
+            kind: TxKind::Coinbase { height },
+            inputs: vec![],
+            outputs: if reward > Amount::ZERO {
+                vec![TxOut {
+                    amount: reward,
+                    lock: self.reward_lock,
+                }]
+            } else {
+                vec![]
+            },
+            expiry_height: 0,
+            witnesses: vec![],
+        };
+        let mut txs = Vec::with_capacity(entries.len() + 1);
+        txs.push(coinbase);
+        txs.extend(entries.iter().map(|e| (*e.tx).clone()));
+        let now = self.clock.now_unix();
+        let time = u32::try_from(now).unwrap_or(u32::MAX).max(tip.header.time);
+        let mut block = Block {
+            header: Header {
+                version: 1,
+                prev_hash: tip.hash,
+                merkle_root: Hash::ZERO,
+                time,
+                bits: self.spec.genesis.bits,
+                nonce: 0,
+            },
+            txs,
+        };
+        block.header.merkle_root = block.compute_merkle_root();
+        match self.chain.connect(&block, now, &self.cache) {
+            Ok(_) => {
+                self.mempool.write().block_connected(&block.txs, height);
+                Ok(block)
+            }
+            Err(ChainError::Invalid(BlockError::Tx { txid, error, .. })) => {
+                // A pool transaction became invalid (it should not happen):
+                // drop it so the next block succeeds.
+                tracing::warn!(%txid, %error, "dropping invalid mempool transaction");
+                self.mempool.write().remove_with_descendants(&txid);
+                Err(ChainError::Invalid(BlockError::Tx {
+                    index: 0,
+                    txid,
+                    error,
+                }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Total of the outputs `tx` spends, from the chain's transaction index
+    /// (its inputs' creating transactions), if all are found.
+    pub fn input_total(&self, tx: &Transaction) -> Option<Amount> {
+        let mut total = Amount::ZERO;
+        for input in &tx.inputs {
+            let out = self.output_of(input)?;
+            total = total.checked_add(out.amount).ok()?;
+        }
+        Some(total)
+    }
+
+    /// The output an outpoint refers to, confirmed or in the mempool.
+    pub fn output_of(&self, op: &OutPoint) -> Option<TxOut> {
+        if let Ok(Some(s)) = self.chain.transaction(&op.txid) {
+            return s.tx.outputs.get(op.vout as usize).copied();
+        }
+        let pool = self.mempool.read();
+        pool.get(&op.txid)
+            .and_then(|e| e.tx.outputs.get(op.vout as usize).copied())
+    }
+}

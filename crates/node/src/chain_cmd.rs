@@ -24,7 +24,7 @@ pub struct ChainArgs {
     /// Chain and data directory.
     pub common: CommonArgs,
     /// Node API URL for `info`, `block` and `tx` (default: the configured API address).
-    #[arg(long, env = "LUMINEX_NODE")]
+    #[arg(long, env = "LUMINEX_NODE", global = true)]
     pub node: Option<String>,
     /// What to do.
     #[command(subcommand)]

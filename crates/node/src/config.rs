@@ -16,14 +16,14 @@ pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8645";
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct CommonArgs {
     /// Chain preset (`dev`) or path to a chain spec TOML file.
-    #[arg(long, env = "LUMINEX_CHAIN")]
+    #[arg(long, env = "LUMINEX_CHAIN", global = true)]
     pub chain: Option<String>,
     /// Root data directory; each chain uses a subdirectory named after it.
     /// Default: ~/.luminex.
-    #[arg(long, env = "LUMINEX_DATA_DIR")]
+    #[arg(long, env = "LUMINEX_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// Config file. Default: <data-dir>/luminex.toml when it exists.
-    #[arg(long, env = "LUMINEX_CONFIG")]
+    #[arg(long, env = "LUMINEX_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 }
 

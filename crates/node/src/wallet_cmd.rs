@@ -21,10 +21,10 @@ pub struct WalletArgs {
     /// Chain and data directory.
     pub common: CommonArgs,
     /// Wallet name.
-    #[arg(long, env = "LUMINEX_WALLET", default_value = "default")]
+    #[arg(long, env = "LUMINEX_WALLET", default_value = "default", global = true)]
     pub wallet: String,
     /// Node API URL (default: the configured API address).
-    #[arg(long, env = "LUMINEX_NODE")]
+    #[arg(long, env = "LUMINEX_NODE", global = true)]
     pub node: Option<String>,
     /// What to do.
     #[command(subcommand)]

@@ -1,0 +1,441 @@
+//! The REST API in process: every route, its happy path and its bad inputs.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use luminex_ledger::testkit::{lock_of, transfer};
+use luminex_node::api::router;
+use luminex_node::service::Node;
+use luminex_primitives::{Amount, Encode, OutPoint, TxOut};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::support::memory_node;
+
+async fn call(
+    node: &Arc<Node>,
+    method: &str,
+    uri: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, Value, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    let resp = router(node.clone())
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, json, ct)
+}
+
+async fn get(node: &Arc<Node>, uri: &str) -> (StatusCode, Value) {
+    let (s, v, _) = call(node, "GET", uri, None, vec![]).await;
+    (s, v)
+}
+
+/// A signed transfer of 5 coins from dev key 0 to dev key 1.
+fn payment(node: &Node) -> luminex_primitives::Transaction {
+    payment_from(node, 0)
+}
+
+/// A signed transfer of 5 coins from dev key `from` to dev key 1.
+fn payment_from(node: &Node, from: u32) -> luminex_primitives::Transaction {
+    let k0 = node.spec.dev_key(from).unwrap();
+    let k1 = node.spec.dev_key(1).unwrap();
+    let coins = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
+    transfer(
+        &node.spec,
+        &k0,
+        &coins[..1],
+        vec![TxOut {
+            amount: Amount::from_coins(5).unwrap(),
+            lock: lock_of(&k1),
+        }],
+    )
+}
+
+fn assert_problem(status: StatusCode, v: &Value, ct: &str, expected: StatusCode) {
+    assert_eq!(status, expected, "{v}");
+    assert!(status.is_client_error(), "{status}");
+    assert_eq!(ct, "application/problem+json");
+    assert_eq!(v["status"], status.as_u16());
+    assert!(v["code"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
+    assert!(v["detail"].is_string());
+}
+
+#[tokio::test]
+async fn broadcast_confirm_and_query_every_route() {
+    let node = memory_node();
+    let tx = payment(&node);
+    let txid = tx.txid().to_string();
+    // JSON form.
+    let body = serde_json::to_vec(&serde_json::json!({ "tx": hex::encode(tx.encode()) })).unwrap();
+    let (s, v, _) = call(
+        &node,
+        "POST",
+        "/transactions/broadcast",
+        Some("application/json"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["txid"], txid);
+    // The same again: a conflict with itself.
+    let (s, v, ct) = call(
+        &node,
+        "POST",
+        "/transactions/broadcast",
+        Some("application/json"),
+        body,
+    )
+    .await;
+    assert_problem(s, &v, &ct, StatusCode::CONFLICT);
+    assert_eq!(v["code"], "already-known");
+    // Pending.
+    let (s, v) = get(&node, &format!("/transactions/{txid}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["status"], "pending");
+    assert!(v["fee"].as_u64().unwrap() > 0);
+    let k1 = node
+        .spec
+        .address(node.spec.dev_key(1).unwrap().public_key().lock())
+        .to_string();
+    let (_, b) = get(&node, &format!("/address/{k1}/balance")).await;
+    assert_eq!(
+        b["pending"].as_u64().unwrap() - b["confirmed"].as_u64().unwrap(),
+        500_000_000
+    );
+
+    // Produce a block: confirmed everywhere.
+    let block = node.produce_block().unwrap();
+    assert_eq!(block.txs.len(), 2);
+    let (s, v) = get(&node, &format!("/transactions/{txid}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["status"], "confirmed");
+    assert_eq!(v["height"], 1);
+    assert_eq!(v["confirmations"], 1);
+    for id in ["1".to_string(), block.hash().to_string()] {
+        let (s, v) = get(&node, &format!("/blocks/{id}")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["hash"], block.hash().to_string());
+        assert_eq!(v["txids"][1], txid);
+    }
+    let (_, b) = get(&node, &format!("/address/{k1}/balance")).await;
+    assert_eq!(
+        b["confirmed"].as_u64().unwrap(),
+        25_000_000_000_000_000 + 500_000_000
+    );
+    assert_eq!(b["confirmed_coins"], "250000005");
+    let (_, u) = get(&node, &format!("/address/{k1}/utxos")).await;
+    assert_eq!(u["utxos"].as_array().unwrap().len(), 2);
+    let (_, h) = get(&node, &format!("/address/{k1}/transactions?limit=1")).await;
+    assert_eq!(h["transactions"][0]["txid"], txid);
+    let cursor = h["next_cursor"].as_str().unwrap().to_string();
+    let (s, h2) = get(
+        &node,
+        &format!("/address/{k1}/transactions?cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        h2["transactions"].as_array().unwrap().len(),
+        1,
+        "the genesis allocation"
+    );
+    let (_, sync) = get(&node, "/health/block-sync").await;
+    assert_eq!(sync["height"], 1);
+    assert_eq!(sync["hash"], block.hash().to_string());
+    let (_, st) = get(&node, "/health/node-status").await;
+    assert_eq!(st["chain"], "dev");
+    assert_eq!(st["mempool_txs"], 0);
+
+    // Raw-bytes form, spending the new coin.
+    let k1key = node.spec.dev_key(1).unwrap();
+    let coin = (
+        OutPoint {
+            txid: tx.txid(),
+            vout: 0,
+        },
+        luminex_ledger::Coin {
+            output: tx.outputs[0],
+            height: 1,
+            is_coinbase: false,
+        },
+    );
+    let t2 = transfer(
+        &node.spec,
+        &k1key,
+        &[coin],
+        vec![TxOut {
+            amount: Amount::from_coins(1).unwrap(),
+            lock: lock_of(&k1key),
+        }],
+    );
+    let (s, v, _) = call(
+        &node,
+        "POST",
+        "/transactions/broadcast",
+        Some("application/octet-stream"),
+        t2.encode(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn bad_input_gets_4xx_problems_and_changes_nothing() {
+    let node = memory_node();
+    let good = payment(&node);
+    node.submit(good.clone()).unwrap();
+    let addr = node
+        .spec
+        .address(node.spec.dev_key(0).unwrap().public_key().lock())
+        .to_string();
+    let mut bad_sig = payment_from(&node, 2);
+    bad_sig.outputs[0].amount = Amount::from_coins(6).unwrap();
+    let other_chain = luminex_primitives::Address {
+        hrp: "lmx".into(),
+        lock: node.spec.dev_key(0).unwrap().public_key().lock(),
+    };
+    let huge = vec![b'a'; luminex_node::api::MAX_BODY_BYTES + 10];
+    let cases: Vec<(&str, String, Option<&str>, Vec<u8>, StatusCode)> = vec![
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("application/json"),
+            b"{not json".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("application/json"),
+            b"{\"tx\": 5}".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("application/json"),
+            b"{\"tx\": \"zz\"}".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("application/json"),
+            b"{\"tx\": \"00\", \"x\": 1}".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("application/json"),
+            b"{\"tx\": \"0011\"}".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("application/octet-stream"),
+            vec![0xff; 300],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("application/octet-stream"),
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("text/plain"),
+            b"hello".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("application/octet-stream"),
+            huge,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("application/octet-stream"),
+            bad_sig.encode(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "POST",
+            "/transactions/broadcast".into(),
+            Some("application/octet-stream"),
+            good.encode(),
+            StatusCode::CONFLICT,
+        ),
+        (
+            "GET",
+            "/transactions/broadcast".into(),
+            None,
+            vec![],
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "GET",
+            "/transactions/xyz".into(),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            format!("/transactions/{}", "ab".repeat(32)),
+            None,
+            vec![],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "GET",
+            "/blocks/abc".into(),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/blocks/99999999999999999999".into(),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/blocks/999".into(),
+            None,
+            vec![],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "GET",
+            format!("/blocks/{}", "cd".repeat(32)),
+            None,
+            vec![],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "GET",
+            format!("/blocks/{}", "zz".repeat(32)),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/address/garbage/balance".into(),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            format!("/address/{other_chain}/balance"),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/address/%ff%fe/utxos".into(),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/address/lmxdev1qqqq/transactions".into(),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            format!("/address/{addr}/transactions?cursor=nonsense"),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            format!("/address/{addr}/transactions?cursor=5:abc"),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            format!("/address/{addr}/transactions?limit=0"),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            format!("/address/{addr}/transactions?limit=-3"),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            format!("/address/{addr}/utxos?limit=99999999999"),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "DELETE",
+            "/health/block-sync".into(),
+            None,
+            vec![],
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "GET",
+            "/no/such/route".into(),
+            None,
+            vec![],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "POST",
+            "/health/node-status".into(),
+            Some("application/json"),
+            b"{}".to_vec(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ];
+    for (method, uri, ct, body, expected) in cases {
+        let (s, v, content_type) = call(&node, method, &uri, ct, body).await;
+        assert_problem(s, &v, &content_type, expected);
+        // The node keeps serving and the mempool is unchanged.
+        assert_eq!(node.mempool.read().len(), 1, "{method} {uri}");
+        let (s, _) = get(&node, "/health/block-sync").await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    assert!(node.mempool.read().contains(&good.txid()));
+}

@@ -1,0 +1,135 @@
+//! The real binary: start a dev node on 127.0.0.1, use the wallet CLI,
+//! restart, check nothing was lost.
+
+use std::io::{Read, Write};
+
+use crate::support::{free_port, luminex, ok, NodeProcess};
+
+fn balance_total(dir: &std::path::Path, port: u16, wallet: &str) -> String {
+    let out = ok(dir, port, &["wallet", "--wallet", wallet, "balance"]);
+    out.lines()
+        .find_map(|l| l.strip_prefix("total  "))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn wallet_send_restart_and_balances_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let node = NodeProcess::start(d, port, &["--block-time-ms", "300"]);
+
+    let out = ok(d, port, &["wallet", "--wallet", "alice", "new"]);
+    assert!(out.contains("recovery phrase"));
+    let alice = ok(d, port, &["wallet", "--wallet", "alice", "address"])
+        .trim()
+        .to_string();
+    ok(
+        d,
+        port,
+        &["wallet", "--wallet", "bob", "new", "--scheme", "ml-dsa-44"],
+    );
+    let bob = ok(d, port, &["wallet", "--wallet", "bob", "address"])
+        .trim()
+        .to_string();
+    ok(
+        d,
+        port,
+        &["wallet", "--wallet", "dev0", "import-dev", "--index", "0"],
+    );
+
+    ok(
+        d,
+        port,
+        &[
+            "wallet", "--wallet", "dev0", "send", "--to", &alice, "--amount", "100", "--wait",
+        ],
+    );
+    assert_eq!(balance_total(d, port, "alice"), "100");
+    ok(
+        d,
+        port,
+        &[
+            "wallet", "--wallet", "alice", "send", "--to", &bob, "--amount", "12.5", "--wait",
+        ],
+    );
+    assert_eq!(balance_total(d, port, "bob"), "12.5");
+    let alice_after = balance_total(d, port, "alice");
+    assert!(alice_after.starts_with("87.4999"), "{alice_after}");
+    // Overspending is refused with a clear message and changes nothing.
+    let out = luminex(
+        d,
+        port,
+        &[
+            "wallet", "--wallet", "bob", "send", "--to", &alice, "--amount", "13",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("insufficient funds"));
+    // A wrong passphrase is refused.
+    let out = std::process::Command::new(crate::support::bin())
+        .args([
+            "wallet", "--wallet", "alice", "send", "--to", &bob, "--amount", "1",
+        ])
+        .env("LUMINEX_DATA_DIR", d)
+        .env("LUMINEX_NODE", format!("http://127.0.0.1:{port}"))
+        .env("LUMINEX_WALLET_PASSPHRASE", "wrong")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+
+    // Garbage over raw TCP does not disturb the node.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"\x00\xff garbage \r\n\r\n").unwrap();
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    let history_before = ok(d, port, &["wallet", "--wallet", "alice", "history"]);
+    assert_eq!(history_before.lines().count(), 2);
+    let info = ok(d, port, &["chain", "info"]);
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let height = info["height"].as_u64().unwrap();
+
+    node.stop();
+    let node = NodeProcess::start(d, port, &["--no-produce"]);
+    let info: serde_json::Value = serde_json::from_str(&ok(d, port, &["chain", "info"])).unwrap();
+    assert!(info["height"].as_u64().unwrap() >= height);
+    assert_eq!(balance_total(d, port, "alice"), alice_after);
+    assert_eq!(balance_total(d, port, "bob"), "12.5");
+    assert_eq!(
+        ok(d, port, &["wallet", "--wallet", "alice", "history"]),
+        history_before
+    );
+    node.stop();
+    let check: serde_json::Value = serde_json::from_str(&ok(d, port, &["chain", "check"])).unwrap();
+    assert_eq!(check["consistent"], true);
+}
+
+#[test]
+fn bad_command_lines_and_configs_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    for args in [
+        vec!["node", "--chain", "no-such-chain"],
+        vec!["node", "--http-addr", "not-an-address"],
+        vec!["node", "--block-time-ms", "-5"],
+        vec!["wallet", "send", "--to", "x", "--amount", "1.000000001"],
+        vec!["wallet", "--wallet", "../evil", "new"],
+        vec!["wallet", "--wallet", "missing", "balance"],
+        vec!["chain", "import", "--file", "/nonexistent/blocks"],
+    ] {
+        let out = luminex(d, port, &args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{args:?}"
+        );
+    }
+    std::fs::write(d.join("luminex.toml"), "http_addr = 12\n").unwrap();
+    let out = luminex(d, port, &["node"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("luminex.toml"));
+}

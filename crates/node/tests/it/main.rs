@@ -1,0 +1,7 @@
+//! Node tests: the REST API in process, the real binary end to end, and
+//! crash recovery under SIGKILL.
+
+mod api;
+mod crash;
+mod e2e;
+mod support;

@@ -1,0 +1,116 @@
+//! Helpers: an in-process node, and real `luminex` processes.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use luminex_ledger::{ChainSpec, SigCache};
+use luminex_mempool::Mempool;
+use luminex_node::clock::SystemClock;
+use luminex_node::service::Node;
+use luminex_storage::{ChainStore, MemoryStore};
+
+/// A node over an in-memory store that does not produce on its own.
+pub fn memory_node() -> Arc<Node> {
+    let spec = ChainSpec::preset("dev").unwrap();
+    let cache = SigCache::new(10_000);
+    let chain = Arc::new(ChainStore::open(Arc::new(MemoryStore::new()), spec.clone()).unwrap());
+    Arc::new(Node {
+        mempool: parking_lot::RwLock::new(Mempool::new(spec.clone(), cache.clone(), 64 << 20)),
+        reward_lock: spec.dev_key(0).unwrap().public_key().lock(),
+        spec,
+        chain,
+        cache,
+        clock: Arc::new(SystemClock),
+        started: Instant::now(),
+        producing: false,
+    })
+}
+
+/// The `luminex` binary built for these tests.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_luminex")
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs a `luminex` command with the data dir and node URL set.
+pub fn luminex(dir: &Path, port: u16, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .env("LUMINEX_DATA_DIR", dir)
+        .env("LUMINEX_NODE", format!("http://127.0.0.1:{port}"))
+        .env("LUMINEX_WALLET_PASSPHRASE", "test passphrase")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Runs a command that must succeed; returns its stdout.
+pub fn ok(dir: &Path, port: u16, args: &[&str]) -> String {
+    let out = luminex(dir, port, args);
+    assert!(
+        out.status.success(),
+        "luminex {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running `luminex node` process, killed on drop.
+pub struct NodeProcess {
+    pub child: Child,
+}
+
+impl NodeProcess {
+    /// Starts a dev node and waits until its API answers.
+    pub fn start(dir: &Path, port: u16, extra: &[&str]) -> NodeProcess {
+        let child = Command::new(bin())
+            .args([
+                "node",
+                "--chain",
+                "dev",
+                "--http-addr",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(extra)
+            .env("LUMINEX_DATA_DIR", dir)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let p = NodeProcess { child };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "node did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        p
+    }
+
+    /// Stops the node with SIGTERM and waits for it to exit cleanly.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "node exited with {status}");
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -7,10 +7,13 @@ use parking_lot::RwLock;
 use crate::kv::{scan_bounds, Batch, KvStore, Rows, StoreError};
 use crate::tables::TableId;
 
+/// One table: ordered keys to values.
+type TableMap = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// Tables in ordered maps behind one lock (so batches are atomic).
 #[derive(Default)]
 pub struct MemoryStore {
-    tables: RwLock<HashMap<TableId, BTreeMap<Vec<u8>, Vec<u8>>>>,
+    tables: RwLock<HashMap<TableId, TableMap>>,
 }
 
 impl MemoryStore {

@@ -194,6 +194,9 @@ async fn broadcast_confirm_and_query_every_route() {
     assert_eq!(s, StatusCode::OK, "{v}");
 }
 
+/// A request (method, uri, content type, body) and the status it must get.
+type Case<'a> = (&'a str, String, Option<&'a str>, Vec<u8>, StatusCode);
+
 #[tokio::test]
 async fn bad_input_gets_4xx_problems_and_changes_nothing() {
     let node = memory_node();
@@ -210,7 +213,7 @@ async fn bad_input_gets_4xx_problems_and_changes_nothing() {
         lock: node.spec.dev_key(0).unwrap().public_key().lock(),
     };
     let huge = vec![b'a'; luminex_node::api::MAX_BODY_BYTES + 10];
-    let cases: Vec<(&str, String, Option<&str>, Vec<u8>, StatusCode)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/transactions/broadcast".into(),

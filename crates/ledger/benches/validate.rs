@@ -2,23 +2,14 @@
 //! block of 1-input, 2-output ML-DSA-65 transfers, on all cores and on one.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::TestChain;
 use luminex_ledger::{connect_block, SigCache};
-use luminex_primitives::SchemeId;
 
 const TXS: usize = 2000;
 
 fn bench(c: &mut Criterion) {
-    let mut chain = TestChain::dev();
-    let keys: Vec<SigningKey> = (0..50u8)
-        .map(|i| SigningKey::from_seed(SchemeId::MlDsa65, &[i; 32]))
-        .collect();
-    chain.fan_out(1, &keys, TXS, 1_000_000);
-    let txs = chain.spend_all(&keys);
-    assert_eq!(txs.len(), TXS);
-    let fees = chain.fees_of(&txs);
-    let block = chain.build_block(txs, fees);
+    let (chain, block) = TestChain::with_transfer_block(TXS);
+    assert_eq!(block.txs.len(), TXS + 1);
     let ctx = chain.context();
     let mut g = c.benchmark_group("validate");
     g.sample_size(10);

@@ -295,6 +295,21 @@ impl TestChain {
         self.mine(txs).expect("fan-out block is valid")
     }
 
+    /// A dev chain in which 50 fresh ML-DSA-65 keys own `n` coins, and an
+    /// unconnected block on its tip spending each coin in a 1-input,
+    /// 2-output transfer: the benchmark workload.
+    pub fn with_transfer_block(n: usize) -> (TestChain, Block) {
+        let mut chain = TestChain::dev();
+        let keys: Vec<SigningKey> = (0..50u8)
+            .map(|i| SigningKey::from_seed(luminex_primitives::SchemeId::MlDsa65, &[i; 32]))
+            .collect();
+        chain.fan_out(1, &keys, n, 1_000_000);
+        let txs = chain.spend_all(&keys);
+        let fees = chain.fees_of(&txs);
+        let block = chain.build_block(txs, fees);
+        (chain, block)
+    }
+
     /// One signed 1-input, 2-output transfer for each coin of `keys` (each
     /// coin spent by its owner), paying half to the next key and the rest as
     /// change. Not connected.

@@ -13,8 +13,7 @@ use clap::Args;
 use luminex_crypto::SigningKey;
 use luminex_ledger::ChainSpec;
 use luminex_primitives::{
-    Amount, Encode, Hash, OutPoint, PublicKey, SchemeId, Signature, Transaction, TxKind, TxOut,
-    Witness,
+    Amount, Encode, Hash, OutPoint, SchemeId, Transaction, TxKind, TxOut, Witness,
 };
 use rand::RngCore;
 use rayon::prelude::*;
@@ -65,16 +64,7 @@ fn pay_many(
         inputs: vec![coin.0],
         outputs: outputs.clone(),
         expiry_height: 0,
-        witnesses: vec![Witness {
-            public_key: PublicKey {
-                scheme,
-                bytes: vec![0; scheme.public_key_len()],
-            },
-            signature: Signature {
-                scheme,
-                bytes: vec![0; scheme.signature_len()],
-            },
-        }],
+        witnesses: vec![Witness::placeholder(scheme)],
     };
     tx.outputs.push(coin.1);
     let fee = spec.min_fee(tx.encoded_len());

@@ -115,6 +115,23 @@ pub struct Witness {
     pub signature: Signature,
 }
 
+impl Witness {
+    /// A witness of `scheme`'s exact key and signature sizes with zero bytes,
+    /// for computing a transaction's signed size before signing.
+    pub fn placeholder(scheme: crate::SchemeId) -> Witness {
+        Witness {
+            public_key: PublicKey {
+                scheme,
+                bytes: vec![0; scheme.public_key_len()],
+            },
+            signature: Signature {
+                scheme,
+                bytes: vec![0; scheme.signature_len()],
+            },
+        }
+    }
+}
+
 impl Encode for Witness {
     fn encode_to<S: Sink>(&self, s: &mut S) {
         self.public_key.encode_to(s);

@@ -7,23 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::TestChain;
 use luminex_ledger::SigCache;
-use luminex_primitives::SchemeId;
 use luminex_storage::{ChainStore, FjallStore, KvStore, MemoryStore};
 
 const TXS: usize = 2000;
 
 fn bench(c: &mut Criterion) {
-    let mut chain = TestChain::dev();
-    let keys: Vec<SigningKey> = (0..50u8)
-        .map(|i| SigningKey::from_seed(SchemeId::MlDsa65, &[i; 32]))
-        .collect();
-    let fan = chain.fan_out(1, &keys, TXS, 1_000_000);
-    let txs = chain.spend_all(&keys);
-    let fees = chain.fees_of(&txs);
-    let block = chain.build_block(txs, fees);
+    let (chain, block) = TestChain::with_transfer_block(TXS);
+    let fan = chain.blocks[1].clone();
     let cache = SigCache::new(TXS * 4);
     for b in [&fan, &block] {
         for tx in &b.txs {

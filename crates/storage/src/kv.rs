@@ -143,11 +143,7 @@ pub(crate) type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
 /// Key bounds of a scan under `prefix` after `after` (exclusive) in the given
 /// direction, or `None` when the range is empty.
-pub(crate) fn scan_bounds(
-    prefix: &[u8],
-    after: Option<&[u8]>,
-    reverse: bool,
-) -> Option<KeyRange> {
+pub(crate) fn scan_bounds(prefix: &[u8], after: Option<&[u8]>, reverse: bool) -> Option<KeyRange> {
     let end = prefix_end(prefix);
     let upper = || end.clone().map_or(Bound::Unbounded, Bound::Excluded);
     let (lo, hi) = match (after, reverse) {

@@ -16,8 +16,7 @@ use luminex_crypto::SigningKey;
 use luminex_ledger::ChainSpec;
 use luminex_primitives::hash::Domain;
 use luminex_primitives::{
-    Amount, Encode, Lock, OutPoint, PublicKey, SchemeId, Signature, Transaction, TxKind, TxOut,
-    Witness,
+    Amount, Encode, Lock, OutPoint, SchemeId, Signature, Transaction, TxKind, TxOut, Witness,
 };
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -298,18 +297,8 @@ impl WalletFile {
 
 /// The size of `tx` once every input carries a witness of `scheme`.
 fn signed_size(tx: &Transaction, scheme: SchemeId) -> usize {
-    let w = Witness {
-        public_key: PublicKey {
-            scheme,
-            bytes: vec![0; scheme.public_key_len()],
-        },
-        signature: Signature {
-            scheme,
-            bytes: vec![0; scheme.signature_len()],
-        },
-    };
     let mut t = tx.clone();
-    t.witnesses = vec![w; t.inputs.len()];
+    t.witnesses = vec![Witness::placeholder(scheme); t.inputs.len()];
     t.encoded_len()
 }
 

@@ -19,12 +19,22 @@ fn tx_error(r: Result<impl std::fmt::Debug, BlockError>) -> TxError {
     }
 }
 
-#[test]
-fn double_spend_within_a_block_is_rejected() {
+/// A chain where the first of two keys owns one coin of 0.1 coins.
+fn one_coin() -> (
+    TestChain,
+    Vec<SigningKey>,
+    Vec<(luminex_primitives::OutPoint, luminex_ledger::Coin)>,
+) {
     let mut chain = TestChain::dev();
     let ks = keys(2);
     chain.fan_out(0, &ks[..1], 1, 10_000_000);
     let c = chain.coins_of(&lock_of(&ks[0]));
+    (chain, ks, c)
+}
+
+#[test]
+fn double_spend_within_a_block_is_rejected() {
+    let (mut chain, ks, c) = one_coin();
     let pay = |to: &SigningKey| {
         vec![TxOut {
             amount: Amount::from_base(1_000_000).unwrap(),
@@ -43,10 +53,7 @@ fn double_spend_within_a_block_is_rejected() {
 
 #[test]
 fn double_spend_across_blocks_is_rejected() {
-    let mut chain = TestChain::dev();
-    let ks = keys(2);
-    chain.fan_out(0, &ks[..1], 1, 10_000_000);
-    let c = chain.coins_of(&lock_of(&ks[0]));
+    let (mut chain, ks, c) = one_coin();
     let a = transfer(
         &chain.spec,
         &ks[0],
@@ -76,10 +83,7 @@ fn double_spend_across_blocks_is_rejected() {
 
 #[test]
 fn spending_an_output_created_earlier_in_the_block_is_allowed() {
-    let mut chain = TestChain::dev();
-    let ks = keys(2);
-    chain.fan_out(0, &ks[..1], 1, 10_000_000);
-    let c = chain.coins_of(&lock_of(&ks[0]));
+    let (mut chain, ks, c) = one_coin();
     let a = transfer(
         &chain.spec,
         &ks[0],

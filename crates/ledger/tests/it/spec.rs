@@ -70,3 +70,14 @@ fn subsidy_halves() {
     assert_eq!(s.subsidy(s.monetary.halving_interval).base(), first / 2);
     assert_eq!(s.subsidy(s.monetary.halving_interval * 64).base(), 0);
 }
+
+/// The dev genesis is pinned: changing the preset or the block format
+/// changes it, which must be a deliberate decision.
+#[test]
+fn dev_genesis_hash_is_pinned() {
+    let g = ChainSpec::preset("dev").unwrap().genesis_block();
+    assert_eq!(
+        g.hash().to_string(),
+        "02fabde0fcf8678e2d394460f66f1ef6df61a89a84ca62225cd5da46f86da268"
+    );
+}

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use luminex_primitives::{Amount, Block, Encode, Hash, Lock, Transaction, TxKind};
+use rayon::prelude::*;
 
 use crate::{BlockError, ChainSpec, Coin, TxError, UtxoView};
 
@@ -103,10 +104,10 @@ pub struct InputCheck {
     pub fee: Amount,
 }
 
-/// Tier 2 without signatures: the inputs exist and may be spent at `height`
-/// by these keys, the outputs do not exceed them and the fee pays the
-/// minimum rate for `size` bytes. Signatures are checked separately by
-/// [`verify_signatures`] so blocks can verify them in parallel.
+/// Tier 2 without keys and signatures: the inputs exist and may be spent at
+/// `height`, the outputs do not exceed them and the fee pays the minimum rate
+/// for `size` bytes. Keys and signatures are checked separately by
+/// [`verify_signatures`] so blocks can check them in parallel.
 pub fn check_tx_inputs(
     tx: &Transaction,
     size: usize,
@@ -122,18 +123,13 @@ pub fn check_tx_inputs(
     }
     let mut spent = Vec::with_capacity(tx.inputs.len());
     let mut total = Amount::ZERO;
-    for (i, input) in tx.inputs.iter().enumerate() {
+    for input in &tx.inputs {
         let coin = view.coin(input).ok_or(TxError::MissingInput(*input))?;
         if coin.is_coinbase {
             let mature_at = coin.height.saturating_add(spec.coinbase_maturity);
             if height < mature_at {
                 return Err(TxError::ImmatureCoinbase { height, mature_at });
             }
-        }
-        let w = &tx.witnesses[i];
-        let Lock::Key { scheme, key_hash } = coin.output.lock;
-        if w.public_key.scheme != scheme || w.public_key.key_hash() != key_hash {
-            return Err(TxError::WrongKey(i));
         }
         total = total
             .checked_add(coin.output.amount)
@@ -156,9 +152,15 @@ pub fn check_tx_inputs(
     Ok(InputCheck { spent, fee })
 }
 
-/// Tier 2 signatures: every witness signs the transaction's message over the
-/// coins it spends.
+/// Tier 2 ownership: every witness carries the key its spent coin is locked
+/// to and signs the transaction's message over the coins it spends.
 pub fn verify_signatures(tx: &Transaction, spent: &[Coin]) -> Result<(), TxError> {
+    for (i, (w, coin)) in tx.witnesses.iter().zip(spent).enumerate() {
+        let Lock::Key { scheme, key_hash } = coin.output.lock;
+        if w.public_key.scheme != scheme || w.public_key.key_hash() != key_hash {
+            return Err(TxError::WrongKey(i));
+        }
+    }
     let outs: Vec<_> = spent.iter().map(|c| c.output).collect();
     let msg = tx.signature_message(&outs).ok_or(TxError::WitnessCount {
         inputs: tx.inputs.len(),
@@ -203,13 +205,43 @@ pub fn check_block(block: &Block, spec: &ChainSpec) -> Result<BlockIds, BlockErr
     {
         return Err(BlockError::NoCoinbase);
     }
-    let wtxids: Vec<Hash> = block.txs.iter().map(|t| t.wtxid()).collect();
+    // Ids and tier-1 checks of every transaction, on every core: hashing the
+    // witnesses for the wtxids is most of the non-signature work of a block.
+    let per_tx: Vec<Result<(Hash, Hash, usize), TxError>> = block
+        .txs
+        .par_iter()
+        .enumerate()
+        .map(|(index, tx)| {
+            let size = if index == 0 {
+                tx.encoded_len()
+            } else {
+                check_transaction(tx, spec)?
+            };
+            Ok((tx.txid(), tx.wtxid(), size))
+        })
+        .collect();
+    let mut txids = Vec::with_capacity(per_tx.len());
+    let mut wtxids = Vec::with_capacity(per_tx.len());
+    let mut sizes = Vec::with_capacity(per_tx.len());
+    for (index, r) in per_tx.into_iter().enumerate() {
+        match r {
+            Ok((t, w, s)) => {
+                txids.push(t);
+                wtxids.push(w);
+                sizes.push(s);
+            }
+            Err(error) => {
+                return Err(BlockError::Tx {
+                    index,
+                    txid: block.txs[index].txid(),
+                    error,
+                })
+            }
+        }
+    }
     if luminex_primitives::merkle::root(&wtxids) != block.header.merkle_root {
         return Err(BlockError::BadMerkleRoot);
     }
-    let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
-    let mut sizes = Vec::with_capacity(block.txs.len());
-    sizes.push(coinbase.encoded_len());
     let cb_check = Transaction {
         kind: TxKind::Transfer,
         ..coinbase.clone()
@@ -221,14 +253,6 @@ pub fn check_block(block: &Block, spec: &ChainSpec) -> Result<BlockIds, BlockErr
             txid: txids[0],
             error,
         })?;
-    }
-    for (index, tx) in block.txs.iter().enumerate().skip(1) {
-        let size = check_transaction(tx, spec).map_err(|error| BlockError::Tx {
-            index,
-            txid: txids[index],
-            error,
-        })?;
-        sizes.push(size);
     }
     Ok(BlockIds {
         txids,

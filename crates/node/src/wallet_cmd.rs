@@ -2,6 +2,8 @@
 //! and talk to a running node over its REST API. The passphrase comes from
 //! `LUMINEX_WALLET_PASSPHRASE` or a terminal prompt and is never logged.
 
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -248,17 +250,25 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
         }
         WalletCommand::History { limit } => {
             let file = WalletFile::read(&ctx.path, spec)?;
-            let mut rows = Vec::new();
+            // One line per transaction, even when it touched several of the
+            // wallet's addresses (a payment with change, a self-transfer).
+            let mut merged: BTreeMap<(Reverse<u64>, String), (u64, u64)> = BTreeMap::new();
             for a in &file.addresses {
                 let h: HistoryJson = ctx
                     .client
                     .get(&format!("/address/{a}/transactions?limit={limit}"))
                     .await?;
-                rows.extend(h.transactions);
+                for r in h.transactions {
+                    let e = merged.entry((Reverse(r.height), r.txid)).or_default();
+                    e.0 += r.received;
+                    e.1 += r.sent;
+                }
             }
-            rows.sort_by(|a, b| b.height.cmp(&a.height).then(a.txid.cmp(&b.txid)));
-            for r in rows {
-                println!("{:>8}  {}  {:>20}", r.height, r.txid, r.net_coins);
+            for ((Reverse(height), txid), (received, sent)) in merged {
+                println!(
+                    "{height:>8}  {txid}  {:>20}",
+                    crate::api_types::net_coins(received, sent)
+                );
             }
         }
     }

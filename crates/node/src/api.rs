@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use luminex_ledger::ErrorClass;
 use luminex_mempool::MempoolError;
-use luminex_primitives::{Address, Amount, Decode, Encode, Hash, OutPoint, Transaction, TxKind};
+use luminex_primitives::{Address, Amount, Decode, Encode, Hash, Transaction, TxKind};
 use luminex_storage::StoreError;
 
 use crate::api_types::*;
@@ -481,9 +481,4 @@ async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
         mempool_bytes: bytes,
         disk_bytes: node.chain.disk_space(),
     })
-}
-
-/// The outpoint string `txid:vout` used by tools.
-pub fn outpoint_string(op: &OutPoint) -> String {
-    format!("{}:{}", op.txid, op.vout)
 }

@@ -4,13 +4,12 @@
 //! Block files (`export`/`import`) are a sequence of records, each a 4-byte
 //! little-endian length followed by the block's canonical encoding.
 
-use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use luminex_ledger::SigCache;
-use luminex_primitives::{Block, Decode, Encode};
+use luminex_primitives::{Block, Decode};
 use serde_json::Value;
 
 use crate::client::Client;
@@ -112,27 +111,15 @@ pub async fn run(args: ChainArgs) -> anyhow::Result<()> {
 /// Largest block record accepted from a file.
 const MAX_RECORD: usize = 256 * 1024 * 1024;
 
-fn import(cfg: &crate::config::Config, file: &PathBuf) -> anyhow::Result<()> {
+fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
     let chain = open_chain(cfg)?;
-    let mut r = BufReader::new(
-        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
-    );
+    let records = crate::records::Reader::open(file, MAX_RECORD)
+        .with_context(|| format!("opening {}", file.display()))?;
     let cache = SigCache::new(1);
     let (mut imported, mut skipped) = (0u64, 0u64);
-    loop {
-        let mut len = [0u8; 4];
-        match r.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(e.into()),
-        }
-        let len = u32::from_le_bytes(len) as usize;
-        if len > MAX_RECORD {
-            bail!("block record of {len} bytes exceeds the {MAX_RECORD}-byte limit");
-        }
-        let mut buf = vec![0u8; len];
-        r.read_exact(&mut buf).context("truncated block file")?;
-        let block = Block::decode_all(&buf).context("malformed block in file")?;
+    for record in records {
+        let block = Block::decode_all(&record.context("reading the block file")?)
+            .context("malformed block in file")?;
         let hash = block.hash();
         if chain.header(&hash)?.is_some() {
             skipped += 1;
@@ -152,33 +139,20 @@ fn import(cfg: &crate::config::Config, file: &PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn export(cfg: &crate::config::Config, file: &PathBuf) -> anyhow::Result<()> {
+fn export(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
     let chain = open_chain(cfg)?;
-    let mut w = BufWriter::new(
-        std::fs::File::create(file).with_context(|| format!("creating {}", file.display()))?,
-    );
     let tip = chain.tip().height;
+    let mut blocks = Vec::with_capacity(tip as usize);
     for h in 1..=tip {
         let hash = chain.hash_at(h)?.context("missing height")?;
-        let block = chain.block(&hash)?.context("missing block")?;
-        write_record(&mut w, &block)?;
+        blocks.push(chain.block(&hash)?.context("missing block")?);
     }
-    w.flush()?;
+    write_block_file(file, &blocks).with_context(|| format!("writing {}", file.display()))?;
     println!("exported blocks 1..={tip}");
     Ok(())
 }
 
 /// Writes `blocks` as a block file (used by tests and tools).
 pub fn write_block_file(path: &std::path::Path, blocks: &[Block]) -> std::io::Result<()> {
-    let mut w = BufWriter::new(std::fs::File::create(path)?);
-    for b in blocks {
-        write_record(&mut w, b)?;
-    }
-    w.flush()
-}
-
-fn write_record(w: &mut impl Write, block: &Block) -> std::io::Result<()> {
-    let bytes = block.encode();
-    w.write_all(&(bytes.len() as u32).to_le_bytes())?;
-    w.write_all(&bytes)
+    crate::records::write(path, blocks).map(|_| ())
 }

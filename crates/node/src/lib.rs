@@ -17,6 +17,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod producer;
+pub mod records;
 pub mod run;
 pub mod service;
 pub mod wallet_cmd;

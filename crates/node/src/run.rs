@@ -52,6 +52,17 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
         reward_lock,
         producing: cfg.produce,
     });
+    let mempool_file = cfg.chain_dir.join("mempool.dat");
+    if mempool_file.exists() {
+        let n = node.clone();
+        let file = mempool_file.clone();
+        match tokio::task::spawn_blocking(move || n.load_mempool(&file)).await? {
+            Ok((admitted, dropped)) => {
+                tracing::info!(admitted, dropped, "restored the saved mempool")
+            }
+            Err(e) => tracing::warn!(error = %e, "could not restore the saved mempool"),
+        }
+    }
     let tip = chain.tip();
     tracing::info!(chain = %cfg.spec.name, height = tip.height, tip = %tip.hash, dir = %cfg.chain_dir.display(), "chain opened");
 
@@ -83,6 +94,10 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
         let _ = p.await;
     }
     let _ = server.await;
+    match node.save_mempool(&mempool_file) {
+        Ok(n) => tracing::info!(transactions = n, "saved the mempool"),
+        Err(e) => tracing::warn!(error = %e, "could not save the mempool"),
+    }
     drop(node);
     tracing::info!(height = chain.tip().height, "stopped");
     Ok(())

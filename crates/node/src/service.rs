@@ -137,6 +137,30 @@ impl Node {
         }
     }
 
+    /// Saves the mempool's transactions, in admission order (parents before
+    /// children), to `path`. Returns how many.
+    pub fn save_mempool(&self, path: &std::path::Path) -> std::io::Result<usize> {
+        let pool = self.mempool.read();
+        let mut entries: Vec<_> = pool.entries().collect();
+        entries.sort_by_key(|e| e.sequence);
+        crate::records::write(path, entries.iter().map(|e| &*e.tx))
+    }
+
+    /// Re-admits transactions saved by [`Node::save_mempool`], validating
+    /// each again; those no longer valid are dropped. Returns (admitted,
+    /// dropped) and removes the file.
+    pub fn load_mempool(&self, path: &std::path::Path) -> std::io::Result<(usize, usize)> {
+        let (mut admitted, mut dropped) = (0, 0);
+        for record in crate::records::Reader::open(path, self.spec.max_tx_bytes)? {
+            match luminex_primitives::Decode::decode_all(&record?).map(|tx| self.submit(tx)) {
+                Ok(Ok(_)) => admitted += 1,
+                _ => dropped += 1,
+            }
+        }
+        std::fs::remove_file(path)?;
+        Ok((admitted, dropped))
+    }
+
     /// Total of the outputs `tx` spends, from the chain's transaction index
     /// (its inputs' creating transactions), if all are found.
     pub fn input_total(&self, tx: &Transaction) -> Option<Amount> {

@@ -133,3 +133,45 @@ fn bad_command_lines_and_configs_fail_cleanly() {
     let out = luminex(d, port, &["node"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("luminex.toml"));
 }
+
+#[test]
+fn pending_transactions_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let node = NodeProcess::start(d, port, &["--no-produce"]);
+    ok(
+        d,
+        port,
+        &["wallet", "--wallet", "dev1", "import-dev", "--index", "1"],
+    );
+    let to = ok(d, port, &["wallet", "--wallet", "dev1", "address"])
+        .trim()
+        .to_string();
+    let txid = ok(
+        d,
+        port,
+        &[
+            "wallet", "--wallet", "dev1", "send", "--to", &to, "--amount", "1",
+        ],
+    )
+    .trim()
+    .to_string();
+    let mempool = |d: &std::path::Path| -> u64 {
+        let info: serde_json::Value =
+            serde_json::from_str(&ok(d, port, &["chain", "info"])).unwrap();
+        info["mempool_txs"].as_u64().unwrap()
+    };
+    assert_eq!(mempool(d), 1);
+    node.stop();
+    let node = NodeProcess::start(d, port, &["--no-produce"]);
+    assert_eq!(
+        mempool(d),
+        1,
+        "the accepted transaction is still pending after a restart"
+    );
+    let tx: serde_json::Value =
+        serde_json::from_str(&ok(d, port, &["chain", "tx", &txid])).unwrap();
+    assert_eq!(tx["status"], "pending");
+    node.stop();
+}

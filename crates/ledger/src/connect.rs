@@ -11,17 +11,14 @@ use crate::{
     UtxoChanges, UtxoView,
 };
 
-/// Where a block is being connected.
+/// Where a block is being connected. Header rules (work, difficulty, time)
+/// are checked before, by a [`crate::HeaderRules`].
 #[derive(Debug, Clone, Copy)]
 pub struct BlockContext {
     /// Height the block will have.
     pub height: u64,
     /// Hash of the current tip (the block's required parent).
     pub prev_hash: Hash,
-    /// Time of the current tip.
-    pub prev_time: u32,
-    /// Local time in Unix seconds (from the node's clock).
-    pub now: u64,
 }
 
 /// The result of connecting a block.
@@ -71,18 +68,6 @@ pub fn connect_block<V: UtxoView + Sync>(
     let h = &block.header;
     if h.prev_hash != ctx.prev_hash {
         return Err(BlockError::BadParent);
-    }
-    if h.time < ctx.prev_time {
-        return Err(BlockError::TimeTooOld {
-            time: h.time,
-            parent: ctx.prev_time,
-        });
-    }
-    if u64::from(h.time) > ctx.now.saturating_add(spec.max_future_block_time_secs) {
-        return Err(BlockError::TimeTooNew {
-            time: h.time,
-            now: ctx.now,
-        });
     }
     let ids = check_block(block, spec)?;
     match block.txs[0].kind {

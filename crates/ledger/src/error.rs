@@ -216,6 +216,28 @@ pub enum BlockError {
         /// Parent time.
         parent: u32,
     },
+    /// Time not after the median time of the previous blocks.
+    #[error("block time {time} is not after the median time past {median}")]
+    TimeNotAfterMedian {
+        /// Block time.
+        time: u32,
+        /// Median of the previous blocks' times.
+        median: u32,
+    },
+    /// `bits` is not the difficulty the chain requires at this height.
+    #[error("block bits {found:#010x}, the chain requires {expected:#010x}")]
+    BadBits {
+        /// Required.
+        expected: u32,
+        /// Found.
+        found: u32,
+    },
+    /// The header hash does not meet its target, or the target is invalid.
+    #[error("proof of work: {0}")]
+    HighHash(String),
+    /// The block is known to be invalid, or descends from one.
+    #[error("block is on a branch already found invalid")]
+    KnownInvalid,
     /// Time too far in the future.
     #[error("block time {time} is more than the allowed drift past now ({now})")]
     TimeTooNew {
@@ -237,6 +259,25 @@ pub enum BlockError {
 }
 
 impl BlockError {
+    /// A short stable code, after Bitcoin Core's BIP 22 reject reasons.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BlockError::Decode(_) => "bad-block-encoding",
+            BlockError::TooLarge { .. } => "bad-blk-length",
+            BlockError::BadMerkleRoot => "bad-txnmrklroot",
+            BlockError::NoCoinbase => "bad-cb-missing",
+            BlockError::CoinbaseHeight { .. } => "bad-cb-height",
+            BlockError::CoinbaseTooLarge { .. } => "bad-cb-amount",
+            BlockError::BadParent => "bad-prevblk",
+            BlockError::TimeTooOld { .. } | BlockError::TimeNotAfterMedian { .. } => "time-too-old",
+            BlockError::TimeTooNew { .. } => "time-too-new",
+            BlockError::BadBits { .. } => "bad-diffbits",
+            BlockError::HighHash(_) => "high-hash",
+            BlockError::KnownInvalid => "bad-prevblk",
+            BlockError::Tx { .. } => "bad-txns",
+        }
+    }
+
     /// The class of this rejection.
     pub fn class(&self) -> ErrorClass {
         match self {

@@ -19,6 +19,7 @@
 
 mod connect;
 mod error;
+pub mod rules;
 mod sigcache;
 pub mod spec;
 #[cfg(feature = "testkit")]
@@ -28,6 +29,7 @@ mod validate;
 
 pub use connect::{connect_block, connect_genesis, disconnect_block, BlockContext, Connected};
 pub use error::{BlockError, ErrorClass, TxError};
+pub use rules::{DevRules, HeaderChain, HeaderRules, Parent, U256};
 pub use sigcache::SigCache;
 pub use spec::{ChainSpec, SpecError};
 pub use utxo::{BlockUndo, Coin, UtxoChanges, UtxoView};

@@ -13,6 +13,28 @@ use serde::{Deserialize, Serialize};
 pub enum ConsensusKind {
     /// One local producer seals blocks on a timer (the `dev` preset).
     Dev,
+    /// Proof of work over Bitcoin's header, most cumulative work wins.
+    Pow,
+}
+
+/// Proof-of-work parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowParams {
+    /// The easiest allowed target, in compact form.
+    pub pow_limit_bits: u32,
+    /// Target time between blocks.
+    pub target_spacing_secs: u64,
+    /// Blocks between difficulty adjustments.
+    pub retarget_window: u64,
+    /// Largest factor the target may change by in one adjustment.
+    pub max_adjustment: u64,
+    /// Blocks whose median time a new block must exceed.
+    pub median_time_span: u64,
+}
+
+fn default_max_reorg_depth() -> u64 {
+    100
 }
 
 /// New coins per block.
@@ -82,6 +104,12 @@ pub struct ChainSpec {
     pub monetary: Monetary,
     /// Genesis block.
     pub genesis: Genesis,
+    /// Proof-of-work parameters (for `consensus = "pow"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow: Option<PowParams>,
+    /// Deepest reorganisation a node will follow; deeper ones are refused.
+    #[serde(default = "default_max_reorg_depth")]
+    pub max_reorg_depth: u64,
     /// Number of well-known development keys ([`ChainSpec::dev_key_seed`]);
     /// only for local test chains.
     #[serde(default)]
@@ -104,23 +132,22 @@ pub enum SpecError {
 }
 
 /// Names of the compiled-in presets.
-pub const PRESETS: &[&str] = &["dev"];
+pub const PRESETS: &[&str] = &["dev", "qbtc"];
 
 const DEV: &str = include_str!("../presets/dev.toml");
+const QBTC: &str = include_str!("../presets/qbtc.toml");
 
 impl ChainSpec {
     /// A compiled-in preset.
     pub fn preset(name: &str) -> Result<ChainSpec, SpecError> {
-        match name {
-            "dev" => ChainSpec::from_toml(DEV),
-            other => Err(SpecError::UnknownPreset(other.to_string())),
-        }
+        ChainSpec::from_toml(ChainSpec::preset_toml(name)?)
     }
 
     /// The TOML source of a preset.
     pub fn preset_toml(name: &str) -> Result<&'static str, SpecError> {
         match name {
             "dev" => Ok(DEV),
+            "qbtc" => Ok(QBTC),
             other => Err(SpecError::UnknownPreset(other.to_string())),
         }
     }
@@ -148,6 +175,19 @@ impl ChainSpec {
         }
         if self.allowed_schemes.is_empty() || !self.allowed_schemes.contains(&self.default_scheme) {
             return bad("default_scheme must be one of allowed_schemes");
+        }
+        match (&self.consensus, &self.pow) {
+            (ConsensusKind::Pow, None) => return bad("consensus = \"pow\" needs a [pow] table"),
+            (ConsensusKind::Pow, Some(p)) => {
+                if p.target_spacing_secs == 0
+                    || p.retarget_window == 0
+                    || p.max_adjustment == 0
+                    || p.median_time_span == 0
+                {
+                    return bad("pow parameters must be positive");
+                }
+            }
+            (ConsensusKind::Dev, _) => {}
         }
         let mut total = Amount::ZERO;
         for a in &self.genesis.allocations {

@@ -140,8 +140,6 @@ impl TestChain {
         BlockContext {
             height: self.height() + 1,
             prev_hash: self.tip().hash(),
-            prev_time: self.tip().time,
-            now: u64::from(self.tip().time) + 1,
         }
     }
 
@@ -151,8 +149,6 @@ impl TestChain {
         BlockContext {
             height,
             prev_hash: parent.hash(),
-            prev_time: parent.time,
-            now: u64::from(parent.time) + 1,
         }
     }
 

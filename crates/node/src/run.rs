@@ -18,7 +18,8 @@ pub fn open_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
     let db = cfg.chain_dir.join("db");
     std::fs::create_dir_all(&db).with_context(|| format!("creating {}", db.display()))?;
     let kv = FjallStore::open(&db).with_context(|| format!("opening database {}", db.display()))?;
-    Ok(ChainStore::open(Arc::new(kv), cfg.spec.clone())?)
+    let rules = luminex_consensus::rules_for(&cfg.spec);
+    Ok(ChainStore::open(Arc::new(kv), cfg.spec.clone(), rules)?)
 }
 
 /// Runs a node until SIGINT or SIGTERM.

@@ -32,7 +32,9 @@ fn bench(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let dir = tempfile::tempdir().unwrap();
-                    let store = ChainStore::open(open(dir.path()), chain.spec.clone()).unwrap();
+                    let rules = luminex_consensus::rules_for(&chain.spec);
+                    let store =
+                        ChainStore::open(open(dir.path()), chain.spec.clone(), rules).unwrap();
                     store.connect(&fan, now, &cache).unwrap();
                     let start = Instant::now();
                     store.connect(&block, now, &cache).unwrap();

@@ -1,12 +1,14 @@
-//! The chain on top of a [`KvStore`]: connect and disconnect blocks, each in
-//! one atomic synced batch, and read blocks, transactions and address data.
+//! The chain on top of a [`KvStore`]: accept blocks, keep side branches and
+//! orphans, follow the branch with the most work (reorganising block by
+//! block, each step one atomic synced batch), and read blocks, transactions
+//! and address data.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use luminex_ledger::{
-    connect_block, connect_genesis, disconnect_block, BlockContext, BlockError, ChainSpec, Coin,
-    Connected, SigCache, UtxoChanges,
+    check_block, connect_block, connect_genesis, disconnect_block, BlockContext, BlockError,
+    ChainSpec, Coin, Connected, HeaderChain, HeaderRules, Parent, SigCache, UtxoChanges, U256,
 };
 use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxOut};
 use parking_lot::{Mutex, RwLock};
@@ -35,6 +37,14 @@ pub enum ChainError {
     /// The genesis block cannot be disconnected.
     #[error("cannot disconnect the genesis block")]
     Genesis,
+    /// A better branch forks deeper than the spec allows; it is ignored.
+    #[error("refusing a reorganisation {depth} blocks deep (the limit is {max})")]
+    ReorgTooDeep {
+        /// Blocks that would be disconnected.
+        depth: u64,
+        /// The spec's `max_reorg_depth`.
+        max: u64,
+    },
     /// Stored data contradicts itself.
     #[error("database is inconsistent: {0}")]
     Inconsistent(String),
@@ -49,6 +59,33 @@ pub struct Tip {
     pub height: u64,
     /// Header.
     pub header: Header,
+    /// Cumulative work.
+    pub chain_work: U256,
+}
+
+/// What [`ChainStore::accept_block`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptStatus {
+    /// Already known.
+    Duplicate,
+    /// Parent unknown: kept in the orphan pool until it arrives.
+    Orphan,
+    /// Valid so far and stored on a side branch with less work.
+    SideBranch,
+    /// The main chain changed (extended or reorganised).
+    MainChain,
+}
+
+/// The outcome of accepting a block, with every main-chain change it caused
+/// (orphans it unlocked included), for the mempool to follow.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// What happened to the submitted block.
+    pub status: AcceptStatus,
+    /// Blocks connected to the main chain, in order.
+    pub connected: Vec<Block>,
+    /// Blocks disconnected from the main chain, newest first.
+    pub disconnected: Vec<Block>,
 }
 
 /// A main-chain transaction with its location.
@@ -82,25 +119,71 @@ pub struct ConsistencyReport {
     pub utxos: usize,
 }
 
+/// Most blocks kept waiting for their parent.
+const MAX_ORPHANS: usize = 256;
+
+/// Every known header, and the main chain by height.
+#[derive(Default)]
+struct Index {
+    headers: HashMap<Hash, HeaderRecord>,
+    main: Vec<Hash>,
+}
+
+impl Index {
+    fn on_main(&self, hash: &Hash, height: u64) -> bool {
+        self.main.get(height as usize) == Some(hash)
+    }
+}
+
+impl HeaderChain for Index {
+    fn ancestor(&self, tip: &Hash, height: u64) -> Option<Header> {
+        let mut cur = *tip;
+        loop {
+            let rec = self.headers.get(&cur)?;
+            if rec.height < height {
+                return None;
+            }
+            if self.on_main(&cur, rec.height) {
+                return self
+                    .headers
+                    .get(self.main.get(height as usize)?)
+                    .map(|r| r.header);
+            }
+            if rec.height == height {
+                return Some(rec.header);
+            }
+            cur = rec.header.prev_hash;
+        }
+    }
+}
+
 /// The chain state.
 pub struct ChainStore {
     kv: Arc<dyn KvStore>,
     spec: ChainSpec,
+    rules: Arc<dyn HeaderRules>,
+    index: RwLock<Index>,
     tip: RwLock<Tip>,
+    orphans: Mutex<Vec<Block>>,
     /// Serialises writers; readers never wait for it.
     write: Mutex<()>,
 }
 
 impl ChainStore {
     /// Opens the chain in `kv`, writing the genesis block of `spec` if the
-    /// store is empty.
-    pub fn open(kv: Arc<dyn KvStore>, spec: ChainSpec) -> Result<ChainStore, ChainError> {
+    /// store is empty, loading the header index, and moving to the best
+    /// valid branch if a reorganisation was interrupted.
+    pub fn open(
+        kv: Arc<dyn KvStore>,
+        spec: ChainSpec,
+        rules: Arc<dyn HeaderRules>,
+    ) -> Result<ChainStore, ChainError> {
         let genesis = spec.genesis_block();
         let gh = genesis.hash();
         let tip = match kv.get(META_TIP, &TIP_KEY.to_string())? {
             None => {
                 let c = connect_genesis(&genesis);
-                let batch = connect_batch(&genesis, 0, &c, &HashMap::new());
+                let batch = connect_batch(&genesis, 0, U256::ZERO, &c, &HashMap::new());
                 kv.commit(batch)?;
                 tracing::info!(genesis = %gh, chain = %spec.name, "initialised new chain database");
                 TipRecord {
@@ -119,25 +202,63 @@ impl ChainStore {
                 t
             }
         };
-        let header = kv
-            .get(HEADERS, &tip.hash)?
-            .ok_or_else(|| ChainError::Inconsistent(format!("tip {} has no header", tip.hash)))?
-            .header;
-        Ok(ChainStore {
+        let mut index = Index::default();
+        for (hash, rec) in kv.scan(HEADERS, &[], None, false, usize::MAX)? {
+            index.headers.insert(hash, rec);
+        }
+        for (h, hash) in kv.scan(HEIGHTS, &[], None, false, usize::MAX)? {
+            if h != index.main.len() as u64 {
+                return Err(ChainError::Inconsistent(format!(
+                    "height index has a gap at {h}"
+                )));
+            }
+            index.main.push(hash);
+        }
+        if index.main.len() as u64 != tip.height + 1 || index.main.last() != Some(&tip.hash) {
+            return Err(ChainError::Inconsistent(
+                "height index does not end at the tip".into(),
+            ));
+        }
+        let rec = *index
+            .headers
+            .get(&tip.hash)
+            .ok_or_else(|| ChainError::Inconsistent(format!("tip {} has no header", tip.hash)))?;
+        let store = ChainStore {
             kv,
             spec,
+            rules,
+            index: RwLock::new(index),
             tip: RwLock::new(Tip {
                 hash: tip.hash,
                 height: tip.height,
-                header,
+                header: rec.header,
+                chain_work: rec.chain_work,
             }),
+            orphans: Mutex::new(Vec::new()),
             write: Mutex::new(()),
-        })
+        };
+        {
+            let _w = store.write.lock();
+            let mut acc = Accepted {
+                status: AcceptStatus::MainChain,
+                connected: vec![],
+                disconnected: vec![],
+            };
+            if let Err(e) = store.activate_best_chain(&SigCache::new(1), &mut acc) {
+                tracing::warn!(error = %e, "could not move to the best stored branch");
+            }
+        }
+        Ok(store)
     }
 
     /// The chain spec.
     pub fn spec(&self) -> &ChainSpec {
         &self.spec
+    }
+
+    /// The header rules.
+    pub fn rules(&self) -> &Arc<dyn HeaderRules> {
+        &self.rules
     }
 
     /// The current tip.
@@ -148,6 +269,22 @@ impl ChainStore {
     /// Bytes on disk.
     pub fn disk_space(&self) -> u64 {
         self.kv.disk_space()
+    }
+
+    /// Runs `f` with the header index as a [`HeaderChain`] (for header rules
+    /// such as the next required `bits` or the median time past).
+    pub fn with_headers<T>(&self, f: impl FnOnce(&dyn HeaderChain) -> T) -> T {
+        f(&*self.index.read())
+    }
+
+    /// The parent description of the current tip, for header rules.
+    pub fn tip_parent(&self) -> Parent {
+        let t = self.tip();
+        Parent {
+            hash: t.hash,
+            height: t.height,
+            header: t.header,
+        }
     }
 
     /// The unspent coin at `op`.
@@ -169,40 +306,305 @@ impl ChainStore {
         Ok(m)
     }
 
-    /// Validates `block` on the tip and commits it with its UTXO changes,
-    /// undo data and indexes in one synced batch.
-    pub fn connect(
+    /// Validates `block`, which must extend the tip, and commits it.
+    pub fn connect(&self, block: &Block, now: u64, cache: &SigCache) -> Result<(), ChainError> {
+        if block.header.prev_hash != self.tip().hash {
+            return Err(BlockError::BadParent.into());
+        }
+        self.accept_block(block, now, cache).map(|_| ())
+    }
+
+    /// Accepts a block from anywhere: a duplicate, an orphan (kept until its
+    /// parent arrives), a side branch (stored), or a block that extends or
+    /// overtakes the main chain (connected, reorganising when its branch has
+    /// more work). Header rules — proof of work first — run before anything
+    /// expensive.
+    pub fn accept_block(
         &self,
         block: &Block,
         now: u64,
         cache: &SigCache,
-    ) -> Result<Connected, ChainError> {
+    ) -> Result<Accepted, ChainError> {
         let _w = self.write.lock();
-        let tip = self.tip();
-        if block.header.prev_hash != tip.hash {
-            return Err(BlockError::BadParent.into());
+        let mut acc = Accepted {
+            status: AcceptStatus::Duplicate,
+            connected: vec![],
+            disconnected: vec![],
+        };
+        acc.status = self.accept_one(block, now, cache, &mut acc)?;
+        // Orphans whose parent is now known.
+        if matches!(
+            acc.status,
+            AcceptStatus::SideBranch | AcceptStatus::MainChain
+        ) {
+            let mut parents = vec![block.hash()];
+            while let Some(parent) = parents.pop() {
+                let children: Vec<Block> = {
+                    let mut o = self.orphans.lock();
+                    let (c, rest): (Vec<Block>, Vec<Block>) =
+                        o.drain(..).partition(|b| b.header.prev_hash == parent);
+                    *o = rest;
+                    c
+                };
+                for child in children {
+                    match self.accept_one(&child, now, cache, &mut acc) {
+                        Ok(_) => parents.push(child.hash()),
+                        Err(e) => {
+                            tracing::info!(block = %child.hash(), error = %e, "orphan rejected")
+                        }
+                    }
+                }
+            }
         }
+        Ok(acc)
+    }
+
+    fn accept_one(
+        &self,
+        block: &Block,
+        now: u64,
+        cache: &SigCache,
+        acc: &mut Accepted,
+    ) -> Result<AcceptStatus, ChainError> {
+        let hash = block.hash();
+        let parent = {
+            let index = self.index.read();
+            if let Some(rec) = index.headers.get(&hash) {
+                if rec.invalid {
+                    return Err(BlockError::KnownInvalid.into());
+                }
+                // Stored but off the main chain (it was disconnected) and
+                // now extending the tip: connect it again.
+                let rec = *rec;
+                if index.on_main(&hash, rec.height) || block.header.prev_hash != self.tip().hash {
+                    return Ok(AcceptStatus::Duplicate);
+                }
+                drop(index);
+                self.connect_tip(block, rec, cache)?;
+                acc.connected.push(block.clone());
+                return Ok(AcceptStatus::MainChain);
+            }
+            match index.headers.get(&block.header.prev_hash) {
+                None => None,
+                Some(p) if p.invalid => return Err(BlockError::KnownInvalid.into()),
+                Some(p) => Some(*p),
+            }
+        };
+        let Some(parent) = parent else {
+            let mut o = self.orphans.lock();
+            if !o.iter().any(|b| b.hash() == hash) {
+                if o.len() >= MAX_ORPHANS {
+                    o.remove(0);
+                }
+                o.push(block.clone());
+            }
+            return Ok(AcceptStatus::Orphan);
+        };
+        let work = self.rules.header_work(&block.header)?;
+        let p = Parent {
+            hash: block.header.prev_hash,
+            height: parent.height,
+            header: parent.header,
+        };
+        self.rules
+            .check_header(&block.header, &p, &*self.index.read(), now)?;
+        let record = HeaderRecord {
+            header: block.header,
+            height: parent.height + 1,
+            chain_work: parent.chain_work.saturating_add(work),
+            invalid: false,
+        };
+        let tip = self.tip();
+        if block.header.prev_hash == tip.hash {
+            match self.connect_tip(block, record, cache) {
+                Ok(()) => {
+                    acc.connected.push(block.clone());
+                    return Ok(AcceptStatus::MainChain);
+                }
+                Err(ChainError::Invalid(e)) => {
+                    self.mark_invalid(&hash, record)?;
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // A side branch: check what needs no UTXO set, then store it.
+        check_block(block, &self.spec)?;
+        let mut b = Batch::new();
+        b.put(HEADERS, &hash, &record);
+        store_body(&mut b, block);
+        self.kv.commit(b)?;
+        self.index.write().headers.insert(hash, record);
+        if record.chain_work > tip.chain_work {
+            let before = acc.connected.len();
+            self.activate_best_chain(cache, acc)?;
+            if acc.connected.len() > before && self.tip().hash == hash {
+                return Ok(AcceptStatus::MainChain);
+            }
+        }
+        Ok(AcceptStatus::SideBranch)
+    }
+
+    /// Moves the main chain to the valid stored branch with the most work,
+    /// if it has more than the tip.
+    fn activate_best_chain(&self, cache: &SigCache, acc: &mut Accepted) -> Result<(), ChainError> {
+        loop {
+            let tip = self.tip();
+            let best = {
+                let index = self.index.read();
+                index
+                    .headers
+                    .iter()
+                    .filter(|(_, r)| !r.invalid && r.chain_work > tip.chain_work)
+                    .max_by(|a, b| a.1.chain_work.cmp(&b.1.chain_work).then(b.0.cmp(a.0)))
+                    .map(|(h, _)| *h)
+            };
+            let Some(best) = best else { return Ok(()) };
+            match self.reorganize(best, cache, acc) {
+                Ok(()) => return Ok(()),
+                // A block of that branch was invalid: it is marked; try the next best.
+                Err(ChainError::Invalid(e)) => {
+                    tracing::warn!(error = %e, "best branch is invalid");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Disconnects to the fork point with `target`'s branch and connects the
+    /// branch, restoring the old chain if a block of it is invalid.
+    fn reorganize(
+        &self,
+        target: Hash,
+        cache: &SigCache,
+        acc: &mut Accepted,
+    ) -> Result<(), ChainError> {
+        let (fork_height, branch) = {
+            let index = self.index.read();
+            let mut branch = Vec::new();
+            let mut cur = target;
+            loop {
+                let rec = index.headers.get(&cur).ok_or_else(|| {
+                    ChainError::Inconsistent(format!("branch block {cur} has no header"))
+                })?;
+                if index.on_main(&cur, rec.height) {
+                    break (rec.height, branch);
+                }
+                branch.push((cur, *rec));
+                cur = rec.header.prev_hash;
+            }
+        };
+        let tip = self.tip();
+        let depth = tip.height - fork_height;
+        if depth > self.spec.max_reorg_depth {
+            tracing::warn!(depth, max = self.spec.max_reorg_depth, %target, "refusing a reorganisation deeper than the limit");
+            return Err(ChainError::ReorgTooDeep {
+                depth,
+                max: self.spec.max_reorg_depth,
+            });
+        }
+        if depth > 0 {
+            tracing::info!(depth, from = %tip.hash, to = %target, "reorganising");
+        }
+        let mut disconnected = Vec::new();
+        while self.tip().height > fork_height {
+            disconnected.push(self.disconnect_inner()?);
+        }
+        let mut connected: Vec<Block> = Vec::new();
+        for (hash, record) in branch.into_iter().rev() {
+            let block = self
+                .block(&hash)?
+                .ok_or_else(|| ChainError::Inconsistent(format!("branch block {hash} missing")))?;
+            match self.connect_tip(&block, record, cache) {
+                Ok(()) => connected.push(block),
+                Err(ChainError::Invalid(e)) => {
+                    self.mark_invalid(&hash, record)?;
+                    // Back to the old chain, which was valid.
+                    while self.tip().height > fork_height {
+                        self.disconnect_inner()?;
+                    }
+                    for old in disconnected.iter().rev() {
+                        let rec = self.header(&old.hash())?.ok_or_else(|| {
+                            ChainError::Inconsistent("old tip header missing".into())
+                        })?;
+                        self.connect_tip(old, rec, cache)?;
+                    }
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        acc.disconnected.extend(disconnected);
+        acc.connected.extend(connected);
+        Ok(())
+    }
+
+    fn mark_invalid(&self, hash: &Hash, mut record: HeaderRecord) -> Result<(), ChainError> {
+        record.invalid = true;
+        let mut b = Batch::new();
+        b.put(HEADERS, hash, &record);
+        self.kv.commit(b)?;
+        let mut index = self.index.write();
+        index.headers.insert(*hash, record);
+        // Descendants are invalid too.
+        let mut frontier = vec![*hash];
+        while let Some(h) = frontier.pop() {
+            let children: Vec<Hash> = index
+                .headers
+                .iter()
+                .filter(|(_, r)| r.header.prev_hash == h && !r.invalid)
+                .map(|(c, _)| *c)
+                .collect();
+            for c in children {
+                if let Some(r) = index.headers.get_mut(&c) {
+                    r.invalid = true;
+                }
+                frontier.push(c);
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates `block` on the tip and commits it with its UTXO changes,
+    /// undo data and indexes in one synced batch.
+    fn connect_tip(
+        &self,
+        block: &Block,
+        record: HeaderRecord,
+        cache: &SigCache,
+    ) -> Result<(), ChainError> {
+        let tip = self.tip();
         let coins = self.load_coins(block.txs.iter().skip(1).flat_map(|t| t.inputs.iter()))?;
         let ctx = BlockContext {
             height: tip.height + 1,
             prev_hash: tip.hash,
-            prev_time: tip.header.time,
-            now,
         };
         let connected = connect_block(block, &coins, &ctx, &self.spec, cache)?;
-        let batch = connect_batch(block, ctx.height, &connected, &coins);
+        let hash = block.hash();
+        let batch = connect_batch(block, ctx.height, record.chain_work, &connected, &coins);
         self.kv.commit(batch)?;
+        {
+            let mut index = self.index.write();
+            index.headers.insert(hash, record);
+            index.main.push(hash);
+        }
         *self.tip.write() = Tip {
-            hash: block.hash(),
+            hash,
             height: ctx.height,
             header: block.header,
+            chain_work: record.chain_work,
         };
-        Ok(connected)
+        Ok(())
     }
 
     /// Disconnects the tip block in one synced batch and returns it.
     pub fn disconnect_tip(&self) -> Result<Block, ChainError> {
         let _w = self.write.lock();
+        self.disconnect_inner()
+    }
+
+    fn disconnect_inner(&self) -> Result<Block, ChainError> {
         let tip = self.tip();
         if tip.height == 0 {
             return Err(ChainError::Genesis);
@@ -239,10 +641,12 @@ impl ChainStore {
             },
         );
         self.kv.commit(b)?;
+        self.index.write().main.pop();
         *self.tip.write() = Tip {
             hash: block.header.prev_hash,
             height: tip.height - 1,
             header: parent.header,
+            chain_work: parent.chain_work,
         };
         Ok(block)
     }
@@ -371,8 +775,6 @@ impl ChainStore {
                     let ctx = BlockContext {
                         height,
                         prev_hash: p.hash(),
-                        prev_time: p.time,
-                        now: u64::from(block.header.time),
                     };
                     connect_block(&block, &utxos, &ctx, &self.spec, &cache)?
                         .changes
@@ -479,10 +881,27 @@ fn address_deltas(
     out
 }
 
+/// Writes a block's transactions and its wtxid list; returns the wtxids.
+fn store_body(b: &mut Batch, block: &Block) -> Vec<Hash> {
+    let wtxids: Vec<Hash> = block.txs.iter().map(|t| t.wtxid()).collect();
+    for (tx, wtxid) in block.txs.iter().zip(&wtxids) {
+        b.put(TXS, wtxid, tx);
+    }
+    b.put(
+        BLOCKS,
+        &block.hash(),
+        &BlockBody {
+            wtxids: wtxids.clone(),
+        },
+    );
+    wtxids
+}
+
 /// Everything that connecting `block` at `height` writes, as one batch.
 fn connect_batch(
     block: &Block,
     height: u64,
+    chain_work: U256,
     c: &Connected,
     coins: &HashMap<OutPoint, Coin>,
 ) -> Batch {
@@ -494,11 +913,12 @@ fn connect_batch(
         &HeaderRecord {
             header: block.header,
             height,
+            chain_work,
+            invalid: false,
         },
     );
-    let wtxids: Vec<Hash> = block.txs.iter().map(|t| t.wtxid()).collect();
-    for (index, (tx, wtxid)) in block.txs.iter().zip(&wtxids).enumerate() {
-        b.put(TXS, wtxid, tx);
+    let wtxids = store_body(&mut b, block);
+    for (index, wtxid) in wtxids.iter().enumerate() {
         b.put(
             TX_INDEX,
             &c.txids[index],
@@ -510,7 +930,6 @@ fn connect_batch(
             },
         );
     }
-    b.put(BLOCKS, &hash, &BlockBody { wtxids });
     b.put(HEIGHTS, &height, &hash);
     b.put(UNDO, &hash, &c.undo);
     for (key, delta) in address_deltas(block, &c.txids, height, coins) {

@@ -20,7 +20,9 @@ mod kv;
 mod memory;
 pub mod tables;
 
-pub use chain::{AddressTx, ChainError, ChainStore, ConsistencyReport, StoredTx, Tip};
+pub use chain::{
+    AcceptStatus, Accepted, AddressTx, ChainError, ChainStore, ConsistencyReport, StoredTx, Tip,
+};
 pub use fjall_store::FjallStore;
 pub use kv::{Batch, KvStore, StoreError};
 pub use memory::MemoryStore;

@@ -6,7 +6,7 @@
 
 use std::marker::PhantomData;
 
-use luminex_ledger::{BlockUndo, Coin};
+use luminex_ledger::{BlockUndo, Coin, U256};
 use luminex_primitives::codec::{put_seq, Decode, DecodeError, Encode, Reader, Sink};
 use luminex_primitives::{Amount, Hash, Header, OutPoint, Transaction};
 
@@ -208,19 +208,26 @@ impl Key for AddressUtxoKey {
     }
 }
 
-/// A stored header with its height.
+/// A stored header with its height, the cumulative work of its branch, and
+/// whether it was found invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderRecord {
     /// The header.
     pub header: Header,
     /// Its height.
     pub height: u64,
+    /// Total work from genesis to this block.
+    pub chain_work: U256,
+    /// The block (or an ancestor) failed validation.
+    pub invalid: bool,
 }
 
 impl Encode for HeaderRecord {
     fn encode_to<S: Sink>(&self, s: &mut S) {
         self.header.encode_to(s);
         s.put(&self.height.to_le_bytes());
+        s.put(&self.chain_work.to_be_bytes::<32>());
+        s.put(&[u8::from(self.invalid)]);
     }
 }
 impl Decode for HeaderRecord {
@@ -228,6 +235,16 @@ impl Decode for HeaderRecord {
         Ok(HeaderRecord {
             header: Header::decode(r)?,
             height: r.u64("height")?,
+            chain_work: U256::from_be_bytes(r.array::<32>("chain work")?),
+            invalid: match r.u8("invalid flag")? {
+                0 => false,
+                1 => true,
+                _ => {
+                    return Err(DecodeError::OutOfRange {
+                        field: "invalid flag",
+                    })
+                }
+            },
         })
     }
 }

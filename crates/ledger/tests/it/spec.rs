@@ -81,3 +81,23 @@ fn dev_genesis_hash_is_pinned() {
         "02fabde0fcf8678e2d394460f66f1ef6df61a89a84ca62225cd5da46f86da268"
     );
 }
+
+/// qbtc: 21,000,000 coins at genesis, owned by its dev key 0 (ML-DSA-87).
+#[test]
+fn qbtc_supply_is_21_million_coins() {
+    let spec = ChainSpec::preset("qbtc").unwrap();
+    let total: u64 = spec
+        .genesis
+        .allocations
+        .iter()
+        .map(|a| a.amount.base())
+        .sum();
+    assert_eq!(total, 21_000_000 * luminex_primitives::amount::COIN);
+    assert_eq!(spec.subsidy(1).base(), 0);
+    let k = spec.dev_key(0).unwrap();
+    assert_eq!(k.public_key().scheme, luminex_primitives::SchemeId::MlDsa87);
+    assert_eq!(
+        spec.genesis.allocations[0].address,
+        spec.address(lock_of(&k)).to_string()
+    );
+}

@@ -15,7 +15,9 @@ use luminex_storage::{ChainStore, MemoryStore};
 pub fn memory_node() -> Arc<Node> {
     let spec = ChainSpec::preset("dev").unwrap();
     let cache = SigCache::new(10_000);
-    let chain = Arc::new(ChainStore::open(Arc::new(MemoryStore::new()), spec.clone()).unwrap());
+    let rules = luminex_consensus::rules_for(&spec);
+    let chain =
+        Arc::new(ChainStore::open(Arc::new(MemoryStore::new()), spec.clone(), rules).unwrap());
     Arc::new(Node {
         mempool: parking_lot::RwLock::new(Mempool::new(spec.clone(), cache.clone(), 64 << 20)),
         reward_lock: spec.dev_key(0).unwrap().public_key().lock(),

@@ -8,6 +8,15 @@ use luminex_ledger::SigCache;
 use luminex_primitives::SchemeId;
 use luminex_storage::{ChainError, ChainStore, FjallStore, KvStore, MemoryStore};
 
+/// A chain store with the rules of its spec.
+pub fn open_store(
+    kv: Arc<dyn KvStore>,
+    spec: luminex_ledger::ChainSpec,
+) -> Result<ChainStore, ChainError> {
+    let rules = luminex_consensus::rules_for(&spec);
+    ChainStore::open(kv, spec, rules)
+}
+
 fn keys() -> Vec<SigningKey> {
     (0..3u8)
         .map(|i| SigningKey::from_seed(SchemeId::MlDsa44, &[50 + i; 32]))
@@ -30,7 +39,7 @@ fn build(store: &ChainStore) -> TestChain {
 }
 
 fn check_store(open: &dyn Fn() -> Arc<dyn KvStore>) {
-    let store = ChainStore::open(open(), TestChain::dev().spec).unwrap();
+    let store = open_store(open(), TestChain::dev().spec).unwrap();
     let chain = build(&store);
     assert_eq!(store.tip().height, 4);
     assert_eq!(store.tip().hash, chain.tip().hash());
@@ -94,7 +103,7 @@ fn fjall_chain_store_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let utxos;
     {
-        let store = ChainStore::open(
+        let store = open_store(
             Arc::new(FjallStore::open(dir.path()).unwrap()),
             TestChain::dev().spec,
         )
@@ -102,7 +111,7 @@ fn fjall_chain_store_and_reopen() {
         let chain = build(&store);
         utxos = chain.utxos;
     }
-    let store = ChainStore::open(
+    let store = open_store(
         Arc::new(FjallStore::open(dir.path()).unwrap()),
         TestChain::dev().spec,
     )
@@ -118,18 +127,18 @@ fn fjall_chain_store_and_reopen() {
 #[test]
 fn a_database_of_another_chain_is_refused() {
     let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
-    ChainStore::open(kv.clone(), TestChain::dev().spec).unwrap();
+    open_store(kv.clone(), TestChain::dev().spec).unwrap();
     let mut other = TestChain::dev().spec;
     other.genesis.time += 1;
     assert!(matches!(
-        ChainStore::open(kv, other),
+        open_store(kv, other),
         Err(ChainError::GenesisMismatch { .. })
     ));
 }
 
 #[test]
 fn invalid_blocks_change_nothing() {
-    let store = ChainStore::open(Arc::new(MemoryStore::new()), TestChain::dev().spec).unwrap();
+    let store = open_store(Arc::new(MemoryStore::new()), TestChain::dev().spec).unwrap();
     let mut chain = TestChain::dev();
     let mut b = chain.build_block(vec![], luminex_primitives::Amount::ZERO);
     b.header.merkle_root.0[0] ^= 1;

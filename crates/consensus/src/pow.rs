@@ -1,0 +1,192 @@
+//! Proof of work as Bitcoin defines it: SHA-256d of the 80-byte header, read
+//! as a little-endian 256-bit number, must not exceed the target encoded in
+//! `bits` (Bitcoin's compact format, `arith_uint256::SetCompact`); each block
+//! adds `2^256 / (target + 1)` work; every `retarget_window` blocks the
+//! target scales by the time the window took (clamped to
+//! `max_adjustment`); a block's time must exceed the median of the previous
+//! `median_time_span` blocks and may not run more than the spec's limit past
+//! local time.
+
+use luminex_ledger::spec::PowParams;
+use luminex_ledger::{BlockError, HeaderChain, HeaderRules, Parent, U256};
+use luminex_primitives::{Hash, Header};
+
+/// Why a compact target is unusable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompactError {
+    /// The sign bit is set.
+    #[error("negative target")]
+    Negative,
+    /// Does not fit 256 bits.
+    #[error("target overflows 256 bits")]
+    Overflow,
+    /// Zero.
+    #[error("zero target")]
+    Zero,
+}
+
+/// Decodes a compact target.
+pub fn target_from_compact(bits: u32) -> Result<U256, CompactError> {
+    let size = bits >> 24;
+    let mantissa = bits & 0x007f_ffff;
+    if mantissa != 0 && bits & 0x0080_0000 != 0 {
+        return Err(CompactError::Negative);
+    }
+    if mantissa != 0
+        && (size > 34 || (mantissa > 0xff && size > 33) || (mantissa > 0xffff && size > 32))
+    {
+        return Err(CompactError::Overflow);
+    }
+    let m = U256::from(mantissa);
+    let t = if size <= 3 {
+        m >> (8 * (3 - size) as usize)
+    } else {
+        m << (8 * (size - 3) as usize)
+    };
+    if t.is_zero() {
+        return Err(CompactError::Zero);
+    }
+    Ok(t)
+}
+
+/// Encodes a target in compact form (rounding down, as Bitcoin does).
+pub fn compact_from_target(t: U256) -> u32 {
+    let mut size = t.bit_len().div_ceil(8) as u32;
+    let mut compact = if size <= 3 {
+        (t.as_limbs()[0] << (8 * (3 - size))) as u32
+    } else {
+        (t >> (8 * (size - 3) as usize)).as_limbs()[0] as u32
+    };
+    if compact & 0x0080_0000 != 0 {
+        compact >>= 8;
+        size += 1;
+    }
+    compact | (size << 24)
+}
+
+/// Work of a block with `target`: `2^256 / (target + 1)`.
+pub fn work(target: U256) -> U256 {
+    (!target / (target + U256::from(1u64))) + U256::from(1u64)
+}
+
+/// The header hash as Bitcoin compares it with the target.
+pub fn hash_value(h: &Hash) -> U256 {
+    U256::from_le_bytes(h.0)
+}
+
+/// Proof-of-work header rules.
+#[derive(Debug, Clone)]
+pub struct PowRules {
+    params: PowParams,
+    pow_limit: U256,
+    max_future: u64,
+}
+
+impl PowRules {
+    /// Rules with `params`; `max_future` bounds block time past local time.
+    pub fn new(params: PowParams, max_future: u64) -> PowRules {
+        let pow_limit = target_from_compact(params.pow_limit_bits).unwrap_or(U256::MAX);
+        PowRules {
+            params,
+            pow_limit,
+            max_future,
+        }
+    }
+
+    /// The easiest allowed target.
+    pub fn pow_limit(&self) -> U256 {
+        self.pow_limit
+    }
+
+    /// The `bits` a block on top of `parent` must carry.
+    pub fn next_bits(&self, parent: &Parent, chain: &dyn HeaderChain) -> Result<u32, BlockError> {
+        let p = &self.params;
+        let height = parent.height + 1;
+        if !height.is_multiple_of(p.retarget_window) {
+            return Ok(parent.header.bits);
+        }
+        let first_height = parent.height + 1 - p.retarget_window;
+        let first = chain.ancestor(&parent.hash, first_height).ok_or_else(|| {
+            BlockError::HighHash(format!("ancestor at height {first_height} unknown"))
+        })?;
+        let span = p.target_spacing_secs.saturating_mul(p.retarget_window);
+        let actual = i64::from(parent.header.time) - i64::from(first.time);
+        let actual = (actual.max(0) as u64).clamp(
+            span / p.max_adjustment,
+            span.saturating_mul(p.max_adjustment),
+        );
+        let old = target_from_compact(parent.header.bits)
+            .map_err(|e| BlockError::HighHash(e.to_string()))?;
+        let (a, s) = (U256::from(actual), U256::from(span.max(1)));
+        let new = old
+            .checked_mul(a)
+            .map(|x| x / s)
+            .unwrap_or_else(|| (old / s).saturating_mul(a));
+        Ok(compact_from_target(new.min(self.pow_limit)))
+    }
+
+    /// Median time of the `median_time_span` blocks ending at `parent`.
+    pub fn median_time_past(&self, parent: &Parent, chain: &dyn HeaderChain) -> u32 {
+        let n = self.params.median_time_span.min(parent.height + 1);
+        let mut times: Vec<u32> = (0..n)
+            .filter_map(|i| {
+                if i == 0 {
+                    Some(parent.header.time)
+                } else {
+                    chain
+                        .ancestor(&parent.hash, parent.height - i)
+                        .map(|h| h.time)
+                }
+            })
+            .collect();
+        times.sort_unstable();
+        times[times.len() / 2]
+    }
+}
+
+impl HeaderRules for PowRules {
+    fn header_work(&self, header: &Header) -> Result<U256, BlockError> {
+        let target =
+            target_from_compact(header.bits).map_err(|e| BlockError::HighHash(e.to_string()))?;
+        if target > self.pow_limit {
+            return Err(BlockError::HighHash(
+                "target above the proof-of-work limit".into(),
+            ));
+        }
+        if hash_value(&header.hash()) > target {
+            return Err(BlockError::HighHash("hash above the target".into()));
+        }
+        Ok(work(target))
+    }
+
+    fn check_header(
+        &self,
+        header: &Header,
+        parent: &Parent,
+        chain: &dyn HeaderChain,
+        now: u64,
+    ) -> Result<(), BlockError> {
+        let expected = self.next_bits(parent, chain)?;
+        if header.bits != expected {
+            return Err(BlockError::BadBits {
+                expected,
+                found: header.bits,
+            });
+        }
+        let median = self.median_time_past(parent, chain);
+        if header.time <= median {
+            return Err(BlockError::TimeNotAfterMedian {
+                time: header.time,
+                median,
+            });
+        }
+        if u64::from(header.time) > now.saturating_add(self.max_future) {
+            return Err(BlockError::TimeTooNew {
+                time: header.time,
+                now,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,212 @@
+//! Proof of work: Bitcoin's compact targets and work, retargeting, time
+//! rules, and midstate mining.
+
+use std::sync::atomic::AtomicBool;
+
+use luminex_consensus::mining::{grind, Midstate};
+use luminex_consensus::pow::*;
+use luminex_ledger::spec::PowParams;
+use luminex_ledger::{BlockError, HeaderChain, HeaderRules, Parent, U256};
+use luminex_primitives::{Hash, Header};
+use proptest::prelude::*;
+
+fn bitcoin_genesis() -> Header {
+    Header {
+        version: 1,
+        prev_hash: Hash::ZERO,
+        merkle_root: "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b"
+            .parse()
+            .unwrap(),
+        time: 1231006505,
+        bits: 0x1d00ffff,
+        nonce: 2083236893,
+    }
+}
+
+#[test]
+fn compact_targets_match_bitcoin() {
+    let t = target_from_compact(0x1d00ffff).unwrap();
+    assert_eq!(t, U256::from(0xffffu64) << 208);
+    assert_eq!(compact_from_target(t), 0x1d00ffff);
+    assert_eq!(
+        target_from_compact(0x1b0404cb).unwrap(),
+        U256::from(0x0404cbu64) << 192
+    );
+    assert_eq!(
+        compact_from_target(U256::from(0x0404cbu64) << 192),
+        0x1b0404cb
+    );
+    // A mantissa with the top bit set is shifted into the next size.
+    assert_eq!(compact_from_target(U256::from(0x80u64)), 0x02008000);
+    assert_eq!(target_from_compact(0x04923456), Err(CompactError::Negative));
+    assert_eq!(target_from_compact(0xff123456), Err(CompactError::Overflow));
+    assert_eq!(target_from_compact(0x01003456), Err(CompactError::Zero));
+    // Bitcoin's difficulty-1 block is worth 0x100010001 hashes.
+    assert_eq!(work(t), U256::from(0x1_0001_0001u64));
+}
+
+#[test]
+fn bitcoin_genesis_meets_its_target_and_is_found_by_grinding() {
+    let g = bitcoin_genesis();
+    let rules = PowRules::new(params(2016), 7200);
+    rules.header_work(&g).unwrap();
+    let target = target_from_compact(g.bits).unwrap();
+    let found = grind(&g, target, g.nonce - 5000, 10_000, &AtomicBool::new(false));
+    assert_eq!(found, Some(g.nonce));
+    let mut bad = g;
+    bad.nonce += 1;
+    assert!(matches!(
+        rules.header_work(&bad),
+        Err(BlockError::HighHash(_))
+    ));
+}
+
+proptest! {
+    #[test]
+    fn midstate_hash_equals_sha256d(nonce in any::<u32>(), time in any::<u32>(), root in any::<[u8; 32]>()) {
+        let mut h = bitcoin_genesis();
+        h.time = time;
+        h.merkle_root = Hash(root);
+        let m = Midstate::new(&h);
+        h.nonce = nonce;
+        prop_assert_eq!(m.hash(nonce), h.hash().0);
+    }
+
+    #[test]
+    fn compact_round_trips(bits in 0x03000001u32..0x20000000u32) {
+        if let Ok(t) = target_from_compact(bits) {
+            prop_assert_eq!(target_from_compact(compact_from_target(t)).unwrap(), t);
+        }
+    }
+}
+
+fn params(window: u64) -> PowParams {
+    PowParams {
+        pow_limit_bits: 0x207fffff,
+        target_spacing_secs: 10,
+        retarget_window: window,
+        max_adjustment: 4,
+        median_time_span: 11,
+    }
+}
+
+/// A straight chain of headers indexed by height.
+struct Straight(Vec<Header>);
+
+impl HeaderChain for Straight {
+    fn ancestor(&self, _tip: &Hash, height: u64) -> Option<Header> {
+        self.0.get(height as usize).copied()
+    }
+}
+
+impl Straight {
+    /// `n` headers with `bits`, `spacing` seconds apart.
+    fn new(n: usize, bits: u32, spacing: u32) -> Straight {
+        Straight(
+            (0..n)
+                .map(|i| Header {
+                    version: 1,
+                    prev_hash: Hash::ZERO,
+                    merkle_root: Hash::ZERO,
+                    time: 1_000_000 + i as u32 * spacing,
+                    bits,
+                    nonce: 0,
+                })
+                .collect(),
+        )
+    }
+    fn parent(&self) -> Parent {
+        let h = *self.0.last().unwrap();
+        Parent {
+            hash: h.hash(),
+            height: self.0.len() as u64 - 1,
+            header: h,
+        }
+    }
+}
+
+#[test]
+fn retargeting_follows_block_times_with_a_clamp() {
+    let rules = PowRules::new(params(10), 7200);
+    let bits = 0x1e00ffff;
+    let old = target_from_compact(bits).unwrap();
+    let next = |spacing: u32| {
+        let c = Straight::new(10, bits, spacing);
+        target_from_compact(rules.next_bits(&c.parent(), &c).unwrap()).unwrap()
+    };
+    // Between windows the bits stay.
+    let c = Straight::new(5, bits, 1);
+    assert_eq!(rules.next_bits(&c.parent(), &c).unwrap(), bits);
+    // Too fast (5 s instead of 10): the target halves, within rounding.
+    let fast = next(5);
+    assert!(
+        fast < old && fast > old / U256::from(3u64),
+        "difficulty rises"
+    );
+    // Too slow (20 s): the target roughly doubles.
+    let slow = next(20);
+    assert!(
+        slow > old && slow < old * U256::from(3u64),
+        "difficulty falls"
+    );
+    // Extremes clamp at x4 and /4.
+    assert!(next(1) >= old / U256::from(5u64) && next(0) == next(1));
+    let clamped = next(1000);
+    assert!(clamped <= old * U256::from(4u64) && clamped > old * U256::from(3u64));
+    // Never easier than the limit.
+    let easy = Straight::new(10, 0x207fffff, 1000);
+    assert_eq!(
+        rules.next_bits(&easy.parent(), &easy).unwrap(),
+        compact_from_target(rules.pow_limit())
+    );
+}
+
+#[test]
+fn header_checks_have_distinct_errors() {
+    let rules = PowRules::new(params(2016), 7200);
+    let c = Straight::new(20, 0x207fffff, 10);
+    let p = c.parent();
+    let now = u64::from(p.header.time);
+    let mut h = Header {
+        version: 1,
+        prev_hash: p.hash,
+        merkle_root: Hash::ZERO,
+        time: p.header.time + 10,
+        bits: 0x207fffff,
+        nonce: 0,
+    };
+    rules.check_header(&h, &p, &c, now).unwrap();
+    h.bits = 0x207ffffe;
+    assert!(matches!(
+        rules.check_header(&h, &p, &c, now),
+        Err(BlockError::BadBits { .. })
+    ));
+    h.bits = 0x207fffff;
+    // At or below the median of the last 11 times.
+    h.time = c.0[14].time;
+    assert!(matches!(
+        rules.check_header(&h, &p, &c, now),
+        Err(BlockError::TimeNotAfterMedian { .. })
+    ));
+    h.time = c.0[15].time + 1;
+    rules.check_header(&h, &p, &c, now).unwrap();
+    h.time = (now + 7201) as u32;
+    assert!(matches!(
+        rules.check_header(&h, &p, &c, now),
+        Err(BlockError::TimeTooNew { .. })
+    ));
+    // A target above the limit, and insufficient work.
+    let strict = PowRules::new(
+        PowParams {
+            pow_limit_bits: 0x1d00ffff,
+            ..params(2016)
+        },
+        7200,
+    );
+    let mut easy = bitcoin_genesis();
+    easy.bits = 0x1e00ffff;
+    assert!(matches!(
+        strict.header_work(&easy),
+        Err(BlockError::HighHash(_))
+    ));
+}

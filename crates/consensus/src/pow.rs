@@ -99,8 +99,7 @@ impl PowRules {
         self.pow_limit
     }
 
-    /// The `bits` a block on top of `parent` must carry.
-    pub fn next_bits(&self, parent: &Parent, chain: &dyn HeaderChain) -> Result<u32, BlockError> {
+    fn required_bits(&self, parent: &Parent, chain: &dyn HeaderChain) -> Result<u32, BlockError> {
         let p = &self.params;
         let height = parent.height + 1;
         if !height.is_multiple_of(p.retarget_window) {
@@ -146,6 +145,14 @@ impl PowRules {
 }
 
 impl HeaderRules for PowRules {
+    fn next_bits(&self, parent: &Parent, chain: &dyn HeaderChain) -> Result<u32, BlockError> {
+        self.required_bits(parent, chain)
+    }
+
+    fn min_time(&self, parent: &Parent, chain: &dyn HeaderChain) -> u32 {
+        self.median_time_past(parent, chain).saturating_add(1)
+    }
+
     fn header_work(&self, header: &Header) -> Result<U256, BlockError> {
         let target =
             target_from_compact(header.bits).map_err(|e| BlockError::HighHash(e.to_string()))?;
@@ -167,7 +174,7 @@ impl HeaderRules for PowRules {
         chain: &dyn HeaderChain,
         now: u64,
     ) -> Result<(), BlockError> {
-        let expected = self.next_bits(parent, chain)?;
+        let expected = self.required_bits(parent, chain)?;
         if header.bits != expected {
             return Err(BlockError::BadBits {
                 expected,

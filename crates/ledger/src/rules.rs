@@ -32,6 +32,12 @@ pub trait HeaderRules: Send + Sync {
     /// adds to its branch. Cheap: runs before anything expensive.
     fn header_work(&self, header: &Header) -> Result<U256, BlockError>;
 
+    /// The `bits` a block on top of `parent` must carry.
+    fn next_bits(&self, parent: &Parent, chain: &dyn HeaderChain) -> Result<u32, BlockError>;
+
+    /// The smallest time a block on top of `parent` may carry.
+    fn min_time(&self, parent: &Parent, chain: &dyn HeaderChain) -> u32;
+
     /// Checks against the parent and its ancestors; `now` is local time.
     fn check_header(
         &self,
@@ -61,6 +67,14 @@ impl DevRules {
 impl HeaderRules for DevRules {
     fn header_work(&self, _header: &Header) -> Result<U256, BlockError> {
         Ok(U256::from(1u64))
+    }
+
+    fn next_bits(&self, parent: &Parent, _: &dyn HeaderChain) -> Result<u32, BlockError> {
+        Ok(parent.header.bits)
+    }
+
+    fn min_time(&self, parent: &Parent, _: &dyn HeaderChain) -> u32 {
+        parent.header.time
     }
 
     fn check_header(

@@ -52,6 +52,7 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
         started: Instant::now(),
         reward_lock,
         producing: cfg.produce,
+        tip_changed: tokio::sync::watch::channel(chain.tip().hash).0,
     });
     let mempool_file = cfg.chain_dir.join("mempool.dat");
     if mempool_file.exists() {

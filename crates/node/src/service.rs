@@ -7,7 +7,7 @@ use std::time::Instant;
 use luminex_ledger::{BlockError, ChainSpec, Coin, SigCache, UtxoView};
 use luminex_mempool::{Candidate, Mempool, MempoolError};
 use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxKind, TxOut};
-use luminex_storage::{ChainError, ChainStore};
+use luminex_storage::{Accepted, ChainError, ChainStore};
 use parking_lot::RwLock;
 
 use crate::clock::Clock;
@@ -30,6 +30,8 @@ pub struct Node {
     pub reward_lock: Lock,
     /// Whether this node produces blocks.
     pub producing: bool,
+    /// Announces every new tip (long polling, miners).
+    pub tip_changed: tokio::sync::watch::Sender<Hash>,
 }
 
 /// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error
@@ -66,11 +68,18 @@ impl Node {
         Ok(txid)
     }
 
-    /// Builds a block from the mempool on the tip, connects and commits it,
-    /// and updates the mempool. Blocking: call from a blocking thread.
-    pub fn produce_block(&self) -> Result<Block, ChainError> {
+    /// A block template on the tip: mempool transactions by fee rate, a
+    /// coinbase paying subsidy plus fees to `reward`, the required `bits`,
+    /// and a time no earlier than the rules allow. The nonce is 0 and the
+    /// header's work is not done. Returns the block and its fees.
+    pub fn block_template(&self, reward: Lock) -> Result<(Block, Amount), BlockError> {
         let tip = self.chain.tip();
         let height = tip.height + 1;
+        let parent = self.chain.tip_parent();
+        let rules = self.chain.rules();
+        let (bits, min_time) = self.chain.with_headers(|h| {
+            Ok::<_, BlockError>((rules.next_bits(&parent, h)?, rules.min_time(&parent, h)))
+        })?;
         // Room for the header and a coinbase.
         let budget = self.spec.max_block_bytes.saturating_sub(4096);
         let entries = self.mempool.read().select(budget);
@@ -79,7 +88,7 @@ impl Node {
             txid: Hash::ZERO,
             error: luminex_ledger::TxError::OutputOverflow,
         })?;
-        let reward = self
+        let reward_amount = self
             .spec
             .subsidy(height)
             .checked_add(fees)
@@ -89,10 +98,10 @@ impl Node {
             chain_id: self.spec.chain_id,
             kind: TxKind::Coinbase { height },
             inputs: vec![],
-            outputs: if reward > Amount::ZERO {
+            outputs: if reward_amount > Amount::ZERO {
                 vec![TxOut {
-                    amount: reward,
-                    lock: self.reward_lock,
+                    amount: reward_amount,
+                    lock: reward,
                 }]
             } else {
                 vec![]
@@ -103,25 +112,59 @@ impl Node {
         let mut txs = Vec::with_capacity(entries.len() + 1);
         txs.push(coinbase);
         txs.extend(entries.iter().map(|e| (*e.tx).clone()));
-        let now = self.clock.now_unix();
-        let time = u32::try_from(now).unwrap_or(u32::MAX).max(tip.header.time);
+        let now = u32::try_from(self.clock.now_unix()).unwrap_or(u32::MAX);
         let mut block = Block {
             header: Header {
                 version: 1,
                 prev_hash: tip.hash,
                 merkle_root: Hash::ZERO,
-                time,
-                bits: self.spec.genesis.bits,
+                time: now.max(min_time),
+                bits,
                 nonce: 0,
             },
             txs,
         };
         block.header.merkle_root = block.compute_merkle_root();
-        match self.chain.connect(&block, now, &self.cache) {
-            Ok(_) => {
-                self.mempool.write().block_connected(&block.txs, height);
-                Ok(block)
+        Ok((block, fees))
+    }
+
+    /// Accepts a block from the miner, RPC or a peer and makes the mempool
+    /// follow the main chain: transactions of connected blocks leave it,
+    /// those of disconnected blocks come back when still valid.
+    pub fn accept_block(&self, block: &Block) -> Result<Accepted, ChainError> {
+        let acc = self
+            .chain
+            .accept_block(block, self.clock.now_unix(), &self.cache)?;
+        self.follow(&acc);
+        Ok(acc)
+    }
+
+    fn follow(&self, acc: &Accepted) {
+        if acc.connected.is_empty() && acc.disconnected.is_empty() {
+            return;
+        }
+        let height = self.chain.tip().height;
+        {
+            let mut pool = self.mempool.write();
+            for b in &acc.connected {
+                pool.block_connected(&b.txs, height);
             }
+        }
+        for b in acc.disconnected.iter().rev() {
+            for tx in b.txs.iter().skip(1) {
+                // Invalid on the new chain (spent, conflicting): dropped.
+                let _ = self.submit(tx.clone());
+            }
+        }
+        self.tip_changed.send_replace(self.chain.tip().hash);
+    }
+
+    /// Builds a block from the mempool on the tip and connects it (the `dev`
+    /// producer). Blocking: call from a blocking thread.
+    pub fn produce_block(&self) -> Result<Block, ChainError> {
+        let (block, _) = self.block_template(self.reward_lock)?;
+        match self.accept_block(&block) {
+            Ok(_) => Ok(block),
             Err(ChainError::Invalid(BlockError::Tx { txid, error, .. })) => {
                 // A pool transaction became invalid (it should not happen):
                 // drop it so the next block succeeds.

@@ -6,6 +6,8 @@ use std::sync::atomic::AtomicBool;
 use luminex_consensus::mining::{grind, Midstate};
 use luminex_consensus::pow::*;
 use luminex_ledger::spec::PowParams;
+#[allow(unused_imports)]
+use luminex_ledger::HeaderRules as _;
 use luminex_ledger::{BlockError, HeaderChain, HeaderRules, Parent, U256};
 use luminex_primitives::{Hash, Header};
 use proptest::prelude::*;

@@ -4,4 +4,5 @@
 mod api;
 mod crash;
 mod e2e;
+mod pow;
 mod support;

@@ -11,9 +11,13 @@ use luminex_node::clock::SystemClock;
 use luminex_node::service::Node;
 use luminex_storage::{ChainStore, MemoryStore};
 
-/// A node over an in-memory store that does not produce on its own.
+/// A dev node over an in-memory store that does not produce on its own.
 pub fn memory_node() -> Arc<Node> {
-    let spec = ChainSpec::preset("dev").unwrap();
+    memory_node_for(ChainSpec::preset("dev").unwrap())
+}
+
+/// A node of `spec` over an in-memory store.
+pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
     let cache = SigCache::new(10_000);
     let rules = luminex_consensus::rules_for(&spec);
     let chain =
@@ -27,6 +31,7 @@ pub fn memory_node() -> Arc<Node> {
         clock: Arc::new(SystemClock),
         started: Instant::now(),
         producing: false,
+        tip_changed: tokio::sync::watch::channel(luminex_primitives::Hash::ZERO).0,
     })
 }
 

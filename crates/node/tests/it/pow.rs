@@ -96,11 +96,11 @@ fn blocks_in_any_order_end_on_the_same_most_work_tip() {
     orders.push(rev);
     // Interleaved.
     let mut mixed = base.blocks();
-    for i in 0..5 {
-        if let Some(x) = a_only.get(i) {
-            mixed.push(x.clone());
+    for (i, x) in b_only.iter().enumerate() {
+        if let Some(y) = a_only.get(i) {
+            mixed.push(y.clone());
         }
-        mixed.push(b_only[i].clone());
+        mixed.push(x.clone());
     }
     orders.push(mixed);
     let mut sets = Vec::new();

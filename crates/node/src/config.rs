@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 /// Default REST API address (loopback only).
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8645";
+/// Default JSON-RPC address (loopback only).
+pub const DEFAULT_RPC_ADDR: &str = "127.0.0.1:8646";
 
 /// Options every command shares: which chain and where its data lives.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -48,6 +50,24 @@ pub struct NodeArgs {
     /// Do not produce blocks.
     #[arg(long)]
     pub no_produce: bool,
+    /// JSON-RPC listen address (Bitcoin Core-compatible methods).
+    #[arg(long, env = "LUMINEX_RPC_ADDR")]
+    pub rpc_addr: Option<SocketAddr>,
+    /// JSON-RPC user (with --rpc-password; the cookie file always works).
+    #[arg(long, env = "LUMINEX_RPC_USER")]
+    pub rpc_user: Option<String>,
+    /// JSON-RPC password.
+    #[arg(long, env = "LUMINEX_RPC_PASSWORD")]
+    pub rpc_password: Option<String>,
+    /// Mine blocks (proof-of-work chains).
+    #[arg(long)]
+    pub mine: bool,
+    /// Address that receives mined blocks' fees and subsidy (also used by getblocktemplate).
+    #[arg(long, env = "LUMINEX_MINER_ADDRESS")]
+    pub miner_address: Option<String>,
+    /// Mining threads (default: all cores).
+    #[arg(long, env = "LUMINEX_THREADS")]
+    pub threads: Option<usize>,
 }
 
 /// The config file's fields; all optional.
@@ -68,6 +88,18 @@ pub struct ConfigFile {
     pub mempool_max_mb: Option<usize>,
     /// Whether to produce blocks.
     pub produce: Option<bool>,
+    /// JSON-RPC address.
+    pub rpc_addr: Option<SocketAddr>,
+    /// JSON-RPC user.
+    pub rpc_user: Option<String>,
+    /// JSON-RPC password.
+    pub rpc_password: Option<String>,
+    /// Whether to mine.
+    pub mine: Option<bool>,
+    /// Miner reward address.
+    pub miner_address: Option<String>,
+    /// Mining threads.
+    pub threads: Option<usize>,
 }
 
 /// A configuration problem.
@@ -117,6 +149,16 @@ pub struct Config {
     pub mempool_max_bytes: usize,
     /// Whether to produce blocks.
     pub produce: bool,
+    /// JSON-RPC address.
+    pub rpc_addr: SocketAddr,
+    /// Configured `user:password` for JSON-RPC, if any.
+    pub rpc_credentials: Option<String>,
+    /// Whether to mine.
+    pub mine: bool,
+    /// Miner reward address.
+    pub miner_address: Option<String>,
+    /// Mining threads.
+    pub threads: usize,
 }
 
 fn default_root() -> PathBuf {
@@ -200,7 +242,36 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
             "mempool size must be 1 MiB..1 TiB".into(),
         ));
     }
+    let rpc_credentials = match (
+        args.rpc_user.clone().or(file.rpc_user),
+        args.rpc_password.clone().or(file.rpc_password),
+    ) {
+        (Some(u), Some(p)) if !u.contains(':') => Some(format!("{u}:{p}")),
+        (None, None) => None,
+        _ => {
+            return Err(ConfigError::Value(
+                "set both rpc user and rpc password; the user may not contain ':'".into(),
+            ))
+        }
+    };
+    let threads = args
+        .threads
+        .or(file.threads)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 || threads > 1024 {
+        return Err(ConfigError::Value("threads must be 1..=1024".into()));
+    }
     Ok(Config {
+        rpc_addr: match args.rpc_addr.or(file.rpc_addr) {
+            Some(a) => a,
+            None => DEFAULT_RPC_ADDR
+                .parse()
+                .expect("the default address parses"),
+        },
+        rpc_credentials,
+        mine: args.mine || file.mine.unwrap_or(false),
+        miner_address: args.miner_address.clone().or(file.miner_address),
+        threads,
         root,
         chain_dir,
         http_addr,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use luminex_ledger::spec::ConsensusKind;
 use luminex_ledger::SigCache;
 use luminex_mempool::Mempool;
 use luminex_storage::{ChainStore, FjallStore};
@@ -73,14 +74,69 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding the API to {}", cfg.http_addr))?;
     tracing::info!(addr = %listener.local_addr()?, "REST API listening");
 
+    let miner_lock = match &cfg.miner_address {
+        Some(a) => Some(cfg.spec.parse_address(a).context("--miner-address")?.lock),
+        None => None,
+    };
+    let is_pow = cfg.spec.consensus == ConsensusKind::Pow;
+    if cfg.mine && !is_pow {
+        anyhow::bail!(
+            "--mine needs a proof-of-work chain; {} produces blocks on a timer",
+            cfg.spec.name
+        );
+    }
+    if cfg.mine && miner_lock.is_none() {
+        anyhow::bail!("--mine needs --miner-address");
+    }
+
+    // JSON-RPC with a fresh cookie.
+    let cookie_path = cfg.chain_dir.join(".cookie");
+    let mut credentials =
+        vec![crate::rpc::write_cookie(&cookie_path).context("writing the RPC cookie")?];
+    credentials.extend(cfg.rpc_credentials.clone());
+    let rpc = Arc::new(crate::rpc::RpcServer {
+        module: crate::rpc::module(crate::rpc::RpcContext {
+            node: node.clone(),
+            miner_lock,
+        }),
+        auth: crate::rpc::RpcAuth { credentials },
+    });
+    let rpc_listener = tokio::net::TcpListener::bind(cfg.rpc_addr)
+        .await
+        .with_context(|| format!("binding JSON-RPC to {}", cfg.rpc_addr))?;
+    tracing::info!(addr = %rpc_listener.local_addr()?, cookie = %cookie_path.display(), "JSON-RPC listening");
+
     let (stop_tx, stop_rx) = watch::channel(false);
-    let producer = cfg.produce.then(|| {
+    let producer = (cfg.produce && !is_pow).then(|| {
         tokio::spawn(crate::producer::run(
             node.clone(),
             cfg.block_time,
             stop_rx.clone(),
         ))
     });
+    let miner_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let miner = match (cfg.mine, miner_lock) {
+        (true, Some(lock)) => {
+            let (n, stop, threads) = (node.clone(), miner_stop.clone(), cfg.threads);
+            tracing::info!(threads, "mining");
+            Some(std::thread::spawn(move || {
+                crate::miner::run(
+                    n,
+                    lock,
+                    threads,
+                    stop,
+                    Arc::new(crate::miner::MinerStats::default()),
+                )
+            }))
+        }
+        _ => None,
+    };
+    let mut rpc_stop = stop_rx.clone();
+    let rpc_server =
+        axum::serve(rpc_listener, crate::rpc::router(rpc)).with_graceful_shutdown(async move {
+            let _ = rpc_stop.changed().await;
+        });
+    let rpc_server = tokio::spawn(async move { rpc_server.await });
     let mut api_stop = stop_rx.clone();
     let server = axum::serve(listener, crate::api::router(node.clone())).with_graceful_shutdown(
         async move {
@@ -92,10 +148,16 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
+    miner_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(m) = miner {
+        let _ = tokio::task::spawn_blocking(move || m.join()).await;
+    }
     if let Some(p) = producer {
         let _ = p.await;
     }
     let _ = server.await;
+    let _ = rpc_server.await;
+    let _ = std::fs::remove_file(&cookie_path);
     match node.save_mempool(&mempool_file) {
         Ok(n) => tracing::info!(transactions = n, "saved the mempool"),
         Err(e) => tracing::warn!(error = %e, "could not save the mempool"),

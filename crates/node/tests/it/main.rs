@@ -5,4 +5,5 @@ mod api;
 mod crash;
 mod e2e;
 mod pow;
+mod qbtc;
 mod support;

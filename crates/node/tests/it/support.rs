@@ -81,14 +81,21 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts a dev node and waits until its API answers.
     pub fn start(dir: &Path, port: u16, extra: &[&str]) -> NodeProcess {
+        Self::start_chain(dir, "dev", port, extra)
+    }
+
+    /// Starts a node of `chain` (preset or spec file) with its JSON-RPC on
+    /// `port + 1`, and waits until its API answers.
+    pub fn start_chain(dir: &Path, chain: &str, port: u16, extra: &[&str]) -> NodeProcess {
         let child = Command::new(bin())
             .args([
                 "node",
                 "--chain",
-                "dev",
+                chain,
                 "--http-addr",
                 &format!("127.0.0.1:{port}"),
             ])
+            .args(["--rpc-addr", &format!("127.0.0.1:{}", port + 1)])
             .args(extra)
             .env("LUMINEX_DATA_DIR", dir)
             .env("RUST_LOG", "warn")

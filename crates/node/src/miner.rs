@@ -1,0 +1,102 @@
+//! The built-in proof-of-work miner: builds a template from the mempool
+//! (fees and subsidy to the miner address), grinds nonces on N threads with
+//! a precomputed midstate, and starts over when the tip changes or the
+//! template is a few seconds old (to pick up new transactions).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use luminex_consensus::mining::grind;
+use luminex_consensus::pow::target_from_compact;
+use luminex_primitives::Lock;
+use parking_lot::Mutex;
+
+use crate::service::Node;
+
+/// Nonces a thread tries between checks for a new tip.
+const CHUNK: u32 = 1 << 16;
+/// Age after which a template is rebuilt.
+const TEMPLATE_AGE: Duration = Duration::from_secs(5);
+
+/// Counters of a running miner.
+#[derive(Default)]
+pub struct MinerStats {
+    /// Hashes tried.
+    pub hashes: AtomicU64,
+    /// Blocks found and accepted.
+    pub blocks: AtomicU64,
+}
+
+/// Mines on `threads` threads until `stop` is set. Blocking: run it on its
+/// own thread.
+pub fn run(
+    node: Arc<Node>,
+    reward: Lock,
+    threads: usize,
+    stop: Arc<AtomicBool>,
+    stats: Arc<MinerStats>,
+) {
+    let threads = threads.max(1);
+    while !stop.load(Ordering::Relaxed) {
+        let (mut block, _) = match node.block_template(reward) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build a block template");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let Ok(target) = target_from_compact(block.header.bits) else {
+            tracing::error!(bits = block.header.bits, "template has an invalid target");
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        };
+        let prev = block.header.prev_hash;
+        let header = block.header;
+        let abort = AtomicBool::new(false);
+        let found = Mutex::new(None);
+        let started = Instant::now();
+        let slice = u32::MAX / threads as u32;
+        std::thread::scope(|s| {
+            for t in 0..threads as u32 {
+                let (abort, found, stop, stats, node) = (&abort, &found, &stop, &stats, &node);
+                s.spawn(move || {
+                    let mut n = t * slice;
+                    let end = n.saturating_add(slice);
+                    while n < end {
+                        if abort.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let count = CHUNK.min(end - n);
+                        if let Some(nonce) = grind(&header, target, n, count, abort) {
+                            *found.lock() = Some(nonce);
+                            abort.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                        stats.hashes.fetch_add(u64::from(count), Ordering::Relaxed);
+                        n += count;
+                        if node.chain.tip().hash != prev || started.elapsed() > TEMPLATE_AGE {
+                            abort.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let Some(nonce) = *found.lock() else { continue };
+        block.header.nonce = nonce;
+        match node.accept_block(&block) {
+            Ok(_) => {
+                stats.blocks.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    height = node.chain.tip().height,
+                    hash = %block.hash(),
+                    txs = block.txs.len() - 1,
+                    "mined block"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "mined block was rejected"),
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The `qbtc` chain end to end: the built-in miner earns fees on a real
+//! node, and an external mining loop using only JSON-RPC mines blocks.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use luminex_consensus::mining::grind;
+use luminex_consensus::pow::target_from_compact;
+use luminex_primitives::{merkle, Block, Decode, Encode, Hash, Header, Transaction};
+use serde_json::{json, Value};
+
+use crate::support::{free_port, ok, NodeProcess};
+
+/// The qbtc preset with coinbase maturity 1 (so tests can spend quickly),
+/// written as a spec file.
+fn spec_file(dir: &Path) -> String {
+    let mut spec = luminex_ledger::ChainSpec::preset("qbtc").unwrap();
+    spec.coinbase_maturity = 1;
+    let p = dir.join("qbtc-test.toml");
+    std::fs::write(&p, toml::to_string(&spec).unwrap()).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn chain_ok(d: &Path, spec: &str, port: u16, args: &[&str]) -> String {
+    let mut a = args.to_vec();
+    a.extend_from_slice(&["--chain", spec]);
+    ok(d, port, &a)
+}
+
+/// Total balance of a wallet.
+fn balance(d: &Path, spec: &str, port: u16, wallet: &str) -> String {
+    let out = chain_ok(d, spec, port, &["wallet", "--wallet", wallet, "balance"]);
+    out.lines()
+        .find_map(|l| l.strip_prefix("total  "))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_built_in_miner_mines_transactions_and_earns_their_fees() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let spec = spec_file(d);
+    let port = free_port();
+    // Wallets first: the node needs the miner's address.
+    let wallet = |args: &[&str]| {
+        let mut a = vec!["wallet"];
+        a.extend_from_slice(args);
+        chain_ok(d, &spec, port, &a)
+    };
+    wallet(&["--wallet", "miner", "new"]);
+    let miner = wallet(&["--wallet", "miner", "address"]).trim().to_string();
+    wallet(&["--wallet", "rich", "import-dev", "--index", "0"]);
+    wallet(&["--wallet", "alice", "new"]);
+    let alice = wallet(&["--wallet", "alice", "address"]).trim().to_string();
+    let node = NodeProcess::start_chain(
+        d,
+        &spec,
+        port,
+        &["--mine", "--miner-address", &miner, "--threads", "2"],
+    );
+    assert!(
+        balance(d, &spec, port, "miner") == "0",
+        "subsidy is zero: nothing before fees"
+    );
+    wallet(&[
+        "--wallet", "rich", "send", "--to", &alice, "--amount", "5", "--wait",
+    ]);
+    assert_eq!(balance(d, &spec, port, "alice"), "5");
+    // The fee of that transaction went to the miner.
+    let fee: f64 = balance(d, &spec, port, "miner").parse().unwrap();
+    assert!(fee > 0.0, "the miner earned the fee");
+    let info: Value = serde_json::from_str(&chain_ok(d, &spec, port, &["chain", "info"])).unwrap();
+    assert!(info["height"].as_u64().unwrap() >= 1);
+    node.stop();
+}
+
+struct Rpc {
+    url: String,
+    auth: Option<(String, String)>,
+    http: reqwest::Client,
+}
+
+impl Rpc {
+    async fn raw(&self, method: &str, params: Value) -> reqwest::Response {
+        let mut r = self
+            .http
+            .post(&self.url)
+            .json(&json!({ "jsonrpc": "1.0", "id": "t", "method": method, "params": params }));
+        if let Some((u, p)) = &self.auth {
+            r = r.basic_auth(u, Some(p));
+        }
+        r.send().await.unwrap()
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Value {
+        let v: Value = self.raw(method, params).await.json().await.unwrap();
+        assert!(v["error"].is_null(), "{method}: {v}");
+        v["result"].clone()
+    }
+}
+
+/// Builds a block from a getblocktemplate answer; `nonce` unsolved.
+fn block_from_template(t: &Value) -> Block {
+    let tx = |hex: &str| Transaction::decode_all(&hex::decode(hex).unwrap()).unwrap();
+    let mut txs = vec![tx(t["coinbasetxn"]["data"].as_str().unwrap())];
+    for x in t["transactions"].as_array().unwrap() {
+        txs.push(tx(x["data"].as_str().unwrap()));
+    }
+    let wtxids: Vec<Hash> = txs.iter().map(|t| t.wtxid()).collect();
+    let header = Header {
+        version: t["version"].as_u64().unwrap() as u32,
+        prev_hash: t["previousblockhash"].as_str().unwrap().parse().unwrap(),
+        merkle_root: merkle::root(&wtxids),
+        time: t["curtime"].as_u64().unwrap() as u32,
+        bits: u32::from_str_radix(t["bits"].as_str().unwrap(), 16).unwrap(),
+        nonce: 0,
+    };
+    assert_eq!(
+        header.merkle_root.to_string(),
+        t["merkleroot"].as_str().unwrap()
+    );
+    Block { header, txs }
+}
+
+fn solve(b: &mut Block) {
+    let target = target_from_compact(b.header.bits).unwrap();
+    b.header.nonce = grind(&b.header, target, 0, u32::MAX, &AtomicBool::new(false)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let spec = spec_file(&d);
+    let port = free_port();
+    let miner_addr = {
+        let k =
+            luminex_crypto::SigningKey::from_seed(luminex_primitives::SchemeId::MlDsa87, &[9; 32]);
+        luminex_ledger::ChainSpec::preset("qbtc")
+            .unwrap()
+            .address(k.public_key().lock())
+            .to_string()
+    };
+    let node = NodeProcess::start_chain(
+        &d,
+        &spec,
+        port,
+        &[
+            "--miner-address",
+            &miner_addr,
+            "--rpc-user",
+            "alice",
+            "--rpc-password",
+            "s3cret",
+        ],
+    );
+    let url = format!("http://127.0.0.1:{}/", port + 1);
+    let cookie = std::fs::read_to_string(d.join("qbtc").join(".cookie")).unwrap();
+    let (u, p) = cookie.split_once(':').unwrap();
+    let rpc = Rpc {
+        url: url.clone(),
+        auth: Some((u.into(), p.into())),
+        http: reqwest::Client::new(),
+    };
+    let user = Rpc {
+        url: url.clone(),
+        auth: Some(("alice".into(), "s3cret".into())),
+        http: reqwest::Client::new(),
+    };
+
+    // No credentials, or wrong ones: 401.
+    let anon = Rpc {
+        url: url.clone(),
+        auth: None,
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(anon.raw("getblockcount", json!([])).await.status(), 401);
+    let wrong = Rpc {
+        url,
+        auth: Some(("alice".into(), "nope".into())),
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(wrong.raw("getblockcount", json!([])).await.status(), 401);
+    assert_eq!(user.call("getblockcount", json!([])).await, 0);
+
+    // Mine three blocks: getblocktemplate -> header -> grind -> submitblock.
+    let mut stale = None;
+    for h in 1..=3u64 {
+        let t = rpc
+            .call("getblocktemplate", json!([{ "rules": ["segwit"] }]))
+            .await;
+        assert_eq!(t["height"], h);
+        let mut b = block_from_template(&t);
+        if h == 2 {
+            // Keep a competing block on the same parent for the stale check.
+            let mut s = b.clone();
+            s.header.time += 1;
+            solve(&mut s);
+            stale = Some(s);
+        }
+        solve(&mut b);
+        let r = rpc
+            .call("submitblock", json!([hex::encode(b.encode())]))
+            .await;
+        assert!(r.is_null(), "block {h} accepted: {r}");
+        assert_eq!(
+            rpc.call("getbestblockhash", json!([])).await,
+            b.hash().to_string()
+        );
+        // The same block again.
+        assert_eq!(
+            rpc.call("submitblock", json!([hex::encode(b.encode())]))
+                .await,
+            "duplicate"
+        );
+    }
+    assert_eq!(rpc.call("getblockcount", json!([])).await, 3);
+    // A block on an old tip: valid, but not the best chain.
+    let stale = stale.unwrap();
+    assert_eq!(
+        rpc.call("submitblock", json!([hex::encode(stale.encode())]))
+            .await,
+        "inconclusive"
+    );
+
+    // Tampered submissions get BIP 22 reasons.
+    let t = rpc.call("getblocktemplate", json!([])).await;
+    let mut b = block_from_template(&t);
+    let mut unsolved = b.clone();
+    while luminex_consensus::pow::hash_value(&unsolved.hash())
+        <= target_from_compact(unsolved.header.bits).unwrap()
+    {
+        unsolved.header.nonce += 1;
+    }
+    assert_eq!(
+        rpc.call("submitblock", json!([hex::encode(unsolved.encode())]))
+            .await,
+        "high-hash"
+    );
+    let mut bad_root = b.clone();
+    bad_root.header.merkle_root.0[0] ^= 1;
+    solve(&mut bad_root);
+    assert_eq!(
+        rpc.call("submitblock", json!([hex::encode(bad_root.encode())]))
+            .await,
+        "bad-txnmrklroot"
+    );
+    let mut orphan = b.clone();
+    orphan.header.prev_hash = Hash([7; 32]);
+    solve(&mut orphan);
+    assert_eq!(
+        rpc.call("submitblock", json!([hex::encode(orphan.encode())]))
+            .await,
+        "bad-prevblk"
+    );
+    let mut bad_bits = b.clone();
+    // Harder than required is still wrong; easier than the limit is high-hash.
+    bad_bits.header.bits = 0x1f00fffe;
+    solve(&mut bad_bits);
+    assert_eq!(
+        rpc.call("submitblock", json!([hex::encode(bad_bits.encode())]))
+            .await,
+        "bad-diffbits"
+    );
+    let r: Value = rpc
+        .raw("submitblock", json!(["zz"]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["error"]["code"], -22);
+    solve(&mut b);
+    assert!(rpc
+        .call("submitblock", json!([hex::encode(b.encode())]))
+        .await
+        .is_null());
+
+    // Read methods and Bitcoin Core error codes.
+    let best = rpc.call("getbestblockhash", json!([])).await;
+    let blk = rpc.call("getblock", json!([best, 2])).await;
+    assert_eq!(blk["height"], 4);
+    assert!(blk["tx"][0]["vin"][0]["coinbase"].is_string());
+    assert!(rpc.call("getblock", json!([best, 0])).await.is_string());
+    let hdr = rpc.call("getblockheader", json!([best, false])).await;
+    assert_eq!(hdr.as_str().unwrap().len(), 160);
+    assert_eq!(rpc.call("getblockhash", json!([4])).await, best);
+    for (method, params, code) in [
+        ("getblockhash", json!([99]), -8),
+        ("getblock", json!(["00".repeat(32)]), -5),
+        ("getrawtransaction", json!(["00".repeat(32)]), -5),
+        ("sendrawtransaction", json!(["0011"]), -22),
+        ("nosuchmethod", json!([]), -32601),
+    ] {
+        let r: Value = rpc.raw(method, params).await.json().await.unwrap();
+        assert_eq!(r["error"]["code"], code, "{method}: {r}");
+    }
+    for m in [
+        "getblockchaininfo",
+        "getmininginfo",
+        "getnetworkinfo",
+        "getmempoolinfo",
+        "getrawmempool",
+        "getdifficulty",
+    ] {
+        rpc.call(m, json!([])).await;
+    }
+    assert!(
+        rpc.call("estimatesmartfee", json!([6])).await["feerate"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let cb = blk["tx"][0]["txid"].as_str().unwrap().to_string();
+    let raw = rpc.call("getrawtransaction", json!([cb, true])).await;
+    assert_eq!(raw["confirmations"], 1);
+    node.stop();
+    assert!(
+        !d.join("qbtc").join(".cookie").exists(),
+        "the cookie is removed at shutdown"
+    );
+}

@@ -14,6 +14,10 @@ fn engine(e: impl std::fmt::Display) -> StoreError {
     StoreError::Engine(e.to_string())
 }
 
+/// Default block cache: reorganisations and block serving read recent
+/// blocks back, and fjall's own default (32 MiB) holds only a few of them.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
+
 /// A fjall database with every Luminex table.
 pub struct FjallStore {
     db: Database,
@@ -21,10 +25,19 @@ pub struct FjallStore {
 }
 
 impl FjallStore {
-    /// Opens (or creates) the database at `path`, recovering from the journal
-    /// after a crash.
+    /// Opens (or creates) the database at `path` with the default block
+    /// cache ([`DEFAULT_CACHE_BYTES`]), recovering from the journal after a
+    /// crash.
     pub fn open(path: &Path) -> Result<FjallStore, StoreError> {
-        let db = Database::builder(path).open().map_err(engine)?;
+        FjallStore::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens the database with a block cache of `cache_bytes`.
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<FjallStore, StoreError> {
+        let db = Database::builder(path)
+            .cache_size(cache_bytes)
+            .open()
+            .map_err(engine)?;
         let mut tables = HashMap::new();
         for id in TableId::ALL {
             let ks = db

@@ -23,6 +23,6 @@ pub mod tables;
 pub use chain::{
     AcceptStatus, Accepted, AddressTx, ChainError, ChainStore, ConsistencyReport, StoredTx, Tip,
 };
-pub use fjall_store::FjallStore;
+pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES};
 pub use kv::{Batch, KvStore, StoreError};
 pub use memory::MemoryStore;

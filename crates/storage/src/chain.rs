@@ -428,7 +428,27 @@ impl ChainStore {
                 Err(e) => return Err(e),
             }
         }
-        // A side branch: check what needs no UTXO set, then store it.
+        // A side branch. One forking deeper than the reorg limit can never
+        // become main: do not store it (this bounds side branches on disk).
+        let fork_height = {
+            let index = self.index.read();
+            let mut cur = (block.header.prev_hash, parent.height);
+            while !index.on_main(&cur.0, cur.1) {
+                let Some(r) = index.headers.get(&cur.0) else {
+                    break;
+                };
+                cur = (r.header.prev_hash, r.height.saturating_sub(1));
+            }
+            cur.1
+        };
+        let depth = tip.height.saturating_sub(fork_height);
+        if depth > self.spec.max_reorg_depth {
+            return Err(ChainError::ReorgTooDeep {
+                depth,
+                max: self.spec.max_reorg_depth,
+            });
+        }
+        // Check what needs no UTXO set, then store it.
         check_block(block, &self.spec)?;
         let mut b = Batch::new();
         b.put(HEADERS, &hash, &record);

@@ -80,6 +80,11 @@ fn dev_genesis_hash_is_pinned() {
         g.hash().to_string(),
         "02fabde0fcf8678e2d394460f66f1ef6df61a89a84ca62225cd5da46f86da268"
     );
+    let q = ChainSpec::preset("qbtc").unwrap().genesis_block();
+    assert_eq!(
+        q.hash().to_string(),
+        "ae7c670cbfe1de751fbf1a04d2f24226e4afbf176485574ceaf7bef13f414ae3"
+    );
 }
 
 /// qbtc: 21,000,000 coins at genesis, owned by its dev key 0 (ML-DSA-87).

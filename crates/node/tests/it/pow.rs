@@ -217,17 +217,54 @@ fn reorgs_deeper_than_the_limit_are_refused() {
     }
     let node = memory_node_for(spec);
     feed(&node, &a.blocks());
-    let (last, first) = b.blocks()[1..]
-        .split_last()
-        .map(|(l, f)| (l.clone(), f.to_vec()))
-        .unwrap();
-    feed(&node, &first);
+    // B forks 3 blocks below A's tip: switching would be a 3-deep reorg.
+    let b_only = &b.blocks()[1..];
     assert!(matches!(
-        node.accept_block(&last),
+        node.accept_block(&b_only[0]),
         Err(ChainError::ReorgTooDeep { depth: 3, max: 2 })
     ));
+    // Not stored, so the rest of B waits as orphans and never switches.
+    assert!(node.chain.header(&b_only[0].hash()).unwrap().is_none());
+    for blk in &b_only[1..] {
+        assert_eq!(
+            node.accept_block(blk).unwrap().status,
+            luminex_storage::AcceptStatus::Orphan
+        );
+    }
     assert_eq!(node.chain.tip().hash, a.0.tip().hash());
     node.chain.check_consistency().unwrap();
+}
+
+/// A side branch within the limit is kept; the switch itself is refused when
+/// the branch grows past the limit before overtaking.
+#[test]
+fn a_side_branch_is_kept_only_within_the_reorg_limit() {
+    let mut spec = test_qbtc();
+    spec.max_reorg_depth = 2;
+    let mut base = Builder::new(&spec, &[]);
+    base.mine(vec![], 1);
+    let mut a = Builder::new(&spec, &base.blocks());
+    let mut b = Builder::new(&spec, &base.blocks());
+    let node = memory_node_for(spec);
+    feed(&node, &base.blocks());
+    let a1 = a.mine(vec![], 1);
+    let a2 = a.mine(vec![], 1);
+    feed(&node, &[a1, a2]);
+    // B1 forks 2 deep: allowed and stored as a side branch.
+    let b1 = b.mine(vec![], 2);
+    assert_eq!(
+        node.accept_block(&b1).unwrap().status,
+        luminex_storage::AcceptStatus::SideBranch
+    );
+    // A grows: B now forks 3 deep and B2 is refused.
+    let a3 = a.mine(vec![], 1);
+    node.accept_block(&a3).unwrap();
+    let b2 = b.mine(vec![], 2);
+    assert!(matches!(
+        node.accept_block(&b2),
+        Err(ChainError::ReorgTooDeep { .. })
+    ));
+    assert_eq!(node.chain.tip().hash, a3.hash());
 }
 
 #[test]

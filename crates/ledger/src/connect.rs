@@ -32,6 +32,8 @@ pub struct Connected {
     pub fees: Amount,
     /// txids in block order.
     pub txids: Vec<Hash>,
+    /// Signatures verified (those of transactions not in the cache).
+    pub verified_signatures: usize,
 }
 
 /// A UTXO view of the base set plus what earlier transactions of the block did.
@@ -143,9 +145,14 @@ pub fn connect_block<V: UtxoView + Sync>(
         return Err(tx_err(index, error));
     }
 
+    let verified_signatures = to_verify
+        .iter()
+        .map(|(i, _)| block.txs[*i].witnesses.len())
+        .sum();
     let mut created: Vec<(OutPoint, Coin)> = bv.created.into_iter().collect();
     created.sort_unstable_by_key(|(op, _)| *op);
     Ok(Connected {
+        verified_signatures,
         changes: UtxoChanges {
             created,
             spent: undo.clone(),
@@ -196,6 +203,7 @@ pub fn connect_genesis(block: &Block) -> Connected {
         },
         fees: Amount::ZERO,
         txids,
+        verified_signatures: 0,
     }
 }
 

@@ -115,6 +115,11 @@ pub fn router(node: Arc<Node>) -> Router {
             "/health/live",
             get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
         )
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            crate::metrics::track,
+        ))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -442,6 +447,26 @@ async fn history(
             .collect(),
         next_cursor,
     }))
+}
+
+/// OpenMetrics when the scraper asks for it (Prometheus does), the classic
+/// text format otherwise.
+async fn metrics(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
+    let body = node.metrics.render(&node);
+    let wants_openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/openmetrics-text"));
+    if wants_openmetrics {
+        ([(header::CONTENT_TYPE, crate::metrics::OPENMETRICS)], body).into_response()
+    } else {
+        let text = crate::metrics::to_prometheus_text(&body);
+        (
+            [(header::CONTENT_TYPE, crate::metrics::PROMETHEUS_TEXT)],
+            text,
+        )
+            .into_response()
+    }
 }
 
 async fn block_sync(State(node): State<Arc<Node>>) -> Json<BlockSyncJson> {

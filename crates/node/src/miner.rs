@@ -3,7 +3,7 @@
 //! a precomputed midstate, and starts over when the tip changes or the
 //! template is a few seconds old (to pick up new transactions).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,24 +19,9 @@ const CHUNK: u32 = 1 << 16;
 /// Age after which a template is rebuilt.
 const TEMPLATE_AGE: Duration = Duration::from_secs(5);
 
-/// Counters of a running miner.
-#[derive(Default)]
-pub struct MinerStats {
-    /// Hashes tried.
-    pub hashes: AtomicU64,
-    /// Blocks found and accepted.
-    pub blocks: AtomicU64,
-}
-
 /// Mines on `threads` threads until `stop` is set. Blocking: run it on its
 /// own thread.
-pub fn run(
-    node: Arc<Node>,
-    reward: Lock,
-    threads: usize,
-    stop: Arc<AtomicBool>,
-    stats: Arc<MinerStats>,
-) {
+pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>) {
     let threads = threads.max(1);
     while !stop.load(Ordering::Relaxed) {
         let (mut block, _) = match node.block_template(reward) {
@@ -60,7 +45,7 @@ pub fn run(
         let slice = u32::MAX / threads as u32;
         std::thread::scope(|s| {
             for t in 0..threads as u32 {
-                let (abort, found, stop, stats, node) = (&abort, &found, &stop, &stats, &node);
+                let (abort, found, stop, node) = (&abort, &found, &stop, &node);
                 s.spawn(move || {
                     let mut n = t * slice;
                     let end = n.saturating_add(slice);
@@ -74,7 +59,7 @@ pub fn run(
                             abort.store(true, Ordering::Relaxed);
                             return;
                         }
-                        stats.hashes.fetch_add(u64::from(count), Ordering::Relaxed);
+                        node.metrics.miner_hashes.inc_by(u64::from(count));
                         n += count;
                         if node.chain.tip().hash != prev || started.elapsed() > TEMPLATE_AGE {
                             abort.store(true, Ordering::Relaxed);
@@ -88,7 +73,6 @@ pub fn run(
         block.header.nonce = nonce;
         match node.accept_block(&block) {
             Ok(_) => {
-                stats.blocks.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(
                     height = node.chain.tip().height,
                     hash = %block.hash(),

@@ -54,6 +54,7 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
         reward_lock,
         producing: cfg.produce,
         tip_changed: tokio::sync::watch::channel(chain.tip().hash).0,
+        metrics: Arc::new(crate::metrics::Metrics::new()),
     });
     let mempool_file = cfg.chain_dir.join("mempool.dat");
     if mempool_file.exists() {
@@ -120,13 +121,7 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
             let (n, stop, threads) = (node.clone(), miner_stop.clone(), cfg.threads);
             tracing::info!(threads, "mining");
             Some(std::thread::spawn(move || {
-                crate::miner::run(
-                    n,
-                    lock,
-                    threads,
-                    stop,
-                    Arc::new(crate::miner::MinerStats::default()),
-                )
+                crate::miner::run(n, lock, threads, stop)
             }))
         }
         _ => None,

@@ -32,6 +32,8 @@ pub struct Node {
     pub producing: bool,
     /// Announces every new tip (long polling, miners).
     pub tip_changed: tokio::sync::watch::Sender<Hash>,
+    /// Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error
@@ -56,10 +58,33 @@ impl Node {
     /// without holding the mempool lock, so concurrent submissions verify
     /// in parallel.
     pub fn submit(&self, tx: Transaction) -> Result<Hash, MempoolError> {
+        let r = self.admit(tx);
+        match &r {
+            Ok(_) => {
+                self.metrics.transactions_accepted.inc();
+            }
+            Err(e) => {
+                self.metrics
+                    .transactions_rejected
+                    .get_or_create(&crate::metrics::ReasonLabels {
+                        reason: e.code().into(),
+                    })
+                    .inc();
+            }
+        };
+        r
+    }
+
+    fn admit(&self, tx: Transaction) -> Result<Hash, MempoolError> {
         let c = Candidate::new(tx, &self.spec)?;
         let view = StoreView(&self.chain);
         let height = self.chain.tip().height + 1;
         let check = self.mempool.read().check(&c, &view, height)?;
+        if !self.cache.contains(&c.wtxid) {
+            self.metrics
+                .signature_verifications
+                .inc_by(c.tx.witnesses.len() as u64);
+        }
         c.verify(&check, &self.cache)?;
         let txid = c.txid;
         self.mempool
@@ -132,9 +157,38 @@ impl Node {
     /// follow the main chain: transactions of connected blocks leave it,
     /// those of disconnected blocks come back when still valid.
     pub fn accept_block(&self, block: &Block) -> Result<Accepted, ChainError> {
-        let acc = self
+        let started = std::time::Instant::now();
+        let m = &self.metrics;
+        let acc = match self
             .chain
-            .accept_block(block, self.clock.now_unix(), &self.cache)?;
+            .accept_block(block, self.clock.now_unix(), &self.cache)
+        {
+            Ok(acc) => acc,
+            Err(e) => {
+                let reason = match &e {
+                    ChainError::Invalid(b) => b.code(),
+                    ChainError::ReorgTooDeep { .. } => "reorg-too-deep",
+                    _ => "storage",
+                };
+                m.blocks_rejected
+                    .get_or_create(&crate::metrics::ReasonLabels {
+                        reason: reason.into(),
+                    })
+                    .inc();
+                return Err(e);
+            }
+        };
+        m.signature_verifications
+            .inc_by(acc.verified_signatures as u64);
+        if !acc.connected.is_empty() {
+            m.block_validation_seconds
+                .observe(started.elapsed().as_secs_f64());
+            m.blocks_connected.inc_by(acc.connected.len() as u64);
+        }
+        if !acc.disconnected.is_empty() {
+            m.blocks_disconnected.inc_by(acc.disconnected.len() as u64);
+            m.reorgs.inc();
+        }
         self.follow(&acc);
         Ok(acc)
     }

@@ -86,6 +86,8 @@ pub struct Accepted {
     pub connected: Vec<Block>,
     /// Blocks disconnected from the main chain, newest first.
     pub disconnected: Vec<Block>,
+    /// Signatures verified while connecting (cache hits excluded).
+    pub verified_signatures: usize,
 }
 
 /// A main-chain transaction with its location.
@@ -243,6 +245,7 @@ impl ChainStore {
                 status: AcceptStatus::MainChain,
                 connected: vec![],
                 disconnected: vec![],
+                verified_signatures: 0,
             };
             if let Err(e) = store.activate_best_chain(&SigCache::new(1), &mut acc) {
                 tracing::warn!(error = %e, "could not move to the best stored branch");
@@ -330,6 +333,7 @@ impl ChainStore {
             status: AcceptStatus::Duplicate,
             connected: vec![],
             disconnected: vec![],
+            verified_signatures: 0,
         };
         acc.status = self.accept_one(block, now, cache, &mut acc)?;
         // Orphans whose parent is now known.
@@ -380,7 +384,7 @@ impl ChainStore {
                     return Ok(AcceptStatus::Duplicate);
                 }
                 drop(index);
-                self.connect_tip(block, rec, cache)?;
+                acc.verified_signatures += self.connect_tip(block, rec, cache)?;
                 acc.connected.push(block.clone());
                 return Ok(AcceptStatus::MainChain);
             }
@@ -417,7 +421,8 @@ impl ChainStore {
         let tip = self.tip();
         if block.header.prev_hash == tip.hash {
             match self.connect_tip(block, record, cache) {
-                Ok(()) => {
+                Ok(n) => {
+                    acc.verified_signatures += n;
                     acc.connected.push(block.clone());
                     return Ok(AcceptStatus::MainChain);
                 }
@@ -537,7 +542,10 @@ impl ChainStore {
                 .block(&hash)?
                 .ok_or_else(|| ChainError::Inconsistent(format!("branch block {hash} missing")))?;
             match self.connect_tip(&block, record, cache) {
-                Ok(()) => connected.push(block),
+                Ok(n) => {
+                    acc.verified_signatures += n;
+                    connected.push(block);
+                }
                 Err(ChainError::Invalid(e)) => {
                     self.mark_invalid(&hash, record)?;
                     // Back to the old chain, which was valid.
@@ -587,13 +595,14 @@ impl ChainStore {
     }
 
     /// Validates `block` on the tip and commits it with its UTXO changes,
-    /// undo data and indexes in one synced batch.
+    /// undo data and indexes in one synced batch. Returns the number of
+    /// signatures verified.
     fn connect_tip(
         &self,
         block: &Block,
         record: HeaderRecord,
         cache: &SigCache,
-    ) -> Result<(), ChainError> {
+    ) -> Result<usize, ChainError> {
         let tip = self.tip();
         let coins = self.load_coins(block.txs.iter().skip(1).flat_map(|t| t.inputs.iter()))?;
         let ctx = BlockContext {
@@ -615,7 +624,7 @@ impl ChainStore {
             header: block.header,
             chain_work: record.chain_work,
         };
-        Ok(())
+        Ok(connected.verified_signatures)
     }
 
     /// Disconnects the tip block in one synced batch and returns it.

@@ -4,6 +4,7 @@
 mod api;
 mod crash;
 mod e2e;
+mod metrics;
 mod pow;
 mod qbtc;
 mod support;

@@ -32,6 +32,7 @@ pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
         started: Instant::now(),
         producing: false,
         tip_changed: tokio::sync::watch::channel(luminex_primitives::Hash::ZERO).0,
+        metrics: Arc::new(luminex_node::metrics::Metrics::new()),
     })
 }
 

@@ -1,0 +1,308 @@
+//! Prometheus metrics (`prometheus-client`), served at `/metrics` in the
+//! OpenMetrics text format. Names start with `luminex_`; every metric has
+//! help text and, where it has one, a unit. Counters are updated where things
+//! happen; gauges of state (height, mempool, disk, process) are refreshed
+//! when scraped.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::service::Node;
+
+/// Label set of a rejection.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// Stable rejection code (`bad-signature`, `double-spend`, …).
+    pub reason: String,
+}
+
+/// Label set of an API request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// The matched route template (`/blocks/{id}`), or `unmatched`.
+    pub route: String,
+    /// HTTP status code.
+    pub status: String,
+}
+
+/// Every metric the node exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Main-chain height.
+    pub chain_height: Gauge,
+    /// Transactions in the mempool.
+    pub mempool_transactions: Gauge,
+    /// Bytes of the mempool.
+    pub mempool_bytes: Gauge,
+    /// Mempool size cap.
+    pub mempool_max_bytes: Gauge,
+    /// Transactions admitted to the mempool.
+    pub transactions_accepted: Counter,
+    /// Transactions refused, by reason.
+    pub transactions_rejected: Family<ReasonLabels, Counter>,
+    /// Blocks connected to the main chain.
+    pub blocks_connected: Counter,
+    /// Blocks disconnected by reorganisations.
+    pub blocks_disconnected: Counter,
+    /// Reorganisations.
+    pub reorgs: Counter,
+    /// Blocks refused, by reason.
+    pub blocks_rejected: Family<ReasonLabels, Counter>,
+    /// Time to validate and commit a block that changed the main chain.
+    pub block_validation_seconds: Histogram,
+    /// ML-DSA signature verifications performed (cache hits not counted).
+    pub signature_verifications: Counter,
+    /// Hashes tried by the built-in miner.
+    pub miner_hashes: Counter,
+    /// Bytes of the database on disk.
+    pub storage_disk_bytes: Gauge,
+    /// CPU time of the process.
+    pub process_cpu_seconds: Gauge<f64, AtomicU64>,
+    /// Resident memory of the process.
+    pub process_resident_memory_bytes: Gauge,
+    /// Seconds since start.
+    pub uptime_seconds: Gauge<f64, AtomicU64>,
+    /// REST API requests by route and status.
+    pub api_requests: Family<RouteLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Metrics {
+        let mut r = Registry::with_prefix("luminex");
+        let m = Metrics {
+            registry: Registry::default(),
+            chain_height: Gauge::default(),
+            mempool_transactions: Gauge::default(),
+            mempool_bytes: Gauge::default(),
+            mempool_max_bytes: Gauge::default(),
+            transactions_accepted: Counter::default(),
+            transactions_rejected: Family::default(),
+            blocks_connected: Counter::default(),
+            blocks_disconnected: Counter::default(),
+            reorgs: Counter::default(),
+            blocks_rejected: Family::default(),
+            block_validation_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            signature_verifications: Counter::default(),
+            miner_hashes: Counter::default(),
+            storage_disk_bytes: Gauge::default(),
+            process_cpu_seconds: Gauge::default(),
+            process_resident_memory_bytes: Gauge::default(),
+            uptime_seconds: Gauge::default(),
+            api_requests: Family::default(),
+        };
+        r.register(
+            "chain_height",
+            "Height of the main-chain tip",
+            m.chain_height.clone(),
+        );
+        r.register(
+            "mempool_transactions",
+            "Transactions waiting in the mempool",
+            m.mempool_transactions.clone(),
+        );
+        r.register_with_unit(
+            "mempool",
+            "Encoded size of the mempool",
+            Unit::Bytes,
+            m.mempool_bytes.clone(),
+        );
+        r.register_with_unit(
+            "mempool_max",
+            "Size cap of the mempool",
+            Unit::Bytes,
+            m.mempool_max_bytes.clone(),
+        );
+        r.register(
+            "transactions_accepted",
+            "Transactions admitted to the mempool",
+            m.transactions_accepted.clone(),
+        );
+        r.register(
+            "transactions_rejected",
+            "Transactions refused, by reason",
+            m.transactions_rejected.clone(),
+        );
+        r.register(
+            "blocks_connected",
+            "Blocks connected to the main chain",
+            m.blocks_connected.clone(),
+        );
+        r.register(
+            "blocks_disconnected",
+            "Blocks disconnected by reorganisations",
+            m.blocks_disconnected.clone(),
+        );
+        r.register(
+            "reorgs",
+            "Reorganisations of the main chain",
+            m.reorgs.clone(),
+        );
+        r.register(
+            "blocks_rejected",
+            "Blocks refused, by reason",
+            m.blocks_rejected.clone(),
+        );
+        r.register_with_unit(
+            "block_validation",
+            "Time to validate and commit a block that changed the main chain",
+            Unit::Seconds,
+            m.block_validation_seconds.clone(),
+        );
+        r.register(
+            "signature_verifications",
+            "Signature verifications performed (cache hits excluded)",
+            m.signature_verifications.clone(),
+        );
+        r.register(
+            "miner_hashes",
+            "Hashes tried by the built-in miner",
+            m.miner_hashes.clone(),
+        );
+        r.register_with_unit(
+            "storage_disk",
+            "Bytes of the database on disk",
+            Unit::Bytes,
+            m.storage_disk_bytes.clone(),
+        );
+        r.register_with_unit(
+            "process_cpu",
+            "CPU time of the process",
+            Unit::Seconds,
+            m.process_cpu_seconds.clone(),
+        );
+        r.register_with_unit(
+            "process_resident_memory",
+            "Resident memory of the process",
+            Unit::Bytes,
+            m.process_resident_memory_bytes.clone(),
+        );
+        r.register_with_unit(
+            "uptime",
+            "Time since the node started",
+            Unit::Seconds,
+            m.uptime_seconds.clone(),
+        );
+        r.register(
+            "api_requests",
+            "REST API requests by route and status",
+            m.api_requests.clone(),
+        );
+        Metrics { registry: r, ..m }
+    }
+
+    /// Refreshes the state gauges from `node` and encodes everything.
+    pub fn render(&self, node: &Node) -> String {
+        self.chain_height.set(node.chain.tip().height as i64);
+        {
+            let pool = node.mempool.read();
+            self.mempool_transactions.set(pool.len() as i64);
+            self.mempool_bytes.set(pool.bytes() as i64);
+            self.mempool_max_bytes.set(pool.max_bytes() as i64);
+        }
+        self.storage_disk_bytes.set(node.chain.disk_space() as i64);
+        self.uptime_seconds
+            .set(node.started.elapsed().as_secs_f64());
+        let (cpu, rss) = process_usage();
+        self.process_cpu_seconds.set(cpu);
+        self.process_resident_memory_bytes.set(rss as i64);
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("encoding into a String cannot fail");
+        out
+    }
+}
+
+/// CPU seconds and resident bytes of this process, from `/proc` (zeros
+/// where it is not available).
+pub fn process_usage() -> (f64, u64) {
+    #[cfg(target_os = "linux")]
+    {
+        let ticks = 100.0; // USER_HZ on every Linux platform in use
+        let cpu = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| {
+                // Fields after the command name, which may contain spaces.
+                let rest = s.rsplit_once(')')?.1;
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                let utime: f64 = f.get(11)?.parse().ok()?;
+                let stime: f64 = f.get(12)?.parse().ok()?;
+                Some((utime + stime) / ticks)
+            })
+            .unwrap_or(0.0);
+        let rss = std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map_or(0, |pages| pages * 4096);
+        (cpu, rss)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        (0.0, 0)
+    }
+}
+
+/// Axum middleware counting requests by matched route and status.
+pub async fn track(State(node): State<Arc<Node>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let resp = next.run(req).await;
+    node.metrics
+        .api_requests
+        .get_or_create(&RouteLabels {
+            route,
+            status: resp.status().as_u16().to_string(),
+        })
+        .inc();
+    resp
+}
+
+/// Content type of the OpenMetrics exposition.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// Content type of the classic Prometheus text exposition.
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Converts the OpenMetrics exposition to the classic Prometheus text
+/// format (for tools such as `promtool check metrics` that read only it):
+/// counter metadata names the `_total` sample, `# UNIT` and `# EOF` go.
+/// `prometheus-client` writes only OpenMetrics, hence this small rewrite.
+pub fn to_prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "].into_iter().find_map(|p| {
+            let rest = line.strip_prefix(p)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{p}{name}_total {tail}"))
+        });
+        out.push_str(meta.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,260 @@
+//! Prometheus metrics: values follow what the node does, both exposition
+//! formats are served, promtool accepts the output and the alert rules, and
+//! every metric the deploy files use is exported.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use luminex_ledger::testkit::{lock_of, transfer};
+use luminex_node::api::router;
+use luminex_primitives::{Amount, TxOut};
+use tower::ServiceExt;
+
+use crate::support::memory_node;
+
+async fn get(
+    node: &std::sync::Arc<luminex_node::service::Node>,
+    uri: &str,
+    accept: Option<&str>,
+) -> (String, String) {
+    let mut req = Request::builder().uri(uri);
+    if let Some(a) = accept {
+        req = req.header("accept", a);
+    }
+    let resp = router(node.clone())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    (ct, body)
+}
+
+/// The value of the sample line that starts with `series` exactly.
+fn value(exposition: &str, series: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|r| r.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("{series} not in:\n{exposition}"))
+        .parse()
+        .unwrap()
+}
+
+/// A node that has accepted and refused transactions and blocks, and served
+/// API requests; returns its text exposition.
+async fn busy_node_metrics() -> (std::sync::Arc<luminex_node::service::Node>, String) {
+    let node = memory_node();
+    let k0 = node.spec.dev_key(0).unwrap();
+    let k1 = node.spec.dev_key(1).unwrap();
+    let coins = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
+    let pay = |amount| {
+        transfer(
+            &node.spec,
+            &k0,
+            &coins[..1],
+            vec![TxOut {
+                amount: Amount::from_coins(amount).unwrap(),
+                lock: lock_of(&k1),
+            }],
+        )
+    };
+    node.submit(pay(5)).unwrap();
+    // A bad signature on another key's coin (not a double spend).
+    let k2 = node.spec.dev_key(2).unwrap();
+    let c2 = node.chain.address_utxos(&lock_of(&k2), 10).unwrap();
+    let mut bad = transfer(
+        &node.spec,
+        &k2,
+        &c2[..1],
+        vec![TxOut {
+            amount: Amount::from_coins(6).unwrap(),
+            lock: lock_of(&k1),
+        }],
+    );
+    bad.outputs[0].amount = Amount::from_coins(4).unwrap();
+    assert!(node.submit(bad).is_err());
+    let block = node.produce_block().unwrap();
+    let mut invalid = block.clone();
+    invalid.header.prev_hash = block.hash();
+    invalid.txs[0].kind = luminex_primitives::TxKind::Coinbase { height: 2 };
+    assert!(node.accept_block(&invalid).is_err());
+    get(&node, "/blocks/1", None).await;
+    get(&node, "/blocks/999", None).await;
+    let (ct, text) = get(&node, "/metrics", None).await;
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    (node, text)
+}
+
+#[tokio::test]
+async fn metrics_follow_what_the_node_does() {
+    let (node, text) = busy_node_metrics().await;
+    assert_eq!(value(&text, "luminex_chain_height"), 1.0);
+    assert_eq!(value(&text, "luminex_transactions_accepted_total"), 1.0);
+    assert_eq!(
+        value(
+            &text,
+            "luminex_transactions_rejected_total{reason=\"bad-signature\"}"
+        ),
+        1.0
+    );
+    assert_eq!(value(&text, "luminex_blocks_connected_total"), 1.0);
+    assert_eq!(
+        value(
+            &text,
+            "luminex_blocks_rejected_total{reason=\"bad-txnmrklroot\"}"
+        ),
+        1.0
+    );
+    assert_eq!(value(&text, "luminex_block_validation_seconds_count"), 1.0);
+    // Two submissions verified one signature each; the block's was cached.
+    assert_eq!(value(&text, "luminex_signature_verifications_total"), 2.0);
+    assert_eq!(value(&text, "luminex_mempool_transactions"), 0.0);
+    assert!(value(&text, "luminex_process_resident_memory_bytes") > 0.0);
+    assert_eq!(
+        value(
+            &text,
+            "luminex_api_requests_total{route=\"/blocks/{id}\",status=\"200\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "luminex_api_requests_total{route=\"/blocks/{id}\",status=\"404\"}"
+        ),
+        1.0
+    );
+    // Every metric has help text.
+    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let name = line.split(' ').nth(2).unwrap();
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} has no help"
+        );
+        assert!(name.starts_with("luminex_"), "{name}");
+    }
+    // OpenMetrics when asked for.
+    let (ct, om) = get(
+        &node,
+        "/metrics",
+        Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5"),
+    )
+    .await;
+    assert!(ct.starts_with("application/openmetrics-text"), "{ct}");
+    assert!(om.trim_end().ends_with("# EOF"));
+    assert!(om.contains("# UNIT luminex_mempool_bytes bytes"));
+}
+
+fn promtool() -> &'static str {
+    if Command::new("promtool").arg("--version").output().is_err() {
+        panic!("promtool not found: install it with `apt-get install prometheus` (README, Tests)");
+    }
+    "promtool"
+}
+
+fn deploy_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
+}
+
+#[tokio::test]
+async fn promtool_accepts_the_metrics_and_the_alert_rules() {
+    let (_, text) = busy_node_metrics().await;
+    let mut child = Command::new(promtool())
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rules = deploy_dir().join("prometheus/alerts.yml");
+    let out = Command::new(promtool())
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check rules: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `luminex_…` names in a text.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("luminex_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        names.insert(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    names
+}
+
+#[tokio::test]
+async fn every_metric_in_the_rules_and_dashboards_is_exported() {
+    let (_, text) = busy_node_metrics().await;
+    let exported: BTreeSet<String> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect();
+    let mut files = vec![deploy_dir().join("prometheus/alerts.yml")];
+    for e in std::fs::read_dir(deploy_dir().join("grafana")).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    assert!(files.len() >= 4, "rules and three dashboards");
+    let mut used = BTreeSet::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        if f.extension().is_some_and(|e| e == "json") {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert!(
+                v["panels"].as_array().is_some_and(|p| !p.is_empty()),
+                "{}",
+                f.display()
+            );
+        }
+        let names = metric_names(&text);
+        assert!(!names.is_empty(), "{} uses no metric", f.display());
+        used.extend(names);
+    }
+    let missing: Vec<_> = used.iter().filter(|n| !exported.contains(*n)).collect();
+    assert!(missing.is_empty(), "used but not exported: {missing:?}");
+}

@@ -41,11 +41,11 @@ impl ApiError {
         }
     }
 
-    fn bad_request(code: &str, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(code: &str, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
-    fn not_found(what: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(what: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not-found", what)
     }
 }
@@ -116,6 +116,14 @@ pub fn router(node: Arc<Node>) -> Router {
             get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
         )
         .route("/metrics", get(metrics))
+        .route("/blocks", get(crate::explorer::blocks))
+        .route("/search", get(crate::explorer::search))
+        .route("/stats", get(crate::explorer::stats))
+        .route(
+            "/transactions/estimate-fee",
+            get(crate::explorer::estimate_fee),
+        )
+        .route("/health/ready", get(crate::explorer::ready))
         .route_layer(axum::middleware::from_fn_with_state(
             node.clone(),
             crate::metrics::track,
@@ -131,12 +139,12 @@ pub fn router(node: Arc<Node>) -> Router {
         .with_state(node)
 }
 
-fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(crate) fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     p.map(|Path(s)| s)
         .map_err(|e| ApiError::bad_request("bad-path", e.body_text()))
 }
 
-fn parse_hash(s: &str, what: &str) -> Result<Hash, ApiError> {
+pub(crate) fn parse_hash(s: &str, what: &str) -> Result<Hash, ApiError> {
     s.parse().map_err(|_| {
         ApiError::bad_request(
             &format!("bad-{what}"),
@@ -145,13 +153,13 @@ fn parse_hash(s: &str, what: &str) -> Result<Hash, ApiError> {
     })
 }
 
-fn parse_address(node: &Node, s: &str) -> Result<Address, ApiError> {
+pub(crate) fn parse_address(node: &Node, s: &str) -> Result<Address, ApiError> {
     node.spec
         .parse_address(s)
         .map_err(|e| ApiError::bad_request("bad-address", e.to_string()))
 }
 
-fn coins(v: u64) -> String {
+pub(crate) fn coins(v: u64) -> String {
     Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string())
 }
 
@@ -339,14 +347,18 @@ async fn balance(
     }))
 }
 
-fn query(
+pub(crate) fn query(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<HashMap<String, String>, ApiError> {
     q.map(|Query(m)| m)
         .map_err(|e| ApiError::bad_request("bad-query", e.body_text()))
 }
 
-fn limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, ApiError> {
+pub(crate) fn limit(
+    q: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
     match q.get("limit") {
         None => Ok(default),
         Some(s) => match s.parse::<usize>() {
@@ -407,12 +419,38 @@ async fn history(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> ApiResult<HistoryJson> {
+) -> Result<Response, ApiError> {
     let addr = parse_address(&node, &path_param(p)?)?;
     let q = query(q)?;
     let limit = limit(&q, 50, 1000)?;
-    let before = match q.get("cursor") {
-        None => None,
+    let height_param = |k: &str| -> Result<Option<u64>, ApiError> {
+        q.get(k)
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request("bad-height", format!("{k} must be a height"))
+                })
+            })
+            .transpose()
+    };
+    let (from_height, to_height) = (height_param("from_height")?, height_param("to_height")?);
+    let direction = match q.get("direction").map(String::as_str) {
+        None | Some("all") => None,
+        Some("in") => Some(true),
+        Some("out") => Some(false),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "bad-direction",
+                "direction is in, out or all",
+            ))
+        }
+    };
+    let csv = match q.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::bad_request("bad-format", "format is json or csv")),
+    };
+    let mut before = match q.get("cursor") {
+        None => to_height.map(|h| (h.saturating_add(1), Hash::ZERO)),
         Some(c) => {
             let bad = || {
                 ApiError::bad_request(
@@ -427,12 +465,51 @@ async fn history(
             ))
         }
     };
-    let rows = node.chain.address_history(&addr.lock, before, limit)?;
-    let next_cursor = if rows.len() == limit {
-        rows.last().map(|r| format!("{}:{}", r.height, r.txid))
-    } else {
-        None
-    };
+    // Page through the index until `limit` rows pass the filters (bounded).
+    let mut rows = Vec::new();
+    let mut exhausted = false;
+    for _ in 0..20 {
+        let page = node.chain.address_history(&addr.lock, before, limit)?;
+        exhausted = page.len() < limit;
+        for r in &page {
+            before = Some((r.height, r.txid));
+            if from_height.is_some_and(|f| r.height < f) {
+                exhausted = true;
+                break;
+            }
+            let incoming = r.received > r.sent;
+            if direction.is_none_or(|d| d == incoming) {
+                rows.push(*r);
+                if rows.len() == limit {
+                    break;
+                }
+            }
+        }
+        if exhausted || rows.len() == limit {
+            break;
+        }
+    }
+    let next_cursor = (!exhausted || rows.len() == limit)
+        .then(|| before.map(|(h, t)| format!("{h}:{t}")))
+        .flatten();
+    if csv {
+        let mut out = String::from("txid,height,received,sent,net\n");
+        for r in &rows {
+            out.push_str(&format!(
+                "{},{},{},{},{}\n",
+                r.txid,
+                r.height,
+                r.received.base(),
+                r.sent.base(),
+                net_coins(r.received.base(), r.sent.base())
+            ));
+        }
+        let mut resp = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response();
+        if let Some(c) = next_cursor.and_then(|c| c.parse().ok()) {
+            resp.headers_mut().insert("x-next-cursor", c);
+        }
+        return Ok(resp);
+    }
     Ok(Json(HistoryJson {
         address: addr.to_string(),
         transactions: rows
@@ -446,7 +523,8 @@ async fn history(
             })
             .collect(),
         next_cursor,
-    }))
+    })
+    .into_response())
 }
 
 /// OpenMetrics when the scraper asks for it (Prometheus does), the classic
@@ -505,5 +583,7 @@ async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
         mempool_txs: txs,
         mempool_bytes: bytes,
         disk_bytes: node.chain.disk_space(),
+        cpu_seconds: crate::metrics::process_usage().0,
+        memory_bytes: crate::metrics::process_usage().1,
     })
 }

@@ -234,6 +234,10 @@ pub struct NodeStatusJson {
     pub mempool_bytes: usize,
     /// Bytes of the database on disk.
     pub disk_bytes: u64,
+    /// CPU time of the process.
+    pub cpu_seconds: f64,
+    /// Resident memory of the process.
+    pub memory_bytes: u64,
 }
 
 /// Signed decimal coins of `received - sent`.

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod explorer;
 pub mod metrics;
 pub mod miner;
 pub mod producer;

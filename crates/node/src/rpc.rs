@@ -86,7 +86,7 @@ fn to_f64(x: U256) -> f64 {
 }
 
 /// Bitcoin's difficulty: the difficulty-1 target over the block's target.
-fn difficulty(bits: u32) -> f64 {
+pub fn difficulty(bits: u32) -> f64 {
     let one = target_from_compact(0x1d00ffff).unwrap_or(U256::MAX);
     match target_from_compact(bits) {
         Ok(t) => to_f64(one) / to_f64(t),

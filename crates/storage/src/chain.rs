@@ -711,6 +711,11 @@ impl ChainStore {
         }))
     }
 
+    /// Number of transactions of a stored block (without reading them).
+    pub fn tx_count(&self, hash: &Hash) -> Result<Option<usize>, StoreError> {
+        Ok(self.kv.get(BLOCKS, hash)?.map(|b| b.wtxids.len()))
+    }
+
     /// A main-chain transaction by txid.
     pub fn transaction(&self, txid: &Hash) -> Result<Option<StoredTx>, StoreError> {
         let Some(location) = self.kv.get(TX_INDEX, txid)? else {

@@ -442,3 +442,90 @@ async fn bad_input_gets_4xx_problems_and_changes_nothing() {
     }
     assert!(node.mempool.read().contains(&good.txid()));
 }
+
+#[tokio::test]
+async fn explorer_routes() {
+    let node = memory_node();
+    let tx = payment(&node);
+    node.submit(tx.clone()).unwrap();
+    let b1 = node.produce_block().unwrap();
+    let b2 = node.produce_block().unwrap();
+    let (s, v) = get(&node, "/blocks").await;
+    assert_eq!(s, StatusCode::OK);
+    let heights: Vec<u64> = v["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["height"].as_u64().unwrap())
+        .collect();
+    assert_eq!(heights, vec![2, 1, 0]);
+    assert_eq!(v["blocks"][0]["hash"], b2.hash().to_string());
+    assert_eq!(v["blocks"][1]["tx_count"], 2);
+    let (_, v) = get(&node, "/blocks?from=1&limit=1").await;
+    assert_eq!(v["blocks"][0]["height"], 1);
+    assert_eq!(v["next_from"], 0);
+
+    let (_, v) = get(&node, "/search?q=1").await;
+    assert_eq!(
+        (v["kind"].as_str().unwrap(), v["hash"].as_str().unwrap()),
+        ("block", b1.hash().to_string().as_str())
+    );
+    let (_, v) = get(&node, &format!("/search?q={}", b2.hash())).await;
+    assert_eq!(v["height"], 2);
+    let (_, v) = get(&node, &format!("/search?q={}", tx.txid())).await;
+    assert_eq!(
+        (v["kind"].as_str().unwrap(), v["height"].as_u64().unwrap()),
+        ("transaction", 1)
+    );
+    let k1 = node
+        .spec
+        .address(node.spec.dev_key(1).unwrap().public_key().lock())
+        .to_string();
+    let (_, v) = get(&node, &format!("/search?q={k1}")).await;
+    assert_eq!(v["kind"], "address");
+    assert_eq!(v["utxo_count"], 2);
+
+    let (_, v) = get(&node, "/stats").await;
+    assert_eq!(v["height"], 2);
+    // Four genesis allocations plus two subsidies (fees recycle).
+    assert_eq!(
+        v["supply"].as_u64().unwrap(),
+        4 * 25_000_000_000_000_000 + 2 * 5_000_000_000
+    );
+    assert!(v["tps"]["1h"].as_f64().unwrap() > 0.0);
+
+    let (s, v) = get(&node, "/transactions/estimate-fee?blocks=2").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["fee_rate"], node.spec.min_fee_rate);
+
+    // History filters and CSV.
+    let (_, v) = get(&node, &format!("/address/{k1}/transactions?direction=in")).await;
+    assert_eq!(
+        v["transactions"].as_array().unwrap().len(),
+        2,
+        "genesis allocation and the payment"
+    );
+    let (_, v) = get(&node, &format!("/address/{k1}/transactions?direction=out")).await;
+    assert!(v["transactions"].as_array().unwrap().is_empty());
+    let (_, v) = get(
+        &node,
+        &format!("/address/{k1}/transactions?from_height=1&to_height=1"),
+    )
+    .await;
+    assert_eq!(v["transactions"][0]["txid"], tx.txid().to_string());
+    assert_eq!(v["transactions"].as_array().unwrap().len(), 1);
+    let (s, _, ct) = call(
+        &node,
+        "GET",
+        &format!("/address/{k1}/transactions?format=csv"),
+        None,
+        vec![],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ct.starts_with("text/csv"));
+    let (s, v) = get(&node, "/health/ready").await;
+    assert_eq!((s, v["height"].as_u64().unwrap()), (StatusCode::OK, 2));
+    let (_, v) = get(&node, "/health/node-status").await;
+    assert!(v["memory_bytes"].as_u64().unwrap() > 0);
+}

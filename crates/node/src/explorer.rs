@@ -1,0 +1,242 @@
+//! Explorer and health routes of the REST API: block lists, search, chain
+//! statistics, fee estimates and readiness.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use luminex_primitives::Hash;
+use serde_json::{json, Value};
+
+use crate::api::{coins, limit, parse_hash, query, ApiError};
+use crate::service::Node;
+
+type JsonResult = Result<Json<Value>, ApiError>;
+
+fn block_summary(node: &Node, hash: &Hash) -> Result<Option<Value>, ApiError> {
+    let Some(rec) = node.chain.header(hash)? else {
+        return Ok(None);
+    };
+    let txs = node.chain.tx_count(hash)?.unwrap_or(0);
+    Ok(Some(json!({
+        "hash": hash.to_string(),
+        "height": rec.height,
+        "time": rec.header.time,
+        "tx_count": txs,
+        "prev_hash": rec.header.prev_hash.to_string(),
+    })))
+}
+
+/// `GET /blocks?from=H&limit=N`: blocks from height `from` (default: the
+/// tip) downwards, latest first.
+pub async fn blocks(
+    State(node): State<Arc<Node>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> JsonResult {
+    let q = query(q)?;
+    let limit = limit(&q, 20, 500)?;
+    let tip = node.chain.tip().height;
+    let from = match q.get("from") {
+        None => tip,
+        Some(s) => s
+            .parse::<u64>()
+            .map_err(|_| ApiError::bad_request("bad-height", "from must be a height"))?
+            .min(tip),
+    };
+    let mut out = Vec::with_capacity(limit);
+    for h in (0..=from).rev().take(limit) {
+        if let Some(hash) = node.chain.hash_at(h)? {
+            if let Some(s) = block_summary(&node, &hash)? {
+                out.push(s);
+            }
+        }
+    }
+    let next = out
+        .last()
+        .and_then(|b| b["height"].as_u64())
+        .filter(|h| *h > 0)
+        .map(|h| h - 1);
+    Ok(Json(json!({ "blocks": out, "next_from": next })))
+}
+
+/// `GET /search?q=`: a height, block hash, txid or address.
+pub async fn search(
+    State(node): State<Arc<Node>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> JsonResult {
+    let q = query(q)?;
+    let term = q.get("q").map(|s| s.trim()).unwrap_or("");
+    if term.is_empty() || term.len() > 200 {
+        return Err(ApiError::bad_request(
+            "bad-query",
+            "q must be a height, block hash, txid or address",
+        ));
+    }
+    if term.len() <= 20 && term.bytes().all(|b| b.is_ascii_digit()) {
+        let h: u64 = term
+            .parse()
+            .map_err(|_| ApiError::bad_request("bad-height", "height out of range"))?;
+        if let Some(hash) = node.chain.hash_at(h)? {
+            return Ok(Json(
+                json!({ "kind": "block", "height": h, "hash": hash.to_string() }),
+            ));
+        }
+        return Err(ApiError::not_found(format!("no block at height {h}")));
+    }
+    if term.len() == 64 {
+        let hash = parse_hash(term, "hash")?;
+        if let Some(rec) = node.chain.header(&hash)? {
+            return Ok(Json(
+                json!({ "kind": "block", "height": rec.height, "hash": hash.to_string() }),
+            ));
+        }
+        if let Some(t) = node.chain.transaction(&hash)? {
+            return Ok(Json(
+                json!({ "kind": "transaction", "txid": hash.to_string(), "height": t.location.height }),
+            ));
+        }
+        if node.mempool.read().contains(&hash) {
+            return Ok(Json(
+                json!({ "kind": "transaction", "txid": hash.to_string(), "height": null }),
+            ));
+        }
+        return Err(ApiError::not_found(format!(
+            "{term} is neither a block nor a transaction"
+        )));
+    }
+    match node.spec.parse_address(term) {
+        Ok(a) => {
+            let (balance, utxos) = node.chain.balance(&a.lock)?;
+            Ok(Json(
+                json!({ "kind": "address", "address": a.to_string(), "balance": balance.base(), "utxo_count": utxos }),
+            ))
+        }
+        Err(e) => Err(ApiError::bad_request(
+            "bad-query",
+            format!("not a height, hash or address: {e}"),
+        )),
+    }
+}
+
+/// `GET /stats`: height, transactions per second over 1 min / 5 min / 1 h
+/// (from block times), average block time, mempool, difficulty, supply.
+pub async fn stats(State(node): State<Arc<Node>>) -> JsonResult {
+    let n = node.clone();
+    tokio::task::spawn_blocking(move || stats_blocking(&n))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+            )
+        })?
+}
+
+/// Blocks looked at for windows and averages.
+const STATS_WINDOW_BLOCKS: u64 = 4000;
+
+fn stats_blocking(node: &Node) -> JsonResult {
+    let tip = node.chain.tip();
+    let now = u64::from(tip.header.time);
+    let mut txs_in = [0u64; 3];
+    let windows = [60u64, 300, 3600];
+    let mut times = Vec::new();
+    let lowest = tip.height.saturating_sub(STATS_WINDOW_BLOCKS);
+    for h in (lowest.max(1)..=tip.height).rev() {
+        let Some(hash) = node.chain.hash_at(h)? else {
+            break;
+        };
+        let Some(rec) = node.chain.header(&hash)? else {
+            break;
+        };
+        let age = now.saturating_sub(u64::from(rec.header.time));
+        if times.len() <= 100 {
+            times.push(rec.header.time);
+        }
+        if age > 3600 && times.len() > 100 {
+            break;
+        }
+        let txs = node.chain.tx_count(&hash)?.unwrap_or(1).saturating_sub(1) as u64;
+        for (i, w) in windows.iter().enumerate() {
+            if age < *w {
+                txs_in[i] += txs;
+            }
+        }
+    }
+    let avg_block_time = match (times.first(), times.last()) {
+        (Some(a), Some(b)) if times.len() > 1 => {
+            f64::from(a.saturating_sub(*b)) / (times.len() - 1) as f64
+        }
+        _ => 0.0,
+    };
+    let supply: u64 = node
+        .chain
+        .all_utxos()?
+        .values()
+        .map(|c| c.output.amount.base())
+        .sum();
+    let (mempool_txs, mempool_bytes) = {
+        let p = node.mempool.read();
+        (p.len(), p.bytes())
+    };
+    Ok(Json(json!({
+        "height": tip.height,
+        "tip": tip.hash.to_string(),
+        "tps": { "1m": txs_in[0] as f64 / 60.0, "5m": txs_in[1] as f64 / 300.0, "1h": txs_in[2] as f64 / 3600.0 },
+        "average_block_time_secs": avg_block_time,
+        "mempool_txs": mempool_txs,
+        "mempool_bytes": mempool_bytes,
+        "difficulty": crate::rpc::difficulty(tip.header.bits),
+        "supply": supply,
+        "supply_coins": coins(supply),
+    })))
+}
+
+/// `GET /transactions/estimate-fee?blocks=N`: the fee rate (base units per
+/// byte) likely to confirm within N blocks, from the mempool: the minimum
+/// rate if N blocks' worth of space holds the whole mempool, otherwise the
+/// rate of the transaction at that depth in fee order.
+pub async fn estimate_fee(
+    State(node): State<Arc<Node>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> JsonResult {
+    let q = query(q)?;
+    let blocks: u64 = match q.get("blocks") {
+        None => 1,
+        Some(s) => match s.parse::<u64>() {
+            Ok(n) if (1..=1008).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "bad-blocks",
+                    "blocks must be 1..=1008",
+                ))
+            }
+        },
+    };
+    let capacity = (node.spec.max_block_bytes as u64).saturating_mul(blocks);
+    let min = node.spec.min_fee_rate;
+    let mut used = 0u64;
+    let mut rate = min;
+    for e in node.mempool.read().entries() {
+        used += e.size as u64;
+        if used > capacity {
+            rate = (e.fee_rate / 1000 + 1).max(min);
+            break;
+        }
+    }
+    Ok(Json(json!({
+        "blocks": blocks,
+        "fee_rate": rate,
+        "min_fee_rate": min,
+        "unit": "base units per byte",
+    })))
+}
+
+/// `GET /health/ready`: ready to serve (the chain is open; peer-to-peer sync
+/// adds a syncing condition when it lands).
+pub async fn ready(State(node): State<Arc<Node>>) -> Json<Value> {
+    Json(json!({ "status": "ready", "height": node.chain.tip().height }))
+}

@@ -100,34 +100,75 @@ impl From<MempoolError> for ApiError {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-/// The API router over a node.
+/// Options of the REST API.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// Per-client rate limits.
+    pub limits: crate::guard::RateLimitConfig,
+    /// Admin API key hashes (no keys: admin routes refuse everyone).
+    pub admin_keys: crate::guard::AdminKeys,
+    /// Origins allowed by CORS (none: no CORS headers).
+    pub cors_origins: Vec<String>,
+    /// Longest a request may take.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            limits: crate::guard::RateLimitConfig::default(),
+            admin_keys: crate::guard::AdminKeys::default(),
+            cors_origins: vec![],
+            timeout: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// The API router over a node with default options.
 pub fn router(node: Arc<Node>) -> Router {
-    Router::new()
+    router_with(node, ApiOptions::default())
+}
+
+/// The API router over a node.
+pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
+    use axum::middleware::from_fn_with_state;
+    let admin = Router::new()
+        .route("/admin/mempool", get(crate::admin::mempool))
+        .route("/admin/diagnostics", get(crate::admin::diagnostics))
+        .route("/debug/mempool", get(crate::admin::debug_mempool))
+        .route("/debug/genesis", get(crate::admin::genesis))
+        .route_layer(from_fn_with_state(
+            Arc::new(opts.admin_keys),
+            crate::guard::require_admin,
+        ));
+    let mut r = Router::new()
         .route("/transactions/broadcast", post(broadcast))
+        .route(
+            "/transactions/estimate-fee",
+            get(crate::explorer::estimate_fee),
+        )
         .route("/transactions/{txid}", get(transaction))
+        .route("/blocks", get(crate::explorer::blocks))
         .route("/blocks/{id}", get(block))
         .route("/address/{address}/balance", get(balance))
         .route("/address/{address}/utxos", get(utxos))
         .route("/address/{address}/transactions", get(history))
+        .route("/search", get(crate::explorer::search))
+        .route("/stats", get(crate::explorer::stats))
         .route("/health/block-sync", get(block_sync))
         .route("/health/node-status", get(node_status))
         .route(
             "/health/live",
             get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
         )
-        .route("/metrics", get(metrics))
-        .route("/blocks", get(crate::explorer::blocks))
-        .route("/search", get(crate::explorer::search))
-        .route("/stats", get(crate::explorer::stats))
-        .route(
-            "/transactions/estimate-fee",
-            get(crate::explorer::estimate_fee),
-        )
         .route("/health/ready", get(crate::explorer::ready))
-        .route_layer(axum::middleware::from_fn_with_state(
-            node.clone(),
-            crate::metrics::track,
+        .route("/metrics", get(metrics))
+        .merge(admin)
+        .route_layer(from_fn_with_state(
+            Arc::new(crate::guard::RateLimits::new(opts.limits)),
+            crate::guard::rate_limit,
         ))
+        .route_layer(from_fn_with_state(node.clone(), crate::metrics::track))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -136,7 +177,25 @@ pub fn router(node: Arc<Node>) -> Router {
                 "method not allowed on this route",
             )
         })
-        .with_state(node)
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            opts.timeout,
+        ));
+    let origins: Vec<axum::http::HeaderValue> = opts
+        .cors_origins
+        .iter()
+        .filter_map(|o| o.parse().ok())
+        .collect();
+    if !origins.is_empty() {
+        r = r.layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+                .allow_headers([header::CONTENT_TYPE]),
+        );
+    }
+    r.with_state(node)
 }
 
 pub(crate) fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {

@@ -68,6 +68,20 @@ pub struct NodeArgs {
     /// Mining threads (default: all cores).
     #[arg(long, env = "LUMINEX_THREADS")]
     pub threads: Option<usize>,
+    /// SHA-256 (hex) of an admin API key; repeat for several keys.
+    #[arg(
+        long = "admin-key-hash",
+        env = "LUMINEX_ADMIN_KEY_HASHES",
+        value_delimiter = ','
+    )]
+    pub admin_key_hashes: Vec<String>,
+    /// An origin allowed to call the API from a browser (CORS); repeatable.
+    #[arg(
+        long = "cors-origin",
+        env = "LUMINEX_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 /// The config file's fields; all optional.
@@ -100,6 +114,20 @@ pub struct ConfigFile {
     pub miner_address: Option<String>,
     /// Mining threads.
     pub threads: Option<usize>,
+    /// Admin API key hashes (SHA-256, hex).
+    pub admin_key_hashes: Option<Vec<String>>,
+    /// CORS origins.
+    pub cors_origins: Option<Vec<String>>,
+    /// Requests per second per client on ordinary routes.
+    pub rate_limit_per_second: Option<u32>,
+    /// Burst per client on ordinary routes.
+    pub rate_limit_burst: Option<u32>,
+    /// Requests per second per client on expensive routes.
+    pub rate_limit_expensive_per_second: Option<u32>,
+    /// Burst per client on expensive routes.
+    pub rate_limit_expensive_burst: Option<u32>,
+    /// Whether loopback clients skip rate limits.
+    pub rate_limit_exempt_loopback: Option<bool>,
 }
 
 /// A configuration problem.
@@ -159,6 +187,8 @@ pub struct Config {
     pub miner_address: Option<String>,
     /// Mining threads.
     pub threads: usize,
+    /// REST API options (rate limits, admin keys, CORS).
+    pub api: crate::api::ApiOptions,
 }
 
 fn default_root() -> PathBuf {
@@ -261,7 +291,32 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
     if threads == 0 || threads > 1024 {
         return Err(ConfigError::Value("threads must be 1..=1024".into()));
     }
+    let hashes = if args.admin_key_hashes.is_empty() {
+        file.admin_key_hashes.unwrap_or_default()
+    } else {
+        args.admin_key_hashes.clone()
+    };
+    let d = crate::guard::RateLimitConfig::default();
+    let api = crate::api::ApiOptions {
+        limits: crate::guard::RateLimitConfig {
+            per_second: file.rate_limit_per_second.unwrap_or(d.per_second),
+            burst: file.rate_limit_burst.unwrap_or(d.burst),
+            expensive_per_second: file
+                .rate_limit_expensive_per_second
+                .unwrap_or(d.expensive_per_second),
+            expensive_burst: file.rate_limit_expensive_burst.unwrap_or(d.expensive_burst),
+            exempt_loopback: file.rate_limit_exempt_loopback.unwrap_or(d.exempt_loopback),
+        },
+        admin_keys: crate::guard::AdminKeys::from_hex(&hashes).map_err(ConfigError::Value)?,
+        cors_origins: if args.cors_origins.is_empty() {
+            file.cors_origins.unwrap_or_default()
+        } else {
+            args.cors_origins.clone()
+        },
+        ..crate::api::ApiOptions::default()
+    };
     Ok(Config {
+        api,
         rpc_addr: match args.rpc_addr.or(file.rpc_addr) {
             Some(a) => a,
             None => DEFAULT_RPC_ADDR
@@ -313,6 +368,8 @@ mod tests {
         let mut args = NodeArgs::default();
         args.common.config = Some(p.clone());
         assert!(matches!(resolve(&args), Err(ConfigError::Parse { .. })));
+        std::fs::write(&p, "admin_key_hashes = [\"not-hex\"]\n").unwrap();
+        assert!(matches!(resolve(&args), Err(ConfigError::Value(_))));
         std::fs::write(&p, "block_time_ms = 0\n").unwrap();
         assert!(matches!(resolve(&args), Err(ConfigError::Value(_))));
         args.common.config = Some(dir.path().join("missing.toml"));

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod api;
 pub mod api_types;
 pub mod bench;
@@ -17,6 +18,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod explorer;
+pub mod guard;
 pub mod metrics;
 pub mod miner;
 pub mod producer;

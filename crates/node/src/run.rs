@@ -133,11 +133,14 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
         });
     let rpc_server = tokio::spawn(async move { rpc_server.await });
     let mut api_stop = stop_rx.clone();
-    let server = axum::serve(listener, crate::api::router(node.clone())).with_graceful_shutdown(
-        async move {
-            let _ = api_stop.changed().await;
-        },
-    );
+    let server = axum::serve(
+        listener,
+        crate::api::router_with(node.clone(), cfg.api.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = api_stop.changed().await;
+    });
     let server = tokio::spawn(async move { server.await });
 
     shutdown_signal().await;

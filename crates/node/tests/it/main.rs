@@ -4,6 +4,7 @@
 mod api;
 mod crash;
 mod e2e;
+mod guard;
 mod metrics;
 mod pow;
 mod qbtc;

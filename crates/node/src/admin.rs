@@ -1,0 +1,60 @@
+//! Admin and debug routes (behind [`crate::guard::require_admin`]):
+//! mempool contents, diagnostics (resources, storage, chain), genesis.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use luminex_primitives::Encode;
+use serde_json::{json, Value};
+
+use crate::service::Node;
+
+/// `GET /admin/mempool`: every waiting transaction, highest fee rate first.
+pub async fn mempool(State(node): State<Arc<Node>>) -> Json<Value> {
+    let pool = node.mempool.read();
+    let txs: Vec<Value> = pool
+        .entries()
+        .map(|e| json!({ "txid": e.txid.to_string(), "size": e.size, "fee": e.fee.base(), "fee_rate_per_kb": e.fee_rate }))
+        .collect();
+    Json(
+        json!({ "count": pool.len(), "bytes": pool.bytes(), "max_bytes": pool.max_bytes(), "transactions": txs }),
+    )
+}
+
+/// `GET /debug/mempool`: the same with each transaction's encoding.
+pub async fn debug_mempool(State(node): State<Arc<Node>>) -> Json<Value> {
+    let pool = node.mempool.read();
+    let txs: Vec<Value> = pool
+        .entries()
+        .map(|e| json!({ "txid": e.txid.to_string(), "wtxid": e.wtxid.to_string(), "fee": e.fee.base(), "hex": hex::encode(e.tx.encode()) }))
+        .collect();
+    Json(json!({ "transactions": txs }))
+}
+
+/// `GET /admin/diagnostics`: resource use, storage and chain state.
+pub async fn diagnostics(State(node): State<Arc<Node>>) -> Json<Value> {
+    let (cpu, rss) = crate::metrics::process_usage();
+    let tip = node.chain.tip();
+    let pool = node.mempool.read();
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_secs": node.started.elapsed().as_secs(),
+        "process": { "cpu_seconds": cpu, "resident_memory_bytes": rss },
+        "storage": { "disk_bytes": node.chain.disk_space() },
+        "chain": { "name": node.spec.name, "height": tip.height, "tip": tip.hash.to_string(), "chain_work": hex::encode(tip.chain_work.to_be_bytes::<32>()) },
+        "mempool": { "count": pool.len(), "bytes": pool.bytes() },
+        "signature_cache_entries": node.cache.len(),
+        "peers": [],
+    }))
+}
+
+/// `GET /debug/genesis`: the genesis block and the chain spec.
+pub async fn genesis(State(node): State<Arc<Node>>) -> Json<Value> {
+    let g = node.spec.genesis_block();
+    Json(json!({
+        "hash": g.hash().to_string(),
+        "hex": hex::encode(g.encode()),
+        "spec": serde_json::to_value(&node.spec).unwrap_or(Value::Null),
+    }))
+}

@@ -163,6 +163,7 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         )
         .route("/health/ready", get(crate::explorer::ready))
         .route("/metrics", get(metrics))
+        .route("/ws", get(crate::ws::handler))
         .merge(admin)
         .route_layer(from_fn_with_state(
             Arc::new(crate::guard::RateLimits::new(opts.limits)),

@@ -27,3 +27,4 @@ pub mod rpc;
 pub mod run;
 pub mod service;
 pub mod wallet_cmd;
+pub mod ws;

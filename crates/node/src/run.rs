@@ -55,6 +55,7 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
         producing: cfg.produce,
         tip_changed: tokio::sync::watch::channel(chain.tip().hash).0,
         metrics: Arc::new(crate::metrics::Metrics::new()),
+        events: tokio::sync::broadcast::channel(crate::ws::EVENT_BUFFER).0,
     });
     let mempool_file = cfg.chain_dir.join("mempool.dat");
     if mempool_file.exists() {

@@ -34,6 +34,8 @@ pub struct Node {
     pub tip_changed: tokio::sync::watch::Sender<Hash>,
     /// Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Chain events for WebSocket subscribers.
+    pub events: tokio::sync::broadcast::Sender<Arc<crate::ws::Event>>,
 }
 
 /// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error
@@ -60,8 +62,18 @@ impl Node {
     pub fn submit(&self, tx: Transaction) -> Result<Hash, MempoolError> {
         let r = self.admit(tx);
         match &r {
-            Ok(_) => {
+            Ok(txid) => {
                 self.metrics.transactions_accepted.inc();
+                if self.events.receiver_count() > 0 {
+                    if let Some(e) = self.mempool.read().get(txid).map(|e| e.tx.clone()) {
+                        let addresses = crate::ws::touched(self, &e);
+                        let _ = self.events.send(Arc::new(crate::ws::Event::Tx {
+                            txid: *txid,
+                            height: None,
+                            addresses,
+                        }));
+                    }
+                }
             }
             Err(e) => {
                 self.metrics
@@ -211,6 +223,42 @@ impl Node {
             }
         }
         self.tip_changed.send_replace(self.chain.tip().hash);
+        if self.events.receiver_count() > 0 {
+            self.publish(acc);
+        }
+    }
+
+    /// Sends WebSocket events for the blocks `acc` connected.
+    fn publish(&self, acc: &Accepted) {
+        use crate::ws::Event;
+        for b in &acc.connected {
+            let hash = b.hash();
+            let Ok(Some(rec)) = self.chain.header(&hash) else {
+                continue;
+            };
+            let txids: Vec<Hash> = b.txs.iter().map(|t| t.txid()).collect();
+            for (tx, txid) in b.txs.iter().zip(&txids) {
+                let addresses = crate::ws::touched(self, tx);
+                let _ = self.events.send(Arc::new(Event::Tx {
+                    txid: *txid,
+                    height: Some(rec.height),
+                    addresses,
+                }));
+            }
+            let _ = self.events.send(Arc::new(Event::Block {
+                hash,
+                height: rec.height,
+                txids,
+            }));
+            if let Some(f) = rec.height.checked_sub(self.spec.max_reorg_depth) {
+                if let Ok(Some(fh)) = self.chain.hash_at(f) {
+                    let _ = self.events.send(Arc::new(Event::Finalized {
+                        hash: fh,
+                        height: f,
+                    }));
+                }
+            }
+        }
     }
 
     /// Builds a block from the mempool on the tip and connects it (the `dev`

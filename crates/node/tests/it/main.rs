@@ -9,3 +9,4 @@ mod metrics;
 mod pow;
 mod qbtc;
 mod support;
+mod ws;

@@ -1,0 +1,212 @@
+//! `GET /ws`: a WebSocket of chain events.
+//!
+//! Clients send `{"subscribe": "blocks" | "finalized" | "mempool"}` or
+//! `{"subscribe": "address", "address": "…"}` (and `unsubscribe` likewise)
+//! and receive JSON events: `block` (connected to the main chain),
+//! `finalized` (a block `max_reorg_depth` deep, which this node will never
+//! reorganise; BFT finality replaces this with its own), `mempool_tx`, and
+//! `address` (a pending or confirmed transaction paying or spending a
+//! subscribed address). Events pass through a bounded broadcast buffer; a
+//! connection that falls behind is closed with the reason "slow consumer".
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use luminex_primitives::{Hash, Transaction};
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::api::ApiError;
+use crate::service::Node;
+
+/// Events kept for slow readers before they are dropped.
+pub const EVENT_BUFFER: usize = 4096;
+/// Most address subscriptions per connection.
+const MAX_ADDRESSES: usize = 1000;
+
+/// A chain event.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A block joined the main chain.
+    Block {
+        /// Its hash.
+        hash: Hash,
+        /// Its height.
+        height: u64,
+        /// Its transactions.
+        txids: Vec<Hash>,
+    },
+    /// A block became `max_reorg_depth` deep.
+    Finalized {
+        /// Its hash.
+        hash: Hash,
+        /// Its height.
+        height: u64,
+    },
+    /// A transaction entered the mempool or a block.
+    Tx {
+        /// Its id.
+        txid: Hash,
+        /// Its block height when confirmed.
+        height: Option<u64>,
+        /// Index keys of the addresses it pays or spends from.
+        addresses: Vec<Hash>,
+    },
+}
+
+/// Address index keys a transaction touches: its outputs' locks and the
+/// locks of the coins it spends.
+pub fn touched(node: &Node, tx: &Transaction) -> Vec<Hash> {
+    let mut keys: Vec<Hash> = tx.outputs.iter().map(|o| o.lock.index_key()).collect();
+    for i in &tx.inputs {
+        if let Some(o) = node.output_of(i) {
+            keys.push(o.lock.index_key());
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+#[derive(Default)]
+struct Subscriptions {
+    blocks: bool,
+    finalized: bool,
+    mempool: bool,
+    /// Index key → the address as the client wrote it.
+    addresses: HashMap<Hash, String>,
+}
+
+impl Subscriptions {
+    fn render(&self, e: &Event) -> Vec<Value> {
+        match e {
+            Event::Block {
+                hash,
+                height,
+                txids,
+            } if self.blocks => vec![json!({
+                "type": "block", "hash": hash.to_string(), "height": height,
+                "txids": txids.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            })],
+            Event::Finalized { hash, height } if self.finalized => {
+                vec![json!({ "type": "finalized", "hash": hash.to_string(), "height": height })]
+            }
+            Event::Tx {
+                txid,
+                height,
+                addresses,
+            } => {
+                let mut out = Vec::new();
+                if self.mempool && height.is_none() {
+                    out.push(json!({ "type": "mempool_tx", "txid": txid.to_string() }));
+                }
+                for k in addresses {
+                    if let Some(a) = self.addresses.get(k) {
+                        out.push(json!({
+                            "type": "address", "address": a, "txid": txid.to_string(),
+                            "status": if height.is_some() { "confirmed" } else { "pending" },
+                            "height": height,
+                        }));
+                    }
+                }
+                out
+            }
+            _ => vec![],
+        }
+    }
+
+    /// Applies a client message; returns the reply.
+    fn apply(&mut self, node: &Node, text: &str) -> Value {
+        let err = |m: &str| json!({ "type": "error", "message": m });
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return err("messages are JSON: {\"subscribe\": \"blocks\"}");
+        };
+        let (on, topic) = match (v.get("subscribe"), v.get("unsubscribe")) {
+            (Some(t), None) => (true, t),
+            (None, Some(t)) => (false, t),
+            _ => return err("expected {\"subscribe\": topic} or {\"unsubscribe\": topic}"),
+        };
+        match topic.as_str() {
+            Some("blocks") => self.blocks = on,
+            Some("finalized") => self.finalized = on,
+            Some("mempool") => self.mempool = on,
+            Some("address") => {
+                let Some(a) = v.get("address").and_then(Value::as_str) else {
+                    return err("address subscriptions need \"address\"");
+                };
+                let addr = match node.spec.parse_address(a) {
+                    Ok(x) => x,
+                    Err(e) => return err(&e.to_string()),
+                };
+                let key = addr.lock.index_key();
+                if on {
+                    if self.addresses.len() >= MAX_ADDRESSES {
+                        return err("too many address subscriptions");
+                    }
+                    self.addresses.insert(key, a.to_string());
+                } else {
+                    self.addresses.remove(&key);
+                }
+            }
+            _ => return err("topics: blocks, finalized, mempool, address"),
+        }
+        json!({ "type": if on { "subscribed" } else { "unsubscribed" }, "topic": topic })
+    }
+}
+
+/// The upgrade handler.
+pub async fn handler(
+    State(node): State<Arc<Node>>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match ws {
+        Ok(ws) => ws
+            .on_upgrade(move |socket| serve(node, socket))
+            .into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "websocket-upgrade-required",
+            e.body_text(),
+        )
+        .into_response(),
+    }
+}
+
+async fn serve(node: Arc<Node>, mut socket: WebSocket) {
+    let mut rx = node.events.subscribe();
+    let mut subs = Subscriptions::default();
+    loop {
+        tokio::select! {
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let reply = subs.apply(&node, t.as_str());
+                    if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            ev = rx.recv() => match ev {
+                Ok(e) => {
+                    for v in subs.render(&e) {
+                        if socket.send(Message::Text(v.to_string().into())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    let frame = CloseFrame { code: 1008, reason: format!("slow consumer: {n} events dropped").into() };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    return;
+                }
+                Err(RecvError::Closed) => return,
+            },
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! WebSocket events: new blocks, finalized blocks, mempool transactions and
+//! address activity for transactions the test sends.
+
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use luminex_ledger::testkit::{lock_of, transfer};
+use luminex_node::api::router;
+use luminex_primitives::{Amount, TxOut};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn next(rx: &mut SplitStream<Ws>) -> Value {
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), rx.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = m {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+async fn say(tx: &mut SplitSink<Ws, Message>, rx: &mut SplitStream<Ws>, msg: &str) -> Value {
+    tx.send(Message::Text(msg.into())).await.unwrap();
+    next(rx).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subscribers_receive_block_mempool_and_address_events() {
+    let mut node = crate::support::memory_node();
+    // Finalized = max_reorg_depth deep; one block for the test.
+    std::sync::Arc::get_mut(&mut node)
+        .unwrap()
+        .spec
+        .max_reorg_depth = 1;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(node.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
+    let (mut tx, mut rx) = ws.split();
+    let k0 = node.spec.dev_key(0).unwrap();
+    let k1 = node.spec.dev_key(1).unwrap();
+    let watched = node.spec.address(lock_of(&k1)).to_string();
+    for sub in [
+        json!({"subscribe": "blocks"}),
+        json!({"subscribe": "mempool"}),
+        json!({"subscribe": "finalized"}),
+        json!({"subscribe": "address", "address": watched}),
+    ] {
+        assert_eq!(
+            say(&mut tx, &mut rx, &sub.to_string()).await["type"],
+            "subscribed"
+        );
+    }
+    // Bad messages get an error reply; the connection stays.
+    for bad in [
+        "not json",
+        r#"{"subscribe": "address", "address": "lmx1garbage"}"#,
+        r#"{"subscribe": "weather"}"#,
+    ] {
+        assert_eq!(say(&mut tx, &mut rx, bad).await["type"], "error", "{bad}");
+    }
+
+    let coins = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
+    let payment = transfer(
+        &node.spec,
+        &k0,
+        &coins[..1],
+        vec![TxOut {
+            amount: Amount::from_coins(3).unwrap(),
+            lock: lock_of(&k1),
+        }],
+    );
+    let txid = payment.txid().to_string();
+    node.submit(payment).unwrap();
+    let mut got = [next(&mut rx).await, next(&mut rx).await];
+    got.sort_by_key(|v| v["type"].as_str().unwrap().to_string());
+    assert_eq!(got[0]["type"], "address");
+    assert_eq!(
+        (
+            got[0]["txid"].as_str().unwrap(),
+            got[0]["status"].as_str().unwrap()
+        ),
+        (txid.as_str(), "pending")
+    );
+    assert_eq!(got[1], json!({ "type": "mempool_tx", "txid": txid }));
+
+    let n = node.clone();
+    let block = tokio::task::spawn_blocking(move || n.produce_block())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut events = Vec::new();
+    while events.len() < 3 {
+        events.push(next(&mut rx).await);
+    }
+    let confirmed = events
+        .iter()
+        .find(|e| e["type"] == "address")
+        .expect("address event");
+    assert_eq!(
+        (
+            confirmed["status"].as_str().unwrap(),
+            confirmed["height"].as_u64().unwrap()
+        ),
+        ("confirmed", 1)
+    );
+    let b = events
+        .iter()
+        .find(|e| e["type"] == "block")
+        .expect("block event");
+    assert_eq!(b["hash"], block.hash().to_string());
+    assert!(b["txids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == &json!(txid)));
+    let f = events
+        .iter()
+        .find(|e| e["type"] == "finalized")
+        .expect("finalized event");
+    assert_eq!(f["height"], 0);
+
+    // A plain GET without the upgrade is a 400 problem.
+    let resp = reqwest::get(format!("http://{addr}/ws")).await.unwrap();
+    assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_consumer_is_dropped_with_a_close_reason() {
+    let node = crate::support::memory_node();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(node.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
+    let (mut tx, mut rx) = ws.split();
+    assert_eq!(
+        say(&mut tx, &mut rx, r#"{"subscribe": "blocks"}"#).await["type"],
+        "subscribed"
+    );
+    // Publish far more than the buffer while the client reads nothing.
+    let txids = vec![luminex_primitives::Hash([7; 32]); 100];
+    for height in 0..(luminex_node::ws::EVENT_BUFFER as u64 * 4) {
+        let e = luminex_node::ws::Event::Block {
+            hash: luminex_primitives::Hash::ZERO,
+            height,
+            txids: txids.clone(),
+        };
+        // Fails once the lagging subscriber is gone: that is the point.
+        let _ = node.events.send(std::sync::Arc::new(e));
+    }
+    // Reading now, the client finds the close frame after what was buffered.
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(20), rx.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let frame = close.expect("a close frame with a reason");
+    assert_eq!(u16::from(frame.code), 1008);
+    assert!(
+        frame.reason.starts_with("slow consumer"),
+        "{}",
+        frame.reason
+    );
+}

@@ -143,6 +143,7 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         ));
     let mut r = Router::new()
         .route("/transactions/broadcast", post(broadcast))
+        .route("/transactions/create", post(crate::create_tx::create))
         .route(
             "/transactions/estimate-fee",
             get(crate::explorer::estimate_fee),

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod create_tx;
 pub mod explorer;
 pub mod guard;
 pub mod metrics;

@@ -302,21 +302,42 @@ fn signed_size(tx: &Transaction, scheme: SchemeId) -> usize {
     t.encoded_len()
 }
 
-/// Selects coins largest first, builds the payment with change, and signs
-/// each input with the key of its lock.
-pub fn build_payment(
+/// An unsigned payment: the transaction without witnesses and the outputs
+/// its inputs spend (needed to compute the message to sign).
+#[derive(Debug, Clone)]
+pub struct PaymentPlan {
+    /// The transaction, witnesses empty.
+    pub tx: Transaction,
+    /// The outputs spent, in input order.
+    pub spent: Vec<TxOut>,
+    /// The fee it pays.
+    pub fee: Amount,
+}
+
+impl PaymentPlan {
+    /// The message every witness must sign.
+    pub fn signature_message(&self) -> luminex_primitives::Hash {
+        self.tx
+            .signature_message(&self.spent)
+            .expect("a plan has one spent output per input")
+    }
+}
+
+/// Selects coins largest first (among those `spendable` accepts) and builds
+/// the unsigned payment of `amount` to `to` with change to `change`, paying
+/// `fee_rate` base units per byte of the signed size (keys and signatures of
+/// `change`'s scheme).
+pub fn plan_payment(
     spec: &ChainSpec,
-    keys: &HashMap<Lock, &SigningKey>,
     coins: &[(OutPoint, TxOut)],
+    spendable: impl Fn(&Lock) -> bool,
     to: Lock,
     amount: Amount,
     change: Lock,
     fee_rate: u64,
-) -> Result<Transaction, WalletError> {
-    let mut sorted: Vec<&(OutPoint, TxOut)> = coins
-        .iter()
-        .filter(|(_, o)| keys.contains_key(&o.lock))
-        .collect();
+) -> Result<PaymentPlan, WalletError> {
+    let mut sorted: Vec<&(OutPoint, TxOut)> =
+        coins.iter().filter(|(_, o)| spendable(&o.lock)).collect();
     sorted.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.0.cmp(&b.0)));
     let available =
         Amount::sum(sorted.iter().map(|(_, o)| o.amount)).map_err(|_| WalletError::Amount)?;
@@ -340,14 +361,17 @@ pub fn build_payment(
     };
     let mut total = Amount::ZERO;
     let mut spent = Vec::new();
+    let fee_of = |tx: &Transaction| {
+        Amount::from_base(fee_rate.saturating_mul(signed_size(tx, scheme) as u64))
+            .ok_or(WalletError::Amount)
+    };
     for (op, out) in sorted {
         tx.inputs.push(*op);
         spent.push(*out);
         total = total
             .checked_add(out.amount)
             .map_err(|_| WalletError::Amount)?;
-        let fee = Amount::from_base(fee_rate.saturating_mul(signed_size(&tx, scheme) as u64))
-            .ok_or(WalletError::Amount)?;
+        let fee = fee_of(&tx)?;
         let needed = amount.checked_add(fee).map_err(|_| WalletError::Amount)?;
         if total >= needed {
             let rest = total.checked_sub(needed).map_err(|_| WalletError::Amount)?;
@@ -356,30 +380,55 @@ pub fn build_payment(
             } else {
                 tx.outputs[1].amount = rest;
             }
-            let msg = tx
-                .signature_message(&spent)
-                .expect("one spent output per input");
-            let mut sigs: HashMap<Lock, Signature> = HashMap::new();
-            tx.witnesses = spent
-                .iter()
-                .map(|o| {
-                    let key = keys[&o.lock];
-                    let sig = sigs.entry(o.lock).or_insert_with(|| key.sign(&msg)).clone();
-                    Witness {
-                        public_key: key.public_key().clone(),
-                        signature: sig,
-                    }
-                })
-                .collect();
-            return Ok(tx);
+            let fee = total
+                .checked_sub(tx.output_total().map_err(|_| WalletError::Amount)?)
+                .map_err(|_| WalletError::Amount)?;
+            return Ok(PaymentPlan { tx, spent, fee });
         }
     }
-    let fee = Amount::from_base(fee_rate.saturating_mul(signed_size(&tx, scheme) as u64))
-        .ok_or(WalletError::Amount)?;
+    let fee = fee_of(&tx)?;
     Err(WalletError::InsufficientFunds {
         available,
         needed: amount.checked_add(fee).unwrap_or(Amount::MAX),
     })
+}
+
+/// Selects coins largest first, builds the payment with change, and signs
+/// each input with the key of its lock.
+pub fn build_payment(
+    spec: &ChainSpec,
+    keys: &HashMap<Lock, &SigningKey>,
+    coins: &[(OutPoint, TxOut)],
+    to: Lock,
+    amount: Amount,
+    change: Lock,
+    fee_rate: u64,
+) -> Result<Transaction, WalletError> {
+    let plan = plan_payment(
+        spec,
+        coins,
+        |l| keys.contains_key(l),
+        to,
+        amount,
+        change,
+        fee_rate,
+    )?;
+    let msg = plan.signature_message();
+    let mut sigs: HashMap<Lock, Signature> = HashMap::new();
+    let mut tx = plan.tx;
+    tx.witnesses = plan
+        .spent
+        .iter()
+        .map(|o| {
+            let key = keys[&o.lock];
+            let sig = sigs.entry(o.lock).or_insert_with(|| key.sign(&msg)).clone();
+            Witness {
+                public_key: key.public_key().clone(),
+                signature: sig,
+            }
+        })
+        .collect();
+    Ok(tx)
 }
 
 #[cfg(test)]

@@ -529,3 +529,138 @@ async fn explorer_routes() {
     let (_, v) = get(&node, "/health/node-status").await;
     assert!(v["memory_bytes"].as_u64().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn create_sign_and_broadcast_a_payment() {
+    let node = memory_node();
+    let k0 = node.spec.dev_key(0).unwrap();
+    let from = node.spec.address(k0.public_key().lock()).to_string();
+    let to = node
+        .spec
+        .address(node.spec.dev_key(1).unwrap().public_key().lock())
+        .to_string();
+    let body = serde_json::to_vec(
+        &serde_json::json!({ "from": from, "to": to, "amount": "2.5", "expiry_height": 100 }),
+    )
+    .unwrap();
+    let (s, v, _) = call(
+        &node,
+        "POST",
+        "/transactions/create",
+        Some("application/json"),
+        body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["witnesses_needed"], 1);
+    // Sign the message with the key, add the witness, broadcast.
+    let mut tx = <luminex_primitives::Transaction as luminex_primitives::Decode>::decode_all(
+        &hex::decode(v["tx"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert!(tx.witnesses.is_empty());
+    assert_eq!(tx.expiry_height, 100);
+    let msg = luminex_primitives::Hash(
+        hex::decode(v["signature_message"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    );
+    tx.witnesses = vec![luminex_primitives::Witness {
+        public_key: k0.public_key().clone(),
+        signature: k0.sign(&msg),
+    }];
+    let (s, r, _) = call(
+        &node,
+        "POST",
+        "/transactions/broadcast",
+        Some("application/octet-stream"),
+        tx.encode(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["txid"], v["txid"]);
+    let e = node.mempool.read().get(&tx.txid()).unwrap().clone();
+    assert_eq!(e.fee.base(), v["fee"].as_u64().unwrap());
+    // Integer base units work too, and the next payment spends the pending change.
+    let body =
+        serde_json::to_vec(&serde_json::json!({ "from": from, "to": to, "amount": 1000 })).unwrap();
+    let (s, v2, _) = call(
+        &node,
+        "POST",
+        "/transactions/create",
+        Some("application/json"),
+        body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v2}");
+    assert_eq!(v2["inputs"][0]["txid"], v["txid"]);
+
+    let poor = node
+        .spec
+        .address(
+            luminex_crypto::SigningKey::from_seed(luminex_primitives::SchemeId::MlDsa65, &[77; 32])
+                .public_key()
+                .lock(),
+        )
+        .to_string();
+    for (body, status, code) in [
+        ("{".to_string(), StatusCode::BAD_REQUEST, "bad-json"),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":1,"memo":"x"}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+        ),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":-5}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+        ),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":99999999999999999999}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+        ),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":"1.000000001"}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad-amount",
+        ),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":0}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad-amount",
+        ),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":1,"fee_rate":0}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad-fee-rate",
+        ),
+        (
+            format!(r#"{{"from":"nope","to":"{to}","amount":1}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad-address",
+        ),
+        (
+            format!(r#"{{"from":"{poor}","to":"{to}","amount":1}}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "insufficient-funds",
+        ),
+    ] {
+        let (s, v, ct) = call(
+            &node,
+            "POST",
+            "/transactions/create",
+            Some("application/json"),
+            body.into_bytes(),
+        )
+        .await;
+        assert_eq!((s, v["code"].as_str().unwrap()), (status, code), "{v}");
+        assert_eq!(ct, "application/problem+json");
+    }
+    assert_eq!(
+        node.mempool.read().len(),
+        1,
+        "creating never changes the mempool"
+    );
+}

@@ -6,14 +6,7 @@ use std::io::{Read, Write};
 use crate::support::{free_port, luminex, ok, NodeProcess};
 
 fn balance_total(dir: &std::path::Path, port: u16, wallet: &str) -> String {
-    let out = ok(dir, port, &["wallet", "--wallet", wallet, "balance"]);
-    out.lines()
-        .find_map(|l| l.strip_prefix("total  "))
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string()
+    crate::support::total_of(&ok(dir, port, &["wallet", "--wallet", wallet, "balance"]))
 }
 
 #[test]

@@ -29,14 +29,12 @@ fn chain_ok(d: &Path, spec: &str, port: u16, args: &[&str]) -> String {
 
 /// Total balance of a wallet.
 fn balance(d: &Path, spec: &str, port: u16, wallet: &str) -> String {
-    let out = chain_ok(d, spec, port, &["wallet", "--wallet", wallet, "balance"]);
-    out.lines()
-        .find_map(|l| l.strip_prefix("total  "))
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string()
+    crate::support::total_of(&chain_ok(
+        d,
+        spec,
+        port,
+        &["wallet", "--wallet", wallet, "balance"],
+    ))
 }
 
 #[test]

@@ -75,6 +75,16 @@ pub fn ok(dir: &Path, port: u16, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The confirmed total of `luminex wallet balance` output ("total  X (pending Y)").
+pub fn total_of(balance_output: &str) -> String {
+    balance_output
+        .lines()
+        .find_map(|l| l.strip_prefix("total  "))
+        .and_then(|l| l.split(' ').next())
+        .expect("balance output has a total line")
+        .to_string()
+}
+
 /// A running `luminex node` process, killed on drop.
 pub struct NodeProcess {
     pub child: Child,

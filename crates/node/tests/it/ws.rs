@@ -28,6 +28,15 @@ async fn next(rx: &mut SplitStream<Ws>) -> Value {
     }
 }
 
+/// Serves `node`'s API on a loopback port; returns the address.
+async fn serve(node: &std::sync::Arc<luminex_node::service::Node>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(node.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
 async fn say(tx: &mut SplitSink<Ws, Message>, rx: &mut SplitStream<Ws>, msg: &str) -> Value {
     tx.send(Message::Text(msg.into())).await.unwrap();
     next(rx).await
@@ -41,10 +50,7 @@ async fn subscribers_receive_block_mempool_and_address_events() {
         .unwrap()
         .spec
         .max_reorg_depth = 1;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = router(node.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = serve(&node).await;
 
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
@@ -141,10 +147,7 @@ async fn subscribers_receive_block_mempool_and_address_events() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_consumer_is_dropped_with_a_close_reason() {
     let node = crate::support::memory_node();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = router(node.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = serve(&node).await;
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .unwrap();

@@ -46,6 +46,7 @@ pub async fn diagnostics(State(node): State<Arc<Node>>) -> Json<Value> {
         "mempool": { "count": pool.len(), "bytes": pool.bytes() },
         "signature_cache_entries": node.cache.len(),
         "peers": [],
+        "recent_logs": crate::logbuf::global().lines(),
     }))
 }
 

@@ -20,6 +20,7 @@ pub mod config;
 pub mod create_tx;
 pub mod explorer;
 pub mod guard;
+pub mod logbuf;
 pub mod metrics;
 pub mod miner;
 pub mod producer;

@@ -168,3 +168,46 @@ fn pending_transactions_survive_a_restart() {
     assert_eq!(tx["status"], "pending");
     node.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_routes_on_the_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let hash = hex::encode(luminex_node::guard::hash_key("operator key"));
+    let node = NodeProcess::start(dir.path(), port, &["--admin-key-hash", &hash]);
+    let url = format!("http://127.0.0.1:{port}/admin/diagnostics");
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(
+        http.get(&url)
+            .header("x-api-key", "wrong")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let v: serde_json::Value = http
+        .get(&url)
+        .header("x-api-key", "operator key")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["chain"]["name"], "dev");
+    assert!(v["process"]["resident_memory_bytes"].as_u64().unwrap() > 0);
+    assert!(v["recent_logs"].is_array());
+    // Loopback clients are not rate limited: a burst well past the default.
+    for _ in 0..600 {
+        let s = http
+            .get(format!("http://127.0.0.1:{port}/health/live"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(s, 200);
+    }
+    node.stop();
+}

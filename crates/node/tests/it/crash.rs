@@ -12,7 +12,9 @@ use luminex_primitives::{Amount, SchemeId, Transaction, TxOut};
 
 use crate::support::{bin, ok};
 
-const BLOCKS: usize = 60;
+// Far more blocks than 24 kills consume (about two each), so the import
+// never finishes before the kills have landed.
+const BLOCKS: usize = 120;
 const TXS_PER_BLOCK: usize = 40;
 const KILLS: usize = 24;
 
@@ -32,7 +34,7 @@ fn build_chain() -> TestChain {
     let keys: Vec<SigningKey> = (0..8u8)
         .map(|i| SigningKey::from_seed(SchemeId::MlDsa44, &[i + 1; 32]))
         .collect();
-    chain.fan_out(0, &keys, TXS_PER_BLOCK, 10_000_000);
+    chain.fan_out(0, &keys, TXS_PER_BLOCK, 100_000_000);
     for b in 1..BLOCKS {
         let mut txs: Vec<Transaction> = Vec::new();
         for (i, key) in keys.iter().enumerate() {

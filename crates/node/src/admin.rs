@@ -59,3 +59,15 @@ pub async fn genesis(State(node): State<Arc<Node>>) -> Json<Value> {
         "spec": serde_json::to_value(&node.spec).unwrap_or(Value::Null),
     }))
 }
+
+/// `POST /admin/node/restart`: a graceful restart in place — services stop,
+/// the mempool is saved, the database closes, and everything starts again
+/// from the configuration. Answers 202 before it begins.
+pub async fn restart(State(node): State<Arc<Node>>) -> (axum::http::StatusCode, Json<Value>) {
+    tracing::warn!("restart requested through the admin API");
+    node.restart.notify_one();
+    (
+        axum::http::StatusCode::ACCEPTED,
+        Json(json!({ "status": "restarting" })),
+    )
+}

@@ -135,6 +135,7 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
     let admin = Router::new()
         .route("/admin/mempool", get(crate::admin::mempool))
         .route("/admin/diagnostics", get(crate::admin::diagnostics))
+        .route("/admin/node/restart", post(crate::admin::restart))
         .route("/debug/mempool", get(crate::admin::debug_mempool))
         .route("/debug/genesis", get(crate::admin::genesis))
         .route_layer(from_fn_with_state(

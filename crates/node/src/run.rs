@@ -23,8 +23,28 @@ pub fn open_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
     Ok(ChainStore::open(Arc::new(kv), cfg.spec.clone(), rules)?)
 }
 
-/// Runs a node until SIGINT or SIGTERM.
+/// How one run of the node ended.
+enum Exit {
+    /// SIGINT or SIGTERM.
+    Stop,
+    /// `POST /admin/node/restart`.
+    Restart,
+}
+
+/// Runs a node until SIGINT or SIGTERM, restarting it in place when an
+/// admin asks.
 pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
+    loop {
+        match run_once(&cfg).await? {
+            Exit::Stop => return Ok(()),
+            Exit::Restart => tracing::info!("restarting"),
+        }
+    }
+}
+
+async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
+    let cfg = cfg.clone();
+    let restart = Arc::new(tokio::sync::Notify::new());
     let chain = Arc::new(open_chain(&cfg)?);
     let reward_lock = match &cfg.producer_address {
         Some(a) => {
@@ -56,6 +76,7 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
         tip_changed: tokio::sync::watch::channel(chain.tip().hash).0,
         metrics: Arc::new(crate::metrics::Metrics::new()),
         events: tokio::sync::broadcast::channel(crate::ws::EVENT_BUFFER).0,
+        restart: restart.clone(),
     });
     let mempool_file = cfg.chain_dir.join("mempool.dat");
     if mempool_file.exists() {
@@ -144,7 +165,10 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
     });
     let server = tokio::spawn(async move { server.await });
 
-    shutdown_signal().await;
+    let exit = tokio::select! {
+        _ = shutdown_signal() => Exit::Stop,
+        _ = restart.notified() => Exit::Restart,
+    };
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     miner_stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -163,7 +187,7 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
     }
     drop(node);
     tracing::info!(height = chain.tip().height, "stopped");
-    Ok(())
+    Ok(exit)
 }
 
 async fn shutdown_signal() {

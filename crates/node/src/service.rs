@@ -36,6 +36,8 @@ pub struct Node {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Chain events for WebSocket subscribers.
     pub events: tokio::sync::broadcast::Sender<Arc<crate::ws::Event>>,
+    /// Asks the running node to restart gracefully.
+    pub restart: Arc<tokio::sync::Notify>,
 }
 
 /// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error

@@ -211,3 +211,61 @@ async fn admin_routes_on_the_real_server() {
     }
     node.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_restart_restarts_in_place_and_keeps_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let hash = hex::encode(luminex_node::guard::hash_key("operator key"));
+    let mut node = NodeProcess::start(
+        dir.path(),
+        port,
+        &["--admin-key-hash", &hash, "--block-time-ms", "200"],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let status = |http: reqwest::Client, base: String| async move {
+        http.get(format!("{base}/health/node-status"))
+            .send()
+            .await
+            .ok()?
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+    };
+    // Let a few blocks be produced.
+    let mut before = status(http.clone(), base.clone()).await.unwrap();
+    while before["height"].as_u64().unwrap() < 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        before = status(http.clone(), base.clone()).await.unwrap();
+    }
+    let url = format!("{base}/admin/node/restart");
+    assert_eq!(http.post(&url).send().await.unwrap().status(), 401);
+    // The RPC cookie is rewritten at every start: it marks a restart.
+    let cookie = dir.path().join("dev").join(".cookie");
+    let first_cookie = std::fs::read_to_string(&cookie).unwrap();
+    let r = http
+        .post(&url)
+        .header("x-api-key", "operator key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // The same process answers again, freshly started, with its chain.
+    let after = loop {
+        let restarted = std::fs::read_to_string(&cookie).is_ok_and(|c| c != first_cookie);
+        if restarted {
+            if let Some(v) = status(http.clone(), base.clone()).await {
+                break v;
+            }
+        }
+        assert!(
+            node.child.try_wait().unwrap().is_none(),
+            "the process exited instead of restarting"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(after["height"].as_u64().unwrap() >= before["height"].as_u64().unwrap());
+    assert!(after["uptime_secs"].as_u64().unwrap() <= before["uptime_secs"].as_u64().unwrap());
+    node.stop();
+}

@@ -34,6 +34,7 @@ pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
         tip_changed: tokio::sync::watch::channel(luminex_primitives::Hash::ZERO).0,
         metrics: Arc::new(luminex_node::metrics::Metrics::new()),
         events: tokio::sync::broadcast::channel(luminex_node::ws::EVENT_BUFFER).0,
+        restart: Arc::new(tokio::sync::Notify::new()),
     })
 }
 

@@ -1,6 +1,8 @@
 //! Admin and debug routes (behind [`crate::guard::require_admin`]):
 //! mempool contents, diagnostics (resources, storage, chain), genesis.
 
+#[allow(unused_imports)] // used inside #[utoipa::path] attributes
+use crate::api_types::Problem;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -11,6 +13,7 @@ use serde_json::{json, Value};
 use crate::service::Node;
 
 /// `GET /admin/mempool`: every waiting transaction, highest fee rate first.
+#[utoipa::path(get, path = "/admin/mempool", tag = "admin", responses((status = 200, body = serde_json::Value), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json")))]
 pub async fn mempool(State(node): State<Arc<Node>>) -> Json<Value> {
     let pool = node.mempool.read();
     let txs: Vec<Value> = pool
@@ -23,6 +26,7 @@ pub async fn mempool(State(node): State<Arc<Node>>) -> Json<Value> {
 }
 
 /// `GET /debug/mempool`: the same with each transaction's encoding.
+#[utoipa::path(get, path = "/debug/mempool", tag = "admin", responses((status = 200, body = serde_json::Value), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json")))]
 pub async fn debug_mempool(State(node): State<Arc<Node>>) -> Json<Value> {
     let pool = node.mempool.read();
     let txs: Vec<Value> = pool
@@ -33,6 +37,7 @@ pub async fn debug_mempool(State(node): State<Arc<Node>>) -> Json<Value> {
 }
 
 /// `GET /admin/diagnostics`: resource use, storage and chain state.
+#[utoipa::path(get, path = "/admin/diagnostics", tag = "admin", responses((status = 200, body = serde_json::Value), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json")))]
 pub async fn diagnostics(State(node): State<Arc<Node>>) -> Json<Value> {
     let (cpu, rss) = crate::metrics::process_usage();
     let tip = node.chain.tip();
@@ -51,6 +56,7 @@ pub async fn diagnostics(State(node): State<Arc<Node>>) -> Json<Value> {
 }
 
 /// `GET /debug/genesis`: the genesis block and the chain spec.
+#[utoipa::path(get, path = "/debug/genesis", tag = "admin", responses((status = 200, body = serde_json::Value), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json")))]
 pub async fn genesis(State(node): State<Arc<Node>>) -> Json<Value> {
     let g = node.spec.genesis_block();
     Json(json!({
@@ -63,6 +69,7 @@ pub async fn genesis(State(node): State<Arc<Node>>) -> Json<Value> {
 /// `POST /admin/node/restart`: a graceful restart in place — services stop,
 /// the mempool is saved, the database closes, and everything starts again
 /// from the configuration. Answers 202 before it begins.
+#[utoipa::path(post, path = "/admin/node/restart", tag = "admin", responses((status = 202, body = serde_json::Value), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json")))]
 pub async fn restart(State(node): State<Arc<Node>>) -> (axum::http::StatusCode, Json<Value>) {
     tracing::warn!("restart requested through the admin API");
     node.restart.notify_one();

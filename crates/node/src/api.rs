@@ -100,6 +100,72 @@ impl From<MempoolError> for ApiError {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
+/// The OpenAPI 3 document of the REST API, generated from the handlers'
+/// annotations.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Luminex node API",
+        description = "REST API of a Luminex node. Errors are RFC 9457 problem documents; see docs/api.md."
+    ),
+    paths(
+        broadcast,
+        transaction,
+        block,
+        balance,
+        utxos,
+        history,
+        block_sync,
+        node_status,
+        live,
+        metrics,
+        openapi_json,
+        docs_page,
+        crate::explorer::blocks,
+        crate::explorer::search,
+        crate::explorer::stats,
+        crate::explorer::estimate_fee,
+        crate::explorer::ready,
+        crate::create_tx::create,
+        crate::admin::mempool,
+        crate::admin::debug_mempool,
+        crate::admin::diagnostics,
+        crate::admin::genesis,
+        crate::admin::restart,
+        crate::ws::handler,
+    ),
+    components(schemas(
+        BroadcastRequest,
+        BroadcastResponse,
+        Problem,
+        InputJson,
+        OutputJson,
+        TxJson,
+        BlockJson,
+        BalanceJson,
+        UtxoJson,
+        UtxosJson,
+        HistoryEntryJson,
+        HistoryJson,
+        BlockSyncJson,
+        NodeStatusJson,
+    ))
+)]
+pub struct ApiDoc;
+
+/// `GET /openapi.json`: this API's OpenAPI 3 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "docs", responses((status = 200, description = "OpenAPI 3 document", body = serde_json::Value)))]
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
+/// `GET /docs`: an interactive page over the OpenAPI document (no external
+/// assets: it works offline).
+#[utoipa::path(get, path = "/docs", tag = "docs", responses((status = 200, description = "HTML", body = String)))]
+async fn docs_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("../assets/docs.html"))
+}
+
 /// Options of the REST API.
 #[derive(Debug, Clone)]
 pub struct ApiOptions {
@@ -159,12 +225,11 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/stats", get(crate::explorer::stats))
         .route("/health/block-sync", get(block_sync))
         .route("/health/node-status", get(node_status))
-        .route(
-            "/health/live",
-            get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
-        )
+        .route("/health/live", get(live))
         .route("/health/ready", get(crate::explorer::ready))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(docs_page))
         .route("/ws", get(crate::ws::handler))
         .merge(admin)
         .route_layer(from_fn_with_state(
@@ -225,6 +290,9 @@ pub(crate) fn coins(v: u64) -> String {
     Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string())
 }
 
+#[utoipa::path(post, path = "/transactions/broadcast", tag = "transactions",
+    request_body(content = BroadcastRequest, description = "JSON with hex, or the raw bytes as application/octet-stream"),
+    responses((status = 200, body = BroadcastResponse), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already known or double spend", body = Problem), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, description = "Invalid transaction", body = Problem), (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json")))]
 async fn broadcast(
     State(node): State<Arc<Node>>,
     headers: HeaderMap,
@@ -265,6 +333,9 @@ async fn broadcast(
     }))
 }
 
+#[utoipa::path(get, path = "/transactions/{txid}", tag = "transactions",
+    params(("txid" = String, Path, description = "transaction id (hex)")),
+    responses((status = 200, body = TxJson), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 async fn transaction(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
@@ -334,6 +405,9 @@ async fn transaction(
     }))
 }
 
+#[utoipa::path(get, path = "/blocks/{id}", tag = "explorer",
+    params(("id" = String, Path, description = "height or block hash")),
+    responses((status = 200, body = BlockJson), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 async fn block(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
@@ -380,6 +454,8 @@ async fn block(
     }))
 }
 
+#[utoipa::path(get, path = "/address/{address}/balance", tag = "explorer",
+    params(("address" = String, Path, description = "bech32m address of this chain")), responses((status = 200, body = BalanceJson), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
 async fn balance(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
@@ -433,6 +509,9 @@ pub(crate) fn limit(
     }
 }
 
+#[utoipa::path(get, path = "/address/{address}/utxos", tag = "explorer",
+    params(("address" = String, Path, description = "bech32m address of this chain"), ("limit" = Option<u32>, Query, description = "1..=100000")),
+    responses((status = 200, body = UtxosJson), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
 async fn utxos(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
@@ -477,6 +556,11 @@ async fn utxos(
     }))
 }
 
+#[utoipa::path(get, path = "/address/{address}/transactions", tag = "explorer",
+    params(("address" = String, Path, description = "bech32m address of this chain"), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("direction" = Option<String>, Query, description = "in, out or all"), ("from_height" = Option<u64>, Query), ("to_height" = Option<u64>, Query),
+        ("format" = Option<String>, Query, description = "json or csv")),
+    responses((status = 200, body = HistoryJson), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
 async fn history(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
@@ -591,6 +675,7 @@ async fn history(
 
 /// OpenMetrics when the scraper asks for it (Prometheus does), the classic
 /// text format otherwise.
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus metrics (OpenMetrics or text)", body = String)))]
 async fn metrics(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
     let body = node.metrics.render(&node);
     let wants_openmetrics = headers
@@ -609,6 +694,13 @@ async fn metrics(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response 
     }
 }
 
+/// `GET /health/live`: the process is up.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = serde_json::Value)))]
+async fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[utoipa::path(get, path = "/health/block-sync", tag = "health", responses((status = 200, body = BlockSyncJson)))]
 async fn block_sync(State(node): State<Arc<Node>>) -> Json<BlockSyncJson> {
     let tip = node.chain.tip();
     Json(BlockSyncJson {
@@ -620,6 +712,7 @@ async fn block_sync(State(node): State<Arc<Node>>) -> Json<BlockSyncJson> {
     })
 }
 
+#[utoipa::path(get, path = "/health/node-status", tag = "health", responses((status = 200, body = NodeStatusJson)))]
 async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
     let tip = node.chain.tip();
     let (txs, bytes) = {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /transactions/broadcast` in JSON form.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastRequest {
     /// The canonical transaction encoding, hex.
@@ -12,14 +12,14 @@ pub struct BroadcastRequest {
 }
 
 /// Reply of `POST /transactions/broadcast`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BroadcastResponse {
     /// The accepted transaction's id.
     pub txid: String,
 }
 
 /// An RFC 9457 problem document: every error of the API.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type.
     #[serde(rename = "type")]
@@ -35,7 +35,7 @@ pub struct Problem {
 }
 
 /// A transaction input.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InputJson {
     /// Spent txid.
     pub txid: String,
@@ -48,7 +48,7 @@ pub struct InputJson {
 }
 
 /// A transaction output.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OutputJson {
     /// Index.
     pub vout: u32,
@@ -61,7 +61,7 @@ pub struct OutputJson {
 }
 
 /// `GET /transactions/{txid}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TxJson {
     /// Transaction id.
     pub txid: String,
@@ -90,7 +90,7 @@ pub struct TxJson {
 }
 
 /// `GET /blocks/{id}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BlockJson {
     /// Block hash.
     pub hash: String,
@@ -119,7 +119,7 @@ pub struct BlockJson {
 }
 
 /// `GET /address/{address}/balance`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BalanceJson {
     /// The address.
     pub address: String,
@@ -136,7 +136,7 @@ pub struct BalanceJson {
 }
 
 /// One unspent output of `GET /address/{address}/utxos`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UtxoJson {
     /// Creating txid.
     pub txid: String,
@@ -157,7 +157,7 @@ pub struct UtxoJson {
 }
 
 /// `GET /address/{address}/utxos`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UtxosJson {
     /// The address.
     pub address: String,
@@ -167,7 +167,7 @@ pub struct UtxosJson {
 }
 
 /// One history entry.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryEntryJson {
     /// Transaction.
     pub txid: String,
@@ -182,7 +182,7 @@ pub struct HistoryEntryJson {
 }
 
 /// `GET /address/{address}/transactions`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryJson {
     /// The address.
     pub address: String,
@@ -193,7 +193,7 @@ pub struct HistoryJson {
 }
 
 /// `GET /health/block-sync`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BlockSyncJson {
     /// Local tip height.
     pub height: u64,
@@ -208,7 +208,7 @@ pub struct BlockSyncJson {
 }
 
 /// `GET /health/node-status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NodeStatusJson {
     /// Software version.
     pub version: String,

@@ -4,6 +4,8 @@
 //! returns the transaction with the message every witness must sign. The
 //! client signs it, adds one witness per input, and broadcasts.
 
+#[allow(unused_imports)] // used inside #[utoipa::path] attributes
+use crate::api_types::Problem;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -71,6 +73,9 @@ pub fn spendable_coins(
 }
 
 /// The handler.
+#[utoipa::path(post, path = "/transactions/create", tag = "transactions",
+    request_body(content = serde_json::Value, description = "from, to, amount, fee_rate?, expiry_height?"),
+    responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem)))]
 pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let req: CreateRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(

@@ -1,6 +1,8 @@
 //! Explorer and health routes of the REST API: block lists, search, chain
 //! statistics, fee estimates and readiness.
 
+#[allow(unused_imports)] // used inside #[utoipa::path] attributes
+use crate::api_types::Problem;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -31,6 +33,8 @@ fn block_summary(node: &Node, hash: &Hash) -> Result<Option<Value>, ApiError> {
 
 /// `GET /blocks?from=H&limit=N`: blocks from height `from` (default: the
 /// tip) downwards, latest first.
+#[utoipa::path(get, path = "/blocks", tag = "explorer",
+    params(("from" = Option<u64>, Query), ("limit" = Option<u32>, Query)), responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
 pub async fn blocks(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -62,6 +66,8 @@ pub async fn blocks(
 }
 
 /// `GET /search?q=`: a height, block hash, txid or address.
+#[utoipa::path(get, path = "/search", tag = "explorer",
+    params(("q" = String, Query, description = "height, block hash, txid or address")), responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 pub async fn search(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -122,6 +128,7 @@ pub async fn search(
 
 /// `GET /stats`: height, transactions per second over 1 min / 5 min / 1 h
 /// (from block times), average block time, mempool, difficulty, supply.
+#[utoipa::path(get, path = "/stats", tag = "explorer", responses((status = 200, body = serde_json::Value)))]
 pub async fn stats(State(node): State<Arc<Node>>) -> JsonResult {
     let n = node.clone();
     tokio::task::spawn_blocking(move || stats_blocking(&n))
@@ -199,6 +206,8 @@ fn stats_blocking(node: &Node) -> JsonResult {
 /// byte) likely to confirm within N blocks, from the mempool: the minimum
 /// rate if N blocks' worth of space holds the whole mempool, otherwise the
 /// rate of the transaction at that depth in fee order.
+#[utoipa::path(get, path = "/transactions/estimate-fee", tag = "transactions",
+    params(("blocks" = Option<u32>, Query, description = "1..=1008")), responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
 pub async fn estimate_fee(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -237,6 +246,7 @@ pub async fn estimate_fee(
 
 /// `GET /health/ready`: ready to serve (the chain is open; peer-to-peer sync
 /// adds a syncing condition when it lands).
+#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = serde_json::Value)))]
 pub async fn ready(State(node): State<Arc<Node>>) -> Json<Value> {
     Json(json!({ "status": "ready", "height": node.chain.tip().height }))
 }

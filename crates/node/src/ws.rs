@@ -9,6 +9,8 @@
 //! subscribed address). Events pass through a bounded broadcast buffer; a
 //! connection that falls behind is closed with the reason "slow consumer".
 
+#[allow(unused_imports)] // used inside #[utoipa::path] attributes
+use crate::api_types::Problem;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -160,6 +162,7 @@ impl Subscriptions {
 }
 
 /// The upgrade handler.
+#[utoipa::path(get, path = "/ws", tag = "events", responses((status = 101, description = "WebSocket of chain events (docs/api.md)"), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
 pub async fn handler(
     State(node): State<Arc<Node>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,

@@ -6,6 +6,7 @@ mod crash;
 mod e2e;
 mod guard;
 mod metrics;
+mod openapi;
 mod pow;
 mod qbtc;
 mod support;

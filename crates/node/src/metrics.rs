@@ -40,6 +40,9 @@ pub struct Metrics {
     registry: Registry,
     /// Main-chain height.
     pub chain_height: Gauge,
+    /// Height this node will never reorganise below (tip minus
+    /// `max_reorg_depth`; BFT presets will report their own finality).
+    pub finalized_height: Gauge,
     /// Transactions in the mempool.
     pub mempool_transactions: Gauge,
     /// Bytes of the mempool.
@@ -89,6 +92,7 @@ impl Metrics {
         let m = Metrics {
             registry: Registry::default(),
             chain_height: Gauge::default(),
+            finalized_height: Gauge::default(),
             mempool_transactions: Gauge::default(),
             mempool_bytes: Gauge::default(),
             mempool_max_bytes: Gauge::default(),
@@ -111,6 +115,11 @@ impl Metrics {
             "chain_height",
             "Height of the main-chain tip",
             m.chain_height.clone(),
+        );
+        r.register(
+            "finalized_height",
+            "Height below which this node will not reorganise",
+            m.finalized_height.clone(),
         );
         r.register(
             "mempool_transactions",
@@ -209,7 +218,10 @@ impl Metrics {
 
     /// Refreshes the state gauges from `node` and encodes everything.
     pub fn render(&self, node: &Node) -> String {
-        self.chain_height.set(node.chain.tip().height as i64);
+        let height = node.chain.tip().height;
+        self.chain_height.set(height as i64);
+        self.finalized_height
+            .set(height.saturating_sub(node.spec.max_reorg_depth) as i64);
         {
             let pool = node.mempool.read();
             self.mempool_transactions.set(pool.len() as i64);

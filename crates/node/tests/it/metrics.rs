@@ -107,6 +107,7 @@ async fn busy_node_metrics() -> (std::sync::Arc<luminex_node::service::Node>, St
 async fn metrics_follow_what_the_node_does() {
     let (node, text) = busy_node_metrics().await;
     assert_eq!(value(&text, "luminex_chain_height"), 1.0);
+    assert_eq!(value(&text, "luminex_finalized_height"), 0.0);
     assert_eq!(value(&text, "luminex_transactions_accepted_total"), 1.0);
     assert_eq!(
         value(

@@ -225,17 +225,8 @@ pub async fn estimate_fee(
             }
         },
     };
-    let capacity = (node.spec.max_block_bytes as u64).saturating_mul(blocks);
     let min = node.spec.min_fee_rate;
-    let mut used = 0u64;
-    let mut rate = min;
-    for e in node.mempool.read().entries() {
-        used += e.size as u64;
-        if used > capacity {
-            rate = (e.fee_rate / 1000 + 1).max(min);
-            break;
-        }
-    }
+    let rate = node.estimate_fee_rate(blocks);
     Ok(Json(json!({
         "blocks": blocks,
         "fee_rate": rate,

@@ -308,14 +308,6 @@ fn submit_block(node: &Node, params: Vec<Value>) -> RpcResult {
     })
 }
 
-fn estimate_fee_rate(node: &Node) -> u64 {
-    let pool = node.mempool.read();
-    let mut rates: Vec<u64> = pool.entries().map(|e| e.fee_rate).collect();
-    rates.sort_unstable();
-    let median = rates.get(rates.len() / 2).copied().unwrap_or(0);
-    median.max(node.spec.min_fee_rate * 1000)
-}
-
 /// The RPC methods over `ctx`.
 pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     let mut m = RpcModule::new(ctx);
@@ -492,7 +484,9 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
                 "Invalid conf_target, must be between 1 and 1008",
             ));
         }
-        Ok(json!({ "feerate": coins(estimate_fee_rate(&c.node)), "blocks": blocks.min(1008) }))
+        Ok(
+            json!({ "feerate": coins(c.node.estimate_fee_rate(blocks.min(1008)).saturating_mul(1000)), "blocks": blocks.min(1008) }),
+        )
     });
     reg(&mut m, "getblockchaininfo", |c, _| {
         let tip = c.node.chain.tip();

@@ -308,6 +308,24 @@ impl Node {
         Ok((admitted, dropped))
     }
 
+    /// The fee rate (base units per byte) likely to confirm within `blocks`
+    /// blocks, from the mempool: the chain minimum if `blocks` blocks' worth
+    /// of space holds the whole mempool, otherwise just above the rate of
+    /// the transaction at that depth in fee order. Used by the REST API and
+    /// `estimatesmartfee`.
+    pub fn estimate_fee_rate(&self, blocks: u64) -> u64 {
+        let capacity = (self.spec.max_block_bytes as u64).saturating_mul(blocks);
+        let min = self.spec.min_fee_rate;
+        let mut used = 0u64;
+        for e in self.mempool.read().entries() {
+            used += e.size as u64;
+            if used > capacity {
+                return (e.fee_rate / 1000 + 1).max(min);
+            }
+        }
+        min
+    }
+
     /// Total of the outputs `tx` spends, from the chain's transaction index
     /// (its inputs' creating transactions), if all are found.
     pub fn input_total(&self, tx: &Transaction) -> Option<Amount> {

@@ -664,3 +664,23 @@ async fn create_sign_and_broadcast_a_payment() {
         "creating never changes the mempool"
     );
 }
+
+/// The fee estimate rises above the minimum when the mempool holds more
+/// than the requested number of blocks can take.
+#[tokio::test]
+async fn fee_estimate_follows_mempool_depth() {
+    let mut spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    spec.max_block_bytes = 12_000; // two ML-DSA-65 transfers
+    let node = crate::support::memory_node_for(spec);
+    for k in 0..3 {
+        node.submit(payment_from(&node, k)).unwrap();
+    }
+    let min = node.spec.min_fee_rate;
+    assert!(
+        node.estimate_fee_rate(1) > min,
+        "three transfers do not fit one block"
+    );
+    assert_eq!(node.estimate_fee_rate(2), min, "they fit two");
+    let (_, v) = get(&node, "/transactions/estimate-fee?blocks=1").await;
+    assert_eq!(v["fee_rate"].as_u64().unwrap(), node.estimate_fee_rate(1));
+}

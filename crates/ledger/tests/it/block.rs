@@ -12,6 +12,25 @@ fn keys(n: u8) -> Vec<SigningKey> {
         .collect()
 }
 
+/// A transfer from `coins` of `amount` base units to `to`, change to the owner.
+fn pay(
+    chain: &TestChain,
+    key: &SigningKey,
+    coins: &[(luminex_primitives::OutPoint, luminex_ledger::Coin)],
+    amount: u64,
+    to: &SigningKey,
+) -> luminex_primitives::Transaction {
+    transfer(
+        &chain.spec,
+        key,
+        coins,
+        vec![TxOut {
+            amount: Amount::from_base(amount).unwrap(),
+            lock: lock_of(to),
+        }],
+    )
+}
+
 fn tx_error(r: Result<impl std::fmt::Debug, BlockError>) -> TxError {
     match r {
         Err(BlockError::Tx { error, .. }) => error,
@@ -54,24 +73,8 @@ fn double_spend_within_a_block_is_rejected() {
 #[test]
 fn double_spend_across_blocks_is_rejected() {
     let (mut chain, ks, c) = one_coin();
-    let a = transfer(
-        &chain.spec,
-        &ks[0],
-        &c,
-        vec![TxOut {
-            amount: Amount::from_base(1_000_000).unwrap(),
-            lock: lock_of(&ks[1]),
-        }],
-    );
-    let b = transfer(
-        &chain.spec,
-        &ks[0],
-        &c,
-        vec![TxOut {
-            amount: Amount::from_base(2_000_000).unwrap(),
-            lock: lock_of(&ks[1]),
-        }],
-    );
+    let a = pay(&chain, &ks[0], &c, 1_000_000, &ks[1]);
+    let b = pay(&chain, &ks[0], &c, 2_000_000, &ks[1]);
     chain.mine(vec![a]).unwrap();
     let fees = Amount::from_base(10_000_000).unwrap();
     let block = chain.build_block(vec![b], fees);
@@ -84,15 +87,7 @@ fn double_spend_across_blocks_is_rejected() {
 #[test]
 fn spending_an_output_created_earlier_in_the_block_is_allowed() {
     let (mut chain, ks, c) = one_coin();
-    let a = transfer(
-        &chain.spec,
-        &ks[0],
-        &c,
-        vec![TxOut {
-            amount: Amount::from_base(5_000_000).unwrap(),
-            lock: lock_of(&ks[1]),
-        }],
-    );
+    let a = pay(&chain, &ks[0], &c, 5_000_000, &ks[1]);
     let a_out = (
         luminex_primitives::OutPoint {
             txid: a.txid(),
@@ -104,15 +99,7 @@ fn spending_an_output_created_earlier_in_the_block_is_allowed() {
             is_coinbase: false,
         },
     );
-    let b = transfer(
-        &chain.spec,
-        &ks[1],
-        &[a_out],
-        vec![TxOut {
-            amount: Amount::from_base(1_000_000).unwrap(),
-            lock: lock_of(&ks[0]),
-        }],
-    );
+    let b = pay(&chain, &ks[1], &[a_out], 1_000_000, &ks[0]);
     let before = chain.utxos.clone();
     let block = chain.mine(vec![a, b]).unwrap();
     // a's first output was created and spent inside the block: not in the set.

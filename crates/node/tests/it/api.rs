@@ -40,6 +40,18 @@ async fn call(
     (status, json, ct)
 }
 
+async fn post_json(node: &Arc<Node>, uri: &str, body: &Value) -> (StatusCode, Value) {
+    let (s, v, _) = call(
+        node,
+        "POST",
+        uri,
+        Some("application/json"),
+        serde_json::to_vec(body).unwrap(),
+    )
+    .await;
+    (s, v)
+}
+
 async fn get(node: &Arc<Node>, uri: &str) -> (StatusCode, Value) {
     let (s, v, _) = call(node, "GET", uri, None, vec![]).await;
     (s, v)
@@ -539,16 +551,10 @@ async fn create_sign_and_broadcast_a_payment() {
         .spec
         .address(node.spec.dev_key(1).unwrap().public_key().lock())
         .to_string();
-    let body = serde_json::to_vec(
-        &serde_json::json!({ "from": from, "to": to, "amount": "2.5", "expiry_height": 100 }),
-    )
-    .unwrap();
-    let (s, v, _) = call(
+    let (s, v) = post_json(
         &node,
-        "POST",
         "/transactions/create",
-        Some("application/json"),
-        body,
+        &serde_json::json!({ "from": from, "to": to, "amount": "2.5", "expiry_height": 100 }),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");

@@ -59,6 +59,29 @@ impl Builder {
     }
 }
 
+/// A base chain of `base_len` blocks and two branches on it: `a_len`
+/// blocks one second apart and `b_len` blocks two seconds apart.
+fn fork(
+    spec: &ChainSpec,
+    base_len: usize,
+    a_len: usize,
+    b_len: usize,
+) -> (Builder, Builder, Builder) {
+    let mut base = Builder::new(spec, &[]);
+    for _ in 0..base_len {
+        base.mine(vec![], 1);
+    }
+    let mut a = Builder::new(spec, &base.blocks());
+    let mut b = Builder::new(spec, &base.blocks());
+    for _ in 0..a_len {
+        a.mine(vec![], 1);
+    }
+    for _ in 0..b_len {
+        b.mine(vec![], 2);
+    }
+    (base, a, b)
+}
+
 fn feed(node: &Node, blocks: &[Block]) {
     for b in blocks {
         node.accept_block(b).unwrap();
@@ -72,17 +95,7 @@ fn mempool(node: &Node) -> HashSet<luminex_primitives::Hash> {
 #[test]
 fn blocks_in_any_order_end_on_the_same_most_work_tip() {
     let spec = test_qbtc();
-    let mut base = Builder::new(&spec, &[]);
-    base.mine(vec![], 1);
-    base.mine(vec![], 1);
-    let mut a = Builder::new(&spec, &base.blocks());
-    let mut b = Builder::new(&spec, &base.blocks());
-    for _ in 0..3 {
-        a.mine(vec![], 1);
-    }
-    for _ in 0..5 {
-        b.mine(vec![], 2);
-    }
+    let (base, a, b) = fork(&spec, 2, 3, 5);
     let winner = b.0.tip().hash();
     let a_only = &a.blocks()[2..];
     let b_only = &b.blocks()[2..];
@@ -205,16 +218,7 @@ fn a_three_block_reorg_leaves_the_state_of_a_node_that_only_saw_the_winner() {
 fn reorgs_deeper_than_the_limit_are_refused() {
     let mut spec = test_qbtc();
     spec.max_reorg_depth = 2;
-    let mut base = Builder::new(&spec, &[]);
-    base.mine(vec![], 1);
-    let mut a = Builder::new(&spec, &base.blocks());
-    let mut b = Builder::new(&spec, &base.blocks());
-    for _ in 0..3 {
-        a.mine(vec![], 1);
-    }
-    for _ in 0..4 {
-        b.mine(vec![], 2);
-    }
+    let (_base, a, b) = fork(&spec, 1, 3, 4);
     let node = memory_node_for(spec);
     feed(&node, &a.blocks());
     // B forks 3 blocks below A's tip: switching would be a 3-deep reorg.

@@ -43,13 +43,25 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_luminex")
 }
 
-/// A free loopback port.
+/// A loopback port whose successor is free too (API and JSON-RPC).
+///
+/// Ports come from a per-process counter below the ephemeral range, so
+/// tests running in parallel never receive the same or adjacent ports
+/// (binding port 0 and releasing it lets the OS hand it out again before
+/// the node binds, and says nothing about the port after it).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    // Spread concurrent test processes over 20000..32000.
+    let start = (std::process::id() % 375) as u16 * 32;
+    loop {
+        let off = NEXT.fetch_add(2, Ordering::Relaxed);
+        let p = 20_000 + (start + off) % 12_000;
+        let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if free(p) && free(p + 1) {
+            return p;
+        }
+    }
 }
 
 /// Runs a `luminex` command with the data dir and node URL set.
@@ -117,10 +129,13 @@ impl NodeProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let p = NodeProcess { child };
+        let mut p = NodeProcess { child };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "node did not start");
+            if let Some(status) = p.child.try_wait().unwrap() {
+                panic!("node exited during startup with {status} (its error is above)");
+            }
+            assert!(Instant::now() < deadline, "node did not start within 30 s");
             std::thread::sleep(Duration::from_millis(20));
         }
         p

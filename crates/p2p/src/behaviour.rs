@@ -1,0 +1,285 @@
+//! The libp2p behaviour of a Luminex node and the names that keep chains
+//! apart: every protocol and topic name carries the chain id and the first
+//! bytes of the genesis hash, so nodes of different chains cannot exchange
+//! anything even when they dial each other.
+
+use std::io;
+use std::time::Duration;
+
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{
+    allow_block_list, autonat, connection_limits, gossipsub, identify, identity, kad, ping,
+    request_response, StreamProtocol,
+};
+use luminex_primitives::Hash;
+use sha2::{Digest, Sha256};
+
+use crate::wire::{from_frame, to_frame, Request, Response, Role};
+
+/// The names of one chain's protocols and topics.
+#[derive(Debug, Clone)]
+pub struct ChainNames {
+    /// `luminex/<chain id>-<genesis prefix>`: identify's protocol version.
+    pub protocol_version: String,
+    /// The sync request/response protocol.
+    pub sync: StreamProtocol,
+    /// The Kademlia protocol (a DHT per chain).
+    pub kad: StreamProtocol,
+    /// Gossip topic for transactions.
+    pub tx_topic: gossipsub::IdentTopic,
+    /// Gossip topic for block announcements.
+    pub block_topic: gossipsub::IdentTopic,
+    /// Gossip topic reserved for consensus messages (BFT presets).
+    pub consensus_topic: gossipsub::IdentTopic,
+}
+
+impl ChainNames {
+    /// The names for a chain.
+    pub fn new(chain_id: u32, genesis: &Hash) -> Self {
+        let tag = format!("{chain_id}-{}", &genesis.to_string()[..16]);
+        ChainNames {
+            protocol_version: format!("luminex/{tag}"),
+            sync: StreamProtocol::try_from_owned(format!("/luminex/{tag}/sync/1"))
+                .expect("starts with a slash"),
+            kad: StreamProtocol::try_from_owned(format!("/luminex/{tag}/kad/1"))
+                .expect("starts with a slash"),
+            tx_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/tx/1")),
+            block_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/block/1")),
+            consensus_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/consensus/1")),
+        }
+    }
+}
+
+/// Size limits of the sync protocol's frames.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncCodec {
+    /// Largest request frame.
+    pub max_request: usize,
+    /// Largest response frame (and what it may inflate to).
+    pub max_response: usize,
+}
+
+/// Reads a frame: a little-endian `u32` length, then that many bytes.
+async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, limit: usize) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let len = u32::from_le_bytes(len) as usize;
+    if len > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes exceeds the limit of {limit}"),
+        ));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, frame: &[u8]) -> io::Result<()> {
+    io.write_all(&(frame.len() as u32).to_le_bytes()).await?;
+    io.write_all(frame).await?;
+    io.close().await
+}
+
+fn invalid(e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+}
+
+impl request_response::Codec for SyncCodec {
+    type Protocol = StreamProtocol;
+    type Request = Request;
+    type Response = Response;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        let f = read_frame(io, self.max_request).await?;
+        from_frame(&f, self.max_request).map_err(invalid)
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        let f = read_frame(io, self.max_response).await?;
+        from_frame(&f, self.max_response).map_err(invalid)
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Request,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &to_frame(&req)).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Response,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &to_frame(&res)).await
+    }
+}
+
+pub use composed::{Behaviour, BehaviourEvent};
+
+/// The derived event enum has undocumented variants (one per field).
+#[allow(missing_docs)]
+mod composed {
+    use super::*;
+
+    /// Everything a Luminex node speaks.
+    #[derive(NetworkBehaviour)]
+    pub struct Behaviour {
+        /// Caps connections (`--max-peers`).
+        pub limits: connection_limits::Behaviour,
+        /// Banned peers.
+        pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+        /// Exchanges versions, roles and listen addresses.
+        pub identify: identify::Behaviour,
+        /// Keeps connections alive and measures round trips.
+        pub ping: ping::Behaviour,
+        /// Peer discovery.
+        pub kad: kad::Behaviour<kad::store::MemoryStore>,
+        /// Transactions, blocks and consensus messages.
+        pub gossip: gossipsub::Behaviour,
+        /// Status, headers, blocks and block transactions on request.
+        pub sync: request_response::Behaviour<SyncCodec>,
+        /// Whether this node is reachable from outside.
+        pub autonat: autonat::Behaviour,
+    }
+}
+
+/// Limits the behaviour is built with.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections at most.
+    pub max_peers: u32,
+    /// Largest gossip message (compressed) and what it may inflate to.
+    pub max_gossip: usize,
+    /// Sync frame limits.
+    pub codec: SyncCodec,
+}
+
+/// Gossip message ids are content hashes: the same payload from two
+/// publishers is one message.
+fn message_id(m: &gossipsub::Message) -> gossipsub::MessageId {
+    gossipsub::MessageId::from(Sha256::digest(&m.data)[..20].to_vec())
+}
+
+/// Peer scoring: a message the application rejects costs a peer heavily,
+/// and the penalty decays slowly, so a peer that keeps sending garbage
+/// drops below the graylist threshold and is banned by the network loop.
+fn score_params(
+    names: &ChainNames,
+) -> (gossipsub::PeerScoreParams, gossipsub::PeerScoreThresholds) {
+    let mut params = gossipsub::PeerScoreParams::default();
+    for topic in [&names.tx_topic, &names.block_topic, &names.consensus_topic] {
+        let t = gossipsub::TopicScoreParams {
+            topic_weight: 1.0,
+            // Reward time in the mesh a little, punish invalid messages a lot.
+            time_in_mesh_weight: 0.01,
+            time_in_mesh_quantum: Duration::from_secs(1),
+            time_in_mesh_cap: 100.0,
+            first_message_deliveries_weight: 0.5,
+            first_message_deliveries_decay: 0.9,
+            first_message_deliveries_cap: 100.0,
+            mesh_message_deliveries_weight: 0.0,
+            mesh_failure_penalty_weight: 0.0,
+            invalid_message_deliveries_weight: -40.0,
+            invalid_message_deliveries_decay: 0.99,
+            ..Default::default()
+        };
+        params.topics.insert(topic.hash(), t);
+    }
+    params.app_specific_weight = 1.0;
+    // Loopback tests run many peers from one address.
+    params.ip_colocation_factor_weight = 0.0;
+    let thresholds = gossipsub::PeerScoreThresholds {
+        gossip_threshold: -20.0,
+        publish_threshold: -40.0,
+        graylist_threshold: -80.0,
+        accept_px_threshold: 10.0,
+        opportunistic_graft_threshold: 5.0,
+    };
+    (params, thresholds)
+}
+
+/// Score below which the network loop bans a peer.
+pub const BAN_SCORE: f64 = -80.0;
+
+impl Behaviour {
+    /// The behaviour of a node with `key` on the chain `names`.
+    pub fn new(
+        key: &identity::Keypair,
+        names: &ChainNames,
+        role: Role,
+        limits: Limits,
+    ) -> Result<Self, String> {
+        let peer_id = key.public().to_peer_id();
+        let gossip_cfg = gossipsub::ConfigBuilder::default()
+            .validation_mode(gossipsub::ValidationMode::Strict)
+            .validate_messages()
+            .message_id_fn(message_id)
+            .max_transmit_size(limits.max_gossip)
+            .heartbeat_interval(Duration::from_millis(500))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut gossip = gossipsub::Behaviour::new(
+            gossipsub::MessageAuthenticity::Signed(key.clone()),
+            gossip_cfg,
+        )?;
+        let (params, thresholds) = score_params(names);
+        gossip.with_peer_score(params, thresholds)?;
+        for t in [&names.tx_topic, &names.block_topic, &names.consensus_topic] {
+            gossip.subscribe(t).map_err(|e| e.to_string())?;
+        }
+        let mut kad_cfg = kad::Config::new(names.kad.clone());
+        kad_cfg.set_periodic_bootstrap_interval(Some(Duration::from_secs(30)));
+        let mut kad =
+            kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_cfg);
+        kad.set_mode(Some(kad::Mode::Server));
+        let agent = format!("luminex/{} ({})", env!("CARGO_PKG_VERSION"), role.as_str());
+        Ok(Behaviour {
+            limits: connection_limits::Behaviour::new(
+                connection_limits::ConnectionLimits::default()
+                    .with_max_established(Some(limits.max_peers))
+                    .with_max_established_per_peer(Some(2)),
+            ),
+            blocked: Default::default(),
+            identify: identify::Behaviour::new(
+                identify::Config::new(names.protocol_version.clone(), key.public())
+                    .with_agent_version(agent),
+            ),
+            ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(5))),
+            kad,
+            gossip,
+            sync: request_response::Behaviour::with_codec(
+                limits.codec,
+                [(names.sync.clone(), request_response::ProtocolSupport::Full)],
+                request_response::Config::default()
+                    .with_request_timeout(Duration::from_secs(30))
+                    .with_max_concurrent_streams(64),
+            ),
+            autonat: autonat::Behaviour::new(
+                peer_id,
+                autonat::Config {
+                    only_global_ips: false,
+                    boot_delay: Duration::from_secs(5),
+                    ..Default::default()
+                },
+            ),
+        })
+    }
+}

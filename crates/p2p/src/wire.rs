@@ -1,0 +1,387 @@
+//! What peers send each other: gossip payloads and the request/response
+//! protocol, in the project's canonical codec, with optional zstd
+//! compression of large payloads.
+//!
+//! Every frame starts with one byte saying how its body is stored
+//! (0 = plain, 1 = zstd). Decompression is bounded: a frame that would
+//! inflate past its limit is refused before the memory is spent.
+
+use std::borrow::Cow;
+
+use luminex_primitives::codec::{put_length, put_seq, Sink};
+use luminex_primitives::{Block, Decode, DecodeError, Encode, Hash, Header, Reader, Transaction};
+
+use crate::compact::CompactBlock;
+
+/// Most hashes in a block locator.
+pub const MAX_LOCATOR: u64 = 64;
+/// Most headers in one response.
+pub const MAX_HEADERS: u64 = 2_000;
+/// Most blocks asked for in one request.
+pub const MAX_BLOCKS_PER_REQUEST: u64 = 128;
+/// Bodies at least this large are compressed.
+pub const COMPRESS_FROM: usize = 1_024;
+
+const PLAIN: u8 = 0;
+const ZSTD: u8 = 1;
+
+/// Why bytes from a peer were refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// Empty frame.
+    #[error("empty frame")]
+    Empty,
+    /// The first byte names no encoding.
+    #[error("unknown frame encoding {0}")]
+    UnknownEncoding(u8),
+    /// The frame (or what it inflates to) is larger than allowed.
+    #[error("frame exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// zstd could not decode the body.
+    #[error("corrupt compressed frame: {0}")]
+    Corrupt(String),
+    /// The body is not a canonical encoding.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+/// Encodes a value into a frame, compressing it when that pays.
+pub fn to_frame<T: Encode>(value: &T) -> Vec<u8> {
+    let body = value.encode();
+    if body.len() >= COMPRESS_FROM {
+        if let Ok(c) = zstd::bulk::compress(&body, 1) {
+            if c.len() + 1 < body.len() {
+                let mut out = Vec::with_capacity(c.len() + 1);
+                out.push(ZSTD);
+                out.extend_from_slice(&c);
+                return out;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(body.len() + 1);
+    out.push(PLAIN);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The body of a frame, inflated if needed, at most `limit` bytes.
+pub fn frame_body(frame: &[u8], limit: usize) -> Result<Cow<'_, [u8]>, WireError> {
+    let (&kind, body) = frame.split_first().ok_or(WireError::Empty)?;
+    match kind {
+        PLAIN if body.len() > limit => Err(WireError::TooLarge { limit }),
+        PLAIN => Ok(Cow::Borrowed(body)),
+        ZSTD => {
+            // The declared size is checked first so a small bomb cannot make
+            // us allocate `limit` bytes for nothing.
+            match zstd::zstd_safe::get_frame_content_size(body) {
+                Ok(Some(n)) if n > limit as u64 => return Err(WireError::TooLarge { limit }),
+                Ok(_) => {}
+                Err(_) => return Err(WireError::Corrupt("bad zstd header".into())),
+            }
+            zstd::bulk::decompress(body, limit)
+                .map(Cow::Owned)
+                .map_err(|e| {
+                    if e.to_string().contains("Destination buffer is too small") {
+                        WireError::TooLarge { limit }
+                    } else {
+                        WireError::Corrupt(e.to_string())
+                    }
+                })
+        }
+        k => Err(WireError::UnknownEncoding(k)),
+    }
+}
+
+/// Decodes a frame holding exactly one `T` of at most `limit` bytes.
+pub fn from_frame<T: Decode>(frame: &[u8], limit: usize) -> Result<T, WireError> {
+    let body = frame_body(frame, limit)?;
+    Ok(T::decode_all(&body)?)
+}
+
+/// What a node is for, as it tells its peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Validates and relays; produces nothing.
+    Full,
+    /// Produces blocks (a miner, a dev producer or a validator).
+    Producer,
+}
+
+impl Role {
+    fn tag(self) -> u8 {
+        match self {
+            Role::Full => 0,
+            Role::Producer => 1,
+        }
+    }
+
+    /// The name used in the identify agent string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Full => "full",
+            Role::Producer => "producer",
+        }
+    }
+}
+
+/// A node's view of its chain, exchanged when peers connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    /// The chain id of the spec.
+    pub chain_id: u32,
+    /// The genesis block hash.
+    pub genesis: Hash,
+    /// Main-chain height.
+    pub height: u64,
+    /// Main-chain tip.
+    pub tip: Hash,
+    /// Cumulative work of the tip, big-endian (compares as bytes).
+    pub work: [u8; 32],
+    /// The node's role.
+    pub role: Role,
+}
+
+impl Encode for Status {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        s.put(&self.chain_id.to_le_bytes());
+        self.genesis.encode_to(s);
+        s.put(&self.height.to_le_bytes());
+        self.tip.encode_to(s);
+        s.put(&self.work);
+        s.put(&[self.role.tag()]);
+    }
+}
+
+impl Decode for Status {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Status {
+            chain_id: r.u32("chain id")?,
+            genesis: Hash::decode(r)?,
+            height: r.u64("height")?,
+            tip: Hash::decode(r)?,
+            work: r.array("work")?,
+            role: match r.u8("role")? {
+                0 => Role::Full,
+                1 => Role::Producer,
+                t => {
+                    return Err(DecodeError::UnknownTag {
+                        field: "role",
+                        tag: t.into(),
+                    })
+                }
+            },
+        })
+    }
+}
+
+/// A request of the sync protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// The peer's [`Status`].
+    Status,
+    /// Main-chain headers after the first locator hash the peer knows.
+    Headers {
+        /// Hashes from the tip backwards, sparser with depth.
+        locator: Vec<Hash>,
+        /// Most headers wanted (capped at [`MAX_HEADERS`]).
+        max: u32,
+    },
+    /// Whole blocks by hash.
+    Blocks(Vec<Hash>),
+    /// Some transactions of a block, by index (compact block repair).
+    BlockTxs {
+        /// The block.
+        block: Hash,
+        /// Indexes into its transaction list, ascending.
+        indexes: Vec<u32>,
+    },
+}
+
+/// A response of the sync protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// The responder's status.
+    Status(Status),
+    /// Consecutive headers, oldest first.
+    Headers(Vec<Header>),
+    /// The blocks asked for that the responder has, in request order.
+    Blocks(Vec<Block>),
+    /// The transactions asked for, in request order.
+    BlockTxs {
+        /// The block.
+        block: Hash,
+        /// Its transactions at the requested indexes.
+        txs: Vec<Transaction>,
+    },
+    /// The responder does not have what was asked for.
+    NotFound,
+    /// The requester exceeded its rate limit.
+    RateLimited,
+}
+
+fn put_u32s<S: Sink>(s: &mut S, v: &[u32]) {
+    put_length(s, v.len());
+    for x in v {
+        s.put(&x.to_le_bytes());
+    }
+}
+
+impl Encode for Request {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        match self {
+            Request::Status => s.put(&[0]),
+            Request::Headers { locator, max } => {
+                s.put(&[1]);
+                put_seq(s, locator);
+                s.put(&max.to_le_bytes());
+            }
+            Request::Blocks(hashes) => {
+                s.put(&[2]);
+                put_seq(s, hashes);
+            }
+            Request::BlockTxs { block, indexes } => {
+                s.put(&[3]);
+                block.encode_to(s);
+                put_u32s(s, indexes);
+            }
+        }
+    }
+}
+
+impl Decode for Request {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match r.u8("request tag")? {
+            0 => Request::Status,
+            1 => Request::Headers {
+                locator: r.seq("locator", MAX_LOCATOR, Hash::decode)?,
+                max: r.u32("max headers")?,
+            },
+            2 => Request::Blocks(r.seq("block hashes", MAX_BLOCKS_PER_REQUEST, Hash::decode)?),
+            3 => Request::BlockTxs {
+                block: Hash::decode(r)?,
+                indexes: r.seq(
+                    "tx indexes",
+                    luminex_primitives::block::MAX_BLOCK_TXS,
+                    |r| r.u32("tx index"),
+                )?,
+            },
+            t => {
+                return Err(DecodeError::UnknownTag {
+                    field: "request",
+                    tag: t.into(),
+                })
+            }
+        })
+    }
+}
+
+impl Encode for Response {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        match self {
+            Response::Status(st) => {
+                s.put(&[0]);
+                st.encode_to(s);
+            }
+            Response::Headers(h) => {
+                s.put(&[1]);
+                put_seq(s, h);
+            }
+            Response::Blocks(b) => {
+                s.put(&[2]);
+                put_seq(s, b);
+            }
+            Response::BlockTxs { block, txs } => {
+                s.put(&[3]);
+                block.encode_to(s);
+                put_seq(s, txs);
+            }
+            Response::NotFound => s.put(&[4]),
+            Response::RateLimited => s.put(&[5]),
+        }
+    }
+}
+
+impl Decode for Response {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match r.u8("response tag")? {
+            0 => Response::Status(Status::decode(r)?),
+            1 => Response::Headers(r.seq("headers", MAX_HEADERS, Header::decode)?),
+            2 => Response::Blocks(r.seq("blocks", MAX_BLOCKS_PER_REQUEST, Block::decode)?),
+            3 => Response::BlockTxs {
+                block: Hash::decode(r)?,
+                txs: r.seq(
+                    "transactions",
+                    luminex_primitives::block::MAX_BLOCK_TXS,
+                    Transaction::decode,
+                )?,
+            },
+            4 => Response::NotFound,
+            5 => Response::RateLimited,
+            t => {
+                return Err(DecodeError::UnknownTag {
+                    field: "response",
+                    tag: t.into(),
+                })
+            }
+        })
+    }
+}
+
+/// A gossip message, by topic.
+#[derive(Debug, Clone)]
+pub enum Gossip {
+    /// A transaction for the mempool.
+    Tx(Transaction),
+    /// A new block, compactly.
+    Block(CompactBlock),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_compress() {
+        let req = Request::Blocks(vec![Hash([7; 32]); 100]);
+        let f = to_frame(&req);
+        assert_eq!(f[0], ZSTD, "repetitive bodies compress");
+        assert!(f.len() < req.encoded_len() / 10);
+        assert_eq!(from_frame::<Request>(&f, 1 << 20).unwrap(), req);
+        let small = Request::Status;
+        assert_eq!(to_frame(&small), vec![PLAIN, 0]);
+    }
+
+    #[test]
+    fn bombs_and_garbage_are_refused() {
+        let big = Request::Blocks(vec![Hash([0; 32]); 128]);
+        let f = to_frame(&big);
+        assert!(matches!(
+            from_frame::<Request>(&f, 100),
+            Err(WireError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            from_frame::<Request>(&[], 100),
+            Err(WireError::Empty)
+        ));
+        assert!(matches!(
+            from_frame::<Request>(&[9, 1, 2], 100),
+            Err(WireError::UnknownEncoding(9))
+        ));
+        assert!(matches!(
+            from_frame::<Request>(&[ZSTD, 1, 2, 3], 100),
+            Err(WireError::Corrupt(_))
+        ));
+        assert!(matches!(
+            from_frame::<Request>(&[PLAIN, 77], 100),
+            Err(WireError::Decode(_))
+        ));
+        assert!(matches!(
+            from_frame::<Request>(&[PLAIN, 0, 0], 100),
+            Err(WireError::Decode(_))
+        ));
+    }
+}

@@ -50,7 +50,7 @@ pub async fn diagnostics(State(node): State<Arc<Node>>) -> Json<Value> {
         "chain": { "name": node.spec.name, "height": tip.height, "tip": tip.hash.to_string(), "chain_work": hex::encode(tip.chain_work.to_be_bytes::<32>()) },
         "mempool": { "count": pool.len(), "bytes": pool.bytes() },
         "signature_cache_entries": node.cache.len(),
-        "peers": [],
+        "peers": node.net.get().map(|n| serde_json::to_value(n.info().peers).unwrap_or(Value::Null)).unwrap_or(json!([])),
         "recent_logs": crate::logbuf::global().lines(),
     }))
 }

@@ -133,6 +133,10 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         crate::admin::genesis,
         crate::admin::restart,
         crate::ws::handler,
+        crate::peers_api::network_latency,
+        crate::peers_api::debug_peers,
+        crate::peers_api::nodes_add,
+        crate::peers_api::nodes_remove,
     ),
     components(schemas(
         BroadcastRequest,
@@ -149,6 +153,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         HistoryJson,
         BlockSyncJson,
         NodeStatusJson,
+        P2pStatusJson,
     ))
 )]
 pub struct ApiDoc;
@@ -204,6 +209,9 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/admin/node/restart", post(crate::admin::restart))
         .route("/debug/mempool", get(crate::admin::debug_mempool))
         .route("/debug/genesis", get(crate::admin::genesis))
+        .route("/debug/peers", get(crate::peers_api::debug_peers))
+        .route("/admin/nodes/add", post(crate::peers_api::nodes_add))
+        .route("/admin/nodes/remove", post(crate::peers_api::nodes_remove))
         .route_layer(from_fn_with_state(
             Arc::new(opts.admin_keys),
             crate::guard::require_admin,
@@ -226,6 +234,10 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/health/block-sync", get(block_sync))
         .route("/health/node-status", get(node_status))
         .route("/health/live", get(live))
+        .route(
+            "/health/network-latency",
+            get(crate::peers_api::network_latency),
+        )
         .route("/health/ready", get(crate::explorer::ready))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_json))
@@ -703,12 +715,17 @@ async fn live() -> Json<serde_json::Value> {
 #[utoipa::path(get, path = "/health/block-sync", tag = "health", responses((status = 200, body = BlockSyncJson)))]
 async fn block_sync(State(node): State<Arc<Node>>) -> Json<BlockSyncJson> {
     let tip = node.chain.tip();
+    let sync = node.net.get().map(|n| n.info().sync);
+    let best = sync.map(|s| s.best_peer_height.max(tip.height));
     Json(BlockSyncJson {
         height: tip.height,
         hash: tip.hash.to_string(),
-        syncing: false,
-        best_peer_height: None,
-        progress: 1.0,
+        syncing: sync.is_some_and(|s| s.syncing),
+        best_peer_height: best,
+        progress: match best {
+            Some(b) if b > 0 => (tip.height as f64 / b as f64).min(1.0),
+            _ => 1.0,
+        },
     })
 }
 
@@ -740,5 +757,16 @@ async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
         disk_bytes: node.chain.disk_space(),
         cpu_seconds: crate::metrics::process_usage().0,
         memory_bytes: crate::metrics::process_usage().1,
+        p2p: node.net.get().map(|n| {
+            let i = n.info();
+            P2pStatusJson {
+                inbound: i.peers.iter().filter(|p| p.direction == "inbound").count(),
+                outbound: i.peers.iter().filter(|p| p.direction == "outbound").count(),
+                peer_id: i.peer_id,
+                listen_addrs: i.listen_addrs,
+                external_addrs: i.external_addrs,
+                reachability: i.reachability,
+            }
+        }),
     })
 }

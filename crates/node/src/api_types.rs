@@ -238,6 +238,25 @@ pub struct NodeStatusJson {
     pub cpu_seconds: f64,
     /// Resident memory of the process.
     pub memory_bytes: u64,
+    /// Peer-to-peer identity and addresses (absent when networking is off).
+    pub p2p: Option<P2pStatusJson>,
+}
+
+/// The network part of `GET /health/node-status`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct P2pStatusJson {
+    /// This node's peer id.
+    pub peer_id: String,
+    /// Listen addresses with `/p2p/<peer id>`: paste one as `--bootnodes`.
+    pub listen_addrs: Vec<String>,
+    /// Confirmed external addresses.
+    pub external_addrs: Vec<String>,
+    /// AutoNAT's verdict: `unknown`, `public (<addr>)` or `private`.
+    pub reachability: String,
+    /// Inbound connections.
+    pub inbound: usize,
+    /// Outbound connections.
+    pub outbound: usize,
 }
 
 /// Signed decimal coins of `received - sent`.

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a node (`luminex node --chain dev`).
-    Node(NodeArgs),
+    Node(Box<NodeArgs>),
     /// Manage a wallet and send coins through a running node.
     Wallet(WalletArgs),
     /// Inspect the chain; print, import, export and check chain data.
@@ -34,8 +34,22 @@ pub enum Command {
 /// Parses the command line, runs the command, and maps errors to exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn"));
+    // libp2p warns about routine events (a message validated after it left
+    // gossipsub's cache, a DHT bootstrap with no peers yet); keep them out
+    // unless RUST_LOG asks for libp2p explicitly.
+    if !std::env::var("RUST_LOG").is_ok_and(|v| v.contains("libp2p")) {
+        for d in [
+            "libp2p_gossipsub=error",
+            "libp2p_kad=error",
+            "libp2p_request_response=error",
+        ] {
+            if let Ok(d) = d.parse() {
+                filter = filter.add_directive(d);
+            }
+        }
+    }
     {
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;

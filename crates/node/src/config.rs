@@ -14,6 +14,11 @@ pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8645";
 /// Default JSON-RPC address (loopback only).
 pub const DEFAULT_RPC_ADDR: &str = "127.0.0.1:8646";
 
+/// Default peer-to-peer listen address.
+pub const DEFAULT_P2P_LISTEN: &str = "/ip4/0.0.0.0/tcp/8647";
+/// Default connection cap.
+pub const DEFAULT_MAX_PEERS: u32 = 50;
+
 /// Options every command shares: which chain and where its data lives.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct CommonArgs {
@@ -82,6 +87,26 @@ pub struct NodeArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// Peer-to-peer listen multiaddr; repeatable (default /ip4/0.0.0.0/tcp/8647).
+    #[arg(long = "listen", env = "LUMINEX_LISTEN", value_delimiter = ',')]
+    pub listen: Vec<String>,
+    /// Peers to bootstrap from (multiaddr with /p2p/<peer id>); none makes
+    /// this a bootstrap node.
+    #[arg(long = "bootnodes", env = "LUMINEX_BOOTNODES", value_delimiter = ',', num_args = 1..)]
+    pub bootnodes: Vec<String>,
+    /// Address other peers should dial to reach this node; repeatable.
+    #[arg(
+        long = "external-addr",
+        env = "LUMINEX_EXTERNAL_ADDR",
+        value_delimiter = ','
+    )]
+    pub external_addrs: Vec<String>,
+    /// Most peer connections (default 50).
+    #[arg(long, env = "LUMINEX_MAX_PEERS")]
+    pub max_peers: Option<u32>,
+    /// Run without peer-to-peer networking.
+    #[arg(long)]
+    pub no_p2p: bool,
 }
 
 /// The config file's fields; all optional.
@@ -128,6 +153,52 @@ pub struct ConfigFile {
     pub rate_limit_expensive_burst: Option<u32>,
     /// Whether loopback clients skip rate limits.
     pub rate_limit_exempt_loopback: Option<bool>,
+    /// Peer-to-peer listen multiaddrs.
+    pub listen: Option<Vec<String>>,
+    /// Bootnode multiaddrs.
+    pub bootnodes: Option<Vec<String>>,
+    /// External multiaddrs.
+    pub external_addrs: Option<Vec<String>>,
+    /// Connection cap.
+    pub max_peers: Option<u32>,
+    /// Whether to run peer-to-peer networking.
+    pub p2p: Option<bool>,
+    /// Seconds a misbehaving peer stays banned.
+    pub ban_secs: Option<u64>,
+}
+
+/// Peer-to-peer settings.
+#[derive(Debug, Clone)]
+pub struct P2pConfig {
+    /// Whether networking runs at all.
+    pub enabled: bool,
+    /// Listen addresses.
+    pub listen: Vec<luminex_p2p::Multiaddr>,
+    /// Bootnodes.
+    pub bootnodes: Vec<luminex_p2p::Multiaddr>,
+    /// External addresses.
+    pub external: Vec<luminex_p2p::Multiaddr>,
+    /// Connection cap.
+    pub max_peers: u32,
+    /// Ban length.
+    pub ban: Duration,
+}
+
+fn multiaddrs(flag: &str, v: &[String]) -> Result<Vec<luminex_p2p::Multiaddr>, ConfigError> {
+    v.iter()
+        .map(|a| {
+            a.parse()
+                .map_err(|e| ConfigError::Value(format!("{flag} {a:?}: {e}")))
+        })
+        .collect()
+}
+
+fn pick(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
+    if flag.is_empty() {
+        file.unwrap_or_default()
+    } else {
+        flag.to_vec()
+    }
 }
 
 /// A configuration problem.
@@ -189,6 +260,8 @@ pub struct Config {
     pub threads: usize,
     /// REST API options (rate limits, admin keys, CORS).
     pub api: crate::api::ApiOptions,
+    /// Peer-to-peer networking.
+    pub p2p: P2pConfig,
 }
 
 fn default_root() -> PathBuf {
@@ -315,7 +388,30 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         },
         ..crate::api::ApiOptions::default()
     };
+    let mut listen = pick(&args.listen, file.listen);
+    if listen.is_empty() {
+        listen.push(DEFAULT_P2P_LISTEN.into());
+    }
+    let max_peers = args
+        .max_peers
+        .or(file.max_peers)
+        .unwrap_or(DEFAULT_MAX_PEERS);
+    if max_peers == 0 || max_peers > 10_000 {
+        return Err(ConfigError::Value("max peers must be 1..=10000".into()));
+    }
+    let p2p = P2pConfig {
+        enabled: !args.no_p2p && file.p2p.unwrap_or(true),
+        listen: multiaddrs("--listen", &listen)?,
+        bootnodes: multiaddrs("--bootnodes", &pick(&args.bootnodes, file.bootnodes))?,
+        external: multiaddrs(
+            "--external-addr",
+            &pick(&args.external_addrs, file.external_addrs),
+        )?,
+        max_peers,
+        ban: Duration::from_secs(file.ban_secs.unwrap_or(24 * 3600)),
+    };
     Ok(Config {
+        p2p,
         api,
         rpc_addr: match args.rpc_addr.or(file.rpc_addr) {
             Some(a) => a,

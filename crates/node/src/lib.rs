@@ -23,6 +23,8 @@ pub mod guard;
 pub mod logbuf;
 pub mod metrics;
 pub mod miner;
+pub mod p2p;
+pub mod peers_api;
 pub mod producer;
 pub mod records;
 pub mod rpc;

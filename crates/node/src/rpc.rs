@@ -308,6 +308,64 @@ fn submit_block(node: &Node, params: Vec<Value>) -> RpcResult {
     })
 }
 
+/// Builds, solves (on proof-of-work chains) and submits one block paying
+/// `lock`, as Bitcoin Core's `generatetoaddress`.
+fn generate_one(node: &Node, lock: Lock) -> Result<Hash, ErrorObjectOwned> {
+    let (mut block, _) = node
+        .block_template(lock)
+        .map_err(|e| err(codes::MISC, e.to_string()))?;
+    if node.spec.pow.is_some() {
+        let target =
+            target_from_compact(block.header.bits).map_err(|e| err(codes::MISC, e.to_string()))?;
+        let abort = std::sync::atomic::AtomicBool::new(false);
+        loop {
+            if let Some(nonce) =
+                luminex_consensus::mining::grind(&block.header, target, 0, u32::MAX, &abort)
+            {
+                block.header.nonce = nonce;
+                break;
+            }
+            block.header.time += 1;
+        }
+    }
+    match node.accept_block(&block) {
+        Ok(_) => Ok(block.hash()),
+        Err(e) => Err(err(codes::VERIFY, e.to_string())),
+    }
+}
+
+/// `gettxoutsetinfo`: size, total and a hash of the UTXO set (SHA-256 over
+/// the sorted encoded outpoints and coins), for comparing nodes.
+fn utxo_set_info(node: &Node) -> RpcResult {
+    use sha2::Digest;
+    let tip = node.chain.tip();
+    let set = node
+        .chain
+        .all_utxos()
+        .map_err(|e| err(codes::MISC, e.to_string()))?;
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = set
+        .iter()
+        .map(|(op, c)| (op.encode(), c.encode()))
+        .collect();
+    entries.sort();
+    let mut h = sha2::Sha256::new();
+    let mut total: u128 = 0;
+    for (op, coin) in &entries {
+        h.update(op);
+        h.update(coin);
+    }
+    for c in set.values() {
+        total += u128::from(c.output.amount.base());
+    }
+    Ok(json!({
+        "height": tip.height,
+        "bestblock": tip.hash.to_string(),
+        "txouts": set.len(),
+        "total_amount": total.to_string(),
+        "hash_serialized": hex::encode(h.finalize()),
+    }))
+}
+
 /// The RPC methods over `ctx`.
 pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     let mut m = RpcModule::new(ctx);
@@ -317,6 +375,28 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         m.register_blocking_method(name, move |p, ctx, _| f(&ctx, params_vec(p)))
             .expect("method names are unique");
     };
+    reg(&mut m, "generatetoaddress", |c, p| {
+        let n = p
+            .first()
+            .and_then(Value::as_u64)
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| err(codes::INVALID_PARAMETER, "nblocks must be 1..=10000"))?;
+        let addr = p
+            .get(1)
+            .and_then(Value::as_str)
+            .ok_or_else(|| err(codes::INVALID_PARAMETER, "address must be a string"))?;
+        let lock = c
+            .node
+            .spec
+            .parse_address(addr)
+            .map_err(|e| err(codes::NOT_FOUND, format!("Invalid address: {e}")))?
+            .lock;
+        let hashes = (0..n)
+            .map(|_| generate_one(&c.node, lock).map(|h| json!(h.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(json!(hashes))
+    });
+    reg(&mut m, "gettxoutsetinfo", |c, _| utxo_set_info(&c.node));
     reg(&mut m, "getblockcount", |c, _| {
         Ok(json!(c.node.chain.tip().height))
     });

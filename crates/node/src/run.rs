@@ -77,6 +77,7 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
         metrics: Arc::new(crate::metrics::Metrics::new()),
         events: tokio::sync::broadcast::channel(crate::ws::EVENT_BUFFER).0,
         restart: restart.clone(),
+        net: Default::default(),
     });
     let mempool_file = cfg.chain_dir.join("mempool.dat");
     if mempool_file.exists() {
@@ -129,6 +130,7 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
         .with_context(|| format!("binding JSON-RPC to {}", cfg.rpc_addr))?;
     tracing::info!(addr = %rpc_listener.local_addr()?, cookie = %cookie_path.display(), "JSON-RPC listening");
 
+    let network = crate::p2p::start(&cfg, &node)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let producer = (cfg.produce && !is_pow).then(|| {
         tokio::spawn(crate::producer::run(
@@ -180,6 +182,11 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
     }
     let _ = server.await;
     let _ = rpc_server.await;
+    if let Some(n) = network {
+        // Dropping the swarm closes its listeners and connections.
+        n.abort();
+        let _ = n.await;
+    }
     let _ = std::fs::remove_file(&cookie_path);
     match node.save_mempool(&mempool_file) {
         Ok(n) => tracing::info!(transactions = n, "saved the mempool"),

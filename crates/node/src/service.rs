@@ -7,7 +7,7 @@ use std::time::Instant;
 use luminex_ledger::{BlockError, ChainSpec, Coin, SigCache, UtxoView};
 use luminex_mempool::{Candidate, Mempool, MempoolError};
 use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxKind, TxOut};
-use luminex_storage::{Accepted, ChainError, ChainStore};
+use luminex_storage::{AcceptStatus, Accepted, ChainError, ChainStore};
 use parking_lot::RwLock;
 
 use crate::clock::Clock;
@@ -38,6 +38,8 @@ pub struct Node {
     pub events: tokio::sync::broadcast::Sender<Arc<crate::ws::Event>>,
     /// Asks the running node to restart gracefully.
     pub restart: Arc<tokio::sync::Notify>,
+    /// The peer-to-peer network, once started.
+    pub net: std::sync::OnceLock<luminex_p2p::Handle>,
 }
 
 /// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error
@@ -62,9 +64,26 @@ impl Node {
     /// without holding the mempool lock, so concurrent submissions verify
     /// in parallel.
     pub fn submit(&self, tx: Transaction) -> Result<Hash, MempoolError> {
+        self.submit_from(tx, true)
+    }
+
+    /// Admits a transaction a peer gossiped (gossipsub relays it once it
+    /// is validated, so it is not published again).
+    pub fn submit_from_peer(&self, tx: Transaction) -> Result<Hash, MempoolError> {
+        self.submit_from(tx, false)
+    }
+
+    fn submit_from(&self, tx: Transaction, relay: bool) -> Result<Hash, MempoolError> {
         let r = self.admit(tx);
         match &r {
             Ok(txid) => {
+                if relay {
+                    if let Some(net) = self.net.get() {
+                        if let Some(e) = self.mempool.read().get(txid) {
+                            net.publish_tx(&e.tx);
+                        }
+                    }
+                }
                 self.metrics.transactions_accepted.inc();
                 if self.events.receiver_count() > 0 {
                     if let Some(e) = self.mempool.read().get(txid).map(|e| e.tx.clone()) {
@@ -171,6 +190,21 @@ impl Node {
     /// follow the main chain: transactions of connected blocks leave it,
     /// those of disconnected blocks come back when still valid.
     pub fn accept_block(&self, block: &Block) -> Result<Accepted, ChainError> {
+        let acc = self.accept_block_from_peer(block)?;
+        if matches!(
+            acc.status,
+            AcceptStatus::MainChain | AcceptStatus::SideBranch
+        ) {
+            if let Some(net) = self.net.get() {
+                net.announce_block(block);
+            }
+        }
+        Ok(acc)
+    }
+
+    /// Accepts a block from the network: as [`Node::accept_block`], without
+    /// announcing it (gossipsub relays what the network validated).
+    pub fn accept_block_from_peer(&self, block: &Block) -> Result<Accepted, ChainError> {
         let started = std::time::Instant::now();
         let m = &self.metrics;
         let acc = match self

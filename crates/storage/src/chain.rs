@@ -680,6 +680,59 @@ impl ChainStore {
         Ok(block)
     }
 
+    /// The height of a known block that is not marked invalid (main chain
+    /// or side branch), from the in-memory index.
+    pub fn known_height(&self, hash: &Hash) -> Option<u64> {
+        let index = self.index.read();
+        index
+            .headers
+            .get(hash)
+            .filter(|r| !r.invalid)
+            .map(|r| r.height)
+    }
+
+    /// A block locator of the main chain: the tip, the nine blocks below
+    /// it, then hashes at doubling distances back to genesis.
+    pub fn locator(&self) -> Vec<Hash> {
+        let index = self.index.read();
+        let mut out = Vec::new();
+        let Some(mut h) = index.main.len().checked_sub(1) else {
+            return out;
+        };
+        let mut step = 1;
+        loop {
+            out.push(index.main[h]);
+            if h == 0 {
+                break;
+            }
+            if out.len() >= 10 {
+                step *= 2;
+            }
+            h = h.saturating_sub(step);
+        }
+        out
+    }
+
+    /// Up to `max` main-chain headers after the first `locator` hash that is
+    /// on the main chain (after genesis when none is).
+    pub fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {
+        let index = self.index.read();
+        let start = locator
+            .iter()
+            .find_map(|h| {
+                let r = index.headers.get(h)?;
+                index.on_main(h, r.height).then_some(r.height + 1)
+            })
+            .unwrap_or(1) as usize;
+        index
+            .main
+            .iter()
+            .skip(start)
+            .take(max)
+            .filter_map(|h| index.headers.get(h).map(|r| r.header))
+            .collect()
+    }
+
     /// The header record of a block.
     pub fn header(&self, hash: &Hash) -> Result<Option<HeaderRecord>, StoreError> {
         self.kv.get(HEADERS, hash)

@@ -7,6 +7,7 @@ mod e2e;
 mod guard;
 mod metrics;
 mod openapi;
+mod p2p;
 mod pow;
 mod qbtc;
 mod support;

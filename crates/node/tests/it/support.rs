@@ -35,6 +35,7 @@ pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
         metrics: Arc::new(luminex_node::metrics::Metrics::new()),
         events: tokio::sync::broadcast::channel(luminex_node::ws::EVENT_BUFFER).0,
         restart: Arc::new(tokio::sync::Notify::new()),
+        net: Default::default(),
     })
 }
 
@@ -121,6 +122,13 @@ impl NodeProcess {
                 &format!("127.0.0.1:{port}"),
             ])
             .args(["--rpc-addr", &format!("127.0.0.1:{}", port + 1)])
+            .args(if extra.contains(&"--listen") {
+                &[][..]
+            } else {
+                // Peer-to-peer on an OS-chosen loopback port: nodes of
+                // parallel tests never collide and only meet when told.
+                &["--listen", "/ip4/127.0.0.1/tcp/0"][..]
+            })
             .args(extra)
             .env("LUMINEX_DATA_DIR", dir)
             .env("RUST_LOG", "warn")

@@ -1,0 +1,146 @@
+//! Connects the node to the peer-to-peer network: the chain adapter the
+//! network reads and feeds through, and starting the network from config.
+
+use std::sync::Arc;
+
+use luminex_ledger::ErrorClass;
+use luminex_mempool::MempoolError;
+use luminex_p2p::{BlockVerdict, ChainAccess, NetConfig, Role, Status, SyncConfig, Verdict};
+use luminex_primitives::{Block, Hash, Header, Transaction};
+use luminex_storage::{AcceptStatus, ChainError};
+
+use crate::config::Config;
+use crate::service::Node;
+
+/// The node as the network sees it.
+pub struct NodeChain {
+    node: Arc<Node>,
+    genesis: Hash,
+    role: Role,
+}
+
+impl NodeChain {
+    /// The adapter for `node`.
+    pub fn new(node: Arc<Node>, role: Role) -> Self {
+        let genesis = node.spec.genesis_block().hash();
+        NodeChain {
+            node,
+            genesis,
+            role,
+        }
+    }
+}
+
+/// How a gossiped transaction's rejection counts against its sender: only
+/// what is invalid for everyone is the sender's fault. A conflict or a
+/// missing input may just mean the peers saw transactions in another order.
+pub fn tx_verdict(r: &Result<Hash, MempoolError>) -> Verdict {
+    match r {
+        Ok(_) => Verdict::Accept,
+        Err(MempoolError::Conflict { .. }) => Verdict::Ignore,
+        Err(e) if e.class() == ErrorClass::Consensus => Verdict::Reject,
+        Err(_) => Verdict::Ignore,
+    }
+}
+
+impl ChainAccess for NodeChain {
+    fn status(&self) -> Status {
+        let t = self.node.chain.tip();
+        Status {
+            chain_id: self.node.spec.chain_id,
+            genesis: self.genesis,
+            height: t.height,
+            tip: t.hash,
+            work: t.chain_work.to_be_bytes::<32>(),
+            role: self.role,
+        }
+    }
+
+    fn locator(&self) -> Vec<Hash> {
+        self.node.chain.locator()
+    }
+
+    fn height_of(&self, hash: &Hash) -> Option<u64> {
+        self.node.chain.known_height(hash)
+    }
+
+    fn pow_ok(&self, header: &Header) -> bool {
+        self.node.chain.rules().header_work(header).is_ok()
+    }
+
+    fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {
+        self.node.chain.headers_after(locator, max)
+    }
+
+    fn block(&self, hash: &Hash) -> Option<Block> {
+        self.node.chain.block(hash).ok().flatten()
+    }
+
+    fn for_each_mempool_tx(&self, f: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {
+        let pool = self.node.mempool.read();
+        for e in pool.entries() {
+            f(&e.wtxid, &e.tx);
+        }
+    }
+
+    fn submit_tx(&self, tx: Transaction) -> Verdict {
+        tx_verdict(&self.node.submit_from_peer(tx))
+    }
+
+    fn import_block(&self, block: Block) -> BlockVerdict {
+        let hash = block.hash();
+        match self.node.accept_block_from_peer(&block) {
+            Ok(acc) => match acc.status {
+                AcceptStatus::Duplicate => BlockVerdict::Known,
+                AcceptStatus::Orphan => BlockVerdict::Orphan,
+                s => BlockVerdict::Accepted {
+                    height: self.node.chain.known_height(&hash).unwrap_or(0),
+                    new_tip: s == AcceptStatus::MainChain,
+                },
+            },
+            Err(ChainError::Invalid(e)) if e.class() == ErrorClass::Premature => {
+                BlockVerdict::Failed(e.to_string())
+            }
+            Err(ChainError::Invalid(e)) => BlockVerdict::Invalid(e.to_string()),
+            Err(e) => BlockVerdict::Failed(e.to_string()),
+        }
+    }
+}
+
+/// Starts the network for `node` when the config enables it.
+pub fn start(
+    cfg: &Config,
+    node: &Arc<Node>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if !cfg.p2p.enabled {
+        tracing::info!("peer-to-peer networking disabled");
+        return Ok(None);
+    }
+    let key_path = cfg.chain_dir.join("p2p_key");
+    let key = luminex_p2p::load_or_create_key(&key_path)
+        .map_err(|e| anyhow::anyhow!("node key {}: {e}", key_path.display()))?;
+    let role = if cfg.produce || cfg.mine {
+        Role::Producer
+    } else {
+        Role::Full
+    };
+    let net_cfg = NetConfig {
+        chain_id: cfg.spec.chain_id,
+        genesis: cfg.spec.genesis_block().hash(),
+        role,
+        listen: cfg.p2p.listen.clone(),
+        bootnodes: cfg.p2p.bootnodes.clone(),
+        external: cfg.p2p.external.clone(),
+        max_peers: cfg.p2p.max_peers,
+        max_block_bytes: cfg.spec.max_block_bytes,
+        max_tx_bytes: cfg.spec.max_tx_bytes,
+        ban_duration: cfg.p2p.ban,
+        sync: SyncConfig::default(),
+    };
+    let chain = Arc::new(NodeChain::new(node.clone(), role));
+    let (handle, task) = luminex_p2p::start(net_cfg, key.clone(), chain)
+        .map_err(|e| anyhow::anyhow!("starting the network: {e}"))?;
+    tracing::info!(peer_id = %key.public().to_peer_id(), "p2p identity");
+    let _ = node.net.set(handle);
+    Ok(Some(task))
+}

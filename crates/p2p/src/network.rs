@@ -531,6 +531,7 @@ impl Net {
         b.blocked.block_peer(peer);
         b.kad.remove_peer(&peer);
         self.syncer.remove_peer(&peer);
+        self.publish_info();
     }
 
     fn request(&mut self, peer: PeerId, req: Request, purpose: Purpose) {
@@ -701,6 +702,7 @@ impl Net {
                 if self.connected.insert(peer_id, (addr, dir)).is_none() {
                     tracing::debug!(peer = %peer_id, dir, "peer connected");
                     self.ask_status(peer_id);
+                    self.publish_info();
                 }
             }
             SwarmEvent::ConnectionClosed {
@@ -714,6 +716,7 @@ impl Net {
                 self.status_pending.remove(&peer_id);
                 self.syncer.remove_peer(&peer_id);
                 tracing::debug!(peer = %peer_id, "peer disconnected");
+                self.publish_info();
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 if let Some(p) = peer_id {

@@ -2,6 +2,7 @@
 //! crash recovery under SIGKILL.
 
 mod api;
+mod badpeer;
 mod crash;
 mod e2e;
 mod guard;

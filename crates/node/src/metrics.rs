@@ -19,6 +19,13 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::service::Node;
 
+/// Label set of a peer count.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabels {
+    /// `inbound` or `outbound`.
+    pub direction: String,
+}
+
 /// Label set of a rejection.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabels {
@@ -75,6 +82,14 @@ pub struct Metrics {
     pub process_resident_memory_bytes: Gauge,
     /// Seconds since start.
     pub uptime_seconds: Gauge<f64, AtomicU64>,
+    /// Connected peers by direction.
+    pub peers: Family<DirectionLabels, Gauge>,
+    /// Peers currently banned.
+    pub banned_peers: Gauge,
+    /// Highest height a peer reported (the local height without peers).
+    pub best_peer_height: Gauge,
+    /// Seconds from the last gossiped block's timestamp to its import here.
+    pub block_propagation_seconds: Gauge<f64, AtomicU64>,
     /// REST API requests by route and status.
     pub api_requests: Family<RouteLabels, Counter>,
 }
@@ -109,6 +124,10 @@ impl Metrics {
             process_cpu_seconds: Gauge::default(),
             process_resident_memory_bytes: Gauge::default(),
             uptime_seconds: Gauge::default(),
+            peers: Family::default(),
+            banned_peers: Gauge::default(),
+            best_peer_height: Gauge::default(),
+            block_propagation_seconds: Gauge::default(),
             api_requests: Family::default(),
         };
         r.register(
@@ -213,6 +232,23 @@ impl Metrics {
             "REST API requests by route and status",
             m.api_requests.clone(),
         );
+        r.register("peers", "Connected peers by direction", m.peers.clone());
+        r.register(
+            "banned_peers",
+            "Peers banned for misbehaviour",
+            m.banned_peers.clone(),
+        );
+        r.register(
+            "best_peer_height",
+            "Highest chain height reported by a peer",
+            m.best_peer_height.clone(),
+        );
+        r.register_with_unit(
+            "block_propagation",
+            "Delay from the last gossiped block's timestamp to its import",
+            Unit::Seconds,
+            m.block_propagation_seconds.clone(),
+        );
         Metrics { registry: r, ..m }
     }
 
@@ -231,6 +267,31 @@ impl Metrics {
         self.storage_disk_bytes.set(node.chain.disk_space() as i64);
         self.uptime_seconds
             .set(node.started.elapsed().as_secs_f64());
+        let mut best = height;
+        let (mut inbound, mut outbound) = (0, 0);
+        if let Some(net) = node.net.get() {
+            let info = net.info();
+            for p in &info.peers {
+                if p.direction == "inbound" {
+                    inbound += 1;
+                } else {
+                    outbound += 1;
+                }
+            }
+            best = best.max(info.sync.best_peer_height);
+            self.banned_peers.set(info.banned.len() as i64);
+            if let Some(d) = info.last_block_delay_secs {
+                self.block_propagation_seconds.set(d);
+            }
+        }
+        for (dir, n) in [("inbound", inbound), ("outbound", outbound)] {
+            self.peers
+                .get_or_create(&DirectionLabels {
+                    direction: dir.into(),
+                })
+                .set(n);
+        }
+        self.best_peer_height.set(best as i64);
         let (cpu, rss) = process_usage();
         self.process_cpu_seconds.set(cpu);
         self.process_resident_memory_bytes.set(rss as i64);

@@ -3,6 +3,7 @@
 
 mod api;
 mod badpeer;
+mod bench_p2p;
 mod crash;
 mod e2e;
 mod guard;

@@ -1,0 +1,179 @@
+//! Network benchmark (ignored by default; figures go to BENCHMARKS.md):
+//!
+//! ```text
+//! cargo test --release -p luminex-node --test it bench_p2p -- --ignored --nocapture
+//! ```
+//!
+//! Five real nodes on loopback. Measures the time for a 5,000-transaction
+//! block to reach all of them with mempools in sync, the bytes of its
+//! compact announcement against the full block, and how fast a new node
+//! syncs empty blocks (blocks/s) and full blocks (tx/s).
+
+use std::time::{Duration, Instant};
+
+use luminex_crypto::SigningKey;
+use luminex_ledger::testkit::TestChain;
+use luminex_primitives::{Encode, SchemeId};
+use serde_json::{json, Value};
+
+use crate::p2p::{wait_until, TestNode};
+
+const KEY: &str = "bench-key";
+
+async fn announce(node: &TestNode) -> Value {
+    let v: Value = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/debug/peers", node.port))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["announce"].clone()
+}
+
+async fn mempool_len(node: &TestNode) -> u64 {
+    node.get("/health/node-status").await["mempool_txs"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture"]
+async fn bench_p2p_propagation_and_sync() {
+    const BLOCK_TXS: usize = 5_000;
+    const SYNC_BLOCKS: usize = 20;
+    const PER_BLOCK: usize = 1_000;
+    const EMPTY: u64 = 1_000;
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(KEY));
+    let base = ["--no-produce", "--admin-key-hash", hash.as_str()];
+    let boot = TestNode::start("dev", &base);
+    let boot_addr = boot.p2p_addr().await;
+    let mut with_boot = base.to_vec();
+    with_boot.extend(["--bootnodes", boot_addr.as_str()]);
+    let mut nodes = vec![boot];
+    for _ in 0..4 {
+        nodes.push(TestNode::start("dev", &with_boot));
+    }
+    for n in &nodes {
+        wait_until("discovery", 60, || async { n.peers().await >= 4 }).await;
+    }
+    let spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    let addr = spec
+        .address(spec.dev_key(1).unwrap().public_key().lock())
+        .to_string();
+
+    // Empty-block sync speed.
+    nodes[0]
+        .rpc("generatetoaddress", json!([EMPTY, addr]))
+        .await;
+    let tip = nodes[0].tip().await;
+    for n in &nodes {
+        wait_until("empty blocks everywhere", 300, || async {
+            n.tip().await == tip
+        })
+        .await;
+    }
+    let late = TestNode::start("dev", &with_boot);
+    let t = Instant::now();
+    wait_until("empty sync", 600, || async { late.tip().await == tip }).await;
+    let empty_secs = t.elapsed().as_secs_f64();
+    drop(late);
+
+    // The workload, built off-line on the same chain: a fan-out, then
+    // SYNC_BLOCKS blocks of PER_BLOCK transfers, then BLOCK_TXS transfers
+    // left for the mempools.
+    let mut chain = TestChain::dev();
+    for h in 1..=tip.0 {
+        let hash = nodes[0].rpc("getblockhash", json!([h])).await;
+        let hex = nodes[0].rpc("getblock", json!([hash, 0])).await;
+        let b =
+            luminex_primitives::Decode::decode_all(&hex::decode(hex.as_str().unwrap()).unwrap())
+                .unwrap();
+        chain.connect(b).unwrap();
+    }
+    let keys: Vec<SigningKey> = (0..50u8)
+        .map(|i| SigningKey::from_seed(SchemeId::MlDsa65, &[i; 32]))
+        .collect();
+    let mut blocks = vec![chain.fan_out(1, &keys, BLOCK_TXS + SYNC_BLOCKS * PER_BLOCK, 1_000_000)];
+    let mut txs = chain.spend_all(&keys);
+    let pending = txs.split_off(SYNC_BLOCKS * PER_BLOCK);
+    for chunk in txs.chunks(PER_BLOCK) {
+        blocks.push(chain.mine(chunk.to_vec()).unwrap());
+    }
+    for b in &blocks {
+        let r = nodes[0]
+            .rpc("submitblock", json!([hex::encode(b.encode())]))
+            .await;
+        assert!(r.is_null(), "submitblock: {r}");
+    }
+    let tip = nodes[0].tip().await;
+    for n in &nodes {
+        wait_until("workload blocks everywhere", 300, || async {
+            n.tip().await == tip
+        })
+        .await;
+    }
+
+    // Fill every mempool through gossip.
+    let http = reqwest::Client::new();
+    for chunk in pending.chunks(100) {
+        let futs = chunk.iter().map(|tx| {
+            http.post(format!(
+                "http://127.0.0.1:{}/transactions/broadcast",
+                nodes[0].port
+            ))
+            .json(&json!({ "tx": hex::encode(tx.encode()) }))
+            .send()
+        });
+        for r in futures_util::future::join_all(futs).await {
+            assert!(r.unwrap().status().is_success());
+        }
+    }
+    for n in &nodes {
+        wait_until("mempools in sync", 300, || async {
+            mempool_len(n).await == BLOCK_TXS as u64
+        })
+        .await;
+    }
+    let before = announce(&nodes[0]).await;
+    let t = Instant::now();
+    nodes[0].rpc("generatetoaddress", json!([1, addr])).await;
+    let produced = t.elapsed();
+    let tip = nodes[0].tip().await;
+    let mut reached = Vec::new();
+    for n in &nodes[1..] {
+        while n.tip().await != tip {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        reached.push(t.elapsed());
+    }
+    let after = announce(&nodes[0]).await;
+    let d = |k: &str| after[k].as_u64().unwrap() - before[k].as_u64().unwrap();
+    let (compact, full) = (d("compact_bytes"), d("full_bytes"));
+    let last = reached.iter().max().unwrap();
+    println!(
+        "propagation: {BLOCK_TXS}-tx block produced in {:.0} ms, on all 5 nodes after {:.0} ms (propagation {:.0} ms)",
+        produced.as_secs_f64() * 1e3,
+        last.as_secs_f64() * 1e3,
+        (*last - produced).as_secs_f64() * 1e3
+    );
+    println!(
+        "announcement: compact {compact} bytes, full {full} bytes ({:.2}%)",
+        compact as f64 * 100.0 / full as f64
+    );
+
+    // Full-block sync speed.
+    let total_txs: usize = blocks.iter().map(|b| b.txs.len()).sum::<usize>() + BLOCK_TXS + 1;
+    let late = TestNode::start("dev", &with_boot);
+    let t = Instant::now();
+    wait_until("full sync", 600, || async { late.tip().await == tip }).await;
+    let full_secs = t.elapsed().as_secs_f64();
+    println!(
+        "sync: {EMPTY} empty blocks in {empty_secs:.2} s ({:.0} blocks/s); {} blocks with {total_txs} txs in {full_secs:.2} s ({:.0} tx/s) — includes start-up and discovery",
+        EMPTY as f64 / empty_secs,
+        tip.0,
+        total_txs as f64 / full_secs
+    );
+}

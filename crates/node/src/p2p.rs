@@ -144,3 +144,49 @@ pub fn start(
     let _ = node.net.set(handle);
     Ok(Some(task))
 }
+
+/// Shows sync progress as a progress bar while stderr is a terminal (the
+/// network logs progress lines either way). Ends when `stop` turns true.
+pub async fn progress_bar(node: Arc<Node>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        let Some(net) = node.net.get() else { continue };
+        let sync = net.info().sync;
+        let height = node.chain.tip().height;
+        let target = sync.target_height.max(sync.best_peer_height);
+        match (&bar, sync.syncing && target > height) {
+            (None, true) => {
+                let b = indicatif::ProgressBar::new(target);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "syncing {bar:40} {pos}/{len} blocks ({per_sec}, eta {eta})",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                b.set_position(height);
+                bar = Some(b);
+            }
+            (Some(b), true) => {
+                b.set_length(target);
+                b.set_position(height);
+            }
+            (Some(b), false) => {
+                b.finish_and_clear();
+                bar = None;
+            }
+            (None, false) => {}
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+}

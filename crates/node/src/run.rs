@@ -132,6 +132,7 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
 
     let network = crate::p2p::start(&cfg, &node)?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let bar = tokio::spawn(crate::p2p::progress_bar(node.clone(), stop_rx.clone()));
     let producer = (cfg.produce && !is_pow).then(|| {
         tokio::spawn(crate::producer::run(
             node.clone(),
@@ -182,6 +183,7 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
     }
     let _ = server.await;
     let _ = rpc_server.await;
+    let _ = bar.await;
     if let Some(n) = network {
         // Dropping the swarm closes its listeners and connections.
         n.abort();

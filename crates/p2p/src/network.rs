@@ -265,9 +265,9 @@ enum Offence {
 impl Offence {
     fn points(self) -> u32 {
         match self {
-            Offence::InvalidBlock | Offence::Malformed | Offence::BadSyncAnswer => 100,
-            Offence::WrongChain => 100,
-            Offence::InvalidTx => 50,
+            // Invalid for everyone: the sender is at fault, at once.
+            Offence::InvalidBlock | Offence::InvalidTx | Offence::Malformed => 100,
+            Offence::BadSyncAnswer | Offence::WrongChain => 100,
             // Headers can fail to connect after an honest reorg: five strikes.
             Offence::UnconnectedHeaders => 20,
             Offence::RateLimit => 5,
@@ -327,7 +327,20 @@ struct Rebuilding {
     source: PeerId,
 }
 
-type RateLimiter = governor::DefaultKeyedRateLimiter<(PeerId, u8)>;
+type RateLimiter = governor::DefaultKeyedRateLimiter<PeerId>;
+
+/// Per-peer request budgets (per second, burst), by request kind: status,
+/// headers, blocks, block transactions. Status is asked every few seconds;
+/// blocks are asked in small chunks during sync, so they get the most.
+const REQUEST_QUOTAS: [(u32, u32); 4] = [(10, 40), (20, 50), (200, 400), (20, 50)];
+
+fn limiters() -> [RateLimiter; 4] {
+    REQUEST_QUOTAS.map(|(per_second, burst)| {
+        let q = governor::Quota::per_second(NonZeroU32::new(per_second).expect("nonzero"))
+            .allow_burst(NonZeroU32::new(burst).expect("nonzero"));
+        governor::RateLimiter::keyed(q)
+    })
+}
 
 struct Net {
     swarm: libp2p::Swarm<Behaviour>,
@@ -349,10 +362,12 @@ struct Net {
     dialing: HashSet<PeerId>,
     /// Peers with a status request outstanding (one at a time each).
     status_pending: HashSet<PeerId>,
+    /// When each peer was last asked for its status.
+    status_asked: HashMap<PeerId, Instant>,
     /// Blocks handed to the importer and not yet reported back.
     in_import: HashSet<Hash>,
     ticks: u64,
-    limiter: RateLimiter,
+    limiters: [RateLimiter; 4],
     announce: AnnounceStats,
     last_block_delay: Option<f64>,
     reachability: String,
@@ -447,8 +462,6 @@ pub fn start(
             })
             .map_err(|e| e.to_string())?;
     }
-    let quota = governor::Quota::per_second(NonZeroU32::new(50).expect("nonzero"))
-        .allow_burst(NonZeroU32::new(200).expect("nonzero"));
     let net = Net {
         swarm,
         names,
@@ -468,9 +481,10 @@ pub fn start(
         connected: HashMap::new(),
         dialing: HashSet::new(),
         status_pending: HashSet::new(),
+        status_asked: HashMap::new(),
         in_import: HashSet::new(),
         ticks: 0,
-        limiter: governor::RateLimiter::keyed(quota),
+        limiters: limiters(),
         announce: AnnounceStats::default(),
         last_block_delay: None,
         reachability: "unknown".into(),
@@ -540,8 +554,19 @@ impl Net {
     }
 
     /// Asks a peer for its status unless a request is already out.
+    /// At most one request per peer per second, well inside the peer's
+    /// rate limit, however many orphans a burst of announcements produces.
     fn ask_status(&mut self, peer: PeerId) {
+        let now = Instant::now();
+        if self
+            .status_asked
+            .get(&peer)
+            .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1))
+        {
+            return;
+        }
         if self.status_pending.insert(peer) {
+            self.status_asked.insert(peer, now);
             self.request(peer, Request::Status, Purpose::Status);
         }
     }
@@ -600,7 +625,15 @@ impl Net {
         for p in low {
             self.ban(p, "gossip score below the ban threshold");
         }
-        self.limiter.retain_recent();
+        for l in &self.limiters {
+            l.retain_recent();
+        }
+        // Misbehaviour points decay by one a second: only sustained or
+        // serious misbehaviour reaches a ban.
+        self.points.retain(|_, p| {
+            *p = p.saturating_sub(1);
+            *p > 0
+        });
         // Every few seconds, ask each peer where it is: a node that missed
         // announcements (a burst, a partition) notices and syncs.
         self.ticks += 1;
@@ -714,6 +747,7 @@ impl Net {
                 self.rtt.remove(&peer_id);
                 self.heights.remove(&peer_id);
                 self.status_pending.remove(&peer_id);
+                self.status_asked.remove(&peer_id);
                 self.syncer.remove_peer(&peer_id);
                 tracing::debug!(peer = %peer_id, "peer disconnected");
                 self.publish_info();
@@ -945,7 +979,7 @@ impl Net {
             Request::Blocks(_) => 2,
             Request::BlockTxs { .. } => 3,
         };
-        if self.limiter.check_key(&(peer, kind)).is_err() {
+        if self.limiters[kind].check_key(&peer).is_err() {
             let _ = self
                 .swarm
                 .behaviour_mut()

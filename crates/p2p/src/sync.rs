@@ -29,7 +29,7 @@ pub struct SyncConfig {
 impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
-            blocks_per_request: 16,
+            blocks_per_request: 4,
             max_in_flight_per_peer: 2,
             window: 1_024,
         }

@@ -84,6 +84,35 @@ async fn attack(
     }
 }
 
+/// Connects a fresh attacker and floods the node with status requests
+/// beyond its per-peer rate limit; returns once the node has dropped it.
+async fn flood(node_addr: &Multiaddr, names: &ChainNames, requests: usize) -> Swarm<Behaviour> {
+    let mut swarm = attacker(names);
+    swarm.dial(node_addr.clone()).unwrap();
+    let mut sent = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+            .await
+            .expect("the node disconnects the flooder within 30 s");
+        match ev {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } if !sent => {
+                sent = true;
+                for _ in 0..requests {
+                    swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_request(&peer_id, wire::Request::Status);
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                num_established: 0, ..
+            } if sent => return swarm,
+            _ => {}
+        }
+    }
+}
+
 async fn banned(node: &TestNode) -> Vec<String> {
     let v: Value = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{}/debug/peers", node.port))
@@ -148,12 +177,16 @@ async fn a_peer_sending_garbage_is_banned_and_the_node_keeps_its_state() {
     let invalid_block = vec![wire::to_frame(&CompactBlock::new(&block, 1))];
 
     for (what, topic, payloads) in [
-        ("malformed", &names.tx_topic, malformed),
-        ("oversized", &names.tx_topic, oversized),
-        ("invalid transactions", &names.tx_topic, invalid_txs),
-        ("invalid block", &names.block_topic, invalid_block),
+        ("malformed", &names.tx_topic, Some(malformed)),
+        ("oversized", &names.tx_topic, Some(oversized)),
+        ("invalid transactions", &names.tx_topic, Some(invalid_txs)),
+        ("invalid block", &names.block_topic, Some(invalid_block)),
+        ("request flood", &names.tx_topic, None),
     ] {
-        let mut swarm = attack(&addr, &names, topic, payloads).await;
+        let mut swarm = match payloads {
+            Some(p) => attack(&addr, &names, topic, p).await,
+            None => flood(&addr, &names, 400).await,
+        };
         let peer = *swarm.local_peer_id();
         assert!(
             banned(&node).await.contains(&peer.to_string()),

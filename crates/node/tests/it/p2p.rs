@@ -283,3 +283,52 @@ async fn a_healed_partition_ends_on_the_most_work_tip() {
     let sync = a.get("/health/network-latency").await;
     assert!(sync["peers"].as_array().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_key_persists_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = |port| async move {
+        get(port, "/health/node-status").await["p2p"]["peer_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let port = free_port();
+    let n = NodeProcess::start(dir.path(), port, &["--no-produce"]);
+    let first = id(port).await;
+    n.stop();
+    let key = dir.path().join("dev").join("p2p_key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the node key is private");
+    }
+    let port = free_port();
+    let n = NodeProcess::start(dir.path(), port, &["--no-produce"]);
+    assert_eq!(id(port).await, first, "same identity after a restart");
+    n.stop();
+    // A corrupt key file is a clear start-up error, not a new identity.
+    std::fs::write(&key, b"garbage").unwrap();
+    let port = free_port();
+    let (http, rpc) = (
+        format!("127.0.0.1:{port}"),
+        format!("127.0.0.1:{}", port + 1),
+    );
+    let out = crate::support::luminex(
+        dir.path(),
+        port,
+        &[
+            "node",
+            "--no-produce",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--http-addr",
+            &http,
+            "--rpc-addr",
+            &rpc,
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a node key"));
+}

@@ -1,1 +1,2 @@
+mod compact;
 mod sim;

@@ -30,7 +30,7 @@ impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
             blocks_per_request: 4,
-            max_in_flight_per_peer: 2,
+            max_in_flight_per_peer: 4,
             window: 1_024,
         }
     }

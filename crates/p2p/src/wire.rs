@@ -51,7 +51,7 @@ pub enum WireError {
 /// Encodes a value into a frame, compressing it when that pays.
 pub fn to_frame<T: Encode>(value: &T) -> Vec<u8> {
     let body = value.encode();
-    if body.len() >= COMPRESS_FROM {
+    if body.len() >= COMPRESS_FROM && compressible(&body) {
         if let Ok(c) = zstd::bulk::compress(&body, 1) {
             if c.len() + 1 < body.len() {
                 let mut out = Vec::with_capacity(c.len() + 1);
@@ -65,6 +65,19 @@ pub fn to_frame<T: Encode>(value: &T) -> Vec<u8> {
     out.push(PLAIN);
     out.extend_from_slice(&body);
     out
+}
+
+/// Whether compressing `body` is worth it: large bodies are judged by a
+/// 64 KiB sample, since blocks are mostly ML-DSA signatures and keys, which
+/// do not compress, and zstd over megabytes of them is wasted time.
+fn compressible(body: &[u8]) -> bool {
+    const SAMPLE: usize = 64 * 1024;
+    if body.len() <= 4 * SAMPLE {
+        return true;
+    }
+    let mid = body.len() / 2;
+    let sample = &body[mid..mid + SAMPLE];
+    zstd::bulk::compress(sample, 1).is_ok_and(|c| c.len() < SAMPLE * 9 / 10)
 }
 
 /// The body of a frame, inflated if needed, at most `limit` bytes.

@@ -14,7 +14,6 @@ use luminex_p2p::compact::CompactBlock;
 use luminex_p2p::wire;
 use luminex_p2p::Role;
 use luminex_primitives::{Block, Header};
-use serde_json::Value;
 
 use crate::p2p::{broadcast, dev_transfers, TestNode};
 
@@ -46,14 +45,17 @@ fn attacker(names: &ChainNames) -> Swarm<Behaviour> {
         .build()
 }
 
-/// Connects a fresh attacker, waits until the node listens to `topic`,
-/// publishes each payload, and returns once the node has dropped it.
-async fn attack(
-    node_addr: &Multiaddr,
-    names: &ChainNames,
-    topic: &gossipsub::IdentTopic,
-    payloads: Vec<Vec<u8>>,
-) -> Swarm<Behaviour> {
+/// What an attacker does once connected.
+enum Attack {
+    /// Publish these payloads on a topic once the node subscribes to it.
+    Gossip(gossipsub::IdentTopic, Vec<Vec<u8>>),
+    /// Send this many status requests at once, beyond the rate limit.
+    Flood(usize),
+}
+
+/// Connects a fresh attacker, carries out `attack`, and returns once the
+/// node has dropped it.
+async fn attack(node_addr: &Multiaddr, names: &ChainNames, attack: Attack) -> Swarm<Behaviour> {
     let mut swarm = attacker(names);
     swarm.dial(node_addr.clone()).unwrap();
     let mut sent = false;
@@ -62,13 +64,16 @@ async fn attack(
         let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
             .await
             .expect("the node disconnects the attacker within 30 s");
-        match ev {
-            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Subscribed {
-                topic: t,
-                ..
-            })) if t == topic.hash() && !sent => {
+        match (&attack, ev) {
+            (
+                Attack::Gossip(topic, payloads),
+                SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Subscribed {
+                    topic: t,
+                    ..
+                })),
+            ) if t == topic.hash() && !sent => {
                 sent = true;
-                for p in &payloads {
+                for p in payloads {
                     swarm
                         .behaviour_mut()
                         .gossip
@@ -76,53 +81,28 @@ async fn attack(
                         .unwrap();
                 }
             }
-            SwarmEvent::ConnectionClosed {
-                num_established: 0, ..
-            } if sent => return swarm,
-            _ => {}
-        }
-    }
-}
-
-/// Connects a fresh attacker and floods the node with status requests
-/// beyond its per-peer rate limit; returns once the node has dropped it.
-async fn flood(node_addr: &Multiaddr, names: &ChainNames, requests: usize) -> Swarm<Behaviour> {
-    let mut swarm = attacker(names);
-    swarm.dial(node_addr.clone()).unwrap();
-    let mut sent = false;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
-            .await
-            .expect("the node disconnects the flooder within 30 s");
-        match ev {
-            SwarmEvent::ConnectionEstablished { peer_id, .. } if !sent => {
+            (Attack::Flood(n), SwarmEvent::ConnectionEstablished { peer_id, .. }) if !sent => {
                 sent = true;
-                for _ in 0..requests {
+                for _ in 0..*n {
                     swarm
                         .behaviour_mut()
                         .sync
                         .send_request(&peer_id, wire::Request::Status);
                 }
             }
-            SwarmEvent::ConnectionClosed {
-                num_established: 0, ..
-            } if sent => return swarm,
+            (
+                _,
+                SwarmEvent::ConnectionClosed {
+                    num_established: 0, ..
+                },
+            ) if sent => return swarm,
             _ => {}
         }
     }
 }
 
 async fn banned(node: &TestNode) -> Vec<String> {
-    let v: Value = reqwest::Client::new()
-        .get(format!("http://127.0.0.1:{}/debug/peers", node.port))
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = node.admin_get("/debug/peers", KEY).await;
     v["banned"]
         .as_array()
         .unwrap()
@@ -176,17 +156,18 @@ async fn a_peer_sending_garbage_is_banned_and_the_node_keeps_its_state() {
     block.header.merkle_root = block.compute_merkle_root();
     let invalid_block = vec![wire::to_frame(&CompactBlock::new(&block, 1))];
 
-    for (what, topic, payloads) in [
-        ("malformed", &names.tx_topic, Some(malformed)),
-        ("oversized", &names.tx_topic, Some(oversized)),
-        ("invalid transactions", &names.tx_topic, Some(invalid_txs)),
-        ("invalid block", &names.block_topic, Some(invalid_block)),
-        ("request flood", &names.tx_topic, None),
+    let tx = || names.tx_topic.clone();
+    for (what, how) in [
+        ("malformed", Attack::Gossip(tx(), malformed)),
+        ("oversized", Attack::Gossip(tx(), oversized)),
+        ("invalid transactions", Attack::Gossip(tx(), invalid_txs)),
+        (
+            "invalid block",
+            Attack::Gossip(names.block_topic.clone(), invalid_block),
+        ),
+        ("request flood", Attack::Flood(400)),
     ] {
-        let mut swarm = match payloads {
-            Some(p) => attack(&addr, &names, topic, p).await,
-            None => flood(&addr, &names, 400).await,
-        };
+        let mut swarm = attack(&addr, &names, how).await;
         let peer = *swarm.local_peer_id();
         assert!(
             banned(&node).await.contains(&peer.to_string()),

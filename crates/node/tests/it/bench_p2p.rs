@@ -17,20 +17,12 @@ use luminex_primitives::{Encode, SchemeId};
 use serde_json::{json, Value};
 
 use crate::p2p::{wait_until, TestNode};
+use crate::support::free_port;
 
 const KEY: &str = "bench-key";
 
 async fn announce(node: &TestNode) -> Value {
-    let v: Value = reqwest::Client::new()
-        .get(format!("http://127.0.0.1:{}/debug/peers", node.port))
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["announce"].clone()
+    node.admin_get("/debug/peers", KEY).await["announce"].clone()
 }
 
 async fn mempool_len(node: &TestNode) -> u64 {
@@ -170,6 +162,33 @@ async fn bench_p2p_propagation_and_sync() {
     let t = Instant::now();
     wait_until("full sync", 600, || async { late.tip().await == tip }).await;
     let full_secs = t.elapsed().as_secs_f64();
+    // The same chain imported from a file by one node, no network: the
+    // import rate that sync is compared with.
+    let TestNode {
+        _process: process,
+        dir,
+        port,
+        ..
+    } = late;
+    process.stop();
+    let file = dir.path().join("chain.bin");
+    crate::support::ok(
+        dir.path(),
+        port,
+        &["chain", "export", "--file", file.to_str().unwrap()],
+    );
+    let fresh = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    crate::support::ok(
+        fresh.path(),
+        free_port(),
+        &["chain", "import", "--file", file.to_str().unwrap()],
+    );
+    let import_secs = t.elapsed().as_secs_f64();
+    println!(
+        "import from a file (same chain, one process): {import_secs:.2} s ({:.0} tx/s)",
+        total_txs as f64 / import_secs
+    );
     println!(
         "sync: {EMPTY} empty blocks in {empty_secs:.2} s ({:.0} blocks/s); {} blocks with {total_txs} txs in {full_secs:.2} s ({:.0} tx/s) — includes start-up and discovery",
         EMPTY as f64 / empty_secs,

@@ -38,6 +38,19 @@ impl TestNode {
         get(self.port, path).await
     }
 
+    /// A GET of an admin route with an API key.
+    pub async fn admin_get(&self, path: &str, key: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{}{path}", self.port))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// A JSON-RPC call authenticated with the node's cookie.
     pub async fn rpc(&self, method: &str, params: Value) -> Value {
         let cookie = std::fs::read_to_string(self.dir.path().join(&self.chain).join(".cookie"))

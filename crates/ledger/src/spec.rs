@@ -259,6 +259,7 @@ impl ChainSpec {
             outputs,
             expiry_height: 0,
             witnesses: vec![],
+            data: Vec::new(),
         };
         let mut block = Block {
             header: Header {

@@ -55,6 +55,7 @@ pub fn transfer(
         outputs,
         expiry_height: 0,
         witnesses: vec![],
+        data: Vec::new(),
     };
     let input_total = Amount::sum(coins.iter().map(|(_, c)| c.output.amount)).expect("in range");
     let paid = tx.output_total().expect("in range");
@@ -172,6 +173,7 @@ impl TestChain {
             }],
             expiry_height: 0,
             witnesses: vec![],
+            data: Vec::new(),
         };
         let mut all = vec![coinbase];
         all.extend(txs);

@@ -11,8 +11,12 @@ use crate::{BlockError, ChainSpec, Coin, TxError, UtxoView};
 /// Rejects coinbases, which are only valid as the first transaction of a
 /// block (see [`check_block`]).
 pub fn check_transaction(tx: &Transaction, spec: &ChainSpec) -> Result<usize, TxError> {
-    if tx.version != 1 {
-        return Err(TxError::Version(tx.version));
+    // Version 1 carries no data; version 2 carries 1..=80 bytes (one
+    // encoding for "no data").
+    match (tx.version, tx.data.len() as u64) {
+        (1, 0) => {}
+        (2, 1..=luminex_primitives::tx::MAX_TX_DATA) => {}
+        (v, _) => return Err(TxError::Version(v)),
     }
     if tx.chain_id != spec.chain_id {
         return Err(TxError::WrongChain {
@@ -202,6 +206,7 @@ pub fn check_block(block: &Block, spec: &ChainSpec) -> Result<BlockIds, BlockErr
         || !coinbase.witnesses.is_empty()
         || coinbase.chain_id != spec.chain_id
         || coinbase.version != 1
+        || !coinbase.data.is_empty()
     {
         return Err(BlockError::NoCoinbase);
     }

@@ -402,6 +402,7 @@ async fn transaction(
         fee,
         size: tx.encoded_len(),
         expiry_height: tx.expiry_height,
+        data: (!tx.data.is_empty()).then(|| hex::encode(&tx.data)),
         inputs,
         outputs: tx
             .outputs

@@ -83,6 +83,9 @@ pub struct TxJson {
     pub size: usize,
     /// Expiry height (0: none).
     pub expiry_height: u64,
+    /// Data carried (hex), for version-2 transactions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
     /// Inputs.
     pub inputs: Vec<InputJson>,
     /// Outputs.

@@ -65,6 +65,7 @@ fn pay_many(
         outputs: outputs.clone(),
         expiry_height: 0,
         witnesses: vec![Witness::placeholder(scheme)],
+        data: Vec::new(),
     };
     tx.outputs.push(coin.1);
     let fee = spec.min_fee(tx.encoded_len());

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use luminex_primitives::{Amount, Encode, OutPoint, TxOut};
-use luminex_wallet::{plan_payment, WalletError};
+use luminex_wallet::{plan_payment_with_data, WalletError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -38,6 +38,8 @@ struct CreateRequest {
     fee_rate: Option<u64>,
     /// Last height that may include it; default none.
     expiry_height: Option<u64>,
+    /// Data to carry (hex, 1..=80 bytes); makes a version-2 transaction.
+    data: Option<String>,
 }
 
 /// The coins of `lock` a new payment may spend.
@@ -74,14 +76,14 @@ pub fn spendable_coins(
 
 /// The handler.
 #[utoipa::path(post, path = "/transactions/create", tag = "transactions",
-    request_body(content = serde_json::Value, description = "from, to, amount, fee_rate?, expiry_height?"),
+    request_body(content = serde_json::Value, description = "from, to, amount, fee_rate?, expiry_height?, data? (hex, 1..=80 bytes)"),
     responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem)))]
 pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let req: CreateRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "bad-json",
             format!(
-                "expected {{\"from\", \"to\", \"amount\"[, \"fee_rate\", \"expiry_height\"]}}: {e}"
+                "expected {{\"from\", \"to\", \"amount\"[, \"fee_rate\", \"expiry_height\", \"data\"]}}: {e}"
             ),
         )
     })?;
@@ -107,8 +109,23 @@ pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<V
             format!("fee_rate must be {}..=1000000", node.spec.min_fee_rate),
         ));
     }
+    let data = match &req.data {
+        None => Vec::new(),
+        Some(h) => {
+            let d = hex::decode(h.trim())
+                .map_err(|e| ApiError::bad_request("bad-data", format!("data must be hex: {e}")))?;
+            let max = luminex_primitives::tx::MAX_TX_DATA as usize;
+            if d.is_empty() || d.len() > max {
+                return Err(ApiError::bad_request(
+                    "bad-data",
+                    format!("data must be 1..={max} bytes"),
+                ));
+            }
+            d
+        }
+    };
     let coins = spendable_coins(&node, &from.lock)?;
-    let mut plan = plan_payment(
+    let mut plan = plan_payment_with_data(
         &node.spec,
         &coins,
         |l| *l == from.lock,
@@ -116,6 +133,7 @@ pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<V
         amount,
         from.lock,
         fee_rate,
+        data,
     )
     .map_err(|e| match e {
         WalletError::InsufficientFunds { .. } => ApiError::new(

@@ -129,6 +129,7 @@ fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
         "version": tx.version,
         "size": tx.encoded_len(),
         "expiry_height": tx.expiry_height,
+        "data": hex::encode(&tx.data),
         "vin": vin,
         "vout": vout,
         "hex": hex::encode(tx.encode()),

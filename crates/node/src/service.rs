@@ -166,6 +166,7 @@ impl Node {
             },
             expiry_height: 0,
             witnesses: vec![],
+            data: Vec::new(),
         };
         let mut txs = Vec::with_capacity(entries.len() + 1);
         txs.push(coinbase);

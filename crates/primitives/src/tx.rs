@@ -14,6 +14,9 @@ use crate::{Amount, Hash, Lock};
 /// Most inputs or outputs in one transaction (bounds decoding).
 pub const MAX_TX_IO: u64 = 10_000;
 
+/// Most bytes of data a version-2 transaction carries.
+pub const MAX_TX_DATA: u64 = 80;
+
 /// A reference to an output of an earlier transaction.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct OutPoint {
@@ -151,7 +154,7 @@ impl Decode for Witness {
 /// A transaction.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Transaction {
-    /// Format version; currently 1.
+    /// Format version: 1, or 2 for a transaction that carries `data`.
     pub version: u16,
     /// The chain this transaction is valid on (replay protection).
     pub chain_id: u32,
@@ -165,6 +168,10 @@ pub struct Transaction {
     pub expiry_height: u64,
     /// One witness per input, in input order.
     pub witnesses: Vec<Witness>,
+    /// Arbitrary bytes (a memo, a hash of a document), at most
+    /// [`MAX_TX_DATA`], committed to by the txid and the signatures. Encoded
+    /// only by version 2, which must carry some; empty in version 1.
+    pub data: Vec<u8>,
 }
 
 impl Transaction {
@@ -176,6 +183,9 @@ impl Transaction {
         put_seq(s, &self.inputs);
         put_seq(s, &self.outputs);
         s.put(&self.expiry_height.to_le_bytes());
+        if self.version >= 2 {
+            crate::codec::put_bytes(s, &self.data);
+        }
     }
 
     /// The transaction id: hash of the body, witnesses excluded.
@@ -216,6 +226,9 @@ impl Transaction {
         }
         put_seq(&mut h, &self.outputs);
         h.update(&self.expiry_height.to_le_bytes());
+        if self.version >= 2 {
+            crate::codec::put_bytes(&mut h, &self.data);
+        }
         Some(h.finish())
     }
 
@@ -234,14 +247,26 @@ impl Encode for Transaction {
 
 impl Decode for Transaction {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = r.u16("version")?;
+        let chain_id = r.u32("chain id")?;
+        let kind = TxKind::decode(r)?;
+        let inputs = r.seq("inputs", MAX_TX_IO, OutPoint::decode)?;
+        let outputs = r.seq("outputs", MAX_TX_IO, TxOut::decode)?;
+        let expiry_height = r.u64("expiry height")?;
+        let data = if version >= 2 {
+            r.bytes("data", MAX_TX_DATA)?.to_vec()
+        } else {
+            Vec::new()
+        };
         Ok(Transaction {
-            version: r.u16("version")?,
-            chain_id: r.u32("chain id")?,
-            kind: TxKind::decode(r)?,
-            inputs: r.seq("inputs", MAX_TX_IO, OutPoint::decode)?,
-            outputs: r.seq("outputs", MAX_TX_IO, TxOut::decode)?,
-            expiry_height: r.u64("expiry height")?,
+            version,
+            chain_id,
+            kind,
+            inputs,
+            outputs,
+            expiry_height,
             witnesses: r.seq("witnesses", MAX_TX_IO, Witness::decode)?,
+            data,
         })
     }
 }

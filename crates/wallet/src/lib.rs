@@ -336,6 +336,31 @@ pub fn plan_payment(
     change: Lock,
     fee_rate: u64,
 ) -> Result<PaymentPlan, WalletError> {
+    plan_payment_with_data(
+        spec,
+        coins,
+        spendable,
+        to,
+        amount,
+        change,
+        fee_rate,
+        Vec::new(),
+    )
+}
+
+/// [`plan_payment`] for a transaction carrying `data` (a version-2
+/// transaction when `data` is not empty; its bytes are paid for too).
+#[allow(clippy::too_many_arguments)]
+pub fn plan_payment_with_data(
+    spec: &ChainSpec,
+    coins: &[(OutPoint, TxOut)],
+    spendable: impl Fn(&Lock) -> bool,
+    to: Lock,
+    amount: Amount,
+    change: Lock,
+    fee_rate: u64,
+    data: Vec<u8>,
+) -> Result<PaymentPlan, WalletError> {
     let mut sorted: Vec<&(OutPoint, TxOut)> =
         coins.iter().filter(|(_, o)| spendable(&o.lock)).collect();
     sorted.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.0.cmp(&b.0)));
@@ -345,7 +370,7 @@ pub fn plan_payment(
         Lock::Key { scheme, .. } => scheme,
     };
     let mut tx = Transaction {
-        version: 1,
+        version: if data.is_empty() { 1 } else { 2 },
         chain_id: spec.chain_id,
         kind: TxKind::Transfer,
         inputs: vec![],
@@ -358,6 +383,7 @@ pub fn plan_payment(
         ],
         expiry_height: 0,
         witnesses: vec![],
+        data,
     };
     let mut total = Amount::ZERO;
     let mut spent = Vec::new();

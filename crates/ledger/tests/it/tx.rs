@@ -218,3 +218,41 @@ fn wrong_chain_preset_rejected_by_id() {
         Err(TxError::WrongChain { .. })
     ));
 }
+
+/// Version 2 carries 1..=80 bytes of data, committed to by the txid and the
+/// signatures; version 1 carries none; no other version is valid.
+#[test]
+fn data_rides_in_version_two_only() {
+    let (chain, key, tx) = funded(SchemeId::MlDsa65);
+    let coins = chain.coins_of(&lock_of(&key));
+    let mut v2 = tx.clone();
+    v2.version = 2;
+    v2.data = b"order 17".to_vec();
+    v2.witnesses.clear();
+    sign_all(&mut v2, &key, &[coins[0].1.output]);
+    assert!(validate(&chain, &v2).is_ok());
+    assert_ne!(v2.txid(), tx.txid(), "the txid commits to the data");
+    let back = Transaction::decode_all(&v2.encode()).unwrap();
+    assert_eq!(back, v2);
+    // Changing the data breaks the signature.
+    let mut tampered = v2.clone();
+    tampered.data[0] ^= 1;
+    assert!(matches!(
+        validate(&chain, &tampered),
+        Err(TxError::BadSignature { .. })
+    ));
+    // Shapes that are not allowed.
+    for (version, data) in [(1, vec![1u8]), (2, vec![]), (2, vec![0; 81]), (3, vec![1])] {
+        let mut t = v2.clone();
+        t.version = version;
+        t.data = data;
+        assert_eq!(
+            check_transaction(&t, &chain.spec),
+            Err(TxError::Version(version))
+        );
+    }
+    // More than 80 bytes cannot even be decoded.
+    let mut long = v2.clone();
+    long.data = vec![0; 81];
+    assert!(Transaction::decode_all(&long.encode()).is_err());
+}

@@ -31,6 +31,7 @@ fn pay(
         }],
         expiry_height: 0,
         witnesses: vec![],
+        data: Vec::new(),
     };
     sign_all(&mut tx, key, &[coin.1.output]);
     tx

@@ -554,7 +554,7 @@ async fn create_sign_and_broadcast_a_payment() {
     let (s, v) = post_json(
         &node,
         "/transactions/create",
-        &serde_json::json!({ "from": from, "to": to, "amount": "2.5", "expiry_height": 100 }),
+        &serde_json::json!({ "from": from, "to": to, "amount": "2.5", "expiry_height": 100, "data": hex::encode("invoice 42") }),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -566,6 +566,7 @@ async fn create_sign_and_broadcast_a_payment() {
     .unwrap();
     assert!(tx.witnesses.is_empty());
     assert_eq!(tx.expiry_height, 100);
+    assert_eq!((tx.version, tx.data.as_slice()), (2, &b"invoice 42"[..]));
     let msg = luminex_primitives::Hash(
         hex::decode(v["signature_message"].as_str().unwrap())
             .unwrap()
@@ -588,6 +589,12 @@ async fn create_sign_and_broadcast_a_payment() {
     assert_eq!(r["txid"], v["txid"]);
     let e = node.mempool.read().get(&tx.txid()).unwrap().clone();
     assert_eq!(e.fee.base(), v["fee"].as_u64().unwrap());
+    let (_, shown) = get(&node, &format!("/transactions/{}", tx.txid())).await;
+    assert_eq!(
+        shown["data"],
+        hex::encode("invoice 42"),
+        "the data is shown"
+    );
     // Integer base units work too, and the next payment spends the pending change.
     let body =
         serde_json::to_vec(&serde_json::json!({ "from": from, "to": to, "amount": 1000 })).unwrap();
@@ -641,6 +648,24 @@ async fn create_sign_and_broadcast_a_payment() {
             format!(r#"{{"from":"{from}","to":"{to}","amount":1,"fee_rate":0}}"#),
             StatusCode::BAD_REQUEST,
             "bad-fee-rate",
+        ),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":1,"data":"zz"}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad-data",
+        ),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":1,"data":""}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad-data",
+        ),
+        (
+            format!(
+                r#"{{"from":"{from}","to":"{to}","amount":1,"data":"{}"}}"#,
+                "ab".repeat(81)
+            ),
+            StatusCode::BAD_REQUEST,
+            "bad-data",
         ),
         (
             format!(r#"{{"from":"nope","to":"{to}","amount":1}}"#),

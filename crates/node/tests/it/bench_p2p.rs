@@ -177,6 +177,9 @@ async fn bench_p2p_propagation_and_sync() {
         port,
         &["chain", "export", "--file", file.to_str().unwrap()],
     );
+    if let Ok(keep) = std::env::var("LUMINEX_BENCH_KEEP_CHAIN") {
+        std::fs::copy(&file, keep).unwrap();
+    }
     let fresh = tempfile::tempdir().unwrap();
     let t = Instant::now();
     crate::support::ok(

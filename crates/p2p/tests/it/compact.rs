@@ -18,6 +18,7 @@ fn tx(i: u32) -> Transaction {
         outputs: vec![],
         expiry_height: 0,
         witnesses: vec![],
+        data: Vec::new(),
     }
 }
 

@@ -50,6 +50,7 @@ fn tx() -> impl Strategy<Value = Transaction> {
                 outputs,
                 expiry_height,
                 witnesses,
+                data: Vec::new(),
             },
         )
 }
@@ -149,6 +150,7 @@ fn out_of_range_values_rejected() {
         }],
         expiry_height: 0,
         witnesses: vec![],
+        data: Vec::new(),
     };
     let bytes = t.encode();
     // version(2) chain(4) kind(1) inputs(1) outputs count(1) → amount at 9.

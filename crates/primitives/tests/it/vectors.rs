@@ -31,6 +31,7 @@ pub fn sample_tx() -> Transaction {
                 bytes: vec![0xcc],
             },
         }],
+        data: Vec::new(),
     }
 }
 

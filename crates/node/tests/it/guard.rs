@@ -168,6 +168,16 @@ async fn admin_routes_need_a_valid_key() {
     .await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["spec"]["name"], "dev");
+    // The peer list needs the key too; without networking it is a 503 problem.
+    let peers = |h: &'static [(&'static str, &'static str)]| send(&r, "/debug/peers", CLIENT, h);
+    assert_eq!(peers(&[]).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        peers(&[("x-api-key", "wrong")]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _, body) = peers(&[("x-api-key", "correct key")]).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("p2p-disabled"));
     // Without configured keys, admin routes refuse everyone.
     let r = router_with(memory_node(), ApiOptions::default());
     assert_eq!(

@@ -293,8 +293,52 @@ async fn a_healed_partition_ends_on_the_most_work_tip() {
         })
         .await;
     }
-    let sync = a.get("/health/network-latency").await;
-    assert!(sync["peers"].as_array().is_some());
+    let lat = a.get("/health/network-latency").await;
+    assert!(lat["peers"].as_array().is_some());
+
+    // Remove (ban) a peer by hand: the key is required, the id checked.
+    let c_id = c.get("/health/node-status").await["p2p"]["peer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = format!("http://127.0.0.1:{}/admin/nodes/remove", b.port);
+    let body = json!({ "peer_id": c_id });
+    for (key, want) in [(None, 401), (Some("wrong"), 403)] {
+        let mut r = http.post(&url).json(&body);
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        assert_eq!(r.send().await.unwrap().status(), want);
+    }
+    for bad in [
+        json!({ "peer_id": "nope" }),
+        json!({ "peer": c_id }),
+        json!([]),
+    ] {
+        let r = http
+            .post(&url)
+            .header("x-api-key", key)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    let r = http
+        .post(&url)
+        .header("x-api-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let peers = b.admin_get("/debug/peers", key).await;
+    assert!(peers["banned"].as_array().unwrap().contains(&json!(c_id)));
+    assert!(!peers["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["peer_id"] == json!(c_id)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

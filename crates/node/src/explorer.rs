@@ -235,9 +235,28 @@ pub async fn estimate_fee(
     })))
 }
 
-/// `GET /health/ready`: ready to serve (the chain is open; peer-to-peer sync
-/// adds a syncing condition when it lands).
-#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = serde_json::Value)))]
-pub async fn ready(State(node): State<Arc<Node>>) -> Json<Value> {
-    Json(json!({ "status": "ready", "height": node.chain.tip().height }))
+/// `GET /health/ready`: ready to serve — 200 when the chain is open and not
+/// far behind its peers, 503 while it syncs more than a few blocks (so an
+/// orchestrator keeps traffic away from a node still catching up).
+#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = serde_json::Value), (status = 503, description = "Syncing", body = serde_json::Value)))]
+pub async fn ready(State(node): State<Arc<Node>>) -> (axum::http::StatusCode, Json<Value>) {
+    let height = node.chain.tip().height;
+    let best = node
+        .net
+        .get()
+        .map(|n| n.info().sync.best_peer_height)
+        .unwrap_or(0);
+    if best > height + READY_LAG {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "syncing", "height": height, "best_peer_height": best })),
+        );
+    }
+    (
+        axum::http::StatusCode::OK,
+        Json(json!({ "status": "ready", "height": height })),
+    )
 }
+
+/// Blocks a node may trail its best peer by and still be ready.
+pub const READY_LAG: u64 = 5;

@@ -213,6 +213,7 @@ async fn five_nodes_gossip_and_a_late_node_syncs_2000_blocks() {
         late.tip().await == tip
     })
     .await;
+    assert_eq!(late.get("/health/ready").await["status"], "ready");
     let want = nodes[0].rpc("gettxoutsetinfo", json!([])).await;
     let got = late.rpc("gettxoutsetinfo", json!([])).await;
     assert_eq!(want, got, "same UTXO set");

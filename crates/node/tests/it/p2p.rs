@@ -333,13 +333,20 @@ async fn a_healed_partition_ends_on_the_most_work_tip() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let peers = b.admin_get("/debug/peers", key).await;
-    assert!(peers["banned"].as_array().unwrap().contains(&json!(c_id)));
-    assert!(!peers["peers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|p| p["peer_id"] == json!(c_id)));
+    wait_until("the removed peer banned", 10, || async {
+        let peers = b.admin_get("/debug/peers", key).await;
+        peers["banned"].as_array().unwrap().contains(&json!(c_id))
+    })
+    .await;
+    wait_until("the removed peer disconnected", 10, || async {
+        let peers = b.admin_get("/debug/peers", key).await;
+        !peers["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["peer_id"] == json!(c_id))
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

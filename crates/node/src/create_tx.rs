@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use luminex_primitives::{Amount, Encode, OutPoint, TxOut};
-use luminex_wallet::{plan_payment_with_data, WalletError};
+use luminex_wallet::{plan_payment, WalletError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -125,7 +125,7 @@ pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<V
         }
     };
     let coins = spendable_coins(&node, &from.lock)?;
-    let mut plan = plan_payment_with_data(
+    let mut plan = plan_payment(
         &node.spec,
         &coins,
         |l| *l == from.lock,

@@ -327,31 +327,11 @@ impl PaymentPlan {
 /// the unsigned payment of `amount` to `to` with change to `change`, paying
 /// `fee_rate` base units per byte of the signed size (keys and signatures of
 /// `change`'s scheme).
-pub fn plan_payment(
-    spec: &ChainSpec,
-    coins: &[(OutPoint, TxOut)],
-    spendable: impl Fn(&Lock) -> bool,
-    to: Lock,
-    amount: Amount,
-    change: Lock,
-    fee_rate: u64,
-) -> Result<PaymentPlan, WalletError> {
-    plan_payment_with_data(
-        spec,
-        coins,
-        spendable,
-        to,
-        amount,
-        change,
-        fee_rate,
-        Vec::new(),
-    )
-}
-
-/// [`plan_payment`] for a transaction carrying `data` (a version-2
-/// transaction when `data` is not empty; its bytes are paid for too).
+///
+/// With non-empty `data`, the payment is a version-2 transaction carrying
+/// it, and its bytes are paid for too.
 #[allow(clippy::too_many_arguments)]
-pub fn plan_payment_with_data(
+pub fn plan_payment(
     spec: &ChainSpec,
     coins: &[(OutPoint, TxOut)],
     spendable: impl Fn(&Lock) -> bool,
@@ -438,6 +418,7 @@ pub fn build_payment(
         amount,
         change,
         fee_rate,
+        Vec::new(),
     )?;
     let msg = plan.signature_message();
     let mut sigs: HashMap<Lock, Signature> = HashMap::new();

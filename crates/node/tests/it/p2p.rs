@@ -40,15 +40,12 @@ impl TestNode {
 
     /// A GET of an admin route with an API key.
     pub async fn admin_get(&self, path: &str, key: &str) -> Value {
-        reqwest::Client::new()
-            .get(format!("http://127.0.0.1:{}{path}", self.port))
-            .header("x-api-key", key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        send_json(
+            reqwest::Client::new()
+                .get(format!("http://127.0.0.1:{}{path}", self.port))
+                .header("x-api-key", key),
+        )
+        .await
     }
 
     /// A JSON-RPC call authenticated with the node's cookie.
@@ -56,16 +53,13 @@ impl TestNode {
         let cookie = std::fs::read_to_string(self.dir.path().join(&self.chain).join(".cookie"))
             .expect("cookie written");
         let (u, p) = cookie.trim().split_once(':').unwrap();
-        let v: Value = reqwest::Client::new()
-            .post(format!("http://127.0.0.1:{}/", self.port + 1))
-            .basic_auth(u, Some(p))
-            .json(&json!({"jsonrpc": "1.0", "id": 1, "method": method, "params": params}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = send_json(
+            reqwest::Client::new()
+                .post(format!("http://127.0.0.1:{}/", self.port + 1))
+                .basic_auth(u, Some(p))
+                .json(&json!({"jsonrpc": "1.0", "id": 1, "method": method, "params": params})),
+        )
+        .await;
         assert!(v["error"].is_null(), "{method}: {v}");
         v["result"].clone()
     }
@@ -111,12 +105,12 @@ impl TestNode {
 }
 
 pub async fn get(port: u16, path: &str) -> Value {
-    reqwest::get(format!("http://127.0.0.1:{port}{path}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    send_json(reqwest::Client::new().get(format!("http://127.0.0.1:{port}{path}"))).await
+}
+
+/// Sends a request and parses its JSON body.
+pub async fn send_json(r: reqwest::RequestBuilder) -> Value {
+    r.send().await.unwrap().json().await.unwrap()
 }
 
 /// Polls `f` every 50 ms until it holds; fails after `secs`.
@@ -139,15 +133,12 @@ pub fn dev_transfers() -> Vec<luminex_primitives::Transaction> {
 }
 
 pub async fn broadcast(port: u16, tx: &luminex_primitives::Transaction) -> String {
-    let r: Value = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/transactions/broadcast"))
-        .json(&json!({ "tx": hex::encode(tx.encode()) }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = send_json(
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/transactions/broadcast"))
+            .json(&json!({ "tx": hex::encode(tx.encode()) })),
+    )
+    .await;
     r["txid"]
         .as_str()
         .unwrap_or_else(|| panic!("broadcast: {r}"))

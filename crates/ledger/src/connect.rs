@@ -32,6 +32,8 @@ pub struct Connected {
     pub fees: Amount,
     /// txids in block order.
     pub txids: Vec<Hash>,
+    /// wtxids in block order (computed once, for storage to reuse).
+    pub wtxids: Vec<Hash>,
     /// Signatures verified (those of transactions not in the cache).
     pub verified_signatures: usize,
 }
@@ -160,6 +162,7 @@ pub fn connect_block<V: UtxoView + Sync>(
         undo: BlockUndo { spent: undo },
         fees,
         txids: ids.txids,
+        wtxids: ids.wtxids,
     })
 }
 
@@ -193,6 +196,7 @@ pub fn connect_genesis(block: &Block) -> Connected {
     for (i, txid) in txids.iter().enumerate() {
         add_outputs(&mut created, block, i, *txid, 0);
     }
+    let wtxids = block.txs.iter().map(|t| t.wtxid()).collect();
     let mut created: Vec<_> = created.into_iter().collect();
     created.sort_unstable_by_key(|(op, _)| *op);
     Connected {
@@ -203,6 +207,7 @@ pub fn connect_genesis(block: &Block) -> Connected {
         },
         fees: Amount::ZERO,
         txids,
+        wtxids,
         verified_signatures: 0,
     }
 }

@@ -34,7 +34,8 @@ pub use sigcache::SigCache;
 pub use spec::{ChainSpec, SpecError};
 pub use utxo::{BlockUndo, Coin, UtxoChanges, UtxoView};
 pub use validate::{
-    check_block, check_transaction, check_tx_inputs, verify_signatures, InputCheck,
+    check_block, check_transaction, check_tx_inputs, verify_signatures, verify_spent_outputs,
+    InputCheck,
 };
 
 pub use validate::BlockIds;

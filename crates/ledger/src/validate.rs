@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use luminex_primitives::{Amount, Block, Encode, Hash, Lock, Transaction, TxKind};
+use luminex_primitives::{Amount, Block, Encode, Hash, Lock, Transaction, TxKind, TxOut};
 use rayon::prelude::*;
 
 use crate::{BlockError, ChainSpec, Coin, TxError, UtxoView};
@@ -159,14 +159,20 @@ pub fn check_tx_inputs(
 /// Tier 2 ownership: every witness carries the key its spent coin is locked
 /// to and signs the transaction's message over the coins it spends.
 pub fn verify_signatures(tx: &Transaction, spent: &[Coin]) -> Result<(), TxError> {
-    for (i, (w, coin)) in tx.witnesses.iter().zip(spent).enumerate() {
-        let Lock::Key { scheme, key_hash } = coin.output.lock;
+    let outs: Vec<TxOut> = spent.iter().map(|c| c.output).collect();
+    verify_spent_outputs(tx, &outs)
+}
+
+/// [`verify_signatures`] given only the outputs the inputs spend (their
+/// heights and coinbase flags play no part in ownership).
+pub fn verify_spent_outputs(tx: &Transaction, spent: &[TxOut]) -> Result<(), TxError> {
+    for (i, (w, out)) in tx.witnesses.iter().zip(spent).enumerate() {
+        let Lock::Key { scheme, key_hash } = out.lock;
         if w.public_key.scheme != scheme || w.public_key.key_hash() != key_hash {
             return Err(TxError::WrongKey(i));
         }
     }
-    let outs: Vec<_> = spent.iter().map(|c| c.output).collect();
-    let msg = tx.signature_message(&outs).ok_or(TxError::WitnessCount {
+    let msg = tx.signature_message(spent).ok_or(TxError::WitnessCount {
         inputs: tx.inputs.len(),
         witnesses: spent.len(),
     })?;

@@ -5,11 +5,14 @@
 //! little-endian length followed by the block's canonical encoding.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::TryRecvError;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use luminex_ledger::SigCache;
 use luminex_primitives::{Block, Decode};
+use luminex_storage::Preverifier;
 use serde_json::Value;
 
 use crate::client::Client;
@@ -111,27 +114,68 @@ pub async fn run(args: ChainArgs) -> anyhow::Result<()> {
 /// Largest block record accepted from a file.
 const MAX_RECORD: usize = 256 * 1024 * 1024;
 
+/// Signature-cache entries for an import: the blocks between the
+/// preverifier and the importer, with room to spare.
+const IMPORT_SIG_CACHE: usize = 100_000;
+
+/// Blocks decoded and preverified ahead of the one being connected.
+const IMPORT_LOOKAHEAD: usize = 2;
+
 fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
     let chain = open_chain(cfg)?;
     let records = crate::records::Reader::open(file, MAX_RECORD)
         .with_context(|| format!("opening {}", file.display()))?;
-    let cache = SigCache::new(1);
+    let cache = SigCache::new(IMPORT_SIG_CACHE);
     let (mut imported, mut skipped) = (0u64, 0u64);
-    for record in records {
-        let block = Block::decode_all(&record.context("reading the block file")?)
-            .context("malformed block in file")?;
-        let hash = block.hash();
-        if chain.header(&hash)?.is_some() {
-            skipped += 1;
-            continue;
+    let mut pre = Preverifier::new();
+    let help = pre.helper();
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        // A second thread reads, decodes and checks the signatures of the
+        // next blocks while this one connects and commits, and this one
+        // helps with the checks when it has nothing to connect (see
+        // `luminex_storage::Preverifier`).
+        let (tx, rx) = std::sync::mpsc::sync_channel(IMPORT_LOOKAHEAD);
+        let (chain_ref, cache_ref) = (&chain, &cache);
+        s.spawn(move || {
+            for record in records {
+                let block = record
+                    .context("reading the block file")
+                    .and_then(|r| Block::decode_all(&r).context("malformed block in file"))
+                    .map(Arc::new);
+                if let Ok(b) = &block {
+                    pre.run(chain_ref, b, cache_ref);
+                }
+                if tx.send(block).is_err() {
+                    break;
+                }
+            }
+        });
+        loop {
+            let block = match rx.try_recv() {
+                Ok(b) => b,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    help.help();
+                    match rx.recv() {
+                        Ok(b) => b,
+                        Err(_) => break,
+                    }
+                }
+            }?;
+            let hash = block.hash();
+            if chain.header(&hash)?.is_some() {
+                skipped += 1;
+                continue;
+            }
+            chain
+                .connect(&block, u64::from(block.header.time), &cache)
+                .with_context(|| format!("block {hash}"))?;
+            imported += 1;
+            // A progress line per block: tests use it to kill the process mid-import.
+            println!("imported {} {hash}", chain.tip().height);
         }
-        chain
-            .connect(&block, u64::from(block.header.time), &cache)
-            .with_context(|| format!("block {hash}"))?;
-        imported += 1;
-        // A progress line per block: tests use it to kill the process mid-import.
-        println!("imported {} {hash}", chain.tip().height);
-    }
+        Ok(())
+    })?;
     println!(
         "done: {imported} imported, {skipped} already present, tip {}",
         chain.tip().height

@@ -7,7 +7,8 @@ use luminex_ledger::ErrorClass;
 use luminex_mempool::MempoolError;
 use luminex_p2p::{BlockVerdict, ChainAccess, NetConfig, Role, Status, SyncConfig, Verdict};
 use luminex_primitives::{Block, Hash, Header, Transaction};
-use luminex_storage::{AcceptStatus, ChainError};
+use luminex_storage::{AcceptStatus, ChainError, Preverifier, PreverifyHelp};
+use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::service::Node;
@@ -17,16 +18,21 @@ pub struct NodeChain {
     node: Arc<Node>,
     genesis: Hash,
     role: Role,
+    preverifier: Mutex<Preverifier>,
+    help: PreverifyHelp,
 }
 
 impl NodeChain {
     /// The adapter for `node`.
     pub fn new(node: Arc<Node>, role: Role) -> Self {
         let genesis = node.spec.genesis_block().hash();
+        let preverifier = Preverifier::new();
         NodeChain {
             node,
             genesis,
             role,
+            help: preverifier.helper(),
+            preverifier: Mutex::new(preverifier),
         }
     }
 }
@@ -87,9 +93,9 @@ impl ChainAccess for NodeChain {
         tx_verdict(&self.node.submit_from_peer(tx))
     }
 
-    fn import_block(&self, block: Block) -> BlockVerdict {
+    fn import_block(&self, block: &Block) -> BlockVerdict {
         let hash = block.hash();
-        match self.node.accept_block_from_peer(&block) {
+        match self.node.accept_block_from_peer(block) {
             Ok(acc) => match acc.status {
                 AcceptStatus::Duplicate => BlockVerdict::Known,
                 AcceptStatus::Orphan => BlockVerdict::Orphan,
@@ -104,6 +110,18 @@ impl ChainAccess for NodeChain {
             Err(ChainError::Invalid(e)) => BlockVerdict::Invalid(e.to_string()),
             Err(e) => BlockVerdict::Failed(e.to_string()),
         }
+    }
+
+    fn prepare_block(&self, block: &Arc<Block>) {
+        let n = self
+            .preverifier
+            .lock()
+            .run(&self.node.chain, block, &self.node.cache);
+        self.node.metrics.signature_verifications.inc_by(n as u64);
+    }
+
+    fn help_prepare(&self) {
+        self.help.help();
     }
 }
 

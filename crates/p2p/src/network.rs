@@ -75,7 +75,14 @@ pub trait ChainAccess: Send + Sync + 'static {
     /// Offers a transaction to the mempool.
     fn submit_tx(&self, tx: Transaction) -> Verdict;
     /// Offers a block to the chain.
-    fn import_block(&self, block: Block) -> BlockVerdict;
+    fn import_block(&self, block: &Block) -> BlockVerdict;
+    /// Prepares a block queued for import while earlier ones are imported
+    /// (checks its signatures ahead of time). Called on one thread, in
+    /// queue order; decides nothing. Does nothing by default.
+    fn prepare_block(&self, _block: &Arc<Block>) {}
+    /// Called on the importer thread when it has no prepared block: helps
+    /// prepare the next one. Does nothing by default.
+    fn help_prepare(&self) {}
 }
 
 /// Network settings.
@@ -300,6 +307,9 @@ enum Done {
     },
 }
 
+/// Blocks prepared and waiting for the importer at most.
+const PREPARED_AHEAD: usize = 2;
+
 /// Where a block being imported came from.
 #[derive(Debug, Clone)]
 enum Origin {
@@ -436,7 +446,26 @@ pub fn start(
     }));
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (done_tx, done_rx) = mpsc::unbounded_channel();
-    let (import_tx, import_rx) = std::sync::mpsc::channel::<(Block, Origin)>();
+    let (import_tx, prepare_rx) = std::sync::mpsc::channel::<(Block, Origin)>();
+    let (prepared_tx, import_rx) =
+        std::sync::mpsc::sync_channel::<(Arc<Block>, Origin)>(PREPARED_AHEAD);
+    {
+        // A block is prepared (its signatures checked) on one thread while
+        // the block before it is imported on another.
+        let chain = chain.clone();
+        std::thread::Builder::new()
+            .name("luminex-prepare".into())
+            .spawn(move || {
+                while let Ok((block, origin)) = prepare_rx.recv() {
+                    let block = Arc::new(block);
+                    chain.prepare_block(&block);
+                    if prepared_tx.send((block, origin)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+    }
     {
         // Blocks are imported one at a time, in arrival order: the chain
         // serialises writers anyway, and sync depends on the order.
@@ -444,20 +473,29 @@ pub fn start(
         let done = done_tx.clone();
         std::thread::Builder::new()
             .name("luminex-import".into())
-            .spawn(move || {
-                while let Ok((block, origin)) = import_rx.recv() {
-                    let hash = block.hash();
-                    let verdict = chain.import_block(block);
-                    if done
-                        .send(Done::Imported {
-                            hash,
-                            origin,
-                            verdict,
-                        })
-                        .is_err()
-                    {
-                        break;
+            .spawn(move || loop {
+                let (block, origin) = match import_rx.try_recv() {
+                    Ok(next) => next,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+                    Err(std::sync::mpsc::TryRecvError::Empty) => {
+                        chain.help_prepare();
+                        match import_rx.recv() {
+                            Ok(next) => next,
+                            Err(_) => break,
+                        }
                     }
+                };
+                let hash = block.hash();
+                let verdict = chain.import_block(&block);
+                if done
+                    .send(Done::Imported {
+                        hash,
+                        origin,
+                        verdict,
+                    })
+                    .is_err()
+                {
+                    break;
                 }
             })
             .map_err(|e| e.to_string())?;

@@ -12,6 +12,7 @@ use luminex_ledger::{
 };
 use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxOut};
 use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
 
 use crate::kv::{Batch, KvExt, KvStore, StoreError};
 use crate::tables::*;
@@ -300,13 +301,14 @@ impl ChainStore {
         &self,
         ops: impl IntoIterator<Item = &'a OutPoint>,
     ) -> Result<HashMap<OutPoint, Coin>, StoreError> {
-        let mut m = HashMap::new();
-        for op in ops {
-            if let Some(c) = self.coin(op)? {
-                m.insert(*op, c);
-            }
-        }
-        Ok(m)
+        let ops: Vec<&OutPoint> = ops.into_iter().collect();
+        let found: Result<Vec<Option<Coin>>, StoreError> =
+            ops.par_iter().map(|op| self.coin(op)).collect();
+        Ok(ops
+            .into_iter()
+            .zip(found?)
+            .filter_map(|(op, c)| c.map(|c| (*op, c)))
+            .collect())
     }
 
     /// Validates `block`, which must extend the tip, and commits it.
@@ -454,10 +456,10 @@ impl ChainStore {
             });
         }
         // Check what needs no UTXO set, then store it.
-        check_block(block, &self.spec)?;
+        let ids = check_block(block, &self.spec)?;
         let mut b = Batch::new();
         b.put(HEADERS, &hash, &record);
-        store_body(&mut b, block);
+        store_body(&mut b, block, &hash, &ids.wtxids);
         self.kv.commit(b)?;
         self.index.write().headers.insert(hash, record);
         if record.chain_work > tip.chain_work {
@@ -968,20 +970,17 @@ fn address_deltas(
     out
 }
 
-/// Writes a block's transactions and its wtxid list; returns the wtxids.
-fn store_body(b: &mut Batch, block: &Block) -> Vec<Hash> {
-    let wtxids: Vec<Hash> = block.txs.iter().map(|t| t.wtxid()).collect();
-    for (tx, wtxid) in block.txs.iter().zip(&wtxids) {
-        b.put(TXS, wtxid, tx);
-    }
+/// Writes a block's transactions and its wtxid list (`wtxids` in block
+/// order, as computed by validation).
+fn store_body(b: &mut Batch, block: &Block, hash: &Hash, wtxids: &[Hash]) {
+    b.put_many(TXS, wtxids, &block.txs);
     b.put(
         BLOCKS,
-        &block.hash(),
+        hash,
         &BlockBody {
-            wtxids: wtxids.clone(),
+            wtxids: wtxids.to_vec(),
         },
     );
-    wtxids
 }
 
 /// Everything that connecting `block` at `height` writes, as one batch.
@@ -1004,8 +1003,8 @@ fn connect_batch(
             invalid: false,
         },
     );
-    let wtxids = store_body(&mut b, block);
-    for (index, wtxid) in wtxids.iter().enumerate() {
+    store_body(&mut b, block, &hash, &c.wtxids);
+    for (index, wtxid) in c.wtxids.iter().enumerate() {
         b.put(
             TX_INDEX,
             &c.txids[index],

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::config::CompressionPolicy;
+use fjall::KvSeparationOptions;
+use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use crate::kv::{scan_bounds, Batch, KvStore, Rows, StoreError};
 use crate::tables::TableId;
@@ -34,14 +36,38 @@ impl FjallStore {
 
     /// Opens the database with a block cache of `cache_bytes`.
     pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<FjallStore, StoreError> {
+        // Transactions are mostly ML-DSA keys and signatures, which are
+        // random bytes: LZ4 on them costs CPU on the commit path (fjall
+        // compresses journal values above 4 KiB by default) and saves
+        // nothing. Other tables are small.
         let db = Database::builder(path)
             .cache_size(cache_bytes)
+            .journal_compression(CompressionType::None)
+            // One background worker for flushes and compactions. With more,
+            // fjall 3.1's worker 0 hands every compaction request back to the
+            // queue and picks it up again while another worker compacts: a
+            // busy loop that took ~5% of the CPU during block import, from
+            // the cores that check signatures.
+            .worker_threads(1)
             .open()
             .map_err(engine)?;
         let mut tables = HashMap::new();
         for id in TableId::ALL {
             let ks = db
-                .keyspace(id.name(), KeyspaceCreateOptions::default)
+                .keyspace(id.name(), || {
+                    let opts = KeyspaceCreateOptions::default();
+                    if id == TableId::Txs {
+                        // Transactions are large and written once: kept in
+                        // blob files, they are not rewritten by every
+                        // compaction of their keys.
+                        opts.data_block_compression_policy(CompressionPolicy::disabled())
+                            .with_kv_separation(Some(
+                                KvSeparationOptions::default().compression(CompressionType::None),
+                            ))
+                    } else {
+                        opts
+                    }
+                })
                 .map_err(engine)?;
             tables.insert(id, ks);
         }

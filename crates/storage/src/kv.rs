@@ -4,6 +4,7 @@ use std::ops::Bound;
 
 use crate::tables::{Key, Table, TableId};
 use luminex_primitives::{Decode, Encode};
+use rayon::prelude::*;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,22 @@ impl Batch {
     pub fn put<K: Key, V: Encode + Decode>(&mut self, table: Table<K, V>, key: &K, value: &V) {
         self.ops
             .push((table.id, key.to_key(), Some(value.encode())));
+    }
+
+    /// Writes `values[i]` at `keys[i]` in `table`, encoding on every core
+    /// (for many large values, such as a block's transactions).
+    pub fn put_many<K: Key + Sync, V: Encode + Decode + Sync>(
+        &mut self,
+        table: Table<K, V>,
+        keys: &[K],
+        values: &[V],
+    ) {
+        let rows: Vec<_> = keys
+            .par_iter()
+            .zip(values)
+            .map(|(k, v)| (table.id, k.to_key(), Some(v.encode())))
+            .collect();
+        self.ops.extend(rows);
     }
 
     /// Deletes `key` from `table`.

@@ -9,6 +9,8 @@
 //! * [`ChainStore`]: the chain on top — connects a block by committing the
 //!   block, its UTXO changes, undo data and indexes in **one** batch, so a
 //!   crash at any moment leaves a consistent tip.
+//! * [`Preverifier`]: checks the signatures of queued blocks while earlier
+//!   ones commit (sync and block-file import).
 //!
 //! Only this crate knows the storage engine.
 #![forbid(unsafe_code)]
@@ -18,6 +20,7 @@ mod chain;
 mod fjall_store;
 mod kv;
 mod memory;
+mod preverify;
 pub mod tables;
 
 pub use chain::{
@@ -26,3 +29,4 @@ pub use chain::{
 pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES};
 pub use kv::{Batch, KvStore, StoreError};
 pub use memory::MemoryStore;
+pub use preverify::{Preverifier, PreverifyHelp};

@@ -1,0 +1,186 @@
+//! Checking the signatures of blocks queued for connection ahead of time.
+//!
+//! Connecting a block is a pipeline of serial work (coin lookups, the
+//! batch, the synced commit) around one parallel step, signature checks.
+//! While block *n* commits, a [`Preverifier`] on another thread checks the
+//! signatures of block *n + 1* and records the valid ones in the
+//! [`SigCache`], so connecting *n + 1* skips them — the same shortcut a
+//! transaction admitted to the mempool gets. Sync and block-file import run
+//! it one step ahead of the importer, and the importer, when it has nothing
+//! to connect, helps with the checks through a [`PreverifyHelp`] (as Bitcoin
+//! Core's script-check queue lets the validating thread take checks too).
+//!
+//! It decides nothing: a transaction whose spent outputs it cannot find, or
+//! whose signatures fail, is left alone, and connecting the block checks it
+//! and reports the error. Caching by wtxid is sound because an outpoint fixes
+//! the output it names (a txid commits to its outputs), so the spent outputs
+//! found here are the ones connecting will find.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use luminex_ledger::{verify_spent_outputs, SigCache};
+use luminex_primitives::{Block, Hash, OutPoint, TxOut};
+use parking_lot::Mutex;
+
+use crate::ChainStore;
+
+/// Blocks whose outputs are remembered: enough to cover the blocks queued
+/// between a preverifier and the importer behind it.
+const RECENT_BLOCKS: usize = 32;
+
+/// One block's checks, taken a transaction at a time by whoever works on it.
+struct Job {
+    block: Arc<Block>,
+    /// The outputs each transaction spends; `None` for the coinbase and for
+    /// transactions with an input not found.
+    spent: Vec<Option<Vec<TxOut>>>,
+    next: AtomicUsize,
+    verified: AtomicUsize,
+    cache: SigCache,
+}
+
+impl Job {
+    /// Checks transactions until none is left unclaimed.
+    fn work(&self) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(spent) = self.spent.get(i) else {
+                return;
+            };
+            let Some(spent) = spent else { continue };
+            let tx = &self.block.txs[i];
+            let wtxid = tx.wtxid();
+            if self.cache.contains(&wtxid) {
+                continue;
+            }
+            if verify_spent_outputs(tx, spent).is_ok() {
+                self.cache.insert(wtxid);
+                self.verified
+                    .fetch_add(tx.witnesses.len(), Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// The block being checked, if any.
+type Current = Arc<Mutex<Option<Arc<Job>>>>;
+
+/// Lets another thread (the importer, while idle) take checks of the block
+/// a [`Preverifier`] is working on.
+#[derive(Clone)]
+pub struct PreverifyHelp {
+    current: Current,
+}
+
+impl PreverifyHelp {
+    /// Checks transactions of the block being preverified until none is
+    /// left unclaimed; returns at once when no block is being checked.
+    pub fn help(&self) {
+        let job = self.current.lock().clone();
+        if let Some(job) = job {
+            job.work();
+        }
+    }
+}
+
+/// Checks signatures of upcoming blocks; see the module docs.
+pub struct Preverifier {
+    /// Outputs of the blocks seen last, by txid, newest last: the coins the
+    /// next blocks spend may not be committed yet.
+    recent: VecDeque<HashMap<Hash, Vec<TxOut>>>,
+    current: Current,
+    /// Threads besides the caller's, one fewer than the cores less one: the
+    /// importer keeps a core for its serial work and helps when it is idle.
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl Default for Preverifier {
+    fn default() -> Self {
+        Preverifier::new()
+    }
+}
+
+impl Preverifier {
+    /// A preverifier that has seen no block.
+    pub fn new() -> Preverifier {
+        let extra = std::thread::available_parallelism()
+            .map(|n| n.get().saturating_sub(2))
+            .unwrap_or(0);
+        let pool = (extra > 0)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(extra)
+                    .thread_name(|i| format!("luminex-preverify-{i}"))
+                    .build()
+                    .map_err(|e| tracing::warn!(error = %e, "no extra preverifier threads"))
+                    .ok()
+            })
+            .flatten();
+        Preverifier {
+            recent: VecDeque::new(),
+            current: Arc::default(),
+            pool,
+        }
+    }
+
+    /// A handle for other threads to help with the checks.
+    pub fn helper(&self) -> PreverifyHelp {
+        PreverifyHelp {
+            current: self.current.clone(),
+        }
+    }
+
+    /// Checks the signatures of `block`'s transactions that `cache` does not
+    /// hold and whose spent outputs are in `chain`'s UTXO set or were
+    /// created by a block recently passed here; records the valid ones in
+    /// `cache`. Returns how many signatures it verified.
+    pub fn run(&mut self, chain: &ChainStore, block: &Arc<Block>, cache: &SigCache) -> usize {
+        let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
+        let outputs = block
+            .txs
+            .iter()
+            .zip(&txids)
+            .map(|(t, txid)| (*txid, t.outputs.clone()))
+            .collect();
+        if self.recent.len() == RECENT_BLOCKS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(outputs);
+        let find = |op: &OutPoint| -> Option<TxOut> {
+            match self.recent.iter().rev().find_map(|m| m.get(&op.txid)) {
+                Some(outs) => outs.get(op.vout as usize).copied(),
+                None => chain.coin(op).ok().flatten().map(|c| c.output),
+            }
+        };
+        let spent = block
+            .txs
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| {
+                if i == 0 {
+                    return None;
+                }
+                tx.inputs.iter().map(find).collect::<Option<Vec<TxOut>>>()
+            })
+            .collect();
+        let job = Arc::new(Job {
+            block: block.clone(),
+            spent,
+            next: AtomicUsize::new(0),
+            verified: AtomicUsize::new(0),
+            cache: cache.clone(),
+        });
+        *self.current.lock() = Some(job.clone());
+        match &self.pool {
+            Some(pool) => pool.in_place_scope(|s| {
+                s.spawn_broadcast(|_, _| job.work());
+                job.work();
+            }),
+            None => job.work(),
+        }
+        *self.current.lock() = None;
+        job.verified.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,103 @@
+//! The preverifier: checks signatures ahead of connection and decides
+//! nothing.
+
+use std::sync::Arc;
+
+use luminex_crypto::SigningKey;
+use luminex_ledger::testkit::TestChain;
+use luminex_ledger::SigCache;
+use luminex_primitives::{Block, OutPoint, SchemeId};
+use luminex_storage::{ChainError, ChainStore, MemoryStore, Preverifier};
+
+use crate::chain::open_store;
+
+fn keys() -> Vec<SigningKey> {
+    (0..3u8)
+        .map(|i| SigningKey::from_seed(SchemeId::MlDsa44, &[80 + i; 32]))
+        .collect()
+}
+
+/// A store holding a fan-out block, the test chain that built it, and two
+/// further blocks not yet connected to the store: the second spends
+/// outputs the first creates.
+fn setup() -> (ChainStore, TestChain, Vec<Block>) {
+    let store = open_store(Arc::new(MemoryStore::new()), TestChain::dev().spec).unwrap();
+    let mut chain = TestChain::dev();
+    let ks = keys();
+    let b = chain.fan_out(0, &ks, 6, 3_000_000);
+    store
+        .connect(&b, u64::from(b.header.time), &SigCache::new(1))
+        .unwrap();
+    let mut next = Vec::new();
+    for _ in 0..2 {
+        let txs = chain.spend_all(&ks);
+        next.push(chain.mine(txs).unwrap());
+    }
+    (store, chain, next)
+}
+
+fn signatures(b: &Block) -> usize {
+    b.txs.iter().skip(1).map(|t| t.witnesses.len()).sum()
+}
+
+#[test]
+fn checks_queued_blocks_and_connecting_them_skips_the_checks() {
+    let (store, _, next) = setup();
+    let cache = SigCache::new(1_000);
+    let mut pre = Preverifier::new();
+    // The second block spends outputs of the first, which is not in the
+    // store yet: the preverifier remembers the outputs it has seen.
+    for b in &next {
+        let b = Arc::new(b.clone());
+        assert_eq!(pre.run(&store, &b, &cache), signatures(&b));
+        for tx in b.txs.iter().skip(1) {
+            assert!(cache.contains(&tx.wtxid()));
+        }
+        // Seen already: nothing to do again.
+        assert_eq!(pre.run(&store, &b, &cache), 0);
+    }
+    for b in &next {
+        let acc = store
+            .accept_block(b, u64::from(b.header.time), &cache)
+            .unwrap();
+        assert_eq!(acc.verified_signatures, 0, "every signature was cached");
+    }
+}
+
+#[test]
+fn a_bad_signature_is_left_for_connection_to_reject() {
+    let (store, _, next) = setup();
+    let mut bad = next[0].clone();
+    let sig = &mut bad.txs[1].witnesses[0].signature.bytes;
+    sig[10] ^= 1;
+    let bad = Arc::new(bad);
+    let cache = SigCache::new(1_000);
+    let mut pre = Preverifier::new();
+    assert_eq!(pre.run(&store, &bad, &cache), signatures(&bad) - 1);
+    assert!(!cache.contains(&bad.txs[1].wtxid()));
+    let err = store
+        .connect(&bad, u64::from(bad.header.time), &cache)
+        .unwrap_err();
+    assert!(matches!(err, ChainError::Invalid(_)), "{err}");
+}
+
+#[test]
+fn a_transaction_spending_an_unknown_output_is_skipped() {
+    let (store, _, next) = setup();
+    let mut b = next[0].clone();
+    b.txs[1].inputs[0] = OutPoint {
+        txid: luminex_primitives::Hash([7; 32]),
+        vout: 0,
+    };
+    let b = Arc::new(b);
+    let cache = SigCache::new(1_000);
+    let mut pre = Preverifier::new();
+    assert_eq!(pre.run(&store, &b, &cache), signatures(&b) - 1);
+    assert!(!cache.contains(&b.txs[1].wtxid()));
+}
+
+#[test]
+fn help_returns_at_once_when_nothing_is_being_checked() {
+    let pre = Preverifier::new();
+    pre.helper().help();
+}

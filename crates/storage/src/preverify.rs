@@ -23,6 +23,7 @@ use std::sync::Arc;
 use luminex_ledger::{verify_spent_outputs, SigCache};
 use luminex_primitives::{Block, Hash, OutPoint, TxOut};
 use parking_lot::Mutex;
+use rayon::prelude::*;
 
 use crate::ChainStore;
 
@@ -33,9 +34,8 @@ const RECENT_BLOCKS: usize = 32;
 /// One block's checks, taken a transaction at a time by whoever works on it.
 struct Job {
     block: Arc<Block>,
-    /// The outputs each transaction spends; `None` for the coinbase and for
-    /// transactions with an input not found.
-    spent: Vec<Option<Vec<TxOut>>>,
+    /// Transactions to check: index in the block, wtxid, spent outputs.
+    items: Vec<(usize, Hash, Vec<TxOut>)>,
     next: AtomicUsize,
     verified: AtomicUsize,
     cache: SigCache,
@@ -46,17 +46,12 @@ impl Job {
     fn work(&self) {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(spent) = self.spent.get(i) else {
+            let Some((index, wtxid, spent)) = self.items.get(i) else {
                 return;
             };
-            let Some(spent) = spent else { continue };
-            let tx = &self.block.txs[i];
-            let wtxid = tx.wtxid();
-            if self.cache.contains(&wtxid) {
-                continue;
-            }
+            let tx = &self.block.txs[*index];
             if verify_spent_outputs(tx, spent).is_ok() {
-                self.cache.insert(wtxid);
+                self.cache.insert(*wtxid);
                 self.verified
                     .fetch_add(tx.witnesses.len(), Ordering::Relaxed);
             }
@@ -137,12 +132,18 @@ impl Preverifier {
     /// created by a block recently passed here; records the valid ones in
     /// `cache`. Returns how many signatures it verified.
     pub fn run(&mut self, chain: &ChainStore, block: &Arc<Block>, cache: &SigCache) -> usize {
-        let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
+        // Ids on rayon's global pool: short jobs, so the importer's own
+        // parallel steps never wait long behind them.
+        let ids: Vec<(Hash, Hash)> = block
+            .txs
+            .par_iter()
+            .map(|t| (t.txid(), t.wtxid()))
+            .collect();
         let outputs = block
             .txs
             .iter()
-            .zip(&txids)
-            .map(|(t, txid)| (*txid, t.outputs.clone()))
+            .zip(&ids)
+            .map(|(t, (txid, _))| (*txid, t.outputs.clone()))
             .collect();
         if self.recent.len() == RECENT_BLOCKS {
             self.recent.pop_front();
@@ -154,20 +155,27 @@ impl Preverifier {
                 None => chain.coin(op).ok().flatten().map(|c| c.output),
             }
         };
-        let spent = block
+        // Only transactions not in the cache (a block relayed after its
+        // transactions went through the mempool has none left) and whose
+        // spent outputs are all found.
+        let items: Vec<(usize, Hash, Vec<TxOut>)> = block
             .txs
             .iter()
+            .zip(&ids)
             .enumerate()
-            .map(|(i, tx)| {
-                if i == 0 {
-                    return None;
-                }
-                tx.inputs.iter().map(find).collect::<Option<Vec<TxOut>>>()
+            .skip(1)
+            .filter(|(_, (_, (_, wtxid)))| !cache.contains(wtxid))
+            .filter_map(|(i, (tx, (_, wtxid)))| {
+                let spent = tx.inputs.iter().map(find).collect::<Option<Vec<TxOut>>>()?;
+                Some((i, *wtxid, spent))
             })
             .collect();
+        if items.is_empty() {
+            return 0;
+        }
         let job = Arc::new(Job {
             block: block.clone(),
-            spent,
+            items,
             next: AtomicUsize::new(0),
             verified: AtomicUsize::new(0),
             cache: cache.clone(),

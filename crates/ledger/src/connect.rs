@@ -1,15 +1,49 @@
 //! Tier 3: connecting a block to the UTXO set and disconnecting it again.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use luminex_primitives::{Amount, Block, Hash, OutPoint, TxKind};
 use rayon::prelude::*;
 
-use crate::validate::check_block;
+use crate::validate::{check_block, BlockIds};
 use crate::{
     check_tx_inputs, verify_signatures, BlockError, BlockUndo, ChainSpec, Coin, SigCache, TxError,
     UtxoChanges, UtxoView,
 };
+
+/// A block that passed the context-free checks (tier 1, [`check_block`]),
+/// with the ids of its transactions.
+///
+/// The only way to make one is [`CheckedBlock::check`], so its ids are the
+/// block's own: later stages — checking signatures ahead, connecting,
+/// storing — use them instead of hashing every transaction again (the
+/// witnesses make that most of a block's non-signature work). It holds the
+/// block itself, never a hash of it: another body under the same header
+/// cannot borrow this block's checks.
+#[derive(Debug, Clone)]
+pub struct CheckedBlock {
+    block: Arc<Block>,
+    ids: BlockIds,
+}
+
+impl CheckedBlock {
+    /// Runs the context-free checks of `block` under `spec`.
+    pub fn check(block: Arc<Block>, spec: &ChainSpec) -> Result<CheckedBlock, BlockError> {
+        let ids = check_block(&block, spec)?;
+        Ok(CheckedBlock { block, ids })
+    }
+
+    /// The block.
+    pub fn block(&self) -> &Arc<Block> {
+        &self.block
+    }
+
+    /// The ids and sizes of its transactions, in block order.
+    pub fn ids(&self) -> &BlockIds {
+        &self.ids
+    }
+}
 
 /// Where a block is being connected. Header rules (work, difficulty, time)
 /// are checked before, by a [`crate::HeaderRules`].
@@ -69,11 +103,38 @@ pub fn connect_block<V: UtxoView + Sync>(
     spec: &ChainSpec,
     cache: &SigCache,
 ) -> Result<Connected, BlockError> {
-    let h = &block.header;
-    if h.prev_hash != ctx.prev_hash {
+    if block.header.prev_hash != ctx.prev_hash {
         return Err(BlockError::BadParent);
     }
     let ids = check_block(block, spec)?;
+    connect_with_ids(block, ids, view, ctx, spec, cache)
+}
+
+/// [`connect_block`] for a block whose context-free checks already ran:
+/// the same validation against `view`, without checking and hashing every
+/// transaction again. `spec` must be the one `block` was checked under.
+pub fn connect_checked<V: UtxoView + Sync>(
+    block: &CheckedBlock,
+    view: &V,
+    ctx: &BlockContext,
+    spec: &ChainSpec,
+    cache: &SigCache,
+) -> Result<Connected, BlockError> {
+    if block.block.header.prev_hash != ctx.prev_hash {
+        return Err(BlockError::BadParent);
+    }
+    connect_with_ids(&block.block, block.ids.clone(), view, ctx, spec, cache)
+}
+
+/// Tiers 2 and 3 of [`connect_block`], given the block's tier-1 result.
+fn connect_with_ids<V: UtxoView + Sync>(
+    block: &Block,
+    ids: BlockIds,
+    view: &V,
+    ctx: &BlockContext,
+    spec: &ChainSpec,
+    cache: &SigCache,
+) -> Result<Connected, BlockError> {
     match block.txs[0].kind {
         TxKind::Coinbase { height } if height == ctx.height => {}
         TxKind::Coinbase { height } => {

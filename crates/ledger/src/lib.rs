@@ -27,7 +27,10 @@ pub mod testkit;
 mod utxo;
 mod validate;
 
-pub use connect::{connect_block, connect_genesis, disconnect_block, BlockContext, Connected};
+pub use connect::{
+    connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext, CheckedBlock,
+    Connected,
+};
 pub use error::{BlockError, ErrorClass, TxError};
 pub use rules::{DevRules, HeaderChain, HeaderRules, Parent, U256};
 pub use sigcache::SigCache;

@@ -141,10 +141,7 @@ fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
                 let block = record
                     .context("reading the block file")
                     .and_then(|r| Block::decode_all(&r).context("malformed block in file"))
-                    .map(Arc::new);
-                if let Ok(b) = &block {
-                    pre.run(chain_ref, b, cache_ref);
-                }
+                    .map(|b| pre.prepare(chain_ref, Arc::new(b), cache_ref).0);
                 if tx.send(block).is_err() {
                     break;
                 }
@@ -162,13 +159,14 @@ fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
                     }
                 }
             }?;
-            let hash = block.hash();
+            let plain = block.block();
+            let (hash, now) = (plain.hash(), u64::from(plain.header.time));
             if chain.header(&hash)?.is_some() {
                 skipped += 1;
                 continue;
             }
             chain
-                .connect(&block, u64::from(block.header.time), &cache)
+                .connect_prepared(&block, now, &cache)
                 .with_context(|| format!("block {hash}"))?;
             imported += 1;
             // A progress line per block: tests use it to kill the process mid-import.

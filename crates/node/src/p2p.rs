@@ -7,7 +7,7 @@ use luminex_ledger::ErrorClass;
 use luminex_mempool::MempoolError;
 use luminex_p2p::{BlockVerdict, ChainAccess, NetConfig, Role, Status, SyncConfig, Verdict};
 use luminex_primitives::{Block, Hash, Header, Transaction};
-use luminex_storage::{AcceptStatus, ChainError, Preverifier, PreverifyHelp};
+use luminex_storage::{AcceptStatus, ChainError, PreparedBlock, Preverifier, PreverifyHelp};
 use parking_lot::Mutex;
 
 use crate::config::Config;
@@ -50,6 +50,8 @@ pub fn tx_verdict(r: &Result<Hash, MempoolError>) -> Verdict {
 }
 
 impl ChainAccess for NodeChain {
+    type Prepared = PreparedBlock;
+
     fn status(&self) -> Status {
         let t = self.node.chain.tip();
         Status {
@@ -93,9 +95,9 @@ impl ChainAccess for NodeChain {
         tx_verdict(&self.node.submit_from_peer(tx))
     }
 
-    fn import_block(&self, block: &Block) -> BlockVerdict {
-        let hash = block.hash();
-        match self.node.accept_block_from_peer(block) {
+    fn import_block(&self, block: PreparedBlock) -> BlockVerdict {
+        let hash = block.block().hash();
+        match self.node.accept_prepared_from_peer(&block) {
             Ok(acc) => match acc.status {
                 AcceptStatus::Duplicate => BlockVerdict::Known,
                 AcceptStatus::Orphan => BlockVerdict::Orphan,
@@ -112,12 +114,13 @@ impl ChainAccess for NodeChain {
         }
     }
 
-    fn prepare_block(&self, block: &Arc<Block>) {
-        let n = self
-            .preverifier
-            .lock()
-            .run(&self.node.chain, block, &self.node.cache);
+    fn prepare_block(&self, block: Arc<Block>) -> PreparedBlock {
+        let (prepared, n) =
+            self.preverifier
+                .lock()
+                .prepare(&self.node.chain, block, &self.node.cache);
         self.node.metrics.signature_verifications.inc_by(n as u64);
+        prepared
     }
 
     fn help_prepare(&self) {

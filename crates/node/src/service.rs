@@ -7,7 +7,7 @@ use std::time::Instant;
 use luminex_ledger::{BlockError, ChainSpec, Coin, SigCache, UtxoView};
 use luminex_mempool::{Candidate, Mempool, MempoolError};
 use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxKind, TxOut};
-use luminex_storage::{AcceptStatus, Accepted, ChainError, ChainStore};
+use luminex_storage::{AcceptStatus, Accepted, ChainError, ChainStore, PreparedBlock};
 use parking_lot::RwLock;
 
 use crate::clock::Clock;
@@ -206,12 +206,23 @@ impl Node {
     /// Accepts a block from the network: as [`Node::accept_block`], without
     /// announcing it (gossipsub relays what the network validated).
     pub fn accept_block_from_peer(&self, block: &Block) -> Result<Accepted, ChainError> {
+        self.accept_with(|chain, now, cache| chain.accept_block(block, now, cache))
+    }
+
+    /// Accepts a block the network prepared ahead (its context-free checks
+    /// and signatures done on another thread): as
+    /// [`Node::accept_block_from_peer`], without repeating that work.
+    pub fn accept_prepared_from_peer(&self, block: &PreparedBlock) -> Result<Accepted, ChainError> {
+        self.accept_with(|chain, now, cache| chain.accept_prepared(block, now, cache))
+    }
+
+    fn accept_with(
+        &self,
+        accept: impl FnOnce(&ChainStore, u64, &SigCache) -> Result<Accepted, ChainError>,
+    ) -> Result<Accepted, ChainError> {
         let started = std::time::Instant::now();
         let m = &self.metrics;
-        let acc = match self
-            .chain
-            .accept_block(block, self.clock.now_unix(), &self.cache)
-        {
+        let acc = match accept(&self.chain, self.clock.now_unix(), &self.cache) {
             Ok(acc) => acc,
             Err(e) => {
                 let reason = match &e {

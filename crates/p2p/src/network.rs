@@ -58,6 +58,9 @@ pub enum BlockVerdict {
 /// What the network needs from the chain. Methods may block (storage,
 /// validation); the network calls the slow ones off its event loop.
 pub trait ChainAccess: Send + Sync + 'static {
+    /// What [`ChainAccess::prepare_block`] works out about a block, handed
+    /// back with it to [`ChainAccess::import_block`].
+    type Prepared: Send + 'static;
     /// The local status (height, tip, work).
     fn status(&self) -> Status;
     /// A block locator of the main chain.
@@ -74,12 +77,12 @@ pub trait ChainAccess: Send + Sync + 'static {
     fn for_each_mempool_tx(&self, f: &mut dyn FnMut(&Hash, &Arc<Transaction>));
     /// Offers a transaction to the mempool.
     fn submit_tx(&self, tx: Transaction) -> Verdict;
-    /// Offers a block to the chain.
-    fn import_block(&self, block: &Block) -> BlockVerdict;
+    /// Offers a prepared block to the chain.
+    fn import_block(&self, block: Self::Prepared) -> BlockVerdict;
     /// Prepares a block queued for import while earlier ones are imported
-    /// (checks its signatures ahead of time). Called on one thread, in
-    /// queue order; decides nothing. Does nothing by default.
-    fn prepare_block(&self, _block: &Arc<Block>) {}
+    /// (its context-free checks and signatures, ahead of time). Called on
+    /// one thread, in queue order; decides nothing.
+    fn prepare_block(&self, block: Arc<Block>) -> Self::Prepared;
     /// Called on the importer thread when it has no prepared block: helps
     /// prepare the next one. Does nothing by default.
     fn help_prepare(&self) {}
@@ -352,11 +355,11 @@ fn limiters() -> [RateLimiter; 4] {
     })
 }
 
-struct Net {
+struct Net<C: ChainAccess> {
     swarm: libp2p::Swarm<Behaviour>,
     names: ChainNames,
     cfg: NetConfig,
-    chain: Arc<dyn ChainAccess>,
+    chain: Arc<C>,
     info: Arc<RwLock<NetInfo>>,
     done_tx: mpsc::UnboundedSender<Done>,
     import_tx: std::sync::mpsc::Sender<(Block, Origin)>,
@@ -385,10 +388,10 @@ struct Net {
 }
 
 /// Starts the network on the current tokio runtime.
-pub fn start(
+pub fn start<C: ChainAccess>(
     cfg: NetConfig,
     key: identity::Keypair,
-    chain: Arc<dyn ChainAccess>,
+    chain: Arc<C>,
 ) -> Result<(Handle, tokio::task::JoinHandle<()>), String> {
     let names = ChainNames::new(cfg.chain_id, &cfg.genesis);
     let block_frame = cfg.max_block_bytes + 64 * 1024;
@@ -448,7 +451,7 @@ pub fn start(
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let (import_tx, prepare_rx) = std::sync::mpsc::channel::<(Block, Origin)>();
     let (prepared_tx, import_rx) =
-        std::sync::mpsc::sync_channel::<(Arc<Block>, Origin)>(PREPARED_AHEAD);
+        std::sync::mpsc::sync_channel::<(Hash, C::Prepared, Origin)>(PREPARED_AHEAD);
     {
         // A block is prepared (its signatures checked) on one thread while
         // the block before it is imported on another.
@@ -457,9 +460,9 @@ pub fn start(
             .name("luminex-prepare".into())
             .spawn(move || {
                 while let Ok((block, origin)) = prepare_rx.recv() {
-                    let block = Arc::new(block);
-                    chain.prepare_block(&block);
-                    if prepared_tx.send((block, origin)).is_err() {
+                    let hash = block.hash();
+                    let prepared = chain.prepare_block(Arc::new(block));
+                    if prepared_tx.send((hash, prepared, origin)).is_err() {
                         break;
                     }
                 }
@@ -474,7 +477,7 @@ pub fn start(
         std::thread::Builder::new()
             .name("luminex-import".into())
             .spawn(move || loop {
-                let (block, origin) = match import_rx.try_recv() {
+                let (hash, block, origin) = match import_rx.try_recv() {
                     Ok(next) => next,
                     Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
                     Err(std::sync::mpsc::TryRecvError::Empty) => {
@@ -485,8 +488,7 @@ pub fn start(
                         }
                     }
                 };
-                let hash = block.hash();
-                let verdict = chain.import_block(&block);
+                let verdict = chain.import_block(block);
                 if done
                     .send(Done::Imported {
                         hash,
@@ -532,7 +534,7 @@ pub fn start(
     Ok((Handle { tx: cmd_tx, info }, task))
 }
 
-impl Net {
+impl<C: ChainAccess> Net<C> {
     async fn run(
         mut self,
         mut cmds: mpsc::UnboundedReceiver<Command>,

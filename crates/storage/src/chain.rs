@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use luminex_ledger::{
-    check_block, connect_block, connect_genesis, disconnect_block, BlockContext, BlockError,
-    ChainSpec, Coin, Connected, HeaderChain, HeaderRules, Parent, SigCache, UtxoChanges, U256,
+    check_block, connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext,
+    BlockError, BlockIds, ChainSpec, CheckedBlock, Coin, Connected, HeaderChain, HeaderRules,
+    Parent, SigCache, UtxoChanges, U256,
 };
 use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxOut};
 use parking_lot::{Mutex, RwLock};
@@ -83,12 +84,82 @@ pub enum AcceptStatus {
 pub struct Accepted {
     /// What happened to the submitted block.
     pub status: AcceptStatus,
-    /// Blocks connected to the main chain, in order.
-    pub connected: Vec<Block>,
+    /// Blocks connected to the main chain, in order (shared, not copied:
+    /// a block of 1,000 transfers is megabytes).
+    pub connected: Vec<Arc<Block>>,
     /// Blocks disconnected from the main chain, newest first.
-    pub disconnected: Vec<Block>,
+    pub disconnected: Vec<Arc<Block>>,
     /// Signatures verified while connecting (cache hits excluded).
     pub verified_signatures: usize,
+}
+
+/// A block on its way to [`ChainStore`] through an import pipeline (sync,
+/// relay, a block file), made by [`crate::Preverifier::prepare`] on another
+/// thread while earlier blocks are connected.
+#[derive(Debug, Clone)]
+pub enum PreparedBlock {
+    /// Its context-free checks passed (and its signatures were checked
+    /// ahead): they are not repeated.
+    Checked(CheckedBlock),
+    /// Its context-free checks failed: accepting it runs them again, which
+    /// reports and records the failure as for any block.
+    Unchecked(Arc<Block>),
+}
+
+impl PreparedBlock {
+    /// The block.
+    pub fn block(&self) -> &Arc<Block> {
+        match self {
+            PreparedBlock::Checked(c) => c.block(),
+            PreparedBlock::Unchecked(b) => b,
+        }
+    }
+
+    fn incoming(&self) -> Incoming<'_> {
+        match self {
+            PreparedBlock::Checked(c) => Incoming::Checked(c),
+            PreparedBlock::Unchecked(b) => Incoming::Shared(b),
+        }
+    }
+}
+
+/// A block handed to [`ChainStore`]: borrowed as it came, shared, or with
+/// its context-free checks done (its ids are then not computed again).
+#[derive(Clone, Copy)]
+enum Incoming<'a> {
+    Plain(&'a Block),
+    Shared(&'a Arc<Block>),
+    Checked(&'a CheckedBlock),
+}
+
+impl Incoming<'_> {
+    fn block(&self) -> &Block {
+        match self {
+            Incoming::Plain(b) => b,
+            Incoming::Shared(b) => b,
+            Incoming::Checked(c) => c.block(),
+        }
+    }
+
+    /// The block as a shared value; a borrowed block is copied, once, when
+    /// it is connected or kept as an orphan.
+    fn shared(&self) -> Arc<Block> {
+        match self {
+            Incoming::Plain(b) => Arc::new((*b).clone()),
+            Incoming::Shared(b) => Arc::clone(b),
+            Incoming::Checked(c) => c.block().clone(),
+        }
+    }
+
+    /// The context-free checks: run now for a plain block, already done for
+    /// a checked one.
+    fn ids(&self, spec: &ChainSpec) -> Result<std::borrow::Cow<'_, BlockIds>, BlockError> {
+        match self {
+            Incoming::Plain(b) => check_block(b, spec).map(std::borrow::Cow::Owned),
+            Incoming::Shared(b) => check_block(b, spec).map(std::borrow::Cow::Owned),
+            Incoming::Checked(c) => Ok(std::borrow::Cow::Borrowed(c.ids())),
+        }
+    }
 }
 
 /// A main-chain transaction with its location.
@@ -167,7 +238,7 @@ pub struct ChainStore {
     rules: Arc<dyn HeaderRules>,
     index: RwLock<Index>,
     tip: RwLock<Tip>,
-    orphans: Mutex<Vec<Block>>,
+    orphans: Mutex<Vec<Arc<Block>>>,
     /// Serialises writers; readers never wait for it.
     write: Mutex<()>,
 }
@@ -313,10 +384,29 @@ impl ChainStore {
 
     /// Validates `block`, which must extend the tip, and commits it.
     pub fn connect(&self, block: &Block, now: u64, cache: &SigCache) -> Result<(), ChainError> {
-        if block.header.prev_hash != self.tip().hash {
+        self.connect_incoming(Incoming::Plain(block), now, cache)
+    }
+
+    /// [`ChainStore::connect`] for a block from an import pipeline.
+    pub fn connect_prepared(
+        &self,
+        block: &PreparedBlock,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<(), ChainError> {
+        self.connect_incoming(block.incoming(), now, cache)
+    }
+
+    fn connect_incoming(
+        &self,
+        block: Incoming<'_>,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<(), ChainError> {
+        if block.block().header.prev_hash != self.tip().hash {
             return Err(BlockError::BadParent.into());
         }
-        self.accept_block(block, now, cache).map(|_| ())
+        self.accept_incoming(block, now, cache).map(|_| ())
     }
 
     /// Accepts a block from anywhere: a duplicate, an orphan (kept until its
@@ -327,6 +417,27 @@ impl ChainStore {
     pub fn accept_block(
         &self,
         block: &Block,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
+        self.accept_incoming(Incoming::Plain(block), now, cache)
+    }
+
+    /// [`ChainStore::accept_block`] for a block from an import pipeline:
+    /// context-free checks that already ran are not repeated, and the block
+    /// is shared with [`Accepted`] rather than copied.
+    pub fn accept_prepared(
+        &self,
+        block: &PreparedBlock,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
+        self.accept_incoming(block.incoming(), now, cache)
+    }
+
+    fn accept_incoming(
+        &self,
+        block: Incoming<'_>,
         now: u64,
         cache: &SigCache,
     ) -> Result<Accepted, ChainError> {
@@ -343,17 +454,17 @@ impl ChainStore {
             acc.status,
             AcceptStatus::SideBranch | AcceptStatus::MainChain
         ) {
-            let mut parents = vec![block.hash()];
+            let mut parents = vec![block.block().hash()];
             while let Some(parent) = parents.pop() {
-                let children: Vec<Block> = {
+                let children: Vec<Arc<Block>> = {
                     let mut o = self.orphans.lock();
-                    let (c, rest): (Vec<Block>, Vec<Block>) =
+                    let (c, rest): (Vec<_>, Vec<_>) =
                         o.drain(..).partition(|b| b.header.prev_hash == parent);
                     *o = rest;
                     c
                 };
                 for child in children {
-                    match self.accept_one(&child, now, cache, &mut acc) {
+                    match self.accept_one(Incoming::Shared(&child), now, cache, &mut acc) {
                         Ok(_) => parents.push(child.hash()),
                         Err(e) => {
                             tracing::info!(block = %child.hash(), error = %e, "orphan rejected")
@@ -367,11 +478,12 @@ impl ChainStore {
 
     fn accept_one(
         &self,
-        block: &Block,
+        incoming: Incoming<'_>,
         now: u64,
         cache: &SigCache,
         acc: &mut Accepted,
     ) -> Result<AcceptStatus, ChainError> {
+        let block = incoming.block();
         let hash = block.hash();
         let parent = {
             let index = self.index.read();
@@ -386,8 +498,8 @@ impl ChainStore {
                     return Ok(AcceptStatus::Duplicate);
                 }
                 drop(index);
-                acc.verified_signatures += self.connect_tip(block, rec, cache)?;
-                acc.connected.push(block.clone());
+                acc.verified_signatures += self.connect_tip(incoming, rec, cache)?;
+                acc.connected.push(incoming.shared());
                 return Ok(AcceptStatus::MainChain);
             }
             match index.headers.get(&block.header.prev_hash) {
@@ -402,7 +514,7 @@ impl ChainStore {
                 if o.len() >= MAX_ORPHANS {
                     o.remove(0);
                 }
-                o.push(block.clone());
+                o.push(incoming.shared());
             }
             return Ok(AcceptStatus::Orphan);
         };
@@ -422,10 +534,10 @@ impl ChainStore {
         };
         let tip = self.tip();
         if block.header.prev_hash == tip.hash {
-            match self.connect_tip(block, record, cache) {
+            match self.connect_tip(incoming, record, cache) {
                 Ok(n) => {
                     acc.verified_signatures += n;
-                    acc.connected.push(block.clone());
+                    acc.connected.push(incoming.shared());
                     return Ok(AcceptStatus::MainChain);
                 }
                 Err(ChainError::Invalid(e)) => {
@@ -456,7 +568,7 @@ impl ChainStore {
             });
         }
         // Check what needs no UTXO set, then store it.
-        let ids = check_block(block, &self.spec)?;
+        let ids = incoming.ids(&self.spec)?;
         let mut b = Batch::new();
         b.put(HEADERS, &hash, &record);
         store_body(&mut b, block, &hash, &ids.wtxids);
@@ -538,15 +650,15 @@ impl ChainStore {
         while self.tip().height > fork_height {
             disconnected.push(self.disconnect_inner()?);
         }
-        let mut connected: Vec<Block> = Vec::new();
+        let mut connected: Vec<Arc<Block>> = Vec::new();
         for (hash, record) in branch.into_iter().rev() {
             let block = self
                 .block(&hash)?
                 .ok_or_else(|| ChainError::Inconsistent(format!("branch block {hash} missing")))?;
-            match self.connect_tip(&block, record, cache) {
+            match self.connect_tip(Incoming::Plain(&block), record, cache) {
                 Ok(n) => {
                     acc.verified_signatures += n;
-                    connected.push(block);
+                    connected.push(Arc::new(block));
                 }
                 Err(ChainError::Invalid(e)) => {
                     self.mark_invalid(&hash, record)?;
@@ -558,14 +670,15 @@ impl ChainStore {
                         let rec = self.header(&old.hash())?.ok_or_else(|| {
                             ChainError::Inconsistent("old tip header missing".into())
                         })?;
-                        self.connect_tip(old, rec, cache)?;
+                        self.connect_tip(Incoming::Plain(old), rec, cache)?;
                     }
                     return Err(e.into());
                 }
                 Err(e) => return Err(e),
             }
         }
-        acc.disconnected.extend(disconnected);
+        acc.disconnected
+            .extend(disconnected.into_iter().map(Arc::new));
         acc.connected.extend(connected);
         Ok(())
     }
@@ -601,17 +714,22 @@ impl ChainStore {
     /// signatures verified.
     fn connect_tip(
         &self,
-        block: &Block,
+        incoming: Incoming<'_>,
         record: HeaderRecord,
         cache: &SigCache,
     ) -> Result<usize, ChainError> {
+        let block = incoming.block();
         let tip = self.tip();
         let coins = self.load_coins(block.txs.iter().skip(1).flat_map(|t| t.inputs.iter()))?;
         let ctx = BlockContext {
             height: tip.height + 1,
             prev_hash: tip.hash,
         };
-        let connected = connect_block(block, &coins, &ctx, &self.spec, cache)?;
+        let connected = match incoming {
+            Incoming::Plain(b) => connect_block(b, &coins, &ctx, &self.spec, cache)?,
+            Incoming::Shared(b) => connect_block(b, &coins, &ctx, &self.spec, cache)?,
+            Incoming::Checked(c) => connect_checked(c, &coins, &ctx, &self.spec, cache)?,
+        };
         let hash = block.hash();
         let batch = connect_batch(block, ctx.height, record.chain_work, &connected, &coins);
         self.kv.commit(batch)?;
@@ -655,10 +773,11 @@ impl ChainStore {
         for txid in &txids {
             b.delete(TX_INDEX, txid);
         }
-        for (key, _) in address_deltas(&block, &txids, tip.height, &spent_coins) {
+        let mut keys = IndexKeys::default();
+        for (key, _) in address_deltas(&block, &txids, tip.height, &spent_coins, &mut keys) {
             b.delete(ADDRESS_TXS, &key);
         }
-        utxo_batch(&mut b, &changes);
+        utxo_batch(&mut b, &changes, &mut keys);
         let parent = self
             .kv
             .get(HEADERS, &block.header.prev_hash)?
@@ -898,14 +1017,26 @@ impl ChainStore {
     }
 }
 
+/// Address index keys of the locks one batch touches: each is a hash, and
+/// the same lock comes up for a coin's address history and again for its
+/// address-UTXO entry (and for every coin of an address that recurs).
+#[derive(Default)]
+struct IndexKeys(HashMap<Lock, Hash>);
+
+impl IndexKeys {
+    fn of(&mut self, lock: &Lock) -> Hash {
+        *self.0.entry(*lock).or_insert_with(|| lock.index_key())
+    }
+}
+
 /// Adds the UTXO set and address-UTXO changes to a batch.
-fn utxo_batch(b: &mut Batch, changes: &UtxoChanges) {
+fn utxo_batch(b: &mut Batch, changes: &UtxoChanges, keys: &mut IndexKeys) {
     for (op, coin) in &changes.spent {
         b.delete(UTXOS, op);
         b.delete(
             ADDRESS_UTXOS,
             &AddressUtxoKey {
-                address: coin.output.lock.index_key(),
+                address: keys.of(&coin.output.lock),
                 outpoint: *op,
             },
         );
@@ -915,7 +1046,7 @@ fn utxo_batch(b: &mut Batch, changes: &UtxoChanges) {
         b.put(
             ADDRESS_UTXOS,
             &AddressUtxoKey {
-                address: coin.output.lock.index_key(),
+                address: keys.of(&coin.output.lock),
                 outpoint: *op,
             },
             coin,
@@ -930,6 +1061,7 @@ fn address_deltas(
     txids: &[Hash],
     height: u64,
     spent: &HashMap<OutPoint, Coin>,
+    keys: &mut IndexKeys,
 ) -> Vec<(AddressTxKey, AddressDelta)> {
     let mut created: HashMap<OutPoint, TxOut> = HashMap::new();
     let mut out = Vec::new();
@@ -941,12 +1073,12 @@ fn address_deltas(
                 .map(|c| c.output)
                 .or_else(|| created.get(input).copied());
             if let Some(o) = output {
-                let d = per.entry(o.lock.index_key()).or_default();
+                let d = per.entry(keys.of(&o.lock)).or_default();
                 d.sent = d.sent.checked_add(o.amount).unwrap_or(Amount::MAX);
             }
         }
         for (vout, o) in tx.outputs.iter().enumerate() {
-            let d = per.entry(o.lock.index_key()).or_default();
+            let d = per.entry(keys.of(&o.lock)).or_default();
             d.received = d.received.checked_add(o.amount).unwrap_or(Amount::MAX);
             created.insert(
                 OutPoint {
@@ -1018,10 +1150,11 @@ fn connect_batch(
     }
     b.put(HEIGHTS, &height, &hash);
     b.put(UNDO, &hash, &c.undo);
-    for (key, delta) in address_deltas(block, &c.txids, height, coins) {
+    let mut keys = IndexKeys::default();
+    for (key, delta) in address_deltas(block, &c.txids, height, coins, &mut keys) {
         b.put(ADDRESS_TXS, &key, &delta);
     }
-    utxo_batch(&mut b, &c.changes);
+    utxo_batch(&mut b, &c.changes, &mut keys);
     b.put(META_TIP, &TIP_KEY.to_string(), &TipRecord { hash, height });
     b
 }

@@ -24,7 +24,8 @@ mod preverify;
 pub mod tables;
 
 pub use chain::{
-    AcceptStatus, Accepted, AddressTx, ChainError, ChainStore, ConsistencyReport, StoredTx, Tip,
+    AcceptStatus, Accepted, AddressTx, ChainError, ChainStore, ConsistencyReport, PreparedBlock,
+    StoredTx, Tip,
 };
 pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES};
 pub use kv::{Batch, KvStore, StoreError};

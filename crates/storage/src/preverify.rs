@@ -20,12 +20,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use luminex_ledger::{verify_spent_outputs, SigCache};
+use luminex_ledger::{verify_spent_outputs, CheckedBlock, SigCache};
 use luminex_primitives::{Block, Hash, OutPoint, TxOut};
 use parking_lot::Mutex;
-use rayon::prelude::*;
 
-use crate::ChainStore;
+use crate::{ChainStore, PreparedBlock};
 
 /// Blocks whose outputs are remembered: enough to cover the blocks queued
 /// between a preverifier and the importer behind it.
@@ -127,23 +126,38 @@ impl Preverifier {
         }
     }
 
+    /// Prepares `block` for [`ChainStore::accept_prepared`]: its context-free
+    /// checks, then, when they pass, its signatures ([`Preverifier::run`]).
+    /// Returns the prepared block and how many signatures were verified.
+    pub fn prepare(
+        &mut self,
+        chain: &ChainStore,
+        block: Arc<Block>,
+        cache: &SigCache,
+    ) -> (PreparedBlock, usize) {
+        match CheckedBlock::check(block.clone(), chain.spec()) {
+            Ok(checked) => {
+                let n = self.run(chain, &checked, cache);
+                (PreparedBlock::Checked(checked), n)
+            }
+            Err(_) => (PreparedBlock::Unchecked(block), 0),
+        }
+    }
+
     /// Checks the signatures of `block`'s transactions that `cache` does not
     /// hold and whose spent outputs are in `chain`'s UTXO set or were
     /// created by a block recently passed here; records the valid ones in
-    /// `cache`. Returns how many signatures it verified.
-    pub fn run(&mut self, chain: &ChainStore, block: &Arc<Block>, cache: &SigCache) -> usize {
-        // Ids on rayon's global pool: short jobs, so the importer's own
-        // parallel steps never wait long behind them.
-        let ids: Vec<(Hash, Hash)> = block
-            .txs
-            .par_iter()
-            .map(|t| (t.txid(), t.wtxid()))
-            .collect();
+    /// `cache`. Returns how many signatures it verified. The block's ids come
+    /// from its context-free checks ([`CheckedBlock`]), so nothing is hashed
+    /// here twice.
+    pub fn run(&mut self, chain: &ChainStore, block: &CheckedBlock, cache: &SigCache) -> usize {
+        let ids = block.ids();
+        let block = block.block();
         let outputs = block
             .txs
             .iter()
-            .zip(&ids)
-            .map(|(t, (txid, _))| (*txid, t.outputs.clone()))
+            .zip(&ids.txids)
+            .map(|(t, txid)| (*txid, t.outputs.clone()))
             .collect();
         if self.recent.len() == RECENT_BLOCKS {
             self.recent.pop_front();
@@ -161,11 +175,11 @@ impl Preverifier {
         let items: Vec<(usize, Hash, Vec<TxOut>)> = block
             .txs
             .iter()
-            .zip(&ids)
+            .zip(&ids.wtxids)
             .enumerate()
             .skip(1)
-            .filter(|(_, (_, (_, wtxid)))| !cache.contains(wtxid))
-            .filter_map(|(i, (tx, (_, wtxid)))| {
+            .filter(|(_, (_, wtxid))| !cache.contains(wtxid))
+            .filter_map(|(i, (tx, wtxid))| {
                 let spent = tx.inputs.iter().map(find).collect::<Option<Vec<TxOut>>>()?;
                 Some((i, *wtxid, spent))
             })

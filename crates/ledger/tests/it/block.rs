@@ -3,7 +3,9 @@
 
 use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, transfer, TestChain};
-use luminex_ledger::{connect_block, disconnect_block, BlockError, SigCache, TxError};
+use luminex_ledger::{
+    connect_block, connect_checked, disconnect_block, BlockError, CheckedBlock, SigCache, TxError,
+};
 use luminex_primitives::{Amount, SchemeId, TxOut};
 
 fn keys(n: u8) -> Vec<SigningKey> {
@@ -214,4 +216,50 @@ fn cached_signatures_are_not_verified_again() {
     let ctx = chain.context();
     assert!(connect_block(&b, &chain.utxos, &ctx, &chain.spec, &cache).is_ok());
     assert!(connect_block(&b, &chain.utxos, &ctx, &chain.spec, &SigCache::new(1)).is_err());
+}
+
+#[test]
+fn a_checked_block_connects_exactly_like_a_plain_one() {
+    let mut chain = TestChain::dev();
+    let ks = keys(3);
+    chain.fan_out(0, &ks, 6, 2_000_000);
+    let txs = chain.spend_all(&ks);
+    let fees = chain.fees_of(&txs);
+    let block = chain.build_block(txs, fees);
+    let ctx = chain.context();
+    let plain = connect_block(&block, &chain.utxos, &ctx, &chain.spec, &SigCache::new(1)).unwrap();
+    let checked = CheckedBlock::check(std::sync::Arc::new(block.clone()), &chain.spec).unwrap();
+    assert_eq!(checked.ids().txids, plain.txids);
+    assert_eq!(checked.ids().wtxids, plain.wtxids);
+    let c = connect_checked(&checked, &chain.utxos, &ctx, &chain.spec, &SigCache::new(1)).unwrap();
+    assert_eq!(
+        (c.changes.created, c.changes.spent, c.undo.spent, c.fees),
+        (
+            plain.changes.created,
+            plain.changes.spent,
+            plain.undo.spent,
+            plain.fees
+        )
+    );
+    assert_eq!(c.verified_signatures, plain.verified_signatures);
+    // Context still matters: a checked block on the wrong parent is refused.
+    let mut elsewhere = ctx;
+    elsewhere.prev_hash = luminex_primitives::Hash([9; 32]);
+    assert!(matches!(
+        connect_checked(
+            &checked,
+            &chain.utxos,
+            &elsewhere,
+            &chain.spec,
+            &SigCache::new(1)
+        ),
+        Err(BlockError::BadParent)
+    ));
+    // And tier 1 refuses what it refused before.
+    let mut bad = block;
+    bad.txs.swap(1, 2);
+    assert!(matches!(
+        CheckedBlock::check(std::sync::Arc::new(bad), &chain.spec),
+        Err(BlockError::BadMerkleRoot)
+    ));
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::TestChain;
-use luminex_ledger::SigCache;
+use luminex_ledger::{BlockError, SigCache, TxError};
 use luminex_primitives::{Block, OutPoint, SchemeId};
-use luminex_storage::{ChainError, ChainStore, MemoryStore, Preverifier};
+use luminex_storage::{ChainError, ChainStore, MemoryStore, PreparedBlock, Preverifier};
 
 use crate::chain::open_store;
 
@@ -47,21 +47,62 @@ fn checks_queued_blocks_and_connecting_them_skips_the_checks() {
     let mut pre = Preverifier::new();
     // The second block spends outputs of the first, which is not in the
     // store yet: the preverifier remembers the outputs it has seen.
+    let mut prepared = Vec::new();
     for b in &next {
-        let b = Arc::new(b.clone());
-        assert_eq!(pre.run(&store, &b, &cache), signatures(&b));
+        let (p, n) = pre.prepare(&store, Arc::new(b.clone()), &cache);
+        assert_eq!(n, signatures(b));
+        let PreparedBlock::Checked(checked) = &p else {
+            panic!("a valid block passes its context-free checks");
+        };
+        assert_eq!(checked.ids().wtxids.len(), b.txs.len());
         for tx in b.txs.iter().skip(1) {
             assert!(cache.contains(&tx.wtxid()));
         }
         // Seen already: nothing to do again.
-        assert_eq!(pre.run(&store, &b, &cache), 0);
+        assert_eq!(pre.run(&store, checked, &cache), 0);
+        prepared.push(p);
     }
-    for b in &next {
+    for p in &prepared {
         let acc = store
-            .accept_block(b, u64::from(b.header.time), &cache)
+            .accept_prepared(p, u64::from(p.block().header.time), &cache)
             .unwrap();
         assert_eq!(acc.verified_signatures, 0, "every signature was cached");
+        assert!(
+            Arc::ptr_eq(&acc.connected[0], p.block()),
+            "the connected block is shared, not copied"
+        );
     }
+}
+
+/// Tier 1 for `block` after its transactions were changed by hand: the
+/// header commits to the new wtxids again.
+fn recommit(mut block: Block) -> Arc<Block> {
+    block.header.merkle_root = block.compute_merkle_root();
+    Arc::new(block)
+}
+
+#[test]
+fn a_block_failing_its_context_free_checks_is_rejected_on_import() {
+    let (store, _, next) = setup();
+    let mut bad = next[0].clone();
+    bad.txs[1].witnesses[0].signature.bytes[10] ^= 1; // the header no longer commits to it
+    let cache = SigCache::new(1_000);
+    let mut pre = Preverifier::new();
+    let (p, n) = pre.prepare(&store, Arc::new(bad), &cache);
+    assert_eq!(n, 0, "nothing checked ahead for a block that fails tier 1");
+    assert!(matches!(p, PreparedBlock::Unchecked(_)));
+    let now = u64::from(p.block().header.time);
+    let err = store.accept_prepared(&p, now, &cache).unwrap_err();
+    assert!(
+        matches!(err, ChainError::Invalid(BlockError::BadMerkleRoot)),
+        "{err}"
+    );
+    // Remembered as invalid, like any block that fails to connect.
+    let err = store.accept_prepared(&p, now, &cache).unwrap_err();
+    assert!(
+        matches!(err, ChainError::Invalid(BlockError::KnownInvalid)),
+        "{err}"
+    );
 }
 
 #[test]
@@ -70,15 +111,26 @@ fn a_bad_signature_is_left_for_connection_to_reject() {
     let mut bad = next[0].clone();
     let sig = &mut bad.txs[1].witnesses[0].signature.bytes;
     sig[10] ^= 1;
-    let bad = Arc::new(bad);
+    let bad = recommit(bad);
     let cache = SigCache::new(1_000);
     let mut pre = Preverifier::new();
-    assert_eq!(pre.run(&store, &bad, &cache), signatures(&bad) - 1);
+    let (p, n) = pre.prepare(&store, bad.clone(), &cache);
+    assert_eq!(n, signatures(&bad) - 1);
     assert!(!cache.contains(&bad.txs[1].wtxid()));
     let err = store
-        .connect(&bad, u64::from(bad.header.time), &cache)
+        .connect_prepared(&p, u64::from(bad.header.time), &cache)
         .unwrap_err();
-    assert!(matches!(err, ChainError::Invalid(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            ChainError::Invalid(BlockError::Tx {
+                index: 1,
+                error: TxError::BadSignature { .. },
+                ..
+            })
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -89,10 +141,10 @@ fn a_transaction_spending_an_unknown_output_is_skipped() {
         txid: luminex_primitives::Hash([7; 32]),
         vout: 0,
     };
-    let b = Arc::new(b);
+    let b = recommit(b);
     let cache = SigCache::new(1_000);
     let mut pre = Preverifier::new();
-    assert_eq!(pre.run(&store, &b, &cache), signatures(&b) - 1);
+    assert_eq!(pre.prepare(&store, b.clone(), &cache).1, signatures(&b) - 1);
     assert!(!cache.contains(&b.txs[1].wtxid()));
 }
 

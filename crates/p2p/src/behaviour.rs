@@ -71,10 +71,18 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, limit: usize) -> io
             format!("frame of {len} bytes exceeds the limit of {limit}"),
         ));
     }
-    let mut buf = vec![0u8; len];
-    io.read_exact(&mut buf).await?;
+    // The buffer grows as bytes arrive: a peer announcing a large frame and
+    // sending little makes us hold little (there may be dozens of streams).
+    let mut buf = Vec::with_capacity(len.min(FRAME_PREALLOC));
+    io.take(len as u64).read_to_end(&mut buf).await?;
+    if buf.len() < len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
     Ok(buf)
 }
+
+/// Bytes reserved for a frame before any of it arrives.
+const FRAME_PREALLOC: usize = 1 << 20;
 
 async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, frame: &[u8]) -> io::Result<()> {
     io.write_all(&(frame.len() as u32).to_le_bytes()).await?;
@@ -281,5 +289,35 @@ impl Behaviour {
                 },
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+    use futures::io::Cursor;
+
+    fn framed(len: u32, body: &[u8]) -> Cursor<Vec<u8>> {
+        let mut bytes = len.to_le_bytes().to_vec();
+        bytes.extend_from_slice(body);
+        Cursor::new(bytes)
+    }
+
+    #[test]
+    fn frames_are_read_whole_and_bounded() {
+        let body = vec![5u8; 3 << 20];
+        let got = block_on(read_frame(&mut framed(body.len() as u32, &body), 4 << 20)).unwrap();
+        assert_eq!(got, body);
+        // A stream ending early is an error, not a short frame.
+        let err = block_on(read_frame(&mut framed(100, &[1; 10]), 1 << 20)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        // A length past the limit is refused before anything is read.
+        let err = block_on(read_frame(&mut framed(u32::MAX, &[]), 1 << 20)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        // Bytes after the frame stay unread.
+        let mut two = framed(2, &[1, 2, 3, 4]);
+        assert_eq!(block_on(read_frame(&mut two, 10)).unwrap(), vec![1, 2]);
+        assert_eq!(two.position(), 6);
     }
 }

@@ -93,16 +93,20 @@ pub fn frame_body(frame: &[u8], limit: usize) -> Result<Cow<'_, [u8]>, WireError
         PLAIN => Ok(Cow::Borrowed(body)),
         ZSTD => {
             // The declared size is checked first so a small bomb cannot make
-            // us allocate `limit` bytes for nothing.
-            match zstd::zstd_safe::get_frame_content_size(body) {
+            // us allocate `limit` bytes for nothing; frames declare it (ours
+            // always do), and the output buffer is then exactly that large.
+            let declared = match zstd::zstd_safe::get_frame_content_size(body) {
                 Ok(Some(n)) if n > limit as u64 => return Err(WireError::TooLarge { limit }),
-                Ok(_) => {}
+                Ok(n) => n,
                 Err(_) => return Err(WireError::Corrupt("bad zstd header".into())),
-            }
-            zstd::bulk::decompress(body, limit)
+            };
+            let capacity = declared.map_or(limit, |n| n as usize);
+            zstd::bulk::decompress(body, capacity)
                 .map(Cow::Owned)
                 .map_err(|e| {
-                    if e.to_string().contains("Destination buffer is too small") {
+                    if declared.is_none()
+                        && e.to_string().contains("Destination buffer is too small")
+                    {
                         WireError::TooLarge { limit }
                     } else {
                         WireError::Corrupt(e.to_string())
@@ -400,6 +404,45 @@ mod tests {
         assert!(matches!(
             from_frame::<Request>(&[PLAIN, 0, 0], 100),
             Err(WireError::Decode(_))
+        ));
+    }
+
+    /// A zstd frame (our kind byte first) compressing `body` whole, which
+    /// declares its content size.
+    fn declared(body: &[u8]) -> Vec<u8> {
+        let mut f = vec![ZSTD];
+        f.extend(zstd::bulk::compress(body, ZSTD_LEVEL).unwrap());
+        f
+    }
+
+    #[test]
+    fn compressed_frames_that_do_not_declare_or_misstate_their_size() {
+        let req = Request::Blocks(vec![Hash([7; 32]); 6]);
+        let body = req.encode();
+        assert!(body.len() < 256);
+        // Streamed frames carry no content size: inflated up to the limit.
+        let mut streamed = vec![ZSTD];
+        streamed.extend(zstd::stream::encode_all(&body[..], 1).unwrap());
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&streamed[1..]).unwrap(),
+            None
+        );
+        assert_eq!(from_frame::<Request>(&streamed, 1 << 20).unwrap(), req);
+        assert!(matches!(
+            from_frame::<Request>(&streamed, body.len() - 1),
+            Err(WireError::TooLarge { .. })
+        ));
+        // A declared size smaller than the content: corrupt, not a panic or
+        // a larger allocation. The header of a small single-segment frame
+        // is magic (4 bytes), descriptor, then a one-byte content size.
+        let mut lying = declared(&body);
+        assert_eq!(from_frame::<Request>(&lying, 1 << 20).unwrap(), req);
+        assert_eq!(lying[5] & 0xE0, 0x20, "single segment, one-byte size");
+        assert_eq!(lying[6] as usize, body.len());
+        lying[6] = 10;
+        assert!(matches!(
+            from_frame::<Request>(&lying, 1 << 20),
+            Err(WireError::Corrupt(_))
         ));
     }
 }

@@ -84,6 +84,10 @@ impl ChainAccess for NodeChain {
         self.node.chain.block(hash).ok().flatten()
     }
 
+    fn block_encoded(&self, hash: &Hash) -> Option<Vec<u8>> {
+        self.node.chain.block_encoded(hash).ok().flatten()
+    }
+
     fn for_each_mempool_tx(&self, f: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {
         let pool = self.node.mempool.read();
         for e in pool.entries() {

@@ -73,6 +73,12 @@ pub trait ChainAccess: Send + Sync + 'static {
     fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header>;
     /// A stored block.
     fn block(&self, hash: &Hash) -> Option<Block>;
+    /// A stored block in its canonical encoding, to serve it. By default the
+    /// stored block encoded again; a chain that keeps the encoding returns
+    /// it as it is.
+    fn block_encoded(&self, hash: &Hash) -> Option<Vec<u8>> {
+        self.block(hash).map(|b| b.encode())
+    }
     /// Visits every mempool transaction with its wtxid.
     fn for_each_mempool_tx(&self, f: &mut dyn FnMut(&Hash, &Arc<Transaction>));
     /// Offers a transaction to the mempool.
@@ -1051,9 +1057,11 @@ impl<C: ChainAccess> Net<C> {
                     let mut out = Vec::new();
                     let mut bytes = 0;
                     for h in hashes {
-                        let Some(b) = chain.block(&h) else { break };
-                        bytes += b.encoded_len();
-                        out.push(b);
+                        let Some(b) = chain.block_encoded(&h) else {
+                            break;
+                        };
+                        bytes += b.len();
+                        out.push(wire::EncodedBlock::new(b));
                         if bytes >= budget {
                             break;
                         }
@@ -1061,7 +1069,7 @@ impl<C: ChainAccess> Net<C> {
                     if out.is_empty() {
                         Response::NotFound
                     } else {
-                        Response::Blocks(out)
+                        Response::StoredBlocks(out)
                     }
                 }
                 Request::BlockTxs { block, indexes } => match chain.block(&block) {

@@ -232,6 +232,10 @@ pub enum Response {
     Headers(Vec<Header>),
     /// The blocks asked for that the responder has, in request order.
     Blocks(Vec<Block>),
+    /// [`Response::Blocks`] as the responder stores them: sent exactly as
+    /// `Blocks` (same bytes), without decoding and encoding every
+    /// transaction again. Received as `Blocks`.
+    StoredBlocks(Vec<EncodedBlock>),
     /// The transactions asked for, in request order.
     BlockTxs {
         /// The block.
@@ -243,6 +247,29 @@ pub enum Response {
     NotFound,
     /// The requester exceeded its rate limit.
     RateLimited,
+}
+
+/// The canonical encoding of a block, as storage holds it, to serve it
+/// without decoding it first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedBlock(Vec<u8>);
+
+impl EncodedBlock {
+    /// Wraps `bytes`, which must be a block's canonical encoding (what
+    /// [`Encode::encode`] gives for a [`Block`]): it is sent as it is.
+    pub fn new(bytes: Vec<u8>) -> EncodedBlock {
+        EncodedBlock(bytes)
+    }
+
+    /// Its size in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it is empty (never, for a real block).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 fn put_u32s<S: Sink>(s: &mut S, v: &[u32]) {
@@ -316,6 +343,13 @@ impl Encode for Response {
                 s.put(&[2]);
                 put_seq(s, b);
             }
+            Response::StoredBlocks(b) => {
+                s.put(&[2]);
+                put_length(s, b.len());
+                for block in b {
+                    s.put(&block.0);
+                }
+            }
             Response::BlockTxs { block, txs } => {
                 s.put(&[3]);
                 block.encode_to(s);
@@ -375,6 +409,45 @@ mod tests {
         assert_eq!(from_frame::<Request>(&f, 1 << 20).unwrap(), req);
         let small = Request::Status;
         assert_eq!(to_frame(&small), vec![PLAIN, 0]);
+    }
+
+    #[test]
+    fn stored_blocks_are_sent_as_blocks() {
+        use luminex_primitives::{Amount, Header, Lock, TxKind, TxOut};
+        let coinbase = |height| Transaction {
+            version: 1,
+            chain_id: 7,
+            kind: TxKind::Coinbase { height },
+            inputs: vec![],
+            outputs: vec![TxOut {
+                amount: Amount::from_base(50).unwrap(),
+                lock: Lock::Key {
+                    scheme: luminex_primitives::SchemeId::MlDsa65,
+                    key_hash: Hash([height as u8; 32]),
+                },
+            }],
+            expiry_height: 0,
+            witnesses: vec![],
+            data: vec![],
+        };
+        let blocks: Vec<Block> = (1..4u64)
+            .map(|h| Block {
+                header: Header::decode_all(&[h as u8; 80]).unwrap(),
+                txs: vec![coinbase(h)],
+            })
+            .collect();
+        let plain = Response::Blocks(blocks.clone());
+        let stored = Response::StoredBlocks(
+            blocks
+                .iter()
+                .map(|b| EncodedBlock::new(b.encode()))
+                .collect(),
+        );
+        assert_eq!(stored.encode(), plain.encode(), "the same bytes");
+        assert_eq!(
+            from_frame::<Response>(&to_frame(&stored), 1 << 20).unwrap(),
+            plain
+        );
     }
 
     #[test]

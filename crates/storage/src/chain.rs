@@ -11,7 +11,8 @@ use luminex_ledger::{
     BlockError, BlockIds, ChainSpec, CheckedBlock, Coin, Connected, HeaderChain, HeaderRules,
     Parent, SigCache, UtxoChanges, U256,
 };
-use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxOut};
+use luminex_primitives::codec::put_length;
+use luminex_primitives::{Amount, Block, Encode, Hash, Header, Lock, OutPoint, Transaction, TxOut};
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 
@@ -883,6 +884,29 @@ impl ChainStore {
             header: h.header,
             txs,
         }))
+    }
+
+    /// A stored block in its canonical encoding (what [`Block::encode`]
+    /// gives), put together from the stored transactions without decoding
+    /// them: serving blocks to peers is mostly this.
+    pub fn block_encoded(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(h) = self.kv.get(HEADERS, hash)? else {
+            return Ok(None);
+        };
+        let Some(body) = self.kv.get(BLOCKS, hash)? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        h.header.encode_to(&mut out);
+        put_length(&mut out, body.wtxids.len());
+        for w in &body.wtxids {
+            // Stored as `Transaction::encode` wrote it (see `store_body`).
+            match self.kv.get_raw(TXS.id, &w.to_key())? {
+                Some(raw) => out.extend_from_slice(&raw),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(out))
     }
 
     /// Number of transactions of a stored block (without reading them).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, TestChain};
 use luminex_ledger::SigCache;
-use luminex_primitives::SchemeId;
+use luminex_primitives::{Encode, SchemeId};
 use luminex_storage::{ChainError, ChainStore, FjallStore, KvStore, MemoryStore};
 
 /// A chain store with the rules of its spec.
@@ -49,12 +49,16 @@ fn check_store(open: &dyn Fn() -> Arc<dyn KvStore>) {
     for (h, b) in chain.blocks.iter().enumerate() {
         assert_eq!(store.hash_at(h as u64).unwrap(), Some(b.hash()));
         assert_eq!(store.block(&b.hash()).unwrap().as_ref(), Some(b));
+        // Served to peers from the stored bytes: the canonical encoding.
+        assert_eq!(store.block_encoded(&b.hash()).unwrap(), Some(b.encode()));
         for (i, tx) in b.txs.iter().enumerate() {
             let stored = store.transaction(&tx.txid()).unwrap().unwrap();
             assert_eq!(&stored.tx, tx);
             assert_eq!(stored.location.index as usize, i);
         }
     }
+    let unknown = luminex_primitives::Hash([7; 32]);
+    assert_eq!(store.block_encoded(&unknown).unwrap(), None);
     // Address balances and history agree with the UTXO set.
     let k = &keys()[1];
     let lock = lock_of(k);

@@ -160,7 +160,11 @@ pub fn start(
         max_block_bytes: cfg.spec.max_block_bytes,
         max_tx_bytes: cfg.spec.max_tx_bytes,
         ban_duration: cfg.p2p.ban,
-        sync: SyncConfig::default(),
+        sync: SyncConfig {
+            // Until blocks arrive, assume the largest the chain allows.
+            first_block_estimate: cfg.spec.max_block_bytes,
+            ..SyncConfig::default()
+        },
     };
     let chain = Arc::new(NodeChain::new(node.clone(), role));
     let (handle, task) = luminex_p2p::start(net_cfg, key.clone(), chain)

@@ -2,7 +2,10 @@
 //!
 //! The [`Syncer`] decides what to ask which peer: headers from the peer with
 //! the most work, then blocks in chunks spread over every peer that has
-//! them, a bounded window ahead of the last block handed to the chain.
+//! them, a bounded window ahead of the last block handed to the chain, and
+//! a bounded number of bytes between the network and the chain: blocks
+//! downloaded, handed out and not yet imported, and those asked for,
+//! counted at the size of the largest block seen lately.
 //! Blocks come out of [`Syncer::take_ready`] strictly in chain order, each
 //! with the peer that served it (to blame if it proves invalid). Time,
 //! sockets and validation stay outside, so the logic is tested by feeding it
@@ -11,7 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash as StdHash;
 
-use luminex_primitives::{Block, Hash, Header};
+use luminex_primitives::{Block, Encode, Hash, Header};
 
 use crate::wire::{Request, MAX_BLOCKS_PER_REQUEST, MAX_HEADERS};
 
@@ -24,6 +27,13 @@ pub struct SyncConfig {
     pub max_in_flight_per_peer: usize,
     /// Blocks downloaded ahead of the last one handed to the chain.
     pub window: usize,
+    /// Bytes of blocks held between the network and the chain: downloaded
+    /// and not yet imported, plus those asked for (estimated). One request
+    /// is always allowed when nothing is held, however large its block.
+    pub max_buffered_bytes: usize,
+    /// Size assumed for a block before any has been received (the chain's
+    /// largest block is the safe choice).
+    pub first_block_estimate: usize,
 }
 
 impl Default for SyncConfig {
@@ -32,9 +42,14 @@ impl Default for SyncConfig {
             blocks_per_request: 4,
             max_in_flight_per_peer: 4,
             window: 1_024,
+            max_buffered_bytes: 256 << 20,
+            first_block_estimate: 4 << 20,
         }
     }
 }
+
+/// Received block sizes remembered for the in-flight estimate.
+const RECENT_SIZES: usize = 32;
 
 /// What the local chain looks like, given to [`Syncer::poll`].
 #[derive(Debug, Clone)]
@@ -91,7 +106,8 @@ struct PeerState {
 enum Slot<P> {
     Wanted,
     InFlight(u64),
-    Have(Block, P),
+    /// Downloaded, with its encoded size, and the peer that served it.
+    Have(Block, usize, P),
 }
 
 #[derive(Debug)]
@@ -118,6 +134,13 @@ pub struct Syncer<P> {
     headers_done: bool,
     next_token: u64,
     rotate: usize,
+    /// Bytes of downloaded blocks in `slots`.
+    have_bytes: usize,
+    /// Blocks handed out by [`Syncer::take_ready`] that the chain has not
+    /// reached yet: hash, height and size.
+    handed: VecDeque<(Hash, u64, usize)>,
+    /// Sizes of the blocks received last, newest last.
+    recent_sizes: VecDeque<usize>,
 }
 
 impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
@@ -134,7 +157,26 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             headers_done: false,
             next_token: 1,
             rotate: 0,
+            have_bytes: 0,
+            handed: VecDeque::new(),
+            recent_sizes: VecDeque::new(),
         }
+    }
+
+    /// Bytes held between the network and the chain: downloaded and not
+    /// imported yet (handed out or waiting for the blocks before them).
+    pub fn buffered_bytes(&self) -> usize {
+        self.have_bytes + self.handed.iter().map(|h| h.2).sum::<usize>()
+    }
+
+    /// The size assumed for a block asked for: the largest received lately.
+    fn block_estimate(&self) -> usize {
+        self.recent_sizes
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(self.cfg.first_block_estimate)
+            .max(1)
     }
 
     /// A peer reported its tip (in a status message or by announcing it).
@@ -217,8 +259,22 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                 ));
             }
         }
+        // Handed-out blocks the chain has reached are no longer held here.
+        while self.handed.front().is_some_and(|h| h.1 <= local.height) {
+            self.handed.pop_front();
+        }
         // Blocks: chunks of the window to peers with spare capacity that
-        // have them.
+        // have them, while the bytes held stay within budget.
+        let estimate = self.block_estimate();
+        let in_flight: usize = self
+            .requests
+            .values()
+            .map(|r| match r {
+                Pending::Blocks(_, h) => h.len(),
+                Pending::Headers(_) => 0,
+            })
+            .sum();
+        let mut held = self.buffered_bytes() + in_flight * estimate;
         let mut peers: Vec<P> = self.peers.keys().cloned().collect();
         peers.sort();
         if peers.is_empty() {
@@ -247,6 +303,11 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             chunks.push(chunk);
         }
         for chunk in chunks {
+            let cost = chunk.len() * estimate;
+            if held > 0 && held + cost > self.cfg.max_buffered_bytes {
+                break;
+            }
+            held += cost;
             let top = chunk.last().map(|c| c.1).unwrap_or(0);
             let n = peers.len();
             let mut chosen = None;
@@ -349,11 +410,17 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             st.in_flight = st.in_flight.saturating_sub(1);
         }
         let mut fault = None;
+        let answered_some = !blocks.is_empty();
         let mut got = HashMap::with_capacity(blocks.len());
         for b in blocks {
             let h = b.hash();
             if hashes.contains(&h) {
-                got.insert(h, b);
+                let size = b.encoded_len();
+                if self.recent_sizes.len() == RECENT_SIZES {
+                    self.recent_sizes.pop_front();
+                }
+                self.recent_sizes.push_back(size);
+                got.insert(h, (b, size));
             } else {
                 fault = Some(Fault::Unrequested);
             }
@@ -363,11 +430,19 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                 continue;
             }
             match got.remove(&h) {
-                Some(b) => self.slots.insert(h, Slot::Have(b, peer.clone())),
+                Some((b, size)) => {
+                    self.have_bytes += size;
+                    self.slots.insert(h, Slot::Have(b, size, peer.clone()))
+                }
                 None => {
-                    // The peer lacks it: do not ask it again for this height.
-                    if let Some(st) = self.peers.get_mut(&peer) {
-                        st.height = 0;
+                    // Nothing at all: the peer lacks these blocks, so it is
+                    // not asked again for this height. A shorter answer
+                    // only ran into the responder's size budget: the rest
+                    // is asked for again, from it or another peer.
+                    if !answered_some {
+                        if let Some(st) = self.peers.get_mut(&peer) {
+                            st.height = 0;
+                        }
                     }
                     self.slots.insert(h, Slot::Wanted)
                 }
@@ -405,13 +480,15 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
     /// peer that served it.
     pub fn take_ready(&mut self) -> Vec<(Block, P)> {
         let mut out = Vec::new();
-        while let Some((h, _)) = self.queue.front() {
+        while let Some((h, height)) = self.queue.front() {
             if !matches!(self.slots.get(h), Some(Slot::Have(..))) {
                 break;
             }
-            let h = *h;
+            let (h, height) = (*h, *height);
             self.queue.pop_front();
-            if let Some(Slot::Have(b, p)) = self.slots.remove(&h) {
+            if let Some(Slot::Have(b, size, p)) = self.slots.remove(&h) {
+                self.have_bytes -= size;
+                self.handed.push_back((h, height, size));
                 out.push((b, p));
             }
         }
@@ -428,8 +505,13 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
     fn clear_queue(&mut self) {
         self.last_queued = None;
         for (h, _) in self.queue.drain(..) {
-            self.slots.remove(&h);
+            if let Some(Slot::Have(_, size, _)) = self.slots.remove(&h) {
+                self.have_bytes -= size;
+            }
         }
+        // What was handed out is imported or refused by now, or will be:
+        // the chain moves on from here.
+        self.handed.clear();
         // Outstanding block requests now answer nothing wanted; their
         // blocks are dropped when they arrive.
     }

@@ -82,6 +82,7 @@ fn run(seed: u64, n: usize) -> (Vec<String>, Vec<Hash>) {
         blocks_per_request: 8,
         max_in_flight_per_peer: 2,
         window: 64,
+        ..SyncConfig::default()
     });
     for p in 0..4u32 {
         s.peer_status(p, n as u64, work(n as u64));
@@ -184,4 +185,177 @@ fn headers_that_do_not_connect_are_a_fault() {
     );
     assert_eq!(r, Err(Fault::Disconnected));
     assert_eq!(s.on_blocks(77, vec![]), Err(Fault::Unsolicited));
+}
+
+/// A chain of `n` blocks of `size` bytes each (padding in a transaction:
+/// the syncer only moves blocks, it does not validate them).
+fn heavy_chain(n: usize, size: usize) -> Vec<Block> {
+    let mut blocks = chain(n, 1);
+    let mut prev = Hash::ZERO;
+    for b in blocks.iter_mut() {
+        b.header.prev_hash = prev;
+        b.txs = vec![luminex_primitives::Transaction {
+            version: 2,
+            chain_id: 1,
+            kind: luminex_primitives::TxKind::Transfer,
+            inputs: vec![],
+            outputs: vec![],
+            expiry_height: 0,
+            witnesses: vec![],
+            data: vec![0; size],
+        }];
+        prev = b.hash();
+    }
+    blocks
+}
+
+/// Syncs `blocks` while the chain imports one block every `slow` steps;
+/// returns the most bytes ever held (downloaded and not imported, plus in
+/// flight) and whether the tip was reached.
+fn held_while_importing_slowly(blocks: &[Block], cfg: SyncConfig, slow: usize) -> (usize, bool) {
+    use luminex_primitives::Encode;
+    let n = blocks.len() - 1;
+    let size = |h: &Hash| {
+        blocks
+            .iter()
+            .find(|b| b.hash() == *h)
+            .unwrap()
+            .encoded_len()
+    };
+    let mut s: Syncer<u32> = Syncer::new(cfg);
+    for p in 0..4u32 {
+        s.peer_status(p, n as u64, work(n as u64));
+    }
+    let mut height = 0u64;
+    let mut import_queue: std::collections::VecDeque<Block> = Default::default();
+    let mut in_flight: Vec<(u64, u32, Request)> = Vec::new();
+    let mut peak = 0;
+    for step in 0..100_000 {
+        if height == n as u64 {
+            return (peak, true);
+        }
+        let local = Local {
+            height,
+            work: work(height),
+            locator: vec![blocks[height as usize].hash()],
+        };
+        in_flight.extend(s.poll(&local).into_iter().map(|(p, t, r)| (t, p, r)));
+        // Everything asked for is answered at once: the network is fast.
+        for (t, p, req) in std::mem::take(&mut in_flight) {
+            match answer(blocks, blocks, p, &req) {
+                Response::Headers(h) => {
+                    // The local chain knows the blocks it imported.
+                    let known = |x: &Hash| {
+                        blocks[..=height as usize]
+                            .iter()
+                            .position(|b| b.hash() == *x)
+                            .map(|i| i as u64)
+                    };
+                    s.on_headers(t, &h, known, |_| true).unwrap();
+                }
+                Response::Blocks(b) => s.on_blocks(t, b).unwrap(),
+                _ => {}
+            }
+        }
+        import_queue.extend(s.take_ready().into_iter().map(|(b, _)| b));
+        let queued: usize = import_queue.iter().map(|b| b.encoded_len()).sum();
+        let requested: usize = in_flight
+            .iter()
+            .map(|(_, _, r)| match r {
+                Request::Blocks(h) => h.iter().map(size).sum(),
+                _ => 0,
+            })
+            .sum();
+        assert!(
+            s.buffered_bytes() >= queued,
+            "the syncer counts what it handed out"
+        );
+        peak = peak.max(s.buffered_bytes() + requested);
+        // The chain is slow.
+        if step % slow == 0 && import_queue.pop_front().is_some() {
+            height += 1;
+        }
+    }
+    (peak, false)
+}
+
+#[test]
+fn the_download_holds_at_most_its_byte_budget() {
+    const SIZE: usize = 10_000;
+    let blocks = heavy_chain(300, SIZE);
+    let budget = 100_000;
+    let cfg = SyncConfig {
+        blocks_per_request: 4,
+        max_in_flight_per_peer: 4,
+        window: 1_024,
+        max_buffered_bytes: budget,
+        first_block_estimate: 50_000,
+    };
+    let (peak, done) = held_while_importing_slowly(&blocks, cfg, 3);
+    assert!(done, "reached the tip");
+    assert!(peak <= budget, "held {peak} bytes, budget {budget}");
+    // Without the budget the same run holds far more: the test can fail.
+    let unbounded = SyncConfig {
+        max_buffered_bytes: usize::MAX,
+        ..cfg
+    };
+    let (peak, done) = held_while_importing_slowly(&blocks, unbounded, 3);
+    assert!(done);
+    assert!(peak > 5 * budget, "held only {peak} bytes without a budget");
+    // A block larger than the whole budget is still fetched, one at a time.
+    let (_, done) = held_while_importing_slowly(
+        &heavy_chain(20, 3 * budget),
+        SyncConfig {
+            first_block_estimate: 3 * budget,
+            ..cfg
+        },
+        2,
+    );
+    assert!(done, "progress with blocks larger than the budget");
+}
+
+#[test]
+fn a_short_answer_is_not_taken_for_missing_blocks() {
+    let blocks = chain(8, 1);
+    let mut s: Syncer<u32> = Syncer::new(SyncConfig {
+        blocks_per_request: 4,
+        max_in_flight_per_peer: 1,
+        ..SyncConfig::default()
+    });
+    s.peer_status(1, 8, work(8));
+    let local = Local {
+        height: 0,
+        work: work(0),
+        locator: vec![blocks[0].hash()],
+    };
+    let (_, t, _) = s.poll(&local).pop().expect("headers");
+    let headers: Vec<Header> = blocks[1..].iter().map(|b| b.header).collect();
+    s.on_headers(
+        t,
+        &headers,
+        |h| (*h == blocks[0].hash()).then_some(0),
+        |_| true,
+    )
+    .unwrap();
+    let reqs = s.poll(&local);
+    let (_, t, Request::Blocks(asked)) = &reqs[0] else {
+        panic!("asks for blocks: {reqs:?}")
+    };
+    assert_eq!(asked.len(), 4);
+    // The responder's size budget cut its answer after two blocks.
+    s.on_blocks(*t, blocks[1..3].to_vec()).unwrap();
+    assert_eq!(s.take_ready().len(), 2);
+    let local = Local {
+        height: 2,
+        work: work(2),
+        locator: vec![blocks[2].hash()],
+    };
+    let again = s.poll(&local);
+    let Some((1, t, Request::Blocks(rest))) = again.first() else {
+        panic!("the same peer is asked for the rest: {again:?}")
+    };
+    assert_eq!(rest[0], blocks[3].hash());
+    // An empty answer does mean it lacks them: it is not asked again.
+    s.on_blocks(*t, vec![]).unwrap();
+    assert!(s.poll(&local).is_empty(), "no peer left that has them");
 }

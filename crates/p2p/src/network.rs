@@ -391,6 +391,26 @@ struct Net<C: ChainAccess> {
     last_block_delay: Option<f64>,
     reachability: String,
     last_progress_log: Instant,
+    bootnodes: Vec<Bootnode>,
+}
+
+/// First wait before dialling a lost bootnode again; it doubles on every
+/// failed try, up to [`BOOTNODE_MAX_BACKOFF`].
+const BOOTNODE_FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest wait between two dials of a bootnode (and the wait after one
+/// turned out to be on another chain).
+const BOOTNODE_MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// A configured bootnode: dialled again, with backoff, whenever the node is
+/// not connected to it (after a restart of either, or a partition), as
+/// Bitcoin Core keeps filling its outbound slots and CometBFT redials
+/// persistent peers. The DHT alone would find it again only at its next
+/// periodic bootstrap.
+struct Bootnode {
+    addr: Multiaddr,
+    peer: Option<PeerId>,
+    next_dial: Instant,
+    backoff: Duration,
 }
 
 /// Starts the network on the current tokio runtime.
@@ -448,6 +468,19 @@ pub fn start<C: ChainAccess>(
     if cfg.bootnodes.is_empty() {
         tracing::info!("no bootnodes: running as a bootstrap node");
     }
+    let bootnodes = cfg
+        .bootnodes
+        .iter()
+        .map(|addr| Bootnode {
+            addr: addr.clone(),
+            peer: match addr.iter().last() {
+                Some(Protocol::P2p(peer)) => Some(peer),
+                _ => None,
+            },
+            next_dial: Instant::now() + BOOTNODE_FIRST_BACKOFF,
+            backoff: BOOTNODE_FIRST_BACKOFF,
+        })
+        .collect();
     let info = Arc::new(RwLock::new(NetInfo {
         peer_id: swarm.local_peer_id().to_string(),
         reachability: "unknown".into(),
@@ -535,6 +568,7 @@ pub fn start<C: ChainAccess>(
         last_block_delay: None,
         reachability: "unknown".into(),
         last_progress_log: Instant::now(),
+        bootnodes,
     };
     let task = tokio::spawn(net.run(cmd_rx, done_rx));
     Ok((Handle { tx: cmd_tx, info }, task))
@@ -674,6 +708,7 @@ impl<C: ChainAccess> Net<C> {
         for l in &self.limiters {
             l.retain_recent();
         }
+        self.redial_bootnodes(now);
         // Misbehaviour points decay by one a second: only sustained or
         // serious misbehaviour reaches a ban.
         self.points.retain(|_, p| {
@@ -690,6 +725,29 @@ impl<C: ChainAccess> Net<C> {
             }
         }
         self.publish_info();
+    }
+
+    /// Dials the bootnodes the node is not connected to whose wait is over.
+    fn redial_bootnodes(&mut self, now: Instant) {
+        for i in 0..self.bootnodes.len() {
+            let b = &self.bootnodes[i];
+            let connected = match b.peer {
+                Some(p) => self.connected.contains_key(&p) || self.banned.contains_key(&p),
+                None => self.connected.values().any(|(a, _)| *a == b.addr),
+            };
+            let full = self.connected.len() >= self.cfg.max_peers as usize;
+            if connected || full || now < b.next_dial {
+                continue;
+            }
+            let addr = b.addr.clone();
+            tracing::debug!(%addr, "dialling a bootnode again");
+            if let Err(e) = self.swarm.dial(addr.clone()) {
+                tracing::debug!(%addr, error = %e, "bootnode dial failed");
+            }
+            let b = &mut self.bootnodes[i];
+            b.next_dial = now + b.backoff;
+            b.backoff = (b.backoff * 2).min(BOOTNODE_MAX_BACKOFF);
+        }
     }
 
     fn publish_info(&mut self) {
@@ -812,7 +870,23 @@ impl<C: ChainAccess> Net<C> {
     fn on_behaviour(&mut self, ev: BehaviourEvent) {
         match ev {
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
-                if info.protocol_version != self.names.protocol_version {
+                let same_chain = info.protocol_version == self.names.protocol_version;
+                for b in self
+                    .bootnodes
+                    .iter_mut()
+                    .filter(|b| b.peer == Some(peer_id))
+                {
+                    // A bootnode on another chain is a misconfiguration: it
+                    // is tried again only now and then.
+                    b.backoff = if same_chain {
+                        BOOTNODE_FIRST_BACKOFF
+                    } else {
+                        tracing::warn!(addr = %b.addr, "bootnode is on another chain");
+                        BOOTNODE_MAX_BACKOFF
+                    };
+                    b.next_dial = Instant::now() + b.backoff;
+                }
+                if !same_chain {
                     tracing::info!(peer = %peer_id, theirs = %info.protocol_version, "peer is on another chain; disconnecting");
                     self.swarm.behaviour_mut().kad.remove_peer(&peer_id);
                     let _ = self.swarm.disconnect_peer_id(peer_id);

@@ -388,3 +388,47 @@ async fn the_node_key_persists_across_restarts() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a node key"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_reconnects_to_its_bootnode_and_catches_up() {
+    // A bootstrap node on a fixed port, so that it can come back on it
+    // (with its persistent key: the same peer id), and a node that knows
+    // only it.
+    let (dir, port, p2p_port) = (tempfile::tempdir().unwrap(), free_port(), free_port());
+    let listen = format!("/ip4/127.0.0.1/tcp/{p2p_port}");
+    let start = |dir: &Path| {
+        NodeProcess::start_chain(dir, "dev", port, &["--no-produce", "--listen", &listen])
+    };
+    let boot = TestNode {
+        _process: start(dir.path()),
+        port,
+        dir,
+        chain: "dev".into(),
+    };
+    let boot_addr = boot.p2p_addr().await;
+    let node = TestNode::start("dev", &["--no-produce", "--bootnodes", &boot_addr]);
+    wait_until("connected", 30, || async { node.peers().await == 1 }).await;
+    // The bootstrap node goes away; the other node's dials fail for a while.
+    let TestNode { _process, dir, .. } = boot;
+    _process.stop();
+    wait_until("the peer gone", 30, || async { node.peers().await == 0 }).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // It comes back and moves on; the other node finds it again by itself.
+    let boot = TestNode {
+        _process: start(dir.path()),
+        port,
+        dir,
+        chain: "dev".into(),
+    };
+    let addr = dev_address(boot.dir.path());
+    boot.rpc("generatetoaddress", json!([5, addr])).await;
+    let tip = boot.tip().await;
+    assert_eq!(tip.0, 5);
+    // Sooner than the DHT's periodic bootstrap (every 30 s) would find it:
+    // the node dials its lost bootnode again, with backoff.
+    wait_until("reconnected and caught up", 20, || async {
+        node.tip().await == tip
+    })
+    .await;
+    assert_eq!(node.peers().await, 1);
+}

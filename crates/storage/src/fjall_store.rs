@@ -43,12 +43,12 @@ impl FjallStore {
         let db = Database::builder(path)
             .cache_size(cache_bytes)
             .journal_compression(CompressionType::None)
-            // One background worker for flushes and compactions. With more,
-            // fjall 3.1's worker 0 hands every compaction request back to the
-            // queue and picks it up again while another worker compacts: a
-            // busy loop that took ~5% of the CPU during block import, from
-            // the cores that check signatures.
-            .worker_threads(1)
+            // fjall's default workers for flushes and compactions (min(cores,
+            // 4)). One worker saved the ~5% of CPU that fjall 3.1's worker 0
+            // spends handing compaction requests back to the queue, but
+            // flushes then waited behind compactions after heavy writes:
+            // with one, a 5,000-transaction block took a median 1.5 s to
+            // reach five loopback nodes, with the default 1.0 s (BENCHMARKS.md).
             .open()
             .map_err(engine)?;
         let mut tables = HashMap::new();

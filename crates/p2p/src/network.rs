@@ -149,7 +149,8 @@ pub struct AnnounceStats {
     pub txs: u64,
     /// Bytes of the compact announcements (frames as sent).
     pub compact_bytes: u64,
-    /// Bytes the same blocks would take as full-block frames.
+    /// Bytes of the same blocks in full (their canonical encoding,
+    /// uncompressed).
     pub full_bytes: u64,
     /// Compact blocks received that were rebuilt entirely from the mempool.
     pub rebuilt_from_mempool: u64,
@@ -184,7 +185,13 @@ pub struct NetInfo {
 
 enum Command {
     PublishTx(Vec<u8>),
-    AnnounceBlock(Box<Block>),
+    /// A compact block's frame, with the block's transaction count and
+    /// encoded size (for the announcement statistics).
+    AnnounceBlock {
+        frame: Vec<u8>,
+        txs: usize,
+        full_bytes: usize,
+    },
     Dial(Multiaddr),
     Ban(PeerId),
 }
@@ -210,14 +217,20 @@ pub struct Handle {
 impl Handle {
     /// Gossips a transaction this node accepted from a local client.
     pub fn publish_tx(&self, tx: &Transaction) {
-        let _ = self.tx.send(Command::PublishTx(wire::to_frame(tx)));
+        let _ = self.tx.send(Command::PublishTx(wire::to_plain_frame(tx)));
     }
 
-    /// Announces a block this node produced (compactly).
+    /// Announces a block this node produced (compactly). The announcement
+    /// is built here, on the caller's thread: hashing a large block's
+    /// transactions for their short ids must not hold up the event loop,
+    /// which sends it.
     pub fn announce_block(&self, block: &Block) {
-        let _ = self
-            .tx
-            .send(Command::AnnounceBlock(Box::new(block.clone())));
+        let compact = CompactBlock::new(block, rand::random());
+        let _ = self.tx.send(Command::AnnounceBlock {
+            frame: wire::to_frame(&compact),
+            txs: block.txs.len(),
+            full_bytes: block.encoded_len(),
+        });
     }
 
     /// Dials an address.
@@ -787,14 +800,15 @@ impl<C: ChainAccess> Net<C> {
                     tracing::debug!(error = %e, "transaction not gossiped");
                 }
             }
-            Command::AnnounceBlock(block) => {
-                let salt = rand::random();
-                let compact = CompactBlock::new(&block, salt);
-                let frame = wire::to_frame(&compact);
+            Command::AnnounceBlock {
+                frame,
+                txs,
+                full_bytes,
+            } => {
                 self.announce.blocks += 1;
-                self.announce.txs += block.txs.len() as u64;
+                self.announce.txs += txs as u64;
                 self.announce.compact_bytes += frame.len() as u64;
-                self.announce.full_bytes += wire::to_frame(&*block).len() as u64;
+                self.announce.full_bytes += full_bytes as u64;
                 let topic = self.names.block_topic.clone();
                 if let Err(e) = self.swarm.behaviour_mut().gossip.publish(topic, frame) {
                     tracing::debug!(error = %e, "block not gossiped");

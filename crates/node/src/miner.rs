@@ -71,7 +71,8 @@ pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>)
         });
         let Some(nonce) = *found.lock() else { continue };
         block.header.nonce = nonce;
-        match node.accept_block(&block) {
+        let block = std::sync::Arc::new(block);
+        match node.accept_shared(&block) {
             Ok(_) => {
                 tracing::info!(
                     height = node.chain.tip().height,

@@ -297,7 +297,7 @@ fn submit_block(node: &Node, params: Vec<Value>) -> RpcResult {
     if known(&block.header.prev_hash).is_none() {
         return Ok(json!("bad-prevblk"));
     }
-    Ok(match node.accept_block(&block) {
+    Ok(match node.accept_shared(&Arc::new(block)) {
         Ok(a) => match a.status {
             AcceptStatus::MainChain => Value::Null,
             AcceptStatus::Duplicate => json!("duplicate"),
@@ -329,8 +329,9 @@ fn generate_one(node: &Node, lock: Lock) -> Result<Hash, ErrorObjectOwned> {
             block.header.time += 1;
         }
     }
-    match node.accept_block(&block) {
-        Ok(_) => Ok(block.hash()),
+    let hash = block.hash();
+    match node.accept_shared(&Arc::new(block)) {
+        Ok(_) => Ok(hash),
         Err(e) => Err(err(codes::VERIFY, e.to_string())),
     }
 }

@@ -191,7 +191,22 @@ impl Node {
     /// follow the main chain: transactions of connected blocks leave it,
     /// those of disconnected blocks come back when still valid.
     pub fn accept_block(&self, block: &Block) -> Result<Accepted, ChainError> {
-        let acc = self.accept_block_from_peer(block)?;
+        let acc = self.accept_with(|chain, now, cache| chain.accept_block(block, now, cache))?;
+        self.announce_accepted(block, &acc);
+        Ok(acc)
+    }
+
+    /// [`Node::accept_block`] for a block the caller shares (one it built or
+    /// mined): connecting it does not copy it.
+    pub fn accept_shared(&self, block: &Arc<Block>) -> Result<Accepted, ChainError> {
+        let acc = self.accept_with(|chain, now, cache| chain.accept_shared(block, now, cache))?;
+        self.announce_accepted(block, &acc);
+        Ok(acc)
+    }
+
+    /// Announces `block` to peers when it was stored (main chain or side
+    /// branch).
+    fn announce_accepted(&self, block: &Block, acc: &Accepted) {
         if matches!(
             acc.status,
             AcceptStatus::MainChain | AcceptStatus::SideBranch
@@ -200,7 +215,6 @@ impl Node {
                 net.announce_block(block);
             }
         }
-        Ok(acc)
     }
 
     /// Accepts a block from the network: as [`Node::accept_block`], without
@@ -311,9 +325,9 @@ impl Node {
 
     /// Builds a block from the mempool on the tip and connects it (the `dev`
     /// producer). Blocking: call from a blocking thread.
-    pub fn produce_block(&self) -> Result<Block, ChainError> {
-        let (block, _) = self.block_template(self.reward_lock)?;
-        match self.accept_block(&block) {
+    pub fn produce_block(&self) -> Result<Arc<Block>, ChainError> {
+        let block = Arc::new(self.block_template(self.reward_lock)?.0);
+        match self.accept_shared(&block) {
             Ok(_) => Ok(block),
             Err(ChainError::Invalid(BlockError::Tx { txid, error, .. })) => {
                 // A pool transaction became invalid (it should not happen):

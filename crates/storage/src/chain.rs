@@ -424,6 +424,17 @@ impl ChainStore {
         self.accept_incoming(Incoming::Plain(block), now, cache)
     }
 
+    /// [`ChainStore::accept_block`] for a block the caller already shares (a
+    /// block it built or received): connecting it does not copy it.
+    pub fn accept_shared(
+        &self,
+        block: &Arc<Block>,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
+        self.accept_incoming(Incoming::Shared(block), now, cache)
+    }
+
     /// [`ChainStore::accept_block`] for a block from an import pipeline:
     /// context-free checks that already ran are not repeated, and the block
     /// is shared with [`Accepted`] rather than copied.

@@ -92,7 +92,7 @@ async fn busy_node_metrics() -> (std::sync::Arc<luminex_node::service::Node>, St
     bad.outputs[0].amount = Amount::from_coins(4).unwrap();
     assert!(node.submit(bad).is_err());
     let block = node.produce_block().unwrap();
-    let mut invalid = block.clone();
+    let mut invalid = (*block).clone();
     invalid.header.prev_hash = block.hash();
     invalid.txs[0].kind = luminex_primitives::TxKind::Coinbase { height: 2 };
     assert!(node.accept_block(&invalid).is_err());

@@ -1,5 +1,6 @@
 //! The `luminex` binary.
 
+/// mimalloc, built without transparent huge pages (ADR 0011).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

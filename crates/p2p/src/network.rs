@@ -744,12 +744,15 @@ impl<C: ChainAccess> Net<C> {
     fn redial_bootnodes(&mut self, now: Instant) {
         for i in 0..self.bootnodes.len() {
             let b = &self.bootnodes[i];
-            let connected = match b.peer {
-                Some(p) => self.connected.contains_key(&p) || self.banned.contains_key(&p),
-                None => self.connected.values().any(|(a, _)| *a == b.addr),
+            let (connected, banned) = match b.peer {
+                Some(p) => (
+                    self.connected.contains_key(&p),
+                    self.banned.contains_key(&p),
+                ),
+                None => (self.connected.values().any(|(a, _)| *a == b.addr), false),
             };
             let full = self.connected.len() >= self.cfg.max_peers as usize;
-            if connected || full || now < b.next_dial {
+            if connected || banned || full || now < b.next_dial {
                 continue;
             }
             let addr = b.addr.clone();

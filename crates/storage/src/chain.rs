@@ -156,9 +156,8 @@ impl Incoming<'_> {
     /// a checked one.
     fn ids(&self, spec: &ChainSpec) -> Result<std::borrow::Cow<'_, BlockIds>, BlockError> {
         match self {
-            Incoming::Plain(b) => check_block(b, spec).map(std::borrow::Cow::Owned),
-            Incoming::Shared(b) => check_block(b, spec).map(std::borrow::Cow::Owned),
             Incoming::Checked(c) => Ok(std::borrow::Cow::Borrowed(c.ids())),
+            other => check_block(other.block(), spec).map(std::borrow::Cow::Owned),
         }
     }
 }
@@ -738,9 +737,8 @@ impl ChainStore {
             prev_hash: tip.hash,
         };
         let connected = match incoming {
-            Incoming::Plain(b) => connect_block(b, &coins, &ctx, &self.spec, cache)?,
-            Incoming::Shared(b) => connect_block(b, &coins, &ctx, &self.spec, cache)?,
             Incoming::Checked(c) => connect_checked(c, &coins, &ctx, &self.spec, cache)?,
+            other => connect_block(other.block(), &coins, &ctx, &self.spec, cache)?,
         };
         let hash = block.hash();
         let batch = connect_batch(block, ctx.height, record.chain_work, &connected, &coins);

@@ -15,7 +15,6 @@ pub mod bench;
 pub mod chain_cmd;
 pub mod cli;
 pub mod client;
-pub mod clock;
 pub mod config;
 pub mod create_tx;
 pub mod explorer;

@@ -10,9 +10,9 @@ use luminex_mempool::Mempool;
 use luminex_storage::{ChainStore, FjallStore};
 use tokio::sync::watch;
 
-use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::service::Node;
+use luminex_primitives::SystemClock;
 
 /// Opens the chain database of `cfg` (creating it with genesis if new).
 pub fn open_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
@@ -69,7 +69,7 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
         spec: cfg.spec.clone(),
         chain: chain.clone(),
         cache,
-        clock: Arc::new(SystemClock),
+        clock: Arc::new(SystemClock::new()),
         started: Instant::now(),
         reward_lock,
         producing: cfg.produce,

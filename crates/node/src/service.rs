@@ -10,7 +10,7 @@ use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transactio
 use luminex_storage::{AcceptStatus, Accepted, ChainError, ChainStore, PreparedBlock};
 use parking_lot::RwLock;
 
-use crate::clock::Clock;
+use luminex_primitives::Clock;
 
 /// The running node's state, shared by the API, the producer and tools.
 pub struct Node {

@@ -1,7 +1,8 @@
 //! Luminex primitives: hashes, amounts, keys and addresses, transactions,
 //! blocks, the canonical binary codec and Merkle trees.
 //!
-//! This crate does no I/O and depends on nothing else in the workspace. Every
+//! This crate does no I/O (the one exception is [`time::SystemClock`],
+//! which reads the operating system's clocks behind the [`Clock`] trait) and depends on nothing else in the workspace. Every
 //! type that goes on the wire or on disk implements [`Encode`] and [`Decode`];
 //! the format is specified in `docs/encoding.md`.
 #![forbid(unsafe_code)]
@@ -14,6 +15,7 @@ pub mod codec;
 pub mod hash;
 pub mod keys;
 pub mod merkle;
+pub mod time;
 pub mod tx;
 
 pub use address::{Address, AddressError, Lock};
@@ -23,4 +25,5 @@ pub use codec::{Decode, DecodeError, Encode, Reader};
 pub use hash::Hash;
 pub use keys::{PublicKey, SchemeId, Signature};
 pub use merkle::MerkleProof;
+pub use time::{Clock, ManualClock, SystemClock};
 pub use tx::{OutPoint, Transaction, TxKind, TxOut, Witness};

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use luminex_ledger::{ChainSpec, SigCache};
 use luminex_mempool::Mempool;
-use luminex_node::clock::SystemClock;
 use luminex_node::service::Node;
+use luminex_primitives::SystemClock;
 use luminex_storage::{ChainStore, MemoryStore};
 
 /// A dev node over an in-memory store that does not produce on its own.
@@ -28,7 +28,7 @@ pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
         spec,
         chain,
         cache,
-        clock: Arc::new(SystemClock),
+        clock: Arc::new(SystemClock::new()),
         started: Instant::now(),
         producing: false,
         tip_changed: tokio::sync::watch::channel(luminex_primitives::Hash::ZERO).0,
@@ -139,7 +139,11 @@ impl NodeProcess {
             .unwrap();
         let mut p = NodeProcess { child };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // The REST port is bound first and the JSON-RPC port last, after
+        // the RPC cookie is written: wait for both.
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+            || std::net::TcpStream::connect(("127.0.0.1", port + 1)).is_err()
+        {
             if let Some(status) = p.child.try_wait().unwrap() {
                 panic!("node exited during startup with {status} (its error is above)");
             }

@@ -1,0 +1,271 @@
+//! Chain queries: blocks, headers, transactions, the UTXO set and the
+//! chain's state, in Bitcoin Core's shapes.
+
+use jsonrpsee::RpcModule;
+use luminex_primitives::{Encode, Hash, Transaction, TxKind};
+use serde_json::{json, Value};
+
+use super::mining::difficulty;
+use super::{codes, err, reg, RpcContext, RpcResult};
+use super::{coins, param_hash};
+use crate::service::Node;
+
+fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
+    let vin: Vec<Value> = match tx.kind {
+        TxKind::Coinbase { height } => {
+            vec![json!({ "coinbase": format!("{height:016x}"), "sequence": 0 })]
+        }
+        TxKind::Transfer => tx
+            .inputs
+            .iter()
+            .map(|i| json!({ "txid": i.txid.to_string(), "vout": i.vout }))
+            .collect(),
+    };
+    let vout: Vec<Value> = tx
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(n, o)| {
+            let luminex_primitives::Lock::Key { scheme, .. } = o.lock;
+            json!({
+                "value": coins(o.amount.base()),
+                "value_base": o.amount.base(),
+                "n": n,
+                "scriptPubKey": { "address": node.spec.address(o.lock).to_string(), "type": scheme.name() },
+            })
+        })
+        .collect();
+    let mut v = json!({
+        "txid": tx.txid().to_string(),
+        "hash": tx.wtxid().to_string(),
+        "version": tx.version,
+        "size": tx.encoded_len(),
+        "expiry_height": tx.expiry_height,
+        "data": hex::encode(&tx.data),
+        "vin": vin,
+        "vout": vout,
+        "hex": hex::encode(tx.encode()),
+    });
+    if let Some((hash, height)) = block {
+        v["blockhash"] = json!(hash.to_string());
+        v["confirmations"] = json!(node.chain.tip().height.saturating_sub(height) + 1);
+    }
+    v
+}
+
+fn header_json(node: &Node, hash: &Hash) -> RpcResult {
+    let rec = node
+        .chain
+        .header(hash)
+        .map_err(|e| err(codes::MISC, e.to_string()))?
+        .ok_or_else(|| err(codes::NOT_FOUND, "Block not found"))?;
+    let tip = node.chain.tip();
+    let on_main = node.chain.hash_at(rec.height).ok().flatten() == Some(*hash);
+    let h = rec.header;
+    let mut v = json!({
+        "hash": hash.to_string(),
+        "confirmations": if on_main { tip.height - rec.height + 1 } else { 0 },
+        "height": rec.height,
+        "version": h.version,
+        "versionHex": format!("{:08x}", h.version),
+        "merkleroot": h.merkle_root.to_string(),
+        "time": h.time,
+        "nonce": h.nonce,
+        "bits": format!("{:08x}", h.bits),
+        "difficulty": difficulty(h.bits),
+        "chainwork": hex::encode(rec.chain_work.to_be_bytes::<32>()),
+        "previousblockhash": h.prev_hash.to_string(),
+    });
+    if on_main {
+        if let Ok(Some(next)) = node.chain.hash_at(rec.height + 1) {
+            v["nextblockhash"] = json!(next.to_string());
+        }
+    }
+    Ok(v)
+}
+
+/// `gettxoutsetinfo`: size, total and a hash of the UTXO set (SHA-256 over
+/// the sorted encoded outpoints and coins), for comparing nodes.
+fn utxo_set_info(node: &Node) -> RpcResult {
+    use sha2::Digest;
+    let tip = node.chain.tip();
+    let set = node
+        .chain
+        .all_utxos()
+        .map_err(|e| err(codes::MISC, e.to_string()))?;
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = set
+        .iter()
+        .map(|(op, c)| (op.encode(), c.encode()))
+        .collect();
+    entries.sort();
+    let mut h = sha2::Sha256::new();
+    let mut total: u128 = 0;
+    for (op, coin) in &entries {
+        h.update(op);
+        h.update(coin);
+    }
+    for c in set.values() {
+        total += u128::from(c.output.amount.base());
+    }
+    Ok(json!({
+        "height": tip.height,
+        "bestblock": tip.hash.to_string(),
+        "txouts": set.len(),
+        "total_amount": total.to_string(),
+        "hash_serialized": hex::encode(h.finalize()),
+    }))
+}
+
+/// Registers the chain methods.
+pub(super) fn register(m: &mut RpcModule<RpcContext>) {
+    reg(m, "gettxoutsetinfo", |c, _| utxo_set_info(&c.node));
+    reg(m, "getblockcount", |c, _| {
+        Ok(json!(c.node.chain.tip().height))
+    });
+    reg(m, "getbestblockhash", |c, _| {
+        Ok(json!(c.node.chain.tip().hash.to_string()))
+    });
+    reg(m, "getblockhash", |c, p| {
+        let h = p
+            .first()
+            .and_then(Value::as_u64)
+            .ok_or_else(|| err(codes::INVALID_PARAMETER, "height must be a number"))?;
+        match c
+            .node
+            .chain
+            .hash_at(h)
+            .map_err(|e| err(codes::MISC, e.to_string()))?
+        {
+            Some(hash) => Ok(json!(hash.to_string())),
+            None => Err(err(codes::INVALID_PARAMETER, "Block height out of range")),
+        }
+    });
+    reg(m, "getblockheader", |c, p| {
+        let hash = param_hash(p.first().cloned(), "blockhash")?;
+        let verbose = p.get(1).and_then(Value::as_bool).unwrap_or(true);
+        let v = header_json(&c.node, &hash)?;
+        if verbose {
+            Ok(v)
+        } else {
+            let rec = c
+                .node
+                .chain
+                .header(&hash)
+                .ok()
+                .flatten()
+                .ok_or_else(|| err(codes::NOT_FOUND, "Block not found"))?;
+            Ok(json!(hex::encode(rec.header.to_bytes())))
+        }
+    });
+    reg(m, "getblock", |c, p| {
+        let hash = param_hash(p.first().cloned(), "blockhash")?;
+        let verbosity = match p.get(1) {
+            Some(Value::Bool(b)) => u64::from(*b),
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2"))?,
+            None => 1,
+        };
+        let block = c
+            .node
+            .chain
+            .block(&hash)
+            .map_err(|e| err(codes::MISC, e.to_string()))?
+            .ok_or_else(|| err(codes::NOT_FOUND, "Block not found"))?;
+        if verbosity == 0 {
+            return Ok(json!(hex::encode(block.encode())));
+        }
+        let mut v = header_json(&c.node, &hash)?;
+        let height = v["height"].as_u64().unwrap_or(0);
+        v["size"] = json!(block.encoded_len());
+        v["nTx"] = json!(block.txs.len());
+        v["tx"] = if verbosity >= 2 {
+            json!(block
+                .txs
+                .iter()
+                .map(|t| tx_json(&c.node, t, Some((hash, height))))
+                .collect::<Vec<_>>())
+        } else {
+            json!(block
+                .txs
+                .iter()
+                .map(|t| t.txid().to_string())
+                .collect::<Vec<_>>())
+        };
+        Ok(v)
+    });
+    reg(m, "getrawtransaction", |c, p| {
+        let txid = param_hash(p.first().cloned(), "txid")?;
+        let verbose = match p.get(1) {
+            Some(Value::Bool(b)) => *b,
+            Some(v) => v.as_u64().unwrap_or(0) > 0,
+            None => false,
+        };
+        let (tx, block) = if let Some(s) = c
+            .node
+            .chain
+            .transaction(&txid)
+            .map_err(|e| err(codes::MISC, e.to_string()))?
+        {
+            (s.tx, Some((s.location.block, s.location.height)))
+        } else if let Some(e) = c.node.mempool.read().get(&txid) {
+            ((*e.tx).clone(), None)
+        } else {
+            return Err(err(
+                codes::NOT_FOUND,
+                "No such mempool or blockchain transaction",
+            ));
+        };
+        Ok(if verbose {
+            tx_json(&c.node, &tx, block)
+        } else {
+            json!(hex::encode(tx.encode()))
+        })
+    });
+    reg(m, "getblockchaininfo", |c, _| {
+        let tip = c.node.chain.tip();
+        let mtp = {
+            let parent = c.node.chain.tip_parent();
+            let rules = c.node.chain.rules();
+            c.node
+                .chain
+                .with_headers(|h| rules.min_time(&parent, h))
+                .saturating_sub(1)
+        };
+        Ok(json!({
+            "chain": c.node.spec.name,
+            "blocks": tip.height,
+            "headers": tip.height,
+            "bestblockhash": tip.hash.to_string(),
+            "difficulty": difficulty(tip.header.bits),
+            "time": tip.header.time,
+            "mediantime": mtp,
+            "verificationprogress": 1.0,
+            "initialblockdownload": false,
+            "chainwork": hex::encode(tip.chain_work.to_be_bytes::<32>()),
+            "size_on_disk": c.node.chain.disk_space(),
+            "pruned": false,
+            "warnings": "",
+        }))
+    });
+    reg(m, "getnetworkinfo", |c, _| {
+        let relay = coins(c.node.spec.min_fee_rate * 1000);
+        Ok(json!({
+            "version": 100,
+            "subversion": format!("/luminex:{}/", env!("CARGO_PKG_VERSION")),
+            "protocolversion": 1,
+            "localservices": "0000000000000000",
+            "localrelay": true,
+            "timeoffset": 0,
+            "networkactive": true,
+            "connections": 0,
+            "connections_in": 0,
+            "connections_out": 0,
+            "networks": [],
+            "relayfee": relay,
+            "incrementalfee": relay,
+            "localaddresses": [],
+            "warnings": "",
+        }))
+    });
+}

@@ -1,0 +1,94 @@
+//! The mempool: submitting raw transactions, its contents and fee
+//! estimates.
+
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::RpcModule;
+use luminex_ledger::TxError;
+use luminex_mempool::MempoolError;
+use luminex_primitives::{Decode, Transaction};
+use serde_json::{json, Value};
+
+use super::coins;
+use super::{codes, err, reg, RpcContext};
+
+fn mempool_error(e: MempoolError) -> ErrorObjectOwned {
+    match &e {
+        MempoolError::Invalid(TxError::MissingInput(_)) => {
+            err(codes::VERIFY, "bad-txns-inputs-missingorspent")
+        }
+        MempoolError::Invalid(TxError::Decode(_)) => {
+            err(codes::DESERIALIZATION, "TX decode failed")
+        }
+        MempoolError::Conflict { .. } => err(codes::VERIFY_REJECTED, "txn-mempool-conflict"),
+        _ => err(codes::VERIFY_REJECTED, format!("{}: {e}", e.code())),
+    }
+}
+
+/// Registers the mempool methods.
+pub(super) fn register(m: &mut RpcModule<RpcContext>) {
+    reg(m, "sendrawtransaction", |c, p| {
+        let tx = p
+            .first()
+            .and_then(Value::as_str)
+            .and_then(|s| hex::decode(s.trim()).ok())
+            .and_then(|b| Transaction::decode_all(&b).ok())
+            .ok_or_else(|| err(codes::DESERIALIZATION, "TX decode failed"))?;
+        let txid = tx.txid();
+        if c.node.chain.transaction(&txid).ok().flatten().is_some() {
+            return Err(err(
+                codes::ALREADY_IN_CHAIN,
+                "Transaction already in block chain",
+            ));
+        }
+        match c.node.submit(tx) {
+            Ok(t) | Err(MempoolError::AlreadyKnown(t)) => Ok(json!(t.to_string())),
+            Err(e) => Err(mempool_error(e)),
+        }
+    });
+    reg(m, "getrawmempool", |c, p| {
+        let verbose = p.first().and_then(Value::as_bool).unwrap_or(false);
+        let pool = c.node.mempool.read();
+        if verbose {
+            let mut o = serde_json::Map::new();
+            for e in pool.entries() {
+                o.insert(e.txid.to_string(), json!({ "vsize": e.size, "fee": coins(e.fee.base()), "fees": { "base": coins(e.fee.base()) }, "depends": [] }));
+            }
+            Ok(Value::Object(o))
+        } else {
+            Ok(json!(pool
+                .entries()
+                .map(|e| e.txid.to_string())
+                .collect::<Vec<_>>()))
+        }
+    });
+    reg(m, "getmempoolinfo", |c, _| {
+        let pool = c.node.mempool.read();
+        let relay = coins(c.node.spec.min_fee_rate * 1000);
+        Ok(json!({
+            "loaded": true,
+            "size": pool.len(),
+            "bytes": pool.bytes(),
+            "usage": pool.bytes(),
+            "total_fee": coins(pool.entries().map(|e| e.fee.base()).sum()),
+            "maxmempool": pool.max_bytes(),
+            "mempoolminfee": relay,
+            "minrelaytxfee": relay,
+            "unbroadcastcount": 0,
+        }))
+    });
+    reg(m, "estimatesmartfee", |c, p| {
+        let blocks = p
+            .first()
+            .and_then(Value::as_u64)
+            .ok_or_else(|| err(codes::INVALID_PARAMETER, "conf_target must be a number"))?;
+        if blocks == 0 {
+            return Err(err(
+                codes::INVALID_PARAMETER,
+                "Invalid conf_target, must be between 1 and 1008",
+            ));
+        }
+        Ok(
+            json!({ "feerate": coins(c.node.estimate_fee_rate(blocks.min(1008)).saturating_mul(1000)), "blocks": blocks.min(1008) }),
+        )
+    });
+}

@@ -1,0 +1,243 @@
+//! Mining (proof-of-work chains): block templates (BIP 22/23), block
+//! submission, `generatetoaddress` and the mining figures.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::RpcModule;
+use luminex_consensus::pow::target_from_compact;
+use luminex_ledger::U256;
+use luminex_primitives::{Block, Decode, Encode, Hash, Lock};
+use luminex_storage::{AcceptStatus, ChainError};
+use serde_json::{json, Value};
+
+use super::{codes, err, params_vec, reg, RpcContext, RpcResult};
+use crate::service::Node;
+
+fn to_f64(x: U256) -> f64 {
+    let bits = x.bit_len();
+    if bits <= 64 {
+        x.as_limbs()[0] as f64
+    } else {
+        ((x >> (bits - 64)).as_limbs()[0] as f64) * 2f64.powi((bits - 64) as i32)
+    }
+}
+
+/// Bitcoin's difficulty: the difficulty-1 target over the block's target.
+pub fn difficulty(bits: u32) -> f64 {
+    let one = target_from_compact(0x1d00ffff).unwrap_or(U256::MAX);
+    match target_from_compact(bits) {
+        Ok(t) => to_f64(one) / to_f64(t),
+        Err(_) => 0.0,
+    }
+}
+
+async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
+    let node = &ctx.node;
+    let lock = ctx.miner_lock.ok_or_else(|| {
+        err(
+            codes::MISC,
+            "getblocktemplate needs --miner-address (the node builds the coinbase)",
+        )
+    })?;
+    let request = params.first().cloned().unwrap_or(Value::Null);
+    if request
+        .get("mode")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m != "template")
+    {
+        return Err(err(
+            codes::INVALID_PARAMETER,
+            "only mode \"template\" is supported",
+        ));
+    }
+    let longpollid = |n: &Node| format!("{}{}", n.chain.tip().hash, n.mempool.read().len());
+    if let Some(id) = request.get("longpollid").and_then(Value::as_str) {
+        // BIP 22 long polling: answer when the tip changes (or after a minute).
+        if id == longpollid(node) {
+            let mut rx = node.tip_changed.subscribe();
+            let _ = tokio::time::timeout(Duration::from_secs(60), rx.changed()).await;
+        }
+    }
+    let n = node.clone();
+    let (block, fees) = tokio::task::spawn_blocking(move || n.block_template(lock))
+        .await
+        .map_err(|e| err(codes::MISC, e.to_string()))?
+        .map_err(|e| err(codes::MISC, e.to_string()))?;
+    let tip = node.chain.tip();
+    let min_time = {
+        let parent = node.chain.tip_parent();
+        let rules = node.chain.rules();
+        node.chain.with_headers(|h| rules.min_time(&parent, h))
+    };
+    let ids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
+    let pool = node.mempool.read();
+    let transactions: Vec<Value> = block
+        .txs
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, tx)| {
+            let depends: Vec<usize> = tx
+                .inputs
+                .iter()
+                .filter_map(|inp| ids.iter().position(|t| *t == inp.txid))
+                .collect();
+            json!({
+                "data": hex::encode(tx.encode()),
+                "txid": ids[i].to_string(),
+                "hash": tx.wtxid().to_string(),
+                "depends": depends,
+                "fee": pool.get(&ids[i]).map_or(0, |e| e.fee.base()),
+                "sigops": 0,
+                "weight": tx.encoded_len() * 4,
+            })
+        })
+        .collect();
+    drop(pool);
+    let cb = &block.txs[0];
+    let target = target_from_compact(block.header.bits).unwrap_or(U256::ZERO);
+    Ok(json!({
+        "capabilities": ["longpoll"],
+        "version": block.header.version,
+        "rules": [],
+        "vbavailable": {},
+        "vbrequired": 0,
+        "previousblockhash": tip.hash.to_string(),
+        "transactions": transactions,
+        "coinbaseaux": {},
+        "coinbasevalue": cb.output_total().map(|a| a.base()).unwrap_or(0),
+        "coinbasetxn": { "data": hex::encode(cb.encode()), "txid": ids[0].to_string(), "hash": cb.wtxid().to_string(), "depends": [], "fee": 0, "required": true },
+        "fees": fees.base(),
+        "merkleroot": block.header.merkle_root.to_string(),
+        "longpollid": longpollid(node),
+        "target": hex::encode(target.to_be_bytes::<32>()),
+        "mintime": min_time,
+        "mutable": ["time", "transactions", "prevblock"],
+        "noncerange": "00000000ffffffff",
+        "sigoplimit": 80000,
+        "sizelimit": node.spec.max_block_bytes,
+        "weightlimit": node.spec.max_block_bytes * 4,
+        "curtime": block.header.time,
+        "bits": format!("{:08x}", block.header.bits),
+        "height": tip.height + 1,
+    }))
+}
+
+fn submit_block(node: &Node, params: Vec<Value>) -> RpcResult {
+    let hex_data = params
+        .first()
+        .and_then(Value::as_str)
+        .ok_or_else(|| err(codes::INVALID_PARAMETER, "hexdata must be a string"))?;
+    let block = hex::decode(hex_data.trim())
+        .ok()
+        .and_then(|b| Block::decode_all(&b).ok())
+        .ok_or_else(|| err(codes::DESERIALIZATION, "Block decode failed"))?;
+    let known = |h: &Hash| node.chain.header(h).ok().flatten();
+    if let Some(rec) = known(&block.hash()) {
+        return Ok(json!(if rec.invalid {
+            "duplicate-invalid"
+        } else {
+            "duplicate"
+        }));
+    }
+    if known(&block.header.prev_hash).is_none() {
+        return Ok(json!("bad-prevblk"));
+    }
+    Ok(match node.accept_shared(&Arc::new(block)) {
+        Ok(a) => match a.status {
+            AcceptStatus::MainChain => Value::Null,
+            AcceptStatus::Duplicate => json!("duplicate"),
+            AcceptStatus::SideBranch | AcceptStatus::Orphan => json!("inconclusive"),
+        },
+        Err(ChainError::Invalid(e)) => json!(e.code()),
+        Err(ChainError::ReorgTooDeep { .. }) => json!("inconclusive"),
+        Err(e) => return Err(err(codes::MISC, e.to_string())),
+    })
+}
+
+/// Builds, solves (on proof-of-work chains) and submits one block paying
+/// `lock`, as Bitcoin Core's `generatetoaddress`.
+fn generate_one(node: &Node, lock: Lock) -> Result<Hash, ErrorObjectOwned> {
+    let (mut block, _) = node
+        .block_template(lock)
+        .map_err(|e| err(codes::MISC, e.to_string()))?;
+    if node.spec.pow.is_some() {
+        let target =
+            target_from_compact(block.header.bits).map_err(|e| err(codes::MISC, e.to_string()))?;
+        let abort = std::sync::atomic::AtomicBool::new(false);
+        loop {
+            if let Some(nonce) =
+                luminex_consensus::mining::grind(&block.header, target, 0, u32::MAX, &abort)
+            {
+                block.header.nonce = nonce;
+                break;
+            }
+            block.header.time += 1;
+        }
+    }
+    let hash = block.hash();
+    match node.accept_shared(&Arc::new(block)) {
+        Ok(_) => Ok(hash),
+        Err(e) => Err(err(codes::VERIFY, e.to_string())),
+    }
+}
+
+/// Registers the mining methods.
+pub(super) fn register(m: &mut RpcModule<RpcContext>) {
+    reg(m, "generatetoaddress", |c, p| {
+        let n = p
+            .first()
+            .and_then(Value::as_u64)
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| err(codes::INVALID_PARAMETER, "nblocks must be 1..=10000"))?;
+        let addr = p
+            .get(1)
+            .and_then(Value::as_str)
+            .ok_or_else(|| err(codes::INVALID_PARAMETER, "address must be a string"))?;
+        let lock = c
+            .node
+            .spec
+            .parse_address(addr)
+            .map_err(|e| err(codes::NOT_FOUND, format!("Invalid address: {e}")))?
+            .lock;
+        let hashes = (0..n)
+            .map(|_| generate_one(&c.node, lock).map(|h| json!(h.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(json!(hashes))
+    });
+    reg(m, "getdifficulty", |c, _| {
+        Ok(json!(difficulty(c.node.chain.tip().header.bits)))
+    });
+    reg(m, "getmininginfo", |c, _| {
+        let tip = c.node.chain.tip();
+        // Hash rate from the work and time of the last 120 blocks.
+        let back = tip.height.min(120);
+        let hashps = c
+            .node
+            .chain
+            .hash_at(tip.height - back)
+            .ok()
+            .flatten()
+            .and_then(|h| c.node.chain.header(&h).ok().flatten())
+            .map(|old| {
+                let secs = tip.header.time.saturating_sub(old.header.time).max(1);
+                to_f64(tip.chain_work.saturating_sub(old.chain_work)) / f64::from(secs)
+            })
+            .unwrap_or(0.0);
+        Ok(json!({
+            "blocks": tip.height,
+            "difficulty": difficulty(tip.header.bits),
+            "networkhashps": hashps,
+            "pooledtx": c.node.mempool.read().len(),
+            "chain": c.node.spec.name,
+            "warnings": "",
+        }))
+    });
+    reg(m, "submitblock", |c, p| submit_block(&c.node, p));
+    m.register_async_method("getblocktemplate", |p, ctx, _| async move {
+        block_template(ctx, params_vec(p)).await
+    })
+    .expect("method names are unique");
+}

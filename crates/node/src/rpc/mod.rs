@@ -1,0 +1,99 @@
+//! Bitcoin Core-compatible JSON-RPC for mining software and tools.
+//!
+//! Methods are a `jsonrpsee` [`RpcModule`], grouped by what they work on:
+//! [`chain`] (blocks, transactions, the UTXO set), [`mempool`] and
+//! [`mining`] (proof of work only); [`transport`] is an axum handler on its
+//! own port so authentication follows Bitcoin Core: HTTP Basic with the
+//! cookie in `<data-dir>/<chain>/.cookie` (`__cookie__:<hex>`, rewritten at
+//! every start) or a configured `rpcuser`/`rpcpassword`; anything else gets
+//! 401. JSON-RPC 1.0 requests (as `bitcoin-cli` and miners send) and batches
+//! are accepted. Error codes are Bitcoin Core's. Differences from Bitcoin are
+//! in `docs/rpc.md`.
+
+pub mod chain;
+pub mod mempool;
+pub mod mining;
+pub mod transport;
+
+use std::sync::Arc;
+
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::RpcModule;
+use luminex_primitives::{Hash, Lock};
+use serde_json::Value;
+
+use crate::service::Node;
+
+pub use mining::difficulty;
+pub use transport::{router, write_cookie, RpcAuth, RpcServer};
+
+/// Bitcoin Core's RPC error codes used here.
+pub mod codes {
+    /// RPC_MISC_ERROR.
+    pub const MISC: i32 = -1;
+    /// RPC_INVALID_ADDRESS_OR_KEY (also "not found").
+    pub const NOT_FOUND: i32 = -5;
+    /// RPC_INVALID_PARAMETER.
+    pub const INVALID_PARAMETER: i32 = -8;
+    /// RPC_DESERIALIZATION_ERROR.
+    pub const DESERIALIZATION: i32 = -22;
+    /// RPC_VERIFY_ERROR.
+    pub const VERIFY: i32 = -25;
+    /// RPC_VERIFY_REJECTED.
+    pub const VERIFY_REJECTED: i32 = -26;
+    /// RPC_VERIFY_ALREADY_IN_CHAIN.
+    pub const ALREADY_IN_CHAIN: i32 = -27;
+}
+
+pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, msg.into(), None::<()>)
+}
+
+pub(crate) type RpcResult = Result<Value, ErrorObjectOwned>;
+
+/// What the RPC methods work on.
+pub struct RpcContext {
+    /// The node.
+    pub node: Arc<Node>,
+    /// Where `getblocktemplate` coinbases pay.
+    pub miner_lock: Option<Lock>,
+}
+
+pub(crate) fn param_hash(v: Option<Value>, what: &str) -> Result<Hash, ErrorObjectOwned> {
+    v.as_ref()
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            err(
+                codes::INVALID_PARAMETER,
+                format!("{what} must be a 64-character hexadecimal string"),
+            )
+        })
+}
+
+pub(crate) fn params_vec(p: jsonrpsee::types::Params) -> Vec<Value> {
+    p.parse::<Vec<Value>>().unwrap_or_default()
+}
+
+pub(crate) fn coins(base: u64) -> f64 {
+    base as f64 / 1e8
+}
+
+/// Registers a blocking method (it runs on tokio's blocking pool).
+pub(crate) fn reg(
+    m: &mut RpcModule<RpcContext>,
+    name: &'static str,
+    f: fn(&RpcContext, Vec<Value>) -> RpcResult,
+) {
+    m.register_blocking_method(name, move |p, ctx, _| f(&ctx, params_vec(p)))
+        .expect("method names are unique");
+}
+
+/// The RPC methods over `ctx`.
+pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
+    let mut m = RpcModule::new(ctx);
+    chain::register(&mut m);
+    mempool::register(&mut m);
+    mining::register(&mut m);
+    m
+}

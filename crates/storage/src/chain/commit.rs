@@ -1,0 +1,239 @@
+//! Connecting and disconnecting the tip: everything a block changes is
+//! written in one atomic, synced batch.
+
+use super::*;
+
+impl ChainStore {
+    /// Validates `block` on the tip and commits it with its UTXO changes,
+    /// undo data and indexes in one synced batch. Returns the number of
+    /// signatures verified.
+    pub(super) fn connect_tip(
+        &self,
+        incoming: Incoming<'_>,
+        record: HeaderRecord,
+        cache: &SigCache,
+    ) -> Result<usize, ChainError> {
+        let block = incoming.block();
+        let tip = self.tip();
+        let coins = self.load_coins(block.txs.iter().skip(1).flat_map(|t| t.inputs.iter()))?;
+        let ctx = BlockContext {
+            height: tip.height + 1,
+            prev_hash: tip.hash,
+        };
+        let connected = match incoming {
+            Incoming::Checked(c) => connect_checked(c, &coins, &ctx, &self.spec, cache)?,
+            other => connect_block(other.block(), &coins, &ctx, &self.spec, cache)?,
+        };
+        let hash = block.hash();
+        let batch = connect_batch(block, ctx.height, record.chain_work, &connected, &coins);
+        self.kv.commit(batch)?;
+        {
+            let mut index = self.index.write();
+            index.headers.insert(hash, record);
+            index.main.push(hash);
+        }
+        *self.tip.write() = Tip {
+            hash,
+            height: ctx.height,
+            header: block.header,
+            chain_work: record.chain_work,
+        };
+        Ok(connected.verified_signatures)
+    }
+
+    /// Disconnects the tip block in one synced batch and returns it.
+    pub fn disconnect_tip(&self) -> Result<Block, ChainError> {
+        let _w = self.write.lock();
+        self.disconnect_inner()
+    }
+
+    pub(super) fn disconnect_inner(&self) -> Result<Block, ChainError> {
+        let tip = self.tip();
+        if tip.height == 0 {
+            return Err(ChainError::Genesis);
+        }
+        let block = self
+            .block(&tip.hash)?
+            .ok_or_else(|| ChainError::Inconsistent(format!("tip block {} missing", tip.hash)))?;
+        let undo = self.kv.get(UNDO, &tip.hash)?.ok_or_else(|| {
+            ChainError::Inconsistent(format!("undo data of {} missing", tip.hash))
+        })?;
+        let changes = disconnect_block(&block, tip.height, &undo);
+        let spent_coins: HashMap<OutPoint, Coin> = undo.spent.iter().copied().collect();
+        let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
+        let mut b = Batch::new();
+        b.delete(HEIGHTS, &tip.height);
+        b.delete(UNDO, &tip.hash);
+        for txid in &txids {
+            b.delete(TX_INDEX, txid);
+        }
+        let mut keys = IndexKeys::default();
+        for (key, _) in address_deltas(&block, &txids, tip.height, &spent_coins, &mut keys) {
+            b.delete(ADDRESS_TXS, &key);
+        }
+        utxo_batch(&mut b, &changes, &mut keys);
+        let parent = self
+            .kv
+            .get(HEADERS, &block.header.prev_hash)?
+            .ok_or_else(|| ChainError::Inconsistent("parent header missing".into()))?;
+        b.put(
+            META_TIP,
+            &TIP_KEY.to_string(),
+            &TipRecord {
+                hash: block.header.prev_hash,
+                height: tip.height - 1,
+            },
+        );
+        self.kv.commit(b)?;
+        self.index.write().main.pop();
+        *self.tip.write() = Tip {
+            hash: block.header.prev_hash,
+            height: tip.height - 1,
+            header: parent.header,
+            chain_work: parent.chain_work,
+        };
+        Ok(block)
+    }
+}
+
+/// Address index keys of the locks one batch touches: each is a hash, and
+/// the same lock comes up for a coin's address history and again for its
+/// address-UTXO entry (and for every coin of an address that recurs).
+#[derive(Default)]
+struct IndexKeys(HashMap<Lock, Hash>);
+
+impl IndexKeys {
+    pub(super) fn of(&mut self, lock: &Lock) -> Hash {
+        *self.0.entry(*lock).or_insert_with(|| lock.index_key())
+    }
+}
+
+/// Adds the UTXO set and address-UTXO changes to a batch.
+fn utxo_batch(b: &mut Batch, changes: &UtxoChanges, keys: &mut IndexKeys) {
+    for (op, coin) in &changes.spent {
+        b.delete(UTXOS, op);
+        b.delete(
+            ADDRESS_UTXOS,
+            &AddressUtxoKey {
+                address: keys.of(&coin.output.lock),
+                outpoint: *op,
+            },
+        );
+    }
+    for (op, coin) in &changes.created {
+        b.put(UTXOS, op, coin);
+        b.put(
+            ADDRESS_UTXOS,
+            &AddressUtxoKey {
+                address: keys.of(&coin.output.lock),
+                outpoint: *op,
+            },
+            coin,
+        );
+    }
+}
+
+/// What each transaction of `block` did to each address it touched.
+/// `spent` must hold every coin the block spent from before the block.
+fn address_deltas(
+    block: &Block,
+    txids: &[Hash],
+    height: u64,
+    spent: &HashMap<OutPoint, Coin>,
+    keys: &mut IndexKeys,
+) -> Vec<(AddressTxKey, AddressDelta)> {
+    let mut created: HashMap<OutPoint, TxOut> = HashMap::new();
+    let mut out = Vec::new();
+    for (tx, txid) in block.txs.iter().zip(txids) {
+        let mut per: HashMap<Hash, AddressDelta> = HashMap::new();
+        for input in &tx.inputs {
+            let output = spent
+                .get(input)
+                .map(|c| c.output)
+                .or_else(|| created.get(input).copied());
+            if let Some(o) = output {
+                let d = per.entry(keys.of(&o.lock)).or_default();
+                d.sent = d.sent.checked_add(o.amount).unwrap_or(Amount::MAX);
+            }
+        }
+        for (vout, o) in tx.outputs.iter().enumerate() {
+            let d = per.entry(keys.of(&o.lock)).or_default();
+            d.received = d.received.checked_add(o.amount).unwrap_or(Amount::MAX);
+            created.insert(
+                OutPoint {
+                    txid: *txid,
+                    vout: vout as u32,
+                },
+                *o,
+            );
+        }
+        for (address, delta) in per {
+            out.push((
+                AddressTxKey {
+                    address,
+                    height,
+                    txid: *txid,
+                },
+                delta,
+            ));
+        }
+    }
+    out
+}
+
+/// Writes a block's transactions and its wtxid list (`wtxids` in block
+/// order, as computed by validation).
+pub(super) fn store_body(b: &mut Batch, block: &Block, hash: &Hash, wtxids: &[Hash]) {
+    b.put_many(TXS, wtxids, &block.txs);
+    b.put(
+        BLOCKS,
+        hash,
+        &BlockBody {
+            wtxids: wtxids.to_vec(),
+        },
+    );
+}
+
+/// Everything that connecting `block` at `height` writes, as one batch.
+pub(super) fn connect_batch(
+    block: &Block,
+    height: u64,
+    chain_work: U256,
+    c: &Connected,
+    coins: &HashMap<OutPoint, Coin>,
+) -> Batch {
+    let hash = block.hash();
+    let mut b = Batch::new();
+    b.put(
+        HEADERS,
+        &hash,
+        &HeaderRecord {
+            header: block.header,
+            height,
+            chain_work,
+            invalid: false,
+        },
+    );
+    store_body(&mut b, block, &hash, &c.wtxids);
+    for (index, wtxid) in c.wtxids.iter().enumerate() {
+        b.put(
+            TX_INDEX,
+            &c.txids[index],
+            &TxLocation {
+                block: hash,
+                height,
+                index: index as u32,
+                wtxid: *wtxid,
+            },
+        );
+    }
+    b.put(HEIGHTS, &height, &hash);
+    b.put(UNDO, &hash, &c.undo);
+    let mut keys = IndexKeys::default();
+    for (key, delta) in address_deltas(block, &c.txids, height, coins, &mut keys) {
+        b.put(ADDRESS_TXS, &key, &delta);
+    }
+    utxo_batch(&mut b, &c.changes, &mut keys);
+    b.put(META_TIP, &TIP_KEY.to_string(), &TipRecord { hash, height });
+    b
+}

@@ -1,0 +1,355 @@
+//! Fork choice: accepting blocks from anywhere, keeping orphans and side
+//! branches, and reorganising to the branch with the most work.
+
+use super::*;
+
+/// Most blocks kept waiting for their parent.
+pub(super) const MAX_ORPHANS: usize = 256;
+
+impl ChainStore {
+    /// Validates `block`, which must extend the tip, and commits it.
+    pub fn connect(&self, block: &Block, now: u64, cache: &SigCache) -> Result<(), ChainError> {
+        self.connect_incoming(Incoming::Plain(block), now, cache)
+    }
+
+    /// [`ChainStore::connect`] for a block from an import pipeline.
+    pub fn connect_prepared(
+        &self,
+        block: &PreparedBlock,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<(), ChainError> {
+        self.connect_incoming(block.incoming(), now, cache)
+    }
+
+    pub(super) fn connect_incoming(
+        &self,
+        block: Incoming<'_>,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<(), ChainError> {
+        if block.block().header.prev_hash != self.tip().hash {
+            return Err(BlockError::BadParent.into());
+        }
+        self.accept_incoming(block, now, cache).map(|_| ())
+    }
+
+    /// Accepts a block from anywhere: a duplicate, an orphan (kept until its
+    /// parent arrives), a side branch (stored), or a block that extends or
+    /// overtakes the main chain (connected, reorganising when its branch has
+    /// more work). Header rules — proof of work first — run before anything
+    /// expensive.
+    pub fn accept_block(
+        &self,
+        block: &Block,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
+        self.accept_incoming(Incoming::Plain(block), now, cache)
+    }
+
+    /// [`ChainStore::accept_block`] for a block the caller already shares (a
+    /// block it built or received): connecting it does not copy it.
+    pub fn accept_shared(
+        &self,
+        block: &Arc<Block>,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
+        self.accept_incoming(Incoming::Shared(block), now, cache)
+    }
+
+    /// [`ChainStore::accept_block`] for a block from an import pipeline:
+    /// context-free checks that already ran are not repeated, and the block
+    /// is shared with [`Accepted`] rather than copied.
+    pub fn accept_prepared(
+        &self,
+        block: &PreparedBlock,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
+        self.accept_incoming(block.incoming(), now, cache)
+    }
+
+    pub(super) fn accept_incoming(
+        &self,
+        block: Incoming<'_>,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
+        let _w = self.write.lock();
+        let mut acc = Accepted {
+            status: AcceptStatus::Duplicate,
+            connected: vec![],
+            disconnected: vec![],
+            verified_signatures: 0,
+        };
+        acc.status = self.accept_one(block, now, cache, &mut acc)?;
+        // Orphans whose parent is now known.
+        if matches!(
+            acc.status,
+            AcceptStatus::SideBranch | AcceptStatus::MainChain
+        ) {
+            let mut parents = vec![block.block().hash()];
+            while let Some(parent) = parents.pop() {
+                let children: Vec<Arc<Block>> = {
+                    let mut o = self.orphans.lock();
+                    let (c, rest): (Vec<_>, Vec<_>) =
+                        o.drain(..).partition(|b| b.header.prev_hash == parent);
+                    *o = rest;
+                    c
+                };
+                for child in children {
+                    match self.accept_one(Incoming::Shared(&child), now, cache, &mut acc) {
+                        Ok(_) => parents.push(child.hash()),
+                        Err(e) => {
+                            tracing::info!(block = %child.hash(), error = %e, "orphan rejected")
+                        }
+                    }
+                }
+            }
+        }
+        Ok(acc)
+    }
+
+    pub(super) fn accept_one(
+        &self,
+        incoming: Incoming<'_>,
+        now: u64,
+        cache: &SigCache,
+        acc: &mut Accepted,
+    ) -> Result<AcceptStatus, ChainError> {
+        let block = incoming.block();
+        let hash = block.hash();
+        let parent = {
+            let index = self.index.read();
+            if let Some(rec) = index.headers.get(&hash) {
+                if rec.invalid {
+                    return Err(BlockError::KnownInvalid.into());
+                }
+                // Stored but off the main chain (it was disconnected) and
+                // now extending the tip: connect it again.
+                let rec = *rec;
+                if index.on_main(&hash, rec.height) || block.header.prev_hash != self.tip().hash {
+                    return Ok(AcceptStatus::Duplicate);
+                }
+                drop(index);
+                acc.verified_signatures += self.connect_tip(incoming, rec, cache)?;
+                acc.connected.push(incoming.shared());
+                return Ok(AcceptStatus::MainChain);
+            }
+            match index.headers.get(&block.header.prev_hash) {
+                None => None,
+                Some(p) if p.invalid => return Err(BlockError::KnownInvalid.into()),
+                Some(p) => Some(*p),
+            }
+        };
+        let Some(parent) = parent else {
+            let mut o = self.orphans.lock();
+            if !o.iter().any(|b| b.hash() == hash) {
+                if o.len() >= MAX_ORPHANS {
+                    o.remove(0);
+                }
+                o.push(incoming.shared());
+            }
+            return Ok(AcceptStatus::Orphan);
+        };
+        let work = self.rules.header_work(&block.header)?;
+        let p = Parent {
+            hash: block.header.prev_hash,
+            height: parent.height,
+            header: parent.header,
+        };
+        self.rules
+            .check_header(&block.header, &p, &*self.index.read(), now)?;
+        let record = HeaderRecord {
+            header: block.header,
+            height: parent.height + 1,
+            chain_work: parent.chain_work.saturating_add(work),
+            invalid: false,
+        };
+        let tip = self.tip();
+        if block.header.prev_hash == tip.hash {
+            match self.connect_tip(incoming, record, cache) {
+                Ok(n) => {
+                    acc.verified_signatures += n;
+                    acc.connected.push(incoming.shared());
+                    return Ok(AcceptStatus::MainChain);
+                }
+                Err(ChainError::Invalid(e)) => {
+                    self.mark_invalid(&hash, record)?;
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // A side branch. One forking deeper than the reorg limit can never
+        // become main: do not store it (this bounds side branches on disk).
+        let fork_height = {
+            let index = self.index.read();
+            let mut cur = (block.header.prev_hash, parent.height);
+            while !index.on_main(&cur.0, cur.1) {
+                let Some(r) = index.headers.get(&cur.0) else {
+                    break;
+                };
+                cur = (r.header.prev_hash, r.height.saturating_sub(1));
+            }
+            cur.1
+        };
+        let depth = tip.height.saturating_sub(fork_height);
+        if depth > self.spec.max_reorg_depth {
+            return Err(ChainError::ReorgTooDeep {
+                depth,
+                max: self.spec.max_reorg_depth,
+            });
+        }
+        // Check what needs no UTXO set, then store it.
+        let ids = incoming.ids(&self.spec)?;
+        let mut b = Batch::new();
+        b.put(HEADERS, &hash, &record);
+        store_body(&mut b, block, &hash, &ids.wtxids);
+        self.kv.commit(b)?;
+        self.index.write().headers.insert(hash, record);
+        if record.chain_work > tip.chain_work {
+            let before = acc.connected.len();
+            self.activate_best_chain(cache, acc)?;
+            if acc.connected.len() > before && self.tip().hash == hash {
+                return Ok(AcceptStatus::MainChain);
+            }
+        }
+        Ok(AcceptStatus::SideBranch)
+    }
+
+    /// Moves the main chain to the valid stored branch with the most work,
+    /// if it has more than the tip.
+    pub(super) fn activate_best_chain(
+        &self,
+        cache: &SigCache,
+        acc: &mut Accepted,
+    ) -> Result<(), ChainError> {
+        loop {
+            let tip = self.tip();
+            let best = {
+                let index = self.index.read();
+                index
+                    .headers
+                    .iter()
+                    .filter(|(_, r)| !r.invalid && r.chain_work > tip.chain_work)
+                    .max_by(|a, b| a.1.chain_work.cmp(&b.1.chain_work).then(b.0.cmp(a.0)))
+                    .map(|(h, _)| *h)
+            };
+            let Some(best) = best else { return Ok(()) };
+            match self.reorganize(best, cache, acc) {
+                Ok(()) => return Ok(()),
+                // A block of that branch was invalid: it is marked; try the next best.
+                Err(ChainError::Invalid(e)) => {
+                    tracing::warn!(error = %e, "best branch is invalid");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Disconnects to the fork point with `target`'s branch and connects the
+    /// branch, restoring the old chain if a block of it is invalid.
+    pub(super) fn reorganize(
+        &self,
+        target: Hash,
+        cache: &SigCache,
+        acc: &mut Accepted,
+    ) -> Result<(), ChainError> {
+        let (fork_height, branch) = {
+            let index = self.index.read();
+            let mut branch = Vec::new();
+            let mut cur = target;
+            loop {
+                let rec = index.headers.get(&cur).ok_or_else(|| {
+                    ChainError::Inconsistent(format!("branch block {cur} has no header"))
+                })?;
+                if index.on_main(&cur, rec.height) {
+                    break (rec.height, branch);
+                }
+                branch.push((cur, *rec));
+                cur = rec.header.prev_hash;
+            }
+        };
+        let tip = self.tip();
+        let depth = tip.height - fork_height;
+        if depth > self.spec.max_reorg_depth {
+            tracing::warn!(depth, max = self.spec.max_reorg_depth, %target, "refusing a reorganisation deeper than the limit");
+            return Err(ChainError::ReorgTooDeep {
+                depth,
+                max: self.spec.max_reorg_depth,
+            });
+        }
+        if depth > 0 {
+            tracing::info!(depth, from = %tip.hash, to = %target, "reorganising");
+        }
+        let mut disconnected = Vec::new();
+        while self.tip().height > fork_height {
+            disconnected.push(self.disconnect_inner()?);
+        }
+        let mut connected: Vec<Arc<Block>> = Vec::new();
+        for (hash, record) in branch.into_iter().rev() {
+            let block = self
+                .block(&hash)?
+                .ok_or_else(|| ChainError::Inconsistent(format!("branch block {hash} missing")))?;
+            match self.connect_tip(Incoming::Plain(&block), record, cache) {
+                Ok(n) => {
+                    acc.verified_signatures += n;
+                    connected.push(Arc::new(block));
+                }
+                Err(ChainError::Invalid(e)) => {
+                    self.mark_invalid(&hash, record)?;
+                    // Back to the old chain, which was valid.
+                    while self.tip().height > fork_height {
+                        self.disconnect_inner()?;
+                    }
+                    for old in disconnected.iter().rev() {
+                        let rec = self.header(&old.hash())?.ok_or_else(|| {
+                            ChainError::Inconsistent("old tip header missing".into())
+                        })?;
+                        self.connect_tip(Incoming::Plain(old), rec, cache)?;
+                    }
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        acc.disconnected
+            .extend(disconnected.into_iter().map(Arc::new));
+        acc.connected.extend(connected);
+        Ok(())
+    }
+
+    pub(super) fn mark_invalid(
+        &self,
+        hash: &Hash,
+        mut record: HeaderRecord,
+    ) -> Result<(), ChainError> {
+        record.invalid = true;
+        let mut b = Batch::new();
+        b.put(HEADERS, hash, &record);
+        self.kv.commit(b)?;
+        let mut index = self.index.write();
+        index.headers.insert(*hash, record);
+        // Descendants are invalid too.
+        let mut frontier = vec![*hash];
+        while let Some(h) = frontier.pop() {
+            let children: Vec<Hash> = index
+                .headers
+                .iter()
+                .filter(|(_, r)| r.header.prev_hash == h && !r.invalid)
+                .map(|(c, _)| *c)
+                .collect();
+            for c in children {
+                if let Some(r) = index.headers.get_mut(&c) {
+                    r.invalid = true;
+                }
+                frontier.push(c);
+            }
+        }
+        Ok(())
+    }
+}

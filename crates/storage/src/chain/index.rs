@@ -1,0 +1,110 @@
+//! The in-memory header index: every known header and the main chain by
+//! height, and the reads served from it.
+
+use super::*;
+
+/// Every known header, and the main chain by height.
+#[derive(Default)]
+pub(super) struct Index {
+    pub(super) headers: HashMap<Hash, HeaderRecord>,
+    pub(super) main: Vec<Hash>,
+}
+
+impl Index {
+    pub(super) fn on_main(&self, hash: &Hash, height: u64) -> bool {
+        self.main.get(height as usize) == Some(hash)
+    }
+}
+
+impl HeaderChain for Index {
+    fn ancestor(&self, tip: &Hash, height: u64) -> Option<Header> {
+        let mut cur = *tip;
+        loop {
+            let rec = self.headers.get(&cur)?;
+            if rec.height < height {
+                return None;
+            }
+            if self.on_main(&cur, rec.height) {
+                return self
+                    .headers
+                    .get(self.main.get(height as usize)?)
+                    .map(|r| r.header);
+            }
+            if rec.height == height {
+                return Some(rec.header);
+            }
+            cur = rec.header.prev_hash;
+        }
+    }
+}
+
+impl ChainStore {
+    /// Runs `f` with the header index as a [`HeaderChain`] (for header rules
+    /// such as the next required `bits` or the median time past).
+    pub fn with_headers<T>(&self, f: impl FnOnce(&dyn HeaderChain) -> T) -> T {
+        f(&*self.index.read())
+    }
+
+    /// The parent description of the current tip, for header rules.
+    pub fn tip_parent(&self) -> Parent {
+        let t = self.tip();
+        Parent {
+            hash: t.hash,
+            height: t.height,
+            header: t.header,
+        }
+    }
+
+    /// The height of a known block that is not marked invalid (main chain
+    /// or side branch), from the in-memory index.
+    pub fn known_height(&self, hash: &Hash) -> Option<u64> {
+        let index = self.index.read();
+        index
+            .headers
+            .get(hash)
+            .filter(|r| !r.invalid)
+            .map(|r| r.height)
+    }
+
+    /// A block locator of the main chain: the tip, the nine blocks below
+    /// it, then hashes at doubling distances back to genesis.
+    pub fn locator(&self) -> Vec<Hash> {
+        let index = self.index.read();
+        let mut out = Vec::new();
+        let Some(mut h) = index.main.len().checked_sub(1) else {
+            return out;
+        };
+        let mut step = 1;
+        loop {
+            out.push(index.main[h]);
+            if h == 0 {
+                break;
+            }
+            if out.len() >= 10 {
+                step *= 2;
+            }
+            h = h.saturating_sub(step);
+        }
+        out
+    }
+
+    /// Up to `max` main-chain headers after the first `locator` hash that is
+    /// on the main chain (after genesis when none is).
+    pub fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {
+        let index = self.index.read();
+        let start = locator
+            .iter()
+            .find_map(|h| {
+                let r = index.headers.get(h)?;
+                index.on_main(h, r.height).then_some(r.height + 1)
+            })
+            .unwrap_or(1) as usize;
+        index
+            .main
+            .iter()
+            .skip(start)
+            .take(max)
+            .filter_map(|h| index.headers.get(h).map(|r| r.header))
+            .collect()
+    }
+}

@@ -1,0 +1,326 @@
+//! The chain on top of a [`KvStore`]: accept blocks, keep side branches and
+//! orphans, follow the branch with the most work (reorganising block by
+//! block, each step one atomic synced batch), and read blocks, transactions
+//! and address data.
+//!
+//! * `index`: the in-memory header index and the main chain by height;
+//! * `fork_choice`: accepting blocks, orphans, side branches and
+//!   reorganisations;
+//! * `commit`: connecting and disconnecting the tip, one batch each;
+//! * `query`: reads of blocks, transactions, coins and address data;
+//! * `consistency`: replaying the chain to check what is stored.
+
+mod commit;
+mod consistency;
+mod fork_choice;
+mod index;
+mod query;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use luminex_ledger::{
+    check_block, connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext,
+    BlockError, BlockIds, ChainSpec, CheckedBlock, Coin, Connected, HeaderChain, HeaderRules,
+    Parent, SigCache, UtxoChanges, U256,
+};
+use luminex_primitives::codec::put_length;
+use luminex_primitives::{Amount, Block, Encode, Hash, Header, Lock, OutPoint, Transaction, TxOut};
+use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
+
+use crate::kv::{Batch, KvExt, KvStore, StoreError};
+use crate::tables::*;
+
+use commit::{connect_batch, store_body};
+use index::Index;
+
+/// A chain-level failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// The storage engine failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The block is invalid.
+    #[error("invalid block: {0}")]
+    Invalid(#[from] BlockError),
+    /// The database belongs to another chain.
+    #[error("database genesis {found} does not match the chain spec's genesis {expected}")]
+    GenesisMismatch {
+        /// From the spec.
+        expected: Hash,
+        /// On disk.
+        found: Hash,
+    },
+    /// The genesis block cannot be disconnected.
+    #[error("cannot disconnect the genesis block")]
+    Genesis,
+    /// A better branch forks deeper than the spec allows; it is ignored.
+    #[error("refusing a reorganisation {depth} blocks deep (the limit is {max})")]
+    ReorgTooDeep {
+        /// Blocks that would be disconnected.
+        depth: u64,
+        /// The spec's `max_reorg_depth`.
+        max: u64,
+    },
+    /// Stored data contradicts itself.
+    #[error("database is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// The main-chain tip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tip {
+    /// Block hash.
+    pub hash: Hash,
+    /// Height.
+    pub height: u64,
+    /// Header.
+    pub header: Header,
+    /// Cumulative work.
+    pub chain_work: U256,
+}
+
+/// What [`ChainStore::accept_block`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptStatus {
+    /// Already known.
+    Duplicate,
+    /// Parent unknown: kept in the orphan pool until it arrives.
+    Orphan,
+    /// Valid so far and stored on a side branch with less work.
+    SideBranch,
+    /// The main chain changed (extended or reorganised).
+    MainChain,
+}
+
+/// The outcome of accepting a block, with every main-chain change it caused
+/// (orphans it unlocked included), for the mempool to follow.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// What happened to the submitted block.
+    pub status: AcceptStatus,
+    /// Blocks connected to the main chain, in order (shared, not copied:
+    /// a block of 1,000 transfers is megabytes).
+    pub connected: Vec<Arc<Block>>,
+    /// Blocks disconnected from the main chain, newest first.
+    pub disconnected: Vec<Arc<Block>>,
+    /// Signatures verified while connecting (cache hits excluded).
+    pub verified_signatures: usize,
+}
+
+/// A block on its way to [`ChainStore`] through an import pipeline (sync,
+/// relay, a block file), made by [`crate::Preverifier::prepare`] on another
+/// thread while earlier blocks are connected.
+#[derive(Debug, Clone)]
+pub enum PreparedBlock {
+    /// Its context-free checks passed (and its signatures were checked
+    /// ahead): they are not repeated.
+    Checked(CheckedBlock),
+    /// Its context-free checks failed: accepting it runs them again, which
+    /// reports and records the failure as for any block.
+    Unchecked(Arc<Block>),
+}
+
+impl PreparedBlock {
+    /// The block.
+    pub fn block(&self) -> &Arc<Block> {
+        match self {
+            PreparedBlock::Checked(c) => c.block(),
+            PreparedBlock::Unchecked(b) => b,
+        }
+    }
+
+    fn incoming(&self) -> Incoming<'_> {
+        match self {
+            PreparedBlock::Checked(c) => Incoming::Checked(c),
+            PreparedBlock::Unchecked(b) => Incoming::Shared(b),
+        }
+    }
+}
+
+/// A block handed to [`ChainStore`]: borrowed as it came, shared, or with
+/// its context-free checks done (its ids are then not computed again).
+#[derive(Clone, Copy)]
+enum Incoming<'a> {
+    Plain(&'a Block),
+    Shared(&'a Arc<Block>),
+    Checked(&'a CheckedBlock),
+}
+
+impl Incoming<'_> {
+    fn block(&self) -> &Block {
+        match self {
+            Incoming::Plain(b) => b,
+            Incoming::Shared(b) => b,
+            Incoming::Checked(c) => c.block(),
+        }
+    }
+
+    /// The block as a shared value; a borrowed block is copied, once, when
+    /// it is connected or kept as an orphan.
+    fn shared(&self) -> Arc<Block> {
+        match self {
+            Incoming::Plain(b) => Arc::new((*b).clone()),
+            Incoming::Shared(b) => Arc::clone(b),
+            Incoming::Checked(c) => c.block().clone(),
+        }
+    }
+
+    /// The context-free checks: run now for a plain block, already done for
+    /// a checked one.
+    fn ids(&self, spec: &ChainSpec) -> Result<std::borrow::Cow<'_, BlockIds>, BlockError> {
+        match self {
+            Incoming::Checked(c) => Ok(std::borrow::Cow::Borrowed(c.ids())),
+            other => check_block(other.block(), spec).map(std::borrow::Cow::Owned),
+        }
+    }
+}
+
+/// A main-chain transaction with its location.
+#[derive(Debug, Clone)]
+pub struct StoredTx {
+    /// The transaction.
+    pub tx: Transaction,
+    /// Where it is.
+    pub location: TxLocation,
+}
+
+/// One entry of an address's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressTx {
+    /// The transaction.
+    pub txid: Hash,
+    /// Its block height.
+    pub height: u64,
+    /// Paid to the address.
+    pub received: Amount,
+    /// Spent from the address.
+    pub sent: Amount,
+}
+
+/// Result of [`ChainStore::check_consistency`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsistencyReport {
+    /// Tip height checked.
+    pub height: u64,
+    /// Coins in the UTXO set.
+    pub utxos: usize,
+}
+
+/// The chain state.
+pub struct ChainStore {
+    kv: Arc<dyn KvStore>,
+    spec: ChainSpec,
+    rules: Arc<dyn HeaderRules>,
+    index: RwLock<Index>,
+    tip: RwLock<Tip>,
+    orphans: Mutex<Vec<Arc<Block>>>,
+    /// Serialises writers; readers never wait for it.
+    write: Mutex<()>,
+}
+
+impl ChainStore {
+    /// Opens the chain in `kv`, writing the genesis block of `spec` if the
+    /// store is empty, loading the header index, and moving to the best
+    /// valid branch if a reorganisation was interrupted.
+    pub fn open(
+        kv: Arc<dyn KvStore>,
+        spec: ChainSpec,
+        rules: Arc<dyn HeaderRules>,
+    ) -> Result<ChainStore, ChainError> {
+        let genesis = spec.genesis_block();
+        let gh = genesis.hash();
+        let tip = match kv.get(META_TIP, &TIP_KEY.to_string())? {
+            None => {
+                let c = connect_genesis(&genesis);
+                let batch = connect_batch(&genesis, 0, U256::ZERO, &c, &HashMap::new());
+                kv.commit(batch)?;
+                tracing::info!(genesis = %gh, chain = %spec.name, "initialised new chain database");
+                TipRecord {
+                    hash: gh,
+                    height: 0,
+                }
+            }
+            Some(t) => {
+                let found = kv.get(HEIGHTS, &0)?.unwrap_or(Hash::ZERO);
+                if found != gh {
+                    return Err(ChainError::GenesisMismatch {
+                        expected: gh,
+                        found,
+                    });
+                }
+                t
+            }
+        };
+        let mut index = Index::default();
+        for (hash, rec) in kv.scan(HEADERS, &[], None, false, usize::MAX)? {
+            index.headers.insert(hash, rec);
+        }
+        for (h, hash) in kv.scan(HEIGHTS, &[], None, false, usize::MAX)? {
+            if h != index.main.len() as u64 {
+                return Err(ChainError::Inconsistent(format!(
+                    "height index has a gap at {h}"
+                )));
+            }
+            index.main.push(hash);
+        }
+        if index.main.len() as u64 != tip.height + 1 || index.main.last() != Some(&tip.hash) {
+            return Err(ChainError::Inconsistent(
+                "height index does not end at the tip".into(),
+            ));
+        }
+        let rec = *index
+            .headers
+            .get(&tip.hash)
+            .ok_or_else(|| ChainError::Inconsistent(format!("tip {} has no header", tip.hash)))?;
+        let store = ChainStore {
+            kv,
+            spec,
+            rules,
+            index: RwLock::new(index),
+            tip: RwLock::new(Tip {
+                hash: tip.hash,
+                height: tip.height,
+                header: rec.header,
+                chain_work: rec.chain_work,
+            }),
+            orphans: Mutex::new(Vec::new()),
+            write: Mutex::new(()),
+        };
+        {
+            let _w = store.write.lock();
+            let mut acc = Accepted {
+                status: AcceptStatus::MainChain,
+                connected: vec![],
+                disconnected: vec![],
+                verified_signatures: 0,
+            };
+            if let Err(e) = store.activate_best_chain(&SigCache::new(1), &mut acc) {
+                tracing::warn!(error = %e, "could not move to the best stored branch");
+            }
+        }
+        Ok(store)
+    }
+
+    /// The chain spec.
+    pub fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+
+    /// The header rules.
+    pub fn rules(&self) -> &Arc<dyn HeaderRules> {
+        &self.rules
+    }
+
+    /// The current tip.
+    pub fn tip(&self) -> Tip {
+        *self.tip.read()
+    }
+
+    /// Bytes on disk.
+    pub fn disk_space(&self) -> u64 {
+        self.kv.disk_space()
+    }
+}

@@ -1,0 +1,156 @@
+//! Reads: coins, headers, blocks (decoded or as stored), transactions and
+//! address data.
+
+use super::*;
+
+impl ChainStore {
+    /// The unspent coin at `op`.
+    pub fn coin(&self, op: &OutPoint) -> Result<Option<Coin>, StoreError> {
+        self.kv.get(UTXOS, op)
+    }
+
+    /// The unspent coins among `ops` (missing ones are left out).
+    pub fn load_coins<'a>(
+        &self,
+        ops: impl IntoIterator<Item = &'a OutPoint>,
+    ) -> Result<HashMap<OutPoint, Coin>, StoreError> {
+        let ops: Vec<&OutPoint> = ops.into_iter().collect();
+        let found: Result<Vec<Option<Coin>>, StoreError> =
+            ops.par_iter().map(|op| self.coin(op)).collect();
+        Ok(ops
+            .into_iter()
+            .zip(found?)
+            .filter_map(|(op, c)| c.map(|c| (*op, c)))
+            .collect())
+    }
+
+    /// The header record of a block.
+    pub fn header(&self, hash: &Hash) -> Result<Option<HeaderRecord>, StoreError> {
+        self.kv.get(HEADERS, hash)
+    }
+
+    /// The main-chain block hash at `height`.
+    pub fn hash_at(&self, height: u64) -> Result<Option<Hash>, StoreError> {
+        self.kv.get(HEIGHTS, &height)
+    }
+
+    /// A stored block by hash.
+    pub fn block(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
+        let Some(h) = self.kv.get(HEADERS, hash)? else {
+            return Ok(None);
+        };
+        let Some(body) = self.kv.get(BLOCKS, hash)? else {
+            return Ok(None);
+        };
+        let mut txs = Vec::with_capacity(body.wtxids.len());
+        for w in &body.wtxids {
+            match self.kv.get(TXS, w)? {
+                Some(tx) => txs.push(tx),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(Block {
+            header: h.header,
+            txs,
+        }))
+    }
+
+    /// A stored block in its canonical encoding (what [`Block::encode`]
+    /// gives), put together from the stored transactions without decoding
+    /// them: serving blocks to peers is mostly this.
+    pub fn block_encoded(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(h) = self.kv.get(HEADERS, hash)? else {
+            return Ok(None);
+        };
+        let Some(body) = self.kv.get(BLOCKS, hash)? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        h.header.encode_to(&mut out);
+        put_length(&mut out, body.wtxids.len());
+        for w in &body.wtxids {
+            // Stored as `Transaction::encode` wrote it (see `store_body`).
+            match self.kv.get_raw(TXS.id, &w.to_key())? {
+                Some(raw) => out.extend_from_slice(&raw),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Number of transactions of a stored block (without reading them).
+    pub fn tx_count(&self, hash: &Hash) -> Result<Option<usize>, StoreError> {
+        Ok(self.kv.get(BLOCKS, hash)?.map(|b| b.wtxids.len()))
+    }
+
+    /// A main-chain transaction by txid.
+    pub fn transaction(&self, txid: &Hash) -> Result<Option<StoredTx>, StoreError> {
+        let Some(location) = self.kv.get(TX_INDEX, txid)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .kv
+            .get(TXS, &location.wtxid)?
+            .map(|tx| StoredTx { tx, location }))
+    }
+
+    /// Up to `limit` unspent outputs of an address.
+    pub fn address_utxos(
+        &self,
+        lock: &Lock,
+        limit: usize,
+    ) -> Result<Vec<(OutPoint, Coin)>, StoreError> {
+        let rows = self
+            .kv
+            .scan(ADDRESS_UTXOS, &lock.index_key().0, None, false, limit)?;
+        Ok(rows.into_iter().map(|(k, c)| (k.outpoint, c)).collect())
+    }
+
+    /// Total of an address's unspent outputs and their count.
+    pub fn balance(&self, lock: &Lock) -> Result<(Amount, usize), StoreError> {
+        let utxos = self.address_utxos(lock, usize::MAX)?;
+        let total = Amount::sum(utxos.iter().map(|(_, c)| c.output.amount))
+            .map_err(|_| StoreError::Engine("balance overflow".into()))?;
+        Ok((total, utxos.len()))
+    }
+
+    /// An address's history, newest first, starting before `before`
+    /// (height, txid) when given.
+    pub fn address_history(
+        &self,
+        lock: &Lock,
+        before: Option<(u64, Hash)>,
+        limit: usize,
+    ) -> Result<Vec<AddressTx>, StoreError> {
+        let address = lock.index_key();
+        let after = before.map(|(height, txid)| {
+            AddressTxKey {
+                address,
+                height,
+                txid,
+            }
+            .to_key()
+        });
+        let rows = self
+            .kv
+            .scan(ADDRESS_TXS, &address.0, after.as_deref(), true, limit)?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, d)| AddressTx {
+                txid: k.txid,
+                height: k.height,
+                received: d.received,
+                sent: d.sent,
+            })
+            .collect())
+    }
+
+    /// Every coin in the UTXO set.
+    pub fn all_utxos(&self) -> Result<HashMap<OutPoint, Coin>, StoreError> {
+        Ok(self
+            .kv
+            .scan(UTXOS, &[], None, false, usize::MAX)?
+            .into_iter()
+            .collect())
+    }
+}

@@ -75,6 +75,27 @@ pub fn hash_value(h: &Hash) -> U256 {
     U256::from_le_bytes(h.0)
 }
 
+/// `x` as the nearest `f64` (its top 64 bits, scaled), for figures such as
+/// difficulty and hash rate.
+pub fn u256_to_f64(x: U256) -> f64 {
+    let bits = x.bit_len();
+    if bits <= 64 {
+        x.as_limbs()[0] as f64
+    } else {
+        ((x >> (bits - 64)).as_limbs()[0] as f64) * 2f64.powi((bits - 64) as i32)
+    }
+}
+
+/// Bitcoin's difficulty: the difficulty-1 target over the block's target
+/// (0 for `bits` that encode no valid target).
+pub fn difficulty(bits: u32) -> f64 {
+    let one = target_from_compact(0x1d00ffff).unwrap_or(U256::MAX);
+    match target_from_compact(bits) {
+        Ok(t) => u256_to_f64(one) / u256_to_f64(t),
+        Err(_) => 0.0,
+    }
+}
+
 /// Proof-of-work header rules.
 #[derive(Debug, Clone)]
 pub struct PowRules {

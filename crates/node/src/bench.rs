@@ -18,8 +18,8 @@ use luminex_primitives::{
 use rand::RngCore;
 use rayon::prelude::*;
 
-use crate::api_types::{BroadcastResponse, NodeStatusJson, TxJson, UtxosJson};
 use crate::client::{Client, ClientError};
+use luminex_api::types::{BroadcastResponse, NodeStatusJson, TxJson, UtxosJson};
 
 /// Options of `luminex bench`.
 #[derive(Debug, Args)]

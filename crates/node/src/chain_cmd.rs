@@ -123,7 +123,7 @@ const IMPORT_LOOKAHEAD: usize = 2;
 
 fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
     let chain = open_chain(cfg)?;
-    let records = crate::records::Reader::open(file, MAX_RECORD)
+    let records = luminex_service::records::Reader::open(file, MAX_RECORD)
         .with_context(|| format!("opening {}", file.display()))?;
     let cache = SigCache::new(IMPORT_SIG_CACHE);
     let (mut imported, mut skipped) = (0u64, 0u64);
@@ -196,5 +196,5 @@ fn export(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
 
 /// Writes `blocks` as a block file (used by tests and tools).
 pub fn write_block_file(path: &std::path::Path, blocks: &[Block]) -> std::io::Result<()> {
-    crate::records::write(path, blocks).map(|_| ())
+    luminex_service::records::write(path, blocks).map(|_| ())
 }

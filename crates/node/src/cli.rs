@@ -56,7 +56,9 @@ pub fn main() -> ExitCode {
         tracing_subscriber::registry()
             .with(filter)
             .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .with(crate::logbuf::RecentLogsLayer(crate::logbuf::global()))
+            .with(luminex_service::logbuf::RecentLogsLayer(
+                luminex_service::logbuf::global(),
+            ))
             .init();
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()

@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::api_types::Problem;
+use luminex_api::types::Problem;
 
 /// A request to the node failed.
 #[derive(Debug, thiserror::Error)]

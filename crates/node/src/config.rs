@@ -259,7 +259,7 @@ pub struct Config {
     /// Mining threads.
     pub threads: usize,
     /// REST API options (rate limits, admin keys, CORS).
-    pub api: crate::api::ApiOptions,
+    pub api: luminex_api::ApiOptions,
     /// Peer-to-peer networking.
     pub p2p: P2pConfig,
 }
@@ -369,9 +369,9 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
     } else {
         args.admin_key_hashes.clone()
     };
-    let d = crate::guard::RateLimitConfig::default();
-    let api = crate::api::ApiOptions {
-        limits: crate::guard::RateLimitConfig {
+    let d = luminex_api::guard::RateLimitConfig::default();
+    let api = luminex_api::ApiOptions {
+        limits: luminex_api::guard::RateLimitConfig {
             per_second: file.rate_limit_per_second.unwrap_or(d.per_second),
             burst: file.rate_limit_burst.unwrap_or(d.burst),
             expensive_per_second: file
@@ -380,13 +380,13 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
             expensive_burst: file.rate_limit_expensive_burst.unwrap_or(d.expensive_burst),
             exempt_loopback: file.rate_limit_exempt_loopback.unwrap_or(d.exempt_loopback),
         },
-        admin_keys: crate::guard::AdminKeys::from_hex(&hashes).map_err(ConfigError::Value)?,
+        admin_keys: luminex_api::guard::AdminKeys::from_hex(&hashes).map_err(ConfigError::Value)?,
         cors_origins: if args.cors_origins.is_empty() {
             file.cors_origins.unwrap_or_default()
         } else {
             args.cors_origins.clone()
         },
-        ..crate::api::ApiOptions::default()
+        ..luminex_api::ApiOptions::default()
     };
     let mut listen = pick(&args.listen, file.listen);
     if listen.is_empty() {

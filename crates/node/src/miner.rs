@@ -12,7 +12,7 @@ use luminex_consensus::pow::target_from_compact;
 use luminex_primitives::Lock;
 use parking_lot::Mutex;
 
-use crate::service::Node;
+use luminex_service::Node;
 
 /// Nonces a thread tries between checks for a new tip.
 const CHUNK: u32 = 1 << 16;

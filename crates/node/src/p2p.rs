@@ -11,7 +11,7 @@ use luminex_storage::{AcceptStatus, ChainError, PreparedBlock, Preverifier, Prev
 use parking_lot::Mutex;
 
 use crate::config::Config;
-use crate::service::Node;
+use luminex_service::Node;
 
 /// The node as the network sees it.
 pub struct NodeChain {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::service::Node;
+use luminex_service::Node;
 
 /// Runs until `shutdown` turns true; finishes the block in progress first.
 pub async fn run(node: Arc<Node>, interval: Duration, mut shutdown: watch::Receiver<bool>) {

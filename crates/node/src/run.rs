@@ -11,8 +11,8 @@ use luminex_storage::{ChainStore, FjallStore};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::service::Node;
 use luminex_primitives::SystemClock;
+use luminex_service::Node;
 
 /// Opens the chain database of `cfg` (creating it with genesis if new).
 pub fn open_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
@@ -74,8 +74,8 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
         reward_lock,
         producing: cfg.produce,
         tip_changed: tokio::sync::watch::channel(chain.tip().hash).0,
-        metrics: Arc::new(crate::metrics::Metrics::new()),
-        events: tokio::sync::broadcast::channel(crate::ws::EVENT_BUFFER).0,
+        metrics: Arc::new(luminex_service::metrics::Metrics::new()),
+        events: tokio::sync::broadcast::channel(luminex_service::events::EVENT_BUFFER).0,
         restart: restart.clone(),
         net: Default::default(),
     });
@@ -160,7 +160,7 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
     let mut api_stop = stop_rx.clone();
     let server = axum::serve(
         listener,
-        crate::api::router_with(node.clone(), cfg.api.clone())
+        luminex_api::router_with(node.clone(), cfg.api.clone())
             .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(async move {

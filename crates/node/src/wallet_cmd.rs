@@ -12,9 +12,9 @@ use luminex_primitives::{Amount, Encode, Hash, OutPoint, SchemeId, TxOut};
 use luminex_wallet::{Wallet, WalletFile};
 use zeroize::Zeroizing;
 
-use crate::api_types::{BalanceJson, BroadcastResponse, HistoryJson, TxJson, UtxosJson};
 use crate::client::Client;
 use crate::config::{resolve, CommonArgs, Config, NodeArgs};
+use luminex_api::types::{BalanceJson, BroadcastResponse, HistoryJson, TxJson, UtxosJson};
 
 /// Options of `luminex wallet`.
 #[derive(Debug, Args)]
@@ -267,7 +267,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             for ((Reverse(height), txid), (received, sent)) in merged {
                 println!(
                     "{height:>8}  {txid}  {:>20}",
-                    crate::api_types::net_coins(received, sent)
+                    luminex_api::types::net_coins(received, sent)
                 );
             }
         }

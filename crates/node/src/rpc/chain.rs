@@ -5,10 +5,10 @@ use jsonrpsee::RpcModule;
 use luminex_primitives::{Encode, Hash, Transaction, TxKind};
 use serde_json::{json, Value};
 
-use super::mining::difficulty;
 use super::{codes, err, reg, RpcContext, RpcResult};
 use super::{coins, param_hash};
-use crate::service::Node;
+use luminex_consensus::pow::difficulty;
+use luminex_service::Node;
 
 fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
     let vin: Vec<Value> = match tx.kind {

@@ -6,32 +6,14 @@ use std::time::Duration;
 
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
-use luminex_consensus::pow::target_from_compact;
+use luminex_consensus::pow::{difficulty, target_from_compact, u256_to_f64 as to_f64};
 use luminex_ledger::U256;
 use luminex_primitives::{Block, Decode, Encode, Hash, Lock};
 use luminex_storage::{AcceptStatus, ChainError};
 use serde_json::{json, Value};
 
 use super::{codes, err, params_vec, reg, RpcContext, RpcResult};
-use crate::service::Node;
-
-fn to_f64(x: U256) -> f64 {
-    let bits = x.bit_len();
-    if bits <= 64 {
-        x.as_limbs()[0] as f64
-    } else {
-        ((x >> (bits - 64)).as_limbs()[0] as f64) * 2f64.powi((bits - 64) as i32)
-    }
-}
-
-/// Bitcoin's difficulty: the difficulty-1 target over the block's target.
-pub fn difficulty(bits: u32) -> f64 {
-    let one = target_from_compact(0x1d00ffff).unwrap_or(U256::MAX);
-    match target_from_compact(bits) {
-        Ok(t) => to_f64(one) / to_f64(t),
-        Err(_) => 0.0,
-    }
-}
+use luminex_service::Node;
 
 async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
     let node = &ctx.node;

@@ -22,9 +22,8 @@ use jsonrpsee::RpcModule;
 use luminex_primitives::{Hash, Lock};
 use serde_json::Value;
 
-use crate::service::Node;
+use luminex_service::Node;
 
-pub use mining::difficulty;
 pub use transport::{router, write_cookie, RpcAuth, RpcServer};
 
 /// Bitcoin Core's RPC error codes used here.

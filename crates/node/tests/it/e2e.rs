@@ -173,7 +173,7 @@ fn pending_transactions_survive_a_restart() {
 async fn admin_routes_on_the_real_server() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let hash = hex::encode(luminex_node::guard::hash_key("operator key"));
+    let hash = hex::encode(luminex_api::guard::hash_key("operator key"));
     let node = NodeProcess::start(dir.path(), port, &["--admin-key-hash", &hash]);
     let url = format!("http://127.0.0.1:{port}/admin/diagnostics");
     let http = reqwest::Client::new();
@@ -216,7 +216,7 @@ async fn admin_routes_on_the_real_server() {
 async fn admin_restart_restarts_in_place_and_keeps_the_chain() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let hash = hex::encode(luminex_node::guard::hash_key("operator key"));
+    let hash = hex::encode(luminex_api::guard::hash_key("operator key"));
     let mut node = NodeProcess::start(
         dir.path(),
         port,

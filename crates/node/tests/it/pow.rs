@@ -11,8 +11,8 @@ use luminex_consensus::pow::target_from_compact;
 use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, transfer, TestChain};
 use luminex_ledger::ChainSpec;
-use luminex_node::service::Node;
 use luminex_primitives::{Amount, Block, SchemeId, Transaction, TxOut};
+use luminex_service::Node;
 use luminex_storage::ChainError;
 
 use crate::support::memory_node_for;

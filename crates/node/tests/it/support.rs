@@ -2,42 +2,9 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use luminex_ledger::{ChainSpec, SigCache};
-use luminex_mempool::Mempool;
-use luminex_node::service::Node;
-use luminex_primitives::SystemClock;
-use luminex_storage::{ChainStore, MemoryStore};
-
-/// A dev node over an in-memory store that does not produce on its own.
-pub fn memory_node() -> Arc<Node> {
-    memory_node_for(ChainSpec::preset("dev").unwrap())
-}
-
-/// A node of `spec` over an in-memory store.
-pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
-    let cache = SigCache::new(10_000);
-    let rules = luminex_consensus::rules_for(&spec);
-    let chain =
-        Arc::new(ChainStore::open(Arc::new(MemoryStore::new()), spec.clone(), rules).unwrap());
-    Arc::new(Node {
-        mempool: parking_lot::RwLock::new(Mempool::new(spec.clone(), cache.clone(), 64 << 20)),
-        reward_lock: spec.dev_key(0).unwrap().public_key().lock(),
-        spec,
-        chain,
-        cache,
-        clock: Arc::new(SystemClock::new()),
-        started: Instant::now(),
-        producing: false,
-        tip_changed: tokio::sync::watch::channel(luminex_primitives::Hash::ZERO).0,
-        metrics: Arc::new(luminex_node::metrics::Metrics::new()),
-        events: tokio::sync::broadcast::channel(luminex_node::ws::EVENT_BUFFER).0,
-        restart: Arc::new(tokio::sync::Notify::new()),
-        net: Default::default(),
-    })
-}
+pub use luminex_service::testkit::memory_node_for;
 
 /// The `luminex` binary built for these tests.
 pub fn bin() -> &'static str {

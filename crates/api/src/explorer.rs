@@ -2,7 +2,7 @@
 //! statistics, fee estimates and readiness.
 
 #[allow(unused_imports)] // used inside #[utoipa::path] attributes
-use crate::api_types::Problem;
+use crate::types::Problem;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -12,8 +12,8 @@ use axum::Json;
 use luminex_primitives::Hash;
 use serde_json::{json, Value};
 
-use crate::api::{coins, limit, parse_hash, query, ApiError};
-use crate::service::Node;
+use crate::{coins, limit, parse_hash, query, ApiError};
+use luminex_service::Node;
 
 type JsonResult = Result<Json<Value>, ApiError>;
 
@@ -196,7 +196,7 @@ fn stats_blocking(node: &Node) -> JsonResult {
         "average_block_time_secs": avg_block_time,
         "mempool_txs": mempool_txs,
         "mempool_bytes": mempool_bytes,
-        "difficulty": crate::rpc::difficulty(tip.header.bits),
+        "difficulty": luminex_consensus::pow::difficulty(tip.header.bits),
         "supply": supply,
         "supply_coins": coins(supply),
     })))

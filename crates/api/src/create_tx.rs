@@ -5,7 +5,7 @@
 //! client signs it, adds one witness per input, and broadcasts.
 
 #[allow(unused_imports)] // used inside #[utoipa::path] attributes
-use crate::api_types::Problem;
+use crate::types::Problem;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -17,8 +17,8 @@ use luminex_wallet::{plan_payment, WalletError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::{parse_address, ApiError};
-use crate::service::Node;
+use crate::{parse_address, ApiError};
+use luminex_service::Node;
 
 /// An amount in JSON: integer base units, or a decimal string of coins.
 #[derive(Debug, Deserialize)]

@@ -5,11 +5,7 @@
 //! when scraped.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -17,7 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::service::Node;
+use crate::Node;
 
 /// Label set of a peer count.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -329,23 +325,6 @@ pub fn process_usage() -> (f64, u64) {
     {
         (0.0, 0)
     }
-}
-
-/// Axum middleware counting requests by matched route and status.
-pub async fn track(State(node): State<Arc<Node>>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let resp = next.run(req).await;
-    node.metrics
-        .api_requests
-        .get_or_create(&RouteLabels {
-            route,
-            status: resp.status().as_u16().to_string(),
-        })
-        .inc();
-    resp
 }
 
 /// Content type of the OpenMetrics exposition.

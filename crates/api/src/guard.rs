@@ -18,7 +18,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
-use crate::api::ApiError;
+use crate::ApiError;
 
 /// Rate limits per client IP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use luminex_api::router;
 use luminex_ledger::testkit::{lock_of, transfer};
-use luminex_node::api::router;
-use luminex_node::service::Node;
 use luminex_primitives::{Amount, Encode, OutPoint, TxOut};
+use luminex_service::Node;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -224,7 +224,7 @@ async fn bad_input_gets_4xx_problems_and_changes_nothing() {
         hrp: "lmx".into(),
         lock: node.spec.dev_key(0).unwrap().public_key().lock(),
     };
-    let huge = vec![b'a'; luminex_node::api::MAX_BODY_BYTES + 10];
+    let huge = vec![b'a'; luminex_api::MAX_BODY_BYTES + 10];
     let cases: Vec<Case> = vec![
         (
             "POST",

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use luminex_api::router;
 use luminex_ledger::testkit::{lock_of, transfer};
-use luminex_node::api::router;
 use luminex_primitives::{Amount, TxOut};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -29,7 +29,7 @@ async fn next(rx: &mut SplitStream<Ws>) -> Value {
 }
 
 /// Serves `node`'s API on a loopback port; returns the address.
-async fn serve(node: &std::sync::Arc<luminex_node::service::Node>) -> std::net::SocketAddr {
+async fn serve(node: &std::sync::Arc<luminex_service::Node>) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = router(node.clone());
@@ -158,8 +158,8 @@ async fn a_slow_consumer_is_dropped_with_a_close_reason() {
     );
     // Publish far more than the buffer while the client reads nothing.
     let txids = vec![luminex_primitives::Hash([7; 32]); 100];
-    for height in 0..(luminex_node::ws::EVENT_BUFFER as u64 * 4) {
-        let e = luminex_node::ws::Event::Block {
+    for height in 0..(luminex_service::events::EVENT_BUFFER as u64 * 4) {
+        let e = luminex_service::events::Event::Block {
             hash: luminex_primitives::Hash::ZERO,
             height,
             txids: txids.clone(),

@@ -10,8 +10,8 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use luminex_node::api::{router_with, ApiOptions};
-use luminex_node::guard::{hash_key, AdminKeys, RateLimitConfig};
+use luminex_api::guard::{hash_key, AdminKeys, RateLimitConfig};
+use luminex_api::{router_with, ApiOptions};
 use tower::ServiceExt;
 
 use crate::support::memory_node;

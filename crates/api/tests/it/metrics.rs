@@ -9,15 +9,15 @@ use std::process::{Command, Stdio};
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
+use luminex_api::router;
 use luminex_ledger::testkit::{lock_of, transfer};
-use luminex_node::api::router;
 use luminex_primitives::{Amount, TxOut};
 use tower::ServiceExt;
 
 use crate::support::memory_node;
 
 async fn get(
-    node: &std::sync::Arc<luminex_node::service::Node>,
+    node: &std::sync::Arc<luminex_service::Node>,
     uri: &str,
     accept: Option<&str>,
 ) -> (String, String) {
@@ -60,7 +60,7 @@ fn value(exposition: &str, series: &str) -> f64 {
 
 /// A node that has accepted and refused transactions and blocks, and served
 /// API requests; returns its text exposition.
-async fn busy_node_metrics() -> (std::sync::Arc<luminex_node::service::Node>, String) {
+async fn busy_node_metrics() -> (std::sync::Arc<luminex_service::Node>, String) {
     let node = memory_node();
     let k0 = node.spec.dev_key(0).unwrap();
     let k1 = node.spec.dev_key(1).unwrap();

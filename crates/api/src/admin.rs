@@ -2,7 +2,7 @@
 //! mempool contents, diagnostics (resources, storage, chain), genesis.
 
 #[allow(unused_imports)] // used inside #[utoipa::path] attributes
-use crate::api_types::Problem;
+use crate::types::Problem;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -10,7 +10,7 @@ use axum::Json;
 use luminex_primitives::Encode;
 use serde_json::{json, Value};
 
-use crate::service::Node;
+use luminex_service::Node;
 
 /// `GET /admin/mempool`: every waiting transaction, highest fee rate first.
 #[utoipa::path(get, path = "/admin/mempool", tag = "admin", responses((status = 200, body = serde_json::Value), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json")))]
@@ -39,7 +39,7 @@ pub async fn debug_mempool(State(node): State<Arc<Node>>) -> Json<Value> {
 /// `GET /admin/diagnostics`: resource use, storage and chain state.
 #[utoipa::path(get, path = "/admin/diagnostics", tag = "admin", responses((status = 200, body = serde_json::Value), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json")))]
 pub async fn diagnostics(State(node): State<Arc<Node>>) -> Json<Value> {
-    let (cpu, rss) = crate::metrics::process_usage();
+    let (cpu, rss) = luminex_service::metrics::process_usage();
     let tip = node.chain.tip();
     let pool = node.mempool.read();
     Json(json!({
@@ -51,7 +51,7 @@ pub async fn diagnostics(State(node): State<Arc<Node>>) -> Json<Value> {
         "mempool": { "count": pool.len(), "bytes": pool.bytes() },
         "signature_cache_entries": node.cache.len(),
         "peers": node.net.get().map(|n| serde_json::to_value(n.info().peers).unwrap_or(Value::Null)).unwrap_or(json!([])),
-        "recent_logs": crate::logbuf::global().lines(),
+        "recent_logs": luminex_service::logbuf::global().lines(),
     }))
 }
 

@@ -1,6 +1,21 @@
-//! The REST API (axum). Every error is an RFC 9457 problem document with a
-//! stable `code`; bad input of any kind gets a 4xx, never a panic, and leaves
-//! the node's state unchanged.
+//! The node's REST API (axum): the routes, their guards (rate limits, admin
+//! keys), the WebSocket of chain events and the OpenAPI document. Every
+//! error is an RFC 9457 problem document with a stable `code`; bad input of
+//! any kind gets a 4xx, never a panic, and leaves the node's state
+//! unchanged.
+//!
+//! It serves a [`luminex_service::Node`]; the binary (`luminex-node`) binds
+//! it to a socket and the web pages (`luminex-web`) build on it.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod admin;
+pub mod create_tx;
+pub mod explorer;
+pub mod guard;
+pub mod peers;
+pub mod types;
+pub mod ws;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,8 +32,10 @@ use luminex_mempool::MempoolError;
 use luminex_primitives::{Address, Amount, Decode, Encode, Hash, Transaction, TxKind};
 use luminex_storage::StoreError;
 
-use crate::api_types::*;
-use crate::service::Node;
+use luminex_service::metrics::RouteLabels;
+use luminex_service::Node;
+
+use crate::types::*;
 
 /// Largest request body: a maximal transaction as hex in JSON, with room.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -133,10 +150,10 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         crate::admin::genesis,
         crate::admin::restart,
         crate::ws::handler,
-        crate::peers_api::network_latency,
-        crate::peers_api::debug_peers,
-        crate::peers_api::nodes_add,
-        crate::peers_api::nodes_remove,
+        crate::peers::network_latency,
+        crate::peers::debug_peers,
+        crate::peers::nodes_add,
+        crate::peers::nodes_remove,
     ),
     components(schemas(
         BroadcastRequest,
@@ -209,9 +226,9 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/admin/node/restart", post(crate::admin::restart))
         .route("/debug/mempool", get(crate::admin::debug_mempool))
         .route("/debug/genesis", get(crate::admin::genesis))
-        .route("/debug/peers", get(crate::peers_api::debug_peers))
-        .route("/admin/nodes/add", post(crate::peers_api::nodes_add))
-        .route("/admin/nodes/remove", post(crate::peers_api::nodes_remove))
+        .route("/debug/peers", get(crate::peers::debug_peers))
+        .route("/admin/nodes/add", post(crate::peers::nodes_add))
+        .route("/admin/nodes/remove", post(crate::peers::nodes_remove))
         .route_layer(from_fn_with_state(
             Arc::new(opts.admin_keys),
             crate::guard::require_admin,
@@ -236,7 +253,7 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/health/live", get(live))
         .route(
             "/health/network-latency",
-            get(crate::peers_api::network_latency),
+            get(crate::peers::network_latency),
         )
         .route("/health/ready", get(crate::explorer::ready))
         .route("/metrics", get(metrics))
@@ -248,7 +265,7 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
             Arc::new(crate::guard::RateLimits::new(opts.limits)),
             crate::guard::rate_limit,
         ))
-        .route_layer(from_fn_with_state(node.clone(), crate::metrics::track))
+        .route_layer(from_fn_with_state(node.clone(), crate::track))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -696,11 +713,18 @@ async fn metrics(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response 
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/openmetrics-text"));
     if wants_openmetrics {
-        ([(header::CONTENT_TYPE, crate::metrics::OPENMETRICS)], body).into_response()
-    } else {
-        let text = crate::metrics::to_prometheus_text(&body);
         (
-            [(header::CONTENT_TYPE, crate::metrics::PROMETHEUS_TEXT)],
+            [(header::CONTENT_TYPE, luminex_service::metrics::OPENMETRICS)],
+            body,
+        )
+            .into_response()
+    } else {
+        let text = luminex_service::metrics::to_prometheus_text(&body);
+        (
+            [(
+                header::CONTENT_TYPE,
+                luminex_service::metrics::PROMETHEUS_TEXT,
+            )],
             text,
         )
             .into_response()
@@ -756,8 +780,8 @@ async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
         mempool_txs: txs,
         mempool_bytes: bytes,
         disk_bytes: node.chain.disk_space(),
-        cpu_seconds: crate::metrics::process_usage().0,
-        memory_bytes: crate::metrics::process_usage().1,
+        cpu_seconds: luminex_service::metrics::process_usage().0,
+        memory_bytes: luminex_service::metrics::process_usage().1,
         p2p: node.net.get().map(|n| {
             let i = n.info();
             P2pStatusJson {
@@ -770,4 +794,25 @@ async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
             }
         }),
     })
+}
+
+/// Axum middleware counting requests by matched route and status.
+pub async fn track(
+    State(node): State<Arc<Node>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let resp = next.run(req).await;
+    node.metrics
+        .api_requests
+        .get_or_create(&RouteLabels {
+            route,
+            status: resp.status().as_u16().to_string(),
+        })
+        .inc();
+    resp
 }

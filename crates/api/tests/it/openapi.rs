@@ -6,15 +6,15 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
+use luminex_api::router;
 use luminex_ledger::testkit::{lock_of, transfer};
-use luminex_node::api::router;
 use luminex_primitives::{Amount, TxOut};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use crate::support::memory_node;
 
-async fn get(node: &std::sync::Arc<luminex_node::service::Node>, uri: &str) -> (u16, Value) {
+async fn get(node: &std::sync::Arc<luminex_service::Node>, uri: &str) -> (u16, Value) {
     let resp = router(node.clone())
         .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
         .await
@@ -30,7 +30,7 @@ async fn get(node: &std::sync::Arc<luminex_node::service::Node>, uri: &str) -> (
 /// (path, method) of every `.route("…", method(…))` in the router's source:
 /// whatever is added to the router is found here.
 fn routes_in_source() -> BTreeSet<(String, String)> {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api.rs")).unwrap();
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs")).unwrap();
     let body = &src[src.find("pub fn router_with").unwrap()..];
     let body = &body[..body.find("\n}\n").unwrap()];
     let flat: String = body

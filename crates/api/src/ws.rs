@@ -10,7 +10,7 @@
 //! connection that falls behind is closed with the reason "slow consumer".
 
 #[allow(unused_imports)] // used inside #[utoipa::path] attributes
-use crate::api_types::Problem;
+use crate::types::Problem;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -19,61 +19,16 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use luminex_primitives::{Hash, Transaction};
+use luminex_primitives::Hash;
+use luminex_service::events::Event;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::api::ApiError;
-use crate::service::Node;
+use crate::ApiError;
+use luminex_service::Node;
 
-/// Events kept for slow readers before they are dropped.
-pub const EVENT_BUFFER: usize = 4096;
 /// Most address subscriptions per connection.
 const MAX_ADDRESSES: usize = 1000;
-
-/// A chain event.
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// A block joined the main chain.
-    Block {
-        /// Its hash.
-        hash: Hash,
-        /// Its height.
-        height: u64,
-        /// Its transactions.
-        txids: Vec<Hash>,
-    },
-    /// A block became `max_reorg_depth` deep.
-    Finalized {
-        /// Its hash.
-        hash: Hash,
-        /// Its height.
-        height: u64,
-    },
-    /// A transaction entered the mempool or a block.
-    Tx {
-        /// Its id.
-        txid: Hash,
-        /// Its block height when confirmed.
-        height: Option<u64>,
-        /// Index keys of the addresses it pays or spends from.
-        addresses: Vec<Hash>,
-    },
-}
-
-/// Address index keys a transaction touches: its outputs' locks and the
-/// locks of the coins it spends.
-pub fn touched(node: &Node, tx: &Transaction) -> Vec<Hash> {
-    let mut keys: Vec<Hash> = tx.outputs.iter().map(|o| o.lock.index_key()).collect();
-    for i in &tx.inputs {
-        if let Some(o) = node.output_of(i) {
-            keys.push(o.lock.index_key());
-        }
-    }
-    keys.sort_unstable();
-    keys.dedup();
-    keys
-}
 
 #[derive(Default)]
 struct Subscriptions {

@@ -35,7 +35,7 @@ pub struct Node {
     /// Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Chain events for WebSocket subscribers.
-    pub events: tokio::sync::broadcast::Sender<Arc<crate::ws::Event>>,
+    pub events: tokio::sync::broadcast::Sender<Arc<crate::events::Event>>,
     /// Asks the running node to restart gracefully.
     pub restart: Arc<tokio::sync::Notify>,
     /// The peer-to-peer network, once started.
@@ -87,8 +87,8 @@ impl Node {
                 self.metrics.transactions_accepted.inc();
                 if self.events.receiver_count() > 0 {
                     if let Some(e) = self.mempool.read().get(txid).map(|e| e.tx.clone()) {
-                        let addresses = crate::ws::touched(self, &e);
-                        let _ = self.events.send(Arc::new(crate::ws::Event::Tx {
+                        let addresses = crate::events::touched(self, &e);
+                        let _ = self.events.send(Arc::new(crate::events::Event::Tx {
                             txid: *txid,
                             height: None,
                             addresses,
@@ -292,7 +292,7 @@ impl Node {
 
     /// Sends WebSocket events for the blocks `acc` connected.
     fn publish(&self, acc: &Accepted) {
-        use crate::ws::Event;
+        use crate::events::Event;
         for b in &acc.connected {
             let hash = b.hash();
             let Ok(Some(rec)) = self.chain.header(&hash) else {
@@ -300,7 +300,7 @@ impl Node {
             };
             let txids: Vec<Hash> = b.txs.iter().map(|t| t.txid()).collect();
             for (tx, txid) in b.txs.iter().zip(&txids) {
-                let addresses = crate::ws::touched(self, tx);
+                let addresses = crate::events::touched(self, tx);
                 let _ = self.events.send(Arc::new(Event::Tx {
                     txid: *txid,
                     height: Some(rec.height),

@@ -2,7 +2,7 @@
 //! routes that dial or ban a peer.
 
 #[allow(unused_imports)] // used inside #[utoipa::path] attributes
-use crate::api_types::Problem;
+use crate::types::Problem;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -12,8 +12,8 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::ApiError;
-use crate::service::Node;
+use crate::ApiError;
+use luminex_service::Node;
 
 fn network(node: &Node) -> Result<&luminex_p2p::Handle, ApiError> {
     node.net.get().ok_or_else(|| {

@@ -1,0 +1,9 @@
+//! REST API tests, in process: routes, guards, the WebSocket, metrics and
+//! the OpenAPI document.
+
+mod api;
+mod guard;
+mod metrics;
+mod openapi;
+mod support;
+mod ws;

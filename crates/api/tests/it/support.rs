@@ -1,0 +1,3 @@
+//! Helpers: an in-process node.
+
+pub use luminex_service::testkit::{memory_node, memory_node_for};

@@ -1,0 +1,23 @@
+//! The node's service: the shared state every front end uses ([`Node`]:
+//! chain, mempool, signature cache, network handle) and its operations
+//! (submit a transaction, build a block template, accept blocks with the
+//! mempool following the main chain), the chain [`events`] it publishes,
+//! its Prometheus [`metrics`], the recent-log buffer the admin routes show
+//! ([`logbuf`]) and the record files the mempool is saved to ([`records`]).
+//!
+//! It sits between the chain crates (storage, mempool, p2p) and the front
+//! ends (`luminex-api`, the JSON-RPC and the binary in `luminex-node`), so
+//! those depend on it and never on each other's internals. It uses tokio's
+//! synchronisation types only; it spawns nothing.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod events;
+pub mod logbuf;
+pub mod metrics;
+mod node;
+pub mod records;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use node::{Node, StoreView};

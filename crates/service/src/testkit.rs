@@ -1,0 +1,45 @@
+//! An in-memory node for tests (feature `testkit`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use luminex_ledger::{ChainSpec, SigCache};
+use luminex_mempool::Mempool;
+use luminex_primitives::SystemClock;
+use luminex_storage::{ChainStore, MemoryStore};
+
+use crate::Node;
+
+/// A `dev` node over an in-memory store that does not produce on its own.
+pub fn memory_node() -> Arc<Node> {
+    memory_node_for(ChainSpec::preset("dev").expect("the dev preset parses"))
+}
+
+/// A node of `spec` over an in-memory store, rewarding dev key 0.
+pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
+    let cache = SigCache::new(10_000);
+    let rules = luminex_consensus::rules_for(&spec);
+    let chain = Arc::new(
+        ChainStore::open(Arc::new(MemoryStore::new()), spec.clone(), rules)
+            .expect("an empty memory store opens"),
+    );
+    Arc::new(Node {
+        mempool: parking_lot::RwLock::new(Mempool::new(spec.clone(), cache.clone(), 64 << 20)),
+        reward_lock: spec
+            .dev_key(0)
+            .expect("test chains have dev keys")
+            .public_key()
+            .lock(),
+        spec,
+        chain,
+        cache,
+        clock: Arc::new(SystemClock::new()),
+        started: Instant::now(),
+        producing: false,
+        tip_changed: tokio::sync::watch::channel(luminex_primitives::Hash::ZERO).0,
+        metrics: Arc::new(crate::metrics::Metrics::new()),
+        events: tokio::sync::broadcast::channel(crate::events::EVENT_BUFFER).0,
+        restart: Arc::new(tokio::sync::Notify::new()),
+        net: Default::default(),
+    })
+}

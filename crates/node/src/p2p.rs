@@ -72,7 +72,7 @@ impl ChainAccess for NodeChain {
         self.node.chain.known_height(hash)
     }
 
-    fn pow_ok(&self, header: &Header) -> bool {
+    fn header_ok(&self, header: &Header) -> bool {
         self.node.chain.rules().header_work(header).is_ok()
     }
 

@@ -74,9 +74,10 @@ pub enum Fault {
     /// More headers than allowed.
     #[error("too many headers")]
     TooMany,
-    /// A header fails its proof of work.
-    #[error("header fails proof of work")]
-    BadPow,
+    /// A header fails the chain's context-free header check (its proof
+    /// of work).
+    #[error("header fails the chain's header check")]
+    BadHeader,
     /// A block that was not requested.
     #[error("block not requested")]
     Unrequested,
@@ -337,13 +338,14 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
     }
 
     /// Headers answered for `token`. `height_of` gives the height of a block
-    /// the local chain has; `pow_ok` checks a header's proof of work.
+    /// the local chain has; `header_ok` is the chain's context-free header
+    /// check (proof of work).
     pub fn on_headers(
         &mut self,
         token: u64,
         headers: &[Header],
         height_of: impl Fn(&Hash) -> Option<u64>,
-        pow_ok: impl Fn(&Header) -> bool,
+        header_ok: impl Fn(&Header) -> bool,
     ) -> Result<(), Fault> {
         match self.requests.remove(&token) {
             Some(Pending::Headers(_)) => {}
@@ -379,8 +381,8 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             if h.prev_hash != prev {
                 return Err(Fault::Disconnected);
             }
-            if !pow_ok(h) {
-                return Err(Fault::BadPow);
+            if !header_ok(h) {
+                return Err(Fault::BadHeader);
             }
             prev = h.hash();
             hashes.push((prev, start + i as u64));

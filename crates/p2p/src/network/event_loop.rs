@@ -1,0 +1,421 @@
+//! The event loop: swarm events, the node's commands, results of blocking
+//! work and timers, each handed to the part that deals with it; connections
+//! and bootnodes; the state published to the node.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::core::ConnectedPoint;
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response;
+use libp2p::swarm::{dial_opts::DialOpts, SwarmEvent};
+use libp2p::{autonat, gossipsub, identify, kad, ping, Multiaddr, PeerId};
+use tokio::sync::mpsc;
+
+use super::handle::Command;
+use super::peer::{Direction, Offence, Peer};
+use super::{ChainAccess, Done, Net, PeerInfo, Purpose};
+use crate::behaviour::BehaviourEvent;
+use crate::wire::{Request, Response};
+
+/// First wait before dialling a lost bootnode again; it doubles on every
+/// failed try, up to [`BOOTNODE_MAX_BACKOFF`].
+pub(super) const BOOTNODE_FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest wait between two dials of a bootnode (and the wait after one
+/// turned out to be on another chain).
+const BOOTNODE_MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// A configured bootnode: dialled again, with backoff, whenever the node is
+/// not connected to it (after a restart of either, or a partition), as
+/// Bitcoin Core keeps filling its outbound slots and CometBFT redials
+/// persistent peers. The DHT alone would find it again only at its next
+/// periodic bootstrap.
+pub(super) struct Bootnode {
+    pub addr: Multiaddr,
+    pub peer: Option<PeerId>,
+    pub next_dial: Instant,
+    pub backoff: Duration,
+}
+
+impl Bootnode {
+    pub(super) fn new(addr: Multiaddr, now: Instant) -> Bootnode {
+        Bootnode {
+            peer: match addr.iter().last() {
+                Some(Protocol::P2p(peer)) => Some(peer),
+                _ => None,
+            },
+            addr,
+            next_dial: now + BOOTNODE_FIRST_BACKOFF,
+            backoff: BOOTNODE_FIRST_BACKOFF,
+        }
+    }
+}
+
+impl<C: ChainAccess> Net<C> {
+    pub(super) async fn run(
+        mut self,
+        mut cmds: mpsc::UnboundedReceiver<Command>,
+        mut done: mpsc::UnboundedReceiver<Done>,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut slow = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                ev = self.swarm.select_next_some() => self.on_swarm(ev),
+                cmd = cmds.recv() => match cmd {
+                    Some(c) => self.on_command(c),
+                    None => break,
+                },
+                Some(d) = done.recv() => self.on_done(d),
+                _ = tick.tick() => self.drive_sync(),
+                _ = slow.tick() => self.housekeeping(),
+            }
+        }
+        tracing::info!("network stopped");
+    }
+
+    /// Sends a request and remembers what it was for.
+    pub(super) fn request(&mut self, peer: PeerId, req: Request, purpose: Purpose) {
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, req);
+        self.outbound.insert(id, purpose);
+    }
+
+    fn housekeeping(&mut self) {
+        let now = Instant::now();
+        self.police(now);
+        self.redial_bootnodes(now);
+        // Every few seconds, ask each peer where it is: a node that missed
+        // announcements (a burst, a partition) notices and syncs.
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(5) {
+            let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+            for p in peers {
+                self.ask_status(p);
+            }
+        }
+        self.publish_info();
+    }
+
+    /// Dials the bootnodes the node is not connected to whose wait is over.
+    fn redial_bootnodes(&mut self, now: Instant) {
+        for i in 0..self.bootnodes.len() {
+            let b = &self.bootnodes[i];
+            let (connected, banned) = match b.peer {
+                Some(p) => (self.peers.contains_key(&p), self.banned.contains_key(&p)),
+                None => (self.peers.values().any(|p| p.addr == b.addr), false),
+            };
+            let full = self.peers.len() >= self.cfg.max_peers as usize;
+            if connected || banned || full || now < b.next_dial {
+                continue;
+            }
+            let addr = b.addr.clone();
+            tracing::debug!(%addr, "dialling a bootnode again");
+            if let Err(e) = self.swarm.dial(addr.clone()) {
+                tracing::debug!(%addr, error = %e, "bootnode dial failed");
+            }
+            let b = &mut self.bootnodes[i];
+            b.next_dial = now + b.backoff;
+            b.backoff = (b.backoff * 2).min(BOOTNODE_MAX_BACKOFF);
+        }
+    }
+
+    pub(super) fn publish_info(&mut self) {
+        let me = *self.swarm.local_peer_id();
+        let with_id = |a: &Multiaddr| a.clone().with(Protocol::P2p(me)).to_string();
+        let listen = self.swarm.listeners().map(with_id).collect();
+        let external = self.swarm.external_addresses().map(with_id).collect();
+        let gossip = &self.swarm.behaviour().gossip;
+        let peers = self
+            .peers
+            .iter()
+            .map(|(id, p)| PeerInfo {
+                peer_id: id.to_string(),
+                address: p.addr.to_string(),
+                direction: p.direction.as_str(),
+                rtt_ms: p.rtt.map(|d| d.as_secs_f64() * 1e3),
+                agent: p.agent.clone(),
+                height: p.height,
+                score: gossip.peer_score(id).unwrap_or(0.0),
+            })
+            .collect();
+        let mut info = self.info.write();
+        info.listen_addrs = listen;
+        info.external_addrs = external;
+        info.peers = peers;
+        info.banned = self.banned.keys().map(|p| p.to_string()).collect();
+        info.announce = self.announce;
+        info.reachability = self.reachability.clone();
+        info.last_block_delay_secs = self.last_block_delay;
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::PublishTx(frame) => {
+                let topic = self.names.tx_topic.clone();
+                self.publish(topic, frame);
+            }
+            Command::AnnounceBlock {
+                frame,
+                txs,
+                full_bytes,
+            } => {
+                self.announce.blocks += 1;
+                self.announce.txs += txs as u64;
+                self.announce.compact_bytes += frame.len() as u64;
+                self.announce.full_bytes += full_bytes as u64;
+                let topic = self.names.block_topic.clone();
+                self.publish(topic, frame);
+                self.publish_info();
+            }
+            Command::Dial(addr) => {
+                if let Some(Protocol::P2p(peer)) = addr.iter().last() {
+                    if self.banned.remove(&peer).is_some() {
+                        self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+                    }
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer, addr.clone());
+                }
+                if let Err(e) = self.swarm.dial(addr.clone()) {
+                    tracing::warn!(%addr, error = %e, "dial failed");
+                }
+            }
+            Command::Ban(peer) => self.ban(peer, "banned by an operator"),
+        }
+    }
+
+    fn on_done(&mut self, d: Done) {
+        match d {
+            Done::Tx {
+                id,
+                source,
+                verdict,
+            } => self.on_tx_checked(id, source, verdict),
+            Done::Rebuilt {
+                id,
+                source,
+                partial,
+            } => self.on_rebuilt(id, source, partial),
+            Done::Imported {
+                hash,
+                origin,
+                verdict,
+            } => self.on_imported(hash, origin, verdict),
+            Done::Served { channel, response } => self.respond(channel, response),
+        }
+    }
+
+    fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        match ev {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let me = *self.swarm.local_peer_id();
+                tracing::info!(address = %address.clone().with(Protocol::P2p(me)), "p2p listening");
+                self.publish_info();
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
+                self.dialing.remove(&peer_id);
+                if self.peers.contains_key(&peer_id) {
+                    return;
+                }
+                let (addr, dir) = match &endpoint {
+                    ConnectedPoint::Dialer { address, .. } => {
+                        (address.clone(), Direction::Outbound)
+                    }
+                    ConnectedPoint::Listener { send_back_addr, .. } => {
+                        (send_back_addr.clone(), Direction::Inbound)
+                    }
+                };
+                self.peers.insert(peer_id, Peer::new(addr, dir));
+                tracing::debug!(peer = %peer_id, dir = dir.as_str(), "peer connected");
+                self.ask_status(peer_id);
+                self.publish_info();
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                self.peers.remove(&peer_id);
+                self.syncer.remove_peer(&peer_id);
+                tracing::debug!(peer = %peer_id, "peer disconnected");
+                self.publish_info();
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                if let Some(p) = peer_id {
+                    self.dialing.remove(&p);
+                }
+                tracing::debug!(error = %error, "outgoing connection failed");
+            }
+            SwarmEvent::Behaviour(b) => self.on_behaviour(b),
+            _ => {}
+        }
+    }
+
+    fn on_behaviour(&mut self, ev: BehaviourEvent) {
+        match ev {
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                self.on_identify(peer_id, info)
+            }
+            BehaviourEvent::Ping(ping::Event {
+                peer,
+                result: Ok(rtt),
+                ..
+            }) => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.rtt = Some(rtt);
+                }
+            }
+            BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+                peer, addresses, ..
+            }) => {
+                let room = (self.peers.len() + self.dialing.len()) < self.cfg.max_peers as usize;
+                if room
+                    && !self.peers.contains_key(&peer)
+                    && !self.banned.contains_key(&peer)
+                    && self.dialing.insert(peer)
+                {
+                    let opts = DialOpts::peer_id(peer)
+                        .addresses(addresses.iter().cloned().collect())
+                        .build();
+                    if self.swarm.dial(opts).is_err() {
+                        self.dialing.remove(&peer);
+                    }
+                }
+            }
+            BehaviourEvent::Gossip(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => self.on_gossip(propagation_source, message_id, message),
+            BehaviourEvent::Sync(ev) => self.on_sync(ev),
+            BehaviourEvent::Autonat(autonat::Event::StatusChanged { new, .. }) => {
+                self.reachability = match new {
+                    autonat::NatStatus::Public(a) => format!("public ({a})"),
+                    autonat::NatStatus::Private => "private".into(),
+                    autonat::NatStatus::Unknown => "unknown".into(),
+                };
+                tracing::info!(reachability = %self.reachability, "reachability changed");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_identify(&mut self, peer_id: PeerId, info: identify::Info) {
+        let same_chain = info.protocol_version == self.names.protocol_version;
+        for b in self
+            .bootnodes
+            .iter_mut()
+            .filter(|b| b.peer == Some(peer_id))
+        {
+            // A bootnode on another chain is a misconfiguration: it is tried
+            // again only now and then.
+            b.backoff = if same_chain {
+                BOOTNODE_FIRST_BACKOFF
+            } else {
+                tracing::warn!(addr = %b.addr, "bootnode is on another chain");
+                BOOTNODE_MAX_BACKOFF
+            };
+            b.next_dial = Instant::now() + b.backoff;
+        }
+        if !same_chain {
+            tracing::info!(peer = %peer_id, theirs = %info.protocol_version, "peer is on another chain; disconnecting");
+            self.swarm.behaviour_mut().kad.remove_peer(&peer_id);
+            let _ = self.swarm.disconnect_peer_id(peer_id);
+            return;
+        }
+        if let Some(p) = self.peers.get_mut(&peer_id) {
+            p.agent = Some(info.agent_version);
+        }
+        for a in info.listen_addrs {
+            self.swarm.behaviour_mut().kad.add_address(&peer_id, a);
+        }
+    }
+
+    fn on_sync(&mut self, ev: request_response::Event<Request, Response>) {
+        match ev {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => self.serve(peer, request, channel),
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some(purpose) = self.outbound.remove(&request_id) else {
+                    return;
+                };
+                self.on_response(peer, purpose, response);
+            }
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                tracing::debug!(%peer, %error, "request failed");
+                match self.outbound.remove(&request_id) {
+                    Some(Purpose::Sync(t)) => self.syncer.on_failure(t),
+                    Some(Purpose::BlockTxs(h)) => self.on_block_txs_failed(peer, h),
+                    Some(Purpose::Status) => {
+                        if let Some(p) = self.peers.get_mut(&peer) {
+                            p.status_pending = false;
+                        }
+                        if matches!(
+                            error,
+                            request_response::OutboundFailure::UnsupportedProtocols
+                        ) {
+                            // Not a node of this chain.
+                            let _ = self.swarm.disconnect_peer_id(peer);
+                        }
+                    }
+                    Some(Purpose::FullBlock(_)) | None => {}
+                }
+                if let request_response::OutboundFailure::Io(e) = &error {
+                    if e.kind() == std::io::ErrorKind::InvalidData {
+                        self.offend(peer, Offence::Malformed, &e.to_string());
+                    }
+                }
+            }
+            request_response::Event::InboundFailure {
+                peer,
+                error: request_response::InboundFailure::Io(e),
+                ..
+            } if e.kind() == std::io::ErrorKind::InvalidData => {
+                self.offend(peer, Offence::Malformed, &e.to_string());
+            }
+            _ => {}
+        }
+    }
+
+    fn on_response(&mut self, peer: PeerId, purpose: Purpose, response: Response) {
+        if let Response::RateLimited = response {
+            tracing::debug!(%peer, "peer rate-limited us");
+        }
+        match purpose {
+            Purpose::Status => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.status_pending = false;
+                }
+                if let Response::Status(st) = response {
+                    self.on_status(peer, st);
+                }
+            }
+            Purpose::Sync(token) => self.on_sync_response(peer, token, response),
+            Purpose::BlockTxs(h) => self.on_block_txs(peer, h, response),
+            Purpose::FullBlock(h) => self.on_full_block(peer, h, response),
+        }
+    }
+}

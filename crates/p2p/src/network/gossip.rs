@@ -1,0 +1,241 @@
+//! Gossip: what arrives on each topic is checked before gossipsub may
+//! forward it (accept, ignore or reject), transactions go to the mempool,
+//! and compact block announcements are rebuilt from it — asking the
+//! announcer for missing transactions, or for the full block.
+
+use libp2p::{gossipsub, PeerId};
+use luminex_primitives::{Block, Hash, Transaction};
+
+use super::peer::Offence;
+use super::pipeline::Origin;
+use super::{ChainAccess, Done, Net, Purpose, Verdict};
+use crate::compact::{CompactBlock, PartialBlock};
+use crate::wire::{self, Request, Response};
+
+/// A compact block waiting for its missing transactions.
+pub(super) struct Rebuilding {
+    partial: PartialBlock,
+    id: gossipsub::MessageId,
+    source: PeerId,
+}
+
+impl<C: ChainAccess> Net<C> {
+    /// Tells gossipsub whether to forward a message and how to score its
+    /// sender.
+    pub(super) fn report(&mut self, id: &gossipsub::MessageId, source: &PeerId, v: Verdict) {
+        let acceptance = match v {
+            Verdict::Accept => gossipsub::MessageAcceptance::Accept,
+            Verdict::Ignore => gossipsub::MessageAcceptance::Ignore,
+            Verdict::Reject => gossipsub::MessageAcceptance::Reject,
+        };
+        self.swarm
+            .behaviour_mut()
+            .gossip
+            .report_message_validation_result(id, source, acceptance);
+    }
+
+    /// Publishes a frame on a topic of ours.
+    pub(super) fn publish(&mut self, topic: gossipsub::IdentTopic, frame: Vec<u8>) {
+        if let Err(e) = self.swarm.behaviour_mut().gossip.publish(topic, frame) {
+            tracing::debug!(error = %e, "not gossiped");
+        }
+    }
+
+    pub(super) fn on_gossip(
+        &mut self,
+        source: PeerId,
+        id: gossipsub::MessageId,
+        msg: gossipsub::Message,
+    ) {
+        if msg.topic == self.names.tx_topic.hash() {
+            self.on_tx_gossip(source, id, &msg.data);
+        } else if msg.topic == self.names.block_topic.hash() {
+            self.on_block_gossip(source, id, &msg.data);
+        } else {
+            // Consensus topic: no consensus messages on these presets yet.
+            self.report(&id, &source, Verdict::Ignore);
+        }
+    }
+
+    fn on_tx_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: &[u8]) {
+        let tx = match wire::from_frame::<Transaction>(data, self.cfg.max_tx_bytes) {
+            Ok(tx) => tx,
+            Err(e) => {
+                self.report(&id, &source, Verdict::Reject);
+                self.offend(source, Offence::Malformed, &e.to_string());
+                return;
+            }
+        };
+        let chain = self.chain.clone();
+        let done = self.done_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let verdict = chain.submit_tx(tx);
+            let _ = done.send(Done::Tx {
+                id,
+                source,
+                verdict,
+            });
+        });
+    }
+
+    fn on_block_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: &[u8]) {
+        let limit = self.cfg.max_block_bytes / 4 + 1024;
+        let compact = match wire::from_frame::<CompactBlock>(data, limit) {
+            Ok(c) => c,
+            Err(e) => {
+                self.report(&id, &source, Verdict::Reject);
+                self.offend(source, Offence::Malformed, &e.to_string());
+                return;
+            }
+        };
+        let hash = compact.hash();
+        if self.chain.height_of(&hash).is_some() || self.rebuilding.contains_key(&hash) {
+            self.report(&id, &source, Verdict::Ignore);
+            return;
+        }
+        let parent = &compact.header.prev_hash;
+        if self.chain.height_of(parent).is_none() && !self.in_import.contains(parent) {
+            // We are behind: ask the announcer where it is; sync follows.
+            self.report(&id, &source, Verdict::Ignore);
+            self.ask_status(source);
+            return;
+        }
+        if !self.chain.header_ok(&compact.header) {
+            self.report(&id, &source, Verdict::Reject);
+            self.offend(
+                source,
+                Offence::InvalidBlock,
+                "announced header fails the chain's header check",
+            );
+            return;
+        }
+        let chain = self.chain.clone();
+        let done = self.done_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let partial = compact
+                .reconstruct(|visit| chain.for_each_mempool_tx(visit))
+                .map_err(|e| e.to_string());
+            let _ = done.send(Done::Rebuilt {
+                id,
+                source,
+                partial,
+            });
+        });
+    }
+
+    /// The mempool's verdict on a gossiped transaction.
+    pub(super) fn on_tx_checked(&mut self, id: gossipsub::MessageId, source: PeerId, v: Verdict) {
+        self.report(&id, &source, v);
+        if v == Verdict::Reject {
+            self.offend(source, Offence::InvalidTx, "invalid transaction");
+        }
+    }
+
+    /// A compact block rebuilt from the mempool, as far as it goes.
+    pub(super) fn on_rebuilt(
+        &mut self,
+        id: gossipsub::MessageId,
+        source: PeerId,
+        partial: Result<PartialBlock, String>,
+    ) {
+        match partial {
+            Err(e) => {
+                self.report(&id, &source, Verdict::Reject);
+                self.offend(source, Offence::Malformed, &e);
+            }
+            Ok(p) if p.missing.is_empty() => {
+                let hash = p.header.hash();
+                match p.complete(vec![]) {
+                    Ok(b) => {
+                        self.announce.rebuilt_from_mempool += 1;
+                        self.import_gossiped(b, id, source)
+                    }
+                    Err(_) => {
+                        self.announce.full_fallbacks += 1;
+                        self.report(&id, &source, Verdict::Ignore);
+                        self.request(
+                            source,
+                            Request::Blocks(vec![hash]),
+                            Purpose::FullBlock(hash),
+                        );
+                    }
+                }
+            }
+            Ok(p) => {
+                let hash = p.header.hash();
+                let indexes = p.missing.clone();
+                self.rebuilding.insert(
+                    hash,
+                    Rebuilding {
+                        partial: p,
+                        id,
+                        source,
+                    },
+                );
+                self.request(
+                    source,
+                    Request::BlockTxs {
+                        block: hash,
+                        indexes,
+                    },
+                    Purpose::BlockTxs(hash),
+                );
+            }
+        }
+    }
+
+    /// The announcer's answer to a request for a block's missing
+    /// transactions: the block is completed, or the full block asked for.
+    pub(super) fn on_block_txs(&mut self, peer: PeerId, h: Hash, response: Response) {
+        match response {
+            Response::BlockTxs { block, txs } if block == h => {
+                let Some(r) = self.rebuilding.remove(&h) else {
+                    return;
+                };
+                match r.partial.complete(txs) {
+                    Ok(b) => {
+                        self.announce.rebuilt_with_fetch += 1;
+                        self.import_gossiped(b, r.id, r.source);
+                    }
+                    Err(e) => {
+                        tracing::debug!(block = %h, error = %e, "compact block repair failed; fetching the full block");
+                        self.announce.full_fallbacks += 1;
+                        self.report(&r.id, &r.source, Verdict::Ignore);
+                        self.request(peer, Request::Blocks(vec![h]), Purpose::FullBlock(h));
+                    }
+                }
+            }
+            _ => {
+                if let Some(r) = self.rebuilding.remove(&h) {
+                    self.report(&r.id, &r.source, Verdict::Ignore);
+                }
+                self.announce.full_fallbacks += 1;
+                self.request(peer, Request::Blocks(vec![h]), Purpose::FullBlock(h));
+            }
+        }
+    }
+
+    /// A request for a block's missing transactions failed: the full block
+    /// is asked for instead.
+    pub(super) fn on_block_txs_failed(&mut self, peer: PeerId, h: Hash) {
+        self.rebuilding.remove(&h);
+        self.request(peer, Request::Blocks(vec![h]), Purpose::FullBlock(h));
+    }
+
+    /// The full block of an announcement that could not be rebuilt.
+    pub(super) fn on_full_block(&mut self, peer: PeerId, h: Hash, response: Response) {
+        if let Response::Blocks(mut blocks) = response {
+            if blocks.len() == 1 && blocks[0].hash() == h {
+                let b = blocks.pop().expect("one block");
+                self.enqueue_import(b, Origin::Fetched(peer));
+            } else {
+                self.offend(peer, Offence::BadSyncAnswer, "wrong block returned");
+            }
+        }
+    }
+
+    fn import_gossiped(&mut self, block: Block, id: gossipsub::MessageId, source: PeerId) {
+        let time = block.header.time;
+        self.enqueue_import(block, Origin::Gossip { id, source, time });
+    }
+}

@@ -1,0 +1,110 @@
+//! The node's side of the network: a [`Handle`] that sends commands to the
+//! event loop and reads the state it publishes, and the node key.
+
+use std::sync::Arc;
+
+use libp2p::{identity, Multiaddr, PeerId};
+use luminex_primitives::{Block, Encode, Transaction};
+use parking_lot::RwLock;
+use tokio::sync::mpsc;
+
+use super::NetInfo;
+use crate::compact::CompactBlock;
+use crate::wire;
+
+/// What the node asks of the event loop.
+pub(super) enum Command {
+    PublishTx(Vec<u8>),
+    /// A compact block's frame, with the block's transaction count and
+    /// encoded size (for the announcement statistics).
+    AnnounceBlock {
+        frame: Vec<u8>,
+        txs: usize,
+        full_bytes: usize,
+    },
+    Dial(Multiaddr),
+    Ban(PeerId),
+}
+
+/// Why the node's request to the network was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// The network task has stopped.
+    #[error("the network is not running")]
+    Stopped,
+    /// Not a valid peer id.
+    #[error("invalid peer id: {0}")]
+    PeerId(String),
+}
+
+/// The node's side of the network.
+#[derive(Clone)]
+pub struct Handle {
+    pub(super) tx: mpsc::UnboundedSender<Command>,
+    pub(super) info: Arc<RwLock<NetInfo>>,
+}
+
+impl Handle {
+    /// Gossips a transaction this node accepted from a local client.
+    pub fn publish_tx(&self, tx: &Transaction) {
+        let _ = self.tx.send(Command::PublishTx(wire::to_plain_frame(tx)));
+    }
+
+    /// Announces a block this node produced (compactly). The announcement
+    /// is built here, on the caller's thread: hashing a large block's
+    /// transactions for their short ids must not hold up the event loop,
+    /// which sends it.
+    pub fn announce_block(&self, block: &Block) {
+        let compact = CompactBlock::new(block, rand::random());
+        let _ = self.tx.send(Command::AnnounceBlock {
+            frame: wire::to_frame(&compact),
+            txs: block.txs.len(),
+            full_bytes: block.encoded_len(),
+        });
+    }
+
+    /// Dials an address.
+    pub fn dial(&self, addr: Multiaddr) -> Result<(), HandleError> {
+        self.tx
+            .send(Command::Dial(addr))
+            .map_err(|_| HandleError::Stopped)
+    }
+
+    /// Disconnects and bans a peer.
+    pub fn ban(&self, peer: &str) -> Result<(), HandleError> {
+        let id: PeerId = peer
+            .parse()
+            .map_err(|e: libp2p::identity::ParseError| HandleError::PeerId(e.to_string()))?;
+        self.tx
+            .send(Command::Ban(id))
+            .map_err(|_| HandleError::Stopped)
+    }
+
+    /// A snapshot of the network's state.
+    pub fn info(&self) -> NetInfo {
+        self.info.read().clone()
+    }
+}
+
+/// Loads the node key from `path`, creating it (mode 0600) if missing.
+pub fn load_or_create_key(path: &std::path::Path) -> std::io::Result<identity::Keypair> {
+    if path.exists() {
+        let bytes = std::fs::read(path)?;
+        return identity::Keypair::from_protobuf_encoding(&bytes).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: not a node key: {e}", path.display()),
+            )
+        });
+    }
+    let key = identity::Keypair::generate_ed25519();
+    let bytes = key
+        .to_protobuf_encoding()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    std::io::Write::write_all(&mut opts.open(path)?, &bytes)?;
+    Ok(key)
+}

@@ -1,0 +1,356 @@
+//! The network task: one libp2p swarm driven by a tokio task, an importer
+//! thread that hands blocks to the chain in order, and a [`Handle`] the
+//! node uses to publish and to read the network's state.
+//!
+//! - `handle`: the node's [`Handle`] and the node key;
+//! - `peer`: one `Peer` per connection (everything known about a peer
+//!   goes with it), misbehaviour points, bans and request budgets;
+//! - `pipeline`: statuses, the header-first download and the prepare and
+//!   import threads;
+//! - `gossip`: validating what peers gossip, compact block rebuilding;
+//! - `serve`: answering peers' requests;
+//! - `event_loop`: the loop itself, connections, bootnodes and the state
+//!   published to the node.
+
+mod event_loop;
+mod gossip;
+mod handle;
+mod peer;
+mod pipeline;
+mod serve;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::{gossipsub, identity, noise, tcp, yamux, Multiaddr, PeerId};
+use luminex_primitives::{Block, Encode, Hash, Header, Transaction};
+use parking_lot::RwLock;
+use tokio::sync::mpsc;
+
+use crate::behaviour::{Behaviour, ChainNames, Limits, SyncCodec};
+use crate::compact::PartialBlock;
+use crate::sync::{Progress, SyncConfig, Syncer};
+use crate::wire::{Response, Role, Status};
+use event_loop::Bootnode;
+use gossip::Rebuilding;
+pub use handle::{load_or_create_key, Handle, HandleError};
+use peer::Peer;
+use pipeline::Origin;
+
+/// How a gossiped transaction or block fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid and new: relay it.
+    Accept,
+    /// Not relayed, nobody at fault (known, policy, missing inputs).
+    Ignore,
+    /// Invalid: the sender is at fault.
+    Reject,
+}
+
+/// What the chain did with a block from the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockVerdict {
+    /// Stored; `new_tip` when the main chain moved.
+    Accepted {
+        /// Height of the block.
+        height: u64,
+        /// Whether it (or blocks it unlocked) moved the tip.
+        new_tip: bool,
+    },
+    /// Already known.
+    Known,
+    /// Parent unknown.
+    Orphan,
+    /// Invalid under consensus rules.
+    Invalid(String),
+    /// A local failure (storage); nobody at fault.
+    Failed(String),
+}
+
+/// What the network needs from the chain. Methods may block (storage,
+/// validation); the network calls the slow ones off its event loop.
+pub trait ChainAccess: Send + Sync + 'static {
+    /// What [`ChainAccess::prepare_block`] works out about a block, handed
+    /// back with it to [`ChainAccess::import_block`].
+    type Prepared: Send + 'static;
+    /// The local status (height, tip, work).
+    fn status(&self) -> Status;
+    /// A block locator of the main chain.
+    fn locator(&self) -> Vec<Hash>;
+    /// The height of a known valid block (main chain or side branch).
+    fn height_of(&self, hash: &Hash) -> Option<u64>;
+    /// Whether a header passes the chain's context-free header check (its
+    /// proof of work, on proof-of-work chains): what is checked before a
+    /// header is queued for download or an announcement is rebuilt.
+    fn header_ok(&self, header: &Header) -> bool;
+    /// Main-chain headers after the first locator hash on the main chain.
+    fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header>;
+    /// A stored block.
+    fn block(&self, hash: &Hash) -> Option<Block>;
+    /// A stored block in its canonical encoding, to serve it. By default the
+    /// stored block encoded again; a chain that keeps the encoding returns
+    /// it as it is.
+    fn block_encoded(&self, hash: &Hash) -> Option<Vec<u8>> {
+        self.block(hash).map(|b| b.encode())
+    }
+    /// Visits every mempool transaction with its wtxid.
+    fn for_each_mempool_tx(&self, f: &mut dyn FnMut(&Hash, &Arc<Transaction>));
+    /// Offers a transaction to the mempool.
+    fn submit_tx(&self, tx: Transaction) -> Verdict;
+    /// Offers a prepared block to the chain.
+    fn import_block(&self, block: Self::Prepared) -> BlockVerdict;
+    /// Prepares a block queued for import while earlier ones are imported
+    /// (its context-free checks and signatures, ahead of time). Called on
+    /// one thread, in queue order; decides nothing.
+    fn prepare_block(&self, block: Arc<Block>) -> Self::Prepared;
+    /// Called on the importer thread when it has no prepared block: helps
+    /// prepare the next one. Does nothing by default.
+    fn help_prepare(&self) {}
+}
+
+/// Network settings.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Chain id of the spec.
+    pub chain_id: u32,
+    /// Genesis hash.
+    pub genesis: Hash,
+    /// This node's role.
+    pub role: Role,
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Nodes to bootstrap from (none: this is a bootstrap node).
+    pub bootnodes: Vec<Multiaddr>,
+    /// Addresses others should dial, when known.
+    pub external: Vec<Multiaddr>,
+    /// Connections at most.
+    pub max_peers: u32,
+    /// The spec's largest block.
+    pub max_block_bytes: usize,
+    /// The spec's largest transaction.
+    pub max_tx_bytes: usize,
+    /// How long a misbehaving peer stays banned.
+    pub ban_duration: Duration,
+    /// Download tuning.
+    pub sync: SyncConfig,
+}
+
+/// One connected peer, as reported by the API.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PeerInfo {
+    /// Peer id.
+    pub peer_id: String,
+    /// Remote address.
+    pub address: String,
+    /// `inbound` or `outbound`.
+    pub direction: &'static str,
+    /// Last ping round trip in milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// Identify agent string (version and role).
+    pub agent: Option<String>,
+    /// Height the peer reported.
+    pub height: Option<u64>,
+    /// Gossipsub score.
+    pub score: f64,
+}
+
+/// Byte counts of block announcements, for the compact-relay benchmark.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct AnnounceStats {
+    /// Blocks announced by this node.
+    pub blocks: u64,
+    /// Transactions in them.
+    pub txs: u64,
+    /// Bytes of the compact announcements (frames as sent).
+    pub compact_bytes: u64,
+    /// Bytes of the same blocks in full (their canonical encoding,
+    /// uncompressed).
+    pub full_bytes: u64,
+    /// Compact blocks received that were rebuilt entirely from the mempool.
+    pub rebuilt_from_mempool: u64,
+    /// Compact blocks that needed missing transactions fetched.
+    pub rebuilt_with_fetch: u64,
+    /// Compact blocks that fell back to a full-block download.
+    pub full_fallbacks: u64,
+}
+
+/// The network's state, as the API shows it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct NetInfo {
+    /// This node's peer id.
+    pub peer_id: String,
+    /// Listen addresses with `/p2p/<peer id>`, ready for `--bootnodes`.
+    pub listen_addrs: Vec<String>,
+    /// Confirmed external addresses.
+    pub external_addrs: Vec<String>,
+    /// AutoNAT's verdict: `unknown`, `public` or `private`.
+    pub reachability: String,
+    /// Connected peers.
+    pub peers: Vec<PeerInfo>,
+    /// Currently banned peers.
+    pub banned: Vec<String>,
+    /// Download progress.
+    pub sync: Progress,
+    /// Block announcement figures.
+    pub announce: AnnounceStats,
+    /// Seconds between a block's timestamp and its import here, last value.
+    pub last_block_delay_secs: Option<f64>,
+}
+
+/// Results coming back to the event loop from blocking work.
+enum Done {
+    Tx {
+        id: gossipsub::MessageId,
+        source: PeerId,
+        verdict: Verdict,
+    },
+    Rebuilt {
+        id: gossipsub::MessageId,
+        source: PeerId,
+        partial: Result<PartialBlock, String>,
+    },
+    Imported {
+        hash: Hash,
+        origin: Origin,
+        verdict: BlockVerdict,
+    },
+    Served {
+        channel: request_response::ResponseChannel<Response>,
+        response: Response,
+    },
+}
+
+/// What an outbound request was for.
+enum Purpose {
+    Status,
+    Sync(u64),
+    BlockTxs(Hash),
+    FullBlock(Hash),
+}
+
+/// The event loop's state.
+struct Net<C: ChainAccess> {
+    swarm: libp2p::Swarm<Behaviour>,
+    names: ChainNames,
+    cfg: NetConfig,
+    chain: Arc<C>,
+    info: Arc<RwLock<NetInfo>>,
+    done_tx: mpsc::UnboundedSender<Done>,
+    import_tx: std::sync::mpsc::Sender<(Block, Origin)>,
+    syncer: Syncer<PeerId>,
+    outbound: HashMap<OutboundRequestId, Purpose>,
+    rebuilding: HashMap<Hash, Rebuilding>,
+    /// Connected peers: everything known about each.
+    peers: HashMap<PeerId, Peer>,
+    /// Banned peers and when their bans end.
+    banned: HashMap<PeerId, Instant>,
+    /// Peers being dialled after the DHT found them.
+    dialing: HashSet<PeerId>,
+    /// Blocks handed to the importer and not yet reported back.
+    in_import: HashSet<Hash>,
+    ticks: u64,
+    announce: AnnounceStats,
+    last_block_delay: Option<f64>,
+    reachability: String,
+    last_progress_log: Instant,
+    bootnodes: Vec<Bootnode>,
+}
+
+/// Starts the network on the current tokio runtime.
+pub fn start<C: ChainAccess>(
+    cfg: NetConfig,
+    key: identity::Keypair,
+    chain: Arc<C>,
+) -> Result<(Handle, tokio::task::JoinHandle<()>), String> {
+    let names = ChainNames::new(cfg.chain_id, &cfg.genesis);
+    let block_frame = cfg.max_block_bytes + 64 * 1024;
+    let limits = Limits {
+        max_peers: cfg.max_peers,
+        // A compact block of the largest block, or the largest transaction.
+        max_gossip: (cfg.max_block_bytes / 64).max(cfg.max_tx_bytes) + 64 * 1024,
+        codec: SyncCodec {
+            max_request: 4 << 20,
+            max_response: block_frame.max(32 << 20),
+        },
+    };
+    let role = cfg.role;
+    let n2 = names.clone();
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| e.to_string())?
+        .with_dns()
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|k| {
+            Behaviour::new(k, &n2, role, limits)
+                .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
+        })
+        .map_err(|e| e.to_string())?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    for addr in &cfg.listen {
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|e| format!("listening on {addr}: {e}"))?;
+    }
+    for addr in &cfg.external {
+        swarm.add_external_address(addr.clone());
+    }
+    for addr in &cfg.bootnodes {
+        if let Some(Protocol::P2p(peer)) = addr.iter().last() {
+            swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+        }
+        if let Err(e) = swarm.dial(addr.clone()) {
+            tracing::warn!(%addr, error = %e, "cannot dial bootnode");
+        }
+    }
+    if cfg.bootnodes.is_empty() {
+        tracing::info!("no bootnodes: running as a bootstrap node");
+    }
+    let now = Instant::now();
+    let bootnodes = cfg
+        .bootnodes
+        .iter()
+        .map(|addr| Bootnode::new(addr.clone(), now))
+        .collect();
+    let info = Arc::new(RwLock::new(NetInfo {
+        peer_id: swarm.local_peer_id().to_string(),
+        reachability: "unknown".into(),
+        ..Default::default()
+    }));
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let import_tx = pipeline::spawn(chain.clone(), done_tx.clone())?;
+    let net = Net {
+        swarm,
+        names,
+        syncer: Syncer::new(cfg.sync),
+        cfg,
+        chain,
+        info: info.clone(),
+        done_tx,
+        import_tx,
+        outbound: HashMap::new(),
+        rebuilding: HashMap::new(),
+        peers: HashMap::new(),
+        banned: HashMap::new(),
+        dialing: HashSet::new(),
+        in_import: HashSet::new(),
+        ticks: 0,
+        announce: AnnounceStats::default(),
+        last_block_delay: None,
+        reachability: "unknown".into(),
+        last_progress_log: Instant::now(),
+        bootnodes,
+    };
+    let task = tokio::spawn(net.run(cmd_rx, done_rx));
+    Ok((Handle { tx: cmd_tx, info }, task))
+}

@@ -1,0 +1,191 @@
+//! What the node keeps about each connected peer — one [`Peer`] each, so
+//! everything about a peer goes when it disconnects — and misbehaviour:
+//! points, bans and request rate limits.
+
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use libp2p::{Multiaddr, PeerId};
+
+use super::{ChainAccess, Net};
+use crate::behaviour::BAN_SCORE;
+use crate::wire::Request;
+
+/// Which side dialled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+/// A connected peer.
+pub(super) struct Peer {
+    /// The address of its first connection.
+    pub addr: Multiaddr,
+    pub direction: Direction,
+    /// Last ping round trip.
+    pub rtt: Option<Duration>,
+    /// Identify's agent string.
+    pub agent: Option<String>,
+    /// The height it reported or served last.
+    pub height: Option<u64>,
+    /// A status request is outstanding (one at a time).
+    pub status_pending: bool,
+    /// When it was last asked for its status.
+    pub status_asked: Option<Instant>,
+    /// Misbehaviour points; [`BAN_POINTS`] bans.
+    pub points: u32,
+    /// Its request budgets.
+    pub limits: RequestLimits,
+}
+
+impl Peer {
+    pub(super) fn new(addr: Multiaddr, direction: Direction) -> Peer {
+        Peer {
+            addr,
+            direction,
+            rtt: None,
+            agent: None,
+            height: None,
+            status_pending: false,
+            status_asked: None,
+            points: 0,
+            limits: RequestLimits::new(),
+        }
+    }
+}
+
+/// Misbehaviour points; a peer reaching [`BAN_POINTS`] is banned.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Offence {
+    InvalidBlock,
+    InvalidTx,
+    Malformed,
+    BadSyncAnswer,
+    UnconnectedHeaders,
+    WrongChain,
+    RateLimit,
+}
+
+impl Offence {
+    fn points(self) -> u32 {
+        match self {
+            // Invalid for everyone: the sender is at fault, at once.
+            Offence::InvalidBlock | Offence::InvalidTx | Offence::Malformed => 100,
+            Offence::BadSyncAnswer | Offence::WrongChain => 100,
+            // Headers can fail to connect after an honest reorg: five strikes.
+            Offence::UnconnectedHeaders => 20,
+            Offence::RateLimit => 5,
+        }
+    }
+}
+
+const BAN_POINTS: u32 = 100;
+
+type Limiter = governor::DefaultDirectRateLimiter;
+
+/// Per-peer request budgets (per second, burst), by request kind: status,
+/// headers, blocks, block transactions. Status is asked every few seconds;
+/// blocks are asked in small chunks during sync, so they get the most.
+const REQUEST_QUOTAS: [(u32, u32); 4] = [(10, 40), (20, 50), (200, 400), (20, 50)];
+
+/// A peer's request budgets, one per kind of request.
+pub(super) struct RequestLimits([Limiter; 4]);
+
+impl RequestLimits {
+    fn new() -> Self {
+        RequestLimits(REQUEST_QUOTAS.map(|(per_second, burst)| {
+            let q = governor::Quota::per_second(NonZeroU32::new(per_second).expect("nonzero"))
+                .allow_burst(NonZeroU32::new(burst).expect("nonzero"));
+            governor::RateLimiter::direct(q)
+        }))
+    }
+
+    /// Whether a request of this kind is within budget (and counts it).
+    pub(super) fn allow(&self, request: &Request) -> bool {
+        let kind = match request {
+            Request::Status => 0,
+            Request::Headers { .. } => 1,
+            Request::Blocks(_) => 2,
+            Request::BlockTxs { .. } => 3,
+        };
+        self.0[kind].check().is_ok()
+    }
+}
+
+impl<C: ChainAccess> Net<C> {
+    /// Charges a peer for an offence, banning it at [`BAN_POINTS`]. A peer
+    /// that is already gone is banned only for an offence worth a ban alone.
+    pub(super) fn offend(&mut self, peer: PeerId, offence: Offence, why: &str) {
+        let points = match self.peers.get_mut(&peer) {
+            Some(p) => {
+                p.points += offence.points();
+                p.points
+            }
+            None => offence.points(),
+        };
+        tracing::warn!(%peer, ?offence, points, why, "peer misbehaved");
+        if points >= BAN_POINTS {
+            self.ban(peer, why);
+        }
+    }
+
+    pub(super) fn ban(&mut self, peer: PeerId, why: &str) {
+        tracing::warn!(%peer, why, secs = self.cfg.ban_duration.as_secs(), "banning peer");
+        self.banned
+            .insert(peer, Instant::now() + self.cfg.ban_duration);
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.points = 0;
+        }
+        let b = self.swarm.behaviour_mut();
+        b.blocked.block_peer(peer);
+        b.kad.remove_peer(&peer);
+        self.syncer.remove_peer(&peer);
+        self.publish_info();
+    }
+
+    /// Once a second: bans run out, peers with a gossip score below the
+    /// threshold are banned, and misbehaviour points decay.
+    pub(super) fn police(&mut self, now: Instant) {
+        let expired: Vec<PeerId> = self
+            .banned
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in expired {
+            self.banned.remove(&p);
+            self.swarm.behaviour_mut().blocked.unblock_peer(p);
+            tracing::info!(peer = %p, "ban expired");
+        }
+        let low: Vec<PeerId> = self
+            .peers
+            .keys()
+            .filter(|p| {
+                self.swarm
+                    .behaviour()
+                    .gossip
+                    .peer_score(p)
+                    .is_some_and(|s| s < BAN_SCORE)
+            })
+            .copied()
+            .collect();
+        for p in low {
+            self.ban(p, "gossip score below the ban threshold");
+        }
+        // Misbehaviour points decay by one a second: only sustained or
+        // serious misbehaviour reaches a ban.
+        for p in self.peers.values_mut() {
+            p.points = p.points.saturating_sub(1);
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The import pipeline: peers' statuses feed the [`Syncer`](crate::sync::Syncer),
+//! whose requests go out and whose blocks, with relayed and fetched ones,
+//! pass a prepare thread (context-free checks and signatures) and then an
+//! importer thread that hands them to the chain one at a time, in order.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use libp2p::{gossipsub, PeerId};
+use luminex_primitives::{Block, Hash};
+use tokio::sync::mpsc;
+
+use super::peer::Offence;
+use super::{BlockVerdict, ChainAccess, Done, Net, Purpose, Verdict};
+use crate::sync::{Fault, Local};
+use crate::wire::{Request, Response, Status};
+
+/// Blocks prepared and waiting for the importer at most.
+const PREPARED_AHEAD: usize = 2;
+
+/// Where a block being imported came from.
+#[derive(Debug, Clone)]
+pub(super) enum Origin {
+    Gossip {
+        id: gossipsub::MessageId,
+        source: PeerId,
+        time: u32,
+    },
+    Sync(PeerId),
+    Fetched(PeerId),
+}
+
+/// Starts the prepare and import threads; blocks sent to the returned
+/// channel come back, imported, as [`Done::Imported`].
+pub(super) fn spawn<C: ChainAccess>(
+    chain: Arc<C>,
+    done: mpsc::UnboundedSender<Done>,
+) -> Result<std::sync::mpsc::Sender<(Block, Origin)>, String> {
+    let (import_tx, prepare_rx) = std::sync::mpsc::channel::<(Block, Origin)>();
+    let (prepared_tx, import_rx) =
+        std::sync::mpsc::sync_channel::<(Hash, C::Prepared, Origin)>(PREPARED_AHEAD);
+    {
+        // A block is prepared (its signatures checked) on one thread while
+        // the block before it is imported on another.
+        let chain = chain.clone();
+        std::thread::Builder::new()
+            .name("luminex-prepare".into())
+            .spawn(move || {
+                while let Ok((block, origin)) = prepare_rx.recv() {
+                    let hash = block.hash();
+                    let prepared = chain.prepare_block(Arc::new(block));
+                    if prepared_tx.send((hash, prepared, origin)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    // Blocks are imported one at a time, in arrival order: the chain
+    // serialises writers anyway, and sync depends on the order.
+    std::thread::Builder::new()
+        .name("luminex-import".into())
+        .spawn(move || loop {
+            let (hash, block, origin) = match import_rx.try_recv() {
+                Ok(next) => next,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    chain.help_prepare();
+                    match import_rx.recv() {
+                        Ok(next) => next,
+                        Err(_) => break,
+                    }
+                }
+            };
+            let verdict = chain.import_block(block);
+            if done
+                .send(Done::Imported {
+                    hash,
+                    origin,
+                    verdict,
+                })
+                .is_err()
+            {
+                break;
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(import_tx)
+}
+
+impl<C: ChainAccess> Net<C> {
+    pub(super) fn local(&self) -> Local {
+        let st = self.chain.status();
+        Local {
+            height: st.height,
+            work: st.work,
+            locator: self.chain.locator(),
+        }
+    }
+
+    /// Asks a peer for its status unless a request is already out.
+    /// At most one request per peer per second, well inside the peer's
+    /// rate limit, however many orphans a burst of announcements produces.
+    pub(super) fn ask_status(&mut self, peer: PeerId) {
+        let now = Instant::now();
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if p.status_pending
+            || p.status_asked
+                .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        p.status_pending = true;
+        p.status_asked = Some(now);
+        self.request(peer, Request::Status, Purpose::Status);
+    }
+
+    pub(super) fn enqueue_import(&mut self, block: Block, origin: Origin) {
+        self.in_import.insert(block.hash());
+        let _ = self.import_tx.send((block, origin));
+    }
+
+    pub(super) fn drive_sync(&mut self) {
+        let local = self.local();
+        for (peer, token, req) in self.syncer.poll(&local) {
+            self.request(peer, req, Purpose::Sync(token));
+        }
+        for (block, peer) in self.syncer.take_ready() {
+            self.enqueue_import(block, Origin::Sync(peer));
+        }
+        let progress = self.syncer.progress(&local);
+        if progress.syncing && self.last_progress_log.elapsed() >= Duration::from_secs(5) {
+            self.last_progress_log = Instant::now();
+            tracing::info!(
+                height = local.height,
+                target = progress.target_height,
+                best_peer = progress.best_peer_height,
+                "syncing"
+            );
+        }
+        self.info.write().sync = progress;
+    }
+
+    /// A peer's status arrived.
+    pub(super) fn on_status(&mut self, peer: PeerId, st: Status) {
+        let local = self.chain.status();
+        if st.chain_id != local.chain_id || st.genesis != local.genesis {
+            self.offend(peer, Offence::WrongChain, "status names another chain");
+            return;
+        }
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.height = Some(st.height);
+        }
+        self.syncer.peer_status(peer, st.height, st.work);
+        self.drive_sync();
+    }
+
+    /// An answer to a request of the syncer.
+    pub(super) fn on_sync_response(&mut self, peer: PeerId, token: u64, response: Response) {
+        match response {
+            Response::Headers(headers) => {
+                let chain = self.chain.clone();
+                let r = self.syncer.on_headers(
+                    token,
+                    &headers,
+                    |h| chain.height_of(h),
+                    |h| chain.header_ok(h),
+                );
+                match r {
+                    Ok(()) | Err(Fault::Unsolicited) => {}
+                    Err(Fault::Disconnected) => {
+                        self.offend(peer, Offence::UnconnectedHeaders, "headers do not connect")
+                    }
+                    Err(f) => self.offend(peer, Offence::BadSyncAnswer, &f.to_string()),
+                }
+            }
+            Response::Blocks(blocks) => match self.syncer.on_blocks(token, blocks) {
+                Ok(()) | Err(Fault::Unsolicited) => {}
+                Err(f) => self.offend(peer, Offence::BadSyncAnswer, &f.to_string()),
+            },
+            _ => {
+                self.syncer.on_failure(token);
+                return;
+            }
+        }
+        self.drive_sync();
+    }
+
+    /// The chain's verdict on a block handed to the importer.
+    pub(super) fn on_imported(&mut self, hash: Hash, origin: Origin, verdict: BlockVerdict) {
+        self.in_import.remove(&hash);
+        let peer = match &origin {
+            Origin::Gossip { source, .. } => *source,
+            Origin::Sync(p) | Origin::Fetched(p) => *p,
+        };
+        let gossip_verdict = match &verdict {
+            BlockVerdict::Accepted { height, .. } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.height = Some(p.height.unwrap_or(0).max(*height));
+                }
+                Verdict::Accept
+            }
+            BlockVerdict::Known | BlockVerdict::Failed(_) => Verdict::Ignore,
+            BlockVerdict::Orphan => {
+                self.ask_status(peer);
+                Verdict::Ignore
+            }
+            BlockVerdict::Invalid(why) => {
+                tracing::warn!(block = %hash, %peer, why, "invalid block from peer");
+                if matches!(origin, Origin::Sync(_)) {
+                    self.syncer.reset();
+                }
+                self.offend(peer, Offence::InvalidBlock, why);
+                Verdict::Reject
+            }
+        };
+        if let Origin::Gossip { id, source, time } = origin {
+            if let BlockVerdict::Accepted { .. } = verdict {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs_f64())
+                    .unwrap_or(0.0);
+                self.last_block_delay = Some((now - f64::from(time)).max(0.0));
+            }
+            self.report(&id, &source, gossip_verdict);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Serving peers' requests: within each peer's rate limits, status at once,
+//! everything that reads the disk on a blocking thread, answers cut at a
+//! size budget.
+
+use libp2p::request_response::ResponseChannel;
+use libp2p::PeerId;
+use luminex_primitives::Transaction;
+
+use super::peer::Offence;
+use super::{ChainAccess, Done, Net};
+use crate::wire::{self, Request, Response};
+
+impl<C: ChainAccess> Net<C> {
+    pub(super) fn serve(
+        &mut self,
+        peer: PeerId,
+        request: Request,
+        channel: ResponseChannel<Response>,
+    ) {
+        match self.peers.get(&peer).map(|p| p.limits.allow(&request)) {
+            Some(true) => {}
+            Some(false) => {
+                self.respond(channel, Response::RateLimited);
+                self.offend(peer, Offence::RateLimit, "request rate limit exceeded");
+                return;
+            }
+            // Not connected any more: nobody to answer.
+            None => return,
+        }
+        if let Request::Status = request {
+            let st = self.chain.status();
+            self.respond(channel, Response::Status(st));
+            return;
+        }
+        // Reading blocks is disk work: off the event loop.
+        let chain = self.chain.clone();
+        let done = self.done_tx.clone();
+        let budget = self.cfg.max_block_bytes.max(16 << 20);
+        tokio::task::spawn_blocking(move || {
+            let response = answer(&*chain, request, budget);
+            let _ = done.send(Done::Served { channel, response });
+        });
+    }
+
+    /// Sends an answer (the peer may have gone meanwhile).
+    pub(super) fn respond(&mut self, channel: ResponseChannel<Response>, response: Response) {
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, response);
+    }
+}
+
+/// The answer to a request that reads the chain; blocks stop at `budget`
+/// bytes (the requester asks again for the rest).
+fn answer<C: ChainAccess>(chain: &C, request: Request, budget: usize) -> Response {
+    match request {
+        Request::Status => Response::Status(chain.status()),
+        Request::Headers { locator, max } => Response::Headers(
+            chain.headers_after(&locator, (max as usize).min(wire::MAX_HEADERS as usize)),
+        ),
+        Request::Blocks(hashes) => {
+            let mut out = Vec::new();
+            let mut bytes = 0;
+            for h in hashes {
+                let Some(b) = chain.block_encoded(&h) else {
+                    break;
+                };
+                bytes += b.len();
+                out.push(wire::EncodedBlock::new(b));
+                if bytes >= budget {
+                    break;
+                }
+            }
+            if out.is_empty() {
+                Response::NotFound
+            } else {
+                Response::StoredBlocks(out)
+            }
+        }
+        Request::BlockTxs { block, indexes } => match chain.block(&block) {
+            Some(b) => {
+                let txs: Option<Vec<Transaction>> = indexes
+                    .iter()
+                    .map(|i| b.txs.get(*i as usize).cloned())
+                    .collect();
+                match txs {
+                    Some(txs) => Response::BlockTxs { block, txs },
+                    None => Response::NotFound,
+                }
+            }
+            None => Response::NotFound,
+        },
+    }
+}

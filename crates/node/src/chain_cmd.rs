@@ -38,6 +38,9 @@ pub struct ChainArgs {
 pub enum ChainCommand {
     /// Show the node's chain, tip and mempool.
     Info,
+    /// Ask the node's `GET /health/live`; exit 0 only when it answers "ok".
+    /// Container health checks use it, so the image needs no HTTP client.
+    Health,
     /// Show a block by height or hash.
     Block {
         /// Height or block hash.
@@ -87,6 +90,16 @@ pub async fn run(args: ChainArgs) -> anyhow::Result<()> {
     );
     match args.command {
         ChainCommand::Info => show(&client, "/health/node-status").await,
+        ChainCommand::Health => {
+            let v: Value = client.get("/health/live").await?;
+            match v.get("status").and_then(Value::as_str) {
+                Some("ok") => {
+                    println!("ok");
+                    Ok(())
+                }
+                _ => anyhow::bail!("the node answered /health/live with {v}"),
+            }
+        }
         ChainCommand::Block { id } => show(&client, &format!("/blocks/{id}")).await,
         ChainCommand::Tx { txid } => show(&client, &format!("/transactions/{txid}")).await,
         ChainCommand::Spec => {

@@ -85,6 +85,7 @@ fn wallet_send_restart_and_balances_survive() {
     let info = ok(d, port, &["chain", "info"]);
     let info: serde_json::Value = serde_json::from_str(&info).unwrap();
     let height = info["height"].as_u64().unwrap();
+    assert_eq!(ok(d, port, &["chain", "health"]).trim(), "ok");
 
     node.stop();
     let node = NodeProcess::start(d, port, &["--no-produce"]);
@@ -97,6 +98,8 @@ fn wallet_send_restart_and_balances_survive() {
         history_before
     );
     node.stop();
+    // The container health check fails once the node is gone.
+    assert!(!luminex(d, port, &["chain", "health"]).status.success());
     let check: serde_json::Value = serde_json::from_str(&ok(d, port, &["chain", "check"])).unwrap();
     assert_eq!(check["consistent"], true);
 }

@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""The compose testnet, for real: image, network, monitoring, stop and restart.
+
+    python3 deploy/test/e2e.py --binary target/debug/luminex
+
+Needs a running Docker daemon, `docker-compose` and the base image
+`debian:bookworm-slim` (deploy/test/e2e.sh prepares all three). Steps:
+
+1. builds the node image from deploy/Dockerfile's `prebuilt` stage with the
+   given binary, and a Prometheus image from Debian's prometheus binaries;
+2. starts deploy/compose/docker-compose.yml's boot, node1, miner and
+   prometheus services (Grafana's image is not available here; its
+   dashboards are checked against the node's metrics by the Rust tests);
+3. waits until the miner has mined and both followers reach its height,
+   Docker reports the nodes healthy (the image's HEALTHCHECK) and
+   Prometheus reports all three targets up with the alert rules loaded;
+4. stops the miner, sends a transaction to node1, `docker stop`s node1 and
+   starts it again: the same tip and the transaction still in its mempool;
+5. removes the containers and volumes (unless --keep).
+
+Every wait has a generous deadline; nothing is timed. Host traffic goes
+only to 127.0.0.1 (the compose file publishes ports on loopback only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+DEPLOY = pathlib.Path(__file__).resolve().parent.parent
+COMPOSE_FILE = DEPLOY / "compose" / "docker-compose.yml"
+PROJECT = "luminex-e2e"
+NODE_IMAGE = "luminex:e2e"
+PROMETHEUS_IMAGE = "luminex-prometheus:e2e"
+PASSPHRASE = "e2e passphrase"
+
+
+class Failed(Exception):
+    """A check failed."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sh(cmd: list[str], env: dict | None = None, check: bool = True) -> str:
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if check and r.returncode != 0:
+        raise Failed(f"{' '.join(cmd)} exited with {r.returncode}:\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def get_json(url: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.loads(r.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def wait_for(what: str, probe, deadline_secs: float = 300.0, every: float = 1.0):
+    """Polls `probe` until it returns a true value; fails after the deadline."""
+    end = time.monotonic() + deadline_secs
+    while True:
+        v = probe()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise Failed(f"gave up waiting: {what}")
+        time.sleep(every)
+
+
+class Testnet:
+    def __init__(self, binary: pathlib.Path):
+        self.binary = binary
+        self.ports = {
+            "BOOT_API_PORT": free_port(),
+            "BOOT_RPC_PORT": free_port(),
+            "NODE1_API_PORT": free_port(),
+            "MINER_API_PORT": free_port(),
+            "PROMETHEUS_PORT": free_port(),
+            "GRAFANA_PORT": free_port(),
+        }
+        self.env = dict(os.environ)
+        self.env.update({k: str(v) for k, v in self.ports.items()})
+        self.env.update(
+            {
+                "LUMINEX_IMAGE": NODE_IMAGE,
+                "PROMETHEUS_IMAGE": PROMETHEUS_IMAGE,
+                "LUMINEX_WALLET_PASSPHRASE": PASSPHRASE,
+                # The classic builder: the `prebuilt` stage needs no BuildKit.
+                "DOCKER_BUILDKIT": "0",
+            }
+        )
+        self.passed = 0
+
+    def ok(self, what: str) -> None:
+        self.passed += 1
+        print(f"ok   {what}", flush=True)
+
+    def compose(self, *args: str, check: bool = True) -> str:
+        return sh(
+            ["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), *args],
+            env=self.env,
+            check=check,
+        )
+
+    def container(self, service: str) -> str:
+        cid = self.compose("ps", "-q", service).strip()
+        if not cid:
+            raise Failed(f"no container for {service}")
+        return cid
+
+    def api(self, service: str) -> str:
+        port = {"boot": "BOOT_API_PORT", "node1": "NODE1_API_PORT", "miner": "MINER_API_PORT"}[service]
+        return f"http://127.0.0.1:{self.ports[port]}"
+
+    def status(self, service: str) -> dict | None:
+        return get_json(self.api(service) + "/health/node-status")
+
+    def height(self, service: str) -> int:
+        s = self.status(service)
+        return s["height"] if s else -1
+
+    def exec(self, service: str, *args: str) -> str:
+        return sh(
+            [
+                "docker", "exec",
+                "-e", f"LUMINEX_WALLET_PASSPHRASE={PASSPHRASE}",
+                "-e", "LUMINEX_NODE=http://127.0.0.1:8645",
+                self.container(service), "luminex", *args,
+            ]
+        )
+
+    def build_images(self) -> None:
+        with tempfile.TemporaryDirectory() as ctx:
+            shutil.copy2(self.binary, pathlib.Path(ctx) / "luminex")
+            # A debug build carries hundreds of MB of debug info; the image
+            # does not need it (best effort: binutils may be absent).
+            subprocess.run(["strip", "--strip-debug", str(pathlib.Path(ctx) / "luminex")], capture_output=True)
+            sh(
+                ["docker", "build", "-q", "-f", str(DEPLOY / "Dockerfile"),
+                 "--target", "prebuilt", "-t", NODE_IMAGE, ctx],
+                env=self.env,
+            )
+        self.ok(f"image {NODE_IMAGE} built from deploy/Dockerfile (prebuilt stage)")
+        with tempfile.TemporaryDirectory() as ctx:
+            for b in ("prometheus", "promtool"):
+                path = shutil.which(b)
+                if path is None:
+                    raise Failed(f"{b} not found (Debian package prometheus)")
+                shutil.copy2(path, pathlib.Path(ctx) / b)
+            sh(
+                ["docker", "build", "-q", "-f", str(DEPLOY / "test" / "prometheus.Dockerfile"),
+                 "-t", PROMETHEUS_IMAGE, ctx],
+                env=self.env,
+            )
+        self.ok(f"image {PROMETHEUS_IMAGE} built")
+
+    def run(self) -> None:
+        self.build_images()
+        self.compose("down", "-v", "--remove-orphans", check=False)
+        self.compose("up", "-d", "--no-build", "boot", "node1", "miner", "prometheus")
+        self.ok("compose testnet started: boot, node1, miner, prometheus")
+
+        # The miner mines; both followers, which know only the name `boot`,
+        # reach the height it had.
+        target = wait_for("the miner to mine 5 blocks", lambda: self.height("miner") >= 5 and self.height("miner"))
+        for s in ("boot", "node1"):
+            wait_for(f"{s} to reach height {target}", lambda s=s: self.height(s) >= target)
+        self.ok(f"boot and node1 reached the miner's height {target}")
+
+        for s in ("boot", "node1", "miner"):
+            cid = self.container(s)
+            wait_for(
+                f"docker to report {s} healthy",
+                lambda cid=cid: sh(["docker", "inspect", "-f", "{{.State.Health.Status}}", cid]).strip() == "healthy",
+                every=2.0,
+            )
+        self.ok("docker reports the three nodes healthy (HEALTHCHECK luminex chain health)")
+
+        prom = f"http://127.0.0.1:{self.ports['PROMETHEUS_PORT']}"
+
+        def targets_up():
+            t = get_json(prom + "/api/v1/targets")
+            if not t:
+                return False
+            active = t["data"]["activeTargets"]
+            up = sorted(a["labels"]["instance"] for a in active if a["health"] == "up")
+            return up == ["boot:8645", "miner:8645", "node1:8645"] and up
+
+        wait_for("Prometheus to report the three nodes up", targets_up, every=2.0)
+        rules = get_json(prom + "/api/v1/rules") or {}
+        alerts = [r for g in rules.get("data", {}).get("groups", []) for r in g["rules"] if r["type"] == "alerting"]
+        if not alerts:
+            raise Failed("Prometheus loaded no alert rules")
+        q = get_json(prom + "/api/v1/query?query=luminex_chain_height") or {}
+        if len(q.get("data", {}).get("result", [])) != 3:
+            raise Failed(f"luminex_chain_height is not scraped from three nodes: {q}")
+        self.ok(f"Prometheus: three targets up, {len(alerts)} alert rules, luminex_chain_height from each")
+
+        # A stop and a restart lose no block and no mempool transaction.
+        self.compose("stop", "miner")
+        self.exec("node1", "wallet", "--wallet", "dev0", "import-dev", "--index", "0")
+        to = self.exec("boot", "wallet", "new").split("address: ")[1].split()[0]
+        txid = self.exec("node1", "wallet", "--wallet", "dev0", "send", "--to", to, "--amount", "1.5").strip().splitlines()[0]
+        tx_url = f"/transactions/{txid}"
+        if (get_json(self.api("node1") + tx_url) or {}).get("status") != "pending":
+            raise Failed(f"transaction {txid} is not pending on node1")
+        before = self.status("node1")
+        cid = self.container("node1")
+        sh(["docker", "stop", cid])
+        code = sh(["docker", "inspect", "-f", "{{.State.ExitCode}}", cid]).strip()
+        if code != "0":
+            raise Failed(f"node1 exited with {code} on docker stop:\n{sh(['docker', 'logs', '--tail', '30', cid])}")
+        sh(["docker", "start", cid])
+        after = wait_for("node1 to answer after its restart", lambda: self.status("node1"))
+        if (after["height"], after["tip"]) != (before["height"], before["tip"]):
+            raise Failed(f"node1's tip changed across the restart: {before} -> {after}")
+        tx = get_json(self.api("node1") + tx_url) or {}
+        if tx.get("status") != "pending":
+            raise Failed(f"transaction {txid} was lost across the restart: {tx}")
+        self.ok(f"docker stop + start of node1: tip {after['height']} kept, transaction {txid[:16]}… still pending")
+
+    def down(self) -> None:
+        self.compose("down", "-v", "--remove-orphans", check=False)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--binary", required=True, type=pathlib.Path, help="a luminex binary for the image")
+    p.add_argument("--keep", action="store_true", help="leave the testnet running")
+    a = p.parse_args()
+    if not a.binary.is_file():
+        print(f"no binary at {a.binary}")
+        return 2
+    t = Testnet(a.binary)
+    try:
+        t.run()
+    except Failed as e:
+        print(f"FAIL {e}")
+        for s in ("boot", "node1", "miner", "prometheus"):
+            print(f"--- logs of {s} ---")
+            print(t.compose("logs", "--tail", "40", s, check=False))
+        print(f"e2e: {t.passed} passed, 1 failed")
+        if not a.keep:
+            t.down()
+        return 1
+    if not a.keep:
+        t.down()
+    print(f"e2e: {t.passed} passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

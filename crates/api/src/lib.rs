@@ -136,6 +136,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         node_status,
         live,
         metrics,
+        mining_workers,
         openapi_json,
         docs_page,
         crate::explorer::blocks,
@@ -171,6 +172,8 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         BlockSyncJson,
         NodeStatusJson,
         P2pStatusJson,
+        WorkerJson,
+        WorkersJson,
     ))
 )]
 pub struct ApiDoc;
@@ -257,6 +260,7 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         )
         .route("/health/ready", get(crate::explorer::ready))
         .route("/metrics", get(metrics))
+        .route("/mining/workers", get(mining_workers))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))
         .route("/ws", get(crate::ws::handler))
@@ -729,6 +733,27 @@ async fn metrics(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response 
         )
             .into_response()
     }
+}
+
+/// `GET /mining/workers`: shares, blocks and hash rate of every Stratum
+/// worker (empty when the node serves no Stratum).
+#[utoipa::path(get, path = "/mining/workers", tag = "mining", responses((status = 200, body = WorkersJson)))]
+async fn mining_workers(State(node): State<Arc<Node>>) -> Json<WorkersJson> {
+    let workers = node
+        .pool
+        .snapshot(node.clock.now_unix())
+        .into_iter()
+        .map(|w| WorkerJson {
+            worker: w.worker,
+            shares_accepted: w.shares_accepted,
+            shares_rejected: w.shares_rejected,
+            blocks_found: w.blocks_found,
+            last_share_time: w.last_share_time,
+            hashrate: w.hashrate,
+            connections: w.connections,
+        })
+        .collect();
+    Json(WorkersJson { workers })
 }
 
 /// `GET /health/live`: the process is up.

@@ -273,3 +273,30 @@ pub fn net_coins(received: u64, sent: u64) -> String {
         format!("-{}", fmt(sent - received))
     }
 }
+
+/// One Stratum worker's figures (`GET /mining/workers`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WorkerJson {
+    /// The worker name (`mining.authorize`'s user).
+    pub worker: String,
+    /// Shares accepted.
+    pub shares_accepted: u64,
+    /// Shares rejected, by reason (`stale`, `duplicate`, `low-difficulty`,
+    /// `malformed`, `time`).
+    pub shares_rejected: std::collections::BTreeMap<String, u64>,
+    /// Blocks found and accepted onto the main chain.
+    pub blocks_found: u64,
+    /// Unix time of the last share; 0 if none.
+    pub last_share_time: u64,
+    /// Estimated hashes per second over the last ten minutes.
+    pub hashrate: f64,
+    /// Open connections authorized as this worker.
+    pub connections: u64,
+}
+
+/// Every Stratum worker the node tracks (`GET /mining/workers`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WorkersJson {
+    /// Workers by name.
+    pub workers: Vec<WorkerJson>,
+}

@@ -2,6 +2,7 @@
 //! peer is penalised and which API status a client sees.
 
 use luminex_crypto::VerifyError;
+use luminex_primitives::commitment::CommitmentError;
 use luminex_primitives::{Amount, DecodeError, Hash, OutPoint, SchemeId};
 
 /// The class of a rejection, after Bitcoin Core's `TxValidationResult`.
@@ -186,6 +187,17 @@ pub enum BlockError {
     /// The header's Merkle root does not match the transactions.
     #[error("merkle root mismatch")]
     BadMerkleRoot,
+    /// The transaction list repeats a subtree of Bitcoin's Merkle tree, so it
+    /// shares its root with another list (CVE-2012-2459).
+    #[error("transaction list is mutated (duplicate subtree of the merkle tree)")]
+    Mutated,
+    /// The coinbase of a chain that commits to witnesses in the coinbase
+    /// carries no witness commitment.
+    #[error("coinbase carries no witness commitment")]
+    NoWitnessCommitment,
+    /// The coinbase's witness commitment does not match the witnesses.
+    #[error("witness commitment mismatch")]
+    BadWitnessCommitment,
     /// The first transaction is not a coinbase.
     #[error("first transaction is not a coinbase")]
     NoCoinbase,
@@ -265,6 +277,9 @@ impl BlockError {
             BlockError::Decode(_) => "bad-block-encoding",
             BlockError::TooLarge { .. } => "bad-blk-length",
             BlockError::BadMerkleRoot => "bad-txnmrklroot",
+            BlockError::Mutated => "bad-txns-duplicate",
+            BlockError::NoWitnessCommitment => "bad-witness-commitment",
+            BlockError::BadWitnessCommitment => "bad-witness-merkle-match",
             BlockError::NoCoinbase => "bad-cb-missing",
             BlockError::CoinbaseHeight { .. } => "bad-cb-height",
             BlockError::CoinbaseTooLarge { .. } => "bad-cb-amount",
@@ -278,6 +293,19 @@ impl BlockError {
         }
     }
 
+    /// Whether the transactions do not match what the header commits to (a
+    /// wrong Merkle root, a mutated list, witnesses that differ from the
+    /// coinbase's commitment). Such a block says nothing about its header:
+    /// the block the header was mined for may still arrive and be valid, so
+    /// the header must not be marked invalid (Bitcoin Core's
+    /// `BLOCK_MUTATED`).
+    pub fn is_mutation(&self) -> bool {
+        matches!(
+            self,
+            BlockError::BadMerkleRoot | BlockError::Mutated | BlockError::BadWitnessCommitment
+        )
+    }
+
     /// The class of this rejection.
     pub fn class(&self) -> ErrorClass {
         match self {
@@ -288,6 +316,19 @@ impl BlockError {
                 c => c,
             },
             _ => ErrorClass::Consensus,
+        }
+    }
+}
+
+impl From<CommitmentError> for BlockError {
+    fn from(e: CommitmentError) -> Self {
+        match e {
+            CommitmentError::Mutated => BlockError::Mutated,
+            CommitmentError::MissingWitnessCommitment => BlockError::NoWitnessCommitment,
+            CommitmentError::Witness => BlockError::BadWitnessCommitment,
+            // Root, and any later variant: the transactions are not the
+            // header's.
+            _ => BlockError::BadMerkleRoot,
         }
     }
 }

@@ -34,7 +34,7 @@ pub use connect::{
 pub use error::{BlockError, ErrorClass, TxError};
 pub use rules::{DevRules, HeaderChain, HeaderRules, Parent, U256};
 pub use sigcache::SigCache;
-pub use spec::{ChainSpec, SpecError};
+pub use spec::{ChainSpec, CoinbaseExtraError, SpecError};
 pub use utxo::{BlockUndo, Coin, UtxoChanges, UtxoView};
 pub use validate::{
     check_block, check_transaction, check_tx_inputs, verify_signatures, verify_spent_outputs,

@@ -2,8 +2,10 @@
 //! plain TOML. Presets are compiled in (`luminex chain spec --chain dev`
 //! prints one); an operator can edit a copy and start a new chain from it.
 
+use luminex_primitives::commitment::{self, MAX_COINBASE_EXTRA};
 use luminex_primitives::{
-    Address, Amount, Block, Hash, Header, Lock, SchemeId, Transaction, TxKind, TxOut,
+    Address, Amount, Block, Hash, Header, Lock, MerkleCommitment, SchemeId, Transaction, TxKind,
+    TxOut,
 };
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +109,11 @@ pub struct ChainSpec {
     /// Proof-of-work parameters (for `consensus = "pow"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pow: Option<PowParams>,
+    /// How headers commit to transactions: `tagged` (a tagged Merkle tree
+    /// over wtxids) or `bitcoin` (Bitcoin's Merkle tree, the witnesses
+    /// committed in the coinbase; what unmodified mining software builds).
+    #[serde(default)]
+    pub merkle_commitment: MerkleCommitment,
     /// Deepest reorganisation a node will follow; deeper ones are refused.
     #[serde(default = "default_max_reorg_depth")]
     pub max_reorg_depth: u64,
@@ -129,6 +136,16 @@ pub enum SpecError {
     /// Fields contradict each other.
     #[error("chain spec is inconsistent: {0}")]
     Invalid(String),
+}
+
+/// Extra coinbase bytes (pool tag, extranonce) that do not fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("coinbase extra data is {len} bytes, at most {max} fit")]
+pub struct CoinbaseExtraError {
+    /// Bytes asked for.
+    pub len: usize,
+    /// Bytes that fit.
+    pub max: usize,
 }
 
 /// Names of the compiled-in presets.
@@ -251,16 +268,9 @@ impl ChainSpec {
                     .lock,
             })
             .collect();
-        let coinbase = Transaction {
-            version: 1,
-            chain_id: self.chain_id,
-            kind: TxKind::Coinbase { height: 0 },
-            inputs: vec![],
-            outputs,
-            expiry_height: 0,
-            witnesses: vec![],
-            data: Vec::new(),
-        };
+        let coinbase = self
+            .coinbase(0, outputs, &[], &[])
+            .expect("no extra coinbase bytes always fit");
         let mut block = Block {
             header: Header {
                 version: 1,
@@ -272,8 +282,61 @@ impl ChainSpec {
             },
             txs: vec![coinbase],
         };
-        block.header.merkle_root = block.compute_merkle_root();
+        block.header.merkle_root = self.merkle_root(&block.txs);
         block
+    }
+
+    /// The coinbase of a block at `height` paying `outputs`, whose other
+    /// transactions are `others`. `extra` (a pool tag, an extranonce) goes in
+    /// the coinbase's data: with Bitcoin's commitment after the witness
+    /// commitment of `others`, up to [`MAX_COINBASE_EXTRA`] bytes; with the
+    /// tagged commitment alone, up to 80 bytes.
+    pub fn coinbase(
+        &self,
+        height: u64,
+        outputs: Vec<TxOut>,
+        extra: &[u8],
+        others: &[Transaction],
+    ) -> Result<Transaction, CoinbaseExtraError> {
+        let data = match self.merkle_commitment {
+            MerkleCommitment::Tagged => {
+                let max = luminex_primitives::tx::MAX_TX_DATA as usize;
+                if extra.len() > max {
+                    return Err(CoinbaseExtraError {
+                        len: extra.len(),
+                        max,
+                    });
+                }
+                extra.to_vec()
+            }
+            MerkleCommitment::Bitcoin => {
+                let mut wtxids = Vec::with_capacity(others.len() + 1);
+                wtxids.push(Hash::ZERO);
+                wtxids.extend(others.iter().map(Transaction::wtxid));
+                commitment::coinbase_data(&commitment::witness_commitment(&wtxids), extra).ok_or(
+                    CoinbaseExtraError {
+                        len: extra.len(),
+                        max: MAX_COINBASE_EXTRA,
+                    },
+                )?
+            }
+        };
+        Ok(Transaction {
+            version: if data.is_empty() { 1 } else { 2 },
+            chain_id: self.chain_id,
+            kind: TxKind::Coinbase { height },
+            inputs: vec![],
+            outputs,
+            expiry_height: 0,
+            witnesses: vec![],
+            data,
+        })
+    }
+
+    /// The Merkle root a header carries for `txs` (coinbase first) on this
+    /// chain.
+    pub fn merkle_root(&self, txs: &[Transaction]) -> Hash {
+        self.merkle_commitment.root(txs)
     }
 
     /// The seed of well-known development key `index`. These keys are public

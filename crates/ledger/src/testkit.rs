@@ -162,19 +162,18 @@ impl TestChain {
             .subsidy(height)
             .checked_add(fees)
             .expect("in range");
-        let coinbase = Transaction {
-            version: 1,
-            chain_id: self.spec.chain_id,
-            kind: TxKind::Coinbase { height },
-            inputs: vec![],
-            outputs: vec![TxOut {
-                amount: reward.max(Amount::from_base(1).expect("in range")),
+        let outputs = if reward == Amount::ZERO {
+            vec![]
+        } else {
+            vec![TxOut {
+                amount: reward,
                 lock: lock_of(&self.keys[0]),
-            }],
-            expiry_height: 0,
-            witnesses: vec![],
-            data: Vec::new(),
+            }]
         };
+        let coinbase = self
+            .spec
+            .coinbase(height, outputs, &[], &txs)
+            .expect("no extra coinbase bytes always fit");
         let mut all = vec![coinbase];
         all.extend(txs);
         let mut b = Block {
@@ -188,10 +187,7 @@ impl TestChain {
             },
             txs: all,
         };
-        if reward == Amount::ZERO {
-            b.txs[0].outputs.clear();
-        }
-        b.header.merkle_root = b.compute_merkle_root();
+        b.header.merkle_root = self.spec.merkle_root(&b.txs);
         b
     }
 

@@ -2,7 +2,10 @@
 
 use std::collections::HashSet;
 
-use luminex_primitives::{Amount, Block, Encode, Hash, Lock, Transaction, TxKind, TxOut};
+use luminex_primitives::commitment::WITNESS_COMMITMENT_LEN;
+use luminex_primitives::{
+    Amount, Block, Encode, Hash, Lock, MerkleCommitment, Transaction, TxKind, TxOut,
+};
 use rayon::prelude::*;
 
 use crate::{BlockError, ChainSpec, Coin, TxError, UtxoView};
@@ -194,9 +197,44 @@ pub struct BlockIds {
     pub sizes: Vec<usize>,
 }
 
-/// Tier 1 for blocks: size, Merkle root, coinbase position and every
-/// transaction's context-free checks.
+/// Tier 1 for blocks: Merkle root (and witness commitment), size, coinbase
+/// position and every transaction's context-free checks.
+///
+/// The transactions are checked against the header's commitment first: a
+/// block whose transactions are not the ones its header commits to fails
+/// with an error for which [`BlockError::is_mutation`] holds, whatever else
+/// is wrong with it, so a peer cannot get a valid header condemned by
+/// sending it with altered transactions or witnesses.
 pub fn check_block(block: &Block, spec: &ChainSpec) -> Result<BlockIds, BlockError> {
+    let Some(coinbase) = block.txs.first() else {
+        return Err(BlockError::NoCoinbase);
+    };
+    // Ids and tier-1 checks of every transaction, on every core: hashing the
+    // witnesses for the wtxids is most of the non-signature work of a block.
+    // A transaction's error is reported after the commitment check.
+    let per_tx: Vec<(Hash, Hash, Result<usize, TxError>)> = block
+        .txs
+        .par_iter()
+        .enumerate()
+        .map(|(index, tx)| {
+            let size = if index == 0 {
+                Ok(tx.encoded_len())
+            } else {
+                check_transaction(tx, spec)
+            };
+            (tx.txid(), tx.wtxid(), size)
+        })
+        .collect();
+    let mut txids = Vec::with_capacity(per_tx.len());
+    let mut wtxids = Vec::with_capacity(per_tx.len());
+    let mut checked = Vec::with_capacity(per_tx.len());
+    for (t, w, r) in per_tx {
+        txids.push(t);
+        wtxids.push(w);
+        checked.push(r);
+    }
+    spec.merkle_commitment
+        .check_ids(&block.header.merkle_root, Some(coinbase), &txids, &wtxids)?;
     let size = block.encoded_len();
     if size > spec.max_block_bytes {
         return Err(BlockError::TooLarge {
@@ -204,54 +242,26 @@ pub fn check_block(block: &Block, spec: &ChainSpec) -> Result<BlockIds, BlockErr
             max: spec.max_block_bytes,
         });
     }
-    let Some(coinbase) = block.txs.first() else {
-        return Err(BlockError::NoCoinbase);
-    };
     if !coinbase.is_coinbase()
         || !coinbase.inputs.is_empty()
         || !coinbase.witnesses.is_empty()
         || coinbase.chain_id != spec.chain_id
-        || coinbase.version != 1
-        || !coinbase.data.is_empty()
+        || !coinbase_version_ok(coinbase, spec)
     {
         return Err(BlockError::NoCoinbase);
     }
-    // Ids and tier-1 checks of every transaction, on every core: hashing the
-    // witnesses for the wtxids is most of the non-signature work of a block.
-    let per_tx: Vec<Result<(Hash, Hash, usize), TxError>> = block
-        .txs
-        .par_iter()
-        .enumerate()
-        .map(|(index, tx)| {
-            let size = if index == 0 {
-                tx.encoded_len()
-            } else {
-                check_transaction(tx, spec)?
-            };
-            Ok((tx.txid(), tx.wtxid(), size))
-        })
-        .collect();
-    let mut txids = Vec::with_capacity(per_tx.len());
-    let mut wtxids = Vec::with_capacity(per_tx.len());
-    let mut sizes = Vec::with_capacity(per_tx.len());
-    for (index, r) in per_tx.into_iter().enumerate() {
+    let mut sizes = Vec::with_capacity(checked.len());
+    for (index, r) in checked.into_iter().enumerate() {
         match r {
-            Ok((t, w, s)) => {
-                txids.push(t);
-                wtxids.push(w);
-                sizes.push(s);
-            }
+            Ok(s) => sizes.push(s),
             Err(error) => {
                 return Err(BlockError::Tx {
                     index,
-                    txid: block.txs[index].txid(),
+                    txid: txids[index],
                     error,
                 })
             }
         }
-    }
-    if luminex_primitives::merkle::root(&wtxids) != block.header.merkle_root {
-        return Err(BlockError::BadMerkleRoot);
     }
     let cb_check = Transaction {
         kind: TxKind::Transfer,
@@ -270,4 +280,17 @@ pub fn check_block(block: &Block, spec: &ChainSpec) -> Result<BlockIds, BlockErr
         wtxids,
         sizes,
     })
+}
+
+/// A coinbase's version and data: version 1 without data or version 2 with
+/// 1–80 bytes, as any transaction; with Bitcoin's commitment, version 2 (its
+/// data starts with the witness commitment, checked with the Merkle root).
+fn coinbase_version_ok(coinbase: &Transaction, spec: &ChainSpec) -> bool {
+    let len = coinbase.data.len();
+    match (spec.merkle_commitment, coinbase.version) {
+        (MerkleCommitment::Tagged, 1) => len == 0,
+        (MerkleCommitment::Tagged, 2) => len > 0,
+        (MerkleCommitment::Bitcoin, 2) => len >= WITNESS_COMMITMENT_LEN,
+        _ => false,
+    }
 }

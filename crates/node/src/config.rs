@@ -73,6 +73,10 @@ pub struct NodeArgs {
     /// Mining threads (default: all cores).
     #[arg(long, env = "LUMINEX_THREADS")]
     pub threads: Option<usize>,
+    /// Serve Stratum v1 mining on this address (off by default; chains with
+    /// Bitcoin's Merkle commitment such as qbtc).
+    #[arg(long, env = "LUMINEX_STRATUM_ADDR")]
+    pub stratum_addr: Option<SocketAddr>,
     /// SHA-256 (hex) of an admin API key; repeat for several keys.
     #[arg(
         long = "admin-key-hash",
@@ -139,6 +143,16 @@ pub struct ConfigFile {
     pub miner_address: Option<String>,
     /// Mining threads.
     pub threads: Option<usize>,
+    /// Stratum v1 address.
+    pub stratum_addr: Option<SocketAddr>,
+    /// Text written in every Stratum coinbase (at most 40 bytes).
+    pub stratum_pool_tag: Option<String>,
+    /// Stratum connections at most.
+    pub stratum_max_connections: Option<usize>,
+    /// Lowest Stratum share difficulty (vardiff floor).
+    pub stratum_min_difficulty: Option<f64>,
+    /// Share difficulty a Stratum connection starts at.
+    pub stratum_initial_difficulty: Option<f64>,
     /// Admin API key hashes (SHA-256, hex).
     pub admin_key_hashes: Option<Vec<String>>,
     /// CORS origins.
@@ -258,6 +272,10 @@ pub struct Config {
     pub miner_address: Option<String>,
     /// Mining threads.
     pub threads: usize,
+    /// Stratum v1 address, when serving it.
+    pub stratum_addr: Option<SocketAddr>,
+    /// Stratum server settings.
+    pub stratum: crate::stratum::StratumConfig,
     /// REST API options (rate limits, admin keys, CORS).
     pub api: luminex_api::ApiOptions,
     /// Peer-to-peer networking.
@@ -410,6 +428,36 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         max_peers,
         ban: Duration::from_secs(file.ban_secs.unwrap_or(24 * 3600)),
     };
+    let mut stratum = crate::stratum::StratumConfig::default();
+    if let Some(tag) = file.stratum_pool_tag {
+        stratum.pool_tag = tag.into_bytes();
+    }
+    if let Some(n) = file.stratum_max_connections {
+        if n == 0 || n > 100_000 {
+            return Err(ConfigError::Value(
+                "stratum_max_connections must be 1..=100000".into(),
+            ));
+        }
+        stratum.max_connections = n;
+    }
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    if let Some(d) = file.stratum_min_difficulty {
+        // Below 2^-32 the share target no longer fits miners' arithmetic.
+        if !positive(d) || d < 2f64.powi(-32) {
+            return Err(ConfigError::Value(
+                "stratum_min_difficulty must be at least 2^-32".into(),
+            ));
+        }
+        stratum.vardiff.min = d;
+    }
+    if let Some(d) = file.stratum_initial_difficulty {
+        if !positive(d) {
+            return Err(ConfigError::Value(
+                "stratum_initial_difficulty must be positive".into(),
+            ));
+        }
+        stratum.vardiff.initial = d;
+    }
     Ok(Config {
         p2p,
         api,
@@ -423,6 +471,8 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         mine: args.mine || file.mine.unwrap_or(false),
         miner_address: args.miner_address.clone().or(file.miner_address),
         threads,
+        stratum_addr: args.stratum_addr.or(file.stratum_addr),
+        stratum,
         root,
         chain_dir,
         http_addr,

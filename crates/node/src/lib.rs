@@ -20,4 +20,5 @@ pub mod p2p;
 pub mod producer;
 pub mod rpc;
 pub mod run;
+pub mod stratum;
 pub mod wallet_cmd;

@@ -157,6 +157,7 @@ pub fn start(
         bootnodes: cfg.p2p.bootnodes.clone(),
         external: cfg.p2p.external.clone(),
         max_peers: cfg.p2p.max_peers,
+        merkle_commitment: cfg.spec.merkle_commitment,
         max_block_bytes: cfg.spec.max_block_bytes,
         max_tx_bytes: cfg.spec.max_tx_bytes,
         ban_duration: cfg.p2p.ban,

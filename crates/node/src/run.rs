@@ -78,6 +78,7 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
         events: tokio::sync::broadcast::channel(luminex_service::events::EVENT_BUFFER).0,
         restart: restart.clone(),
         net: Default::default(),
+        pool: Default::default(),
     });
     let mempool_file = cfg.chain_dir.join("mempool.dat");
     if mempool_file.exists() {
@@ -119,10 +120,7 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
         vec![crate::rpc::write_cookie(&cookie_path).context("writing the RPC cookie")?];
     credentials.extend(cfg.rpc_credentials.clone());
     let rpc = Arc::new(crate::rpc::RpcServer {
-        module: crate::rpc::module(crate::rpc::RpcContext {
-            node: node.clone(),
-            miner_lock,
-        }),
+        module: crate::rpc::module(crate::rpc::RpcContext::new(node.clone(), miner_lock)),
         auth: crate::rpc::RpcAuth { credentials },
     });
     let rpc_listener = tokio::net::TcpListener::bind(cfg.rpc_addr)
@@ -132,6 +130,21 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
 
     let network = crate::p2p::start(&cfg, &node)?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let stratum = match cfg.stratum_addr {
+        Some(addr) => {
+            let server = crate::stratum::StratumServer::bind(
+                addr,
+                node.clone(),
+                miner_lock,
+                cfg.stratum.clone(),
+            )
+            .await
+            .with_context(|| format!("starting Stratum on {addr}"))?;
+            tracing::info!(addr = %server.local_addr()?, "Stratum listening");
+            Some(tokio::spawn(server.run(stop_rx.clone())))
+        }
+        None => None,
+    };
     let bar = tokio::spawn(crate::p2p::progress_bar(node.clone(), stop_rx.clone()));
     let producer = (cfg.produce && !is_pow).then(|| {
         tokio::spawn(crate::producer::run(
@@ -183,6 +196,9 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
     }
     let _ = server.await;
     let _ = rpc_server.await;
+    if let Some(s) = stratum {
+        let _ = s.await;
+    }
     let _ = bar.await;
     if let Some(n) = network {
         // Dropping the swarm closes its listeners and connections.

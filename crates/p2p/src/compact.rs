@@ -14,7 +14,9 @@ use std::hash::Hasher;
 use std::sync::Arc;
 
 use luminex_primitives::codec::{put_length, Sink};
-use luminex_primitives::{Block, Decode, DecodeError, Encode, Hash, Header, Reader, Transaction};
+use luminex_primitives::{
+    Block, Decode, DecodeError, Encode, Hash, Header, MerkleCommitment, Reader, Transaction,
+};
 use sha2::{Digest, Sha256};
 use siphasher::sip::SipHasher24;
 
@@ -191,8 +193,13 @@ pub struct PartialBlock {
 
 impl PartialBlock {
     /// Fills the missing transactions (in the order of [`Self::missing`]) and
-    /// returns the block if it matches its header's Merkle root.
-    pub fn complete(mut self, txs: Vec<Transaction>) -> Result<Block, CompactError> {
+    /// returns the block if it matches its header's commitment (Merkle root
+    /// and, with Bitcoin's commitment, the coinbase's witness commitment).
+    pub fn complete(
+        mut self,
+        txs: Vec<Transaction>,
+        commitment: MerkleCommitment,
+    ) -> Result<Block, CompactError> {
         if txs.len() != self.missing.len() {
             return Err(CompactError::WrongFill);
         }
@@ -208,7 +215,10 @@ impl PartialBlock {
             header: self.header,
             txs,
         };
-        if block.compute_merkle_root() != block.header.merkle_root {
+        if commitment
+            .check(&block.header.merkle_root, &block.txs)
+            .is_err()
+        {
             return Err(CompactError::Mismatch);
         }
         Ok(block)

@@ -16,6 +16,7 @@ pub mod events;
 pub mod logbuf;
 pub mod metrics;
 mod node;
+pub mod pool;
 pub mod records;
 #[cfg(feature = "testkit")]
 pub mod testkit;

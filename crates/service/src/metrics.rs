@@ -38,6 +38,22 @@ pub struct RouteLabels {
     pub status: String,
 }
 
+/// Label set of a Stratum worker.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkerLabels {
+    /// The worker name (`mining.authorize`'s user).
+    pub worker: String,
+}
+
+/// Label set of a Stratum share.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ShareLabels {
+    /// The worker name.
+    pub worker: String,
+    /// `accepted`, or why it was refused (`stale`, `duplicate`, …).
+    pub result: String,
+}
+
 /// Every metric the node exports.
 pub struct Metrics {
     registry: Registry,
@@ -88,6 +104,14 @@ pub struct Metrics {
     pub block_propagation_seconds: Gauge<f64, AtomicU64>,
     /// REST API requests by route and status.
     pub api_requests: Family<RouteLabels, Counter>,
+    /// Stratum shares by worker and result.
+    pub stratum_shares: Family<ShareLabels, Counter>,
+    /// Blocks found by Stratum workers and accepted.
+    pub stratum_blocks_found: Family<WorkerLabels, Counter>,
+    /// Estimated hash rate per Stratum worker (refreshed when scraped).
+    pub stratum_worker_hashrate: Family<WorkerLabels, Gauge<f64, AtomicU64>>,
+    /// Open Stratum connections per worker (refreshed when scraped).
+    pub stratum_worker_connections: Family<WorkerLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -125,6 +149,10 @@ impl Metrics {
             best_peer_height: Gauge::default(),
             block_propagation_seconds: Gauge::default(),
             api_requests: Family::default(),
+            stratum_shares: Family::default(),
+            stratum_blocks_found: Family::default(),
+            stratum_worker_hashrate: Family::default(),
+            stratum_worker_connections: Family::default(),
         };
         r.register(
             "chain_height",
@@ -245,6 +273,26 @@ impl Metrics {
             Unit::Seconds,
             m.block_propagation_seconds.clone(),
         );
+        r.register(
+            "stratum_shares",
+            "Stratum shares by worker and result (accepted or the reason refused)",
+            m.stratum_shares.clone(),
+        );
+        r.register(
+            "stratum_blocks_found",
+            "Blocks found by Stratum workers and accepted onto the main chain",
+            m.stratum_blocks_found.clone(),
+        );
+        r.register(
+            "stratum_worker_hashrate",
+            "Hashes per second of a Stratum worker, estimated from its accepted shares over ten minutes",
+            m.stratum_worker_hashrate.clone(),
+        );
+        r.register(
+            "stratum_worker_connections",
+            "Open Stratum connections of a worker",
+            m.stratum_worker_connections.clone(),
+        );
         Metrics { registry: r, ..m }
     }
 
@@ -288,6 +336,15 @@ impl Metrics {
                 .set(n);
         }
         self.best_peer_height.set(best as i64);
+        for w in node.pool.snapshot(node.clock.now_unix()) {
+            let labels = WorkerLabels { worker: w.worker };
+            self.stratum_worker_hashrate
+                .get_or_create(&labels)
+                .set(w.hashrate);
+            self.stratum_worker_connections
+                .get_or_create(&labels)
+                .set(w.connections as i64);
+        }
         let (cpu, rss) = process_usage();
         self.process_cpu_seconds.set(cpu);
         self.process_resident_memory_bytes.set(rss as i64);

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use luminex_ledger::{BlockError, ChainSpec, Coin, SigCache, UtxoView};
 use luminex_mempool::{Candidate, Mempool, MempoolError};
-use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxKind, TxOut};
+use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxOut};
 use luminex_storage::{AcceptStatus, Accepted, ChainError, ChainStore, PreparedBlock};
 use parking_lot::RwLock;
 
@@ -40,6 +40,9 @@ pub struct Node {
     pub restart: Arc<tokio::sync::Notify>,
     /// The peer-to-peer network, once started.
     pub net: std::sync::OnceLock<luminex_p2p::Handle>,
+    /// Shares and blocks per Stratum worker (empty without a Stratum
+    /// server).
+    pub pool: crate::pool::PoolStats,
 }
 
 /// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error
@@ -131,6 +134,17 @@ impl Node {
     /// and a time no earlier than the rules allow. The nonce is 0 and the
     /// header's work is not done. Returns the block and its fees.
     pub fn block_template(&self, reward: Lock) -> Result<(Block, Amount), BlockError> {
+        self.block_template_with(reward, &[])
+    }
+
+    /// [`Node::block_template`] with `coinbase_extra` (a pool tag, an
+    /// extranonce) in the coinbase's data ([`ChainSpec::coinbase`]), so
+    /// miners given different bytes never search the same space.
+    pub fn block_template_with(
+        &self,
+        reward: Lock,
+        coinbase_extra: &[u8],
+    ) -> Result<(Block, Amount), BlockError> {
         let tip = self.chain.tip();
         let height = tip.height + 1;
         let parent = self.chain.tip_parent();
@@ -151,26 +165,30 @@ impl Node {
             .subsidy(height)
             .checked_add(fees)
             .unwrap_or(Amount::MAX);
-        let coinbase = Transaction {
-            version: 1,
-            chain_id: self.spec.chain_id,
-            kind: TxKind::Coinbase { height },
-            inputs: vec![],
-            outputs: if reward_amount > Amount::ZERO {
-                vec![TxOut {
-                    amount: reward_amount,
-                    lock: reward,
-                }]
-            } else {
-                vec![]
-            },
-            expiry_height: 0,
-            witnesses: vec![],
-            data: Vec::new(),
+        let outputs = if reward_amount > Amount::ZERO {
+            vec![TxOut {
+                amount: reward_amount,
+                lock: reward,
+            }]
+        } else {
+            vec![]
         };
-        let mut txs = Vec::with_capacity(entries.len() + 1);
+        let others: Vec<Transaction> = entries.iter().map(|e| (*e.tx).clone()).collect();
+        // The extra bytes come from the node (an extranonce, a configured
+        // pool tag checked at start): too many is a bug, reported as a bad
+        // coinbase.
+        let coinbase = self
+            .spec
+            .coinbase(height, outputs, coinbase_extra, &others)
+            .map_err(|_| BlockError::Tx {
+                index: 0,
+                txid: Hash::ZERO,
+                error: luminex_ledger::TxError::Coinbase,
+            })?;
+        let mut txs = Vec::with_capacity(others.len() + 1);
         txs.push(coinbase);
-        txs.extend(entries.iter().map(|e| (*e.tx).clone()));
+        txs.extend(others);
+
         let now = u32::try_from(self.clock.now_unix()).unwrap_or(u32::MAX);
         let mut block = Block {
             header: Header {
@@ -183,7 +201,7 @@ impl Node {
             },
             txs,
         };
-        block.header.merkle_root = block.compute_merkle_root();
+        block.header.merkle_root = self.spec.merkle_root(&block.txs);
         Ok((block, fees))
     }
 

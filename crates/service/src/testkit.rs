@@ -41,5 +41,6 @@ pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
         events: tokio::sync::broadcast::channel(crate::events::EVENT_BUFFER).0,
         restart: Arc::new(tokio::sync::Notify::new()),
         net: Default::default(),
+        pool: Default::default(),
     })
 }

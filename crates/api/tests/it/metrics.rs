@@ -96,6 +96,27 @@ async fn busy_node_metrics() -> (std::sync::Arc<luminex_service::Node>, String) 
     invalid.header.prev_hash = block.hash();
     invalid.txs[0].kind = luminex_primitives::TxKind::Coinbase { height: 2 };
     assert!(node.accept_block(&invalid).is_err());
+    // What the Stratum server records for a worker's share and block.
+    let now = node.clock.now_unix();
+    assert!(node.pool.connect("rig1", now));
+    node.pool.record_share(
+        "rig1",
+        luminex_service::pool::ShareOutcome::Accepted { difficulty: 1.0 },
+        now,
+    );
+    node.metrics
+        .stratum_shares
+        .get_or_create(&luminex_service::metrics::ShareLabels {
+            worker: "rig1".into(),
+            result: "accepted".into(),
+        })
+        .inc();
+    node.metrics
+        .stratum_blocks_found
+        .get_or_create(&luminex_service::metrics::WorkerLabels {
+            worker: "rig1".into(),
+        })
+        .inc();
     get(&node, "/blocks/1", None).await;
     get(&node, "/blocks/999", None).await;
     let (ct, text) = get(&node, "/metrics", None).await;

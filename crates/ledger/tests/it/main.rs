@@ -1,4 +1,5 @@
 //! Ledger integration tests.
 mod block;
+mod commitment;
 mod spec;
 mod tx;

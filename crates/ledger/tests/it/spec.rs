@@ -83,7 +83,7 @@ fn dev_genesis_hash_is_pinned() {
     let q = ChainSpec::preset("qbtc").unwrap().genesis_block();
     assert_eq!(
         q.hash().to_string(),
-        "ae7c670cbfe1de751fbf1a04d2f24226e4afbf176485574ceaf7bef13f414ae3"
+        "df64b822de35cf4c9f604a68c996624106515946010e4d31311ae3db05c5b06e"
     );
 }
 

@@ -8,7 +8,8 @@ use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
 use luminex_consensus::pow::{difficulty, target_from_compact, u256_to_f64 as to_f64};
 use luminex_ledger::U256;
-use luminex_primitives::{Block, Decode, Encode, Hash, Lock};
+use luminex_primitives::commitment::committed_witness;
+use luminex_primitives::{Block, Decode, Encode, Hash, Lock, MerkleCommitment};
 use luminex_storage::{AcceptStatus, ChainError};
 use serde_json::{json, Value};
 
@@ -34,6 +35,21 @@ async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
             "only mode \"template\" is supported",
         ));
     }
+    let bitcoin = node.spec.merkle_commitment == MerkleCommitment::Bitcoin;
+    let client_rules: Vec<&str> = request
+        .get("rules")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if bitcoin && !client_rules.contains(&"segwit") {
+        // As Bitcoin Core: a miner that does not know the rule would hash
+        // each transaction's full data for the Merkle tree instead of
+        // taking its `txid`.
+        return Err(err(
+            codes::INVALID_PARAMETER,
+            "getblocktemplate must be called with the segwit rule set (call with {\"rules\": [\"segwit\"]})",
+        ));
+    }
     let longpollid = |n: &Node| format!("{}{}", n.chain.tip().hash, n.mempool.read().len());
     if let Some(id) = request.get("longpollid").and_then(Value::as_str) {
         // BIP 22 long polling: answer when the tip changes (or after a minute).
@@ -43,10 +59,15 @@ async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
         }
     }
     let n = node.clone();
-    let (block, fees) = tokio::task::spawn_blocking(move || n.block_template(lock))
-        .await
-        .map_err(|e| err(codes::MISC, e.to_string()))?
-        .map_err(|e| err(codes::MISC, e.to_string()))?;
+    let extranonce = ctx
+        .template_extranonce
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_le_bytes();
+    let (block, fees) =
+        tokio::task::spawn_blocking(move || n.block_template_with(lock, &extranonce))
+            .await
+            .map_err(|e| err(codes::MISC, e.to_string()))?
+            .map_err(|e| err(codes::MISC, e.to_string()))?;
     let tip = node.chain.tip();
     let min_time = {
         let parent = node.chain.tip_parent();
@@ -80,10 +101,10 @@ async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
     drop(pool);
     let cb = &block.txs[0];
     let target = target_from_compact(block.header.bits).unwrap_or(U256::ZERO);
-    Ok(json!({
-        "capabilities": ["longpoll"],
+    let mut template = json!({
+        "capabilities": ["longpoll", "coinbasetxn"],
         "version": block.header.version,
-        "rules": [],
+        "rules": if bitcoin { json!(["segwit"]) } else { json!([]) },
         "vbavailable": {},
         "vbrequired": 0,
         "previousblockhash": tip.hash.to_string(),
@@ -104,7 +125,15 @@ async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
         "curtime": block.header.time,
         "bits": format!("{:08x}", block.header.bits),
         "height": tip.height + 1,
-    }))
+    });
+    if let Some(c) = bitcoin.then(|| committed_witness(cb)).flatten() {
+        // BIP 141's commitment output script (OP_RETURN, push 36, the
+        // `aa21a9ed` header, the 32 bytes). Here the 32 bytes sit at the
+        // start of the coinbase's data instead; tools that show or check
+        // the commitment read them from this field.
+        template["default_witness_commitment"] = json!(format!("6a24aa21a9ed{}", hex::encode(c.0)));
+    }
+    Ok(template)
 }
 
 fn submit_block(node: &Node, params: Vec<Value>) -> RpcResult {

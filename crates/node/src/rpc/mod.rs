@@ -56,6 +56,22 @@ pub struct RpcContext {
     pub node: Arc<Node>,
     /// Where `getblocktemplate` coinbases pay.
     pub miner_lock: Option<Lock>,
+    /// The next `getblocktemplate` extranonce: each template's coinbase
+    /// carries a different one, so two miners working from templates of the
+    /// same tip never search the same space.
+    pub template_extranonce: std::sync::atomic::AtomicU64,
+}
+
+impl RpcContext {
+    /// A context whose template extranonces start at a random value (a
+    /// restarted node does not hand out its earlier coinbases again).
+    pub fn new(node: Arc<Node>, miner_lock: Option<Lock>) -> RpcContext {
+        RpcContext {
+            node,
+            miner_lock,
+            template_extranonce: std::sync::atomic::AtomicU64::new(rand::random()),
+        }
+    }
 }
 
 pub(crate) fn param_hash(v: Option<Value>, what: &str) -> Result<Hash, ErrorObjectOwned> {

@@ -2,10 +2,12 @@
 //! work, and crash recovery under SIGKILL.
 
 mod badpeer;
+mod bench_mining;
 mod bench_p2p;
 mod crash;
 mod e2e;
 mod p2p;
 mod pow;
 mod qbtc;
+mod stratum;
 mod support;

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use luminex_consensus::mining::grind;
 use luminex_consensus::pow::target_from_compact;
-use luminex_primitives::{merkle, Block, Decode, Encode, Hash, Header, Transaction};
+use luminex_primitives::{Block, Decode, Encode, Hash};
 use serde_json::{json, Value};
 
 use crate::support::{free_port, ok, NodeProcess};
@@ -101,27 +101,104 @@ impl Rpc {
     }
 }
 
-/// Builds a block from a getblocktemplate answer; `nonce` unsolved.
-fn block_from_template(t: &Value) -> Block {
-    let tx = |hex: &str| Transaction::decode_all(&hex::decode(hex).unwrap()).unwrap();
-    let mut txs = vec![tx(t["coinbasetxn"]["data"].as_str().unwrap())];
-    for x in t["transactions"].as_array().unwrap() {
-        txs.push(tx(x["data"].as_str().unwrap()));
-    }
-    let wtxids: Vec<Hash> = txs.iter().map(|t| t.wtxid()).collect();
-    let header = Header {
-        version: t["version"].as_u64().unwrap() as u32,
-        prev_hash: t["previousblockhash"].as_str().unwrap().parse().unwrap(),
-        merkle_root: merkle::root(&wtxids),
-        time: t["curtime"].as_u64().unwrap() as u32,
-        bits: u32::from_str_radix(t["bits"].as_str().unwrap(), 16).unwrap(),
-        nonce: 0,
-    };
-    assert_eq!(
-        header.merkle_root.to_string(),
-        t["merkleroot"].as_str().unwrap()
+/// SHA-256d, written here from its definition (not the node's helper).
+fn dsha(data: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(Sha256::digest(data)).into()
+}
+
+/// A getblocktemplate miner's Merkle root, written from BIP 22/23 and
+/// Bitcoin's Merkle tree as stock miners compute it: leaf 0 is SHA-256d of
+/// `coinbasetxn.data`, the others each template transaction's `txid` (byte
+/// order reversed from its hex, as the template has `segwit` in `rules`);
+/// pairs are hashed with SHA-256d, an odd last node paired with itself.
+fn gbt_merkle_root(t: &Value) -> [u8; 32] {
+    assert!(
+        t["rules"].as_array().unwrap().iter().any(|r| r == "segwit"),
+        "{t}"
     );
-    Block { header, txs }
+    let cb = hex::decode(t["coinbasetxn"]["data"].as_str().unwrap()).unwrap();
+    assert!(cb.len() >= 60, "stock miners refuse shorter coinbases");
+    let mut level = vec![dsha(&cb)];
+    for x in t["transactions"].as_array().unwrap() {
+        let mut id: [u8; 32] = hex::decode(x["txid"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        id.reverse();
+        level.push(id);
+    }
+    while level.len() > 1 {
+        if level.len() % 2 == 1 {
+            level.push(*level.last().unwrap());
+        }
+        level = level
+            .chunks(2)
+            .map(|p| dsha(&[p[0], p[1]].concat()))
+            .collect();
+    }
+    level[0]
+}
+
+/// Builds a block from a getblocktemplate answer as a stock miner does:
+/// the 80-byte header from the template's fields and its own Merkle root,
+/// then the transaction count and `coinbasetxn.data` and each `data`.
+/// Returns the block decoded from those bytes; `nonce` unsolved.
+fn block_from_template(t: &Value) -> Block {
+    let mut raw = Vec::new();
+    raw.extend_from_slice(&(t["version"].as_u64().unwrap() as u32).to_le_bytes());
+    let mut prev = hex::decode(t["previousblockhash"].as_str().unwrap()).unwrap();
+    prev.reverse();
+    raw.extend_from_slice(&prev);
+    raw.extend_from_slice(&gbt_merkle_root(t));
+    raw.extend_from_slice(&(t["curtime"].as_u64().unwrap() as u32).to_le_bytes());
+    let bits = u32::from_str_radix(t["bits"].as_str().unwrap(), 16).unwrap();
+    raw.extend_from_slice(&bits.to_le_bytes());
+    raw.extend_from_slice(&0u32.to_le_bytes());
+    let txs = t["transactions"].as_array().unwrap();
+    assert!(txs.len() < 0xfc, "one-byte count in this test");
+    raw.push(txs.len() as u8 + 1);
+    raw.extend(hex::decode(t["coinbasetxn"]["data"].as_str().unwrap()).unwrap());
+    for x in txs {
+        raw.extend(hex::decode(x["data"].as_str().unwrap()).unwrap());
+    }
+    Block::decode_all(&raw).unwrap()
+}
+
+/// Two signed transfers from the genesis allocation (dev key 0), the second
+/// spending the first's change.
+fn chained_transfers(spec_path: &str) -> Vec<luminex_primitives::Transaction> {
+    use luminex_ledger::testkit::{lock_of, sign_all, transfer};
+    use luminex_ledger::Coin;
+    use luminex_primitives::{Amount, OutPoint, TxOut};
+    let spec =
+        luminex_ledger::ChainSpec::from_toml(&std::fs::read_to_string(spec_path).unwrap()).unwrap();
+    let key = spec.dev_key(0).unwrap();
+    let genesis = spec.genesis_block();
+    let coin = |tx: &luminex_primitives::Transaction, vout: u32| {
+        (
+            OutPoint {
+                txid: tx.txid(),
+                vout,
+            },
+            Coin {
+                output: tx.outputs[vout as usize],
+                height: 0,
+                is_coinbase: tx.is_coinbase(),
+            },
+        )
+    };
+    let pay = |n: u64| TxOut {
+        amount: Amount::from_base(n).unwrap(),
+        lock: lock_of(&spec.dev_key(0).unwrap()),
+    };
+    let first_coin = coin(&genesis.txs[0], 0);
+    let mut first = transfer(&spec, &key, &[first_coin], vec![pay(1_000_000)]);
+    sign_all(&mut first, &key, &[first_coin.1.output]);
+    let change = coin(&first, 1);
+    let mut second = transfer(&spec, &key, &[change], vec![pay(2_000_000)]);
+    sign_all(&mut second, &key, &[change.1.output]);
+    vec![first, second]
 }
 
 fn solve(b: &mut Block) {
@@ -188,10 +265,22 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     // Mine three blocks: getblocktemplate -> header -> grind -> submitblock.
     let mut stale = None;
     for h in 1..=3u64 {
+        if h == 2 {
+            // Two transactions (the second spends the first's change): three
+            // leaves, so the miner duplicates the last node.
+            for tx in chained_transfers(&spec) {
+                rpc.call("sendrawtransaction", json!([hex::encode(tx.encode())]))
+                    .await;
+            }
+        }
         let t = rpc
             .call("getblocktemplate", json!([{ "rules": ["segwit"] }]))
             .await;
         assert_eq!(t["height"], h);
+        assert_eq!(
+            t["transactions"].as_array().unwrap().len(),
+            if h == 2 { 2 } else { 0 }
+        );
         let mut b = block_from_template(&t);
         if h == 2 {
             // Keep a competing block on the same parent for the stale check.
@@ -226,7 +315,18 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     );
 
     // Tampered submissions get BIP 22 reasons.
-    let t = rpc.call("getblocktemplate", json!([])).await;
+    // Without the segwit rule the template is refused (such a miner would
+    // hash each transaction's full data into the tree).
+    let r: Value = rpc
+        .raw("getblocktemplate", json!([]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["error"]["code"], -8, "{r}");
+    let t = rpc
+        .call("getblocktemplate", json!([{ "rules": ["segwit"] }]))
+        .await;
     let mut b = block_from_template(&t);
     let mut unsolved = b.clone();
     while luminex_consensus::pow::hash_value(&unsolved.hash())

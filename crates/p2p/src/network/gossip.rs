@@ -145,7 +145,7 @@ impl<C: ChainAccess> Net<C> {
             }
             Ok(p) if p.missing.is_empty() => {
                 let hash = p.header.hash();
-                match p.complete(vec![]) {
+                match p.complete(vec![], self.cfg.merkle_commitment) {
                     Ok(b) => {
                         self.announce.rebuilt_from_mempool += 1;
                         self.import_gossiped(b, id, source)
@@ -192,7 +192,7 @@ impl<C: ChainAccess> Net<C> {
                 let Some(r) = self.rebuilding.remove(&h) else {
                     return;
                 };
-                match r.partial.complete(txs) {
+                match r.partial.complete(txs, self.cfg.merkle_commitment) {
                     Ok(b) => {
                         self.announce.rebuilt_with_fetch += 1;
                         self.import_gossiped(b, r.id, r.source);

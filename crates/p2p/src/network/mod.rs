@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::{gossipsub, identity, noise, tcp, yamux, Multiaddr, PeerId};
-use luminex_primitives::{Block, Encode, Hash, Header, Transaction};
+use luminex_primitives::{Block, Encode, Hash, Header, MerkleCommitment, Transaction};
 use parking_lot::RwLock;
 use tokio::sync::mpsc;
 
@@ -129,6 +129,9 @@ pub struct NetConfig {
     pub external: Vec<Multiaddr>,
     /// Connections at most.
     pub max_peers: u32,
+    /// How the chain's headers commit to transactions (checked when a
+    /// block is rebuilt from an announcement).
+    pub merkle_commitment: MerkleCommitment,
     /// The spec's largest block.
     pub max_block_bytes: usize,
     /// The spec's largest transaction.

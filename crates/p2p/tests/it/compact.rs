@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use luminex_p2p::compact::{CompactBlock, CompactError};
-use luminex_primitives::{Block, Decode, Encode, Hash, Header, OutPoint, Transaction, TxKind};
+use luminex_primitives::{
+    Block, Decode, Encode, Hash, Header, MerkleCommitment, OutPoint, Transaction, TxKind,
+};
 
 fn tx(i: u32) -> Transaction {
     Transaction {
@@ -54,7 +56,10 @@ fn a_block_rebuilds_from_a_full_mempool() {
         .reconstruct(|visit| mempool.iter().for_each(|(w, t)| visit(w, t)))
         .unwrap();
     assert!(partial.missing.is_empty());
-    assert_eq!(partial.complete(vec![]).unwrap(), b);
+    assert_eq!(
+        partial.complete(vec![], MerkleCommitment::Tagged).unwrap(),
+        b
+    );
 }
 
 #[test]
@@ -76,13 +81,22 @@ fn missing_transactions_are_named_and_filled() {
     let want: Vec<u32> = (1..=100).filter(|i| i % 3 == 0).collect();
     assert_eq!(partial.missing, want);
     let fill: Vec<Transaction> = want.iter().map(|i| b.txs[*i as usize].clone()).collect();
-    assert_eq!(partial.clone().complete(fill.clone()).unwrap(), b);
+    assert_eq!(
+        partial
+            .clone()
+            .complete(fill.clone(), MerkleCommitment::Tagged)
+            .unwrap(),
+        b
+    );
     // A wrong fill is caught by the Merkle root; a short one by the count.
     let mut wrong = fill.clone();
     wrong[0] = tx(5000);
-    assert_eq!(partial.clone().complete(wrong), Err(CompactError::Mismatch));
     assert_eq!(
-        partial.complete(fill[1..].to_vec()),
+        partial.clone().complete(wrong, MerkleCommitment::Tagged),
+        Err(CompactError::Mismatch)
+    );
+    assert_eq!(
+        partial.complete(fill[1..].to_vec(), MerkleCommitment::Tagged),
         Err(CompactError::WrongFill)
     );
 }

@@ -82,3 +82,22 @@ fn merkle_vector() {
         "2f3cf41394748c9add54a5148f7332b3360c04b82c4abebb599b3a57c564017b"
     );
 }
+
+/// Bitcoin's tree (the `qbtc` header commitment, ADR 0015) over the same
+/// three leaves: the third is paired with itself. Computed independently
+/// with Python's hashlib.
+#[test]
+fn bitcoin_merkle_vector() {
+    let leaves: Vec<Hash> = (1..=3u8).map(|i| Hash([i; 32])).collect();
+    let r = commitment::bitcoin_root(&leaves);
+    assert_eq!(
+        r.root.to_string(),
+        "acbd47d5022a6c5e954ad677df8ec221c893f871889826df53f0f1ad3f023e22"
+    );
+    assert!(!r.mutated);
+    // A coinbase-only block's witness commitment: SHA-256d of 64 zero bytes.
+    assert_eq!(
+        commitment::witness_commitment(&[Hash([9; 32])]).to_string(),
+        "f98c4e9736d8eb8bb46299798906695c755369a3df99a93ffdded1713f1cf6e2"
+    );
+}

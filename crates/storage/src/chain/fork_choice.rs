@@ -177,7 +177,12 @@ impl ChainStore {
                     return Ok(AcceptStatus::MainChain);
                 }
                 Err(ChainError::Invalid(e)) => {
-                    self.mark_invalid(&hash, record)?;
+                    // Transactions that are not the header's (a mutated
+                    // list, altered witnesses) condemn only this copy: the
+                    // real block may still come.
+                    if !e.is_mutation() {
+                        self.mark_invalid(&hash, record)?;
+                    }
                     return Err(e.into());
                 }
                 Err(e) => return Err(e),

@@ -158,3 +158,28 @@ fn invalid_blocks_change_nothing() {
         .connect(&good, u64::from(good.header.time), &SigCache::new(1))
         .unwrap();
 }
+
+/// A block whose transactions are not the ones its header commits to is
+/// refused, and the header is not marked invalid: the real block is
+/// accepted afterwards (Bitcoin Core's `BLOCK_MUTATED`).
+#[test]
+fn a_mutated_copy_does_not_condemn_the_real_block() {
+    let store = open_store(Arc::new(MemoryStore::new()), TestChain::dev().spec).unwrap();
+    let mut chain = build(&store);
+    let ks = keys();
+    let txs = chain.spend_all(&ks);
+    let fees = chain.fees_of(&txs);
+    let block = chain.build_block(txs, fees);
+    let mut altered = block.clone();
+    altered.txs[1].witnesses[0].signature.bytes[0] ^= 1;
+    let cache = SigCache::new(1);
+    let now = u64::from(block.header.time);
+    match store.accept_block(&altered, now, &cache) {
+        Err(ChainError::Invalid(e)) => assert!(e.is_mutation(), "{e}"),
+        other => panic!("the altered copy was not refused: {other:?}"),
+    }
+    let r = store.accept_block(&block, now, &cache).unwrap();
+    assert_eq!(r.status, luminex_storage::AcceptStatus::MainChain);
+    chain.connect(block).unwrap();
+    assert_eq!(store.tip().hash, chain.tip().hash());
+}

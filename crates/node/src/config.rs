@@ -153,6 +153,8 @@ pub struct ConfigFile {
     pub stratum_min_difficulty: Option<f64>,
     /// Share difficulty a Stratum connection starts at.
     pub stratum_initial_difficulty: Option<f64>,
+    /// Highest Stratum share difficulty (vardiff ceiling).
+    pub stratum_max_difficulty: Option<f64>,
     /// Admin API key hashes (SHA-256, hex).
     pub admin_key_hashes: Option<Vec<String>>,
     /// CORS origins.
@@ -457,6 +459,14 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
             ));
         }
         stratum.vardiff.initial = d;
+    }
+    if let Some(d) = file.stratum_max_difficulty {
+        if !positive(d) || d < stratum.vardiff.min {
+            return Err(ConfigError::Value(
+                "stratum_max_difficulty must be at least the minimum difficulty".into(),
+            ));
+        }
+        stratum.vardiff.max = d;
     }
     Ok(Config {
         p2p,

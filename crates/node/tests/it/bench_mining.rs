@@ -127,7 +127,9 @@ fn bench_mining_stratum_capacity() {
     // spend little to make them and the server's validation is measured.
     std::fs::write(
         d.join("luminex.toml"),
-        "stratum_min_difficulty = 2.3283064365386963e-10\nstratum_initial_difficulty = 2.3283064365386963e-10\n",
+        "stratum_min_difficulty = 2.3283064365386963e-10\n\
+         stratum_initial_difficulty = 2.3283064365386963e-10\n\
+         stratum_max_difficulty = 2.3283064365386963e-10\n",
     )
     .unwrap();
     let port = free_port();
@@ -179,9 +181,11 @@ fn bench_mining_stratum_capacity() {
                 let worker = format!("bench{i}");
                 let (_en1, job) = c.start(&worker);
                 let job = Arc::new(parking_lot::Mutex::new(job));
-                let mine_answered = Arc::new(AtomicU64::new(0));
                 let Conn { mut reader, writer } = c;
-                let (reader_job, mine) = (job.clone(), mine_answered.clone());
+                let reader_job = job.clone();
+                // One token per answer: the writer blocks on it to keep at
+                // most 256 requests in flight.
+                let (answers_tx, answers) = std::sync::mpsc::channel::<()>();
                 let r = std::thread::spawn(move || loop {
                     let mut l = String::new();
                     if reader.read_line(&mut l).unwrap_or(0) == 0 {
@@ -191,36 +195,43 @@ fn bench_mining_stratum_capacity() {
                     if v["method"] == "mining.notify" {
                         *reader_job.lock() = v["params"].clone();
                     } else if v["id"].is_u64() {
-                        mine.fetch_add(1, Ordering::Relaxed);
                         answered.fetch_add(1, Ordering::Relaxed);
                         if v["result"] == true {
                             accepted.fetch_add(1, Ordering::Relaxed);
                         }
+                        if answers_tx.send(()).is_err() {
+                            return;
+                        }
                     }
                 });
-                let mut w = writer;
-                let (mut en2, mut nonce, mut sent) = (0u32, 0u32, 0u64);
+                let mut w = std::io::BufWriter::new(writer);
+                let (mut en2, mut nonce, mut in_flight) = (0u32, 0u32, 0u32);
+                let mut id = 10u64;
                 while !stop.load(Ordering::Relaxed) {
                     // At difficulty 2^-32 almost every nonce is a share
                     // (a block about once in 65,536): no grinding needed.
                     let p = job.lock().clone();
-                    nonce = nonce.wrapping_add(1);
-                    if nonce == 0 {
-                        en2 += 1;
+                    for _ in 0..64 {
+                        nonce = nonce.wrapping_add(1);
+                        if nonce == 0 {
+                            en2 += 1;
+                        }
+                        let line = json!({"id": id, "method": "mining.submit", "params": [
+                            worker, p[0], hex::encode(en2.to_be_bytes()), p[7], format!("{nonce:08x}")]});
+                        id += 1;
+                        if writeln!(w, "{line}").is_err() {
+                            return;
+                        }
+                        in_flight += 1;
                     }
-                    let line = json!({"id": sent + 10, "method": "mining.submit", "params": [
-                        worker, p[0], hex::encode(en2.to_be_bytes()), p[7], format!("{nonce:08x}")]})
-                    .to_string();
-                    if w.write_all(format!("{line}\n").as_bytes()).is_err() {
+                    if w.flush().is_err() {
                         break;
                     }
-                    sent += 1;
-                    // At most 256 requests in flight.
-                    while sent > mine_answered.load(Ordering::Relaxed) + 256 {
-                        if stop.load(Ordering::Relaxed) {
+                    while in_flight > 256 {
+                        if answers.recv().is_err() {
                             break;
                         }
-                        std::thread::yield_now();
+                        in_flight -= 1;
                     }
                 }
                 drop(w);

@@ -196,10 +196,15 @@ fn connect_with_ids<V: UtxoView + Sync>(
     add_outputs(&mut bv.created, block, 0, ids.txids[0], ctx.height);
 
     // The expensive part, on every core: one job per unverified transaction.
+    let genesis = if to_verify.is_empty() {
+        Hash::ZERO
+    } else {
+        spec.genesis_hash()
+    };
     if let Some((index, error)) = to_verify
         .par_iter()
         .filter_map(|(index, spent)| {
-            verify_signatures(&block.txs[*index], spent)
+            verify_signatures(&block.txs[*index], &genesis, spent)
                 .err()
                 .map(|e| (*index, e))
         })

@@ -136,6 +136,19 @@ pub enum SpecError {
     /// Fields contradict each other.
     #[error("chain spec is inconsistent: {0}")]
     Invalid(String),
+    /// The spec takes a preset's chain id with another genesis block.
+    #[error(
+        "chain spec {name:?} uses chain id {chain_id} of the {preset:?} preset with another \
+         genesis; give it its own chain id, or allow the reuse explicitly"
+    )]
+    ChainIdOfPreset {
+        /// The spec's name.
+        name: String,
+        /// The shared chain id.
+        chain_id: u32,
+        /// The preset that owns it.
+        preset: &'static str,
+    },
 }
 
 /// Extra coinbase bytes (pool tag, extranonce) that do not fit.
@@ -337,6 +350,32 @@ impl ChainSpec {
     /// chain.
     pub fn merkle_root(&self, txs: &[Transaction]) -> Hash {
         self.merkle_commitment.root(txs)
+    }
+
+    /// The hash of [`ChainSpec::genesis_block`]: with the chain id, the
+    /// replay domain every signature commits to.
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis_block().hash()
+    }
+
+    /// Refuses a spec that takes a compiled-in preset's chain id with
+    /// another genesis block. Signatures commit to the genesis hash, so such
+    /// a chain does not share the preset's replay domain, but wallets, tools
+    /// and people tell chains apart by their id: a second chain under a
+    /// known id is a mistake unless its operator says otherwise.
+    pub fn check_chain_id_is_its_own(&self) -> Result<(), SpecError> {
+        let genesis = self.genesis_hash();
+        for &name in PRESETS {
+            let preset = ChainSpec::preset(name)?;
+            if preset.chain_id == self.chain_id && preset.genesis_hash() != genesis {
+                return Err(SpecError::ChainIdOfPreset {
+                    name: self.name.clone(),
+                    chain_id: self.chain_id,
+                    preset: name,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The seed of well-known development key `index`. These keys are public

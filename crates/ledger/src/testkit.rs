@@ -23,10 +23,11 @@ pub fn dev_keys(spec: &ChainSpec) -> Vec<SigningKey> {
     (0..spec.dev_keys).filter_map(|i| spec.dev_key(i)).collect()
 }
 
-/// Signs every input of `tx` with `key`, given the coins spent.
-pub fn sign_all(tx: &mut Transaction, key: &SigningKey, spent: &[TxOut]) {
+/// Signs every input of `tx` with `key` for the chain of `spec`, given the
+/// coins spent.
+pub fn sign_all(spec: &ChainSpec, tx: &mut Transaction, key: &SigningKey, spent: &[TxOut]) {
     let msg = tx
-        .signature_message(spent)
+        .signature_message(&spec.genesis_hash(), spent)
         .expect("one spent output per input");
     let sig = key.sign(&msg);
     tx.witnesses = tx
@@ -76,7 +77,7 @@ pub fn transfer(
         }
     }
     let spent: Vec<TxOut> = coins.iter().map(|(_, c)| c.output).collect();
-    sign_all(&mut tx, key, &spent);
+    sign_all(spec, &mut tx, key, &spent);
     tx
 }
 

@@ -160,25 +160,32 @@ pub fn check_tx_inputs(
 }
 
 /// Tier 2 ownership: every witness carries the key its spent coin is locked
-/// to and signs the transaction's message over the coins it spends.
-pub fn verify_signatures(tx: &Transaction, spent: &[Coin]) -> Result<(), TxError> {
+/// to and signs the transaction's message over the coins it spends, on the
+/// chain whose genesis block hashes to `genesis` ([`ChainSpec::genesis_hash`]).
+pub fn verify_signatures(tx: &Transaction, genesis: &Hash, spent: &[Coin]) -> Result<(), TxError> {
     let outs: Vec<TxOut> = spent.iter().map(|c| c.output).collect();
-    verify_spent_outputs(tx, &outs)
+    verify_spent_outputs(tx, genesis, &outs)
 }
 
 /// [`verify_signatures`] given only the outputs the inputs spend (their
 /// heights and coinbase flags play no part in ownership).
-pub fn verify_spent_outputs(tx: &Transaction, spent: &[TxOut]) -> Result<(), TxError> {
+pub fn verify_spent_outputs(
+    tx: &Transaction,
+    genesis: &Hash,
+    spent: &[TxOut],
+) -> Result<(), TxError> {
     for (i, (w, out)) in tx.witnesses.iter().zip(spent).enumerate() {
         let Lock::Key { scheme, key_hash } = out.lock;
         if w.public_key.scheme != scheme || w.public_key.key_hash() != key_hash {
             return Err(TxError::WrongKey(i));
         }
     }
-    let msg = tx.signature_message(spent).ok_or(TxError::WitnessCount {
-        inputs: tx.inputs.len(),
-        witnesses: spent.len(),
-    })?;
+    let msg = tx
+        .signature_message(genesis, spent)
+        .ok_or(TxError::WitnessCount {
+            inputs: tx.inputs.len(),
+            witnesses: spent.len(),
+        })?;
     for (input, w) in tx.witnesses.iter().enumerate() {
         luminex_crypto::verify(&w.public_key, &msg, &w.signature)
             .map_err(|error| TxError::BadSignature { input, error })?;

@@ -121,9 +121,16 @@ impl Candidate {
     }
 
     /// Verifies the signatures unless the cache knows them, and records them.
-    pub fn verify(&self, check: &InputCheck, cache: &SigCache) -> Result<(), MempoolError> {
+    /// `genesis` is the chain's genesis hash ([`ChainSpec::genesis_hash`]),
+    /// part of the message every signature commits to.
+    pub fn verify(
+        &self,
+        check: &InputCheck,
+        cache: &SigCache,
+        genesis: &Hash,
+    ) -> Result<(), MempoolError> {
         if !cache.contains(&self.wtxid) {
-            verify_signatures(&self.tx, &check.spent)?;
+            verify_signatures(&self.tx, genesis, &check.spent)?;
             cache.insert(self.wtxid);
         }
         Ok(())
@@ -133,6 +140,8 @@ impl Candidate {
 /// The pool.
 pub struct Mempool {
     spec: ChainSpec,
+    /// The spec's genesis hash, computed once (signatures commit to it).
+    genesis: Hash,
     cache: SigCache,
     max_bytes: usize,
     entries: HashMap<Hash, Entry>,
@@ -174,6 +183,7 @@ impl Mempool {
     /// An empty pool for `spec` holding at most `max_bytes` of transactions.
     pub fn new(spec: ChainSpec, cache: SigCache, max_bytes: usize) -> Mempool {
         Mempool {
+            genesis: spec.genesis_hash(),
             spec,
             cache,
             max_bytes,
@@ -223,7 +233,7 @@ impl Mempool {
         let check = self.check(&c, chain, height)?;
         if !self.cache.contains(&c.wtxid) {
             // Callers verify first; this keeps `insert` safe if one does not.
-            c.verify(&check, &self.cache)?;
+            c.verify(&check, &self.cache, &self.genesis)?;
         }
         let rate = fee_rate(check.fee, c.size);
         if self.bytes + c.size > self.max_bytes {
@@ -280,7 +290,7 @@ impl Mempool {
     ) -> Result<Hash, MempoolError> {
         let c = Candidate::new(tx, &self.spec)?;
         let check = self.check(&c, chain, height)?;
-        c.verify(&check, &self.cache)?;
+        c.verify(&check, &self.cache, &self.genesis)?;
         let txid = c.txid;
         self.insert(c, chain, height)?;
         Ok(txid)

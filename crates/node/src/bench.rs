@@ -83,7 +83,9 @@ fn pay_many(
         });
     }
     tx.outputs = outputs;
-    let msg = tx.signature_message(&[coin.1]).context("one input")?;
+    let msg = tx
+        .signature_message(&spec.genesis_hash(), &[coin.1])
+        .context("one input")?;
     tx.witnesses = vec![Witness {
         public_key: key.public_key().clone(),
         signature: key.sign(&msg),

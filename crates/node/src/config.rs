@@ -32,6 +32,10 @@ pub struct CommonArgs {
     /// Config file. Default: <data-dir>/luminex.toml when it exists.
     #[arg(long, env = "LUMINEX_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// Accept a chain spec that takes a preset's chain id with another
+    /// genesis (signatures still differ: they commit to the genesis hash).
+    #[arg(long, env = "LUMINEX_ALLOW_CHAIN_ID_REUSE", global = true)]
+    pub allow_chain_id_reuse: bool,
 }
 
 /// Options of `luminex node`.
@@ -119,6 +123,8 @@ pub struct NodeArgs {
 pub struct ConfigFile {
     /// Chain preset or spec path.
     pub chain: Option<String>,
+    /// Accept a spec that takes a preset's chain id with another genesis.
+    pub allow_chain_id_reuse: Option<bool>,
     /// Root data directory.
     pub data_dir: Option<PathBuf>,
     /// REST API address.
@@ -290,8 +296,10 @@ fn default_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".luminex"))
 }
 
-/// Loads a chain spec from a preset name or a TOML file path.
-pub fn load_spec(chain: &str) -> Result<ChainSpec, ConfigError> {
+/// Loads a chain spec from a preset name or a TOML file path. A file that
+/// takes a preset's chain id with another genesis is refused unless
+/// `allow_chain_id_reuse`.
+pub fn load_spec(chain: &str, allow_chain_id_reuse: bool) -> Result<ChainSpec, ConfigError> {
     match ChainSpec::preset(chain) {
         Ok(s) => Ok(s),
         Err(SpecError::UnknownPreset(_)) if Path::new(chain).is_file() => {
@@ -299,7 +307,11 @@ pub fn load_spec(chain: &str) -> Result<ChainSpec, ConfigError> {
                 path: chain.into(),
                 error,
             })?;
-            Ok(ChainSpec::from_toml(&text)?)
+            let spec = ChainSpec::from_toml(&text)?;
+            if !allow_chain_id_reuse {
+                spec.check_chain_id_is_its_own()?;
+            }
+            Ok(spec)
         }
         Err(e) => Err(e.into()),
     }
@@ -339,7 +351,8 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         .clone()
         .or(file.chain)
         .unwrap_or_else(|| "dev".into());
-    let spec = load_spec(&chain)?;
+    let allow_reuse = c.allow_chain_id_reuse || file.allow_chain_id_reuse.unwrap_or(false);
+    let spec = load_spec(&chain, allow_reuse)?;
     let root = c
         .data_dir
         .clone()
@@ -534,10 +547,42 @@ mod tests {
             common: CommonArgs {
                 chain: Some("nonexistent-chain".into()),
                 data_dir: Some(dir.path().into()),
-                config: None,
+                ..CommonArgs::default()
             },
             ..NodeArgs::default()
         };
         assert!(matches!(resolve(&args), Err(ConfigError::Spec(_))));
+    }
+
+    /// An edited copy of a preset that keeps the preset's chain id starts
+    /// only when told so (by flag or file); with its own id it just starts.
+    #[test]
+    fn a_spec_reusing_a_preset_chain_id_needs_permission() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec_path = dir.path().join("mine.toml");
+        let mut spec = ChainSpec::preset("dev").unwrap();
+        spec.name = "mine".into();
+        spec.genesis.time += 60;
+        std::fs::write(&spec_path, toml::to_string(&spec).unwrap()).unwrap();
+        let mut args = NodeArgs::default();
+        args.common.data_dir = Some(dir.path().into());
+        args.common.chain = Some(spec_path.display().to_string());
+        assert!(matches!(
+            resolve(&args),
+            Err(ConfigError::Spec(SpecError::ChainIdOfPreset { .. }))
+        ));
+        args.common.allow_chain_id_reuse = true;
+        assert_eq!(resolve(&args).unwrap().spec, spec);
+        args.common.allow_chain_id_reuse = false;
+        std::fs::write(
+            dir.path().join("luminex.toml"),
+            "allow_chain_id_reuse = true\n",
+        )
+        .unwrap();
+        assert_eq!(resolve(&args).unwrap().spec, spec);
+        std::fs::remove_file(dir.path().join("luminex.toml")).unwrap();
+        spec.chain_id = 77_001;
+        std::fs::write(&spec_path, toml::to_string(&spec).unwrap()).unwrap();
+        assert_eq!(resolve(&args).unwrap().spec, spec);
     }
 }

@@ -207,17 +207,23 @@ impl Transaction {
         matches!(self.kind, TxKind::Coinbase { .. })
     }
 
-    /// The message every witness of this transaction signs, given the outputs
-    /// its inputs spend (in input order).
+    /// The message every witness of this transaction signs, given the hash
+    /// of the chain's genesis block and the outputs its inputs spend (in
+    /// input order).
+    ///
+    /// The chain id and the genesis hash together are the replay domain: two
+    /// chains that share a chain id but not a genesis (an edited copy of a
+    /// preset) never accept each other's signatures.
     ///
     /// Returns `None` if `spent` does not have one entry per input.
-    pub fn signature_message(&self, spent: &[TxOut]) -> Option<Hash> {
+    pub fn signature_message(&self, genesis: &Hash, spent: &[TxOut]) -> Option<Hash> {
         if spent.len() != self.inputs.len() {
             return None;
         }
         let mut h = SIGHASH.hasher();
         h.update(&self.version.to_le_bytes());
         h.update(&self.chain_id.to_le_bytes());
+        h.update(&genesis.0);
         self.kind.encode_to(&mut h);
         put_length(&mut h, self.inputs.len());
         for (input, coin) in self.inputs.iter().zip(spent) {

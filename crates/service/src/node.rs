@@ -121,7 +121,7 @@ impl Node {
                 .signature_verifications
                 .inc_by(c.tx.witnesses.len() as u64);
         }
-        c.verify(&check, &self.cache)?;
+        c.verify(&check, &self.cache, &self.chain.genesis_hash())?;
         let txid = c.txid;
         self.mempool
             .write()

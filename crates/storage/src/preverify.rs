@@ -33,6 +33,8 @@ const RECENT_BLOCKS: usize = 32;
 /// One block's checks, taken a transaction at a time by whoever works on it.
 struct Job {
     block: Arc<Block>,
+    /// The chain's genesis hash (signatures commit to it).
+    genesis: Hash,
     /// Transactions to check: index in the block, wtxid, spent outputs.
     items: Vec<(usize, Hash, Vec<TxOut>)>,
     next: AtomicUsize,
@@ -49,7 +51,7 @@ impl Job {
                 return;
             };
             let tx = &self.block.txs[*index];
-            if verify_spent_outputs(tx, spent).is_ok() {
+            if verify_spent_outputs(tx, &self.genesis, spent).is_ok() {
                 self.cache.insert(*wtxid);
                 self.verified
                     .fetch_add(tx.witnesses.len(), Ordering::Relaxed);
@@ -189,6 +191,7 @@ impl Preverifier {
         }
         let job = Arc::new(Job {
             block: block.clone(),
+            genesis: chain.genesis_hash(),
             items,
             next: AtomicUsize::new(0),
             verified: AtomicUsize::new(0),

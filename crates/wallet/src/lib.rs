@@ -312,13 +312,15 @@ pub struct PaymentPlan {
     pub spent: Vec<TxOut>,
     /// The fee it pays.
     pub fee: Amount,
+    /// The chain's genesis hash, part of the signed message.
+    pub genesis: luminex_primitives::Hash,
 }
 
 impl PaymentPlan {
     /// The message every witness must sign.
     pub fn signature_message(&self) -> luminex_primitives::Hash {
         self.tx
-            .signature_message(&self.spent)
+            .signature_message(&self.genesis, &self.spent)
             .expect("a plan has one spent output per input")
     }
 }
@@ -389,7 +391,12 @@ pub fn plan_payment(
             let fee = total
                 .checked_sub(tx.output_total().map_err(|_| WalletError::Amount)?)
                 .map_err(|_| WalletError::Amount)?;
-            return Ok(PaymentPlan { tx, spent, fee });
+            return Ok(PaymentPlan {
+                tx,
+                spent,
+                fee,
+                genesis: spec.genesis_hash(),
+            });
         }
     }
     let fee = fee_of(&tx)?;

@@ -21,7 +21,7 @@ fn qbtc_with_two_transfers() -> (TestChain, Vec<Transaction>) {
         lock: lock_of(&key),
     };
     let mut first = transfer(&chain.spec, &key, &coins[..1], vec![out(1_000_000)]);
-    sign_all(&mut first, &key, &[coins[0].1.output]);
+    sign_all(&chain.spec, &mut first, &key, &[coins[0].1.output]);
     let change = (
         OutPoint {
             txid: first.txid(),
@@ -34,7 +34,7 @@ fn qbtc_with_two_transfers() -> (TestChain, Vec<Transaction>) {
         },
     );
     let mut second = transfer(&chain.spec, &key, &[change], vec![out(2_000_000)]);
-    sign_all(&mut second, &key, &[change.1.output]);
+    sign_all(&chain.spec, &mut second, &key, &[change.1.output]);
     (chain, vec![first, second])
 }
 

@@ -106,3 +106,30 @@ fn qbtc_supply_is_21_million_coins() {
         spec.address(lock_of(&k)).to_string()
     );
 }
+
+/// A spec may not take a preset's chain id with another genesis; the
+/// presets themselves, an unchanged copy and a spec with its own id pass.
+#[test]
+fn a_preset_chain_id_with_another_genesis_is_refused() {
+    for p in PRESETS {
+        ChainSpec::preset(p)
+            .unwrap()
+            .check_chain_id_is_its_own()
+            .unwrap();
+    }
+    let mut copy = ChainSpec::preset("dev").unwrap();
+    copy.name = "my-dev".into();
+    copy.check_chain_id_is_its_own().unwrap();
+    copy.genesis.time += 1;
+    match copy.check_chain_id_is_its_own() {
+        Err(SpecError::ChainIdOfPreset {
+            chain_id, preset, ..
+        }) => {
+            assert_eq!(chain_id, 1001);
+            assert_eq!(preset, "dev");
+        }
+        other => panic!("expected ChainIdOfPreset, got {other:?}"),
+    }
+    copy.chain_id = 424_242;
+    copy.check_chain_id_is_its_own().unwrap();
+}

@@ -12,7 +12,7 @@ use luminex_primitives::{Amount, Decode, Encode, SchemeId, Transaction, TxOut};
 pub fn validate(chain: &TestChain, tx: &Transaction) -> Result<Amount, TxError> {
     let size = check_transaction(tx, &chain.spec)?;
     let check = check_tx_inputs(tx, size, &chain.utxos, chain.height() + 1, &chain.spec)?;
-    verify_signatures(tx, &check.spent)?;
+    verify_signatures(tx, &chain.spec.genesis_hash(), &check.spent)?;
     Ok(check.fee)
 }
 
@@ -89,7 +89,7 @@ fn miner_edits_and_cross_chain_replay_are_rejected() {
     let size = check_transaction(&t, &other).unwrap();
     let check = check_tx_inputs(&t, size, &chain.utxos, chain.height() + 1, &other).unwrap();
     assert!(matches!(
-        verify_signatures(&t, &check.spent),
+        verify_signatures(&t, &other.genesis_hash(), &check.spent),
         Err(TxError::BadSignature { .. })
     ));
 }
@@ -104,7 +104,7 @@ fn distinct_error_kinds() {
         outputs: vec![coin(60_000_000, &to)],
         ..tx.clone()
     };
-    sign_all(&mut t, &key, &[coins[0].1.output]);
+    sign_all(&chain.spec, &mut t, &key, &[coins[0].1.output]);
     assert!(matches!(
         validate(&chain, &t),
         Err(TxError::Overspend { .. })
@@ -118,7 +118,7 @@ fn distinct_error_kinds() {
         outputs: vec![coin(50_000_000 - 10, &to)],
         ..tx.clone()
     };
-    sign_all(&mut t, &key, &[coins[0].1.output]);
+    sign_all(&chain.spec, &mut t, &key, &[coins[0].1.output]);
     let e = validate(&chain, &t).unwrap_err();
     assert!(matches!(e, TxError::FeeTooLow { .. }));
     assert_eq!(e.class(), ErrorClass::Policy);
@@ -127,7 +127,7 @@ fn distinct_error_kinds() {
         expiry_height: chain.height(),
         ..tx.clone()
     };
-    sign_all(&mut t, &key, &[coins[0].1.output]);
+    sign_all(&chain.spec, &mut t, &key, &[coins[0].1.output]);
     assert!(matches!(validate(&chain, &t), Err(TxError::Expired { .. })));
     // Unknown input.
     let mut t = tx.clone();
@@ -137,7 +137,7 @@ fn distinct_error_kinds() {
     assert_eq!(e.class(), ErrorClass::MissingInputs);
     // Someone else's key.
     let mut t = tx.clone();
-    sign_all(&mut t, &chain.keys[2], &[coins[0].1.output]);
+    sign_all(&chain.spec, &mut t, &chain.keys[2], &[coins[0].1.output]);
     assert_eq!(validate(&chain, &t), Err(TxError::WrongKey(0)));
     // Wrong scheme: a chain that only allows ML-DSA-87.
     let mut spec87 = chain.spec.clone();
@@ -229,7 +229,7 @@ fn data_rides_in_version_two_only() {
     v2.version = 2;
     v2.data = b"order 17".to_vec();
     v2.witnesses.clear();
-    sign_all(&mut v2, &key, &[coins[0].1.output]);
+    sign_all(&chain.spec, &mut v2, &key, &[coins[0].1.output]);
     assert!(validate(&chain, &v2).is_ok());
     assert_ne!(v2.txid(), tx.txid(), "the txid commits to the data");
     let back = Transaction::decode_all(&v2.encode()).unwrap();
@@ -255,4 +255,35 @@ fn data_rides_in_version_two_only() {
     let mut long = v2.clone();
     long.data = vec![0; 81];
     assert!(Transaction::decode_all(&long.encode()).is_err());
+}
+
+/// Signatures commit to the genesis hash: a copy of the `dev` spec with the
+/// same chain id and the same genesis outputs (so the same genesis outpoints)
+/// but another genesis time refuses a payment signed for `dev`.
+#[test]
+fn a_signature_for_one_genesis_is_refused_under_another() {
+    let dev = TestChain::dev();
+    let mut spec = dev.spec.clone();
+    spec.genesis.time += 1;
+    let copy = TestChain::new(spec);
+    assert_eq!(copy.spec.chain_id, dev.spec.chain_id);
+    assert_ne!(copy.spec.genesis_hash(), dev.spec.genesis_hash());
+    let key = &dev.keys[0];
+    let coins = dev.coins_of(&lock_of(key));
+    assert_eq!(
+        coins,
+        copy.coins_of(&lock_of(key)),
+        "same genesis outpoints"
+    );
+    let tx = transfer(
+        &dev.spec,
+        key,
+        &coins[..1],
+        vec![coin(1_000_000, &dev.keys[1])],
+    );
+    assert!(validate(&dev, &tx).is_ok());
+    assert!(matches!(
+        validate(&copy, &tx),
+        Err(TxError::BadSignature { input: 0, .. })
+    ));
 }

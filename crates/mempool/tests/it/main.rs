@@ -33,7 +33,7 @@ fn pay(
         witnesses: vec![],
         data: Vec::new(),
     };
-    sign_all(&mut tx, key, &[coin.1.output]);
+    sign_all(&chain.spec, &mut tx, key, &[coin.1.output]);
     tx
 }
 
@@ -167,7 +167,7 @@ fn connected_blocks_remove_included_conflicting_and_expired() {
     let rival = pay(&chain, &ks[0], c[1], &ks[2], 20_000);
     let mut expiring = pay(&chain, &ks[0], c[2], &ks[1], 10_000);
     expiring.expiry_height = h;
-    sign_all(&mut expiring, &ks[0], &[c[2].1.output]);
+    sign_all(&chain.spec, &mut expiring, &ks[0], &[c[2].1.output]);
     for t in [&included, &conflicted, &expiring] {
         pool.accept(t.clone(), &chain.utxos, h).unwrap();
     }

@@ -194,10 +194,10 @@ fn chained_transfers(spec_path: &str) -> Vec<luminex_primitives::Transaction> {
     };
     let first_coin = coin(&genesis.txs[0], 0);
     let mut first = transfer(&spec, &key, &[first_coin], vec![pay(1_000_000)]);
-    sign_all(&mut first, &key, &[first_coin.1.output]);
+    sign_all(&spec, &mut first, &key, &[first_coin.1.output]);
     let change = coin(&first, 1);
     let mut second = transfer(&spec, &key, &[change], vec![pay(2_000_000)]);
-    sign_all(&mut second, &key, &[change.1.output]);
+    sign_all(&spec, &mut second, &key, &[change.1.output]);
     vec![first, second]
 }
 

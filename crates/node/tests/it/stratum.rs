@@ -506,6 +506,6 @@ fn genesis_spend(spec_path: &str) -> luminex_primitives::Transaction {
             lock: lock_of(&key),
         }],
     );
-    sign_all(&mut tx, &key, &[coin.1.output]);
+    sign_all(&spec, &mut tx, &key, &[coin.1.output]);
     tx
 }

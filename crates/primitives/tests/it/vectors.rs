@@ -60,9 +60,20 @@ fn transaction_vector() {
             key_hash: Hash([0x33; 32]),
         },
     }];
+    // Signed for the `dev` chain: its genesis hash is part of the message.
+    let dev_genesis: Hash = "02fabde0fcf8678e2d394460f66f1ef6df61a89a84ca62225cd5da46f86da268"
+        .parse()
+        .unwrap();
     assert_eq!(
-        tx.signature_message(&spent).unwrap().to_string(),
-        "7f7a0d88c62cbe3fc6af54f1558a1b284db77b81823935f6b045a0d89afbfc02"
+        tx.signature_message(&dev_genesis, &spent)
+            .unwrap()
+            .to_string(),
+        "f01d56382bc0314ca714b7bc3bcb1ae51bac93781ba891e220a1add170149e0b"
+    );
+    // Another genesis, another message.
+    assert_ne!(
+        tx.signature_message(&Hash::ZERO, &spent),
+        tx.signature_message(&dev_genesis, &spent)
     );
     let addr = Address {
         hrp: "lmxdev".into(),

@@ -213,6 +213,8 @@ pub struct ConsistencyReport {
 pub struct ChainStore {
     kv: Arc<dyn KvStore>,
     spec: ChainSpec,
+    /// The spec's genesis hash (signatures commit to it).
+    genesis: Hash,
     rules: Arc<dyn HeaderRules>,
     index: RwLock<Index>,
     tip: RwLock<Tip>,
@@ -278,6 +280,7 @@ impl ChainStore {
         let store = ChainStore {
             kv,
             spec,
+            genesis: gh,
             rules,
             index: RwLock::new(index),
             tip: RwLock::new(Tip {
@@ -307,6 +310,11 @@ impl ChainStore {
     /// The chain spec.
     pub fn spec(&self) -> &ChainSpec {
         &self.spec
+    }
+
+    /// The hash of the chain's genesis block.
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis
     }
 
     /// The header rules.

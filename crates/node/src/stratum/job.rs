@@ -161,8 +161,6 @@ impl Share {
 pub struct Accepted {
     /// The header it hashed.
     pub header: Header,
-    /// The coinbase it committed to.
-    pub coinbase: Transaction,
     /// Whether it also meets the block target.
     pub is_block: bool,
 }
@@ -194,12 +192,14 @@ impl Job {
         }
     }
 
-    /// Checks a share from a connection with `extranonce1` paying `lock`
-    /// against `share_target`. `now` bounds the time from above (with the
-    /// chain's `max_future` seconds), the job's `min_time` from below.
+    /// Checks a share from a connection with `extranonce1` whose coinbase
+    /// is `parts` ([`Job::parts_for`] of its payout) against
+    /// `share_target`, hashing the coinbase bytes as the miner did. `now`
+    /// bounds the time from above (with the chain's `max_future` seconds),
+    /// the job's `min_time` from below.
     pub fn check(
         &self,
-        lock: Lock,
+        parts: &CoinbaseParts,
         extranonce1: &[u8; EXTRANONCE1_LEN],
         share: &Share,
         share_target: U256,
@@ -209,13 +209,14 @@ impl Job {
         if share.ntime < self.min_time || u64::from(share.ntime) > now.saturating_add(max_future) {
             return Err(ShareError::Time);
         }
-        let mut coinbase = self.coinbase_for(lock);
-        let n = coinbase.data.len();
-        coinbase.data[n - EXTRANONCE_LEN..n - EXTRANONCE2_LEN].copy_from_slice(extranonce1);
-        coinbase.data[n - EXTRANONCE2_LEN..].copy_from_slice(&share.extranonce2);
-        let leaf = sha256d(&coinbase.encode());
+        let mut coinbase =
+            Vec::with_capacity(parts.coinb1.len() + EXTRANONCE_LEN + parts.coinb2.len());
+        coinbase.extend_from_slice(&parts.coinb1);
+        coinbase.extend_from_slice(extranonce1);
+        coinbase.extend_from_slice(&share.extranonce2);
+        coinbase.extend_from_slice(&parts.coinb2);
         let header = Header {
-            merkle_root: fold_branch(leaf, &self.branch),
+            merkle_root: fold_branch(sha256d(&coinbase), &self.branch),
             time: share.ntime,
             nonce: share.nonce,
             ..self.header
@@ -226,15 +227,25 @@ impl Job {
         }
         Ok(Accepted {
             header,
-            coinbase,
             is_block: value <= self.block_target,
         })
     }
 
-    /// The block of an accepted share.
-    pub fn block(&self, accepted: &Accepted) -> Block {
+    /// The block of an accepted share from a connection with `extranonce1`
+    /// paying `lock`.
+    pub fn block(
+        &self,
+        lock: Lock,
+        extranonce1: &[u8; EXTRANONCE1_LEN],
+        share: &Share,
+        accepted: &Accepted,
+    ) -> Block {
+        let mut coinbase = self.coinbase_for(lock);
+        let n = coinbase.data.len();
+        coinbase.data[n - EXTRANONCE_LEN..n - EXTRANONCE2_LEN].copy_from_slice(extranonce1);
+        coinbase.data[n - EXTRANONCE2_LEN..].copy_from_slice(&share.extranonce2);
         let mut txs = Vec::with_capacity(self.others.len() + 1);
-        txs.push(accepted.coinbase.clone());
+        txs.push(coinbase);
         txs.extend(self.others.iter().cloned());
         Block {
             header: accepted.header,

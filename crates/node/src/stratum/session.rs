@@ -1,7 +1,7 @@
 //! One Stratum connection: reads bounded lines, answers requests, pushes
 //! jobs and difficulty, checks shares and submits blocks.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use luminex_primitives::Lock;
 use luminex_service::metrics::{ShareLabels, WorkerLabels};
 use luminex_service::pool::ShareOutcome;
 use luminex_storage::AcceptStatus;
+use prometheus_client::metrics::counter::Counter;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
@@ -29,6 +30,8 @@ const MAX_WORKER_NAME: usize = 128;
 /// A job as this connection received it.
 struct SessionJob {
     job: Arc<Job>,
+    /// Its coinbase for this connection's payout.
+    parts: CoinbaseParts,
     difficulty: f64,
     target: U256,
     /// Void since a new tip.
@@ -48,6 +51,8 @@ struct Session {
     jobs: VecDeque<SessionJob>,
     invalid_streak: u32,
     writer: OwnedWriteHalf,
+    /// This connection's share counters, by worker and result.
+    counters: HashMap<String, HashMap<&'static str, Counter>>,
 }
 
 /// Why the connection ends.
@@ -84,6 +89,7 @@ pub(super) async fn run(
         jobs: VecDeque::new(),
         invalid_streak: 0,
         writer,
+        counters: HashMap::new(),
     };
     tracing::debug!(%peer, "stratum connection");
     // A read cut short by another branch keeps what it read in `line`
@@ -296,7 +302,7 @@ impl Session {
             .await?;
         }
         let job = p.job;
-        let CoinbaseParts { coinb1, coinb2 } = job.parts_for(lock);
+        let parts = job.parts_for(lock);
         let branch: Vec<String> = job.branch.iter().map(|h| hex::encode(h.0)).collect();
         let notify = json!({
             "id": null,
@@ -304,8 +310,8 @@ impl Session {
             "params": [
                 job.id,
                 stratum_prevhash(&job.header.prev_hash),
-                hex::encode(coinb1),
-                hex::encode(coinb2),
+                hex::encode(&parts.coinb1),
+                hex::encode(&parts.coinb2),
                 branch,
                 format!("{:08x}", job.header.version),
                 format!("{:08x}", job.header.bits),
@@ -315,6 +321,7 @@ impl Session {
         });
         self.jobs.push_back(SessionJob {
             job,
+            parts,
             difficulty,
             target: target_for_difficulty(difficulty),
             stale: false,
@@ -364,21 +371,32 @@ impl Session {
         }
     }
 
-    /// Counts a share in the pool's accounting and the metrics.
-    fn record(&self, worker: &str, outcome: ShareOutcome, now: u64) {
+    /// Counts a share in the pool's accounting and the metrics. The
+    /// counters are looked up once per worker and result, not per share.
+    fn record(&mut self, worker: &str, outcome: ShareOutcome, now: u64) {
         let node = &self.shared.node;
         node.pool.record_share(worker, outcome, now);
         let result = match outcome {
             ShareOutcome::Accepted { .. } => "accepted",
             ShareOutcome::Rejected(reason) => reason,
         };
-        node.metrics
+        if let Some(c) = self.counters.get(worker).and_then(|m| m.get(result)) {
+            c.inc();
+            return;
+        }
+        let counter = node
+            .metrics
             .stratum_shares
             .get_or_create(&ShareLabels {
                 worker: worker.to_string(),
                 result: result.to_string(),
             })
-            .inc();
+            .clone();
+        counter.inc();
+        self.counters
+            .entry(worker.to_string())
+            .or_default()
+            .insert(result, counter);
     }
 
     /// Checks a share; returns the difficulty it met and, when it meets
@@ -405,11 +423,18 @@ impl Session {
             return Err(ShareError::Duplicate);
         }
         let max_future = self.shared.node.spec.max_future_block_time_secs;
-        let accepted = sj
-            .job
-            .check(lock, &self.extranonce1, &share, sj.target, now, max_future)?;
+        let accepted = sj.job.check(
+            &sj.parts,
+            &self.extranonce1,
+            &share,
+            sj.target,
+            now,
+            max_future,
+        )?;
         sj.seen.insert(share);
-        let block = accepted.is_block.then(|| sj.job.block(&accepted));
+        let block = accepted
+            .is_block
+            .then(|| sj.job.block(lock, &self.extranonce1, &share, &accepted));
         Ok((sj.difficulty, block))
     }
 

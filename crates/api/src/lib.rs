@@ -14,6 +14,7 @@ pub mod create_tx;
 pub mod explorer;
 pub mod guard;
 pub mod peers;
+pub mod serve;
 pub mod types;
 pub mod ws;
 
@@ -88,6 +89,22 @@ impl IntoResponse for ApiError {
         )
             .into_response()
     }
+}
+
+/// The answer when the REST work queue is full
+/// ([`serve::ConnectionLimits::work_queue`]): 503, try again in a second.
+pub fn overloaded() -> Response {
+    let mut r = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        "too many requests are waiting; try again shortly",
+    )
+    .into_response();
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    r
 }
 
 impl From<StoreError> for ApiError {

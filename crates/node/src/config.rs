@@ -187,6 +187,58 @@ pub struct ConfigFile {
     pub p2p: Option<bool>,
     /// Seconds a misbehaving peer stays banned.
     pub ban_secs: Option<u64>,
+    /// Connection limits of the REST API.
+    pub rest_connections: Option<LimitsFile>,
+    /// Connection limits of the JSON-RPC.
+    pub rpc_connections: Option<LimitsFile>,
+    /// Calls in one JSON-RPC batch (default 1,000).
+    pub rpc_max_batch: Option<usize>,
+    /// Bytes of one JSON-RPC request (default: twice the largest block plus
+    /// 1 MiB, room for `submitblock`).
+    pub rpc_max_request_bytes: Option<usize>,
+}
+
+/// A listener's connection limits in the config file; unset fields keep the
+/// listener's defaults (`luminex_api::serve::ConnectionLimits`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// Connections open at once.
+    pub max_connections: Option<usize>,
+    /// Connections open at once from one IP address.
+    pub max_per_client: Option<usize>,
+    /// Seconds to send a request's headers (and between requests).
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds to send a request's body.
+    pub body_timeout_secs: Option<u64>,
+    /// Requests handled at once.
+    pub workers: Option<usize>,
+    /// Requests waiting for a worker before the answer is 503.
+    pub work_queue: Option<usize>,
+}
+
+impl LimitsFile {
+    fn apply(
+        self,
+        what: &str,
+        base: luminex_api::serve::ConnectionLimits,
+    ) -> Result<luminex_api::serve::ConnectionLimits, ConfigError> {
+        let l = luminex_api::serve::ConnectionLimits {
+            max_connections: self.max_connections.unwrap_or(base.max_connections),
+            max_per_client: self.max_per_client.unwrap_or(base.max_per_client),
+            header_timeout: self
+                .header_timeout_secs
+                .map_or(base.header_timeout, Duration::from_secs),
+            body_timeout: self
+                .body_timeout_secs
+                .map_or(base.body_timeout, Duration::from_secs),
+            workers: self.workers.unwrap_or(base.workers),
+            work_queue: self.work_queue.unwrap_or(base.work_queue),
+        };
+        l.check()
+            .map_err(|e| ConfigError::Value(format!("{what}: {e}")))?;
+        Ok(l)
+    }
 }
 
 /// Peer-to-peer settings.
@@ -254,6 +306,12 @@ pub enum ConfigError {
 /// The resolved configuration of a command.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Connection limits of the REST API.
+    pub rest_limits: luminex_api::serve::ConnectionLimits,
+    /// Connection limits of the JSON-RPC.
+    pub rpc_limits: luminex_api::serve::ConnectionLimits,
+    /// Bounds of one JSON-RPC request.
+    pub rpc_request_limits: crate::rpc::RpcLimits,
     /// The chain.
     pub spec: ChainSpec,
     /// Root data directory.
@@ -481,7 +539,30 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         }
         stratum.vardiff.max = d;
     }
+    let rest_limits = file.rest_connections.clone().unwrap_or_default().apply(
+        "rest_connections",
+        luminex_api::serve::ConnectionLimits::default(),
+    )?;
+    let rpc_limits = file.rpc_connections.clone().unwrap_or_default().apply(
+        "rpc_connections",
+        luminex_api::serve::ConnectionLimits::rpc(),
+    )?;
+    let mut rpc_request_limits = crate::rpc::RpcLimits::for_blocks(spec.max_block_bytes);
+    if let Some(n) = file.rpc_max_batch {
+        rpc_request_limits.max_batch = n;
+    }
+    if let Some(n) = file.rpc_max_request_bytes {
+        rpc_request_limits.max_request_bytes = n;
+    }
+    if rpc_request_limits.max_batch == 0 || rpc_request_limits.max_request_bytes == 0 {
+        return Err(ConfigError::Value(
+            "rpc_max_batch and rpc_max_request_bytes must be positive".into(),
+        ));
+    }
     Ok(Config {
+        rest_limits,
+        rpc_limits,
+        rpc_request_limits,
         p2p,
         api,
         rpc_addr: match args.rpc_addr.or(file.rpc_addr) {

@@ -122,6 +122,7 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
     let rpc = Arc::new(crate::rpc::RpcServer {
         module: crate::rpc::module(crate::rpc::RpcContext::new(node.clone(), miner_lock)),
         auth: crate::rpc::RpcAuth { credentials },
+        limits: cfg.rpc_request_limits,
     });
     let rpc_listener = tokio::net::TcpListener::bind(cfg.rpc_addr)
         .await
@@ -165,21 +166,29 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
         _ => None,
     };
     let mut rpc_stop = stop_rx.clone();
-    let rpc_server =
-        axum::serve(rpc_listener, crate::rpc::router(rpc)).with_graceful_shutdown(async move {
+    let rpc_server = tokio::spawn(luminex_api::serve::serve(
+        rpc_listener,
+        crate::rpc::router(rpc),
+        "rpc",
+        cfg.rpc_limits.clone(),
+        node.metrics.clone(),
+        crate::rpc::overloaded,
+        async move {
             let _ = rpc_stop.changed().await;
-        });
-    let rpc_server = tokio::spawn(async move { rpc_server.await });
+        },
+    ));
     let mut api_stop = stop_rx.clone();
-    let server = axum::serve(
+    let server = tokio::spawn(luminex_api::serve::serve(
         listener,
-        luminex_api::router_with(node.clone(), cfg.api.clone())
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = api_stop.changed().await;
-    });
-    let server = tokio::spawn(async move { server.await });
+        luminex_api::router_with(node.clone(), cfg.api.clone()),
+        "rest",
+        cfg.rest_limits.clone(),
+        node.metrics.clone(),
+        luminex_api::overloaded,
+        async move {
+            let _ = api_stop.changed().await;
+        },
+    ));
 
     let exit = tokio::select! {
         _ = shutdown_signal() => Exit::Stop,

@@ -54,6 +54,33 @@ pub struct ShareLabels {
     pub result: String,
 }
 
+/// Label set of an HTTP listener (`rest` or `rpc`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    /// Which listener.
+    pub listener: String,
+}
+
+/// Label set of a connection a listener closed on arrival or evicted.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerRefusalLabels {
+    /// Which listener.
+    pub listener: String,
+    /// `per-client` (its address holds its cap), `full` (no fairer victim
+    /// to evict) or `evicted` (an idle connection closed for a newcomer).
+    pub reason: String,
+}
+
+/// Label set of a listener's configured limit.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLimitLabels {
+    /// Which listener.
+    pub listener: String,
+    /// `max_connections`, `max_per_client`, `header_timeout_seconds`,
+    /// `body_timeout_seconds`, `workers` or `work_queue`.
+    pub limit: String,
+}
+
 /// Every metric the node exports.
 pub struct Metrics {
     registry: Registry,
@@ -112,6 +139,18 @@ pub struct Metrics {
     pub stratum_worker_hashrate: Family<WorkerLabels, Gauge<f64, AtomicU64>>,
     /// Open Stratum connections per worker (refreshed when scraped).
     pub stratum_worker_connections: Family<WorkerLabels, Gauge>,
+    /// Open HTTP connections by listener.
+    pub http_connections: Family<ListenerLabels, Gauge>,
+    /// HTTP connections closed on arrival or evicted, by listener and reason.
+    pub http_connections_refused: Family<ListenerRefusalLabels, Counter>,
+    /// Failed accepts (such as running out of file descriptors).
+    pub http_accept_errors: Family<ListenerLabels, Counter>,
+    /// HTTP requests being handled, by listener.
+    pub http_requests_in_flight: Family<ListenerLabels, Gauge>,
+    /// HTTP requests answered 503 because the work queue was full.
+    pub http_requests_shed: Family<ListenerLabels, Counter>,
+    /// Each listener's configured limits.
+    pub http_limits: Family<ListenerLimitLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -153,7 +192,43 @@ impl Metrics {
             stratum_blocks_found: Family::default(),
             stratum_worker_hashrate: Family::default(),
             stratum_worker_connections: Family::default(),
+            http_connections: Family::default(),
+            http_connections_refused: Family::default(),
+            http_accept_errors: Family::default(),
+            http_requests_in_flight: Family::default(),
+            http_requests_shed: Family::default(),
+            http_limits: Family::default(),
         };
+        r.register(
+            "http_connections",
+            "Open HTTP connections by listener",
+            m.http_connections.clone(),
+        );
+        r.register(
+            "http_connections_refused",
+            "HTTP connections closed on arrival or evicted, by listener and reason",
+            m.http_connections_refused.clone(),
+        );
+        r.register(
+            "http_accept_errors",
+            "Failed accepts on an HTTP listener (such as no file descriptors left)",
+            m.http_accept_errors.clone(),
+        );
+        r.register(
+            "http_requests_in_flight",
+            "HTTP requests being handled, by listener",
+            m.http_requests_in_flight.clone(),
+        );
+        r.register(
+            "http_requests_shed",
+            "HTTP requests answered 503 because the work queue was full",
+            m.http_requests_shed.clone(),
+        );
+        r.register(
+            "http_limits",
+            "Configured limits of each HTTP listener",
+            m.http_limits.clone(),
+        );
         r.register(
             "chain_height",
             "Height of the main-chain tip",

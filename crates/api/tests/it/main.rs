@@ -5,5 +5,6 @@ mod api;
 mod guard;
 mod metrics;
 mod openapi;
+mod serve;
 mod support;
 mod ws;

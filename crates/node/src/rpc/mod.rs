@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use luminex_service::Node;
 
-pub use transport::{router, write_cookie, RpcAuth, RpcServer};
+pub use transport::{overloaded, router, write_cookie, RpcAuth, RpcLimits, RpcServer};
 
 /// Bitcoin Core's RPC error codes used here.
 pub mod codes {

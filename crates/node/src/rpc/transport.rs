@@ -47,12 +47,109 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Bounds of one JSON-RPC request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RpcLimits {
+    /// Calls in one batch.
+    pub max_batch: usize,
+    /// Bytes of one request body.
+    pub max_request_bytes: usize,
+}
+
+impl RpcLimits {
+    /// Default calls per batch.
+    pub const DEFAULT_MAX_BATCH: usize = 1_000;
+
+    /// Defaults for a chain whose blocks are at most `max_block_bytes`:
+    /// room for a `submitblock` of the largest block in hex.
+    pub fn for_blocks(max_block_bytes: usize) -> RpcLimits {
+        RpcLimits {
+            max_batch: Self::DEFAULT_MAX_BATCH,
+            max_request_bytes: max_block_bytes.saturating_mul(2).saturating_add(1 << 20),
+        }
+    }
+}
+
 /// Shared state of the RPC server.
 pub struct RpcServer {
     /// The methods.
     pub module: RpcModule<RpcContext>,
     /// Who may call them.
     pub auth: RpcAuth,
+    /// Size bounds of requests.
+    pub limits: RpcLimits,
+}
+
+/// A batch of at most `max` calls, left unparsed: counting stops at the
+/// first call past the bound, so an over-sized batch costs no more than
+/// reading it.
+struct BoundedBatch<'a>(Vec<&'a serde_json::value::RawValue>);
+
+struct BatchSeed(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for BatchSeed {
+    type Value = BoundedBatch<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for BatchSeed {
+    type Value = BoundedBatch<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "an array of at most {} calls", self.0)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut calls = Vec::new();
+        while let Some(c) = seq.next_element::<&'de serde_json::value::RawValue>()? {
+            if calls.len() == self.0 {
+                return Err(serde::de::Error::custom(TOO_MANY));
+            }
+            calls.push(c);
+        }
+        Ok(BoundedBatch(calls))
+    }
+}
+
+const TOO_MANY: &str = "too many calls in the batch";
+
+/// Reads a batch of at most `max` calls; `Ok(None)` if it has more.
+fn read_batch(body: &[u8], max: usize) -> Result<Option<BoundedBatch<'_>>, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match BatchSeed(max).deserialize(&mut de) {
+        Ok(b) => {
+            de.end()?;
+            Ok(Some(b))
+        }
+        Err(e) if e.to_string().starts_with(TOO_MANY) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A JSON-RPC error answer with the HTTP status Bitcoin Core gives it:
+/// 400 for an invalid request, 500 for a parse error.
+fn error_reply(status: StatusCode, code: i32, message: &str) -> Response {
+    (
+        status,
+        axum::Json(
+            json!({ "jsonrpc": "2.0", "id": null, "error": { "code": code, "message": message } }),
+        ),
+    )
+        .into_response()
+}
+
+/// The answer when the work queue is full: Bitcoin Core's status and text.
+pub fn overloaded() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1")],
+        "Work queue depth exceeded",
+    )
+        .into_response()
 }
 
 async fn call(module: &RpcModule<RpcContext>, mut req: Value) -> Value {
@@ -84,18 +181,37 @@ async fn handle(State(s): State<Arc<RpcServer>>, headers: HeaderMap, body: Bytes
         )
             .into_response();
     }
-    let reply = match serde_json::from_slice::<Value>(&body) {
-        Err(_) => {
-            json!({ "jsonrpc": "2.0", "id": null, "error": { "code": -32700, "message": "Parse error" } })
-        }
-        Ok(Value::Array(items)) => {
-            let mut out = Vec::with_capacity(items.len());
-            for i in items {
-                out.push(call(&s.module, i).await);
+    let is_batch = body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'[');
+    let reply = if is_batch {
+        match read_batch(&body, s.limits.max_batch) {
+            Err(_) => return error_reply(StatusCode::INTERNAL_SERVER_ERROR, -32700, "Parse error"),
+            Ok(None) => {
+                return error_reply(
+                    StatusCode::BAD_REQUEST,
+                    -32600,
+                    &format!(
+                        "Invalid Request: a batch may hold at most {} calls",
+                        s.limits.max_batch
+                    ),
+                )
             }
-            Value::Array(out)
+            Ok(Some(BoundedBatch(items))) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    let req = serde_json::from_str::<Value>(i.get()).unwrap_or(Value::Null);
+                    out.push(call(&s.module, req).await);
+                }
+                Value::Array(out)
+            }
         }
-        Ok(req) => call(&s.module, req).await,
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Err(_) => return error_reply(StatusCode::INTERNAL_SERVER_ERROR, -32700, "Parse error"),
+            Ok(req) => call(&s.module, req).await,
+        }
     };
     axum::Json(reply).into_response()
 }
@@ -104,7 +220,9 @@ async fn handle(State(s): State<Arc<RpcServer>>, headers: HeaderMap, body: Bytes
 pub fn router(server: Arc<RpcServer>) -> axum::Router {
     axum::Router::new()
         .route("/", axum::routing::post(handle))
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            server.limits.max_request_bytes,
+        ))
         .with_state(server)
 }
 

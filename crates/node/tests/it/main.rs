@@ -9,5 +9,6 @@ mod e2e;
 mod p2p;
 mod pow;
 mod qbtc;
+mod rpc_limits;
 mod stratum;
 mod support;

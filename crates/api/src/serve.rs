@@ -1,0 +1,415 @@
+//! Serving HTTP with connection discipline: every listener of the node (the
+//! REST API and the JSON-RPC) goes through [`serve`], which bounds what one
+//! client, or many, can hold.
+//!
+//! - **Connections**: at most [`ConnectionLimits::max_connections`] open at
+//!   once and [`ConnectionLimits::max_per_client`] from one IP address. A
+//!   connection past the per-client cap is closed at once. When the whole
+//!   table is full, a newcomer evicts an idle connection (no request in
+//!   progress) of the address holding the most connections, if that address
+//!   holds more than the newcomer's would; otherwise the newcomer is closed.
+//!   So one address, or a crowd of addresses opening connections they never
+//!   use, cannot lock out a client that sends requests (Bitcoin Core evicts
+//!   inbound peers the same way: never the rare ones).
+//! - **Timeouts**: a connection must send a request's headers within
+//!   [`ConnectionLimits::header_timeout`] of opening or of its last response
+//!   (hyper starts the same clock when it waits for the next request, so this
+//!   is also the keep-alive idle timeout), and its body within
+//!   [`ConnectionLimits::body_timeout`].
+//! - **Work queue**: at most [`ConnectionLimits::workers`] requests are
+//!   handled at once and [`ConnectionLimits::work_queue`] more wait; past
+//!   that, the answer is `503` at once (Bitcoin Core's `-rpcthreads` and
+//!   `-rpcworkqueue`).
+//!
+//! Each listener reports its figures in `/metrics` under its name
+//! (`luminex_http_connections{listener}` and the counters beside it).
+//!
+//! The accept loop is written here rather than taken from `axum::serve`,
+//! which has no header timeout, no connection cap and no eviction; the HTTP
+//! itself is hyper's.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use luminex_service::metrics::{
+    ListenerLabels, ListenerLimitLabels, ListenerRefusalLabels, Metrics,
+};
+use parking_lot::Mutex;
+use tokio::sync::{oneshot, Semaphore};
+use tower::ServiceExt;
+
+/// Limits of one listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Connections open at once from one IP address.
+    pub max_per_client: usize,
+    /// Longest wait for a request's headers (and between requests).
+    pub header_timeout: Duration,
+    /// Longest wait for a request's body.
+    pub body_timeout: Duration,
+    /// Requests handled at once.
+    pub workers: usize,
+    /// Requests waiting for a worker; more are answered 503.
+    pub work_queue: usize,
+}
+
+impl Default for ConnectionLimits {
+    /// The REST API's defaults.
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 1024,
+            max_per_client: 64,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            workers: 64,
+            work_queue: 512,
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// The JSON-RPC's defaults: Bitcoin Core's 16 workers and a queue of 64,
+    /// its 30-second server timeout for bodies (a 32 MiB `submitblock` on a
+    /// slow link).
+    pub fn rpc() -> Self {
+        ConnectionLimits {
+            max_connections: 256,
+            max_per_client: 64,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            workers: 16,
+            work_queue: 64,
+        }
+    }
+
+    /// Checks that every figure is usable.
+    pub fn check(&self) -> Result<(), String> {
+        if self.max_connections == 0 || self.max_per_client == 0 || self.workers == 0 {
+            return Err("connections, connections per client and workers must be positive".into());
+        }
+        if self.header_timeout.is_zero() || self.body_timeout.is_zero() {
+            return Err("header and body timeouts must be positive".into());
+        }
+        if self.workers > Semaphore::MAX_PERMITS || self.work_queue > Semaphore::MAX_PERMITS {
+            return Err("too many workers".into());
+        }
+        Ok(())
+    }
+}
+
+/// One open connection in the table.
+struct Slot {
+    ip: IpAddr,
+    /// Requests in progress on it.
+    busy: Arc<AtomicUsize>,
+    /// Closes it.
+    evict: oneshot::Sender<()>,
+}
+
+#[derive(Default)]
+struct Table {
+    next_id: u64,
+    /// Open connections by id (ids grow, so the smallest is the oldest).
+    slots: std::collections::BTreeMap<u64, Slot>,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// Why a connection was closed on arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    PerClient,
+    Full,
+}
+
+impl Refusal {
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::PerClient => "per-client",
+            Refusal::Full => "full",
+        }
+    }
+}
+
+impl Table {
+    /// Admits a connection from `ip`, evicting one if the table is full and
+    /// a fairer victim exists. Returns its id, its busy counter and the
+    /// receiver that tells it to close, plus whether one was evicted.
+    #[allow(clippy::type_complexity)]
+    fn admit(
+        &mut self,
+        ip: IpAddr,
+        limits: &ConnectionLimits,
+    ) -> Result<(u64, Arc<AtomicUsize>, oneshot::Receiver<()>, bool), Refusal> {
+        let mine = self.per_ip.get(&ip).copied().unwrap_or(0);
+        if mine >= limits.max_per_client {
+            return Err(Refusal::PerClient);
+        }
+        let mut evicted = false;
+        if self.slots.len() >= limits.max_connections {
+            // The address with the most connections that has an idle one.
+            let mut counts: Vec<(&IpAddr, &usize)> = self.per_ip.iter().collect();
+            counts.sort_unstable_by(|a, b| b.1.cmp(a.1));
+            let victim = counts
+                .into_iter()
+                .take_while(|(_, n)| **n > mine + 1)
+                .find_map(|(vip, _)| {
+                    self.slots
+                        .iter()
+                        .find(|(_, s)| s.ip == *vip && s.busy.load(Ordering::Acquire) == 0)
+                        .map(|(id, _)| *id)
+                });
+            let Some(id) = victim else {
+                return Err(Refusal::Full);
+            };
+            self.remove(id);
+            evicted = true;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let busy = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = oneshot::channel();
+        self.slots.insert(
+            id,
+            Slot {
+                ip,
+                busy: busy.clone(),
+                evict: tx,
+            },
+        );
+        *self.per_ip.entry(ip).or_default() += 1;
+        Ok((id, busy, rx, evicted))
+    }
+
+    /// Forgets connection `id` (closing it if it is still open).
+    fn remove(&mut self, id: u64) {
+        if let Some(slot) = self.slots.remove(&id) {
+            if let Some(n) = self.per_ip.get_mut(&slot.ip) {
+                *n -= 1;
+                if *n == 0 {
+                    self.per_ip.remove(&slot.ip);
+                }
+            }
+            let _ = slot.evict.send(());
+        }
+    }
+}
+
+/// The bounded work queue in front of a router.
+struct WorkQueue {
+    /// Permits for requests handled or waiting.
+    admitted: Arc<Semaphore>,
+    /// Permits for requests handled.
+    workers: Semaphore,
+    overloaded: fn() -> Response,
+    metrics: Arc<Metrics>,
+    labels: ListenerLabels,
+}
+
+async fn work_queue(State(q): State<Arc<WorkQueue>>, req: Request, next: Next) -> Response {
+    let Ok(_admitted) = q.admitted.clone().try_acquire_owned() else {
+        q.metrics.http_requests_shed.get_or_create(&q.labels).inc();
+        return (q.overloaded)();
+    };
+    let Ok(_worker) = q.workers.acquire().await else {
+        // The semaphore is never closed.
+        return (q.overloaded)();
+    };
+    let in_flight = q
+        .metrics
+        .http_requests_in_flight
+        .get_or_create(&q.labels)
+        .clone();
+    in_flight.inc();
+    let r = next.run(req).await;
+    in_flight.dec();
+    r
+}
+
+/// Serves `app` on `listener` under `limits` until `shutdown` resolves, then
+/// stops accepting and lets open requests finish. `name` labels the
+/// listener's metrics; `overloaded` is the answer when the work queue is
+/// full. The router sees the client's address as [`ConnectInfo`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    name: &'static str,
+    limits: ConnectionLimits,
+    metrics: Arc<Metrics>,
+    overloaded: fn() -> Response,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let labels = ListenerLabels {
+        listener: name.into(),
+    };
+    let queue = Arc::new(WorkQueue {
+        admitted: Arc::new(Semaphore::new(limits.workers + limits.work_queue)),
+        workers: Semaphore::new(limits.workers),
+        overloaded,
+        metrics: metrics.clone(),
+        labels: labels.clone(),
+    });
+    let app = app
+        .layer(axum::middleware::from_fn_with_state(queue, work_queue))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_timeout,
+        ));
+    for (limit, value) in [
+        ("max_connections", limits.max_connections as i64),
+        ("max_per_client", limits.max_per_client as i64),
+        (
+            "header_timeout_seconds",
+            limits.header_timeout.as_secs() as i64,
+        ),
+        ("body_timeout_seconds", limits.body_timeout.as_secs() as i64),
+        ("workers", limits.workers as i64),
+        ("work_queue", limits.work_queue as i64),
+    ] {
+        metrics
+            .http_limits
+            .get_or_create(&ListenerLimitLabels {
+                listener: name.into(),
+                limit: limit.into(),
+            })
+            .set(value);
+    }
+    let table = Arc::new(Mutex::new(Table::default()));
+    let open = metrics.http_connections.get_or_create(&labels).clone();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let closed = Arc::new(tokio::sync::Notify::new());
+    loop {
+        let (stream, remote) = tokio::select! {
+            _ = &mut shutdown => break,
+            r = listener.accept() => match r {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors or a connection reset before
+                    // accept: nothing to serve; wait a little so a full
+                    // descriptor table is not spun on.
+                    metrics.http_accept_errors.get_or_create(&labels).inc();
+                    tracing::warn!(listener = name, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let admitted = table.lock().admit(remote.ip(), &limits);
+        let (id, busy, evicted_rx, evicted) = match admitted {
+            Ok(a) => a,
+            Err(why) => {
+                metrics
+                    .http_connections_refused
+                    .get_or_create(&ListenerRefusalLabels {
+                        listener: name.into(),
+                        reason: why.label().into(),
+                    })
+                    .inc();
+                drop(stream);
+                continue;
+            }
+        };
+        if evicted {
+            metrics
+                .http_connections_refused
+                .get_or_create(&ListenerRefusalLabels {
+                    listener: name.into(),
+                    reason: "evicted".into(),
+                })
+                .inc();
+        } else {
+            open.inc();
+        }
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let table = table.clone();
+        let mut stop = stop_rx.clone();
+        let header_timeout = limits.header_timeout;
+        let open = open.clone();
+        let closed = closed.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+                req.extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(remote));
+                let app = app.clone();
+                let busy = BusyGuard::new(busy.clone());
+                async move {
+                    let r = app.oneshot(req.map(axum::body::Body::new)).await;
+                    drop(busy);
+                    r
+                }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            let mut evicted_rx = evicted_rx;
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = &mut evicted_rx => {}
+                _ = async { stop.wait_for(|s| *s).await.map(|_| ()) } => {
+                    conn.as_mut().graceful_shutdown();
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = evicted_rx => {}
+                    }
+                }
+            }
+            {
+                let mut t = table.lock();
+                if t.slots.contains_key(&id) {
+                    t.remove(id);
+                    open.dec();
+                }
+            }
+            closed.notify_one();
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Open requests finish (idle connections close at once); a request
+    // that outlives the grace period is left to the runtime's shutdown.
+    let drained = async {
+        loop {
+            let notified = closed.notified();
+            if table.lock().slots.is_empty() {
+                return;
+            }
+            notified.await;
+        }
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+        tracing::warn!(listener = name, "requests still open at shutdown");
+    }
+}
+
+/// How long a stopping listener waits for open requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Marks a connection busy while a request is handled.
+struct BusyGuard(Arc<AtomicUsize>);
+
+impl BusyGuard {
+    fn new(n: Arc<AtomicUsize>) -> BusyGuard {
+        n.fetch_add(1, Ordering::AcqRel);
+        BusyGuard(n)
+    }
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}

@@ -34,15 +34,19 @@ enum Exit {
 /// Runs a node until SIGINT or SIGTERM, restarting it in place when an
 /// admin asks.
 pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
+    // Signal handlers first, before the database, the listeners or the
+    // network: a SIGTERM that arrives while they start is kept and stops
+    // the node gracefully once it runs, instead of killing the process.
+    let mut signals = Signals::new().context("installing signal handlers")?;
     loop {
-        match run_once(&cfg).await? {
+        match run_once(&cfg, &mut signals).await? {
             Exit::Stop => return Ok(()),
             Exit::Restart => tracing::info!("restarting"),
         }
     }
 }
 
-async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
+async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     let cfg = cfg.clone();
     let restart = Arc::new(tokio::sync::Notify::new());
     let chain = Arc::new(open_chain(&cfg)?);
@@ -191,7 +195,7 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
     ));
 
     let exit = tokio::select! {
-        _ = shutdown_signal() => Exit::Stop,
+        _ = signals.recv() => Exit::Stop,
         _ = restart.notified() => Exit::Restart,
     };
     tracing::info!("shutting down");
@@ -224,25 +228,38 @@ async fn run_once(cfg: &Config) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, registered once for the life of the process (tokio
+/// keeps a signal that arrives before anyone waits for it).
+struct Signals {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -434,8 +434,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             match got.remove(&h) {
                 Some((b, size)) => {
                     self.have_bytes += size;
-                    self.slots
-                        .insert(h, Slot::Have(Box::new(b), size, peer.clone()))
+                    self.slots.insert(h, Slot::Have(Box::new(b), size, peer.clone()))
                 }
                 None => {
                     // Nothing at all: the peer lacks these blocks, so it is

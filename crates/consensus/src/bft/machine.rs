@@ -363,11 +363,8 @@ impl HeightMachine {
         // Lines 49–54: a quorum of precommits for a valid proposal, in any
         // round, decides.
         let decision = self.proposals.iter().find_map(|(pr, p)| {
-            (p.valid
-                && self
-                    .keeper
-                    .quorum_for(*pr, VoteKind::Precommit, Some(&p.value)))
-            .then_some((p.value, *pr))
+            (p.valid && self.keeper.quorum_for(*pr, VoteKind::Precommit, Some(&p.value)))
+                .then_some((p.value, *pr))
         });
         if let Some((value, round)) = decision {
             self.decided = Some((value, round));
@@ -381,7 +378,8 @@ impl HeightMachine {
                     // Lines 22–27.
                     None => {
                         let ok = p.valid
-                            && (!self.locking || self.locked.is_none_or(|(lv, _)| lv == p.value));
+                            && (!self.locking
+                                || self.locked.is_none_or(|(lv, _)| lv == p.value));
                         out.push(self.vote(VoteKind::Prevote, ok.then_some(p.value)));
                         self.step = Step::Prevote;
                         return true;
@@ -389,13 +387,13 @@ impl HeightMachine {
                     // Lines 28–33.
                     Some(vr)
                         if vr < r
-                            && self
-                                .keeper
-                                .quorum_for(vr, VoteKind::Prevote, Some(&p.value)) =>
+                            && self.keeper.quorum_for(vr, VoteKind::Prevote, Some(&p.value)) =>
                     {
                         let ok = p.valid
                             && (!self.locking
-                                || self.locked.is_none_or(|(lv, lr)| lr <= vr || lv == p.value));
+                                || self
+                                    .locked
+                                    .is_none_or(|(lv, lr)| lr <= vr || lv == p.value));
                         out.push(self.vote(VoteKind::Prevote, ok.then_some(p.value)));
                         self.step = Step::Prevote;
                         return true;

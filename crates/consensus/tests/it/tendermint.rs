@@ -187,9 +187,7 @@ impl Sim {
             self.push(at, from, to, msg);
             return;
         }
-        if self.cut(from, to)
-            || (self.now < self.cfg.heal_ms && self.rng.chance(self.cfg.drop_percent))
-        {
+        if self.cut(from, to) || (self.now < self.cfg.heal_ms && self.rng.chance(self.cfg.drop_percent)) {
             return;
         }
         let copies = if self.rng.chance(5) { 2 } else { 1 };
@@ -254,31 +252,16 @@ impl Sim {
                             let n = self.machines.len();
                             for to in 0..n {
                                 let v = if to % 2 == 0 { value } else { other };
-                                let m = Msg::Proposal {
-                                    round,
-                                    value: v,
-                                    pol_round,
-                                    valid: true,
-                                };
+                                let m = Msg::Proposal { round, value: v, pol_round, valid: true };
                                 self.send(node, to, m);
                             }
                         }
                         Behaviour::InvalidProposer => {
-                            let m = Msg::Proposal {
-                                round,
-                                value,
-                                pol_round,
-                                valid: false,
-                            };
+                            let m = Msg::Proposal { round, value, pol_round, valid: false };
                             self.broadcast(node, m);
                         }
                         _ => {
-                            let m = Msg::Proposal {
-                                round,
-                                value,
-                                pol_round,
-                                valid: true,
-                            };
+                            let m = Msg::Proposal { round, value, pol_round, valid: true };
                             self.broadcast(node, m);
                         }
                     }
@@ -440,11 +423,7 @@ pub fn random_config(seed: u64, n: usize, byzantine: usize) -> Config {
         behaviours,
         drop_percent: rng.below(30),
         max_delay_ms: 1 + rng.below(100),
-        heal_ms: if partitioned.is_empty() {
-            0
-        } else {
-            500 + rng.below(5000)
-        },
+        heal_ms: if partitioned.is_empty() { 0 } else { 500 + rng.below(5000) },
         partitioned,
         locking: true,
     }
@@ -518,12 +497,6 @@ fn disabling_locking_is_caught() {
     // The report replays exactly from its seed.
     assert_eq!(simulate(seed, &cfg), Outcome::SafetyViolation(v));
     // And with locking, the same run is safe.
-    let safe = Config {
-        locking: true,
-        ..cfg
-    };
-    assert!(!matches!(
-        simulate(seed, &safe),
-        Outcome::SafetyViolation(_)
-    ));
+    let safe = Config { locking: true, ..cfg };
+    assert!(!matches!(simulate(seed, &safe), Outcome::SafetyViolation(_)));
 }

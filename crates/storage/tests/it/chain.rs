@@ -180,7 +180,7 @@ fn a_mutated_copy_does_not_condemn_the_real_block() {
     let mut altered = block.clone();
     altered.txs[1].witnesses[0].signature.bytes[0] ^= 1;
     let cache = SigCache::new(1);
-    let now = u64::from(block.header.pow().time);
+    let now = u64::from(block.header.time);
     match store.accept_block(&altered, now, &cache) {
         Err(ChainError::Invalid(e)) => assert!(e.is_mutation(), "{e}"),
         other => panic!("the altered copy was not refused: {other:?}"),

@@ -4,7 +4,6 @@
 //! * [`proposer`]: CometBFT's weighted, rotating proposer selection;
 //! * [`rules`]: the chain rules a BFT block and its certificate must meet.
 
-pub mod machine;
 pub mod message;
 pub mod proposer;
 pub mod rules;

@@ -1,8 +1,6 @@
 //! Proof of work: Bitcoin's compact targets and work, retargeting, time
 //! rules, and midstate mining.
 
-mod tendermint;
-
 use std::sync::atomic::AtomicBool;
 
 use luminex_consensus::mining::{grind, Midstate};

@@ -26,14 +26,13 @@ pub mod spec;
 pub mod testkit;
 mod utxo;
 mod validate;
-pub mod validators;
 
 pub use connect::{
     connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext, CheckedBlock,
     Connected,
 };
 pub use error::{BlockError, ErrorClass, TxError};
-pub use rules::{ChainContext, ConsensusRules, Finality, HeaderChain, Parent, U256};
+pub use rules::{DevRules, HeaderChain, HeaderRules, Parent, U256};
 pub use sigcache::SigCache;
 pub use spec::{ChainSpec, CoinbaseExtraError, SpecError};
 pub use utxo::{BlockUndo, Coin, UtxoChanges, UtxoView};
@@ -43,4 +42,3 @@ pub use validate::{
 };
 
 pub use validate::BlockIds;
-pub use validators::{ConsensusRecord, PendingChange, Validator, ValidatorSet, ValidatorSetError};

@@ -1,5 +1,4 @@
 //! Luminex primitives: hashes, amounts, keys and addresses, transactions,
-//! block headers (proof of work and BFT), commit certificates,
 //! blocks, the canonical binary codec and Merkle trees.
 //!
 //! This crate does no I/O (the one exception is [`time::SystemClock`],
@@ -14,9 +13,7 @@ pub mod amount;
 pub mod block;
 pub mod codec;
 pub mod commitment;
-pub mod commit;
 pub mod hash;
-pub mod header;
 pub mod keys;
 pub mod merkle;
 pub mod time;
@@ -24,12 +21,10 @@ pub mod tx;
 
 pub use address::{Address, AddressError, Lock};
 pub use amount::{Amount, AmountError};
-pub use block::Block;
+pub use block::{Block, Header};
 pub use codec::{Decode, DecodeError, Encode, Reader};
 pub use commitment::MerkleCommitment;
-pub use commit::CommitCertificate;
 pub use hash::Hash;
-pub use header::{BftHeader, Header, PowHeader};
 pub use keys::{PublicKey, SchemeId, Signature};
 pub use merkle::MerkleProof;
 pub use time::{Clock, ManualClock, SystemClock};

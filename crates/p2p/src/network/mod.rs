@@ -214,7 +214,7 @@ enum Done {
     Rebuilt {
         id: gossipsub::MessageId,
         source: PeerId,
-        partial: Box<Result<PartialBlock, String>>,
+        partial: Result<PartialBlock, String>,
     },
     Imported {
         hash: Hash,

@@ -62,10 +62,9 @@ fn block() -> impl Strategy<Value = Block> {
         prop::collection::vec(tx(), 0..4),
     )
         .prop_map(|((version, time, bits, nonce), prev_hash, txs)| {
-            // Versions with the top three bits set mark BFT headers.
-            let mut b = Block::new(
-                PowHeader {
-                    version: version & 0x1fff_ffff,
+            let mut b = Block {
+                header: Header {
+                    version,
                     prev_hash,
                     merkle_root: Hash::ZERO,
                     time,
@@ -73,9 +72,8 @@ fn block() -> impl Strategy<Value = Block> {
                     nonce,
                 },
                 txs,
-            );
-            let root = b.compute_merkle_root();
-            b.header.set_merkle_root(root);
+            };
+            b.header.merkle_root = b.compute_merkle_root();
             b
         })
 }

@@ -1,7 +1,6 @@
 //! Storage tests: one conformance suite for every backend, and the chain
 //! store's connect/disconnect/reopen behaviour.
 
-mod bft;
 mod chain;
 mod conformance;
 mod preverify;

@@ -25,9 +25,9 @@ fn block_summary(node: &Node, hash: &Hash) -> Result<Option<Value>, ApiError> {
     Ok(Some(json!({
         "hash": hash.to_string(),
         "height": rec.height,
-        "time": rec.header.time,
+        "time": rec.header.time(),
         "tx_count": txs,
-        "prev_hash": rec.header.prev_hash.to_string(),
+        "prev_hash": rec.header.prev_hash().to_string(),
     })))
 }
 
@@ -147,7 +147,7 @@ const STATS_WINDOW_BLOCKS: u64 = 4000;
 
 fn stats_blocking(node: &Node) -> JsonResult {
     let tip = node.chain.tip();
-    let now = u64::from(tip.header.time);
+    let now = tip.header.time();
     let mut txs_in = [0u64; 3];
     let windows = [60u64, 300, 3600];
     let mut times = Vec::new();
@@ -159,9 +159,9 @@ fn stats_blocking(node: &Node) -> JsonResult {
         let Some(rec) = node.chain.header(&hash)? else {
             break;
         };
-        let age = now.saturating_sub(u64::from(rec.header.time));
+        let age = now.saturating_sub(rec.header.time());
         if times.len() <= 100 {
-            times.push(rec.header.time);
+            times.push(rec.header.time());
         }
         if age > 3600 && times.len() > 100 {
             break;
@@ -175,7 +175,7 @@ fn stats_blocking(node: &Node) -> JsonResult {
     }
     let avg_block_time = match (times.first(), times.last()) {
         (Some(a), Some(b)) if times.len() > 1 => {
-            f64::from(a.saturating_sub(*b)) / (times.len() - 1) as f64
+            a.saturating_sub(*b) as f64 / (times.len() - 1) as f64
         }
         _ => 0.0,
     };
@@ -196,7 +196,7 @@ fn stats_blocking(node: &Node) -> JsonResult {
         "average_block_time_secs": avg_block_time,
         "mempool_txs": mempool_txs,
         "mempool_bytes": mempool_bytes,
-        "difficulty": luminex_consensus::pow::difficulty(tip.header.bits),
+        "difficulty": tip.header.as_pow().map_or(0.0, |h| luminex_consensus::pow::difficulty(h.bits)),
         "supply": supply,
         "supply_coins": coins(supply),
     })))

@@ -181,6 +181,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         OutputJson,
         TxJson,
         BlockJson,
+        BftHeaderJson,
         BalanceJson,
         UtxoJson,
         UtxosJson,
@@ -489,16 +490,27 @@ async fn block(
         .ok_or_else(|| ApiError::not_found(format!("block {hash} is not known")))?;
     let tip = node.chain.tip().height;
     let h = block.header;
+    let finalized = node.chain.finalized().height >= rec.height
+        && node.chain.hash_at(rec.height)? == Some(hash);
     Ok(Json(BlockJson {
         hash: hash.to_string(),
         height: rec.height,
         confirmations: tip.saturating_sub(rec.height) + 1,
-        version: h.version,
-        prev_hash: h.prev_hash.to_string(),
-        merkle_root: h.merkle_root.to_string(),
-        time: h.time,
-        bits: h.bits,
-        nonce: h.nonce,
+        version: h.version(),
+        prev_hash: h.prev_hash().to_string(),
+        merkle_root: h.merkle_root().to_string(),
+        time: h.time(),
+        bits: h.as_pow().map(|p| p.bits),
+        nonce: h.as_pow().map(|p| p.nonce),
+        bft: h.as_bft().map(|b| BftHeaderJson {
+            time_ms: b.time_ms,
+            proposer: b.proposer.to_string(),
+            validators_hash: b.validators_hash.to_string(),
+            next_validators_hash: b.next_validators_hash.to_string(),
+            last_commit_hash: b.last_commit_hash.to_string(),
+            state_root: b.state_root.to_string(),
+            finalized,
+        }),
         size: block.encoded_len(),
         tx_count: block.txs.len(),
         txids: block.txs.iter().map(|t| t.txid().to_string()).collect(),

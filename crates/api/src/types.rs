@@ -107,18 +107,42 @@ pub struct BlockJson {
     pub prev_hash: String,
     /// Merkle root.
     pub merkle_root: String,
-    /// Header time.
-    pub time: u32,
-    /// Compact target.
-    pub bits: u32,
-    /// Nonce.
-    pub nonce: u32,
+    /// Header time, Unix seconds.
+    pub time: u64,
+    /// Compact target (proof-of-work and `dev` headers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits: Option<u32>,
+    /// Nonce (proof-of-work and `dev` headers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<u32>,
+    /// The fields of a BFT header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bft: Option<BftHeaderJson>,
     /// Encoded size.
     pub size: usize,
     /// Number of transactions.
     pub tx_count: usize,
     /// Transaction ids.
     pub txids: Vec<String>,
+}
+
+/// The fields only a BFT header has.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BftHeaderJson {
+    /// Header time, Unix milliseconds.
+    pub time_ms: u64,
+    /// Validator id (key hash) of the proposer.
+    pub proposer: String,
+    /// Hash of the validator set that finalizes this block.
+    pub validators_hash: String,
+    /// Hash of the validator set that finalizes the next block.
+    pub next_validators_hash: String,
+    /// Hash of the parent's commit certificate carried in the block.
+    pub last_commit_hash: String,
+    /// Hash of the consensus state after the block.
+    pub state_root: String,
+    /// Whether the block is final.
+    pub finalized: bool,
 }
 
 /// `GET /address/{address}/balance`.

@@ -3,8 +3,9 @@
 //! Clients send `{"subscribe": "blocks" | "finalized" | "mempool"}` or
 //! `{"subscribe": "address", "address": "…"}` (and `unsubscribe` likewise)
 //! and receive JSON events: `block` (connected to the main chain),
-//! `finalized` (a block `max_reorg_depth` deep, which this node will never
-//! reorganise; BFT finality replaces this with its own), `mempool_tx`, and
+//! `finalized` (the chain's finalized block: certified on BFT chains,
+//! `max_reorg_depth` deep on the others; this node never reverts it),
+//! `mempool_tx`, and
 //! `address` (a pending or confirmed transaction paying or spending a
 //! subscribed address). Events pass through a bounded broadcast buffer; a
 //! connection that falls behind is closed with the reason "slow consumer".

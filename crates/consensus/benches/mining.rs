@@ -7,12 +7,12 @@ use std::sync::atomic::AtomicBool;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use luminex_consensus::mining::{grind, Midstate};
 use luminex_ledger::U256;
-use luminex_primitives::{Hash, Header};
+use luminex_primitives::{Hash, PowHeader};
 
 const N: u32 = 100_000;
 
 fn bench(c: &mut Criterion) {
-    let header = Header {
+    let header = PowHeader {
         version: 1,
         prev_hash: Hash([1; 32]),
         merkle_root: Hash([2; 32]),

@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use luminex_ledger::U256;
-use luminex_primitives::Header;
+use luminex_primitives::PowHeader;
 use sha2::digest::generic_array::GenericArray;
 
 /// FIPS 180-4 §5.3.3: the SHA-256 initial hash value.
@@ -30,7 +30,7 @@ pub struct Midstate {
 
 impl Midstate {
     /// Precomputes the midstate of `header` (its nonce is ignored).
-    pub fn new(header: &Header) -> Midstate {
+    pub fn new(header: &PowHeader) -> Midstate {
         let bytes = header.to_bytes();
         let mut state = IV;
         let mut first = [0u8; 64];
@@ -82,7 +82,7 @@ pub fn meets(hash: &[u8; 32], target_le: &[u8; 32]) -> bool {
 /// Tries nonces `start..start + count` (wrapping) and returns the first
 /// whose hash meets `target`. Checks `stop` every 4,096 nonces.
 pub fn grind(
-    header: &Header,
+    header: &PowHeader,
     target: U256,
     start: u32,
     count: u32,

@@ -7,9 +7,11 @@
 //! `median_time_span` blocks and may not run more than the spec's limit past
 //! local time.
 
-use luminex_ledger::spec::PowParams;
-use luminex_ledger::{BlockError, HeaderChain, HeaderRules, Parent, U256};
-use luminex_primitives::{Hash, Header};
+use luminex_ledger::spec::{ConsensusKind, PowParams};
+use luminex_ledger::{
+    BlockError, ChainContext, ChainSpec, ConsensusRules, Finality, HeaderChain, Parent, U256,
+};
+use luminex_primitives::{Hash, Header, PowHeader};
 
 /// Why a compact target is unusable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +104,7 @@ pub struct PowRules {
     params: PowParams,
     pow_limit: U256,
     max_future: u64,
+    max_reorg_depth: u64,
 }
 
 impl PowRules {
@@ -112,7 +115,29 @@ impl PowRules {
             params,
             pow_limit,
             max_future,
+            max_reorg_depth: luminex_ledger::spec::DEFAULT_MAX_REORG_DEPTH,
         }
+    }
+
+    /// The rules of a proof-of-work spec (`None` without a `[pow]` table,
+    /// which a checked spec of kind `pow` always has).
+    pub fn for_spec(spec: &ChainSpec) -> Option<PowRules> {
+        let p = spec.pow.clone()?;
+        Some(
+            PowRules::new(p, spec.max_future_block_time_secs)
+                .with_max_reorg_depth(spec.max_reorg_depth),
+        )
+    }
+
+    /// Blocks this deep are final (reorganisations deeper are refused).
+    pub fn with_max_reorg_depth(mut self, depth: u64) -> PowRules {
+        self.max_reorg_depth = depth;
+        self
+    }
+
+    /// The `bits` a block on top of `parent` must carry.
+    pub fn next_bits(&self, parent: &Parent, chain: &dyn HeaderChain) -> Result<u32, BlockError> {
+        self.required_bits(parent, chain)
     }
 
     /// The easiest allowed target.
@@ -122,21 +147,22 @@ impl PowRules {
 
     fn required_bits(&self, parent: &Parent, chain: &dyn HeaderChain) -> Result<u32, BlockError> {
         let p = &self.params;
+        let parent_header = pow_header(&parent.header)?;
         let height = parent.height + 1;
         if !height.is_multiple_of(p.retarget_window) {
-            return Ok(parent.header.bits);
+            return Ok(parent_header.bits);
         }
         let first_height = parent.height + 1 - p.retarget_window;
         let first = chain.ancestor(&parent.hash, first_height).ok_or_else(|| {
             BlockError::HighHash(format!("ancestor at height {first_height} unknown"))
         })?;
         let span = p.target_spacing_secs.saturating_mul(p.retarget_window);
-        let actual = i64::from(parent.header.time) - i64::from(first.time);
+        let actual = parent.header.time() as i64 - first.time() as i64;
         let actual = (actual.max(0) as u64).clamp(
             span / p.max_adjustment,
             span.saturating_mul(p.max_adjustment),
         );
-        let old = target_from_compact(parent.header.bits)
+        let old = target_from_compact(parent_header.bits)
             .map_err(|e| BlockError::HighHash(e.to_string()))?;
         let (a, s) = (U256::from(actual), U256::from(span.max(1)));
         let new = old
@@ -147,16 +173,16 @@ impl PowRules {
     }
 
     /// Median time of the `median_time_span` blocks ending at `parent`.
-    pub fn median_time_past(&self, parent: &Parent, chain: &dyn HeaderChain) -> u32 {
+    pub fn median_time_past(&self, parent: &Parent, chain: &dyn HeaderChain) -> u64 {
         let n = self.params.median_time_span.min(parent.height + 1);
-        let mut times: Vec<u32> = (0..n)
+        let mut times: Vec<u64> = (0..n)
             .filter_map(|i| {
                 if i == 0 {
-                    Some(parent.header.time)
+                    Some(parent.header.time())
                 } else {
                     chain
                         .ancestor(&parent.hash, parent.height - i)
-                        .map(|h| h.time)
+                        .map(|h| h.time())
                 }
             })
             .collect();
@@ -165,24 +191,33 @@ impl PowRules {
     }
 }
 
-impl HeaderRules for PowRules {
-    fn next_bits(&self, parent: &Parent, chain: &dyn HeaderChain) -> Result<u32, BlockError> {
-        self.required_bits(parent, chain)
+fn pow_header(h: &Header) -> Result<&PowHeader, BlockError> {
+    h.as_pow().ok_or(BlockError::WrongHeaderKind)
+}
+
+impl ConsensusRules for PowRules {
+    fn kind(&self) -> ConsensusKind {
+        ConsensusKind::Pow
     }
 
-    fn min_time(&self, parent: &Parent, chain: &dyn HeaderChain) -> u32 {
+    fn finality(&self) -> Finality {
+        Finality::Depth(self.max_reorg_depth)
+    }
+
+    fn min_time(&self, parent: &Parent, chain: &dyn ChainContext) -> u64 {
         self.median_time_past(parent, chain).saturating_add(1)
     }
 
     fn header_work(&self, header: &Header) -> Result<U256, BlockError> {
+        let h = pow_header(header)?;
         let target =
-            target_from_compact(header.bits).map_err(|e| BlockError::HighHash(e.to_string()))?;
+            target_from_compact(h.bits).map_err(|e| BlockError::HighHash(e.to_string()))?;
         if target > self.pow_limit {
             return Err(BlockError::HighHash(
                 "target above the proof-of-work limit".into(),
             ));
         }
-        if hash_value(&header.hash()) > target {
+        if hash_value(&h.hash()) > target {
             return Err(BlockError::HighHash("hash above the target".into()));
         }
         Ok(work(target))
@@ -192,29 +227,46 @@ impl HeaderRules for PowRules {
         &self,
         header: &Header,
         parent: &Parent,
-        chain: &dyn HeaderChain,
-        now: u64,
+        chain: &dyn ChainContext,
+        now_ms: u64,
     ) -> Result<(), BlockError> {
+        let h = pow_header(header)?;
         let expected = self.required_bits(parent, chain)?;
-        if header.bits != expected {
+        if h.bits != expected {
             return Err(BlockError::BadBits {
                 expected,
-                found: header.bits,
+                found: h.bits,
             });
         }
         let median = self.median_time_past(parent, chain);
-        if header.time <= median {
-            return Err(BlockError::TimeNotAfterMedian {
-                time: header.time,
-                median,
-            });
+        let time = u64::from(h.time);
+        if time <= median {
+            return Err(BlockError::TimeNotAfterMedian { time, median });
         }
-        if u64::from(header.time) > now.saturating_add(self.max_future) {
-            return Err(BlockError::TimeTooNew {
-                time: header.time,
-                now,
-            });
+        let now = now_ms / 1000;
+        if time > now.saturating_add(self.max_future) {
+            return Err(BlockError::TimeTooNew { time, now });
         }
         Ok(())
+    }
+
+    fn template_header(
+        &self,
+        parent: &Parent,
+        chain: &dyn ChainContext,
+        now_ms: u64,
+    ) -> Result<Header, BlockError> {
+        let bits = self.required_bits(parent, chain)?;
+        let min_time = self.min_time(parent, chain);
+        let time = (now_ms / 1000).max(min_time);
+        Ok(PowHeader {
+            version: 1,
+            prev_hash: parent.hash,
+            merkle_root: Hash::ZERO,
+            time: u32::try_from(time).unwrap_or(u32::MAX),
+            bits,
+            nonce: 0,
+        }
+        .into())
     }
 }

@@ -103,7 +103,7 @@ pub fn connect_block<V: UtxoView + Sync>(
     spec: &ChainSpec,
     cache: &SigCache,
 ) -> Result<Connected, BlockError> {
-    if block.header.prev_hash != ctx.prev_hash {
+    if block.header.prev_hash() != ctx.prev_hash {
         return Err(BlockError::BadParent);
     }
     let ids = check_block(block, spec)?;
@@ -120,7 +120,7 @@ pub fn connect_checked<V: UtxoView + Sync>(
     spec: &ChainSpec,
     cache: &SigCache,
 ) -> Result<Connected, BlockError> {
-    if block.block.header.prev_hash != ctx.prev_hash {
+    if block.block.header.prev_hash() != ctx.prev_hash {
         return Err(BlockError::BadParent);
     }
     connect_with_ids(&block.block, block.ids.clone(), view, ctx, spec, cache)

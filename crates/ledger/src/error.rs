@@ -224,17 +224,17 @@ pub enum BlockError {
     #[error("block time {time} is not after the parent's {parent}")]
     TimeTooOld {
         /// Block time.
-        time: u32,
+        time: u64,
         /// Parent time.
-        parent: u32,
+        parent: u64,
     },
     /// Time not after the median time of the previous blocks.
     #[error("block time {time} is not after the median time past {median}")]
     TimeNotAfterMedian {
         /// Block time.
-        time: u32,
+        time: u64,
         /// Median of the previous blocks' times.
-        median: u32,
+        median: u64,
     },
     /// `bits` is not the difficulty the chain requires at this height.
     #[error("block bits {found:#010x}, the chain requires {expected:#010x}")]
@@ -254,10 +254,50 @@ pub enum BlockError {
     #[error("block time {time} is more than the allowed drift past now ({now})")]
     TimeTooNew {
         /// Block time.
-        time: u32,
+        time: u64,
         /// Local time.
         now: u64,
     },
+    /// The header is not of the kind the chain's consensus uses.
+    #[error("header kind does not match the chain's consensus")]
+    WrongHeaderKind,
+    /// The BFT header's height is not its parent's plus one.
+    #[error("header height {found}, expected {expected}")]
+    BadHeight {
+        /// Parent height plus one.
+        expected: u64,
+        /// In the header.
+        found: u64,
+    },
+    /// The BFT header's time (milliseconds) is not after its parent's.
+    #[error("block time {time_ms} ms is before the earliest allowed {min_ms} ms")]
+    BadTime {
+        /// In the header.
+        time_ms: u64,
+        /// Parent time plus one millisecond.
+        min_ms: u64,
+    },
+    /// The consensus state of the parent is not stored.
+    #[error("no consensus state at height {0}")]
+    NoConsensusState(u64),
+    /// The proposer is not in the validator set.
+    #[error("proposer {0} is not a validator at this height")]
+    BadProposer(Hash),
+    /// The header's validator-set hashes are not the chain's.
+    #[error("validator set hash mismatch")]
+    BadValidatorsHash,
+    /// The header's consensus state root is not the state after the block.
+    #[error("consensus state root mismatch")]
+    BadStateRoot,
+    /// The block's certificate of its parent is missing, extra or invalid.
+    #[error("last commit: {0}")]
+    BadLastCommit(String),
+    /// A commit certificate does not finalize the block.
+    #[error("commit certificate: {0}")]
+    BadCertificate(String),
+    /// A block of a finality chain offered without its commit certificate.
+    #[error("block has no commit certificate")]
+    Uncertified,
     /// A transaction in the block is invalid.
     #[error("transaction {index} ({txid}): {error}")]
     Tx {
@@ -290,6 +330,16 @@ impl BlockError {
             BlockError::HighHash(_) => "high-hash",
             BlockError::KnownInvalid => "bad-prevblk",
             BlockError::Tx { .. } => "bad-txns",
+            BlockError::WrongHeaderKind => "bad-header-kind",
+            BlockError::BadHeight { .. } => "bad-height",
+            BlockError::BadTime { .. } => "bad-time",
+            BlockError::NoConsensusState(_) => "bad-prevblk",
+            BlockError::BadProposer(_) => "bad-proposer",
+            BlockError::BadValidatorsHash => "bad-validators-hash",
+            BlockError::BadStateRoot => "bad-state-root",
+            BlockError::BadLastCommit(_) => "bad-last-commit",
+            BlockError::BadCertificate(_) => "bad-commit",
+            BlockError::Uncertified => "uncertified",
         }
     }
 
@@ -310,7 +360,7 @@ impl BlockError {
     pub fn class(&self) -> ErrorClass {
         match self {
             BlockError::TimeTooNew { .. } => ErrorClass::Premature,
-            BlockError::BadParent => ErrorClass::MissingInputs,
+            BlockError::BadParent | BlockError::NoConsensusState(_) => ErrorClass::MissingInputs,
             BlockError::Tx { error, .. } => match error.class() {
                 ErrorClass::Policy => ErrorClass::Consensus,
                 c => c,

@@ -26,13 +26,14 @@ pub mod spec;
 pub mod testkit;
 mod utxo;
 mod validate;
+pub mod validators;
 
 pub use connect::{
     connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext, CheckedBlock,
     Connected,
 };
 pub use error::{BlockError, ErrorClass, TxError};
-pub use rules::{DevRules, HeaderChain, HeaderRules, Parent, U256};
+pub use rules::{ChainContext, ConsensusRules, Finality, HeaderChain, Parent, U256};
 pub use sigcache::SigCache;
 pub use spec::{ChainSpec, CoinbaseExtraError, SpecError};
 pub use utxo::{BlockUndo, Coin, UtxoChanges, UtxoView};
@@ -42,3 +43,4 @@ pub use validate::{
 };
 
 pub use validate::BlockIds;
+pub use validators::{ConsensusRecord, PendingChange, Validator, ValidatorSet, ValidatorSetError};

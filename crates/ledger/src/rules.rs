@@ -1,13 +1,17 @@
-//! Header rules: what a chain's consensus requires of a block header beyond
-//! its transactions — its work (proof of work, or one unit per block) and
-//! contextual checks against its ancestors (difficulty, time). The ledger
-//! defines the interface; `luminex-consensus` implements proof of work.
+//! The consensus-engine boundary: what a chain's consensus requires of a
+//! block beyond its transactions, and how the chain decides what is final.
+//!
+//! The ledger defines the interface; `luminex-consensus` implements it three
+//! times — `dev` (one local producer), proof of work, and BFT finality —
+//! and picks one by an exhaustive match on [`ConsensusKind`].
 
 pub use ruint::aliases::U256;
 
-use luminex_primitives::{Hash, Header};
+use luminex_primitives::{Block, CommitCertificate, Hash, Header};
 
-use crate::{BlockError, ChainSpec};
+use crate::spec::ConsensusKind;
+use crate::validators::ConsensusRecord;
+use crate::BlockError;
 
 /// The parent of a header being checked.
 #[derive(Debug, Clone, Copy)]
@@ -26,76 +30,83 @@ pub trait HeaderChain {
     fn ancestor(&self, tip: &Hash, height: u64) -> Option<Header>;
 }
 
-/// A chain's header rules.
-pub trait HeaderRules: Send + Sync {
+/// What consensus rules may read of the chain: headers along a branch and,
+/// on BFT chains, the consensus state after each main-chain block.
+pub trait ChainContext: HeaderChain {
+    /// The consensus state after the main-chain block at `height`.
+    fn consensus_record(&self, height: u64) -> Option<ConsensusRecord>;
+}
+
+/// How a chain decides that a block can no longer be reverted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finality {
+    /// Probabilistic: a block this many blocks below the tip is treated as
+    /// final (reorganisations deeper than this are refused).
+    Depth(u64),
+    /// Deterministic: a block is final once a commit certificate of the
+    /// validator set finalizes it; blocks are connected only with one.
+    Certified,
+}
+
+/// A chain's consensus rules.
+pub trait ConsensusRules: Send + Sync {
+    /// Which engine this is.
+    fn kind(&self) -> ConsensusKind;
+
+    /// How blocks become final.
+    fn finality(&self) -> Finality;
+
     /// Checks that need only the header and returns the work the block
     /// adds to its branch. Cheap: runs before anything expensive.
     fn header_work(&self, header: &Header) -> Result<U256, BlockError>;
 
-    /// The `bits` a block on top of `parent` must carry.
-    fn next_bits(&self, parent: &Parent, chain: &dyn HeaderChain) -> Result<u32, BlockError>;
-
-    /// The smallest time a block on top of `parent` may carry.
-    fn min_time(&self, parent: &Parent, chain: &dyn HeaderChain) -> u32;
-
-    /// Checks against the parent and its ancestors; `now` is local time.
+    /// Checks against the parent, its ancestors and (BFT) the consensus
+    /// state; `now_ms` is local time in Unix milliseconds.
     fn check_header(
         &self,
         header: &Header,
         parent: &Parent,
-        chain: &dyn HeaderChain,
-        now: u64,
+        chain: &dyn ChainContext,
+        now_ms: u64,
     ) -> Result<(), BlockError>;
-}
 
-/// The `dev` rules: every block is one unit of work, times never go back
-/// and may not run more than the spec allows past local time.
-#[derive(Debug, Clone)]
-pub struct DevRules {
-    max_future: u64,
-}
+    /// The smallest time, in Unix seconds, a block on `parent` may carry.
+    fn min_time(&self, parent: &Parent, chain: &dyn ChainContext) -> u64;
 
-impl DevRules {
-    /// Rules for `spec`.
-    pub fn new(spec: &ChainSpec) -> DevRules {
-        DevRules {
-            max_future: spec.max_future_block_time_secs,
-        }
-    }
-}
-
-impl HeaderRules for DevRules {
-    fn header_work(&self, _header: &Header) -> Result<U256, BlockError> {
-        Ok(U256::from(1u64))
-    }
-
-    fn next_bits(&self, parent: &Parent, _: &dyn HeaderChain) -> Result<u32, BlockError> {
-        Ok(parent.header.bits)
-    }
-
-    fn min_time(&self, parent: &Parent, _: &dyn HeaderChain) -> u32 {
-        parent.header.time
-    }
-
-    fn check_header(
+    /// The header of a new block on `parent` at local time `now_ms`, with
+    /// a zero transaction root (the producer fills it in). Chains whose
+    /// blocks need more than a template (BFT: the consensus state and the
+    /// parent's certificate) return [`BlockError::WrongHeaderKind`].
+    fn template_header(
         &self,
-        header: &Header,
         parent: &Parent,
-        _: &dyn HeaderChain,
-        now: u64,
+        chain: &dyn ChainContext,
+        now_ms: u64,
+    ) -> Result<Header, BlockError>;
+
+    /// Checks what the block carries for consensus beyond its header (BFT:
+    /// the parent's certificate) and returns the consensus state after it,
+    /// which the chain stores with the block; `None` on chains without one.
+    fn connect_consensus(
+        &self,
+        _block: &Block,
+        _parent: &Parent,
+        _chain: &dyn ChainContext,
+    ) -> Result<Option<ConsensusRecord>, BlockError> {
+        Ok(None)
+    }
+
+    /// Checks that `certificate` finalizes the block `block_hash` at
+    /// `height`, whose parent is the main-chain block at `height - 1`.
+    fn check_certificate(
+        &self,
+        _certificate: &CommitCertificate,
+        _block_hash: &Hash,
+        _height: u64,
+        _chain: &dyn ChainContext,
     ) -> Result<(), BlockError> {
-        if header.time < parent.header.time {
-            return Err(BlockError::TimeTooOld {
-                time: header.time,
-                parent: parent.header.time,
-            });
-        }
-        if u64::from(header.time) > now.saturating_add(self.max_future) {
-            return Err(BlockError::TimeTooNew {
-                time: header.time,
-                now,
-            });
-        }
-        Ok(())
+        Err(BlockError::BadCertificate(
+            "this chain does not use commit certificates".into(),
+        ))
     }
 }

@@ -3,10 +3,13 @@
 //! prints one); an operator can edit a copy and start a new chain from it.
 
 use luminex_primitives::commitment::{self, MAX_COINBASE_EXTRA};
+use luminex_primitives::header::BFT_VERSION;
 use luminex_primitives::{
-    Address, Amount, Block, Hash, Header, Lock, MerkleCommitment, SchemeId, Transaction, TxKind,
-    TxOut,
+    Address, Amount, BftHeader, Block, Hash, Header, Lock, MerkleCommitment, PowHeader, PublicKey,
+    SchemeId, Transaction, TxKind, TxOut,
 };
+
+use crate::validators::{ConsensusRecord, Validator, ValidatorSet};
 use serde::{Deserialize, Serialize};
 
 /// How blocks are produced on the chain.
@@ -17,6 +20,88 @@ pub enum ConsensusKind {
     Dev,
     /// Proof of work over Bitcoin's header, most cumulative work wins.
     Pow,
+    /// A known validator set finalizes every block with a Tendermint
+    /// commit certificate.
+    Bft,
+}
+
+impl ConsensusKind {
+    /// The name used in specs and the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsensusKind::Dev => "dev",
+            ConsensusKind::Pow => "pow",
+            ConsensusKind::Bft => "bft",
+        }
+    }
+}
+
+/// A validator of the genesis set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// Signature scheme of its key.
+    pub scheme: SchemeId,
+    /// Public key, hex.
+    pub public_key: String,
+    /// Voting power.
+    pub power: u64,
+}
+
+fn default_timeout_propose() -> u64 {
+    3000
+}
+fn default_timeout_vote() -> u64 {
+    1000
+}
+fn default_timeout_delta() -> u64 {
+    500
+}
+
+impl Default for BftParams {
+    fn default() -> BftParams {
+        BftParams {
+            validators: Vec::new(),
+            dev_validators: 0,
+            timeout_propose_ms: default_timeout_propose(),
+            timeout_propose_delta_ms: default_timeout_delta(),
+            timeout_prevote_ms: default_timeout_vote(),
+            timeout_prevote_delta_ms: default_timeout_delta(),
+            timeout_precommit_ms: default_timeout_vote(),
+            timeout_precommit_delta_ms: default_timeout_delta(),
+        }
+    }
+}
+
+/// Parameters of a BFT chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BftParams {
+    /// The genesis validator set.
+    #[serde(default)]
+    pub validators: Vec<GenesisValidator>,
+    /// Well-known development validators ([`ChainSpec::dev_validator_seed`])
+    /// added to the genesis set with power 1 each; only for local chains.
+    #[serde(default)]
+    pub dev_validators: u32,
+    /// Time a validator waits for the proposal in round 0.
+    #[serde(default = "default_timeout_propose")]
+    pub timeout_propose_ms: u64,
+    /// Added to the propose timeout per round.
+    #[serde(default = "default_timeout_delta")]
+    pub timeout_propose_delta_ms: u64,
+    /// Time a validator waits for more prevotes after seeing a quorum of any.
+    #[serde(default = "default_timeout_vote")]
+    pub timeout_prevote_ms: u64,
+    /// Added to the prevote timeout per round.
+    #[serde(default = "default_timeout_delta")]
+    pub timeout_prevote_delta_ms: u64,
+    /// Time a validator waits for more precommits after a quorum of any.
+    #[serde(default = "default_timeout_vote")]
+    pub timeout_precommit_ms: u64,
+    /// Added to the precommit timeout per round.
+    #[serde(default = "default_timeout_delta")]
+    pub timeout_precommit_delta_ms: u64,
 }
 
 /// Proof-of-work parameters.
@@ -35,8 +120,11 @@ pub struct PowParams {
     pub median_time_span: u64,
 }
 
+/// Deepest reorganisation a node follows unless the spec says otherwise.
+pub const DEFAULT_MAX_REORG_DEPTH: u64 = 100;
+
 fn default_max_reorg_depth() -> u64 {
-    100
+    DEFAULT_MAX_REORG_DEPTH
 }
 
 /// New coins per block.
@@ -114,7 +202,11 @@ pub struct ChainSpec {
     /// committed in the coinbase; what unmodified mining software builds).
     #[serde(default)]
     pub merkle_commitment: MerkleCommitment,
+    /// Validators and timeouts (for `consensus = "bft"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bft: Option<BftParams>,
     /// Deepest reorganisation a node will follow; deeper ones are refused.
+    /// On proof-of-work and `dev` chains a block this deep is final.
     #[serde(default = "default_max_reorg_depth")]
     pub max_reorg_depth: u64,
     /// Number of well-known development keys ([`ChainSpec::dev_key_seed`]);
@@ -206,9 +298,11 @@ impl ChainSpec {
         if self.allowed_schemes.is_empty() || !self.allowed_schemes.contains(&self.default_scheme) {
             return bad("default_scheme must be one of allowed_schemes");
         }
-        match (&self.consensus, &self.pow) {
-            (ConsensusKind::Pow, None) => return bad("consensus = \"pow\" needs a [pow] table"),
-            (ConsensusKind::Pow, Some(p)) => {
+        match self.consensus {
+            ConsensusKind::Pow => {
+                let Some(p) = &self.pow else {
+                    return bad("consensus = \"pow\" needs a [pow] table");
+                };
                 if p.target_spacing_secs == 0
                     || p.retarget_window == 0
                     || p.max_adjustment == 0
@@ -216,8 +310,28 @@ impl ChainSpec {
                 {
                     return bad("pow parameters must be positive");
                 }
+                if self.bft.is_some() {
+                    return bad("a [bft] table needs consensus = \"bft\"");
+                }
             }
-            (ConsensusKind::Dev, _) => {}
+            ConsensusKind::Bft => {
+                if self.pow.is_some() {
+                    return bad("a [pow] table needs consensus = \"pow\"");
+                }
+                let set = self.genesis_validators()?;
+                if set
+                    .validators()
+                    .iter()
+                    .any(|v| !self.allows(v.public_key.scheme))
+                {
+                    return bad("a genesis validator uses a scheme the chain does not allow");
+                }
+            }
+            ConsensusKind::Dev => {
+                if self.pow.is_some() || self.bft.is_some() {
+                    return bad("consensus = \"dev\" takes neither a [pow] nor a [bft] table");
+                }
+            }
         }
         let mut total = Amount::ZERO;
         for a in &self.genesis.allocations {
@@ -284,19 +398,101 @@ impl ChainSpec {
         let coinbase = self
             .coinbase(0, outputs, &[], &[])
             .expect("no extra coinbase bytes always fit");
-        let mut block = Block {
-            header: Header {
+        let header: Header = match self.consensus {
+            ConsensusKind::Dev | ConsensusKind::Pow => PowHeader {
                 version: 1,
                 prev_hash: Hash::ZERO,
                 merkle_root: Hash::ZERO,
                 time: self.genesis.time,
                 bits: self.genesis.bits,
                 nonce: self.genesis.nonce,
-            },
-            txs: vec![coinbase],
+            }
+            .into(),
+            ConsensusKind::Bft => {
+                let record = self
+                    .bft_genesis()
+                    .expect("the validator set was checked when the spec loaded");
+                BftHeader {
+                    version: BFT_VERSION,
+                    height: 0,
+                    time_ms: u64::from(self.genesis.time) * 1000,
+                    prev_hash: Hash::ZERO,
+                    tx_root: Hash::ZERO,
+                    proposer: Hash::ZERO,
+                    validators_hash: record.validators.hash(),
+                    next_validators_hash: record.next_validators.hash(),
+                    last_commit_hash: Hash::ZERO,
+                    state_root: record.hash(),
+                }
+                .into()
+            }
         };
-        block.header.merkle_root = self.merkle_root(&block.txs);
+        let mut block = Block::new(header, vec![coinbase]);
+        let root = self.merkle_root(&block.txs);
+        block.header.set_merkle_root(root);
         block
+    }
+
+    /// The genesis validator set of a BFT chain.
+    pub fn genesis_validators(&self) -> Result<ValidatorSet, SpecError> {
+        let Some(bft) = &self.bft else {
+            return Err(SpecError::Invalid(
+                "consensus = \"bft\" needs a [bft] table".into(),
+            ));
+        };
+        let mut validators = Vec::new();
+        for g in &bft.validators {
+            let bytes = hex::decode(&g.public_key)
+                .map_err(|e| SpecError::Invalid(format!("validator public key is not hex: {e}")))?;
+            if bytes.len() != g.scheme.public_key_len() {
+                return Err(SpecError::Invalid(format!(
+                    "a {} validator key has {} bytes, not {}",
+                    g.scheme,
+                    bytes.len(),
+                    g.scheme.public_key_len()
+                )));
+            }
+            validators.push(Validator {
+                public_key: PublicKey {
+                    scheme: g.scheme,
+                    bytes,
+                },
+                power: g.power,
+            });
+        }
+        for i in 0..bft.dev_validators {
+            let key = luminex_crypto::SigningKey::from_seed(
+                self.default_scheme,
+                &Self::dev_validator_seed(i),
+            );
+            validators.push(Validator {
+                public_key: key.public_key().clone(),
+                power: 1,
+            });
+        }
+        ValidatorSet::new(validators)
+            .map_err(|e| SpecError::Invalid(format!("genesis validators: {e}")))
+    }
+
+    /// The consensus state after the genesis block of a BFT chain: the
+    /// genesis set finalizes heights 1 and 2, priorities start at zero.
+    pub fn bft_genesis(&self) -> Result<ConsensusRecord, SpecError> {
+        let set = self.genesis_validators()?;
+        Ok(ConsensusRecord {
+            height: 0,
+            priorities: vec![0; set.len()],
+            validators: set.clone(),
+            next_validators: set,
+            pending: Vec::new(),
+        })
+    }
+
+    /// The seed of well-known development validator `index` (public
+    /// knowledge, like [`ChainSpec::dev_key_seed`]).
+    pub fn dev_validator_seed(index: u32) -> [u8; 32] {
+        luminex_primitives::hash::Domain("luminex/dev-validator")
+            .hash(&index.to_le_bytes())
+            .0
     }
 
     /// The coinbase of a block at `height` paying `outputs`, whose other

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use luminex_crypto::SigningKey;
 use luminex_primitives::{
-    Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxKind, TxOut, Witness,
+    Amount, Block, Hash, Header, Lock, OutPoint, PowHeader, Transaction, TxKind, TxOut, Witness,
 };
 
 use crate::{
@@ -177,18 +177,19 @@ impl TestChain {
             .expect("no extra coinbase bytes always fit");
         let mut all = vec![coinbase];
         all.extend(txs);
-        let mut b = Block {
-            header: Header {
+        let mut b = Block::new(
+            PowHeader {
                 version: 1,
                 prev_hash: self.tip().hash(),
                 merkle_root: Hash::ZERO,
-                time: self.tip().time + 1,
+                time: self.tip().time() as u32 + 1,
                 bits: self.spec.genesis.bits,
                 nonce: 0,
             },
-            txs: all,
-        };
-        b.header.merkle_root = self.spec.merkle_root(&b.txs);
+            all,
+        );
+        let root = self.spec.merkle_root(&b.txs);
+        b.header.set_merkle_root(root);
         b
     }
 
@@ -331,5 +332,24 @@ impl TestChain {
                 )
             })
             .collect()
+    }
+}
+
+/// Field access to the proof-of-work header of a test block. Panics on a
+/// BFT header: for tests and benches that build proof-of-work blocks.
+pub trait PowFields {
+    /// The proof-of-work header.
+    fn pow(&self) -> &PowHeader;
+    /// The proof-of-work header, mutably.
+    fn pow_mut(&mut self) -> &mut PowHeader;
+}
+
+impl PowFields for Header {
+    fn pow(&self) -> &PowHeader {
+        self.as_pow().expect("a proof-of-work header")
+    }
+
+    fn pow_mut(&mut self) -> &mut PowHeader {
+        self.as_pow_mut().expect("a proof-of-work header")
     }
 }

@@ -240,8 +240,12 @@ pub fn check_block(block: &Block, spec: &ChainSpec) -> Result<BlockIds, BlockErr
         wtxids.push(w);
         checked.push(r);
     }
-    spec.merkle_commitment
-        .check_ids(&block.header.merkle_root, Some(coinbase), &txids, &wtxids)?;
+    spec.merkle_commitment.check_ids(
+        &block.header.merkle_root(),
+        Some(coinbase),
+        &txids,
+        &wtxids,
+    )?;
     let size = block.encoded_len();
     if size > spec.max_block_bytes {
         return Err(BlockError::TooLarge {

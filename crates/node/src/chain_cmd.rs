@@ -173,7 +173,7 @@ fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
                 }
             }?;
             let plain = block.block();
-            let (hash, now) = (plain.hash(), u64::from(plain.header.time));
+            let (hash, now) = (plain.hash(), plain.header.time());
             if chain.header(&hash)?.is_some() {
                 skipped += 1;
                 continue;

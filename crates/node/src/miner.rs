@@ -32,13 +32,16 @@ pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>)
                 continue;
             }
         };
-        let Ok(target) = target_from_compact(block.header.bits) else {
-            tracing::error!(bits = block.header.bits, "template has an invalid target");
+        let Some(header) = block.header.as_pow().copied() else {
+            tracing::error!("the miner needs a proof-of-work chain");
+            return;
+        };
+        let Ok(target) = target_from_compact(header.bits) else {
+            tracing::error!(bits = header.bits, "template has an invalid target");
             std::thread::sleep(Duration::from_secs(1));
             continue;
         };
-        let prev = block.header.prev_hash;
-        let header = block.header;
+        let prev = header.prev_hash;
         let abort = AtomicBool::new(false);
         let found = Mutex::new(None);
         let started = Instant::now();
@@ -70,7 +73,9 @@ pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>)
             }
         });
         let Some(nonce) = *found.lock() else { continue };
-        block.header.nonce = nonce;
+        if let Some(h) = block.header.as_pow_mut() {
+            h.nonce = nonce;
+        }
         let block = std::sync::Arc::new(block);
         match node.accept_shared(&block) {
             Ok(_) => {

@@ -107,7 +107,14 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         Some(a) => Some(cfg.spec.parse_address(a).context("--miner-address")?.lock),
         None => None,
     };
-    let is_pow = cfg.spec.consensus == ConsensusKind::Pow;
+    let is_pow = match cfg.spec.consensus {
+        ConsensusKind::Pow => true,
+        ConsensusKind::Dev => false,
+        ConsensusKind::Bft => anyhow::bail!(
+            "{} is a BFT chain: this build verifies BFT blocks but cannot run as a BFT node yet",
+            cfg.spec.name
+        ),
+    };
     if cfg.mine && !is_pow {
         anyhow::bail!(
             "--mine needs a proof-of-work chain; {} produces blocks on a timer",

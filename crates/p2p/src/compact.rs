@@ -39,7 +39,7 @@ pub struct CompactBlock {
 /// The keys of the short-id hash for one header and salt.
 fn sip_keys(header: &Header, salt: u64) -> (u64, u64) {
     let mut h = Sha256::new();
-    h.update(header.to_bytes());
+    h.update(header.encode());
     h.update(salt.to_le_bytes());
     let d = h.finalize();
     let k0 = u64::from_le_bytes(d[0..8].try_into().expect("8 bytes"));
@@ -211,12 +211,9 @@ impl PartialBlock {
             .into_iter()
             .map(|s| Arc::unwrap_or_clone(s.expect("every slot filled")))
             .collect();
-        let block = Block {
-            header: self.header,
-            txs,
-        };
+        let block = Block::new(self.header, txs);
         if commitment
-            .check(&block.header.merkle_root, &block.txs)
+            .check(&block.header.merkle_root(), &block.txs)
             .is_err()
         {
             return Err(CompactError::Mismatch);

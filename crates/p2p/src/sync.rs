@@ -108,7 +108,7 @@ enum Slot<P> {
     Wanted,
     InFlight(u64),
     /// Downloaded, with its encoded size, and the peer that served it.
-    Have(Block, usize, P),
+    Have(Box<Block>, usize, P),
 }
 
 #[derive(Debug)]
@@ -366,8 +366,8 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         // Where the new headers attach: the end of the queue, or a block
         // the chain already has (then the queue restarts from there).
         let start = match self.last_queued {
-            Some((h, height)) if h == first.prev_hash => height + 1,
-            _ => match height_of(&first.prev_hash) {
+            Some((h, height)) if h == first.prev_hash() => height + 1,
+            _ => match height_of(&first.prev_hash()) {
                 Some(height) => {
                     self.clear_queue();
                     height + 1
@@ -375,10 +375,10 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                 None => return Err(Fault::Disconnected),
             },
         };
-        let mut prev = first.prev_hash;
+        let mut prev = first.prev_hash();
         let mut hashes = Vec::with_capacity(headers.len());
         for (i, h) in headers.iter().enumerate() {
-            if h.prev_hash != prev {
+            if h.prev_hash() != prev {
                 return Err(Fault::Disconnected);
             }
             if !header_ok(h) {
@@ -434,7 +434,8 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             match got.remove(&h) {
                 Some((b, size)) => {
                     self.have_bytes += size;
-                    self.slots.insert(h, Slot::Have(b, size, peer.clone()))
+                    self.slots
+                        .insert(h, Slot::Have(Box::new(b), size, peer.clone()))
                 }
                 None => {
                     // Nothing at all: the peer lacks these blocks, so it is
@@ -491,7 +492,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             if let Some(Slot::Have(b, size, p)) = self.slots.remove(&h) {
                 self.have_bytes -= size;
                 self.handed.push_back((h, height, size));
-                out.push((b, p));
+                out.push((*b, p));
             }
         }
         out

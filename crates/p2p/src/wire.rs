@@ -443,9 +443,11 @@ mod tests {
             data: vec![],
         };
         let blocks: Vec<Block> = (1..4u64)
-            .map(|h| Block {
-                header: Header::decode_all(&[h as u8; 80]).unwrap(),
-                txs: vec![coinbase(h)],
+            .map(|h| {
+                Block::new(
+                    Header::decode_all(&[h as u8; 80]).unwrap(),
+                    vec![coinbase(h)],
+                )
             })
             .collect();
         let plain = Response::Blocks(blocks.clone());

@@ -1,4 +1,5 @@
 //! Luminex primitives: hashes, amounts, keys and addresses, transactions,
+//! block headers (proof of work and BFT), commit certificates,
 //! blocks, the canonical binary codec and Merkle trees.
 //!
 //! This crate does no I/O (the one exception is [`time::SystemClock`],
@@ -12,8 +13,10 @@ pub mod address;
 pub mod amount;
 pub mod block;
 pub mod codec;
+pub mod commit;
 pub mod commitment;
 pub mod hash;
+pub mod header;
 pub mod keys;
 pub mod merkle;
 pub mod time;
@@ -21,10 +24,12 @@ pub mod tx;
 
 pub use address::{Address, AddressError, Lock};
 pub use amount::{Amount, AmountError};
-pub use block::{Block, Header};
+pub use block::Block;
 pub use codec::{Decode, DecodeError, Encode, Reader};
+pub use commit::CommitCertificate;
 pub use commitment::MerkleCommitment;
 pub use hash::Hash;
+pub use header::{BftHeader, Header, PowHeader};
 pub use keys::{PublicKey, SchemeId, Signature};
 pub use merkle::MerkleProof;
 pub use time::{Clock, ManualClock, SystemClock};

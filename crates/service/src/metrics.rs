@@ -376,7 +376,7 @@ impl Metrics {
         let height = node.chain.tip().height;
         self.chain_height.set(height as i64);
         self.finalized_height
-            .set(height.saturating_sub(node.spec.max_reorg_depth) as i64);
+            .set(node.chain.finalized().height as i64);
         {
             let pool = node.mempool.read();
             self.mempool_transactions.set(pool.len() as i64);

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use luminex_ledger::{BlockError, ChainSpec, Coin, SigCache, UtxoView};
+use luminex_ledger::{BlockError, ChainSpec, Coin, Finality, SigCache, UtxoView};
 use luminex_mempool::{Candidate, Mempool, MempoolError};
-use luminex_primitives::{Amount, Block, Hash, Header, Lock, OutPoint, Transaction, TxOut};
+use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, Transaction, TxOut};
 use luminex_storage::{AcceptStatus, Accepted, ChainError, ChainStore, PreparedBlock};
 use parking_lot::RwLock;
 
@@ -149,9 +149,10 @@ impl Node {
         let height = tip.height + 1;
         let parent = self.chain.tip_parent();
         let rules = self.chain.rules();
-        let (bits, min_time) = self.chain.with_headers(|h| {
-            Ok::<_, BlockError>((rules.next_bits(&parent, h)?, rules.min_time(&parent, h)))
-        })?;
+        let now_ms = self.clock.now_unix().saturating_mul(1000);
+        let header = self
+            .chain
+            .with_context(|ctx| rules.template_header(&parent, ctx, now_ms))?;
         // Room for the header and a coinbase.
         let budget = self.spec.max_block_bytes.saturating_sub(4096);
         let entries = self.mempool.read().select(budget);
@@ -188,20 +189,9 @@ impl Node {
         let mut txs = Vec::with_capacity(others.len() + 1);
         txs.push(coinbase);
         txs.extend(others);
-
-        let now = u32::try_from(self.clock.now_unix()).unwrap_or(u32::MAX);
-        let mut block = Block {
-            header: Header {
-                version: 1,
-                prev_hash: tip.hash,
-                merkle_root: Hash::ZERO,
-                time: now.max(min_time),
-                bits,
-                nonce: 0,
-            },
-            txs,
-        };
-        block.header.merkle_root = self.spec.merkle_root(&block.txs);
+        let mut block = Block::new(header, txs);
+        let root = self.spec.merkle_root(&block.txs);
+        block.header.set_merkle_root(root);
         Ok((block, fees))
     }
 
@@ -330,7 +320,13 @@ impl Node {
                 height: rec.height,
                 txids,
             }));
-            if let Some(f) = rec.height.checked_sub(self.spec.max_reorg_depth) {
+            // The block this one made final: itself on finality chains, the
+            // one the reorganisation depth below on the others.
+            let finalized = match self.chain.rules().finality() {
+                Finality::Certified => Some(rec.height),
+                Finality::Depth(d) => rec.height.checked_sub(d),
+            };
+            if let Some(f) = finalized.filter(|f| *f <= self.chain.finalized().height) {
                 if let Ok(Some(fh)) = self.chain.hash_at(f) {
                     let _ = self.events.send(Arc::new(Event::Finalized {
                         hash: fh,

@@ -3,6 +3,7 @@
 //! with every index, fsynced — with signatures already in the cache (as for
 //! blocks built from the mempool), so the figure is the storage cost.
 
+use luminex_ledger::testkit::PowFields;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ fn bench(c: &mut Criterion) {
             cache.insert(tx.wtxid());
         }
     }
-    let now = u64::from(block.header.time);
+    let now = u64::from(block.header.pow().time);
     let mut g = c.benchmark_group("commit");
     g.sample_size(10);
     g.throughput(Throughput::Elements(TXS as u64));

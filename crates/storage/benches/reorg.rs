@@ -6,6 +6,7 @@
 //! Every transaction is a one-input, two-output ML-DSA-87 transfer (the
 //! `qbtc` default). Run: `cargo bench -p luminex-storage --bench reorg`.
 
+use luminex_ledger::testkit::PowFields;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,9 +23,9 @@ const TXS: usize = 1000;
 const DEPTH: usize = 100;
 
 fn solve(b: &mut Block) {
-    let target = target_from_compact(b.header.bits).unwrap();
-    b.header.nonce = grind(
-        &b.header,
+    let target = target_from_compact(b.header.pow().bits).unwrap();
+    b.header.pow_mut().nonce = grind(
+        b.header.pow(),
         target,
         0,
         u32::MAX,
@@ -67,7 +68,7 @@ fn branch(
         }
         let fees = chain.fees_of(&txs);
         let mut b = chain.build_block(txs, fees);
-        b.header.time = chain.tip().time + step;
+        b.header.pow_mut().time = chain.tip().pow().time + step;
         solve(&mut b);
         chain.connect(b.clone()).unwrap();
         out.push(b);
@@ -98,7 +99,7 @@ fn main() {
     base.cache = SigCache::new(1 << 20);
     let fan = base.fan_out(0, &keys, TXS, 100_000_000);
     let mut fan = fan;
-    fan.header.time = base.blocks[0].header.time + 1;
+    fan.header.pow_mut().time = base.blocks[0].header.pow().time + 1;
     // fan_out does not grind: rebuild the base with a solved block.
     let mut base = TestChain::new(spec.clone());
     base.cache = SigCache::new(1 << 20);
@@ -137,7 +138,7 @@ fn main() {
         };
         let store = ChainStore::open(kv, spec.clone(), rules).unwrap();
         let cache = SigCache::new(1 << 20);
-        let now = u64::from(b_blocks.last().unwrap().header.time);
+        let now = u64::from(b_blocks.last().unwrap().header.pow().time);
         store.accept_block(&fan, now, &cache).unwrap();
         for blk in &a_blocks {
             store.accept_block(blk, now, &cache).unwrap();

@@ -6,9 +6,9 @@
 
 use std::marker::PhantomData;
 
-use luminex_ledger::{BlockUndo, Coin, U256};
+use luminex_ledger::{BlockUndo, Coin, ConsensusRecord, U256};
 use luminex_primitives::codec::{put_seq, Decode, DecodeError, Encode, Reader, Sink};
-use luminex_primitives::{Amount, Hash, Header, OutPoint, Transaction};
+use luminex_primitives::{Amount, CommitCertificate, Hash, Header, OutPoint, Transaction};
 
 /// The identity of a keyspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,13 +31,17 @@ pub enum TableId {
     AddressTxs,
     /// (address key, outpoint) → coin: the address's unspent outputs.
     AddressUtxos,
-    /// Named singletons (tip, format version).
+    /// Named singletons (tip, finalized block, format version).
     Meta,
+    /// Main-chain height → consensus state after that block (BFT chains).
+    Consensus,
+    /// Main-chain height → the commit certificate that finalized the block.
+    Commits,
 }
 
 impl TableId {
     /// Every table.
-    pub const ALL: [TableId; 10] = [
+    pub const ALL: [TableId; 12] = [
         TableId::Headers,
         TableId::Blocks,
         TableId::Txs,
@@ -48,6 +52,8 @@ impl TableId {
         TableId::AddressTxs,
         TableId::AddressUtxos,
         TableId::Meta,
+        TableId::Consensus,
+        TableId::Commits,
     ];
 
     /// The keyspace name on disk.
@@ -63,6 +69,8 @@ impl TableId {
             TableId::AddressTxs => "address_txs",
             TableId::AddressUtxos => "address_utxos",
             TableId::Meta => "meta",
+            TableId::Consensus => "consensus",
+            TableId::Commits => "commits",
         }
     }
 }
@@ -249,26 +257,49 @@ impl Decode for HeaderRecord {
     }
 }
 
-/// The wtxids of a block's transactions, in order.
+/// The wtxids of a block's transactions, in order, and on BFT chains the
+/// parent's certificate the block carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockBody {
     /// wtxids.
     pub wtxids: Vec<Hash>,
+    /// The block's `last_commit` (encoded only when present, so bodies of
+    /// other chains keep their layout).
+    pub last_commit: Option<CommitCertificate>,
 }
 
 impl Encode for BlockBody {
     fn encode_to<S: Sink>(&self, s: &mut S) {
         put_seq(s, &self.wtxids);
+        if let Some(c) = &self.last_commit {
+            s.put(&[1]);
+            c.encode_to(s);
+        }
     }
 }
 impl Decode for BlockBody {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let wtxids = r.seq(
+            "block body",
+            luminex_primitives::block::MAX_BLOCK_TXS,
+            Hash::decode,
+        )?;
+        let last_commit = if r.remaining() == 0 {
+            None
+        } else {
+            match r.u8("last commit flag")? {
+                1 => Some(CommitCertificate::decode(r)?),
+                tag => {
+                    return Err(DecodeError::UnknownTag {
+                        field: "last commit flag",
+                        tag: tag.into(),
+                    })
+                }
+            }
+        };
         Ok(BlockBody {
-            wtxids: r.seq(
-                "block body",
-                luminex_primitives::block::MAX_BLOCK_TXS,
-                Hash::decode,
-            )?,
+            wtxids,
+            last_commit,
         })
     }
 }
@@ -376,3 +407,11 @@ pub const META_TIP: Table<String, TipRecord> = Table::new(TableId::Meta);
 
 /// Key of the tip in [`META_TIP`].
 pub const TIP_KEY: &str = "tip";
+/// The highest final block (never disconnected).
+pub const META_FINALIZED: Table<String, TipRecord> = Table::new(TableId::Meta);
+/// Key of the finalized block in [`META_FINALIZED`].
+pub const FINALIZED_KEY: &str = "finalized";
+/// Consensus state after each main-chain block (BFT chains).
+pub const CONSENSUS: Table<u64, ConsensusRecord> = Table::new(TableId::Consensus);
+/// The certificate that finalized each main-chain block (BFT chains).
+pub const COMMITS: Table<u64, CommitCertificate> = Table::new(TableId::Commits);

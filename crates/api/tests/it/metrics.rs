@@ -2,6 +2,7 @@
 //! formats are served, promtool accepts the output and the alert rules, and
 //! every metric the deploy files use is exported.
 
+use luminex_ledger::testkit::PowFields;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -93,7 +94,7 @@ async fn busy_node_metrics() -> (std::sync::Arc<luminex_service::Node>, String) 
     assert!(node.submit(bad).is_err());
     let block = node.produce_block().unwrap();
     let mut invalid = (*block).clone();
-    invalid.header.prev_hash = block.hash();
+    invalid.header.pow_mut().prev_hash = block.hash();
     invalid.txs[0].kind = luminex_primitives::TxKind::Coinbase { height: 2 };
     assert!(node.accept_block(&invalid).is_err());
     // What the Stratum server records for a worker's share and block.

@@ -44,12 +44,10 @@ async fn say(tx: &mut SplitSink<Ws, Message>, rx: &mut SplitStream<Ws>, msg: &st
 
 #[tokio::test(flavor = "multi_thread")]
 async fn subscribers_receive_block_mempool_and_address_events() {
-    let mut node = crate::support::memory_node();
     // Finalized = max_reorg_depth deep; one block for the test.
-    std::sync::Arc::get_mut(&mut node)
-        .unwrap()
-        .spec
-        .max_reorg_depth = 1;
+    let mut spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    spec.max_reorg_depth = 1;
+    let node = crate::support::memory_node_for(spec);
     let addr = serve(&node).await;
 
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))

@@ -6,14 +6,14 @@ use std::sync::atomic::AtomicBool;
 use luminex_consensus::mining::{grind, Midstate};
 use luminex_consensus::pow::*;
 use luminex_ledger::spec::PowParams;
-#[allow(unused_imports)]
-use luminex_ledger::HeaderRules as _;
-use luminex_ledger::{BlockError, HeaderChain, HeaderRules, Parent, U256};
-use luminex_primitives::{Hash, Header};
+use luminex_ledger::{
+    BlockError, ChainContext, ConsensusRecord, ConsensusRules, HeaderChain, Parent, U256,
+};
+use luminex_primitives::{Hash, Header, PowHeader};
 use proptest::prelude::*;
 
-fn bitcoin_genesis() -> Header {
-    Header {
+fn bitcoin_genesis() -> PowHeader {
+    PowHeader {
         version: 1,
         prev_hash: Hash::ZERO,
         merkle_root: "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b"
@@ -51,14 +51,14 @@ fn compact_targets_match_bitcoin() {
 fn bitcoin_genesis_meets_its_target_and_is_found_by_grinding() {
     let g = bitcoin_genesis();
     let rules = PowRules::new(params(2016), 7200);
-    rules.header_work(&g).unwrap();
+    rules.header_work(&g.into()).unwrap();
     let target = target_from_compact(g.bits).unwrap();
     let found = grind(&g, target, g.nonce - 5000, 10_000, &AtomicBool::new(false));
     assert_eq!(found, Some(g.nonce));
     let mut bad = g;
     bad.nonce += 1;
     assert!(matches!(
-        rules.header_work(&bad),
+        rules.header_work(&bad.into()),
         Err(BlockError::HighHash(_))
     ));
 }
@@ -101,18 +101,27 @@ impl HeaderChain for Straight {
     }
 }
 
+impl ChainContext for Straight {
+    fn consensus_record(&self, _: u64) -> Option<ConsensusRecord> {
+        None
+    }
+}
+
 impl Straight {
     /// `n` headers with `bits`, `spacing` seconds apart.
     fn new(n: usize, bits: u32, spacing: u32) -> Straight {
         Straight(
             (0..n)
-                .map(|i| Header {
-                    version: 1,
-                    prev_hash: Hash::ZERO,
-                    merkle_root: Hash::ZERO,
-                    time: 1_000_000 + i as u32 * spacing,
-                    bits,
-                    nonce: 0,
+                .map(|i| {
+                    PowHeader {
+                        version: 1,
+                        prev_hash: Hash::ZERO,
+                        merkle_root: Hash::ZERO,
+                        time: 1_000_000 + i as u32 * spacing,
+                        bits,
+                        nonce: 0,
+                    }
+                    .into()
                 })
                 .collect(),
         )
@@ -168,35 +177,31 @@ fn header_checks_have_distinct_errors() {
     let rules = PowRules::new(params(2016), 7200);
     let c = Straight::new(20, 0x207fffff, 10);
     let p = c.parent();
-    let now = u64::from(p.header.time);
-    let mut h = Header {
+    let now = p.header.time();
+    let now_ms = now * 1000;
+    let check = |h: &PowHeader| rules.check_header(&(*h).into(), &p, &c, now_ms);
+    let mut h = PowHeader {
         version: 1,
         prev_hash: p.hash,
         merkle_root: Hash::ZERO,
-        time: p.header.time + 10,
+        time: p.header.time() as u32 + 10,
         bits: 0x207fffff,
         nonce: 0,
     };
-    rules.check_header(&h, &p, &c, now).unwrap();
+    check(&h).unwrap();
     h.bits = 0x207ffffe;
-    assert!(matches!(
-        rules.check_header(&h, &p, &c, now),
-        Err(BlockError::BadBits { .. })
-    ));
+    assert!(matches!(check(&h), Err(BlockError::BadBits { .. })));
     h.bits = 0x207fffff;
     // At or below the median of the last 11 times.
-    h.time = c.0[14].time;
+    h.time = c.0[14].time() as u32;
     assert!(matches!(
-        rules.check_header(&h, &p, &c, now),
+        check(&h),
         Err(BlockError::TimeNotAfterMedian { .. })
     ));
-    h.time = c.0[15].time + 1;
-    rules.check_header(&h, &p, &c, now).unwrap();
+    h.time = c.0[15].time() as u32 + 1;
+    check(&h).unwrap();
     h.time = (now + 7201) as u32;
-    assert!(matches!(
-        rules.check_header(&h, &p, &c, now),
-        Err(BlockError::TimeTooNew { .. })
-    ));
+    assert!(matches!(check(&h), Err(BlockError::TimeTooNew { .. })));
     // A target above the limit, and insufficient work.
     let strict = PowRules::new(
         PowParams {
@@ -208,7 +213,7 @@ fn header_checks_have_distinct_errors() {
     let mut easy = bitcoin_genesis();
     easy.bits = 0x1e00ffff;
     assert!(matches!(
-        strict.header_work(&easy),
+        strict.header_work(&easy.into()),
         Err(BlockError::HighHash(_))
     ));
 }

@@ -2,6 +2,7 @@
 //! connect/disconnect round trips.
 
 use luminex_crypto::SigningKey;
+use luminex_ledger::testkit::PowFields;
 use luminex_ledger::testkit::{lock_of, transfer, TestChain};
 use luminex_ledger::{
     connect_block, connect_checked, disconnect_block, BlockError, CheckedBlock, SigCache, TxError,
@@ -151,18 +152,18 @@ fn block_level_rules() {
     let mut chain = TestChain::dev();
     // Coinbase claiming more than subsidy + fees.
     let mut b = chain.build_block(vec![], Amount::from_base(1).unwrap());
-    b.header.merkle_root = b.compute_merkle_root();
+    b.header.pow_mut().merkle_root = b.compute_merkle_root();
     assert!(matches!(
         chain.connect(b),
         Err(BlockError::CoinbaseTooLarge { .. })
     ));
     // Bad Merkle root.
     let mut b = chain.build_block(vec![], Amount::ZERO);
-    b.header.merkle_root.0[0] ^= 1;
+    b.header.pow_mut().merkle_root.0[0] ^= 1;
     assert!(matches!(chain.connect(b), Err(BlockError::BadMerkleRoot)));
     // Wrong parent.
     let mut b = chain.build_block(vec![], Amount::ZERO);
-    b.header.prev_hash.0[0] ^= 1;
+    b.header.pow_mut().prev_hash.0[0] ^= 1;
     assert!(matches!(chain.connect(b), Err(BlockError::BadParent)));
     // Oversize block.
     let ks = keys(1);
@@ -180,7 +181,7 @@ fn block_level_rules() {
     let mut bad = b.clone();
     let last = bad.txs.len() - 1;
     bad.txs[last].witnesses[0].signature.bytes[10] ^= 1;
-    bad.header.merkle_root = bad.compute_merkle_root();
+    bad.header.pow_mut().merkle_root = bad.compute_merkle_root();
     match chain.connect(bad) {
         Err(BlockError::Tx {
             index,
@@ -192,7 +193,7 @@ fn block_level_rules() {
     // Coinbase with the wrong height.
     let mut w = b.clone();
     w.txs[0].kind = luminex_primitives::TxKind::Coinbase { height: 99 };
-    w.header.merkle_root = w.compute_merkle_root();
+    w.header.pow_mut().merkle_root = w.compute_merkle_root();
     assert!(matches!(
         chain.connect(w),
         Err(BlockError::CoinbaseHeight { .. })

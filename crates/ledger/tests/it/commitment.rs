@@ -2,6 +2,7 @@
 //! coinbase's SHA-256d and the txids, the witnesses committed in the
 //! coinbase, mutated lists refused without condemning the header.
 
+use luminex_ledger::testkit::PowFields;
 use luminex_ledger::testkit::{lock_of, sign_all, transfer, TestChain};
 use luminex_ledger::{check_block, BlockError, ChainSpec, Coin};
 use luminex_primitives::commitment::{bitcoin_root, witness_commitment};
@@ -50,7 +51,7 @@ fn qbtc_headers_carry_bitcoins_merkle_root_and_a_witness_commitment() {
         block.txs[1].txid(),
         block.txs[2].txid(),
     ];
-    assert_eq!(block.header.merkle_root, bitcoin_root(&leaves).root);
+    assert_eq!(block.header.pow().merkle_root, bitcoin_root(&leaves).root);
     let wtxids: Vec<_> = block.txs.iter().map(Transaction::wtxid).collect();
     assert_eq!(block.txs[0].version, 2);
     assert_eq!(block.txs[0].data[..32], witness_commitment(&wtxids).0);
@@ -68,7 +69,10 @@ fn mutations_are_refused_without_condemning_the_header() {
     // CVE-2012-2459: the last transaction twice gives the same root.
     let mut dup = block.clone();
     dup.txs.push(dup.txs[2].clone());
-    assert_eq!(chain.spec.merkle_root(&dup.txs), block.header.merkle_root);
+    assert_eq!(
+        chain.spec.merkle_root(&dup.txs),
+        block.header.pow().merkle_root
+    );
     let e = check_block(&dup, &chain.spec).unwrap_err();
     assert_eq!(e, BlockError::Mutated);
     assert_eq!(e.code(), "bad-txns-duplicate");
@@ -78,7 +82,10 @@ fn mutations_are_refused_without_condemning_the_header() {
     // no longer matches. This is reported before the bad signature.
     let mut w = block.clone();
     w.txs[2].witnesses[0].signature.bytes[0] ^= 1;
-    assert_eq!(chain.spec.merkle_root(&w.txs), block.header.merkle_root);
+    assert_eq!(
+        chain.spec.merkle_root(&w.txs),
+        block.header.pow().merkle_root
+    );
     let e = check_block(&w, &chain.spec).unwrap_err();
     assert_eq!(e, BlockError::BadWitnessCommitment);
     assert!(e.is_mutation());
@@ -95,7 +102,7 @@ fn mutations_are_refused_without_condemning_the_header() {
     let mut bare = block.clone();
     bare.txs[0].version = 1;
     bare.txs[0].data.clear();
-    bare.header.merkle_root = chain.spec.merkle_root(&bare.txs);
+    bare.header.pow_mut().merkle_root = chain.spec.merkle_root(&bare.txs);
     let e = check_block(&bare, &chain.spec).unwrap_err();
     assert_eq!(e, BlockError::NoWitnessCommitment);
     assert!(!e.is_mutation());

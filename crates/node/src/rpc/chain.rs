@@ -2,7 +2,7 @@
 //! chain's state, in Bitcoin Core's shapes.
 
 use jsonrpsee::RpcModule;
-use luminex_primitives::{Encode, Hash, Transaction, TxKind};
+use luminex_primitives::{Encode, Hash, Header, Transaction, TxKind};
 use serde_json::{json, Value};
 
 use super::{codes, err, reg, RpcContext, RpcResult};
@@ -66,16 +66,30 @@ fn header_json(node: &Node, hash: &Hash) -> RpcResult {
         "hash": hash.to_string(),
         "confirmations": if on_main { tip.height - rec.height + 1 } else { 0 },
         "height": rec.height,
-        "version": h.version,
-        "versionHex": format!("{:08x}", h.version),
-        "merkleroot": h.merkle_root.to_string(),
-        "time": h.time,
-        "nonce": h.nonce,
-        "bits": format!("{:08x}", h.bits),
-        "difficulty": difficulty(h.bits),
+        "version": h.version(),
+        "versionHex": format!("{:08x}", h.version()),
+        "merkleroot": h.merkle_root().to_string(),
+        "time": h.time(),
         "chainwork": hex::encode(rec.chain_work.to_be_bytes::<32>()),
-        "previousblockhash": h.prev_hash.to_string(),
+        "previousblockhash": h.prev_hash().to_string(),
     });
+    match &h {
+        Header::Pow(p) => {
+            v["nonce"] = json!(p.nonce);
+            v["bits"] = json!(format!("{:08x}", p.bits));
+            v["difficulty"] = json!(difficulty(p.bits));
+        }
+        Header::Bft(b) => {
+            v["difficulty"] = json!(0.0);
+            v["time_ms"] = json!(b.time_ms);
+            v["proposer"] = json!(b.proposer.to_string());
+            v["validators_hash"] = json!(b.validators_hash.to_string());
+            v["next_validators_hash"] = json!(b.next_validators_hash.to_string());
+            v["last_commit_hash"] = json!(b.last_commit_hash.to_string());
+            v["state_root"] = json!(b.state_root.to_string());
+            v["finalized"] = json!(on_main && node.chain.finalized().height >= rec.height);
+        }
+    }
     if on_main {
         if let Ok(Some(next)) = node.chain.hash_at(rec.height + 1) {
             v["nextblockhash"] = json!(next.to_string());
@@ -154,7 +168,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                 .ok()
                 .flatten()
                 .ok_or_else(|| err(codes::NOT_FOUND, "Block not found"))?;
-            Ok(json!(hex::encode(rec.header.to_bytes())))
+            Ok(json!(hex::encode(rec.header.encode())))
         }
     });
     reg(m, "getblock", |c, p| {
@@ -229,7 +243,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             let rules = c.node.chain.rules();
             c.node
                 .chain
-                .with_headers(|h| rules.min_time(&parent, h))
+                .with_context(|h| rules.min_time(&parent, h))
                 .saturating_sub(1)
         };
         Ok(json!({
@@ -237,8 +251,8 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             "blocks": tip.height,
             "headers": tip.height,
             "bestblockhash": tip.hash.to_string(),
-            "difficulty": difficulty(tip.header.bits),
-            "time": tip.header.time,
+            "difficulty": tip.header.as_pow().map_or(0.0, |h| difficulty(h.bits)),
+            "time": tip.header.time(),
             "mediantime": mtp,
             "verificationprogress": 1.0,
             "initialblockdownload": false,

@@ -69,10 +69,14 @@ async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
             .map_err(|e| err(codes::MISC, e.to_string()))?
             .map_err(|e| err(codes::MISC, e.to_string()))?;
     let tip = node.chain.tip();
+    let header = *block
+        .header
+        .as_pow()
+        .ok_or_else(|| err(codes::MISC, "getblocktemplate is for proof-of-work chains"))?;
     let min_time = {
         let parent = node.chain.tip_parent();
         let rules = node.chain.rules();
-        node.chain.with_headers(|h| rules.min_time(&parent, h))
+        node.chain.with_context(|h| rules.min_time(&parent, h))
     };
     let ids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
     let pool = node.mempool.read();
@@ -100,10 +104,10 @@ async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
         .collect();
     drop(pool);
     let cb = &block.txs[0];
-    let target = target_from_compact(block.header.bits).unwrap_or(U256::ZERO);
+    let target = target_from_compact(header.bits).unwrap_or(U256::ZERO);
     let mut template = json!({
         "capabilities": ["longpoll", "coinbasetxn"],
-        "version": block.header.version,
+        "version": header.version,
         "rules": if bitcoin { json!(["segwit"]) } else { json!([]) },
         "vbavailable": {},
         "vbrequired": 0,
@@ -113,7 +117,7 @@ async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
         "coinbasevalue": cb.output_total().map(|a| a.base()).unwrap_or(0),
         "coinbasetxn": { "data": hex::encode(cb.encode()), "txid": ids[0].to_string(), "hash": cb.wtxid().to_string(), "depends": [], "fee": 0, "required": true },
         "fees": fees.base(),
-        "merkleroot": block.header.merkle_root.to_string(),
+        "merkleroot": header.merkle_root.to_string(),
         "longpollid": longpollid(node),
         "target": hex::encode(target.to_be_bytes::<32>()),
         "mintime": min_time,
@@ -122,8 +126,8 @@ async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
         "sigoplimit": 80000,
         "sizelimit": node.spec.max_block_bytes,
         "weightlimit": node.spec.max_block_bytes * 4,
-        "curtime": block.header.time,
-        "bits": format!("{:08x}", block.header.bits),
+        "curtime": header.time,
+        "bits": format!("{:08x}", header.bits),
         "height": tip.height + 1,
     });
     if let Some(c) = bitcoin.then(|| committed_witness(cb)).flatten() {
@@ -153,7 +157,7 @@ fn submit_block(node: &Node, params: Vec<Value>) -> RpcResult {
             "duplicate"
         }));
     }
-    if known(&block.header.prev_hash).is_none() {
+    if known(&block.header.prev_hash()).is_none() {
         return Ok(json!("bad-prevblk"));
     }
     Ok(match node.accept_shared(&Arc::new(block)) {
@@ -175,17 +179,23 @@ fn generate_one(node: &Node, lock: Lock) -> Result<Hash, ErrorObjectOwned> {
         .block_template(lock)
         .map_err(|e| err(codes::MISC, e.to_string()))?;
     if node.spec.pow.is_some() {
+        let header = block.header.as_pow_mut().ok_or_else(|| {
+            err(
+                codes::MISC,
+                "a proof-of-work chain needs a proof-of-work header",
+            )
+        })?;
         let target =
-            target_from_compact(block.header.bits).map_err(|e| err(codes::MISC, e.to_string()))?;
+            target_from_compact(header.bits).map_err(|e| err(codes::MISC, e.to_string()))?;
         let abort = std::sync::atomic::AtomicBool::new(false);
         loop {
             if let Some(nonce) =
-                luminex_consensus::mining::grind(&block.header, target, 0, u32::MAX, &abort)
+                luminex_consensus::mining::grind(header, target, 0, u32::MAX, &abort)
             {
-                block.header.nonce = nonce;
+                header.nonce = nonce;
                 break;
             }
-            block.header.time += 1;
+            header.time += 1;
         }
     }
     let hash = block.hash();
@@ -219,7 +229,13 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         Ok(json!(hashes))
     });
     reg(m, "getdifficulty", |c, _| {
-        Ok(json!(difficulty(c.node.chain.tip().header.bits)))
+        Ok(json!(c
+            .node
+            .chain
+            .tip()
+            .header
+            .as_pow()
+            .map_or(0.0, |h| difficulty(h.bits))))
     });
     reg(m, "getmininginfo", |c, _| {
         let tip = c.node.chain.tip();
@@ -233,13 +249,13 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             .flatten()
             .and_then(|h| c.node.chain.header(&h).ok().flatten())
             .map(|old| {
-                let secs = tip.header.time.saturating_sub(old.header.time).max(1);
-                to_f64(tip.chain_work.saturating_sub(old.chain_work)) / f64::from(secs)
+                let secs = tip.header.time().saturating_sub(old.header.time()).max(1);
+                to_f64(tip.chain_work.saturating_sub(old.chain_work)) / secs as f64
             })
             .unwrap_or(0.0);
         Ok(json!({
             "blocks": tip.height,
-            "difficulty": difficulty(tip.header.bits),
+            "difficulty": tip.header.as_pow().map_or(0.0, |h| difficulty(h.bits)),
             "networkhashps": hashps,
             "pooledtx": c.node.mempool.read().len(),
             "chain": c.node.spec.name,

@@ -15,7 +15,7 @@ use luminex_consensus::pow::hash_value;
 use luminex_ledger::U256;
 use luminex_primitives::commitment::{bitcoin_branch, fold_branch};
 use luminex_primitives::hash::sha256d;
-use luminex_primitives::{Amount, Block, Encode, Hash, Header, Lock, Transaction, TxOut};
+use luminex_primitives::{Amount, Block, Encode, Hash, Lock, PowHeader, Transaction, TxOut};
 
 /// Bytes of extranonce1, assigned per connection.
 pub const EXTRANONCE1_LEN: usize = 4;
@@ -55,7 +55,7 @@ pub struct Job {
     /// Height of the block.
     pub height: u64,
     /// The template's header (nonce 0; the Merkle root is per connection).
-    pub header: Header,
+    pub header: PowHeader,
     /// Earliest header time the chain accepts (median time past + 1).
     pub min_time: u32,
     /// The block target.
@@ -160,7 +160,7 @@ impl Share {
 #[derive(Debug, Clone)]
 pub struct Accepted {
     /// The header it hashed.
-    pub header: Header,
+    pub header: PowHeader,
     /// Whether it also meets the block target.
     pub is_block: bool,
 }
@@ -215,7 +215,7 @@ impl Job {
         coinbase.extend_from_slice(extranonce1);
         coinbase.extend_from_slice(&share.extranonce2);
         coinbase.extend_from_slice(&parts.coinb2);
-        let header = Header {
+        let header = PowHeader {
             merkle_root: fold_branch(sha256d(&coinbase), &self.branch),
             time: share.ntime,
             nonce: share.nonce,
@@ -247,14 +247,12 @@ impl Job {
         let mut txs = Vec::with_capacity(self.others.len() + 1);
         txs.push(coinbase);
         txs.extend(self.others.iter().cloned());
-        Block {
-            header: accepted.header,
-            txs,
-        }
+        Block::new(accepted.header, txs)
     }
 
-    /// Builds a job from a template `block` whose coinbase ends in
-    /// [`EXTRANONCE_LEN`] bytes of data.
+    /// Builds a job from a template `block` (with a proof-of-work header;
+    /// `None` otherwise) whose coinbase ends in [`EXTRANONCE_LEN`] bytes of
+    /// data.
     pub fn from_template(
         id: String,
         height: u64,
@@ -262,7 +260,8 @@ impl Job {
         reward: Amount,
         min_time: u32,
         block_target: U256,
-    ) -> Job {
+    ) -> Option<Job> {
+        let header = *block.header.as_pow()?;
         let mut txs = block.txs;
         let others: Vec<Transaction> = txs.split_off(1);
         let coinbase = txs.pop().expect("a template has a coinbase");
@@ -270,17 +269,17 @@ impl Job {
         // Leaf 0 never enters the branch of leaf 0.
         leaves.push(Hash::ZERO);
         leaves.extend(others.iter().map(Transaction::txid));
-        Job {
+        Some(Job {
             id,
             height,
-            header: block.header,
+            header,
             min_time,
             block_target,
             coinbase,
             reward,
             others: Arc::new(others),
             branch: bitcoin_branch(&leaves),
-        }
+        })
     }
 }
 

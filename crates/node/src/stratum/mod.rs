@@ -228,17 +228,11 @@ async fn build_job(shared: &Shared, id: u64) -> Option<Arc<Job>> {
         let min_time = {
             let parent = node.chain.tip_parent();
             let rules = node.chain.rules();
-            node.chain.with_headers(|h| rules.min_time(&parent, h))
+            u32::try_from(node.chain.with_context(|h| rules.min_time(&parent, h)))
+                .unwrap_or(u32::MAX)
         };
-        let target = target_from_compact(block.header.bits).ok()?;
-        Some(Arc::new(Job::from_template(
-            format!("{id:x}"),
-            height,
-            block,
-            reward,
-            min_time,
-            target,
-        )))
+        let target = target_from_compact(block.header.as_pow()?.bits).ok()?;
+        Job::from_template(format!("{id:x}"), height, block, reward, min_time, target).map(Arc::new)
     })
     .await
     .ok()

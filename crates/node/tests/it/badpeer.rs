@@ -3,6 +3,7 @@
 //! the test from the project's own behaviour, so it speaks the protocols
 //! correctly and lies only in the payloads.
 
+use luminex_ledger::testkit::PowFields;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -13,7 +14,7 @@ use luminex_p2p::behaviour::{Behaviour, BehaviourEvent, ChainNames, Limits, Sync
 use luminex_p2p::compact::CompactBlock;
 use luminex_p2p::wire;
 use luminex_p2p::Role;
-use luminex_primitives::{Block, Header};
+use luminex_primitives::{Block, PowHeader};
 
 use crate::p2p::{broadcast, dev_transfers, TestNode};
 
@@ -142,18 +143,18 @@ async fn a_peer_sending_garbage_is_banned_and_the_node_keeps_its_state() {
         })
         .collect();
     // An invalid block: on genesis, well-formed, but without a coinbase.
-    let mut block = Block {
-        header: Header {
+    let mut block = Block::new(
+        PowHeader {
             version: 1,
             prev_hash: genesis.hash(),
             merkle_root: Default::default(),
-            time: genesis.header.time + 1,
-            bits: genesis.header.bits,
+            time: genesis.header.pow().time + 1,
+            bits: genesis.header.pow().bits,
             nonce: 0,
         },
-        txs: vec![],
-    };
-    block.header.merkle_root = block.compute_merkle_root();
+        vec![],
+    );
+    block.header.pow_mut().merkle_root = block.compute_merkle_root();
     let invalid_block = vec![wire::to_frame(&CompactBlock::new(&block, 1))];
 
     let tx = || names.tx_topic.clone();

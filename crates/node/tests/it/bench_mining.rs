@@ -6,6 +6,7 @@
 //! - the Stratum server's capacity: connections held, and shares validated
 //!   per second over TCP (the clients run on the same two cores).
 
+use luminex_ledger::testkit::PowFields;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -40,9 +41,15 @@ fn bench_mining_template_for_a_full_block() {
         .collect();
     let n = 6_400;
     let mut fan = chain.fan_out(0, &keys, n, 1_000_000);
-    let target = target_from_compact(fan.header.bits).unwrap();
-    fan.header.nonce = grind(&fan.header, target, 0, u32::MAX, &AtomicBool::new(false))
-        .expect("the pow limit is easy");
+    let target = target_from_compact(fan.header.pow().bits).unwrap();
+    fan.header.pow_mut().nonce = grind(
+        fan.header.pow(),
+        target,
+        0,
+        u32::MAX,
+        &AtomicBool::new(false),
+    )
+    .expect("the pow limit is easy");
     node.accept_block(&fan).unwrap();
     let txs = chain.spend_all(&keys);
     let t = Instant::now();

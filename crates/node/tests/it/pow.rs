@@ -2,6 +2,7 @@
 //! a 3-deep reorganisation compared with a node that only saw the winner,
 //! and the reorg depth limit.
 
+use luminex_ledger::testkit::PowFields;
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -28,8 +29,9 @@ pub fn test_qbtc() -> ChainSpec {
 
 /// Grinds the nonce until the header meets its target.
 pub fn solve(b: &mut Block) {
-    let target = target_from_compact(b.header.bits).unwrap();
-    b.header.nonce = grind(&b.header, target, 0, u32::MAX, &AtomicBool::new(false)).unwrap();
+    let target = target_from_compact(b.header.pow().bits).unwrap();
+    b.header.pow_mut().nonce =
+        grind(b.header.pow(), target, 0, u32::MAX, &AtomicBool::new(false)).unwrap();
 }
 
 /// Builds a branch of valid proof-of-work blocks.
@@ -48,7 +50,7 @@ impl Builder {
     fn mine(&mut self, txs: Vec<Transaction>, step: u32) -> Block {
         let fees = self.0.fees_of(&txs);
         let mut b = self.0.build_block(txs, fees);
-        b.header.time = self.0.tip().time + step;
+        b.header.pow_mut().time = self.0.tip().pow().time + step;
         solve(&mut b);
         self.0.connect(b.clone()).unwrap();
         b
@@ -278,7 +280,7 @@ fn invalid_work_and_bits_are_rejected_before_storing() {
     let mut b = Builder::new(&spec, &[]);
     let good = b.mine(vec![], 1);
     let mut wrong_bits = good.clone();
-    wrong_bits.header.bits = 0x1f7fffff;
+    wrong_bits.header.pow_mut().bits = 0x1f7fffff;
     solve(&mut wrong_bits);
     assert!(matches!(
         node.accept_block(&wrong_bits),
@@ -288,9 +290,9 @@ fn invalid_work_and_bits_are_rejected_before_storing() {
     ));
     let mut high = good.clone();
     while luminex_consensus::pow::hash_value(&high.hash())
-        <= target_from_compact(high.header.bits).unwrap()
+        <= target_from_compact(high.header.pow().bits).unwrap()
     {
-        high.header.nonce += 1;
+        high.header.pow_mut().nonce += 1;
     }
     assert!(matches!(
         node.accept_block(&high),

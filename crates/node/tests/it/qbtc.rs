@@ -1,6 +1,7 @@
 //! The `qbtc` chain end to end: the built-in miner earns fees on a real
 //! node, and an external mining loop using only JSON-RPC mines blocks.
 
+use luminex_ledger::testkit::PowFields;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -202,8 +203,9 @@ fn chained_transfers(spec_path: &str) -> Vec<luminex_primitives::Transaction> {
 }
 
 fn solve(b: &mut Block) {
-    let target = target_from_compact(b.header.bits).unwrap();
-    b.header.nonce = grind(&b.header, target, 0, u32::MAX, &AtomicBool::new(false)).unwrap();
+    let target = target_from_compact(b.header.pow().bits).unwrap();
+    b.header.pow_mut().nonce =
+        grind(b.header.pow(), target, 0, u32::MAX, &AtomicBool::new(false)).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -285,7 +287,7 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
         if h == 2 {
             // Keep a competing block on the same parent for the stale check.
             let mut s = b.clone();
-            s.header.time += 1;
+            s.header.pow_mut().time += 1;
             solve(&mut s);
             stale = Some(s);
         }
@@ -330,9 +332,9 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     let mut b = block_from_template(&t);
     let mut unsolved = b.clone();
     while luminex_consensus::pow::hash_value(&unsolved.hash())
-        <= target_from_compact(unsolved.header.bits).unwrap()
+        <= target_from_compact(unsolved.header.pow().bits).unwrap()
     {
-        unsolved.header.nonce += 1;
+        unsolved.header.pow_mut().nonce += 1;
     }
     assert_eq!(
         rpc.call("submitblock", json!([hex::encode(unsolved.encode())]))
@@ -340,7 +342,7 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
         "high-hash"
     );
     let mut bad_root = b.clone();
-    bad_root.header.merkle_root.0[0] ^= 1;
+    bad_root.header.pow_mut().merkle_root.0[0] ^= 1;
     solve(&mut bad_root);
     assert_eq!(
         rpc.call("submitblock", json!([hex::encode(bad_root.encode())]))
@@ -348,7 +350,7 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
         "bad-txnmrklroot"
     );
     let mut orphan = b.clone();
-    orphan.header.prev_hash = Hash([7; 32]);
+    orphan.header.pow_mut().prev_hash = Hash([7; 32]);
     solve(&mut orphan);
     assert_eq!(
         rpc.call("submitblock", json!([hex::encode(orphan.encode())]))
@@ -357,7 +359,7 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     );
     let mut bad_bits = b.clone();
     // Harder than required is still wrong; easier than the limit is high-hash.
-    bad_bits.header.bits = 0x1f00fffe;
+    bad_bits.header.pow_mut().bits = 0x1f00fffe;
     solve(&mut bad_bits);
     assert_eq!(
         rpc.call("submitblock", json!([hex::encode(bad_bits.encode())]))

@@ -197,7 +197,7 @@ impl<C: ChainAccess> Net<C> {
                 id,
                 source,
                 partial,
-            } => self.on_rebuilt(id, source, partial),
+            } => self.on_rebuilt(id, source, *partial),
             Done::Imported {
                 hash,
                 origin,

@@ -93,7 +93,7 @@ impl<C: ChainAccess> Net<C> {
             self.report(&id, &source, Verdict::Ignore);
             return;
         }
-        let parent = &compact.header.prev_hash;
+        let parent = &compact.header.prev_hash();
         if self.chain.height_of(parent).is_none() && !self.in_import.contains(parent) {
             // We are behind: ask the announcer where it is; sync follows.
             self.report(&id, &source, Verdict::Ignore);
@@ -118,7 +118,7 @@ impl<C: ChainAccess> Net<C> {
             let _ = done.send(Done::Rebuilt {
                 id,
                 source,
-                partial,
+                partial: Box::new(partial),
             });
         });
     }
@@ -235,7 +235,7 @@ impl<C: ChainAccess> Net<C> {
     }
 
     fn import_gossiped(&mut self, block: Block, id: gossipsub::MessageId, source: PeerId) {
-        let time = block.header.time;
+        let time = block.header.time();
         self.enqueue_import(block, Origin::Gossip { id, source, time });
     }
 }

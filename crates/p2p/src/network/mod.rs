@@ -214,7 +214,7 @@ enum Done {
     Rebuilt {
         id: gossipsub::MessageId,
         source: PeerId,
-        partial: Result<PartialBlock, String>,
+        partial: Box<Result<PartialBlock, String>>,
     },
     Imported {
         hash: Hash,

@@ -24,7 +24,7 @@ pub(super) enum Origin {
     Gossip {
         id: gossipsub::MessageId,
         source: PeerId,
-        time: u32,
+        time: u64,
     },
     Sync(PeerId),
     Fetched(PeerId),
@@ -222,7 +222,7 @@ impl<C: ChainAccess> Net<C> {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs_f64())
                     .unwrap_or(0.0);
-                self.last_block_delay = Some((now - f64::from(time)).max(0.0));
+                self.last_block_delay = Some((now - time as f64).max(0.0));
             }
             self.report(&id, &source, gossip_verdict);
         }

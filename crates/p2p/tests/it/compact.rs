@@ -1,11 +1,12 @@
 //! Compact block announcements: rebuilding from a mempool, fetching what is
 //! missing, and detecting a wrong rebuild.
 
+use luminex_ledger::testkit::PowFields;
 use std::sync::Arc;
 
 use luminex_p2p::compact::{CompactBlock, CompactError};
 use luminex_primitives::{
-    Block, Decode, Encode, Hash, Header, MerkleCommitment, OutPoint, Transaction, TxKind,
+    Block, Decode, Encode, Hash, MerkleCommitment, OutPoint, PowHeader, Transaction, TxKind,
 };
 
 fn tx(i: u32) -> Transaction {
@@ -25,8 +26,8 @@ fn tx(i: u32) -> Transaction {
 }
 
 fn block(n: u32) -> Block {
-    let mut b = Block {
-        header: Header {
+    let mut b = Block::new(
+        PowHeader {
             version: 1,
             prev_hash: Hash([9; 32]),
             merkle_root: Hash::ZERO,
@@ -34,9 +35,9 @@ fn block(n: u32) -> Block {
             bits: 0,
             nonce: 0,
         },
-        txs: (0..=n).map(tx).collect(),
-    };
-    b.header.merkle_root = b.compute_merkle_root();
+        (0..=n).map(tx).collect(),
+    );
+    b.header.pow_mut().merkle_root = b.compute_merkle_root();
     b
 }
 

@@ -3,11 +3,12 @@
 //! reorders and drops answers, with one peer that lies. The same seed
 //! replays the same run exactly.
 
+use luminex_ledger::testkit::PowFields;
 use std::collections::HashMap;
 
 use luminex_p2p::sync::{Fault, Local, SyncConfig, Syncer};
 use luminex_p2p::wire::{Request, Response};
-use luminex_primitives::{Block, Hash, Header};
+use luminex_primitives::{Block, Hash, Header, PowHeader};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -15,7 +16,7 @@ fn chain(n: usize, salt: u32) -> Vec<Block> {
     let mut out = Vec::with_capacity(n + 1);
     let mut prev = Hash::ZERO;
     for i in 0..=n {
-        let header = Header {
+        let header = PowHeader {
             version: 1,
             prev_hash: prev,
             merkle_root: Hash::ZERO,
@@ -24,10 +25,7 @@ fn chain(n: usize, salt: u32) -> Vec<Block> {
             nonce: if i == 0 { 0 } else { salt },
         };
         prev = header.hash();
-        out.push(Block {
-            header,
-            txs: vec![],
-        });
+        out.push(Block::new(header, vec![]));
     }
     out
 }
@@ -134,7 +132,11 @@ fn run(seed: u64, n: usize) -> (Vec<String>, Vec<Hash>) {
         }
         for (b, from) in s.take_ready() {
             let h = b.hash();
-            assert_eq!(b.header.prev_hash, *committed.last().unwrap(), "in order");
+            assert_eq!(
+                b.header.pow().prev_hash,
+                *committed.last().unwrap(),
+                "in order"
+            );
             assert!(!banned[from as usize] || from != 3);
             have.insert(h, index[&h]);
             committed.push(h);
@@ -193,7 +195,7 @@ fn heavy_chain(n: usize, size: usize) -> Vec<Block> {
     let mut blocks = chain(n, 1);
     let mut prev = Hash::ZERO;
     for b in blocks.iter_mut() {
-        b.header.prev_hash = prev;
+        b.header.pow_mut().prev_hash = prev;
         b.txs = vec![luminex_primitives::Transaction {
             version: 2,
             chain_id: 1,

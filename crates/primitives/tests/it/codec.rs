@@ -62,9 +62,10 @@ fn block() -> impl Strategy<Value = Block> {
         prop::collection::vec(tx(), 0..4),
     )
         .prop_map(|((version, time, bits, nonce), prev_hash, txs)| {
-            let mut b = Block {
-                header: Header {
-                    version,
+            // Versions with the top three bits set mark BFT headers.
+            let mut b = Block::new(
+                PowHeader {
+                    version: version & 0x1fff_ffff,
                     prev_hash,
                     merkle_root: Hash::ZERO,
                     time,
@@ -72,8 +73,9 @@ fn block() -> impl Strategy<Value = Block> {
                     nonce,
                 },
                 txs,
-            };
-            b.header.merkle_root = b.compute_merkle_root();
+            );
+            let root = b.compute_merkle_root();
+            b.header.set_merkle_root(root);
             b
         })
 }

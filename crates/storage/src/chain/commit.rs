@@ -5,16 +5,25 @@ use super::*;
 
 impl ChainStore {
     /// Validates `block` on the tip and commits it with its UTXO changes,
-    /// undo data and indexes in one synced batch. Returns the number of
-    /// signatures verified.
+    /// undo data, indexes, consensus state, certificate (already checked by
+    /// the caller) and the new finalized block in one synced batch. Returns
+    /// the number of signatures verified.
     pub(super) fn connect_tip(
         &self,
         incoming: Incoming<'_>,
         record: HeaderRecord,
+        certificate: Option<&CommitCertificate>,
         cache: &SigCache,
     ) -> Result<usize, ChainError> {
         let block = incoming.block();
         let tip = self.tip();
+        let parent = Parent {
+            hash: tip.hash,
+            height: tip.height,
+            header: tip.header,
+        };
+        let consensus =
+            self.with_context(|ctx| self.rules.connect_consensus(block, &parent, ctx))?;
         let coins = self.load_coins(block.txs.iter().skip(1).flat_map(|t| t.inputs.iter()))?;
         let ctx = BlockContext {
             height: tip.height + 1,
@@ -25,12 +34,46 @@ impl ChainStore {
             other => connect_block(other.block(), &coins, &ctx, &self.spec, cache)?,
         };
         let hash = block.hash();
-        let batch = connect_batch(block, ctx.height, record.chain_work, &connected, &coins);
+        let mut batch = connect_batch(block, ctx.height, record.chain_work, &connected, &coins);
+        if let Some(c) = &consensus {
+            batch.put(CONSENSUS, &ctx.height, c);
+        }
+        let finalized = match (self.rules.finality(), certificate) {
+            (Finality::Certified, Some(c)) => {
+                batch.put(COMMITS, &ctx.height, c);
+                Some(TipRecord {
+                    hash,
+                    height: ctx.height,
+                })
+            }
+            (Finality::Certified, None) => None,
+            (Finality::Depth(depth), _) => {
+                let height = ctx.height.saturating_sub(depth);
+                let index = self.index.read();
+                (height > self.finalized().height)
+                    .then(|| {
+                        // The new tip's own hash is not in the index yet.
+                        let hash = if height == ctx.height {
+                            Some(hash)
+                        } else {
+                            index.main.get(height as usize).copied()
+                        };
+                        hash.map(|hash| TipRecord { hash, height })
+                    })
+                    .flatten()
+            }
+        };
+        if let Some(f) = &finalized {
+            batch.put(META_FINALIZED, &FINALIZED_KEY.to_string(), f);
+        }
         self.kv.commit(batch)?;
         {
             let mut index = self.index.write();
             index.headers.insert(hash, record);
             index.main.push(hash);
+        }
+        if let Some(f) = finalized {
+            *self.finalized.write() = f;
         }
         *self.tip.write() = Tip {
             hash,
@@ -52,6 +95,7 @@ impl ChainStore {
         if tip.height == 0 {
             return Err(ChainError::Genesis);
         }
+        self.check_not_final(tip.height - 1)?;
         let block = self
             .block(&tip.hash)?
             .ok_or_else(|| ChainError::Inconsistent(format!("tip block {} missing", tip.hash)))?;
@@ -64,6 +108,8 @@ impl ChainStore {
         let mut b = Batch::new();
         b.delete(HEIGHTS, &tip.height);
         b.delete(UNDO, &tip.hash);
+        b.delete(CONSENSUS, &tip.height);
+        b.delete(COMMITS, &tip.height);
         for txid in &txids {
             b.delete(TX_INDEX, txid);
         }
@@ -74,20 +120,20 @@ impl ChainStore {
         utxo_batch(&mut b, &changes, &mut keys);
         let parent = self
             .kv
-            .get(HEADERS, &block.header.prev_hash)?
+            .get(HEADERS, &block.header.prev_hash())?
             .ok_or_else(|| ChainError::Inconsistent("parent header missing".into()))?;
         b.put(
             META_TIP,
             &TIP_KEY.to_string(),
             &TipRecord {
-                hash: block.header.prev_hash,
+                hash: block.header.prev_hash(),
                 height: tip.height - 1,
             },
         );
         self.kv.commit(b)?;
         self.index.write().main.pop();
         *self.tip.write() = Tip {
-            hash: block.header.prev_hash,
+            hash: block.header.prev_hash(),
             height: tip.height - 1,
             header: parent.header,
             chain_work: parent.chain_work,
@@ -190,6 +236,7 @@ pub(super) fn store_body(b: &mut Batch, block: &Block, hash: &Hash, wtxids: &[Ha
         hash,
         &BlockBody {
             wtxids: wtxids.to_vec(),
+            last_commit: block.last_commit.clone(),
         },
     );
 }

@@ -28,7 +28,7 @@ impl ChainStore {
         now: u64,
         cache: &SigCache,
     ) -> Result<(), ChainError> {
-        if block.block().header.prev_hash != self.tip().hash {
+        if block.block().header.prev_hash() != self.tip().hash {
             return Err(BlockError::BadParent.into());
         }
         self.accept_incoming(block, now, cache).map(|_| ())
@@ -84,23 +84,57 @@ impl ChainStore {
             disconnected: vec![],
             verified_signatures: 0,
         };
-        acc.status = self.accept_one(block, now, cache, &mut acc)?;
+        acc.status = self.accept_one(block, None, now, cache, &mut acc)?;
+        self.accept_orphans(block.block().hash(), &mut acc, now, cache);
+        Ok(acc)
+    }
+
+    /// Accepts a block of a BFT chain with the certificate that finalized
+    /// it. The certificate is checked against the validator set in force at
+    /// the block's height before anything else; the block must extend the
+    /// tip, and becomes final when it is connected. A block that conflicts
+    /// with a final block is refused ([`ChainError::Finalized`]).
+    pub fn accept_certified(
+        &self,
+        block: &Arc<Block>,
+        certificate: &CommitCertificate,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
+        let _w = self.write.lock();
+        let mut acc = Accepted {
+            status: AcceptStatus::Duplicate,
+            connected: vec![],
+            disconnected: vec![],
+            verified_signatures: 0,
+        };
+        acc.status = self.accept_one(
+            Incoming::Shared(block),
+            Some(certificate),
+            now,
+            cache,
+            &mut acc,
+        )?;
+        Ok(acc)
+    }
+
+    fn accept_orphans(&self, hash: Hash, acc: &mut Accepted, now: u64, cache: &SigCache) {
         // Orphans whose parent is now known.
         if matches!(
             acc.status,
             AcceptStatus::SideBranch | AcceptStatus::MainChain
         ) {
-            let mut parents = vec![block.block().hash()];
+            let mut parents = vec![hash];
             while let Some(parent) = parents.pop() {
                 let children: Vec<Arc<Block>> = {
                     let mut o = self.orphans.lock();
                     let (c, rest): (Vec<_>, Vec<_>) =
-                        o.drain(..).partition(|b| b.header.prev_hash == parent);
+                        o.drain(..).partition(|b| b.header.prev_hash() == parent);
                     *o = rest;
                     c
                 };
                 for child in children {
-                    match self.accept_one(Incoming::Shared(&child), now, cache, &mut acc) {
+                    match self.accept_one(Incoming::Shared(&child), None, now, cache, acc) {
                         Ok(_) => parents.push(child.hash()),
                         Err(e) => {
                             tracing::info!(block = %child.hash(), error = %e, "orphan rejected")
@@ -109,18 +143,30 @@ impl ChainStore {
                 }
             }
         }
-        Ok(acc)
     }
 
     pub(super) fn accept_one(
         &self,
         incoming: Incoming<'_>,
+        certificate: Option<&CommitCertificate>,
         now: u64,
         cache: &SigCache,
         acc: &mut Accepted,
     ) -> Result<AcceptStatus, ChainError> {
         let block = incoming.block();
         let hash = block.hash();
+        // A parent certificate that is not the one the header commits to is
+        // a mutated body, not an invalid block: refuse it without marking
+        // the header, so the real block is still accepted.
+        if let Some(h) = block.header.as_bft() {
+            let carried = block.last_commit.as_ref().map_or(Hash::ZERO, |c| c.hash());
+            if carried != h.last_commit_hash {
+                return Err(BlockError::BadLastCommit(
+                    "the carried certificate is not the one the header commits to".into(),
+                )
+                .into());
+            }
+        }
         let parent = {
             let index = self.index.read();
             if let Some(rec) = index.headers.get(&hash) {
@@ -130,15 +176,18 @@ impl ChainStore {
                 // Stored but off the main chain (it was disconnected) and
                 // now extending the tip: connect it again.
                 let rec = *rec;
-                if index.on_main(&hash, rec.height) || block.header.prev_hash != self.tip().hash {
+                if index.on_main(&hash, rec.height) || block.header.prev_hash() != self.tip().hash {
                     return Ok(AcceptStatus::Duplicate);
                 }
                 drop(index);
-                acc.verified_signatures += self.connect_tip(incoming, rec, cache)?;
+                if let Some(c) = certificate {
+                    self.check_certificate(c, &hash, rec.height)?;
+                }
+                acc.verified_signatures += self.connect_tip(incoming, rec, certificate, cache)?;
                 acc.connected.push(incoming.shared());
                 return Ok(AcceptStatus::MainChain);
             }
-            match index.headers.get(&block.header.prev_hash) {
+            match index.headers.get(&block.header.prev_hash()) {
                 None => None,
                 Some(p) if p.invalid => return Err(BlockError::KnownInvalid.into()),
                 Some(p) => Some(*p),
@@ -154,23 +203,40 @@ impl ChainStore {
             }
             return Ok(AcceptStatus::Orphan);
         };
+        let tip = self.tip();
+        // Finality chains connect only certified blocks, and only on the tip
+        // (every main-chain block is final).
+        if self.rules.finality() == Finality::Certified {
+            let Some(c) = certificate else {
+                return Err(BlockError::Uncertified.into());
+            };
+            if block.header.prev_hash() != tip.hash {
+                let fin = self.finalized();
+                return Err(ChainError::Finalized {
+                    hash: fin.hash,
+                    height: fin.height,
+                });
+            }
+            self.check_certificate(c, &hash, parent.height + 1)?;
+        }
         let work = self.rules.header_work(&block.header)?;
         let p = Parent {
-            hash: block.header.prev_hash,
+            hash: block.header.prev_hash(),
             height: parent.height,
             header: parent.header,
         };
-        self.rules
-            .check_header(&block.header, &p, &*self.index.read(), now)?;
+        self.with_context(|ctx| {
+            self.rules
+                .check_header(&block.header, &p, ctx, now.saturating_mul(1000))
+        })?;
         let record = HeaderRecord {
             header: block.header,
             height: parent.height + 1,
             chain_work: parent.chain_work.saturating_add(work),
             invalid: false,
         };
-        let tip = self.tip();
-        if block.header.prev_hash == tip.hash {
-            match self.connect_tip(incoming, record, cache) {
+        if block.header.prev_hash() == tip.hash {
+            match self.connect_tip(incoming, record, certificate, cache) {
                 Ok(n) => {
                     acc.verified_signatures += n;
                     acc.connected.push(incoming.shared());
@@ -192,15 +258,16 @@ impl ChainStore {
         // become main: do not store it (this bounds side branches on disk).
         let fork_height = {
             let index = self.index.read();
-            let mut cur = (block.header.prev_hash, parent.height);
+            let mut cur = (block.header.prev_hash(), parent.height);
             while !index.on_main(&cur.0, cur.1) {
                 let Some(r) = index.headers.get(&cur.0) else {
                     break;
                 };
-                cur = (r.header.prev_hash, r.height.saturating_sub(1));
+                cur = (r.header.prev_hash(), r.height.saturating_sub(1));
             }
             cur.1
         };
+        self.check_not_final(fork_height)?;
         let depth = tip.height.saturating_sub(fork_height);
         if depth > self.spec.max_reorg_depth {
             return Err(ChainError::ReorgTooDeep {
@@ -276,9 +343,10 @@ impl ChainStore {
                     break (rec.height, branch);
                 }
                 branch.push((cur, *rec));
-                cur = rec.header.prev_hash;
+                cur = rec.header.prev_hash();
             }
         };
+        self.check_not_final(fork_height)?;
         let tip = self.tip();
         let depth = tip.height - fork_height;
         if depth > self.spec.max_reorg_depth {
@@ -300,7 +368,7 @@ impl ChainStore {
             let block = self
                 .block(&hash)?
                 .ok_or_else(|| ChainError::Inconsistent(format!("branch block {hash} missing")))?;
-            match self.connect_tip(Incoming::Plain(&block), record, cache) {
+            match self.connect_tip(Incoming::Plain(&block), record, None, cache) {
                 Ok(n) => {
                     acc.verified_signatures += n;
                     connected.push(Arc::new(block));
@@ -315,7 +383,7 @@ impl ChainStore {
                         let rec = self.header(&old.hash())?.ok_or_else(|| {
                             ChainError::Inconsistent("old tip header missing".into())
                         })?;
-                        self.connect_tip(Incoming::Plain(old), rec, cache)?;
+                        self.connect_tip(Incoming::Plain(old), rec, None, cache)?;
                     }
                     return Err(e.into());
                 }
@@ -325,6 +393,30 @@ impl ChainStore {
         acc.disconnected
             .extend(disconnected.into_iter().map(Arc::new));
         acc.connected.extend(connected);
+        Ok(())
+    }
+
+    /// Refuses a change that would disconnect blocks above `fork_height`
+    /// when a final block is among them.
+    pub(super) fn check_not_final(&self, fork_height: u64) -> Result<(), ChainError> {
+        let fin = self.finalized();
+        if fork_height < fin.height {
+            return Err(ChainError::Finalized {
+                hash: fin.hash,
+                height: fin.height,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that `certificate` finalizes block `hash` at `height`.
+    pub(super) fn check_certificate(
+        &self,
+        certificate: &CommitCertificate,
+        hash: &Hash,
+        height: u64,
+    ) -> Result<(), ChainError> {
+        self.with_context(|ctx| self.rules.check_certificate(certificate, hash, height, ctx))?;
         Ok(())
     }
 
@@ -345,7 +437,7 @@ impl ChainStore {
             let children: Vec<Hash> = index
                 .headers
                 .iter()
-                .filter(|(_, r)| r.header.prev_hash == h && !r.invalid)
+                .filter(|(_, r)| r.header.prev_hash() == h && !r.invalid)
                 .map(|(c, _)| *c)
                 .collect();
             for c in children {

@@ -16,6 +16,31 @@ impl Index {
     }
 }
 
+/// The header index and the stored consensus states, as consensus rules
+/// read them.
+pub(super) struct Context<'a> {
+    pub(super) index: &'a Index,
+    pub(super) kv: &'a dyn KvStore,
+}
+
+impl HeaderChain for Context<'_> {
+    fn ancestor(&self, tip: &Hash, height: u64) -> Option<Header> {
+        self.index.ancestor(tip, height)
+    }
+}
+
+impl ChainContext for Context<'_> {
+    fn consensus_record(&self, height: u64) -> Option<ConsensusRecord> {
+        match self.kv.get(CONSENSUS, &height) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(height, error = %e, "reading consensus state failed");
+                None
+            }
+        }
+    }
+}
+
 impl HeaderChain for Index {
     fn ancestor(&self, tip: &Hash, height: u64) -> Option<Header> {
         let mut cur = *tip;
@@ -33,18 +58,12 @@ impl HeaderChain for Index {
             if rec.height == height {
                 return Some(rec.header);
             }
-            cur = rec.header.prev_hash;
+            cur = rec.header.prev_hash();
         }
     }
 }
 
 impl ChainStore {
-    /// Runs `f` with the header index as a [`HeaderChain`] (for header rules
-    /// such as the next required `bits` or the median time past).
-    pub fn with_headers<T>(&self, f: impl FnOnce(&dyn HeaderChain) -> T) -> T {
-        f(&*self.index.read())
-    }
-
     /// The parent description of the current tip, for header rules.
     pub fn tip_parent(&self) -> Parent {
         let t = self.tip();

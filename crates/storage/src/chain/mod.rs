@@ -19,13 +19,16 @@ mod query;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use luminex_ledger::spec::ConsensusKind;
 use luminex_ledger::{
     check_block, connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext,
-    BlockError, BlockIds, ChainSpec, CheckedBlock, Coin, Connected, HeaderChain, HeaderRules,
-    Parent, SigCache, UtxoChanges, U256,
+    BlockError, BlockIds, ChainContext, ChainSpec, CheckedBlock, Coin, Connected, ConsensusRecord,
+    ConsensusRules, Finality, HeaderChain, Parent, SigCache, UtxoChanges, U256,
 };
 use luminex_primitives::codec::put_length;
-use luminex_primitives::{Amount, Block, Encode, Hash, Header, Lock, OutPoint, Transaction, TxOut};
+use luminex_primitives::{
+    Amount, Block, CommitCertificate, Encode, Hash, Header, Lock, OutPoint, Transaction, TxOut,
+};
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 
@@ -33,7 +36,7 @@ use crate::kv::{Batch, KvExt, KvStore, StoreError};
 use crate::tables::*;
 
 use commit::{connect_batch, store_body};
-use index::Index;
+use index::{Context, Index};
 
 /// A chain-level failure.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,14 @@ pub enum ChainError {
     /// Stored data contradicts itself.
     #[error("database is inconsistent: {0}")]
     Inconsistent(String),
+    /// The change would revert a final block.
+    #[error("block {hash} at height {height} is final and cannot be reverted")]
+    Finalized {
+        /// The highest final block.
+        hash: Hash,
+        /// Its height.
+        height: u64,
+    },
 }
 
 /// The main-chain tip.
@@ -215,9 +226,10 @@ pub struct ChainStore {
     spec: ChainSpec,
     /// The spec's genesis hash (signatures commit to it).
     genesis: Hash,
-    rules: Arc<dyn HeaderRules>,
+    rules: Arc<dyn ConsensusRules>,
     index: RwLock<Index>,
     tip: RwLock<Tip>,
+    finalized: RwLock<TipRecord>,
     orphans: Mutex<Vec<Arc<Block>>>,
     /// Serialises writers; readers never wait for it.
     write: Mutex<()>,
@@ -230,14 +242,31 @@ impl ChainStore {
     pub fn open(
         kv: Arc<dyn KvStore>,
         spec: ChainSpec,
-        rules: Arc<dyn HeaderRules>,
+        rules: Arc<dyn ConsensusRules>,
     ) -> Result<ChainStore, ChainError> {
         let genesis = spec.genesis_block();
         let gh = genesis.hash();
         let tip = match kv.get(META_TIP, &TIP_KEY.to_string())? {
             None => {
                 let c = connect_genesis(&genesis);
-                let batch = connect_batch(&genesis, 0, U256::ZERO, &c, &HashMap::new());
+                let mut batch = connect_batch(&genesis, 0, U256::ZERO, &c, &HashMap::new());
+                match spec.consensus {
+                    ConsensusKind::Bft => {
+                        let record = spec.bft_genesis().map_err(|e| {
+                            ChainError::Inconsistent(format!("genesis consensus state: {e}"))
+                        })?;
+                        batch.put(CONSENSUS, &0, &record);
+                    }
+                    ConsensusKind::Dev | ConsensusKind::Pow => {}
+                }
+                batch.put(
+                    META_FINALIZED,
+                    &FINALIZED_KEY.to_string(),
+                    &TipRecord {
+                        hash: gh,
+                        height: 0,
+                    },
+                );
                 kv.commit(batch)?;
                 tracing::info!(genesis = %gh, chain = %spec.name, "initialised new chain database");
                 TipRecord {
@@ -277,6 +306,19 @@ impl ChainStore {
             .headers
             .get(&tip.hash)
             .ok_or_else(|| ChainError::Inconsistent(format!("tip {} has no header", tip.hash)))?;
+        // Databases from before finality was recorded start at genesis.
+        let finalized = kv
+            .get(META_FINALIZED, &FINALIZED_KEY.to_string())?
+            .unwrap_or(TipRecord {
+                hash: gh,
+                height: 0,
+            });
+        if index.main.get(finalized.height as usize) != Some(&finalized.hash) {
+            return Err(ChainError::Inconsistent(format!(
+                "finalized block {} at height {} is not on the main chain",
+                finalized.hash, finalized.height
+            )));
+        }
         let store = ChainStore {
             kv,
             spec,
@@ -289,6 +331,7 @@ impl ChainStore {
                 header: rec.header,
                 chain_work: rec.chain_work,
             }),
+            finalized: RwLock::new(finalized),
             orphans: Mutex::new(Vec::new()),
             write: Mutex::new(()),
         };
@@ -317,9 +360,39 @@ impl ChainStore {
         self.genesis
     }
 
-    /// The header rules.
-    pub fn rules(&self) -> &Arc<dyn HeaderRules> {
+    /// The consensus rules.
+    pub fn rules(&self) -> &Arc<dyn ConsensusRules> {
         &self.rules
+    }
+
+    /// The highest final block: it is never disconnected, whatever a peer
+    /// sends. On BFT chains the last block with a commit certificate; on
+    /// proof-of-work and `dev` chains the block the spec's reorganisation
+    /// depth below the tip. Only moves forward.
+    pub fn finalized(&self) -> TipRecord {
+        *self.finalized.read()
+    }
+
+    /// The commit certificate that finalized the main-chain block at
+    /// `height` (BFT chains).
+    pub fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, StoreError> {
+        self.kv.get(COMMITS, &height)
+    }
+
+    /// The consensus state after the main-chain block at `height` (BFT
+    /// chains).
+    pub fn consensus_record(&self, height: u64) -> Result<Option<ConsensusRecord>, StoreError> {
+        self.kv.get(CONSENSUS, &height)
+    }
+
+    /// Runs `f` with what consensus rules read of the chain: the header
+    /// index and the stored consensus states.
+    pub fn with_context<T>(&self, f: impl FnOnce(&dyn ChainContext) -> T) -> T {
+        let index = self.index.read();
+        f(&Context {
+            index: &index,
+            kv: &*self.kv,
+        })
     }
 
     /// The current tip.

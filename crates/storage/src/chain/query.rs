@@ -52,6 +52,7 @@ impl ChainStore {
         Ok(Some(Block {
             header: h.header,
             txs,
+            last_commit: body.last_commit,
         }))
     }
 
@@ -73,6 +74,15 @@ impl ChainStore {
             match self.kv.get_raw(TXS.id, &w.to_key())? {
                 Some(raw) => out.extend_from_slice(&raw),
                 None => return Ok(None),
+            }
+        }
+        if h.header.is_bft() {
+            match &body.last_commit {
+                None => out.push(0),
+                Some(c) => {
+                    out.push(1);
+                    c.encode_to(&mut out);
+                }
             }
         }
         Ok(Some(out))

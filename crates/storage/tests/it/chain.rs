@@ -1,5 +1,6 @@
 //! The chain store over both backends.
 
+use luminex_ledger::testkit::PowFields;
 use std::sync::Arc;
 
 use luminex_crypto::SigningKey;
@@ -29,11 +30,15 @@ fn build(store: &ChainStore) -> TestChain {
     let ks = keys();
     let cache = SigCache::new(1);
     let b = chain.fan_out(0, &ks, 9, 3_000_000);
-    store.connect(&b, u64::from(b.header.time), &cache).unwrap();
+    store
+        .connect(&b, u64::from(b.header.pow().time), &cache)
+        .unwrap();
     for _ in 0..3 {
         let txs = chain.spend_all(&ks);
         let b = chain.mine(txs).unwrap();
-        store.connect(&b, u64::from(b.header.time), &cache).unwrap();
+        store
+            .connect(&b, u64::from(b.header.pow().time), &cache)
+            .unwrap();
     }
     chain
 }
@@ -92,7 +97,9 @@ fn check_store(open: &dyn Fn() -> Arc<dyn KvStore>) {
     // And the blocks connect again.
     let cache = SigCache::new(1);
     for b in &chain.blocks[1..] {
-        store.connect(b, u64::from(b.header.time), &cache).unwrap();
+        store
+            .connect(b, u64::from(b.header.pow().time), &cache)
+            .unwrap();
     }
     assert_eq!(store.all_utxos().unwrap(), chain.utxos);
 }
@@ -145,17 +152,17 @@ fn invalid_blocks_change_nothing() {
     let store = open_store(Arc::new(MemoryStore::new()), TestChain::dev().spec).unwrap();
     let mut chain = TestChain::dev();
     let mut b = chain.build_block(vec![], luminex_primitives::Amount::ZERO);
-    b.header.merkle_root.0[0] ^= 1;
+    b.header.pow_mut().merkle_root.0[0] ^= 1;
     let before = store.all_utxos().unwrap();
     assert!(matches!(
-        store.connect(&b, u64::from(b.header.time), &SigCache::new(1)),
+        store.connect(&b, u64::from(b.header.pow().time), &SigCache::new(1)),
         Err(ChainError::Invalid(_))
     ));
     assert_eq!(store.tip().height, 0);
     assert_eq!(store.all_utxos().unwrap(), before);
     let good = chain.mine(vec![]).unwrap();
     store
-        .connect(&good, u64::from(good.header.time), &SigCache::new(1))
+        .connect(&good, u64::from(good.header.pow().time), &SigCache::new(1))
         .unwrap();
 }
 
@@ -173,7 +180,7 @@ fn a_mutated_copy_does_not_condemn_the_real_block() {
     let mut altered = block.clone();
     altered.txs[1].witnesses[0].signature.bytes[0] ^= 1;
     let cache = SigCache::new(1);
-    let now = u64::from(block.header.time);
+    let now = u64::from(block.header.pow().time);
     match store.accept_block(&altered, now, &cache) {
         Err(ChainError::Invalid(e)) => assert!(e.is_mutation(), "{e}"),
         other => panic!("the altered copy was not refused: {other:?}"),

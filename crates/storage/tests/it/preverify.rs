@@ -1,6 +1,7 @@
 //! The preverifier: checks signatures ahead of connection and decides
 //! nothing.
 
+use luminex_ledger::testkit::PowFields;
 use std::sync::Arc;
 
 use luminex_crypto::SigningKey;
@@ -26,7 +27,7 @@ fn setup() -> (ChainStore, TestChain, Vec<Block>) {
     let ks = keys();
     let b = chain.fan_out(0, &ks, 6, 3_000_000);
     store
-        .connect(&b, u64::from(b.header.time), &SigCache::new(1))
+        .connect(&b, u64::from(b.header.pow().time), &SigCache::new(1))
         .unwrap();
     let mut next = Vec::new();
     for _ in 0..2 {
@@ -64,7 +65,7 @@ fn checks_queued_blocks_and_connecting_them_skips_the_checks() {
     }
     for p in &prepared {
         let acc = store
-            .accept_prepared(p, u64::from(p.block().header.time), &cache)
+            .accept_prepared(p, u64::from(p.block().header.pow().time), &cache)
             .unwrap();
         assert_eq!(acc.verified_signatures, 0, "every signature was cached");
         assert!(
@@ -77,7 +78,7 @@ fn checks_queued_blocks_and_connecting_them_skips_the_checks() {
 /// Tier 1 for `block` after its transactions were changed by hand: the
 /// header commits to the new wtxids again.
 fn recommit(mut block: Block) -> Arc<Block> {
-    block.header.merkle_root = block.compute_merkle_root();
+    block.header.pow_mut().merkle_root = block.compute_merkle_root();
     Arc::new(block)
 }
 
@@ -91,7 +92,7 @@ fn a_block_failing_its_context_free_checks_is_rejected_on_import() {
     let (p, n) = pre.prepare(&store, Arc::new(bad), &cache);
     assert_eq!(n, 0, "nothing checked ahead for a block that fails tier 1");
     assert!(matches!(p, PreparedBlock::Unchecked(_)));
-    let now = u64::from(p.block().header.time);
+    let now = u64::from(p.block().header.pow().time);
     let err = store.accept_prepared(&p, now, &cache).unwrap_err();
     assert!(
         matches!(err, ChainError::Invalid(BlockError::BadMerkleRoot)),
@@ -122,7 +123,7 @@ fn a_bad_signature_is_left_for_connection_to_reject() {
     assert_eq!(n, signatures(&bad) - 1);
     assert!(!cache.contains(&bad.txs[1].wtxid()));
     let err = store
-        .connect_prepared(&p, u64::from(bad.header.time), &cache)
+        .connect_prepared(&p, u64::from(bad.header.pow().time), &cache)
         .unwrap_err();
     assert!(
         matches!(

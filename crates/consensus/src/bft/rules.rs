@@ -1,0 +1,301 @@
+//! The BFT chain rules behind the ledger's [`ConsensusRules`]: a block's
+//! header must carry the right height, a validator as proposer, the hashes
+//! of the validator sets in force, the parent's commit certificate and the
+//! consensus state after it; a block is connected only with a certificate
+//! of more than two thirds of the voting power of the set in force.
+
+use luminex_ledger::spec::{BftParams, ConsensusKind};
+use luminex_ledger::{
+    BlockError, ChainContext, ChainSpec, ConsensusRecord, ConsensusRules, Finality, Parent,
+    ValidatorSet, U256,
+};
+use luminex_primitives::header::BFT_VERSION;
+use luminex_primitives::{BftHeader, Block, CommitCertificate, Hash, Header, Transaction};
+use rayon::prelude::*;
+
+use super::message::{vote_digest, ChainDomain, VoteKind};
+use super::proposer;
+
+/// The rules of a BFT chain.
+#[derive(Debug, Clone)]
+pub struct BftRules {
+    domain: ChainDomain,
+    params: BftParams,
+}
+
+impl BftRules {
+    /// The rules of `spec` (`None` unless it is a checked BFT spec).
+    pub fn for_spec(spec: &ChainSpec) -> Option<BftRules> {
+        let params = spec.bft.clone()?;
+        Some(BftRules {
+            domain: ChainDomain::new(spec.chain_id, spec.genesis_block().hash()),
+            params,
+        })
+    }
+
+    /// The signing domain of the chain.
+    pub fn domain(&self) -> &ChainDomain {
+        &self.domain
+    }
+
+    /// The chain's BFT parameters (timeouts, genesis validators).
+    pub fn params(&self) -> &BftParams {
+        &self.params
+    }
+
+    /// The consensus state after the block at `height`.
+    fn state_at(chain: &dyn ChainContext, height: u64) -> Result<ConsensusRecord, BlockError> {
+        chain
+            .consensus_record(height)
+            .ok_or(BlockError::NoConsensusState(height))
+    }
+
+    /// The consensus state after a block at `record.height + 1` whose
+    /// consensus state before it is `record`: the next set takes over,
+    /// priorities step once, changes due two heights on apply.
+    pub fn next_state(record: &ConsensusRecord) -> ConsensusRecord {
+        let height = record.height + 1;
+        let stepped = proposer::advance(&record.validators, &record.priorities);
+        let priorities =
+            proposer::carry_over(&record.validators, &stepped, &record.next_validators);
+        let (due, pending): (Vec<_>, Vec<_>) = record
+            .pending
+            .iter()
+            .cloned()
+            .partition(|c| c.effective_height <= height + 2);
+        let next_validators = if due.is_empty() {
+            record.next_validators.clone()
+        } else {
+            let mut v = record.next_validators.validators().to_vec();
+            for c in due {
+                let id = c.validator.id();
+                v.retain(|x| x.id() != id);
+                if c.validator.power > 0 {
+                    v.push(c.validator);
+                }
+            }
+            // A change that would leave an unusable set is not applied.
+            ValidatorSet::new(v).unwrap_or_else(|_| record.next_validators.clone())
+        };
+        ConsensusRecord {
+            height,
+            validators: record.next_validators.clone(),
+            priorities,
+            next_validators,
+            pending,
+        }
+    }
+
+    /// A block on `parent` (whose consensus state is `record`) carrying
+    /// `txs` (coinbase first), the parent's certificate (none on genesis),
+    /// `proposer` and a time no earlier than one millisecond after the
+    /// parent's.
+    pub fn build_block(
+        parent: &Parent,
+        record: &ConsensusRecord,
+        last_commit: Option<CommitCertificate>,
+        proposer: Hash,
+        time_ms: u64,
+        txs: Vec<Transaction>,
+    ) -> Block {
+        let header = BftHeader {
+            version: BFT_VERSION,
+            height: parent.height + 1,
+            time_ms: time_ms.max(parent.header.time_ms().saturating_add(1)),
+            prev_hash: parent.hash,
+            tx_root: Hash::ZERO,
+            proposer,
+            validators_hash: record.validators.hash(),
+            next_validators_hash: record.next_validators.hash(),
+            last_commit_hash: last_commit.as_ref().map_or(Hash::ZERO, |c| c.hash()),
+            state_root: Self::next_state(record).hash(),
+        };
+        let mut block = Block {
+            header: header.into(),
+            txs,
+            last_commit,
+        };
+        let root = block.compute_merkle_root();
+        block.header.set_merkle_root(root);
+        block
+    }
+
+    /// The proposer of `round` at the height after `record`.
+    pub fn proposer(record: &ConsensusRecord, round: u32) -> Hash {
+        let i = proposer::proposer_index(&record.validators, &record.priorities, round);
+        record.validators.id(i).unwrap_or(Hash::ZERO)
+    }
+
+    /// Checks that `cert` holds valid precommits of more than two thirds of
+    /// `set`'s power for `block_hash` at `height`. Signatures are verified
+    /// in parallel.
+    pub fn verify_certificate(
+        &self,
+        set: &ValidatorSet,
+        cert: &CommitCertificate,
+        height: u64,
+        block_hash: &Hash,
+    ) -> Result<(), String> {
+        if cert.height != height {
+            return Err(format!("for height {}, not {height}", cert.height));
+        }
+        if cert.block_hash != *block_hash {
+            return Err("for another block".into());
+        }
+        if cert.signers.len() != set.len().div_ceil(8) {
+            return Err("signer bitmap does not fit the validator set".into());
+        }
+        let signers = cert.signer_indexes();
+        if signers.iter().any(|i| *i >= set.len()) {
+            return Err("signer bitmap names a validator past the set".into());
+        }
+        if signers.len() != cert.signatures.len() {
+            return Err("one signature per signer required".into());
+        }
+        let power: u64 = signers
+            .iter()
+            .filter_map(|i| set.get(*i))
+            .map(|v| v.power)
+            .sum();
+        if power < set.quorum() {
+            return Err(format!(
+                "signers hold {power} of {} voting power, {} needed",
+                set.total_power(),
+                set.quorum()
+            ));
+        }
+        let digest = vote_digest(
+            &self.domain,
+            VoteKind::Precommit,
+            height,
+            cert.round,
+            Some(block_hash),
+        );
+        signers
+            .par_iter()
+            .zip(cert.signatures.par_iter())
+            .try_for_each(|(i, sig)| {
+                let v = set.get(*i).ok_or("unknown signer")?;
+                luminex_crypto::verify(&v.public_key, &digest, sig)
+                    .map_err(|_| "a precommit signature is invalid")
+            })
+            .map_err(str::to_string)
+    }
+}
+
+fn bft_header(h: &Header) -> Result<&BftHeader, BlockError> {
+    h.as_bft().ok_or(BlockError::WrongHeaderKind)
+}
+
+impl ConsensusRules for BftRules {
+    fn kind(&self) -> ConsensusKind {
+        ConsensusKind::Bft
+    }
+
+    fn finality(&self) -> Finality {
+        Finality::Certified
+    }
+
+    fn header_work(&self, header: &Header) -> Result<U256, BlockError> {
+        bft_header(header)?;
+        Ok(U256::from(1u64))
+    }
+
+    fn check_header(
+        &self,
+        header: &Header,
+        parent: &Parent,
+        chain: &dyn ChainContext,
+        _now_ms: u64,
+    ) -> Result<(), BlockError> {
+        let h = bft_header(header)?;
+        let expected = parent.height + 1;
+        if h.height != expected {
+            return Err(BlockError::BadHeight {
+                expected,
+                found: h.height,
+            });
+        }
+        let min_ms = parent.header.time_ms().saturating_add(1);
+        if h.time_ms < min_ms {
+            return Err(BlockError::BadTime {
+                time_ms: h.time_ms,
+                min_ms,
+            });
+        }
+        let record = Self::state_at(chain, parent.height)?;
+        if h.validators_hash != record.validators.hash()
+            || h.next_validators_hash != record.next_validators.hash()
+        {
+            return Err(BlockError::BadValidatorsHash);
+        }
+        if record.validators.index_of(&h.proposer).is_none() {
+            return Err(BlockError::BadProposer(h.proposer));
+        }
+        Ok(())
+    }
+
+    fn min_time(&self, parent: &Parent, _: &dyn ChainContext) -> u64 {
+        parent.header.time_ms().saturating_add(1).div_ceil(1000)
+    }
+
+    fn template_header(
+        &self,
+        _: &Parent,
+        _: &dyn ChainContext,
+        _: u64,
+    ) -> Result<Header, BlockError> {
+        Err(BlockError::WrongHeaderKind)
+    }
+
+    fn connect_consensus(
+        &self,
+        block: &Block,
+        parent: &Parent,
+        chain: &dyn ChainContext,
+    ) -> Result<Option<ConsensusRecord>, BlockError> {
+        let h = bft_header(&block.header)?;
+        let record = Self::state_at(chain, parent.height)?;
+        match (&block.last_commit, parent.height) {
+            (None, 0) if h.last_commit_hash == Hash::ZERO => {}
+            (None, 0) => {
+                return Err(BlockError::BadLastCommit(
+                    "the first block commits to no certificate".into(),
+                ))
+            }
+            (Some(_), 0) => {
+                return Err(BlockError::BadLastCommit(
+                    "the first block carries no certificate".into(),
+                ))
+            }
+            (None, _) => return Err(BlockError::BadLastCommit("missing".into())),
+            (Some(c), ph) => {
+                if c.hash() != h.last_commit_hash {
+                    return Err(BlockError::BadLastCommit(
+                        "does not match the header's hash".into(),
+                    ));
+                }
+                let set = Self::state_at(chain, ph - 1)?.validators;
+                self.verify_certificate(&set, c, ph, &parent.hash)
+                    .map_err(BlockError::BadLastCommit)?;
+            }
+        }
+        let next = Self::next_state(&record);
+        if h.state_root != next.hash() {
+            return Err(BlockError::BadStateRoot);
+        }
+        Ok(Some(next))
+    }
+
+    fn check_certificate(
+        &self,
+        certificate: &CommitCertificate,
+        block_hash: &Hash,
+        height: u64,
+        chain: &dyn ChainContext,
+    ) -> Result<(), BlockError> {
+        let set = Self::state_at(chain, height.saturating_sub(1))?.validators;
+        self.verify_certificate(&set, certificate, height, block_hash)
+            .map_err(BlockError::BadCertificate)
+    }
+}

@@ -267,7 +267,9 @@ impl ChainStore {
             }
             cur.1
         };
-        self.check_not_final(fork_height)?;
+        // The depth limit first: on a chain final by depth, a branch
+        // forking below the final block is also too deep, and that is the
+        // error that says why.
         let depth = tip.height.saturating_sub(fork_height);
         if depth > self.spec.max_reorg_depth {
             return Err(ChainError::ReorgTooDeep {
@@ -275,6 +277,7 @@ impl ChainStore {
                 max: self.spec.max_reorg_depth,
             });
         }
+        self.check_not_final(fork_height)?;
         // Check what needs no UTXO set, then store it.
         let ids = incoming.ids(&self.spec)?;
         let mut b = Batch::new();
@@ -346,7 +349,6 @@ impl ChainStore {
                 cur = rec.header.prev_hash();
             }
         };
-        self.check_not_final(fork_height)?;
         let tip = self.tip();
         let depth = tip.height - fork_height;
         if depth > self.spec.max_reorg_depth {
@@ -356,6 +358,7 @@ impl ChainStore {
                 max: self.spec.max_reorg_depth,
             });
         }
+        self.check_not_final(fork_height)?;
         if depth > 0 {
             tracing::info!(depth, from = %tip.hash, to = %target, "reorganising");
         }

@@ -191,7 +191,7 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     let mut api_stop = stop_rx.clone();
     let server = tokio::spawn(luminex_api::serve::serve(
         listener,
-        luminex_api::router_with(node.clone(), cfg.api.clone()),
+        luminex_web::router_with(node.clone(), cfg.api.clone()),
         "rest",
         cfg.rest_limits.clone(),
         node.metrics.clone(),

@@ -267,3 +267,25 @@ async fn admin_restart_restarts_in_place_and_keeps_the_chain() {
     assert!(after["uptime_secs"].as_u64().unwrap() <= before["uptime_secs"].as_u64().unwrap());
     node.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_explorer_is_served_at_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let node = NodeProcess::start(dir.path(), port, &[]);
+    let resp = reqwest::get(format!("http://127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Latest blocks"), "{html}");
+    let css = reqwest::get(format!("http://127.0.0.1:{port}/static/app.css"))
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    node.stop();
+}

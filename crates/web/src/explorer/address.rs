@@ -1,0 +1,132 @@
+//! `GET /address/{address}`: balance, QR code, pending and confirmed
+//! history (paged).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use luminex_primitives::Hash;
+use luminex_service::Node;
+use maud::{html, Markup, PreEscaped};
+
+use super::{path_param, query};
+use crate::format::{coins, short, short_str};
+use crate::layout::{self, Live};
+use crate::PageError;
+
+/// History rows per page.
+pub(crate) const ROWS_PER_PAGE: usize = 25;
+
+/// An address's page.
+pub async fn address(
+    State(node): State<Arc<Node>>,
+    p: Result<Path<String>, PathRejection>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Markup, PageError> {
+    let raw = path_param(p)?;
+    let addr = node.spec.parse_address(&raw).map_err(|e| {
+        PageError::bad_request(format!(
+            "“{}” is not an address of the {} chain ({e})",
+            short_str(&raw),
+            node.spec.name
+        ))
+    })?;
+    let q = query(q)?;
+    let before = match q.get("before") {
+        None => None,
+        Some(c) => {
+            let bad = || PageError::bad_request("the page link is malformed: follow “Older” again");
+            let (h, t) = c.split_once(':').ok_or_else(bad)?;
+            Some((
+                h.parse::<u64>().map_err(|_| bad())?,
+                t.parse::<Hash>().map_err(|_| bad())?,
+            ))
+        }
+    };
+    let lock = addr.lock;
+    let utxos = node.chain.address_utxos(&lock, usize::MAX)?;
+    let confirmed: u64 = utxos.iter().map(|(_, c)| c.output.amount.base()).sum();
+    let (outgoing, incoming, spent) = {
+        let pool = node.mempool.read();
+        let mut outgoing = BTreeSet::new();
+        let mut spent = 0u64;
+        for (op, c) in &utxos {
+            if let Some(s) = pool.spender(op) {
+                outgoing.insert(s);
+                spent += c.output.amount.base();
+            }
+        }
+        let incoming = pool.unspent_outputs_to(&lock);
+        (outgoing, incoming, spent)
+    };
+    let received: u64 = incoming.iter().map(|(_, a)| a.base()).sum();
+    let pending_balance = confirmed.saturating_sub(spent).saturating_add(received);
+    let pending_txs: BTreeSet<Hash> = outgoing
+        .iter()
+        .copied()
+        .chain(incoming.iter().map(|(op, _)| op.txid))
+        .collect();
+    let rows = node
+        .chain
+        .address_history(&lock, before, ROWS_PER_PAGE + 1)?;
+    let more = rows.len() > ROWS_PER_PAGE;
+    let rows = &rows[..rows.len().min(ROWS_PER_PAGE)];
+    let older = more
+        .then(|| rows.last().map(|r| format!("{}:{}", r.height, r.txid)))
+        .flatten();
+    let text = addr.to_string();
+    let qr = crate::qr::svg(&text, &format!("QR code of the address {text}"));
+
+    let body = html! {
+        h1 { "Address" }
+        div.address-head {
+            div {
+                p.hash.mono #address { (text) }
+                dl.fields {
+                    div { dt { "Balance" } dd #balance { (coins(confirmed)) } }
+                    @if pending_balance != confirmed {
+                        div { dt { "With pending" } dd { (coins(pending_balance)) } }
+                    }
+                    div { dt { "Unspent outputs" } dd { (utxos.len()) } }
+                }
+            }
+            @if let Some(svg) = qr { figure.qr { (PreEscaped(svg)) figcaption { "Scan to pay this address" } } }
+        }
+        @if !pending_txs.is_empty() {
+            section aria-labelledby="pending-h" {
+                h2 #pending-h { "Pending" }
+                ul.plain {
+                    @for t in &pending_txs {
+                        li { a.mono href={"/tx/" (t)} { (short(t)) } " " span.badge.pending { @if outgoing.contains(t) { "sending" } @else { "receiving" } } }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="history-h" {
+            h2 #history-h { "History" }
+            @if rows.is_empty() {
+                p.note { @if before.is_some() { "No older transactions." } @else { "No confirmed transactions yet." } }
+            } @else {
+                table #history {
+                    thead { tr { th scope="col" { "Transaction" } th scope="col" .num { "Block" } th scope="col" .num { "Received" } th scope="col" .num { "Sent" } } }
+                    tbody {
+                        @for r in rows {
+                            tr {
+                                td.mono { a href={"/tx/" (r.txid)} { (short(&r.txid)) } }
+                                td.num { a href={"/block/" (r.height)} { (r.height) } }
+                                td.num { (coins(r.received.base())) }
+                                td.num { (coins(r.sent.base())) }
+                            }
+                        }
+                    }
+                }
+            }
+            nav.pager aria-label="Pages of history" {
+                @if before.is_some() { a href={"/address/" (text)} { "Newest" } }
+                @if let Some(c) = older { a rel="next" href={"/address/" (text) "?before=" (c) "#history"} { "Older →" } }
+            }
+        }
+    };
+    Ok(layout::page("Address", Live::Address(text.clone()), body))
+}

@@ -1,0 +1,151 @@
+//! `GET /block/{height or hash}`: a block's header, reward and
+//! transactions (paged).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use luminex_primitives::Encode;
+use luminex_service::Node;
+use maud::{html, Markup};
+
+use super::{page_number, parse_hash, path_param, query};
+use crate::format::{age, bytes, coins, grouped, short, short_str, time};
+use crate::layout::{self, Live};
+use crate::PageError;
+
+/// Transactions per page of a block.
+pub(crate) const TXS_PER_PAGE: usize = 25;
+
+/// A block's page.
+pub async fn block(
+    State(node): State<Arc<Node>>,
+    p: Result<Path<String>, PathRejection>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Markup, PageError> {
+    let id = path_param(p)?;
+    let q = query(q)?;
+    let page = page_number(&q)?;
+    let hash = if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
+        let h: u64 = id
+            .parse()
+            .map_err(|_| PageError::bad_request("that height is out of range"))?;
+        node.chain.hash_at(h)?.ok_or_else(|| {
+            PageError::not_found(format!(
+                "there is no block at height {h} yet (the tip is at {})",
+                node.chain.tip().height
+            ))
+        })?
+    } else if id.len() == 64 {
+        parse_hash(&id, "block hash")?
+    } else {
+        return Err(PageError::bad_request(format!(
+            "“{}” is neither a height nor a 64-character block hash",
+            short_str(&id)
+        )));
+    };
+    let rec = node
+        .chain
+        .header(&hash)?
+        .ok_or_else(|| PageError::not_found(format!("no block has the hash {hash}")))?;
+    let block = node
+        .chain
+        .block(&hash)?
+        .ok_or_else(|| PageError::not_found(format!("the body of block {hash} is not stored")))?;
+    let height = rec.height;
+    let tip = node.chain.tip();
+    let on_main = node.chain.hash_at(height)? == Some(hash);
+    let next = if on_main {
+        node.chain.hash_at(height + 1)?
+    } else {
+        None
+    };
+    let finalized = on_main && node.chain.finalized().height >= height;
+    let h = &block.header;
+    let now = node.clock.now_unix();
+    let coinbase = block.txs.first();
+    let reward: u64 = coinbase
+        .map(|c| c.outputs.iter().map(|o| o.amount.base()).sum())
+        .unwrap_or(0);
+    let fees = reward.saturating_sub(node.spec.subsidy(height).base());
+    let paid_to: Vec<String> = coinbase
+        .map(|c| {
+            c.outputs
+                .iter()
+                .map(|o| node.spec.address(o.lock).to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let pages = block.txs.len().div_ceil(TXS_PER_PAGE).max(1);
+    if page > pages {
+        return Err(PageError::not_found(format!(
+            "block {height} has {pages} page(s) of transactions"
+        )));
+    }
+    let first = (page - 1) * TXS_PER_PAGE;
+    let producer = if h.as_pow().is_some() {
+        "Miner"
+    } else {
+        "Producer"
+    };
+
+    let body = html! {
+        h1 { "Block " (grouped(height)) }
+        p.hash.mono { (hash) }
+        nav.pager aria-label="Neighbouring blocks" {
+            @if height > 0 { a rel="prev" href={"/block/" (h.prev_hash())} { "← Block " (height - 1) } }
+            @if let Some(n) = next { a rel="next" href={"/block/" (n)} { "Block " (height + 1) " →" } }
+        }
+        dl.fields {
+            div { dt { "Status" } dd {
+                @if !on_main { span.badge.warn { "side branch" } }
+                @else if finalized { span.badge.ok { "final" } " · " (tip.height - height + 1) " confirmations" }
+                @else { span.badge.ok { "main chain" } " · " (tip.height - height + 1) " confirmations" }
+            } }
+            div { dt { "Time" } dd { time datetime=(h.time()) { (time(h.time())) } " (" (age(now, h.time())) " ago)" } }
+            div { dt { "Transactions" } dd { (block.txs.len()) } }
+            div { dt { "Size" } dd { (bytes(block.encoded_len() as u64)) } }
+            div { dt { "Reward" } dd { (coins(reward)) " (subsidy " (coins(node.spec.subsidy(height).base())) " + fees " (coins(fees)) ")" } }
+            div { dt { (producer) } dd {
+                @for a in &paid_to { a.mono href={"/address/" (a)} { (short_str(a)) } " " }
+            } }
+            @if let Some(b) = h.as_bft() {
+                div { dt { "Proposer" } dd.mono { (b.proposer) } }
+                div { dt { "Validators hash" } dd.mono { (b.validators_hash) } }
+            }
+            div { dt { "Previous block" } dd.mono { a href={"/block/" (h.prev_hash())} { (h.prev_hash()) } } }
+            div { dt { "Merkle root" } dd.mono { (h.merkle_root()) } }
+            div { dt { "Version" } dd { (h.version()) } }
+            @if let Some(p) = h.as_pow() {
+                div { dt { "Target bits" } dd.mono { (format!("{:08x}", p.bits)) } }
+                div { dt { "Difficulty" } dd { (format!("{:.4}", luminex_consensus::pow::difficulty(p.bits))) } }
+                div { dt { "Nonce" } dd { (p.nonce) } }
+            }
+        }
+        h2 #txs { "Transactions" }
+        table.txs {
+            thead { tr { th scope="col" .num { "#" } th scope="col" { "Transaction" } th scope="col" .num { "Inputs" } th scope="col" .num { "Paid out" } th scope="col" .num { "Size" } } }
+            tbody {
+                @for (i, t) in block.txs.iter().enumerate().skip(first).take(TXS_PER_PAGE) {
+                    @let txid = t.txid();
+                    tr {
+                        td.num { (i) }
+                        td.mono { a href={"/tx/" (txid)} { (short(&txid)) } @if i == 0 { " " span.badge { "coinbase" } } }
+                        td.num { (t.inputs.len()) }
+                        td.num { (coins(t.outputs.iter().map(|o| o.amount.base()).sum())) }
+                        td.num { (bytes(t.encoded_len() as u64)) }
+                    }
+                }
+            }
+        }
+        @if pages > 1 {
+            nav.pager aria-label="Pages of transactions" {
+                @if page > 1 { a rel="prev" href={"/block/" (hash) "?page=" (page - 1) "#txs"} { "← Previous" } }
+                span { "Page " (page) " of " (pages) }
+                @if page < pages { a rel="next" href={"/block/" (hash) "?page=" (page + 1) "#txs"} { "Next →" } }
+            }
+        }
+    };
+    Ok(layout::page(&format!("Block {height}"), Live::Blocks, body))
+}

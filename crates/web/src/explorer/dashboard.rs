@@ -1,0 +1,315 @@
+//! `GET /`: the dashboard.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use luminex_ledger::ChainSpec;
+use luminex_primitives::Hash;
+use luminex_service::Node;
+use maud::{html, Markup};
+
+use crate::format::{age, bytes, coins, grouped, rate_per_kb, short, time};
+use crate::layout::{self, Live};
+use crate::PageError;
+
+/// Blocks listed under "Latest blocks".
+const LATEST_BLOCKS: u64 = 10;
+/// Transactions listed under "Latest transactions".
+const LATEST_TXS: usize = 10;
+/// Blocks averaged for the block time and transactions per second.
+const WINDOW: u64 = 100;
+/// Projected blocks shown; the rest of the mempool is summed in the last.
+const PROJECTED: usize = 6;
+
+/// One projected block of the mempool.
+struct Projected {
+    txs: usize,
+    bytes: u64,
+    fees: u64,
+    /// Lowest and highest fee rate (per 1,000 bytes).
+    min_rate: u64,
+    max_rate: u64,
+}
+
+/// The mempool cut into blocks of the chain's size limit, highest fee rate
+/// first, as the producer would fill them (parents before children aside).
+fn project(node: &Node) -> Vec<Projected> {
+    let pool = node.mempool.read();
+    let cap = node.spec.max_block_bytes.saturating_sub(1000).max(1) as u64;
+    let mut out: Vec<Projected> = Vec::new();
+    for e in pool.entries() {
+        let size = e.size as u64;
+        let start_new = match out.last() {
+            None => true,
+            Some(b) => b.bytes + size > cap && out.len() < PROJECTED,
+        };
+        if start_new {
+            out.push(Projected {
+                txs: 0,
+                bytes: 0,
+                fees: 0,
+                min_rate: e.fee_rate,
+                max_rate: e.fee_rate,
+            });
+        }
+        let b = out.last_mut().expect("a block was pushed");
+        b.txs += 1;
+        b.bytes += size;
+        b.fees += e.fee.base();
+        b.min_rate = b.min_rate.min(e.fee_rate);
+        b.max_rate = b.max_rate.max(e.fee_rate);
+    }
+    out
+}
+
+/// Coins issued up to `height` by the schedule: genesis allocations plus
+/// every block's subsidy.
+pub(crate) fn issued(spec: &ChainSpec, height: u64) -> u64 {
+    let mut total: u64 = spec
+        .genesis
+        .allocations
+        .iter()
+        .map(|a| a.amount.base())
+        .fold(0, u64::saturating_add);
+    let mut h = 1;
+    while h <= height {
+        let s = spec.subsidy(h).base();
+        if s == 0 {
+            break;
+        }
+        // Heights up to the end of this halving era all pay `s`.
+        let era_end = match spec.monetary.halving_interval {
+            0 => height,
+            n => ((h / n + 1) * n - 1).min(height),
+        };
+        total = total.saturating_add(s.saturating_mul(era_end - h + 1));
+        h = era_end + 1;
+    }
+    total
+}
+
+struct Recent {
+    height: u64,
+    hash: Hash,
+    time: u64,
+    txs: usize,
+}
+
+/// The dashboard: network figures, fee estimates, the projected mempool,
+/// latest blocks and transactions.
+pub async fn dashboard(State(node): State<Arc<Node>>) -> Result<Markup, PageError> {
+    let n = node.clone();
+    tokio::task::spawn_blocking(move || render(&n))
+        .await
+        .map_err(|_| PageError::bad_request("the page could not be built"))?
+}
+
+fn render(node: &Node) -> Result<Markup, PageError> {
+    let tip = node.chain.tip();
+    let now = node.clock.now_unix();
+    let mut recent = Vec::new();
+    let mut window_txs = 0u64;
+    let mut oldest_time = tip.header.time();
+    let lowest = tip.height.saturating_sub(WINDOW);
+    for h in (lowest..=tip.height).rev() {
+        let Some(hash) = node.chain.hash_at(h)? else {
+            break;
+        };
+        let Some(rec) = node.chain.header(&hash)? else {
+            break;
+        };
+        let txs = node.chain.tx_count(&hash)?.unwrap_or(0);
+        if h > lowest {
+            window_txs += txs.saturating_sub(1) as u64;
+        }
+        oldest_time = rec.header.time();
+        if (recent.len() as u64) < LATEST_BLOCKS {
+            recent.push(Recent {
+                height: h,
+                hash,
+                time: rec.header.time(),
+                txs,
+            });
+        }
+    }
+    let span = tip.header.time().saturating_sub(oldest_time);
+    let blocks_in_span = tip.height - lowest;
+    let block_time = (blocks_in_span > 0).then(|| span as f64 / blocks_in_span as f64);
+    let tps = (span > 0).then(|| window_txs as f64 / span as f64);
+
+    // Latest transactions: pending ones (newest admitted first), then those
+    // of the latest blocks.
+    let mut pending: Vec<(u64, Hash, u64, u64)> = node
+        .mempool
+        .read()
+        .entries()
+        .map(|e| (e.sequence, e.txid, e.fee_rate, e.size as u64))
+        .collect();
+    pending.sort_by_key(|p| std::cmp::Reverse(p.0));
+    pending.truncate(LATEST_TXS);
+    let mut confirmed: Vec<(Hash, u64, u64)> = Vec::new();
+    for b in &recent {
+        if confirmed.len() >= LATEST_TXS {
+            break;
+        }
+        if b.txs <= 1 {
+            continue;
+        }
+        if let Some(block) = node.chain.block(&b.hash)? {
+            for t in block.txs.iter().skip(1) {
+                if confirmed.len() < LATEST_TXS {
+                    let out: u64 = t.outputs.iter().map(|o| o.amount.base()).sum();
+                    confirmed.push((t.txid(), b.height, out));
+                }
+            }
+        }
+    }
+
+    let (pool_txs, pool_bytes) = {
+        let p = node.mempool.read();
+        (p.len(), p.bytes() as u64)
+    };
+    let projected = project(node);
+    let estimates = [1u64, 3, 6].map(|n| (n, node.estimate_fee_rate(n)));
+    let pow = tip.header.as_pow().map(|p| {
+        let d = luminex_consensus::pow::difficulty(p.bits);
+        // Expected hashes per block are difficulty × 2³²; over the average
+        // block time that is the network's hash rate.
+        let rate = block_time
+            .filter(|t| *t > 0.0)
+            .map(|t| d * 4_294_967_296.0 / t);
+        (p.bits, d, rate)
+    });
+    let supply = issued(&node.spec, tip.height);
+
+    let body = html! {
+        h1 { "Explorer" span.chain { " · " (node.spec.name) " chain (" (node.spec.consensus.name()) ")" } }
+        section.figures aria-label="Network figures" {
+            dl {
+                div { dt { "Height" } dd #height { a href={"/block/" (tip.height)} { (grouped(tip.height)) } } }
+                div { dt { "Last block" } dd { (age(now, tip.header.time())) " ago" } }
+                div { dt { "Block time" } dd { @if let Some(t) = block_time { (format!("{t:.1}")) " s" } @else { "—" } } }
+                div { dt { "Transactions per second" } dd { @if let Some(t) = tps { (format!("{t:.2}")) } @else { "—" } } }
+                div { dt { "Mempool" } dd { (grouped(pool_txs as u64)) " txs · " (bytes(pool_bytes)) } }
+                div { dt { "Supply (by schedule)" } dd { (coins(supply)) } }
+                @if let Some((bits, d, rate)) = pow {
+                    div { dt { "Difficulty" } dd { (format!("{d:.4}")) } }
+                    div { dt { "Target bits" } dd { code { (format!("{bits:08x}")) } } }
+                    div { dt { "Hash rate (estimate)" } dd { @if let Some(r) = rate { (hashrate(r)) } @else { "—" } } }
+                }
+            }
+        }
+        section aria-labelledby="fees-h" {
+            h2 #fees-h { "Fee estimates" }
+            p.note { "Base units per byte, from the mempool." }
+            ul.fees {
+                @for (n, rate) in estimates {
+                    li { span.label { @if n == 1 { "Next block" } @else { "Within " (n) " blocks" } } strong { (rate) } }
+                }
+            }
+        }
+        section aria-labelledby="mempool-h" {
+            h2 #mempool-h { "Mempool: the next blocks" }
+            @if projected.is_empty() {
+                p.note { "The mempool is empty: the next block holds only its coinbase." }
+            } @else {
+                ol.projected {
+                    @for (i, b) in projected.iter().enumerate() {
+                        li {
+                            span.label { @if i == 0 { "Next block" } @else if i + 1 == projected.len() && projected.len() == PROJECTED { "+" (i) " blocks and more" } @else { "+" (i) } }
+                            strong { (rate_per_kb(b.min_rate)) "–" (rate_per_kb(b.max_rate)) } " per byte"
+                            span { (b.txs) " txs · " (bytes(b.bytes)) " · fees " (coins(b.fees)) }
+                        }
+                    }
+                }
+            }
+        }
+        div.columns {
+            section aria-labelledby="blocks-h" {
+                h2 #blocks-h { "Latest blocks" }
+                table #latest-blocks {
+                    thead { tr { th scope="col" { "Height" } th scope="col" { "Hash" } th scope="col" { "Age" } th scope="col" .num { "Txs" } } }
+                    tbody {
+                        @for b in &recent {
+                            tr {
+                                td { a href={"/block/" (b.height)} { (b.height) } }
+                                td.mono { a href={"/block/" (b.hash)} { (short(&b.hash)) } }
+                                td { time datetime=(b.time) title=(time(b.time)) { (age(now, b.time)) } }
+                                td.num { (b.txs) }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="txs-h" {
+                h2 #txs-h { "Latest transactions" }
+                @if pending.is_empty() && confirmed.is_empty() {
+                    p.note { "No transactions yet besides the block rewards." }
+                } @else {
+                    table #latest-txs {
+                        thead { tr { th scope="col" { "Transaction" } th scope="col" { "Status" } } }
+                        tbody {
+                            @for (_, txid, rate, size) in &pending {
+                                tr {
+                                    td.mono { a href={"/tx/" (txid)} { (short(txid)) } }
+                                    td { span.badge.pending { "pending" } " " (rate_per_kb(*rate)) "/B · " (bytes(*size)) }
+                                }
+                            }
+                            @for (txid, height, out) in &confirmed {
+                                tr {
+                                    td.mono { a href={"/tx/" (txid)} { (short(txid)) } }
+                                    td { "block " a href={"/block/" (height)} { (height) } " · " (coins(*out)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p.updated { "Tip " a.mono href={"/block/" (tip.hash)} { (short(&tip.hash)) } " at " (time(tip.header.time())) }
+    };
+    Ok(layout::page("Explorer", Live::Chain, body))
+}
+
+fn hashrate(h: f64) -> String {
+    let units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"];
+    let mut v = h;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < units.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    format!("{v:.2} {}", units[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_follows_the_halvings() {
+        let mut spec = ChainSpec::preset("dev").unwrap();
+        let alloc: u64 = spec
+            .genesis
+            .allocations
+            .iter()
+            .map(|a| a.amount.base())
+            .sum();
+        spec.monetary.halving_interval = 10;
+        let s = spec.monetary.initial_subsidy.base();
+        assert_eq!(issued(&spec, 0), alloc);
+        // Heights 1..=9 pay s, 10..=19 pay s/2, 20..=25 pay s/4.
+        let expected = alloc + 9 * s + 10 * (s >> 1) + 6 * (s >> 2);
+        assert_eq!(issued(&spec, 25), expected);
+        let brute: u64 = alloc + (1..=25).map(|h| spec.subsidy(h).base()).sum::<u64>();
+        assert_eq!(brute, expected);
+        spec.monetary.halving_interval = 0;
+        assert_eq!(issued(&spec, 7), alloc + 7 * s);
+    }
+
+    #[test]
+    fn hash_rates_read_well() {
+        assert_eq!(hashrate(12.0), "12.00 H/s");
+        assert_eq!(hashrate(1.5e9), "1.50 GH/s");
+    }
+}

@@ -1,0 +1,163 @@
+//! `GET /tx/{txid}`: a transaction, confirmed or pending.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use luminex_primitives::{Encode, OutPoint, Transaction, TxKind};
+use luminex_service::Node;
+use maud::{html, Markup};
+
+use super::{parse_hash, path_param};
+use crate::format::{age, bytes, coins, short, short_str, time};
+use crate::layout::{self, Live};
+use crate::PageError;
+
+/// What became of an output.
+enum Fate {
+    /// Still in the UTXO set.
+    Unspent,
+    /// Spent by a transaction waiting in the mempool.
+    Pending(luminex_primitives::Hash),
+    /// Spent on the chain (the node keeps no index of the spender).
+    Confirmed,
+    /// The transaction itself is not confirmed yet.
+    NotYet,
+}
+
+/// A transaction's page.
+pub async fn transaction(
+    State(node): State<Arc<Node>>,
+    p: Result<Path<String>, PathRejection>,
+) -> Result<Markup, PageError> {
+    let txid = parse_hash(&path_param(p)?, "transaction id")?;
+    let tip = node.chain.tip().height;
+    let (tx, location, pool_fee): (Transaction, _, _) =
+        if let Some(s) = node.chain.transaction(&txid)? {
+            (s.tx, Some(s.location), None)
+        } else if let Some(e) = node.mempool.read().get(&txid) {
+            ((*e.tx).clone(), None, Some(e.fee.base()))
+        } else {
+            return Err(PageError::not_found(format!(
+                "no transaction {txid} is known: not on the chain, not in the mempool"
+            )));
+        };
+    let coinbase = matches!(tx.kind, TxKind::Coinbase { .. });
+    let size = tx.encoded_len() as u64;
+    let out_total: u64 = tx.outputs.iter().map(|o| o.amount.base()).sum();
+    let in_total = if coinbase {
+        None
+    } else {
+        node.input_total(&tx).map(|a| a.base())
+    };
+    let fee = pool_fee.or_else(|| in_total.map(|i| i.saturating_sub(out_total)));
+    let now = node.clock.now_unix();
+    let block_time = match &location {
+        Some(l) => node.chain.header(&l.block)?.map(|r| r.header.time()),
+        None => None,
+    };
+    let outputs: Vec<Fate> = (0..tx.outputs.len() as u32)
+        .map(|vout| {
+            let op = OutPoint { txid, vout };
+            if let Some(s) = node.mempool.read().spender(&op) {
+                return Ok(Fate::Pending(s));
+            }
+            if location.is_none() {
+                return Ok(Fate::NotYet);
+            }
+            Ok(match node.chain.coin(&op)? {
+                Some(_) => Fate::Unspent,
+                None => Fate::Confirmed,
+            })
+        })
+        .collect::<Result<_, PageError>>()?;
+    let live = if location.is_some() {
+        Live::Blocks
+    } else {
+        Live::Tx(txid.to_string())
+    };
+
+    let body = html! {
+        h1 { @if coinbase { "Coinbase transaction" } @else { "Transaction" } }
+        p.hash.mono { (txid) }
+        dl.fields {
+            div { dt { "Status" } dd #tx-status {
+                @if let Some(l) = &location {
+                    span.badge.ok { "confirmed" } " in block "
+                    a href={"/block/" (l.block)} { (l.height) }
+                    " · " (tip.saturating_sub(l.height) + 1) " confirmations"
+                    @if let Some(t) = block_time { " · " time datetime=(t) title=(time(t)) { (age(now, t)) " ago" } }
+                } @else {
+                    span.badge.pending { "pending" } " in the mempool, waiting for a block"
+                }
+            } }
+            @if let Some(f) = fee {
+                div { dt { "Fee" } dd { (coins(f)) " (" (format!("{:.2}", f as f64 / size.max(1) as f64)) " base units per byte)" } }
+            }
+            div { dt { "Size" } dd { (bytes(size)) } }
+            div { dt { "Paid out" } dd { (coins(out_total)) } }
+            div { dt { "Expiry" } dd { @if tx.expiry_height == 0 { "none" } @else { "after block " (tx.expiry_height) } } }
+            div { dt { "Version" } dd { (tx.version) } }
+            div { dt { "Witness id" } dd.mono { (tx.wtxid()) } }
+            @if !tx.data.is_empty() {
+                div { dt { "Data" } dd {
+                    @if let Some(text) = printable(&tx.data) { q { (text) } br; }
+                    code.wrap { (hex::encode(&tx.data)) }
+                } }
+            }
+        }
+        div.columns {
+            section aria-labelledby="inputs-h" {
+                h2 #inputs-h { "Inputs" }
+                @if coinbase {
+                    p.note { "New coins: the block reward (subsidy and fees)." }
+                } @else {
+                    table.io {
+                        thead { tr { th scope="col" { "Spends" } th scope="col" { "From" } th scope="col" .num { "Amount" } th scope="col" { "Signature" } } }
+                        tbody {
+                            @for (i, input) in tx.inputs.iter().enumerate() {
+                                @let prev = node.output_of(input);
+                                tr {
+                                    td.mono { a href={"/tx/" (input.txid) "#out-" (input.vout)} { (short(&input.txid)) ":" (input.vout) } }
+                                    td.mono { @if let Some(o) = &prev { @let a = node.spec.address(o.lock).to_string(); a href={"/address/" (a)} { (short_str(&a)) } } @else { "unknown" } }
+                                    td.num { @if let Some(o) = &prev { (coins(o.amount.base())) } @else { "—" } }
+                                    td { @if let Some(w) = tx.witnesses.get(i) { (w.public_key.scheme) " · " (bytes(w.signature.bytes.len() as u64)) } @else { "missing" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="outputs-h" {
+                h2 #outputs-h { "Outputs" }
+                table.io {
+                    thead { tr { th scope="col" .num { "#" } th scope="col" { "To" } th scope="col" .num { "Amount" } th scope="col" { "Spent" } } }
+                    tbody {
+                        @for (i, (o, s)) in tx.outputs.iter().zip(&outputs).enumerate() {
+                            @let a = node.spec.address(o.lock).to_string();
+                            tr #{"out-" (i)} {
+                                td.num { (i) }
+                                td.mono { a href={"/address/" (a)} { (short_str(&a)) } }
+                                td.num { (coins(o.amount.base())) }
+                                td { @match s {
+                                    Fate::Unspent => "unspent",
+                                    Fate::Confirmed => "spent",
+                                    Fate::NotYet => "not yet",
+                                    Fate::Pending(by) => { "by pending " a.mono href={"/tx/" (by)} { (short(by)) } },
+                                } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page("Transaction", live, body))
+}
+
+/// `data` as text when it is UTF-8 without control characters.
+fn printable(data: &[u8]) -> Option<&str> {
+    std::str::from_utf8(data)
+        .ok()
+        .filter(|s| !s.chars().any(|c| c.is_control()))
+}

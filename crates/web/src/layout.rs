@@ -1,0 +1,70 @@
+//! The page shell: head, header with the search box, main, footer.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+/// What a page follows live (over the WebSocket, when JavaScript runs):
+/// the embedded script reloads the page's `<main>` when it changes.
+#[derive(Debug, Clone)]
+pub enum Live {
+    /// A static page.
+    None,
+    /// New blocks and mempool changes (the dashboard).
+    Chain,
+    /// New blocks (block pages: confirmations, the next block's link).
+    Blocks,
+    /// A transaction: until it is confirmed, and its confirmations after.
+    Tx(String),
+    /// An address's activity.
+    Address(String),
+}
+
+/// A whole HTML page around `body`.
+pub fn page(title: &str, live: Live, body: Markup) -> Markup {
+    let (kind, subject) = match &live {
+        Live::None => ("", ""),
+        Live::Chain => ("chain", ""),
+        Live::Blocks => ("blocks", ""),
+        Live::Tx(t) => ("tx", t.as_str()),
+        Live::Address(a) => ("address", a.as_str()),
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · Luminex" }
+                link rel="stylesheet" href=(crate::assets::STYLE_PATH);
+                link rel="icon" href=(crate::assets::ICON_PATH) type="image/svg+xml";
+                @if !kind.is_empty() {
+                    script src=(crate::assets::SCRIPT_PATH) defer {}
+                }
+            }
+            body data-live=(kind) data-subject=(subject) {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    a.brand href="/" { (PreEscaped(LOGO)) span { "Luminex" } }
+                    form.search role="search" method="get" action="/find" {
+                        label for="q" .visually-hidden { "Search by height, block hash, txid or address" }
+                        input #q type="search" name="q" required maxlength="200"
+                            placeholder="Height, block hash, txid or address" autocomplete="off";
+                        button type="submit" { "Search" }
+                    }
+                }
+                main #main tabindex="-1" { (body) }
+                p #live-status .visually-hidden aria-live="polite" {}
+                footer {
+                    p {
+                        "Served by this Luminex node · "
+                        a href="/docs" { "REST API" } " · "
+                        a href="/metrics" { "metrics" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The brand mark, inline so it costs no request.
+const LOGO: &str = r#"<svg aria-hidden="true" width="22" height="22" viewBox="0 0 24 24"><circle cx="12" cy="12" r="10" fill="none" stroke="currentColor" stroke-width="2"/><path d="M7 12h10M12 7v10" stroke="currentColor" stroke-width="2"/></svg>"#;

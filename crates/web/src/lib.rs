@@ -1,0 +1,95 @@
+//! The node's web pages, served by `luminex node` beside the REST API on the
+//! same port (`http://127.0.0.1:8645/` by default).
+//!
+//! The explorer: a dashboard (latest blocks and transactions, the mempool as
+//! projected next blocks by fee rate, fee estimates and network figures),
+//! block, transaction and address pages, and one search box. Pages are
+//! rendered on the server from compile-time-checked `maud` templates and
+//! work without JavaScript; one small script of ours, embedded in the binary
+//! like the style sheet, refreshes them from the node's WebSocket. Every
+//! response carries a strict Content-Security-Policy: the pages load nothing
+//! from anywhere but the node (ADR 0019, docs/web.md).
+//!
+//! Bad input (a malformed search, an unknown block, a bad address) gets an
+//! HTML page with a clear message and a 4xx status, never a panic.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod assets;
+mod error;
+mod explorer;
+mod format;
+mod layout;
+mod qr;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use axum::Router;
+use luminex_api::guard::{RateLimitConfig, RateLimits};
+use luminex_api::ApiOptions;
+use luminex_service::Node;
+
+pub use error::PageError;
+
+/// The Content-Security-Policy of every page: scripts, styles, images and
+/// connections from the node itself only; no frames, no plugins, forms
+/// posting only back to the node.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
+frame-ancestors 'none'; base-uri 'none'";
+
+/// The REST API and the web pages on one router: what `luminex node` serves.
+pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
+    let limits = opts.limits;
+    let timeout = opts.timeout;
+    luminex_api::router_with(node.clone(), opts).merge(pages(node, limits, timeout))
+}
+
+/// The web pages alone (no fallback: merge them into the API's router).
+pub fn pages(node: Arc<Node>, limits: RateLimitConfig, timeout: std::time::Duration) -> Router {
+    Router::new()
+        .route("/", get(explorer::dashboard))
+        .route("/block/{id}", get(explorer::block))
+        .route("/tx/{txid}", get(explorer::transaction))
+        .route("/address/{address}", get(explorer::address))
+        .route("/find", get(explorer::find))
+        .route("/static/{file}", get(assets::serve))
+        .route_layer(from_fn_with_state(
+            Arc::new(RateLimits::new(limits)),
+            luminex_api::guard::rate_limit,
+        ))
+        .route_layer(from_fn_with_state(node.clone(), luminex_api::track))
+        .layer(from_fn(security_headers))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(node)
+}
+
+/// Adds the security headers to every page and asset.
+async fn security_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    resp
+}

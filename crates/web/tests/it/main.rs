@@ -1,0 +1,5 @@
+//! The web pages in process, over plain HTTP requests: every page renders,
+//! the search box finds each kind of name, bad input gets a page with a
+//! clear message and a 4xx.
+
+mod pages;

@@ -1,0 +1,268 @@
+//! Pages, search and bad input through `luminex_web::router_with`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use luminex_api::ApiOptions;
+use luminex_ledger::testkit::{lock_of, transfer};
+use luminex_primitives::{Amount, Transaction, TxOut};
+use luminex_service::testkit::memory_node;
+use luminex_service::Node;
+use tower::ServiceExt;
+
+struct Page {
+    status: StatusCode,
+    content_type: String,
+    location: Option<String>,
+    csp: Option<String>,
+    body: String,
+}
+
+async fn get(node: &Arc<Node>, uri: &str) -> Page {
+    let resp = luminex_web::router_with(node.clone(), ApiOptions::default())
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let status = resp.status();
+    let content_type = header("content-type").unwrap_or_default();
+    let location = header("location");
+    let csp = header("content-security-policy");
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Page {
+        status,
+        content_type,
+        location,
+        csp,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+/// A page that rendered: 200, HTML, the strict policy, nothing loaded from
+/// elsewhere, and every asset it names served.
+async fn page(node: &Arc<Node>, uri: &str) -> String {
+    let p = get(node, uri).await;
+    assert_eq!(p.status, StatusCode::OK, "{uri}: {}", p.body);
+    assert!(p.content_type.starts_with("text/html"), "{uri}");
+    assert_eq!(p.csp.as_deref(), Some(luminex_web::CONTENT_SECURITY_POLICY));
+    assert!(p.body.starts_with("<!DOCTYPE html>"), "{uri}");
+    for attr in ["src=\"", "href=\"", "action=\""] {
+        for (i, _) in p.body.match_indices(attr) {
+            let v = &p.body[i + attr.len()..];
+            assert!(
+                v.starts_with('/') || v.starts_with('#'),
+                "{uri}: {attr} outside the node: {}",
+                &v[..v.len().min(60)]
+            );
+            assert!(!v.starts_with("//"), "{uri}: protocol-relative URL");
+        }
+    }
+    for asset in ["/static/app.css", "/static/icon.svg"] {
+        assert!(p.body.contains(asset), "{uri} links {asset}");
+    }
+    p.body
+}
+
+/// A page refusing bad input: the status, HTML, the message, no panic.
+async fn refused(node: &Arc<Node>, uri: &str, status: StatusCode, says: &str) {
+    let p = get(node, uri).await;
+    assert_eq!(p.status, status, "{uri}: {}", p.body);
+    assert!(p.content_type.starts_with("text/html"), "{uri}");
+    assert!(p.body.contains("role=\"alert\""), "{uri}");
+    assert!(
+        p.body.contains(says),
+        "{uri} should say {says:?}: {}",
+        p.body
+    );
+}
+
+fn payment(node: &Node, from: u32, to: u32, coins: u64) -> Transaction {
+    let k0 = node.spec.dev_key(from).unwrap();
+    let k1 = node.spec.dev_key(to).unwrap();
+    let utxos = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
+    transfer(
+        &node.spec,
+        &k0,
+        &utxos[..1],
+        vec![TxOut {
+            amount: Amount::from_coins(coins).unwrap(),
+            lock: lock_of(&k1),
+        }],
+    )
+}
+
+fn address_of(node: &Node, key: u32) -> String {
+    node.spec
+        .address(node.spec.dev_key(key).unwrap().public_key().lock())
+        .to_string()
+}
+
+#[tokio::test]
+async fn every_page_renders_pending_then_confirmed() {
+    let node = memory_node();
+    let home = page(&node, "/").await;
+    assert!(home.contains("Latest blocks"));
+    assert!(home.contains("The mempool is empty"));
+    assert!(home.contains("data-live=\"chain\""));
+    assert!(home.contains("/static/live.js"));
+
+    // A pending payment: on the dashboard, its page and the address's.
+    let tx = payment(&node, 0, 1, 5);
+    let txid = node.submit(tx).unwrap().to_string();
+    let home = page(&node, "/").await;
+    assert!(home.contains(&format!("/tx/{txid}")), "{home}");
+    assert!(home.contains("Next block"));
+    assert!(!home.contains("The mempool is empty"));
+    let t = page(&node, &format!("/tx/{txid}")).await;
+    assert!(t.contains("pending"));
+    assert!(t.contains("ml-dsa-65"), "the witness's scheme");
+    assert!(t.contains("Fee"));
+    let to = address_of(&node, 1);
+    let a = page(&node, &format!("/address/{to}")).await;
+    assert!(a.contains("receiving"));
+    assert!(a.contains("<svg role=\"img\""), "the QR code");
+
+    // Confirmed in block 1.
+    let block = node.produce_block().unwrap();
+    let hash = block.header.hash().to_string();
+    let t = page(&node, &format!("/tx/{txid}")).await;
+    assert!(t.contains("confirmed"));
+    assert!(t.contains("href=\"/block/"));
+    assert!(t.contains("1 confirmations"));
+    let by_height = page(&node, "/block/1").await;
+    let by_hash = page(&node, &format!("/block/{hash}")).await;
+    for b in [&by_height, &by_hash] {
+        assert!(b.contains(&hash));
+        assert!(b.contains(&format!("/tx/{txid}")));
+        assert!(b.contains("coinbase"));
+        assert!(b.contains("Block 0"), "link to the parent");
+    }
+    let a = page(&node, &format!("/address/{to}")).await;
+    assert!(a.contains(&format!("/tx/{txid}")), "history");
+    assert!(!a.contains("receiving"));
+    // The coinbase's page and the genesis block.
+    let coinbase = block.txs[0].txid().to_string();
+    assert!(page(&node, &format!("/tx/{coinbase}"))
+        .await
+        .contains("Coinbase transaction"));
+    assert!(page(&node, "/block/0").await.contains("Block 1 →"));
+    // The spent output of the genesis allocation says so.
+    let from = address_of(&node, 0);
+    assert!(page(&node, &format!("/address/{from}"))
+        .await
+        .contains("History"));
+    // The dashboard lists the confirmed payment.
+    assert!(page(&node, "/").await.contains(&format!("/tx/{txid}")));
+}
+
+#[tokio::test]
+async fn search_finds_each_kind() {
+    let node = memory_node();
+    let pending = node.submit(payment(&node, 0, 1, 5)).unwrap();
+    let block = node.produce_block().unwrap();
+    let hash = block.header.hash();
+    let waiting = node.submit(payment(&node, 2, 1, 3)).unwrap();
+    let addr = address_of(&node, 1);
+    for (q, to) in [
+        ("1".to_string(), "/block/1".to_string()),
+        (format!("  {hash} "), format!("/block/{hash}")),
+        (pending.to_string(), format!("/tx/{pending}")),
+        (waiting.to_string(), format!("/tx/{waiting}")),
+        (addr.clone(), format!("/address/{addr}")),
+    ] {
+        let p = get(&node, &format!("/find?q={}", q.replace(' ', "+"))).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{q}");
+        assert_eq!(p.location.as_deref(), Some(to.as_str()), "{q}");
+        page(&node, &to).await;
+    }
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_page_with_a_message_and_a_4xx() {
+    let node = memory_node();
+    let tip = node.chain.tip().hash;
+    let before = (tip, node.mempool.read().len());
+    let unknown = "ab".repeat(32);
+    let bad = StatusCode::BAD_REQUEST;
+    let missing = StatusCode::NOT_FOUND;
+    for (uri, status, says) in [
+        ("/find?q=", bad, "type a block height"),
+        ("/find", bad, "type a block height"),
+        ("/find?q=hello", bad, "is not a height"),
+        ("/find?q=12345678901234567890123", bad, "out of range"),
+        ("/find?q=99", missing, "no block at height 99"),
+        (&format!("/find?q={}", "z".repeat(300)), bad, "too long"),
+        (
+            &format!("/find?q={unknown}"),
+            missing,
+            "no block or transaction",
+        ),
+        ("/block/abc", bad, "neither a height nor"),
+        ("/block/99", missing, "no block at height 99"),
+        (
+            &format!("/block/{unknown}"),
+            missing,
+            "no block has the hash",
+        ),
+        (
+            &format!("/block/{}", "zz".repeat(32)),
+            bad,
+            "64 hexadecimal",
+        ),
+        ("/block/0?page=0", bad, "page number"),
+        ("/block/0?page=x", bad, "page number"),
+        ("/block/0?page=9", missing, "page(s) of transactions"),
+        ("/tx/1234", bad, "not a transaction id"),
+        (&format!("/tx/{unknown}"), missing, "not in the mempool"),
+        (
+            "/address/lmx1notanaddress",
+            bad,
+            "not an address of the dev chain",
+        ),
+        (
+            &format!("/address/{}?before=7", address_of(&node, 1)),
+            bad,
+            "malformed",
+        ),
+        ("/static/nothing.js", missing, "no file named"),
+    ] {
+        refused(&node, uri, status, says).await;
+    }
+    assert_eq!((node.chain.tip().hash, node.mempool.read().len()), before);
+}
+
+#[tokio::test]
+async fn assets_and_the_api_share_the_router() {
+    let node = memory_node();
+    for (path, ct) in [
+        ("/static/app.css", "text/css"),
+        ("/static/live.js", "text/javascript"),
+        ("/static/icon.svg", "image/svg+xml"),
+    ] {
+        let p = get(&node, path).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}");
+        assert!(p.content_type.starts_with(ct), "{path}");
+        assert!(p.csp.is_some());
+        let body = p.body.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{path}"
+        );
+    }
+    // The REST API is still there, with its JSON errors.
+    let p = get(&node, "/health/live").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.content_type.starts_with("application/json"));
+    let p = get(&node, "/no/such/route").await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert_eq!(p.content_type, "application/problem+json");
+    let p = get(&node, "/search?q=0").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("\"kind\":\"block\""));
+}

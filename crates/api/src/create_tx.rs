@@ -88,6 +88,14 @@ pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<V
         )
     })?;
     let from = parse_address(&node, &req.from)?;
+    // A multisig coin needs keys and Merkle paths from several signers: it
+    // is spent through a partially signed transaction, not a bare message.
+    let Some(scheme) = from.lock.scheme() else {
+        return Err(ApiError::bad_request(
+            "multisig-from",
+            "a multisig address is spent through a partially signed transaction",
+        ));
+    };
     let to = parse_address(&node, &req.to)?;
     let bad_amount = || {
         ApiError::bad_request(
@@ -146,7 +154,6 @@ pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<V
     if let Some(h) = req.expiry_height {
         plan.tx.expiry_height = h;
     }
-    let luminex_primitives::Lock::Key { scheme, .. } = from.lock;
     Ok(Json(json!({
         "tx": hex::encode(plan.tx.encode()),
         "txid": plan.tx.txid().to_string(),

@@ -179,6 +179,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         Problem,
         InputJson,
         OutputJson,
+        MultisigJson,
         TxJson,
         BlockJson,
         BftHeaderJson,
@@ -452,6 +453,8 @@ async fn transaction(
                 amount: o.amount.base(),
                 amount_coins: o.amount.to_string(),
                 address: node.spec.address(o.lock).to_string(),
+                lock: o.lock.kind_name().into(),
+                multisig: MultisigJson::of(&o.lock),
             })
             .collect(),
     }))
@@ -545,6 +548,8 @@ async fn balance(
         pending,
         pending_coins: coins(pending),
         utxo_count: utxos.len(),
+        lock: addr.lock.kind_name().into(),
+        multisig: MultisigJson::of(&addr.lock),
     }))
 }
 

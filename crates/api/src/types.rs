@@ -58,6 +58,43 @@ pub struct OutputJson {
     pub amount_coins: String,
     /// Receiving address.
     pub address: String,
+    /// The lock's kind: the key's scheme (`ml-dsa-65`) or `multisig`.
+    #[serde(default)]
+    pub lock: String,
+    /// A multisig lock's policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multisig: Option<MultisigJson>,
+}
+
+/// What a multisig lock shows: `threshold` of `keys` keys, committed to by
+/// the Merkle root `key_set_root` (the keys themselves are revealed only by
+/// a spend, and only those that sign).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, PartialEq, Eq)]
+pub struct MultisigJson {
+    /// Signatures needed (`m`).
+    pub threshold: u8,
+    /// Keys in the set (`n`).
+    pub keys: u8,
+    /// Root of the key set's Merkle tree (hex, display order).
+    pub key_set_root: String,
+}
+
+impl MultisigJson {
+    /// The policy of a multisig lock; `None` for a key lock.
+    pub fn of(lock: &luminex_primitives::Lock) -> Option<MultisigJson> {
+        match lock {
+            luminex_primitives::Lock::Multisig {
+                threshold,
+                keys,
+                root,
+            } => Some(MultisigJson {
+                threshold: *threshold,
+                keys: *keys,
+                key_set_root: root.to_string(),
+            }),
+            luminex_primitives::Lock::Key { .. } => None,
+        }
+    }
 }
 
 /// `GET /transactions/{txid}`.
@@ -160,6 +197,12 @@ pub struct BalanceJson {
     pub pending_coins: String,
     /// Confirmed unspent outputs.
     pub utxo_count: usize,
+    /// The lock's kind: the key's scheme (`ml-dsa-65`) or `multisig`.
+    #[serde(default)]
+    pub lock: String,
+    /// A multisig address's policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multisig: Option<MultisigJson>,
 }
 
 /// One unspent output of `GET /address/{address}/utxos`.

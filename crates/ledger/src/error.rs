@@ -128,6 +128,86 @@ pub enum TxError {
         /// Why.
         error: VerifyError,
     },
+    /// An output locked to a multisig policy that is not `1 <= m <= n`.
+    #[error("output {0} has a bad multisig threshold")]
+    BadThreshold(usize),
+    /// A multisig witness does not unlock its input.
+    #[error("input {input}: {error}")]
+    Multisig {
+        /// Input index.
+        input: usize,
+        /// Why.
+        error: MultisigError,
+    },
+}
+
+/// Why a multisig witness does not unlock the multisig lock it spends.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MultisigError {
+    /// Fewer signers than the lock's threshold.
+    #[error("{found} multisig signatures, the lock needs {required}")]
+    TooFewSignatures {
+        /// The threshold.
+        required: usize,
+        /// Signers in the witness.
+        found: usize,
+    },
+    /// More signers than the threshold: exactly `m` sign, so nobody can
+    /// strip or add signatures to change a spend's wtxid.
+    #[error("{found} multisig signatures, the lock takes exactly {required}")]
+    TooManySignatures {
+        /// The threshold.
+        required: usize,
+        /// Signers in the witness.
+        found: usize,
+    },
+    /// The same key position signs twice.
+    #[error("key {index} of the multisig set signs twice")]
+    DuplicateSigner {
+        /// Its position in the set.
+        index: u8,
+    },
+    /// Signers are not in increasing key position.
+    #[error("multisig signers are not in increasing key order")]
+    SignerOrder,
+    /// A signer's Merkle path is malformed (position outside the set, or
+    /// not the number of siblings the position needs).
+    #[error("signer at key {index}: malformed Merkle path")]
+    BadProof {
+        /// Its claimed position in the set.
+        index: u8,
+    },
+    /// A signer's key is not the key at its position of the set.
+    #[error("signer at key {index}: key is not in the multisig set")]
+    KeyNotInSet {
+        /// Its claimed position in the set.
+        index: u8,
+    },
+    /// A signer's signature does not verify (or its key or signature has
+    /// the wrong size or scheme).
+    #[error("signer at key {index}: {error}")]
+    BadSignature {
+        /// Its position in the set.
+        index: u8,
+        /// Why.
+        error: VerifyError,
+    },
+}
+
+impl MultisigError {
+    /// A short stable code for APIs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MultisigError::TooFewSignatures { .. } => "multisig-too-few-signatures",
+            MultisigError::TooManySignatures { .. } => "multisig-too-many-signatures",
+            MultisigError::DuplicateSigner { .. } => "multisig-duplicate-signer",
+            MultisigError::SignerOrder => "multisig-signer-order",
+            MultisigError::BadProof { .. } => "multisig-bad-proof",
+            MultisigError::KeyNotInSet { .. } => "multisig-key-not-in-set",
+            MultisigError::BadSignature { .. } => "bad-signature",
+        }
+    }
 }
 
 impl TxError {
@@ -165,6 +245,8 @@ impl TxError {
             TxError::FeeTooLow { .. } => "fee-too-low",
             TxError::WrongKey(_) => "wrong-key",
             TxError::BadSignature { .. } => "bad-signature",
+            TxError::BadThreshold(_) => "bad-multisig-threshold",
+            TxError::Multisig { error, .. } => error.code(),
         }
     }
 }

@@ -32,7 +32,7 @@ pub use connect::{
     connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext, CheckedBlock,
     Connected,
 };
-pub use error::{BlockError, ErrorClass, TxError};
+pub use error::{BlockError, ErrorClass, MultisigError, TxError};
 pub use rules::{ChainContext, ConsensusRules, Finality, HeaderChain, Parent, U256};
 pub use sigcache::SigCache;
 pub use spec::{ChainSpec, CoinbaseExtraError, SpecError};

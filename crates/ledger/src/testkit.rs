@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 
 use luminex_crypto::SigningKey;
+use luminex_primitives::multisig::{key_set_path, multisig_lock};
 use luminex_primitives::{
-    Amount, Block, Hash, Header, Lock, OutPoint, PowHeader, Transaction, TxKind, TxOut, Witness,
+    Amount, Block, Encode, Hash, Header, Lock, MultisigSigner, MultisigWitness, OutPoint,
+    PowHeader, SchemeId, Transaction, TxKind, TxOut, Witness,
 };
 
 use crate::{
@@ -33,7 +35,7 @@ pub fn sign_all(spec: &ChainSpec, tx: &mut Transaction, key: &SigningKey, spent:
     tx.witnesses = tx
         .inputs
         .iter()
-        .map(|_| Witness {
+        .map(|_| Witness::Key {
             public_key: key.public_key().clone(),
             signature: sig.clone(),
         })
@@ -79,6 +81,114 @@ pub fn transfer(
     let spent: Vec<TxOut> = coins.iter().map(|(_, c)| c.output).collect();
     sign_all(spec, &mut tx, key, &spent);
     tx
+}
+
+/// The bytes of a witness's first signature, for tests that tamper with
+/// one. Panics on a multisig witness without signers.
+pub fn signature_bytes_mut(w: &mut Witness) -> &mut Vec<u8> {
+    match w {
+        Witness::Key { signature, .. } => &mut signature.bytes,
+        Witness::Multisig(m) => &mut m.signers[0].signature.bytes,
+    }
+}
+
+/// An m-of-n set of signing keys, in the set's key order.
+pub struct TestMultisig {
+    /// How many must sign.
+    pub threshold: usize,
+    /// The keys.
+    pub keys: Vec<SigningKey>,
+}
+
+impl TestMultisig {
+    /// `threshold` of `schemes.len()` keys, key `i` of scheme `schemes[i]`
+    /// from a seed made of `seed` and `i`.
+    pub fn new(threshold: usize, schemes: &[SchemeId], seed: u8) -> TestMultisig {
+        let keys = schemes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut sd = [seed; 32];
+                sd[0] = i as u8;
+                SigningKey::from_seed(*s, &sd)
+            })
+            .collect();
+        TestMultisig { threshold, keys }
+    }
+
+    /// The key hashes, the leaves of the set's tree.
+    pub fn key_hashes(&self) -> Vec<Hash> {
+        self.keys
+            .iter()
+            .map(|k| k.public_key().key_hash())
+            .collect()
+    }
+
+    /// The lock.
+    pub fn lock(&self) -> Lock {
+        multisig_lock(self.threshold, &self.key_hashes()).expect("a valid test threshold")
+    }
+
+    /// Key `index`'s signature over `msg`, with its Merkle path.
+    pub fn signer(&self, index: usize, msg: &Hash) -> MultisigSigner {
+        MultisigSigner {
+            index: index as u8,
+            public_key: self.keys[index].public_key().clone(),
+            path: key_set_path(&self.key_hashes(), index).expect("index in the set"),
+            signature: self.keys[index].sign(msg),
+        }
+    }
+
+    /// The witness of `signers` (key positions, in the order given) over
+    /// `msg`.
+    pub fn witness(&self, signers: &[usize], msg: &Hash) -> Witness {
+        Witness::Multisig(MultisigWitness {
+            signers: signers.iter().map(|&i| self.signer(i, msg)).collect(),
+        })
+    }
+
+    /// A transaction spending `coin` (locked to this set) to `to`, less the
+    /// minimum fee (with a margin of 100 bytes, so tests may grow the
+    /// witness a little), signed by `signers`.
+    pub fn spend(
+        &self,
+        spec: &ChainSpec,
+        coin: &(OutPoint, Coin),
+        to: Lock,
+        signers: &[usize],
+    ) -> Transaction {
+        let mut tx = Transaction {
+            version: 1,
+            chain_id: spec.chain_id,
+            kind: TxKind::Transfer,
+            inputs: vec![coin.0],
+            outputs: vec![TxOut {
+                amount: coin.1.output.amount,
+                lock: to,
+            }],
+            expiry_height: 0,
+            witnesses: vec![Witness::multisig_placeholder(
+                &signers
+                    .iter()
+                    .map(|&i| (i as u8, self.keys[i].public_key().scheme))
+                    .collect::<Vec<_>>(),
+                self.keys.len(),
+            )],
+            data: Vec::new(),
+        };
+        let fee = spec.min_fee(tx.encoded_len() + 100);
+        tx.outputs[0].amount = coin
+            .1
+            .output
+            .amount
+            .checked_sub(Amount::from_base(fee).expect("in range"))
+            .expect("the coin pays the fee");
+        let msg = tx
+            .signature_message(&spec.genesis_hash(), &[coin.1.output])
+            .expect("one input");
+        tx.witnesses = vec![self.witness(signers, &msg)];
+        tx
+    }
 }
 
 /// A chain kept in memory.

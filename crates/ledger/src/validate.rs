@@ -2,13 +2,16 @@
 
 use std::collections::HashSet;
 
+use luminex_crypto::VerifyError;
 use luminex_primitives::commitment::WITNESS_COMMITMENT_LEN;
+use luminex_primitives::multisig::{check_membership, threshold_ok, MembershipError};
 use luminex_primitives::{
-    Amount, Block, Encode, Hash, Lock, MerkleCommitment, Transaction, TxKind, TxOut,
+    Amount, Block, Encode, Hash, Lock, MerkleCommitment, MultisigWitness, PublicKey, Signature,
+    Transaction, TxKind, TxOut, Witness,
 };
 use rayon::prelude::*;
 
-use crate::{BlockError, ChainSpec, Coin, TxError, UtxoView};
+use crate::{BlockError, ChainSpec, Coin, MultisigError, TxError, UtxoView};
 
 /// Tier 1: checks that need nothing but the transaction and the spec.
 /// Rejects coinbases, which are only valid as the first transaction of a
@@ -50,29 +53,32 @@ pub fn check_transaction(tx: &Transaction, spec: &ChainSpec) -> Result<usize, Tx
         }
     }
     for (input, w) in tx.witnesses.iter().enumerate() {
-        for scheme in [w.public_key.scheme, w.signature.scheme] {
-            if !spec.allows(scheme) {
-                return Err(TxError::SchemeNotAllowed(scheme));
+        for (key, sig) in w.signatures() {
+            for scheme in [key.scheme, sig.scheme] {
+                if !spec.allows(scheme) {
+                    return Err(TxError::SchemeNotAllowed(scheme));
+                }
             }
         }
-        let error = if w.public_key.scheme != w.signature.scheme {
-            Some(luminex_crypto::VerifyError::SchemeMismatch {
-                key: w.public_key.scheme,
-                sig: w.signature.scheme,
-            })
-        } else if w.public_key.bytes.len() != w.public_key.scheme.public_key_len() {
-            Some(luminex_crypto::VerifyError::KeyLength(
-                w.public_key.bytes.len(),
-            ))
-        } else if w.signature.bytes.len() != w.signature.scheme.signature_len() {
-            Some(luminex_crypto::VerifyError::SignatureLength(
-                w.signature.bytes.len(),
-            ))
-        } else {
-            None
-        };
-        if let Some(error) = error {
-            return Err(TxError::BadSignature { input, error });
+        match w {
+            Witness::Key {
+                public_key,
+                signature,
+            } => check_key_shape(public_key, signature)
+                .map_err(|error| TxError::BadSignature { input, error })?,
+            Witness::Multisig(m) => {
+                for s in &m.signers {
+                    check_key_shape(&s.public_key, &s.signature).map_err(|error| {
+                        TxError::Multisig {
+                            input,
+                            error: MultisigError::BadSignature {
+                                index: s.index,
+                                error,
+                            },
+                        }
+                    })?;
+                }
+            }
         }
     }
     let size = tx.encoded_len();
@@ -85,6 +91,22 @@ pub fn check_transaction(tx: &Transaction, spec: &ChainSpec) -> Result<usize, Tx
     Ok(size)
 }
 
+/// A key and a signature of the same scheme, with that scheme's sizes.
+fn check_key_shape(public_key: &PublicKey, signature: &Signature) -> Result<(), VerifyError> {
+    if public_key.scheme != signature.scheme {
+        Err(VerifyError::SchemeMismatch {
+            key: public_key.scheme,
+            sig: signature.scheme,
+        })
+    } else if public_key.bytes.len() != public_key.scheme.public_key_len() {
+        Err(VerifyError::KeyLength(public_key.bytes.len()))
+    } else if signature.bytes.len() != signature.scheme.signature_len() {
+        Err(VerifyError::SignatureLength(signature.bytes.len()))
+    } else {
+        Ok(())
+    }
+}
+
 fn check_outputs(tx: &Transaction, spec: &ChainSpec) -> Result<(), TxError> {
     if tx.outputs.is_empty() {
         return Err(TxError::NoOutputs);
@@ -93,9 +115,21 @@ fn check_outputs(tx: &Transaction, spec: &ChainSpec) -> Result<(), TxError> {
         if o.amount == Amount::ZERO {
             return Err(TxError::ZeroOutput(i));
         }
-        let Lock::Key { scheme, .. } = o.lock;
-        if !spec.allows(scheme) {
-            return Err(TxError::LockSchemeNotAllowed(i));
+        match o.lock {
+            Lock::Key { scheme, .. } => {
+                if !spec.allows(scheme) {
+                    return Err(TxError::LockSchemeNotAllowed(i));
+                }
+            }
+            // The keys' schemes are behind the root: each signer's scheme is
+            // checked when the output is spent.
+            Lock::Multisig {
+                threshold, keys, ..
+            } => {
+                if !threshold_ok(threshold.into(), keys.into()) {
+                    return Err(TxError::BadThreshold(i));
+                }
+            }
         }
     }
     tx.output_total().map_err(|_| TxError::OutputOverflow)?;
@@ -160,8 +194,10 @@ pub fn check_tx_inputs(
 }
 
 /// Tier 2 ownership: every witness carries the key its spent coin is locked
-/// to and signs the transaction's message over the coins it spends, on the
-/// chain whose genesis block hashes to `genesis` ([`ChainSpec::genesis_hash`]).
+/// to (or, for a multisig lock, exactly `m` keys of its set with their
+/// Merkle paths) and signs the transaction's message over the coins it
+/// spends, on the chain whose genesis block hashes to `genesis`
+/// ([`ChainSpec::genesis_hash`]).
 pub fn verify_signatures(tx: &Transaction, genesis: &Hash, spent: &[Coin]) -> Result<(), TxError> {
     let outs: Vec<TxOut> = spent.iter().map(|c| c.output).collect();
     verify_spent_outputs(tx, genesis, &outs)
@@ -174,10 +210,23 @@ pub fn verify_spent_outputs(
     genesis: &Hash,
     spent: &[TxOut],
 ) -> Result<(), TxError> {
-    for (i, (w, out)) in tx.witnesses.iter().zip(spent).enumerate() {
-        let Lock::Key { scheme, key_hash } = out.lock;
-        if w.public_key.scheme != scheme || w.public_key.key_hash() != key_hash {
-            return Err(TxError::WrongKey(i));
+    for (input, (w, out)) in tx.witnesses.iter().zip(spent).enumerate() {
+        match (w, out.lock) {
+            (Witness::Key { public_key, .. }, Lock::Key { scheme, key_hash }) => {
+                if public_key.scheme != scheme || public_key.key_hash() != key_hash {
+                    return Err(TxError::WrongKey(input));
+                }
+            }
+            (
+                Witness::Multisig(m),
+                Lock::Multisig {
+                    threshold,
+                    keys,
+                    root,
+                },
+            ) => check_multisig_keys(m, threshold.into(), keys.into(), &root)
+                .map_err(|error| TxError::Multisig { input, error })?,
+            _ => return Err(TxError::WrongKey(input)),
         }
     }
     let msg = tx
@@ -187,8 +236,75 @@ pub fn verify_spent_outputs(
             witnesses: spent.len(),
         })?;
     for (input, w) in tx.witnesses.iter().enumerate() {
-        luminex_crypto::verify(&w.public_key, &msg, &w.signature)
-            .map_err(|error| TxError::BadSignature { input, error })?;
+        match w {
+            Witness::Key {
+                public_key,
+                signature,
+            } => luminex_crypto::verify(public_key, &msg, signature)
+                .map_err(|error| TxError::BadSignature { input, error })?,
+            Witness::Multisig(m) => {
+                for s in &m.signers {
+                    luminex_crypto::verify(&s.public_key, &msg, &s.signature).map_err(|error| {
+                        TxError::Multisig {
+                            input,
+                            error: MultisigError::BadSignature {
+                                index: s.index,
+                                error,
+                            },
+                        }
+                    })?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The keys of a multisig witness against its lock (signatures aside):
+/// exactly `threshold` signers, in strictly increasing key position, each
+/// key proven to be at its position of the set of `keys` with root `root`.
+fn check_multisig_keys(
+    w: &MultisigWitness,
+    threshold: usize,
+    keys: usize,
+    root: &Hash,
+) -> Result<(), MultisigError> {
+    let found = w.signers.len();
+    if found < threshold {
+        return Err(MultisigError::TooFewSignatures {
+            required: threshold,
+            found,
+        });
+    }
+    if found > threshold {
+        return Err(MultisigError::TooManySignatures {
+            required: threshold,
+            found,
+        });
+    }
+    for pair in w.signers.windows(2) {
+        match pair[0].index.cmp(&pair[1].index) {
+            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Equal => {
+                return Err(MultisigError::DuplicateSigner {
+                    index: pair[0].index,
+                })
+            }
+            std::cmp::Ordering::Greater => return Err(MultisigError::SignerOrder),
+        }
+    }
+    for s in &w.signers {
+        check_membership(
+            &s.public_key.key_hash(),
+            s.index.into(),
+            keys,
+            &s.path,
+            root,
+        )
+        .map_err(|e| match e {
+            MembershipError::BadProof => MultisigError::BadProof { index: s.index },
+            MembershipError::NotInSet => MultisigError::KeyNotInSet { index: s.index },
+        })?;
     }
     Ok(())
 }

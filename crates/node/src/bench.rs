@@ -86,7 +86,7 @@ fn pay_many(
     let msg = tx
         .signature_message(&spec.genesis_hash(), &[coin.1])
         .context("one input")?;
-    tx.witnesses = vec![Witness {
+    tx.witnesses = vec![Witness::Key {
         public_key: key.public_key().clone(),
         signature: key.sign(&msg),
     }];

@@ -1,9 +1,11 @@
 //! Output locks and their bech32m address form.
 //!
 //! An address is bech32m (BIP 350) with a per-chain human-readable prefix
-//! (`lmx`, `lmxdev`, …) over 33 bytes: the scheme tag and the key hash
-//! (DESIGN.md §3.4). The prefix keeps coins of one chain from being sent to an
-//! address meant for another.
+//! (`lmx`, `lmxdev`, …) over the lock's payload: for a key lock 33 bytes, the
+//! scheme tag and the key hash (DESIGN.md §3.4); for a multisig lock 35
+//! bytes, a zero byte (never a scheme tag), the threshold, the key count and
+//! the key-set root. The prefix keeps coins of one chain from being sent to
+//! an address meant for another.
 
 use std::fmt;
 
@@ -24,18 +26,83 @@ pub enum Lock {
         /// [`crate::PublicKey::key_hash`] of the key.
         key_hash: Hash,
     },
+    /// Spendable by signatures of `threshold` distinct keys of a set of
+    /// `keys` keys whose key hashes are the leaves of a Merkle tree with root
+    /// `root` ([`crate::multisig`]). Valid only with
+    /// `1 <= threshold <= keys`.
+    Multisig {
+        /// How many keys must sign (`m`).
+        threshold: u8,
+        /// How many keys the set has (`n`).
+        keys: u8,
+        /// [`crate::multisig::key_set_root`] of the set.
+        root: Hash,
+    },
 }
 
+/// Address payload length of a key lock.
+pub const KEY_PAYLOAD_LEN: usize = 33;
+/// Address payload length of a multisig lock.
+pub const MULTISIG_PAYLOAD_LEN: usize = 35;
+
 impl Lock {
-    /// The 33-byte payload of the lock's address (scheme tag, key hash).
-    pub fn address_payload(&self) -> [u8; 33] {
+    /// The payload of the lock's address: scheme tag and key hash (33
+    /// bytes), or 0, threshold, key count and key-set root (35 bytes).
+    pub fn address_payload(&self) -> Vec<u8> {
+        let mut p = Vec::with_capacity(MULTISIG_PAYLOAD_LEN);
         match self {
             Lock::Key { scheme, key_hash } => {
-                let mut p = [0u8; 33];
-                p[0] = scheme.tag();
-                p[1..].copy_from_slice(&key_hash.0);
-                p
+                p.push(scheme.tag());
+                p.extend_from_slice(&key_hash.0);
             }
+            Lock::Multisig {
+                threshold,
+                keys,
+                root,
+            } => {
+                p.extend_from_slice(&[0, *threshold, *keys]);
+                p.extend_from_slice(&root.0);
+            }
+        }
+        p
+    }
+
+    /// The lock an address payload stands for.
+    pub fn from_address_payload(data: &[u8]) -> Option<Lock> {
+        match data.len() {
+            KEY_PAYLOAD_LEN => Some(Lock::Key {
+                scheme: SchemeId::from_tag(data[0])?,
+                key_hash: Hash::from_slice(&data[1..])?,
+            }),
+            MULTISIG_PAYLOAD_LEN if data[0] == 0 => {
+                if !crate::multisig::threshold_ok(data[1].into(), data[2].into()) {
+                    return None;
+                }
+                Some(Lock::Multisig {
+                    threshold: data[1],
+                    keys: data[2],
+                    root: Hash::from_slice(&data[3..])?,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The lock's kind as shown by the APIs: the scheme name of a key lock
+    /// (`ml-dsa-65`), `multisig` for a multisig lock.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Lock::Key { scheme, .. } => scheme.name(),
+            Lock::Multisig { .. } => "multisig",
+        }
+    }
+
+    /// The scheme of a key lock; `None` for a multisig lock (its keys'
+    /// schemes are behind the root).
+    pub fn scheme(&self) -> Option<SchemeId> {
+        match self {
+            Lock::Key { scheme, .. } => Some(*scheme),
+            Lock::Multisig { .. } => None,
         }
     }
 
@@ -53,6 +120,14 @@ impl Encode for Lock {
                 scheme.encode_to(s);
                 key_hash.encode_to(s);
             }
+            Lock::Multisig {
+                threshold,
+                keys,
+                root,
+            } => {
+                s.put(&[1, *threshold, *keys]);
+                root.encode_to(s);
+            }
         }
     }
 }
@@ -64,6 +139,20 @@ impl Decode for Lock {
                 scheme: SchemeId::decode(r)?,
                 key_hash: Hash::decode(r)?,
             }),
+            1 => {
+                let threshold = r.u8("multisig threshold")?;
+                let keys = r.u8("multisig key count")?;
+                if !crate::multisig::threshold_ok(threshold.into(), keys.into()) {
+                    return Err(DecodeError::OutOfRange {
+                        field: "multisig threshold",
+                    });
+                }
+                Ok(Lock::Multisig {
+                    threshold,
+                    keys,
+                    root: Hash::decode(r)?,
+                })
+            }
             tag => Err(DecodeError::UnknownTag {
                 field: "lock",
                 tag: tag.into(),
@@ -96,7 +185,8 @@ pub enum AddressError {
         /// Prefix found.
         found: String,
     },
-    /// The payload is not a scheme tag and a 32-byte key hash.
+    /// The payload is not a scheme tag and a 32-byte key hash, nor a valid
+    /// multisig payload.
     #[error("address payload is malformed")]
     Payload,
 }
@@ -117,14 +207,10 @@ impl Address {
                 found: found.to_string(),
             });
         }
-        if data.len() != 33 {
-            return Err(AddressError::Payload);
-        }
-        let scheme = SchemeId::from_tag(data[0]).ok_or(AddressError::Payload)?;
-        let key_hash = Hash::from_slice(&data[1..]).ok_or(AddressError::Payload)?;
+        let lock = Lock::from_address_payload(&data).ok_or(AddressError::Payload)?;
         Ok(Address {
             hrp: hrp.into(),
-            lock: Lock::Key { scheme, key_hash },
+            lock,
         })
     }
 }
@@ -167,5 +253,34 @@ mod tests {
         bad[last] = if bad[last] == b'q' { b'p' } else { b'q' };
         assert!(Address::parse(std::str::from_utf8(&bad).unwrap(), "lmx").is_err());
         assert!(Address::parse("garbage", "lmx").is_err());
+    }
+
+    #[test]
+    fn multisig_address_round_trip_and_bad_threshold() {
+        let lock = Lock::Multisig {
+            threshold: 7,
+            keys: 10,
+            root: Hash([9u8; 32]),
+        };
+        let a = Address {
+            hrp: "lmx".into(),
+            lock,
+        };
+        assert_eq!(Address::parse(&a.to_string(), "lmx").unwrap(), a);
+        assert_eq!(lock.address_payload().len(), MULTISIG_PAYLOAD_LEN);
+        for (m, n) in [(0, 3), (4, 3), (0, 0)] {
+            let bad = Address {
+                hrp: "lmx".into(),
+                lock: Lock::Multisig {
+                    threshold: m,
+                    keys: n,
+                    root: Hash([9u8; 32]),
+                },
+            };
+            assert_eq!(
+                Address::parse(&bad.to_string(), "lmx"),
+                Err(AddressError::Payload)
+            );
+        }
     }
 }

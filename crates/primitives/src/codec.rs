@@ -148,6 +148,14 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
+    /// The next byte, without consuming it.
+    pub fn peek_u8(&self, what: &'static str) -> Result<u8, DecodeError> {
+        self.buf
+            .first()
+            .copied()
+            .ok_or(DecodeError::UnexpectedEnd(what))
+    }
+
     /// Reads a `u8`.
     pub fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
         Ok(self.array::<1>(what)?[0])

@@ -97,6 +97,10 @@ pub const KEY_HASH: Domain = Domain("luminex/keyhash");
 pub const MERKLE_LEAF: Domain = Domain("luminex/merkle/leaf");
 /// Domain of inner Merkle nodes.
 pub const MERKLE_NODE: Domain = Domain("luminex/merkle/node");
+/// Domain of the leaves of a multisig key set (each a key hash).
+pub const MULTISIG_LEAF: Domain = Domain("luminex/multisig/leaf");
+/// Domain of the inner nodes of a multisig key set.
+pub const MULTISIG_NODE: Domain = Domain("luminex/multisig/node");
 
 impl Domain {
     /// A SHA-256 state primed with `SHA256(tag) || SHA256(tag)` (BIP 340's

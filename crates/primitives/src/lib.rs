@@ -19,6 +19,7 @@ pub mod hash;
 pub mod header;
 pub mod keys;
 pub mod merkle;
+pub mod multisig;
 pub mod time;
 pub mod tx;
 
@@ -32,5 +33,6 @@ pub use hash::Hash;
 pub use header::{BftHeader, Header, PowHeader};
 pub use keys::{PublicKey, SchemeId, Signature};
 pub use merkle::MerkleProof;
+pub use multisig::{MultisigSigner, MultisigWitness};
 pub use time::{Clock, ManualClock, SystemClock};
 pub use tx::{OutPoint, Transaction, TxKind, TxOut, Witness};

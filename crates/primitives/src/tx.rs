@@ -9,6 +9,7 @@
 use crate::codec::{put_length, put_seq, Decode, DecodeError, Encode, Reader, Sink};
 use crate::hash::{SIGHASH, TXID, WTXID};
 use crate::keys::{PublicKey, Signature};
+use crate::multisig::{MultisigSigner, MultisigWitness};
 use crate::{Amount, Hash, Lock};
 
 /// Most inputs or outputs in one transaction (bounds decoding).
@@ -108,21 +109,36 @@ impl Decode for TxKind {
     }
 }
 
-/// The proof that authorises spending one input: a public key and its
-/// signature over [`Transaction::signature_message`].
+/// The proof that authorises spending one input.
+///
+/// Encoded as a tagged union whose tag is the first byte: a key witness
+/// starts with its public key, whose first byte is a scheme tag (1–3); a
+/// multisig witness starts with 0, which is never a scheme tag (ADR 0019).
+/// So key witnesses keep the encoding they had before multisig existed.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub struct Witness {
-    /// The key; its hash must match the spent output's lock.
-    pub public_key: PublicKey,
-    /// The signature.
-    pub signature: Signature,
+pub enum Witness {
+    /// Spends a [`crate::Lock::Key`]: the key and its signature over
+    /// [`Transaction::signature_message`].
+    Key {
+        /// The key; its hash must match the spent output's lock.
+        public_key: PublicKey,
+        /// The signature.
+        signature: Signature,
+    },
+    /// Spends a [`crate::Lock::Multisig`]: exactly `threshold` keys of the
+    /// set, each with its Merkle path and its signature over the same
+    /// message.
+    Multisig(MultisigWitness),
 }
 
+/// The first byte of a multisig witness.
+const MULTISIG_WITNESS_TAG: u8 = 0;
+
 impl Witness {
-    /// A witness of `scheme`'s exact key and signature sizes with zero bytes,
-    /// for computing a transaction's signed size before signing.
+    /// A key witness of `scheme`'s exact key and signature sizes with zero
+    /// bytes, for computing a transaction's signed size before signing.
     pub fn placeholder(scheme: crate::SchemeId) -> Witness {
-        Witness {
+        Witness::Key {
             public_key: PublicKey {
                 scheme,
                 bytes: vec![0; scheme.public_key_len()],
@@ -133,18 +149,71 @@ impl Witness {
             },
         }
     }
+
+    /// A multisig witness of the exact size that signers `signers` (their
+    /// schemes and positions) of a set of `keys` keys produce, with zero
+    /// bytes, for computing a transaction's signed size before signing.
+    pub fn multisig_placeholder(signers: &[(u8, crate::SchemeId)], keys: usize) -> Witness {
+        Witness::Multisig(MultisigWitness {
+            signers: signers
+                .iter()
+                .map(|&(index, scheme)| MultisigSigner {
+                    index,
+                    public_key: PublicKey {
+                        scheme,
+                        bytes: vec![0; scheme.public_key_len()],
+                    },
+                    path: vec![Hash::ZERO; crate::multisig::key_path_len(index.into(), keys)],
+                    signature: Signature {
+                        scheme,
+                        bytes: vec![0; scheme.signature_len()],
+                    },
+                })
+                .collect(),
+        })
+    }
+
+    /// Every key and signature the witness carries.
+    pub fn signatures(&self) -> Vec<(&PublicKey, &Signature)> {
+        match self {
+            Witness::Key {
+                public_key,
+                signature,
+            } => vec![(public_key, signature)],
+            Witness::Multisig(m) => m
+                .signers
+                .iter()
+                .map(|s| (&s.public_key, &s.signature))
+                .collect(),
+        }
+    }
 }
 
 impl Encode for Witness {
     fn encode_to<S: Sink>(&self, s: &mut S) {
-        self.public_key.encode_to(s);
-        self.signature.encode_to(s);
+        match self {
+            Witness::Key {
+                public_key,
+                signature,
+            } => {
+                public_key.encode_to(s);
+                signature.encode_to(s);
+            }
+            Witness::Multisig(m) => {
+                s.put(&[MULTISIG_WITNESS_TAG]);
+                m.encode_to(s);
+            }
+        }
     }
 }
 
 impl Decode for Witness {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Witness {
+        if r.peek_u8("witness")? == MULTISIG_WITNESS_TAG {
+            r.u8("witness")?;
+            return Ok(Witness::Multisig(MultisigWitness::decode(r)?));
+        }
+        Ok(Witness::Key {
             public_key: PublicKey::decode(r)?,
             signature: Signature::decode(r)?,
         })

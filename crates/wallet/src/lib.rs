@@ -348,9 +348,9 @@ pub fn plan_payment(
     sorted.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.0.cmp(&b.0)));
     let available =
         Amount::sum(sorted.iter().map(|(_, o)| o.amount)).map_err(|_| WalletError::Amount)?;
-    let scheme = match change {
-        Lock::Key { scheme, .. } => scheme,
-    };
+    // Sized as if every input were spent by one key of the change's scheme:
+    // a wallet's coins and change share its keys' scheme.
+    let scheme = change.scheme().unwrap_or(spec.default_scheme);
     let mut tx = Transaction {
         version: if data.is_empty() { 1 } else { 2 },
         chain_id: spec.chain_id,
@@ -436,7 +436,7 @@ pub fn build_payment(
         .map(|o| {
             let key = keys[&o.lock];
             let sig = sigs.entry(o.lock).or_insert_with(|| key.sign(&msg)).clone();
-            Witness {
+            Witness::Key {
                 public_key: key.public_key().clone(),
                 signature: sig,
             }

@@ -573,7 +573,7 @@ async fn create_sign_and_broadcast_a_payment() {
             .try_into()
             .unwrap(),
     );
-    tx.witnesses = vec![luminex_primitives::Witness {
+    tx.witnesses = vec![luminex_primitives::Witness::Key {
         public_key: k0.public_key().clone(),
         signature: k0.sign(&msg),
     }];
@@ -714,4 +714,82 @@ async fn fee_estimate_follows_mempool_depth() {
     assert_eq!(node.estimate_fee_rate(2), min, "they fit two");
     let (_, v) = get(&node, "/transactions/estimate-fee?blocks=1").await;
     assert_eq!(v["fee_rate"].as_u64().unwrap(), node.estimate_fee_rate(1));
+}
+
+#[tokio::test]
+async fn multisig_outputs_show_their_policy_and_spend_through_the_api() {
+    use luminex_ledger::testkit::TestMultisig;
+    let node = memory_node();
+    let ms = TestMultisig::new(2, &[luminex_primitives::SchemeId::MlDsa65; 3], 21);
+    let k0 = node.spec.dev_key(0).unwrap();
+    let coins = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
+    let fund = transfer(
+        &node.spec,
+        &k0,
+        &coins[..1],
+        vec![TxOut {
+            amount: Amount::from_coins(5).unwrap(),
+            lock: ms.lock(),
+        }],
+    );
+    let (s, v) = post_json(
+        &node,
+        "/transactions/broadcast",
+        &serde_json::json!({ "tx": hex::encode(fund.encode()) }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    node.produce_block().unwrap();
+    let (_, v) = get(&node, &format!("/transactions/{}", fund.txid())).await;
+    assert_eq!(v["outputs"][0]["lock"], "multisig");
+    assert_eq!(v["outputs"][0]["multisig"]["threshold"], 2);
+    assert_eq!(v["outputs"][0]["multisig"]["keys"], 3);
+    assert_eq!(v["outputs"][1]["lock"], "ml-dsa-65");
+    assert!(v["outputs"][1].get("multisig").is_none());
+    let addr = node.spec.address(ms.lock()).to_string();
+    assert_eq!(v["outputs"][0]["address"], addr);
+    let (_, b) = get(&node, &format!("/address/{addr}/balance")).await;
+    assert_eq!(b["confirmed"], 500_000_000);
+    assert_eq!(b["lock"], "multisig");
+    // A bare signing message cannot spend it.
+    let (s, v) = post_json(
+        &node,
+        "/transactions/create",
+        &serde_json::json!({ "from": addr, "to": addr, "amount": 1000 }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["code"], "multisig-from");
+    // Two of the three keys spend it; one is refused with its reason.
+    let coin = node.chain.address_utxos(&ms.lock(), 10).unwrap()[0];
+    let to = lock_of(&node.spec.dev_key(1).unwrap());
+    let one = {
+        let mut t = ms.spend(&node.spec, &coin, to, &[0, 1]);
+        let msg = t
+            .signature_message(&node.spec.genesis_hash(), &[coin.1.output])
+            .unwrap();
+        t.witnesses = vec![ms.witness(&[1], &msg)];
+        t
+    };
+    let (s, v) = post_json(
+        &node,
+        "/transactions/broadcast",
+        &serde_json::json!({ "tx": hex::encode(one.encode()) }),
+    )
+    .await;
+    assert!(s.is_client_error(), "{v}");
+    assert_eq!(v["code"], "multisig-too-few-signatures");
+    let spend = ms.spend(&node.spec, &coin, to, &[0, 2]);
+    let (s, v) = post_json(
+        &node,
+        "/transactions/broadcast",
+        &serde_json::json!({ "tx": hex::encode(spend.encode()) }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    node.produce_block().unwrap();
+    let (_, v) = get(&node, &format!("/transactions/{}", spend.txid())).await;
+    assert_eq!(v["status"], "confirmed");
+    let (_, b) = get(&node, &format!("/address/{addr}/balance")).await;
+    assert_eq!(b["confirmed"], 0);
 }

@@ -180,7 +180,7 @@ fn block_level_rules() {
     // A bad signature anywhere in the block is found (parallel verification).
     let mut bad = b.clone();
     let last = bad.txs.len() - 1;
-    bad.txs[last].witnesses[0].signature.bytes[10] ^= 1;
+    luminex_ledger::testkit::signature_bytes_mut(&mut bad.txs[last].witnesses[0])[10] ^= 1;
     bad.header.pow_mut().merkle_root = bad.compute_merkle_root();
     match chain.connect(bad) {
         Err(BlockError::Tx {
@@ -210,7 +210,7 @@ fn cached_signatures_are_not_verified_again() {
     // Corrupt a signature but mark the tx as verified: connect trusts the cache,
     // proving the cached path skips verification.
     let fees = chain.fees_of(&txs);
-    txs[0].witnesses[0].signature.bytes[0] ^= 1;
+    luminex_ledger::testkit::signature_bytes_mut(&mut txs[0].witnesses[0])[0] ^= 1;
     let b = chain.build_block(txs, fees);
     let cache = SigCache::new(16);
     cache.insert(b.txs[1].wtxid());

@@ -81,7 +81,7 @@ fn mutations_are_refused_without_condemning_the_header() {
     // A witness changed: the header is the same, the coinbase's commitment
     // no longer matches. This is reported before the bad signature.
     let mut w = block.clone();
-    w.txs[2].witnesses[0].signature.bytes[0] ^= 1;
+    luminex_ledger::testkit::signature_bytes_mut(&mut w.txs[2].witnesses[0])[0] ^= 1;
     assert_eq!(
         chain.spec.merkle_root(&w.txs),
         block.header.pow().merkle_root

@@ -1,5 +1,6 @@
 //! Ledger integration tests.
 mod block;
 mod commitment;
+mod multisig;
 mod spec;
 mod tx;

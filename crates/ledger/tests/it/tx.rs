@@ -148,7 +148,9 @@ fn distinct_error_kinds() {
     );
     let mut t = tx.clone();
     for o in &mut t.outputs {
-        let luminex_primitives::Lock::Key { key_hash, .. } = o.lock;
+        let luminex_primitives::Lock::Key { key_hash, .. } = o.lock else {
+            unreachable!("the payment pays keys")
+        };
         o.lock = luminex_primitives::Lock::Key {
             scheme: SchemeId::MlDsa87,
             key_hash,

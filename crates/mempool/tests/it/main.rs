@@ -85,7 +85,7 @@ fn admits_valid_and_rejects_conflicts_duplicates_and_invalid() {
     assert_eq!(e.code(), "double-spend");
     // A bad signature is rejected and leaves the pool unchanged.
     let mut bad = pay(&chain, &ks[0], c[1], &ks[1], 10_000);
-    bad.witnesses[0].signature.bytes[5] ^= 1;
+    luminex_ledger::testkit::signature_bytes_mut(&mut bad.witnesses[0])[5] ^= 1;
     assert!(matches!(
         pool.accept(bad, &chain.utxos, h),
         Err(MempoolError::Invalid(TxError::BadSignature { .. }))

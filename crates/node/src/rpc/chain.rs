@@ -26,12 +26,11 @@ fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
         .iter()
         .enumerate()
         .map(|(n, o)| {
-            let luminex_primitives::Lock::Key { scheme, .. } = o.lock;
             json!({
                 "value": coins(o.amount.base()),
                 "value_base": o.amount.base(),
                 "n": n,
-                "scriptPubKey": { "address": node.spec.address(o.lock).to_string(), "type": scheme.name() },
+                "scriptPubKey": { "address": node.spec.address(o.lock).to_string(), "type": o.lock.kind_name() },
             })
         })
         .collect();

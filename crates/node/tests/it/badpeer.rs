@@ -138,7 +138,7 @@ async fn a_peer_sending_garbage_is_banned_and_the_node_keeps_its_state() {
         .iter()
         .map(|t| {
             let mut t = t.clone();
-            t.witnesses[0].signature.bytes[5] ^= 0x55;
+            luminex_ledger::testkit::signature_bytes_mut(&mut t.witnesses[0])[5] ^= 0x55;
             wire::to_frame(&t)
         })
         .collect();

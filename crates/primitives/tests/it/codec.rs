@@ -10,7 +10,14 @@ fn scheme() -> impl Strategy<Value = SchemeId> {
 }
 
 fn lock() -> impl Strategy<Value = Lock> {
-    (scheme(), hash()).prop_map(|(scheme, key_hash)| Lock::Key { scheme, key_hash })
+    prop_oneof![
+        (scheme(), hash()).prop_map(|(scheme, key_hash)| Lock::Key { scheme, key_hash }),
+        (1..=255u8, any::<u8>(), hash()).prop_map(|(keys, m, root)| Lock::Multisig {
+            threshold: 1 + m % keys,
+            keys,
+            root,
+        }),
+    ]
 }
 
 fn tx() -> impl Strategy<Value = Transaction> {
@@ -19,15 +26,31 @@ fn tx() -> impl Strategy<Value = Transaction> {
         amount: Amount::from_base(a).unwrap(),
         lock,
     });
-    let witness = (
+    let key_witness = (
         scheme(),
         prop::collection::vec(any::<u8>(), 0..64),
         prop::collection::vec(any::<u8>(), 0..64),
     )
-        .prop_map(|(scheme, pk, sig)| Witness {
+        .prop_map(|(scheme, pk, sig)| Witness::Key {
             public_key: PublicKey { scheme, bytes: pk },
             signature: Signature { scheme, bytes: sig },
         });
+    let signer = (
+        any::<u8>(),
+        scheme(),
+        prop::collection::vec(any::<u8>(), 0..64),
+        prop::collection::vec(hash(), 0..=8),
+        prop::collection::vec(any::<u8>(), 0..64),
+    )
+        .prop_map(|(index, scheme, pk, path, sig)| MultisigSigner {
+            index,
+            public_key: PublicKey { scheme, bytes: pk },
+            path,
+            signature: Signature { scheme, bytes: sig },
+        });
+    let multisig_witness = prop::collection::vec(signer, 0..4)
+        .prop_map(|signers| Witness::Multisig(MultisigWitness { signers }));
+    let witness = prop_oneof![key_witness, multisig_witness];
     let kind = prop_oneof![
         Just(TxKind::Transfer),
         any::<u64>().prop_map(|height| TxKind::Coinbase { height })

@@ -21,7 +21,7 @@ pub fn sample_tx() -> Transaction {
             },
         }],
         expiry_height: 500,
-        witnesses: vec![Witness {
+        witnesses: vec![Witness::Key {
             public_key: PublicKey {
                 scheme: SchemeId::MlDsa65,
                 bytes: vec![0xaa, 0xbb],
@@ -112,3 +112,84 @@ fn bitcoin_merkle_vector() {
         "f98c4e9736d8eb8bb46299798906695c755369a3df99a93ffdded1713f1cf6e2"
     );
 }
+
+/// A 2-of-3 multisig lock over the key hashes `11…11`, `22…22`, `33…33`
+/// and a transaction spending it with keys 0 and 2. The key-set root and
+/// the paths were computed independently with Python's hashlib.
+#[test]
+fn multisig_vector() {
+    let set: Vec<Hash> = [0x11u8, 0x22, 0x33]
+        .iter()
+        .map(|b| Hash([*b; 32]))
+        .collect();
+    let root = multisig::key_set_root(&set);
+    assert_eq!(
+        root.to_string(),
+        "ffb7d9898dcee28017645f965780a1938c7c9f103877987ea7d4068fe61fc0b3"
+    );
+    let hex32 = |s: &str| Hash::from_slice(&hex::decode(s).unwrap()).unwrap();
+    assert_eq!(
+        multisig::key_set_path(&set, 0).unwrap(),
+        vec![
+            hex32("f085c4b3fa6f1cc004bb9db01c30cc9bd1cf551aae56a347569cbaff31bff9f9"),
+            hex32("4a41b66ee76ee1beb6116ccef5e9f5d6ac378af472c4d91ca9bd6fc5cf909be4"),
+        ]
+    );
+    assert_eq!(
+        multisig::key_set_path(&set, 2).unwrap(),
+        vec![hex32(
+            "be2d8c9a1df2317207ff70ef3c6355e3daa911828407636b02ca2d02ac072957"
+        )]
+    );
+    let lock = multisig::multisig_lock(2, &set).unwrap();
+    assert_eq!(hex::encode(lock.encode()), LOCK_HEX);
+    assert_eq!(
+        Address {
+            hrp: "lmxdev".into(),
+            lock
+        }
+        .to_string(),
+        MULTISIG_ADDRESS
+    );
+    let signer = |index: u8, key: u8, sig: u8| MultisigSigner {
+        index,
+        public_key: PublicKey {
+            scheme: SchemeId::MlDsa65,
+            bytes: vec![key],
+        },
+        path: multisig::key_set_path(&set, index.into()).unwrap(),
+        signature: Signature {
+            scheme: SchemeId::MlDsa65,
+            bytes: vec![sig],
+        },
+    };
+    let tx = Transaction {
+        version: 1,
+        chain_id: 1001,
+        kind: TxKind::Transfer,
+        inputs: vec![OutPoint {
+            txid: Hash([0x44; 32]),
+            vout: 0,
+        }],
+        outputs: vec![TxOut {
+            amount: Amount::from_base(150_000_000).unwrap(),
+            lock,
+        }],
+        expiry_height: 0,
+        witnesses: vec![Witness::Multisig(MultisigWitness {
+            signers: vec![signer(0, 0xaa, 0xbb), signer(2, 0xcc, 0xdd)],
+        })],
+        data: Vec::new(),
+    };
+    assert_eq!(hex::encode(tx.encode()), MULTISIG_TX_HEX);
+    assert_eq!(Transaction::decode_all(&tx.encode()).unwrap(), tx);
+    assert_eq!(tx.txid().to_string(), MULTISIG_TXID);
+    assert_eq!(tx.wtxid().to_string(), MULTISIG_WTXID);
+}
+
+const LOCK_HEX: &str = "010203b3c01fe68f06d4a77e987738109f7c8c93a18057965f641780e2ce8d89d9b7ff";
+const MULTISIG_ADDRESS: &str =
+    "lmxdev1qqpq8v7qrlng7pk55alfsaeczz0heryn5xq909jlvstcpckw3kyandll9twpxa";
+const MULTISIG_TX_HEX: &str = "0100e903000000014444444444444444444444444444444444444444444444444444444444444444000000000180d1f00800000000010203b3c01fe68f06d4a77e987738109f7c8c93a18057965f641780e2ce8d89d9b7ff0000000000000000010002000201aa02f085c4b3fa6f1cc004bb9db01c30cc9bd1cf551aae56a347569cbaff31bff9f94a41b66ee76ee1beb6116ccef5e9f5d6ac378af472c4d91ca9bd6fc5cf909be40201bb020201cc01be2d8c9a1df2317207ff70ef3c6355e3daa911828407636b02ca2d02ac0729570201dd";
+const MULTISIG_TXID: &str = "d51dcef5daa4a389485918a15475a8f674ed77e5a6b0840b4b84963265f2f8a8";
+const MULTISIG_WTXID: &str = "148043bcd3adb3cc3a09eef2735be4acd771681d284386872c2fcdbddec3f2d9";

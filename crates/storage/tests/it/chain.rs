@@ -178,7 +178,7 @@ fn a_mutated_copy_does_not_condemn_the_real_block() {
     let fees = chain.fees_of(&txs);
     let block = chain.build_block(txs, fees);
     let mut altered = block.clone();
-    altered.txs[1].witnesses[0].signature.bytes[0] ^= 1;
+    luminex_ledger::testkit::signature_bytes_mut(&mut altered.txs[1].witnesses[0])[0] ^= 1;
     let cache = SigCache::new(1);
     let now = u64::from(block.header.pow().time);
     match store.accept_block(&altered, now, &cache) {

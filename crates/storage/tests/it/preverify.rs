@@ -86,7 +86,7 @@ fn recommit(mut block: Block) -> Arc<Block> {
 fn a_block_failing_its_context_free_checks_is_rejected_on_import() {
     let (store, _, next) = setup();
     let mut bad = next[0].clone();
-    bad.txs[1].witnesses[0].signature.bytes[10] ^= 1; // the header no longer commits to it
+    luminex_ledger::testkit::signature_bytes_mut(&mut bad.txs[1].witnesses[0])[10] ^= 1; // the header no longer commits to it
     let cache = SigCache::new(1_000);
     let mut pre = Preverifier::new();
     let (p, n) = pre.prepare(&store, Arc::new(bad), &cache);
@@ -114,7 +114,7 @@ fn a_block_failing_its_context_free_checks_is_rejected_on_import() {
 fn a_bad_signature_is_left_for_connection_to_reject() {
     let (store, _, next) = setup();
     let mut bad = next[0].clone();
-    let sig = &mut bad.txs[1].witnesses[0].signature.bytes;
+    let sig = luminex_ledger::testkit::signature_bytes_mut(&mut bad.txs[1].witnesses[0]);
     sig[10] ^= 1;
     let bad = recommit(bad);
     let cache = SigCache::new(1_000);

@@ -6,7 +6,7 @@
 //! scheme and any mix of schemes is allowed). A spender reveals only the `m`
 //! keys that sign, each with its position in the set and its Merkle path,
 //! instead of all `n` keys: with ML-DSA-65 a key is 1,952 bytes and a path
-//! of a 10-key set is at most four 32-byte hashes (ADR 0019).
+//! of a 10-key set is at most four 32-byte hashes (ADR 0020).
 //!
 //! The tree is the transaction tree's shape (an odd last node is promoted,
 //! never duplicated) under its own hash domains (`luminex/multisig/leaf`,

@@ -113,7 +113,7 @@ impl Decode for TxKind {
 ///
 /// Encoded as a tagged union whose tag is the first byte: a key witness
 /// starts with its public key, whose first byte is a scheme tag (1–3); a
-/// multisig witness starts with 0, which is never a scheme tag (ADR 0019).
+/// multisig witness starts with 0, which is never a scheme tag (ADR 0020).
 /// So key witnesses keep the encoding they had before multisig existed.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Witness {

@@ -121,7 +121,7 @@ pub async fn transaction(
                                     td.mono { a href={"/tx/" (input.txid) "#out-" (input.vout)} { (short(&input.txid)) ":" (input.vout) } }
                                     td.mono { @if let Some(o) = &prev { @let a = node.spec.address(o.lock).to_string(); a href={"/address/" (a)} { (short_str(&a)) } } @else { "unknown" } }
                                     td.num { @if let Some(o) = &prev { (coins(o.amount.base())) } @else { "—" } }
-                                    td { @if let Some(w) = tx.witnesses.get(i) { (w.public_key.scheme) " · " (bytes(w.signature.bytes.len() as u64)) } @else { "missing" } }
+                                    td { @if let Some(w) = tx.witnesses.get(i) { (witness_summary(w)) } @else { "missing" } }
                                 }
                             }
                         }
@@ -153,6 +153,21 @@ pub async fn transaction(
         }
     };
     Ok(layout::page("Transaction", live, body))
+}
+
+/// A witness in a table cell: the key's scheme and signature size, or the
+/// number of multisig signers and their signatures' total size.
+fn witness_summary(w: &luminex_primitives::Witness) -> String {
+    let sigs = w.signatures();
+    let size: usize = sigs.iter().map(|(_, s)| s.bytes.len()).sum();
+    match w {
+        luminex_primitives::Witness::Key { public_key, .. } => {
+            format!("{} · {}", public_key.scheme, bytes(size as u64))
+        }
+        luminex_primitives::Witness::Multisig(_) => {
+            format!("multisig, {} signers · {}", sigs.len(), bytes(size as u64))
+        }
+    }
 }
 
 /// `data` as text when it is UTF-8 without control characters.

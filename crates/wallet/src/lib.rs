@@ -8,6 +8,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod multisig;
+pub mod pst;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -295,10 +298,11 @@ impl WalletFile {
     }
 }
 
-/// The size of `tx` once every input carries a witness of `scheme`.
-fn signed_size(tx: &Transaction, scheme: SchemeId) -> usize {
+/// The size of `tx` once input `i` carries the witness `placeholder`
+/// makes for the lock of `spent[i]`.
+fn signed_size(tx: &Transaction, spent: &[TxOut], placeholder: &dyn Fn(&Lock) -> Witness) -> usize {
     let mut t = tx.clone();
-    t.witnesses = vec![Witness::placeholder(scheme); t.inputs.len()];
+    t.witnesses = spent.iter().map(|o| placeholder(&o.lock)).collect();
     t.encoded_len()
 }
 
@@ -343,14 +347,41 @@ pub fn plan_payment(
     fee_rate: u64,
     data: Vec<u8>,
 ) -> Result<PaymentPlan, WalletError> {
+    // Sized as if every input were spent by one key of the change's scheme:
+    // a wallet's coins and change share its keys' scheme.
+    let scheme = change.scheme().unwrap_or(spec.default_scheme);
+    plan_payment_with(
+        spec,
+        coins,
+        spendable,
+        to,
+        amount,
+        change,
+        fee_rate,
+        data,
+        &|_| Witness::placeholder(scheme),
+    )
+}
+
+/// [`plan_payment`] with the fee computed on the witnesses `placeholder`
+/// makes for each spent lock (a multisig policy's largest witness, say).
+#[allow(clippy::too_many_arguments)]
+pub fn plan_payment_with(
+    spec: &ChainSpec,
+    coins: &[(OutPoint, TxOut)],
+    spendable: impl Fn(&Lock) -> bool,
+    to: Lock,
+    amount: Amount,
+    change: Lock,
+    fee_rate: u64,
+    data: Vec<u8>,
+    placeholder: &dyn Fn(&Lock) -> Witness,
+) -> Result<PaymentPlan, WalletError> {
     let mut sorted: Vec<&(OutPoint, TxOut)> =
         coins.iter().filter(|(_, o)| spendable(&o.lock)).collect();
     sorted.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.0.cmp(&b.0)));
     let available =
         Amount::sum(sorted.iter().map(|(_, o)| o.amount)).map_err(|_| WalletError::Amount)?;
-    // Sized as if every input were spent by one key of the change's scheme:
-    // a wallet's coins and change share its keys' scheme.
-    let scheme = change.scheme().unwrap_or(spec.default_scheme);
     let mut tx = Transaction {
         version: if data.is_empty() { 1 } else { 2 },
         chain_id: spec.chain_id,
@@ -369,8 +400,8 @@ pub fn plan_payment(
     };
     let mut total = Amount::ZERO;
     let mut spent = Vec::new();
-    let fee_of = |tx: &Transaction| {
-        Amount::from_base(fee_rate.saturating_mul(signed_size(tx, scheme) as u64))
+    let fee_of = |tx: &Transaction, spent: &[TxOut]| {
+        Amount::from_base(fee_rate.saturating_mul(signed_size(tx, spent, placeholder) as u64))
             .ok_or(WalletError::Amount)
     };
     for (op, out) in sorted {
@@ -379,7 +410,7 @@ pub fn plan_payment(
         total = total
             .checked_add(out.amount)
             .map_err(|_| WalletError::Amount)?;
-        let fee = fee_of(&tx)?;
+        let fee = fee_of(&tx, &spent)?;
         let needed = amount.checked_add(fee).map_err(|_| WalletError::Amount)?;
         if total >= needed {
             let rest = total.checked_sub(needed).map_err(|_| WalletError::Amount)?;
@@ -399,7 +430,7 @@ pub fn plan_payment(
             });
         }
     }
-    let fee = fee_of(&tx)?;
+    let fee = fee_of(&tx, &spent)?;
     Err(WalletError::InsufficientFunds {
         available,
         needed: amount.checked_add(fee).unwrap_or(Amount::MAX),

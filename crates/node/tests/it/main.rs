@@ -6,6 +6,7 @@ mod bench_mining;
 mod bench_p2p;
 mod crash;
 mod e2e;
+mod multisig;
 mod p2p;
 mod pow;
 mod qbtc;

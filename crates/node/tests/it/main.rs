@@ -8,6 +8,7 @@ mod crash;
 mod e2e;
 mod multisig;
 mod p2p;
+mod p2p_multisig;
 mod pow;
 mod qbtc;
 mod rpc_limits;

@@ -84,11 +84,10 @@ pub async fn block(
         )));
     }
     let first = (page - 1) * TXS_PER_PAGE;
-    let producer = if h.as_pow().is_some() {
-        "Miner"
-    } else {
-        "Producer"
-    };
+    let pow = h
+        .as_pow()
+        .filter(|_| node.spec.consensus == luminex_ledger::spec::ConsensusKind::Pow);
+    let producer = if pow.is_some() { "Miner" } else { "Producer" };
 
     let body = html! {
         h1 { "Block " (grouped(height)) }
@@ -117,7 +116,7 @@ pub async fn block(
             div { dt { "Previous block" } dd.mono { a href={"/block/" (h.prev_hash())} { (h.prev_hash()) } } }
             div { dt { "Merkle root" } dd.mono { (h.merkle_root()) } }
             div { dt { "Version" } dd { (h.version()) } }
-            @if let Some(p) = h.as_pow() {
+            @if let Some(p) = pow {
                 div { dt { "Target bits" } dd.mono { (format!("{:08x}", p.bits)) } }
                 div { dt { "Difficulty" } dd { (format!("{:.4}", luminex_consensus::pow::difficulty(p.bits))) } }
                 div { dt { "Nonce" } dd { (p.nonce) } }

@@ -107,10 +107,13 @@ pub async fn dashboard(State(node): State<Arc<Node>>) -> Result<Markup, PageErro
 fn render(node: &Node) -> Result<Markup, PageError> {
     let tip = node.chain.tip();
     let now = node.clock.now_unix();
+    // The window for averages leaves the genesis block out: its time is
+    // the chain's design date, not when the node started producing.
+    let window_low = tip.height.saturating_sub(WINDOW).max(1);
+    let lowest = window_low.min(tip.height.saturating_sub(LATEST_BLOCKS - 1));
     let mut recent = Vec::new();
     let mut window_txs = 0u64;
     let mut oldest_time = tip.header.time();
-    let lowest = tip.height.saturating_sub(WINDOW);
     for h in (lowest..=tip.height).rev() {
         let Some(hash) = node.chain.hash_at(h)? else {
             break;
@@ -119,10 +122,13 @@ fn render(node: &Node) -> Result<Markup, PageError> {
             break;
         };
         let txs = node.chain.tx_count(&hash)?.unwrap_or(0);
-        if h > lowest {
-            window_txs += txs.saturating_sub(1) as u64;
+        if h >= window_low {
+            oldest_time = rec.header.time();
+            // Transactions of the blocks after the oldest one in the window.
+            if h > window_low {
+                window_txs += txs.saturating_sub(1) as u64;
+            }
         }
-        oldest_time = rec.header.time();
         if (recent.len() as u64) < LATEST_BLOCKS {
             recent.push(Recent {
                 height: h,
@@ -133,7 +139,7 @@ fn render(node: &Node) -> Result<Markup, PageError> {
         }
     }
     let span = tip.header.time().saturating_sub(oldest_time);
-    let blocks_in_span = tip.height - lowest;
+    let blocks_in_span = tip.height.saturating_sub(window_low);
     let block_time = (blocks_in_span > 0).then(|| span as f64 / blocks_in_span as f64);
     let tps = (span > 0).then(|| window_txs as f64 / span as f64);
 
@@ -171,15 +177,19 @@ fn render(node: &Node) -> Result<Markup, PageError> {
     };
     let projected = project(node);
     let estimates = [1u64, 3, 6].map(|n| (n, node.estimate_fee_rate(n)));
-    let pow = tip.header.as_pow().map(|p| {
-        let d = luminex_consensus::pow::difficulty(p.bits);
-        // Expected hashes per block are difficulty × 2³²; over the average
-        // block time that is the network's hash rate.
-        let rate = block_time
-            .filter(|t| *t > 0.0)
-            .map(|t| d * 4_294_967_296.0 / t);
-        (p.bits, d, rate)
-    });
+    let pow = tip
+        .header
+        .as_pow()
+        .filter(|_| node.spec.consensus == luminex_ledger::spec::ConsensusKind::Pow)
+        .map(|p| {
+            let d = luminex_consensus::pow::difficulty(p.bits);
+            // Expected hashes per block are difficulty × 2³²; over the average
+            // block time that is the network's hash rate.
+            let rate = block_time
+                .filter(|t| *t > 0.0)
+                .map(|t| d * 4_294_967_296.0 / t);
+            (p.bits, d, rate)
+        });
     let supply = issued(&node.spec, tip.height);
 
     let body = html! {

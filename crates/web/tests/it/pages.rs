@@ -8,7 +8,7 @@ use http_body_util::BodyExt;
 use luminex_api::ApiOptions;
 use luminex_ledger::testkit::{lock_of, transfer};
 use luminex_primitives::{Amount, Transaction, TxOut};
-use luminex_service::testkit::memory_node;
+use luminex_service::testkit::{memory_node, memory_node_for};
 use luminex_service::Node;
 use tower::ServiceExt;
 
@@ -111,6 +111,9 @@ async fn every_page_renders_pending_then_confirmed() {
     assert!(home.contains("The mempool is empty"));
     assert!(home.contains("data-live=\"chain\""));
     assert!(home.contains("/static/live.js"));
+    // Proof-of-work figures only on proof-of-work chains.
+    assert!(!home.contains("Difficulty"));
+    assert!(!page(&node, "/block/0").await.contains("Nonce"));
 
     // A pending payment: on the dashboard, its page and the address's.
     let tx = payment(&node, 0, 1, 5);
@@ -265,4 +268,15 @@ async fn assets_and_the_api_share_the_router() {
     let p = get(&node, "/search?q=0").await;
     assert_eq!(p.status, StatusCode::OK);
     assert!(p.body.contains("\"kind\":\"block\""));
+}
+
+#[tokio::test]
+async fn proof_of_work_chains_show_difficulty() {
+    let node = memory_node_for(luminex_ledger::ChainSpec::preset("qbtc").unwrap());
+    let home = page(&node, "/").await;
+    assert!(home.contains("Difficulty"), "{home}");
+    assert!(home.contains("Hash rate"));
+    let genesis = page(&node, "/block/0").await;
+    assert!(genesis.contains("Nonce"));
+    assert!(genesis.contains("Miner"));
 }

@@ -12,7 +12,8 @@ use luminex_ledger::ChainSpec;
 use luminex_primitives::{Amount, Encode, Hash, OutPoint, SchemeId, TxOut};
 use luminex_wallet::multisig::{export_key, MultisigPolicy, PolicyFile};
 use luminex_wallet::pst::{InputPolicy, PartialTx};
-use luminex_wallet::{Wallet, WalletFile};
+use luminex_wallet::recovery::GapScan;
+use luminex_wallet::{KeyChain, Wallet, WalletFile};
 use zeroize::Zeroizing;
 
 use crate::client::Client;
@@ -51,14 +52,19 @@ pub enum WalletCommand {
         #[arg(long, default_value_t = 0)]
         index: u32,
     },
-    /// Recreate a wallet from its recovery phrase (read from LUMINEX_MNEMONIC or a prompt).
+    /// Recreate a wallet from its recovery phrase (read from LUMINEX_MNEMONIC
+    /// or a prompt), finding its used addresses on the node's chain: each
+    /// chain of keys is scanned until `gap` addresses in a row were never used.
     Restore {
         /// Signature scheme the wallet used.
         #[arg(long)]
         scheme: Option<SchemeId>,
-        /// Number of addresses to derive.
-        #[arg(long, default_value_t = 1)]
-        addresses: u32,
+        /// Unused receive addresses in a row that end the scan.
+        #[arg(long, default_value_t = luminex_wallet::recovery::RECEIVE_GAP)]
+        gap_receive: u32,
+        /// Unused change addresses in a row that end the scan.
+        #[arg(long, default_value_t = luminex_wallet::recovery::CHANGE_GAP)]
+        gap_change: u32,
     },
     /// Show the wallet's addresses (or derive a new one).
     Address {
@@ -267,7 +273,11 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             let pass = passphrase(true)?;
             created(&Wallet::dev_key(spec, index, &pass), &ctx)?;
         }
-        WalletCommand::Restore { scheme, addresses } => {
+        WalletCommand::Restore {
+            scheme,
+            gap_receive,
+            gap_change,
+        } => {
             let phrase = match std::env::var("LUMINEX_MNEMONIC") {
                 Ok(p) => Zeroizing::new(p),
                 Err(_) => Zeroizing::new(rpassword::prompt_password("Recovery phrase: ")?),
@@ -275,9 +285,30 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             let pass = passphrase(true)?;
             let mut w =
                 Wallet::restore(spec, scheme.unwrap_or(spec.default_scheme), &phrase, &pass)?;
-            for _ in 1..addresses.max(1) {
-                w.new_address(spec);
+            let mut counts = [0u32; 2];
+            for (slot, (chain, gap)) in [
+                (KeyChain::Receive, gap_receive),
+                (KeyChain::Change, gap_change),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let mut scan = GapScan::new(gap);
+                while let Some(i) = scan.next_index() {
+                    let a = w.address_at(spec, chain, i);
+                    let h: HistoryJson = ctx
+                        .client
+                        .get(&format!("/address/{a}/transactions?limit=1"))
+                        .await?;
+                    scan.report(!h.transactions.is_empty());
+                }
+                counts[slot] = scan.used();
             }
+            w.extend_to(spec, counts[0] + 1, counts[1]);
+            println!(
+                "found {} used receive and {} used change addresses",
+                counts[0], counts[1]
+            );
             created(&w, &ctx)?;
         }
         WalletCommand::Address { new } => {
@@ -295,7 +326,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
         WalletCommand::Balance => {
             let file = WalletFile::read(&ctx.path, spec)?;
             let (mut confirmed, mut pending) = (0u64, 0u64);
-            for a in &file.addresses {
+            for a in file.addresses.iter().chain(&file.change) {
                 let b: BalanceJson = ctx.client.get(&format!("/address/{a}/balance")).await?;
                 println!("{a}  {} (pending {})", b.confirmed_coins, b.pending_coins);
                 confirmed += b.confirmed;
@@ -312,19 +343,10 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
         } => {
             let to = spec.parse_address(&to).context("--to")?;
             let pass = passphrase(false)?;
-            let w = Wallet::load(&ctx.path, spec, &pass)?;
+            let mut w = Wallet::load(&ctx.path, spec, &pass)?;
             let mut coins: Vec<(OutPoint, TxOut)> = Vec::new();
-            for (i, a) in w.file.addresses.iter().enumerate() {
-                let u: UtxosJson = ctx.client.get(&format!("/address/{a}/utxos")).await?;
-                let lock = w.keys()[i].public_key().lock();
-                for x in u.utxos.into_iter().filter(|x| x.spendable) {
-                    let txid: Hash = x
-                        .txid
-                        .parse()
-                        .map_err(|_| anyhow::anyhow!("bad txid from node"))?;
-                    let amount = Amount::from_base(x.amount).context("amount from node")?;
-                    coins.push((OutPoint { txid, vout: x.vout }, TxOut { amount, lock }));
-                }
+            for (key, a) in w.all_keys() {
+                coins.extend(coins_at(&ctx.client, a, key.public_key().lock()).await?);
             }
             let tx = w.pay(
                 spec,
@@ -333,6 +355,8 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 amount,
                 fee_rate.unwrap_or(spec.min_fee_rate),
             )?;
+            // The change address is remembered before the payment leaves.
+            w.save(&ctx.path, false)?;
             let r: BroadcastResponse = ctx
                 .client
                 .post_bytes("/transactions/broadcast", tx.encode())
@@ -367,7 +391,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             // One line per transaction, even when it touched several of the
             // wallet's addresses (a payment with change, a self-transfer).
             let mut merged: BTreeMap<(Reverse<u64>, String), (u64, u64)> = BTreeMap::new();
-            for a in &file.addresses {
+            for a in file.addresses.iter().chain(&file.change) {
                 let h: HistoryJson = ctx
                     .client
                     .get(&format!("/address/{a}/transactions?limit={limit}"))
@@ -558,7 +582,7 @@ async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             print!("{}", p.describe(spec));
             let pass = passphrase(false)?;
             let w = Wallet::load(&ctx.path, spec, &pass)?;
-            let added = p.sign(spec, w.keys())?;
+            let added = p.sign(spec, w.all_keys().into_iter().map(|(k, _)| k))?;
             write_text(out.as_ref().unwrap_or(&file), &hex::encode(p.to_bytes()))?;
             println!("signed: {added} signature(s) added");
         }

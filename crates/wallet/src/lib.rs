@@ -2,14 +2,16 @@
 //! under a passphrase (Argon2id + XChaCha20-Poly1305, file mode 0600), coin
 //! selection and signing.
 //!
-//! Key `i` of a wallet is the ML-DSA key generated from the 32-byte seed
-//! `tagged_hash("luminex/wallet/key", bip39_seed || scheme || i)`, so the
-//! mnemonic alone recovers every key and address.
+//! Every key is the ML-DSA key generated from a 32-byte seed hashed from
+//! the BIP 39 seed, the scheme, the account, the chain (receive or change)
+//! and the index (`docs/wallet.md`), so the mnemonic alone recovers every
+//! key; [`recovery`] finds which addresses were used with a gap limit.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod multisig;
 pub mod pst;
+pub mod recovery;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -83,11 +85,25 @@ pub enum SecretKind {
     },
 }
 
+/// The wallet file version written by this build: 2 derives receive and
+/// change keys on separate chains. Version 1 (one chain of keys, change to
+/// the first address) is still read.
+pub const WALLET_VERSION: u32 = 2;
+
+/// The two chains of keys of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyChain {
+    /// Addresses given out to be paid.
+    Receive = 0,
+    /// Addresses a payment sends its change to.
+    Change = 1,
+}
+
 /// The on-disk wallet: public data in clear, the secret encrypted.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WalletFile {
-    /// Format version (1).
+    /// Format version (1 or 2).
     pub version: u32,
     /// Chain name.
     pub chain: String,
@@ -97,8 +113,14 @@ pub struct WalletFile {
     pub secret: SecretKind,
     /// The encrypted mnemonic phrase or dev key seed.
     pub encrypted: EncryptedSecret,
-    /// Addresses derived so far, index order.
+    /// Account number (version 2).
+    #[serde(default)]
+    pub account: u32,
+    /// Receive addresses derived so far, index order.
     pub addresses: Vec<String>,
+    /// Change addresses derived so far, index order (version 2).
+    #[serde(default)]
+    pub change: Vec<String>,
 }
 
 /// An unlocked wallet.
@@ -106,21 +128,47 @@ pub struct Wallet {
     /// The file contents.
     pub file: WalletFile,
     keys: Vec<SigningKey>,
+    change_keys: Vec<SigningKey>,
     master: Zeroizing<Vec<u8>>,
 }
 
-fn derive(master: &[u8], kind: SecretKind, scheme: SchemeId, index: u32) -> SigningKey {
-    match kind {
+/// The seed of key `index` on `chain` of `account` for `scheme`, from the
+/// BIP 39 seed: `H_"luminex/wallet/key/v2"(seed ‖ scheme ‖ account u32 ‖
+/// chain u8 ‖ index u32)` (`docs/wallet.md`).
+pub fn key_seed(
+    bip39_seed: &[u8],
+    scheme: SchemeId,
+    account: u32,
+    chain: KeyChain,
+    index: u32,
+) -> [u8; 32] {
+    let mut h = Domain("luminex/wallet/key/v2").hasher();
+    h.update(bip39_seed);
+    h.update(&[scheme.tag()]);
+    h.update(&account.to_le_bytes());
+    h.update(&[chain as u8]);
+    h.update(&index.to_le_bytes());
+    h.finish().0
+}
+
+fn derive(master: &[u8], file: &WalletFile, chain: KeyChain, index: u32) -> SigningKey {
+    let scheme = file.scheme;
+    match file.secret {
         SecretKind::DevKey { index } => {
             SigningKey::from_seed(scheme, &ChainSpec::dev_key_seed(index))
         }
-        SecretKind::Mnemonic => {
+        // Version 1: one chain of keys.
+        SecretKind::Mnemonic if file.version == 1 => {
             let mut h = Domain("luminex/wallet/key").hasher();
             h.update(master);
             h.update(&[scheme.tag()]);
             h.update(&index.to_le_bytes());
             SigningKey::from_seed(scheme, &h.finish().0)
         }
+        SecretKind::Mnemonic => SigningKey::from_seed(
+            scheme,
+            &key_seed(master, scheme, file.account, chain, index),
+        ),
     }
 }
 
@@ -158,16 +206,19 @@ impl Wallet {
             .map_err(|e| WalletError::Mnemonic(e.to_string()))?;
         let master = Zeroizing::new(m.to_seed("").to_vec());
         let file = WalletFile {
-            version: 1,
+            version: WALLET_VERSION,
             chain: spec.name.clone(),
             scheme,
             secret: SecretKind::Mnemonic,
             encrypted: keystore::encrypt(passphrase, phrase.trim().as_bytes()),
+            account: 0,
             addresses: vec![],
+            change: vec![],
         };
         let mut w = Wallet {
             file,
             keys: vec![],
+            change_keys: vec![],
             master,
         };
         w.new_address(spec);
@@ -178,16 +229,19 @@ impl Wallet {
     pub fn dev_key(spec: &ChainSpec, index: u32, passphrase: &str) -> Wallet {
         let seed = ChainSpec::dev_key_seed(index);
         let file = WalletFile {
-            version: 1,
+            version: WALLET_VERSION,
             chain: spec.name.clone(),
             scheme: spec.default_scheme,
             secret: SecretKind::DevKey { index },
             encrypted: keystore::encrypt(passphrase, &seed),
+            account: 0,
             addresses: vec![],
+            change: vec![],
         };
         let mut w = Wallet {
             file,
             keys: vec![],
+            change_keys: vec![],
             master: Zeroizing::new(seed.to_vec()),
         };
         w.new_address(spec);
@@ -208,29 +262,103 @@ impl Wallet {
             }
             SecretKind::DevKey { .. } => secret,
         };
-        let keys = (0..file.addresses.len() as u32)
-            .map(|i| derive(&master, file.secret, file.scheme, i))
+        if file.version != 1 && file.version != WALLET_VERSION {
+            return Err(WalletError::Malformed(format!("version {}", file.version)));
+        }
+        let keys: Vec<SigningKey> = (0..file.addresses.len() as u32)
+            .map(|i| derive(&master, &file, KeyChain::Receive, i))
             .collect();
-        Ok(Wallet { file, keys, master })
+        let change_keys: Vec<SigningKey> = (0..file.change.len() as u32)
+            .map(|i| derive(&master, &file, KeyChain::Change, i))
+            .collect();
+        // The keys must make the addresses the file lists.
+        let derived = keys
+            .iter()
+            .chain(&change_keys)
+            .map(|k| spec.address(lock_of(k)).to_string());
+        if !derived.eq(file.addresses.iter().chain(&file.change).cloned()) {
+            return Err(WalletError::Malformed(
+                "the keys do not make the addresses the file lists".into(),
+            ));
+        }
+        Ok(Wallet {
+            file,
+            keys,
+            change_keys,
+            master,
+        })
     }
 
-    /// Derives the next key and returns its address (a dev-key wallet has
-    /// only one).
+    /// Whether keys come from a mnemonic on separate receive and change
+    /// chains (a version-2 mnemonic wallet).
+    fn has_chains(&self) -> bool {
+        self.file.secret == SecretKind::Mnemonic && self.file.version >= 2
+    }
+
+    /// The address of key `index` on `chain`, without keeping it.
+    pub fn address_at(&self, spec: &ChainSpec, chain: KeyChain, index: u32) -> String {
+        spec.address(lock_of(&derive(&self.master, &self.file, chain, index)))
+            .to_string()
+    }
+
+    /// Derives the next receive key and returns its address (a dev-key
+    /// wallet has only one).
     pub fn new_address(&mut self, spec: &ChainSpec) -> String {
         if matches!(self.file.secret, SecretKind::DevKey { .. }) && !self.keys.is_empty() {
             return self.file.addresses[0].clone();
         }
         let i = self.keys.len() as u32;
-        let key = derive(&self.master, self.file.secret, self.file.scheme, i);
+        let key = derive(&self.master, &self.file, KeyChain::Receive, i);
         let addr = spec.address(lock_of(&key)).to_string();
         self.keys.push(key);
         self.file.addresses.push(addr.clone());
         addr
     }
 
-    /// The keys.
+    /// A change lock never used before: the next change key (version 2),
+    /// or the first address of a dev-key or version-1 wallet (which have
+    /// no change chain).
+    pub fn next_change(&mut self, spec: &ChainSpec) -> Lock {
+        if !self.has_chains() {
+            return lock_of(&self.keys[0]);
+        }
+        let i = self.change_keys.len() as u32;
+        let key = derive(&self.master, &self.file, KeyChain::Change, i);
+        let lock = lock_of(&key);
+        self.change_keys.push(key);
+        self.file.change.push(spec.address(lock).to_string());
+        lock
+    }
+
+    /// Derives keys until the wallet has `receive` receive and `change`
+    /// change addresses (it never forgets one).
+    pub fn extend_to(&mut self, spec: &ChainSpec, receive: u32, change: u32) {
+        while (self.keys.len() as u32) < receive {
+            self.new_address(spec);
+        }
+        while self.has_chains() && (self.change_keys.len() as u32) < change {
+            self.next_change(spec);
+        }
+    }
+
+    /// The receive keys, index order.
     pub fn keys(&self) -> &[SigningKey] {
         &self.keys
+    }
+
+    /// The change keys, index order.
+    pub fn change_keys(&self) -> &[SigningKey] {
+        &self.change_keys
+    }
+
+    /// Every key with its address: receive keys, then change keys.
+    pub fn all_keys(&self) -> Vec<(&SigningKey, &str)> {
+        self.keys
+            .iter()
+            .zip(&self.file.addresses)
+            .chain(self.change_keys.iter().zip(&self.file.change))
+            .map(|(k, a)| (k, a.as_str()))
+            .collect()
     }
 
     /// Writes the wallet file with mode 0600; `create_new` refuses to
@@ -263,18 +391,24 @@ impl Wallet {
     }
 
     /// Builds and signs a payment of `amount` to `to` from `coins` (outputs
-    /// of this wallet), paying `fee_rate` base units per byte and returning
-    /// change to the wallet's first address.
+    /// of this wallet), paying `fee_rate` base units per byte and sending
+    /// change to a fresh change address ([`Wallet::next_change`]; save the
+    /// wallet afterwards so that it is remembered).
     pub fn pay(
-        &self,
+        &mut self,
         spec: &ChainSpec,
         coins: &[(OutPoint, TxOut)],
         to: Lock,
         amount: Amount,
         fee_rate: u64,
     ) -> Result<Transaction, WalletError> {
-        let keys: HashMap<Lock, &SigningKey> = self.keys.iter().map(|k| (lock_of(k), k)).collect();
-        let change = lock_of(&self.keys[0]);
+        let change = self.next_change(spec);
+        let keys: HashMap<Lock, &SigningKey> = self
+            .keys
+            .iter()
+            .chain(&self.change_keys)
+            .map(|k| (lock_of(k), k))
+            .collect();
         build_payment(spec, &keys, coins, to, amount, change, fee_rate)
     }
 }
@@ -519,11 +653,84 @@ mod tests {
     }
 
     #[test]
+    fn version_1_files_keep_their_keys_and_change_address() {
+        let spec = ChainSpec::preset("dev").unwrap();
+        let (w, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "pw");
+        let mut v1 = w.file.clone();
+        v1.version = 1;
+        let legacy = derive(&w.master, &v1, KeyChain::Receive, 0);
+        v1.addresses = vec![spec.address(lock_of(&legacy)).to_string()];
+        v1.change.clear();
+        assert_ne!(v1.addresses[0], w.file.addresses[0], "another derivation");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.json");
+        std::fs::write(&path, serde_json::to_vec(&v1).unwrap()).unwrap();
+        let mut l = Wallet::load(&path, &spec, "pw").unwrap();
+        assert_eq!(l.keys()[0].public_key(), legacy.public_key());
+        assert_eq!(l.next_change(&spec), lock_of(&legacy));
+        // A file whose addresses are not its keys' is refused.
+        let mut bad = w.file.clone();
+        bad.addresses[0] = v1.addresses[0].clone();
+        std::fs::write(&path, serde_json::to_vec(&bad).unwrap()).unwrap();
+        assert!(matches!(
+            Wallet::load(&path, &spec, "pw"),
+            Err(WalletError::Malformed(_))
+        ));
+        let _ = phrase;
+    }
+
+    /// Pinned derivation (docs/wallet.md): the mnemonic "abandon" × 23 +
+    /// "art", no BIP 39 passphrase, ML-DSA-65, account 0, on `dev`.
+    #[test]
+    fn derivation_vectors() {
+        let spec = ChainSpec::preset("dev").unwrap();
+        let phrase = format!("{} art", ["abandon"; 23].join(" "));
+        let w = Wallet::restore(&spec, SchemeId::MlDsa65, &phrase, "pw").unwrap();
+        let seed = bip39::Mnemonic::parse_normalized(&phrase)
+            .unwrap()
+            .to_seed("");
+        let vectors = [
+            (KeyChain::Receive, 0, RECEIVE_0),
+            (KeyChain::Receive, 1, RECEIVE_1),
+            (KeyChain::Change, 0, CHANGE_0),
+        ];
+        for (chain, index, (seed_hex, address)) in vectors {
+            assert_eq!(
+                hex::encode(key_seed(&seed, SchemeId::MlDsa65, 0, chain, index)),
+                seed_hex
+            );
+            assert_eq!(w.address_at(&spec, chain, index), address);
+        }
+        // Another account or scheme, other keys.
+        assert_ne!(
+            key_seed(&seed, SchemeId::MlDsa65, 1, KeyChain::Receive, 0),
+            key_seed(&seed, SchemeId::MlDsa65, 0, KeyChain::Receive, 0)
+        );
+        assert_ne!(
+            key_seed(&seed, SchemeId::MlDsa44, 0, KeyChain::Receive, 0),
+            key_seed(&seed, SchemeId::MlDsa65, 0, KeyChain::Receive, 0)
+        );
+    }
+
+    const RECEIVE_0: (&str, &str) = (
+        "01a26f4fe850228f0187bdbf53086008611d747654bdab89525944a2580ffb6f",
+        "lmxdev1qtwvep24zr3ayyr57z67g7qd07k07n8tmghd9clpryns6r7527yzk6vmrq6",
+    );
+    const RECEIVE_1: (&str, &str) = (
+        "3cef8172e43a889be90a9d16242f2d69da7c0b8438a6792e6f21d3397f2eeac6",
+        "lmxdev1qga02u4k2curhvpqrh8g8z4c7z3xa30sm9sjplukvtturff6q07ccpu89d0",
+    );
+    const CHANGE_0: (&str, &str) = (
+        "1e90f2c95a01ec0bb8b4e44a08e99b91ffd92d141522cfafbd91448cb5d77dea",
+        "lmxdev1qfpas55mxgpee826rajmpuv4qqccsjqrnldmvx4jfce3lacqg40rvgc75rd",
+    );
+
+    #[test]
     fn payments_select_coins_pay_fees_and_validate() {
         let mut chain = TestChain::dev();
         let spec = chain.spec.clone();
-        let dev = Wallet::dev_key(&spec, 0, "pw");
-        let (alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
+        let mut dev = Wallet::dev_key(&spec, 0, "pw");
+        let (mut alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
         let coins: Vec<(OutPoint, TxOut)> = chain
             .coins_of(&lock_of(&dev.keys()[0]))
             .into_iter()

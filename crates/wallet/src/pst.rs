@@ -251,15 +251,20 @@ impl PartialTx {
 
     /// Signs every input that one of `keys` may sign and that still needs
     /// signatures; returns how many signatures were added.
-    pub fn sign(&mut self, spec: &ChainSpec, keys: &[SigningKey]) -> Result<usize, PstError> {
+    pub fn sign<'k>(
+        &mut self,
+        spec: &ChainSpec,
+        keys: impl IntoIterator<Item = &'k SigningKey>,
+    ) -> Result<usize, PstError> {
         self.check(spec)?;
+        let keys: Vec<&SigningKey> = keys.into_iter().collect();
         let msg = self.message();
         let mut added = 0;
         for x in &mut self.inputs {
             if x.signatures.len() >= x.policy.threshold() {
                 continue;
             }
-            for k in keys {
+            for k in &keys {
                 let index = match &x.policy {
                     InputPolicy::Key(pk) => (pk == k.public_key()).then_some(0u8),
                     InputPolicy::Multisig(p) => p

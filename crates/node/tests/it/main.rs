@@ -12,6 +12,7 @@ mod p2p;
 mod p2p_multisig;
 mod pow;
 mod qbtc;
+mod restore;
 mod rpc_limits;
 mod stratum;
 mod support;

@@ -1,0 +1,245 @@
+//! Finding a restored wallet's used addresses with a gap limit.
+//!
+//! A mnemonic recovers every key, but not how many were used. As BIP 44
+//! and Electrum do, each chain is scanned from index 0 and the scan stops
+//! after `gap` consecutive addresses that were never used: 20 on the
+//! receive chain (addresses handed out may stay unpaid), 10 on the change
+//! chain (every change address is used by the payment that made it).
+//! Coins on an address further than `gap` past the last used one are not
+//! found: restore again with a larger gap.
+
+use luminex_ledger::ChainSpec;
+
+use crate::{KeyChain, Wallet};
+
+/// Default gap of the receive chain.
+pub const RECEIVE_GAP: u32 = 20;
+/// Default gap of the change chain.
+pub const CHANGE_GAP: u32 = 10;
+
+/// The scan of one chain: which index to ask about next, and when to stop.
+#[derive(Debug, Clone)]
+pub struct GapScan {
+    gap: u32,
+    next: u32,
+    last_used: Option<u32>,
+}
+
+impl GapScan {
+    /// A scan from index 0 stopping after `gap` unused addresses in a row.
+    pub fn new(gap: u32) -> GapScan {
+        GapScan {
+            gap,
+            next: 0,
+            last_used: None,
+        }
+    }
+
+    /// The index to ask about next, or `None` when the scan is over.
+    pub fn next_index(&self) -> Option<u32> {
+        let end = self
+            .last_used
+            .map_or(0, |u| u.saturating_add(1))
+            .saturating_add(self.gap);
+        (self.next < end).then_some(self.next)
+    }
+
+    /// Records whether the address at [`GapScan::next_index`] was used.
+    pub fn report(&mut self, used: bool) {
+        if used {
+            self.last_used = Some(self.next);
+        }
+        self.next = self.next.saturating_add(1);
+    }
+
+    /// How many addresses are in use: one past the last used index.
+    pub fn used(&self) -> u32 {
+        self.last_used.map_or(0, |u| u.saturating_add(1))
+    }
+}
+
+/// What a scan found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    /// Receive addresses in use (one past the last used index).
+    pub receive: u32,
+    /// Change addresses in use.
+    pub change: u32,
+    /// Addresses asked about.
+    pub queries: u32,
+}
+
+/// Scans both chains of `w`, asking `used` whether an address ever
+/// received coins, and derives every address up to the last used one on
+/// each chain plus one fresh receive address.
+pub fn scan<E>(
+    w: &mut Wallet,
+    spec: &ChainSpec,
+    receive_gap: u32,
+    change_gap: u32,
+    mut used: impl FnMut(&str) -> Result<bool, E>,
+) -> Result<Found, E> {
+    let mut queries = 0;
+    let mut counts = [0u32; 2];
+    for (slot, (chain, gap)) in [
+        (KeyChain::Receive, receive_gap),
+        (KeyChain::Change, change_gap),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut s = GapScan::new(gap);
+        while let Some(i) = s.next_index() {
+            queries += 1;
+            s.report(used(&w.address_at(spec, chain, i))?);
+        }
+        counts[slot] = s.used();
+    }
+    w.extend_to(spec, counts[0] + 1, counts[1]);
+    Ok(Found {
+        receive: counts[0],
+        change: counts[1],
+        queries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock_of;
+    use luminex_ledger::testkit::{transfer, TestChain};
+    use luminex_primitives::{Amount, Lock, OutPoint, SchemeId, TxOut};
+
+    /// Whether any output of the chain ever paid `address`.
+    fn ever_paid(chain: &TestChain, address: &str) -> bool {
+        let lock = chain.spec.parse_address(address).unwrap().lock;
+        chain
+            .blocks
+            .iter()
+            .flat_map(|b| &b.txs)
+            .any(|t| t.outputs.iter().any(|o| o.lock == lock))
+    }
+
+    fn coins(chain: &TestChain, w: &Wallet) -> Vec<(OutPoint, TxOut)> {
+        w.all_keys()
+            .iter()
+            .flat_map(|(k, _)| chain.coins_of(&lock_of(k)))
+            .map(|(o, c)| (o, c.output))
+            .collect()
+    }
+
+    #[test]
+    fn restore_from_the_mnemonic_alone_finds_every_coin() {
+        let mut chain = TestChain::dev();
+        let spec = chain.spec.clone();
+        let (original, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "pw");
+        let pay = |i, index| TxOut {
+            amount: Amount::from_base(1_000_000 * (i + 1)).unwrap(),
+            lock: spec
+                .parse_address(&original.address_at(&spec, KeyChain::Receive, index))
+                .unwrap()
+                .lock,
+        };
+        let mut outputs: Vec<TxOut> = [5u32, 24, 43]
+            .iter()
+            .enumerate()
+            .map(|(i, &index)| pay(i as u64, index))
+            .collect();
+        // Change addresses 0 to 12, as thirteen payments would have left
+        // them (each is used by the payment that made it); 12 holds most.
+        for index in 0..=12 {
+            outputs.push(TxOut {
+                amount: Amount::from_base(if index == 12 { 7_000_000 } else { 100_000 }).unwrap(),
+                lock: spec
+                    .parse_address(&original.address_at(&spec, KeyChain::Change, index))
+                    .unwrap()
+                    .lock,
+            });
+        }
+        // And one past the gap after 43 on the receive chain: not found.
+        outputs.push(TxOut {
+            amount: Amount::from_base(9_000_000).unwrap(),
+            lock: spec
+                .parse_address(&original.address_at(&spec, KeyChain::Receive, 64))
+                .unwrap()
+                .lock,
+        });
+        let dev = chain.keys[0].clone();
+        let mut src = chain.coins_of(&lock_of(&dev));
+        src.retain(|(_, c)| !c.is_coinbase);
+        let fund = transfer(&spec, &dev, &src[..1], outputs);
+        chain.mine(vec![fund]).unwrap();
+
+        let mut restored = Wallet::restore(&spec, SchemeId::MlDsa65, &phrase, "new").unwrap();
+        let found = scan(&mut restored, &spec, RECEIVE_GAP, CHANGE_GAP, |a| {
+            Ok::<_, ()>(ever_paid(&chain, a))
+        })
+        .unwrap();
+        assert_eq!((found.receive, found.change), (44, 13));
+        assert_eq!(found.queries, 64 + 23);
+        // Every address up to the last used, and one fresh receive address.
+        assert_eq!(restored.file.addresses.len(), 45);
+        assert_eq!(restored.file.change.len(), 13);
+        let total: u64 = coins(&chain, &restored)
+            .iter()
+            .map(|(_, o)| o.amount.base())
+            .sum();
+        assert_eq!(
+            total,
+            1_000_000 + 2_000_000 + 3_000_000 + 7_000_000 + 12 * 100_000
+        );
+        // A larger gap reaches the coin at 64.
+        let mut wide = Wallet::restore(&spec, SchemeId::MlDsa65, &phrase, "new").unwrap();
+        let found = scan(&mut wide, &spec, 21, CHANGE_GAP, |a| {
+            Ok::<_, ()>(ever_paid(&chain, a))
+        })
+        .unwrap();
+        assert_eq!(found.receive, 65);
+
+        // The restored wallet spends them all; each payment's change goes to
+        // a change address never used before.
+        let mut seen: Vec<Lock> = Vec::new();
+        for _ in 0..3 {
+            let tx = restored
+                .pay(
+                    &spec,
+                    &coins(&chain, &restored),
+                    lock_of(&dev),
+                    Amount::from_base(1_500_000).unwrap(),
+                    spec.min_fee_rate,
+                )
+                .unwrap();
+            let change = tx.outputs[1].lock;
+            assert!(!seen.contains(&change), "change address reused");
+            assert!(!ever_paid(&chain, &spec.address(change).to_string()));
+            seen.push(change);
+            chain.mine(vec![tx]).unwrap();
+        }
+        assert_eq!(restored.file.change.len(), 16);
+    }
+
+    #[test]
+    fn the_scan_stops_after_gap_unused_addresses() {
+        let used = [5u32, 24, 43];
+        let mut s = GapScan::new(20);
+        let mut asked = Vec::new();
+        while let Some(i) = s.next_index() {
+            asked.push(i);
+            s.report(used.contains(&i));
+        }
+        assert_eq!(s.used(), 44);
+        assert_eq!(asked, (0..64).collect::<Vec<_>>(), "20 past the last used");
+        // An address past the gap is not reached.
+        let mut s = GapScan::new(20);
+        while let Some(i) = s.next_index() {
+            s.report(i == 5 || i == 26);
+        }
+        assert_eq!(s.used(), 6);
+        let mut s = GapScan::new(10);
+        assert_eq!(s.next_index(), Some(0));
+        for _ in 0..10 {
+            s.report(false);
+        }
+        assert_eq!((s.next_index(), s.used()), (None, 0));
+    }
+}

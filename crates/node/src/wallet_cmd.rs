@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use luminex_ledger::ChainSpec;
-use luminex_primitives::{Amount, Encode, Hash, OutPoint, SchemeId, TxOut};
+use luminex_primitives::{Amount, Encode, Hash, OutPoint, PublicKey, SchemeId, TxOut};
 use luminex_wallet::multisig::{export_key, MultisigPolicy, PolicyFile};
 use luminex_wallet::pst::{InputPolicy, PartialTx};
 use luminex_wallet::recovery::GapScan;
@@ -102,6 +102,20 @@ pub enum WalletCommand {
         #[arg(long, default_value_t = 0)]
         index: usize,
     },
+    /// Write the public keys of every address of the wallet, for a
+    /// watch-only wallet elsewhere.
+    ExportWatch {
+        /// The export file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create a watch-only wallet (balances, history, unsigned payments; no
+    /// signing) from an `export-watch` file.
+    ImportWatch {
+        /// The export file.
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// Multisig policies: m of a set of exported public keys.
     #[command(subcommand)]
     Multisig(MultisigCommand),
@@ -139,11 +153,12 @@ pub enum MultisigCommand {
 /// `luminex wallet pst …`. Containers are files of hex text.
 #[derive(Debug, Subcommand)]
 pub enum PstCommand {
-    /// Build an unsigned payment from a multisig address.
+    /// Build an unsigned payment from a multisig address (`--policy`) or
+    /// from this wallet's addresses (a watch-only wallet's too).
     Create {
-        /// The policy file of the paying address.
+        /// The policy file of the paying multisig address.
         #[arg(long)]
-        policy: PathBuf,
+        policy: Option<PathBuf>,
         /// Receiving address.
         #[arg(long)]
         to: String,
@@ -384,6 +399,25 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             };
             println!("{}", export_key(k.public_key()));
         }
+        WalletCommand::ExportWatch { out } => {
+            let pass = passphrase(false)?;
+            let w = Wallet::load(&ctx.path, spec, &pass)?;
+            write_text(&out, &serde_json::to_string_pretty(&w.export_watch(spec))?)?;
+            println!(
+                "{} receive and {} change keys",
+                w.keys().len(),
+                w.change_keys().len()
+            );
+        }
+        WalletCommand::ImportWatch { file } => {
+            let text =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let e: luminex_wallet::watch::WatchExport = serde_json::from_slice(&text)
+                .with_context(|| format!("{} is not an export-watch file", file.display()))?;
+            let f = WalletFile::watch_only(spec, &e)?;
+            f.save(&ctx.path, true)?;
+            println!("watch-only wallet: {}", ctx.path.display());
+        }
         WalletCommand::Multisig(cmd) => run_multisig(&ctx, cmd).await?,
         WalletCommand::Pst(cmd) => run_pst(&ctx, cmd).await?,
         WalletCommand::History { limit } => {
@@ -535,7 +569,62 @@ async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
     let spec = &ctx.cfg.spec;
     match cmd {
         PstCommand::Create {
-            policy,
+            policy: None,
+            to,
+            amount,
+            fee_rate,
+            out,
+        } => {
+            let to = spec.parse_address(&to).context("--to")?;
+            let file = WalletFile::read(&ctx.path, spec)?;
+            // The keys of the wallet's addresses, and where change goes.
+            let (keys, change) = if file.encrypted.is_none() {
+                let keys = file.watched_keys()?;
+                let first = keys.first().context("the wallet has no keys")?.lock();
+                (keys, first)
+            } else {
+                let pass = passphrase(false)?;
+                let mut w = Wallet::load(&ctx.path, spec, &pass)?;
+                let change = w.next_change(spec);
+                w.save(&ctx.path, false)?;
+                let keys = w
+                    .all_keys()
+                    .iter()
+                    .map(|(k, _)| k.public_key().clone())
+                    .collect::<Vec<_>>();
+                (keys, change)
+            };
+            let mut coins = Vec::new();
+            for k in &keys {
+                let a = spec.address(k.lock()).to_string();
+                coins.extend(coins_at(&ctx.client, &a, k.lock()).await?);
+            }
+            let by_lock: std::collections::HashMap<luminex_primitives::Lock, PublicKey> =
+                keys.iter().map(|k| (k.lock(), k.clone())).collect();
+            let plan = luminex_wallet::plan_payment(
+                spec,
+                &coins,
+                |l| by_lock.contains_key(l),
+                to.lock,
+                amount,
+                change,
+                fee_rate.unwrap_or(spec.min_fee_rate),
+                Vec::new(),
+            )?;
+            let policies = plan
+                .spent
+                .iter()
+                .map(|o| InputPolicy::Key(by_lock[&o.lock].clone()))
+                .collect();
+            let pst = PartialTx::new(spec, plan.tx, plan.spent, policies)?;
+            if out.exists() {
+                bail!("{} exists already", out.display());
+            }
+            write_text(&out, &hex::encode(pst.to_bytes()))?;
+            print!("{}", pst.describe(spec));
+        }
+        PstCommand::Create {
+            policy: Some(policy),
             to,
             amount,
             fee_rate,

@@ -12,6 +12,7 @@
 pub mod multisig;
 pub mod pst;
 pub mod recovery;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -70,6 +71,9 @@ pub enum WalletError {
     /// An amount is out of range.
     #[error("amount out of range")]
     Amount,
+    /// A watch-only wallet holds no secret: it cannot sign.
+    #[error("this is a watch-only wallet: it has no keys to sign with")]
+    WatchOnly,
 }
 
 /// Where a wallet's keys come from.
@@ -83,6 +87,9 @@ pub enum SecretKind {
         /// Its index.
         index: u32,
     },
+    /// Public keys only (`watch`): balances, history and unsigned
+    /// payments, never a signature.
+    WatchOnly,
 }
 
 /// The wallet file version written by this build: 2 derives receive and
@@ -111,8 +118,14 @@ pub struct WalletFile {
     pub scheme: SchemeId,
     /// What the secret is.
     pub secret: SecretKind,
-    /// The encrypted mnemonic phrase or dev key seed.
-    pub encrypted: EncryptedSecret,
+    /// The encrypted mnemonic phrase or dev key seed; none in a
+    /// watch-only wallet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<EncryptedSecret>,
+    /// A watch-only wallet's public keys (exported, hex): those of
+    /// `addresses`, then those of `change`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_keys: Vec<String>,
     /// Account number (version 2).
     #[serde(default)]
     pub account: u32,
@@ -165,7 +178,9 @@ fn derive(master: &[u8], file: &WalletFile, chain: KeyChain, index: u32) -> Sign
             h.update(&index.to_le_bytes());
             SigningKey::from_seed(scheme, &h.finish().0)
         }
-        SecretKind::Mnemonic => SigningKey::from_seed(
+        // (A watch-only file has no master: `load` refuses it before any
+        // key is derived.)
+        SecretKind::Mnemonic | SecretKind::WatchOnly => SigningKey::from_seed(
             scheme,
             &key_seed(master, scheme, file.account, chain, index),
         ),
@@ -210,7 +225,8 @@ impl Wallet {
             chain: spec.name.clone(),
             scheme,
             secret: SecretKind::Mnemonic,
-            encrypted: keystore::encrypt(passphrase, phrase.trim().as_bytes()),
+            encrypted: Some(keystore::encrypt(passphrase, phrase.trim().as_bytes())),
+            public_keys: vec![],
             account: 0,
             addresses: vec![],
             change: vec![],
@@ -233,7 +249,8 @@ impl Wallet {
             chain: spec.name.clone(),
             scheme: spec.default_scheme,
             secret: SecretKind::DevKey { index },
-            encrypted: keystore::encrypt(passphrase, &seed),
+            encrypted: Some(keystore::encrypt(passphrase, &seed)),
+            public_keys: vec![],
             account: 0,
             addresses: vec![],
             change: vec![],
@@ -251,7 +268,10 @@ impl Wallet {
     /// Reads and decrypts a wallet file.
     pub fn load(path: &Path, spec: &ChainSpec, passphrase: &str) -> Result<Wallet, WalletError> {
         let file = WalletFile::read(path, spec)?;
-        let secret = keystore::decrypt(passphrase, &file.encrypted)?;
+        let Some(encrypted) = &file.encrypted else {
+            return Err(WalletError::WatchOnly);
+        };
+        let secret = keystore::decrypt(passphrase, encrypted)?;
         let master = match file.secret {
             SecretKind::Mnemonic => {
                 let phrase = std::str::from_utf8(&secret)
@@ -261,6 +281,7 @@ impl Wallet {
                 Zeroizing::new(m.to_seed("").to_vec())
             }
             SecretKind::DevKey { .. } => secret,
+            SecretKind::WatchOnly => return Err(WalletError::WatchOnly),
         };
         if file.version != 1 && file.version != WALLET_VERSION {
             return Err(WalletError::Malformed(format!("version {}", file.version)));
@@ -364,30 +385,7 @@ impl Wallet {
     /// Writes the wallet file with mode 0600; `create_new` refuses to
     /// overwrite an existing wallet.
     pub fn save(&self, path: &Path, create_new: bool) -> Result<(), WalletError> {
-        let io = |error| WalletError::Io {
-            path: path.display().to_string(),
-            error,
-        };
-        if create_new && path.exists() {
-            return Err(WalletError::Exists(path.display().to_string()));
-        }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let json = serde_json::to_vec_pretty(&self.file)
-            .map_err(|e| WalletError::Malformed(e.to_string()))?;
-        let tmp = path.with_extension("json.tmp");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        {
-            use std::io::Write;
-            let mut f = opts.open(&tmp).map_err(io)?;
-            f.write_all(&json).map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, path).map_err(io)
+        self.file.save(path, create_new)
     }
 
     /// Builds and signs a payment of `amount` to `to` from `coins` (outputs
@@ -414,6 +412,35 @@ impl Wallet {
 }
 
 impl WalletFile {
+    /// Writes the wallet file with mode 0600; `create_new` refuses to
+    /// overwrite an existing wallet.
+    pub fn save(&self, path: &Path, create_new: bool) -> Result<(), WalletError> {
+        let io = |error| WalletError::Io {
+            path: path.display().to_string(),
+            error,
+        };
+        if create_new && path.exists() {
+            return Err(WalletError::Exists(path.display().to_string()));
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let json =
+            serde_json::to_vec_pretty(self).map_err(|e| WalletError::Malformed(e.to_string()))?;
+        let tmp = path.with_extension("json.tmp");
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        {
+            use std::io::Write;
+            let mut f = opts.open(&tmp).map_err(io)?;
+            f.write_all(&json).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
     /// Reads a wallet file (no passphrase needed) and checks its chain.
     pub fn read(path: &Path, spec: &ChainSpec) -> Result<WalletFile, WalletError> {
         let bytes = std::fs::read(path).map_err(|error| WalletError::Io {

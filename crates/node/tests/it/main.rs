@@ -16,3 +16,4 @@ mod restore;
 mod rpc_limits;
 mod stratum;
 mod support;
+mod watch;

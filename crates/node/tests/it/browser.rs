@@ -313,18 +313,15 @@ async fn the_explorer_in_a_real_browser() {
     c.execute("window.notReloaded = true; return true;", vec![])
         .await
         .unwrap();
-    let first = c
-        .find(Locator::Id("height"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Read in one script call: the live refresh may replace the element
+    // between a find and a read.
+    let height_js = "const e = document.getElementById('height'); return e ? e.textContent : null;";
+    let first = c.execute(height_js, vec![]).await.unwrap();
+    assert!(first.is_string(), "the dashboard shows the height");
     wait_until("a new block on the dashboard", || async {
-        match c.find(Locator::Id("height")).await {
-            Ok(e) => e.text().await.is_ok_and(|t| t != first),
-            Err(_) => false,
-        }
+        c.execute(height_js, vec![])
+            .await
+            .is_ok_and(|h| h.is_string() && h != first)
     })
     .await;
     let same_page = c

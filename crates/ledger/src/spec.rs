@@ -254,10 +254,11 @@ pub struct CoinbaseExtraError {
 }
 
 /// Names of the compiled-in presets.
-pub const PRESETS: &[&str] = &["dev", "qbtc"];
+pub const PRESETS: &[&str] = &["dev", "qbtc", "poa"];
 
 const DEV: &str = include_str!("../presets/dev.toml");
 const QBTC: &str = include_str!("../presets/qbtc.toml");
+const POA: &str = include_str!("../presets/poa.toml");
 
 impl ChainSpec {
     /// A compiled-in preset.
@@ -270,6 +271,7 @@ impl ChainSpec {
         match name {
             "dev" => Ok(DEV),
             "qbtc" => Ok(QBTC),
+            "poa" => Ok(POA),
             other => Err(SpecError::UnknownPreset(other.to_string())),
         }
     }

@@ -22,10 +22,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use luminex_ledger::{
-    check_transaction, check_tx_inputs, verify_signatures, ChainSpec, Coin, ErrorClass, InputCheck,
-    SigCache, TxError, UtxoView,
+    check_transaction, check_tx_inputs, verify_signatures, BlockError, ChainSpec, Coin, ErrorClass,
+    InputCheck, SigCache, TxError, UtxoView,
 };
-use luminex_primitives::{Amount, Hash, OutPoint, Transaction};
+use luminex_primitives::{Amount, Hash, Lock, OutPoint, Transaction, TxOut};
 
 /// Why a transaction was not admitted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -394,6 +394,57 @@ impl Mempool {
             pending = deferred;
         }
         out
+    }
+
+    /// The transactions of a new block at `height`: a coinbase paying the
+    /// subsidy plus fees to `reward` (with `coinbase_extra` in its data,
+    /// see [`ChainSpec::coinbase`]) followed by the best transactions that
+    /// fit the block with room for a header and the coinbase. Returns them
+    /// with the fees they pay.
+    pub fn block_payload(
+        &self,
+        height: u64,
+        reward: Lock,
+        coinbase_extra: &[u8],
+    ) -> Result<(Vec<Transaction>, Amount), BlockError> {
+        let coinbase_error = || BlockError::Tx {
+            index: 0,
+            txid: Hash::ZERO,
+            error: TxError::Coinbase,
+        };
+        // Room for the header and a coinbase.
+        let budget = self.spec.max_block_bytes.saturating_sub(4096);
+        let entries = self.select(budget);
+        let fees = Amount::sum(entries.iter().map(|e| e.fee)).map_err(|_| BlockError::Tx {
+            index: 0,
+            txid: Hash::ZERO,
+            error: TxError::OutputOverflow,
+        })?;
+        let reward_amount = self
+            .spec
+            .subsidy(height)
+            .checked_add(fees)
+            .unwrap_or(Amount::MAX);
+        let outputs = if reward_amount > Amount::ZERO {
+            vec![TxOut {
+                amount: reward_amount,
+                lock: reward,
+            }]
+        } else {
+            vec![]
+        };
+        let others: Vec<Transaction> = entries.iter().map(|e| (*e.tx).clone()).collect();
+        // The extra bytes come from the node (an extranonce, a configured
+        // pool tag checked at start): too many is a bug, reported as a bad
+        // coinbase.
+        let coinbase = self
+            .spec
+            .coinbase(height, outputs, coinbase_extra, &others)
+            .map_err(|_| coinbase_error())?;
+        let mut txs = Vec::with_capacity(others.len() + 1);
+        txs.push(coinbase);
+        txs.extend(others);
+        Ok((txs, fees))
     }
 
     /// A transaction in the pool.

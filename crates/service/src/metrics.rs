@@ -105,6 +105,12 @@ pub struct Metrics {
     pub blocks_disconnected: Counter,
     /// Reorganisations.
     pub reorgs: Counter,
+    /// BFT: the height being decided.
+    pub consensus_height: Gauge,
+    /// BFT: the round of that height.
+    pub consensus_round: Gauge,
+    /// BFT: conflicting votes seen (evidence of a misbehaving validator).
+    pub consensus_evidence: Counter,
     /// Blocks refused, by reason.
     pub blocks_rejected: Family<ReasonLabels, Counter>,
     /// Time to validate and commit a block that changed the main chain.
@@ -175,6 +181,9 @@ impl Metrics {
             blocks_connected: Counter::default(),
             blocks_disconnected: Counter::default(),
             reorgs: Counter::default(),
+            consensus_height: Gauge::default(),
+            consensus_round: Gauge::default(),
+            consensus_evidence: Counter::default(),
             blocks_rejected: Family::default(),
             block_validation_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             signature_verifications: Counter::default(),
@@ -280,6 +289,21 @@ impl Metrics {
             "reorgs",
             "Reorganisations of the main chain",
             m.reorgs.clone(),
+        );
+        r.register(
+            "consensus_height",
+            "BFT chains: the height being decided",
+            m.consensus_height.clone(),
+        );
+        r.register(
+            "consensus_round",
+            "BFT chains: the round of the height being decided",
+            m.consensus_round.clone(),
+        );
+        r.register(
+            "consensus_evidence",
+            "BFT chains: pairs of conflicting votes seen from one validator",
+            m.consensus_evidence.clone(),
         );
         r.register(
             "blocks_rejected",

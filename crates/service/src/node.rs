@@ -153,42 +153,10 @@ impl Node {
         let header = self
             .chain
             .with_context(|ctx| rules.template_header(&parent, ctx, now_ms))?;
-        // Room for the header and a coinbase.
-        let budget = self.spec.max_block_bytes.saturating_sub(4096);
-        let entries = self.mempool.read().select(budget);
-        let fees = Amount::sum(entries.iter().map(|e| e.fee)).map_err(|_| BlockError::Tx {
-            index: 0,
-            txid: Hash::ZERO,
-            error: luminex_ledger::TxError::OutputOverflow,
-        })?;
-        let reward_amount = self
-            .spec
-            .subsidy(height)
-            .checked_add(fees)
-            .unwrap_or(Amount::MAX);
-        let outputs = if reward_amount > Amount::ZERO {
-            vec![TxOut {
-                amount: reward_amount,
-                lock: reward,
-            }]
-        } else {
-            vec![]
-        };
-        let others: Vec<Transaction> = entries.iter().map(|e| (*e.tx).clone()).collect();
-        // The extra bytes come from the node (an extranonce, a configured
-        // pool tag checked at start): too many is a bug, reported as a bad
-        // coinbase.
-        let coinbase = self
-            .spec
-            .coinbase(height, outputs, coinbase_extra, &others)
-            .map_err(|_| BlockError::Tx {
-                index: 0,
-                txid: Hash::ZERO,
-                error: luminex_ledger::TxError::Coinbase,
-            })?;
-        let mut txs = Vec::with_capacity(others.len() + 1);
-        txs.push(coinbase);
-        txs.extend(others);
+        let (txs, fees) = self
+            .mempool
+            .read()
+            .block_payload(height, reward, coinbase_extra)?;
         let mut block = Block::new(header, txs);
         let root = self.spec.merkle_root(&block.txs);
         block.header.set_merkle_root(root);
@@ -236,6 +204,30 @@ impl Node {
     /// [`Node::accept_block_from_peer`], without repeating that work.
     pub fn accept_prepared_from_peer(&self, block: &PreparedBlock) -> Result<Accepted, ChainError> {
         self.accept_with(|chain, now, cache| chain.accept_prepared(block, now, cache))
+    }
+
+    /// Commits a block a BFT engine decided (or a peer's block with the
+    /// certificate that finalized it), with the mempool and events
+    /// following as for any block. Not announced: BFT blocks travel inside
+    /// proposals and catch-up messages.
+    pub fn accept_certified(
+        &self,
+        block: &Arc<Block>,
+        certificate: &luminex_primitives::CommitCertificate,
+    ) -> Result<Accepted, ChainError> {
+        self.accept_with(|chain, now, cache| chain.accept_certified(block, certificate, now, cache))
+    }
+
+    /// The transactions of a new block on the tip: a coinbase paying
+    /// the subsidy and fees to this node's reward address, then the best
+    /// mempool transactions (a BFT proposal's body).
+    pub fn block_payload(&self) -> Result<Vec<Transaction>, BlockError> {
+        let height = self.chain.tip().height + 1;
+        Ok(self
+            .mempool
+            .read()
+            .block_payload(height, self.reward_lock, &[])?
+            .0)
     }
 
     fn accept_with(

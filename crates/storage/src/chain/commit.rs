@@ -84,6 +84,40 @@ impl ChainStore {
         Ok(connected.verified_signatures)
     }
 
+    /// Checks that `block` would connect on the tip — its header against
+    /// the consensus rules (at `now_ms`), its consensus state, every
+    /// transaction against the UTXO set — without writing anything: a BFT
+    /// validator's check of a proposal before it prevotes for it. Verified
+    /// signatures go into `cache`, so committing the block later is cheap.
+    pub fn check_proposal(
+        &self,
+        block: &Block,
+        now_ms: u64,
+        cache: &SigCache,
+    ) -> Result<(), ChainError> {
+        let tip = self.tip();
+        if block.header.prev_hash() != tip.hash {
+            return Err(BlockError::BadParent.into());
+        }
+        let parent = Parent {
+            hash: tip.hash,
+            height: tip.height,
+            header: tip.header,
+        };
+        self.with_context(|ctx| {
+            self.rules
+                .check_header(&block.header, &parent, ctx, now_ms)?;
+            self.rules.connect_consensus(block, &parent, ctx)
+        })?;
+        let coins = self.load_coins(block.txs.iter().skip(1).flat_map(|t| t.inputs.iter()))?;
+        let ctx = BlockContext {
+            height: tip.height + 1,
+            prev_hash: tip.hash,
+        };
+        connect_block(block, &coins, &ctx, &self.spec, cache)?;
+        Ok(())
+    }
+
     /// Disconnects the tip block in one synced batch and returns it.
     pub fn disconnect_tip(&self) -> Result<Block, ChainError> {
         let _w = self.write.lock();

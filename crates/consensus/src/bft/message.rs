@@ -8,7 +8,7 @@
 
 use luminex_primitives::codec::{Decode, DecodeError, Encode, Reader, Sink};
 use luminex_primitives::hash::Domain;
-use luminex_primitives::{Block, Hash, Signature};
+use luminex_primitives::{Block, CommitCertificate, Hash, Signature};
 
 /// Domain of vote digests.
 pub const VOTE: Domain = Domain("luminex/bft-vote");
@@ -302,6 +302,116 @@ impl Decode for ConsensusMessage {
             1 => Ok(ConsensusMessage::Vote(SignedVote::decode(r)?)),
             tag => Err(DecodeError::UnknownTag {
                 field: "consensus message tag",
+                tag: tag.into(),
+            }),
+        }
+    }
+}
+
+/// What BFT nodes gossip on the consensus topic: the protocol's messages
+/// (encoded exactly as a [`ConsensusMessage`], tags 0 and 1), the height a
+/// node is deciding (tag 2), and finalized blocks with their certificates
+/// for nodes that are behind (tag 3).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Gossip {
+    /// A proposal or a vote.
+    Message(ConsensusMessage),
+    /// "I am deciding `height`": peers that are ahead answer with the
+    /// certified blocks it misses.
+    Status {
+        /// The height being decided.
+        height: u64,
+        /// The sender's clock (makes each announcement a new message).
+        time_ms: u64,
+    },
+    /// A finalized block and the certificate that finalized it.
+    Certified {
+        /// The sender's clock (a block sent again is a new message).
+        time_ms: u64,
+        /// The block.
+        block: Box<Block>,
+        /// Its commit certificate.
+        certificate: CommitCertificate,
+    },
+    /// Messages of the current height sent again for peers that missed
+    /// them (a stalled round).
+    Replay {
+        /// The sender's clock (makes each replay a new message).
+        time_ms: u64,
+        /// The messages, at most [`MAX_REPLAY`].
+        messages: Vec<ConsensusMessage>,
+    },
+}
+
+/// Most messages one replay carries.
+pub const MAX_REPLAY: usize = 4 * MAX_REPLAY_VALIDATORS;
+/// Validators a replay is sized for (votes of two rounds, two kinds).
+pub const MAX_REPLAY_VALIDATORS: usize = 256;
+
+impl Encode for Gossip {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        match self {
+            Gossip::Message(m) => m.encode_to(s),
+            Gossip::Status { height, time_ms } => {
+                s.put(&[2]);
+                s.put(&height.to_le_bytes());
+                s.put(&time_ms.to_le_bytes());
+            }
+            Gossip::Certified {
+                time_ms,
+                block,
+                certificate,
+            } => {
+                s.put(&[3]);
+                s.put(&time_ms.to_le_bytes());
+                block.encode_to(s);
+                certificate.encode_to(s);
+            }
+            Gossip::Replay { time_ms, messages } => {
+                s.put(&[4]);
+                s.put(&time_ms.to_le_bytes());
+                s.put(&(messages.len() as u32).to_le_bytes());
+                for m in messages {
+                    m.encode_to(s);
+                }
+            }
+        }
+    }
+}
+
+impl Decode for Gossip {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8("consensus gossip tag")? {
+            0 => Ok(Gossip::Message(ConsensusMessage::Proposal(Box::new(
+                SignedProposal::decode(r)?,
+            )))),
+            1 => Ok(Gossip::Message(ConsensusMessage::Vote(SignedVote::decode(
+                r,
+            )?))),
+            2 => Ok(Gossip::Status {
+                height: r.u64("status height")?,
+                time_ms: r.u64("status time")?,
+            }),
+            3 => Ok(Gossip::Certified {
+                time_ms: r.u64("certified time")?,
+                block: Box::new(Block::decode(r)?),
+                certificate: CommitCertificate::decode(r)?,
+            }),
+            4 => {
+                let time_ms = r.u64("replay time")?;
+                let n = r.u32("replay length")? as usize;
+                if n > MAX_REPLAY {
+                    return Err(DecodeError::OutOfRange {
+                        field: "replay length",
+                    });
+                }
+                let messages = (0..n)
+                    .map(|_| ConsensusMessage::decode(r))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Gossip::Replay { time_ms, messages })
+            }
+            tag => Err(DecodeError::UnknownTag {
+                field: "consensus gossip tag",
                 tag: tag.into(),
             }),
         }

@@ -2,15 +2,21 @@
 //!
 //! * [`message`]: proposals, votes, their signed forms and digests;
 //! * [`proposer`]: CometBFT's weighted, rotating proposer selection;
-//! * [`rules`]: the chain rules a BFT block and its certificate must meet.
+//! * [`rules`]: the chain rules a BFT block and its certificate must meet;
+//! * [`votes`]: the vote keeper;
+//! * [`machine`]: the Tendermint state machine of one height;
+//! * [`engine`]: one node's engine around it (authentication, signing
+//!   after recording, certificates, buffering, re-gossip).
 
+pub mod engine;
 pub mod machine;
 pub mod message;
 pub mod proposer;
 pub mod rules;
 pub mod votes;
 
+pub use engine::{ConsensusSigner, Effect, Engine, Host, MessageError, SignedState};
 pub use message::{
-    ChainDomain, ConsensusMessage, Proposal, SignedProposal, SignedVote, Vote, VoteKind,
+    ChainDomain, ConsensusMessage, Gossip, Proposal, SignedProposal, SignedVote, Vote, VoteKind,
 };
 pub use rules::BftRules;

@@ -21,6 +21,7 @@ use super::proposer;
 pub struct BftRules {
     domain: ChainDomain,
     params: BftParams,
+    max_block_bytes: usize,
 }
 
 impl BftRules {
@@ -30,6 +31,7 @@ impl BftRules {
         Some(BftRules {
             domain: ChainDomain::new(spec.chain_id, spec.genesis_block().hash()),
             params,
+            max_block_bytes: spec.max_block_bytes,
         })
     }
 
@@ -41,6 +43,24 @@ impl BftRules {
     /// The chain's BFT parameters (timeouts, genesis validators).
     pub fn params(&self) -> &BftParams {
         &self.params
+    }
+
+    /// The largest block the chain takes, in encoded bytes.
+    pub fn max_block_bytes(&self) -> usize {
+        self.max_block_bytes
+    }
+
+    /// The timeouts of the chain's spec.
+    pub fn timeouts(&self) -> super::machine::Timeouts {
+        let p = &self.params;
+        super::machine::Timeouts {
+            propose_ms: p.timeout_propose_ms,
+            propose_delta_ms: p.timeout_propose_delta_ms,
+            prevote_ms: p.timeout_prevote_ms,
+            prevote_delta_ms: p.timeout_prevote_delta_ms,
+            precommit_ms: p.timeout_precommit_ms,
+            precommit_delta_ms: p.timeout_precommit_delta_ms,
+        }
     }
 
     /// The consensus state after the block at `height`.

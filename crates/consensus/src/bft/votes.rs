@@ -2,6 +2,16 @@
 //! vote kind at one height, and turns two different votes by one validator
 //! for the same round and kind into evidence.
 //!
+//! A validator that equivocates still counts for each value it signed, as
+//! in the paper ("2f+1 ⟨PREVOTE, h, r, id(v)⟩" counts the senders of that
+//! message): otherwise the honest validators that saw its vote for a value
+//! first could lock on it while those that saw its other vote first could
+//! never count the proof of that lock, and the height would stall. Safety
+//! is unaffected: two quorums still share an honest validator, who signs
+//! once. Memory stays bounded: at most [`MAX_VALUES_PER_VOTER`] values per
+//! validator, round and kind are counted. (CometBFT bounds the same problem
+//! by counting extra votes only for blocks a peer claims a quorum for.)
+//!
 //! Signatures are checked before votes reach the keeper; it trusts what it
 //! is given. Memory is bounded: a validator may hold votes in at most
 //! [`MAX_FUTURE_ROUNDS`] rounds above the current one (as CometBFT bounds a
@@ -17,6 +27,9 @@ use super::message::{SignedVote, VoteKind};
 
 /// Rounds above the current one in which one validator's votes are kept.
 pub const MAX_FUTURE_ROUNDS: usize = 2;
+/// Different values counted per validator, round and vote kind (its first
+/// vote and conflicting ones).
+pub const MAX_VALUES_PER_VOTER: usize = 3;
 
 /// Two conflicting signed votes by one validator: proof of misbehaviour.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -34,7 +47,9 @@ pub enum AddVote {
     Added,
     /// The same vote again: ignored.
     Duplicate,
-    /// A different vote for the same round and kind: not counted; evidence.
+    /// A different vote for the same round and kind: evidence. It counts
+    /// for its value (see the module docs) unless the validator already
+    /// has [`MAX_VALUES_PER_VOTER`] values counted.
     Equivocation(Box<DuplicateVoteEvidence>),
     /// Not counted: the voter is not in the set, the vote is for another
     /// height, or the voter already holds votes in too many future rounds.
@@ -43,12 +58,24 @@ pub enum AddVote {
 
 #[derive(Default, Clone, Debug)]
 struct Tally {
-    /// Vote of each validator (by index).
+    /// First vote of each validator (by index).
     votes: HashMap<usize, SignedVote>,
+    /// Later, conflicting votes of equivocating validators.
+    conflicts: HashMap<usize, Vec<SignedVote>>,
     /// Power per value (`None` = nil).
     power: HashMap<Option<Hash>, u64>,
-    /// Power of all votes.
+    /// Power of the validators that voted (each once).
     total: u64,
+}
+
+impl Tally {
+    /// Every vote of validator `index`, first one first.
+    fn of(&self, index: usize) -> impl Iterator<Item = &SignedVote> {
+        self.votes
+            .get(&index)
+            .into_iter()
+            .chain(self.conflicts.get(&index).into_iter().flatten())
+    }
 }
 
 /// The votes of one height.
@@ -109,12 +136,17 @@ impl VoteKeeper {
         }
         let power = self.set.get(index).map_or(0, |x| x.power);
         let tally = &mut self.rounds.entry(v.round).or_default()[kind_index(v.kind)];
-        if let Some(first) = tally.votes.get(&index) {
-            if first.vote == v {
+        if let Some(first) = tally.votes.get(&index).cloned() {
+            if tally.of(index).any(|x| x.vote == v) {
                 return AddVote::Duplicate;
             }
+            let counted = tally.conflicts.entry(index).or_default();
+            if counted.len() + 1 < MAX_VALUES_PER_VOTER {
+                counted.push(vote.clone());
+                *tally.power.entry(v.block).or_default() += power;
+            }
             return AddVote::Equivocation(Box::new(DuplicateVoteEvidence {
-                first: first.clone(),
+                first,
                 second: vote,
             }));
         }
@@ -178,9 +210,12 @@ impl VoteKeeper {
             .tally(round, VoteKind::Precommit)
             .map(|t| {
                 t.votes
-                    .iter()
-                    .filter(|(_, sv)| sv.vote.block.as_ref() == Some(value))
-                    .map(|(i, sv)| (*i, sv.clone()))
+                    .keys()
+                    .filter_map(|i| {
+                        t.of(*i)
+                            .find(|sv| sv.vote.block.as_ref() == Some(value))
+                            .map(|sv| (*i, sv.clone()))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -188,12 +223,29 @@ impl VoteKeeper {
         v
     }
 
+    /// Whether exactly this vote was counted.
+    pub fn contains(&self, vote: &super::message::Vote) -> bool {
+        self.set.index_of(&vote.validator).is_some_and(|i| {
+            self.tally(vote.round, vote.kind)
+                .is_some_and(|t| t.of(i).any(|v| v.vote == *vote))
+        })
+    }
+
     /// Every counted vote of `round` (for re-gossip to lagging peers).
+    /// Prevotes first, each kind in validator order (a stable order, so a
+    /// seeded simulation replays exactly).
     pub fn votes_of_round(&self, round: u32) -> Vec<SignedVote> {
-        self.rounds
-            .get(&round)
-            .map(|t| t.iter().flat_map(|k| k.votes.values().cloned()).collect())
-            .unwrap_or_default()
+        let Some(t) = self.rounds.get(&round) else {
+            return Vec::new();
+        };
+        t.iter()
+            .flat_map(|k| {
+                let mut v: Vec<usize> = k.votes.keys().copied().collect();
+                v.sort_unstable();
+                v.into_iter()
+                    .flat_map(|i| k.of(i).cloned().collect::<Vec<_>>())
+            })
+            .collect()
     }
 }
 
@@ -272,7 +324,7 @@ mod tests {
     }
 
     #[test]
-    fn equivocation_is_evidence_and_not_counted() {
+    fn equivocation_is_evidence_and_counts_for_each_value_within_a_bound() {
         let s = set(&[1, 1, 1, 1]);
         let mut k = VoteKeeper::new(1, s.clone());
         let first = vote(&s, 0, VoteKind::Prevote, 0, Some(1));
@@ -286,7 +338,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // The validator is counted once in all, once for each value.
         assert_eq!(k.power_any(0, VoteKind::Prevote), 1);
+        assert_eq!(k.power_for(0, VoteKind::Prevote, Some(&Hash([1; 32]))), 1);
+        assert_eq!(k.power_for(0, VoteKind::Prevote, Some(&Hash([2; 32]))), 1);
+        assert_eq!(k.add(second.clone()), AddVote::Duplicate);
+        assert!(k.contains(&second.vote));
+        // Past the bound, more values are evidence but not counted.
+        for x in 3..10u8 {
+            assert!(matches!(
+                k.add(vote(&s, 0, VoteKind::Prevote, 0, Some(x))),
+                AddVote::Equivocation(_)
+            ));
+        }
+        let counted: u64 = (1..10u8)
+            .map(|x| k.power_for(0, VoteKind::Prevote, Some(&Hash([x; 32]))))
+            .sum();
+        assert_eq!(counted, MAX_VALUES_PER_VOTER as u64);
+        assert_eq!(k.votes_of_round(0).len(), MAX_VALUES_PER_VOTER);
         // A precommit in the same round is a different kind: fine.
         assert_eq!(
             k.add(vote(&s, 0, VoteKind::Precommit, 0, Some(2))),

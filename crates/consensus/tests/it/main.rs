@@ -1,6 +1,8 @@
 //! Proof of work: Bitcoin's compact targets and work, retargeting, time
 //! rules, and midstate mining.
 
+mod engine;
+
 use std::sync::atomic::AtomicBool;
 
 use luminex_consensus::mining::{grind, Midstate};

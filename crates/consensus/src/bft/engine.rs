@@ -1,0 +1,847 @@
+//! The BFT engine of one node: the Tendermint [`HeightMachine`] of the
+//! current height wrapped with everything around it that is still pure —
+//! authenticating proposals and votes, signing this validator's own
+//! messages after recording them, keeping proposed blocks, building the
+//! commit certificate of a decision, buffering the next height's messages
+//! (bounded), and what to gossip again to peers that missed something.
+//!
+//! The engine does no I/O. The caller (the node's consensus task, or the
+//! simulation) passes a [`Host`] that builds and validates blocks against
+//! the chain and durably records the validator's [`SignedState`]; it turns
+//! [`Effect`]s into gossip, timers and block commits, and after committing
+//! a decided block moves the engine on with [`Engine::advance`].
+//!
+//! **Crash safety.** Before this validator's signature on a vote or a
+//! proposal leaves the engine, the [`SignedState`] that contains it is
+//! handed to [`Host::persist`]; a node that restarts passes the last
+//! recorded state to [`Engine::new`], and the engine then refuses to sign
+//! anything that conflicts with what it signed before the crash.
+
+use std::collections::{BTreeMap, HashMap};
+
+use luminex_ledger::ConsensusRecord;
+use luminex_primitives::codec::{Decode, DecodeError, Encode, Reader, Sink};
+use luminex_primitives::{Block, CommitCertificate, Hash, Signature};
+
+use super::machine::{HeightMachine, Input, Output, TimeoutKind, Timeouts};
+use super::message::{ConsensusMessage, Proposal, SignedProposal, SignedVote, Vote, VoteKind};
+use super::rules::BftRules;
+use super::votes::DuplicateVoteEvidence;
+
+/// Messages of the next height kept until this node gets there.
+pub const MAX_BUFFERED: usize = 4096;
+/// Heights above the current one whose certified blocks are kept during
+/// catch-up.
+pub const MAX_CERTIFIED_AHEAD: u64 = 64;
+/// Bytes of those blocks kept at most (they are checked only when their
+/// height comes, so a peer could send anything).
+pub const MAX_CERTIFIED_AHEAD_BYTES: usize = 64 << 20;
+/// Rounds above the current one from which proposals are taken.
+pub const MAX_PROPOSAL_ROUNDS_AHEAD: u32 = 2;
+
+/// Signs for one validator.
+pub trait ConsensusSigner: Send + Sync {
+    /// The validator's id (the hash of its public key).
+    fn id(&self) -> Hash;
+    /// Signs a digest.
+    fn sign(&self, digest: &Hash) -> Signature;
+}
+
+impl ConsensusSigner for luminex_crypto::SigningKey {
+    fn id(&self) -> Hash {
+        self.public_key().key_hash()
+    }
+    fn sign(&self, digest: &Hash) -> Signature {
+        luminex_crypto::SigningKey::sign(self, digest)
+    }
+}
+
+/// What the engine needs from the node around it.
+pub trait Host {
+    /// A new block for `height` on the tip, proposed by `proposer` (this
+    /// validator), carrying `last_commit`. `None` when none can be built.
+    fn build_block(
+        &mut self,
+        height: u64,
+        round: u32,
+        proposer: Hash,
+        last_commit: Option<&CommitCertificate>,
+    ) -> Option<Block>;
+    /// Whether `block` would connect on the tip.
+    fn validate_block(&mut self, block: &Block) -> bool;
+    /// Records `state` durably; nothing this validator signs leaves the
+    /// engine before the state that contains it is recorded.
+    fn persist(&mut self, state: &SignedState) -> Result<(), String>;
+}
+
+/// What a validator must remember across a crash to never sign two
+/// conflicting messages: what it signed at its current height, and the
+/// round, lock and valid value it had reached.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct SignedState {
+    /// Height.
+    pub height: u64,
+    /// Round reached.
+    pub round: u32,
+    /// Lock (block, round).
+    pub locked: Option<(Hash, u32)>,
+    /// Valid value (block, round).
+    pub valid: Option<(Hash, u32)>,
+    /// Votes signed at `height`.
+    pub votes: Vec<Vote>,
+    /// Proposals signed at `height`: (round, block).
+    pub proposals: Vec<(u32, Hash)>,
+}
+
+/// Format version of [`SignedState`]'s encoding.
+const SIGNED_STATE_VERSION: u8 = 1;
+/// Most votes and proposals a recorded state may hold when decoded.
+const MAX_SIGNED: u64 = 1 << 16;
+
+fn put_lock<S: Sink>(s: &mut S, l: &Option<(Hash, u32)>) {
+    match l {
+        None => s.put(&[0]),
+        Some((h, r)) => {
+            s.put(&[1]);
+            s.put(&h.0);
+            s.put(&r.to_le_bytes());
+        }
+    }
+}
+
+fn lock(r: &mut Reader<'_>, field: &'static str) -> Result<Option<(Hash, u32)>, DecodeError> {
+    match r.u8(field)? {
+        0 => Ok(None),
+        1 => Ok(Some((Hash::decode(r)?, r.u32(field)?))),
+        tag => Err(DecodeError::UnknownTag {
+            field,
+            tag: tag.into(),
+        }),
+    }
+}
+
+impl Encode for SignedState {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        s.put(&[SIGNED_STATE_VERSION]);
+        s.put(&self.height.to_le_bytes());
+        s.put(&self.round.to_le_bytes());
+        put_lock(s, &self.locked);
+        put_lock(s, &self.valid);
+        s.put(&(self.votes.len() as u64).to_le_bytes());
+        for v in &self.votes {
+            v.encode_to(s);
+        }
+        s.put(&(self.proposals.len() as u64).to_le_bytes());
+        for (r, h) in &self.proposals {
+            s.put(&r.to_le_bytes());
+            s.put(&h.0);
+        }
+    }
+}
+
+impl Decode for SignedState {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = r.u8("signed state version")?;
+        if version != SIGNED_STATE_VERSION {
+            return Err(DecodeError::UnknownTag {
+                field: "signed state version",
+                tag: version.into(),
+            });
+        }
+        let height = r.u64("signed state height")?;
+        let round = r.u32("signed state round")?;
+        let locked = lock(r, "signed state lock")?;
+        let valid = lock(r, "signed state valid value")?;
+        let n = r.u64("signed votes")?;
+        if n > MAX_SIGNED {
+            return Err(DecodeError::OutOfRange {
+                field: "signed votes",
+            });
+        }
+        let votes = (0..n)
+            .map(|_| Vote::decode(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let n = r.u64("signed proposals")?;
+        if n > MAX_SIGNED {
+            return Err(DecodeError::OutOfRange {
+                field: "signed proposals",
+            });
+        }
+        let proposals = (0..n)
+            .map(|_| Ok((r.u32("signed proposal round")?, Hash::decode(r)?)))
+            .collect::<Result<Vec<_>, DecodeError>>()?;
+        Ok(SignedState {
+            height,
+            round,
+            locked,
+            valid,
+            votes,
+            proposals,
+        })
+    }
+}
+
+/// Why a consensus message was refused. [`MessageError::penalize`] tells
+/// which ones prove the sender wrong rather than merely late.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum MessageError {
+    /// For a height this node has finished.
+    #[error("for finished height {height} (now at {current})")]
+    Stale {
+        /// The message's height.
+        height: u64,
+        /// This node's height.
+        current: u64,
+    },
+    /// For a height more than one ahead, or the next height's buffer is
+    /// full.
+    #[error("for height {height}, too far ahead of {current}")]
+    TooFarAhead {
+        /// The message's height.
+        height: u64,
+        /// This node's height.
+        current: u64,
+    },
+    /// A proposal for a round too far above the current one.
+    #[error("proposal for round {round}, too far ahead of round {current}")]
+    RoundTooFar {
+        /// The message's round.
+        round: u32,
+        /// This node's round.
+        current: u32,
+    },
+    /// Signed by a key outside the validator set.
+    #[error("validator {0} is not in the set")]
+    UnknownValidator(Hash),
+    /// A proposal by a validator who is not the round's proposer.
+    #[error("{signer} is not the proposer of round {round}")]
+    NotProposer {
+        /// Round.
+        round: u32,
+        /// Who it claims to be from.
+        signer: Hash,
+    },
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// A proposal whose block is not for the proposal's height.
+    #[error("the proposed block is for height {block}, the proposal for {proposal}")]
+    HeightMismatch {
+        /// The block's height.
+        block: u64,
+        /// The proposal's height.
+        proposal: u64,
+    },
+    /// A proposal whose block is larger than the chain allows.
+    #[error("the proposed block has {size} bytes, at most {max} allowed")]
+    Oversized {
+        /// Encoded size.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// Already received.
+    #[error("duplicate")]
+    Duplicate,
+    /// A certificate that does not finalize the block it came with.
+    #[error("bad certificate: {0}")]
+    BadCertificate(String),
+    /// This validator could not record what it was about to sign.
+    #[error("cannot persist the signed state: {0}")]
+    Persist(String),
+}
+
+impl MessageError {
+    /// Whether the sender should be penalized: the message is wrong
+    /// whenever it arrives, not just late or repeated.
+    pub fn penalize(&self) -> bool {
+        matches!(
+            self,
+            MessageError::UnknownValidator(_)
+                | MessageError::NotProposer { .. }
+                | MessageError::BadSignature
+                | MessageError::HeightMismatch { .. }
+                | MessageError::Oversized { .. }
+                | MessageError::BadCertificate(_)
+        )
+    }
+}
+
+/// What the engine asks of its caller, in order.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Effect {
+    /// Gossip to every peer.
+    Broadcast(ConsensusMessage),
+    /// Call [`Engine::timeout`] with these after `after_ms`.
+    Schedule {
+        /// Height.
+        height: u64,
+        /// Round.
+        round: u32,
+        /// Which timeout.
+        kind: TimeoutKind,
+        /// Delay.
+        after_ms: u64,
+    },
+    /// Two conflicting votes by one validator.
+    Evidence(Box<DuplicateVoteEvidence>),
+    /// This validator could not record what it was about to sign, so it
+    /// signed nothing (the node should stop validating and say why).
+    PersistFailed(String),
+    /// The height is decided: commit `block` with `certificate`, then call
+    /// [`Engine::advance`].
+    Commit {
+        /// The block.
+        block: Box<Block>,
+        /// Precommits of more than two thirds of the power.
+        certificate: CommitCertificate,
+    },
+}
+
+/// One node's BFT engine (see the module docs).
+pub struct Engine {
+    rules: BftRules,
+    signer: Option<Box<dyn ConsensusSigner>>,
+    timeouts: Timeouts,
+    machine: HeightMachine,
+    last_commit: Option<CommitCertificate>,
+    /// Blocks proposed at this height, by hash.
+    blocks: HashMap<Hash, Block>,
+    /// Validity of each proposed block, by hash.
+    valid: HashMap<Hash, bool>,
+    /// The proposal taken in each round (for gossip).
+    proposals: BTreeMap<u32, SignedProposal>,
+    signed: SignedState,
+    future: Vec<ConsensusMessage>,
+    /// Certified blocks of later heights from catch-up, until their turn.
+    certified_ahead: BTreeMap<u64, (Block, CommitCertificate)>,
+    locking: bool,
+    decided: bool,
+}
+
+impl Engine {
+    /// An engine for the height after `record` (the consensus state after
+    /// the tip), whose `last_commit` is the tip's certificate. `signer` is
+    /// this validator's key (`None` on a node that only follows);
+    /// `restored` is the last [`SignedState`] it recorded, if any.
+    pub fn new(
+        rules: BftRules,
+        signer: Option<Box<dyn ConsensusSigner>>,
+        timeouts: Timeouts,
+        record: ConsensusRecord,
+        last_commit: Option<CommitCertificate>,
+        restored: Option<SignedState>,
+    ) -> Engine {
+        let me = signer.as_ref().map(|s| s.id());
+        let height = record.height + 1;
+        let mut machine = HeightMachine::new(record, me, timeouts);
+        let signed = match restored {
+            Some(s) if s.height == height => {
+                machine.restore(s.round, s.locked, s.valid);
+                s
+            }
+            _ => SignedState {
+                height,
+                ..SignedState::default()
+            },
+        };
+        Engine {
+            rules,
+            signer,
+            timeouts,
+            machine,
+            last_commit,
+            blocks: HashMap::new(),
+            valid: HashMap::new(),
+            proposals: BTreeMap::new(),
+            signed,
+            future: Vec::new(),
+            certified_ahead: BTreeMap::new(),
+            locking: true,
+            decided: false,
+        }
+    }
+
+    /// Turns the locking rule off (this height and every later one). Only
+    /// to show that the simulation catches the safety violation it causes.
+    pub fn disable_locking_for_testing(&mut self) {
+        self.locking = false;
+        self.machine.disable_locking_for_testing();
+    }
+
+    /// The height being decided.
+    pub fn height(&self) -> u64 {
+        self.machine.height()
+    }
+
+    /// The current round.
+    pub fn round(&self) -> u32 {
+        self.machine.round()
+    }
+
+    /// The machine of the current height (step, lock, votes).
+    pub fn machine(&self) -> &HeightMachine {
+        &self.machine
+    }
+
+    /// This validator's id, if it validates.
+    pub fn me(&self) -> Option<Hash> {
+        self.signer.as_ref().map(|s| s.id())
+    }
+
+    /// Whether this node is in the validator set of the current height.
+    pub fn is_validator(&self) -> bool {
+        self.me()
+            .is_some_and(|m| self.machine.record().validators.index_of(&m).is_some())
+    }
+
+    /// What this validator has signed at the current height.
+    pub fn signed_state(&self) -> &SignedState {
+        &self.signed
+    }
+
+    /// Starts the current height.
+    pub fn start(&mut self, host: &mut dyn Host) -> Vec<Effect> {
+        let out = self.machine.start();
+        let mut effects = Vec::new();
+        self.apply(out, host, &mut effects);
+        effects
+    }
+
+    /// A scheduled timeout fired.
+    pub fn timeout(
+        &mut self,
+        height: u64,
+        round: u32,
+        kind: TimeoutKind,
+        host: &mut dyn Host,
+    ) -> Vec<Effect> {
+        if height != self.height() || self.decided {
+            return Vec::new();
+        }
+        let out = self.machine.handle(Input::Timeout(kind, round));
+        let mut effects = Vec::new();
+        self.apply(out, host, &mut effects);
+        effects
+    }
+
+    /// A message from a peer. An error says why it was not taken
+    /// ([`MessageError::penalize`]: whether the sender is at fault).
+    pub fn receive(
+        &mut self,
+        msg: ConsensusMessage,
+        host: &mut dyn Host,
+    ) -> Result<Vec<Effect>, MessageError> {
+        let height = msg.height();
+        let current = self.height();
+        if height < current || (height == current && self.decided) {
+            return Err(MessageError::Stale { height, current });
+        }
+        if height > current {
+            if height == current + 1 && self.future.len() < MAX_BUFFERED {
+                // Checked when this node gets there.
+                self.future.push(msg);
+                return Ok(Vec::new());
+            }
+            return Err(MessageError::TooFarAhead { height, current });
+        }
+        let input = match msg {
+            ConsensusMessage::Vote(v) => self.check_vote(v)?,
+            ConsensusMessage::Proposal(p) => self.check_proposal(*p, host)?,
+        };
+        let out = self.machine.handle(input);
+        let mut effects = Vec::new();
+        self.apply(out, host, &mut effects);
+        Ok(effects)
+    }
+
+    /// A block of the current height with the certificate that finalized
+    /// it, from a peer that is ahead (block sync): taken only when the
+    /// certificate holds against this height's validator set and the block
+    /// is valid.
+    pub fn certified(
+        &mut self,
+        block: Block,
+        certificate: CommitCertificate,
+        host: &mut dyn Host,
+    ) -> Result<Vec<Effect>, MessageError> {
+        let height = self.height();
+        if certificate.height > height {
+            // Catch-up blocks may arrive out of order: keep a bounded
+            // window of them, checked when their height comes.
+            let held: usize = self
+                .certified_ahead
+                .values()
+                .map(|(b, _)| b.encoded_len())
+                .sum();
+            if certificate.height <= height + MAX_CERTIFIED_AHEAD
+                && held + block.encoded_len() <= MAX_CERTIFIED_AHEAD_BYTES
+            {
+                self.certified_ahead
+                    .insert(certificate.height, (block, certificate));
+                return Ok(Vec::new());
+            }
+            return Err(MessageError::TooFarAhead {
+                height: certificate.height,
+                current: height,
+            });
+        }
+        if self.decided || certificate.height < height {
+            return Err(MessageError::Stale {
+                height: certificate.height,
+                current: height,
+            });
+        }
+        let hash = block.hash();
+        self.rules
+            .verify_certificate(
+                &self.machine.record().validators,
+                &certificate,
+                height,
+                &hash,
+            )
+            .map_err(MessageError::BadCertificate)?;
+        if !host.validate_block(&block) {
+            return Err(MessageError::BadCertificate(
+                "a certificate for an invalid block".into(),
+            ));
+        }
+        self.decided = true;
+        Ok(vec![Effect::Commit {
+            block: Box::new(block),
+            certificate,
+        }])
+    }
+
+    /// Moves to the height after `record` (the consensus state after the
+    /// block just committed, whose certificate is `last_commit`), starts it
+    /// and replays the messages buffered for it.
+    pub fn advance(
+        &mut self,
+        record: ConsensusRecord,
+        last_commit: CommitCertificate,
+        host: &mut dyn Host,
+    ) -> Vec<Effect> {
+        let height = record.height + 1;
+        let mut machine = HeightMachine::new(record, self.me(), self.timeouts);
+        if !self.locking {
+            machine.disable_locking_for_testing();
+        }
+        self.machine = machine;
+        self.last_commit = Some(last_commit);
+        self.blocks.clear();
+        self.valid.clear();
+        self.proposals.clear();
+        self.signed = SignedState {
+            height,
+            ..SignedState::default()
+        };
+        self.decided = false;
+        self.certified_ahead = self.certified_ahead.split_off(&height);
+        if let Some((block, certificate)) = self.certified_ahead.remove(&height) {
+            // Caught up from peers: no need to run the height.
+            self.future.clear();
+            if let Ok(e) = self.certified(block, certificate, host) {
+                return e;
+            }
+        }
+        let mut effects = self.start(host);
+        for msg in std::mem::take(&mut self.future) {
+            if let Ok(e) = self.receive(msg, host) {
+                effects.extend(e);
+            }
+        }
+        effects
+    }
+
+    /// What to gossip again to peers that may have missed it: the
+    /// proposals of this height (from the current round down) and every
+    /// vote counted in the current and the previous round.
+    pub fn regossip(&self) -> Vec<ConsensusMessage> {
+        if self.decided {
+            return Vec::new();
+        }
+        let round = self.round();
+        let mut out: Vec<ConsensusMessage> = self
+            .proposals
+            .range(round.saturating_sub(1)..=round)
+            .map(|(_, p)| ConsensusMessage::Proposal(Box::new(p.clone())))
+            .collect();
+        // Rounds whose votes are gossiped: the current and the previous
+        // one, and the proof-of-lock rounds (the round of this node's valid
+        // value, and the POL round of the proposals it holds), without
+        // whose prevotes a peer cannot accept a re-proposed value (lines
+        // 28–33) and the height could stall with validators locked on it.
+        let mut rounds: Vec<u32> = vec![round.saturating_sub(1), round];
+        if let Some((_, vr)) = self.machine.valid() {
+            rounds.push(vr);
+            if vr + 1 < round {
+                if let Some(p) = self.proposals.get(&vr) {
+                    out.push(ConsensusMessage::Proposal(Box::new(p.clone())));
+                }
+            }
+        }
+        rounds.extend(
+            self.proposals
+                .range(round.saturating_sub(1)..=round)
+                .filter_map(|(_, p)| p.proposal.pol_round),
+        );
+        rounds.sort_unstable();
+        rounds.dedup();
+        for r in rounds {
+            let votes = self.machine.keeper().votes_of_round(r);
+            let pol_only = r + 1 < round;
+            out.extend(
+                votes
+                    .into_iter()
+                    .filter(|v| !pol_only || v.vote.kind == VoteKind::Prevote)
+                    .map(ConsensusMessage::Vote),
+            );
+        }
+        out
+    }
+
+    fn check_vote(&mut self, v: SignedVote) -> Result<Input, MessageError> {
+        let set = &self.machine.record().validators;
+        let Some(index) = set.index_of(&v.vote.validator) else {
+            return Err(MessageError::UnknownValidator(v.vote.validator));
+        };
+        if self.machine.keeper().contains(&v.vote) {
+            return Err(MessageError::Duplicate);
+        }
+        let key = &set.get(index).expect("index from the set").public_key;
+        luminex_crypto::verify(key, &v.vote.digest(self.rules.domain()), &v.signature)
+            .map_err(|_| MessageError::BadSignature)?;
+        Ok(Input::Vote(v))
+    }
+
+    fn check_proposal(
+        &mut self,
+        p: SignedProposal,
+        host: &mut dyn Host,
+    ) -> Result<Input, MessageError> {
+        let round = p.proposal.round;
+        let current = self.round();
+        if round > current.saturating_add(MAX_PROPOSAL_ROUNDS_AHEAD) {
+            return Err(MessageError::RoundTooFar { round, current });
+        }
+        let proposer = self.machine.proposer(round);
+        let set = &self.machine.record().validators;
+        let index = set
+            .index_of(&proposer)
+            .ok_or(MessageError::UnknownValidator(proposer))?;
+        let block_height = p.proposal.block.header.as_bft().map(|h| h.height);
+        if block_height != Some(p.proposal.height) {
+            return Err(MessageError::HeightMismatch {
+                block: block_height.unwrap_or(0),
+                proposal: p.proposal.height,
+            });
+        }
+        let hash = p.proposal.block.hash();
+        if self
+            .proposals
+            .get(&round)
+            .is_some_and(|q| q.proposal.block.hash() == hash)
+        {
+            return Err(MessageError::Duplicate);
+        }
+        let size = p.proposal.block.encoded_len();
+        let max = self.rules.max_block_bytes();
+        if size > max {
+            return Err(MessageError::Oversized { size, max });
+        }
+        let key = &set.get(index).expect("index from the set").public_key;
+        luminex_crypto::verify(key, &p.proposal.digest(self.rules.domain()), &p.signature)
+            .map_err(|_| MessageError::NotProposer {
+                round,
+                signer: proposer,
+            })?;
+        let valid = match self.valid.get(&hash) {
+            Some(v) => *v,
+            None => {
+                let v = host.validate_block(&p.proposal.block);
+                self.valid.insert(hash, v);
+                v
+            }
+        };
+        let pol_round = p.proposal.pol_round;
+        self.blocks
+            .entry(hash)
+            .or_insert_with(|| p.proposal.block.clone());
+        self.proposals.entry(round).or_insert(p);
+        Ok(Input::Proposal {
+            round,
+            value: hash,
+            pol_round,
+            valid,
+        })
+    }
+
+    /// Carries out the machine's outputs, feeding this validator's own
+    /// messages back into it.
+    fn apply(&mut self, outputs: Vec<Output>, host: &mut dyn Host, effects: &mut Vec<Effect>) {
+        let mut queue: std::collections::VecDeque<Output> = outputs.into();
+        while let Some(o) = queue.pop_front() {
+            match o {
+                Output::Propose {
+                    round,
+                    value,
+                    pol_round,
+                } => {
+                    if let Some(input) = self.propose(round, value, pol_round, host, effects) {
+                        queue.extend(self.machine.handle(input));
+                    }
+                }
+                Output::Vote { kind, round, value } => {
+                    if let Some(v) = self.sign_vote(kind, round, value, host, effects) {
+                        queue.extend(self.machine.handle(Input::Vote(v)));
+                    }
+                }
+                Output::ScheduleTimeout {
+                    kind,
+                    round,
+                    duration_ms,
+                } => effects.push(Effect::Schedule {
+                    height: self.height(),
+                    round,
+                    kind,
+                    after_ms: duration_ms,
+                }),
+                Output::Evidence(e) => effects.push(Effect::Evidence(e)),
+                Output::Decide { round, value } => {
+                    let Some(block) = self.blocks.get(&value).cloned() else {
+                        // A decision is only reached on a proposal this node
+                        // holds (the machine decides on valid proposals).
+                        continue;
+                    };
+                    let set = &self.machine.record().validators;
+                    let signed = self
+                        .machine
+                        .keeper()
+                        .precommits_for(round, &value)
+                        .into_iter()
+                        .map(|(i, v)| (i, v.signature))
+                        .collect();
+                    let certificate =
+                        CommitCertificate::new(self.height(), round, value, set.len(), signed);
+                    self.decided = true;
+                    effects.push(Effect::Commit {
+                        block: Box::new(block),
+                        certificate,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Records `state` before anything in it is sent.
+    fn record(&mut self, host: &mut dyn Host) -> Result<(), String> {
+        self.signed.round = self.machine.round();
+        self.signed.locked = self.machine.locked();
+        self.signed.valid = self.machine.valid();
+        host.persist(&self.signed)
+    }
+
+    fn propose(
+        &mut self,
+        round: u32,
+        value: Option<Hash>,
+        pol_round: Option<u32>,
+        host: &mut dyn Host,
+        effects: &mut Vec<Effect>,
+    ) -> Option<Input> {
+        let signer = self.signer.as_ref()?;
+        let proposer = signer.id();
+        let height = self.height();
+        let block = match value {
+            // The valid value again; a restarted validator may not hold it.
+            Some(v) => self.blocks.get(&v).cloned()?,
+            None => host.build_block(height, round, proposer, self.last_commit.as_ref())?,
+        };
+        let hash = block.hash();
+        if let Some((_, h)) = self.signed.proposals.iter().find(|(r, _)| *r == round) {
+            if *h != hash {
+                // Signed another block for this round before a restart.
+                return None;
+            }
+        } else {
+            self.signed.proposals.push((round, hash));
+            if let Err(e) = self.record(host) {
+                effects.push(Effect::PersistFailed(e));
+                self.signed.proposals.pop();
+                return None;
+            }
+        }
+        let proposal = Proposal {
+            height,
+            round,
+            pol_round,
+            block,
+        };
+        let signature = self
+            .signer
+            .as_ref()?
+            .sign(&proposal.digest(self.rules.domain()));
+        let signed = SignedProposal {
+            proposal,
+            signature,
+        };
+        self.valid.insert(hash, true);
+        self.blocks
+            .entry(hash)
+            .or_insert_with(|| signed.proposal.block.clone());
+        self.proposals.entry(round).or_insert(signed.clone());
+        effects.push(Effect::Broadcast(ConsensusMessage::Proposal(Box::new(
+            signed,
+        ))));
+        Some(Input::Proposal {
+            round,
+            value: hash,
+            pol_round,
+            valid: true,
+        })
+    }
+
+    fn sign_vote(
+        &mut self,
+        kind: VoteKind,
+        round: u32,
+        value: Option<Hash>,
+        host: &mut dyn Host,
+        effects: &mut Vec<Effect>,
+    ) -> Option<SignedVote> {
+        let me = self.signer.as_ref()?.id();
+        self.machine.record().validators.index_of(&me)?;
+        let mut vote = Vote {
+            kind,
+            height: self.height(),
+            round,
+            block: value,
+            validator: me,
+        };
+        if let Some(earlier) = self
+            .signed
+            .votes
+            .iter()
+            .find(|v| v.kind == kind && v.round == round)
+        {
+            // Signed before a restart: that vote stands, whatever the
+            // machine asks now.
+            vote = *earlier;
+        } else {
+            self.signed.votes.push(vote);
+            if let Err(e) = self.record(host) {
+                effects.push(Effect::PersistFailed(e));
+                self.signed.votes.pop();
+                return None;
+            }
+        }
+        let signature = self
+            .signer
+            .as_ref()?
+            .sign(&vote.digest(self.rules.domain()));
+        let signed = SignedVote { vote, signature };
+        effects.push(Effect::Broadcast(ConsensusMessage::Vote(signed.clone())));
+        Some(signed)
+    }
+}

@@ -1,0 +1,461 @@
+//! The BFT engine's handling of what peers send: every rejection path of a
+//! proposal or a vote has its own error, and a validator records what it
+//! signs before sending it and never contradicts it after a restart.
+
+use luminex_consensus::bft::machine::TimeoutKind;
+use luminex_consensus::bft::{
+    BftRules, ConsensusMessage, Effect, Engine, Host, MessageError, Proposal, SignedProposal,
+    SignedState, SignedVote, Vote, VoteKind,
+};
+use luminex_crypto::SigningKey;
+use luminex_ledger::{ChainSpec, ConsensusRecord, Parent};
+use luminex_primitives::codec::{Decode, Encode};
+use luminex_primitives::{
+    Amount, Block, CommitCertificate, Hash, SchemeId, Transaction, TxKind, TxOut,
+};
+
+fn spec() -> ChainSpec {
+    ChainSpec::preset("poa").unwrap()
+}
+
+fn keys(spec: &ChainSpec) -> Vec<SigningKey> {
+    (0..4)
+        .map(|i| SigningKey::from_seed(spec.default_scheme, &ChainSpec::dev_validator_seed(i)))
+        .collect()
+}
+
+/// A host over the genesis block: builds blocks on it, calls every block
+/// valid unless told otherwise, records signed states (or fails to).
+struct TestHost {
+    spec: ChainSpec,
+    record: ConsensusRecord,
+    valid: bool,
+    persist_ok: bool,
+    recorded: Vec<SignedState>,
+    outputs: usize,
+}
+
+impl TestHost {
+    fn new() -> TestHost {
+        let spec = spec();
+        TestHost {
+            record: spec.bft_genesis().unwrap(),
+            spec,
+            valid: true,
+            persist_ok: true,
+            recorded: Vec::new(),
+            outputs: 1,
+        }
+    }
+
+    fn block(&self, proposer: Hash, time_ms: u64) -> Block {
+        let g = self.spec.genesis_block();
+        let parent = Parent {
+            hash: g.hash(),
+            height: 0,
+            header: g.header,
+        };
+        let coinbase = Transaction {
+            version: 1,
+            chain_id: self.spec.chain_id,
+            kind: TxKind::Coinbase { height: 1 },
+            inputs: vec![],
+            outputs: (0..self.outputs)
+                .map(|i| TxOut {
+                    amount: Amount::from_base(1 + i as u64).unwrap(),
+                    lock: keys(&self.spec)[0].public_key().lock(),
+                })
+                .collect(),
+            expiry_height: 0,
+            witnesses: vec![],
+            data: Vec::new(),
+        };
+        BftRules::build_block(
+            &parent,
+            &self.record,
+            None,
+            proposer,
+            time_ms,
+            vec![coinbase],
+        )
+    }
+}
+
+impl Host for TestHost {
+    fn build_block(
+        &mut self,
+        _height: u64,
+        round: u32,
+        proposer: Hash,
+        _last_commit: Option<&CommitCertificate>,
+    ) -> Option<Block> {
+        let t = u64::from(self.spec.genesis.time) * 1000 + 1000 + u64::from(round);
+        Some(self.block(proposer, t))
+    }
+    fn validate_block(&mut self, _block: &Block) -> bool {
+        self.valid
+    }
+    fn persist(&mut self, state: &SignedState) -> Result<(), String> {
+        if !self.persist_ok {
+            return Err("disk full".into());
+        }
+        self.recorded.push(state.clone());
+        Ok(())
+    }
+}
+
+struct Fixture {
+    spec: ChainSpec,
+    rules: BftRules,
+    keys: Vec<SigningKey>,
+    record: ConsensusRecord,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let spec = spec();
+        Fixture {
+            rules: BftRules::for_spec(&spec).unwrap(),
+            keys: keys(&spec),
+            record: spec.bft_genesis().unwrap(),
+            spec,
+        }
+    }
+
+    /// The engine of validator `me` (a key index), or a follower.
+    fn engine(&self, me: Option<usize>, restored: Option<SignedState>) -> Engine {
+        Engine::new(
+            self.rules.clone(),
+            me.map(|i| {
+                Box::new(self.keys[i].clone()) as Box<dyn luminex_consensus::bft::ConsensusSigner>
+            }),
+            self.rules.timeouts(),
+            self.record.clone(),
+            None,
+            restored,
+        )
+    }
+
+    fn key_of(&self, id: Hash) -> &SigningKey {
+        self.keys
+            .iter()
+            .find(|k| k.public_key().key_hash() == id)
+            .unwrap()
+    }
+
+    /// The key index of the proposer of `round` at height 1.
+    fn proposer(&self, round: u32) -> usize {
+        let id = BftRules::proposer(&self.record, round);
+        self.keys
+            .iter()
+            .position(|k| k.public_key().key_hash() == id)
+            .unwrap()
+    }
+
+    fn vote(
+        &self,
+        key: usize,
+        kind: VoteKind,
+        height: u64,
+        round: u32,
+        block: Option<Hash>,
+    ) -> ConsensusMessage {
+        let vote = Vote {
+            kind,
+            height,
+            round,
+            block,
+            validator: self.keys[key].public_key().key_hash(),
+        };
+        let signature = self.keys[key].sign(&vote.digest(self.rules.domain()));
+        ConsensusMessage::Vote(SignedVote { vote, signature })
+    }
+
+    fn proposal(&self, key: usize, round: u32, block: Block) -> ConsensusMessage {
+        let proposal = Proposal {
+            height: 1,
+            round,
+            pol_round: None,
+            block,
+        };
+        let signature = self.keys[key].sign(&proposal.digest(self.rules.domain()));
+        ConsensusMessage::Proposal(Box::new(SignedProposal {
+            proposal,
+            signature,
+        }))
+    }
+}
+
+fn err(r: Result<Vec<Effect>, MessageError>) -> MessageError {
+    r.expect_err("refused")
+}
+
+#[test]
+fn votes_are_refused_for_each_reason_with_its_own_error() {
+    let f = Fixture::new();
+    let mut host = TestHost::new();
+    let mut e = f.engine(None, None);
+    e.start(&mut host);
+    let b = Some(Hash([7; 32]));
+    // Accepted once, then a duplicate.
+    let v = f.vote(0, VoteKind::Prevote, 1, 0, b);
+    assert_eq!(e.receive(v.clone(), &mut host), Ok(vec![]));
+    assert_eq!(err(e.receive(v, &mut host)), MessageError::Duplicate);
+    // Bad signature: signed by another key.
+    let mut forged = f.vote(1, VoteKind::Prevote, 1, 0, b);
+    if let ConsensusMessage::Vote(sv) = &mut forged {
+        sv.signature = f.keys[2].sign(&sv.vote.digest(f.rules.domain()));
+    }
+    let e1 = err(e.receive(forged, &mut host));
+    assert_eq!(e1, MessageError::BadSignature);
+    assert!(e1.penalize());
+    // A validator outside the set.
+    let outsider = SigningKey::from_seed(SchemeId::MlDsa65, &[9; 32]);
+    let vote = Vote {
+        kind: VoteKind::Prevote,
+        height: 1,
+        round: 0,
+        block: b,
+        validator: outsider.public_key().key_hash(),
+    };
+    let signature = outsider.sign(&vote.digest(f.rules.domain()));
+    let e2 = err(e.receive(
+        ConsensusMessage::Vote(SignedVote { vote, signature }),
+        &mut host,
+    ));
+    assert!(matches!(e2, MessageError::UnknownValidator(_)));
+    assert!(e2.penalize());
+    // Wrong heights: a finished one, one too far ahead; the next one waits.
+    let e3 = err(e.receive(f.vote(1, VoteKind::Prevote, 0, 0, b), &mut host));
+    assert_eq!(
+        e3,
+        MessageError::Stale {
+            height: 0,
+            current: 1
+        }
+    );
+    assert!(!e3.penalize());
+    let e4 = err(e.receive(f.vote(1, VoteKind::Prevote, 3, 0, b), &mut host));
+    assert_eq!(
+        e4,
+        MessageError::TooFarAhead {
+            height: 3,
+            current: 1
+        }
+    );
+    assert!(!e4.penalize());
+    assert_eq!(
+        e.receive(f.vote(1, VoteKind::Prevote, 2, 0, b), &mut host),
+        Ok(vec![])
+    );
+    // A vote signed for another chain (another domain) does not verify.
+    let mut other = f.spec.clone();
+    other.chain_id += 1;
+    let other_rules = BftRules::for_spec(&other).unwrap();
+    let vote = Vote {
+        kind: VoteKind::Prevote,
+        height: 1,
+        round: 0,
+        block: b,
+        validator: f.keys[3].public_key().key_hash(),
+    };
+    let signature = f.keys[3].sign(&vote.digest(other_rules.domain()));
+    assert_eq!(
+        err(e.receive(
+            ConsensusMessage::Vote(SignedVote { vote, signature }),
+            &mut host
+        )),
+        MessageError::BadSignature
+    );
+}
+
+#[test]
+fn proposals_are_refused_for_each_reason_with_its_own_error() {
+    let f = Fixture::new();
+    let mut host = TestHost::new();
+    let mut e = f.engine(None, None);
+    e.start(&mut host);
+    let p0 = f.proposer(0);
+    let block = host.block(f.keys[p0].public_key().key_hash(), 1_767_225_602_000);
+    // Not the proposer of the round.
+    let other = (p0 + 1) % 4;
+    let e1 = err(e.receive(f.proposal(other, 0, block.clone()), &mut host));
+    assert!(
+        matches!(e1, MessageError::NotProposer { round: 0, .. }),
+        "{e1:?}"
+    );
+    assert!(e1.penalize());
+    // A round too far ahead.
+    let e2 = err(e.receive(f.proposal(f.proposer(9), 9, block.clone()), &mut host));
+    assert_eq!(
+        e2,
+        MessageError::RoundTooFar {
+            round: 9,
+            current: 0
+        }
+    );
+    // A proposal whose block is not a BFT block of its height (here a
+    // proof-of-work genesis block).
+    let pow_block = ChainSpec::preset("dev").unwrap().genesis_block();
+    let e3 = err(e.receive(f.proposal(p0, 0, pow_block), &mut host));
+    assert_eq!(
+        e3,
+        MessageError::HeightMismatch {
+            block: 0,
+            proposal: 1
+        }
+    );
+    assert!(e3.penalize());
+    // An oversized block.
+    let mut small = f.spec.clone();
+    small.max_block_bytes = 4096;
+    small.max_tx_bytes = 4096;
+    let small_rules = BftRules::for_spec(&small).unwrap();
+    let mut e_small = Engine::new(
+        small_rules,
+        None,
+        f.rules.timeouts(),
+        small.bft_genesis().unwrap(),
+        None,
+        None,
+    );
+    let mut big_host = TestHost::new();
+    big_host.outputs = 200;
+    let big = big_host.block(f.keys[p0].public_key().key_hash(), 1_767_225_602_000);
+    let proposal = Proposal {
+        height: 1,
+        round: 0,
+        pol_round: None,
+        block: big,
+    };
+    // Signed under the small spec's domain (another genesis hash).
+    let small_domain = *BftRules::for_spec(&small).unwrap().domain();
+    let signature = f.keys[p0].sign(&proposal.digest(&small_domain));
+    let e4 = err(e_small.receive(
+        ConsensusMessage::Proposal(Box::new(SignedProposal {
+            proposal,
+            signature,
+        })),
+        &mut big_host,
+    ));
+    assert!(
+        matches!(e4, MessageError::Oversized { max: 4096, .. }),
+        "{e4:?}"
+    );
+    assert!(e4.penalize());
+    // The right one is taken; the same again is a duplicate.
+    let ok = f.proposal(p0, 0, block);
+    e.receive(ok.clone(), &mut host).unwrap();
+    assert_eq!(err(e.receive(ok, &mut host)), MessageError::Duplicate);
+}
+
+#[test]
+fn garbage_bytes_do_not_decode_into_messages() {
+    for bytes in [&[][..], &[0xff; 3][..], &[1, 2, 3, 4, 5, 6, 7, 8, 9][..]] {
+        assert!(ConsensusMessage::decode_all(bytes).is_err());
+    }
+}
+
+/// Four validators in one process: a height is decided and the decision
+/// carries a certificate that verifies against the set.
+#[test]
+fn four_engines_decide_a_block_with_a_valid_certificate() {
+    let f = Fixture::new();
+    let mut hosts: Vec<TestHost> = (0..4).map(|_| TestHost::new()).collect();
+    let mut engines: Vec<Engine> = (0..4).map(|i| f.engine(Some(i), None)).collect();
+    let mut queue: Vec<(usize, ConsensusMessage)> = Vec::new();
+    let mut commits = Vec::new();
+    let handle = |i: usize,
+                  effects: Vec<Effect>,
+                  queue: &mut Vec<(usize, ConsensusMessage)>,
+                  commits: &mut Vec<(usize, Block, CommitCertificate)>| {
+        for e in effects {
+            match e {
+                Effect::Broadcast(m) => queue.push((i, m)),
+                Effect::Commit { block, certificate } => commits.push((i, *block, certificate)),
+                _ => {}
+            }
+        }
+    };
+    for i in 0..4 {
+        let eff = engines[i].start(&mut hosts[i]);
+        handle(i, eff, &mut queue, &mut commits);
+    }
+    while let Some((from, m)) = queue.pop() {
+        // Round-trip through the wire encoding.
+        let m = ConsensusMessage::decode_all(&m.encode()).unwrap();
+        for to in (0..4).filter(|t| *t != from) {
+            if let Ok(eff) = engines[to].receive(m.clone(), &mut hosts[to]) {
+                handle(to, eff, &mut queue, &mut commits);
+            }
+        }
+    }
+    assert_eq!(commits.len(), 4);
+    let hash = commits[0].1.hash();
+    for (_, b, c) in &commits {
+        assert_eq!(b.hash(), hash);
+        f.rules
+            .verify_certificate(&f.record.validators, c, 1, &hash)
+            .unwrap();
+    }
+    // Every validator recorded its votes before sending them.
+    for h in &hosts {
+        let last = h.recorded.last().unwrap();
+        assert_eq!(last.height, 1);
+        assert!(last.votes.iter().any(|v| v.kind == VoteKind::Precommit));
+    }
+}
+
+#[test]
+fn nothing_is_signed_when_it_cannot_be_recorded() {
+    let f = Fixture::new();
+    let me = (f.proposer(0) + 1) % 4;
+    let mut host = TestHost::new();
+    host.persist_ok = false;
+    let mut e = f.engine(Some(me), None);
+    e.start(&mut host);
+    // The propose timeout makes it prevote nil, which it cannot record.
+    let eff = e.timeout(1, 0, TimeoutKind::Propose, &mut host);
+    assert!(eff.iter().any(|e| matches!(e, Effect::PersistFailed(_))));
+    assert!(!eff.iter().any(|e| matches!(e, Effect::Broadcast(_))));
+    assert!(e.signed_state().votes.is_empty());
+}
+
+#[test]
+fn a_restarted_validator_repeats_its_recorded_vote_instead_of_contradicting_it() {
+    let f = Fixture::new();
+    let me = (f.proposer(0) + 1) % 4;
+    let block = Hash([5; 32]);
+    let before = SignedState {
+        height: 1,
+        round: 0,
+        locked: None,
+        valid: None,
+        votes: vec![Vote {
+            kind: VoteKind::Prevote,
+            height: 1,
+            round: 0,
+            block: Some(block),
+            validator: f.keys[me].public_key().key_hash(),
+        }],
+        proposals: vec![],
+    };
+    // The recorded state survives its encoding.
+    assert_eq!(SignedState::decode_all(&before.encode()).unwrap(), before);
+    let mut host = TestHost::new();
+    let mut e = f.engine(Some(me), Some(before));
+    e.start(&mut host);
+    // After the restart the proposal never comes: the machine asks for a
+    // nil prevote, and the engine sends the one it signed before.
+    let eff = e.timeout(1, 0, TimeoutKind::Propose, &mut host);
+    let sent: Vec<&Vote> = eff
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Broadcast(ConsensusMessage::Vote(v)) => Some(&v.vote),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].block, Some(block));
+    let _ = f.key_of(sent[0].validator);
+}

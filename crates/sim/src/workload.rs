@@ -1,0 +1,80 @@
+//! The simulation's workload: transfers spending the genesis coins,
+//! admitted to a node's mempool as a client's submission would be.
+
+use luminex_ledger::spec::ChainSpec;
+use luminex_ledger::{testkit, Coin};
+use luminex_primitives::{Amount, Block, OutPoint, Transaction, TxOut};
+
+use crate::node;
+
+/// Admits `tx` to a live node's mempool.
+pub(crate) fn submit(
+    live: &mut node::Live,
+    tx: Transaction,
+    spec: &ChainSpec,
+) -> Result<(), String> {
+    struct View<'a>(&'a luminex_storage::ChainStore);
+    impl luminex_ledger::UtxoView for View<'_> {
+        fn coin(&self, op: &OutPoint) -> Option<Coin> {
+            self.0.coin(op).ok().flatten()
+        }
+    }
+    let c = luminex_mempool::Candidate::new(tx, spec).map_err(|e| e.to_string())?;
+    let view = View(&live.chain);
+    let height = live.chain.tip().height + 1;
+    let check = live
+        .mempool
+        .check(&c, &view, height)
+        .map_err(|e| e.to_string())?;
+    c.verify(&check, &live.cache, &live.chain.genesis_hash())
+        .map_err(|e| e.to_string())?;
+    live.mempool
+        .insert(c, &view, height)
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Up to `n` signed transfers spending the genesis allocations (held by
+/// the development keys), half to the next key, the rest back as change.
+pub(crate) fn transfers(spec: &ChainSpec, genesis: &Block, n: usize) -> Vec<Transaction> {
+    let keys = testkit::dev_keys(spec);
+    let cb = &genesis.txs[0];
+    let txid = cb.txid();
+    let mut out = Vec::new();
+    for (index, output) in cb.outputs.iter().enumerate() {
+        if out.len() >= n {
+            break;
+        }
+        let Some(k) = keys
+            .iter()
+            .position(|k| k.public_key().lock() == output.lock)
+        else {
+            continue;
+        };
+        let key = &keys[k];
+        let to = keys[(k + 1) % keys.len()].public_key().lock();
+        let coin = Coin {
+            output: *output,
+            height: 0,
+            is_coinbase: true,
+        };
+        let half = Amount::from_base(output.amount.base() / 2).expect("in range");
+        let op = OutPoint {
+            txid,
+            vout: index as u32,
+        };
+        let mut tx = testkit::transfer(
+            spec,
+            key,
+            &[(op, coin)],
+            vec![TxOut {
+                amount: half,
+                lock: to,
+            }],
+        );
+        let spent: Vec<TxOut> = vec![*output];
+        testkit::sign_all(spec, &mut tx, key, &spent);
+        out.push(tx);
+    }
+    out
+}

@@ -1,0 +1,159 @@
+//! The simulation's own checks: many seeds are safe and live, a seed
+//! replays exactly, too many faulty validators stall without breaking
+//! safety, and a broken locking rule is caught with a replayable seed.
+
+use luminex_sim::{random_config, simulate, sweep_config, Behaviour, Config, Outcome};
+use rayon::prelude::*;
+
+/// Seeds `from..to`: even seeds 4 validators (f = 1), odd seeds 7 (f = 2),
+/// with 0..=f Byzantine, partitions, drops and crashes.
+fn sweep(from: u64, to: u64) {
+    let failures: Vec<String> = (from..to)
+        .into_par_iter()
+        .filter_map(|seed| {
+            let cfg = sweep_config(seed);
+            let r = simulate(seed, &cfg);
+            match r.outcome {
+                Outcome::Live { .. } => None,
+                other => Some(format!(
+                    "seed {seed}: {other:?}\n  config {cfg:?}\n  nodes {:?}",
+                    r.nodes
+                )),
+            }
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// 300 seeds in three tests, so the harness runs them side by side.
+#[test]
+fn seeds_0_to_100_are_safe_and_live() {
+    sweep(0, 100);
+}
+
+#[test]
+fn seeds_100_to_200_are_safe_and_live() {
+    sweep(100, 200);
+}
+
+#[test]
+fn seeds_200_to_300_are_safe_and_live() {
+    sweep(200, 300);
+}
+
+#[test]
+#[ignore = "diagnosis of one seed: SEED=27 N=7 B=1 cargo test -- --ignored one_seed"]
+fn one_seed() {
+    let var = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let seed = var("SEED", 27);
+    let cfg = random_config(seed, var("N", 7) as usize, var("B", 1) as usize);
+    let r = simulate(seed, &cfg);
+    println!("{cfg:?}\n{:?}\n{:#?}", r.outcome, r.nodes);
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    for seed in [3u64, 18] {
+        let cfg = random_config(seed, 7, 2);
+        let a = simulate(seed, &cfg);
+        let b = simulate(seed, &cfg);
+        assert_eq!(a.trace, b.trace, "seed {seed}");
+        assert_eq!(a.outcome, b.outcome);
+        assert_eq!(a.delivered, b.delivered);
+        // Another seed is another run.
+        assert_ne!(simulate(seed + 2, &cfg).trace, a.trace);
+    }
+}
+
+fn quiet(behaviours: Vec<Behaviour>) -> Config {
+    Config {
+        behaviours,
+        drop_percent: 0,
+        max_delay_ms: 20,
+        min_delay_ms: 0,
+        partitioned: vec![],
+        heal_ms: 0,
+        crashes: vec![],
+        blocks_after_heal: 3,
+        locking: true,
+        transfers: 4,
+        liveness_ms: luminex_sim::LIVENESS_MS,
+        catch_up: true,
+    }
+}
+
+#[test]
+fn f_plus_one_silent_validators_stall_without_breaking_safety() {
+    use Behaviour::*;
+    let r = simulate(1, &quiet(vec![Honest, Honest, Silent, Silent]));
+    match r.outcome {
+        Outcome::NoProgress { heights } => assert_eq!(heights, vec![0, 0]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn f_byzantine_of_each_kind_cannot_stop_four_validators() {
+    use Behaviour::*;
+    for b in [Silent, DoubleVoter, Equivocator, InvalidProposer, Garbage] {
+        for pos in 0..4 {
+            let mut v = vec![Honest; 4];
+            v[pos] = b;
+            let r = simulate(pos as u64, &quiet(v));
+            assert!(
+                matches!(r.outcome, Outcome::Live { height } if height >= 3),
+                "{b:?} at {pos}: {:?}",
+                r.outcome
+            );
+        }
+    }
+}
+
+#[test]
+fn transfers_are_finalized_and_the_supply_is_conserved() {
+    // The supply check runs on every commit; here the transfers must also
+    // have made it into blocks.
+    let r = simulate(7, &quiet(vec![Behaviour::Honest; 4]));
+    assert!(matches!(r.outcome, Outcome::Live { .. }), "{:?}", r.outcome);
+    assert!(!r.certificate_bytes.is_empty());
+}
+
+/// With the locking rule disabled, a double-voting validator and an
+/// unreliable network make honest validators finalize different blocks;
+/// the report names the seed, which replays the violation exactly, and the
+/// same run with locking is safe.
+#[test]
+fn disabling_locking_is_caught_with_a_replayable_seed() {
+    let found = (0..2000u64).into_par_iter().find_map_first(|seed| {
+        let mut cfg = random_config(seed, 4, 0);
+        cfg.behaviours[(seed % 4) as usize] = Behaviour::DoubleVoter;
+        cfg.crashes.clear();
+        cfg.locking = false;
+        cfg.drop_percent = 40;
+        cfg.heal_ms = 3000;
+        // A stalled run is not what is looked for here: stop early; and
+        // catch-up would hand the laggards the first decision before the
+        // unlocked ones could contradict it.
+        cfg.liveness_ms = 5_000;
+        cfg.catch_up = false;
+        match simulate(seed, &cfg).outcome {
+            Outcome::SafetyViolation(v) => Some((seed, cfg, v)),
+            _ => None,
+        }
+    });
+    let (seed, cfg, v) = found.expect("no seed broke safety without locking");
+    assert_eq!(simulate(seed, &cfg).outcome, Outcome::SafetyViolation(v));
+    let safe = Config {
+        locking: true,
+        ..cfg
+    };
+    assert!(!matches!(
+        simulate(seed, &safe).outcome,
+        Outcome::SafetyViolation(_)
+    ));
+}

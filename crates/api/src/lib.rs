@@ -191,6 +191,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         BlockSyncJson,
         NodeStatusJson,
         P2pStatusJson,
+        LastCommitJson,
         WorkerJson,
         WorkersJson,
     ))
@@ -834,7 +835,25 @@ async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
             .to_string(),
         height: tip.height,
         tip: tip.hash.to_string(),
-        role: if node.producing { "producer" } else { "full" }.into(),
+        role: match (node.spec.consensus, node.producing) {
+            (luminex_ledger::spec::ConsensusKind::Bft, true) => "validator",
+            (luminex_ledger::spec::ConsensusKind::Bft, false) => "follower",
+            (_, true) => "producer",
+            (_, false) => "full",
+        }
+        .into(),
+        finalized_height: node.chain.finalized().height,
+        last_commit: node
+            .chain
+            .certificate(tip.height)
+            .ok()
+            .flatten()
+            .map(|c| LastCommitJson {
+                height: c.height,
+                round: c.round,
+                block: c.block_hash.to_string(),
+                signers: c.signatures.len(),
+            }),
         uptime_secs: node.started.elapsed().as_secs(),
         mempool_txs: txs,
         mempool_bytes: bytes,

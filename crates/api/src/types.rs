@@ -294,7 +294,7 @@ pub struct NodeStatusJson {
     pub height: u64,
     /// Tip hash.
     pub tip: String,
-    /// `producer` or `full`.
+    /// `producer` or `full`; on BFT chains `validator` or `follower`.
     pub role: String,
     /// Seconds since start.
     pub uptime_secs: u64,
@@ -310,6 +310,24 @@ pub struct NodeStatusJson {
     pub memory_bytes: u64,
     /// Peer-to-peer identity and addresses (absent when networking is off).
     pub p2p: Option<P2pStatusJson>,
+    /// Height of the last final block: certified on BFT chains, the reorg
+    /// limit below the tip on others.
+    pub finalized_height: u64,
+    /// BFT chains: the certificate that finalized the tip.
+    pub last_commit: Option<LastCommitJson>,
+}
+
+/// The commit certificate of the tip (BFT chains).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LastCommitJson {
+    /// Height of the certified block.
+    pub height: u64,
+    /// Round it was decided in.
+    pub round: u32,
+    /// The block.
+    pub block: String,
+    /// Validators whose precommit it carries.
+    pub signers: usize,
 }
 
 /// The network part of `GET /health/node-status`.

@@ -68,6 +68,20 @@ pub enum ChainCommand {
     /// Replay the local chain from genesis and check the stored UTXO set and
     /// indexes against it (node stopped). Prints height and coin count.
     Check,
+    /// Write a local BFT network of new validators (`--chain poa`): their
+    /// keys, a spec whose genesis lists them, and a data directory with a
+    /// config per node. Prints how to start them.
+    Testnet {
+        /// Validators.
+        #[arg(long, default_value_t = 4)]
+        validators: u32,
+        /// Directory to write (must not exist or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// Node i listens on base+10i (REST), +1 (JSON-RPC), +2 (p2p).
+        #[arg(long, default_value_t = 9100)]
+        base_port: u16,
+    },
 }
 
 async fn show(client: &Client, path: &str) -> anyhow::Result<()> {
@@ -102,6 +116,15 @@ pub async fn run(args: ChainArgs) -> anyhow::Result<()> {
         }
         ChainCommand::Block { id } => show(&client, &format!("/blocks/{id}")).await,
         ChainCommand::Tx { txid } => show(&client, &format!("/transactions/{txid}")).await,
+        ChainCommand::Testnet {
+            validators,
+            out,
+            base_port,
+        } => {
+            let t = crate::testnet::write_testnet(&cfg.spec, validators, &out, base_port)?;
+            print!("{}", crate::testnet::instructions(&t));
+            Ok(())
+        }
         ChainCommand::Spec => {
             print!("{}", toml::to_string(&cfg.spec)?);
             Ok(())

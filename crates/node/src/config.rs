@@ -59,6 +59,14 @@ pub struct NodeArgs {
     /// Do not produce blocks.
     #[arg(long)]
     pub no_produce: bool,
+    /// Validate on a BFT chain with the key in this file (the hex of a
+    /// 32-byte seed, as `luminex chain testnet` writes it).
+    #[arg(long, env = "LUMINEX_VALIDATOR_KEY")]
+    pub validator_key: Option<PathBuf>,
+    /// Validate on a BFT chain as well-known development validator N (local
+    /// chains only: the key is public).
+    #[arg(long, conflicts_with = "validator_key")]
+    pub dev_validator: Option<u32>,
     /// JSON-RPC listen address (Bitcoin Core-compatible methods).
     #[arg(long, env = "LUMINEX_RPC_ADDR")]
     pub rpc_addr: Option<SocketAddr>,
@@ -137,6 +145,8 @@ pub struct ConfigFile {
     pub mempool_max_mb: Option<usize>,
     /// Whether to produce blocks.
     pub produce: Option<bool>,
+    /// BFT validator key file.
+    pub validator_key: Option<PathBuf>,
     /// JSON-RPC address.
     pub rpc_addr: Option<SocketAddr>,
     /// JSON-RPC user.
@@ -328,6 +338,10 @@ pub struct Config {
     pub mempool_max_bytes: usize,
     /// Whether to produce blocks.
     pub produce: bool,
+    /// BFT validator key file.
+    pub validator_key: Option<PathBuf>,
+    /// Well-known development validator index.
+    pub dev_validator: Option<u32>,
     /// JSON-RPC address.
     pub rpc_addr: SocketAddr,
     /// Configured `user:password` for JSON-RPC, if any.
@@ -584,6 +598,8 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         producer_address: args.producer_address.clone().or(file.producer_address),
         mempool_max_bytes: mb * 1024 * 1024,
         produce: !args.no_produce && file.produce.unwrap_or(true),
+        validator_key: args.validator_key.clone().or(file.validator_key),
+        dev_validator: args.dev_validator,
         spec,
     })
 }

@@ -1,6 +1,7 @@
 //! The `luminex` node: wiring of the service (`luminex-service`), the REST
 //! API (`luminex-api`), the Bitcoin-compatible JSON-RPC, the peer-to-peer
-//! network, the `dev` block producer and the miner into a running node;
+//! network, the `dev` block producer, the miner and the BFT consensus task
+//! into a running node;
 //! configuration; and the command-line tools (wallet, chain, load
 //! generator).
 //!
@@ -15,10 +16,12 @@ pub mod chain_cmd;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod consensus;
 pub mod miner;
 pub mod p2p;
 pub mod producer;
 pub mod rpc;
 pub mod run;
 pub mod stratum;
+pub mod testnet;
 pub mod wallet_cmd;

@@ -20,17 +20,24 @@ pub struct NodeChain {
     role: Role,
     preverifier: Mutex<Preverifier>,
     help: PreverifyHelp,
+    consensus: Option<crate::consensus::ConsensusHandle>,
 }
 
 impl NodeChain {
-    /// The adapter for `node`.
-    pub fn new(node: Arc<Node>, role: Role) -> Self {
+    /// The adapter for `node`; `consensus` takes the consensus topic's
+    /// messages on BFT chains.
+    pub fn new(
+        node: Arc<Node>,
+        role: Role,
+        consensus: Option<crate::consensus::ConsensusHandle>,
+    ) -> Self {
         let genesis = node.spec.genesis_block().hash();
         let preverifier = Preverifier::new();
         NodeChain {
             node,
             genesis,
             role,
+            consensus,
             help: preverifier.helper(),
             preverifier: Mutex::new(preverifier),
         }
@@ -99,6 +106,13 @@ impl ChainAccess for NodeChain {
         tx_verdict(&self.node.submit_from_peer(tx))
     }
 
+    fn consensus(&self, data: Vec<u8>) -> Verdict {
+        match &self.consensus {
+            Some(c) => c.gossip(data),
+            None => Verdict::Ignore,
+        }
+    }
+
     fn import_block(&self, block: PreparedBlock) -> BlockVerdict {
         let hash = block.block().hash();
         match self.node.accept_prepared_from_peer(&block) {
@@ -136,6 +150,7 @@ impl ChainAccess for NodeChain {
 pub fn start(
     cfg: &Config,
     node: &Arc<Node>,
+    consensus: Option<crate::consensus::ConsensusHandle>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     if !cfg.p2p.enabled {
         tracing::info!("peer-to-peer networking disabled");
@@ -144,7 +159,7 @@ pub fn start(
     let key_path = cfg.chain_dir.join("p2p_key");
     let key = luminex_p2p::load_or_create_key(&key_path)
         .map_err(|e| anyhow::anyhow!("node key {}: {e}", key_path.display()))?;
-    let role = if cfg.produce || cfg.mine {
+    let role = if cfg.produce || cfg.mine || consensus.is_some() {
         Role::Producer
     } else {
         Role::Full
@@ -159,6 +174,7 @@ pub fn start(
         max_peers: cfg.p2p.max_peers,
         merkle_commitment: cfg.spec.merkle_commitment,
         max_block_bytes: cfg.spec.max_block_bytes,
+        block_sync: cfg.spec.consensus != luminex_ledger::spec::ConsensusKind::Bft,
         max_tx_bytes: cfg.spec.max_tx_bytes,
         ban_duration: cfg.p2p.ban,
         sync: SyncConfig {
@@ -167,7 +183,7 @@ pub fn start(
             ..SyncConfig::default()
         },
     };
-    let chain = Arc::new(NodeChain::new(node.clone(), role));
+    let chain = Arc::new(NodeChain::new(node.clone(), role, consensus));
     let (handle, task) = luminex_p2p::start(net_cfg, key.clone(), chain)
         .map_err(|e| anyhow::anyhow!("starting the network: {e}"))?;
     tracing::info!(peer_id = %key.public().to_peer_id(), "p2p identity");

@@ -76,7 +76,10 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         clock: Arc::new(SystemClock::new()),
         started: Instant::now(),
         reward_lock,
-        producing: cfg.produce,
+        producing: cfg.produce
+            && (cfg.spec.consensus != ConsensusKind::Bft
+                || cfg.validator_key.is_some()
+                || cfg.dev_validator.is_some()),
         tip_changed: tokio::sync::watch::channel(chain.tip().hash).0,
         metrics: Arc::new(luminex_service::metrics::Metrics::new()),
         events: tokio::sync::broadcast::channel(luminex_service::events::EVENT_BUFFER).0,
@@ -107,13 +110,25 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         Some(a) => Some(cfg.spec.parse_address(a).context("--miner-address")?.lock),
         None => None,
     };
-    let is_pow = match cfg.spec.consensus {
-        ConsensusKind::Pow => true,
-        ConsensusKind::Dev => false,
-        ConsensusKind::Bft => anyhow::bail!(
-            "{} is a BFT chain: this build verifies BFT blocks but cannot run as a BFT node yet",
-            cfg.spec.name
-        ),
+    // What produces blocks: a miner, the dev timer, or the BFT engine.
+    let (is_pow, is_bft) = match cfg.spec.consensus {
+        ConsensusKind::Pow => (true, false),
+        ConsensusKind::Dev => (false, false),
+        ConsensusKind::Bft => (false, true),
+    };
+    let validator_key = match (&cfg.validator_key, cfg.dev_validator) {
+        _ if !is_bft && (cfg.validator_key.is_some() || cfg.dev_validator.is_some()) => {
+            anyhow::bail!(
+                "--validator-key and --dev-validator need a BFT chain; {} is not one",
+                cfg.spec.name
+            )
+        }
+        (Some(path), _) => Some(crate::consensus::read_validator_key(path, &cfg.spec)?),
+        (None, Some(i)) => Some(luminex_crypto::SigningKey::from_seed(
+            cfg.spec.default_scheme,
+            &luminex_ledger::ChainSpec::dev_validator_seed(i),
+        )),
+        (None, None) => None,
     };
     if cfg.mine && !is_pow {
         anyhow::bail!(
@@ -140,8 +155,18 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         .with_context(|| format!("binding JSON-RPC to {}", cfg.rpc_addr))?;
     tracing::info!(addr = %rpc_listener.local_addr()?, cookie = %cookie_path.display(), "JSON-RPC listening");
 
-    let network = crate::p2p::start(&cfg, &node)?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let consensus = if is_bft {
+        Some(crate::consensus::start(
+            node.clone(),
+            validator_key,
+            &cfg.chain_dir,
+            stop_rx.clone(),
+        )?)
+    } else {
+        None
+    };
+    let network = crate::p2p::start(&cfg, &node, consensus.as_ref().map(|c| c.0.clone()))?;
     let stratum = match cfg.stratum_addr {
         Some(addr) => {
             let server = crate::stratum::StratumServer::bind(
@@ -158,7 +183,7 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         None => None,
     };
     let bar = tokio::spawn(crate::p2p::progress_bar(node.clone(), stop_rx.clone()));
-    let producer = (cfg.produce && !is_pow).then(|| {
+    let producer = (cfg.produce && !is_pow && !is_bft).then(|| {
         tokio::spawn(crate::producer::run(
             node.clone(),
             cfg.block_time,
@@ -213,6 +238,9 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     }
     if let Some(p) = producer {
         let _ = p.await;
+    }
+    if let Some((_, c)) = consensus {
+        let _ = c.await;
     }
     let _ = server.await;
     let _ = rpc_server.await;

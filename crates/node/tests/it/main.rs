@@ -4,6 +4,7 @@
 mod badpeer;
 mod bench_mining;
 mod bench_p2p;
+mod bft;
 mod browser;
 mod crash;
 mod e2e;

@@ -407,7 +407,7 @@ async fn a_node_reconnects_to_its_bootnode_and_catches_up() {
     };
     let boot_addr = boot.p2p_addr().await;
     let node = TestNode::start("dev", &["--no-produce", "--bootnodes", &boot_addr]);
-    wait_until("connected", 30, || async { node.peers().await == 1 }).await;
+    wait_until("connected", 90, || async { node.peers().await == 1 }).await;
     // The bootstrap node goes away; the other node's dials fail for a while.
     let TestNode { _process, dir, .. } = boot;
     _process.stop();

@@ -155,6 +155,10 @@ impl<C: ChainAccess> Net<C> {
                 let topic = self.names.tx_topic.clone();
                 self.publish(topic, frame);
             }
+            Command::PublishConsensus(data) => {
+                let topic = self.names.consensus_topic.clone();
+                self.publish(topic, data);
+            }
             Command::AnnounceBlock {
                 frame,
                 txs,
@@ -193,6 +197,11 @@ impl<C: ChainAccess> Net<C> {
                 source,
                 verdict,
             } => self.on_tx_checked(id, source, verdict),
+            Done::Consensus {
+                id,
+                source,
+                verdict,
+            } => self.on_consensus_checked(id, source, verdict),
             Done::Rebuilt {
                 id,
                 source,

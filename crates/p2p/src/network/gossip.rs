@@ -51,9 +51,38 @@ impl<C: ChainAccess> Net<C> {
             self.on_tx_gossip(source, id, &msg.data);
         } else if msg.topic == self.names.block_topic.hash() {
             self.on_block_gossip(source, id, &msg.data);
+        } else if msg.topic == self.names.consensus_topic.hash() {
+            // Checked by the consensus engine (signatures, heights) before
+            // gossipsub may relay it.
+            let chain = self.chain.clone();
+            let done = self.done_tx.clone();
+            let data = msg.data;
+            tokio::task::spawn_blocking(move || {
+                let verdict = chain.consensus(data);
+                let _ = done.send(Done::Consensus {
+                    id,
+                    source,
+                    verdict,
+                });
+            });
         } else {
-            // Consensus topic: no consensus messages on these presets yet.
             self.report(&id, &source, Verdict::Ignore);
+        }
+    }
+
+    pub(super) fn on_consensus_checked(
+        &mut self,
+        id: gossipsub::MessageId,
+        source: PeerId,
+        v: Verdict,
+    ) {
+        self.report(&id, &source, v);
+        if v == Verdict::Reject {
+            self.offend(
+                source,
+                Offence::InvalidConsensus,
+                "invalid consensus message",
+            );
         }
     }
 

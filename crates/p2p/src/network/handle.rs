@@ -22,6 +22,8 @@ pub(super) enum Command {
         txs: usize,
         full_bytes: usize,
     },
+    /// A consensus-topic message (BFT chains), already encoded.
+    PublishConsensus(Vec<u8>),
     Dial(Multiaddr),
     Ban(PeerId),
 }
@@ -61,6 +63,12 @@ impl Handle {
             txs: block.txs.len(),
             full_bytes: block.encoded_len(),
         });
+    }
+
+    /// Gossips a consensus message (a BFT proposal or vote, a height
+    /// announcement, a certified block) on the chain's consensus topic.
+    pub fn publish_consensus(&self, data: Vec<u8>) {
+        let _ = self.tx.send(Command::PublishConsensus(data));
     }
 
     /// Dials an address.

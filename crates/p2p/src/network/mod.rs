@@ -110,6 +110,14 @@ pub trait ChainAccess: Send + Sync + 'static {
     /// Called on the importer thread when it has no prepared block: helps
     /// prepare the next one. Does nothing by default.
     fn help_prepare(&self) {}
+    /// A message gossiped on the consensus topic (BFT chains): whether to
+    /// relay it ([`Verdict::Accept`]), drop it quietly (late, repeated) or
+    /// drop it and penalize the sender. Chains without BFT consensus
+    /// ignore the topic.
+    fn consensus(&self, data: Vec<u8>) -> Verdict {
+        let _ = data;
+        Verdict::Ignore
+    }
 }
 
 /// Network settings.
@@ -134,6 +142,11 @@ pub struct NetConfig {
     pub merkle_commitment: MerkleCommitment,
     /// The spec's largest block.
     pub max_block_bytes: usize,
+    /// Whether blocks are downloaded from peers with more work and
+    /// announced (proof-of-work and dev chains). BFT chains catch up
+    /// through their consensus topic instead, where every block comes with
+    /// the certificate that finalized it.
+    pub block_sync: bool,
     /// The spec's largest transaction.
     pub max_tx_bytes: usize,
     /// How long a misbehaving peer stays banned.
@@ -207,6 +220,11 @@ pub struct NetInfo {
 /// Results coming back to the event loop from blocking work.
 enum Done {
     Tx {
+        id: gossipsub::MessageId,
+        source: PeerId,
+        verdict: Verdict,
+    },
+    Consensus {
         id: gossipsub::MessageId,
         source: PeerId,
         verdict: Verdict,

@@ -69,6 +69,8 @@ impl Peer {
 pub(super) enum Offence {
     InvalidBlock,
     InvalidTx,
+    /// A forged or malformed consensus message.
+    InvalidConsensus,
     Malformed,
     BadSyncAnswer,
     UnconnectedHeaders,
@@ -80,7 +82,10 @@ impl Offence {
     fn points(self) -> u32 {
         match self {
             // Invalid for everyone: the sender is at fault, at once.
-            Offence::InvalidBlock | Offence::InvalidTx | Offence::Malformed => 100,
+            Offence::InvalidBlock
+            | Offence::InvalidTx
+            | Offence::InvalidConsensus
+            | Offence::Malformed => 100,
             Offence::BadSyncAnswer | Offence::WrongChain => 100,
             // Headers can fail to connect after an honest reorg: five strikes.
             Offence::UnconnectedHeaders => 20,

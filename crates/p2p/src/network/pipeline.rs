@@ -153,6 +153,9 @@ impl<C: ChainAccess> Net<C> {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.height = Some(st.height);
         }
+        if !self.cfg.block_sync {
+            return;
+        }
         self.syncer.peer_status(peer, st.height, st.work);
         self.drive_sync();
     }

@@ -1,0 +1,512 @@
+//! The BFT consensus task of a node on a BFT chain: it owns the engine
+//! ([`luminex_consensus::bft::Engine`]), feeds it what arrives on the
+//! network's consensus topic and its own timers, publishes what it signs,
+//! commits decided blocks through the service, and records every vote in a
+//! write-ahead file before sending it. A node without a validator key runs
+//! the same task as a follower: it checks every certificate and never
+//! signs.
+//!
+//! Catch-up needs no trust: every second a node announces the height it is
+//! deciding; a peer that is ahead answers with finalized blocks and their
+//! certificates, which the engine takes only when the certificate holds
+//! against the validator set of that height.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use luminex_consensus::bft::machine::TimeoutKind;
+use luminex_consensus::bft::{
+    BftRules, ConsensusSigner, Effect, Engine, Gossip, Host, MessageError, SignedState,
+};
+use luminex_crypto::SigningKey;
+use luminex_p2p::Verdict;
+use luminex_primitives::codec::{Decode, Encode};
+use luminex_primitives::{Block, CommitCertificate, Hash};
+use luminex_service::Node;
+use tokio::sync::{mpsc, watch};
+
+/// Finalized blocks sent at once to a peer that is behind.
+const CATCH_UP_BATCH: u64 = 16;
+/// How often a node announces its height and gossips its round again.
+const TICK: Duration = Duration::from_secs(1);
+
+/// What reaches the consensus task.
+enum Inbound {
+    /// A message from the consensus topic, with where to send the verdict.
+    Gossip {
+        data: Vec<u8>,
+        reply: std::sync::mpsc::SyncSender<Verdict>,
+    },
+    /// A timer the engine asked for.
+    Timeout {
+        height: u64,
+        round: u32,
+        kind: TimeoutKind,
+    },
+    /// Time to start the height after `height` (committed).
+    Advance { height: u64 },
+}
+
+/// The network's way into the consensus task.
+#[derive(Clone)]
+pub struct ConsensusHandle {
+    tx: mpsc::UnboundedSender<Inbound>,
+}
+
+impl ConsensusHandle {
+    /// Checks a consensus-topic message with the engine (blocking: called
+    /// on the network's blocking pool). Whether gossip may relay it.
+    pub fn gossip(&self, data: Vec<u8>) -> Verdict {
+        let (reply, rx) = std::sync::mpsc::sync_channel(1);
+        if self.tx.send(Inbound::Gossip { data, reply }).is_err() {
+            return Verdict::Ignore;
+        }
+        rx.recv_timeout(Duration::from_secs(30))
+            .unwrap_or(Verdict::Ignore)
+    }
+}
+
+/// The write-ahead record of what this validator signed at its current
+/// height: replaced atomically (temporary file, fsync, rename, fsync of
+/// the directory) before each new signature leaves the node.
+pub struct SignedStateFile {
+    path: PathBuf,
+}
+
+impl SignedStateFile {
+    /// The record at `path`.
+    pub fn new(path: PathBuf) -> SignedStateFile {
+        SignedStateFile { path }
+    }
+
+    /// The recorded state; `None` when there is none yet. A record that
+    /// does not decode is an error: starting without it could sign a
+    /// conflicting vote.
+    pub fn load(&self) -> anyhow::Result<Option<SignedState>> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => SignedState::decode_all(&bytes)
+                .map(Some)
+                .with_context(|| {
+                    format!(
+                        "{} does not hold a signed-state record (remove it only if this key never validated at the current height)",
+                        self.path.display()
+                    )
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", self.path.display())),
+        }
+    }
+
+    /// Records `state` durably.
+    pub fn save(&self, state: &SignedState) -> std::io::Result<()> {
+        let tmp = self.path.with_extension("tmp");
+        {
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, &state.encode())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &self.path)?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a validator key file: the hex of a 32-byte seed.
+pub fn read_validator_key(
+    path: &Path,
+    spec: &luminex_ledger::ChainSpec,
+) -> anyhow::Result<SigningKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the validator key {}", path.display()))?;
+    let bytes = hex::decode(text.trim()).with_context(|| format!("{}: not hex", path.display()))?;
+    let seed: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        anyhow::anyhow!("{}: {} bytes, a seed has 32", path.display(), b.len())
+    })?;
+    Ok(SigningKey::from_seed(spec.default_scheme, &seed))
+}
+
+/// Writes a validator key file (mode 0600).
+pub fn write_validator_key(path: &Path, seed: &[u8; 32]) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    std::io::Write::write_all(
+        &mut opts.open(path)?,
+        format!("{}\n", hex::encode(seed)).as_bytes(),
+    )
+}
+
+/// The engine's view of the node.
+struct NodeHost<'a> {
+    node: &'a Node,
+    wal: Option<&'a SignedStateFile>,
+}
+
+impl NodeHost<'_> {
+    fn now_ms(&self) -> u64 {
+        self.node.clock.now_millis()
+    }
+}
+
+impl Host for NodeHost<'_> {
+    fn build_block(
+        &mut self,
+        height: u64,
+        _round: u32,
+        proposer: Hash,
+        last_commit: Option<&CommitCertificate>,
+    ) -> Option<Block> {
+        let parent = self.node.chain.tip_parent();
+        if parent.height + 1 != height {
+            return None;
+        }
+        let record = self.node.chain.consensus_record(parent.height).ok()??;
+        let txs = match self.node.block_payload() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build a proposal");
+                return None;
+            }
+        };
+        Some(BftRules::build_block(
+            &parent,
+            &record,
+            last_commit.cloned(),
+            proposer,
+            self.now_ms(),
+            txs,
+        ))
+    }
+
+    fn validate_block(&mut self, block: &Block) -> bool {
+        match self
+            .node
+            .chain
+            .check_proposal(block, self.now_ms(), &self.node.cache)
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::info!(block = %block.hash(), error = %e, "proposed block is invalid");
+                false
+            }
+        }
+    }
+
+    fn persist(&mut self, state: &SignedState) -> Result<(), String> {
+        match self.wal {
+            Some(w) => w.save(state).map_err(|e| e.to_string()),
+            None => Err("a follower signs nothing".into()),
+        }
+    }
+}
+
+/// A running consensus task.
+pub struct Consensus {
+    node: Arc<Node>,
+    engine: Engine,
+    wal: Option<SignedStateFile>,
+    tx: mpsc::UnboundedSender<Inbound>,
+    /// Height and round at the last tick, and for how many ticks.
+    last_position: ((u64, u32), u32),
+}
+
+/// Starts the consensus task of a BFT chain. `key` makes this node a
+/// validator; its signed-state record lives in `chain_dir`.
+pub fn start(
+    node: Arc<Node>,
+    key: Option<SigningKey>,
+    chain_dir: &Path,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<(ConsensusHandle, tokio::task::JoinHandle<()>)> {
+    let rules = BftRules::for_spec(&node.spec).context("not a BFT chain")?;
+    let tip = node.chain.tip();
+    let record = node
+        .chain
+        .consensus_record(tip.height)?
+        .context("no consensus state at the tip")?;
+    let last_commit = node.chain.certificate(tip.height)?;
+    let wal = key
+        .as_ref()
+        .map(|_| SignedStateFile::new(chain_dir.join("signed_state.dat")));
+    let restored = match &wal {
+        Some(w) => w.load()?,
+        None => None,
+    };
+    if let Some(k) = &key {
+        let id = k.public_key().key_hash();
+        let member = record.validators.index_of(&id).is_some();
+        tracing::info!(validator = %id, member, "BFT validator key loaded");
+    }
+    let signer = key.map(|k| Box::new(k) as Box<dyn ConsensusSigner>);
+    let engine = Engine::new(
+        rules.clone(),
+        signer,
+        rules.timeouts(),
+        record,
+        last_commit,
+        restored,
+    );
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = Consensus {
+        node,
+        engine,
+        wal,
+        tx: tx.clone(),
+        last_position: ((0, 0), 0),
+    };
+    let handle = tokio::spawn(task.run(rx, stop));
+    Ok((ConsensusHandle { tx }, handle))
+}
+
+impl Consensus {
+    async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<Inbound>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let effects = {
+            let mut host = NodeHost {
+                node: &self.node,
+                wal: self.wal.as_ref(),
+            };
+            self.engine.start(&mut host)
+        };
+        self.apply(effects);
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                _ = tick.tick() => self.on_tick(),
+                msg = rx.recv() => match msg {
+                    None => break,
+                    Some(Inbound::Gossip { data, reply }) => {
+                        let v = tokio::task::block_in_place(|| self.on_gossip(data));
+                        let _ = reply.send(v);
+                    }
+                    Some(Inbound::Timeout { height, round, kind }) => {
+                        let effects = tokio::task::block_in_place(|| {
+                            let mut host = NodeHost { node: &self.node, wal: self.wal.as_ref() };
+                            self.engine.timeout(height, round, kind, &mut host)
+                        });
+                        self.apply(effects);
+                    }
+                    Some(Inbound::Advance { height }) => self.advance(height),
+                },
+            }
+        }
+    }
+
+    fn publish(&self, g: &Gossip) {
+        if let Some(net) = self.node.net.get() {
+            net.publish_consensus(g.encode());
+        }
+    }
+
+    /// Announces the height being decided and, when the round has not
+    /// moved for two ticks, sends its messages again (gossip ids are
+    /// content hashes: the same message published twice is dropped, so a
+    /// replay is one new message carrying them).
+    fn on_tick(&mut self) {
+        let now = self.node.clock.now_millis();
+        self.publish(&Gossip::Status {
+            height: self.engine.height(),
+            time_ms: now,
+        });
+        let at = (self.engine.height(), self.engine.round());
+        if self.last_position.0 == at {
+            self.last_position.1 += 1;
+        } else {
+            self.last_position = (at, 0);
+        }
+        if self.last_position.1 >= 2 {
+            let mut messages = self.engine.regossip();
+            messages.truncate(luminex_consensus::bft::message::MAX_REPLAY);
+            if !messages.is_empty() {
+                self.publish(&Gossip::Replay {
+                    time_ms: now,
+                    messages,
+                });
+            }
+        }
+    }
+
+    fn on_gossip(&mut self, data: Vec<u8>) -> Verdict {
+        let msg = match Gossip::decode_all(&data) {
+            Ok(m) => m,
+            Err(_) => return Verdict::Reject,
+        };
+        let mut host = NodeHost {
+            node: &self.node,
+            wal: self.wal.as_ref(),
+        };
+        let r = match msg {
+            Gossip::Message(m) => self.engine.receive(m, &mut host),
+            Gossip::Certified {
+                block, certificate, ..
+            } => self.engine.certified(*block, certificate, &mut host),
+            Gossip::Status { height, .. } => {
+                self.catch_up(height);
+                return Verdict::Accept;
+            }
+            Gossip::Replay { messages, .. } => {
+                let mut effects = Vec::new();
+                let mut bad = None;
+                for m in messages {
+                    match self.engine.receive(m, &mut host) {
+                        Ok(e) => effects.extend(e),
+                        Err(e) if e.penalize() => bad = Some(e),
+                        Err(_) => {}
+                    }
+                }
+                match bad {
+                    None => Ok(effects),
+                    Some(e) => {
+                        self.apply(effects);
+                        Err(e)
+                    }
+                }
+            }
+        };
+        match r {
+            Ok(effects) => {
+                self.apply(effects);
+                Verdict::Accept
+            }
+            Err(e) if e.penalize() => {
+                tracing::info!(error = %e, "consensus message refused");
+                Verdict::Reject
+            }
+            Err(MessageError::Stale { .. } | MessageError::Duplicate) => Verdict::Ignore,
+            Err(_) => Verdict::Ignore,
+        }
+    }
+
+    /// Starts the height after `height`, which the chain has committed.
+    fn advance(&mut self, height: u64) {
+        if self.engine.height() != height {
+            return;
+        }
+        let (record, certificate) = match (
+            self.node.chain.consensus_record(height),
+            self.node.chain.certificate(height),
+        ) {
+            (Ok(Some(r)), Ok(Some(c))) => (r, c),
+            other => {
+                tracing::error!(height, ?other, "no consensus state after a committed block");
+                return;
+            }
+        };
+        let effects = tokio::task::block_in_place(|| {
+            let mut host = NodeHost {
+                node: &self.node,
+                wal: self.wal.as_ref(),
+            };
+            self.engine.advance(record, certificate, &mut host)
+        });
+        self.node
+            .metrics
+            .consensus_height
+            .set(self.engine.height() as i64);
+        self.apply(effects);
+    }
+
+    /// A peer decides `height`: send it the finalized blocks it misses.
+    fn catch_up(&self, height: u64) {
+        let tip = self.node.chain.tip().height;
+        if height == 0 || height > tip {
+            return;
+        }
+        for h in height..=tip.min(height + CATCH_UP_BATCH - 1) {
+            let (Ok(Some(hash)), Ok(Some(certificate))) =
+                (self.node.chain.hash_at(h), self.node.chain.certificate(h))
+            else {
+                break;
+            };
+            let Ok(Some(block)) = self.node.chain.block(&hash) else {
+                break;
+            };
+            self.publish(&Gossip::Certified {
+                time_ms: self.node.clock.now_millis(),
+                block: Box::new(block),
+                certificate,
+            });
+        }
+    }
+
+    /// Carries out the engine's effects; a commit moves it to the next
+    /// height, whose effects are carried out in turn.
+    fn apply(&mut self, effects: Vec<Effect>) {
+        let mut queue: std::collections::VecDeque<Effect> = effects.into();
+        while let Some(e) = queue.pop_front() {
+            match e {
+                Effect::Broadcast(m) => self.publish(&Gossip::Message(m)),
+                Effect::Schedule {
+                    height,
+                    round,
+                    kind,
+                    after_ms,
+                } => {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                        let _ = tx.send(Inbound::Timeout {
+                            height,
+                            round,
+                            kind,
+                        });
+                    });
+                }
+                Effect::Evidence(e) => {
+                    tracing::warn!(validator = %e.first.vote.validator, height = e.first.vote.height, round = e.first.vote.round, "validator signed two conflicting votes");
+                    self.node.metrics.consensus_evidence.inc();
+                }
+                Effect::PersistFailed(e) => {
+                    tracing::error!(error = %e, "cannot record the signed state: not signing");
+                }
+                Effect::Commit { block, certificate } => {
+                    let height = certificate.height;
+                    let block = Arc::new(*block);
+                    let r = tokio::task::block_in_place(|| {
+                        self.node.accept_certified(&block, &certificate)
+                    });
+                    if let Err(e) = r {
+                        tracing::error!(height, block = %block.hash(), error = %e, "a decided block was refused by the chain");
+                        continue;
+                    }
+                    tracing::info!(height, block = %block.hash(), round = certificate.round, txs = block.txs.len(), "finalized");
+                    // The next height starts one block interval after this
+                    // block's time (CometBFT's commit timeout): blocks come
+                    // at the chain's pace, not as fast as votes travel. A
+                    // block caught up from peers is old: the next starts
+                    // at once.
+                    let next_at = block
+                        .header
+                        .time_ms()
+                        .saturating_add(self.node.spec.block_interval_ms);
+                    let now = self.node.clock.now_millis();
+                    let wait = next_at
+                        .saturating_sub(now)
+                        .min(self.node.spec.block_interval_ms);
+                    if wait == 0 {
+                        self.advance(height);
+                    } else {
+                        let tx = self.tx.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(wait)).await;
+                            let _ = tx.send(Inbound::Advance { height });
+                        });
+                    }
+                }
+            }
+        }
+        self.node
+            .metrics
+            .consensus_round
+            .set(i64::from(self.engine.round()));
+    }
+}

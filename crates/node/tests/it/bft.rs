@@ -113,6 +113,22 @@ async fn all_past(nodes: &[&Proc], height: u64, what: &str) {
     }
 }
 
+/// Waits until `nodes` agree on a height that no longer moves (finality
+/// stopped): the same heights four seconds apart.
+async fn until_stalled(nodes: &[&Proc]) {
+    let mut last = heights(nodes).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let now = heights(nodes).await;
+        if now == last && now.windows(2).all(|w| w[0] == w[1]) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "heights keep changing: {now:?}");
+        last = now;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_verifies_all() {
     let v0 = Proc::start(validator(0, None));
@@ -137,17 +153,7 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
     // A second one killed: finality stops, and the two left agree.
     v2.kill();
     // Whatever was decided as it died reaches both within a few rounds.
-    let mut last = heights(&[&v0, v1]).await;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        let now = heights(&[&v0, v1]).await;
-        if now == last && now[0] == now[1] {
-            break;
-        }
-        assert!(Instant::now() < deadline, "heights keep changing: {now:?}");
-        last = now;
-    }
+    until_stalled(&[&v0, v1]).await;
     let (stalled, tip) = v0.tip().await;
     assert_eq!(v1.tip().await, (stalled, tip.clone()), "no fork");
 
@@ -169,17 +175,7 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
     let follower = Proc::start(vec!["--bootnodes".to_string(), boot.clone()]);
     v3.kill();
     v2.kill();
-    let mut last = heights(&[&v0, v1]).await;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        let now = heights(&[&v0, v1]).await;
-        if now == last && now[0] == now[1] {
-            break;
-        }
-        assert!(Instant::now() < deadline, "heights keep changing: {now:?}");
-        last = now;
-    }
+    until_stalled(&[&v0, v1]).await;
     let final_tip = v0.tip().await;
     wait_until("the follower on the final tip", 180, || async {
         follower.tip().await == final_tip

@@ -687,11 +687,19 @@ impl Engine {
                     round,
                     value,
                     pol_round,
-                } => {
-                    if let Some(input) = self.propose(round, value, pol_round, host, effects) {
-                        queue.extend(self.machine.handle(input));
-                    }
-                }
+                } => match self.propose(round, value, pol_round, host, effects) {
+                    Some(input) => queue.extend(self.machine.handle(input)),
+                    // Nothing proposed (no block could be built, or a
+                    // different block was recorded for this round before a
+                    // restart): wait out the round like any validator, so
+                    // this one still prevotes (nil) and the round can end.
+                    None => effects.push(Effect::Schedule {
+                        height: self.height(),
+                        round,
+                        kind: TimeoutKind::Propose,
+                        after_ms: self.timeouts.duration_ms(TimeoutKind::Propose, round),
+                    }),
+                },
                 Output::Vote { kind, round, value } => {
                     if let Some(v) = self.sign_vote(kind, round, value, host, effects) {
                         queue.extend(self.machine.handle(Input::Vote(v)));

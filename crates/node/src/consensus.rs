@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use luminex_consensus::bft::machine::TimeoutKind;
+use luminex_consensus::bft::machine::{Step, TimeoutKind};
 use luminex_consensus::bft::{
     BftRules, ConsensusSigner, Effect, Engine, Gossip, Host, MessageError, SignedState,
 };
@@ -24,6 +24,7 @@ use luminex_crypto::SigningKey;
 use luminex_p2p::Verdict;
 use luminex_primitives::codec::{Decode, Encode};
 use luminex_primitives::{Block, CommitCertificate, Hash};
+use luminex_service::metrics::TimeoutStep;
 use luminex_service::Node;
 use tokio::sync::{mpsc, watch};
 
@@ -289,10 +290,14 @@ impl Consensus {
                         let _ = reply.send(v);
                     }
                     Some(Inbound::Timeout { height, round, kind }) => {
+                        let before = self.step_position();
                         let effects = tokio::task::block_in_place(|| {
                             let mut host = NodeHost { node: &self.node, wal: self.wal.as_ref() };
                             self.engine.timeout(height, round, kind, &mut host)
                         });
+                        if self.step_position() != before {
+                            self.node.metrics.consensus_timeout(timeout_step(kind));
+                        }
                         self.apply(effects);
                     }
                     Some(Inbound::Advance { height }) => self.advance(height),
@@ -408,10 +413,6 @@ impl Consensus {
             };
             self.engine.advance(record, certificate, &mut host)
         });
-        self.node
-            .metrics
-            .consensus_height
-            .set(self.engine.height() as i64);
         self.apply(effects);
     }
 
@@ -479,6 +480,7 @@ impl Consensus {
                         continue;
                     }
                     tracing::info!(height, block = %block.hash(), round = certificate.round, txs = block.txs.len(), "finalized");
+                    self.observe_commit(height, &block);
                     // The next height starts one block interval after this
                     // block's time (CometBFT's commit timeout): blocks come
                     // at the chain's pace, not as fast as votes travel. A
@@ -504,9 +506,51 @@ impl Consensus {
                 }
             }
         }
-        self.node
-            .metrics
-            .consensus_round
-            .set(i64::from(self.engine.round()));
+        self.node.metrics.consensus_position(
+            self.engine.height(),
+            self.engine.round(),
+            &self.engine.machine().record().validators,
+            self.engine.me().as_ref(),
+        );
+    }
+
+    /// Height, round and step: a timeout that changes them fired and moved
+    /// the machine on (one that arrives late changes nothing).
+    fn step_position(&self) -> (u64, u32, Step) {
+        (
+            self.engine.height(),
+            self.engine.round(),
+            self.engine.machine().step(),
+        )
+    }
+
+    /// The metrics of a committed block: who signed the certificate it
+    /// carries (its parent's, checked against the set of the parent's
+    /// height when the block connected) and its time.
+    fn observe_commit(&self, height: u64, block: &Block) {
+        let signed_by = block
+            .last_commit
+            .as_ref()
+            .and_then(|c| c.height.checked_sub(1))
+            .and_then(|h| self.node.chain.consensus_record(h).ok().flatten());
+        let last_commit = block
+            .last_commit
+            .as_ref()
+            .zip(signed_by.as_ref().map(|r| &r.validators));
+        self.node.metrics.consensus_commit(
+            height,
+            block.header.time_ms(),
+            last_commit,
+            self.engine.me().as_ref(),
+        );
+    }
+}
+
+/// The metrics' name of a timeout's step.
+fn timeout_step(kind: TimeoutKind) -> TimeoutStep {
+    match kind {
+        TimeoutKind::Propose => TimeoutStep::Propose,
+        TimeoutKind::Prevote => TimeoutStep::Prevote,
+        TimeoutKind::Precommit => TimeoutStep::Precommit,
     }
 }

@@ -13,7 +13,14 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
+use parking_lot::Mutex;
+
 use crate::Node;
+
+mod consensus;
+
+use consensus::ConsensusSeen;
+pub use consensus::{StepLabels, TimeoutStep};
 
 /// Label set of a peer count.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -111,6 +118,31 @@ pub struct Metrics {
     pub consensus_round: Gauge,
     /// BFT: conflicting votes seen (evidence of a misbehaving validator).
     pub consensus_evidence: Counter,
+    /// BFT: timeouts that fired and moved this node's round on, by step.
+    pub consensus_timeouts: Family<StepLabels, Counter>,
+    /// BFT: rounds started after a height's first (each one a round that
+    /// did not decide).
+    pub consensus_round_changes: Counter,
+    /// BFT: validators in the set deciding the current height.
+    pub consensus_validators: Gauge,
+    /// BFT: their total voting power.
+    pub consensus_validators_power: Gauge,
+    /// BFT: validators absent from the last certificate a committed block
+    /// carried.
+    pub consensus_missing_validators: Gauge,
+    /// BFT: their voting power.
+    pub consensus_missing_validators_power: Gauge,
+    /// BFT: this node's validator key's voting power in the current set
+    /// (0 when it is not a member or the node only follows).
+    pub consensus_validator_power: Gauge,
+    /// BFT: certificates, carried by committed blocks, of heights at which
+    /// this node's validator was in the set but did not sign.
+    pub consensus_validator_missed_blocks: Counter,
+    /// BFT: the last height whose certificate this node's validator signed.
+    pub consensus_validator_last_signed_height: Gauge,
+    /// BFT: time between the header times of consecutive committed blocks.
+    pub consensus_block_interval_seconds: Histogram,
+    consensus_seen: Mutex<ConsensusSeen>,
     /// Blocks refused, by reason.
     pub blocks_rejected: Family<ReasonLabels, Counter>,
     /// Time to validate and commit a block that changed the main chain.
@@ -184,6 +216,17 @@ impl Metrics {
             consensus_height: Gauge::default(),
             consensus_round: Gauge::default(),
             consensus_evidence: Counter::default(),
+            consensus_timeouts: Family::default(),
+            consensus_round_changes: Counter::default(),
+            consensus_validators: Gauge::default(),
+            consensus_validators_power: Gauge::default(),
+            consensus_missing_validators: Gauge::default(),
+            consensus_missing_validators_power: Gauge::default(),
+            consensus_validator_power: Gauge::default(),
+            consensus_validator_missed_blocks: Counter::default(),
+            consensus_validator_last_signed_height: Gauge::default(),
+            consensus_block_interval_seconds: Histogram::new(exponential_buckets(0.25, 2.0, 10)),
+            consensus_seen: Mutex::new(ConsensusSeen::default()),
             blocks_rejected: Family::default(),
             block_validation_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             signature_verifications: Counter::default(),
@@ -305,6 +348,63 @@ impl Metrics {
             "BFT chains: pairs of conflicting votes seen from one validator",
             m.consensus_evidence.clone(),
         );
+        for step in TimeoutStep::ALL {
+            // Every step exported from the start, so rates begin at zero.
+            let _ = m.consensus_timeouts.get_or_create(&StepLabels {
+                step: step.as_str().into(),
+            });
+        }
+        r.register(
+            "consensus_timeouts",
+            "BFT chains: timeouts that fired and moved the round on, by step",
+            m.consensus_timeouts.clone(),
+        );
+        r.register(
+            "consensus_round_changes",
+            "BFT chains: rounds started after the first of a height (rounds that did not decide)",
+            m.consensus_round_changes.clone(),
+        );
+        r.register(
+            "consensus_validators",
+            "BFT chains: validators in the set deciding the current height",
+            m.consensus_validators.clone(),
+        );
+        r.register(
+            "consensus_validators_power",
+            "BFT chains: total voting power of the set deciding the current height",
+            m.consensus_validators_power.clone(),
+        );
+        r.register(
+            "consensus_missing_validators",
+            "BFT chains: validators absent from the last commit certificate a committed block carried",
+            m.consensus_missing_validators.clone(),
+        );
+        r.register(
+            "consensus_missing_validators_power",
+            "BFT chains: voting power of the validators absent from the last commit certificate",
+            m.consensus_missing_validators_power.clone(),
+        );
+        r.register(
+            "consensus_validator_power",
+            "BFT chains: voting power of this node's validator key in the current set (0 if none)",
+            m.consensus_validator_power.clone(),
+        );
+        r.register(
+            "consensus_validator_missed_blocks",
+            "BFT chains: commit certificates without this node's validator's signature while it was in the set",
+            m.consensus_validator_missed_blocks.clone(),
+        );
+        r.register(
+            "consensus_validator_last_signed_height",
+            "BFT chains: last height whose commit certificate this node's validator signed",
+            m.consensus_validator_last_signed_height.clone(),
+        );
+        r.register_with_unit(
+            "consensus_block_interval",
+            "BFT chains: time between the header times of consecutive committed blocks",
+            Unit::Seconds,
+            m.consensus_block_interval_seconds.clone(),
+        );
         r.register(
             "blocks_rejected",
             "Blocks refused, by reason",
@@ -395,6 +495,14 @@ impl Metrics {
         Metrics { registry: r, ..m }
     }
 
+    /// Encodes every metric as it stands (no refresh).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("encoding into a String cannot fail");
+        out
+    }
+
     /// Refreshes the state gauges from `node` and encodes everything.
     pub fn render(&self, node: &Node) -> String {
         let height = node.chain.tip().height;
@@ -447,11 +555,13 @@ impl Metrics {
         let (cpu, rss) = process_usage();
         self.process_cpu_seconds.set(cpu);
         self.process_resident_memory_bytes.set(rss as i64);
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("encoding into a String cannot fail");
-        out
+        self.encode()
     }
+}
+
+/// A count or power as a gauge value (saturating: gauges are `i64`).
+fn gauge(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// CPU seconds and resident bytes of this process, from `/proc` (zeros

@@ -2,7 +2,8 @@
 //! with one killed the other three go on; with two killed finalization
 //! stops without a fork; restarted, they go on again; and a fifth node
 //! that validates nothing syncs the whole chain through the certificates
-//! and ends on the same tip and UTXO set.
+//! and ends on the same tip and UTXO set. The consensus metrics follow
+//! along (validators, who is missing, timeouts).
 
 use std::time::{Duration, Instant};
 
@@ -149,6 +150,31 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
     v3.kill();
     let h = heights(&[&v0, v1, v2]).await.into_iter().max().unwrap();
     all_past(&[&v0, v1, v2], h + 3, "finality with three of four").await;
+    // Every certificate formed since needs all three: the dead one is
+    // missing from the last one v0 committed, v0 is not.
+    assert_eq!(metric(v0.port, "luminex_consensus_validators").await, 4.0);
+    assert_eq!(
+        metric(v0.port, "luminex_consensus_missing_validators").await,
+        1.0
+    );
+    assert!(metric(v0.port, "luminex_consensus_missing_validators_power").await > 0.0);
+    assert!(metric(v0.port, "luminex_consensus_validator_power").await > 0.0);
+    assert!(
+        metric(v0.port, "luminex_consensus_validator_last_signed_height").await >= (h + 3) as f64
+    );
+    // When the dead validator's turn to propose comes, the others' propose
+    // timeout fires, they precommit nil and a precommit timeout starts the
+    // next round.
+    for series in [
+        r#"luminex_consensus_timeouts_total{step="propose"}"#,
+        r#"luminex_consensus_timeouts_total{step="precommit"}"#,
+        "luminex_consensus_round_changes_total",
+    ] {
+        wait_until(series, 180, || async {
+            metric(v0.port, series).await >= 1.0
+        })
+        .await;
+    }
 
     // A second one killed: finality stops, and the two left agree.
     v2.kill();
@@ -186,6 +212,16 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
     assert!(!a.is_null() && a == b, "{a} vs {b}");
     let s = follower.status().await;
     assert_eq!(s["finalized_height"].as_u64(), Some(final_tip.0), "{s}");
+    // The follower follows the same set and has no key of its own in it.
+    let port = follower.port;
+    assert_eq!(metric(port, "luminex_consensus_validators").await, 4.0);
+    assert_eq!(metric(port, "luminex_consensus_validator_power").await, 0.0);
+    // It starts the next height at once (the tip is old): wait for that.
+    let next = (final_tip.0 + 1) as f64;
+    wait_until("the follower deciding the next height", 60, || async {
+        metric(port, "luminex_consensus_height").await == next
+    })
+    .await;
 }
 
 /// The value of a counter in a node's `/metrics` (0 when absent).

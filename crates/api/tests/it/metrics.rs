@@ -1,6 +1,7 @@
 //! Prometheus metrics: values follow what the node does, both exposition
-//! formats are served, promtool accepts the output and the alert rules, and
-//! every metric the deploy files use is exported.
+//! formats are served, promtool accepts the output and the alert rules, the
+//! rules pass their unit tests, and every metric the deploy files use is
+//! exported.
 
 use luminex_ledger::testkit::PowFields;
 use std::collections::BTreeSet;
@@ -234,6 +235,23 @@ async fn promtool_accepts_the_metrics_and_the_alert_rules() {
     );
 }
 
+/// The alert rules' unit tests (`deploy/prometheus/alerts.test.yml`): each
+/// BFT rule fires on the failure it is for, and only then.
+#[test]
+fn promtool_passes_the_alert_rules_unit_tests() {
+    let out = Command::new(promtool())
+        .args(["test", "rules", "alerts.test.yml"])
+        .current_dir(deploy_dir().join("prometheus"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool test rules: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `luminex_…` names in a text.
 fn metric_names(text: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
@@ -258,11 +276,14 @@ async fn every_metric_in_the_rules_and_dashboards_is_exported() {
         .filter_map(|l| l.split(['{', ' ']).next())
         .map(str::to_string)
         .collect();
-    let mut files = vec![deploy_dir().join("prometheus/alerts.yml")];
+    let mut files = vec![
+        deploy_dir().join("prometheus/alerts.yml"),
+        deploy_dir().join("prometheus/alerts.test.yml"),
+    ];
     for e in std::fs::read_dir(deploy_dir().join("grafana")).unwrap() {
         files.push(e.unwrap().path());
     }
-    assert!(files.len() >= 4, "rules and three dashboards");
+    assert!(files.len() >= 5, "rules, their tests and three dashboards");
     let mut used = BTreeSet::new();
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();

@@ -302,3 +302,67 @@ async fn every_metric_in_the_rules_and_dashboards_is_exported() {
     let missing: Vec<_> = used.iter().filter(|n| !exported.contains(*n)).collect();
     assert!(missing.is_empty(), "used but not exported: {missing:?}");
 }
+
+/// Every dashboard is laid out without overlaps, with unique panel ids and
+/// query ids, and every query is PromQL that promtool parses (each checked
+/// as a recording rule).
+#[test]
+fn every_dashboard_query_parses_and_panels_do_not_overlap() {
+    let mut rules = Vec::new();
+    for e in std::fs::read_dir(deploy_dir().join("grafana")).unwrap() {
+        let path = e.unwrap().path();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let name = path.display();
+        let panels = v["panels"].as_array().unwrap();
+        let mut ids = BTreeSet::new();
+        let mut cells = BTreeSet::new();
+        for p in panels {
+            assert!(
+                ids.insert(p["id"].as_u64().unwrap()),
+                "{name}: panel id twice: {p}"
+            );
+            let g = &p["gridPos"];
+            let [x, y, w, h] = ["x", "y", "w", "h"].map(|k| g[k].as_u64().unwrap());
+            assert!(
+                x + w <= 24,
+                "{name}: panel {} is wider than the grid",
+                p["id"]
+            );
+            for cell in (x..x + w).flat_map(|c| (y..y + h).map(move |r| (c, r))) {
+                assert!(
+                    cells.insert(cell),
+                    "{name}: panel {} overlaps another",
+                    p["id"]
+                );
+            }
+            let mut refs = BTreeSet::new();
+            for t in p["targets"].as_array().into_iter().flatten() {
+                assert!(refs.insert(t["refId"].as_str().unwrap()), "{name}: {t}");
+                rules.push(serde_json::json!({
+                    "record": format!("dashboard:query_{}", rules.len()),
+                    "expr": t["expr"].as_str().unwrap(),
+                }));
+            }
+        }
+    }
+    // JSON is YAML: promtool reads the rules file as it is.
+    let file = std::env::temp_dir().join(format!(
+        "luminex-dashboard-queries-{}.json",
+        std::process::id()
+    ));
+    let doc = serde_json::json!({ "groups": [{ "name": "dashboards", "rules": rules }] });
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = Command::new(promtool())
+        .args(["check", "rules"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "promtool check rules on the dashboards' queries: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -2,7 +2,8 @@
 """Checks of the deployment files that need no Docker daemon and no cluster.
 
 - hadolint lints every Dockerfile under deploy/;
-- `docker-compose config` validates every compose file;
+- `docker-compose config` validates every compose file, and each one's
+  Prometheus configuration scrapes exactly the nodes it starts;
 - the Helm chart is linted and rendered by Helm's own engine (the
   helm-python-sdk package embeds it; no `helm` binary is needed) with each
   values file in deploy/helm/luminex/ci/, and every rendered manifest is
@@ -210,6 +211,50 @@ def check_compose(c: Checks) -> None:
         c.ok(what) if r.returncode != 0 else c.fail(what, "it was accepted")
 
 
+def scrape_mismatch(compose: dict, prometheus: dict) -> str | None:
+    """Why the Prometheus config does not scrape exactly the compose file's
+    long-running nodes (services of the node image that restart), or None."""
+    services = compose.get("services") or {}
+    nodes = {
+        f"{name}:8645"
+        for name, svc in services.items()
+        if "LUMINEX_IMAGE" in str(svc.get("image", "")) and svc.get("restart") != "no"
+    }
+    targets = {
+        t
+        for job in prometheus.get("scrape_configs") or []
+        for sc in job.get("static_configs") or []
+        for t in sc.get("targets") or []
+    }
+    if nodes != targets:
+        return f"nodes {sorted(nodes)} but targets {sorted(targets)}"
+    return None
+
+
+def check_scrape_targets(c: Checks) -> None:
+    """Each compose file's Prometheus scrapes every node it starts."""
+    for f in sorted(COMPOSE.glob("docker-compose*.yml")):
+        compose = yaml.safe_load(f.read_text())
+        prom = (compose.get("services") or {}).get("prometheus")
+        if not prom:
+            continue
+        config = next(
+            (v.split(":")[0] for v in prom.get("volumes", []) if ":/etc/prometheus/prometheus.yml" in v),
+            None,
+        )
+        what = f"{f.name}: Prometheus scrapes every node"
+        if config is None:
+            c.fail(what, "no prometheus.yml mounted")
+            continue
+        why = scrape_mismatch(compose, yaml.safe_load((COMPOSE / config).read_text()))
+        c.ok(what) if why is None else c.fail(what, why)
+    # A node left out of the scrape list must be caught.
+    compose = {"services": {"a": {"image": "${LUMINEX_IMAGE:-x}"}, "b": {"image": "${LUMINEX_IMAGE:-x}"}}}
+    prometheus = {"scrape_configs": [{"static_configs": [{"targets": ["a:8645"]}]}]}
+    what = "a node missing from the scrape targets is caught"
+    c.ok(what) if scrape_mismatch(compose, prometheus) else c.fail(what, "it passed")
+
+
 def check_chart(c: Checks) -> None:
     value_files = sorted((CHART / "ci").glob("*-values.yaml"))
     first = None
@@ -288,6 +333,7 @@ def main() -> int:
     c = Checks()
     check_dockerfiles(c)
     check_compose(c)
+    check_scrape_targets(c)
     check_chart(c)
     print(f"deploy: {c.passed} passed, {c.failed} failed")
     return 1 if c.failed else 0

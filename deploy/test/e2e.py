@@ -16,7 +16,15 @@ Needs a running Docker daemon, `docker-compose` and the base image
    Prometheus reports all three targets up with the alert rules loaded;
 4. stops the miner, sends a transaction to node1, `docker stop`s node1 and
    starts it again: the same tip and the transaction still in its mempool;
-5. removes the containers and volumes (unless --keep).
+5. removes the containers and volumes (unless --keep);
+6. the same for deploy/compose/docker-compose.bft.yml (`--only bft` runs
+   only this part): the one-shot `testnet` service writes fresh validator
+   keys into its volume, the four validators finalize blocks and the
+   follower reaches their height, Docker reports the five nodes healthy,
+   Prometheus scrapes the five with the BFT consensus metrics (four
+   validators in the set everywhere) and the BFT alert rules loaded; with
+   validator3 stopped the other three keep finalizing, and started again
+   it catches up; the keys survive another `up` of the `testnet` service.
 
 Every wait has a generous deadline; nothing is timed. Host traffic goes
 only to 127.0.0.1 (the compose file publishes ports on loopback only).
@@ -39,7 +47,9 @@ import urllib.request
 
 DEPLOY = pathlib.Path(__file__).resolve().parent.parent
 COMPOSE_FILE = DEPLOY / "compose" / "docker-compose.yml"
+BFT_COMPOSE_FILE = DEPLOY / "compose" / "docker-compose.bft.yml"
 PROJECT = "luminex-e2e"
+BFT_PROJECT = "luminex-e2e-bft"
 NODE_IMAGE = "luminex:e2e"
 PROMETHEUS_IMAGE = "luminex-prometheus:e2e"
 PASSPHRASE = "e2e passphrase"
@@ -170,7 +180,6 @@ class Testnet:
         self.ok(f"image {PROMETHEUS_IMAGE} built")
 
     def run(self) -> None:
-        self.build_images()
         self.compose("down", "-v", "--remove-orphans", check=False)
         self.compose("up", "-d", "--no-build", "boot", "node1", "miner", "prometheus")
         self.ok("compose testnet started: boot, node1, miner, prometheus")
@@ -238,29 +247,157 @@ class Testnet:
         self.compose("down", "-v", "--remove-orphans", check=False)
 
 
+class BftTestnet:
+    """docker-compose.bft.yml: four `poa` validators, a follower, Prometheus."""
+
+    NODES = ("validator0", "validator1", "validator2", "validator3", "follower")
+
+    def __init__(self, env: dict):
+        self.ports = {
+            f"{n.upper()}_API_PORT": free_port() for n in self.NODES
+        }
+        self.ports.update(
+            {
+                "VALIDATOR0_RPC_PORT": free_port(),
+                "PROMETHEUS_PORT": free_port(),
+                "GRAFANA_PORT": free_port(),
+            }
+        )
+        self.env = dict(env)
+        self.env.update({k: str(v) for k, v in self.ports.items()})
+        self.passed = 0
+
+    def ok(self, what: str) -> None:
+        self.passed += 1
+        print(f"ok   {what}", flush=True)
+
+    def compose(self, *args: str, check: bool = True) -> str:
+        return sh(
+            ["docker-compose", "-p", BFT_PROJECT, "-f", str(BFT_COMPOSE_FILE), *args],
+            env=self.env,
+            check=check,
+        )
+
+    def container(self, service: str) -> str:
+        cid = self.compose("ps", "-q", service).strip()
+        if not cid:
+            raise Failed(f"no container for {service}")
+        return cid
+
+    def status(self, service: str) -> dict | None:
+        port = self.ports[f"{service.upper()}_API_PORT"]
+        return get_json(f"http://127.0.0.1:{port}/health/node-status")
+
+    def finalized(self, service: str) -> int:
+        s = self.status(service)
+        return s.get("finalized_height", -1) if s else -1
+
+    def all_past(self, services, height: int, what: str) -> None:
+        for s in services:
+            wait_for(f"{s} to finalize past {height} ({what})", lambda s=s: self.finalized(s) > height)
+
+    def run(self) -> None:
+        self.compose("down", "-v", "--remove-orphans", check=False)
+        self.compose("up", "-d", "--no-build", *self.NODES, "prometheus")
+        self.ok("BFT compose testnet started: keys written by the testnet service, four validators, a follower, prometheus")
+        validators = self.NODES[:4]
+        self.all_past(self.NODES, 5, "blocks finalize")
+        self.ok("the four validators finalize and the follower follows them")
+
+        for s in self.NODES:
+            cid = self.container(s)
+            wait_for(
+                f"docker to report {s} healthy",
+                lambda cid=cid: sh(["docker", "inspect", "-f", "{{.State.Health.Status}}", cid]).strip() == "healthy",
+                every=2.0,
+            )
+        self.ok("docker reports the five nodes healthy")
+
+        prom = f"http://127.0.0.1:{self.ports['PROMETHEUS_PORT']}"
+        expected = sorted(f"{n}:8645" for n in self.NODES)
+
+        def targets_up():
+            t = get_json(prom + "/api/v1/targets")
+            if not t:
+                return False
+            active = t["data"]["activeTargets"]
+            up = sorted(a["labels"]["instance"] for a in active if a["health"] == "up")
+            return up == expected and up
+
+        wait_for("Prometheus to report the five nodes up", targets_up, every=2.0)
+        rules = get_json(prom + "/api/v1/rules") or {}
+        groups = {g["name"] for g in rules.get("data", {}).get("groups", [])}
+        if "luminex-bft" not in groups:
+            raise Failed(f"Prometheus did not load the BFT alert rules: {groups}")
+
+        def four_everywhere():
+            q = get_json(prom + "/api/v1/query?query=luminex_consensus_validators") or {}
+            r = q.get("data", {}).get("result", [])
+            return len(r) == 5 and all(x["value"][1] == "4" for x in r)
+
+        wait_for("luminex_consensus_validators = 4 from the five nodes", four_everywhere, every=2.0)
+        self.ok("Prometheus: five targets up, the luminex-bft rules loaded, four validators seen by every node")
+
+        # One validator down: more than two thirds of the power remains.
+        self.compose("stop", "validator3")
+        h = max(self.finalized(s) for s in validators[:3])
+        self.all_past(validators[:3], h + 3, "three of four")
+        self.ok(f"validator3 stopped: the other three finalize past {h + 3}")
+        self.compose("start", "validator3")
+        h = max(self.finalized(s) for s in validators[:3])
+        self.all_past(self.NODES, h, "validator3 back")
+        self.ok(f"validator3 started again: it and the follower reach {h + 1}")
+
+        # Another `up` of the one-shot service keeps the keys and the chain.
+        spec_before = sh(["docker", "exec", self.container("validator0"), "cat", "/data/spec.toml"])
+        self.compose("up", "--no-build", "--exit-code-from", "testnet", "testnet")
+        spec_after = sh(["docker", "exec", self.container("validator0"), "cat", "/data/spec.toml"])
+        if spec_before != spec_after:
+            raise Failed("a second run of the testnet service replaced the chain spec")
+        self.ok("a second run of the testnet service keeps the keys and the spec")
+
+    def down(self) -> None:
+        self.compose("down", "-v", "--remove-orphans", check=False)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--binary", required=True, type=pathlib.Path, help="a luminex binary for the image")
-    p.add_argument("--keep", action="store_true", help="leave the testnet running")
+    p.add_argument("--keep", action="store_true", help="leave the testnets running")
+    p.add_argument("--only", choices=["qbtc", "bft"], help="run one of the two testnets")
     a = p.parse_args()
     if not a.binary.is_file():
         print(f"no binary at {a.binary}")
         return 2
     t = Testnet(a.binary)
+    b = BftTestnet(t.env)
+    passed = 0
     try:
-        t.run()
+        t.build_images()
+        passed += t.passed
+        for net, services, run in (
+            (t, ("boot", "node1", "miner", "prometheus"), a.only != "bft"),
+            (b, (*BftTestnet.NODES, "testnet", "prometheus"), a.only != "qbtc"),
+        ):
+            if not run:
+                continue
+            net.passed = 0
+            try:
+                net.run()
+            except Failed:
+                for s in services:
+                    print(f"--- logs of {s} ---")
+                    print(net.compose("logs", "--tail", "40", s, check=False))
+                raise
+            finally:
+                passed += net.passed
+                if not a.keep:
+                    net.down()
     except Failed as e:
         print(f"FAIL {e}")
-        for s in ("boot", "node1", "miner", "prometheus"):
-            print(f"--- logs of {s} ---")
-            print(t.compose("logs", "--tail", "40", s, check=False))
-        print(f"e2e: {t.passed} passed, 1 failed")
-        if not a.keep:
-            t.down()
+        print(f"e2e: {passed} passed, 1 failed")
         return 1
-    if not a.keep:
-        t.down()
-    print(f"e2e: {t.passed} passed, 0 failed")
+    print(f"e2e: {passed} passed, 0 failed")
     return 0
 
 

@@ -23,8 +23,9 @@ Needs a running Docker daemon, `docker-compose` and the base image
    follower reaches their height, Docker reports the five nodes healthy,
    Prometheus scrapes the five with the BFT consensus metrics (four
    validators in the set everywhere) and the BFT alert rules loaded; with
-   validator3 stopped the other three keep finalizing, and started again
-   it catches up; the keys survive another `up` of the `testnet` service.
+   validator3 stopped the other three keep finalizing, each signing every
+   certificate (`luminex_consensus_validator_missed_blocks_total` stays),
+   and started again validator3 catches up; the keys survive another `up` of the `testnet` service.
 
 Every wait has a generous deadline; nothing is timed. Host traffic goes
 only to 127.0.0.1 (the compose file publishes ports on loopback only).
@@ -288,6 +289,20 @@ class BftTestnet:
         port = self.ports[f"{service.upper()}_API_PORT"]
         return get_json(f"http://127.0.0.1:{port}/health/node-status")
 
+    def metric(self, service: str, name: str) -> float:
+        """A sample without labels from the node's /metrics (NaN if absent)."""
+        port = self.ports[f"{service.upper()}_API_PORT"]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except (urllib.error.URLError, OSError) as e:
+            raise Failed(f"{service}/metrics: {e}") from e
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == name:
+                return float(parts[1])
+        raise Failed(f"{name} not in {service}/metrics")
+
     def finalized(self, service: str) -> int:
         s = self.status(service)
         return s.get("finalized_height", -1) if s else -1
@@ -342,7 +357,19 @@ class BftTestnet:
         self.compose("stop", "validator3")
         h = max(self.finalized(s) for s in validators[:3])
         self.all_past(validators[:3], h + 3, "three of four")
-        self.ok(f"validator3 stopped: the other three finalize past {h + 3}")
+
+        # Every certificate formed since needs all three: over eight more
+        # blocks none of them misses one (with four up, one of the four is
+        # missing from nearly every certificate).
+        def missed() -> float:
+            return sum(self.metric(s, "luminex_consensus_validator_missed_blocks_total") for s in validators[:3])
+
+        before = missed()
+        t = max(self.finalized(s) for s in validators[:3])
+        self.all_past(validators[:3], t + 8, "eight more with three of four")
+        if missed() != before:
+            raise Failed("a running validator is missing from a certificate formed while validator3 was down")
+        self.ok(f"validator3 stopped: the other three finalize past {t + 8}, each signing every certificate")
         self.compose("start", "validator3")
         h = max(self.finalized(s) for s in validators[:3])
         self.all_past(self.NODES, h, "validator3 back")

@@ -151,7 +151,10 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
     let h = heights(&[&v0, v1, v2]).await.into_iter().max().unwrap();
     all_past(&[&v0, v1, v2], h + 3, "finality with three of four").await;
     // Every certificate formed since needs all three: the dead one is
-    // missing from the last one v0 committed, v0 is not.
+    // missing from the last one v0 committed, v0 is not, and over eight
+    // more blocks none of the three misses one (with all four up, one of
+    // them is missing from nearly every certificate: a certificate holds
+    // the first quorum its proposer saw).
     assert_eq!(metric(v0.port, "luminex_consensus_validators").await, 4.0);
     assert_eq!(
         metric(v0.port, "luminex_consensus_missing_validators").await,
@@ -161,6 +164,27 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
     assert!(metric(v0.port, "luminex_consensus_validator_power").await > 0.0);
     assert!(
         metric(v0.port, "luminex_consensus_validator_last_signed_height").await >= (h + 3) as f64
+    );
+    let live = [v0.port, v1.port, v2.port];
+    let missed = || async move {
+        let mut sum = 0.0;
+        for port in live {
+            sum += metric(port, "luminex_consensus_validator_missed_blocks_total").await;
+        }
+        sum
+    };
+    let before = missed().await;
+    let t = heights(&[&v0, v1, v2]).await.into_iter().max().unwrap();
+    all_past(
+        &[&v0, v1, v2],
+        t + 8,
+        "eight more blocks with three of four",
+    )
+    .await;
+    assert_eq!(
+        missed().await,
+        before,
+        "a live validator missed a certificate"
     );
     // When the dead validator's turn to propose comes, the others' propose
     // timeout fires, they precommit nil and a precommit timeout starts the

@@ -180,6 +180,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         InputJson,
         OutputJson,
         MultisigJson,
+        AuthorityJson,
         TxJson,
         BlockJson,
         BftHeaderJson,
@@ -423,7 +424,7 @@ async fn transaction(
         })
         .collect();
     let fee = match tx.kind {
-        TxKind::Coinbase { .. } => Some(0),
+        TxKind::Coinbase { .. } | TxKind::Authority(_) => Some(0),
         TxKind::Transfer => node
             .input_total(&tx)
             .and_then(|i| i.checked_sub(tx.output_total().ok()?).ok())
@@ -439,7 +440,9 @@ async fn transaction(
         kind: match tx.kind {
             TxKind::Transfer => "transfer".into(),
             TxKind::Coinbase { .. } => "coinbase".into(),
+            TxKind::Authority(_) => "authority".into(),
         },
+        authority: AuthorityJson::of(&tx),
         fee,
         size: tx.encoded_len(),
         expiry_height: tx.expiry_height,

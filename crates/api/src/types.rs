@@ -112,7 +112,7 @@ pub struct TxJson {
     pub height: Option<u64>,
     /// Blocks on top, including its own (0 while pending).
     pub confirmations: u64,
-    /// `transfer` or `coinbase`.
+    /// `transfer`, `coinbase` or `authority`.
     pub kind: String,
     /// Fee in base units, when the inputs are known.
     pub fee: Option<u64>,
@@ -120,6 +120,9 @@ pub struct TxJson {
     pub size: usize,
     /// Expiry height (0: none).
     pub expiry_height: u64,
+    /// The validator-set change, for an `authority` transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<AuthorityJson>,
     /// Data carried (hex), for version-2 transactions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
@@ -127,6 +130,40 @@ pub struct TxJson {
     pub inputs: Vec<InputJson>,
     /// Outputs.
     pub outputs: Vec<OutputJson>,
+}
+
+/// The validator-set change an authority transaction makes (ADR 0025).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuthorityJson {
+    /// First height whose block the changed set finalizes.
+    pub effective_height: u64,
+    /// The validator's id (hash of its key).
+    pub validator: String,
+    /// Its key's scheme.
+    pub scheme: String,
+    /// Its voting power from then on; 0 removes it.
+    pub power: u64,
+    /// Ids of the authorities that signed.
+    pub signers: Vec<String>,
+}
+
+impl AuthorityJson {
+    /// The change `tx` makes, if it is an authority transaction.
+    pub fn of(tx: &luminex_primitives::Transaction) -> Option<AuthorityJson> {
+        let change = tx.authority_change()?;
+        Some(AuthorityJson {
+            effective_height: change.effective_height,
+            validator: change.public_key.key_hash().to_string(),
+            scheme: change.public_key.scheme.to_string(),
+            power: change.power,
+            signers: tx
+                .witnesses
+                .iter()
+                .flat_map(|w| w.signatures())
+                .map(|(k, _)| k.key_hash().to_string())
+                .collect(),
+        })
+    }
 }
 
 /// `GET /blocks/{id}`.

@@ -26,6 +26,9 @@ pub enum TxError {
     /// The bytes are not a canonical transaction.
     #[error("malformed transaction: {0}")]
     Decode(#[from] DecodeError),
+    /// An invalid authority change (ADR 0025).
+    #[error("invalid authority change: {0}")]
+    Authority(#[from] crate::AuthorityError),
     /// The transaction version is not supported.
     #[error("unsupported transaction version {0}")]
     Version(u16),
@@ -225,6 +228,7 @@ impl TxError {
     pub fn code(&self) -> &'static str {
         match self {
             TxError::Decode(_) => "malformed",
+            TxError::Authority(e) => e.code(),
             TxError::Version(_) => "bad-version",
             TxError::WrongChain { .. } => "wrong-chain",
             TxError::NoInputs => "no-inputs",

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod authority;
 mod connect;
 mod error;
 pub mod rules;
@@ -28,6 +29,7 @@ mod utxo;
 mod validate;
 pub mod validators;
 
+pub use authority::{check_authority_change, AuthorityError};
 pub use connect::{
     connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext, CheckedBlock,
     Connected,

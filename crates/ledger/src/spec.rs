@@ -63,6 +63,7 @@ impl Default for BftParams {
         BftParams {
             validators: Vec::new(),
             dev_validators: 0,
+            authority_changes: false,
             timeout_propose_ms: default_timeout_propose(),
             timeout_propose_delta_ms: default_timeout_delta(),
             timeout_prevote_ms: default_timeout_vote(),
@@ -84,6 +85,10 @@ pub struct BftParams {
     /// added to the genesis set with power 1 each; only for local chains.
     #[serde(default)]
     pub dev_validators: u32,
+    /// Whether authority-change transactions may change the validator set
+    /// (ADR 0025): the `poa` governance rule.
+    #[serde(default)]
+    pub authority_changes: bool,
     /// Time a validator waits for the proposal in round 0.
     #[serde(default = "default_timeout_propose")]
     pub timeout_propose_ms: u64,
@@ -367,6 +372,12 @@ impl ChainSpec {
         }
         Amount::from_base(self.monetary.initial_subsidy.base() >> halvings)
             .expect("a right shift never increases an in-range amount")
+    }
+
+    /// Whether authority changes may change the validator set (a BFT chain
+    /// whose spec says so).
+    pub fn authority_changes(&self) -> bool {
+        self.bft.as_ref().is_some_and(|b| b.authority_changes)
     }
 
     /// Whether `scheme` is allowed.

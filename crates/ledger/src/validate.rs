@@ -30,9 +30,13 @@ pub fn check_transaction(tx: &Transaction, spec: &ChainSpec) -> Result<usize, Tx
             found: tx.chain_id,
         });
     }
-    match tx.kind {
+    match &tx.kind {
         TxKind::Transfer => {}
         TxKind::Coinbase { .. } => return Err(TxError::Coinbase),
+        TxKind::Authority(change) => {
+            crate::authority::check_shape(tx, change, spec)?;
+            return check_size(tx, spec);
+        }
     }
     if tx.inputs.is_empty() {
         return Err(TxError::NoInputs);
@@ -81,6 +85,11 @@ pub fn check_transaction(tx: &Transaction, spec: &ChainSpec) -> Result<usize, Tx
             }
         }
     }
+    check_size(tx, spec)
+}
+
+/// The encoded size of `tx`, if within the spec's limit.
+fn check_size(tx: &Transaction, spec: &ChainSpec) -> Result<usize, TxError> {
     let size = tx.encoded_len();
     if size > spec.max_tx_bytes {
         return Err(TxError::TooLarge {
@@ -160,6 +169,14 @@ pub fn check_tx_inputs(
         return Err(TxError::Expired {
             expiry: tx.expiry_height,
             height,
+        });
+    }
+    if matches!(tx.kind, TxKind::Authority(_)) {
+        // Spends nothing and pays nothing: its signers and effect are
+        // checked against the consensus state (`check_authority_change`).
+        return Ok(InputCheck {
+            spent: Vec::new(),
+            fee: Amount::ZERO,
         });
     }
     let mut spent = Vec::with_capacity(tx.inputs.len());

@@ -235,7 +235,14 @@ impl Mempool {
             // Callers verify first; this keeps `insert` safe if one does not.
             c.verify(&check, &self.cache, &self.genesis)?;
         }
-        let rate = fee_rate(check.fee, c.size);
+        // An authority change pays no fee and goes first: it is rare, small
+        // and bounded by the authorities who sign it, and a chain whose
+        // validators must change should not wait behind fee-paying load.
+        let rate = if c.tx.authority_change().is_some() {
+            u64::MAX
+        } else {
+            fee_rate(check.fee, c.size)
+        };
         if self.bytes + c.size > self.max_bytes {
             if let Some((lowest, _, _)) = self.by_fee.first() {
                 if rate <= *lowest {

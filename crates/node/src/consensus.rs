@@ -145,6 +145,7 @@ pub fn write_validator_key(path: &Path, seed: &[u8; 32]) -> std::io::Result<()> 
 /// The engine's view of the node.
 struct NodeHost<'a> {
     node: &'a Node,
+    rules: &'a BftRules,
     wal: Option<&'a SignedStateFile>,
 }
 
@@ -174,7 +175,7 @@ impl Host for NodeHost<'_> {
                 return None;
             }
         };
-        Some(BftRules::build_block(
+        Some(self.rules.build_block(
             &parent,
             &record,
             last_commit.cloned(),
@@ -209,6 +210,7 @@ impl Host for NodeHost<'_> {
 /// A running consensus task.
 pub struct Consensus {
     node: Arc<Node>,
+    rules: BftRules,
     engine: Engine,
     wal: Option<SignedStateFile>,
     tx: mpsc::UnboundedSender<Inbound>,
@@ -244,10 +246,11 @@ pub fn start(
         tracing::info!(validator = %id, member, "BFT validator key loaded");
     }
     let signer = key.map(|k| Box::new(k) as Box<dyn ConsensusSigner>);
+    let timeouts = rules.timeouts();
     let engine = Engine::new(
         rules.clone(),
         signer,
-        rules.timeouts(),
+        timeouts,
         record,
         last_commit,
         restored,
@@ -255,6 +258,7 @@ pub fn start(
     let (tx, rx) = mpsc::unbounded_channel();
     let task = Consensus {
         node,
+        rules,
         engine,
         wal,
         tx: tx.clone(),
@@ -273,6 +277,7 @@ impl Consensus {
         let effects = {
             let mut host = NodeHost {
                 node: &self.node,
+                rules: &self.rules,
                 wal: self.wal.as_ref(),
             };
             self.engine.start(&mut host)
@@ -292,7 +297,7 @@ impl Consensus {
                     Some(Inbound::Timeout { height, round, kind }) => {
                         let before = self.step_position();
                         let effects = tokio::task::block_in_place(|| {
-                            let mut host = NodeHost { node: &self.node, wal: self.wal.as_ref() };
+                            let mut host = NodeHost { node: &self.node, rules: &self.rules, wal: self.wal.as_ref() };
                             self.engine.timeout(height, round, kind, &mut host)
                         });
                         if self.step_position() != before {
@@ -347,6 +352,7 @@ impl Consensus {
         };
         let mut host = NodeHost {
             node: &self.node,
+            rules: &self.rules,
             wal: self.wal.as_ref(),
         };
         let r = match msg {
@@ -409,6 +415,7 @@ impl Consensus {
         let effects = tokio::task::block_in_place(|| {
             let mut host = NodeHost {
                 node: &self.node,
+                rules: &self.rules,
                 wal: self.wal.as_ref(),
             };
             self.engine.advance(record, certificate, &mut host)

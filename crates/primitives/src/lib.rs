@@ -35,4 +35,4 @@ pub use keys::{PublicKey, SchemeId, Signature};
 pub use merkle::MerkleProof;
 pub use multisig::{MultisigSigner, MultisigWitness};
 pub use time::{Clock, ManualClock, SystemClock};
-pub use tx::{OutPoint, Transaction, TxKind, TxOut, Witness};
+pub use tx::{AuthorityChange, OutPoint, Transaction, TxKind, TxOut, Witness};

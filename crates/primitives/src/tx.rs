@@ -68,9 +68,41 @@ impl Decode for TxOut {
     }
 }
 
+/// A change to the validator set of an authority chain (`poa`): from
+/// `effective_height` on, the validator with `public_key` has `power`
+/// (0 removes it). Valid only when signed by more than two thirds of the
+/// voting power of the authorities in force (ADR 0025).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct AuthorityChange {
+    /// First height whose block the changed set finalizes.
+    pub effective_height: u64,
+    /// The authority to add, re-weight or remove.
+    pub public_key: PublicKey,
+    /// Its voting power from `effective_height`; 0 removes it.
+    pub power: u64,
+}
+
+impl Encode for AuthorityChange {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        s.put(&self.effective_height.to_le_bytes());
+        self.public_key.encode_to(s);
+        s.put(&self.power.to_le_bytes());
+    }
+}
+
+impl Decode for AuthorityChange {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(AuthorityChange {
+            effective_height: r.u64("effective height")?,
+            public_key: PublicKey::decode(r)?,
+            power: r.u64("authority power")?,
+        })
+    }
+}
+
 /// What a transaction does. Tags are stable; later issues add stake,
 /// register, evidence, peg and other kinds with their own payloads.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum TxKind {
     /// Moves coins from inputs to outputs.
     Transfer,
@@ -80,6 +112,9 @@ pub enum TxKind {
         /// Height of the block it belongs to.
         height: u64,
     },
+    /// Changes the validator set of an authority chain. No inputs, no
+    /// outputs; each witness is an authority's key and its signature.
+    Authority(AuthorityChange),
 }
 
 impl Encode for TxKind {
@@ -89,6 +124,10 @@ impl Encode for TxKind {
             TxKind::Coinbase { height } => {
                 s.put(&[1]);
                 s.put(&height.to_le_bytes());
+            }
+            TxKind::Authority(change) => {
+                s.put(&[2]);
+                change.encode_to(s);
             }
         }
     }
@@ -101,6 +140,7 @@ impl Decode for TxKind {
             1 => Ok(TxKind::Coinbase {
                 height: r.u64("coinbase height")?,
             }),
+            2 => Ok(TxKind::Authority(AuthorityChange::decode(r)?)),
             tag => Err(DecodeError::UnknownTag {
                 field: "kind",
                 tag: tag.into(),
@@ -274,6 +314,14 @@ impl Transaction {
     /// Whether this is a coinbase.
     pub fn is_coinbase(&self) -> bool {
         matches!(self.kind, TxKind::Coinbase { .. })
+    }
+
+    /// The validator-set change this transaction makes, if it is one.
+    pub fn authority_change(&self) -> Option<&AuthorityChange> {
+        match &self.kind {
+            TxKind::Authority(c) => Some(c),
+            _ => None,
+        }
     }
 
     /// The message every witness of this transaction signs, given the hash

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use luminex_ledger::{BlockError, ChainSpec, Coin, Finality, SigCache, UtxoView};
+use luminex_ledger::{
+    check_authority_change, AuthorityError, BlockError, ChainSpec, Coin, Finality, SigCache,
+    TxError, UtxoView,
+};
 use luminex_mempool::{Candidate, Mempool, MempoolError};
 use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, Transaction, TxOut};
 use luminex_storage::{AcceptStatus, Accepted, ChainError, ChainStore, PreparedBlock};
@@ -116,6 +119,9 @@ impl Node {
         let view = StoreView(&self.chain);
         let height = self.chain.tip().height + 1;
         let check = self.mempool.read().check(&c, &view, height)?;
+        if c.tx.authority_change().is_some() {
+            self.check_authority(&c.tx, height)?;
+        }
         if !self.cache.contains(&c.wtxid) {
             self.metrics
                 .signature_verifications
@@ -127,6 +133,24 @@ impl Node {
             .write()
             .insert(c, &view, self.chain.tip().height + 1)?;
         Ok(txid)
+    }
+
+    /// An authority change against the consensus state at the tip, as the
+    /// next block would check it (signers, power, schedule).
+    fn check_authority(&self, tx: &Transaction, height: u64) -> Result<(), MempoolError> {
+        let invalid = |e: AuthorityError| MempoolError::Invalid(TxError::Authority(e));
+        let record = self
+            .chain
+            .consensus_record(height - 1)
+            .ok()
+            .flatten()
+            .ok_or(invalid(AuthorityError::Disabled))?;
+        self.metrics
+            .signature_verifications
+            .inc_by(tx.witnesses.len() as u64);
+        check_authority_change(tx, &record, height, &self.chain.genesis_hash(), &[])
+            .map_err(invalid)?;
+        Ok(())
     }
 
     /// A block template on the tip: mempool transactions by fee rate, a

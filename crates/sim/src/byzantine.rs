@@ -2,7 +2,7 @@
 //! corrupted as its [`Behaviour`] dictates. Honest validators' votes are
 //! recorded here too, for the no-double-signing check.
 
-use luminex_consensus::bft::{BftRules, ConsensusMessage, SignedProposal, SignedVote};
+use luminex_consensus::bft::{ConsensusMessage, SignedProposal, SignedVote};
 use luminex_primitives::codec::Encode;
 use luminex_primitives::hash::Domain;
 
@@ -104,7 +104,7 @@ impl Sim {
             if let Ok(Some(record)) = live.chain.consensus_record(parent.height) {
                 let block = &p.proposal.block;
                 let time = block.header.time_ms() + 1;
-                proposal.block = BftRules::build_block(
+                proposal.block = self.rules.build_block(
                     &parent,
                     &record,
                     block.last_commit.clone(),

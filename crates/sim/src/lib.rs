@@ -622,6 +622,7 @@ impl Sim {
         let mut host = NodeHost {
             chain: &live.chain,
             mempool: &live.mempool,
+            rules: &self.rules,
             cache: &live.cache,
             wal: &mut node.disk.wal,
             now_ms,

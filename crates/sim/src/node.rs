@@ -116,6 +116,8 @@ pub struct NodeHost<'a> {
     pub chain: &'a ChainStore,
     /// Its mempool.
     pub mempool: &'a Mempool,
+    /// The chain's BFT rules.
+    pub rules: &'a BftRules,
     /// Its signature cache.
     pub cache: &'a SigCache,
     /// The disk's signed-state record.
@@ -149,7 +151,7 @@ impl Host for NodeHost<'_> {
                 lock: self.reward,
             });
         }
-        Some(BftRules::build_block(
+        Some(self.rules.build_block(
             &parent,
             &record,
             last_commit.cloned(),

@@ -4,13 +4,14 @@
 //! consensus state after it; a block is connected only with a certificate
 //! of more than two thirds of the voting power of the set in force.
 
+use luminex_ledger::authority::{self, AuthorityError};
 use luminex_ledger::spec::{BftParams, ConsensusKind};
 use luminex_ledger::{
-    BlockError, ChainContext, ChainSpec, ConsensusRecord, ConsensusRules, Finality, Parent,
-    ValidatorSet, U256,
+    check_authority_change, BlockError, ChainContext, ChainSpec, ConsensusRecord, ConsensusRules,
+    Finality, Parent, PendingChange, TxError, ValidatorSet, U256,
 };
 use luminex_primitives::header::BFT_VERSION;
-use luminex_primitives::{BftHeader, Block, CommitCertificate, Hash, Header, Transaction};
+use luminex_primitives::{BftHeader, Block, CommitCertificate, Hash, Header, Transaction, TxKind};
 use rayon::prelude::*;
 
 use super::message::{vote_digest, ChainDomain, VoteKind};
@@ -22,16 +23,21 @@ pub struct BftRules {
     domain: ChainDomain,
     params: BftParams,
     max_block_bytes: usize,
+    genesis: Hash,
+    authority_changes: bool,
 }
 
 impl BftRules {
     /// The rules of `spec` (`None` unless it is a checked BFT spec).
     pub fn for_spec(spec: &ChainSpec) -> Option<BftRules> {
         let params = spec.bft.clone()?;
+        let genesis = spec.genesis_block().hash();
         Some(BftRules {
-            domain: ChainDomain::new(spec.chain_id, spec.genesis_block().hash()),
+            domain: ChainDomain::new(spec.chain_id, genesis),
             params,
             max_block_bytes: spec.max_block_bytes,
+            genesis,
+            authority_changes: spec.authority_changes(),
         })
     }
 
@@ -71,32 +77,25 @@ impl BftRules {
     }
 
     /// The consensus state after a block at `record.height + 1` whose
-    /// consensus state before it is `record`: the next set takes over,
-    /// priorities step once, changes due two heights on apply.
-    pub fn next_state(record: &ConsensusRecord) -> ConsensusRecord {
+    /// consensus state before it is `record` and which schedules `changes`
+    /// (its authority changes, in block order): the next set takes over,
+    /// priorities step once, changes due two heights on apply, the block's
+    /// own changes join those pending.
+    pub fn next_state(record: &ConsensusRecord, changes: &[PendingChange]) -> ConsensusRecord {
         let height = record.height + 1;
         let stepped = proposer::advance(&record.validators, &record.priorities);
         let priorities =
             proposer::carry_over(&record.validators, &stepped, &record.next_validators);
-        let (due, pending): (Vec<_>, Vec<_>) = record
+        let (due, mut pending): (Vec<_>, Vec<_>) = record
             .pending
             .iter()
             .cloned()
             .partition(|c| c.effective_height <= height + 2);
-        let next_validators = if due.is_empty() {
-            record.next_validators.clone()
-        } else {
-            let mut v = record.next_validators.validators().to_vec();
-            for c in due {
-                let id = c.validator.id();
-                v.retain(|x| x.id() != id);
-                if c.validator.power > 0 {
-                    v.push(c.validator);
-                }
-            }
-            // A change that would leave an unusable set is not applied.
-            ValidatorSet::new(v).unwrap_or_else(|_| record.next_validators.clone())
-        };
+        pending.extend_from_slice(changes);
+        // A change that would leave an unusable set is not applied (the
+        // rules refuse such a change when it is scheduled).
+        let next_validators = authority::apply(&record.next_validators, &due)
+            .unwrap_or_else(|_| record.next_validators.clone());
         ConsensusRecord {
             height,
             validators: record.next_validators.clone(),
@@ -106,21 +105,65 @@ impl BftRules {
         }
     }
 
+    /// The validator-set changes `txs` schedule in a block at `height`
+    /// whose parent's consensus state is `record`, or the index of the
+    /// first invalid authority change and why.
+    pub fn block_changes(
+        &self,
+        record: &ConsensusRecord,
+        height: u64,
+        txs: &[Transaction],
+    ) -> Result<Vec<PendingChange>, (usize, AuthorityError)> {
+        let mut changes = Vec::new();
+        for (i, tx) in txs.iter().enumerate() {
+            if !matches!(tx.kind, TxKind::Authority(_)) {
+                continue;
+            }
+            if !self.authority_changes {
+                return Err((i, AuthorityError::Disabled));
+            }
+            let change = check_authority_change(tx, record, height, &self.genesis, &changes)
+                .map_err(|e| (i, e))?;
+            changes.push(change);
+        }
+        Ok(changes)
+    }
+
     /// A block on `parent` (whose consensus state is `record`) carrying
-    /// `txs` (coinbase first), the parent's certificate (none on genesis),
-    /// `proposer` and a time no earlier than one millisecond after the
-    /// parent's.
+    /// `txs` (coinbase first) less any authority change that is not valid
+    /// there, the parent's certificate (none on genesis), `proposer` and a
+    /// time no earlier than one millisecond after the parent's.
     pub fn build_block(
+        &self,
         parent: &Parent,
         record: &ConsensusRecord,
         last_commit: Option<CommitCertificate>,
         proposer: Hash,
         time_ms: u64,
-        txs: Vec<Transaction>,
+        mut txs: Vec<Transaction>,
     ) -> Block {
+        let height = parent.height + 1;
+        // A mempool may hold changes that an earlier block made stale: drop
+        // them rather than propose a block the others refuse.
+        let mut changes = Vec::new();
+        txs.retain(|tx| {
+            if !matches!(tx.kind, TxKind::Authority(_)) {
+                return true;
+            }
+            if !self.authority_changes {
+                return false;
+            }
+            match check_authority_change(tx, record, height, &self.genesis, &changes) {
+                Ok(change) => {
+                    changes.push(change);
+                    true
+                }
+                Err(_) => false,
+            }
+        });
         let header = BftHeader {
             version: BFT_VERSION,
-            height: parent.height + 1,
+            height,
             time_ms: time_ms.max(parent.header.time_ms().saturating_add(1)),
             prev_hash: parent.hash,
             tx_root: Hash::ZERO,
@@ -128,7 +171,7 @@ impl BftRules {
             validators_hash: record.validators.hash(),
             next_validators_hash: record.next_validators.hash(),
             last_commit_hash: last_commit.as_ref().map_or(Hash::ZERO, |c| c.hash()),
-            state_root: Self::next_state(record).hash(),
+            state_root: Self::next_state(record, &changes).hash(),
         };
         let mut block = Block {
             header: header.into(),
@@ -300,7 +343,14 @@ impl ConsensusRules for BftRules {
                     .map_err(BlockError::BadLastCommit)?;
             }
         }
-        let next = Self::next_state(&record);
+        let changes =
+            self.block_changes(&record, h.height, &block.txs)
+                .map_err(|(index, error)| BlockError::Tx {
+                    index,
+                    txid: block.txs[index].txid(),
+                    error: TxError::Authority(error),
+                })?;
+        let next = Self::next_state(&record, &changes);
         if h.state_root != next.hash() {
             return Err(BlockError::BadStateRoot);
         }

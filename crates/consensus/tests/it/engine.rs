@@ -70,14 +70,16 @@ impl TestHost {
             witnesses: vec![],
             data: Vec::new(),
         };
-        BftRules::build_block(
-            &parent,
-            &self.record,
-            None,
-            proposer,
-            time_ms,
-            vec![coinbase],
-        )
+        BftRules::for_spec(&self.spec)
+            .expect("a BFT spec")
+            .build_block(
+                &parent,
+                &self.record,
+                None,
+                proposer,
+                time_ms,
+                vec![coinbase],
+            )
     }
 }
 

@@ -11,7 +11,7 @@ use luminex_consensus::pow::difficulty;
 use luminex_service::Node;
 
 fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
-    let vin: Vec<Value> = match tx.kind {
+    let vin: Vec<Value> = match &tx.kind {
         TxKind::Coinbase { height } => {
             vec![json!({ "coinbase": format!("{height:016x}"), "sequence": 0 })]
         }
@@ -20,6 +20,8 @@ fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
             .iter()
             .map(|i| json!({ "txid": i.txid.to_string(), "vout": i.vout }))
             .collect(),
+        // Spends nothing: the change itself is in `authority` below.
+        TxKind::Authority(_) => Vec::new(),
     };
     let vout: Vec<Value> = tx
         .outputs
@@ -48,6 +50,9 @@ fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
     if let Some((hash, height)) = block {
         v["blockhash"] = json!(hash.to_string());
         v["confirmations"] = json!(node.chain.tip().height.saturating_sub(height) + 1);
+    }
+    if let Some(a) = luminex_api::types::AuthorityJson::of(tx) {
+        v["authority"] = json!(a);
     }
     v
 }

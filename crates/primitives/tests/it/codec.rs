@@ -53,7 +53,20 @@ fn tx() -> impl Strategy<Value = Transaction> {
     let witness = prop_oneof![key_witness, multisig_witness];
     let kind = prop_oneof![
         Just(TxKind::Transfer),
-        any::<u64>().prop_map(|height| TxKind::Coinbase { height })
+        any::<u64>().prop_map(|height| TxKind::Coinbase { height }),
+        (
+            any::<u64>(),
+            scheme(),
+            prop::collection::vec(any::<u8>(), 0..64),
+            any::<u64>()
+        )
+            .prop_map(|(effective_height, scheme, bytes, power)| {
+                TxKind::Authority(AuthorityChange {
+                    effective_height,
+                    public_key: PublicKey { scheme, bytes },
+                    power,
+                })
+            })
     ];
     (
         any::<u16>(),

@@ -193,3 +193,55 @@ const MULTISIG_ADDRESS: &str =
 const MULTISIG_TX_HEX: &str = "0100e903000000014444444444444444444444444444444444444444444444444444444444444444000000000180d1f00800000000010203b3c01fe68f06d4a77e987738109f7c8c93a18057965f641780e2ce8d89d9b7ff0000000000000000010002000201aa02f085c4b3fa6f1cc004bb9db01c30cc9bd1cf551aae56a347569cbaff31bff9f94a41b66ee76ee1beb6116ccef5e9f5d6ac378af472c4d91ca9bd6fc5cf909be40201bb020201cc01be2d8c9a1df2317207ff70ef3c6355e3daa911828407636b02ca2d02ac0729570201dd";
 const MULTISIG_TXID: &str = "d51dcef5daa4a389485918a15475a8f674ed77e5a6b0840b4b84963265f2f8a8";
 const MULTISIG_WTXID: &str = "148043bcd3adb3cc3a09eef2735be4acd771681d284386872c2fcdbddec3f2d9";
+
+/// An authority change (tag 2, ADR 0025): effective height, key, power,
+/// no inputs or outputs, one authority's witness.
+#[test]
+fn authority_change_vector() {
+    let tx = Transaction {
+        version: 1,
+        chain_id: 1301,
+        kind: TxKind::Authority(AuthorityChange {
+            effective_height: 500,
+            public_key: PublicKey {
+                scheme: SchemeId::MlDsa65,
+                bytes: vec![0xdd, 0xee],
+            },
+            power: 1,
+        }),
+        inputs: vec![],
+        outputs: vec![],
+        expiry_height: 497,
+        witnesses: vec![Witness::Key {
+            public_key: PublicKey {
+                scheme: SchemeId::MlDsa65,
+                bytes: vec![0xaa, 0xbb],
+            },
+            signature: Signature {
+                scheme: SchemeId::MlDsa65,
+                bytes: vec![0xcc],
+            },
+        }],
+        data: Vec::new(),
+    };
+    const HEX: &str = "01001505000002f4010000000000000202ddee01000000000000000000f101000000000000010202aabb0201cc";
+    assert_eq!(hex::encode(tx.encode()), HEX);
+    assert_eq!(
+        Transaction::decode_all(&hex::decode(HEX).unwrap()).unwrap(),
+        tx
+    );
+    // The change is in the signed message: another power, another message.
+    let mut other = tx.clone();
+    if let TxKind::Authority(c) = &mut other.kind {
+        c.power = 2;
+    }
+    assert_ne!(
+        tx.signature_message(&Hash::ZERO, &[]),
+        other.signature_message(&Hash::ZERO, &[])
+    );
+    assert!(tx.signature_message(&Hash::ZERO, &[]).is_some());
+    // Tag 3 is not a kind.
+    let mut bad = hex::decode(HEX).unwrap();
+    bad[6] = 3;
+    assert!(Transaction::decode_all(&bad).is_err());
+}

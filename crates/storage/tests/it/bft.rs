@@ -13,7 +13,7 @@ use luminex_storage::{AcceptStatus, ChainError, ChainStore, KvStore, MemoryStore
 
 use crate::chain::open_store;
 
-fn bft_spec() -> ChainSpec {
+pub(crate) fn bft_spec() -> ChainSpec {
     let mut spec = ChainSpec::preset("dev").unwrap();
     spec.consensus = ConsensusKind::Bft;
     spec.bft = Some(BftParams {
@@ -29,7 +29,7 @@ fn validator_keys(spec: &ChainSpec) -> Vec<SigningKey> {
         .collect()
 }
 
-fn coinbase(spec: &ChainSpec, height: u64) -> Transaction {
+pub(crate) fn coinbase(spec: &ChainSpec, height: u64) -> Transaction {
     Transaction {
         version: 1,
         chain_id: spec.chain_id,
@@ -42,17 +42,21 @@ fn coinbase(spec: &ChainSpec, height: u64) -> Transaction {
     }
 }
 
-struct Net {
-    spec: ChainSpec,
-    rules: BftRules,
-    keys: Vec<SigningKey>,
-    store: ChainStore,
+pub(crate) struct Net {
+    pub(crate) spec: ChainSpec,
+    pub(crate) rules: BftRules,
+    pub(crate) keys: Vec<SigningKey>,
+    pub(crate) store: ChainStore,
     cache: SigCache,
 }
 
 impl Net {
     fn new(kv: Arc<dyn KvStore>) -> Net {
-        let spec = bft_spec();
+        Net::with_spec(kv, bft_spec())
+    }
+
+    /// A chain of `spec`, a BFT spec with the four development validators.
+    pub(crate) fn with_spec(kv: Arc<dyn KvStore>, spec: ChainSpec) -> Net {
         Net {
             rules: BftRules::for_spec(&spec).unwrap(),
             keys: validator_keys(&spec),
@@ -62,28 +66,41 @@ impl Net {
         }
     }
 
-    fn record(&self, height: u64) -> ConsensusRecord {
+    pub(crate) fn record(&self, height: u64) -> ConsensusRecord {
         self.store.consensus_record(height).unwrap().unwrap()
     }
 
     /// The next block on the tip, carrying the tip's certificate.
-    fn next_block(&self) -> Block {
+    pub(crate) fn next_block(&self) -> Block {
+        self.next_block_with(Vec::new())
+    }
+
+    /// The next block on the tip carrying `txs` after the coinbase (less
+    /// any authority change the proposer's rules drop).
+    pub(crate) fn next_block_with(&self, txs: Vec<Transaction>) -> Block {
         let parent = self.store.tip_parent();
         let record = self.record(parent.height);
         let last_commit = self.store.certificate(parent.height).unwrap();
-        BftRules::build_block(
+        self.rules.build_block(
             &parent,
             &record,
             last_commit,
             BftRules::proposer(&record, 0),
             parent.header.time_ms() + 1000,
-            vec![coinbase(&self.spec, parent.height + 1)],
+            std::iter::once(coinbase(&self.spec, parent.height + 1))
+                .chain(txs)
+                .collect(),
         )
     }
 
     /// Precommits for `block` at `height` by validators `signers` (indexes
     /// into the key list), as a certificate.
-    fn certify(&self, block: &Block, height: u64, signers: &[usize]) -> CommitCertificate {
+    pub(crate) fn certify(
+        &self,
+        block: &Block,
+        height: u64,
+        signers: &[usize],
+    ) -> CommitCertificate {
         let set = self.record(height - 1).validators;
         let digest = vote_digest(
             self.rules.domain(),
@@ -103,7 +120,11 @@ impl Net {
         CommitCertificate::new(height, 0, block.hash(), set.len(), signed)
     }
 
-    fn accept(&self, block: &Block, cert: &CommitCertificate) -> Result<AcceptStatus, ChainError> {
+    pub(crate) fn accept(
+        &self,
+        block: &Block,
+        cert: &CommitCertificate,
+    ) -> Result<AcceptStatus, ChainError> {
         self.store
             .accept_certified(&Arc::new(block.clone()), cert, 2_000_000_000, &self.cache)
             .map(|a| a.status)
@@ -113,7 +134,7 @@ impl Net {
 /// Tells whether an error is the expected one.
 type ErrorCheck = fn(&BlockError) -> bool;
 
-fn invalid(r: Result<AcceptStatus, ChainError>) -> BlockError {
+pub(crate) fn invalid(r: Result<AcceptStatus, ChainError>) -> BlockError {
     match r {
         Err(ChainError::Invalid(e)) => e,
         other => panic!("expected an invalid block, got {other:?}"),
@@ -259,7 +280,7 @@ fn a_block_conflicting_with_a_final_one_is_refused() {
         header: rec.header,
     };
     let record = net.record(0);
-    let rival = BftRules::build_block(
+    let rival = net.rules.build_block(
         &parent,
         &record,
         None,

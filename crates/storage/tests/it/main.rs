@@ -1,6 +1,7 @@
 //! Storage tests: one conformance suite for every backend, and the chain
 //! store's connect/disconnect/reopen behaviour.
 
+mod authority;
 mod bft;
 mod chain;
 mod conformance;

@@ -82,6 +82,10 @@ pub enum ChainCommand {
         #[arg(long, default_value_t = 9100)]
         base_port: u16,
     },
+    /// Govern an authority chain: propose, sign and submit a change of its
+    /// validator set (docs/authority.md).
+    #[command(subcommand)]
+    Authority(crate::authority_cmd::AuthorityCommand),
 }
 
 async fn show(client: &Client, path: &str) -> anyhow::Result<()> {
@@ -125,6 +129,7 @@ pub async fn run(args: ChainArgs) -> anyhow::Result<()> {
             print!("{}", crate::testnet::instructions(&t));
             Ok(())
         }
+        ChainCommand::Authority(cmd) => crate::authority_cmd::run(cmd, &cfg.spec, &client).await,
         ChainCommand::Spec => {
             print!("{}", toml::to_string(&cfg.spec)?);
             Ok(())

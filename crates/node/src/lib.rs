@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod authority_cmd;
 pub mod bench;
 pub mod chain_cmd;
 pub mod cli;

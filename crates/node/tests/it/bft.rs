@@ -298,3 +298,113 @@ async fn a_validator_killed_twenty_times_never_signs_conflicting_votes() {
         );
     }
 }
+
+/// Governance on a running network, through the CLI as an operator would
+/// use it: a newcomer makes a key, one authority proposes adding it, three
+/// of four sign the file in turn, it is submitted; from the effective
+/// height the set has five validators, the newcomer signs certificates,
+/// and the network keeps finalizing (it now needs four of five).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
+    use crate::support::ok;
+    let v0 = Proc::start(validator(0, None));
+    let boot = v0.p2p_addr().await;
+    let others: Vec<Proc> = (1..4)
+        .map(|i| Proc::start(validator(i, Some(&boot))))
+        .collect();
+    let four: Vec<&Proc> = std::iter::once(&v0).chain(&others).collect();
+    all_past(&four, 2, "blocks finalize with four validators").await;
+    assert_eq!(metric(v0.port, "luminex_consensus_validators").await, 4.0);
+
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let cli = |args: &[&str]| -> String {
+        let mut all = vec!["chain", "--chain", "poa"];
+        all.extend_from_slice(args);
+        ok(w, v0.port, &all)
+    };
+    let new_key = w.join("new.key");
+    let pubkey = cli(&["authority", "keygen", "--out", new_key.to_str().unwrap()]);
+    let at = v0.tip().await.0 + 12;
+    let change = w.join("change.tx");
+    let change = change.to_str().unwrap();
+    cli(&[
+        "authority",
+        "propose",
+        "--add",
+        pubkey.trim(),
+        "--at",
+        &at.to_string(),
+        "--out",
+        change,
+    ]);
+    // Two signatures are not enough: the node refuses it as under-signed.
+    for i in 0..3u32 {
+        let key = w.join(format!("v{i}.key"));
+        std::fs::write(
+            &key,
+            hex::encode(luminex_ledger::ChainSpec::dev_validator_seed(i)),
+        )
+        .unwrap();
+        cli(&[
+            "authority",
+            "sign",
+            "--validator-key",
+            key.to_str().unwrap(),
+            "--tx",
+            change,
+        ]);
+        if i == 1 {
+            let out = crate::support::luminex(
+                w,
+                v0.port,
+                &[
+                    "chain",
+                    "--chain",
+                    "poa",
+                    "authority",
+                    "submit",
+                    "--tx",
+                    change,
+                ],
+            );
+            assert!(!out.status.success());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("authority-not-enough-power"), "{err}");
+        }
+    }
+    let txid = cli(&["authority", "submit", "--tx", change]);
+    let txid = txid.trim();
+
+    let mut v4 = Proc::start(vec![
+        "--validator-key".into(),
+        new_key.to_str().unwrap().into(),
+        "--bootnodes".into(),
+        boot.clone(),
+    ]);
+    let five: Vec<&Proc> = four.iter().copied().chain([&v4]).collect();
+    all_past(&five, at + 3, "blocks finalize past the change").await;
+    let tx = get(v0.port, &format!("/transactions/{txid}")).await;
+    assert_eq!(tx["kind"], "authority");
+    assert_eq!(tx["status"], "confirmed");
+    assert_eq!(tx["authority"]["effective_height"], at);
+    assert_eq!(tx["authority"]["signers"].as_array().unwrap().len(), 3);
+    for n in &five {
+        wait_until("every node counts five validators", 120, || async {
+            metric(n.port, "luminex_consensus_validators").await == 5.0
+        })
+        .await;
+    }
+    wait_until("the newcomer signs certificates", 180, || async {
+        metric(v4.port, "luminex_consensus_validator_last_signed_height").await >= at as f64
+    })
+    .await;
+    // All five agree on the chain.
+    let h = v0.tip().await.0;
+    all_past(&five, h, "all five follow").await;
+    let hash = get(v0.port, &format!("/blocks/{h}")).await["hash"].clone();
+    for n in &five {
+        assert_eq!(get(n.port, &format!("/blocks/{h}")).await["hash"], hash);
+    }
+    v4.kill();
+}

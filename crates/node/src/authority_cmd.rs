@@ -1,0 +1,291 @@
+//! `luminex chain authority`: governance of an authority chain (`poa`,
+//! ADR 0025). One authority proposes a change into a file, the others sign
+//! that file in turn (offline: signing needs only the chain spec and the
+//! key), and anyone submits it once more than two thirds have signed.
+//!
+//! ```text
+//! luminex chain --chain poa authority keygen --out new.key       # the newcomer
+//! luminex chain --chain poa authority propose --add <pubkey> --at 500 --out change.tx
+//! luminex chain --chain poa authority sign --validator-key node0/validator.key --tx change.tx
+//! luminex chain --chain poa authority submit --tx change.tx
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use luminex_api::types::{AuthorityJson, BroadcastResponse};
+use luminex_ledger::authority::{add_signature, unsigned_change, MIN_CHANGE_DELAY};
+use luminex_ledger::{check_transaction, ChainSpec};
+use luminex_primitives::{AuthorityChange, Decode, Encode, PublicKey, Transaction};
+use rand::RngCore;
+
+use crate::client::Client;
+use crate::consensus::{read_validator_key, write_validator_key};
+
+/// `luminex chain authority …`.
+#[derive(Debug, Subcommand)]
+pub enum AuthorityCommand {
+    /// Write a new validator key (mode 0600) and print its public key.
+    Keygen {
+        /// Key file to create (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the public key (hex) of a validator key file.
+    Pubkey {
+        /// Validator key file.
+        #[arg(long)]
+        validator_key: PathBuf,
+    },
+    /// Write an unsigned change: add (or re-weight) or remove an authority
+    /// from height `--at`.
+    Propose {
+        /// Public key (hex, from `pubkey` or `keygen`) of the authority to add.
+        #[arg(long, conflicts_with = "remove", required_unless_present = "remove")]
+        add: Option<String>,
+        /// Public key (hex) of the authority to remove.
+        #[arg(long)]
+        remove: Option<String>,
+        /// Voting power of the added authority (authority chains use 1).
+        #[arg(long, default_value_t = 1)]
+        power: u64,
+        /// First height whose block the changed set finalizes.
+        #[arg(long)]
+        at: u64,
+        /// Last height a block may carry the change (default: `at` − 3,
+        /// the last that can still carry it).
+        #[arg(long)]
+        expiry: Option<u64>,
+        /// File to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add this authority's signature to a change file.
+    Sign {
+        /// The signing authority's validator key file.
+        #[arg(long)]
+        validator_key: PathBuf,
+        /// Change file (rewritten in place).
+        #[arg(long)]
+        tx: PathBuf,
+    },
+    /// Print a change file as JSON: what it changes and who signed.
+    Show {
+        /// Change file.
+        #[arg(long)]
+        tx: PathBuf,
+    },
+    /// Submit a signed change to the node.
+    Submit {
+        /// Change file.
+        #[arg(long)]
+        tx: PathBuf,
+    },
+}
+
+/// Hex of a public key's encoding.
+pub fn public_key_hex(key: &PublicKey) -> String {
+    hex::encode(key.encode())
+}
+
+/// A public key from `public_key_hex`'s output.
+pub fn parse_public_key(text: &str) -> anyhow::Result<PublicKey> {
+    let bytes = hex::decode(text.trim()).context("the public key is not hex")?;
+    PublicKey::decode_all(&bytes).map_err(|e| anyhow::anyhow!("not a public key: {e}"))
+}
+
+/// Reads a change file (hex of the transaction) and checks its shape.
+pub fn read_change(path: &Path, spec: &ChainSpec) -> anyhow::Result<Transaction> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the change {}", path.display()))?;
+    let bytes = hex::decode(text.trim()).with_context(|| format!("{}: not hex", path.display()))?;
+    let tx = Transaction::decode_all(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not a transaction: {e}", path.display()))?;
+    if tx.authority_change().is_none() {
+        bail!("{}: not an authority change", path.display());
+    }
+    if tx.witnesses.is_empty() {
+        // Unsigned is a normal state of a proposal; check the rest.
+        let mut probe = tx.clone();
+        let key = luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[0; 32]);
+        add_signature(&mut probe, &spec.genesis_hash(), &key);
+        check_transaction(&probe, spec)?;
+    } else {
+        check_transaction(&tx, spec)?;
+    }
+    Ok(tx)
+}
+
+fn write_change(path: &Path, tx: &Transaction, create: bool) -> anyhow::Result<()> {
+    let text = format!("{}\n", hex::encode(tx.encode()));
+    if create {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        std::io::Write::write_all(&mut f, text.as_bytes())?;
+    } else {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, path)?;
+    }
+    Ok(())
+}
+
+/// Runs an authority subcommand on the chain of `spec`; `client` reaches
+/// the node (only `submit` uses it).
+pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> anyhow::Result<()> {
+    if !spec.authority_changes() {
+        bail!(
+            "chain {} does not take authority changes (its spec's [bft] authority_changes is off)",
+            spec.name
+        );
+    }
+    match cmd {
+        AuthorityCommand::Keygen { out } => {
+            let mut seed = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut seed);
+            write_validator_key(&out, &seed)
+                .with_context(|| format!("writing {}", out.display()))?;
+            let key = read_validator_key(&out, spec)?;
+            println!("{}", public_key_hex(key.public_key()));
+        }
+        AuthorityCommand::Pubkey { validator_key } => {
+            let key = read_validator_key(&validator_key, spec)?;
+            println!("{}", public_key_hex(key.public_key()));
+        }
+        AuthorityCommand::Propose {
+            add,
+            remove,
+            power,
+            at,
+            expiry,
+            out,
+        } => {
+            let tx = propose(spec, add.as_deref(), remove.as_deref(), power, at, expiry)?;
+            write_change(&out, &tx, true)?;
+            println!("{}", tx.txid());
+        }
+        AuthorityCommand::Sign { validator_key, tx } => {
+            let key = read_validator_key(&validator_key, spec)?;
+            let mut change = read_change(&tx, spec)?;
+            add_signature(&mut change, &spec.genesis_hash(), &key);
+            write_change(&tx, &change, false)?;
+            println!("{} signatures", change.witnesses.len());
+        }
+        AuthorityCommand::Show { tx } => {
+            let change = read_change(&tx, spec)?;
+            let json = AuthorityJson::of(&change).context("not an authority change")?;
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        AuthorityCommand::Submit { tx } => {
+            let change = read_change(&tx, spec)?;
+            let r: BroadcastResponse = client
+                .post_bytes("/transactions/broadcast", change.encode())
+                .await?;
+            println!("{}", r.txid);
+        }
+    }
+    Ok(())
+}
+
+/// The unsigned change `propose` writes.
+pub fn propose(
+    spec: &ChainSpec,
+    add: Option<&str>,
+    remove: Option<&str>,
+    power: u64,
+    at: u64,
+    expiry: Option<u64>,
+) -> anyhow::Result<Transaction> {
+    let (key, power) = match (add, remove) {
+        (Some(k), None) if power > 0 => (parse_public_key(k)?, power),
+        (Some(_), None) => bail!("--power must be positive (use --remove to remove)"),
+        (None, Some(k)) => (parse_public_key(k)?, 0),
+        _ => bail!("give exactly one of --add and --remove"),
+    };
+    if at <= MIN_CHANGE_DELAY {
+        bail!("--at must be later than height {MIN_CHANGE_DELAY}");
+    }
+    let expiry = expiry.unwrap_or(at - MIN_CHANGE_DELAY);
+    let tx = unsigned_change(
+        spec,
+        AuthorityChange {
+            effective_height: at,
+            public_key: key,
+            power,
+        },
+        expiry,
+    );
+    Ok(tx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_ledger::authority::check_authority_change;
+
+    #[test]
+    fn propose_sign_and_check_against_the_genesis_authorities() {
+        let spec = ChainSpec::preset("poa").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let newcomer = dir.path().join("new.key");
+        write_validator_key(&newcomer, &[9; 32]).unwrap();
+        let new_key = read_validator_key(&newcomer, &spec).unwrap();
+        let hex_key = public_key_hex(new_key.public_key());
+        assert_eq!(parse_public_key(&hex_key).unwrap(), *new_key.public_key());
+
+        let tx = propose(&spec, Some(&hex_key), None, 1, 10, None).unwrap();
+        assert_eq!(tx.expiry_height, 7);
+        let file = dir.path().join("change.tx");
+        write_change(&file, &tx, true).unwrap();
+        assert!(write_change(&file, &tx, true).is_err(), "never overwrites");
+        // Three of the four development authorities sign in turn.
+        for i in 0..3 {
+            let key_file = dir.path().join(format!("v{i}.key"));
+            write_validator_key(&key_file, &ChainSpec::dev_validator_seed(i)).unwrap();
+            let key = read_validator_key(&key_file, &spec).unwrap();
+            let mut change = read_change(&file, &spec).unwrap();
+            add_signature(&mut change, &spec.genesis_hash(), &key);
+            // Signing twice with one key counts once.
+            add_signature(&mut change, &spec.genesis_hash(), &key);
+            write_change(&file, &change, false).unwrap();
+        }
+        let signed = read_change(&file, &spec).unwrap();
+        assert_eq!(signed.witnesses.len(), 3);
+        let json = AuthorityJson::of(&signed).unwrap();
+        assert_eq!(json.signers.len(), 3);
+        assert_eq!(json.effective_height, 10);
+        // What the node will check: the genesis authorities, a block at 1.
+        let record = spec.bft_genesis().unwrap();
+        check_authority_change(&signed, &record, 1, &spec.genesis_hash(), &[]).unwrap();
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_a_reason() {
+        let spec = ChainSpec::preset("poa").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        assert!(parse_public_key("zz").is_err());
+        assert!(parse_public_key("0102").is_err());
+        let k = public_key_hex(
+            luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[1; 32]).public_key(),
+        );
+        assert!(propose(&spec, Some(&k), None, 0, 10, None).is_err());
+        assert!(propose(&spec, None, None, 1, 10, None).is_err());
+        assert!(propose(&spec, Some(&k), None, 1, 2, None).is_err());
+        // An expiry past the effective height is refused when read back.
+        let late = propose(&spec, Some(&k), None, 1, 10, Some(11)).unwrap();
+        let file = dir.path().join("late.tx");
+        write_change(&file, &late, true).unwrap();
+        assert!(read_change(&file, &spec).is_err());
+        // A file that is not a change.
+        let junk = dir.path().join("junk.tx");
+        std::fs::write(&junk, "not hex").unwrap();
+        assert!(read_change(&junk, &spec).is_err());
+        std::fs::write(&junk, "00").unwrap();
+        assert!(read_change(&junk, &spec).is_err());
+        assert!(read_change(&dir.path().join("missing.tx"), &spec).is_err());
+    }
+}

@@ -184,7 +184,7 @@ pub fn start(
         },
     };
     let chain = Arc::new(NodeChain::new(node.clone(), role, consensus));
-    let (handle, task) = luminex_p2p::start(net_cfg, key.clone(), chain)
+    let (handle, task) = luminex_p2p::start(net_cfg, key.clone(), chain, node.clock.clone())
         .map_err(|e| anyhow::anyhow!("starting the network: {e}"))?;
     tracing::info!(peer_id = %key.public().to_peer_id(), "p2p identity");
     let _ = node.net.set(handle);

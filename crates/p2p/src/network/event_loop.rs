@@ -2,7 +2,7 @@
 //! work and timers, each handed to the part that deals with it; connections
 //! and bootnodes; the state published to the node.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
@@ -33,12 +33,13 @@ const BOOTNODE_MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub(super) struct Bootnode {
     pub addr: Multiaddr,
     pub peer: Option<PeerId>,
-    pub next_dial: Instant,
+    /// When to dial next ([`luminex_primitives::Clock::monotonic`] time).
+    pub next_dial: Duration,
     pub backoff: Duration,
 }
 
 impl Bootnode {
-    pub(super) fn new(addr: Multiaddr, now: Instant) -> Bootnode {
+    pub(super) fn new(addr: Multiaddr, now: Duration) -> Bootnode {
         Bootnode {
             peer: match addr.iter().last() {
                 Some(Protocol::P2p(peer)) => Some(peer),
@@ -48,6 +49,29 @@ impl Bootnode {
             next_dial: now + BOOTNODE_FIRST_BACKOFF,
             backoff: BOOTNODE_FIRST_BACKOFF,
         }
+    }
+
+    /// Whether its wait is over at `now`.
+    fn due(&self, now: Duration) -> bool {
+        now >= self.next_dial
+    }
+
+    /// It was dialled at `now`: wait twice as long next time, up to the
+    /// longest wait.
+    fn dialled(&mut self, now: Duration) {
+        self.next_dial = now + self.backoff;
+        self.backoff = (self.backoff * 2).min(BOOTNODE_MAX_BACKOFF);
+    }
+
+    /// It answered at `now`: on our chain, a lost connection is redialled
+    /// soon; on another chain, only now and then.
+    fn identified(&mut self, now: Duration, same_chain: bool) {
+        self.backoff = if same_chain {
+            BOOTNODE_FIRST_BACKOFF
+        } else {
+            BOOTNODE_MAX_BACKOFF
+        };
+        self.next_dial = now + self.backoff;
     }
 }
 
@@ -82,7 +106,7 @@ impl<C: ChainAccess> Net<C> {
     }
 
     fn housekeeping(&mut self) {
-        let now = Instant::now();
+        let now = self.clock.monotonic();
         self.police(now);
         self.redial_bootnodes(now);
         // Every few seconds, ask each peer where it is: a node that missed
@@ -98,7 +122,7 @@ impl<C: ChainAccess> Net<C> {
     }
 
     /// Dials the bootnodes the node is not connected to whose wait is over.
-    fn redial_bootnodes(&mut self, now: Instant) {
+    fn redial_bootnodes(&mut self, now: Duration) {
         for i in 0..self.bootnodes.len() {
             let b = &self.bootnodes[i];
             let (connected, banned) = match b.peer {
@@ -106,7 +130,7 @@ impl<C: ChainAccess> Net<C> {
                 None => (self.peers.values().any(|p| p.addr == b.addr), false),
             };
             let full = self.peers.len() >= self.cfg.max_peers as usize;
-            if connected || banned || full || now < b.next_dial {
+            if connected || banned || full || !b.due(now) {
                 continue;
             }
             let addr = b.addr.clone();
@@ -114,9 +138,7 @@ impl<C: ChainAccess> Net<C> {
             if let Err(e) = self.swarm.dial(addr.clone()) {
                 tracing::debug!(%addr, error = %e, "bootnode dial failed");
             }
-            let b = &mut self.bootnodes[i];
-            b.next_dial = now + b.backoff;
-            b.backoff = (b.backoff * 2).min(BOOTNODE_MAX_BACKOFF);
+            self.bootnodes[i].dialled(now);
         }
     }
 
@@ -315,6 +337,7 @@ impl<C: ChainAccess> Net<C> {
 
     fn on_identify(&mut self, peer_id: PeerId, info: identify::Info) {
         let same_chain = info.protocol_version == self.names.protocol_version;
+        let now = self.clock.monotonic();
         for b in self
             .bootnodes
             .iter_mut()
@@ -322,13 +345,10 @@ impl<C: ChainAccess> Net<C> {
         {
             // A bootnode on another chain is a misconfiguration: it is tried
             // again only now and then.
-            b.backoff = if same_chain {
-                BOOTNODE_FIRST_BACKOFF
-            } else {
+            if !same_chain {
                 tracing::warn!(addr = %b.addr, "bootnode is on another chain");
-                BOOTNODE_MAX_BACKOFF
-            };
-            b.next_dial = Instant::now() + b.backoff;
+            }
+            b.identified(now, same_chain);
         }
         if !same_chain {
             tracing::info!(peer = %peer_id, theirs = %info.protocol_version, "peer is on another chain; disconnecting");
@@ -426,5 +446,40 @@ impl<C: ChainAccess> Net<C> {
             Purpose::BlockTxs(h) => self.on_block_txs(peer, h, response),
             Purpose::FullBlock(h) => self.on_full_block(peer, h, response),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_primitives::Clock;
+
+    #[test]
+    fn bootnode_redials_back_off_by_the_clock() {
+        let clock = luminex_primitives::ManualClock::new(5_000);
+        let peer = PeerId::random();
+        let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/9000/p2p/{peer}")
+            .parse()
+            .unwrap();
+        let mut b = Bootnode::new(addr, clock.monotonic());
+        assert_eq!(b.peer, Some(peer));
+        assert!(!b.due(clock.monotonic()));
+        // Waits 1 s, then 2, 4, … up to a minute between failed dials.
+        let mut waits = Vec::new();
+        for _ in 0..9 {
+            let start = clock.monotonic();
+            while !b.due(clock.monotonic()) {
+                clock.advance(Duration::from_millis(100));
+            }
+            waits.push((clock.monotonic() - start).as_secs());
+            b.dialled(clock.monotonic());
+        }
+        assert_eq!(waits, [1, 1, 2, 4, 8, 16, 32, 60, 60]);
+        // Once it answers on our chain, a lost connection is retried soon;
+        // on another chain, only once a minute.
+        b.identified(clock.monotonic(), true);
+        assert_eq!(b.next_dial - clock.monotonic(), BOOTNODE_FIRST_BACKOFF);
+        b.identified(clock.monotonic(), false);
+        assert_eq!(b.next_dial - clock.monotonic(), BOOTNODE_MAX_BACKOFF);
     }
 }

@@ -21,7 +21,9 @@ mod serve;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use luminex_primitives::Clock;
 
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
@@ -267,8 +269,8 @@ struct Net<C: ChainAccess> {
     rebuilding: HashMap<Hash, Rebuilding>,
     /// Connected peers: everything known about each.
     peers: HashMap<PeerId, Peer>,
-    /// Banned peers and when their bans end.
-    banned: HashMap<PeerId, Instant>,
+    /// Banned peers and when their bans end ([`Clock::monotonic`] time).
+    banned: HashMap<PeerId, Duration>,
     /// Peers being dialled after the DHT found them.
     dialing: HashSet<PeerId>,
     /// Blocks handed to the importer and not yet reported back.
@@ -277,15 +279,20 @@ struct Net<C: ChainAccess> {
     announce: AnnounceStats,
     last_block_delay: Option<f64>,
     reachability: String,
-    last_progress_log: Instant,
+    last_progress_log: Duration,
     bootnodes: Vec<Bootnode>,
+    /// Every time the loop reads: bans, backoffs, rate limits, delays.
+    clock: Arc<dyn Clock>,
 }
 
-/// Starts the network on the current tokio runtime.
+/// Starts the network on the current tokio runtime. The event loop reads
+/// the time only from `clock` (bans, redial backoff, status rate limits,
+/// block delays), so a test can drive it with a clock of its own.
 pub fn start<C: ChainAccess>(
     cfg: NetConfig,
     key: identity::Keypair,
     chain: Arc<C>,
+    clock: Arc<dyn Clock>,
 ) -> Result<(Handle, tokio::task::JoinHandle<()>), String> {
     let names = ChainNames::new(cfg.chain_id, &cfg.genesis);
     let block_frame = cfg.max_block_bytes + 64 * 1024;
@@ -336,7 +343,7 @@ pub fn start<C: ChainAccess>(
     if cfg.bootnodes.is_empty() {
         tracing::info!("no bootnodes: running as a bootstrap node");
     }
-    let now = Instant::now();
+    let now = clock.monotonic();
     let bootnodes = cfg
         .bootnodes
         .iter()
@@ -369,8 +376,9 @@ pub fn start<C: ChainAccess>(
         announce: AnnounceStats::default(),
         last_block_delay: None,
         reachability: "unknown".into(),
-        last_progress_log: Instant::now(),
+        last_progress_log: now,
         bootnodes,
+        clock,
     };
     let task = tokio::spawn(net.run(cmd_rx, done_rx));
     Ok((Handle { tx: cmd_tx, info }, task))

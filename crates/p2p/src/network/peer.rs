@@ -2,8 +2,9 @@
 //! everything about a peer goes when it disconnects — and misbehaviour:
 //! points, bans and request rate limits.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libp2p::{Multiaddr, PeerId};
 
@@ -41,7 +42,7 @@ pub(super) struct Peer {
     /// A status request is outstanding (one at a time).
     pub status_pending: bool,
     /// When it was last asked for its status.
-    pub status_asked: Option<Instant>,
+    pub status_asked: Option<Duration>,
     /// Misbehaviour points; [`BAN_POINTS`] bans.
     pub points: u32,
     /// Its request budgets.
@@ -147,7 +148,7 @@ impl<C: ChainAccess> Net<C> {
     pub(super) fn ban(&mut self, peer: PeerId, why: &str) {
         tracing::warn!(%peer, why, secs = self.cfg.ban_duration.as_secs(), "banning peer");
         self.banned
-            .insert(peer, Instant::now() + self.cfg.ban_duration);
+            .insert(peer, self.clock.monotonic() + self.cfg.ban_duration);
         if let Some(p) = self.peers.get_mut(&peer) {
             p.points = 0;
         }
@@ -160,13 +161,8 @@ impl<C: ChainAccess> Net<C> {
 
     /// Once a second: bans run out, peers with a gossip score below the
     /// threshold are banned, and misbehaviour points decay.
-    pub(super) fn police(&mut self, now: Instant) {
-        let expired: Vec<PeerId> = self
-            .banned
-            .iter()
-            .filter(|(_, until)| **until <= now)
-            .map(|(p, _)| *p)
-            .collect();
+    pub(super) fn police(&mut self, now: Duration) {
+        let expired = expired_bans(&self.banned, now);
         for p in expired {
             self.banned.remove(&p);
             self.swarm.behaviour_mut().blocked.unblock_peer(p);
@@ -192,5 +188,42 @@ impl<C: ChainAccess> Net<C> {
         for p in self.peers.values_mut() {
             p.points = p.points.saturating_sub(1);
         }
+    }
+}
+
+/// The peers whose ban (ending at the [`luminex_primitives::Clock::monotonic`]
+/// time in `banned`) is over at `now`.
+fn expired_bans(banned: &HashMap<PeerId, Duration>, now: Duration) -> Vec<PeerId> {
+    banned
+        .iter()
+        .filter(|(_, until)| **until <= now)
+        .map(|(p, _)| *p)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_primitives::Clock;
+
+    #[test]
+    fn a_ban_ends_when_the_clock_says_so() {
+        let clock = luminex_primitives::ManualClock::new(1_000_000);
+        let a = PeerId::random();
+        let b = PeerId::random();
+        let mut banned = HashMap::new();
+        banned.insert(a, clock.monotonic() + Duration::from_secs(10));
+        banned.insert(b, clock.monotonic() + Duration::from_secs(60));
+        assert!(expired_bans(&banned, clock.monotonic()).is_empty());
+        clock.advance(Duration::from_millis(9_999));
+        assert!(expired_bans(&banned, clock.monotonic()).is_empty());
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(expired_bans(&banned, clock.monotonic()), vec![a]);
+        clock.advance(Duration::from_secs(3600));
+        let mut all = expired_bans(&banned, clock.monotonic());
+        all.sort();
+        let mut both = vec![a, b];
+        both.sort();
+        assert_eq!(all, both);
     }
 }

@@ -4,7 +4,7 @@
 //! importer thread that hands them to the chain one at a time, in order.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libp2p::{gossipsub, PeerId};
 use luminex_primitives::{Block, Hash};
@@ -102,13 +102,13 @@ impl<C: ChainAccess> Net<C> {
     /// At most one request per peer per second, well inside the peer's
     /// rate limit, however many orphans a burst of announcements produces.
     pub(super) fn ask_status(&mut self, peer: PeerId) {
-        let now = Instant::now();
+        let now = self.clock.monotonic();
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
         };
         if p.status_pending
             || p.status_asked
-                .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+                .is_some_and(|t| now.saturating_sub(t) < Duration::from_secs(1))
         {
             return;
         }
@@ -131,8 +131,10 @@ impl<C: ChainAccess> Net<C> {
             self.enqueue_import(block, Origin::Sync(peer));
         }
         let progress = self.syncer.progress(&local);
-        if progress.syncing && self.last_progress_log.elapsed() >= Duration::from_secs(5) {
-            self.last_progress_log = Instant::now();
+        let now = self.clock.monotonic();
+        if progress.syncing && now.saturating_sub(self.last_progress_log) >= Duration::from_secs(5)
+        {
+            self.last_progress_log = now;
             tracing::info!(
                 height = local.height,
                 target = progress.target_height,
@@ -221,10 +223,7 @@ impl<C: ChainAccess> Net<C> {
         };
         if let Origin::Gossip { id, source, time } = origin {
             if let BlockVerdict::Accepted { .. } = verdict {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs_f64())
-                    .unwrap_or(0.0);
+                let now = self.clock.now_millis() as f64 / 1000.0;
                 self.last_block_delay = Some((now - time as f64).max(0.0));
             }
             self.report(&id, &source, gossip_verdict);

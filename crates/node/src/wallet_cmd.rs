@@ -65,7 +65,14 @@ pub enum WalletCommand {
         /// Unused change addresses in a row that end the scan.
         #[arg(long, default_value_t = luminex_wallet::recovery::CHANGE_GAP)]
         gap_change: u32,
+        /// Recover the phrase from Shamir share files (`backup shamir`)
+        /// instead: one share per file, at least the backup's threshold.
+        #[arg(long, num_args = 1..)]
+        shares: Vec<PathBuf>,
     },
+    /// Back up the wallet's recovery phrase.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Show the wallet's addresses (or derive a new one).
     Address {
         /// Derive and show a new address.
@@ -123,6 +130,27 @@ pub enum WalletCommand {
     /// passing a file from signer to signer.
     #[command(subcommand)]
     Pst(PstCommand),
+}
+
+/// `luminex wallet backup …`.
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Split the recovery phrase into `--shares` Shamir shares, any
+    /// `--threshold` of which recover the wallet (`wallet restore --shares`);
+    /// fewer tell nothing about it. Each share is a list of words to copy by
+    /// hand, with a checksum (`docs/wallet.md`).
+    Shamir {
+        /// Shares needed to recover (at least 2).
+        #[arg(long)]
+        threshold: usize,
+        /// Shares to make (at most 255).
+        #[arg(long)]
+        shares: usize,
+        /// Write each share to `DIR/share-I-of-N.txt` (mode 0600) instead of
+        /// printing them.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// `luminex wallet multisig …`.
@@ -292,10 +320,19 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             scheme,
             gap_receive,
             gap_change,
+            shares,
         } => {
-            let phrase = match std::env::var("LUMINEX_MNEMONIC") {
-                Ok(p) => Zeroizing::new(p),
-                Err(_) => Zeroizing::new(rpassword::prompt_password("Recovery phrase: ")?),
+            let phrase = if !shares.is_empty() {
+                let mut read = Vec::new();
+                for f in &shares {
+                    read.push(read_share(f)?);
+                }
+                luminex_wallet::shamir::recover_mnemonic(&read)?
+            } else {
+                match std::env::var("LUMINEX_MNEMONIC") {
+                    Ok(p) => Zeroizing::new(p),
+                    Err(_) => Zeroizing::new(rpassword::prompt_password("Recovery phrase: ")?),
+                }
             };
             let pass = passphrase(true)?;
             let mut w =
@@ -418,6 +455,45 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             f.save(&ctx.path, true)?;
             println!("watch-only wallet: {}", ctx.path.display());
         }
+        WalletCommand::Backup(BackupCommand::Shamir {
+            threshold,
+            shares,
+            out,
+        }) => {
+            let file = WalletFile::read(&ctx.path, spec)?;
+            let pass = passphrase(false)?;
+            let phrase = file.recovery_phrase(&pass)?;
+            let made = luminex_wallet::shamir::split_mnemonic(&phrase, threshold, shares)?;
+            if let Some(dir) = &out {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            for s in &made {
+                let title = format!(
+                    "# luminex shamir share {} of {} (backup {:04x}): any {} of the shares restore the wallet",
+                    s.index, shares, s.id, threshold
+                );
+                let words = s.to_words();
+                let mut text = Zeroizing::new(format!("{title}\n"));
+                for (i, line) in words.chunks(6).enumerate() {
+                    let numbered: Vec<String> = line
+                        .iter()
+                        .enumerate()
+                        .map(|(j, w)| format!("{:>2}. {w:<9}", i * 6 + j + 1))
+                        .collect();
+                    text.push_str(numbered.join(" ").trim_end());
+                    text.push('\n');
+                }
+                match &out {
+                    Some(dir) => {
+                        let path = dir.join(format!("share-{}-of-{}.txt", s.index, shares));
+                        write_private(&path, &text)?;
+                        println!("{}", path.display());
+                    }
+                    None => println!("{}", text.as_str()),
+                }
+            }
+        }
         WalletCommand::Multisig(cmd) => run_multisig(&ctx, cmd).await?,
         WalletCommand::Pst(cmd) => run_pst(&ctx, cmd).await?,
         WalletCommand::History { limit } => {
@@ -464,6 +540,37 @@ fn read_pst(path: &std::path::Path, spec: &ChainSpec) -> anyhow::Result<PartialT
     let p = PartialTx::from_bytes(&bytes)?;
     p.check(spec)?;
     Ok(p)
+}
+
+/// Reads a Shamir share file: its words, numbered or not; lines starting
+/// with `#` are comments.
+fn read_share(path: &std::path::Path) -> anyhow::Result<luminex_wallet::shamir::ShamirShare> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+    );
+    let words: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(str::split_whitespace)
+        .filter(|w| !w.trim_end_matches('.').chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    let joined = Zeroizing::new(words.join(" "));
+    luminex_wallet::shamir::ShamirShare::from_words(&joined)
+        .with_context(|| format!("share {}", path.display()))
+}
+
+/// Writes a secret to a new file readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn write_text(path: &std::path::Path, text: &str) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@
 pub mod multisig;
 pub mod pst;
 pub mod recovery;
+pub mod shamir;
 pub mod watch;
 
 use std::collections::HashMap;
@@ -74,6 +75,13 @@ pub enum WalletError {
     /// A watch-only wallet holds no secret: it cannot sign.
     #[error("this is a watch-only wallet: it has no keys to sign with")]
     WatchOnly,
+    /// The wallet's keys do not come from a recovery phrase (a dev-key or
+    /// watch-only wallet).
+    #[error("this wallet has no recovery phrase to back up")]
+    NoRecoveryPhrase,
+    /// A Shamir backup could not be made or recovered.
+    #[error(transparent)]
+    Shamir(#[from] shamir::ShamirError),
 }
 
 /// Where a wallet's keys come from.
@@ -439,6 +447,17 @@ impl WalletFile {
             f.sync_all().map_err(io)?;
         }
         std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Decrypts the recovery phrase of a mnemonic wallet (for a backup).
+    pub fn recovery_phrase(&self, passphrase: &str) -> Result<Zeroizing<String>, WalletError> {
+        let (SecretKind::Mnemonic, Some(encrypted)) = (self.secret, &self.encrypted) else {
+            return Err(WalletError::NoRecoveryPhrase);
+        };
+        let secret = keystore::decrypt(passphrase, encrypted)?;
+        let phrase =
+            std::str::from_utf8(&secret).map_err(|_| WalletError::Malformed("secret".into()))?;
+        Ok(Zeroizing::new(phrase.to_string()))
     }
 
     /// Reads a wallet file (no passphrase needed) and checks its chain.

@@ -119,3 +119,86 @@ async fn restore_finds_coins_by_gap_limit_and_change_is_never_reused() {
     );
     node.stop();
 }
+
+/// `wallet backup shamir` then `wallet restore --shares`: any three of five
+/// share files make the same wallet; two, or a share with a mistyped word,
+/// are refused with a clear error and make no wallet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shamir_shares_restore_the_wallet() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let node = NodeProcess::start(d, port, &["--block-time-ms", "300"]);
+    let spec = TestChain::dev().spec;
+    ok(d, port, &["wallet", "--wallet", "orig", "new"]);
+    let shares = d.join("shares");
+    let s = shares.to_str().unwrap();
+    ok(
+        d,
+        port,
+        &[
+            "wallet",
+            "--wallet",
+            "orig",
+            "backup",
+            "shamir",
+            "--threshold",
+            "3",
+            "--shares",
+            "5",
+            "--out",
+            s,
+        ],
+    );
+    let share = |i: u32| shares.join(format!("share-{i}-of-5.txt"));
+    let wallets = d.join("dev").join("wallets");
+    let orig = WalletFile::read(&wallets.join("orig.json"), &spec).unwrap();
+    let restore_from = |name: &str, picks: &[u32]| {
+        let mut args = vec!["wallet", "--wallet", name, "restore", "--shares"];
+        let files: Vec<String> = picks
+            .iter()
+            .map(|&i| share(i).to_str().unwrap().to_string())
+            .collect();
+        args.extend(files.iter().map(String::as_str));
+        crate::support::luminex(d, port, &args)
+    };
+
+    let out = restore_from("back", &[5, 1, 3]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back = WalletFile::read(&wallets.join("back.json"), &spec).unwrap();
+    assert_eq!(back.addresses[0], orig.addresses[0]);
+
+    let out = restore_from("two", &[2, 4]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 of the 3 shares needed"), "{err}");
+    assert!(!wallets.join("two.json").exists());
+
+    // Share 4 with its third word replaced by another of the list.
+    let text = std::fs::read_to_string(share(4)).unwrap();
+    let third = text
+        .split_whitespace()
+        .skip_while(|w| *w != "3.")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let other = if third == "zoo" { "zone" } else { "zoo" };
+    std::fs::write(
+        share(4),
+        text.replacen(&format!(" 3. {third} "), &format!(" 3. {other} "), 1),
+    )
+    .unwrap();
+    let out = restore_from("typo", &[1, 2, 4]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("share-4-of-5.txt") && err.contains("mistyped"),
+        "{err}"
+    );
+    assert!(!wallets.join("typo.json").exists());
+    node.stop();
+}

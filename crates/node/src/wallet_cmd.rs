@@ -103,11 +103,27 @@ pub enum WalletCommand {
         limit: usize,
     },
     /// Print the public key of one of the wallet's addresses, for a
-    /// multisig policy (ML-DSA has no xpub: keys are exported one by one).
+    /// multisig policy (ML-DSA has no xpub: keys are exported one by one);
+    /// with `--encrypted`, write the key itself to a file encrypted under a
+    /// passphrase of its own (LUMINEX_KEY_PASSPHRASE or a prompt), for
+    /// `import-key`.
     ExportKey {
         /// Address index.
         #[arg(long, default_value_t = 0)]
         index: usize,
+        /// Export the secret key, encrypted, to `--out`.
+        #[arg(long, requires = "out")]
+        encrypted: bool,
+        /// The key file to write (with `--encrypted`).
+        #[arg(long, requires = "encrypted")]
+        out: Option<PathBuf>,
+    },
+    /// Create a wallet holding the one key of an encrypted key file
+    /// (`export-key --encrypted`); the file's passphrase comes from
+    /// LUMINEX_KEY_PASSPHRASE or a prompt.
+    ImportKey {
+        /// The key file.
+        file: PathBuf,
     },
     /// Write the public keys of every address of the wallet, for a
     /// watch-only wallet elsewhere.
@@ -244,6 +260,24 @@ fn passphrase(confirm: bool) -> anyhow::Result<Zeroizing<String>> {
     }
     let p = Zeroizing::new(rpassword::prompt_password("Wallet passphrase: ").context(
         "reading the passphrase (set LUMINEX_WALLET_PASSPHRASE when not on a terminal)",
+    )?);
+    if confirm {
+        let again = Zeroizing::new(rpassword::prompt_password("Repeat passphrase: ")?);
+        if *again != *p {
+            bail!("the passphrases differ");
+        }
+    }
+    Ok(p)
+}
+
+/// The passphrase of an encrypted key file: LUMINEX_KEY_PASSPHRASE or a
+/// prompt.
+fn key_passphrase(confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("LUMINEX_KEY_PASSPHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    let p = Zeroizing::new(rpassword::prompt_password("Key file passphrase: ").context(
+        "reading the key file passphrase (set LUMINEX_KEY_PASSPHRASE when not on a terminal)",
     )?);
     if confirm {
         let again = Zeroizing::new(rpassword::prompt_password("Repeat passphrase: ")?);
@@ -425,7 +459,11 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        WalletCommand::ExportKey { index } => {
+        WalletCommand::ExportKey {
+            index,
+            encrypted,
+            out,
+        } => {
             let pass = passphrase(false)?;
             let w = Wallet::load(&ctx.path, spec, &pass)?;
             let Some(k) = w.keys().get(index) else {
@@ -434,7 +472,27 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                     w.keys().len()
                 );
             };
-            println!("{}", export_key(k.public_key()));
+            match out {
+                Some(out) if encrypted => {
+                    let key_pass = key_passphrase(true)?;
+                    let f = w.export_key_file(spec, index, &key_pass)?;
+                    write_private(&out, &format!("{}\n", f.to_json()))?;
+                    println!("{}", f.address);
+                }
+                _ => println!("{}", export_key(k.public_key())),
+            }
+        }
+        WalletCommand::ImportKey { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let f = luminex_wallet::keyfile::KeyFile::from_json(&bytes)
+                .with_context(|| file.display().to_string())?;
+            let key_pass = key_passphrase(false)?;
+            let seed = f
+                .open(spec, &key_pass)
+                .with_context(|| file.display().to_string())?;
+            let pass = passphrase(true)?;
+            created(&Wallet::single_key(spec, f.scheme, &seed, &pass), &ctx)?;
         }
         WalletCommand::ExportWatch { out } => {
             let pass = passphrase(false)?;

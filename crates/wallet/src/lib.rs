@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod keyfile;
 pub mod multisig;
 pub mod pst;
 pub mod recovery;
@@ -82,6 +83,9 @@ pub enum WalletError {
     /// A Shamir backup could not be made or recovered.
     #[error(transparent)]
     Shamir(#[from] shamir::ShamirError),
+    /// An encrypted key file could not be read.
+    #[error(transparent)]
+    KeyFile(#[from] keyfile::KeyFileError),
 }
 
 /// Where a wallet's keys come from.
@@ -98,6 +102,9 @@ pub enum SecretKind {
     /// Public keys only (`watch`): balances, history and unsigned
     /// payments, never a signature.
     WatchOnly,
+    /// One key imported from an encrypted key file (`import-key`): the
+    /// encrypted secret is its 32-byte key seed.
+    Imported,
 }
 
 /// The wallet file version written by this build: 2 derives receive and
@@ -172,11 +179,16 @@ pub fn key_seed(
     h.finish().0
 }
 
-fn derive(master: &[u8], file: &WalletFile, chain: KeyChain, index: u32) -> SigningKey {
+/// The 32-byte seed of key `index` on `chain` of the wallet.
+fn seed_of(master: &[u8], file: &WalletFile, chain: KeyChain, index: u32) -> Zeroizing<[u8; 32]> {
     let scheme = file.scheme;
-    match file.secret {
-        SecretKind::DevKey { index } => {
-            SigningKey::from_seed(scheme, &ChainSpec::dev_key_seed(index))
+    Zeroizing::new(match file.secret {
+        SecretKind::DevKey { index } => ChainSpec::dev_key_seed(index),
+        // One key: the master is its seed (checked 32 bytes by `load`).
+        SecretKind::Imported => {
+            let mut seed = [0u8; 32];
+            seed.copy_from_slice(&master[..32]);
+            seed
         }
         // Version 1: one chain of keys.
         SecretKind::Mnemonic if file.version == 1 => {
@@ -184,15 +196,18 @@ fn derive(master: &[u8], file: &WalletFile, chain: KeyChain, index: u32) -> Sign
             h.update(master);
             h.update(&[scheme.tag()]);
             h.update(&index.to_le_bytes());
-            SigningKey::from_seed(scheme, &h.finish().0)
+            h.finish().0
         }
         // (A watch-only file has no master: `load` refuses it before any
         // key is derived.)
-        SecretKind::Mnemonic | SecretKind::WatchOnly => SigningKey::from_seed(
-            scheme,
-            &key_seed(master, scheme, file.account, chain, index),
-        ),
-    }
+        SecretKind::Mnemonic | SecretKind::WatchOnly => {
+            key_seed(master, scheme, file.account, chain, index)
+        }
+    })
+}
+
+fn derive(master: &[u8], file: &WalletFile, chain: KeyChain, index: u32) -> SigningKey {
+    SigningKey::from_seed(file.scheme, &seed_of(master, file, chain, index))
 }
 
 /// The lock that pays `key`.
@@ -249,6 +264,41 @@ impl Wallet {
         Ok(w)
     }
 
+    /// A wallet holding the one key of `seed` (an imported key file).
+    pub fn single_key(
+        spec: &ChainSpec,
+        scheme: SchemeId,
+        seed: &[u8; 32],
+        passphrase: &str,
+    ) -> Wallet {
+        let file = WalletFile {
+            version: WALLET_VERSION,
+            chain: spec.name.clone(),
+            scheme,
+            secret: SecretKind::Imported,
+            encrypted: Some(keystore::encrypt(passphrase, seed)),
+            public_keys: vec![],
+            account: 0,
+            addresses: vec![],
+            change: vec![],
+        };
+        let mut w = Wallet {
+            file,
+            keys: vec![],
+            change_keys: vec![],
+            master: Zeroizing::new(seed.to_vec()),
+        };
+        w.new_address(spec);
+        w
+    }
+
+    /// The seed of receive key `index`, for an encrypted key export; `None`
+    /// past the keys derived so far.
+    pub fn receive_key_seed(&self, index: usize) -> Option<Zeroizing<[u8; 32]>> {
+        (index < self.keys.len())
+            .then(|| seed_of(&self.master, &self.file, KeyChain::Receive, index as u32))
+    }
+
     /// A wallet holding development key `index` of the spec.
     pub fn dev_key(spec: &ChainSpec, index: u32, passphrase: &str) -> Wallet {
         let seed = ChainSpec::dev_key_seed(index);
@@ -289,6 +339,8 @@ impl Wallet {
                 Zeroizing::new(m.to_seed("").to_vec())
             }
             SecretKind::DevKey { .. } => secret,
+            SecretKind::Imported if secret.len() == 32 => secret,
+            SecretKind::Imported => return Err(WalletError::Malformed("key seed".into())),
             SecretKind::WatchOnly => return Err(WalletError::WatchOnly),
         };
         if file.version != 1 && file.version != WALLET_VERSION {
@@ -333,7 +385,11 @@ impl Wallet {
     /// Derives the next receive key and returns its address (a dev-key
     /// wallet has only one).
     pub fn new_address(&mut self, spec: &ChainSpec) -> String {
-        if matches!(self.file.secret, SecretKind::DevKey { .. }) && !self.keys.is_empty() {
+        if matches!(
+            self.file.secret,
+            SecretKind::DevKey { .. } | SecretKind::Imported
+        ) && !self.keys.is_empty()
+        {
             return self.file.addresses[0].clone();
         }
         let i = self.keys.len() as u32;

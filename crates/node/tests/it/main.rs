@@ -8,6 +8,7 @@ mod bft;
 mod browser;
 mod crash;
 mod e2e;
+mod keyfile;
 mod multisig;
 mod p2p;
 mod p2p_multisig;

@@ -1,0 +1,86 @@
+//! `wallet export-key --encrypted` and `wallet import-key`: one key moves
+//! to a new wallet under its own passphrase; a wrong passphrase and a
+//! changed file are refused.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn luminex(dir: &Path, key_pass: &str, args: &[&str]) -> Output {
+    Command::new(crate::support::bin())
+        .args(args)
+        .env("LUMINEX_DATA_DIR", dir)
+        .env("LUMINEX_WALLET_PASSPHRASE", "test passphrase")
+        .env("LUMINEX_KEY_PASSPHRASE", key_pass)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stdout_of(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn an_encrypted_key_file_moves_one_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    stdout_of(luminex(d, "", &["wallet", "--wallet", "a", "new"]));
+    stdout_of(luminex(
+        d,
+        "",
+        &["wallet", "--wallet", "a", "address", "--new"],
+    ));
+    let addresses = stdout_of(luminex(d, "", &["wallet", "--wallet", "a", "address"]));
+    let second = addresses.lines().nth(1).unwrap().to_string();
+    let key = d.join("key.json");
+    let k = key.to_str().unwrap();
+    let args = [
+        "wallet",
+        "--wallet",
+        "a",
+        "export-key",
+        "--index",
+        "1",
+        "--encrypted",
+        "--out",
+        k,
+    ];
+    assert_eq!(stdout_of(luminex(d, "kp", &args)).trim(), second);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Not over an existing file.
+    assert!(!luminex(d, "kp", &args).status.success());
+
+    let out = stdout_of(luminex(
+        d,
+        "kp",
+        &["wallet", "--wallet", "b", "import-key", k],
+    ));
+    assert!(out.contains(&format!("address: {second}")), "{out}");
+    let b = stdout_of(luminex(d, "", &["wallet", "--wallet", "b", "address"]));
+    assert_eq!(b.trim(), second);
+
+    let out = luminex(d, "wrong", &["wallet", "--wallet", "c", "import-key", k]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("wrong passphrase"), "{err}");
+
+    // The clear address changed to another of the wallet's.
+    let text = std::fs::read_to_string(&key).unwrap();
+    let first = addresses.lines().next().unwrap();
+    std::fs::write(&key, text.replace(&second, first)).unwrap();
+    let out = luminex(d, "kp", &["wallet", "--wallet", "c", "import-key", k]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the key file was changed"), "{err}");
+    assert!(!d.join("dev/wallets/c.json").exists());
+}

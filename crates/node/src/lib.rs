@@ -26,3 +26,4 @@ pub mod run;
 pub mod stratum;
 pub mod testnet;
 pub mod wallet_cmd;
+pub mod wallet_qr;

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::client::Client;
 use crate::config::{resolve, CommonArgs, Config, NodeArgs};
+use crate::wallet_qr::{terminal, QrArgs};
 use luminex_api::types::{BalanceJson, BroadcastResponse, HistoryJson, TxJson, UtxosJson};
 
 /// Options of `luminex wallet`.
@@ -78,6 +79,36 @@ pub enum WalletCommand {
         /// Derive and show a new address.
         #[arg(long)]
         new: bool,
+        /// Show the newest receive address as a QR code in the terminal.
+        #[arg(long)]
+        qr: bool,
+    },
+    /// Derive a fresh receive address and print a payment request for it
+    /// (`luminex:ADDRESS?amount=…&memo=…`, docs/wallet.md).
+    Request {
+        /// Amount asked, in coins.
+        #[arg(long)]
+        amount: Option<Amount>,
+        /// What the payment is for.
+        #[arg(long)]
+        memo: Option<String>,
+        /// Also show the request as a QR code in the terminal.
+        #[arg(long)]
+        qr: bool,
+    },
+    /// Reassemble a payload from QR frames (`LMX1/…` texts, one a line, in
+    /// any order, repeats allowed) and write it.
+    QrDecode {
+        /// Files of frames (`-` for standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the payload as hex text (partially signed transactions and
+        /// public keys are binary).
+        #[arg(long)]
+        hex: bool,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Show the balance of every address.
     Balance,
@@ -117,6 +148,9 @@ pub enum WalletCommand {
         /// The key file to write (with `--encrypted`).
         #[arg(long, requires = "encrypted")]
         out: Option<PathBuf>,
+        /// QR frames of the public key (or of the key file).
+        #[command(flatten)]
+        qr: QrArgs,
     },
     /// Create a wallet holding the one key of an encrypted key file
     /// (`export-key --encrypted`); the file's passphrase comes from
@@ -215,11 +249,17 @@ pub enum PstCommand {
         /// The container file to write.
         #[arg(long)]
         out: PathBuf,
+        /// QR frames of the container.
+        #[command(flatten)]
+        qr: QrArgs,
     },
     /// Show what a container pays and who has signed, checked against the chain.
     Inspect {
         /// The container file.
         file: PathBuf,
+        /// QR frames of the container.
+        #[command(flatten)]
+        qr: QrArgs,
     },
     /// Check a container against the chain, show it, and sign it with this
     /// wallet's keys.
@@ -229,6 +269,9 @@ pub enum PstCommand {
         /// Where to write the signed container (default: over the input).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// QR frames of the signed container.
+        #[command(flatten)]
+        qr: QrArgs,
     },
     /// Merge the signatures of containers of the same transaction.
     Combine {
@@ -238,6 +281,9 @@ pub enum PstCommand {
         /// The merged container file.
         #[arg(long)]
         out: PathBuf,
+        /// QR frames of the merged container.
+        #[command(flatten)]
+        qr: QrArgs,
     },
     /// Build the signed transaction and write it as hex.
     Finalize {
@@ -246,6 +292,9 @@ pub enum PstCommand {
         /// The transaction file to write.
         #[arg(long)]
         out: PathBuf,
+        /// QR frames of the signed transaction.
+        #[command(flatten)]
+        qr: QrArgs,
     },
     /// Finalize and broadcast; prints the txid.
     Broadcast {
@@ -397,17 +446,66 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             );
             created(&w, &ctx)?;
         }
-        WalletCommand::Address { new } => {
-            if new {
+        WalletCommand::Address { new, qr } => {
+            let newest = if new {
                 let pass = passphrase(false)?;
                 let mut w = Wallet::load(&ctx.path, spec, &pass)?;
-                println!("{}", w.new_address(spec));
+                let a = w.new_address(spec);
                 w.save(&ctx.path, false)?;
+                println!("{a}");
+                a
             } else {
-                for a in WalletFile::read(&ctx.path, spec)?.addresses {
+                let addresses = WalletFile::read(&ctx.path, spec)?.addresses;
+                for a in &addresses {
                     println!("{a}");
                 }
+                addresses
+                    .last()
+                    .cloned()
+                    .context("the wallet has no address")?
+            };
+            if qr {
+                println!("{}", terminal(&newest)?);
+                println!("{newest}");
             }
+        }
+        WalletCommand::Request { amount, memo, qr } => {
+            let pass = passphrase(false)?;
+            let mut w = Wallet::load(&ctx.path, spec, &pass)?;
+            let address = w.new_address(spec);
+            w.save(&ctx.path, false)?;
+            let uri = luminex_wallet::request::PaymentRequest {
+                address,
+                amount,
+                memo,
+            }
+            .to_uri();
+            if qr {
+                println!("{}", terminal(&uri)?);
+            }
+            println!("{uri}");
+        }
+        WalletCommand::QrDecode { files, hex, out } => {
+            let mut d = luminex_wallet::multipart::Decoder::new();
+            for f in &files {
+                let text = if f.as_os_str() == "-" {
+                    std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+                } else {
+                    std::fs::read_to_string(f)
+                        .with_context(|| format!("reading {}", f.display()))?
+                };
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    d.receive(line)?;
+                }
+            }
+            let payload = d.payload()?;
+            if hex {
+                write_text(&out, &hex::encode(&payload))?;
+            } else {
+                std::fs::write(&out, &payload)
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
+            println!("{} bytes to {}", payload.len(), out.display());
         }
         WalletCommand::Balance => {
             let file = WalletFile::read(&ctx.path, spec)?;
@@ -463,6 +561,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             index,
             encrypted,
             out,
+            qr,
         } => {
             let pass = passphrase(false)?;
             let w = Wallet::load(&ctx.path, spec, &pass)?;
@@ -476,10 +575,15 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 Some(out) if encrypted => {
                     let key_pass = key_passphrase(true)?;
                     let f = w.export_key_file(spec, index, &key_pass)?;
-                    write_private(&out, &format!("{}\n", f.to_json()))?;
+                    let json = f.to_json();
+                    write_private(&out, &format!("{json}\n"))?;
                     println!("{}", f.address);
+                    qr.show(json.as_bytes())?;
                 }
-                _ => println!("{}", export_key(k.public_key())),
+                _ => {
+                    println!("{}", export_key(k.public_key()));
+                    qr.show(&k.public_key().encode())?;
+                }
             }
         }
         WalletCommand::ImportKey { file } => {
@@ -739,6 +843,7 @@ async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             amount,
             fee_rate,
             out,
+            qr,
         } => {
             let to = spec.parse_address(&to).context("--to")?;
             let file = WalletFile::read(&ctx.path, spec)?;
@@ -787,6 +892,7 @@ async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             }
             write_text(&out, &hex::encode(pst.to_bytes()))?;
             print!("{}", pst.describe(spec));
+            qr.show(&pst.to_bytes())?;
         }
         PstCommand::Create {
             policy: Some(policy),
@@ -794,6 +900,7 @@ async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             amount,
             fee_rate,
             out,
+            qr,
         } => {
             let p = read_policy(&policy, spec)?;
             let to = spec.parse_address(&to).context("--to")?;
@@ -823,14 +930,16 @@ async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             }
             write_text(&out, &hex::encode(pst.to_bytes()))?;
             print!("{}", pst.describe(spec));
+            qr.show(&pst.to_bytes())?;
         }
-        PstCommand::Inspect { file } => {
+        PstCommand::Inspect { file, qr } => {
             let p = read_pst(&file, spec)?;
             print!("{}", p.describe(spec));
             p.check_spent(spec, &chain_outputs(&ctx.client, spec, &p).await?)?;
             println!("spent outputs: as on the chain");
+            qr.show(&p.to_bytes())?;
         }
-        PstCommand::Sign { file, out } => {
+        PstCommand::Sign { file, out, qr } => {
             let mut p = read_pst(&file, spec)?;
             p.check_spent(spec, &chain_outputs(&ctx.client, spec, &p).await?)?;
             print!("{}", p.describe(spec));
@@ -839,19 +948,22 @@ async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             let added = p.sign(spec, w.all_keys().into_iter().map(|(k, _)| k))?;
             write_text(out.as_ref().unwrap_or(&file), &hex::encode(p.to_bytes()))?;
             println!("signed: {added} signature(s) added");
+            qr.show(&p.to_bytes())?;
         }
-        PstCommand::Combine { files, out } => {
+        PstCommand::Combine { files, out, qr } => {
             let mut first = read_pst(&files[0], spec)?;
             for f in &files[1..] {
                 first.combine(spec, &read_pst(f, spec)?)?;
             }
             write_text(&out, &hex::encode(first.to_bytes()))?;
             print!("{}", first.describe(spec));
+            qr.show(&first.to_bytes())?;
         }
-        PstCommand::Finalize { file, out } => {
+        PstCommand::Finalize { file, out, qr } => {
             let tx = read_pst(&file, spec)?.finalize(spec)?;
             write_text(&out, &hex::encode(tx.encode()))?;
             println!("{}", tx.txid());
+            qr.show(&tx.encode())?;
         }
         PstCommand::Broadcast { file } => {
             let p = read_pst(&file, spec)?;

@@ -10,9 +10,11 @@
 #![warn(missing_docs)]
 
 pub mod keyfile;
+pub mod multipart;
 pub mod multisig;
 pub mod pst;
 pub mod recovery;
+pub mod request;
 pub mod shamir;
 pub mod watch;
 

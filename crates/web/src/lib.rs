@@ -20,7 +20,7 @@ mod error;
 mod explorer;
 mod format;
 mod layout;
-mod qr;
+pub mod qr;
 
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@ mod p2p;
 mod p2p_multisig;
 mod pow;
 mod qbtc;
+mod qr;
 mod restore;
 mod rpc_limits;
 mod stratum;

@@ -199,18 +199,61 @@ fn two_of_three_wallets_spend_through_container_files() {
     assert!(info.contains("balance: 10 (pending 10)"), "{info}");
 
     // C signs its own copy; the two files combine and the spend confirms.
+    // C's container reaches A as QR frames (in any order) and is combined
+    // from what A's side reassembles.
     let signed_c = fs("c.pst");
-    ok(
+    let frames = fs("c-frames");
+    let out = ok(
         c,
         port,
-        &["wallet", "pst", "sign", &unsigned, "--out", &signed_c],
+        &[
+            "wallet", "pst", "sign", &unsigned, "--out", &signed_c, "--qr-dir", &frames,
+        ],
+    );
+    assert!(out.contains("QR frame(s) in"), "{out}");
+    let list = f("c-frames").join("frames.txt");
+    let mut lines: Vec<String> = std::fs::read_to_string(&list)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert!(lines.len() > 1, "a signed container needs several frames");
+    let svgs = std::fs::read_dir(f("c-frames"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".svg")
+        })
+        .count();
+    assert_eq!(svgs, lines.len(), "one SVG per frame");
+    lines.reverse();
+    std::fs::write(&list, lines.join("\n")).unwrap();
+    let scanned = fs("c-scanned.pst");
+    ok(
+        a,
+        port,
+        &[
+            "wallet",
+            "qr-decode",
+            list.to_str().unwrap(),
+            "--hex",
+            "--out",
+            &scanned,
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&scanned).unwrap(),
+        std::fs::read_to_string(&signed_c).unwrap()
     );
     let both = fs("both.pst");
     let out = ok(
         a,
         port,
         &[
-            "wallet", "pst", "combine", &signed_a, &signed_c, "--out", &both,
+            "wallet", "pst", "combine", &signed_a, &scanned, "--out", &both,
         ],
     );
     assert!(out.contains("2 of 2 signatures"), "{out}");

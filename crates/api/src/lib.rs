@@ -14,6 +14,7 @@ pub mod create_tx;
 pub mod explorer;
 pub mod guard;
 pub mod peers;
+pub mod pst;
 pub mod serve;
 pub mod types;
 pub mod ws;
@@ -172,6 +173,10 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         crate::peers::debug_peers,
         crate::peers::nodes_add,
         crate::peers::nodes_remove,
+        crate::pst::inspect,
+        crate::pst::combine,
+        crate::pst::finalize,
+        crate::pst::broadcast,
     ),
     components(schemas(
         BroadcastRequest,
@@ -195,6 +200,12 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         LastCommitJson,
         WorkerJson,
         WorkersJson,
+        crate::pst::PstRequest,
+        crate::pst::PstCombineRequest,
+        crate::pst::PstInputJson,
+        crate::pst::PstOutputJson,
+        crate::pst::PstJson,
+        crate::pst::FinalizedJson,
     ))
 )]
 pub struct ApiDoc;
@@ -265,6 +276,10 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
             get(crate::explorer::estimate_fee),
         )
         .route("/transactions/{txid}", get(transaction))
+        .route("/pst/inspect", post(crate::pst::inspect))
+        .route("/pst/combine", post(crate::pst::combine))
+        .route("/pst/finalize", post(crate::pst::finalize))
+        .route("/pst/broadcast", post(crate::pst::broadcast))
         .route("/blocks", get(crate::explorer::blocks))
         .route("/blocks/{id}", get(block))
         .route("/address/{address}/balance", get(balance))

@@ -5,6 +5,7 @@ mod api;
 mod guard;
 mod metrics;
 mod openapi;
+mod pst;
 mod serve;
 mod support;
 mod ws;

@@ -83,7 +83,7 @@ async fn the_document_lists_every_route_the_router_serves() {
 }
 
 /// Validates `value` against the response schema of `path`/`method`/`status`.
-fn validate(doc: &Value, path: &str, method: &str, status: u16, value: &Value) {
+pub(crate) fn validate(doc: &Value, path: &str, method: &str, status: u16, value: &Value) {
     let resp = &doc["paths"][path][method]["responses"][status.to_string()];
     let content = resp["content"]
         .as_object()

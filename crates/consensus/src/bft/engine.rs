@@ -317,6 +317,13 @@ pub struct Engine {
     certified_ahead: BTreeMap<u64, (Block, CommitCertificate)>,
     locking: bool,
     decided: bool,
+    /// The certificate of the height decided and not yet left. Precommits
+    /// for the decided block that arrive after the quorum (CometBFT keeps
+    /// collecting them during its commit timeout) are added to it, so the
+    /// next block's `last_commit` names every validator that signed in
+    /// time, not only the first quorum this node saw: missed-block
+    /// accounting then tells a live validator from an absent one.
+    decided_cert: Option<CommitCertificate>,
 }
 
 impl Engine {
@@ -359,6 +366,7 @@ impl Engine {
             certified_ahead: BTreeMap::new(),
             locking: true,
             decided: false,
+            decided_cert: None,
         }
     }
 
@@ -393,6 +401,12 @@ impl Engine {
     pub fn is_validator(&self) -> bool {
         self.me()
             .is_some_and(|m| self.machine.record().validators.index_of(&m).is_some())
+    }
+
+    /// The certificate of the previous height that this height's block
+    /// carries (late precommits included).
+    pub fn last_commit(&self) -> Option<&CommitCertificate> {
+        self.last_commit.as_ref()
     }
 
     /// What this validator has signed at the current height.
@@ -434,7 +448,13 @@ impl Engine {
     ) -> Result<Vec<Effect>, MessageError> {
         let height = msg.height();
         let current = self.height();
-        if height < current || (height == current && self.decided) {
+        if height == current && self.decided {
+            return match msg {
+                ConsensusMessage::Vote(v) => self.late_precommit(v),
+                ConsensusMessage::Proposal(_) => Err(MessageError::Stale { height, current }),
+            };
+        }
+        if height < current {
             return Err(MessageError::Stale { height, current });
         }
         if height > current {
@@ -507,6 +527,7 @@ impl Engine {
             ));
         }
         self.decided = true;
+        self.decided_cert = Some(certificate.clone());
         Ok(vec![Effect::Commit {
             block: Box::new(block),
             certificate,
@@ -528,6 +549,18 @@ impl Engine {
             machine.disable_locking_for_testing();
         }
         self.machine = machine;
+        // The caller's certificate is the one the chain stored at the
+        // decision; the one kept here may have gained late precommits.
+        let last_commit = match self.decided_cert.take() {
+            Some(c)
+                if c.height == last_commit.height
+                    && c.block_hash == last_commit.block_hash
+                    && c.signatures.len() > last_commit.signatures.len() =>
+            {
+                c
+            }
+            _ => last_commit,
+        };
         self.last_commit = Some(last_commit);
         self.blocks.clear();
         self.valid.clear();
@@ -599,6 +632,44 @@ impl Engine {
             );
         }
         out
+    }
+
+    /// A precommit for the block this node decided, after the decision:
+    /// added to the certificate the next block will carry. Anything else
+    /// for the decided height is stale.
+    fn late_precommit(&mut self, v: SignedVote) -> Result<Vec<Effect>, MessageError> {
+        let height = v.vote.height;
+        let stale = MessageError::Stale {
+            height,
+            current: height,
+        };
+        let Some(cert) = self.decided_cert.as_mut() else {
+            return Err(stale);
+        };
+        if v.vote.kind != VoteKind::Precommit
+            || v.vote.round != cert.round
+            || v.vote.block != Some(cert.block_hash)
+        {
+            return Err(stale);
+        }
+        let set = &self.machine.record().validators;
+        let index = set
+            .index_of(&v.vote.validator)
+            .ok_or(MessageError::UnknownValidator(v.vote.validator))?;
+        if cert.signed_by(index) {
+            return Err(MessageError::Duplicate);
+        }
+        let key = &set.get(index).expect("index from the set").public_key;
+        luminex_crypto::verify(key, &v.vote.digest(self.rules.domain()), &v.signature)
+            .map_err(|_| MessageError::BadSignature)?;
+        let mut signed: Vec<(usize, Signature)> = cert
+            .signer_indexes()
+            .into_iter()
+            .zip(std::mem::take(&mut cert.signatures))
+            .collect();
+        signed.push((index, v.signature));
+        *cert = CommitCertificate::new(height, cert.round, cert.block_hash, set.len(), signed);
+        Ok(Vec::new())
     }
 
     fn check_vote(&mut self, v: SignedVote) -> Result<Input, MessageError> {
@@ -733,6 +804,7 @@ impl Engine {
                     let certificate =
                         CommitCertificate::new(self.height(), round, value, set.len(), signed);
                     self.decided = true;
+                    self.decided_cert = Some(certificate.clone());
                     effects.push(Effect::Commit {
                         block: Box::new(block),
                         certificate,

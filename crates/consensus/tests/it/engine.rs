@@ -461,3 +461,86 @@ fn a_restarted_validator_repeats_its_recorded_vote_instead_of_contradicting_it()
     assert_eq!(sent[0].block, Some(block));
     let _ = f.key_of(sent[0].validator);
 }
+
+/// A precommit for the decided block that arrives after the quorum joins
+/// the certificate the next block carries; anything else for the decided
+/// height is refused with its own error.
+#[test]
+fn late_precommits_join_the_certificate_the_next_block_carries() {
+    let f = Fixture::new();
+    let mut hosts: Vec<TestHost> = (0..4).map(|_| TestHost::new()).collect();
+    let mut engines: Vec<Engine> = (0..4).map(|i| f.engine(Some(i), None)).collect();
+    let mut queue: Vec<(usize, ConsensusMessage)> = Vec::new();
+    let mut commits: Vec<(usize, CommitCertificate)> = Vec::new();
+    let late_id = f.keys[3].public_key().key_hash();
+    let mut held = Vec::new();
+    for i in 0..4 {
+        for e in engines[i].start(&mut hosts[i]) {
+            if let Effect::Broadcast(m) = e {
+                queue.push((i, m));
+            }
+        }
+    }
+    while let Some((from, m)) = queue.pop() {
+        for to in (0..4).filter(|t| *t != from) {
+            // Validator 3's precommits reach validator 0 only later.
+            let late = matches!(&m, ConsensusMessage::Vote(v)
+                if v.vote.validator == late_id && v.vote.kind == VoteKind::Precommit);
+            if to == 0 && late {
+                held.push(m.clone());
+                continue;
+            }
+            if let Ok(eff) = engines[to].receive(m.clone(), &mut hosts[to]) {
+                for e in eff {
+                    match e {
+                        Effect::Broadcast(m) => queue.push((to, m)),
+                        Effect::Commit { certificate, .. } => commits.push((to, certificate)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let (_, cert) = commits.iter().find(|(i, _)| *i == 0).cloned().unwrap();
+    assert_eq!(cert.signatures.len(), 3, "decided on the first quorum");
+    let ConsensusMessage::Vote(late) = held.pop().unwrap() else {
+        unreachable!()
+    };
+    // A forged late precommit is refused (and the sender penalized).
+    let mut forged = late.clone();
+    forged.signature.bytes[7] ^= 1;
+    assert_eq!(
+        err(engines[0].receive(ConsensusMessage::Vote(forged), &mut hosts[0])),
+        MessageError::BadSignature
+    );
+    // A precommit for another block, or a prevote, is merely stale.
+    let other = f.vote(3, VoteKind::Precommit, 1, cert.round, Some(Hash([9; 32])));
+    assert!(matches!(
+        err(engines[0].receive(other, &mut hosts[0])),
+        MessageError::Stale { .. }
+    ));
+    let prevote = f.vote(3, VoteKind::Prevote, 1, cert.round, Some(cert.block_hash));
+    assert!(matches!(
+        err(engines[0].receive(prevote, &mut hosts[0])),
+        MessageError::Stale { .. }
+    ));
+    // The real one joins, once.
+    assert_eq!(
+        engines[0].receive(ConsensusMessage::Vote(late.clone()), &mut hosts[0]),
+        Ok(Vec::new())
+    );
+    assert_eq!(
+        err(engines[0].receive(ConsensusMessage::Vote(late), &mut hosts[0])),
+        MessageError::Duplicate
+    );
+    // Moving on with the chain's (quorum) certificate, the engine carries
+    // the larger one, which still verifies.
+    let record = BftRules::next_state(&f.record, &[]);
+    engines[0].advance(record, cert.clone(), &mut hosts[0]);
+    let carried = engines[0].last_commit().unwrap().clone();
+    assert_eq!(carried.signatures.len(), 4);
+    assert_eq!(carried.block_hash, cert.block_hash);
+    f.rules
+        .verify_certificate(&f.record.validators, &carried, 1, &cert.block_hash)
+        .unwrap();
+}

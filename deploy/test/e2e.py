@@ -359,8 +359,7 @@ class BftTestnet:
         self.all_past(validators[:3], h + 3, "three of four")
 
         # Every certificate formed since needs all three: over eight more
-        # blocks none of them misses one (with four up, one of the four is
-        # missing from nearly every certificate).
+        # blocks none of them misses one.
         def missed() -> float:
             return sum(self.metric(s, "luminex_consensus_validator_missed_blocks_total") for s in validators[:3])
 

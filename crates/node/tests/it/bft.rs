@@ -152,9 +152,9 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
     all_past(&[&v0, v1, v2], h + 3, "finality with three of four").await;
     // Every certificate formed since needs all three: the dead one is
     // missing from the last one v0 committed, v0 is not, and over eight
-    // more blocks none of the three misses one (with all four up, one of
-    // them is missing from nearly every certificate: a certificate holds
-    // the first quorum its proposer saw).
+    // more blocks none of the three misses one (precommits that arrive
+    // after the quorum, within the block interval, join the certificate
+    // the next block carries).
     assert_eq!(metric(v0.port, "luminex_consensus_validators").await, 4.0);
     assert_eq!(
         metric(v0.port, "luminex_consensus_missing_validators").await,

@@ -4,6 +4,7 @@
 mod badpeer;
 mod bench_mining;
 mod bench_p2p;
+mod bench_restore;
 mod bft;
 mod browser;
 mod crash;

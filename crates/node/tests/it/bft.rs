@@ -408,3 +408,90 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
     }
     v4.kill();
 }
+
+/// A block of more than a megabyte finalizes. A proposal carries its whole
+/// block on the consensus topic, so that topic's gossip limit must fit the
+/// largest block: it was the relay limit (about 1.1 MB on `poa`), the
+/// proposal of a fuller block was dropped unsent, and a network whose
+/// mempools held more than that stopped finalizing. Eight transfers of
+/// ~450 kB (two chained from each dev key) are submitted at once: any three
+/// of them in one block are over the old limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_over_a_megabyte_finalize() {
+    use luminex_ledger::testkit::{lock_of, sign_all, transfer};
+    use luminex_ledger::{ChainSpec, Coin};
+    use luminex_primitives::{Amount, Encode, OutPoint, Transaction, TxOut};
+
+    let v0 = Proc::start(validator(0, None));
+    let boot = v0.p2p_addr().await;
+    let vs: Vec<Proc> = (1..4)
+        .map(|i| Proc::start(validator(i, Some(&boot))))
+        .collect();
+    let all: Vec<&Proc> = std::iter::once(&v0).chain(&vs).collect();
+    all_past(&all, 1, "the first finalized blocks").await;
+
+    let spec = ChainSpec::preset("poa").unwrap();
+    let allocations = spec.genesis_block().txs[0].clone();
+    // The last output of `tx` (a transfer's change) as a coin.
+    let last = |tx: &Transaction| {
+        let vout = tx.outputs.len() - 1;
+        (
+            OutPoint {
+                txid: tx.txid(),
+                vout: vout as u32,
+            },
+            Coin {
+                output: tx.outputs[vout],
+                height: 0,
+                is_coinbase: tx.is_coinbase(),
+            },
+        )
+    };
+    let mut txs = Vec::new();
+    for i in 0..4 {
+        let key = spec.dev_key(i).unwrap();
+        let vout = allocations
+            .outputs
+            .iter()
+            .position(|o| o.lock == lock_of(&key))
+            .expect("the dev keys hold the genesis coins");
+        let mut coin = (
+            OutPoint {
+                txid: allocations.txid(),
+                vout: vout as u32,
+            },
+            Coin {
+                output: allocations.outputs[vout],
+                height: 0,
+                is_coinbase: true,
+            },
+        );
+        let small = TxOut {
+            amount: Amount::from_base(1_000).unwrap(),
+            lock: lock_of(&key),
+        };
+        for _ in 0..2 {
+            let mut tx = transfer(&spec, &key, &[coin], vec![small; 9_900]);
+            sign_all(&spec, &mut tx, &key, &[coin.1.output]);
+            assert!((400_000..spec.max_tx_bytes).contains(&tx.encoded_len()));
+            coin = last(&tx);
+            txs.push(tx);
+        }
+    }
+    let mut ids = Vec::new();
+    for t in &txs {
+        ids.push(crate::p2p::broadcast(v0.port, t).await);
+    }
+    for n in &all {
+        for id in &ids {
+            wait_until(
+                "the large transfers to finalize on every node",
+                180,
+                || async {
+                    get(n.port, &format!("/transactions/{id}")).await["status"] == "confirmed"
+                },
+            )
+            .await;
+        }
+    }
+}

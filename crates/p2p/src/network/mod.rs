@@ -285,6 +285,28 @@ struct Net<C: ChainAccess> {
     clock: Arc<dyn Clock>,
 }
 
+/// Room on the consensus topic for what comes with a block: the commit
+/// certificate of a certified block (a quorum's signatures: 222 kB for 100
+/// ML-DSA-65 validators) and a proposal's signature and fields.
+const CONSENSUS_ENVELOPE: usize = 1 << 20;
+
+/// The largest gossip message, sent or taken. Transactions and compact
+/// block announcements need the larger of the largest transaction and a
+/// 64th of the largest block. On a BFT chain (no block sync) the consensus
+/// topic carries whole blocks — every proposal, and the certified blocks a
+/// node catching up is sent — so the limit must fit the largest block and
+/// its envelope: gossipsub drops a larger message unsent, and a proposer
+/// whose block it drops stalls the height for as long as its mempool holds
+/// more than the limit.
+fn max_gossip(max_block_bytes: usize, max_tx_bytes: usize, block_sync: bool) -> usize {
+    let relay = (max_block_bytes / 64).max(max_tx_bytes) + 64 * 1024;
+    if block_sync {
+        relay
+    } else {
+        relay.max(max_block_bytes + CONSENSUS_ENVELOPE)
+    }
+}
+
 /// Starts the network on the current tokio runtime. The event loop reads
 /// the time only from `clock` (bans, redial backoff, status rate limits,
 /// block delays), so a test can drive it with a clock of its own.
@@ -298,8 +320,7 @@ pub fn start<C: ChainAccess>(
     let block_frame = cfg.max_block_bytes + 64 * 1024;
     let limits = Limits {
         max_peers: cfg.max_peers,
-        // A compact block of the largest block, or the largest transaction.
-        max_gossip: (cfg.max_block_bytes / 64).max(cfg.max_tx_bytes) + 64 * 1024,
+        max_gossip: max_gossip(cfg.max_block_bytes, cfg.max_tx_bytes, cfg.block_sync),
         codec: SyncCodec {
             max_request: 4 << 20,
             max_response: block_frame.max(32 << 20),
@@ -382,4 +403,21 @@ pub fn start<C: ChainAccess>(
     };
     let task = tokio::spawn(net.run(cmd_rx, done_rx));
     Ok((Handle { tx: cmd_tx, info }, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gossip_limit_fits_what_each_kind_of_chain_gossips() {
+        let (block, tx) = (32 << 20, 1 << 20);
+        // Relay only: the largest transaction or a compact announcement.
+        assert_eq!(max_gossip(block, tx, true), tx + 64 * 1024);
+        assert_eq!(max_gossip(256 << 20, tx, true), (4 << 20) + 64 * 1024);
+        // BFT: a proposal or a certified block of the largest size.
+        assert_eq!(max_gossip(block, tx, false), block + CONSENSUS_ENVELOPE);
+        // Never below the relay limit, even with tiny blocks.
+        assert!(max_gossip(1000, tx, false) > tx);
+    }
 }

@@ -23,7 +23,7 @@ use luminex_consensus::bft::{
 use luminex_crypto::SigningKey;
 use luminex_p2p::Verdict;
 use luminex_primitives::codec::{Decode, Encode};
-use luminex_primitives::{Block, CommitCertificate, Hash};
+use luminex_primitives::{Amount, Block, CommitCertificate, Hash, Transaction, TxOut};
 use luminex_service::metrics::TimeoutStep;
 use luminex_service::Node;
 use tokio::sync::{mpsc, watch};
@@ -149,9 +149,68 @@ struct NodeHost<'a> {
     wal: Option<&'a SignedStateFile>,
 }
 
+/// Drops transactions from the end of `txs` until at least `over` bytes
+/// are gone, and returns them. A block payload lists parents before the
+/// transactions that spend them, so what is left still connects.
+fn drop_to_fit(txs: &mut Vec<Transaction>, over: usize) -> Vec<Transaction> {
+    let mut dropped = Vec::new();
+    let mut bytes = 0;
+    while bytes < over {
+        match txs.pop() {
+            Some(t) => {
+                bytes += t.encoded_len();
+                dropped.push(t);
+            }
+            None => break,
+        }
+    }
+    dropped
+}
+
 impl NodeHost<'_> {
     fn now_ms(&self) -> u64 {
         self.node.clock.now_millis()
+    }
+
+    /// `payload` (a coinbase, then mempool transactions) less at least
+    /// `over` bytes from its end, its coinbase paying the fees of the
+    /// transactions left. `None` when a dropped transaction has left the
+    /// mempool meanwhile (a block connected: this proposal is stale).
+    fn trim_payload(
+        &self,
+        height: u64,
+        mut payload: Vec<Transaction>,
+        over: usize,
+    ) -> Option<Vec<Transaction>> {
+        if payload.is_empty() {
+            return Some(payload);
+        }
+        let coinbase = payload.remove(0);
+        let dropped = drop_to_fit(&mut payload, over);
+        let pool = self.node.mempool.read();
+        let mut fees = Amount::ZERO;
+        for t in &dropped {
+            fees = fees.checked_add(pool.get(&t.txid())?.fee).ok()?;
+        }
+        drop(pool);
+        let outputs: Vec<TxOut> = coinbase
+            .outputs
+            .first()
+            .and_then(|o| {
+                let amount = o.amount.checked_sub(fees).ok()?;
+                (amount > Amount::ZERO).then_some(TxOut { amount, ..*o })
+            })
+            .into_iter()
+            .collect();
+        let coinbase = match self.node.spec.coinbase(height, outputs, &[], &payload) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot rebuild the coinbase of a proposal");
+                return None;
+            }
+        };
+        payload.insert(0, coinbase);
+        Some(payload)
     }
 }
 
@@ -175,14 +234,23 @@ impl Host for NodeHost<'_> {
                 return None;
             }
         };
-        Some(self.rules.build_block(
-            &parent,
-            &record,
-            last_commit.cloned(),
-            proposer,
-            self.now_ms(),
-            txs,
-        ))
+        let now = self.now_ms();
+        let rules = &self.rules;
+        let build =
+            |txs| rules.build_block(&parent, &record, last_commit.cloned(), proposer, now, txs);
+        let mut block = build(txs);
+        // The mempool's payload leaves room for a header and a coinbase, not
+        // for the certificate a BFT block carries in its body (~10 kB with
+        // four validators): a full mempool made proposals the others
+        // refused as too large, and penalized the proposer for.
+        let over = block
+            .encoded_len()
+            .saturating_sub(self.node.spec.max_block_bytes);
+        if over > 0 {
+            let txs = self.trim_payload(height, std::mem::take(&mut block.txs), over)?;
+            block = build(txs);
+        }
+        Some(block)
     }
 
     fn validate_block(&mut self, block: &Block) -> bool {
@@ -559,5 +627,45 @@ fn timeout_step(kind: TimeoutKind) -> TimeoutStep {
         TimeoutKind::Propose => TimeoutStep::Propose,
         TimeoutKind::Prevote => TimeoutStep::Prevote,
         TimeoutKind::Precommit => TimeoutStep::Precommit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_primitives::TxKind;
+
+    fn tx(data_len: usize) -> Transaction {
+        Transaction {
+            version: 2,
+            chain_id: 1,
+            kind: TxKind::Transfer,
+            inputs: vec![],
+            outputs: vec![],
+            expiry_height: 0,
+            witnesses: vec![],
+            data: vec![7; data_len],
+        }
+    }
+
+    #[test]
+    fn a_payload_loses_just_enough_of_its_last_transactions() {
+        let all: Vec<Transaction> = (1..=4).map(|i| tx(i * 10)).collect();
+        let sizes: Vec<usize> = all.iter().map(Encode::encoded_len).collect();
+        let mut txs = all.clone();
+        assert!(drop_to_fit(&mut txs, 0).is_empty());
+        assert_eq!(txs, all);
+        // One byte over costs the whole last transaction, no more.
+        assert_eq!(drop_to_fit(&mut txs, 1), all[3..]);
+        assert_eq!(txs, all[..3]);
+        // Past the last one: the one before goes too.
+        let mut txs = all.clone();
+        let dropped = drop_to_fit(&mut txs, sizes[3] + 1);
+        assert_eq!(dropped, vec![all[3].clone(), all[2].clone()]);
+        assert_eq!(txs, all[..2]);
+        // More than there is: nothing left, no panic.
+        let mut txs = all.clone();
+        assert_eq!(drop_to_fit(&mut txs, usize::MAX).len(), 4);
+        assert!(txs.is_empty());
     }
 }

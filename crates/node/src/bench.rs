@@ -1,39 +1,69 @@
-//! `luminex bench`: the load generator. Against a running `dev` node it
-//! funds many fresh keys from a development key (two fan-out rounds), signs
-//! N one-input, two-output transfers in advance, submits them over the REST
-//! API from C concurrent clients, and reports accepted tx/s (all responses
-//! back) and confirmed tx/s (all in blocks).
+//! `luminex bench`: the load generator. Against running nodes of a chain
+//! with development keys (`dev`, `poa`, or a `luminex chain testnet` spec)
+//! it funds many fresh keys from a development key (two fan-out rounds),
+//! signs N one-input, two-output transfers in advance, submits them over
+//! the REST API from C concurrent clients (spread round-robin over the
+//! nodes given, as fast as they go or at an offered rate), and reports
+//! accepted tx/s (all responses back), then the rate at which they reached
+//! a block and each transaction's latency from submission to its block.
+//!
+//! On a BFT chain a block connects only once its commit certificate holds,
+//! so reaching a block is finality: the report says "finalized". On other
+//! chains it says "confirmed" (in a block, not yet final).
+//!
+//! Block times come from polling the first node's tip every
+//! [`WATCH_EVERY`] and reading the txids of each new block, so a latency
+//! includes up to one poll interval and one request of observation delay.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod stats;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
 use luminex_crypto::SigningKey;
+use luminex_ledger::spec::ConsensusKind;
 use luminex_ledger::ChainSpec;
 use luminex_primitives::{
     Amount, Encode, Hash, OutPoint, SchemeId, Transaction, TxKind, TxOut, Witness,
 };
+use parking_lot::Mutex;
 use rand::RngCore;
 use rayon::prelude::*;
 
 use crate::client::{Client, ClientError};
-use luminex_api::types::{BroadcastResponse, NodeStatusJson, TxJson, UtxosJson};
+use luminex_api::types::{BlockJson, BroadcastResponse, NodeStatusJson, TxJson, UtxosJson};
+pub use stats::{per_second, Latencies, PercentileError};
 
 /// Options of `luminex bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Node API URL.
-    #[arg(long, env = "LUMINEX_NODE", default_value = "http://127.0.0.1:8645")]
-    pub node: String,
+    /// Node API URL. Repeat (or separate with commas) to spread the
+    /// submissions over several nodes of one chain; blocks are watched on
+    /// the first.
+    #[arg(
+        long = "node",
+        env = "LUMINEX_NODE",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8645"
+    )]
+    pub nodes: Vec<String>,
+    /// Chain preset or chain spec file (a testnet's `spec.toml`); by
+    /// default the preset the node names. Its genesis must be the node's.
+    #[arg(long)]
+    pub chain: Option<String>,
     /// Transactions to submit.
     #[arg(long, default_value_t = 20_000)]
     pub txs: usize,
-    /// Concurrent clients.
+    /// Concurrent clients, spread round-robin over the nodes; at most
+    /// [`MAX_CLIENTS_PER_NODE`] per node.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// Development key that pays for everything.
+    /// Development key that pays for everything (the chain's genesis
+    /// allocations must fund it, as `dev`'s, `poa`'s and testnets' do).
     #[arg(long, default_value_t = 3)]
     pub funder: u32,
     /// Number of fresh keys the transfers come from.
@@ -42,7 +72,22 @@ pub struct BenchArgs {
     /// Signature scheme of the fresh keys (default: the chain's).
     #[arg(long)]
     pub scheme: Option<SchemeId>,
+    /// Offered load in tx/s: transaction i is submitted no earlier than
+    /// i / rate seconds after the start (default: as fast as the clients
+    /// go, which measures capacity; a rate below it measures latency).
+    #[arg(long)]
+    pub rate: Option<f64>,
 }
+
+/// Submitting clients per node at most: the REST API admits 64 connections
+/// from one address by default, and the block watcher holds one more to the
+/// first node.
+pub const MAX_CLIENTS_PER_NODE: usize = 63;
+
+/// How often the first node's tip is polled for new blocks.
+pub const WATCH_EVERY: Duration = Duration::from_millis(20);
+/// The run gives up when no submitted transaction reaches a block for this long.
+const STALL: Duration = Duration::from_secs(60);
 
 /// Per-coin amount of the load's coins.
 const EACH: u64 = 1_000_000;
@@ -127,15 +172,100 @@ fn outputs_of(tx: &Transaction, key: &SigningKey) -> Vec<(OutPoint, TxOut)> {
         .collect()
 }
 
+/// What the block watcher has seen.
+#[derive(Default)]
+struct Seen {
+    /// Each transaction of a new block → when that block was first seen.
+    at: HashMap<Hash, Instant>,
+    /// Each new block's transaction count.
+    blocks: Vec<usize>,
+    /// The last request that failed (the watcher tries again).
+    error: Option<String>,
+}
+
+/// Polls `client`'s tip (its finalized height on a BFT chain) every
+/// [`WATCH_EVERY`] until `stop`, from the block after `from`, and records
+/// when each new block's transactions were first seen.
+async fn watch_blocks(
+    client: Client,
+    bft: bool,
+    from: u64,
+    seen: Arc<Mutex<Seen>>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut next = from + 1;
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        let top = match client.get::<NodeStatusJson>("/health/node-status").await {
+            Ok(s) if bft => s.finalized_height,
+            Ok(s) => s.height,
+            Err(e) => {
+                seen.lock().error = Some(e.to_string());
+                continue;
+            }
+        };
+        let now = Instant::now();
+        while next <= top {
+            let b: BlockJson = match client.get(&format!("/blocks/{next}")).await {
+                Ok(b) => b,
+                Err(e) => {
+                    seen.lock().error = Some(e.to_string());
+                    break;
+                }
+            };
+            let mut g = seen.lock();
+            for t in b.txids.iter().filter_map(|t| t.parse::<Hash>().ok()) {
+                g.at.entry(t).or_insert(now);
+            }
+            g.blocks.push(b.tx_count);
+            next += 1;
+        }
+    }
+}
+
+/// One submission the node accepted: which transaction, and when it was sent.
+struct Submitted {
+    index: usize,
+    sent: Instant,
+}
+
 /// Runs the load generator.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if args.txs == 0 || args.concurrency == 0 || args.keys == 0 {
-        bail!("--txs, --concurrency and --keys must be positive");
+    if args.txs == 0 || args.concurrency == 0 || args.keys == 0 || args.nodes.is_empty() {
+        bail!("--txs, --concurrency, --keys and --node must be given and positive");
     }
-    let client = Client::new(&args.node);
+    if let Some(r) = args.rate {
+        if !(r.is_finite() && r > 0.0) {
+            bail!("--rate must be a positive number of transactions per second");
+        }
+    }
+    let clients: Vec<Client> = args.nodes.iter().map(|u| Client::new(u)).collect();
+    let client = clients[0].clone();
     let status: NodeStatusJson = client.get("/health/node-status").await?;
-    let spec =
-        ChainSpec::preset(&status.chain).context("the load generator needs a preset chain")?;
+    for (c, url) in clients.iter().zip(&args.nodes).skip(1) {
+        let s: NodeStatusJson = c.get("/health/node-status").await?;
+        if s.genesis != status.genesis {
+            bail!("{url} runs another chain than {}", args.nodes[0]);
+        }
+    }
+    let spec = match &args.chain {
+        Some(chain) => crate::config::load_spec(chain, true)?,
+        None => ChainSpec::preset(&status.chain).with_context(|| {
+            format!(
+                "the node runs {:?}, not a preset: pass its spec with --chain FILE",
+                status.chain
+            )
+        })?,
+    };
+    if spec.genesis_hash().to_string() != status.genesis {
+        bail!(
+            "the node's genesis is not the genesis of chain {:?}: pass the node's spec with --chain",
+            spec.name
+        );
+    }
+    let bft = spec.consensus == ConsensusKind::Bft;
     let funder = spec
         .dev_key(args.funder)
         .context("the funder must be a dev key of the chain")?;
@@ -220,7 +350,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .last()
         .map(|t| t.txid().to_string())
         .unwrap_or_default();
-    wait_confirmed(&client, &last_fan, Duration::from_secs(120)).await?;
+    for c in &clients {
+        // Every node must know the coins before transfers spend them.
+        wait_confirmed(c, &last_fan, Duration::from_secs(120)).await?;
+    }
     eprintln!(
         "funded {} coins over {} keys; signing {} transfers",
         args.txs,
@@ -257,80 +390,175 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let n = signed.len();
     let bytes: usize = signed.iter().map(|(_, b)| b.len()).sum();
 
-    // Timed: submit everything from C clients.
+    // Timed: watch for blocks, submit everything from C clients spread
+    // over the nodes, wait until every accepted transaction is in a block.
+    let from: NodeStatusJson = client.get("/health/node-status").await?;
+    let from = if bft {
+        from.finalized_height
+    } else {
+        from.height
+    };
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn(watch_blocks(
+        client.clone(),
+        bft,
+        from,
+        seen.clone(),
+        stop.clone(),
+    ));
     let signed = Arc::new(signed);
     let cursor = Arc::new(AtomicUsize::new(0));
-    let accepted = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
-        let (signed, cursor, accepted, client) = (
+    let submitters = args.concurrency.min(MAX_CLIENTS_PER_NODE * clients.len());
+    for k in 0..submitters {
+        let (signed, cursor, client) = (
             signed.clone(),
             cursor.clone(),
-            accepted.clone(),
-            client.clone(),
+            clients[k % clients.len()].clone(),
         );
+        let rate = args.rate;
         tasks.push(tokio::spawn(async move {
             let mut first_error = None;
+            let mut accepted = Vec::new();
             loop {
                 let i = cursor.fetch_add(1, Ordering::Relaxed);
                 let Some((_, tx)) = signed.get(i) else { break };
+                if let Some(rate) = rate {
+                    let due = start + Duration::from_secs_f64(i as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let sent = Instant::now();
                 match client
                     .post_bytes::<BroadcastResponse>("/transactions/broadcast", tx.clone())
                     .await
                 {
-                    Ok(_) => {
-                        accepted.fetch_add(1, Ordering::Relaxed);
-                    }
+                    Ok(_) => accepted.push(Submitted { index: i, sent }),
                     Err(e) => {
                         first_error.get_or_insert(e.to_string());
                     }
                 }
             }
-            first_error
+            (accepted, first_error)
         }));
     }
+    let mut accepted = Vec::new();
     let mut errors = Vec::new();
     for t in tasks {
-        if let Some(e) = t.await? {
-            errors.push(e);
-        }
+        let (a, e) = t.await?;
+        accepted.extend(a);
+        errors.extend(e);
     }
     let accept_time = start.elapsed();
-    let accepted = accepted.load(Ordering::Relaxed);
-    if let Some((last, _)) = signed.iter().rev().find(|_| accepted > 0) {
-        wait_confirmed(&client, &last.to_string(), Duration::from_secs(600)).await?;
-    }
-    // Every accepted transaction is confirmed once the mempool has drained.
-    loop {
-        let s: NodeStatusJson = client.get("/health/node-status").await?;
-        if s.mempool_txs == 0 {
+
+    // Wait until every accepted transaction is in a block, or until none
+    // has arrived for STALL.
+    let mut in_blocks = 0;
+    let mut last_progress = Instant::now();
+    while in_blocks < accepted.len() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now_in = {
+            let g = seen.lock();
+            accepted
+                .iter()
+                .filter(|s| g.at.contains_key(&signed[s.index].0))
+                .count()
+        };
+        if now_in > in_blocks {
+            in_blocks = now_in;
+            last_progress = Instant::now();
+        } else if last_progress.elapsed() > STALL {
+            eprintln!(
+                "no submitted transaction reached a block for {} s: {} of {} never did (last watcher error: {})",
+                STALL.as_secs(),
+                accepted.len() - in_blocks,
+                accepted.len(),
+                seen.lock().error.as_deref().unwrap_or("none")
+            );
             break;
         }
-        if start.elapsed() > Duration::from_secs(600) {
-            bail!("mempool did not drain");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let confirm_time = start.elapsed();
-    let accepted_tps = accepted as f64 / accept_time.as_secs_f64();
-    let confirmed_tps = accepted as f64 / confirm_time.as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    watcher.await?;
+
+    let seen = std::mem::take(&mut *seen.lock());
+    let latencies = Latencies::new(
+        accepted
+            .iter()
+            .filter_map(|s| {
+                let at = seen.at.get(&signed[s.index].0)?;
+                Some(at.saturating_duration_since(s.sent))
+            })
+            .collect(),
+    );
+    let first_sent = accepted.iter().map(|s| s.sent).min().unwrap_or(start);
+    let last_in = accepted
+        .iter()
+        .filter_map(|s| seen.at.get(&signed[s.index].0).copied())
+        .max()
+        .unwrap_or(first_sent);
+    let window = last_in.saturating_duration_since(first_sent);
+
+    let what = if bft { "finalized" } else { "confirmed" };
+    let rate = |count: usize, d: Duration| per_second(count, d).unwrap_or(0.0);
     println!(
         "transactions:   {n} ({} MB, {} bytes each)",
         bytes / 1_000_000,
         bytes / n.max(1)
     );
-    println!("concurrency:    {}", args.concurrency);
     println!(
-        "accepted:       {accepted} in {:.2} s = {accepted_tps:.0} tx/s",
-        accept_time.as_secs_f64()
+        "load:           {} client(s) over {} node(s), offered {}",
+        submitters,
+        clients.len(),
+        match args.rate {
+            Some(r) => format!("{r:.0} tx/s"),
+            None => "as fast as accepted".into(),
+        }
     );
     println!(
-        "confirmed:      {accepted} in {:.2} s = {confirmed_tps:.0} tx/s",
-        confirm_time.as_secs_f64()
+        "accepted:       {} in {:.2} s = {:.0} tx/s",
+        accepted.len(),
+        accept_time.as_secs_f64(),
+        rate(accepted.len(), accept_time)
+    );
+    println!(
+        "{what}:{:pad$}{} in {:.2} s = {:.0} tx/s (first submission to last block)",
+        "",
+        latencies.len(),
+        window.as_secs_f64(),
+        rate(latencies.len(), window),
+        pad = 15 - what.len(),
+    );
+    if let (Ok(p50), Ok(p99), Some(max)) = (
+        latencies.percentile(50.0),
+        latencies.percentile(99.0),
+        latencies.max(),
+    ) {
+        println!(
+            "latency:        p50 {} ms, p99 {} ms, max {} ms (submission to {what} block)",
+            p50.as_millis(),
+            p99.as_millis(),
+            max.as_millis()
+        );
+    }
+    println!(
+        "blocks:         {} new during the run, largest {} txs",
+        seen.blocks.len(),
+        seen.blocks.iter().max().copied().unwrap_or(0)
     );
     if !errors.is_empty() {
-        println!("rejected:       {} (first: {})", n - accepted, errors[0]);
+        println!(
+            "rejected:       {} (first: {})",
+            n - accepted.len(),
+            errors[0]
+        );
+    }
+    if latencies.len() < accepted.len() {
+        bail!(
+            "{} accepted transactions never reached a block",
+            accepted.len() - latencies.len()
+        );
     }
     Ok(())
 }

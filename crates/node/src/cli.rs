@@ -27,7 +27,8 @@ pub enum Command {
     Wallet(WalletArgs),
     /// Inspect the chain; print, import, export and check chain data.
     Chain(ChainArgs),
-    /// Load generator: fund keys on a dev node, submit signed transfers, report tx/s.
+    /// Load generator: fund keys on a dev or BFT network, submit signed transfers, report
+    /// tx/s and submission-to-block latency.
     Bench(BenchArgs),
 }
 

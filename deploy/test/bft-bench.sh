@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The loopback BFT load benchmark of BENCHMARKS.md ("BFT network under
+# load"): four release validators of a fresh `poa` testnet on 127.0.0.1,
+# `luminex bench` against all four, then the validators are stopped.
+#
+#   deploy/test/bft-bench.sh [LUMINEX BENCH OPTIONS...]
+#   deploy/test/bft-bench.sh --txs 20000 --concurrency 64 --rate 3000
+#
+# Environment:
+#   LUMINEX_BIN        the binary (default target/release/luminex, or
+#                      $CARGO_TARGET_DIR/release/luminex when that is set)
+#   BLOCK_INTERVAL_MS  the spec's block interval: the pause after a commit
+#                      before the next height starts (default 200; the
+#                      preset's is 1000)
+#   MAX_BLOCK_BYTES    the spec's block size limit (default: the preset's, 32 MiB)
+#   TIMEOUT_PROPOSE_MS, TIMEOUT_VOTE_MS
+#                      round-0 propose and prevote/precommit timeouts
+#                      (default: the preset's, 3000 and 1000)
+#   BASE_PORT          node i listens on BASE_PORT+10i (REST), +1, +2 (default 9300)
+#   KEEP=1             keep the testnet directory and the validators' logs
+#
+# The testnet's spec keeps the preset's genesis allocations, so the
+# development keys hold its coins and `luminex bench` funds its load from
+# dev key 3 as on `dev`; it is given the spec with --chain.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin="${LUMINEX_BIN:-${CARGO_TARGET_DIR:-target}/release/luminex}"
+interval="${BLOCK_INTERVAL_MS:-200}"
+port="${BASE_PORT:-9300}"
+[ -x "$bin" ] || { echo "no $bin: cargo build --release --bin luminex" >&2; exit 1; }
+
+dir="$(mktemp -d /tmp/luminex-bft-bench.XXXXXX)"
+pids=()
+stop() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
+}
+trap stop EXIT
+
+"$bin" chain --chain poa testnet --validators 4 --out "$dir/net" --base-port "$port" >/dev/null
+spec="$dir/net/spec.toml"
+sed -i "s/^block_interval_ms = .*/block_interval_ms = $interval/" "$spec"
+if [ -n "${MAX_BLOCK_BYTES:-}" ]; then
+  sed -i "s/^max_block_bytes = .*/max_block_bytes = $MAX_BLOCK_BYTES/" "$spec"
+fi
+if [ -n "${TIMEOUT_PROPOSE_MS:-}" ]; then
+  sed -i "s/^timeout_propose_ms = .*/timeout_propose_ms = $TIMEOUT_PROPOSE_MS/" "$spec"
+fi
+if [ -n "${TIMEOUT_VOTE_MS:-}" ]; then
+  sed -i -e "s/^timeout_prevote_ms = .*/timeout_prevote_ms = $TIMEOUT_VOTE_MS/" \
+    -e "s/^timeout_precommit_ms = .*/timeout_precommit_ms = $TIMEOUT_VOTE_MS/" "$spec"
+fi
+grep -E '^(block_interval_ms|max_block_bytes|timeout_[a-z]+_ms) ' "$spec" | tr '\n' ' ' >&2; echo >&2
+
+nodes=()
+for i in 0 1 2 3; do
+  "$bin" node --data-dir "$dir/net/node$i" >"$dir/node$i.log" 2>&1 &
+  pids+=("$!")
+  nodes+=(--node "http://127.0.0.1:$((port + 10 * i))")
+done
+# Wait until the four are up and have finalized a few blocks together.
+for _ in $(seq 1 120); do
+  h="$(curl -fsS "http://127.0.0.1:$port/health/node-status" 2>/dev/null |
+    sed -n 's/.*"finalized_height":\([0-9]*\).*/\1/p' || true)"
+  [ "${h:-0}" -ge 3 ] && break
+  sleep 1
+done
+[ "${h:-0}" -ge 3 ] || { echo "the validators did not finalize 3 blocks in 120 s" >&2; exit 1; }
+
+"$bin" bench --chain "$spec" "${nodes[@]}" "$@"

@@ -209,6 +209,10 @@ impl<C: ChainAccess> Net<C> {
                 }
             }
             Command::Ban(peer) => self.ban(peer, "banned by an operator"),
+            Command::Disconnect(peer) => {
+                tracing::info!(%peer, "disconnecting peer at an operator's request");
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
         }
     }
 

@@ -26,6 +26,9 @@ pub(super) enum Command {
     PublishConsensus(Vec<u8>),
     Dial(Multiaddr),
     Ban(PeerId),
+    /// Closes every connection to a peer without banning it: it may
+    /// connect again.
+    Disconnect(PeerId),
 }
 
 /// Why the node's request to the network was refused.
@@ -80,11 +83,18 @@ impl Handle {
 
     /// Disconnects and bans a peer.
     pub fn ban(&self, peer: &str) -> Result<(), HandleError> {
-        let id: PeerId = peer
-            .parse()
-            .map_err(|e: libp2p::identity::ParseError| HandleError::PeerId(e.to_string()))?;
+        let id = parse_peer(peer)?;
         self.tx
             .send(Command::Ban(id))
+            .map_err(|_| HandleError::Stopped)
+    }
+
+    /// Closes the connections to a peer without banning it (an operator's
+    /// "disconnect"): the peer, or discovery, may connect again later.
+    pub fn disconnect(&self, peer: &str) -> Result<(), HandleError> {
+        let id = parse_peer(peer)?;
+        self.tx
+            .send(Command::Disconnect(id))
             .map_err(|_| HandleError::Stopped)
     }
 
@@ -92,6 +102,11 @@ impl Handle {
     pub fn info(&self) -> NetInfo {
         self.info.read().clone()
     }
+}
+
+fn parse_peer(peer: &str) -> Result<PeerId, HandleError> {
+    peer.parse()
+        .map_err(|e: libp2p::identity::ParseError| HandleError::PeerId(e.to_string()))
 }
 
 /// Loads the node key from `path`, creating it (mode 0600) if missing.
@@ -115,4 +130,41 @@ pub fn load_or_create_key(path: &std::path::Path) -> std::io::Result<identity::K
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     std::io::Write::write_all(&mut opts.open(path)?, &bytes)?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle() -> (Handle, mpsc::UnboundedReceiver<Command>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let info = Arc::new(RwLock::new(NetInfo::default()));
+        (Handle { tx, info }, rx)
+    }
+
+    #[test]
+    fn disconnect_sends_the_peer_to_the_event_loop() {
+        let (h, mut rx) = handle();
+        let peer = PeerId::random();
+        h.disconnect(&peer.to_string()).unwrap();
+        match rx.try_recv() {
+            Ok(Command::Disconnect(p)) => assert_eq!(p, peer),
+            _ => panic!("expected a disconnect command"),
+        }
+    }
+
+    #[test]
+    fn disconnect_refuses_a_malformed_peer_id_and_a_stopped_network() {
+        let (h, mut rx) = handle();
+        assert!(matches!(
+            h.disconnect("not-a-peer"),
+            Err(HandleError::PeerId(_))
+        ));
+        assert!(rx.try_recv().is_err(), "nothing was sent");
+        drop(rx);
+        assert!(matches!(
+            h.disconnect(&PeerId::random().to_string()),
+            Err(HandleError::Stopped)
+        ));
+    }
 }

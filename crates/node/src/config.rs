@@ -197,6 +197,16 @@ pub struct ConfigFile {
     pub p2p: Option<bool>,
     /// Seconds a misbehaving peer stays banned.
     pub ban_secs: Option<u64>,
+    /// File holding the dashboard's operator key (kept by the operator;
+    /// default: a fresh key in `<chain dir>/admin-operator.key` at each start).
+    pub admin_operator_key_file: Option<PathBuf>,
+    /// File holding the dashboard's viewer key (default: a fresh key in
+    /// `<chain dir>/admin-viewer.key` at each start).
+    pub admin_viewer_key_file: Option<PathBuf>,
+    /// Serve `/admin` to clients other than loopback.
+    pub admin_allow_remote: Option<bool>,
+    /// Minutes a dashboard session may idle (default 15).
+    pub admin_idle_minutes: Option<u64>,
     /// Connection limits of the REST API.
     pub rest_connections: Option<LimitsFile>,
     /// Connection limits of the JSON-RPC.
@@ -360,6 +370,20 @@ pub struct Config {
     pub api: luminex_api::ApiOptions,
     /// Peer-to-peer networking.
     pub p2p: P2pConfig,
+    /// The operator's dashboard (`/admin`).
+    pub admin: AdminConfig,
+}
+
+/// The operator's dashboard: where its keys come from and who may reach it.
+#[derive(Debug, Clone, Default)]
+pub struct AdminConfig {
+    /// The operator key's file when the operator keeps it; `None` writes a
+    /// fresh key to `<chain dir>/admin-operator.key` at each start.
+    pub operator_key_file: Option<PathBuf>,
+    /// The viewer key's file, likewise (`admin-viewer.key`).
+    pub viewer_key_file: Option<PathBuf>,
+    /// Loopback only or not, and the idle time of a session.
+    pub options: luminex_web::admin::AdminOptions,
 }
 
 fn default_root() -> PathBuf {
@@ -573,7 +597,22 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
             "rpc_max_batch and rpc_max_request_bytes must be positive".into(),
         ));
     }
+    let admin_idle = file.admin_idle_minutes.unwrap_or(15);
+    if !(1..=24 * 60).contains(&admin_idle) {
+        return Err(ConfigError::Value(
+            "admin_idle_minutes must be 1..=1440".into(),
+        ));
+    }
+    let admin = AdminConfig {
+        operator_key_file: file.admin_operator_key_file.clone(),
+        viewer_key_file: file.admin_viewer_key_file.clone(),
+        options: luminex_web::admin::AdminOptions {
+            allow_remote: file.admin_allow_remote.unwrap_or(false),
+            idle: Duration::from_secs(admin_idle * 60),
+        },
+    };
     Ok(Config {
+        admin,
         rest_limits,
         rpc_limits,
         rpc_request_limits,

@@ -213,10 +213,11 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
             let _ = rpc_stop.changed().await;
         },
     ));
+    let admin = Arc::new(admin_dashboard(&cfg, &node)?);
     let mut api_stop = stop_rx.clone();
     let server = tokio::spawn(luminex_api::serve::serve(
         listener,
-        luminex_web::router_with(node.clone(), cfg.api.clone()),
+        luminex_web::router_with_admin(node.clone(), cfg.api.clone(), admin),
         "rest",
         cfg.rest_limits.clone(),
         node.metrics.clone(),
@@ -261,6 +262,50 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     drop(node);
     tracing::info!(height = chain.tip().height, "stopped");
     Ok(exit)
+}
+
+/// The operator's dashboard: its two keys (read from the operator's files,
+/// or fresh ones written to the chain directory, mode 0600, like the RPC
+/// cookie) and its audit log. The log names the key files, never the keys.
+fn admin_dashboard(cfg: &Config, node: &Arc<Node>) -> anyhow::Result<luminex_web::admin::Admin> {
+    use luminex_web::admin::access::{read_key, write_fresh_key};
+    let key = |configured: &Option<std::path::PathBuf>,
+               default: &str|
+     -> anyhow::Result<(String, std::path::PathBuf)> {
+        match configured {
+            Some(p) => Ok((
+                read_key(p).with_context(|| format!("reading the admin key {}", p.display()))?,
+                p.clone(),
+            )),
+            None => {
+                let p = cfg.chain_dir.join(default);
+                Ok((
+                    write_fresh_key(&p)
+                        .with_context(|| format!("writing the admin key {}", p.display()))?,
+                    p,
+                ))
+            }
+        }
+    };
+    let (operator, operator_path) = key(&cfg.admin.operator_key_file, "admin-operator.key")?;
+    let (viewer, viewer_path) = key(&cfg.admin.viewer_key_file, "admin-viewer.key")?;
+    let audit = cfg.chain_dir.join("admin-audit.log");
+    tracing::info!(
+        operator_key = %operator_path.display(),
+        viewer_key = %viewer_path.display(),
+        audit_log = %audit.display(),
+        remote = cfg.admin.options.allow_remote,
+        "admin dashboard at /admin"
+    );
+    luminex_web::admin::Admin::new(
+        node.clone(),
+        &operator,
+        &viewer,
+        audit,
+        format!("{} and {}", operator_path.display(), viewer_path.display()),
+        cfg.admin.options.clone(),
+    )
+    .map_err(|e| anyhow::anyhow!("admin dashboard: {e}"))
 }
 
 /// SIGINT and SIGTERM, registered once for the life of the process (tokio

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 mod assets;
 mod error;
 mod explorer;
@@ -46,6 +47,17 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
     let limits = opts.limits;
     let timeout = opts.timeout;
     luminex_api::router_with(node.clone(), opts).merge(pages(node, limits, timeout))
+}
+
+/// The REST API, the web pages and the operator's dashboard (`/admin`) on
+/// one router: what `luminex node` serves. The REST API's
+/// `GET /admin/mempool` (JSON for an API key) and the dashboard's mempool
+/// page share an address: a request carrying an API key gets the JSON, a
+/// browser the page.
+pub fn router_with_admin(node: Arc<Node>, opts: ApiOptions, admin: Arc<admin::Admin>) -> Router {
+    router_with(node, opts)
+        .merge(admin::routes(admin.clone()))
+        .layer(from_fn_with_state(admin, admin::mempool_switch))
 }
 
 /// The web pages alone (no fallback: merge them into the API's router).

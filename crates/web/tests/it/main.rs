@@ -2,4 +2,5 @@
 //! the search box finds each kind of name, bad input gets a page with a
 //! clear message and a 4xx.
 
+mod admin;
 mod pages;

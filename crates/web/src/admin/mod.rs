@@ -1,0 +1,470 @@
+//! The operator's dashboard under `/admin`: monitoring, peers, mempool and
+//! the audit log, behind a login with two keys (docs/web.md).
+//!
+//! - **Who may reach it**: loopback clients only, unless the node is
+//!   configured to allow others ([`AdminOptions::allow_remote`]).
+//! - **Who may see it**: a browser logged in with the viewer or the
+//!   operator key ([`access`]); sessions end after idling.
+//! - **Who may act**: the operator key only. Every action is a POST from a
+//!   form carrying the session's CSRF token; a missing or forged token, an
+//!   expired session or a viewer's attempt gets a page saying so and changes
+//!   nothing. Every attempt, done or refused, goes to the audit log
+//!   ([`audit`]).
+
+pub mod access;
+pub mod audit;
+mod pages;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use luminex_service::Node;
+use maud::{html, Markup};
+use parking_lot::Mutex;
+
+use access::{Keys, Lookup, Role, Session, Sessions};
+use audit::{AuditLog, Entry};
+
+/// How the dashboard is reached and guarded.
+#[derive(Debug, Clone)]
+pub struct AdminOptions {
+    /// Serve `/admin` to clients other than loopback (off by default: put
+    /// a TLS proxy in front before turning it on).
+    pub allow_remote: bool,
+    /// A session ends after this long without a request.
+    pub idle: Duration,
+}
+
+impl Default for AdminOptions {
+    fn default() -> AdminOptions {
+        AdminOptions {
+            allow_remote: false,
+            idle: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The dashboard's state: keys, sessions, audit log.
+pub struct Admin {
+    node: Arc<Node>,
+    keys: Keys,
+    sessions: Sessions,
+    audit: AuditLog,
+    opts: AdminOptions,
+    /// Where the keys are kept, named on the login page.
+    key_files: String,
+    /// The last reading of (time, CPU seconds, transactions accepted), for
+    /// rates between two views of the monitoring page.
+    sample: Mutex<Option<(Instant, f64, u64)>>,
+}
+
+impl Admin {
+    /// The dashboard of `node` with these keys, an audit log in
+    /// `audit_path`, and `key_files` (where the keys are kept, shown on the
+    /// login page: never the keys).
+    pub fn new(
+        node: Arc<Node>,
+        operator_key: &str,
+        viewer_key: &str,
+        audit_path: impl Into<PathBuf>,
+        key_files: impl Into<String>,
+        opts: AdminOptions,
+    ) -> Result<Admin, String> {
+        Ok(Admin {
+            node,
+            keys: Keys::new(operator_key, viewer_key)?,
+            sessions: Sessions::new(opts.idle),
+            audit: AuditLog::new(audit_path),
+            opts,
+            key_files: key_files.into(),
+            sample: Mutex::new(None),
+        })
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    fn session(&self, headers: &HeaderMap) -> Lookup {
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.sessions
+            .lookup((!cookie.is_empty()).then_some(cookie.as_str()))
+    }
+}
+
+/// The dashboard's routes (merge into the node's router with
+/// [`crate::router_with_admin`], which also serves `GET /admin/mempool`).
+pub(crate) fn routes(admin: Arc<Admin>) -> Router {
+    Router::new()
+        .route("/admin", get(pages::overview))
+        .route("/admin/login", get(login_form).post(login))
+        .route("/admin/logout", post(logout))
+        .route("/admin/peers", get(pages::peers))
+        .route("/admin/peers/disconnect", post(pages::disconnect))
+        .route("/admin/peers/ban", post(pages::ban))
+        .route("/admin/mempool/remove", post(pages::remove_tx))
+        .route("/admin/audit", get(pages::audit_page))
+        .route_layer(from_fn_with_state(admin.clone(), guard))
+        .route_layer(from_fn_with_state(admin.node.clone(), luminex_api::track))
+        .with_state(admin)
+}
+
+/// Whether a request is for the mempool page rather than the REST API's
+/// `GET /admin/mempool` (JSON for an API key): a GET without an API key.
+pub(crate) fn is_mempool_page(req: &Request) -> bool {
+    req.method() == Method::GET
+        && req.uri().path() == "/admin/mempool"
+        && !req.headers().contains_key("x-api-key")
+        && !req.headers().contains_key(header::AUTHORIZATION)
+}
+
+/// Serves the mempool page where the REST API has its JSON route: a
+/// browser's request (no API key) gets the page, an API client the JSON.
+pub(crate) async fn mempool_switch(
+    State(admin): State<Arc<Admin>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !is_mempool_page(&req) {
+        return next.run(req).await;
+    }
+    if let Some(refused) = refuse_remote(&admin, &req) {
+        return refused;
+    }
+    let headers = req.headers().clone();
+    let mut resp = pages::mempool(State(admin), headers).await;
+    private(resp.headers_mut());
+    resp
+}
+
+/// Loopback only (unless allowed) and never cached.
+async fn guard(State(admin): State<Arc<Admin>>, req: Request, next: Next) -> Response {
+    if let Some(refused) = refuse_remote(&admin, &req) {
+        return refused;
+    }
+    let mut resp = next.run(req).await;
+    private(resp.headers_mut());
+    resp
+}
+
+fn private(h: &mut HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn refuse_remote(admin: &Admin, req: &Request) -> Option<Response> {
+    if admin.opts.allow_remote {
+        return None;
+    }
+    let loopback = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(a)| a.ip().is_loopback());
+    (!loopback).then(|| {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "Not available from here",
+            "the dashboard is served to this machine only (loopback); the node's configuration can allow other clients",
+        )
+        .into_response()
+    })
+}
+
+/// A refusal or failure on the dashboard: its own page, with a way on.
+pub(crate) struct Problem {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+    clear_cookie: bool,
+}
+
+impl Problem {
+    pub(crate) fn new(
+        status: StatusCode,
+        title: &'static str,
+        message: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            status,
+            title,
+            message: message.into(),
+            clear_cookie: false,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = crate::layout::page(
+            self.title,
+            crate::layout::Live::None,
+            html! {
+                section.problem role="alert" {
+                    h1 { (self.title) }
+                    p.message { (self.message) }
+                    p { a href="/admin/login" { "Log in" } " · " a href="/admin" { "Dashboard" } }
+                }
+            },
+        );
+        let mut resp = (self.status, body).into_response();
+        if self.clear_cookie {
+            if let Ok(v) = HeaderValue::from_str(&access::clear_cookie()) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+        }
+        resp
+    }
+}
+
+/// The session of a page view: a live one, or the page to show instead (the
+/// login form's address, or a page saying the session expired).
+pub(crate) fn viewer(admin: &Admin, headers: &HeaderMap) -> Result<Session, Box<Response>> {
+    match admin.session(headers) {
+        Lookup::Active(s) => Ok(s),
+        Lookup::None => Err(Box::new(
+            axum::response::Redirect::to("/admin/login").into_response(),
+        )),
+        Lookup::Expired => Err(Box::new(expired(admin).into_response())),
+    }
+}
+
+fn expired(admin: &Admin) -> Problem {
+    Problem {
+        clear_cookie: true,
+        ..Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "Session expired",
+            format!(
+                "your session has ended (after {} minutes without a request, a logout or a restart of the node); log in again. Nothing was changed.",
+                admin.sessions.idle().as_secs() / 60
+            ),
+        )
+    }
+}
+
+/// Checks a state-changing request: a live session, the session's CSRF
+/// token, and (when `needs_operator`) the operator key. A refusal is written
+/// to the audit log and returned as its page; nothing has changed.
+pub(crate) fn authorize(
+    admin: &Admin,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+    action: &str,
+    subject: &str,
+    needs_operator: bool,
+) -> Result<Session, Box<Response>> {
+    let refuse = |who: &str, why: &str, p: Problem| {
+        admin.audit.record(&Entry::now(
+            who,
+            action,
+            subject,
+            &format!("refused: {why}"),
+        ));
+        Err(Box::new(p.into_response()))
+    };
+    let s = match admin.session(headers) {
+        Lookup::Active(s) => s,
+        Lookup::None => {
+            return refuse(
+                "not logged in",
+                "not logged in",
+                Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "Not logged in",
+                    "log in with the operator key to do that. Nothing was changed.",
+                ),
+            )
+        }
+        Lookup::Expired => return refuse("expired session", "session expired", expired(admin)),
+    };
+    if !s.csrf_ok(form.get("csrf").map(String::as_str)) {
+        let why = if form.contains_key("csrf") {
+            "forged CSRF token"
+        } else {
+            "missing CSRF token"
+        };
+        return refuse(
+            &s.who(),
+            why,
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "Form not accepted",
+                format!("the form's security token is {}: it did not come from this session's pages. Reload the page and try again. Nothing was changed.",
+                    if form.contains_key("csrf") { "wrong" } else { "missing" }),
+            ),
+        );
+    }
+    if needs_operator && s.role != Role::Operator {
+        return refuse(
+            &s.who(),
+            "the viewer key cannot act",
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "you are logged in with the viewer key: it shows the dashboard but cannot change anything. Log in with the operator key to act. Nothing was changed.",
+            ),
+        );
+    }
+    Ok(s)
+}
+
+/// The form fields of a POST, or a page saying the form is malformed.
+pub(crate) fn form_fields(
+    f: Result<axum::Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+) -> Result<HashMap<String, String>, Box<Response>> {
+    f.map(|axum::Form(m)| m).map_err(|e| {
+        Box::new(
+            Problem::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()).into_response(),
+        )
+    })
+}
+
+/// `GET /admin/login`: the login form.
+async fn login_form(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+    if let Lookup::Active(_) = admin.session(&headers) {
+        return axum::response::Redirect::to("/admin").into_response();
+    }
+    login_page(&admin, StatusCode::OK, None)
+}
+
+fn login_page(admin: &Admin, status: StatusCode, error: Option<&str>) -> Response {
+    let body = html! {
+        h1 { "Node dashboard" }
+        @if let Some(e) = error {
+            p.problem role="alert" #login-error { (e) }
+        }
+        form.admin-login method="post" action="/admin/login" {
+            p {
+                label for="key" { "Access key" }
+                input #key type="password" name="key" required autocomplete="off" spellcheck="false";
+            }
+            button type="submit" { "Log in" }
+        }
+        p.note {
+            "The operator key acts on the node; the viewer key only looks. The node writes them at start to "
+            code { (admin.key_files) } " (readable by the node's user only) and names those files in its log."
+        }
+    };
+    (
+        status,
+        crate::layout::page("Log in", crate::layout::Live::None, body),
+    )
+        .into_response()
+}
+
+/// `POST /admin/login`: a key opens a session.
+async fn login(
+    State(admin): State<Arc<Admin>>,
+    f: Result<axum::Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let form = match form_fields(f) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let presented = form.get("key").map(String::as_str).unwrap_or("");
+    match admin.keys.check(presented) {
+        Some((role, fp)) => {
+            let (id, s) = admin.sessions.open(role, fp);
+            admin
+                .audit
+                .record(&Entry::now(&s.who(), "login", role.name(), "done"));
+            let mut resp = axum::response::Redirect::to("/admin").into_response();
+            if let Ok(v) = HeaderValue::from_str(&access::set_cookie(&id)) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            resp
+        }
+        None => {
+            admin.audit.record(&Entry::now(
+                "unknown key",
+                "login",
+                "",
+                "refused: not the operator or viewer key",
+            ));
+            login_page(
+                &admin,
+                StatusCode::UNAUTHORIZED,
+                Some("That is neither the operator key nor the viewer key."),
+            )
+        }
+    }
+}
+
+/// `POST /admin/logout`: ends the session.
+async fn logout(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    f: Result<axum::Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let form = match form_fields(f) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let s = match authorize(&admin, &headers, &form, "logout", "", false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let cookie = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    admin.sessions.close(cookie.as_deref());
+    admin
+        .audit
+        .record(&Entry::now(&s.who(), "logout", "", "done"));
+    let mut resp = axum::response::Redirect::to("/admin/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&access::clear_cookie()) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// The dashboard's frame around a page: navigation, who is logged in, the
+/// logout button.
+pub(crate) fn frame(title: &str, here: &str, s: &Session, body: Markup) -> Response {
+    let links = [
+        ("/admin", "Overview"),
+        ("/admin/peers", "Peers"),
+        ("/admin/mempool", "Mempool"),
+        ("/admin/audit", "Audit log"),
+    ];
+    let page = html! {
+        nav.admin aria-label="Dashboard" {
+            ul {
+                @for (href, name) in links {
+                    li {
+                        @if href == here {
+                            a href=(href) aria-current="page" { (name) }
+                        } @else {
+                            a href=(href) { (name) }
+                        }
+                    }
+                }
+            }
+            form.logout method="post" action="/admin/logout" {
+                span.role { "Logged in with the " (s.role.name()) " key " code { (s.key_fp) } }
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" { "Log out" }
+            }
+        }
+        @if s.role == Role::Viewer {
+            p.note #viewer-note { "The viewer key shows the node; actions need the operator key." }
+        }
+        (body)
+    };
+    crate::layout::page(title, crate::layout::Live::None, page).into_response()
+}

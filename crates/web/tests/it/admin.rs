@@ -1,0 +1,497 @@
+//! The operator's dashboard in process: login with each key, roles, CSRF,
+//! idle expiry, loopback only, and the audit log across a restart.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use luminex_api::ApiOptions;
+use luminex_ledger::testkit::{lock_of, transfer};
+use luminex_primitives::{Amount, Hash, TxOut};
+use luminex_service::testkit::memory_node;
+use luminex_service::Node;
+use luminex_web::admin::{Admin, AdminOptions};
+use tower::ServiceExt;
+
+const OPERATOR: &str = "operator-key-0123456789abcdef";
+const VIEWER: &str = "viewer-key-0123456789abcdef";
+
+struct Dash {
+    node: Arc<Node>,
+    admin: Arc<Admin>,
+    dir: tempfile::TempDir,
+}
+
+impl Dash {
+    fn new(opts: AdminOptions) -> Dash {
+        let dir = tempfile::tempdir().unwrap();
+        let node = memory_node();
+        let admin = Arc::new(Self::admin(&node, &dir, opts));
+        Dash { node, admin, dir }
+    }
+
+    fn admin(node: &Arc<Node>, dir: &tempfile::TempDir, opts: AdminOptions) -> Admin {
+        Admin::new(
+            node.clone(),
+            OPERATOR,
+            VIEWER,
+            dir.path().join("admin-audit.log"),
+            "the key files",
+            opts,
+        )
+        .unwrap()
+    }
+
+    /// The node restarted: new sessions, the same audit file.
+    fn restart(&mut self) {
+        self.admin = Arc::new(Self::admin(&self.node, &self.dir, AdminOptions::default()));
+    }
+
+    fn router(&self) -> Router {
+        luminex_web::router_with_admin(self.node.clone(), ApiOptions::default(), self.admin.clone())
+    }
+}
+
+struct Resp {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookie: Option<String>,
+    content_type: String,
+    body: String,
+}
+
+const LOCAL: [u8; 4] = [127, 0, 0, 1];
+
+async fn send(
+    d: &Dash,
+    method: &str,
+    uri: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+    from: Option<[u8; 4]>,
+    extra: Option<(&str, &str)>,
+) -> Resp {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    if form.is_some() {
+        b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    if let Some((k, v)) = extra {
+        b = b.header(k, v);
+    }
+    let mut req = b
+        .body(form.map_or_else(Body::empty, |f| Body::from(f.to_string())))
+        .unwrap();
+    if let Some(ip) = from {
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((ip, 40_000))));
+    }
+    let resp = d.router().oneshot(req).await.unwrap();
+    let h = |n| {
+        resp.headers()
+            .get(n)
+            .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_string())
+    };
+    let (location, set_cookie) = (h(header::LOCATION), h(header::SET_COOKIE));
+    let content_type = h(header::CONTENT_TYPE).unwrap_or_default();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    Resp {
+        status,
+        location,
+        set_cookie,
+        content_type,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+async fn get(d: &Dash, uri: &str, cookie: Option<&str>) -> Resp {
+    send(d, "GET", uri, cookie, None, Some(LOCAL), None).await
+}
+
+async fn post(d: &Dash, uri: &str, cookie: Option<&str>, form: &str) -> Resp {
+    send(d, "POST", uri, cookie, Some(form), Some(LOCAL), None).await
+}
+
+/// Logs in; returns the `Cookie` header value.
+async fn login(d: &Dash, key: &str) -> String {
+    let r = post(d, "/admin/login", None, &format!("key={key}")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location.as_deref(), Some("/admin"));
+    let c = r.set_cookie.expect("a session cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(c.contains(attr), "{c}");
+    }
+    c.split(';').next().unwrap().to_string()
+}
+
+/// The CSRF token in a page's forms.
+fn csrf(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token");
+    let rest = &page[at + 19..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+fn pending(node: &Node) -> Hash {
+    let k0 = node.spec.dev_key(0).unwrap();
+    let k1 = node.spec.dev_key(1).unwrap();
+    let utxos = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
+    let tx = transfer(
+        &node.spec,
+        &k0,
+        &utxos[..1],
+        vec![TxOut {
+            amount: Amount::from_coins(5).unwrap(),
+            lock: lock_of(&k1),
+        }],
+    );
+    node.submit(tx).unwrap()
+}
+
+#[tokio::test]
+async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
+    let mut d = Dash::new(AdminOptions::default());
+    let txid = pending(&d.node);
+
+    // No session: the pages lead to the login form.
+    let r = get(&d, "/admin", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location.as_deref(), Some("/admin/login"));
+    let r = get(&d, "/admin/login", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("type=\"password\""));
+    assert!(!r.body.contains(OPERATOR) && !r.body.contains(VIEWER));
+
+    // A wrong key: a clear message, no session.
+    let r = post(&d, "/admin/login", None, "key=guess-guess-guess-guess").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r
+        .body
+        .contains("neither the operator key nor the viewer key"));
+    assert!(r.set_cookie.is_none());
+
+    // The viewer sees every page.
+    let viewer = login(&d, VIEWER).await;
+    let home = get(&d, "/admin", Some(&viewer)).await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    for figure in [
+        "Version",
+        "Uptime",
+        "Role",
+        "Height",
+        "Sync",
+        "Peers in / out",
+        "CPU",
+        "Memory",
+        "Disk",
+        "Mempool",
+        "Accepted tx/s",
+    ] {
+        assert!(home.body.contains(figure), "{figure}");
+    }
+    assert!(home.body.contains("viewer key"));
+    let peers = get(&d, "/admin/peers", Some(&viewer)).await;
+    assert_eq!(peers.status, StatusCode::OK);
+    assert!(peers.body.contains("networking is off"));
+    let pool = get(&d, "/admin/mempool", Some(&viewer)).await;
+    assert_eq!(pool.status, StatusCode::OK, "{}", pool.body);
+    assert!(pool.body.contains(&format!("/tx/{txid}")), "{}", pool.body);
+    assert!(
+        pool.body.contains("By fee rate")
+            && pool.body.contains("Largest")
+            && pool.body.contains("Oldest")
+    );
+
+    // ... but cannot act, even with its own valid token.
+    let token = csrf(&pool.body);
+    let r = post(
+        &d,
+        "/admin/mempool/remove",
+        Some(&viewer),
+        &format!("txid={txid}&csrf={token}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("viewer key") && r.body.contains("Nothing was changed"));
+    assert!(d.node.mempool.read().contains(&txid));
+
+    // The operator can.
+    let operator = login(&d, OPERATOR).await;
+    let pool = get(&d, "/admin/mempool", Some(&operator)).await;
+    let token = csrf(&pool.body);
+    let r = post(
+        &d,
+        "/admin/mempool/remove",
+        Some(&operator),
+        &format!("txid={txid}&csrf={token}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("was removed from the mempool"));
+    assert!(!d.node.mempool.read().contains(&txid));
+    // Gone now: a clear message.
+    let r = post(
+        &d,
+        "/admin/mempool/remove",
+        Some(&operator),
+        &format!("txid={txid}&csrf={token}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("no such transaction is pending"));
+    // Peer actions need a network.
+    let r = post(
+        &d,
+        "/admin/peers/ban",
+        Some(&operator),
+        &format!("peer=12D3KooWabc&csrf={token}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("networking is off"));
+
+    // The audit log, after a restart of the node.
+    d.restart();
+    let r = get(&d, "/admin/audit", Some(&operator)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "sessions end with the node"
+    );
+    let operator = login(&d, OPERATOR).await;
+    let audit = get(&d, "/admin/audit", Some(&operator)).await;
+    assert_eq!(audit.status, StatusCode::OK);
+    let entries = d.admin.audit().recent(100).unwrap();
+    let summary: Vec<(String, String)> = entries
+        .iter()
+        .rev()
+        .map(|e| (e.action.clone(), e.outcome.clone()))
+        .collect();
+    let expect = [
+        ("login", "refused: not the operator or viewer key"),
+        ("login", "done"),
+        ("remove transaction", "refused: the viewer key cannot act"),
+        ("login", "done"),
+        ("remove transaction", "done"),
+        ("remove transaction", "failed: no such transaction is pending (it may have been confirmed or removed already)"),
+        ("ban peer", "failed: peer-to-peer networking is off on this node"),
+        ("login", "done"),
+    ];
+    assert_eq!(
+        summary,
+        expect.map(|(a, o)| (a.to_string(), o.to_string())).to_vec()
+    );
+    assert!(
+        entries[3].who.starts_with("operator key "),
+        "{:?}",
+        entries[3]
+    );
+    assert!(
+        entries[5].who.starts_with("viewer key "),
+        "{:?}",
+        entries[5]
+    );
+    for e in &entries {
+        assert!(!e.who.contains(OPERATOR) && !e.who.contains(VIEWER));
+    }
+    assert!(audit.body.contains("remove transaction") && audit.body.contains(&txid.to_string()));
+    assert!(audit.body.contains("refused: the viewer key cannot act"));
+}
+
+#[tokio::test]
+async fn a_missing_or_forged_csrf_token_or_no_session_changes_nothing() {
+    let d = Dash::new(AdminOptions::default());
+    let txid = pending(&d.node);
+    let operator = login(&d, OPERATOR).await;
+    let token = csrf(&get(&d, "/admin/mempool", Some(&operator)).await.body);
+
+    let r = post(
+        &d,
+        "/admin/mempool/remove",
+        Some(&operator),
+        &format!("txid={txid}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("security token is missing"), "{}", r.body);
+    let forged: String = token.chars().rev().collect();
+    let r = post(
+        &d,
+        "/admin/mempool/remove",
+        Some(&operator),
+        &format!("txid={txid}&csrf={forged}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("security token is wrong"));
+    // Another session's token is forged for this one.
+    let other = login(&d, OPERATOR).await;
+    let other_token = csrf(&get(&d, "/admin/mempool", Some(&other)).await.body);
+    assert_ne!(other_token, token);
+    let r = post(
+        &d,
+        "/admin/mempool/remove",
+        Some(&operator),
+        &format!("txid={txid}&csrf={other_token}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // No session at all.
+    let r = post(
+        &d,
+        "/admin/mempool/remove",
+        None,
+        &format!("txid={txid}&csrf={token}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Not logged in"));
+    // A GET does not act.
+    let r = get(
+        &d,
+        &format!("/admin/mempool/remove?txid={txid}&csrf={token}"),
+        Some(&operator),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(d.node.mempool.read().contains(&txid));
+
+    let outcomes: Vec<String> = d
+        .admin
+        .audit()
+        .recent(100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.outcome)
+        .collect();
+    for why in [
+        "refused: missing CSRF token",
+        "refused: forged CSRF token",
+        "refused: not logged in",
+    ] {
+        assert!(outcomes.iter().any(|o| o == why), "{why}: {outcomes:?}");
+    }
+
+    // Logging out needs the token too, and ends the session.
+    let r = post(&d, "/admin/logout", Some(&operator), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = post(
+        &d,
+        "/admin/logout",
+        Some(&operator),
+        &format!("csrf={token}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.set_cookie.unwrap().contains("Max-Age=0"));
+    let r = get(&d, "/admin", Some(&operator)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_idle_session_expires_and_changes_nothing() {
+    // Sessions that end at once: every request after login finds it expired.
+    let d = Dash::new(AdminOptions {
+        idle: Duration::ZERO,
+        ..AdminOptions::default()
+    });
+    let txid = pending(&d.node);
+    let operator = login(&d, OPERATOR).await;
+    let r = get(&d, "/admin", Some(&operator)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Session expired"), "{}", r.body);
+    assert!(r.set_cookie.unwrap().contains("Max-Age=0"));
+    let r = post(
+        &d,
+        "/admin/mempool/remove",
+        Some(&operator),
+        &format!("txid={txid}&csrf=00"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Session expired") && r.body.contains("Nothing was changed"));
+    assert!(d.node.mempool.read().contains(&txid));
+    assert_eq!(
+        d.admin.audit().recent(1).unwrap()[0].outcome,
+        "refused: session expired"
+    );
+}
+
+#[tokio::test]
+async fn only_loopback_clients_unless_allowed_and_the_api_keeps_its_json() {
+    let d = Dash::new(AdminOptions::default());
+    for (from, status) in [
+        (Some([192, 0, 2, 7]), StatusCode::FORBIDDEN),
+        (None, StatusCode::FORBIDDEN),
+        (Some(LOCAL), StatusCode::OK),
+    ] {
+        let r = send(&d, "GET", "/admin/login", None, None, from, None).await;
+        assert_eq!(r.status, status, "{from:?}");
+        let r = send(&d, "GET", "/admin/mempool", None, None, from, None).await;
+        assert_eq!(
+            r.status == StatusCode::FORBIDDEN,
+            status == StatusCode::FORBIDDEN,
+            "{from:?}"
+        );
+    }
+    let r = send(
+        &d,
+        "POST",
+        "/admin/login",
+        None,
+        Some(&format!("key={OPERATOR}")),
+        Some([192, 0, 2, 7]),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.set_cookie.is_none());
+    assert!(r.body.contains("loopback"));
+
+    let open = Dash::new(AdminOptions {
+        allow_remote: true,
+        ..AdminOptions::default()
+    });
+    let r = send(
+        &open,
+        "GET",
+        "/admin/login",
+        None,
+        None,
+        Some([192, 0, 2, 7]),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // The REST API's /admin/mempool still answers API clients in JSON.
+    let r = send(
+        &d,
+        "GET",
+        "/admin/mempool",
+        None,
+        None,
+        Some(LOCAL),
+        Some(("x-api-key", "nope")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.content_type.starts_with("application/problem+json"),
+        "{}",
+        r.content_type
+    );
+    // A browser gets the page (here: the way to the login form).
+    let r = get(&d, "/admin/mempool", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location.as_deref(), Some("/admin/login"));
+}

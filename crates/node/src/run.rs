@@ -145,6 +145,9 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     let mut credentials =
         vec![crate::rpc::write_cookie(&cookie_path).context("writing the RPC cookie")?];
     credentials.extend(cfg.rpc_credentials.clone());
+    // The dashboard's keys before the JSON-RPC port opens: a client that
+    // waits for that port finds them written.
+    let admin = Arc::new(admin_dashboard(&cfg, &node)?);
     let rpc = Arc::new(crate::rpc::RpcServer {
         module: crate::rpc::module(crate::rpc::RpcContext::new(node.clone(), miner_lock)),
         auth: crate::rpc::RpcAuth { credentials },
@@ -213,7 +216,6 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
             let _ = rpc_stop.changed().await;
         },
     ));
-    let admin = Arc::new(admin_dashboard(&cfg, &node)?);
     let mut api_stop = stop_rx.clone();
     let server = tokio::spawn(luminex_api::serve::serve(
         listener,

@@ -115,6 +115,7 @@ pub(crate) fn routes(admin: Arc<Admin>) -> Router {
         .route("/admin/login", get(login_form).post(login))
         .route("/admin/logout", post(logout))
         .route("/admin/peers", get(pages::peers))
+        .route("/admin/peers/add", post(pages::add_peer))
         .route("/admin/peers/disconnect", post(pages::disconnect))
         .route("/admin/peers/ban", post(pages::ban))
         .route("/admin/mempool/remove", post(pages::remove_tx))

@@ -155,6 +155,23 @@ pub async fn peers(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
                         }
                     }
                 }
+                h2 { "Add or ban a peer" }
+                form.admin-login method="post" action="/admin/peers/add" {
+                    p {
+                        label for="add-address" { "Address to dial (multiaddr, with /p2p/<peer id> to remember it)" }
+                        input #add-address type="text" name="address" required spellcheck="false" autocomplete="off";
+                    }
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    button type="submit" { "Add peer" }
+                }
+                form.admin-login method="post" action="/admin/peers/ban" {
+                    p {
+                        label for="ban-peer" { "Peer id to ban" }
+                        input #ban-peer type="text" name="peer" required spellcheck="false" autocomplete="off";
+                    }
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    button type="submit" { "Ban peer" }
+                }
                 h2 { "Banned" }
                 @if i.banned.is_empty() {
                     p.note { "No peer is banned." }
@@ -254,6 +271,69 @@ async fn peer_action(admin: Arc<Admin>, headers: HeaderMap, f: FormResult, ban: 
                 &s.who(),
                 action,
                 &peer,
+                &format!("failed: {e}"),
+            ));
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "Not done",
+                format!("{e}. Nothing was changed."),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// `POST /admin/peers/add` (operator): dials an address.
+pub async fn add_peer(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    f: FormResult,
+) -> Response {
+    let form = match form_fields(f) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let action = "add peer";
+    let address = form
+        .get("address")
+        .map(|a| a.trim().to_string())
+        .unwrap_or_default();
+    let s = match authorize(&admin, &headers, &form, action, &address, true) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let result = match (
+        admin.node.net.get(),
+        address.parse::<luminex_p2p::Multiaddr>(),
+    ) {
+        (_, Err(e)) => Err(format!(
+            "“{}” is not a multiaddr ({e})",
+            crate::format::short_str(&address)
+        )),
+        (None, _) => Err("peer-to-peer networking is off on this node".to_string()),
+        (Some(n), Ok(a)) => n.dial(a).map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => {
+            let audited = admin
+                .audit
+                .record(&Entry::now(&s.who(), action, &address, "done"));
+            done_page(
+                &admin,
+                &s,
+                "Dialing",
+                format!(
+                    "The node is dialing {address}; it appears among the peers once connected."
+                ),
+                "/admin/peers",
+                audited,
+            )
+        }
+        Err(e) => {
+            admin.audit.record(&Entry::now(
+                &s.who(),
+                action,
+                &address,
                 &format!("failed: {e}"),
             ));
             Problem::new(

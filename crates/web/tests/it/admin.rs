@@ -248,7 +248,16 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.body.contains("no such transaction is pending"));
-    // Peer actions need a network.
+    // Peer actions need a network, and a well-formed address.
+    let r = post(
+        &d,
+        "/admin/peers/add",
+        Some(&operator),
+        &format!("address=nonsense&csrf={token}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("is not a multiaddr"), "{}", r.body);
     let r = post(
         &d,
         "/admin/peers/ban",
@@ -283,6 +292,7 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
         ("login", "done"),
         ("remove transaction", "done"),
         ("remove transaction", "failed: no such transaction is pending (it may have been confirmed or removed already)"),
+        ("add peer", "failed: “nonsense” is not a multiaddr (invalid multiaddr)"),
         ("ban peer", "failed: peer-to-peer networking is off on this node"),
         ("login", "done"),
     ];
@@ -291,12 +301,12 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
         expect.map(|(a, o)| (a.to_string(), o.to_string())).to_vec()
     );
     assert!(
-        entries[3].who.starts_with("operator key "),
+        entries[4].who.starts_with("operator key "),
         "{:?}",
         entries[3]
     );
     assert!(
-        entries[5].who.starts_with("viewer key "),
+        entries[6].who.starts_with("viewer key "),
         "{:?}",
         entries[5]
     );

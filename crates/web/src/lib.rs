@@ -12,6 +12,10 @@
 //!
 //! Bad input (a malformed search, an unknown block, a bad address) gets an
 //! HTML page with a clear message and a 4xx status, never a panic.
+//!
+//! The operator's dashboard ([`admin`], `/admin`): monitoring, peers,
+//! mempool and an audit log, behind a login with an operator and a viewer
+//! key, served to loopback clients only unless configured otherwise.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

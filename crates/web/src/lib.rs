@@ -93,7 +93,12 @@ async fn security_headers(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
+    set_security_headers(resp.headers_mut());
+    resp
+}
+
+/// The security headers of every page, asset and dashboard response.
+pub(crate) fn set_security_headers(h: &mut axum::http::HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -107,5 +112,4 @@ async fn security_headers(
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    resp
 }

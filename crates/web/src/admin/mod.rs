@@ -144,27 +144,29 @@ pub(crate) async fn mempool_switch(
     if !is_mempool_page(&req) {
         return next.run(req).await;
     }
-    if let Some(refused) = refuse_remote(&admin, &req) {
-        return refused;
-    }
-    let headers = req.headers().clone();
-    let mut resp = pages::mempool(State(admin), headers).await;
+    let mut resp = match refuse_remote(&admin, &req) {
+        Some(refused) => refused,
+        None => pages::mempool(State(admin), req.headers().clone()).await,
+    };
     private(resp.headers_mut());
     resp
 }
 
 /// Loopback only (unless allowed) and never cached.
 async fn guard(State(admin): State<Arc<Admin>>, req: Request, next: Next) -> Response {
-    if let Some(refused) = refuse_remote(&admin, &req) {
-        return refused;
-    }
-    let mut resp = next.run(req).await;
+    let mut resp = match refuse_remote(&admin, &req) {
+        Some(refused) => refused,
+        None => next.run(req).await,
+    };
     private(resp.headers_mut());
     resp
 }
 
+/// No caching, and the pages' security headers (Content-Security-Policy,
+/// no framing, no sniffing, no referrer).
 fn private(h: &mut HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    crate::set_security_headers(h);
 }
 
 fn refuse_remote(admin: &Admin, req: &Request) -> Option<Response> {

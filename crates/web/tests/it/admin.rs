@@ -59,6 +59,8 @@ impl Dash {
 
 struct Resp {
     status: StatusCode,
+    csp: Option<String>,
+    cache: Option<String>,
     location: Option<String>,
     set_cookie: Option<String>,
     content_type: String,
@@ -100,11 +102,14 @@ async fn send(
             .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_string())
     };
     let (location, set_cookie) = (h(header::LOCATION), h(header::SET_COOKIE));
+    let (csp, cache) = (h(header::CONTENT_SECURITY_POLICY), h(header::CACHE_CONTROL));
     let content_type = h(header::CONTENT_TYPE).unwrap_or_default();
     let status = resp.status();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     Resp {
         status,
+        csp,
+        cache,
         location,
         set_cookie,
         content_type,
@@ -199,6 +204,24 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
         assert!(home.body.contains(figure), "{figure}");
     }
     assert!(home.body.contains("viewer key"));
+    // Every dashboard answer: the pages' policy, never cached.
+    for uri in [
+        "/admin",
+        "/admin/login",
+        "/admin/mempool",
+        "/admin/audit",
+        "/admin/peers",
+    ] {
+        for cookie in [Some(viewer.as_str()), None] {
+            let r = get(&d, uri, cookie).await;
+            assert_eq!(
+                r.csp.as_deref(),
+                Some(luminex_web::CONTENT_SECURITY_POLICY),
+                "{uri}"
+            );
+            assert_eq!(r.cache.as_deref(), Some("no-store"), "{uri}");
+        }
+    }
     let peers = get(&d, "/admin/peers", Some(&viewer)).await;
     assert_eq!(peers.status, StatusCode::OK);
     assert!(peers.body.contains("networking is off"));
@@ -466,6 +489,7 @@ async fn only_loopback_clients_unless_allowed_and_the_api_keeps_its_json() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.set_cookie.is_none());
     assert!(r.body.contains("loopback"));
+    assert_eq!(r.csp.as_deref(), Some(luminex_web::CONTENT_SECURITY_POLICY));
 
     let open = Dash::new(AdminOptions {
         allow_remote: true,

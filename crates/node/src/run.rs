@@ -307,7 +307,99 @@ fn admin_dashboard(cfg: &Config, node: &Arc<Node>) -> anyhow::Result<luminex_web
         format!("{} and {}", operator_path.display(), viewer_path.display()),
         cfg.admin.options.clone(),
     )
+    .map(|a| a.with_settings(settings(cfg, &operator_path, &viewer_path)))
     .map_err(|e| anyhow::anyhow!("admin dashboard: {e}"))
+}
+
+/// The effective configuration for the dashboard's settings page. Secrets
+/// are left out: the JSON-RPC password, the admin API key hashes and the
+/// dashboard's keys (only where they are kept).
+fn settings(
+    cfg: &Config,
+    operator_key: &std::path::Path,
+    viewer_key: &std::path::Path,
+) -> Vec<(String, String)> {
+    let list = |v: &[luminex_p2p::Multiaddr]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+    let l = &cfg.api.limits;
+    let rows: Vec<(&str, String)> = vec![
+        ("chain", cfg.spec.name.clone()),
+        ("data_dir", cfg.root.display().to_string()),
+        ("chain_dir", cfg.chain_dir.display().to_string()),
+        ("http_addr", cfg.http_addr.to_string()),
+        ("rpc_addr", cfg.rpc_addr.to_string()),
+        (
+            "rpc_user",
+            opt(cfg
+                .rpc_credentials
+                .as_deref()
+                .map(|c| format!("{} (password redacted)", c.split(':').next().unwrap_or("")))),
+        ),
+        ("produce", cfg.produce.to_string()),
+        ("block_time_ms", cfg.block_time.as_millis().to_string()),
+        ("producer_address", opt(cfg.producer_address.clone())),
+        ("mempool_max_bytes", cfg.mempool_max_bytes.to_string()),
+        (
+            "validator_key",
+            opt(cfg.validator_key.as_ref().map(|p| p.display().to_string())),
+        ),
+        (
+            "dev_validator",
+            opt(cfg.dev_validator.map(|n| n.to_string())),
+        ),
+        ("mine", cfg.mine.to_string()),
+        ("miner_address", opt(cfg.miner_address.clone())),
+        ("threads", cfg.threads.to_string()),
+        ("stratum_addr", opt(cfg.stratum_addr.map(|a| a.to_string()))),
+        (
+            "admin_key_hashes",
+            format!("{} configured (redacted)", cfg.api.admin_keys.0.len()),
+        ),
+        (
+            "cors_origins",
+            if cfg.api.cors_origins.is_empty() {
+                "none".into()
+            } else {
+                cfg.api.cors_origins.join(", ")
+            },
+        ),
+        (
+            "rate_limit",
+            format!(
+                "{}/s burst {}; expensive {}/s burst {}; loopback exempt: {}",
+                l.per_second, l.burst, l.expensive_per_second, l.expensive_burst, l.exempt_loopback
+            ),
+        ),
+        ("p2p", cfg.p2p.enabled.to_string()),
+        ("listen", list(&cfg.p2p.listen)),
+        ("bootnodes", list(&cfg.p2p.bootnodes)),
+        ("external_addrs", list(&cfg.p2p.external)),
+        ("max_peers", cfg.p2p.max_peers.to_string()),
+        ("ban_secs", cfg.p2p.ban.as_secs().to_string()),
+        (
+            "admin_operator_key_file",
+            operator_key.display().to_string(),
+        ),
+        ("admin_viewer_key_file", viewer_key.display().to_string()),
+        (
+            "admin_allow_remote",
+            cfg.admin.options.allow_remote.to_string(),
+        ),
+        (
+            "admin_idle_minutes",
+            (cfg.admin.options.idle.as_secs() / 60).to_string(),
+        ),
+    ];
+    rows.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 /// SIGINT and SIGTERM, registered once for the life of the process (tokio
@@ -343,5 +435,49 @@ impl Signals {
         {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_page_shows_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("luminex.toml"),
+            "admin_idle_minutes = 5\nadmin_allow_remote = true\n",
+        )
+        .unwrap();
+        let mut args = crate::config::NodeArgs::default();
+        args.common.data_dir = Some(dir.path().into());
+        args.rpc_user = Some("alice".into());
+        args.rpc_password = Some("hunter2-secret".into());
+        args.admin_key_hashes = vec!["ab".repeat(32)];
+        let cfg = crate::config::resolve(&args).unwrap();
+        let rows = settings(
+            &cfg,
+            std::path::Path::new("/k/op"),
+            std::path::Path::new("/k/view"),
+        );
+        let text = format!("{rows:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains(&"ab".repeat(32)), "{text}");
+        let get = |k: &str| rows.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("rpc_user"), Some("alice (password redacted)"));
+        assert_eq!(get("admin_key_hashes"), Some("1 configured (redacted)"));
+        assert_eq!(get("admin_idle_minutes"), Some("5"));
+        assert_eq!(get("admin_allow_remote"), Some("true"));
+        assert_eq!(get("admin_operator_key_file"), Some("/k/op"));
+    }
+
+    #[test]
+    fn idle_minutes_out_of_range_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("luminex.toml"), "admin_idle_minutes = 0\n").unwrap();
+        let mut args = crate::config::NodeArgs::default();
+        args.common.data_dir = Some(dir.path().into());
+        assert!(crate::config::resolve(&args).is_err());
     }
 }

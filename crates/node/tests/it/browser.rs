@@ -436,6 +436,8 @@ async fn the_admin_dashboard_in_a_real_browser() {
         ("admin", "/admin"),
         ("admin-peers", "/admin/peers"),
         ("admin-mempool", "/admin/mempool"),
+        ("admin-alerts", "/admin/alerts"),
+        ("admin-settings", "/admin/settings"),
     ];
     for (width_name, w, h) in WIDTHS {
         c.set_window_size(w, h).await.unwrap();

@@ -12,6 +12,7 @@
 //!   ([`audit`]).
 
 pub mod access;
+pub mod alerts;
 pub mod audit;
 mod pages;
 
@@ -65,6 +66,8 @@ pub struct Admin {
     /// The last reading of (time, CPU seconds, transactions accepted), for
     /// rates between two views of the monitoring page.
     sample: Mutex<Option<(Instant, f64, u64)>>,
+    /// The node's effective configuration, secrets already redacted.
+    settings: Vec<(String, String)>,
 }
 
 impl Admin {
@@ -87,7 +90,16 @@ impl Admin {
             opts,
             key_files: key_files.into(),
             sample: Mutex::new(None),
+            settings: Vec::new(),
         })
+    }
+
+    /// The node's effective configuration for the settings page, as
+    /// (name, value) pairs. The caller redacts secrets: this is shown as
+    /// given to both roles.
+    pub fn with_settings(mut self, settings: Vec<(String, String)>) -> Admin {
+        self.settings = settings;
+        self
     }
 
     /// The audit log.
@@ -120,6 +132,8 @@ pub(crate) fn routes(admin: Arc<Admin>) -> Router {
         .route("/admin/peers/ban", post(pages::ban))
         .route("/admin/mempool/remove", post(pages::remove_tx))
         .route("/admin/audit", get(pages::audit_page))
+        .route("/admin/alerts", get(alerts::alerts_page))
+        .route("/admin/settings", get(pages::settings))
         .route_layer(from_fn_with_state(admin.clone(), guard))
         .route_layer(from_fn_with_state(admin.node.clone(), luminex_api::track))
         .with_state(admin)
@@ -443,6 +457,8 @@ pub(crate) fn frame(title: &str, here: &str, s: &Session, body: Markup) -> Respo
         ("/admin", "Overview"),
         ("/admin/peers", "Peers"),
         ("/admin/mempool", "Mempool"),
+        ("/admin/alerts", "Alerts"),
+        ("/admin/settings", "Settings"),
         ("/admin/audit", "Audit log"),
     ];
     let page = html! {

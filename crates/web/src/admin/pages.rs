@@ -546,3 +546,33 @@ pub async fn audit_page(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> 
     };
     frame("Audit log", "/admin/audit", &s, body)
 }
+
+/// `GET /admin/settings`: the effective configuration, secrets redacted.
+pub async fn settings(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+    let s = match viewer(&admin, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let body = html! {
+        h1 { "Settings" }
+        p.note {
+            "The configuration the node runs with: flags and environment over "
+            code { "luminex.toml" } " over defaults. Passwords and keys are never shown. "
+            "None of these change while the node runs: edit the file or the flags and restart."
+        }
+        @if admin.settings.is_empty() {
+            p.note { "This node did not publish its configuration." }
+        } @else {
+            table #settings {
+                caption.visually-hidden { "Effective configuration" }
+                thead { tr { th scope="col" { "Setting" } th scope="col" { "Value" } } }
+                tbody {
+                    @for (k, v) in &admin.settings {
+                        tr { td.mono { (k) } td.mono.wrap { (v) } }
+                    }
+                }
+            }
+        }
+    };
+    frame("Settings", "/admin/settings", &s, body)
+}

@@ -529,3 +529,60 @@ async fn only_loopback_clients_unless_allowed_and_the_api_keeps_its_json() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location.as_deref(), Some("/admin/login"));
 }
+
+#[tokio::test]
+async fn alerts_and_settings_render_for_the_viewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = memory_node();
+    let admin = Admin::new(
+        node.clone(),
+        OPERATOR,
+        VIEWER,
+        dir.path().join("admin-audit.log"),
+        "the key files",
+        AdminOptions::default(),
+    )
+    .unwrap()
+    .with_settings(vec![
+        ("rpc_user".into(), "alice (password redacted)".into()),
+        ("admin_idle_minutes".into(), "15".into()),
+    ]);
+    let d = Dash {
+        node,
+        admin: Arc::new(admin),
+        dir,
+    };
+    let viewer = login(&d, VIEWER).await;
+    let r = get(&d, "/admin/alerts", Some(&viewer)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for rule in [
+        "LuminexNoNewBlocks",
+        "LuminexMempoolNearlyFull",
+        "LuminexPeerCountLow",
+        "LuminexSlowBlockValidation",
+    ] {
+        assert!(r.body.contains(rule), "{rule}");
+    }
+    assert!(r.body.contains("networking is off"));
+    assert!(r.body.contains("Recent warnings and errors"));
+    let alerts = luminex_web::admin::alerts::evaluate(&d.admin);
+    let state = |name: &str| {
+        alerts
+            .iter()
+            .find(|a| a.name == name)
+            .unwrap()
+            .state
+            .clone()
+    };
+    use luminex_web::admin::alerts::AlertState;
+    assert_eq!(state("LuminexMempoolNearlyFull"), AlertState::Ok);
+    assert_eq!(state("LuminexForkDetected"), AlertState::Ok);
+    assert_eq!(state("LuminexInvalidBlocks"), AlertState::Ok);
+    assert!(matches!(state("LuminexSyncLag"), AlertState::NotHere(_)));
+
+    let r = get(&d, "/admin/settings", Some(&viewer)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("alice (password redacted)"));
+    let r = get(&d, "/admin/settings", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "login first");
+}

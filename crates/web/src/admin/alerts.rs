@@ -1,0 +1,283 @@
+//! The alert rules of `deploy/prometheus/alerts.yml`, evaluated by the node
+//! itself on what it knows now (no Prometheus needed), and the recent
+//! warnings and errors of its log.
+//!
+//! Rules over a time window that the node keeps no history for are
+//! evaluated over the node's whole uptime and say so; rules that need
+//! quantiles or changes over time are listed as left to Prometheus.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use luminex_ledger::spec::ConsensusKind;
+use maud::html;
+
+use super::{frame, viewer, Admin};
+
+/// Recent warning and error lines shown at most.
+const LOG_LINES: usize = 30;
+
+/// What became of a rule here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertState {
+    /// The condition holds.
+    Firing,
+    /// It does not.
+    Ok,
+    /// The node cannot evaluate it: why.
+    NotHere(&'static str),
+}
+
+/// One rule as evaluated.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// The rule's name in `alerts.yml`.
+    pub name: &'static str,
+    /// The condition as evaluated here.
+    pub condition: String,
+    /// The value it was evaluated on.
+    pub value: String,
+    /// Firing, not, or not evaluated here.
+    pub state: AlertState,
+}
+
+fn rule(
+    name: &'static str,
+    condition: impl Into<String>,
+    value: impl Into<String>,
+    firing: bool,
+) -> Alert {
+    Alert {
+        name,
+        condition: condition.into(),
+        value: value.into(),
+        state: if firing {
+            AlertState::Firing
+        } else {
+            AlertState::Ok
+        },
+    }
+}
+
+fn not_here(name: &'static str, condition: &str, why: &'static str) -> Alert {
+    Alert {
+        name,
+        condition: condition.into(),
+        value: "—".into(),
+        state: AlertState::NotHere(why),
+    }
+}
+
+/// The sum of a counter family's samples in the OpenMetrics text.
+fn family_total(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        // From +0: an empty sum of floats is -0, shown as "-0".
+        .fold(0.0, |a, b| a + b)
+}
+
+/// Every rule of `alerts.yml`, evaluated on `admin`'s node now.
+pub fn evaluate(admin: &Admin) -> Vec<Alert> {
+    let node = &admin.node;
+    let m = &node.metrics;
+    let tip = node.chain.tip();
+    let now = node.clock.now_unix();
+    let since_block = now.saturating_sub(tip.header.time());
+    let (bytes, max) = {
+        let p = node.mempool.read();
+        (p.bytes() as f64, p.max_bytes() as f64)
+    };
+    let fill = if max > 0.0 { bytes / max } else { 0.0 };
+    let text = m.encode();
+    let reorgs = m.reorgs.get();
+    let rejected_blocks = family_total(&text, "luminex_blocks_rejected_total");
+    let rejected_txs = family_total(&text, "luminex_transactions_rejected_total");
+    let accepted_txs = m.transactions_accepted.get() as f64;
+    let uptime = node.started.elapsed().as_secs_f64().max(1.0);
+    let net = node.net.get().map(|n| n.info());
+    let bft = node.spec.consensus == ConsensusKind::Bft;
+    let mut out = vec![rule(
+        "LuminexNodeDown",
+        "the node does not answer",
+        "it answered this page",
+        false,
+    )];
+    out.push(rule(
+        "LuminexNoNewBlocks",
+        "no new block for 5 minutes (by the tip's timestamp)",
+        format!("last block {since_block} s ago"),
+        since_block > 300,
+    ));
+    out.push(rule(
+        "LuminexMempoolNearlyFull",
+        "mempool over 90 % of its capacity",
+        format!("{:.1} %", 100.0 * fill),
+        fill > 0.9,
+    ));
+    out.push(rule(
+        "LuminexForkDetected",
+        "a reorganisation (since start; Prometheus looks at 15 minutes)",
+        format!("{reorgs} since start"),
+        reorgs > 0,
+    ));
+    out.push(rule(
+        "LuminexInvalidBlocks",
+        "a rejected block (since start; Prometheus looks at 15 minutes)",
+        format!("{rejected_blocks} since start"),
+        rejected_blocks > 0.0,
+    ));
+    out.push(not_here(
+        "LuminexSlowBlockValidation",
+        "99th percentile of block validation over 5 s",
+        "needs the histogram's rate over 10 minutes: see Prometheus",
+    ));
+    out.push(rule(
+        "LuminexTransactionRejectionsHigh",
+        "rejected > 10 × accepted + 1 per second (averaged since start)",
+        format!(
+            "{:.2}/s rejected, {:.2}/s accepted",
+            rejected_txs / uptime,
+            accepted_txs / uptime
+        ),
+        rejected_txs / uptime > 10.0 * accepted_txs / uptime + 1.0,
+    ));
+    match &net {
+        Some(i) => {
+            out.push(rule(
+                "LuminexPeerCountLow",
+                "fewer than 2 peers",
+                format!("{} peers", i.peers.len()),
+                i.peers.len() < 2,
+            ));
+            let lag = i.sync.best_peer_height.saturating_sub(tip.height);
+            out.push(rule(
+                "LuminexSyncLag",
+                "more than 10 blocks behind the best peer",
+                format!("{lag} behind"),
+                lag > 10,
+            ));
+        }
+        None => {
+            out.push(not_here(
+                "LuminexPeerCountLow",
+                "fewer than 2 peers",
+                "networking is off",
+            ));
+            out.push(not_here(
+                "LuminexSyncLag",
+                "more than 10 blocks behind the best peer",
+                "networking is off",
+            ));
+        }
+    }
+    if bft {
+        out.push(not_here(
+            "LuminexConsensusStalled",
+            "finality unchanged for 15 minutes",
+            "needs the finalized height's history: see Prometheus",
+        ));
+        out.push(not_here(
+            "LuminexBftCannotFinalize",
+            "no BFT height decided for 2 minutes",
+            "needs the consensus height's history: see Prometheus",
+        ));
+        let round = m.consensus_round.get();
+        out.push(rule(
+            "LuminexBftRoundsClimbing",
+            "round 3 or more of one height",
+            format!("round {round}"),
+            round >= 3,
+        ));
+        out.push(not_here(
+            "LuminexBftFrequentRoundChanges",
+            "round changes in over half the heights of 15 minutes",
+            "needs 15 minutes of history: see Prometheus",
+        ));
+    }
+    out
+}
+
+/// `GET /admin/alerts`: the rules as evaluated now, and the log's recent
+/// warnings.
+pub async fn alerts_page(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+    let s = match viewer(&admin, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let alerts = evaluate(&admin);
+    let firing = alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .count();
+    let mut warnings: Vec<String> = luminex_service::logbuf::global()
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .collect();
+    warnings.reverse();
+    warnings.truncate(LOG_LINES);
+    let body = html! {
+        h1 { "Alerts" }
+        p #alerts-summary {
+            @if firing == 0 { "No alert is firing." } @else { (firing) " firing." }
+            " The rules of " code { "deploy/prometheus/alerts.yml" } ", evaluated by the node on what it knows now."
+        }
+        table #alerts {
+            caption.visually-hidden { "Alert rules" }
+            thead { tr {
+                th scope="col" { "Rule" } th scope="col" { "Condition here" } th scope="col" { "Value" } th scope="col" { "State" }
+            } }
+            tbody {
+                @for a in &alerts {
+                    tr {
+                        td { (a.name) }
+                        td { (a.condition) }
+                        td { (a.value) }
+                        td {
+                            @match &a.state {
+                                AlertState::Firing => span.badge.warn { "firing" },
+                                AlertState::Ok => span.badge.ok { "ok" },
+                                AlertState::NotHere(why) => { span.badge { "not evaluated" } " " span.note { (why) } },
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Recent warnings and errors in the log" }
+        @if warnings.is_empty() {
+            p.note #no-warnings { "None among the node's recent log lines." }
+        } @else {
+            ul.plain.mono #warnings { @for w in &warnings { li.wrap { (w) } } }
+        }
+    };
+    frame("Alerts", "/admin/alerts", &s, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::family_total;
+
+    #[test]
+    fn counter_families_are_summed_over_their_labels() {
+        let text = "# TYPE luminex_blocks_rejected counter\n\
+            luminex_blocks_rejected_total{reason=\"a\"} 2\n\
+            luminex_blocks_rejected_total{reason=\"b\"} 3\n\
+            luminex_blocks_rejected_created{reason=\"b\"} 1700000000.0\n\
+            luminex_transactions_rejected_total{reason=\"a\"} 7\n";
+        assert_eq!(family_total(text, "luminex_blocks_rejected_total"), 5.0);
+        assert_eq!(
+            family_total(text, "luminex_transactions_rejected_total"),
+            7.0
+        );
+        let none = family_total(text, "luminex_reorgs_total");
+        assert_eq!(none, 0.0);
+        assert_eq!(format!("{none}"), "0");
+    }
+}

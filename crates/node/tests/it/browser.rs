@@ -431,7 +431,32 @@ async fn the_admin_dashboard_in_a_real_browser() {
         c.screenshot().await.unwrap(),
     )
     .unwrap();
-    admin_login(&c, &base, &key("viewer")).await;
+    // Keyboard only: Tab reaches the key field, Enter logs in.
+    let mut reached = false;
+    for _ in 0..8 {
+        let active = c.active_element().await.unwrap();
+        active
+            .send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .unwrap();
+        let now = c.active_element().await.unwrap();
+        if now.attr("id").await.unwrap().as_deref() == Some("key") {
+            reached = true;
+            now.send_keys(&format!(
+                "{}{}",
+                key("viewer").trim(),
+                fantoccini::key::Key::Enter
+            ))
+            .await
+            .unwrap();
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the key field");
+    wait_until("the dashboard after a keyboard login", || async {
+        c.current_url().await.is_ok_and(|u| u.path() == "/admin")
+    })
+    .await;
     let pages = [
         ("admin", "/admin"),
         ("admin-peers", "/admin/peers"),

@@ -304,30 +304,29 @@ pub enum PstCommand {
 }
 
 fn passphrase(confirm: bool) -> anyhow::Result<Zeroizing<String>> {
-    if let Ok(p) = std::env::var("LUMINEX_WALLET_PASSPHRASE") {
-        return Ok(Zeroizing::new(p));
-    }
-    let p = Zeroizing::new(rpassword::prompt_password("Wallet passphrase: ").context(
-        "reading the passphrase (set LUMINEX_WALLET_PASSPHRASE when not on a terminal)",
-    )?);
-    if confirm {
-        let again = Zeroizing::new(rpassword::prompt_password("Repeat passphrase: ")?);
-        if *again != *p {
-            bail!("the passphrases differ");
-        }
-    }
-    Ok(p)
+    ask_passphrase("LUMINEX_WALLET_PASSPHRASE", "Wallet passphrase", confirm)
 }
 
 /// The passphrase of an encrypted key file: LUMINEX_KEY_PASSPHRASE or a
 /// prompt.
 fn key_passphrase(confirm: bool) -> anyhow::Result<Zeroizing<String>> {
-    if let Ok(p) = std::env::var("LUMINEX_KEY_PASSPHRASE") {
+    ask_passphrase("LUMINEX_KEY_PASSPHRASE", "Key file passphrase", confirm)
+}
+
+/// A passphrase from the environment variable `var`, or asked for on the
+/// terminal as `what` (twice when `confirm`).
+fn ask_passphrase(var: &str, what: &str, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var(var) {
         return Ok(Zeroizing::new(p));
     }
-    let p = Zeroizing::new(rpassword::prompt_password("Key file passphrase: ").context(
-        "reading the key file passphrase (set LUMINEX_KEY_PASSPHRASE when not on a terminal)",
-    )?);
+    let p = Zeroizing::new(
+        rpassword::prompt_password(format!("{what}: ")).with_context(|| {
+            format!(
+                "reading the {} (set {var} when not on a terminal)",
+                what.to_lowercase()
+            )
+        })?,
+    );
     if confirm {
         let again = Zeroizing::new(rpassword::prompt_password("Repeat passphrase: ")?);
         if *again != *p {

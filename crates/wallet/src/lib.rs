@@ -273,11 +273,23 @@ impl Wallet {
         seed: &[u8; 32],
         passphrase: &str,
     ) -> Wallet {
+        Wallet::of_one_seed(spec, scheme, SecretKind::Imported, seed, passphrase)
+    }
+
+    /// A wallet whose master secret is `seed` itself (a development key or
+    /// an imported one), with its first address derived.
+    fn of_one_seed(
+        spec: &ChainSpec,
+        scheme: SchemeId,
+        secret: SecretKind,
+        seed: &[u8; 32],
+        passphrase: &str,
+    ) -> Wallet {
         let file = WalletFile {
             version: WALLET_VERSION,
             chain: spec.name.clone(),
             scheme,
-            secret: SecretKind::Imported,
+            secret,
             encrypted: Some(keystore::encrypt(passphrase, seed)),
             public_keys: vec![],
             account: 0,
@@ -304,25 +316,13 @@ impl Wallet {
     /// A wallet holding development key `index` of the spec.
     pub fn dev_key(spec: &ChainSpec, index: u32, passphrase: &str) -> Wallet {
         let seed = ChainSpec::dev_key_seed(index);
-        let file = WalletFile {
-            version: WALLET_VERSION,
-            chain: spec.name.clone(),
-            scheme: spec.default_scheme,
-            secret: SecretKind::DevKey { index },
-            encrypted: Some(keystore::encrypt(passphrase, &seed)),
-            public_keys: vec![],
-            account: 0,
-            addresses: vec![],
-            change: vec![],
-        };
-        let mut w = Wallet {
-            file,
-            keys: vec![],
-            change_keys: vec![],
-            master: Zeroizing::new(seed.to_vec()),
-        };
-        w.new_address(spec);
-        w
+        Wallet::of_one_seed(
+            spec,
+            spec.default_scheme,
+            SecretKind::DevKey { index },
+            &seed,
+            passphrase,
+        )
     }
 
     /// Reads and decrypts a wallet file.

@@ -28,6 +28,6 @@ pub use chain::{
     StoredTx, Tip,
 };
 pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES};
-pub use kv::{Batch, KvStore, StoreError};
+pub use kv::{Batch, KvExt, KvStore, StoreError};
 pub use memory::MemoryStore;
 pub use preverify::{Preverifier, PreverifyHelp};

@@ -409,6 +409,30 @@ pub const META_TIP: Table<String, TipRecord> = Table::new(TableId::Meta);
 pub const TIP_KEY: &str = "tip";
 /// The highest final block (never disconnected).
 pub const META_FINALIZED: Table<String, TipRecord> = Table::new(TableId::Meta);
+/// The database's format version ([`FORMAT_VERSION`] when written).
+pub const META_FORMAT: Table<String, FormatVersion> = Table::new(TableId::Meta);
+/// Key of the format version in [`META_FORMAT`].
+pub const FORMAT_KEY: &str = "format";
+/// The format this code writes and reads. A database without a version
+/// was written before versions were recorded, in format 1.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The format version of a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatVersion(pub u32);
+
+impl Encode for FormatVersion {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        s.put(&self.0.to_le_bytes());
+    }
+}
+
+impl Decode for FormatVersion {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(FormatVersion(r.u32("format version")?))
+    }
+}
+
 /// Key of the finalized block in [`META_FINALIZED`].
 pub const FINALIZED_KEY: &str = "finalized";
 /// Consensus state after each main-chain block (BFT chains).

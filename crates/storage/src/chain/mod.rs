@@ -70,6 +70,15 @@ pub enum ChainError {
     /// Stored data contradicts itself.
     #[error("database is inconsistent: {0}")]
     Inconsistent(String),
+    /// The database was written in a format this version cannot read (a
+    /// newer release, or damage).
+    #[error("database format {found} is not supported (this build reads format {supported}); use the release that wrote it, or a fresh data directory")]
+    UnsupportedFormat {
+        /// On disk.
+        found: u32,
+        /// What this build reads and writes.
+        supported: u32,
+    },
     /// The change would revert a final block.
     #[error("block {hash} at height {height} is final and cannot be reverted")]
     Finalized {
@@ -246,6 +255,25 @@ impl ChainStore {
     ) -> Result<ChainStore, ChainError> {
         let genesis = spec.genesis_block();
         let gh = genesis.hash();
+        match kv.get(META_FORMAT, &FORMAT_KEY.to_string())? {
+            Some(FormatVersion(FORMAT_VERSION)) => {}
+            Some(FormatVersion(found)) => {
+                return Err(ChainError::UnsupportedFormat {
+                    found,
+                    supported: FORMAT_VERSION,
+                })
+            }
+            // New, or written before versions were recorded (format 1).
+            None => {
+                let mut batch = Batch::default();
+                batch.put(
+                    META_FORMAT,
+                    &FORMAT_KEY.to_string(),
+                    &FormatVersion(FORMAT_VERSION),
+                );
+                kv.commit(batch)?;
+            }
+        }
         let tip = match kv.get(META_TIP, &TIP_KEY.to_string())? {
             None => {
                 let c = connect_genesis(&genesis);

@@ -190,3 +190,45 @@ fn a_mutated_copy_does_not_condemn_the_real_block() {
     chain.connect(block).unwrap();
     assert_eq!(store.tip().hash, chain.tip().hash());
 }
+
+/// The database records its format version; a version this build does not
+/// read is refused at open with a clear error, and a database from before
+/// versions were recorded is taken as format 1 and gets the record.
+#[test]
+fn the_format_version_is_recorded_and_an_unknown_one_refused() {
+    use luminex_storage::tables::{FormatVersion, FORMAT_KEY, FORMAT_VERSION, META_FORMAT};
+    use luminex_storage::{Batch, KvExt};
+    let spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    let tip = open_store(kv.clone(), spec.clone()).unwrap().tip();
+    let key = FORMAT_KEY.to_string();
+    assert_eq!(
+        kv.get(META_FORMAT, &key).unwrap(),
+        Some(FormatVersion(FORMAT_VERSION))
+    );
+    // A newer format: refused, and nothing is changed.
+    let mut b = Batch::default();
+    b.put(META_FORMAT, &key, &FormatVersion(FORMAT_VERSION + 1));
+    kv.commit(b).unwrap();
+    match open_store(kv.clone(), spec.clone()) {
+        Err(e @ ChainError::UnsupportedFormat { found, supported }) => {
+            assert_eq!((found, supported), (FORMAT_VERSION + 1, FORMAT_VERSION));
+            assert!(e.to_string().contains("not supported"), "{e}");
+        }
+        Err(e) => panic!("expected an unsupported format, got {e}"),
+        Ok(_) => panic!("expected an unsupported format, the store opened"),
+    }
+    assert_eq!(
+        kv.get(META_FORMAT, &key).unwrap(),
+        Some(FormatVersion(FORMAT_VERSION + 1))
+    );
+    // No record at all (an older database): opens on its tip, recorded.
+    let mut b = Batch::default();
+    b.delete(META_FORMAT, &key);
+    kv.commit(b).unwrap();
+    assert_eq!(open_store(kv.clone(), spec).unwrap().tip(), tip);
+    assert_eq!(
+        kv.get(META_FORMAT, &key).unwrap(),
+        Some(FormatVersion(FORMAT_VERSION))
+    );
+}

@@ -34,7 +34,10 @@ pub enum Command {
 
 /// Parses the command line, runs the command, and maps errors to exit code 1.
 pub fn main() -> ExitCode {
+    // First of all: a SIGTERM during start must stop a node gracefully.
+    crate::run::catch_early_signals();
     let cli = Cli::parse();
+    crate::run::early_signals_for_node(matches!(cli.command, Command::Node(_)));
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn"));
     // libp2p warns about routine events (a message validated after it left

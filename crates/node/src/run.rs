@@ -38,6 +38,11 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
     // network: a SIGTERM that arrives while they start is kept and stops
     // the node gracefully once it runs, instead of killing the process.
     let mut signals = Signals::new().context("installing signal handlers")?;
+    // One that came earlier, before tokio listened, is not lost.
+    if early_signal_seen() {
+        tracing::info!("stopped by a signal during start");
+        return Ok(());
+    }
     loop {
         match run_once(&cfg, &mut signals).await? {
             Exit::Stop => return Ok(()),
@@ -400,6 +405,58 @@ fn settings(
         ),
     ];
     rows.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// Set by a SIGINT or SIGTERM that arrived before the node's own handlers
+/// ([`Signals`]) were registered.
+static EARLY_SIGNAL: std::sync::OnceLock<EarlySignals> = std::sync::OnceLock::new();
+
+struct EarlySignals {
+    /// A signal arrived.
+    seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// When set, a signal does what it does by default (terminate): for
+    /// every command but `node`.
+    default: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Catches SIGINT and SIGTERM from the first moment of `main`, before
+/// arguments are parsed and the async runtime exists, so a signal that
+/// arrives while a node starts stops it gracefully instead of killing it
+/// (`docker stop` right after `docker start`). Until
+/// [`early_signals_for_node`] says otherwise, a signal keeps its default
+/// action unless the command line looks like `luminex node …`.
+pub fn catch_early_signals() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let node = std::env::args_os().skip(1).any(|a| a == "node");
+    let early = EarlySignals {
+        seen: Arc::new(AtomicBool::new(false)),
+        default: Arc::new(AtomicBool::new(!node)),
+    };
+    #[cfg(unix)]
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        let installed = signal_hook::flag::register_conditional_default(sig, early.default.clone())
+            .and_then(|_| signal_hook::flag::register(sig, early.seen.clone()));
+        if let Err(e) = installed {
+            eprintln!("cannot install a signal handler: {e}");
+        }
+    }
+    let _ = EARLY_SIGNAL.set(early);
+}
+
+/// After parsing: signals stop a `node` gracefully; any other command is
+/// terminated by them as usual.
+pub fn early_signals_for_node(node: bool) {
+    if let Some(e) = EARLY_SIGNAL.get() {
+        e.default.store(!node, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Whether a SIGINT or SIGTERM arrived before [`Signals`] existed.
+fn early_signal_seen() -> bool {
+    EARLY_SIGNAL
+        .get()
+        .is_some_and(|e| e.seen.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 /// SIGINT and SIGTERM, registered once for the life of the process (tokio

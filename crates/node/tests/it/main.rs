@@ -18,6 +18,7 @@ mod qbtc;
 mod qr;
 mod restore;
 mod rpc_limits;
+mod sigterm;
 mod stratum;
 mod support;
 mod watch;

@@ -1,0 +1,115 @@
+//! A SIGTERM at any moment of a node's start stops it gracefully (exit
+//! status 0, never killed by the signal), and the data directory it leaves
+//! opens again on a consistent chain — what a `docker stop` or a supervisor
+//! restart right after start does. "Any moment" starts when the process
+//! runs its own code: the first thing `main` does is catch the signal
+//! (Linux shows it in `/proc/<pid>/status`); before that, while the
+//! dynamic loader maps the binary, no program can.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{bin, free_port, NodeProcess};
+
+#[test]
+fn sigterm_at_any_moment_of_start_stops_the_node_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    // Delays after the process exists: the first milliseconds (runtime,
+    // arguments, configuration), opening the database, binding the
+    // listeners, starting the network and the producer.
+    let delays_ms = [
+        0u64, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987,
+    ];
+    for (i, delay) in delays_ms.iter().enumerate() {
+        let port = free_port();
+        let mut child = Command::new(bin())
+            .args(["node", "--chain", "dev"])
+            .args(["--http-addr", &format!("127.0.0.1:{port}")])
+            .args(["--rpc-addr", &format!("127.0.0.1:{}", port + 1)])
+            .args(["--listen", "/ip4/127.0.0.1/tcp/0"])
+            .env("LUMINEX_DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        wait_until_caught(child.id());
+        std::thread::sleep(Duration::from_millis(*delay));
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("run {i}: the node did not stop within 120 s of SIGTERM at {delay} ms");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(
+            status.success(),
+            "run {i}: SIGTERM {delay} ms after start ended the node with {status}"
+        );
+    }
+    // What they left opens, produces and stops cleanly.
+    let port = free_port();
+    let node = NodeProcess::start(dir.path(), port, &[]);
+    node.stop();
+}
+
+/// Waits until process `pid` catches SIGTERM (bit 15 of `SigCgt`).
+fn wait_until_caught(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .is_some_and(|m| m & (1 << (15 - 1)) != 0);
+        if caught {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the node never caught SIGTERM");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// Every other command keeps the default: a SIGTERM (or Ctrl-C) ends it at
+/// once, even while it waits for a node that never answers.
+#[test]
+fn other_commands_still_die_by_sigterm() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args(["chain", "--chain", "dev", "health"])
+        .env("LUMINEX_NODE", format!("http://{addr}"))
+        .env("LUMINEX_DATA_DIR", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // It connected and waits for an answer that never comes.
+    let _conn = listener.accept().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "SIGTERM did not end the command");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(15), "{status}");
+}

@@ -113,3 +113,36 @@ fn other_commands_still_die_by_sigterm() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(15), "{status}");
 }
+
+/// A command whose reader goes away (`luminex … | head`) ends quietly by
+/// SIGPIPE, as Unix tools do, instead of panicking on the broken pipe.
+#[test]
+fn a_command_whose_output_is_cut_ends_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args(["chain", "--chain", "dev", "spec"])
+        .env("LUMINEX_DATA_DIR", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader closes its end before reading anything.
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    // Killed by SIGPIPE, or done before it wrote (then successfully).
+    assert!(
+        status.signal() == Some(13) || status.success(),
+        "{status}: {err}"
+    );
+}

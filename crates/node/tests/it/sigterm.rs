@@ -9,7 +9,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{bin, free_port, NodeProcess};
+use crate::support::{bin, exit_within, free_port, node_command, NodeProcess};
 
 #[test]
 fn sigterm_at_any_moment_of_start_stops_the_node_gracefully() {
@@ -22,35 +22,20 @@ fn sigterm_at_any_moment_of_start_stops_the_node_gracefully() {
     ];
     for (i, delay) in delays_ms.iter().enumerate() {
         let port = free_port();
-        let mut child = Command::new(bin())
-            .args(["node", "--chain", "dev"])
-            .args(["--http-addr", &format!("127.0.0.1:{port}")])
-            .args(["--rpc-addr", &format!("127.0.0.1:{}", port + 1)])
-            .args(["--listen", "/ip4/127.0.0.1/tcp/0"])
-            .env("LUMINEX_DATA_DIR", dir.path())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let child = node_command(dir.path(), "dev", port, &[]).spawn().unwrap();
         wait_until_caught(child.id());
+        // The delay is the point of the test: it picks the moment of start
+        // the signal hits.
         std::thread::sleep(Duration::from_millis(*delay));
         Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("run {i}: the node did not stop within 120 s of SIGTERM at {delay} ms");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = exit_within(
+            child,
+            Duration::from_secs(120),
+            &format!("run {i}: SIGTERM at {delay} ms"),
+        );
         assert!(
             status.success(),
             "run {i}: SIGTERM {delay} ms after start ended the node with {status}"
@@ -62,7 +47,9 @@ fn sigterm_at_any_moment_of_start_stops_the_node_gracefully() {
     node.stop();
 }
 
-/// Waits until process `pid` catches SIGTERM (bit 15 of `SigCgt`).
+/// Waits until process `pid` catches SIGTERM (bit 15 of `SigCgt`). Linux
+/// offers no event for a change of signal disposition (`/proc` files do
+/// not notify), so this polls, every 200 µs, under a generous deadline.
 fn wait_until_caught(pid: u32) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -87,7 +74,7 @@ fn other_commands_still_die_by_sigterm() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin())
+    let child = Command::new(bin())
         .args(["chain", "--chain", "dev", "health"])
         .env("LUMINEX_NODE", format!("http://{addr}"))
         .env("LUMINEX_DATA_DIR", dir.path())
@@ -102,14 +89,7 @@ fn other_commands_still_die_by_sigterm() {
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "SIGTERM did not end the command");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = exit_within(child, Duration::from_secs(30), "a waiting CLI command");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(15), "{status}");
 }

@@ -66,6 +66,54 @@ pub fn total_of(balance_output: &str) -> String {
         .to_string()
 }
 
+/// The command that runs `luminex node` on `chain` with its data in `dir`,
+/// REST on `port` and JSON-RPC on `port + 1`.
+pub fn node_command(dir: &Path, chain: &str, port: u16, extra: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.args([
+        "node",
+        "--chain",
+        chain,
+        "--http-addr",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .args(["--rpc-addr", &format!("127.0.0.1:{}", port + 1)])
+    .args(if extra.contains(&"--listen") {
+        &[][..]
+    } else {
+        // Peer-to-peer on an OS-chosen loopback port: nodes of parallel
+        // tests never collide and only meet when told.
+        &["--listen", "/ip4/127.0.0.1/tcp/0"][..]
+    })
+    .args(extra)
+    .env("LUMINEX_DATA_DIR", dir)
+    .env("RUST_LOG", "warn")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
+    c
+}
+
+/// Waits for `child` to exit, for at most `limit` (then kills it and
+/// panics with `what`): a thread blocks in `wait` and reports the exit,
+/// so the caller waits on that event, not on polls.
+pub fn exit_within(mut child: Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(status) => status.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("{what}: the process did not exit within {limit:?}");
+        }
+    }
+}
+
 /// A running `luminex node` process, killed on drop.
 pub struct NodeProcess {
     pub child: Child,
@@ -80,30 +128,7 @@ impl NodeProcess {
     /// Starts a node of `chain` (preset or spec file) with its JSON-RPC on
     /// `port + 1`, and waits until its API answers.
     pub fn start_chain(dir: &Path, chain: &str, port: u16, extra: &[&str]) -> NodeProcess {
-        let child = Command::new(bin())
-            .args([
-                "node",
-                "--chain",
-                chain,
-                "--http-addr",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .args(["--rpc-addr", &format!("127.0.0.1:{}", port + 1)])
-            .args(if extra.contains(&"--listen") {
-                &[][..]
-            } else {
-                // Peer-to-peer on an OS-chosen loopback port: nodes of
-                // parallel tests never collide and only meet when told.
-                &["--listen", "/ip4/127.0.0.1/tcp/0"][..]
-            })
-            .args(extra)
-            .env("LUMINEX_DATA_DIR", dir)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let child = node_command(dir, chain, port, extra).spawn().unwrap();
         let mut p = NodeProcess { child };
         let deadline = Instant::now() + Duration::from_secs(30);
         // The REST port is bound first and the JSON-RPC port last, after

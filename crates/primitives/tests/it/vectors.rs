@@ -212,16 +212,8 @@ fn authority_change_vector() {
         inputs: vec![],
         outputs: vec![],
         expiry_height: 497,
-        witnesses: vec![Witness::Key {
-            public_key: PublicKey {
-                scheme: SchemeId::MlDsa65,
-                bytes: vec![0xaa, 0xbb],
-            },
-            signature: Signature {
-                scheme: SchemeId::MlDsa65,
-                bytes: vec![0xcc],
-            },
-        }],
+        // The sample transfer's witness: one authority's key and signature.
+        witnesses: sample_tx().witnesses,
         data: Vec::new(),
     };
     const HEX: &str = "01001505000002f4010000000000000202ddee01000000000000000000f101000000000000010202aabb0201cc";

@@ -13,7 +13,7 @@ use luminex_primitives::Hash;
 use maud::{html, Markup};
 
 use super::audit::{Entry, SHOWN};
-use super::{authorize, form_fields, frame, viewer, Admin, Problem};
+use super::{authorize, form_fields, frame, viewer, Admin, Problem, Session};
 use crate::format::{bytes, coins, grouped, rate_per_kb, short};
 
 type FormResult = Result<Form<HashMap<String, String>>, FormRejection>;
@@ -224,18 +224,30 @@ fn done_page(
     frame(title, &here, s, body)
 }
 
-async fn peer_action(admin: Arc<Admin>, headers: HeaderMap, f: FormResult, ban: bool) -> Response {
-    let form = match form_fields(f) {
-        Ok(f) => f,
-        Err(r) => return *r,
-    };
-    let action = if ban { "ban peer" } else { "disconnect peer" };
-    let peer = form
-        .get("peer")
-        .map(|p| p.trim().to_string())
+/// An operator's form for `action`: its fields parsed, the session and
+/// CSRF token checked, the operator key required; returns the trimmed
+/// value of `field` (the action's subject) and the session, or the refusal
+/// page (already in the audit log).
+fn operator_form(
+    admin: &Admin,
+    headers: &HeaderMap,
+    f: FormResult,
+    action: &str,
+    field: &str,
+) -> Result<(String, Session), Box<Response>> {
+    let form = form_fields(f)?;
+    let subject = form
+        .get(field)
+        .map(|v| v.trim().to_string())
         .unwrap_or_default();
-    let s = match authorize(&admin, &headers, &form, action, &peer, true) {
-        Ok(s) => s,
+    let s = authorize(admin, headers, &form, action, &subject, true)?;
+    Ok((subject, s))
+}
+
+async fn peer_action(admin: Arc<Admin>, headers: HeaderMap, f: FormResult, ban: bool) -> Response {
+    let action = if ban { "ban peer" } else { "disconnect peer" };
+    let (peer, s) = match operator_form(&admin, &headers, f, action, "peer") {
+        Ok(v) => v,
         Err(r) => return *r,
     };
     let result = match admin.node.net.get() {
@@ -289,17 +301,9 @@ pub async fn add_peer(
     headers: HeaderMap,
     f: FormResult,
 ) -> Response {
-    let form = match form_fields(f) {
-        Ok(f) => f,
-        Err(r) => return *r,
-    };
     let action = "add peer";
-    let address = form
-        .get("address")
-        .map(|a| a.trim().to_string())
-        .unwrap_or_default();
-    let s = match authorize(&admin, &headers, &form, action, &address, true) {
-        Ok(s) => s,
+    let (address, s) = match operator_form(&admin, &headers, f, action, "address") {
+        Ok(v) => v,
         Err(r) => return *r,
     };
     let result = match (
@@ -448,17 +452,9 @@ pub async fn remove_tx(
     headers: HeaderMap,
     f: FormResult,
 ) -> Response {
-    let form = match form_fields(f) {
-        Ok(f) => f,
-        Err(r) => return *r,
-    };
     let action = "remove transaction";
-    let txid = form
-        .get("txid")
-        .map(|t| t.trim().to_string())
-        .unwrap_or_default();
-    let s = match authorize(&admin, &headers, &form, action, &txid, true) {
-        Ok(s) => s,
+    let (txid, s) = match operator_form(&admin, &headers, f, action, "txid") {
+        Ok(v) => v,
         Err(r) => return *r,
     };
     let fail = |why: String, status: StatusCode| {

@@ -221,6 +221,12 @@ fn score_params(
     // load, four BFT validators on two cores banned each other for a day
     // within seconds and stopped finalizing.
     params.slow_peer_weight = 0.0;
+    // Gossipsub keeps the counters of a departed peer whose score is not
+    // positive (every fresh identity's) for this long, so reconnecting does
+    // not wash a bad score clean; its default of an hour let identities
+    // that connect and leave pile up entries. A peer that earned a ban is
+    // remembered by the network loop's own ban list for the whole ban.
+    params.retain_score = GOSSIP_SCORE_RETAINED;
     let thresholds = gossipsub::PeerScoreThresholds {
         gossip_threshold: -20.0,
         publish_threshold: -40.0,
@@ -230,6 +236,9 @@ fn score_params(
     };
     (params, thresholds)
 }
+
+/// How long gossipsub remembers a departed peer's score.
+pub const GOSSIP_SCORE_RETAINED: Duration = Duration::from_secs(300);
 
 /// Score below which the network loop bans a peer.
 pub const BAN_SCORE: f64 = -80.0;
@@ -322,6 +331,7 @@ mod tests {
         let (params, thresholds) = score_params(&names);
         params.validate().unwrap();
         assert_eq!(params.slow_peer_weight, 0.0);
+        assert_eq!(params.retain_score, GOSSIP_SCORE_RETAINED);
         assert!(thresholds.graylist_threshold >= BAN_SCORE);
     }
 

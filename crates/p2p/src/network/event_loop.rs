@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::handle::Command;
 use super::peer::{Direction, Offence, Peer};
-use super::{ChainAccess, Done, Net, PeerInfo, Purpose};
+use super::{ChainAccess, Done, Net, PeerInfo, PeerStateCounts, Purpose};
 use crate::behaviour::BehaviourEvent;
 use crate::wire::{Request, Response};
 
@@ -213,6 +213,21 @@ impl<C: ChainAccess> Net<C> {
                 tracing::info!(%peer, "disconnecting peer at an operator's request");
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
+            Command::Census(reply) => {
+                let _ = reply.send(self.census());
+            }
+        }
+    }
+
+    /// Counts the entries kept about peers, map by map.
+    fn census(&self) -> PeerStateCounts {
+        PeerStateCounts {
+            peers: self.peers.len(),
+            sync_peers: self.syncer.peer_count(),
+            dialing: self.dialing.len(),
+            outbound_requests: self.outbound.len(),
+            rebuilding: self.rebuilding.len(),
+            banned: self.banned.len(),
         }
     }
 

@@ -8,7 +8,7 @@ use luminex_primitives::{Block, Encode, Transaction};
 use parking_lot::RwLock;
 use tokio::sync::mpsc;
 
-use super::NetInfo;
+use super::{NetInfo, PeerStateCounts};
 use crate::compact::CompactBlock;
 use crate::wire;
 
@@ -29,6 +29,8 @@ pub(super) enum Command {
     /// Closes every connection to a peer without banning it: it may
     /// connect again.
     Disconnect(PeerId),
+    /// Counts what the event loop keeps per peer.
+    Census(tokio::sync::oneshot::Sender<PeerStateCounts>),
 }
 
 /// Why the node's request to the network was refused.
@@ -101,6 +103,16 @@ impl Handle {
     /// A snapshot of the network's state.
     pub fn info(&self) -> NetInfo {
         self.info.read().clone()
+    }
+
+    /// How many entries the event loop keeps about peers, map by map: what
+    /// a leak check after connect/disconnect churn counts.
+    pub async fn census(&self) -> Result<PeerStateCounts, HandleError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Command::Census(tx))
+            .map_err(|_| HandleError::Stopped)?;
+        rx.await.map_err(|_| HandleError::Stopped)
     }
 }
 

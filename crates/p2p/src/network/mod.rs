@@ -176,6 +176,26 @@ pub struct PeerInfo {
     pub score: f64,
 }
 
+/// Entries the event loop keeps about peers, by map. Every one of them is
+/// emptied when the peers it is about disconnect (bans excepted, which run
+/// out): identities that come and go leave nothing behind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PeerStateCounts {
+    /// Connected peers (each with its address, agent, ping, height, points
+    /// and request budgets).
+    pub peers: usize,
+    /// Peers the header-first download knows.
+    pub sync_peers: usize,
+    /// Peers being dialled.
+    pub dialing: usize,
+    /// Requests sent and not answered.
+    pub outbound_requests: usize,
+    /// Compact blocks waiting for their missing transactions.
+    pub rebuilding: usize,
+    /// Banned peers (kept until their ban ends).
+    pub banned: usize,
+}
+
 /// Byte counts of block announcements, for the compact-relay benchmark.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct AnnounceStats {

@@ -1,2 +1,4 @@
+mod churn;
 mod compact;
+mod net;
 mod sim;

@@ -1,0 +1,195 @@
+//! A network started on loopback over a chain that knows only its genesis,
+//! and attackers built from the crate's own behaviour: they speak the
+//! protocols correctly and lie only where a test makes them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::swarm::SwarmEvent;
+use libp2p::{identity, noise, tcp, yamux, Multiaddr, Swarm};
+use luminex_p2p::behaviour::{Behaviour, ChainNames, Limits, SyncCodec};
+use luminex_p2p::{
+    BlockVerdict, ChainAccess, Handle, NetConfig, PeerStateCounts, Role, Status, SyncConfig,
+    Verdict,
+};
+use luminex_primitives::{Block, Hash, Header, MerkleCommitment, SystemClock, Transaction};
+
+/// The chain id of the test chain.
+pub const CHAIN_ID: u32 = 4242;
+/// Its genesis hash.
+pub const GENESIS: Hash = Hash([0x42; 32]);
+
+/// A chain holding only its genesis block, with an empty mempool.
+pub struct GenesisOnly;
+
+impl ChainAccess for GenesisOnly {
+    type Prepared = Arc<Block>;
+    fn status(&self) -> Status {
+        Status {
+            chain_id: CHAIN_ID,
+            genesis: GENESIS,
+            height: 0,
+            tip: GENESIS,
+            work: [0; 32],
+            role: Role::Full,
+        }
+    }
+    fn locator(&self) -> Vec<Hash> {
+        vec![GENESIS]
+    }
+    fn height_of(&self, hash: &Hash) -> Option<u64> {
+        (*hash == GENESIS).then_some(0)
+    }
+    fn header_ok(&self, _: &Header) -> bool {
+        true
+    }
+    fn headers_after(&self, _: &[Hash], _: usize) -> Vec<Header> {
+        Vec::new()
+    }
+    fn block(&self, _: &Hash) -> Option<Block> {
+        None
+    }
+    fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
+    fn submit_tx(&self, _: Transaction) -> Verdict {
+        Verdict::Ignore
+    }
+    fn import_block(&self, _: Arc<Block>) -> BlockVerdict {
+        BlockVerdict::Failed("the test chain imports nothing".into())
+    }
+    fn prepare_block(&self, block: Arc<Block>) -> Arc<Block> {
+        block
+    }
+}
+
+/// The network settings of a test node listening on a free loopback port.
+pub fn config() -> NetConfig {
+    NetConfig {
+        chain_id: CHAIN_ID,
+        genesis: GENESIS,
+        role: Role::Full,
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootnodes: vec![],
+        external: vec![],
+        max_peers: 50,
+        merkle_commitment: MerkleCommitment::Tagged,
+        max_block_bytes: 4 << 20,
+        block_sync: true,
+        max_tx_bytes: 1 << 20,
+        ban_duration: Duration::from_secs(3600),
+        sync: SyncConfig::default(),
+    }
+}
+
+/// Starts a node's network with `cfg`; returns its handle and its listen
+/// address (with its peer id).
+pub async fn start(cfg: NetConfig) -> (Handle, Multiaddr) {
+    let key = identity::Keypair::generate_ed25519();
+    let (handle, _task) = luminex_p2p::start(
+        cfg,
+        key,
+        Arc::new(GenesisOnly),
+        Arc::new(SystemClock::new()),
+    )
+    .unwrap();
+    let addr = wait_for("a listen address", 30, || {
+        let h = handle.clone();
+        async move { h.info().listen_addrs.first().cloned() }
+    })
+    .await;
+    (handle, addr.parse().unwrap())
+}
+
+/// The names of the test chain's protocols.
+pub fn names() -> ChainNames {
+    ChainNames::new(CHAIN_ID, &GENESIS)
+}
+
+/// A swarm speaking the test chain's protocols with a fresh identity.
+pub fn attacker() -> Swarm<Behaviour> {
+    let limits = Limits {
+        max_peers: 8,
+        max_gossip: 4 << 20,
+        codec: SyncCodec {
+            max_request: 4 << 20,
+            max_response: 64 << 20,
+        },
+    };
+    let names = names();
+    libp2p::SwarmBuilder::with_existing_identity(identity::Keypair::generate_ed25519())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|k| {
+            Behaviour::new(k, &names, Role::Full, limits)
+                .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
+        })
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build()
+}
+
+/// Drives `swarm` until `pick` returns something, or panics after `secs`.
+pub async fn drive_until<T>(
+    swarm: &mut Swarm<Behaviour>,
+    what: &str,
+    secs: u64,
+    mut pick: impl FnMut(
+        &mut Swarm<Behaviour>,
+        SwarmEvent<luminex_p2p::behaviour::BehaviourEvent>,
+    ) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: not within {secs} s"));
+        if let Some(t) = pick(swarm, ev) {
+            return t;
+        }
+    }
+}
+
+/// Polls `f` every 100 ms until it gives something, or panics after `secs`.
+pub async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(t) = f().await {
+            return t;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the node keeps nothing about any peer but its bans, and
+/// returns the last count (or panics with it after `secs`).
+pub async fn wait_forgotten(handle: &Handle, secs: u64) -> PeerStateCounts {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let c = handle.census().await.unwrap();
+        let empty = PeerStateCounts {
+            banned: c.banned,
+            ..Default::default()
+        };
+        if c == empty {
+            return c;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "per-peer state left after {secs} s: {c:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

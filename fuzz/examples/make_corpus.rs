@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use luminex_consensus::bft::message::{Proposal, SignedProposal, SignedVote, Vote, VoteKind};
-use luminex_consensus::bft::{BftRules, ConsensusMessage};
+use luminex_consensus::bft::{BftRules, CompactProposal, ConsensusMessage, Gossip};
 use luminex_ledger::testkit::{dev_keys, lock_of, transfer, TestChain};
 use luminex_ledger::{BlockUndo, ChainSpec, Parent};
 use luminex_p2p::compact::CompactBlock;
@@ -104,6 +104,24 @@ fn main() {
         signature,
     }));
     write("consensus_message", "proposal", &proposal.encode());
+    if let ConsensusMessage::Proposal(p) = &proposal {
+        let compact = Gossip::CompactProposal(Box::new(CompactProposal::new(p)));
+        write("consensus_message", "compact-proposal", &compact.encode());
+        let want = Gossip::WantTxs {
+            time_ms: 1,
+            height: 1,
+            block: p.proposal.block.hash(),
+            indexes: vec![0],
+        };
+        write("consensus_message", "want-txs", &want.encode());
+        let txs = Gossip::ProposalTxs {
+            time_ms: 2,
+            block: p.proposal.block.hash(),
+            indexes: vec![0],
+            txs: p.proposal.block.txs[..1].to_vec(),
+        };
+        write("consensus_message", "proposal-txs", &txs.encode());
+    }
 
     // Sync frames.
     let h = Hash([7; 32]);

@@ -1,7 +1,9 @@
-//! Proposals and votes from the consensus gossip topic.
+//! What arrives on the consensus gossip topic: proposals (whole and
+//! compact), votes, status, certified blocks, replays, and requests and
+//! answers for a proposal's transactions.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use luminex_consensus::bft::ConsensusMessage;
+use luminex_consensus::bft::{ConsensusMessage, Gossip};
 use luminex_primitives::{Decode, Encode};
 
 fuzz_target!(|data: &[u8]| {
@@ -12,5 +14,8 @@ fuzz_target!(|data: &[u8]| {
             "a decoded message re-encodes to its bytes"
         );
         let _ = m.height();
+    }
+    if let Ok(g) = Gossip::decode_all(data) {
+        assert_eq!(g.encode(), data, "a decoded gossip message re-encodes to its bytes");
     }
 });

@@ -20,7 +20,7 @@ use crate::Node;
 mod consensus;
 
 use consensus::ConsensusSeen;
-pub use consensus::{StepLabels, TimeoutStep};
+pub use consensus::{RebuiltLabels, StepLabels, TimeoutStep};
 
 /// Label set of a peer count.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -123,6 +123,9 @@ pub struct Metrics {
     /// BFT: rounds started after a height's first (each one a round that
     /// did not decide).
     pub consensus_round_changes: Counter,
+    /// BFT: compact proposals rebuilt, by where their transactions came
+    /// from.
+    pub consensus_proposals_rebuilt: Family<RebuiltLabels, Counter>,
     /// BFT: validators in the set deciding the current height.
     pub consensus_validators: Gauge,
     /// BFT: their total voting power.
@@ -218,6 +221,7 @@ impl Metrics {
             consensus_evidence: Counter::default(),
             consensus_timeouts: Family::default(),
             consensus_round_changes: Counter::default(),
+            consensus_proposals_rebuilt: Family::default(),
             consensus_validators: Gauge::default(),
             consensus_validators_power: Gauge::default(),
             consensus_missing_validators: Gauge::default(),
@@ -364,6 +368,16 @@ impl Metrics {
             "consensus_round_changes",
             "BFT chains: rounds started after the first of a height (rounds that did not decide)",
             m.consensus_round_changes.clone(),
+        );
+        for source in ["mempool", "fetched"] {
+            let _ = m.consensus_proposals_rebuilt.get_or_create(&RebuiltLabels {
+                source: source.into(),
+            });
+        }
+        r.register(
+            "consensus_proposals_rebuilt",
+            "BFT chains: compact proposals rebuilt, by where their transactions came from (mempool, or fetched from the proposer)",
+            m.consensus_proposals_rebuilt.clone(),
         );
         r.register(
             "consensus_validators",

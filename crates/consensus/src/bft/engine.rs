@@ -377,6 +377,25 @@ impl Engine {
         self.machine.disable_locking_for_testing();
     }
 
+    /// The chain's BFT rules.
+    pub fn rules(&self) -> &BftRules {
+        &self.rules
+    }
+
+    /// Whether the current height is decided (its block is being
+    /// committed; the engine waits for [`Engine::advance`]).
+    pub fn is_decided(&self) -> bool {
+        self.decided
+    }
+
+    /// Whether this engine holds the proposal of `block` in `round` of the
+    /// current height (a proposal sent again needs no rebuilding).
+    pub fn has_proposal(&self, round: u32, block: &Hash) -> bool {
+        self.proposals
+            .get(&round)
+            .is_some_and(|p| p.proposal.block.hash() == *block)
+    }
+
     /// The height being decided.
     pub fn height(&self) -> u64 {
         self.machine.height()

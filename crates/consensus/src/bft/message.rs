@@ -6,9 +6,13 @@
 //! vote can neither be replayed on another chain nor passed off as a
 //! transaction signature.
 
+use luminex_primitives::block::MAX_BLOCK_TXS;
+use luminex_primitives::codec::put_length;
 use luminex_primitives::codec::{Decode, DecodeError, Encode, Reader, Sink};
 use luminex_primitives::hash::Domain;
-use luminex_primitives::{Block, CommitCertificate, Hash, Signature};
+use luminex_primitives::{Block, CommitCertificate, Hash, Signature, Transaction};
+
+use super::compact::{decode_pol_round, CompactProposal};
 
 /// Domain of vote digests.
 pub const VOTE: Domain = Domain("luminex/bft-vote");
@@ -237,16 +241,7 @@ impl Decode for SignedProposal {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let height = r.u64("proposal height")?;
         let round = r.u32("proposal round")?;
-        let pol = r.u64("proposal pol round")? as i64;
-        let pol_round = match pol {
-            -1 => None,
-            p if (0..=i64::from(u32::MAX)).contains(&p) && p < i64::from(round) => Some(p as u32),
-            _ => {
-                return Err(DecodeError::OutOfRange {
-                    field: "proposal pol round",
-                })
-            }
-        };
+        let pol_round = decode_pol_round(r, round)?;
         Ok(SignedProposal {
             proposal: Proposal {
                 height,
@@ -310,8 +305,10 @@ impl Decode for ConsensusMessage {
 
 /// What BFT nodes gossip on the consensus topic: the protocol's messages
 /// (encoded exactly as a [`ConsensusMessage`], tags 0 and 1), the height a
-/// node is deciding (tag 2), and finalized blocks with their certificates
-/// for nodes that are behind (tag 3).
+/// node is deciding (tag 2), finalized blocks with their certificates for
+/// nodes that are behind (tag 3), replays of votes (tag 4), and proposals
+/// in compact form (tag 5, and 8 when sent again) with the requests and
+/// answers that complete them (tags 6 and 7, [`super::compact`]).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Gossip {
     /// A proposal or a vote.
@@ -340,6 +337,39 @@ pub enum Gossip {
         time_ms: u64,
         /// The messages, at most [`MAX_REPLAY`].
         messages: Vec<ConsensusMessage>,
+    },
+    /// A proposal whose block is carried as txids.
+    CompactProposal(Box<CompactProposal>),
+    /// "I cannot rebuild this proposed block: send me these of its
+    /// transactions" (answered by the proposer).
+    WantTxs {
+        /// The sender's clock (a request sent again is a new message).
+        time_ms: u64,
+        /// The proposal's height.
+        height: u64,
+        /// The proposed block.
+        block: Hash,
+        /// Block indexes of the transactions wanted, ascending.
+        indexes: Vec<u32>,
+    },
+    /// A proposal of the current round sent again in compact form (a
+    /// stalled round, as [`Gossip::Replay`] does for votes).
+    ReplayProposal {
+        /// The sender's clock (makes each replay a new message).
+        time_ms: u64,
+        /// The proposal.
+        proposal: Box<CompactProposal>,
+    },
+    /// Transactions of a proposed block, answering [`Gossip::WantTxs`].
+    ProposalTxs {
+        /// The sender's clock.
+        time_ms: u64,
+        /// The proposed block.
+        block: Hash,
+        /// Block indexes of `txs`.
+        indexes: Vec<u32>,
+        /// The transactions.
+        txs: Vec<Transaction>,
     },
 }
 
@@ -373,6 +403,41 @@ impl Encode for Gossip {
                 s.put(&(messages.len() as u32).to_le_bytes());
                 for m in messages {
                     m.encode_to(s);
+                }
+            }
+            Gossip::CompactProposal(c) => {
+                s.put(&[5]);
+                c.encode_to(s);
+            }
+            Gossip::ReplayProposal { time_ms, proposal } => {
+                s.put(&[8]);
+                s.put(&time_ms.to_le_bytes());
+                proposal.encode_to(s);
+            }
+            Gossip::WantTxs {
+                time_ms,
+                height,
+                block,
+                indexes,
+            } => {
+                s.put(&[6]);
+                s.put(&time_ms.to_le_bytes());
+                s.put(&height.to_le_bytes());
+                block.encode_to(s);
+                put_indexes(s, indexes);
+            }
+            Gossip::ProposalTxs {
+                time_ms,
+                block,
+                indexes,
+                txs,
+            } => {
+                s.put(&[7]);
+                s.put(&time_ms.to_le_bytes());
+                block.encode_to(s);
+                put_indexes(s, indexes);
+                for t in txs {
+                    t.encode_to(s);
                 }
             }
         }
@@ -410,11 +475,49 @@ impl Decode for Gossip {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Gossip::Replay { time_ms, messages })
             }
+            5 => Ok(Gossip::CompactProposal(Box::new(CompactProposal::decode(
+                r,
+            )?))),
+            6 => Ok(Gossip::WantTxs {
+                time_ms: r.u64("want time")?,
+                height: r.u64("want height")?,
+                block: Hash::decode(r)?,
+                indexes: r.seq("want indexes", MAX_BLOCK_TXS, |r| r.u32("index"))?,
+            }),
+            7 => {
+                let time_ms = r.u64("proposal txs time")?;
+                let block = Hash::decode(r)?;
+                let indexes = r.seq("proposal tx indexes", MAX_BLOCK_TXS, |r| r.u32("index"))?;
+                // As many transactions as indexes, without reserving for
+                // them before they arrive.
+                let mut txs = Vec::with_capacity(indexes.len().min(1024));
+                for _ in 0..indexes.len() {
+                    txs.push(Transaction::decode(r)?);
+                }
+                Ok(Gossip::ProposalTxs {
+                    time_ms,
+                    block,
+                    indexes,
+                    txs,
+                })
+            }
+            8 => Ok(Gossip::ReplayProposal {
+                time_ms: r.u64("replay time")?,
+                proposal: Box::new(CompactProposal::decode(r)?),
+            }),
             tag => Err(DecodeError::UnknownTag {
                 field: "consensus gossip tag",
                 tag: tag.into(),
             }),
         }
+    }
+}
+
+/// Writes a count-prefixed list of block indexes.
+fn put_indexes<S: Sink>(s: &mut S, indexes: &[u32]) {
+    put_length(s, indexes.len());
+    for i in indexes {
+        s.put(&i.to_le_bytes());
     }
 }
 

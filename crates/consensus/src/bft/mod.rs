@@ -1,6 +1,7 @@
 //! BFT finality: Tendermint over a known validator set.
 //!
 //! * [`message`]: proposals, votes, their signed forms and digests;
+//! * [`compact`]: proposals carried as txids and rebuilt from the mempool;
 //! * [`proposer`]: CometBFT's weighted, rotating proposer selection;
 //! * [`rules`]: the chain rules a BFT block and its certificate must meet;
 //! * [`votes`]: the vote keeper;
@@ -8,6 +9,7 @@
 //! * [`engine`]: one node's engine around it (authentication, signing
 //!   after recording, certificates, buffering, re-gossip).
 
+pub mod compact;
 pub mod engine;
 pub mod machine;
 pub mod message;
@@ -15,6 +17,7 @@ pub mod proposer;
 pub mod rules;
 pub mod votes;
 
+pub use compact::{CompactProposal, PendingProposal};
 pub use engine::{ConsensusSigner, Effect, Engine, Host, MessageError, SignedState};
 pub use message::{
     ChainDomain, ConsensusMessage, Gossip, Proposal, SignedProposal, SignedVote, Vote, VoteKind,

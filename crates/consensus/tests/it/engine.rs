@@ -14,11 +14,11 @@ use luminex_primitives::{
     Amount, Block, CommitCertificate, Hash, SchemeId, Transaction, TxKind, TxOut,
 };
 
-fn spec() -> ChainSpec {
+pub(crate) fn spec() -> ChainSpec {
     ChainSpec::preset("poa").unwrap()
 }
 
-fn keys(spec: &ChainSpec) -> Vec<SigningKey> {
+pub(crate) fn keys(spec: &ChainSpec) -> Vec<SigningKey> {
     (0..4)
         .map(|i| SigningKey::from_seed(spec.default_scheme, &ChainSpec::dev_validator_seed(i)))
         .collect()
@@ -26,9 +26,9 @@ fn keys(spec: &ChainSpec) -> Vec<SigningKey> {
 
 /// A host over the genesis block: builds blocks on it, calls every block
 /// valid unless told otherwise, records signed states (or fails to).
-struct TestHost {
-    spec: ChainSpec,
-    record: ConsensusRecord,
+pub(crate) struct TestHost {
+    pub(crate) spec: ChainSpec,
+    pub(crate) record: ConsensusRecord,
     valid: bool,
     persist_ok: bool,
     recorded: Vec<SignedState>,
@@ -36,7 +36,7 @@ struct TestHost {
 }
 
 impl TestHost {
-    fn new() -> TestHost {
+    pub(crate) fn new() -> TestHost {
         let spec = spec();
         TestHost {
             record: spec.bft_genesis().unwrap(),
@@ -48,7 +48,7 @@ impl TestHost {
         }
     }
 
-    fn block(&self, proposer: Hash, time_ms: u64) -> Block {
+    pub(crate) fn block(&self, proposer: Hash, time_ms: u64) -> Block {
         let g = self.spec.genesis_block();
         let parent = Parent {
             hash: g.hash(),
@@ -106,15 +106,15 @@ impl Host for TestHost {
     }
 }
 
-struct Fixture {
-    spec: ChainSpec,
-    rules: BftRules,
-    keys: Vec<SigningKey>,
-    record: ConsensusRecord,
+pub(crate) struct Fixture {
+    pub(crate) spec: ChainSpec,
+    pub(crate) rules: BftRules,
+    pub(crate) keys: Vec<SigningKey>,
+    pub(crate) record: ConsensusRecord,
 }
 
 impl Fixture {
-    fn new() -> Fixture {
+    pub(crate) fn new() -> Fixture {
         let spec = spec();
         Fixture {
             rules: BftRules::for_spec(&spec).unwrap(),
@@ -125,7 +125,7 @@ impl Fixture {
     }
 
     /// The engine of validator `me` (a key index), or a follower.
-    fn engine(&self, me: Option<usize>, restored: Option<SignedState>) -> Engine {
+    pub(crate) fn engine(&self, me: Option<usize>, restored: Option<SignedState>) -> Engine {
         Engine::new(
             self.rules.clone(),
             me.map(|i| {
@@ -146,7 +146,7 @@ impl Fixture {
     }
 
     /// The key index of the proposer of `round` at height 1.
-    fn proposer(&self, round: u32) -> usize {
+    pub(crate) fn proposer(&self, round: u32) -> usize {
         let id = BftRules::proposer(&self.record, round);
         self.keys
             .iter()
@@ -173,7 +173,7 @@ impl Fixture {
         ConsensusMessage::Vote(SignedVote { vote, signature })
     }
 
-    fn proposal(&self, key: usize, round: u32, block: Block) -> ConsensusMessage {
+    pub(crate) fn proposal(&self, key: usize, round: u32, block: Block) -> ConsensusMessage {
         let proposal = Proposal {
             height: 1,
             round,

@@ -1,6 +1,7 @@
 //! Proof of work: Bitcoin's compact targets and work, retargeting, time
 //! rules, and midstate mining.
 
+mod compact;
 mod engine;
 
 use std::sync::atomic::AtomicBool;

@@ -409,13 +409,14 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
     v4.kill();
 }
 
-/// A block of more than a megabyte finalizes. A proposal carries its whole
-/// block on the consensus topic, so that topic's gossip limit must fit the
-/// largest block: it was the relay limit (about 1.1 MB on `poa`), the
-/// proposal of a fuller block was dropped unsent, and a network whose
-/// mempools held more than that stopped finalizing. Eight transfers of
+/// A block of more than a megabyte finalizes, on every validator, also on
+/// one whose mempool cannot hold its transactions. Eight transfers of
 /// ~450 kB (two chained from each dev key) are submitted at once: any three
-/// of them in one block are over the old limit.
+/// of them in one block are over gossip's relay limit (about 1.1 MB on
+/// `poa`), which once dropped such proposals unsent. Validator 1 runs with
+/// a 1 MiB mempool, so it holds at most two of them: proposals come as
+/// txids (ADR 0029), and it must ask their proposers for the transactions
+/// it lacks — which its metrics show — before it can take a block.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_over_a_megabyte_finalize() {
     use luminex_ledger::testkit::{lock_of, sign_all, transfer};
@@ -425,7 +426,13 @@ async fn blocks_over_a_megabyte_finalize() {
     let v0 = Proc::start(validator(0, None));
     let boot = v0.p2p_addr().await;
     let vs: Vec<Proc> = (1..4)
-        .map(|i| Proc::start(validator(i, Some(&boot))))
+        .map(|i| {
+            let mut args = validator(i, Some(&boot));
+            if i == 1 {
+                args.extend(["--mempool-max-mb".to_string(), "1".to_string()]);
+            }
+            Proc::start(args)
+        })
         .collect();
     let all: Vec<&Proc> = std::iter::once(&v0).chain(&vs).collect();
     all_past(&all, 1, "the first finalized blocks").await;
@@ -494,4 +501,12 @@ async fn blocks_over_a_megabyte_finalize() {
             .await;
         }
     }
+    let fetched = r#"luminex_consensus_proposals_rebuilt_total{source="fetched"}"#;
+    assert!(
+        metric(vs[0].port, fetched).await >= 1.0,
+        "validator 1 rebuilt no proposal with fetched transactions"
+    );
+    // The others held every transaction: rebuilt from their mempools.
+    let from_mempool = r#"luminex_consensus_proposals_rebuilt_total{source="mempool"}"#;
+    assert!(metric(vs[1].port, from_mempool).await >= 1.0);
 }

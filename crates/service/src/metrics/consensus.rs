@@ -27,6 +27,14 @@ pub struct StepLabels {
     pub step: String,
 }
 
+/// Label set of a rebuilt compact proposal.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RebuiltLabels {
+    /// `mempool` (every transaction was there) or `fetched` (some were
+    /// asked of the proposer).
+    pub source: String,
+}
+
 /// The step of a BFT round whose timeout fired (the consensus crate's
 /// `TimeoutKind`, named here so this crate need not depend on it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +111,18 @@ impl Metrics {
         self.consensus_validator_power.set(gauge(own));
     }
 
-    /// BFT: a timeout fired and moved the round on.
+    /// BFT: a compact proposal was rebuilt, with transactions `fetched`
+    /// from the proposer or from the mempool alone.
+    pub fn consensus_compact_proposal(&self, fetched: bool) {
+        let source = if fetched { "fetched" } else { "mempool" };
+        self.consensus_proposals_rebuilt
+            .get_or_create(&RebuiltLabels {
+                source: source.into(),
+            })
+            .inc();
+    }
+
+    /// BFT: a timeout of `step` fired and moved the round on.
     pub fn consensus_timeout(&self, step: TimeoutStep) {
         self.consensus_timeouts
             .get_or_create(&StepLabels {

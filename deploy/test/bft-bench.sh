@@ -68,4 +68,28 @@ for _ in $(seq 1 120); do
 done
 [ "${h:-0}" -ge 3 ] || { echo "the validators did not finalize 3 blocks in 120 s" >&2; exit 1; }
 
-"$bin" bench --chain "$spec" "${nodes[@]}" "$@"
+# CPU time the four validators use during the run (user + system, from
+# /proc): with the count of finalized transactions it gives the cost of a
+# transaction across the network, which bounds the rate the machine's cores
+# can sustain whatever the protocol does.
+cpu_ticks() {
+  local t=0 p
+  for p in "${pids[@]}"; do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+before="$(cpu_ticks)"
+start="$(date +%s.%N)"
+"$bin" bench --chain "$spec" "${nodes[@]}" "$@" | tee "$dir/bench.out"
+after="$(cpu_ticks)"
+end="$(date +%s.%N)"
+hz="$(getconf CLK_TCK)"
+final="$(sed -n 's/^finalized: *\([0-9]*\) .*/\1/p' "$dir/bench.out")"
+awk -v b="$before" -v a="$after" -v hz="$hz" -v s="$start" -v e="$end" -v n="${final:-0}" 'BEGIN {
+  cpu = (a - b) / hz; wall = e - s
+  printf "validators cpu: %.1f s over %.1f s of wall time (%.2f cores)", cpu, wall, cpu / wall
+  if (n > 0) printf ", %.0f us per finalized transaction for the four", cpu / n * 1e6
+  printf "\n"
+}'
+

@@ -180,7 +180,7 @@ impl ChainStore {
 /// the same lock comes up for a coin's address history and again for its
 /// address-UTXO entry (and for every coin of an address that recurs).
 #[derive(Default)]
-struct IndexKeys(HashMap<Lock, Hash>);
+pub(super) struct IndexKeys(HashMap<Lock, Hash>);
 
 impl IndexKeys {
     pub(super) fn of(&mut self, lock: &Lock) -> Hash {
@@ -215,7 +215,7 @@ fn utxo_batch(b: &mut Batch, changes: &UtxoChanges, keys: &mut IndexKeys) {
 
 /// What each transaction of `block` did to each address it touched.
 /// `spent` must hold every coin the block spent from before the block.
-fn address_deltas(
+pub(super) fn address_deltas(
     block: &Block,
     txids: &[Hash],
     height: u64,

@@ -1,36 +1,95 @@
 //! Checking what is stored against a replay of the main chain.
 
+use super::commit::{address_deltas, IndexKeys};
 use super::*;
 
 impl ChainStore {
     /// Replays every main-chain block from genesis in memory (validating it
-    /// again, signatures included) and checks that the stored UTXO set, the
-    /// address UTXO index and the tip agree with the replay.
+    /// again, signatures included) and checks that what is stored agrees
+    /// with the replay: the tip record and the in-memory tip, the height
+    /// index and header records, undo data, the UTXO set, the address UTXO
+    /// index, the transaction index and the address history. Nothing of a
+    /// disconnected block may remain in the indexes.
     pub fn check_consistency(&self) -> Result<ConsistencyReport, ChainError> {
         let tip = self.tip();
         let inconsistent = |m: String| Err(ChainError::Inconsistent(m));
+        match self.kv.get(META_TIP, &TIP_KEY.to_string())? {
+            Some(t) if t.hash == tip.hash && t.height == tip.height => {}
+            other => {
+                return inconsistent(format!(
+                    "stored tip {other:?} is not the tip in memory ({} at {})",
+                    tip.hash, tip.height
+                ))
+            }
+        }
         let mut utxos: HashMap<OutPoint, Coin> = HashMap::new();
+        let mut tx_index: HashMap<Hash, TxLocation> = HashMap::new();
+        let mut history: HashMap<Vec<u8>, AddressDelta> = HashMap::new();
+        let mut keys = IndexKeys::default();
         let cache = SigCache::new(1);
         let mut prev: Option<Header> = None;
         for height in 0..=tip.height {
             let Some(hash) = self.hash_at(height)? else {
                 return inconsistent(format!("no block at height {height}"));
             };
+            if self.index.read().main.get(height as usize) != Some(&hash) {
+                return inconsistent(format!(
+                    "the main chain in memory differs from the height index at {height}"
+                ));
+            }
+            match self.header(&hash)? {
+                Some(r) if r.height == height && !r.invalid => {}
+                other => {
+                    return inconsistent(format!(
+                        "header record of {hash} at height {height} is {other:?}"
+                    ))
+                }
+            }
             let Some(block) = self.block(&hash)? else {
                 return inconsistent(format!("block {hash} at height {height} missing"));
             };
-            match prev {
-                None => connect_genesis(&block).changes.apply_to(&mut utxos),
+            if self.kv.get_raw(UNDO.id, &hash.to_key())?.is_none() {
+                return inconsistent(format!("undo data of {hash} at height {height} missing"));
+            }
+            let (connected, spent) = match prev {
+                None => (connect_genesis(&block), HashMap::new()),
                 Some(p) => {
                     let ctx = BlockContext {
                         height,
                         prev_hash: p.hash(),
                     };
-                    connect_block(&block, &utxos, &ctx, &self.spec, &cache)?
-                        .changes
-                        .apply_to(&mut utxos);
+                    // The coins the block spends from before it, as the
+                    // address history was written with.
+                    let spent: HashMap<OutPoint, Coin> = block
+                        .txs
+                        .iter()
+                        .skip(1)
+                        .flat_map(|t| t.inputs.iter())
+                        .filter_map(|op| utxos.get(op).map(|c| (*op, *c)))
+                        .collect();
+                    (
+                        connect_block(&block, &utxos, &ctx, &self.spec, &cache)?,
+                        spent,
+                    )
                 }
+            };
+            for (index, (txid, wtxid)) in connected.txids.iter().zip(&connected.wtxids).enumerate()
+            {
+                tx_index.insert(
+                    *txid,
+                    TxLocation {
+                        block: hash,
+                        height,
+                        index: index as u32,
+                        wtxid: *wtxid,
+                    },
+                );
             }
+            for (key, delta) in address_deltas(&block, &connected.txids, height, &spent, &mut keys)
+            {
+                history.insert(key.to_key(), delta);
+            }
+            connected.changes.apply_to(&mut utxos);
             prev = Some(block.header);
         }
         if self.hash_at(tip.height + 1)?.is_some() {
@@ -51,6 +110,31 @@ impl ChainStore {
             })
         {
             return inconsistent("address UTXO index differs from the UTXO set".into());
+        }
+        let stored_index: HashMap<Hash, TxLocation> = self
+            .kv
+            .scan(TX_INDEX, &[], None, false, usize::MAX)?
+            .into_iter()
+            .collect();
+        if stored_index != tx_index {
+            return inconsistent(format!(
+                "transaction index ({} entries) differs from the replay ({} entries)",
+                stored_index.len(),
+                tx_index.len()
+            ));
+        }
+        let stored_history: HashMap<Vec<u8>, AddressDelta> = self
+            .kv
+            .scan(ADDRESS_TXS, &[], None, false, usize::MAX)?
+            .into_iter()
+            .map(|(k, d)| (k.to_key(), d))
+            .collect();
+        if stored_history != history {
+            return inconsistent(format!(
+                "address history ({} entries) differs from the replay ({} entries)",
+                stored_history.len(),
+                history.len()
+            ));
         }
         Ok(ConsistencyReport {
             height: tip.height,

@@ -232,3 +232,72 @@ fn the_format_version_is_recorded_and_an_unknown_one_refused() {
         Some(FormatVersion(FORMAT_VERSION))
     );
 }
+
+/// The consistency checker finds index entries that disagree with the
+/// main chain: a transaction-index entry gone, an address-history entry
+/// left from a disconnected block, a tip record that is not the tip.
+#[test]
+fn the_consistency_checker_finds_stale_indexes() {
+    use luminex_storage::tables::{
+        AddressDelta, AddressTxKey, TipRecord, ADDRESS_TXS, META_TIP, TIP_KEY, TX_INDEX,
+    };
+    use luminex_storage::{Batch, KvExt};
+    let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    let store = open_store(kv.clone(), TestChain::dev().spec).unwrap();
+    let chain = build(&store);
+    store.check_consistency().unwrap();
+    let txid = chain.blocks[2].txs[1].txid();
+    let location = kv.get(TX_INDEX, &txid).unwrap().unwrap();
+    let tip = store.tip();
+    let stray = AddressTxKey {
+        address: luminex_primitives::Hash([9; 32]),
+        height: 3,
+        txid,
+    };
+    type Damage = Box<dyn Fn(&mut Batch)>;
+    let damages: Vec<(Damage, Damage)> = vec![
+        (
+            Box::new(move |b| b.delete(TX_INDEX, &txid)),
+            Box::new(move |b| b.put(TX_INDEX, &txid, &location)),
+        ),
+        (
+            Box::new(move |b| b.put(ADDRESS_TXS, &stray, &AddressDelta::default())),
+            Box::new(move |b| b.delete(ADDRESS_TXS, &stray)),
+        ),
+        (
+            Box::new(move |b| {
+                b.put(
+                    META_TIP,
+                    &TIP_KEY.to_string(),
+                    &TipRecord {
+                        hash: tip.header.prev_hash(),
+                        height: tip.height - 1,
+                    },
+                )
+            }),
+            Box::new(move |b| {
+                b.put(
+                    META_TIP,
+                    &TIP_KEY.to_string(),
+                    &TipRecord {
+                        hash: tip.hash,
+                        height: tip.height,
+                    },
+                )
+            }),
+        ),
+    ];
+    for (damage, repair) in damages {
+        let mut b = Batch::new();
+        damage(&mut b);
+        kv.commit(b).unwrap();
+        assert!(matches!(
+            store.check_consistency(),
+            Err(ChainError::Inconsistent(_))
+        ));
+        let mut b = Batch::new();
+        repair(&mut b);
+        kv.commit(b).unwrap();
+        store.check_consistency().unwrap();
+    }
+}

@@ -9,6 +9,8 @@
 //! * [`ChainStore`]: the chain on top — connects a block by committing the
 //!   block, its UTXO changes, undo data and indexes in **one** batch, so a
 //!   crash at any moment leaves a consistent tip.
+//! * `faults` (feature `testkit`): a wrapper that injects write, fsync
+//!   and no-space faults into any backend, for tests.
 //! * [`Preverifier`]: checks the signatures of queued blocks while earlier
 //!   ones commit (sync and block-file import).
 //!
@@ -17,6 +19,8 @@
 #![warn(missing_docs)]
 
 mod chain;
+#[cfg(feature = "testkit")]
+pub mod faults;
 mod fjall_store;
 mod kv;
 mod memory;

@@ -66,7 +66,7 @@ impl ChainStore {
         if let Some(f) = &finalized {
             batch.put(META_FINALIZED, &FINALIZED_KEY.to_string(), f);
         }
-        self.kv.commit(batch)?;
+        self.commit(batch)?;
         {
             let mut index = self.index.write();
             index.headers.insert(hash, record);
@@ -121,6 +121,7 @@ impl ChainStore {
     /// Disconnects the tip block in one synced batch and returns it.
     pub fn disconnect_tip(&self) -> Result<Block, ChainError> {
         let _w = self.write.lock();
+        self.check_running()?;
         self.disconnect_inner()
     }
 
@@ -164,7 +165,7 @@ impl ChainStore {
                 height: tip.height - 1,
             },
         );
-        self.kv.commit(b)?;
+        self.commit(b)?;
         self.index.write().main.pop();
         *self.tip.write() = Tip {
             hash: block.header.prev_hash(),

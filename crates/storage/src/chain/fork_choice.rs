@@ -78,6 +78,7 @@ impl ChainStore {
         cache: &SigCache,
     ) -> Result<Accepted, ChainError> {
         let _w = self.write.lock();
+        self.check_running()?;
         let mut acc = Accepted {
             status: AcceptStatus::Duplicate,
             connected: vec![],
@@ -102,6 +103,7 @@ impl ChainStore {
         cache: &SigCache,
     ) -> Result<Accepted, ChainError> {
         let _w = self.write.lock();
+        self.check_running()?;
         let mut acc = Accepted {
             status: AcceptStatus::Duplicate,
             connected: vec![],
@@ -283,7 +285,7 @@ impl ChainStore {
         let mut b = Batch::new();
         b.put(HEADERS, &hash, &record);
         store_body(&mut b, block, &hash, &ids.wtxids);
-        self.kv.commit(b)?;
+        self.commit(b)?;
         self.index.write().headers.insert(hash, record);
         if record.chain_work > tip.chain_work {
             let before = acc.connected.len();
@@ -431,7 +433,7 @@ impl ChainStore {
         record.invalid = true;
         let mut b = Batch::new();
         b.put(HEADERS, hash, &record);
-        self.kv.commit(b)?;
+        self.commit(b)?;
         let mut index = self.index.write();
         index.headers.insert(*hash, record);
         // Descendants are invalid too.

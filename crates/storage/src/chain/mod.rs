@@ -79,6 +79,13 @@ pub enum ChainError {
         /// What this build reads and writes.
         supported: u32,
     },
+    /// An earlier write failed, so the store accepts no more changes until
+    /// it is opened again: its tip in memory and what the engine holds may
+    /// disagree (a failed fsync can leave a batch readable but not
+    /// durable), and writing on top could make durable a state that rests
+    /// on a lost one.
+    #[error("the chain store accepts no more changes after a storage failure ({0}); fix the storage and restart")]
+    Halted(String),
     /// The change would revert a final block.
     #[error("block {hash} at height {height} is final and cannot be reverted")]
     Finalized {
@@ -242,6 +249,8 @@ pub struct ChainStore {
     orphans: Mutex<Vec<Arc<Block>>>,
     /// Serialises writers; readers never wait for it.
     write: Mutex<()>,
+    /// The first failed write, after which every change is refused.
+    halted: RwLock<Option<String>>,
 }
 
 impl ChainStore {
@@ -362,6 +371,7 @@ impl ChainStore {
             finalized: RwLock::new(finalized),
             orphans: Mutex::new(Vec::new()),
             write: Mutex::new(()),
+            halted: RwLock::new(None),
         };
         {
             let _w = store.write.lock();
@@ -371,11 +381,41 @@ impl ChainStore {
                 disconnected: vec![],
                 verified_signatures: 0,
             };
-            if let Err(e) = store.activate_best_chain(&SigCache::new(1), &mut acc) {
-                tracing::warn!(error = %e, "could not move to the best stored branch");
+            match store.activate_best_chain(&SigCache::new(1), &mut acc) {
+                Ok(()) => {}
+                // The storage fails: opening on it would only fail later.
+                Err(e @ (ChainError::Store(_) | ChainError::Halted(_))) => return Err(e),
+                Err(e) => tracing::warn!(error = %e, "could not move to the best stored branch"),
             }
         }
         Ok(store)
+    }
+
+    /// Commits `batch` for the chain. The first failure halts the store
+    /// ([`ChainError::Halted`] for every later change): after a failed
+    /// write the caller cannot know what the engine holds.
+    fn commit(&self, batch: Batch) -> Result<(), ChainError> {
+        self.check_running()?;
+        if let Err(e) = self.kv.commit(batch) {
+            tracing::error!(error = %e, "storage write failed: the chain store accepts no more changes until it is restarted");
+            *self.halted.write() = Some(e.to_string());
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Refuses a change once a write has failed.
+    fn check_running(&self) -> Result<(), ChainError> {
+        match &*self.halted.read() {
+            Some(reason) => Err(ChainError::Halted(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the store accepts no more changes (a write failed), if it does
+    /// not: a node reports this and stops taking blocks until restarted.
+    pub fn halted(&self) -> Option<String> {
+        self.halted.read().clone()
     }
 
     /// The chain spec.

@@ -5,4 +5,6 @@ mod authority;
 mod bft;
 mod chain;
 mod conformance;
+mod faults;
+mod forks;
 mod preverify;

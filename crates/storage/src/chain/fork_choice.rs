@@ -288,22 +288,42 @@ impl ChainStore {
         self.commit(b)?;
         self.index.write().headers.insert(hash, record);
         if record.chain_work > tip.chain_work {
-            let before = acc.connected.len();
-            self.activate_best_chain(cache, acc)?;
-            if acc.connected.len() > before && self.tip().hash == hash {
+            let before = (acc.connected.len(), acc.disconnected.len());
+            let failed = self.activate_best_chain(cache, acc)?;
+            if acc.connected.len() > before.0 && self.tip().hash == hash {
                 return Ok(AcceptStatus::MainChain);
+            }
+            // The branch this block leads failed to connect: the block, or
+            // one before it, is invalid — not a side branch to keep. (Unless
+            // the main chain moved to another branch meanwhile: the caller
+            // must learn what was connected, so the answer stays Ok.)
+            if (acc.connected.len(), acc.disconnected.len()) == before {
+                if let Some((_, e)) = failed.into_iter().find(|(h, _)| *h == hash) {
+                    return Err(e.into());
+                }
+                let invalid = self
+                    .index
+                    .read()
+                    .headers
+                    .get(&hash)
+                    .is_some_and(|r| r.invalid);
+                if invalid {
+                    return Err(BlockError::KnownInvalid.into());
+                }
             }
         }
         Ok(AcceptStatus::SideBranch)
     }
 
     /// Moves the main chain to the valid stored branch with the most work,
-    /// if it has more than the tip.
+    /// if it has more than the tip. Returns the blocks found invalid on the
+    /// way (each branch they led was rolled back and the next best tried).
     pub(super) fn activate_best_chain(
         &self,
         cache: &SigCache,
         acc: &mut Accepted,
-    ) -> Result<(), ChainError> {
+    ) -> Result<Vec<(Hash, BlockError)>, ChainError> {
+        let mut failed = Vec::new();
         loop {
             let tip = self.tip();
             let best = {
@@ -315,27 +335,29 @@ impl ChainStore {
                     .max_by(|a, b| a.1.chain_work.cmp(&b.1.chain_work).then(b.0.cmp(a.0)))
                     .map(|(h, _)| *h)
             };
-            let Some(best) = best else { return Ok(()) };
-            match self.reorganize(best, cache, acc) {
-                Ok(()) => return Ok(()),
+            let Some(best) = best else {
+                return Ok(failed);
+            };
+            match self.reorganize(best, cache, acc)? {
+                None => return Ok(failed),
                 // A block of that branch was invalid: it is marked; try the next best.
-                Err(ChainError::Invalid(e)) => {
-                    tracing::warn!(error = %e, "best branch is invalid");
-                    continue;
+                Some((block, e)) => {
+                    tracing::warn!(%block, error = %e, "best branch is invalid");
+                    failed.push((block, e));
                 }
-                Err(e) => return Err(e),
             }
         }
     }
 
     /// Disconnects to the fork point with `target`'s branch and connects the
-    /// branch, restoring the old chain if a block of it is invalid.
+    /// branch, restoring the old chain if a block of it is invalid (that
+    /// block and its error are returned).
     pub(super) fn reorganize(
         &self,
         target: Hash,
         cache: &SigCache,
         acc: &mut Accepted,
-    ) -> Result<(), ChainError> {
+    ) -> Result<Option<(Hash, BlockError)>, ChainError> {
         let (fork_height, branch) = {
             let index = self.index.read();
             let mut branch = Vec::new();
@@ -390,7 +412,7 @@ impl ChainStore {
                         })?;
                         self.connect_tip(Incoming::Plain(old), rec, None, cache)?;
                     }
-                    return Err(e.into());
+                    return Ok(Some((hash, e)));
                 }
                 Err(e) => return Err(e),
             }
@@ -398,7 +420,7 @@ impl ChainStore {
         acc.disconnected
             .extend(disconnected.into_iter().map(Arc::new));
         acc.connected.extend(connected);
-        Ok(())
+        Ok(None)
     }
 
     /// Refuses a change that would disconnect blocks above `fork_height`
@@ -437,21 +459,7 @@ impl ChainStore {
         let mut index = self.index.write();
         index.headers.insert(*hash, record);
         // Descendants are invalid too.
-        let mut frontier = vec![*hash];
-        while let Some(h) = frontier.pop() {
-            let children: Vec<Hash> = index
-                .headers
-                .iter()
-                .filter(|(_, r)| r.header.prev_hash() == h && !r.invalid)
-                .map(|(c, _)| *c)
-                .collect();
-            for c in children {
-                if let Some(r) = index.headers.get_mut(&c) {
-                    r.invalid = true;
-                }
-                frontier.push(c);
-            }
-        }
+        index.invalidate_descendants(&[*hash]);
         Ok(())
     }
 }

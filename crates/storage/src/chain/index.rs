@@ -14,6 +14,28 @@ impl Index {
     pub(super) fn on_main(&self, hash: &Hash, height: u64) -> bool {
         self.main.get(height as usize) == Some(hash)
     }
+
+    /// Marks every descendant of the `invalid` blocks invalid. Only the
+    /// block that failed is marked on disk; its descendants are marked
+    /// here, when it fails and again at every open.
+    pub(super) fn invalidate_descendants(&mut self, invalid: &[Hash]) {
+        let mut children: HashMap<Hash, Vec<Hash>> = HashMap::new();
+        for (hash, r) in &self.headers {
+            children
+                .entry(r.header.prev_hash())
+                .or_default()
+                .push(*hash);
+        }
+        let mut frontier = invalid.to_vec();
+        while let Some(h) = frontier.pop() {
+            for c in children.get(&h).into_iter().flatten() {
+                if let Some(r) = self.headers.get_mut(c) {
+                    r.invalid = true;
+                    frontier.push(*c);
+                }
+            }
+        }
+    }
 }
 
 /// The header index and the stored consensus states, as consensus rules

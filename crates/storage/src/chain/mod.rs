@@ -326,6 +326,16 @@ impl ChainStore {
         for (hash, rec) in kv.scan(HEADERS, &[], None, false, usize::MAX)? {
             index.headers.insert(hash, rec);
         }
+        // Only a block that failed is marked on disk: without this, a
+        // branch through it would be tried again at every open (and its
+        // descendants accepted as valid side blocks).
+        let invalid: Vec<Hash> = index
+            .headers
+            .iter()
+            .filter(|(_, r)| r.invalid)
+            .map(|(h, _)| *h)
+            .collect();
+        index.invalidate_descendants(&invalid);
         for (h, hash) in kv.scan(HEIGHTS, &[], None, false, usize::MAX)? {
             if h != index.main.len() as u64 {
                 return Err(ChainError::Inconsistent(format!(
@@ -382,7 +392,8 @@ impl ChainStore {
                 verified_signatures: 0,
             };
             match store.activate_best_chain(&SigCache::new(1), &mut acc) {
-                Ok(()) => {}
+                // Branches found invalid are logged and marked.
+                Ok(_) => {}
                 // The storage fails: opening on it would only fail later.
                 Err(e @ (ChainError::Store(_) | ChainError::Halted(_))) => return Err(e),
                 Err(e) => tracing::warn!(error = %e, "could not move to the best stored branch"),

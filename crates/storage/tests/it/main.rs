@@ -6,5 +6,6 @@ mod bft;
 mod chain;
 mod conformance;
 mod faults;
+mod fork_choice;
 mod forks;
 mod preverify;

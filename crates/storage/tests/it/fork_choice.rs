@@ -1,0 +1,198 @@
+//! Fork choice at the storage level: reorganisations both ways, the roll
+//! back to the old branch when a block of the winning one fails to
+//! connect, and an interrupted reorganisation finished at open.
+
+use std::sync::Arc;
+
+use luminex_ledger::BlockError;
+use luminex_primitives::{Amount, Block};
+use luminex_storage::faults::{Fault, FaultPlan, FaultyStore};
+use luminex_storage::{AcceptStatus, ChainError, KvStore, MemoryStore};
+
+use crate::chain::open_store;
+use crate::forks::{accept, accept_all, assert_on, Fork};
+
+/// The branch with more work wins, whichever came first, and the store
+/// reports exactly the blocks it disconnected and connected.
+#[test]
+fn the_branch_with_more_work_wins_both_ways() {
+    let f = Fork::new(2, 3, 4);
+    let now = f.now();
+    let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    accept_all(&store, &f.a, now);
+    let side = accept_all(&store, &f.b[..3], now);
+    assert!(side.iter().all(|a| a.status == AcceptStatus::SideBranch));
+    assert_on(&store, &f.chain_of(&f.a));
+
+    let r = accept(&store, &f.b[3], now).unwrap();
+    assert_eq!(r.status, AcceptStatus::MainChain);
+    let hashes = |v: &[Arc<Block>]| v.iter().map(|b| b.hash()).collect::<Vec<_>>();
+    let rev_a: Vec<_> = f.a.iter().rev().map(Block::hash).collect();
+    assert_eq!(hashes(&r.disconnected), rev_a, "newest first");
+    assert_eq!(
+        hashes(&r.connected),
+        f.b.iter().map(Block::hash).collect::<Vec<_>>()
+    );
+    assert_on(&store, &f.chain_of(&f.b));
+
+    // A grows past B: back again.
+    let mut on_a = f.chain_of(&f.a);
+    let more = crate::forks::extend(&mut on_a, &crate::forks::keys(), 2, 4_000);
+    accept(&store, &more[0], now + 10).unwrap();
+    assert_on(&store, &f.chain_of(&f.b));
+    let r = accept(&store, &more[1], now + 10).unwrap();
+    assert_eq!(r.disconnected.len(), 4);
+    assert_eq!(r.connected.len(), 5);
+    assert_on(&store, &on_a);
+}
+
+/// The block that makes a branch win, itself invalid: refused with its
+/// own error (not kept as a side block), the old branch restored.
+#[test]
+fn an_invalid_block_that_would_win_is_refused_with_its_error() {
+    let (f, b) = fork_with_invalid_block();
+    let now = f.now();
+    let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    // A of one block only: b[1] alone gives B more work.
+    accept_all(&store, &f.a[..1], now);
+    accept_all(&store, &b[..1], now);
+    match accept(&store, &b[1], now) {
+        Err(ChainError::Invalid(e)) => {
+            assert!(
+                matches!(e, BlockError::CoinbaseTooLarge { .. }),
+                "not the block's own error: {e}"
+            )
+        }
+        other => panic!("expected the block's error, got {other:?}"),
+    }
+    assert_on(&store, &f.chain_of(&f.a[..1]));
+    assert_eq!(store.known_height(&b[1].hash()), None);
+}
+
+/// Branch B with an invalid second block: `b[1]`'s coinbase pays one base
+/// unit more than it may. Context-free checks cannot see it, so B is
+/// stored as a side branch and only fails when connected.
+fn fork_with_invalid_block() -> (Fork, Vec<Block>) {
+    let f = Fork::new(2, 3, 1);
+    let mut chain = f.chain_of(&f.b);
+    let bad = chain.build_block(vec![], Amount::from_base(1).unwrap());
+    // Children of the bad block, built on it without connecting it.
+    chain.blocks.push(bad.clone());
+    let mut b = vec![f.b[0].clone(), bad];
+    for _ in 0..3 {
+        let child = chain.build_block(vec![], Amount::ZERO);
+        chain.blocks.push(child.clone());
+        b.push(child);
+    }
+    (f, b)
+}
+
+/// When a block of the winning branch fails to connect, the old branch is
+/// restored exactly, the failing block and its descendants are known
+/// invalid, and a reopened store stays on the old branch without trying
+/// the invalid one again.
+#[test]
+fn a_failing_block_of_the_winning_branch_rolls_back_to_the_old_one() {
+    let (f, b) = fork_with_invalid_block();
+    let now = f.now();
+    let faulty = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let store = open_store(faulty.clone(), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    accept_all(&store, &f.a, now);
+    accept_all(&store, &b[..3], now);
+    let on_a = f.chain_of(&f.a);
+    assert_on(&store, &on_a);
+    // b[3] gives B more work: B is tried, b[1] fails, A comes back, and
+    // b[3] is refused as the descendant of an invalid block.
+    match accept(&store, &b[3], now) {
+        Err(ChainError::Invalid(BlockError::KnownInvalid)) => {}
+        other => panic!("expected the branch to be known invalid, got {other:?}"),
+    }
+    assert_on(&store, &on_a);
+    for blk in &b[1..] {
+        assert!(
+            matches!(
+                accept(&store, blk, now),
+                Err(ChainError::Invalid(BlockError::KnownInvalid))
+            ),
+            "block {} is not known invalid",
+            blk.hash()
+        );
+        assert_eq!(store.known_height(&blk.hash()), None);
+    }
+    // The valid block of B is still a side branch, and nothing follows it.
+    assert!(store.known_height(&b[0].hash()).is_some());
+    assert_eq!(
+        accept(&store, &b[0], now).unwrap().status,
+        AcceptStatus::Duplicate
+    );
+    drop(store);
+
+    // Reopened: still on A, and no write (no reorganisation tried again).
+    faulty.set_plan(FaultPlan::none());
+    let store = open_store(faulty.clone(), f.spec.clone()).unwrap();
+    assert_eq!(faulty.commits(), 0, "the reopened store wrote something");
+    assert_on(&store, &on_a);
+    for blk in &b[1..] {
+        assert_eq!(store.known_height(&blk.hash()), None);
+    }
+}
+
+/// A crash between the last disconnect of the old branch and the first
+/// connect of the new one: the store opens on the new branch.
+#[test]
+fn an_interrupted_reorganisation_is_finished_at_open() {
+    let f = Fork::new(2, 3, 4);
+    let now = f.now();
+    let faulty = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let store = open_store(faulty.clone(), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    accept_all(&store, &f.a, now);
+    accept_all(&store, &f.b[..3], now);
+    // Accepting b[3]: commit 1 stores it, 2..=4 disconnect A's three
+    // blocks, 5 would connect b[0].
+    faulty.set_plan(FaultPlan::one(Fault::FailWrite { nth: 5 }));
+    let err = accept(&store, &f.b[3], now).unwrap_err();
+    assert!(matches!(err, ChainError::Store(_)), "{err}");
+    assert_eq!(faulty.injected(), vec![Fault::FailWrite { nth: 5 }]);
+    assert_eq!(store.tip().height, f.base.len() as u64, "at the fork point");
+    drop(store);
+    faulty.crash();
+    faulty.clear();
+    let store = open_store(faulty.clone(), f.spec.clone()).unwrap();
+    assert_on(&store, &f.chain_of(&f.b));
+}
+
+/// A crash while rolling back from an invalid branch (after the invalid
+/// block was marked, before the old branch is whole again): the store
+/// opens on the old branch.
+#[test]
+fn an_interrupted_roll_back_is_finished_at_open() {
+    let (f, b) = fork_with_invalid_block();
+    let now = f.now();
+    let on_a = f.chain_of(&f.a);
+    // Accepting b[3]: 1 stores it, 2..=4 disconnect A, 5 connects b[0],
+    // 6 marks b[1] invalid, 7 disconnects b[0], 8..=10 reconnect A.
+    for nth in 6..=10 {
+        let faulty = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+        let kv: Arc<dyn KvStore> = faulty.clone();
+        let store = open_store(kv.clone(), f.spec.clone()).unwrap();
+        accept_all(&store, &f.base, now);
+        accept_all(&store, &f.a, now);
+        accept_all(&store, &b[..3], now);
+        faulty.set_plan(FaultPlan::one(Fault::FailWrite { nth }));
+        assert!(matches!(
+            accept(&store, &b[3], now),
+            Err(ChainError::Store(_))
+        ));
+        assert_eq!(faulty.injected().len(), 1, "fault {nth} injected");
+        drop(store);
+        faulty.crash();
+        faulty.clear();
+        let store = open_store(kv, f.spec.clone()).unwrap();
+        assert_on(&store, &on_a);
+        assert_eq!(store.known_height(&b[1].hash()), None, "fault {nth}");
+    }
+}

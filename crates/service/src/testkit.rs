@@ -6,7 +6,7 @@ use std::time::Instant;
 use luminex_ledger::{ChainSpec, SigCache};
 use luminex_mempool::Mempool;
 use luminex_primitives::SystemClock;
-use luminex_storage::{ChainStore, MemoryStore};
+use luminex_storage::{ChainError, ChainStore, KvStore, MemoryStore};
 
 use crate::Node;
 
@@ -17,13 +17,16 @@ pub fn memory_node() -> Arc<Node> {
 
 /// A node of `spec` over an in-memory store, rewarding dev key 0.
 pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
+    node_over(Arc::new(MemoryStore::new()), spec).expect("an empty memory store opens")
+}
+
+/// A node of `spec` over the store `kv` (a wrapper that injects faults, a
+/// store reopened after one), rewarding dev key 0.
+pub fn node_over(kv: Arc<dyn KvStore>, spec: ChainSpec) -> Result<Arc<Node>, ChainError> {
     let cache = SigCache::new(10_000);
     let rules = luminex_consensus::rules_for(&spec);
-    let chain = Arc::new(
-        ChainStore::open(Arc::new(MemoryStore::new()), spec.clone(), rules)
-            .expect("an empty memory store opens"),
-    );
-    Arc::new(Node {
+    let chain = Arc::new(ChainStore::open(kv, spec.clone(), rules)?);
+    Ok(Arc::new(Node {
         mempool: parking_lot::RwLock::new(Mempool::new(spec.clone(), cache.clone(), 64 << 20)),
         reward_lock: spec
             .dev_key(0)
@@ -42,5 +45,5 @@ pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
         restart: Arc::new(tokio::sync::Notify::new()),
         net: Default::default(),
         pool: Default::default(),
-    })
+    }))
 }

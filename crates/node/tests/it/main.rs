@@ -19,6 +19,7 @@ mod qr;
 mod restore;
 mod rpc_limits;
 mod sigterm;
+mod storage_faults;
 mod stratum;
 mod support;
 mod watch;

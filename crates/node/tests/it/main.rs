@@ -8,6 +8,7 @@ mod bench_restore;
 mod bft;
 mod browser;
 mod crash;
+mod crash_reorg;
 mod e2e;
 mod keyfile;
 mod multisig;

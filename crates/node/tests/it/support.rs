@@ -128,7 +128,13 @@ impl NodeProcess {
     /// Starts a node of `chain` (preset or spec file) with its JSON-RPC on
     /// `port + 1`, and waits until its API answers.
     pub fn start_chain(dir: &Path, chain: &str, port: u16, extra: &[&str]) -> NodeProcess {
-        let child = node_command(dir, chain, port, extra).spawn().unwrap();
+        Self::spawn(&mut node_command(dir, chain, port, extra), port)
+    }
+
+    /// Starts `command` (a [`node_command`] the caller adjusted) and waits
+    /// until the API on `port` and the JSON-RPC on `port + 1` answer.
+    pub fn spawn(command: &mut Command, port: u16) -> NodeProcess {
+        let child = command.spawn().unwrap();
         let mut p = NodeProcess { child };
         let deadline = Instant::now() + Duration::from_secs(30);
         // The REST port is bound first and the JSON-RPC port last, after

@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 use luminex_service::Node;
 
 /// `GET /admin/mempool`: every waiting transaction, highest fee rate first.
-#[utoipa::path(get, path = "/admin/mempool", tag = "admin", responses((status = 200, body = serde_json::Value), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/mempool", tag = "admin", responses((status = 200, description = "JSON for a request with an API key; `luminex node` serves the operator's dashboard page (HTML) at this address to a request without one (docs/web.md)",
+    content((serde_json::Value = "application/json"), (String = "text/html"))), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json")))]
 pub async fn mempool(State(node): State<Arc<Node>>) -> Json<Value> {
     let pool = node.mempool.read();
     let txs: Vec<Value> = pool

@@ -21,26 +21,132 @@ use crate::{parse_address, ApiError};
 use luminex_service::Node;
 
 /// An amount in JSON: integer base units, or a decimal string of coins.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum AmountIn {
+#[derive(Debug)]
+pub(crate) enum AmountIn {
     Base(u64),
     Coins(String),
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateRequest {
-    from: String,
-    to: String,
-    amount: AmountIn,
-    /// Base units per byte; default: the chain's minimum.
-    fee_rate: Option<u64>,
-    /// Last height that may include it; default none.
-    expiry_height: Option<u64>,
-    /// Data to carry (hex, 1..=80 bytes); makes a version-2 transaction.
-    data: Option<String>,
+impl<'de> Deserialize<'de> for AmountIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        let text = raw.get();
+        if text.starts_with('"') {
+            return serde_json::from_str(text)
+                .map(AmountIn::Coins)
+                .map_err(serde::de::Error::custom);
+        }
+        json_integer(text).map(AmountIn::Base).ok_or_else(|| {
+            serde::de::Error::custom("amount is positive base units or a decimal coin string")
+        })
+    }
 }
+
+/// The value of a JSON number that is a whole number in `u64` (`5`,
+/// `5.0`, `5e2`, `-0`), read from its text: JSON Schema's `integer` is any
+/// number without a fractional part, however written, and reading the text
+/// (not an `f64`) never rounds one amount into another. `None` for a
+/// fraction, a negative number, a number past `u64::MAX` or no number.
+pub fn json_integer(text: &str) -> Option<u64> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    if mantissa.contains('.') && fraction.is_empty() {
+        return None;
+    }
+    let all: String = [whole, fraction].concat();
+    if all.bytes().all(|b| b == b'0') {
+        return Some(0);
+    }
+    if negative {
+        return None;
+    }
+    let exponent: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let e = e.strip_prefix('+').unwrap_or(e);
+            if e.is_empty() || !digits(e.trim_start_matches('-')) {
+                return None;
+            }
+            // Longer exponents put a non-zero number past u64 or below 1.
+            e.parse().ok()?
+        }
+    };
+    // Where the decimal point falls among `all`'s digits.
+    let point = whole.len() as i64 + exponent;
+    if point <= 0 {
+        return None;
+    }
+    let point = point as usize;
+    let (int_digits, rest) = if point >= all.len() {
+        (all.clone() + &"0".repeat((point - all.len()).min(64)), "")
+    } else {
+        (all[..point].to_string(), &all[point..])
+    };
+    if !rest.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    int_digits.trim_start_matches('0').parse::<u64>().ok()
+}
+
+/// Reads an optional JSON integer with [`json_integer`] (`null`: none).
+fn optional_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let raw = Option::<Box<serde_json::value::RawValue>>::deserialize(d)?;
+    match raw {
+        None => Ok(None),
+        Some(r) if r.get() == "null" => Ok(None),
+        Some(r) => json_integer(r.get())
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("expected a whole number in 0..=2^64-1")),
+    }
+}
+
+/// Body of `POST /transactions/create`: a payment to plan.
+// The served document fills in what depends on the chain (address
+// patterns, the minimum fee rate) and the amount's two forms
+// (`crate::openapi::document`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    /// Address paying: its coins are spent and it gets the change.
+    pub from: String,
+    /// Address paid.
+    pub to: String,
+    /// Amount paid: positive base units, or a decimal coin string
+    /// (`"12.5"`, at most 8 decimals).
+    #[schema(value_type = String)]
+    pub(crate) amount: AmountIn,
+    /// Base units per byte; default: the chain's minimum.
+    #[schema(maximum = 1000000)]
+    #[serde(default, deserialize_with = "optional_integer")]
+    pub fee_rate: Option<u64>,
+    /// Last height that may include it; default none.
+    #[schema(maximum = 9223372036854775807_u64)]
+    #[serde(default, deserialize_with = "optional_integer")]
+    pub expiry_height: Option<u64>,
+    /// Data to carry (hex, 1..=80 bytes); makes a version-2 transaction.
+    #[schema(pattern = "^[ \\t\\n\\f\\r]*(?:[0-9a-fA-F]{2}){1,80}[ \\t\\n\\f\\r]*$")]
+    pub data: Option<String>,
+}
+
+/// Pattern of an amount as a decimal coin string: positive, at most
+/// 10,000,000,000 coins (`Amount::MAX`), at most 8 decimals.
+pub const COINS_PATTERN: &str = concat!(
+    "^(?:0*[1-9][0-9]{0,9}(?:\\.[0-9]{1,8})?",
+    "|0*10000000000(?:\\.0{1,8})?",
+    "|0+\\.(?:[1-9][0-9]{0,7}|0[1-9][0-9]{0,6}|00[1-9][0-9]{0,5}|000[1-9][0-9]{0,4}",
+    "|0000[1-9][0-9]{0,3}|00000[1-9][0-9]{0,2}|000000[1-9][0-9]?|0000000[1-9]))$"
+);
 
 /// The coins of `lock` a new payment may spend.
 pub fn spendable_coins(
@@ -76,8 +182,9 @@ pub fn spendable_coins(
 
 /// The handler.
 #[utoipa::path(post, path = "/transactions/create", tag = "transactions",
-    request_body(content = serde_json::Value, description = "from, to, amount, fee_rate?, expiry_height?, data? (hex, 1..=80 bytes)"),
-    responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem)))]
+    request_body(content = CreateRequest, description = "from, to, amount, fee_rate?, expiry_height?, data? (hex, 1..=80 bytes)"),
+    responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request (bad-json, bad-amount, bad-fee-rate, bad-data, bad-height), or an address of the right shape with a bad checksum or payload (bad-address)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not enough spendable coins (insufficient-funds), an amount and fee past the largest amount (bad-amount), or a multisig sender (multisig-from)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let req: CreateRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
@@ -88,14 +195,6 @@ pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<V
         )
     })?;
     let from = parse_address(&node, &req.from)?;
-    // A multisig coin needs keys and Merkle paths from several signers: it
-    // is spent through a partially signed transaction, not a bare message.
-    let Some(scheme) = from.lock.scheme() else {
-        return Err(ApiError::bad_request(
-            "multisig-from",
-            "a multisig address is spent through a partially signed transaction",
-        ));
-    };
     let to = parse_address(&node, &req.to)?;
     let bad_amount = || {
         ApiError::bad_request(
@@ -117,10 +216,16 @@ pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<V
             format!("fee_rate must be {}..=1000000", node.spec.min_fee_rate),
         ));
     }
+    if req.expiry_height.is_some_and(|h| h > crate::MAX_HEIGHT) {
+        return Err(ApiError::bad_request(
+            "bad-height",
+            format!("expiry_height must be 0..={}", crate::MAX_HEIGHT),
+        ));
+    }
     let data = match &req.data {
         None => Vec::new(),
         Some(h) => {
-            let d = hex::decode(h.trim())
+            let d = hex::decode(h.trim_ascii())
                 .map_err(|e| ApiError::bad_request("bad-data", format!("data must be hex: {e}")))?;
             let max = luminex_primitives::tx::MAX_TX_DATA as usize;
             if d.is_empty() || d.len() > max {
@@ -131,6 +236,15 @@ pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<V
             }
             d
         }
+    };
+    // A multisig coin needs keys and Merkle paths from several signers: it
+    // is spent through a partially signed transaction, not a bare message.
+    let Some(scheme) = from.lock.scheme() else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "multisig-from",
+            "a multisig address is spent through a partially signed transaction",
+        ));
     };
     let coins = spendable_coins(&node, &from.lock)?;
     let mut plan = plan_payment(
@@ -149,7 +263,13 @@ pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<V
             "insufficient-funds",
             e.to_string(),
         ),
-        other => ApiError::bad_request("bad-amount", other.to_string()),
+        // The amount and fee past the largest amount: well formed, but
+        // no payment can carry it.
+        other => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad-amount",
+            other.to_string(),
+        ),
     })?;
     if let Some(h) = req.expiry_height {
         plan.tx.expiry_height = h;

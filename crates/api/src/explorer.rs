@@ -12,7 +12,7 @@ use axum::Json;
 use luminex_primitives::Hash;
 use serde_json::{json, Value};
 
-use crate::{coins, limit, parse_hash, query, ApiError};
+use crate::{coins, limit, parse_hash, parse_height, query, ApiError};
 use luminex_service::Node;
 
 type JsonResult = Result<Json<Value>, ApiError>;
@@ -34,7 +34,9 @@ fn block_summary(node: &Node, hash: &Hash) -> Result<Option<Value>, ApiError> {
 /// `GET /blocks?from=H&limit=N`: blocks from height `from` (default: the
 /// tip) downwards, latest first.
 #[utoipa::path(get, path = "/blocks", tag = "explorer",
-    params(("from" = Option<u64>, Query), ("limit" = Option<u32>, Query)), responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
+    params(("from" = Option<u64>, Query, description = "highest height listed (default: the tip)", minimum = 0, maximum = 9223372036854775807_u64),
+        ("limit" = Option<u32>, Query, description = "blocks listed (default 20)", minimum = 1, maximum = 500)),
+    responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request (bad-limit, bad-height)", body = Problem, content_type = "application/problem+json")))]
 pub async fn blocks(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -44,10 +46,7 @@ pub async fn blocks(
     let tip = node.chain.tip().height;
     let from = match q.get("from") {
         None => tip,
-        Some(s) => s
-            .parse::<u64>()
-            .map_err(|_| ApiError::bad_request("bad-height", "from must be a height"))?
-            .min(tip),
+        Some(s) => parse_height(s, "from")?.min(tip),
     };
     let mut out = Vec::with_capacity(limit);
     for h in (0..=from).rev().take(limit) {
@@ -67,13 +66,14 @@ pub async fn blocks(
 
 /// `GET /search?q=`: a height, block hash, txid or address.
 #[utoipa::path(get, path = "/search", tag = "explorer",
-    params(("q" = String, Query, description = "height, block hash, txid or address")), responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
+    params(("q" = String, Query, description = "a height, a block hash or txid (64 hex characters) or an address of this chain, with ASCII blanks around it allowed (the document gives the pattern for this chain)")),
+    responses((status = 200, body = serde_json::Value), (status = 400, description = "Not a height, hash or address (bad-query), or an address of the right shape whose checksum or payload is wrong", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 pub async fn search(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> JsonResult {
     let q = query(q)?;
-    let term = q.get("q").map(|s| s.trim()).unwrap_or("");
+    let term = q.get("q").map(|s| s.trim_ascii()).unwrap_or("");
     if term.is_empty() || term.len() > 200 {
         return Err(ApiError::bad_request(
             "bad-query",
@@ -91,7 +91,8 @@ pub async fn search(
         }
         return Err(ApiError::not_found(format!("no block at height {h}")));
     }
-    if term.len() == 64 {
+    // A 64-character address (a short prefix) is not a hash: only hex is.
+    if term.len() == 64 && term.bytes().all(|b| b.is_ascii_hexdigit()) {
         let hash = parse_hash(term, "hash")?;
         if let Some(rec) = node.chain.header(&hash)? {
             return Ok(Json(
@@ -207,7 +208,7 @@ fn stats_blocking(node: &Node) -> JsonResult {
 /// rate if N blocks' worth of space holds the whole mempool, otherwise the
 /// rate of the transaction at that depth in fee order.
 #[utoipa::path(get, path = "/transactions/estimate-fee", tag = "transactions",
-    params(("blocks" = Option<u32>, Query, description = "1..=1008")), responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
+    params(("blocks" = Option<u32>, Query, description = "confirmation target in blocks (default 1)", minimum = 1, maximum = 1008)), responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request (bad-blocks)", body = Problem, content_type = "application/problem+json")))]
 pub async fn estimate_fee(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod create_tx;
 pub mod explorer;
 pub mod guard;
+pub mod openapi;
 pub mod peers;
 pub mod pst;
 pub mod serve;
@@ -135,92 +136,25 @@ impl From<MempoolError> for ApiError {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-/// The OpenAPI 3 document of the REST API, generated from the handlers'
-/// annotations.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    info(
-        title = "Luminex node API",
-        description = "REST API of a Luminex node. Errors are RFC 9457 problem documents; see docs/api.md."
-    ),
-    paths(
-        broadcast,
-        transaction,
-        block,
-        balance,
-        utxos,
-        history,
-        block_sync,
-        node_status,
-        live,
-        metrics,
-        mining_workers,
-        openapi_json,
-        docs_page,
-        crate::explorer::blocks,
-        crate::explorer::search,
-        crate::explorer::stats,
-        crate::explorer::estimate_fee,
-        crate::explorer::ready,
-        crate::create_tx::create,
-        crate::admin::mempool,
-        crate::admin::debug_mempool,
-        crate::admin::diagnostics,
-        crate::admin::genesis,
-        crate::admin::restart,
-        crate::ws::handler,
-        crate::peers::network_latency,
-        crate::peers::debug_peers,
-        crate::peers::nodes_add,
-        crate::peers::nodes_remove,
-        crate::pst::inspect,
-        crate::pst::combine,
-        crate::pst::finalize,
-        crate::pst::broadcast,
-    ),
-    components(schemas(
-        BroadcastRequest,
-        BroadcastResponse,
-        Problem,
-        InputJson,
-        OutputJson,
-        MultisigJson,
-        AuthorityJson,
-        TxJson,
-        BlockJson,
-        BftHeaderJson,
-        BalanceJson,
-        UtxoJson,
-        UtxosJson,
-        HistoryEntryJson,
-        HistoryJson,
-        BlockSyncJson,
-        NodeStatusJson,
-        P2pStatusJson,
-        LastCommitJson,
-        WorkerJson,
-        WorkersJson,
-        crate::pst::PstRequest,
-        crate::pst::PstCombineRequest,
-        crate::pst::PstInputJson,
-        crate::pst::PstOutputJson,
-        crate::pst::PstJson,
-        crate::pst::FinalizedJson,
-    ))
-)]
-pub struct ApiDoc;
+pub use openapi::ApiDoc;
 
-/// `GET /openapi.json`: this API's OpenAPI 3 document.
-#[utoipa::path(get, path = "/openapi.json", tag = "docs", responses((status = 200, description = "OpenAPI 3 document", body = serde_json::Value)))]
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(<ApiDoc as utoipa::OpenApi>::openapi())
-}
+/// Largest height a request may name: heights are int64 in the OpenAPI
+/// document (every JSON client can hold them), so larger numbers are
+/// refused rather than read as a far-future height.
+pub const MAX_HEIGHT: u64 = i64::MAX as u64;
 
-/// `GET /docs`: an interactive page over the OpenAPI document (no external
-/// assets: it works offline).
-#[utoipa::path(get, path = "/docs", tag = "docs", responses((status = 200, description = "HTML", body = String)))]
-async fn docs_page() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("../assets/docs.html"))
+/// Reads a height from a query parameter `name`: decimal, at most
+/// [`MAX_HEIGHT`]; a 400 `bad-height` otherwise.
+pub(crate) fn parse_height(s: &str, name: &str) -> Result<u64, ApiError> {
+    s.parse::<u64>()
+        .ok()
+        .filter(|h| *h <= MAX_HEIGHT)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "bad-height",
+                format!("{name} must be a height, 0..={MAX_HEIGHT}"),
+            )
+        })
 }
 
 /// Options of the REST API.
@@ -297,8 +231,8 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/health/ready", get(crate::explorer::ready))
         .route("/metrics", get(metrics))
         .route("/mining/workers", get(mining_workers))
-        .route("/openapi.json", get(openapi_json))
-        .route("/docs", get(docs_page))
+        .route("/openapi.json", get(crate::openapi::openapi_json))
+        .route("/docs", get(crate::openapi::docs_page))
         .route("/ws", get(crate::ws::handler))
         .merge(admin)
         .route_layer(from_fn_with_state(
@@ -355,13 +289,38 @@ pub(crate) fn parse_address(node: &Node, s: &str) -> Result<Address, ApiError> {
         .map_err(|e| ApiError::bad_request("bad-address", e.to_string()))
 }
 
+/// Which transactions of an address to list: received, sent or all.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // the document's shape of the parameter; the handler reads strings
+enum Direction {
+    In,
+    Out,
+    All,
+}
+
+/// How to answer a history request: JSON or CSV.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // the document's shape of the parameter; the handler reads strings
+enum HistoryFormat {
+    Json,
+    Csv,
+}
+
 pub(crate) fn coins(v: u64) -> String {
     Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string())
 }
 
 #[utoipa::path(post, path = "/transactions/broadcast", tag = "transactions",
-    request_body(content = BroadcastRequest, description = "JSON with hex, or the raw bytes as application/octet-stream"),
-    responses((status = 200, body = BroadcastResponse), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already known or double spend", body = Problem), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, description = "Invalid transaction", body = Problem), (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json")))]
+    request_body(description = "The transaction as hex in JSON, or its raw bytes as application/octet-stream (a request without Content-Type is read as JSON)",
+        content((BroadcastRequest = "application/json"), ("application/octet-stream"))),
+    responses((status = 200, body = BroadcastResponse),
+        (status = 400, description = "Malformed request: not JSON (bad-json), not hex (bad-hex), or bytes that are no transaction (malformed)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already known or double spend", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither application/json nor application/octet-stream", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid transaction", body = Problem, content_type = "application/problem+json")))]
 async fn broadcast(
     State(node): State<Arc<Node>>,
     headers: HeaderMap,
@@ -386,7 +345,8 @@ async fn broadcast(
         let req: BroadcastRequest = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::bad_request("bad-json", format!("expected {{\"tx\": \"<hex>\"}}: {e}"))
         })?;
-        hex::decode(req.tx.trim()).map_err(|e| ApiError::bad_request("bad-hex", e.to_string()))?
+        hex::decode(req.tx.trim_ascii())
+            .map_err(|e| ApiError::bad_request("bad-hex", e.to_string()))?
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -403,7 +363,7 @@ async fn broadcast(
 }
 
 #[utoipa::path(get, path = "/transactions/{txid}", tag = "transactions",
-    params(("txid" = String, Path, description = "transaction id (hex)")),
+    params(("txid" = String, Path, description = "transaction id (64 hex characters)", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = TxJson), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 async fn transaction(
     State(node): State<Arc<Node>>,
@@ -480,7 +440,7 @@ async fn transaction(
 }
 
 #[utoipa::path(get, path = "/blocks/{id}", tag = "explorer",
-    params(("id" = String, Path, description = "height or block hash")),
+    params(("id" = String, Path, description = "height (at most 19 digits) or block hash (64 hex characters)", pattern = "^(?:[0-9]{1,19}|[0-9a-fA-F]{64})$")),
     responses((status = 200, body = BlockJson), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 async fn block(
     State(node): State<Arc<Node>>,
@@ -540,7 +500,7 @@ async fn block(
 }
 
 #[utoipa::path(get, path = "/address/{address}/balance", tag = "explorer",
-    params(("address" = String, Path, description = "bech32m address of this chain")), responses((status = 200, body = BalanceJson), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
+    params(("address" = String, Path, description = "bech32m address of this chain")), responses((status = 200, body = BalanceJson), (status = 400, description = "An address of the right shape whose checksum or payload is wrong (bad-address)", body = Problem, content_type = "application/problem+json")))]
 async fn balance(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
@@ -597,8 +557,8 @@ pub(crate) fn limit(
 }
 
 #[utoipa::path(get, path = "/address/{address}/utxos", tag = "explorer",
-    params(("address" = String, Path, description = "bech32m address of this chain"), ("limit" = Option<u32>, Query, description = "1..=100000")),
-    responses((status = 200, body = UtxosJson), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
+    params(("address" = String, Path, description = "bech32m address of this chain"), ("limit" = Option<u32>, Query, description = "most confirmed outputs listed (default 1000)", minimum = 1, maximum = 100000)),
+    responses((status = 200, body = UtxosJson), (status = 400, description = "Malformed request (bad-limit), or an address of the right shape whose checksum or payload is wrong (bad-address)", body = Problem, content_type = "application/problem+json")))]
 async fn utxos(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
@@ -644,10 +604,15 @@ async fn utxos(
 }
 
 #[utoipa::path(get, path = "/address/{address}/transactions", tag = "explorer",
-    params(("address" = String, Path, description = "bech32m address of this chain"), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
-        ("direction" = Option<String>, Query, description = "in, out or all"), ("from_height" = Option<u64>, Query), ("to_height" = Option<u64>, Query),
-        ("format" = Option<String>, Query, description = "json or csv")),
-    responses((status = 200, body = HistoryJson), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
+    params(("address" = String, Path, description = "bech32m address of this chain"), ("limit" = Option<u32>, Query, description = "rows per page (default 50)", minimum = 1, maximum = 1000),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page: <height>:<txid>", pattern = "^[0-9]{1,19}:[0-9a-fA-F]{64}$"),
+        ("direction" = inline(Option<Direction>), Query, description = "incoming, outgoing or all transactions (default all)"),
+        ("from_height" = Option<u64>, Query, description = "lowest height listed", minimum = 0, maximum = 9223372036854775807_u64),
+        ("to_height" = Option<u64>, Query, description = "highest height listed", minimum = 0, maximum = 9223372036854775807_u64),
+        ("format" = inline(Option<HistoryFormat>), Query, description = "json (default) or csv")),
+    responses((status = 200, description = "A page of history, newest first; as CSV the next cursor is in X-Next-Cursor", content((HistoryJson = "application/json"), (String = "text/csv")),
+            headers(("x-next-cursor" = String, description = "next page's cursor (CSV only)"))),
+        (status = 400, description = "Malformed request (bad-limit, bad-cursor, bad-direction, bad-format, bad-height), or an address of the right shape whose checksum or payload is wrong (bad-address)", body = Problem, content_type = "application/problem+json")))]
 async fn history(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
@@ -657,13 +622,7 @@ async fn history(
     let q = query(q)?;
     let limit = limit(&q, 50, 1000)?;
     let height_param = |k: &str| -> Result<Option<u64>, ApiError> {
-        q.get(k)
-            .map(|v| {
-                v.parse::<u64>().map_err(|_| {
-                    ApiError::bad_request("bad-height", format!("{k} must be a height"))
-                })
-            })
-            .transpose()
+        q.get(k).map(|v| parse_height(v, k)).transpose()
     };
     let (from_height, to_height) = (height_param("from_height")?, height_param("to_height")?);
     let direction = match q.get("direction").map(String::as_str) {
@@ -762,7 +721,8 @@ async fn history(
 
 /// OpenMetrics when the scraper asks for it (Prometheus does), the classic
 /// text format otherwise.
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus metrics (OpenMetrics or text)", body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus metrics: OpenMetrics when Accept asks for it, the classic text format otherwise",
+    content((String = "text/plain"), (String = "application/openmetrics-text")))))]
 async fn metrics(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
     let body = node.metrics.render(&node);
     let wants_openmetrics = headers

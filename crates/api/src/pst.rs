@@ -27,6 +27,7 @@ use crate::ApiError;
 #[serde(deny_unknown_fields)]
 pub struct PstRequest {
     /// The container, hex (as `luminex wallet pst` writes it).
+    #[schema(pattern = "^[ \\t\\n\\f\\r]*(?:[0-9a-fA-F]{2})+[ \\t\\n\\f\\r]*$")]
     pub pst: String,
 }
 
@@ -34,7 +35,9 @@ pub struct PstRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PstCombineRequest {
-    /// Two or more containers, hex.
+    /// 2 to 255 containers, hex.
+    // The served document gives each item the pattern of `PstRequest::pst`.
+    #[schema(min_items = 2, max_items = 255)]
     pub psts: Vec<String>,
 }
 
@@ -126,7 +129,7 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes, shape: &str) -> Resul
 
 /// Decodes and checks a hex container for the node's chain.
 fn read(node: &Node, hex_text: &str) -> Result<PartialTx, ApiError> {
-    let bytes = hex::decode(hex_text.trim())
+    let bytes = hex::decode(hex_text.trim_ascii())
         .map_err(|e| ApiError::bad_request("bad-hex", format!("pst must be hex: {e}")))?;
     let p = PartialTx::from_bytes(&bytes).map_err(problem)?;
     p.check(&node.spec).map_err(problem)?;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct BroadcastRequest {
     /// The canonical transaction encoding, hex.
+    #[schema(pattern = "^[ \\t\\n\\f\\r]*(?:[0-9a-fA-F]{2})+[ \\t\\n\\f\\r]*$")]
     pub tx: String,
 }
 

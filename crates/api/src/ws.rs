@@ -118,7 +118,14 @@ impl Subscriptions {
 }
 
 /// The upgrade handler.
-#[utoipa::path(get, path = "/ws", tag = "events", responses((status = 101, description = "WebSocket of chain events (docs/api.md)"), (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/ws", tag = "events",
+    params(
+        ("Connection" = String, Header, description = "a list holding `upgrade` (any case)", pattern = "[Uu][Pp][Gg][Rr][Aa][Dd][Ee]"),
+        ("Upgrade" = String, Header, description = "`websocket` (any case)", pattern = "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$"),
+        ("Sec-WebSocket-Version" = String, Header, description = "`13`", pattern = "^13$"),
+        ("Sec-WebSocket-Key" = String, Header, description = "the client's nonce (RFC 6455: 16 random bytes, base64)"),
+    ),
+    responses((status = 101, description = "WebSocket of chain events (docs/api.md)"), (status = 400, description = "Not a WebSocket upgrade: a header missing or wrong (websocket-upgrade-required)", body = Problem, content_type = "application/problem+json")))]
 pub async fn handler(
     State(node): State<Arc<Node>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,

@@ -758,7 +758,7 @@ async fn multisig_outputs_show_their_policy_and_spend_through_the_api() {
         &serde_json::json!({ "from": addr, "to": addr, "amount": 1000 }),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["code"], "multisig-from");
     // Two of the three keys spend it; one is refused with its reason.
     let coin = node.chain.address_utxos(&ms.lock(), 10).unwrap()[0];

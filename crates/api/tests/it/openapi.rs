@@ -164,3 +164,350 @@ async fn sample_responses_validate_against_the_document() {
     });
     assert!(result.is_err(), "validation must reject a wrong response");
 }
+
+async fn request(
+    node: &std::sync::Arc<luminex_service::Node>,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (u16, Value, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+    let resp = router(node.clone())
+        .oneshot(req.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ct,
+    )
+}
+
+/// The schema of parameter `name` of `GET path`.
+fn param_schema(doc: &Value, path: &str, name: &str) -> Value {
+    doc["paths"][path]["get"]["parameters"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{path} has no parameters"))
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{path} has no parameter {name}"))["schema"]
+        .clone()
+}
+
+fn valid(schema: &Value, value: &Value) -> bool {
+    jsonschema::validator_for(schema).unwrap().is_valid(value)
+}
+
+/// schemathesis found `/blocks?from=9223372036854775808` answered 200: the
+/// document says int64, so the server refuses heights past `i64::MAX`
+/// wherever a request names one.
+#[tokio::test]
+async fn heights_past_int64_are_refused_as_the_document_says() {
+    let node = memory_node();
+    let (_, doc, _) = request(&node, "GET", "/openapi.json", None).await;
+    let max = luminex_api::MAX_HEIGHT;
+    assert_eq!(max, i64::MAX as u64);
+    for (path, name) in [
+        ("/blocks", "from"),
+        ("/address/{address}/transactions", "from_height"),
+        ("/address/{address}/transactions", "to_height"),
+    ] {
+        let schema = param_schema(&doc, path, name);
+        assert_eq!(schema["format"], "int64", "{path} {name}");
+        assert_eq!(schema["maximum"], json!(max), "{path} {name}");
+    }
+    let a = node
+        .spec
+        .address(lock_of(&node.spec.dev_key(0).unwrap()))
+        .to_string();
+    for (uri, expected) in [
+        (format!("/blocks?from={max}"), 200),
+        (format!("/blocks?from={}", max + 1), 400),
+        (format!("/blocks?from={}", u64::MAX), 400),
+        (
+            format!("/address/{a}/transactions?from_height={}", max + 1),
+            400,
+        ),
+        (
+            format!("/address/{a}/transactions?to_height={}", max + 1),
+            400,
+        ),
+        (format!("/address/{a}/transactions?to_height={max}"), 200),
+    ] {
+        let (s, v, _) = request(&node, "GET", &uri, None).await;
+        assert_eq!(s, expected, "{uri}: {v}");
+        if s == 400 {
+            assert_eq!(v["code"], "bad-height", "{uri}");
+        }
+    }
+    let body = |expiry: u64| json!({ "from": a, "to": a, "amount": 1, "expiry_height": expiry });
+    let (s, v, _) = request(&node, "POST", "/transactions/create", Some(body(max + 1))).await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("bad-height")), "{v}");
+    let (s, v, _) = request(&node, "POST", "/transactions/create", Some(body(max))).await;
+    assert_eq!(s, 200, "{v}");
+}
+
+/// The ranges and patterns of the document are the server's: the bounds
+/// are accepted, one past them refused; a real address matches its pattern
+/// and is served, one of the same shape with a bad checksum matches too and
+/// gets the 400 `bad-address` the document declares.
+#[tokio::test]
+async fn ranges_and_patterns_of_the_document_are_what_the_server_enforces() {
+    let node = memory_node();
+    let (_, doc, _) = request(&node, "GET", "/openapi.json", None).await;
+    let a = node
+        .spec
+        .address(lock_of(&node.spec.dev_key(0).unwrap()))
+        .to_string();
+    for (path, uri, name, max) in [
+        ("/blocks", "/blocks".to_string(), "limit", 500),
+        (
+            "/address/{address}/utxos",
+            format!("/address/{a}/utxos"),
+            "limit",
+            100_000,
+        ),
+        (
+            "/address/{address}/transactions",
+            format!("/address/{a}/transactions"),
+            "limit",
+            1000,
+        ),
+        (
+            "/transactions/estimate-fee",
+            "/transactions/estimate-fee".to_string(),
+            "blocks",
+            1008,
+        ),
+    ] {
+        let schema = param_schema(&doc, path, name);
+        assert_eq!(
+            (schema["minimum"].as_u64(), schema["maximum"].as_u64()),
+            (Some(1), Some(max)),
+            "{path} {name}"
+        );
+        for (n, expected) in [(1, 200), (max, 200), (0, 400), (max + 1, 400)] {
+            let (s, v, _) = request(&node, "GET", &format!("{uri}?{name}={n}"), None).await;
+            assert_eq!(s, expected, "{uri}?{name}={n}: {v}");
+        }
+    }
+    // Addresses: the pattern is this chain's.
+    let schema = param_schema(&doc, "/address/{address}/balance", "address");
+    assert!(valid(&schema, &json!(a)), "{schema}");
+    assert!(!valid(&schema, &json!(a.to_uppercase())));
+    assert!(!valid(&schema, &json!(a.replacen("lmxdev", "lmx", 1))));
+    let mut bad = a.clone().into_bytes();
+    let last = bad.len() - 1;
+    bad[last] = if bad[last] == b'q' { b'p' } else { b'q' };
+    let bad = String::from_utf8(bad).unwrap();
+    assert!(valid(&schema, &json!(bad)), "a bad checksum has the shape");
+    let (s, _, _) = request(&node, "GET", &format!("/address/{a}/balance"), None).await;
+    assert_eq!(s, 200);
+    let (s, v, ct) = request(&node, "GET", &format!("/address/{bad}/balance"), None).await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("bad-address")));
+    validate(&doc, "/address/{address}/balance", "get", 400, &v);
+    assert_eq!(ct, "application/problem+json");
+    // Transaction ids and block ids.
+    let txid = param_schema(&doc, "/transactions/{txid}", "txid");
+    assert!(valid(&txid, &json!("ab".repeat(32))));
+    assert!(!valid(&txid, &json!("ab".repeat(31))));
+    let id = param_schema(&doc, "/blocks/{id}", "id");
+    for (v, ok) in [
+        ("0", true),
+        ("9999999999999999999", true),
+        ("99999999999999999999", false),
+        ("p", false),
+    ] {
+        assert_eq!(valid(&id, &json!(v)), ok, "{v}");
+    }
+    // Search: a height, hash or address with ASCII blanks around it; the
+    // server trims those and nothing else.
+    let q = param_schema(&doc, "/search", "q");
+    for (term, ok, status) in [
+        ("\u{c}0\t", true, 200),
+        (a.as_str(), true, 200),
+        ("\u{a0}0", false, 400),
+        ("", false, 400),
+    ] {
+        assert_eq!(valid(&q, &json!(term)), ok, "{term:?}");
+        let uri = format!("/search?q={}", url_escape(term));
+        let (s, v, _) = request(&node, "GET", &uri, None).await;
+        assert_eq!(s, status, "{term:?}: {v}");
+    }
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Every content type the server sends is declared: `/docs` is HTML, the
+/// history is JSON or CSV, metrics are text or OpenMetrics; and the layers
+/// in front of every route (rate limit, work queue, timeout) are declared
+/// on every operation.
+#[tokio::test]
+async fn content_types_and_common_statuses_are_declared() {
+    let node = memory_node();
+    let (_, doc, _) = request(&node, "GET", "/openapi.json", None).await;
+    let declared = |path: &str, method: &str, status: &str| -> Vec<String> {
+        doc["paths"][path][method]["responses"][status]["content"]
+            .as_object()
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let (_, _, ct) = request(&node, "GET", "/docs", None).await;
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert_eq!(declared("/docs", "get", "200"), ["text/html"]);
+    let a = node
+        .spec
+        .address(lock_of(&node.spec.dev_key(0).unwrap()))
+        .to_string();
+    let (_, _, ct) = request(
+        &node,
+        "GET",
+        &format!("/address/{a}/transactions?format=csv"),
+        None,
+    )
+    .await;
+    assert!(ct.starts_with("text/csv"), "{ct}");
+    assert!(declared("/address/{address}/transactions", "get", "200").contains(&"text/csv".into()));
+    assert_eq!(
+        declared("/admin/mempool", "get", "200"),
+        ["application/json", "text/html"]
+    );
+    assert_eq!(
+        declared("/transactions/broadcast", "post", "200"),
+        ["application/json"]
+    );
+    let body = doc["paths"]["/transactions/broadcast"]["post"]["requestBody"]["content"]
+        .as_object()
+        .unwrap();
+    assert!(body.contains_key("application/octet-stream"));
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for status in ["408", "429", "503"] {
+                assert!(
+                    op["responses"].get(status).is_some(),
+                    "{method} {path} does not declare {status}"
+                );
+            }
+            // Admin routes say how they authenticate, and their refusals.
+            let admin = path.starts_with("/admin/") || path.starts_with("/debug/");
+            assert_eq!(op.get("security").is_some(), admin, "{method} {path}");
+            if admin {
+                for status in ["401", "403"] {
+                    assert!(op["responses"].get(status).is_some(), "{method} {path}");
+                }
+            }
+        }
+    }
+    // A multisig sender is well formed but cannot be served: 422, declared.
+    assert!(doc["paths"]["/transactions/create"]["post"]["responses"]["422"].is_object());
+    let create = &doc["components"]["schemas"]["CreateRequest"];
+    assert_eq!(create["required"], json!(["from", "to", "amount"]));
+    assert_eq!(create["additionalProperties"], json!(false));
+}
+
+/// The decimal coin pattern of `/transactions/create` accepts exactly the
+/// positive amounts the server parses.
+#[test]
+fn the_coin_pattern_is_the_amount_parser() {
+    let schema = json!({ "type": "string", "pattern": luminex_api::create_tx::COINS_PATTERN });
+    for s in [
+        "1",
+        "0.00000001",
+        "000.5",
+        "12.5",
+        "9999999999.99999999",
+        "10000000000",
+        "10000000000.00000000",
+        "0,5",
+        "0",
+        "0.0",
+        "00.00000000",
+        "1.",
+        ".5",
+        "1.000000001",
+        "10000000000.00000001",
+        "10000000001",
+        "-1",
+        " 1",
+    ] {
+        let parsed = s.parse::<Amount>().is_ok_and(|a| a != Amount::ZERO);
+        assert_eq!(valid(&schema, &json!(s)), parsed, "{s:?}");
+    }
+}
+
+/// schemathesis sent `"amount": 487233504.0`, an integer to JSON Schema,
+/// and got a 400: integers are read from their text, however written, and
+/// never rounded.
+#[tokio::test]
+async fn json_integers_are_whole_numbers_however_written() {
+    use luminex_api::create_tx::json_integer;
+    for (text, value) in [
+        ("5", Some(5)),
+        ("5.0", Some(5)),
+        ("5.000", Some(5)),
+        ("5e2", Some(500)),
+        ("5E+2", Some(500)),
+        ("500e-2", Some(5)),
+        ("0.5e1", Some(5)),
+        ("-0", Some(0)),
+        ("0.0e5", Some(0)),
+        ("18446744073709551615", Some(u64::MAX)),
+        ("18446744073709551616", None),
+        ("999999999999999999.0", Some(999_999_999_999_999_999)),
+        ("1e30", None),
+        ("1e-1", None),
+        ("5.5", None),
+        ("-5", None),
+        ("1e999999999999999999999", None),
+    ] {
+        assert_eq!(json_integer(text), value, "{text}");
+    }
+    let node = memory_node();
+    let a = node
+        .spec
+        .address(lock_of(&node.spec.dev_key(0).unwrap()))
+        .to_string();
+    for (amount, fee_rate, expected) in [
+        ("100000000.0", "1.0", 200),
+        ("1e8", "1e0", 200),
+        ("100000000", "null", 200),
+        ("1.5", "1", 400),
+        ("100000000", "1.5", 400),
+    ] {
+        let body =
+            format!(r#"{{"from":"{a}","to":"{a}","amount":{amount},"fee_rate":{fee_rate}}}"#);
+        let resp = router(node.clone())
+            .oneshot(
+                Request::builder()
+                    .method("POST")
+                    .uri("/transactions/create")
+                    .header("content-type", "application/json")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), expected, "{amount} {fee_rate}");
+    }
+}

@@ -8,7 +8,6 @@
 use crate::types::Problem;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -17,7 +16,7 @@ use luminex_wallet::{plan_payment, WalletError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{parse_address, ApiError};
+use crate::{parse_address, ApiError, LimitedBody};
 use luminex_service::Node;
 
 /// An amount in JSON: integer base units, or a decimal string of coins.
@@ -185,7 +184,10 @@ pub fn spendable_coins(
     request_body(content = CreateRequest, description = "from, to, amount, fee_rate?, expiry_height?, data? (hex, 1..=80 bytes)"),
     responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request (bad-json, bad-amount, bad-fee-rate, bad-data, bad-height), or an address of the right shape with a bad checksum or payload (bad-address)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not enough spendable coins (insufficient-funds), an amount and fee past the largest amount (bad-amount), or a multisig sender (multisig-from)", body = Problem, content_type = "application/problem+json")))]
-pub async fn create(State(node): State<Arc<Node>>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn create(
+    State(node): State<Arc<Node>>,
+    LimitedBody(body): LimitedBody,
+) -> Result<Json<Value>, ApiError> {
     let req: CreateRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "bad-json",

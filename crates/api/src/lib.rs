@@ -23,7 +23,6 @@ pub mod ws;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -137,6 +136,31 @@ impl From<MempoolError> for ApiError {
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
 pub use openapi::ApiDoc;
+
+/// A request body of at most [`MAX_BODY_BYTES`], for every route that
+/// reads one: a longer body is a 413 problem (`body-too-large`) like every
+/// other refusal, not axum's plain-text one.
+pub struct LimitedBody(
+    /// The body.
+    pub axum::body::Bytes,
+);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for LimitedBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, _: &S) -> Result<Self, ApiError> {
+        axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map(LimitedBody)
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body-too-large",
+                    format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+                )
+            })
+    }
+}
 
 /// Largest height a request may name: heights are int64 in the OpenAPI
 /// document (every JSON client can hold them), so larger numbers are
@@ -324,17 +348,8 @@ pub(crate) fn coins(v: u64) -> String {
 async fn broadcast(
     State(node): State<Arc<Node>>,
     headers: HeaderMap,
-    body: Body,
+    LimitedBody(bytes): LimitedBody,
 ) -> ApiResult<BroadcastResponse> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                format!("request body exceeds {MAX_BODY_BYTES} bytes"),
-            )
-        })?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -189,6 +189,13 @@ impl Modify for CommonResponses {
             ),
         ];
         for (path, item) in doc.paths.paths.iter_mut() {
+            // Every route that takes a body reads at most MAX_BODY_BYTES.
+            if let Some(op) = item.post.as_mut() {
+                op.responses
+                    .responses
+                    .entry("413".to_string())
+                    .or_insert_with(|| problem_response("The body is over 4 MiB (body-too-large)"));
+            }
             let ops = [
                 &mut item.get,
                 &mut item.post,

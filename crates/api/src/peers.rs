@@ -5,14 +5,13 @@
 use crate::types::Problem;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::ApiError;
+use crate::{ApiError, LimitedBody};
 use luminex_service::Node;
 
 fn network(node: &Node) -> Result<&luminex_p2p::Handle, ApiError> {
@@ -68,7 +67,7 @@ struct RemoveNode {
     peer_id: String,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes, shape: &str) -> Result<T, ApiError> {
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("bad-json", format!("expected {shape}: {e}")))
 }
@@ -78,7 +77,7 @@ fn parse<T: serde::de::DeserializeOwned>(body: &Bytes, shape: &str) -> Result<T,
 #[utoipa::path(post, path = "/admin/nodes/add", tag = "admin", request_body = serde_json::Value, responses((status = 202, body = serde_json::Value), (status = 400, description = "Bad address", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Networking disabled", body = Problem, content_type = "application/problem+json")))]
 pub async fn nodes_add(
     State(node): State<Arc<Node>>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: AddNode = parse(&body, r#"{"address": "<multiaddr>"}"#)?;
     let addr: luminex_p2p::Multiaddr = req
@@ -103,7 +102,7 @@ pub async fn nodes_add(
 #[utoipa::path(post, path = "/admin/nodes/remove", tag = "admin", request_body = serde_json::Value, responses((status = 200, body = serde_json::Value), (status = 400, description = "Bad peer id", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Networking disabled", body = Problem, content_type = "application/problem+json")))]
 pub async fn nodes_remove(
     State(node): State<Arc<Node>>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<Value>, ApiError> {
     let req: RemoveNode = parse(&body, r#"{"peer_id": "<peer id>"}"#)?;
     network(&node)?.ban(&req.peer_id).map_err(|e| match e {

@@ -11,7 +11,6 @@
 use crate::types::{BroadcastResponse, Problem};
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -20,7 +19,7 @@ use luminex_service::Node;
 use luminex_wallet::pst::{InputPolicy, PartialTx, PstError};
 use serde::{Deserialize, Serialize};
 
-use crate::ApiError;
+use crate::{ApiError, LimitedBody};
 
 /// A request carrying one container.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -122,7 +121,7 @@ fn problem(e: PstError) -> ApiError {
     ApiError::new(status, code, e.to_string())
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes, shape: &str) -> Result<T, ApiError> {
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("bad-json", format!("expected {shape}: {e}")))
 }
@@ -196,7 +195,7 @@ fn view(node: &Node, p: &PartialTx) -> PstJson {
     responses((status = 200, body = PstJson), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A refused container (pst-wrong-chain, pst-bad-signature, pst-invalid)", body = Problem, content_type = "application/problem+json")))]
 pub async fn inspect(
     State(node): State<Arc<Node>>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<PstJson>, ApiError> {
     let req: PstRequest = json_body(&body, "{\"pst\": \"<hex>\"}")?;
     let p = read(&node, &req.pst)?;
@@ -210,7 +209,7 @@ pub async fn inspect(
     responses((status = 200, body = PstJson), (status = 400, description = "Not hex, not a container, or fewer than two", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Containers of different transactions (pst-different-transaction), or a refused one", body = Problem, content_type = "application/problem+json")))]
 pub async fn combine(
     State(node): State<Arc<Node>>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<PstJson>, ApiError> {
     let req: PstCombineRequest = json_body(&body, "{\"psts\": [\"<hex>\", \"<hex>\", …]}")?;
     if req.psts.len() < 2 || req.psts.len() > 255 {
@@ -235,7 +234,7 @@ pub async fn combine(
     responses((status = 200, body = FinalizedJson), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Too few signatures (pst-incomplete), or a refused container", body = Problem, content_type = "application/problem+json")))]
 pub async fn finalize(
     State(node): State<Arc<Node>>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<FinalizedJson>, ApiError> {
     let req: PstRequest = json_body(&body, "{\"pst\": \"<hex>\"}")?;
     let tx = read(&node, &req.pst)?
@@ -254,7 +253,7 @@ pub async fn finalize(
     responses((status = 200, body = BroadcastResponse), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already known or double spend", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Spent outputs not the chain's (pst-spent-mismatch), too few signatures (pst-incomplete), a refused container, or an invalid transaction", body = Problem, content_type = "application/problem+json")))]
 pub async fn broadcast(
     State(node): State<Arc<Node>>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<BroadcastResponse>, ApiError> {
     let req: PstRequest = json_body(&body, "{\"pst\": \"<hex>\"}")?;
     let p = read(&node, &req.pst)?;

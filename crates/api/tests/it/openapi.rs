@@ -511,3 +511,33 @@ async fn json_integers_are_whole_numbers_however_written() {
         assert_eq!(resp.status().as_u16(), expected, "{amount} {fee_rate}");
     }
 }
+
+/// Every route that reads a body takes up to 4 MiB and refuses more with
+/// the declared 413 problem — the routes reading JSON bodies answered
+/// axum's plain-text 413 past 2 MiB.
+#[tokio::test]
+async fn bodies_up_to_4_mib_are_read_and_longer_ones_are_a_413_problem() {
+    let node = memory_node();
+    let (_, doc, _) = request(&node, "GET", "/openapi.json", None).await;
+    for (path, field, under) in [
+        ("/pst/inspect", "pst", 400),
+        ("/pst/finalize", "pst", 400),
+        ("/pst/broadcast", "pst", 400),
+        ("/transactions/broadcast", "tx", 400),
+        ("/transactions/create", "data", 400),
+    ] {
+        assert!(
+            doc["paths"][path]["post"]["responses"]["413"].is_object(),
+            "{path}"
+        );
+        for (len, expected) in [(3 << 20, under), (5 << 20, 413)] {
+            let body = json!({ field: "ab".repeat(len / 2) });
+            let (s, v, ct) = request(&node, "POST", path, Some(body)).await;
+            assert_eq!(s, expected, "{path} with {len} bytes: {v}");
+            assert_eq!(ct, "application/problem+json", "{path}");
+            if s == 413 {
+                assert_eq!(v["code"], "body-too-large");
+            }
+        }
+    }
+}

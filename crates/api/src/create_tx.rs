@@ -4,8 +4,8 @@
 //! returns the transaction with the message every witness must sign. The
 //! client signs it, adds one witness per input, and broadcasts.
 
-#[allow(unused_imports)] // used inside #[utoipa::path] attributes
-use crate::types::Problem;
+#[allow(unused_imports)] // Problem is used inside #[utoipa::path] attributes
+use crate::types::{CreatedTxJson, PlannedInputJson, Problem};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -14,7 +14,6 @@ use axum::Json;
 use luminex_primitives::{Amount, Encode, OutPoint, TxOut};
 use luminex_wallet::{plan_payment, WalletError};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::{parse_address, ApiError, LimitedBody};
 use luminex_service::Node;
@@ -182,12 +181,12 @@ pub fn spendable_coins(
 /// The handler.
 #[utoipa::path(post, path = "/transactions/create", tag = "transactions",
     request_body(content = CreateRequest, description = "from, to, amount, fee_rate?, expiry_height?, data? (hex, 1..=80 bytes)"),
-    responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request (bad-json, bad-amount, bad-fee-rate, bad-data, bad-height), or an address of the right shape with a bad checksum or payload (bad-address)", body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = CreatedTxJson), (status = 400, description = "Malformed request (bad-json, bad-amount, bad-fee-rate, bad-data, bad-height), or an address of the right shape with a bad checksum or payload (bad-address)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not enough spendable coins (insufficient-funds), an amount and fee past the largest amount (bad-amount), or a multisig sender (multisig-from)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(node): State<Arc<Node>>,
     LimitedBody(body): LimitedBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CreatedTxJson>, ApiError> {
     let req: CreateRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "bad-json",
@@ -276,15 +275,23 @@ pub async fn create(
     if let Some(h) = req.expiry_height {
         plan.tx.expiry_height = h;
     }
-    Ok(Json(json!({
-        "tx": hex::encode(plan.tx.encode()),
-        "txid": plan.tx.txid().to_string(),
-        "fee": plan.fee.base(),
-        "inputs": plan.tx.inputs.iter().zip(&plan.spent).map(|(i, o)| json!({
-            "txid": i.txid.to_string(), "vout": i.vout, "amount": o.amount.base(),
-        })).collect::<Vec<_>>(),
-        "signature_message": hex::encode(plan.signature_message().0),
-        "witnesses_needed": plan.tx.inputs.len(),
-        "scheme": scheme.name(),
-    })))
+    Ok(Json(CreatedTxJson {
+        tx: hex::encode(plan.tx.encode()),
+        txid: plan.tx.txid().to_string(),
+        fee: plan.fee.base(),
+        inputs: plan
+            .tx
+            .inputs
+            .iter()
+            .zip(&plan.spent)
+            .map(|(i, o)| PlannedInputJson {
+                txid: i.txid.to_string(),
+                vout: i.vout,
+                amount: o.amount.base(),
+            })
+            .collect(),
+        signature_message: hex::encode(plan.signature_message().0),
+        witnesses_needed: plan.tx.inputs.len(),
+        scheme: scheme.name().into(),
+    }))
 }

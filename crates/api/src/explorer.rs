@@ -1,8 +1,10 @@
 //! Explorer and health routes of the REST API: block lists, search, chain
 //! statistics, fee estimates and readiness.
 
-#[allow(unused_imports)] // used inside #[utoipa::path] attributes
-use crate::types::Problem;
+#[allow(unused_imports)] // Problem is used inside #[utoipa::path] attributes
+use crate::types::{
+    BlockSummaryJson, BlocksJson, FeeEstimateJson, Problem, SearchJson, StatsJson, TpsJson,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -15,20 +17,18 @@ use serde_json::{json, Value};
 use crate::{coins, limit, parse_hash, parse_height, query, ApiError};
 use luminex_service::Node;
 
-type JsonResult = Result<Json<Value>, ApiError>;
-
-fn block_summary(node: &Node, hash: &Hash) -> Result<Option<Value>, ApiError> {
+fn block_summary(node: &Node, hash: &Hash) -> Result<Option<BlockSummaryJson>, ApiError> {
     let Some(rec) = node.chain.header(hash)? else {
         return Ok(None);
     };
     let txs = node.chain.tx_count(hash)?.unwrap_or(0);
-    Ok(Some(json!({
-        "hash": hash.to_string(),
-        "height": rec.height,
-        "time": rec.header.time(),
-        "tx_count": txs,
-        "prev_hash": rec.header.prev_hash().to_string(),
-    })))
+    Ok(Some(BlockSummaryJson {
+        hash: hash.to_string(),
+        height: rec.height,
+        time: rec.header.time(),
+        tx_count: txs,
+        prev_hash: rec.header.prev_hash().to_string(),
+    }))
 }
 
 /// `GET /blocks?from=H&limit=N`: blocks from height `from` (default: the
@@ -36,11 +36,11 @@ fn block_summary(node: &Node, hash: &Hash) -> Result<Option<Value>, ApiError> {
 #[utoipa::path(get, path = "/blocks", tag = "explorer",
     params(("from" = Option<u64>, Query, description = "highest height listed (default: the tip)", minimum = 0, maximum = 9223372036854775807_u64),
         ("limit" = Option<u32>, Query, description = "blocks listed (default 20)", minimum = 1, maximum = 500)),
-    responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request (bad-limit, bad-height)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = BlocksJson), (status = 400, description = "Malformed request (bad-limit, bad-height)", body = Problem, content_type = "application/problem+json")))]
 pub async fn blocks(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> JsonResult {
+) -> Result<Json<BlocksJson>, ApiError> {
     let q = query(q)?;
     let limit = limit(&q, 20, 500)?;
     let tip = node.chain.tip().height;
@@ -56,22 +56,25 @@ pub async fn blocks(
             }
         }
     }
-    let next = out
+    let next_from = out
         .last()
-        .and_then(|b| b["height"].as_u64())
+        .map(|b| b.height)
         .filter(|h| *h > 0)
         .map(|h| h - 1);
-    Ok(Json(json!({ "blocks": out, "next_from": next })))
+    Ok(Json(BlocksJson {
+        blocks: out,
+        next_from,
+    }))
 }
 
 /// `GET /search?q=`: a height, block hash, txid or address.
 #[utoipa::path(get, path = "/search", tag = "explorer",
     params(("q" = String, Query, description = "a height, a block hash or txid (64 hex characters) or an address of this chain, with ASCII blanks around it allowed (the document gives the pattern for this chain)")),
-    responses((status = 200, body = serde_json::Value), (status = 400, description = "Not a height, hash or address (bad-query), or an address of the right shape whose checksum or payload is wrong", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = SearchJson), (status = 400, description = "Not a height, hash or address (bad-query), or an address of the right shape whose checksum or payload is wrong", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 pub async fn search(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> JsonResult {
+) -> Result<Json<SearchJson>, ApiError> {
     let q = query(q)?;
     let term = q.get("q").map(|s| s.trim_ascii()).unwrap_or("");
     if term.is_empty() || term.len() > 200 {
@@ -85,9 +88,10 @@ pub async fn search(
             .parse()
             .map_err(|_| ApiError::bad_request("bad-height", "height out of range"))?;
         if let Some(hash) = node.chain.hash_at(h)? {
-            return Ok(Json(
-                json!({ "kind": "block", "height": h, "hash": hash.to_string() }),
-            ));
+            return Ok(Json(SearchJson::Block {
+                height: h,
+                hash: hash.to_string(),
+            }));
         }
         return Err(ApiError::not_found(format!("no block at height {h}")));
     }
@@ -95,19 +99,22 @@ pub async fn search(
     if term.len() == 64 && term.bytes().all(|b| b.is_ascii_hexdigit()) {
         let hash = parse_hash(term, "hash")?;
         if let Some(rec) = node.chain.header(&hash)? {
-            return Ok(Json(
-                json!({ "kind": "block", "height": rec.height, "hash": hash.to_string() }),
-            ));
+            return Ok(Json(SearchJson::Block {
+                height: rec.height,
+                hash: hash.to_string(),
+            }));
         }
         if let Some(t) = node.chain.transaction(&hash)? {
-            return Ok(Json(
-                json!({ "kind": "transaction", "txid": hash.to_string(), "height": t.location.height }),
-            ));
+            return Ok(Json(SearchJson::Transaction {
+                txid: hash.to_string(),
+                height: Some(t.location.height),
+            }));
         }
         if node.mempool.read().contains(&hash) {
-            return Ok(Json(
-                json!({ "kind": "transaction", "txid": hash.to_string(), "height": null }),
-            ));
+            return Ok(Json(SearchJson::Transaction {
+                txid: hash.to_string(),
+                height: None,
+            }));
         }
         return Err(ApiError::not_found(format!(
             "{term} is neither a block nor a transaction"
@@ -116,9 +123,11 @@ pub async fn search(
     match node.spec.parse_address(term) {
         Ok(a) => {
             let (balance, utxos) = node.chain.balance(&a.lock)?;
-            Ok(Json(
-                json!({ "kind": "address", "address": a.to_string(), "balance": balance.base(), "utxo_count": utxos }),
-            ))
+            Ok(Json(SearchJson::Address {
+                address: a.to_string(),
+                balance: balance.base(),
+                utxo_count: utxos,
+            }))
         }
         Err(e) => Err(ApiError::bad_request(
             "bad-query",
@@ -129,8 +138,8 @@ pub async fn search(
 
 /// `GET /stats`: height, transactions per second over 1 min / 5 min / 1 h
 /// (from block times), average block time, mempool, difficulty, supply.
-#[utoipa::path(get, path = "/stats", tag = "explorer", responses((status = 200, body = serde_json::Value)))]
-pub async fn stats(State(node): State<Arc<Node>>) -> JsonResult {
+#[utoipa::path(get, path = "/stats", tag = "explorer", responses((status = 200, body = StatsJson)))]
+pub async fn stats(State(node): State<Arc<Node>>) -> Result<Json<StatsJson>, ApiError> {
     let n = node.clone();
     tokio::task::spawn_blocking(move || stats_blocking(&n))
         .await
@@ -146,7 +155,7 @@ pub async fn stats(State(node): State<Arc<Node>>) -> JsonResult {
 /// Blocks looked at for windows and averages.
 const STATS_WINDOW_BLOCKS: u64 = 4000;
 
-fn stats_blocking(node: &Node) -> JsonResult {
+fn stats_blocking(node: &Node) -> Result<Json<StatsJson>, ApiError> {
     let tip = node.chain.tip();
     let now = tip.header.time();
     let mut txs_in = [0u64; 3];
@@ -190,17 +199,24 @@ fn stats_blocking(node: &Node) -> JsonResult {
         let p = node.mempool.read();
         (p.len(), p.bytes())
     };
-    Ok(Json(json!({
-        "height": tip.height,
-        "tip": tip.hash.to_string(),
-        "tps": { "1m": txs_in[0] as f64 / 60.0, "5m": txs_in[1] as f64 / 300.0, "1h": txs_in[2] as f64 / 3600.0 },
-        "average_block_time_secs": avg_block_time,
-        "mempool_txs": mempool_txs,
-        "mempool_bytes": mempool_bytes,
-        "difficulty": tip.header.as_pow().map_or(0.0, |h| luminex_consensus::pow::difficulty(h.bits)),
-        "supply": supply,
-        "supply_coins": coins(supply),
-    })))
+    Ok(Json(StatsJson {
+        height: tip.height,
+        tip: tip.hash.to_string(),
+        tps: TpsJson {
+            one_minute: txs_in[0] as f64 / 60.0,
+            five_minutes: txs_in[1] as f64 / 300.0,
+            one_hour: txs_in[2] as f64 / 3600.0,
+        },
+        average_block_time_secs: avg_block_time,
+        mempool_txs,
+        mempool_bytes,
+        difficulty: tip
+            .header
+            .as_pow()
+            .map_or(0.0, |h| luminex_consensus::pow::difficulty(h.bits)),
+        supply,
+        supply_coins: coins(supply),
+    }))
 }
 
 /// `GET /transactions/estimate-fee?blocks=N`: the fee rate (base units per
@@ -208,11 +224,11 @@ fn stats_blocking(node: &Node) -> JsonResult {
 /// rate if N blocks' worth of space holds the whole mempool, otherwise the
 /// rate of the transaction at that depth in fee order.
 #[utoipa::path(get, path = "/transactions/estimate-fee", tag = "transactions",
-    params(("blocks" = Option<u32>, Query, description = "confirmation target in blocks (default 1)", minimum = 1, maximum = 1008)), responses((status = 200, body = serde_json::Value), (status = 400, description = "Malformed request (bad-blocks)", body = Problem, content_type = "application/problem+json")))]
+    params(("blocks" = Option<u32>, Query, description = "confirmation target in blocks (default 1)", minimum = 1, maximum = 1008)), responses((status = 200, body = FeeEstimateJson), (status = 400, description = "Malformed request (bad-blocks)", body = Problem, content_type = "application/problem+json")))]
 pub async fn estimate_fee(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> JsonResult {
+) -> Result<Json<FeeEstimateJson>, ApiError> {
     let q = query(q)?;
     let blocks: u64 = match q.get("blocks") {
         None => 1,
@@ -228,12 +244,12 @@ pub async fn estimate_fee(
     };
     let min = node.spec.min_fee_rate;
     let rate = node.estimate_fee_rate(blocks);
-    Ok(Json(json!({
-        "blocks": blocks,
-        "fee_rate": rate,
-        "min_fee_rate": min,
-        "unit": "base units per byte",
-    })))
+    Ok(Json(FeeEstimateJson {
+        blocks,
+        fee_rate: rate,
+        min_fee_rate: min,
+        unit: "base units per byte".into(),
+    }))
 }
 
 /// `GET /health/ready`: ready to serve — 200 when the chain is open and not

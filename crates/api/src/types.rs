@@ -423,3 +423,136 @@ pub struct WorkersJson {
     /// Workers by name.
     pub workers: Vec<WorkerJson>,
 }
+
+/// A block in a list (`GET /blocks`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BlockSummaryJson {
+    /// Block hash.
+    pub hash: String,
+    /// Height.
+    pub height: u64,
+    /// Header time (Unix seconds).
+    pub time: u64,
+    /// Transactions, the coinbase included.
+    pub tx_count: usize,
+    /// Parent's hash.
+    pub prev_hash: String,
+}
+
+/// A page of blocks, latest first (`GET /blocks`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BlocksJson {
+    /// The blocks.
+    pub blocks: Vec<BlockSummaryJson>,
+    /// `from` of the next page; `null` after genesis.
+    pub next_from: Option<u64>,
+}
+
+/// What a search term is (`GET /search`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SearchJson {
+    /// A block of the main chain, or a known block by hash.
+    Block {
+        /// Its height.
+        height: u64,
+        /// Its hash.
+        hash: String,
+    },
+    /// A confirmed or pending transaction.
+    Transaction {
+        /// Its id.
+        txid: String,
+        /// Its block's height; `null` while pending.
+        height: Option<u64>,
+    },
+    /// An address of this chain.
+    Address {
+        /// The address.
+        address: String,
+        /// Confirmed balance, base units.
+        balance: u64,
+        /// Confirmed unspent outputs.
+        utxo_count: usize,
+    },
+}
+
+/// Transactions per second over three windows (`GET /stats`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TpsJson {
+    /// Over the last minute of block time.
+    #[serde(rename = "1m")]
+    pub one_minute: f64,
+    /// Over the last five minutes.
+    #[serde(rename = "5m")]
+    pub five_minutes: f64,
+    /// Over the last hour.
+    #[serde(rename = "1h")]
+    pub one_hour: f64,
+}
+
+/// Chain statistics (`GET /stats`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StatsJson {
+    /// Tip height.
+    pub height: u64,
+    /// Tip hash.
+    pub tip: String,
+    /// Transactions per second (coinbases not counted).
+    pub tps: TpsJson,
+    /// Mean seconds between the last hundred blocks.
+    pub average_block_time_secs: f64,
+    /// Transactions waiting.
+    pub mempool_txs: usize,
+    /// Their bytes.
+    pub mempool_bytes: usize,
+    /// Proof-of-work difficulty of the tip (0 on chains without work).
+    pub difficulty: f64,
+    /// Coins in unspent outputs, base units.
+    pub supply: u64,
+    /// The same as a decimal coin string.
+    pub supply_coins: String,
+}
+
+/// A fee rate estimate (`GET /transactions/estimate-fee`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FeeEstimateJson {
+    /// The confirmation target asked for.
+    pub blocks: u64,
+    /// Base units per byte likely to confirm within `blocks`.
+    pub fee_rate: u64,
+    /// The chain's minimum fee rate.
+    pub min_fee_rate: u64,
+    /// Always `base units per byte`.
+    pub unit: String,
+}
+
+/// An input of a planned payment (`POST /transactions/create`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PlannedInputJson {
+    /// Spent txid.
+    pub txid: String,
+    /// Spent output index.
+    pub vout: u32,
+    /// Its amount, base units.
+    pub amount: u64,
+}
+
+/// An unsigned payment to sign (`POST /transactions/create`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreatedTxJson {
+    /// The unsigned transaction, hex.
+    pub tx: String,
+    /// Its id (witnesses do not change it).
+    pub txid: String,
+    /// Fee it pays, base units.
+    pub fee: u64,
+    /// The coins it spends.
+    pub inputs: Vec<PlannedInputJson>,
+    /// The message every witness signs, hex.
+    pub signature_message: String,
+    /// Witnesses to add (one per input).
+    pub witnesses_needed: usize,
+    /// The sender's signature scheme (`ml-dsa-65`, …).
+    pub scheme: String,
+}

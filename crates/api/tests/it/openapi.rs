@@ -141,6 +141,16 @@ async fn sample_responses_validate_against_the_document() {
             200,
         ),
         ("/health/block-sync", "/health/block-sync".to_string(), 200),
+        ("/blocks", "/blocks?limit=2".to_string(), 200),
+        ("/search", "/search?q=1".to_string(), 200),
+        ("/search", format!("/search?q={}", tx.txid()), 200),
+        ("/search", format!("/search?q={a}"), 200),
+        ("/stats", "/stats".to_string(), 200),
+        (
+            "/transactions/estimate-fee",
+            "/transactions/estimate-fee?blocks=6".to_string(),
+            200,
+        ),
         (
             "/health/node-status",
             "/health/node-status".to_string(),
@@ -152,6 +162,16 @@ async fn sample_responses_validate_against_the_document() {
         assert_eq!(s, expected, "{uri}");
         validate(&doc, template, "get", s, &v);
     }
+    let k0_address = node.spec.address(lock_of(&k0)).to_string();
+    let (s, v, _) = request(
+        &node,
+        "POST",
+        "/transactions/create",
+        Some(json!({ "from": k0_address, "to": a, "amount": "1.5" })),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    validate(&doc, "/transactions/create", "post", 200, &v);
     // A response that breaks the schema is caught.
     let result = std::panic::catch_unwind(|| {
         validate(

@@ -4,6 +4,8 @@
 //! anything even when they dial each other.
 
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -52,17 +54,111 @@ impl ChainNames {
     }
 }
 
-/// Size limits of the sync protocol's frames.
-#[derive(Debug, Clone, Copy)]
+/// Bytes of request frames being read, across every stream of every
+/// connection, default: a stream that would take more waits for nothing —
+/// it fails, and the peer may ask again.
+pub const REQUEST_BYTES_IN_FLIGHT: usize = 32 << 20;
+
+/// How long a peer has to send a whole request frame once its stream is
+/// open. Requests are small (a locator, a few hashes, transaction
+/// indexes), so an honest peer sends one in milliseconds; a stream that
+/// stalls longer fails and costs its peer points.
+pub const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bytes a frame's buffer may grow by before any more of it has arrived:
+/// after this much, the buffer at most doubles with what has come.
+const FIRST_READ: usize = 4 * 1024;
+
+/// Bytes of frames being read, counted across streams, with a limit: what
+/// a reader holds is reserved here as its buffer grows and given back when
+/// it is done.
+#[derive(Debug, Clone)]
+pub struct FrameBudget {
+    held: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl FrameBudget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        FrameBudget {
+            held: Arc::new(AtomicUsize::new(0)),
+            limit,
+        }
+    }
+
+    /// Bytes held now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Reserves `bytes` more for `r`, or says there is no room.
+    fn reserve(&self, r: &mut Reservation<'_>, bytes: usize) -> io::Result<()> {
+        self.held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                held.checked_add(bytes).filter(|n| *n <= self.limit)
+            })
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::OutOfMemory,
+                    "frames being read exceed their budget",
+                )
+            })?;
+        r.bytes += bytes;
+        Ok(())
+    }
+}
+
+/// Bytes one reader holds of a [`FrameBudget`], given back on drop.
+struct Reservation<'a> {
+    budget: Option<&'a FrameBudget>,
+    bytes: usize,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if let Some(b) = self.budget {
+            b.held.fetch_sub(self.bytes, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Size limits, budget and timeout of the sync protocol's frames.
+#[derive(Debug, Clone)]
 pub struct SyncCodec {
     /// Largest request frame.
     pub max_request: usize,
     /// Largest response frame (and what it may inflate to).
     pub max_response: usize,
+    /// Bytes of request frames being read at once, over every stream.
+    pub request_budget: FrameBudget,
+    /// Time to read one request frame ([`REQUEST_READ_TIMEOUT`]).
+    pub request_timeout: Duration,
+}
+
+impl SyncCodec {
+    /// The codec with these frame limits, the default request budget
+    /// ([`REQUEST_BYTES_IN_FLIGHT`]) and read timeout.
+    pub fn new(max_request: usize, max_response: usize) -> Self {
+        SyncCodec {
+            max_request,
+            max_response,
+            request_budget: FrameBudget::new(REQUEST_BYTES_IN_FLIGHT),
+            request_timeout: REQUEST_READ_TIMEOUT,
+        }
+    }
 }
 
 /// Reads a frame: a little-endian `u32` length, then that many bytes.
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, limit: usize) -> io::Result<Vec<u8>> {
+///
+/// The buffer is grown (and zeroed) by what has arrived, never by what the
+/// peer declared: at most twice the bytes received plus [`FIRST_READ`], each
+/// byte zeroed once. With a budget, that growth is reserved from it first.
+async fn read_frame<T: AsyncRead + Unpin + Send>(
+    io: &mut T,
+    limit: usize,
+    budget: Option<&FrameBudget>,
+) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
     let len = u32::from_le_bytes(len) as usize;
@@ -72,18 +168,25 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, limit: usize) -> io
             format!("frame of {len} bytes exceeds the limit of {limit}"),
         ));
     }
-    // The buffer grows as bytes arrive: a peer announcing a large frame and
-    // sending little makes us hold little (there may be dozens of streams).
-    let mut buf = Vec::with_capacity(len.min(FRAME_PREALLOC));
-    io.take(len as u64).read_to_end(&mut buf).await?;
-    if buf.len() < len {
-        return Err(io::ErrorKind::UnexpectedEof.into());
+    let mut held = Reservation { budget, bytes: 0 };
+    let mut buf = Vec::new();
+    let mut filled = 0;
+    while filled < len {
+        if filled == buf.len() {
+            let grow = filled.max(FIRST_READ).min(len - filled);
+            if let Some(b) = budget {
+                b.reserve(&mut held, grow)?;
+            }
+            buf.resize(filled + grow, 0);
+        }
+        let n = io.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        filled += n;
     }
     Ok(buf)
 }
-
-/// Bytes reserved for a frame before any of it arrives.
-const FRAME_PREALLOC: usize = 1 << 20;
 
 async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, frame: &[u8]) -> io::Result<()> {
     io.write_all(&(frame.len() as u32).to_le_bytes()).await?;
@@ -95,24 +198,62 @@ fn invalid(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
+/// A request of the sync protocol as the codec carries it: one to send or
+/// that was read, or — only ever read — a request frame that could not be
+/// read, and why. libp2p reports a failed read to nobody (the request never
+/// existed for it), so the codec hands it on as a request: the network then
+/// knows which peer stalled or sent garbage, and charges it.
+#[derive(Debug)]
+pub enum SyncRequest {
+    /// A well-formed request.
+    Request(Request),
+    /// A request frame not sent within [`SyncCodec::request_timeout`].
+    Stalled,
+    /// A request frame too large, or not a request.
+    Malformed(String),
+}
+
+impl From<Request> for SyncRequest {
+    fn from(r: Request) -> Self {
+        SyncRequest::Request(r)
+    }
+}
+
 impl request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = Request;
+    type Request = SyncRequest;
     type Response = Response;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncRequest>
     where
         T: AsyncRead + Unpin + Send,
     {
-        let f = read_frame(io, self.max_request).await?;
-        from_frame(&f, self.max_request).map_err(invalid)
+        let read = read_frame(io, self.max_request, Some(&self.request_budget));
+        let timeout = futures_timer::Delay::new(self.request_timeout);
+        futures::pin_mut!(read);
+        let f = match futures::future::select(read, timeout).await {
+            futures::future::Either::Left((Ok(f), _)) => f,
+            futures::future::Either::Left((Err(e), _)) => {
+                return match e.kind() {
+                    io::ErrorKind::InvalidData => Ok(SyncRequest::Malformed(e.to_string())),
+                    // A stream closed early, a connection lost, or no room
+                    // in the budget: nobody to blame for sure.
+                    _ => Err(e),
+                };
+            }
+            futures::future::Either::Right(_) => return Ok(SyncRequest::Stalled),
+        };
+        Ok(match from_frame(&f, self.max_request) {
+            Ok(r) => SyncRequest::Request(r),
+            Err(e) => SyncRequest::Malformed(e.to_string()),
+        })
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
     where
         T: AsyncRead + Unpin + Send,
     {
-        let f = read_frame(io, self.max_response).await?;
+        let f = read_frame(io, self.max_response, None).await?;
         from_frame(&f, self.max_response).map_err(invalid)
     }
 
@@ -120,12 +261,15 @@ impl request_response::Codec for SyncCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        req: Request,
+        req: SyncRequest,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &to_frame(&req)).await
+        match req {
+            SyncRequest::Request(req) => write_frame(io, &to_frame(&req)).await,
+            _ => Err(invalid("only a well-formed request can be sent")),
+        }
     }
 
     async fn write_response<T>(
@@ -171,7 +315,7 @@ mod composed {
 }
 
 /// Limits the behaviour is built with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Connections at most.
     pub max_peers: u32,
@@ -338,17 +482,113 @@ mod tests {
     #[test]
     fn frames_are_read_whole_and_bounded() {
         let body = vec![5u8; 3 << 20];
-        let got = block_on(read_frame(&mut framed(body.len() as u32, &body), 4 << 20)).unwrap();
+        let got = block_on(read_frame(
+            &mut framed(body.len() as u32, &body),
+            4 << 20,
+            None,
+        ))
+        .unwrap();
         assert_eq!(got, body);
         // A stream ending early is an error, not a short frame.
-        let err = block_on(read_frame(&mut framed(100, &[1; 10]), 1 << 20)).unwrap_err();
+        let err = block_on(read_frame(&mut framed(100, &[1; 10]), 1 << 20, None)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         // A length past the limit is refused before anything is read.
-        let err = block_on(read_frame(&mut framed(u32::MAX, &[]), 1 << 20)).unwrap_err();
+        let err = block_on(read_frame(&mut framed(u32::MAX, &[]), 1 << 20, None)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         // Bytes after the frame stay unread.
         let mut two = framed(2, &[1, 2, 3, 4]);
-        assert_eq!(block_on(read_frame(&mut two, 10)).unwrap(), vec![1, 2]);
+        assert_eq!(
+            block_on(read_frame(&mut two, 10, None)).unwrap(),
+            vec![1, 2]
+        );
         assert_eq!(two.position(), 6);
+    }
+
+    /// A peer's stream: some bytes, then nothing more for as long as the
+    /// reader waits.
+    struct Stalling {
+        bytes: Vec<u8>,
+        at: usize,
+    }
+
+    impl AsyncRead for Stalling {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            out: &mut [u8],
+        ) -> std::task::Poll<io::Result<usize>> {
+            let rest = &self.bytes[self.at..];
+            if rest.is_empty() {
+                return std::task::Poll::Pending;
+            }
+            let n = rest.len().min(out.len()).min(1_000);
+            out[..n].copy_from_slice(&rest[..n]);
+            self.at += n;
+            std::task::Poll::Ready(Ok(n))
+        }
+    }
+
+    fn stalling(declared: u32, sent: usize) -> Stalling {
+        let mut bytes = declared.to_le_bytes().to_vec();
+        bytes.resize(4 + sent, 9);
+        Stalling { bytes, at: 0 }
+    }
+
+    #[test]
+    fn a_frame_is_held_by_what_arrived_not_by_what_was_declared() {
+        use futures::FutureExt;
+        let budget = FrameBudget::new(1 << 30);
+        // A length prefix alone: no more than the first read is reserved,
+        // however large the declared frame.
+        let mut io = stalling(4 << 20, 0);
+        {
+            let read = read_frame(&mut io, 4 << 20, Some(&budget));
+            futures::pin_mut!(read);
+            assert!(read.as_mut().now_or_never().is_none(), "still waiting");
+            assert_eq!(budget.held(), FIRST_READ);
+        }
+        assert_eq!(budget.held(), 0, "given back when the reader is dropped");
+        // With some bytes in, at most twice those bytes plus the first read.
+        for sent in [1, 5_000, 100_000, 1_000_000] {
+            let mut io = stalling(4 << 20, sent);
+            let read = read_frame(&mut io, 4 << 20, Some(&budget));
+            futures::pin_mut!(read);
+            assert!(read.as_mut().now_or_never().is_none(), "still waiting");
+            assert!(budget.held() >= sent, "{sent}: what arrived is counted");
+            assert!(
+                budget.held() <= 2 * sent + FIRST_READ,
+                "{sent}: {}",
+                budget.held()
+            );
+        }
+        assert_eq!(budget.held(), 0);
+    }
+
+    #[test]
+    fn frames_being_read_share_one_budget() {
+        use futures::FutureExt;
+        let budget = FrameBudget::new(64 * 1024);
+        let mut a = stalling(1 << 20, 30_000);
+        let read_a = read_frame(&mut a, 1 << 20, Some(&budget));
+        futures::pin_mut!(read_a);
+        assert!(read_a.as_mut().now_or_never().is_none());
+        let held = budget.held();
+        assert!(held >= 30_000);
+        // A second stream gets what is left and fails past it, without
+        // touching the first one's bytes.
+        let mut b = stalling(1 << 20, 60_000);
+        let err = block_on(read_frame(&mut b, 1 << 20, Some(&budget))).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
+        assert_eq!(budget.held(), held);
+        // A whole frame within budget reads, and gives its bytes back.
+        let body = vec![3u8; 10_000];
+        let got = block_on(read_frame(
+            &mut framed(body.len() as u32, &body),
+            1 << 20,
+            Some(&budget),
+        ))
+        .unwrap();
+        assert_eq!(got, body);
+        assert_eq!(budget.held(), held);
     }
 }

@@ -24,10 +24,7 @@ fn attacker(names: &ChainNames) -> Swarm<Behaviour> {
     let limits = Limits {
         max_peers: 8,
         max_gossip: 4 << 20,
-        codec: SyncCodec {
-            max_request: 4 << 20,
-            max_response: 64 << 20,
-        },
+        codec: SyncCodec::new(4 << 20, 64 << 20),
     };
     let names = names.clone();
     libp2p::SwarmBuilder::with_existing_identity(identity::Keypair::generate_ed25519())
@@ -88,7 +85,7 @@ async fn attack(node_addr: &Multiaddr, names: &ChainNames, attack: Attack) -> Sw
                     swarm
                         .behaviour_mut()
                         .sync
-                        .send_request(&peer_id, wire::Request::Status);
+                        .send_request(&peer_id, wire::Request::Status.into());
                 }
             }
             (

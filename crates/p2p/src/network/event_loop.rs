@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::handle::Command;
 use super::peer::{Direction, Offence, Peer};
 use super::{ChainAccess, Done, Net, PeerInfo, PeerStateCounts, Purpose};
-use crate::behaviour::BehaviourEvent;
+use crate::behaviour::{BehaviourEvent, SyncRequest};
 use crate::wire::{Request, Response};
 
 /// First wait before dialling a lost bootnode again; it doubles on every
@@ -101,7 +101,11 @@ impl<C: ChainAccess> Net<C> {
 
     /// Sends a request and remembers what it was for.
     pub(super) fn request(&mut self, peer: PeerId, req: Request, purpose: Purpose) {
-        let id = self.swarm.behaviour_mut().sync.send_request(&peer, req);
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, req.into());
         self.outbound.insert(id, purpose);
     }
 
@@ -383,7 +387,7 @@ impl<C: ChainAccess> Net<C> {
         }
     }
 
-    fn on_sync(&mut self, ev: request_response::Event<Request, Response>) {
+    fn on_sync(&mut self, ev: request_response::Event<SyncRequest, Response>) {
         match ev {
             request_response::Event::Message {
                 peer,
@@ -392,7 +396,16 @@ impl<C: ChainAccess> Net<C> {
                         request, channel, ..
                     },
                 ..
-            } => self.serve(peer, request, channel),
+            } => match request {
+                SyncRequest::Request(r) => self.serve(peer, r, channel),
+                // The channel is dropped unanswered.
+                SyncRequest::Stalled => self.offend(
+                    peer,
+                    Offence::StalledRequest,
+                    "request frame not sent in time",
+                ),
+                SyncRequest::Malformed(why) => self.offend(peer, Offence::Malformed, &why),
+            },
             request_response::Event::Message {
                 peer,
                 message:
@@ -436,13 +449,6 @@ impl<C: ChainAccess> Net<C> {
                         self.offend(peer, Offence::Malformed, &e.to_string());
                     }
                 }
-            }
-            request_response::Event::InboundFailure {
-                peer,
-                error: request_response::InboundFailure::Io(e),
-                ..
-            } if e.kind() == std::io::ErrorKind::InvalidData => {
-                self.offend(peer, Offence::Malformed, &e.to_string());
             }
             _ => {}
         }

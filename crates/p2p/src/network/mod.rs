@@ -341,10 +341,7 @@ pub fn start<C: ChainAccess>(
     let limits = Limits {
         max_peers: cfg.max_peers,
         max_gossip: max_gossip(cfg.max_block_bytes, cfg.max_tx_bytes, cfg.block_sync),
-        codec: SyncCodec {
-            max_request: 4 << 20,
-            max_response: block_frame.max(32 << 20),
-        },
+        codec: SyncCodec::new(4 << 20, block_frame.max(32 << 20)),
     };
     let role = cfg.role;
     let n2 = names.clone();

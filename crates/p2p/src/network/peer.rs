@@ -77,6 +77,9 @@ pub(super) enum Offence {
     UnconnectedHeaders,
     WrongChain,
     RateLimit,
+    /// A request frame not sent in time
+    /// ([`crate::behaviour::REQUEST_READ_TIMEOUT`]).
+    StalledRequest,
 }
 
 impl Offence {
@@ -91,6 +94,9 @@ impl Offence {
             // Headers can fail to connect after an honest reorg: five strikes.
             Offence::UnconnectedHeaders => 20,
             Offence::RateLimit => 5,
+            // A request stream opened and left stalling holds a slot and
+            // memory: five at once ban, the odd one from a slow link fades.
+            Offence::StalledRequest => 20,
         }
     }
 }

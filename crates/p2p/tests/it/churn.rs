@@ -28,7 +28,7 @@ async fn visit(node: libp2p::Multiaddr) -> Swarm<Behaviour> {
                 swarm
                     .behaviour_mut()
                     .sync
-                    .send_request(&peer_id, Request::Status);
+                    .send_request(&peer_id, Request::Status.into());
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
                 message: request_response::Message::Request { channel, .. },

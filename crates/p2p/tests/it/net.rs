@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{identity, noise, tcp, yamux, Multiaddr, Swarm};
 use luminex_p2p::behaviour::{Behaviour, ChainNames, Limits, SyncCodec};
 use luminex_p2p::{
@@ -110,10 +110,7 @@ pub fn attacker() -> Swarm<Behaviour> {
     let limits = Limits {
         max_peers: 8,
         max_gossip: 4 << 20,
-        codec: SyncCodec {
-            max_request: 4 << 20,
-            max_response: 64 << 20,
-        },
+        codec: SyncCodec::new(4 << 20, 64 << 20),
     };
     let names = names();
     libp2p::SwarmBuilder::with_existing_identity(identity::Keypair::generate_ed25519())
@@ -134,14 +131,11 @@ pub fn attacker() -> Swarm<Behaviour> {
 }
 
 /// Drives `swarm` until `pick` returns something, or panics after `secs`.
-pub async fn drive_until<T>(
-    swarm: &mut Swarm<Behaviour>,
+pub async fn drive_until<B: NetworkBehaviour, T>(
+    swarm: &mut Swarm<B>,
     what: &str,
     secs: u64,
-    mut pick: impl FnMut(
-        &mut Swarm<Behaviour>,
-        SwarmEvent<luminex_p2p::behaviour::BehaviourEvent>,
-    ) -> Option<T>,
+    mut pick: impl FnMut(&mut Swarm<B>, SwarmEvent<B::ToSwarm>) -> Option<T>,
 ) -> T {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {

@@ -254,15 +254,22 @@ pub async fn estimate_fee(
 
 /// `GET /health/ready`: ready to serve — 200 when the chain is open and not
 /// far behind its peers, 503 while it syncs more than a few blocks (so an
-/// orchestrator keeps traffic away from a node still catching up).
-#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = serde_json::Value), (status = 503, description = "Syncing", body = serde_json::Value)))]
+/// orchestrator keeps traffic away from a node still catching up), and 503
+/// on a networked node that no peer has told where the chain is (none
+/// connected, or none answered its status) unless it is configured as a
+/// lone node (`--lone`; the default without bootnodes): alone, it cannot
+/// know how far behind it is.
+#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = serde_json::Value), (status = 503, description = "Syncing, or no peers", body = serde_json::Value)))]
 pub async fn ready(State(node): State<Arc<Node>>) -> (axum::http::StatusCode, Json<Value>) {
     let height = node.chain.tip().height;
-    let best = node
-        .net
-        .get()
-        .map(|n| n.info().sync.best_peer_height)
-        .unwrap_or(0);
+    let info = node.net.get().map(|n| n.info());
+    if let Some(info) = info.as_ref().filter(|i| !i.has_peer_view()) {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "no-peers", "height": height, "peers": info.peers.len() })),
+        );
+    }
+    let best = info.map(|i| i.sync.best_peer_height).unwrap_or(0);
     if best > height + READY_LAG {
         return (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -123,6 +123,11 @@ pub struct NodeArgs {
     /// Run without peer-to-peer networking.
     #[arg(long)]
     pub no_p2p: bool,
+    /// Whether this node may be alone: ready (`/health/ready`) with no
+    /// peers. Default: true without bootnodes (a dev chain, a network's
+    /// first node), false with them.
+    #[arg(long, env = "LUMINEX_LONE", num_args = 0..=1, default_missing_value = "true")]
+    pub lone: Option<bool>,
 }
 
 /// The config file's fields; all optional.
@@ -197,6 +202,9 @@ pub struct ConfigFile {
     pub p2p: Option<bool>,
     /// Seconds a misbehaving peer stays banned.
     pub ban_secs: Option<u64>,
+    /// Whether the node may be alone (ready with no peers); default: true
+    /// without bootnodes, false with them.
+    pub lone: Option<bool>,
     /// File holding the dashboard's operator key (kept by the operator;
     /// default: a fresh key in `<chain dir>/admin-operator.key` at each start).
     pub admin_operator_key_file: Option<PathBuf>,
@@ -276,6 +284,8 @@ pub struct P2pConfig {
     pub max_peers: u32,
     /// Ban length.
     pub ban: Duration,
+    /// Ready with no peers (see `--lone`).
+    pub lone: bool,
 }
 
 fn multiaddrs(flag: &str, v: &[String]) -> Result<Vec<luminex_p2p::Multiaddr>, ConfigError> {
@@ -528,10 +538,12 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
     if max_peers == 0 || max_peers > 10_000 {
         return Err(ConfigError::Value("max peers must be 1..=10000".into()));
     }
+    let bootnodes = multiaddrs("--bootnodes", &pick(&args.bootnodes, file.bootnodes))?;
     let p2p = P2pConfig {
         enabled: !args.no_p2p && file.p2p.unwrap_or(true),
         listen: multiaddrs("--listen", &listen)?,
-        bootnodes: multiaddrs("--bootnodes", &pick(&args.bootnodes, file.bootnodes))?,
+        lone: args.lone.or(file.lone).unwrap_or(bootnodes.is_empty()),
+        bootnodes,
         external: multiaddrs(
             "--external-addr",
             &pick(&args.external_addrs, file.external_addrs),

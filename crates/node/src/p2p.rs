@@ -177,6 +177,7 @@ pub fn start(
         block_sync: cfg.spec.consensus != luminex_ledger::spec::ConsensusKind::Bft,
         max_tx_bytes: cfg.spec.max_tx_bytes,
         ban_duration: cfg.p2p.ban,
+        lone: cfg.p2p.lone,
         sync: SyncConfig {
             // Until blocks arrive, assume the largest the chain allows.
             first_block_estimate: cfg.spec.max_block_bytes,

@@ -390,6 +390,7 @@ fn settings(
         ("external_addrs", list(&cfg.p2p.external)),
         ("max_peers", cfg.p2p.max_peers.to_string()),
         ("ban_secs", cfg.p2p.ban.as_secs().to_string()),
+        ("lone", cfg.p2p.lone.to_string()),
         (
             "admin_operator_key_file",
             operator_key.display().to_string(),

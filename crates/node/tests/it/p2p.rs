@@ -432,3 +432,39 @@ async fn a_node_reconnects_to_its_bootnode_and_catches_up() {
     .await;
     assert_eq!(node.peers().await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_networked_node_is_ready_only_once_a_peer_answers_unless_lone() {
+    let status = |n: &TestNode| {
+        let port = n.port;
+        async move { get(port, "/health/ready").await["status"].clone() }
+    };
+    // Without bootnodes a node is lone by default: ready with no peers.
+    let boot = TestNode::start("dev", &["--no-produce"]);
+    let boot_addr = boot.p2p_addr().await;
+    assert_eq!(status(&boot).await, "ready");
+    // Told it is not lone, the same node is not ready alone.
+    let strict = TestNode::start("dev", &["--no-produce", "--lone=false"]);
+    strict.p2p_addr().await;
+    assert_eq!(status(&strict).await, "no-peers");
+    // With a bootnode that never answers: not ready.
+    let nobody = luminex_p2p::identity::Keypair::generate_ed25519()
+        .public()
+        .to_peer_id();
+    let nowhere = format!("/ip4/127.0.0.1/tcp/{}/p2p/{nobody}", free_port());
+    let stranded = TestNode::start("dev", &["--no-produce", "--bootnodes", &nowhere]);
+    stranded.p2p_addr().await;
+    assert_eq!(status(&stranded).await, "no-peers");
+    // With one that answers: ready once it has, and not ready again once
+    // it is gone.
+    let follower = TestNode::start("dev", &["--no-produce", "--bootnodes", &boot_addr]);
+    wait_until("the follower ready", 60, || async {
+        status(&follower).await == "ready"
+    })
+    .await;
+    drop(boot);
+    wait_until("the follower not ready without its peer", 60, || async {
+        status(&follower).await == "no-peers"
+    })
+    .await;
+}

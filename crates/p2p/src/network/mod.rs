@@ -153,6 +153,10 @@ pub struct NetConfig {
     pub max_tx_bytes: usize,
     /// How long a misbehaving peer stays banned.
     pub ban_duration: Duration,
+    /// Whether this node may be alone: a lone node (a dev chain, a
+    /// network's first node) is ready to serve with no peers; any other
+    /// node is not ready until a peer has told it where the chain is.
+    pub lone: bool,
     /// Download tuning.
     pub sync: SyncConfig,
 }
@@ -237,6 +241,16 @@ pub struct NetInfo {
     pub announce: AnnounceStats,
     /// Seconds between a block's timestamp and its import here, last value.
     pub last_block_delay_secs: Option<f64>,
+    /// Configured as a lone node ([`NetConfig::lone`]).
+    pub lone: bool,
+}
+
+impl NetInfo {
+    /// Whether the node knows where its chain is from the network: a peer
+    /// on its chain has told it its status, or it is a lone node.
+    pub fn has_peer_view(&self) -> bool {
+        self.lone || self.peers.iter().any(|p| p.height.is_some())
+    }
 }
 
 /// Results coming back to the event loop from blocking work.
@@ -390,6 +404,7 @@ pub fn start<C: ChainAccess>(
     let info = Arc::new(RwLock::new(NetInfo {
         peer_id: swarm.local_peer_id().to_string(),
         reachability: "unknown".into(),
+        lone: cfg.lone,
         ..Default::default()
     }));
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();

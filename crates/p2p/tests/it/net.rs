@@ -77,6 +77,7 @@ pub fn config() -> NetConfig {
         block_sync: true,
         max_tx_bytes: 1 << 20,
         ban_duration: Duration::from_secs(3600),
+        lone: false,
         sync: SyncConfig::default(),
     }
 }

@@ -81,6 +81,11 @@ pub enum Fault {
     /// A block that was not requested.
     #[error("block not requested")]
     Unrequested,
+    /// The peer's headers end below the height it claimed: its claim is
+    /// believed only as far as they reach, and it is asked for headers
+    /// again only once it claims more work.
+    #[error("headers do not back the claimed height")]
+    Unbacked,
 }
 
 /// Sync progress, for the API and logs.
@@ -88,7 +93,8 @@ pub enum Fault {
 pub struct Progress {
     /// Whether blocks are being downloaded or a peer has more work.
     pub syncing: bool,
-    /// The best height a peer reported.
+    /// The best height a peer reported, believed only as far as the
+    /// headers it served reach (or the last header queued, if higher).
     pub best_peer_height: u64,
     /// Height of the last header queued for download.
     pub target_height: u64,
@@ -98,9 +104,34 @@ pub struct Progress {
 
 #[derive(Debug)]
 struct PeerState {
+    /// The height it claimed last.
     height: u64,
+    /// The work it claimed last.
     work: [u8; 32],
     in_flight: usize,
+    /// The highest height its headers have reached.
+    backed: u64,
+    /// A work claim its headers did not back (an empty or short answer, or
+    /// a stall): it is not asked for headers until it claims more.
+    disproved: Option<[u8; 32]>,
+}
+
+impl PeerState {
+    /// Whether its claim may be tried: not one it failed to back before.
+    fn credible(&self) -> bool {
+        self.disproved.is_none_or(|d| self.work > d)
+    }
+
+    /// The height its claim is believed to: all of it at or below our own
+    /// height (it says it is behind), otherwise as far as its headers
+    /// reached.
+    fn believed_height(&self, local: u64) -> u64 {
+        if self.height <= local {
+            self.height
+        } else {
+            self.backed.min(self.height).max(local)
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -113,7 +144,8 @@ enum Slot<P> {
 
 #[derive(Debug)]
 enum Pending<P> {
-    Headers(P),
+    /// Headers asked of a peer, after a block at this height.
+    Headers(P, u64),
     Blocks(P, Vec<Hash>),
 }
 
@@ -186,13 +218,21 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             height: 0,
             work: [0; 32],
             in_flight: 0,
+            backed: 0,
+            disproved: None,
         });
         if work > st.work {
             st.work = work;
             st.height = height;
             self.headers_done = false;
         } else if work == st.work {
-            st.height = height;
+            // A claim it failed to back stays believed only as far as its
+            // headers reached.
+            st.height = if st.credible() {
+                height
+            } else {
+                height.min(st.backed)
+            };
         }
     }
 
@@ -203,7 +243,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             .requests
             .iter()
             .filter(|(_, r)| match r {
-                Pending::Headers(p) | Pending::Blocks(p, _) => p == peer,
+                Pending::Headers(p, _) | Pending::Blocks(p, _) => p == peer,
             })
             .map(|(t, _)| *t)
             .collect();
@@ -227,11 +267,13 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
     pub fn poll(&mut self, local: &Local) -> Vec<(P, u64, Request)> {
         let mut out = Vec::new();
         // Headers: from the peer with the most work, when it has more than
-        // us and the queue is running low.
+        // us and the queue is running low — among the claims not disproved,
+        // so a peer that claims work it does not serve is asked once, and
+        // then the next one is.
         let best = self
             .peers
             .iter()
-            .filter(|(_, s)| s.work > local.work)
+            .filter(|(_, s)| s.work > local.work && s.credible())
             .max_by(|a, b| a.1.work.cmp(&b.1.work).then_with(|| b.0.cmp(a.0)))
             .map(|(p, _)| p.clone());
         let unfetched = self
@@ -242,13 +284,16 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         if let Some(peer) = best {
             if !self.headers_in_flight && !self.headers_done && unfetched < self.cfg.window {
                 let mut locator = Vec::new();
-                if let Some((h, _)) = self.last_queued {
+                let mut from = local.height;
+                if let Some((h, height)) = self.last_queued {
                     locator.push(h);
+                    from = height;
                 }
                 locator.extend(local.locator.iter().copied());
                 locator.truncate(crate::wire::MAX_LOCATOR as usize);
                 let t = self.token();
-                self.requests.insert(t, Pending::Headers(peer.clone()));
+                self.requests
+                    .insert(t, Pending::Headers(peer.clone(), from));
                 self.headers_in_flight = true;
                 out.push((
                     peer,
@@ -272,7 +317,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             .values()
             .map(|r| match r {
                 Pending::Blocks(_, h) => h.len(),
-                Pending::Headers(_) => 0,
+                Pending::Headers(..) => 0,
             })
             .sum();
         let mut held = self.buffered_bytes() + in_flight * estimate;
@@ -347,21 +392,23 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         height_of: impl Fn(&Hash) -> Option<u64>,
         header_ok: impl Fn(&Header) -> bool,
     ) -> Result<(), Fault> {
-        match self.requests.remove(&token) {
-            Some(Pending::Headers(_)) => {}
+        let (peer, from) = match self.requests.remove(&token) {
+            Some(Pending::Headers(p, from)) => (p, from),
             Some(other) => {
                 self.requests.insert(token, other);
                 return Err(Fault::Unsolicited);
             }
             None => return Err(Fault::Unsolicited),
-        }
+        };
         self.headers_in_flight = false;
         if headers.len() > MAX_HEADERS as usize {
             return Err(Fault::TooMany);
         }
         self.headers_done = headers.len() < MAX_HEADERS as usize;
         let Some(first) = headers.first() else {
-            return Ok(());
+            // Nothing after the block we asked from: the peer's chain ends
+            // there.
+            return self.backed_to(&peer, from);
         };
         // Where the new headers attach: the end of the queue, or a block
         // the chain already has (then the queue restarts from there).
@@ -387,6 +434,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             prev = h.hash();
             hashes.push((prev, start + i as u64));
         }
+        let reached = start + hashes.len() as u64 - 1;
         for (hash, height) in hashes {
             self.last_queued = Some((hash, height));
             if height_of(&hash).is_some() || self.slots.contains_key(&hash) {
@@ -395,7 +443,60 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             self.slots.insert(hash, Slot::Wanted);
             self.queue.push_back((hash, height));
         }
-        Ok(())
+        if self.headers_done {
+            self.backed_to(&peer, reached)
+        } else {
+            // A full answer: more may follow.
+            if let Some(st) = self.peers.get_mut(&peer) {
+                st.backed = st.backed.max(reached);
+            }
+            Ok(())
+        }
+    }
+
+    /// A peer's last headers answer ended at `reached`: whatever it claimed
+    /// beyond is disproved, and another peer may be asked.
+    fn backed_to(&mut self, peer: &P, reached: u64) -> Result<(), Fault> {
+        let Some(st) = self.peers.get_mut(peer) else {
+            return Ok(());
+        };
+        st.backed = st.backed.max(reached);
+        if reached >= st.height {
+            return Ok(());
+        }
+        st.disproved = Some(st.work);
+        st.height = reached;
+        self.headers_done = false;
+        Err(Fault::Unbacked)
+    }
+
+    /// A headers request went unanswered past its deadline: the peer's
+    /// claim counts as disproved (another peer is asked), and the request
+    /// as failed. Returns whether it was a headers request.
+    pub fn on_stalled(&mut self, token: u64) -> bool {
+        let stalled = match self.requests.get(&token) {
+            Some(Pending::Headers(p, _)) => Some(p.clone()),
+            _ => None,
+        };
+        self.on_failure(token);
+        let Some(p) = stalled else {
+            return false;
+        };
+        if let Some(st) = self.peers.get_mut(&p) {
+            st.disproved = Some(st.work);
+            st.height = st.height.min(st.backed);
+            self.headers_done = false;
+        }
+        true
+    }
+
+    /// The tokens of outstanding headers requests.
+    pub fn headers_requests(&self) -> Vec<u64> {
+        self.requests
+            .iter()
+            .filter(|(_, r)| matches!(r, Pending::Headers(..)))
+            .map(|(t, _)| *t)
+            .collect()
     }
 
     /// Blocks answered for `token`. Blocks not returned go back to the queue.
@@ -457,7 +558,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
     /// A request failed (timeout, disconnect): its blocks are wanted again.
     pub fn on_failure(&mut self, token: u64) {
         match self.requests.remove(&token) {
-            Some(Pending::Headers(_)) => self.headers_in_flight = false,
+            Some(Pending::Headers(..)) => self.headers_in_flight = false,
             Some(Pending::Blocks(peer, hashes)) => {
                 if let Some(st) = self.peers.get_mut(&peer) {
                     st.in_flight = st.in_flight.saturating_sub(1);
@@ -475,7 +576,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
     /// The peer a pending request went to.
     pub fn request_peer(&self, token: u64) -> Option<&P> {
         self.requests.get(&token).map(|r| match r {
-            Pending::Headers(p) | Pending::Blocks(p, _) => p,
+            Pending::Headers(p, _) | Pending::Blocks(p, _) => p,
         })
     }
 
@@ -519,10 +620,23 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         // blocks are dropped when they arrive.
     }
 
-    /// Progress figures.
+    /// Progress figures. Peers' claims count only as far as their headers have backed them
+    /// (a peer claiming a height it cannot serve does not make the node
+    /// look behind).
     pub fn progress(&self, local: &Local) -> Progress {
-        let best = self.peers.values().map(|s| s.height).max().unwrap_or(0);
-        let best_work = self.peers.values().map(|s| s.work).max().unwrap_or([0; 32]);
+        let best = self
+            .peers
+            .values()
+            .map(|s| s.believed_height(local.height))
+            .max()
+            .unwrap_or(0);
+        let best_work = self
+            .peers
+            .values()
+            .filter(|s| s.credible())
+            .map(|s| s.work)
+            .max()
+            .unwrap_or([0; 32]);
         let target = self.queue.back().map(|q| q.1).unwrap_or(local.height);
         Progress {
             syncing: !self.queue.is_empty() || best_work > local.work,

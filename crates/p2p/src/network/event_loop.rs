@@ -100,18 +100,25 @@ impl<C: ChainAccess> Net<C> {
     }
 
     /// Sends a request and remembers what it was for.
-    pub(super) fn request(&mut self, peer: PeerId, req: Request, purpose: Purpose) {
+    pub(super) fn request(
+        &mut self,
+        peer: PeerId,
+        req: Request,
+        purpose: Purpose,
+    ) -> request_response::OutboundRequestId {
         let id = self
             .swarm
             .behaviour_mut()
             .sync
             .send_request(&peer, req.into());
         self.outbound.insert(id, purpose);
+        id
     }
 
     fn housekeeping(&mut self) {
         let now = self.clock.monotonic();
         self.police(now);
+        self.check_headers_deadline(now);
         self.redial_bootnodes(now);
         // Every few seconds, ask each peer where it is: a node that missed
         // announcements (a burst, a partition) notices and syncs.
@@ -428,7 +435,12 @@ impl<C: ChainAccess> Net<C> {
             } => {
                 tracing::debug!(%peer, %error, "request failed");
                 match self.outbound.remove(&request_id) {
-                    Some(Purpose::Sync(t)) => self.syncer.on_failure(t),
+                    Some(Purpose::Sync(t)) => {
+                        if self.headers_asked.as_ref().is_some_and(|h| h.token == t) {
+                            self.headers_asked = None;
+                        }
+                        self.syncer.on_failure(t)
+                    }
                     Some(Purpose::BlockTxs(h)) => self.on_block_txs_failed(peer, h),
                     Some(Purpose::Status) => {
                         if let Some(p) = self.peers.get_mut(&peer) {

@@ -309,6 +309,8 @@ struct Net<C: ChainAccess> {
     dialing: HashSet<PeerId>,
     /// Blocks handed to the importer and not yet reported back.
     in_import: HashSet<Hash>,
+    /// The headers request in flight, to give up on it in time.
+    headers_asked: Option<pipeline::HeadersAsked>,
     ticks: u64,
     announce: AnnounceStats,
     last_block_delay: Option<f64>,
@@ -425,6 +427,7 @@ pub fn start<C: ChainAccess>(
         banned: HashMap::new(),
         dialing: HashSet::new(),
         in_import: HashSet::new(),
+        headers_asked: None,
         ticks: 0,
         announce: AnnounceStats::default(),
         last_block_delay: None,

@@ -77,6 +77,11 @@ pub(super) enum Offence {
     UnconnectedHeaders,
     WrongChain,
     RateLimit,
+    /// Headers that end below the height the peer claimed.
+    UnbackedClaim,
+    /// A headers request not answered in time
+    /// ([`super::pipeline::HEADERS_TIMEOUT`]).
+    StalledHeaders,
     /// A request frame not sent in time
     /// ([`crate::behaviour::REQUEST_READ_TIMEOUT`]).
     StalledRequest,
@@ -97,6 +102,10 @@ impl Offence {
             // A request stream opened and left stalling holds a slot and
             // memory: five at once ban, the odd one from a slow link fades.
             Offence::StalledRequest => 20,
+            // A claim of work the peer does not serve: the claim is
+            // disproved and the next peer asked; a peer that keeps making
+            // new ones is banned after a few.
+            Offence::UnbackedClaim | Offence::StalledHeaders => 25,
         }
     }
 }

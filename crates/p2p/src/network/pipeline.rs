@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use libp2p::request_response::OutboundRequestId;
 use libp2p::{gossipsub, PeerId};
 use luminex_primitives::{Block, Hash};
 use tokio::sync::mpsc;
@@ -17,6 +18,21 @@ use crate::wire::{Request, Response, Status};
 
 /// Blocks prepared and waiting for the importer at most.
 const PREPARED_AHEAD: usize = 2;
+
+/// How long a peer has to answer a headers request. An answer is at most
+/// 2,000 headers, sent at once by an honest peer; a peer that claims work
+/// and then sits on the request would otherwise hold the download for the
+/// whole request timeout (30 s), again and again.
+pub(super) const HEADERS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The headers request in flight (there is one at a time).
+pub(super) struct HeadersAsked {
+    pub token: u64,
+    pub id: OutboundRequestId,
+    pub peer: PeerId,
+    /// When it was sent ([`luminex_primitives::Clock::monotonic`] time).
+    pub at: Duration,
+}
 
 /// Where a block being imported came from.
 #[derive(Debug, Clone)]
@@ -125,7 +141,16 @@ impl<C: ChainAccess> Net<C> {
     pub(super) fn drive_sync(&mut self) {
         let local = self.local();
         for (peer, token, req) in self.syncer.poll(&local) {
-            self.request(peer, req, Purpose::Sync(token));
+            let headers = matches!(req, Request::Headers { .. });
+            let id = self.request(peer, req, Purpose::Sync(token));
+            if headers {
+                self.headers_asked = Some(HeadersAsked {
+                    token,
+                    id,
+                    peer,
+                    at: self.clock.monotonic(),
+                });
+            }
         }
         for (block, peer) in self.syncer.take_ready() {
             self.enqueue_import(block, Origin::Sync(peer));
@@ -143,6 +168,27 @@ impl<C: ChainAccess> Net<C> {
             );
         }
         self.info.write().sync = progress;
+    }
+
+    /// Once a second: a headers request unanswered past [`HEADERS_TIMEOUT`]
+    /// disproves its peer's claim (another peer is asked) and costs the
+    /// peer points; its late answer is dropped.
+    pub(super) fn check_headers_deadline(&mut self, now: Duration) {
+        let Some(h) = self
+            .headers_asked
+            .take_if(|h| now.saturating_sub(h.at) >= HEADERS_TIMEOUT)
+        else {
+            return;
+        };
+        self.outbound.remove(&h.id);
+        if self.syncer.on_stalled(h.token) {
+            self.offend(
+                h.peer,
+                Offence::StalledHeaders,
+                "headers request not answered in time",
+            );
+        }
+        self.drive_sync();
     }
 
     /// A peer's status arrived.
@@ -173,11 +219,23 @@ impl<C: ChainAccess> Net<C> {
                     |h| chain.height_of(h),
                     |h| chain.header_ok(h),
                 );
+                if self
+                    .headers_asked
+                    .as_ref()
+                    .is_some_and(|h| h.token == token)
+                {
+                    self.headers_asked = None;
+                }
                 match r {
                     Ok(()) | Err(Fault::Unsolicited) => {}
                     Err(Fault::Disconnected) => {
                         self.offend(peer, Offence::UnconnectedHeaders, "headers do not connect")
                     }
+                    Err(Fault::Unbacked) => self.offend(
+                        peer,
+                        Offence::UnbackedClaim,
+                        "headers end below the claimed height",
+                    ),
                     Err(f) => self.offend(peer, Offence::BadSyncAnswer, &f.to_string()),
                 }
             }

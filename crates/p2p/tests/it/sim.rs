@@ -361,3 +361,84 @@ fn a_short_answer_is_not_taken_for_missing_blocks() {
     s.on_blocks(*t, vec![]).unwrap();
     assert!(s.poll(&local).is_empty(), "no peer left that has them");
 }
+
+/// The request for headers among `reqs`: its peer and token.
+fn headers_request(reqs: &[(u32, u64, Request)]) -> Option<(u32, u64)> {
+    reqs.iter()
+        .find(|r| matches!(r.2, Request::Headers { .. }))
+        .map(|r| (r.0, r.1))
+}
+
+#[test]
+fn a_claim_is_believed_only_as_far_as_headers_back_it() {
+    let blocks = chain(10, 1);
+    let genesis = blocks[0].hash();
+    let known = |h: &Hash| (*h == genesis).then_some(0);
+    let mut s: Syncer<u32> = Syncer::new(SyncConfig::default());
+    let local = Local {
+        height: 0,
+        work: work(0),
+        locator: vec![genesis],
+    };
+    // Peer 1 claims far more than it has; peer 2 is at 10.
+    s.peer_status(1, 1_000_000, work(1_000_000));
+    s.peer_status(2, 10, work(10));
+    assert_eq!(s.progress(&local).best_peer_height, 0, "nothing backed yet");
+    // The most work is asked first, answers nothing: its claim is
+    // disproved (a fault to charge it with) and counts for nothing.
+    let (p, t) = headers_request(&s.poll(&local)).expect("asks for headers");
+    assert_eq!(p, 1);
+    assert_eq!(s.on_headers(t, &[], known, |_| true), Err(Fault::Unbacked));
+    assert_eq!(s.progress(&local).best_peer_height, 0);
+    // The next claim is asked at once and backs its height.
+    let (p, t) = headers_request(&s.poll(&local)).expect("asks the next peer");
+    assert_eq!(p, 2);
+    let headers: Vec<Header> = blocks[1..].iter().map(|b| b.header).collect();
+    assert_eq!(s.on_headers(t, &headers, known, |_| true), Ok(()));
+    let progress = s.progress(&local);
+    assert_eq!(progress.best_peer_height, 10);
+    assert_eq!(progress.target_height, 10);
+    // Repeating the disproved claim changes nothing: peer 1 is not asked
+    // for headers again, nor for blocks it never showed.
+    s.peer_status(1, 1_000_000, work(1_000_000));
+    let reqs = s.poll(&local);
+    assert!(headers_request(&reqs).is_none());
+    assert!(reqs.iter().all(|r| r.0 == 2), "blocks only from peer 2");
+    assert_eq!(s.progress(&local).best_peer_height, 10);
+    // A larger claim is tried once more.
+    s.peer_status(1, 2_000_000, work(2_000_000));
+    let local = Local {
+        height: 10,
+        work: work(10),
+        locator: vec![blocks[10].hash(), genesis],
+    };
+    assert_eq!(headers_request(&s.poll(&local)).map(|r| r.0), Some(1));
+}
+
+#[test]
+fn a_peer_sitting_on_a_headers_request_is_passed_over() {
+    let blocks = chain(5, 1);
+    let genesis = blocks[0].hash();
+    let mut s: Syncer<u32> = Syncer::new(SyncConfig::default());
+    let local = Local {
+        height: 0,
+        work: work(0),
+        locator: vec![genesis],
+    };
+    s.peer_status(1, 1_000, work(1_000));
+    s.peer_status(2, 5, work(5));
+    let (p, t) = headers_request(&s.poll(&local)).unwrap();
+    assert_eq!(p, 1);
+    assert!(s.poll(&local).is_empty(), "one headers request at a time");
+    // Its deadline passes: another peer is asked.
+    assert!(s.on_stalled(t));
+    let (p, t2) = headers_request(&s.poll(&local)).unwrap();
+    assert_eq!(p, 2);
+    // A block request's deadline is not a headers stall.
+    let headers: Vec<Header> = blocks[1..].iter().map(|b| b.header).collect();
+    s.on_headers(t2, &headers, |h| (*h == genesis).then_some(0), |_| true)
+        .unwrap();
+    let reqs = s.poll(&local);
+    let blocks_token = reqs[0].1;
+    assert!(!s.on_stalled(blocks_token));
+}

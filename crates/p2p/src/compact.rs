@@ -23,6 +23,21 @@ use siphasher::sip::SipHasher24;
 /// A 6-byte short transaction id.
 pub type ShortId = [u8; 6];
 
+/// Bytes of the smallest transaction a block can hold besides its
+/// coinbase: every other one carries at least one witness, a key and a
+/// signature of the smallest scheme (ML-DSA-44: 1,312 + 2,420 bytes).
+pub fn min_tx_bytes() -> usize {
+    let s = luminex_primitives::SchemeId::MlDsa44;
+    s.public_key_len() + s.signature_len()
+}
+
+/// Most transactions a block of at most `max_block_bytes` can hold: its
+/// coinbase and as many of the smallest transactions as fit. An
+/// announcement with more short ids cannot be a valid block.
+pub fn max_block_txs(max_block_bytes: usize) -> usize {
+    (max_block_bytes / min_tx_bytes() + 1).min(luminex_primitives::block::MAX_BLOCK_TXS as usize)
+}
+
 /// A block announcement: header, salt, short ids and prefilled transactions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactBlock {
@@ -100,6 +115,46 @@ impl CompactBlock {
     /// Transactions in the block.
     pub fn tx_count(&self) -> usize {
         self.short_ids.len() + self.prefilled.len()
+    }
+
+    /// Decodes an announcement from a gossip frame of at most `limit`
+    /// bytes (inflated), refusing more than `max_txs` transactions from
+    /// their counts alone, before anything is allocated for them.
+    pub fn from_frame(
+        frame: &[u8],
+        limit: usize,
+        max_txs: usize,
+    ) -> Result<CompactBlock, crate::wire::WireError> {
+        let body = crate::wire::frame_body(frame, limit)?;
+        let mut r = Reader::new(&body);
+        let c = CompactBlock::decode_within(&mut r, max_txs as u64)?;
+        r.finish()?;
+        Ok(c)
+    }
+
+    /// Decodes an announcement of at most `max_txs` transactions.
+    fn decode_within(r: &mut Reader<'_>, max_txs: u64) -> Result<Self, DecodeError> {
+        let header = Header::decode(r)?;
+        let salt = r.u64("salt")?;
+        let short_ids = r.seq("short ids", max_txs, |r| r.array::<6>("short id"))?;
+        let rest = max_txs.saturating_sub(short_ids.len() as u64);
+        let prefilled = r.seq("prefilled", rest, |r| {
+            Ok((r.u32("prefilled index")?, Transaction::decode(r)?))
+        })?;
+        Ok(CompactBlock {
+            header,
+            salt,
+            short_ids,
+            prefilled,
+        })
+    }
+
+    /// Whether a short id appears twice. An honest block has one only by a
+    /// 48-bit collision; the block cannot be rebuilt from the mempool then
+    /// and is fetched whole.
+    pub fn has_duplicate_short_ids(&self) -> bool {
+        let mut seen = std::collections::HashSet::with_capacity(self.short_ids.len());
+        !self.short_ids.iter().all(|id| seen.insert(*id))
     }
 
     /// Starts rebuilding the block. `mempool` is called with a visitor that
@@ -240,18 +295,6 @@ impl Encode for CompactBlock {
 
 impl Decode for CompactBlock {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let header = Header::decode(r)?;
-        let salt = r.u64("salt")?;
-        let max = luminex_primitives::block::MAX_BLOCK_TXS;
-        let short_ids = r.seq("short ids", max, |r| r.array::<6>("short id"))?;
-        let prefilled = r.seq("prefilled", max, |r| {
-            Ok((r.u32("prefilled index")?, Transaction::decode(r)?))
-        })?;
-        Ok(CompactBlock {
-            header,
-            salt,
-            short_ids,
-            prefilled,
-        })
+        CompactBlock::decode_within(r, luminex_primitives::block::MAX_BLOCK_TXS)
     }
 }

@@ -238,6 +238,7 @@ impl<C: ChainAccess> Net<C> {
             dialing: self.dialing.len(),
             outbound_requests: self.outbound.len(),
             rebuilding: self.rebuilding.len(),
+            announcements: self.announcements.len(),
             banned: self.banned.len(),
         }
     }
@@ -255,10 +256,11 @@ impl<C: ChainAccess> Net<C> {
                 verdict,
             } => self.on_consensus_checked(id, source, verdict),
             Done::Rebuilt {
+                hash,
                 id,
                 source,
                 partial,
-            } => self.on_rebuilt(id, source, *partial),
+            } => self.on_rebuilt(hash, id, source, *partial),
             Done::Imported {
                 hash,
                 origin,
@@ -302,6 +304,7 @@ impl<C: ChainAccess> Net<C> {
             } => {
                 self.peers.remove(&peer_id);
                 self.syncer.remove_peer(&peer_id);
+                self.forget_announcements(peer_id);
                 tracing::debug!(peer = %peer_id, "peer disconnected");
                 self.publish_info();
             }
@@ -441,7 +444,16 @@ impl<C: ChainAccess> Net<C> {
                         }
                         self.syncer.on_failure(t)
                     }
-                    Some(Purpose::BlockTxs(h)) => self.on_block_txs_failed(peer, h),
+                    Some(Purpose::BlockTxs(h) | Purpose::FullBlock(h)) => {
+                        // No answer in time, or the stream dropped
+                        // unanswered: the peer's doing either way.
+                        let its_fault = matches!(
+                            error,
+                            request_response::OutboundFailure::Timeout
+                                | request_response::OutboundFailure::Io(_)
+                        );
+                        self.on_announcement_failed(peer, h, its_fault)
+                    }
                     Some(Purpose::Status) => {
                         if let Some(p) = self.peers.get_mut(&peer) {
                             p.status_pending = false;
@@ -454,7 +466,7 @@ impl<C: ChainAccess> Net<C> {
                             let _ = self.swarm.disconnect_peer_id(peer);
                         }
                     }
-                    Some(Purpose::FullBlock(_)) | None => {}
+                    None => {}
                 }
                 if let request_response::OutboundFailure::Io(e) = &error {
                     if e.kind() == std::io::ErrorKind::InvalidData {

@@ -9,8 +9,15 @@ use luminex_primitives::{Block, Hash, Transaction};
 use super::peer::Offence;
 use super::pipeline::Origin;
 use super::{ChainAccess, Done, Net, Purpose, Verdict};
-use crate::compact::{CompactBlock, PartialBlock};
+use crate::compact::{self, CompactBlock, PartialBlock};
 use crate::wire::{self, Request, Response};
+
+/// Announcements being rebuilt or fetched at once, over all peers: each
+/// holds a partial block of at most [`compact::max_block_txs`] slots, or a
+/// request for the full block.
+pub(super) const ANNOUNCEMENTS_IN_PROGRESS: usize = 16;
+/// Of them, from one peer.
+pub(super) const ANNOUNCEMENTS_PER_PEER: usize = 2;
 
 /// A compact block waiting for its missing transactions.
 pub(super) struct Rebuilding {
@@ -109,7 +116,8 @@ impl<C: ChainAccess> Net<C> {
 
     fn on_block_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: &[u8]) {
         let limit = self.cfg.max_block_bytes / 4 + 1024;
-        let compact = match wire::from_frame::<CompactBlock>(data, limit) {
+        let max_txs = compact::max_block_txs(self.cfg.max_block_bytes);
+        let compact = match CompactBlock::from_frame(data, limit, max_txs) {
             Ok(c) => c,
             Err(e) => {
                 self.report(&id, &source, Verdict::Reject);
@@ -118,7 +126,7 @@ impl<C: ChainAccess> Net<C> {
             }
         };
         let hash = compact.hash();
-        if self.chain.height_of(&hash).is_some() || self.rebuilding.contains_key(&hash) {
+        if self.chain.height_of(&hash).is_some() || self.announcements.contains_key(&hash) {
             self.report(&id, &source, Verdict::Ignore);
             return;
         }
@@ -138,6 +146,32 @@ impl<C: ChainAccess> Net<C> {
             );
             return;
         }
+        // Bounded work for announcements: a few per peer, a few in all.
+        // Past that the block is not lost: the announcer's status is asked
+        // and sync fetches what is really there.
+        let from_peer = self
+            .announcements
+            .values()
+            .filter(|p| **p == source)
+            .count();
+        if from_peer >= ANNOUNCEMENTS_PER_PEER
+            || self.announcements.len() >= ANNOUNCEMENTS_IN_PROGRESS
+        {
+            self.report(&id, &source, Verdict::Ignore);
+            self.ask_status(source);
+            return;
+        }
+        self.announcements.insert(hash, source);
+        if compact.has_duplicate_short_ids() {
+            self.report(&id, &source, Verdict::Ignore);
+            self.announce.full_fallbacks += 1;
+            self.request(
+                source,
+                Request::Blocks(vec![hash]),
+                Purpose::FullBlock(hash),
+            );
+            return;
+        }
         let chain = self.chain.clone();
         let done = self.done_tx.clone();
         tokio::task::spawn_blocking(move || {
@@ -145,6 +179,7 @@ impl<C: ChainAccess> Net<C> {
                 .reconstruct(|visit| chain.for_each_mempool_tx(visit))
                 .map_err(|e| e.to_string());
             let _ = done.send(Done::Rebuilt {
+                hash,
                 id,
                 source,
                 partial: Box::new(partial),
@@ -163,19 +198,27 @@ impl<C: ChainAccess> Net<C> {
     /// A compact block rebuilt from the mempool, as far as it goes.
     pub(super) fn on_rebuilt(
         &mut self,
+        hash: Hash,
         id: gossipsub::MessageId,
         source: PeerId,
         partial: Result<PartialBlock, String>,
     ) {
         match partial {
             Err(e) => {
+                self.announcements.remove(&hash);
                 self.report(&id, &source, Verdict::Reject);
                 self.offend(source, Offence::Malformed, &e);
+            }
+            Ok(p) if !self.peers.contains_key(&source) => {
+                // The announcer left meanwhile: nobody to ask.
+                self.announcements.remove(&p.header.hash());
+                self.report(&id, &source, Verdict::Ignore);
             }
             Ok(p) if p.missing.is_empty() => {
                 let hash = p.header.hash();
                 match p.complete(vec![], self.cfg.merkle_commitment) {
                     Ok(b) => {
+                        self.announcements.remove(&hash);
                         self.announce.rebuilt_from_mempool += 1;
                         self.import_gossiped(b, id, source)
                     }
@@ -214,15 +257,19 @@ impl<C: ChainAccess> Net<C> {
     }
 
     /// The announcer's answer to a request for a block's missing
-    /// transactions: the block is completed, or the full block asked for.
+    /// transactions: the block is completed, or the full block asked for
+    /// (a short-id collision). An announcer that cannot give the
+    /// transactions of the block it announced is charged for it.
     pub(super) fn on_block_txs(&mut self, peer: PeerId, h: Hash, response: Response) {
         match response {
             Response::BlockTxs { block, txs } if block == h => {
                 let Some(r) = self.rebuilding.remove(&h) else {
+                    self.announcements.remove(&h);
                     return;
                 };
                 match r.partial.complete(txs, self.cfg.merkle_commitment) {
                     Ok(b) => {
+                        self.announcements.remove(&h);
                         self.announce.rebuilt_with_fetch += 1;
                         self.import_gossiped(b, r.id, r.source);
                     }
@@ -234,32 +281,71 @@ impl<C: ChainAccess> Net<C> {
                     }
                 }
             }
+            Response::RateLimited => self.drop_announcement(h),
             _ => {
-                if let Some(r) = self.rebuilding.remove(&h) {
-                    self.report(&r.id, &r.source, Verdict::Ignore);
-                }
-                self.announce.full_fallbacks += 1;
-                self.request(peer, Request::Blocks(vec![h]), Purpose::FullBlock(h));
+                self.drop_announcement(h);
+                self.offend(
+                    peer,
+                    Offence::UnbackedAnnouncement,
+                    "cannot give the transactions of the block it announced",
+                );
             }
         }
     }
 
-    /// A request for a block's missing transactions failed: the full block
-    /// is asked for instead.
-    pub(super) fn on_block_txs_failed(&mut self, peer: PeerId, h: Hash) {
-        self.rebuilding.remove(&h);
-        self.request(peer, Request::Blocks(vec![h]), Purpose::FullBlock(h));
+    /// Forgets an announcement in progress and its partial block.
+    fn drop_announcement(&mut self, h: Hash) {
+        self.announcements.remove(&h);
+        if let Some(r) = self.rebuilding.remove(&h) {
+            self.report(&r.id, &r.source, Verdict::Ignore);
+        }
+    }
+
+    /// A request for a block's missing transactions, or for an announced
+    /// block, failed: the announcement is dropped (sync fetches the block
+    /// if it is real), and an announcer that let it time out or dropped it
+    /// unanswered is charged.
+    pub(super) fn on_announcement_failed(&mut self, peer: PeerId, h: Hash, its_fault: bool) {
+        self.drop_announcement(h);
+        if its_fault {
+            self.offend(
+                peer,
+                Offence::UnbackedAnnouncement,
+                "did not answer for the block it announced",
+            );
+        }
+    }
+
+    /// Every announcement of a peer that left.
+    pub(super) fn forget_announcements(&mut self, peer: PeerId) {
+        let gone: Vec<Hash> = self
+            .announcements
+            .iter()
+            .filter(|(_, p)| **p == peer)
+            .map(|(h, _)| *h)
+            .collect();
+        for h in gone {
+            self.drop_announcement(h);
+        }
     }
 
     /// The full block of an announcement that could not be rebuilt.
     pub(super) fn on_full_block(&mut self, peer: PeerId, h: Hash, response: Response) {
-        if let Response::Blocks(mut blocks) = response {
-            if blocks.len() == 1 && blocks[0].hash() == h {
+        self.announcements.remove(&h);
+        match response {
+            Response::Blocks(mut blocks) if blocks.len() == 1 && blocks[0].hash() == h => {
                 let b = blocks.pop().expect("one block");
                 self.enqueue_import(b, Origin::Fetched(peer));
-            } else {
-                self.offend(peer, Offence::BadSyncAnswer, "wrong block returned");
             }
+            Response::Blocks(_) => {
+                self.offend(peer, Offence::BadSyncAnswer, "wrong block returned")
+            }
+            Response::RateLimited => {}
+            _ => self.offend(
+                peer,
+                Offence::UnbackedAnnouncement,
+                "cannot give the block it announced",
+            ),
         }
     }
 

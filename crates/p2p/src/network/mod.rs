@@ -196,6 +196,8 @@ pub struct PeerStateCounts {
     pub outbound_requests: usize,
     /// Compact blocks waiting for their missing transactions.
     pub rebuilding: usize,
+    /// Announcements being rebuilt or fetched.
+    pub announcements: usize,
     /// Banned peers (kept until their ban ends).
     pub banned: usize,
 }
@@ -266,6 +268,7 @@ enum Done {
         verdict: Verdict,
     },
     Rebuilt {
+        hash: Hash,
         id: gossipsub::MessageId,
         source: PeerId,
         partial: Box<Result<PartialBlock, String>>,
@@ -301,6 +304,8 @@ struct Net<C: ChainAccess> {
     syncer: Syncer<PeerId>,
     outbound: HashMap<OutboundRequestId, Purpose>,
     rebuilding: HashMap<Hash, Rebuilding>,
+    /// Announcements being rebuilt or fetched, with their announcers.
+    announcements: HashMap<Hash, PeerId>,
     /// Connected peers: everything known about each.
     peers: HashMap<PeerId, Peer>,
     /// Banned peers and when their bans end ([`Clock::monotonic`] time).
@@ -423,6 +428,7 @@ pub fn start<C: ChainAccess>(
         import_tx,
         outbound: HashMap::new(),
         rebuilding: HashMap::new(),
+        announcements: HashMap::new(),
         peers: HashMap::new(),
         banned: HashMap::new(),
         dialing: HashSet::new(),

@@ -77,6 +77,9 @@ pub(super) enum Offence {
     UnconnectedHeaders,
     WrongChain,
     RateLimit,
+    /// A block announced and then not given (its transactions or itself:
+    /// not found, or no answer in time).
+    UnbackedAnnouncement,
     /// Headers that end below the height the peer claimed.
     UnbackedClaim,
     /// A headers request not answered in time
@@ -106,6 +109,9 @@ impl Offence {
             // disproved and the next peer asked; a peer that keeps making
             // new ones is banned after a few.
             Offence::UnbackedClaim | Offence::StalledHeaders => 25,
+            // An honest announcer has the block it announced: two strikes
+            // (more than half a ban each, so two at once ban).
+            Offence::UnbackedAnnouncement => 60,
         }
     }
 }

@@ -1,3 +1,4 @@
+mod announce;
 mod churn;
 mod compact;
 mod net;

@@ -295,6 +295,9 @@ mod composed {
     /// Everything a Luminex node speaks.
     #[derive(NetworkBehaviour)]
     pub struct Behaviour {
+        /// Caps half-open inbound connections, in total and per address
+        /// (first, so a refused socket is closed before anything else).
+        pub pending: crate::admission::PendingLimits,
         /// Caps connections (`--max-peers`).
         pub limits: connection_limits::Behaviour,
         /// Banned peers.
@@ -425,6 +428,10 @@ impl Behaviour {
         kad.set_mode(Some(kad::Mode::Server));
         let agent = format!("luminex/{} ({})", env!("CARGO_PKG_VERSION"), role.as_str());
         Ok(Behaviour {
+            pending: crate::admission::PendingLimits::new(
+                crate::admission::MAX_PENDING_INCOMING,
+                crate::admission::MAX_PENDING_PER_IP,
+            ),
             limits: connection_limits::Behaviour::new(
                 connection_limits::ConnectionLimits::default()
                     .with_max_established(Some(limits.max_peers))

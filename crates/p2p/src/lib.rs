@@ -5,6 +5,8 @@
 //! - [`compact`]: BIP 152-style compact block announcements and rebuilding
 //!   blocks from the mempool.
 //! - [`sync`]: the header-first download planner, free of I/O.
+//! - [`admission`]: caps on half-open inbound connections, in total and
+//!   per IP address.
 //! - [`behaviour`]: the libp2p behaviour (TCP + noise + yamux, identify,
 //!   ping, Kademlia, gossipsub with peer scoring, request/response, AutoNAT)
 //!   and the per-chain protocol names.
@@ -17,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admission;
 pub mod behaviour;
 pub mod compact;
 pub mod network;

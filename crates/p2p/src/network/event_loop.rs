@@ -239,6 +239,7 @@ impl<C: ChainAccess> Net<C> {
             outbound_requests: self.outbound.len(),
             rebuilding: self.rebuilding.len(),
             announcements: self.announcements.len(),
+            pending_incoming: self.swarm.behaviour().pending.pending(),
             banned: self.banned.len(),
         }
     }

@@ -198,6 +198,8 @@ pub struct PeerStateCounts {
     pub rebuilding: usize,
     /// Announcements being rebuilt or fetched.
     pub announcements: usize,
+    /// Inbound connections accepted and not yet established.
+    pub pending_incoming: usize,
     /// Banned peers (kept until their ban ends).
     pub banned: usize,
 }

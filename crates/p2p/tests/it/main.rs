@@ -1,3 +1,4 @@
+mod admission;
 mod announce;
 mod churn;
 mod compact;

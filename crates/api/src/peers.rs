@@ -55,15 +55,19 @@ pub async fn debug_peers(State(node): State<Arc<Node>>) -> Result<Json<Value>, A
     Ok(Json(serde_json::to_value(info).unwrap_or(Value::Null)))
 }
 
-#[derive(Deserialize)]
+/// Body of `POST /admin/nodes/add`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddNode {
+    /// The peer's multiaddr, with `/p2p/<peer id>` when known.
     address: String,
 }
 
-#[derive(Deserialize)]
+/// Body of `POST /admin/nodes/remove`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RemoveNode {
+    /// The peer's id (base58).
     peer_id: String,
 }
 
@@ -74,7 +78,7 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, 
 
 /// `POST /admin/nodes/add` with `{"address": "<multiaddr>"}`: dials a peer
 /// (lifting its ban if it had one).
-#[utoipa::path(post, path = "/admin/nodes/add", tag = "admin", request_body = serde_json::Value, responses((status = 202, body = serde_json::Value), (status = 400, description = "Bad address", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Networking disabled", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/nodes/add", tag = "admin", request_body = inline(AddNode), responses((status = 202, body = serde_json::Value), (status = 400, description = "Bad address", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Networking disabled", body = Problem, content_type = "application/problem+json")))]
 pub async fn nodes_add(
     State(node): State<Arc<Node>>,
     LimitedBody(body): LimitedBody,
@@ -99,7 +103,7 @@ pub async fn nodes_add(
 
 /// `POST /admin/nodes/remove` with `{"peer_id": "..."}`: disconnects and
 /// bans a peer for the configured ban period.
-#[utoipa::path(post, path = "/admin/nodes/remove", tag = "admin", request_body = serde_json::Value, responses((status = 200, body = serde_json::Value), (status = 400, description = "Bad peer id", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Networking disabled", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/nodes/remove", tag = "admin", request_body = inline(RemoveNode), responses((status = 200, body = serde_json::Value), (status = 400, description = "Bad peer id", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Networking disabled", body = Problem, content_type = "application/problem+json")))]
 pub async fn nodes_remove(
     State(node): State<Arc<Node>>,
     LimitedBody(body): LimitedBody,

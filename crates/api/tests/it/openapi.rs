@@ -444,6 +444,15 @@ async fn content_types_and_common_statuses_are_declared() {
     let create = &doc["components"]["schemas"]["CreateRequest"];
     assert_eq!(create["required"], json!(["from", "to", "amount"]));
     assert_eq!(create["additionalProperties"], json!(false));
+    for (path, field) in [
+        ("/admin/nodes/add", "address"),
+        ("/admin/nodes/remove", "peer_id"),
+    ] {
+        let schema =
+            &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(schema["required"], json!([field]), "{path}");
+        assert_eq!(schema["additionalProperties"], json!(false), "{path}");
+    }
 }
 
 /// The decimal coin pattern of `/transactions/create` accepts exactly the

@@ -1,9 +1,13 @@
-//! Attack 3 of issue 19: sync-protocol streams that send a length prefix
-//! and then stall. The reader holds what has arrived, not what was
-//! declared; stalled streams time out fast and cost their peer a ban.
+//! Memory an attacker can make the node hold, measured: sync-protocol
+//! streams that send a length prefix and then stall (issue 19, attack 3:
+//! the reader holds what has arrived, not what was declared, and stalled
+//! streams time out fast and cost their peer a ban), and compact block
+//! announcements of the largest block allowed that are never backed
+//! (attack 2: a few in progress per peer).
 //!
 //! A test binary of its own: it counts every allocation of the process
-//! (a counting global allocator), which would count other tests too.
+//! (a counting global allocator), which would count other tests too; its
+//! tests take turns.
 
 #[allow(dead_code)]
 #[path = "it/net.rs"]
@@ -15,10 +19,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::{AsyncRead, AsyncWrite, AsyncWriteExt, FutureExt};
+use libp2p::gossipsub;
 use libp2p::request_response::{self, Codec, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{identity, noise, tcp, yamux, StreamProtocol, Swarm};
-use luminex_p2p::behaviour::SyncCodec;
+use luminex_p2p::behaviour::{BehaviourEvent, SyncCodec, SyncRequest};
+use luminex_p2p::compact::CompactBlock;
+use luminex_p2p::wire::{self, Request, Response};
+use luminex_p2p::ChainAccess;
+use luminex_primitives::{Block, Hash, PowHeader};
 
 /// Bytes allocated and not freed, and their peak since the last reset.
 struct Counting;
@@ -67,6 +76,9 @@ fn live() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
+/// The tests take turns: they share the allocation counts.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Resets the peak to what is live now, and returns it.
 fn reset_peak() -> usize {
     let now = live();
@@ -101,6 +113,7 @@ const STREAMS: usize = 64;
 
 #[test]
 fn a_length_prefix_alone_does_not_make_the_reader_reserve_the_declared_size() {
+    let _turn = SERIAL.blocking_lock();
     let declared = (4u32 << 20) - 1;
     let codec = SyncCodec::new(4 << 20, 32 << 20);
     let mut codecs = vec![codec; STREAMS];
@@ -207,6 +220,7 @@ fn rss() -> Option<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_request_streams_cost_little_memory_and_get_their_peer_banned() {
+    let _turn = SERIAL.lock().await;
     let (handle, addr) = net::start(net::config()).await;
     let rss_before = rss();
     let before = reset_peak();
@@ -262,5 +276,138 @@ async fn stalled_request_streams_cost_little_memory_and_get_their_peer_banned() 
         peak < 64 << 20,
         "peak heap growth {peak} bytes with {CONNECTIONS} x {STREAMS} stalled streams"
     );
+    net::wait_forgotten(&handle, 60).await;
+}
+
+/// Peers announcing at once, and announcements each (the issue's figures).
+const ANNOUNCERS: usize = 3;
+const ANNOUNCEMENTS: u32 = 70;
+
+/// An announcement on the test chain's genesis of `n` short ids nobody
+/// has, distinct from every other announcement's.
+fn unbacked_announcement(nonce: u32, n: usize) -> CompactBlock {
+    let header = Block::new(
+        PowHeader {
+            version: 1,
+            prev_hash: net::GENESIS,
+            merkle_root: Hash([7; 32]),
+            time: 1,
+            bits: 0,
+            nonce,
+        },
+        vec![],
+    )
+    .header;
+    CompactBlock {
+        header,
+        salt: nonce as u64,
+        short_ids: (0..n)
+            .map(|i| {
+                let b = ((nonce as u64) << 32 | i as u64).to_le_bytes();
+                [b[0], b[1], b[2], b[3], b[4], b[5]]
+            })
+            .collect(),
+        prefilled: vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbacked_announcements_of_the_largest_block_cost_little_memory() {
+    let _turn = SERIAL.lock().await;
+    // The dev chain's block limit (128 MiB): 35,965 short ids at most.
+    let mut cfg = net::config();
+    cfg.max_block_bytes = 128 << 20;
+    let max_txs = luminex_p2p::compact::max_block_txs(cfg.max_block_bytes);
+    let (handle, addr) = net::start(cfg).await;
+    let frames: Vec<Vec<Vec<u8>>> = (0..ANNOUNCERS as u32)
+        .map(|a| {
+            (0..ANNOUNCEMENTS)
+                .map(|i| wire::to_frame(&unbacked_announcement(a * 1000 + i, max_txs)))
+                .collect()
+        })
+        .collect();
+    let wire_bytes: usize = frames.iter().flatten().map(|f| f.len()).sum();
+    let rss_before = rss();
+    let before = reset_peak();
+    let mut tasks = Vec::new();
+    for frames in frames {
+        let addr = addr.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut swarm = net::attacker();
+            let me = swarm.local_peer_id().to_string();
+            let topic = net::names().block_topic;
+            swarm.dial(addr).unwrap();
+            let (mut sent, mut asked, mut held) = (false, 0, Vec::new());
+            net::drive_until(&mut swarm, "the announcer dropped", 120, |swarm, ev| {
+                match ev {
+                    SwarmEvent::Behaviour(BehaviourEvent::Gossip(
+                        gossipsub::Event::Subscribed { topic: t, .. },
+                    )) if t == topic.hash() && !sent => {
+                        sent = true;
+                        for f in &frames {
+                            let _ = swarm
+                                .behaviour_mut()
+                                .gossip
+                                .publish(topic.clone(), f.clone());
+                        }
+                    }
+                    SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                        request_response::Event::Message {
+                            message:
+                                request_response::Message::Request {
+                                    request, channel, ..
+                                },
+                            ..
+                        },
+                    )) => match request {
+                        SyncRequest::Request(Request::Status) => {
+                            let st = net::GenesisOnly.status();
+                            let _ = swarm
+                                .behaviour_mut()
+                                .sync
+                                .send_response(channel, Response::Status(st));
+                        }
+                        // Asked for the block or its transactions: never
+                        // answered, the stream held open.
+                        _ => {
+                            asked += 1;
+                            held.push(channel);
+                        }
+                    },
+                    SwarmEvent::ConnectionClosed {
+                        num_established: 0, ..
+                    } => return Some(()),
+                    _ => {}
+                }
+                None
+            })
+            .await;
+            (me, asked)
+        }));
+    }
+    let mut announcers = Vec::new();
+    for t in tasks {
+        let (me, asked) = t.await.unwrap();
+        assert!(asked <= 2, "{asked} announcements of one peer taken up");
+        announcers.push(me);
+    }
+    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+    let rss_after = rss();
+    let banned = handle.info().banned;
+    assert!(
+        announcers.iter().all(|a| banned.contains(a)),
+        "every announcer banned"
+    );
+    eprintln!(
+        "{ANNOUNCERS} peers x {ANNOUNCEMENTS} announcements of {max_txs} short ids \
+         ({} KiB on the wire): peak heap growth {} KiB (both sides, in one process); \
+         resident {:?} -> {:?} KiB",
+        wire_bytes / 1024,
+        peak / 1024,
+        rss_before.map(|b| b / 1024),
+        rss_after.map(|b| b / 1024),
+    );
+    // The issue saw 2.1 GB more resident memory for 210 announcements.
+    assert!(peak < 300 << 20, "peak heap growth {peak} bytes");
     net::wait_forgotten(&handle, 60).await;
 }

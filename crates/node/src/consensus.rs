@@ -11,17 +11,16 @@
 //! certificates, which the engine takes only when the certificate holds
 //! against the validator set of that height.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use luminex_consensus::bft::compact::txs_at;
 use luminex_consensus::bft::machine::{Step, TimeoutKind};
+use luminex_consensus::bft::relay::Outcome;
 use luminex_consensus::bft::{
     BftRules, CompactProposal, ConsensusMessage, ConsensusSigner, Effect, Engine, Gossip, Host,
-    MessageError, PendingProposal, SignedState,
+    MessageError, ProposalRelay, Relay, SignedState,
 };
 use luminex_crypto::SigningKey;
 use luminex_p2p::Verdict;
@@ -35,23 +34,6 @@ use tokio::sync::{mpsc, watch};
 const CATCH_UP_BATCH: u64 = 16;
 /// How often a node announces its height and gossips its round again.
 const TICK: Duration = Duration::from_secs(1);
-/// Compact proposals being rebuilt at once (a proposer signs one per
-/// round; a few rounds of the current height and the next one fit).
-const MAX_PENDING: usize = 16;
-/// Times a node asks for the missing transactions of one proposal.
-const MAX_ASKS: u32 = 5;
-/// Requests for its proposal's transactions a proposer answers (a request
-/// is unauthenticated: this bounds what one block can be made to cost).
-const MAX_ANSWERS: u32 = 32;
-/// Compact proposals of the next height kept until it starts (they cannot
-/// be authenticated before: the proposer is known only there).
-const MAX_PENDING_AHEAD: usize = 4;
-/// How long a node waits for an answer before asking again (ms).
-const ASK_AGAIN_MS: u64 = 500;
-/// Transaction bytes in one answer to a request for a proposal's
-/// transactions: a large answer goes out as several messages, each well
-/// under gossip's size limit and quick to relay.
-const ANSWER_BYTES: usize = 1 << 20;
 
 /// What reaches the consensus task.
 enum Inbound {
@@ -313,38 +295,8 @@ pub struct Consensus {
     tx: mpsc::UnboundedSender<Inbound>,
     /// Height and round at the last tick, and for how many ticks.
     last_position: ((u64, u32), u32),
-    /// Compact proposals waiting for transactions, by block hash.
-    pending: HashMap<Hash, Rebuilding>,
-    /// This validator's own proposals, by block hash, to answer requests
-    /// for their transactions.
-    own: HashMap<Hash, OwnProposal>,
-}
-
-/// A compact proposal being rebuilt.
-struct Rebuilding {
-    proposal: PendingProposal,
-    /// When its missing transactions were last asked for (ms).
-    asked_at: u64,
-    /// How many times.
-    asks: u32,
-}
-
-impl Rebuilding {
-    fn new(c: CompactProposal) -> Rebuilding {
-        Rebuilding {
-            proposal: PendingProposal::new(c),
-            asked_at: 0,
-            asks: 0,
-        }
-    }
-}
-
-/// A proposal this validator sent in compact form.
-struct OwnProposal {
-    height: u64,
-    block: Block,
-    /// Requests answered.
-    answers: u32,
+    /// Compact proposals in flight (ADR 0029).
+    relay: ProposalRelay,
 }
 
 /// Starts the consensus task of a BFT chain. `key` makes this node a
@@ -385,6 +337,7 @@ pub fn start(
         restored,
     );
     let (tx, rx) = mpsc::unbounded_channel();
+    let relay = ProposalRelay::new(node.spec.merkle_commitment);
     let task = Consensus {
         node,
         rules,
@@ -392,8 +345,7 @@ pub fn start(
         wal,
         tx: tx.clone(),
         last_position: ((0, 0), 0),
-        pending: HashMap::new(),
-        own: HashMap::new(),
+        relay,
     };
     let handle = tokio::spawn(task.run(rx, stop));
     Ok((ConsensusHandle { tx }, handle))
@@ -453,8 +405,11 @@ impl Consensus {
     /// content hashes: the same message published twice is dropped, so a
     /// replay is one new message carrying them).
     fn on_tick(&mut self) {
-        self.rebuild_pending();
         let now = self.node.clock.now_millis();
+        let out = self
+            .relay
+            .tick(&self.engine, now, &Self::lookup(&self.node));
+        self.carry_out(out);
         self.publish(&Gossip::Status {
             height: self.engine.height(),
             time_ms: now,
@@ -476,10 +431,7 @@ impl Consensus {
                 .partition(|m| matches!(m, ConsensusMessage::Proposal(_)));
             for p in proposals {
                 if let ConsensusMessage::Proposal(p) = p {
-                    self.publish(&Gossip::ReplayProposal {
-                        time_ms: now,
-                        proposal: Box::new(CompactProposal::new(&p)),
-                    });
+                    self.publish(&ProposalRelay::replay(&p, now));
                 }
             }
             votes.truncate(luminex_consensus::bft::message::MAX_REPLAY);
@@ -567,224 +519,84 @@ impl Consensus {
         }
     }
 
+    /// A mempool lookup by txid, for the relay.
+    fn lookup(node: &Node) -> impl Fn(&Hash) -> Option<Arc<Transaction>> + '_ {
+        move |txid| node.mempool.read().get(txid).map(|e| e.tx.clone())
+    }
+
     /// A proposal in compact form: authenticated (its signature covers the
-    /// block hash), then rebuilt from the mempool, asking the proposer for
-    /// the transactions the mempool lacks. It is relayed as soon as it is
-    /// authenticated.
+    /// block hash and the txid list), then rebuilt from the mempool, asking
+    /// the proposer for the transactions the mempool lacks. It is relayed
+    /// as soon as it is authenticated.
     fn on_compact(&mut self, c: CompactProposal) -> Verdict {
-        let hash = c.block_hash();
-        tracing::debug!(block = %hash, height = c.height, round = c.round, txs = c.tx_count(), "compact proposal received");
-        if self.pending.contains_key(&hash)
-            || self.own.contains_key(&hash)
-            || (c.height == self.engine.height() && self.engine.has_proposal(c.round, &hash))
-        {
-            return Verdict::Ignore;
-        }
-        let current = self.engine.height();
-        match c.authenticate(&self.engine) {
-            Ok(()) => {}
-            Err(MessageError::TooFarAhead { height, .. }) if height == current + 1 => {
-                // Taken up when the next height starts; not relayed before.
-                if self.pending_at(height) < MAX_PENDING_AHEAD {
-                    self.pending.insert(hash, Rebuilding::new(c));
-                }
-                return Verdict::Ignore;
-            }
-            Err(e) if e.penalize() => {
-                tracing::info!(error = %e, "compact proposal refused");
-                return Verdict::Reject;
-            }
-            Err(_) => return Verdict::Ignore,
-        }
-        if self.pending_at(current) >= MAX_PENDING {
-            return Verdict::Ignore;
-        }
-        self.pending.insert(hash, Rebuilding::new(c));
-        self.rebuild(hash)
-    }
-
-    /// Compact proposals of `height` being rebuilt.
-    fn pending_at(&self, height: u64) -> usize {
-        self.pending
-            .values()
-            .filter(|r| r.proposal.compact().height == height)
-            .count()
-    }
-
-    /// Fills a compact proposal from the mempool; hands it to the engine
-    /// when it is whole, asks for what is missing otherwise.
-    fn rebuild(&mut self, hash: Hash) -> Verdict {
-        let Some(r) = self.pending.get_mut(&hash) else {
-            return Verdict::Ignore;
-        };
-        {
-            let pool = self.node.mempool.read();
-            r.proposal
-                .fill_from(|txid| pool.get(txid).map(|e| e.tx.clone()));
-        }
-        match r.proposal.finish(self.node.spec.merkle_commitment) {
-            Some(Ok(p)) => {
-                tracing::debug!(block = %hash, txs = p.proposal.block.txs.len(), "compact proposal rebuilt");
-                let asked = r.asks > 0;
-                self.pending.remove(&hash);
-                self.node.metrics.consensus_compact_proposal(asked);
-                let r = tokio::task::block_in_place(|| {
-                    let mut host = NodeHost {
-                        node: &self.node,
-                        rules: &self.rules,
-                        wal: self.wal.as_ref(),
-                    };
-                    self.engine
-                        .receive(ConsensusMessage::Proposal(Box::new(p)), &mut host)
-                });
-                match r {
-                    Ok(effects) => {
-                        self.apply(effects);
-                        Verdict::Accept
-                    }
-                    Err(e) if e.penalize() => {
-                        tracing::info!(block = %hash, error = %e, "rebuilt proposal refused");
-                        Verdict::Reject
-                    }
-                    Err(_) => Verdict::Accept,
-                }
-            }
-            Some(Err(e)) => {
-                tracing::debug!(block = %hash, error = %e, "a mempool transaction differs from the proposed one; asking for all");
-                self.ask(hash);
-                Verdict::Accept
-            }
-            None => {
-                self.ask(hash);
-                Verdict::Accept
-            }
-        }
-    }
-
-    /// Asks for the missing transactions of a proposal being rebuilt (at
-    /// most [`MAX_ASKS`] times, [`ASK_AGAIN_MS`] apart).
-    fn ask(&mut self, hash: Hash) {
+        tracing::debug!(block = %c.block_hash(), height = c.height, round = c.round, txs = c.tx_count(), "compact proposal received");
         let now = self.node.clock.now_millis();
-        let Some(r) = self.pending.get_mut(&hash) else {
-            return;
-        };
-        if r.asks >= MAX_ASKS || (r.asks > 0 && now < r.asked_at.saturating_add(ASK_AGAIN_MS)) {
-            return;
-        }
-        r.asks += 1;
-        r.asked_at = now;
-        let want = Gossip::WantTxs {
-            time_ms: now,
-            height: r.proposal.compact().height,
-            block: hash,
-            indexes: r.proposal.missing(),
-        };
-        tracing::debug!(block = %hash, asks = r.asks, "asking for the missing transactions of a proposal");
-        self.publish(&want);
+        let out = self
+            .relay
+            .on_compact(&self.engine, c, now, &Self::lookup(&self.node));
+        self.carry_out(out)
     }
 
-    /// A request for transactions of a proposed block: the proposer
-    /// answers; others relay it when they know the block.
+    /// A request for transactions of a proposed block.
     fn on_want_txs(&mut self, height: u64, block: Hash, indexes: Vec<u32>) -> Verdict {
-        let Some(own) = self.own.get_mut(&block) else {
-            return match self.pending.get(&block) {
-                Some(r)
-                    if indexes
-                        .iter()
-                        .all(|i| (*i as usize) < r.proposal.compact().tx_count()) =>
-                {
-                    Verdict::Accept
-                }
-                _ => Verdict::Ignore,
-            };
-        };
-        if own.height != height {
-            return Verdict::Ignore;
-        }
-        let Some(txs) = txs_at(&own.block, &indexes) else {
-            return Verdict::Reject;
-        };
-        if own.answers >= MAX_ANSWERS {
-            return Verdict::Ignore;
-        }
-        own.answers += 1;
-        let time_ms = self.node.clock.now_millis();
-        for (indexes, txs) in answer_chunks(indexes, txs, ANSWER_BYTES) {
-            self.publish(&Gossip::ProposalTxs {
-                time_ms,
-                block,
-                indexes,
-                txs,
-            });
-        }
-        Verdict::Accept
+        let now = self.node.clock.now_millis();
+        let out = self.relay.on_want(height, block, &indexes, now);
+        self.carry_out(out)
     }
 
-    /// Transactions of a proposed block, answering a request: taken when
-    /// they are the ones the proposal names.
+    /// Transactions of a proposed block, answering a request.
     fn on_proposal_txs(
         &mut self,
         block: Hash,
         indexes: Vec<u32>,
         txs: Vec<Transaction>,
     ) -> Verdict {
-        let Some(r) = self.pending.get_mut(&block) else {
-            return Verdict::Ignore;
+        let now = self.node.clock.now_millis();
+        let out = self
+            .relay
+            .on_txs(block, &indexes, &txs, now, &Self::lookup(&self.node));
+        self.carry_out(out)
+    }
+
+    /// Publishes what the relay asks to, hands the rebuilt proposals to
+    /// the engine, and returns the gossip verdict: the relay's, or a
+    /// rejection when the engine finds a rebuilt proposal wrong whenever
+    /// it arrives (its signature was checked: the proposer is at fault).
+    fn carry_out(&mut self, out: Outcome) -> Verdict {
+        for g in &out.publish {
+            if let Gossip::WantTxs { block, indexes, .. } = g {
+                tracing::debug!(block = %block, missing = indexes.len(), "asking for the missing transactions of a proposal");
+            }
+            self.publish(g);
+        }
+        let mut verdict = match out.relay {
+            Relay::Accept => Verdict::Accept,
+            Relay::Ignore => Verdict::Ignore,
+            Relay::Reject => Verdict::Reject,
         };
-        if let Err(e) = r.proposal.supply(&indexes, txs) {
-            tracing::info!(block = %block, error = %e, "transactions offered for a proposal refused");
-            return Verdict::Reject;
-        }
-        // The answer was right; what the engine thinks of the block is the
-        // proposer's affair, not the relayer's.
-        self.rebuild(block);
-        Verdict::Accept
-    }
-
-    /// Compact proposals of the current height go on being rebuilt (their
-    /// transactions may have reached the mempool since, or the answer was
-    /// lost).
-    fn rebuild_pending(&mut self) {
-        let current = self.engine.height();
-        let hashes: Vec<Hash> = self
-            .pending
-            .iter()
-            .filter(|(_, r)| r.proposal.compact().height == current)
-            .map(|(h, _)| *h)
-            .collect();
-        for h in hashes {
-            self.rebuild(h);
-        }
-    }
-
-    /// After the height moved on: forgets the proposals of heights left,
-    /// and takes up those of the new height that arrived early.
-    fn prune_proposals(&mut self) {
-        let current = self.engine.height();
-        self.own.retain(|_, o| o.height >= current);
-        self.pending
-            .retain(|_, r| r.proposal.compact().height >= current);
-        let early: Vec<Hash> = self
-            .pending
-            .iter()
-            .filter(|(_, r)| r.asks == 0 && r.proposal.compact().height == current)
-            .map(|(h, _)| *h)
-            .collect();
-        for h in early {
-            let ok = self.pending[&h]
-                .proposal
-                .compact()
-                .authenticate(&self.engine);
-            match ok {
-                Ok(()) => {
-                    self.rebuild(h);
+        for r in out.rebuilt {
+            let hash = r.proposal.proposal.block.hash();
+            tracing::debug!(block = %hash, txs = r.proposal.proposal.block.txs.len(), fetched = r.fetched, "compact proposal rebuilt");
+            self.node.metrics.consensus_compact_proposal(r.fetched);
+            let result = tokio::task::block_in_place(|| {
+                let mut host = NodeHost {
+                    node: &self.node,
+                    rules: &self.rules,
+                    wal: self.wal.as_ref(),
+                };
+                self.engine
+                    .receive(ConsensusMessage::Proposal(Box::new(r.proposal)), &mut host)
+            });
+            match result {
+                Ok(effects) => self.apply(effects),
+                Err(e) if e.penalize() => {
+                    tracing::info!(block = %hash, error = %e, "rebuilt proposal refused");
+                    verdict = Verdict::Reject;
                 }
-                Err(e) => {
-                    tracing::debug!(block = %h, error = %e, "early compact proposal dropped");
-                    self.pending.remove(&h);
-                }
+                Err(_) => {}
             }
         }
+        verdict
     }
 
     /// Starts the height after `height`, which the chain has committed.
@@ -811,7 +623,11 @@ impl Consensus {
             self.engine.advance(record, certificate, &mut host)
         });
         self.apply(effects);
-        self.prune_proposals();
+        let now = self.node.clock.now_millis();
+        let out = self
+            .relay
+            .advanced(&self.engine, now, &Self::lookup(&self.node));
+        self.carry_out(out);
     }
 
     /// A peer decides `height`: send it the finalized blocks it misses.
@@ -846,16 +662,8 @@ impl Consensus {
                 // A proposal goes out compact; its block is kept to answer
                 // requests for transactions a peer lacks.
                 Effect::Broadcast(ConsensusMessage::Proposal(p)) => {
-                    let block = p.proposal.block.clone();
-                    self.own.insert(
-                        block.hash(),
-                        OwnProposal {
-                            height: p.proposal.height,
-                            block,
-                            answers: 0,
-                        },
-                    );
-                    self.publish(&Gossip::CompactProposal(Box::new(CompactProposal::new(&p))));
+                    let g = self.relay.outgoing(&p);
+                    self.publish(&g);
                 }
                 Effect::Broadcast(m) => self.publish(&Gossip::Message(m)),
                 Effect::Schedule {
@@ -964,32 +772,6 @@ impl Consensus {
     }
 }
 
-/// Splits an answer into parts of at most `max_bytes` of transactions
-/// (a transaction larger than that makes a part of its own).
-fn answer_chunks(
-    indexes: Vec<u32>,
-    txs: Vec<Transaction>,
-    max_bytes: usize,
-) -> Vec<(Vec<u32>, Vec<Transaction>)> {
-    let mut out: Vec<(Vec<u32>, Vec<Transaction>)> = Vec::new();
-    let mut bytes = 0;
-    for (i, tx) in indexes.into_iter().zip(txs) {
-        let n = tx.encoded_len();
-        match out.last_mut() {
-            Some((is, ts)) if bytes + n <= max_bytes => {
-                is.push(i);
-                ts.push(tx);
-                bytes += n;
-            }
-            _ => {
-                out.push((vec![i], vec![tx]));
-                bytes = n;
-            }
-        }
-    }
-    out
-}
-
 /// The metrics' name of a timeout's step.
 fn timeout_step(kind: TimeoutKind) -> TimeoutStep {
     match kind {
@@ -1015,27 +797,6 @@ mod tests {
             witnesses: vec![],
             data: vec![7; data_len],
         }
-    }
-
-    #[test]
-    fn answers_are_split_by_bytes_and_keep_every_transaction_once() {
-        let txs: Vec<Transaction> = (0..10).map(|i| tx(100 + i)).collect();
-        let size = txs[0].encoded_len();
-        let indexes: Vec<u32> = (1..=10).collect();
-        // Three transactions fit a part.
-        let parts = answer_chunks(indexes.clone(), txs.clone(), 3 * size + 30);
-        assert_eq!(
-            parts.iter().map(|(i, _)| i.len()).collect::<Vec<_>>(),
-            vec![3, 3, 3, 1]
-        );
-        let (is, ts): (Vec<u32>, Vec<Transaction>) = parts
-            .into_iter()
-            .flat_map(|(i, t)| i.into_iter().zip(t))
-            .unzip();
-        assert_eq!((is, ts), (indexes.clone(), txs.clone()));
-        // A limit below one transaction: one a part, none dropped.
-        assert_eq!(answer_chunks(indexes, txs, 1).len(), 10);
-        assert!(answer_chunks(vec![], vec![], 1).is_empty());
     }
 
     #[test]

@@ -35,11 +35,13 @@ impl Sim {
         }
         match behaviour {
             Behaviour::Honest | Behaviour::InvalidProposer => {
-                self.broadcast(i, Wire::Consensus(m.encode()));
+                let bytes = self.encode_for(i, &m);
+                self.broadcast(i, Wire::Consensus(bytes));
             }
             Behaviour::Silent => {}
             Behaviour::DoubleVoter => {
-                self.broadcast(i, Wire::Consensus(m.encode()));
+                let bytes = self.encode_for(i, &m);
+                self.broadcast(i, Wire::Consensus(bytes));
                 if let ConsensusMessage::Vote(v) = &m {
                     if v.vote.validator == self.nodes[i].key.public_key().key_hash() {
                         let other = self.conflicting_vote(i, v);
@@ -51,16 +53,21 @@ impl Sim {
                 ConsensusMessage::Proposal(p) if self.is_own_proposal(i, p) => {
                     let other = self.other_proposal(i, p);
                     let n = self.nodes.len();
+                    let first = self.encode_for(i, &m);
+                    let second = self.encode_for(i, &other);
                     for to in 0..n {
-                        let msg = if to % 2 == 0 {
-                            m.clone()
+                        let bytes = if to % 2 == 0 {
+                            first.clone()
                         } else {
-                            other.clone()
+                            second.clone()
                         };
-                        self.send(i, to, Wire::Consensus(msg.encode()));
+                        self.send(i, to, Wire::Consensus(bytes));
                     }
                 }
-                _ => self.broadcast(i, Wire::Consensus(m.encode())),
+                _ => {
+                    let bytes = self.encode_for(i, &m);
+                    self.broadcast(i, Wire::Consensus(bytes));
+                }
             },
             Behaviour::Garbage => {
                 let len = 1 + self.rng.below(200) as usize;
@@ -74,6 +81,16 @@ impl Sim {
                     self.broadcast(i, Wire::Consensus(ConsensusMessage::Vote(bad).encode()));
                 }
             }
+        }
+    }
+
+    /// The bytes node `i` sends for `m`: a proposal goes compact through
+    /// its relay (which keeps the block to answer requests), as a node's
+    /// consensus task sends it; a vote as it is.
+    fn encode_for(&mut self, i: usize, m: &ConsensusMessage) -> Vec<u8> {
+        match (m, self.nodes[i].live.as_mut()) {
+            (ConsensusMessage::Proposal(p), Some(live)) => live.relay.outgoing(p).encode(),
+            _ => m.encode(),
         }
     }
 

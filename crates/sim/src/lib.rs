@@ -26,7 +26,10 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
 use luminex_consensus::bft::machine::TimeoutKind;
-use luminex_consensus::bft::{BftRules, ConsensusMessage, Effect, VoteKind};
+use luminex_consensus::bft::relay::Outcome as RelayOutcome;
+use luminex_consensus::bft::{
+    BftRules, ConsensusMessage, Effect, Gossip, ProposalRelay, Relay, VoteKind,
+};
 use luminex_crypto::SigningKey;
 use luminex_ledger::spec::ChainSpec;
 use luminex_primitives::codec::{Decode, Encode};
@@ -125,6 +128,10 @@ pub struct Report {
     pub block_intervals_ms: Vec<u64>,
     /// Bytes of each commit certificate finalized (encoded).
     pub certificate_bytes: Vec<usize>,
+    /// Compact proposals nodes rebuilt only after asking for transactions
+    /// (the simulation has no transaction gossip: a submission reaches one
+    /// mempool).
+    pub fetched_proposals: u64,
     /// Where each node ended: height, round and step, or "down".
     pub nodes: Vec<String>,
 }
@@ -218,6 +225,7 @@ struct Sim {
     trace: luminex_primitives::hash::TaggedHasher,
     delivered: u64,
     certificate_bytes: Vec<usize>,
+    fetched_proposals: u64,
     genesis_supply: u64,
 }
 
@@ -322,6 +330,7 @@ impl Sim {
             trace: TRACE.hasher(),
             delivered: 0,
             certificate_bytes: Vec::new(),
+            fetched_proposals: 0,
             genesis_supply,
             cfg,
         }
@@ -383,8 +392,15 @@ impl Sim {
         }
         for tx in 0..self.txs.len() {
             let at = self.rng.below(self.cfg.heal_ms.max(1000) + 2000);
+            let first = tx % self.nodes.len();
             for node in 0..self.nodes.len() {
                 let jitter = self.rng.below(50);
+                // Gossip misses a node now and then (a full mempool, a lost
+                // message): a proposal carrying the transaction must then
+                // bring it, asked of its proposer (ADR 0029).
+                if node != first && self.rng.chance(25) {
+                    continue;
+                }
                 self.push(at + jitter, Event::Submit { node, tx });
             }
         }
@@ -456,6 +472,7 @@ impl Sim {
                 })
                 .collect(),
             certificate_bytes: self.certificate_bytes,
+            fetched_proposals: self.fetched_proposals,
         }
     }
 
@@ -540,6 +557,7 @@ impl Sim {
         for m in msgs {
             self.emit(node, m);
         }
+        self.relay(node, |r, engine, now, pool| r.tick(engine, now, pool));
         if self.cfg.catch_up {
             self.broadcast(node, Wire::Status(height));
         }
@@ -548,9 +566,41 @@ impl Sim {
     fn deliver(&mut self, from: usize, to: usize, wire: Wire) {
         match wire {
             Wire::Consensus(bytes) => {
-                let Ok(msg) = ConsensusMessage::decode_all(&bytes) else {
+                let Ok(gossip) = Gossip::decode_all(&bytes) else {
                     // Undecodable: a real node penalizes the sender.
                     return;
+                };
+                let msg = match gossip {
+                    Gossip::Message(m) => m,
+                    Gossip::CompactProposal(c) | Gossip::ReplayProposal { proposal: c, .. } => {
+                        return self.relay_from(from, to, |r, engine, now, pool| {
+                            r.on_compact(engine, *c, now, pool)
+                        });
+                    }
+                    Gossip::WantTxs {
+                        height,
+                        block,
+                        indexes,
+                        ..
+                    } => {
+                        return self.relay_from(from, to, |r, _, now, _| {
+                            r.on_want(height, block, &indexes, now)
+                        });
+                    }
+                    Gossip::ProposalTxs {
+                        block,
+                        indexes,
+                        txs,
+                        ..
+                    } => {
+                        return self.relay_from(from, to, |r, _, now, pool| {
+                            r.on_txs(block, &indexes, &txs, now, pool)
+                        });
+                    }
+                    // The simulation sends these as wires of their own.
+                    Gossip::Status { .. } | Gossip::Certified { .. } | Gossip::Replay { .. } => {
+                        return
+                    }
                 };
                 let r = self.with_engine_result(to, |e, h| e.receive(msg, h));
                 if let Err(e) = r {
@@ -595,6 +645,61 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// [`Sim::relay`] for a message from `from`: an honest sender's
+    /// message refused as wrong is a violation.
+    fn relay_from(
+        &mut self,
+        from: usize,
+        to: usize,
+        f: impl FnOnce(
+            &mut ProposalRelay,
+            &luminex_consensus::bft::Engine,
+            u64,
+            &dyn Fn(&Hash) -> Option<Arc<Transaction>>,
+        ) -> RelayOutcome,
+    ) {
+        if self.relay(to, f) == Some(Relay::Reject) && self.honest(from) {
+            self.violation = Some(format!(
+                "node {to} refused a proposal message of honest node {from}"
+            ));
+        }
+    }
+
+    /// Runs `f` on node `i`'s proposal relay (with its engine, the
+    /// simulated clock and its mempool), broadcasts what it publishes and
+    /// hands the rebuilt proposals to the engine. The relay's verdict, or
+    /// `None` when the node is down.
+    fn relay(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(
+            &mut ProposalRelay,
+            &luminex_consensus::bft::Engine,
+            u64,
+            &dyn Fn(&Hash) -> Option<Arc<Transaction>>,
+        ) -> RelayOutcome,
+    ) -> Option<Relay> {
+        let now_ms = self.start_ms + self.now;
+        let live = self.nodes[i].live.as_mut()?;
+        let pool = &live.mempool;
+        let lookup = |id: &Hash| pool.get(id).map(|e| e.tx.clone());
+        let out = f(&mut live.relay, &live.engine, now_ms, &lookup);
+        for g in &out.publish {
+            self.broadcast(i, Wire::Consensus(g.encode()));
+        }
+        let mut verdict = out.relay;
+        for r in out.rebuilt {
+            self.fetched_proposals += u64::from(r.fetched);
+            let msg = ConsensusMessage::Proposal(Box::new(r.proposal));
+            if let Err(e) = self.with_engine_result(i, |e, h| e.receive(msg, h)) {
+                if e.penalize() {
+                    verdict = Relay::Reject;
+                }
+            }
+        }
+        Some(verdict)
     }
 
     /// Runs `f` on node `i`'s engine with its host and carries out the
@@ -720,6 +825,7 @@ impl Sim {
         match next {
             Ok(Some(record)) => {
                 self.with_engine(i, |e, h| e.advance(record, certificate, h));
+                self.relay(i, |r, engine, now, pool| r.advanced(engine, now, pool));
             }
             other => {
                 self.violation = Some(format!(

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use luminex_consensus::bft::{BftRules, Engine, Host, SignedState};
+use luminex_consensus::bft::{BftRules, Engine, Host, ProposalRelay, SignedState};
 use luminex_crypto::SigningKey;
 use luminex_ledger::{ChainSpec, SigCache};
 use luminex_mempool::Mempool;
@@ -32,6 +32,8 @@ pub struct Live {
     pub cache: SigCache,
     /// The BFT engine.
     pub engine: Engine,
+    /// Compact proposals in flight (ADR 0029).
+    pub relay: ProposalRelay,
 }
 
 /// A node of the simulation.
@@ -99,6 +101,7 @@ impl SimNode {
             mempool,
             cache,
             engine,
+            relay: ProposalRelay::new(spec.merkle_commitment),
         });
         self.epoch += 1;
         Ok(())

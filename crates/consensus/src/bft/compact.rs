@@ -3,9 +3,9 @@
 //! which every validator already holds in its mempool (they were gossiped
 //! on the transaction topic before the proposer took them). A receiver
 //! rebuilds the block from its mempool and asks for the few transactions it
-//! lacks; the proposal's signature covers the block hash, so the compact
-//! form is authenticated before anything is rebuilt and may be relayed at
-//! once.
+//! lacks; the proposal's signature covers the block hash and the txid
+//! list, so the compact form is authenticated before anything is rebuilt
+//! and may be relayed at once.
 //!
 //! Sending whole blocks made every transaction cross every link twice and
 //! made gossip carry messages of tens of megabytes (BENCHMARKS.md, "BFT
@@ -26,7 +26,7 @@ use luminex_primitives::{
 };
 
 use super::engine::{Engine, MessageError, MAX_PROPOSAL_ROUNDS_AHEAD};
-use super::message::{proposal_digest, Proposal, SignedProposal};
+use super::message::{proposal_digest, txid_list_digest, Proposal, SignedProposal};
 
 /// A signed proposal whose block is carried as txids (see the module docs).
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -84,9 +84,24 @@ impl CompactProposal {
             .and_then(|i| self.txids.get(i))
     }
 
+    /// The signed proposal of `block`, which must be the block this
+    /// proposal names (same hash).
+    pub fn with_block(self, block: Block) -> SignedProposal {
+        debug_assert_eq!(block.hash(), self.block_hash());
+        SignedProposal {
+            proposal: Proposal {
+                height: self.height,
+                round: self.round,
+                pol_round: self.pol_round,
+                block,
+            },
+            signature: self.signature,
+        }
+    }
+
     /// Checks that the proposal is signed by the proposer of its round in
-    /// the engine's current height, so it may be relayed before its block
-    /// is rebuilt. The block itself is validated when the rebuilt proposal
+    /// the engine's current height — over the block hash and the txid list
+    /// carried here — so it may be relayed before its block is rebuilt. The block itself is validated when the rebuilt proposal
     /// reaches [`Engine::receive`].
     pub fn authenticate(&self, engine: &Engine) -> Result<(), MessageError> {
         let current = engine.height();
@@ -122,12 +137,19 @@ impl CompactProposal {
             .index_of(&proposer)
             .ok_or(MessageError::UnknownValidator(proposer))?;
         let key = &set.get(index).expect("index from the set").public_key;
+        let txids = txid_list_digest(
+            self.coinbase
+                .iter()
+                .map(Transaction::txid)
+                .chain(self.txids.iter().copied()),
+        );
         let digest = proposal_digest(
             engine.rules().domain(),
             self.height,
             self.round,
             self.pol_round,
             &self.block_hash(),
+            &txids,
         );
         luminex_crypto::verify(key, &digest, &self.signature).map_err(|_| {
             MessageError::NotProposer {

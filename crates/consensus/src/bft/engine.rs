@@ -388,6 +388,12 @@ impl Engine {
         self.decided
     }
 
+    /// A block proposed at the current height that this engine holds
+    /// (from an earlier round, or its own).
+    pub fn known_block(&self, hash: &Hash) -> Option<&Block> {
+        self.blocks.get(hash)
+    }
+
     /// Whether this engine holds the proposal of `block` in `round` of the
     /// current height (a proposal sent again needs no rebuilding).
     pub fn has_proposal(&self, round: u32, block: &Hash) -> bool {

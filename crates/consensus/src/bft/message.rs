@@ -18,6 +18,8 @@ use super::compact::{decode_pol_round, CompactProposal};
 pub const VOTE: Domain = Domain("luminex/bft-vote");
 /// Domain of proposal digests.
 pub const PROPOSAL: Domain = Domain("luminex/bft-proposal");
+/// Domain of the digest of a proposed block's txid list.
+pub const PROPOSAL_TXIDS: Domain = Domain("luminex/bft-proposal-txids");
 /// Domain of [`ChainDomain`].
 pub const CHAIN_DOMAIN: Domain = Domain("luminex/bft-chain");
 
@@ -188,7 +190,10 @@ pub struct Proposal {
 }
 
 impl Proposal {
-    /// The digest the proposer signs (it covers the block by its hash).
+    /// The digest the proposer signs. It covers the block by its hash and
+    /// the list of its txids: a proposal travels as that list (ADR 0029),
+    /// and a relay that altered it would otherwise pass authentication and
+    /// make honest answers look wrong.
     pub fn digest(&self, domain: &ChainDomain) -> Hash {
         proposal_digest(
             domain,
@@ -196,17 +201,29 @@ impl Proposal {
             self.round,
             self.pol_round,
             &self.block.hash(),
+            &txid_list_digest(self.block.txs.iter().map(Transaction::txid)),
         )
     }
 }
 
-/// The digest of a proposal of `block` at `height`/`round`.
+/// The digest of a block's txids, in block order.
+pub fn txid_list_digest(txids: impl IntoIterator<Item = Hash>) -> Hash {
+    let mut h = PROPOSAL_TXIDS.hasher();
+    for t in txids {
+        h.update(&t.0);
+    }
+    h.finish()
+}
+
+/// The digest of a proposal of `block` (whose txid list has digest
+/// `txids`) at `height`/`round`.
 pub fn proposal_digest(
     domain: &ChainDomain,
     height: u64,
     round: u32,
     pol_round: Option<u32>,
     block: &Hash,
+    txids: &Hash,
 ) -> Hash {
     let mut h = PROPOSAL.hasher();
     h.update(&domain.0 .0);
@@ -214,6 +231,7 @@ pub fn proposal_digest(
     h.update(&round.to_le_bytes());
     h.update(&pol_round.map_or(-1i64, i64::from).to_le_bytes());
     h.update(&block.0);
+    h.update(&txids.0);
     h.finish()
 }
 

@@ -2,6 +2,7 @@
 //!
 //! * [`message`]: proposals, votes, their signed forms and digests;
 //! * [`compact`]: proposals carried as txids and rebuilt from the mempool;
+//! * [`relay`]: a node's compact proposals in flight (asks and answers);
 //! * [`proposer`]: CometBFT's weighted, rotating proposer selection;
 //! * [`rules`]: the chain rules a BFT block and its certificate must meet;
 //! * [`votes`]: the vote keeper;
@@ -14,6 +15,7 @@ pub mod engine;
 pub mod machine;
 pub mod message;
 pub mod proposer;
+pub mod relay;
 pub mod rules;
 pub mod votes;
 
@@ -22,4 +24,5 @@ pub use engine::{ConsensusSigner, Effect, Engine, Host, MessageError, SignedStat
 pub use message::{
     ChainDomain, ConsensusMessage, Gossip, Proposal, SignedProposal, SignedVote, Vote, VoteKind,
 };
+pub use relay::{ProposalRelay, Relay};
 pub use rules::BftRules;

@@ -21,7 +21,7 @@ use super::engine::{Fixture, TestHost};
 
 /// A transfer-shaped transaction (never validated here) with a witness
 /// signed by one of the fixture's keys; `n` makes it unique.
-fn tx(f: &Fixture, n: u8, signer: usize) -> Transaction {
+pub(crate) fn tx(f: &Fixture, n: u8, signer: usize) -> Transaction {
     let key = &f.keys[signer];
     let mut t = Transaction {
         version: 2,
@@ -48,7 +48,7 @@ fn tx(f: &Fixture, n: u8, signer: usize) -> Transaction {
 
 /// A proposal at height 1, round 0, by its proposer, of a block holding a
 /// coinbase and `n` transactions.
-fn proposal(f: &Fixture, n: u8) -> SignedProposal {
+pub(crate) fn proposal(f: &Fixture, n: u8) -> SignedProposal {
     let host = TestHost::new();
     let proposer = f.proposer(0);
     let mut block = host.block(f.keys[proposer].public_key().key_hash(), 1_000);
@@ -74,7 +74,7 @@ fn proposal(f: &Fixture, n: u8) -> SignedProposal {
     }
 }
 
-fn mempool(block: &Block) -> HashMap<Hash, Arc<Transaction>> {
+pub(crate) fn mempool(block: &Block) -> HashMap<Hash, Arc<Transaction>> {
     block
         .txs
         .iter()
@@ -245,6 +245,13 @@ fn only_the_rounds_proposer_authenticates_a_compact_proposal() {
     let mut moved = c.clone();
     moved.header.set_merkle_root(Hash([3; 32]));
     assert!(moved.authenticate(&engine).unwrap_err().penalize());
+    // The txid list altered by a relay: the signature covers it.
+    let mut reordered = c.clone();
+    reordered.txids.swap(0, 1);
+    assert!(matches!(
+        reordered.authenticate(&engine),
+        Err(MessageError::NotProposer { .. })
+    ));
     // Garbage in the signature.
     let mut garbage = c.clone();
     garbage.signature = Signature {

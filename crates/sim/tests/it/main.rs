@@ -118,9 +118,18 @@ fn f_byzantine_of_each_kind_cannot_stop_four_validators() {
 fn transfers_are_finalized_and_the_supply_is_conserved() {
     // The supply check runs on every commit; here the transfers must also
     // have made it into blocks.
-    let r = simulate(7, &quiet(vec![Behaviour::Honest; 4]));
+    // Long enough for the transfers, submitted within the first 3 s, to
+    // be in blocks (heights take ~25 simulated ms).
+    let cfg = Config {
+        blocks_after_heal: 200,
+        ..quiet(vec![Behaviour::Honest; 4])
+    };
+    let r = simulate(7, &cfg);
     assert!(matches!(r.outcome, Outcome::Live { .. }), "{:?}", r.outcome);
     assert!(!r.certificate_bytes.is_empty());
+    // Each transfer reached one mempool: the other validators rebuilt the
+    // proposals carrying them with transactions asked of the proposer.
+    assert!(r.fetched_proposals > 0, "{r:?}");
 }
 
 /// With the locking rule disabled, a double-voting validator and an

@@ -621,6 +621,7 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         options: luminex_web::admin::AdminOptions {
             allow_remote: file.admin_allow_remote.unwrap_or(false),
             idle: Duration::from_secs(admin_idle * 60),
+            ..luminex_web::admin::AdminOptions::default()
         },
     };
     Ok(Config {

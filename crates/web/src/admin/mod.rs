@@ -10,6 +10,11 @@
 //!   expired session or a viewer's attempt gets a page saying so and changes
 //!   nothing. Every attempt, done or refused, goes to the audit log
 //!   ([`audit`]).
+//! - **Guessing**: past [`AdminOptions::failed_logins_per_minute`] wrong
+//!   keys, login is refused for [`AdminOptions::login_lockout`], the right
+//!   key included, and the lockout is audited once (not every refused
+//!   attempt: the audit log is fsynced and must not become a way to fill
+//!   the disk).
 
 pub mod access;
 pub mod alerts;
@@ -43,6 +48,11 @@ pub struct AdminOptions {
     pub allow_remote: bool,
     /// A session ends after this long without a request.
     pub idle: Duration,
+    /// Wrong keys accepted per minute (a burst of this many, then one every
+    /// 60/n seconds) before login locks.
+    pub failed_logins_per_minute: u32,
+    /// How long login stays locked once the wrong keys exceed the rate.
+    pub login_lockout: Duration,
 }
 
 impl Default for AdminOptions {
@@ -50,6 +60,8 @@ impl Default for AdminOptions {
         AdminOptions {
             allow_remote: false,
             idle: Duration::from_secs(15 * 60),
+            failed_logins_per_minute: 10,
+            login_lockout: Duration::from_secs(60),
         }
     }
 }
@@ -68,6 +80,10 @@ pub struct Admin {
     sample: Mutex<Option<(Instant, f64, u64)>>,
     /// The node's effective configuration, secrets already redacted.
     settings: Vec<(String, String)>,
+    /// Wrong keys presented at login, against their allowed rate.
+    failed_logins: governor::DefaultDirectRateLimiter,
+    /// Until when login is refused after too many wrong keys.
+    locked_until: Mutex<Option<Instant>>,
 }
 
 impl Admin {
@@ -82,7 +98,11 @@ impl Admin {
         key_files: impl Into<String>,
         opts: AdminOptions,
     ) -> Result<Admin, String> {
+        let per_minute = std::num::NonZeroU32::new(opts.failed_logins_per_minute)
+            .ok_or("failed_logins_per_minute must be at least 1")?;
         Ok(Admin {
+            failed_logins: governor::RateLimiter::direct(governor::Quota::per_minute(per_minute)),
+            locked_until: Mutex::new(None),
             node,
             keys: Keys::new(operator_key, viewer_key)?,
             sessions: Sessions::new(opts.idle),
@@ -392,6 +412,13 @@ async fn login(
         Ok(f) => f,
         Err(r) => return *r,
     };
+    if admin
+        .locked_until
+        .lock()
+        .is_some_and(|until| Instant::now() < until)
+    {
+        return locked_page(&admin);
+    }
     let presented = form.get("key").map(String::as_str).unwrap_or("");
     match admin.keys.check(presented) {
         Some((role, fp)) => {
@@ -406,6 +433,20 @@ async fn login(
             resp
         }
         None => {
+            if admin.failed_logins.check().is_err() {
+                *admin.locked_until.lock() = Some(Instant::now() + admin.opts.login_lockout);
+                admin.audit.record(&Entry::now(
+                    "unknown key",
+                    "login",
+                    "",
+                    &format!(
+                        "refused: more than {} wrong keys a minute, login locked for {} s",
+                        admin.opts.failed_logins_per_minute,
+                        admin.opts.login_lockout.as_secs()
+                    ),
+                ));
+                return locked_page(&admin);
+            }
             admin.audit.record(&Entry::now(
                 "unknown key",
                 "login",
@@ -419,6 +460,22 @@ async fn login(
             )
         }
     }
+}
+
+/// The login form with 429 Too Many Requests: login is locked.
+fn locked_page(admin: &Admin) -> Response {
+    let secs = admin.opts.login_lockout.as_secs().max(1);
+    let mut resp = login_page(
+        admin,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(&format!(
+            "Too many wrong keys: login is locked. Try again in {secs} s."
+        )),
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 /// `POST /admin/logout`: ends the session.

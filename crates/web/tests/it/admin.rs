@@ -586,3 +586,50 @@ async fn alerts_and_settings_render_for_the_viewer() {
     let r = get(&d, "/admin/settings", None).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "login first");
 }
+
+/// Guessing keys locks login: past the allowed wrong keys a minute every
+/// login is refused with 429 and a Retry-After, the right key included,
+/// and the lockout is audited once; when it ends the right key works.
+#[tokio::test]
+async fn wrong_keys_past_the_rate_lock_login_and_the_lockout_is_audited_once() {
+    let d = Dash::new(AdminOptions {
+        failed_logins_per_minute: 3,
+        login_lockout: Duration::from_secs(3600),
+        ..AdminOptions::default()
+    });
+    for _ in 0..3 {
+        let r = post(&d, "/admin/login", None, "key=guess-guess-guess-guess").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    for key in [
+        "guess-guess-guess-guess",
+        OPERATOR,
+        "another-wrong-key-here",
+    ] {
+        let r = post(&d, "/admin/login", None, &format!("key={key}")).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{key}");
+        assert!(r.body.contains("login is locked"), "{}", r.body);
+        assert!(r.set_cookie.is_none(), "no session while locked");
+    }
+    let entries = d.admin.audit().recent(100).unwrap();
+    let locked = entries
+        .iter()
+        .filter(|e| e.outcome.contains("login locked"))
+        .count();
+    let wrong = entries
+        .iter()
+        .filter(|e| e.outcome == "refused: not the operator or viewer key")
+        .count();
+    assert_eq!((wrong, locked), (3, 1));
+
+    // A lockout that ends at once: the right key logs in again.
+    let d = Dash::new(AdminOptions {
+        failed_logins_per_minute: 1,
+        login_lockout: Duration::ZERO,
+        ..AdminOptions::default()
+    });
+    let _ = post(&d, "/admin/login", None, "key=guess-guess-guess-guess").await;
+    let r = post(&d, "/admin/login", None, "key=guess-guess-guess-guess").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    login(&d, OPERATOR).await;
+}

@@ -2,6 +2,12 @@
 //! outcome), appended to a file in the chain's data directory and synced to
 //! disk before the action's page is shown, so it survives a crash or a
 //! restart. Refused attempts are recorded too.
+//!
+//! The file is rotated by size, as logrotate would do it: past
+//! [`MAX_BYTES`] it becomes `<name>.1` (the older ones shift to `.2`, … and
+//! the oldest past [`KEEP`] is deleted) before the next entry starts a new
+//! file, so the log never grows without bound and the audit page never
+//! reads more than a few files of bounded size.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,6 +18,10 @@ use serde::{Deserialize, Serialize};
 
 /// Entries the audit page shows at most (the newest).
 pub const SHOWN: usize = 500;
+/// Size past which the log file is rotated (bytes).
+pub const MAX_BYTES: u64 = 8 << 20;
+/// Rotated files kept besides the current one.
+pub const KEEP: usize = 4;
 
 /// One admin action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,20 +60,67 @@ impl Entry {
     }
 }
 
-/// The append-only audit file.
+/// The append-only audit file and its rotated predecessors.
 pub struct AuditLog {
     path: PathBuf,
-    // Appends one at a time, so lines never interleave.
+    max_bytes: u64,
+    keep: usize,
+    // Appends (and rotations) one at a time, so lines never interleave.
     lock: Mutex<()>,
 }
 
 impl AuditLog {
-    /// The log kept in `path` (created on the first entry).
+    /// The log kept in `path` (created on the first entry), rotated past
+    /// [`MAX_BYTES`] keeping [`KEEP`] old files.
     pub fn new(path: impl Into<PathBuf>) -> AuditLog {
+        AuditLog::with_rotation(path, MAX_BYTES, KEEP)
+    }
+
+    /// The log kept in `path`, rotated once it holds more than `max_bytes`,
+    /// keeping `keep` rotated files (`keep` 0: the old file is deleted).
+    pub fn with_rotation(path: impl Into<PathBuf>, max_bytes: u64, keep: usize) -> AuditLog {
         AuditLog {
             path: path.into(),
+            max_bytes,
+            keep,
             lock: Mutex::new(()),
         }
+    }
+
+    /// The `n`th rotated file (`n` ≥ 1); the current file for 0.
+    fn rotated(&self, n: usize) -> PathBuf {
+        if n == 0 {
+            return self.path.clone();
+        }
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
+    }
+
+    /// Shifts the files one place (`.{keep}` is dropped) and syncs the
+    /// directory, so the renames survive a crash.
+    fn rotate(&self) -> std::io::Result<()> {
+        let last = self.rotated(self.keep.max(1));
+        if self.keep == 0 {
+            std::fs::remove_file(&self.path)?;
+        } else {
+            match std::fs::remove_file(&last) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            for n in (0..self.keep).rev() {
+                match std::fs::rename(self.rotated(n), self.rotated(n + 1)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     }
 
     /// Where it is kept.
@@ -76,6 +133,12 @@ impl AuditLog {
         let mut line = serde_json::to_vec(e).map_err(std::io::Error::other)?;
         line.push(b'\n');
         let _g = self.lock.lock();
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.len() > self.max_bytes => self.rotate()?,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
         let mut opts = std::fs::OpenOptions::new();
         opts.read(true).append(true).create(true);
         #[cfg(unix)]
@@ -109,20 +172,30 @@ impl AuditLog {
         }
     }
 
-    /// The newest `max` entries, newest first. Lines that do not parse (a
-    /// torn last line after a crash) are skipped.
+    /// The newest `max` entries, newest first, from the current file and
+    /// as many rotated ones as needed. Lines that do not parse (a torn
+    /// last line after a crash) are skipped.
     pub fn recent(&self, max: usize) -> std::io::Result<Vec<Entry>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        Ok(text
-            .lines()
-            .rev()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .take(max)
-            .collect())
+        let mut out = Vec::new();
+        for n in 0..=self.keep {
+            if out.len() >= max {
+                break;
+            }
+            let text = match std::fs::read_to_string(self.rotated(n)) {
+                Ok(t) => t,
+                // A file not written yet, or rotated away meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let left = max - out.len();
+            out.extend(
+                text.lines()
+                    .rev()
+                    .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
+                    .take(left),
+            );
+        }
+        Ok(out)
     }
 }
 
@@ -163,6 +236,61 @@ mod tests {
         let c = Entry::now("operator key 00112233", "logout", "", "done");
         log.append(&c).unwrap();
         assert_eq!(log.recent(10).unwrap(), vec![c, b, a]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_log_rotates_by_size_keeps_its_files_and_reads_across_them() {
+        let dir = std::env::temp_dir().join(format!(
+            "luminex-audit-{}",
+            super::super::access::random_hex()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("admin-audit.log");
+        let entry = |i: usize| Entry {
+            time: i as u64,
+            who: "operator key 00112233".into(),
+            action: "ban peer".into(),
+            subject: format!("peer {i}"),
+            outcome: "done".into(),
+        };
+        let line = serde_json::to_vec(&entry(10)).unwrap().len() as u64 + 1;
+        // Rotated once a file holds more than three lines; two kept.
+        let log = AuditLog::with_rotation(&p, 3 * line, 2);
+        for i in 10..30 {
+            log.append(&entry(i)).unwrap();
+        }
+        let names: std::collections::BTreeSet<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["admin-audit.log", "admin-audit.log.1", "admin-audit.log.2"]
+        );
+        for n in 0..=2 {
+            assert!(std::fs::metadata(log.rotated(n)).unwrap().len() <= 4 * line);
+        }
+        // Newest first across the files; what was rotated past the last
+        // kept file is gone.
+        let all = log.recent(100).unwrap();
+        let times: Vec<u64> = all.iter().map(|e| e.time).collect();
+        assert_eq!(times, (18..30).rev().collect::<Vec<u64>>());
+        assert_eq!(log.recent(5).unwrap(), all[..5]);
+        // Reopened (a restart), it goes on in the same files.
+        let log = AuditLog::with_rotation(&p, 3 * line, 2);
+        log.append(&entry(30)).unwrap();
+        assert_eq!(log.recent(1).unwrap()[0].time, 30);
+        // keep 0: the old file is dropped.
+        let q = dir.join("other.log");
+        let log = AuditLog::with_rotation(&q, line, 0);
+        for i in 0..5 {
+            log.append(&entry(i)).unwrap();
+        }
+        assert!(!dir.join("other.log.1").exists());
+        // Rotated before the 3rd and the 5th entry: only the 5th is left.
+        let left: Vec<u64> = log.recent(10).unwrap().iter().map(|e| e.time).collect();
+        assert_eq!(left, vec![4]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

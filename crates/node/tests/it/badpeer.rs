@@ -196,3 +196,123 @@ async fn a_peer_sending_garbage_is_banned_and_the_node_keeps_its_state() {
     })
     .await;
 }
+
+/// A peer that claims far more work than anyone and serves none of it:
+/// its status says height 1,000,000, its headers answers are empty, and
+/// it asks for nothing. Returns its address once it listens, and a count
+/// of the headers requests it got; it runs until the test ends.
+async fn liar(
+    names: &ChainNames,
+    genesis: luminex_primitives::Hash,
+    chain_id: u32,
+) -> (Multiaddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use libp2p::request_response;
+    use luminex_p2p::behaviour::SyncRequest;
+    use luminex_p2p::wire::{Request, Response, Status};
+    let mut swarm = attacker(names);
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    let me = *swarm.local_peer_id();
+    let addr = loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+            break address.with(libp2p::multiaddr::Protocol::P2p(me));
+        }
+    };
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    tokio::spawn(async move {
+        loop {
+            if let SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            })) = swarm.select_next_some().await
+            {
+                let answer = match request {
+                    SyncRequest::Request(Request::Status) => Response::Status(Status {
+                        chain_id,
+                        genesis,
+                        height: 1_000_000,
+                        tip: luminex_primitives::Hash([0xee; 32]),
+                        work: [0xff; 32],
+                        role: Role::Producer,
+                    }),
+                    SyncRequest::Request(Request::Headers { .. }) => {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        Response::Headers(vec![])
+                    }
+                    _ => Response::NotFound,
+                };
+                let _ = swarm.behaviour_mut().sync.send_response(channel, answer);
+            }
+        }
+    });
+    (addr, asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_claiming_work_it_does_not_serve_does_not_stall_sync() {
+    let spec = ChainSpec::preset("dev").unwrap();
+    let genesis = spec.genesis_block().hash();
+    let names = ChainNames::new(spec.chain_id, &genesis);
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(KEY));
+    // A producer 25 blocks ahead, and a follower that knows only the liar.
+    let producer = TestNode::start("dev", &["--no-produce"]);
+    let producer_addr = producer.p2p_addr().await;
+    let miner = spec
+        .address(spec.dev_key(1).unwrap().public_key().lock())
+        .to_string();
+    producer
+        .rpc("generatetoaddress", serde_json::json!([25, miner]))
+        .await;
+    let tip = producer.tip().await;
+    let (liar_addr, liar_asked) = liar(&names, genesis, spec.chain_id).await;
+    let liar_addr = liar_addr.to_string();
+    let follower = TestNode::start(
+        "dev",
+        &[
+            "--no-produce",
+            "--admin-key-hash",
+            &hash,
+            "--bootnodes",
+            &liar_addr,
+        ],
+    );
+    // It asks the liar for headers (the most work) and gets nothing.
+    crate::p2p::wait_until("the liar asked for headers", 60, || async {
+        liar_asked.load(std::sync::atomic::Ordering::Relaxed) > 0
+    })
+    .await;
+    // The producer becomes reachable: the follower catches up while the
+    // liar stays connected.
+    let started = std::time::Instant::now();
+    let r = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{}/admin/nodes/add",
+            follower.port
+        ))
+        .header("x-api-key", KEY)
+        .json(&serde_json::json!({ "address": producer_addr }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    crate::p2p::wait_until("the follower caught up", 60, || async {
+        follower.tip().await == tip
+    })
+    .await;
+    eprintln!(
+        "caught up {} blocks {:.1} s after the producer was dialled, the liar connected",
+        tip.0,
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(follower.peers().await, 2, "the liar is still connected");
+    // Readiness and progress count what headers backed, not the claim.
+    assert_eq!(follower.get("/health/ready").await["status"], "ready");
+    let sync = follower.get("/health/block-sync").await;
+    assert_eq!(sync["best_peer_height"], tip.0, "{sync}");
+    assert_eq!(sync["progress"], 1.0, "{sync}");
+}

@@ -361,6 +361,31 @@ impl TestChain {
         Ok(b)
     }
 
+    /// Builds, connects and returns a block with one transfer per key in
+    /// `keys`, from its largest coin to the next key (the last pays the
+    /// first), key `i` paying `amount(i)` base units (the change goes back
+    /// to it).
+    pub fn mine_ring(&mut self, keys: &[SigningKey], amount: impl Fn(usize) -> u64) -> Block {
+        let txs = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let mut coins = self.coins_of(&lock_of(key));
+                coins.sort_by_key(|(op, c)| (std::cmp::Reverse(c.output.amount), *op));
+                transfer(
+                    &self.spec,
+                    key,
+                    &coins[..1],
+                    vec![TxOut {
+                        amount: Amount::from_base(amount(i)).expect("in range"),
+                        lock: lock_of(&keys[(i + 1) % keys.len()]),
+                    }],
+                )
+            })
+            .collect();
+        self.mine(txs).expect("a block of valid transfers")
+    }
+
     /// Splits dev key `k`'s largest coin into `n` coins of `each` base units
     /// paid to `keys` round-robin, in transactions of at most 5,000 outputs
     /// each, mined into one block. Returns the block.

@@ -10,24 +10,13 @@ use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, transfer, TestChain};
 use luminex_primitives::{Amount, SchemeId, Transaction, TxOut};
 
-use crate::support::{bin, ok};
+use crate::support::{bin, ok, Rng};
 
 // Far more blocks than 24 kills consume (about two each), so the import
 // never finishes before the kills have landed.
 const BLOCKS: usize = 120;
 const TXS_PER_BLOCK: usize = 40;
 const KILLS: usize = 24;
-
-/// A small deterministic generator (xorshift), so failures replay.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn build_chain() -> TestChain {
     let mut chain = TestChain::dev();

@@ -22,14 +22,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use luminex_crypto::SigningKey;
-use luminex_ledger::testkit::{lock_of, transfer, TestChain};
+use luminex_ledger::testkit::TestChain;
 use luminex_ledger::Coin;
-use luminex_primitives::{Amount, Block, Encode, Hash, OutPoint, SchemeId, TxOut};
+use luminex_primitives::{Block, Encode, Hash, OutPoint, SchemeId};
 use luminex_storage::tables::{META_TIP, TIP_KEY};
 use luminex_storage::{FjallStore, KvExt};
 use serde_json::{json, Value};
 
-use crate::support::{free_port, node_command, ok, NodeProcess};
+use crate::support::{free_port, node_command, ok, NodeProcess, Rng};
 
 /// Blocks disconnected by each reorganisation.
 const DEPTH: usize = 3;
@@ -37,17 +37,6 @@ const DEPTH: usize = 3;
 const TXS_PER_BLOCK: usize = 24;
 /// Kills in a default run.
 const DEFAULT_KILLS: usize = 10;
-
-/// A small deterministic generator (xorshift), so failures replay.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 /// One step of the ladder: the side branch and its deciding block, and
 /// the main chain's tip once it has won.
@@ -96,24 +85,7 @@ fn ladder(n: usize) -> (Vec<Block>, Vec<Step>) {
 /// A block with one transfer per key from its largest coin to the next
 /// key; `salt` makes the amounts, so each step's blocks are its own.
 fn next_block(chain: &mut TestChain, keys: &[SigningKey], salt: u64) -> Block {
-    let txs = keys
-        .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            let mut coins = chain.coins_of(&lock_of(key));
-            coins.sort_by_key(|(op, c)| (std::cmp::Reverse(c.output.amount), *op));
-            transfer(
-                &chain.spec,
-                key,
-                &coins[..1],
-                vec![TxOut {
-                    amount: Amount::from_base(1_000 + salt * 100 + i as u64).unwrap(),
-                    lock: lock_of(&keys[(i + 1) % keys.len()]),
-                }],
-            )
-        })
-        .collect();
-    chain.mine(txs).unwrap()
+    chain.mine_ring(keys, |i| 1_000 + salt * 100 + i as u64)
 }
 
 /// A JSON-RPC call with the node's cookie; `Err` when the connection

@@ -166,3 +166,16 @@ impl Drop for NodeProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A small deterministic generator (xorshift), so a failure replays.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next value.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}

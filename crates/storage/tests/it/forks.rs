@@ -1,8 +1,8 @@
 //! Dev chains with competing branches, for the fork-choice and fault tests.
 
-use luminex_ledger::testkit::{lock_of, transfer, TestChain};
+use luminex_ledger::testkit::TestChain;
 use luminex_ledger::{ChainSpec, SigCache};
-use luminex_primitives::{Amount, Block, SchemeId, TxOut};
+use luminex_primitives::{Block, SchemeId};
 use luminex_storage::{Accepted, ChainError, ChainStore};
 
 use luminex_crypto::SigningKey;
@@ -38,28 +38,7 @@ pub fn replay(spec: &ChainSpec, blocks: &[Block]) -> TestChain {
 /// `n` blocks on `chain`, each with one transfer per key paying `pay` base
 /// units to the next key (the change back to the owner).
 pub fn extend(chain: &mut TestChain, keys: &[SigningKey], n: usize, pay: u64) -> Vec<Block> {
-    let mut out = Vec::new();
-    for _ in 0..n {
-        let txs = keys
-            .iter()
-            .enumerate()
-            .map(|(i, key)| {
-                let mut coins = chain.coins_of(&lock_of(key));
-                coins.sort_by_key(|(op, c)| (std::cmp::Reverse(c.output.amount), *op));
-                transfer(
-                    &chain.spec,
-                    key,
-                    &coins[..1],
-                    vec![TxOut {
-                        amount: Amount::from_base(pay).expect("in range"),
-                        lock: lock_of(&keys[(i + 1) % keys.len()]),
-                    }],
-                )
-            })
-            .collect();
-        out.push(chain.mine(txs).expect("a block of valid transfers"));
-    }
-    out
+    (0..n).map(|_| chain.mine_ring(keys, |_| pay)).collect()
 }
 
 impl Fork {

@@ -317,6 +317,20 @@ mod composed {
     }
 }
 
+/// Connection slots kept for the connections this node dials, at most:
+/// peers that dial in can take every other slot, never these (issue 19,
+/// attack 4: identities dialling in held every slot, and a node could not
+/// reach its bootnode).
+pub const OUTBOUND_SLOTS: u32 = 8;
+
+/// Inbound connections at most with `max_peers` connections in all: all
+/// but [`OUTBOUND_SLOTS`] (half of them with fewer than 16), at least one.
+pub fn max_inbound(max_peers: u32) -> u32 {
+    max_peers
+        .saturating_sub(OUTBOUND_SLOTS.min(max_peers / 2))
+        .max(1)
+}
+
 /// Limits the behaviour is built with.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -435,6 +449,7 @@ impl Behaviour {
             limits: connection_limits::Behaviour::new(
                 connection_limits::ConnectionLimits::default()
                     .with_max_established(Some(limits.max_peers))
+                    .with_max_established_incoming(Some(max_inbound(limits.max_peers)))
                     .with_max_established_per_peer(Some(2)),
             ),
             blocked: Default::default(),
@@ -474,6 +489,14 @@ mod tests {
         let mut bytes = len.to_le_bytes().to_vec();
         bytes.extend_from_slice(body);
         Cursor::new(bytes)
+    }
+
+    #[test]
+    fn inbound_connections_leave_slots_for_outbound_ones() {
+        assert_eq!(max_inbound(50), 42);
+        assert_eq!(max_inbound(16), 8);
+        assert_eq!(max_inbound(6), 3);
+        assert_eq!(max_inbound(1), 1);
     }
 
     #[test]

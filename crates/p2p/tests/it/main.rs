@@ -4,3 +4,4 @@ mod churn;
 mod compact;
 mod net;
 mod sim;
+mod slots;

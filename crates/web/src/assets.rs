@@ -38,10 +38,12 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 /// `GET /static/{file}`.
 pub async fn serve(p: Result<Path<String>, PathRejection>) -> Result<Response, PageError> {
     let name = crate::explorer::path_param(p)?;
-    let (_, content_type, bytes) = ASSETS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .ok_or_else(|| PageError::not_found(format!("no file named {name:?}")))?;
+    let (_, content_type, bytes) = ASSETS.iter().find(|(n, _, _)| *n == name).ok_or_else(|| {
+        PageError::not_found(crate::i18n::t_args(
+            "no-such-file",
+            [("file", name.as_str().into())],
+        ))
+    })?;
     Ok((
         [
             (header::CONTENT_TYPE, *content_type),

@@ -5,10 +5,13 @@ use axum::response::{IntoResponse, Response};
 use luminex_storage::StoreError;
 use maud::html;
 
+use crate::i18n::t;
 use crate::layout;
 
 /// Why a page could not be shown. Rendered as an HTML page carrying the
-/// message, with the search box to try again.
+/// message, with the search box to try again. The message is written in the
+/// request's language by whoever makes the error ([`crate::i18n::t`]); the
+/// title is a catalog key, looked up when the page is rendered.
 #[derive(Debug)]
 pub struct PageError {
     status: StatusCode,
@@ -21,7 +24,7 @@ impl PageError {
     pub fn bad_request(message: impl Into<String>) -> PageError {
         PageError {
             status: StatusCode::BAD_REQUEST,
-            title: "Bad request",
+            title: "error-bad-request",
             message: message.into(),
         }
     }
@@ -30,7 +33,7 @@ impl PageError {
     pub fn not_found(message: impl Into<String>) -> PageError {
         PageError {
             status: StatusCode::NOT_FOUND,
-            title: "Not found",
+            title: "error-not-found",
             message: message.into(),
         }
     }
@@ -46,22 +49,23 @@ impl From<StoreError> for PageError {
         tracing::error!(error = %e, "storage error serving a page");
         PageError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            title: "Storage error",
-            message: "the node could not read its database; see its log".into(),
+            title: "error-storage",
+            message: t("error-storage-message"),
         }
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let title = t(self.title);
         let body = layout::page(
-            self.title,
+            &title,
             layout::Live::None,
             html! {
                 section.problem role="alert" {
-                    h1 { (self.title) }
+                    h1 { (title) }
                     p.message { (self.message) }
-                    p { a href="/" { "Back to the explorer" } }
+                    p { a href="/" { (t("back-to-explorer")) } }
                 }
             },
         );

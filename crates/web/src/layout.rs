@@ -2,6 +2,8 @@
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
+use crate::i18n::{self, t, Lang};
+
 /// What a page follows live (over the WebSocket, when JavaScript runs):
 /// the embedded script reloads the page's `<main>` when it changes.
 #[derive(Debug, Clone)]
@@ -18,8 +20,11 @@ pub enum Live {
     Address(String),
 }
 
-/// A whole HTML page around `body`.
+/// A whole HTML page around `body`, in the request's language
+/// ([`i18n::current`]), with a link to the same page in each other language.
 pub fn page(title: &str, live: Live, body: Markup) -> Markup {
+    let lang = i18n::current();
+    let path = i18n::current_path();
     let (kind, subject) = match &live {
         Live::None => ("", ""),
         Live::Chain => ("chain", ""),
@@ -29,7 +34,7 @@ pub fn page(title: &str, live: Live, body: Markup) -> Markup {
     };
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -42,23 +47,33 @@ pub fn page(title: &str, live: Live, body: Markup) -> Markup {
                 }
             }
             body data-live=(kind) data-subject=(subject) {
-                a.skip href="#main" { "Skip to content" }
+                a.skip href="#main" { (t("skip-to-content")) }
                 header.top {
                     a.brand href="/" { (PreEscaped(LOGO)) span { "Luminex" } }
                     form.search role="search" method="get" action="/find" {
-                        label for="q" .visually-hidden { "Search by height, block hash, txid or address" }
+                        label for="q" .visually-hidden { (t("search-label")) }
                         input #q type="search" name="q" required maxlength="200"
-                            placeholder="Height, block hash, txid or address" autocomplete="off";
-                        button type="submit" { "Search" }
+                            placeholder=(t("search-placeholder")) autocomplete="off";
+                        button type="submit" { (t("search")) }
                     }
                 }
                 main #main tabindex="-1" { (body) }
                 p #live-status .visually-hidden aria-live="polite" {}
                 footer {
                     p {
-                        "Served by this Luminex node · "
-                        a href="/docs" { "REST API" } " · "
-                        a href="/metrics" { "metrics" }
+                        (t("footer-served")) " · "
+                        a href="/docs" { (t("footer-api")) } " · "
+                        a href="/metrics" { (t("footer-metrics")) }
+                    }
+                    nav.languages aria-label=(t("footer-language")) {
+                        @for (i, other) in Lang::ALL.into_iter().enumerate() {
+                            @if i > 0 { " · " }
+                            @if other == lang {
+                                span aria-current="true" { (other.name()) }
+                            } @else {
+                                a href={ (path) "?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) { (other.name()) }
+                            }
+                        }
                     }
                 }
             }

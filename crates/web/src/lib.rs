@@ -13,6 +13,10 @@
 //! Bad input (a malformed search, an unknown block, a bad address) gets an
 //! HTML page with a clear message and a 4xx status, never a panic.
 //!
+//! The pages speak English and German ([`i18n`]): strings live in message
+//! catalogs, and the language comes from a `?lang=` switch, a cookie or the
+//! `Accept-Language` header.
+//!
 //! The operator's dashboard ([`admin`], `/admin`): monitoring, peers,
 //! mempool and an audit log, behind a login with an operator and a viewer
 //! key, served to loopback clients only unless configured otherwise.
@@ -24,6 +28,7 @@ mod assets;
 mod error;
 mod explorer;
 mod format;
+pub mod i18n;
 mod layout;
 pub mod qr;
 
@@ -78,6 +83,7 @@ pub fn pages(node: Arc<Node>, limits: RateLimitConfig, timeout: std::time::Durat
             luminex_api::guard::rate_limit,
         ))
         .route_layer(from_fn_with_state(node.clone(), luminex_api::track))
+        .layer(from_fn(i18n::middleware))
         .layer(from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -12,6 +12,7 @@ use maud::{html, Markup, PreEscaped};
 
 use super::{path_param, query};
 use crate::format::{coins, short, short_str};
+use crate::i18n::{t, t_args};
 use crate::layout::{self, Live};
 use crate::PageError;
 
@@ -26,17 +27,20 @@ pub async fn address(
 ) -> Result<Markup, PageError> {
     let raw = path_param(p)?;
     let addr = node.spec.parse_address(&raw).map_err(|e| {
-        PageError::bad_request(format!(
-            "“{}” is not an address of the {} chain ({e})",
-            short_str(&raw),
-            node.spec.name
+        PageError::bad_request(t_args(
+            "not-an-address",
+            [
+                ("term", short_str(&raw).into()),
+                ("chain", node.spec.name.to_string().into()),
+                ("error", e.to_string().into()),
+            ],
         ))
     })?;
     let q = query(q)?;
     let before = match q.get("before") {
         None => None,
         Some(c) => {
-            let bad = || PageError::bad_request("the page link is malformed: follow “Older” again");
+            let bad = || PageError::bad_request(t("older-link-bad"));
             let (h, t) = c.split_once(':').ok_or_else(bad)?;
             Some((
                 h.parse::<u64>().map_err(|_| bad())?,

@@ -10,8 +10,9 @@ use luminex_primitives::Encode;
 use luminex_service::Node;
 use maud::{html, Markup};
 
-use super::{page_number, parse_hash, path_param, query};
+use super::{no_block_at, page_number, parse_hash, path_param, query};
 use crate::format::{age, bytes, coins, grouped, short, short_str, time};
+use crate::i18n::{t, t_args};
 use crate::layout::{self, Live};
 use crate::PageError;
 
@@ -30,29 +31,30 @@ pub async fn block(
     let hash = if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
         let h: u64 = id
             .parse()
-            .map_err(|_| PageError::bad_request("that height is out of range"))?;
-        node.chain.hash_at(h)?.ok_or_else(|| {
-            PageError::not_found(format!(
-                "there is no block at height {h} yet (the tip is at {})",
-                node.chain.tip().height
-            ))
-        })?
+            .map_err(|_| PageError::bad_request(t("height-out-of-range")))?;
+        node.chain
+            .hash_at(h)?
+            .ok_or_else(|| no_block_at(h, node.chain.tip().height))?
     } else if id.len() == 64 {
-        parse_hash(&id, "block hash")?
+        parse_hash(&id, "not-hex-block-hash")?
     } else {
-        return Err(PageError::bad_request(format!(
-            "“{}” is neither a height nor a 64-character block hash",
-            short_str(&id)
+        return Err(PageError::bad_request(t_args(
+            "block-id-bad",
+            [("term", short_str(&id).into())],
         )));
     };
-    let rec = node
-        .chain
-        .header(&hash)?
-        .ok_or_else(|| PageError::not_found(format!("no block has the hash {hash}")))?;
-    let block = node
-        .chain
-        .block(&hash)?
-        .ok_or_else(|| PageError::not_found(format!("the body of block {hash} is not stored")))?;
+    let rec = node.chain.header(&hash)?.ok_or_else(|| {
+        PageError::not_found(t_args(
+            "no-block-with-hash",
+            [("hash", hash.to_string().into())],
+        ))
+    })?;
+    let block = node.chain.block(&hash)?.ok_or_else(|| {
+        PageError::not_found(t_args(
+            "block-body-missing",
+            [("hash", hash.to_string().into())],
+        ))
+    })?;
     let height = rec.height;
     let tip = node.chain.tip();
     let on_main = node.chain.hash_at(height)? == Some(hash);
@@ -79,8 +81,12 @@ pub async fn block(
         .unwrap_or_default();
     let pages = block.txs.len().div_ceil(TXS_PER_PAGE).max(1);
     if page > pages {
-        return Err(PageError::not_found(format!(
-            "block {height} has {pages} page(s) of transactions"
+        return Err(PageError::not_found(t_args(
+            "block-pages-past",
+            [
+                ("height", height.to_string().into()),
+                ("pages", pages.into()),
+            ],
         )));
     }
     let first = (page - 1) * TXS_PER_PAGE;

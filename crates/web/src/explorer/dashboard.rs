@@ -99,9 +99,10 @@ struct Recent {
 /// latest blocks and transactions.
 pub async fn dashboard(State(node): State<Arc<Node>>) -> Result<Markup, PageError> {
     let n = node.clone();
-    tokio::task::spawn_blocking(move || render(&n))
+    let lang = crate::i18n::carry();
+    tokio::task::spawn_blocking(move || lang.within(|| render(&n)))
         .await
-        .map_err(|_| PageError::bad_request("the page could not be built"))?
+        .map_err(|_| PageError::bad_request(crate::i18n::t("error-page-not-built")))?
 }
 
 fn render(node: &Node) -> Result<Markup, PageError> {

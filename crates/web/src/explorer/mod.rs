@@ -15,6 +15,7 @@ use luminex_primitives::Hash;
 use luminex_service::Node;
 use std::sync::Arc;
 
+use crate::i18n::{t, t_args};
 use crate::PageError;
 
 pub use address::address;
@@ -43,20 +44,32 @@ pub(crate) fn page_number(q: &HashMap<String, String>) -> Result<usize, PageErro
         None => Ok(1),
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
-            _ => Err(PageError::bad_request(
-                "the page number must be a whole number from 1",
-            )),
+            _ => Err(PageError::bad_request(t("page-number-bad"))),
         },
     }
 }
 
-pub(crate) fn parse_hash(s: &str, what: &str) -> Result<Hash, PageError> {
+/// A hash from 64 hexadecimal characters; else a 400 whose message is the
+/// catalog's `what_key` (which names the kind of hash).
+pub(crate) fn parse_hash(s: &str, what_key: &str) -> Result<Hash, PageError> {
     s.parse().map_err(|_| {
-        PageError::bad_request(format!(
-            "“{}” is not a {what}: expected 64 hexadecimal characters",
-            crate::format::short_str(s)
+        PageError::bad_request(t_args(
+            what_key,
+            [("term", crate::format::short_str(s).into())],
         ))
     })
+}
+
+/// 404: no block at `height` yet.
+pub(crate) fn no_block_at(height: u64, tip: u64) -> PageError {
+    // As text: Fluent would format the numbers as floating point.
+    PageError::not_found(t_args(
+        "no-block-at-height",
+        [
+            ("height", height.to_string().into()),
+            ("tip", tip.to_string().into()),
+        ],
+    ))
 }
 
 /// `GET /find?q=`: a height, block hash, txid or address; redirects to its
@@ -69,45 +82,44 @@ pub async fn find(
     let q = query(q)?;
     let term = q.get("q").map(|s| s.trim()).unwrap_or("");
     if term.is_empty() {
-        return Err(PageError::bad_request(
-            "type a block height, a block hash, a transaction id or an address",
-        ));
+        return Err(PageError::bad_request(t("search-empty")));
     }
     if term.len() > MAX_TERM {
-        return Err(PageError::bad_request(format!(
-            "the search is too long ({} characters; at most {MAX_TERM})",
-            term.len()
+        return Err(PageError::bad_request(t_args(
+            "search-too-long",
+            [("len", term.len().into()), ("max", MAX_TERM.into())],
         )));
     }
     if term.bytes().all(|b| b.is_ascii_digit()) {
         let h: u64 = term
             .parse()
-            .map_err(|_| PageError::bad_request("that height is out of range"))?;
+            .map_err(|_| PageError::bad_request(t("height-out-of-range")))?;
         return match node.chain.hash_at(h)? {
             Some(_) => Ok(Redirect::to(&format!("/block/{h}"))),
-            None => Err(PageError::not_found(format!(
-                "there is no block at height {h} yet (the tip is at {})",
-                node.chain.tip().height
-            ))),
+            None => Err(no_block_at(h, node.chain.tip().height)),
         };
     }
     if term.len() == 64 && term.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let hash = parse_hash(term, "hash")?;
+        let hash = parse_hash(term, "not-hex-hash")?;
         if node.chain.header(&hash)?.is_some() {
             return Ok(Redirect::to(&format!("/block/{hash}")));
         }
         if node.chain.transaction(&hash)?.is_some() || node.mempool.read().contains(&hash) {
             return Ok(Redirect::to(&format!("/tx/{hash}")));
         }
-        return Err(PageError::not_found(format!(
-            "no block or transaction has the hash {hash}"
+        return Err(PageError::not_found(t_args(
+            "no-block-or-tx",
+            [("hash", hash.to_string().into())],
         )));
     }
     match node.spec.parse_address(term) {
         Ok(a) => Ok(Redirect::to(&format!("/address/{a}"))),
-        Err(e) => Err(PageError::bad_request(format!(
-            "“{}” is not a height, a 64-character hash or an address of this chain ({e})",
-            crate::format::short_str(term)
+        Err(e) => Err(PageError::bad_request(t_args(
+            "search-not-understood",
+            [
+                ("term", crate::format::short_str(term).into()),
+                ("error", e.to_string().into()),
+            ],
         ))),
     }
 }

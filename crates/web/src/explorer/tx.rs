@@ -10,6 +10,7 @@ use maud::{html, Markup};
 
 use super::{parse_hash, path_param};
 use crate::format::{age, bytes, coins, short, short_str, time};
+use crate::i18n::t_args;
 use crate::layout::{self, Live};
 use crate::PageError;
 
@@ -30,7 +31,7 @@ pub async fn transaction(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
 ) -> Result<Markup, PageError> {
-    let txid = parse_hash(&path_param(p)?, "transaction id")?;
+    let txid = parse_hash(&path_param(p)?, "not-hex-txid")?;
     let tip = node.chain.tip().height;
     let (tx, location, pool_fee): (Transaction, _, _) =
         if let Some(s) = node.chain.transaction(&txid)? {
@@ -38,8 +39,9 @@ pub async fn transaction(
         } else if let Some(e) = node.mempool.read().get(&txid) {
             ((*e.tx).clone(), None, Some(e.fee.base()))
         } else {
-            return Err(PageError::not_found(format!(
-                "no transaction {txid} is known: not on the chain, not in the mempool"
+            return Err(PageError::not_found(t_args(
+                "no-such-tx",
+                [("hash", txid.to_string().into())],
             )));
         };
     let coinbase = matches!(tx.kind, TxKind::Coinbase { .. });

@@ -175,6 +175,8 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("type=\"password\""));
     assert!(!r.body.contains(OPERATOR) && !r.body.contains(VIEWER));
+    // The page shell offers the other language of this very page.
+    assert!(r.body.contains("href=\"/admin/login?lang=de\""));
 
     // A wrong key: a clear message, no session.
     let r = post(&d, "/admin/login", None, "key=guess-guess-guess-guess").await;
@@ -226,6 +228,7 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
     assert_eq!(peers.status, StatusCode::OK);
     assert!(peers.body.contains("networking is off"));
     let pool = get(&d, "/admin/mempool", Some(&viewer)).await;
+    assert!(pool.body.contains("href=\"/admin/mempool?lang=de\""));
     assert_eq!(pool.status, StatusCode::OK, "{}", pool.body);
     assert!(pool.body.contains(&format!("/tx/{txid}")), "{}", pool.body);
     assert!(

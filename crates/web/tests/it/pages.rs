@@ -280,3 +280,144 @@ async fn proof_of_work_chains_show_difficulty() {
     assert!(genesis.contains("Nonce"));
     assert!(genesis.contains("Miner"));
 }
+
+/// Request headers of a test: name and raw bytes.
+type Headers<'a> = Vec<(&'a str, &'a [u8])>;
+
+/// A page fetched with request headers; its status, `Set-Cookie`, `Vary`
+/// and body.
+async fn get_with(
+    node: &Arc<Node>,
+    uri: &str,
+    headers: &[(&str, &[u8])],
+) -> (StatusCode, Option<String>, Option<String>, String) {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, axum::http::HeaderValue::from_bytes(v).unwrap());
+    }
+    let resp = luminex_web::router_with(node.clone(), ApiOptions::default())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let (status, cookie, vary) = (resp.status(), header("set-cookie"), header("vary"));
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        cookie,
+        vary,
+        String::from_utf8(bytes.to_vec()).unwrap(),
+    )
+}
+
+/// Asserts a page is in `lang` ("en" or "de"), judging by `<html lang>` and
+/// the search button.
+fn assert_in(body: &str, lang: &str, what: &str) {
+    let (button, other) = match lang {
+        "de" => (">Suchen</button>", ">Search</button>"),
+        _ => (">Search</button>", ">Suchen</button>"),
+    };
+    assert!(
+        body.contains(&format!("<html lang=\"{lang}\">")),
+        "{what}: not {lang}"
+    );
+    assert!(body.contains(button), "{what}: {button}");
+    assert!(!body.contains(other), "{what}: {other}");
+}
+
+#[tokio::test]
+async fn the_same_pages_in_english_and_german_by_accept_language() {
+    let node = memory_node();
+    let txid = node.submit(payment(&node, 0, 1, 5)).unwrap();
+    node.produce_block().unwrap();
+    let pages = [
+        "/".to_string(),
+        "/block/1".to_string(),
+        format!("/tx/{txid}"),
+        format!("/address/{}", address_of(&node, 1)),
+    ];
+    for uri in &pages {
+        for (header, lang) in [
+            (&b"de-DE,de;q=0.9,en;q=0.5"[..], "de"),
+            (b"en-GB,en;q=0.9,de;q=0.8", "en"),
+            (b"fr-FR, de;q=0.4, en;q=0.3", "de"),
+            (b"fr-FR", "en"),
+        ] {
+            let (status, cookie, vary, body) =
+                get_with(&node, uri, &[("accept-language", header)]).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            assert_in(&body, lang, uri);
+            assert!(cookie.is_none(), "only the switch sets the cookie");
+            assert!(vary.unwrap().contains("accept-language"), "{uri}");
+        }
+        // Without a header, English; the page links its German version.
+        let body = page(&node, uri).await;
+        assert_in(&body, "en", uri);
+        let path = uri.split('?').next().unwrap();
+        assert!(
+            body.contains(&format!("href=\"{path}?lang=de\" lang=\"de\"")),
+            "{uri}: the switch"
+        );
+    }
+    // The search's error pages too.
+    let (status, _, _, body) = get_with(&node, "/find?q=99", &[("accept-language", b"de")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_in(&body, "de", "/find?q=99");
+    assert!(body.contains("Nicht gefunden"), "{body}");
+    assert!(body.contains("keinen Block auf Höhe 99"), "{body}");
+}
+
+#[tokio::test]
+async fn the_switch_sets_a_cookie_that_then_chooses() {
+    let node = memory_node();
+    // The switch wins over the header and is remembered.
+    let (status, cookie, _, body) =
+        get_with(&node, "/block/0?lang=de", &[("accept-language", b"en")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_in(&body, "de", "switched to de");
+    let cookie = cookie.expect("the switch sets the cookie");
+    for part in ["luminex_lang=de", "Path=/", "SameSite=Lax"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    // The cookie wins over the header, on any page, error pages included.
+    let with_cookie: &[(&str, &[u8])] = &[
+        ("cookie", b"other=1; luminex_lang=de"),
+        ("accept-language", b"en-US,en;q=0.9"),
+    ];
+    for uri in ["/", "/block/0", "/find?q=hello"] {
+        let (_, cookie, _, body) = get_with(&node, uri, with_cookie).await;
+        assert_in(&body, "de", uri);
+        assert!(cookie.is_none(), "{uri}");
+    }
+    // Switching back.
+    let (_, cookie, _, body) = get_with(&node, "/?lang=en", with_cookie).await;
+    assert_in(&body, "en", "switched back");
+    assert!(cookie.unwrap().starts_with("luminex_lang=en;"));
+}
+
+#[tokio::test]
+async fn bad_language_inputs_fall_back_to_english() {
+    let node = memory_node();
+    let huge = format!("{}de", "x-y;q=0.5,".repeat(6_000));
+    let cases: Vec<(&str, Headers)> = vec![
+        ("/?lang=xx", vec![]),
+        ("/?lang=", vec![]),
+        ("/?lang=%FF%00", vec![]),
+        ("/", vec![("cookie", b"luminex_lang=klingon")]),
+        ("/", vec![("accept-language", b";;q=,de;q=x,,=;")]),
+        ("/", vec![("accept-language", b"de;q=7")]),
+        ("/", vec![("accept-language", b"\xff\xfe de")]),
+        ("/", vec![("accept-language", huge.as_bytes())]),
+        ("/block/0", vec![("accept-language", b"*")]),
+    ];
+    for (uri, headers) in &cases {
+        let (status, cookie, _, body) = get_with(&node, uri, headers).await;
+        assert_eq!(status, StatusCode::OK, "{uri} {headers:?}");
+        assert_in(&body, "en", uri);
+        assert!(cookie.is_none(), "{uri}: nothing to remember");
+    }
+}

@@ -258,10 +258,17 @@ pub async fn estimate_fee(
 /// on a networked node that no peer has told where the chain is (none
 /// connected, or none answered its status) unless it is configured as a
 /// lone node (`--lone`; the default without bootnodes): alone, it cannot
-/// know how far behind it is.
-#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = serde_json::Value), (status = 503, description = "Syncing, or no peers", body = serde_json::Value)))]
+/// know how far behind it is. 503 `storage-halted` when the database
+/// refused a write (see `/health/live`).
+#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = serde_json::Value), (status = 503, description = "Syncing, no peers, or the database halted", body = serde_json::Value)))]
 pub async fn ready(State(node): State<Arc<Node>>) -> (axum::http::StatusCode, Json<Value>) {
     let height = node.chain.tip().height;
+    if let Some(error) = node.chain.halted() {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "storage-halted", "height": height, "error": error })),
+        );
+    }
     let info = node.net.get().map(|n| n.info());
     if let Some(info) = info.as_ref().filter(|i| !i.has_peer_view()) {
         return (

@@ -784,10 +784,23 @@ async fn mining_workers(State(node): State<Arc<Node>>) -> Json<WorkersJson> {
     Json(WorkersJson { workers })
 }
 
-/// `GET /health/live`: the process is up.
-#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = serde_json::Value)))]
-async fn live() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// `GET /health/live`: the process is up and can go on — 200, or 503
+/// `storage-halted` once a write to the database failed: the chain store
+/// then refuses every change until the node restarts (it cannot know what
+/// the disk holds), so an orchestrator's liveness probe restarting it is the
+/// remedy, and the restart reopens on a consistent tip.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = serde_json::Value), (status = 503, description = "The database refused a write: restart the node", body = serde_json::Value)))]
+async fn live(State(node): State<Arc<Node>>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    match node.chain.halted() {
+        None => (
+            axum::http::StatusCode::OK,
+            Json(serde_json::json!({ "status": "ok" })),
+        ),
+        Some(error) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "storage-halted", "error": error })),
+        ),
+    }
 }
 
 #[utoipa::path(get, path = "/health/block-sync", tag = "health", responses((status = 200, body = BlockSyncJson)))]

@@ -793,3 +793,29 @@ async fn multisig_outputs_show_their_policy_and_spend_through_the_api() {
     let (_, b) = get(&node, &format!("/address/{addr}/balance")).await;
     assert_eq!(b["confirmed"], 0);
 }
+
+/// A node whose database refused a write says so on both health routes:
+/// liveness fails (an orchestrator restarts it, the remedy), readiness too.
+#[tokio::test]
+async fn a_halted_store_fails_liveness_and_readiness() {
+    use luminex_storage::faults::{Fault, FaultPlan, FaultyStore};
+    use luminex_storage::{KvStore, MemoryStore};
+
+    let faulty = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let kv: Arc<dyn KvStore> = faulty.clone();
+    let spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    let node = luminex_service::testkit::node_over(kv, spec).unwrap();
+    node.produce_block().unwrap();
+    assert_eq!(get(&node, "/health/live").await.0, StatusCode::OK);
+    assert_eq!(get(&node, "/health/ready").await.0, StatusCode::OK);
+
+    faulty.set_plan(FaultPlan::one(Fault::FailSync { nth: 1 }));
+    assert!(node.produce_block().is_err());
+    faulty.clear();
+    for route in ["/health/live", "/health/ready"] {
+        let (s, v) = get(&node, route).await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{route}: {v}");
+        assert_eq!(v["status"], "storage-halted", "{route}");
+        assert!(v["error"].as_str().unwrap().contains("injected"), "{v}");
+    }
+}

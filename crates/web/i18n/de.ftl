@@ -41,3 +41,126 @@ block-pages-past = Block { $height } hat { $pages ->
 no-such-tx = die Transaktion { $hash } ist unbekannt: weder in der Chain noch im Mempool
 not-an-address = „{ $term }“ ist keine Adresse der Chain { $chain } ({ $error })
 older-link-bad = der Seitenlink ist fehlerhaft: folgen Sie „Älter“ erneut
+
+## Gemeinsam für die Seiten des Explorers (explorer/)
+
+ago = vor { $age }
+confirmations = { $n ->
+    [one] { $n } Bestätigung
+   *[other] { $n } Bestätigungen
+}
+height = Höhe
+hash = Hash
+status = Status
+size = Größe
+time = Zeit
+version = Version
+block = Block
+transaction = Transaktion
+transactions = Transaktionen
+difficulty = Schwierigkeit
+target-bits = Ziel-Bits
+badge-pending = ausstehend
+paid-out = Ausgezahlt
+inputs = Eingänge
+
+## Die Übersicht (explorer/dashboard.rs)
+
+explorer = Explorer
+chain-of = Chain { $chain } ({ $consensus })
+network-figures = Kennzahlen des Netzes
+last-block = Letzter Block
+block-time = Blockzeit
+tps = Transaktionen pro Sekunde
+mempool = Mempool
+txs-and-bytes = { $txs } Tx · { $bytes }
+supply = Geldmenge (laut Ausgabeplan)
+hash-rate = Hashrate (geschätzt)
+fee-estimates = Gebührenschätzungen
+fee-estimates-note = Basiseinheiten pro Byte, aus dem Mempool geschätzt.
+next-block = Nächster Block
+within-blocks = Innerhalb von { $n } Blöcken
+mempool-next-blocks = Mempool: die nächsten Blöcke
+mempool-empty = Der Mempool ist leer: der nächste Block enthält nur seine Coinbase.
+blocks-and-more = +{ $n } Blöcke und mehr
+per-byte = pro Byte
+projected-block = { $txs } Tx · { $bytes } · Gebühren { $fees }
+latest-blocks = Neueste Blöcke
+age = Alter
+txs = Tx
+latest-transactions = Neueste Transaktionen
+no-transactions-yet = Noch keine Transaktionen außer den Blockbelohnungen.
+in-block-short = Block
+tip = Neuester Block
+tip-at = vom { $time }
+
+## Ein Block (explorer/block.rs)
+
+block-n = Block { $height }
+neighbouring-blocks = Benachbarte Blöcke
+side-branch = Seitenzweig
+final = endgültig
+main-chain = Hauptkette
+reward = Belohnung
+reward-split = (Subvention { $subsidy } + Gebühren { $fees })
+miner = Miner
+producer = Blockerzeuger
+proposer = Vorschlagender Validator
+validators-hash = Hash der Validatorenmenge
+previous-block = Vorheriger Block
+merkle-root = Merkle-Wurzel
+nonce = Nonce
+badge-coinbase = Coinbase
+pages-of-transactions = Seiten der Transaktionen
+previous = Zurück
+next = Weiter
+page-of = Seite { $page } von { $pages }
+
+## Eine Transaktion (explorer/tx.rs)
+
+coinbase-transaction = Coinbase-Transaktion
+badge-confirmed = bestätigt
+in-block = in Block
+waiting-in-mempool = im Mempool, wartet auf einen Block
+fee = Gebühr
+fee-rate = ({ $rate } Basiseinheiten pro Byte)
+expiry = Ablauf
+expiry-none = keiner
+expiry-after = nach Block { $height }
+witness-id = Witness-ID
+data = Daten
+new-coins = Neue Coins: die Blockbelohnung (Subvention und Gebühren).
+spends = Gibt aus
+from = Von
+amount = Betrag
+signature = Signatur
+unknown = unbekannt
+missing = fehlt
+outputs = Ausgänge
+to = An
+spent = Ausgegeben
+fate-unspent = nicht ausgegeben
+fate-spent = ausgegeben
+fate-not-yet = noch nicht
+fate-by-pending = von der ausstehenden
+multisig-signers = Multisig, { $n } Unterzeichner
+
+## Eine Adresse (explorer/address.rs)
+
+address = Adresse
+qr-of-address = QR-Code der Adresse { $address }
+balance = Guthaben
+with-pending = Mit ausstehenden
+unspent-outputs = Nicht ausgegebene Ausgänge
+scan-to-pay = Scannen, um an diese Adresse zu zahlen
+pending = Ausstehend
+badge-sending = ausgehend
+badge-receiving = eingehend
+history = Verlauf
+no-older-transactions = Keine älteren Transaktionen.
+no-confirmed-transactions = Noch keine bestätigten Transaktionen.
+received = Empfangen
+sent = Gesendet
+pages-of-history = Seiten des Verlaufs
+newest = Neueste
+older = Älter

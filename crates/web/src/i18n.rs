@@ -359,13 +359,16 @@ mod tests {
 
     #[test]
     fn every_message_formats_in_every_language() {
-        // Messages with arguments get placeholder values of each name used.
+        // Every variable named in the catalogs gets a placeholder value.
         let mut args = FluentArgs::new();
-        for name in [
-            "height", "tip", "hash", "term", "what", "n", "pages", "len", "max", "error", "file",
-            "chain", "page", "count",
-        ] {
-            args.set(name, "1");
+        for lang in Lang::ALL {
+            for part in lang.source().split('$').skip(1) {
+                let name: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect();
+                args.set(name, "1");
+            }
         }
         for lang in Lang::ALL {
             for k in keys(Lang::En) {

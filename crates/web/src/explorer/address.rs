@@ -80,40 +80,43 @@ pub async fn address(
         .then(|| rows.last().map(|r| format!("{}:{}", r.height, r.txid)))
         .flatten();
     let text = addr.to_string();
-    let qr = crate::qr::svg(&text, &format!("QR code of the address {text}"));
+    let qr = crate::qr::svg(
+        &text,
+        &t_args("qr-of-address", [("address", text.as_str().into())]),
+    );
 
     let body = html! {
-        h1 { "Address" }
+        h1 { (t("address")) }
         div.address-head {
             div {
                 p.hash.mono #address { (text) }
                 dl.fields {
-                    div { dt { "Balance" } dd #balance { (coins(confirmed)) } }
+                    div { dt { (t("balance")) } dd #balance { (coins(confirmed)) } }
                     @if pending_balance != confirmed {
-                        div { dt { "With pending" } dd { (coins(pending_balance)) } }
+                        div { dt { (t("with-pending")) } dd { (coins(pending_balance)) } }
                     }
-                    div { dt { "Unspent outputs" } dd { (utxos.len()) } }
+                    div { dt { (t("unspent-outputs")) } dd { (utxos.len()) } }
                 }
             }
-            @if let Some(svg) = qr { figure.qr { (PreEscaped(svg)) figcaption { "Scan to pay this address" } } }
+            @if let Some(svg) = qr { figure.qr { (PreEscaped(svg)) figcaption { (t("scan-to-pay")) } } }
         }
         @if !pending_txs.is_empty() {
             section aria-labelledby="pending-h" {
-                h2 #pending-h { "Pending" }
+                h2 #pending-h { (t("pending")) }
                 ul.plain {
-                    @for t in &pending_txs {
-                        li { a.mono href={"/tx/" (t)} { (short(t)) } " " span.badge.pending { @if outgoing.contains(t) { "sending" } @else { "receiving" } } }
+                    @for tx in &pending_txs {
+                        li { a.mono href={"/tx/" (tx)} { (short(tx)) } " " span.badge.pending { @if outgoing.contains(tx) { (t("badge-sending")) } @else { (t("badge-receiving")) } } }
                     }
                 }
             }
         }
         section aria-labelledby="history-h" {
-            h2 #history-h { "History" }
+            h2 #history-h { (t("history")) }
             @if rows.is_empty() {
-                p.note { @if before.is_some() { "No older transactions." } @else { "No confirmed transactions yet." } }
+                p.note { @if before.is_some() { (t("no-older-transactions")) } @else { (t("no-confirmed-transactions")) } }
             } @else {
                 table #history {
-                    thead { tr { th scope="col" { "Transaction" } th scope="col" .num { "Block" } th scope="col" .num { "Received" } th scope="col" .num { "Sent" } } }
+                    thead { tr { th scope="col" { (t("transaction")) } th scope="col" .num { (t("block")) } th scope="col" .num { (t("received")) } th scope="col" .num { (t("sent")) } } }
                     tbody {
                         @for r in rows {
                             tr {
@@ -126,9 +129,9 @@ pub async fn address(
                     }
                 }
             }
-            nav.pager aria-label="Pages of history" {
-                @if before.is_some() { a href={"/address/" (text)} { "Newest" } }
-                @if let Some(c) = older { a rel="next" href={"/address/" (text) "?before=" (c) "#history"} { "Older →" } }
+            nav.pager aria-label=(t("pages-of-history")) {
+                @if before.is_some() { a href={"/address/" (text)} { (t("newest")) } }
+                @if let Some(c) = older { a rel="next" href={"/address/" (text) "?before=" (c) "#history"} { (t("older")) " →" } }
             }
         }
     };

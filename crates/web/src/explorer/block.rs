@@ -10,8 +10,9 @@ use luminex_primitives::Encode;
 use luminex_service::Node;
 use maud::{html, Markup};
 
+use super::{ago, confirmations};
 use super::{no_block_at, page_number, parse_hash, path_param, query};
-use crate::format::{age, bytes, coins, grouped, short, short_str, time};
+use crate::format::{bytes, coins, grouped, short, short_str, time};
 use crate::i18n::{t, t_args};
 use crate::layout::{self, Live};
 use crate::PageError;
@@ -93,64 +94,68 @@ pub async fn block(
     let pow = h
         .as_pow()
         .filter(|_| node.spec.consensus == luminex_ledger::spec::ConsensusKind::Pow);
-    let producer = if pow.is_some() { "Miner" } else { "Producer" };
+    let producer = t(if pow.is_some() { "miner" } else { "producer" });
 
     let body = html! {
-        h1 { "Block " (grouped(height)) }
+        h1 { (t_args("block-n", [("height", grouped(height).into())])) }
         p.hash.mono { (hash) }
-        nav.pager aria-label="Neighbouring blocks" {
-            @if height > 0 { a rel="prev" href={"/block/" (h.prev_hash())} { "← Block " (height - 1) } }
-            @if let Some(n) = next { a rel="next" href={"/block/" (n)} { "Block " (height + 1) " →" } }
+        nav.pager aria-label=(t("neighbouring-blocks")) {
+            @if height > 0 { a rel="prev" href={"/block/" (h.prev_hash())} { "← " (t_args("block-n", [("height", (height - 1).to_string().into())])) } }
+            @if let Some(n) = next { a rel="next" href={"/block/" (n)} { (t_args("block-n", [("height", (height + 1).to_string().into())])) " →" } }
         }
         dl.fields {
-            div { dt { "Status" } dd {
-                @if !on_main { span.badge.warn { "side branch" } }
-                @else if finalized { span.badge.ok { "final" } " · " (tip.height - height + 1) " confirmations" }
-                @else { span.badge.ok { "main chain" } " · " (tip.height - height + 1) " confirmations" }
+            div { dt { (t("status")) } dd {
+                @if !on_main { span.badge.warn { (t("side-branch")) } }
+                @else if finalized { span.badge.ok { (t("final")) } " · " (confirmations(tip.height - height + 1)) }
+                @else { span.badge.ok { (t("main-chain")) } " · " (confirmations(tip.height - height + 1)) }
             } }
-            div { dt { "Time" } dd { time datetime=(h.time()) { (time(h.time())) } " (" (age(now, h.time())) " ago)" } }
-            div { dt { "Transactions" } dd { (block.txs.len()) } }
-            div { dt { "Size" } dd { (bytes(block.encoded_len() as u64)) } }
-            div { dt { "Reward" } dd { (coins(reward)) " (subsidy " (coins(node.spec.subsidy(height).base())) " + fees " (coins(fees)) ")" } }
+            div { dt { (t("time")) } dd { time datetime=(h.time()) { (time(h.time())) } " (" (ago(now, h.time())) ")" } }
+            div { dt { (t("transactions")) } dd { (block.txs.len()) } }
+            div { dt { (t("size")) } dd { (bytes(block.encoded_len() as u64)) } }
+            div { dt { (t("reward")) } dd { (coins(reward)) " " (t_args("reward-split", [("subsidy", coins(node.spec.subsidy(height).base()).into()), ("fees", coins(fees).into())])) } }
             div { dt { (producer) } dd {
                 @for a in &paid_to { a.mono href={"/address/" (a)} { (short_str(a)) } " " }
             } }
             @if let Some(b) = h.as_bft() {
-                div { dt { "Proposer" } dd.mono { (b.proposer) } }
-                div { dt { "Validators hash" } dd.mono { (b.validators_hash) } }
+                div { dt { (t("proposer")) } dd.mono { (b.proposer) } }
+                div { dt { (t("validators-hash")) } dd.mono { (b.validators_hash) } }
             }
-            div { dt { "Previous block" } dd.mono { a href={"/block/" (h.prev_hash())} { (h.prev_hash()) } } }
-            div { dt { "Merkle root" } dd.mono { (h.merkle_root()) } }
-            div { dt { "Version" } dd { (h.version()) } }
+            div { dt { (t("previous-block")) } dd.mono { a href={"/block/" (h.prev_hash())} { (h.prev_hash()) } } }
+            div { dt { (t("merkle-root")) } dd.mono { (h.merkle_root()) } }
+            div { dt { (t("version")) } dd { (h.version()) } }
             @if let Some(p) = pow {
-                div { dt { "Target bits" } dd.mono { (format!("{:08x}", p.bits)) } }
-                div { dt { "Difficulty" } dd { (format!("{:.4}", luminex_consensus::pow::difficulty(p.bits))) } }
-                div { dt { "Nonce" } dd { (p.nonce) } }
+                div { dt { (t("target-bits")) } dd.mono { (format!("{:08x}", p.bits)) } }
+                div { dt { (t("difficulty")) } dd { (format!("{:.4}", luminex_consensus::pow::difficulty(p.bits))) } }
+                div { dt { (t("nonce")) } dd { (p.nonce) } }
             }
         }
-        h2 #txs { "Transactions" }
+        h2 #txs { (t("transactions")) }
         table.txs {
-            thead { tr { th scope="col" .num { "#" } th scope="col" { "Transaction" } th scope="col" .num { "Inputs" } th scope="col" .num { "Paid out" } th scope="col" .num { "Size" } } }
+            thead { tr { th scope="col" .num { "#" } th scope="col" { (t("transaction")) } th scope="col" .num { (t("inputs")) } th scope="col" .num { (t("paid-out")) } th scope="col" .num { (t("size")) } } }
             tbody {
-                @for (i, t) in block.txs.iter().enumerate().skip(first).take(TXS_PER_PAGE) {
-                    @let txid = t.txid();
+                @for (i, btx) in block.txs.iter().enumerate().skip(first).take(TXS_PER_PAGE) {
+                    @let txid = btx.txid();
                     tr {
                         td.num { (i) }
-                        td.mono { a href={"/tx/" (txid)} { (short(&txid)) } @if i == 0 { " " span.badge { "coinbase" } } }
-                        td.num { (t.inputs.len()) }
-                        td.num { (coins(t.outputs.iter().map(|o| o.amount.base()).sum())) }
-                        td.num { (bytes(t.encoded_len() as u64)) }
+                        td.mono { a href={"/tx/" (txid)} { (short(&txid)) } @if i == 0 { " " span.badge { (t("badge-coinbase")) } } }
+                        td.num { (btx.inputs.len()) }
+                        td.num { (coins(btx.outputs.iter().map(|o| o.amount.base()).sum())) }
+                        td.num { (bytes(btx.encoded_len() as u64)) }
                     }
                 }
             }
         }
         @if pages > 1 {
-            nav.pager aria-label="Pages of transactions" {
-                @if page > 1 { a rel="prev" href={"/block/" (hash) "?page=" (page - 1) "#txs"} { "← Previous" } }
-                span { "Page " (page) " of " (pages) }
-                @if page < pages { a rel="next" href={"/block/" (hash) "?page=" (page + 1) "#txs"} { "Next →" } }
+            nav.pager aria-label=(t("pages-of-transactions")) {
+                @if page > 1 { a rel="prev" href={"/block/" (hash) "?page=" (page - 1) "#txs"} { "← " (t("previous")) } }
+                span { (t_args("page-of", [("page", page.into()), ("pages", pages.into())])) }
+                @if page < pages { a rel="next" href={"/block/" (hash) "?page=" (page + 1) "#txs"} { (t("next")) " →" } }
             }
         }
     };
-    Ok(layout::page(&format!("Block {height}"), Live::Blocks, body))
+    Ok(layout::page(
+        &t_args("block-n", [("height", height.to_string().into())]),
+        Live::Blocks,
+        body,
+    ))
 }

@@ -8,7 +8,9 @@ use luminex_primitives::Hash;
 use luminex_service::Node;
 use maud::{html, Markup};
 
+use super::ago;
 use crate::format::{age, bytes, coins, grouped, rate_per_kb, short, time};
+use crate::i18n::{t, t_args};
 use crate::layout::{self, Live};
 use crate::PageError;
 
@@ -194,42 +196,42 @@ fn render(node: &Node) -> Result<Markup, PageError> {
     let supply = issued(&node.spec, tip.height);
 
     let body = html! {
-        h1 { "Explorer" span.chain { " · " (node.spec.name) " chain (" (node.spec.consensus.name()) ")" } }
-        section.figures aria-label="Network figures" {
+        h1 { (t("explorer")) span.chain { " · " (t_args("chain-of", [("chain", node.spec.name.to_string().into()), ("consensus", node.spec.consensus.name().into())])) } }
+        section.figures aria-label=(t("network-figures")) {
             dl {
-                div { dt { "Height" } dd #height { a href={"/block/" (tip.height)} { (grouped(tip.height)) } } }
-                div { dt { "Last block" } dd { (age(now, tip.header.time())) " ago" } }
-                div { dt { "Block time" } dd { @if let Some(t) = block_time { (format!("{t:.1}")) " s" } @else { "—" } } }
-                div { dt { "Transactions per second" } dd { @if let Some(t) = tps { (format!("{t:.2}")) } @else { "—" } } }
-                div { dt { "Mempool" } dd { (grouped(pool_txs as u64)) " txs · " (bytes(pool_bytes)) } }
-                div { dt { "Supply (by schedule)" } dd { (coins(supply)) } }
+                div { dt { (t("height")) } dd #height { a href={"/block/" (tip.height)} { (grouped(tip.height)) } } }
+                div { dt { (t("last-block")) } dd { (ago(now, tip.header.time())) } }
+                div { dt { (t("block-time")) } dd { @if let Some(t) = block_time { (format!("{t:.1}")) " s" } @else { "—" } } }
+                div { dt { (t("tps")) } dd { @if let Some(t) = tps { (format!("{t:.2}")) } @else { "—" } } }
+                div { dt { (t("mempool")) } dd { (t_args("txs-and-bytes", [("txs", grouped(pool_txs as u64).into()), ("bytes", bytes(pool_bytes).into())])) } }
+                div { dt { (t("supply")) } dd { (coins(supply)) } }
                 @if let Some((bits, d, rate)) = pow {
-                    div { dt { "Difficulty" } dd { (format!("{d:.4}")) } }
-                    div { dt { "Target bits" } dd { code { (format!("{bits:08x}")) } } }
-                    div { dt { "Hash rate (estimate)" } dd { @if let Some(r) = rate { (hashrate(r)) } @else { "—" } } }
+                    div { dt { (t("difficulty")) } dd { (format!("{d:.4}")) } }
+                    div { dt { (t("target-bits")) } dd { code { (format!("{bits:08x}")) } } }
+                    div { dt { (t("hash-rate")) } dd { @if let Some(r) = rate { (hashrate(r)) } @else { "—" } } }
                 }
             }
         }
         section aria-labelledby="fees-h" {
-            h2 #fees-h { "Fee estimates" }
-            p.note { "Base units per byte, from the mempool." }
+            h2 #fees-h { (t("fee-estimates")) }
+            p.note { (t("fee-estimates-note")) }
             ul.fees {
                 @for (n, rate) in estimates {
-                    li { span.label { @if n == 1 { "Next block" } @else { "Within " (n) " blocks" } } strong { (rate) } }
+                    li { span.label { @if n == 1 { (t("next-block")) } @else { (t_args("within-blocks", [("n", n.into())])) } } strong { (rate) } }
                 }
             }
         }
         section aria-labelledby="mempool-h" {
-            h2 #mempool-h { "Mempool: the next blocks" }
+            h2 #mempool-h { (t("mempool-next-blocks")) }
             @if projected.is_empty() {
-                p.note { "The mempool is empty: the next block holds only its coinbase." }
+                p.note { (t("mempool-empty")) }
             } @else {
                 ol.projected {
                     @for (i, b) in projected.iter().enumerate() {
                         li {
-                            span.label { @if i == 0 { "Next block" } @else if i + 1 == projected.len() && projected.len() == PROJECTED { "+" (i) " blocks and more" } @else { "+" (i) } }
-                            strong { (rate_per_kb(b.min_rate)) "–" (rate_per_kb(b.max_rate)) } " per byte"
-                            span { (b.txs) " txs · " (bytes(b.bytes)) " · fees " (coins(b.fees)) }
+                            span.label { @if i == 0 { (t("next-block")) } @else if i + 1 == projected.len() && projected.len() == PROJECTED { (t_args("blocks-and-more", [("n", i.into())])) } @else { "+" (i) } }
+                            strong { (rate_per_kb(b.min_rate)) "–" (rate_per_kb(b.max_rate)) } " " (t("per-byte"))
+                            span { (t_args("projected-block", [("txs", b.txs.to_string().into()), ("bytes", bytes(b.bytes).into()), ("fees", coins(b.fees).into())])) }
                         }
                     }
                 }
@@ -237,9 +239,9 @@ fn render(node: &Node) -> Result<Markup, PageError> {
         }
         div.columns {
             section aria-labelledby="blocks-h" {
-                h2 #blocks-h { "Latest blocks" }
+                h2 #blocks-h { (t("latest-blocks")) }
                 table #latest-blocks {
-                    thead { tr { th scope="col" { "Height" } th scope="col" { "Hash" } th scope="col" { "Age" } th scope="col" .num { "Txs" } } }
+                    thead { tr { th scope="col" { (t("height")) } th scope="col" { (t("hash")) } th scope="col" { (t("age")) } th scope="col" .num { (t("txs")) } } }
                     tbody {
                         @for b in &recent {
                             tr {
@@ -253,23 +255,23 @@ fn render(node: &Node) -> Result<Markup, PageError> {
                 }
             }
             section aria-labelledby="txs-h" {
-                h2 #txs-h { "Latest transactions" }
+                h2 #txs-h { (t("latest-transactions")) }
                 @if pending.is_empty() && confirmed.is_empty() {
-                    p.note { "No transactions yet besides the block rewards." }
+                    p.note { (t("no-transactions-yet")) }
                 } @else {
                     table #latest-txs {
-                        thead { tr { th scope="col" { "Transaction" } th scope="col" { "Status" } } }
+                        thead { tr { th scope="col" { (t("transaction")) } th scope="col" { (t("status")) } } }
                         tbody {
                             @for (_, txid, rate, size) in &pending {
                                 tr {
                                     td.mono { a href={"/tx/" (txid)} { (short(txid)) } }
-                                    td { span.badge.pending { "pending" } " " (rate_per_kb(*rate)) "/B · " (bytes(*size)) }
+                                    td { span.badge.pending { (t("badge-pending")) } " " (rate_per_kb(*rate)) "/B · " (bytes(*size)) }
                                 }
                             }
                             @for (txid, height, out) in &confirmed {
                                 tr {
                                     td.mono { a href={"/tx/" (txid)} { (short(txid)) } }
-                                    td { "block " a href={"/block/" (height)} { (height) } " · " (coins(*out)) }
+                                    td { (t("in-block-short")) " " a href={"/block/" (height)} { (height) } " · " (coins(*out)) }
                                 }
                             }
                         }
@@ -277,9 +279,9 @@ fn render(node: &Node) -> Result<Markup, PageError> {
                 }
             }
         }
-        p.updated { "Tip " a.mono href={"/block/" (tip.hash)} { (short(&tip.hash)) } " at " (time(tip.header.time())) }
+        p.updated { (t("tip")) " " a.mono href={"/block/" (tip.hash)} { (short(&tip.hash)) } " " (t_args("tip-at", [("time", time(tip.header.time()).into())])) }
     };
-    Ok(layout::page("Explorer", Live::Chain, body))
+    Ok(layout::page(&t("explorer"), Live::Chain, body))
 }
 
 fn hashrate(h: f64) -> String {

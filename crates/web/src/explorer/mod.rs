@@ -60,6 +60,17 @@ pub(crate) fn parse_hash(s: &str, what_key: &str) -> Result<Hash, PageError> {
     })
 }
 
+/// How long ago `then` was, seen from `now`, in the request's language
+/// ("5 min ago", "vor 5 min").
+pub(crate) fn ago(now: u64, then: u64) -> String {
+    t_args("ago", [("age", crate::format::age(now, then).into())])
+}
+
+/// "12 confirmations", in the request's language (with its plural rule).
+pub(crate) fn confirmations(n: u64) -> String {
+    t_args("confirmations", [("n", n.into())])
+}
+
 /// 404: no block at `height` yet.
 pub(crate) fn no_block_at(height: u64, tip: u64) -> PageError {
     // As text: Fluent would format the numbers as floating point.

@@ -8,9 +8,10 @@ use luminex_primitives::{Encode, OutPoint, Transaction, TxKind};
 use luminex_service::Node;
 use maud::{html, Markup};
 
+use super::{ago, confirmations};
 use super::{parse_hash, path_param};
-use crate::format::{age, bytes, coins, short, short_str, time};
-use crate::i18n::t_args;
+use crate::format::{bytes, coins, short, short_str, time};
+use crate::i18n::{t, t_args};
 use crate::layout::{self, Live};
 use crate::PageError;
 
@@ -80,29 +81,29 @@ pub async fn transaction(
     };
 
     let body = html! {
-        h1 { @if coinbase { "Coinbase transaction" } @else { "Transaction" } }
+        h1 { @if coinbase { (t("coinbase-transaction")) } @else { (t("transaction")) } }
         p.hash.mono { (txid) }
         dl.fields {
-            div { dt { "Status" } dd #tx-status {
+            div { dt { (t("status")) } dd #tx-status {
                 @if let Some(l) = &location {
-                    span.badge.ok { "confirmed" } " in block "
+                    span.badge.ok { (t("badge-confirmed")) } " " (t("in-block")) " "
                     a href={"/block/" (l.block)} { (l.height) }
-                    " · " (tip.saturating_sub(l.height) + 1) " confirmations"
-                    @if let Some(t) = block_time { " · " time datetime=(t) title=(time(t)) { (age(now, t)) " ago" } }
+                    " · " (confirmations(tip.saturating_sub(l.height) + 1))
+                    @if let Some(bt) = block_time { " · " time datetime=(bt) title=(time(bt)) { (ago(now, bt)) } }
                 } @else {
-                    span.badge.pending { "pending" } " in the mempool, waiting for a block"
+                    span.badge.pending { (t("badge-pending")) } " " (t("waiting-in-mempool"))
                 }
             } }
             @if let Some(f) = fee {
-                div { dt { "Fee" } dd { (coins(f)) " (" (format!("{:.2}", f as f64 / size.max(1) as f64)) " base units per byte)" } }
+                div { dt { (t("fee")) } dd { (coins(f)) " " (t_args("fee-rate", [("rate", format!("{:.2}", f as f64 / size.max(1) as f64).into())])) } }
             }
-            div { dt { "Size" } dd { (bytes(size)) } }
-            div { dt { "Paid out" } dd { (coins(out_total)) } }
-            div { dt { "Expiry" } dd { @if tx.expiry_height == 0 { "none" } @else { "after block " (tx.expiry_height) } } }
-            div { dt { "Version" } dd { (tx.version) } }
-            div { dt { "Witness id" } dd.mono { (tx.wtxid()) } }
+            div { dt { (t("size")) } dd { (bytes(size)) } }
+            div { dt { (t("paid-out")) } dd { (coins(out_total)) } }
+            div { dt { (t("expiry")) } dd { @if tx.expiry_height == 0 { (t("expiry-none")) } @else { (t_args("expiry-after", [("height", tx.expiry_height.to_string().into())])) } } }
+            div { dt { (t("version")) } dd { (tx.version) } }
+            div { dt { (t("witness-id")) } dd.mono { (tx.wtxid()) } }
             @if !tx.data.is_empty() {
-                div { dt { "Data" } dd {
+                div { dt { (t("data")) } dd {
                     @if let Some(text) = printable(&tx.data) { q { (text) } br; }
                     code.wrap { (hex::encode(&tx.data)) }
                 } }
@@ -110,20 +111,20 @@ pub async fn transaction(
         }
         div.columns {
             section aria-labelledby="inputs-h" {
-                h2 #inputs-h { "Inputs" }
+                h2 #inputs-h { (t("inputs")) }
                 @if coinbase {
-                    p.note { "New coins: the block reward (subsidy and fees)." }
+                    p.note { (t("new-coins")) }
                 } @else {
                     table.io {
-                        thead { tr { th scope="col" { "Spends" } th scope="col" { "From" } th scope="col" .num { "Amount" } th scope="col" { "Signature" } } }
+                        thead { tr { th scope="col" { (t("spends")) } th scope="col" { (t("from")) } th scope="col" .num { (t("amount")) } th scope="col" { (t("signature")) } } }
                         tbody {
                             @for (i, input) in tx.inputs.iter().enumerate() {
                                 @let prev = node.output_of(input);
                                 tr {
                                     td.mono { a href={"/tx/" (input.txid) "#out-" (input.vout)} { (short(&input.txid)) ":" (input.vout) } }
-                                    td.mono { @if let Some(o) = &prev { @let a = node.spec.address(o.lock).to_string(); a href={"/address/" (a)} { (short_str(&a)) } } @else { "unknown" } }
+                                    td.mono { @if let Some(o) = &prev { @let a = node.spec.address(o.lock).to_string(); a href={"/address/" (a)} { (short_str(&a)) } } @else { (t("unknown")) } }
                                     td.num { @if let Some(o) = &prev { (coins(o.amount.base())) } @else { "—" } }
-                                    td { @if let Some(w) = tx.witnesses.get(i) { (witness_summary(w)) } @else { "missing" } }
+                                    td { @if let Some(w) = tx.witnesses.get(i) { (witness_summary(w)) } @else { (t("missing")) } }
                                 }
                             }
                         }
@@ -131,9 +132,9 @@ pub async fn transaction(
                 }
             }
             section aria-labelledby="outputs-h" {
-                h2 #outputs-h { "Outputs" }
+                h2 #outputs-h { (t("outputs")) }
                 table.io {
-                    thead { tr { th scope="col" .num { "#" } th scope="col" { "To" } th scope="col" .num { "Amount" } th scope="col" { "Spent" } } }
+                    thead { tr { th scope="col" .num { "#" } th scope="col" { (t("to")) } th scope="col" .num { (t("amount")) } th scope="col" { (t("spent")) } } }
                     tbody {
                         @for (i, (o, s)) in tx.outputs.iter().zip(&outputs).enumerate() {
                             @let a = node.spec.address(o.lock).to_string();
@@ -142,10 +143,10 @@ pub async fn transaction(
                                 td.mono { a href={"/address/" (a)} { (short_str(&a)) } }
                                 td.num { (coins(o.amount.base())) }
                                 td { @match s {
-                                    Fate::Unspent => "unspent",
-                                    Fate::Confirmed => "spent",
-                                    Fate::NotYet => "not yet",
-                                    Fate::Pending(by) => { "by pending " a.mono href={"/tx/" (by)} { (short(by)) } },
+                                    Fate::Unspent => (t("fate-unspent")),
+                                    Fate::Confirmed => (t("fate-spent")),
+                                    Fate::NotYet => (t("fate-not-yet")),
+                                    Fate::Pending(by) => { (t("fate-by-pending")) " " a.mono href={"/tx/" (by)} { (short(by)) } },
                                 } }
                             }
                         }
@@ -154,7 +155,7 @@ pub async fn transaction(
             }
         }
     };
-    Ok(layout::page("Transaction", live, body))
+    Ok(layout::page(&t("transaction"), live, body))
 }
 
 /// A witness in a table cell: the key's scheme and signature size, or the
@@ -167,7 +168,11 @@ fn witness_summary(w: &luminex_primitives::Witness) -> String {
             format!("{} · {}", public_key.scheme, bytes(size as u64))
         }
         luminex_primitives::Witness::Multisig(_) => {
-            format!("multisig, {} signers · {}", sigs.len(), bytes(size as u64))
+            format!(
+                "{} · {}",
+                t_args("multisig-signers", [("n", sigs.len().into())]),
+                bytes(size as u64)
+            )
         }
     }
 }

@@ -137,7 +137,10 @@ async fn every_page_renders_pending_then_confirmed() {
     let t = page(&node, &format!("/tx/{txid}")).await;
     assert!(t.contains("confirmed"));
     assert!(t.contains("href=\"/block/"));
-    assert!(t.contains("1 confirmations"));
+    assert!(
+        t.contains("1 confirmation") && !t.contains("1 confirmations"),
+        "{t}"
+    );
     let by_height = page(&node, "/block/1").await;
     let by_hash = page(&node, &format!("/block/{hash}")).await;
     for b in [&by_height, &by_hash] {
@@ -334,13 +337,18 @@ async fn the_same_pages_in_english_and_german_by_accept_language() {
     let node = memory_node();
     let txid = node.submit(payment(&node, 0, 1, 5)).unwrap();
     node.produce_block().unwrap();
+    // Each page with a text of its own in English and in German.
     let pages = [
-        "/".to_string(),
-        "/block/1".to_string(),
-        format!("/tx/{txid}"),
-        format!("/address/{}", address_of(&node, 1)),
+        ("/".to_string(), "Latest blocks", "Neueste Blöcke"),
+        ("/block/1".to_string(), "1 confirmation", "1 Bestätigung"),
+        (format!("/tx/{txid}"), "Paid out", "Ausgezahlt"),
+        (
+            format!("/address/{}", address_of(&node, 1)),
+            "Scan to pay this address",
+            "Scannen, um an diese Adresse zu zahlen",
+        ),
     ];
-    for uri in &pages {
+    for (uri, en, de) in &pages {
         for (header, lang) in [
             (&b"de-DE,de;q=0.9,en;q=0.5"[..], "de"),
             (b"en-GB,en;q=0.9,de;q=0.8", "en"),
@@ -351,6 +359,9 @@ async fn the_same_pages_in_english_and_german_by_accept_language() {
                 get_with(&node, uri, &[("accept-language", header)]).await;
             assert_eq!(status, StatusCode::OK, "{uri}");
             assert_in(&body, lang, uri);
+            let (says, not) = if lang == "de" { (de, en) } else { (en, de) };
+            assert!(body.contains(says), "{uri} in {lang}: {says}");
+            assert!(!body.contains(not), "{uri} in {lang}: {not}");
             assert!(cookie.is_none(), "only the switch sets the cookie");
             assert!(vary.unwrap().contains("accept-language"), "{uri}");
         }

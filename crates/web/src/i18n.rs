@@ -114,20 +114,30 @@ pub fn keys(lang: Lang) -> Vec<String> {
 /// The message `key` in `lang` with `args`; from English when `lang` lacks
 /// it (or fails to format it); the key itself when English lacks it too.
 pub fn message(lang: Lang, key: &str, args: Option<&FluentArgs>) -> String {
-    for l in [lang, Lang::En] {
-        let b = bundle(l);
+    lookup(&[bundle(lang), bundle(Lang::En)], key, args).unwrap_or_else(|| {
+        tracing::warn!(key, "no such message");
+        key.to_string()
+    })
+}
+
+/// The first of `bundles` that has `key` and formats it without error.
+fn lookup(
+    bundles: &[&FluentBundle<FluentResource>],
+    key: &str,
+    args: Option<&FluentArgs>,
+) -> Option<String> {
+    for b in bundles {
         let Some(pattern) = b.get_message(key).and_then(|m| m.value()) else {
             continue;
         };
         let mut errs = Vec::new();
         let s = b.format_pattern(pattern, args, &mut errs);
         if errs.is_empty() {
-            return s.into_owned();
+            return Some(s.into_owned());
         }
-        tracing::warn!(key, lang = l.code(), ?errs, "message failed to format");
+        tracing::warn!(key, ?errs, "message failed to format");
     }
-    tracing::warn!(key, "no such message");
-    key.to_string()
+    None
 }
 
 /// Whether `lang`'s own catalog has `key` (no fallback).
@@ -380,6 +390,26 @@ mod tests {
                 assert!(!s.trim().is_empty(), "{} {k} is empty", lang.code());
             }
         }
+    }
+
+    #[test]
+    fn a_message_missing_or_broken_in_german_comes_in_english() {
+        let catalog = |lang: &str, src: &str| {
+            let mut b = FluentBundle::new_concurrent(vec![lang.parse().unwrap()]);
+            b.set_use_isolating(false);
+            b.add_resource(FluentResource::try_new(src.to_string()).unwrap())
+                .unwrap();
+            b
+        };
+        let en = catalog("en", "a = one\nb = two\nc = at { $h }\n");
+        let de = catalog("de", "a = eins\nc = bei { $x }\n");
+        let mut args = FluentArgs::new();
+        args.set("h", "7");
+        let get = |key| lookup(&[&de, &en], key, Some(&args));
+        assert_eq!(get("a").as_deref(), Some("eins"));
+        assert_eq!(get("b").as_deref(), Some("two"), "missing in German");
+        assert_eq!(get("c").as_deref(), Some("at 7"), "German names no $h");
+        assert_eq!(get("d"), None);
     }
 
     #[test]

@@ -35,7 +35,7 @@
           }
           var live = doc.body.getAttribute("data-live");
           if (live !== kind) { kind = live; resubscribe(); }
-          if (status) status.textContent = "Updated";
+          if (status) status.textContent = status.getAttribute("data-updated") || "Updated";
           main.setAttribute("data-refreshed", String(Date.now()));
         })
         .catch(function () { pending = false; });

@@ -11,6 +11,8 @@ footer-served = Bereitgestellt von diesem Luminex-Knoten
 footer-api = REST-API
 footer-metrics = Metriken
 footer-language = Sprache
+# Für Screenreader, wenn die Live-Aktualisierung die Seite erneuert (live.js).
+live-updated = Aktualisiert
 
 ## Fehlerseiten (error.rs) und ihre Meldungen
 

@@ -12,6 +12,8 @@ footer-served = Served by this Luminex node
 footer-api = REST API
 footer-metrics = metrics
 footer-language = Language
+# Said to screen readers when the live updates refresh the page (live.js).
+live-updated = Updated
 
 ## Error pages (error.rs) and the messages they carry
 

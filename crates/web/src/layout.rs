@@ -58,7 +58,7 @@ pub fn page(title: &str, live: Live, body: Markup) -> Markup {
                     }
                 }
                 main #main tabindex="-1" { (body) }
-                p #live-status .visually-hidden aria-live="polite" {}
+                p #live-status .visually-hidden aria-live="polite" data-updated=(t("live-updated")) {}
                 footer {
                     p {
                         (t("footer-served")) " · "

@@ -320,10 +320,15 @@ async fn get_with(
 /// Asserts a page is in `lang` ("en" or "de"), judging by `<html lang>` and
 /// the search button.
 fn assert_in(body: &str, lang: &str, what: &str) {
-    let (button, other) = match lang {
-        "de" => (">Suchen</button>", ">Search</button>"),
-        _ => (">Search</button>", ">Suchen</button>"),
+    let (button, other, updated) = match lang {
+        "de" => (">Suchen</button>", ">Search</button>", "Aktualisiert"),
+        _ => (">Search</button>", ">Suchen</button>", "Updated"),
     };
+    // What the live updates say to a screen reader.
+    assert!(
+        body.contains(&format!("data-updated=\"{updated}\"")),
+        "{what}: {updated}"
+    );
     assert!(
         body.contains(&format!("<html lang=\"{lang}\">")),
         "{what}: not {lang}"

@@ -157,17 +157,17 @@ tokio::task_local! {
 }
 
 /// The language of the request being handled; English outside
-/// [`middleware`] (the operator's dashboard, tests of the templates).
+/// [`middleware`] (the operator's dashboard, whose texts are English only
+/// for now, and tests of the templates).
 pub fn current() -> Lang {
     CURRENT.try_with(|c| c.lang).unwrap_or(Lang::En)
 }
 
-/// The path of the request being handled ("/" outside [`middleware`]), for
-/// the language switch's links.
-pub(crate) fn current_path() -> String {
-    CURRENT
-        .try_with(|c| c.path.clone())
-        .unwrap_or_else(|_| "/".into())
+/// The path of the request being handled, for the language switch's links;
+/// `None` outside [`middleware`]: a page not translated yet (the operator's
+/// dashboard) is English throughout and offers no switch.
+pub(crate) fn current_path() -> Option<String> {
+    CURRENT.try_with(|c| c.path.clone()).ok()
 }
 
 /// The request's language and path, to carry into a blocking task

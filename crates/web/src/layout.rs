@@ -21,7 +21,8 @@ pub enum Live {
 }
 
 /// A whole HTML page around `body`, in the request's language
-/// ([`i18n::current`]), with a link to the same page in each other language.
+/// ([`i18n::current`]), with a link to the same page in each other language
+/// when the page is translated (served through [`i18n::middleware`]).
 pub fn page(title: &str, live: Live, body: Markup) -> Markup {
     let lang = i18n::current();
     let path = i18n::current_path();
@@ -65,13 +66,15 @@ pub fn page(title: &str, live: Live, body: Markup) -> Markup {
                         a href="/docs" { (t("footer-api")) } " · "
                         a href="/metrics" { (t("footer-metrics")) }
                     }
-                    nav.languages aria-label=(t("footer-language")) {
-                        @for (i, other) in Lang::ALL.into_iter().enumerate() {
-                            @if i > 0 { " · " }
-                            @if other == lang {
-                                span aria-current="true" { (other.name()) }
-                            } @else {
-                                a href={ (path) "?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) { (other.name()) }
+                    @if let Some(path) = &path {
+                        nav.languages aria-label=(t("footer-language")) {
+                            @for (i, other) in Lang::ALL.into_iter().enumerate() {
+                                @if i > 0 { " · " }
+                                @if other == lang {
+                                    span aria-current="true" { (other.name()) }
+                                } @else {
+                                    a href={ (path) "?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) { (other.name()) }
+                                }
                             }
                         }
                     }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -155,9 +155,6 @@ pub(crate) fn routes(admin: Arc<Admin>) -> Router {
         .route("/admin/alerts", get(alerts::alerts_page))
         .route("/admin/settings", get(pages::settings))
         .route_layer(from_fn_with_state(admin.clone(), guard))
-        // The page shell follows the reader's language; the dashboard's
-        // own texts are English for now.
-        .route_layer(from_fn(crate::i18n::middleware))
         .route_layer(from_fn_with_state(admin.node.clone(), luminex_api::track))
         .with_state(admin)
 }
@@ -181,17 +178,10 @@ pub(crate) async fn mempool_switch(
     if !is_mempool_page(&req) {
         return next.run(req).await;
     }
-    let chosen = crate::i18n::Chosen::of(&req);
-    let refused = refuse_remote(&admin, &req);
-    let headers = req.headers().clone();
-    let mut resp = chosen
-        .render(async move {
-            match refused {
-                Some(refused) => refused,
-                None => pages::mempool(State(admin), headers).await,
-            }
-        })
-        .await;
+    let mut resp = match refuse_remote(&admin, &req) {
+        Some(refused) => refused,
+        None => pages::mempool(State(admin), req.headers().clone()).await,
+    };
     private(resp.headers_mut());
     resp
 }

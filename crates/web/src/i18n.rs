@@ -149,7 +149,9 @@ pub fn has(lang: Lang, key: &str) -> bool {
 #[derive(Debug, Clone)]
 struct Context {
     lang: Lang,
-    path: String,
+    /// The request's path and query without `lang`, ending in `?` or `&`:
+    /// append `lang=xx` for the same page in another language.
+    switch_base: String,
 }
 
 tokio::task_local! {
@@ -163,11 +165,12 @@ pub fn current() -> Lang {
     CURRENT.try_with(|c| c.lang).unwrap_or(Lang::En)
 }
 
-/// The path of the request being handled, for the language switch's links;
-/// `None` outside [`middleware`]: a page not translated yet (the operator's
+/// The address of the request being handled, its query kept but for
+/// `lang`, ending in `?` or `&`, for the language switch's links; `None`
+/// outside [`middleware`]: a page not translated yet (the operator's
 /// dashboard) is English throughout and offers no switch.
-pub(crate) fn current_path() -> Option<String> {
-    CURRENT.try_with(|c| c.path.clone()).ok()
+pub(crate) fn switch_base() -> Option<String> {
+    CURRENT.try_with(|c| c.switch_base.clone()).ok()
 }
 
 /// The request's language and path, to carry into a blocking task
@@ -299,6 +302,26 @@ pub fn set_cookie(lang: Lang) -> String {
     )
 }
 
+/// `uri`'s path and query without its `lang` parameters, ready for one:
+/// `/block/7?page=2&` or `/block/7?`.
+fn switch_base_of(uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    // A path of "//host" would make the switch's links leave the node.
+    let mut base = if path.starts_with('/') && !path.starts_with("//") {
+        path.to_string()
+    } else {
+        "/".to_string()
+    };
+    base.push('?');
+    for kv in uri.query().unwrap_or("").split('&') {
+        if !kv.is_empty() && kv != "lang" && !kv.starts_with("lang=") {
+            base.push_str(kv);
+            base.push('&');
+        }
+    }
+    base
+}
+
 /// Chooses the request's language, renders the page in it, remembers a
 /// switch in the cookie, and tells caches the page varies by language.
 pub async fn middleware(req: Request, next: Next) -> Response {
@@ -316,15 +339,11 @@ impl Chosen {
     /// The choice for `req` ([`choose`]).
     pub(crate) fn of(req: &Request) -> Chosen {
         let (lang, switched) = choose(req.uri().query(), req.headers());
-        let path = req.uri().path();
-        // A path of "//host" would make the switch's links leave the node.
-        let path = if path.starts_with('/') && !path.starts_with("//") {
-            path.to_string()
-        } else {
-            "/".to_string()
-        };
         Chosen {
-            context: Context { lang, path },
+            context: Context {
+                lang,
+                switch_base: switch_base_of(req.uri()),
+            },
             switched,
         }
     }
@@ -455,6 +474,22 @@ mod tests {
         assert_eq!(from_accept_language(&v), None, "past the first ranges");
         let v = format!("de;q=0.2,{}", "x".repeat(1 << 20));
         assert_eq!(from_accept_language(&v), Some(Lang::De));
+    }
+
+    #[test]
+    fn the_switch_keeps_the_rest_of_the_query() {
+        for (uri, base) in [
+            ("/", "/?"),
+            ("/block/7?page=2", "/block/7?page=2&"),
+            ("/block/7?lang=de&page=2&lang", "/block/7?page=2&"),
+            (
+                "/address/x?before=5%3Aab&&lang=xx",
+                "/address/x?before=5%3Aab&",
+            ),
+            ("//elsewhere/x?q=1", "/?q=1&"),
+        ] {
+            assert_eq!(switch_base_of(&uri.parse().unwrap()), base, "{uri}");
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub enum Live {
 /// when the page is translated (served through [`i18n::middleware`]).
 pub fn page(title: &str, live: Live, body: Markup) -> Markup {
     let lang = i18n::current();
-    let path = i18n::current_path();
+    let switch_base = i18n::switch_base();
     let (kind, subject) = match &live {
         Live::None => ("", ""),
         Live::Chain => ("chain", ""),
@@ -66,14 +66,14 @@ pub fn page(title: &str, live: Live, body: Markup) -> Markup {
                         a href="/docs" { (t("footer-api")) } " · "
                         a href="/metrics" { (t("footer-metrics")) }
                     }
-                    @if let Some(path) = &path {
+                    @if let Some(base) = &switch_base {
                         nav.languages aria-label=(t("footer-language")) {
                             @for (i, other) in Lang::ALL.into_iter().enumerate() {
                                 @if i > 0 { " · " }
                                 @if other == lang {
                                     span aria-current="true" { (other.name()) }
                                 } @else {
-                                    a href={ (path) "?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) { (other.name()) }
+                                    a href={ (base) "lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) { (other.name()) }
                                 }
                             }
                         }

@@ -409,6 +409,12 @@ async fn the_switch_sets_a_cookie_that_then_chooses() {
         assert_in(&body, "de", uri);
         assert!(cookie.is_none(), "{uri}");
     }
+    // The switch keeps the page's other parameters.
+    let (_, _, _, body) = get_with(&node, "/block/0?page=1&lang=de", &[]).await;
+    assert!(
+        body.contains("href=\"/block/0?page=1&amp;lang=en\""),
+        "{body}"
+    );
     // Switching back.
     let (_, cookie, _, body) = get_with(&node, "/?lang=en", with_cookie).await;
     assert_in(&body, "en", "switched back");

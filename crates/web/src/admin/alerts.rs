@@ -15,6 +15,7 @@ use luminex_ledger::spec::ConsensusKind;
 use maud::html;
 
 use super::{frame, viewer, Admin};
+use crate::i18n::{t, t_args};
 
 /// Recent warning and error lines shown at most.
 const LOG_LINES: usize = 30;
@@ -27,10 +28,10 @@ pub enum AlertState {
     /// It does not.
     Ok,
     /// The node cannot evaluate it: why.
-    NotHere(&'static str),
+    NotHere(String),
 }
 
-/// One rule as evaluated.
+/// One rule as evaluated, its texts in the request's language.
 #[derive(Debug, Clone)]
 pub struct Alert {
     /// The rule's name in `alerts.yml`.
@@ -61,13 +62,18 @@ fn rule(
     }
 }
 
-fn not_here(name: &'static str, condition: &str, why: &'static str) -> Alert {
+fn not_here(name: &'static str, condition: String, why: String) -> Alert {
     Alert {
         name,
-        condition: condition.into(),
+        condition,
         value: "—".into(),
         state: AlertState::NotHere(why),
     }
+}
+
+/// A count in text (Fluent would format a number as floating point).
+fn n(v: impl ToString) -> fluent_bundle::FluentValue<'static> {
+    v.to_string().into()
 }
 
 /// The sum of a counter family's samples in the OpenMetrics text.
@@ -104,46 +110,48 @@ pub fn evaluate(admin: &Admin) -> Vec<Alert> {
     let bft = node.spec.consensus == ConsensusKind::Bft;
     let mut out = vec![rule(
         "LuminexNodeDown",
-        "the node does not answer",
-        "it answered this page",
+        t("alert-node-down"),
+        t("alert-node-down-value"),
         false,
     )];
     out.push(rule(
         "LuminexNoNewBlocks",
-        "no new block for 5 minutes (by the tip's timestamp)",
-        format!("last block {since_block} s ago"),
+        t("alert-no-new-blocks"),
+        t_args("alert-no-new-blocks-value", [("secs", n(since_block))]),
         since_block > 300,
     ));
     out.push(rule(
         "LuminexMempoolNearlyFull",
-        "mempool over 90 % of its capacity",
+        t("alert-mempool-full"),
         format!("{:.1} %", 100.0 * fill),
         fill > 0.9,
     ));
     out.push(rule(
         "LuminexForkDetected",
-        "a reorganisation (since start; Prometheus looks at 15 minutes)",
-        format!("{reorgs} since start"),
+        t("alert-fork"),
+        t_args("alert-since-start", [("n", n(reorgs))]),
         reorgs > 0,
     ));
     out.push(rule(
         "LuminexInvalidBlocks",
-        "a rejected block (since start; Prometheus looks at 15 minutes)",
-        format!("{rejected_blocks} since start"),
+        t("alert-invalid-blocks"),
+        t_args("alert-since-start", [("n", n(rejected_blocks))]),
         rejected_blocks > 0.0,
     ));
     out.push(not_here(
         "LuminexSlowBlockValidation",
-        "99th percentile of block validation over 5 s",
-        "needs the histogram's rate over 10 minutes: see Prometheus",
+        t("alert-slow-validation"),
+        t("alert-slow-validation-why"),
     ));
     out.push(rule(
         "LuminexTransactionRejectionsHigh",
-        "rejected > 10 × accepted + 1 per second (averaged since start)",
-        format!(
-            "{:.2}/s rejected, {:.2}/s accepted",
-            rejected_txs / uptime,
-            accepted_txs / uptime
+        t("alert-rejections"),
+        t_args(
+            "alert-rejections-value",
+            [
+                ("rejected", n(format!("{:.2}", rejected_txs / uptime))),
+                ("accepted", n(format!("{:.2}", accepted_txs / uptime))),
+            ],
         ),
         rejected_txs / uptime > 10.0 * accepted_txs / uptime + 1.0,
     ));
@@ -151,53 +159,53 @@ pub fn evaluate(admin: &Admin) -> Vec<Alert> {
         Some(i) => {
             out.push(rule(
                 "LuminexPeerCountLow",
-                "fewer than 2 peers",
-                format!("{} peers", i.peers.len()),
+                t("alert-peers-low"),
+                t_args("alert-peers-low-value", [("n", i.peers.len().into())]),
                 i.peers.len() < 2,
             ));
             let lag = i.sync.best_peer_height.saturating_sub(tip.height);
             out.push(rule(
                 "LuminexSyncLag",
-                "more than 10 blocks behind the best peer",
-                format!("{lag} behind"),
+                t("alert-sync-lag"),
+                t_args("alert-sync-lag-value", [("n", n(lag))]),
                 lag > 10,
             ));
         }
         None => {
             out.push(not_here(
                 "LuminexPeerCountLow",
-                "fewer than 2 peers",
-                "networking is off",
+                t("alert-peers-low"),
+                t("alert-networking-off"),
             ));
             out.push(not_here(
                 "LuminexSyncLag",
-                "more than 10 blocks behind the best peer",
-                "networking is off",
+                t("alert-sync-lag"),
+                t("alert-networking-off"),
             ));
         }
     }
     if bft {
         out.push(not_here(
             "LuminexConsensusStalled",
-            "finality unchanged for 15 minutes",
-            "needs the finalized height's history: see Prometheus",
+            t("alert-consensus-stalled"),
+            t("alert-consensus-stalled-why"),
         ));
         out.push(not_here(
             "LuminexBftCannotFinalize",
-            "no BFT height decided for 2 minutes",
-            "needs the consensus height's history: see Prometheus",
+            t("alert-bft-cannot-finalize"),
+            t("alert-bft-cannot-finalize-why"),
         ));
         let round = m.consensus_round.get();
         out.push(rule(
             "LuminexBftRoundsClimbing",
-            "round 3 or more of one height",
-            format!("round {round}"),
+            t("alert-rounds-climbing"),
+            t_args("alert-round-value", [("n", n(round))]),
             round >= 3,
         ));
         out.push(not_here(
             "LuminexBftFrequentRoundChanges",
-            "round changes in over half the heights of 15 minutes",
-            "needs 15 minutes of history: see Prometheus",
+            t("alert-frequent-round-changes"),
+            t("alert-frequent-round-changes-why"),
         ));
     }
     out
@@ -223,15 +231,15 @@ pub async fn alerts_page(State(admin): State<Arc<Admin>>, headers: HeaderMap) ->
     warnings.reverse();
     warnings.truncate(LOG_LINES);
     let body = html! {
-        h1 { "Alerts" }
+        h1 { (t("admin-nav-alerts")) }
         p #alerts-summary {
-            @if firing == 0 { "No alert is firing." } @else { (firing) " firing." }
-            " The rules of " code { "deploy/prometheus/alerts.yml" } ", evaluated by the node on what it knows now."
+            @if firing == 0 { (t("alert-none-firing")) } @else { (t_args("alert-n-firing", [("n", firing.into())])) }
+            " " (t("alert-rules-of")) " " code { "deploy/prometheus/alerts.yml" } (t("alert-rules-of-after"))
         }
         table #alerts {
-            caption.visually-hidden { "Alert rules" }
+            caption.visually-hidden { (t("alert-caption")) }
             thead { tr {
-                th scope="col" { "Rule" } th scope="col" { "Condition here" } th scope="col" { "Value" } th scope="col" { "State" }
+                th scope="col" { (t("alert-rule")) } th scope="col" { (t("alert-condition")) } th scope="col" { (t("admin-value")) } th scope="col" { (t("alert-state")) }
             } }
             tbody {
                 @for a in &alerts {
@@ -241,23 +249,23 @@ pub async fn alerts_page(State(admin): State<Arc<Admin>>, headers: HeaderMap) ->
                         td { (a.value) }
                         td {
                             @match &a.state {
-                                AlertState::Firing => span.badge.warn { "firing" },
-                                AlertState::Ok => span.badge.ok { "ok" },
-                                AlertState::NotHere(why) => { span.badge { "not evaluated" } " " span.note { (why) } },
+                                AlertState::Firing => span.badge.warn { (t("alert-firing")) },
+                                AlertState::Ok => span.badge.ok { (t("alert-ok")) },
+                                AlertState::NotHere(why) => { span.badge { (t("alert-not-evaluated")) } " " span.note { (why) } },
                             }
                         }
                     }
                 }
             }
         }
-        h2 { "Recent warnings and errors in the log" }
+        h2 { (t("alert-log-heading")) }
         @if warnings.is_empty() {
-            p.note #no-warnings { "None among the node's recent log lines." }
+            p.note #no-warnings { (t("alert-log-none")) }
         } @else {
             ul.plain.mono #warnings { @for w in &warnings { li.wrap { (w) } } }
         }
     };
-    frame("Alerts", "/admin/alerts", &s, body)
+    frame(&t("admin-nav-alerts"), "/admin/alerts", &s, body)
 }
 
 #[cfg(test)]

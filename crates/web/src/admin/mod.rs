@@ -29,13 +29,15 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::{from_fn_with_state, Next};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use luminex_service::Node;
 use maud::{html, Markup};
 use parking_lot::Mutex;
+
+use crate::i18n::{t, t_args};
 
 use access::{Keys, Lookup, Role, Session, Sessions};
 use audit::{AuditLog, Entry};
@@ -155,6 +157,7 @@ pub(crate) fn routes(admin: Arc<Admin>) -> Router {
         .route("/admin/alerts", get(alerts::alerts_page))
         .route("/admin/settings", get(pages::settings))
         .route_layer(from_fn_with_state(admin.clone(), guard))
+        .route_layer(from_fn(crate::i18n::middleware))
         .route_layer(from_fn_with_state(admin.node.clone(), luminex_api::track))
         .with_state(admin)
 }
@@ -178,10 +181,18 @@ pub(crate) async fn mempool_switch(
     if !is_mempool_page(&req) {
         return next.run(req).await;
     }
-    let mut resp = match refuse_remote(&admin, &req) {
-        Some(refused) => refused,
-        None => pages::mempool(State(admin), req.headers().clone()).await,
-    };
+    let chosen = crate::i18n::Chosen::of(&req);
+    let refused = is_remote_refused(&admin, &req);
+    let headers = req.headers().clone();
+    let mut resp = chosen
+        .render(async move {
+            if refused {
+                remote_refusal()
+            } else {
+                pages::mempool(State(admin), headers).await
+            }
+        })
+        .await;
     private(resp.headers_mut());
     resp
 }
@@ -204,27 +215,34 @@ fn private(h: &mut HeaderMap) {
 }
 
 fn refuse_remote(admin: &Admin, req: &Request) -> Option<Response> {
-    if admin.opts.allow_remote {
-        return None;
-    }
-    let loopback = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(a)| a.ip().is_loopback());
-    (!loopback).then(|| {
-        Problem::new(
-            StatusCode::FORBIDDEN,
-            "Not available from here",
-            "the dashboard is served to this machine only (loopback); the node's configuration can allow other clients",
-        )
-        .into_response()
-    })
+    is_remote_refused(admin, req).then(remote_refusal)
+}
+
+/// Whether `req` comes from elsewhere than loopback while that is not
+/// allowed.
+fn is_remote_refused(admin: &Admin, req: &Request) -> bool {
+    !admin.opts.allow_remote
+        && !req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|ConnectInfo(a)| a.ip().is_loopback())
+}
+
+/// The page refusing a client that is not on loopback.
+fn remote_refusal() -> Response {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        t("admin-remote-title"),
+        t("admin-remote-message"),
+    )
+    .into_response()
 }
 
 /// A refusal or failure on the dashboard: its own page, with a way on.
+/// Its title and message are in the request's language.
 pub(crate) struct Problem {
     status: StatusCode,
-    title: &'static str,
+    title: String,
     message: String,
     clear_cookie: bool,
 }
@@ -232,12 +250,12 @@ pub(crate) struct Problem {
 impl Problem {
     pub(crate) fn new(
         status: StatusCode,
-        title: &'static str,
+        title: impl Into<String>,
         message: impl Into<String>,
     ) -> Problem {
         Problem {
             status,
-            title,
+            title: title.into(),
             message: message.into(),
             clear_cookie: false,
         }
@@ -247,13 +265,13 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = crate::layout::page(
-            self.title,
+            &self.title,
             crate::layout::Live::None,
             html! {
                 section.problem role="alert" {
                     h1 { (self.title) }
                     p.message { (self.message) }
-                    p { a href="/admin/login" { "Log in" } " · " a href="/admin" { "Dashboard" } }
+                    p { a href="/admin/login" { (t("admin-log-in")) } " · " a href="/admin" { (t("admin-dashboard")) } }
                 }
             },
         );
@@ -284,10 +302,10 @@ fn expired(admin: &Admin) -> Problem {
         clear_cookie: true,
         ..Problem::new(
             StatusCode::UNAUTHORIZED,
-            "Session expired",
-            format!(
-                "your session has ended (after {} minutes without a request, a logout or a restart of the node); log in again. Nothing was changed.",
-                admin.sessions.idle().as_secs() / 60
+            t("admin-expired-title"),
+            t_args(
+                "admin-expired-message",
+                [("minutes", (admin.sessions.idle().as_secs() / 60).into())],
             ),
         )
     }
@@ -321,8 +339,8 @@ pub(crate) fn authorize(
                 "not logged in",
                 Problem::new(
                     StatusCode::UNAUTHORIZED,
-                    "Not logged in",
-                    "log in with the operator key to do that. Nothing was changed.",
+                    t("admin-not-logged-in-title"),
+                    t("admin-not-logged-in-message"),
                 ),
             )
         }
@@ -339,9 +357,12 @@ pub(crate) fn authorize(
             why,
             Problem::new(
                 StatusCode::FORBIDDEN,
-                "Form not accepted",
-                format!("the form's security token is {}: it did not come from this session's pages. Reload the page and try again. Nothing was changed.",
-                    if form.contains_key("csrf") { "wrong" } else { "missing" }),
+                t("admin-form-refused-title"),
+                t(if form.contains_key("csrf") {
+                    "admin-form-token-wrong"
+                } else {
+                    "admin-form-token-missing"
+                }),
             ),
         );
     }
@@ -351,8 +372,8 @@ pub(crate) fn authorize(
             "the viewer key cannot act",
             Problem::new(
                 StatusCode::FORBIDDEN,
-                "Not allowed",
-                "you are logged in with the viewer key: it shows the dashboard but cannot change anything. Log in with the operator key to act. Nothing was changed.",
+                t("admin-not-allowed-title"),
+                t("admin-not-allowed-message"),
             ),
         );
     }
@@ -365,7 +386,12 @@ pub(crate) fn form_fields(
 ) -> Result<HashMap<String, String>, Box<Response>> {
     f.map(|axum::Form(m)| m).map_err(|e| {
         Box::new(
-            Problem::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()).into_response(),
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                t("error-bad-request"),
+                e.body_text(),
+            )
+            .into_response(),
         )
     })
 }
@@ -380,25 +406,25 @@ async fn login_form(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Resp
 
 fn login_page(admin: &Admin, status: StatusCode, error: Option<&str>) -> Response {
     let body = html! {
-        h1 { "Node dashboard" }
+        h1 { (t("admin-node-dashboard")) }
         @if let Some(e) = error {
             p.problem role="alert" #login-error { (e) }
         }
         form.admin-login method="post" action="/admin/login" {
             p {
-                label for="key" { "Access key" }
+                label for="key" { (t("admin-access-key")) }
                 input #key type="password" name="key" required autocomplete="off" spellcheck="false";
             }
-            button type="submit" { "Log in" }
+            button type="submit" { (t("admin-log-in")) }
         }
         p.note {
-            "The operator key acts on the node; the viewer key only looks. The node writes them at start to "
-            code { (admin.key_files) } " (readable by the node's user only) and names those files in its log."
+            (t("admin-keys-note-before")) " "
+            code { (admin.key_files) } " " (t("admin-keys-note-after"))
         }
     };
     (
         status,
-        crate::layout::page("Log in", crate::layout::Live::None, body),
+        crate::layout::page(&t("admin-log-in"), crate::layout::Live::None, body),
     )
         .into_response()
 }
@@ -456,7 +482,7 @@ async fn login(
             login_page(
                 &admin,
                 StatusCode::UNAUTHORIZED,
-                Some("That is neither the operator key nor the viewer key."),
+                Some(&t("admin-wrong-key")),
             )
         }
     }
@@ -468,9 +494,7 @@ fn locked_page(admin: &Admin) -> Response {
     let mut resp = login_page(
         admin,
         StatusCode::TOO_MANY_REQUESTS,
-        Some(&format!(
-            "Too many wrong keys: login is locked. Try again in {secs} s."
-        )),
+        Some(&t_args("admin-locked", [("secs", secs.into())])),
     );
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -511,15 +535,16 @@ async fn logout(
 /// logout button.
 pub(crate) fn frame(title: &str, here: &str, s: &Session, body: Markup) -> Response {
     let links = [
-        ("/admin", "Overview"),
-        ("/admin/peers", "Peers"),
-        ("/admin/mempool", "Mempool"),
-        ("/admin/alerts", "Alerts"),
-        ("/admin/settings", "Settings"),
-        ("/admin/audit", "Audit log"),
-    ];
+        ("/admin", "admin-nav-overview"),
+        ("/admin/peers", "admin-nav-peers"),
+        ("/admin/mempool", "mempool"),
+        ("/admin/alerts", "admin-nav-alerts"),
+        ("/admin/settings", "admin-nav-settings"),
+        ("/admin/audit", "admin-nav-audit"),
+    ]
+    .map(|(href, key)| (href, t(key)));
     let page = html! {
-        nav.admin aria-label="Dashboard" {
+        nav.admin aria-label=(t("admin-dashboard")) {
             ul {
                 @for (href, name) in links {
                     li {
@@ -532,13 +557,16 @@ pub(crate) fn frame(title: &str, here: &str, s: &Session, body: Markup) -> Respo
                 }
             }
             form.logout method="post" action="/admin/logout" {
-                span.role { "Logged in with the " (s.role.name()) " key " code { (s.key_fp) } }
+                span.role {
+                    (t(if s.role == Role::Operator { "admin-logged-in-operator" } else { "admin-logged-in-viewer" }))
+                    " " code { (s.key_fp) }
+                }
                 input type="hidden" name="csrf" value=(s.csrf);
-                button type="submit" { "Log out" }
+                button type="submit" { (t("admin-log-out")) }
             }
         }
         @if s.role == Role::Viewer {
-            p.note #viewer-note { "The viewer key shows the node; actions need the operator key." }
+            p.note #viewer-note { (t("admin-viewer-note")) }
         }
         (body)
     };

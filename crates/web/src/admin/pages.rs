@@ -15,8 +15,22 @@ use maud::{html, Markup};
 use super::audit::{Entry, SHOWN};
 use super::{authorize, form_fields, frame, viewer, Admin, Problem, Session};
 use crate::format::{bytes, coins, grouped, rate_per_kb, short};
+use crate::i18n::{t, t_args};
 
 type FormResult = Result<Form<HashMap<String, String>>, FormRejection>;
+
+/// Why a peer action failed, in the audit log.
+const P2P_OFF: &str = "peer-to-peer networking is off on this node";
+
+/// The page of an action that failed: why, and that nothing changed.
+fn not_done(status: StatusCode, why: String) -> Response {
+    Problem::new(
+        status,
+        t("admin-not-done"),
+        t_args("admin-nothing-changed", [("why", why.into())]),
+    )
+    .into_response()
+}
 
 /// Transactions each mempool table shows at most.
 const POOL_ROWS: usize = 50;
@@ -39,12 +53,12 @@ pub async fn overview(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Re
     };
     let node = &admin.node;
     let tip = node.chain.tip();
-    let role = match (node.spec.consensus, node.producing) {
-        (luminex_ledger::spec::ConsensusKind::Bft, true) => "validator",
-        (luminex_ledger::spec::ConsensusKind::Bft, false) => "follower",
-        (_, true) => "producer",
-        (_, false) => "full node",
-    };
+    let role = t(match (node.spec.consensus, node.producing) {
+        (luminex_ledger::spec::ConsensusKind::Bft, true) => "admin-role-validator",
+        (luminex_ledger::spec::ConsensusKind::Bft, false) => "admin-role-follower",
+        (_, true) => "admin-role-producer",
+        (_, false) => "admin-role-full-node",
+    });
     let net = node.net.get().map(|n| n.info());
     let (inbound, outbound) = net.as_ref().map_or((0, 0), |i| {
         let inb = i.peers.iter().filter(|p| p.direction == "inbound").count();
@@ -83,35 +97,40 @@ pub async fn overview(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Re
         100.0 * tip.height as f64 / best as f64
     };
     let body = html! {
-        h1 { "Node dashboard" span.chain { " · " (node.spec.name) " chain" } }
-        section.figures aria-label="Node figures" {
+        h1 { (t("admin-node-dashboard")) span.chain { " · " (t_args("admin-chain", [("chain", node.spec.name.to_string().into())])) } }
+        section.figures aria-label=(t("admin-node-figures")) {
             dl {
-                div { dt { "Version" } dd { (env!("CARGO_PKG_VERSION")) } }
-                div { dt { "Uptime" } dd #uptime { (duration(uptime.as_secs())) } }
-                div { dt { "Role" } dd { (role) } }
-                div { dt { "Height" } dd #height { a href={"/block/" (tip.height)} { (grouped(tip.height)) } } }
-                div { dt { "Sync" } dd {
-                    @if sync.as_ref().is_some_and(|p| p.syncing) { "syncing · " }
-                    (format!("{progress:.1} %")) " of " (grouped(best))
+                div { dt { (t("version")) } dd { (env!("CARGO_PKG_VERSION")) } }
+                div { dt { (t("admin-uptime")) } dd #uptime { (duration(uptime.as_secs())) } }
+                div { dt { (t("admin-role")) } dd { (role) } }
+                div { dt { (t("height")) } dd #height { a href={"/block/" (tip.height)} { (grouped(tip.height)) } } }
+                div { dt { (t("admin-sync")) } dd {
+                    @if sync.as_ref().is_some_and(|p| p.syncing) { (t("admin-syncing")) " · " }
+                    (t_args("admin-sync-progress", [("progress", format!("{progress:.1}").into()), ("best", grouped(best).into())]))
                 } }
-                div { dt { "Peers in / out" } dd #peers-count {
-                    @if net.is_some() { (inbound) " / " (outbound) } @else { "networking off" }
+                div { dt { (t("admin-peers-in-out")) } dd #peers-count {
+                    @if net.is_some() { (inbound) " / " (outbound) } @else { (t("admin-networking-off")) }
                 } }
-                div { dt { "CPU" } dd { @if let Some(p) = cpu_pct { (format!("{p:.1} %")) } @else { "—" } } }
-                div { dt { "Memory" } dd { (bytes(rss)) } }
-                div { dt { "Disk" } dd { (bytes(node.chain.disk_space())) } }
-                div { dt { "Mempool" } dd #mempool-count { (grouped(pool_txs as u64)) " tx · " (bytes(pool_bytes as u64)) } }
-                div { dt { "Accepted tx/s" } dd { @if let Some(r) = tx_rate { (format!("{r:.2}")) } @else { "—" } } }
+                div { dt { (t("admin-cpu")) } dd { @if let Some(p) = cpu_pct { (format!("{p:.1} %")) } @else { "—" } } }
+                div { dt { (t("admin-memory")) } dd { (bytes(rss)) } }
+                div { dt { (t("admin-disk")) } dd { (bytes(node.chain.disk_space())) } }
+                div { dt { (t("mempool")) } dd #mempool-count { (t_args("txs-and-bytes", [("txs", grouped(pool_txs as u64).into()), ("bytes", bytes(pool_bytes as u64).into())])) } }
+                div { dt { (t("admin-accepted-rate")) } dd { @if let Some(r) = tx_rate { (format!("{r:.2}")) } @else { "—" } } }
             }
         }
         p.note {
-            "CPU and accepted transactions per second are averaged since "
-            @if acc0 == 0 && cpu0 == 0.0 { "the node started" } @else { "the previous view of this page" }
-            (format!(" ({:.0} s); ", span)) "CPU time in all " (format!("{cpu:.1}")) " s, mempool capacity "
-            (bytes(pool_max as u64)) ", " (grouped(accepted)) " transactions accepted since start."
+            (t_args(
+                if acc0 == 0 && cpu0 == 0.0 { "admin-rates-since-start" } else { "admin-rates-since-view" },
+                [
+                    ("span", format!("{span:.0}").into()),
+                    ("cpu", format!("{cpu:.1}").into()),
+                    ("capacity", bytes(pool_max as u64).into()),
+                    ("accepted", grouped(accepted).into()),
+                ],
+            ))
         }
     };
-    frame("Dashboard", "/admin", &s, body)
+    frame(&t("admin-dashboard"), "/admin", &s, body)
 }
 
 /// `GET /admin/peers`: connected and banned peers.
@@ -122,20 +141,20 @@ pub async fn peers(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
     };
     let info = admin.node.net.get().map(|n| n.info());
     let body = html! {
-        h1 { "Peers" }
+        h1 { (t("admin-nav-peers")) }
         @match &info {
-            None => p.note { "Peer-to-peer networking is off on this node." },
+            None => p.note { (t("admin-p2p-off-note")) },
             Some(i) => {
-                p { "This node: " code.wrap { (i.peer_id) } " · reachability " (i.reachability) }
+                p { (t("admin-this-node")) " " code.wrap { (i.peer_id) } " · " (t_args("admin-reachability", [("reachability", i.reachability.to_string().into())])) }
                 @if i.peers.is_empty() {
-                    p.note #no-peers { "No peers are connected." }
+                    p.note #no-peers { (t("admin-no-peers")) }
                 } @else {
                     table #peers {
-                        caption.visually-hidden { "Connected peers" }
+                        caption.visually-hidden { (t("admin-connected-peers")) }
                         thead { tr {
-                            th scope="col" { "Peer" } th scope="col" { "Address" } th scope="col" { "Direction" }
-                            th scope="col" .num { "Ping" } th scope="col" .num { "Score" } th scope="col" .num { "Height" }
-                            th scope="col" { "Actions" }
+                            th scope="col" { (t("admin-peer")) } th scope="col" { (t("address")) } th scope="col" { (t("admin-direction")) }
+                            th scope="col" .num { (t("admin-ping")) } th scope="col" .num { (t("admin-score")) } th scope="col" .num { (t("height")) }
+                            th scope="col" { (t("admin-actions")) }
                         } }
                         tbody {
                             @for p in &i.peers {
@@ -147,41 +166,41 @@ pub async fn peers(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
                                     td.num { (format!("{:.1}", p.score)) }
                                     td.num { @if let Some(h) = p.height { (grouped(h)) } @else { "—" } }
                                     td.actions {
-                                        (action_form("/admin/peers/disconnect", "peer", &p.peer_id, &s.csrf, "Disconnect", &format!("Disconnect peer {}", p.peer_id)))
-                                        (action_form("/admin/peers/ban", "peer", &p.peer_id, &s.csrf, "Ban", &format!("Ban peer {}", p.peer_id)))
+                                        (action_form("/admin/peers/disconnect", "peer", &p.peer_id, &s.csrf, &t("admin-disconnect"), &t_args("admin-disconnect-peer", [("peer", p.peer_id.as_str().into())])))
+                                        (action_form("/admin/peers/ban", "peer", &p.peer_id, &s.csrf, &t("admin-ban"), &t_args("admin-ban-peer-id", [("peer", p.peer_id.as_str().into())])))
                                     }
                                 }
                             }
                         }
                     }
                 }
-                h2 { "Add or ban a peer" }
+                h2 { (t("admin-add-or-ban")) }
                 form.admin-login method="post" action="/admin/peers/add" {
                     p {
-                        label for="add-address" { "Address to dial (multiaddr, with /p2p/<peer id> to remember it)" }
+                        label for="add-address" { (t("admin-dial-label")) }
                         input #add-address type="text" name="address" required spellcheck="false" autocomplete="off";
                     }
                     input type="hidden" name="csrf" value=(s.csrf);
-                    button type="submit" { "Add peer" }
+                    button type="submit" { (t("admin-add-peer")) }
                 }
                 form.admin-login method="post" action="/admin/peers/ban" {
                     p {
-                        label for="ban-peer" { "Peer id to ban" }
+                        label for="ban-peer" { (t("admin-ban-label")) }
                         input #ban-peer type="text" name="peer" required spellcheck="false" autocomplete="off";
                     }
                     input type="hidden" name="csrf" value=(s.csrf);
-                    button type="submit" { "Ban peer" }
+                    button type="submit" { (t("admin-ban-peer")) }
                 }
-                h2 { "Banned" }
+                h2 { (t("admin-banned")) }
                 @if i.banned.is_empty() {
-                    p.note { "No peer is banned." }
+                    p.note { (t("admin-none-banned")) }
                 } @else {
                     ul.plain { @for b in &i.banned { li.mono.wrap { (b) } } }
                 }
             }
         }
     };
-    frame("Peers", "/admin/peers", &s, body)
+    frame(&t("admin-nav-peers"), "/admin/peers", &s, body)
 }
 
 fn action_form(
@@ -215,9 +234,9 @@ fn done_page(
             h1 { (title) }
             p #outcome { (message) }
             @if !audited {
-                p.problem { "The audit log could not be written (see the node's log)." }
+                p.problem { (t("admin-audit-not-written")) }
             }
-            p { a href=(back) { "Back" } " · " a href="/admin/audit" { "Audit log" } }
+            p { a href=(back) { (t("admin-back")) } " · " a href="/admin/audit" { (t("admin-nav-audit")) } }
         }
     };
     let _ = admin;
@@ -250,47 +269,42 @@ async fn peer_action(admin: Arc<Admin>, headers: HeaderMap, f: FormResult, ban: 
         Ok(v) => v,
         Err(r) => return *r,
     };
+    // Errors: the audit log's words (English, like the rest of the log)
+    // and the page's.
     let result = match admin.node.net.get() {
-        None => Err("peer-to-peer networking is off on this node".to_string()),
-        Some(n) if ban => n.ban(&peer).map_err(|e| e.to_string()),
-        Some(n) => n.disconnect(&peer).map_err(|e| e.to_string()),
+        None => Err((P2P_OFF.to_string(), t("admin-p2p-off"))),
+        Some(n) if ban => n.ban(&peer).map_err(|e| (e.to_string(), e.to_string())),
+        Some(n) => n
+            .disconnect(&peer)
+            .map_err(|e| (e.to_string(), e.to_string())),
     };
     match result {
         Ok(()) => {
             let audited = admin
                 .audit
                 .record(&Entry::now(&s.who(), action, &peer, "done"));
-            let msg = if ban {
-                format!("Peer {peer} is disconnected and banned.")
+            let (title, msg) = if ban {
+                ("admin-peer-banned", "admin-peer-banned-message")
             } else {
-                format!("Peer {peer} is disconnected; it may connect again.")
+                ("admin-peer-disconnected", "admin-peer-disconnected-message")
             };
             done_page(
                 &admin,
                 &s,
-                if ban {
-                    "Peer banned"
-                } else {
-                    "Peer disconnected"
-                },
-                msg,
+                &t(title),
+                t_args(msg, [("peer", peer.as_str().into())]),
                 "/admin/peers",
                 audited,
             )
         }
-        Err(e) => {
+        Err((logged, shown)) => {
             admin.audit.record(&Entry::now(
                 &s.who(),
                 action,
                 &peer,
-                &format!("failed: {e}"),
+                &format!("failed: {logged}"),
             ));
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "Not done",
-                format!("{e}. Nothing was changed."),
-            )
-            .into_response()
+            not_done(StatusCode::BAD_REQUEST, shown)
         }
     }
 }
@@ -310,12 +324,18 @@ pub async fn add_peer(
         admin.node.net.get(),
         address.parse::<luminex_p2p::Multiaddr>(),
     ) {
-        (_, Err(e)) => Err(format!(
-            "“{}” is not a multiaddr ({e})",
-            crate::format::short_str(&address)
-        )),
-        (None, _) => Err("peer-to-peer networking is off on this node".to_string()),
-        (Some(n), Ok(a)) => n.dial(a).map_err(|e| e.to_string()),
+        (_, Err(e)) => {
+            let term = crate::format::short_str(&address);
+            Err((
+                format!("“{term}” is not a multiaddr ({e})"),
+                t_args(
+                    "admin-not-multiaddr",
+                    [("term", term.into()), ("error", e.to_string().into())],
+                ),
+            ))
+        }
+        (None, _) => Err((P2P_OFF.to_string(), t("admin-p2p-off"))),
+        (Some(n), Ok(a)) => n.dial(a).map_err(|e| (e.to_string(), e.to_string())),
     };
     match result {
         Ok(()) => {
@@ -325,27 +345,23 @@ pub async fn add_peer(
             done_page(
                 &admin,
                 &s,
-                "Dialing",
-                format!(
-                    "The node is dialing {address}; it appears among the peers once connected."
+                &t("admin-dialing"),
+                t_args(
+                    "admin-dialing-message",
+                    [("address", address.as_str().into())],
                 ),
                 "/admin/peers",
                 audited,
             )
         }
-        Err(e) => {
+        Err((logged, shown)) => {
             admin.audit.record(&Entry::now(
                 &s.who(),
                 action,
                 &address,
-                &format!("failed: {e}"),
+                &format!("failed: {logged}"),
             ));
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "Not done",
-                format!("{e}. Nothing was changed."),
-            )
-            .into_response()
+            not_done(StatusCode::BAD_REQUEST, shown)
         }
     }
 }
@@ -410,8 +426,8 @@ pub async fn mempool(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Res
             table id=(id) {
                 caption.visually-hidden { (caption) }
                 thead { tr {
-                    th scope="col" { "Transaction" } th scope="col" .num { "Fee rate" } th scope="col" .num { "Fee" }
-                    th scope="col" .num { "Size" } th scope="col" { "Actions" }
+                    th scope="col" { (t("transaction")) } th scope="col" .num { (t("admin-fee-rate")) } th scope="col" .num { (t("fee")) }
+                    th scope="col" .num { (t("size")) } th scope="col" { (t("admin-actions")) }
                 } }
                 tbody {
                     @for r in rows {
@@ -420,7 +436,7 @@ pub async fn mempool(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Res
                             td.num { (rate_per_kb(r.fee_rate)) }
                             td.num { (coins(r.fee)) }
                             td.num { (bytes(r.size as u64)) }
-                            td.actions { (action_form("/admin/mempool/remove", "txid", &r.txid.to_string(), &s.csrf, "Remove", &format!("Remove transaction {}", r.txid))) }
+                            td.actions { (action_form("/admin/mempool/remove", "txid", &r.txid.to_string(), &s.csrf, &t("admin-remove"), &t_args("admin-remove-tx", [("txid", r.txid.to_string().into())]))) }
                         }
                     }
                 }
@@ -428,21 +444,21 @@ pub async fn mempool(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Res
         }
     };
     let body = html! {
-        h1 { "Mempool" }
-        p #pool-summary { (grouped(count as u64)) " pending transactions, " (bytes(total as u64)) " of " (bytes(max as u64)) "." }
+        h1 { (t("mempool")) }
+        p #pool-summary { (t_args("admin-pool-summary", [("count", grouped(count as u64).into()), ("bytes", bytes(total as u64).into()), ("max", bytes(max as u64).into())])) }
         @if rows.is_empty() {
-            p.note #pool-empty { "The mempool is empty." }
+            p.note #pool-empty { (t("admin-pool-empty")) }
         } @else {
-            p.note { "Removing a transaction also removes those that spend its outputs; peers may send it again." }
-            h2 { "By fee rate" @if count > POOL_ROWS { " (the first " (POOL_ROWS) ")" } }
-            (table("by-rate", "Pending transactions by fee rate", &by_rate))
-            h2 { "Largest" }
-            (table("largest", "The largest pending transactions", &largest))
-            h2 { "Oldest" }
-            (table("oldest", "The oldest pending transactions", &oldest))
+            p.note { (t("admin-pool-remove-note")) }
+            h2 { (t("admin-by-fee-rate")) @if count > POOL_ROWS { " " (t_args("admin-the-first", [("n", POOL_ROWS.into())])) } }
+            (table("by-rate", &t("admin-caption-by-rate"), &by_rate))
+            h2 { (t("admin-largest")) }
+            (table("largest", &t("admin-caption-largest"), &largest))
+            h2 { (t("admin-oldest")) }
+            (table("oldest", &t("admin-caption-oldest"), &oldest))
         }
     };
-    frame("Mempool", "/admin/mempool", &s, body)
+    frame(&t("mempool"), "/admin/mempool", &s, body)
 }
 
 /// `POST /admin/mempool/remove` (operator): drops a pending transaction and
@@ -457,25 +473,28 @@ pub async fn remove_tx(
         Ok(v) => v,
         Err(r) => return *r,
     };
-    let fail = |why: String, status: StatusCode| {
+    // The audit log's words (English) and the page's.
+    let fail = |logged: &str, shown: &str, status: StatusCode| {
         admin.audit.record(&Entry::now(
             &s.who(),
             action,
             &txid,
-            &format!("failed: {why}"),
+            &format!("failed: {logged}"),
         ));
-        Problem::new(status, "Not done", format!("{why}. Nothing was changed.")).into_response()
+        not_done(status, t(shown))
     };
     let Ok(hash) = txid.parse::<Hash>() else {
         return fail(
-            "that is not a transaction id (64 hexadecimal characters)".into(),
+            "that is not a transaction id (64 hexadecimal characters)",
+            "admin-not-a-txid",
             StatusCode::BAD_REQUEST,
         );
     };
     let removed = admin.node.mempool.write().remove_with_descendants(&hash);
     if removed.is_empty() {
         return fail(
-            "no such transaction is pending (it may have been confirmed or removed already)".into(),
+            "no such transaction is pending (it may have been confirmed or removed already)",
+            "admin-not-pending",
             StatusCode::NOT_FOUND,
         );
     }
@@ -489,18 +508,14 @@ pub async fn remove_tx(
         .audit
         .record(&Entry::now(&s.who(), action, &txid, &outcome));
     tracing::info!(%hash, removed = n, who = %s.who(), "removed a transaction from the mempool at an operator's request");
-    let msg = if n == 1 {
-        format!("Transaction {txid} was removed from the mempool.")
-    } else {
-        format!(
-            "Transaction {txid} and {} spending it were removed from the mempool.",
-            n - 1
-        )
-    };
+    let msg = t_args(
+        "admin-tx-removed-message",
+        [("txid", txid.as_str().into()), ("more", (n - 1).into())],
+    );
     done_page(
         &admin,
         &s,
-        "Transaction removed",
+        &t("admin-tx-removed"),
         msg,
         "/admin/mempool",
         audited,
@@ -515,16 +530,16 @@ pub async fn audit_page(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> 
     };
     let entries = admin.audit.recent(SHOWN);
     let body = html! {
-        h1 { "Audit log" }
-        p.note { "Every admin action and refused attempt, newest first (the last " (SHOWN) "), kept in " code { (admin.audit.path().display()) } "." }
+        h1 { (t("admin-nav-audit")) }
+        p.note { (t_args("admin-audit-note", [("n", SHOWN.into())])) " " code { (admin.audit.path().display()) } "." }
         @match &entries {
-            Err(e) => p.problem role="alert" { "The audit log could not be read: " (e) },
-            Ok(list) if list.is_empty() => p.note #audit-empty { "No admin action yet." },
+            Err(e) => p.problem role="alert" { (t("admin-audit-unreadable")) " " (e) },
+            Ok(list) if list.is_empty() => p.note #audit-empty { (t("admin-audit-empty")) },
             Ok(list) => table #audit {
-                caption.visually-hidden { "Admin actions" }
+                caption.visually-hidden { (t("admin-audit-caption")) }
                 thead { tr {
-                    th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "What" }
-                    th scope="col" { "On" } th scope="col" { "Outcome" }
+                    th scope="col" { (t("admin-when")) } th scope="col" { (t("admin-who")) } th scope="col" { (t("admin-what")) }
+                    th scope="col" { (t("admin-on")) } th scope="col" { (t("admin-outcome")) }
                 } }
                 tbody {
                     @for e in list {
@@ -540,7 +555,7 @@ pub async fn audit_page(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> 
             },
         }
     };
-    frame("Audit log", "/admin/audit", &s, body)
+    frame(&t("admin-nav-audit"), "/admin/audit", &s, body)
 }
 
 /// `GET /admin/settings`: the effective configuration, secrets redacted.
@@ -550,18 +565,17 @@ pub async fn settings(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Re
         Err(r) => return *r,
     };
     let body = html! {
-        h1 { "Settings" }
+        h1 { (t("admin-nav-settings")) }
         p.note {
-            "The configuration the node runs with: flags and environment over "
-            code { "luminex.toml" } " over defaults. Passwords and keys are never shown. "
-            "None of these change while the node runs: edit the file or the flags and restart."
+            (t("admin-settings-note-before")) " "
+            code { "luminex.toml" } " " (t("admin-settings-note-after"))
         }
         @if admin.settings.is_empty() {
-            p.note { "This node did not publish its configuration." }
+            p.note { (t("admin-settings-none")) }
         } @else {
             table #settings {
-                caption.visually-hidden { "Effective configuration" }
-                thead { tr { th scope="col" { "Setting" } th scope="col" { "Value" } } }
+                caption.visually-hidden { (t("admin-settings-caption")) }
+                thead { tr { th scope="col" { (t("admin-setting")) } th scope="col" { (t("admin-value")) } } }
                 tbody {
                     @for (k, v) in &admin.settings {
                         tr { td.mono { (k) } td.mono.wrap { (v) } }
@@ -570,5 +584,5 @@ pub async fn settings(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Re
             }
         }
     };
-    frame("Settings", "/admin/settings", &s, body)
+    frame(&t("admin-nav-settings"), "/admin/settings", &s, body)
 }

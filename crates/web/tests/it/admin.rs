@@ -175,9 +175,8 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("type=\"password\""));
     assert!(!r.body.contains(OPERATOR) && !r.body.contains(VIEWER));
-    // Not translated yet: English throughout, whatever the reader asks for,
-    // and no language switch.
-    let german = Some(("accept-language", "de"));
+    // In German by the switch (which sets the cookie), with a way back.
+    let german = Some(("accept-language", "en"));
     let r = send(
         &d,
         "GET",
@@ -189,8 +188,10 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.body.contains("<html lang=\"en\">") && r.body.contains(">Search</button>"));
-    assert!(!r.body.contains("?lang=") && r.set_cookie.is_none());
+    assert!(r.body.contains("<html lang=\"de\">"));
+    assert!(r.body.contains(">Anmelden</button>") && r.body.contains("Zugangsschlüssel"));
+    assert!(r.body.contains("href=\"/admin/login?lang=en\""));
+    assert!(r.set_cookie.unwrap().starts_with("luminex_lang=de;"));
 
     // A wrong key: a clear message, no session.
     let r = post(&d, "/admin/login", None, "key=guess-guess-guess-guess").await;
@@ -242,7 +243,10 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
     assert_eq!(peers.status, StatusCode::OK);
     assert!(peers.body.contains("networking is off"));
     let pool = get(&d, "/admin/mempool", Some(&viewer)).await;
-    assert!(pool.body.contains("<html lang=\"en\">") && !pool.body.contains("?lang="));
+    assert!(
+        pool.body.contains("href=\"/admin/mempool?lang=de\""),
+        "the switch"
+    );
     assert_eq!(pool.status, StatusCode::OK, "{}", pool.body);
     assert!(pool.body.contains(&format!("/tx/{txid}")), "{}", pool.body);
     assert!(

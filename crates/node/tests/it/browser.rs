@@ -87,9 +87,12 @@ async fn start_browser(driver_path: &PathBuf) -> (Driver, Client) {
         assert!(Instant::now() < until, "chromedriver did not listen");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // English whatever the machine's locale: the pages follow the
+    // browser's Accept-Language, and the checks read English text.
     let mut options = json!({
         "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 "--disable-gpu", "--window-size=1280,900"],
+                 "--disable-gpu", "--window-size=1280,900", "--lang=en-US"],
+        "prefs": { "intl.accept_languages": "en-US,en" },
     });
     if std::path::Path::new("/usr/bin/chromium").exists() {
         options["binary"] = json!("/usr/bin/chromium");

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
 use luminex_consensus::bft::machine::TimeoutKind;
-use luminex_consensus::bft::relay::Outcome as RelayOutcome;
+use luminex_consensus::bft::relay::{Lookup, Outcome as RelayOutcome};
 use luminex_consensus::bft::{
     BftRules, ConsensusMessage, Effect, Gossip, ProposalRelay, Relay, VoteKind,
 };
@@ -657,7 +657,7 @@ impl Sim {
             &mut ProposalRelay,
             &luminex_consensus::bft::Engine,
             u64,
-            &dyn Fn(&Hash) -> Option<Arc<Transaction>>,
+            &Lookup<'_>,
         ) -> RelayOutcome,
     ) {
         if self.relay(to, f) == Some(Relay::Reject) && self.honest(from) {
@@ -678,7 +678,7 @@ impl Sim {
             &mut ProposalRelay,
             &luminex_consensus::bft::Engine,
             u64,
-            &dyn Fn(&Hash) -> Option<Arc<Transaction>>,
+            &Lookup<'_>,
         ) -> RelayOutcome,
     ) -> Option<Relay> {
         let now_ms = self.start_ms + self.now;

@@ -32,6 +32,9 @@ pub const MAX_ANSWERS: u32 = 32;
 /// messages, each well under gossip's size limit and quick to relay.
 pub const ANSWER_BYTES: usize = 1 << 20;
 
+/// A node's mempool, by txid: what a relay fills proposals from.
+pub type Lookup<'a> = dyn Fn(&Hash) -> Option<Arc<Transaction>> + 'a;
+
 /// Whether gossip may relay what arrived, and how to judge its sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Relay {
@@ -138,10 +141,16 @@ impl ProposalRelay {
     }
 
     fn pending_at(&self, height: u64) -> usize {
+        self.keys_at(height).len()
+    }
+
+    /// The proposals of `height` being rebuilt.
+    fn keys_at(&self, height: u64) -> Vec<(Hash, u32)> {
         self.pending
-            .values()
-            .filter(|r| r.proposal.compact().height == height)
-            .count()
+            .iter()
+            .filter(|(_, r)| r.proposal.compact().height == height)
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     /// A compact proposal from a peer: authenticated against `engine`'s
@@ -152,7 +161,7 @@ impl ProposalRelay {
         engine: &Engine,
         c: CompactProposal,
         now_ms: u64,
-        mempool: &dyn Fn(&Hash) -> Option<Arc<Transaction>>,
+        mempool: &Lookup<'_>,
     ) -> Outcome {
         let key = (c.block_hash(), c.round);
         let current = engine.height();
@@ -195,13 +204,7 @@ impl ProposalRelay {
 
     /// Fills one pending proposal from the mempool; moves it to `out` when
     /// whole, asks for what is missing otherwise.
-    fn rebuild(
-        &mut self,
-        key: (Hash, u32),
-        now_ms: u64,
-        mempool: &dyn Fn(&Hash) -> Option<Arc<Transaction>>,
-        out: &mut Outcome,
-    ) {
+    fn rebuild(&mut self, key: (Hash, u32), now_ms: u64, mempool: &Lookup<'_>, out: &mut Outcome) {
         let Some(r) = self.pending.get_mut(&key) else {
             return;
         };
@@ -275,7 +278,7 @@ impl ProposalRelay {
         indexes: &[u32],
         txs: &[Transaction],
         now_ms: u64,
-        mempool: &dyn Fn(&Hash) -> Option<Arc<Transaction>>,
+        mempool: &Lookup<'_>,
     ) -> Outcome {
         let keys: Vec<(Hash, u32)> = self
             .pending
@@ -300,21 +303,9 @@ impl ProposalRelay {
     /// Once a tick: the proposals of `engine`'s height go on being rebuilt
     /// (their transactions may have reached the mempool since, or an
     /// answer was lost).
-    pub fn tick(
-        &mut self,
-        engine: &Engine,
-        now_ms: u64,
-        mempool: &dyn Fn(&Hash) -> Option<Arc<Transaction>>,
-    ) -> Outcome {
-        let current = engine.height();
-        let keys: Vec<(Hash, u32)> = self
-            .pending
-            .iter()
-            .filter(|(_, r)| r.proposal.compact().height == current)
-            .map(|(k, _)| *k)
-            .collect();
+    pub fn tick(&mut self, engine: &Engine, now_ms: u64, mempool: &Lookup<'_>) -> Outcome {
         let mut out = Outcome::new(Relay::Accept);
-        for k in keys {
+        for k in self.keys_at(engine.height()) {
             self.rebuild(k, now_ms, mempool, &mut out);
         }
         out
@@ -322,24 +313,16 @@ impl ProposalRelay {
 
     /// After `engine` moved to a new height: forgets the proposals of the
     /// heights left and takes up those of the new one that came early.
-    pub fn advanced(
-        &mut self,
-        engine: &Engine,
-        now_ms: u64,
-        mempool: &dyn Fn(&Hash) -> Option<Arc<Transaction>>,
-    ) -> Outcome {
+    pub fn advanced(&mut self, engine: &Engine, now_ms: u64, mempool: &Lookup<'_>) -> Outcome {
         let current = engine.height();
         self.own.retain(|_, o| o.height >= current);
         self.pending
             .retain(|_, r| r.proposal.compact().height >= current);
-        let early: Vec<(Hash, u32)> = self
-            .pending
-            .iter()
-            .filter(|(_, r)| r.asks == 0 && r.proposal.compact().height == current)
-            .map(|(k, _)| *k)
-            .collect();
         let mut out = Outcome::new(Relay::Accept);
-        for k in early {
+        for k in self.keys_at(current) {
+            if self.pending[&k].asks > 0 {
+                continue;
+            }
             if self.pending[&k]
                 .proposal
                 .compact()

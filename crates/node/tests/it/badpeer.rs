@@ -40,6 +40,10 @@ fn attacker(names: &ChainNames) -> Swarm<Behaviour> {
                 .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
         })
         .unwrap()
+        // As the node's own swarm: with libp2p's default (none), the
+        // attacker's side closed a connection as soon as no handler kept
+        // it, on a loaded machine before the node had asked it anything.
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build()
 }
 

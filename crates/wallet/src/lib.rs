@@ -88,6 +88,9 @@ pub enum WalletError {
     /// An encrypted key file could not be read.
     #[error(transparent)]
     KeyFile(#[from] keyfile::KeyFileError),
+    /// A payment spends an output that none of the wallet's keys locks.
+    #[error("an input of the payment is not this wallet's to spend")]
+    NotOurs,
 }
 
 /// Where a wallet's keys come from.
@@ -454,6 +457,33 @@ impl Wallet {
         self.file.save(path, create_new)
     }
 
+    /// The lock [`Wallet::next_change`] would return, without deriving it
+    /// for keeps: a payment can be planned and shown before it is signed.
+    pub fn peek_change(&self) -> Lock {
+        if !self.has_chains() {
+            return lock_of(&self.keys[0]);
+        }
+        let i = self.change_keys.len() as u32;
+        lock_of(&derive(&self.master, &self.file, KeyChain::Change, i))
+    }
+
+    /// Signs a plan made over this wallet's coins exactly as planned: each
+    /// input by the key of the lock it spends. The plan's change lock should
+    /// be [`Wallet::peek_change`]'s; call [`Wallet::next_change`] once the
+    /// payment is accepted, and save, so that the change address is kept.
+    pub fn sign_plan(&self, plan: PaymentPlan) -> Result<Transaction, WalletError> {
+        let keys: HashMap<Lock, &SigningKey> = self
+            .keys
+            .iter()
+            .chain(&self.change_keys)
+            .map(|k| (lock_of(k), k))
+            .collect();
+        if plan.spent.iter().any(|o| !keys.contains_key(&o.lock)) {
+            return Err(WalletError::NotOurs);
+        }
+        Ok(sign_with(&keys, plan))
+    }
+
     /// Builds and signs a payment of `amount` to `to` from `coins` (outputs
     /// of this wallet), paying `fee_rate` base units per byte and sending
     /// change to a fresh change address ([`Wallet::next_change`]; save the
@@ -696,6 +726,12 @@ pub fn build_payment(
         fee_rate,
         Vec::new(),
     )?;
+    Ok(sign_with(keys, plan))
+}
+
+/// Signs each input of `plan` with the key of its lock (every lock must be
+/// among `keys`); one signature per distinct lock.
+fn sign_with(keys: &HashMap<Lock, &SigningKey>, plan: PaymentPlan) -> Transaction {
     let msg = plan.signature_message();
     let mut sigs: HashMap<Lock, Signature> = HashMap::new();
     let mut tx = plan.tx;
@@ -711,7 +747,7 @@ pub fn build_payment(
             }
         })
         .collect();
-    Ok(tx)
+    tx
 }
 
 #[cfg(test)]
@@ -873,5 +909,44 @@ mod tests {
             )
             .unwrap();
         chain.mine(vec![back]).unwrap();
+    }
+
+    #[test]
+    fn a_plan_is_signed_exactly_as_shown_with_the_peeked_change() {
+        let mut chain = TestChain::dev();
+        let spec = chain.spec.clone();
+        let dev = Wallet::dev_key(&spec, 0, "pw");
+        let (mut alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
+        let dev_lock = lock_of(&dev.keys()[0]);
+        let coins: Vec<(OutPoint, TxOut)> = chain
+            .coins_of(&dev_lock)
+            .into_iter()
+            .map(|(o, c)| (o, c.output))
+            .collect();
+        // A dev-key wallet has no change chain: its change is its address.
+        assert_eq!(dev.peek_change(), dev_lock);
+        let plan = plan_payment(
+            &spec,
+            &coins,
+            |l| *l == dev_lock,
+            lock_of(&alice.keys()[0]),
+            Amount::from_coins(7).unwrap(),
+            dev.peek_change(),
+            spec.min_fee_rate,
+            Vec::new(),
+        )
+        .unwrap();
+        let shown = plan.tx.clone();
+        let tx = dev.sign_plan(plan.clone()).unwrap();
+        assert_eq!((&tx.inputs, &tx.outputs), (&shown.inputs, &shown.outputs));
+        chain.mine(vec![tx]).unwrap();
+        // Another wallet cannot sign it.
+        assert!(matches!(alice.sign_plan(plan), Err(WalletError::NotOurs)));
+        // Peeking derives nothing; the next change is the peeked one.
+        let peeked = alice.peek_change();
+        assert_eq!(alice.peek_change(), peeked);
+        assert!(alice.file.change.is_empty());
+        assert_eq!(alice.next_change(&spec), peeked);
+        assert_ne!(alice.peek_change(), peeked);
     }
 }

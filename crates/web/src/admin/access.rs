@@ -161,19 +161,50 @@ pub enum Lookup {
     Active(Session),
 }
 
-/// The live sessions.
+/// The live sessions of one part of the site: the dashboard's under
+/// `/admin`, the wallet's under `/wallet`, each with its own cookie.
 pub struct Sessions {
     idle: Duration,
+    cookie: &'static str,
+    path: &'static str,
     map: Mutex<HashMap<String, Session>>,
 }
 
 impl Sessions {
-    /// Sessions that end after `idle` without a request.
+    /// The dashboard's sessions, which end after `idle` without a request.
     pub fn new(idle: Duration) -> Sessions {
+        Sessions::for_cookie(idle, SESSION_COOKIE, "/admin")
+    }
+
+    /// Sessions kept in the cookie `cookie`, sent back only under `path`.
+    pub fn for_cookie(idle: Duration, cookie: &'static str, path: &'static str) -> Sessions {
         Sessions {
             idle,
+            cookie,
+            path,
             map: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The `Set-Cookie` value that stores a session id.
+    pub fn set_cookie(&self, id: &str) -> String {
+        format!(
+            "{}={id}; HttpOnly; SameSite=Strict; Path={}",
+            self.cookie, self.path
+        )
+    }
+
+    /// The `Set-Cookie` value that removes the session cookie.
+    pub fn clear_cookie(&self) -> String {
+        format!(
+            "{}=; HttpOnly; SameSite=Strict; Path={}; Max-Age=0",
+            self.cookie, self.path
+        )
+    }
+
+    /// The session id a `Cookie` header carries (live or not).
+    pub fn id_in<'a>(&self, cookie_header: Option<&'a str>) -> Option<&'a str> {
+        cookie_header.and_then(|h| cookie_value(h, self.cookie))
     }
 
     /// How long a session may idle.
@@ -208,7 +239,7 @@ impl Sessions {
 
     /// The session a `Cookie` header names, if it is live.
     pub fn lookup(&self, cookie_header: Option<&str>) -> Lookup {
-        let Some(id) = cookie_header.and_then(session_id) else {
+        let Some(id) = self.id_in(cookie_header) else {
             return Lookup::None;
         };
         let mut map = self.map.lock();
@@ -227,28 +258,70 @@ impl Sessions {
 
     /// Ends the session a `Cookie` header names.
     pub fn close(&self, cookie_header: Option<&str>) {
-        if let Some(id) = cookie_header.and_then(session_id) {
+        if let Some(id) = self.id_in(cookie_header) {
             self.map.lock().remove(id);
         }
     }
 }
 
-/// The session id in a `Cookie` header.
-fn session_id(header: &str) -> Option<&str> {
+/// The non-empty value of cookie `name` in a `Cookie` header.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|kv| {
         let (k, v) = kv.trim().split_once('=')?;
-        (k == SESSION_COOKIE && !v.is_empty()).then_some(v)
+        (k == name && !v.is_empty()).then_some(v)
     })
 }
 
-/// The `Set-Cookie` value that stores a session id.
+/// The `Set-Cookie` value that stores a dashboard session id.
 pub fn set_cookie(id: &str) -> String {
     format!("{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/admin")
 }
 
-/// The `Set-Cookie` value that removes the session cookie.
+/// The `Set-Cookie` value that removes the dashboard's session cookie.
 pub fn clear_cookie() -> String {
     format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=0")
+}
+
+/// Wrong keys at a login form, against their allowed rate: past
+/// `per_minute` (a burst of that many, then one every 60/n seconds), login
+/// is refused for `lockout`, the right key included.
+pub struct LoginThrottle {
+    failed: governor::DefaultDirectRateLimiter,
+    locked_until: Mutex<Option<Instant>>,
+    lockout: Duration,
+}
+
+impl LoginThrottle {
+    /// A throttle allowing `per_minute` wrong keys (at least 1).
+    pub fn new(per_minute: std::num::NonZeroU32, lockout: Duration) -> LoginThrottle {
+        LoginThrottle {
+            failed: governor::RateLimiter::direct(governor::Quota::per_minute(per_minute)),
+            locked_until: Mutex::new(None),
+            lockout,
+        }
+    }
+
+    /// Whether login is locked now.
+    pub fn is_locked(&self) -> bool {
+        self.locked_until
+            .lock()
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Counts a wrong key; true if that exceeded the rate and login is now
+    /// locked.
+    pub fn failed(&self) -> bool {
+        if self.failed.check().is_err() {
+            *self.locked_until.lock() = Some(Instant::now() + self.lockout);
+            return true;
+        }
+        false
+    }
+
+    /// How long a lockout lasts.
+    pub fn lockout(&self) -> Duration {
+        self.lockout
+    }
 }
 
 #[cfg(test)]

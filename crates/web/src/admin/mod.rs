@@ -83,9 +83,7 @@ pub struct Admin {
     /// The node's effective configuration, secrets already redacted.
     settings: Vec<(String, String)>,
     /// Wrong keys presented at login, against their allowed rate.
-    failed_logins: governor::DefaultDirectRateLimiter,
-    /// Until when login is refused after too many wrong keys.
-    locked_until: Mutex<Option<Instant>>,
+    throttle: access::LoginThrottle,
 }
 
 impl Admin {
@@ -103,8 +101,7 @@ impl Admin {
         let per_minute = std::num::NonZeroU32::new(opts.failed_logins_per_minute)
             .ok_or("failed_logins_per_minute must be at least 1")?;
         Ok(Admin {
-            failed_logins: governor::RateLimiter::direct(governor::Quota::per_minute(per_minute)),
-            locked_until: Mutex::new(None),
+            throttle: access::LoginThrottle::new(per_minute, opts.login_lockout),
             node,
             keys: Keys::new(operator_key, viewer_key)?,
             sessions: Sessions::new(opts.idle),
@@ -438,11 +435,7 @@ async fn login(
         Ok(f) => f,
         Err(r) => return *r,
     };
-    if admin
-        .locked_until
-        .lock()
-        .is_some_and(|until| Instant::now() < until)
-    {
+    if admin.throttle.is_locked() {
         return locked_page(&admin);
     }
     let presented = form.get("key").map(String::as_str).unwrap_or("");
@@ -459,8 +452,7 @@ async fn login(
             resp
         }
         None => {
-            if admin.failed_logins.check().is_err() {
-                *admin.locked_until.lock() = Some(Instant::now() + admin.opts.login_lockout);
+            if admin.throttle.failed() {
                 admin.audit.record(&Entry::now(
                     "unknown key",
                     "login",

@@ -278,30 +278,38 @@ async fn peer_action(admin: Arc<Admin>, headers: HeaderMap, f: FormResult, ban: 
             .disconnect(&peer)
             .map_err(|e| (e.to_string(), e.to_string())),
     };
+    let (title, msg) = if ban {
+        ("admin-peer-banned", "admin-peer-banned-message")
+    } else {
+        ("admin-peer-disconnected", "admin-peer-disconnected-message")
+    };
+    let done = (t(title), t_args(msg, [("peer", peer.as_str().into())]));
+    peer_outcome(&admin, &s, action, &peer, result, done)
+}
+
+/// The page of a peer action that ran, and its line in the audit log: done
+/// (`done` is the page's title and message), or failed (the error in the
+/// log's words and in the page's), nothing changed.
+fn peer_outcome(
+    admin: &Admin,
+    s: &Session,
+    action: &str,
+    subject: &str,
+    result: Result<(), (String, String)>,
+    done: (String, String),
+) -> Response {
     match result {
         Ok(()) => {
             let audited = admin
                 .audit
-                .record(&Entry::now(&s.who(), action, &peer, "done"));
-            let (title, msg) = if ban {
-                ("admin-peer-banned", "admin-peer-banned-message")
-            } else {
-                ("admin-peer-disconnected", "admin-peer-disconnected-message")
-            };
-            done_page(
-                &admin,
-                &s,
-                &t(title),
-                t_args(msg, [("peer", peer.as_str().into())]),
-                "/admin/peers",
-                audited,
-            )
+                .record(&Entry::now(&s.who(), action, subject, "done"));
+            done_page(admin, s, &done.0, done.1, "/admin/peers", audited)
         }
         Err((logged, shown)) => {
             admin.audit.record(&Entry::now(
                 &s.who(),
                 action,
-                &peer,
+                subject,
                 &format!("failed: {logged}"),
             ));
             not_done(StatusCode::BAD_REQUEST, shown)
@@ -337,33 +345,14 @@ pub async fn add_peer(
         (None, _) => Err((P2P_OFF.to_string(), t("admin-p2p-off"))),
         (Some(n), Ok(a)) => n.dial(a).map_err(|e| (e.to_string(), e.to_string())),
     };
-    match result {
-        Ok(()) => {
-            let audited = admin
-                .audit
-                .record(&Entry::now(&s.who(), action, &address, "done"));
-            done_page(
-                &admin,
-                &s,
-                &t("admin-dialing"),
-                t_args(
-                    "admin-dialing-message",
-                    [("address", address.as_str().into())],
-                ),
-                "/admin/peers",
-                audited,
-            )
-        }
-        Err((logged, shown)) => {
-            admin.audit.record(&Entry::now(
-                &s.who(),
-                action,
-                &address,
-                &format!("failed: {logged}"),
-            ));
-            not_done(StatusCode::BAD_REQUEST, shown)
-        }
-    }
+    let done = (
+        t("admin-dialing"),
+        t_args(
+            "admin-dialing-message",
+            [("address", address.as_str().into())],
+        ),
+    );
+    peer_outcome(&admin, &s, action, &address, result, done)
 }
 
 /// `POST /admin/peers/disconnect` (operator): closes a peer's connections.

@@ -20,6 +20,11 @@
 //! The operator's dashboard ([`admin`], `/admin`): monitoring, peers,
 //! mempool and an audit log, behind a login with an operator and a viewer
 //! key, served to loopback clients only unless configured otherwise.
+//!
+//! The browser wallet ([`wallet`], `/wallet`): the node's own wallet files
+//! listed, created, restored, unlocked, receiving and sending through a
+//! confirmation page, behind a login with the operator key; keys never
+//! leave the node.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -31,6 +36,7 @@ mod format;
 pub mod i18n;
 mod layout;
 pub mod qr;
+pub mod wallet;
 
 use std::sync::Arc;
 

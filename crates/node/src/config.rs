@@ -213,8 +213,13 @@ pub struct ConfigFile {
     pub admin_viewer_key_file: Option<PathBuf>,
     /// Serve `/admin` to clients other than loopback.
     pub admin_allow_remote: Option<bool>,
-    /// Minutes a dashboard session may idle (default 15).
+    /// Minutes a dashboard session may idle (default 15); the wallet
+    /// pages' sessions too.
     pub admin_idle_minutes: Option<u64>,
+    /// Serve the wallet pages (`/wallet`) to clients other than loopback.
+    pub wallet_allow_remote: Option<bool>,
+    /// Minutes an unlocked wallet stays unlocked without use (default 5).
+    pub wallet_lock_minutes: Option<u64>,
     /// Connection limits of the REST API.
     pub rest_connections: Option<LimitsFile>,
     /// Connection limits of the JSON-RPC.
@@ -382,6 +387,8 @@ pub struct Config {
     pub p2p: P2pConfig,
     /// The operator's dashboard (`/admin`).
     pub admin: AdminConfig,
+    /// The browser wallet (`/wallet`): who may reach it, when it locks.
+    pub wallet: luminex_web::wallet::WalletOptions,
 }
 
 /// The operator's dashboard: where its keys come from and who may reach it.
@@ -624,8 +631,21 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
             ..luminex_web::admin::AdminOptions::default()
         },
     };
+    let wallet_lock = file.wallet_lock_minutes.unwrap_or(5);
+    if !(1..=24 * 60).contains(&wallet_lock) {
+        return Err(ConfigError::Value(
+            "wallet_lock_minutes must be 1..=1440".into(),
+        ));
+    }
+    let wallet = luminex_web::wallet::WalletOptions {
+        allow_remote: file.wallet_allow_remote.unwrap_or(false),
+        idle: Duration::from_secs(admin_idle * 60),
+        lock_after: Duration::from_secs(wallet_lock * 60),
+        ..luminex_web::wallet::WalletOptions::default()
+    };
     Ok(Config {
         admin,
+        wallet,
         rest_limits,
         rpc_limits,
         rpc_request_limits,

@@ -152,7 +152,8 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     credentials.extend(cfg.rpc_credentials.clone());
     // The dashboard's keys before the JSON-RPC port opens: a client that
     // waits for that port finds them written.
-    let admin = Arc::new(admin_dashboard(&cfg, &node)?);
+    let (admin, wallets) = admin_dashboard(&cfg, &node)?;
+    let (admin, wallets) = (Arc::new(admin), Arc::new(wallets));
     let rpc = Arc::new(crate::rpc::RpcServer {
         module: crate::rpc::module(crate::rpc::RpcContext::new(node.clone(), miner_lock)),
         auth: crate::rpc::RpcAuth { credentials },
@@ -224,7 +225,8 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     let mut api_stop = stop_rx.clone();
     let server = tokio::spawn(luminex_api::serve::serve(
         listener,
-        luminex_web::router_with_admin(node.clone(), cfg.api.clone(), admin),
+        luminex_web::router_with_admin(node.clone(), cfg.api.clone(), admin)
+            .merge(luminex_web::wallet::routes(wallets)),
         "rest",
         cfg.rest_limits.clone(),
         node.metrics.clone(),
@@ -273,8 +275,13 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
 
 /// The operator's dashboard: its two keys (read from the operator's files,
 /// or fresh ones written to the chain directory, mode 0600, like the RPC
-/// cookie) and its audit log. The log names the key files, never the keys.
-fn admin_dashboard(cfg: &Config, node: &Arc<Node>) -> anyhow::Result<luminex_web::admin::Admin> {
+/// cookie) and its audit log; and the wallet pages over the CLI's wallet
+/// directory, which open with the same operator key. The log names the key
+/// files, never the keys.
+fn admin_dashboard(
+    cfg: &Config,
+    node: &Arc<Node>,
+) -> anyhow::Result<(luminex_web::admin::Admin, luminex_web::wallet::Wallets)> {
     use luminex_web::admin::access::{read_key, write_fresh_key};
     let key = |configured: &Option<std::path::PathBuf>,
                default: &str|
@@ -304,7 +311,7 @@ fn admin_dashboard(cfg: &Config, node: &Arc<Node>) -> anyhow::Result<luminex_web
         remote = cfg.admin.options.allow_remote,
         "admin dashboard at /admin"
     );
-    luminex_web::admin::Admin::new(
+    let admin = luminex_web::admin::Admin::new(
         node.clone(),
         &operator,
         &viewer,
@@ -313,7 +320,23 @@ fn admin_dashboard(cfg: &Config, node: &Arc<Node>) -> anyhow::Result<luminex_web
         cfg.admin.options.clone(),
     )
     .map(|a| a.with_settings(settings(cfg, &operator_path, &viewer_path)))
-    .map_err(|e| anyhow::anyhow!("admin dashboard: {e}"))
+    .map_err(|e| anyhow::anyhow!("admin dashboard: {e}"))?;
+    let wallet_dir = cfg.chain_dir.join("wallets");
+    tracing::info!(
+        wallets = %wallet_dir.display(),
+        remote = cfg.wallet.allow_remote,
+        "wallet pages at /wallet (log in with the operator key)"
+    );
+    let wallets = luminex_web::wallet::Wallets::new(
+        node.clone(),
+        wallet_dir,
+        &operator,
+        &viewer,
+        operator_path.display().to_string(),
+        cfg.wallet.clone(),
+    )
+    .map_err(|e| anyhow::anyhow!("wallet pages: {e}"))?;
+    Ok((admin, wallets))
 }
 
 /// The effective configuration for the dashboard's settings page. Secrets
@@ -403,6 +426,11 @@ fn settings(
         (
             "admin_idle_minutes",
             (cfg.admin.options.idle.as_secs() / 60).to_string(),
+        ),
+        ("wallet_allow_remote", cfg.wallet.allow_remote.to_string()),
+        (
+            "wallet_lock_minutes",
+            (cfg.wallet.lock_after.as_secs() / 60).to_string(),
         ),
     ];
     rows.into_iter().map(|(k, v)| (k.to_string(), v)).collect()

@@ -70,8 +70,25 @@ impl Default for BftParams {
             timeout_prevote_delta_ms: default_timeout_delta(),
             timeout_precommit_ms: default_timeout_vote(),
             timeout_precommit_delta_ms: default_timeout_delta(),
+            proposer_selection: ProposerSelection::default(),
         }
     }
+}
+
+/// How a BFT chain chooses the proposer of a round.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposerSelection {
+    /// Stake-weighted rotation (CometBFT's proposer priorities): over many
+    /// heights each validator proposes in proportion to its power, and the
+    /// order is fair in the short run too. The `poa` and `nextgen` rule.
+    #[default]
+    Rotation,
+    /// The leader of a view (height and round) is drawn from the validators
+    /// weighted by power, by a hash of the view and the set: the `almagill`
+    /// rule ("leader from stake and view number"). Memoryless: the draw of
+    /// one view does not depend on who led the views before it.
+    StakeAndView,
 }
 
 /// Parameters of a BFT chain.
@@ -107,6 +124,9 @@ pub struct BftParams {
     /// Added to the precommit timeout per round.
     #[serde(default = "default_timeout_delta")]
     pub timeout_precommit_delta_ms: u64,
+    /// How the proposer of a round is chosen.
+    #[serde(default)]
+    pub proposer_selection: ProposerSelection,
 }
 
 /// Proof-of-work parameters.

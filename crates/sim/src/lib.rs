@@ -32,6 +32,7 @@ use luminex_consensus::bft::{
 };
 use luminex_crypto::SigningKey;
 use luminex_ledger::spec::ChainSpec;
+pub use luminex_ledger::spec::ProposerSelection;
 use luminex_primitives::codec::{Decode, Encode};
 use luminex_primitives::hash::Domain;
 use luminex_primitives::{Block, CommitCertificate, Hash, Transaction};
@@ -92,6 +93,8 @@ pub struct Config {
     /// Whether nodes that are behind fetch certified blocks from peers
     /// (off only to let a test reach a state that catch-up would mend).
     pub catch_up: bool,
+    /// How proposers are chosen (the spec's rule).
+    pub proposer_selection: ProposerSelection,
 }
 
 /// What a run found.
@@ -281,6 +284,13 @@ pub fn random_config(seed: u64, n: usize, byzantine: usize) -> Config {
         transfers: 4,
         liveness_ms: LIVENESS_MS,
         catch_up: true,
+        // Drawn last, so the draws above stay what they were before the
+        // rule was part of the configuration.
+        proposer_selection: if rng.chance(50) {
+            ProposerSelection::StakeAndView
+        } else {
+            ProposerSelection::Rotation
+        },
     }
 }
 
@@ -298,7 +308,10 @@ pub fn sweep_config(seed: u64) -> Config {
 impl Sim {
     fn new(seed: u64, cfg: Config) -> Sim {
         let n = cfg.behaviours.len();
-        let spec = sim_spec(n);
+        let mut spec = sim_spec(n);
+        if let Some(bft) = spec.bft.as_mut() {
+            bft.proposer_selection = cfg.proposer_selection;
+        }
         let rules = BftRules::for_spec(&spec).expect("a BFT spec");
         let nodes = (0..n)
             .map(|i| {

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use luminex_sim::{simulate, sweep_config, Behaviour, Config, Outcome};
+use luminex_sim::{simulate, sweep_config, Behaviour, Config, Outcome, ProposerSelection};
 use rayon::prelude::*;
 
 #[derive(Parser)]
@@ -94,6 +94,7 @@ fn main() {
                     transfers: 0,
                     liveness_ms: luminex_sim::LIVENESS_MS,
                     catch_up: true,
+                    proposer_selection: ProposerSelection::Rotation,
                 };
                 let started = Instant::now();
                 let r = simulate(1, &cfg);

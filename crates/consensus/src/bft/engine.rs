@@ -341,7 +341,8 @@ impl Engine {
     ) -> Engine {
         let me = signer.as_ref().map(|s| s.id());
         let height = record.height + 1;
-        let mut machine = HeightMachine::new(record, me, timeouts);
+        let mut machine =
+            HeightMachine::new(record, me, timeouts).with_selection(rules.proposer_selection());
         let signed = match restored {
             Some(s) if s.height == height => {
                 machine.restore(s.round, s.locked, s.valid);
@@ -569,7 +570,8 @@ impl Engine {
         host: &mut dyn Host,
     ) -> Vec<Effect> {
         let height = record.height + 1;
-        let mut machine = HeightMachine::new(record, self.me(), self.timeouts);
+        let mut machine = HeightMachine::new(record, self.me(), self.timeouts)
+            .with_selection(self.rules.proposer_selection());
         if !self.locking {
             machine.disable_locking_for_testing();
         }

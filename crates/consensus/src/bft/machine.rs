@@ -13,11 +13,11 @@
 
 use std::collections::BTreeMap;
 
+use luminex_ledger::spec::ProposerSelection;
 use luminex_ledger::ConsensusRecord;
 use luminex_primitives::Hash;
 
 use super::message::{SignedVote, VoteKind};
-use super::rules::BftRules;
 use super::votes::{AddVote, DuplicateVoteEvidence, VoteKeeper};
 
 /// Where a round is.
@@ -150,6 +150,7 @@ pub struct HeightMachine {
     record: ConsensusRecord,
     me: Option<Hash>,
     timeouts: Timeouts,
+    selection: ProposerSelection,
     round: u32,
     step: Step,
     locked: Option<(Hash, u32)>,
@@ -175,6 +176,7 @@ impl HeightMachine {
             record,
             me,
             timeouts,
+            selection: ProposerSelection::default(),
             round: 0,
             step: Step::Propose,
             locked: None,
@@ -187,6 +189,13 @@ impl HeightMachine {
             locking: true,
             started: false,
         }
+    }
+
+    /// The machine choosing proposers by `selection` (the chain's rule;
+    /// [`ProposerSelection::Rotation`] unless set).
+    pub fn with_selection(mut self, selection: ProposerSelection) -> HeightMachine {
+        self.selection = selection;
+        self
     }
 
     /// Turns the locking rules off. Only to show that the simulation
@@ -246,7 +255,7 @@ impl HeightMachine {
 
     /// The proposer of `round`.
     pub fn proposer(&self, round: u32) -> Hash {
-        BftRules::proposer(&self.record, round)
+        super::proposer::select_id(self.selection, &self.record, round)
     }
 
     /// Starts the height in the current round (round 0, or the restored one).

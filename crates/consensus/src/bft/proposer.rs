@@ -6,7 +6,14 @@
 //! validator that joins starts at −1.125 × the total, so that no one can
 //! propose many blocks in a row after a set change.
 
-use luminex_ledger::ValidatorSet;
+use luminex_ledger::spec::ProposerSelection;
+use luminex_ledger::{ConsensusRecord, ValidatorSet};
+use luminex_primitives::hash::Domain;
+use luminex_primitives::Hash;
+
+/// Domain of the hash that draws a view's leader under
+/// [`ProposerSelection::StakeAndView`].
+const LEADER: Domain = Domain("luminex/bft-leader");
 
 /// Scales priorities into a window of `2 × total` and centres them on zero.
 fn normalize(priorities: &mut [i64], set: &ValidatorSet) {
@@ -56,6 +63,54 @@ pub fn proposer_index(set: &ValidatorSet, priorities: &[i64], round: u32) -> usi
         chosen = step(&mut p, set);
     }
     chosen
+}
+
+/// The index of the leader of view (`height`, `round`) drawn from `set`
+/// weighted by power: a 128-bit number from a hash of the view and the
+/// set's hash, reduced modulo the total power, picks the validator whose
+/// share of the cumulative power (in the set's canonical order) holds it.
+/// The reduction's bias is below 2^-64 for any total a `u64` can hold.
+pub fn stake_and_view_index(set: &ValidatorSet, height: u64, round: u32) -> usize {
+    let total = set.total_power() as u128;
+    if total == 0 {
+        return 0;
+    }
+    let mut h = LEADER.hasher();
+    h.update(set.hash().as_bytes());
+    h.update(&height.to_le_bytes());
+    h.update(&round.to_le_bytes());
+    let digest = h.finish();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest.as_bytes()[..16]);
+    let mut ticket = u128::from_le_bytes(first) % total;
+    for (i, v) in set.validators().iter().enumerate() {
+        let power = v.power as u128;
+        if ticket < power {
+            return i;
+        }
+        ticket -= power;
+    }
+    set.len().saturating_sub(1)
+}
+
+/// The index in `record.validators` of the proposer of `round` at the
+/// height after `record`, under `selection`.
+pub fn select(selection: ProposerSelection, record: &ConsensusRecord, round: u32) -> usize {
+    match selection {
+        ProposerSelection::Rotation => {
+            proposer_index(&record.validators, &record.priorities, round)
+        }
+        ProposerSelection::StakeAndView => {
+            stake_and_view_index(&record.validators, record.height + 1, round)
+        }
+    }
+}
+
+/// The id of the proposer of `round` at the height after `record`
+/// ([`Hash::ZERO`] for an empty set, which the rules never produce).
+pub fn select_id(selection: ProposerSelection, record: &ConsensusRecord, round: u32) -> Hash {
+    let i = select(selection, record, round);
+    record.validators.id(i).unwrap_or(Hash::ZERO)
 }
 
 /// The priorities for the next height: one step after normalising.
@@ -170,5 +225,84 @@ mod tests {
             })
             .expect("the newcomer proposes within 20 heights");
         assert!(first >= 1, "newcomer proposed at once");
+    }
+
+    /// The same view always draws the same leader; another round, height
+    /// or set draws afresh.
+    #[test]
+    fn stake_and_view_is_a_function_of_the_view() {
+        let s = set(&[5, 1, 3, 2]);
+        for h in 1..50 {
+            for r in 0..4 {
+                assert_eq!(
+                    stake_and_view_index(&s, h, r),
+                    stake_and_view_index(&s, h, r)
+                );
+            }
+        }
+        let rounds: std::collections::BTreeSet<_> =
+            (0..32).map(|r| stake_and_view_index(&s, 7, r)).collect();
+        assert!(rounds.len() > 1, "every round of a height drew one leader");
+        let other = set(&[5, 1, 3, 3]);
+        let differ = (1..200)
+            .filter(|h| stake_and_view_index(&s, *h, 0) != stake_and_view_index(&other, *h, 0))
+            .count();
+        assert!(differ > 0, "another set drew the same leaders");
+    }
+
+    /// Over many views each validator leads in proportion to its power
+    /// (the draw is deterministic, so so is this count).
+    #[test]
+    fn stake_and_view_follows_power() {
+        let powers = [40u64, 30, 20, 9, 1];
+        let s = set(&powers);
+        let mut led = vec![0u64; s.len()];
+        let views = 20_000u64;
+        for h in 0..views / 4 {
+            for r in 0..4 {
+                led[stake_and_view_index(&s, h, r)] += 1;
+            }
+        }
+        for (i, v) in s.validators().iter().enumerate() {
+            let expected = views * v.power / s.total_power();
+            let tolerance = views / 50; // 2 percentage points
+            assert!(
+                led[i].abs_diff(expected) <= tolerance,
+                "validator {i} with power {} led {} of {views} views, expected about {expected}",
+                v.power,
+                led[i]
+            );
+        }
+    }
+
+    /// A set of one always draws it.
+    #[test]
+    fn stake_and_view_edge_sets() {
+        let one = set(&[7]);
+        assert!((0..100).all(|r| stake_and_view_index(&one, 3, r) == 0));
+    }
+
+    /// Selection dispatches on the spec's rule: rotation as before,
+    /// stake-and-view by the view.
+    #[test]
+    fn select_follows_the_rule() {
+        let s = set(&[1, 1, 1, 1]);
+        let record = ConsensusRecord {
+            height: 9,
+            validators: s.clone(),
+            priorities: vec![0; 4],
+            next_validators: s.clone(),
+            pending: Vec::new(),
+        };
+        for r in 0..8 {
+            assert_eq!(
+                select(ProposerSelection::Rotation, &record, r),
+                proposer_index(&s, &record.priorities, r)
+            );
+            assert_eq!(
+                select(ProposerSelection::StakeAndView, &record, r),
+                stake_and_view_index(&s, 10, r)
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! of more than two thirds of the voting power of the set in force.
 
 use luminex_ledger::authority::{self, AuthorityError};
-use luminex_ledger::spec::{BftParams, ConsensusKind};
+use luminex_ledger::spec::{BftParams, ConsensusKind, ProposerSelection};
 use luminex_ledger::{
     check_authority_change, BlockError, ChainContext, ChainSpec, ConsensusRecord, ConsensusRules,
     Finality, Parent, PendingChange, TxError, ValidatorSet, U256,
@@ -183,10 +183,15 @@ impl BftRules {
         block
     }
 
-    /// The proposer of `round` at the height after `record`.
-    pub fn proposer(record: &ConsensusRecord, round: u32) -> Hash {
-        let i = proposer::proposer_index(&record.validators, &record.priorities, round);
-        record.validators.id(i).unwrap_or(Hash::ZERO)
+    /// The proposer of `round` at the height after `record`, by the
+    /// chain's [`ProposerSelection`].
+    pub fn proposer(&self, record: &ConsensusRecord, round: u32) -> Hash {
+        proposer::select_id(self.params.proposer_selection, record, round)
+    }
+
+    /// How this chain chooses proposers.
+    pub fn proposer_selection(&self) -> ProposerSelection {
+        self.params.proposer_selection
     }
 
     /// Checks that `cert` holds valid precommits of more than two thirds of

@@ -147,7 +147,7 @@ impl Fixture {
 
     /// The key index of the proposer of `round` at height 1.
     pub(crate) fn proposer(&self, round: u32) -> usize {
-        let id = BftRules::proposer(&self.record, round);
+        let id = self.rules.proposer(&self.record, round);
         self.keys
             .iter()
             .position(|k| k.public_key().key_hash() == id)

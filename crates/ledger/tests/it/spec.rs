@@ -133,3 +133,32 @@ fn a_preset_chain_id_with_another_genesis_is_refused() {
     copy.chain_id = 424_242;
     copy.check_chain_id_is_its_own().unwrap();
 }
+
+/// A BFT spec chooses how proposers are picked; rotation unless it says
+/// otherwise, and an unknown rule is a parse error.
+#[test]
+fn proposer_selection_is_read_from_the_spec() {
+    use luminex_ledger::spec::ProposerSelection;
+    let poa = ChainSpec::preset_toml("poa").unwrap();
+    let bft = |s: &ChainSpec| s.bft.clone().unwrap().proposer_selection;
+    assert_eq!(
+        bft(&ChainSpec::from_toml(poa).unwrap()),
+        ProposerSelection::Rotation
+    );
+    let drawn = poa.replace(
+        "authority_changes = true",
+        "authority_changes = true\nproposer_selection = \"stake_and_view\"",
+    );
+    assert_eq!(
+        bft(&ChainSpec::from_toml(&drawn).unwrap()),
+        ProposerSelection::StakeAndView
+    );
+    let unknown = poa.replace(
+        "authority_changes = true",
+        "authority_changes = true\nproposer_selection = \"lottery\"",
+    );
+    assert!(matches!(
+        ChainSpec::from_toml(&unknown),
+        Err(SpecError::Parse(_))
+    ));
+}

@@ -2,7 +2,9 @@
 //! replays exactly, too many faulty validators stall without breaking
 //! safety, and a broken locking rule is caught with a replayable seed.
 
-use luminex_sim::{random_config, simulate, sweep_config, Behaviour, Config, Outcome};
+use luminex_sim::{
+    random_config, simulate, sweep_config, Behaviour, Config, Outcome, ProposerSelection,
+};
 use rayon::prelude::*;
 
 /// Seeds `from..to`: even seeds 4 validators (f = 1), odd seeds 7 (f = 2),
@@ -84,6 +86,22 @@ fn quiet(behaviours: Vec<Behaviour>) -> Config {
         transfers: 4,
         liveness_ms: luminex_sim::LIVENESS_MS,
         catch_up: true,
+        proposer_selection: ProposerSelection::Rotation,
+    }
+}
+
+/// The `almagill` rule (leader from stake and view) finalizes as the
+/// rotation does, also with a silent validator it may draw for many views.
+#[test]
+fn stake_and_view_leaders_finalize() {
+    use Behaviour::*;
+    for behaviours in [vec![Honest; 4], vec![Honest, Silent, Honest, Honest]] {
+        let cfg = Config {
+            proposer_selection: ProposerSelection::StakeAndView,
+            ..quiet(behaviours)
+        };
+        let r = simulate(5, &cfg);
+        assert!(matches!(r.outcome, Outcome::Live { .. }), "{:?}", r.outcome);
     }
 }
 

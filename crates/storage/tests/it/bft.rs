@@ -85,7 +85,7 @@ impl Net {
             &parent,
             &record,
             last_commit,
-            BftRules::proposer(&record, 0),
+            self.rules.proposer(&record, 0),
             parent.header.time_ms() + 1000,
             std::iter::once(coinbase(&self.spec, parent.height + 1))
                 .chain(txs)
@@ -284,7 +284,7 @@ fn a_block_conflicting_with_a_final_one_is_refused() {
         &parent,
         &record,
         None,
-        BftRules::proposer(&record, 1),
+        net.rules.proposer(&record, 1),
         parent.header.time_ms() + 5000,
         vec![coinbase(&net.spec, 1)],
     );

@@ -890,6 +890,29 @@ async fn the_wallet_in_a_real_browser() {
     // The wallet: balances and history, its CSV, the list.
     c.goto(&format!("{base}/wallet/w/web")).await.unwrap();
     shoot(&c, &shots, "wallet").await;
+    // The same page in German by the switch (which sets the cookie), then
+    // back to English.
+    c.goto(&format!("{base}/wallet/w/web?lang=de"))
+        .await
+        .unwrap();
+    heading(&c).await;
+    let lang = c
+        .execute("return document.documentElement.lang;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(lang, json!("de"));
+    let send = c
+        .find(Locator::Css("a[href='/wallet/w/web/send']"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(send, "Senden");
+    shoot(&c, &shots, "wallet-de").await;
+    c.goto(&format!("{base}/wallet/w/web?lang=en"))
+        .await
+        .unwrap();
     tab_reaches(&c, &["form[action$='/lock'] button", "form.logout button"]).await;
     let csv: String = serde_json::from_value(
         c.execute(

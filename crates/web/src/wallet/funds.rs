@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use luminex_primitives::{Hash, Lock, OutPoint, TxOut};
 use luminex_service::Node;
-use luminex_wallet::Wallet;
+use luminex_wallet::{Wallet, WalletFile};
 use maud::{html, PreEscaped};
 
 use super::manage::unlock_page;
@@ -209,15 +209,25 @@ pub(crate) fn activity(node: &Node, addresses: &[Owned]) -> Result<Activity, Box
 
 /// Runs `f` on the wallet `name` if the session has it unlocked (its idle
 /// clock restarted); `None` if it is locked.
+///
+/// The wallet first derives any address its file gained since it was
+/// unlocked (by another session or the command line), so that what `f`
+/// shows is current and what it saves drops no address.
 pub(crate) fn with_open<R>(
     w: &Wallets,
     v: &Visitor,
     name: &str,
     f: impl FnOnce(&mut Wallet) -> R,
 ) -> Option<R> {
+    let spec = &w.node.spec;
+    let on_disk = WalletFile::read(&w.path_of(name), spec).ok();
     w.with_held(&v.id, |h| {
         h.open.get_mut(name).map(|o| {
             o.last_used = Instant::now();
+            if let Some(d) = &on_disk {
+                o.wallet
+                    .extend_to(spec, d.addresses.len() as u32, d.change.len() as u32);
+            }
             f(&mut o.wallet)
         })
     })

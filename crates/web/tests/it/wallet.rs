@@ -487,6 +487,45 @@ async fn unlocking_needs_the_passphrase_and_locking_forgets_the_keys() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.body.contains("no wallet named"));
 
+    // Two sessions with the wallet unlocked: an address one derives is
+    // the other's newest too, and neither drops the other's on saving.
+    let c2 = login(&s).await;
+    let csrf2 = field(&get(&s, "/wallet", &c2).await.body, "csrf");
+    let r = post(
+        &s,
+        "/wallet/w/carol/unlock",
+        &c2,
+        &format!("passphrase={}&csrf={csrf2}", enc(PASS)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let fresh = |c: String, csrf: String| {
+        let s = &s;
+        async move {
+            let r = post(s, "/wallet/w/carol/receive", &c, &format!("csrf={csrf}")).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+            let p = get(s, "/wallet/w/carol/receive", &c).await.body;
+            let at = p.find("id=\"receive-address\">").unwrap() + 21;
+            p[at..at + p[at..].find('<').unwrap()].to_string()
+        }
+    };
+    let second = fresh(c.clone(), csrf.clone()).await;
+    let p = get(&s, "/wallet/w/carol/receive", &c2).await.body;
+    assert!(
+        p.contains(&second),
+        "the other session sees the new address"
+    );
+    let third = fresh(c2.clone(), csrf2.clone()).await;
+    let file = std::fs::read_to_string(s.wallets.dir().join("carol.json")).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&file).unwrap();
+    let kept: Vec<&str> = file["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(kept, [address.as_str(), second.as_str(), third.as_str()]);
+
     // Wallets lock by themselves after idling.
     let s = Site::new(WalletOptions {
         lock_after: Duration::ZERO,

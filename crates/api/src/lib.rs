@@ -415,9 +415,11 @@ async fn transaction(
         .collect();
     let fee = match tx.kind {
         TxKind::Coinbase { .. } | TxKind::Authority(_) => Some(0),
-        TxKind::Transfer => node
+        // Inputs pay the outputs, any coins bonded (stake, delegate) and the fee.
+        _ => node
             .input_total(&tx)
             .and_then(|i| i.checked_sub(tx.output_total().ok()?).ok())
+            .and_then(|i| i.checked_sub(tx.kind.bonded()).ok())
             .map(|f| f.base()),
     };
     Ok(Json(TxJson {
@@ -427,11 +429,7 @@ async fn transaction(
         block_hash,
         height,
         confirmations: height.map_or(0, |h| tip.saturating_sub(h) + 1),
-        kind: match tx.kind {
-            TxKind::Transfer => "transfer".into(),
-            TxKind::Coinbase { .. } => "coinbase".into(),
-            TxKind::Authority(_) => "authority".into(),
-        },
+        kind: tx.kind.name().into(),
         authority: AuthorityJson::of(&tx),
         fee,
         size: tx.encoded_len(),

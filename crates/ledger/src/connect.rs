@@ -143,7 +143,7 @@ fn connect_with_ids<V: UtxoView + Sync>(
                 found: height,
             })
         }
-        TxKind::Transfer | TxKind::Authority(_) => return Err(BlockError::NoCoinbase),
+        _ => return Err(BlockError::NoCoinbase),
     }
 
     let mut bv = BlockView {

@@ -29,6 +29,10 @@ pub enum TxError {
     /// An invalid authority change (ADR 0025).
     #[error("invalid authority change: {0}")]
     Authority(#[from] crate::AuthorityError),
+    /// An invalid staking transaction (ADR 0031), or an output to an
+    /// address no account created where the spec requires it.
+    #[error("{0}")]
+    Staking(#[from] crate::StakingError),
     /// The transaction version is not supported.
     #[error("unsupported transaction version {0}")]
     Version(u16),
@@ -229,6 +233,7 @@ impl TxError {
         match self {
             TxError::Decode(_) => "malformed",
             TxError::Authority(e) => e.code(),
+            TxError::Staking(e) => e.code(),
             TxError::Version(_) => "bad-version",
             TxError::WrongChain { .. } => "wrong-chain",
             TxError::NoInputs => "no-inputs",

@@ -23,6 +23,7 @@ mod error;
 pub mod rules;
 mod sigcache;
 pub mod spec;
+pub mod staking;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod utxo;
@@ -38,6 +39,7 @@ pub use error::{BlockError, ErrorClass, MultisigError, TxError};
 pub use rules::{ChainContext, ConsensusRules, Finality, HeaderChain, Parent, U256};
 pub use sigcache::SigCache;
 pub use spec::{ChainSpec, CoinbaseExtraError, SpecError};
+pub use staking::{StakingError, StakingState, StakingUndo};
 pub use utxo::{BlockUndo, Coin, UtxoChanges, UtxoView};
 pub use validate::{
     check_block, check_transaction, check_tx_inputs, verify_signatures, verify_spent_outputs,

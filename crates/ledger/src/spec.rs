@@ -9,6 +9,7 @@ use luminex_primitives::{
     SchemeId, Transaction, TxKind, TxOut,
 };
 
+use crate::staking::{StakingParams, StakingParamsError};
 use crate::validators::{ConsensusRecord, Validator, ValidatorSet};
 use serde::{Deserialize, Serialize};
 
@@ -238,6 +239,10 @@ pub struct ChainSpec {
     /// only for local test chains.
     #[serde(default)]
     pub dev_keys: u32,
+    /// Proof-of-stake parameters (ADR 0031); without them the staking
+    /// transaction kinds are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staking: Option<StakingParams>,
 }
 
 /// A spec that cannot be used.
@@ -253,6 +258,9 @@ pub enum SpecError {
     /// Fields contradict each other.
     #[error("chain spec is inconsistent: {0}")]
     Invalid(String),
+    /// The `[staking]` table is unusable.
+    #[error("chain spec is inconsistent: {0}")]
+    Staking(#[from] StakingParamsError),
     /// The spec takes a preset's chain id with another genesis block.
     #[error(
         "chain spec {name:?} uses chain id {chain_id} of the {preset:?} preset with another \
@@ -360,6 +368,12 @@ impl ChainSpec {
                 }
             }
         }
+        if let Some(staking) = &self.staking {
+            if self.consensus != ConsensusKind::Bft {
+                return Err(StakingParamsError::NotBft.into());
+            }
+            staking.check()?;
+        }
         let mut total = Amount::ZERO;
         for a in &self.genesis.allocations {
             let addr = Address::parse(&a.address, &self.address_hrp)
@@ -398,6 +412,14 @@ impl ChainSpec {
     /// whose spec says so).
     pub fn authority_changes(&self) -> bool {
         self.bft.as_ref().is_some_and(|b| b.authority_changes)
+    }
+
+    /// Whether an address must be created (`create-account`) before it
+    /// can receive coins.
+    pub fn requires_account_creation(&self) -> bool {
+        self.staking
+            .as_ref()
+            .is_some_and(|s| s.require_account_creation)
     }
 
     /// Whether `scheme` is allowed.

@@ -83,6 +83,61 @@ pub fn transfer(
     tx
 }
 
+/// A signed staking transaction of `kind` (ADR 0031) paid from `payer`'s
+/// `coins`: the inputs pay the coins the kind bonds, a fee at the spec's
+/// minimum rate (plus a margin) and change to the first coin's lock. Every
+/// input is signed by `payer`; `actor` (the validator, delegator or node
+/// key the action is for) adds the last witness. Panics if the coins do
+/// not cover the bonded amount and the fee.
+pub fn staking_tx(
+    spec: &ChainSpec,
+    payer: &SigningKey,
+    coins: &[(OutPoint, Coin)],
+    kind: TxKind,
+    actor: Option<&SigningKey>,
+) -> Transaction {
+    let mut tx = Transaction {
+        version: 1,
+        chain_id: spec.chain_id,
+        kind,
+        inputs: coins.iter().map(|(op, _)| *op).collect(),
+        outputs: vec![],
+        expiry_height: 0,
+        witnesses: vec![],
+        data: Vec::new(),
+    };
+    let input_total = Amount::sum(coins.iter().map(|(_, c)| c.output.amount)).expect("in range");
+    let witness_len = |k: &SigningKey| {
+        let scheme = k.public_key().scheme;
+        scheme.public_key_len() + scheme.signature_len() + 8
+    };
+    let est =
+        tx.encoded_len() + 60 + witness_len(payer) * coins.len() + actor.map_or(0, witness_len);
+    let fee = Amount::from_base(spec.min_fee(est)).expect("in range");
+    let change = input_total
+        .checked_sub(tx.kind.bonded())
+        .and_then(|r| r.checked_sub(fee))
+        .expect("the coins cover the bonded amount and the fee");
+    if change > Amount::ZERO {
+        tx.outputs.push(TxOut {
+            amount: change,
+            lock: coins[0].1.output.lock,
+        });
+    }
+    let spent: Vec<TxOut> = coins.iter().map(|(_, c)| c.output).collect();
+    sign_all(spec, &mut tx, payer, &spent);
+    if let Some(actor) = actor {
+        let msg = tx
+            .signature_message(&spec.genesis_hash(), &spent)
+            .expect("one spent output per input");
+        tx.witnesses.push(Witness::Key {
+            public_key: actor.public_key().clone(),
+            signature: actor.sign(&msg),
+        });
+    }
+    tx
+}
+
 /// The bytes of a witness's first signature, for tests that tamper with
 /// one. Panics on a multisig witness without signers.
 pub fn signature_bytes_mut(w: &mut Witness) -> &mut Vec<u8> {
@@ -346,6 +401,7 @@ impl TestChain {
                 .checked_add(
                     inputs
                         .checked_sub(tx.output_total().expect("in range"))
+                        .and_then(|r| r.checked_sub(tx.kind.bonded()))
                         .expect("no overspend"),
                 )
                 .expect("in range");

@@ -37,12 +37,18 @@ pub fn check_transaction(tx: &Transaction, spec: &ChainSpec) -> Result<usize, Tx
             crate::authority::check_shape(tx, change, spec)?;
             return check_size(tx, spec);
         }
+        _ => crate::staking::check_shape(tx, spec)?,
     }
     if tx.inputs.is_empty() {
         return Err(TxError::NoInputs);
     }
-    check_outputs(tx, spec)?;
-    if tx.witnesses.len() != tx.inputs.len() {
+    // A staking transaction may bond or spend all its inputs (no change).
+    if !(tx.kind.is_staking() && tx.outputs.is_empty()) {
+        check_outputs(tx, spec)?;
+    }
+    // The staking kinds but `create-account` add the acting key's witness.
+    let witnesses = tx.inputs.len() + usize::from(tx.kind.takes_actor_witness());
+    if tx.witnesses.len() != witnesses {
         return Err(TxError::WitnessCount {
             inputs: tx.inputs.len(),
             witnesses: tx.witnesses.len(),
@@ -194,7 +200,12 @@ pub fn check_tx_inputs(
             .map_err(|_| TxError::OutputOverflow)?;
         spent.push(coin);
     }
-    let outputs = tx.output_total().map_err(|_| TxError::OutputOverflow)?;
+    // Inputs pay the outputs, the coins a `stake` or `delegate` bonds, and
+    // the fee.
+    let outputs = tx
+        .output_total()
+        .and_then(|o| o.checked_add(tx.kind.bonded()))
+        .map_err(|_| TxError::OutputOverflow)?;
     let fee = total.checked_sub(outputs).map_err(|_| TxError::Overspend {
         inputs: total,
         outputs,

@@ -20,6 +20,7 @@ pub mod header;
 pub mod keys;
 pub mod merkle;
 pub mod multisig;
+pub mod staking;
 pub mod time;
 pub mod tx;
 
@@ -34,5 +35,6 @@ pub use header::{BftHeader, Header, PowHeader};
 pub use keys::{PublicKey, SchemeId, Signature};
 pub use merkle::MerkleProof;
 pub use multisig::{MultisigSigner, MultisigWitness};
+pub use staking::{AccountCreation, Delegation, NodeRegistration, Stake, Unbond, Unjail};
 pub use time::{Clock, ManualClock, SystemClock};
 pub use tx::{AuthorityChange, OutPoint, Transaction, TxKind, TxOut, Witness};

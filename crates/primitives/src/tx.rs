@@ -10,6 +10,7 @@ use crate::codec::{put_length, put_seq, Decode, DecodeError, Encode, Reader, Sin
 use crate::hash::{SIGHASH, TXID, WTXID};
 use crate::keys::{PublicKey, Signature};
 use crate::multisig::{MultisigSigner, MultisigWitness};
+use crate::staking::{AccountCreation, Delegation, NodeRegistration, Stake, Unbond, Unjail};
 use crate::{Amount, Hash, Lock};
 
 /// Most inputs or outputs in one transaction (bounds decoding).
@@ -100,8 +101,14 @@ impl Decode for AuthorityChange {
     }
 }
 
-/// What a transaction does. Tags are stable; later issues add stake,
-/// register, evidence, peg and other kinds with their own payloads.
+/// What a transaction does. Tags are stable; later issues add evidence,
+/// peg and other kinds with their own payloads.
+///
+/// The staking kinds (tags 3–9, ADR 0031) spend inputs and pay a fee like
+/// a transfer. All but `create-account` carry one witness more than they
+/// have inputs: the last witness is the key the action is for (the
+/// validator, the delegator or the node), signing the same message as the
+/// others ([`TxKind::takes_actor_witness`]).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum TxKind {
     /// Moves coins from inputs to outputs.
@@ -115,6 +122,64 @@ pub enum TxKind {
     /// Changes the validator set of an authority chain. No inputs, no
     /// outputs; each witness is an authority's key and its signature.
     Authority(AuthorityChange),
+    /// Bonds coins to a validator as its own stake.
+    Stake(Stake),
+    /// Bonds coins to another key's validator.
+    Delegate(Delegation),
+    /// Starts unbonding a delegation.
+    Undelegate(Unbond),
+    /// Starts unbonding a validator's own stake.
+    Unstake(Unbond),
+    /// Registers a node key for committee draws and fee sharing.
+    RegisterNode(NodeRegistration),
+    /// Asks for a jailed validator to be eligible again.
+    Unjail(Unjail),
+    /// Creates an account that may then receive coins.
+    CreateAccount(AccountCreation),
+}
+
+impl TxKind {
+    /// The kind's name in the API and CLI (`transfer`, `stake`,
+    /// `register-node`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            TxKind::Transfer => "transfer",
+            TxKind::Coinbase { .. } => "coinbase",
+            TxKind::Authority(_) => "authority",
+            TxKind::Stake(_) => "stake",
+            TxKind::Delegate(_) => "delegate",
+            TxKind::Undelegate(_) => "undelegate",
+            TxKind::Unstake(_) => "unstake",
+            TxKind::RegisterNode(_) => "register-node",
+            TxKind::Unjail(_) => "unjail",
+            TxKind::CreateAccount(_) => "create-account",
+        }
+    }
+
+    /// Whether this is one of the staking kinds (tags 3–9).
+    pub fn is_staking(&self) -> bool {
+        !matches!(
+            self,
+            TxKind::Transfer | TxKind::Coinbase { .. } | TxKind::Authority(_)
+        )
+    }
+
+    /// Whether the transaction carries, after its input witnesses, the
+    /// witness of the key the action is for.
+    pub fn takes_actor_witness(&self) -> bool {
+        self.is_staking() && !matches!(self, TxKind::CreateAccount(_))
+    }
+
+    /// The coins the transaction moves from its inputs into stake (a
+    /// `stake` or `delegate`), zero otherwise: inputs pay outputs, this
+    /// and the fee.
+    pub fn bonded(&self) -> Amount {
+        match self {
+            TxKind::Stake(s) => s.amount,
+            TxKind::Delegate(d) => d.amount,
+            _ => Amount::ZERO,
+        }
+    }
 }
 
 impl Encode for TxKind {
@@ -129,6 +194,34 @@ impl Encode for TxKind {
                 s.put(&[2]);
                 change.encode_to(s);
             }
+            TxKind::Stake(p) => {
+                s.put(&[3]);
+                p.encode_to(s);
+            }
+            TxKind::Delegate(p) => {
+                s.put(&[4]);
+                p.encode_to(s);
+            }
+            TxKind::Undelegate(p) => {
+                s.put(&[5]);
+                p.encode_to(s);
+            }
+            TxKind::Unstake(p) => {
+                s.put(&[6]);
+                p.encode_to(s);
+            }
+            TxKind::RegisterNode(p) => {
+                s.put(&[7]);
+                p.encode_to(s);
+            }
+            TxKind::Unjail(p) => {
+                s.put(&[8]);
+                p.encode_to(s);
+            }
+            TxKind::CreateAccount(p) => {
+                s.put(&[9]);
+                p.encode_to(s);
+            }
         }
     }
 }
@@ -141,6 +234,13 @@ impl Decode for TxKind {
                 height: r.u64("coinbase height")?,
             }),
             2 => Ok(TxKind::Authority(AuthorityChange::decode(r)?)),
+            3 => Ok(TxKind::Stake(Stake::decode(r)?)),
+            4 => Ok(TxKind::Delegate(Delegation::decode(r)?)),
+            5 => Ok(TxKind::Undelegate(Unbond::decode(r)?)),
+            6 => Ok(TxKind::Unstake(Unbond::decode(r)?)),
+            7 => Ok(TxKind::RegisterNode(NodeRegistration::decode(r)?)),
+            8 => Ok(TxKind::Unjail(Unjail::decode(r)?)),
+            9 => Ok(TxKind::CreateAccount(AccountCreation::decode(r)?)),
             tag => Err(DecodeError::UnknownTag {
                 field: "kind",
                 tag: tag.into(),

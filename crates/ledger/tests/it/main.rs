@@ -3,4 +3,6 @@ mod block;
 mod commitment;
 mod multisig;
 mod spec;
+mod staking;
+mod staking_prop;
 mod tx;

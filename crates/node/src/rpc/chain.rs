@@ -15,13 +15,14 @@ fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
         TxKind::Coinbase { height } => {
             vec![json!({ "coinbase": format!("{height:016x}"), "sequence": 0 })]
         }
-        TxKind::Transfer => tx
+        // Spends nothing: the change itself is in `authority` below.
+        TxKind::Authority(_) => Vec::new(),
+        // Transfers and the staking kinds spend inputs.
+        _ => tx
             .inputs
             .iter()
             .map(|i| json!({ "txid": i.txid.to_string(), "vout": i.vout }))
             .collect(),
-        // Spends nothing: the change itself is in `authority` below.
-        TxKind::Authority(_) => Vec::new(),
     };
     let vout: Vec<Value> = tx
         .outputs

@@ -20,6 +20,38 @@ fn lock() -> impl Strategy<Value = Lock> {
     ]
 }
 
+fn key() -> impl Strategy<Value = PublicKey> {
+    (scheme(), prop::collection::vec(any::<u8>(), 0..64))
+        .prop_map(|(scheme, bytes)| PublicKey { scheme, bytes })
+}
+
+fn amount() -> impl Strategy<Value = Amount> {
+    (0..=Amount::MAX.base()).prop_map(|a| Amount::from_base(a).unwrap())
+}
+
+fn unbond() -> impl Strategy<Value = Unbond> {
+    (hash(), amount(), lock()).prop_map(|(validator, amount, payout)| Unbond {
+        validator,
+        amount,
+        payout,
+    })
+}
+
+fn staking_kind() -> impl Strategy<Value = TxKind> {
+    prop_oneof![
+        (key(), amount())
+            .prop_map(|(validator, amount)| TxKind::Stake(Stake { validator, amount })),
+        (hash(), amount())
+            .prop_map(|(validator, amount)| TxKind::Delegate(Delegation { validator, amount })),
+        unbond().prop_map(TxKind::Undelegate),
+        unbond().prop_map(TxKind::Unstake),
+        (key(), lock())
+            .prop_map(|(node, payout)| TxKind::RegisterNode(NodeRegistration { node, payout })),
+        hash().prop_map(|validator| TxKind::Unjail(Unjail { validator })),
+        lock().prop_map(|lock| TxKind::CreateAccount(AccountCreation { lock })),
+    ]
+}
+
 fn tx() -> impl Strategy<Value = Transaction> {
     let input = (hash(), any::<u32>()).prop_map(|(txid, vout)| OutPoint { txid, vout });
     let output = (0..=Amount::MAX.base(), lock()).prop_map(|(a, lock)| TxOut {
@@ -66,7 +98,8 @@ fn tx() -> impl Strategy<Value = Transaction> {
                     public_key: PublicKey { scheme, bytes },
                     power,
                 })
-            })
+            }),
+        staking_kind(),
     ];
     (
         any::<u16>(),
@@ -200,7 +233,7 @@ fn out_of_range_values_rejected() {
     );
     // Unknown kind tag.
     let mut kind = bytes.clone();
-    kind[6] = 9;
+    kind[6] = 10;
     assert!(matches!(
         Transaction::decode_all(&kind),
         Err(DecodeError::UnknownTag { field: "kind", .. })

@@ -232,8 +232,145 @@ fn authority_change_vector() {
         other.signature_message(&Hash::ZERO, &[])
     );
     assert!(tx.signature_message(&Hash::ZERO, &[]).is_some());
-    // Tag 3 is not a kind.
+    // Tag 10 is not a kind.
     let mut bad = hex::decode(HEX).unwrap();
-    bad[6] = 3;
+    bad[6] = 10;
     assert!(Transaction::decode_all(&bad).is_err());
+}
+
+fn key_lock(b: u8) -> Lock {
+    Lock::Key {
+        scheme: SchemeId::MlDsa65,
+        key_hash: Hash([b; 32]),
+    }
+}
+
+/// The staking kinds (tags 3–9, ADR 0031): each payload starts with its
+/// version byte 1.
+fn staking_kinds() -> Vec<(TxKind, &'static str)> {
+    let amount = Amount::from_base(5_000).unwrap();
+    let key = PublicKey {
+        scheme: SchemeId::MlDsa65,
+        bytes: vec![0xdd, 0xee],
+    };
+    let unbond = Unbond {
+        validator: Hash([0x44; 32]),
+        amount,
+        payout: key_lock(0x55),
+    };
+    vec![
+        (
+            TxKind::Stake(Stake {
+                validator: key.clone(),
+                amount,
+            }),
+            "03010202ddee8813000000000000",
+        ),
+        (
+            TxKind::Delegate(Delegation {
+                validator: Hash([0x44; 32]),
+                amount,
+            }),
+            "040144444444444444444444444444444444444444444444444444444444444444448813000000000000",
+        ),
+        (
+            TxKind::Undelegate(unbond),
+            "05014444444444444444444444444444444444444444444444444444444444444444881300000000000000025555555555555555555555555555555555555555555555555555555555555555",
+        ),
+        (
+            TxKind::Unstake(unbond),
+            "06014444444444444444444444444444444444444444444444444444444444444444881300000000000000025555555555555555555555555555555555555555555555555555555555555555",
+        ),
+        (
+            TxKind::RegisterNode(NodeRegistration {
+                node: key,
+                payout: key_lock(0x66),
+            }),
+            "07010202ddee00026666666666666666666666666666666666666666666666666666666666666666",
+        ),
+        (
+            TxKind::Unjail(Unjail {
+                validator: Hash([0x44; 32]),
+            }),
+            "08014444444444444444444444444444444444444444444444444444444444444444",
+        ),
+        (
+            TxKind::CreateAccount(AccountCreation {
+                lock: key_lock(0x77),
+            }),
+            "090100027777777777777777777777777777777777777777777777777777777777777777",
+        ),
+    ]
+}
+
+#[test]
+fn staking_kind_vectors() {
+    for (kind, hex_) in staking_kinds() {
+        assert_eq!(hex::encode(kind.encode()), hex_, "{kind:?}");
+        let bytes = hex::decode(hex_).unwrap();
+        assert_eq!(TxKind::decode_all(&bytes).unwrap(), kind);
+        // An unknown payload version is a typed error, not a guess.
+        let mut bad = bytes.clone();
+        bad[1] = 2;
+        assert_eq!(
+            TxKind::decode_all(&bad),
+            Err(DecodeError::UnknownTag {
+                field: "staking payload version",
+                tag: 2
+            })
+        );
+        // Every strict prefix is truncated.
+        for n in 0..bytes.len() {
+            assert!(
+                matches!(
+                    TxKind::decode_all(&bytes[..n]),
+                    Err(DecodeError::UnexpectedEnd(_))
+                ),
+                "{kind:?} cut at {n}"
+            );
+        }
+        assert!(matches!(
+            TxKind::decode_all(&[bytes.clone(), vec![0]].concat()),
+            Err(DecodeError::TrailingBytes(1))
+        ));
+    }
+    assert_eq!(
+        TxKind::decode_all(&[10]),
+        Err(DecodeError::UnknownTag {
+            field: "kind",
+            tag: 10
+        })
+    );
+}
+
+/// A whole `stake` transaction: one input, a change output, the input's
+/// witness and then the validator's.
+#[test]
+fn stake_transaction_vector() {
+    let mut tx = sample_tx();
+    tx.kind = staking_kinds()[0].0.clone();
+    let w = tx.witnesses[0].clone();
+    tx.witnesses.push(w);
+    const HEX: &str = "0100e903000003010202ddee8813000000000000011111111111111111111111111111111111111111111111111111111111111111010000000180d1f0080000000000022222222222222222222222222222222222222222222222222222222222222222f401000000000000020202aabb0201cc0202aabb0201cc";
+    assert_eq!(hex::encode(tx.encode()), HEX);
+    assert_eq!(
+        Transaction::decode_all(&hex::decode(HEX).unwrap()).unwrap(),
+        tx
+    );
+    assert_eq!(
+        tx.txid().to_string(),
+        "4fd3fbbbc285144f2b7b678577b9bf72e96b06d0e7f8f7e35ab078ac4665e67a"
+    );
+    assert!(tx.kind.takes_actor_witness());
+    assert_eq!(tx.kind.bonded(), Amount::from_base(5_000).unwrap());
+    // The payload is in the signed message: another amount, another message.
+    let spent = [sample_tx().outputs[0]];
+    let mut other = tx.clone();
+    if let TxKind::Stake(s) = &mut other.kind {
+        s.amount = Amount::from_base(5_001).unwrap();
+    }
+    assert_ne!(
+        tx.signature_message(&Hash::ZERO, &spent),
+        other.signature_message(&Hash::ZERO, &spent)
+    );
 }

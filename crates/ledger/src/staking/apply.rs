@@ -1,0 +1,550 @@
+//! The rules of the staking kinds: tier 1 ([`check_shape`]) and the
+//! contextual checks and effects against the state ([`StakingState::apply_tx`],
+//! [`StakingState::apply_block`]), the release of matured unbonding entries
+//! and slashing.
+
+use luminex_primitives::{
+    Amount, Block, Hash, Lock, OutPoint, PublicKey, Transaction, TxKind, TxOut, Unbond, Witness,
+};
+
+use super::state::{
+    JailEntry, RegisteredNode, StakingState, StakingUndo, UnbondingEntry, UnbondingKey,
+    ValidatorStake,
+};
+use super::{StakingError, StakingParams};
+use crate::{BlockError, ChainSpec, Coin, TxError};
+
+fn key_ok(key: &PublicKey, spec: &ChainSpec) -> bool {
+    spec.allows(key.scheme) && key.bytes.len() == key.scheme.public_key_len()
+}
+
+fn payout_ok(lock: &Lock, spec: &ChainSpec) -> Result<(), StakingError> {
+    match lock {
+        Lock::Key { scheme, .. } if !spec.allows(*scheme) => Err(StakingError::BadPayout),
+        _ => Ok(()),
+    }
+}
+
+fn positive(amount: Amount) -> Result<(), StakingError> {
+    if amount == Amount::ZERO {
+        Err(StakingError::ZeroAmount)
+    } else {
+        Ok(())
+    }
+}
+
+/// Tier 1 of a staking kind: what needs only the transaction and the spec.
+/// The inputs, outputs and witness count are checked with every other
+/// transaction's (`check_transaction`): one witness per input, plus the
+/// acting key's for all kinds but `create-account`.
+pub fn check_shape(tx: &Transaction, spec: &ChainSpec) -> Result<(), StakingError> {
+    if spec.staking.is_none() {
+        return Err(StakingError::Disabled);
+    }
+    match &tx.kind {
+        TxKind::Stake(s) => {
+            positive(s.amount)?;
+            if !key_ok(&s.validator, spec) {
+                return Err(StakingError::BadKey);
+            }
+        }
+        TxKind::Delegate(d) => positive(d.amount)?,
+        TxKind::Undelegate(u) | TxKind::Unstake(u) => {
+            positive(u.amount)?;
+            payout_ok(&u.payout, spec)?;
+        }
+        TxKind::RegisterNode(n) => {
+            if !key_ok(&n.node, spec) {
+                return Err(StakingError::BadKey);
+            }
+            payout_ok(&n.payout, spec)?;
+        }
+        TxKind::Unjail(_) => {}
+        TxKind::CreateAccount(c) => {
+            if !spec.requires_account_creation() {
+                return Err(StakingError::AccountsDisabled);
+            }
+            payout_ok(&c.lock, spec)?;
+        }
+        TxKind::Transfer | TxKind::Coinbase { .. } | TxKind::Authority(_) => return Ok(()),
+    }
+    if tx.kind.takes_actor_witness() {
+        actor(tx)?;
+    }
+    Ok(())
+}
+
+/// The acting key: the last witness of a kind that takes one.
+fn actor(tx: &Transaction) -> Result<&PublicKey, StakingError> {
+    match tx.witnesses.last() {
+        Some(Witness::Key { public_key, .. }) if tx.witnesses.len() > tx.inputs.len() => {
+            Ok(public_key)
+        }
+        _ => Err(StakingError::NoActorWitness),
+    }
+}
+
+fn add(a: Amount, b: Amount) -> Result<Amount, StakingError> {
+    a.checked_add(b).map_err(|_| StakingError::Overflow)
+}
+
+fn sub(a: Amount, b: Amount) -> Result<Amount, StakingError> {
+    a.checked_sub(b).map_err(|_| StakingError::Overflow)
+}
+
+impl StakingState {
+    /// Tiers 2 and 3 of one transaction of a block at `height` whose txid
+    /// is `txid`: checks it against the state and, if valid, applies it,
+    /// recording the prior values in `undo`. On error the state is as
+    /// before the call.
+    ///
+    /// Every transaction goes through here (coinbase and transfers too):
+    /// on a chain that requires account creation, each output must pay a
+    /// created account. Signatures — the acting key's included, which
+    /// signs the same message as the inputs' — are verified with the
+    /// inputs' (`verify_signatures`); this checks who the key is.
+    pub fn apply_tx(
+        &mut self,
+        tx: &Transaction,
+        txid: &Hash,
+        height: u64,
+        spec: &ChainSpec,
+        undo: &mut StakingUndo,
+    ) -> Result<(), StakingError> {
+        let mark = undo.changes.len();
+        let r = self.apply_unchecked(tx, txid, height, spec, undo);
+        if r.is_err() {
+            let partial = StakingUndo {
+                changes: undo.changes.split_off(mark),
+                released: Vec::new(),
+            };
+            self.undo(&partial);
+        }
+        r
+    }
+
+    fn apply_unchecked(
+        &mut self,
+        tx: &Transaction,
+        txid: &Hash,
+        height: u64,
+        spec: &ChainSpec,
+        undo: &mut StakingUndo,
+    ) -> Result<(), StakingError> {
+        if tx.kind.is_staking() {
+            let params = spec.staking.as_ref().ok_or(StakingError::Disabled)?;
+            self.apply_kind(tx, txid, height, spec, params, undo)?;
+        }
+        if spec.requires_account_creation() {
+            for (i, o) in tx.outputs.iter().enumerate() {
+                if !self.is_account(&o.lock) {
+                    return Err(StakingError::UncreatedAccount {
+                        output: i as u32,
+                        lock: o.lock,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_kind(
+        &mut self,
+        tx: &Transaction,
+        txid: &Hash,
+        height: u64,
+        spec: &ChainSpec,
+        params: &StakingParams,
+        undo: &mut StakingUndo,
+    ) -> Result<(), StakingError> {
+        let min = params.min_stake;
+        match &tx.kind {
+            TxKind::Stake(s) => {
+                let signer = actor(tx)?;
+                let id = s.validator.key_hash();
+                if *signer != s.validator {
+                    return Err(StakingError::NotOwner {
+                        owner: id,
+                        signer: signer.key_hash(),
+                    });
+                }
+                let mut v = self.validators.get(&id).cloned().unwrap_or(ValidatorStake {
+                    public_key: s.validator.clone(),
+                    self_bond: Amount::ZERO,
+                    delegated: Amount::ZERO,
+                });
+                v.self_bond = add(v.self_bond, s.amount)?;
+                if v.self_bond < min {
+                    return Err(StakingError::BelowMinimum {
+                        bond: v.self_bond,
+                        min,
+                    });
+                }
+                self.set_validator(id, Some(v), undo);
+            }
+            TxKind::Delegate(d) => {
+                let delegator = actor(tx)?.key_hash();
+                if delegator == d.validator {
+                    return Err(StakingError::SelfDelegation(delegator));
+                }
+                let mut v = self
+                    .validators
+                    .get(&d.validator)
+                    .filter(|v| v.self_bond > Amount::ZERO)
+                    .cloned()
+                    .ok_or(StakingError::UnknownValidator(d.validator))?;
+                v.delegated = add(v.delegated, d.amount)?;
+                let had = self
+                    .delegation(&d.validator, &delegator)
+                    .unwrap_or(Amount::ZERO);
+                let now = add(had, d.amount)?;
+                self.set_validator(d.validator, Some(v), undo);
+                self.set_delegation(d.validator, delegator, now, undo);
+            }
+            TxKind::Undelegate(u) => {
+                let delegator = actor(tx)?.key_hash();
+                let had = self.delegation(&u.validator, &delegator).ok_or(
+                    StakingError::NoDelegation {
+                        validator: u.validator,
+                        delegator,
+                    },
+                )?;
+                if u.amount > had {
+                    return Err(StakingError::ExceedsBond {
+                        requested: u.amount,
+                        bonded: had,
+                    });
+                }
+                let mut v = self
+                    .validators
+                    .get(&u.validator)
+                    .cloned()
+                    .ok_or(StakingError::UnknownValidator(u.validator))?;
+                v.delegated = sub(v.delegated, u.amount)?;
+                self.check_payout(&u.payout, spec)?;
+                self.put_validator(u.validator, v, undo);
+                self.set_delegation(u.validator, delegator, sub(had, u.amount)?, undo);
+                self.start_unbonding(tx, txid, u, delegator, height, params, undo)?;
+            }
+            TxKind::Unstake(u) => {
+                let signer = actor(tx)?.key_hash();
+                if signer != u.validator {
+                    return Err(StakingError::NotOwner {
+                        owner: u.validator,
+                        signer,
+                    });
+                }
+                let mut v = self
+                    .validators
+                    .get(&u.validator)
+                    .filter(|v| v.self_bond > Amount::ZERO)
+                    .cloned()
+                    .ok_or(StakingError::NotStaked(u.validator))?;
+                if u.amount > v.self_bond {
+                    return Err(StakingError::ExceedsBond {
+                        requested: u.amount,
+                        bonded: v.self_bond,
+                    });
+                }
+                v.self_bond = sub(v.self_bond, u.amount)?;
+                if v.self_bond != Amount::ZERO && v.self_bond < min {
+                    return Err(StakingError::BelowMinimum {
+                        bond: v.self_bond,
+                        min,
+                    });
+                }
+                self.check_payout(&u.payout, spec)?;
+                self.put_validator(u.validator, v, undo);
+                self.start_unbonding(tx, txid, u, signer, height, params, undo)?;
+            }
+            TxKind::RegisterNode(n) => {
+                let signer = actor(tx)?;
+                let id = n.node.key_hash();
+                if *signer != n.node {
+                    return Err(StakingError::NotOwner {
+                        owner: id,
+                        signer: signer.key_hash(),
+                    });
+                }
+                if self.nodes.contains_key(&id) {
+                    return Err(StakingError::AlreadyRegistered(id));
+                }
+                self.check_payout(&n.payout, spec)?;
+                self.set_node(
+                    id,
+                    RegisteredNode {
+                        public_key: n.node.clone(),
+                        payout: n.payout,
+                        height,
+                    },
+                    undo,
+                );
+            }
+            TxKind::Unjail(u) => {
+                let signer = actor(tx)?.key_hash();
+                if signer != u.validator {
+                    return Err(StakingError::NotOwner {
+                        owner: u.validator,
+                        signer,
+                    });
+                }
+                let jail = *self
+                    .jails
+                    .get(&u.validator)
+                    .ok_or(StakingError::NotJailed(u.validator))?;
+                if jail.slashed {
+                    return Err(StakingError::StillSlashed(u.validator));
+                }
+                if height < jail.until {
+                    return Err(StakingError::StillJailed {
+                        until: jail.until,
+                        height,
+                    });
+                }
+                let bond = self
+                    .validators
+                    .get(&u.validator)
+                    .map_or(Amount::ZERO, |v| v.self_bond);
+                if bond < min {
+                    return Err(StakingError::BelowMinimum { bond, min });
+                }
+                self.set_jail(u.validator, None, undo);
+            }
+            TxKind::CreateAccount(c) => {
+                if !spec.requires_account_creation() {
+                    return Err(StakingError::AccountsDisabled);
+                }
+                if self.is_account(&c.lock) {
+                    return Err(StakingError::AccountExists(c.lock));
+                }
+                self.add_account(c.lock, undo);
+            }
+            TxKind::Transfer | TxKind::Coinbase { .. } | TxKind::Authority(_) => {}
+        }
+        Ok(())
+    }
+
+    /// On a chain that requires accounts, a payout must be one.
+    fn check_payout(&self, lock: &Lock, spec: &ChainSpec) -> Result<(), StakingError> {
+        if spec.requires_account_creation() && !self.is_account(lock) {
+            return Err(StakingError::UncreatedAccount {
+                output: u32::MAX,
+                lock: *lock,
+            });
+        }
+        Ok(())
+    }
+
+    /// Stores `v`, or drops the record once it holds no stake at all.
+    fn put_validator(&mut self, id: Hash, v: ValidatorStake, undo: &mut StakingUndo) {
+        let empty = v.self_bond == Amount::ZERO && v.delegated == Amount::ZERO;
+        self.set_validator(id, (!empty).then_some(v), undo);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_unbonding(
+        &mut self,
+        tx: &Transaction,
+        txid: &Hash,
+        u: &Unbond,
+        owner: Hash,
+        height: u64,
+        params: &StakingParams,
+        undo: &mut StakingUndo,
+    ) -> Result<(), StakingError> {
+        let key = UnbondingKey {
+            release_height: height
+                .checked_add(params.unbonding_blocks)
+                .ok_or(StakingError::Overflow)?,
+            outpoint: release_outpoint(tx, txid),
+        };
+        self.set_unbonding(
+            key,
+            Some(UnbondingEntry {
+                validator: u.validator,
+                owner,
+                amount: u.amount,
+                payout: u.payout,
+            }),
+            undo,
+        );
+        Ok(())
+    }
+
+    /// Releases the unbonding entries that mature at `height`: removes them
+    /// and returns their coins (created by the block at `height`, after its
+    /// transactions), recording both in `undo`.
+    pub fn release(&mut self, height: u64, undo: &mut StakingUndo) -> Vec<(OutPoint, Coin)> {
+        let due: Vec<(UnbondingKey, UnbondingEntry)> = self
+            .unbonding
+            .range(
+                UnbondingKey {
+                    release_height: height,
+                    outpoint: OutPoint {
+                        txid: Hash::ZERO,
+                        vout: 0,
+                    },
+                }..,
+            )
+            .take_while(|(k, _)| k.release_height == height)
+            .map(|(k, e)| (*k, *e))
+            .collect();
+        let mut coins = Vec::with_capacity(due.len());
+        for (k, e) in due {
+            self.set_unbonding(k, None, undo);
+            let coin = Coin {
+                output: TxOut {
+                    amount: e.amount,
+                    lock: e.payout,
+                },
+                height,
+                is_coinbase: false,
+            };
+            undo.released.push((k.outpoint, coin));
+            coins.push((k.outpoint, coin));
+        }
+        coins
+    }
+
+    /// Applies the staking side of a whole block at `height` (`txids` in
+    /// block order): every transaction through [`StakingState::apply_tx`],
+    /// then the releases due at `height`. Returns the undo data, whose
+    /// `released` coins the UTXO set gains with the block. On error the
+    /// state is as before.
+    pub fn apply_block(
+        &mut self,
+        block: &Block,
+        txids: &[Hash],
+        height: u64,
+        spec: &ChainSpec,
+    ) -> Result<StakingUndo, BlockError> {
+        let mut undo = StakingUndo::default();
+        for (index, (tx, txid)) in block.txs.iter().zip(txids).enumerate() {
+            if let Err(e) = self.apply_tx(tx, txid, height, spec, &mut undo) {
+                self.undo(&undo);
+                return Err(BlockError::Tx {
+                    index,
+                    txid: *txid,
+                    error: TxError::Staking(e),
+                });
+            }
+        }
+        self.release(height, &mut undo);
+        Ok(undo)
+    }
+
+    /// Slashes validator `id` by `numerator / denominator` of all the stake
+    /// that backs it: its own bond, every delegation to it and every
+    /// unbonding entry of stake bonded to it. Returns the coins removed,
+    /// which the caller pays out (to a reporter, redistributed) or burns.
+    ///
+    /// The amount removed is exactly `floor(total × n / d)`; it is shared
+    /// among the pieces pro rata by the largest-remainder method (each
+    /// piece first loses the floor of its share, then the units left over
+    /// go one each to the pieces with the largest fractional remainders,
+    /// ties to the earlier piece in the state's order), so no unit is lost
+    /// or made up and every node cuts the same amounts.
+    pub fn slash(
+        &mut self,
+        id: &Hash,
+        numerator: u64,
+        denominator: u64,
+        undo: &mut StakingUndo,
+    ) -> Result<Amount, StakingError> {
+        if denominator == 0 || numerator > denominator {
+            return Err(StakingError::BadFraction {
+                numerator,
+                denominator,
+            });
+        }
+        #[derive(Clone, Copy)]
+        enum Piece {
+            Own,
+            Delegation(Hash),
+            Unbonding(UnbondingKey),
+        }
+        let mut pieces: Vec<(Piece, u64)> = Vec::new();
+        if let Some(v) = self.validators.get(id) {
+            pieces.push((Piece::Own, v.self_bond.base()));
+        }
+        pieces.extend(
+            self.delegations_of(id)
+                .map(|(d, a)| (Piece::Delegation(*d), a.base())),
+        );
+        pieces.extend(
+            self.unbonding_of(id)
+                .map(|(k, e)| (Piece::Unbonding(*k), e.amount.base())),
+        );
+        let total: u128 = pieces.iter().map(|(_, a)| u128::from(*a)).sum();
+        if total == 0 {
+            return Ok(Amount::ZERO);
+        }
+        let target = total * u128::from(numerator) / u128::from(denominator);
+        let mut cuts: Vec<u128> = Vec::with_capacity(pieces.len());
+        let mut rems: Vec<(u128, usize)> = Vec::with_capacity(pieces.len());
+        for (i, (_, a)) in pieces.iter().enumerate() {
+            let share = u128::from(*a) * target;
+            cuts.push(share / total);
+            rems.push((share % total, i));
+        }
+        let mut left = target - cuts.iter().sum::<u128>();
+        // Largest remainder first; equal remainders in state order.
+        rems.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+        for (rem, i) in rems {
+            if left == 0 || rem == 0 {
+                break;
+            }
+            cuts[i] += 1;
+            left -= 1;
+        }
+        debug_assert_eq!(left, 0, "remainders sum to the units left over");
+        let cut = |i: usize| Amount::from_base(cuts[i] as u64).expect("a cut is within its piece");
+        let mut delegated_cut = Amount::ZERO;
+        let mut own_cut = Amount::ZERO;
+        for (i, (piece, amount)) in pieces.iter().enumerate() {
+            let c = cut(i);
+            if c == Amount::ZERO {
+                continue;
+            }
+            let rest =
+                Amount::from_base(amount - c.base()).expect("a piece minus its cut is in range");
+            match piece {
+                Piece::Own => own_cut = c,
+                Piece::Delegation(d) => {
+                    delegated_cut = add(delegated_cut, c)?;
+                    self.set_delegation(*id, *d, rest, undo);
+                }
+                Piece::Unbonding(k) => {
+                    let mut e = self.unbonding[k];
+                    e.amount = rest;
+                    self.set_unbonding(*k, (rest > Amount::ZERO).then_some(e), undo);
+                }
+            }
+        }
+        if let Some(mut v) = self.validators.get(id).cloned() {
+            if own_cut > Amount::ZERO || delegated_cut > Amount::ZERO {
+                v.self_bond = sub(v.self_bond, own_cut)?;
+                v.delegated = sub(v.delegated, delegated_cut)?;
+                self.put_validator(*id, v, undo);
+            }
+        }
+        Ok(Amount::from_base(target as u64).expect("at most the stake, which is in range"))
+    }
+
+    /// Jails validator `id` until height `until` (`slashed` for a jail that
+    /// [`StakingState::set_jail`] must clear before an `unjail` is
+    /// accepted), recording the change in `undo`.
+    pub fn jail_validator(&mut self, id: Hash, until: u64, slashed: bool, undo: &mut StakingUndo) {
+        self.set_jail(id, Some(JailEntry { until, slashed }), undo);
+    }
+}
+
+/// The outpoint of the coins an `unstake` or `undelegate` releases: its
+/// txid and the index one past its last output (ADR 0031). No transaction
+/// output can have it, so it never collides.
+pub fn release_outpoint(tx: &Transaction, txid: &Hash) -> OutPoint {
+    OutPoint {
+        txid: *txid,
+        vout: tx.outputs.len() as u32,
+    }
+}

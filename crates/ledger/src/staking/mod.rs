@@ -1,0 +1,42 @@
+//! Proof-of-stake state in the ledger (ADR 0031): the staking transaction
+//! kinds' rules and the state they change.
+//!
+//! - `stake` bonds coins from the transaction's inputs to a validator key as
+//!   its own stake (the validator's key signs); the own stake must reach
+//!   the spec's `min_stake`.
+//! - `delegate` / `undelegate` bond to / unbond from someone else's
+//!   validator; the validator's power is its own plus delegated stake, and
+//!   slashing hits delegators pro rata ([`StakingState::slash`]).
+//! - `unstake` and `undelegate` start unbonding: the coins sit in an
+//!   unbonding entry, still slashable, for `unbonding_blocks` blocks; the
+//!   block at the release height then creates them as an ordinary output
+//!   ([`StakingState::release`]) at the unbonding transaction's txid and
+//!   the index one past its outputs.
+//! - `register-node` records a node key for committee draws and fee
+//!   sharing; `unjail` frees a validator whose jail has ended and was not
+//!   for an uncleared slashing; `create-account` lets an address receive
+//!   coins where the spec requires it.
+//!
+//! Checks come in the ledger's tiers: [`check_shape`] with the transaction
+//! and spec alone (run by `check_transaction`); [`StakingState::apply_tx`]
+//! against the state, which applies the transaction if valid and records
+//! the prior values in a [`StakingUndo`], from which
+//! [`StakingState::undo`] restores the state exactly.
+//!
+//! Invariant: coins in UTXOs plus bonded plus unbonding stake change only
+//! by what blocks create (subsidy) and what slashing removes; a `stake`
+//! or `delegate` moves coins from its inputs into stake (the inputs pay
+//! outputs, the bonded amount and the fee), a release moves them back.
+
+mod apply;
+mod error;
+mod params;
+mod state;
+
+pub use apply::{check_shape, release_outpoint};
+pub use error::StakingError;
+pub use params::{StakingParams, StakingParamsError, MAX_UNBONDING_BLOCKS};
+pub use state::{
+    JailEntry, RegisteredNode, StakingChange, StakingState, StakingUndo, UnbondingEntry,
+    UnbondingKey, ValidatorStake, STAKING_STATE,
+};

@@ -1,0 +1,674 @@
+//! The staking state: bonded stake, delegations, unbonding entries,
+//! registered nodes, jails and accounts, in ordered maps so that its
+//! encoding, hash and every iteration are the same on every node.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use luminex_primitives::codec::{put_length, Decode, DecodeError, Encode, Reader, Sink};
+use luminex_primitives::hash::Domain;
+use luminex_primitives::{Amount, Hash, Lock, OutPoint, PublicKey};
+
+use crate::Coin;
+
+/// Domain of [`StakingState::hash`].
+pub const STAKING_STATE: Domain = Domain("luminex/staking-state");
+
+/// Bound on every collection when decoding (far above any real state).
+const MAX_ENTRIES: u64 = u32::MAX as u64;
+
+/// A validator's stake.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ValidatorStake {
+    /// Its consensus key (its id is the key hash).
+    pub public_key: PublicKey,
+    /// Its own bonded stake.
+    pub self_bond: Amount,
+    /// The sum of the delegations to it.
+    pub delegated: Amount,
+}
+
+impl ValidatorStake {
+    /// Voting power from stake: own plus delegated, in base units.
+    pub fn power(&self) -> u64 {
+        self.self_bond.base().saturating_add(self.delegated.base())
+    }
+}
+
+/// Where an unbonding entry is kept: its release height, then the outpoint
+/// its coins will have (the unbonding transaction's txid and the index one
+/// past its last output, ADR 0031). Ordered by release height, so the
+/// entries a block releases are one range.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct UnbondingKey {
+    /// The height of the block that releases the coins (after its
+    /// transactions).
+    pub release_height: u64,
+    /// The outpoint of the released coins.
+    pub outpoint: OutPoint,
+}
+
+/// Stake on its way out: still slashable until released.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct UnbondingEntry {
+    /// The validator it was bonded to.
+    pub validator: Hash,
+    /// Whose stake it is: the validator itself (an `unstake`) or a
+    /// delegator (an `undelegate`).
+    pub owner: Hash,
+    /// The coins, after any slashing.
+    pub amount: Amount,
+    /// Who can spend them once released.
+    pub payout: Lock,
+}
+
+/// A registered node (committee draws, fee sharing).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RegisteredNode {
+    /// Its key.
+    pub public_key: PublicKey,
+    /// Where its share of fees is paid.
+    pub payout: Lock,
+    /// The height of the block that registered it.
+    pub height: u64,
+}
+
+/// A jailed validator: out of the validator set until it unjails.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct JailEntry {
+    /// The first height at which an `unjail` is accepted.
+    pub until: u64,
+    /// Set by slashing: while set, `unjail` is refused whatever the height
+    /// (the slashing rules decide when, if ever, it clears).
+    pub slashed: bool,
+}
+
+/// The staking state after a block. Changes go through
+/// [`StakingState::apply_tx`], [`StakingState::release`],
+/// [`StakingState::slash`] and [`StakingState::set_jail`], each recording
+/// in a [`StakingUndo`] what [`StakingState::undo`] needs to restore the
+/// state exactly.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct StakingState {
+    pub(super) validators: BTreeMap<Hash, ValidatorStake>,
+    /// (validator, delegator) → amount.
+    pub(super) delegations: BTreeMap<(Hash, Hash), Amount>,
+    pub(super) unbonding: BTreeMap<UnbondingKey, UnbondingEntry>,
+    pub(super) nodes: BTreeMap<Hash, RegisteredNode>,
+    pub(super) jails: BTreeMap<Hash, JailEntry>,
+    pub(super) accounts: BTreeSet<Lock>,
+}
+
+/// One recorded change: the key and the value it had before.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum StakingChange {
+    /// A validator's record.
+    Validator(Hash, Option<ValidatorStake>),
+    /// A delegation (validator, delegator).
+    Delegation(Hash, Hash, Option<Amount>),
+    /// An unbonding entry.
+    Unbonding(UnbondingKey, Option<UnbondingEntry>),
+    /// A node registration.
+    Node(Hash, Option<RegisteredNode>),
+    /// A jail entry.
+    Jail(Hash, Option<JailEntry>),
+    /// An account: whether it existed.
+    Account(Lock, bool),
+}
+
+/// What undoes the staking changes of a block (or of any sequence of
+/// changes): the prior values, in the order they were changed, and the
+/// coins released to the UTXO set.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct StakingUndo {
+    /// Prior values, oldest change first; undone newest first.
+    pub changes: Vec<StakingChange>,
+    /// Coins the changes released (matured unbonding entries): the UTXO
+    /// set gains them with the block and loses them when it disconnects.
+    pub released: Vec<(OutPoint, Coin)>,
+}
+
+impl StakingUndo {
+    /// Whether nothing was changed.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.released.is_empty()
+    }
+}
+
+/// Queries, for consensus (the next validator set), the API and tests.
+impl StakingState {
+    /// An empty state whose accounts are `accounts` (the genesis
+    /// allocations' locks on a chain that requires account creation).
+    pub fn with_accounts(accounts: impl IntoIterator<Item = Lock>) -> StakingState {
+        StakingState {
+            accounts: accounts.into_iter().collect(),
+            ..StakingState::default()
+        }
+    }
+
+    /// The state at genesis of `spec`: no stake; on a chain that requires
+    /// account creation, the allocations' addresses are the accounts.
+    pub fn genesis(spec: &crate::ChainSpec) -> StakingState {
+        if !spec.requires_account_creation() {
+            return StakingState::default();
+        }
+        StakingState::with_accounts(spec.genesis_block().txs.iter().flat_map(|tx| {
+            tx.outputs
+                .iter()
+                .map(|o| o.lock)
+                .collect::<Vec<_>>()
+                .into_iter()
+        }))
+    }
+
+    /// The validator with id `id`.
+    pub fn validator(&self, id: &Hash) -> Option<&ValidatorStake> {
+        self.validators.get(id)
+    }
+
+    /// Every validator with stake (own or delegated), by id.
+    pub fn validators(&self) -> impl Iterator<Item = (&Hash, &ValidatorStake)> {
+        self.validators.iter()
+    }
+
+    /// Bonded power of validator `id` (own plus delegated stake, in base
+    /// units); 0 if it has none.
+    pub fn bonded_power(&self, id: &Hash) -> u64 {
+        self.validators.get(id).map_or(0, ValidatorStake::power)
+    }
+
+    /// The delegations to validator `id`: delegator and amount, by
+    /// delegator.
+    pub fn delegations_of(&self, id: &Hash) -> impl Iterator<Item = (&Hash, &Amount)> {
+        self.delegations
+            .range((*id, Hash::ZERO)..=(*id, Hash([0xff; 32])))
+            .map(|((_, d), a)| (d, a))
+    }
+
+    /// What `delegator` has delegated to `validator`.
+    pub fn delegation(&self, validator: &Hash, delegator: &Hash) -> Option<Amount> {
+        self.delegations.get(&(*validator, *delegator)).copied()
+    }
+
+    /// Every delegation: (validator, delegator) and amount.
+    pub fn delegations(&self) -> impl Iterator<Item = (&(Hash, Hash), &Amount)> {
+        self.delegations.iter()
+    }
+
+    /// Every unbonding entry, by release height.
+    pub fn unbonding(&self) -> impl Iterator<Item = (&UnbondingKey, &UnbondingEntry)> {
+        self.unbonding.iter()
+    }
+
+    /// The unbonding entries of stake bonded to validator `id`.
+    pub fn unbonding_of(
+        &self,
+        id: &Hash,
+    ) -> impl Iterator<Item = (&UnbondingKey, &UnbondingEntry)> {
+        let id = *id;
+        self.unbonding
+            .iter()
+            .filter(move |(_, e)| e.validator == id)
+    }
+
+    /// Every registered node, by id.
+    pub fn nodes(&self) -> impl Iterator<Item = (&Hash, &RegisteredNode)> {
+        self.nodes.iter()
+    }
+
+    /// The registered node with id `id`.
+    pub fn node(&self, id: &Hash) -> Option<&RegisteredNode> {
+        self.nodes.get(id)
+    }
+
+    /// The jail entry of validator `id`, if jailed.
+    pub fn jail(&self, id: &Hash) -> Option<&JailEntry> {
+        self.jails.get(id)
+    }
+
+    /// Every jailed validator, by id.
+    pub fn jails(&self) -> impl Iterator<Item = (&Hash, &JailEntry)> {
+        self.jails.iter()
+    }
+
+    /// Whether `lock` is a created account.
+    pub fn is_account(&self, lock: &Lock) -> bool {
+        self.accounts.contains(lock)
+    }
+
+    /// Number of created accounts.
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// All bonded stake (own and delegated), in base units.
+    pub fn total_bonded(&self) -> u128 {
+        self.validators
+            .values()
+            .map(|v| u128::from(v.power()))
+            .sum()
+    }
+
+    /// All stake unbonding, in base units.
+    pub fn total_unbonding(&self) -> u128 {
+        self.unbonding
+            .values()
+            .map(|e| u128::from(e.amount.base()))
+            .sum()
+    }
+
+    /// The commitment to the whole state (the BFT header's `state_root`
+    /// includes it): the tagged hash of [`Encode`]'s canonical encoding.
+    pub fn hash(&self) -> Hash {
+        let mut h = STAKING_STATE.hasher();
+        self.encode_to(&mut h);
+        h.finish()
+    }
+}
+
+/// Recording setters: every change of the state goes through one of these.
+impl StakingState {
+    pub(super) fn set_validator(
+        &mut self,
+        id: Hash,
+        v: Option<ValidatorStake>,
+        undo: &mut StakingUndo,
+    ) {
+        let prior = match v {
+            Some(v) => self.validators.insert(id, v),
+            None => self.validators.remove(&id),
+        };
+        undo.changes.push(StakingChange::Validator(id, prior));
+    }
+
+    pub(super) fn set_delegation(
+        &mut self,
+        validator: Hash,
+        delegator: Hash,
+        amount: Amount,
+        undo: &mut StakingUndo,
+    ) {
+        let key = (validator, delegator);
+        let prior = if amount == Amount::ZERO {
+            self.delegations.remove(&key)
+        } else {
+            self.delegations.insert(key, amount)
+        };
+        undo.changes
+            .push(StakingChange::Delegation(validator, delegator, prior));
+    }
+
+    pub(super) fn set_unbonding(
+        &mut self,
+        key: UnbondingKey,
+        e: Option<UnbondingEntry>,
+        undo: &mut StakingUndo,
+    ) {
+        let prior = match e {
+            Some(e) => self.unbonding.insert(key, e),
+            None => self.unbonding.remove(&key),
+        };
+        undo.changes.push(StakingChange::Unbonding(key, prior));
+    }
+
+    pub(super) fn set_node(&mut self, id: Hash, n: RegisteredNode, undo: &mut StakingUndo) {
+        let prior = self.nodes.insert(id, n);
+        undo.changes.push(StakingChange::Node(id, prior));
+    }
+
+    /// Jails validator `id` (`Some`) or frees it (`None`), recording the
+    /// change in `undo`. For the slashing and downtime rules; a jailed
+    /// validator leaves jail by an `unjail` transaction.
+    pub fn set_jail(&mut self, id: Hash, jail: Option<JailEntry>, undo: &mut StakingUndo) {
+        let prior = match jail {
+            Some(j) => self.jails.insert(id, j),
+            None => self.jails.remove(&id),
+        };
+        undo.changes.push(StakingChange::Jail(id, prior));
+    }
+
+    pub(super) fn add_account(&mut self, lock: Lock, undo: &mut StakingUndo) {
+        let existed = !self.accounts.insert(lock);
+        undo.changes.push(StakingChange::Account(lock, existed));
+    }
+
+    /// Reverses `undo`: restores every recorded prior value, newest first.
+    /// Applied to the state its changes left, gives back the state before
+    /// them exactly (the released coins are the caller's to remove from
+    /// the UTXO set).
+    pub fn undo(&mut self, undo: &StakingUndo) {
+        for c in undo.changes.iter().rev() {
+            match c.clone() {
+                StakingChange::Validator(id, prior) => restore(&mut self.validators, id, prior),
+                StakingChange::Delegation(v, d, prior) => {
+                    restore(&mut self.delegations, (v, d), prior)
+                }
+                StakingChange::Unbonding(k, prior) => restore(&mut self.unbonding, k, prior),
+                StakingChange::Node(id, prior) => restore(&mut self.nodes, id, prior),
+                StakingChange::Jail(id, prior) => restore(&mut self.jails, id, prior),
+                StakingChange::Account(lock, existed) => {
+                    if existed {
+                        self.accounts.insert(lock);
+                    } else {
+                        self.accounts.remove(&lock);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn restore<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, prior: Option<V>) {
+    match prior {
+        Some(v) => {
+            map.insert(key, v);
+        }
+        None => {
+            map.remove(&key);
+        }
+    }
+}
+
+// ---- canonical encoding -------------------------------------------------
+
+impl Encode for ValidatorStake {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.public_key.encode_to(s);
+        self.self_bond.encode_to(s);
+        self.delegated.encode_to(s);
+    }
+}
+
+impl Decode for ValidatorStake {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ValidatorStake {
+            public_key: PublicKey::decode(r)?,
+            self_bond: Amount::decode(r)?,
+            delegated: Amount::decode(r)?,
+        })
+    }
+}
+
+impl Encode for UnbondingKey {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        s.put(&self.release_height.to_le_bytes());
+        self.outpoint.encode_to(s);
+    }
+}
+
+impl Decode for UnbondingKey {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(UnbondingKey {
+            release_height: r.u64("release height")?,
+            outpoint: OutPoint::decode(r)?,
+        })
+    }
+}
+
+impl Encode for UnbondingEntry {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.validator.encode_to(s);
+        self.owner.encode_to(s);
+        self.amount.encode_to(s);
+        self.payout.encode_to(s);
+    }
+}
+
+impl Decode for UnbondingEntry {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(UnbondingEntry {
+            validator: Hash::decode(r)?,
+            owner: Hash::decode(r)?,
+            amount: Amount::decode(r)?,
+            payout: Lock::decode(r)?,
+        })
+    }
+}
+
+impl Encode for RegisteredNode {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.public_key.encode_to(s);
+        self.payout.encode_to(s);
+        s.put(&self.height.to_le_bytes());
+    }
+}
+
+impl Decode for RegisteredNode {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(RegisteredNode {
+            public_key: PublicKey::decode(r)?,
+            payout: Lock::decode(r)?,
+            height: r.u64("registration height")?,
+        })
+    }
+}
+
+fn put_bool<S: Sink>(s: &mut S, b: bool) {
+    s.put(&[u8::from(b)]);
+}
+
+fn read_bool(r: &mut Reader<'_>, what: &'static str) -> Result<bool, DecodeError> {
+    match r.u8(what)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(DecodeError::OutOfRange { field: what }),
+    }
+}
+
+impl Encode for JailEntry {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        s.put(&self.until.to_le_bytes());
+        put_bool(s, self.slashed);
+    }
+}
+
+impl Decode for JailEntry {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(JailEntry {
+            until: r.u64("jail until")?,
+            slashed: read_bool(r, "jail slashed flag")?,
+        })
+    }
+}
+
+fn put_map<S: Sink, K, V>(s: &mut S, map: &BTreeMap<K, V>, mut f: impl FnMut(&mut S, &K, &V)) {
+    put_length(s, map.len());
+    for (k, v) in map {
+        f(s, k, v);
+    }
+}
+
+/// Decodes a map whose keys must come in strictly increasing order (one
+/// encoding per state).
+fn read_map<K: Ord + Clone, V>(
+    r: &mut Reader<'_>,
+    what: &'static str,
+    mut item: impl FnMut(&mut Reader<'_>) -> Result<(K, V), DecodeError>,
+) -> Result<BTreeMap<K, V>, DecodeError> {
+    let items = r.seq(what, MAX_ENTRIES, |r| item(r))?;
+    let mut map = BTreeMap::new();
+    let mut last: Option<K> = None;
+    for (k, v) in items {
+        if last.as_ref().is_some_and(|l| *l >= k) {
+            return Err(DecodeError::OutOfRange { field: what });
+        }
+        last = Some(k.clone());
+        map.insert(k, v);
+    }
+    Ok(map)
+}
+
+impl Encode for StakingState {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        put_map(s, &self.validators, |s, k, v| {
+            k.encode_to(s);
+            v.encode_to(s);
+        });
+        put_map(s, &self.delegations, |s, (v, d), a| {
+            v.encode_to(s);
+            d.encode_to(s);
+            a.encode_to(s);
+        });
+        put_map(s, &self.unbonding, |s, k, e| {
+            k.encode_to(s);
+            e.encode_to(s);
+        });
+        put_map(s, &self.nodes, |s, k, n| {
+            k.encode_to(s);
+            n.encode_to(s);
+        });
+        put_map(s, &self.jails, |s, k, j| {
+            k.encode_to(s);
+            j.encode_to(s);
+        });
+        put_length(s, self.accounts.len());
+        for a in &self.accounts {
+            a.encode_to(s);
+        }
+    }
+}
+
+impl Decode for StakingState {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let validators = read_map(r, "validators", |r| {
+            Ok((Hash::decode(r)?, ValidatorStake::decode(r)?))
+        })?;
+        let delegations = read_map(r, "delegations", |r| {
+            Ok(((Hash::decode(r)?, Hash::decode(r)?), Amount::decode(r)?))
+        })?;
+        let unbonding = read_map(r, "unbonding", |r| {
+            Ok((UnbondingKey::decode(r)?, UnbondingEntry::decode(r)?))
+        })?;
+        let nodes = read_map(r, "nodes", |r| {
+            Ok((Hash::decode(r)?, RegisteredNode::decode(r)?))
+        })?;
+        let jails = read_map(r, "jails", |r| {
+            Ok((Hash::decode(r)?, JailEntry::decode(r)?))
+        })?;
+        let accounts = read_map(r, "accounts", |r| Ok((Lock::decode(r)?, ())))?
+            .into_keys()
+            .collect();
+        Ok(StakingState {
+            validators,
+            delegations,
+            unbonding,
+            nodes,
+            jails,
+            accounts,
+        })
+    }
+}
+
+fn put_option<S: Sink, T>(s: &mut S, v: &Option<T>, f: impl FnOnce(&mut S, &T)) {
+    match v {
+        None => s.put(&[0]),
+        Some(v) => {
+            s.put(&[1]);
+            f(s, v);
+        }
+    }
+}
+
+fn read_option<T>(
+    r: &mut Reader<'_>,
+    what: &'static str,
+    f: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Option<T>, DecodeError> {
+    Ok(if read_bool(r, what)? {
+        Some(f(r)?)
+    } else {
+        None
+    })
+}
+
+impl Encode for StakingChange {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        match self {
+            StakingChange::Validator(id, v) => {
+                s.put(&[0]);
+                id.encode_to(s);
+                put_option(s, v, |s, v| v.encode_to(s));
+            }
+            StakingChange::Delegation(v, d, a) => {
+                s.put(&[1]);
+                v.encode_to(s);
+                d.encode_to(s);
+                put_option(s, a, |s, a| a.encode_to(s));
+            }
+            StakingChange::Unbonding(k, e) => {
+                s.put(&[2]);
+                k.encode_to(s);
+                put_option(s, e, |s, e| e.encode_to(s));
+            }
+            StakingChange::Node(id, n) => {
+                s.put(&[3]);
+                id.encode_to(s);
+                put_option(s, n, |s, n| n.encode_to(s));
+            }
+            StakingChange::Jail(id, j) => {
+                s.put(&[4]);
+                id.encode_to(s);
+                put_option(s, j, |s, j| j.encode_to(s));
+            }
+            StakingChange::Account(lock, existed) => {
+                s.put(&[5]);
+                lock.encode_to(s);
+                put_bool(s, *existed);
+            }
+        }
+    }
+}
+
+impl Decode for StakingChange {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        const W: &str = "staking undo value";
+        Ok(match r.u8("staking change")? {
+            0 => StakingChange::Validator(
+                Hash::decode(r)?,
+                read_option(r, W, ValidatorStake::decode)?,
+            ),
+            1 => StakingChange::Delegation(
+                Hash::decode(r)?,
+                Hash::decode(r)?,
+                read_option(r, W, Amount::decode)?,
+            ),
+            2 => StakingChange::Unbonding(
+                UnbondingKey::decode(r)?,
+                read_option(r, W, UnbondingEntry::decode)?,
+            ),
+            3 => StakingChange::Node(Hash::decode(r)?, read_option(r, W, RegisteredNode::decode)?),
+            4 => StakingChange::Jail(Hash::decode(r)?, read_option(r, W, JailEntry::decode)?),
+            5 => StakingChange::Account(Lock::decode(r)?, read_bool(r, W)?),
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    field: "staking change",
+                    tag: tag.into(),
+                })
+            }
+        })
+    }
+}
+
+impl Encode for StakingUndo {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        put_length(s, self.changes.len());
+        for c in &self.changes {
+            c.encode_to(s);
+        }
+        put_length(s, self.released.len());
+        for (op, coin) in &self.released {
+            op.encode_to(s);
+            coin.encode_to(s);
+        }
+    }
+}
+
+impl Decode for StakingUndo {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(StakingUndo {
+            changes: r.seq("staking changes", MAX_ENTRIES, StakingChange::decode)?,
+            released: r.seq("released coins", MAX_ENTRIES, |r| {
+                Ok((OutPoint::decode(r)?, Coin::decode(r)?))
+            })?,
+        })
+    }
+}

@@ -6,11 +6,15 @@ use std::path::Path;
 
 use luminex_consensus::bft::message::{Proposal, SignedProposal, SignedVote, Vote, VoteKind};
 use luminex_consensus::bft::{BftRules, CompactProposal, ConsensusMessage, Gossip};
-use luminex_ledger::testkit::{dev_keys, lock_of, transfer, TestChain};
+use luminex_ledger::staking::StakingParams;
+use luminex_ledger::testkit::{dev_keys, lock_of, staking_tx, transfer, TestChain};
 use luminex_ledger::{BlockUndo, ChainSpec, Parent};
 use luminex_p2p::compact::CompactBlock;
 use luminex_p2p::wire::{to_frame, to_plain_frame, Request};
-use luminex_primitives::{Amount, Encode, Hash, SchemeId, TxOut};
+use luminex_primitives::{
+    AccountCreation, Amount, Delegation, Encode, Hash, NodeRegistration, SchemeId, Stake, TxKind,
+    TxOut, Unbond, Unjail,
+};
 use luminex_wallet::{multipart, Wallet};
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -37,6 +41,65 @@ fn main() {
     chain.connect(block.clone()).expect("a valid block");
     write("transaction", "transfer", &tx.encode());
     write("transaction", "coinbase", &block.txs[0].encode());
+
+    // One of each staking kind (ADR 0031), signed on the dev chain with a
+    // `[staking]` table that requires account creation.
+    let mut staked = spec.clone();
+    staked.staking = Some(StakingParams {
+        min_stake: Amount::from_base(1_000_000).expect("in range"),
+        unbonding_blocks: 10,
+        require_account_creation: true,
+    });
+    let payer = &keys[2];
+    let coin = chain.coins_of(&lock_of(payer))[0];
+    let validator = &keys[3];
+    let id = validator.public_key().key_hash();
+    let amount = Amount::from_base(2_000_000).expect("in range");
+    let unbond = Unbond {
+        validator: id,
+        amount,
+        payout: lock_of(validator),
+    };
+    let kinds = [
+        (
+            "stake",
+            TxKind::Stake(Stake {
+                validator: validator.public_key().clone(),
+                amount,
+            }),
+            Some(validator),
+        ),
+        (
+            "delegate",
+            TxKind::Delegate(Delegation {
+                validator: id,
+                amount,
+            }),
+            Some(payer),
+        ),
+        ("undelegate", TxKind::Undelegate(unbond), Some(payer)),
+        ("unstake", TxKind::Unstake(unbond), Some(validator)),
+        (
+            "register-node",
+            TxKind::RegisterNode(NodeRegistration {
+                node: validator.public_key().clone(),
+                payout: lock_of(validator),
+            }),
+            Some(validator),
+        ),
+        ("unjail", TxKind::Unjail(Unjail { validator: id }), Some(validator)),
+        (
+            "create-account",
+            TxKind::CreateAccount(AccountCreation {
+                lock: lock_of(&keys[1]),
+            }),
+            None,
+        ),
+    ];
+    for (name, kind, actor) in kinds {
+        let tx = staking_tx(&staked, payer, &[coin], kind, actor);
+        write("transaction", name, &tx.encode());
+    }
     write("block", "dev-1", &block.encode());
     write("header", "dev-1", &block.header.encode());
     write(

@@ -2,8 +2,9 @@
 //! validation of whatever decodes never panics.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use luminex_ledger::staking::StakingParams;
 use luminex_ledger::{check_transaction, ChainSpec};
-use luminex_primitives::{Decode, Encode, Transaction};
+use luminex_primitives::{Amount, Decode, Encode, Transaction};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(tx) = Transaction::decode_all(data) {
@@ -17,5 +18,13 @@ fuzz_target!(|data: &[u8]| {
             let spec = ChainSpec::preset(name).expect("a preset");
             let _ = check_transaction(&tx, &spec);
         }
+        // And on a chain that takes the staking kinds (ADR 0031).
+        let mut staked = ChainSpec::preset("dev").expect("a preset");
+        staked.staking = Some(StakingParams {
+            min_stake: Amount::from_base(1).expect("in range"),
+            unbonding_blocks: 1,
+            require_account_creation: true,
+        });
+        let _ = check_transaction(&tx, &staked);
     }
 });

@@ -63,6 +63,8 @@ pub fn page(title: &str, live: Live, body: Markup) -> Markup {
                 footer {
                     p {
                         (t("footer-served")) " · "
+                        a href="/wallet" { (t("footer-wallet")) } " · "
+                        a href="/admin" { (t("footer-admin")) } " · "
                         a href="/docs" { (t("footer-api")) } " · "
                         a href="/metrics" { (t("footer-metrics")) }
                     }

@@ -1,0 +1,157 @@
+//! Importing a chain into a fresh fjall-backed chain store, as `luminex
+//! chain import` does: a second thread decodes nothing (the blocks are in
+//! memory) but prepares each block — context-free checks and signatures
+//! ahead — while this one connects and commits the one before.
+//!
+//! The chain: a fan-out block, then [`BLOCKS`] blocks of 1,000 one-input,
+//! two-output ML-DSA-65 transfers, each spending coins the blocks before
+//! created (the UTXO set grows by 1,000 coins a block, as on a busy chain).
+//! Two figures: signatures never seen (a file import or a sync), and
+//! signatures already cached (storage and validation without signatures —
+//! what the chain store itself costs). Medians of [`RUNS`] runs.
+//!
+//! Run: `cargo bench -p luminex-storage --bench import`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use luminex_crypto::SigningKey;
+use luminex_ledger::testkit::{lock_of, transfer, TestChain};
+use luminex_ledger::SigCache;
+use luminex_primitives::{Amount, Block, SchemeId, TxOut};
+use luminex_storage::{ChainStore, FjallStore, Preverifier};
+use rayon::prelude::*;
+
+const BLOCKS: usize = 30;
+const TXS: usize = 1000;
+const KEYS: usize = 50;
+const RUNS: usize = 3;
+
+/// The chain after genesis.
+fn build() -> (TestChain, Vec<Block>) {
+    let mut chain = TestChain::dev();
+    let keys: Vec<SigningKey> = (0..KEYS as u8)
+        .map(|i| SigningKey::from_seed(SchemeId::MlDsa65, &[i + 7; 32]))
+        .collect();
+    let mut blocks = vec![chain.fan_out(1, &keys, TXS, 1 << 40)];
+    for _ in 0..BLOCKS {
+        // The largest coins of each key: those the last blocks created.
+        let jobs: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .flat_map(|(i, k)| {
+                let mut coins = chain.coins_of(&lock_of(k));
+                coins.sort_by_key(|(op, c)| (std::cmp::Reverse(c.output.amount), *op));
+                coins
+                    .into_iter()
+                    .take(TXS / KEYS)
+                    .map(move |c| (i, k, c))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let txs: Vec<_> = jobs
+            .par_iter()
+            .map(|(i, k, c)| {
+                let half = Amount::from_base(c.1.output.amount.base() / 2).unwrap();
+                transfer(
+                    &chain.spec,
+                    k,
+                    &[*c],
+                    vec![TxOut {
+                        amount: half,
+                        lock: lock_of(&keys[(i + 1) % KEYS]),
+                    }],
+                )
+            })
+            .collect();
+        for t in &txs {
+            chain.cache.insert(t.wtxid());
+        }
+        blocks.push(chain.mine(txs).unwrap());
+    }
+    (chain, blocks)
+}
+
+/// Seconds to import `blocks` into a fresh store.
+fn import(chain: &TestChain, blocks: &[Block], cache: &SigCache) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let kv = Arc::new(FjallStore::open(dir.path()).unwrap());
+    let rules = luminex_consensus::rules_for(&chain.spec);
+    let store = ChainStore::open(kv, chain.spec.clone(), rules).unwrap();
+    let start = Instant::now();
+    let mut pre = Preverifier::new();
+    let help = pre.helper();
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let store_ref = &store;
+        s.spawn(move || {
+            for b in blocks {
+                let p = pre.prepare(store_ref, Arc::new(b.clone()), cache).0;
+                if tx.send(p).is_err() {
+                    break;
+                }
+            }
+        });
+        loop {
+            let p = match rx.try_recv() {
+                Ok(p) => p,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    help.help();
+                    match rx.recv() {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    }
+                }
+            };
+            let now = p.block().header.time();
+            store.connect_prepared(&p, now, cache).unwrap();
+        }
+    });
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(store.tip().height as usize, blocks.len());
+    drop(store);
+    secs
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    eprintln!("building {BLOCKS} blocks of {TXS} ML-DSA-65 transfers…");
+    let (chain, blocks) = build();
+    let txs: usize = blocks.iter().map(|b| b.txs.len()).sum();
+    for warm in [false, true] {
+        let runs: Vec<f64> = (0..RUNS)
+            .map(|_| {
+                let cache = SigCache::new(txs * 2);
+                if warm {
+                    for b in &blocks {
+                        for t in &b.txs {
+                            cache.insert(t.wtxid());
+                        }
+                    }
+                }
+                import(&chain, &blocks, &cache)
+            })
+            .collect();
+        let label = if warm {
+            "signatures cached"
+        } else {
+            "signatures never seen"
+        };
+        let all: Vec<String> = runs
+            .iter()
+            .map(|s| format!("{:.0}", txs as f64 / s))
+            .collect();
+        println!(
+            "import/{}x{TXS} ({label}): median {:.2} s, {:.0} tx/s (runs: {} tx/s)",
+            BLOCKS + 1,
+            median(runs.clone()),
+            txs as f64 / median(runs),
+            all.join(" · ")
+        );
+    }
+}

@@ -36,6 +36,11 @@ pub struct CommonArgs {
     /// genesis (signatures still differ: they commit to the genesis hash).
     #[arg(long, env = "LUMINEX_ALLOW_CHAIN_ID_REUSE", global = true)]
     pub allow_chain_id_reuse: bool,
+    /// Memory for the UTXO cache in MiB (default 1024): coins changed since
+    /// the last flush stay in memory and reach the database when the cache
+    /// is full or the node stops; 0 writes them after every block.
+    #[arg(long = "dbcache-mb", env = "LUMINEX_DBCACHE_MB", global = true)]
+    pub dbcache_mb: Option<usize>,
 }
 
 /// Options of `luminex node`.
@@ -198,6 +203,8 @@ pub struct ConfigFile {
     pub external_addrs: Option<Vec<String>>,
     /// Connection cap.
     pub max_peers: Option<u32>,
+    /// UTXO cache in MiB.
+    pub dbcache_mb: Option<usize>,
     /// Whether to run peer-to-peer networking.
     pub p2p: Option<bool>,
     /// Seconds a misbehaving peer stays banned.
@@ -389,6 +396,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// The browser wallet (`/wallet`): who may reach it, when it locks.
     pub wallet: luminex_web::wallet::WalletOptions,
+    /// How the chain store keeps its state (the UTXO cache's budget).
+    pub store: luminex_storage::StoreOptions,
 }
 
 /// The operator's dashboard: where its keys come from and who may reach it.
@@ -486,6 +495,15 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         return Err(ConfigError::Value("block time must be positive".into()));
     }
     let mb = args.mempool_max_mb.or(file.mempool_max_mb).unwrap_or(512);
+    let dbcache_mb = c
+        .dbcache_mb
+        .or(file.dbcache_mb)
+        .unwrap_or(luminex_storage::DEFAULT_UTXO_CACHE_BYTES >> 20);
+    let store = luminex_storage::StoreOptions {
+        utxo_cache_bytes: dbcache_mb
+            .checked_mul(1 << 20)
+            .ok_or_else(|| ConfigError::Value(format!("--dbcache-mb {dbcache_mb} is too large")))?,
+    };
     if mb == 0 || mb > 1 << 20 {
         return Err(ConfigError::Value(
             "mempool size must be 1 MiB..1 TiB".into(),
@@ -673,6 +691,7 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         validator_key: args.validator_key.clone().or(file.validator_key),
         dev_validator: args.dev_validator,
         spec,
+        store,
     })
 }
 

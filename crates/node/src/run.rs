@@ -20,7 +20,12 @@ pub fn open_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
     std::fs::create_dir_all(&db).with_context(|| format!("creating {}", db.display()))?;
     let kv = FjallStore::open(&db).with_context(|| format!("opening database {}", db.display()))?;
     let rules = luminex_consensus::rules_for(&cfg.spec);
-    Ok(ChainStore::open(Arc::new(kv), cfg.spec.clone(), rules)?)
+    Ok(ChainStore::open_with(
+        Arc::new(kv),
+        cfg.spec.clone(),
+        rules,
+        cfg.store,
+    )?)
 }
 
 /// How one run of the node ended.
@@ -269,6 +274,14 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         Err(e) => tracing::warn!(error = %e, "could not save the mempool"),
     }
     drop(node);
+    // The UTXO cache to disk, so the next start has no blocks to apply
+    // again; a store still held somewhere writes nothing more.
+    let closing = chain.clone();
+    match tokio::task::spawn_blocking(move || closing.close()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not flush the UTXO cache"),
+        Err(e) => tracing::warn!(error = %e, "could not flush the UTXO cache"),
+    }
     tracing::info!(height = chain.tip().height, "stopped");
     Ok(exit)
 }

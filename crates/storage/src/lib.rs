@@ -7,8 +7,10 @@
 //!   against both.
 //! * [`tables`]: every keyspace declared once with its key and value types.
 //! * [`ChainStore`]: the chain on top — connects a block by committing the
-//!   block, its UTXO changes, undo data and indexes in **one** batch, so a
-//!   crash at any moment leaves a consistent tip.
+//!   block, its undo data and indexes in **one** synced batch, so a crash at
+//!   any moment leaves a consistent tip; its UTXO changes go to an
+//!   in-memory UTXO cache flushed now and then with the block it is current
+//!   to, and the blocks after that are applied again at open (ADR 0032).
 //! * `faults` (feature `testkit`): a wrapper that injects write, fsync
 //!   and no-space faults into any backend, for tests.
 //! * [`Preverifier`]: checks the signatures of queued blocks while earlier
@@ -29,7 +31,7 @@ pub mod tables;
 
 pub use chain::{
     AcceptStatus, Accepted, AddressTx, ChainError, ChainStore, ConsistencyReport, PreparedBlock,
-    StoredTx, Tip,
+    StoreOptions, StoredTx, Tip, DEFAULT_UTXO_CACHE_BYTES,
 };
 pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES};
 pub use kv::{Batch, KvExt, KvStore, StoreError};

@@ -413,9 +413,22 @@ pub const META_FINALIZED: Table<String, TipRecord> = Table::new(TableId::Meta);
 pub const META_FORMAT: Table<String, FormatVersion> = Table::new(TableId::Meta);
 /// Key of the format version in [`META_FORMAT`].
 pub const FORMAT_KEY: &str = "format";
-/// The format this code writes and reads. A database without a version
-/// was written before versions were recorded, in format 1.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this code writes. A database without a version was written
+/// before versions were recorded, in format 1.
+///
+/// Format 2 (ADR 0032): the `utxos` keyspace may lag the tip — it is
+/// current to the block in [`META_UTXO_TIP`], and the blocks after it are
+/// applied again at open. A format-1 database (whose `utxos` keyspace
+/// always matched the tip) is upgraded by recording its tip there; a build
+/// that reads only format 1 refuses a format-2 database rather than take a
+/// lagging UTXO set for the tip's.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format this code reads (and upgrades).
+pub const OLDEST_FORMAT: u32 = 1;
+/// The block the `utxos` keyspace is current to (format 2).
+pub const META_UTXO_TIP: Table<String, TipRecord> = Table::new(TableId::Meta);
+/// Key of that block in [`META_UTXO_TIP`].
+pub const UTXO_TIP_KEY: &str = "utxo_tip";
 
 /// The format version of a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! Crash safety: a node importing blocks is killed with SIGKILL at random
-//! moments; every restart finds a consistent tip whose UTXO set matches a
-//! replay of its blocks, and nothing committed is ever lost.
+//! moments — and, with the UTXO cache flushed after every block, right
+//! after flushes start; every restart finds a consistent tip whose UTXO set
+//! matches a replay of its blocks, and nothing committed is ever lost.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -49,8 +50,30 @@ fn build_chain() -> TestChain {
     chain
 }
 
+/// When a kill lands during an import.
+#[derive(Clone, Copy)]
+enum KillAt {
+    /// A random moment after a random number of committed blocks.
+    Import,
+    /// A random moment right after the UTXO cache starts a flush (with a
+    /// budget of 0 it flushes after every block).
+    Flush,
+}
+
 #[test]
 fn sigkill_during_import_always_restarts_consistent() {
+    kill_during_import(KillAt::Import, None);
+}
+
+/// The UTXO cache flushed after every block, each kill a few milliseconds
+/// after a flush started: inside its synced batch, or just after it, or
+/// inside the next block's.
+#[test]
+fn sigkill_during_utxo_cache_flushes_always_restarts_consistent() {
+    kill_during_import(KillAt::Flush, Some("0"));
+}
+
+fn kill_during_import(at: KillAt, dbcache_mb: Option<&str>) {
     let chain = build_chain();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -61,32 +84,68 @@ fn sigkill_during_import_always_restarts_consistent() {
     let mut last_height = 0u64;
     let mut kills = 0;
     while kills < KILLS {
-        let mut child = Command::new(bin())
-            .args(["chain", "import", "--chain", "dev", "--file"])
+        let mut cmd = Command::new(bin());
+        cmd.args(["chain", "import", "--chain", "dev", "--file"])
             .arg(&file)
-            .env("LUMINEX_DATA_DIR", d)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        // Let a random number of blocks commit, then kill at a random moment
-        // inside the import of a following block.
-        let wait_blocks = rng.next() % 4;
-        let mut finished = false;
-        for _ in 0..wait_blocks {
-            match lines.next() {
-                Some(Ok(l)) if l.starts_with("imported") => {}
-                _ => {
-                    finished = true;
-                    break;
-                }
-            }
+            .env("LUMINEX_DATA_DIR", d);
+        if let Some(mb) = dbcache_mb {
+            cmd.env("LUMINEX_DBCACHE_MB", mb);
         }
-        std::thread::sleep(Duration::from_micros(rng.next() % 4000));
-        let _ = child.kill();
-        let _ = child.wait();
+        let finished = match at {
+            KillAt::Import => {
+                let mut child = cmd
+                    .env("RUST_LOG", "error")
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+                // Let a random number of blocks commit, then kill at a random
+                // moment inside the import of a following block.
+                let wait_blocks = rng.next() % 4;
+                let mut finished = false;
+                for _ in 0..wait_blocks {
+                    match lines.next() {
+                        Some(Ok(l)) if l.starts_with("imported") => {}
+                        _ => {
+                            finished = true;
+                            break;
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_micros(rng.next() % 4000));
+                let _ = child.kill();
+                let _ = child.wait();
+                finished
+            }
+            KillAt::Flush => {
+                let mut child = cmd
+                    .env("RUST_LOG", "error,luminex_storage=info")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+                // One to four blocks and their flushes.
+                let wait_flushes = 1 + rng.next() % 4;
+                let mut seen = 0;
+                let mut finished = false;
+                while seen < wait_flushes {
+                    match lines.next() {
+                        Some(Ok(l)) if l.contains("flushing the UTXO cache") => seen += 1,
+                        Some(Ok(_)) => {}
+                        _ => {
+                            finished = true;
+                            break;
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_micros(rng.next() % 3000));
+                let _ = child.kill();
+                let _ = child.wait();
+                finished
+            }
+        };
         if finished {
             break;
         }

@@ -25,7 +25,7 @@ use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::TestChain;
 use luminex_ledger::Coin;
 use luminex_primitives::{Block, Encode, Hash, OutPoint, SchemeId};
-use luminex_storage::tables::{META_TIP, TIP_KEY};
+use luminex_storage::tables::{META_TIP, META_UTXO_TIP, TIP_KEY, UTXO_TIP_KEY};
 use luminex_storage::{FjallStore, KvExt};
 use serde_json::{json, Value};
 
@@ -126,17 +126,24 @@ fn submit(dir: &Path, port: u16, block: &Block) -> Result<Value, String> {
 }
 
 /// A node that logs when a reorganisation starts: the events come on the
-/// returned channel (stderr is drained to its end by a thread).
+/// returned channel (stderr is drained to its end by a thread). Only those
+/// after the chain is open count: opening may finish a switch a kill
+/// interrupted, which is not the one a test waits for.
 fn start_node(dir: &Path, port: u16) -> (NodeProcess, mpsc::Receiver<Instant>) {
     let mut cmd = node_command(dir, "dev", port, &["--no-produce"]);
-    cmd.env("RUST_LOG", "warn,luminex_storage=info")
-        .stderr(Stdio::piped());
+    cmd.env(
+        "RUST_LOG",
+        "warn,luminex_storage=info,luminex_node::run=info",
+    )
+    .stderr(Stdio::piped());
     let mut node = NodeProcess::spawn(&mut cmd, port);
     let stderr = node.child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        let mut open = false;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("reorganising") {
+            open |= line.contains("chain opened");
+            if open && line.contains("reorganising") {
                 let _ = tx.send(Instant::now());
             }
         }
@@ -154,6 +161,34 @@ fn stored_tip(dir: &Path) -> (Hash, u64) {
 
 #[test]
 fn sigkill_during_reorgs_always_restarts_consistent() {
+    kill_during_reorgs(false);
+}
+
+/// The same with a warm UTXO cache: each kill's database is checked on a
+/// copy, so the original is never flushed after the first step — every
+/// start applies all the blocks since then to the cache again (rolling
+/// back the branches that lost), and every switch runs on a cache full of
+/// unflushed coins.
+#[test]
+fn sigkill_during_reorgs_with_a_warm_utxo_cache_always_restarts_consistent() {
+    kill_during_reorgs(true);
+}
+
+/// Copies `from` into `to`, recursively (the database of a killed node).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn kill_during_reorgs(warm: bool) {
     let kills_wanted: usize = std::env::var("LUMINEX_REORG_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -211,6 +246,14 @@ fn sigkill_during_reorgs_always_restarts_consistent() {
         let _ = node.child.wait();
         drop(node);
         answered_before_kill += usize::from(reported);
+        // The database as the kill left it, before anything opens it.
+        let copy = tempfile::tempdir().unwrap();
+        if warm {
+            copy_dir(
+                &d.join("dev").join("db"),
+                &copy.path().join("dev").join("db"),
+            );
+        }
 
         let (hash, height) = stored_tip(d);
         if hash == prev.tip {
@@ -229,8 +272,24 @@ fn sigkill_during_reorgs_always_restarts_consistent() {
             "the switch was reported and is not stored"
         );
         // Opening finishes the switch: the new branch, consistent.
+        let checked = if warm {
+            // Nothing was flushed since the first step stopped cleanly.
+            let kv = FjallStore::open(&d.join("dev").join("db")).unwrap();
+            let flushed = kv
+                .get(META_UTXO_TIP, &UTXO_TIP_KEY.to_string())
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                flushed.hash, steps[0].tip,
+                "kill {k}: the cache was flushed"
+            );
+            drop(kv);
+            copy.path()
+        } else {
+            d
+        };
         let report: Value =
-            serde_json::from_str(&ok(d, 0, &["chain", "check", "--chain", "dev"])).unwrap();
+            serde_json::from_str(&ok(checked, 0, &["chain", "check", "--chain", "dev"])).unwrap();
         assert_eq!(report["consistent"], true);
         assert_eq!(report["height"].as_u64().unwrap(), step.height, "kill {k}");
         assert_eq!(
@@ -240,7 +299,7 @@ fn sigkill_during_reorgs_always_restarts_consistent() {
         );
     }
     println!(
-        "sigkill_during_reorgs: {kills_wanted} kills (switch window {window:?}): \
+        "sigkill_during_reorgs (warm UTXO cache: {warm}): {kills_wanted} kills (switch window {window:?}): \
          {before_first_write} before the first write, {mid_switch} mid-switch, \
          {done} after the last write ({answered_before_kill} answered before the kill); \
          every restart consistent on the new branch"

@@ -1,13 +1,16 @@
 //! Connecting and disconnecting the tip: everything a block changes is
-//! written in one atomic, synced batch.
+//! written in one atomic, synced batch — but its changes to the UTXO set,
+//! which go to the UTXO cache (`utxo_cache`) and reach the database when
+//! it is flushed.
 
 use super::*;
 
 impl ChainStore {
-    /// Validates `block` on the tip and commits it with its UTXO changes,
-    /// undo data, indexes, consensus state, certificate (already checked by
-    /// the caller) and the new finalized block in one synced batch. Returns
-    /// the number of signatures verified.
+    /// Validates `block` on the tip and commits it with its undo data,
+    /// indexes, consensus state, certificate (already checked by the
+    /// caller) and the new finalized block in one synced batch, then
+    /// applies its UTXO changes to the UTXO cache (flushing it if it is
+    /// full). Returns the number of signatures verified.
     pub(super) fn connect_tip(
         &self,
         incoming: Incoming<'_>,
@@ -67,6 +70,7 @@ impl ChainStore {
             batch.put(META_FINALIZED, &FINALIZED_KEY.to_string(), f);
         }
         self.commit(batch)?;
+        self.utxos.apply(&connected.changes);
         {
             let mut index = self.index.write();
             index.headers.insert(hash, record);
@@ -81,6 +85,7 @@ impl ChainStore {
             header: block.header,
             chain_work: record.chain_work,
         };
+        self.flush_if_full()?;
         Ok(connected.verified_signatures)
     }
 
@@ -142,7 +147,9 @@ impl ChainStore {
         let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
         let mut b = Batch::new();
         b.delete(HEIGHTS, &tip.height);
-        b.delete(UNDO, &tip.hash);
+        // The undo data stays: if the process stops before the UTXO cache
+        // is next flushed, the `utxos` keyspace may still be current to
+        // this block, and opening rolls it back with it.
         b.delete(CONSENSUS, &tip.height);
         b.delete(COMMITS, &tip.height);
         for txid in &txids {
@@ -166,6 +173,7 @@ impl ChainStore {
             },
         );
         self.commit(b)?;
+        self.utxos.apply(&changes);
         self.index.write().main.pop();
         *self.tip.write() = Tip {
             hash: block.header.prev_hash(),
@@ -173,6 +181,7 @@ impl ChainStore {
             header: parent.header,
             chain_work: parent.chain_work,
         };
+        self.flush_if_full()?;
         Ok(block)
     }
 }
@@ -189,10 +198,10 @@ impl IndexKeys {
     }
 }
 
-/// Adds the UTXO set and address-UTXO changes to a batch.
+/// Adds the address-UTXO changes to a batch (the UTXO set's own go
+/// through the UTXO cache).
 fn utxo_batch(b: &mut Batch, changes: &UtxoChanges, keys: &mut IndexKeys) {
     for (op, coin) in &changes.spent {
-        b.delete(UTXOS, op);
         b.delete(
             ADDRESS_UTXOS,
             &AddressUtxoKey {
@@ -202,7 +211,6 @@ fn utxo_batch(b: &mut Batch, changes: &UtxoChanges, keys: &mut IndexKeys) {
         );
     }
     for (op, coin) in &changes.created {
-        b.put(UTXOS, op, coin);
         b.put(
             ADDRESS_UTXOS,
             &AddressUtxoKey {

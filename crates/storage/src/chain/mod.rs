@@ -8,13 +8,15 @@
 //!   reorganisations;
 //! * `commit`: connecting and disconnecting the tip, one batch each;
 //! * `query`: reads of blocks, transactions, coins and address data;
-//! * `consistency`: replaying the chain to check what is stored.
+//! * `consistency`: replaying the chain to check what is stored;
+//! * `utxo_cache`: the coins changed since the last flush, in memory.
 
 mod commit;
 mod consistency;
 mod fork_choice;
 mod index;
 mod query;
+mod utxo_cache;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,8 +24,8 @@ use std::sync::Arc;
 use luminex_ledger::spec::ConsensusKind;
 use luminex_ledger::{
     check_block, connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext,
-    BlockError, BlockIds, ChainContext, ChainSpec, CheckedBlock, Coin, Connected, ConsensusRecord,
-    ConsensusRules, Finality, HeaderChain, Parent, SigCache, UtxoChanges, U256,
+    BlockError, BlockIds, BlockUndo, ChainContext, ChainSpec, CheckedBlock, Coin, Connected,
+    ConsensusRecord, ConsensusRules, Finality, HeaderChain, Parent, SigCache, UtxoChanges, U256,
 };
 use luminex_primitives::codec::put_length;
 use luminex_primitives::{
@@ -37,6 +39,30 @@ use crate::tables::*;
 
 use commit::{connect_batch, store_body};
 use index::{Context, Index};
+use utxo_cache::UtxoCache;
+
+/// The default memory budget of the UTXO cache (`--dbcache-mb`): 1 GiB,
+/// about seven million changed coins, which a machine with 24 GiB spares
+/// easily (a flush's batch briefly takes as much again).
+pub const DEFAULT_UTXO_CACHE_BYTES: usize = 1 << 30;
+
+/// How a [`ChainStore`] keeps its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Memory the UTXO cache may take before its changes are written to
+    /// the database ([`DEFAULT_UTXO_CACHE_BYTES`] by default). A small
+    /// budget flushes often (tests use it to exercise flushes); zero
+    /// flushes after every block.
+    pub utxo_cache_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            utxo_cache_bytes: DEFAULT_UTXO_CACHE_BYTES,
+        }
+    }
+}
 
 /// A chain-level failure.
 #[derive(Debug, thiserror::Error)]
@@ -251,6 +277,11 @@ pub struct ChainStore {
     write: Mutex<()>,
     /// The first failed write, after which every change is refused.
     halted: RwLock<Option<String>>,
+    /// Coins changed since the `utxos` keyspace was last written.
+    utxos: UtxoCache,
+    /// Whether dropping the store flushes the UTXO cache (tests turn it
+    /// off to drop a store as a crash would).
+    flush_on_drop: std::sync::atomic::AtomicBool,
 }
 
 impl ChainStore {
@@ -262,24 +293,41 @@ impl ChainStore {
         spec: ChainSpec,
         rules: Arc<dyn ConsensusRules>,
     ) -> Result<ChainStore, ChainError> {
+        ChainStore::open_with(kv, spec, rules, StoreOptions::default())
+    }
+
+    /// [`ChainStore::open`] with the given options. Blocks connected after
+    /// the UTXO cache was last flushed are applied again to the cache
+    /// (from their stored bodies and undo data, without validating them
+    /// again).
+    pub fn open_with(
+        kv: Arc<dyn KvStore>,
+        spec: ChainSpec,
+        rules: Arc<dyn ConsensusRules>,
+        options: StoreOptions,
+    ) -> Result<ChainStore, ChainError> {
         let genesis = spec.genesis_block();
         let gh = genesis.hash();
         match kv.get(META_FORMAT, &FORMAT_KEY.to_string())? {
             Some(FormatVersion(FORMAT_VERSION)) => {}
-            Some(FormatVersion(found)) => {
+            Some(FormatVersion(found)) if !(OLDEST_FORMAT..=FORMAT_VERSION).contains(&found) => {
                 return Err(ChainError::UnsupportedFormat {
                     found,
                     supported: FORMAT_VERSION,
                 })
             }
-            // New, or written before versions were recorded (format 1).
-            None => {
+            // New, or format 1 (with or without its record): the `utxos`
+            // keyspace of a format-1 database is current to its tip.
+            _ => {
                 let mut batch = Batch::default();
                 batch.put(
                     META_FORMAT,
                     &FORMAT_KEY.to_string(),
                     &FormatVersion(FORMAT_VERSION),
                 );
+                if let Some(tip) = kv.get(META_TIP, &TIP_KEY.to_string())? {
+                    batch.put(META_UTXO_TIP, &UTXO_TIP_KEY.to_string(), &tip);
+                }
                 kv.commit(batch)?;
             }
         }
@@ -296,14 +344,16 @@ impl ChainStore {
                     }
                     ConsensusKind::Dev | ConsensusKind::Pow => {}
                 }
-                batch.put(
-                    META_FINALIZED,
-                    &FINALIZED_KEY.to_string(),
-                    &TipRecord {
-                        hash: gh,
-                        height: 0,
-                    },
-                );
+                let genesis_tip = TipRecord {
+                    hash: gh,
+                    height: 0,
+                };
+                batch.put(META_FINALIZED, &FINALIZED_KEY.to_string(), &genesis_tip);
+                // The genesis coins go straight to the `utxos` keyspace.
+                for (op, coin) in &c.changes.created {
+                    batch.put(UTXOS, op, coin);
+                }
+                batch.put(META_UTXO_TIP, &UTXO_TIP_KEY.to_string(), &genesis_tip);
                 kv.commit(batch)?;
                 tracing::info!(genesis = %gh, chain = %spec.name, "initialised new chain database");
                 TipRecord {
@@ -382,9 +432,12 @@ impl ChainStore {
             orphans: Mutex::new(Vec::new()),
             write: Mutex::new(()),
             halted: RwLock::new(None),
+            utxos: UtxoCache::new(options.utxo_cache_bytes),
+            flush_on_drop: std::sync::atomic::AtomicBool::new(true),
         };
         {
             let _w = store.write.lock();
+            store.catch_up_utxos()?;
             let mut acc = Accepted {
                 status: AcceptStatus::MainChain,
                 connected: vec![],

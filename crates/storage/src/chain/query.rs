@@ -4,24 +4,42 @@
 use super::*;
 
 impl ChainStore {
-    /// The unspent coin at `op`.
+    /// The unspent coin at `op`: from the UTXO cache, else the database.
     pub fn coin(&self, op: &OutPoint) -> Result<Option<Coin>, StoreError> {
-        self.kv.get(UTXOS, op)
+        match self.utxos.get(op) {
+            Some(cached) => Ok(cached),
+            None => self.kv.get(UTXOS, op),
+        }
     }
 
-    /// The unspent coins among `ops` (missing ones are left out).
+    /// The unspent coins among `ops` (missing ones are left out): those the
+    /// UTXO cache knows, then the rest from the database on every core.
     pub fn load_coins<'a>(
         &self,
         ops: impl IntoIterator<Item = &'a OutPoint>,
     ) -> Result<HashMap<OutPoint, Coin>, StoreError> {
-        let ops: Vec<&OutPoint> = ops.into_iter().collect();
-        let found: Result<Vec<Option<Coin>>, StoreError> =
-            ops.par_iter().map(|op| self.coin(op)).collect();
-        Ok(ops
-            .into_iter()
-            .zip(found?)
-            .filter_map(|(op, c)| c.map(|c| (*op, c)))
-            .collect())
+        let mut out = HashMap::new();
+        let mut missing: Vec<&OutPoint> = Vec::new();
+        for op in ops {
+            match self.utxos.get(op) {
+                Some(Some(c)) => {
+                    out.insert(*op, c);
+                }
+                Some(None) => {}
+                None => missing.push(op),
+            }
+        }
+        let found: Result<Vec<Option<Coin>>, StoreError> = missing
+            .par_iter()
+            .map(|op| self.kv.get(UTXOS, op))
+            .collect();
+        out.extend(
+            missing
+                .into_iter()
+                .zip(found?)
+                .filter_map(|(op, c)| c.map(|c| (*op, c))),
+        );
+        Ok(out)
     }
 
     /// The header record of a block.
@@ -155,12 +173,17 @@ impl ChainStore {
             .collect())
     }
 
-    /// Every coin in the UTXO set.
+    /// Every coin in the UTXO set: the database's, with the UTXO cache's
+    /// changes applied (the cache is held still meanwhile, so no block is
+    /// connected during the scan).
     pub fn all_utxos(&self) -> Result<HashMap<OutPoint, Coin>, StoreError> {
-        Ok(self
+        let cache = self.utxos.hold();
+        let mut utxos: HashMap<OutPoint, Coin> = self
             .kv
             .scan(UTXOS, &[], None, false, usize::MAX)?
             .into_iter()
-            .collect())
+            .collect();
+        cache.overlay(&mut utxos);
+        Ok(utxos)
     }
 }

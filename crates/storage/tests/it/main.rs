@@ -9,3 +9,4 @@ mod faults;
 mod fork_choice;
 mod forks;
 mod preverify;
+mod utxo_cache;

@@ -1,0 +1,439 @@
+//! The UTXO cache: coins changed since the last flush, in memory, in front
+//! of the `utxos` keyspace (ADR 0032).
+//!
+//! Connecting a block commits the block, its undo data and its indexes in
+//! one synced batch as before, but not its UTXO changes: those go into
+//! this cache, which serves reads ahead of the database. A coin created and
+//! spent between two flushes is never written at all. When the cache
+//! outgrows its budget — and when the store is dropped — its changes are
+//! written in one atomic batch together with the block the `utxos`
+//! keyspace is then current to ([`META_UTXO_TIP`]). At open, the blocks
+//! between that block and the tip are applied again from their stored
+//! bodies and undo data (after rolling back any block of a branch that was
+//! since disconnected), so a crash loses nothing a block commit made
+//! durable.
+//!
+//! Concurrency: only the chain store's writer changes the cache or
+//! flushes it, and a flush leaves every entry in place until the batch is
+//! committed, so a reader that finds no entry for a coin may read the
+//! database: it holds the coin's latest flushed value, and no value of it
+//! is newer.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use parking_lot::MutexGuard;
+
+use super::*;
+
+/// One cached coin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    /// The coin, or `None` when it is spent.
+    coin: Option<Coin>,
+    /// Changed since the last flush: the database does not hold this value.
+    dirty: bool,
+    /// Created since the last flush and absent from the database, so
+    /// spending it again just forgets it.
+    fresh: bool,
+}
+
+/// Bytes a cached coin takes in the map (key, entry and the map's control
+/// byte), before the map's spare capacity.
+const SLOT_BYTES: usize = std::mem::size_of::<(OutPoint, Entry)>() + 1;
+
+/// Coins changed since the last flush (and, until the cache is next found
+/// too large, the coins that flush wrote).
+pub(super) struct UtxoCache {
+    map: Mutex<HashMap<OutPoint, Entry>>,
+    /// The memory budget, bytes.
+    limit: usize,
+}
+
+/// A flush being made: the batch to commit, then [`UtxoCache::flushed`].
+pub(super) struct Flush {
+    pub(super) batch: Batch,
+    /// Coins written (put or deleted).
+    pub(super) coins: usize,
+}
+
+impl UtxoCache {
+    pub(super) fn new(limit: usize) -> UtxoCache {
+        UtxoCache {
+            map: Mutex::new(HashMap::new()),
+            limit,
+        }
+    }
+
+    /// What the cache knows of `op`: `Some(Some(coin))` unspent,
+    /// `Some(None)` spent, `None` not cached (the database has it right).
+    pub(super) fn get(&self, op: &OutPoint) -> Option<Option<Coin>> {
+        self.map.lock().get(op).map(|e| e.coin)
+    }
+
+    /// Holds the cache unchanged (no block applied, no flush finished) while
+    /// the caller reads the database: for a consistent scan.
+    pub(super) fn hold(&self) -> CacheView<'_> {
+        CacheView(self.map.lock())
+    }
+
+    /// Applies a block's UTXO changes (connecting or disconnecting it).
+    pub(super) fn apply(&self, changes: &UtxoChanges) {
+        let mut map = self.map.lock();
+        for (op, _) in &changes.spent {
+            match map.get_mut(op) {
+                Some(e) if e.fresh => {
+                    map.remove(op);
+                }
+                Some(e) => {
+                    e.coin = None;
+                    e.dirty = true;
+                }
+                None => {
+                    map.insert(
+                        *op,
+                        Entry {
+                            coin: None,
+                            dirty: true,
+                            fresh: false,
+                        },
+                    );
+                }
+            }
+        }
+        for (op, coin) in &changes.created {
+            match map.get_mut(op) {
+                // Spent in the cache but perhaps still in the database (a
+                // block disconnected and connected again): written over.
+                Some(e) => {
+                    e.coin = Some(*coin);
+                    e.dirty = true;
+                }
+                // Not cached: the database holds the coin's value at the
+                // last flush, and that is "spent or never made" (a coin is
+                // created only where none is unspent).
+                None => {
+                    map.insert(
+                        *op,
+                        Entry {
+                            coin: Some(*coin),
+                            dirty: true,
+                            fresh: true,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Bytes the cache takes now (its map's whole allocation).
+    pub(super) fn bytes(&self) -> usize {
+        self.map.lock().capacity() * SLOT_BYTES
+    }
+
+    /// Whether the cache has outgrown its budget and should be flushed.
+    pub(super) fn over_budget(&self) -> bool {
+        self.bytes() > self.limit
+    }
+
+    /// Entries in the cache, and how many are not yet flushed.
+    pub(super) fn len(&self) -> (usize, usize) {
+        let map = self.map.lock();
+        (map.len(), map.values().filter(|e| e.dirty).count())
+    }
+
+    /// The batch that writes every unflushed change and records that the
+    /// `utxos` keyspace is then current to `tip`. The cache is unchanged
+    /// until [`UtxoCache::flushed`] is called after the batch is committed.
+    pub(super) fn flush_batch(&self, tip: TipRecord) -> Flush {
+        let map = self.map.lock();
+        let mut batch = Batch::new();
+        let mut coins = 0;
+        for (op, e) in map.iter().filter(|(_, e)| e.dirty) {
+            coins += 1;
+            match &e.coin {
+                Some(c) => batch.put(UTXOS, op, c),
+                None => batch.delete(UTXOS, op),
+            }
+        }
+        batch.put(META_UTXO_TIP, &UTXO_TIP_KEY.to_string(), &tip);
+        Flush { batch, coins }
+    }
+
+    /// After a flush's batch is committed: spent coins are forgotten and the
+    /// rest kept as clean entries (they are the coins most likely to be
+    /// spent next) — unless the cache is over half its budget, when
+    /// everything is dropped and the memory returned.
+    pub(super) fn flushed(&self) {
+        let mut map = self.map.lock();
+        if map.capacity() * SLOT_BYTES > self.limit / 2 {
+            *map = HashMap::new();
+            return;
+        }
+        map.retain(|_, e| e.coin.is_some());
+        for e in map.values_mut() {
+            e.dirty = false;
+            e.fresh = false;
+        }
+    }
+}
+
+/// The cache held still, for reading it together with the database.
+pub(super) struct CacheView<'a>(MutexGuard<'a, HashMap<OutPoint, Entry>>);
+
+impl CacheView<'_> {
+    /// Applies the cache to `utxos`, a scan of the `utxos` keyspace made
+    /// while this view was held.
+    pub(super) fn overlay(&self, utxos: &mut HashMap<OutPoint, Coin>) {
+        for (op, e) in self.0.iter() {
+            match e.coin {
+                Some(c) => {
+                    utxos.insert(*op, c);
+                }
+                None => {
+                    utxos.remove(op);
+                }
+            }
+        }
+    }
+}
+
+impl ChainStore {
+    /// Writes the UTXO cache's changes to the database in one synced batch
+    /// with the block they are current to (the tip), so the next open has
+    /// no blocks to apply again. The store does this by itself when the
+    /// cache is full and when it is dropped.
+    pub fn flush(&self) -> Result<(), ChainError> {
+        let _w = self.write.lock();
+        self.check_running()?;
+        self.flush_inner()
+    }
+
+    /// Flushes the UTXO cache and refuses every later change
+    /// ([`ChainError::Halted`]): for a node that stops, or restarts in
+    /// place while other holders of the store may still drop it later (a
+    /// closed store writes nothing when dropped).
+    pub fn close(&self) -> Result<(), ChainError> {
+        let _w = self.write.lock();
+        self.check_running()?;
+        let flushed = self.flush_inner();
+        self.flush_on_drop.store(false, Ordering::Relaxed);
+        let mut halted = self.halted.write();
+        if halted.is_none() {
+            *halted = Some("the chain store was closed".into());
+        }
+        flushed
+    }
+
+    /// Memory the UTXO cache takes now, bytes.
+    pub fn utxo_cache_bytes(&self) -> usize {
+        self.utxos.bytes()
+    }
+
+    /// Drops the store without flushing the UTXO cache, as a crash would:
+    /// the next open applies the blocks since the last flush again (tests).
+    pub fn close_without_flush(self) {
+        self.flush_on_drop.store(false, Ordering::Relaxed);
+    }
+
+    /// Flushes the UTXO cache if it has outgrown its budget (the writer
+    /// calls this after each block).
+    pub(super) fn flush_if_full(&self) -> Result<(), ChainError> {
+        if self.utxos.over_budget() {
+            self.flush_inner()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the cache (the caller holds the write lock).
+    fn flush_inner(&self) -> Result<(), ChainError> {
+        let tip = self.tip();
+        let tip = TipRecord {
+            hash: tip.hash,
+            height: tip.height,
+        };
+        let flush = self.utxos.flush_batch(tip);
+        let bytes = self.utxos.bytes();
+        tracing::info!(
+            coins = flush.coins,
+            cache_mb = bytes >> 20,
+            height = tip.height,
+            "flushing the UTXO cache"
+        );
+        self.commit(flush.batch)?;
+        self.utxos.flushed();
+        tracing::debug!(height = tip.height, "UTXO cache flushed");
+        Ok(())
+    }
+
+    /// At open: brings the UTXO set from the block the `utxos` keyspace is
+    /// current to up to the tip, through the cache — rolling back the
+    /// blocks of a branch disconnected since the last flush, then applying
+    /// the main chain's blocks after it, each from its stored body and undo
+    /// data (they were validated when they were connected).
+    pub(super) fn catch_up_utxos(&self) -> Result<(), ChainError> {
+        let Some(mut at) = self.kv.get(META_UTXO_TIP, &UTXO_TIP_KEY.to_string())? else {
+            return Err(ChainError::Inconsistent(
+                "no record of the block the UTXO set is current to".into(),
+            ));
+        };
+        let tip = self.tip();
+        let (mut back, mut forward) = (0u64, 0u64);
+        loop {
+            let on_main = self.index.read().on_main(&at.hash, at.height);
+            if on_main {
+                break;
+            }
+            let (block, undo) = self.block_and_undo(&at.hash)?;
+            self.utxos
+                .apply(&disconnect_block(&block, at.height, &undo));
+            at = TipRecord {
+                hash: block.header.prev_hash(),
+                height: at.height.checked_sub(1).ok_or_else(|| {
+                    ChainError::Inconsistent("the UTXO set's block is off the chain".into())
+                })?,
+            };
+            back += 1;
+        }
+        for height in at.height + 1..=tip.height {
+            let hash = self.index.read().main[height as usize];
+            let (block, undo) = self.block_and_undo(&hash)?;
+            self.utxos.apply(&connect_changes(&block, height, &undo));
+            forward += 1;
+        }
+        if back + forward > 0 {
+            tracing::info!(
+                rolled_back = back,
+                applied = forward,
+                tip = tip.height,
+                "brought the UTXO set up to the tip after an unclean stop"
+            );
+        }
+        Ok(())
+    }
+
+    fn block_and_undo(&self, hash: &Hash) -> Result<(Block, BlockUndo), ChainError> {
+        let block = self
+            .block(hash)?
+            .ok_or_else(|| ChainError::Inconsistent(format!("block {hash} missing")))?;
+        let undo = self
+            .kv
+            .get(UNDO, hash)?
+            .ok_or_else(|| ChainError::Inconsistent(format!("undo data of {hash} missing")))?;
+        Ok((block, undo))
+    }
+}
+
+impl Drop for ChainStore {
+    fn drop(&mut self) {
+        if !self.flush_on_drop.load(Ordering::Relaxed) || self.halted().is_some() {
+            return;
+        }
+        if self.utxos.len().1 == 0 {
+            return;
+        }
+        if let Err(e) = self.flush_inner() {
+            tracing::error!(error = %e, "could not flush the UTXO cache at close: the next start applies the blocks since the last flush again");
+        }
+    }
+}
+
+/// The UTXO changes of connecting `block` at `height`, from the block and
+/// its undo data: every output it creates that no later transaction of
+/// the block spends, and every coin from before it that it spends.
+pub(super) fn connect_changes(block: &Block, height: u64, undo: &BlockUndo) -> UtxoChanges {
+    // Disconnecting removes every output and restores the spent coins.
+    let inverse = disconnect_block(block, height, undo);
+    let inputs: HashSet<&OutPoint> = block.txs.iter().flat_map(|t| t.inputs.iter()).collect();
+    UtxoChanges {
+        created: inverse
+            .spent
+            .into_iter()
+            .filter(|(op, _)| !inputs.contains(op))
+            .collect(),
+        spent: inverse.created,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_primitives::SchemeId;
+
+    fn op(n: u8) -> OutPoint {
+        OutPoint {
+            txid: Hash([n; 32]),
+            vout: 0,
+        }
+    }
+
+    fn coin(n: u64) -> Coin {
+        Coin {
+            output: TxOut {
+                amount: Amount::from_base(n).unwrap(),
+                lock: Lock::Key {
+                    scheme: SchemeId::MlDsa44,
+                    key_hash: Hash::ZERO,
+                },
+            },
+            height: n,
+            is_coinbase: false,
+        }
+    }
+
+    fn changes(created: &[u8], spent: &[u8]) -> UtxoChanges {
+        UtxoChanges {
+            created: created
+                .iter()
+                .map(|n| (op(*n), coin(u64::from(*n))))
+                .collect(),
+            spent: spent
+                .iter()
+                .map(|n| (op(*n), coin(u64::from(*n))))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_coin_created_and_spent_between_flushes_is_never_written() {
+        let cache = UtxoCache::new(1 << 20);
+        cache.apply(&changes(&[1, 2], &[]));
+        cache.apply(&changes(&[3], &[1]));
+        assert_eq!(cache.get(&op(1)), None, "forgotten, not marked spent");
+        let f = cache.flush_batch(TipRecord {
+            hash: Hash::ZERO,
+            height: 2,
+        });
+        assert_eq!(f.coins, 2);
+        // Two puts and the tip record.
+        assert_eq!(f.batch.len(), 3);
+    }
+
+    #[test]
+    fn spending_a_flushed_coin_writes_a_deletion() {
+        let cache = UtxoCache::new(1 << 20);
+        cache.apply(&changes(&[1], &[]));
+        cache.flushed();
+        assert_eq!(cache.get(&op(1)), Some(Some(coin(1))), "kept clean");
+        cache.apply(&changes(&[], &[1, 9]));
+        assert_eq!(cache.get(&op(1)), Some(None));
+        assert_eq!(cache.get(&op(9)), Some(None));
+        let tip = TipRecord {
+            hash: Hash::ZERO,
+            height: 1,
+        };
+        assert_eq!(cache.flush_batch(tip).coins, 2);
+        cache.flushed();
+        assert_eq!(cache.len(), (0, 0));
+    }
+
+    #[test]
+    fn a_full_cache_is_emptied_by_its_flush() {
+        let cache = UtxoCache::new(SLOT_BYTES * 8);
+        cache.apply(&changes(&(0..40).collect::<Vec<u8>>(), &[]));
+        assert!(cache.over_budget());
+        cache.flushed();
+        assert_eq!(cache.len(), (0, 0));
+        assert_eq!(cache.bytes(), 0);
+    }
+}

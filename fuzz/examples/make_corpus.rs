@@ -87,7 +87,11 @@ fn main() {
             }),
             Some(validator),
         ),
-        ("unjail", TxKind::Unjail(Unjail { validator: id }), Some(validator)),
+        (
+            "unjail",
+            TxKind::Unjail(Unjail { validator: id }),
+            Some(validator),
+        ),
         (
             "create-account",
             TxKind::CreateAccount(AccountCreation {
@@ -129,7 +133,7 @@ fn main() {
         height: 0,
         header: g.header,
     };
-    let proposer = BftRules::proposer(&record, 0);
+    let proposer = rules.proposer(&record, 0);
     let coinbase = poa.coinbase(1, vec![], &[], &[]).expect("a coinbase");
     let bft_block = rules.build_block(
         &parent,

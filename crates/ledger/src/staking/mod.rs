@@ -23,6 +23,12 @@
 //! the prior values in a [`StakingUndo`], from which
 //! [`StakingState::undo`] restores the state exactly.
 //!
+//! For storage, the state is also a set of key–value entries
+//! ([`StakingState::entries`], [`StakingState::from_entries`]): a block
+//! writes only the entries its changes touched ([`StakingState::writes`]),
+//! in the same batch as the block, and its [`StakingUndo`] beside its undo
+//! data.
+//!
 //! Invariant: coins in UTXOs plus bonded plus unbonding stake change only
 //! by what blocks create (subsidy) and what slashing removes; a `stake`
 //! or `delegate` moves coins from its inputs into stake (the inputs pay
@@ -32,6 +38,7 @@ mod apply;
 mod error;
 mod params;
 mod state;
+mod store;
 
 pub use apply::{check_shape, release_outpoint};
 pub use error::StakingError;
@@ -40,3 +47,4 @@ pub use state::{
     JailEntry, RegisteredNode, StakingChange, StakingState, StakingUndo, UnbondingEntry,
     UnbondingKey, ValidatorStake, STAKING_STATE,
 };
+pub use store::StakingWrite;

@@ -875,6 +875,20 @@ fn state_and_undo_round_trip_through_their_encodings() {
     let mut other = s.state.clone();
     other.jail_validator(id(&v), 10, true, &mut undo);
     assert_ne!(other.hash(), s.state.hash());
+    // As storage entries: they load back as the state; bad keys are typed
+    // errors.
+    let entries = s.state.entries();
+    assert_eq!(
+        StakingState::from_entries(entries.clone()).unwrap(),
+        s.state
+    );
+    let mut bad = entries.clone();
+    bad[0].0.push(0);
+    assert!(StakingState::from_entries(bad).is_err());
+    let mut bad = entries.clone();
+    bad[0].0[0] = 9;
+    assert!(StakingState::from_entries(bad).is_err());
+    assert!(StakingState::from_entries([(Vec::new(), Vec::new())]).is_err());
     // A state whose entries are out of order is not canonical.
     let mut two = StakingState::with_accounts([lock_of(&v), lock_of(&d)]).encode();
     let n = two.len();

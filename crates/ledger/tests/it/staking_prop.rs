@@ -3,8 +3,10 @@
 //! the state's internal sums hold, coins are conserved (UTXOs + bonded +
 //! unbonding + fees + slashed = the genesis supply) after every step, and
 //! undoing every block in reverse gives back the genesis state and hash.
+//! A model keyspace kept by each block's entry writes (connect and
+//! disconnect) always loads as the state.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use luminex_crypto::SigningKey;
 use luminex_ledger::staking::{StakingState, StakingUndo};
@@ -177,6 +179,19 @@ impl Model {
     }
 }
 
+/// Applies a block's entry writes to a model keyspace.
+fn write(
+    store: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+    writes: Vec<luminex_ledger::staking::StakingWrite>,
+) {
+    for (k, v) in writes {
+        match v {
+            Some(v) => store.insert(k, v),
+            None => store.remove(&k),
+        };
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
@@ -189,6 +204,7 @@ proptest! {
         let mut blocks: Vec<StakingUndo> = Vec::new();
         let mut undo = StakingUndo::default();
         let mut block_start = m.state.clone();
+        let mut store: BTreeMap<Vec<u8>, Vec<u8>> = genesis.entries().into_iter().collect();
         for op in ops.into_iter().chain([Op::EndBlock]) {
             let payout = |m: &Model, w: usize| lock_of(&m.keys[w]);
             match op {
@@ -239,6 +255,8 @@ proptest! {
                     let mut back = m.state.clone();
                     back.undo(&undo);
                     prop_assert_eq!(&back, &block_start);
+                    write(&mut store, m.state.writes(&undo));
+                    prop_assert_eq!(&StakingState::from_entries(&store).unwrap(), &m.state);
                     blocks.push(std::mem::take(&mut undo));
                     block_start = m.state.clone();
                     m.height += 1;
@@ -248,6 +266,9 @@ proptest! {
         }
         for u in blocks.iter().rev() {
             m.state.undo(u);
+            write(&mut store, m.state.writes(u));
+            let stored: Vec<_> = store.clone().into_iter().collect();
+            prop_assert_eq!(stored, m.state.entries());
         }
         prop_assert_eq!(&m.state, &genesis);
         prop_assert_eq!(m.state.hash(), genesis_hash);

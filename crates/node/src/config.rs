@@ -122,9 +122,17 @@ pub struct NodeArgs {
         value_delimiter = ','
     )]
     pub external_addrs: Vec<String>,
-    /// Most peer connections (default 50).
+    /// Most peer connections (default 50); bootnodes, anchors and peers an
+    /// operator adds come on top.
     #[arg(long, env = "LUMINEX_MAX_PEERS")]
     pub max_peers: Option<u32>,
+    /// Most inbound peer connections from one IP address (default 8).
+    #[arg(long, env = "LUMINEX_MAX_INBOUND_PER_IP")]
+    pub max_inbound_per_ip: Option<u32>,
+    /// Most inbound peer connections from one subnet, a /24 of IPv4 or a
+    /// /48 of IPv6 (default 16).
+    #[arg(long, env = "LUMINEX_MAX_INBOUND_PER_SUBNET")]
+    pub max_inbound_per_subnet: Option<u32>,
     /// Run without peer-to-peer networking.
     #[arg(long)]
     pub no_p2p: bool,
@@ -205,6 +213,10 @@ pub struct ConfigFile {
     pub max_peers: Option<u32>,
     /// UTXO cache in MiB.
     pub dbcache_mb: Option<usize>,
+    /// Inbound connections from one IP address at most.
+    pub max_inbound_per_ip: Option<u32>,
+    /// Inbound connections from one subnet (/24, /48) at most.
+    pub max_inbound_per_subnet: Option<u32>,
     /// Whether to run peer-to-peer networking.
     pub p2p: Option<bool>,
     /// Seconds a misbehaving peer stays banned.
@@ -294,6 +306,10 @@ pub struct P2pConfig {
     pub external: Vec<luminex_p2p::Multiaddr>,
     /// Connection cap.
     pub max_peers: u32,
+    /// Inbound connections from one IP address at most.
+    pub inbound_per_ip: u32,
+    /// Inbound connections from one subnet at most.
+    pub inbound_per_subnet: u32,
     /// Ban length.
     pub ban: Duration,
     /// Ready with no peers (see `--lone`).
@@ -563,6 +579,19 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
     if max_peers == 0 || max_peers > 10_000 {
         return Err(ConfigError::Value("max peers must be 1..=10000".into()));
     }
+    let inbound_per_ip = args
+        .max_inbound_per_ip
+        .or(file.max_inbound_per_ip)
+        .unwrap_or(luminex_p2p::connections::MAX_INBOUND_PER_IP);
+    let inbound_per_subnet = args
+        .max_inbound_per_subnet
+        .or(file.max_inbound_per_subnet)
+        .unwrap_or(luminex_p2p::connections::MAX_INBOUND_PER_SUBNET);
+    if inbound_per_ip == 0 || inbound_per_subnet == 0 {
+        return Err(ConfigError::Value(
+            "inbound connections per address and per subnet must be at least 1".into(),
+        ));
+    }
     let bootnodes = multiaddrs("--bootnodes", &pick(&args.bootnodes, file.bootnodes))?;
     let p2p = P2pConfig {
         enabled: !args.no_p2p && file.p2p.unwrap_or(true),
@@ -574,6 +603,8 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
             &pick(&args.external_addrs, file.external_addrs),
         )?,
         max_peers,
+        inbound_per_ip,
+        inbound_per_subnet,
         ban: Duration::from_secs(file.ban_secs.unwrap_or(24 * 3600)),
     };
     let mut stratum = crate::stratum::StratumConfig::default();

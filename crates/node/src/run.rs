@@ -425,6 +425,11 @@ fn settings(
         ("bootnodes", list(&cfg.p2p.bootnodes)),
         ("external_addrs", list(&cfg.p2p.external)),
         ("max_peers", cfg.p2p.max_peers.to_string()),
+        ("max_inbound_per_ip", cfg.p2p.inbound_per_ip.to_string()),
+        (
+            "max_inbound_per_subnet",
+            cfg.p2p.inbound_per_subnet.to_string(),
+        ),
         ("ban_secs", cfg.p2p.ban.as_secs().to_string()),
         ("lone", cfg.p2p.lone.to_string()),
         (

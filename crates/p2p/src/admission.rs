@@ -47,7 +47,8 @@ pub struct PendingLimits {
     per_ip: HashMap<IpAddr, usize>,
 }
 
-fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
+/// The IP address in a multiaddr, if any.
+pub(crate) fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
     addr.iter().find_map(|p| match p {
         Protocol::Ip4(a) => Some(IpAddr::V4(a)),
         Protocol::Ip6(a) => Some(IpAddr::V6(a)),

@@ -298,10 +298,13 @@ mod composed {
         /// Caps half-open inbound connections, in total and per address
         /// (first, so a refused socket is closed before anything else).
         pub pending: crate::admission::PendingLimits,
-        /// Caps connections (`--max-peers`).
+        /// Caps connections per peer.
         pub limits: connection_limits::Behaviour,
         /// Banned peers.
         pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+        /// The slots of established connections (`--max-peers`): by
+        /// direction, address and subnet, with eviction and priority peers.
+        pub slots: crate::connections::Slots,
         /// Exchanges versions, roles and listen addresses.
         pub identify: identify::Behaviour,
         /// Keeps connections alive and measures round trips.
@@ -320,7 +323,9 @@ mod composed {
 /// Connection slots kept for the connections this node dials, at most:
 /// peers that dial in can take every other slot, never these (issue 19,
 /// attack 4: identities dialling in held every slot, and a node could not
-/// reach its bootnode).
+/// reach its bootnode). Peers found through the DHT take no more than
+/// these either; priority peers (bootnodes, anchors, peers an operator
+/// dials) come on top ([`crate::connections`]).
 pub const OUTBOUND_SLOTS: u32 = 8;
 
 /// Inbound connections at most with `max_peers` connections in all: all
@@ -334,8 +339,12 @@ pub fn max_inbound(max_peers: u32) -> u32 {
 /// Limits the behaviour is built with.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Connections at most.
+    /// Connections at most (priority peers aside).
     pub max_peers: u32,
+    /// Inbound connections from one IP address at most.
+    pub inbound_per_ip: u32,
+    /// Inbound connections from one subnet (/24, /48) at most.
+    pub inbound_per_subnet: u32,
     /// Largest gossip message (compressed) and what it may inflate to.
     pub max_gossip: usize,
     /// Sync frame limits.
@@ -448,11 +457,15 @@ impl Behaviour {
             ),
             limits: connection_limits::Behaviour::new(
                 connection_limits::ConnectionLimits::default()
-                    .with_max_established(Some(limits.max_peers))
-                    .with_max_established_incoming(Some(max_inbound(limits.max_peers)))
                     .with_max_established_per_peer(Some(2)),
             ),
             blocked: Default::default(),
+            slots: crate::connections::Slots::new(
+                max_inbound(limits.max_peers),
+                limits.max_peers - max_inbound(limits.max_peers),
+                limits.inbound_per_ip,
+                limits.inbound_per_subnet,
+            ),
             identify: identify::Behaviour::new(
                 identify::Config::new(names.protocol_version.clone(), key.public())
                     .with_agent_version(agent),

@@ -7,6 +7,8 @@
 //! - [`sync`]: the header-first download planner, free of I/O.
 //! - [`admission`]: caps on half-open inbound connections, in total and
 //!   per IP address.
+//! - [`connections`]: the slots of established connections — per address
+//!   and subnet limits, eviction by usefulness, priority peers.
 //! - [`behaviour`]: the libp2p behaviour (TCP + noise + yamux, identify,
 //!   ping, Kademlia, gossipsub with peer scoring, request/response, AutoNAT)
 //!   and the per-chain protocol names.
@@ -22,6 +24,7 @@
 pub mod admission;
 pub mod behaviour;
 pub mod compact;
+pub mod connections;
 pub mod network;
 pub mod sync;
 pub mod wire;

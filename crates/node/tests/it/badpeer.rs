@@ -21,8 +21,15 @@ use crate::p2p::{broadcast, dev_transfers, TestNode};
 const KEY: &str = "bad-peer-test-key";
 
 fn attacker(names: &ChainNames) -> Swarm<Behaviour> {
+    attacker_with(names, 8)
+}
+
+/// An attacker allowed `max_peers` connections of its own.
+pub(crate) fn attacker_with(names: &ChainNames, max_peers: u32) -> Swarm<Behaviour> {
     let limits = Limits {
-        max_peers: 8,
+        inbound_per_ip: 64,
+        inbound_per_subnet: 64,
+        max_peers,
         max_gossip: 4 << 20,
         codec: SyncCodec::new(4 << 20, 64 << 20),
     };

@@ -10,6 +10,7 @@ mod browser;
 mod crash;
 mod crash_reorg;
 mod e2e;
+mod eclipse;
 mod keyfile;
 mod multisig;
 mod p2p;

@@ -12,6 +12,7 @@ use libp2p::swarm::{dial_opts::DialOpts, SwarmEvent};
 use libp2p::{autonat, gossipsub, identify, kad, ping, Multiaddr, PeerId};
 use tokio::sync::mpsc;
 
+use super::anchors;
 use super::handle::Command;
 use super::peer::{Direction, Offence, Peer};
 use super::{ChainAccess, Done, Net, PeerInfo, PeerStateCounts, Purpose};
@@ -120,6 +121,7 @@ impl<C: ChainAccess> Net<C> {
         self.police(now);
         self.check_headers_deadline(now);
         self.redial_bootnodes(now);
+        self.keep_anchors();
         // Every few seconds, ask each peer where it is: a node that missed
         // announcements (a burst, a partition) notices and syncs.
         self.ticks += 1;
@@ -140,8 +142,9 @@ impl<C: ChainAccess> Net<C> {
                 Some(p) => (self.peers.contains_key(&p), self.banned.contains_key(&p)),
                 None => (self.peers.values().any(|p| p.addr == b.addr), false),
             };
-            let full = self.peers.len() >= self.cfg.max_peers as usize;
-            if connected || banned || full || !b.due(now) {
+            // A bootnode is a priority peer: it gets in however many
+            // peers hold the other slots.
+            if connected || banned || !b.due(now) {
                 continue;
             }
             let addr = b.addr.clone();
@@ -150,6 +153,43 @@ impl<C: ChainAccess> Net<C> {
                 tracing::debug!(%addr, error = %e, "bootnode dial failed");
             }
             self.bootnodes[i].dialled(now);
+        }
+    }
+
+    /// Writes the anchors when the best outbound peers changed: those on
+    /// this chain (they told their status) that gave the most blocks, then
+    /// the longest connected. An empty choice leaves the file as it was, so
+    /// a node that lost its peers still has them after a restart.
+    fn keep_anchors(&mut self) {
+        let Some(path) = self.cfg.anchors.clone() else {
+            return;
+        };
+        let candidates = self
+            .peers
+            .iter()
+            .filter(|(id, p)| {
+                p.direction == Direction::Outbound
+                    && p.height.is_some()
+                    && !self.banned.contains_key(id)
+            })
+            .map(|(id, p)| anchors::Candidate {
+                addr: anchors::with_peer(&p.addr, *id),
+                blocks: p.blocks,
+                since: p.since,
+            })
+            .collect();
+        let chosen = anchors::choose(candidates);
+        if chosen.is_empty() || chosen == self.anchors {
+            return;
+        }
+        match anchors::save(&path, &chosen) {
+            Ok(()) => {
+                tracing::debug!(?chosen, "anchors written");
+                self.anchors = chosen;
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot write the anchors")
+            }
         }
     }
 
@@ -207,6 +247,9 @@ impl<C: ChainAccess> Net<C> {
             }
             Command::Dial(addr) => {
                 if let Some(Protocol::P2p(peer)) = addr.iter().last() {
+                    // The operator chose it: it gets in however many peers
+                    // hold the other slots.
+                    self.swarm.behaviour_mut().slots.add_priority(peer);
                     if self.banned.remove(&peer).is_some() {
                         self.swarm.behaviour_mut().blocked.unblock_peer(peer);
                     }
@@ -241,6 +284,8 @@ impl<C: ChainAccess> Net<C> {
             announcements: self.announcements.len(),
             pending_incoming: self.swarm.behaviour().pending.pending(),
             banned: self.banned.len(),
+            connections: self.swarm.behaviour().slots.counts().0,
+            records: self.swarm.behaviour().slots.counts().1,
         }
     }
 
@@ -293,7 +338,8 @@ impl<C: ChainAccess> Net<C> {
                         (send_back_addr.clone(), Direction::Inbound)
                     }
                 };
-                self.peers.insert(peer_id, Peer::new(addr, dir));
+                let now = self.clock.monotonic();
+                self.peers.insert(peer_id, Peer::new(addr, dir, now));
                 tracing::debug!(peer = %peer_id, dir = dir.as_str(), "peer connected");
                 self.ask_status(peer_id);
                 self.publish_info();
@@ -333,6 +379,7 @@ impl<C: ChainAccess> Net<C> {
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.rtt = Some(rtt);
                 }
+                self.swarm.behaviour_mut().slots.ping(peer, rtt);
             }
             BehaviourEvent::Kad(kad::Event::RoutingUpdated {
                 peer, addresses, ..

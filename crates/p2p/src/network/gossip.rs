@@ -84,6 +84,9 @@ impl<C: ChainAccess> Net<C> {
         v: Verdict,
     ) {
         self.report(&id, &source, v);
+        if v == Verdict::Accept {
+            self.swarm.behaviour_mut().slots.gave_tx(source);
+        }
         if v == Verdict::Reject {
             self.offend(
                 source,
@@ -190,6 +193,9 @@ impl<C: ChainAccess> Net<C> {
     /// The mempool's verdict on a gossiped transaction.
     pub(super) fn on_tx_checked(&mut self, id: gossipsub::MessageId, source: PeerId, v: Verdict) {
         self.report(&id, &source, v);
+        if v == Verdict::Accept {
+            self.swarm.behaviour_mut().slots.gave_tx(source);
+        }
         if v == Verdict::Reject {
             self.offend(source, Offence::InvalidTx, "invalid transaction");
         }

@@ -9,9 +9,11 @@
 //!   import threads;
 //! - `gossip`: validating what peers gossip, compact block rebuilding;
 //! - `serve`: answering peers' requests;
+//! - `anchors`: good outbound peers kept across restarts;
 //! - `event_loop`: the loop itself, connections, bootnodes and the state
 //!   published to the node.
 
+mod anchors;
 mod event_loop;
 mod gossip;
 mod handle;
@@ -20,6 +22,7 @@ mod pipeline;
 mod serve;
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -137,8 +140,18 @@ pub struct NetConfig {
     pub bootnodes: Vec<Multiaddr>,
     /// Addresses others should dial, when known.
     pub external: Vec<Multiaddr>,
-    /// Connections at most.
+    /// Connections at most, priority peers (bootnodes, anchors, peers an
+    /// operator dials) aside.
     pub max_peers: u32,
+    /// Inbound connections from one IP address at most
+    /// ([`crate::connections::MAX_INBOUND_PER_IP`] by default).
+    pub inbound_per_ip: u32,
+    /// Inbound connections from one subnet (/24, /48) at most
+    /// ([`crate::connections::MAX_INBOUND_PER_SUBNET`] by default).
+    pub inbound_per_subnet: u32,
+    /// Where the anchors are kept (outbound peers dialled first after a
+    /// restart); none: no anchors.
+    pub anchors: Option<PathBuf>,
     /// How the chain's headers commit to transactions (checked when a
     /// block is rebuilt from an announcement).
     pub merkle_commitment: MerkleCommitment,
@@ -202,6 +215,11 @@ pub struct PeerStateCounts {
     pub pending_incoming: usize,
     /// Banned peers (kept until their ban ends).
     pub banned: usize,
+    /// Established connections in the slot table.
+    pub connections: usize,
+    /// Peers with a record of what they did for this node (relays, ping),
+    /// for eviction.
+    pub records: usize,
 }
 
 /// Byte counts of block announcements, for the compact-relay benchmark.
@@ -324,6 +342,8 @@ struct Net<C: ChainAccess> {
     reachability: String,
     last_progress_log: Duration,
     bootnodes: Vec<Bootnode>,
+    /// The anchors last written.
+    anchors: Vec<Multiaddr>,
     /// Every time the loop reads: bans, backoffs, rate limits, delays.
     clock: Arc<dyn Clock>,
 }
@@ -363,6 +383,8 @@ pub fn start<C: ChainAccess>(
     let block_frame = cfg.max_block_bytes + 64 * 1024;
     let limits = Limits {
         max_peers: cfg.max_peers,
+        inbound_per_ip: cfg.inbound_per_ip,
+        inbound_per_subnet: cfg.inbound_per_subnet,
         max_gossip: max_gossip(cfg.max_block_bytes, cfg.max_tx_bytes, cfg.block_sync),
         codec: SyncCodec::new(4 << 20, block_frame.max(32 << 20)),
     };
@@ -393,8 +415,24 @@ pub fn start<C: ChainAccess>(
     for addr in &cfg.external {
         swarm.add_external_address(addr.clone());
     }
+    // Anchors first: peers that served this node before its restart,
+    // dialled before anything else can fill the slots.
+    let anchors = cfg
+        .anchors
+        .as_deref()
+        .map(anchors::load)
+        .unwrap_or_default();
+    for (peer, addr) in &anchors {
+        tracing::info!(%addr, "dialling an anchor");
+        swarm.behaviour_mut().slots.add_priority(*peer);
+        swarm.behaviour_mut().kad.add_address(peer, addr.clone());
+        if let Err(e) = swarm.dial(addr.clone()) {
+            tracing::warn!(%addr, error = %e, "cannot dial anchor");
+        }
+    }
     for addr in &cfg.bootnodes {
         if let Some(Protocol::P2p(peer)) = addr.iter().last() {
+            swarm.behaviour_mut().slots.add_priority(peer);
             swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
         }
         if let Err(e) = swarm.dial(addr.clone()) {
@@ -442,6 +480,7 @@ pub fn start<C: ChainAccess>(
         reachability: "unknown".into(),
         last_progress_log: now,
         bootnodes,
+        anchors: anchors.into_iter().map(|(_, a)| a).collect(),
         clock,
     };
     let task = tokio::spawn(net.run(cmd_rx, done_rx));

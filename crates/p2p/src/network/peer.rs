@@ -47,13 +47,19 @@ pub(super) struct Peer {
     pub points: u32,
     /// Its request budgets.
     pub limits: RequestLimits,
+    /// New valid blocks it gave (for anchors).
+    pub blocks: u64,
+    /// When it connected ([`luminex_primitives::Clock::monotonic`] time).
+    pub since: Duration,
 }
 
 impl Peer {
-    pub(super) fn new(addr: Multiaddr, direction: Direction) -> Peer {
+    pub(super) fn new(addr: Multiaddr, direction: Direction, since: Duration) -> Peer {
         Peer {
             addr,
             direction,
+            blocks: 0,
+            since,
             rtt: None,
             agent: None,
             height: None,

@@ -262,7 +262,9 @@ impl<C: ChainAccess> Net<C> {
             BlockVerdict::Accepted { height, .. } => {
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.height = Some(p.height.unwrap_or(0).max(*height));
+                    p.blocks += 1;
                 }
+                self.swarm.behaviour_mut().slots.gave_block(peer);
                 Verdict::Accept
             }
             BlockVerdict::Known | BlockVerdict::Failed(_) => Verdict::Ignore,

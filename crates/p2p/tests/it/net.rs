@@ -72,6 +72,10 @@ pub fn config() -> NetConfig {
         bootnodes: vec![],
         external: vec![],
         max_peers: 50,
+        // Every peer of these tests dials in from 127.0.0.1.
+        inbound_per_ip: 64,
+        inbound_per_subnet: 64,
+        anchors: None,
         merkle_commitment: MerkleCommitment::Tagged,
         max_block_bytes: 4 << 20,
         block_sync: true,
@@ -109,6 +113,8 @@ pub fn names() -> ChainNames {
 /// A swarm speaking the test chain's protocols with a fresh identity.
 pub fn attacker() -> Swarm<Behaviour> {
     let limits = Limits {
+        inbound_per_ip: 64,
+        inbound_per_subnet: 64,
         max_peers: 8,
         max_gossip: 4 << 20,
         codec: SyncCodec::new(4 << 20, 64 << 20),

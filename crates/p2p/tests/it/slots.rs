@@ -1,12 +1,48 @@
-//! Peers that dial in can never take the slots kept for connections this
-//! node dials: with every inbound slot held, it still reaches a peer of its
-//! choosing (issue 19, attack 4, in part).
+//! Slots of established connections (issue 19, attack 4): peers that dial
+//! in can never take the slots kept for connections this node dials, and
+//! one address holds only so many inbound slots.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use libp2p::swarm::SwarmEvent;
-use libp2p::Swarm;
+use libp2p::{Multiaddr, Swarm};
 use luminex_p2p::behaviour::{max_inbound, Behaviour};
 
 use crate::net;
+
+/// `n` fresh identities dial `addr` at once and keep driving their
+/// swarms, so the connections that were admitted stay up; returns their
+/// tasks and a count of the identities whose connection was refused or
+/// closed.
+async fn dial_in(
+    addr: &Multiaddr,
+    n: usize,
+) -> (Vec<tokio::task::JoinHandle<()>>, Arc<AtomicUsize>) {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let tasks = (0..n)
+        .map(|_| {
+            let addr = addr.clone();
+            let dropped = dropped.clone();
+            tokio::spawn(async move {
+                let mut s: Swarm<Behaviour> = net::attacker();
+                s.dial(addr).unwrap();
+                loop {
+                    match futures::StreamExt::select_next_some(&mut s).await {
+                        SwarmEvent::OutgoingConnectionError { .. }
+                        | SwarmEvent::ConnectionClosed {
+                            num_established: 0, ..
+                        } => {
+                            dropped.fetch_add(1, Ordering::SeqCst);
+                        }
+                        _ => {}
+                    }
+                }
+            })
+        })
+        .collect();
+    (tasks, dropped)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inbound_peers_cannot_take_the_outbound_slots() {
@@ -16,39 +52,7 @@ async fn inbound_peers_cannot_take_the_outbound_slots() {
     let (node, addr) = net::start(cfg).await;
     let (other, other_addr) = net::start(net::config()).await;
     // As many identities as there are slots in all dial in and stay.
-    let mut held: Vec<Swarm<Behaviour>> = Vec::new();
-    let mut tasks = Vec::new();
-    for _ in 0..6 {
-        let addr = addr.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut s = net::attacker();
-            s.dial(addr).unwrap();
-            let connected =
-                net::drive_until(&mut s, "an answer to the dial", 60, |_, ev| match ev {
-                    SwarmEvent::ConnectionEstablished { .. } => Some(true),
-                    SwarmEvent::OutgoingConnectionError { .. }
-                    | SwarmEvent::ConnectionClosed { .. } => Some(false),
-                    _ => None,
-                })
-                .await;
-            (s, connected)
-        }));
-    }
-    for t in tasks {
-        let (s, _) = t.await.unwrap();
-        held.push(s);
-    }
-    // Keep them driven, so their connections stay up.
-    let drivers: Vec<_> = held
-        .into_iter()
-        .map(|mut s| {
-            tokio::spawn(async move {
-                loop {
-                    futures::StreamExt::select_next_some(&mut s).await;
-                }
-            })
-        })
-        .collect();
+    let (drivers, _) = dial_in(&addr, 6).await;
     net::wait_for("the inbound slots full", 30, || {
         let h = node.clone();
         async move { (h.census().await.unwrap().peers == inbound).then_some(()) }
@@ -62,6 +66,27 @@ async fn inbound_peers_cannot_take_the_outbound_slots() {
     })
     .await;
     assert_eq!(other.census().await.unwrap().peers, 1);
+    for d in drivers {
+        d.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_holds_few_inbound_slots() {
+    let mut cfg = net::config();
+    cfg.inbound_per_ip = 3;
+    let (node, addr) = net::start(cfg).await;
+    // Twelve identities from 127.0.0.1 dial in at once: nine are turned
+    // away, three stay.
+    let (drivers, dropped) = dial_in(&addr, 12).await;
+    net::wait_for("nine identities turned away", 60, || {
+        let n = dropped.load(Ordering::SeqCst);
+        async move { (n >= 9).then_some(()) }
+    })
+    .await;
+    let c = node.census().await.unwrap();
+    assert_eq!((c.peers, c.connections), (3, 3), "{c:?}");
+    assert_eq!(dropped.load(Ordering::SeqCst), 9);
     for d in drivers {
         d.abort();
     }

@@ -6,7 +6,7 @@
 
 use std::marker::PhantomData;
 
-use luminex_ledger::{BlockUndo, Coin, ConsensusRecord, U256};
+use luminex_ledger::{BlockUndo, Coin, ConsensusRecord, StakingUndo, U256};
 use luminex_primitives::codec::{put_seq, Decode, DecodeError, Encode, Reader, Sink};
 use luminex_primitives::{Amount, CommitCertificate, Hash, Header, OutPoint, Transaction};
 
@@ -37,11 +37,16 @@ pub enum TableId {
     Consensus,
     /// Main-chain height → the commit certificate that finalized the block.
     Commits,
+    /// The staking state after the tip, one entry per validator,
+    /// delegation, unbonding entry, node, jail and account (ADR 0031).
+    Staking,
+    /// Block hash → what undoes the block's staking changes.
+    StakingUndo,
 }
 
 impl TableId {
     /// Every table.
-    pub const ALL: [TableId; 12] = [
+    pub const ALL: [TableId; 14] = [
         TableId::Headers,
         TableId::Blocks,
         TableId::Txs,
@@ -54,6 +59,8 @@ impl TableId {
         TableId::Meta,
         TableId::Consensus,
         TableId::Commits,
+        TableId::Staking,
+        TableId::StakingUndo,
     ];
 
     /// The keyspace name on disk.
@@ -71,6 +78,8 @@ impl TableId {
             TableId::Meta => "meta",
             TableId::Consensus => "consensus",
             TableId::Commits => "commits",
+            TableId::Staking => "staking",
+            TableId::StakingUndo => "staking_undo",
         }
     }
 }
@@ -147,6 +156,33 @@ impl Key for OutPoint {
                     .map_err(|_| DecodeError::UnexpectedEnd("vout"))?,
             ),
         })
+    }
+}
+
+impl Key for Vec<u8> {
+    fn to_key(&self) -> Vec<u8> {
+        self.clone()
+    }
+    fn from_key(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Ok(bytes.to_vec())
+    }
+}
+
+/// A value stored as its bytes: a staking-state entry, already in its
+/// canonical encoding (`StakingState::entries`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawValue(pub Vec<u8>);
+
+impl Encode for RawValue {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        s.put(&self.0);
+    }
+}
+
+impl Decode for RawValue {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let n = r.remaining();
+        Ok(RawValue(r.take(n, "raw value")?.to_vec()))
     }
 }
 
@@ -452,3 +488,7 @@ pub const FINALIZED_KEY: &str = "finalized";
 pub const CONSENSUS: Table<u64, ConsensusRecord> = Table::new(TableId::Consensus);
 /// The certificate that finalized each main-chain block (BFT chains).
 pub const COMMITS: Table<u64, CommitCertificate> = Table::new(TableId::Commits);
+/// The staking state's entries (chains with a `[staking]` table).
+pub const STAKING: Table<Vec<u8>, RawValue> = Table::new(TableId::Staking);
+/// Staking undo data by block hash (chains with a `[staking]` table).
+pub const STAKING_UNDO: Table<Hash, StakingUndo> = Table::new(TableId::StakingUndo);

@@ -32,12 +32,24 @@ impl ChainStore {
             height: tip.height + 1,
             prev_hash: tip.hash,
         };
-        let connected = match incoming {
+        let mut connected = match incoming {
             Incoming::Checked(c) => connect_checked(c, &coins, &ctx, &self.spec, cache)?,
             other => connect_block(other.block(), &coins, &ctx, &self.spec, cache)?,
         };
         let hash = block.hash();
+        let mut staking_batch = Batch::new();
+        let staking = self.connect_staking(
+            block,
+            &hash,
+            &connected.txids,
+            ctx.height,
+            &mut staking_batch,
+        )?;
+        if let Some(s) = &staking {
+            connected.changes.created.extend(s.released.iter().copied());
+        }
         let mut batch = connect_batch(block, ctx.height, record.chain_work, &connected, &coins);
+        batch.ops.append(&mut staking_batch.ops);
         if let Some(c) = &consensus {
             batch.put(CONSENSUS, &ctx.height, c);
         }
@@ -69,7 +81,12 @@ impl ChainStore {
         if let Some(f) = &finalized {
             batch.put(META_FINALIZED, &FINALIZED_KEY.to_string(), f);
         }
-        self.commit(batch)?;
+        if let Err(e) = self.commit(batch) {
+            if let Some(s) = &staking {
+                self.revert_staking(s);
+            }
+            return Err(e);
+        }
         self.utxos.apply(&connected.changes);
         {
             let mut index = self.index.write();
@@ -119,7 +136,13 @@ impl ChainStore {
             height: tip.height + 1,
             prev_hash: tip.hash,
         };
-        connect_block(block, &coins, &ctx, &self.spec, cache)?;
+        let connected = connect_block(block, &coins, &ctx, &self.spec, cache)?;
+        if self.stakes() {
+            // Applied and undone under the state's lock: unchanged after.
+            let mut state = self.staking.write();
+            let undo = state.apply_block(block, &connected.txids, ctx.height, &self.spec)?;
+            state.undo(&undo);
+        }
         Ok(())
     }
 
@@ -142,10 +165,13 @@ impl ChainStore {
         let undo = self.kv.get(UNDO, &tip.hash)?.ok_or_else(|| {
             ChainError::Inconsistent(format!("undo data of {} missing", tip.hash))
         })?;
-        let changes = disconnect_block(&block, tip.height, &undo);
+        let mut changes = disconnect_block(&block, tip.height, &undo);
         let spent_coins: HashMap<OutPoint, Coin> = undo.spent.iter().copied().collect();
         let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
         let mut b = Batch::new();
+        if let Some(s) = self.disconnect_staking(&tip.hash, &mut b)? {
+            changes.spent.extend(s.released);
+        }
         b.delete(HEIGHTS, &tip.height);
         // The undo data stays: if the process stops before the UTXO cache
         // is next flushed, the `utxos` keyspace may still be current to

@@ -8,8 +8,9 @@ impl ChainStore {
     /// again, signatures included) and checks that what is stored agrees
     /// with the replay: the tip record and the in-memory tip, the height
     /// index and header records, undo data, the UTXO set, the address UTXO
-    /// index, the transaction index and the address history. Nothing of a
-    /// disconnected block may remain in the indexes.
+    /// index, the transaction index, the address history and, on chains
+    /// with a `[staking]` table, the staking state (stored and in memory).
+    /// Nothing of a disconnected block may remain in the indexes.
     pub fn check_consistency(&self) -> Result<ConsistencyReport, ChainError> {
         let tip = self.tip();
         let inconsistent = |m: String| Err(ChainError::Inconsistent(m));
@@ -28,6 +29,7 @@ impl ChainStore {
         let mut keys = IndexKeys::default();
         let cache = SigCache::new(1);
         let mut prev: Option<Header> = None;
+        let mut replayed = luminex_ledger::StakingState::genesis(&self.spec);
         for height in 0..=tip.height {
             let Some(hash) = self.hash_at(height)? else {
                 return inconsistent(format!("no block at height {height}"));
@@ -51,7 +53,7 @@ impl ChainStore {
             if self.kv.get_raw(UNDO.id, &hash.to_key())?.is_none() {
                 return inconsistent(format!("undo data of {hash} at height {height} missing"));
             }
-            let (connected, spent) = match prev {
+            let (mut connected, spent) = match prev {
                 None => (connect_genesis(&block), HashMap::new()),
                 Some(p) => {
                     let ctx = BlockContext {
@@ -89,8 +91,18 @@ impl ChainStore {
             {
                 history.insert(key.to_key(), delta);
             }
+            if self.stakes() && prev.is_some() {
+                let undo = replayed.apply_block(&block, &connected.txids, height, &self.spec)?;
+                connected.changes.created.extend(undo.released);
+            }
             connected.changes.apply_to(&mut utxos);
             prev = Some(block.header);
+        }
+        if self.stakes() {
+            let stored = super::staking::load(self.kv.as_ref(), &self.spec)?;
+            if stored != replayed || *self.staking.read() != replayed {
+                return inconsistent("the staking state differs from the replay".into());
+            }
         }
         if self.hash_at(tip.height + 1)?.is_some() {
             return inconsistent("a block is indexed above the tip".into());

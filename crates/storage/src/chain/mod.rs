@@ -10,12 +10,15 @@
 //! * `query`: reads of blocks, transactions, coins and address data;
 //! * `consistency`: replaying the chain to check what is stored;
 //! * `utxo_cache`: the coins changed since the last flush, in memory.
+//! * `staking`: the staking state of chains with a `[staking]` table
+//!   (ADR 0031), connected and disconnected with each block.
 
 mod commit;
 mod consistency;
 mod fork_choice;
 mod index;
 mod query;
+mod staking;
 mod utxo_cache;
 
 use std::collections::HashMap;
@@ -282,6 +285,9 @@ pub struct ChainStore {
     /// Whether dropping the store flushes the UTXO cache (tests turn it
     /// off to drop a store as a crash would).
     flush_on_drop: std::sync::atomic::AtomicBool,
+    /// The staking state after the tip (ADR 0031; empty on chains
+    /// without a `[staking]` table).
+    staking: RwLock<luminex_ledger::StakingState>,
 }
 
 impl ChainStore {
@@ -354,6 +360,7 @@ impl ChainStore {
                     batch.put(UTXOS, op, coin);
                 }
                 batch.put(META_UTXO_TIP, &UTXO_TIP_KEY.to_string(), &genesis_tip);
+                staking::genesis_entries(&mut batch, &spec);
                 kv.commit(batch)?;
                 tracing::info!(genesis = %gh, chain = %spec.name, "initialised new chain database");
                 TipRecord {
@@ -416,6 +423,7 @@ impl ChainStore {
                 finalized.hash, finalized.height
             )));
         }
+        let staking = staking::load(kv.as_ref(), &spec)?;
         let store = ChainStore {
             kv,
             spec,
@@ -434,6 +442,7 @@ impl ChainStore {
             halted: RwLock::new(None),
             utxos: UtxoCache::new(options.utxo_cache_bytes),
             flush_on_drop: std::sync::atomic::AtomicBool::new(true),
+            staking: RwLock::new(staking),
         };
         {
             let _w = store.write.lock();

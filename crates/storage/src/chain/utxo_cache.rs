@@ -285,8 +285,9 @@ impl ChainStore {
                 break;
             }
             let (block, undo) = self.block_and_undo(&at.hash)?;
-            self.utxos
-                .apply(&disconnect_block(&block, at.height, &undo));
+            let mut changes = disconnect_block(&block, at.height, &undo);
+            changes.spent.extend(self.released_by(&at.hash)?);
+            self.utxos.apply(&changes);
             at = TipRecord {
                 hash: block.header.prev_hash(),
                 height: at.height.checked_sub(1).ok_or_else(|| {
@@ -298,7 +299,9 @@ impl ChainStore {
         for height in at.height + 1..=tip.height {
             let hash = self.index.read().main[height as usize];
             let (block, undo) = self.block_and_undo(&hash)?;
-            self.utxos.apply(&connect_changes(&block, height, &undo));
+            let mut changes = connect_changes(&block, height, &undo);
+            changes.created.extend(self.released_by(&hash)?);
+            self.utxos.apply(&changes);
             forward += 1;
         }
         if back + forward > 0 {

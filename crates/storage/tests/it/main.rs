@@ -9,4 +9,5 @@ mod faults;
 mod fork_choice;
 mod forks;
 mod preverify;
+mod staking;
 mod utxo_cache;

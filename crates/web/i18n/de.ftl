@@ -167,7 +167,33 @@ received = Empfangen
 sent = Gesendet
 pages-of-history = Seiten des Verlaufs
 newest = Neueste
+balance-chart = Guthaben im Zeitverlauf
+balance-chart-desc = Das Guthaben nach jeder der letzten { $n } bestätigten Transaktionen der Adresse, ab Block { $first }; jetzt { $balance }.
+balance-chart-x = Blockhöhe
+balance-chart-y = Guthaben
 older = Älter
+
+## Die Diagramme (explorer/charts.rs, chart.rs)
+
+charts = Diagramme
+charts-link = Diagramme: Transaktionsvolumen, Gebühren und Blockzeiten
+charts-ranges = Bereiche von Blöcken
+charts-last-blocks = Letzte { $n } Blöcke
+charts-range-bad = „{ $range }“ ist kein Bereich, den die Diagramme anbieten: wählen Sie { $allowed } Blöcke
+charts-no-blocks = Noch keine Blöcke nach dem Genesis-Block: Die Diagramme beginnen mit Block 1.
+charts-span = Blöcke { $low } bis { $high }
+charts-fewer = die Kette hat bisher nur { $n } Blöcke
+charts-blocks = Blöcke
+charts-table = Die Zahlen als Tabelle
+charts-volume = Transaktionsvolumen
+charts-volume-desc = Transaktionen je Abschnitt von Blöcken (ohne Coinbase), { $span }: insgesamt { $txs }.
+charts-transactions = Transaktionen
+charts-fees = Gebühren
+charts-fees-desc = An die Blockproduzenten gezahlte Gebühren je Abschnitt von Blöcken, { $span }: insgesamt { $fees }.
+charts-fees-axis = Gebühren (Coins)
+charts-block-times = Blockzeiten
+charts-block-times-desc = Die mittlere Zeit zwischen einem Block und seinem Vorgänger je Abschnitt von Blöcken, { $span }: { $mean } über alle.
+charts-block-time-axis = Mittlere Blockzeit
 
 ## Das Dashboard für Betreiber (admin/): Rahmen, Anmeldung und Abweisungen (mod.rs)
 

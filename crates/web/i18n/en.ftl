@@ -165,7 +165,33 @@ received = Received
 sent = Sent
 pages-of-history = Pages of history
 newest = Newest
+balance-chart = Balance over time
+balance-chart-desc = The balance after each of the address's last { $n } confirmed transactions, from block { $first }; { $balance } now.
+balance-chart-x = Block height
+balance-chart-y = Balance
 older = Older
+
+## The charts (explorer/charts.rs, chart.rs)
+
+charts = Charts
+charts-link = Charts: transaction volume, fees and block times
+charts-ranges = Ranges of blocks
+charts-last-blocks = Last { $n } blocks
+charts-range-bad = “{ $range }” is not a range the charts offer: choose one of { $allowed } blocks
+charts-no-blocks = No blocks beyond the genesis block yet: the charts start with block 1.
+charts-span = Blocks { $low } to { $high }
+charts-fewer = the chain has only { $n } blocks so far
+charts-blocks = Blocks
+charts-table = The figures as a table
+charts-volume = Transaction volume
+charts-volume-desc = Transactions per run of blocks (coinbases left out), { $span }: { $txs } in all.
+charts-transactions = Transactions
+charts-fees = Fees
+charts-fees-desc = Fees paid to the block producers per run of blocks, { $span }: { $fees } in all.
+charts-fees-axis = Fees (coins)
+charts-block-times = Block times
+charts-block-times-desc = The mean time between a block and its parent per run of blocks, { $span }: { $mean } over all.
+charts-block-time-axis = Mean block time
 
 ## The operator's dashboard (admin/): its frame, login and refusals (mod.rs)
 

@@ -3,7 +3,9 @@
 //!
 //! The explorer: a dashboard (latest blocks and transactions, the mempool as
 //! projected next blocks by fee rate, fee estimates and network figures),
-//! block, transaction and address pages, and one search box. Pages are
+//! block, transaction and address pages (with a balance-over-time chart),
+//! charts of transaction volume, fees and block times (`/charts`), and one
+//! search box. Pages are
 //! rendered on the server from compile-time-checked `maud` templates and
 //! work without JavaScript; one small script of ours, embedded in the binary
 //! like the style sheet, refreshes them from the node's WebSocket. Every
@@ -30,6 +32,7 @@
 
 pub mod admin;
 mod assets;
+mod chart;
 mod error;
 mod explorer;
 mod format;
@@ -83,12 +86,14 @@ pub fn pages(node: Arc<Node>, limits: RateLimitConfig, timeout: std::time::Durat
         .route("/tx/{txid}", get(explorer::transaction))
         .route("/address/{address}", get(explorer::address))
         .route("/find", get(explorer::find))
+        .route("/charts", get(explorer::charts))
         .route("/static/{file}", get(assets::serve))
         .route_layer(from_fn_with_state(
             Arc::new(RateLimits::new(limits)),
             luminex_api::guard::rate_limit,
         ))
         .route_layer(from_fn_with_state(node.clone(), luminex_api::track))
+        .layer(axum::Extension(Arc::new(explorer::Summaries::default())))
         .layer(from_fn(i18n::middleware))
         .layer(from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new())

@@ -18,6 +18,26 @@ use crate::PageError;
 
 /// History rows per page.
 pub(crate) const ROWS_PER_PAGE: usize = 25;
+/// The most history entries the balance chart reads: its work per request
+/// is bounded whatever the address's history.
+pub(crate) const CHART_ENTRIES: usize = 200;
+
+/// The balance after each of `history`'s entries (newest first, as the
+/// store gives them), oldest first, from the balance now: each entry's
+/// balance before it is its balance after less what it received plus what
+/// it sent. Exact in base units whatever part of the history is read.
+pub(crate) fn balances(now: u64, history: &[luminex_storage::AddressTx]) -> Vec<(u64, u64)> {
+    let mut after = now;
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(history.len());
+    for r in history {
+        out.push((r.height, after));
+        after = after
+            .saturating_sub(r.received.base())
+            .saturating_add(r.sent.base());
+    }
+    out.reverse();
+    out
+}
 
 /// An address's page.
 pub async fn address(
@@ -80,6 +100,46 @@ pub async fn address(
         .then(|| rows.last().map(|r| format!("{}:{}", r.height, r.txid)))
         .flatten();
     let text = addr.to_string();
+    // The chart on the first page only, from the newest entries.
+    let chart = if before.is_none() && !rows.is_empty() {
+        let history = node.chain.address_history(&lock, None, CHART_ENTRIES)?;
+        let points: Vec<(String, u64)> = balances(confirmed, &history)
+            .into_iter()
+            .map(|(h, b)| (h.to_string(), b))
+            .collect();
+        let value = |v: u64| coins(v);
+        let desc = t_args(
+            "balance-chart-desc",
+            [
+                ("n", points.len().to_string().into()),
+                (
+                    "first",
+                    points
+                        .first()
+                        .map(|p| p.0.clone())
+                        .unwrap_or_default()
+                        .into(),
+                ),
+                ("balance", coins(confirmed).into()),
+            ],
+        );
+        Some(
+            crate::chart::Chart {
+                id: "balance-chart",
+                title: t("balance-chart"),
+                desc,
+                x_label: t("balance-chart-x"),
+                y_label: t("balance-chart-y"),
+                table_label: t("charts-table"),
+                points,
+                value: &value,
+                kind: crate::chart::Kind::Steps,
+            }
+            .render(),
+        )
+    } else {
+        None
+    };
     let qr = crate::qr::svg(
         &text,
         &t_args("qr-of-address", [("address", text.as_str().into())]),
@@ -108,6 +168,12 @@ pub async fn address(
                         li { a.mono href={"/tx/" (tx)} { (short(tx)) } " " span.badge.pending { @if outgoing.contains(tx) { (t("badge-sending")) } @else { (t("badge-receiving")) } } }
                     }
                 }
+            }
+        }
+        @if let Some(chart) = chart {
+            section aria-labelledby="balance-chart-h" {
+                h2 #balance-chart-h { (t("balance-chart")) }
+                (chart)
             }
         }
         section aria-labelledby="history-h" {

@@ -212,6 +212,7 @@ fn render(node: &Node) -> Result<Markup, PageError> {
                 }
             }
         }
+        p { a href="/charts" { (t("charts-link")) } }
         section aria-labelledby="fees-h" {
             h2 #fees-h { (t("fee-estimates")) }
             p.note { (t("fee-estimates-note")) }

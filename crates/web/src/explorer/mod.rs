@@ -3,6 +3,7 @@
 
 mod address;
 mod block;
+mod charts;
 mod dashboard;
 mod tx;
 
@@ -20,6 +21,7 @@ use crate::PageError;
 
 pub use address::address;
 pub use block::block;
+pub use charts::{charts, Summaries};
 pub use dashboard::dashboard;
 pub use tx::transaction;
 

@@ -244,6 +244,91 @@ async fn bad_input_gets_a_page_with_a_message_and_a_4xx() {
 }
 
 #[tokio::test]
+async fn charts_show_volume_fees_and_block_times_exactly() {
+    let node = memory_node();
+    // Before any block: a note, no chart.
+    let empty = page(&node, "/charts").await;
+    assert!(
+        empty.contains("No blocks beyond the genesis block"),
+        "{empty}"
+    );
+    assert!(page(&node, "/").await.contains("href=\"/charts\""));
+
+    node.produce_block().unwrap();
+    let a = node.submit(payment(&node, 0, 1, 5)).unwrap();
+    let b = node.submit(payment(&node, 2, 1, 3)).unwrap();
+    let block = node.produce_block().unwrap();
+    assert_eq!(block.txs.len(), 3, "{a} and {b} confirmed");
+    node.produce_block().unwrap();
+    let paid: u64 = block.txs[0].outputs.iter().map(|o| o.amount.base()).sum();
+    let fees = paid - node.spec.subsidy(2).base();
+    assert!(fees > 0);
+    let fees = Amount::from_base(fees).unwrap().to_string();
+
+    for uri in [
+        "/charts",
+        "/charts?range=100",
+        "/charts?range=1000",
+        "/charts?range=10000",
+    ] {
+        let c = page(&node, uri).await;
+        for want in [
+            "Transaction volume",
+            "Fees",
+            "Block times",
+            "Blocks 1 to 3",
+            "aria-labelledby=\"volume-title volume-desc\"",
+            "<title id=\"fees-title\">",
+            "<desc id=\"block-times-desc\">",
+            "The figures as a table",
+            "2 in all",
+        ] {
+            assert!(c.contains(want), "{uri} should contain {want:?}: {c}");
+        }
+        // The fees exactly, in the description and the table.
+        assert!(c.contains(&format!("{fees} in all")), "{uri}: {c}");
+        assert!(
+            c.contains(&format!("<td class=\"num\">{fees}</td>")),
+            "{uri}"
+        );
+        assert!(c.contains("aria-current=\"page\""), "{uri}");
+    }
+    // In German too.
+    let de = get_with(&node, "/charts", &[("accept-language", b"de".as_slice())]).await;
+    assert!(de.3.contains("Transaktionsvolumen"), "{}", de.3);
+
+    // The address's balance over time: each step exact.
+    let to = address_of(&node, 1);
+    let addr = page(&node, &format!("/address/{to}")).await;
+    assert!(addr.contains("Balance over time"), "{addr}");
+    assert!(addr.contains("aria-labelledby=\"balance-chart-title balance-chart-desc\""));
+    let k1 = node.spec.dev_key(1).unwrap();
+    let (balance, _) = node.chain.balance(&lock_of(&k1)).unwrap();
+    assert!(
+        addr.contains(&format!("<td class=\"num\">{balance}</td>")),
+        "{addr}"
+    );
+}
+
+#[tokio::test]
+async fn charts_refuse_a_range_they_do_not_offer() {
+    let node = memory_node();
+    node.produce_block().unwrap();
+    let tip = node.chain.tip().hash;
+    for uri in [
+        "/charts?range=5",
+        "/charts?range=100000",
+        "/charts?range=all",
+        "/charts?range=-1",
+        "/charts?range=",
+        &format!("/charts?range={}", "9".repeat(400)),
+    ] {
+        refused(&node, uri, StatusCode::BAD_REQUEST, "100, 1000, 10000").await;
+    }
+    assert_eq!(node.chain.tip().hash, tip);
+}
+
+#[tokio::test]
 async fn assets_and_the_api_share_the_router() {
     let node = memory_node();
     for (path, ct) in [

@@ -195,6 +195,26 @@ charts-block-times = Blockzeiten
 charts-block-times-desc = Die mittlere Zeit zwischen einem Block und seinem Vorgänger je Abschnitt von Blöcken, { $span }: { $mean } über alle.
 charts-block-time-axis = Mittlere Blockzeit
 
+## Die Validatoren (explorer/validators.rs)
+
+validators = Validatoren
+validators-link = Validatoren und Finalität
+validators-not-bft = die Kette { $chain } ist keine BFT-Kette: sie hat keine Validatoren (Konsens { $consensus })
+validators-no-record = der Knoten hat keinen Konsenszustand für seine Spitze
+validators-figures = Die Validatorenmenge
+validators-count = Validatoren
+validators-total-power = Gesamtes Stimmgewicht
+validators-quorum = Stimmgewicht für ein Quorum
+finalized-height = Finalisierte Höhe
+validators-note = Die Menge, die Block { $next } finalisiert. Signiert und verpasst stammen aus den { $n } Commit-Zertifikaten der Blöcke { $low } bis { $high }; ein Zertifikat enthält das Quorum, das sein Committer hatte, eine fehlende Signatur heißt also nicht, dass ein Validator offline ist.
+validator = Validator
+power = Stimmgewicht
+share = Anteil
+last-signed = Zuletzt signiert
+missed = Verpasst
+missed-of = { $missed } von { $due }
+proposed = Vorgeschlagen
+
 ## Das Dashboard für Betreiber (admin/): Rahmen, Anmeldung und Abweisungen (mod.rs)
 
 admin-dashboard = Dashboard

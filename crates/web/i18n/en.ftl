@@ -193,6 +193,26 @@ charts-block-times = Block times
 charts-block-times-desc = The mean time between a block and its parent per run of blocks, { $span }: { $mean } over all.
 charts-block-time-axis = Mean block time
 
+## The validators (explorer/validators.rs)
+
+validators = Validators
+validators-link = Validators and finality
+validators-not-bft = the { $chain } chain is not a BFT chain: it has no validators ({ $consensus } consensus)
+validators-no-record = the node has no consensus state for its tip
+validators-figures = The validator set
+validators-count = Validators
+validators-total-power = Total voting power
+validators-quorum = Power for a quorum
+finalized-height = Finalized height
+validators-note = The set that finalizes block { $next }. Signed and missed are read from the { $n } commit certificates of blocks { $low } to { $high }; a certificate holds the quorum its committer had, so one missing signature does not mean a validator is offline.
+validator = Validator
+power = Power
+share = Share
+last-signed = Last signed
+missed = Missed
+missed-of = { $missed } of { $due }
+proposed = Proposed
+
 ## The operator's dashboard (admin/): its frame, login and refusals (mod.rs)
 
 admin-dashboard = Dashboard

@@ -87,6 +87,7 @@ pub fn pages(node: Arc<Node>, limits: RateLimitConfig, timeout: std::time::Durat
         .route("/address/{address}", get(explorer::address))
         .route("/find", get(explorer::find))
         .route("/charts", get(explorer::charts))
+        .route("/validators", get(explorer::validators))
         .route("/static/{file}", get(assets::serve))
         .route_layer(from_fn_with_state(
             Arc::new(RateLimits::new(limits)),

@@ -194,6 +194,9 @@ fn render(node: &Node) -> Result<Markup, PageError> {
             (p.bits, d, rate)
         });
     let supply = issued(&node.spec, tip.height);
+    // Finality and the validators on BFT chains.
+    let bft = (node.spec.consensus == luminex_ledger::spec::ConsensusKind::Bft)
+        .then(|| node.chain.finalized().height);
 
     let body = html! {
         h1 { (t("explorer")) span.chain { " · " (t_args("chain-of", [("chain", node.spec.name.to_string().into()), ("consensus", node.spec.consensus.name().into())])) } }
@@ -205,6 +208,9 @@ fn render(node: &Node) -> Result<Markup, PageError> {
                 div { dt { (t("tps")) } dd { @if let Some(t) = tps { (format!("{t:.2}")) } @else { "—" } } }
                 div { dt { (t("mempool")) } dd { (t_args("txs-and-bytes", [("txs", grouped(pool_txs as u64).into()), ("bytes", bytes(pool_bytes).into())])) } }
                 div { dt { (t("supply")) } dd { (coins(supply)) } }
+                @if let Some(f) = bft {
+                    div { dt { (t("finalized-height")) } dd #finalized { a href={"/block/" (f)} { (grouped(f)) } } }
+                }
                 @if let Some((bits, d, rate)) = pow {
                     div { dt { (t("difficulty")) } dd { (format!("{d:.4}")) } }
                     div { dt { (t("target-bits")) } dd { code { (format!("{bits:08x}")) } } }
@@ -212,7 +218,7 @@ fn render(node: &Node) -> Result<Markup, PageError> {
                 }
             }
         }
-        p { a href="/charts" { (t("charts-link")) } }
+        p { a href="/charts" { (t("charts-link")) } @if bft.is_some() { " · " a href="/validators" { (t("validators-link")) } } }
         section aria-labelledby="fees-h" {
             h2 #fees-h { (t("fee-estimates")) }
             p.note { (t("fee-estimates-note")) }

@@ -6,6 +6,7 @@ mod block;
 mod charts;
 mod dashboard;
 mod tx;
+mod validators;
 
 use std::collections::HashMap;
 
@@ -24,6 +25,7 @@ pub use block::block;
 pub use charts::{charts, Summaries};
 pub use dashboard::dashboard;
 pub use tx::transaction;
+pub use validators::validators;
 
 /// The longest search term looked at (an address is about 70 characters).
 const MAX_TERM: usize = 200;

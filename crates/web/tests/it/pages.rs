@@ -528,3 +528,113 @@ async fn bad_language_inputs_fall_back_to_english() {
         assert!(cookie.is_none(), "{uri}: nothing to remember");
     }
 }
+
+/// A `dev`-like chain decided by BFT with the four development validators.
+fn bft_spec() -> luminex_ledger::ChainSpec {
+    let mut spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    spec.consensus = luminex_ledger::spec::ConsensusKind::Bft;
+    spec.bft = Some(luminex_ledger::spec::BftParams {
+        dev_validators: 4,
+        ..Default::default()
+    });
+    spec
+}
+
+/// Builds the next block on `node`'s tip and commits it with precommits of
+/// the development validators `signers` (indexes 0 to 3).
+fn commit_bft_block(node: &Node, signers: &[usize]) {
+    use luminex_consensus::bft::message::{vote_digest, VoteKind};
+    use luminex_consensus::bft::BftRules;
+    use luminex_primitives::{CommitCertificate, TxKind};
+    let spec = &node.spec;
+    let rules = BftRules::for_spec(spec).unwrap();
+    let parent = node.chain.tip_parent();
+    let height = parent.height + 1;
+    let record = node.chain.consensus_record(parent.height).unwrap().unwrap();
+    let coinbase = Transaction {
+        version: 1,
+        chain_id: spec.chain_id,
+        kind: TxKind::Coinbase { height },
+        inputs: vec![],
+        outputs: vec![],
+        expiry_height: 0,
+        witnesses: vec![],
+        data: Vec::new(),
+    };
+    let block = rules.build_block(
+        &parent,
+        &record,
+        node.chain.certificate(parent.height).unwrap(),
+        rules.proposer(&record, 0),
+        parent.header.time_ms() + 1000,
+        vec![coinbase],
+    );
+    let set = record.validators;
+    let digest = vote_digest(
+        rules.domain(),
+        VoteKind::Precommit,
+        height,
+        0,
+        Some(&block.hash()),
+    );
+    let signed = signers
+        .iter()
+        .map(|i| {
+            let k = luminex_crypto::SigningKey::from_seed(
+                spec.default_scheme,
+                &luminex_ledger::ChainSpec::dev_validator_seed(*i as u32),
+            );
+            let index = set.index_of(&k.public_key().key_hash()).unwrap();
+            (index, k.sign(&digest))
+        })
+        .collect();
+    let cert = CommitCertificate::new(height, 0, block.hash(), set.len(), signed);
+    node.accept_certified(&Arc::new(block), &cert).unwrap();
+}
+
+#[tokio::test]
+async fn validators_and_finality_on_bft_chains() {
+    let node = memory_node_for(bft_spec());
+    // Validator 3 misses block 2's certificate.
+    commit_bft_block(&node, &[0, 1, 2, 3]);
+    commit_bft_block(&node, &[0, 1, 2]);
+    commit_bft_block(&node, &[0, 1, 2, 3]);
+    assert_eq!(node.chain.finalized().height, 3);
+
+    let home = page(&node, "/").await;
+    assert!(home.contains("Finalized height"), "{home}");
+    assert!(home.contains("href=\"/validators\""));
+    let v = page(&node, "/validators").await;
+    assert!(v.contains("<dd id=\"validator-count\">4</dd>"), "{v}");
+    assert_eq!(v.matches("25.00 %").count(), 4, "{v}");
+    assert!(
+        v.contains("<a href=\"/block/3\">3</a>"),
+        "finalized and last signed"
+    );
+    assert!(v.contains("3 commit certificates of blocks 1 to 3"), "{v}");
+    // Three signed all three; one missed one of three.
+    assert_eq!(v.matches(">0 of 3<").count(), 3, "{v}");
+    assert_eq!(v.matches(">1 of 3<").count(), 1, "{v}");
+    let de = get_with(
+        &node,
+        "/validators",
+        &[("accept-language", b"de".as_slice())],
+    )
+    .await;
+    assert!(de.3.contains("Zuletzt signiert"), "{}", de.3);
+
+    // Chains without validators answer 404 with a clear message.
+    for n in [
+        memory_node(),
+        memory_node_for(luminex_ledger::ChainSpec::preset("qbtc").unwrap()),
+    ] {
+        refused(
+            &n,
+            "/validators",
+            StatusCode::NOT_FOUND,
+            "is not a BFT chain",
+        )
+        .await;
+        assert!(!page(&n, "/").await.contains("Finalized height"));
+    }
+}

@@ -41,6 +41,15 @@ pub struct CommonArgs {
     /// is full or the node stops; 0 writes them after every block.
     #[arg(long = "dbcache-mb", env = "LUMINEX_DBCACHE_MB", global = true)]
     pub dbcache_mb: Option<usize>,
+    /// Keep the transaction index (txid → block; the explorer's and
+    /// `getrawtransaction`'s lookups). Default true; turning it off
+    /// deletes it, and it cannot be turned on again for that database.
+    #[arg(long, env = "LUMINEX_TXINDEX", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub txindex: Option<bool>,
+    /// Keep the address indexes (an address's history, coins and balance:
+    /// the explorer and wallets). Default true; as `--txindex`.
+    #[arg(long, env = "LUMINEX_ADDRESSINDEX", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub addressindex: Option<bool>,
 }
 
 /// Options of `luminex node`.
@@ -217,6 +226,10 @@ pub struct ConfigFile {
     pub max_inbound_per_ip: Option<u32>,
     /// Inbound connections from one subnet (/24, /48) at most.
     pub max_inbound_per_subnet: Option<u32>,
+    /// Whether to keep the transaction index.
+    pub txindex: Option<bool>,
+    /// Whether to keep the address indexes.
+    pub addressindex: Option<bool>,
     /// Whether to run peer-to-peer networking.
     pub p2p: Option<bool>,
     /// Seconds a misbehaving peer stays banned.
@@ -412,7 +425,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// The browser wallet (`/wallet`): who may reach it, when it locks.
     pub wallet: luminex_web::wallet::WalletOptions,
-    /// How the chain store keeps its state (the UTXO cache's budget).
+    /// How the chain store keeps its state (the UTXO cache's budget, the
+    /// optional indexes).
     pub store: luminex_storage::StoreOptions,
 }
 
@@ -519,6 +533,10 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         utxo_cache_bytes: dbcache_mb
             .checked_mul(1 << 20)
             .ok_or_else(|| ConfigError::Value(format!("--dbcache-mb {dbcache_mb} is too large")))?,
+        indexes: luminex_storage::IndexSet {
+            tx: c.txindex.or(file.txindex).unwrap_or(true),
+            address: c.addressindex.or(file.addressindex).unwrap_or(true),
+        },
     };
     if mb == 0 || mb > 1 << 20 {
         return Err(ConfigError::Value(
@@ -746,6 +764,44 @@ mod tests {
         assert_eq!(c.chain_dir, dir.path().join("dev"));
         args.http_addr = Some("127.0.0.1:7777".parse().unwrap());
         assert_eq!(resolve(&args).unwrap().http_addr.port(), 7777);
+    }
+
+    #[test]
+    fn storage_options_from_flags_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = NodeArgs::default();
+        args.common.data_dir = Some(dir.path().into());
+        let c = resolve(&args).unwrap();
+        assert_eq!(c.store, luminex_storage::StoreOptions::default());
+        std::fs::write(
+            dir.path().join("luminex.toml"),
+            "dbcache_mb = 16\ntxindex = false\naddressindex = false\n",
+        )
+        .unwrap();
+        let c = resolve(&args).unwrap();
+        assert_eq!(c.store.utxo_cache_bytes, 16 << 20);
+        assert!(!c.store.indexes.tx && !c.store.indexes.address);
+        // Flags win over the file.
+        args.common.addressindex = Some(true);
+        args.common.dbcache_mb = Some(0);
+        let c = resolve(&args).unwrap();
+        assert_eq!(c.store.utxo_cache_bytes, 0);
+        assert!(!c.store.indexes.tx && c.store.indexes.address);
+        // As clap reads them: a bare flag is true.
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
+            "luminex",
+            "node",
+            "--txindex",
+            "--addressindex=false",
+        ])
+        .unwrap();
+        let crate::cli::Command::Node(n) = cli.command else {
+            panic!("not the node command")
+        };
+        assert_eq!(
+            (n.common.txindex, n.common.addressindex),
+            (Some(true), Some(false))
+        );
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! The chain: a fan-out block, then [`BLOCKS`] blocks of 1,000 one-input,
 //! two-output ML-DSA-65 transfers, each spending coins the blocks before
 //! created (the UTXO set grows by 1,000 coins a block, as on a busy chain).
-//! Two figures: signatures never seen (a file import or a sync), and
+//! Figures: signatures never seen (a file import or a sync), and
 //! signatures already cached (storage and validation without signatures —
-//! what the chain store itself costs). Medians of [`RUNS`] runs.
+//! what the chain store itself costs), the latter also with the UTXO cache
+//! flushed after every block and without each optional index. Medians of
+//! [`RUNS`] runs.
 //!
 //! Run: `cargo bench -p luminex-storage --bench import`.
 
@@ -19,7 +21,7 @@ use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, transfer, TestChain};
 use luminex_ledger::SigCache;
 use luminex_primitives::{Amount, Block, SchemeId, TxOut};
-use luminex_storage::{ChainStore, FjallStore, Preverifier};
+use luminex_storage::{ChainStore, FjallStore, IndexSet, Preverifier, StoreOptions};
 use rayon::prelude::*;
 
 const BLOCKS: usize = 30;
@@ -73,11 +75,11 @@ fn build() -> (TestChain, Vec<Block>) {
 }
 
 /// Seconds to import `blocks` into a fresh store.
-fn import(chain: &TestChain, blocks: &[Block], cache: &SigCache) -> f64 {
+fn import(chain: &TestChain, blocks: &[Block], cache: &SigCache, options: StoreOptions) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let kv = Arc::new(FjallStore::open(dir.path()).unwrap());
     let rules = luminex_consensus::rules_for(&chain.spec);
-    let store = ChainStore::open(kv, chain.spec.clone(), rules).unwrap();
+    let store = ChainStore::open_with(kv, chain.spec.clone(), rules, options).unwrap();
     let start = Instant::now();
     let mut pre = Preverifier::new();
     let help = pre.helper();
@@ -123,7 +125,39 @@ fn main() {
     eprintln!("building {BLOCKS} blocks of {TXS} ML-DSA-65 transfers…");
     let (chain, blocks) = build();
     let txs: usize = blocks.iter().map(|b| b.txs.len()).sum();
-    for warm in [false, true] {
+    let all = StoreOptions::default();
+    let only = |tx, address| StoreOptions {
+        indexes: IndexSet { tx, address },
+        ..all
+    };
+    let cases = [
+        ("signatures never seen", false, all),
+        ("signatures cached", true, all),
+        (
+            "signatures cached, UTXO cache flushed every block (--dbcache-mb 0)",
+            true,
+            StoreOptions {
+                utxo_cache_bytes: 0,
+                ..all
+            },
+        ),
+        (
+            "signatures cached, no transaction index",
+            true,
+            only(false, true),
+        ),
+        (
+            "signatures cached, no address indexes",
+            true,
+            only(true, false),
+        ),
+        (
+            "signatures cached, no optional index",
+            true,
+            only(false, false),
+        ),
+    ];
+    for (label, warm, options) in cases {
         let runs: Vec<f64> = (0..RUNS)
             .map(|_| {
                 let cache = SigCache::new(txs * 2);
@@ -134,14 +168,9 @@ fn main() {
                         }
                     }
                 }
-                import(&chain, &blocks, &cache)
+                import(&chain, &blocks, &cache, options)
             })
             .collect();
-        let label = if warm {
-            "signatures cached"
-        } else {
-            "signatures never seen"
-        };
         let all: Vec<String> = runs
             .iter()
             .map(|s| format!("{:.0}", txs as f64 / s))

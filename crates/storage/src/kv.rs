@@ -22,6 +22,14 @@ pub enum StoreError {
         /// Decoding error.
         error: luminex_primitives::DecodeError,
     },
+    /// The read needs an index this node does not keep.
+    #[error("this node does not keep the {index} (it is off: {option})")]
+    IndexOff {
+        /// Which index.
+        index: &'static str,
+        /// The option that turns it on.
+        option: &'static str,
+    },
 }
 
 /// One atomic write: puts and deletes across tables, applied all or nothing.

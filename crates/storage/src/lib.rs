@@ -37,3 +37,4 @@ pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES};
 pub use kv::{Batch, KvExt, KvStore, StoreError};
 pub use memory::MemoryStore;
 pub use preverify::{Preverifier, PreverifyHelp};
+pub use tables::IndexSet;

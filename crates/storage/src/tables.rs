@@ -465,6 +465,51 @@ pub const OLDEST_FORMAT: u32 = 1;
 pub const META_UTXO_TIP: Table<String, TipRecord> = Table::new(TableId::Meta);
 /// Key of that block in [`META_UTXO_TIP`].
 pub const UTXO_TIP_KEY: &str = "utxo_tip";
+/// The optional indexes the database keeps. A database without the record
+/// kept them all.
+pub const META_INDEXES: Table<String, IndexSet> = Table::new(TableId::Meta);
+/// Key of the index set in [`META_INDEXES`].
+pub const INDEXES_KEY: &str = "indexes";
+
+/// Which optional indexes a chain store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexSet {
+    /// The transaction index ([`TX_INDEX`]): a main-chain transaction by
+    /// txid (the explorer, `getrawtransaction`).
+    pub tx: bool,
+    /// The address indexes ([`ADDRESS_TXS`], [`ADDRESS_UTXOS`]): an
+    /// address's history, coins and balance (the explorer, wallets).
+    pub address: bool,
+}
+
+impl IndexSet {
+    /// Every index.
+    pub const ALL: IndexSet = IndexSet {
+        tx: true,
+        address: true,
+    };
+}
+
+impl Encode for IndexSet {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        s.put(&[u8::from(self.tx) | (u8::from(self.address) << 1)]);
+    }
+}
+
+impl Decode for IndexSet {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let flags = r.u8("index flags")?;
+        if flags > 3 {
+            return Err(DecodeError::OutOfRange {
+                field: "index flags",
+            });
+        }
+        Ok(IndexSet {
+            tx: flags & 1 != 0,
+            address: flags & 2 != 0,
+        })
+    }
+}
 
 /// The format version of a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

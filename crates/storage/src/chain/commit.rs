@@ -48,7 +48,14 @@ impl ChainStore {
         if let Some(s) = &staking {
             connected.changes.created.extend(s.released.iter().copied());
         }
-        let mut batch = connect_batch(block, ctx.height, record.chain_work, &connected, &coins);
+        let mut batch = connect_batch(
+            block,
+            ctx.height,
+            record.chain_work,
+            &connected,
+            &coins,
+            self.indexes,
+        );
         batch.ops.append(&mut staking_batch.ops);
         if let Some(c) = &consensus {
             batch.put(CONSENSUS, &ctx.height, c);
@@ -178,14 +185,18 @@ impl ChainStore {
         // this block, and opening rolls it back with it.
         b.delete(CONSENSUS, &tip.height);
         b.delete(COMMITS, &tip.height);
-        for txid in &txids {
-            b.delete(TX_INDEX, txid);
+        if self.indexes.tx {
+            for txid in &txids {
+                b.delete(TX_INDEX, txid);
+            }
         }
-        let mut keys = IndexKeys::default();
-        for (key, _) in address_deltas(&block, &txids, tip.height, &spent_coins, &mut keys) {
-            b.delete(ADDRESS_TXS, &key);
+        if self.indexes.address {
+            let mut keys = IndexKeys::default();
+            for (key, _) in address_deltas(&block, &txids, tip.height, &spent_coins, &mut keys) {
+                b.delete(ADDRESS_TXS, &key);
+            }
+            utxo_batch(&mut b, &changes, &mut keys);
         }
-        utxo_batch(&mut b, &changes, &mut keys);
         let parent = self
             .kv
             .get(HEADERS, &block.header.prev_hash())?
@@ -310,13 +321,15 @@ pub(super) fn store_body(b: &mut Batch, block: &Block, hash: &Hash, wtxids: &[Ha
     );
 }
 
-/// Everything that connecting `block` at `height` writes, as one batch.
+/// Everything that connecting `block` at `height` writes, as one batch
+/// (the optional indexes only when kept).
 pub(super) fn connect_batch(
     block: &Block,
     height: u64,
     chain_work: U256,
     c: &Connected,
     coins: &HashMap<OutPoint, Coin>,
+    indexes: IndexSet,
 ) -> Batch {
     let hash = block.hash();
     let mut b = Batch::new();
@@ -331,7 +344,7 @@ pub(super) fn connect_batch(
         },
     );
     store_body(&mut b, block, &hash, &c.wtxids);
-    for (index, wtxid) in c.wtxids.iter().enumerate() {
+    for (index, wtxid) in c.wtxids.iter().enumerate().filter(|_| indexes.tx) {
         b.put(
             TX_INDEX,
             &c.txids[index],
@@ -345,11 +358,13 @@ pub(super) fn connect_batch(
     }
     b.put(HEIGHTS, &height, &hash);
     b.put(UNDO, &hash, &c.undo);
-    let mut keys = IndexKeys::default();
-    for (key, delta) in address_deltas(block, &c.txids, height, coins, &mut keys) {
-        b.put(ADDRESS_TXS, &key, &delta);
+    if indexes.address {
+        let mut keys = IndexKeys::default();
+        for (key, delta) in address_deltas(block, &c.txids, height, coins, &mut keys) {
+            b.put(ADDRESS_TXS, &key, &delta);
+        }
+        utxo_batch(&mut b, &c.changes, &mut keys);
     }
-    utxo_batch(&mut b, &c.changes, &mut keys);
     b.put(META_TIP, &TIP_KEY.to_string(), &TipRecord { hash, height });
     b
 }

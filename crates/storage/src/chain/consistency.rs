@@ -10,7 +10,8 @@ impl ChainStore {
     /// index and header records, undo data, the UTXO set, the address UTXO
     /// index, the transaction index, the address history and, on chains
     /// with a `[staking]` table, the staking state (stored and in memory).
-    /// Nothing of a disconnected block may remain in the indexes.
+    /// Nothing of a disconnected block may remain in the indexes, and an
+    /// index the store does not keep must be empty.
     pub fn check_consistency(&self) -> Result<ConsistencyReport, ChainError> {
         let tip = self.tip();
         let inconsistent = |m: String| Err(ChainError::Inconsistent(m));
@@ -115,13 +116,24 @@ impl ChainStore {
                 utxos.len()
             ));
         }
+        if !self.indexes.address {
+            history.clear();
+        }
         let indexed = self.kv.scan(ADDRESS_UTXOS, &[], None, false, usize::MAX)?;
-        if indexed.len() != utxos.len()
+        let indexed_utxos = if self.indexes.address {
+            &utxos
+        } else {
+            &HashMap::new()
+        };
+        if indexed.len() != indexed_utxos.len()
             || indexed.iter().any(|(k, c)| {
-                utxos.get(&k.outpoint) != Some(c) || c.output.lock.index_key() != k.address
+                indexed_utxos.get(&k.outpoint) != Some(c) || c.output.lock.index_key() != k.address
             })
         {
             return inconsistent("address UTXO index differs from the UTXO set".into());
+        }
+        if !self.indexes.tx {
+            tx_index.clear();
         }
         let stored_index: HashMap<Hash, TxLocation> = self
             .kv

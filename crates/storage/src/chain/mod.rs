@@ -57,12 +57,18 @@ pub struct StoreOptions {
     /// budget flushes often (tests use it to exercise flushes); zero
     /// flushes after every block.
     pub utxo_cache_bytes: usize,
+    /// The optional indexes to keep (all by default: the explorer and
+    /// wallets read them). Turning one off deletes it at the next open;
+    /// one the database lacks cannot be turned on
+    /// ([`ChainError::IndexMissing`]).
+    pub indexes: IndexSet,
 }
 
 impl Default for StoreOptions {
     fn default() -> StoreOptions {
         StoreOptions {
             utxo_cache_bytes: DEFAULT_UTXO_CACHE_BYTES,
+            indexes: IndexSet::ALL,
         }
     }
 }
@@ -115,6 +121,10 @@ pub enum ChainError {
     /// on a lost one.
     #[error("the chain store accepts no more changes after a storage failure ({0}); fix the storage and restart")]
     Halted(String),
+    /// The options ask for an index the database was built without (it is
+    /// not built after the fact).
+    #[error("the database was built without the {0}, which cannot be turned on for it yet: leave it off, or start from a fresh data directory")]
+    IndexMissing(&'static str),
     /// The change would revert a final block.
     #[error("block {hash} at height {height} is final and cannot be reverted")]
     Finalized {
@@ -288,6 +298,8 @@ pub struct ChainStore {
     /// The staking state after the tip (ADR 0031; empty on chains
     /// without a `[staking]` table).
     staking: RwLock<luminex_ledger::StakingState>,
+    /// The optional indexes kept.
+    indexes: IndexSet,
 }
 
 impl ChainStore {
@@ -340,7 +352,15 @@ impl ChainStore {
         let tip = match kv.get(META_TIP, &TIP_KEY.to_string())? {
             None => {
                 let c = connect_genesis(&genesis);
-                let mut batch = connect_batch(&genesis, 0, U256::ZERO, &c, &HashMap::new());
+                let mut batch = connect_batch(
+                    &genesis,
+                    0,
+                    U256::ZERO,
+                    &c,
+                    &HashMap::new(),
+                    options.indexes,
+                );
+                batch.put(META_INDEXES, &INDEXES_KEY.to_string(), &options.indexes);
                 match spec.consensus {
                     ConsensusKind::Bft => {
                         let record = spec.bft_genesis().map_err(|e| {
@@ -379,6 +399,7 @@ impl ChainStore {
                 t
             }
         };
+        reconcile_indexes(&*kv, options.indexes)?;
         let mut index = Index::default();
         for (hash, rec) in kv.scan(HEADERS, &[], None, false, usize::MAX)? {
             index.headers.insert(hash, rec);
@@ -443,6 +464,7 @@ impl ChainStore {
             utxos: UtxoCache::new(options.utxo_cache_bytes),
             flush_on_drop: std::sync::atomic::AtomicBool::new(true),
             staking: RwLock::new(staking),
+            indexes: options.indexes,
         };
         {
             let _w = store.write.lock();
@@ -545,4 +567,55 @@ impl ChainStore {
     pub fn disk_space(&self) -> u64 {
         self.kv.disk_space()
     }
+}
+
+/// Brings the database's optional indexes in line with `wanted`: one it
+/// keeps and `wanted` turns off is recorded as off, then deleted (what a
+/// crash leaves of it is deleted at the next open); one it lacks is
+/// refused.
+fn reconcile_indexes(kv: &dyn KvStore, wanted: IndexSet) -> Result<(), ChainError> {
+    let key = INDEXES_KEY.to_string();
+    // Databases from before the record kept every index.
+    let recorded = kv.get(META_INDEXES, &key)?;
+    let kept = recorded.unwrap_or(IndexSet::ALL);
+    if wanted.tx && !kept.tx {
+        return Err(ChainError::IndexMissing("transaction index"));
+    }
+    if wanted.address && !kept.address {
+        return Err(ChainError::IndexMissing("address indexes"));
+    }
+    if recorded != Some(wanted) {
+        let mut b = Batch::new();
+        b.put(META_INDEXES, &key, &wanted);
+        kv.commit(b)?;
+    }
+    let off: &[TableId] = match (wanted.tx, wanted.address) {
+        (true, true) => &[],
+        (false, true) => &[TableId::TxIndex],
+        (true, false) => &[TableId::AddressTxs, TableId::AddressUtxos],
+        (false, false) => &[TableId::TxIndex, TableId::AddressTxs, TableId::AddressUtxos],
+    };
+    for &table in off {
+        let mut deleted = 0usize;
+        loop {
+            let rows = kv.scan_raw(table, &[], None, false, 10_000)?;
+            if rows.is_empty() {
+                break;
+            }
+            deleted += rows.len();
+            let mut b = Batch::new();
+            for (k, _) in rows {
+                b.ops.push((table, k, None));
+            }
+            kv.commit(b)?;
+        }
+        if deleted > 0 {
+            tracing::info!(
+                index = table.name(),
+                entries = deleted,
+                "deleted an index turned off"
+            );
+        }
+    }
+    Ok(())
 }

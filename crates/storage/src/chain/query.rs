@@ -113,6 +113,7 @@ impl ChainStore {
 
     /// A main-chain transaction by txid.
     pub fn transaction(&self, txid: &Hash) -> Result<Option<StoredTx>, StoreError> {
+        self.need_tx_index()?;
         let Some(location) = self.kv.get(TX_INDEX, txid)? else {
             return Ok(None);
         };
@@ -128,6 +129,7 @@ impl ChainStore {
         lock: &Lock,
         limit: usize,
     ) -> Result<Vec<(OutPoint, Coin)>, StoreError> {
+        self.need_address_index()?;
         let rows = self
             .kv
             .scan(ADDRESS_UTXOS, &lock.index_key().0, None, false, limit)?;
@@ -150,6 +152,7 @@ impl ChainStore {
         before: Option<(u64, Hash)>,
         limit: usize,
     ) -> Result<Vec<AddressTx>, StoreError> {
+        self.need_address_index()?;
         let address = lock.index_key();
         let after = before.map(|(height, txid)| {
             AddressTxKey {
@@ -171,6 +174,31 @@ impl ChainStore {
                 sent: d.sent,
             })
             .collect())
+    }
+
+    /// The optional indexes this store keeps.
+    pub fn indexes(&self) -> IndexSet {
+        self.indexes
+    }
+
+    fn need_tx_index(&self) -> Result<(), StoreError> {
+        match self.indexes.tx {
+            true => Ok(()),
+            false => Err(StoreError::IndexOff {
+                index: "transaction index",
+                option: "--txindex",
+            }),
+        }
+    }
+
+    fn need_address_index(&self) -> Result<(), StoreError> {
+        match self.indexes.address {
+            true => Ok(()),
+            false => Err(StoreError::IndexOff {
+                index: "address indexes",
+                option: "--addressindex",
+            }),
+        }
     }
 
     /// Every coin in the UTXO set: the database's, with the UTXO cache's

@@ -8,6 +8,7 @@ mod conformance;
 mod faults;
 mod fork_choice;
 mod forks;
+mod indexes;
 mod preverify;
 mod staking;
 mod utxo_cache;

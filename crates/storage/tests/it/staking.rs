@@ -33,6 +33,7 @@ fn open(kv: &Arc<dyn KvStore>, spec: &ChainSpec) -> ChainStore {
         // again at open.
         StoreOptions {
             utxo_cache_bytes: 1 << 30,
+            ..StoreOptions::default()
         },
     )
     .unwrap()

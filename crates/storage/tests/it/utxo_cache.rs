@@ -107,6 +107,7 @@ fn open(kv: &Arc<dyn KvStore>, spec: &luminex_ledger::ChainSpec, budget: usize) 
         rules,
         StoreOptions {
             utxo_cache_bytes: budget,
+            ..StoreOptions::default()
         },
     )
     .unwrap()

@@ -2,7 +2,7 @@
 //! never a panic. The first byte picks the table's value type.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use luminex_ledger::{BlockUndo, Coin, ConsensusRecord};
+use luminex_ledger::{BlockUndo, Coin, ConsensusRecord, StakingState, StakingUndo};
 use luminex_primitives::{CommitCertificate, Decode, Encode};
 use luminex_storage::tables::{AddressDelta, BlockBody, HeaderRecord, TipRecord, TxLocation};
 
@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((which, rest)) = data.split_first() else {
         return;
     };
-    match which % 9 {
+    match which % 11 {
         0 => round_trip::<HeaderRecord>(rest),
         1 => round_trip::<BlockBody>(rest),
         2 => round_trip::<TxLocation>(rest),
@@ -25,6 +25,8 @@ fuzz_target!(|data: &[u8]| {
         5 => round_trip::<ConsensusRecord>(rest),
         6 => round_trip::<CommitCertificate>(rest),
         7 => round_trip::<BlockUndo>(rest),
+        8 => round_trip::<StakingUndo>(rest),
+        9 => round_trip::<StakingState>(rest),
         _ => round_trip::<Coin>(rest),
     }
 });

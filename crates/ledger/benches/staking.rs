@@ -1,0 +1,141 @@
+//! `staking/...`: the staking state's per-block costs with `V` validators
+//! and 10 delegations each (1,000 validators: 10,000 delegations) — the
+//! commitment hash over the whole state, the entry writes of a block that
+//! touched one validator, a slash of one validator, a full copy — and
+//! applying one `delegate`.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use luminex_ledger::staking::{StakingParams, StakingState, StakingUndo};
+use luminex_ledger::ChainSpec;
+use luminex_primitives::{
+    Amount, Delegation, Hash, OutPoint, PublicKey, SchemeId, Signature, Stake, Transaction, TxKind,
+    Witness,
+};
+
+fn key(i: u32, tag: u8) -> PublicKey {
+    let mut bytes = vec![tag; SchemeId::MlDsa65.public_key_len()];
+    bytes[..4].copy_from_slice(&i.to_le_bytes());
+    PublicKey {
+        scheme: SchemeId::MlDsa65,
+        bytes,
+    }
+}
+
+/// A transaction of `kind` acted by `actor`, with one input; signatures are
+/// not checked by the state.
+fn tx(kind: TxKind, actor: &PublicKey, n: u32) -> Transaction {
+    let w = Witness::Key {
+        public_key: actor.clone(),
+        signature: Signature {
+            scheme: SchemeId::MlDsa65,
+            bytes: vec![],
+        },
+    };
+    Transaction {
+        version: 1,
+        chain_id: 1001,
+        kind,
+        inputs: vec![OutPoint {
+            txid: Hash([1; 32]),
+            vout: n,
+        }],
+        outputs: vec![],
+        expiry_height: 0,
+        witnesses: vec![w.clone(), w],
+        data: vec![],
+    }
+}
+
+fn state(spec: &ChainSpec, validators: u32) -> StakingState {
+    let mut s = StakingState::default();
+    let mut undo = StakingUndo::default();
+    let amount = Amount::from_base(1_000_000).expect("in range");
+    for v in 0..validators {
+        let vk = key(v, 1);
+        let t = tx(
+            TxKind::Stake(Stake {
+                validator: vk.clone(),
+                amount,
+            }),
+            &vk,
+            v,
+        );
+        s.apply_tx(&t, &t.txid(), 1, spec, &mut undo)
+            .expect("a valid stake");
+        for d in 0..10 {
+            let dk = key(v * 10 + d, 2);
+            let t = tx(
+                TxKind::Delegate(Delegation {
+                    validator: vk.key_hash(),
+                    amount,
+                }),
+                &dk,
+                v * 10 + d,
+            );
+            s.apply_tx(&t, &t.txid(), 1, spec, &mut undo)
+                .expect("a valid delegation");
+        }
+    }
+    s
+}
+
+fn bench(c: &mut Criterion) {
+    let mut spec = ChainSpec::preset("dev").expect("the dev preset");
+    spec.staking = Some(StakingParams {
+        min_stake: Amount::from_base(1).expect("in range"),
+        unbonding_blocks: 10,
+        require_account_creation: false,
+    });
+    let mut g = c.benchmark_group("staking");
+    g.sample_size(20);
+    for validators in [100u32, 1_000] {
+        let s = state(&spec, validators);
+        println!(
+            "{validators} validators, {} delegations: state {} bytes",
+            s.delegations().count(),
+            luminex_primitives::Encode::encoded_len(&s)
+        );
+        g.bench_function(format!("hash/{validators}"), |b| b.iter(|| s.hash()));
+        g.bench_function(format!("clone/{validators}"), |b| b.iter(|| s.clone()));
+        let target = key(validators / 2, 1).key_hash();
+        g.bench_function(format!("slash-and-writes/{validators}"), |b| {
+            b.iter_batched(
+                || s.clone(),
+                |mut s| {
+                    let mut undo = StakingUndo::default();
+                    s.slash(&target, 1, 20, &mut undo)
+                        .expect("a valid fraction");
+                    s.writes(&undo)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        let dk = key(u32::MAX, 3);
+        let t = tx(
+            TxKind::Delegate(Delegation {
+                validator: target,
+                amount: Amount::from_base(5).expect("in range"),
+            }),
+            &dk,
+            u32::MAX,
+        );
+        let txid = t.txid();
+        g.bench_function(format!("apply-delegate/{validators}"), |b| {
+            b.iter_batched(
+                || s.clone(),
+                |mut s| {
+                    let mut undo = StakingUndo::default();
+                    s.apply_tx(&t, &txid, 2, &spec, &mut undo)
+                        .expect("a valid delegation");
+                    let w = s.writes(&undo);
+                    (s, w)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -312,7 +312,17 @@ impl<C: ChainAccess> Net<C> {
                 origin,
                 verdict,
             } => self.on_imported(hash, origin, verdict),
-            Done::Served { channel, response } => self.respond(channel, response),
+            Done::Served {
+                peer,
+                channel,
+                response,
+                bytes,
+            } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.served.charge(bytes);
+                }
+                self.respond(channel, response)
+            }
         }
     }
 

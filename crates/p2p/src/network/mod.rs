@@ -299,8 +299,11 @@ enum Done {
         verdict: BlockVerdict,
     },
     Served {
+        peer: PeerId,
         channel: request_response::ResponseChannel<Response>,
         response: Response,
+        /// The answer's encoded size, charged to the peer's serve budget.
+        bytes: usize,
     },
 }
 

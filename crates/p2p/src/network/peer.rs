@@ -47,6 +47,8 @@ pub(super) struct Peer {
     pub points: u32,
     /// Its request budgets.
     pub limits: RequestLimits,
+    /// The bytes it may still make this node send.
+    pub served: ServeBudget,
     /// New valid blocks it gave (for anchors).
     pub blocks: u64,
     /// When it connected ([`luminex_primitives::Clock::monotonic`] time).
@@ -67,6 +69,7 @@ impl Peer {
             status_asked: None,
             points: 0,
             limits: RequestLimits::new(),
+            served: ServeBudget::new(since),
         }
     }
 }
@@ -155,6 +158,51 @@ impl RequestLimits {
     }
 }
 
+/// The bytes a peer may make this node send in answers: a bucket that
+/// refills at a rate up to a burst. An answer is charged when it is sent
+/// (its size is known only then), so the level may drop below zero; while
+/// it is below zero the peer's requests for headers, blocks and
+/// transactions are answered `RateLimited`. The
+/// request rate limits bound how often a peer asks; this bounds how much
+/// it makes this node read and send (blocks of the largest size asked 200
+/// times a second were within them).
+pub(super) struct ServeBudget {
+    level: f64,
+    /// When it was last refilled ([`luminex_primitives::Clock::monotonic`]).
+    at: Duration,
+    /// Not yet started: full at its first use.
+    fresh: bool,
+}
+
+impl ServeBudget {
+    pub(super) fn new(now: Duration) -> Self {
+        ServeBudget {
+            level: 0.0,
+            at: now,
+            fresh: true,
+        }
+    }
+
+    /// Whether an answer may be sent at `now`, with the bucket refilling
+    /// at `rate` bytes a second up to `burst`.
+    pub(super) fn allow(&mut self, now: Duration, rate: usize, burst: usize) -> bool {
+        if self.fresh {
+            self.fresh = false;
+            self.level = burst as f64;
+        } else {
+            let secs = now.saturating_sub(self.at).as_secs_f64();
+            self.level = (self.level + secs * rate as f64).min(burst as f64);
+        }
+        self.at = now;
+        self.level > 0.0
+    }
+
+    /// Charges an answer of `bytes`.
+    pub(super) fn charge(&mut self, bytes: usize) {
+        self.level -= bytes as f64;
+    }
+}
+
 impl<C: ChainAccess> Net<C> {
     /// Charges a peer for an offence, banning it at [`BAN_POINTS`]. A peer
     /// that is already gone is banned only for an offence worth a ban alone.
@@ -232,6 +280,42 @@ fn expired_bans(banned: &HashMap<PeerId, Duration>, now: Duration) -> Vec<PeerId
 mod tests {
     use super::*;
     use luminex_primitives::Clock;
+
+    #[test]
+    fn a_peer_makes_this_node_send_at_most_its_byte_budget() {
+        let clock = luminex_primitives::ManualClock::new(1_000_000);
+        let (rate, burst) = (100, 400);
+        let mut b = ServeBudget::new(clock.monotonic());
+        // A burst's worth, then one answer past it: refused until refilled.
+        let mut sent = 0;
+        while b.allow(clock.monotonic(), rate, burst) {
+            b.charge(150);
+            sent += 150;
+        }
+        assert_eq!(sent, 450, "answers until the bucket is below zero");
+        clock.advance(Duration::from_millis(400));
+        assert!(!b.allow(clock.monotonic(), rate, burst), "-50 + 40");
+        clock.advance(Duration::from_millis(200));
+        assert!(b.allow(clock.monotonic(), rate, burst), "-10 + 20");
+        // Over a long run, the rate: a second's refill a second.
+        let mut sent = 0;
+        for _ in 0..1_000 {
+            clock.advance(Duration::from_millis(100));
+            while b.allow(clock.monotonic(), rate, burst) {
+                b.charge(30);
+                sent += 30;
+            }
+        }
+        assert!((10_000..=10_000 + 30 + burst).contains(&sent), "{sent}");
+        // Idle time refills it only up to the burst.
+        clock.advance(Duration::from_secs(3600));
+        let mut sent = 0;
+        while b.allow(clock.monotonic(), rate, burst) {
+            b.charge(1);
+            sent += 1;
+        }
+        assert!(sent <= burst + 1, "{sent}");
+    }
 
     #[test]
     fn a_ban_ends_when_the_clock_says_so() {

@@ -1,10 +1,10 @@
-//! Serving peers' requests: within each peer's rate limits, status at once,
-//! everything that reads the disk on a blocking thread, answers cut at a
-//! size budget.
+//! Serving peers' requests: within each peer's rate limits and byte
+//! budget, status at once, everything that reads the disk on a blocking
+//! thread, answers cut at a size budget.
 
 use libp2p::request_response::ResponseChannel;
 use libp2p::PeerId;
-use luminex_primitives::Transaction;
+use luminex_primitives::{Encode, Transaction};
 
 use super::peer::Offence;
 use super::{ChainAccess, Done, Net};
@@ -17,28 +17,41 @@ impl<C: ChainAccess> Net<C> {
         request: Request,
         channel: ResponseChannel<Response>,
     ) {
-        match self.peers.get(&peer).map(|p| p.limits.allow(&request)) {
-            Some(true) => {}
-            Some(false) => {
-                self.respond(channel, Response::RateLimited);
-                self.offend(peer, Offence::RateLimit, "request rate limit exceeded");
-                return;
-            }
+        let now = self.clock.monotonic();
+        let budget = answer_budget(self.cfg.max_block_bytes);
+        let Some(p) = self.peers.get_mut(&peer) else {
             // Not connected any more: nobody to answer.
-            None => return,
+            return;
+        };
+        if !p.limits.allow(&request) {
+            self.respond(channel, Response::RateLimited);
+            self.offend(peer, Offence::RateLimit, "request rate limit exceeded");
+            return;
         }
         if let Request::Status = request {
             let st = self.chain.status();
             self.respond(channel, Response::Status(st));
             return;
         }
+        // Past its byte budget the peer waits, uncharged: an honest node
+        // syncing fast from this one gets here too.
+        if !p.served.allow(now, 2 * budget, 4 * budget) {
+            tracing::debug!(%peer, "serve budget spent");
+            self.respond(channel, Response::RateLimited);
+            return;
+        }
         // Reading blocks is disk work: off the event loop.
         let chain = self.chain.clone();
         let done = self.done_tx.clone();
-        let budget = self.cfg.max_block_bytes.max(16 << 20);
         tokio::task::spawn_blocking(move || {
             let response = answer(&*chain, request, budget);
-            let _ = done.send(Done::Served { channel, response });
+            let bytes = response.encoded_len();
+            let _ = done.send(Done::Served {
+                peer,
+                channel,
+                response,
+                bytes,
+            });
         });
     }
 
@@ -50,6 +63,13 @@ impl<C: ChainAccess> Net<C> {
             .sync
             .send_response(channel, response);
     }
+}
+
+/// The most bytes of blocks put in one answer: the largest block, at
+/// least 16 MiB. A peer may make this node send twice this a second, in
+/// bursts of four times this ([`super::peer::ServeBudget`]).
+pub(super) fn answer_budget(max_block_bytes: usize) -> usize {
+    max_block_bytes.max(16 << 20)
 }
 
 /// The answer to a request that reads the chain; blocks stop at `budget`

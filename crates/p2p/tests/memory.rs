@@ -254,7 +254,7 @@ async fn stalled_request_streams_cost_little_memory_and_get_their_peer_banned() 
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
     let rss_after = rss();
     // Every staller was disconnected for stalling, and banned.
-    let banned = net::wait_for("the stallers banned", 30, || {
+    let banned = net::wait_for(&handle, "the stallers banned", 30, || {
         let h = handle.clone();
         let s = stallers.clone();
         async move {

@@ -96,6 +96,7 @@ impl<C: ChainAccess> Net<C> {
                 _ = tick.tick() => self.drive_sync(),
                 _ = slow.tick() => self.housekeeping(),
             }
+            self.report_census_change();
         }
         tracing::info!("network stopped");
     }
@@ -220,6 +221,8 @@ impl<C: ChainAccess> Net<C> {
         info.announce = self.announce;
         info.reachability = self.reachability.clone();
         info.last_block_delay_secs = self.last_block_delay;
+        drop(info);
+        self.changes.send_modify(|n| *n += 1);
     }
 
     fn on_command(&mut self, cmd: Command) {
@@ -270,6 +273,16 @@ impl<C: ChainAccess> Net<C> {
             Command::Census(reply) => {
                 let _ = reply.send(self.census());
             }
+        }
+    }
+
+    /// Bumps the change counter if the census moved since it was last
+    /// bumped (a handful of length reads after each event).
+    fn report_census_change(&mut self) {
+        let c = self.census();
+        if c != self.last_census {
+            self.last_census = c;
+            self.changes.send_modify(|n| *n += 1);
         }
     }
 

@@ -165,6 +165,10 @@ impl<C: ChainAccess> Net<C> {
             return;
         }
         self.announcements.insert(hash, source);
+        self.announce.most_in_progress = self
+            .announce
+            .most_in_progress
+            .max(self.announcements.len() as u64);
         if compact.has_duplicate_short_ids() {
             self.report(&id, &source, Verdict::Ignore);
             self.announce.full_fallbacks += 1;

@@ -49,6 +49,7 @@ pub enum HandleError {
 pub struct Handle {
     pub(super) tx: mpsc::UnboundedSender<Command>,
     pub(super) info: Arc<RwLock<NetInfo>>,
+    pub(super) changes: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Handle {
@@ -74,6 +75,13 @@ impl Handle {
     /// announcement, a certified block) on the chain's consensus topic.
     pub fn publish_consensus(&self, data: Vec<u8>) {
         let _ = self.tx.send(Command::PublishConsensus(data));
+    }
+
+    /// A counter the event loop bumps whenever what it keeps about peers
+    /// ([`Handle::census`]) or what it publishes ([`Handle::info`])
+    /// changes: wait on it to see the network change, instead of polling.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.clone()
     }
 
     /// Dials an address.
@@ -151,7 +159,8 @@ mod tests {
     fn handle() -> (Handle, mpsc::UnboundedReceiver<Command>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let info = Arc::new(RwLock::new(NetInfo::default()));
-        (Handle { tx, info }, rx)
+        let (_, changes) = tokio::sync::watch::channel(0);
+        (Handle { tx, info, changes }, rx)
     }
 
     #[test]

@@ -240,6 +240,8 @@ pub struct AnnounceStats {
     pub rebuilt_with_fetch: u64,
     /// Compact blocks that fell back to a full-block download.
     pub full_fallbacks: u64,
+    /// The most announcements that were being rebuilt or fetched at once.
+    pub most_in_progress: u64,
 }
 
 /// The network's state, as the API shows it.
@@ -347,6 +349,10 @@ struct Net<C: ChainAccess> {
     bootnodes: Vec<Bootnode>,
     /// The anchors last written.
     anchors: Vec<Multiaddr>,
+    /// Bumped when the census or the published info changes.
+    changes: tokio::sync::watch::Sender<u64>,
+    /// The census when `changes` was last bumped.
+    last_census: PeerStateCounts,
     /// Every time the loop reads: bans, backoffs, rate limits, delays.
     clock: Arc<dyn Clock>,
 }
@@ -458,6 +464,7 @@ pub fn start<C: ChainAccess>(
         ..Default::default()
     }));
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (changes, changes_rx) = tokio::sync::watch::channel(0);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let import_tx = pipeline::spawn(chain.clone(), done_tx.clone())?;
     let net = Net {
@@ -484,10 +491,19 @@ pub fn start<C: ChainAccess>(
         last_progress_log: now,
         bootnodes,
         anchors: anchors.into_iter().map(|(_, a)| a).collect(),
+        changes,
+        last_census: PeerStateCounts::default(),
         clock,
     };
     let task = tokio::spawn(net.run(cmd_rx, done_rx));
-    Ok((Handle { tx: cmd_tx, info }, task))
+    Ok((
+        Handle {
+            tx: cmd_tx,
+            info,
+            changes: changes_rx,
+        },
+        task,
+    ))
 }
 
 #[cfg(test)]

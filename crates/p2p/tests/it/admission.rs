@@ -20,7 +20,7 @@ async fn open(from: Ipv4Addr, to: SocketAddr) -> TcpStream {
 }
 
 async fn wait_pending(handle: &Handle, want: usize) {
-    net::wait_for(&format!("{want} half-open connections"), 30, || {
+    net::wait_for(handle, &format!("{want} half-open connections"), 30, || {
         let h = handle.clone();
         async move { (h.census().await.unwrap().pending_incoming == want).then_some(()) }
     })
@@ -93,7 +93,7 @@ async fn half_open_connections_are_capped_per_address_and_in_total() {
         matches!(ev, libp2p::swarm::SwarmEvent::ConnectionEstablished { .. }).then_some(())
     })
     .await;
-    net::wait_for("the peer connected", 30, || {
+    net::wait_for(&handle, "the peer connected", 30, || {
         let h = handle.clone();
         async move { (h.census().await.unwrap().peers == 1).then_some(()) }
     })

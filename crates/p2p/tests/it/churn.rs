@@ -66,7 +66,7 @@ async fn per_peer_state_is_cleared_after_connect_disconnect_churn() {
         // proves nothing): each is a peer and known to the download.
         let c = handle.census().await.unwrap();
         assert_eq!(c.peers, AT_ONCE, "{c:?}");
-        net::wait_for("the visitors' statuses", 30, || {
+        net::wait_for(&handle, "the visitors' statuses", 30, || {
             let h = handle.clone();
             async move { (h.census().await.unwrap().sync_peers == AT_ONCE).then_some(()) }
         })

@@ -97,7 +97,7 @@ pub async fn start(cfg: NetConfig) -> (Handle, Multiaddr) {
         Arc::new(SystemClock::new()),
     )
     .unwrap();
-    let addr = wait_for("a listen address", 30, || {
+    let addr = wait_for(&handle, "a listen address", 30, || {
         let h = handle.clone();
         async move { h.info().listen_addrs.first().cloned() }
     })
@@ -155,42 +155,50 @@ pub async fn drive_until<B: NetworkBehaviour, T>(
     }
 }
 
-/// Polls `f` every 100 ms until it gives something, or panics after `secs`.
-pub async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
+/// Waits until `f` gives something, asking again each time the node's
+/// network reports a change ([`Handle::changes`]: its census or what it
+/// publishes), or panics after `secs`.
+pub async fn wait_for<T, F, Fut>(handle: &Handle, what: &str, secs: u64, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
+    let mut changes = handle.changes();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
+        // Seen before asking: a change while `f` runs wakes the wait.
+        changes.borrow_and_update();
         if let Some(t) = f().await {
             return t;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => panic!("{what}: the network stopped"),
+            Err(_) => panic!("{what}: not within {secs} s"),
+        }
     }
 }
 
 /// Waits until the node keeps nothing about any peer but its bans, and
 /// returns the last count (or panics with it after `secs`).
 pub async fn wait_forgotten(handle: &Handle, secs: u64) -> PeerStateCounts {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        let c = handle.census().await.unwrap();
-        let empty = PeerStateCounts {
-            banned: c.banned,
-            ..Default::default()
-        };
-        if c == empty {
-            return c;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "per-peer state left after {secs} s: {c:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let last = std::cell::Cell::new(None);
+    let found = tokio::time::timeout(
+        Duration::from_secs(secs),
+        wait_for(handle, "per-peer state cleared", secs + 1, || {
+            let h = handle.clone();
+            let last = &last;
+            async move {
+                let c = h.census().await.unwrap();
+                last.set(Some(c));
+                let empty = PeerStateCounts {
+                    banned: c.banned,
+                    ..Default::default()
+                };
+                (c == empty).then_some(c)
+            }
+        }),
+    )
+    .await;
+    found.unwrap_or_else(|_| panic!("per-peer state left after {secs} s: {:?}", last.get()))
 }

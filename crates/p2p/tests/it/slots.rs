@@ -2,8 +2,8 @@
 //! in can never take the slots kept for connections this node dials, and
 //! one address holds only so many inbound slots.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, Swarm};
@@ -18,8 +18,12 @@ use crate::net;
 async fn dial_in(
     addr: &Multiaddr,
     n: usize,
-) -> (Vec<tokio::task::JoinHandle<()>>, Arc<AtomicUsize>) {
-    let dropped = Arc::new(AtomicUsize::new(0));
+) -> (
+    Vec<tokio::task::JoinHandle<()>>,
+    tokio::sync::watch::Receiver<usize>,
+) {
+    let (dropped, count) = tokio::sync::watch::channel(0);
+    let dropped = Arc::new(dropped);
     let tasks = (0..n)
         .map(|_| {
             let addr = addr.clone();
@@ -33,7 +37,7 @@ async fn dial_in(
                         | SwarmEvent::ConnectionClosed {
                             num_established: 0, ..
                         } => {
-                            dropped.fetch_add(1, Ordering::SeqCst);
+                            dropped.send_modify(|n| *n += 1);
                         }
                         _ => {}
                     }
@@ -41,7 +45,7 @@ async fn dial_in(
             })
         })
         .collect();
-    (tasks, dropped)
+    (tasks, count)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,19 +57,26 @@ async fn inbound_peers_cannot_take_the_outbound_slots() {
     let (other, other_addr) = net::start(net::config()).await;
     // As many identities as there are slots in all dial in and stay.
     let (drivers, _) = dial_in(&addr, 6).await;
-    net::wait_for("the inbound slots full", 30, || {
+    net::wait_for(&node, "the inbound slots full", 30, || {
         let h = node.clone();
         async move { (h.census().await.unwrap().peers == inbound).then_some(()) }
     })
     .await;
-    // The node dials a peer of its own: a kept slot takes it.
+    // The node dials a peer of its own (as an operator's dial, a priority
+    // peer: the outbound cap itself is unit-tested in `connections`).
     node.dial(other_addr).unwrap();
-    net::wait_for("the outbound connection", 30, || {
+    net::wait_for(&node, "the outbound connection", 30, || {
         let h = node.clone();
         async move { (h.census().await.unwrap().peers == inbound + 1).then_some(()) }
     })
     .await;
-    assert_eq!(other.census().await.unwrap().peers, 1);
+    net::wait_for(&other, "the other side of it", 30, || {
+        let h = other.clone();
+        async move { (h.census().await.unwrap().peers == 1).then_some(()) }
+    })
+    .await;
+    // The identities dialling in still hold no more than their slots.
+    assert_eq!(node.census().await.unwrap().peers, inbound + 1);
     for d in drivers {
         d.abort();
     }
@@ -78,15 +89,14 @@ async fn one_address_holds_few_inbound_slots() {
     let (node, addr) = net::start(cfg).await;
     // Twelve identities from 127.0.0.1 dial in at once: nine are turned
     // away, three stay.
-    let (drivers, dropped) = dial_in(&addr, 12).await;
-    net::wait_for("nine identities turned away", 60, || {
-        let n = dropped.load(Ordering::SeqCst);
-        async move { (n >= 9).then_some(()) }
-    })
-    .await;
+    let (drivers, mut dropped) = dial_in(&addr, 12).await;
+    tokio::time::timeout(Duration::from_secs(60), dropped.wait_for(|n| *n >= 9))
+        .await
+        .expect("nine identities turned away within 60 s")
+        .unwrap();
     let c = node.census().await.unwrap();
     assert_eq!((c.peers, c.connections), (3, 3), "{c:?}");
-    assert_eq!(dropped.load(Ordering::SeqCst), 9);
+    assert_eq!(*dropped.borrow(), 9);
     for d in drivers {
         d.abort();
     }

@@ -150,6 +150,9 @@ async fn seventy_identities_do_not_keep_a_restarted_node_from_its_bootnode() {
     })
     .await;
 
+    let idle = follower.status().await["memory_bytes"]
+        .as_f64()
+        .unwrap_or(0.0);
     // The attackers: listening, each in the others' DHT.
     let mut swarms = Vec::new();
     let mut addrs = Vec::new();
@@ -197,10 +200,12 @@ async fn seventy_identities_do_not_keep_a_restarted_node_from_its_bootnode() {
     .await;
     let held = follower.status().await;
     eprintln!(
-        "restarted follower at height {before}: {} inbound, {} outbound, {:.0} MB resident",
+        "restarted follower at height {before}: {} inbound, {} outbound, {:.0} MB resident \
+         ({:.0} MB before the attack)",
         held["p2p"]["inbound"],
         held["p2p"]["outbound"],
-        held["memory_bytes"].as_f64().unwrap_or(0.0) / 1e6
+        held["memory_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+        idle / 1e6
     );
     producer.start();
     let back = std::time::Instant::now();

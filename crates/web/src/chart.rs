@@ -44,10 +44,10 @@ pub(crate) struct Chart<'a> {
     pub kind: Kind,
 }
 
-/// The drawing's coordinate system: its size and the plot area's margins.
+/// The drawing's coordinate system: its size and the plot area's margins
+/// (the left one fits the longest value label: [`left_margin`]).
 const W: f64 = 640.0;
 const H: f64 = 260.0;
-const LEFT: f64 = 96.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 14.0;
 const BOTTOM: f64 = 52.0;
@@ -61,11 +61,14 @@ impl Chart<'_> {
         // The top of the axis: the largest value, or 1 for an empty or
         // all-zero chart (so nothing divides by zero).
         let top = max.max(1);
-        let plot_w = W - LEFT - RIGHT;
+        let mut ticks = vec![0, top / 2, top];
+        ticks.dedup();
+        let ticks: Vec<(u64, String)> = ticks.into_iter().map(|v| (v, (self.value)(v))).collect();
+        let left = left_margin(ticks.iter().map(|t| t.1.chars().count()).max().unwrap_or(1));
+        let plot_w = W - left - RIGHT;
         let plot_h = H - TOP - BOTTOM;
         let n = self.points.len().max(1) as f64;
         let y_of = |v: u64| TOP + plot_h - (v as f64 / top as f64) * plot_h;
-        let ticks = [0, top / 2, top];
         let first = self.points.first().map(|p| p.0.as_str()).unwrap_or("");
         let last = self.points.last().map(|p| p.0.as_str()).unwrap_or("");
         let shape = match self.kind {
@@ -74,7 +77,7 @@ impl Chart<'_> {
                 let width = (slot * 0.8).max(1.0);
                 let mut d = String::new();
                 for (i, (_, v)) in self.points.iter().enumerate() {
-                    let x = LEFT + slot * i as f64 + (slot - width) / 2.0;
+                    let x = left + slot * i as f64 + (slot - width) / 2.0;
                     let y = y_of(*v);
                     let h = TOP + plot_h - y;
                     d.push_str(&format!("M{x:.1} {y:.1}h{width:.1}v{h:.1}h-{width:.1}z"));
@@ -85,7 +88,7 @@ impl Chart<'_> {
                 let step = plot_w / n;
                 let mut d = String::new();
                 for (i, (_, v)) in self.points.iter().enumerate() {
-                    let x = LEFT + step * i as f64;
+                    let x = left + step * i as f64;
                     let y = y_of(*v);
                     if i == 0 {
                         d.push_str(&format!("M{x:.1} {y:.1}"));
@@ -104,17 +107,17 @@ impl Chart<'_> {
                     title #(title_id) { (self.title) }
                     desc #(desc_id) { (self.desc) }
                     g.grid aria-hidden="true" {
-                        @for v in ticks {
-                            @let y = y_of(v);
-                            line x1=(LEFT) x2=(W - RIGHT) y1=(format!("{y:.1}")) y2=(format!("{y:.1}")) {}
-                            text.tick x=(LEFT - 6.0) y=(format!("{:.1}", y + 4.0)) text-anchor="end" { ((self.value)(v)) }
+                        @for (v, label) in &ticks {
+                            @let y = y_of(*v);
+                            line x1=(left) x2=(W - RIGHT) y1=(format!("{y:.1}")) y2=(format!("{y:.1}")) {}
+                            text.tick x=(left - 6.0) y=(format!("{:.1}", y + 4.0)) text-anchor="end" { (label) }
                         }
                     }
                     g aria-hidden="true" { (shape) }
                     g.axis aria-hidden="true" {
-                        text.tick x=(LEFT) y=(H - BOTTOM + 18.0) text-anchor="start" { (first) }
+                        text.tick x=(left) y=(H - BOTTOM + 18.0) text-anchor="start" { (first) }
                         text.tick x=(W - RIGHT) y=(H - BOTTOM + 18.0) text-anchor="end" { (last) }
-                        text.label x=(LEFT + plot_w / 2.0) y=(H - 8.0) text-anchor="middle" { (self.x_label) }
+                        text.label x=(left + plot_w / 2.0) y=(H - 8.0) text-anchor="middle" { (self.x_label) }
                         text.label transform={ "translate(14 " (TOP + plot_h / 2.0) ") rotate(-90)" } text-anchor="middle" { (self.y_label) }
                     }
                 }
@@ -132,6 +135,12 @@ impl Chart<'_> {
             }
         }
     }
+}
+
+/// The left margin for value labels of up to `chars` characters: room for
+/// them at the labels' size and for the rotated axis label beside them.
+fn left_margin(chars: usize) -> f64 {
+    (40.0 + 9.5 * chars as f64).clamp(64.0, 240.0)
 }
 
 #[cfg(test)]

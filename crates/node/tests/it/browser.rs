@@ -197,6 +197,7 @@ async fn the_explorer_in_a_real_browser() {
         ("block", "/block/1".to_string()),
         ("transaction", format!("/tx/{txid}")),
         ("address", format!("/address/{address}")),
+        ("charts", "/charts".to_string()),
     ];
     let shots = screenshot_dir();
     for (width_name, w, h) in WIDTHS {
@@ -306,6 +307,31 @@ async fn the_explorer_in_a_real_browser() {
     })
     .await;
 
+    // The charts: Tab reaches the range links and each chart's table; the
+    // address's balance chart is drawn with its table.
+    c.goto(&format!("{base}/charts")).await.unwrap();
+    heading(&c).await;
+    tab_reaches(
+        &c,
+        &["a[href='/charts?range=1000']", "figure.chart summary"],
+    )
+    .await;
+    c.goto(&format!("{base}/address/{address}")).await.unwrap();
+    heading(&c).await;
+    c.find(Locator::Css("figure.chart svg[role=img] title"))
+        .await
+        .expect("the balance chart");
+    // A dev chain has no validators: the page says so with a 404.
+    c.goto(&format!("{base}/validators")).await.unwrap();
+    let alert = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap();
+    assert!(alert.text().await.unwrap().contains("not a BFT chain"));
+    let _ = console_errors(&c).await;
+
     // A new block appears on the dashboard without a reload.
     c.goto(&format!("{base}/")).await.unwrap();
     c.wait()
@@ -334,6 +360,35 @@ async fn the_explorer_in_a_real_browser() {
     assert_eq!(same_page, json!(true), "the page was reloaded");
     let errors = console_errors(&c).await;
     assert!(errors.is_empty(), "after live updates: {errors:?}");
+
+    // A BFT chain (`poa`, this node a follower at genesis): the dashboard
+    // shows the finalized height, the validators page the set.
+    let bft_dir = tempfile::tempdir().unwrap();
+    let bft_port = free_port();
+    let bft = NodeProcess::start_chain(bft_dir.path(), "poa", bft_port, &[]);
+    let bft_base = format!("http://127.0.0.1:{bft_port}");
+    c.goto(&format!("{bft_base}/")).await.unwrap();
+    heading(&c).await;
+    c.find(Locator::Id("finalized"))
+        .await
+        .expect("the finalized height");
+    c.find(Locator::Css("a[href='/validators']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(&c, "the validators page", |p| p == "/validators").await;
+    shoot(&c, &shots, "validators").await;
+    let count = c
+        .find(Locator::Id("validator-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(count, "4", "the poa preset's four validators");
+    bft.stop();
 
     c.close().await.unwrap();
     node.stop();

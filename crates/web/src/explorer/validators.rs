@@ -40,11 +40,12 @@ struct Record {
     proposed: u64,
 }
 
-/// A share of `total` in hundredths of a percent, as text ("25.00 %"),
+/// A share of `total` in hundredths of a percent, as text ("25.00 %", a
+/// no-break space before the sign),
 /// in whole-number arithmetic.
 pub(crate) fn share(power: u64, total: u64) -> String {
     let bp = u128::from(power) * 10_000 / u128::from(total.max(1));
-    format!("{}.{:02} %", bp / 100, bp % 100)
+    format!("{}.{:02}\u{a0}%", bp / 100, bp % 100)
 }
 
 /// The validators page.
@@ -165,11 +166,11 @@ mod tests {
 
     #[test]
     fn shares_are_exact_hundredths() {
-        assert_eq!(share(1, 4), "25.00 %");
-        assert_eq!(share(1, 3), "33.33 %");
-        assert_eq!(share(2, 3), "66.66 %");
-        assert_eq!(share(7, 7), "100.00 %");
-        assert_eq!(share(u64::MAX, u64::MAX), "100.00 %");
-        assert_eq!(share(0, 0), "0.00 %");
+        assert_eq!(share(1, 4), "25.00\u{a0}%");
+        assert_eq!(share(1, 3), "33.33\u{a0}%");
+        assert_eq!(share(2, 3), "66.66\u{a0}%");
+        assert_eq!(share(7, 7), "100.00\u{a0}%");
+        assert_eq!(share(u64::MAX, u64::MAX), "100.00\u{a0}%");
+        assert_eq!(share(0, 0), "0.00\u{a0}%");
     }
 }

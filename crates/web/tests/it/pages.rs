@@ -606,7 +606,7 @@ async fn validators_and_finality_on_bft_chains() {
     assert!(home.contains("href=\"/validators\""));
     let v = page(&node, "/validators").await;
     assert!(v.contains("<dd id=\"validator-count\">4</dd>"), "{v}");
-    assert_eq!(v.matches("25.00 %").count(), 4, "{v}");
+    assert_eq!(v.matches("25.00\u{a0}%").count(), 4, "{v}");
     assert!(
         v.contains("<a href=\"/block/3\">3</a>"),
         "finalized and last signed"

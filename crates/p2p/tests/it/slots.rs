@@ -1,6 +1,7 @@
 //! Slots of established connections (issue 19, attack 4): peers that dial
-//! in can never take the slots kept for connections this node dials, and
-//! one address holds only so many inbound slots.
+//! in can never take the slots kept for connections this node dials, one
+//! address holds only so many inbound slots, and a newcomer to full
+//! inbound slots takes the place of a young peer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,5 +100,75 @@ async fn one_address_holds_few_inbound_slots() {
     assert_eq!(*dropped.borrow(), 9);
     for d in drivers {
         d.abort();
+    }
+}
+
+/// One identity dialling in and staying; the watch turns true when its
+/// connection is closed.
+fn hold(
+    addr: &Multiaddr,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::watch::Receiver<bool>,
+) {
+    let (closed, rx) = tokio::sync::watch::channel(false);
+    let addr = addr.clone();
+    let task = tokio::spawn(async move {
+        let mut s: Swarm<Behaviour> = net::attacker();
+        s.dial(addr).unwrap();
+        loop {
+            if let SwarmEvent::ConnectionClosed {
+                num_established: 0, ..
+            }
+            | SwarmEvent::OutgoingConnectionError { .. } =
+                futures::StreamExt::select_next_some(&mut s).await
+            {
+                closed.send_replace(true);
+            }
+        }
+    });
+    (task, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_to_full_inbound_slots_evicts_a_young_peer() {
+    let cfg = net::config();
+    let inbound = max_inbound(cfg.max_peers) as usize;
+    let (node, addr) = net::start(cfg).await;
+    // Identities dial in one after another, so their order is known.
+    let mut held = Vec::new();
+    for i in 0..inbound {
+        held.push(hold(&addr));
+        net::wait_for(&node, "the identity connected", 30, || {
+            let h = node.clone();
+            async move { (h.census().await.unwrap().peers == i + 1).then_some(()) }
+        })
+        .await;
+    }
+    // A newcomer: admitted, and one holder evicted for it.
+    let (newcomer, mut newcomer_closed) = hold(&addr);
+    let mut closed: Vec<_> = held.iter().map(|(_, c)| c.clone()).collect();
+    let evicted = tokio::time::timeout(Duration::from_secs(30), async {
+        let waits = closed
+            .iter_mut()
+            .enumerate()
+            .map(|(i, c)| Box::pin(async move { c.wait_for(|v| *v).await.map(|_| i) }));
+        futures::future::select_all(waits).await.0.unwrap()
+    })
+    .await
+    .expect("a holder evicted within 30 s");
+    // The oldest holders are protected (the oldest of its subnet, the
+    // lowest pings, then the older half of the rest): at least the first
+    // 16 of 42 stay whatever the pings.
+    assert!(evicted >= 16, "holder {evicted} of {inbound} evicted");
+    net::wait_for(&node, "the newcomer in its place", 30, || {
+        let h = node.clone();
+        async move { (h.census().await.unwrap().peers == inbound).then_some(()) }
+    })
+    .await;
+    assert!(!*newcomer_closed.borrow_and_update(), "the newcomer stays");
+    newcomer.abort();
+    for (t, _) in held {
+        t.abort();
     }
 }

@@ -16,11 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use luminex_consensus::bft::evidence::AddEvidence;
 use luminex_consensus::bft::machine::{Step, TimeoutKind};
 use luminex_consensus::bft::relay::Outcome;
 use luminex_consensus::bft::{
-    BftRules, CompactProposal, ConsensusMessage, ConsensusSigner, Effect, Engine, Gossip, Host,
-    MessageError, ProposalRelay, Relay, SignedState,
+    BftRules, CompactProposal, ConsensusMessage, ConsensusSigner, DuplicateVoteEvidence, Effect,
+    Engine, EvidencePool, Gossip, Host, MessageError, ProposalRelay, Relay, SignedState,
 };
 use luminex_crypto::SigningKey;
 use luminex_p2p::Verdict;
@@ -297,7 +298,14 @@ pub struct Consensus {
     last_position: ((u64, u32), u32),
     /// Compact proposals in flight (ADR 0029).
     relay: ProposalRelay,
+    /// Double-signing evidence no block has carried yet.
+    evidence: EvidencePool,
 }
+
+/// Heights double-signing evidence stays punishable. A staking chain's
+/// unbonding period bounds it (stake that has left cannot be slashed);
+/// until the spec names one, a week of one-second blocks.
+const EVIDENCE_MAX_AGE: u64 = 7 * 24 * 3600;
 
 /// Starts the consensus task of a BFT chain. `key` makes this node a
 /// validator; its signed-state record lives in `chain_dir`.
@@ -338,6 +346,7 @@ pub fn start(
     );
     let (tx, rx) = mpsc::unbounded_channel();
     let relay = ProposalRelay::new(node.spec.merkle_commitment);
+    let evidence = EvidencePool::new(EVIDENCE_MAX_AGE);
     let task = Consensus {
         node,
         rules,
@@ -346,6 +355,7 @@ pub fn start(
         tx: tx.clone(),
         last_position: ((0, 0), 0),
         relay,
+        evidence,
     };
     let handle = tokio::spawn(task.run(rx, stop));
     Ok((ConsensusHandle { tx }, handle))
@@ -444,6 +454,54 @@ impl Consensus {
         }
     }
 
+    /// Evidence from a peer: checked against the set of its height, kept
+    /// and relayed when new; forged evidence costs the sender.
+    fn on_evidence(&mut self, e: DuplicateVoteEvidence) -> Verdict {
+        let tip = self.node.chain.tip().height;
+        let height = e.height();
+        // A height past the one being decided has no set to check against
+        // yet; the offender's peers will send it again when it matters.
+        if height == 0 || height > tip + 1 {
+            return Verdict::Ignore;
+        }
+        if self.evidence.knows(&e.key()) || self.evidence.is_expired(height, tip) {
+            return Verdict::Ignore;
+        }
+        let set = match self.node.chain.consensus_record(height - 1) {
+            Ok(Some(r)) => r.validators,
+            _ => return Verdict::Ignore,
+        };
+        match e.check(&set, self.rules.domain()) {
+            Ok(_) => {
+                self.keep_evidence(&e, tip);
+                Verdict::Accept
+            }
+            Err(err) => {
+                tracing::info!(error = %err, height, "double-signing evidence refused");
+                Verdict::Reject
+            }
+        }
+    }
+
+    /// Puts checked evidence in the pool; whether it was new.
+    fn keep_evidence(&mut self, e: &DuplicateVoteEvidence, tip: u64) -> bool {
+        let added = self.evidence.add(e.clone(), tip) == AddEvidence::Added;
+        if added {
+            tracing::warn!(
+                validator = %e.first.vote.validator,
+                height = e.first.vote.height,
+                round = e.first.vote.round,
+                "validator signed two conflicting votes"
+            );
+            self.node.metrics.consensus_evidence.inc();
+            self.node
+                .metrics
+                .consensus_evidence_pending
+                .set(self.evidence.len() as i64);
+        }
+        added
+    }
+
     fn on_gossip(&mut self, data: Vec<u8>) -> Verdict {
         let msg = match Gossip::decode_all(&data) {
             Ok(m) => m,
@@ -465,6 +523,7 @@ impl Consensus {
                 txs,
                 ..
             } => return self.on_proposal_txs(block, indexes, txs),
+            Gossip::Evidence(e) => return self.on_evidence(*e),
             m => m,
         };
         let mut host = NodeHost {
@@ -485,7 +544,8 @@ impl Consensus {
             Gossip::CompactProposal(_)
             | Gossip::ReplayProposal { .. }
             | Gossip::WantTxs { .. }
-            | Gossip::ProposalTxs { .. } => return Verdict::Ignore,
+            | Gossip::ProposalTxs { .. }
+            | Gossip::Evidence(_) => return Verdict::Ignore,
             Gossip::Replay { messages, .. } => {
                 let mut effects = Vec::new();
                 let mut bad = None;
@@ -683,8 +743,12 @@ impl Consensus {
                     });
                 }
                 Effect::Evidence(e) => {
-                    tracing::warn!(validator = %e.first.vote.validator, height = e.first.vote.height, round = e.first.vote.round, "validator signed two conflicting votes");
-                    self.node.metrics.consensus_evidence.inc();
+                    // The engine checked both signatures before counting
+                    // the votes.
+                    let tip = self.node.chain.tip().height;
+                    if self.keep_evidence(&e, tip) {
+                        self.publish(&Gossip::Evidence(Box::new(e.canonical())));
+                    }
                 }
                 Effect::PersistFailed(e) => {
                     tracing::error!(error = %e, "cannot record the signed state: not signing");
@@ -707,6 +771,11 @@ impl Consensus {
                     }
                     tracing::info!(height, block = %block.hash(), round = certificate.round, txs = block.txs.len(), "finalized");
                     self.observe_commit(height, &block);
+                    self.evidence.prune(height);
+                    self.node
+                        .metrics
+                        .consensus_evidence_pending
+                        .set(self.evidence.len() as i64);
                     // The next height starts one block interval after this
                     // block's time (CometBFT's commit timeout): blocks come
                     // at the chain's pace, not as fast as votes travel. A

@@ -118,6 +118,9 @@ pub struct Metrics {
     pub consensus_round: Gauge,
     /// BFT: conflicting votes seen (evidence of a misbehaving validator).
     pub consensus_evidence: Counter,
+    /// BFT chains: double-signing offences known and not yet carried by a
+    /// block.
+    pub consensus_evidence_pending: Gauge,
     /// BFT: timeouts that fired and moved this node's round on, by step.
     pub consensus_timeouts: Family<StepLabels, Counter>,
     /// BFT: rounds started after a height's first (each one a round that
@@ -219,6 +222,7 @@ impl Metrics {
             consensus_height: Gauge::default(),
             consensus_round: Gauge::default(),
             consensus_evidence: Counter::default(),
+            consensus_evidence_pending: Gauge::default(),
             consensus_timeouts: Family::default(),
             consensus_round_changes: Counter::default(),
             consensus_proposals_rebuilt: Family::default(),
@@ -350,8 +354,14 @@ impl Metrics {
         );
         r.register(
             "consensus_evidence",
-            "BFT chains: pairs of conflicting votes seen from one validator",
+            "BFT chains: double-signing offences (a validator at a height) this node checked \
+             and kept, from its own votes or from peers' evidence",
             m.consensus_evidence.clone(),
+        );
+        r.register(
+            "consensus_evidence_pending",
+            "BFT chains: double-signing offences known and not yet carried by a block",
+            m.consensus_evidence_pending.clone(),
         );
         for step in TimeoutStep::ALL {
             // Every step exported from the start, so rates begin at zero.

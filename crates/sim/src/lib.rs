@@ -22,13 +22,15 @@
 //! report's `trace` digest is identical).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
+use luminex_consensus::bft::evidence::AddEvidence;
 use luminex_consensus::bft::machine::TimeoutKind;
 use luminex_consensus::bft::relay::{Lookup, Outcome as RelayOutcome};
 use luminex_consensus::bft::{
-    BftRules, ConsensusMessage, Effect, Gossip, ProposalRelay, Relay, VoteKind,
+    BftRules, ConsensusMessage, DuplicateVoteEvidence, Effect, Gossip, ProposalRelay, Relay,
+    VoteKind,
 };
 use luminex_crypto::SigningKey;
 use luminex_ledger::spec::ChainSpec;
@@ -137,6 +139,9 @@ pub struct Report {
     pub fetched_proposals: u64,
     /// Where each node ended: height, round and step, or "down".
     pub nodes: Vec<String>,
+    /// Per node (empty while down), the validators (node indexes) it
+    /// holds double-signing evidence against.
+    pub evidence: Vec<BTreeSet<usize>>,
 }
 
 /// Simulated time allowed by default after the heal for the required
@@ -210,6 +215,10 @@ struct Sim {
     spec: ChainSpec,
     rules: BftRules,
     rng: Rng,
+    /// Drops and delays of evidence gossip: a stream of its own, so that
+    /// what evidence travels does not change the consensus messages'
+    /// network of a seed.
+    evidence_rng: Rng,
     start_ms: u64,
     now: u64,
     seq: u64,
@@ -330,6 +339,7 @@ impl Sim {
             spec,
             rules,
             rng: Rng::new(seed),
+            evidence_rng: Rng::new(seed ^ 0xe71d_e7ce_e71d_e7ce),
             now: 0,
             seq: 0,
             queue: BinaryHeap::new(),
@@ -484,6 +494,23 @@ impl Sim {
                     ),
                 })
                 .collect(),
+            evidence: self
+                .nodes
+                .iter()
+                .map(|n| match &n.live {
+                    None => BTreeSet::new(),
+                    Some(l) => l
+                        .evidence
+                        .pending()
+                        .filter_map(|e| {
+                            let offender = e.key().validator;
+                            self.nodes
+                                .iter()
+                                .position(|m| m.key.public_key().key_hash() == offender)
+                        })
+                        .collect(),
+                })
+                .collect(),
             certificate_bytes: self.certificate_bytes,
             fetched_proposals: self.fetched_proposals,
         }
@@ -610,6 +637,7 @@ impl Sim {
                             r.on_txs(block, &indexes, &txs, now, pool)
                         });
                     }
+                    Gossip::Evidence(e) => return self.on_evidence(from, to, *e),
                     // The simulation sends these as wires of their own.
                     Gossip::Status { .. } | Gossip::Certified { .. } | Gossip::Replay { .. } => {
                         return
@@ -775,11 +803,66 @@ impl Sim {
                         },
                     );
                 }
-                Effect::Evidence(_) => {}
+                Effect::Evidence(e) => self.keep_evidence(i, *e),
                 Effect::PersistFailed(e) => {
                     self.violation = Some(format!("node {i} could not record its votes: {e}"));
                 }
                 Effect::Commit { block, certificate } => self.commit(i, *block, certificate),
+            }
+        }
+    }
+
+    /// Node `i` keeps evidence it checked (or its engine found) and, when
+    /// new, floods it on. Evidence against an honest validator breaks the
+    /// engine's promise that honest votes never conflict.
+    fn keep_evidence(&mut self, i: usize, e: DuplicateVoteEvidence) {
+        let offender = e.key().validator;
+        if let Some(o) = self
+            .nodes
+            .iter()
+            .position(|n| n.key.public_key().key_hash() == offender)
+        {
+            if self.honest(o) {
+                self.violation = Some(format!(
+                    "node {i} holds evidence against honest node {o} at height {}",
+                    e.height()
+                ));
+            }
+        }
+        let Some(live) = self.nodes[i].live.as_mut() else {
+            return;
+        };
+        let tip = live.chain.tip().height;
+        if live.evidence.add(e.clone(), tip) == AddEvidence::Added {
+            let bytes = Gossip::Evidence(Box::new(e.canonical())).encode();
+            std::mem::swap(&mut self.rng, &mut self.evidence_rng);
+            self.broadcast(i, Wire::Consensus(bytes));
+            std::mem::swap(&mut self.rng, &mut self.evidence_rng);
+        }
+    }
+
+    /// Evidence from a peer, checked against the set of its height as a
+    /// node does.
+    fn on_evidence(&mut self, from: usize, to: usize, e: DuplicateVoteEvidence) {
+        let Some(live) = self.nodes[to].live.as_ref() else {
+            return;
+        };
+        let height = e.height();
+        let tip = live.chain.tip().height;
+        if height == 0 || height > tip + 1 || live.evidence.knows(&e.key()) {
+            return;
+        }
+        let Ok(Some(record)) = live.chain.consensus_record(height - 1) else {
+            return;
+        };
+        match e.check(&record.validators, self.rules.domain()) {
+            Ok(_) => self.keep_evidence(to, e),
+            Err(err) => {
+                if self.honest(from) {
+                    self.violation = Some(format!(
+                        "node {to} refused evidence from honest node {from}: {err}"
+                    ));
+                }
             }
         }
     }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use luminex_consensus::bft::{BftRules, Engine, Host, ProposalRelay, SignedState};
+use luminex_consensus::bft::{BftRules, Engine, EvidencePool, Host, ProposalRelay, SignedState};
 use luminex_crypto::SigningKey;
 use luminex_ledger::{ChainSpec, SigCache};
 use luminex_mempool::Mempool;
@@ -34,6 +34,8 @@ pub struct Live {
     pub engine: Engine,
     /// Compact proposals in flight (ADR 0029).
     pub relay: ProposalRelay,
+    /// Double-signing evidence it holds.
+    pub evidence: EvidencePool,
 }
 
 /// A node of the simulation.
@@ -102,6 +104,7 @@ impl SimNode {
             cache,
             engine,
             relay: ProposalRelay::new(spec.merkle_commitment),
+            evidence: EvidencePool::new(u64::MAX),
         });
         self.epoch += 1;
         Ok(())

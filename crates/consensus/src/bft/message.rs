@@ -13,6 +13,7 @@ use luminex_primitives::hash::Domain;
 use luminex_primitives::{Block, CommitCertificate, Hash, Signature, Transaction};
 
 use super::compact::{decode_pol_round, CompactProposal};
+use super::votes::DuplicateVoteEvidence;
 
 /// Domain of vote digests.
 pub const VOTE: Domain = Domain("luminex/bft-vote");
@@ -326,7 +327,8 @@ impl Decode for ConsensusMessage {
 /// node is deciding (tag 2), finalized blocks with their certificates for
 /// nodes that are behind (tag 3), replays of votes (tag 4), and proposals
 /// in compact form (tag 5, and 8 when sent again) with the requests and
-/// answers that complete them (tags 6 and 7, [`super::compact`]).
+/// answers that complete them (tags 6 and 7, [`super::compact`]), and
+/// double-signing evidence (tag 9, [`super::evidence`]).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Gossip {
     /// A proposal or a vote.
@@ -389,6 +391,10 @@ pub enum Gossip {
         /// The transactions.
         txs: Vec<Transaction>,
     },
+    /// Evidence that a validator signed two conflicting votes
+    /// ([`super::evidence`]); the same evidence is the same message, so
+    /// gossip carries each piece once.
+    Evidence(Box<DuplicateVoteEvidence>),
 }
 
 /// Most messages one replay carries.
@@ -458,6 +464,10 @@ impl Encode for Gossip {
                     t.encode_to(s);
                 }
             }
+            Gossip::Evidence(e) => {
+                s.put(&[9]);
+                e.encode_to(s);
+            }
         }
     }
 }
@@ -523,6 +533,9 @@ impl Decode for Gossip {
                 time_ms: r.u64("replay time")?,
                 proposal: Box::new(CompactProposal::decode(r)?),
             }),
+            9 => Ok(Gossip::Evidence(Box::new(DuplicateVoteEvidence::decode(
+                r,
+            )?))),
             tag => Err(DecodeError::UnknownTag {
                 field: "consensus gossip tag",
                 tag: tag.into(),

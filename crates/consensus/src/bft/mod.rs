@@ -3,7 +3,9 @@
 //! * [`message`]: proposals, votes, their signed forms and digests;
 //! * [`compact`]: proposals carried as txids and rebuilt from the mempool;
 //! * [`relay`]: a node's compact proposals in flight (asks and answers);
-//! * [`proposer`]: CometBFT's weighted, rotating proposer selection;
+//! * [`evidence`]: double-signing evidence, checked alone, and its pool;
+//! * [`proposer`]: proposer choice — CometBFT's weighted rotation, or a
+//!   stake-weighted draw per view;
 //! * [`rules`]: the chain rules a BFT block and its certificate must meet;
 //! * [`votes`]: the vote keeper;
 //! * [`machine`]: the Tendermint state machine of one height;
@@ -12,6 +14,7 @@
 
 pub mod compact;
 pub mod engine;
+pub mod evidence;
 pub mod machine;
 pub mod message;
 pub mod proposer;
@@ -21,6 +24,7 @@ pub mod votes;
 
 pub use compact::{CompactProposal, PendingProposal};
 pub use engine::{ConsensusSigner, Effect, Engine, Host, MessageError, SignedState};
+pub use evidence::{DuplicateVoteEvidence, EvidenceKey, EvidencePool};
 pub use message::{
     ChainDomain, ConsensusMessage, Gossip, Proposal, SignedProposal, SignedVote, Vote, VoteKind,
 };

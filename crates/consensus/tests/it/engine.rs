@@ -154,7 +154,7 @@ impl Fixture {
             .unwrap()
     }
 
-    fn vote(
+    pub(crate) fn vote(
         &self,
         key: usize,
         kind: VoteKind,

@@ -3,6 +3,7 @@
 
 mod compact;
 mod engine;
+mod evidence;
 mod relay;
 
 use std::sync::atomic::AtomicBool;

@@ -242,6 +242,7 @@ mod tests {
             "luminex_consensus_height",
             "luminex_consensus_round",
             "luminex_consensus_evidence_total",
+            "luminex_consensus_evidence_pending",
             "luminex_consensus_timeouts_total{step=\"propose\"}",
             "luminex_consensus_timeouts_total{step=\"prevote\"}",
             "luminex_consensus_timeouts_total{step=\"precommit\"}",

@@ -105,6 +105,24 @@ fn stake_and_view_leaders_finalize() {
     }
 }
 
+/// A validator that signs two votes in a round is caught: every honest
+/// node ends holding evidence against it (found by its own vote keeper
+/// or checked from a peer's gossip), and against no one else.
+#[test]
+fn double_voters_are_caught_by_every_honest_node() {
+    use Behaviour::*;
+    let cfg = quiet(vec![Honest, DoubleVoter, Honest, Honest]);
+    let r = simulate(11, &cfg);
+    assert!(matches!(r.outcome, Outcome::Live { .. }), "{:?}", r.outcome);
+    for i in [0, 2, 3] {
+        assert_eq!(
+            r.evidence[i],
+            std::collections::BTreeSet::from([1]),
+            "node {i}"
+        );
+    }
+}
+
 #[test]
 fn f_plus_one_silent_validators_stall_without_breaking_safety() {
     use Behaviour::*;

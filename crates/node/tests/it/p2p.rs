@@ -223,10 +223,14 @@ async fn nodes_of_different_chains_do_not_exchange_blocks() {
     let addr = dev_address(dev.dir.path());
     dev.rpc("generatetoaddress", json!([3, addr])).await;
     // Give the qbtc node time to dial, identify and be turned away: a
-    // negative result can only be observed by waiting.
+    // negative result can only be observed by waiting. On a loaded machine
+    // identify can take longer than that: then the connection must still
+    // end, without any block crossing it.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(qbtc.peers().await, 0, "no connection survives identify");
-    assert_eq!(dev.peers().await, 0);
+    wait_until("no connection surviving identify", 60, || async {
+        qbtc.peers().await == 0 && dev.peers().await == 0
+    })
+    .await;
     assert_eq!(qbtc.tip().await.0, 0, "no dev block reached the qbtc node");
     assert_eq!(dev.tip().await.0, 3);
 }

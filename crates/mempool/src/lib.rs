@@ -15,16 +15,28 @@
 //!   descendants) are evicted; a newcomer cheaper than all of them is refused.
 //! * **Expiry**: transactions that can no longer be included are dropped when
 //!   a block connects.
+//! * **Staking** (chains with a `[staking]` table, ADR 0031): a staking
+//!   transaction must apply to the staking state after the tip plus the pool
+//!   transactions admitted before it, in admission order; blocks are built
+//!   so that each staking transaction applies in block order (see the
+//!   `staking` module). The owner of the pool sets the state after the tip
+//!   with [`Mempool::set_staking_state`] whenever the tip changes;
+//!   [`Mempool::block_connected`] advances it by itself for callers that
+//!   keep no store.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+mod staking;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use luminex_ledger::{
     check_transaction, check_tx_inputs, verify_signatures, BlockError, ChainSpec, Coin, ErrorClass,
-    InputCheck, SigCache, TxError, UtxoView,
+    InputCheck, SigCache, StakingState, TxError, UtxoView,
 };
+
+use crate::staking::StakingPool;
 use luminex_primitives::{Amount, Hash, Lock, OutPoint, Transaction, TxOut};
 
 /// Why a transaction was not admitted.
@@ -149,6 +161,8 @@ pub struct Mempool {
     spends: HashMap<OutPoint, Hash>,
     bytes: usize,
     sequence: u64,
+    /// The staking states on chains with a `[staking]` table.
+    staking: Option<StakingPool>,
 }
 
 /// The chain's UTXO set seen through the pool: outputs of pool transactions
@@ -175,6 +189,10 @@ impl<V: UtxoView> UtxoView for PoolView<'_, V> {
     }
 }
 
+fn spec_staking(spec: &ChainSpec) -> Option<StakingPool> {
+    spec.staking.as_ref().map(|_| StakingPool::genesis(spec))
+}
+
 fn fee_rate(fee: Amount, size: usize) -> u64 {
     (u128::from(fee.base()) * 1000 / size.max(1) as u128).min(u128::from(u64::MAX)) as u64
 }
@@ -184,7 +202,6 @@ impl Mempool {
     pub fn new(spec: ChainSpec, cache: SigCache, max_bytes: usize) -> Mempool {
         Mempool {
             genesis: spec.genesis_hash(),
-            spec,
             cache,
             max_bytes,
             entries: HashMap::new(),
@@ -192,6 +209,48 @@ impl Mempool {
             spends: HashMap::new(),
             bytes: 0,
             sequence: 0,
+            staking: spec_staking(&spec),
+            spec,
+        }
+    }
+
+    /// Sets the staking state after the tip, `next_height` being the height
+    /// of the next block, and re-checks the pool against it: transactions
+    /// that no longer apply leave with their descendants, which are
+    /// returned. Call it whenever the tip changes (block connected or
+    /// disconnected, at start). Does nothing on chains without staking.
+    pub fn set_staking_state(&mut self, state: StakingState, next_height: u64) -> Vec<Entry> {
+        let Some(pool) = self.staking.as_mut() else {
+            return Vec::new();
+        };
+        pool.base = state;
+        pool.height = next_height;
+        pool.dirty = true;
+        pool.stale = false;
+        self.refresh_staking()
+    }
+
+    /// Rebuilds the scratch staking state if a pool transaction left since
+    /// it was built, dropping transactions that no longer apply (with their
+    /// descendants) until the pool replays cleanly. Returns the dropped.
+    fn refresh_staking(&mut self) -> Vec<Entry> {
+        let mut dropped = Vec::new();
+        loop {
+            let Some(pool) = self.staking.as_mut() else {
+                return dropped;
+            };
+            if !pool.dirty || pool.stale {
+                return dropped;
+            }
+            let mut order: Vec<&Entry> = self.entries.values().collect();
+            order.sort_by_key(|e| e.sequence);
+            let failed = pool.replay(order.into_iter().map(|e| (&*e.tx, &e.txid)), &self.spec);
+            if failed.is_empty() {
+                return dropped;
+            }
+            for t in failed {
+                dropped.extend(self.remove_with_descendants(&t));
+            }
         }
     }
 
@@ -253,6 +312,13 @@ impl Mempool {
                 }
             }
         }
+        self.refresh_staking();
+        if let Some(pool) = self.staking.as_mut() {
+            if StakingPool::concerns(&c.tx, &self.spec) {
+                pool.admit(&c.tx, &c.txid, &self.spec)
+                    .map_err(|e| MempoolError::Invalid(TxError::Staking(e)))?;
+            }
+        }
         for input in &c.tx.inputs {
             self.spends.insert(*input, c.txid);
         }
@@ -305,6 +371,13 @@ impl Mempool {
 
     fn remove_entry(&mut self, txid: &Hash) -> Option<Entry> {
         let e = self.entries.remove(txid)?;
+        if let Some(pool) = self.staking.as_mut() {
+            // Later pool transactions may have depended on this one's
+            // staking effects: rebuild before the scratch state is used.
+            if StakingPool::concerns(&e.tx, &self.spec) {
+                pool.dirty = true;
+            }
+        }
         self.by_fee
             .remove(&(e.fee_rate, std::cmp::Reverse(e.sequence), e.txid));
         for input in &e.tx.inputs {
@@ -340,8 +413,28 @@ impl Mempool {
 
     /// Updates the pool for a block connected at `height`: drops its
     /// transactions, anything conflicting with them (and descendants), and
-    /// transactions that expire before the next height.
+    /// transactions that expire before the next height. On staking chains
+    /// the block is applied to the staking state after the tip (a caller
+    /// keeping the chain's own state sets it with
+    /// [`Mempool::set_staking_state`] after this) and pool transactions
+    /// that no longer apply leave.
     pub fn block_connected(&mut self, txs: &[Transaction], height: u64) {
+        if let Some(pool) = self.staking.as_mut() {
+            if pool.stale || pool.height != height {
+                // Not on the base (a reorganisation): wait for
+                // set_staking_state rather than guess.
+                pool.stale = true;
+            } else {
+                let txids: Vec<Hash> = txs.iter().map(|t| t.txid()).collect();
+                let block_txs = txs.iter().zip(&txids);
+                if staking::apply_block_txs(&mut pool.base, block_txs, height, &self.spec).is_err()
+                {
+                    pool.stale = true;
+                }
+            }
+            pool.height = height + 1;
+            pool.dirty = true;
+        }
         for tx in txs {
             let txid = tx.txid();
             if self.remove_entry(&txid).is_none() {
@@ -361,6 +454,7 @@ impl Mempool {
         for t in expired {
             self.remove_with_descendants(&t);
         }
+        self.refresh_staking();
     }
 
     /// Transactions for a block of at most `max_bytes`, highest fee rate
@@ -421,7 +515,17 @@ impl Mempool {
         };
         // Room for the header and a coinbase.
         let budget = self.spec.max_block_bytes.saturating_sub(4096);
-        let entries = self.select(budget);
+        let mut entries = self.select(budget);
+        if let Some(pool) = &self.staking {
+            let selected: Vec<(&Transaction, Hash)> =
+                entries.iter().map(|e| (&*e.tx, e.txid)).collect();
+            let keep = pool.filter_for_block(&selected, |t| self.contains(t), height, &self.spec);
+            let mut kept = Vec::with_capacity(keep.len());
+            for i in keep {
+                kept.push(entries[i].clone());
+            }
+            entries = kept;
+        }
         let fees = Amount::sum(entries.iter().map(|e| e.fee)).map_err(|_| BlockError::Tx {
             index: 0,
             txid: Hash::ZERO,

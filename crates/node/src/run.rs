@@ -6,7 +6,6 @@ use std::time::Instant;
 use anyhow::Context;
 use luminex_ledger::spec::ConsensusKind;
 use luminex_ledger::SigCache;
-use luminex_mempool::Mempool;
 use luminex_storage::{ChainStore, FjallStore};
 use tokio::sync::watch;
 
@@ -75,7 +74,8 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     };
     let cache = SigCache::default();
     let node = Arc::new(Node {
-        mempool: parking_lot::RwLock::new(Mempool::new(
+        mempool: parking_lot::RwLock::new(luminex_service::mempool_for(
+            &chain,
             cfg.spec.clone(),
             cache.clone(),
             cfg.mempool_max_bytes,

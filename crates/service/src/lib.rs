@@ -21,4 +21,4 @@ pub mod records;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use node::{Node, StoreView};
+pub use node::{mempool_for, Node, StoreView};

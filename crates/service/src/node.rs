@@ -65,6 +65,22 @@ impl UtxoView for StoreView<'_> {
     }
 }
 
+/// An empty mempool of `max_bytes` for the chain `chain`, whose staking
+/// state (on chains with a `[staking]` table) starts at the chain's tip.
+pub fn mempool_for(
+    chain: &ChainStore,
+    spec: ChainSpec,
+    cache: SigCache,
+    max_bytes: usize,
+) -> Mempool {
+    let staking = spec.staking.is_some();
+    let mut pool = Mempool::new(spec, cache, max_bytes);
+    if staking {
+        pool.set_staking_state(chain.staking_state(), chain.tip().height + 1);
+    }
+    pool
+}
+
 impl Node {
     /// Admits a transaction to the mempool. Signature verification runs
     /// without holding the mempool lock, so concurrent submissions verify
@@ -300,6 +316,11 @@ impl Node {
             let mut pool = self.mempool.write();
             for b in &acc.connected {
                 pool.block_connected(&b.txs, height);
+            }
+            if self.spec.staking.is_some() {
+                // The store's state is the authority, after a
+                // reorganisation too.
+                pool.set_staking_state(self.chain.staking_state(), height + 1);
             }
         }
         for b in acc.disconnected.iter().rev() {

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use luminex_ledger::{ChainSpec, SigCache};
-use luminex_mempool::Mempool;
 use luminex_primitives::SystemClock;
 use luminex_storage::{ChainError, ChainStore, KvStore, MemoryStore};
 
@@ -27,7 +26,12 @@ pub fn node_over(kv: Arc<dyn KvStore>, spec: ChainSpec) -> Result<Arc<Node>, Cha
     let rules = luminex_consensus::rules_for(&spec);
     let chain = Arc::new(ChainStore::open(kv, spec.clone(), rules)?);
     Ok(Arc::new(Node {
-        mempool: parking_lot::RwLock::new(Mempool::new(spec.clone(), cache.clone(), 64 << 20)),
+        mempool: parking_lot::RwLock::new(crate::mempool_for(
+            &chain,
+            spec.clone(),
+            cache.clone(),
+            64 << 20,
+        )),
         reward_lock: spec
             .dev_key(0)
             .expect("test chains have dev keys")

@@ -1,4 +1,7 @@
-//! Mempool behaviour: admission, conflicts, chains, order, cap, expiry.
+//! Mempool behaviour: admission, conflicts, chains, order, cap, expiry,
+//! staking.
+
+mod staking;
 
 use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, sign_all, TestChain};

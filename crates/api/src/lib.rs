@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod peers;
 pub mod pst;
 pub mod serve;
+pub mod staking;
 pub mod types;
 pub mod ws;
 
@@ -243,6 +244,20 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/address/{address}/balance", get(balance))
         .route("/address/{address}/utxos", get(utxos))
         .route("/address/{address}/transactions", get(history))
+        .route("/staking", get(crate::staking::info))
+        .route("/staking/validators", get(crate::staking::validators))
+        .route("/staking/validators/{id}", get(crate::staking::validator))
+        .route(
+            "/staking/validators/{id}/delegations",
+            get(crate::staking::validator_delegations),
+        )
+        .route(
+            "/staking/delegations/{address}",
+            get(crate::staking::delegations_of),
+        )
+        .route("/staking/unbonding", get(crate::staking::unbonding))
+        .route("/staking/nodes", get(crate::staking::nodes))
+        .route("/staking/accounts/{address}", get(crate::staking::account))
         .route("/search", get(crate::explorer::search))
         .route("/stats", get(crate::explorer::stats))
         .route("/health/block-sync", get(block_sync))

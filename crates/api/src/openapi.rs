@@ -69,6 +69,14 @@ use luminex_service::Node;
         crate::pst::combine,
         crate::pst::finalize,
         crate::pst::broadcast,
+        crate::staking::info,
+        crate::staking::validators,
+        crate::staking::validator,
+        crate::staking::validator_delegations,
+        crate::staking::delegations_of,
+        crate::staking::unbonding,
+        crate::staking::nodes,
+        crate::staking::account,
     ),
     components(schemas(
         BroadcastRequest,
@@ -107,6 +115,16 @@ use luminex_service::Node;
         crate::pst::PstOutputJson,
         crate::pst::PstJson,
         crate::pst::FinalizedJson,
+        crate::staking::StakingInfoJson,
+        crate::staking::ValidatorJson,
+        crate::staking::ValidatorsJson,
+        crate::staking::DelegationJson,
+        crate::staking::DelegationsJson,
+        crate::staking::UnbondingJson,
+        crate::staking::UnbondingsJson,
+        crate::staking::NodeJson,
+        crate::staking::NodesJson,
+        crate::staking::AccountJson,
     ))
 )]
 pub struct ApiDoc;

@@ -18,9 +18,11 @@ use parking_lot::Mutex;
 use crate::Node;
 
 mod consensus;
+mod staking;
 
 use consensus::ConsensusSeen;
 pub use consensus::{RebuiltLabels, StepLabels, TimeoutStep};
+pub use staking::StakingMetrics;
 
 /// Label set of a peer count.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -195,6 +197,8 @@ pub struct Metrics {
     pub http_requests_shed: Family<ListenerLabels, Counter>,
     /// Each listener's configured limits.
     pub http_limits: Family<ListenerLimitLabels, Gauge>,
+    /// Stake, jails and registered nodes (zero without staking).
+    pub staking: StakingMetrics,
 }
 
 impl Default for Metrics {
@@ -259,7 +263,9 @@ impl Metrics {
             http_requests_in_flight: Family::default(),
             http_requests_shed: Family::default(),
             http_limits: Family::default(),
+            staking: StakingMetrics::default(),
         };
+        m.staking.register(&mut r);
         r.register(
             "http_connections",
             "Open HTTP connections by listener",
@@ -540,6 +546,7 @@ impl Metrics {
             self.mempool_bytes.set(pool.bytes() as i64);
             self.mempool_max_bytes.set(pool.max_bytes() as i64);
         }
+        self.staking.refresh(node);
         self.storage_disk_bytes.set(node.chain.disk_space() as i64);
         self.uptime_seconds
             .set(node.started.elapsed().as_secs_f64());

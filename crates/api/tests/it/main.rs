@@ -7,5 +7,6 @@ mod metrics;
 mod openapi;
 mod pst;
 mod serve;
+mod staking;
 mod support;
 mod ws;

@@ -151,6 +151,16 @@ async fn metrics_follow_what_the_node_does() {
     // Two submissions verified one signature each; the block's was cached.
     assert_eq!(value(&text, "luminex_signature_verifications_total"), 2.0);
     assert_eq!(value(&text, "luminex_mempool_transactions"), 0.0);
+    // Staking gauges are exported at zero on a chain without staking.
+    for g in [
+        "luminex_staking_bonded_base_units",
+        "luminex_staking_unbonding_base_units",
+        "luminex_staking_validators",
+        "luminex_staking_jailed_validators",
+        "luminex_staking_registered_nodes",
+    ] {
+        assert_eq!(value(&text, g), 0.0, "{g}");
+    }
     assert!(value(&text, "luminex_process_resident_memory_bytes") > 0.0);
     assert_eq!(
         value(

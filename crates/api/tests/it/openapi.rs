@@ -14,7 +14,7 @@ use tower::ServiceExt;
 
 use crate::support::memory_node;
 
-async fn get(node: &std::sync::Arc<luminex_service::Node>, uri: &str) -> (u16, Value) {
+pub(crate) async fn get(node: &std::sync::Arc<luminex_service::Node>, uri: &str) -> (u16, Value) {
     let resp = router(node.clone())
         .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
         .await
@@ -74,8 +74,9 @@ async fn the_document_lists_every_route_the_router_serves() {
             && !path.starts_with("/debug")
             && path != "/ws"
         {
-            let (s, _) = get(&node, path).await;
-            assert_ne!(s, 404, "{path}");
+            let (s, v) = get(&node, path).await;
+            // The staking routes' own 404 on a chain without staking.
+            assert!(s != 404 || v["code"] == "no-staking", "{path}");
         }
     }
     let (s, _) = get(&node, "/docs").await;
@@ -185,7 +186,7 @@ async fn sample_responses_validate_against_the_document() {
     assert!(result.is_err(), "validation must reject a wrong response");
 }
 
-async fn request(
+pub(crate) async fn request(
     node: &std::sync::Arc<luminex_service::Node>,
     method: &str,
     uri: &str,

@@ -1,0 +1,303 @@
+//! `GET /staking/…` on a dev chain with a `[staking]` table: every route's
+//! answers validate against the document, bad ids and addresses are 400s,
+//! chains without staking answer 404 `no-staking`, and a staking
+//! transaction the state refuses is a 422 with the staking code.
+
+use luminex_crypto::SigningKey;
+use luminex_ledger::staking::StakingParams;
+use luminex_ledger::testkit::{lock_of, staking_tx};
+use luminex_ledger::ChainSpec;
+use luminex_primitives::{
+    Amount, Delegation, Encode, NodeRegistration, SchemeId, Stake, TxKind, Unbond,
+};
+use serde_json::{json, Value};
+
+use crate::openapi::{get, request, validate};
+use crate::support::{memory_node, memory_node_for};
+
+const MIN: u64 = 1_000_000;
+
+fn amount(n: u64) -> Amount {
+    Amount::from_base(n).unwrap()
+}
+
+fn staking_spec() -> ChainSpec {
+    let mut spec = ChainSpec::preset("dev").unwrap();
+    spec.staking = Some(StakingParams {
+        min_stake: amount(MIN),
+        unbonding_blocks: 10,
+        require_account_creation: false,
+    });
+    spec
+}
+
+/// Pays `kind` from dev key `payer`'s largest confirmed coin, acted by
+/// `actor`, and mines it.
+fn mine(node: &luminex_service::Node, payer: u32, kind: TxKind, actor: &SigningKey) {
+    let key = node.spec.dev_key(payer).unwrap();
+    let mut coins = node.chain.address_utxos(&lock_of(&key), 100).unwrap();
+    coins.sort_by_key(|(_, c)| std::cmp::Reverse(c.output.amount));
+    let tx = staking_tx(&node.spec, &key, &coins[..1], kind, Some(actor));
+    node.submit(tx).unwrap();
+    node.produce_block().unwrap();
+}
+
+#[tokio::test]
+async fn every_staking_route_answers_as_documented() {
+    let node = memory_node_for(staking_spec());
+    let (_, doc) = get(&node, "/openapi.json").await;
+    let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
+    let vid = v.public_key().key_hash().to_string();
+    let d = node.spec.dev_key(1).unwrap();
+    let d_address = node.spec.address(lock_of(&d)).to_string();
+    let n = SigningKey::from_seed(SchemeId::MlDsa44, &[2; 32]);
+
+    mine(
+        &node,
+        0,
+        TxKind::Stake(Stake {
+            validator: v.public_key().clone(),
+            amount: amount(3 * MIN),
+        }),
+        &v,
+    );
+    mine(
+        &node,
+        1,
+        TxKind::Delegate(Delegation {
+            validator: v.public_key().key_hash(),
+            amount: amount(5_000),
+        }),
+        &d,
+    );
+    mine(
+        &node,
+        2,
+        TxKind::Unstake(Unbond {
+            validator: v.public_key().key_hash(),
+            amount: amount(MIN),
+            payout: lock_of(&v),
+        }),
+        &v,
+    );
+    mine(
+        &node,
+        3,
+        TxKind::RegisterNode(NodeRegistration {
+            node: n.public_key().clone(),
+            payout: lock_of(&n),
+        }),
+        &n,
+    );
+
+    let (s, info) = get(&node, "/staking").await;
+    assert_eq!(s, 200, "{info}");
+    validate(&doc, "/staking", "get", 200, &info);
+    assert_eq!(info["min_stake"], MIN);
+    assert_eq!(info["total_bonded"], 2 * MIN + 5_000);
+    assert_eq!(info["total_unbonding"], MIN);
+    assert_eq!(info["validators_with_stake"], 1);
+    assert_eq!(info["registered_nodes"], 1);
+
+    let (s, list) = get(&node, "/staking/validators").await;
+    assert_eq!(s, 200);
+    validate(&doc, "/staking/validators", "get", 200, &list);
+    let one = &list["validators"][0];
+    assert_eq!(one["id"], vid.as_str());
+    assert_eq!(one["self_bond"], 2 * MIN);
+    assert_eq!(one["delegated"], 5_000);
+    assert_eq!(one["power"], 2 * MIN + 5_000);
+    assert_eq!(one["delegators"], 1);
+    assert_eq!(one["jailed"], false);
+
+    let (s, got) = get(&node, &format!("/staking/validators/{vid}")).await;
+    assert_eq!(s, 200);
+    validate(&doc, "/staking/validators/{id}", "get", 200, &got);
+    assert_eq!(&got, one);
+
+    let (s, ds) = get(&node, &format!("/staking/validators/{vid}/delegations")).await;
+    assert_eq!(s, 200);
+    validate(
+        &doc,
+        "/staking/validators/{id}/delegations",
+        "get",
+        200,
+        &ds,
+    );
+    assert_eq!(
+        ds["delegations"][0]["delegator"],
+        d.public_key().key_hash().to_string()
+    );
+    let (s, mine_ds) = get(&node, &format!("/staking/delegations/{d_address}")).await;
+    assert_eq!(s, 200);
+    validate(&doc, "/staking/delegations/{address}", "get", 200, &mine_ds);
+    assert_eq!(mine_ds["delegations"], ds["delegations"]);
+
+    let (s, u) = get(&node, "/staking/unbonding").await;
+    assert_eq!(s, 200);
+    validate(&doc, "/staking/unbonding", "get", 200, &u);
+    assert_eq!(u["entries"][0]["amount"], MIN);
+    assert_eq!(u["entries"][0]["owner"], vid.as_str());
+    assert_eq!(u["more"], 0);
+
+    let (s, ns) = get(&node, "/staking/nodes").await;
+    assert_eq!(s, 200);
+    validate(&doc, "/staking/nodes", "get", 200, &ns);
+    assert_eq!(ns["nodes"][0]["id"], n.public_key().key_hash().to_string());
+
+    let (s, acc) = get(&node, &format!("/staking/accounts/{d_address}")).await;
+    assert_eq!(s, 200);
+    validate(&doc, "/staking/accounts/{address}", "get", 200, &acc);
+    assert_eq!(acc["required"], false);
+    assert_eq!(acc["can_receive"], true);
+
+    // Bad input: 400s with their codes, all as documented.
+    let bad = [
+        (
+            "/staking/validators/{id}",
+            "/staking/validators/xyz".to_string(),
+            400,
+            "bad-validator",
+        ),
+        (
+            "/staking/validators/{id}/delegations",
+            "/staking/validators/12/delegations".to_string(),
+            400,
+            "bad-validator",
+        ),
+        (
+            "/staking/delegations/{address}",
+            "/staking/delegations/lmx1notanaddress".to_string(),
+            400,
+            "bad-address",
+        ),
+        (
+            "/staking/accounts/{address}",
+            "/staking/accounts/nope".to_string(),
+            400,
+            "bad-address",
+        ),
+        (
+            "/staking/unbonding",
+            "/staking/unbonding?limit=0".to_string(),
+            400,
+            "bad-limit",
+        ),
+        (
+            "/staking/validators/{id}",
+            format!("/staking/validators/{}", "ab".repeat(32)),
+            404,
+            "not-found",
+        ),
+    ];
+    for (template, uri, status, code) in bad {
+        let (s, v) = get(&node, &uri).await;
+        assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{uri}: {v}");
+        validate(&doc, template, "get", s, &v);
+    }
+    // A limit leaves entries out and says how many.
+    mine(
+        &node,
+        2,
+        TxKind::Unstake(Unbond {
+            validator: v.public_key().key_hash(),
+            amount: amount(MIN),
+            payout: lock_of(&v),
+        }),
+        &v,
+    );
+    let (_, u) = get(&node, "/staking/unbonding?limit=1").await;
+    assert_eq!(
+        (u["entries"].as_array().unwrap().len(), &u["more"]),
+        (1, &json!(1))
+    );
+
+    // The metrics follow the state.
+    let text = node.metrics.render(&node);
+    let value = |series: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|r| r.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("{series} not in:\n{text}"))
+            .to_string()
+    };
+    assert_eq!(
+        value("luminex_staking_bonded_base_units"),
+        (MIN + 5_000).to_string()
+    );
+    assert_eq!(
+        value("luminex_staking_unbonding_base_units"),
+        (2 * MIN).to_string()
+    );
+    assert_eq!(value("luminex_staking_validators"), "1");
+    assert_eq!(value("luminex_staking_jailed_validators"), "0");
+    assert_eq!(value("luminex_staking_registered_nodes"), "1");
+}
+
+#[tokio::test]
+async fn a_stake_below_the_minimum_is_refused_with_its_code() {
+    let node = memory_node_for(staking_spec());
+    let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
+    let key = node.spec.dev_key(0).unwrap();
+    let coins = node.chain.address_utxos(&lock_of(&key), 1).unwrap();
+    let tx = staking_tx(
+        &node.spec,
+        &key,
+        &coins,
+        TxKind::Stake(Stake {
+            validator: v.public_key().clone(),
+            amount: amount(MIN - 1),
+        }),
+        Some(&v),
+    );
+    let (s, body, _) = request(
+        &node,
+        "POST",
+        "/transactions/broadcast",
+        Some(json!({ "tx": hex::encode(tx.encode()) })),
+    )
+    .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (422, Some("stake-below-minimum")),
+        "{body}"
+    );
+    assert!(node.mempool.read().is_empty());
+}
+
+#[tokio::test]
+async fn chains_without_staking_answer_404_on_every_staking_route() {
+    let node = memory_node();
+    let (_, doc) = get(&node, "/openapi.json").await;
+    let a = node
+        .spec
+        .address(lock_of(&node.spec.dev_key(0).unwrap()))
+        .to_string();
+    let id = "ab".repeat(32);
+    let routes = [
+        ("/staking", "/staking".to_string()),
+        ("/staking/validators", "/staking/validators".to_string()),
+        (
+            "/staking/validators/{id}",
+            format!("/staking/validators/{id}"),
+        ),
+        (
+            "/staking/validators/{id}/delegations",
+            format!("/staking/validators/{id}/delegations"),
+        ),
+        (
+            "/staking/delegations/{address}",
+            format!("/staking/delegations/{a}"),
+        ),
+        ("/staking/unbonding", "/staking/unbonding".to_string()),
+        ("/staking/nodes", "/staking/nodes".to_string()),
+        (
+            "/staking/accounts/{address}",
+            format!("/staking/accounts/{a}"),
+        ),
+    ];
+    for (template, uri) in routes {
+        let (s, v): (u16, Value) = get(&node, &uri).await;
+        assert_eq!((s, v["code"].as_str()), (404, Some("no-staking")), "{uri}");
+        validate(&doc, template, "get", 404, &v);
+    }
+}

@@ -49,6 +49,9 @@ fn main() {
         min_stake: Amount::from_base(1_000_000).expect("in range"),
         unbonding_blocks: 10,
         require_account_creation: true,
+        epoch_blocks: 100,
+        max_validators: 100,
+        committee_size: None,
     });
     let payer = &keys[2];
     let coin = chain.coins_of(&lock_of(payer))[0];

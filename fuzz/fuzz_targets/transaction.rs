@@ -24,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
             min_stake: Amount::from_base(1).expect("in range"),
             unbonding_blocks: 1,
             require_account_creation: true,
+            epoch_blocks: 100,
+            max_validators: 100,
+            committee_size: None,
         });
         let _ = check_transaction(&tx, &staked);
     }

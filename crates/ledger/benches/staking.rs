@@ -85,6 +85,9 @@ fn bench(c: &mut Criterion) {
         min_stake: Amount::from_base(1).expect("in range"),
         unbonding_blocks: 10,
         require_account_creation: false,
+        epoch_blocks: 100,
+        max_validators: 100,
+        committee_size: None,
     });
     let mut g = c.benchmark_group("staking");
     g.sample_size(20);

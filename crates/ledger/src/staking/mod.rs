@@ -23,6 +23,10 @@
 //! the prior values in a [`StakingUndo`], from which
 //! [`StakingState::undo`] restores the state exactly.
 //!
+//! At each epoch boundary the state elects the set of the epoch after
+//! next ([`StakingState::election`]: the top validators by power, or a
+//! committee of registered nodes drawn by a seed; ADR 0033).
+//!
 //! For storage, the state is also a set of key–value entries
 //! ([`StakingState::entries`], [`StakingState::from_entries`]): a block
 //! writes only the entries its changes touched ([`StakingState::writes`]),
@@ -35,14 +39,16 @@
 //! outputs, the bonded amount and the fee), a release moves them back.
 
 mod apply;
+mod epoch;
 mod error;
 mod params;
 mod state;
 mod store;
 
 pub use apply::{check_shape, release_outpoint};
+pub use epoch::{epoch_of, is_epoch_boundary};
 pub use error::StakingError;
-pub use params::{StakingParams, StakingParamsError, MAX_UNBONDING_BLOCKS};
+pub use params::{StakingParams, StakingParamsError, MAX_UNBONDING_BLOCKS, MIN_EPOCH_BLOCKS};
 pub use state::{
     JailEntry, RegisteredNode, StakingChange, StakingState, StakingUndo, UnbondingEntry,
     UnbondingKey, ValidatorStake, STAKING_STATE,

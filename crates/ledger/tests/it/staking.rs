@@ -29,6 +29,9 @@ pub fn params(accounts: bool) -> StakingParams {
         min_stake: amount(MIN),
         unbonding_blocks: UNBONDING,
         require_account_creation: accounts,
+        epoch_blocks: 100,
+        max_validators: 100,
+        committee_size: None,
     }
 }
 
@@ -908,7 +911,10 @@ fn the_staking_table_of_a_spec_is_checked() {
         Some(StakingParams {
             min_stake: amount(1000),
             unbonding_blocks: 20,
-            require_account_creation: true
+            require_account_creation: true,
+            epoch_blocks: 100,
+            max_validators: 100,
+            committee_size: None
         })
     );
     assert!(spec.requires_account_creation());
@@ -936,6 +942,29 @@ fn the_staking_table_of_a_spec_is_checked() {
         with("min_stake = 1\nunbonding_blocks = 1\nslash = 3"),
         Err(SpecError::Parse(_))
     ));
+    // Epochs and set sizes (ADR 0033).
+    let spec = with("min_stake = 1\nunbonding_blocks = 1\nepoch_blocks = 3\nmax_validators = 7\ncommittee_size = 10").unwrap();
+    let p = spec.staking.unwrap();
+    assert_eq!(
+        (p.epoch_blocks, p.max_validators, p.committee_size),
+        (3, 7, Some(10))
+    );
+    assert_eq!(
+        with("min_stake = 1\nunbonding_blocks = 1\nepoch_blocks = 2"),
+        Err(SpecError::Staking(StakingParamsError::EpochTooShort(2)))
+    );
+    assert_eq!(
+        with("min_stake = 1\nunbonding_blocks = 1\nmax_validators = 0"),
+        Err(SpecError::Staking(StakingParamsError::SetSize(
+            "max_validators"
+        )))
+    );
+    assert_eq!(
+        with("min_stake = 1\nunbonding_blocks = 1\ncommittee_size = 100000"),
+        Err(SpecError::Staking(StakingParamsError::SetSize(
+            "committee_size"
+        )))
+    );
     // Staking needs a validator set.
     let dev = ChainSpec::preset_toml("dev").unwrap();
     assert_eq!(

@@ -20,6 +20,9 @@ fn spec() -> ChainSpec {
         min_stake: Amount::from_base(MIN).unwrap(),
         unbonding_blocks: 2,
         require_account_creation: false,
+        epoch_blocks: 100,
+        max_validators: 100,
+        committee_size: None,
     });
     spec
 }

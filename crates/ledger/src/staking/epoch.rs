@@ -1,0 +1,243 @@
+//! Elections (ADR 0033): at each epoch boundary the staking state chooses
+//! the validator set of the epoch after next — the top validators by
+//! bonded power (`nextgen`, `almagill`), or a committee of registered
+//! nodes drawn by a seed (`sidechain`). Both are pure functions of the
+//! state (and the seed), so every node computes the same set.
+
+use luminex_primitives::hash::Domain;
+use luminex_primitives::Hash;
+
+use super::{StakingParams, StakingState};
+use crate::validators::{Validator, ValidatorSet, ValidatorSetError};
+
+/// Domain of the committee draw's per-node tickets.
+const COMMITTEE: Domain = Domain("luminex/committee-draw");
+
+/// Whether a block at `height` ends an epoch of `epoch_blocks` blocks (the
+/// genesis block, height 0, ends none).
+pub fn is_epoch_boundary(height: u64, epoch_blocks: u64) -> bool {
+    height > 0 && epoch_blocks > 0 && height.is_multiple_of(epoch_blocks)
+}
+
+/// The epoch a height belongs to: blocks `1..=epoch_blocks` are epoch 0.
+pub fn epoch_of(height: u64, epoch_blocks: u64) -> u64 {
+    height.saturating_sub(1) / epoch_blocks.max(1)
+}
+
+impl StakingState {
+    /// The validators an election by stake seats: those with power that
+    /// are not jailed, the `max` with the most power (ties to the lower
+    /// id), each with its bonded power (own plus delegated, base units) as
+    /// voting power. An error when no one qualifies: the chain keeps its
+    /// set rather than stop.
+    pub fn elect(&self, max: usize) -> Result<ValidatorSet, ValidatorSetError> {
+        let mut candidates: Vec<(u64, Hash, &super::ValidatorStake)> = self
+            .validators
+            .iter()
+            .filter(|(id, v)| v.power() > 0 && !self.jails.contains_key(*id))
+            .map(|(id, v)| (v.power(), *id, v))
+            .collect();
+        // Most power first, then the lower id: a total order, so the cut
+        // at `max` is the same everywhere.
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        candidates.truncate(max);
+        ValidatorSet::new(
+            candidates
+                .into_iter()
+                .map(|(power, _, v)| Validator {
+                    public_key: v.public_key.clone(),
+                    power,
+                })
+                .collect(),
+        )
+    }
+
+    /// A committee of `size` registered nodes (all of them when fewer),
+    /// drawn uniformly without replacement by `seed`, the hash of the block
+    /// at `seed_height`: each node's ticket is a tagged hash of the seed
+    /// and its id, and the lowest tickets win. Only nodes registered at or
+    /// before `seed_height` take part — otherwise anyone who saw the seed
+    /// could make keys offline until one draws a low ticket and register
+    /// it. Members vote with power 1 each.
+    pub fn draw_committee(
+        &self,
+        seed: &Hash,
+        seed_height: u64,
+        size: usize,
+    ) -> Result<ValidatorSet, ValidatorSetError> {
+        let mut tickets: Vec<(Hash, &super::RegisteredNode)> = self
+            .nodes
+            .iter()
+            .filter(|(_, node)| node.height <= seed_height)
+            .map(|(id, node)| {
+                let mut h = COMMITTEE.hasher();
+                h.update(seed.as_bytes());
+                h.update(id.as_bytes());
+                (h.finish(), node)
+            })
+            .collect();
+        tickets.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        tickets.truncate(size);
+        ValidatorSet::new(
+            tickets
+                .into_iter()
+                .map(|(_, node)| Validator {
+                    public_key: node.public_key.clone(),
+                    power: 1,
+                })
+                .collect(),
+        )
+    }
+
+    /// The set the spec's election seats from this state: a committee when
+    /// `params.committee_size` is set (drawn by `seed`, the hash of the
+    /// block at `seed_height`), else the top validators by power.
+    pub fn election(
+        &self,
+        params: &StakingParams,
+        seed: &Hash,
+        seed_height: u64,
+    ) -> Result<ValidatorSet, ValidatorSetError> {
+        match params.committee_size {
+            Some(size) => self.draw_committee(seed, seed_height, size as usize),
+            None => self.elect(params.max_validators as usize),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use luminex_primitives::{Amount, Lock, PublicKey, SchemeId};
+
+    use super::*;
+    use crate::staking::{JailEntry, RegisteredNode, ValidatorStake};
+
+    fn key(i: u8) -> PublicKey {
+        PublicKey {
+            scheme: SchemeId::MlDsa65,
+            bytes: vec![i; 16],
+        }
+    }
+
+    fn with_validators(stakes: &[(u8, u64, u64)]) -> StakingState {
+        let mut s = StakingState::default();
+        for (i, own, delegated) in stakes {
+            let k = key(*i);
+            s.validators.insert(
+                k.key_hash(),
+                ValidatorStake {
+                    public_key: k,
+                    self_bond: Amount::from_base(*own).unwrap(),
+                    delegated: Amount::from_base(*delegated).unwrap(),
+                },
+            );
+        }
+        s
+    }
+
+    fn with_nodes(n: u8) -> StakingState {
+        let mut s = StakingState::default();
+        for i in 0..n {
+            let height = 1 + u64::from(i / 10);
+            let k = key(i);
+            s.nodes.insert(
+                k.key_hash(),
+                RegisteredNode {
+                    payout: Lock::Key {
+                        scheme: SchemeId::MlDsa65,
+                        key_hash: k.key_hash(),
+                    },
+                    public_key: k,
+                    height,
+                },
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn boundaries_and_epochs() {
+        assert!(!is_epoch_boundary(0, 10));
+        assert!(is_epoch_boundary(10, 10));
+        assert!(!is_epoch_boundary(11, 10));
+        assert_eq!(epoch_of(1, 10), 0);
+        assert_eq!(epoch_of(10, 10), 0);
+        assert_eq!(epoch_of(11, 10), 1);
+    }
+
+    /// The top validators by own plus delegated power, not jailed, ties to
+    /// the lower id, at most `max`.
+    #[test]
+    fn election_seats_the_most_power() {
+        let mut s = with_validators(&[(1, 50, 0), (2, 10, 20), (3, 30, 0), (4, 5, 0), (5, 90, 0)]);
+        s.jails.insert(
+            key(5).key_hash(),
+            JailEntry {
+                until: 100,
+                slashed: false,
+            },
+        );
+        let set = s.elect(3).unwrap();
+        let seated: BTreeSet<Hash> = set.validators().iter().map(|v| v.id()).collect();
+        // 2 and 3 tie at 30: the lower id of the two is seated.
+        let (lo, hi) = if key(2).key_hash() < key(3).key_hash() {
+            (2, 3)
+        } else {
+            (3, 2)
+        };
+        assert_eq!(
+            seated,
+            BTreeSet::from([key(1).key_hash(), key(2).key_hash(), key(3).key_hash()])
+        );
+        assert_eq!(set.total_power(), 50 + 30 + 30);
+        let two = s.elect(2).unwrap();
+        let seated: BTreeSet<Hash> = two.validators().iter().map(|v| v.id()).collect();
+        assert_eq!(
+            seated,
+            BTreeSet::from([key(1).key_hash(), key(lo).key_hash()])
+        );
+        assert!(!seated.contains(&key(hi).key_hash()));
+        // Jailed or powerless validators alone elect no one.
+        let empty = with_validators(&[(7, 0, 0)]);
+        assert!(matches!(empty.elect(10), Err(ValidatorSetError::Empty)));
+    }
+
+    /// A committee is the same for the same seed, another for another
+    /// seed, of the asked size (or every node), and over many seeds every
+    /// node sits in one.
+    #[test]
+    fn committees_are_drawn_by_the_seed() {
+        // Nodes 0–9 registered at height 1, 10–19 at 2, 20–29 at 3.
+        let s = with_nodes(30);
+        let seed = |i: u8| Hash([i; 32]);
+        let a = s.draw_committee(&seed(1), 3, 10).unwrap();
+        assert_eq!(a.len(), 10);
+        assert_eq!(a, s.draw_committee(&seed(1), 3, 10).unwrap());
+        assert_ne!(a, s.draw_committee(&seed(2), 3, 10).unwrap());
+        assert!(a.validators().iter().all(|v| v.power == 1));
+        let mut sat = BTreeSet::new();
+        for i in 0..100 {
+            let c = s.draw_committee(&seed(i), 3, 10).unwrap();
+            sat.extend(c.validators().iter().map(|v| v.id()));
+        }
+        assert_eq!(sat.len(), 30);
+        // Nodes registered after the seed's block take no part.
+        let early: BTreeSet<Hash> = (0..10).map(|i| key(i).key_hash()).collect();
+        for i in 0..20 {
+            let c = s.draw_committee(&seed(i), 1, 10).unwrap();
+            let ids: BTreeSet<Hash> = c.validators().iter().map(|v| v.id()).collect();
+            assert_eq!(ids, early);
+        }
+        assert_eq!(s.draw_committee(&seed(1), 2, 5).unwrap().len(), 5);
+        assert!(s.draw_committee(&seed(1), 0, 10).is_err());
+        assert_eq!(
+            with_nodes(4).draw_committee(&seed(1), 1, 10).unwrap().len(),
+            4
+        );
+        assert!(StakingState::default()
+            .draw_committee(&seed(1), 9, 10)
+            .is_err());
+    }
+}

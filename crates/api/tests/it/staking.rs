@@ -27,6 +27,9 @@ fn staking_spec() -> ChainSpec {
         min_stake: amount(MIN),
         unbonding_blocks: 10,
         require_account_creation: false,
+        epoch_blocks: 100,
+        max_validators: 100,
+        committee_size: None,
     });
     spec
 }

@@ -33,6 +33,9 @@ impl Staked {
             min_stake: amount(MIN),
             unbonding_blocks: 3,
             require_account_creation: false,
+            epoch_blocks: 100,
+            max_validators: 100,
+            committee_size: None,
         });
         let state = StakingState::genesis(&spec);
         Staked {

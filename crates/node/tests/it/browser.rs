@@ -552,6 +552,21 @@ async fn the_admin_dashboard_in_a_real_browser() {
         }
     }
     c.set_window_size(1280, 900).await.unwrap();
+    // Keyboard only: Tab reaches every field and button of the peers
+    // page's forms (add, ban) and the log-out button.
+    c.goto(&format!("{base}/admin/peers")).await.unwrap();
+    heading(&c).await;
+    tab_reaches(
+        &c,
+        &[
+            "#add-address",
+            "form[action='/admin/peers/add'] button",
+            "#ban-peer",
+            "form[action='/admin/peers/ban'] button",
+            "form.logout button",
+        ],
+    )
+    .await;
 
     // The viewer's action is refused and changes nothing.
     let target = "/ip4/127.0.0.1/tcp/9";

@@ -1,8 +1,8 @@
 //! `staking/...`: the staking state's per-block costs with `V` validators
 //! and 10 delegations each (1,000 validators: 10,000 delegations) — the
 //! commitment hash over the whole state, the entry writes of a block that
-//! touched one validator, a slash of one validator, a full copy — and
-//! applying one `delegate`.
+//! touched one validator, a slash of one validator, a full copy, an epoch
+//! transition's election — and applying one `delegate`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use luminex_ledger::staking::{StakingParams, StakingState, StakingUndo};
@@ -100,6 +100,12 @@ fn bench(c: &mut Criterion) {
         );
         g.bench_function(format!("hash/{validators}"), |b| b.iter(|| s.hash()));
         g.bench_function(format!("clone/{validators}"), |b| b.iter(|| s.clone()));
+        // An epoch transition (ADR 0033): elect every validator with power
+        // (at most 1,000 seats) and hash the new set, as the boundary
+        // block's consensus state does.
+        g.bench_function(format!("epoch-transition/{validators}"), |b| {
+            b.iter(|| s.elect(1_000).expect("validators with power").hash())
+        });
         let target = key(validators / 2, 1).key_hash();
         g.bench_function(format!("slash-and-writes/{validators}"), |b| {
             b.iter_batched(

@@ -23,6 +23,7 @@ pub mod p2p;
 pub mod producer;
 pub mod rpc;
 pub mod run;
+pub mod stake_cmd;
 pub mod stratum;
 pub mod testnet;
 pub mod wallet_cmd;

@@ -127,6 +127,9 @@ pub enum WalletCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Staking transactions (chains with a `[staking]` table).
+    #[command(flatten)]
+    Staking(crate::stake_cmd::StakingCommand),
     /// Show transactions of the wallet's addresses, newest first.
     History {
         /// Entries per address.
@@ -655,6 +658,10 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 }
             }
         }
+        WalletCommand::Staking(cmd) => {
+            let pass = passphrase(false)?;
+            crate::stake_cmd::run(spec, &ctx.client, &ctx.path, &pass, cmd).await?
+        }
         WalletCommand::Multisig(cmd) => run_multisig(&ctx, cmd).await?,
         WalletCommand::Pst(cmd) => run_pst(&ctx, cmd).await?,
         WalletCommand::History { limit } => {
@@ -764,7 +771,7 @@ async fn chain_outputs(
 }
 
 /// Spendable coins of `lock` at `address`, from the node.
-async fn coins_at(
+pub(crate) async fn coins_at(
     client: &Client,
     address: &str,
     lock: luminex_primitives::Lock,

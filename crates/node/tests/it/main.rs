@@ -21,6 +21,7 @@ mod qr;
 mod restore;
 mod rpc_limits;
 mod sigterm;
+mod staking;
 mod storage_faults;
 mod stratum;
 mod support;

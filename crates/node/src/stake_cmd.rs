@@ -1,0 +1,529 @@
+//! `luminex wallet stake | unstake | delegate | undelegate | register-node |
+//! unjail | create-account`: the staking transactions of ADR 0031, paid
+//! from the wallet's coins (bonded amount plus fee, change back to the
+//! wallet) and broadcast through the node's REST API.
+//!
+//! Each kind but `create-account` carries one witness more than it has
+//! inputs, the acting key's signature over the same message as the inputs':
+//! the validator key (`--validator-key`, the file `chain authority keygen`
+//! writes and `node --validator-key` reads) for `stake`, `unstake` and
+//! `unjail`; the node key (`--node-key`, same format) for `register-node`;
+//! the wallet's first receive key for `delegate` and `undelegate`, whose key
+//! hash is then the delegator's id.
+//!
+//! Arguments are checked against the node's staking state before anything
+//! is signed (a chain without staking, a malformed or unknown validator id,
+//! a stake below the minimum); the node checks everything again.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use luminex_api::staking::{StakingInfoJson, ValidatorJson};
+use luminex_api::types::{BroadcastResponse, TxJson};
+use luminex_crypto::SigningKey;
+use luminex_ledger::ChainSpec;
+use luminex_primitives::{
+    AccountCreation, Amount, Delegation, Encode, Hash, Lock, NodeRegistration, OutPoint, Stake,
+    Transaction, TxKind, TxOut, Unbond, Unjail, Witness,
+};
+use luminex_wallet::Wallet;
+
+use crate::client::{Client, ClientError};
+
+/// Options every staking command takes.
+#[derive(Debug, Clone, Args)]
+pub struct SendOptions {
+    /// Fee rate in base units per byte (default: the chain's minimum).
+    #[arg(long)]
+    pub fee_rate: Option<u64>,
+    /// Wait until the transaction is in a block.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// The staking subcommands of `luminex wallet`.
+#[derive(Debug, Subcommand)]
+pub enum StakingCommand {
+    /// Bond coins of this wallet as a validator's own stake (the validator
+    /// key signs too: proof that it is held).
+    Stake {
+        /// The validator's key file.
+        #[arg(long)]
+        validator_key: PathBuf,
+        /// Coins to bond, e.g. 1000.
+        #[arg(long)]
+        amount: Amount,
+        #[command(flatten)]
+        /// Fee rate and waiting.
+        send: SendOptions,
+    },
+    /// Start unbonding a validator's own stake; the coins come back after
+    /// the chain's unbonding period.
+    Unstake {
+        /// The validator's key file.
+        #[arg(long)]
+        validator_key: PathBuf,
+        /// Coins to unbond.
+        #[arg(long)]
+        amount: Amount,
+        /// Who receives the coins when released (default: this wallet's
+        /// first address).
+        #[arg(long)]
+        payout: Option<String>,
+        #[command(flatten)]
+        /// Fee rate and waiting.
+        send: SendOptions,
+    },
+    /// Bond coins to a validator as this wallet's delegation.
+    Delegate {
+        /// The validator's id (64 hex characters, `GET /staking/validators`).
+        #[arg(long)]
+        validator: String,
+        /// Coins to delegate.
+        #[arg(long)]
+        amount: Amount,
+        #[command(flatten)]
+        /// Fee rate and waiting.
+        send: SendOptions,
+    },
+    /// Start unbonding a delegation of this wallet.
+    Undelegate {
+        /// The validator's id.
+        #[arg(long)]
+        validator: String,
+        /// Coins to unbond.
+        #[arg(long)]
+        amount: Amount,
+        /// Who receives the coins when released (default: this wallet's
+        /// first address).
+        #[arg(long)]
+        payout: Option<String>,
+        #[command(flatten)]
+        /// Fee rate and waiting.
+        send: SendOptions,
+    },
+    /// Register a node key (committee draws, fee sharing).
+    RegisterNode {
+        /// The node's key file.
+        #[arg(long)]
+        node_key: PathBuf,
+        /// Where its share of fees is paid (default: this wallet's first
+        /// address).
+        #[arg(long)]
+        payout: Option<String>,
+        #[command(flatten)]
+        /// Fee rate and waiting.
+        send: SendOptions,
+    },
+    /// Take a jailed validator back into the running for the set.
+    Unjail {
+        /// The validator's key file.
+        #[arg(long)]
+        validator_key: PathBuf,
+        #[command(flatten)]
+        /// Fee rate and waiting.
+        send: SendOptions,
+    },
+    /// Create an account, so that it can receive coins (chains requiring
+    /// account creation).
+    CreateAccount {
+        /// The address to create.
+        #[arg(long)]
+        address: String,
+        #[command(flatten)]
+        /// Fee rate and waiting.
+        send: SendOptions,
+    },
+}
+
+/// Why a staking command refused its arguments before signing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StakingArgError {
+    /// The node's chain has no `[staking]` table.
+    #[error("this chain has no staking (its spec has no [staking] table)")]
+    NoStaking,
+    /// A validator id that is not 64 hex characters.
+    #[error("--validator must be a validator id of 64 hex characters, not {0:?}")]
+    BadValidatorId(String),
+    /// No validator with own stake has this id.
+    #[error("unknown validator {0}: it has no own stake bonded (see `GET /staking/validators`)")]
+    UnknownValidator(Hash),
+    /// The stake would leave the validator's own stake below the minimum.
+    #[error("own stake would be {bond}, below the chain's minimum {min}")]
+    BelowMinimum {
+        /// Own stake after the transaction.
+        bond: Amount,
+        /// The chain's minimum.
+        min: Amount,
+    },
+    /// Unbonding more than is bonded.
+    #[error("unbonding {requested}, only {bonded} bonded")]
+    ExceedsBond {
+        /// Asked for.
+        requested: Amount,
+        /// Bonded.
+        bonded: Amount,
+    },
+    /// The wallet's coins do not cover the bonded amount and the fee.
+    #[error("the wallet holds {available}, {needed} needed (bonded amount and fee)")]
+    InsufficientFunds {
+        /// Spendable coins of the wallet.
+        available: Amount,
+        /// Bonded amount plus fee.
+        needed: Amount,
+    },
+}
+
+/// Builds and signs a staking transaction of `kind`: coins of `keys` taken
+/// largest first until they cover the bonded amount and the fee at
+/// `fee_rate` (sized with every witness, the actor's included), change to
+/// `change`, each input signed by its key, then `actor`'s witness.
+pub fn build_staking_tx(
+    spec: &ChainSpec,
+    keys: &HashMap<Lock, &SigningKey>,
+    coins: &[(OutPoint, TxOut)],
+    kind: TxKind,
+    change: Lock,
+    fee_rate: u64,
+    actor: Option<&SigningKey>,
+) -> Result<Transaction, StakingArgError> {
+    let bonded = kind.bonded();
+    let mut sorted: Vec<&(OutPoint, TxOut)> = coins
+        .iter()
+        .filter(|(_, o)| keys.contains_key(&o.lock))
+        .collect();
+    sorted.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.0.cmp(&b.0)));
+    let available = Amount::sum(sorted.iter().map(|(_, o)| o.amount)).unwrap_or(Amount::MAX);
+    let mut tx = Transaction {
+        version: 1,
+        chain_id: spec.chain_id,
+        kind,
+        inputs: vec![],
+        outputs: vec![TxOut {
+            amount: Amount::MAX,
+            lock: change,
+        }],
+        expiry_height: 0,
+        witnesses: vec![],
+        data: Vec::new(),
+    };
+    let placeholder =
+        |lock: &Lock| Witness::placeholder(lock.scheme().unwrap_or(spec.default_scheme));
+    let fee_of = |tx: &Transaction, spent: &[TxOut]| {
+        let mut probe = tx.clone();
+        probe.witnesses = spent.iter().map(|o| placeholder(&o.lock)).collect();
+        if let Some(a) = actor {
+            probe
+                .witnesses
+                .push(Witness::placeholder(a.public_key().scheme));
+        }
+        Amount::from_base(fee_rate.saturating_mul(probe.encoded_len() as u64))
+            .unwrap_or(Amount::MAX)
+    };
+    let mut spent = Vec::new();
+    let mut total = Amount::ZERO;
+    let mut needed = bonded;
+    for (op, out) in sorted {
+        tx.inputs.push(*op);
+        spent.push(*out);
+        total = total.checked_add(out.amount).unwrap_or(Amount::MAX);
+        needed = bonded
+            .checked_add(fee_of(&tx, &spent))
+            .unwrap_or(Amount::MAX);
+        if total >= needed {
+            let rest = total.checked_sub(needed).unwrap_or(Amount::ZERO);
+            if rest == Amount::ZERO {
+                tx.outputs.clear();
+            } else {
+                tx.outputs[0].amount = rest;
+            }
+            let msg = tx
+                .signature_message(&spec.genesis_hash(), &spent)
+                .expect("one spent output per input");
+            let mut sigs = HashMap::new();
+            tx.witnesses = spent
+                .iter()
+                .map(|o| {
+                    let key = keys[&o.lock];
+                    let signature = sigs.entry(o.lock).or_insert_with(|| key.sign(&msg)).clone();
+                    Witness::Key {
+                        public_key: key.public_key().clone(),
+                        signature,
+                    }
+                })
+                .collect();
+            if let Some(a) = actor {
+                tx.witnesses.push(Witness::Key {
+                    public_key: a.public_key().clone(),
+                    signature: a.sign(&msg),
+                });
+            }
+            return Ok(tx);
+        }
+    }
+    if spent.is_empty() {
+        needed = bonded.checked_add(fee_of(&tx, &[])).unwrap_or(Amount::MAX);
+    }
+    Err(StakingArgError::InsufficientFunds { available, needed })
+}
+
+/// The node's staking parameters, or [`StakingArgError::NoStaking`].
+async fn staking_info(client: &Client) -> anyhow::Result<StakingInfoJson> {
+    match client.get("/staking").await {
+        Ok(i) => Ok(i),
+        Err(ClientError::Problem(p)) if p.status == 404 => Err(StakingArgError::NoStaking.into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A validator's record, `None` if the node has none.
+async fn validator(client: &Client, id: &Hash) -> anyhow::Result<Option<ValidatorJson>> {
+    match client.get(&format!("/staking/validators/{id}")).await {
+        Ok(v) => Ok(Some(v)),
+        Err(ClientError::Problem(p)) if p.status == 404 && p.code == "not-found" => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn parse_validator_id(s: &str) -> Result<Hash, StakingArgError> {
+    let t = s.trim();
+    if t.len() != 64 {
+        return Err(StakingArgError::BadValidatorId(s.to_string()));
+    }
+    t.parse()
+        .map_err(|_| StakingArgError::BadValidatorId(s.to_string()))
+}
+
+fn amount(base: u64) -> Amount {
+    Amount::from_base(base).unwrap_or(Amount::MAX)
+}
+
+/// Runs a staking subcommand for the wallet at `path`.
+pub async fn run(
+    spec: &ChainSpec,
+    client: &Client,
+    path: &std::path::Path,
+    passphrase: &str,
+    cmd: StakingCommand,
+) -> anyhow::Result<()> {
+    let info = staking_info(client).await?;
+    let min = amount(info.min_stake);
+    let mut w = Wallet::load(path, spec, passphrase)?;
+    let first = w
+        .keys()
+        .first()
+        .cloned()
+        .context("the wallet has no keys")?;
+    let payout_lock = |payout: &Option<String>| -> anyhow::Result<Lock> {
+        match payout {
+            Some(a) => Ok(spec.parse_address(a).context("--payout")?.lock),
+            None => Ok(first.public_key().lock()),
+        }
+    };
+    let read_key = |p: &PathBuf| crate::consensus::read_validator_key(p, spec);
+    let (kind, actor, send) = match cmd {
+        StakingCommand::Stake {
+            validator_key,
+            amount: a,
+            send,
+        } => {
+            let key = read_key(&validator_key)?;
+            let id = key.public_key().key_hash();
+            let own = validator(client, &id)
+                .await?
+                .map_or(Amount::ZERO, |v| amount(v.self_bond));
+            let bond = own.checked_add(a).unwrap_or(Amount::MAX);
+            if bond < min {
+                return Err(StakingArgError::BelowMinimum { bond, min }.into());
+            }
+            let kind = TxKind::Stake(Stake {
+                validator: key.public_key().clone(),
+                amount: a,
+            });
+            (kind, Some(key), send)
+        }
+        StakingCommand::Unstake {
+            validator_key,
+            amount: a,
+            payout,
+            send,
+        } => {
+            let key = read_key(&validator_key)?;
+            let id = key.public_key().key_hash();
+            let bonded = validator(client, &id)
+                .await?
+                .map_or(Amount::ZERO, |v| amount(v.self_bond));
+            if a > bonded {
+                return Err(StakingArgError::ExceedsBond {
+                    requested: a,
+                    bonded,
+                }
+                .into());
+            }
+            let left = bonded.checked_sub(a).unwrap_or(Amount::ZERO);
+            if left > Amount::ZERO && left < min {
+                return Err(StakingArgError::BelowMinimum { bond: left, min }.into());
+            }
+            let kind = TxKind::Unstake(Unbond {
+                validator: id,
+                amount: a,
+                payout: payout_lock(&payout)?,
+            });
+            (kind, Some(key), send)
+        }
+        StakingCommand::Delegate {
+            validator: v,
+            amount: a,
+            send,
+        } => {
+            let id = parse_validator_id(&v)?;
+            match validator(client, &id).await? {
+                Some(v) if v.self_bond > 0 => {}
+                _ => return Err(StakingArgError::UnknownValidator(id).into()),
+            }
+            let kind = TxKind::Delegate(Delegation {
+                validator: id,
+                amount: a,
+            });
+            (kind, Some(first.clone()), send)
+        }
+        StakingCommand::Undelegate {
+            validator: v,
+            amount: a,
+            payout,
+            send,
+        } => {
+            let id = parse_validator_id(&v)?;
+            let kind = TxKind::Undelegate(Unbond {
+                validator: id,
+                amount: a,
+                payout: payout_lock(&payout)?,
+            });
+            (kind, Some(first.clone()), send)
+        }
+        StakingCommand::RegisterNode {
+            node_key,
+            payout,
+            send,
+        } => {
+            let key = read_key(&node_key)?;
+            let kind = TxKind::RegisterNode(NodeRegistration {
+                node: key.public_key().clone(),
+                payout: payout_lock(&payout)?,
+            });
+            (kind, Some(key), send)
+        }
+        StakingCommand::Unjail {
+            validator_key,
+            send,
+        } => {
+            let key = read_key(&validator_key)?;
+            let kind = TxKind::Unjail(Unjail {
+                validator: key.public_key().key_hash(),
+            });
+            (kind, Some(key), send)
+        }
+        StakingCommand::CreateAccount { address, send } => {
+            let lock = spec.parse_address(&address).context("--address")?.lock;
+            (TxKind::CreateAccount(AccountCreation { lock }), None, send)
+        }
+    };
+    let mut coins: Vec<(OutPoint, TxOut)> = Vec::new();
+    for (key, a) in w.all_keys() {
+        coins.extend(crate::wallet_cmd::coins_at(client, a, key.public_key().lock()).await?);
+    }
+    let change = w.next_change(spec);
+    let keys: HashMap<Lock, &SigningKey> = w
+        .keys()
+        .iter()
+        .chain(w.change_keys())
+        .map(|k| (k.public_key().lock(), k))
+        .collect();
+    let tx = build_staking_tx(
+        spec,
+        &keys,
+        &coins,
+        kind,
+        change,
+        send.fee_rate.unwrap_or(spec.min_fee_rate),
+        actor.as_ref(),
+    )?;
+    // The change address is remembered before the transaction leaves.
+    w.save(path, false)?;
+    let r: BroadcastResponse = client
+        .post_bytes("/transactions/broadcast", tx.encode())
+        .await?;
+    println!("{}", r.txid);
+    if send.wait {
+        loop {
+            let t: TxJson = client.get(&format!("/transactions/{}", r.txid)).await?;
+            if t.status == "confirmed" {
+                println!("confirmed at height {}", t.height.unwrap_or_default());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_ledger::staking::{StakingParams, StakingState, StakingUndo};
+    use luminex_ledger::testkit::{lock_of, TestChain};
+    use luminex_primitives::SchemeId;
+
+    #[test]
+    fn built_staking_transactions_pay_their_fee_and_apply() {
+        let mut spec = ChainSpec::preset("dev").unwrap();
+        spec.staking = Some(StakingParams {
+            min_stake: Amount::from_base(1_000_000).unwrap(),
+            unbonding_blocks: 2,
+            require_account_creation: false,
+        });
+        let mut chain = TestChain::new(spec.clone());
+        chain.mine(vec![]).unwrap();
+        let payer = chain.keys[0].clone();
+        let v = SigningKey::from_seed(SchemeId::MlDsa65, &[9; 32]);
+        let coins: Vec<(OutPoint, TxOut)> = chain
+            .coins_of(&lock_of(&payer))
+            .into_iter()
+            .map(|(op, c)| (op, c.output))
+            .collect();
+        let keys: HashMap<Lock, &SigningKey> = [(lock_of(&payer), &payer)].into();
+        let kind = TxKind::Stake(Stake {
+            validator: v.public_key().clone(),
+            amount: Amount::from_base(2_000_000).unwrap(),
+        });
+        let tx =
+            build_staking_tx(&spec, &keys, &coins, kind, lock_of(&payer), 1, Some(&v)).unwrap();
+        assert_eq!(tx.witnesses.len(), tx.inputs.len() + 1);
+        // Valid in a block: tiers, signatures, fee; then the staking state.
+        let block = chain.mine(vec![tx.clone()]).unwrap();
+        let mut state = StakingState::genesis(&spec);
+        let mut undo = StakingUndo::default();
+        state
+            .apply_tx(&tx, &tx.txid(), chain.height(), &spec, &mut undo)
+            .unwrap();
+        assert_eq!(state.bonded_power(&v.public_key().key_hash()), 2_000_000);
+        assert_eq!(block.txs.len(), 2);
+        // Too little money is a typed refusal.
+        let all = Amount::sum(coins.iter().map(|(_, o)| o.amount)).unwrap();
+        let kind = TxKind::Stake(Stake {
+            validator: v.public_key().clone(),
+            amount: all,
+        });
+        assert!(matches!(
+            build_staking_tx(&spec, &keys, &coins, kind, lock_of(&payer), 1, Some(&v)),
+            Err(StakingArgError::InsufficientFunds { .. })
+        ));
+        assert!(matches!(
+            parse_validator_id("abc"),
+            Err(StakingArgError::BadValidatorId(_))
+        ));
+    }
+}

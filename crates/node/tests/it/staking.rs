@@ -1,0 +1,180 @@
+//! Staking from the CLI against a real node: a one-validator BFT chain
+//! (`poa` with one development validator) with a `[staking]` table. A
+//! wallet stakes for a new validator key, the stake shows on
+//! `GET /staking/validators`, another wallet delegates to it, the
+//! validator unstakes, and the coins reach the payout address after the
+//! unbonding period. Bad arguments are refused before anything is signed.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use luminex_crypto::SigningKey;
+use luminex_ledger::staking::StakingParams;
+use luminex_primitives::Amount;
+use serde_json::Value;
+
+use crate::support::{free_port, luminex, ok, total_of, NodeProcess};
+
+const UNBONDING: u64 = 3;
+
+/// `poa` with a single development validator and a `[staking]` table
+/// (minimum stake 1 coin), written as a spec file.
+fn spec_file(dir: &Path) -> (String, luminex_ledger::ChainSpec) {
+    let mut spec = luminex_ledger::ChainSpec::preset("poa").unwrap();
+    spec.name = "poa-staking-test".into();
+    spec.chain_id = 9912;
+    spec.bft.as_mut().unwrap().dev_validators = 1;
+    spec.staking = Some(StakingParams {
+        min_stake: Amount::from_coins(1).unwrap(),
+        unbonding_blocks: UNBONDING,
+        require_account_creation: false,
+    });
+    let p = dir.join("staking-test.toml");
+    std::fs::write(&p, toml::to_string(&spec).unwrap()).unwrap();
+    (p.to_str().unwrap().to_string(), spec)
+}
+
+/// `GET path` of the node's REST API as JSON.
+fn get(port: u16, path: &str) -> Value {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { reqwest::get(&url).await.unwrap().json().await.unwrap() })
+}
+
+#[test]
+fn stake_delegate_and_unstake_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (spec_path, spec) = spec_file(d);
+    let port = free_port();
+    let run = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend_from_slice(&["--chain", &spec_path]);
+        ok(d, port, &a)
+    };
+    let fails = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend_from_slice(&["--chain", &spec_path]);
+        let out = luminex(d, port, &a);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    run(&["wallet", "--wallet", "rich", "import-dev", "--index", "0"]);
+    run(&["wallet", "--wallet", "del", "import-dev", "--index", "1"]);
+    run(&["wallet", "--wallet", "payee", "new"]);
+    let payee = run(&["wallet", "--wallet", "payee", "address"])
+        .trim()
+        .to_string();
+    let seed = [42u8; 32];
+    let key_file = d.join("validator.key");
+    std::fs::write(&key_file, format!("{}\n", hex::encode(seed))).unwrap();
+    let key_path = key_file.to_str().unwrap();
+    let id = SigningKey::from_seed(spec.default_scheme, &seed)
+        .public_key()
+        .key_hash()
+        .to_string();
+
+    let node = NodeProcess::start_chain(d, &spec_path, port, &["--dev-validator", "0"]);
+
+    // Refused before signing.
+    let e = fails(&[
+        "wallet",
+        "--wallet",
+        "rich",
+        "stake",
+        "--validator-key",
+        key_path,
+        "--amount",
+        "0.5",
+    ]);
+    assert!(e.contains("below the chain's minimum"), "{e}");
+    let e = fails(&[
+        "wallet",
+        "--wallet",
+        "del",
+        "delegate",
+        "--validator",
+        "xyz",
+        "--amount",
+        "1",
+    ]);
+    assert!(e.contains("64 hex characters"), "{e}");
+    let e = fails(&[
+        "wallet",
+        "--wallet",
+        "del",
+        "delegate",
+        "--validator",
+        &id,
+        "--amount",
+        "1",
+    ]);
+    assert!(e.contains("unknown validator"), "{e}");
+
+    let out = run(&[
+        "wallet",
+        "--wallet",
+        "rich",
+        "stake",
+        "--validator-key",
+        key_path,
+        "--amount",
+        "2",
+        "--wait",
+    ]);
+    assert!(out.contains("confirmed at height"), "{out}");
+    let v = get(port, &format!("/staking/validators/{id}"));
+    assert_eq!(v["self_bond"], 200_000_000, "{v}");
+
+    run(&[
+        "wallet",
+        "--wallet",
+        "del",
+        "delegate",
+        "--validator",
+        &id,
+        "--amount",
+        "1",
+        "--wait",
+    ]);
+    let v = get(port, &format!("/staking/validators/{id}"));
+    assert_eq!(v["delegated"], 100_000_000, "{v}");
+    assert_eq!(v["power"], 300_000_000, "{v}");
+
+    run(&[
+        "wallet",
+        "--wallet",
+        "rich",
+        "unstake",
+        "--validator-key",
+        key_path,
+        "--amount",
+        "2",
+        "--payout",
+        &payee,
+        "--wait",
+    ]);
+    let u = get(port, "/staking/unbonding");
+    assert_eq!(u["entries"][0]["amount"], 200_000_000, "{u}");
+    // After the unbonding period the coins are the payee's.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let b = total_of(&run(&["wallet", "--wallet", "payee", "balance"]));
+        if b == "2" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the unbonded coins did not arrive: balance {b}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        get(port, "/staking/unbonding")["entries"],
+        Value::Array(vec![])
+    );
+    node.stop();
+}

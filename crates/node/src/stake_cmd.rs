@@ -484,6 +484,9 @@ mod tests {
             min_stake: Amount::from_base(1_000_000).unwrap(),
             unbonding_blocks: 2,
             require_account_creation: false,
+            epoch_blocks: 100,
+            max_validators: 100,
+            committee_size: None,
         });
         let mut chain = TestChain::new(spec.clone());
         chain.mine(vec![]).unwrap();

@@ -28,6 +28,11 @@ fn spec_file(dir: &Path) -> (String, luminex_ledger::ChainSpec) {
         min_stake: Amount::from_coins(1).unwrap(),
         unbonding_blocks: UNBONDING,
         require_account_creation: false,
+        // No election while the test runs: the one development validator
+        // stays the set (the staked key has no node behind it).
+        epoch_blocks: 1_000_000,
+        max_validators: 100,
+        committee_size: None,
     });
     let p = dir.join("staking-test.toml");
     std::fs::write(&p, toml::to_string(&spec).unwrap()).unwrap();

@@ -6,7 +6,9 @@
 //! hash and walked from the tip by parent links, so a reorganisation is
 //! followed without invalidation and a request reads only the blocks it
 //! has not seen. The cache holds at most [`MAX_CACHED`] blocks; a request
-//! reads at most the range plus one block.
+//! reads at most the range plus one block. Each range's figures are kept
+//! for the tip they were computed at, so between blocks a request only
+//! renders them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -51,13 +53,30 @@ struct Summary {
 #[derive(Default)]
 pub struct Summaries {
     by_hash: Mutex<HashMap<Hash, Summary>>,
+    /// Each range's figures at the tip they were computed for: requests
+    /// at the same tip only render them.
+    figures: Mutex<HashMap<u64, (Hash, Arc<Figures>)>>,
+}
+
+/// What the charts of one range show, at one tip.
+struct Figures {
+    /// The tip's height and the lowest block of the range.
+    tip: u64,
+    low: u64,
+    buckets: Vec<Bucket>,
+    /// The mean interval between the range's blocks and their parents (ms).
+    mean: Option<u64>,
 }
 
 impl Summaries {
-    /// The summaries of the main chain's blocks from `low` to the tip,
+    /// The summaries of the main chain's blocks from `low` to `tip`,
     /// lowest first, read from the cache where it has them.
-    fn main_chain(&self, node: &Node, low: u64) -> Result<Vec<Summary>, PageError> {
-        let tip = node.chain.tip();
+    fn main_chain(
+        &self,
+        node: &Node,
+        tip: &luminex_storage::Tip,
+        low: u64,
+    ) -> Result<Vec<Summary>, PageError> {
         let mut out = Vec::with_capacity((tip.height + 1).saturating_sub(low) as usize);
         let mut next = tip.hash;
         let mut missed = Vec::new();
@@ -92,6 +111,37 @@ impl Summaries {
         }
         out.reverse();
         Ok(out)
+    }
+
+    /// The figures of `range` at the current tip: computed once per tip
+    /// and range, then shared.
+    fn figures(&self, node: &Node, range: u64) -> Result<Arc<Figures>, PageError> {
+        let tip = node.chain.tip();
+        if let Some((at, f)) = self.figures.lock().get(&range) {
+            if *at == tip.hash {
+                return Ok(f.clone());
+            }
+        }
+        let low = tip.height.saturating_sub(range - 1).max(1);
+        let blocks = if tip.height == 0 {
+            Vec::new()
+        } else {
+            self.main_chain(node, &tip, low - 1)?
+        };
+        let intervals: Vec<u64> = blocks
+            .windows(2)
+            .filter(|w| w[1].height >= low && w[1].height >= 2)
+            .map(|w| w[1].time_ms.saturating_sub(w[0].time_ms))
+            .collect();
+        let f = Arc::new(Figures {
+            tip: tip.height,
+            low,
+            buckets: buckets(&blocks, low, range),
+            mean: (!intervals.is_empty())
+                .then(|| intervals.iter().sum::<u64>() / intervals.len() as u64),
+        });
+        self.figures.lock().insert(range, (tip.hash, f.clone()));
+        Ok(f)
     }
 }
 
@@ -227,14 +277,8 @@ pub(crate) fn seconds(ms: u64) -> String {
 }
 
 fn render(node: &Node, summaries: &Summaries, range: u64) -> Result<Markup, PageError> {
-    let tip = node.chain.tip().height;
-    let low = tip.saturating_sub(range - 1).max(1);
-    let blocks = if tip == 0 {
-        Vec::new()
-    } else {
-        summaries.main_chain(node, low - 1)?
-    };
-    let buckets = buckets(&blocks, low, range);
+    let f = summaries.figures(node, range)?;
+    let (tip, low, buckets, mean) = (f.tip, f.low, &f.buckets, f.mean);
     let label = |b: &Bucket| {
         if b.low == b.high {
             b.low.to_string()
@@ -293,13 +337,6 @@ fn render(node: &Node, summaries: &Summaries, range: u64) -> Result<Markup, Page
         .iter()
         .filter_map(|b| b.block_time_ms.map(|ms| (label(b), ms)))
         .collect();
-    let all_intervals: Vec<u64> = blocks
-        .windows(2)
-        .filter(|w| w[1].height >= low && w[1].height >= 2)
-        .map(|w| w[1].time_ms.saturating_sub(w[0].time_ms))
-        .collect();
-    let mean = (!all_intervals.is_empty())
-        .then(|| all_intervals.iter().sum::<u64>() / all_intervals.len() as u64);
     let block_times = Chart {
         id: "block-times",
         title: t("charts-block-times"),
@@ -371,7 +408,10 @@ mod tests {
         }
         let cache = Summaries::default();
         let heights = |v: &[Summary]| v.iter().map(|s| s.height).collect::<Vec<_>>();
-        assert_eq!(heights(&cache.main_chain(&node, 2).unwrap()), [2, 3, 4, 5]);
+        assert_eq!(
+            heights(&cache.main_chain(&node, &node.chain.tip(), 2).unwrap()),
+            [2, 3, 4, 5]
+        );
         assert_eq!(cache.by_hash.lock().len(), 4);
         for _ in 0..3 {
             node.produce_block().unwrap();
@@ -380,19 +420,35 @@ mod tests {
         // summary marked in the cache is returned as marked).
         let marked = node.chain.hash_at(4).unwrap().unwrap();
         cache.by_hash.lock().get_mut(&marked).unwrap().txs = 77;
-        let again = cache.main_chain(&node, 0).unwrap();
+        let again = cache.main_chain(&node, &node.chain.tip(), 0).unwrap();
         assert_eq!(again[4].txs, 77);
         cache.by_hash.lock().get_mut(&marked).unwrap().txs = 0;
-        let again = cache.main_chain(&node, 0).unwrap();
+        let again = cache.main_chain(&node, &node.chain.tip(), 0).unwrap();
         assert_eq!(heights(&again), (0..=8).collect::<Vec<_>>());
         assert_eq!(cache.by_hash.lock().len(), 9);
-        let fresh = Summaries::default().main_chain(&node, 0).unwrap();
+        let fresh = Summaries::default()
+            .main_chain(&node, &node.chain.tip(), 0)
+            .unwrap();
         for (a, b) in again.iter().zip(&fresh) {
             assert_eq!(
                 (a.height, a.prev, a.time_ms, a.txs, a.fees),
                 (b.height, b.prev, b.time_ms, b.txs, b.fees)
             );
         }
+    }
+
+    #[test]
+    fn figures_are_computed_once_per_tip_and_range() {
+        let node = luminex_service::testkit::memory_node();
+        node.produce_block().unwrap();
+        let cache = Summaries::default();
+        let a = cache.figures(&node, 100).unwrap();
+        assert!(Arc::ptr_eq(&a, &cache.figures(&node, 100).unwrap()));
+        assert!(!Arc::ptr_eq(&a, &cache.figures(&node, 1000).unwrap()));
+        node.produce_block().unwrap();
+        let b = cache.figures(&node, 100).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!((a.tip, b.tip, b.low), (1, 2, 1));
     }
 
     #[test]

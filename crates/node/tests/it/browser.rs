@@ -465,7 +465,8 @@ async fn the_admin_dashboard_in_a_real_browser() {
     };
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let node = NodeProcess::start(dir.path(), port, &[]);
+    // No producer: a payment stays in the mempool while its page is read.
+    let node = NodeProcess::start(dir.path(), port, &["--no-produce"]);
     let base = format!("http://127.0.0.1:{port}");
     let key = |role: &str| {
         std::fs::read_to_string(dir.path().join("dev").join(format!("admin-{role}.key")))
@@ -567,6 +568,71 @@ async fn the_admin_dashboard_in_a_real_browser() {
         ],
     )
     .await;
+
+    // With a connected peer and a pending payment, Tab reaches each row's
+    // forms too: disconnect and ban the peer, remove the transaction. The
+    // peer produces no blocks either, so the payment stays pending.
+    let until = Instant::now() + DEADLINE;
+    let p2p = loop {
+        let s = rest(port, "/health/node-status").await;
+        if let Some(a) = s["p2p"]["listen_addrs"][0].as_str() {
+            break a.to_string();
+        }
+        assert!(Instant::now() < until, "the node has no listen address");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let peer_dir = tempfile::tempdir().unwrap();
+    let peer_port = free_port();
+    let peer = NodeProcess::start(
+        peer_dir.path(),
+        peer_port,
+        &["--no-produce", "--bootnodes", &p2p],
+    );
+    let peer_id = rest(peer_port, "/health/node-status").await["p2p"]["peer_id"]
+        .as_str()
+        .expect("the peer's id")
+        .to_string();
+    let d = dir.path();
+    crate::support::ok(
+        d,
+        port,
+        &["wallet", "--wallet", "dev0", "import-dev", "--index", "0"],
+    );
+    let dev0 = crate::support::ok(d, port, &["wallet", "--wallet", "dev0", "address"])
+        .trim()
+        .to_string();
+    let sent = crate::support::ok(
+        d,
+        port,
+        &[
+            "wallet", "--wallet", "dev0", "send", "--to", &dev0, "--amount", "1",
+        ],
+    );
+    let txid = sent.trim().lines().last().expect("the txid").to_string();
+    let disconnect =
+        format!("form[action='/admin/peers/disconnect']:has(input[value='{peer_id}']) button");
+    let ban = format!("form[action='/admin/peers/ban']:has(input[value='{peer_id}']) button");
+    wait_until("the peer on the peers page", || async {
+        c.goto(&format!("{base}/admin/peers")).await.unwrap();
+        heading(&c).await;
+        c.find(Locator::Css(&disconnect)).await.is_ok()
+    })
+    .await;
+    shoot(&c, &shots, "admin-peers-rows").await;
+    tab_reaches(&c, &[&disconnect, &ban]).await;
+    let remove =
+        format!("#by-rate form[action='/admin/mempool/remove']:has(input[value='{txid}']) button");
+    wait_until("the payment on the mempool page", || async {
+        c.goto(&format!("{base}/admin/mempool")).await.unwrap();
+        heading(&c).await;
+        c.find(Locator::Css(&remove)).await.is_ok()
+    })
+    .await;
+    shoot(&c, &shots, "admin-mempool-rows").await;
+    tab_reaches(&c, &[&remove]).await;
+    let errors = console_errors(&c).await;
+    assert!(errors.is_empty(), "the pages with rows: {errors:?}");
+    peer.stop();
 
     // The viewer's action is refused and changes nothing.
     let target = "/ip4/127.0.0.1/tcp/9";

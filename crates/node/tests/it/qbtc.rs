@@ -408,6 +408,11 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     ] {
         rpc.call(m, json!([])).await;
     }
+    assert_eq!(
+        rpc.call("getstakinginfo", json!([])).await,
+        json!({ "enabled": false }),
+        "no staking on qbtc"
+    );
     assert!(
         rpc.call("estimatesmartfee", json!([6])).await["feerate"]
             .as_f64()

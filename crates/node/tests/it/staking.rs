@@ -49,6 +49,33 @@ fn get(port: u16, path: &str) -> Value {
         .block_on(async { reqwest::get(&url).await.unwrap().json().await.unwrap() })
 }
 
+/// JSON-RPC `method` without parameters, authenticated by the node's
+/// cookie in `<dir>/<chain>/.cookie`.
+fn rpc(dir: &Path, chain: &str, port: u16, method: &str) -> Value {
+    let cookie = std::fs::read_to_string(dir.join(chain).join(".cookie")).unwrap();
+    let (u, p) = cookie.trim().split_once(':').unwrap();
+    let body = serde_json::json!({ "jsonrpc": "1.0", "id": 1, "method": method, "params": [] });
+    let url = format!("http://127.0.0.1:{}/", port + 1);
+    let v: Value = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            reqwest::Client::new()
+                .post(&url)
+                .basic_auth(u, Some(p))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+    assert!(v["error"].is_null(), "{method}: {v}");
+    v["result"].clone()
+}
+
 #[test]
 fn stake_delegate_and_unstake_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();
@@ -148,6 +175,10 @@ fn stake_delegate_and_unstake_from_the_cli() {
     let v = get(port, &format!("/staking/validators/{id}"));
     assert_eq!(v["delegated"], 100_000_000, "{v}");
     assert_eq!(v["power"], 300_000_000, "{v}");
+    let info = rpc(d, &spec.name, port, "getstakinginfo");
+    assert_eq!(info["enabled"], true, "{info}");
+    assert_eq!(info["total_bonded"], 3.0, "{info}");
+    assert_eq!(info["validators"], 1, "{info}");
 
     run(&[
         "wallet",

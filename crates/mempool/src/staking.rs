@@ -15,6 +15,8 @@
 //! admission order; a transaction that no longer applies leaves the pool
 //! with its descendants, and the replay starts again.
 //!
+//! ADR 0035 records the choice.
+//!
 //! Block building does not trust the pool's order: the block's order is
 //! by fee rate, not admission, so [`StakingPool::filter_for_block`]
 //! replays the selected transactions on a copy of the base in block order

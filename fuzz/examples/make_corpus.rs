@@ -46,12 +46,8 @@ fn main() {
     // `[staking]` table that requires account creation.
     let mut staked = spec.clone();
     staked.staking = Some(StakingParams {
-        min_stake: Amount::from_base(1_000_000).expect("in range"),
-        unbonding_blocks: 10,
         require_account_creation: true,
-        epoch_blocks: 100,
-        max_validators: 100,
-        committee_size: None,
+        ..StakingParams::new(Amount::from_base(1_000_000).expect("in range"), 10)
     });
     let payer = &keys[2];
     let coin = chain.coins_of(&lock_of(payer))[0];

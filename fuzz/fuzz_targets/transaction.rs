@@ -21,12 +21,8 @@ fuzz_target!(|data: &[u8]| {
         // And on a chain that takes the staking kinds (ADR 0031).
         let mut staked = ChainSpec::preset("dev").expect("a preset");
         staked.staking = Some(StakingParams {
-            min_stake: Amount::from_base(1).expect("in range"),
-            unbonding_blocks: 1,
             require_account_creation: true,
-            epoch_blocks: 100,
-            max_validators: 100,
-            committee_size: None,
+            ..StakingParams::new(Amount::from_base(1).expect("in range"), 1)
         });
         let _ = check_transaction(&tx, &staked);
     }

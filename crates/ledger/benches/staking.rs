@@ -81,14 +81,7 @@ fn state(spec: &ChainSpec, validators: u32) -> StakingState {
 
 fn bench(c: &mut Criterion) {
     let mut spec = ChainSpec::preset("dev").expect("the dev preset");
-    spec.staking = Some(StakingParams {
-        min_stake: Amount::from_base(1).expect("in range"),
-        unbonding_blocks: 10,
-        require_account_creation: false,
-        epoch_blocks: 100,
-        max_validators: 100,
-        committee_size: None,
-    });
+    spec.staking = Some(StakingParams::new(Amount::from_base(1).expect("in range"), 10));
     let mut g = c.benchmark_group("staking");
     g.sample_size(20);
     for validators in [100u32, 1_000] {

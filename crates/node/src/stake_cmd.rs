@@ -480,14 +480,7 @@ mod tests {
     #[test]
     fn built_staking_transactions_pay_their_fee_and_apply() {
         let mut spec = ChainSpec::preset("dev").unwrap();
-        spec.staking = Some(StakingParams {
-            min_stake: Amount::from_base(1_000_000).unwrap(),
-            unbonding_blocks: 2,
-            require_account_creation: false,
-            epoch_blocks: 100,
-            max_validators: 100,
-            committee_size: None,
-        });
+        spec.staking = Some(StakingParams::new(Amount::from_base(1_000_000).unwrap(), 2));
         let mut chain = TestChain::new(spec.clone());
         chain.mine(vec![]).unwrap();
         let payer = chain.keys[0].clone();

@@ -23,14 +23,7 @@ fn amount(n: u64) -> Amount {
 
 fn staking_spec() -> ChainSpec {
     let mut spec = ChainSpec::preset("dev").unwrap();
-    spec.staking = Some(StakingParams {
-        min_stake: amount(MIN),
-        unbonding_blocks: 10,
-        require_account_creation: false,
-        epoch_blocks: 100,
-        max_validators: 100,
-        committee_size: None,
-    });
+    spec.staking = Some(StakingParams::new(amount(MIN), 10));
     spec
 }
 

@@ -34,11 +34,13 @@ pub struct StakingParams {
     pub committee_size: Option<u32>,
 }
 
-fn default_epoch_blocks() -> u64 {
+/// The default `epoch_blocks`.
+pub fn default_epoch_blocks() -> u64 {
     100
 }
 
-fn default_max_validators() -> u32 {
+/// The default `max_validators`.
+pub fn default_max_validators() -> u32 {
     100
 }
 
@@ -78,6 +80,22 @@ pub const MAX_UNBONDING_BLOCKS: u64 = 1 << 32;
 pub const MIN_EPOCH_BLOCKS: u64 = crate::authority::MIN_CHANGE_DELAY;
 
 impl StakingParams {
+    /// Parameters with `min_stake` and `unbonding_blocks` and the spec's
+    /// defaults for the rest (no account creation rule, epochs and seats of
+    /// [`default_epoch_blocks`] and [`default_max_validators`], no
+    /// committee): what a spec gets from a `[staking]` table naming only
+    /// those two.
+    pub fn new(min_stake: Amount, unbonding_blocks: u64) -> StakingParams {
+        StakingParams {
+            min_stake,
+            unbonding_blocks,
+            require_account_creation: false,
+            epoch_blocks: default_epoch_blocks(),
+            max_validators: default_max_validators(),
+            committee_size: None,
+        }
+    }
+
     /// Checks the parameters on their own (the spec checks the consensus).
     pub fn check(&self) -> Result<(), StakingParamsError> {
         if self.min_stake == Amount::ZERO {

@@ -26,12 +26,8 @@ fn amount(n: u64) -> Amount {
 
 pub fn params(accounts: bool) -> StakingParams {
     StakingParams {
-        min_stake: amount(MIN),
-        unbonding_blocks: UNBONDING,
         require_account_creation: accounts,
-        epoch_blocks: 100,
-        max_validators: 100,
-        committee_size: None,
+        ..StakingParams::new(amount(MIN), UNBONDING)
     }
 }
 
@@ -909,12 +905,8 @@ fn the_staking_table_of_a_spec_is_checked() {
     assert_eq!(
         spec.staking,
         Some(StakingParams {
-            min_stake: amount(1000),
-            unbonding_blocks: 20,
             require_account_creation: true,
-            epoch_blocks: 100,
-            max_validators: 100,
-            committee_size: None
+            ..StakingParams::new(amount(1000), 20)
         })
     );
     assert!(spec.requires_account_creation());

@@ -29,14 +29,7 @@ struct Staked {
 impl Staked {
     fn new() -> Staked {
         let mut spec = ChainSpec::preset("dev").unwrap();
-        spec.staking = Some(StakingParams {
-            min_stake: amount(MIN),
-            unbonding_blocks: 3,
-            require_account_creation: false,
-            epoch_blocks: 100,
-            max_validators: 100,
-            committee_size: None,
-        });
+        spec.staking = Some(StakingParams::new(amount(MIN), 3));
         let state = StakingState::genesis(&spec);
         Staked {
             pool: Mempool::new(spec.clone(), SigCache::new(1000), 10_000_000),

@@ -25,14 +25,10 @@ fn spec_file(dir: &Path) -> (String, luminex_ledger::ChainSpec) {
     spec.chain_id = 9912;
     spec.bft.as_mut().unwrap().dev_validators = 1;
     spec.staking = Some(StakingParams {
-        min_stake: Amount::from_coins(1).unwrap(),
-        unbonding_blocks: UNBONDING,
-        require_account_creation: false,
         // No election while the test runs: the one development validator
         // stays the set (the staked key has no node behind it).
         epoch_blocks: 1_000_000,
-        max_validators: 100,
-        committee_size: None,
+        ..StakingParams::new(Amount::from_coins(1).unwrap(), UNBONDING)
     });
     let p = dir.join("staking-test.toml");
     std::fs::write(&p, toml::to_string(&spec).unwrap()).unwrap();

@@ -16,14 +16,7 @@ const MIN: u64 = 1_000_000;
 
 fn spec() -> ChainSpec {
     let mut spec = ChainSpec::preset("dev").unwrap();
-    spec.staking = Some(StakingParams {
-        min_stake: Amount::from_base(MIN).unwrap(),
-        unbonding_blocks: 2,
-        require_account_creation: false,
-        epoch_blocks: 100,
-        max_validators: 100,
-        committee_size: None,
-    });
+    spec.staking = Some(StakingParams::new(Amount::from_base(MIN).unwrap(), 2));
     spec
 }
 

@@ -81,7 +81,10 @@ fn state(spec: &ChainSpec, validators: u32) -> StakingState {
 
 fn bench(c: &mut Criterion) {
     let mut spec = ChainSpec::preset("dev").expect("the dev preset");
-    spec.staking = Some(StakingParams::new(Amount::from_base(1).expect("in range"), 10));
+    spec.staking = Some(StakingParams::new(
+        Amount::from_base(1).expect("in range"),
+        10,
+    ));
     let mut g = c.benchmark_group("staking");
     g.sample_size(20);
     for validators in [100u32, 1_000] {

@@ -83,6 +83,19 @@ impl ChainAccess for NodeChain {
         self.node.chain.rules().header_work(header).is_ok()
     }
 
+    fn header_work(&self, header: &Header) -> Option<[u8; 32]> {
+        let work = self.node.chain.rules().header_work(header).ok()?;
+        Some(work.to_be_bytes::<32>())
+    }
+
+    fn known_work(&self, hash: &Hash) -> Option<(u64, [u8; 32])> {
+        // Valid blocks only (the index marks invalid branches), with the
+        // cumulative work the store keeps for each header.
+        let height = self.node.chain.known_height(hash)?;
+        let record = self.node.chain.header(hash).ok().flatten()?;
+        Some((height, record.chain_work.to_be_bytes::<32>()))
+    }
+
     fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {
         self.node.chain.headers_after(locator, max)
     }

@@ -291,6 +291,8 @@ impl<C: ChainAccess> Net<C> {
         PeerStateCounts {
             peers: self.peers.len(),
             sync_peers: self.syncer.peer_count(),
+            headers_requests: self.headers_asked.len(),
+            header_tree: self.syncer.tree_len(),
             dialing: self.dialing.len(),
             outbound_requests: self.outbound.len(),
             rebuilding: self.rebuilding.len(),
@@ -373,7 +375,7 @@ impl<C: ChainAccess> Net<C> {
                 ..
             } => {
                 self.peers.remove(&peer_id);
-                self.syncer.remove_peer(&peer_id);
+                self.forget_sync_peer(peer_id);
                 self.forget_announcements(peer_id);
                 tracing::debug!(peer = %peer_id, "peer disconnected");
                 self.publish_info();
@@ -510,9 +512,7 @@ impl<C: ChainAccess> Net<C> {
                 tracing::debug!(%peer, %error, "request failed");
                 match self.outbound.remove(&request_id) {
                     Some(Purpose::Sync(t)) => {
-                        if self.headers_asked.as_ref().is_some_and(|h| h.token == t) {
-                            self.headers_asked = None;
-                        }
+                        self.headers_asked.remove(&t);
                         self.syncer.on_failure(t)
                     }
                     Some(Purpose::BlockTxs(h) | Purpose::FullBlock(h)) => {

@@ -92,6 +92,26 @@ pub trait ChainAccess: Send + Sync + 'static {
     /// proof of work, on proof-of-work chains): what is checked before a
     /// header is queued for download or an announcement is rebuilt.
     fn header_ok(&self, header: &Header) -> bool;
+    /// The work a header adds to its branch (big-endian), if it passes
+    /// [`ChainAccess::header_ok`]: what competing branches of headers are
+    /// weighed by before their blocks are downloaded. By default one unit
+    /// per header.
+    fn header_work(&self, header: &Header) -> Option<[u8; 32]> {
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        self.header_ok(header).then_some(one)
+    }
+    /// The height and cumulative work (big-endian, as in [`Status::work`])
+    /// of a valid block the chain has, on its main chain or a side branch.
+    /// By default its height as its work, matching the default
+    /// [`ChainAccess::header_work`].
+    fn known_work(&self, hash: &Hash) -> Option<(u64, [u8; 32])> {
+        self.height_of(hash).map(|h| {
+            let mut work = [0u8; 32];
+            work[24..].copy_from_slice(&h.to_be_bytes());
+            (h, work)
+        })
+    }
     /// Main-chain headers after the first locator hash on the main chain.
     fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header>;
     /// A stored block.
@@ -203,6 +223,12 @@ pub struct PeerStateCounts {
     pub peers: usize,
     /// Peers the header-first download knows.
     pub sync_peers: usize,
+    /// Headers requests in flight (one per peer at most).
+    pub headers_requests: usize,
+    /// Headers in the download's header tree: branches that connected
+    /// peers' headers back (bounded in total,
+    /// [`crate::sync::tree::MAX_TREE_HEADERS`]).
+    pub header_tree: usize,
     /// Peers being dialled.
     pub dialing: usize,
     /// Requests sent and not answered.
@@ -339,8 +365,9 @@ struct Net<C: ChainAccess> {
     dialing: HashSet<PeerId>,
     /// Blocks handed to the importer and not yet reported back.
     in_import: HashSet<Hash>,
-    /// The headers request in flight, to give up on it in time.
-    headers_asked: Option<pipeline::HeadersAsked>,
+    /// The headers requests in flight (one per peer at most), by sync
+    /// token, to give up on each in time.
+    headers_asked: HashMap<u64, pipeline::HeadersAsked>,
     ticks: u64,
     announce: AnnounceStats,
     last_block_delay: Option<f64>,
@@ -483,7 +510,7 @@ pub fn start<C: ChainAccess>(
         banned: HashMap::new(),
         dialing: HashSet::new(),
         in_import: HashSet::new(),
-        headers_asked: None,
+        headers_asked: HashMap::new(),
         ticks: 0,
         announce: AnnounceStats::default(),
         last_block_delay: None,

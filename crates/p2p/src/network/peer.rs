@@ -230,7 +230,7 @@ impl<C: ChainAccess> Net<C> {
         let b = self.swarm.behaviour_mut();
         b.blocked.block_peer(peer);
         b.kad.remove_peer(&peer);
-        self.syncer.remove_peer(&peer);
+        self.forget_sync_peer(peer);
         self.publish_info();
     }
 

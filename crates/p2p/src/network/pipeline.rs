@@ -13,25 +13,38 @@ use tokio::sync::mpsc;
 
 use super::peer::Offence;
 use super::{BlockVerdict, ChainAccess, Done, Net, Purpose, Verdict};
-use crate::sync::{Fault, Local};
+use crate::sync::{ChainView, Fault, Local};
 use crate::wire::{Request, Response, Status};
 
 /// Blocks prepared and waiting for the importer at most.
 const PREPARED_AHEAD: usize = 2;
 
 /// How long a peer has to answer a headers request. An answer is at most
-/// 2,000 headers, sent at once by an honest peer; a peer that claims work
-/// and then sits on the request would otherwise hold the download for the
-/// whole request timeout (30 s), again and again.
+/// 2,000 headers, sent at once by an honest peer. Every peer that claims
+/// more work is asked at once, so one that sits on its request holds up
+/// nobody else; past this it is charged and its claim passed over (rather
+/// than its request held for the whole request timeout, 30 s).
 pub(super) const HEADERS_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The headers request in flight (there is one at a time).
+/// A headers request in flight (one per peer at most).
 pub(super) struct HeadersAsked {
-    pub token: u64,
     pub id: OutboundRequestId,
     pub peer: PeerId,
     /// When it was sent ([`luminex_primitives::Clock::monotonic`] time).
     pub at: Duration,
+}
+
+/// The chain as the syncer reads it.
+struct View<'a, C>(&'a C);
+
+impl<C: ChainAccess> ChainView for View<'_, C> {
+    fn known(&self, hash: &Hash) -> Option<(u64, [u8; 32])> {
+        self.0.known_work(hash)
+    }
+
+    fn header_work(&self, header: &luminex_primitives::Header) -> Option<[u8; 32]> {
+        self.0.header_work(header)
+    }
 }
 
 /// Where a block being imported came from.
@@ -144,12 +157,9 @@ impl<C: ChainAccess> Net<C> {
             let headers = matches!(req, Request::Headers { .. });
             let id = self.request(peer, req, Purpose::Sync(token));
             if headers {
-                self.headers_asked = Some(HeadersAsked {
-                    token,
-                    id,
-                    peer,
-                    at: self.clock.monotonic(),
-                });
+                let at = self.clock.monotonic();
+                self.headers_asked
+                    .insert(token, HeadersAsked { id, peer, at });
             }
         }
         for (block, peer) in self.syncer.take_ready() {
@@ -171,24 +181,38 @@ impl<C: ChainAccess> Net<C> {
     }
 
     /// Once a second: a headers request unanswered past [`HEADERS_TIMEOUT`]
-    /// disproves its peer's claim (another peer is asked) and costs the
-    /// peer points; its late answer is dropped.
+    /// disproves its peer's claim and costs the peer points; its late
+    /// answer is dropped. The other peers' requests go on meanwhile.
     pub(super) fn check_headers_deadline(&mut self, now: Duration) {
-        let Some(h) = self
+        let mut late: Vec<(u64, OutboundRequestId, PeerId)> = self
             .headers_asked
-            .take_if(|h| now.saturating_sub(h.at) >= HEADERS_TIMEOUT)
-        else {
+            .iter()
+            .filter(|(_, h)| now.saturating_sub(h.at) >= HEADERS_TIMEOUT)
+            .map(|(t, h)| (*t, h.id, h.peer))
+            .collect();
+        if late.is_empty() {
             return;
-        };
-        self.outbound.remove(&h.id);
-        if self.syncer.on_stalled(h.token) {
-            self.offend(
-                h.peer,
-                Offence::StalledHeaders,
-                "headers request not answered in time",
-            );
+        }
+        late.sort_by_key(|l| l.0);
+        for (token, id, peer) in late {
+            self.headers_asked.remove(&token);
+            self.outbound.remove(&id);
+            if self.syncer.on_stalled(token) {
+                self.offend(
+                    peer,
+                    Offence::StalledHeaders,
+                    "headers request not answered in time",
+                );
+            }
         }
         self.drive_sync();
+    }
+
+    /// A peer left or was banned: the download forgets it, with its
+    /// requests (their late answers are dropped).
+    pub(super) fn forget_sync_peer(&mut self, peer: PeerId) {
+        self.syncer.remove_peer(&peer);
+        self.headers_asked.retain(|_, h| h.peer != peer);
     }
 
     /// A peer's status arrived.
@@ -213,19 +237,8 @@ impl<C: ChainAccess> Net<C> {
         match response {
             Response::Headers(headers) => {
                 let chain = self.chain.clone();
-                let r = self.syncer.on_headers(
-                    token,
-                    &headers,
-                    |h| chain.height_of(h),
-                    |h| chain.header_ok(h),
-                );
-                if self
-                    .headers_asked
-                    .as_ref()
-                    .is_some_and(|h| h.token == token)
-                {
-                    self.headers_asked = None;
-                }
+                let r = self.syncer.on_headers(token, &headers, &View(&*chain));
+                self.headers_asked.remove(&token);
                 match r {
                     Ok(()) | Err(Fault::Unsolicited) => {}
                     Err(Fault::Disconnected) => {
@@ -234,7 +247,7 @@ impl<C: ChainAccess> Net<C> {
                     Err(Fault::Unbacked) => self.offend(
                         peer,
                         Offence::UnbackedClaim,
-                        "headers end below the claimed height",
+                        "headers end below the claimed work",
                     ),
                     Err(f) => self.offend(peer, Offence::BadSyncAnswer, &f.to_string()),
                 }
@@ -243,9 +256,21 @@ impl<C: ChainAccess> Net<C> {
                 Ok(()) | Err(Fault::Unsolicited) => {}
                 Err(f) => self.offend(peer, Offence::BadSyncAnswer, &f.to_string()),
             },
-            _ => {
-                self.syncer.on_failure(token);
-                return;
+            other => {
+                let headers = self.headers_asked.remove(&token).is_some();
+                if headers && !matches!(other, Response::RateLimited) {
+                    // An honest peer answers a headers request with
+                    // headers (or, out of budget, `RateLimited`).
+                    self.syncer.on_stalled(token);
+                    self.offend(
+                        peer,
+                        Offence::StalledHeaders,
+                        "headers request answered without headers",
+                    );
+                } else {
+                    self.syncer.on_failure(token);
+                    return;
+                }
             }
         }
         self.drive_sync();
@@ -275,7 +300,7 @@ impl<C: ChainAccess> Net<C> {
             BlockVerdict::Invalid(why) => {
                 tracing::warn!(block = %hash, %peer, why, "invalid block from peer");
                 if matches!(origin, Origin::Sync(_)) {
-                    self.syncer.reset();
+                    self.syncer.on_invalid(&hash);
                 }
                 self.offend(peer, Offence::InvalidBlock, why);
                 Verdict::Reject

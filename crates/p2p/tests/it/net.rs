@@ -89,14 +89,18 @@ pub fn config() -> NetConfig {
 /// Starts a node's network with `cfg`; returns its handle and its listen
 /// address (with its peer id).
 pub async fn start(cfg: NetConfig) -> (Handle, Multiaddr) {
+    start_on(cfg, Arc::new(GenesisOnly), Arc::new(SystemClock::new())).await
+}
+
+/// Starts a node's network with `cfg` over `chain`, reading time from
+/// `clock`; returns its handle and its listen address.
+pub async fn start_on<C: ChainAccess>(
+    cfg: NetConfig,
+    chain: Arc<C>,
+    clock: Arc<dyn luminex_primitives::Clock>,
+) -> (Handle, Multiaddr) {
     let key = identity::Keypair::generate_ed25519();
-    let (handle, _task) = luminex_p2p::start(
-        cfg,
-        key,
-        Arc::new(GenesisOnly),
-        Arc::new(SystemClock::new()),
-    )
-    .unwrap();
+    let (handle, _task) = luminex_p2p::start(cfg, key, chain, clock).unwrap();
     let addr = wait_for(&handle, "a listen address", 30, || {
         let h = handle.clone();
         async move { h.info().listen_addrs.first().cloned() }
@@ -112,6 +116,12 @@ pub fn names() -> ChainNames {
 
 /// A swarm speaking the test chain's protocols with a fresh identity.
 pub fn attacker() -> Swarm<Behaviour> {
+    attacker_on(&names())
+}
+
+/// A swarm speaking the protocols of the chain named `names`, with a fresh
+/// identity.
+pub fn attacker_on(names: &ChainNames) -> Swarm<Behaviour> {
     let limits = Limits {
         inbound_per_ip: 64,
         inbound_per_subnet: 64,
@@ -119,7 +129,7 @@ pub fn attacker() -> Swarm<Behaviour> {
         max_gossip: 4 << 20,
         codec: SyncCodec::new(4 << 20, 64 << 20),
     };
-    let names = names();
+    let names = names.clone();
     libp2p::SwarmBuilder::with_existing_identity(identity::Keypair::generate_ed25519())
         .with_tokio()
         .with_tcp(

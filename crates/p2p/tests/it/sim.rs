@@ -6,13 +6,13 @@
 use luminex_ledger::testkit::PowFields;
 use std::collections::HashMap;
 
-use luminex_p2p::sync::{Fault, Local, SyncConfig, Syncer};
+use luminex_p2p::sync::{ChainView, Fault, Local, SyncConfig, Syncer};
 use luminex_p2p::wire::{Request, Response};
 use luminex_primitives::{Block, Hash, Header, PowHeader};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn chain(n: usize, salt: u32) -> Vec<Block> {
+pub fn chain(n: usize, salt: u32) -> Vec<Block> {
     let mut out = Vec::with_capacity(n + 1);
     let mut prev = Hash::ZERO;
     for i in 0..=n {
@@ -30,10 +30,25 @@ fn chain(n: usize, salt: u32) -> Vec<Block> {
     out
 }
 
-fn work(h: u64) -> [u8; 32] {
+pub fn work(h: u64) -> [u8; 32] {
     let mut w = [0u8; 32];
     w[24..].copy_from_slice(&h.to_be_bytes());
     w
+}
+
+/// The chain as the syncer reads it, from a function giving the height of
+/// a block it has: every header adds a unit of work, so a block's height
+/// is its branch's work.
+pub struct ByHeight<F>(pub F);
+
+impl<F: Fn(&Hash) -> Option<u64>> ChainView for ByHeight<F> {
+    fn known(&self, hash: &Hash) -> Option<(u64, [u8; 32])> {
+        (self.0)(hash).map(|h| (h, work(h)))
+    }
+
+    fn header_work(&self, _: &Header) -> Option<[u8; 32]> {
+        Some(work(1))
+    }
 }
 
 /// What a peer answers; peer 3 serves blocks of another chain.
@@ -116,7 +131,7 @@ fn run(seed: u64, n: usize) -> (Vec<String>, Vec<Hash>) {
             continue;
         }
         let result = match answer(&blocks, &fake, p, &req) {
-            Response::Headers(h) => s.on_headers(t, &h, |x| have.get(x).copied(), |_| true),
+            Response::Headers(h) => s.on_headers(t, &h, &ByHeight(|x: &Hash| have.get(x).copied())),
             Response::Blocks(b) => s.on_blocks(t, b),
             _ => Ok(()),
         };
@@ -182,8 +197,7 @@ fn headers_that_do_not_connect_are_a_fault() {
     let r = s.on_headers(
         t,
         &other[2..].iter().map(|b| b.header).collect::<Vec<_>>(),
-        |_| None,
-        |_| true,
+        &ByHeight(|_: &Hash| None),
     );
     assert_eq!(r, Err(Fault::Disconnected));
     assert_eq!(s.on_blocks(77, vec![]), Err(Fault::Unsolicited));
@@ -253,7 +267,7 @@ fn held_while_importing_slowly(blocks: &[Block], cfg: SyncConfig, slow: usize) -
                             .position(|b| b.hash() == *x)
                             .map(|i| i as u64)
                     };
-                    s.on_headers(t, &h, known, |_| true).unwrap();
+                    s.on_headers(t, &h, &ByHeight(known)).unwrap();
                 }
                 Response::Blocks(b) => s.on_blocks(t, b).unwrap(),
                 _ => {}
@@ -335,8 +349,7 @@ fn a_short_answer_is_not_taken_for_missing_blocks() {
     s.on_headers(
         t,
         &headers,
-        |h| (*h == blocks[0].hash()).then_some(0),
-        |_| true,
+        &ByHeight(|h: &Hash| (*h == blocks[0].hash()).then_some(0)),
     )
     .unwrap();
     let reqs = s.poll(&local);
@@ -373,7 +386,7 @@ fn headers_request(reqs: &[(u32, u64, Request)]) -> Option<(u32, u64)> {
 fn a_claim_is_believed_only_as_far_as_headers_back_it() {
     let blocks = chain(10, 1);
     let genesis = blocks[0].hash();
-    let known = |h: &Hash| (*h == genesis).then_some(0);
+    let known = ByHeight(|h: &Hash| (*h == genesis).then_some(0));
     let mut s: Syncer<u32> = Syncer::new(SyncConfig::default());
     let local = Local {
         height: 0,
@@ -384,20 +397,23 @@ fn a_claim_is_believed_only_as_far_as_headers_back_it() {
     s.peer_status(1, 1_000_000, work(1_000_000));
     s.peer_status(2, 10, work(10));
     assert_eq!(s.progress(&local).best_peer_height, 0, "nothing backed yet");
-    // The most work is asked first, answers nothing: its claim is
-    // disproved (a fault to charge it with) and counts for nothing.
-    let (p, t) = headers_request(&s.poll(&local)).expect("asks for headers");
-    assert_eq!(p, 1);
-    assert_eq!(s.on_headers(t, &[], known, |_| true), Err(Fault::Unbacked));
+    // Both claim more than the chain has: both are asked at once.
+    let reqs = s.poll(&local);
+    let asked = headers_requests(&reqs);
+    assert_eq!(asked.iter().map(|a| a.0).collect::<Vec<_>>(), [1, 2]);
+    // Peer 1 answers nothing: its claim is disproved (a fault to charge
+    // it with) and counts for nothing.
+    assert_eq!(s.on_headers(asked[0].1, &[], &known), Err(Fault::Unbacked));
     assert_eq!(s.progress(&local).best_peer_height, 0);
-    // The next claim is asked at once and backs its height.
-    let (p, t) = headers_request(&s.poll(&local)).expect("asks the next peer");
-    assert_eq!(p, 2);
+    // Peer 2's headers back its height.
     let headers: Vec<Header> = blocks[1..].iter().map(|b| b.header).collect();
-    assert_eq!(s.on_headers(t, &headers, known, |_| true), Ok(()));
+    assert_eq!(s.on_headers(asked[1].1, &headers, &known), Ok(()));
+    let reqs = s.poll(&local);
     let progress = s.progress(&local);
     assert_eq!(progress.best_peer_height, 10);
     assert_eq!(progress.target_height, 10);
+    assert!(headers_request(&reqs).is_none(), "{reqs:?}");
+    assert!(reqs.iter().all(|r| r.0 == 2), "blocks only from peer 2");
     // Repeating the disproved claim changes nothing: peer 1 is not asked
     // for headers again, nor for blocks it never showed.
     s.peer_status(1, 1_000_000, work(1_000_000));
@@ -415,10 +431,19 @@ fn a_claim_is_believed_only_as_far_as_headers_back_it() {
     assert_eq!(headers_request(&s.poll(&local)).map(|r| r.0), Some(1));
 }
 
+/// The requests for headers among `reqs`: peer and token of each.
+fn headers_requests(reqs: &[(u32, u64, Request)]) -> Vec<(u32, u64)> {
+    reqs.iter()
+        .filter(|r| matches!(r.2, Request::Headers { .. }))
+        .map(|r| (r.0, r.1))
+        .collect()
+}
+
 #[test]
-fn a_peer_sitting_on_a_headers_request_is_passed_over() {
+fn a_peer_sitting_on_a_headers_request_holds_up_nobody() {
     let blocks = chain(5, 1);
     let genesis = blocks[0].hash();
+    let known = ByHeight(|h: &Hash| (*h == genesis).then_some(0));
     let mut s: Syncer<u32> = Syncer::new(SyncConfig::default());
     let local = Local {
         height: 0,
@@ -427,18 +452,24 @@ fn a_peer_sitting_on_a_headers_request_is_passed_over() {
     };
     s.peer_status(1, 1_000, work(1_000));
     s.peer_status(2, 5, work(5));
-    let (p, t) = headers_request(&s.poll(&local)).unwrap();
-    assert_eq!(p, 1);
-    assert!(s.poll(&local).is_empty(), "one headers request at a time");
-    // Its deadline passes: another peer is asked.
-    assert!(s.on_stalled(t));
-    let (p, t2) = headers_request(&s.poll(&local)).unwrap();
-    assert_eq!(p, 2);
-    // A block request's deadline is not a headers stall.
+    let asked = headers_requests(&s.poll(&local));
+    assert_eq!(asked.iter().map(|a| a.0).collect::<Vec<_>>(), [1, 2]);
+    assert!(s.poll(&local).is_empty(), "one headers request per peer");
+    // Peer 2 answers while peer 1 sits on its request: blocks are asked
+    // of peer 2 at once.
     let headers: Vec<Header> = blocks[1..].iter().map(|b| b.header).collect();
-    s.on_headers(t2, &headers, |h| (*h == genesis).then_some(0), |_| true)
-        .unwrap();
+    s.on_headers(asked[1].1, &headers, &known).unwrap();
     let reqs = s.poll(&local);
-    let blocks_token = reqs[0].1;
-    assert!(!s.on_stalled(blocks_token));
+    assert!(
+        !reqs.is_empty()
+            && reqs
+                .iter()
+                .all(|r| r.0 == 2 && matches!(r.2, Request::Blocks(_)))
+    );
+    // Peer 1's deadline passes: its claim is passed over, it is not asked
+    // again for it.
+    assert!(s.on_stalled(asked[0].1));
+    assert!(headers_requests(&s.poll(&local)).is_empty());
+    // A block request's deadline is not a headers stall.
+    assert!(!s.on_stalled(reqs[0].1));
 }

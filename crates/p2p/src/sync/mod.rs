@@ -1,0 +1,930 @@
+//! Header-first block download from several peers at once, without I/O.
+//!
+//! The [`Syncer`] decides what to ask which peer. Every peer that claims
+//! more work than the local chain is asked for headers, each continuing
+//! from the best header it showed before, so no single peer holds the
+//! download: one that answers nothing, too little or too late is charged
+//! and passed over while the others go on. Headers of any peer that extend
+//! a known header go into a fork-aware [header tree](tree) keyed by hash;
+//! blocks are downloaded along the branch with the most work that headers
+//! back, in chunks spread over the peers whose headers contain them, a
+//! bounded window ahead of the last block handed to the chain, and a
+//! bounded number of bytes between the network and the chain: blocks
+//! downloaded, handed out and not yet imported, and those asked for,
+//! counted at the size of the largest block seen lately.
+//!
+//! A peer's claim (its status: height and work) is believed only as far as
+//! the headers it served: it decides whom to ask, never what to download.
+//!
+//! Blocks come out of [`Syncer::take_ready`] strictly in chain order, each
+//! with the peer that served it (to blame if it proves invalid). Time,
+//! sockets and validation stay outside, so the logic is tested by feeding it
+//! events — see the seeded simulation in the crate's tests.
+
+pub mod tree;
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash as StdHash;
+
+use luminex_primitives::{Block, Encode, Hash, Header};
+
+use crate::wire::{Request, MAX_BLOCKS_PER_REQUEST, MAX_HEADERS};
+use tree::{add_work, HeaderTree, Tip, Work};
+
+/// Tuning of the download.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncConfig {
+    /// Blocks asked for in one request.
+    pub blocks_per_request: usize,
+    /// Requests outstanding per peer.
+    pub max_in_flight_per_peer: usize,
+    /// Blocks downloaded ahead of the last one handed to the chain.
+    pub window: usize,
+    /// Bytes of blocks held between the network and the chain: downloaded
+    /// and not yet imported, plus those asked for (estimated). One request
+    /// is always allowed when nothing is held, however large its block.
+    pub max_buffered_bytes: usize,
+    /// Size assumed for a block before any has been received (the chain's
+    /// largest block is the safe choice).
+    pub first_block_estimate: usize,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            blocks_per_request: 4,
+            max_in_flight_per_peer: 4,
+            window: 1_024,
+            max_buffered_bytes: 256 << 20,
+            first_block_estimate: 4 << 20,
+        }
+    }
+}
+
+/// Received block sizes remembered for the in-flight estimate.
+const RECENT_SIZES: usize = 32;
+
+/// The local height the tree is swept again after, at the latest.
+const SWEEP_EVERY: u64 = 256;
+
+/// What the local chain looks like, given to [`Syncer::poll`].
+#[derive(Debug, Clone)]
+pub struct Local {
+    /// Height of the tip.
+    pub height: u64,
+    /// Work of the tip, big-endian.
+    pub work: [u8; 32],
+    /// Block locator of the main chain.
+    pub locator: Vec<Hash>,
+}
+
+/// What the syncer reads of the chain when headers arrive.
+pub trait ChainView {
+    /// The height and cumulative work (big-endian) of a valid block the
+    /// chain has, on its main chain or a side branch.
+    fn known(&self, hash: &Hash) -> Option<(u64, [u8; 32])>;
+    /// The work a header adds to its branch, if it passes the chain's
+    /// context-free header check (its proof of work); `None` if it fails.
+    fn header_work(&self, header: &Header) -> Option<[u8; 32]>;
+}
+
+/// Why a peer's answer is refused (the peer is at fault).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Fault {
+    /// An answer to nothing we asked.
+    #[error("unsolicited response")]
+    Unsolicited,
+    /// Headers that do not link to each other or to a known block.
+    #[error("headers do not connect")]
+    Disconnected,
+    /// More headers than allowed.
+    #[error("too many headers")]
+    TooMany,
+    /// A header fails the chain's context-free header check (its proof
+    /// of work).
+    #[error("header fails the chain's header check")]
+    BadHeader,
+    /// Headers that build on a block that proved invalid.
+    #[error("headers build on an invalid block")]
+    InvalidChain,
+    /// A block that was not requested.
+    #[error("block not requested")]
+    Unrequested,
+    /// The peer's headers end below the work it claimed: its claim is
+    /// believed only as far as they reach, and it is asked for headers
+    /// again only once it claims more work.
+    #[error("headers do not back the claimed work")]
+    Unbacked,
+}
+
+/// Sync progress, for the API and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Progress {
+    /// Whether blocks are being downloaded or a peer has more work.
+    pub syncing: bool,
+    /// The best height a peer reported, believed only as far as the
+    /// headers it served reach (or the last header queued, if higher).
+    pub best_peer_height: u64,
+    /// Height of the last header queued for download.
+    pub target_height: u64,
+    /// Blocks waiting in the download window (requested or received).
+    pub pending_blocks: usize,
+}
+
+#[derive(Debug)]
+struct PeerState {
+    /// The height it claimed last.
+    height: u64,
+    /// The work it claimed last.
+    work: Work,
+    /// Block requests outstanding.
+    in_flight: usize,
+    /// A headers request is outstanding.
+    asking: bool,
+    /// The header with the most work it has shown (in the tree or the
+    /// chain): its claim is believed up to there.
+    best: Option<Tip>,
+    /// A work claim its headers did not back (an empty or short answer, a
+    /// stall, headers that do not connect): it is not asked for headers
+    /// until it claims more.
+    disproved: Option<Work>,
+    /// The height on the download queue up to which its best header has
+    /// the blocks (0: none of them).
+    serves: u64,
+}
+
+impl PeerState {
+    fn new() -> Self {
+        PeerState {
+            height: 0,
+            work: [0; 32],
+            in_flight: 0,
+            asking: false,
+            best: None,
+            disproved: None,
+            serves: 0,
+        }
+    }
+
+    /// Whether its claim may be tried: not one it failed to back before.
+    fn credible(&self) -> bool {
+        self.disproved.is_none_or(|d| self.work > d)
+    }
+
+    fn backed(&self) -> u64 {
+        self.best.map_or(0, |b| b.height)
+    }
+
+    fn backed_work(&self) -> Work {
+        self.best.map_or([0; 32], |b| b.work)
+    }
+
+    /// Whether it claims work beyond ours that its headers have not shown
+    /// yet, and the claim is still believed.
+    fn claims_more(&self, local: &Work) -> bool {
+        self.credible() && self.work > *local && self.work > self.backed_work()
+    }
+
+    /// The height its claim is believed to: all of it at or below our own
+    /// height (it says it is behind), otherwise as far as its headers
+    /// reached.
+    fn believed_height(&self, local: u64) -> u64 {
+        if self.height <= local {
+            self.height
+        } else {
+            self.backed().min(self.height).max(local)
+        }
+    }
+
+    fn disprove(&mut self) {
+        self.disproved = Some(self.work);
+        self.height = self.height.min(self.backed());
+    }
+}
+
+#[derive(Debug)]
+enum Slot<P> {
+    Wanted,
+    InFlight(u64),
+    /// Downloaded, with its encoded size, and the peer that served it.
+    Have(Box<Block>, usize, P),
+}
+
+#[derive(Debug)]
+enum Pending<P> {
+    Headers(P),
+    Blocks(P, Vec<Hash>),
+}
+
+/// The download state machine; `P` identifies a peer.
+#[derive(Debug)]
+pub struct Syncer<P> {
+    cfg: SyncConfig,
+    peers: HashMap<P, PeerState>,
+    /// Headers not in the chain yet, every branch peers showed.
+    tree: HeaderTree,
+    /// Blocks to fetch along the best branch, in chain order, with their
+    /// heights.
+    queue: VecDeque<(Hash, u64)>,
+    /// The last header queued (it stays after its block is handed out, so
+    /// the queue is extended from it while that block is being imported).
+    last_queued: Option<(Hash, u64)>,
+    slots: HashMap<Hash, Slot<P>>,
+    requests: HashMap<u64, Pending<P>>,
+    next_token: u64,
+    rotate: usize,
+    /// Bytes of downloaded blocks in `slots`.
+    have_bytes: usize,
+    /// Blocks handed out by [`Syncer::take_ready`] that the chain has not
+    /// reached yet: hash, height and size.
+    handed: VecDeque<(Hash, u64, usize)>,
+    /// Sizes of the blocks received last, newest last.
+    recent_sizes: VecDeque<usize>,
+    /// The tree is swept at the next poll (a peer left, a claim fell).
+    sweep_due: bool,
+    /// The local height at the last sweep.
+    swept_at: u64,
+    /// Which peers serve which queued blocks must be worked out again.
+    serves_due: bool,
+}
+
+impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
+    /// An idle syncer.
+    pub fn new(cfg: SyncConfig) -> Self {
+        Syncer {
+            cfg,
+            peers: HashMap::new(),
+            tree: HeaderTree::default(),
+            queue: VecDeque::new(),
+            last_queued: None,
+            slots: HashMap::new(),
+            requests: HashMap::new(),
+            next_token: 1,
+            rotate: 0,
+            have_bytes: 0,
+            handed: VecDeque::new(),
+            recent_sizes: VecDeque::new(),
+            sweep_due: false,
+            swept_at: 0,
+            serves_due: false,
+        }
+    }
+
+    /// Bytes held between the network and the chain: downloaded and not
+    /// imported yet (handed out or waiting for the blocks before them).
+    pub fn buffered_bytes(&self) -> usize {
+        self.have_bytes + self.handed.iter().map(|h| h.2).sum::<usize>()
+    }
+
+    /// Headers held in the header tree (bounded by
+    /// [`tree::MAX_TREE_HEADERS`]).
+    pub fn tree_len(&self) -> usize {
+        self.tree.len()
+    }
+
+    /// Requests outstanding (headers and blocks), over all peers.
+    pub fn request_count(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// The height a peer's headers have backed (its best header shown).
+    pub fn backed_height(&self, peer: &P) -> Option<u64> {
+        self.peers.get(peer).and_then(|s| s.best.map(|b| b.height))
+    }
+
+    /// The size assumed for a block asked for: the largest received lately.
+    fn block_estimate(&self) -> usize {
+        self.recent_sizes
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(self.cfg.first_block_estimate)
+            .max(1)
+    }
+
+    /// A peer reported its tip (in a status message or by announcing it).
+    pub fn peer_status(&mut self, peer: P, height: u64, work: [u8; 32]) {
+        let st = self.peers.entry(peer).or_insert_with(PeerState::new);
+        if work > st.work {
+            st.work = work;
+            st.height = height;
+        } else if work == st.work {
+            // A claim it failed to back stays believed only as far as its
+            // headers reached.
+            st.height = if st.credible() {
+                height
+            } else {
+                height.min(st.backed())
+            };
+        }
+    }
+
+    /// A peer disconnected: its requests go back to the queue, and the
+    /// branches only it backed are forgotten at the next poll.
+    pub fn remove_peer(&mut self, peer: &P) {
+        self.peers.remove(peer);
+        let tokens: Vec<u64> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| match r {
+                Pending::Headers(p) | Pending::Blocks(p, _) => p == peer,
+            })
+            .map(|(t, _)| *t)
+            .collect();
+        for t in tokens {
+            self.on_failure(t);
+        }
+        self.sweep_due = true;
+        self.serves_due = true;
+    }
+
+    /// Connected peers known to the syncer.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    fn token(&mut self) -> u64 {
+        let t = self.next_token;
+        self.next_token += 1;
+        t
+    }
+
+    /// Keeps the branches that a peer's best header is on, when that
+    /// header has more work than the chain or the peer is still backing a
+    /// larger claim; forgets the rest.
+    fn sweep(&mut self, local: &Local) {
+        let live: Vec<Hash> = self
+            .peers
+            .values()
+            .filter(|s| s.backed_work() > local.work || s.claims_more(&local.work))
+            .filter_map(|s| s.best.map(|b| b.hash))
+            .collect();
+        let held: Vec<bool> = self
+            .peers
+            .values()
+            .map(|s| s.best.is_some_and(|b| self.tree.get(&b.hash).is_some()))
+            .collect();
+        self.tree.sweep(live);
+        // A best header forgotten here (the chain does not have it) is not
+        // offered as a locator again.
+        for (s, held) in self.peers.values_mut().zip(held) {
+            if held && s.best.is_some_and(|b| self.tree.get(&b.hash).is_none()) {
+                s.best = None;
+            }
+        }
+        self.sweep_due = false;
+        self.swept_at = local.height;
+        self.serves_due = true;
+    }
+
+    /// Brings the queue in line with the best branch: extended when that
+    /// branch continues it, cut back to where they part and refilled when
+    /// it does not, emptied when no branch has more work than the chain.
+    fn follow_best(&mut self, local: &Local) {
+        let best = self.tree.best().filter(|b| b.work > local.work);
+        let Some(best) = best else {
+            if self.last_queued.is_some() || !self.queue.is_empty() {
+                self.clear_queue();
+                self.serves_due = true;
+            }
+            return;
+        };
+        if self.last_queued.is_some_and(|(h, _)| h == best.hash) {
+            return;
+        }
+        let stop = self.last_queued.map(|l| l.0);
+        let (branch, met) = self.tree.branch(&best.hash, stop.as_ref());
+        if met {
+            for (hash, height) in branch {
+                self.push_queue(hash, height);
+            }
+        } else {
+            // Another branch: the queued blocks it shares stay (downloaded
+            // or not), the rest of the queue goes, and its blocks follow.
+            let (full, _) = self.tree.branch(&best.hash, None);
+            let on_branch: std::collections::HashSet<Hash> = full.iter().map(|(h, _)| *h).collect();
+            let shared = self
+                .queue
+                .iter()
+                .take_while(|(h, _)| on_branch.contains(h))
+                .count();
+            let dropped: Vec<(Hash, u64)> = self.queue.drain(shared..).collect();
+            for (h, _) in dropped {
+                if let Some(Slot::Have(_, size, _)) = self.slots.remove(&h) {
+                    self.have_bytes -= size;
+                }
+            }
+            self.last_queued = self.queue.back().copied();
+            for (hash, height) in full {
+                self.push_queue(hash, height);
+            }
+        }
+        self.serves_due = true;
+    }
+
+    fn push_queue(&mut self, hash: Hash, height: u64) {
+        self.last_queued = Some((hash, height));
+        if self.slots.contains_key(&hash) || self.handed.iter().any(|h| h.0 == hash) {
+            return;
+        }
+        self.slots.insert(hash, Slot::Wanted);
+        self.queue.push_back((hash, height));
+    }
+
+    /// Works out, for each peer, up to which queued block its best header
+    /// has the blocks.
+    fn update_serves(&mut self) {
+        let front = self.queue.front().map(|q| q.1).unwrap_or(u64::MAX);
+        let mut serves = Vec::with_capacity(self.peers.len());
+        for (p, s) in &self.peers {
+            let mut found = 0;
+            if let Some(b) = s.best {
+                let mut cur = b.hash;
+                while let Some(t) = self.tree.get(&cur) {
+                    if t.height < front {
+                        break;
+                    }
+                    if self.slots.contains_key(&cur) {
+                        found = t.height;
+                        break;
+                    }
+                    match self.tree.parent(&cur) {
+                        Some(prev) => cur = prev,
+                        None => break,
+                    }
+                }
+            }
+            serves.push((p.clone(), found));
+        }
+        for (p, found) in serves {
+            if let Some(s) = self.peers.get_mut(&p) {
+                s.serves = found;
+            }
+        }
+        self.serves_due = false;
+    }
+
+    /// The requests to send now, each with a token to answer with.
+    pub fn poll(&mut self, local: &Local) -> Vec<(P, u64, Request)> {
+        let mut out = Vec::new();
+        // Handed-out blocks the chain has reached are no longer held here,
+        // and their headers are the chain's now.
+        while let Some(&(h, height, _)) = self.handed.front() {
+            if height > local.height {
+                break;
+            }
+            self.handed.pop_front();
+            if Some(h) != self.tree.best().map(|b| b.hash) {
+                self.tree.remove(&h);
+            }
+        }
+        if self.sweep_due
+            || local.height >= self.swept_at.saturating_add(SWEEP_EVERY)
+            || local.height < self.swept_at
+            || (self.queue.is_empty() && local.height != self.swept_at)
+            || self.tree.room() < MAX_HEADERS as usize
+        {
+            self.sweep(local);
+        }
+        self.follow_best(local);
+        if self.serves_due {
+            self.update_serves();
+        }
+        let mut peers: Vec<P> = self.peers.keys().cloned().collect();
+        peers.sort();
+        // Headers: from every peer that claims more work than it has shown
+        // (and than the chain has), one request each, continuing from the
+        // best header it showed, while its headers are not too far ahead
+        // of the chain and the tree has room.
+        let ahead = local
+            .height
+            .saturating_add((self.cfg.window + 2 * MAX_HEADERS as usize) as u64);
+        for p in &peers {
+            if self.tree.room() < MAX_HEADERS as usize {
+                break;
+            }
+            let st = &self.peers[p];
+            if st.asking || !st.claims_more(&local.work) || st.backed() >= ahead {
+                continue;
+            }
+            let mut locator = Vec::new();
+            if let Some(b) = st.best {
+                locator.push(b.hash);
+            }
+            locator.extend(local.locator.iter().copied());
+            locator.truncate(crate::wire::MAX_LOCATOR as usize);
+            let t = self.token();
+            self.requests.insert(t, Pending::Headers(p.clone()));
+            if let Some(st) = self.peers.get_mut(p) {
+                st.asking = true;
+            }
+            out.push((
+                p.clone(),
+                t,
+                Request::Headers {
+                    locator,
+                    max: MAX_HEADERS as u32,
+                },
+            ));
+        }
+        if peers.is_empty() {
+            return out;
+        }
+        // Blocks: chunks of the window to peers with spare capacity whose
+        // headers have them, while the bytes held stay within budget.
+        let estimate = self.block_estimate();
+        let in_flight: usize = self
+            .requests
+            .values()
+            .map(|r| match r {
+                Pending::Blocks(_, h) => h.len(),
+                Pending::Headers(..) => 0,
+            })
+            .sum();
+        let mut held = self.buffered_bytes() + in_flight * estimate;
+        let per = self
+            .cfg
+            .blocks_per_request
+            .min(MAX_BLOCKS_PER_REQUEST as usize);
+        let mut chunk: Vec<(Hash, u64)> = Vec::new();
+        let window: Vec<(Hash, u64)> = self
+            .queue
+            .iter()
+            .take(self.cfg.window)
+            .filter(|(h, _)| matches!(self.slots.get(h), Some(Slot::Wanted)))
+            .copied()
+            .collect();
+        let mut chunks = Vec::new();
+        for item in window {
+            chunk.push(item);
+            if chunk.len() == per {
+                chunks.push(std::mem::take(&mut chunk));
+            }
+        }
+        if !chunk.is_empty() {
+            chunks.push(chunk);
+        }
+        for chunk in chunks {
+            let cost = chunk.len() * estimate;
+            if held > 0 && held + cost > self.cfg.max_buffered_bytes {
+                break;
+            }
+            let top = chunk.last().map(|c| c.1).unwrap_or(0);
+            let n = peers.len();
+            let mut chosen = None;
+            for i in 0..n {
+                let p = &peers[(self.rotate + i) % n];
+                let st = &self.peers[p];
+                if st.in_flight < self.cfg.max_in_flight_per_peer && st.serves >= top {
+                    chosen = Some(p.clone());
+                    self.rotate = (self.rotate + i + 1) % n;
+                    break;
+                }
+            }
+            // Nobody free has these: later chunks are higher still.
+            let Some(peer) = chosen else { break };
+            held += cost;
+            let t = self.token();
+            let hashes: Vec<Hash> = chunk.iter().map(|c| c.0).collect();
+            for h in &hashes {
+                self.slots.insert(*h, Slot::InFlight(t));
+            }
+            if let Some(st) = self.peers.get_mut(&peer) {
+                st.in_flight += 1;
+            }
+            self.requests
+                .insert(t, Pending::Blocks(peer.clone(), hashes.clone()));
+            out.push((peer, t, Request::Blocks(hashes)));
+        }
+        out
+    }
+
+    /// Headers answered for `token`, checked and added to the tree against
+    /// what `chain` knows.
+    pub fn on_headers(
+        &mut self,
+        token: u64,
+        headers: &[Header],
+        chain: &impl ChainView,
+    ) -> Result<(), Fault> {
+        let peer = match self.requests.remove(&token) {
+            Some(Pending::Headers(p)) => p,
+            Some(other) => {
+                self.requests.insert(token, other);
+                return Err(Fault::Unsolicited);
+            }
+            None => return Err(Fault::Unsolicited),
+        };
+        if let Some(st) = self.peers.get_mut(&peer) {
+            st.asking = false;
+        }
+        let r = self.add_headers(&peer, headers, chain);
+        if r.is_err() {
+            // Headers that do not connect or fail their checks back
+            // nothing: the claim is passed over like an empty answer.
+            if let Some(st) = self.peers.get_mut(&peer) {
+                st.disprove();
+            }
+            self.sweep_due = true;
+        }
+        r
+    }
+
+    fn add_headers(
+        &mut self,
+        peer: &P,
+        headers: &[Header],
+        chain: &impl ChainView,
+    ) -> Result<(), Fault> {
+        if headers.len() > MAX_HEADERS as usize {
+            return Err(Fault::TooMany);
+        }
+        // Where the first one attaches: a header in the tree or a block the
+        // chain has.
+        let mut last: Option<Tip> = None;
+        if let Some(first) = headers.first() {
+            let prev = first.prev_hash();
+            if self.tree.is_invalid(&prev) {
+                return Err(Fault::InvalidChain);
+            }
+            let parent = self.tree.get(&prev).or_else(|| {
+                chain.known(&prev).map(|(height, work)| Tip {
+                    hash: prev,
+                    height,
+                    work,
+                })
+            });
+            let Some(parent) = parent else {
+                return Err(Fault::Disconnected);
+            };
+            // Every header is checked before any goes in.
+            let mut placed = Vec::with_capacity(headers.len());
+            let mut prev = parent;
+            for h in headers {
+                if h.prev_hash() != prev.hash {
+                    return Err(Fault::Disconnected);
+                }
+                let Some(w) = chain.header_work(h) else {
+                    return Err(Fault::BadHeader);
+                };
+                let hash = h.hash();
+                if self.tree.is_invalid(&hash) {
+                    return Err(Fault::InvalidChain);
+                }
+                let tip = match chain.known(&hash) {
+                    Some((height, work)) => Tip { hash, height, work },
+                    None => Tip {
+                        hash,
+                        height: prev.height + 1,
+                        work: add_work(&prev.work, &w),
+                    },
+                };
+                placed.push((tip, prev.hash, chain.known(&hash).is_some()));
+                prev = tip;
+            }
+            for (tip, prev, in_chain) in placed {
+                if !in_chain && !self.tree.insert(tip, prev) {
+                    // The tree is full: the rest is asked for again later;
+                    // the peer is not at fault.
+                    break;
+                }
+                last = Some(tip);
+            }
+            if last.is_none_or(|l| l.hash != headers[headers.len() - 1].hash()) {
+                self.record_best(peer, last);
+                return Ok(());
+            }
+        }
+        self.record_best(peer, last);
+        let Some(st) = self.peers.get_mut(peer) else {
+            return Ok(());
+        };
+        if headers.len() == MAX_HEADERS as usize || st.backed_work() >= st.work {
+            // A full answer (more may follow), or the claim is backed.
+            return Ok(());
+        }
+        // The answer ends short of the claim: it is disproved, and the
+        // peer is asked again only once it claims more.
+        st.disprove();
+        self.sweep_due = true;
+        Err(Fault::Unbacked)
+    }
+
+    /// The best header a peer has shown moves up to `tip`.
+    fn record_best(&mut self, peer: &P, tip: Option<Tip>) {
+        let Some(tip) = tip else { return };
+        if let Some(st) = self.peers.get_mut(peer) {
+            if st.best.is_none_or(|b| tip.work > b.work) {
+                st.best = Some(tip);
+                // More than it claimed: that is its claim now.
+                if tip.work > st.work {
+                    st.work = tip.work;
+                    st.height = tip.height;
+                }
+                self.serves_due = true;
+            }
+        }
+    }
+
+    /// A headers request went unanswered past its deadline: the peer's
+    /// claim counts as disproved (the other peers go on), and the request
+    /// as failed. Returns whether it was a headers request.
+    pub fn on_stalled(&mut self, token: u64) -> bool {
+        let stalled = match self.requests.get(&token) {
+            Some(Pending::Headers(p)) => Some(p.clone()),
+            _ => None,
+        };
+        self.on_failure(token);
+        let Some(p) = stalled else {
+            return false;
+        };
+        if let Some(st) = self.peers.get_mut(&p) {
+            st.disprove();
+            self.sweep_due = true;
+        }
+        true
+    }
+
+    /// The tokens of outstanding headers requests.
+    pub fn headers_requests(&self) -> Vec<u64> {
+        self.requests
+            .iter()
+            .filter(|(_, r)| matches!(r, Pending::Headers(..)))
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    /// Blocks answered for `token`. Blocks not returned go back to the queue.
+    pub fn on_blocks(&mut self, token: u64, blocks: Vec<Block>) -> Result<(), Fault> {
+        let (peer, hashes) = match self.requests.remove(&token) {
+            Some(Pending::Blocks(p, h)) => (p, h),
+            Some(other) => {
+                self.requests.insert(token, other);
+                return Err(Fault::Unsolicited);
+            }
+            None => return Err(Fault::Unsolicited),
+        };
+        if let Some(st) = self.peers.get_mut(&peer) {
+            st.in_flight = st.in_flight.saturating_sub(1);
+        }
+        let mut fault = None;
+        let answered_some = !blocks.is_empty();
+        let mut got = HashMap::with_capacity(blocks.len());
+        for b in blocks {
+            let h = b.hash();
+            if hashes.contains(&h) {
+                let size = b.encoded_len();
+                if self.recent_sizes.len() == RECENT_SIZES {
+                    self.recent_sizes.pop_front();
+                }
+                self.recent_sizes.push_back(size);
+                got.insert(h, (b, size));
+            } else {
+                fault = Some(Fault::Unrequested);
+            }
+        }
+        for h in hashes {
+            if !matches!(self.slots.get(&h), Some(Slot::InFlight(t)) if *t == token) {
+                continue;
+            }
+            match got.remove(&h) {
+                Some((b, size)) => {
+                    self.have_bytes += size;
+                    self.slots
+                        .insert(h, Slot::Have(Box::new(b), size, peer.clone()))
+                }
+                None => {
+                    // Nothing at all: the peer lacks these blocks although
+                    // its headers had them, so what it showed is not
+                    // believed (not asked again for blocks or headers
+                    // until it claims more). A shorter answer only ran into
+                    // the responder's size budget: the rest is asked for
+                    // again, from it or another peer.
+                    if !answered_some {
+                        if let Some(st) = self.peers.get_mut(&peer) {
+                            st.serves = 0;
+                            st.best = None;
+                            st.disprove();
+                            self.sweep_due = true;
+                        }
+                    }
+                    self.slots.insert(h, Slot::Wanted)
+                }
+            };
+        }
+        fault.map_or(Ok(()), Err)
+    }
+
+    /// A request failed (timeout, disconnect): its blocks are wanted again,
+    /// its headers asked again.
+    pub fn on_failure(&mut self, token: u64) {
+        match self.requests.remove(&token) {
+            Some(Pending::Headers(peer)) => {
+                if let Some(st) = self.peers.get_mut(&peer) {
+                    st.asking = false;
+                }
+            }
+            Some(Pending::Blocks(peer, hashes)) => {
+                if let Some(st) = self.peers.get_mut(&peer) {
+                    st.in_flight = st.in_flight.saturating_sub(1);
+                }
+                for h in hashes {
+                    if matches!(self.slots.get(&h), Some(Slot::InFlight(t)) if *t == token) {
+                        self.slots.insert(h, Slot::Wanted);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// The peer a pending request went to.
+    pub fn request_peer(&self, token: u64) -> Option<&P> {
+        self.requests.get(&token).map(|r| match r {
+            Pending::Headers(p) | Pending::Blocks(p, _) => p,
+        })
+    }
+
+    /// Downloaded blocks that continue the queue, in order, each with the
+    /// peer that served it.
+    pub fn take_ready(&mut self) -> Vec<(Block, P)> {
+        let mut out = Vec::new();
+        while let Some((h, height)) = self.queue.front() {
+            if !matches!(self.slots.get(h), Some(Slot::Have(..))) {
+                break;
+            }
+            let (h, height) = (*h, *height);
+            self.queue.pop_front();
+            if let Some(Slot::Have(b, size, p)) = self.slots.remove(&h) {
+                self.have_bytes -= size;
+                self.handed.push_back((h, height, size));
+                out.push((*b, p));
+            }
+        }
+        out
+    }
+
+    /// A block handed out failed validation: everything queued is dropped
+    /// and downloaded again along the best branch that remains.
+    pub fn reset(&mut self) {
+        self.clear_queue();
+        self.serves_due = true;
+    }
+
+    /// A block handed out proved invalid: its branch of the tree goes (and
+    /// headers building on it are refused from now on), the peers that
+    /// showed it are asked for headers again from the chain, and the
+    /// download follows the best branch left.
+    pub fn on_invalid(&mut self, hash: &Hash) {
+        let gone = self.tree.invalidate(hash);
+        for s in self.peers.values_mut() {
+            if s.best
+                .is_some_and(|b| b.hash == *hash || gone.contains(&b.hash))
+            {
+                s.best = None;
+                s.serves = 0;
+            }
+        }
+        self.reset();
+    }
+
+    fn clear_queue(&mut self) {
+        self.last_queued = None;
+        for (h, _) in self.queue.drain(..) {
+            if let Some(Slot::Have(_, size, _)) = self.slots.remove(&h) {
+                self.have_bytes -= size;
+            }
+        }
+        // What was handed out is imported or refused by now, or will be:
+        // the chain moves on from here.
+        self.handed.clear();
+        // Outstanding block requests now answer nothing wanted; their
+        // blocks are dropped when they arrive.
+    }
+
+    /// Progress figures. Peers' claims count only as far as their headers
+    /// have backed them (a peer claiming a height it cannot serve does not
+    /// make the node look behind).
+    pub fn progress(&self, local: &Local) -> Progress {
+        let best = self
+            .peers
+            .values()
+            .map(|s| s.believed_height(local.height))
+            .max()
+            .unwrap_or(0);
+        let best_work = self
+            .peers
+            .values()
+            .filter(|s| s.credible())
+            .map(|s| s.work)
+            .max()
+            .unwrap_or([0; 32]);
+        let target = self.queue.back().map(|q| q.1).unwrap_or(local.height);
+        Progress {
+            syncing: !self.queue.is_empty() || best_work > local.work,
+            best_peer_height: best.max(target),
+            target_height: target,
+            pending_blocks: self.queue.len(),
+        }
+    }
+}

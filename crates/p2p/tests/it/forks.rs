@@ -1,0 +1,208 @@
+//! Headers from several peers at once, without I/O: competing branches
+//! side by side in the header tree, the download along the one with the
+//! most work, and the per-peer state bounded however many peers feed it.
+
+use std::collections::HashMap;
+
+use luminex_p2p::sync::tree::MAX_TREE_HEADERS;
+use luminex_p2p::sync::{Local, SyncConfig, Syncer};
+use luminex_p2p::wire::{Request, Response, MAX_HEADERS};
+use luminex_primitives::{Block, Hash};
+
+use crate::memchain::branch;
+use crate::sim::{work, ByHeight};
+
+/// What an honest peer holding `blocks` (genesis first, its main chain)
+/// answers.
+fn serve(blocks: &[Block], req: &Request) -> Response {
+    match req {
+        Request::Headers { locator, max } => {
+            let start = locator
+                .iter()
+                .find_map(|h| blocks.iter().position(|b| b.hash() == *h))
+                .unwrap_or(0);
+            Response::Headers(
+                blocks[start + 1..]
+                    .iter()
+                    .take(*max as usize)
+                    .map(|b| b.header)
+                    .collect(),
+            )
+        }
+        Request::Blocks(hashes) => Response::Blocks(
+            hashes
+                .iter()
+                .filter_map(|h| blocks.iter().find(|b| b.hash() == *h).cloned())
+                .collect(),
+        ),
+        _ => Response::NotFound,
+    }
+}
+
+/// A follower's chain: the blocks it imported, by hash, with heights.
+struct Follower {
+    blocks: HashMap<Hash, (u64, Hash)>,
+    tip: (Hash, u64),
+}
+
+impl Follower {
+    fn new(genesis: Hash) -> Self {
+        Follower {
+            blocks: HashMap::from([(genesis, (0, Hash::ZERO))]),
+            tip: (genesis, 0),
+        }
+    }
+
+    fn local(&self) -> Local {
+        Local {
+            height: self.tip.1,
+            work: work(self.tip.1),
+            locator: vec![self.tip.0],
+        }
+    }
+
+    /// Imports a block on a known parent; the tip follows the most work
+    /// (the greater height: every block is a unit of work).
+    fn import(&mut self, b: &Block) {
+        let prev = b.header.prev_hash();
+        let (height, _) = self.blocks[&prev];
+        self.blocks.insert(b.hash(), (height + 1, prev));
+        if height + 1 > self.tip.1 {
+            self.tip = (b.hash(), height + 1);
+        }
+    }
+}
+
+#[test]
+fn the_follower_ends_on_the_branch_with_the_most_work_with_headers_from_both() {
+    let genesis = crate::memchain::genesis();
+    let shared = branch(genesis.hash(), 3, 1);
+    // Peer 1: 3 shared blocks and 3 of its own (height 6); peer 2: the
+    // same 3 and 6 of its own (height 9), more work.
+    let mut one = vec![genesis.clone()];
+    one.extend(shared.iter().cloned());
+    let mut two = one.clone();
+    one.extend(branch(shared[2].hash(), 3, 11));
+    two.extend(branch(shared[2].hash(), 6, 22));
+    let peers = [one, two];
+    let mut s: Syncer<u32> = Syncer::new(SyncConfig {
+        blocks_per_request: 2,
+        ..SyncConfig::default()
+    });
+    s.peer_status(1, 6, work(6));
+    s.peer_status(2, 9, work(9));
+    let mut f = Follower::new(genesis.hash());
+    // Both are asked for headers at once; peer 1 answers first, so the
+    // download starts along its branch, and then moves to peer 2's.
+    let reqs = s.poll(&f.local());
+    let mut pending: Vec<(u32, u64, Request)> = reqs;
+    assert_eq!(
+        pending
+            .iter()
+            .filter(|r| matches!(r.2, Request::Headers { .. }))
+            .map(|r| r.0)
+            .collect::<Vec<_>>(),
+        [1, 2],
+        "headers asked of both"
+    );
+    let mut headers_from = [0usize; 2];
+    for _ in 0..1_000 {
+        if pending.is_empty() {
+            break;
+        }
+        // Peer 1's answers first, in order.
+        pending.sort_by_key(|r| (r.0, r.1));
+        let (p, t, req) = pending.remove(0);
+        let known = |h: &Hash| f.blocks.get(h).map(|b| b.0);
+        match serve(&peers[p as usize - 1], &req) {
+            Response::Headers(h) => {
+                headers_from[p as usize - 1] += h.len();
+                s.on_headers(t, &h, &ByHeight(known)).unwrap();
+            }
+            Response::Blocks(b) => s.on_blocks(t, b).unwrap(),
+            r => panic!("{r:?}"),
+        }
+        for (b, _) in s.take_ready() {
+            f.import(&b);
+        }
+        pending.extend(s.poll(&f.local()));
+    }
+    assert_eq!(f.tip, (peers[1][9].hash(), 9), "on the most work");
+    assert_eq!(headers_from, [6, 9], "headers from both");
+    let progress = s.progress(&f.local());
+    assert!(!progress.syncing, "{progress:?}");
+    assert_eq!(progress.best_peer_height, 9);
+    // Nothing is left to download, and the branch with less work is
+    // forgotten once the chain has more.
+    s.poll(&f.local());
+    assert_eq!(s.tree_len(), 0);
+}
+
+#[test]
+fn per_peer_state_and_the_header_tree_stay_bounded() {
+    let genesis = crate::memchain::genesis();
+    let local = Local {
+        height: 0,
+        work: work(0),
+        locator: vec![genesis.hash()],
+    };
+    let known = |h: &Hash| (*h == genesis.hash()).then_some(0);
+    let mut s: Syncer<u32> = Syncer::new(SyncConfig::default());
+    // Waves of peers, each on a branch of its own claiming far more work
+    // than it will ever show, answering every headers request in full.
+    const WAVES: u32 = 4;
+    const AT_ONCE: u32 = 12;
+    let mut most_tree = 0;
+    let mut most_requests = 0;
+    for wave in 0..WAVES {
+        let ids: Vec<u32> = (0..AT_ONCE).map(|i| wave * AT_ONCE + i).collect();
+        let mut branches: HashMap<u32, Vec<Block>> = HashMap::new();
+        for &p in &ids {
+            s.peer_status(p, 1_000_000, work(1_000_000));
+            let mut b = vec![genesis.clone()];
+            b.extend(branch(genesis.hash(), 3 * MAX_HEADERS as usize, 1_000 + p));
+            branches.insert(p, b);
+        }
+        for _round in 0..4 {
+            let reqs = s.poll(&local);
+            most_requests = most_requests.max(s.request_count());
+            assert!(
+                s.headers_requests().len() <= s.peer_count(),
+                "one headers request per peer"
+            );
+            let cfg = SyncConfig::default();
+            assert!(s.request_count() <= s.peer_count() * (1 + cfg.max_in_flight_per_peer));
+            for (p, t, req) in reqs {
+                if let Request::Headers { .. } = req {
+                    let Response::Headers(h) = serve(&branches[&p], &req) else {
+                        unreachable!()
+                    };
+                    assert_eq!(h.len(), MAX_HEADERS as usize);
+                    s.on_headers(t, &h, &ByHeight(known)).unwrap();
+                    most_tree = most_tree.max(s.tree_len());
+                } else {
+                    s.on_failure(t);
+                }
+            }
+        }
+        assert!(
+            s.tree_len() > 0,
+            "the branches are held while their peers are"
+        );
+        for p in ids {
+            s.remove_peer(&p);
+        }
+        s.poll(&local);
+        assert_eq!(s.tree_len(), 0, "their branches go with them");
+        assert_eq!(s.peer_count(), 0);
+        assert_eq!(s.request_count(), 0);
+    }
+    // Twelve peers at 6,000 headers each would be 72,000: the tree holds
+    // no more than its bound.
+    assert!(most_tree <= MAX_TREE_HEADERS, "{most_tree}");
+    assert!(
+        most_tree >= MAX_TREE_HEADERS / 2,
+        "the test fills it: {most_tree}"
+    );
+    assert!(most_requests > 0);
+}

@@ -513,7 +513,13 @@ impl<C: ChainAccess> Net<C> {
                 match self.outbound.remove(&request_id) {
                     Some(Purpose::Sync(t)) => {
                         self.headers_asked.remove(&t);
-                        self.syncer.on_failure(t)
+                        if matches!(error, request_response::OutboundFailure::Timeout) {
+                            // Blocks asked and not given in time: the
+                            // others that have them are asked instead.
+                            self.syncer.on_blocks_stalled(t)
+                        } else {
+                            self.syncer.on_failure(t)
+                        }
                     }
                     Some(Purpose::BlockTxs(h) | Purpose::FullBlock(h)) => {
                         // No answer in time, or the stream dropped

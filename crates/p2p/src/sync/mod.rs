@@ -801,18 +801,38 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                     // the responder's size budget: the rest is asked for
                     // again, from it or another peer.
                     if !answered_some {
-                        if let Some(st) = self.peers.get_mut(&peer) {
-                            st.serves = 0;
-                            st.best = None;
-                            st.disprove();
-                            self.sweep_due = true;
-                        }
+                        self.pass_over(&peer);
                     }
                     self.slots.insert(h, Slot::Wanted)
                 }
             };
         }
         fault.map_or(Ok(()), Err)
+    }
+
+    /// What a peer showed is not believed: it is asked for neither headers
+    /// nor blocks until it claims more work.
+    fn pass_over(&mut self, peer: &P) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.disprove();
+            st.serves = 0;
+            st.best = None;
+            self.sweep_due = true;
+        }
+    }
+
+    /// A blocks request timed out: its blocks are wanted again, from the
+    /// other peers that have them, and the peer is passed over as one
+    /// that answered it has none of them.
+    pub fn on_blocks_stalled(&mut self, token: u64) {
+        let peer = match self.requests.get(&token) {
+            Some(Pending::Blocks(p, _)) => Some(p.clone()),
+            _ => None,
+        };
+        self.on_failure(token);
+        if let Some(p) = peer {
+            self.pass_over(&p);
+        }
     }
 
     /// A request failed (timeout, disconnect): its blocks are wanted again,

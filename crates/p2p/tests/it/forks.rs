@@ -206,3 +206,46 @@ fn per_peer_state_and_the_header_tree_stay_bounded() {
     );
     assert!(most_requests > 0);
 }
+
+#[test]
+fn blocks_a_peer_sits_on_are_asked_of_the_others() {
+    let genesis = crate::memchain::genesis();
+    let mut blocks = vec![genesis.clone()];
+    blocks.extend(branch(genesis.hash(), 8, 1));
+    let known = |h: &Hash| (*h == genesis.hash()).then_some(0);
+    let mut s: Syncer<u32> = Syncer::new(SyncConfig {
+        blocks_per_request: 8,
+        max_in_flight_per_peer: 1,
+        ..SyncConfig::default()
+    });
+    let local = Local {
+        height: 0,
+        work: work(0),
+        locator: vec![genesis.hash()],
+    };
+    s.peer_status(1, 8, work(8));
+    s.peer_status(2, 8, work(8));
+    for (p, t, req) in s.poll(&local) {
+        let Response::Headers(h) = serve(&blocks, &req) else {
+            panic!("{p}: {req:?}")
+        };
+        s.on_headers(t, &h, &ByHeight(known)).unwrap();
+    }
+    // All 8 blocks go to one peer in one request; it sits on it until
+    // the request times out.
+    let reqs = s.poll(&local);
+    let [(p, t, Request::Blocks(_))] = reqs.as_slice() else {
+        panic!("{reqs:?}")
+    };
+    s.on_blocks_stalled(*t);
+    let again = s.poll(&local);
+    let [(q, _, Request::Blocks(hashes))] = again.as_slice() else {
+        panic!("{again:?}")
+    };
+    assert_ne!(q, p, "the other peer is asked");
+    assert_eq!(hashes.len(), 8);
+    // The staller is asked for nothing more until it claims more work.
+    assert!(s.poll(&local).is_empty());
+    s.peer_status(*p, 9, work(9));
+    assert!(s.poll(&local).iter().any(|r| r.0 == *p));
+}

@@ -253,3 +253,34 @@ pub async fn progress_bar(node: Arc<Node>, mut stop: tokio::sync::watch::Receive
         b.finish_and_clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_p2p::sync::tree::add_work;
+
+    /// The header tree weighs a branch as the chain does: the chain's work
+    /// for the block it attaches to plus each header's work must come to
+    /// the work a peer on that branch claims in its status, or an honest
+    /// peer's headers would look short of its claim.
+    #[test]
+    fn headers_weigh_what_the_chain_counts() {
+        let node = luminex_service::testkit::memory_node();
+        let chain = NodeChain::new(node.clone(), Role::Full, None);
+        let genesis = chain.status();
+        let (height, mut work) = chain.known_work(&genesis.tip).expect("genesis is known");
+        assert_eq!((height, work), (0, genesis.work));
+        for _ in 0..3 {
+            let b = node.produce_block().expect("a dev block");
+            work = add_work(
+                &work,
+                &chain.header_work(&b.header).expect("a valid header"),
+            );
+        }
+        let tip = chain.status();
+        assert_eq!(tip.height, 3);
+        assert_eq!(work, tip.work);
+        assert_eq!(chain.known_work(&tip.tip), Some((3, tip.work)));
+        assert_eq!(chain.known_work(&Hash([7; 32])), None);
+    }
+}

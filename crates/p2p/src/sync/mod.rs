@@ -671,7 +671,8 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                 if self.tree.is_invalid(&hash) {
                     return Err(Fault::InvalidChain);
                 }
-                let tip = match chain.known(&hash) {
+                let known = chain.known(&hash);
+                let tip = match known {
                     Some((height, work)) => Tip { hash, height, work },
                     None => Tip {
                         hash,
@@ -679,7 +680,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                         work: add_work(&prev.work, &w),
                     },
                 };
-                placed.push((tip, prev.hash, chain.known(&hash).is_some()));
+                placed.push((tip, prev.hash, known.is_some()));
                 prev = tip;
             }
             for (tip, prev, in_chain) in placed {

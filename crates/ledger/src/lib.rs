@@ -47,4 +47,6 @@ pub use validate::{
 };
 
 pub use validate::BlockIds;
-pub use validators::{ConsensusRecord, PendingChange, Validator, ValidatorSet, ValidatorSetError};
+pub use validators::{
+    ConsensusRecord, PendingChange, ScheduledSet, Validator, ValidatorSet, ValidatorSetError,
+};

@@ -35,6 +35,14 @@ pub trait HeaderChain {
 pub trait ChainContext: HeaderChain {
     /// The consensus state after the main-chain block at `height`.
     fn consensus_record(&self, height: u64) -> Option<ConsensusRecord>;
+
+    /// Calls `f` with the staking state after the tip (the state a block
+    /// on the tip builds on) and returns true, or returns false on chains
+    /// without staking.
+    fn with_staking(&self, f: &mut dyn FnMut(&crate::staking::StakingState)) -> bool {
+        let _ = f;
+        false
+    }
 }
 
 /// How a chain decides that a block can no longer be reverted.

@@ -287,11 +287,14 @@ pub struct CoinbaseExtraError {
 }
 
 /// Names of the compiled-in presets.
-pub const PRESETS: &[&str] = &["dev", "qbtc", "poa"];
+pub const PRESETS: &[&str] = &["dev", "qbtc", "poa", "nextgen", "almagill", "sidechain"];
 
 const DEV: &str = include_str!("../presets/dev.toml");
 const QBTC: &str = include_str!("../presets/qbtc.toml");
 const POA: &str = include_str!("../presets/poa.toml");
+const NEXTGEN: &str = include_str!("../presets/nextgen.toml");
+const ALMAGILL: &str = include_str!("../presets/almagill.toml");
+const SIDECHAIN: &str = include_str!("../presets/sidechain.toml");
 
 impl ChainSpec {
     /// A compiled-in preset.
@@ -305,6 +308,9 @@ impl ChainSpec {
             "dev" => Ok(DEV),
             "qbtc" => Ok(QBTC),
             "poa" => Ok(POA),
+            "nextgen" => Ok(NEXTGEN),
+            "almagill" => Ok(ALMAGILL),
+            "sidechain" => Ok(SIDECHAIN),
             other => Err(SpecError::UnknownPreset(other.to_string())),
         }
     }
@@ -332,6 +338,14 @@ impl ChainSpec {
         }
         if self.allowed_schemes.is_empty() || !self.allowed_schemes.contains(&self.default_scheme) {
             return bad("default_scheme must be one of allowed_schemes");
+        }
+        // The staking table first: the genesis validators' powers on a
+        // staking chain come from its minimum stake.
+        if let Some(staking) = &self.staking {
+            if self.consensus != ConsensusKind::Bft {
+                return Err(StakingParamsError::NotBft.into());
+            }
+            staking.check()?;
         }
         match self.consensus {
             ConsensusKind::Pow => {
@@ -368,11 +382,20 @@ impl ChainSpec {
                 }
             }
         }
-        if let Some(staking) = &self.staking {
-            if self.consensus != ConsensusKind::Bft {
-                return Err(StakingParamsError::NotBft.into());
+        if self.staking.is_some() {
+            if self.authority_changes() {
+                return bad("on a staking chain the validator set comes from stake: authority_changes must be off");
             }
-            staking.check()?;
+            let set = self.genesis_validators()?;
+            if set
+                .validators()
+                .iter()
+                .any(|v| Amount::from_base(v.power).is_none())
+            {
+                return bad(
+                    "a genesis validator's power is its bonded stake: it must be a valid amount",
+                );
+            }
         }
         let mut total = Amount::ZERO;
         for a in &self.genesis.allocations {
@@ -518,6 +541,10 @@ impl ChainSpec {
                 power: g.power,
             });
         }
+        // On a staking chain a validator's power is its bonded stake in
+        // base units (ADR 0034): development validators start with the
+        // minimum stake each.
+        let dev_power = self.staking.as_ref().map_or(1, |s| s.min_stake.base());
         for i in 0..bft.dev_validators {
             let key = luminex_crypto::SigningKey::from_seed(
                 self.default_scheme,
@@ -525,7 +552,7 @@ impl ChainSpec {
             );
             validators.push(Validator {
                 public_key: key.public_key().clone(),
-                power: 1,
+                power: dev_power,
             });
         }
         ValidatorSet::new(validators)
@@ -542,6 +569,7 @@ impl ChainSpec {
             validators: set.clone(),
             next_validators: set,
             pending: Vec::new(),
+            scheduled: None,
         })
     }
 

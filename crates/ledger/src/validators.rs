@@ -227,6 +227,20 @@ pub struct ConsensusRecord {
     pub next_validators: ValidatorSet,
     /// Changes for heights after `height + 2`, by height.
     pub pending: Vec<PendingChange>,
+    /// On staking chains: the set the last epoch boundary elected and the
+    /// first height it finalizes (ADR 0033, ADR 0034). It replaces
+    /// `next_validators` two heights before then.
+    pub scheduled: Option<ScheduledSet>,
+}
+
+/// A whole validator set scheduled to take over at a later height: what an
+/// election at an epoch boundary produces.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ScheduledSet {
+    /// First height the set finalizes.
+    pub effective_height: u64,
+    /// The set.
+    pub set: ValidatorSet,
 }
 
 impl ConsensusRecord {
@@ -245,6 +259,14 @@ impl Encode for ConsensusRecord {
         }
         self.next_validators.encode_to(s);
         put_seq(s, &self.pending);
+        // Written only when present, behind a tag: a record without one
+        // encodes (and hashes) exactly as before scheduled sets existed,
+        // so authority chains' states and stored records are unchanged.
+        if let Some(sch) = &self.scheduled {
+            s.put(&[1]);
+            s.put(&sch.effective_height.to_le_bytes());
+            sch.set.encode_to(s);
+        }
     }
 }
 
@@ -266,6 +288,19 @@ impl Decode for ConsensusRecord {
                 MAX_VALIDATORS as u64,
                 PendingChange::decode,
             )?,
+            scheduled: if r.remaining() == 0 {
+                None
+            } else {
+                if r.u8("scheduled set tag")? != 1 {
+                    return Err(DecodeError::OutOfRange {
+                        field: "scheduled set tag",
+                    });
+                }
+                Some(ScheduledSet {
+                    effective_height: r.u64("scheduled set height")?,
+                    set: ValidatorSet::decode(r)?,
+                })
+            },
         })
     }
 }
@@ -326,8 +361,23 @@ mod tests {
                 effective_height: 9,
                 validator: v(7, 0),
             }],
+            scheduled: None,
         };
         assert_eq!(ConsensusRecord::decode_all(&rec.encode()).unwrap(), rec);
+        let plain = rec.encode();
+        let rec = ConsensusRecord {
+            scheduled: Some(ScheduledSet {
+                effective_height: 21,
+                set: ValidatorSet::new(vec![v(5, 9)]).unwrap(),
+            }),
+            ..rec
+        };
+        let with = rec.encode();
+        assert_eq!(ConsensusRecord::decode_all(&with).unwrap(), rec);
+        assert_eq!(&with[..plain.len()], &plain[..], "the schedule is a suffix");
+        let mut bad = with.clone();
+        bad[plain.len()] = 2;
+        assert!(ConsensusRecord::decode_all(&bad).is_err());
         let mut other = rec.clone();
         other.priorities[0] += 1;
         assert_ne!(other.hash(), rec.hash());

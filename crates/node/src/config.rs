@@ -61,7 +61,9 @@ pub struct NodeArgs {
     /// REST API listen address.
     #[arg(long, env = "LUMINEX_HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
-    /// Time between blocks of the dev producer in milliseconds (default: the spec's).
+    /// Time between blocks in milliseconds: the dev producer's pace, and on
+    /// BFT chains the pause after a finalized block (default: the spec's;
+    /// shortens `nextgen`'s 5 minutes for tests and local networks).
     #[arg(long, env = "LUMINEX_BLOCK_TIME_MS")]
     pub block_time_ms: Option<u64>,
     /// Address that receives block rewards (default on dev chains: dev key 0).

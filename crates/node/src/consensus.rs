@@ -240,8 +240,20 @@ impl Host for NodeHost<'_> {
         };
         let now = self.now_ms();
         let rules = &self.rules;
-        let build =
-            |txs| rules.build_block(&parent, &record, last_commit.cloned(), proposer, now, txs);
+        let chain = &self.node.chain;
+        let build = |txs| {
+            chain.with_context(|ctx| {
+                rules.build_block(
+                    &parent,
+                    &record,
+                    ctx,
+                    last_commit.cloned(),
+                    proposer,
+                    now,
+                    txs,
+                )
+            })
+        };
         let mut block = build(txs);
         // The mempool's payload leaves room for a header and a coinbase, not
         // for the certificate a BFT block carries in its body (~10 kB with
@@ -300,6 +312,9 @@ pub struct Consensus {
     relay: ProposalRelay,
     /// Double-signing evidence no block has carried yet.
     evidence: EvidencePool,
+    /// The pause after a finalized block before the next height starts
+    /// (the spec's interval unless `--block-time-ms` shortens it).
+    block_interval_ms: u64,
 }
 
 /// Heights double-signing evidence stays punishable. A staking chain's
@@ -308,11 +323,13 @@ pub struct Consensus {
 const EVIDENCE_MAX_AGE: u64 = 7 * 24 * 3600;
 
 /// Starts the consensus task of a BFT chain. `key` makes this node a
-/// validator; its signed-state record lives in `chain_dir`.
+/// validator; its signed-state record lives in `chain_dir`; a new height
+/// starts `block_interval` after the last finalized block's time.
 pub fn start(
     node: Arc<Node>,
     key: Option<SigningKey>,
     chain_dir: &Path,
+    block_interval: Duration,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<(ConsensusHandle, tokio::task::JoinHandle<()>)> {
     let rules = BftRules::for_spec(&node.spec).context("not a BFT chain")?;
@@ -356,6 +373,7 @@ pub fn start(
         last_position: ((0, 0), 0),
         relay,
         evidence,
+        block_interval_ms: u64::try_from(block_interval.as_millis()).unwrap_or(u64::MAX),
     };
     let handle = tokio::spawn(task.run(rx, stop));
     Ok((ConsensusHandle { tx }, handle))
@@ -784,11 +802,9 @@ impl Consensus {
                     let next_at = block
                         .header
                         .time_ms()
-                        .saturating_add(self.node.spec.block_interval_ms);
+                        .saturating_add(self.block_interval_ms);
                     let now = self.node.clock.now_millis();
-                    let wait = next_at
-                        .saturating_sub(now)
-                        .min(self.node.spec.block_interval_ms);
+                    let wait = next_at.saturating_sub(now).min(self.block_interval_ms);
                     if wait == 0 {
                         self.advance(height);
                     } else {

@@ -175,6 +175,7 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
             node.clone(),
             validator_key,
             &cfg.chain_dir,
+            cfg.block_time,
             stop_rx.clone(),
         )?)
     } else {

@@ -62,6 +62,9 @@ pub fn write_testnet(
             .duration_since(std::time::UNIX_EPOCH)?
             .as_secs(),
     )?;
+    // On a staking chain a validator's power is its bonded stake (ADR
+    // 0034): each starts with the minimum stake.
+    let stake_power = spec.staking.as_ref().map_or(1, |s| s.min_stake.base());
     let mut genesis = Vec::new();
     let mut node_dirs = Vec::new();
     let mut peers = Vec::new();
@@ -76,7 +79,7 @@ pub fn write_testnet(
         genesis.push(GenesisValidator {
             scheme: spec.default_scheme,
             public_key: hex::encode(&key.public_key().bytes),
-            power: 1,
+            power: stake_power,
         });
         let p2p = luminex_p2p::load_or_create_key(&chain_dir.join("p2p_key"))
             .context("writing a peer-to-peer key")?;
@@ -184,5 +187,28 @@ mod tests {
         let dev = ChainSpec::preset("dev").unwrap();
         assert!(write_testnet(&dev, 4, &dir.path().join("x"), 19_000).is_err());
         assert!(write_testnet(&base, 0, &dir.path().join("y"), 19_000).is_err());
+    }
+
+    /// The staking presets make testnets too: each validator starts bonded
+    /// with the minimum stake, which is its power (ADR 0034), and the
+    /// genesis staking state holds those bonds.
+    #[test]
+    fn staking_presets_make_testnets_with_bonded_validators() {
+        for name in ["nextgen", "almagill", "sidechain"] {
+            let dir = tempfile::tempdir().unwrap();
+            let base = ChainSpec::preset(name).unwrap();
+            let t = write_testnet(&base, 4, &dir.path().join("net"), 19_000).unwrap();
+            let spec =
+                ChainSpec::from_toml(&std::fs::read_to_string(&t.spec_path).unwrap()).unwrap();
+            let min = spec.staking.as_ref().unwrap().min_stake.base();
+            let set = spec.genesis_validators().unwrap();
+            assert_eq!(set.len(), 4, "{name}");
+            assert!(set.validators().iter().all(|v| v.power == min), "{name}");
+            let state = luminex_ledger::StakingState::genesis(&spec);
+            assert_eq!(state.total_bonded(), 4 * u128::from(min), "{name}");
+            for v in set.validators() {
+                assert_eq!(state.bonded_power(&v.id()), min, "{name}");
+            }
+        }
     }
 }

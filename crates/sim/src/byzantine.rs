@@ -121,14 +121,17 @@ impl Sim {
             if let Ok(Some(record)) = live.chain.consensus_record(parent.height) {
                 let block = &p.proposal.block;
                 let time = block.header.time_ms() + 1;
-                proposal.block = self.rules.build_block(
-                    &parent,
-                    &record,
-                    block.last_commit.clone(),
-                    self.nodes[i].key.public_key().key_hash(),
-                    time,
-                    block.txs.clone(),
-                );
+                proposal.block = live.chain.with_context(|ctx| {
+                    self.rules.build_block(
+                        &parent,
+                        &record,
+                        ctx,
+                        block.last_commit.clone(),
+                        self.nodes[i].key.public_key().key_hash(),
+                        time,
+                        block.txs.clone(),
+                    )
+                });
             }
         }
         let signature = self.nodes[i]

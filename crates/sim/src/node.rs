@@ -157,14 +157,17 @@ impl Host for NodeHost<'_> {
                 lock: self.reward,
             });
         }
-        Some(self.rules.build_block(
-            &parent,
-            &record,
-            last_commit.cloned(),
-            proposer,
-            self.now_ms,
-            txs,
-        ))
+        Some(self.chain.with_context(|ctx| {
+            self.rules.build_block(
+                &parent,
+                &record,
+                ctx,
+                last_commit.cloned(),
+                proposer,
+                self.now_ms,
+                txs,
+            )
+        }))
     }
 
     fn validate_block(&mut self, block: &Block) -> bool {

@@ -3,6 +3,9 @@
 //! * [`message`]: proposals, votes, their signed forms and digests;
 //! * [`compact`]: proposals carried as txids and rebuilt from the mempool;
 //! * [`relay`]: a node's compact proposals in flight (asks and answers);
+//! * [`epochs`]: validator sets from stake — elections at epoch
+//!   boundaries, jailed validators dropped, the staking state's hash in the
+//!   header;
 //! * [`evidence`]: double-signing evidence, checked alone, and its pool;
 //! * [`proposer`]: proposer choice — CometBFT's weighted rotation, or a
 //!   stake-weighted draw per view;
@@ -14,6 +17,7 @@
 
 pub mod compact;
 pub mod engine;
+pub mod epochs;
 pub mod evidence;
 pub mod machine;
 pub mod message;

@@ -293,6 +293,7 @@ mod tests {
             priorities: vec![0; 4],
             next_validators: s.clone(),
             pending: Vec::new(),
+            scheduled: None,
         };
         for r in 0..8 {
             assert_eq!(

@@ -6,6 +6,7 @@
 
 use luminex_ledger::authority::{self, AuthorityError};
 use luminex_ledger::spec::{BftParams, ConsensusKind, ProposerSelection};
+use luminex_ledger::staking::StakingParams;
 use luminex_ledger::{
     check_authority_change, BlockError, ChainContext, ChainSpec, ConsensusRecord, ConsensusRules,
     Finality, Parent, PendingChange, TxError, ValidatorSet, U256,
@@ -14,6 +15,7 @@ use luminex_primitives::header::BFT_VERSION;
 use luminex_primitives::{BftHeader, Block, CommitCertificate, Hash, Header, Transaction, TxKind};
 use rayon::prelude::*;
 
+use super::epochs::StakeInputs;
 use super::message::{vote_digest, ChainDomain, VoteKind};
 use super::proposer;
 
@@ -25,6 +27,7 @@ pub struct BftRules {
     max_block_bytes: usize,
     genesis: Hash,
     authority_changes: bool,
+    staking: Option<StakingParams>,
 }
 
 impl BftRules {
@@ -38,6 +41,7 @@ impl BftRules {
             max_block_bytes: spec.max_block_bytes,
             genesis,
             authority_changes: spec.authority_changes(),
+            staking: spec.staking.clone(),
         })
     }
 
@@ -80,7 +84,8 @@ impl BftRules {
     /// consensus state before it is `record` and which schedules `changes`
     /// (its authority changes, in block order): the next set takes over,
     /// priorities step once, changes due two heights on apply, the block's
-    /// own changes join those pending.
+    /// own changes join those pending, a scheduled set due two heights on
+    /// replaces the set after next.
     pub fn next_state(record: &ConsensusRecord, changes: &[PendingChange]) -> ConsensusRecord {
         let height = record.height + 1;
         let stepped = proposer::advance(&record.validators, &record.priorities);
@@ -94,14 +99,59 @@ impl BftRules {
         pending.extend_from_slice(changes);
         // A change that would leave an unusable set is not applied (the
         // rules refuse such a change when it is scheduled).
-        let next_validators = authority::apply(&record.next_validators, &due)
+        let mut next_validators = authority::apply(&record.next_validators, &due)
             .unwrap_or_else(|_| record.next_validators.clone());
+        let mut scheduled = record.scheduled.clone();
+        if let Some(s) = scheduled.take_if(|s| s.effective_height <= height + 2) {
+            next_validators = s.set;
+        }
         ConsensusRecord {
             height,
             validators: record.next_validators.clone(),
             priorities,
             next_validators,
             pending,
+            scheduled,
+        }
+    }
+
+    /// What the staking state the block on `parent` builds on contributes
+    /// to its consensus state (`None` on chains without staking); an error
+    /// when a staking chain's store has no staking state.
+    pub fn stake_inputs(
+        &self,
+        chain: &dyn ChainContext,
+        record: &ConsensusRecord,
+        parent: &Parent,
+    ) -> Result<Option<StakeInputs>, BlockError> {
+        let Some(params) = &self.staking else {
+            return Ok(None);
+        };
+        StakeInputs::from_chain(params, chain, record, parent)
+            .map(Some)
+            .ok_or(BlockError::NoConsensusState(parent.height))
+    }
+
+    /// The consensus state after a block on `parent` (whose state is
+    /// `record`) that schedules `changes`, and the `state_root` its header
+    /// must carry: [`BftRules::next_state`], then on staking chains the
+    /// staking state's election, jailings and hash (ADR 0034).
+    pub fn next_state_and_root(
+        record: &ConsensusRecord,
+        changes: &[PendingChange],
+        stake: Option<&StakeInputs>,
+    ) -> (ConsensusRecord, Hash) {
+        let mut next = Self::next_state(record, changes);
+        match stake {
+            Some(s) => {
+                s.apply(&mut next);
+                let root = s.state_root(&next);
+                (next, root)
+            }
+            None => {
+                let root = next.hash();
+                (next, root)
+            }
         }
     }
 
@@ -132,11 +182,16 @@ impl BftRules {
     /// A block on `parent` (whose consensus state is `record`) carrying
     /// `txs` (coinbase first) less any authority change that is not valid
     /// there, the parent's certificate (none on genesis), `proposer` and a
-    /// time no earlier than one millisecond after the parent's.
+    /// time no earlier than one millisecond after the parent's. `chain` is
+    /// the chain whose tip is `parent` (for the staking state on staking
+    /// chains); without the staking state a staking chain's block carries a
+    /// state root the others refuse.
+    #[allow(clippy::too_many_arguments)]
     pub fn build_block(
         &self,
         parent: &Parent,
         record: &ConsensusRecord,
+        chain: &dyn ChainContext,
         last_commit: Option<CommitCertificate>,
         proposer: Hash,
         time_ms: u64,
@@ -171,7 +226,10 @@ impl BftRules {
             validators_hash: record.validators.hash(),
             next_validators_hash: record.next_validators.hash(),
             last_commit_hash: last_commit.as_ref().map_or(Hash::ZERO, |c| c.hash()),
-            state_root: Self::next_state(record, &changes).hash(),
+            state_root: {
+                let stake = self.stake_inputs(chain, record, parent).ok().flatten();
+                Self::next_state_and_root(record, &changes, stake.as_ref()).1
+            },
         };
         let mut block = Block {
             header: header.into(),
@@ -355,8 +413,9 @@ impl ConsensusRules for BftRules {
                     txid: block.txs[index].txid(),
                     error: TxError::Authority(error),
                 })?;
-        let next = Self::next_state(&record, &changes);
-        if h.state_root != next.hash() {
+        let stake = self.stake_inputs(chain, &record, parent)?;
+        let (next, root) = Self::next_state_and_root(&record, &changes, stake.as_ref());
+        if h.state_root != root {
             return Err(BlockError::BadStateRoot);
         }
         Ok(Some(next))

@@ -63,6 +63,7 @@ pub(crate) fn proposal(f: &Fixture, n: u8) -> SignedProposal {
     block = BftRules::for_spec(&f.spec).unwrap().build_block(
         &parent,
         &f.record,
+        &crate::Straight(Vec::new()),
         None,
         f.keys[proposer].public_key().key_hash(),
         block.header.time_ms(),

@@ -75,6 +75,7 @@ impl TestHost {
             .build_block(
                 &parent,
                 &self.record,
+                &crate::Straight(Vec::new()),
                 None,
                 proposer,
                 time_ms,

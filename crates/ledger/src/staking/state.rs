@@ -145,19 +145,49 @@ impl StakingState {
         }
     }
 
-    /// The state at genesis of `spec`: no stake; on a chain that requires
-    /// account creation, the allocations' addresses are the accounts.
+    /// The state at genesis of `spec`: each genesis validator of a staking
+    /// chain bonded with its power as self-bond in base units (ADR 0034:
+    /// otherwise the first staker to appear would be elected alone); on a
+    /// chain that requires account creation, the allocations' addresses
+    /// are the accounts.
     pub fn genesis(spec: &crate::ChainSpec) -> StakingState {
-        if !spec.requires_account_creation() {
-            return StakingState::default();
-        }
-        StakingState::with_accounts(spec.genesis_block().txs.iter().flat_map(|tx| {
-            tx.outputs
+        let mut state = if spec.requires_account_creation() {
+            StakingState::with_accounts(spec.genesis_block().txs.iter().flat_map(|tx| {
+                tx.outputs
+                    .iter()
+                    .map(|o| o.lock)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+            }))
+        } else {
+            StakingState::default()
+        };
+        if spec.staking.is_some() {
+            // A checked spec's genesis powers are valid amounts.
+            for v in spec
+                .genesis_validators()
                 .iter()
-                .map(|o| o.lock)
-                .collect::<Vec<_>>()
-                .into_iter()
-        }))
+                .flat_map(|s| s.validators())
+            {
+                if let Some(self_bond) = Amount::from_base(v.power) {
+                    state.validators.insert(
+                        v.id(),
+                        ValidatorStake {
+                            public_key: v.public_key.clone(),
+                            self_bond,
+                            delegated: Amount::ZERO,
+                        },
+                    );
+                }
+            }
+        }
+        state
+    }
+
+    /// The coins bonded at genesis (the genesis validators' self-bonds):
+    /// minted with the genesis block, part of its supply.
+    pub fn genesis_bonded(spec: &crate::ChainSpec) -> u128 {
+        StakingState::genesis(spec).total_bonded()
     }
 
     /// The validator with id `id`.

@@ -898,7 +898,15 @@ fn state_and_undo_round_trip_through_their_encodings() {
 
 #[test]
 fn the_staking_table_of_a_spec_is_checked() {
-    let poa = ChainSpec::preset_toml("poa").unwrap();
+    let governed = ChainSpec::preset_toml("poa").unwrap();
+    // A staking chain's set comes from stake: governance changes are off.
+    assert!(matches!(
+        ChainSpec::from_toml(&format!(
+            "{governed}\n[staking]\nmin_stake = 1\nunbonding_blocks = 1\n"
+        )),
+        Err(SpecError::Invalid(m)) if m.contains("authority_changes")
+    ));
+    let poa = governed.replace("authority_changes = true", "authority_changes = false");
     let with = |table: &str| ChainSpec::from_toml(&format!("{poa}\n[staking]\n{table}\n"));
     let spec =
         with("min_stake = 1000\nunbonding_blocks = 20\nrequire_account_creation = true").unwrap();
@@ -965,8 +973,12 @@ fn the_staking_table_of_a_spec_is_checked() {
         )),
         Err(SpecError::Staking(StakingParamsError::NotBft))
     );
-    // Presets have no table: their genesis and hash are unchanged.
-    for name in luminex_ledger::spec::PRESETS {
+    // The presets before staking have no table: their genesis and hash
+    // are unchanged; the staking presets have one.
+    for name in ["dev", "qbtc", "poa"] {
         assert_eq!(ChainSpec::preset(name).unwrap().staking, None);
+    }
+    for name in ["nextgen", "almagill", "sidechain"] {
+        assert!(ChainSpec::preset(name).unwrap().staking.is_some());
     }
 }

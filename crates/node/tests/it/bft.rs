@@ -13,20 +13,31 @@ use crate::p2p::{get, send_json, wait_until};
 use crate::support::{free_port, NodeProcess};
 
 /// A node whose process can be killed and started again on its data.
-struct Proc {
-    dir: tempfile::TempDir,
-    port: u16,
+pub(crate) struct Proc {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) port: u16,
+    /// `--chain`: a preset or a spec file.
+    chain: String,
+    /// The chain's name (its data directory).
+    name: String,
     args: Vec<String>,
     process: Option<NodeProcess>,
 }
 
 impl Proc {
     fn start(args: Vec<String>) -> Proc {
+        Proc::start_on("poa", "poa", args)
+    }
+
+    /// A node of chain `chain` (a preset or a spec file) named `name`.
+    pub(crate) fn start_on(chain: &str, name: &str, args: Vec<String>) -> Proc {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut p = Proc {
             dir,
             port,
+            chain: chain.to_string(),
+            name: name.to_string(),
             args,
             process: None,
         };
@@ -38,14 +49,14 @@ impl Proc {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         self.process = Some(NodeProcess::start_chain(
             self.dir.path(),
-            "poa",
+            &self.chain,
             self.port,
             &args,
         ));
     }
 
     /// SIGKILL: nothing is flushed or saved.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut p) = self.process.take() {
             let _ = p.child.kill();
             let _ = p.child.wait();
@@ -56,7 +67,7 @@ impl Proc {
         get(self.port, "/health/node-status").await
     }
 
-    async fn tip(&self) -> (u64, String) {
+    pub(crate) async fn tip(&self) -> (u64, String) {
         let s = self.status().await;
         (
             s["height"].as_u64().unwrap(),
@@ -64,7 +75,7 @@ impl Proc {
         )
     }
 
-    async fn p2p_addr(&self) -> String {
+    pub(crate) async fn p2p_addr(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(a) = self.status().await["p2p"]["listen_addrs"][0].as_str() {
@@ -76,7 +87,8 @@ impl Proc {
     }
 
     async fn utxo_set(&self) -> Value {
-        let cookie = std::fs::read_to_string(self.dir.path().join("poa").join(".cookie")).unwrap();
+        let cookie =
+            std::fs::read_to_string(self.dir.path().join(&self.name).join(".cookie")).unwrap();
         let (u, p) = cookie.trim().split_once(':').unwrap();
         let v = send_json(
             reqwest::Client::new()
@@ -108,7 +120,7 @@ async fn heights(nodes: &[&Proc]) -> Vec<u64> {
 }
 
 /// Waits until every node in `nodes` has finalized past `height`.
-async fn all_past(nodes: &[&Proc], height: u64, what: &str) {
+pub(crate) async fn all_past(nodes: &[&Proc], height: u64, what: &str) {
     for n in nodes {
         wait_until(what, 180, || async { n.tip().await.0 > height }).await;
     }
@@ -249,7 +261,7 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
 }
 
 /// The value of a counter in a node's `/metrics` (0 when absent).
-async fn metric(port: u16, name: &str) -> f64 {
+pub(crate) async fn metric(port: u16, name: &str) -> f64 {
     let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await
         .unwrap()

@@ -13,6 +13,7 @@ mod e2e;
 mod eclipse;
 mod keyfile;
 mod multisig;
+mod nextgen;
 mod p2p;
 mod p2p_multisig;
 mod pow;

@@ -43,6 +43,8 @@ impl Index {
 pub(super) struct Context<'a> {
     pub(super) index: &'a Index,
     pub(super) kv: &'a dyn KvStore,
+    /// The staking state after the tip, on staking chains.
+    pub(super) staking: Option<&'a luminex_ledger::StakingState>,
 }
 
 impl HeaderChain for Context<'_> {
@@ -59,6 +61,16 @@ impl ChainContext for Context<'_> {
                 tracing::error!(height, error = %e, "reading consensus state failed");
                 None
             }
+        }
+    }
+
+    fn with_staking(&self, f: &mut dyn FnMut(&luminex_ledger::StakingState)) -> bool {
+        match self.staking {
+            Some(s) => {
+                f(s);
+                true
+            }
+            None => false,
         }
     }
 }

@@ -552,9 +552,11 @@ impl ChainStore {
     /// index and the stored consensus states.
     pub fn with_context<T>(&self, f: impl FnOnce(&dyn ChainContext) -> T) -> T {
         let index = self.index.read();
+        let staking = self.staking.read();
         f(&Context {
             index: &index,
             kv: &*self.kv,
+            staking: self.stakes().then_some(&*staking),
         })
     }
 

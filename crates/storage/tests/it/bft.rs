@@ -81,16 +81,19 @@ impl Net {
         let parent = self.store.tip_parent();
         let record = self.record(parent.height);
         let last_commit = self.store.certificate(parent.height).unwrap();
-        self.rules.build_block(
-            &parent,
-            &record,
-            last_commit,
-            self.rules.proposer(&record, 0),
-            parent.header.time_ms() + 1000,
-            std::iter::once(coinbase(&self.spec, parent.height + 1))
-                .chain(txs)
-                .collect(),
-        )
+        self.store.with_context(|ctx| {
+            self.rules.build_block(
+                &parent,
+                &record,
+                ctx,
+                last_commit,
+                self.rules.proposer(&record, 0),
+                parent.header.time_ms() + 1000,
+                std::iter::once(coinbase(&self.spec, parent.height + 1))
+                    .chain(txs)
+                    .collect(),
+            )
+        })
     }
 
     /// Precommits for `block` at `height` by validators `signers` (indexes
@@ -280,14 +283,17 @@ fn a_block_conflicting_with_a_final_one_is_refused() {
         header: rec.header,
     };
     let record = net.record(0);
-    let rival = net.rules.build_block(
-        &parent,
-        &record,
-        None,
-        net.rules.proposer(&record, 1),
-        parent.header.time_ms() + 5000,
-        vec![coinbase(&net.spec, 1)],
-    );
+    let rival = net.store.with_context(|ctx| {
+        net.rules.build_block(
+            &parent,
+            &record,
+            ctx,
+            None,
+            net.rules.proposer(&record, 1),
+            parent.header.time_ms() + 5000,
+            vec![coinbase(&net.spec, 1)],
+        )
+    });
     assert_ne!(rival.hash(), b1.hash());
     let cert = net.certify(&rival, 1, &[0, 1, 2, 3]);
     assert!(matches!(

@@ -561,14 +561,17 @@ fn commit_bft_block(node: &Node, signers: &[usize]) {
         witnesses: vec![],
         data: Vec::new(),
     };
-    let block = rules.build_block(
-        &parent,
-        &record,
-        node.chain.certificate(parent.height).unwrap(),
-        rules.proposer(&record, 0),
-        parent.header.time_ms() + 1000,
-        vec![coinbase],
-    );
+    let block = node.chain.with_context(|ctx| {
+        rules.build_block(
+            &parent,
+            &record,
+            ctx,
+            node.chain.certificate(parent.height).unwrap(),
+            rules.proposer(&record, 0),
+            parent.header.time_ms() + 1000,
+            vec![coinbase],
+        )
+    });
     let set = record.validators;
     let digest = vote_digest(
         rules.domain(),

@@ -97,7 +97,32 @@ pub struct Config {
     pub catch_up: bool,
     /// How proposers are chosen (the spec's rule).
     pub proposer_selection: ProposerSelection,
+    /// A staking chain (ADR 0034) instead of an authority chain.
+    pub staking: Option<StakingRun>,
 }
+
+/// A staking chain's run: the last `joiners` nodes start outside the
+/// validator set and bond stake (or register as nodes) at the start, so
+/// elections at epoch boundaries must seat them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StakingRun {
+    /// Blocks per epoch.
+    pub epoch_blocks: u64,
+    /// Seats of a stake election.
+    pub max_validators: u32,
+    /// A committee of this many registered nodes instead of an election by
+    /// stake (the `sidechain` design).
+    pub committee_size: Option<u32>,
+    /// Nodes that join: each bonds [`JOIN_STAKE`] (or registers).
+    pub joiners: usize,
+}
+
+/// Minimum stake of a simulated staking chain (base units); genesis
+/// validators start with it.
+pub const MIN_STAKE: u64 = 100_000_000;
+/// What each joining node bonds: more than any genesis validator, so an
+/// election by stake seats it.
+pub const JOIN_STAKE: u64 = 3 * MIN_STAKE;
 
 /// What a run found.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -142,6 +167,9 @@ pub struct Report {
     /// Per node (empty while down), the validators (node indexes) it
     /// holds double-signing evidence against.
     pub evidence: Vec<BTreeSet<usize>>,
+    /// The validator set (node indexes) that finalized each height from 1,
+    /// as the first live honest node's chain records it.
+    pub validator_sets: Vec<BTreeSet<usize>>,
 }
 
 /// Simulated time allowed by default after the heal for the required
@@ -300,6 +328,7 @@ pub fn random_config(seed: u64, n: usize, byzantine: usize) -> Config {
         } else {
             ProposerSelection::Rotation
         },
+        staking: None,
     }
 }
 
@@ -317,9 +346,23 @@ pub fn sweep_config(seed: u64) -> Config {
 impl Sim {
     fn new(seed: u64, cfg: Config) -> Sim {
         let n = cfg.behaviours.len();
-        let mut spec = sim_spec(n);
+        let joiners = cfg.staking.as_ref().map_or(0, |s| s.joiners);
+        let mut spec = sim_spec(n - joiners);
         if let Some(bft) = spec.bft.as_mut() {
             bft.proposer_selection = cfg.proposer_selection;
+        }
+        if let Some(s) = &cfg.staking {
+            spec.staking = Some(workload::staking_params(s));
+            if let Some(bft) = spec.bft.as_mut() {
+                bft.authority_changes = false;
+            }
+            // One genesis coin per joiner to pay its transaction.
+            let first = spec.genesis.allocations.clone();
+            for i in first.len()..joiners {
+                let mut a = first[i % first.len()].clone();
+                a.amount = luminex_primitives::Amount::from_coins(1_000).expect("in range");
+                spec.genesis.allocations.push(a);
+            }
         }
         let rules = BftRules::for_spec(&spec).expect("a BFT spec");
         let nodes = (0..n)
@@ -332,8 +375,26 @@ impl Sim {
             })
             .collect();
         let genesis = spec.genesis_block();
-        let genesis_supply = genesis.txs[0].outputs.iter().map(|o| o.amount.base()).sum();
-        let txs = workload::transfers(&spec, &genesis, cfg.transfers);
+        let genesis_supply = genesis.txs[0]
+            .outputs
+            .iter()
+            .map(|o| o.amount.base())
+            .sum::<u64>()
+            + luminex_ledger::StakingState::genesis_bonded(&spec) as u64;
+        let txs = match &cfg.staking {
+            None => workload::transfers(&spec, &genesis, cfg.transfers),
+            Some(s) => {
+                let keys: Vec<SigningKey> = (n - joiners..n)
+                    .map(|i| {
+                        SigningKey::from_seed(
+                            spec.default_scheme,
+                            &ChainSpec::dev_validator_seed(i as u32),
+                        )
+                    })
+                    .collect();
+                workload::joins(&spec, &genesis, &keys, s.committee_size.is_some())
+            }
+        };
         Sim {
             start_ms: u64::from(spec.genesis.time) * 1000 + 1000,
             spec,
@@ -473,6 +534,7 @@ impl Sim {
             .map(|(_, _, t)| *t)
             .filter(|t| *t >= heal)
             .collect();
+        let validator_sets = self.validator_sets();
         Report {
             outcome,
             trace: self.trace.finish(),
@@ -511,9 +573,36 @@ impl Sim {
                         .collect(),
                 })
                 .collect(),
+            validator_sets,
             certificate_bytes: self.certificate_bytes,
             fetched_proposals: self.fetched_proposals,
         }
+    }
+
+    /// See [`Report::validator_sets`].
+    fn validator_sets(&self) -> Vec<BTreeSet<usize>> {
+        let Some(live) = (0..self.nodes.len())
+            .filter(|i| self.honest(*i))
+            .find_map(|i| self.nodes[i].live.as_ref())
+        else {
+            return Vec::new();
+        };
+        let index: BTreeMap<Hash, usize> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.key.public_key().key_hash(), i))
+            .collect();
+        (0..live.chain.tip().height)
+            .map_while(|h| live.chain.consensus_record(h).ok().flatten())
+            .map(|r| {
+                r.validators
+                    .validators()
+                    .iter()
+                    .filter_map(|v| index.get(&v.id()).copied())
+                    .collect()
+            })
+            .collect()
     }
 
     fn trace(&mut self, tag: u8, a: u64, b: u64, c: u64) {
@@ -931,11 +1020,16 @@ impl Sim {
         }
     }
 
-    /// The coins of node `i` are the genesis coins plus every subsidy.
+    /// The coins of node `i` — spendable, bonded and unbonding — are the
+    /// genesis coins (with the genesis validators' bonds) plus every
+    /// subsidy.
     fn check_supply(&self, i: usize, height: u64) -> Result<(), String> {
         let live = self.nodes[i].live.as_ref().expect("live");
         let coins = live.chain.all_utxos().map_err(|e| e.to_string())?;
-        let total: u64 = coins.values().map(|c| c.output.amount.base()).sum();
+        let staked = live
+            .chain
+            .with_staking(|s| s.total_bonded() + s.total_unbonding()) as u64;
+        let total: u64 = coins.values().map(|c| c.output.amount.base()).sum::<u64>() + staked;
         let issued: u64 = (1..=height).map(|h| self.spec.subsidy(h).base()).sum();
         if total != self.genesis_supply + issued {
             return Err(format!(

@@ -95,6 +95,7 @@ fn main() {
                     liveness_ms: luminex_sim::LIVENESS_MS,
                     catch_up: true,
                     proposer_selection: ProposerSelection::Rotation,
+                    staking: None,
                 };
                 let started = Instant::now();
                 let r = simulate(1, &cfg);

@@ -1,11 +1,14 @@
 //! The simulation's workload: transfers spending the genesis coins,
 //! admitted to a node's mempool as a client's submission would be.
 
+use luminex_crypto::SigningKey;
 use luminex_ledger::spec::ChainSpec;
+use luminex_ledger::staking::StakingParams;
 use luminex_ledger::{testkit, Coin};
-use luminex_primitives::{Amount, Block, OutPoint, Transaction, TxOut};
+use luminex_primitives::staking::{NodeRegistration, Stake};
+use luminex_primitives::{Amount, Block, OutPoint, Transaction, TxKind, TxOut};
 
-use crate::node;
+use crate::{node, StakingRun, JOIN_STAKE, MIN_STAKE};
 
 /// Admits `tx` to a live node's mempool.
 pub(crate) fn submit(
@@ -77,4 +80,63 @@ pub(crate) fn transfers(spec: &ChainSpec, genesis: &Block, n: usize) -> Vec<Tran
         out.push(tx);
     }
     out
+}
+
+/// The `[staking]` table of a simulated staking chain.
+pub(crate) fn staking_params(run: &StakingRun) -> StakingParams {
+    StakingParams {
+        epoch_blocks: run.epoch_blocks,
+        max_validators: run.max_validators,
+        committee_size: run.committee_size,
+        ..StakingParams::new(Amount::from_base(MIN_STAKE).expect("in range"), 5)
+    }
+}
+
+/// One transaction per joining node's key in `keys`, each paid from its own
+/// genesis allocation: a bond of [`JOIN_STAKE`] to the key, or (for a
+/// committee chain) a registration of it as a node.
+pub(crate) fn joins(
+    spec: &ChainSpec,
+    genesis: &Block,
+    keys: &[SigningKey],
+    register: bool,
+) -> Vec<Transaction> {
+    let payers = testkit::dev_keys(spec);
+    let cb = &genesis.txs[0];
+    let txid = cb.txid();
+    keys.iter()
+        .zip(cb.outputs.iter().enumerate())
+        .filter_map(|(key, (index, output))| {
+            let payer = payers
+                .iter()
+                .find(|k| k.public_key().lock() == output.lock)?;
+            let coin = Coin {
+                output: *output,
+                height: 0,
+                is_coinbase: true,
+            };
+            let op = OutPoint {
+                txid,
+                vout: index as u32,
+            };
+            let kind = if register {
+                TxKind::RegisterNode(NodeRegistration {
+                    node: key.public_key().clone(),
+                    payout: key.public_key().lock(),
+                })
+            } else {
+                TxKind::Stake(Stake {
+                    validator: key.public_key().clone(),
+                    amount: Amount::from_base(JOIN_STAKE).expect("in range"),
+                })
+            };
+            Some(testkit::staking_tx(
+                spec,
+                payer,
+                &[(op, coin)],
+                kind,
+                Some(key),
+            ))
+        })
+        .collect()
 }

@@ -257,6 +257,7 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         )
         .route("/staking/unbonding", get(crate::staking::unbonding))
         .route("/staking/nodes", get(crate::staking::nodes))
+        .route("/staking/epoch", get(crate::staking::epoch))
         .route("/staking/accounts/{address}", get(crate::staking::account))
         .route("/search", get(crate::explorer::search))
         .route("/stats", get(crate::explorer::stats))

@@ -77,6 +77,7 @@ use luminex_service::Node;
         crate::staking::unbonding,
         crate::staking::nodes,
         crate::staking::account,
+        crate::staking::epoch,
     ),
     components(schemas(
         BroadcastRequest,
@@ -125,6 +126,9 @@ use luminex_service::Node;
         crate::staking::NodeJson,
         crate::staking::NodesJson,
         crate::staking::AccountJson,
+        crate::staking::SetMemberJson,
+        crate::staking::ScheduledSetJson,
+        crate::staking::EpochJson,
     ))
 )]
 pub struct ApiDoc;

@@ -1,7 +1,8 @@
 //! `GET /staking/…`: the staking state after the tip (ADR 0031) — the
 //! chain's parameters and totals, validators with their bonded power and
 //! jail state, delegations by validator and by delegator, unbonding
-//! entries, registered nodes, and whether an address is a created account.
+//! entries, registered nodes, whether an address is a created account,
+//! and the epoch with the validator sets in force and to come.
 //!
 //! Every route reads the state the chain store keeps after its tip (not
 //! the mempool's pending view). On a chain whose spec has no `[staking]`
@@ -445,5 +446,103 @@ pub(crate) async fn account(
         required,
         created,
         can_receive: created || !required,
+    }))
+}
+
+/// A member of a validator set.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SetMemberJson {
+    /// Its id: the key hash of its consensus key.
+    pub id: String,
+    /// The address of its consensus key.
+    pub address: String,
+    /// Voting power (bonded stake in base units; 1 per committee member).
+    pub power: u64,
+}
+
+/// A validator set scheduled by an election.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ScheduledSetJson {
+    /// The first height it finalizes.
+    pub effective_height: u64,
+    /// Its members, by id.
+    pub validators: Vec<SetMemberJson>,
+}
+
+/// `GET /staking/epoch`: where the chain is in its epoch and the validator
+/// sets in force and to come (ADR 0033, ADR 0034).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EpochJson {
+    /// Height of the tip.
+    pub height: u64,
+    /// Blocks per epoch.
+    pub epoch_blocks: u64,
+    /// The epoch of the next block (blocks `1..=epoch_blocks` are epoch 0).
+    pub epoch: u64,
+    /// The next epoch boundary: the height whose block elects a set.
+    pub next_boundary: u64,
+    /// How the next set is chosen: `stake` (the top validators by bonded
+    /// stake) or `committee` (drawn from the registered nodes).
+    pub election: String,
+    /// Seats of an election (validators by stake, or committee members).
+    pub seats: u32,
+    /// The set that finalizes the next block, by id.
+    pub current: Vec<SetMemberJson>,
+    /// The set that finalizes the block after it.
+    pub next: Vec<SetMemberJson>,
+    /// The set the last boundary elected, until it takes over.
+    pub scheduled: Option<ScheduledSetJson>,
+}
+
+fn members(node: &Node, set: &luminex_ledger::ValidatorSet) -> Vec<SetMemberJson> {
+    set.validators()
+        .iter()
+        .map(|v| SetMemberJson {
+            id: v.id().to_string(),
+            address: node.spec.address(v.public_key.lock()).to_string(),
+            power: v.power,
+        })
+        .collect()
+}
+
+/// `GET /staking/epoch`: the epoch and the validator sets.
+#[utoipa::path(get, path = "/staking/epoch", tag = "staking",
+    responses((status = 200, body = EpochJson),
+        (status = 404, description = "No staking on this chain (no-staking)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The consensus state after the tip cannot be read (no-consensus-state)", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn epoch(State(node): State<Arc<Node>>) -> ApiResult<EpochJson> {
+    let p = params(&node)?;
+    let height = node.chain.tip().height;
+    let record = node
+        .chain
+        .consensus_record(height)
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no-consensus-state",
+                "the consensus state after the tip cannot be read",
+            )
+        })?;
+    let l = p.epoch_blocks.max(1);
+    Ok(Json(EpochJson {
+        height,
+        epoch_blocks: l,
+        epoch: luminex_ledger::staking::epoch_of(height + 1, l),
+        next_boundary: (height / l + 1) * l,
+        election: if p.committee_size.is_some() {
+            "committee"
+        } else {
+            "stake"
+        }
+        .into(),
+        seats: p.committee_size.unwrap_or(p.max_validators),
+        current: members(&node, &record.validators),
+        next: members(&node, &record.next_validators),
+        scheduled: record.scheduled.as_ref().map(|s| ScheduledSetJson {
+            effective_height: s.effective_height,
+            validators: members(&node, &s.set),
+        }),
     }))
 }

@@ -290,10 +290,36 @@ async fn chains_without_staking_answer_404_on_every_staking_route() {
             "/staking/accounts/{address}",
             format!("/staking/accounts/{a}"),
         ),
+        ("/staking/epoch", "/staking/epoch".to_string()),
     ];
     for (template, uri) in routes {
         let (s, v): (u16, Value) = get(&node, &uri).await;
         assert_eq!((s, v["code"].as_str()), (404, Some("no-staking")), "{uri}");
         validate(&doc, template, "get", 404, &v);
     }
+}
+
+/// `GET /staking/epoch` on the `nextgen` preset at genesis: epoch 0, the
+/// first boundary one epoch on, the four development validators in force
+/// with the minimum stake as power, nothing scheduled yet.
+#[tokio::test]
+async fn the_epoch_route_names_the_sets_in_force() {
+    let spec = ChainSpec::preset("nextgen").unwrap();
+    let p = spec.staking.clone().unwrap();
+    let node = memory_node_for(spec);
+    let (_, doc) = get(&node, "/openapi.json").await;
+    let (s, e) = get(&node, "/staking/epoch").await;
+    assert_eq!(s, 200, "{e}");
+    validate(&doc, "/staking/epoch", "get", 200, &e);
+    assert_eq!(e["height"], 0);
+    assert_eq!(e["epoch"], 0);
+    assert_eq!(e["epoch_blocks"], p.epoch_blocks);
+    assert_eq!(e["next_boundary"], p.epoch_blocks);
+    assert_eq!(e["election"], "stake");
+    assert_eq!(e["seats"], p.max_validators);
+    let current = e["current"].as_array().unwrap();
+    assert_eq!(current.len(), 4);
+    assert!(current.iter().all(|m| m["power"] == p.min_stake.base()));
+    assert_eq!(e["next"], e["current"]);
+    assert!(e["scheduled"].is_null());
 }

@@ -1,6 +1,7 @@
 //! Real `luminex` processes talking over libp2p on 127.0.0.1: discovery
 //! from one bootnode, transaction and block gossip, a late node syncing
-//! 2,000 blocks, chain isolation, and a healed partition on `qbtc`.
+//! 2,000 blocks, chain isolation, a healed partition on `qbtc`, and a
+//! follower between two `qbtc` forks.
 
 use std::future::Future;
 use std::path::Path;
@@ -342,6 +343,90 @@ async fn a_healed_partition_ends_on_the_most_work_tip() {
             .any(|p| p["peer_id"] == json!(c_id))
     })
     .await;
+}
+
+/// Two `qbtc` (proof-of-work) nodes share 20 blocks, then mine apart: one
+/// 3 blocks more, the other 6, so the second branch has more work. A new
+/// follower that knows both asks both for headers at once and ends on the
+/// branch with more work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_between_two_forks_asks_both_and_ends_on_the_most_work() {
+    let key = "forks-test-key";
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key));
+    let admin = ["--admin-key-hash", hash.as_str()];
+    let a = TestNode::start("qbtc", &admin);
+    let a_addr = a.p2p_addr().await;
+    let mut args = admin.to_vec();
+    args.extend(["--bootnodes", a_addr.as_str()]);
+    let c = TestNode::start("qbtc", &args);
+    let c_addr = c.p2p_addr().await;
+    let spec = luminex_ledger::ChainSpec::preset("qbtc").unwrap();
+    let miner = spec
+        .address(spec.dev_key(0).unwrap().public_key().lock())
+        .to_string();
+    wait_until("the two linked", 30, || async { c.peers().await == 1 }).await;
+    a.rpc("generatetoaddress", json!([20, miner])).await;
+    let shared = a.tip().await;
+    wait_until("both on the shared blocks", 60, || async {
+        c.tip().await == shared
+    })
+    .await;
+    // Apart: the second bans the first, then each mines its own branch.
+    let id = |n: &TestNode| {
+        let port = n.port;
+        async move {
+            crate::p2p::get(port, "/health/node-status").await["p2p"]["peer_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let (a_id, c_id) = (id(&a).await, id(&c).await);
+    let r = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/admin/nodes/remove", c.port))
+        .header("x-api-key", key)
+        .json(&json!({ "peer_id": a_id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    wait_until("the two apart", 30, || async {
+        a.peers().await == 0 && c.peers().await == 0
+    })
+    .await;
+    a.rpc("generatetoaddress", json!([3, miner])).await;
+    c.rpc("generatetoaddress", json!([6, miner])).await;
+    let (ta, tc) = (a.tip().await, c.tip().await);
+    assert_eq!((ta.0, tc.0), (23, 26));
+    let boots = format!("{a_addr},{c_addr}");
+    let f = TestNode::start(
+        "qbtc",
+        &["--admin-key-hash", hash.as_str(), "--bootnodes", &boots],
+    );
+    wait_until("the follower on the most work", 60, || async {
+        f.tip().await == tc
+    })
+    .await;
+    // Each peer's headers reached its own branch's tip in the follower's
+    // download (the published peer list is refreshed every second).
+    let shown = |peers: &Value, id: &str| {
+        peers["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["peer_id"] == json!(id))
+            .map(|p| p["headers_height"].clone())
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let peers = f.admin_get("/debug/peers", key).await;
+        let both = (shown(&peers, &a_id), shown(&peers, &c_id));
+        if both == (Some(json!(23)), Some(json!(26))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "headers heights: {peers}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -210,6 +210,7 @@ impl<C: ChainAccess> Net<C> {
                 rtt_ms: p.rtt.map(|d| d.as_secs_f64() * 1e3),
                 agent: p.agent.clone(),
                 height: p.height,
+                headers_height: self.syncer.backed_height(id),
                 score: gossip.peer_score(id).unwrap_or(0.0),
             })
             .collect();

@@ -209,6 +209,9 @@ pub struct PeerInfo {
     pub agent: Option<String>,
     /// Height the peer reported.
     pub height: Option<u64>,
+    /// The highest height its headers have reached in the download (its
+    /// claim is believed that far); none before it sent any.
+    pub headers_height: Option<u64>,
     /// Gossipsub score.
     pub score: f64,
 }

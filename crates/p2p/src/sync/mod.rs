@@ -151,6 +151,8 @@ struct PeerState {
     /// The height on the download queue up to which its best header has
     /// the blocks (0: none of them).
     serves: u64,
+    /// The highest height its headers have reached, for the API.
+    shown: Option<u64>,
 }
 
 impl PeerState {
@@ -163,6 +165,7 @@ impl PeerState {
             best: None,
             disproved: None,
             serves: 0,
+            shown: None,
         }
     }
 
@@ -287,9 +290,10 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         self.requests.len()
     }
 
-    /// The height a peer's headers have backed (its best header shown).
+    /// The highest height a peer's headers have reached (none before it
+    /// has sent any).
     pub fn backed_height(&self, peer: &P) -> Option<u64> {
-        self.peers.get(peer).and_then(|s| s.best.map(|b| b.height))
+        self.peers.get(peer).and_then(|s| s.shown)
     }
 
     /// The size assumed for a block asked for: the largest received lately.
@@ -715,6 +719,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
     fn record_best(&mut self, peer: &P, tip: Option<Tip>) {
         let Some(tip) = tip else { return };
         if let Some(st) = self.peers.get_mut(peer) {
+            st.shown = st.shown.max(Some(tip.height));
             if st.best.is_none_or(|b| tip.work > b.work) {
                 st.best = Some(tip);
                 // More than it claimed: that is its claim now.

@@ -249,3 +249,60 @@ fn blocks_a_peer_sits_on_are_asked_of_the_others() {
     s.peer_status(*p, 9, work(9));
     assert!(s.poll(&local).iter().any(|r| r.0 == *p));
 }
+
+#[test]
+fn an_invalid_block_takes_its_branch_out_and_the_download_moves_on() {
+    let genesis = crate::memchain::genesis();
+    // Peer 1's branch has more work, but its third block is invalid;
+    // peer 2's is shorter and sound.
+    let mut bad = vec![genesis.clone()];
+    bad.extend(branch(genesis.hash(), 6, 1));
+    let mut good = vec![genesis.clone()];
+    good.extend(branch(genesis.hash(), 4, 2));
+    let invalid = bad[3].hash();
+    let peers = [bad.clone(), good.clone()];
+    let mut s: Syncer<u32> = Syncer::new(SyncConfig {
+        blocks_per_request: 1,
+        ..SyncConfig::default()
+    });
+    s.peer_status(1, 6, work(6));
+    s.peer_status(2, 4, work(4));
+    let mut f = Follower::new(genesis.hash());
+    let mut pending = s.poll(&f.local());
+    let mut refused = None;
+    for _ in 0..1_000 {
+        if pending.is_empty() {
+            break;
+        }
+        pending.sort_by_key(|r| (r.0, r.1));
+        let (p, t, req) = pending.remove(0);
+        let known = |h: &Hash| f.blocks.get(h).map(|b| b.0);
+        match serve(&peers[p as usize - 1], &req) {
+            Response::Headers(h) => {
+                if let Err(e) = s.on_headers(t, &h, &ByHeight(known)) {
+                    refused = Some((p, e));
+                }
+            }
+            Response::Blocks(b) => s.on_blocks(t, b).unwrap(),
+            r => panic!("{r:?}"),
+        }
+        for (b, from) in s.take_ready() {
+            if b.hash() == invalid {
+                assert_eq!(from, 1);
+                s.on_invalid(&invalid);
+            } else if f.blocks.contains_key(&b.header.prev_hash()) {
+                f.import(&b);
+            }
+        }
+        pending.extend(s.poll(&f.local()));
+    }
+    assert_eq!(f.tip, (good[4].hash(), 4), "on the sound branch");
+    assert!(!f.blocks.contains_key(&invalid));
+    // Peer 1, asked again, sent its branch once more: refused at the
+    // invalid block.
+    assert_eq!(
+        refused,
+        Some((1, luminex_p2p::sync::Fault::InvalidChain)),
+        "headers on the invalid block are refused"
+    );
+}

@@ -185,9 +185,10 @@ fn connect_with_ids<V: UtxoView + Sync>(
         }
     }
 
+    // Subsidy plus fees, or nothing where the staking state collects them
+    // for the epoch's rewards (ADR 0038).
     let allowed = spec
-        .subsidy(ctx.height)
-        .checked_add(fees)
+        .coinbase_allowance(ctx.height, fees)
         .map_err(|_| tx_err(0, TxError::OutputOverflow))?;
     let claimed = block.txs[0]
         .output_total()

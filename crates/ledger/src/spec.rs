@@ -5,8 +5,8 @@
 use luminex_primitives::commitment::{self, MAX_COINBASE_EXTRA};
 use luminex_primitives::header::BFT_VERSION;
 use luminex_primitives::{
-    Address, Amount, BftHeader, Block, Hash, Header, Lock, MerkleCommitment, PowHeader, PublicKey,
-    SchemeId, Transaction, TxKind, TxOut,
+    Address, Amount, AmountError, BftHeader, Block, Hash, Header, Lock, MerkleCommitment,
+    PowHeader, PublicKey, SchemeId, Transaction, TxKind, TxOut,
 };
 
 use crate::staking::{StakingParams, StakingParamsError};
@@ -429,6 +429,59 @@ impl ChainSpec {
         }
         Amount::from_base(self.monetary.initial_subsidy.base() >> halvings)
             .expect("a right shift never increases an in-range amount")
+    }
+
+    /// The most the coinbase of the block at `height` may claim when the
+    /// block's transactions pay `fees`: subsidy plus fees when the
+    /// proposer earns them (every chain without a `[staking]` table, and
+    /// `rewards = "proposer"`), nothing under the pot rules, where the
+    /// staking state collects them for the epoch's payout (ADR 0038).
+    pub fn coinbase_allowance(&self, height: u64, fees: Amount) -> Result<Amount, AmountError> {
+        let subsidy_and_fees = self.subsidy(height).checked_add(fees)?;
+        match &self.staking {
+            Some(s) if !s.rewards.proposer_claims() => Ok(Amount::ZERO),
+            _ => Ok(subsidy_and_fees),
+        }
+    }
+
+    /// The coins the genesis block allocates, in base units.
+    pub fn genesis_supply(&self) -> u128 {
+        self.genesis
+            .allocations
+            .iter()
+            .map(|a| u128::from(a.amount.base()))
+            .sum()
+    }
+
+    /// The coins issued by the block at `height` and all before it: the
+    /// genesis supply plus the subsidy of blocks `1..=height`, in base
+    /// units (without iterating over the heights).
+    pub fn issued_supply(&self, height: u64) -> u128 {
+        let initial = u128::from(self.monetary.initial_subsidy.base());
+        let subsidies = match self.monetary.halving_interval {
+            0 => initial * u128::from(height),
+            n => {
+                // Heights k·n ..= (k+1)·n − 1 pay initial >> k; block 0
+                // pays nothing.
+                let mut sum = 0u128;
+                for k in 0..64u64 {
+                    let Some(start) = k.checked_mul(n) else { break };
+                    let start = start.max(1);
+                    if start > height {
+                        break;
+                    }
+                    let end = k
+                        .checked_add(1)
+                        .and_then(|k1| k1.checked_mul(n))
+                        .map_or(height, |e| (e - 1).min(height));
+                    if end >= start {
+                        sum += (initial >> k) * u128::from(end - start + 1);
+                    }
+                }
+                sum
+            }
+        };
+        self.genesis_supply() + subsidies
     }
 
     /// Whether authority changes may change the validator set (a BFT chain

@@ -319,14 +319,14 @@ impl TestChain {
         }
     }
 
-    /// A block on the tip with `txs`, its coinbase paying subsidy plus
-    /// `fees` to dev key 0.
+    /// A block on the tip with `txs`, its coinbase claiming what the spec
+    /// allows (subsidy plus `fees`, or nothing under a pot reward rule) to
+    /// dev key 0.
     pub fn build_block(&self, txs: Vec<Transaction>, fees: Amount) -> Block {
         let height = self.height() + 1;
         let reward = self
             .spec
-            .subsidy(height)
-            .checked_add(fees)
+            .coinbase_allowance(height, fees)
             .expect("in range");
         let outputs = if reward == Amount::ZERO {
             vec![]

@@ -531,10 +531,11 @@ impl Mempool {
             txid: Hash::ZERO,
             error: TxError::OutputOverflow,
         })?;
+        // Subsidy plus fees, or nothing where the staking state collects
+        // them for the epoch's rewards (ADR 0038).
         let reward_amount = self
             .spec
-            .subsidy(height)
-            .checked_add(fees)
+            .coinbase_allowance(height, fees)
             .unwrap_or(Amount::MAX);
         let outputs = if reward_amount > Amount::ZERO {
             vec![TxOut {

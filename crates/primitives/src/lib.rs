@@ -35,6 +35,8 @@ pub use header::{BftHeader, Header, PowHeader};
 pub use keys::{PublicKey, SchemeId, Signature};
 pub use merkle::MerkleProof;
 pub use multisig::{MultisigSigner, MultisigWitness};
-pub use staking::{AccountCreation, Delegation, NodeRegistration, Stake, Unbond, Unjail};
+pub use staking::{
+    AccountCreation, Delegation, Heartbeat, NodeRegistration, Stake, Unbond, Unjail,
+};
 pub use time::{Clock, ManualClock, SystemClock};
 pub use tx::{AuthorityChange, OutPoint, Transaction, TxKind, TxOut, Witness};

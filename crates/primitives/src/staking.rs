@@ -196,3 +196,33 @@ impl Decode for AccountCreation {
         })
     }
 }
+
+/// `heartbeat`: a registered node says it is live in epoch `epoch` (the
+/// fee-sharing rule `equal_registered_nodes` pays only nodes live in the
+/// epoch). The node key signs; at most one per node and epoch, and only in
+/// a block of that epoch.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Heartbeat {
+    /// Id (key hash) of the registered node.
+    pub node: Hash,
+    /// The epoch it is live in: the epoch of the block that carries it.
+    pub epoch: u64,
+}
+
+impl Encode for Heartbeat {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        put_version(s);
+        self.node.encode_to(s);
+        s.put(&self.epoch.to_le_bytes());
+    }
+}
+
+impl Decode for Heartbeat {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        read_version(r)?;
+        Ok(Heartbeat {
+            node: Hash::decode(r)?,
+            epoch: r.u64("heartbeat epoch")?,
+        })
+    }
+}

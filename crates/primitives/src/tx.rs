@@ -10,7 +10,9 @@ use crate::codec::{put_length, put_seq, Decode, DecodeError, Encode, Reader, Sin
 use crate::hash::{SIGHASH, TXID, WTXID};
 use crate::keys::{PublicKey, Signature};
 use crate::multisig::{MultisigSigner, MultisigWitness};
-use crate::staking::{AccountCreation, Delegation, NodeRegistration, Stake, Unbond, Unjail};
+use crate::staking::{
+    AccountCreation, Delegation, Heartbeat, NodeRegistration, Stake, Unbond, Unjail,
+};
 use crate::{Amount, Hash, Lock};
 
 /// Most inputs or outputs in one transaction (bounds decoding).
@@ -104,7 +106,7 @@ impl Decode for AuthorityChange {
 /// What a transaction does. Tags are stable; later issues add evidence,
 /// peg and other kinds with their own payloads.
 ///
-/// The staking kinds (tags 3–9, ADR 0031) spend inputs and pay a fee like
+/// The staking kinds (tags 3–9, ADR 0031, and 11, ADR 0038) spend inputs and pay a fee like
 /// a transfer. All but `create-account` carry one witness more than they
 /// have inputs: the last witness is the key the action is for (the
 /// validator, the delegator or the node), signing the same message as the
@@ -136,6 +138,9 @@ pub enum TxKind {
     Unjail(Unjail),
     /// Creates an account that may then receive coins.
     CreateAccount(AccountCreation),
+    /// A registered node's liveness signal for an epoch (tag 11; fee
+    /// sharing among live nodes, ADR 0038).
+    Heartbeat(Heartbeat),
 }
 
 impl TxKind {
@@ -153,10 +158,11 @@ impl TxKind {
             TxKind::RegisterNode(_) => "register-node",
             TxKind::Unjail(_) => "unjail",
             TxKind::CreateAccount(_) => "create-account",
+            TxKind::Heartbeat(_) => "heartbeat",
         }
     }
 
-    /// Whether this is one of the staking kinds (tags 3–9).
+    /// Whether this is one of the staking kinds (tags 3–9 and 11).
     pub fn is_staking(&self) -> bool {
         !matches!(
             self,
@@ -222,6 +228,10 @@ impl Encode for TxKind {
                 s.put(&[9]);
                 p.encode_to(s);
             }
+            TxKind::Heartbeat(p) => {
+                s.put(&[11]);
+                p.encode_to(s);
+            }
         }
     }
 }
@@ -241,6 +251,7 @@ impl Decode for TxKind {
             7 => Ok(TxKind::RegisterNode(NodeRegistration::decode(r)?)),
             8 => Ok(TxKind::Unjail(Unjail::decode(r)?)),
             9 => Ok(TxKind::CreateAccount(AccountCreation::decode(r)?)),
+            11 => Ok(TxKind::Heartbeat(Heartbeat::decode(r)?)),
             tag => Err(DecodeError::UnknownTag {
                 field: "kind",
                 tag: tag.into(),

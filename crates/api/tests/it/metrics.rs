@@ -158,6 +158,8 @@ async fn metrics_follow_what_the_node_does() {
         "luminex_staking_validators",
         "luminex_staking_jailed_validators",
         "luminex_staking_registered_nodes",
+        "luminex_staking_reward_pot_base_units",
+        "luminex_staking_live_nodes",
     ] {
         assert_eq!(value(&text, g), 0.0, "{g}");
     }

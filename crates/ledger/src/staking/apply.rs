@@ -59,7 +59,7 @@ pub fn check_shape(tx: &Transaction, spec: &ChainSpec) -> Result<(), StakingErro
             }
             payout_ok(&n.payout, spec)?;
         }
-        TxKind::Unjail(_) => {}
+        TxKind::Unjail(_) | TxKind::Heartbeat(_) => {}
         TxKind::CreateAccount(c) => {
             if !spec.requires_account_creation() {
                 return Err(StakingError::AccountsDisabled);
@@ -200,6 +200,10 @@ impl StakingState {
                 let now = add(had, d.amount)?;
                 self.set_validator(d.validator, Some(v), undo);
                 self.set_delegation(d.validator, delegator, now, undo);
+                if !self.reward_locks.contains_key(&delegator) {
+                    let lock = actor(tx)?.lock();
+                    self.set_reward_lock(delegator, lock, undo);
+                }
             }
             TxKind::Undelegate(u) => {
                 let delegator = actor(tx)?.key_hash();
@@ -319,6 +323,32 @@ impl StakingState {
                 }
                 self.add_account(c.lock, undo);
             }
+            TxKind::Heartbeat(h) => {
+                let signer = actor(tx)?.key_hash();
+                if signer != h.node {
+                    return Err(StakingError::NotOwner {
+                        owner: h.node,
+                        signer,
+                    });
+                }
+                if !self.nodes.contains_key(&h.node) {
+                    return Err(StakingError::UnknownNode(h.node));
+                }
+                let current = super::epoch_of(height, params.epoch_blocks);
+                if h.epoch != current {
+                    return Err(StakingError::HeartbeatEpoch {
+                        epoch: h.epoch,
+                        current,
+                    });
+                }
+                if self.heartbeats.get(&h.node) == Some(&current) {
+                    return Err(StakingError::AlreadyLive {
+                        node: h.node,
+                        epoch: current,
+                    });
+                }
+                self.set_heartbeat(h.node, current, undo);
+            }
             TxKind::Transfer | TxKind::Coinbase { .. } | TxKind::Authority(_) => {}
         }
         Ok(())
@@ -407,18 +437,27 @@ impl StakingState {
     }
 
     /// Applies the staking side of a whole block at `height` (`txids` in
-    /// block order): every transaction through [`StakingState::apply_tx`],
-    /// then the releases due at `height`. Returns the undo data, whose
-    /// `released` coins the UTXO set gains with the block. On error the
-    /// state is as before.
+    /// block order, `fees` the total of its transactions' fees, as
+    /// connecting it found): every transaction through
+    /// [`StakingState::apply_tx`], then what the coinbase left of the
+    /// block's subsidy and fees into the reward pot, the releases due at
+    /// `height` and, at an epoch boundary, the epoch's rewards (ADR 0038).
+    /// Returns the undo data, whose `released` coins (matured unbonding
+    /// entries and rewards) the UTXO set gains with the block. On error
+    /// the state is as before.
     pub fn apply_block(
         &mut self,
         block: &Block,
         txids: &[Hash],
         height: u64,
+        fees: Amount,
         spec: &ChainSpec,
     ) -> Result<StakingUndo, BlockError> {
         let mut undo = StakingUndo::default();
+        if let Err(e) = self.accrue(block, txids, height, fees, spec, &mut undo) {
+            self.undo(&undo);
+            return Err(e);
+        }
         for (index, (tx, txid)) in block.txs.iter().zip(txids).enumerate() {
             if let Err(e) = self.apply_tx(tx, txid, height, spec, &mut undo) {
                 self.undo(&undo);
@@ -430,6 +469,11 @@ impl StakingState {
             }
         }
         self.release(height, &mut undo);
+        if let Some(params) = &spec.staking {
+            if super::is_epoch_boundary(height, params.epoch_blocks) {
+                self.pay_rewards(block, txids, height, spec, &mut undo);
+            }
+        }
         Ok(undo)
     }
 

@@ -31,6 +31,21 @@ impl StakingState {
     /// voting power. An error when no one qualifies: the chain keeps its
     /// set rather than stop.
     pub fn elect(&self, max: usize) -> Result<ValidatorSet, ValidatorSetError> {
+        ValidatorSet::new(
+            self.top_by_power(max)
+                .into_iter()
+                .map(|(_, v)| Validator {
+                    public_key: v.public_key.clone(),
+                    power: v.power(),
+                })
+                .collect(),
+        )
+    }
+
+    /// The candidates an election by stake seats, most power first (ties
+    /// to the lower id): those with power that are not jailed, at most
+    /// `max`.
+    pub fn top_by_power(&self, max: usize) -> Vec<(Hash, &super::ValidatorStake)> {
         let mut candidates: Vec<(u64, Hash, &super::ValidatorStake)> = self
             .validators
             .iter()
@@ -41,15 +56,7 @@ impl StakingState {
         // at `max` is the same everywhere.
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         candidates.truncate(max);
-        ValidatorSet::new(
-            candidates
-                .into_iter()
-                .map(|(power, _, v)| Validator {
-                    public_key: v.public_key.clone(),
-                    power,
-                })
-                .collect(),
-        )
+        candidates.into_iter().map(|(_, id, v)| (id, v)).collect()
     }
 
     /// A committee of `size` registered nodes (all of them when fewer),

@@ -103,6 +103,25 @@ pub enum StakingError {
     /// A total would leave the range of amounts.
     #[error("stake total out of range")]
     Overflow,
+    /// A heartbeat from a key that is not a registered node.
+    #[error("node {0} is not registered")]
+    UnknownNode(Hash),
+    /// A heartbeat naming another epoch than its block's.
+    #[error("heartbeat for epoch {epoch}, the block is in epoch {current}")]
+    HeartbeatEpoch {
+        /// The epoch it names.
+        epoch: u64,
+        /// The epoch of the block carrying it.
+        current: u64,
+    },
+    /// A second heartbeat of a node in one epoch.
+    #[error("node {node} already sent a heartbeat in epoch {epoch}")]
+    AlreadyLive {
+        /// The node.
+        node: Hash,
+        /// The epoch.
+        epoch: u64,
+    },
     /// A slash fraction that is not `0 <= n/d <= 1` with `d > 0`.
     #[error("slash fraction {numerator}/{denominator} is not within 0..=1")]
     BadFraction {
@@ -138,6 +157,9 @@ impl StakingError {
             StakingError::UncreatedAccount { .. } => "uncreated-account",
             StakingError::Overflow => "stake-overflow",
             StakingError::BadFraction { .. } => "bad-slash-fraction",
+            StakingError::UnknownNode(_) => "unknown-node",
+            StakingError::HeartbeatEpoch { .. } => "heartbeat-wrong-epoch",
+            StakingError::AlreadyLive { .. } => "heartbeat-already-sent",
         }
     }
 }

@@ -42,13 +42,17 @@ mod apply;
 mod epoch;
 mod error;
 mod params;
+mod rewards;
 mod state;
 mod store;
 
 pub use apply::{check_shape, release_outpoint};
 pub use epoch::{epoch_of, is_epoch_boundary};
 pub use error::StakingError;
-pub use params::{StakingParams, StakingParamsError, MAX_UNBONDING_BLOCKS, MIN_EPOCH_BLOCKS};
+pub use params::{
+    RewardRule, StakingParams, StakingParamsError, BPS, MAX_UNBONDING_BLOCKS, MIN_EPOCH_BLOCKS,
+};
+pub use rewards::{check_supply, Recipient, RewardPlan, RewardShare, SupplyMismatch};
 pub use state::{
     JailEntry, RegisteredNode, StakingChange, StakingState, StakingUndo, UnbondingEntry,
     UnbondingKey, ValidatorStake, STAKING_STATE,

@@ -32,6 +32,58 @@ pub struct StakingParams {
     /// each epoch (the `sidechain` design) instead of the top validators.
     #[serde(default)]
     pub committee_size: Option<u32>,
+    /// Who earns a block's fees (and subsidy): ADR 0038.
+    #[serde(default)]
+    pub rewards: RewardRule,
+    /// Under [`RewardRule::StakeWeighted`], the share of a validator's
+    /// reward it keeps before the rest is split between its own stake and
+    /// its delegators, in basis points (1/10,000; 1000 = 10 %).
+    #[serde(default = "default_commission_bps")]
+    pub commission_bps: u16,
+}
+
+/// Who earns the fees and subsidy of a chain with a `[staking]` table
+/// (`rewards = "…"` in the table; ADR 0038).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardRule {
+    /// The block's proposer claims its fees and subsidy in the coinbase
+    /// (the behaviour of chains without staking).
+    #[default]
+    Proposer,
+    /// The coinbase claims nothing; fees and subsidy go to the epoch's pot,
+    /// paid at the epoch's last block to the validators the state elects,
+    /// by power, each share split after the spec's commission between the
+    /// validator's own stake and its delegators.
+    StakeWeighted,
+    /// The coinbase claims nothing; the epoch's pot is split equally among
+    /// the registered nodes that sent a heartbeat in the epoch.
+    EqualRegisteredNodes,
+}
+
+impl RewardRule {
+    /// The name in a spec and the API (`proposer`, `stake_weighted`,
+    /// `equal_registered_nodes`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RewardRule::Proposer => "proposer",
+            RewardRule::StakeWeighted => "stake_weighted",
+            RewardRule::EqualRegisteredNodes => "equal_registered_nodes",
+        }
+    }
+
+    /// Whether the proposer's coinbase claims the block's fees and subsidy
+    /// (otherwise they go to the pot and the coinbase claims nothing).
+    pub fn proposer_claims(self) -> bool {
+        self == RewardRule::Proposer
+    }
+}
+
+/// Basis points in one whole.
+pub const BPS: u16 = 10_000;
+
+fn default_commission_bps() -> u16 {
+    1_000
 }
 
 /// The default `epoch_blocks`.
@@ -65,6 +117,9 @@ pub enum StakingParamsError {
     /// commit certificate can name.
     #[error("staking.{0} must be between 1 and {MAX_VALIDATORS}")]
     SetSize(&'static str),
+    /// A commission above 100 %.
+    #[error("staking.commission_bps is {0}, at most {BPS}")]
+    Commission(u16),
     /// An unbonding period so long that release heights overflow.
     #[error("staking.unbonding_blocks is {0}, at most {MAX_UNBONDING_BLOCKS}")]
     UnbondingTooLong(u64),
@@ -93,6 +148,8 @@ impl StakingParams {
             epoch_blocks: default_epoch_blocks(),
             max_validators: default_max_validators(),
             committee_size: None,
+            rewards: RewardRule::Proposer,
+            commission_bps: default_commission_bps(),
         }
     }
 
@@ -116,6 +173,9 @@ impl StakingParams {
         }
         if self.committee_size.is_some_and(|n| !size_ok(n)) {
             return Err(StakingParamsError::SetSize("committee_size"));
+        }
+        if self.commission_bps > BPS {
+            return Err(StakingParamsError::Commission(self.commission_bps));
         }
         Ok(())
     }

@@ -96,6 +96,18 @@ pub struct StakingState {
     pub(super) nodes: BTreeMap<Hash, RegisteredNode>,
     pub(super) jails: BTreeMap<Hash, JailEntry>,
     pub(super) accounts: BTreeSet<Lock>,
+    /// Coins waiting to be paid as rewards at the next epoch boundary
+    /// (ADR 0038): fees and subsidy under the pot rules, the units earlier
+    /// payouts could not divide, coins credited by slashing.
+    pub(super) pot: Amount,
+    /// Coins destroyed on purpose (slashed stake a spec burns), so the
+    /// supply invariant stays checkable.
+    pub(super) burned: Amount,
+    /// Registered node → the last epoch it sent a heartbeat in.
+    pub(super) heartbeats: BTreeMap<Hash, u64>,
+    /// Delegator → the lock its rewards are paid to (its key's address),
+    /// recorded by its first delegation.
+    pub(super) reward_locks: BTreeMap<Hash, Lock>,
 }
 
 /// One recorded change: the key and the value it had before.
@@ -113,6 +125,14 @@ pub enum StakingChange {
     Jail(Hash, Option<JailEntry>),
     /// An account: whether it existed.
     Account(Lock, bool),
+    /// The reward pot.
+    Pot(Amount),
+    /// The burned total.
+    Burned(Amount),
+    /// A node's last heartbeat epoch.
+    Heartbeat(Hash, Option<u64>),
+    /// A delegator's reward lock.
+    RewardLock(Hash, Option<Lock>),
 }
 
 /// What undoes the staking changes of a block (or of any sequence of
@@ -286,6 +306,41 @@ impl StakingState {
             .sum()
     }
 
+    /// Coins waiting in the reward pot for the next epoch boundary.
+    pub fn pot(&self) -> Amount {
+        self.pot
+    }
+
+    /// Coins burned so far (slashed stake a spec destroys).
+    pub fn burned(&self) -> Amount {
+        self.burned
+    }
+
+    /// The last epoch node `id` sent a heartbeat in.
+    pub fn last_heartbeat(&self, id: &Hash) -> Option<u64> {
+        self.heartbeats.get(id).copied()
+    }
+
+    /// The registered nodes live in `epoch` (a heartbeat in it), by id.
+    pub fn live_nodes(&self, epoch: u64) -> impl Iterator<Item = (&Hash, &RegisteredNode)> {
+        self.nodes
+            .iter()
+            .filter(move |(id, _)| self.heartbeats.get(*id) == Some(&epoch))
+    }
+
+    /// The lock delegator `id`'s rewards are paid to.
+    pub fn reward_lock(&self, id: &Hash) -> Option<&Lock> {
+        self.reward_locks.get(id)
+    }
+
+    /// Every coin the state holds outside the UTXO set, in base units:
+    /// bonded, unbonding and the reward pot. On every chain, the UTXO
+    /// total plus this plus [`StakingState::burned`] is the genesis supply
+    /// plus every subsidy (`super::check_supply`).
+    pub fn held(&self) -> u128 {
+        self.total_bonded() + self.total_unbonding() + u128::from(self.pot.base())
+    }
+
     /// The commitment to the whole state (the BFT header's `state_root`
     /// includes it): the tagged hash of [`Encode`]'s canonical encoding.
     pub fn hash(&self) -> Hash {
@@ -356,6 +411,26 @@ impl StakingState {
         undo.changes.push(StakingChange::Jail(id, prior));
     }
 
+    pub(super) fn set_pot(&mut self, pot: Amount, undo: &mut StakingUndo) {
+        let prior = std::mem::replace(&mut self.pot, pot);
+        undo.changes.push(StakingChange::Pot(prior));
+    }
+
+    pub(super) fn set_burned(&mut self, burned: Amount, undo: &mut StakingUndo) {
+        let prior = std::mem::replace(&mut self.burned, burned);
+        undo.changes.push(StakingChange::Burned(prior));
+    }
+
+    pub(super) fn set_heartbeat(&mut self, id: Hash, epoch: u64, undo: &mut StakingUndo) {
+        let prior = self.heartbeats.insert(id, epoch);
+        undo.changes.push(StakingChange::Heartbeat(id, prior));
+    }
+
+    pub(super) fn set_reward_lock(&mut self, id: Hash, lock: Lock, undo: &mut StakingUndo) {
+        let prior = self.reward_locks.insert(id, lock);
+        undo.changes.push(StakingChange::RewardLock(id, prior));
+    }
+
     pub(super) fn add_account(&mut self, lock: Lock, undo: &mut StakingUndo) {
         let existed = !self.accounts.insert(lock);
         undo.changes.push(StakingChange::Account(lock, existed));
@@ -382,6 +457,10 @@ impl StakingState {
                         self.accounts.remove(&lock);
                     }
                 }
+                StakingChange::Pot(prior) => self.pot = prior,
+                StakingChange::Burned(prior) => self.burned = prior,
+                StakingChange::Heartbeat(id, prior) => restore(&mut self.heartbeats, id, prior),
+                StakingChange::RewardLock(id, prior) => restore(&mut self.reward_locks, id, prior),
             }
         }
     }
@@ -554,6 +633,16 @@ impl Encode for StakingState {
         for a in &self.accounts {
             a.encode_to(s);
         }
+        self.pot.encode_to(s);
+        self.burned.encode_to(s);
+        put_map(s, &self.heartbeats, |s, k, e| {
+            k.encode_to(s);
+            s.put(&e.to_le_bytes());
+        });
+        put_map(s, &self.reward_locks, |s, k, l| {
+            k.encode_to(s);
+            l.encode_to(s);
+        });
     }
 }
 
@@ -577,6 +666,14 @@ impl Decode for StakingState {
         let accounts = read_map(r, "accounts", |r| Ok((Lock::decode(r)?, ())))?
             .into_keys()
             .collect();
+        let pot = Amount::decode(r)?;
+        let burned = Amount::decode(r)?;
+        let heartbeats = read_map(r, "heartbeats", |r| {
+            Ok((Hash::decode(r)?, r.u64("heartbeat epoch")?))
+        })?;
+        let reward_locks = read_map(r, "reward locks", |r| {
+            Ok((Hash::decode(r)?, Lock::decode(r)?))
+        })?;
         Ok(StakingState {
             validators,
             delegations,
@@ -584,6 +681,10 @@ impl Decode for StakingState {
             nodes,
             jails,
             accounts,
+            pot,
+            burned,
+            heartbeats,
+            reward_locks,
         })
     }
 }
@@ -644,6 +745,24 @@ impl Encode for StakingChange {
                 lock.encode_to(s);
                 put_bool(s, *existed);
             }
+            StakingChange::Pot(prior) => {
+                s.put(&[6]);
+                prior.encode_to(s);
+            }
+            StakingChange::Burned(prior) => {
+                s.put(&[7]);
+                prior.encode_to(s);
+            }
+            StakingChange::Heartbeat(id, prior) => {
+                s.put(&[8]);
+                id.encode_to(s);
+                put_option(s, prior, |s, e| s.put(&e.to_le_bytes()));
+            }
+            StakingChange::RewardLock(id, prior) => {
+                s.put(&[9]);
+                id.encode_to(s);
+                put_option(s, prior, |s, l| l.encode_to(s));
+            }
         }
     }
 }
@@ -668,6 +787,13 @@ impl Decode for StakingChange {
             3 => StakingChange::Node(Hash::decode(r)?, read_option(r, W, RegisteredNode::decode)?),
             4 => StakingChange::Jail(Hash::decode(r)?, read_option(r, W, JailEntry::decode)?),
             5 => StakingChange::Account(Lock::decode(r)?, read_bool(r, W)?),
+            6 => StakingChange::Pot(Amount::decode(r)?),
+            7 => StakingChange::Burned(Amount::decode(r)?),
+            8 => StakingChange::Heartbeat(
+                Hash::decode(r)?,
+                read_option(r, W, |r| r.u64("heartbeat epoch"))?,
+            ),
+            9 => StakingChange::RewardLock(Hash::decode(r)?, read_option(r, W, Lock::decode)?),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     field: "staking change",

@@ -5,7 +5,8 @@
 //!
 //! Keys start with a one-byte kind; integers in keys are big-endian, so a
 //! scan returns each kind in the state's own order (unbonding entries by
-//! release height). Values are the canonical encodings.
+//! release height). Values are the canonical encodings; the pot and burned
+//! totals are single entries, absent while zero.
 
 use luminex_primitives::codec::{Decode, DecodeError, Encode};
 use luminex_primitives::{Amount, Hash, Lock, OutPoint};
@@ -21,6 +22,15 @@ const UNBONDING: u8 = 3;
 const NODE: u8 = 4;
 const JAIL: u8 = 5;
 const ACCOUNT: u8 = 6;
+const POT: u8 = 7;
+const BURNED: u8 = 8;
+const HEARTBEAT: u8 = 9;
+const REWARD_LOCK: u8 = 10;
+
+/// A total's entry: absent while zero.
+fn total(amount: Amount) -> Option<Vec<u8>> {
+    (amount > Amount::ZERO).then(|| amount.encode())
+}
 
 /// One write to the staking keyspace: the entry's key, and its value or
 /// `None` to delete it.
@@ -85,6 +95,18 @@ impl StakingState {
         for lock in &self.accounts {
             out.push((key(ACCOUNT, &[&lock.encode()]), Vec::new()));
         }
+        if let Some(v) = total(self.pot) {
+            out.push((vec![POT], v));
+        }
+        if let Some(v) = total(self.burned) {
+            out.push((vec![BURNED], v));
+        }
+        for (id, e) in &self.heartbeats {
+            out.push((key(HEARTBEAT, &[&id.0]), e.to_le_bytes().to_vec()));
+        }
+        for (id, l) in &self.reward_locks {
+            out.push((key(REWARD_LOCK, &[&id.0]), l.encode()));
+        }
         out
     }
 
@@ -140,6 +162,27 @@ impl StakingState {
                     exact(v, 0)?;
                     s.accounts.insert(Lock::decode_all(rest)?);
                 }
+                POT => {
+                    exact(rest, 0)?;
+                    s.pot = Amount::decode_all(v)?;
+                }
+                BURNED => {
+                    exact(rest, 0)?;
+                    s.burned = Amount::decode_all(v)?;
+                }
+                HEARTBEAT => {
+                    exact(rest, 32)?;
+                    exact(v, 8)?;
+                    let mut e = [0u8; 8];
+                    e.copy_from_slice(v);
+                    s.heartbeats
+                        .insert(hash_at(rest, 0)?, u64::from_le_bytes(e));
+                }
+                REWARD_LOCK => {
+                    exact(rest, 32)?;
+                    s.reward_locks
+                        .insert(hash_at(rest, 0)?, Lock::decode_all(v)?);
+                }
                 tag => {
                     return Err(DecodeError::UnknownTag {
                         field: "staking key",
@@ -169,6 +212,10 @@ impl StakingState {
                     StakingChange::Node(id, _) => key(NODE, &[&id.0]),
                     StakingChange::Jail(id, _) => key(JAIL, &[&id.0]),
                     StakingChange::Account(lock, _) => key(ACCOUNT, &[&lock.encode()]),
+                    StakingChange::Pot(_) => vec![POT],
+                    StakingChange::Burned(_) => vec![BURNED],
+                    StakingChange::Heartbeat(id, _) => key(HEARTBEAT, &[&id.0]),
+                    StakingChange::RewardLock(id, _) => key(REWARD_LOCK, &[&id.0]),
                 };
                 (k, c)
             })
@@ -186,6 +233,14 @@ impl StakingState {
                     StakingChange::Node(id, _) => self.nodes.get(id).map(Encode::encode),
                     StakingChange::Jail(id, _) => self.jails.get(id).map(Encode::encode),
                     StakingChange::Account(lock, _) => self.accounts.contains(lock).then(Vec::new),
+                    StakingChange::Pot(_) => total(self.pot),
+                    StakingChange::Burned(_) => total(self.burned),
+                    StakingChange::Heartbeat(id, _) => {
+                        self.heartbeats.get(id).map(|e| e.to_le_bytes().to_vec())
+                    }
+                    StakingChange::RewardLock(id, _) => {
+                        self.reward_locks.get(id).map(Encode::encode)
+                    }
                 };
                 (k, value)
             })

@@ -2,6 +2,7 @@
 mod block;
 mod commitment;
 mod multisig;
+mod rewards;
 mod spec;
 mod staking;
 mod staking_prop;

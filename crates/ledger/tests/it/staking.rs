@@ -95,9 +95,9 @@ impl Staked {
             &self.chain.spec,
             &self.chain.cache,
         )?;
-        let undo = self
-            .state
-            .apply_block(&block, &c.txids, ctx.height, &self.chain.spec)?;
+        let undo =
+            self.state
+                .apply_block(&block, &c.txids, ctx.height, c.fees, &self.chain.spec)?;
         let mut changes = c.changes;
         changes.created.extend(undo.released.iter().copied());
         changes.apply_to(&mut self.chain.utxos);

@@ -49,6 +49,8 @@ fn staking_kind() -> impl Strategy<Value = TxKind> {
             .prop_map(|(node, payout)| TxKind::RegisterNode(NodeRegistration { node, payout })),
         hash().prop_map(|validator| TxKind::Unjail(Unjail { validator })),
         lock().prop_map(|lock| TxKind::CreateAccount(AccountCreation { lock })),
+        (hash(), any::<u64>())
+            .prop_map(|(node, epoch)| TxKind::Heartbeat(Heartbeat { node, epoch })),
     ]
 }
 

@@ -1,5 +1,6 @@
 //! The staking metrics (ADR 0031): coins bonded and unbonding, validators
-//! with stake, jailed validators and registered nodes, read from the
+//! with stake, jailed validators, registered nodes, the reward pot and
+//! the nodes live in the current epoch (ADR 0038), read from the
 //! staking state after the tip when metrics are scraped. Like the
 //! consensus metrics they are exported on every chain, at zero on chains
 //! whose spec has no `[staking]` table, so dashboards and alerts need no
@@ -23,6 +24,11 @@ pub struct StakingMetrics {
     pub jailed: Gauge,
     /// Registered nodes.
     pub registered_nodes: Gauge,
+    /// Coins in the reward pot, waiting for the epoch's payout, base units.
+    pub reward_pot: Gauge,
+    /// Registered nodes that sent a heartbeat in the epoch of the next
+    /// block.
+    pub live_nodes: Gauge,
 }
 
 fn clamp(v: u128) -> i64 {
@@ -57,13 +63,25 @@ impl StakingMetrics {
             "Staking chains: registered node keys",
             self.registered_nodes.clone(),
         );
+        r.register(
+            "staking_reward_pot_base_units",
+            "Staking chains: coins in the reward pot, paid out at the epoch's last block (base units)",
+            self.reward_pot.clone(),
+        );
+        r.register(
+            "staking_live_nodes",
+            "Staking chains: registered nodes with a heartbeat in the current epoch",
+            self.live_nodes.clone(),
+        );
     }
 
     /// Sets the gauges from the staking state after `node`'s tip.
     pub(super) fn refresh(&self, node: &Node) {
-        if node.spec.staking.is_none() {
+        let Some(params) = &node.spec.staking else {
             return;
-        }
+        };
+        let epoch =
+            luminex_ledger::staking::epoch_of(node.chain.tip().height + 1, params.epoch_blocks);
         node.chain.with_staking(|s| {
             self.bonded.set(clamp(s.total_bonded()));
             self.unbonding.set(clamp(s.total_unbonding()));
@@ -74,6 +92,8 @@ impl StakingMetrics {
             );
             self.jailed.set(s.jails().count() as i64);
             self.registered_nodes.set(s.nodes().count() as i64);
+            self.reward_pot.set(clamp(u128::from(s.pot().base())));
+            self.live_nodes.set(s.live_nodes(epoch).count() as i64);
         });
     }
 }

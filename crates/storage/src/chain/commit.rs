@@ -43,6 +43,7 @@ impl ChainStore {
             &hash,
             &connected.txids,
             ctx.height,
+            connected.fees,
             &mut staking_batch,
         )?;
         if let Some(s) = &staking {
@@ -147,7 +148,13 @@ impl ChainStore {
         if self.stakes() {
             // Applied and undone under the state's lock: unchanged after.
             let mut state = self.staking.write();
-            let undo = state.apply_block(block, &connected.txids, ctx.height, &self.spec)?;
+            let undo = state.apply_block(
+                block,
+                &connected.txids,
+                ctx.height,
+                connected.fees,
+                &self.spec,
+            )?;
             state.undo(&undo);
         }
         Ok(())

@@ -93,7 +93,13 @@ impl ChainStore {
                 history.insert(key.to_key(), delta);
             }
             if self.stakes() && prev.is_some() {
-                let undo = replayed.apply_block(&block, &connected.txids, height, &self.spec)?;
+                let undo = replayed.apply_block(
+                    &block,
+                    &connected.txids,
+                    height,
+                    connected.fees,
+                    &self.spec,
+                )?;
                 connected.changes.created.extend(undo.released);
             }
             connected.changes.apply_to(&mut utxos);

@@ -37,24 +37,28 @@ impl ChainStore {
         f(&self.staking.read())
     }
 
-    /// Connecting the block `hash` at `height` (whose txids are `txids`):
-    /// applies its staking transactions and releases to the state in
-    /// memory, adds their writes and undo data to `batch`, and returns the
-    /// undo data (its released coins join the block's UTXO changes).
-    /// `None` on chains without staking. On error nothing changed.
+    /// Connecting the block `hash` at `height` (whose txids are `txids`
+    /// and whose transactions paid `fees`): applies its staking
+    /// transactions, its share of the reward pot, releases and (at an
+    /// epoch boundary) reward payouts to the state in memory, adds their
+    /// writes and undo data to `batch`, and returns the undo data (its
+    /// released coins — matured unbonding entries and rewards — join the
+    /// block's UTXO changes). `None` on chains without staking. On error
+    /// nothing changed.
     pub(super) fn connect_staking(
         &self,
         block: &Block,
         hash: &Hash,
         txids: &[Hash],
         height: u64,
+        fees: Amount,
         batch: &mut Batch,
     ) -> Result<Option<StakingUndo>, ChainError> {
         if !self.stakes() {
             return Ok(None);
         }
         let mut state = self.staking.write();
-        let undo = state.apply_block(block, txids, height, &self.spec)?;
+        let undo = state.apply_block(block, txids, height, fees, &self.spec)?;
         write_entries(batch, &state, &undo);
         batch.put(STAKING_UNDO, hash, &undo);
         Ok(Some(undo))

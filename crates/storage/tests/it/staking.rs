@@ -6,10 +6,12 @@
 use std::sync::Arc;
 
 use luminex_crypto::SigningKey;
-use luminex_ledger::staking::StakingParams;
+use luminex_ledger::staking::{check_supply, RewardRule, StakingParams};
 use luminex_ledger::testkit::{lock_of, staking_tx, PowFields, TestChain};
 use luminex_ledger::{ChainSpec, Coin, SigCache};
-use luminex_primitives::{Amount, Block, OutPoint, SchemeId, Stake, TxKind, TxOut, Unbond};
+use luminex_primitives::{
+    Amount, Block, Heartbeat, NodeRegistration, OutPoint, SchemeId, Stake, TxKind, TxOut, Unbond,
+};
 use luminex_storage::{ChainStore, KvStore, MemoryStore, StoreOptions};
 
 const MIN: u64 = 1_000_000;
@@ -167,4 +169,113 @@ fn chains_without_staking_write_no_staking_state() {
         assert!(kv.scan_raw(t, &[], None, false, 10).unwrap().is_empty());
     }
     assert_eq!(store.staking_state(), Default::default());
+}
+
+/// Rewards (ADR 0038) in the store: on an `equal_registered_nodes` chain the
+/// pot (subsidy and fees), a heartbeat and the boundary's payout are
+/// stored with their blocks, survive an unclean close, and disconnecting
+/// restores the pot and heartbeat exactly and takes the paid coin back; the
+/// supply invariant holds at every step.
+#[test]
+fn rewards_connect_and_disconnect_exactly() {
+    let mut spec = spec();
+    if let Some(p) = spec.staking.as_mut() {
+        p.epoch_blocks = 3;
+        p.rewards = RewardRule::EqualRegisteredNodes;
+    }
+    let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    let mut store = open(&kv, &spec);
+    let mut chain = TestChain::new(spec.clone());
+    let n = SigningKey::from_seed(SchemeId::MlDsa44, &[9; 32]);
+    let nid = n.public_key().key_hash();
+    let coin = |chain: &TestChain, i: usize| chain.coins_of(&lock_of(&chain.keys[i]))[0];
+    let supply_ok = |store: &ChainStore| {
+        let utxos: u128 = store
+            .all_utxos()
+            .unwrap()
+            .values()
+            .map(|c| u128::from(c.output.amount.base()))
+            .sum();
+        let height = store.tip().height;
+        store
+            .with_staking(|s| check_supply(utxos, s, &spec, height))
+            .unwrap();
+    };
+
+    let register = TxKind::RegisterNode(NodeRegistration {
+        node: n.public_key().clone(),
+        payout: lock_of(&n),
+    });
+    let b1 = chain
+        .mine(vec![staking_tx(
+            &spec,
+            &chain.keys[0],
+            &[coin(&chain, 0)],
+            register,
+            Some(&n),
+        )])
+        .unwrap();
+    accept(&store, &b1);
+    assert!(b1.txs[0].outputs.is_empty(), "the coinbase claims nothing");
+    supply_ok(&store);
+    let beat = TxKind::Heartbeat(Heartbeat {
+        node: nid,
+        epoch: 0,
+    });
+    let b2 = chain
+        .mine(vec![staking_tx(
+            &spec,
+            &chain.keys[1],
+            &[coin(&chain, 1)],
+            beat,
+            Some(&n),
+        )])
+        .unwrap();
+    accept(&store, &b2);
+    let before_payout = store.staking_state();
+    assert_eq!(before_payout.last_heartbeat(&nid), Some(0));
+    let b3 = chain.mine(vec![]).unwrap();
+    let pot = before_payout.pot().base() + spec.subsidy(3).base();
+    accept(&store, &b3);
+    let paid = OutPoint {
+        txid: b3.txs[0].txid(),
+        vout: 0,
+    };
+    let reward = Coin {
+        output: TxOut {
+            amount: Amount::from_base(pot).unwrap(),
+            lock: lock_of(&n),
+        },
+        height: 3,
+        is_coinbase: false,
+    };
+    assert_eq!(store.coin(&paid).unwrap(), Some(reward));
+    assert_eq!(store.with_staking(|s| s.pot()), Amount::ZERO);
+    supply_ok(&store);
+    store.check_consistency().unwrap();
+
+    // An unclean close: the pot, heartbeat and paid coin come back.
+    let state = store.staking_state();
+    store.close_without_flush();
+    store = open(&kv, &spec);
+    assert_eq!(store.staking_state(), state);
+    assert_eq!(store.coin(&paid).unwrap(), Some(reward));
+    store.check_consistency().unwrap();
+
+    // Disconnecting the boundary block restores the state before it and
+    // removes the coin; then the heartbeat goes with its block.
+    store.disconnect_tip().unwrap();
+    assert_eq!(store.staking_state(), before_payout);
+    assert_eq!(store.coin(&paid).unwrap(), None);
+    supply_ok(&store);
+    store.disconnect_tip().unwrap();
+    assert_eq!(store.with_staking(|s| s.last_heartbeat(&nid)), None);
+    supply_ok(&store);
+    store.check_consistency().unwrap();
+    drop(store);
+    let store = open(&kv, &spec);
+    assert_eq!(store.tip().hash, b3.hash());
+    assert_eq!(store.staking_state(), state);
+    assert_eq!(store.coin(&paid).unwrap(), Some(reward));
+    store.check_consistency().unwrap();
 }

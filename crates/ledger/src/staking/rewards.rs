@@ -1,0 +1,283 @@
+//! Rewards and fees (ADR 0038): the reward pot, its payout at each epoch
+//! boundary under the spec's [`RewardRule`], what slashing may credit to it
+//! or burn, and the supply invariant.
+//!
+//! Every block adds to the pot what its coinbase left unclaimed of its
+//! subsidy and fees: under `proposer` normally nothing (the coinbase
+//! claims them), under the pot rules everything (the coinbase may claim
+//! nothing). The block that ends an epoch pays the pot out, after its
+//! transactions and releases, as ordinary spendable outputs at the
+//! outpoints (its coinbase's txid, index past the coinbase's outputs) —
+//! never one giant coinbase. Integer division leaves at most a few base
+//! units per recipient undivided; they stay in the pot for the next epoch,
+//! as does a share owed to an address that is not a created account on a
+//! chain that requires accounts, and the whole pot when nobody qualifies.
+//! So no unit is ever created or lost.
+
+use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, TxOut};
+
+use super::state::{StakingState, StakingUndo};
+use super::{epoch_of, RewardRule, StakingError, StakingParams, BPS};
+use crate::{BlockError, ChainSpec, Coin, TxError};
+
+/// Who a reward share is for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Recipient {
+    /// A validator: its commission plus the share of its own stake.
+    Validator(Hash),
+    /// A delegator's share of a validator's reward.
+    Delegator {
+        /// The validator delegated to.
+        validator: Hash,
+        /// The delegator.
+        delegator: Hash,
+    },
+    /// A registered node live in the epoch (an equal share).
+    Node(Hash),
+}
+
+/// One payout of an epoch's rewards.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RewardShare {
+    /// Who earned it.
+    pub recipient: Recipient,
+    /// Where it is paid.
+    pub lock: Lock,
+    /// How much (positive).
+    pub amount: Amount,
+}
+
+/// What paying the pot out would do: the shares, in payout order, and
+/// what stays in the pot for the next epoch.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct RewardPlan {
+    /// The payouts, in the order their outputs are created.
+    pub shares: Vec<RewardShare>,
+    /// The pot after the payouts: undivided units, shares owed to
+    /// uncreated accounts, or all of it when nobody qualifies.
+    pub carried: Amount,
+}
+
+/// The supply invariant does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{found} base units exist (UTXOs, stake, pot, burned), {expected} were issued")]
+pub struct SupplyMismatch {
+    /// UTXO total plus [`StakingState::held`] plus the burned total.
+    pub found: u128,
+    /// The genesis supply plus every subsidy up to the height.
+    pub expected: u128,
+}
+
+/// Checks the supply invariant after the block at `height`: the coins in
+/// UTXOs (`utxo_total`, base units) plus those the staking state holds
+/// (bonded, unbonding, the pot) plus those burned equal the genesis supply
+/// plus every subsidy of blocks `1..=height`. On a chain without subsidy
+/// (`almagill`) that is the genesis supply itself: nothing is created or
+/// destroyed. (A coinbase can claim less than it may; the rest goes to
+/// the pot on staking chains, so the check is exact there.)
+pub fn check_supply(
+    utxo_total: u128,
+    state: &StakingState,
+    spec: &ChainSpec,
+    height: u64,
+) -> Result<(), SupplyMismatch> {
+    let found = utxo_total + state.held() + u128::from(state.burned().base());
+    let expected = spec.issued_supply(height);
+    if found == expected {
+        Ok(())
+    } else {
+        Err(SupplyMismatch { found, expected })
+    }
+}
+
+/// ⌊total × part / whole⌋, 0 when `whole` is 0.
+fn share(total: u128, part: u128, whole: u128) -> u128 {
+    (total * part).checked_div(whole).unwrap_or(0)
+}
+
+fn amount(units: u128) -> Amount {
+    u64::try_from(units)
+        .ok()
+        .and_then(Amount::from_base)
+        .expect("a share is at most the pot, which is in range")
+}
+
+impl StakingState {
+    /// Adds `amount` to the reward pot (slashed stake a spec
+    /// redistributes), recording the change in `undo`. Paid with the
+    /// epoch's rewards at the next boundary.
+    pub fn credit_pot(
+        &mut self,
+        amount: Amount,
+        undo: &mut StakingUndo,
+    ) -> Result<(), StakingError> {
+        if amount > Amount::ZERO {
+            let pot = self
+                .pot
+                .checked_add(amount)
+                .map_err(|_| StakingError::Overflow)?;
+            self.set_pot(pot, undo);
+        }
+        Ok(())
+    }
+
+    /// Records `amount` as destroyed (slashed stake a spec burns), so the
+    /// supply invariant ([`check_supply`]) still balances.
+    pub fn burn(&mut self, amount: Amount, undo: &mut StakingUndo) -> Result<(), StakingError> {
+        if amount > Amount::ZERO {
+            let burned = self
+                .burned
+                .checked_add(amount)
+                .map_err(|_| StakingError::Overflow)?;
+            self.set_burned(burned, undo);
+        }
+        Ok(())
+    }
+
+    /// Adds to the pot what the coinbase of `block` (at `height`, whose
+    /// transactions paid `fees`) left of its subsidy and fees.
+    pub(super) fn accrue(
+        &mut self,
+        block: &Block,
+        txids: &[Hash],
+        height: u64,
+        fees: Amount,
+        spec: &ChainSpec,
+        undo: &mut StakingUndo,
+    ) -> Result<(), BlockError> {
+        let overflow = || BlockError::Tx {
+            index: 0,
+            txid: txids.first().copied().unwrap_or(Hash::ZERO),
+            error: TxError::OutputOverflow,
+        };
+        let allowed = spec
+            .subsidy(height)
+            .checked_add(fees)
+            .map_err(|_| overflow())?;
+        let claimed = match block.txs.first() {
+            Some(cb) => cb.output_total().map_err(|_| overflow())?,
+            None => return Err(BlockError::NoCoinbase),
+        };
+        let left = allowed
+            .checked_sub(claimed)
+            .map_err(|_| BlockError::CoinbaseTooLarge { claimed, allowed })?;
+        self.credit_pot(left, undo).map_err(|_| overflow())
+    }
+
+    /// How the pot would be paid out at the end of `epoch` under `params`
+    /// if the state stayed as it is: what the boundary block pays
+    /// ([`StakingState::apply_block`]) and what the API shows as the
+    /// coming payout.
+    ///
+    /// - `stake_weighted`, and `proposer` (whose pot holds only what
+    ///   coinbases left and slashing credited): the validators an election
+    ///   by stake seats now ([`StakingState::top_by_power`]) share the pot
+    ///   by power, each ⌊pot × power / total⌋; of a validator's share it
+    ///   keeps the commission ⌊share × commission_bps / 10,000⌋, and the
+    ///   rest is split by stake between its own bond (paid to it with the
+    ///   commission, at its key's address) and each delegation (paid to the
+    ///   delegator's key's address), each ⌊rest × stake / power⌋.
+    /// - `equal_registered_nodes`: the registered nodes live in `epoch` (a
+    ///   heartbeat in it) get ⌊pot / n⌋ each at their payout address.
+    ///
+    /// Shares of zero are left out; what is not paid stays in the pot.
+    pub fn reward_plan(&self, params: &StakingParams, epoch: u64, spec: &ChainSpec) -> RewardPlan {
+        let pot = u128::from(self.pot.base());
+        let mut shares = Vec::new();
+        let mut push = |recipient, lock: Lock, units: u128| {
+            let payable = !spec.requires_account_creation() || self.is_account(&lock);
+            if units > 0 && payable {
+                shares.push(RewardShare {
+                    recipient,
+                    lock,
+                    amount: amount(units),
+                });
+            }
+        };
+        if pot > 0 {
+            match params.rewards {
+                RewardRule::Proposer | RewardRule::StakeWeighted => {
+                    let set = self.top_by_power(params.max_validators as usize);
+                    let total: u128 = set.iter().map(|(_, v)| u128::from(v.power())).sum();
+                    for (id, v) in set {
+                        let power = u128::from(v.power());
+                        let cut = share(pot, power, total);
+                        let commission = cut * u128::from(params.commission_bps) / u128::from(BPS);
+                        let rest = cut - commission;
+                        let own = share(rest, u128::from(v.self_bond.base()), power);
+                        push(
+                            Recipient::Validator(id),
+                            v.public_key.lock(),
+                            commission + own,
+                        );
+                        for (d, a) in self.delegations_of(&id) {
+                            let units = share(rest, u128::from(a.base()), power);
+                            if let Some(lock) = self.reward_locks.get(d) {
+                                let recipient = Recipient::Delegator {
+                                    validator: id,
+                                    delegator: *d,
+                                };
+                                push(recipient, *lock, units);
+                            }
+                        }
+                    }
+                }
+                RewardRule::EqualRegisteredNodes => {
+                    let live: Vec<(Hash, Lock)> = self
+                        .live_nodes(epoch)
+                        .map(|(id, n)| (*id, n.payout))
+                        .collect();
+                    let each = share(pot, 1, live.len() as u128);
+                    for (id, payout) in live {
+                        push(Recipient::Node(id), payout, each);
+                    }
+                }
+            }
+        }
+        let paid: u128 = shares.iter().map(|s| u128::from(s.amount.base())).sum();
+        RewardPlan {
+            shares,
+            carried: amount(pot - paid),
+        }
+    }
+
+    /// Pays the pot out at the boundary block `block` at `height` (txids
+    /// `txids`): each share of [`StakingState::reward_plan`] becomes a coin
+    /// at (the coinbase's txid, the coinbase's output count + its index),
+    /// spendable at once; the pot keeps what is carried.
+    pub(super) fn pay_rewards(
+        &mut self,
+        block: &Block,
+        txids: &[Hash],
+        height: u64,
+        spec: &ChainSpec,
+        undo: &mut StakingUndo,
+    ) {
+        let (Some(params), Some(coinbase), Some(txid)) =
+            (&spec.staking, block.txs.first(), txids.first())
+        else {
+            return;
+        };
+        let plan = self.reward_plan(params, epoch_of(height, params.epoch_blocks), spec);
+        if plan.shares.is_empty() {
+            return;
+        }
+        let first = coinbase.outputs.len() as u32;
+        for (i, s) in plan.shares.iter().enumerate() {
+            let outpoint = OutPoint {
+                txid: *txid,
+                vout: first.saturating_add(i as u32),
+            };
+            let coin = Coin {
+                output: TxOut {
+                    amount: s.amount,
+                    lock: s.lock,
+                },
+                height,
+                is_coinbase: false,
+            };
+            undo.released.push((outpoint, coin));
+        }
+        self.set_pot(plan.carried, undo);
+    }
+}

@@ -16,6 +16,7 @@ pub mod guard;
 pub mod openapi;
 pub mod peers;
 pub mod pst;
+pub mod rewards;
 pub mod serve;
 pub mod staking;
 pub mod types;
@@ -259,6 +260,7 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/staking/nodes", get(crate::staking::nodes))
         .route("/staking/epoch", get(crate::staking::epoch))
         .route("/staking/accounts/{address}", get(crate::staking::account))
+        .route("/staking/rewards", get(crate::rewards::rewards))
         .route("/search", get(crate::explorer::search))
         .route("/stats", get(crate::explorer::stats))
         .route("/health/block-sync", get(block_sync))

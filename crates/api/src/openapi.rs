@@ -78,6 +78,7 @@ use luminex_service::Node;
         crate::staking::nodes,
         crate::staking::account,
         crate::staking::epoch,
+        crate::rewards::rewards,
     ),
     components(schemas(
         BroadcastRequest,
@@ -129,6 +130,8 @@ use luminex_service::Node;
         crate::staking::SetMemberJson,
         crate::staking::ScheduledSetJson,
         crate::staking::EpochJson,
+        crate::rewards::RewardShareJson,
+        crate::rewards::RewardsJson,
     ))
 )]
 pub struct ApiDoc;

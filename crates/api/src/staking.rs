@@ -166,6 +166,8 @@ pub struct NodeJson {
     pub payout: String,
     /// The height of the block that registered it.
     pub height: u64,
+    /// The last epoch it sent a heartbeat in (ADR 0038), if any.
+    pub last_heartbeat: Option<u64>,
 }
 
 /// `GET /staking/nodes`.
@@ -421,6 +423,7 @@ pub(crate) async fn nodes(State(node): State<Arc<Node>>) -> ApiResult<NodesJson>
                 scheme: n.public_key.scheme.name().to_string(),
                 payout: node.spec.address(n.payout).to_string(),
                 height: n.height,
+                last_heartbeat: s.last_heartbeat(id),
             })
             .collect()
     });

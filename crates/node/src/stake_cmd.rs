@@ -1,5 +1,6 @@
 //! `luminex wallet stake | unstake | delegate | undelegate | register-node |
-//! unjail | create-account`: the staking transactions of ADR 0031, paid
+//! unjail | create-account | heartbeat`: the staking transactions of ADR
+//! 0031 and the heartbeat of ADR 0038, paid
 //! from the wallet's coins (bonded amount plus fee, change back to the
 //! wallet) and broadcast through the node's REST API.
 //!
@@ -7,7 +8,8 @@
 //! inputs, the acting key's signature over the same message as the inputs':
 //! the validator key (`--validator-key`, the file `chain authority keygen`
 //! writes and `node --validator-key` reads) for `stake`, `unstake` and
-//! `unjail`; the node key (`--node-key`, same format) for `register-node`;
+//! `unjail`; the node key (`--node-key`, same format) for `register-node`
+//! and `heartbeat`;
 //! the wallet's first receive key for `delegate` and `undelegate`, whose key
 //! hash is then the delegator's id.
 //!
@@ -20,13 +22,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use luminex_api::staking::{StakingInfoJson, ValidatorJson};
+use luminex_api::rewards::RewardsJson;
+use luminex_api::staking::{NodesJson, StakingInfoJson, ValidatorJson};
 use luminex_api::types::{BroadcastResponse, TxJson};
 use luminex_crypto::SigningKey;
 use luminex_ledger::ChainSpec;
 use luminex_primitives::{
-    AccountCreation, Amount, Delegation, Encode, Hash, Lock, NodeRegistration, OutPoint, Stake,
-    Transaction, TxKind, TxOut, Unbond, Unjail, Witness,
+    AccountCreation, Amount, Delegation, Encode, Hash, Heartbeat, Lock, NodeRegistration, OutPoint,
+    Stake, Transaction, TxKind, TxOut, Unbond, Unjail, Witness,
 };
 use luminex_wallet::Wallet;
 
@@ -136,6 +139,16 @@ pub enum StakingCommand {
         /// Fee rate and waiting.
         send: SendOptions,
     },
+    /// Say a registered node is live in the current epoch (one per node and
+    /// epoch; the `equal_registered_nodes` rule pays live nodes only).
+    Heartbeat {
+        /// The node's key file.
+        #[arg(long)]
+        node_key: PathBuf,
+        #[command(flatten)]
+        /// Fee rate and waiting.
+        send: SendOptions,
+    },
 }
 
 /// Why a staking command refused its arguments before signing.
@@ -166,6 +179,17 @@ pub enum StakingArgError {
         requested: Amount,
         /// Bonded.
         bonded: Amount,
+    },
+    /// A heartbeat for a node key that is not registered.
+    #[error("node {0} is not registered (see `GET /staking/nodes`; `luminex wallet register-node` first)")]
+    UnregisteredNode(Hash),
+    /// The node already sent its heartbeat for the current epoch.
+    #[error("node {node} already sent a heartbeat in epoch {epoch}")]
+    AlreadyLive {
+        /// The node's id.
+        node: Hash,
+        /// The current epoch.
+        epoch: u64,
     },
     /// The wallet's coins do not cover the bonded amount and the fee.
     #[error("the wallet holds {available}, {needed} needed (bonded amount and fee)")]
@@ -430,6 +454,24 @@ pub async fn run(
             let lock = spec.parse_address(&address).context("--address")?.lock;
             (TxKind::CreateAccount(AccountCreation { lock }), None, send)
         }
+        StakingCommand::Heartbeat { node_key, send } => {
+            let key = read_key(&node_key)?;
+            let id = key.public_key().key_hash();
+            let nodes: NodesJson = client.get("/staking/nodes").await?;
+            let Some(node) = nodes.nodes.iter().find(|n| n.id == id.to_string()) else {
+                return Err(StakingArgError::UnregisteredNode(id).into());
+            };
+            let rewards: RewardsJson = client.get("/staking/rewards").await?;
+            let epoch = rewards.epoch;
+            if node.last_heartbeat == Some(epoch) {
+                return Err(StakingArgError::AlreadyLive { node: id, epoch }.into());
+            }
+            (
+                TxKind::Heartbeat(Heartbeat { node: id, epoch }),
+                Some(key),
+                send,
+            )
+        }
     };
     let mut coins: Vec<(OutPoint, TxOut)> = Vec::new();
     for (key, a) in w.all_keys() {
@@ -521,5 +563,43 @@ mod tests {
             parse_validator_id("abc"),
             Err(StakingArgError::BadValidatorId(_))
         ));
+    }
+
+    /// `wallet register-node` then `wallet heartbeat`: both signed by the
+    /// node key after the inputs, valid in blocks and applied to the state.
+    #[test]
+    fn built_heartbeats_apply() {
+        let mut spec = ChainSpec::preset("dev").unwrap();
+        spec.staking = Some(StakingParams::new(Amount::from_base(1_000_000).unwrap(), 2));
+        let mut chain = TestChain::new(spec.clone());
+        let payer = chain.keys[0].clone();
+        let n = SigningKey::from_seed(SchemeId::MlDsa44, &[8; 32]);
+        let keys: HashMap<Lock, &SigningKey> = [(lock_of(&payer), &payer)].into();
+        let mut state = StakingState::genesis(&spec);
+        let mut undo = StakingUndo::default();
+        let kinds = [
+            TxKind::RegisterNode(NodeRegistration {
+                node: n.public_key().clone(),
+                payout: n.public_key().lock(),
+            }),
+            TxKind::Heartbeat(Heartbeat {
+                node: n.public_key().key_hash(),
+                epoch: 0,
+            }),
+        ];
+        for kind in kinds {
+            let coins: Vec<(OutPoint, TxOut)> = chain
+                .coins_of(&lock_of(&payer))
+                .into_iter()
+                .map(|(op, c)| (op, c.output))
+                .collect();
+            let tx =
+                build_staking_tx(&spec, &keys, &coins, kind, lock_of(&payer), 1, Some(&n)).unwrap();
+            chain.mine(vec![tx.clone()]).unwrap();
+            state
+                .apply_tx(&tx, &tx.txid(), chain.height(), &spec, &mut undo)
+                .unwrap();
+        }
+        assert_eq!(state.last_heartbeat(&n.public_key().key_hash()), Some(0));
     }
 }

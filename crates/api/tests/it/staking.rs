@@ -4,7 +4,7 @@
 //! transaction the state refuses is a 422 with the staking code.
 
 use luminex_crypto::SigningKey;
-use luminex_ledger::staking::StakingParams;
+use luminex_ledger::staking::{RewardRule, StakingParams};
 use luminex_ledger::testkit::{lock_of, staking_tx};
 use luminex_ledger::ChainSpec;
 use luminex_primitives::{
@@ -291,6 +291,7 @@ async fn chains_without_staking_answer_404_on_every_staking_route() {
             format!("/staking/accounts/{a}"),
         ),
         ("/staking/epoch", "/staking/epoch".to_string()),
+        ("/staking/rewards", "/staking/rewards".to_string()),
     ];
     for (template, uri) in routes {
         let (s, v): (u16, Value) = get(&node, &uri).await;
@@ -322,4 +323,67 @@ async fn the_epoch_route_names_the_sets_in_force() {
     assert!(current.iter().all(|m| m["power"] == p.min_stake.base()));
     assert_eq!(e["next"], e["current"]);
     assert!(e["scheduled"].is_null());
+}
+
+/// `GET /staking/rewards` on a `stake_weighted` chain: the pot holds the
+/// fees (the coinbases claim nothing), and the coming payout splits it
+/// between the validator and its delegator, as documented.
+#[tokio::test]
+async fn rewards_show_the_pot_and_the_coming_payout() {
+    let mut spec = staking_spec();
+    if let Some(p) = spec.staking.as_mut() {
+        p.rewards = RewardRule::StakeWeighted;
+    }
+    let node = memory_node_for(spec);
+    let (_, doc) = get(&node, "/openapi.json").await;
+    let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
+    let d = node.spec.dev_key(1).unwrap();
+    mine(
+        &node,
+        0,
+        TxKind::Stake(Stake {
+            validator: v.public_key().clone(),
+            amount: amount(3 * MIN),
+        }),
+        &v,
+    );
+    mine(
+        &node,
+        1,
+        TxKind::Delegate(Delegation {
+            validator: v.public_key().key_hash(),
+            amount: amount(MIN),
+        }),
+        &d,
+    );
+    let (s, r) = get(&node, "/staking/rewards").await;
+    assert_eq!(s, 200, "{r}");
+    validate(&doc, "/staking/rewards", "get", 200, &r);
+    assert_eq!(r["rule"], "stake_weighted");
+    assert_eq!(r["epoch"], 0);
+    assert_eq!(r["payout_height"], 100);
+    let pot = r["pot"].as_u64().unwrap();
+    assert!(pot > 0, "{r}");
+    let shares = r["shares"].as_array().unwrap();
+    assert_eq!(shares.len(), 2, "{r}");
+    assert_eq!(shares[0]["kind"], "validator");
+    assert_eq!(shares[1]["kind"], "delegator");
+    assert_eq!(shares[1]["id"], d.public_key().key_hash().to_string());
+    assert_eq!(
+        shares[1]["address"],
+        node.spec.address(lock_of(&d)).to_string()
+    );
+    let paid: u64 = shares.iter().map(|s| s["amount"].as_u64().unwrap()).sum();
+    assert_eq!(paid + r["carried"].as_u64().unwrap(), pot);
+    let text = node.metrics.render(&node);
+    assert!(
+        text.lines()
+            .any(|l| l == format!("luminex_staking_reward_pot_base_units {pot}")),
+        "{text}"
+    );
+    let (_, r) = get(&node, "/staking/rewards?limit=1").await;
+    validate(&doc, "/staking/rewards", "get", 200, &r);
+    assert_eq!(r["more"], 1);
+    let (s, bad) = get(&node, "/staking/rewards?limit=0").await;
+    assert_eq!((s, bad["code"].as_str()), (400, Some("bad-limit")));
 }

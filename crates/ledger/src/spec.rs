@@ -444,13 +444,22 @@ impl ChainSpec {
         }
     }
 
-    /// The coins the genesis block allocates, in base units.
+    /// The coins that exist at genesis, in base units: the genesis block's
+    /// allocations plus, on a staking chain, the genesis validators' bonds
+    /// ([`crate::StakingState::genesis_bonded`]).
     pub fn genesis_supply(&self) -> u128 {
-        self.genesis
+        let allocated: u128 = self
+            .genesis
             .allocations
             .iter()
             .map(|a| u128::from(a.amount.base()))
-            .sum()
+            .sum();
+        let bonded = if self.staking.is_some() {
+            crate::StakingState::genesis_bonded(self)
+        } else {
+            0
+        };
+        allocated + bonded
     }
 
     /// The coins issued by the block at `height` and all before it: the

@@ -639,3 +639,26 @@ fn issued_supply_matches_the_sum_of_subsidies() {
     spec.monetary.halving_interval = 0;
     assert_eq!(spec.issued_supply(10), spec.genesis_supply() + 10 * 1_000);
 }
+
+/// On a preset with genesis validators, their bonds are part of the genesis
+/// supply: the invariant holds at genesis.
+#[test]
+fn genesis_bonds_count_in_the_genesis_supply() {
+    for name in ["nextgen", "almagill", "sidechain"] {
+        let Ok(spec) = ChainSpec::preset(name) else {
+            continue;
+        };
+        let utxos: u128 = spec.genesis_block().txs[0]
+            .outputs
+            .iter()
+            .map(|o| u128::from(o.amount.base()))
+            .sum();
+        let state = StakingState::genesis(&spec);
+        check_supply(utxos, &state, &spec, 0).unwrap();
+        assert_eq!(
+            spec.genesis_supply(),
+            utxos + StakingState::genesis_bonded(&spec),
+            "{name}"
+        );
+    }
+}

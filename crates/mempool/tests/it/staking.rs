@@ -3,13 +3,13 @@
 //! block built from the pool always connects, whatever the fee order.
 
 use luminex_crypto::SigningKey;
-use luminex_ledger::staking::{StakingParams, StakingState};
+use luminex_ledger::staking::{RewardRule, StakingParams, StakingState};
 use luminex_ledger::testkit::{lock_of, sign_all, TestChain};
 use luminex_ledger::{connect_block, BlockError, ChainSpec, Coin, SigCache, StakingError, TxError};
 use luminex_mempool::{Mempool, MempoolError};
 use luminex_primitives::{
-    Amount, Block, Delegation, Hash, Lock, OutPoint, SchemeId, Stake, Transaction, TxKind, TxOut,
-    Unbond, Witness,
+    Amount, Block, Delegation, Hash, Heartbeat, Lock, NodeRegistration, OutPoint, SchemeId, Stake,
+    Transaction, TxKind, TxOut, Unbond, Witness,
 };
 
 const MIN: u64 = 1_000_000;
@@ -28,8 +28,15 @@ struct Staked {
 
 impl Staked {
     fn new() -> Staked {
+        Staked::with_rewards(RewardRule::Proposer)
+    }
+
+    fn with_rewards(rewards: RewardRule) -> Staked {
         let mut spec = ChainSpec::preset("dev").unwrap();
-        spec.staking = Some(StakingParams::new(amount(MIN), 3));
+        spec.staking = Some(StakingParams {
+            rewards,
+            ..StakingParams::new(amount(MIN), 3)
+        });
         let state = StakingState::genesis(&spec);
         Staked {
             pool: Mempool::new(spec.clone(), SigCache::new(1000), 10_000_000),
@@ -272,4 +279,59 @@ fn pools_of_chains_without_staking_refuse_staking_kinds_at_tier_one() {
         Err(MempoolError::Invalid(TxError::Staking(StakingError::Disabled))) => {}
         other => panic!("expected staking-disabled, got {other:?}"),
     }
+}
+
+/// Heartbeats (ADR 0038) in the pool: one per registered node and epoch is
+/// admitted, a second one in the pool or after the first is mined is
+/// refused, as is one for an unregistered node; on an
+/// `equal_registered_nodes` chain the built block's coinbase claims nothing
+/// and the fees wait in the pot.
+#[test]
+fn heartbeats_are_admitted_once_per_node_and_epoch() {
+    let mut s = Staked::with_rewards(RewardRule::EqualRegisteredNodes);
+    let n = validator(7);
+    let beat = |epoch| {
+        TxKind::Heartbeat(Heartbeat {
+            node: id(&n),
+            epoch,
+        })
+    };
+    let e = staking_error(s.accept(s.tx(0, beat(0), &n, FEE)));
+    assert_eq!(e, StakingError::UnknownNode(id(&n)));
+    let register = TxKind::RegisterNode(NodeRegistration {
+        node: n.public_key().clone(),
+        payout: n.public_key().lock(),
+    });
+    s.accept(s.tx(0, register, &n, FEE)).unwrap();
+    s.mine_pool().unwrap();
+    let first = s.tx(0, beat(0), &n, FEE);
+    s.accept(first.clone()).unwrap();
+    let e = staking_error(s.accept(s.tx(1, beat(0), &n, 2 * FEE)));
+    assert_eq!(
+        e,
+        StakingError::AlreadyLive {
+            node: id(&n),
+            epoch: 0
+        }
+    );
+    let block = s.mine_pool().unwrap();
+    assert_eq!(block.txs[1].txid(), first.txid());
+    assert!(
+        block.txs[0].outputs.is_empty(),
+        "the coinbase claims nothing"
+    );
+    assert_eq!(s.state.last_heartbeat(&id(&n)), Some(0));
+    // The pot: both blocks' subsidies and fees.
+    let subsidies = s.chain.spec.subsidy(1).base() + s.chain.spec.subsidy(2).base();
+    assert_eq!(s.state.pot(), amount(subsidies + 2 * FEE));
+    let e = staking_error(s.accept(s.tx(1, beat(0), &n, FEE)));
+    assert_eq!(e.code(), "heartbeat-already-sent");
+    let e = staking_error(s.accept(s.tx(1, beat(1), &n, FEE)));
+    assert_eq!(
+        e,
+        StakingError::HeartbeatEpoch {
+            epoch: 1,
+            current: 0
+        }
+    );
 }

@@ -291,7 +291,8 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
 }
 
 /// `getstakinginfo`: the staking parameters and totals after the tip, as
-/// `GET /staking` (amounts in coins, as the other methods give them);
+/// `GET /staking` (amounts in coins, as the other methods give them),
+/// with the reward rule and the reward pot (ADR 0038);
 /// `enabled: false` and nothing else on chains without a `[staking]` table.
 fn staking_info(node: &Node) -> Value {
     let Some(p) = &node.spec.staking else {
@@ -313,6 +314,8 @@ fn staking_info(node: &Node) -> Value {
             "delegations": s.delegations().count(),
             "unbonding_entries": s.unbonding().count(),
             "registered_nodes": s.nodes().count(),
+            "rewards": p.rewards.name(),
+            "reward_pot": coins(s.pot().base()),
         })
     })
 }

@@ -175,6 +175,7 @@ fn stake_delegate_and_unstake_from_the_cli() {
     assert_eq!(v["power"], 300_000_000, "{v}");
     let info = rpc(d, &spec.name, port, "getstakinginfo");
     assert_eq!(info["enabled"], true, "{info}");
+    assert_eq!(info["rewards"], "proposer", "{info}");
     // The development validator is bonded with the minimum stake (1 coin)
     // from genesis.
     assert_eq!(info["total_bonded"], 4.0, "{info}");
@@ -195,6 +196,39 @@ fn stake_delegate_and_unstake_from_the_cli() {
     ]);
     let u = get(port, "/staking/unbonding");
     assert_eq!(u["entries"][0]["amount"], 200_000_000, "{u}");
+
+    // A node key's heartbeat (ADR 0038): refused before it is registered,
+    // then once per epoch.
+    let node_file = d.join("node.key");
+    std::fs::write(&node_file, format!("{}\n", hex::encode([43u8; 32]))).unwrap();
+    let node_path = node_file.to_str().unwrap();
+    let heartbeat = [
+        "wallet",
+        "--wallet",
+        "rich",
+        "heartbeat",
+        "--node-key",
+        node_path,
+    ];
+    let e = fails(&heartbeat);
+    assert!(e.contains("is not registered"), "{e}");
+    run(&[
+        "wallet",
+        "--wallet",
+        "rich",
+        "register-node",
+        "--node-key",
+        node_path,
+        "--wait",
+    ]);
+    let mut beat = heartbeat.to_vec();
+    beat.push("--wait");
+    let out = run(&beat);
+    assert!(out.contains("confirmed at height"), "{out}");
+    let nodes = get(port, "/staking/nodes");
+    assert_eq!(nodes["nodes"][0]["last_heartbeat"], 0, "{nodes}");
+    let e = fails(&heartbeat);
+    assert!(e.contains("already sent a heartbeat in epoch 0"), "{e}");
     // After the unbonding period the coins are the payee's.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {

@@ -72,6 +72,16 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
             .map(|k| k.public_key().lock())
             .context("this chain has no dev keys: set --producer-address")?,
     };
+    // Where accounts must be created, a block paying an uncreated address
+    // is invalid: a producer paid there would only make blocks the others
+    // refuse.
+    if cfg.spec.requires_account_creation() && !chain.with_staking(|s| s.is_account(&reward_lock)) {
+        anyhow::bail!(
+            "--producer-address {} is not a created account on {}: create it first (`luminex wallet create-account`)",
+            cfg.spec.address(reward_lock),
+            cfg.spec.name
+        );
+    }
     let cache = SigCache::default();
     let node = Arc::new(Node {
         mempool: parking_lot::RwLock::new(luminex_service::mempool_for(

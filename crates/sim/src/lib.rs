@@ -106,6 +106,10 @@ pub struct Config {
 /// elections at epoch boundaries must seat them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StakingRun {
+    /// The staking preset whose rules run (`nextgen`, `almagill`,
+    /// `sidechain`): its money, accounts and staking rules, with the
+    /// epochs, seats and committee below and short timeouts.
+    pub preset: &'static str,
     /// Blocks per epoch.
     pub epoch_blocks: u64,
     /// Seats of a stake election.
@@ -226,8 +230,18 @@ const TRACE: Domain = Domain("luminex/sim-trace");
 /// The spec the simulation runs: the `poa` preset with `n` development
 /// validators and short timeouts.
 pub fn sim_spec(n: usize) -> ChainSpec {
-    let mut spec = ChainSpec::preset("poa").expect("the poa preset loads");
-    let bft = spec.bft.as_mut().expect("poa is a BFT preset");
+    preset_sim_spec("poa", n)
+}
+
+/// BFT preset `preset` with `n` development validators and short
+/// timeouts.
+///
+/// # Panics
+///
+/// If `preset` is not a BFT preset.
+pub fn preset_sim_spec(preset: &str, n: usize) -> ChainSpec {
+    let mut spec = ChainSpec::preset(preset).expect("a preset");
+    let bft = spec.bft.as_mut().expect("a BFT preset");
     bft.dev_validators = n as u32;
     bft.timeout_propose_ms = 300;
     bft.timeout_propose_delta_ms = 100;
@@ -266,6 +280,8 @@ struct Sim {
     delivered: u64,
     certificate_bytes: Vec<usize>,
     fetched_proposals: u64,
+    /// Where accounts must be created: a genesis account for rewards.
+    genesis_account: Option<luminex_primitives::Lock>,
 }
 
 /// Runs one seeded simulation.
@@ -346,12 +362,15 @@ impl Sim {
     fn new(seed: u64, cfg: Config) -> Sim {
         let n = cfg.behaviours.len();
         let joiners = cfg.staking.as_ref().map_or(0, |s| s.joiners);
-        let mut spec = sim_spec(n - joiners);
+        let mut spec = preset_sim_spec(
+            cfg.staking.as_ref().map_or("poa", |s| s.preset),
+            n - joiners,
+        );
         if let Some(bft) = spec.bft.as_mut() {
             bft.proposer_selection = cfg.proposer_selection;
         }
         if let Some(s) = &cfg.staking {
-            spec.staking = Some(workload::staking_params(s));
+            spec.staking = Some(workload::staking_params(spec.staking.as_ref(), s));
             if let Some(bft) = spec.bft.as_mut() {
                 bft.authority_changes = false;
             }
@@ -388,6 +407,9 @@ impl Sim {
                 workload::joins(&spec, &genesis, &keys, s.committee_size.is_some())
             }
         };
+        let genesis_account = spec
+            .requires_account_creation()
+            .then(|| genesis.txs[0].outputs[0].lock);
         Sim {
             start_ms: u64::from(spec.genesis.time) * 1000 + 1000,
             spec,
@@ -408,6 +430,7 @@ impl Sim {
             delivered: 0,
             certificate_bytes: Vec::new(),
             fetched_proposals: 0,
+            genesis_account,
             cfg,
         }
     }
@@ -842,7 +865,11 @@ impl Sim {
         let now_ms = self.start_ms + self.now;
         let node = &mut self.nodes[i];
         let invalid_blocks = node.behaviour == Behaviour::InvalidProposer;
-        let reward = node.key.public_key().lock();
+        // Where accounts must be created, rewards go to a genesis account
+        // (a block paying an uncreated address is invalid).
+        let reward = self
+            .genesis_account
+            .unwrap_or_else(|| node.key.public_key().lock());
         let Some(live) = node.live.as_mut() else {
             return Ok(());
         };

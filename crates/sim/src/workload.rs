@@ -82,14 +82,19 @@ pub(crate) fn transfers(spec: &ChainSpec, genesis: &Block, n: usize) -> Vec<Tran
     out
 }
 
-/// The `[staking]` table of a simulated staking chain.
-pub(crate) fn staking_params(run: &StakingRun) -> StakingParams {
-    StakingParams {
-        epoch_blocks: run.epoch_blocks,
-        max_validators: run.max_validators,
-        committee_size: run.committee_size,
-        ..StakingParams::new(Amount::from_base(MIN_STAKE).expect("in range"), 5)
-    }
+/// The `[staking]` table of a simulated staking chain: the preset's
+/// (`base`), with the run's epochs, seats and committee, a minimum stake of
+/// [`MIN_STAKE`] and an unbonding period of 5 blocks.
+pub(crate) fn staking_params(base: Option<&StakingParams>, run: &StakingRun) -> StakingParams {
+    let mut p = base
+        .cloned()
+        .unwrap_or_else(|| StakingParams::new(Amount::ZERO, 5));
+    p.min_stake = Amount::from_base(MIN_STAKE).expect("in range");
+    p.unbonding_blocks = 5;
+    p.epoch_blocks = run.epoch_blocks;
+    p.max_validators = run.max_validators;
+    p.committee_size = run.committee_size;
+    p
 }
 
 /// One transaction per joining node's key in `keys`, each paid from its own

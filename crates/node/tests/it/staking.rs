@@ -248,3 +248,39 @@ fn stake_delegate_and_unstake_from_the_cli() {
     );
     node.stop();
 }
+
+/// On `almagill` a block paying an address nobody created is invalid, so a
+/// producer address that is not a created account would make every block
+/// the node proposes one the others refuse: the node refuses to start with
+/// it and says why.
+#[test]
+fn almagill_refuses_a_producer_address_that_is_not_an_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = luminex_ledger::ChainSpec::preset("almagill").unwrap();
+    let key = SigningKey::from_seed(spec.default_scheme, &[9; 32]);
+    let addr = spec.address(key.public_key().lock()).to_string();
+    let mut child = crate::support::node_command(
+        dir.path(),
+        "almagill",
+        free_port(),
+        &["--producer-address", &addr],
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the node started with an uncreated producer address");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("not a created account"), "{err}");
+}

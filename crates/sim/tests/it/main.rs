@@ -208,17 +208,22 @@ fn disabling_locking_is_caught_with_a_replayable_seed() {
     ));
 }
 
-/// A staking chain (ADR 0034): two nodes outside the genesis set bond
-/// three times a genesis validator's stake at the start. The set changes
-/// only where an epoch's election takes effect (height `(k+1)L + 1` for the
-/// boundary `kL`), ends as the top four by stake — both joiners and the two
-/// genesis validators with the lowest ids — and blocks keep finalizing
-/// under it, so the joiners sign; coins, bonded ones included, are
-/// conserved after every block.
+/// The `nextgen` and `almagill` presets (ADR 0034), each with its own
+/// leader rule: two nodes outside the genesis set bond three times a
+/// genesis validator's stake at the start. The set changes only where an
+/// epoch's election takes effect (height `(k+1)L + 1` for the boundary
+/// `kL`), ends as the top four by stake — both joiners and the two genesis
+/// validators with the lowest ids — and blocks keep finalizing under it,
+/// so the joiners sign. After every block the supply holds: spendable,
+/// bonded and unbonding coins are the genesis coins plus the subsidies —
+/// on `almagill`, which has none, exactly the genesis supply.
 #[test]
 fn staked_validators_are_elected_at_an_epoch_boundary() {
     use luminex_sim::StakingRun;
-    for selection in [ProposerSelection::Rotation, ProposerSelection::StakeAndView] {
+    for (preset, selection) in [
+        ("nextgen", ProposerSelection::Rotation),
+        ("almagill", ProposerSelection::StakeAndView),
+    ] {
         const L: u64 = 5;
         let cfg = Config {
             transfers: 0,
@@ -227,6 +232,7 @@ fn staked_validators_are_elected_at_an_epoch_boundary() {
             blocks_after_heal: 200,
             proposer_selection: selection,
             staking: Some(StakingRun {
+                preset,
                 epoch_blocks: L,
                 max_validators: 4,
                 committee_size: None,
@@ -235,7 +241,13 @@ fn staked_validators_are_elected_at_an_epoch_boundary() {
             ..quiet(vec![Behaviour::Honest; 6])
         };
         let r = simulate(11, &cfg);
-        assert!(matches!(r.outcome, Outcome::Live { .. }), "{:?}", r.outcome);
+        assert!(
+            matches!(r.outcome, Outcome::Live { .. }),
+            "{preset}: {:?} {:?} sets {:?}",
+            r.outcome,
+            r.nodes,
+            r.validator_sets
+        );
         let sets = &r.validator_sets;
         assert!(sets.len() >= 200, "{} heights", sets.len());
         assert_eq!(sets[0], (0..4).collect(), "the genesis set signs height 1");
@@ -266,7 +278,7 @@ fn staked_validators_are_elected_at_an_epoch_boundary() {
     }
 }
 
-/// The `sidechain` design: 30 nodes register at the start and a committee
+/// The `sidechain` preset: 30 nodes register at the start and a committee
 /// of 10 is drawn from them at every epoch boundary (ADR 0033). Every set
 /// change falls where an election takes effect; once enough nodes are
 /// registered each committee has 10 members, all registered nodes, and
@@ -281,6 +293,7 @@ fn a_committee_of_ten_is_drawn_from_thirty_registered_nodes_each_epoch() {
         transfers: 0,
         blocks_after_heal: 200,
         staking: Some(StakingRun {
+            preset: "sidechain",
             epoch_blocks: L,
             max_validators: 100,
             committee_size: Some(10),

@@ -3,9 +3,9 @@
 //! newcomer bonds stake through the wallet CLI and starts a validator node
 //! with its key; the election at the next epoch boundary seats it (ADR
 //! 0033, ADR 0034), every node counts five validators, the newcomer signs
-//! certificates and blocks keep finalizing; a delegator delegates to it; it
-//! unstakes its own bond and the coins come back to its payout address
-//! after the unbonding period.
+//! certificates and blocks keep finalizing; a delegator delegates to it and
+//! earns its share of the epoch's rewards; it unstakes its own bond and the
+//! coins come back to its payout address after the unbonding period.
 
 use std::path::Path;
 
@@ -156,6 +156,15 @@ async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_retur
     let v: Value = get(v0.port, &format!("/staking/validators/{id}")).await;
     assert_eq!(v["delegated"], 100_000_000, "{v}");
     assert_eq!(v["power"], 300_000_000, "{v}");
+    // nextgen shares fees and subsidy by stake at each epoch's last block
+    // (ADR 0038): the delegator's share of the newcomer's reward reaches
+    // its address.
+    let coins = |s: String| s.parse::<f64>().unwrap();
+    let before = coins(total_of(&cli(&["wallet", "--wallet", "del", "balance"])));
+    wait_until("the delegator earns a reward", 180, || async {
+        coins(total_of(&cli(&["wallet", "--wallet", "del", "balance"]))) > before
+    })
+    .await;
 
     // It unstakes its own bond; the coins come back to the payee after the
     // unbonding period while blocks keep finalizing.

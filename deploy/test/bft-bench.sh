@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The loopback BFT load benchmark of BENCHMARKS.md ("BFT network under
-# load"): four release validators of a fresh `poa` testnet on 127.0.0.1,
+# load"): four release validators of a fresh testnet (`poa` unless CHAIN
+# names another BFT preset, e.g. `nextgen`) on 127.0.0.1,
 # `luminex bench` against all four, then the validators are stopped.
 #
 #   deploy/test/bft-bench.sh [LUMINEX BENCH OPTIONS...]
 #   deploy/test/bft-bench.sh --txs 20000 --concurrency 64 --rate 3000
 #
 # Environment:
+#   CHAIN              the preset the testnet is made from (default poa)
 #   LUMINEX_BIN        the binary (default target/release/luminex, or
 #                      $CARGO_TARGET_DIR/release/luminex when that is set)
 #   BLOCK_INTERVAL_MS  the spec's block interval: the pause after a commit
@@ -38,7 +40,7 @@ stop() {
 }
 trap stop EXIT
 
-"$bin" chain --chain poa testnet --validators 4 --out "$dir/net" --base-port "$port" >/dev/null
+"$bin" chain --chain "${CHAIN:-poa}" testnet --validators 4 --out "$dir/net" --base-port "$port" >/dev/null
 spec="$dir/net/spec.toml"
 sed -i "s/^block_interval_ms = .*/block_interval_ms = $interval/" "$spec"
 if [ -n "${MAX_BLOCK_BYTES:-}" ]; then

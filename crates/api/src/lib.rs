@@ -432,7 +432,7 @@ async fn transaction(
         })
         .collect();
     let fee = match tx.kind {
-        TxKind::Coinbase { .. } | TxKind::Authority(_) => Some(0),
+        TxKind::Coinbase { .. } | TxKind::Authority(_) | TxKind::Evidence(_) => Some(0),
         // Inputs pay the outputs, any coins bonded (stake, delegate) and the fee.
         _ => node
             .input_total(&tx)

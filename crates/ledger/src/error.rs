@@ -33,6 +33,9 @@ pub enum TxError {
     /// address no account created where the spec requires it.
     #[error("{0}")]
     Staking(#[from] crate::StakingError),
+    /// Double-signing evidence that proves nothing or cannot be carried.
+    #[error("evidence: {0}")]
+    Evidence(#[from] crate::evidence::EvidenceError),
     /// The transaction version is not supported.
     #[error("unsupported transaction version {0}")]
     Version(u16),
@@ -234,6 +237,7 @@ impl TxError {
             TxError::Decode(_) => "malformed",
             TxError::Authority(e) => e.code(),
             TxError::Staking(e) => e.code(),
+            TxError::Evidence(e) => e.code(),
             TxError::Version(_) => "bad-version",
             TxError::WrongChain { .. } => "wrong-chain",
             TxError::NoInputs => "no-inputs",

@@ -20,6 +20,7 @@
 pub mod authority;
 mod connect;
 mod error;
+pub mod evidence;
 pub mod rules;
 mod sigcache;
 pub mod spec;

@@ -37,6 +37,10 @@ pub fn check_transaction(tx: &Transaction, spec: &ChainSpec) -> Result<usize, Tx
             crate::authority::check_shape(tx, change, spec)?;
             return check_size(tx, spec);
         }
+        TxKind::Evidence(_) => {
+            crate::staking::check_evidence_tx(tx, spec)?;
+            return check_size(tx, spec);
+        }
         _ => crate::staking::check_shape(tx, spec)?,
     }
     if tx.inputs.is_empty() {
@@ -177,9 +181,11 @@ pub fn check_tx_inputs(
             height,
         });
     }
-    if matches!(tx.kind, TxKind::Authority(_)) {
-        // Spends nothing and pays nothing: its signers and effect are
-        // checked against the consensus state (`check_authority_change`).
+    if matches!(tx.kind, TxKind::Authority(_) | TxKind::Evidence(_)) {
+        // Spends nothing and pays nothing: an authority change's signers
+        // and effect are checked against the consensus state
+        // (`check_authority_change`), evidence against the set of its
+        // height (`evidence::check_block_evidence`).
         return Ok(InputCheck {
             spent: Vec::new(),
             fee: Amount::ZERO,

@@ -57,6 +57,10 @@ pub enum MempoolError {
         /// The pool transaction spending it.
         by: Hash,
     },
+    /// Double-signing evidence travels as consensus gossip and enters
+    /// blocks through their proposers (ADR 0039), not through the mempool.
+    #[error("evidence transactions are not relayed: proposers add them to blocks")]
+    EvidenceNotRelayed,
     /// The pool is full and this transaction pays too little to displace any.
     #[error("mempool is full; fee rate {fee_rate} is not above the lowest {lowest}")]
     Full {
@@ -73,7 +77,9 @@ impl MempoolError {
         match self {
             MempoolError::Invalid(e) => e.class(),
             MempoolError::Conflict { .. } => ErrorClass::Consensus,
-            MempoolError::AlreadyKnown(_) | MempoolError::Full { .. } => ErrorClass::Policy,
+            MempoolError::AlreadyKnown(_)
+            | MempoolError::Full { .. }
+            | MempoolError::EvidenceNotRelayed => ErrorClass::Policy,
         }
     }
 
@@ -84,6 +90,7 @@ impl MempoolError {
             MempoolError::AlreadyKnown(_) => "already-known",
             MempoolError::Conflict { .. } => "double-spend",
             MempoolError::Full { .. } => "mempool-full",
+            MempoolError::EvidenceNotRelayed => "evidence-not-relayed",
         }
     }
 }
@@ -124,6 +131,9 @@ impl Candidate {
     /// Tier 1 checks (no pool or chain state needed).
     pub fn new(tx: Transaction, spec: &ChainSpec) -> Result<Candidate, MempoolError> {
         let size = check_transaction(&tx, spec)?;
+        if tx.kind.evidence().is_some() {
+            return Err(MempoolError::EvidenceNotRelayed);
+        }
         Ok(Candidate {
             txid: tx.txid(),
             wtxid: tx.wtxid(),

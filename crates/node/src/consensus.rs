@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use luminex_consensus::bft::evidence::AddEvidence;
+use luminex_consensus::bft::evidence::{AddEvidence, CheckEvidence, MAX_POOL};
 use luminex_consensus::bft::machine::{Step, TimeoutKind};
 use luminex_consensus::bft::relay::Outcome;
 use luminex_consensus::bft::{
@@ -150,6 +150,8 @@ struct NodeHost<'a> {
     node: &'a Node,
     rules: &'a BftRules,
     wal: Option<&'a SignedStateFile>,
+    /// Evidence to put in this node's proposals.
+    evidence: &'a EvidencePool,
 }
 
 /// Drops transactions from the end of `txs` until at least `over` bytes
@@ -240,8 +242,20 @@ impl Host for NodeHost<'_> {
         };
         let now = self.now_ms();
         let rules = &self.rules;
+        // Pending double-signing evidence still punishable on this chain,
+        // after the other transactions (ADR 0039).
+        let evidence = self.node.chain.with_staking(|staking| {
+            luminex_ledger::evidence::evidence_txs(
+                &self.evidence.to_propose(MAX_POOL),
+                staking,
+                height,
+                &self.node.spec,
+                self.node.reward_lock,
+            )
+        });
         let chain = &self.node.chain;
-        let build = |txs| {
+        let build = |mut txs: Vec<Transaction>| {
+            txs.extend(evidence.iter().cloned());
             chain.with_context(|ctx| {
                 rules.build_block(
                     &parent,
@@ -263,7 +277,9 @@ impl Host for NodeHost<'_> {
             .encoded_len()
             .saturating_sub(self.node.spec.max_block_bytes);
         if over > 0 {
-            let txs = self.trim_payload(height, std::mem::take(&mut block.txs), over)?;
+            let mut payload = std::mem::take(&mut block.txs);
+            payload.truncate(payload.len() - evidence.len());
+            let txs = self.trim_payload(height, payload, over)?;
             block = build(txs);
         }
         tracing::debug!(
@@ -317,9 +333,9 @@ pub struct Consensus {
     block_interval_ms: u64,
 }
 
-/// Heights double-signing evidence stays punishable. A staking chain's
-/// unbonding period bounds it (stake that has left cannot be slashed);
-/// until the spec names one, a week of one-second blocks.
+/// Heights double-signing evidence is kept on a chain without staking
+/// (where nothing punishes it): a week of one-second blocks. A staking
+/// chain keeps it for its unbonding period, past which blocks refuse it.
 const EVIDENCE_MAX_AGE: u64 = 7 * 24 * 3600;
 
 /// Starts the consensus task of a BFT chain. `key` makes this node a
@@ -363,7 +379,12 @@ pub fn start(
     );
     let (tx, rx) = mpsc::unbounded_channel();
     let relay = ProposalRelay::new(node.spec.merkle_commitment);
-    let evidence = EvidencePool::new(EVIDENCE_MAX_AGE);
+    let evidence = EvidencePool::new(
+        node.spec
+            .staking
+            .as_ref()
+            .map_or(EVIDENCE_MAX_AGE, |s| s.unbonding_blocks),
+    );
     let task = Consensus {
         node,
         rules,
@@ -390,6 +411,7 @@ impl Consensus {
                 node: &self.node,
                 rules: &self.rules,
                 wal: self.wal.as_ref(),
+                evidence: &self.evidence,
             };
             self.engine.start(&mut host)
         };
@@ -408,7 +430,7 @@ impl Consensus {
                     Some(Inbound::Timeout { height, round, kind }) => {
                         let before = self.step_position();
                         let effects = tokio::task::block_in_place(|| {
-                            let mut host = NodeHost { node: &self.node, rules: &self.rules, wal: self.wal.as_ref() };
+                            let mut host = NodeHost { node: &self.node, rules: &self.rules, wal: self.wal.as_ref(), evidence: &self.evidence };
                             self.engine.timeout(height, round, kind, &mut host)
                         });
                         if self.step_position() != before {
@@ -548,6 +570,7 @@ impl Consensus {
             node: &self.node,
             rules: &self.rules,
             wal: self.wal.as_ref(),
+            evidence: &self.evidence,
         };
         let r = match msg {
             Gossip::Message(m) => self.engine.receive(m, &mut host),
@@ -661,6 +684,7 @@ impl Consensus {
                     node: &self.node,
                     rules: &self.rules,
                     wal: self.wal.as_ref(),
+                    evidence: &self.evidence,
                 };
                 self.engine
                     .receive(ConsensusMessage::Proposal(Box::new(r.proposal)), &mut host)
@@ -697,6 +721,7 @@ impl Consensus {
                 node: &self.node,
                 rules: &self.rules,
                 wal: self.wal.as_ref(),
+                evidence: &self.evidence,
             };
             self.engine.advance(record, certificate, &mut host)
         });
@@ -789,6 +814,8 @@ impl Consensus {
                     }
                     tracing::info!(height, block = %block.hash(), round = certificate.round, txs = block.txs.len(), "finalized");
                     self.observe_commit(height, &block);
+                    self.evidence
+                        .included(luminex_ledger::evidence::block_offences(&block));
                     self.evidence.prune(height);
                     self.node
                         .metrics

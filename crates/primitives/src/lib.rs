@@ -23,6 +23,7 @@ pub mod multisig;
 pub mod staking;
 pub mod time;
 pub mod tx;
+pub mod vote;
 
 pub use address::{Address, AddressError, Lock};
 pub use amount::{Amount, AmountError};
@@ -40,3 +41,6 @@ pub use staking::{
 };
 pub use time::{Clock, ManualClock, SystemClock};
 pub use tx::{AuthorityChange, OutPoint, Transaction, TxKind, TxOut, Witness};
+pub use vote::{
+    ChainDomain, DuplicateVoteEvidence, EvidenceKey, EvidenceReport, SignedVote, Vote, VoteKind,
+};

@@ -103,8 +103,8 @@ impl Decode for AuthorityChange {
     }
 }
 
-/// What a transaction does. Tags are stable; later issues add evidence,
-/// peg and other kinds with their own payloads.
+/// What a transaction does. Tags are stable; later issues add peg and
+/// other kinds with their own payloads.
 ///
 /// The staking kinds (tags 3–9, ADR 0031, and 11, ADR 0038) spend inputs and pay a fee like
 /// a transfer. All but `create-account` carry one witness more than they
@@ -141,6 +141,11 @@ pub enum TxKind {
     /// A registered node's liveness signal for an epoch (tag 11; fee
     /// sharing among live nodes, ADR 0038).
     Heartbeat(Heartbeat),
+    /// Double-signing evidence carried in a block (tag 10, ADR 0039): no
+    /// inputs, outputs or witnesses; the ledger checks the votes against
+    /// the set of their height, slashes and jails the offender and pays
+    /// the reporter its share.
+    Evidence(Box<crate::vote::EvidenceReport>),
 }
 
 impl TxKind {
@@ -159,6 +164,7 @@ impl TxKind {
             TxKind::Unjail(_) => "unjail",
             TxKind::CreateAccount(_) => "create-account",
             TxKind::Heartbeat(_) => "heartbeat",
+            TxKind::Evidence(_) => "evidence",
         }
     }
 
@@ -166,8 +172,16 @@ impl TxKind {
     pub fn is_staking(&self) -> bool {
         !matches!(
             self,
-            TxKind::Transfer | TxKind::Coinbase { .. } | TxKind::Authority(_)
+            TxKind::Transfer | TxKind::Coinbase { .. } | TxKind::Authority(_) | TxKind::Evidence(_)
         )
+    }
+
+    /// The evidence an `evidence` transaction carries.
+    pub fn evidence(&self) -> Option<&crate::vote::EvidenceReport> {
+        match self {
+            TxKind::Evidence(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// Whether the transaction carries, after its input witnesses, the
@@ -232,6 +246,10 @@ impl Encode for TxKind {
                 s.put(&[11]);
                 p.encode_to(s);
             }
+            TxKind::Evidence(p) => {
+                s.put(&[10]);
+                p.encode_to(s);
+            }
         }
     }
 }
@@ -252,6 +270,9 @@ impl Decode for TxKind {
             8 => Ok(TxKind::Unjail(Unjail::decode(r)?)),
             9 => Ok(TxKind::CreateAccount(AccountCreation::decode(r)?)),
             11 => Ok(TxKind::Heartbeat(Heartbeat::decode(r)?)),
+            10 => Ok(TxKind::Evidence(Box::new(
+                crate::vote::EvidenceReport::decode(r)?,
+            ))),
             tag => Err(DecodeError::UnknownTag {
                 field: "kind",
                 tag: tag.into(),

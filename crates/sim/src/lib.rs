@@ -25,7 +25,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
-use luminex_consensus::bft::evidence::AddEvidence;
+use luminex_consensus::bft::evidence::{AddEvidence, CheckEvidence};
 use luminex_consensus::bft::machine::TimeoutKind;
 use luminex_consensus::bft::relay::{Lookup, Outcome as RelayOutcome};
 use luminex_consensus::bft::{
@@ -289,6 +289,24 @@ pub fn simulate(seed: u64, cfg: &Config) -> Report {
     Sim::new(seed, cfg.clone()).run()
 }
 
+/// [`simulate`] with `adjust` applied to the chain's spec (slashing
+/// parameters, say), returning also the staking state each node ended with
+/// (`None` while down).
+pub fn simulate_with(
+    seed: u64,
+    cfg: &Config,
+    adjust: impl FnOnce(&mut ChainSpec),
+) -> (Report, Vec<Option<luminex_ledger::StakingState>>) {
+    let mut sim = Sim::new_with(seed, cfg.clone(), adjust);
+    let report = sim.run_report();
+    let states = sim
+        .nodes
+        .iter()
+        .map(|n| n.live.as_ref().map(|l| l.chain.staking_state()))
+        .collect();
+    (report, states)
+}
+
 /// A random configuration of `n` validators with `byzantine` of them
 /// misbehaving, drawn from `seed`: drops, delays, maybe a partition that
 /// heals and a crash and restart of an honest node.
@@ -360,6 +378,11 @@ pub fn sweep_config(seed: u64) -> Config {
 
 impl Sim {
     fn new(seed: u64, cfg: Config) -> Sim {
+        Sim::new_with(seed, cfg, |_| {})
+    }
+
+    /// [`Sim::new`] with `adjust` applied to the spec it builds.
+    fn new_with(seed: u64, cfg: Config, adjust: impl FnOnce(&mut ChainSpec)) -> Sim {
         let n = cfg.behaviours.len();
         let joiners = cfg.staking.as_ref().map_or(0, |s| s.joiners);
         let mut spec = preset_sim_spec(
@@ -382,6 +405,7 @@ impl Sim {
                 spec.genesis.allocations.push(a);
             }
         }
+        adjust(&mut spec);
         let rules = BftRules::for_spec(&spec).expect("a BFT spec");
         let nodes = (0..n)
             .map(|i| {
@@ -479,6 +503,10 @@ impl Sim {
     }
 
     fn run(mut self) -> Report {
+        self.run_report()
+    }
+
+    fn run_report(&mut self) -> Report {
         for i in 0..self.nodes.len() {
             self.boot(i);
             let at = self.rng.below(TICK_MS);
@@ -552,7 +580,7 @@ impl Sim {
         let validator_sets = self.validator_sets();
         Report {
             outcome,
-            trace: self.trace.finish(),
+            trace: std::mem::replace(&mut self.trace, TRACE.hasher()).finish(),
             sim_ms: self.now,
             delivered: self.delivered,
             block_intervals_ms: times.windows(2).map(|w| w[1] - w[0]).collect(),
@@ -589,7 +617,7 @@ impl Sim {
                 })
                 .collect(),
             validator_sets,
-            certificate_bytes: self.certificate_bytes,
+            certificate_bytes: std::mem::take(&mut self.certificate_bytes),
             fetched_proposals: self.fetched_proposals,
         }
     }
@@ -882,6 +910,7 @@ impl Sim {
             now_ms,
             reward,
             invalid_blocks,
+            evidence: &live.evidence,
         };
         let effects = f(&mut live.engine, &mut host)?;
         self.apply(i, effects);
@@ -996,6 +1025,8 @@ impl Sim {
             return;
         }
         live.mempool.block_connected(&block.txs, height);
+        live.evidence
+            .included(luminex_ledger::evidence::block_offences(&block));
         self.trace(7, i as u64, height, 0);
         if honest {
             match self.finalized.get(&height) {

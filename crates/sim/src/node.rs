@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use luminex_consensus::bft::evidence::MAX_POOL;
 use luminex_consensus::bft::{BftRules, Engine, EvidencePool, Host, ProposalRelay, SignedState};
 use luminex_crypto::SigningKey;
 use luminex_ledger::{ChainSpec, SigCache};
@@ -134,6 +135,8 @@ pub struct NodeHost<'a> {
     pub reward: Lock,
     /// Builds invalid blocks when set.
     pub invalid_blocks: bool,
+    /// Evidence to put in its proposals.
+    pub evidence: &'a EvidencePool,
 }
 
 impl Host for NodeHost<'_> {
@@ -157,6 +160,17 @@ impl Host for NodeHost<'_> {
                 lock: self.reward,
             });
         }
+        // Pending evidence still punishable, after the other transactions
+        // (ADR 0039).
+        txs.extend(self.chain.with_staking(|staking| {
+            luminex_ledger::evidence::evidence_txs(
+                &self.evidence.to_propose(MAX_POOL),
+                staking,
+                height,
+                self.chain.spec(),
+                self.reward,
+            )
+        }));
         Some(self.chain.with_context(|ctx| {
             self.rules.build_block(
                 &parent,

@@ -1,132 +1,21 @@
 //! Evidence of double signing: two votes of one validator for different
 //! values in the same height, round and kind. The vote keeper finds it
-//! ([`super::votes::AddVote::Equivocation`]); any node can check it alone,
-//! knowing only the validator set of that height and the chain's domain;
-//! nodes gossip it and keep it in an [`EvidencePool`] until a block carries
-//! it or it grows too old to punish (slashing itself belongs to the staking
-//! state, which punishes each offender at most once per height: see
-//! [`EvidenceKey`]).
+//! ([`super::votes::AddVote::Equivocation`]); any node can check it alone
+//! ([`CheckEvidence::check`]), knowing only the validator set of that
+//! height and the chain's domain; nodes gossip it and keep it in an
+//! [`EvidencePool`] until a block carries it (an `evidence` transaction a
+//! proposer adds, ADR 0039) or it grows too old to punish. The types and
+//! checks live in the primitives and the ledger, which verify and punish
+//! the evidence blocks carry; slashing belongs to the staking state, which
+//! punishes each offender at most once per height (see [`EvidenceKey`]).
 //!
 //! The pool is sans-I/O and deterministic (ordered maps): the node and the
 //! simulation drive it alike.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use luminex_ledger::ValidatorSet;
-use luminex_primitives::codec::{Decode, DecodeError, Encode, Reader, Sink};
-use luminex_primitives::Hash;
-
-use super::message::{ChainDomain, SignedVote};
-pub use super::votes::DuplicateVoteEvidence;
-
-/// Why a piece of evidence proves nothing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum EvidenceError {
-    /// The two votes are by different validators.
-    #[error("the votes are by two validators")]
-    TwoValidators,
-    /// The votes are for different heights, rounds or kinds.
-    #[error("the votes are for different heights, rounds or kinds")]
-    DifferentViews,
-    /// Both votes are for the same value: no conflict.
-    #[error("the votes are for the same value")]
-    SameValue,
-    /// The validator is not in the set of the evidence's height.
-    #[error("validator {0} was not in the set at that height")]
-    UnknownValidator(Hash),
-    /// A signature does not verify (0 = the first vote, 1 = the second).
-    #[error("the signature of vote {0} does not verify")]
-    BadSignature(usize),
-}
-
-/// What evidence punishes: one validator at one height. Evidence of the
-/// same validator at the same height (another round, another pair of
-/// votes) is the same offence, so a pool keeps one and a chain punishes
-/// it once.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-pub struct EvidenceKey {
-    /// The offender's id.
-    pub validator: Hash,
-    /// The height of its votes.
-    pub height: u64,
-}
-
-impl DuplicateVoteEvidence {
-    /// The same evidence with its two votes in canonical order (by their
-    /// encodings), so that one pair of votes has one encoding whichever a
-    /// node saw first.
-    pub fn canonical(self) -> DuplicateVoteEvidence {
-        if self.first.encode() <= self.second.encode() {
-            self
-        } else {
-            DuplicateVoteEvidence {
-                first: self.second,
-                second: self.first,
-            }
-        }
-    }
-
-    /// Whether the votes are in canonical order.
-    pub fn is_canonical(&self) -> bool {
-        self.first.encode() <= self.second.encode()
-    }
-
-    /// The offence it proves.
-    pub fn key(&self) -> EvidenceKey {
-        EvidenceKey {
-            validator: self.first.vote.validator,
-            height: self.first.vote.height,
-        }
-    }
-
-    /// The height of the votes.
-    pub fn height(&self) -> u64 {
-        self.first.vote.height
-    }
-
-    /// Checks the evidence against `set`, the validators that voted at its
-    /// height, on the chain of `domain`: one validator of the set, one
-    /// height, round and kind, two values, two good signatures. Answers the
-    /// offender's index in `set`.
-    pub fn check(&self, set: &ValidatorSet, domain: &ChainDomain) -> Result<usize, EvidenceError> {
-        let (a, b) = (&self.first.vote, &self.second.vote);
-        if a.validator != b.validator {
-            return Err(EvidenceError::TwoValidators);
-        }
-        if a.height != b.height || a.round != b.round || a.kind != b.kind {
-            return Err(EvidenceError::DifferentViews);
-        }
-        if a.block == b.block {
-            return Err(EvidenceError::SameValue);
-        }
-        let index = set
-            .index_of(&a.validator)
-            .ok_or(EvidenceError::UnknownValidator(a.validator))?;
-        let key = &set.get(index).expect("index from the set").public_key;
-        for (i, v) in [&self.first, &self.second].into_iter().enumerate() {
-            luminex_crypto::verify(key, &v.vote.digest(domain), &v.signature)
-                .map_err(|_| EvidenceError::BadSignature(i))?;
-        }
-        Ok(index)
-    }
-}
-
-impl Encode for DuplicateVoteEvidence {
-    fn encode_to<S: Sink>(&self, s: &mut S) {
-        self.first.encode_to(s);
-        self.second.encode_to(s);
-    }
-}
-
-impl Decode for DuplicateVoteEvidence {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(DuplicateVoteEvidence {
-            first: SignedVote::decode(r)?,
-            second: SignedVote::decode(r)?,
-        })
-    }
-}
+pub use luminex_ledger::evidence::{CheckEvidence, EvidenceError, MAX_EVIDENCE_PER_BLOCK};
+pub use luminex_primitives::vote::{DuplicateVoteEvidence, EvidenceKey, EvidenceReport};
 
 /// Most pieces of evidence a pool holds. Each offender needs more than a
 /// third of the set's power to forge a fork, so an honest chain sees few;

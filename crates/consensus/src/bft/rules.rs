@@ -382,6 +382,7 @@ impl ConsensusRules for BftRules {
     ) -> Result<Option<ConsensusRecord>, BlockError> {
         let h = bft_header(&block.header)?;
         let record = Self::state_at(chain, parent.height)?;
+        luminex_ledger::evidence::check_block_evidence(block, h.height, chain, &self.domain)?;
         match (&block.last_commit, parent.height) {
             (None, 0) if h.last_commit_hash == Hash::ZERO => {}
             (None, 0) => {

@@ -31,14 +31,7 @@ pub const MAX_FUTURE_ROUNDS: usize = 2;
 /// vote and conflicting ones).
 pub const MAX_VALUES_PER_VOTER: usize = 3;
 
-/// Two conflicting signed votes by one validator: proof of misbehaviour.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct DuplicateVoteEvidence {
-    /// The vote counted first.
-    pub first: SignedVote,
-    /// The conflicting vote.
-    pub second: SignedVote,
-}
+pub use luminex_primitives::vote::DuplicateVoteEvidence;
 
 /// What adding a vote did.
 #[derive(Clone, PartialEq, Eq, Debug)]

@@ -3,7 +3,9 @@
 //! meaningless piece fails has its own error; the pool keeps one piece per
 //! offence until a block carries it or it expires.
 
-use luminex_consensus::bft::evidence::{AddEvidence, EvidenceError, EvidenceKey, MAX_POOL};
+use luminex_consensus::bft::evidence::{
+    AddEvidence, CheckEvidence, EvidenceError, EvidenceKey, MAX_POOL,
+};
 use luminex_consensus::bft::{
     ConsensusMessage, DuplicateVoteEvidence, Effect, EvidencePool, Gossip, VoteKind,
 };

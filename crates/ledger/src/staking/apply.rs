@@ -12,6 +12,7 @@ use super::state::{
     ValidatorStake,
 };
 use super::{StakingError, StakingParams};
+use crate::evidence::EvidenceError;
 use crate::{BlockError, ChainSpec, Coin, TxError};
 
 fn key_ok(key: &PublicKey, spec: &ChainSpec) -> bool {
@@ -66,11 +67,33 @@ pub fn check_shape(tx: &Transaction, spec: &ChainSpec) -> Result<(), StakingErro
             }
             payout_ok(&c.lock, spec)?;
         }
-        TxKind::Transfer | TxKind::Coinbase { .. } | TxKind::Authority(_) => return Ok(()),
+        TxKind::Transfer | TxKind::Coinbase { .. } | TxKind::Authority(_) | TxKind::Evidence(_) => {
+            return Ok(())
+        }
     }
     if tx.kind.takes_actor_witness() {
         actor(tx)?;
     }
+    Ok(())
+}
+
+/// Tier 1 of an `evidence` transaction (ADR 0039): a staking chain, no
+/// inputs, outputs or witnesses, evidence of a conflict in canonical order
+/// above genesis, a reporter lock of an allowed scheme. The votes'
+/// signatures are checked against the set of their height by the
+/// consensus rules (`evidence::check_block_evidence`).
+pub fn check_evidence_tx(tx: &Transaction, spec: &ChainSpec) -> Result<(), TxError> {
+    let TxKind::Evidence(report) = &tx.kind else {
+        return Ok(());
+    };
+    if spec.staking.is_none() {
+        return Err(StakingError::Disabled.into());
+    }
+    if !tx.inputs.is_empty() || !tx.outputs.is_empty() || !tx.witnesses.is_empty() {
+        return Err(EvidenceError::NotBare.into());
+    }
+    crate::evidence::check_shape(&report.evidence)?;
+    payout_ok(&report.reporter, spec)?;
     Ok(())
 }
 
@@ -131,7 +154,7 @@ impl StakingState {
         spec: &ChainSpec,
         undo: &mut StakingUndo,
     ) -> Result<(), StakingError> {
-        if tx.kind.is_staking() {
+        if tx.kind.is_staking() || tx.kind.evidence().is_some() {
             let params = spec.staking.as_ref().ok_or(StakingError::Disabled)?;
             self.apply_kind(tx, txid, height, spec, params, undo)?;
         }
@@ -349,6 +372,9 @@ impl StakingState {
                 }
                 self.set_heartbeat(h.node, current, undo);
             }
+            TxKind::Evidence(report) => {
+                self.punish_double_sign(tx, txid, report, height, spec, params, undo)?
+            }
             TxKind::Transfer | TxKind::Coinbase { .. } | TxKind::Authority(_) => {}
         }
         Ok(())
@@ -453,6 +479,25 @@ impl StakingState {
         fees: Amount,
         spec: &ChainSpec,
     ) -> Result<StakingUndo, BlockError> {
+        self.apply_block_with(block, txids, height, fees, spec, None)
+    }
+
+    /// [`StakingState::apply_block`] with liveness: `signers` is the set in
+    /// force at `height - 1`, whose members the block's certificate
+    /// (`last_commit`) names; with it, after the transactions, the block's
+    /// signers are recorded and downtime punished
+    /// ([`StakingState::apply_liveness`]). Then punished offences too old
+    /// to matter are forgotten, and the releases due at `height` are made.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_block_with(
+        &mut self,
+        block: &Block,
+        txids: &[Hash],
+        height: u64,
+        fees: Amount,
+        spec: &ChainSpec,
+        signers: Option<&crate::ValidatorSet>,
+    ) -> Result<StakingUndo, BlockError> {
         let mut undo = StakingUndo::default();
         if let Err(e) = self.accrue(block, txids, height, fees, spec, &mut undo) {
             self.undo(&undo);
@@ -467,6 +512,15 @@ impl StakingState {
                     error: TxError::Staking(e),
                 });
             }
+        }
+        if let (Some(set), Some(commit)) = (signers, &block.last_commit) {
+            if let Err(e) = self.apply_liveness(commit, set, height, spec, &mut undo) {
+                self.undo(&undo);
+                return Err(BlockError::BadLastCommit(format!("liveness: {e}")));
+            }
+        }
+        if let Some(params) = &spec.staking {
+            self.prune_punished(height, params, &mut undo);
         }
         self.release(height, &mut undo);
         if let Some(params) = &spec.staking {

@@ -122,6 +122,36 @@ pub enum StakingError {
         /// The epoch.
         epoch: u64,
     },
+    /// Evidence of votes at a height above the block carrying it.
+    #[error("evidence of height {height} in a block at height {block}")]
+    EvidenceFromFuture {
+        /// The votes' height.
+        height: u64,
+        /// The block's height.
+        block: u64,
+    },
+    /// Evidence older than the unbonding period: the stake it would slash
+    /// may already have left.
+    #[error("evidence of height {height} is too old (the oldest punishable is {oldest})")]
+    EvidenceTooOld {
+        /// The votes' height.
+        height: u64,
+        /// The oldest height still punishable.
+        oldest: u64,
+    },
+    /// The offence was punished already (by this evidence or other
+    /// evidence of the same validator at the same height).
+    #[error("validator {validator} was already punished for height {height}")]
+    AlreadyPunished {
+        /// The offender.
+        validator: Hash,
+        /// The height of its votes.
+        height: u64,
+    },
+    /// Evidence against a validator already jailed for good for double
+    /// signing: a double signer is slashed once.
+    #[error("validator {0} was already slashed for double signing")]
+    Tombstoned(Hash),
     /// A slash fraction that is not `0 <= n/d <= 1` with `d > 0`.
     #[error("slash fraction {numerator}/{denominator} is not within 0..=1")]
     BadFraction {
@@ -160,6 +190,10 @@ impl StakingError {
             StakingError::UnknownNode(_) => "unknown-node",
             StakingError::HeartbeatEpoch { .. } => "heartbeat-wrong-epoch",
             StakingError::AlreadyLive { .. } => "heartbeat-already-sent",
+            StakingError::EvidenceFromFuture { .. } => "evidence-from-future",
+            StakingError::EvidenceTooOld { .. } => "evidence-too-old",
+            StakingError::AlreadyPunished { .. } => "evidence-already-punished",
+            StakingError::Tombstoned(_) => "validator-tombstoned",
         }
     }
 }

@@ -43,18 +43,20 @@ mod epoch;
 mod error;
 mod params;
 mod rewards;
+mod slashing;
 mod state;
 mod store;
 
-pub use apply::{check_shape, release_outpoint};
+pub use apply::{check_evidence_tx, check_shape, release_outpoint};
 pub use epoch::{epoch_of, is_epoch_boundary};
 pub use error::StakingError;
 pub use params::{
-    RewardRule, StakingParams, StakingParamsError, BPS, MAX_UNBONDING_BLOCKS, MIN_EPOCH_BLOCKS,
+    Ratio, RewardRule, StakingParams, StakingParamsError, BPS, MAX_DOWNTIME_WINDOW,
+    MAX_UNBONDING_BLOCKS, MIN_EPOCH_BLOCKS,
 };
 pub use rewards::{check_supply, Recipient, RewardPlan, RewardShare, SupplyMismatch};
 pub use state::{
-    JailEntry, RegisteredNode, StakingChange, StakingState, StakingUndo, UnbondingEntry,
+    JailEntry, Liveness, RegisteredNode, StakingChange, StakingState, StakingUndo, UnbondingEntry,
     UnbondingKey, ValidatorStake, STAKING_STATE,
 };
 pub use store::StakingWrite;

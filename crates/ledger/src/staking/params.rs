@@ -40,6 +40,33 @@ pub struct StakingParams {
     /// its delegators, in basis points (1/10,000; 1000 = 10 %).
     #[serde(default = "default_commission_bps")]
     pub commission_bps: u16,
+    /// Share of a double signer's bonded and unbonding stake slashed
+    /// (ADR 0039), written `"n/d"`.
+    #[serde(default = "default_double_sign_slash")]
+    pub double_sign_slash: Ratio,
+    /// Share of a validator's stake slashed for downtime.
+    #[serde(default = "default_downtime_slash")]
+    pub downtime_slash: Ratio,
+    /// Share of a double-sign slash paid to the reporter (the proposer that
+    /// carried the evidence); the rest is burned, or on a chain with a
+    /// fixed supply kept for redistribution.
+    #[serde(default = "default_reporter_share")]
+    pub reporter_share: Ratio,
+    /// Commits over which liveness is judged; 0 (the default) turns
+    /// downtime slashing off. A block's certificate names only the
+    /// precommits its proposer gathered (at least a quorum), so an honest
+    /// but slow validator can be left out of many: enable it with a
+    /// `downtime_min_signed` well below the share a slow validator keeps.
+    #[serde(default = "default_downtime_window")]
+    pub downtime_window: u64,
+    /// Least share of the last `downtime_window` commits a validator of the
+    /// set must have signed.
+    #[serde(default = "default_downtime_min_signed")]
+    pub downtime_min_signed: Ratio,
+    /// Blocks a validator jailed for downtime stays jailed before it may
+    /// unjail (a double signer's jail is never lifted).
+    #[serde(default = "default_jail_blocks")]
+    pub jail_blocks: u64,
 }
 
 /// Who earns the fees and subsidy of a chain with a `[staking]` table
@@ -86,6 +113,106 @@ fn default_commission_bps() -> u16 {
     1_000
 }
 
+/// A fraction `numerator / denominator` between 0 and 1, written `"n/d"`
+/// in a spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ratio {
+    /// Numerator.
+    pub numerator: u64,
+    /// Denominator (positive).
+    pub denominator: u64,
+}
+
+impl Ratio {
+    /// `numerator / denominator`.
+    pub const fn new(numerator: u64, denominator: u64) -> Ratio {
+        Ratio {
+            numerator,
+            denominator,
+        }
+    }
+
+    /// Whether it is a fraction within `0..=1`.
+    pub fn is_valid(&self) -> bool {
+        self.denominator > 0 && self.numerator <= self.denominator
+    }
+
+    /// `floor(amount × self)` (a valid ratio never exceeds `amount`).
+    pub fn of(&self, amount: u64) -> u64 {
+        if self.denominator == 0 {
+            return 0;
+        }
+        (u128::from(amount) * u128::from(self.numerator) / u128::from(self.denominator)) as u64
+    }
+}
+
+impl std::fmt::Display for Ratio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.numerator, self.denominator)
+    }
+}
+
+impl std::str::FromStr for Ratio {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Ratio, String> {
+        let bad = || format!("{s:?} is not a fraction \"n/d\"");
+        let (n, d) = s.split_once('/').ok_or_else(bad)?;
+        Ok(Ratio {
+            numerator: n.trim().parse().map_err(|_| bad())?,
+            denominator: d.trim().parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl Serialize for Ratio {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ratio {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ratio, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The default `double_sign_slash`: 1/20.
+pub fn default_double_sign_slash() -> Ratio {
+    Ratio::new(1, 20)
+}
+
+/// The default `downtime_slash`: 1/100.
+pub fn default_downtime_slash() -> Ratio {
+    Ratio::new(1, 100)
+}
+
+/// The default `reporter_share`: 1/10 of the slash.
+pub fn default_reporter_share() -> Ratio {
+    Ratio::new(1, 10)
+}
+
+/// The default `downtime_window`: 0, downtime slashing off (see
+/// [`StakingParams::downtime_window`]).
+pub fn default_downtime_window() -> u64 {
+    0
+}
+
+/// The default `downtime_min_signed`: half the window.
+pub fn default_downtime_min_signed() -> Ratio {
+    Ratio::new(1, 2)
+}
+
+/// The default `jail_blocks`: 100.
+pub fn default_jail_blocks() -> u64 {
+    100
+}
+
+/// Longest liveness window a spec may ask for: a validator's missed
+/// commits within it are kept in the staking state.
+pub const MAX_DOWNTIME_WINDOW: u64 = 100_000;
+
 /// The default `epoch_blocks`.
 pub fn default_epoch_blocks() -> u64 {
     100
@@ -123,6 +250,15 @@ pub enum StakingParamsError {
     /// An unbonding period so long that release heights overflow.
     #[error("staking.unbonding_blocks is {0}, at most {MAX_UNBONDING_BLOCKS}")]
     UnbondingTooLong(u64),
+    /// A slashing fraction that is not `n/d` with `0 <= n <= d`, `d > 0`.
+    #[error("staking.{0} must be a fraction between 0 and 1")]
+    BadRatio(&'static str),
+    /// A liveness window past [`MAX_DOWNTIME_WINDOW`].
+    #[error("staking.downtime_window is {0}, at most {MAX_DOWNTIME_WINDOW}")]
+    DowntimeWindow(u64),
+    /// A jail so long that its end height overflows.
+    #[error("staking.jail_blocks is {0}, at most {MAX_UNBONDING_BLOCKS}")]
+    JailTooLong(u64),
 }
 
 /// Longest unbonding period a spec may ask for (about 190 years of
@@ -150,6 +286,12 @@ impl StakingParams {
             committee_size: None,
             rewards: RewardRule::Proposer,
             commission_bps: default_commission_bps(),
+            double_sign_slash: default_double_sign_slash(),
+            downtime_slash: default_downtime_slash(),
+            reporter_share: default_reporter_share(),
+            downtime_window: default_downtime_window(),
+            downtime_min_signed: default_downtime_min_signed(),
+            jail_blocks: default_jail_blocks(),
         }
     }
 
@@ -176,6 +318,22 @@ impl StakingParams {
         }
         if self.commission_bps > BPS {
             return Err(StakingParamsError::Commission(self.commission_bps));
+        }
+        for (name, r) in [
+            ("double_sign_slash", self.double_sign_slash),
+            ("downtime_slash", self.downtime_slash),
+            ("reporter_share", self.reporter_share),
+            ("downtime_min_signed", self.downtime_min_signed),
+        ] {
+            if !r.is_valid() {
+                return Err(StakingParamsError::BadRatio(name));
+            }
+        }
+        if self.downtime_window > MAX_DOWNTIME_WINDOW {
+            return Err(StakingParamsError::DowntimeWindow(self.downtime_window));
+        }
+        if self.jail_blocks > MAX_UNBONDING_BLOCKS {
+            return Err(StakingParamsError::JailTooLong(self.jail_blocks));
         }
         Ok(())
     }

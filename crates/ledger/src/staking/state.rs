@@ -108,6 +108,43 @@ pub struct StakingState {
     /// Delegator → the lock its rewards are paid to (its key's address),
     /// recorded by its first delegation.
     pub(super) reward_locks: BTreeMap<Hash, Lock>,
+    /// Offences punished, by (height of the votes, validator): the same
+    /// evidence is never punished twice (ADR 0039). Entries older than the
+    /// unbonding period are dropped: such evidence is refused anyway.
+    pub(super) punished: BTreeSet<(u64, Hash)>,
+    /// Liveness of the members of the set, by validator.
+    pub(super) liveness: BTreeMap<Hash, Liveness>,
+}
+
+/// A validator's record of signed commits while it is in the set: the
+/// first commit height observed, and the heights in the liveness window
+/// whose commit it did not sign (ascending). A validator that signs every
+/// commit never changes its record.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Liveness {
+    /// The height of the first commit observed since it (re)joined the set
+    /// or was last punished.
+    pub since: u64,
+    /// Heights of commits it missed, ascending; only those within the
+    /// window are kept once the list changes.
+    pub missed: Vec<u64>,
+}
+
+impl Liveness {
+    /// Commits observed up to and including the commit of `height`.
+    pub fn observed(&self, height: u64) -> u64 {
+        (height + 1).saturating_sub(self.since)
+    }
+
+    /// Commits missed among the `window` commits ending with the commit of
+    /// `height`.
+    pub fn missed_in(&self, height: u64, window: u64) -> u64 {
+        let first = (height + 1).saturating_sub(window);
+        self.missed
+            .iter()
+            .filter(|h| **h >= first && **h <= height)
+            .count() as u64
+    }
 }
 
 /// One recorded change: the key and the value it had before.
@@ -133,6 +170,10 @@ pub enum StakingChange {
     Heartbeat(Hash, Option<u64>),
     /// A delegator's reward lock.
     RewardLock(Hash, Option<Lock>),
+    /// A punished offence (height, validator): whether it was recorded.
+    Punished(u64, Hash, bool),
+    /// A validator's liveness record.
+    Liveness(Hash, Option<Liveness>),
 }
 
 /// What undoes the staking changes of a block (or of any sequence of
@@ -290,6 +331,23 @@ impl StakingState {
         self.accounts.len()
     }
 
+    /// Whether the offence of `validator` at `height` was punished (and
+    /// is not yet older than the unbonding period).
+    pub fn is_punished(&self, validator: &Hash, height: u64) -> bool {
+        self.punished.contains(&(height, *validator))
+    }
+
+    /// Punished offences still remembered: (height of the votes,
+    /// validator), oldest first.
+    pub fn punished(&self) -> impl Iterator<Item = &(u64, Hash)> {
+        self.punished.iter()
+    }
+
+    /// The liveness record of validator `id`, while it is in the set.
+    pub fn liveness(&self, id: &Hash) -> Option<&Liveness> {
+        self.liveness.get(id)
+    }
+
     /// All bonded stake (own and delegated), in base units.
     pub fn total_bonded(&self) -> u128 {
         self.validators
@@ -436,6 +494,31 @@ impl StakingState {
         undo.changes.push(StakingChange::Account(lock, existed));
     }
 
+    pub(super) fn set_punished(
+        &mut self,
+        height: u64,
+        validator: Hash,
+        on: bool,
+        undo: &mut StakingUndo,
+    ) {
+        let key = (height, validator);
+        let existed = if on {
+            !self.punished.insert(key)
+        } else {
+            self.punished.remove(&key)
+        };
+        undo.changes
+            .push(StakingChange::Punished(height, validator, existed));
+    }
+
+    pub(super) fn set_liveness(&mut self, id: Hash, l: Option<Liveness>, undo: &mut StakingUndo) {
+        let prior = match l {
+            Some(l) => self.liveness.insert(id, l),
+            None => self.liveness.remove(&id),
+        };
+        undo.changes.push(StakingChange::Liveness(id, prior));
+    }
+
     /// Reverses `undo`: restores every recorded prior value, newest first.
     /// Applied to the state its changes left, gives back the state before
     /// them exactly (the released coins are the caller's to remove from
@@ -461,6 +544,14 @@ impl StakingState {
                 StakingChange::Burned(prior) => self.burned = prior,
                 StakingChange::Heartbeat(id, prior) => restore(&mut self.heartbeats, id, prior),
                 StakingChange::RewardLock(id, prior) => restore(&mut self.reward_locks, id, prior),
+                StakingChange::Punished(height, id, existed) => {
+                    if existed {
+                        self.punished.insert((height, id));
+                    } else {
+                        self.punished.remove(&(height, id));
+                    }
+                }
+                StakingChange::Liveness(id, prior) => restore(&mut self.liveness, id, prior),
             }
         }
     }
@@ -643,6 +734,38 @@ impl Encode for StakingState {
             k.encode_to(s);
             l.encode_to(s);
         });
+        put_length(s, self.punished.len());
+        for (h, id) in &self.punished {
+            s.put(&h.to_le_bytes());
+            id.encode_to(s);
+        }
+        put_map(s, &self.liveness, |s, k, l| {
+            k.encode_to(s);
+            l.encode_to(s);
+        });
+    }
+}
+
+impl Encode for Liveness {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        s.put(&self.since.to_le_bytes());
+        put_length(s, self.missed.len());
+        for h in &self.missed {
+            s.put(&h.to_le_bytes());
+        }
+    }
+}
+
+impl Decode for Liveness {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let since = r.u64("liveness since")?;
+        let missed = r.seq("missed commits", MAX_ENTRIES, |r| r.u64("missed commit"))?;
+        if missed.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(DecodeError::OutOfRange {
+                field: "missed commits",
+            });
+        }
+        Ok(Liveness { since, missed })
     }
 }
 
@@ -674,6 +797,14 @@ impl Decode for StakingState {
         let reward_locks = read_map(r, "reward locks", |r| {
             Ok((Hash::decode(r)?, Lock::decode(r)?))
         })?;
+        let punished = read_map(r, "punished", |r| {
+            Ok(((r.u64("punished height")?, Hash::decode(r)?), ()))
+        })?
+        .into_keys()
+        .collect();
+        let liveness = read_map(r, "liveness", |r| {
+            Ok((Hash::decode(r)?, Liveness::decode(r)?))
+        })?;
         Ok(StakingState {
             validators,
             delegations,
@@ -685,6 +816,8 @@ impl Decode for StakingState {
             burned,
             heartbeats,
             reward_locks,
+            punished,
+            liveness,
         })
     }
 }
@@ -763,6 +896,17 @@ impl Encode for StakingChange {
                 id.encode_to(s);
                 put_option(s, prior, |s, l| l.encode_to(s));
             }
+            StakingChange::Punished(height, id, existed) => {
+                s.put(&[10]);
+                s.put(&height.to_le_bytes());
+                id.encode_to(s);
+                put_bool(s, *existed);
+            }
+            StakingChange::Liveness(id, l) => {
+                s.put(&[11]);
+                id.encode_to(s);
+                put_option(s, l, |s, l| l.encode_to(s));
+            }
         }
     }
 }
@@ -794,6 +938,12 @@ impl Decode for StakingChange {
                 read_option(r, W, |r| r.u64("heartbeat epoch"))?,
             ),
             9 => StakingChange::RewardLock(Hash::decode(r)?, read_option(r, W, Lock::decode)?),
+            10 => StakingChange::Punished(
+                r.u64("punished height")?,
+                Hash::decode(r)?,
+                read_bool(r, W)?,
+            ),
+            11 => StakingChange::Liveness(Hash::decode(r)?, read_option(r, W, Liveness::decode)?),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     field: "staking change",

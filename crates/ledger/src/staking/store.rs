@@ -1,7 +1,8 @@
 //! The staking state as key–value entries, for storage: one entry per
-//! validator, delegation, unbonding entry, node, jail and account, so a
-//! block writes only the entries it changed, in the same batch as the
-//! block, and a node loads the state by scanning the keyspace.
+//! validator, delegation, unbonding entry, node, jail, account, heartbeat,
+//! reward lock, punished offence and liveness record, so a block writes
+//! only the entries it changed, in the same batch as the block, and a node
+//! loads the state by scanning the keyspace.
 //!
 //! Keys start with a one-byte kind; integers in keys are big-endian, so a
 //! scan returns each kind in the state's own order (unbonding entries by
@@ -12,7 +13,7 @@ use luminex_primitives::codec::{Decode, DecodeError, Encode};
 use luminex_primitives::{Amount, Hash, Lock, OutPoint};
 
 use super::state::{
-    JailEntry, RegisteredNode, StakingChange, StakingState, StakingUndo, UnbondingEntry,
+    JailEntry, Liveness, RegisteredNode, StakingChange, StakingState, StakingUndo, UnbondingEntry,
     UnbondingKey, ValidatorStake,
 };
 
@@ -31,6 +32,8 @@ const REWARD_LOCK: u8 = 10;
 fn total(amount: Amount) -> Option<Vec<u8>> {
     (amount > Amount::ZERO).then(|| amount.encode())
 }
+const PUNISHED: u8 = 11;
+const LIVENESS: u8 = 12;
 
 /// One write to the staking keyspace: the entry's key, and its value or
 /// `None` to delete it.
@@ -107,6 +110,12 @@ impl StakingState {
         for (id, l) in &self.reward_locks {
             out.push((key(REWARD_LOCK, &[&id.0]), l.encode()));
         }
+        for (h, id) in &self.punished {
+            out.push((key(PUNISHED, &[&h.to_be_bytes(), &id.0]), Vec::new()));
+        }
+        for (id, l) in &self.liveness {
+            out.push((key(LIVENESS, &[&id.0]), l.encode()));
+        }
         out
     }
 
@@ -166,6 +175,19 @@ impl StakingState {
                     exact(rest, 0)?;
                     s.pot = Amount::decode_all(v)?;
                 }
+                PUNISHED => {
+                    exact(rest, 40)?;
+                    exact(v, 0)?;
+                    let mut h = [0u8; 8];
+                    h.copy_from_slice(&rest[..8]);
+                    s.punished
+                        .insert((u64::from_be_bytes(h), hash_at(rest, 8)?));
+                }
+                LIVENESS => {
+                    exact(rest, 32)?;
+                    s.liveness
+                        .insert(hash_at(rest, 0)?, Liveness::decode_all(v)?);
+                }
                 BURNED => {
                     exact(rest, 0)?;
                     s.burned = Amount::decode_all(v)?;
@@ -216,6 +238,8 @@ impl StakingState {
                     StakingChange::Burned(_) => vec![BURNED],
                     StakingChange::Heartbeat(id, _) => key(HEARTBEAT, &[&id.0]),
                     StakingChange::RewardLock(id, _) => key(REWARD_LOCK, &[&id.0]),
+                    StakingChange::Punished(h, id, _) => key(PUNISHED, &[&h.to_be_bytes(), &id.0]),
+                    StakingChange::Liveness(id, _) => key(LIVENESS, &[&id.0]),
                 };
                 (k, c)
             })
@@ -241,6 +265,10 @@ impl StakingState {
                     StakingChange::RewardLock(id, _) => {
                         self.reward_locks.get(id).map(Encode::encode)
                     }
+                    StakingChange::Punished(h, id, _) => {
+                        self.punished.contains(&(*h, *id)).then(Vec::new)
+                    }
+                    StakingChange::Liveness(id, _) => self.liveness.get(id).map(Encode::encode),
                 };
                 (k, value)
             })

@@ -3,6 +3,7 @@ mod block;
 mod commitment;
 mod multisig;
 mod rewards;
+mod slashing;
 mod spec;
 mod staking;
 mod staking_prop;

@@ -335,3 +335,38 @@ fn heartbeats_are_admitted_once_per_node_and_epoch() {
         }
     );
 }
+
+/// Double-signing evidence enters blocks through their proposers (ADR
+/// 0039), never the pool: a well-formed `evidence` transaction is refused
+/// with its own code, a policy refusal (not the sender's fault).
+#[test]
+fn evidence_transactions_are_not_relayed() {
+    use luminex_ledger::ErrorClass;
+    use luminex_primitives::{ChainDomain, DuplicateVoteEvidence, SignedVote, Vote, VoteKind};
+    let mut s = Staked::new();
+    let spec = s.chain.spec.clone();
+    let v = SigningKey::from_seed(SchemeId::MlDsa44, &[4; 32]);
+    let domain = ChainDomain::new(spec.chain_id, spec.genesis_hash());
+    let vote = |b: u8| {
+        let vote = Vote {
+            kind: VoteKind::Precommit,
+            height: 1,
+            round: 0,
+            block: Some(Hash([b; 32])),
+            validator: v.public_key().key_hash(),
+        };
+        SignedVote {
+            signature: v.sign(&vote.digest(&domain)),
+            vote,
+        }
+    };
+    let ev = DuplicateVoteEvidence {
+        first: vote(1),
+        second: vote(2),
+    };
+    let tx = luminex_ledger::evidence::evidence_tx(spec.chain_id, ev, lock_of(&s.chain.keys[0]));
+    let e = s.pool.accept(tx, &s.chain.utxos, 1).unwrap_err();
+    assert_eq!(e, MempoolError::EvidenceNotRelayed);
+    assert_eq!(e.code(), "evidence-not-relayed");
+    assert_eq!(e.class(), ErrorClass::Policy);
+}

@@ -15,8 +15,9 @@ fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
         TxKind::Coinbase { height } => {
             vec![json!({ "coinbase": format!("{height:016x}"), "sequence": 0 })]
         }
-        // Spends nothing: the change itself is in `authority` below.
-        TxKind::Authority(_) => Vec::new(),
+        // Spend nothing: the change itself is in `authority` below; the
+        // evidence's votes are its proof.
+        TxKind::Authority(_) | TxKind::Evidence(_) => Vec::new(),
         // Transfers and the staking kinds spend inputs.
         _ => tx
             .inputs

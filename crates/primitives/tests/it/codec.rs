@@ -235,7 +235,7 @@ fn out_of_range_values_rejected() {
     );
     // Unknown kind tag.
     let mut kind = bytes.clone();
-    kind[6] = 10;
+    kind[6] = 12;
     assert!(matches!(
         Transaction::decode_all(&kind),
         Err(DecodeError::UnknownTag { field: "kind", .. })

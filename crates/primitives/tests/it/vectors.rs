@@ -342,12 +342,65 @@ fn staking_kind_vectors() {
         ));
     }
     assert_eq!(
-        TxKind::decode_all(&[10]),
+        TxKind::decode_all(&[12]),
         Err(DecodeError::UnknownTag {
             field: "kind",
-            tag: 10
+            tag: 12
         })
     );
+}
+
+/// The `evidence` kind (tag 10, ADR 0039): tag, payload version 1, the two
+/// signed votes, the reporter's lock; other versions and truncations are
+/// refused.
+#[test]
+fn evidence_kind_vector() {
+    let vote = |b: u8| SignedVote {
+        vote: Vote {
+            kind: VoteKind::Prevote,
+            height: 7,
+            round: 1,
+            block: Some(Hash([b; 32])),
+            validator: Hash([9; 32]),
+        },
+        signature: Signature {
+            scheme: SchemeId::MlDsa44,
+            bytes: vec![b; 4],
+        },
+    };
+    let report = EvidenceReport {
+        evidence: DuplicateVoteEvidence {
+            first: vote(1),
+            second: vote(2),
+        },
+        reporter: Lock::Key {
+            scheme: SchemeId::MlDsa44,
+            key_hash: Hash([3; 32]),
+        },
+    };
+    let kind = TxKind::Evidence(Box::new(report.clone()));
+    let bytes = kind.encode();
+    assert_eq!(bytes[..2], [10, 1]);
+    assert_eq!(
+        bytes[2..],
+        [report.evidence.encode(), report.reporter.encode()].concat()[..]
+    );
+    assert_eq!(TxKind::decode_all(&bytes).unwrap(), kind);
+    assert_eq!(kind.name(), "evidence");
+    assert!(!kind.is_staking());
+    assert_eq!(kind.evidence(), Some(&report));
+    let mut v2 = bytes.clone();
+    v2[1] = 2;
+    assert!(matches!(
+        TxKind::decode_all(&v2),
+        Err(DecodeError::UnknownTag {
+            field: "evidence payload version",
+            tag: 2
+        })
+    ));
+    for n in 0..bytes.len() {
+        assert!(TxKind::decode_all(&bytes[..n]).is_err(), "cut at {n}");
+    }
 }
 
 /// A whole `stake` transaction: one input, a change output, the input's

@@ -2,10 +2,13 @@
 //! replays exactly, too many faulty validators stall without breaking
 //! safety, and a broken locking rule is caught with a replayable seed.
 
+mod slashing;
+
 use std::collections::BTreeSet;
 
 use luminex_crypto::SigningKey;
 use luminex_primitives::SchemeId;
+
 use luminex_sim::{
     random_config, simulate, sweep_config, Behaviour, Config, Outcome, ProposerSelection,
 };

@@ -146,14 +146,16 @@ impl ChainStore {
         };
         let connected = connect_block(block, &coins, &ctx, &self.spec, cache)?;
         if self.stakes() {
+            let signers = self.commit_signers(block, ctx.height)?;
             // Applied and undone under the state's lock: unchanged after.
             let mut state = self.staking.write();
-            let undo = state.apply_block(
+            let undo = state.apply_block_with(
                 block,
                 &connected.txids,
                 ctx.height,
                 connected.fees,
                 &self.spec,
+                signers.as_ref(),
             )?;
             state.undo(&undo);
         }

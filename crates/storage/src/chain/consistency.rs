@@ -93,12 +93,14 @@ impl ChainStore {
                 history.insert(key.to_key(), delta);
             }
             if self.stakes() && prev.is_some() {
-                let undo = replayed.apply_block(
+                let signers = self.commit_signers(&block, height)?;
+                let undo = replayed.apply_block_with(
                     &block,
                     &connected.txids,
                     height,
                     connected.fees,
                     &self.spec,
+                    signers.as_ref(),
                 )?;
                 connected.changes.created.extend(undo.released);
             }

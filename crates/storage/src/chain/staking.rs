@@ -57,11 +57,31 @@ impl ChainStore {
         if !self.stakes() {
             return Ok(None);
         }
+        let signers = self.commit_signers(block, height)?;
         let mut state = self.staking.write();
-        let undo = state.apply_block(block, txids, height, fees, &self.spec)?;
+        let undo =
+            state.apply_block_with(block, txids, height, fees, &self.spec, signers.as_ref())?;
         write_entries(batch, &state, &undo);
         batch.put(STAKING_UNDO, hash, &undo);
         Ok(Some(undo))
+    }
+
+    /// The set whose members signed the certificate `block` (at `height`)
+    /// carries: the set in force at `height - 1`, kept in the consensus
+    /// record of `height - 2`. `None` when the block carries none (the
+    /// first block) — then liveness is not tracked for it.
+    pub(super) fn commit_signers(
+        &self,
+        block: &Block,
+        height: u64,
+    ) -> Result<Option<luminex_ledger::ValidatorSet>, ChainError> {
+        if block.last_commit.is_none() || height < 2 {
+            return Ok(None);
+        }
+        let record = self.consensus_record(height - 2)?.ok_or_else(|| {
+            ChainError::Inconsistent(format!("consensus state of height {} missing", height - 2))
+        })?;
+        Ok(Some(record.validators))
     }
 
     /// Reverses [`ChainStore::connect_staking`] in memory after its batch

@@ -10,5 +10,6 @@ mod fork_choice;
 mod forks;
 mod indexes;
 mod preverify;
+mod slashing;
 mod staking;
 mod utxo_cache;

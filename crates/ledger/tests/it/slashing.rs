@@ -1,0 +1,943 @@
+//! Slashing (ADR 0039): double-signing evidence carried by an `evidence`
+//! transaction — checked alone, against the set of its height, and against
+//! the staking state (too old, punished twice) — slashes bonded and
+//! unbonding stake pro rata, jails for good, pays the reporter and burns
+//! or pools the rest; downtime over a window of commits slashes less and
+//! jails for a while; every change undoes exactly; the `[staking]`
+//! slashing keys and their defaults.
+
+use std::collections::BTreeMap;
+
+use luminex_crypto::SigningKey;
+use luminex_ledger::evidence::{
+    check_block_evidence, check_evidence, evidence_tx, evidence_txs, EvidenceError,
+    MAX_EVIDENCE_PER_BLOCK,
+};
+use luminex_ledger::staking::{
+    release_outpoint, JailEntry, Ratio, StakingParams, StakingParamsError, StakingState,
+    StakingUndo,
+};
+use luminex_ledger::testkit::{lock_of, staking_tx, TestChain};
+use luminex_ledger::{
+    check_transaction, connect_block, BlockError, ChainContext, ChainSpec, Coin, ConsensusRecord,
+    HeaderChain, SpecError, StakingError, TxError, UtxoChanges, Validator, ValidatorSet,
+};
+use luminex_primitives::{
+    Amount, Block, ChainDomain, CommitCertificate, Delegation, DuplicateVoteEvidence, Hash, Header,
+    Lock, OutPoint, SchemeId, SignedVote, Stake, Transaction, TxKind, Unbond, Vote, VoteKind,
+};
+
+use super::staking::{params, MIN, UNBONDING};
+
+fn amount(n: u64) -> Amount {
+    Amount::from_base(n).unwrap()
+}
+
+fn validator_key(seed: u8) -> SigningKey {
+    SigningKey::from_seed(SchemeId::MlDsa65, &[seed; 32])
+}
+
+fn id(key: &SigningKey) -> Hash {
+    key.public_key().key_hash()
+}
+
+fn set_of(keys: &[&SigningKey]) -> ValidatorSet {
+    ValidatorSet::new(
+        keys.iter()
+            .map(|k| Validator {
+                public_key: k.public_key().clone(),
+                power: 1,
+            })
+            .collect(),
+    )
+    .unwrap()
+}
+
+/// Consensus records by height, as a store keeps them: each holds `set`.
+struct Records(BTreeMap<u64, ConsensusRecord>);
+
+impl Records {
+    fn new(set: &ValidatorSet, heights: std::ops::RangeInclusive<u64>) -> Records {
+        let template = ChainSpec::preset("poa").unwrap().bft_genesis().unwrap();
+        Records(
+            heights
+                .map(|h| {
+                    (
+                        h,
+                        ConsensusRecord {
+                            height: h,
+                            priorities: vec![0; set.len()],
+                            validators: set.clone(),
+                            next_validators: set.clone(),
+                            ..template.clone()
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+impl HeaderChain for Records {
+    fn ancestor(&self, _: &Hash, _: u64) -> Option<Header> {
+        None
+    }
+}
+
+impl ChainContext for Records {
+    fn consensus_record(&self, height: u64) -> Option<ConsensusRecord> {
+        self.0.get(&height).cloned()
+    }
+}
+
+fn vote(key: &SigningKey, domain: &ChainDomain, height: u64, round: u32, b: u8) -> SignedVote {
+    let vote = Vote {
+        kind: VoteKind::Precommit,
+        height,
+        round,
+        block: Some(Hash([b; 32])),
+        validator: id(key),
+    };
+    SignedVote {
+        signature: key.sign(&vote.digest(domain)),
+        vote,
+    }
+}
+
+/// Two conflicting precommits of `key` at `height`, `round`.
+fn double_sign(
+    key: &SigningKey,
+    domain: &ChainDomain,
+    height: u64,
+    round: u32,
+) -> DuplicateVoteEvidence {
+    DuplicateVoteEvidence {
+        first: vote(key, domain, height, round, 1),
+        second: vote(key, domain, height, round, 2),
+    }
+    .canonical()
+}
+
+/// A dev chain with a `[staking]` table and the staking state beside it:
+/// blocks go through `connect_block`, then the staking state, as in a node.
+struct Slashed {
+    chain: TestChain,
+    state: StakingState,
+    undos: Vec<(UtxoChanges, StakingUndo)>,
+    domain: ChainDomain,
+}
+
+impl Slashed {
+    fn new(accounts: bool) -> Slashed {
+        let mut spec = ChainSpec::preset("dev").unwrap();
+        spec.staking = Some(params(accounts));
+        let state = StakingState::genesis(&spec);
+        let domain = ChainDomain::new(spec.chain_id, spec.genesis_hash());
+        Slashed {
+            chain: TestChain::new(spec),
+            state,
+            undos: Vec::new(),
+            domain,
+        }
+    }
+
+    fn spec(&self) -> &ChainSpec {
+        &self.chain.spec
+    }
+
+    fn params(&mut self) -> &mut StakingParams {
+        self.chain.spec.staking.as_mut().unwrap()
+    }
+
+    fn coin(&self, i: usize) -> (OutPoint, Coin) {
+        *self
+            .chain
+            .coins_of(&lock_of(&self.chain.keys[i]))
+            .iter()
+            .max_by_key(|(_, c)| c.output.amount)
+            .expect("a funded key")
+    }
+
+    fn tx(&self, payer: usize, kind: TxKind, actor: Option<&SigningKey>) -> Transaction {
+        staking_tx(
+            self.spec(),
+            &self.chain.keys[payer],
+            &[self.coin(payer)],
+            kind,
+            actor,
+        )
+    }
+
+    fn mine(&mut self, txs: Vec<Transaction>) -> Result<Block, BlockError> {
+        let fees = self.chain.fees_of(&txs);
+        let block = self.chain.build_block(txs, fees);
+        let ctx = self.chain.context();
+        let c = connect_block(
+            &block,
+            &self.chain.utxos,
+            &ctx,
+            &self.chain.spec,
+            &self.chain.cache,
+        )?;
+        let undo =
+            self.state
+                .apply_block(&block, &c.txids, ctx.height, c.fees, &self.chain.spec)?;
+        let mut changes = c.changes;
+        changes.created.extend(undo.released.iter().copied());
+        changes.apply_to(&mut self.chain.utxos);
+        self.chain.blocks.push(block.clone());
+        self.undos.push((changes, undo));
+        Ok(block)
+    }
+
+    fn unmine(&mut self) {
+        let (changes, undo) = self.undos.pop().expect("a block to disconnect");
+        for (op, _) in &changes.created {
+            self.chain.utxos.remove(op);
+        }
+        for (op, coin) in &changes.spent {
+            self.chain.utxos.insert(*op, *coin);
+        }
+        self.state.undo(&undo);
+        self.chain.blocks.pop();
+    }
+
+    fn refused(&mut self, txs: Vec<Transaction>) -> StakingError {
+        let before = (self.state.clone(), self.chain.utxos.clone());
+        match self.mine(txs) {
+            Err(BlockError::Tx {
+                error: TxError::Staking(e),
+                ..
+            }) => {
+                assert_eq!(
+                    (self.state.clone(), self.chain.utxos.clone()),
+                    before,
+                    "a refused block changes nothing"
+                );
+                e
+            }
+            other => panic!("expected a staking error, got {other:?}"),
+        }
+    }
+
+    fn supply(&self) -> u128 {
+        self.chain
+            .utxos
+            .values()
+            .map(|c| u128::from(c.output.amount.base()))
+            .sum::<u128>()
+            + self.state.total_bonded()
+            + self.state.total_unbonding()
+            + u128::from(self.state.pot().base())
+            + u128::from(self.state.burned().base())
+    }
+
+    /// Validator `v` staked with 4 × MIN, a delegation of 2 × MIN from dev
+    /// key 1 and an unstake of MIN (unbonding): 6 × MIN bonded, MIN
+    /// unbonding.
+    fn backed(&mut self, v: &SigningKey) {
+        let payout = lock_of(&self.chain.keys[0]);
+        self.mine(vec![self.tx(
+            0,
+            TxKind::Stake(Stake {
+                validator: v.public_key().clone(),
+                amount: amount(5 * MIN),
+            }),
+            Some(v),
+        )])
+        .unwrap();
+        let delegator = self.chain.keys[1].clone();
+        self.mine(vec![
+            self.tx(
+                1,
+                TxKind::Delegate(Delegation {
+                    validator: id(v),
+                    amount: amount(2 * MIN),
+                }),
+                Some(&delegator),
+            ),
+            self.tx(
+                0,
+                TxKind::Unstake(Unbond {
+                    validator: id(v),
+                    amount: amount(MIN),
+                    payout,
+                }),
+                Some(v),
+            ),
+        ])
+        .unwrap();
+    }
+
+    fn reporter(&self) -> Lock {
+        lock_of(&self.chain.keys[2])
+    }
+}
+
+#[test]
+fn evidence_is_checked_against_the_set_of_its_height() {
+    let s = Slashed::new(false);
+    let (v, w, outsider) = (validator_key(1), validator_key(2), validator_key(3));
+    let set = set_of(&[&v, &w]);
+    let d = &s.domain;
+    let ev = double_sign(&v, d, 5, 0);
+    assert_eq!(
+        check_evidence(&ev, &set, d),
+        Ok(set.index_of(&id(&v)).unwrap())
+    );
+
+    // Unknown validator: not a member of that height's set.
+    let stranger = double_sign(&outsider, d, 5, 0);
+    assert_eq!(
+        check_evidence(&stranger, &set, d),
+        Err(EvidenceError::UnknownValidator(id(&outsider)))
+    );
+    // A broken signature (the second vote's, then the first's).
+    let mut forged = ev.clone();
+    forged.second.signature.bytes[0] ^= 1;
+    assert_eq!(
+        check_evidence(&forged, &set, d),
+        Err(EvidenceError::BadSignature(1))
+    );
+    let mut forged = ev.clone();
+    forged.first.signature = forged.second.signature.clone();
+    assert_eq!(
+        check_evidence(&forged, &set, d),
+        Err(EvidenceError::BadSignature(0))
+    );
+    // Signed for another chain.
+    let other = ChainDomain::new(s.spec().chain_id + 1, s.spec().genesis_hash());
+    assert_eq!(
+        check_evidence(&double_sign(&v, &other, 5, 0), &set, d),
+        Err(EvidenceError::BadSignature(0))
+    );
+    // No conflict: two validators, two views, one value.
+    let two = DuplicateVoteEvidence {
+        first: vote(&v, d, 5, 0, 1),
+        second: vote(&w, d, 5, 0, 2),
+    };
+    assert_eq!(
+        check_evidence(&two, &set, d),
+        Err(EvidenceError::TwoValidators)
+    );
+    let views = DuplicateVoteEvidence {
+        first: vote(&v, d, 5, 0, 1),
+        second: vote(&v, d, 5, 1, 2),
+    };
+    assert_eq!(
+        check_evidence(&views, &set, d),
+        Err(EvidenceError::DifferentViews)
+    );
+    let same = DuplicateVoteEvidence {
+        first: vote(&v, d, 5, 0, 1),
+        second: vote(&v, d, 5, 0, 1),
+    };
+    assert_eq!(
+        check_evidence(&same, &set, d),
+        Err(EvidenceError::SameValue)
+    );
+    assert_eq!(EvidenceError::SameValue.code(), "evidence-same-value");
+}
+
+#[test]
+fn an_evidence_transaction_has_a_shape() {
+    let s = Slashed::new(false);
+    let v = validator_key(1);
+    let ev = double_sign(&v, &s.domain, 3, 0);
+    let tx = evidence_tx(s.spec().chain_id, ev.clone(), s.reporter());
+    assert!(check_transaction(&tx, s.spec()).is_ok());
+    assert_eq!(tx.kind.name(), "evidence");
+    // Encodes and decodes (tag 10).
+    let back = <Transaction as luminex_primitives::Decode>::decode_all(
+        &luminex_primitives::Encode::encode(&tx),
+    )
+    .unwrap();
+    assert_eq!(back, tx);
+
+    // Votes out of canonical order.
+    let mut swapped = tx.clone();
+    if let TxKind::Evidence(r) = &mut swapped.kind {
+        std::mem::swap(&mut r.evidence.first, &mut r.evidence.second);
+    }
+    assert_eq!(
+        check_transaction(&swapped, s.spec()),
+        Err(TxError::Evidence(EvidenceError::NotCanonical))
+    );
+    // Inputs, outputs or witnesses.
+    let mut fat = tx.clone();
+    fat.inputs.push(s.coin(0).0);
+    assert_eq!(
+        check_transaction(&fat, s.spec()),
+        Err(TxError::Evidence(EvidenceError::NotBare))
+    );
+    // Genesis: nobody votes at height 0.
+    let genesis = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 0, 0),
+        s.reporter(),
+    );
+    assert!(matches!(
+        check_transaction(&genesis, s.spec()),
+        Err(TxError::Evidence(EvidenceError::BadHeight { .. }))
+    ));
+    // A chain without staking takes none.
+    let mut plain = s.spec().clone();
+    plain.staking = None;
+    assert_eq!(
+        check_transaction(&tx, &plain),
+        Err(TxError::Staking(StakingError::Disabled))
+    );
+}
+
+#[test]
+fn a_block_s_evidence_is_checked_against_the_records() {
+    let mut s = Slashed::new(false);
+    let (v, w, outsider) = (validator_key(1), validator_key(2), validator_key(3));
+    let set = set_of(&[&v, &w]);
+    let records = Records::new(&set, 0..=3);
+    let d = s.domain;
+    let rep = s.reporter();
+    let ev = |k: &SigningKey, h: u64, r: u32| {
+        evidence_tx(s.spec().chain_id, double_sign(k, &d, h, r), rep)
+    };
+    let block = |txs: Vec<Transaction>, s: &Slashed| s.chain.build_block(txs, Amount::ZERO);
+
+    // Votes at 4 in a block at 4: checked against the record of 3.
+    let good = block(vec![ev(&v, 4, 0), ev(&w, 2, 1)], &s);
+    assert_eq!(check_block_evidence(&good, 4, &records, &d), Ok(()));
+    let fails = |b: &Block, h: u64| match check_block_evidence(b, h, &records, &d) {
+        Err(BlockError::Tx {
+            error: TxError::Evidence(e),
+            ..
+        }) => e,
+        other => panic!("expected an evidence error, got {other:?}"),
+    };
+    // From after the block.
+    assert_eq!(
+        fails(&block(vec![ev(&v, 5, 0)], &s), 4),
+        EvidenceError::BadHeight {
+            height: 5,
+            block_height: 4
+        }
+    );
+    // No record for the height (a store that lost it, or a foreign chain).
+    assert_eq!(
+        fails(&block(vec![ev(&v, 6, 0)], &s), 9),
+        EvidenceError::NoValidatorSet(6)
+    );
+    // Not a member then.
+    assert_eq!(
+        fails(&block(vec![ev(&outsider, 2, 0)], &s), 4),
+        EvidenceError::UnknownValidator(id(&outsider))
+    );
+    // A forged signature.
+    let mut forged = ev(&v, 2, 0);
+    if let TxKind::Evidence(r) = &mut forged.kind {
+        r.evidence.second.signature.bytes[7] ^= 1;
+    }
+    assert_eq!(
+        fails(&block(vec![forged], &s), 4),
+        EvidenceError::BadSignature(1)
+    );
+    // At most MAX_EVIDENCE_PER_BLOCK.
+    let many: Vec<Transaction> = (0..=MAX_EVIDENCE_PER_BLOCK as u32)
+        .map(|r| ev(&v, 3, r))
+        .collect();
+    assert_eq!(fails(&block(many, &s), 4), EvidenceError::TooMany);
+    s.chain.blocks.clear();
+}
+
+#[test]
+fn double_sign_slashes_jails_pays_the_reporter_and_burns_the_rest() {
+    let mut s = Slashed::new(false);
+    let v = validator_key(1);
+    s.backed(&v);
+    let supply = s.supply();
+    let before = s.state.clone();
+    let utxos = s.chain.utxos.clone();
+    let height = s.chain.height() + 1;
+    let tx = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 2, 0),
+        s.reporter(),
+    );
+    let txid = tx.txid();
+    s.mine(vec![tx.clone()]).unwrap();
+
+    // 1/20 of 5 × MIN own − MIN unstaked, 2 × MIN delegated and MIN
+    // unbonding: 7 × MIN × 1/20.
+    let cut = 7 * MIN / 20;
+    let val = s.state.validator(&id(&v)).unwrap();
+    assert_eq!(val.self_bond, amount(4 * MIN - 4 * MIN / 20));
+    assert_eq!(val.delegated, amount(2 * MIN - 2 * MIN / 20));
+    let unbonding: u64 = s
+        .state
+        .unbonding_of(&id(&v))
+        .map(|(_, e)| e.amount.base())
+        .sum();
+    assert_eq!(unbonding, MIN - MIN / 20);
+    assert_eq!(
+        s.state.jail(&id(&v)),
+        Some(&JailEntry {
+            until: height + s.spec().staking.as_ref().unwrap().jail_blocks,
+            slashed: true
+        })
+    );
+    assert!(s.state.is_punished(&id(&v), 2));
+    // The reporter's tenth, spendable at once at the transaction's release
+    // outpoint; the rest burned, and counted (the supply, burned coins
+    // included, changed only by the subsidy).
+    let share = cut / 10;
+    let coin = s.chain.utxos[&release_outpoint(&tx, &txid)];
+    assert_eq!(coin.output.amount, amount(share));
+    assert_eq!(coin.output.lock, s.reporter());
+    assert!(!coin.is_coinbase);
+    assert_eq!(s.state.burned(), amount(cut - share));
+    assert_eq!(
+        s.supply(),
+        supply + u128::from(s.spec().subsidy(height).base())
+    );
+    // Slashed for good: no unjail.
+    let unjail = s.tx(
+        0,
+        TxKind::Unjail(luminex_primitives::Unjail { validator: id(&v) }),
+        Some(&v),
+    );
+    assert_eq!(s.refused(vec![unjail]), StakingError::StillSlashed(id(&v)));
+
+    // Disconnecting the block restores everything.
+    s.unmine();
+    assert_eq!(s.state, before);
+    assert_eq!(s.chain.utxos, utxos);
+}
+
+#[test]
+fn the_same_offence_is_punished_once() {
+    let mut s = Slashed::new(false);
+    let v = validator_key(1);
+    s.backed(&v);
+    let ev = |r: u32, s: &Slashed| {
+        evidence_tx(
+            s.spec().chain_id,
+            double_sign(&v, &s.domain, 2, r),
+            s.reporter(),
+        )
+    };
+    s.mine(vec![ev(0, &s)]).unwrap();
+    let twice = StakingError::AlreadyPunished {
+        validator: id(&v),
+        height: 2,
+    };
+    // The same evidence again, and other evidence of the same offence
+    // (another round of the same height).
+    assert_eq!(s.refused(vec![ev(0, &s)]), twice);
+    assert_eq!(s.refused(vec![ev(1, &s)]), twice);
+    assert_eq!(twice.code(), "evidence-already-punished");
+    // Both in one block.
+    s.unmine();
+    assert_eq!(s.refused(vec![ev(0, &s), ev(1, &s)]), twice);
+    s.mine(vec![ev(0, &s)]).unwrap();
+    // A double signer is slashed once: evidence of another height is
+    // refused too, once it is jailed for good.
+    let other = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 3, 0),
+        s.reporter(),
+    );
+    let e = s.refused(vec![other]);
+    assert_eq!(e, StakingError::Tombstoned(id(&v)));
+    assert_eq!(e.code(), "validator-tombstoned");
+    // A proposer leaves all of it out.
+    let pending = [
+        double_sign(&v, &s.domain, 2, 1),
+        double_sign(&v, &s.domain, 3, 0),
+    ];
+    let h = s.chain.height() + 1;
+    assert!(evidence_txs(&pending, &s.state, h, s.spec(), s.reporter()).is_empty());
+    // Another validator's offence at the same height is its own; duplicates
+    // in the pool go in once.
+    let w = validator_key(2);
+    let pending = [
+        double_sign(&w, &s.domain, 2, 0),
+        double_sign(&w, &s.domain, 2, 1),
+    ];
+    let txs = evidence_txs(&pending, &s.state, h, s.spec(), s.reporter());
+    assert_eq!(txs.len(), 1);
+    s.mine(txs).unwrap();
+    assert!(s.state.is_punished(&id(&w), 2));
+}
+
+#[test]
+fn evidence_older_than_the_unbonding_period_is_refused() {
+    let mut s = Slashed::new(false);
+    let v = validator_key(1);
+    s.backed(&v);
+    // Blocks 1 and 2 exist; evidence of 1 is punishable through block
+    // 1 + UNBONDING.
+    for _ in s.chain.height()..UNBONDING {
+        s.mine(vec![]).unwrap();
+    }
+    let ev = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 1, 0),
+        s.reporter(),
+    );
+    let at = s.chain.height() + 1;
+    assert_eq!(at, UNBONDING + 1);
+    s.mine(vec![ev.clone()]).unwrap();
+    s.unmine();
+    s.mine(vec![]).unwrap();
+    let e = s.refused(vec![ev.clone()]);
+    assert_eq!(
+        e,
+        StakingError::EvidenceTooOld {
+            height: 1,
+            oldest: 2
+        }
+    );
+    assert_eq!(e.code(), "evidence-too-old");
+    // A proposer does not offer it.
+    let h = s.chain.height() + 1;
+    assert!(evidence_txs(
+        &[double_sign(&v, &s.domain, 1, 0)],
+        &s.state,
+        h,
+        s.spec(),
+        s.reporter()
+    )
+    .is_empty());
+}
+
+#[test]
+fn punished_offences_are_forgotten_once_too_old_to_name() {
+    let mut s = Slashed::new(false);
+    let v = validator_key(1);
+    s.backed(&v);
+    let ev = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 2, 0),
+        s.reporter(),
+    );
+    s.mine(vec![ev]).unwrap();
+    assert!(s.state.is_punished(&id(&v), 2));
+    // Block 2 + UNBONDING still refuses it as punished; the next as too old,
+    // and the record is gone.
+    while s.chain.height() < 2 + UNBONDING {
+        s.mine(vec![]).unwrap();
+    }
+    assert!(s.state.is_punished(&id(&v), 2));
+    s.mine(vec![]).unwrap();
+    assert!(!s.state.is_punished(&id(&v), 2));
+    let before = s.state.clone();
+    s.mine(vec![]).unwrap();
+    s.unmine();
+    s.unmine();
+    assert!(s.state.is_punished(&id(&v), 2));
+    s.mine(vec![]).unwrap();
+    assert_eq!(s.state, before);
+}
+
+#[test]
+fn evidence_needs_a_staking_state_entry_only_to_cut_stake() {
+    // A member of the set with no stake (a genesis validator of a chain
+    // that bonds none) is still jailed; nothing is cut or paid.
+    let mut s = Slashed::new(false);
+    let v = validator_key(4);
+    let supply = s.supply();
+    let tx = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 1, 0),
+        s.reporter(),
+    );
+    let txid = tx.txid();
+    s.mine(vec![tx.clone()]).unwrap();
+    assert!(s.state.jail(&id(&v)).unwrap().slashed);
+    assert!(!s.chain.utxos.contains_key(&release_outpoint(&tx, &txid)));
+    assert_eq!(s.supply(), supply + u128::from(s.spec().subsidy(1).base()));
+}
+
+#[test]
+fn a_fixed_supply_chain_keeps_the_cut_for_redistribution() {
+    let mut s = Slashed::new(true);
+    // On an account chain every payee must be an account: the dev keys'
+    // genesis addresses are.
+    let v = validator_key(1);
+    s.backed(&v);
+    let supply = s.supply();
+    let height = s.chain.height() + 1;
+    let tx = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 2, 0),
+        s.reporter(),
+    );
+    s.mine(vec![tx]).unwrap();
+    let cut = 7 * MIN / 20;
+    let share = cut / 10;
+    // Credited to the reward pot, paid out with the epoch's rewards.
+    assert_eq!(s.state.pot(), amount(cut - share));
+    // Nothing burned.
+    assert_eq!(s.state.burned(), Amount::ZERO);
+    assert_eq!(
+        s.supply(),
+        supply + u128::from(s.spec().subsidy(height).base())
+    );
+    // A reporter that is not an account: its share joins the pool.
+    s.unmine();
+    let stranger = lock_of(&validator_key(9));
+    let tx = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 2, 0),
+        stranger,
+    );
+    let txid = tx.txid();
+    s.mine(vec![tx.clone()]).unwrap();
+    assert_eq!(s.state.pot(), amount(cut));
+    assert!(!s.chain.utxos.contains_key(&release_outpoint(&tx, &txid)));
+}
+
+/// A certificate of the commit at `height` over a set of `n`, signed by
+/// `signers` (signatures are not what liveness looks at).
+fn commit(height: u64, n: usize, signers: &[usize]) -> CommitCertificate {
+    let mut bits = vec![0u8; n.div_ceil(8)];
+    for i in signers {
+        bits[i / 8] |= 1 << (i % 8);
+    }
+    CommitCertificate {
+        height,
+        round: 0,
+        block_hash: Hash([height as u8; 32]),
+        signers: bits,
+        signatures: Vec::new(),
+    }
+}
+
+#[test]
+fn downtime_over_a_window_slashes_less_and_jails_for_a_while() {
+    let mut s = Slashed::new(false);
+    let v = validator_key(1);
+    s.backed(&v);
+    {
+        let p = s.params();
+        p.downtime_window = 10;
+        p.downtime_min_signed = Ratio::new(1, 2);
+        p.downtime_slash = Ratio::new(1, 100);
+        p.jail_blocks = 7;
+    }
+    let others = [validator_key(5), validator_key(6), validator_key(7)];
+    let set = set_of(&[&v, &others[0], &others[1], &others[2]]);
+    let vi = set.index_of(&id(&v)).unwrap();
+    let all: Vec<usize> = (0..4).filter(|i| *i != vi).collect();
+    let spec = s.spec().clone();
+    let mut undos = Vec::new();
+    let mut states = vec![s.state.clone()];
+    let bonded = s.state.total_bonded() + s.state.total_unbonding();
+    // Commits 10..: v signs the first 4, then misses. After 10 commits it
+    // has signed 4 of 10 (< 5): slashed and jailed at the tenth.
+    for (k, at) in (10u64..20).enumerate() {
+        let signers: Vec<usize> = if k < 4 { (0..4).collect() } else { all.clone() };
+        let mut undo = StakingUndo::default();
+        s.state
+            .apply_liveness(&commit(at, 4, &signers), &set, at + 1, &spec, &mut undo)
+            .unwrap();
+        if k < 9 {
+            assert!(s.state.jail(&id(&v)).is_none(), "commit {at}");
+        }
+        if k == 0 {
+            // Every member gets a record when first seen…
+            for o in &others {
+                assert_eq!(s.state.liveness(&id(o)).unwrap().since, 10);
+            }
+        } else if k < 4 {
+            // …and signing changes nothing after that.
+            assert!(undo.changes.is_empty(), "commit {at}: {:?}", undo.changes);
+        }
+        undos.push(undo);
+        states.push(s.state.clone());
+    }
+    assert_eq!(
+        s.state.jail(&id(&v)),
+        Some(&JailEntry {
+            until: 20 + 7,
+            slashed: false
+        })
+    );
+    assert!(s.state.liveness(&id(&v)).is_none());
+    // 1/100 of the 7 × MIN backing it, burned.
+    assert_eq!(
+        s.state.total_bonded() + s.state.total_unbonding(),
+        bonded - u128::from(7 * MIN / 100)
+    );
+    assert_eq!(s.state.burned(), amount(7 * MIN / 100));
+    // A jailed member is not tracked again while it stays in the set.
+    let mut undo = StakingUndo::default();
+    s.state
+        .apply_liveness(&commit(20, 4, &all), &set, 21, &spec, &mut undo)
+        .unwrap();
+    assert!(s.state.liveness(&id(&v)).is_none());
+    // A member that leaves the set is forgotten.
+    let smaller = set_of(&[&v, &others[0], &others[1]]);
+    let mut undo2 = StakingUndo::default();
+    s.state
+        .apply_liveness(&commit(21, 3, &[0, 1, 2]), &smaller, 22, &spec, &mut undo2)
+        .unwrap();
+    assert!(s.state.liveness(&id(&others[2])).is_none());
+    s.state.undo(&undo2);
+    s.state.undo(&undo);
+    // Every block undoes to the state before it.
+    while let Some(u) = undos.pop() {
+        assert_eq!(&s.state, states.last().unwrap());
+        states.pop();
+        s.state.undo(&u);
+    }
+    assert_eq!(&s.state, states.last().unwrap());
+    // The jail ends: unjail after `until`.
+}
+
+#[test]
+fn a_validator_at_the_minimum_is_not_punished_and_zero_window_is_off() {
+    let mut s = Slashed::new(false);
+    let v = validator_key(1);
+    s.backed(&v);
+    s.params().downtime_window = 4;
+    let w = validator_key(5);
+    let set = set_of(&[&v, &w]);
+    let vi = set.index_of(&id(&v)).unwrap();
+    let spec = s.spec().clone();
+    // Signs every other commit: 2 of 4 = the minimum (1/2).
+    for at in 1u64..=12 {
+        let signers: Vec<usize> = if at % 2 == 0 {
+            vec![0, 1]
+        } else {
+            vec![1 - vi]
+        };
+        let mut undo = StakingUndo::default();
+        s.state
+            .apply_liveness(&commit(at, 2, &signers), &set, at + 1, &spec, &mut undo)
+            .unwrap();
+    }
+    assert!(s.state.jail(&id(&v)).is_none());
+    // Missed commits older than the window are dropped when the list
+    // changes.
+    assert!(s.state.liveness(&id(&v)).unwrap().missed.len() <= 4);
+    // Off: nothing recorded.
+    let mut off = s.spec().clone();
+    off.staking.as_mut().unwrap().downtime_window = 0;
+    let mut undo = StakingUndo::default();
+    let before = s.state.clone();
+    s.state
+        .apply_liveness(&commit(13, 2, &[]), &set, 14, &off, &mut undo)
+        .unwrap();
+    assert_eq!(s.state, before);
+}
+
+#[test]
+fn the_new_state_survives_storage_entries() {
+    let mut s = Slashed::new(true);
+    let v = validator_key(1);
+    s.backed(&v);
+    let tx = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 2, 0),
+        s.reporter(),
+    );
+    let before = s.state.clone();
+    s.mine(vec![tx]).unwrap();
+    let w = validator_key(5);
+    let set = set_of(&[&v, &w]);
+    s.params().downtime_window = 10;
+    let spec = s.spec().clone();
+    let mut undo = StakingUndo::default();
+    s.state
+        .apply_liveness(&commit(3, 2, &[]), &set, 4, &spec, &mut undo)
+        .unwrap();
+    assert!(s.state.liveness(&id(&w)).is_some());
+    assert!(s.state.pot() > Amount::ZERO);
+    let entries = s.state.entries();
+    assert_eq!(
+        StakingState::from_entries(entries.clone()).unwrap(),
+        s.state
+    );
+    // The writes after undoing bring a stored copy back.
+    let mut stored: BTreeMap<Vec<u8>, Vec<u8>> = entries.into_iter().collect();
+    let (_, block_undo) = s.undos.last().unwrap().clone();
+    s.state.undo(&undo);
+    s.state.undo(&block_undo);
+    let mut all = block_undo.clone();
+    all.changes.extend(undo.changes.iter().cloned());
+    for (k, v) in s.state.writes(&all) {
+        match v {
+            Some(v) => stored.insert(k, v),
+            None => stored.remove(&k),
+        };
+    }
+    assert_eq!(StakingState::from_entries(stored).unwrap(), before);
+    // Undo data encodes.
+    let bytes = luminex_primitives::Encode::encode(&all);
+    assert_eq!(
+        <StakingUndo as luminex_primitives::Decode>::decode_all(&bytes).unwrap(),
+        all
+    );
+    // And the state's canonical encoding.
+    let bytes = luminex_primitives::Encode::encode(&before);
+    assert_eq!(
+        <StakingState as luminex_primitives::Decode>::decode_all(&bytes).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn slashing_keys_of_the_spec_with_defaults() {
+    let p = StakingParams::new(amount(MIN), UNBONDING);
+    assert_eq!(p.double_sign_slash, Ratio::new(1, 20));
+    assert_eq!(p.downtime_slash, Ratio::new(1, 100));
+    assert_eq!(p.reporter_share, Ratio::new(1, 10));
+    assert_eq!(p.downtime_min_signed, Ratio::new(1, 2));
+    assert_eq!(p.downtime_window, 0, "downtime is off unless asked for");
+    assert_eq!(p.check(), Ok(()));
+    let toml = |extra: &str| format!("min_stake = {MIN}\nunbonding_blocks = {UNBONDING}\n{extra}");
+    let parsed: StakingParams = toml::from_str(&toml("")).unwrap();
+    assert_eq!(parsed, p);
+    let parsed: StakingParams = toml::from_str(&toml(
+        "double_sign_slash = \"1/3\"\ndowntime_slash = \"0/1\"\nreporter_share = \"1/1\"\ndowntime_window = 50\ndowntime_min_signed = \"3/4\"\njail_blocks = 5",
+    ))
+    .unwrap();
+    assert_eq!(parsed.double_sign_slash, Ratio::new(1, 3));
+    assert_eq!(parsed.downtime_window, 50);
+    assert_eq!(parsed.jail_blocks, 5);
+    assert_eq!(parsed.check(), Ok(()));
+    // Written back as "n/d".
+    let back = toml::to_string(&parsed).unwrap();
+    assert!(back.contains("double_sign_slash = \"1/3\""), "{back}");
+    // Not a fraction, or not within 0..=1.
+    assert!(toml::from_str::<StakingParams>(&toml("double_sign_slash = \"half\"")).is_err());
+    assert!(toml::from_str::<StakingParams>(&toml("double_sign_slash = 0.5")).is_err());
+    let over: StakingParams = toml::from_str(&toml("reporter_share = \"3/2\"")).unwrap();
+    assert_eq!(
+        over.check(),
+        Err(StakingParamsError::BadRatio("reporter_share"))
+    );
+    let zero: StakingParams = toml::from_str(&toml("downtime_slash = \"1/0\"")).unwrap();
+    assert_eq!(
+        zero.check(),
+        Err(StakingParamsError::BadRatio("downtime_slash"))
+    );
+    let long = StakingParams {
+        downtime_window: luminex_ledger::staking::MAX_DOWNTIME_WINDOW + 1,
+        ..p.clone()
+    };
+    assert!(matches!(
+        long.check(),
+        Err(StakingParamsError::DowntimeWindow(_))
+    ));
+    // A spec carrying a bad one is refused as a whole.
+    let poa = ChainSpec::preset_toml("poa").unwrap();
+    assert_eq!(
+        ChainSpec::from_toml(&format!(
+            "{poa}\n[staking]\n{}\n",
+            toml("reporter_share = \"3/2\"")
+        )),
+        Err(SpecError::Staking(StakingParamsError::BadRatio(
+            "reporter_share"
+        )))
+    );
+}

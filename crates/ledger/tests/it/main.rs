@@ -1,6 +1,7 @@
 //! Ledger integration tests.
 mod block;
 mod commitment;
+mod downtime;
 mod multisig;
 mod rewards;
 mod slashing;

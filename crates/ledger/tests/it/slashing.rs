@@ -2,9 +2,8 @@
 //! transaction — checked alone, against the set of its height, and against
 //! the staking state (too old, punished twice) — slashes bonded and
 //! unbonding stake pro rata, jails for good, pays the reporter and burns
-//! or pools the rest; downtime over a window of commits slashes less and
-//! jails for a while; every change undoes exactly; the `[staking]`
-//! slashing keys and their defaults.
+//! the rest or credits it to the reward pot; every change undoes exactly.
+//! Downtime and the spec's keys are in `downtime.rs`.
 
 use std::collections::BTreeMap;
 
@@ -14,34 +13,33 @@ use luminex_ledger::evidence::{
     MAX_EVIDENCE_PER_BLOCK,
 };
 use luminex_ledger::staking::{
-    release_outpoint, JailEntry, Ratio, StakingParams, StakingParamsError, StakingState,
-    StakingUndo,
+    release_outpoint, JailEntry, StakingParams, StakingState, StakingUndo,
 };
 use luminex_ledger::testkit::{lock_of, staking_tx, TestChain};
 use luminex_ledger::{
     check_transaction, connect_block, BlockError, ChainContext, ChainSpec, Coin, ConsensusRecord,
-    HeaderChain, SpecError, StakingError, TxError, UtxoChanges, Validator, ValidatorSet,
+    HeaderChain, StakingError, TxError, UtxoChanges, Validator, ValidatorSet,
 };
 use luminex_primitives::{
-    Amount, Block, ChainDomain, CommitCertificate, Delegation, DuplicateVoteEvidence, Hash, Header,
-    Lock, OutPoint, SchemeId, SignedVote, Stake, Transaction, TxKind, Unbond, Vote, VoteKind,
+    Amount, Block, ChainDomain, Delegation, DuplicateVoteEvidence, Hash, Header, Lock, OutPoint,
+    SchemeId, SignedVote, Stake, Transaction, TxKind, Unbond, Vote, VoteKind,
 };
 
 use super::staking::{params, MIN, UNBONDING};
 
-fn amount(n: u64) -> Amount {
+pub(super) fn amount(n: u64) -> Amount {
     Amount::from_base(n).unwrap()
 }
 
-fn validator_key(seed: u8) -> SigningKey {
+pub(super) fn validator_key(seed: u8) -> SigningKey {
     SigningKey::from_seed(SchemeId::MlDsa65, &[seed; 32])
 }
 
-fn id(key: &SigningKey) -> Hash {
+pub(super) fn id(key: &SigningKey) -> Hash {
     key.public_key().key_hash()
 }
 
-fn set_of(keys: &[&SigningKey]) -> ValidatorSet {
+pub(super) fn set_of(keys: &[&SigningKey]) -> ValidatorSet {
     ValidatorSet::new(
         keys.iter()
             .map(|k| Validator {
@@ -105,7 +103,7 @@ fn vote(key: &SigningKey, domain: &ChainDomain, height: u64, round: u32, b: u8) 
 }
 
 /// Two conflicting precommits of `key` at `height`, `round`.
-fn double_sign(
+pub(super) fn double_sign(
     key: &SigningKey,
     domain: &ChainDomain,
     height: u64,
@@ -120,15 +118,15 @@ fn double_sign(
 
 /// A dev chain with a `[staking]` table and the staking state beside it:
 /// blocks go through `connect_block`, then the staking state, as in a node.
-struct Slashed {
-    chain: TestChain,
-    state: StakingState,
-    undos: Vec<(UtxoChanges, StakingUndo)>,
-    domain: ChainDomain,
+pub(super) struct Slashed {
+    pub(super) chain: TestChain,
+    pub(super) state: StakingState,
+    pub(super) undos: Vec<(UtxoChanges, StakingUndo)>,
+    pub(super) domain: ChainDomain,
 }
 
 impl Slashed {
-    fn new(accounts: bool) -> Slashed {
+    pub(super) fn new(accounts: bool) -> Slashed {
         let mut spec = ChainSpec::preset("dev").unwrap();
         spec.staking = Some(params(accounts));
         let state = StakingState::genesis(&spec);
@@ -141,11 +139,11 @@ impl Slashed {
         }
     }
 
-    fn spec(&self) -> &ChainSpec {
+    pub(super) fn spec(&self) -> &ChainSpec {
         &self.chain.spec
     }
 
-    fn params(&mut self) -> &mut StakingParams {
+    pub(super) fn params(&mut self) -> &mut StakingParams {
         self.chain.spec.staking.as_mut().unwrap()
     }
 
@@ -168,7 +166,7 @@ impl Slashed {
         )
     }
 
-    fn mine(&mut self, txs: Vec<Transaction>) -> Result<Block, BlockError> {
+    pub(super) fn mine(&mut self, txs: Vec<Transaction>) -> Result<Block, BlockError> {
         let fees = self.chain.fees_of(&txs);
         let block = self.chain.build_block(txs, fees);
         let ctx = self.chain.context();
@@ -235,7 +233,7 @@ impl Slashed {
     /// Validator `v` staked with 4 × MIN, a delegation of 2 × MIN from dev
     /// key 1 and an unstake of MIN (unbonding): 6 × MIN bonded, MIN
     /// unbonding.
-    fn backed(&mut self, v: &SigningKey) {
+    pub(super) fn backed(&mut self, v: &SigningKey) {
         let payout = lock_of(&self.chain.keys[0]);
         self.mine(vec![self.tx(
             0,
@@ -269,7 +267,7 @@ impl Slashed {
         .unwrap();
     }
 
-    fn reporter(&self) -> Lock {
+    pub(super) fn reporter(&self) -> Lock {
         lock_of(&self.chain.keys[2])
     }
 }
@@ -693,251 +691,4 @@ fn a_fixed_supply_chain_keeps_the_cut_for_redistribution() {
     s.mine(vec![tx.clone()]).unwrap();
     assert_eq!(s.state.pot(), amount(cut));
     assert!(!s.chain.utxos.contains_key(&release_outpoint(&tx, &txid)));
-}
-
-/// A certificate of the commit at `height` over a set of `n`, signed by
-/// `signers` (signatures are not what liveness looks at).
-fn commit(height: u64, n: usize, signers: &[usize]) -> CommitCertificate {
-    let mut bits = vec![0u8; n.div_ceil(8)];
-    for i in signers {
-        bits[i / 8] |= 1 << (i % 8);
-    }
-    CommitCertificate {
-        height,
-        round: 0,
-        block_hash: Hash([height as u8; 32]),
-        signers: bits,
-        signatures: Vec::new(),
-    }
-}
-
-#[test]
-fn downtime_over_a_window_slashes_less_and_jails_for_a_while() {
-    let mut s = Slashed::new(false);
-    let v = validator_key(1);
-    s.backed(&v);
-    {
-        let p = s.params();
-        p.downtime_window = 10;
-        p.downtime_min_signed = Ratio::new(1, 2);
-        p.downtime_slash = Ratio::new(1, 100);
-        p.jail_blocks = 7;
-    }
-    let others = [validator_key(5), validator_key(6), validator_key(7)];
-    let set = set_of(&[&v, &others[0], &others[1], &others[2]]);
-    let vi = set.index_of(&id(&v)).unwrap();
-    let all: Vec<usize> = (0..4).filter(|i| *i != vi).collect();
-    let spec = s.spec().clone();
-    let mut undos = Vec::new();
-    let mut states = vec![s.state.clone()];
-    let bonded = s.state.total_bonded() + s.state.total_unbonding();
-    // Commits 10..: v signs the first 4, then misses. After 10 commits it
-    // has signed 4 of 10 (< 5): slashed and jailed at the tenth.
-    for (k, at) in (10u64..20).enumerate() {
-        let signers: Vec<usize> = if k < 4 { (0..4).collect() } else { all.clone() };
-        let mut undo = StakingUndo::default();
-        s.state
-            .apply_liveness(&commit(at, 4, &signers), &set, at + 1, &spec, &mut undo)
-            .unwrap();
-        if k < 9 {
-            assert!(s.state.jail(&id(&v)).is_none(), "commit {at}");
-        }
-        if k == 0 {
-            // Every member gets a record when first seen…
-            for o in &others {
-                assert_eq!(s.state.liveness(&id(o)).unwrap().since, 10);
-            }
-        } else if k < 4 {
-            // …and signing changes nothing after that.
-            assert!(undo.changes.is_empty(), "commit {at}: {:?}", undo.changes);
-        }
-        undos.push(undo);
-        states.push(s.state.clone());
-    }
-    assert_eq!(
-        s.state.jail(&id(&v)),
-        Some(&JailEntry {
-            until: 20 + 7,
-            slashed: false
-        })
-    );
-    assert!(s.state.liveness(&id(&v)).is_none());
-    // 1/100 of the 7 × MIN backing it, burned.
-    assert_eq!(
-        s.state.total_bonded() + s.state.total_unbonding(),
-        bonded - u128::from(7 * MIN / 100)
-    );
-    assert_eq!(s.state.burned(), amount(7 * MIN / 100));
-    // A jailed member is not tracked again while it stays in the set.
-    let mut undo = StakingUndo::default();
-    s.state
-        .apply_liveness(&commit(20, 4, &all), &set, 21, &spec, &mut undo)
-        .unwrap();
-    assert!(s.state.liveness(&id(&v)).is_none());
-    // A member that leaves the set is forgotten.
-    let smaller = set_of(&[&v, &others[0], &others[1]]);
-    let mut undo2 = StakingUndo::default();
-    s.state
-        .apply_liveness(&commit(21, 3, &[0, 1, 2]), &smaller, 22, &spec, &mut undo2)
-        .unwrap();
-    assert!(s.state.liveness(&id(&others[2])).is_none());
-    s.state.undo(&undo2);
-    s.state.undo(&undo);
-    // Every block undoes to the state before it.
-    while let Some(u) = undos.pop() {
-        assert_eq!(&s.state, states.last().unwrap());
-        states.pop();
-        s.state.undo(&u);
-    }
-    assert_eq!(&s.state, states.last().unwrap());
-    // The jail ends: unjail after `until`.
-}
-
-#[test]
-fn a_validator_at_the_minimum_is_not_punished_and_zero_window_is_off() {
-    let mut s = Slashed::new(false);
-    let v = validator_key(1);
-    s.backed(&v);
-    s.params().downtime_window = 4;
-    let w = validator_key(5);
-    let set = set_of(&[&v, &w]);
-    let vi = set.index_of(&id(&v)).unwrap();
-    let spec = s.spec().clone();
-    // Signs every other commit: 2 of 4 = the minimum (1/2).
-    for at in 1u64..=12 {
-        let signers: Vec<usize> = if at % 2 == 0 {
-            vec![0, 1]
-        } else {
-            vec![1 - vi]
-        };
-        let mut undo = StakingUndo::default();
-        s.state
-            .apply_liveness(&commit(at, 2, &signers), &set, at + 1, &spec, &mut undo)
-            .unwrap();
-    }
-    assert!(s.state.jail(&id(&v)).is_none());
-    // Missed commits older than the window are dropped when the list
-    // changes.
-    assert!(s.state.liveness(&id(&v)).unwrap().missed.len() <= 4);
-    // Off: nothing recorded.
-    let mut off = s.spec().clone();
-    off.staking.as_mut().unwrap().downtime_window = 0;
-    let mut undo = StakingUndo::default();
-    let before = s.state.clone();
-    s.state
-        .apply_liveness(&commit(13, 2, &[]), &set, 14, &off, &mut undo)
-        .unwrap();
-    assert_eq!(s.state, before);
-}
-
-#[test]
-fn the_new_state_survives_storage_entries() {
-    let mut s = Slashed::new(true);
-    let v = validator_key(1);
-    s.backed(&v);
-    let tx = evidence_tx(
-        s.spec().chain_id,
-        double_sign(&v, &s.domain, 2, 0),
-        s.reporter(),
-    );
-    let before = s.state.clone();
-    s.mine(vec![tx]).unwrap();
-    let w = validator_key(5);
-    let set = set_of(&[&v, &w]);
-    s.params().downtime_window = 10;
-    let spec = s.spec().clone();
-    let mut undo = StakingUndo::default();
-    s.state
-        .apply_liveness(&commit(3, 2, &[]), &set, 4, &spec, &mut undo)
-        .unwrap();
-    assert!(s.state.liveness(&id(&w)).is_some());
-    assert!(s.state.pot() > Amount::ZERO);
-    let entries = s.state.entries();
-    assert_eq!(
-        StakingState::from_entries(entries.clone()).unwrap(),
-        s.state
-    );
-    // The writes after undoing bring a stored copy back.
-    let mut stored: BTreeMap<Vec<u8>, Vec<u8>> = entries.into_iter().collect();
-    let (_, block_undo) = s.undos.last().unwrap().clone();
-    s.state.undo(&undo);
-    s.state.undo(&block_undo);
-    let mut all = block_undo.clone();
-    all.changes.extend(undo.changes.iter().cloned());
-    for (k, v) in s.state.writes(&all) {
-        match v {
-            Some(v) => stored.insert(k, v),
-            None => stored.remove(&k),
-        };
-    }
-    assert_eq!(StakingState::from_entries(stored).unwrap(), before);
-    // Undo data encodes.
-    let bytes = luminex_primitives::Encode::encode(&all);
-    assert_eq!(
-        <StakingUndo as luminex_primitives::Decode>::decode_all(&bytes).unwrap(),
-        all
-    );
-    // And the state's canonical encoding.
-    let bytes = luminex_primitives::Encode::encode(&before);
-    assert_eq!(
-        <StakingState as luminex_primitives::Decode>::decode_all(&bytes).unwrap(),
-        before
-    );
-}
-
-#[test]
-fn slashing_keys_of_the_spec_with_defaults() {
-    let p = StakingParams::new(amount(MIN), UNBONDING);
-    assert_eq!(p.double_sign_slash, Ratio::new(1, 20));
-    assert_eq!(p.downtime_slash, Ratio::new(1, 100));
-    assert_eq!(p.reporter_share, Ratio::new(1, 10));
-    assert_eq!(p.downtime_min_signed, Ratio::new(1, 2));
-    assert_eq!(p.downtime_window, 0, "downtime is off unless asked for");
-    assert_eq!(p.check(), Ok(()));
-    let toml = |extra: &str| format!("min_stake = {MIN}\nunbonding_blocks = {UNBONDING}\n{extra}");
-    let parsed: StakingParams = toml::from_str(&toml("")).unwrap();
-    assert_eq!(parsed, p);
-    let parsed: StakingParams = toml::from_str(&toml(
-        "double_sign_slash = \"1/3\"\ndowntime_slash = \"0/1\"\nreporter_share = \"1/1\"\ndowntime_window = 50\ndowntime_min_signed = \"3/4\"\njail_blocks = 5",
-    ))
-    .unwrap();
-    assert_eq!(parsed.double_sign_slash, Ratio::new(1, 3));
-    assert_eq!(parsed.downtime_window, 50);
-    assert_eq!(parsed.jail_blocks, 5);
-    assert_eq!(parsed.check(), Ok(()));
-    // Written back as "n/d".
-    let back = toml::to_string(&parsed).unwrap();
-    assert!(back.contains("double_sign_slash = \"1/3\""), "{back}");
-    // Not a fraction, or not within 0..=1.
-    assert!(toml::from_str::<StakingParams>(&toml("double_sign_slash = \"half\"")).is_err());
-    assert!(toml::from_str::<StakingParams>(&toml("double_sign_slash = 0.5")).is_err());
-    let over: StakingParams = toml::from_str(&toml("reporter_share = \"3/2\"")).unwrap();
-    assert_eq!(
-        over.check(),
-        Err(StakingParamsError::BadRatio("reporter_share"))
-    );
-    let zero: StakingParams = toml::from_str(&toml("downtime_slash = \"1/0\"")).unwrap();
-    assert_eq!(
-        zero.check(),
-        Err(StakingParamsError::BadRatio("downtime_slash"))
-    );
-    let long = StakingParams {
-        downtime_window: luminex_ledger::staking::MAX_DOWNTIME_WINDOW + 1,
-        ..p.clone()
-    };
-    assert!(matches!(
-        long.check(),
-        Err(StakingParamsError::DowntimeWindow(_))
-    ));
-    // A spec carrying a bad one is refused as a whole.
-    let poa = ChainSpec::preset_toml("poa").unwrap();
-    assert_eq!(
-        ChainSpec::from_toml(&format!(
-            "{poa}\n[staking]\n{}\n",
-            toml("reporter_share = \"3/2\"")
-        )),
-        Err(SpecError::Staking(StakingParamsError::BadRatio(
-            "reporter_share"
-        )))
-    );
 }

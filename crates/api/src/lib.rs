@@ -387,12 +387,29 @@ async fn broadcast(
             "send application/json ({\"tx\": hex}) or application/octet-stream (raw bytes)",
         ));
     };
-    let tx = Transaction::decode_all(&raw)
-        .map_err(|e| ApiError::bad_request("malformed", e.to_string()))?;
-    let txid = node.submit(tx)?;
+    // Decoding and admission (signature verification above all) run on
+    // the blocking pool, as JSON-RPC's methods do: on an async worker they
+    // would hold up every other connection that worker serves.
+    let txid = blocking(move || {
+        let tx = Transaction::decode_all(&raw)
+            .map_err(|e| ApiError::bad_request("malformed", e.to_string()))?;
+        Ok(node.submit(tx)?)
+    })
+    .await?;
     Ok(Json(BroadcastResponse {
         txid: txid.to_string(),
     }))
+}
+
+/// Runs `f` on tokio's blocking pool: CPU-bound work (signature
+/// verification, a transaction's admission) that must not stall an async
+/// worker.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
 }
 
 #[utoipa::path(get, path = "/transactions/{txid}", tag = "transactions",

@@ -256,11 +256,14 @@ pub async fn broadcast(
     LimitedBody(body): LimitedBody,
 ) -> Result<Json<BroadcastResponse>, ApiError> {
     let req: PstRequest = json_body(&body, "{\"pst\": \"<hex>\"}")?;
-    let p = read(&node, &req.pst)?;
-    p.check_spent(&node.spec, &chain_outputs(&node, &p))
-        .map_err(problem)?;
-    let tx = p.finalize(&node.spec).map_err(problem)?;
-    let txid = node.submit(tx)?;
+    let txid = crate::blocking(move || {
+        let p = read(&node, &req.pst)?;
+        p.check_spent(&node.spec, &chain_outputs(&node, &p))
+            .map_err(problem)?;
+        let tx = p.finalize(&node.spec).map_err(problem)?;
+        Ok(node.submit(tx)?)
+    })
+    .await?;
     Ok(Json(BroadcastResponse {
         txid: txid.to_string(),
     }))

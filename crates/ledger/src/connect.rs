@@ -284,9 +284,22 @@ pub fn connect_genesis(block: &Block) -> Connected {
 /// The UTXO changes that undo `block` given its undo data: remove every
 /// output it created, restore every coin it spent.
 pub fn disconnect_block(block: &Block, height: u64, undo: &BlockUndo) -> UtxoChanges {
+    let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
+    disconnect_block_with_ids(block, height, undo, &txids)
+}
+
+/// [`disconnect_block`] with the block's transaction ids already known
+/// (`txids` in block order, as [`Connected::txids`] holds them): hashing a
+/// large block's transactions again is most of the work otherwise.
+pub fn disconnect_block_with_ids(
+    block: &Block,
+    height: u64,
+    undo: &BlockUndo,
+    txids: &[Hash],
+) -> UtxoChanges {
     let mut removed = HashMap::new();
-    for (index, tx) in block.txs.iter().enumerate() {
-        add_outputs(&mut removed, block, index, tx.txid(), height);
+    for (index, txid) in txids.iter().enumerate().take(block.txs.len()) {
+        add_outputs(&mut removed, block, index, *txid, height);
     }
     let mut spent: Vec<_> = removed.into_iter().collect();
     spent.sort_unstable_by_key(|(op, _)| *op);

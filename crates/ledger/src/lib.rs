@@ -33,8 +33,8 @@ pub mod validators;
 
 pub use authority::{check_authority_change, AuthorityError};
 pub use connect::{
-    connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext, CheckedBlock,
-    Connected,
+    connect_block, connect_checked, connect_genesis, disconnect_block, disconnect_block_with_ids,
+    BlockContext, CheckedBlock, Connected,
 };
 pub use error::{BlockError, ErrorClass, MultisigError, TxError};
 pub use rules::{ChainContext, ConsensusRules, Finality, HeaderChain, Parent, U256};

@@ -41,6 +41,12 @@ pub struct CommonArgs {
     /// is full or the node stops; 0 writes them after every block.
     #[arg(long = "dbcache-mb", env = "LUMINEX_DBCACHE_MB", global = true)]
     pub dbcache_mb: Option<usize>,
+    /// Memory for the recent blocks kept for reorganisations in MiB
+    /// (default 2048): the last `max_reorg_depth` main-chain blocks with
+    /// their undo data and recent side-branch blocks, so a reorganisation
+    /// reads nothing back from disk; 0 keeps none.
+    #[arg(long = "reorg-cache-mb", env = "LUMINEX_REORG_CACHE_MB", global = true)]
+    pub reorg_cache_mb: Option<usize>,
     /// Keep the transaction index (txid → block; the explorer's and
     /// `getrawtransaction`'s lookups). Default true; turning it off
     /// deletes it, and it cannot be turned on again for that database.
@@ -224,6 +230,8 @@ pub struct ConfigFile {
     pub max_peers: Option<u32>,
     /// UTXO cache in MiB.
     pub dbcache_mb: Option<usize>,
+    /// Recent blocks kept for reorganisations, in MiB.
+    pub reorg_cache_mb: Option<usize>,
     /// Inbound connections from one IP address at most.
     pub max_inbound_per_ip: Option<u32>,
     /// Inbound connections from one subnet (/24, /48) at most.
@@ -531,6 +539,10 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
         .dbcache_mb
         .or(file.dbcache_mb)
         .unwrap_or(luminex_storage::DEFAULT_UTXO_CACHE_BYTES >> 20);
+    let reorg_cache_mb = c
+        .reorg_cache_mb
+        .or(file.reorg_cache_mb)
+        .unwrap_or(luminex_storage::DEFAULT_RECENT_BLOCK_BYTES >> 20);
     let store = luminex_storage::StoreOptions {
         utxo_cache_bytes: dbcache_mb
             .checked_mul(1 << 20)
@@ -539,6 +551,9 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
             tx: c.txindex.or(file.txindex).unwrap_or(true),
             address: c.addressindex.or(file.addressindex).unwrap_or(true),
         },
+        recent_block_bytes: reorg_cache_mb.checked_mul(1 << 20).ok_or_else(|| {
+            ConfigError::Value(format!("--reorg-cache-mb {reorg_cache_mb} is too large"))
+        })?,
     };
     if mb == 0 || mb > 1 << 20 {
         return Err(ConfigError::Value(
@@ -777,17 +792,20 @@ mod tests {
         assert_eq!(c.store, luminex_storage::StoreOptions::default());
         std::fs::write(
             dir.path().join("luminex.toml"),
-            "dbcache_mb = 16\ntxindex = false\naddressindex = false\n",
+            "dbcache_mb = 16\nreorg_cache_mb = 8\ntxindex = false\naddressindex = false\n",
         )
         .unwrap();
         let c = resolve(&args).unwrap();
         assert_eq!(c.store.utxo_cache_bytes, 16 << 20);
+        assert_eq!(c.store.recent_block_bytes, 8 << 20);
         assert!(!c.store.indexes.tx && !c.store.indexes.address);
         // Flags win over the file.
         args.common.addressindex = Some(true);
         args.common.dbcache_mb = Some(0);
+        args.common.reorg_cache_mb = Some(0);
         let c = resolve(&args).unwrap();
         assert_eq!(c.store.utxo_cache_bytes, 0);
+        assert_eq!(c.store.recent_block_bytes, 0);
         assert!(!c.store.indexes.tx && c.store.indexes.address);
         // As clap reads them: a bare flag is true.
         let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([

@@ -9,8 +9,10 @@
 //! Figures: signatures never seen (a file import or a sync), and
 //! signatures already cached (storage and validation without signatures —
 //! what the chain store itself costs), the latter also with the UTXO cache
-//! flushed after every block and without each optional index. Medians of
-//! [`RUNS`] runs.
+//! flushed after every block and without each optional index. Blocks are
+//! committed without waiting for the disk and synced every 32 and at the
+//! end, as `luminex chain import` does (ADR 0037); two cases sync every
+//! block, as before. Medians of [`RUNS`] runs.
 //!
 //! Run: `cargo bench -p luminex-storage --bench import`.
 
@@ -74,8 +76,15 @@ fn build() -> (TestChain, Vec<Block>) {
     (chain, blocks)
 }
 
-/// Seconds to import `blocks` into a fresh store.
-fn import(chain: &TestChain, blocks: &[Block], cache: &SigCache, options: StoreOptions) -> f64 {
+/// Seconds to import `blocks` into a fresh store; `synced`: each block
+/// synced on its own.
+fn import(
+    chain: &TestChain,
+    blocks: &[Block],
+    cache: &SigCache,
+    options: StoreOptions,
+    synced: bool,
+) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let kv = Arc::new(FjallStore::open(dir.path()).unwrap());
     let rules = luminex_consensus::rules_for(&chain.spec);
@@ -107,9 +116,14 @@ fn import(chain: &TestChain, blocks: &[Block], cache: &SigCache, options: StoreO
                 }
             };
             let now = p.block().header.time();
-            store.connect_prepared(&p, now, cache).unwrap();
+            if synced {
+                store.connect_prepared(&p, now, cache).unwrap();
+            } else {
+                store.connect_prepared_unsynced(&p, now, cache).unwrap();
+            }
         }
     });
+    store.sync().unwrap();
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(store.tip().height as usize, blocks.len());
     drop(store);
@@ -132,7 +146,9 @@ fn main() {
     };
     let cases = [
         ("signatures never seen", false, all),
+        ("signatures never seen, each block synced", false, all),
         ("signatures cached", true, all),
+        ("signatures cached, each block synced", true, all),
         (
             "signatures cached, UTXO cache flushed every block (--dbcache-mb 0)",
             true,
@@ -158,6 +174,7 @@ fn main() {
         ),
     ];
     for (label, warm, options) in cases {
+        let synced = label.ends_with("each block synced");
         let runs: Vec<f64> = (0..RUNS)
             .map(|_| {
                 let cache = SigCache::new(txs * 2);
@@ -168,7 +185,7 @@ fn main() {
                         }
                     }
                 }
-                import(&chain, &blocks, &cache, options)
+                import(&chain, &blocks, &cache, options, synced)
             })
             .collect();
         let all: Vec<String> = runs

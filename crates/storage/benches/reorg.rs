@@ -4,7 +4,9 @@
 //! disconnect 100 blocks, validate and connect 101 — and is timed.
 //!
 //! Every transaction is a one-input, two-output ML-DSA-87 transfer (the
-//! `qbtc` default). Run: `cargo bench -p luminex-storage --bench reorg`.
+//! `qbtc` default). By default the store keeps recent blocks in memory
+//! (ADR 0037), so the switch reads nothing back; one case turns that off.
+//! Run: `cargo bench -p luminex-storage --bench reorg`.
 
 use luminex_ledger::testkit::PowFields;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, transfer, TestChain};
 use luminex_ledger::{ChainSpec, SigCache};
 use luminex_primitives::{Amount, Block, SchemeId, TxOut};
-use luminex_storage::{ChainStore, FjallStore};
+use luminex_storage::{ChainStore, FjallStore, StoreOptions};
 use rayon::prelude::*;
 
 const TXS: usize = 1000;
@@ -124,10 +126,16 @@ fn main() {
     let mut b = replay(&[fan.clone()]);
     let b_blocks = branch(&mut b, &keys, &sink_b, DEPTH + 1, 2);
 
-    for (label, warm, fjall) in [
-        ("fjall, signatures not seen before", false, true),
-        ("fjall, signatures already cached", true, true),
-        ("memory, signatures already cached", true, false),
+    for (label, warm, fjall, recent) in [
+        ("fjall, signatures not seen before", false, true, true),
+        (
+            "fjall, signatures not seen before, no recent blocks kept",
+            false,
+            true,
+            false,
+        ),
+        ("fjall, signatures already cached", true, true, true),
+        ("memory, signatures already cached", true, false, true),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let rules = luminex_consensus::rules_for(&spec);
@@ -136,7 +144,11 @@ fn main() {
         } else {
             Arc::new(luminex_storage::MemoryStore::new())
         };
-        let store = ChainStore::open(kv, spec.clone(), rules).unwrap();
+        let options = StoreOptions {
+            recent_block_bytes: if recent { 2 << 30 } else { 0 },
+            ..StoreOptions::default()
+        };
+        let store = ChainStore::open_with(kv, spec.clone(), rules, options).unwrap();
         let cache = SigCache::new(1 << 20);
         let now = u64::from(b_blocks.last().unwrap().header.pow().time);
         store.accept_block(&fan, now, &cache).unwrap();

@@ -83,6 +83,8 @@ struct State {
     sizes: Vec<u64>,
     /// Faults injected since the plan was set.
     injected: Vec<Fault>,
+    /// Reads (gets and scans) by table since the plan was set.
+    reads: BTreeMap<TableId, u64>,
     volatile: Volatile,
 }
 
@@ -109,6 +111,7 @@ impl FaultyStore {
         s.bytes = 0;
         s.sizes.clear();
         s.injected.clear();
+        s.reads.clear();
     }
 
     /// Removes every fault (the disk is repaired, space freed).
@@ -138,6 +141,12 @@ impl FaultyStore {
         self.state.lock().volatile.clear();
     }
 
+    /// Reads of `table` (gets and scans) since the plan was set: tests
+    /// check with it that a path is served from memory.
+    pub fn reads(&self, table: TableId) -> u64 {
+        self.state.lock().reads.get(&table).copied().unwrap_or(0)
+    }
+
     /// Whether some writes are visible but not durable.
     pub fn has_volatile_writes(&self) -> bool {
         !self.state.lock().volatile.is_empty()
@@ -154,8 +163,12 @@ fn batch_bytes(batch: &Batch) -> u64 {
 
 impl KvStore for FaultyStore {
     fn get_raw(&self, table: TableId, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(v) = self.state.lock().volatile.get(&(table, key.to_vec())) {
-            return Ok(v.clone());
+        {
+            let mut s = self.state.lock();
+            *s.reads.entry(table).or_default() += 1;
+            if let Some(v) = s.volatile.get(&(table, key.to_vec())) {
+                return Ok(v.clone());
+            }
         }
         self.inner.get_raw(table, key)
     }
@@ -168,7 +181,8 @@ impl KvStore for FaultyStore {
         reverse: bool,
         limit: usize,
     ) -> Result<Rows, StoreError> {
-        let s = self.state.lock();
+        let mut s = self.state.lock();
+        *s.reads.entry(table).or_default() += 1;
         let overlay: Vec<_> = s
             .volatile
             .iter()

@@ -1,6 +1,7 @@
 //! The fjall backend: one fjall keyspace per table, one database, batches
 //! committed with `PersistMode::SyncAll` (the journal is fsynced before
-//! `commit` returns).
+//! `commit` returns) — or, by `commit_unsynced`, with `PersistMode::Buffer`
+//! and fsynced by a later `sync` or synced commit.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -77,6 +78,18 @@ impl FjallStore {
     fn ks(&self, id: TableId) -> &Keyspace {
         &self.tables[&id]
     }
+
+    fn write(&self, batch: Batch, mode: PersistMode) -> Result<(), StoreError> {
+        let mut b = self.db.batch().durability(Some(mode));
+        for (table, key, value) in batch.ops {
+            let ks = self.ks(table);
+            match value {
+                Some(v) => b.insert(ks, key, v),
+                None => b.remove(ks, key),
+            }
+        }
+        b.commit().map_err(engine)
+    }
 }
 
 impl KvStore for FjallStore {
@@ -122,15 +135,17 @@ impl KvStore for FjallStore {
     }
 
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        let mut b = self.db.batch().durability(Some(PersistMode::SyncAll));
-        for (table, key, value) in batch.ops {
-            let ks = self.ks(table);
-            match value {
-                Some(v) => b.insert(ks, key, v),
-                None => b.remove(ks, key),
-            }
-        }
-        b.commit().map_err(engine)
+        self.write(batch, PersistMode::SyncAll)
+    }
+
+    fn commit_unsynced(&self, batch: Batch) -> Result<(), StoreError> {
+        // Into the OS's buffers: a killed process loses nothing, a crashed
+        // machine what the next `sync` would have made durable.
+        self.write(batch, PersistMode::Buffer)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.persist(PersistMode::SyncAll).map_err(engine)
     }
 
     fn disk_space(&self) -> u64 {

@@ -113,6 +113,20 @@ pub trait KvStore: Send + Sync {
     /// it or none of it is visible after restart.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
 
+    /// Applies `batch` atomically without waiting for the disk: it survives
+    /// the process's death (a SIGKILL) once this returns, and a crash of
+    /// the machine once a later [`KvStore::sync`] or synced commit returns.
+    /// Batches become durable in the order they were committed, so a crash
+    /// keeps a prefix of them. The default is a synced commit.
+    fn commit_unsynced(&self, batch: Batch) -> Result<(), StoreError> {
+        self.commit(batch)
+    }
+
+    /// Makes every batch committed so far durable.
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Bytes used on disk (0 for memory).
     fn disk_space(&self) -> u64;
 }

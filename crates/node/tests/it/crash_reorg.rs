@@ -161,7 +161,7 @@ fn stored_tip(dir: &Path) -> (Hash, u64) {
 
 #[test]
 fn sigkill_during_reorgs_always_restarts_consistent() {
-    kill_during_reorgs(false);
+    kill_during_reorgs(false, false);
 }
 
 /// The same with a warm UTXO cache: each kill's database is checked on a
@@ -171,7 +171,17 @@ fn sigkill_during_reorgs_always_restarts_consistent() {
 /// unflushed coins.
 #[test]
 fn sigkill_during_reorgs_with_a_warm_utxo_cache_always_restarts_consistent() {
-    kill_during_reorgs(true);
+    kill_during_reorgs(true, false);
+}
+
+/// Reorganisations from memory (ADR 0037): before each killed switch the
+/// same node process first makes a whole switch, so the blocks the killed
+/// one disconnects — and their undo data — are the recent blocks it
+/// connected, disconnected without reading them back; the UTXO cache is
+/// warm too, as above.
+#[test]
+fn sigkill_during_reorgs_from_memory_always_restarts_consistent() {
+    kill_during_reorgs(true, true);
 }
 
 /// Copies `from` into `to`, recursively (the database of a killed node).
@@ -188,13 +198,16 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn kill_during_reorgs(warm: bool) {
+/// `warm`: the UTXO cache is never flushed after the first step;
+/// `recent`: each killed switch follows a whole one in the same process.
+fn kill_during_reorgs(warm: bool, recent: bool) {
     let kills_wanted: usize = std::env::var("LUMINEX_REORG_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_KILLS);
-    // One step to calibrate, one per kill.
-    let (base, steps) = ladder(kills_wanted + 1);
+    // One step to calibrate, one per kill (two with `recent`).
+    let per_kill = 1 + usize::from(recent);
+    let (base, steps) = ladder(kills_wanted * per_kill + 1);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let port = free_port();
@@ -223,9 +236,24 @@ fn kill_during_reorgs(warm: bool) {
 
     let (mut before_first_write, mut mid_switch, mut done) = (0, 0, 0);
     let mut answered_before_kill = 0;
-    for (k, step) in steps.iter().enumerate().skip(1) {
-        let prev = &steps[k - 1];
+    for k in (1..steps.len()).step_by(per_kill) {
         let (mut node, reorgs) = start_node(d, port);
+        if recent {
+            // A whole switch first: its blocks are the recent ones the
+            // killed switch disconnects.
+            for b in &steps[k].blocks {
+                let r = submit(d, port, b).unwrap();
+                assert!(
+                    r == Value::Null || r == "inconclusive" || r == "duplicate",
+                    "warm-up block: {r}"
+                );
+            }
+            reorgs
+                .recv_timeout(Duration::from_secs(120))
+                .expect("the node logged the warm-up reorganisation");
+        }
+        let k = k + per_kill - 1;
+        let (prev, step) = (&steps[k - 1], &steps[k]);
         for b in &step.blocks[..DEPTH] {
             let r = submit(d, port, b).unwrap();
             assert!(r == "inconclusive" || r == "duplicate", "side block: {r}");
@@ -299,7 +327,7 @@ fn kill_during_reorgs(warm: bool) {
         );
     }
     println!(
-        "sigkill_during_reorgs (warm UTXO cache: {warm}): {kills_wanted} kills (switch window {window:?}): \
+        "sigkill_during_reorgs (warm UTXO cache: {warm}, recent blocks: {recent}): {kills_wanted} kills (switch window {window:?}): \
          {before_first_write} before the first write, {mid_switch} mid-switch, \
          {done} after the last write ({answered_before_kill} answered before the kill); \
          every restart consistent on the new branch"

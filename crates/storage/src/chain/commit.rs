@@ -10,14 +10,19 @@ impl ChainStore {
     /// indexes, consensus state, certificate (already checked by the
     /// caller) and the new finalized block in one synced batch, then
     /// applies its UTXO changes to the UTXO cache (flushing it if it is
-    /// full). Returns the number of signatures verified.
+    /// full) and keeps the block with its undo data among the recent
+    /// blocks. `stored`: the block's header and body are already in the
+    /// database (a side-branch block, or one disconnected before), so they
+    /// are not written again. Returns the number of signatures verified and
+    /// the block, shared.
     pub(super) fn connect_tip(
         &self,
         incoming: Incoming<'_>,
         record: HeaderRecord,
         certificate: Option<&CommitCertificate>,
         cache: &SigCache,
-    ) -> Result<usize, ChainError> {
+        stored: bool,
+    ) -> Result<(usize, Arc<Block>), ChainError> {
         let block = incoming.block();
         let tip = self.tip();
         let parent = Parent {
@@ -56,6 +61,7 @@ impl ChainStore {
             &connected,
             &coins,
             self.indexes,
+            !stored,
         );
         batch.ops.append(&mut staking_batch.ops);
         if let Some(c) = &consensus {
@@ -96,6 +102,16 @@ impl ChainStore {
             return Err(e);
         }
         self.utxos.apply(&connected.changes);
+        let shared = incoming.shared();
+        self.recent.insert(
+            hash,
+            ctx.height,
+            shared.clone(),
+            Some(MainData {
+                undo: connected.undo,
+                txids: connected.txids,
+            }),
+        );
         {
             let mut index = self.index.write();
             index.headers.insert(hash, record);
@@ -110,8 +126,9 @@ impl ChainStore {
             header: block.header,
             chain_work: record.chain_work,
         };
+        self.prune_recent();
         self.flush_if_full()?;
-        Ok(connected.verified_signatures)
+        Ok((connected.verified_signatures, shared))
     }
 
     /// Checks that `block` would connect on the tip — its header against
@@ -166,24 +183,33 @@ impl ChainStore {
     pub fn disconnect_tip(&self) -> Result<Block, ChainError> {
         let _w = self.write.lock();
         self.check_running()?;
-        self.disconnect_inner()
+        self.disconnect_inner().map(Arc::unwrap_or_clone)
     }
 
-    pub(super) fn disconnect_inner(&self) -> Result<Block, ChainError> {
+    /// Disconnects the tip (the caller holds the write lock). The block and
+    /// its undo data come from the recent blocks when kept there.
+    pub(super) fn disconnect_inner(&self) -> Result<Arc<Block>, ChainError> {
         let tip = self.tip();
         if tip.height == 0 {
             return Err(ChainError::Genesis);
         }
         self.check_not_final(tip.height - 1)?;
-        let block = self
-            .block(&tip.hash)?
-            .ok_or_else(|| ChainError::Inconsistent(format!("tip block {} missing", tip.hash)))?;
-        let undo = self.kv.get(UNDO, &tip.hash)?.ok_or_else(|| {
-            ChainError::Inconsistent(format!("undo data of {} missing", tip.hash))
-        })?;
-        let mut changes = disconnect_block(&block, tip.height, &undo);
+        let (block, main) = match self.recent.main(&tip.hash) {
+            Some(kept) => kept,
+            None => {
+                let block = self.block(&tip.hash)?.ok_or_else(|| {
+                    ChainError::Inconsistent(format!("tip block {} missing", tip.hash))
+                })?;
+                let undo = self.kv.get(UNDO, &tip.hash)?.ok_or_else(|| {
+                    ChainError::Inconsistent(format!("undo data of {} missing", tip.hash))
+                })?;
+                let txids = block.txs.par_iter().map(|t| t.txid()).collect();
+                (Arc::new(block), Arc::new(MainData { undo, txids }))
+            }
+        };
+        let (undo, txids) = (&main.undo, &main.txids);
+        let mut changes = disconnect_block_with_ids(&block, tip.height, undo, txids);
         let spent_coins: HashMap<OutPoint, Coin> = undo.spent.iter().copied().collect();
-        let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
         let mut b = Batch::new();
         if let Some(s) = self.disconnect_staking(&tip.hash, &mut b)? {
             changes.spent.extend(s.released);
@@ -195,20 +221,23 @@ impl ChainStore {
         b.delete(CONSENSUS, &tip.height);
         b.delete(COMMITS, &tip.height);
         if self.indexes.tx {
-            for txid in &txids {
+            for txid in txids {
                 b.delete(TX_INDEX, txid);
             }
         }
         if self.indexes.address {
             let mut keys = IndexKeys::default();
-            for (key, _) in address_deltas(&block, &txids, tip.height, &spent_coins, &mut keys) {
+            for (key, _) in address_deltas(&block, txids, tip.height, &spent_coins, &mut keys) {
                 b.delete(ADDRESS_TXS, &key);
             }
             utxo_batch(&mut b, &changes, &mut keys);
         }
         let parent = self
-            .kv
-            .get(HEADERS, &block.header.prev_hash())?
+            .index
+            .read()
+            .headers
+            .get(&block.header.prev_hash())
+            .copied()
             .ok_or_else(|| ChainError::Inconsistent("parent header missing".into()))?;
         b.put(
             META_TIP,
@@ -220,6 +249,7 @@ impl ChainStore {
         );
         self.commit(b)?;
         self.utxos.apply(&changes);
+        self.recent.disconnected(&tip.hash);
         self.index.write().main.pop();
         *self.tip.write() = Tip {
             hash: block.header.prev_hash(),
@@ -331,7 +361,8 @@ pub(super) fn store_body(b: &mut Batch, block: &Block, hash: &Hash, wtxids: &[Ha
 }
 
 /// Everything that connecting `block` at `height` writes, as one batch
-/// (the optional indexes only when kept).
+/// (the optional indexes only when kept; the header and body only with
+/// `write_body`, for a block not stored yet).
 pub(super) fn connect_batch(
     block: &Block,
     height: u64,
@@ -339,20 +370,23 @@ pub(super) fn connect_batch(
     c: &Connected,
     coins: &HashMap<OutPoint, Coin>,
     indexes: IndexSet,
+    write_body: bool,
 ) -> Batch {
     let hash = block.hash();
     let mut b = Batch::new();
-    b.put(
-        HEADERS,
-        &hash,
-        &HeaderRecord {
-            header: block.header,
-            height,
-            chain_work,
-            invalid: false,
-        },
-    );
-    store_body(&mut b, block, &hash, &c.wtxids);
+    if write_body {
+        b.put(
+            HEADERS,
+            &hash,
+            &HeaderRecord {
+                header: block.header,
+                height,
+                chain_work,
+                invalid: false,
+            },
+        );
+        store_body(&mut b, block, &hash, &c.wtxids);
+    }
     for (index, wtxid) in c.wtxids.iter().enumerate().filter(|_| indexes.tx) {
         b.put(
             TX_INDEX,

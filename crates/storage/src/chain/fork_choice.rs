@@ -71,6 +71,35 @@ impl ChainStore {
         self.accept_incoming(block.incoming(), now, cache)
     }
 
+    /// [`ChainStore::accept_prepared`] without waiting for the disk (ADR
+    /// 0037): for an import with more blocks at hand. Its batches survive
+    /// the process's death at once, a crash of the machine only after the
+    /// next [`ChainStore::sync`] or synced commit (at most
+    /// [`MAX_UNSYNCED_BATCHES`] batches later), so the caller syncs before
+    /// it reports the block to anyone who could rely on it.
+    pub fn accept_prepared_unsynced(
+        &self,
+        block: &PreparedBlock,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
+        self.deferred(|| self.accept_locked(block.incoming(), now, cache))
+    }
+
+    /// [`ChainStore::connect_prepared`] without waiting for the disk, as
+    /// [`ChainStore::accept_prepared_unsynced`].
+    pub fn connect_prepared_unsynced(
+        &self,
+        block: &PreparedBlock,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<(), ChainError> {
+        if block.block().header.prev_hash() != self.tip().hash {
+            return Err(BlockError::BadParent.into());
+        }
+        self.accept_prepared_unsynced(block, now, cache).map(|_| ())
+    }
+
     pub(super) fn accept_incoming(
         &self,
         block: Incoming<'_>,
@@ -78,6 +107,16 @@ impl ChainStore {
         cache: &SigCache,
     ) -> Result<Accepted, ChainError> {
         let _w = self.write.lock();
+        self.accept_locked(block, now, cache)
+    }
+
+    /// Accepts a block (the caller holds the write lock).
+    fn accept_locked(
+        &self,
+        block: Incoming<'_>,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
         self.check_running()?;
         let mut acc = Accepted {
             status: AcceptStatus::Duplicate,
@@ -185,8 +224,9 @@ impl ChainStore {
                 if let Some(c) = certificate {
                     self.check_certificate(c, &hash, rec.height)?;
                 }
-                acc.verified_signatures += self.connect_tip(incoming, rec, certificate, cache)?;
-                acc.connected.push(incoming.shared());
+                let (n, shared) = self.connect_tip(incoming, rec, certificate, cache, true)?;
+                acc.verified_signatures += n;
+                acc.connected.push(shared);
                 return Ok(AcceptStatus::MainChain);
             }
             match index.headers.get(&block.header.prev_hash()) {
@@ -238,10 +278,10 @@ impl ChainStore {
             invalid: false,
         };
         if block.header.prev_hash() == tip.hash {
-            match self.connect_tip(incoming, record, certificate, cache) {
-                Ok(n) => {
+            match self.connect_tip(incoming, record, certificate, cache, false) {
+                Ok((n, shared)) => {
                     acc.verified_signatures += n;
-                    acc.connected.push(incoming.shared());
+                    acc.connected.push(shared);
                     return Ok(AcceptStatus::MainChain);
                 }
                 Err(ChainError::Invalid(e)) => {
@@ -287,6 +327,10 @@ impl ChainStore {
         store_body(&mut b, block, &hash, &ids.wtxids);
         self.commit(b)?;
         self.index.write().headers.insert(hash, record);
+        if self.recent.keeps_any() {
+            self.recent
+                .insert(hash, record.height, incoming.shared(), None);
+        }
         if record.chain_work > tip.chain_work {
             let before = (acc.connected.len(), acc.disconnected.len());
             let failed = self.activate_best_chain(cache, acc)?;
@@ -352,7 +396,29 @@ impl ChainStore {
     /// Disconnects to the fork point with `target`'s branch and connects the
     /// branch, restoring the old chain if a block of it is invalid (that
     /// block and its error are returned).
+    ///
+    /// Each step is its own atomic batch, but only the last is waited for
+    /// (ADR 0037): the steps are committed without a sync and synced
+    /// together at the end — batches become durable in order, so a crash
+    /// keeps a prefix of the steps, and opening finishes the switch. Under
+    /// an unsynced import the caller's sync covers them.
     pub(super) fn reorganize(
+        &self,
+        target: Hash,
+        cache: &SigCache,
+        acc: &mut Accepted,
+    ) -> Result<Option<(Hash, BlockError)>, ChainError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let outer = self.deferring.swap(true, Relaxed);
+        let r = self.reorganize_steps(target, cache, acc);
+        self.deferring.store(outer, Relaxed);
+        if r.is_ok() && !outer {
+            self.sync_locked()?;
+        }
+        r
+    }
+
+    fn reorganize_steps(
         &self,
         target: Hash,
         cache: &SigCache,
@@ -392,13 +458,12 @@ impl ChainStore {
         }
         let mut connected: Vec<Arc<Block>> = Vec::new();
         for (hash, record) in branch.into_iter().rev() {
-            let block = self
-                .block(&hash)?
-                .ok_or_else(|| ChainError::Inconsistent(format!("branch block {hash} missing")))?;
-            match self.connect_tip(Incoming::Plain(&block), record, None, cache) {
-                Ok(n) => {
+            // From the recent blocks when kept there (ADR 0037).
+            let block = self.shared_block(&hash)?;
+            match self.connect_tip(Incoming::Shared(&block), record, None, cache, true) {
+                Ok((n, shared)) => {
                     acc.verified_signatures += n;
-                    connected.push(Arc::new(block));
+                    connected.push(shared);
                 }
                 Err(ChainError::Invalid(e)) => {
                     self.mark_invalid(&hash, record)?;
@@ -407,18 +472,19 @@ impl ChainStore {
                         self.disconnect_inner()?;
                     }
                     for old in disconnected.iter().rev() {
-                        let rec = self.header(&old.hash())?.ok_or_else(|| {
+                        let hash = old.hash();
+                        let rec = self.index.read().headers.get(&hash).copied();
+                        let rec = rec.ok_or_else(|| {
                             ChainError::Inconsistent("old tip header missing".into())
                         })?;
-                        self.connect_tip(Incoming::Plain(old), rec, None, cache)?;
+                        self.connect_tip(Incoming::Shared(old), rec, None, cache, true)?;
                     }
                     return Ok(Some((hash, e)));
                 }
                 Err(e) => return Err(e),
             }
         }
-        acc.disconnected
-            .extend(disconnected.into_iter().map(Arc::new));
+        acc.disconnected.extend(disconnected);
         acc.connected.extend(connected);
         Ok(None)
     }

@@ -10,6 +10,8 @@
 //! * `query`: reads of blocks, transactions, coins and address data;
 //! * `consistency`: replaying the chain to check what is stored;
 //! * `utxo_cache`: the coins changed since the last flush, in memory.
+//! * `recent`: the last main-chain blocks with their undo data and recent
+//!   side-branch blocks, in memory, so reorganisations read nothing back.
 //! * `staking`: the staking state of chains with a `[staking]` table
 //!   (ADR 0031), connected and disconnected with each block.
 
@@ -18,6 +20,7 @@ mod consistency;
 mod fork_choice;
 mod index;
 mod query;
+mod recent;
 mod staking;
 mod utxo_cache;
 
@@ -26,9 +29,10 @@ use std::sync::Arc;
 
 use luminex_ledger::spec::ConsensusKind;
 use luminex_ledger::{
-    check_block, connect_block, connect_checked, connect_genesis, disconnect_block, BlockContext,
-    BlockError, BlockIds, BlockUndo, ChainContext, ChainSpec, CheckedBlock, Coin, Connected,
-    ConsensusRecord, ConsensusRules, Finality, HeaderChain, Parent, SigCache, UtxoChanges, U256,
+    check_block, connect_block, connect_checked, connect_genesis, disconnect_block,
+    disconnect_block_with_ids, BlockContext, BlockError, BlockIds, BlockUndo, ChainContext,
+    ChainSpec, CheckedBlock, Coin, Connected, ConsensusRecord, ConsensusRules, Finality,
+    HeaderChain, Parent, SigCache, UtxoChanges, U256,
 };
 use luminex_primitives::codec::put_length;
 use luminex_primitives::{
@@ -42,12 +46,19 @@ use crate::tables::*;
 
 use commit::{connect_batch, store_body};
 use index::{Context, Index};
+use recent::{MainData, RecentBlocks};
 use utxo_cache::UtxoCache;
 
 /// The default memory budget of the UTXO cache (`--dbcache-mb`): 1 GiB,
 /// about seven million changed coins, which a machine with 24 GiB spares
 /// easily (a flush's batch briefly takes as much again).
 pub const DEFAULT_UTXO_CACHE_BYTES: usize = 1 << 30;
+
+/// The default memory budget of the recent blocks kept for reorganisations
+/// (`--reorg-cache-mb`): 2 GiB, a hundred blocks of 20 MB (ADR 0037). The
+/// blocks are shared with whoever else holds them (the mempool's update,
+/// peers being served), so this is an upper bound, not an extra copy.
+pub const DEFAULT_RECENT_BLOCK_BYTES: usize = 2 << 30;
 
 /// How a [`ChainStore`] keeps its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +73,12 @@ pub struct StoreOptions {
     /// one the database lacks cannot be turned on
     /// ([`ChainError::IndexMissing`]).
     pub indexes: IndexSet,
+    /// Memory the recent blocks kept for reorganisations may take
+    /// ([`DEFAULT_RECENT_BLOCK_BYTES`] by default): the main chain's last
+    /// `max_reorg_depth` blocks with their undo data and the side-branch
+    /// blocks within reach. Zero keeps none (every reorganisation reads
+    /// its blocks back from the database).
+    pub recent_block_bytes: usize,
 }
 
 impl Default for StoreOptions {
@@ -69,6 +86,7 @@ impl Default for StoreOptions {
         StoreOptions {
             utxo_cache_bytes: DEFAULT_UTXO_CACHE_BYTES,
             indexes: IndexSet::ALL,
+            recent_block_bytes: DEFAULT_RECENT_BLOCK_BYTES,
         }
     }
 }
@@ -300,7 +318,18 @@ pub struct ChainStore {
     staking: RwLock<luminex_ledger::StakingState>,
     /// The optional indexes kept.
     indexes: IndexSet,
+    /// Recent main-chain and side-branch blocks, for reorganisations.
+    recent: RecentBlocks,
+    /// Set while the writer commits without waiting for the disk
+    /// (`*_unsynced` calls: ADR 0037).
+    deferring: std::sync::atomic::AtomicBool,
+    /// Batches committed without a sync since the last one.
+    unsynced: std::sync::atomic::AtomicU32,
 }
+
+/// Batches committed unsynced at most before the store syncs them all
+/// (ADR 0037): what a crash of the machine could take back of a sync.
+pub const MAX_UNSYNCED_BATCHES: u32 = 32;
 
 impl ChainStore {
     /// Opens the chain in `kv`, writing the genesis block of `spec` if the
@@ -359,6 +388,7 @@ impl ChainStore {
                     &c,
                     &HashMap::new(),
                     options.indexes,
+                    true,
                 );
                 batch.put(META_INDEXES, &INDEXES_KEY.to_string(), &options.indexes);
                 match spec.consensus {
@@ -465,6 +495,9 @@ impl ChainStore {
             flush_on_drop: std::sync::atomic::AtomicBool::new(true),
             staking: RwLock::new(staking),
             indexes: options.indexes,
+            recent: RecentBlocks::new(options.recent_block_bytes),
+            deferring: std::sync::atomic::AtomicBool::new(false),
+            unsynced: std::sync::atomic::AtomicU32::new(0),
         };
         {
             let _w = store.write.lock();
@@ -489,14 +522,74 @@ impl ChainStore {
     /// Commits `batch` for the chain. The first failure halts the store
     /// ([`ChainError::Halted`] for every later change): after a failed
     /// write the caller cannot know what the engine holds.
+    ///
+    /// While the writer defers syncs (ADR 0037) the batch is committed
+    /// without waiting for the disk, and every [`MAX_UNSYNCED_BATCHES`]
+    /// batches they are synced together; otherwise it is synced, which
+    /// makes every batch before it durable too.
     fn commit(&self, batch: Batch) -> Result<(), ChainError> {
+        use std::sync::atomic::Ordering::Relaxed;
         self.check_running()?;
-        if let Err(e) = self.kv.commit(batch) {
-            tracing::error!(error = %e, "storage write failed: the chain store accepts no more changes until it is restarted");
-            *self.halted.write() = Some(e.to_string());
+        let r = if self.deferring.load(Relaxed) {
+            self.kv.commit_unsynced(batch).and_then(|()| {
+                if self.unsynced.fetch_add(1, Relaxed) + 1 >= MAX_UNSYNCED_BATCHES {
+                    self.unsynced.store(0, Relaxed);
+                    self.kv.sync()
+                } else {
+                    Ok(())
+                }
+            })
+        } else {
+            self.unsynced.store(0, Relaxed);
+            self.kv.commit(batch)
+        };
+        if let Err(e) = r {
+            self.halt(&e);
             return Err(e.into());
         }
         Ok(())
+    }
+
+    fn halt(&self, e: &StoreError) {
+        tracing::error!(error = %e, "storage write failed: the chain store accepts no more changes until it is restarted");
+        *self.halted.write() = Some(e.to_string());
+    }
+
+    /// Makes every block committed unsynced durable (ADR 0037): an import
+    /// calls this when it has no next block at hand, before it reports the
+    /// last one.
+    pub fn sync(&self) -> Result<(), ChainError> {
+        let _w = self.write.lock();
+        self.sync_locked()
+    }
+
+    /// [`ChainStore::sync`] for the holder of the write lock.
+    fn sync_locked(&self) -> Result<(), ChainError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.check_running()?;
+        if self.unsynced.swap(0, Relaxed) > 0 {
+            if let Err(e) = self.kv.sync() {
+                self.halt(&e);
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether blocks were committed without a sync since the last one.
+    pub fn has_unsynced(&self) -> bool {
+        self.unsynced.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
+    /// Runs `f` under the write lock with syncs deferred: its batches are
+    /// committed without waiting for the disk.
+    fn deferred<T>(&self, f: impl FnOnce() -> T) -> T {
+        use std::sync::atomic::Ordering::Relaxed;
+        let _w = self.write.lock();
+        self.deferring.store(true, Relaxed);
+        let r = f();
+        self.deferring.store(false, Relaxed);
+        r
     }
 
     /// Refuses a change once a write has failed.

@@ -333,6 +333,11 @@ impl Drop for ChainStore {
             return;
         }
         if self.utxos.len().1 == 0 {
+            if self.has_unsynced() {
+                if let Err(e) = self.kv.sync() {
+                    tracing::error!(error = %e, "could not sync the last blocks at close");
+                }
+            }
             return;
         }
         if let Err(e) = self.flush_inner() {

@@ -24,6 +24,7 @@ fn open(kv: &Arc<dyn KvStore>, indexes: IndexSet) -> Result<ChainStore, ChainErr
         StoreOptions {
             utxo_cache_bytes: 0,
             indexes,
+            ..StoreOptions::default()
         },
     )
 }

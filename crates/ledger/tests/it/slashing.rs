@@ -12,20 +12,18 @@ use luminex_ledger::evidence::{
     check_block_evidence, check_evidence, evidence_tx, evidence_txs, EvidenceError,
     MAX_EVIDENCE_PER_BLOCK,
 };
-use luminex_ledger::staking::{
-    release_outpoint, JailEntry, StakingParams, StakingState, StakingUndo,
-};
-use luminex_ledger::testkit::{lock_of, staking_tx, TestChain};
+use luminex_ledger::staking::{release_outpoint, JailEntry};
+use luminex_ledger::testkit::lock_of;
 use luminex_ledger::{
-    check_transaction, connect_block, BlockError, ChainContext, ChainSpec, Coin, ConsensusRecord,
-    HeaderChain, StakingError, TxError, UtxoChanges, Validator, ValidatorSet,
+    check_transaction, BlockError, ChainContext, ChainSpec, ConsensusRecord, HeaderChain,
+    StakingError, TxError, Validator, ValidatorSet,
 };
 use luminex_primitives::{
-    Amount, Block, ChainDomain, Delegation, DuplicateVoteEvidence, Hash, Header, Lock, OutPoint,
-    SchemeId, SignedVote, Stake, Transaction, TxKind, Unbond, Vote, VoteKind,
+    Amount, Block, ChainDomain, Delegation, DuplicateVoteEvidence, Hash, Header, Lock, SchemeId,
+    SignedVote, Stake, Transaction, TxKind, Unbond, Vote, VoteKind,
 };
 
-use super::staking::{params, MIN, UNBONDING};
+use super::staking::{Staked, MIN, UNBONDING};
 
 pub(super) fn amount(n: u64) -> Amount {
     Amount::from_base(n).unwrap()
@@ -116,120 +114,10 @@ pub(super) fn double_sign(
     .canonical()
 }
 
-/// A dev chain with a `[staking]` table and the staking state beside it:
-/// blocks go through `connect_block`, then the staking state, as in a node.
-pub(super) struct Slashed {
-    pub(super) chain: TestChain,
-    pub(super) state: StakingState,
-    pub(super) undos: Vec<(UtxoChanges, StakingUndo)>,
-    pub(super) domain: ChainDomain,
-}
+/// The staking tests' harness (its chain's signing domain signs votes).
+pub(super) type Slashed = Staked;
 
-impl Slashed {
-    pub(super) fn new(accounts: bool) -> Slashed {
-        let mut spec = ChainSpec::preset("dev").unwrap();
-        spec.staking = Some(params(accounts));
-        let state = StakingState::genesis(&spec);
-        let domain = ChainDomain::new(spec.chain_id, spec.genesis_hash());
-        Slashed {
-            chain: TestChain::new(spec),
-            state,
-            undos: Vec::new(),
-            domain,
-        }
-    }
-
-    pub(super) fn spec(&self) -> &ChainSpec {
-        &self.chain.spec
-    }
-
-    pub(super) fn params(&mut self) -> &mut StakingParams {
-        self.chain.spec.staking.as_mut().unwrap()
-    }
-
-    fn coin(&self, i: usize) -> (OutPoint, Coin) {
-        *self
-            .chain
-            .coins_of(&lock_of(&self.chain.keys[i]))
-            .iter()
-            .max_by_key(|(_, c)| c.output.amount)
-            .expect("a funded key")
-    }
-
-    fn tx(&self, payer: usize, kind: TxKind, actor: Option<&SigningKey>) -> Transaction {
-        staking_tx(
-            self.spec(),
-            &self.chain.keys[payer],
-            &[self.coin(payer)],
-            kind,
-            actor,
-        )
-    }
-
-    pub(super) fn mine(&mut self, txs: Vec<Transaction>) -> Result<Block, BlockError> {
-        let fees = self.chain.fees_of(&txs);
-        let block = self.chain.build_block(txs, fees);
-        let ctx = self.chain.context();
-        let c = connect_block(
-            &block,
-            &self.chain.utxos,
-            &ctx,
-            &self.chain.spec,
-            &self.chain.cache,
-        )?;
-        let undo =
-            self.state
-                .apply_block(&block, &c.txids, ctx.height, c.fees, &self.chain.spec)?;
-        let mut changes = c.changes;
-        changes.created.extend(undo.released.iter().copied());
-        changes.apply_to(&mut self.chain.utxos);
-        self.chain.blocks.push(block.clone());
-        self.undos.push((changes, undo));
-        Ok(block)
-    }
-
-    fn unmine(&mut self) {
-        let (changes, undo) = self.undos.pop().expect("a block to disconnect");
-        for (op, _) in &changes.created {
-            self.chain.utxos.remove(op);
-        }
-        for (op, coin) in &changes.spent {
-            self.chain.utxos.insert(*op, *coin);
-        }
-        self.state.undo(&undo);
-        self.chain.blocks.pop();
-    }
-
-    fn refused(&mut self, txs: Vec<Transaction>) -> StakingError {
-        let before = (self.state.clone(), self.chain.utxos.clone());
-        match self.mine(txs) {
-            Err(BlockError::Tx {
-                error: TxError::Staking(e),
-                ..
-            }) => {
-                assert_eq!(
-                    (self.state.clone(), self.chain.utxos.clone()),
-                    before,
-                    "a refused block changes nothing"
-                );
-                e
-            }
-            other => panic!("expected a staking error, got {other:?}"),
-        }
-    }
-
-    fn supply(&self) -> u128 {
-        self.chain
-            .utxos
-            .values()
-            .map(|c| u128::from(c.output.amount.base()))
-            .sum::<u128>()
-            + self.state.total_bonded()
-            + self.state.total_unbonding()
-            + u128::from(self.state.pot().base())
-            + u128::from(self.state.burned().base())
-    }
-
+impl Staked {
     /// Validator `v` staked with 4 × MIN, a delegation of 2 × MIN from dev
     /// key 1 and an unstake of MIN (unbonding): 6 × MIN bonded, MIN
     /// unbonding.

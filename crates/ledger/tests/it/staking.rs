@@ -34,35 +34,44 @@ pub fn params(accounts: bool) -> StakingParams {
 /// A dev chain with a `[staking]` table and the staking state beside it,
 /// connecting blocks through `connect_block` (signatures and fees) and
 /// then the staking state, as a node does.
-struct Staked {
-    chain: TestChain,
-    state: StakingState,
+pub(super) struct Staked {
+    pub(super) chain: TestChain,
+    pub(super) state: StakingState,
     /// Per connected block: its UTXO changes and its staking undo.
-    undos: Vec<(luminex_ledger::UtxoChanges, StakingUndo)>,
+    pub(super) undos: Vec<(luminex_ledger::UtxoChanges, StakingUndo)>,
+    /// The chain's signing domain (for votes in evidence).
+    pub(super) domain: luminex_primitives::ChainDomain,
 }
 
 impl Staked {
-    fn new(accounts: bool) -> Staked {
+    pub(super) fn new(accounts: bool) -> Staked {
         let mut spec = ChainSpec::preset("dev").unwrap();
         spec.staking = Some(params(accounts));
         let state = StakingState::genesis(&spec);
+        let domain = luminex_primitives::ChainDomain::new(spec.chain_id, spec.genesis_hash());
         Staked {
             chain: TestChain::new(spec),
             state,
             undos: Vec::new(),
+            domain,
         }
     }
 
-    fn spec(&self) -> &ChainSpec {
+    /// The chain's staking parameters, to change.
+    pub(super) fn params(&mut self) -> &mut StakingParams {
+        self.chain.spec.staking.as_mut().unwrap()
+    }
+
+    pub(super) fn spec(&self) -> &ChainSpec {
         &self.chain.spec
     }
 
-    fn key(&self, i: usize) -> SigningKey {
+    pub(super) fn key(&self, i: usize) -> SigningKey {
         self.chain.keys[i].clone()
     }
 
     /// The largest coin of dev key `i`.
-    fn coin(&self, i: usize) -> (OutPoint, Coin) {
+    pub(super) fn coin(&self, i: usize) -> (OutPoint, Coin) {
         *self
             .chain
             .coins_of(&lock_of(&self.chain.keys[i]))
@@ -72,7 +81,7 @@ impl Staked {
     }
 
     /// A staking transaction paid by dev key `payer`, acted by `actor`.
-    fn tx(&self, payer: usize, kind: TxKind, actor: Option<&SigningKey>) -> Transaction {
+    pub(super) fn tx(&self, payer: usize, kind: TxKind, actor: Option<&SigningKey>) -> Transaction {
         staking_tx(
             self.spec(),
             &self.chain.keys[payer],
@@ -84,7 +93,7 @@ impl Staked {
 
     /// Connects a block of `txs`: UTXO tiers first, then the staking state;
     /// on any error nothing changes.
-    fn mine(&mut self, txs: Vec<Transaction>) -> Result<Block, BlockError> {
+    pub(super) fn mine(&mut self, txs: Vec<Transaction>) -> Result<Block, BlockError> {
         let fees = self.chain.fees_of(&txs);
         let block = self.chain.build_block(txs, fees);
         let ctx = self.chain.context();
@@ -107,7 +116,7 @@ impl Staked {
     }
 
     /// Disconnects the tip: UTXO changes and staking state.
-    fn unmine(&mut self) {
+    pub(super) fn unmine(&mut self) {
         let (changes, undo) = self.undos.pop().expect("a block to disconnect");
         for (op, _) in &changes.created {
             self.chain.utxos.remove(op);
@@ -120,7 +129,7 @@ impl Staked {
     }
 
     /// Mines `txs` expecting the staking error `e` on the first of them.
-    fn refused(&mut self, txs: Vec<Transaction>) -> StakingError {
+    pub(super) fn refused(&mut self, txs: Vec<Transaction>) -> StakingError {
         let before = (self.state.clone(), self.chain.utxos.clone());
         match self.mine(txs) {
             Err(BlockError::Tx {
@@ -138,7 +147,7 @@ impl Staked {
         }
     }
 
-    fn supply(&self) -> u128 {
+    pub(super) fn supply(&self) -> u128 {
         self.chain
             .utxos
             .values()
@@ -146,6 +155,8 @@ impl Staked {
             .sum::<u128>()
             + self.state.total_bonded()
             + self.state.total_unbonding()
+            + u128::from(self.state.pot().base())
+            + u128::from(self.state.burned().base())
     }
 
     fn empty_blocks(&mut self, n: u64) {

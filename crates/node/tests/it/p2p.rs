@@ -417,16 +417,15 @@ async fn a_follower_between_two_forks_asks_both_and_ends_on_the_most_work() {
             .find(|p| p["peer_id"] == json!(id))
             .map(|p| p["headers_height"].clone())
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let peers = f.admin_get("/debug/peers", key).await;
-        let both = (shown(&peers, &a_id), shown(&peers, &c_id));
-        if both == (Some(json!(23)), Some(json!(26))) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "headers heights: {peers}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until(
+        "each peer's headers height in the peer list",
+        120,
+        || async {
+            let peers = f.admin_get("/debug/peers", key).await;
+            (shown(&peers, &a_id), shown(&peers, &c_id)) == (Some(json!(23)), Some(json!(26)))
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,14 @@
 //! After the network heals and crashed nodes are back, every honest node
 //! must finalize new blocks within a bounded simulated time.
 //!
+//! On a staking chain ([`StakingRun`]) some nodes start outside the set and
+//! a client per node bonds its stake or registers it, submitting its join
+//! again each epoch until the chain has it; on a chain that pays
+//! registered nodes for their heartbeats each registered client sends one
+//! per epoch (but those told not to), paying a fee. The rewards every epoch
+//! boundary paid are kept per node ([`Run::payouts`]), so that a test can
+//! check them against what the blocks call for.
+//!
 //! Everything is drawn from one seed: a failing run prints its seed, and
 //! [`simulate`] with that seed and configuration replays it exactly (the
 //! report's `trace` digest is identical).
@@ -37,15 +45,18 @@ use luminex_ledger::spec::ChainSpec;
 pub use luminex_ledger::spec::ProposerSelection;
 use luminex_primitives::codec::{Decode, Encode};
 use luminex_primitives::hash::Domain;
-use luminex_primitives::{Block, CommitCertificate, Hash, Transaction};
+use luminex_primitives::{Block, CommitCertificate, Hash, Transaction, TxOut};
 
 mod byzantine;
+mod clients;
 pub mod node;
 mod rng;
+mod staking;
 mod workload;
 
 use node::{NodeHost, SimNode};
 pub use rng::Rng;
+pub use staking::{simulate_run, Run};
 
 /// How a validator behaves.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -119,6 +130,25 @@ pub struct StakingRun {
     pub committee_size: Option<u32>,
     /// Nodes that join: each bonds [`JOIN_STAKE`] (or registers).
     pub joiners: usize,
+    /// Registered nodes (node indexes) that never send a heartbeat. On a
+    /// chain that pays registered nodes for their heartbeats
+    /// (`equal_registered_nodes`, ADR 0038) every other registered joiner
+    /// sends one in each epoch.
+    pub without_heartbeats: Vec<usize>,
+}
+
+impl Default for StakingRun {
+    /// `nextgen` with 5-block epochs and 4 seats, nobody joining.
+    fn default() -> StakingRun {
+        StakingRun {
+            preset: "nextgen",
+            epoch_blocks: 5,
+            max_validators: 4,
+            committee_size: None,
+            joiners: 0,
+            without_heartbeats: Vec::new(),
+        }
+    }
 }
 
 /// Minimum stake of a simulated staking chain (base units); genesis
@@ -282,6 +312,12 @@ struct Sim {
     fetched_proposals: u64,
     /// Where accounts must be created: a genesis account for rewards.
     genesis_account: Option<luminex_primitives::Lock>,
+    /// Per node, the client that joins it to a staking chain.
+    clients: Vec<Option<clients::Client>>,
+    /// Validator ids to node indexes.
+    index: BTreeMap<Hash, usize>,
+    /// Per node, the rewards each epoch boundary it connected paid.
+    payouts: Vec<BTreeMap<u64, Vec<TxOut>>>,
 }
 
 /// Runs one seeded simulation.
@@ -297,14 +333,8 @@ pub fn simulate_with(
     cfg: &Config,
     adjust: impl FnOnce(&mut ChainSpec),
 ) -> (Report, Vec<Option<luminex_ledger::StakingState>>) {
-    let mut sim = Sim::new_with(seed, cfg.clone(), adjust);
-    let report = sim.run_report();
-    let states = sim
-        .nodes
-        .iter()
-        .map(|n| n.live.as_ref().map(|l| l.chain.staking_state()))
-        .collect();
-    (report, states)
+    let run = simulate_run(seed, cfg, adjust);
+    (run.report, run.states)
 }
 
 /// A random configuration of `n` validators with `byzantine` of them
@@ -407,7 +437,7 @@ impl Sim {
         }
         adjust(&mut spec);
         let rules = BftRules::for_spec(&spec).expect("a BFT spec");
-        let nodes = (0..n)
+        let nodes: Vec<SimNode> = (0..n)
             .map(|i| {
                 let key = SigningKey::from_seed(
                     spec.default_scheme,
@@ -417,6 +447,7 @@ impl Sim {
             })
             .collect();
         let genesis = spec.genesis_block();
+        let mut clients: Vec<Option<clients::Client>> = (0..n).map(|_| None).collect();
         let txs = match &cfg.staking {
             None => workload::transfers(&spec, &genesis, cfg.transfers),
             Some(s) => {
@@ -428,12 +459,33 @@ impl Sim {
                         )
                     })
                     .collect();
-                workload::joins(&spec, &genesis, &keys, s.committee_size.is_some())
+                let register = s.committee_size.is_some();
+                let joins = workload::joins(&spec, &genesis, &keys, register);
+                assert_eq!(joins.len(), joiners, "a genesis coin per joiner");
+                let mut txs = Vec::new();
+                for (j, (tx, payer)) in joins.into_iter().enumerate() {
+                    let node = n - joiners + j;
+                    let heartbeats = !s.without_heartbeats.contains(&node);
+                    clients[node] = Some(clients::Client::new(
+                        payer,
+                        &tx,
+                        txs.len(),
+                        register,
+                        heartbeats,
+                    ));
+                    txs.push(tx);
+                }
+                txs
             }
         };
         let genesis_account = spec
             .requires_account_creation()
             .then(|| genesis.txs[0].outputs[0].lock);
+        let index = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.key.public_key().key_hash(), i))
+            .collect();
         Sim {
             start_ms: u64::from(spec.genesis.time) * 1000 + 1000,
             spec,
@@ -455,6 +507,9 @@ impl Sim {
             certificate_bytes: Vec::new(),
             fetched_proposals: 0,
             genesis_account,
+            clients,
+            index,
+            payouts: vec![BTreeMap::new(); n],
             cfg,
         }
     }
@@ -709,6 +764,19 @@ impl Sim {
             }
             Event::Submit { node, tx } => {
                 let t = self.txs[tx].clone();
+                if let (Some(epoch), Some(live), Some(p)) = (
+                    clients::heartbeat_epoch(&t),
+                    self.nodes[node].live.as_ref(),
+                    self.spec.staking.as_ref(),
+                ) {
+                    // A validator whose chain is still in an earlier epoch
+                    // would refuse it: it gets it a little later.
+                    let next = live.chain.tip().height + 1;
+                    if luminex_ledger::staking::epoch_of(next, p.epoch_blocks) < epoch {
+                        self.push(self.now + 5, Event::Submit { node, tx });
+                        return;
+                    }
+                }
                 if self.nodes[node].live.is_some() {
                     self.trace(6, node as u64, tx as u64, 0);
                 }
@@ -1053,6 +1121,8 @@ impl Sim {
                 self.after_heal[i] += 1;
             }
         }
+        self.record_payouts(i, &block, height);
+        self.client_acts(i, height);
         let next = {
             let live = self.nodes[i].live.as_ref().expect("live");
             live.chain.consensus_record(height)
@@ -1068,20 +1138,5 @@ impl Sim {
                 ));
             }
         }
-    }
-
-    /// The coins of node `i` — spendable, bonded, unbonding, in the reward
-    /// pot or burned — are the genesis coins (with the genesis validators'
-    /// bonds) plus every subsidy (`staking::check_supply`, ADR 0038).
-    fn check_supply(&self, i: usize, height: u64) -> Result<(), String> {
-        let live = self.nodes[i].live.as_ref().expect("live");
-        let coins = live.chain.all_utxos().map_err(|e| e.to_string())?;
-        let utxos: u128 = coins
-            .values()
-            .map(|c| u128::from(c.output.amount.base()))
-            .sum();
-        live.chain
-            .with_staking(|s| luminex_ledger::staking::check_supply(utxos, s, &self.spec, height))
-            .map_err(|e| format!("node {i} at height {height}: {e}"))
     }
 }

@@ -99,13 +99,14 @@ pub(crate) fn staking_params(base: Option<&StakingParams>, run: &StakingRun) -> 
 
 /// One transaction per joining node's key in `keys`, each paid from its own
 /// genesis allocation: a bond of [`JOIN_STAKE`] to the key, or (for a
-/// committee chain) a registration of it as a node.
+/// committee chain) a registration of it as a node; with the key that paid
+/// it (its change is that key's).
 pub(crate) fn joins(
     spec: &ChainSpec,
     genesis: &Block,
     keys: &[SigningKey],
     register: bool,
-) -> Vec<Transaction> {
+) -> Vec<(Transaction, SigningKey)> {
     let payers = testkit::dev_keys(spec);
     let cb = &genesis.txs[0];
     let txid = cb.txid();
@@ -135,13 +136,8 @@ pub(crate) fn joins(
                     amount: Amount::from_base(JOIN_STAKE).expect("in range"),
                 })
             };
-            Some(testkit::staking_tx(
-                spec,
-                payer,
-                &[(op, coin)],
-                kind,
-                Some(key),
-            ))
+            let tx = testkit::staking_tx(spec, payer, &[(op, coin)], kind, Some(key));
+            Some((tx, payer.clone()))
         })
         .collect()
 }

@@ -2,6 +2,7 @@
 //! replays exactly, too many faulty validators stall without breaking
 //! safety, and a broken locking rule is caught with a replayable seed.
 
+mod committee;
 mod slashing;
 
 use std::collections::BTreeSet;
@@ -240,6 +241,7 @@ fn staked_validators_are_elected_at_an_epoch_boundary() {
                 max_validators: 4,
                 committee_size: None,
                 joiners: 2,
+                ..StakingRun::default()
             }),
             ..quiet(vec![Behaviour::Honest; 6])
         };
@@ -278,67 +280,5 @@ fn staked_validators_are_elected_at_an_epoch_boundary() {
         genesis.sort_by_key(|i| id(*i as u32));
         let expected: BTreeSet<usize> = [4, 5, genesis[0], genesis[1]].into();
         assert_eq!(sets.last(), Some(&expected), "changes at {changes:?}");
-    }
-}
-
-/// The `sidechain` preset: 30 nodes register at the start and a committee
-/// of 10 is drawn from them at every epoch boundary (ADR 0033). Every set
-/// change falls where an election takes effect; once enough nodes are
-/// registered each committee has 10 members, all registered nodes, and
-/// consecutive committees differ. Every node computes the same committee:
-/// blocks commit to their consensus state, so a node that drew another
-/// would refuse them, which the simulation reports as a violation.
-#[test]
-fn a_committee_of_ten_is_drawn_from_thirty_registered_nodes_each_epoch() {
-    use luminex_sim::StakingRun;
-    const L: u64 = 5;
-    let cfg = Config {
-        transfers: 0,
-        blocks_after_heal: 200,
-        staking: Some(StakingRun {
-            preset: "sidechain",
-            epoch_blocks: L,
-            max_validators: 100,
-            committee_size: Some(10),
-            joiners: 30,
-        }),
-        ..quiet(vec![Behaviour::Honest; 34])
-    };
-    let r = simulate(5, &cfg);
-    assert!(matches!(r.outcome, Outcome::Live { .. }), "{:?}", r.outcome);
-    let sets = &r.validator_sets;
-    // (height the set first finalizes, the set)
-    let mut committees: Vec<(u64, &BTreeSet<usize>)> = Vec::new();
-    for (i, w) in sets.windows(2).enumerate() {
-        if w[0] != w[1] {
-            let height = i as u64 + 2;
-            assert_eq!((height - 1) % L, 0, "a set change at height {height}");
-            committees.push((height, &w[1]));
-        }
-    }
-    for (_, c) in &committees {
-        assert!(
-            c.iter().all(|i| *i >= 4),
-            "a committee of registered nodes: {c:?}"
-        );
-    }
-    let first_full = committees
-        .iter()
-        .position(|(_, c)| c.len() == 10)
-        .expect("a committee of ten");
-    let full = &committees[first_full..];
-    assert!(full.len() >= 5, "{} full committees", full.len());
-    // From then on a fresh committee of ten every epoch: a change at every
-    // height an election takes effect (a draw that repeats the committee
-    // before it has odds of one in 30-choose-10, about 3e-8).
-    for w in full.windows(2) {
-        assert_eq!(
-            w[1].0 - w[0].0,
-            L,
-            "no fresh committee between {} and {}",
-            w[0].0,
-            w[1].0
-        );
-        assert_eq!(w[1].1.len(), 10);
     }
 }

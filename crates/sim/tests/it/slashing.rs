@@ -29,6 +29,7 @@ fn a_double_signer_is_slashed_once_and_a_silent_validator_is_jailed() {
             max_validators: 7,
             committee_size: None,
             joiners: 0,
+            ..StakingRun::default()
         }),
         ..super::quiet(behaviours.clone())
     };

@@ -107,6 +107,8 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         net: Default::default(),
         pool: Default::default(),
     });
+    // Punishments are counted from the state the chain opened with.
+    node.chain.with_staking(|s| node.metrics.staking.observe(s));
     let mempool_file = cfg.chain_dir.join("mempool.dat");
     if mempool_file.exists() {
         let n = node.clone();

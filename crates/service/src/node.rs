@@ -323,6 +323,9 @@ impl Node {
                 pool.set_staking_state(self.chain.staking_state(), height + 1);
             }
         }
+        if self.spec.staking.is_some() {
+            self.chain.with_staking(|s| self.metrics.staking.observe(s));
+        }
         for b in acc.disconnected.iter().rev() {
             for tx in b.txs.iter().skip(1) {
                 // Invalid on the new chain (spent, conflicting): dropped.

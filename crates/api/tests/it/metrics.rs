@@ -151,7 +151,8 @@ async fn metrics_follow_what_the_node_does() {
     // Two submissions verified one signature each; the block's was cached.
     assert_eq!(value(&text, "luminex_signature_verifications_total"), 2.0);
     assert_eq!(value(&text, "luminex_mempool_transactions"), 0.0);
-    // Staking gauges are exported at zero on a chain without staking.
+    // Staking gauges and counters are exported at zero on a chain without
+    // staking.
     for g in [
         "luminex_staking_bonded_base_units",
         "luminex_staking_unbonding_base_units",
@@ -160,6 +161,9 @@ async fn metrics_follow_what_the_node_does() {
         "luminex_staking_registered_nodes",
         "luminex_staking_reward_pot_base_units",
         "luminex_staking_live_nodes",
+        "luminex_staking_slashes_total{offence=\"double_sign\"}",
+        "luminex_staking_slashes_total{offence=\"downtime\"}",
+        "luminex_staking_jailings_total",
     ] {
         assert_eq!(value(&text, g), 0.0, "{g}");
     }

@@ -14,6 +14,12 @@
 //! commits may well be (Linux drops the dirty pages whose write-back
 //! failed and reports success for the next fsync). [`FaultyStore::crash`]
 //! forgets everything not durable, as a restart after a crash would.
+//!
+//! By default an unsynced commit ([`KvStore::commit_unsynced`]) counts as a
+//! synced one. [`FaultyStore::lose_unsynced`] models it as the engine does:
+//! readable at once, durable only at the next [`KvStore::sync`] or synced
+//! commit, in commit order — so a crash of the machine keeps a prefix of
+//! the unsynced batches ([`FaultyStore::crash_keeping`]).
 
 use std::collections::BTreeMap;
 use std::ops::RangeBounds;
@@ -86,6 +92,12 @@ struct State {
     /// Reads (gets and scans) by table since the plan was set.
     reads: BTreeMap<TableId, u64>,
     volatile: Volatile,
+    /// Whether unsynced commits stay volatile until a sync.
+    lose_unsynced: bool,
+    /// Batches committed unsynced since the last sync, in order.
+    unsynced: Vec<Batch>,
+    /// What those batches write, the latest value per key.
+    unsynced_view: Volatile,
 }
 
 /// A [`KvStore`] over another that injects the faults of its plan.
@@ -138,7 +150,10 @@ impl FaultyStore {
     /// The process dies: whatever was written without a successful fsync
     /// is lost. What remains is what the wrapped store holds.
     pub fn crash(&self) {
-        self.state.lock().volatile.clear();
+        let mut s = self.state.lock();
+        s.volatile.clear();
+        s.unsynced.clear();
+        s.unsynced_view.clear();
     }
 
     /// Reads of `table` (gets and scans) since the plan was set: tests
@@ -149,7 +164,75 @@ impl FaultyStore {
 
     /// Whether some writes are visible but not durable.
     pub fn has_volatile_writes(&self) -> bool {
-        !self.state.lock().volatile.is_empty()
+        let s = self.state.lock();
+        !s.volatile.is_empty() || !s.unsynced.is_empty()
+    }
+
+    /// From now on an unsynced commit is readable at once but durable only
+    /// once a later sync or synced commit returns; [`FaultyStore::crash`]
+    /// loses it before that.
+    pub fn lose_unsynced(&self) {
+        self.state.lock().lose_unsynced = true;
+    }
+
+    /// Batches committed unsynced and not yet durable.
+    pub fn unsynced_batches(&self) -> usize {
+        self.state.lock().unsynced.len()
+    }
+
+    /// The machine crashes after the engine wrote the first `kept` of the
+    /// unsynced batches to disk (the journal keeps them in order and drops
+    /// a torn tail): those survive, the later ones and every write whose
+    /// fsync failed are lost.
+    pub fn crash_keeping(&self, kept: usize) -> Result<(), StoreError> {
+        let mut s = self.state.lock();
+        s.volatile.clear();
+        s.unsynced_view.clear();
+        let batches = std::mem::take(&mut s.unsynced);
+        for batch in batches.into_iter().take(kept) {
+            self.inner.commit(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the unsynced batches durable, in order (the caller holds the
+    /// state's lock, so no read sees them half moved).
+    fn persist_unsynced(&self, s: &mut State) -> Result<(), StoreError> {
+        s.unsynced_view.clear();
+        for batch in std::mem::take(&mut s.unsynced) {
+            for (table, key, _) in &batch.ops {
+                s.volatile.remove(&(*table, key.clone()));
+            }
+            self.inner.commit(batch)?;
+        }
+        Ok(())
+    }
+
+    /// The fault planned for the next commit, counting it; a failed write
+    /// or a full disk is returned as the error, with nothing written.
+    fn next_fault(&self, s: &mut State, batch: &Batch) -> Result<Option<Fault>, StoreError> {
+        s.commits += 1;
+        let (n, size) = (s.commits, batch_bytes(batch));
+        s.sizes.push(size);
+        let fault = s.plan.faults.iter().copied().find(|f| match *f {
+            Fault::FailWrite { nth } | Fault::FailSync { nth } => nth == n,
+            Fault::NoSpace { after_bytes } => s.bytes + size > after_bytes,
+        });
+        match fault {
+            Some(f @ Fault::FailWrite { .. }) => {
+                s.injected.push(f);
+                Err(StoreError::Engine(format!(
+                    "injected fault: write of commit {n} failed (I/O error)"
+                )))
+            }
+            Some(f @ Fault::NoSpace { .. }) => {
+                s.injected.push(f);
+                Err(StoreError::Engine(format!(
+                    "injected fault: no space left on device (commit {n}, {size} bytes)"
+                )))
+            }
+            other => Ok(other),
+        }
     }
 }
 
@@ -166,7 +249,8 @@ impl KvStore for FaultyStore {
         {
             let mut s = self.state.lock();
             *s.reads.entry(table).or_default() += 1;
-            if let Some(v) = s.volatile.get(&(table, key.to_vec())) {
+            let k = (table, key.to_vec());
+            if let Some(v) = s.unsynced_view.get(&k).or_else(|| s.volatile.get(&k)) {
                 return Ok(v.clone());
             }
         }
@@ -183,9 +267,12 @@ impl KvStore for FaultyStore {
     ) -> Result<Rows, StoreError> {
         let mut s = self.state.lock();
         *s.reads.entry(table).or_default() += 1;
+        // Unsynced writes are newer than any whose fsync failed (a failed
+        // fsync halts the chain store).
         let overlay: Vec<_> = s
             .volatile
             .iter()
+            .chain(s.unsynced_view.iter())
             .filter(|((t, _), _)| *t == table)
             .collect();
         if overlay.is_empty() {
@@ -222,30 +309,12 @@ impl KvStore for FaultyStore {
 
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let mut s = self.state.lock();
-        s.commits += 1;
-        let (n, size) = (s.commits, batch_bytes(&batch));
-        s.sizes.push(size);
-        let fault = s.plan.faults.iter().copied().find(|f| match *f {
-            Fault::FailWrite { nth } | Fault::FailSync { nth } => nth == n,
-            Fault::NoSpace { after_bytes } => s.bytes + size > after_bytes,
-        });
-        match fault {
+        let n = s.commits + 1;
+        match self.next_fault(&mut s, &batch)? {
             None => {}
-            Some(f @ Fault::FailWrite { .. }) => {
+            Some(f) => {
                 s.injected.push(f);
-                return Err(StoreError::Engine(format!(
-                    "injected fault: write of commit {n} failed (I/O error)"
-                )));
-            }
-            Some(f @ Fault::NoSpace { .. }) => {
-                s.injected.push(f);
-                return Err(StoreError::Engine(format!(
-                    "injected fault: no space left on device (commit {n}, {size} bytes)"
-                )));
-            }
-            Some(f @ Fault::FailSync { .. }) => {
-                s.injected.push(f);
-                s.bytes += size;
+                s.bytes += batch_bytes(&batch);
                 for (table, key, value) in batch.ops {
                     s.volatile.insert((table, key), value);
                 }
@@ -254,15 +323,39 @@ impl KvStore for FaultyStore {
                 )));
             }
         }
+        // A synced commit makes every batch before it durable too.
+        self.persist_unsynced(&mut s)?;
         // Durable from here: what this batch writes supersedes any volatile
         // value of the same keys.
         for (table, key, _) in &batch.ops {
             s.volatile.remove(&(*table, key.clone()));
         }
-        s.bytes += size;
+        s.bytes += batch_bytes(&batch);
         // Under the lock, so no read sees the volatile value gone and the
         // durable one not yet there.
         self.inner.commit(batch)
+    }
+
+    fn commit_unsynced(&self, batch: Batch) -> Result<(), StoreError> {
+        let mut s = self.state.lock();
+        if !s.lose_unsynced {
+            drop(s);
+            return self.commit(batch);
+        }
+        // Nothing is fsynced here: a planned fsync failure does not apply.
+        self.next_fault(&mut s, &batch)?;
+        s.bytes += batch_bytes(&batch);
+        for (table, key, value) in &batch.ops {
+            s.unsynced_view.insert((*table, key.clone()), value.clone());
+        }
+        s.unsynced.push(batch);
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        let mut s = self.state.lock();
+        self.persist_unsynced(&mut s)?;
+        self.inner.sync()
     }
 
     fn disk_space(&self) -> u64 {

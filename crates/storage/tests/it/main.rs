@@ -13,4 +13,5 @@ mod preverify;
 mod recent;
 mod slashing;
 mod staking;
+mod unsynced;
 mod utxo_cache;

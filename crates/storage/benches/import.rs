@@ -11,8 +11,10 @@
 //! what the chain store itself costs), the latter also with the UTXO cache
 //! flushed after every block and without each optional index. Blocks are
 //! committed without waiting for the disk and synced every 32 and at the
-//! end (`connect_prepared_unsynced`, ADR 0037); two cases sync every
-//! block, as `luminex chain import` still does. Medians of [`RUNS`] runs.
+//! end (`connect_prepared_unsynced`, ADR 0037), close to what `luminex
+//! chain import` does since ADR 0040 (it also syncs every second and when
+//! the next block is 50 ms late); two cases sync every block, as the
+//! import did before. Medians of [`RUNS`] runs.
 //!
 //! Run: `cargo bench -p luminex-storage --bench import`.
 

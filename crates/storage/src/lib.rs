@@ -15,6 +15,8 @@
 //!   and no-space faults into any backend, for tests.
 //! * [`Preverifier`]: checks the signatures of queued blocks while earlier
 //!   ones commit (sync and block-file import).
+//! * [`SyncBatch`]: when an importer far behind the tip syncs the blocks it
+//!   committed without waiting for the disk (ADR 0040).
 //!
 //! Only this crate knows the storage engine.
 #![forbid(unsafe_code)]
@@ -27,6 +29,7 @@ mod fjall_store;
 mod kv;
 mod memory;
 mod preverify;
+mod sync_batch;
 pub mod tables;
 
 pub use chain::{
@@ -38,4 +41,5 @@ pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES};
 pub use kv::{Batch, KvExt, KvStore, StoreError};
 pub use memory::MemoryStore;
 pub use preverify::{Preverifier, PreverifyHelp};
+pub use sync_batch::{SyncBatch, SYNC_BATCH_AGE, SYNC_BATCH_BLOCKS, SYNC_BATCH_BYTES, SYNC_IDLE};
 pub use tables::IndexSet;

@@ -73,6 +73,14 @@ fn sigkill_during_utxo_cache_flushes_always_restarts_consistent() {
     kill_during_import(KillAt::Flush, Some("0"));
 }
 
+/// The height in a progress line (`imported HEIGHT HASH`, `synced HEIGHT`).
+fn line_height(line: &str) -> u64 {
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|h| h.parse().ok())
+        .unwrap_or_else(|| panic!("progress line without a height: {line}"))
+}
+
 fn kill_during_import(at: KillAt, dbcache_mb: Option<&str>) {
     let chain = build_chain();
     let dir = tempfile::tempdir().unwrap();
@@ -82,6 +90,9 @@ fn kill_during_import(at: KillAt, dbcache_mb: Option<&str>) {
 
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let mut last_height = 0u64;
+    // The highest block a progress line reported: it is committed (if
+    // perhaps not synced, which only a crash of the machine could undo).
+    let mut claimed = 0u64;
     let mut kills = 0;
     while kills < KILLS {
         let mut cmd = Command::new(bin());
@@ -104,9 +115,16 @@ fn kill_during_import(at: KillAt, dbcache_mb: Option<&str>) {
                 // moment inside the import of a following block.
                 let wait_blocks = rng.next() % 4;
                 let mut finished = false;
-                for _ in 0..wait_blocks {
+                let mut seen = 0;
+                while seen < wait_blocks {
                     match lines.next() {
-                        Some(Ok(l)) if l.starts_with("imported") => {}
+                        Some(Ok(l)) if l.starts_with("imported") => {
+                            seen += 1;
+                            claimed = claimed.max(line_height(&l));
+                        }
+                        Some(Ok(l)) if l.starts_with("synced") => {
+                            claimed = claimed.max(line_height(&l));
+                        }
                         _ => {
                             finished = true;
                             break;
@@ -157,6 +175,10 @@ fn kill_during_import(at: KillAt, dbcache_mb: Option<&str>) {
         assert!(
             h >= last_height,
             "height went back from {last_height} to {h}: a committed block was lost"
+        );
+        assert!(
+            h >= claimed,
+            "block {claimed} was reported imported, yet the restart is at {h}"
         );
         last_height = h;
     }

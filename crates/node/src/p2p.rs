@@ -7,7 +7,9 @@ use luminex_ledger::ErrorClass;
 use luminex_mempool::MempoolError;
 use luminex_p2p::{BlockVerdict, ChainAccess, NetConfig, Role, Status, SyncConfig, Verdict};
 use luminex_primitives::{Block, Hash, Header, Transaction};
-use luminex_storage::{AcceptStatus, ChainError, PreparedBlock, Preverifier, PreverifyHelp};
+use luminex_storage::{
+    AcceptStatus, Accepted, ChainError, PreparedBlock, Preverifier, PreverifyHelp,
+};
 use parking_lot::Mutex;
 
 use crate::config::Config;
@@ -21,6 +23,9 @@ pub struct NodeChain {
     preverifier: Mutex<Preverifier>,
     help: PreverifyHelp,
     consensus: Option<crate::consensus::ConsensusHandle>,
+    /// Downloaded blocks committed without waiting for the disk, announced
+    /// once synced (ADR 0040).
+    unsynced: Mutex<Vec<Accepted>>,
 }
 
 impl NodeChain {
@@ -40,7 +45,27 @@ impl NodeChain {
             consensus,
             help: preverifier.helper(),
             preverifier: Mutex::new(preverifier),
+            unsynced: Mutex::new(Vec::new()),
         }
+    }
+}
+
+/// The network's view of what the chain did with a block.
+fn verdict(node: &Node, hash: &Hash, accepted: Result<AcceptStatus, ChainError>) -> BlockVerdict {
+    match accepted {
+        Ok(status) => match status {
+            AcceptStatus::Duplicate => BlockVerdict::Known,
+            AcceptStatus::Orphan => BlockVerdict::Orphan,
+            s => BlockVerdict::Accepted {
+                height: node.chain.known_height(hash).unwrap_or(0),
+                new_tip: s == AcceptStatus::MainChain,
+            },
+        },
+        Err(ChainError::Invalid(e)) if e.class() == ErrorClass::Premature => {
+            BlockVerdict::Failed(e.to_string())
+        }
+        Err(ChainError::Invalid(e)) => BlockVerdict::Invalid(e.to_string()),
+        Err(e) => BlockVerdict::Failed(e.to_string()),
     }
 }
 
@@ -128,20 +153,35 @@ impl ChainAccess for NodeChain {
 
     fn import_block(&self, block: PreparedBlock) -> BlockVerdict {
         let hash = block.block().hash();
-        match self.node.accept_prepared_from_peer(&block) {
-            Ok(acc) => match acc.status {
-                AcceptStatus::Duplicate => BlockVerdict::Known,
-                AcceptStatus::Orphan => BlockVerdict::Orphan,
-                s => BlockVerdict::Accepted {
-                    height: self.node.chain.known_height(&hash).unwrap_or(0),
-                    new_tip: s == AcceptStatus::MainChain,
-                },
-            },
-            Err(ChainError::Invalid(e)) if e.class() == ErrorClass::Premature => {
-                BlockVerdict::Failed(e.to_string())
+        let accepted = self.node.accept_prepared_from_peer(&block);
+        verdict(&self.node, &hash, accepted.map(|acc| acc.status))
+    }
+
+    fn import_block_batched(&self, block: PreparedBlock) -> BlockVerdict {
+        let hash = block.block().hash();
+        let accepted = self.node.accept_prepared_unsynced(&block).map(|acc| {
+            let status = acc.status;
+            self.unsynced.lock().push(acc);
+            status
+        });
+        verdict(&self.node, &hash, accepted)
+    }
+
+    fn sync_imported(&self) -> bool {
+        let accepted = std::mem::take(&mut *self.unsynced.lock());
+        match self.node.publish_synced(&accepted) {
+            Ok(()) => {
+                tracing::debug!(
+                    blocks = accepted.len(),
+                    height = self.node.chain.tip().height,
+                    "downloaded blocks synced"
+                );
+                true
             }
-            Err(ChainError::Invalid(e)) => BlockVerdict::Invalid(e.to_string()),
-            Err(e) => BlockVerdict::Failed(e.to_string()),
+            Err(e) => {
+                tracing::error!(error = %e, "could not make the downloaded blocks durable");
+                false
+            }
         }
     }
 

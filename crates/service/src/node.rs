@@ -246,6 +246,27 @@ impl Node {
         self.accept_with(|chain, now, cache| chain.accept_prepared(block, now, cache))
     }
 
+    /// [`Node::accept_prepared_from_peer`] for a download far behind the
+    /// tip (ADR 0040): the block is committed without waiting for the disk
+    /// ([`ChainStore::accept_prepared_unsynced`]) and the mempool follows
+    /// at once, but nobody is told — no new-tip notice, no events — until
+    /// the caller makes it durable with [`Node::publish_synced`].
+    pub fn accept_prepared_unsynced(&self, block: &PreparedBlock) -> Result<Accepted, ChainError> {
+        self.accept_quietly(|chain, now, cache| chain.accept_prepared_unsynced(block, now, cache))
+    }
+
+    /// Makes the blocks accepted by [`Node::accept_prepared_unsynced`]
+    /// durable ([`ChainStore::sync`]), then announces what they changed
+    /// (the new tip, the WebSocket events), in order. Nothing is announced
+    /// when the sync fails.
+    pub fn publish_synced(&self, accepted: &[Accepted]) -> Result<(), ChainError> {
+        self.chain.sync()?;
+        for acc in accepted {
+            self.announce_tip(acc);
+        }
+        Ok(())
+    }
+
     /// Commits a block a BFT engine decided (or a peer's block with the
     /// certificate that finalized it), with the mempool and events
     /// following as for any block. Not announced: BFT blocks travel inside
@@ -271,6 +292,17 @@ impl Node {
     }
 
     fn accept_with(
+        &self,
+        accept: impl FnOnce(&ChainStore, u64, &SigCache) -> Result<Accepted, ChainError>,
+    ) -> Result<Accepted, ChainError> {
+        let acc = self.accept_quietly(accept)?;
+        self.announce_tip(&acc);
+        Ok(acc)
+    }
+
+    /// Accepts a block, counts it in the metrics and makes the mempool
+    /// follow, without announcing anything.
+    fn accept_quietly(
         &self,
         accept: impl FnOnce(&ChainStore, u64, &SigCache) -> Result<Accepted, ChainError>,
     ) -> Result<Accepted, ChainError> {
@@ -331,6 +363,14 @@ impl Node {
                 // Invalid on the new chain (spent, conflicting): dropped.
                 let _ = self.submit(tx.clone());
             }
+        }
+    }
+
+    /// Tells the new tip's watchers (long polling, Stratum) and the
+    /// WebSocket subscribers what `acc` changed.
+    fn announce_tip(&self, acc: &Accepted) {
+        if acc.connected.is_empty() && acc.disconnected.is_empty() {
+            return;
         }
         self.tip_changed.send_replace(self.chain.tip().hash);
         if self.events.receiver_count() > 0 {

@@ -2,6 +2,7 @@
 //! work, and crash recovery under SIGKILL.
 
 mod badpeer;
+mod batched_sync;
 mod bench_mining;
 mod bench_p2p;
 mod bench_restore;

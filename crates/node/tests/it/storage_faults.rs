@@ -14,7 +14,7 @@ use luminex_storage::faults::{Fault, FaultPlan, FaultyStore};
 use luminex_storage::{ChainError, KvStore, MemoryStore};
 
 /// Dev key 0 pays `n` coins to a fresh key, from the genesis coin.
-fn payment(spec: &ChainSpec, n: u64) -> Transaction {
+pub fn payment(spec: &ChainSpec, n: u64) -> Transaction {
     let dev = spec.dev_key(0).unwrap();
     let chain = TestChain::new(spec.clone());
     let coins = chain.coins_of(&lock_of(&dev));

@@ -128,6 +128,24 @@ pub trait ChainAccess: Send + Sync + 'static {
     fn submit_tx(&self, tx: Transaction) -> Verdict;
     /// Offers a prepared block to the chain.
     fn import_block(&self, block: Self::Prepared) -> BlockVerdict;
+    /// Offers a prepared block of a download far behind the tip (more
+    /// blocks wait behind it): the chain may commit it without waiting for
+    /// the disk, several blocks sharing one sync, and tell nobody of it
+    /// until [`ChainAccess::sync_imported`] made it durable (ADR 0040). The
+    /// network reports its verdict only after that. By default the same
+    /// as [`ChainAccess::import_block`].
+    fn import_block_batched(&self, block: Self::Prepared) -> BlockVerdict {
+        self.import_block(block)
+    }
+    /// Makes every block taken by [`ChainAccess::import_block_batched`]
+    /// durable, then lets the chain announce them (new-tip events and the
+    /// like). Called when the importer has no next block at hand, before
+    /// it imports a block from elsewhere, and after at most 32 blocks, 256
+    /// MiB or a second of them. Returns whether they are durable: false
+    /// when the storage failed. Does nothing by default.
+    fn sync_imported(&self) -> bool {
+        true
+    }
     /// Prepares a block queued for import while earlier ones are imported
     /// (its context-free checks and signatures, ahead of time). Called on
     /// one thread, in queue order; decides nothing.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use libp2p::request_response::OutboundRequestId;
 use libp2p::{gossipsub, PeerId};
-use luminex_primitives::{Block, Hash};
+use luminex_primitives::{Block, Encode, Hash};
 use tokio::sync::mpsc;
 
 use super::peer::Offence;
@@ -59,6 +59,86 @@ pub(super) enum Origin {
     Fetched(PeerId),
 }
 
+/// Blocks of a download imported without waiting for the disk at most
+/// before the importer syncs them (`luminex_storage::SYNC_BATCH_BLOCKS`).
+const SYNC_BATCH_BLOCKS: usize = 32;
+
+/// Encoded bytes of such blocks at most before the importer syncs them
+/// (`luminex_storage::SYNC_BATCH_BYTES`).
+const SYNC_BATCH_BYTES: usize = 256 << 20;
+
+/// How long such blocks wait for their sync at most
+/// (`luminex_storage::SYNC_BATCH_AGE`).
+const SYNC_BATCH_AGE: Duration = Duration::from_secs(1);
+
+/// How long the importer waits for the next block before it syncs the
+/// ones it holds (`luminex_storage::SYNC_IDLE`): a block still being
+/// prepared is waited for, a download waiting for the network is not.
+const SYNC_IDLE: Duration = Duration::from_millis(50);
+
+/// A block on its way from the prepare thread to the importer: its hash,
+/// what the chain prepared, where it came from and its encoded size.
+type Prepared<C> = (Hash, <C as ChainAccess>::Prepared, Origin, usize);
+
+/// Verdicts of blocks imported without waiting for the disk, held until
+/// their sync (ADR 0040).
+struct Held {
+    verdicts: Vec<(Hash, Origin, BlockVerdict)>,
+    bytes: usize,
+    since: Option<std::time::Instant>,
+}
+
+impl Held {
+    fn new() -> Held {
+        Held {
+            verdicts: Vec::new(),
+            bytes: 0,
+            since: None,
+        }
+    }
+
+    /// Holds a verdict; returns whether the batch is due for its sync.
+    fn hold(&mut self, hash: Hash, origin: Origin, verdict: BlockVerdict, bytes: usize) -> bool {
+        self.verdicts.push((hash, origin, verdict));
+        self.bytes = self.bytes.saturating_add(bytes);
+        let since = *self.since.get_or_insert_with(std::time::Instant::now);
+        self.verdicts.len() >= SYNC_BATCH_BLOCKS
+            || self.bytes >= SYNC_BATCH_BYTES
+            || since.elapsed() >= SYNC_BATCH_AGE
+    }
+
+    /// Syncs the held blocks, then reports them. A block the chain could
+    /// not make durable is reported as a local failure, not accepted.
+    /// Returns false when the event loop is gone.
+    fn release<C: ChainAccess>(&mut self, chain: &C, done: &mpsc::UnboundedSender<Done>) -> bool {
+        if self.verdicts.is_empty() {
+            return true;
+        }
+        let durable = chain.sync_imported();
+        self.bytes = 0;
+        self.since = None;
+        for (hash, origin, verdict) in self.verdicts.drain(..) {
+            let verdict = match verdict {
+                BlockVerdict::Accepted { .. } if !durable => {
+                    BlockVerdict::Failed("the chain could not make the block durable".into())
+                }
+                v => v,
+            };
+            if done
+                .send(Done::Imported {
+                    hash,
+                    origin,
+                    verdict,
+                })
+                .is_err()
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// Starts the prepare and import threads; blocks sent to the returned
 /// channel come back, imported, as [`Done::Imported`].
 pub(super) fn spawn<C: ChainAccess>(
@@ -66,8 +146,7 @@ pub(super) fn spawn<C: ChainAccess>(
     done: mpsc::UnboundedSender<Done>,
 ) -> Result<std::sync::mpsc::Sender<(Block, Origin)>, String> {
     let (import_tx, prepare_rx) = std::sync::mpsc::channel::<(Block, Origin)>();
-    let (prepared_tx, import_rx) =
-        std::sync::mpsc::sync_channel::<(Hash, C::Prepared, Origin)>(PREPARED_AHEAD);
+    let (prepared_tx, import_rx) = std::sync::mpsc::sync_channel::<Prepared<C>>(PREPARED_AHEAD);
     {
         // A block is prepared (its signatures checked) on one thread while
         // the block before it is imported on another.
@@ -77,8 +156,9 @@ pub(super) fn spawn<C: ChainAccess>(
             .spawn(move || {
                 while let Ok((block, origin)) = prepare_rx.recv() {
                     let hash = block.hash();
+                    let bytes = block.encoded_len();
                     let prepared = chain.prepare_block(Arc::new(block));
-                    if prepared_tx.send((hash, prepared, origin)).is_err() {
+                    if prepared_tx.send((hash, prepared, origin, bytes)).is_err() {
                         break;
                     }
                 }
@@ -89,32 +169,72 @@ pub(super) fn spawn<C: ChainAccess>(
     // serialises writers anyway, and sync depends on the order.
     std::thread::Builder::new()
         .name("luminex-import".into())
-        .spawn(move || loop {
-            let (hash, block, origin) = match import_rx.try_recv() {
-                Ok(next) => next,
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    chain.help_prepare();
-                    match import_rx.recv() {
-                        Ok(next) => next,
-                        Err(_) => break,
-                    }
-                }
-            };
-            let verdict = chain.import_block(block);
-            if done
-                .send(Done::Imported {
-                    hash,
-                    origin,
-                    verdict,
-                })
-                .is_err()
-            {
-                break;
-            }
-        })
+        .spawn(move || import_loop(&*chain, &import_rx, &done))
         .map_err(|e| e.to_string())?;
     Ok(import_tx)
+}
+
+/// The importer: hands the prepared blocks to the chain in order. Blocks
+/// of the download (far behind the tip, with more behind them) are
+/// imported without waiting for the disk and their verdicts held; the
+/// chain syncs them, and the verdicts go out, when no block has come for
+/// [`SYNC_IDLE`] (so a download that caught up has every block durable
+/// before anyone hears of it), before a
+/// block from elsewhere (relayed, fetched for an announcement: imported
+/// synced), and after at most [`SYNC_BATCH_BLOCKS`] blocks,
+/// [`SYNC_BATCH_BYTES`] or [`SYNC_BATCH_AGE`] (ADR 0040).
+fn import_loop<C: ChainAccess>(
+    chain: &C,
+    import_rx: &std::sync::mpsc::Receiver<Prepared<C>>,
+    done: &mpsc::UnboundedSender<Done>,
+) {
+    let mut held = Held::new();
+    loop {
+        let (hash, block, origin, bytes) = match import_rx.try_recv() {
+            Ok(next) => next,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                chain.help_prepare();
+                match import_rx.recv_timeout(SYNC_IDLE) {
+                    Ok(next) => next,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        // Caught up, or waiting for the network: what was
+                        // imported becomes durable and is reported.
+                        if !held.release(chain, done) {
+                            return;
+                        }
+                        match import_rx.recv() {
+                            Ok(next) => next,
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+        };
+        if matches!(origin, Origin::Sync(_)) {
+            let verdict = chain.import_block_batched(block);
+            if held.hold(hash, origin, verdict, bytes) && !held.release(chain, done) {
+                return;
+            }
+            continue;
+        }
+        if !held.release(chain, done) {
+            return;
+        }
+        let verdict = chain.import_block(block);
+        if done
+            .send(Done::Imported {
+                hash,
+                origin,
+                verdict,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+    held.release(chain, done);
 }
 
 impl<C: ChainAccess> Net<C> {
@@ -313,5 +433,169 @@ impl<C: ChainAccess> Net<C> {
             }
             self.report(&id, &source, gossip_verdict);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use libp2p::PeerId;
+    use luminex_primitives::{Header, PowHeader, Transaction};
+    use parking_lot::Mutex;
+
+    use super::*;
+    use crate::wire::Role;
+
+    /// A chain that records which blocks are durable: a batched import is
+    /// not until the next sync or synced import.
+    #[derive(Default)]
+    struct Recorder {
+        durable: Mutex<HashSet<Hash>>,
+        pending: Mutex<Vec<Hash>>,
+        syncs: Mutex<usize>,
+        fail_sync: bool,
+    }
+
+    impl Recorder {
+        fn persist(&self) {
+            let pending: Vec<Hash> = self.pending.lock().drain(..).collect();
+            self.durable.lock().extend(pending);
+        }
+    }
+
+    impl ChainAccess for Recorder {
+        type Prepared = Arc<Block>;
+
+        fn status(&self) -> Status {
+            Status {
+                chain_id: 0,
+                genesis: Hash::ZERO,
+                height: 0,
+                tip: Hash::ZERO,
+                work: [0; 32],
+                role: Role::Full,
+            }
+        }
+        fn locator(&self) -> Vec<Hash> {
+            vec![]
+        }
+        fn height_of(&self, _: &Hash) -> Option<u64> {
+            None
+        }
+        fn header_ok(&self, _: &Header) -> bool {
+            true
+        }
+        fn headers_after(&self, _: &[Hash], _: usize) -> Vec<Header> {
+            vec![]
+        }
+        fn block(&self, _: &Hash) -> Option<Block> {
+            None
+        }
+        fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
+        fn submit_tx(&self, _: Transaction) -> Verdict {
+            Verdict::Ignore
+        }
+        fn import_block(&self, block: Arc<Block>) -> BlockVerdict {
+            // A synced commit makes every batch before it durable too.
+            self.persist();
+            self.durable.lock().insert(block.hash());
+            BlockVerdict::Accepted {
+                height: 1,
+                new_tip: true,
+            }
+        }
+        fn import_block_batched(&self, block: Arc<Block>) -> BlockVerdict {
+            self.pending.lock().push(block.hash());
+            BlockVerdict::Accepted {
+                height: 1,
+                new_tip: true,
+            }
+        }
+        fn sync_imported(&self) -> bool {
+            *self.syncs.lock() += 1;
+            if self.fail_sync {
+                return false;
+            }
+            self.persist();
+            true
+        }
+        fn prepare_block(&self, block: Arc<Block>) -> Arc<Block> {
+            block
+        }
+    }
+
+    fn block(n: u32) -> Block {
+        Block::new(
+            PowHeader {
+                version: 1,
+                prev_hash: Hash::ZERO,
+                merkle_root: Hash::ZERO,
+                time: n,
+                bits: 0,
+                nonce: n,
+            },
+            vec![],
+        )
+    }
+
+    /// Feeds 40 downloaded blocks and one fetched block; returns the
+    /// verdicts in the order they were reported, each with whether the
+    /// block was durable when it was.
+    fn run(chain: Arc<Recorder>) -> Vec<(Hash, BlockVerdict, bool)> {
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+        let import = spawn(chain.clone(), done_tx).unwrap();
+        let peer = PeerId::random();
+        let mut sent = Vec::new();
+        for n in 0..40 {
+            let b = block(n);
+            sent.push(b.hash());
+            import.send((b, Origin::Sync(peer))).unwrap();
+        }
+        let b = block(1000);
+        sent.push(b.hash());
+        import.send((b, Origin::Fetched(peer))).unwrap();
+        let mut out = Vec::new();
+        while out.len() < sent.len() {
+            let Some(Done::Imported { hash, verdict, .. }) = done_rx.blocking_recv() else {
+                panic!("the importer stopped");
+            };
+            let durable = chain.durable.lock().contains(&hash);
+            out.push((hash, verdict, durable));
+        }
+        let order: Vec<Hash> = out.iter().map(|o| o.0).collect();
+        assert_eq!(order, sent, "verdicts in import order");
+        out
+    }
+
+    #[test]
+    fn a_downloaded_block_is_reported_only_once_it_is_durable() {
+        let chain = Arc::new(Recorder::default());
+        for (hash, verdict, durable) in run(chain.clone()) {
+            assert!(durable, "block {hash} reported before its sync");
+            assert!(matches!(verdict, BlockVerdict::Accepted { .. }));
+        }
+        assert!(chain.pending.lock().is_empty());
+        let syncs = *chain.syncs.lock();
+        assert!(
+            syncs >= 2,
+            "40 blocks are at least two batches ({syncs} syncs)"
+        );
+    }
+
+    #[test]
+    fn blocks_the_chain_could_not_make_durable_are_not_reported_accepted() {
+        let chain = Arc::new(Recorder {
+            fail_sync: true,
+            ..Recorder::default()
+        });
+        let out = run(chain);
+        for (hash, verdict, _) in &out[..40] {
+            assert!(
+                matches!(verdict, BlockVerdict::Failed(_)),
+                "block {hash}: {verdict:?}"
+            );
+        }
+        assert!(matches!(out[40].1, BlockVerdict::Accepted { .. }));
     }
 }

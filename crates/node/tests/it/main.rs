@@ -10,6 +10,7 @@ mod bft;
 mod browser;
 mod crash;
 mod crash_reorg;
+mod crash_sync;
 mod e2e;
 mod eclipse;
 mod keyfile;

@@ -8,11 +8,14 @@
 //! * [`tables`]: every keyspace declared once with its key and value types.
 //! * [`ChainStore`]: the chain on top — connects a block by committing the
 //!   block, its undo data and indexes in **one** synced batch, so a crash at
-//!   any moment leaves a consistent tip; its UTXO changes go to an
-//!   in-memory UTXO cache flushed now and then with the block it is current
-//!   to, and the blocks after that are applied again at open (ADR 0032).
+//!   any moment leaves a consistent tip (a download or a block-file
+//!   import commits unsynced and syncs in batches, ADR 0040); its UTXO
+//!   changes go to an in-memory UTXO cache flushed now and then with the
+//!   block it is current to, and the blocks after that are applied again
+//!   at open (ADR 0032).
 //! * `faults` (feature `testkit`): a wrapper that injects write, fsync
-//!   and no-space faults into any backend, for tests.
+//!   and no-space faults into any backend, and can lose unsynced commits
+//!   in a crash as the engine would, for tests.
 //! * [`Preverifier`]: checks the signatures of queued blocks while earlier
 //!   ones commit (sync and block-file import).
 //! * [`SyncBatch`]: when an importer far behind the tip syncs the blocks it

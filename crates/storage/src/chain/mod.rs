@@ -555,9 +555,10 @@ impl ChainStore {
         *self.halted.write() = Some(e.to_string());
     }
 
-    /// Makes every block committed unsynced durable (ADR 0037): an import
-    /// calls this when it has no next block at hand, before it reports the
-    /// last one.
+    /// Makes every block committed unsynced durable (ADR 0037): an
+    /// importer calls this when its batch is due ([`crate::SyncBatch`]),
+    /// when it has no next block at hand, and before it reports the blocks
+    /// to anyone who could rely on them (ADR 0040).
     pub fn sync(&self) -> Result<(), ChainError> {
         let _w = self.write.lock();
         self.sync_locked()

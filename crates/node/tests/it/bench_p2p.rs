@@ -175,6 +175,7 @@ async fn bench_p2p_propagation_and_sync() {
         node: late,
         full_secs,
         steady_secs,
+        peak_rss_mib,
     } = sync_late(&with_boot, tip.0).await;
     // The same chain imported from a file by one node, no network: the
     // import rate that sync is compared with.
@@ -222,6 +223,11 @@ async fn bench_p2p_propagation_and_sync() {
         busy.steady_secs,
         steady_txs as f64 / busy.steady_secs
     );
+    println!(
+        "sync, peak resident memory of the new node (default UTXO cache of {} MiB): {peak_rss_mib:.0} MiB, and {:.0} MiB right after the workload",
+        luminex_storage::DEFAULT_UTXO_CACHE_BYTES >> 20,
+        busy.peak_rss_mib
+    );
 }
 
 /// A node that synced the chain from scratch.
@@ -231,6 +237,8 @@ struct LateSync {
     full_secs: f64,
     /// From its first full block (past the empty blocks) to the tip.
     steady_secs: f64,
+    /// Its peak resident memory up to the tip, in MiB.
+    peak_rss_mib: f64,
 }
 
 /// Starts a new node that knows only the bootstrap node and waits until it
@@ -253,11 +261,24 @@ async fn sync_late(with_boot: &[&str], tip: u64) -> LateSync {
     }
     let full_secs = t.elapsed().as_secs_f64();
     let steady_secs = full_secs - fan_out_at.expect("passed the empty blocks").as_secs_f64();
+    let peak_rss_mib = peak_rss_mib(late._process.child.id());
     LateSync {
         node: late,
         full_secs,
         steady_secs,
+        peak_rss_mib,
     }
+}
+
+/// The process's peak resident memory so far (`VmHWM`), in MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    kb / 1024.0
 }
 
 /// Waits until `nodes` together use under 5% of a core over a second (their

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use luminex_ledger::BlockError;
+use luminex_ledger::{BlockError, SigCache};
 use luminex_primitives::{Amount, Block};
 use luminex_storage::faults::{Fault, FaultPlan, FaultyStore};
 use luminex_storage::{AcceptStatus, ChainError, KvStore, MemoryStore};
@@ -25,7 +25,11 @@ fn the_branch_with_more_work_wins_both_ways() {
     assert!(side.iter().all(|a| a.status == AcceptStatus::SideBranch));
     assert_on(&store, &f.chain_of(&f.a));
 
-    let r = accept(&store, &f.b[3], now).unwrap();
+    // A signature cache that holds the branch: what the thread preparing
+    // it checks ahead is still there when its blocks connect.
+    let r = store
+        .accept_block(&f.b[3], now, &SigCache::new(1_000))
+        .unwrap();
     assert_eq!(r.status, AcceptStatus::MainChain);
     let hashes = |v: &[Arc<Block>]| v.iter().map(|b| b.hash()).collect::<Vec<_>>();
     let rev_a: Vec<_> = f.a.iter().rev().map(Block::hash).collect();
@@ -34,6 +38,15 @@ fn the_branch_with_more_work_wins_both_ways() {
         hashes(&r.connected),
         f.b.iter().map(Block::hash).collect::<Vec<_>>()
     );
+    // Every signature of B checked once: ahead, by the thread preparing
+    // the branch, or when its block connected.
+    let signatures: usize =
+        f.b.iter()
+            .flat_map(|b| b.txs.iter().skip(1))
+            .map(|t| t.witnesses.len())
+            .sum();
+    assert!(signatures > 0);
+    assert_eq!(r.verified_signatures, signatures);
     assert_on(&store, &f.chain_of(&f.b));
 
     // A grows past B: back again.

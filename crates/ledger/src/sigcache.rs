@@ -35,6 +35,11 @@ impl SigCache {
         self.inner.get(wtxid).is_some()
     }
 
+    /// Most entries it holds.
+    pub fn capacity(&self) -> u64 {
+        self.inner.capacity()
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.inner.len()

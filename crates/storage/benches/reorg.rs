@@ -165,7 +165,10 @@ fn main() {
                 }
             }
         }
-        let cold = SigCache::new(1);
+        // Signatures never seen: an empty cache of a node's default size
+        // (a capacity of 1 would also throw away what a reorganisation
+        // checks ahead of connecting, which no node does).
+        let cold = SigCache::default();
         let start = Instant::now();
         let acc = store
             .accept_block(&b_blocks[DEPTH], now, if warm { &cache } else { &cold })

@@ -38,23 +38,25 @@ struct Job {
     /// Transactions to check: index in the block, wtxid, spent outputs.
     items: Vec<(usize, Hash, Vec<TxOut>)>,
     next: AtomicUsize,
+    /// Signatures verified by the preverifier's pool threads.
     verified: AtomicUsize,
     cache: SigCache,
 }
 
 impl Job {
-    /// Checks transactions until none is left unclaimed.
-    fn work(&self) {
+    /// Checks transactions until none is left unclaimed; returns how many
+    /// signatures this caller verified.
+    fn work(&self) -> usize {
+        let mut verified = 0;
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some((index, wtxid, spent)) = self.items.get(i) else {
-                return;
+                return verified;
             };
             let tx = &self.block.txs[*index];
             if verify_spent_outputs(tx, &self.genesis, spent).is_ok() {
                 self.cache.insert(*wtxid);
-                self.verified
-                    .fetch_add(tx.witnesses.len(), Ordering::Relaxed);
+                verified += tx.witnesses.len();
             }
         }
     }
@@ -73,11 +75,11 @@ pub struct PreverifyHelp {
 impl PreverifyHelp {
     /// Checks transactions of the block being preverified until none is
     /// left unclaimed; returns at once when no block is being checked.
-    pub fn help(&self) {
+    /// Returns how many signatures it verified (the preverifier's own
+    /// count leaves them out).
+    pub fn help(&self) -> usize {
         let job = self.current.lock().clone();
-        if let Some(job) = job {
-            job.work();
-        }
+        job.map_or(0, |job| job.work())
     }
 }
 
@@ -198,14 +200,16 @@ impl Preverifier {
             cache: cache.clone(),
         });
         *self.current.lock() = Some(job.clone());
-        match &self.pool {
+        let own = match &self.pool {
             Some(pool) => pool.in_place_scope(|s| {
-                s.spawn_broadcast(|_, _| job.work());
-                job.work();
+                s.spawn_broadcast(|_, _| {
+                    job.verified.fetch_add(job.work(), Ordering::Relaxed);
+                });
+                job.work()
             }),
             None => job.work(),
-        }
+        };
         *self.current.lock() = None;
-        job.verified.load(Ordering::Relaxed)
+        own + job.verified.load(Ordering::Relaxed)
     }
 }

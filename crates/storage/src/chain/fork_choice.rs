@@ -10,6 +10,14 @@ pub(super) const MAX_ORPHANS: usize = 256;
 /// Branch blocks a reorganisation prepares ahead of the one it connects.
 const REORG_LOOKAHEAD: usize = 2;
 
+/// Least signature cache a reorganisation prepares its branch ahead with:
+/// what is checked ahead reaches the connecting thread only through the
+/// cache, so the cache must hold the transactions of the blocks in flight
+/// (the lookahead and the block connecting; a 32 MiB block holds about
+/// 6,200 transfers). With a smaller cache (a store finishing a switch at
+/// open, tests) the branch is connected one block after the other.
+const REORG_PIPELINE_MIN_SIG_CACHE: u64 = 20_000;
+
 impl ChainStore {
     /// Validates `block`, which must extend the tip, and commits it.
     pub fn connect(&self, block: &Block, now: u64, cache: &SigCache) -> Result<(), ChainError> {
@@ -487,8 +495,9 @@ impl ChainStore {
     /// it with its error.
     ///
     /// Blocks come from the recent blocks when kept there (ADR 0037). For
-    /// a branch of several blocks, a second thread prepares the next
-    /// blocks — context-free checks and signatures, with a [`Preverifier`]
+    /// a branch of several blocks and a cache large enough to pass the
+    /// results on ([`REORG_PIPELINE_MIN_SIG_CACHE`]), a second thread
+    /// prepares the next blocks — context-free checks and signatures, with a [`Preverifier`]
     /// as a block-file import does — while this one connects and commits
     /// the one before, and this one helps with the checks when it would
     /// otherwise wait: a reorganisation is then paced by the larger of the
@@ -513,7 +522,7 @@ impl ChainStore {
                 Err(ChainError::Invalid(e)) => Ok(Some((hash, record, e))),
                 Err(e) => Err(e),
             };
-        if branch.len() < 2 {
+        if branch.len() < 2 || cache.capacity() < REORG_PIPELINE_MIN_SIG_CACHE {
             for (hash, record) in branch {
                 let block = PreparedBlock::Unchecked(self.shared_block(&hash)?);
                 if let Some(invalid) = connect(&block, hash, record, 0)? {
@@ -524,6 +533,8 @@ impl ChainStore {
         }
         let mut pre = Preverifier::new();
         let help = pre.helper();
+        // Signatures this thread verified helping the preparing one.
+        let mut helped = 0;
         let hashes: Vec<Hash> = branch.iter().map(|(h, _)| *h).collect();
         std::thread::scope(|s| {
             let (tx, rx) = sync_channel(REORG_LOOKAHEAD);
@@ -543,7 +554,7 @@ impl ChainStore {
                 let next = match rx.try_recv() {
                     Ok(p) => Ok(p),
                     Err(TryRecvError::Empty) => {
-                        help.help();
+                        helped += help.help();
                         rx.recv()
                     }
                     Err(TryRecvError::Disconnected) => rx.recv(),
@@ -551,6 +562,7 @@ impl ChainStore {
                 let (prepared, verified) = next.map_err(|_| {
                     ChainError::Inconsistent("the reorganisation's preparing thread stopped".into())
                 })??;
+                let verified = verified + std::mem::take(&mut helped);
                 if let Some(invalid) = connect(&prepared, hash, record, verified)? {
                     // Dropping the receiver stops the preparing thread.
                     return Ok(Some(invalid));

@@ -28,7 +28,7 @@ fn the_branch_with_more_work_wins_both_ways() {
     // A signature cache that holds the branch: what the thread preparing
     // it checks ahead is still there when its blocks connect.
     let r = store
-        .accept_block(&f.b[3], now, &SigCache::new(1_000))
+        .accept_block(&f.b[3], now, &SigCache::default())
         .unwrap();
     assert_eq!(r.status, AcceptStatus::MainChain);
     let hashes = |v: &[Arc<Block>]| v.iter().map(|b| b.hash()).collect::<Vec<_>>();
@@ -151,6 +151,26 @@ fn a_failing_block_of_the_winning_branch_rolls_back_to_the_old_one() {
     for blk in &b[1..] {
         assert_eq!(store.known_height(&blk.hash()), None);
     }
+}
+
+/// The same failure with a signature cache large enough for the branch to
+/// be prepared ahead on a second thread: the thread stops at the failing
+/// block and the old branch comes back whole.
+#[test]
+fn a_failing_block_of_a_branch_prepared_ahead_rolls_back_to_the_old_one() {
+    let (f, b) = fork_with_invalid_block();
+    let now = f.now();
+    let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    accept_all(&store, &f.a, now);
+    accept_all(&store, &b[..3], now);
+    let cache = SigCache::default();
+    match store.accept_block(&b[3], now, &cache) {
+        Err(ChainError::Invalid(BlockError::KnownInvalid)) => {}
+        other => panic!("expected the branch to be known invalid, got {other:?}"),
+    }
+    assert_on(&store, &f.chain_of(&f.a));
+    assert_eq!(store.known_height(&b[1].hash()), None);
 }
 
 /// A crash between the last disconnect of the old branch and the first

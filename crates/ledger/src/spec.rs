@@ -72,6 +72,7 @@ impl Default for BftParams {
             timeout_precommit_ms: default_timeout_vote(),
             timeout_precommit_delta_ms: default_timeout_delta(),
             proposer_selection: ProposerSelection::default(),
+            timeout_commit_ms: 0,
         }
     }
 }
@@ -128,6 +129,15 @@ pub struct BftParams {
     /// How the proposer of a round is chosen.
     #[serde(default)]
     pub proposer_selection: ProposerSelection,
+    /// Longest pause after a height is decided by this node's votes, before
+    /// the next one starts, while precommits of validators the decision's
+    /// certificate lacks may still arrive (CometBFT's `timeout_commit`):
+    /// they join the certificate the next block carries, which downtime
+    /// slashing reads (ADR 0042). The pause ends early once every validator
+    /// has signed, and is never longer than the block interval. 0 (the
+    /// default) waits only for the block interval's pace.
+    #[serde(default)]
+    pub timeout_commit_ms: u64,
 }
 
 /// Proof-of-work parameters.

@@ -51,6 +51,9 @@ enum Inbound {
     },
     /// Time to start the height after `height` (committed).
     Advance { height: u64 },
+    /// The block interval's pace after `height` is reached, during a commit
+    /// pause: start the next height if no precommit is missing any more.
+    PaceReached { height: u64 },
 }
 
 /// The network's way into the consensus task.
@@ -331,6 +334,10 @@ pub struct Consensus {
     /// The pause after a finalized block before the next height starts
     /// (the spec's interval unless `--block-time-ms` shortens it).
     block_interval_ms: u64,
+    /// A commit pause under way (ADR 0042): the height committed, and
+    /// whether the block interval's pace has been reached (the pause may
+    /// then end as soon as every validator's precommit is in).
+    pause: Option<(u64, bool)>,
 }
 
 /// Heights double-signing evidence is kept on a chain without staking
@@ -395,6 +402,7 @@ pub fn start(
         relay,
         evidence,
         block_interval_ms: u64::try_from(block_interval.as_millis()).unwrap_or(u64::MAX),
+        pause: None,
     };
     let handle = tokio::spawn(task.run(rx, stop));
     Ok((ConsensusHandle { tx }, handle))
@@ -426,6 +434,7 @@ impl Consensus {
                     Some(Inbound::Gossip { data, reply }) => {
                         let v = tokio::task::block_in_place(|| self.on_gossip(data));
                         let _ = reply.send(v);
+                        self.end_pause_if_complete();
                     }
                     Some(Inbound::Timeout { height, round, kind }) => {
                         let before = self.step_position();
@@ -439,6 +448,14 @@ impl Consensus {
                         self.apply(effects);
                     }
                     Some(Inbound::Advance { height }) => self.advance(height),
+                    Some(Inbound::PaceReached { height }) => {
+                        if let Some((h, reached)) = self.pause.as_mut() {
+                            if *h == height {
+                                *reached = true;
+                            }
+                        }
+                        self.end_pause_if_complete();
+                    }
                 },
             }
         }
@@ -702,7 +719,29 @@ impl Consensus {
     }
 
     /// Starts the height after `height`, which the chain has committed.
+    /// Sends `msg` to this task after `ms`.
+    fn send_after(&self, ms: u64, msg: Inbound) {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            let _ = tx.send(msg);
+        });
+    }
+
+    /// Ends a commit pause whose pace is reached once no validator's
+    /// precommit is missing from the decided certificate.
+    fn end_pause_if_complete(&mut self) {
+        if let Some((height, true)) = self.pause {
+            if !self.engine.awaits_precommits() {
+                self.advance(height);
+            }
+        }
+    }
+
     fn advance(&mut self, height: u64) {
+        if self.pause.is_some_and(|(h, _)| h == height) {
+            self.pause = None;
+        }
         if self.engine.height() != height {
             return;
         }
@@ -831,15 +870,23 @@ impl Consensus {
                         .time_ms()
                         .saturating_add(self.block_interval_ms);
                     let now = self.node.clock.now_millis();
-                    let wait = next_at.saturating_sub(now).min(self.block_interval_ms);
-                    if wait == 0 {
+                    let pace = next_at.saturating_sub(now).min(self.block_interval_ms);
+                    // Precommits the certificate lacks may still come: wait
+                    // for them up to the commit timeout, never past the
+                    // interval, unless they are all in sooner (ADR 0042).
+                    let pause = if self.engine.awaits_precommits() {
+                        self.rules.commit_timeout_ms().min(self.block_interval_ms)
+                    } else {
+                        0
+                    };
+                    if pause > pace {
+                        self.pause = Some((height, pace == 0));
+                        self.send_after(pace, Inbound::PaceReached { height });
+                        self.send_after(pause, Inbound::Advance { height });
+                    } else if pace == 0 {
                         self.advance(height);
                     } else {
-                        let tx = self.tx.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(Duration::from_millis(wait)).await;
-                            let _ = tx.send(Inbound::Advance { height });
-                        });
+                        self.send_after(pace, Inbound::Advance { height });
                     }
                 }
             }

@@ -3,8 +3,11 @@
 //!
 //! A certificate names its signers by a bitmap over the validator set (in
 //! the set's order) instead of repeating their multi-kilobyte public keys,
-//! and carries only the signatures that were needed. This crate carries the
-//! bytes; the consensus engine checks them against the validator set.
+//! with one signature per set bit. It holds at least a quorum's and may
+//! hold more: the one a block carries of its parent has every precommit
+//! its proposer gathered, late ones included, because downtime slashing
+//! reads the bitmap (ADR 0042). This crate carries the bytes; the consensus
+//! engine checks every signature against the validator set.
 
 use crate::codec::{put_bytes, put_seq, Decode, DecodeError, Encode, Reader, Sink};
 use crate::hash::Domain;

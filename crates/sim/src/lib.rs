@@ -110,6 +110,10 @@ pub struct Config {
     pub proposer_selection: ProposerSelection,
     /// A staking chain (ADR 0034) instead of an authority chain.
     pub staking: Option<StakingRun>,
+    /// Nodes slower than the rest: (node, ms) adds `ms` to every message
+    /// the node sends or receives, so it is the last to vote at every
+    /// height while still live.
+    pub slow: Vec<(usize, u64)>,
 }
 
 /// A staking chain's run: the last `joiners` nodes start outside the
@@ -190,8 +194,13 @@ pub struct Report {
     /// Simulated ms between consecutive finalized heights, as first seen by
     /// any honest node, after the heal.
     pub block_intervals_ms: Vec<u64>,
-    /// Bytes of each commit certificate finalized (encoded).
+    /// Bytes of each commit certificate finalized (encoded), as the
+    /// decision built it.
     pub certificate_bytes: Vec<usize>,
+    /// Bytes of the certificate each finalized block carries of its parent
+    /// (`last_commit`, encoded): the decision's with the precommits that
+    /// arrived during the commit pause (ADR 0042).
+    pub carried_certificate_bytes: Vec<usize>,
     /// Compact proposals nodes rebuilt only after asking for transactions
     /// (the simulation has no transaction gossip: a submission reaches one
     /// mempool).
@@ -253,6 +262,12 @@ enum Event {
         node: usize,
         tx: usize,
     },
+    /// The commit pause after `height` ends (ADR 0042).
+    Advance {
+        node: usize,
+        epoch: u64,
+        height: u64,
+    },
 }
 
 const TRACE: Domain = Domain("luminex/sim-trace");
@@ -279,8 +294,14 @@ pub fn preset_sim_spec(preset: &str, n: usize) -> ChainSpec {
     bft.timeout_prevote_delta_ms = 100;
     bft.timeout_precommit_ms = 200;
     bft.timeout_precommit_delta_ms = 100;
+    // A preset that pauses after a decision for late precommits (ADR 0042)
+    // pauses at the same scale as these timeouts.
+    bft.timeout_commit_ms = bft.timeout_commit_ms.min(SIM_TIMEOUT_COMMIT_MS);
     spec
 }
+
+/// The commit pause of [`preset_sim_spec`] on presets that have one.
+pub const SIM_TIMEOUT_COMMIT_MS: u64 = 100;
 
 struct Sim {
     cfg: Config,
@@ -309,7 +330,10 @@ struct Sim {
     trace: luminex_primitives::hash::TaggedHasher,
     delivered: u64,
     certificate_bytes: Vec<usize>,
+    carried_certificate_bytes: Vec<usize>,
     fetched_proposals: u64,
+    /// Per node, the height whose commit pause is under way.
+    paused: Vec<Option<u64>>,
     /// Where accounts must be created: a genesis account for rewards.
     genesis_account: Option<luminex_primitives::Lock>,
     /// Per node, the client that joins it to a staking chain.
@@ -392,6 +416,7 @@ pub fn random_config(seed: u64, n: usize, byzantine: usize) -> Config {
             ProposerSelection::Rotation
         },
         staking: None,
+        slow: Vec::new(),
     }
 }
 
@@ -505,7 +530,9 @@ impl Sim {
             trace: TRACE.hasher(),
             delivered: 0,
             certificate_bytes: Vec::new(),
+            carried_certificate_bytes: Vec::new(),
             fetched_proposals: 0,
+            paused: vec![None; n],
             genesis_account,
             clients,
             index,
@@ -538,8 +565,16 @@ impl Sim {
             return;
         }
         let copies = if self.rng.chance(3) { 2 } else { 1 };
+        let slow: u64 = self
+            .cfg
+            .slow
+            .iter()
+            .filter(|(n, _)| *n == from || *n == to)
+            .map(|(_, ms)| ms)
+            .sum();
         for _ in 0..copies {
-            let at = self.now + self.cfg.min_delay_ms + 1 + self.rng.below(self.cfg.max_delay_ms);
+            let at =
+                self.now + slow + self.cfg.min_delay_ms + 1 + self.rng.below(self.cfg.max_delay_ms);
             self.push(
                 at,
                 Event::Deliver {
@@ -673,6 +708,7 @@ impl Sim {
                 .collect(),
             validator_sets,
             certificate_bytes: std::mem::take(&mut self.certificate_bytes),
+            carried_certificate_bytes: std::mem::take(&mut self.carried_certificate_bytes),
             fetched_proposals: self.fetched_proposals,
         }
     }
@@ -729,6 +765,18 @@ impl Sim {
                 self.delivered += 1;
                 self.trace(1, from as u64, to as u64, 0);
                 self.deliver(from, to, wire);
+                self.end_pause_if_complete(to);
+            }
+            Event::Advance {
+                node,
+                epoch,
+                height,
+            } => {
+                if self.nodes[node].epoch != epoch || self.nodes[node].live.is_none() {
+                    return;
+                }
+                self.trace(8, node as u64, height, 0);
+                self.advance(node, height);
             }
             Event::Timeout {
                 node,
@@ -755,6 +803,7 @@ impl Sim {
             Event::Crash { node } => {
                 self.trace(4, node as u64, 0, 0);
                 self.nodes[node].live = None;
+                self.paused[node] = None;
             }
             Event::Restart { node } => {
                 self.trace(5, node as u64, 0, 0);
@@ -1111,6 +1160,9 @@ impl Sim {
                 None => {
                     self.finalized.insert(height, (hash, i, self.now));
                     self.certificate_bytes.push(certificate.encoded_len());
+                    if let Some(c) = &block.last_commit {
+                        self.carried_certificate_bytes.push(c.encoded_len());
+                    }
                 }
             }
             if let Err(e) = self.check_supply(i, height) {
@@ -1123,12 +1175,58 @@ impl Sim {
         }
         self.record_payouts(i, &block, height);
         self.client_acts(i, height);
-        let next = {
-            let live = self.nodes[i].live.as_ref().expect("live");
-            live.chain.consensus_record(height)
+        // Precommits the decision lacks may still come: the next height
+        // starts after the chain's commit timeout, or once they are all in
+        // (ADR 0042), as on a node.
+        let live = self.nodes[i].live.as_ref().expect("live");
+        if live.engine.awaits_precommits() && self.rules.commit_timeout_ms() > 0 {
+            self.paused[i] = Some(height);
+            let epoch = self.nodes[i].epoch;
+            self.push(
+                self.now + self.rules.commit_timeout_ms(),
+                Event::Advance {
+                    node: i,
+                    epoch,
+                    height,
+                },
+            );
+        } else {
+            self.advance(i, height);
+        }
+    }
+
+    /// Ends node `i`'s commit pause once no validator's precommit is
+    /// missing from its decided certificate.
+    fn end_pause_if_complete(&mut self, i: usize) {
+        let Some(height) = self.paused[i] else {
+            return;
         };
-        match next {
-            Ok(Some(record)) => {
+        if self.nodes[i]
+            .live
+            .as_ref()
+            .is_some_and(|l| !l.engine.awaits_precommits())
+        {
+            self.advance(i, height);
+        }
+    }
+
+    /// Node `i` starts the height after `height`, which it committed (the
+    /// engine carries the certificate with the precommits it gathered).
+    fn advance(&mut self, i: usize, height: u64) {
+        if self.paused[i] == Some(height) {
+            self.paused[i] = None;
+        }
+        let Some(live) = self.nodes[i].live.as_ref() else {
+            return;
+        };
+        if live.engine.height() != height {
+            return;
+        }
+        match (
+            live.chain.consensus_record(height),
+            live.chain.certificate(height),
+        ) {
+            (Ok(Some(record)), Ok(Some(certificate))) => {
                 self.with_engine(i, |e, h| e.advance(record, certificate, h));
                 self.relay(i, |r, engine, now, pool| r.advanced(engine, now, pool));
             }

@@ -10,7 +10,9 @@
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use luminex_sim::{simulate, sweep_config, Behaviour, Config, Outcome, ProposerSelection};
+use luminex_sim::{
+    simulate, simulate_with, sweep_config, Behaviour, Config, Outcome, ProposerSelection,
+};
 use rayon::prelude::*;
 
 #[derive(Parser)]
@@ -44,6 +46,10 @@ enum Command {
         /// Heights to finalize.
         #[arg(long, default_value_t = 10)]
         blocks: u64,
+        /// The spec's commit pause (ms): how long a node waits after a
+        /// decision for the precommits its certificate lacks (ADR 0042).
+        #[arg(long, default_value_t = 0)]
+        timeout_commit_ms: u64,
     },
 }
 
@@ -79,6 +85,7 @@ fn main() {
             validators,
             delay_ms,
             blocks,
+            timeout_commit_ms,
         } => {
             for n in validators {
                 let cfg = Config {
@@ -96,15 +103,21 @@ fn main() {
                     catch_up: true,
                     proposer_selection: ProposerSelection::Rotation,
                     staking: None,
+                    slow: Vec::new(),
                 };
                 let started = Instant::now();
-                let r = simulate(1, &cfg);
+                let (r, _) = simulate_with(1, &cfg, |spec| {
+                    if let Some(bft) = spec.bft.as_mut() {
+                        bft.timeout_commit_ms = timeout_commit_ms;
+                    }
+                });
                 let mut iv = r.block_intervals_ms.clone();
                 iv.sort_unstable();
                 let median = iv.get(iv.len() / 2).copied().unwrap_or(0);
                 let cert = r.certificate_bytes.last().copied().unwrap_or(0);
+                let carried = r.carried_certificate_bytes.last().copied().unwrap_or(0);
                 println!(
-                    "{n} validators, {delay_ms} ms links: {:?}; median time per finalized height {median} ms (simulated); commit certificate {cert} bytes; {:.1} s wall",
+                    "{n} validators, {delay_ms} ms links, {timeout_commit_ms} ms commit pause: {:?}; median time per finalized height {median} ms (simulated); commit certificate {cert} bytes at the decision, {carried} carried by the next block; {:.1} s wall",
                     r.outcome,
                     started.elapsed().as_secs_f64()
                 );

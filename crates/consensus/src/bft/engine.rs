@@ -324,6 +324,10 @@ pub struct Engine {
     /// time, not only the first quorum this node saw: missed-block
     /// accounting then tells a live validator from an absent one.
     decided_cert: Option<CommitCertificate>,
+    /// Whether the height was decided by the votes this node counted (not
+    /// by a peer's certificate during catch-up): only then is a commit
+    /// pause worth waiting (see [`Engine::awaits_precommits`]).
+    decided_by_votes: bool,
 }
 
 impl Engine {
@@ -368,6 +372,7 @@ impl Engine {
             locking: true,
             decided: false,
             decided_cert: None,
+            decided_by_votes: false,
         }
     }
 
@@ -427,6 +432,32 @@ impl Engine {
     pub fn is_validator(&self) -> bool {
         self.me()
             .is_some_and(|m| self.machine.record().validators.index_of(&m).is_some())
+    }
+
+    /// Whether the height was decided by this node's votes and its
+    /// certificate still lacks the precommit of some validator of the set.
+    /// The caller may then hold off [`Engine::advance`] for the chain's
+    /// commit timeout ([`BftRules::commit_timeout_ms`], CometBFT's
+    /// `timeout_commit`): precommits that arrive meanwhile join the
+    /// certificate the next block carries, so a live validator that is
+    /// merely slower than the quorum is not counted as missing (ADR 0042).
+    /// False once every validator signed (no reason to wait longer), before
+    /// a decision, and after a decision taken from a peer's certificate (a
+    /// node catching up should not pause at every block).
+    pub fn awaits_precommits(&self) -> bool {
+        self.decided
+            && self.decided_by_votes
+            && self
+                .decided_cert
+                .as_ref()
+                .is_some_and(|c| c.signatures.len() < self.machine.record().validators.len())
+    }
+
+    /// The certificate of the height decided and not yet left, with the
+    /// precommits that arrived after the decision: what the next block
+    /// carries as its `last_commit` if this node proposes it.
+    pub fn decided_certificate(&self) -> Option<&CommitCertificate> {
+        self.decided_cert.as_ref()
     }
 
     /// The certificate of the previous height that this height's block
@@ -553,6 +584,7 @@ impl Engine {
             ));
         }
         self.decided = true;
+        self.decided_by_votes = false;
         self.decided_cert = Some(certificate.clone());
         Ok(vec![Effect::Commit {
             block: Box::new(block),
@@ -597,6 +629,7 @@ impl Engine {
             ..SignedState::default()
         };
         self.decided = false;
+        self.decided_by_votes = false;
         self.certified_ahead = self.certified_ahead.split_off(&height);
         if let Some((block, certificate)) = self.certified_ahead.remove(&height) {
             // Caught up from peers: no need to run the height.
@@ -831,6 +864,7 @@ impl Engine {
                     let certificate =
                         CommitCertificate::new(self.height(), round, value, set.len(), signed);
                     self.decided = true;
+                    self.decided_by_votes = true;
                     self.decided_cert = Some(certificate.clone());
                     effects.push(Effect::Commit {
                         block: Box::new(block),

@@ -73,6 +73,13 @@ impl BftRules {
         }
     }
 
+    /// The spec's `timeout_commit_ms`: the longest pause after a decision
+    /// by votes during which late precommits still join the certificate
+    /// the next block carries (see [`super::Engine::awaits_precommits`]).
+    pub fn commit_timeout_ms(&self) -> u64 {
+        self.params.timeout_commit_ms
+    }
+
     /// The consensus state after the block at `height`.
     fn state_at(chain: &dyn ChainContext, height: u64) -> Result<ConsensusRecord, BlockError> {
         chain

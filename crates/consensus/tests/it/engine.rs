@@ -504,6 +504,10 @@ fn late_precommits_join_the_certificate_the_next_block_carries() {
     }
     let (_, cert) = commits.iter().find(|(i, _)| *i == 0).cloned().unwrap();
     assert_eq!(cert.signatures.len(), 3, "decided on the first quorum");
+    // A precommit is missing: a commit pause is worth waiting.
+    assert!(engines[0].awaits_precommits());
+    // Validator 1 got every precommit in time: nothing to wait for.
+    assert!(engines[1].is_decided() && !engines[1].awaits_precommits());
     let ConsensusMessage::Vote(late) = held.pop().unwrap() else {
         unreachable!()
     };
@@ -530,6 +534,11 @@ fn late_precommits_join_the_certificate_the_next_block_carries() {
         engines[0].receive(ConsensusMessage::Vote(late.clone()), &mut hosts[0]),
         Ok(Vec::new())
     );
+    assert!(!engines[0].awaits_precommits(), "every validator signed");
+    assert_eq!(
+        engines[0].decided_certificate().unwrap().signatures.len(),
+        4
+    );
     assert_eq!(
         err(engines[0].receive(ConsensusMessage::Vote(late), &mut hosts[0])),
         MessageError::Duplicate
@@ -544,4 +553,68 @@ fn late_precommits_join_the_certificate_the_next_block_carries() {
     f.rules
         .verify_certificate(&f.record.validators, &carried, 1, &cert.block_hash)
         .unwrap();
+}
+
+/// A height taken from a peer's certificate (catch-up) is not worth a
+/// commit pause, however few precommits that certificate names.
+#[test]
+fn a_decision_from_a_peers_certificate_awaits_no_precommits() {
+    let f = Fixture::new();
+    let mut host = TestHost::new();
+    let block = host.block(f.keys[f.proposer(0)].public_key().key_hash(), 1);
+    let hash = block.hash();
+    let signed = (0..3)
+        .map(|i| {
+            let ConsensusMessage::Vote(v) = f.vote(i, VoteKind::Precommit, 1, 0, Some(hash)) else {
+                unreachable!()
+            };
+            (
+                f.record.validators.index_of(&v.vote.validator).unwrap(),
+                v.signature,
+            )
+        })
+        .collect();
+    let cert = CommitCertificate::new(1, 0, hash, 4, signed);
+    let mut e = f.engine(Some(3), None);
+    e.start(&mut host);
+    assert!(!e.awaits_precommits(), "not decided yet");
+    let eff = e.certified(block, cert, &mut host).unwrap();
+    assert!(matches!(eff.as_slice(), [Effect::Commit { .. }]));
+    assert!(e.is_decided() && !e.awaits_precommits());
+}
+
+/// A certificate may name more signers than a quorum needs — every one of
+/// them must have signed the block, though: the bitmap is what downtime
+/// slashing reads (ADR 0042).
+#[test]
+fn a_certificate_with_every_signer_verifies_and_one_bad_extra_signature_fails_it() {
+    let f = Fixture::new();
+    let hash = Hash([3; 32]);
+    let sig = |i: usize, block: Hash, round: u32| {
+        let ConsensusMessage::Vote(v) = f.vote(i, VoteKind::Precommit, 1, round, Some(block))
+        else {
+            unreachable!()
+        };
+        (
+            f.record.validators.index_of(&v.vote.validator).unwrap(),
+            v.signature,
+        )
+    };
+    let set = &f.record.validators;
+    let all = CommitCertificate::new(1, 0, hash, 4, (0..4).map(|i| sig(i, hash, 0)).collect());
+    assert_eq!(all.signer_indexes(), vec![0, 1, 2, 3]);
+    f.rules.verify_certificate(set, &all, 1, &hash).unwrap();
+    // The fourth signed another block, or another round: it may not be
+    // named, although the other three are a quorum.
+    for stray in [sig(3, Hash([4; 32]), 0), sig(3, hash, 1)] {
+        let mut signed: Vec<_> = (0..3).map(|i| sig(i, hash, 0)).collect();
+        signed.push(stray);
+        let c = CommitCertificate::new(1, 0, hash, 4, signed);
+        assert_eq!(c.signatures.len(), 4);
+        assert!(f.rules.verify_certificate(set, &c, 1, &hash).is_err());
+    }
+    // A signature whose bit is missing, or a bit without its signature.
+    let mut c = all.clone();
+    c.signatures.pop();
+    assert!(f.rules.verify_certificate(set, &c, 1, &hash).is_err());
 }

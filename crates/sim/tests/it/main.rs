@@ -96,6 +96,7 @@ fn quiet(behaviours: Vec<Behaviour>) -> Config {
         catch_up: true,
         proposer_selection: ProposerSelection::Rotation,
         staking: None,
+        slow: Vec::new(),
     }
 }
 

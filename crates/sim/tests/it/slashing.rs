@@ -94,3 +94,83 @@ fn a_double_signer_is_slashed_once_and_a_silent_validator_is_jailed() {
     let last = report.validator_sets.last().expect("heights");
     assert!(!last.contains(&2) && !last.contains(&5), "{last:?}");
 }
+
+/// Runs seven validators of `nextgen` — five fast, node 4 live but the
+/// slowest (every message it sends or receives takes 30 ms more than the
+/// others' 1–20 ms, so it is never in the first quorum), node 5 silent —
+/// with a downtime window of 10 commits for `blocks` blocks, and the
+/// commit pause `timeout_commit_ms`. The staking states of the honest
+/// nodes (all equal) and the spec.
+fn slow_and_silent(
+    timeout_commit_ms: u64,
+    blocks: u64,
+) -> (Vec<luminex_ledger::StakingState>, ChainSpec) {
+    use Behaviour::*;
+    let behaviours = vec![Honest, Honest, Honest, Honest, Honest, Silent, Honest];
+    let cfg = Config {
+        transfers: 0,
+        blocks_after_heal: blocks,
+        slow: vec![(4, 30)],
+        staking: Some(StakingRun {
+            max_validators: 7,
+            ..StakingRun::default()
+        }),
+        ..super::quiet(behaviours.clone())
+    };
+    let mut spec = None;
+    let (report, states) = simulate_with(34, &cfg, |s| {
+        s.bft.as_mut().expect("a BFT spec").timeout_commit_ms = timeout_commit_ms;
+        let p = s.staking.as_mut().expect("a staking chain");
+        p.downtime_window = 10;
+        p.jail_blocks = 4;
+        spec = Some(s.clone());
+    });
+    assert!(
+        matches!(report.outcome, Outcome::Live { .. }),
+        "{:?}",
+        report.outcome
+    );
+    let honest: Vec<_> = states
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| behaviours[*i] == Honest)
+        .map(|(i, s)| s.unwrap_or_else(|| panic!("honest node {i} is up")))
+        .collect();
+    let jails: Vec<_> = honest
+        .iter()
+        .map(|s| s.jails().map(|(id, j)| (*id, *j)).collect::<Vec<_>>())
+        .collect();
+    assert!(jails.windows(2).all(|w| w[0] == w[1]), "{jails:?}");
+    (honest, spec.expect("the spec"))
+}
+
+/// The commit pause makes downtime fair (ADR 0042): the precommits of a
+/// live validator that is always the slowest arrive after the quorum but
+/// within the pause, join the certificates the next blocks carry, and it
+/// is never jailed over six windows — while the silent validator is, as
+/// soon as it has been watched for a window.
+#[test]
+fn a_live_but_slowest_validator_is_never_jailed_and_a_silent_one_is() {
+    let (states, spec) = slow_and_silent(luminex_sim::SIM_TIMEOUT_COMMIT_MS, 60);
+    for s in &states {
+        assert!(
+            s.jail(&id(&spec, 5)).is_some_and(|j| !j.slashed),
+            "the silent validator is jailed for downtime"
+        );
+        for k in [0, 1, 2, 3, 4, 6] {
+            assert!(s.jail(&id(&spec, k)).is_none(), "validator {k} jailed");
+        }
+    }
+}
+
+/// The same network without the pause: certificates carry the first
+/// quorum only, the slow validator is missing from most of them and is
+/// jailed — what the pause is for.
+#[test]
+fn without_the_commit_pause_the_slowest_validator_is_jailed() {
+    let (states, spec) = slow_and_silent(0, 25);
+    for s in &states {
+        assert!(s.jail(&id(&spec, 4)).is_some(), "the slow validator");
+        assert!(s.jail(&id(&spec, 5)).is_some(), "the silent validator");
+    }
+}

@@ -52,11 +52,12 @@ pub struct StakingParams {
     /// fixed supply kept for redistribution.
     #[serde(default = "default_reporter_share")]
     pub reporter_share: Ratio,
-    /// Commits over which liveness is judged; 0 (the default) turns
-    /// downtime slashing off. A block's certificate names only the
-    /// precommits its proposer gathered (at least a quorum), so an honest
-    /// but slow validator can be left out of many: enable it with a
-    /// `downtime_min_signed` well below the share a slow validator keeps.
+    /// Commits over which liveness is judged; 0 (the default when a spec
+    /// names none) turns downtime slashing off; the staking presets turn it
+    /// on. A block's certificate names the precommits its proposer
+    /// gathered, so a fair measure needs the BFT table's
+    /// `timeout_commit_ms` pause, during which the precommits of live but
+    /// slower validators still arrive (ADR 0042).
     #[serde(default = "default_downtime_window")]
     pub downtime_window: u64,
     /// Least share of the last `downtime_window` commits a validator of the

@@ -18,7 +18,9 @@
 //!   older than the unbonding period is refused (the stake may have left),
 //!   and so the record is dropped once that old.
 //! - **Downtime.** Block *h* carries the certificate of *h* − 1, whose
-//!   signers bitmap indexes the set in force at *h* − 1. Each member's
+//!   signers bitmap indexes the set in force at *h* − 1; it names every
+//!   precommit the proposer received before its commit pause ended, not
+//!   only the first quorum (ADR 0042). Each member's
 //!   missed commits are kept ([`Liveness`]); a member that has been in the
 //!   set for a whole `downtime_window` of commits and signed fewer than
 //!   `downtime_min_signed` of the last `downtime_window` loses

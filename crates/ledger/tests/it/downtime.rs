@@ -212,7 +212,10 @@ fn slashing_keys_of_the_spec_with_defaults() {
     assert_eq!(p.downtime_slash, Ratio::new(1, 100));
     assert_eq!(p.reporter_share, Ratio::new(1, 10));
     assert_eq!(p.downtime_min_signed, Ratio::new(1, 2));
-    assert_eq!(p.downtime_window, 0, "downtime is off unless asked for");
+    assert_eq!(
+        p.downtime_window, 0,
+        "off unless the spec asks (the presets do)"
+    );
     assert_eq!(p.check(), Ok(()));
     let toml = |extra: &str| format!("min_stake = {MIN}\nunbonding_blocks = {UNBONDING}\n{extra}");
     let parsed: StakingParams = toml::from_str(&toml("")).unwrap();
@@ -260,4 +263,34 @@ fn slashing_keys_of_the_spec_with_defaults() {
             "reporter_share"
         )))
     );
+}
+
+/// The staking presets judge downtime (ADR 0042) — over 100 commits on
+/// `nextgen`'s 5-minute blocks, 600 on the 1-second blocks of `almagill`
+/// and `sidechain`, each with a minimum of one half — and pause up to a
+/// second after a decision for late precommits, so that certificates name
+/// every live validator; `dev`, `qbtc` and `poa` have no staking, and
+/// `poa` no pause: its blocks come at the interval's pace alone.
+#[test]
+fn the_staking_presets_judge_downtime_with_a_commit_pause() {
+    for (name, window, jail) in [
+        ("nextgen", 100, 12),
+        ("almagill", 600, 600),
+        ("sidechain", 600, 600),
+    ] {
+        let spec = ChainSpec::preset(name).unwrap();
+        let p = spec.staking.as_ref().unwrap();
+        assert_eq!(p.downtime_window, window, "{name}");
+        assert_eq!(p.downtime_min_signed, Ratio::new(1, 2), "{name}");
+        assert_eq!(p.downtime_slash, Ratio::new(1, 100), "{name}");
+        assert_eq!(p.jail_blocks, jail, "{name}");
+        assert_eq!(spec.bft.as_ref().unwrap().timeout_commit_ms, 1000, "{name}");
+    }
+    for name in ["dev", "qbtc", "poa"] {
+        let spec = ChainSpec::preset(name).unwrap();
+        assert!(spec.staking.is_none(), "{name}");
+        if let Some(b) = &spec.bft {
+            assert_eq!(b.timeout_commit_ms, 0, "{name}");
+        }
+    }
 }

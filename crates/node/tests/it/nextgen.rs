@@ -6,6 +6,8 @@
 //! certificates and blocks keep finalizing; a delegator delegates to it and
 //! earns its share of the epoch's rewards; it unstakes its own bond and the
 //! coins come back to its payout address after the unbonding period.
+//! Downtime is judged over windows of two epochs, with the preset's commit
+//! pause (ADR 0042): no validator is jailed, the newcomer included.
 //! And with downtime slashing on, a validator killed is slashed and jailed
 //! by the others' blocks, which their metrics count.
 
@@ -24,6 +26,7 @@ use crate::support::{ok, total_of};
 const EPOCH: u64 = 6;
 const UNBONDING: u64 = 6;
 const NAME: &str = "nextgen-e2e";
+const DOWNTIME_WINDOW: u64 = 2 * EPOCH;
 
 /// `nextgen` with short epochs and unbonding, a minimum stake of one coin
 /// and five seats, then `adjust`, written as a spec file.
@@ -58,7 +61,7 @@ fn args(extra: &[&str], boot: Option<&str>) -> Vec<String> {
 async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_return() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    let (spec_path, spec) = spec_file(w, |_| {});
+    let (spec_path, spec) = spec_file(w, |s| s.downtime_window = DOWNTIME_WINDOW);
     let v0 = Proc::start_on(&spec_path, NAME, args(&["--dev-validator", "0"], None));
     let boot = v0.p2p_addr().await;
     let others: Vec<Proc> = (1..4)
@@ -196,8 +199,13 @@ async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_retur
         total_of(&cli(&["wallet", "--wallet", "payee", "balance"])) == "2"
     })
     .await;
-    // All five agree on the chain.
+    // Every validator signed enough of every window: nobody was jailed for
+    // downtime, over many more heights than a window.
     let h = v0.tip().await.0;
+    assert!(h > 3 * DOWNTIME_WINDOW, "{h} heights");
+    let staking: Value = get(v0.port, "/staking").await;
+    assert_eq!(staking["jailed"], 0, "{staking}");
+    // All five agree on the chain.
     all_past(&five, h, "all five follow").await;
     let hash = get(v0.port, &format!("/blocks/{h}")).await["hash"].clone();
     for n in &five {

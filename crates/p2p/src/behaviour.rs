@@ -28,7 +28,7 @@ pub struct ChainNames {
     pub sync: StreamProtocol,
     /// The Kademlia protocol (a DHT per chain).
     pub kad: StreamProtocol,
-    /// Gossip topic for transactions.
+    /// Gossip topic for transactions, in batches (ADR 0043).
     pub tx_topic: gossipsub::IdentTopic,
     /// Gossip topic for block announcements.
     pub block_topic: gossipsub::IdentTopic,
@@ -46,8 +46,9 @@ impl ChainNames {
                 .expect("starts with a slash"),
             kad: StreamProtocol::try_from_owned(format!("/luminex/{tag}/kad/1"))
                 .expect("starts with a slash"),
-            // Version 2: unsigned messages (see `Behaviour::new`).
-            tx_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/tx/2")),
+            // Version 2: unsigned messages (see `Behaviour::new`); the
+            // transaction topic's 3: batches of transactions (ADR 0043).
+            tx_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/tx/3")),
             block_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/block/2")),
             consensus_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/consensus/2")),
         }

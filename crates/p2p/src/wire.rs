@@ -43,6 +43,9 @@ pub enum WireError {
     /// zstd could not decode the body.
     #[error("corrupt compressed frame: {0}")]
     Corrupt(String),
+    /// A batch of gossiped transactions holds none.
+    #[error("empty transaction batch")]
+    EmptyBatch,
     /// The body is not a canonical encoding.
     #[error(transparent)]
     Decode(#[from] DecodeError),
@@ -130,6 +133,47 @@ pub fn frame_body(frame: &[u8], limit: usize) -> Result<Cow<'_, [u8]>, WireError
 pub fn from_frame<T: Decode>(frame: &[u8], limit: usize) -> Result<T, WireError> {
     let body = frame_body(frame, limit)?;
     Ok(T::decode_all(&body)?)
+}
+
+/// Most transactions in one gossiped batch (ADR 0043).
+pub const MAX_TX_BATCH: usize = 1_024;
+
+/// The gossip frame of a batch of transactions, given in their canonical
+/// encodings (ADR 0043): a plain frame holding the count, then each
+/// transaction as length-prefixed bytes, so a receiver bounds each one
+/// before decoding it. Not compressed: transactions are mostly ML-DSA keys
+/// and signatures (see [`to_plain_frame`]).
+pub fn tx_batch_frame<T: AsRef<[u8]>>(txs: &[T]) -> Vec<u8> {
+    let bytes: usize = txs.iter().map(|t| t.as_ref().len() + 9).sum();
+    let mut frame = Vec::with_capacity(1 + 9 + bytes);
+    frame.push(PLAIN);
+    put_length(&mut frame, txs.len());
+    for t in txs {
+        let t = t.as_ref();
+        put_length(&mut frame, t.len());
+        frame.extend_from_slice(t);
+    }
+    frame
+}
+
+/// The transactions of a batch frame of at most `limit` bytes: at least
+/// one and at most [`MAX_TX_BATCH`], each at most `max_tx_bytes` and a
+/// canonical encoding spanning exactly its length.
+pub fn txs_from_batch_frame(
+    frame: &[u8],
+    limit: usize,
+    max_tx_bytes: usize,
+) -> Result<Vec<Transaction>, WireError> {
+    let body = frame_body(frame, limit)?;
+    let mut r = Reader::new(&body);
+    let txs = r.seq("batched transactions", MAX_TX_BATCH as u64, |r| {
+        Transaction::decode_all(r.bytes("batched transaction", max_tx_bytes as u64)?)
+    })?;
+    r.finish()?;
+    if txs.is_empty() {
+        return Err(WireError::EmptyBatch);
+    }
+    Ok(txs)
 }
 
 /// What a node is for, as it tells its peers.
@@ -462,6 +506,75 @@ mod tests {
             from_frame::<Response>(&to_frame(&stored), 1 << 20).unwrap(),
             plain
         );
+    }
+
+    #[test]
+    fn transaction_batches_round_trip_and_are_bounded() {
+        use luminex_primitives::{Amount, Lock, TxKind, TxOut};
+        // Of different sizes: n × 10 outputs.
+        let tx = |n: u8| Transaction {
+            version: 1,
+            chain_id: 7,
+            kind: TxKind::Coinbase { height: n.into() },
+            inputs: vec![],
+            outputs: vec![
+                TxOut {
+                    amount: Amount::from_base(50).unwrap(),
+                    lock: Lock::Key {
+                        scheme: luminex_primitives::SchemeId::MlDsa65,
+                        key_hash: Hash([n; 32]),
+                    },
+                };
+                usize::from(n) * 10
+            ],
+            expiry_height: 0,
+            witnesses: vec![],
+            data: vec![],
+        };
+        let txs: Vec<Transaction> = (1..=3).map(tx).collect();
+        let encoded: Vec<Vec<u8>> = txs.iter().map(|t| t.encode()).collect();
+        let frame = tx_batch_frame(&encoded);
+        let largest = encoded.iter().map(Vec::len).max().unwrap();
+        assert_eq!(txs_from_batch_frame(&frame, 1 << 20, largest).unwrap(), txs);
+        // A transaction past the limit is refused before it is decoded.
+        assert!(matches!(
+            txs_from_batch_frame(&frame, 1 << 20, largest - 1),
+            Err(WireError::Decode(DecodeError::TooLong { .. }))
+        ));
+        // So is a frame past its limit, an empty batch, a count past the
+        // most a batch holds, bytes that are not a transaction, and bytes
+        // after the last transaction.
+        assert!(matches!(
+            txs_from_batch_frame(&frame, frame.len() - 2, largest),
+            Err(WireError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            txs_from_batch_frame(&tx_batch_frame::<Vec<u8>>(&[]), 100, 100),
+            Err(WireError::EmptyBatch)
+        ));
+        let mut many = vec![PLAIN];
+        put_length(&mut many, MAX_TX_BATCH + 1);
+        assert!(matches!(
+            txs_from_batch_frame(&many, 1 << 20, largest),
+            Err(WireError::Decode(DecodeError::TooLong { .. }))
+        ));
+        assert!(matches!(
+            txs_from_batch_frame(&tx_batch_frame(&[vec![1u8, 2, 3]]), 100, 100),
+            Err(WireError::Decode(_))
+        ));
+        let mut trailing = frame.clone();
+        trailing.push(0);
+        assert!(matches!(
+            txs_from_batch_frame(&trailing, 1 << 20, largest),
+            Err(WireError::Decode(DecodeError::TrailingBytes(1)))
+        ));
+        // A transaction's own bytes must span its length exactly.
+        let mut padded = encoded[0].clone();
+        padded.push(0);
+        assert!(matches!(
+            txs_from_batch_frame(&tx_batch_frame(&[padded]), 1 << 20, largest + 1),
+            Err(WireError::Decode(DecodeError::TrailingBytes(1)))
+        ));
     }
 
     #[test]

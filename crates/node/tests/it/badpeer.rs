@@ -14,7 +14,7 @@ use luminex_p2p::behaviour::{Behaviour, BehaviourEvent, ChainNames, Limits, Sync
 use luminex_p2p::compact::CompactBlock;
 use luminex_p2p::wire;
 use luminex_p2p::Role;
-use luminex_primitives::{Block, PowHeader};
+use luminex_primitives::{Block, Encode, PowHeader};
 
 use crate::p2p::{broadcast, dev_transfers, TestNode};
 
@@ -135,19 +135,16 @@ async fn a_peer_sending_garbage_is_banned_and_the_node_keeps_its_state() {
 
     // Malformed: not a transaction.
     let malformed = vec![vec![0u8, 0xff, 0xff, 0x01]];
-    // Oversized: a frame larger than the chain's largest transaction.
-    let oversized = vec![{
-        let mut f = vec![0u8];
-        f.resize(spec.max_tx_bytes + 10, 7);
-        f
-    }];
-    // Invalid transactions: well-formed, with broken signatures.
+    // Oversized: a batch holding more than the chain's largest transaction.
+    let oversized = vec![wire::tx_batch_frame(&[vec![7u8; spec.max_tx_bytes + 10]])];
+    // Invalid transactions: well-formed, with broken signatures, each in a
+    // batch of its own.
     let invalid_txs: Vec<Vec<u8>> = txs[1..3]
         .iter()
         .map(|t| {
             let mut t = t.clone();
             luminex_ledger::testkit::signature_bytes_mut(&mut t.witnesses[0])[5] ^= 0x55;
-            wire::to_frame(&t)
+            wire::tx_batch_frame(&[t.encode()])
         })
         .collect();
     // An invalid block: on genesis, well-formed, but without a coinbase.

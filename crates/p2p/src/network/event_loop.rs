@@ -85,8 +85,18 @@ impl<C: ChainAccess> Net<C> {
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut slow = tokio::time::interval(Duration::from_secs(1));
+        // The transaction batch's send time, when one waits.
+        let flush = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(flush);
         loop {
+            let due = self.tx_batch.deadline();
+            if let Some(d) = due {
+                if flush.deadline() != d {
+                    flush.as_mut().reset(d);
+                }
+            }
             tokio::select! {
+                () = &mut flush, if due.is_some() => self.flush_txs(),
                 ev = self.swarm.select_next_some() => self.on_swarm(ev),
                 cmd = cmds.recv() => match cmd {
                     Some(c) => self.on_command(c),
@@ -228,11 +238,11 @@ impl<C: ChainAccess> Net<C> {
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
-            Command::PublishTx(frame) => {
-                let topic = self.names.tx_topic.clone();
-                self.publish(topic, frame);
-            }
+            Command::PublishTx(tx) => self.queue_tx(tx),
             Command::PublishConsensus(data) => {
+                // Transactions first: a proposal never names one that its
+                // proposer still holds back in a batch (ADR 0043).
+                self.flush_txs();
                 let topic = self.names.consensus_topic.clone();
                 self.publish(topic, data);
             }

@@ -3,8 +3,10 @@
 //! and compact block announcements are rebuilt from it — asking the
 //! announcer for missing transactions, or for the full block.
 
+use std::time::Duration;
+
 use libp2p::{gossipsub, PeerId};
-use luminex_primitives::{Block, Hash, Transaction};
+use luminex_primitives::{Block, Hash};
 
 use super::peer::Offence;
 use super::pipeline::Origin;
@@ -18,6 +20,84 @@ use crate::wire::{self, Request, Response};
 pub(super) const ANNOUNCEMENTS_IN_PROGRESS: usize = 16;
 /// Of them, from one peer.
 pub(super) const ANNOUNCEMENTS_PER_PEER: usize = 2;
+
+/// The longest a transaction from a local client waits for others to
+/// share its gossip message (ADR 0043). A transaction that comes when the
+/// last batch left longer ago than this goes out at once, alone; while
+/// clients keep submitting, their transactions leave together every this
+/// often, so a node sends one message (and its peers hash, acknowledge
+/// and account for one) per batch instead of one per transaction.
+pub const TX_BATCH_DELAY: Duration = Duration::from_millis(20);
+
+/// Bytes of transactions a batch holds before it is sent without waiting
+/// (less on chains whose gossip limit is smaller).
+pub(super) const TX_BATCH_BYTES: usize = 256 * 1024;
+
+/// Transactions from local clients waiting to be gossiped as one message.
+pub(super) struct TxBatch {
+    /// Their canonical encodings.
+    txs: Vec<Vec<u8>>,
+    /// Their bytes in the frame, length prefixes included.
+    bytes: usize,
+    /// Bytes past which the batch is sent.
+    cap: usize,
+    /// When the last batch was sent.
+    last_sent: Option<tokio::time::Instant>,
+}
+
+impl TxBatch {
+    /// An empty batch for a chain whose largest gossip message is
+    /// `max_gossip` bytes, itself at least the largest transaction and
+    /// 64 KiB: a frame holds at most the larger of the cap and one
+    /// transaction, with its prefixes.
+    pub(super) fn new(max_gossip: usize) -> Self {
+        TxBatch {
+            txs: Vec::new(),
+            bytes: 0,
+            cap: TX_BATCH_BYTES.min(max_gossip.saturating_sub(64 * 1024).max(1)),
+            last_sent: None,
+        }
+    }
+
+    /// When the batch waiting is due, if one is.
+    pub(super) fn deadline(&self) -> Option<tokio::time::Instant> {
+        match self.last_sent {
+            Some(t) if !self.txs.is_empty() => Some(t + TX_BATCH_DELAY),
+            _ => None,
+        }
+    }
+
+    /// Adds a transaction; returns the frames to send now (the batch it
+    /// did not fit in, and its own if that is full or the node was idle).
+    fn add(&mut self, tx: Vec<u8>, now: tokio::time::Instant) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let bytes = tx.len() + 9;
+        if !self.txs.is_empty() && self.bytes + bytes > self.cap {
+            out.extend(self.take(now));
+        }
+        self.txs.push(tx);
+        self.bytes += bytes;
+        let idle = self
+            .last_sent
+            .is_none_or(|t| now.saturating_duration_since(t) >= TX_BATCH_DELAY);
+        if idle || self.bytes >= self.cap || self.txs.len() >= wire::MAX_TX_BATCH {
+            out.extend(self.take(now));
+        }
+        out
+    }
+
+    /// The frame of the transactions waiting, if any, and the batch empty.
+    fn take(&mut self, now: tokio::time::Instant) -> Option<Vec<u8>> {
+        if self.txs.is_empty() {
+            return None;
+        }
+        let frame = wire::tx_batch_frame(&self.txs);
+        self.txs.clear();
+        self.bytes = 0;
+        self.last_sent = Some(now);
+        Some(frame)
+    }
+}
 
 /// A compact block waiting for its missing transactions.
 pub(super) struct Rebuilding {
@@ -46,6 +126,27 @@ impl<C: ChainAccess> Net<C> {
         if let Err(e) = self.swarm.behaviour_mut().gossip.publish(topic, frame) {
             tracing::debug!(error = %e, "not gossiped");
         }
+    }
+
+    /// Queues a transaction from a local client for the next batch,
+    /// publishing what is due.
+    pub(super) fn queue_tx(&mut self, tx: Vec<u8>) {
+        let now = tokio::time::Instant::now();
+        for frame in self.tx_batch.add(tx, now) {
+            self.publish_tx_batch(frame);
+        }
+    }
+
+    /// Publishes the batch waiting, if any (its delay is over).
+    pub(super) fn flush_txs(&mut self) {
+        if let Some(frame) = self.tx_batch.take(tokio::time::Instant::now()) {
+            self.publish_tx_batch(frame);
+        }
+    }
+
+    fn publish_tx_batch(&mut self, frame: Vec<u8>) {
+        let topic = self.names.tx_topic.clone();
+        self.publish(topic, frame);
     }
 
     pub(super) fn on_gossip(
@@ -96,9 +197,14 @@ impl<C: ChainAccess> Net<C> {
         }
     }
 
+    /// A batch of transactions (ADR 0043): malformed, it costs its sender
+    /// at once; otherwise each goes to the mempool off the event loop and
+    /// the batch is judged by what they were — rejected if any is invalid,
+    /// relayed if any is new, ignored otherwise.
     fn on_tx_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: &[u8]) {
-        let tx = match wire::from_frame::<Transaction>(data, self.cfg.max_tx_bytes) {
-            Ok(tx) => tx,
+        let txs = match wire::txs_from_batch_frame(data, self.tx_frame_limit, self.cfg.max_tx_bytes)
+        {
+            Ok(txs) => txs,
             Err(e) => {
                 self.report(&id, &source, Verdict::Reject);
                 self.offend(source, Offence::Malformed, &e.to_string());
@@ -108,7 +214,17 @@ impl<C: ChainAccess> Net<C> {
         let chain = self.chain.clone();
         let done = self.done_tx.clone();
         tokio::task::spawn_blocking(move || {
-            let verdict = chain.submit_tx(tx);
+            let mut verdict = Verdict::Ignore;
+            for tx in txs {
+                match chain.submit_tx(tx) {
+                    Verdict::Reject => {
+                        verdict = Verdict::Reject;
+                        break;
+                    }
+                    Verdict::Accept => verdict = Verdict::Accept,
+                    Verdict::Ignore => {}
+                }
+            }
             let _ = done.send(Done::Tx {
                 id,
                 source,
@@ -362,5 +478,64 @@ impl<C: ChainAccess> Net<C> {
     fn import_gossiped(&mut self, block: Block, id: gossipsub::MessageId, source: PeerId) {
         let time = block.header.time();
         self.enqueue_import(block, Origin::Gossip { id, source, time });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(frame: &[u8]) -> usize {
+        let mut r = luminex_primitives::Reader::new(&frame[1..]);
+        r.length("count", u64::MAX).unwrap()
+    }
+
+    #[test]
+    fn transactions_wait_for_a_batch_only_while_the_node_is_busy() {
+        let t0 = tokio::time::Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut b = TxBatch::new(4 << 20);
+        assert_eq!(b.deadline(), None);
+        // Idle: the first transaction leaves at once, alone.
+        let sent = b.add(vec![1; 100], t0);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(count(&sent[0]), 1);
+        assert_eq!(b.deadline(), None, "nothing waits");
+        // Busy: the next ones wait for the delay after the last batch.
+        assert!(b.add(vec![2; 100], ms(1)).is_empty());
+        assert!(b.add(vec![3; 100], ms(5)).is_empty());
+        assert_eq!(b.deadline(), Some(t0 + TX_BATCH_DELAY));
+        let frame = b.take(ms(20)).unwrap();
+        assert_eq!(count(&frame), 2);
+        assert_eq!(b.deadline(), None);
+        assert_eq!(b.take(ms(21)), None, "an empty batch is never sent");
+        // Idle again once the delay has passed since the last batch.
+        assert_eq!(b.add(vec![4; 100], ms(45)).len(), 1);
+    }
+
+    #[test]
+    fn a_full_batch_leaves_without_waiting_and_fits_the_gossip_limit() {
+        let t0 = tokio::time::Instant::now();
+        let max_gossip = 200 * 1024;
+        let mut b = TxBatch::new(max_gossip);
+        assert!(b.cap <= max_gossip - 64 * 1024);
+        b.add(vec![0; 10], t0);
+        let mut frames = Vec::new();
+        for i in 0..100 {
+            frames.extend(b.add(vec![7; 10_000], t0 + Duration::from_micros(i)));
+        }
+        assert!(!frames.is_empty(), "full batches left before the delay");
+        for f in &frames {
+            assert!(f.len() <= max_gossip, "{}", f.len());
+        }
+        // A transaction larger than the cap goes alone, after what waited.
+        b.take(t0 + Duration::from_millis(1));
+        assert!(b
+            .add(vec![7; 10_000], t0 + Duration::from_millis(1))
+            .is_empty());
+        let big = b.add(vec![8; 150 * 1024], t0 + Duration::from_millis(2));
+        assert_eq!(big.len(), 2);
+        assert_eq!(count(&big[1]), 1);
+        assert!(big[1].len() <= max_gossip);
     }
 }

@@ -14,6 +14,7 @@ use crate::wire;
 
 /// What the node asks of the event loop.
 pub(super) enum Command {
+    /// A transaction's canonical encoding, for the next batch (ADR 0043).
     PublishTx(Vec<u8>),
     /// A compact block's frame, with the block's transaction count and
     /// encoded size (for the announcement statistics).
@@ -53,9 +54,11 @@ pub struct Handle {
 }
 
 impl Handle {
-    /// Gossips a transaction this node accepted from a local client.
+    /// Gossips a transaction this node accepted from a local client, in
+    /// a batch with the others accepted within a few milliseconds
+    /// ([`crate::network::TX_BATCH_DELAY`], ADR 0043).
     pub fn publish_tx(&self, tx: &Transaction) {
-        let _ = self.tx.send(Command::PublishTx(wire::to_plain_frame(tx)));
+        let _ = self.tx.send(Command::PublishTx(tx.encode()));
     }
 
     /// Announces a block this node produced (compactly). The announcement

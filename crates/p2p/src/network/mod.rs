@@ -40,7 +40,8 @@ use crate::compact::PartialBlock;
 use crate::sync::{Progress, SyncConfig, Syncer};
 use crate::wire::{Response, Role, Status};
 use event_loop::Bootnode;
-use gossip::Rebuilding;
+pub use gossip::TX_BATCH_DELAY;
+use gossip::{Rebuilding, TxBatch};
 pub use handle::{load_or_create_key, Handle, HandleError};
 use peer::Peer;
 use pipeline::Origin;
@@ -376,6 +377,11 @@ struct Net<C: ChainAccess> {
     syncer: Syncer<PeerId>,
     outbound: HashMap<OutboundRequestId, Purpose>,
     rebuilding: HashMap<Hash, Rebuilding>,
+    /// Transactions from local clients waiting to be gossiped together.
+    tx_batch: TxBatch,
+    /// The largest transaction batch frame taken from a peer: the largest
+    /// gossip message.
+    tx_frame_limit: usize,
     /// Announcements being rebuilt or fetched, with their announcers.
     announcements: HashMap<Hash, PeerId>,
     /// Connected peers: everything known about each.
@@ -438,11 +444,12 @@ pub fn start<C: ChainAccess>(
 ) -> Result<(Handle, tokio::task::JoinHandle<()>), String> {
     let names = ChainNames::new(cfg.chain_id, &cfg.genesis);
     let block_frame = cfg.max_block_bytes + 64 * 1024;
+    let max_gossip = max_gossip(cfg.max_block_bytes, cfg.max_tx_bytes, cfg.block_sync);
     let limits = Limits {
         max_peers: cfg.max_peers,
         inbound_per_ip: cfg.inbound_per_ip,
         inbound_per_subnet: cfg.inbound_per_subnet,
-        max_gossip: max_gossip(cfg.max_block_bytes, cfg.max_tx_bytes, cfg.block_sync),
+        max_gossip,
         codec: SyncCodec::new(4 << 20, block_frame.max(32 << 20)),
     };
     let role = cfg.role;
@@ -526,6 +533,8 @@ pub fn start<C: ChainAccess>(
         import_tx,
         outbound: HashMap::new(),
         rebuilding: HashMap::new(),
+        tx_batch: TxBatch::new(max_gossip),
+        tx_frame_limit: max_gossip,
         announcements: HashMap::new(),
         peers: HashMap::new(),
         banned: HashMap::new(),

@@ -113,7 +113,9 @@ async fn bench_p2p_propagation_and_sync() {
 
     // Fill every mempool through gossip.
     let http = reqwest::Client::new();
-    for chunk in pending.chunks(100) {
+    // At most 32 at once: the REST API admits 64 connections per client
+    // address (issue 14), and each request in flight holds one.
+    for chunk in pending.chunks(32) {
         let futs = chunk.iter().map(|tx| {
             http.post(format!(
                 "http://127.0.0.1:{}/transactions/broadcast",

@@ -479,15 +479,22 @@ pub fn load_spec(chain: &str, allow_chain_id_reuse: bool) -> Result<ChainSpec, C
     }
 }
 
+impl ConfigFile {
+    /// Parses a config file's text; `path` names the file in the error.
+    pub fn parse(text: &str, path: &str) -> Result<ConfigFile, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            error: e.to_string(),
+        })
+    }
+}
+
 fn read_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
         path: path.display().to_string(),
         error,
     })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.display().to_string(),
-        error: e.to_string(),
-    })
+    ConfigFile::parse(&text, &path.display().to_string())
 }
 
 /// Resolves the configuration: flags/environment, then the file, then defaults.
@@ -508,6 +515,14 @@ pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
             }
         }
     };
+    resolve_with(args, file)
+}
+
+/// Resolves the configuration from flags/environment over a config file
+/// already read: the checks and defaults of [`resolve`], without reading a
+/// config file (a chain spec named by path is still read).
+pub fn resolve_with(args: &NodeArgs, file: ConfigFile) -> Result<Config, ConfigError> {
+    let c = &args.common;
     let chain = c
         .chain
         .clone()
@@ -847,6 +862,30 @@ mod tests {
             ..NodeArgs::default()
         };
         assert!(matches!(resolve(&args), Err(ConfigError::Spec(_))));
+    }
+
+    /// The file's text resolves without a file on disk, with the same
+    /// typed errors (the fuzz target `node_config` drives this path).
+    #[test]
+    fn parsed_text_resolves_as_a_file_does() {
+        let args = NodeArgs {
+            common: CommonArgs {
+                data_dir: Some("/nonexistent/luminex".into()),
+                ..CommonArgs::default()
+            },
+            ..NodeArgs::default()
+        };
+        let file = ConfigFile::parse("max_peers = 7\nchain = \"dev\"\n", "t.toml").unwrap();
+        assert_eq!(resolve_with(&args, file).unwrap().p2p.max_peers, 7);
+        assert!(matches!(
+            ConfigFile::parse("max_peers = -1\n", "t.toml"),
+            Err(ConfigError::Parse { .. })
+        ));
+        let file = ConfigFile::parse("rpc_max_batch = 0\n", "t.toml").unwrap();
+        assert!(matches!(
+            resolve_with(&args, file),
+            Err(ConfigError::Value(_))
+        ));
     }
 
     /// An edited copy of a preset that keeps the preset's chain id starts

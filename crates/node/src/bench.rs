@@ -15,6 +15,7 @@
 //! [`WATCH_EVERY`] and reading the txids of each new block, so a latency
 //! includes up to one poll interval and one request of observation delay.
 
+mod conn;
 mod stats;
 
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use rayon::prelude::*;
 
-use crate::client::{Client, ClientError};
+pub use conn::{Conn, ConnError};
 use luminex_api::types::{BlockJson, BroadcastResponse, NodeStatusJson, TxJson, UtxosJson};
 pub use stats::{per_second, Latencies, PercentileError};
 
@@ -81,7 +82,7 @@ pub struct BenchArgs {
 
 /// Submitting clients per node at most: the REST API admits 64 connections
 /// from one address by default, and the block watcher holds one more to the
-/// first node.
+/// first node. Each client holds exactly one connection ([`Conn`]).
 pub const MAX_CLIENTS_PER_NODE: usize = 63;
 
 /// How often the first node's tip is polled for new blocks.
@@ -141,12 +142,12 @@ fn pay_many(
     Ok(tx)
 }
 
-async fn wait_confirmed(client: &Client, txid: &str, limit: Duration) -> anyhow::Result<()> {
+async fn wait_confirmed(client: &mut Conn, txid: &str, limit: Duration) -> anyhow::Result<()> {
     let start = Instant::now();
     loop {
         match client.get::<TxJson>(&format!("/transactions/{txid}")).await {
             Ok(t) if t.status == "confirmed" => return Ok(()),
-            Ok(_) | Err(ClientError::Problem(_)) => {}
+            Ok(_) | Err(ConnError::Problem(_)) => {}
             Err(e) => return Err(e.into()),
         }
         if start.elapsed() > limit {
@@ -190,7 +191,7 @@ struct Seen {
 /// [`WATCH_EVERY`] until `stop`, from the block after `from`, and records
 /// when each new block's transactions were first seen.
 async fn watch_blocks(
-    client: Client,
+    mut client: Conn,
     bft: bool,
     from: u64,
     seen: Arc<Mutex<Seen>>,
@@ -244,10 +245,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             bail!("--rate must be a positive number of transactions per second");
         }
     }
-    let clients: Vec<Client> = args.nodes.iter().map(|u| Client::new(u)).collect();
-    let client = clients[0].clone();
-    let status: NodeStatusJson = client.get("/health/node-status").await?;
-    for (c, url) in clients.iter().zip(&args.nodes).skip(1) {
+    // One connection per node for the setup; the first node's then serves
+    // the block watcher.
+    let mut clients = args
+        .nodes
+        .iter()
+        .map(|u| Conn::new(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let status: NodeStatusJson = clients[0].get("/health/node-status").await?;
+    for (c, url) in clients.iter_mut().zip(&args.nodes).skip(1) {
         let s: NodeStatusJson = c.get("/health/node-status").await?;
         if s.genesis != status.genesis {
             bail!("{url} runs another chain than {}", args.nodes[0]);
@@ -288,7 +294,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     // Round 1: funder → one output per distributor.
     let addr = spec.address(funder.public_key().lock()).to_string();
-    let u: UtxosJson = client.get(&format!("/address/{addr}/utxos")).await?;
+    let u: UtxosJson = clients[0].get(&format!("/address/{addr}/utxos")).await?;
     let best = u
         .utxos
         .iter()
@@ -314,7 +320,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         })
         .collect();
     let t1 = pay_many(&spec, &funder, coin, outs)?;
-    let r: BroadcastResponse = client
+    let r: BroadcastResponse = clients[0]
         .post_bytes("/transactions/broadcast", t1.encode())
         .await?;
     eprintln!("funding {} distributor keys ({})", rounds, r.txid);
@@ -345,7 +351,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         fan_txs.push(pay_many(&spec, d, coin, outs)?);
     }
     for t in &fan_txs {
-        let _: BroadcastResponse = client
+        let _: BroadcastResponse = clients[0]
             .post_bytes("/transactions/broadcast", t.encode())
             .await?;
     }
@@ -353,7 +359,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .last()
         .map(|t| t.txid().to_string())
         .unwrap_or_default();
-    for c in &clients {
+    for c in &mut clients {
         // Every node must know the coins before transfers spend them.
         wait_confirmed(c, &last_fan, Duration::from_secs(120)).await?;
     }
@@ -395,7 +401,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     // Timed: watch for blocks, submit everything from C clients spread
     // over the nodes, wait until every accepted transaction is in a block.
-    let from: NodeStatusJson = client.get("/health/node-status").await?;
+    let from: NodeStatusJson = clients[0].get("/health/node-status").await?;
     let from = if bft {
         from.finalized_height
     } else {
@@ -403,8 +409,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     let seen = Arc::new(Mutex::new(Seen::default()));
     let stop = Arc::new(AtomicBool::new(false));
+    let nodes = clients.len();
+    // The other nodes' setup connections close here: only the watcher's
+    // and the submitters' stay open.
+    let watch_conn = clients.swap_remove(0);
+    drop(clients);
     let watcher = tokio::spawn(watch_blocks(
-        client.clone(),
+        watch_conn,
         bft,
         from,
         seen.clone(),
@@ -414,12 +425,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let cursor = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    let submitters = args.concurrency.min(MAX_CLIENTS_PER_NODE * clients.len());
+    let submitters = args.concurrency.min(MAX_CLIENTS_PER_NODE * nodes);
     for k in 0..submitters {
-        let (signed, cursor, client) = (
+        let (signed, cursor, mut client) = (
             signed.clone(),
             cursor.clone(),
-            clients[k % clients.len()].clone(),
+            Conn::new(&args.nodes[k % nodes])?,
         );
         let rate = args.rate;
         tasks.push(tokio::spawn(async move {
@@ -513,7 +524,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!(
         "load:           {} client(s) over {} node(s), offered {}",
         submitters,
-        clients.len(),
+        nodes,
         match args.rate {
             Some(r) => format!("{r:.0} tx/s"),
             None => "as fast as accepted".into(),

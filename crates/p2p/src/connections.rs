@@ -144,9 +144,9 @@ fn protect<K, T: Ord>(
 
 /// The inbound peer to evict for a newcomer, or `None` when every one is
 /// protected. Protected, in this order: the longest-connected peer of each
-/// of [`PROTECT_SUBNETS`] subnets (by the node's secret rank), the
-/// [`PROTECT_PING`] lowest pings, the [`PROTECT_TX`] latest transaction
-/// relayers, the [`PROTECT_BLOCK`] latest block relayers, then half of the
+/// of `PROTECT_SUBNETS` subnets (by the node's secret rank), the
+/// `PROTECT_PING` lowest pings, the `PROTECT_TX` latest transaction
+/// relayers, the `PROTECT_BLOCK` latest block relayers, then half of the
 /// rest by time connected. Of the others, the subnet with the most peers
 /// loses its youngest peer: an attacker with many identities in few
 /// subnets evicts its own, not the peers that have been useful or long

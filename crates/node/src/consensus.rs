@@ -31,8 +31,6 @@ use luminex_service::metrics::TimeoutStep;
 use luminex_service::Node;
 use tokio::sync::{mpsc, watch};
 
-/// Finalized blocks sent at once to a peer that is behind.
-const CATCH_UP_BATCH: u64 = 16;
 /// How often a node announces its height and gossips its round again.
 const TICK: Duration = Duration::from_secs(1);
 
@@ -41,6 +39,13 @@ enum Inbound {
     /// A message from the consensus topic, with where to send the verdict.
     Gossip {
         data: Vec<u8>,
+        reply: std::sync::mpsc::SyncSender<Verdict>,
+    },
+    /// A finalized block and its certificate, fetched from a peer that is
+    /// ahead (ADR 0044), with where to send the verdict.
+    Certified {
+        block: Box<Block>,
+        certificate: CommitCertificate,
         reply: std::sync::mpsc::SyncSender<Verdict>,
     },
     /// A timer the engine asked for.
@@ -72,6 +77,36 @@ impl ConsensusHandle {
         }
         rx.recv_timeout(Duration::from_secs(30))
             .unwrap_or(Verdict::Ignore)
+    }
+
+    /// Offers finalized blocks with their certificates, consecutive from
+    /// the height after the tip, fetched from a peer that is ahead
+    /// (blocking: called on the network's blocking pool). Each is checked
+    /// and committed in turn; the first refused ends the batch.
+    pub fn certified(&self, blocks: Vec<(Block, CommitCertificate)>) -> Verdict {
+        let mut verdict = Verdict::Ignore;
+        for (block, certificate) in blocks {
+            let (reply, rx) = std::sync::mpsc::sync_channel(1);
+            let msg = Inbound::Certified {
+                block: Box::new(block),
+                certificate,
+                reply,
+            };
+            if self.tx.send(msg).is_err() {
+                break;
+            }
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(Verdict::Accept) => verdict = Verdict::Accept,
+                Ok(Verdict::Reject) => return Verdict::Reject,
+                // Not needed any more (decided meanwhile by votes): the
+                // next may still be.
+                Ok(Verdict::Ignore) => {}
+                // The task is busy past the wait: the rest are asked for
+                // again later.
+                Err(_) => break,
+            }
+        }
+        verdict
     }
 }
 
@@ -436,6 +471,11 @@ impl Consensus {
                         let _ = reply.send(v);
                         self.end_pause_if_complete();
                     }
+                    Some(Inbound::Certified { block, certificate, reply }) => {
+                        let v = tokio::task::block_in_place(|| self.on_certified(*block, certificate));
+                        let _ = reply.send(v);
+                        self.end_pause_if_complete();
+                    }
                     Some(Inbound::Timeout { height, round, kind }) => {
                         let before = self.step_position();
                         let effects = tokio::task::block_in_place(|| {
@@ -594,10 +634,9 @@ impl Consensus {
             Gossip::Certified {
                 block, certificate, ..
             } => self.engine.certified(*block, certificate, &mut host),
-            Gossip::Status { height, .. } => {
-                self.catch_up(height);
-                return Verdict::Accept;
-            }
+            // Peers that are behind ask for what they miss (ADR 0044);
+            // announcements of heights are only relayed.
+            Gossip::Status { .. } => return Verdict::Accept,
             // Taken apart above.
             Gossip::CompactProposal(_)
             | Gossip::ReplayProposal { .. }
@@ -623,6 +662,24 @@ impl Consensus {
                 }
             }
         };
+        self.carry_out_result(r)
+    }
+
+    /// A finalized block and its certificate fetched from a peer.
+    fn on_certified(&mut self, block: Block, certificate: CommitCertificate) -> Verdict {
+        let mut host = NodeHost {
+            node: &self.node,
+            rules: &self.rules,
+            wal: self.wal.as_ref(),
+            evidence: &self.evidence,
+        };
+        let r = self.engine.certified(block, certificate, &mut host);
+        self.carry_out_result(r)
+    }
+
+    /// Carries out what the engine made of a message; the verdict for the
+    /// network.
+    fn carry_out_result(&mut self, r: Result<Vec<Effect>, MessageError>) -> Verdict {
         match r {
             Ok(effects) => {
                 self.apply(effects);
@@ -770,29 +827,6 @@ impl Consensus {
             .relay
             .advanced(&self.engine, now, &Self::lookup(&self.node));
         self.carry_out(out);
-    }
-
-    /// A peer decides `height`: send it the finalized blocks it misses.
-    fn catch_up(&self, height: u64) {
-        let tip = self.node.chain.tip().height;
-        if height == 0 || height > tip {
-            return;
-        }
-        for h in height..=tip.min(height + CATCH_UP_BATCH - 1) {
-            let (Ok(Some(hash)), Ok(Some(certificate))) =
-                (self.node.chain.hash_at(h), self.node.chain.certificate(h))
-            else {
-                break;
-            };
-            let Ok(Some(block)) = self.node.chain.block(&hash) else {
-                break;
-            };
-            self.publish(&Gossip::Certified {
-                time_ms: self.node.clock.now_millis(),
-                block: Box::new(block),
-                certificate,
-            });
-        }
     }
 
     /// Carries out the engine's effects; a commit moves it to the next

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use luminex_ledger::ErrorClass;
 use luminex_mempool::MempoolError;
 use luminex_p2p::{BlockVerdict, ChainAccess, NetConfig, Role, Status, SyncConfig, Verdict};
-use luminex_primitives::{Block, Hash, Header, Transaction};
+use luminex_primitives::{Block, CommitCertificate, Hash, Header, Transaction};
 use luminex_storage::{
     AcceptStatus, Accepted, ChainError, PreparedBlock, Preverifier, PreverifyHelp,
 };
@@ -147,6 +147,22 @@ impl ChainAccess for NodeChain {
     fn consensus(&self, data: Vec<u8>) -> Verdict {
         match &self.consensus {
             Some(c) => c.gossip(data),
+            None => Verdict::Ignore,
+        }
+    }
+
+    fn certified_encoded(&self, height: u64) -> Option<(Vec<u8>, CommitCertificate)> {
+        self.consensus.as_ref()?;
+        let chain = &self.node.chain;
+        let hash = chain.hash_at(height).ok()??;
+        let certificate = chain.certificate(height).ok()??;
+        let block = chain.block_encoded(&hash).ok()??;
+        Some((block, certificate))
+    }
+
+    fn certified(&self, blocks: Vec<(Block, CommitCertificate)>) -> Verdict {
+        match &self.consensus {
+            Some(c) => c.certified(blocks),
             None => Verdict::Ignore,
         }
     }

@@ -9,7 +9,9 @@
 use std::borrow::Cow;
 
 use luminex_primitives::codec::{put_length, put_seq, Sink};
-use luminex_primitives::{Block, Decode, DecodeError, Encode, Hash, Header, Reader, Transaction};
+use luminex_primitives::{
+    Block, CommitCertificate, Decode, DecodeError, Encode, Hash, Header, Reader, Transaction,
+};
 
 use crate::compact::CompactBlock;
 
@@ -19,6 +21,8 @@ pub const MAX_LOCATOR: u64 = 64;
 pub const MAX_HEADERS: u64 = 2_000;
 /// Most blocks asked for in one request.
 pub const MAX_BLOCKS_PER_REQUEST: u64 = 128;
+/// Most certified blocks asked for in one request (BFT catch-up).
+pub const MAX_CERTIFIED_PER_REQUEST: u64 = 16;
 /// Bodies at least this large are compressed.
 pub const COMPRESS_FROM: usize = 1_024;
 
@@ -274,6 +278,14 @@ pub enum Request {
         /// Indexes into its transaction list, ascending.
         indexes: Vec<u32>,
     },
+    /// Finalized blocks with the certificates that finalized them, from a
+    /// height on (BFT chains: how a node that is behind catches up).
+    Certified {
+        /// The first height wanted.
+        from: u64,
+        /// Most blocks wanted (capped at [`MAX_CERTIFIED_PER_REQUEST`]).
+        max: u32,
+    },
 }
 
 /// A response of the sync protocol.
@@ -296,6 +308,13 @@ pub enum Response {
         /// Its transactions at the requested indexes.
         txs: Vec<Transaction>,
     },
+    /// Consecutive finalized blocks from the height asked for, each with
+    /// its commit certificate.
+    Certified(Vec<(Block, CommitCertificate)>),
+    /// [`Response::Certified`] as the responder stores the blocks: the
+    /// same bytes, without decoding and encoding the blocks again.
+    /// Received as `Certified`.
+    StoredCertified(Vec<(EncodedBlock, CommitCertificate)>),
     /// The responder does not have what was asked for.
     NotFound,
     /// The requester exceeded its rate limit.
@@ -350,6 +369,11 @@ impl Encode for Request {
                 block.encode_to(s);
                 put_u32s(s, indexes);
             }
+            Request::Certified { from, max } => {
+                s.put(&[4]);
+                s.put(&from.to_le_bytes());
+                s.put(&max.to_le_bytes());
+            }
         }
     }
 }
@@ -370,6 +394,10 @@ impl Decode for Request {
                     luminex_primitives::block::MAX_BLOCK_TXS,
                     |r| r.u32("tx index"),
                 )?,
+            },
+            4 => Request::Certified {
+                from: r.u64("first certified height")?,
+                max: r.u32("most certified blocks")?,
             },
             t => {
                 return Err(DecodeError::UnknownTag {
@@ -410,6 +438,22 @@ impl Encode for Response {
             }
             Response::NotFound => s.put(&[4]),
             Response::RateLimited => s.put(&[5]),
+            Response::Certified(c) => {
+                s.put(&[6]);
+                put_length(s, c.len());
+                for (block, certificate) in c {
+                    block.encode_to(s);
+                    certificate.encode_to(s);
+                }
+            }
+            Response::StoredCertified(c) => {
+                s.put(&[6]);
+                put_length(s, c.len());
+                for (block, certificate) in c {
+                    s.put(&block.0);
+                    certificate.encode_to(s);
+                }
+            }
         }
     }
 }
@@ -430,6 +474,11 @@ impl Decode for Response {
             },
             4 => Response::NotFound,
             5 => Response::RateLimited,
+            6 => {
+                Response::Certified(r.seq("certified blocks", MAX_CERTIFIED_PER_REQUEST, |r| {
+                    Ok((Block::decode(r)?, CommitCertificate::decode(r)?))
+                })?)
+            }
             t => {
                 return Err(DecodeError::UnknownTag {
                     field: "response",
@@ -506,6 +555,41 @@ mod tests {
             from_frame::<Response>(&to_frame(&stored), 1 << 20).unwrap(),
             plain
         );
+    }
+
+    #[test]
+    fn certified_blocks_round_trip_and_stored_ones_are_the_same_bytes() {
+        let block = |h: u8| Block::new(Header::decode_all(&[h; 80]).unwrap(), vec![]);
+        let cert = |h: u64| CommitCertificate {
+            height: h,
+            round: 1,
+            block_hash: Hash([h as u8; 32]),
+            signers: vec![],
+            signatures: vec![],
+        };
+        let pairs: Vec<(Block, CommitCertificate)> =
+            (1..4u8).map(|h| (block(h), cert(h.into()))).collect();
+        let plain = Response::Certified(pairs.clone());
+        let stored = Response::StoredCertified(
+            pairs
+                .iter()
+                .map(|(b, c)| (EncodedBlock::new(b.encode()), c.clone()))
+                .collect(),
+        );
+        assert_eq!(stored.encode(), plain.encode(), "the same bytes");
+        assert_eq!(
+            from_frame::<Response>(&to_frame(&stored), 1 << 20).unwrap(),
+            plain
+        );
+        let req = Request::Certified { from: 9, max: 16 };
+        assert_eq!(
+            from_frame::<Request>(&to_frame(&req), 1 << 10).unwrap(),
+            req
+        );
+        // More than a request may ask for is refused before it is read.
+        let mut too_many = vec![6u8];
+        put_length(&mut too_many, MAX_CERTIFIED_PER_REQUEST as usize + 1);
+        assert!(Response::decode_all(&too_many).is_err());
     }
 
     #[test]

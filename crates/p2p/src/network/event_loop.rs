@@ -134,9 +134,11 @@ impl<C: ChainAccess> Net<C> {
         self.redial_bootnodes(now);
         self.keep_anchors();
         // Every few seconds, ask each peer where it is: a node that missed
-        // announcements (a burst, a partition) notices and syncs.
+        // announcements (a burst, a partition) notices and syncs. On BFT
+        // chains every second: a node behind catches up by asking
+        // (ADR 0044), and it learns it is behind from the answers.
         self.ticks += 1;
-        if self.ticks.is_multiple_of(5) {
+        if self.ticks.is_multiple_of(5) || !self.cfg.block_sync {
             let peers: Vec<PeerId> = self.peers.keys().copied().collect();
             for p in peers {
                 self.ask_status(p);
@@ -338,6 +340,7 @@ impl<C: ChainAccess> Net<C> {
                 origin,
                 verdict,
             } => self.on_imported(hash, origin, verdict),
+            Done::Certified { peer, verdict } => self.on_certified_taken(peer, verdict),
             Done::Served {
                 peer,
                 channel,
@@ -554,6 +557,7 @@ impl<C: ChainAccess> Net<C> {
                             let _ = self.swarm.disconnect_peer_id(peer);
                         }
                     }
+                    Some(Purpose::Certified(_)) => self.on_certified_failed(),
                     None => {}
                 }
                 if let request_response::OutboundFailure::Io(e) = &error {
@@ -582,6 +586,7 @@ impl<C: ChainAccess> Net<C> {
             Purpose::Sync(token) => self.on_sync_response(peer, token, response),
             Purpose::BlockTxs(h) => self.on_block_txs(peer, h, response),
             Purpose::FullBlock(h) => self.on_full_block(peer, h, response),
+            Purpose::Certified(from) => self.on_certified(peer, from, response),
         }
     }
 }

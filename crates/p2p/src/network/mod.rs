@@ -14,6 +14,7 @@
 //!   published to the node.
 
 mod anchors;
+mod catchup;
 mod event_loop;
 mod gossip;
 mod handle;
@@ -31,7 +32,9 @@ use luminex_primitives::Clock;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::{gossipsub, identity, noise, tcp, yamux, Multiaddr, PeerId};
-use luminex_primitives::{Block, Encode, Hash, Header, MerkleCommitment, Transaction};
+use luminex_primitives::{
+    Block, CommitCertificate, Encode, Hash, Header, MerkleCommitment, Transaction,
+};
 use parking_lot::RwLock;
 use tokio::sync::mpsc;
 
@@ -160,6 +163,23 @@ pub trait ChainAccess: Send + Sync + 'static {
     /// ignore the topic.
     fn consensus(&self, data: Vec<u8>) -> Verdict {
         let _ = data;
+        Verdict::Ignore
+    }
+    /// The finalized block at `height` in its canonical encoding, with the
+    /// certificate that finalized it (BFT chains), to serve a peer that is
+    /// catching up. None by default, and for a height not finalized here.
+    fn certified_encoded(&self, height: u64) -> Option<(Vec<u8>, CommitCertificate)> {
+        let _ = height;
+        None
+    }
+    /// Finalized blocks with their certificates from a peer this node is
+    /// behind, consecutive from the height after its tip (BFT chains):
+    /// [`Verdict::Accept`] when they moved the chain, [`Verdict::Reject`]
+    /// when one fails (a false certificate, an invalid block: the peer is
+    /// penalized), [`Verdict::Ignore`] when they were not needed any more.
+    /// Blocking: called on the network's blocking pool.
+    fn certified(&self, blocks: Vec<(Block, CommitCertificate)>) -> Verdict {
+        let _ = blocks;
         Verdict::Ignore
     }
 }
@@ -348,6 +368,8 @@ enum Done {
         origin: Origin,
         verdict: BlockVerdict,
     },
+    /// Certified blocks taken by the chain (BFT catch-up).
+    Certified { peer: PeerId, verdict: Verdict },
     Served {
         peer: PeerId,
         channel: request_response::ResponseChannel<Response>,
@@ -363,6 +385,8 @@ enum Purpose {
     Sync(u64),
     BlockTxs(Hash),
     FullBlock(Hash),
+    /// Certified blocks from a height on (BFT catch-up).
+    Certified(u64),
 }
 
 /// The event loop's state.
@@ -379,6 +403,8 @@ struct Net<C: ChainAccess> {
     rebuilding: HashMap<Hash, Rebuilding>,
     /// Transactions from local clients waiting to be gossiped together.
     tx_batch: TxBatch,
+    /// Certified blocks asked for by a node that is behind (BFT chains).
+    catch_up: catchup::CatchUp,
     /// The largest transaction batch frame taken from a peer: the largest
     /// gossip message.
     tx_frame_limit: usize,
@@ -419,8 +445,7 @@ const CONSENSUS_ENVELOPE: usize = 1 << 20;
 /// The largest gossip message, sent or taken. Transactions and compact
 /// block announcements need the larger of the largest transaction and a
 /// 64th of the largest block. On a BFT chain (no block sync) the consensus
-/// topic carries whole blocks — every proposal, and the certified blocks a
-/// node catching up is sent — so the limit must fit the largest block and
+/// topic carries whole blocks — every proposal — so the limit must fit the largest block and
 /// its envelope: gossipsub drops a larger message unsent, and a proposer
 /// whose block it drops stalls the height for as long as its mempool holds
 /// more than the limit.
@@ -450,7 +475,9 @@ pub fn start<C: ChainAccess>(
         inbound_per_ip: cfg.inbound_per_ip,
         inbound_per_subnet: cfg.inbound_per_subnet,
         max_gossip,
-        codec: SyncCodec::new(4 << 20, block_frame.max(32 << 20)),
+        // Blocks up to the answer budget, and the certificates of certified
+        // blocks (BFT catch-up) on top.
+        codec: SyncCodec::new(4 << 20, block_frame.max(32 << 20) + CONSENSUS_ENVELOPE),
     };
     let role = cfg.role;
     let n2 = names.clone();
@@ -534,6 +561,7 @@ pub fn start<C: ChainAccess>(
         outbound: HashMap::new(),
         rebuilding: HashMap::new(),
         tx_batch: TxBatch::new(max_gossip),
+        catch_up: catchup::CatchUp::default(),
         tx_frame_limit: max_gossip,
         announcements: HashMap::new(),
         peers: HashMap::new(),
@@ -573,7 +601,7 @@ mod tests {
         // Relay only: the largest transaction or a compact announcement.
         assert_eq!(max_gossip(block, tx, true), tx + 64 * 1024);
         assert_eq!(max_gossip(256 << 20, tx, true), (4 << 20) + 64 * 1024);
-        // BFT: a proposal or a certified block of the largest size.
+        // BFT: a proposal of the largest size.
         assert_eq!(max_gossip(block, tx, false), block + CONSENSUS_ENVELOPE);
         // Never below the relay limit, even with tiny blocks.
         assert!(max_gossip(1000, tx, false) > tx);

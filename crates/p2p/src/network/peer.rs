@@ -151,7 +151,7 @@ impl RequestLimits {
         let kind = match request {
             Request::Status => 0,
             Request::Headers { .. } => 1,
-            Request::Blocks(_) => 2,
+            Request::Blocks(_) | Request::Certified { .. } => 2,
             Request::BlockTxs { .. } => 3,
         };
         self.0[kind].check().is_ok()

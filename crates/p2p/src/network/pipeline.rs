@@ -346,6 +346,7 @@ impl<C: ChainAccess> Net<C> {
             p.height = Some(st.height);
         }
         if !self.cfg.block_sync {
+            self.drive_catch_up();
             return;
         }
         self.syncer.peer_status(peer, st.height, st.work);

@@ -72,6 +72,18 @@ pub(super) fn answer_budget(max_block_bytes: usize) -> usize {
     max_block_bytes.max(16 << 20)
 }
 
+/// Whether an item of `len` bytes goes into an answer that holds `bytes`
+/// so far (and counts it): the first always does, the others while the
+/// answer stays within `budget` — so an answer is at most the budget or
+/// one item, and never more than the requester reads.
+fn fits(bytes: &mut usize, len: usize, budget: usize) -> bool {
+    if *bytes > 0 && *bytes + len > budget {
+        return false;
+    }
+    *bytes += len;
+    true
+}
+
 /// The answer to a request that reads the chain; blocks stop at `budget`
 /// bytes (the requester asks again for the rest).
 fn answer<C: ChainAccess>(chain: &C, request: Request, budget: usize) -> Response {
@@ -87,16 +99,34 @@ fn answer<C: ChainAccess>(chain: &C, request: Request, budget: usize) -> Respons
                 let Some(b) = chain.block_encoded(&h) else {
                     break;
                 };
-                bytes += b.len();
-                out.push(wire::EncodedBlock::new(b));
-                if bytes >= budget {
+                if !fits(&mut bytes, b.len(), budget) {
                     break;
                 }
+                out.push(wire::EncodedBlock::new(b));
             }
             if out.is_empty() {
                 Response::NotFound
             } else {
                 Response::StoredBlocks(out)
+            }
+        }
+        Request::Certified { from, max } => {
+            let max = u64::from(max).min(wire::MAX_CERTIFIED_PER_REQUEST);
+            let mut out = Vec::new();
+            let mut bytes = 0;
+            for h in (from..).take(max as usize) {
+                let Some((b, certificate)) = chain.certified_encoded(h) else {
+                    break;
+                };
+                if !fits(&mut bytes, b.len() + certificate.encoded_len(), budget) {
+                    break;
+                }
+                out.push((wire::EncodedBlock::new(b), certificate));
+            }
+            if out.is_empty() {
+                Response::NotFound
+            } else {
+                Response::StoredCertified(out)
             }
         }
         Request::BlockTxs { block, indexes } => match chain.block(&block) {

@@ -1,0 +1,200 @@
+//! Catch-up on BFT chains (ADR 0044), two real networks on loopback: a
+//! node that is behind asks a peer that is ahead for certified blocks and
+//! takes them in order until it has caught up; nodes that are ahead push
+//! nothing; a peer that serves a false certificate is banned.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use luminex_p2p::{BlockVerdict, ChainAccess, NetConfig, Role, Status, Verdict};
+use luminex_primitives::{
+    Block, CommitCertificate, Encode, Hash, Header, SystemClock, Transaction,
+};
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use crate::memchain::{branch, genesis};
+use crate::net::{config, start_on, wait_for, CHAIN_ID};
+
+/// A chain that grows only by certified blocks, as a BFT chain does: a
+/// block is taken when it is the next height and its "certificate" names
+/// it (the real check of signatures is the engine's, tested there).
+struct CertChain {
+    genesis: Hash,
+    blocks: Mutex<Vec<(Block, CommitCertificate)>>,
+    /// Serves certificates that name another block.
+    liar: bool,
+    /// The height, watched by the test.
+    height: watch::Sender<u64>,
+    /// Certified blocks offered to this chain (all batches).
+    offered: Mutex<usize>,
+}
+
+fn certificate(height: u64, block: &Block) -> CommitCertificate {
+    CommitCertificate {
+        height,
+        round: 0,
+        block_hash: block.hash(),
+        signers: vec![],
+        signatures: vec![],
+    }
+}
+
+impl CertChain {
+    /// A chain holding the first `n` blocks of `all` (after genesis).
+    fn new(all: &[Block], n: usize, liar: bool) -> Arc<CertChain> {
+        let blocks = all[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.clone(), certificate(i as u64 + 1, b)))
+            .collect();
+        Arc::new(CertChain {
+            genesis: genesis().hash(),
+            blocks: Mutex::new(blocks),
+            liar,
+            height: watch::channel(n as u64).0,
+            offered: Mutex::new(0),
+        })
+    }
+
+    fn tip(&self) -> (u64, Hash) {
+        let b = self.blocks.lock();
+        (
+            b.len() as u64,
+            b.last().map_or(self.genesis, |(b, _)| b.hash()),
+        )
+    }
+}
+
+impl ChainAccess for CertChain {
+    type Prepared = Arc<Block>;
+    fn status(&self) -> Status {
+        let (height, tip) = self.tip();
+        Status {
+            chain_id: CHAIN_ID,
+            genesis: crate::net::GENESIS,
+            height,
+            tip,
+            work: [0; 32],
+            role: Role::Producer,
+        }
+    }
+    fn locator(&self) -> Vec<Hash> {
+        vec![self.tip().1]
+    }
+    fn height_of(&self, hash: &Hash) -> Option<u64> {
+        let b = self.blocks.lock();
+        b.iter()
+            .position(|(b, _)| b.hash() == *hash)
+            .map(|i| i as u64 + 1)
+    }
+    fn header_ok(&self, _: &Header) -> bool {
+        true
+    }
+    fn headers_after(&self, _: &[Hash], _: usize) -> Vec<Header> {
+        Vec::new()
+    }
+    fn block(&self, _: &Hash) -> Option<Block> {
+        None
+    }
+    fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
+    fn submit_tx(&self, _: Transaction) -> Verdict {
+        Verdict::Ignore
+    }
+    fn import_block(&self, _: Arc<Block>) -> BlockVerdict {
+        BlockVerdict::Failed("blocks come certified on this chain".into())
+    }
+    fn prepare_block(&self, block: Arc<Block>) -> Arc<Block> {
+        block
+    }
+    fn certified_encoded(&self, height: u64) -> Option<(Vec<u8>, CommitCertificate)> {
+        let b = self.blocks.lock();
+        let (block, cert) = b.get(usize::try_from(height).ok()?.checked_sub(1)?)?;
+        let mut cert = cert.clone();
+        if self.liar {
+            cert.block_hash = Hash([0xEE; 32]);
+        }
+        Some((block.encode(), cert))
+    }
+    fn certified(&self, blocks: Vec<(Block, CommitCertificate)>) -> Verdict {
+        *self.offered.lock() += blocks.len();
+        let mut verdict = Verdict::Ignore;
+        for (block, cert) in blocks {
+            if cert.block_hash != block.hash() {
+                return Verdict::Reject;
+            }
+            let mut b = self.blocks.lock();
+            if cert.height != b.len() as u64 + 1 {
+                continue;
+            }
+            b.push((block, cert));
+            self.height.send_replace(b.len() as u64);
+            verdict = Verdict::Accept;
+        }
+        verdict
+    }
+}
+
+fn bft_config() -> NetConfig {
+    NetConfig {
+        block_sync: false,
+        ..config()
+    }
+}
+
+/// 40 blocks on the test genesis.
+fn chain_of_40() -> Vec<Block> {
+    branch(genesis().hash(), 40, 7)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_behind_asks_and_catches_up_and_the_node_ahead_is_sent_nothing() {
+    let all = chain_of_40();
+    let ahead = CertChain::new(&all, 40, false);
+    let behind = CertChain::new(&all, 0, false);
+    let clock = Arc::new(SystemClock::new());
+    let (_a, a_addr) = start_on(bft_config(), ahead.clone(), clock.clone()).await;
+    let cfg = NetConfig {
+        bootnodes: vec![a_addr],
+        ..bft_config()
+    };
+    let (b, _) = start_on(cfg, behind.clone(), clock).await;
+    // 40 blocks take three answers of at most 16.
+    let mut height = behind.height.subscribe();
+    tokio::time::timeout(Duration::from_secs(120), height.wait_for(|h| *h == 40))
+        .await
+        .expect("caught up to 40 within 120 s")
+        .unwrap();
+    assert_eq!(behind.tip(), ahead.tip(), "the same blocks");
+    assert_eq!(
+        *ahead.offered.lock(),
+        0,
+        "the node ahead is never sent blocks it has"
+    );
+    // Every block was offered once: one request at a time, each from
+    // where the chain was.
+    assert_eq!(*behind.offered.lock(), 40);
+    assert!(b.info().banned.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_serving_a_false_certificate_is_banned_and_nothing_is_taken() {
+    let all = chain_of_40();
+    let liar = CertChain::new(&all, 40, true);
+    let behind = CertChain::new(&all, 0, false);
+    let clock = Arc::new(SystemClock::new());
+    let (liar_handle, liar_addr) = start_on(bft_config(), liar.clone(), clock.clone()).await;
+    let cfg = NetConfig {
+        bootnodes: vec![liar_addr],
+        ..bft_config()
+    };
+    let (b, _) = start_on(cfg, behind.clone(), clock).await;
+    let liar_id = liar_handle.info().peer_id;
+    wait_for(&b, "the liar banned", 120, || {
+        let b = b.clone();
+        let id = liar_id.clone();
+        async move { b.info().banned.contains(&id).then_some(()) }
+    })
+    .await;
+    assert_eq!(*behind.height.borrow(), 0, "nothing taken");
+}

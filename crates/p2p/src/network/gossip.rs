@@ -99,6 +99,18 @@ impl TxBatch {
     }
 }
 
+/// Judges a batch by the verdicts on its transactions, taking every one of
+/// them (each submits its transaction): a valid transaction is admitted
+/// even after an invalid one in the same batch, which still rejects the
+/// batch and charges its sender.
+fn batch_verdict(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
+    verdicts.fold(Verdict::Ignore, |batch, v| match (batch, v) {
+        (Verdict::Reject, _) | (_, Verdict::Reject) => Verdict::Reject,
+        (Verdict::Accept, _) | (_, Verdict::Accept) => Verdict::Accept,
+        (Verdict::Ignore, Verdict::Ignore) => Verdict::Ignore,
+    })
+}
+
 /// A compact block waiting for its missing transactions.
 pub(super) struct Rebuilding {
     partial: PartialBlock,
@@ -198,8 +210,8 @@ impl<C: ChainAccess> Net<C> {
     }
 
     /// A batch of transactions (ADR 0043): malformed, it costs its sender
-    /// at once; otherwise each goes to the mempool off the event loop and
-    /// the batch is judged by what they were — rejected if any is invalid,
+    /// at once; otherwise every one goes to the mempool off the event loop
+    /// and the batch is judged by what they were — rejected if any is invalid,
     /// relayed if any is new, ignored otherwise.
     fn on_tx_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: &[u8]) {
         let txs = match wire::txs_from_batch_frame(data, self.tx_frame_limit, self.cfg.max_tx_bytes)
@@ -214,17 +226,7 @@ impl<C: ChainAccess> Net<C> {
         let chain = self.chain.clone();
         let done = self.done_tx.clone();
         tokio::task::spawn_blocking(move || {
-            let mut verdict = Verdict::Ignore;
-            for tx in txs {
-                match chain.submit_tx(tx) {
-                    Verdict::Reject => {
-                        verdict = Verdict::Reject;
-                        break;
-                    }
-                    Verdict::Accept => verdict = Verdict::Accept,
-                    Verdict::Ignore => {}
-                }
-            }
+            let verdict = batch_verdict(txs.into_iter().map(|tx| chain.submit_tx(tx)));
             let _ = done.send(Done::Tx {
                 id,
                 source,
@@ -488,6 +490,25 @@ mod tests {
     fn count(frame: &[u8]) -> usize {
         let mut r = luminex_primitives::Reader::new(&frame[1..]);
         r.length("count", u64::MAX).unwrap()
+    }
+
+    #[test]
+    fn every_transaction_of_a_batch_is_submitted_and_one_invalid_rejects_it() {
+        use Verdict::{Accept, Ignore, Reject};
+        let judge = |verdicts: &[Verdict]| {
+            let mut submitted = 0;
+            let v = batch_verdict(verdicts.iter().map(|v| {
+                submitted += 1;
+                *v
+            }));
+            assert_eq!(submitted, verdicts.len(), "every transaction submitted");
+            v
+        };
+        assert_eq!(judge(&[Accept, Reject, Accept]), Reject);
+        assert_eq!(judge(&[Reject, Ignore, Accept]), Reject);
+        assert_eq!(judge(&[Ignore, Accept, Ignore]), Accept);
+        assert_eq!(judge(&[Ignore, Ignore]), Ignore);
+        assert_eq!(judge(&[Accept]), Accept);
     }
 
     #[test]

@@ -9,3 +9,4 @@ mod multisync;
 mod net;
 mod sim;
 mod slots;
+mod txgossip;

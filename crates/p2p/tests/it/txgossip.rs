@@ -1,0 +1,133 @@
+//! Gossiped batches of transactions (ADR 0043): every transaction of a
+//! decodable batch reaches the mempool, even after an invalid one, and the
+//! invalid one still costs its sender.
+
+use std::sync::Arc;
+
+use libp2p::gossipsub;
+use libp2p::swarm::SwarmEvent;
+use luminex_p2p::behaviour::BehaviourEvent;
+use luminex_p2p::wire;
+use luminex_p2p::{BlockVerdict, ChainAccess, Status, Verdict};
+use luminex_primitives::{
+    Amount, Block, Encode, Hash, Header, Lock, SchemeId, Transaction, TxKind, TxOut,
+};
+use parking_lot::Mutex;
+
+use crate::net::{self, GenesisOnly};
+
+/// The height a coinbase of this test's batches carries to be invalid.
+const INVALID: u64 = 2;
+
+/// A chain that records the transactions offered to its mempool, in order
+/// (by their coinbase heights), and finds those of height [`INVALID`]
+/// invalid.
+#[derive(Default)]
+struct Recording {
+    offered: Mutex<Vec<u64>>,
+}
+
+impl ChainAccess for Recording {
+    type Prepared = Arc<Block>;
+    fn status(&self) -> Status {
+        GenesisOnly.status()
+    }
+    fn locator(&self) -> Vec<Hash> {
+        GenesisOnly.locator()
+    }
+    fn height_of(&self, hash: &Hash) -> Option<u64> {
+        GenesisOnly.height_of(hash)
+    }
+    fn header_ok(&self, header: &Header) -> bool {
+        GenesisOnly.header_ok(header)
+    }
+    fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {
+        GenesisOnly.headers_after(locator, max)
+    }
+    fn block(&self, hash: &Hash) -> Option<Block> {
+        GenesisOnly.block(hash)
+    }
+    fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
+    fn submit_tx(&self, tx: Transaction) -> Verdict {
+        let TxKind::Coinbase { height } = tx.kind else {
+            return Verdict::Reject;
+        };
+        self.offered.lock().push(height);
+        if height == INVALID {
+            Verdict::Reject
+        } else {
+            Verdict::Accept
+        }
+    }
+    fn import_block(&self, block: Arc<Block>) -> BlockVerdict {
+        GenesisOnly.import_block(block)
+    }
+    fn prepare_block(&self, block: Arc<Block>) -> Arc<Block> {
+        block
+    }
+}
+
+/// A transaction that decodes, told apart by `height`.
+fn tx(height: u64) -> Transaction {
+    Transaction {
+        version: 1,
+        chain_id: net::CHAIN_ID,
+        kind: TxKind::Coinbase { height },
+        inputs: vec![],
+        outputs: vec![TxOut {
+            amount: Amount::from_base(50).unwrap(),
+            lock: Lock::Key {
+                scheme: SchemeId::MlDsa65,
+                key_hash: Hash([height as u8; 32]),
+            },
+        }],
+        expiry_height: 0,
+        witnesses: vec![],
+        data: vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_transactions_after_an_invalid_one_in_a_batch_are_admitted() {
+    let chain = Arc::new(Recording::default());
+    let (handle, addr) = net::start_on(
+        net::config(),
+        chain.clone(),
+        Arc::new(luminex_primitives::SystemClock::new()),
+    )
+    .await;
+    let mut swarm = net::attacker();
+    swarm.dial(addr).unwrap();
+    let topic = net::names().tx_topic;
+    let frame = wire::tx_batch_frame(&[1, INVALID, 3].map(|h| tx(h).encode()));
+    let mut sent = false;
+    net::drive_until(
+        &mut swarm,
+        "the node drops the sender of an invalid transaction",
+        90,
+        |swarm, ev| {
+            match ev {
+                SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Subscribed {
+                    topic: t,
+                    ..
+                })) if t == topic.hash() && !sent => {
+                    sent = true;
+                    swarm
+                        .behaviour_mut()
+                        .gossip
+                        .publish(topic.clone(), frame.clone())
+                        .expect("published to the subscribed node");
+                }
+                SwarmEvent::ConnectionClosed {
+                    num_established: 0, ..
+                } => return Some(()),
+                _ => {}
+            }
+            None
+        },
+    )
+    .await;
+    // The node judged the batch only after offering all of it.
+    assert_eq!(*chain.offered.lock(), vec![1, INVALID, 3]);
+    assert_eq!(handle.census().await.unwrap().banned, 1);
+}

@@ -86,6 +86,12 @@ start="$(date +%s.%N)"
 "$bin" bench --chain "$spec" "${nodes[@]}" "$@" | tee "$dir/bench.out"
 after="$(cpu_ticks)"
 end="$(date +%s.%N)"
+# Bytes between the validators: each connection counted once, at the end
+# that accepted it (sent + received on the validators' p2p ports).
+p2p_bytes="$(for i in 0 1 2 3; do
+  ss -tinH state established "( sport = :$((port + 10 * i + 2)) )" 2>/dev/null
+done | grep -oE 'bytes_(sent|received):[0-9]+' | awk -F: '{t += $2} END {printf "%d", t / 1e6}')"
+echo "p2p bytes between the validators: $p2p_bytes MB"
 hz="$(getconf CLK_TCK)"
 final="$(sed -n 's/^finalized: *\([0-9]*\) .*/\1/p' "$dir/bench.out")"
 awk -v b="$before" -v a="$after" -v hz="$hz" -v s="$start" -v e="$end" -v n="${final:-0}" 'BEGIN {

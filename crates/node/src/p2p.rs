@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use luminex_ledger::ErrorClass;
+use luminex_ledger::{ErrorClass, TxError};
 use luminex_mempool::MempoolError;
 use luminex_p2p::{BlockVerdict, ChainAccess, NetConfig, Role, Status, SyncConfig, Verdict};
 use luminex_primitives::{Block, CommitCertificate, Hash, Header, Transaction};
@@ -70,12 +70,18 @@ fn verdict(node: &Node, hash: &Hash, accepted: Result<AcceptStatus, ChainError>)
 }
 
 /// How a gossiped transaction's rejection counts against its sender: only
-/// what is invalid for everyone is the sender's fault. A conflict or a
-/// missing input may just mean the peers saw transactions in another order.
+/// what is invalid for everyone is the sender's fault. A refusal by policy
+/// (known already, below the fee floor, a full pool) is nobody's; one that
+/// depends on this node's view of the chain (a conflict with its mempool,
+/// an input, validator or account it has not seen yet, an expiry height
+/// its tip passed first) may just mean the peers saw transactions or
+/// blocks in another order.
 pub fn tx_verdict(r: &Result<Hash, MempoolError>) -> Verdict {
     match r {
         Ok(_) => Verdict::Accept,
         Err(MempoolError::Conflict { .. }) => Verdict::Ignore,
+        Err(MempoolError::Invalid(TxError::Expired { .. })) => Verdict::Ignore,
+        Err(MempoolError::Invalid(TxError::Staking(e))) if e.depends_on_state() => Verdict::Ignore,
         Err(e) if e.class() == ErrorClass::Consensus => Verdict::Reject,
         Err(_) => Verdict::Ignore,
     }
@@ -313,7 +319,85 @@ pub async fn progress_bar(node: Arc<Node>, mut stop: tokio::sync::watch::Receive
 #[cfg(test)]
 mod tests {
     use super::*;
+    use luminex_ledger::StakingError;
     use luminex_p2p::sync::tree::add_work;
+    use luminex_primitives::{Amount, Lock, OutPoint, SchemeId};
+
+    /// A gossiped transaction costs its sender only when it is invalid for
+    /// every node; policy refusals and refusals that depend on what this
+    /// node has seen are ignored.
+    #[test]
+    fn only_transactions_invalid_for_everyone_reject_their_sender() {
+        let op = OutPoint {
+            txid: Hash([1; 32]),
+            vout: 0,
+        };
+        let coins = |n| Amount::from_base(n).unwrap();
+        let invalid = |e: TxError| Err(MempoolError::Invalid(e));
+        let staking = |e: StakingError| invalid(TxError::Staking(e));
+        let ignored = [
+            Err(MempoolError::AlreadyKnown(Hash([2; 32]))),
+            Err(MempoolError::Conflict {
+                input: op,
+                by: Hash([3; 32]),
+            }),
+            Err(MempoolError::Full {
+                fee_rate: 1,
+                lowest: 2,
+            }),
+            Err(MempoolError::EvidenceNotRelayed),
+            invalid(TxError::FeeTooLow {
+                fee: 1,
+                required: 2,
+                size: 3,
+            }),
+            invalid(TxError::MissingInput(op)),
+            invalid(TxError::ImmatureCoinbase {
+                height: 5,
+                mature_at: 100,
+            }),
+            invalid(TxError::Expired {
+                expiry: 9,
+                height: 10,
+            }),
+            staking(StakingError::UnknownValidator(Hash([4; 32]))),
+            staking(StakingError::UncreatedAccount {
+                output: 0,
+                lock: Lock::Key {
+                    scheme: SchemeId::MlDsa65,
+                    key_hash: Hash([8; 32]),
+                },
+            }),
+            staking(StakingError::ExceedsBond {
+                requested: coins(2),
+                bonded: coins(1),
+            }),
+            staking(StakingError::AlreadyLive {
+                node: Hash([5; 32]),
+                epoch: 3,
+            }),
+        ];
+        for r in &ignored {
+            assert_eq!(tx_verdict(r), Verdict::Ignore, "{r:?}");
+        }
+        let rejected = [
+            invalid(TxError::NoInputs),
+            invalid(TxError::Overspend {
+                inputs: coins(1),
+                outputs: coins(2),
+            }),
+            invalid(TxError::WrongChain {
+                expected: 1,
+                found: 2,
+            }),
+            staking(StakingError::ZeroAmount),
+            staking(StakingError::SelfDelegation(Hash([6; 32]))),
+        ];
+        for r in &rejected {
+            assert_eq!(tx_verdict(r), Verdict::Reject, "{r:?}");
+        }
+        assert_eq!(tx_verdict(&Ok(Hash([7; 32]))), Verdict::Accept);
+    }
 
     /// The header tree weighs a branch as the chain does: the chain's work
     /// for the block it attaches to plus each header's work must come to

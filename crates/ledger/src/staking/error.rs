@@ -163,6 +163,27 @@ pub enum StakingError {
 }
 
 impl StakingError {
+    /// Whether the refusal comes from the staking state the transaction
+    /// was checked against rather than from the transaction alone: a node
+    /// whose state is ahead or behind, or that saw pending transactions in
+    /// another order, may find the same transaction valid (a delegation to
+    /// a validator whose stake it has seen, the first of two unbondings of
+    /// one bond, a heartbeat of the epoch it is still in).
+    pub fn depends_on_state(&self) -> bool {
+        !matches!(
+            self,
+            StakingError::Disabled
+                | StakingError::AccountsDisabled
+                | StakingError::ZeroAmount
+                | StakingError::BadKey
+                | StakingError::BadPayout
+                | StakingError::NoActorWitness
+                | StakingError::NotOwner { .. }
+                | StakingError::SelfDelegation(_)
+                | StakingError::BadFraction { .. }
+        )
+    }
+
     /// A short stable code for APIs and metrics.
     pub fn code(&self) -> &'static str {
         match self {

@@ -195,7 +195,14 @@ pub fn default_reporter_share() -> Ratio {
 }
 
 /// The default `downtime_window`: 0, downtime slashing off (see
-/// [`StakingParams::downtime_window`]).
+/// [`StakingParams::downtime_window`]). Deliberately not the presets'
+/// windows (100 on `nextgen`, 600 on `almagill` and `sidechain`): a window
+/// judges liveness fairly only alongside the `[bft]` commit pause
+/// (`timeout_commit_ms`, itself 0 by default), without which live but
+/// slower validators are left out of certificates and jailed (ADR 0042).
+/// A spec turns both on together, as the presets do; and since the default
+/// is part of the rules of every spec naming no window, changing it would
+/// change those chains' rules.
 pub fn default_downtime_window() -> u64 {
     0
 }
@@ -275,8 +282,8 @@ impl StakingParams {
     /// Parameters with `min_stake` and `unbonding_blocks` and the spec's
     /// defaults for the rest (no account creation rule, epochs and seats of
     /// [`default_epoch_blocks`] and [`default_max_validators`], no
-    /// committee): what a spec gets from a `[staking]` table naming only
-    /// those two.
+    /// committee, downtime slashing off): what a spec gets from a
+    /// `[staking]` table naming only those two.
     pub fn new(min_stake: Amount, unbonding_blocks: u64) -> StakingParams {
         StakingParams {
             min_stake,

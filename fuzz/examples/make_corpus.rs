@@ -138,6 +138,11 @@ fn main() {
         let g = s.genesis_block();
         write("block", &format!("{name}-genesis"), &g.encode());
         write("header", &format!("{name}-genesis"), &g.header.encode());
+    }
+    // Every preset's spec as the node writes it back, the staking presets'
+    // `[staking]` and `[bft]` tables included.
+    for name in luminex_ledger::spec::PRESETS {
+        let s = ChainSpec::preset(name).expect("a preset");
         write(
             "spec_toml",
             name,

@@ -36,6 +36,7 @@ use luminex_mempool::MempoolError;
 use luminex_primitives::{Address, Amount, Decode, Encode, Hash, Transaction, TxKind};
 use luminex_storage::StoreError;
 
+use luminex_service::admission::AdmitError;
 use luminex_service::metrics::RouteLabels;
 use luminex_service::Node;
 
@@ -362,24 +363,40 @@ pub(crate) fn coins(v: u64) -> String {
         (status = 409, description = "Already known or double spend", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither application/json nor application/octet-stream", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid transaction", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Invalid transaction", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many transactions waiting for admission (overloaded, with Retry-After), or the mempool is full and the fee too low (mempool-full)", body = Problem, content_type = "application/problem+json")))]
 async fn broadcast(
     State(node): State<Arc<Node>>,
     headers: HeaderMap,
     LimitedBody(bytes): LimitedBody,
-) -> ApiResult<BroadcastResponse> {
+) -> Result<Json<BroadcastResponse>, Response> {
+    let tx = broadcast_body(&headers, &bytes).map_err(IntoResponse::into_response)?;
+    // Decoding is a copy; admission (signature verification above all)
+    // goes through the node's admission pipeline, whose verifier threads
+    // share the mempool's locks among many submissions (ADR 0044). A full
+    // pipeline answers as the full work queue does.
+    let txid = node.submit_queued(tx).await.map_err(admit_error)?;
+    Ok(Json(BroadcastResponse {
+        txid: txid.to_string(),
+    }))
+}
+
+/// The transaction a broadcast request carries: raw bytes, or hex in JSON.
+fn broadcast_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Transaction, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    let raw = if content_type.starts_with("application/octet-stream") {
-        bytes.to_vec()
+    let hex_bytes;
+    let raw: &[u8] = if content_type.starts_with("application/octet-stream") {
+        bytes
     } else if content_type.starts_with("application/json") {
-        let req: BroadcastRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        let req: BroadcastRequest = serde_json::from_slice(bytes).map_err(|e| {
             ApiError::bad_request("bad-json", format!("expected {{\"tx\": \"<hex>\"}}: {e}"))
         })?;
-        hex::decode(req.tx.trim_ascii())
-            .map_err(|e| ApiError::bad_request("bad-hex", e.to_string()))?
+        hex_bytes = hex::decode(req.tx.trim_ascii())
+            .map_err(|e| ApiError::bad_request("bad-hex", e.to_string()))?;
+        &hex_bytes
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -387,18 +404,18 @@ async fn broadcast(
             "send application/json ({\"tx\": hex}) or application/octet-stream (raw bytes)",
         ));
     };
-    // Decoding and admission (signature verification above all) run on
-    // the blocking pool, as JSON-RPC's methods do: on an async worker they
-    // would hold up every other connection that worker serves.
-    let txid = blocking(move || {
-        let tx = Transaction::decode_all(&raw)
-            .map_err(|e| ApiError::bad_request("malformed", e.to_string()))?;
-        Ok(node.submit(tx)?)
-    })
-    .await?;
-    Ok(Json(BroadcastResponse {
-        txid: txid.to_string(),
-    }))
+    Transaction::decode_all(raw).map_err(|e| ApiError::bad_request("malformed", e.to_string()))
+}
+
+/// The answer for a verdict of the admission pipeline: the mempool's
+/// refusal as always, the work queue's 503 when the pipeline is full.
+pub(crate) fn admit_error(e: AdmitError) -> Response {
+    match e {
+        AdmitError::Rejected(e) => ApiError::from(e).into_response(),
+        AdmitError::Overloaded => overloaded(),
+        e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            .into_response(),
+    }
 }
 
 /// Runs `f` on tokio's blocking pool: CPU-bound work (signature

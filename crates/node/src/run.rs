@@ -106,6 +106,7 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         restart: restart.clone(),
         net: Default::default(),
         pool: Default::default(),
+        admission: Default::default(),
     });
     // Punishments are counted from the state the chain opened with.
     node.chain.with_staking(|s| node.metrics.staking.observe(s));

@@ -8,10 +8,13 @@
 //! It sits between the chain crates (storage, mempool, p2p) and the front
 //! ends (`luminex-api`, the JSON-RPC and the binary in `luminex-node`), so
 //! those depend on it and never on each other's internals. It uses tokio's
-//! synchronisation types only; it spawns nothing.
+//! synchronisation types only and spawns no tasks; the only threads it
+//! starts are the [`admission`] pipeline's, on the first submission
+//! through it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admission;
 pub mod events;
 pub mod logbuf;
 pub mod metrics;

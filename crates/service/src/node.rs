@@ -46,6 +46,9 @@ pub struct Node {
     /// Shares and blocks per Stratum worker (empty without a Stratum
     /// server).
     pub pool: crate::pool::PoolStats,
+    /// The admission pipeline [`Node::submit_queued`] uses (its threads
+    /// start on the first submission).
+    pub admission: crate::admission::Admission,
 }
 
 /// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error
@@ -97,19 +100,38 @@ impl Node {
 
     fn submit_from(&self, tx: Transaction, relay: bool) -> Result<Hash, MempoolError> {
         let r = self.admit(tx);
-        match &r {
+        self.decided(&r, None, relay);
+        r
+    }
+
+    /// What follows a verdict: an admitted transaction is relayed (when
+    /// `relay`), counted and announced to WebSocket subscribers; a refusal
+    /// is counted by reason. `tx` is the admitted transaction when the
+    /// caller holds it; otherwise it is read from the pool.
+    pub(crate) fn decided(
+        &self,
+        r: &Result<Hash, MempoolError>,
+        tx: Option<&Arc<Transaction>>,
+        relay: bool,
+    ) {
+        match r {
             Ok(txid) => {
+                let wanted =
+                    (relay && self.net.get().is_some()) || self.events.receiver_count() > 0;
+                let tx = match tx {
+                    Some(tx) => Some(tx.clone()),
+                    None if wanted => self.mempool.read().get(txid).map(|e| e.tx.clone()),
+                    None => None,
+                };
                 if relay {
-                    if let Some(net) = self.net.get() {
-                        if let Some(e) = self.mempool.read().get(txid) {
-                            net.publish_tx(&e.tx);
-                        }
+                    if let (Some(net), Some(tx)) = (self.net.get(), &tx) {
+                        net.publish_tx(tx);
                     }
                 }
                 self.metrics.transactions_accepted.inc();
                 if self.events.receiver_count() > 0 {
-                    if let Some(e) = self.mempool.read().get(txid).map(|e| e.tx.clone()) {
-                        let addresses = crate::events::touched(self, &e);
+                    if let Some(tx) = &tx {
+                        let addresses = crate::events::touched(self, tx);
                         let _ = self.events.send(Arc::new(crate::events::Event::Tx {
                             txid: *txid,
                             height: None,
@@ -126,8 +148,17 @@ impl Node {
                     })
                     .inc();
             }
-        };
-        r
+        }
+    }
+
+    /// Counts the signatures `c` will verify (none when the cache knows
+    /// them).
+    pub(crate) fn count_verifications(&self, c: &Candidate) {
+        if !self.cache.contains(&c.wtxid) {
+            self.metrics
+                .signature_verifications
+                .inc_by(c.tx.witnesses.len() as u64);
+        }
     }
 
     fn admit(&self, tx: Transaction) -> Result<Hash, MempoolError> {
@@ -138,11 +169,7 @@ impl Node {
         if c.tx.authority_change().is_some() {
             self.check_authority(&c.tx, height)?;
         }
-        if !self.cache.contains(&c.wtxid) {
-            self.metrics
-                .signature_verifications
-                .inc_by(c.tx.witnesses.len() as u64);
-        }
+        self.count_verifications(&c);
         c.verify(&check, &self.cache, &self.chain.genesis_hash())?;
         let txid = c.txid;
         self.mempool
@@ -153,7 +180,11 @@ impl Node {
 
     /// An authority change against the consensus state at the tip, as the
     /// next block would check it (signers, power, schedule).
-    fn check_authority(&self, tx: &Transaction, height: u64) -> Result<(), MempoolError> {
+    pub(crate) fn check_authority(
+        &self,
+        tx: &Transaction,
+        height: u64,
+    ) -> Result<(), MempoolError> {
         let invalid = |e: AuthorityError| MempoolError::Invalid(TxError::Authority(e));
         let record = self
             .chain

@@ -49,5 +49,6 @@ pub fn node_over(kv: Arc<dyn KvStore>, spec: ChainSpec) -> Result<Arc<Node>, Cha
         restart: Arc::new(tokio::sync::Notify::new()),
         net: Default::default(),
         pool: Default::default(),
+        admission: Default::default(),
     }))
 }

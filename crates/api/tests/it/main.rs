@@ -1,6 +1,7 @@
 //! REST API tests, in process: routes, guards, the WebSocket, metrics and
 //! the OpenAPI document.
 
+mod admission;
 mod api;
 mod guard;
 mod metrics;

@@ -6,6 +6,7 @@ use jsonrpsee::RpcModule;
 use luminex_ledger::TxError;
 use luminex_mempool::MempoolError;
 use luminex_primitives::{Decode, Transaction};
+use luminex_service::admission::AdmitError;
 use serde_json::{json, Value};
 
 use super::coins;
@@ -40,9 +41,14 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                 "Transaction already in block chain",
             ));
         }
-        match c.node.submit(tx) {
-            Ok(t) | Err(MempoolError::AlreadyKnown(t)) => Ok(json!(t.to_string())),
-            Err(e) => Err(mempool_error(e)),
+        // Through the admission pipeline, as the REST API's broadcasts
+        // (ADR 0044); this method runs on a thread that may block.
+        match c.node.submit_queued_blocking(tx) {
+            Ok(t) | Err(AdmitError::Rejected(MempoolError::AlreadyKnown(t))) => {
+                Ok(json!(t.to_string()))
+            }
+            Err(AdmitError::Rejected(e)) => Err(mempool_error(e)),
+            Err(e) => Err(err(codes::MISC, format!("{e}; try again shortly"))),
         }
     });
     reg(m, "getrawmempool", |c, p| {

@@ -124,19 +124,27 @@ impl Held {
                 }
                 v => v,
             };
-            if done
-                .send(Done::Imported {
-                    hash,
-                    origin,
-                    verdict,
-                })
-                .is_err()
-            {
+            if !send_verdict(done, hash, origin, verdict) {
                 return false;
             }
         }
         true
     }
+}
+
+/// Reports a block's verdict to the event loop; false when it is gone.
+fn send_verdict(
+    done: &mpsc::UnboundedSender<Done>,
+    hash: Hash,
+    origin: Origin,
+    verdict: BlockVerdict,
+) -> bool {
+    done.send(Done::Imported {
+        hash,
+        origin,
+        verdict,
+    })
+    .is_ok()
 }
 
 /// Starts the prepare and import threads; blocks sent to the returned
@@ -223,14 +231,7 @@ fn import_loop<C: ChainAccess>(
             return;
         }
         let verdict = chain.import_block(block);
-        if done
-            .send(Done::Imported {
-                hash,
-                origin,
-                verdict,
-            })
-            .is_err()
-        {
+        if !send_verdict(done, hash, origin, verdict) {
             return;
         }
     }

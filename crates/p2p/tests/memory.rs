@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::{AsyncRead, AsyncWrite, AsyncWriteExt, FutureExt};
-use libp2p::gossipsub;
 use libp2p::request_response::{self, Codec, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{identity, noise, tcp, yamux, StreamProtocol, Swarm};
@@ -335,23 +334,16 @@ async fn unbacked_announcements_of_the_largest_block_cost_little_memory() {
         tasks.push(tokio::spawn(async move {
             let mut swarm = net::attacker();
             let me = swarm.local_peer_id().to_string();
-            let topic = net::names().block_topic;
             swarm.dial(addr).unwrap();
-            let (mut sent, mut asked, mut held) = (false, 0, Vec::new());
-            net::drive_until(&mut swarm, "the announcer dropped", 120, |swarm, ev| {
-                match ev {
-                    SwarmEvent::Behaviour(BehaviourEvent::Gossip(
-                        gossipsub::Event::Subscribed { topic: t, .. },
-                    )) if t == topic.hash() && !sent => {
-                        sent = true;
-                        for f in &frames {
-                            let _ = swarm
-                                .behaviour_mut()
-                                .gossip
-                                .publish(topic.clone(), f.clone());
-                        }
-                    }
-                    SwarmEvent::Behaviour(BehaviourEvent::Sync(
+            let (mut asked, mut held) = (0, Vec::new());
+            net::publish_until_dropped(
+                &mut swarm,
+                &net::names().block_topic,
+                &frames,
+                "the announcer dropped",
+                120,
+                |swarm, ev| {
+                    let SwarmEvent::Behaviour(BehaviourEvent::Sync(
                         request_response::Event::Message {
                             message:
                                 request_response::Message::Request {
@@ -359,7 +351,11 @@ async fn unbacked_announcements_of_the_largest_block_cost_little_memory() {
                                 },
                             ..
                         },
-                    )) => match request {
+                    )) = ev
+                    else {
+                        return;
+                    };
+                    match request {
                         SyncRequest::Request(Request::Status) => {
                             let st = net::GenesisOnly.status();
                             let _ = swarm
@@ -373,14 +369,9 @@ async fn unbacked_announcements_of_the_largest_block_cost_little_memory() {
                             asked += 1;
                             held.push(channel);
                         }
-                    },
-                    SwarmEvent::ConnectionClosed {
-                        num_established: 0, ..
-                    } => return Some(()),
-                    _ => {}
-                }
-                None
-            })
+                    }
+                },
+            )
             .await;
             (me, asked)
         }));

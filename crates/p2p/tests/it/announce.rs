@@ -5,7 +5,7 @@
 
 use libp2p::request_response;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{gossipsub, Swarm};
+use libp2p::Swarm;
 use luminex_p2p::behaviour::{Behaviour, BehaviourEvent};
 use luminex_p2p::compact::{self, CompactBlock};
 use luminex_p2p::wire::{self, Request, Response, WireError};
@@ -89,62 +89,48 @@ async fn announce(
 ) -> usize {
     let mut swarm: Swarm<Behaviour> = net::attacker();
     swarm.dial(node).unwrap();
-    let topic = net::names().block_topic;
-    let mut sent = false;
+    let frames: Vec<Vec<u8>> = announcements.iter().map(wire::to_frame).collect();
     let mut asked = 0;
     let mut held = Vec::new();
-    net::drive_until(
+    net::publish_until_dropped(
         &mut swarm,
+        &net::names().block_topic,
+        &frames,
         "the node drops the announcer",
         90,
         |swarm, ev| {
-            match ev {
-                SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Subscribed {
-                    topic: t,
-                    ..
-                })) if t == topic.hash() && !sent => {
-                    sent = true;
-                    for a in &announcements {
-                        let _ = swarm
-                            .behaviour_mut()
-                            .gossip
-                            .publish(topic.clone(), wire::to_frame(a));
-                    }
+            let SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            })) = ev
+            else {
+                return;
+            };
+            match request {
+                luminex_p2p::behaviour::SyncRequest::Request(Request::Status) => {
+                    let _ = swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, Response::Status(net::GenesisOnly.status()));
                 }
-                SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
-                    message:
-                        request_response::Message::Request {
-                            request, channel, ..
-                        },
-                    ..
-                })) => match request {
-                    luminex_p2p::behaviour::SyncRequest::Request(Request::Status) => {
+                luminex_p2p::behaviour::SyncRequest::Request(
+                    Request::BlockTxs { .. } | Request::Blocks(_),
+                ) => {
+                    asked += 1;
+                    if answer == Answer::NotFound {
                         let _ = swarm
                             .behaviour_mut()
                             .sync
-                            .send_response(channel, Response::Status(net::GenesisOnly.status()));
+                            .send_response(channel, Response::NotFound);
+                    } else {
+                        held.push(channel);
                     }
-                    luminex_p2p::behaviour::SyncRequest::Request(
-                        Request::BlockTxs { .. } | Request::Blocks(_),
-                    ) => {
-                        asked += 1;
-                        if answer == Answer::NotFound {
-                            let _ = swarm
-                                .behaviour_mut()
-                                .sync
-                                .send_response(channel, Response::NotFound);
-                        } else {
-                            held.push(channel);
-                        }
-                    }
-                    _ => {}
-                },
-                SwarmEvent::ConnectionClosed {
-                    num_established: 0, ..
-                } => return Some(()),
+                }
                 _ => {}
             }
-            None
         },
     )
     .await;

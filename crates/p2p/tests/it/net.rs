@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identity, noise, tcp, yamux, Multiaddr, Swarm};
-use luminex_p2p::behaviour::{Behaviour, ChainNames, Limits, SyncCodec};
+use libp2p::{gossipsub, identity, noise, tcp, yamux, Multiaddr, Swarm};
+use luminex_p2p::behaviour::{Behaviour, BehaviourEvent, ChainNames, Limits, SyncCodec};
 use luminex_p2p::{
     BlockVerdict, ChainAccess, Handle, NetConfig, PeerStateCounts, Role, Status, SyncConfig,
     Verdict,
@@ -163,6 +163,42 @@ pub async fn drive_until<B: NetworkBehaviour, T>(
             return t;
         }
     }
+}
+
+/// Drives an attacker's `swarm`, dialled to a node, until the node drops
+/// it (or panics after `secs`): publishes `frames` on `topic` once the
+/// node subscribes to it, and hands every other event to `other`.
+pub async fn publish_until_dropped(
+    swarm: &mut Swarm<Behaviour>,
+    topic: &gossipsub::IdentTopic,
+    frames: &[Vec<u8>],
+    what: &str,
+    secs: u64,
+    mut other: impl FnMut(&mut Swarm<Behaviour>, SwarmEvent<BehaviourEvent>),
+) {
+    let mut sent = false;
+    drive_until(swarm, what, secs, |swarm, ev| {
+        match ev {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Subscribed {
+                topic: t,
+                ..
+            })) if t == topic.hash() && !sent => {
+                sent = true;
+                for f in frames {
+                    let _ = swarm
+                        .behaviour_mut()
+                        .gossip
+                        .publish(topic.clone(), f.clone());
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                num_established: 0, ..
+            } => return Some(()),
+            ev => other(swarm, ev),
+        }
+        None
+    })
+    .await
 }
 
 /// Waits until `f` gives something, asking again each time the node's

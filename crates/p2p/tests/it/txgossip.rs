@@ -4,9 +4,6 @@
 
 use std::sync::Arc;
 
-use libp2p::gossipsub;
-use libp2p::swarm::SwarmEvent;
-use luminex_p2p::behaviour::BehaviourEvent;
 use luminex_p2p::wire;
 use luminex_p2p::{BlockVerdict, ChainAccess, Status, Verdict};
 use luminex_primitives::{
@@ -98,33 +95,14 @@ async fn valid_transactions_after_an_invalid_one_in_a_batch_are_admitted() {
     .await;
     let mut swarm = net::attacker();
     swarm.dial(addr).unwrap();
-    let topic = net::names().tx_topic;
     let frame = wire::tx_batch_frame(&[1, INVALID, 3].map(|h| tx(h).encode()));
-    let mut sent = false;
-    net::drive_until(
+    net::publish_until_dropped(
         &mut swarm,
+        &net::names().tx_topic,
+        &[frame],
         "the node drops the sender of an invalid transaction",
         90,
-        |swarm, ev| {
-            match ev {
-                SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Subscribed {
-                    topic: t,
-                    ..
-                })) if t == topic.hash() && !sent => {
-                    sent = true;
-                    swarm
-                        .behaviour_mut()
-                        .gossip
-                        .publish(topic.clone(), frame.clone())
-                        .expect("published to the subscribed node");
-                }
-                SwarmEvent::ConnectionClosed {
-                    num_established: 0, ..
-                } => return Some(()),
-                _ => {}
-            }
-            None
-        },
+        |_, _| {},
     )
     .await;
     // The node judged the batch only after offering all of it.

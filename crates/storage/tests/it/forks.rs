@@ -1,9 +1,12 @@
-//! Dev chains with competing branches, for the fork-choice and fault tests.
+//! Dev chains with competing branches, for the fork-choice and fault
+//! tests, and the store the tests open.
+
+use std::sync::Arc;
 
 use luminex_ledger::testkit::TestChain;
 use luminex_ledger::{ChainSpec, SigCache};
 use luminex_primitives::{Block, SchemeId};
-use luminex_storage::{Accepted, ChainError, ChainStore};
+use luminex_storage::{Accepted, ChainError, ChainStore, KvStore, StoreOptions};
 
 use luminex_crypto::SigningKey;
 
@@ -104,4 +107,22 @@ pub fn assert_on(store: &ChainStore, chain: &TestChain) {
     assert_eq!(report.height, chain.height());
     assert_eq!(store.tip().hash, chain.tip().hash(), "tip");
     assert_eq!(store.all_utxos().unwrap(), chain.utxos, "UTXO set");
+}
+
+/// A store of `spec` on `kv`, with the default options as `adjust` leaves
+/// them; panics if it cannot open.
+pub fn open_store(
+    kv: Arc<dyn KvStore>,
+    spec: &ChainSpec,
+    adjust: impl FnOnce(&mut StoreOptions),
+) -> ChainStore {
+    let mut options = StoreOptions::default();
+    adjust(&mut options);
+    ChainStore::open_with(
+        kv,
+        spec.clone(),
+        luminex_consensus::rules_for(spec),
+        options,
+    )
+    .unwrap()
 }

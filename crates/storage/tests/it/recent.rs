@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use luminex_storage::faults::{FaultPlan, FaultyStore};
 use luminex_storage::tables::TableId;
-use luminex_storage::{ChainStore, KvStore, MemoryStore, StoreOptions};
+use luminex_storage::{ChainStore, KvStore, MemoryStore};
 
-use crate::forks::{accept, accept_all, assert_on, Fork};
+use crate::forks::{accept, accept_all, assert_on, open_store, Fork};
 
 /// The tables a block and its undo data are read from.
 const BLOCK_TABLES: [TableId; 4] = [
@@ -20,17 +20,7 @@ const BLOCK_TABLES: [TableId; 4] = [
 ];
 
 fn open(kv: Arc<dyn KvStore>, f: &Fork, recent_block_bytes: usize) -> ChainStore {
-    let rules = luminex_consensus::rules_for(&f.spec);
-    ChainStore::open_with(
-        kv,
-        f.spec.clone(),
-        rules,
-        StoreOptions {
-            recent_block_bytes,
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap()
+    open_store(kv, &f.spec, |o| o.recent_block_bytes = recent_block_bytes)
 }
 
 fn block_reads(faulty: &FaultyStore) -> Vec<(TableId, u64)> {

@@ -15,21 +15,14 @@ use luminex_primitives::{
     Amount, Block, ChainDomain, DuplicateVoteEvidence, Hash, SchemeId, SignedVote, Stake, TxKind,
     Vote, VoteKind,
 };
-use luminex_storage::{ChainStore, KvStore, MemoryStore, StoreOptions};
+use luminex_storage::{ChainStore, KvStore, MemoryStore};
+
+use crate::forks::open_store;
 
 const MIN: u64 = 1_000_000;
 
 fn open(kv: &Arc<dyn KvStore>, spec: &ChainSpec) -> ChainStore {
-    ChainStore::open_with(
-        kv.clone(),
-        spec.clone(),
-        luminex_consensus::rules_for(spec),
-        StoreOptions {
-            utxo_cache_bytes: 1 << 30,
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap()
+    open_store(kv.clone(), spec, |o| o.utxo_cache_bytes = 1 << 30)
 }
 
 fn accept(store: &ChainStore, b: &Block) -> Result<(), luminex_storage::ChainError> {

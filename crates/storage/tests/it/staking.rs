@@ -12,7 +12,9 @@ use luminex_ledger::{ChainSpec, Coin, SigCache};
 use luminex_primitives::{
     Amount, Block, Heartbeat, NodeRegistration, OutPoint, SchemeId, Stake, TxKind, TxOut, Unbond,
 };
-use luminex_storage::{ChainStore, KvStore, MemoryStore, StoreOptions};
+use luminex_storage::{ChainStore, KvStore, MemoryStore};
+
+use crate::forks::open_store;
 
 const MIN: u64 = 1_000_000;
 
@@ -23,18 +25,9 @@ fn spec() -> ChainSpec {
 }
 
 fn open(kv: &Arc<dyn KvStore>, spec: &ChainSpec) -> ChainStore {
-    ChainStore::open_with(
-        kv.clone(),
-        spec.clone(),
-        luminex_consensus::rules_for(spec),
-        // Never flushed by size: the unclean close leaves blocks to apply
-        // again at open.
-        StoreOptions {
-            utxo_cache_bytes: 1 << 30,
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap()
+    // Never flushed by size: the unclean close leaves blocks to apply
+    // again at open.
+    open_store(kv.clone(), spec, |o| o.utxo_cache_bytes = 1 << 30)
 }
 
 fn accept(store: &ChainStore, b: &Block) {

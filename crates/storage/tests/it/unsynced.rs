@@ -11,24 +11,12 @@ use std::sync::Arc;
 use luminex_ledger::SigCache;
 use luminex_primitives::Block;
 use luminex_storage::faults::FaultyStore;
-use luminex_storage::{
-    ChainStore, KvStore, MemoryStore, PreparedBlock, StoreOptions, MAX_UNSYNCED_BATCHES,
-};
+use luminex_storage::{ChainStore, KvStore, MemoryStore, PreparedBlock, MAX_UNSYNCED_BATCHES};
 
-use crate::forks::{accept_all, assert_on, Fork};
+use crate::forks::{accept_all, assert_on, open_store, Fork};
 
 fn open(kv: Arc<dyn KvStore>, f: &Fork, utxo_cache_bytes: usize) -> ChainStore {
-    let rules = luminex_consensus::rules_for(&f.spec);
-    ChainStore::open_with(
-        kv,
-        f.spec.clone(),
-        rules,
-        StoreOptions {
-            utxo_cache_bytes,
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap()
+    open_store(kv, &f.spec, |o| o.utxo_cache_bytes = utxo_cache_bytes)
 }
 
 fn accept_unsynced(store: &ChainStore, blocks: &[Block], now: u64) {

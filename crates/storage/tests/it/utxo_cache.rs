@@ -12,7 +12,9 @@ use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, transfer, TestChain};
 use luminex_ledger::{Coin, SigCache};
 use luminex_primitives::{Amount, Block, OutPoint, SchemeId, Transaction, TxOut};
-use luminex_storage::{ChainStore, FjallStore, KvStore, MemoryStore, StoreOptions};
+use luminex_storage::{ChainStore, FjallStore, KvStore, MemoryStore};
+
+use crate::forks::open_store;
 
 /// A small deterministic generator (xorshift).
 struct Rng(u64);
@@ -100,17 +102,7 @@ fn random_block(chain: &mut TestChain, keys: &[SigningKey], rng: &mut Rng, salt:
 }
 
 fn open(kv: &Arc<dyn KvStore>, spec: &luminex_ledger::ChainSpec, budget: usize) -> ChainStore {
-    let rules = luminex_consensus::rules_for(spec);
-    ChainStore::open_with(
-        kv.clone(),
-        spec.clone(),
-        rules,
-        StoreOptions {
-            utxo_cache_bytes: budget,
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap()
+    open_store(kv.clone(), spec, |o| o.utxo_cache_bytes = budget)
 }
 
 fn accept(store: &ChainStore, b: &Block) {

@@ -57,17 +57,16 @@ fn args(extra: &[&str], boot: Option<&str>) -> Vec<String> {
     a
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_return() {
-    let work = tempfile::tempdir().unwrap();
-    let w = work.path();
-    let (spec_path, spec) = spec_file(w, |s| s.downtime_window = DOWNTIME_WINDOW);
-    let v0 = Proc::start_on(&spec_path, NAME, args(&["--dev-validator", "0"], None));
+/// Starts the spec's four development validators, the first the others'
+/// bootnode, and waits until they finalize blocks; returns the first and
+/// the other three.
+async fn start_four(spec_path: &str) -> (Proc, Vec<Proc>) {
+    let v0 = Proc::start_on(spec_path, NAME, args(&["--dev-validator", "0"], None));
     let boot = v0.p2p_addr().await;
     let others: Vec<Proc> = (1..4)
         .map(|i| {
             Proc::start_on(
-                &spec_path,
+                spec_path,
                 NAME,
                 args(&["--dev-validator", &i.to_string()], Some(&boot)),
             )
@@ -75,6 +74,17 @@ async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_retur
         .collect();
     let four: Vec<&Proc> = std::iter::once(&v0).chain(&others).collect();
     all_past(&four, 2, "blocks finalize with four validators").await;
+    (v0, others)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_return() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let (spec_path, spec) = spec_file(w, |s| s.downtime_window = DOWNTIME_WINDOW);
+    let (v0, others) = start_four(&spec_path).await;
+    let boot = v0.p2p_addr().await;
+    let four: Vec<&Proc> = std::iter::once(&v0).chain(&others).collect();
     assert_eq!(metric(v0.port, "luminex_consensus_validators").await, 4.0);
 
     let cli = |a: &[&str]| -> String {
@@ -223,19 +233,7 @@ async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_retur
 async fn a_validator_down_is_jailed_for_downtime_and_the_metrics_count_it() {
     let work = tempfile::tempdir().unwrap();
     let (spec_path, spec) = spec_file(work.path(), |s| s.downtime_window = 8);
-    let v0 = Proc::start_on(&spec_path, NAME, args(&["--dev-validator", "0"], None));
-    let boot = v0.p2p_addr().await;
-    let mut others: Vec<Proc> = (1..4)
-        .map(|i| {
-            Proc::start_on(
-                &spec_path,
-                NAME,
-                args(&["--dev-validator", &i.to_string()], Some(&boot)),
-            )
-        })
-        .collect();
-    let four: Vec<&Proc> = std::iter::once(&v0).chain(&others).collect();
-    all_past(&four, 2, "blocks finalize with four validators").await;
+    let (v0, mut others) = start_four(&spec_path).await;
     others[2].kill();
     let id = SigningKey::from_seed(spec.default_scheme, &ChainSpec::dev_validator_seed(3))
         .public_key()

@@ -6,14 +6,35 @@
 //! and burned coins counted) holds after every block.
 
 use luminex_crypto::SigningKey;
-use luminex_ledger::ChainSpec;
+use luminex_ledger::{ChainSpec, StakingState};
 use luminex_primitives::Hash;
-use luminex_sim::{simulate_with, Behaviour, Config, Outcome, StakingRun};
+use luminex_sim::{simulate_with, Behaviour, Config, Outcome, Report, StakingRun};
 
 fn id(spec: &ChainSpec, i: u32) -> Hash {
     SigningKey::from_seed(spec.default_scheme, &ChainSpec::dev_validator_seed(i))
         .public_key()
         .key_hash()
+}
+
+/// Runs `cfg` from `seed` with `adjust` applied to the spec, checks that
+/// the run stayed live, and returns its report, the staking state each
+/// node ended with and the spec it ran.
+fn run_live(
+    seed: u64,
+    cfg: &Config,
+    adjust: impl FnOnce(&mut ChainSpec),
+) -> (Report, Vec<Option<StakingState>>, ChainSpec) {
+    let mut spec = None;
+    let (report, states) = simulate_with(seed, cfg, |s| {
+        adjust(s);
+        spec = Some(s.clone());
+    });
+    assert!(
+        matches!(report.outcome, Outcome::Live { .. }),
+        "{:?}",
+        report.outcome
+    );
+    (report, states, spec.expect("the spec"))
 }
 
 #[test]
@@ -33,22 +54,14 @@ fn a_double_signer_is_slashed_once_and_a_silent_validator_is_jailed() {
         }),
         ..super::quiet(behaviours.clone())
     };
-    let mut spec = None;
-    let (report, states) = simulate_with(21, &cfg, |s| {
+    let (report, states, spec) = run_live(21, &cfg, |s| {
         let p = s.staking.as_mut().expect("a staking chain");
         p.downtime_window = 8;
         p.jail_blocks = 4;
         // Punished offences are remembered for the unbonding period: long
         // enough here to see them at the end.
         p.unbonding_blocks = 1_000;
-        spec = Some(s.clone());
     });
-    let spec = spec.expect("the spec");
-    assert!(
-        matches!(report.outcome, Outcome::Live { .. }),
-        "{:?}",
-        report.outcome
-    );
     let (double, silent) = (id(&spec, 2), id(&spec, 5));
     let mut seen = Vec::new();
     for (i, state) in states.iter().enumerate() {
@@ -117,19 +130,12 @@ fn slow_and_silent(
         }),
         ..super::quiet(behaviours.clone())
     };
-    let mut spec = None;
-    let (report, states) = simulate_with(34, &cfg, |s| {
+    let (_, states, spec) = run_live(34, &cfg, |s| {
         s.bft.as_mut().expect("a BFT spec").timeout_commit_ms = timeout_commit_ms;
         let p = s.staking.as_mut().expect("a staking chain");
         p.downtime_window = 10;
         p.jail_blocks = 4;
-        spec = Some(s.clone());
     });
-    assert!(
-        matches!(report.outcome, Outcome::Live { .. }),
-        "{:?}",
-        report.outcome
-    );
     let honest: Vec<_> = states
         .into_iter()
         .enumerate()
@@ -141,7 +147,7 @@ fn slow_and_silent(
         .map(|s| s.jails().map(|(id, j)| (*id, *j)).collect::<Vec<_>>())
         .collect();
     assert!(jails.windows(2).all(|w| w[0] == w[1]), "{jails:?}");
-    (honest, spec.expect("the spec"))
+    (honest, spec)
 }
 
 /// The commit pause makes downtime fair (ADR 0042): the precommits of a

@@ -373,7 +373,7 @@ async fn broadcast(
     let tx = broadcast_body(&headers, &bytes).map_err(IntoResponse::into_response)?;
     // Decoding is a copy; admission (signature verification above all)
     // goes through the node's admission pipeline, whose verifier threads
-    // share the mempool's locks among many submissions (ADR 0044). A full
+    // share the mempool's locks among many submissions (ADR 0046). A full
     // pipeline answers as the full work queue does.
     let txid = node.submit_queued(tx).await.map_err(admit_error)?;
     Ok(Json(BroadcastResponse {

@@ -1,5 +1,5 @@
 //! The admission pipeline: how submitted transactions reach the mempool
-//! when many clients submit at once (ADR 0044).
+//! when many clients submit at once (ADR 0046).
 //!
 //! One thread per request ([`Node::submit`] on tokio's blocking pool) made
 //! every submission a thread handoff, a wake-up and a turn at the mempool's

@@ -1,4 +1,4 @@
-//! Broadcasts through the admission pipeline (ADR 0044): many at once, each
+//! Broadcasts through the admission pipeline (ADR 0046): many at once, each
 //! with the verdict it would get alone.
 
 use std::collections::HashSet;

@@ -42,7 +42,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             ));
         }
         // Through the admission pipeline, as the REST API's broadcasts
-        // (ADR 0044); this method runs on a thread that may block.
+        // (ADR 0046); this method runs on a thread that may block.
         match c.node.submit_queued_blocking(tx) {
             Ok(t) | Err(AdmitError::Rejected(MempoolError::AlreadyKnown(t))) => {
                 Ok(json!(t.to_string()))

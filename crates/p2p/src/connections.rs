@@ -12,6 +12,10 @@
 //!   protected, the newcomer is refused.
 //! - Outbound connections take the rest, so inbound peers can never take
 //!   them; peers this node found through the DHT take no more.
+//! - A slot belongs to a peer, not a connection: libp2p keeps two
+//!   connections to one peer when both sides dial at once (or a DHT query
+//!   dials a peer that just dialled in), and the second takes no slot, in
+//!   either direction; it takes the place over if the first closes.
 //! - Priority peers — bootnodes, anchors and peers an operator dials — are
 //!   admitted whatever the counts, in either direction, and never evicted:
 //!   their identity is proved by the handshake, and there are few of them
@@ -204,6 +208,10 @@ struct Conn {
     inbound: bool,
     /// Admitted as a priority peer: in no count, never evicted.
     priority: bool,
+    /// A further connection of a peer that already holds a place (both
+    /// sides dialled at once, or a DHT query dialled a peer that had just
+    /// dialled in): in no count, so one peer never takes two slots.
+    extra: bool,
     since: u64,
 }
 
@@ -303,7 +311,12 @@ impl Slots {
     fn counted(&self, inbound: bool) -> impl Iterator<Item = &Conn> {
         self.conns
             .values()
-            .filter(move |c| c.inbound == inbound && !c.priority)
+            .filter(move |c| c.inbound == inbound && !c.priority && !c.extra)
+    }
+
+    /// Whether `peer` already holds a connection here.
+    fn holds(&self, peer: PeerId) -> bool {
+        self.conns.values().any(|c| c.peer == peer)
     }
 
     /// Admits an inbound connection from `peer` at `remote`, evicting
@@ -316,6 +329,10 @@ impl Slots {
     ) -> Result<(), Refused> {
         let ip = ip_of(remote);
         let priority = self.priority.contains(&peer);
+        if self.holds(peer) {
+            self.insert(id, peer, ip, true, priority, true);
+            return Ok(());
+        }
         if !priority {
             if let Some(ip) = ip {
                 let subnet = Subnet::of(ip);
@@ -345,19 +362,23 @@ impl Slots {
                 }
             }
         }
-        self.insert(id, peer, ip, true, priority);
+        self.insert(id, peer, ip, true, priority, false);
         Ok(())
     }
 
     fn admit_outbound(&mut self, id: ConnectionId, peer: PeerId) -> Result<(), Refused> {
         let priority = self.priority.contains(&peer);
+        if self.holds(peer) {
+            self.insert(id, peer, None, false, priority, true);
+            return Ok(());
+        }
         if !priority {
             let outbound = self.counted(false).count();
             if outbound >= self.max_outbound {
                 return Err(Refused::OutboundFull(outbound));
             }
         }
-        self.insert(id, peer, None, false, priority);
+        self.insert(id, peer, None, false, priority, false);
         Ok(())
     }
 
@@ -368,6 +389,7 @@ impl Slots {
         ip: Option<IpAddr>,
         inbound: bool,
         priority: bool,
+        extra: bool,
     ) {
         let since = self.tick();
         self.conns.insert(
@@ -377,6 +399,7 @@ impl Slots {
                 ip,
                 inbound,
                 priority,
+                extra,
                 since,
             },
         );
@@ -403,8 +426,23 @@ impl Slots {
         select_victim(by_peer.into_values().collect())
     }
 
-    fn forget(&mut self, id: ConnectionId) {
-        self.conns.remove(&id);
+    /// Drops connection `id`; when it held its peer's place and the peer
+    /// has another connection, that one takes the place over (one in the
+    /// same direction if there is one).
+    fn forget(&mut self, id: ConnectionId) -> Option<Conn> {
+        let gone = self.conns.remove(&id)?;
+        if !gone.extra {
+            let next = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.peer == gone.peer)
+                .min_by_key(|(_, c)| (c.inbound != gone.inbound, c.since))
+                .map(|(i, _)| *i);
+            if let Some(c) = next.and_then(|i| self.conns.get_mut(&i)) {
+                c.extra = false;
+            }
+        }
+        Some(gone)
     }
 }
 
@@ -457,8 +495,8 @@ impl NetworkBehaviour for Slots {
             // A behaviour after this one refused the connection.
             FromSwarm::ListenFailure(ListenFailure { connection_id, .. })
             | FromSwarm::DialFailure(DialFailure { connection_id, .. }) => {
-                if let Some(c) = self.conns.remove(&connection_id) {
-                    if !self.conns.values().any(|o| o.peer == c.peer) {
+                if let Some(c) = self.forget(connection_id) {
+                    if !self.holds(c.peer) {
                         self.records.remove(&c.peer);
                     }
                 }
@@ -605,6 +643,38 @@ mod tests {
         // Inbound connections do not take outbound slots, nor the reverse.
         s.admit_inbound(id[4], PeerId::random(), &addr("10.0.0.1"))
             .unwrap();
+    }
+
+    #[test]
+    fn a_peer_with_two_connections_holds_one_slot() {
+        // Both sides dialled at once: one peer, an outbound and an inbound
+        // connection (libp2p keeps both), or two outbound ones.
+        let mut s = Slots::new(1, 2, 1, 1);
+        let id = ids(8);
+        let twice = PeerId::random();
+        s.admit_outbound(id[0], twice).unwrap();
+        s.admit_inbound(id[1], twice, &addr("10.0.0.1")).unwrap();
+        s.admit_outbound(id[2], twice).unwrap();
+        // It holds one outbound slot: another peer still gets the second,
+        // and the inbound slot and the address's quota are free.
+        s.admit_outbound(id[3], PeerId::random()).unwrap();
+        assert!(matches!(
+            s.admit_outbound(id[4], PeerId::random()),
+            Err(Refused::OutboundFull(2))
+        ));
+        s.admit_inbound(id[5], PeerId::random(), &addr("10.0.0.1"))
+            .unwrap();
+        assert_eq!(s.evictions(), 0);
+        // Its first connection closes: another of its connections takes
+        // the place over, and the peer leaves with its last one.
+        s.forget(id[0]);
+        assert_eq!(s.counted(false).count(), 2);
+        s.forget(id[2]);
+        assert_eq!(s.counted(false).count(), 1);
+        assert_eq!(s.counted(true).count(), 2);
+        s.forget(id[1]);
+        assert!(!s.holds(twice));
+        assert_eq!(s.counted(true).count(), 1);
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub mod metrics;
 mod node;
 pub mod pool;
 pub mod records;
-#[cfg(feature = "testkit")]
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
 pub use node::{mempool_for, Node, StoreView};

@@ -17,9 +17,11 @@ use parking_lot::Mutex;
 
 use crate::Node;
 
+mod admission;
 mod consensus;
 mod staking;
 
+pub use admission::{AdmissionMetrics, StageLabels, REFUSALS};
 use consensus::ConsensusSeen;
 pub use consensus::{RebuiltLabels, StepLabels, TimeoutStep};
 pub use staking::StakingMetrics;
@@ -199,6 +201,8 @@ pub struct Metrics {
     pub http_limits: Family<ListenerLimitLabels, Gauge>,
     /// Stake, jails and registered nodes (zero without staking).
     pub staking: StakingMetrics,
+    /// The admission pipeline's queue, refusals and contained panics.
+    pub admission: AdmissionMetrics,
 }
 
 impl Default for Metrics {
@@ -264,8 +268,10 @@ impl Metrics {
             http_requests_shed: Family::default(),
             http_limits: Family::default(),
             staking: StakingMetrics::default(),
+            admission: AdmissionMetrics::default(),
         };
         m.staking.register(&mut r);
+        m.admission.register(&mut r);
         r.register(
             "http_connections",
             "Open HTTP connections by listener",

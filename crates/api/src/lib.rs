@@ -364,7 +364,8 @@ pub(crate) fn coins(v: u64) -> String {
         (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither application/json nor application/octet-stream", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid transaction", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Too many transactions waiting for admission (overloaded, with Retry-After), or the mempool is full and the fee too low (mempool-full)", body = Problem, content_type = "application/problem+json")))]
+        (status = 500, description = "Admitting the transaction hit a bug (internal): contained and logged by the node, other submissions go on", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many transactions waiting for admission (overloaded, with Retry-After), the mempool is full and the fee too low (mempool-full), or the admission pipeline could not start or has stopped (unavailable)", body = Problem, content_type = "application/problem+json")))]
 async fn broadcast(
     State(node): State<Arc<Node>>,
     headers: HeaderMap,
@@ -408,13 +409,22 @@ fn broadcast_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Transaction, ApiE
 }
 
 /// The answer for a verdict of the admission pipeline: the mempool's
-/// refusal as always, the work queue's 503 when the pipeline is full.
+/// refusal as always, the work queue's 503 when the pipeline is full, 500
+/// for a contained internal error, 503 when the pipeline cannot run.
 pub(crate) fn admit_error(e: AdmitError) -> Response {
     match e {
         AdmitError::Rejected(e) => ApiError::from(e).into_response(),
         AdmitError::Overloaded => overloaded(),
-        e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            .into_response(),
+        e @ AdmitError::Internal => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+                .into_response()
+        }
+        e @ (AdmitError::Unavailable(_) | AdmitError::Stopped) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        )
+        .into_response(),
     }
 }
 

@@ -48,6 +48,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                 Ok(json!(t.to_string()))
             }
             Err(AdmitError::Rejected(e)) => Err(mempool_error(e)),
+            Err(e @ AdmitError::Internal) => Err(err(codes::INTERNAL, e.to_string())),
             Err(e) => Err(err(codes::MISC, format!("{e}; try again shortly"))),
         }
     });

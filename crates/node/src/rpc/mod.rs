@@ -42,6 +42,8 @@ pub mod codes {
     pub const VERIFY_REJECTED: i32 = -26;
     /// RPC_VERIFY_ALREADY_IN_CHAIN.
     pub const ALREADY_IN_CHAIN: i32 = -27;
+    /// JSON-RPC 2.0's internal error (RPC_INTERNAL_ERROR).
+    pub const INTERNAL: i32 = -32603;
 }
 
 pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {

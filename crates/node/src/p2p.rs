@@ -146,6 +146,15 @@ impl ChainAccess for NodeChain {
         }
     }
 
+    fn has_tx(&self, txid: &Hash) -> bool {
+        self.node.mempool.read().contains(txid)
+    }
+
+    fn mempool_tx_encoded(&self, txid: &Hash) -> Option<Vec<u8>> {
+        let tx = self.node.mempool.read().get(txid).map(|e| e.tx.clone())?;
+        Some(luminex_primitives::Encode::encode(&*tx))
+    }
+
     fn submit_tx(&self, tx: Transaction) -> Verdict {
         tx_verdict(&self.node.submit_from_peer(tx))
     }

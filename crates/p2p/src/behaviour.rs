@@ -48,7 +48,7 @@ impl ChainNames {
                 .expect("starts with a slash"),
             // Version 2: unsigned messages (see `Behaviour::new`); the
             // transaction topic's 3: batches of transactions (ADR 0043).
-            tx_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/tx/3")),
+            tx_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/tx/4")),
             block_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/block/2")),
             consensus_topic: gossipsub::IdentTopic::new(format!("luminex/{tag}/consensus/2")),
         }

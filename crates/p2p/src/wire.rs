@@ -180,6 +180,43 @@ pub fn txs_from_batch_frame(
     Ok(txs)
 }
 
+/// The first byte of a transaction-topic frame that announces txids
+/// instead of carrying transactions (ADR 0047); a batch frame starts with
+/// a frame encoding byte (0 or 1) instead.
+const TX_ANNOUNCE: u8 = 0x10;
+
+/// The gossip frame announcing the transactions `txids` (at least one, at
+/// most [`MAX_TX_BATCH`]): peers that lack them ask the announcer with
+/// [`Request::Txs`] (ADR 0047).
+pub fn tx_announce_frame(txids: &[Hash]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(1 + 9 + 32 * txids.len());
+    frame.push(TX_ANNOUNCE);
+    put_seq(&mut frame, txids);
+    frame
+}
+
+/// Whether a transaction-topic frame is an announcement of txids (rather
+/// than a batch of transactions).
+pub fn is_tx_announcement(frame: &[u8]) -> bool {
+    frame.first() == Some(&TX_ANNOUNCE)
+}
+
+/// The txids of an announcement frame: at least one, at most
+/// [`MAX_TX_BATCH`], nothing after them.
+pub fn txids_from_announce_frame(frame: &[u8]) -> Result<Vec<Hash>, WireError> {
+    let (&kind, body) = frame.split_first().ok_or(WireError::Empty)?;
+    if kind != TX_ANNOUNCE {
+        return Err(WireError::UnknownEncoding(kind));
+    }
+    let mut r = Reader::new(body);
+    let txids = r.seq("announced txids", MAX_TX_BATCH as u64, Hash::decode)?;
+    r.finish()?;
+    if txids.is_empty() {
+        return Err(WireError::EmptyBatch);
+    }
+    Ok(txids)
+}
+
 /// What a node is for, as it tells its peers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -278,6 +315,9 @@ pub enum Request {
         /// Indexes into its transaction list, ascending.
         indexes: Vec<u32>,
     },
+    /// Mempool transactions by txid, after an announcement (ADR 0047); at
+    /// most [`MAX_TX_BATCH`].
+    Txs(Vec<Hash>),
     /// Finalized blocks with the certificates that finalized them, from a
     /// height on (BFT chains: how a node that is behind catches up).
     Certified {
@@ -315,6 +355,12 @@ pub enum Response {
     /// same bytes, without decoding and encoding the blocks again.
     /// Received as `Certified`.
     StoredCertified(Vec<(EncodedBlock, CommitCertificate)>),
+    /// The transactions asked for that the responder has, in request
+    /// order.
+    Txs(Vec<Transaction>),
+    /// [`Response::Txs`] as the responder holds them, encoded: the same
+    /// bytes. Received as `Txs`.
+    StoredTxs(Vec<Vec<u8>>),
     /// The responder does not have what was asked for.
     NotFound,
     /// The requester exceeded its rate limit.
@@ -369,6 +415,10 @@ impl Encode for Request {
                 block.encode_to(s);
                 put_u32s(s, indexes);
             }
+            Request::Txs(txids) => {
+                s.put(&[5]);
+                put_seq(s, txids);
+            }
             Request::Certified { from, max } => {
                 s.put(&[4]);
                 s.put(&from.to_le_bytes());
@@ -395,6 +445,7 @@ impl Decode for Request {
                     |r| r.u32("tx index"),
                 )?,
             },
+            5 => Request::Txs(r.seq("txids", MAX_TX_BATCH as u64, Hash::decode)?),
             4 => Request::Certified {
                 from: r.u64("first certified height")?,
                 max: r.u32("most certified blocks")?,
@@ -438,6 +489,17 @@ impl Encode for Response {
             }
             Response::NotFound => s.put(&[4]),
             Response::RateLimited => s.put(&[5]),
+            Response::Txs(txs) => {
+                s.put(&[7]);
+                put_seq(s, txs);
+            }
+            Response::StoredTxs(txs) => {
+                s.put(&[7]);
+                put_length(s, txs.len());
+                for t in txs {
+                    s.put(t);
+                }
+            }
             Response::Certified(c) => {
                 s.put(&[6]);
                 put_length(s, c.len());
@@ -474,6 +536,7 @@ impl Decode for Response {
             },
             4 => Response::NotFound,
             5 => Response::RateLimited,
+            7 => Response::Txs(r.seq("transactions", MAX_TX_BATCH as u64, Transaction::decode)?),
             6 => {
                 Response::Certified(r.seq("certified blocks", MAX_CERTIFIED_PER_REQUEST, |r| {
                     Ok((Block::decode(r)?, CommitCertificate::decode(r)?))
@@ -554,6 +617,56 @@ mod tests {
         assert_eq!(
             from_frame::<Response>(&to_frame(&stored), 1 << 20).unwrap(),
             plain
+        );
+    }
+
+    #[test]
+    fn announcements_of_txids_round_trip_and_are_bounded() {
+        let ids: Vec<Hash> = (0..5u8).map(|i| Hash([i; 32])).collect();
+        let frame = tx_announce_frame(&ids);
+        assert!(is_tx_announcement(&frame));
+        assert!(!is_tx_announcement(&tx_batch_frame(&[vec![1u8]])));
+        assert_eq!(txids_from_announce_frame(&frame).unwrap(), ids);
+        assert!(matches!(
+            txids_from_announce_frame(&tx_announce_frame(&[])),
+            Err(WireError::EmptyBatch)
+        ));
+        let mut trailing = frame.clone();
+        trailing.push(0);
+        assert!(matches!(
+            txids_from_announce_frame(&trailing),
+            Err(WireError::Decode(DecodeError::TrailingBytes(1)))
+        ));
+        let mut many = vec![TX_ANNOUNCE];
+        put_length(&mut many, MAX_TX_BATCH + 1);
+        assert!(matches!(
+            txids_from_announce_frame(&many),
+            Err(WireError::Decode(DecodeError::TooLong { .. }))
+        ));
+        assert!(txids_from_announce_frame(&frame[..frame.len() - 1]).is_err());
+        assert!(txids_from_announce_frame(&[]).is_err());
+        // Asking for them, and the answer as stored: the same bytes.
+        let req = Request::Txs(ids);
+        assert_eq!(
+            from_frame::<Request>(&to_frame(&req), 1 << 20).unwrap(),
+            req
+        );
+        let tx = |n: u64| Transaction {
+            version: 1,
+            chain_id: 7,
+            kind: luminex_primitives::TxKind::Coinbase { height: n },
+            inputs: vec![],
+            outputs: vec![],
+            expiry_height: 0,
+            witnesses: vec![],
+            data: vec![],
+        };
+        let txs = vec![tx(1), tx(2)];
+        let stored = Response::StoredTxs(txs.iter().map(|t| t.encode()).collect());
+        assert_eq!(stored.encode(), Response::Txs(txs.clone()).encode());
+        assert_eq!(
+            from_frame::<Response>(&to_frame(&stored), 1 << 20).unwrap(),
+            Response::Txs(txs)
         );
     }
 

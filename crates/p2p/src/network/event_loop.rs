@@ -240,7 +240,7 @@ impl<C: ChainAccess> Net<C> {
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
-            Command::PublishTx(tx) => self.queue_tx(tx),
+            Command::PublishTx { txid, len } => self.queue_tx(txid, len),
             Command::PublishConsensus(data) => {
                 // Transactions first: a proposal never names one that its
                 // proposer still holds back in a batch (ADR 0043).
@@ -310,6 +310,7 @@ impl<C: ChainAccess> Net<C> {
             outbound_requests: self.outbound.len(),
             rebuilding: self.rebuilding.len(),
             announcements: self.announcements.len(),
+            tx_fetches: self.tx_fetches.len(),
             pending_incoming: self.swarm.behaviour().pending.pending(),
             banned: self.banned.len(),
             connections: self.swarm.behaviour().slots.counts().0,
@@ -341,6 +342,11 @@ impl<C: ChainAccess> Net<C> {
                 verdict,
             } => self.on_imported(hash, origin, verdict),
             Done::Certified { peer, verdict } => self.on_certified_taken(peer, verdict),
+            Done::Announced {
+                id,
+                source,
+                missing,
+            } => self.on_announced(id, source, missing),
             Done::Served {
                 peer,
                 channel,
@@ -558,6 +564,7 @@ impl<C: ChainAccess> Net<C> {
                         }
                     }
                     Some(Purpose::Certified(_)) => self.on_certified_failed(),
+                    Some(Purpose::Txs(fetch)) => self.on_txs_failed(fetch),
                     None => {}
                 }
                 if let request_response::OutboundFailure::Io(e) = &error {
@@ -587,6 +594,7 @@ impl<C: ChainAccess> Net<C> {
             Purpose::BlockTxs(h) => self.on_block_txs(peer, h, response),
             Purpose::FullBlock(h) => self.on_full_block(peer, h, response),
             Purpose::Certified(from) => self.on_certified(peer, from, response),
+            Purpose::Txs(fetch) => self.on_txs(peer, fetch, response),
         }
     }
 }

@@ -21,6 +21,7 @@ mod handle;
 mod peer;
 mod pipeline;
 mod serve;
+mod txfetch;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -130,6 +131,18 @@ pub trait ChainAccess: Send + Sync + 'static {
     fn for_each_mempool_tx(&self, f: &mut dyn FnMut(&Hash, &Arc<Transaction>));
     /// Offers a transaction to the mempool.
     fn submit_tx(&self, tx: Transaction) -> Verdict;
+    /// Whether the mempool holds the transaction `txid` (an announced one
+    /// is then not fetched). False by default.
+    fn has_tx(&self, txid: &Hash) -> bool {
+        let _ = txid;
+        false
+    }
+    /// A mempool transaction's canonical encoding, to serve a peer that
+    /// asks for it after an announcement (ADR 0047). None by default.
+    fn mempool_tx_encoded(&self, txid: &Hash) -> Option<Vec<u8>> {
+        let _ = txid;
+        None
+    }
     /// Offers a prepared block to the chain.
     fn import_block(&self, block: Self::Prepared) -> BlockVerdict;
     /// Offers a prepared block of a download far behind the tip (more
@@ -279,6 +292,9 @@ pub struct PeerStateCounts {
     pub rebuilding: usize,
     /// Announcements being rebuilt or fetched.
     pub announcements: usize,
+    /// Announcements of transactions whose transactions are being fetched
+    /// (ADR 0047).
+    pub tx_fetches: usize,
     /// Inbound connections accepted and not yet established.
     pub pending_incoming: usize,
     /// Banned peers (kept until their ban ends).
@@ -368,6 +384,12 @@ enum Done {
         origin: Origin,
         verdict: BlockVerdict,
     },
+    /// The transactions of an announcement the chain lacks.
+    Announced {
+        id: gossipsub::MessageId,
+        source: PeerId,
+        missing: Vec<Hash>,
+    },
     /// Certified blocks taken by the chain (BFT catch-up).
     Certified { peer: PeerId, verdict: Verdict },
     Served {
@@ -387,6 +409,8 @@ enum Purpose {
     FullBlock(Hash),
     /// Certified blocks from a height on (BFT catch-up).
     Certified(u64),
+    /// Announced transactions (ADR 0047).
+    Txs(Box<txfetch::TxFetch>),
 }
 
 /// The event loop's state.
@@ -405,6 +429,8 @@ struct Net<C: ChainAccess> {
     tx_batch: TxBatch,
     /// Certified blocks asked for by a node that is behind (BFT chains).
     catch_up: catchup::CatchUp,
+    /// Announced transactions being fetched (ADR 0047).
+    tx_fetches: txfetch::TxFetches,
     /// The largest transaction batch frame taken from a peer: the largest
     /// gossip message.
     tx_frame_limit: usize,
@@ -562,6 +588,7 @@ pub fn start<C: ChainAccess>(
         rebuilding: HashMap::new(),
         tx_batch: TxBatch::new(max_gossip),
         catch_up: catchup::CatchUp::default(),
+        tx_fetches: txfetch::TxFetches::default(),
         tx_frame_limit: max_gossip,
         announcements: HashMap::new(),
         peers: HashMap::new(),

@@ -130,12 +130,14 @@ const BAN_POINTS: u32 = 100;
 type Limiter = governor::DefaultDirectRateLimiter;
 
 /// Per-peer request budgets (per second, burst), by request kind: status,
-/// headers, blocks, block transactions. Status is asked every few seconds;
-/// blocks are asked in small chunks during sync, so they get the most.
-const REQUEST_QUOTAS: [(u32, u32); 4] = [(10, 40), (20, 50), (200, 400), (20, 50)];
+/// headers, blocks, block transactions, announced transactions. Status is
+/// asked every few seconds; blocks are asked in small chunks during sync,
+/// so they get the most; announced transactions are asked for once per
+/// announcement, and a busy peer announces a batch every 20 ms.
+const REQUEST_QUOTAS: [(u32, u32); 5] = [(10, 40), (20, 50), (200, 400), (20, 50), (400, 800)];
 
 /// A peer's request budgets, one per kind of request.
-pub(super) struct RequestLimits([Limiter; 4]);
+pub(super) struct RequestLimits([Limiter; 5]);
 
 impl RequestLimits {
     fn new() -> Self {
@@ -153,6 +155,7 @@ impl RequestLimits {
             Request::Headers { .. } => 1,
             Request::Blocks(_) | Request::Certified { .. } => 2,
             Request::BlockTxs { .. } => 3,
+            Request::Txs(_) => 4,
         };
         self.0[kind].check().is_ok()
     }

@@ -110,6 +110,24 @@ fn answer<C: ChainAccess>(chain: &C, request: Request, budget: usize) -> Respons
                 Response::StoredBlocks(out)
             }
         }
+        Request::Txs(txids) => {
+            let mut out = Vec::new();
+            let mut bytes = 0;
+            for t in txids.iter().take(wire::MAX_TX_BATCH) {
+                let Some(tx) = chain.mempool_tx_encoded(t) else {
+                    continue;
+                };
+                if !fits(&mut bytes, tx.len(), budget) {
+                    break;
+                }
+                out.push(tx);
+            }
+            if out.is_empty() {
+                Response::NotFound
+            } else {
+                Response::StoredTxs(out)
+            }
+        }
         Request::Certified { from, max } => {
             let max = u64::from(max).min(wire::MAX_CERTIFIED_PER_REQUEST);
             let mut out = Vec::new();

@@ -9,4 +9,5 @@ mod multisync;
 mod net;
 mod sim;
 mod slots;
+mod txfetch;
 mod txgossip;

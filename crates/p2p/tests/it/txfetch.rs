@@ -1,0 +1,221 @@
+//! Transactions announced by txid and fetched once (ADR 0047), three real
+//! networks on loopback in a line A — B — C: what A's clients give it
+//! reaches B from A and C from B, each transaction offered to each mempool
+//! exactly once; a peer that answers with a transaction nobody asked for
+//! is banned.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use libp2p::gossipsub;
+use libp2p::request_response;
+use libp2p::swarm::SwarmEvent;
+use luminex_p2p::behaviour::BehaviourEvent;
+use luminex_p2p::wire::{self, Response};
+use luminex_p2p::{BlockVerdict, ChainAccess, NetConfig, Status, Verdict};
+use luminex_primitives::{
+    Amount, Block, Encode, Hash, Header, Lock, SchemeId, SystemClock, Transaction, TxKind, TxOut,
+};
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use crate::net::{self, GenesisOnly};
+
+/// A chain whose mempool takes any transaction and counts every offer.
+#[derive(Default)]
+struct Pool {
+    txs: Mutex<HashMap<Hash, Transaction>>,
+    /// Offers per txid (a transaction offered twice was fetched twice).
+    offers: Mutex<HashMap<Hash, usize>>,
+    /// How many transactions the mempool holds, watched by the test.
+    held: watch::Sender<usize>,
+}
+
+impl Pool {
+    fn add(&self, tx: Transaction) {
+        let mut txs = self.txs.lock();
+        txs.insert(tx.txid(), tx);
+        self.held.send_replace(txs.len());
+    }
+}
+
+impl ChainAccess for Pool {
+    type Prepared = Arc<Block>;
+    fn status(&self) -> Status {
+        GenesisOnly.status()
+    }
+    fn locator(&self) -> Vec<Hash> {
+        GenesisOnly.locator()
+    }
+    fn height_of(&self, hash: &Hash) -> Option<u64> {
+        GenesisOnly.height_of(hash)
+    }
+    fn header_ok(&self, header: &Header) -> bool {
+        GenesisOnly.header_ok(header)
+    }
+    fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {
+        GenesisOnly.headers_after(locator, max)
+    }
+    fn block(&self, hash: &Hash) -> Option<Block> {
+        GenesisOnly.block(hash)
+    }
+    fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
+    fn submit_tx(&self, tx: Transaction) -> Verdict {
+        let id = tx.txid();
+        *self.offers.lock().entry(id).or_insert(0) += 1;
+        if self.txs.lock().contains_key(&id) {
+            return Verdict::Ignore;
+        }
+        self.add(tx);
+        Verdict::Accept
+    }
+    fn has_tx(&self, txid: &Hash) -> bool {
+        self.txs.lock().contains_key(txid)
+    }
+    fn mempool_tx_encoded(&self, txid: &Hash) -> Option<Vec<u8>> {
+        self.txs.lock().get(txid).map(|t| t.encode())
+    }
+    fn import_block(&self, block: Arc<Block>) -> BlockVerdict {
+        GenesisOnly.import_block(block)
+    }
+    fn prepare_block(&self, block: Arc<Block>) -> Arc<Block> {
+        block
+    }
+}
+
+/// A transaction of about 5 kB (an ML-DSA transfer's size), told apart by
+/// `n`.
+fn tx(n: u64) -> Transaction {
+    Transaction {
+        version: 1,
+        chain_id: net::CHAIN_ID,
+        kind: TxKind::Coinbase { height: n },
+        inputs: vec![],
+        outputs: vec![TxOut {
+            amount: Amount::from_base(50).unwrap(),
+            lock: Lock::Key {
+                scheme: SchemeId::MlDsa65,
+                key_hash: Hash([n as u8; 32]),
+            },
+        }],
+        expiry_height: 0,
+        witnesses: vec![],
+        data: vec![n as u8; 5_000],
+    }
+}
+
+async fn node(
+    boot: Option<libp2p::Multiaddr>,
+) -> (luminex_p2p::Handle, libp2p::Multiaddr, Arc<Pool>) {
+    let pool = Arc::new(Pool::default());
+    let cfg = NetConfig {
+        bootnodes: boot.into_iter().collect(),
+        ..net::config()
+    };
+    let (h, addr) = net::start_on(cfg, pool.clone(), Arc::new(SystemClock::new())).await;
+    (h, addr, pool)
+}
+
+/// Waits until `pool` holds at least `n` transactions.
+async fn holds(pool: &Pool, n: usize, what: &str) {
+    let mut held = pool.held.subscribe();
+    tokio::time::timeout(Duration::from_secs(120), held.wait_for(|h| *h >= n))
+        .await
+        .unwrap_or_else(|_| panic!("{what}: {} of {n} within 120 s", *pool.held.borrow()))
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announced_transactions_reach_every_node_once_through_a_relay() {
+    let (a, a_addr, pool_a) = node(None).await;
+    let (_b, b_addr, pool_b) = node(Some(a_addr)).await;
+    let (_c, _, pool_c) = node(Some(b_addr)).await;
+    // Gossip meshes form on heartbeats: A announces one transaction after
+    // another until C has one (each announcement a new message).
+    let mut probe = 1_000;
+    loop {
+        let t = tx(probe);
+        pool_a.add(t.clone());
+        a.publish_tx(&t);
+        let mut held = pool_c.held.subscribe();
+        if tokio::time::timeout(Duration::from_secs(2), held.wait_for(|h| *h >= 1))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        probe += 1;
+        assert!(probe < 1_060, "no announcement reached C in two minutes");
+    }
+    let before = *pool_c.held.borrow();
+    // 200 transactions of ~5 kB, announced in batches as clients would
+    // give them.
+    for n in 0..200 {
+        let t = tx(n);
+        pool_a.add(t.clone());
+        a.publish_tx(&t);
+    }
+    let total = *pool_a.held.borrow();
+    holds(&pool_b, total, "B has A's transactions").await;
+    holds(&pool_c, total, "C has them through B").await;
+    assert!(before >= 1);
+    for (name, pool) in [("B", &pool_b), ("C", &pool_c)] {
+        let offers = pool.offers.lock();
+        let twice: Vec<_> = offers.values().filter(|n| **n > 1).collect();
+        assert!(
+            twice.is_empty(),
+            "{name} was offered {} transactions more than once",
+            twice.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_answering_with_transactions_not_asked_for_is_banned() {
+    let (handle, addr, pool) = node(None).await;
+    let mut swarm = net::attacker();
+    swarm.dial(addr).unwrap();
+    let topic = net::names().tx_topic;
+    let announced = tx(1);
+    let frame = wire::tx_announce_frame(&[announced.txid()]);
+    let mut sent = false;
+    net::drive_until(
+        &mut swarm,
+        "the node drops the peer that answered with other transactions",
+        90,
+        |swarm, ev| {
+            match ev {
+                SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Subscribed {
+                    topic: t,
+                    ..
+                })) if t == topic.hash() && !sent => {
+                    sent = true;
+                    swarm
+                        .behaviour_mut()
+                        .gossip
+                        .publish(topic.clone(), frame.clone())
+                        .expect("published to the subscribed node");
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                    message: request_response::Message::Request { channel, .. },
+                    ..
+                })) => {
+                    // Asked for the announced one; answers with another.
+                    let _ = swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, Response::Txs(vec![tx(2)]));
+                }
+                SwarmEvent::ConnectionClosed {
+                    num_established: 0, ..
+                } => return Some(()),
+                _ => {}
+            }
+            None
+        },
+    )
+    .await;
+    assert_eq!(handle.census().await.unwrap().banned, 1);
+    assert_eq!(*pool.held.borrow(), 0, "nothing taken");
+}

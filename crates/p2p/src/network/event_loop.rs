@@ -240,7 +240,7 @@ impl<C: ChainAccess> Net<C> {
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
-            Command::PublishTx { txid, len } => self.queue_tx(txid, len),
+            Command::PublishTx(tx) => self.queue_tx(tx),
             Command::PublishConsensus(data) => {
                 // Transactions first: a proposal never names one that its
                 // proposer still holds back in a batch (ADR 0043).
@@ -324,7 +324,8 @@ impl<C: ChainAccess> Net<C> {
                 id,
                 source,
                 verdict,
-            } => self.on_tx_checked(id, source, verdict),
+                announce,
+            } => self.on_tx_checked(id, source, verdict, announce),
             Done::Consensus {
                 id,
                 source,

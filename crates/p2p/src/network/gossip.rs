@@ -33,14 +33,11 @@ pub const TX_BATCH_DELAY: Duration = Duration::from_millis(20);
 /// (less on chains whose gossip limit is smaller).
 pub(super) const TX_BATCH_BYTES: usize = 256 * 1024;
 
-/// Transactions from local clients waiting to be announced as one message
-/// (ADR 0043, ADR 0047): their txids go out together; peers that lack
-/// them ask for them.
+/// Transactions from local clients waiting to be gossiped as one message.
 pub(super) struct TxBatch {
-    /// Their txids.
-    txids: Vec<Hash>,
-    /// Their encoded bytes, length prefixes included: what a peer that
-    /// asks for all of them is sent.
+    /// Their canonical encodings.
+    txs: Vec<Vec<u8>>,
+    /// Their bytes in the frame, length prefixes included.
     bytes: usize,
     /// Bytes past which the batch is sent.
     cap: usize,
@@ -51,11 +48,11 @@ pub(super) struct TxBatch {
 impl TxBatch {
     /// An empty batch for a chain whose largest gossip message is
     /// `max_gossip` bytes, itself at least the largest transaction and
-    /// 64 KiB: the transactions of a batch amount to at most the larger of
-    /// the cap and one transaction, with their prefixes.
+    /// 64 KiB: a frame holds at most the larger of the cap and one
+    /// transaction, with its prefixes.
     pub(super) fn new(max_gossip: usize) -> Self {
         TxBatch {
-            txids: Vec::new(),
+            txs: Vec::new(),
             bytes: 0,
             cap: TX_BATCH_BYTES.min(max_gossip.saturating_sub(64 * 1024).max(1)),
             last_sent: None,
@@ -65,26 +62,25 @@ impl TxBatch {
     /// When the batch waiting is due, if one is.
     pub(super) fn deadline(&self) -> Option<tokio::time::Instant> {
         match self.last_sent {
-            Some(t) if !self.txids.is_empty() => Some(t + TX_BATCH_DELAY),
+            Some(t) if !self.txs.is_empty() => Some(t + TX_BATCH_DELAY),
             _ => None,
         }
     }
 
-    /// Adds a transaction of `len` encoded bytes; returns the frames to
-    /// send now (the batch it did not fit in, and its own if that is full
-    /// or the node was idle).
-    fn add(&mut self, txid: Hash, len: usize, now: tokio::time::Instant) -> Vec<Vec<u8>> {
+    /// Adds a transaction; returns the frames to send now (the batch it
+    /// did not fit in, and its own if that is full or the node was idle).
+    fn add(&mut self, tx: Vec<u8>, now: tokio::time::Instant) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        let bytes = len + 9;
-        if !self.txids.is_empty() && self.bytes + bytes > self.cap {
+        let bytes = tx.len() + 9;
+        if !self.txs.is_empty() && self.bytes + bytes > self.cap {
             out.extend(self.take(now));
         }
-        self.txids.push(txid);
+        self.txs.push(tx);
         self.bytes += bytes;
         let idle = self
             .last_sent
             .is_none_or(|t| now.saturating_duration_since(t) >= TX_BATCH_DELAY);
-        if idle || self.bytes >= self.cap || self.txids.len() >= wire::MAX_TX_BATCH {
+        if idle || self.bytes >= self.cap || self.txs.len() >= wire::MAX_TX_BATCH {
             out.extend(self.take(now));
         }
         out
@@ -92,11 +88,11 @@ impl TxBatch {
 
     /// The frame of the transactions waiting, if any, and the batch empty.
     fn take(&mut self, now: tokio::time::Instant) -> Option<Vec<u8>> {
-        if self.txids.is_empty() {
+        if self.txs.is_empty() {
             return None;
         }
-        let frame = wire::tx_announce_frame(&self.txids);
-        self.txids.clear();
+        let frame = wire::tx_batch_frame(&self.txs);
+        self.txs.clear();
         self.bytes = 0;
         self.last_sent = Some(now);
         Some(frame)
@@ -144,11 +140,11 @@ impl<C: ChainAccess> Net<C> {
         }
     }
 
-    /// Queues a transaction from a local client (its txid and encoded
-    /// size) for the next announcement, publishing what is due.
-    pub(super) fn queue_tx(&mut self, txid: Hash, len: usize) {
+    /// Queues a transaction from a local client for the next batch,
+    /// publishing what is due.
+    pub(super) fn queue_tx(&mut self, tx: Vec<u8>) {
         let now = tokio::time::Instant::now();
-        for frame in self.tx_batch.add(txid, len, now) {
+        for frame in self.tx_batch.add(tx, now) {
             self.publish_tx_batch(frame);
         }
     }
@@ -217,7 +213,9 @@ impl<C: ChainAccess> Net<C> {
     /// (ADR 0047, see `txfetch`): malformed, it costs its sender at once;
     /// otherwise every transaction goes to the mempool off the event loop
     /// and the batch is judged by what they were — rejected if any is
-    /// invalid, relayed if any is new, ignored otherwise.
+    /// invalid. A batch is never relayed whole: the transactions it brought
+    /// that were new here are announced by txid to this node's peers, who
+    /// ask for those they lack (ADR 0047).
     fn on_tx_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: &[u8]) {
         if wire::is_tx_announcement(data) {
             return self.on_tx_announcement(source, id, data);
@@ -234,11 +232,20 @@ impl<C: ChainAccess> Net<C> {
         let chain = self.chain.clone();
         let done = self.done_tx.clone();
         tokio::task::spawn_blocking(move || {
-            let verdict = batch_verdict(txs.into_iter().map(|tx| chain.submit_tx(tx)));
+            let mut new = Vec::new();
+            let verdict = batch_verdict(txs.into_iter().map(|tx| {
+                let txid = tx.txid();
+                let v = chain.submit_tx(tx);
+                if v == Verdict::Accept {
+                    new.push(txid);
+                }
+                v
+            }));
             let _ = done.send(Done::Tx {
                 id,
                 source,
                 verdict,
+                announce: Some(new),
             });
         });
     }
@@ -320,9 +327,33 @@ impl<C: ChainAccess> Net<C> {
         });
     }
 
-    /// The mempool's verdict on a gossiped transaction.
-    pub(super) fn on_tx_checked(&mut self, id: gossipsub::MessageId, source: PeerId, v: Verdict) {
-        self.report(&id, &source, v);
+    /// The mempool's verdict on gossiped transactions: a batch's (with the
+    /// txids it brought that were new, `announce`), or those of an
+    /// announcement (fetched). An announcement is relayed when it brought
+    /// something new; a batch never is — its new transactions are announced
+    /// instead, so no peer is sent them whole twice (ADR 0047).
+    pub(super) fn on_tx_checked(
+        &mut self,
+        id: gossipsub::MessageId,
+        source: PeerId,
+        v: Verdict,
+        announce: Option<Vec<Hash>>,
+    ) {
+        match announce {
+            None => self.report(&id, &source, v),
+            Some(txids) => {
+                let relay = if v == Verdict::Reject {
+                    Verdict::Reject
+                } else {
+                    Verdict::Ignore
+                };
+                self.report(&id, &source, relay);
+                if !txids.is_empty() {
+                    let topic = self.names.tx_topic.clone();
+                    self.publish(topic, wire::tx_announce_frame(&txids));
+                }
+            }
+        }
         if v == Verdict::Accept {
             self.swarm.behaviour_mut().slots.gave_tx(source);
         }
@@ -526,20 +557,20 @@ mod tests {
         let mut b = TxBatch::new(4 << 20);
         assert_eq!(b.deadline(), None);
         // Idle: the first transaction leaves at once, alone.
-        let sent = b.add(Hash([1; 32]), 100, t0);
+        let sent = b.add(vec![1; 100], t0);
         assert_eq!(sent.len(), 1);
         assert_eq!(count(&sent[0]), 1);
         assert_eq!(b.deadline(), None, "nothing waits");
         // Busy: the next ones wait for the delay after the last batch.
-        assert!(b.add(Hash([2; 32]), 100, ms(1)).is_empty());
-        assert!(b.add(Hash([3; 32]), 100, ms(5)).is_empty());
+        assert!(b.add(vec![2; 100], ms(1)).is_empty());
+        assert!(b.add(vec![3; 100], ms(5)).is_empty());
         assert_eq!(b.deadline(), Some(t0 + TX_BATCH_DELAY));
         let frame = b.take(ms(20)).unwrap();
         assert_eq!(count(&frame), 2);
         assert_eq!(b.deadline(), None);
         assert_eq!(b.take(ms(21)), None, "an empty batch is never sent");
         // Idle again once the delay has passed since the last batch.
-        assert_eq!(b.add(Hash([4; 32]), 100, ms(45)).len(), 1);
+        assert_eq!(b.add(vec![4; 100], ms(45)).len(), 1);
     }
 
     #[test]
@@ -548,24 +579,21 @@ mod tests {
         let max_gossip = 200 * 1024;
         let mut b = TxBatch::new(max_gossip);
         assert!(b.cap <= max_gossip - 64 * 1024);
-        b.add(Hash([0; 32]), 10, t0);
+        b.add(vec![0; 10], t0);
         let mut frames = Vec::new();
         for i in 0..100 {
-            frames.extend(b.add(Hash([7; 32]), 10_000, t0 + Duration::from_micros(i)));
+            frames.extend(b.add(vec![7; 10_000], t0 + Duration::from_micros(i)));
         }
         assert!(!frames.is_empty(), "full batches left before the delay");
         for f in &frames {
             assert!(f.len() <= max_gossip, "{}", f.len());
-            assert!(count(f) * 10_009 <= b.cap, "{} transactions", count(f));
         }
-        // The transactions of each batch (what a peer asking for them all
-        // is sent) stay within the cap, unless one alone is larger: it
-        // goes alone, after what waited.
+        // A transaction larger than the cap goes alone, after what waited.
         b.take(t0 + Duration::from_millis(1));
         assert!(b
-            .add(Hash([7; 32]), 10_000, t0 + Duration::from_millis(1))
+            .add(vec![7; 10_000], t0 + Duration::from_millis(1))
             .is_empty());
-        let big = b.add(Hash([8; 32]), 150 * 1024, t0 + Duration::from_millis(2));
+        let big = b.add(vec![8; 150 * 1024], t0 + Duration::from_millis(2));
         assert_eq!(big.len(), 2);
         assert_eq!(count(&big[1]), 1);
         assert!(big[1].len() <= max_gossip);

@@ -14,12 +14,8 @@ use crate::wire;
 
 /// What the node asks of the event loop.
 pub(super) enum Command {
-    /// A transaction's txid and encoded size, for the next announcement
-    /// (ADR 0043, ADR 0047).
-    PublishTx {
-        txid: luminex_primitives::Hash,
-        len: usize,
-    },
+    /// A transaction's canonical encoding, for the next batch (ADR 0043).
+    PublishTx(Vec<u8>),
     /// A compact block's frame, with the block's transaction count and
     /// encoded size (for the announcement statistics).
     AnnounceBlock {
@@ -58,15 +54,11 @@ pub struct Handle {
 }
 
 impl Handle {
-    /// Announces a transaction this node accepted from a local client (it
-    /// must be in the mempool, where peers' requests for it are served
-    /// from), in a batch with the others accepted within a few
-    /// milliseconds ([`crate::network::TX_BATCH_DELAY`], ADR 0043, ADR 0047).
+    /// Gossips a transaction this node accepted from a local client, in
+    /// a batch with the others accepted within a few milliseconds
+    /// ([`crate::network::TX_BATCH_DELAY`], ADR 0043).
     pub fn publish_tx(&self, tx: &Transaction) {
-        let _ = self.tx.send(Command::PublishTx {
-            txid: tx.txid(),
-            len: tx.encoded_len(),
-        });
+        let _ = self.tx.send(Command::PublishTx(tx.encode()));
     }
 
     /// Announces a block this node produced (compactly). The announcement

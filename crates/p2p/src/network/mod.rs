@@ -367,6 +367,10 @@ enum Done {
         id: gossipsub::MessageId,
         source: PeerId,
         verdict: Verdict,
+        /// For a batch of whole transactions: the txids it brought that
+        /// were new, to announce (the batch is not relayed). None for the
+        /// transactions of an announcement (the announcement is relayed).
+        announce: Option<Vec<Hash>>,
     },
     Consensus {
         id: gossipsub::MessageId,

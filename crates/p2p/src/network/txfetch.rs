@@ -1,16 +1,18 @@
 //! Transactions announced by txid and fetched once (ADR 0047).
 //!
-//! A node gossips the txids of the transactions its local clients gave it
-//! (a batch every [`super::TX_BATCH_DELAY`] while they keep coming). A peer
+//! A node sends the transactions its local clients gave it whole to its
+//! own peers (a batch every [`super::TX_BATCH_DELAY`] while they keep
+//! coming), and nobody relays a batch: a peer that admitted new
+//! transactions from it announces their txids to its peers instead. A peer
 //! that receives an announcement asks the peer that sent it for those it
 //! lacks — not already in its mempool, not already being fetched from
 //! someone else — admits them, and only then lets gossipsub relay the
 //! announcement, so whoever receives it from this node can fetch from it.
-//! Each node thus receives each transaction once, where gossiping the
-//! transactions themselves sent them to it from every peer whose copy
-//! left before its "I have it" (IDONTWANT) arrived: on four validators
-//! under load, ten times the transactions' bytes for the three copies
-//! needed.
+//! Each node thus receives each transaction's bytes once, where relaying
+//! whole batches sent them to it from every peer whose copy left before
+//! its "I have it" (IDONTWANT) arrived: on four validators under load, ten
+//! times the transactions' bytes for the three copies needed. The first
+//! hop costs no round trip; on a full mesh nothing is fetched at all.
 
 use std::collections::HashMap;
 
@@ -208,6 +210,7 @@ impl<C: ChainAccess> Net<C> {
                 id,
                 source,
                 verdict,
+                announce: None,
             });
         });
     }

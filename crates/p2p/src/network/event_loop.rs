@@ -311,6 +311,7 @@ impl<C: ChainAccess> Net<C> {
             rebuilding: self.rebuilding.len(),
             announcements: self.announcements.len(),
             tx_fetches: self.tx_fetches.len(),
+            tx_fetches_waiting: self.tx_fetches.waiting(),
             pending_incoming: self.swarm.behaviour().pending.pending(),
             banned: self.banned.len(),
             connections: self.swarm.behaviour().slots.counts().0,
@@ -348,6 +349,11 @@ impl<C: ChainAccess> Net<C> {
                 source,
                 missing,
             } => self.on_announced(id, source, missing),
+            Done::Fetched {
+                id,
+                source,
+                verdict,
+            } => self.on_fetched(id, source, verdict),
             Done::Served {
                 peer,
                 channel,
@@ -565,7 +571,14 @@ impl<C: ChainAccess> Net<C> {
                         }
                     }
                     Some(Purpose::Certified(_)) => self.on_certified_failed(),
-                    Some(Purpose::Txs(fetch)) => self.on_txs_failed(fetch),
+                    Some(Purpose::Txs(fetch)) => {
+                        let its_fault = matches!(
+                            error,
+                            request_response::OutboundFailure::Timeout
+                                | request_response::OutboundFailure::Io(_)
+                        );
+                        self.on_txs_failed(peer, fetch, its_fault)
+                    }
                     None => {}
                 }
                 if let request_response::OutboundFailure::Io(e) = &error {

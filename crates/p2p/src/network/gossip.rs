@@ -245,7 +245,7 @@ impl<C: ChainAccess> Net<C> {
                 id,
                 source,
                 verdict,
-                announce: Some(new),
+                announce: new,
             });
         });
     }
@@ -327,32 +327,27 @@ impl<C: ChainAccess> Net<C> {
         });
     }
 
-    /// The mempool's verdict on gossiped transactions: a batch's (with the
-    /// txids it brought that were new, `announce`), or those of an
-    /// announcement (fetched). An announcement is relayed when it brought
-    /// something new; a batch never is — its new transactions are announced
-    /// instead, so no peer is sent them whole twice (ADR 0047).
+    /// The mempool's verdict on a batch of whole transactions, with the
+    /// txids it brought that were new (`announce`): the batch is never
+    /// relayed (rejected if a transaction was invalid, ignored otherwise);
+    /// its new transactions are announced instead, so no peer is sent them
+    /// whole twice (ADR 0047).
     pub(super) fn on_tx_checked(
         &mut self,
         id: gossipsub::MessageId,
         source: PeerId,
         v: Verdict,
-        announce: Option<Vec<Hash>>,
+        announce: Vec<Hash>,
     ) {
-        match announce {
-            None => self.report(&id, &source, v),
-            Some(txids) => {
-                let relay = if v == Verdict::Reject {
-                    Verdict::Reject
-                } else {
-                    Verdict::Ignore
-                };
-                self.report(&id, &source, relay);
-                if !txids.is_empty() {
-                    let topic = self.names.tx_topic.clone();
-                    self.publish(topic, wire::tx_announce_frame(&txids));
-                }
-            }
+        let relay = if v == Verdict::Reject {
+            Verdict::Reject
+        } else {
+            Verdict::Ignore
+        };
+        self.report(&id, &source, relay);
+        if !announce.is_empty() {
+            let topic = self.names.tx_topic.clone();
+            self.publish(topic, wire::tx_announce_frame(&announce));
         }
         if v == Verdict::Accept {
             self.swarm.behaviour_mut().slots.gave_tx(source);

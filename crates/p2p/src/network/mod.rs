@@ -295,6 +295,8 @@ pub struct PeerStateCounts {
     /// Announcements of transactions whose transactions are being fetched
     /// (ADR 0047).
     pub tx_fetches: usize,
+    /// Announcements of transactions waiting for a fetch to end.
+    pub tx_fetches_waiting: usize,
     /// Inbound connections accepted and not yet established.
     pub pending_incoming: usize,
     /// Banned peers (kept until their ban ends).
@@ -367,10 +369,9 @@ enum Done {
         id: gossipsub::MessageId,
         source: PeerId,
         verdict: Verdict,
-        /// For a batch of whole transactions: the txids it brought that
-        /// were new, to announce (the batch is not relayed). None for the
-        /// transactions of an announcement (the announcement is relayed).
-        announce: Option<Vec<Hash>>,
+        /// The txids the batch brought that were new, to announce (the
+        /// batch itself is not relayed).
+        announce: Vec<Hash>,
     },
     Consensus {
         id: gossipsub::MessageId,
@@ -388,11 +389,19 @@ enum Done {
         origin: Origin,
         verdict: BlockVerdict,
     },
-    /// The transactions of an announcement the chain lacks.
+    /// The transactions of an announcement the chain lacks (the message
+    /// is none when it was judged already).
     Announced {
-        id: gossipsub::MessageId,
+        id: Option<gossipsub::MessageId>,
         source: PeerId,
         missing: Vec<Hash>,
+    },
+    /// The mempool's verdict on transactions fetched after an
+    /// announcement.
+    Fetched {
+        id: Option<gossipsub::MessageId>,
+        source: PeerId,
+        verdict: Verdict,
     },
     /// Certified blocks taken by the chain (BFT catch-up).
     Certified { peer: PeerId, verdict: Verdict },

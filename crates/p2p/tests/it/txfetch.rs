@@ -1,13 +1,15 @@
 //! Transactions announced by txid and fetched once (ADR 0047), three real
 //! networks on loopback in a line A — B — C: what A's clients give it
 //! reaches B from A and C from B (fetched once per node: at most once
-//! beside a batch that arrived directly); a peer that answers with a transaction nobody asked for
-//! is banned.
+//! beside a batch that arrived directly); a peer that answers with a
+//! transaction nobody asked for is banned; what an announcer does not give
+//! is asked of another peer.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use libp2p::gossipsub;
 use libp2p::request_response;
 use libp2p::swarm::SwarmEvent;
@@ -236,4 +238,56 @@ async fn a_peer_answering_with_transactions_not_asked_for_is_banned() {
     .await;
     assert_eq!(handle.census().await.unwrap().banned, 1);
     assert_eq!(*pool.held.borrow(), 0, "nothing taken");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_an_announcer_does_not_give_are_asked_of_another_peer() {
+    // H holds X in its mempool and announces nothing; N is connected to H.
+    let (_h, h_addr, pool_h) = node(None, 50).await;
+    let x = tx(7);
+    pool_h.add(x.clone());
+    let (n, n_addr, pool_n) = node(Some(h_addr), 50).await;
+    net::wait_for(&n, "N connected to H", 120, || {
+        let n = n.clone();
+        async move { (n.census().await.ok()?.connections >= 1).then_some(()) }
+    })
+    .await;
+    // M announces X to N first and, asked for it, has none of it.
+    let mut m = net::attacker();
+    m.dial(n_addr).unwrap();
+    let topic = net::names().tx_topic;
+    let frame = wire::tx_announce_frame(&[x.txid()]);
+    let mut held = pool_n.held.subscribe();
+    let (mut sent, mut asked) = (false, false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while !pool_n.has_tx(&x.txid()) {
+        tokio::select! {
+            ev = m.select_next_some() => match ev {
+                SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Subscribed {
+                    topic: t,
+                    ..
+                })) if t == topic.hash() && !sent => {
+                    sent = true;
+                    m.behaviour_mut()
+                        .gossip
+                        .publish(topic.clone(), frame.clone())
+                        .expect("published to the subscribed node");
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                    message: request_response::Message::Request { channel, .. },
+                    ..
+                })) => {
+                    asked = true;
+                    let _ = m.behaviour_mut().sync.send_response(channel, Response::NotFound);
+                }
+                _ => {}
+            },
+            _ = held.changed() => {}
+            _ = tokio::time::sleep_until(deadline) => {
+                panic!("N has X within 120 s (M announced it: {sent}, was asked: {asked})")
+            }
+        }
+    }
+    assert!(asked, "N asked the announcer first");
+    assert_eq!(*pool_n.offers.lock().get(&x.txid()).unwrap(), 1);
 }

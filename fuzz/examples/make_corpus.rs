@@ -15,6 +15,7 @@ use luminex_primitives::{
     AccountCreation, Amount, Delegation, DuplicateVoteEvidence, Encode, Hash, Header, Heartbeat,
     NodeRegistration, SchemeId, Stake, TxKind, TxOut, Unbond, Unjail,
 };
+use luminex_wallet::pst::{InputPolicy, PartialTx};
 use luminex_wallet::{multipart, Wallet};
 
 /// The chain of a genesis block alone, as the first BFT block sees it.
@@ -280,6 +281,24 @@ fn main() {
         "mnemonic",
         &serde_json::to_vec(&w.file).expect("json"),
     );
+    // An encrypted key file, and a partially signed transfer before and
+    // after its signature (a decoder that starts from nothing does not get
+    // past the container's magic bytes).
+    let key_file = w
+        .export_key_file(&spec, 0, "corpus")
+        .expect("the restored wallet's first receive key");
+    write("key_file", "sealed", key_file.to_json().as_bytes());
+    let spent: Vec<TxOut> = coins[..1].iter().map(|(_, c)| c.output).collect();
+    let mut pst = PartialTx::new(
+        &spec,
+        tx.clone(),
+        spent,
+        vec![InputPolicy::Key(keys[0].public_key().clone())],
+    )
+    .expect("a transfer of the dev key's coin");
+    write("pst", "unsigned", &pst.to_bytes());
+    pst.sign(&spec, [&keys[0]]).expect("signed by its key");
+    write("pst", "signed", &pst.to_bytes());
     write(
         "qr_frames",
         "transaction",

@@ -16,6 +16,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = m.height();
     }
     if let Ok(g) = Gossip::decode_all(data) {
-        assert_eq!(g.encode(), data, "a decoded gossip message re-encodes to its bytes");
+        assert_eq!(
+            g.encode(),
+            data,
+            "a decoded gossip message re-encodes to its bytes"
+        );
     }
 });

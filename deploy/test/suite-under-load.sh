@@ -26,6 +26,12 @@
 #     rates (they show the load was real) and removes the work directory
 #     (kept, with the logs, when a run failed).
 #
+# Run it in a checkout nobody changes while it runs (a worktree of its
+# own, with its own CARGO_TARGET_DIR): doctests compile from the sources
+# when the suite reaches them, against libraries built at the start, so a
+# commit landing in the same checkout mid-run fails them. A run that fails
+# after the checkout changed says so.
+#
 # The load and the suite run under `nice -n 19`. Environment:
 #   LUMINEX_BIN      release binary for the load
 #                    (default $CARGO_TARGET_DIR/release/luminex, built if absent)
@@ -69,6 +75,7 @@ if [ "${1:-}" = "--load" ]; then
     data="$work/load-data"
     rm -rf "$data"
     log="$work/node-$generation.log"
+    : >"$log"
     "$bin" node --chain dev --data-dir "$data" --http-addr 127.0.0.1:0 \
       --rpc-addr 127.0.0.1:0 --listen /ip4/127.0.0.1/tcp/0 >"$log" 2>&1 &
     node=$!
@@ -140,6 +147,8 @@ done
 echo "load running against a dev node ($bench_txs txs, $bench_conc clients a loop; work dir $work)"
 
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+tree() { { git rev-parse HEAD; git status --porcelain; } 2>/dev/null | md5sum; }
+tree_at_start="$(tree)"
 echo "commit $commit, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
 for run in $(seq 1 "$runs"); do
   samples="$work/load-$run.txt"
@@ -161,6 +170,10 @@ for run in $(seq 1 "$runs"); do
   if [ "$rc" != 0 ]; then
     failed=1
     grep -E '^(test .* FAILED|failures:|---- |thread .* panicked|error)' "$work/suite-$run.log" | head -40 || true
+    if [ "$(tree)" != "$tree_at_start" ]; then
+      echo "the checkout changed while the suite ran (now $(git rev-parse --short HEAD 2>/dev/null)):" \
+        "this failure may be that, not a test"
+    fi
     break
   fi
 done

@@ -562,8 +562,22 @@ pub enum Gossip {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A small transaction told apart by `n` (a coinbase of that height).
+    pub(crate) fn tx(n: u64) -> Transaction {
+        Transaction {
+            version: 1,
+            chain_id: 7,
+            kind: luminex_primitives::TxKind::Coinbase { height: n },
+            inputs: vec![],
+            outputs: vec![],
+            expiry_height: 0,
+            witnesses: vec![],
+            data: vec![],
+        }
+    }
 
     #[test]
     fn frames_round_trip_and_compress() {
@@ -651,16 +665,6 @@ mod tests {
             from_frame::<Request>(&to_frame(&req), 1 << 20).unwrap(),
             req
         );
-        let tx = |n: u64| Transaction {
-            version: 1,
-            chain_id: 7,
-            kind: luminex_primitives::TxKind::Coinbase { height: n },
-            inputs: vec![],
-            outputs: vec![],
-            expiry_height: 0,
-            witnesses: vec![],
-            data: vec![],
-        };
         let txs = vec![tx(1), tx(2)];
         let stored = Response::StoredTxs(txs.iter().map(|t| t.encode()).collect());
         assert_eq!(stored.encode(), Response::Txs(txs.clone()).encode());

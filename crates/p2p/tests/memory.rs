@@ -9,7 +9,8 @@
 //! (a counting global allocator), which would count other tests too; its
 //! tests take turns.
 
-#[allow(dead_code)]
+// This test uses only part of the shared helpers.
+#[allow(dead_code, unused_macros, unused_imports)]
 #[path = "it/net.rs"]
 mod net;
 

@@ -507,16 +507,7 @@ mod tests {
 
     #[test]
     fn an_answer_holds_only_what_was_asked_once() {
-        let tx = |n: u64| Transaction {
-            version: 1,
-            chain_id: 7,
-            kind: luminex_primitives::TxKind::Coinbase { height: n },
-            inputs: vec![],
-            outputs: vec![],
-            expiry_height: 0,
-            witnesses: vec![],
-            data: vec![],
-        };
+        use crate::wire::tests::tx;
         let asked = vec![tx(1).txid(), tx(2).txid()];
         assert!(check_answer(&asked, &[tx(2)]).is_ok(), "fewer is fine");
         assert!(check_answer(&asked, &[tx(1), tx(2)]).is_ok());

@@ -6,10 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use luminex_p2p::{BlockVerdict, ChainAccess, NetConfig, Role, Status, Verdict};
-use luminex_primitives::{
-    Block, CommitCertificate, Encode, Hash, Header, SystemClock, Transaction,
-};
+use luminex_p2p::{ChainAccess, NetConfig, Role, Status, Verdict};
+use luminex_primitives::{Block, CommitCertificate, Encode, Hash, SystemClock, Transaction};
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
@@ -68,6 +66,7 @@ impl CertChain {
 
 impl ChainAccess for CertChain {
     type Prepared = Arc<Block>;
+    crate::net::genesis_only_blocks!();
     fn status(&self) -> Status {
         let (height, tip) = self.tip();
         Status {
@@ -88,24 +87,8 @@ impl ChainAccess for CertChain {
             .position(|(b, _)| b.hash() == *hash)
             .map(|i| i as u64 + 1)
     }
-    fn header_ok(&self, header: &Header) -> bool {
-        GenesisOnly.header_ok(header)
-    }
-    fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {
-        GenesisOnly.headers_after(locator, max)
-    }
-    fn block(&self, hash: &Hash) -> Option<Block> {
-        GenesisOnly.block(hash)
-    }
-    fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
     fn submit_tx(&self, tx: Transaction) -> Verdict {
         GenesisOnly.submit_tx(tx)
-    }
-    fn import_block(&self, block: Arc<Block>) -> BlockVerdict {
-        GenesisOnly.import_block(block)
-    }
-    fn prepare_block(&self, block: Arc<Block>) -> Arc<Block> {
-        block
     }
     fn certified_encoded(&self, height: u64) -> Option<(Vec<u8>, CommitCertificate)> {
         let b = self.blocks.lock();

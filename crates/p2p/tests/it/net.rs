@@ -62,6 +62,85 @@ impl ChainAccess for GenesisOnly {
     }
 }
 
+/// Inside `impl ChainAccess for …` of a test chain: [`GenesisOnly`]'s
+/// answers about blocks — headers, blocks, imports, preparation — and its
+/// empty mempool listing, for a chain that differs from it elsewhere.
+macro_rules! genesis_only_blocks {
+    () => {
+        fn header_ok(&self, header: &::luminex_primitives::Header) -> bool {
+            <$crate::net::GenesisOnly as ::luminex_p2p::ChainAccess>::header_ok(
+                &$crate::net::GenesisOnly,
+                header,
+            )
+        }
+        fn headers_after(
+            &self,
+            locator: &[::luminex_primitives::Hash],
+            max: usize,
+        ) -> Vec<::luminex_primitives::Header> {
+            <$crate::net::GenesisOnly as ::luminex_p2p::ChainAccess>::headers_after(
+                &$crate::net::GenesisOnly,
+                locator,
+                max,
+            )
+        }
+        fn block(&self, hash: &::luminex_primitives::Hash) -> Option<::luminex_primitives::Block> {
+            <$crate::net::GenesisOnly as ::luminex_p2p::ChainAccess>::block(
+                &$crate::net::GenesisOnly,
+                hash,
+            )
+        }
+        fn for_each_mempool_tx(
+            &self,
+            _: &mut dyn FnMut(
+                &::luminex_primitives::Hash,
+                &::std::sync::Arc<::luminex_primitives::Transaction>,
+            ),
+        ) {
+        }
+        fn import_block(
+            &self,
+            block: ::std::sync::Arc<::luminex_primitives::Block>,
+        ) -> ::luminex_p2p::BlockVerdict {
+            <$crate::net::GenesisOnly as ::luminex_p2p::ChainAccess>::import_block(
+                &$crate::net::GenesisOnly,
+                block,
+            )
+        }
+        fn prepare_block(
+            &self,
+            block: ::std::sync::Arc<::luminex_primitives::Block>,
+        ) -> ::std::sync::Arc<::luminex_primitives::Block> {
+            block
+        }
+    };
+}
+pub(crate) use genesis_only_blocks;
+
+/// Inside `impl ChainAccess for …` of a test chain: [`GenesisOnly`]'s tip
+/// (status, locator, heights), for a chain whose tip is the genesis.
+macro_rules! genesis_only_tip {
+    () => {
+        fn status(&self) -> ::luminex_p2p::Status {
+            <$crate::net::GenesisOnly as ::luminex_p2p::ChainAccess>::status(
+                &$crate::net::GenesisOnly,
+            )
+        }
+        fn locator(&self) -> Vec<::luminex_primitives::Hash> {
+            <$crate::net::GenesisOnly as ::luminex_p2p::ChainAccess>::locator(
+                &$crate::net::GenesisOnly,
+            )
+        }
+        fn height_of(&self, hash: &::luminex_primitives::Hash) -> Option<u64> {
+            <$crate::net::GenesisOnly as ::luminex_p2p::ChainAccess>::height_of(
+                &$crate::net::GenesisOnly,
+                hash,
+            )
+        }
+    };
+}
+pub(crate) use genesis_only_tip;
+
 /// The network settings of a test node listening on a free loopback port.
 pub fn config() -> NetConfig {
     NetConfig {

@@ -15,14 +15,14 @@ use libp2p::request_response;
 use libp2p::swarm::SwarmEvent;
 use luminex_p2p::behaviour::BehaviourEvent;
 use luminex_p2p::wire::{self, Response};
-use luminex_p2p::{BlockVerdict, ChainAccess, NetConfig, Status, Verdict};
+use luminex_p2p::{ChainAccess, NetConfig, Verdict};
 use luminex_primitives::{
-    Amount, Block, Encode, Hash, Header, Lock, SchemeId, SystemClock, Transaction, TxKind, TxOut,
+    Amount, Block, Encode, Hash, Lock, SchemeId, SystemClock, Transaction, TxKind, TxOut,
 };
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use crate::net::{self, GenesisOnly};
+use crate::net;
 
 /// A chain whose mempool takes any transaction and counts every offer.
 #[derive(Default)]
@@ -49,25 +49,8 @@ impl Pool {
 
 impl ChainAccess for Pool {
     type Prepared = Arc<Block>;
-    fn status(&self) -> Status {
-        GenesisOnly.status()
-    }
-    fn locator(&self) -> Vec<Hash> {
-        GenesisOnly.locator()
-    }
-    fn height_of(&self, hash: &Hash) -> Option<u64> {
-        GenesisOnly.height_of(hash)
-    }
-    fn header_ok(&self, header: &Header) -> bool {
-        GenesisOnly.header_ok(header)
-    }
-    fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {
-        GenesisOnly.headers_after(locator, max)
-    }
-    fn block(&self, hash: &Hash) -> Option<Block> {
-        GenesisOnly.block(hash)
-    }
-    fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
+    crate::net::genesis_only_tip!();
+    crate::net::genesis_only_blocks!();
     fn submit_tx(&self, tx: Transaction) -> Verdict {
         let id = tx.txid();
         *self.offers.lock().entry(id).or_insert(0) += 1;
@@ -82,12 +65,6 @@ impl ChainAccess for Pool {
     }
     fn mempool_tx_encoded(&self, txid: &Hash) -> Option<Vec<u8>> {
         self.txs.lock().get(txid).map(|t| t.encode())
-    }
-    fn import_block(&self, block: Arc<Block>) -> BlockVerdict {
-        GenesisOnly.import_block(block)
-    }
-    fn prepare_block(&self, block: Arc<Block>) -> Arc<Block> {
-        block
     }
 }
 

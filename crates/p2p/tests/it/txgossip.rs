@@ -5,13 +5,11 @@
 use std::sync::Arc;
 
 use luminex_p2p::wire;
-use luminex_p2p::{BlockVerdict, ChainAccess, Status, Verdict};
-use luminex_primitives::{
-    Amount, Block, Encode, Hash, Header, Lock, SchemeId, Transaction, TxKind, TxOut,
-};
+use luminex_p2p::{ChainAccess, Verdict};
+use luminex_primitives::{Amount, Block, Encode, Hash, Lock, SchemeId, Transaction, TxKind, TxOut};
 use parking_lot::Mutex;
 
-use crate::net::{self, GenesisOnly};
+use crate::net;
 
 /// The height a coinbase of this test's batches carries to be invalid.
 const INVALID: u64 = 2;
@@ -26,25 +24,8 @@ struct Recording {
 
 impl ChainAccess for Recording {
     type Prepared = Arc<Block>;
-    fn status(&self) -> Status {
-        GenesisOnly.status()
-    }
-    fn locator(&self) -> Vec<Hash> {
-        GenesisOnly.locator()
-    }
-    fn height_of(&self, hash: &Hash) -> Option<u64> {
-        GenesisOnly.height_of(hash)
-    }
-    fn header_ok(&self, header: &Header) -> bool {
-        GenesisOnly.header_ok(header)
-    }
-    fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {
-        GenesisOnly.headers_after(locator, max)
-    }
-    fn block(&self, hash: &Hash) -> Option<Block> {
-        GenesisOnly.block(hash)
-    }
-    fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
+    crate::net::genesis_only_tip!();
+    crate::net::genesis_only_blocks!();
     fn submit_tx(&self, tx: Transaction) -> Verdict {
         let TxKind::Coinbase { height } = tx.kind else {
             return Verdict::Reject;
@@ -55,12 +36,6 @@ impl ChainAccess for Recording {
         } else {
             Verdict::Accept
         }
-    }
-    fn import_block(&self, block: Arc<Block>) -> BlockVerdict {
-        GenesisOnly.import_block(block)
-    }
-    fn prepare_block(&self, block: Arc<Block>) -> Arc<Block> {
-        block
     }
 }
 

@@ -211,7 +211,7 @@ fn promtool() -> &'static str {
 }
 
 fn deploy_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
+    crate::support::manifest_dir().join("../../deploy")
 }
 
 #[tokio::test]

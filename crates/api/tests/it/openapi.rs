@@ -30,7 +30,7 @@ pub(crate) async fn get(node: &std::sync::Arc<luminex_service::Node>, uri: &str)
 /// (path, method) of every `.route("…", method(…))` in the router's source:
 /// whatever is added to the router is found here.
 fn routes_in_source() -> BTreeSet<(String, String)> {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs")).unwrap();
+    let src = std::fs::read_to_string(crate::support::manifest_dir().join("src/lib.rs")).unwrap();
     let body = &src[src.find("pub fn router_with").unwrap()..];
     let body = &body[..body.find("\n}\n").unwrap()];
     let flat: String = body

@@ -117,6 +117,25 @@ pub enum AuthorityError {
 }
 
 impl AuthorityError {
+    /// Whether a node could refuse the change while another accepts it:
+    /// the refusal depends on the height or the authority set the node has
+    /// seen (a change announced by a peer a block ahead, or behind), not on
+    /// the transaction alone. Such a refusal is not held against the peer
+    /// that relayed the change.
+    pub fn depends_on_state(&self) -> bool {
+        !matches!(
+            self,
+            AuthorityError::Disabled
+                | AuthorityError::Shape
+                | AuthorityError::NoSigners
+                | AuthorityError::NotKeyWitness(_)
+                | AuthorityError::BadExpiry { .. }
+                | AuthorityError::BadKey
+                | AuthorityError::DuplicateSigner(_)
+                | AuthorityError::BadSignature(_)
+        )
+    }
+
     /// A short stable code for APIs and metrics.
     pub fn code(&self) -> &'static str {
         match self {

@@ -73,15 +73,18 @@ fn verdict(node: &Node, hash: &Hash, accepted: Result<AcceptStatus, ChainError>)
 /// what is invalid for everyone is the sender's fault. A refusal by policy
 /// (known already, below the fee floor, a full pool) is nobody's; one that
 /// depends on this node's view of the chain (a conflict with its mempool,
-/// an input, validator or account it has not seen yet, an expiry height
-/// its tip passed first) may just mean the peers saw transactions or
-/// blocks in another order.
+/// an input, validator, account or authority set it has not seen yet, an
+/// expiry or effective height its tip passed first) may just mean the peers
+/// saw transactions or blocks in another order.
 pub fn tx_verdict(r: &Result<Hash, MempoolError>) -> Verdict {
     match r {
         Ok(_) => Verdict::Accept,
         Err(MempoolError::Conflict { .. }) => Verdict::Ignore,
         Err(MempoolError::Invalid(TxError::Expired { .. })) => Verdict::Ignore,
         Err(MempoolError::Invalid(TxError::Staking(e))) if e.depends_on_state() => Verdict::Ignore,
+        Err(MempoolError::Invalid(TxError::Authority(e))) if e.depends_on_state() => {
+            Verdict::Ignore
+        }
         Err(e) if e.class() == ErrorClass::Consensus => Verdict::Reject,
         Err(_) => Verdict::Ignore,
     }
@@ -328,7 +331,7 @@ pub async fn progress_bar(node: Arc<Node>, mut stop: tokio::sync::watch::Receive
 #[cfg(test)]
 mod tests {
     use super::*;
-    use luminex_ledger::StakingError;
+    use luminex_ledger::{AuthorityError, StakingError};
     use luminex_p2p::sync::tree::add_work;
     use luminex_primitives::{Amount, Lock, OutPoint, SchemeId};
 
@@ -344,6 +347,7 @@ mod tests {
         let coins = |n| Amount::from_base(n).unwrap();
         let invalid = |e: TxError| Err(MempoolError::Invalid(e));
         let staking = |e: StakingError| invalid(TxError::Staking(e));
+        let authority = |e: AuthorityError| invalid(TxError::Authority(e));
         let ignored = [
             Err(MempoolError::AlreadyKnown(Hash([2; 32]))),
             Err(MempoolError::Conflict {
@@ -385,6 +389,21 @@ mod tests {
                 node: Hash([5; 32]),
                 epoch: 3,
             }),
+            authority(AuthorityError::UnknownSigner(Hash([9; 32]))),
+            authority(AuthorityError::TooSoon {
+                effective: 12,
+                height: 11,
+            }),
+            authority(AuthorityError::Expired {
+                expiry: 9,
+                height: 10,
+            }),
+            authority(AuthorityError::AlreadyPending(Hash([10; 32]))),
+            authority(AuthorityError::NotEnoughPower {
+                power: 1,
+                total: 4,
+                needed: 3,
+            }),
         ];
         for r in &ignored {
             assert_eq!(tx_verdict(r), Verdict::Ignore, "{r:?}");
@@ -401,6 +420,9 @@ mod tests {
             }),
             staking(StakingError::ZeroAmount),
             staking(StakingError::SelfDelegation(Hash([6; 32]))),
+            authority(AuthorityError::Shape),
+            authority(AuthorityError::BadSignature(Hash([11; 32]))),
+            authority(AuthorityError::DuplicateSigner(Hash([12; 32]))),
         ];
         for r in &rejected {
             assert_eq!(tx_verdict(r), Verdict::Reject, "{r:?}");

@@ -141,6 +141,29 @@ macro_rules! genesis_only_tip {
 }
 pub(crate) use genesis_only_tip;
 
+/// A transaction of this chain that decodes, told apart by `height` (a
+/// coinbase of that height), carrying `data` bytes (5,000 give an ML-DSA
+/// transfer's size).
+pub fn coinbase_tx(height: u64, data: usize) -> luminex_primitives::Transaction {
+    use luminex_primitives::{Amount, Lock, SchemeId, TxKind, TxOut};
+    luminex_primitives::Transaction {
+        version: 1,
+        chain_id: CHAIN_ID,
+        kind: TxKind::Coinbase { height },
+        inputs: vec![],
+        outputs: vec![TxOut {
+            amount: Amount::from_base(50).unwrap(),
+            lock: Lock::Key {
+                scheme: SchemeId::MlDsa65,
+                key_hash: Hash([height as u8; 32]),
+            },
+        }],
+        expiry_height: 0,
+        witnesses: vec![],
+        data: vec![height as u8; data],
+    }
+}
+
 /// The network settings of a test node listening on a free loopback port.
 pub fn config() -> NetConfig {
     NetConfig {

@@ -16,9 +16,7 @@ use libp2p::swarm::SwarmEvent;
 use luminex_p2p::behaviour::BehaviourEvent;
 use luminex_p2p::wire::{self, Response};
 use luminex_p2p::{ChainAccess, NetConfig, Verdict};
-use luminex_primitives::{
-    Amount, Block, Encode, Hash, Lock, SchemeId, SystemClock, Transaction, TxKind, TxOut,
-};
+use luminex_primitives::{Block, Encode, Hash, SystemClock, Transaction};
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
@@ -71,22 +69,7 @@ impl ChainAccess for Pool {
 /// A transaction of about 5 kB (an ML-DSA transfer's size), told apart by
 /// `n`.
 fn tx(n: u64) -> Transaction {
-    Transaction {
-        version: 1,
-        chain_id: net::CHAIN_ID,
-        kind: TxKind::Coinbase { height: n },
-        inputs: vec![],
-        outputs: vec![TxOut {
-            amount: Amount::from_base(50).unwrap(),
-            lock: Lock::Key {
-                scheme: SchemeId::MlDsa65,
-                key_hash: Hash([n as u8; 32]),
-            },
-        }],
-        expiry_height: 0,
-        witnesses: vec![],
-        data: vec![n as u8; 5_000],
-    }
+    net::coinbase_tx(n, 5_000)
 }
 
 /// A node over a pool of its own, dialling `boot`, with at most

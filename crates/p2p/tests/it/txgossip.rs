@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use luminex_p2p::wire;
 use luminex_p2p::{ChainAccess, Verdict};
-use luminex_primitives::{Amount, Block, Encode, Hash, Lock, SchemeId, Transaction, TxKind, TxOut};
+use luminex_primitives::{Block, Encode, Transaction, TxKind};
 use parking_lot::Mutex;
 
 use crate::net;
@@ -41,22 +41,7 @@ impl ChainAccess for Recording {
 
 /// A transaction that decodes, told apart by `height`.
 fn tx(height: u64) -> Transaction {
-    Transaction {
-        version: 1,
-        chain_id: net::CHAIN_ID,
-        kind: TxKind::Coinbase { height },
-        inputs: vec![],
-        outputs: vec![TxOut {
-            amount: Amount::from_base(50).unwrap(),
-            lock: Lock::Key {
-                scheme: SchemeId::MlDsa65,
-                key_hash: Hash([height as u8; 32]),
-            },
-        }],
-        expiry_height: 0,
-        witnesses: vec![],
-        data: vec![],
-    }
+    net::coinbase_tx(height, 0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

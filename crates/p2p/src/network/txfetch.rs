@@ -156,15 +156,19 @@ impl TxFetches {
 }
 
 /// Checks an answer against what was asked: each transaction one that was
-/// asked for, none twice.
-fn check_answer(asked: &[Hash], txs: &[Transaction]) -> Result<(), &'static str> {
+/// asked for, none twice. Returns the txids asked for and not given.
+fn check_answer(asked: &[Hash], txs: &[Transaction]) -> Result<Vec<Hash>, &'static str> {
     let mut wanted: std::collections::HashSet<&Hash> = asked.iter().collect();
     for tx in txs {
         if !wanted.remove(&tx.txid()) {
             return Err("a transaction not asked for");
         }
     }
-    Ok(())
+    Ok(asked
+        .iter()
+        .filter(|t| wanted.contains(t))
+        .copied()
+        .collect())
 }
 
 impl<C: ChainAccess> Net<C> {
@@ -338,21 +342,17 @@ impl<C: ChainAccess> Net<C> {
                 return;
             }
         };
-        if let Err(why) = check_answer(&fetch.txids, &txs) {
-            self.report_once(fetch.id.take().as_ref(), &fetch.source, Verdict::Reject);
-            self.offend(peer, Offence::BadSyncAnswer, why);
-            let missing = fetch.txids.clone();
-            self.ask_elsewhere_or_drop(fetch, missing);
-            self.retry_waiting();
-            return;
-        }
-        let given: std::collections::HashSet<Hash> = txs.iter().map(Transaction::txid).collect();
-        let missing: Vec<Hash> = fetch
-            .txids
-            .iter()
-            .filter(|t| !given.contains(t))
-            .copied()
-            .collect();
+        let missing = match check_answer(&fetch.txids, &txs) {
+            Ok(missing) => missing,
+            Err(why) => {
+                self.report_once(fetch.id.take().as_ref(), &fetch.source, Verdict::Reject);
+                self.offend(peer, Offence::BadSyncAnswer, why);
+                let missing = fetch.txids.clone();
+                self.ask_elsewhere_or_drop(fetch, missing);
+                self.retry_waiting();
+                return;
+            }
+        };
         // The announcement is judged by what came; the rest is asked for
         // under no message.
         let id = fetch.id.take();
@@ -509,8 +509,12 @@ mod tests {
     fn an_answer_holds_only_what_was_asked_once() {
         use crate::wire::tests::tx;
         let asked = vec![tx(1).txid(), tx(2).txid()];
-        assert!(check_answer(&asked, &[tx(2)]).is_ok(), "fewer is fine");
-        assert!(check_answer(&asked, &[tx(1), tx(2)]).is_ok());
+        assert_eq!(
+            check_answer(&asked, &[tx(2)]),
+            Ok(vec![tx(1).txid()]),
+            "fewer is fine: the rest is told"
+        );
+        assert_eq!(check_answer(&asked, &[tx(1), tx(2)]), Ok(vec![]));
         assert!(check_answer(&asked, &[tx(3)]).is_err());
         assert!(check_answer(&asked, &[tx(1), tx(1)]).is_err());
     }

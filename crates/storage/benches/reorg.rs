@@ -79,6 +79,11 @@ fn branch(
 }
 
 fn main() {
+    // The store logs each switch's phases ("reorganised"); RUST_LOG=info shows them.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let mut spec = ChainSpec::preset("qbtc").unwrap();
     spec.genesis.bits = 0x207fffff;
     spec.pow.as_mut().unwrap().pow_limit_bits = 0x207fffff;

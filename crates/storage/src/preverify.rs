@@ -88,6 +88,10 @@ pub struct Preverifier {
     /// Outputs of the blocks seen last, by txid, newest last: the coins the
     /// next blocks spend may not be committed yet.
     recent: VecDeque<HashMap<Hash, Vec<TxOut>>>,
+    /// Outputs spent by blocks a reorganisation is disconnecting: they are
+    /// coins again once those blocks are gone, and the branch it connects
+    /// may spend them ([`Preverifier::expect_restored`]).
+    restored: HashMap<OutPoint, TxOut>,
     current: Current,
     /// Threads besides the caller's, one fewer than the cores less one: the
     /// importer keeps a core for its serial work and helps when it is idle.
@@ -118,9 +122,19 @@ impl Preverifier {
             .flatten();
         Preverifier {
             recent: VecDeque::new(),
+            restored: HashMap::new(),
             current: Arc::default(),
             pool,
         }
+    }
+
+    /// Also looks for spent outputs among `restored`: the outputs that
+    /// blocks being disconnected spent, which are coins again once they
+    /// are gone. A reorganisation prepares its branch with them while it
+    /// is still disconnecting the old one. Sound for the same reason as
+    /// the rest: an outpoint fixes the output it names.
+    pub(crate) fn expect_restored(&mut self, restored: HashMap<OutPoint, TxOut>) {
+        self.restored = restored;
     }
 
     /// A handle for other threads to help with the checks.
@@ -139,9 +153,24 @@ impl Preverifier {
         block: Arc<Block>,
         cache: &SigCache,
     ) -> (PreparedBlock, usize) {
+        self.prepare_into(chain, block, cache, cache)
+    }
+
+    /// [`Preverifier::prepare`] recording the valid signatures in `into`:
+    /// those `known` holds are copied there, the others checked. A
+    /// reorganisation gives each block of its branch a cache of its own,
+    /// so that nothing it checked far ahead is evicted from a busy shared
+    /// cache before the block connects.
+    pub(crate) fn prepare_into(
+        &mut self,
+        chain: &ChainStore,
+        block: Arc<Block>,
+        known: &SigCache,
+        into: &SigCache,
+    ) -> (PreparedBlock, usize) {
         match CheckedBlock::check(block.clone(), chain.spec()) {
             Ok(checked) => {
-                let n = self.run(chain, &checked, cache);
+                let n = self.run_into(chain, &checked, known, into);
                 (PreparedBlock::Checked(checked), n)
             }
             Err(_) => (PreparedBlock::Unchecked(block), 0),
@@ -155,6 +184,18 @@ impl Preverifier {
     /// from its context-free checks ([`CheckedBlock`]), so nothing is hashed
     /// here twice.
     pub fn run(&mut self, chain: &ChainStore, block: &CheckedBlock, cache: &SigCache) -> usize {
+        self.run_into(chain, block, cache, cache)
+    }
+
+    /// [`Preverifier::run`] recording in `into`; see
+    /// [`Preverifier::prepare_into`].
+    fn run_into(
+        &mut self,
+        chain: &ChainStore,
+        block: &CheckedBlock,
+        known: &SigCache,
+        into: &SigCache,
+    ) -> usize {
         let ids = block.ids();
         let block = block.block();
         let outputs = block
@@ -170,7 +211,10 @@ impl Preverifier {
         let find = |op: &OutPoint| -> Option<TxOut> {
             match self.recent.iter().rev().find_map(|m| m.get(&op.txid)) {
                 Some(outs) => outs.get(op.vout as usize).copied(),
-                None => chain.coin(op).ok().flatten().map(|c| c.output),
+                None => match self.restored.get(op) {
+                    Some(out) => Some(*out),
+                    None => chain.coin(op).ok().flatten().map(|c| c.output),
+                },
             }
         };
         // Only transactions not in the cache (a block relayed after its
@@ -182,7 +226,16 @@ impl Preverifier {
             .zip(&ids.wtxids)
             .enumerate()
             .skip(1)
-            .filter(|(_, (_, wtxid))| !cache.contains(wtxid))
+            .filter(|(_, (_, wtxid))| {
+                if into.contains(wtxid) {
+                    return false;
+                }
+                if known.contains(wtxid) {
+                    into.insert(**wtxid);
+                    return false;
+                }
+                true
+            })
             .filter_map(|(i, (tx, wtxid))| {
                 let spent = tx.inputs.iter().map(find).collect::<Option<Vec<TxOut>>>()?;
                 Some((i, *wtxid, spent))
@@ -197,7 +250,7 @@ impl Preverifier {
             items,
             next: AtomicUsize::new(0),
             verified: AtomicUsize::new(0),
-            cache: cache.clone(),
+            cache: into.clone(),
         });
         *self.current.lock() = Some(job.clone());
         let own = match &self.pool {

@@ -2,21 +2,9 @@
 //! branches, and reorganising to the branch with the most work.
 
 use super::*;
-use crate::Preverifier;
 
 /// Most blocks kept waiting for their parent.
 pub(super) const MAX_ORPHANS: usize = 256;
-
-/// Branch blocks a reorganisation prepares ahead of the one it connects.
-const REORG_LOOKAHEAD: usize = 2;
-
-/// Least signature cache a reorganisation prepares its branch ahead with:
-/// what is checked ahead reaches the connecting thread only through the
-/// cache, so the cache must hold the transactions of the blocks in flight
-/// (the lookahead and the block connecting; a 32 MiB block holds about
-/// 6,200 transfers). With a smaller cache (a store finishing a switch at
-/// open, tests) the branch is connected one block after the other.
-const REORG_PIPELINE_MIN_SIG_CACHE: u64 = 20_000;
 
 impl ChainStore {
     /// Validates `block`, which must extend the tip, and commits it.
@@ -464,13 +452,29 @@ impl ChainStore {
         if depth > 0 {
             tracing::info!(depth, from = %tip.hash, to = %target, "reorganising");
         }
+        let started = std::time::Instant::now();
         let mut disconnected = Vec::new();
-        while self.tip().height > fork_height {
-            disconnected.push(self.disconnect_inner()?);
-        }
         let mut connected: Vec<Arc<Block>> = Vec::new();
         branch.reverse();
-        if let Some((hash, record, e)) = self.connect_branch(branch, cache, acc, &mut connected)? {
+        let (result, disconnect_ms) = self.switch_branch(
+            fork_height,
+            branch,
+            cache,
+            acc,
+            &mut disconnected,
+            &mut connected,
+        )?;
+        if depth > 0 {
+            tracing::info!(
+                depth,
+                connected = connected.len(),
+                invalid = result.is_some(),
+                disconnect_ms,
+                total_ms = started.elapsed().as_millis() as u64,
+                "reorganised"
+            );
+        }
+        if let Some((hash, record, e)) = result {
             self.mark_invalid(&hash, record)?;
             // Back to the old chain, which was valid.
             while self.tip().height > fork_height {
@@ -488,88 +492,6 @@ impl ChainStore {
         acc.disconnected.extend(disconnected);
         acc.connected.extend(connected);
         Ok(None)
-    }
-
-    /// Connects `branch` (oldest first) on the tip, pushing each connected
-    /// block to `connected`; stops at the first invalid block and returns
-    /// it with its error.
-    ///
-    /// Blocks come from the recent blocks when kept there (ADR 0037). For
-    /// a branch of several blocks and a cache large enough to pass the
-    /// results on ([`REORG_PIPELINE_MIN_SIG_CACHE`]), a second thread
-    /// prepares the next blocks — context-free checks and signatures, with a [`Preverifier`]
-    /// as a block-file import does — while this one connects and commits
-    /// the one before, and this one helps with the checks when it would
-    /// otherwise wait: a reorganisation is then paced by the larger of the
-    /// two, not their sum.
-    fn connect_branch(
-        &self,
-        branch: Vec<(Hash, HeaderRecord)>,
-        cache: &SigCache,
-        acc: &mut Accepted,
-        connected: &mut Vec<Arc<Block>>,
-    ) -> Result<Option<(Hash, HeaderRecord, BlockError)>, ChainError> {
-        use std::sync::mpsc::{sync_channel, TryRecvError};
-        let mut connect =
-            |prepared: &PreparedBlock, hash: Hash, record: HeaderRecord, verified| match self
-                .connect_tip(prepared.incoming(), record, None, cache, true)
-            {
-                Ok((n, shared)) => {
-                    acc.verified_signatures += n + verified;
-                    connected.push(shared);
-                    Ok(None)
-                }
-                Err(ChainError::Invalid(e)) => Ok(Some((hash, record, e))),
-                Err(e) => Err(e),
-            };
-        if branch.len() < 2 || cache.capacity() < REORG_PIPELINE_MIN_SIG_CACHE {
-            for (hash, record) in branch {
-                let block = PreparedBlock::Unchecked(self.shared_block(&hash)?);
-                if let Some(invalid) = connect(&block, hash, record, 0)? {
-                    return Ok(Some(invalid));
-                }
-            }
-            return Ok(None);
-        }
-        let mut pre = Preverifier::new();
-        let help = pre.helper();
-        // Signatures this thread verified helping the preparing one.
-        let mut helped = 0;
-        let hashes: Vec<Hash> = branch.iter().map(|(h, _)| *h).collect();
-        std::thread::scope(|s| {
-            let (tx, rx) = sync_channel(REORG_LOOKAHEAD);
-            s.spawn(move || {
-                for hash in hashes {
-                    let prepared = self
-                        .shared_block(&hash)
-                        .map(|block| pre.prepare(self, block, cache));
-                    // The connecting side stopped (an invalid block, an
-                    // error): nothing more to prepare.
-                    if tx.send(prepared).is_err() {
-                        break;
-                    }
-                }
-            });
-            for (hash, record) in branch {
-                let next = match rx.try_recv() {
-                    Ok(p) => Ok(p),
-                    Err(TryRecvError::Empty) => {
-                        helped += help.help();
-                        rx.recv()
-                    }
-                    Err(TryRecvError::Disconnected) => rx.recv(),
-                };
-                let (prepared, verified) = next.map_err(|_| {
-                    ChainError::Inconsistent("the reorganisation's preparing thread stopped".into())
-                })??;
-                let verified = verified + std::mem::take(&mut helped);
-                if let Some(invalid) = connect(&prepared, hash, record, verified)? {
-                    // Dropping the receiver stops the preparing thread.
-                    return Ok(Some(invalid));
-                }
-            }
-            Ok(None)
-        })
     }
 
     /// Refuses a change that would disconnect blocks above `fork_height`

@@ -22,6 +22,7 @@ mod index;
 mod query;
 mod recent;
 mod staking;
+mod switch;
 mod utxo_cache;
 
 use std::collections::HashMap;

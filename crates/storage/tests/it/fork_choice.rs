@@ -198,6 +198,34 @@ fn an_interrupted_reorganisation_is_finished_at_open() {
     assert_on(&store, &f.chain_of(&f.b));
 }
 
+/// The same crash with a signature cache large enough for the new branch
+/// to be prepared on a second thread from the start, failing in the middle
+/// of the disconnections (3) and at the first connect (5): the thread
+/// stops, the error comes back, and the store opens on the new branch.
+#[test]
+fn a_failure_while_the_branch_is_prepared_ahead_stops_it_cleanly() {
+    let f = Fork::new(2, 3, 4);
+    let now = f.now();
+    for nth in [3, 5] {
+        let faulty = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+        let store = open_store(faulty.clone(), f.spec.clone()).unwrap();
+        accept_all(&store, &f.base, now);
+        accept_all(&store, &f.a, now);
+        accept_all(&store, &f.b[..3], now);
+        faulty.set_plan(FaultPlan::one(Fault::FailWrite { nth }));
+        let err = store
+            .accept_block(&f.b[3], now, &SigCache::default())
+            .unwrap_err();
+        assert!(matches!(err, ChainError::Store(_)), "{err}");
+        assert_eq!(faulty.injected(), vec![Fault::FailWrite { nth }]);
+        drop(store);
+        faulty.crash();
+        faulty.clear();
+        let store = open_store(faulty.clone(), f.spec.clone()).unwrap();
+        assert_on(&store, &f.chain_of(&f.b));
+    }
+}
+
 /// A crash while rolling back from an invalid branch (after the invalid
 /// block was marked, before the old branch is whole again): the store
 /// opens on the old branch.

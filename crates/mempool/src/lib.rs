@@ -399,6 +399,35 @@ impl Mempool {
         Some(e)
     }
 
+    /// Rebuilds the fee order, the spend index and the byte count from the
+    /// pool's entries, and has the staking view rebuilt: after a panic
+    /// that may have struck half-way through a change (ADR 0048), so that
+    /// no index names a transaction the pool does not hold — a leftover
+    /// spend would refuse every later spender of that coin as a conflict,
+    /// a leftover place in the fee order would make [`Mempool::entries`]
+    /// fail. Returns whether anything was out of step.
+    pub fn repair_indexes(&mut self) -> bool {
+        let by_fee: BTreeSet<_> = self
+            .entries
+            .values()
+            .map(|e| (e.fee_rate, std::cmp::Reverse(e.sequence), e.txid))
+            .collect();
+        let spends: HashMap<OutPoint, Hash> = self
+            .entries
+            .values()
+            .flat_map(|e| e.tx.inputs.iter().map(move |i| (*i, e.txid)))
+            .collect();
+        let bytes = self.entries.values().map(|e| e.size).sum();
+        let repaired = by_fee != self.by_fee || spends != self.spends || bytes != self.bytes;
+        self.by_fee = by_fee;
+        self.spends = spends;
+        self.bytes = bytes;
+        if let Some(pool) = self.staking.as_mut() {
+            pool.dirty = true;
+        }
+        repaired
+    }
+
     /// Removes a transaction and everything spending its outputs.
     pub fn remove_with_descendants(&mut self, txid: &Hash) -> Vec<Entry> {
         let mut removed = Vec::new();
@@ -625,5 +654,61 @@ impl Mempool {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_crypto::SigningKey;
+    use luminex_ledger::testkit::{lock_of, sign_all, TestChain};
+    use luminex_primitives::{SchemeId, TxKind};
+
+    /// What a panic half-way through an insert could leave: a spend, a
+    /// place in the fee order and bytes of a transaction the pool does not
+    /// hold. The repair removes them and keeps what the pool does hold.
+    #[test]
+    fn repairing_the_indexes_drops_what_a_half_insert_left() {
+        let mut chain = TestChain::dev();
+        let key = SigningKey::from_seed(SchemeId::MlDsa44, &[7; 32]);
+        chain.fan_out(0, std::slice::from_ref(&key), 2, 10_000_000);
+        let coins = chain.coins_of(&lock_of(&key));
+        let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100), 10_000_000);
+        let pay = |coin: (OutPoint, Coin)| {
+            let mut tx = Transaction {
+                version: 1,
+                chain_id: chain.spec.chain_id,
+                kind: TxKind::Transfer,
+                inputs: vec![coin.0],
+                outputs: vec![luminex_primitives::TxOut {
+                    amount: Amount::from_base(coin.1.output.amount.base() - 10_000).unwrap(),
+                    lock: lock_of(&key),
+                }],
+                expiry_height: 0,
+                witnesses: vec![],
+                data: Vec::new(),
+            };
+            sign_all(&chain.spec, &mut tx, &key, &[coin.1.output]);
+            tx
+        };
+        let height = chain.height() + 1;
+        let held = pool.accept(pay(coins[0]), &chain.utxos, height).unwrap();
+        assert!(!pool.repair_indexes(), "nothing to repair in a sound pool");
+
+        let ghost = Hash([9; 32]);
+        pool.spends.insert(coins[1].0, ghost);
+        pool.by_fee.insert((1, std::cmp::Reverse(99), ghost));
+        pool.bytes += 1234;
+        assert!(pool.repair_indexes());
+        assert_eq!(pool.spender(&coins[1].0), None);
+        assert_eq!(pool.spender(&coins[0].0), Some(held));
+        assert_eq!(
+            pool.entries().map(|e| e.txid).collect::<Vec<_>>(),
+            vec![held]
+        );
+        assert_eq!(pool.bytes(), pool.get(&held).unwrap().size);
+        // The coin the ghost claimed can be spent again.
+        pool.accept(pay(coins[1]), &chain.utxos, height).unwrap();
+        assert_eq!(pool.len(), 2);
     }
 }

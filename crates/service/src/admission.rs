@@ -39,8 +39,9 @@
 //!   [`AdmitError::Internal`] and only that one; the others of its batch
 //!   get their verdicts as usual. A transaction whose insert panicked is
 //!   taken out of the pool again (with anything spending it) in case the
-//!   panic struck half-way; the pool's locks do not poison, and the rest
-//!   of the pool is used as it stands;
+//!   panic struck half-way, and the pool's indexes are rebuilt from its
+//!   entries ([`Mempool::repair_indexes`](luminex_mempool::Mempool::repair_indexes));
+//!   the pool's locks do not poison;
 //! - the steps of a whole batch (taking the pool's locks, reading the tip)
 //!   run under one more: a panic there answers every submission of the
 //!   batch not yet answered [`AdmitError::Internal`];
@@ -398,9 +399,13 @@ fn insert_batch(node: &Node, batch: Vec<Verified>) {
                 Some(r) => results.push((r.map(|()| txid), tx, v.relay, v.reply)),
                 None => {
                     // The panic may have struck half-way through the
-                    // insert: take out whatever of it is in the pool.
+                    // insert: take out whatever of it is in the pool, and
+                    // rebuild the indexes from what the pool holds.
                     let _ = contained(node, "insert cleanup", Some(&txid), || {
-                        pool.remove_with_descendants(&txid)
+                        pool.remove_with_descendants(&txid);
+                        if pool.repair_indexes() {
+                            tracing::warn!(%txid, "the mempool's indexes were repaired after a panic");
+                        }
                     });
                     v.reply.send(Err(AdmitError::Internal));
                 }

@@ -310,6 +310,20 @@ impl Node {
         self.accept_with(|chain, now, cache| chain.accept_certified(block, certificate, now, cache))
     }
 
+    /// [`Node::accept_certified`] for a block caught up from a peer with
+    /// more to follow (ADR 0049): committed without waiting for the disk
+    /// ([`ChainStore::accept_certified_unsynced`]), the mempool following
+    /// at once, and nothing announced until [`Node::publish_synced`].
+    pub fn accept_certified_unsynced(
+        &self,
+        block: &Arc<Block>,
+        certificate: &luminex_primitives::CommitCertificate,
+    ) -> Result<Accepted, ChainError> {
+        self.accept_quietly(|chain, now, cache| {
+            chain.accept_certified_unsynced(block, certificate, now, cache)
+        })
+    }
+
     /// The transactions of a new block on the tip: a coinbase paying
     /// the subsidy and fees to this node's reward address, then the best
     /// mempool transactions (a BFT proposal's body).

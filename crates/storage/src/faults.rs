@@ -96,6 +96,8 @@ struct State {
     lose_unsynced: bool,
     /// Batches committed unsynced since the last sync, in order.
     unsynced: Vec<Batch>,
+    /// Syncs since the plan was set: synced commits and sync calls.
+    syncs: u64,
     /// What those batches write, the latest value per key.
     unsynced_view: Volatile,
 }
@@ -124,6 +126,7 @@ impl FaultyStore {
         s.sizes.clear();
         s.injected.clear();
         s.reads.clear();
+        s.syncs = 0;
     }
 
     /// Removes every fault (the disk is repaired, space freed).
@@ -173,6 +176,13 @@ impl FaultyStore {
     /// loses it before that.
     pub fn lose_unsynced(&self) {
         self.state.lock().lose_unsynced = true;
+    }
+
+    /// Syncs (fsyncs) since the plan was set: each synced commit and each
+    /// [`KvStore::sync`]. An unsynced commit counts here only while
+    /// [`FaultyStore::lose_unsynced`] is off (it is then a synced one).
+    pub fn syncs(&self) -> u64 {
+        self.state.lock().syncs
     }
 
     /// Batches committed unsynced and not yet durable.
@@ -324,6 +334,7 @@ impl KvStore for FaultyStore {
             }
         }
         // A synced commit makes every batch before it durable too.
+        s.syncs += 1;
         self.persist_unsynced(&mut s)?;
         // Durable from here: what this batch writes supersedes any volatile
         // value of the same keys.
@@ -354,6 +365,7 @@ impl KvStore for FaultyStore {
 
     fn sync(&self) -> Result<(), StoreError> {
         let mut s = self.state.lock();
+        s.syncs += 1;
         self.persist_unsynced(&mut s)?;
         self.inner.sync()
     }

@@ -142,6 +142,33 @@ impl ChainStore {
         cache: &SigCache,
     ) -> Result<Accepted, ChainError> {
         let _w = self.write.lock();
+        self.accept_certified_locked(block, certificate, now, cache)
+    }
+
+    /// [`ChainStore::accept_certified`] without waiting for the disk (ADR
+    /// 0049): for a node catching up on a run of certified blocks from a
+    /// peer. As with [`ChainStore::accept_prepared_unsynced`], its batches
+    /// survive the process's death at once and a crash of the machine only
+    /// after the next [`ChainStore::sync`] or synced commit, so the caller
+    /// syncs before it reports the blocks or signs anything on top of them.
+    pub fn accept_certified_unsynced(
+        &self,
+        block: &Arc<Block>,
+        certificate: &CommitCertificate,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
+        self.deferred(|| self.accept_certified_locked(block, certificate, now, cache))
+    }
+
+    /// Accepts a certified block (the caller holds the write lock).
+    fn accept_certified_locked(
+        &self,
+        block: &Arc<Block>,
+        certificate: &CommitCertificate,
+        now: u64,
+        cache: &SigCache,
+    ) -> Result<Accepted, ChainError> {
         self.check_running()?;
         let mut acc = Accepted {
             status: AcceptStatus::Duplicate,

@@ -6,10 +6,13 @@
 //! the same task as a follower: it checks every certificate and never
 //! signs.
 //!
-//! Catch-up needs no trust: every second a node announces the height it is
-//! deciding; a peer that is ahead answers with finalized blocks and their
-//! certificates, which the engine takes only when the certificate holds
-//! against the validator set of that height.
+//! Catch-up needs no trust: a node behind asks a peer that is ahead for
+//! finalized blocks and their certificates (ADR 0044), which the engine
+//! takes only when the certificate holds against the validator set of that
+//! height. A run of them is committed without waiting for the disk, while
+//! a second thread checks the next block's signatures, and made durable
+//! with one sync before anything is announced or signed on top of it (ADR
+//! 0049).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,7 +32,11 @@ use luminex_primitives::codec::{Decode, Encode};
 use luminex_primitives::{Amount, Block, CommitCertificate, Hash, Transaction, TxOut};
 use luminex_service::metrics::TimeoutStep;
 use luminex_service::Node;
+use luminex_storage::Preverifier;
 use tokio::sync::{mpsc, watch};
+
+mod catchup;
+use catchup::CatchUpRun;
 
 /// How often a node announces its height and gossips its round again.
 const TICK: Duration = Duration::from_secs(1);
@@ -41,11 +48,10 @@ enum Inbound {
         data: Vec<u8>,
         reply: std::sync::mpsc::SyncSender<Verdict>,
     },
-    /// A finalized block and its certificate, fetched from a peer that is
-    /// ahead (ADR 0044), with where to send the verdict.
+    /// Finalized blocks and their certificates, consecutive, fetched from
+    /// a peer that is ahead (ADR 0044), with where to send the verdict.
     Certified {
-        block: Box<Block>,
-        certificate: CommitCertificate,
+        blocks: Vec<(Block, CommitCertificate)>,
         reply: std::sync::mpsc::SyncSender<Verdict>,
     },
     /// A timer the engine asked for.
@@ -81,32 +87,22 @@ impl ConsensusHandle {
 
     /// Offers finalized blocks with their certificates, consecutive from
     /// the height after the tip, fetched from a peer that is ahead
-    /// (blocking: called on the network's blocking pool). Each is checked
-    /// and committed in turn; the first refused ends the batch.
+    /// (blocking: called on the network's blocking pool). They are checked
+    /// and committed in turn as one run (ADR 0049): the first refused ends
+    /// it, and those before it are made durable before the verdict.
+    /// [`Verdict::Accept`] when some moved the chain, [`Verdict::Reject`]
+    /// when one was false, [`Verdict::Ignore`] when none was needed (or
+    /// the task did not answer in time: they are asked for again later).
     pub fn certified(&self, blocks: Vec<(Block, CommitCertificate)>) -> Verdict {
-        let mut verdict = Verdict::Ignore;
-        for (block, certificate) in blocks {
-            let (reply, rx) = std::sync::mpsc::sync_channel(1);
-            let msg = Inbound::Certified {
-                block: Box::new(block),
-                certificate,
-                reply,
-            };
-            if self.tx.send(msg).is_err() {
-                break;
-            }
-            match rx.recv_timeout(Duration::from_secs(60)) {
-                Ok(Verdict::Accept) => verdict = Verdict::Accept,
-                Ok(Verdict::Reject) => return Verdict::Reject,
-                // Not needed any more (decided meanwhile by votes): the
-                // next may still be.
-                Ok(Verdict::Ignore) => {}
-                // The task is busy past the wait: the rest are asked for
-                // again later.
-                Err(_) => break,
-            }
+        if blocks.is_empty() {
+            return Verdict::Ignore;
         }
-        verdict
+        let wait = Duration::from_secs(60) * blocks.len() as u32;
+        let (reply, rx) = std::sync::mpsc::sync_channel(1);
+        if self.tx.send(Inbound::Certified { blocks, reply }).is_err() {
+            return Verdict::Ignore;
+        }
+        rx.recv_timeout(wait).unwrap_or(Verdict::Ignore)
     }
 }
 
@@ -346,10 +342,17 @@ impl Host for NodeHost<'_> {
     }
 
     fn persist(&mut self, state: &SignedState) -> Result<(), String> {
-        match self.wal {
-            Some(w) => w.save(state).map_err(|e| e.to_string()),
-            None => Err("a follower signs nothing".into()),
+        let Some(w) = self.wal else {
+            return Err("a follower signs nothing".into());
+        };
+        // Nothing is signed on top of blocks a crash could still take back
+        // (ADR 0049): a restart lower than the height signed for would not
+        // restore this record. A run of caught-up blocks is synced before
+        // its next height starts, so this finds nothing to do.
+        if self.node.chain.has_unsynced() {
+            self.node.chain.sync().map_err(|e| e.to_string())?;
         }
+        w.save(state).map_err(|e| e.to_string())
     }
 }
 
@@ -373,6 +376,11 @@ pub struct Consensus {
     /// whether the block interval's pace has been reached (the pause may
     /// then end as soon as every validator's precommit is in).
     pause: Option<(u64, bool)>,
+    /// A run of caught-up blocks being committed (ADR 0049).
+    run: Option<CatchUpRun>,
+    /// Checks the signatures of a run's next block while one commits;
+    /// away while a run uses it.
+    preverifier: Option<Preverifier>,
 }
 
 /// Heights double-signing evidence is kept on a chain without staking
@@ -438,6 +446,8 @@ pub fn start(
         evidence,
         block_interval_ms: u64::try_from(block_interval.as_millis()).unwrap_or(u64::MAX),
         pause: None,
+        run: None,
+        preverifier: None,
     };
     let handle = tokio::spawn(task.run(rx, stop));
     Ok((ConsensusHandle { tx }, handle))
@@ -471,8 +481,8 @@ impl Consensus {
                         let _ = reply.send(v);
                         self.end_pause_if_complete();
                     }
-                    Some(Inbound::Certified { block, certificate, reply }) => {
-                        let v = tokio::task::block_in_place(|| self.on_certified(*block, certificate));
+                    Some(Inbound::Certified { blocks, reply }) => {
+                        let v = tokio::task::block_in_place(|| self.on_certified_run(blocks));
                         let _ = reply.send(v);
                         self.end_pause_if_complete();
                     }
@@ -802,6 +812,12 @@ impl Consensus {
         if self.engine.height() != height {
             return;
         }
+        self.start_after(height);
+    }
+
+    /// Moves the engine to the height after `height`, committed, and
+    /// starts it.
+    fn start_after(&mut self, height: u64) {
         let (record, certificate) = match (
             self.node.chain.consensus_record(height),
             self.node.chain.certificate(height),
@@ -869,60 +885,7 @@ impl Consensus {
                 Effect::PersistFailed(e) => {
                     tracing::error!(error = %e, "cannot record the signed state: not signing");
                 }
-                Effect::Commit { block, certificate } => {
-                    let height = certificate.height;
-                    let block = Arc::new(*block);
-                    let started = std::time::Instant::now();
-                    let r = tokio::task::block_in_place(|| {
-                        self.node.accept_certified(&block, &certificate)
-                    });
-                    tracing::debug!(
-                        height,
-                        ms = started.elapsed().as_millis() as u64,
-                        "committed"
-                    );
-                    if let Err(e) = r {
-                        tracing::error!(height, block = %block.hash(), error = %e, "a decided block was refused by the chain");
-                        continue;
-                    }
-                    tracing::info!(height, block = %block.hash(), round = certificate.round, txs = block.txs.len(), "finalized");
-                    self.observe_commit(height, &block);
-                    self.evidence
-                        .included(luminex_ledger::evidence::block_offences(&block));
-                    self.evidence.prune(height);
-                    self.node
-                        .metrics
-                        .consensus_evidence_pending
-                        .set(self.evidence.len() as i64);
-                    // The next height starts one block interval after this
-                    // block's time (CometBFT's commit timeout): blocks come
-                    // at the chain's pace, not as fast as votes travel. A
-                    // block caught up from peers is old: the next starts
-                    // at once.
-                    let next_at = block
-                        .header
-                        .time_ms()
-                        .saturating_add(self.block_interval_ms);
-                    let now = self.node.clock.now_millis();
-                    let pace = next_at.saturating_sub(now).min(self.block_interval_ms);
-                    // Precommits the certificate lacks may still come: wait
-                    // for them up to the commit timeout, never past the
-                    // interval, unless they are all in sooner (ADR 0042).
-                    let pause = if self.engine.awaits_precommits() {
-                        self.rules.commit_timeout_ms().min(self.block_interval_ms)
-                    } else {
-                        0
-                    };
-                    if pause > pace {
-                        self.pause = Some((height, pace == 0));
-                        self.send_after(pace, Inbound::PaceReached { height });
-                        self.send_after(pause, Inbound::Advance { height });
-                    } else if pace == 0 {
-                        self.advance(height);
-                    } else {
-                        self.send_after(pace, Inbound::Advance { height });
-                    }
-                }
+                Effect::Commit { block, certificate } => self.commit(block, certificate),
             }
         }
         self.node.metrics.consensus_position(
@@ -931,6 +894,87 @@ impl Consensus {
             &self.engine.machine().record().validators,
             self.engine.me().as_ref(),
         );
+    }
+
+    /// Commits a decided block: at once and synced, or, in a run of caught-up
+    /// blocks, without waiting for the disk (the run syncs, then starts the
+    /// next height). Then the next height is started at the chain's pace.
+    fn commit(&mut self, block: Box<Block>, certificate: CommitCertificate) {
+        let height = certificate.height;
+        let block = Arc::new(*block);
+        let started = std::time::Instant::now();
+        let in_run = self.run.is_some();
+        let r = tokio::task::block_in_place(|| {
+            if in_run {
+                self.node.accept_certified_unsynced(&block, &certificate)
+            } else {
+                self.node.accept_certified(&block, &certificate)
+            }
+        });
+        tracing::debug!(
+            height,
+            ms = started.elapsed().as_millis() as u64,
+            synced = !in_run,
+            "committed"
+        );
+        let accepted = match r {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(height, block = %block.hash(), error = %e, "a decided block was refused by the chain");
+                return;
+            }
+        };
+        tracing::info!(height, block = %block.hash(), round = certificate.round, txs = block.txs.len(), "finalized");
+        self.observe_commit(height, &block);
+        self.evidence
+            .included(luminex_ledger::evidence::block_offences(&block));
+        self.evidence.prune(height);
+        self.node
+            .metrics
+            .consensus_evidence_pending
+            .set(self.evidence.len() as i64);
+        let time_ms = block.header.time_ms();
+        if let Some(run) = self.run.as_mut() {
+            run.accepted.push(accepted);
+            run.last = Some((height, time_ms));
+            if run.batch.add(block.encoded_len()) {
+                let accepted = std::mem::take(&mut run.accepted);
+                run.batch.synced();
+                // A failure halts the store: the run's next commit fails.
+                self.sync_run(accepted);
+            }
+            return;
+        }
+        self.next_height_after(height, time_ms);
+    }
+
+    /// Starts the height after `height` (committed, made at `time_ms`) at
+    /// the chain's pace.
+    fn next_height_after(&mut self, height: u64, time_ms: u64) {
+        // The next height starts one block interval after this block's
+        // time (CometBFT's commit timeout): blocks come at the chain's
+        // pace, not as fast as votes travel. A block caught up from peers
+        // is old: the next starts at once.
+        let next_at = time_ms.saturating_add(self.block_interval_ms);
+        let now = self.node.clock.now_millis();
+        let pace = next_at.saturating_sub(now).min(self.block_interval_ms);
+        // Precommits the certificate lacks may still come: wait for them up
+        // to the commit timeout, never past the interval, unless they are
+        // all in sooner (ADR 0042).
+        let pause = if self.engine.awaits_precommits() {
+            self.rules.commit_timeout_ms().min(self.block_interval_ms)
+        } else {
+            0
+        };
+        if pause > pace {
+            self.pause = Some((height, pace == 0));
+            self.send_after(pace, Inbound::PaceReached { height });
+            self.send_after(pause, Inbound::Advance { height });
+        } else if pace == 0 {
+            self.advance(height);
+        } else {
+            self.send_after(pace, Inbound::Advance { height });
+        }
     }
 
     /// Height, round and step: a timeout that changes them fired and moved

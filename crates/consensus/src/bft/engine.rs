@@ -602,6 +602,38 @@ impl Engine {
         host: &mut dyn Host,
     ) -> Vec<Effect> {
         let height = record.height + 1;
+        self.move_to(record, last_commit);
+        if let Some((block, certificate)) = self.certified_ahead.remove(&height) {
+            // Caught up from peers: no need to run the height.
+            self.future.clear();
+            if let Ok(e) = self.certified(block, certificate, host) {
+                return e;
+            }
+        }
+        let mut effects = self.start(host);
+        for msg in std::mem::take(&mut self.future) {
+            if let Ok(e) = self.receive(msg, host) {
+                effects.extend(e);
+            }
+        }
+        effects
+    }
+
+    /// Moves to the height after `record` as [`Engine::advance`] does, but
+    /// does not start it: for a node committing a run of certified blocks
+    /// from a peer, which checks the next one with [`Engine::certified`]
+    /// at once and starts a height only once the blocks below it are
+    /// durable (ADR 0049) — with [`Engine::advance`] and the same record
+    /// when that block is refused. Messages buffered for the height are
+    /// dropped, as when [`Engine::advance`] finds its block held ahead.
+    pub fn enter(&mut self, record: ConsensusRecord, last_commit: CommitCertificate) {
+        self.move_to(record, last_commit);
+        self.future.clear();
+    }
+
+    /// The state of a new, unstarted height after `record`.
+    fn move_to(&mut self, record: ConsensusRecord, last_commit: CommitCertificate) {
+        let height = record.height + 1;
         let mut machine = HeightMachine::new(record, self.me(), self.timeouts)
             .with_selection(self.rules.proposer_selection());
         if !self.locking {
@@ -631,20 +663,6 @@ impl Engine {
         self.decided = false;
         self.decided_by_votes = false;
         self.certified_ahead = self.certified_ahead.split_off(&height);
-        if let Some((block, certificate)) = self.certified_ahead.remove(&height) {
-            // Caught up from peers: no need to run the height.
-            self.future.clear();
-            if let Ok(e) = self.certified(block, certificate, host) {
-                return e;
-            }
-        }
-        let mut effects = self.start(host);
-        for msg in std::mem::take(&mut self.future) {
-            if let Ok(e) = self.receive(msg, host) {
-                effects.extend(e);
-            }
-        }
-        effects
     }
 
     /// What to gossip again to peers that may have missed it: the

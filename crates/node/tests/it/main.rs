@@ -8,6 +8,7 @@ mod bench_p2p;
 mod bench_restore;
 mod bft;
 mod browser;
+mod catchup_run;
 mod crash;
 mod crash_reorg;
 mod crash_sync;

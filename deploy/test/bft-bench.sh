@@ -6,6 +6,7 @@
 #
 #   deploy/test/bft-bench.sh [LUMINEX BENCH OPTIONS...]
 #   deploy/test/bft-bench.sh --txs 20000 --concurrency 64 --rate 3000
+#   CATCHUP=1 deploy/test/bft-bench.sh --txs 20000 --rate 2000
 #
 # Environment:
 #   CHAIN              the preset the testnet is made from (default poa)
@@ -20,6 +21,12 @@
 #                      (default: the preset's, 3000 and 1000)
 #   BASE_PORT          node i listens on BASE_PORT+10i (REST), +1, +2 (default 9300)
 #   KEEP=1             keep the testnet directory and the validators' logs
+#   CATCHUP=1          catch-up mode (ADR 0044, 0049): the fourth validator
+#                      is kept down while the load runs (three of four still
+#                      finalize), then started; prints the blocks and
+#                      transactions it caught up and how long it took, from
+#                      its start and from its first block on, until its
+#                      height reached the others' height at its start
 #
 # The testnet's spec keeps the preset's genesis allocations, so the
 # development keys hold its coins and `luminex bench` funds its load from
@@ -55,8 +62,11 @@ if [ -n "${TIMEOUT_VOTE_MS:-}" ]; then
 fi
 grep -E '^(block_interval_ms|max_block_bytes|timeout_[a-z]+_ms) ' "$spec" | tr '\n' ' ' >&2; echo >&2
 
+catchup="${CATCHUP:-0}"
+running=(0 1 2 3)
+[ "$catchup" = 1 ] && running=(0 1 2)
 nodes=()
-for i in 0 1 2 3; do
+for i in "${running[@]}"; do
   "$bin" node --data-dir "$dir/net/node$i" >"$dir/node$i.log" 2>&1 &
   pids+=("$!")
   nodes+=(--node "http://127.0.0.1:$((port + 10 * i))")
@@ -69,6 +79,7 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 [ "${h:-0}" -ge 3 ] || { echo "the validators did not finalize 3 blocks in 120 s" >&2; exit 1; }
+[ "$catchup" = 1 ] && echo "catch-up mode: validator 3 is down during the load" >&2
 
 # CPU time the four validators use during the run (user + system, from
 # /proc): with the count of finalized transactions it gives the cost of a
@@ -101,3 +112,48 @@ awk -v b="$before" -v a="$after" -v hz="$hz" -v s="$start" -v e="$end" -v n="${f
   printf "\n"
 }'
 
+[ "$catchup" = 1 ] || exit 0
+# Catch-up: start the fourth validator on its empty store and time it until
+# it holds every block the others had finalized when it started.
+height_of() {
+  # The first "height" is the tip's (nested objects come after it).
+  curl -fsS "http://127.0.0.1:$1/health/node-status" 2>/dev/null |
+    grep -o '"height":[0-9]*' | head -1 | cut -d: -f2 || true
+}
+target="$(height_of "$port")"
+p3=$((port + 30))
+t0="$(date +%s.%N)"
+"$bin" node --data-dir "$dir/net/node3" >"$dir/node3.log" 2>&1 &
+pids+=("$!")
+deadline=$(( $(date +%s) + 600 ))
+while :; do
+  h3="$(height_of "$p3")"
+  [ "${h3:-0}" -ge "$target" ] && break
+  [ "$(date +%s)" -lt "$deadline" ] || { echo "validator 3 did not catch up in 600 s (at ${h3:-?} of $target)" >&2; exit 1; }
+  sleep 0.1
+done
+t1="$(date +%s.%N)"
+# The blocks and transactions it committed up to the target, and the time
+# from its first commit to that block's, from its log's "finalized" lines.
+python3 - "$dir/node3.log" "$target" "$t0" "$t1" <<'PY'
+import re, sys
+from datetime import datetime
+log, target, t0, t1 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+ansi = re.compile(r"\x1b\[[0-9;]*m")
+line_re = re.compile(r"^(\S+Z) .*\bfinalized height=(\d+) .*\btxs=(\d+)")
+first = last = None
+txs = blocks = 0
+for line in open(log, errors="replace"):
+    m = line_re.match(ansi.sub("", line))
+    if not m or int(m[2]) > target:
+        continue
+    t = datetime.fromisoformat(m[1].replace("Z", "+00:00")).timestamp()
+    first = t if first is None else first
+    last = t
+    blocks += 1
+    txs += int(m[3]) - 1
+run = (last - first) if first is not None else 0.0
+print(f"catch-up: {blocks} blocks, {txs} transactions (coinbases left out) up to height {target}; "
+      f"{t1 - t0:.2f} s from its start to that height over REST, "
+      f"{run:.2f} s from its first commit to the last ({txs / run if run > 0 else 0:.0f} tx/s)")
+PY

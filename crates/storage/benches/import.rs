@@ -175,7 +175,13 @@ fn main() {
             only(false, false),
         ),
     ];
+    // LUMINEX_BENCH_CASE=<part of a label> runs only the matching cases
+    // (to profile one).
+    let only_case = std::env::var("LUMINEX_BENCH_CASE").ok();
     for (label, warm, options) in cases {
+        if only_case.as_deref().is_some_and(|c| !label.contains(c)) {
+            continue;
+        }
         let synced = label.ends_with("each block synced");
         let runs: Vec<f64> = (0..RUNS)
             .map(|_| {

@@ -665,6 +665,24 @@ impl ChainSpec {
         extra: &[u8],
         others: &[Transaction],
     ) -> Result<Transaction, CoinbaseExtraError> {
+        let wtxids: Vec<Hash> = match self.merkle_commitment {
+            MerkleCommitment::Tagged => Vec::new(),
+            MerkleCommitment::Bitcoin => others.iter().map(Transaction::wtxid).collect(),
+        };
+        self.coinbase_with_wtxids(height, outputs, extra, &wtxids)
+    }
+
+    /// [`ChainSpec::coinbase`] given the wtxids of the other transactions,
+    /// in block order (a block template has them from the mempool, and a
+    /// wtxid hashes a whole transaction with its signatures). Only Bitcoin's
+    /// commitment reads them.
+    pub fn coinbase_with_wtxids(
+        &self,
+        height: u64,
+        outputs: Vec<TxOut>,
+        extra: &[u8],
+        others_wtxids: &[Hash],
+    ) -> Result<Transaction, CoinbaseExtraError> {
         let data = match self.merkle_commitment {
             MerkleCommitment::Tagged => {
                 let max = luminex_primitives::tx::MAX_TX_DATA as usize;
@@ -677,9 +695,9 @@ impl ChainSpec {
                 extra.to_vec()
             }
             MerkleCommitment::Bitcoin => {
-                let mut wtxids = Vec::with_capacity(others.len() + 1);
+                let mut wtxids = Vec::with_capacity(others_wtxids.len() + 1);
                 wtxids.push(Hash::ZERO);
-                wtxids.extend(others.iter().map(Transaction::wtxid));
+                wtxids.extend_from_slice(others_wtxids);
                 commitment::coinbase_data(&commitment::witness_commitment(&wtxids), extra).ok_or(
                     CoinbaseExtraError {
                         len: extra.len(),
@@ -704,6 +722,17 @@ impl ChainSpec {
     /// chain.
     pub fn merkle_root(&self, txs: &[Transaction]) -> Hash {
         self.merkle_commitment.root(txs)
+    }
+
+    /// [`ChainSpec::merkle_root`] given the transactions' ids, coinbase
+    /// first ([`MerkleCommitment::root_of_ids`]).
+    pub fn merkle_root_of_ids(
+        &self,
+        coinbase: &Transaction,
+        txids: &[Hash],
+        wtxids: &[Hash],
+    ) -> Hash {
+        self.merkle_commitment.root_of_ids(coinbase, txids, wtxids)
     }
 
     /// The hash of [`ChainSpec::genesis_block`]: with the chain id, the

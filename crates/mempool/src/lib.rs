@@ -159,6 +159,20 @@ impl Candidate {
     }
 }
 
+/// The transactions of a new block with what the pool knows of them
+/// ([`Mempool::block_payload_with_ids`]).
+#[derive(Debug, Clone)]
+pub struct BlockPayload {
+    /// A coinbase, then the pool transactions, in block order.
+    pub txs: Vec<Transaction>,
+    /// The fees the pool transactions pay.
+    pub fees: Amount,
+    /// The transactions' ids, in block order.
+    pub txids: Vec<Hash>,
+    /// The transactions' witness ids, in block order.
+    pub wtxids: Vec<Hash>,
+}
+
 /// The pool.
 pub struct Mempool {
     spec: ChainSpec,
@@ -547,6 +561,20 @@ impl Mempool {
         reward: Lock,
         coinbase_extra: &[u8],
     ) -> Result<(Vec<Transaction>, Amount), BlockError> {
+        self.block_payload_with_ids(height, reward, coinbase_extra)
+            .map(|p| (p.txs, p.fees))
+    }
+
+    /// [`Mempool::block_payload`] with the transactions' ids, which the
+    /// pool already holds: a template's Merkle root, witness commitment and
+    /// compact announcement need them, and each wtxid hashes a whole
+    /// transaction with its signatures.
+    pub fn block_payload_with_ids(
+        &self,
+        height: u64,
+        reward: Lock,
+        coinbase_extra: &[u8],
+    ) -> Result<BlockPayload, BlockError> {
         let coinbase_error = || BlockError::Tx {
             index: 0,
             txid: Hash::ZERO,
@@ -585,17 +613,29 @@ impl Mempool {
             vec![]
         };
         let others: Vec<Transaction> = entries.iter().map(|e| (*e.tx).clone()).collect();
+        let others_wtxids: Vec<Hash> = entries.iter().map(|e| e.wtxid).collect();
         // The extra bytes come from the node (an extranonce, a configured
         // pool tag checked at start): too many is a bug, reported as a bad
         // coinbase.
         let coinbase = self
             .spec
-            .coinbase(height, outputs, coinbase_extra, &others)
+            .coinbase_with_wtxids(height, outputs, coinbase_extra, &others_wtxids)
             .map_err(|_| coinbase_error())?;
+        let mut txids = Vec::with_capacity(others.len() + 1);
+        txids.push(coinbase.txid());
+        txids.extend(entries.iter().map(|e| e.txid));
+        let mut wtxids = Vec::with_capacity(others.len() + 1);
+        wtxids.push(coinbase.wtxid());
+        wtxids.extend(others_wtxids);
         let mut txs = Vec::with_capacity(others.len() + 1);
         txs.push(coinbase);
         txs.extend(others);
-        Ok((txs, fees))
+        Ok(BlockPayload {
+            txs,
+            fees,
+            txids,
+            wtxids,
+        })
     }
 
     /// A transaction in the pool.

@@ -89,16 +89,23 @@ impl CompactBlock {
     /// The announcement of `block` with salt `salt`: the coinbase prefilled,
     /// every other transaction as a short id.
     pub fn new(block: &Block, salt: u64) -> Self {
+        let wtxids: Vec<Hash> = block.txs.iter().skip(1).map(|t| t.wtxid()).collect();
+        Self::with_wtxids(block, &wtxids, salt)
+    }
+
+    /// [`CompactBlock::new`] given the wtxids of the block's transactions
+    /// after the coinbase, in order (a node announcing the block it made
+    /// has them; a wtxid hashes a whole transaction with its signatures).
+    pub fn with_wtxids(block: &Block, wtxids: &[Hash], salt: u64) -> Self {
+        debug_assert_eq!(wtxids.len(), block.txs.len().saturating_sub(1));
         let hasher = ShortIdHasher::new(&block.header, salt);
-        let mut prefilled = Vec::new();
-        let mut short_ids = Vec::with_capacity(block.txs.len().saturating_sub(1));
-        for (i, tx) in block.txs.iter().enumerate() {
-            if i == 0 {
-                prefilled.push((0, tx.clone()));
-            } else {
-                short_ids.push(hasher.short_id(&tx.wtxid()));
-            }
-        }
+        let prefilled = block
+            .txs
+            .first()
+            .map(|cb| (0, cb.clone()))
+            .into_iter()
+            .collect();
+        let short_ids = wtxids.iter().map(|w| hasher.short_id(w)).collect();
         CompactBlock {
             header: block.header,
             salt,

@@ -186,6 +186,21 @@ impl MerkleCommitment {
         }
     }
 
+    /// [`MerkleCommitment::root`] given the ids already computed: the
+    /// `txids` and `wtxids` of every transaction in block order, `coinbase`
+    /// being the first.
+    pub fn root_of_ids(self, coinbase: &Transaction, txids: &[Hash], wtxids: &[Hash]) -> Hash {
+        match self {
+            MerkleCommitment::Tagged => merkle::root(wtxids),
+            MerkleCommitment::Bitcoin => {
+                let mut leaves = Vec::with_capacity(txids.len());
+                leaves.push(coinbase_leaf(coinbase));
+                leaves.extend(txids.iter().skip(1).copied());
+                bitcoin_root(&leaves).root
+            }
+        }
+    }
+
     /// The leaves of the commitment's tree for `txs`.
     pub fn leaves(self, txs: &[Transaction]) -> Vec<Hash> {
         match self {
@@ -252,6 +267,42 @@ mod tests {
 
     fn h(b: u8) -> Hash {
         Hash([b; 32])
+    }
+
+    /// Both commitments give the same root from the ids a template already
+    /// holds as from the transactions.
+    #[test]
+    fn a_root_from_the_ids_is_the_root_from_the_transactions() {
+        let tx = |n: u8, witnessed: bool| Transaction {
+            version: 2,
+            chain_id: 1,
+            kind: if n == 0 {
+                crate::TxKind::Coinbase { height: 7 }
+            } else {
+                crate::TxKind::Transfer
+            },
+            inputs: vec![],
+            outputs: vec![],
+            expiry_height: 0,
+            witnesses: if witnessed {
+                vec![crate::tx::Witness::placeholder(crate::SchemeId::MlDsa44)]
+            } else {
+                vec![]
+            },
+            data: vec![n; 3],
+        };
+        for n in [1u8, 2, 5] {
+            let txs: Vec<Transaction> = (0..n).map(|i| tx(i, i > 0)).collect();
+            let txids: Vec<Hash> = txs.iter().map(Transaction::txid).collect();
+            let wtxids: Vec<Hash> = txs.iter().map(Transaction::wtxid).collect();
+            for c in [MerkleCommitment::Tagged, MerkleCommitment::Bitcoin] {
+                assert_eq!(
+                    c.root_of_ids(&txs[0], &txids, &wtxids),
+                    c.root(&txs),
+                    "{c:?}, {n}"
+                );
+            }
+        }
     }
 
     /// Bitcoin block 100,000's four txids give its header's Merkle root.

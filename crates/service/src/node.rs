@@ -216,6 +216,18 @@ impl Node {
         reward: Lock,
         coinbase_extra: &[u8],
     ) -> Result<(Block, Amount), BlockError> {
+        self.template(reward, coinbase_extra)
+            .map(|(block, payload)| (block, payload.fees))
+    }
+
+    /// [`Node::block_template_with`], with the transactions' ids the
+    /// mempool holds: the Merkle root and the coinbase's witness commitment
+    /// are built from them instead of hashing every transaction again.
+    fn template(
+        &self,
+        reward: Lock,
+        coinbase_extra: &[u8],
+    ) -> Result<(Block, luminex_mempool::BlockPayload), BlockError> {
         let tip = self.chain.tip();
         let height = tip.height + 1;
         let parent = self.chain.tip_parent();
@@ -224,14 +236,17 @@ impl Node {
         let header = self
             .chain
             .with_context(|ctx| rules.template_header(&parent, ctx, now_ms))?;
-        let (txs, fees) = self
-            .mempool
-            .read()
-            .block_payload(height, reward, coinbase_extra)?;
+        let mut payload =
+            self.mempool
+                .read()
+                .block_payload_with_ids(height, reward, coinbase_extra)?;
+        let txs = std::mem::take(&mut payload.txs);
+        let root = self
+            .spec
+            .merkle_root_of_ids(&txs[0], &payload.txids, &payload.wtxids);
         let mut block = Block::new(header, txs);
-        let root = self.spec.merkle_root(&block.txs);
         block.header.set_merkle_root(root);
-        Ok((block, fees))
+        Ok((block, payload))
     }
 
     /// Accepts a block from the miner, RPC or a peer and makes the mempool
@@ -239,7 +254,7 @@ impl Node {
     /// those of disconnected blocks come back when still valid.
     pub fn accept_block(&self, block: &Block) -> Result<Accepted, ChainError> {
         let acc = self.accept_with(|chain, now, cache| chain.accept_block(block, now, cache))?;
-        self.announce_accepted(block, &acc);
+        self.announce_accepted(block, &acc, None);
         Ok(acc)
     }
 
@@ -247,19 +262,24 @@ impl Node {
     /// mined): connecting it does not copy it.
     pub fn accept_shared(&self, block: &Arc<Block>) -> Result<Accepted, ChainError> {
         let acc = self.accept_with(|chain, now, cache| chain.accept_shared(block, now, cache))?;
-        self.announce_accepted(block, &acc);
+        self.announce_accepted(block, &acc, None);
         Ok(acc)
     }
 
     /// Announces `block` to peers when it was stored (main chain or side
     /// branch).
-    fn announce_accepted(&self, block: &Block, acc: &Accepted) {
+    /// `wtxids` are those of its transactions after the coinbase, when
+    /// known.
+    fn announce_accepted(&self, block: &Block, acc: &Accepted, wtxids: Option<&[Hash]>) {
         if matches!(
             acc.status,
             AcceptStatus::MainChain | AcceptStatus::SideBranch
         ) {
             if let Some(net) = self.net.get() {
-                net.announce_block(block);
+                match wtxids {
+                    Some(w) => net.announce_block_with_wtxids(block, w),
+                    None => net.announce_block(block),
+                }
             }
         }
     }
@@ -465,9 +485,15 @@ impl Node {
     /// Builds a block from the mempool on the tip and connects it (the `dev`
     /// producer). Blocking: call from a blocking thread.
     pub fn produce_block(&self) -> Result<Arc<Block>, ChainError> {
-        let block = Arc::new(self.block_template(self.reward_lock)?.0);
-        match self.accept_shared(&block) {
-            Ok(_) => Ok(block),
+        let (block, payload) = self.template(self.reward_lock, &[])?;
+        let block = Arc::new(block);
+        let accepted =
+            self.accept_with(|chain, now, cache| chain.accept_shared(&block, now, cache));
+        match accepted {
+            Ok(acc) => {
+                self.announce_accepted(&block, &acc, Some(&payload.wtxids[1..]));
+                Ok(block)
+            }
             Err(ChainError::Invalid(BlockError::Tx { txid, error, .. })) => {
                 // A pool transaction became invalid (it should not happen):
                 // drop it so the next block succeeds.

@@ -201,3 +201,41 @@ fn mempool_admission_fills_the_signature_cache_for_blocks() {
     chain.cache = cache;
     chain.mine(vec![t]).unwrap();
 }
+
+/// A payload's ids are its transactions' ids, and its coinbase commits to
+/// the same witnesses as one built from the transactions.
+#[test]
+fn a_payload_carries_its_transactions_ids() {
+    let (chain, ks, mut pool) = setup(3);
+    let h = chain.height() + 1;
+    for c in chain.coins_of(&lock_of(&ks[0])) {
+        pool.accept(pay(&chain, &ks[0], c, &ks[1], 10_000), &chain.utxos, h)
+            .unwrap();
+    }
+    let p = pool
+        .block_payload_with_ids(h, lock_of(&ks[2]), b"tag")
+        .unwrap();
+    assert_eq!(p.txs.len(), 4);
+    let txids: Vec<_> = p.txs.iter().map(Transaction::txid).collect();
+    let wtxids: Vec<_> = p.txs.iter().map(Transaction::wtxid).collect();
+    assert_eq!((p.txids.clone(), p.wtxids.clone()), (txids, wtxids));
+    let (txs, fees) = pool.block_payload(h, lock_of(&ks[2]), b"tag").unwrap();
+    assert_eq!((txs, fees), (p.txs.clone(), p.fees));
+    let others: Vec<Transaction> = p.txs[1..].to_vec();
+    for commitment in [
+        luminex_primitives::MerkleCommitment::Tagged,
+        luminex_primitives::MerkleCommitment::Bitcoin,
+    ] {
+        let mut spec = chain.spec.clone();
+        spec.merkle_commitment = commitment;
+        let outputs = p.txs[0].outputs.clone();
+        assert_eq!(
+            spec.coinbase_with_wtxids(h, outputs.clone(), b"tag", &p.wtxids[1..]),
+            spec.coinbase(h, outputs, b"tag", &others)
+        );
+        assert_eq!(
+            spec.merkle_root_of_ids(&p.txs[0], &p.txids, &p.wtxids),
+            spec.merkle_root(&p.txs)
+        );
+    }
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use libp2p::{identity, Multiaddr, PeerId};
-use luminex_primitives::{Block, Encode, Transaction};
+use luminex_primitives::{Block, Encode, Hash, Transaction};
 use parking_lot::RwLock;
 use tokio::sync::mpsc;
 
@@ -66,7 +66,19 @@ impl Handle {
     /// transactions for their short ids must not hold up the event loop,
     /// which sends it.
     pub fn announce_block(&self, block: &Block) {
-        let compact = CompactBlock::new(block, rand::random());
+        self.announce(block, CompactBlock::new(block, rand::random()));
+    }
+
+    /// [`Handle::announce_block`] given the wtxids of the block's
+    /// transactions after the coinbase ([`CompactBlock::with_wtxids`]).
+    pub fn announce_block_with_wtxids(&self, block: &Block, wtxids: &[Hash]) {
+        self.announce(
+            block,
+            CompactBlock::with_wtxids(block, wtxids, rand::random()),
+        );
+    }
+
+    fn announce(&self, block: &Block, compact: CompactBlock) {
         let _ = self.tx.send(Command::AnnounceBlock {
             frame: wire::to_frame(&compact),
             txs: block.txs.len(),

@@ -63,6 +63,18 @@ fn a_block_rebuilds_from_a_full_mempool() {
     );
 }
 
+/// The announcement a producer builds from the wtxids it already holds is
+/// the one built from the block.
+#[test]
+fn an_announcement_from_known_wtxids_is_the_same() {
+    let b = block(20);
+    let wtxids: Vec<Hash> = b.txs.iter().skip(1).map(Transaction::wtxid).collect();
+    assert_eq!(
+        CompactBlock::with_wtxids(&b, &wtxids, 9).encode(),
+        CompactBlock::new(&b, 9).encode()
+    );
+}
+
 #[test]
 fn missing_transactions_are_named_and_filled() {
     let b = block(100);

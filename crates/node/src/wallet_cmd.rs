@@ -8,10 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use luminex_ledger::ChainSpec;
-use luminex_primitives::{Amount, Encode, Hash, OutPoint, PublicKey, SchemeId, TxOut};
-use luminex_wallet::multisig::{export_key, MultisigPolicy, PolicyFile};
-use luminex_wallet::pst::{InputPolicy, PartialTx};
+use luminex_primitives::{Amount, Encode, Hash, OutPoint, SchemeId, TxOut};
+use luminex_wallet::multisig::export_key;
 use luminex_wallet::recovery::GapScan;
 use luminex_wallet::{KeyChain, Wallet, WalletFile};
 use zeroize::Zeroizing;
@@ -20,6 +18,11 @@ use crate::client::Client;
 use crate::config::{resolve, CommonArgs, Config, NodeArgs};
 use crate::wallet_qr::{terminal, QrArgs};
 use luminex_api::types::{BalanceJson, BroadcastResponse, HistoryJson, TxJson, UtxosJson};
+
+mod multisig;
+
+use multisig::{run_multisig, run_pst};
+pub use multisig::{MultisigCommand, PstCommand};
 
 /// Options of `luminex wallet`.
 #[derive(Debug, Args)]
@@ -203,106 +206,6 @@ pub enum BackupCommand {
         /// printing them.
         #[arg(long)]
         out: Option<PathBuf>,
-    },
-}
-
-/// `luminex wallet multisig …`.
-#[derive(Debug, Subcommand)]
-pub enum MultisigCommand {
-    /// Write a policy file of `threshold` of the given exported keys and
-    /// print its address.
-    New {
-        /// Signatures needed.
-        #[arg(long)]
-        threshold: usize,
-        /// An exported public key (`wallet export-key`); repeat per key.
-        #[arg(long = "key", required = true)]
-        keys: Vec<String>,
-        /// The policy file to write.
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Check a policy file and show its address, keys and balance; says
-    /// whether this wallet holds one of its keys.
-    Info {
-        /// The policy file.
-        #[arg(long)]
-        policy: PathBuf,
-    },
-}
-
-/// `luminex wallet pst …`. Containers are files of hex text.
-#[derive(Debug, Subcommand)]
-pub enum PstCommand {
-    /// Build an unsigned payment from a multisig address (`--policy`) or
-    /// from this wallet's addresses (a watch-only wallet's too).
-    Create {
-        /// The policy file of the paying multisig address.
-        #[arg(long)]
-        policy: Option<PathBuf>,
-        /// Receiving address.
-        #[arg(long)]
-        to: String,
-        /// Amount in coins.
-        #[arg(long)]
-        amount: Amount,
-        /// Fee rate in base units per byte (default: the chain's minimum).
-        #[arg(long)]
-        fee_rate: Option<u64>,
-        /// The container file to write.
-        #[arg(long)]
-        out: PathBuf,
-        /// QR frames of the container.
-        #[command(flatten)]
-        qr: QrArgs,
-    },
-    /// Show what a container pays and who has signed, checked against the chain.
-    Inspect {
-        /// The container file.
-        file: PathBuf,
-        /// QR frames of the container.
-        #[command(flatten)]
-        qr: QrArgs,
-    },
-    /// Check a container against the chain, show it, and sign it with this
-    /// wallet's keys.
-    Sign {
-        /// The container file.
-        file: PathBuf,
-        /// Where to write the signed container (default: over the input).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// QR frames of the signed container.
-        #[command(flatten)]
-        qr: QrArgs,
-    },
-    /// Merge the signatures of containers of the same transaction.
-    Combine {
-        /// The container files.
-        #[arg(required = true, num_args = 2..)]
-        files: Vec<PathBuf>,
-        /// The merged container file.
-        #[arg(long)]
-        out: PathBuf,
-        /// QR frames of the merged container.
-        #[command(flatten)]
-        qr: QrArgs,
-    },
-    /// Build the signed transaction and write it as hex.
-    Finalize {
-        /// The container file.
-        file: PathBuf,
-        /// The transaction file to write.
-        #[arg(long)]
-        out: PathBuf,
-        /// QR frames of the signed transaction.
-        #[command(flatten)]
-        qr: QrArgs,
-    },
-    /// Finalize and broadcast; prints the txid.
-    Broadcast {
-        /// The container file.
-        file: PathBuf,
     },
 }
 
@@ -691,25 +594,6 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads a policy file and checks it.
-fn read_policy(path: &std::path::Path, spec: &ChainSpec) -> anyhow::Result<MultisigPolicy> {
-    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let f: PolicyFile = serde_json::from_slice(&text)
-        .with_context(|| format!("{} is not a policy file", path.display()))?;
-    Ok(MultisigPolicy::from_file(spec, &f)?)
-}
-
-/// Reads a container file (hex text).
-fn read_pst(path: &std::path::Path, spec: &ChainSpec) -> anyhow::Result<PartialTx> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let bytes =
-        hex::decode(text.trim()).with_context(|| format!("{} is not hex text", path.display()))?;
-    let p = PartialTx::from_bytes(&bytes)?;
-    p.check(spec)?;
-    Ok(p)
-}
-
 /// Reads a Shamir share file: its words, numbered or not; lines starting
 /// with `#` are comments.
 fn read_share(path: &std::path::Path) -> anyhow::Result<luminex_wallet::shamir::ShamirShare> {
@@ -745,31 +629,6 @@ fn write_text(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, format!("{text}\n")).with_context(|| format!("writing {}", path.display()))
 }
 
-/// The chain's output at each input of `p` (`None` if the node knows none).
-async fn chain_outputs(
-    client: &Client,
-    spec: &ChainSpec,
-    p: &PartialTx,
-) -> anyhow::Result<Vec<Option<TxOut>>> {
-    let mut v = Vec::new();
-    for op in &p.tx.inputs {
-        let t: Result<TxJson, _> = client.get(&format!("/transactions/{}", op.txid)).await;
-        let out = match t {
-            Ok(t) => match t.outputs.get(op.vout as usize) {
-                Some(o) => Some(TxOut {
-                    amount: Amount::from_base(o.amount).context("amount from node")?,
-                    lock: spec.parse_address(&o.address)?.lock,
-                }),
-                None => None,
-            },
-            Err(crate::client::ClientError::Problem(pr)) if pr.status == 404 => None,
-            Err(e) => return Err(e.into()),
-        };
-        v.push(out);
-    }
-    Ok(v)
-}
-
 /// Spendable coins of `lock` at `address`, from the node.
 pub(crate) async fn coins_at(
     client: &Client,
@@ -787,200 +646,4 @@ pub(crate) async fn coins_at(
         coins.push((OutPoint { txid, vout: x.vout }, TxOut { amount, lock }));
     }
     Ok(coins)
-}
-
-async fn run_multisig(ctx: &Ctx, cmd: MultisigCommand) -> anyhow::Result<()> {
-    let spec = &ctx.cfg.spec;
-    match cmd {
-        MultisigCommand::New {
-            threshold,
-            keys,
-            out,
-        } => {
-            let keys = keys
-                .iter()
-                .map(|k| luminex_wallet::multisig::import_key(k))
-                .collect::<Result<Vec<_>, _>>()?;
-            let p = MultisigPolicy::new(spec, threshold, keys)?;
-            let f = p.to_file(spec);
-            if out.exists() {
-                bail!("{} exists already", out.display());
-            }
-            write_text(&out, &serde_json::to_string_pretty(&f)?)?;
-            println!("{}", f.address);
-        }
-        MultisigCommand::Info { policy } => {
-            let p = read_policy(&policy, spec)?;
-            let address = spec.address(p.lock()).to_string();
-            println!("address: {address}");
-            println!("policy: {} of {} keys", p.threshold, p.keys.len());
-            let mine: Vec<String> = match WalletFile::read(&ctx.path, spec) {
-                Ok(f) => f.addresses,
-                Err(_) => Vec::new(),
-            };
-            for (i, k) in p.keys.iter().enumerate() {
-                let own = mine.contains(&spec.address(k.lock()).to_string());
-                println!(
-                    "key {i}: {} {}{}",
-                    k.scheme,
-                    k.key_hash(),
-                    if own { " (this wallet)" } else { "" }
-                );
-            }
-            let b: BalanceJson = ctx
-                .client
-                .get(&format!("/address/{address}/balance"))
-                .await?;
-            println!(
-                "balance: {} (pending {})",
-                b.confirmed_coins, b.pending_coins
-            );
-        }
-    }
-    Ok(())
-}
-
-async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
-    let spec = &ctx.cfg.spec;
-    match cmd {
-        PstCommand::Create {
-            policy: None,
-            to,
-            amount,
-            fee_rate,
-            out,
-            qr,
-        } => {
-            let to = spec.parse_address(&to).context("--to")?;
-            let file = WalletFile::read(&ctx.path, spec)?;
-            // The keys of the wallet's addresses, and where change goes.
-            let (keys, change) = if file.encrypted.is_none() {
-                let keys = file.watched_keys()?;
-                let first = keys.first().context("the wallet has no keys")?.lock();
-                (keys, first)
-            } else {
-                let pass = passphrase(false)?;
-                let mut w = Wallet::load(&ctx.path, spec, &pass)?;
-                let change = w.next_change(spec);
-                w.save(&ctx.path, false)?;
-                let keys = w
-                    .all_keys()
-                    .iter()
-                    .map(|(k, _)| k.public_key().clone())
-                    .collect::<Vec<_>>();
-                (keys, change)
-            };
-            let mut coins = Vec::new();
-            for k in &keys {
-                let a = spec.address(k.lock()).to_string();
-                coins.extend(coins_at(&ctx.client, &a, k.lock()).await?);
-            }
-            let by_lock: std::collections::HashMap<luminex_primitives::Lock, PublicKey> =
-                keys.iter().map(|k| (k.lock(), k.clone())).collect();
-            let plan = luminex_wallet::plan_payment(
-                spec,
-                &coins,
-                |l| by_lock.contains_key(l),
-                to.lock,
-                amount,
-                change,
-                fee_rate.unwrap_or(spec.min_fee_rate),
-                Vec::new(),
-            )?;
-            let policies = plan
-                .spent
-                .iter()
-                .map(|o| InputPolicy::Key(by_lock[&o.lock].clone()))
-                .collect();
-            let pst = PartialTx::new(spec, plan.tx, plan.spent, policies)?;
-            if out.exists() {
-                bail!("{} exists already", out.display());
-            }
-            write_text(&out, &hex::encode(pst.to_bytes()))?;
-            print!("{}", pst.describe(spec));
-            qr.show(&pst.to_bytes())?;
-        }
-        PstCommand::Create {
-            policy: Some(policy),
-            to,
-            amount,
-            fee_rate,
-            out,
-            qr,
-        } => {
-            let p = read_policy(&policy, spec)?;
-            let to = spec.parse_address(&to).context("--to")?;
-            let lock = p.lock();
-            let address = spec.address(lock).to_string();
-            let coins = coins_at(&ctx.client, &address, lock).await?;
-            let plan = luminex_wallet::plan_payment_with(
-                spec,
-                &coins,
-                |l| *l == lock,
-                to.lock,
-                amount,
-                lock,
-                fee_rate.unwrap_or(spec.min_fee_rate),
-                Vec::new(),
-                &|_| p.placeholder(),
-            )?;
-            let n = plan.tx.inputs.len();
-            let pst = PartialTx::new(
-                spec,
-                plan.tx,
-                plan.spent,
-                vec![InputPolicy::Multisig(p.clone()); n],
-            )?;
-            if out.exists() {
-                bail!("{} exists already", out.display());
-            }
-            write_text(&out, &hex::encode(pst.to_bytes()))?;
-            print!("{}", pst.describe(spec));
-            qr.show(&pst.to_bytes())?;
-        }
-        PstCommand::Inspect { file, qr } => {
-            let p = read_pst(&file, spec)?;
-            print!("{}", p.describe(spec));
-            p.check_spent(spec, &chain_outputs(&ctx.client, spec, &p).await?)?;
-            println!("spent outputs: as on the chain");
-            qr.show(&p.to_bytes())?;
-        }
-        PstCommand::Sign { file, out, qr } => {
-            let mut p = read_pst(&file, spec)?;
-            p.check_spent(spec, &chain_outputs(&ctx.client, spec, &p).await?)?;
-            print!("{}", p.describe(spec));
-            let pass = passphrase(false)?;
-            let w = Wallet::load(&ctx.path, spec, &pass)?;
-            let added = p.sign(spec, w.all_keys().into_iter().map(|(k, _)| k))?;
-            write_text(out.as_ref().unwrap_or(&file), &hex::encode(p.to_bytes()))?;
-            println!("signed: {added} signature(s) added");
-            qr.show(&p.to_bytes())?;
-        }
-        PstCommand::Combine { files, out, qr } => {
-            let mut first = read_pst(&files[0], spec)?;
-            for f in &files[1..] {
-                first.combine(spec, &read_pst(f, spec)?)?;
-            }
-            write_text(&out, &hex::encode(first.to_bytes()))?;
-            print!("{}", first.describe(spec));
-            qr.show(&first.to_bytes())?;
-        }
-        PstCommand::Finalize { file, out, qr } => {
-            let tx = read_pst(&file, spec)?.finalize(spec)?;
-            write_text(&out, &hex::encode(tx.encode()))?;
-            println!("{}", tx.txid());
-            qr.show(&tx.encode())?;
-        }
-        PstCommand::Broadcast { file } => {
-            let p = read_pst(&file, spec)?;
-            p.check_spent(spec, &chain_outputs(&ctx.client, spec, &p).await?)?;
-            let tx = p.finalize(spec)?;
-            let r: BroadcastResponse = ctx
-                .client
-                .post_bytes("/transactions/broadcast", tx.encode())
-                .await?;
-            println!("{}", r.txid);
-        }
-    }
-    Ok(())
 }

@@ -12,8 +12,8 @@
 //! Preparing starts before the disconnections: the coins the branch spends
 //! are often ones the old branch spent too, which are not coins again until
 //! the old blocks are gone. Their outputs are in the old blocks' undo data,
-//! kept in memory with the recent blocks (ADR 0037), and the preverifier
-//! looks there as well ([`Preverifier::expect_restored`]). Each prepared
+//! kept in memory with the recent blocks (ADR 0037) or read back, and the
+//! preverifier looks there as well ([`Preverifier::expect_restored`]). Each prepared
 //! block carries a signature cache of its own, so nothing checked far ahead
 //! is evicted from the shared cache (whose newest entries a busy node
 //! replaces first) before its block connects.
@@ -84,7 +84,7 @@ impl ChainStore {
             }
             return Ok((None, ms));
         }
-        let old_undo = self.undo_kept_above(fork_height);
+        let old_branch = self.main_hashes_above(fork_height);
         let mut pre = Preverifier::new();
         let help = pre.helper();
         let budget = Budget::new(REORG_AHEAD_BYTES);
@@ -96,13 +96,7 @@ impl ChainStore {
             let _close = CloseOnDrop(&budget);
             let budget = &budget;
             s.spawn(move || {
-                pre.expect_restored(
-                    old_undo
-                        .iter()
-                        .flat_map(|m| m.undo.spent.iter().map(|(op, c)| (*op, c.output)))
-                        .collect(),
-                );
-                drop(old_undo);
+                pre.expect_restored(self.spent_by(&old_branch));
                 for hash in hashes {
                     let prepared = match self.shared_block(&hash) {
                         Ok(block) => {
@@ -149,26 +143,43 @@ impl ChainStore {
         })
     }
 
-    /// The undo data kept in memory of the main-chain blocks above
-    /// `fork_height` (those a switch disconnects), tip first.
-    fn undo_kept_above(&self, fork_height: u64) -> Vec<Arc<MainData>> {
-        let hashes: Vec<Hash> = {
-            let index = self.index.read();
-            let mut hashes = Vec::new();
-            let mut cur = self.tip().hash;
-            while let Some(rec) = index.headers.get(&cur) {
-                if rec.height <= fork_height {
-                    break;
-                }
-                hashes.push(cur);
-                cur = rec.header.prev_hash();
+    /// The main-chain blocks above `fork_height` (those a switch
+    /// disconnects), tip first.
+    fn main_hashes_above(&self, fork_height: u64) -> Vec<Hash> {
+        let index = self.index.read();
+        let mut hashes = Vec::new();
+        let mut cur = self.tip().hash;
+        while let Some(rec) = index.headers.get(&cur) {
+            if rec.height <= fork_height {
+                break;
             }
-            hashes
-        };
+            hashes.push(cur);
+            cur = rec.header.prev_hash();
+        }
         hashes
-            .iter()
-            .filter_map(|h| self.recent.main(h).map(|(_, main)| main))
-            .collect()
+    }
+
+    /// The outputs the blocks `hashes` spent, from their undo data: kept in
+    /// memory with the recent blocks, or read back (a node restarted since
+    /// they connected keeps none in memory). A block whose undo data cannot
+    /// be read adds nothing: its spends are then checked when the branch
+    /// connects, as before.
+    fn spent_by(&self, hashes: &[Hash]) -> HashMap<OutPoint, TxOut> {
+        let mut spent = HashMap::new();
+        for hash in hashes {
+            let mut add = |undo: &BlockUndo| {
+                spent.extend(undo.spent.iter().map(|(op, c)| (*op, c.output)));
+            };
+            match self.recent.main(hash) {
+                Some((_, main)) => add(&main.undo),
+                None => {
+                    if let Ok(Some(undo)) = self.kv.get(UNDO, hash) {
+                        add(&undo);
+                    }
+                }
+            }
+        }
+        spent
     }
 }
 

@@ -153,6 +153,42 @@ fn a_failing_block_of_the_winning_branch_rolls_back_to_the_old_one() {
     }
 }
 
+/// A switch whose old blocks are no longer kept in memory (as after a
+/// restart), with the branch prepared ahead from the undo data read back:
+/// every signature of the branch is checked exactly once and the store
+/// ends consistent on it.
+#[test]
+fn a_branch_is_prepared_ahead_without_recent_blocks_in_memory() {
+    let f = Fork::new(2, 3, 4);
+    let now = f.now();
+    let rules = luminex_consensus::rules_for(&f.spec);
+    let options = luminex_storage::StoreOptions {
+        recent_block_bytes: 0,
+        ..Default::default()
+    };
+    let store = luminex_storage::ChainStore::open_with(
+        Arc::new(MemoryStore::new()),
+        f.spec.clone(),
+        rules,
+        options,
+    )
+    .unwrap();
+    accept_all(&store, &f.base, now);
+    accept_all(&store, &f.a, now);
+    accept_all(&store, &f.b[..3], now);
+    let r = store
+        .accept_block(&f.b[3], now, &SigCache::default())
+        .unwrap();
+    assert_eq!((r.disconnected.len(), r.connected.len()), (3, 4));
+    let signatures: usize =
+        f.b.iter()
+            .flat_map(|b| b.txs.iter().skip(1))
+            .map(|t| t.witnesses.len())
+            .sum();
+    assert_eq!(r.verified_signatures, signatures);
+    assert_on(&store, &f.chain_of(&f.b));
+}
+
 /// The same failure with a signature cache large enough for the branch to
 /// be prepared ahead on a second thread: the thread stops at the failing
 /// block and the old branch comes back whole.

@@ -56,8 +56,19 @@ async fn inbound_peers_cannot_take_the_outbound_slots() {
     let inbound = max_inbound(cfg.max_peers) as usize;
     let (node, addr) = net::start(cfg).await;
     let (other, other_addr) = net::start(net::config()).await;
-    // As many identities as there are slots in all dial in and stay.
-    let (drivers, _) = dial_in(&addr, 6).await;
+    // As many identities as there are slots in all dial in and stay. The
+    // wave settles first: every identity beyond the inbound slots has been
+    // refused or evicted (a newcomer to full slots may take a young peer's
+    // place), so no late eviction changes the count between the checks
+    // below.
+    let (drivers, mut dropped) = dial_in(&addr, 6).await;
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        dropped.wait_for(|n| *n >= 6 - inbound),
+    )
+    .await
+    .expect("the identities beyond the inbound slots turned away within 60 s")
+    .unwrap();
     net::wait_for(&node, "the inbound slots full", 30, || {
         let h = node.clone();
         async move { (h.census().await.unwrap().peers == inbound).then_some(()) }

@@ -67,6 +67,13 @@ enum Inbound {
     PaceReached { height: u64 },
 }
 
+/// How long the network waits for the consensus task's verdict on a run
+/// of certified blocks, besides [`CERTIFIED_BLOCK_WAIT`] a block.
+const CERTIFIED_RUN_WAIT: Duration = Duration::from_secs(60);
+
+/// The part of the wait for a run's verdict that grows with each block.
+const CERTIFIED_BLOCK_WAIT: Duration = Duration::from_secs(4);
+
 /// The network's way into the consensus task.
 #[derive(Clone)]
 pub struct ConsensusHandle {
@@ -92,12 +99,15 @@ impl ConsensusHandle {
     /// it, and those before it are made durable before the verdict.
     /// [`Verdict::Accept`] when some moved the chain, [`Verdict::Reject`]
     /// when one was false, [`Verdict::Ignore`] when none was needed (or
-    /// the task did not answer in time: they are asked for again later).
+    /// the task did not answer in time — one deadline for the whole run,
+    /// 60 s and 4 s a block: they are asked for again later).
     pub fn certified(&self, blocks: Vec<(Block, CommitCertificate)>) -> Verdict {
         if blocks.is_empty() {
             return Verdict::Ignore;
         }
-        let wait = Duration::from_secs(60) * blocks.len() as u32;
+        // One deadline for the whole run, which may also wait behind the
+        // run before it (ADR 0051): 60 s, and 4 s a block.
+        let wait = CERTIFIED_RUN_WAIT + CERTIFIED_BLOCK_WAIT * blocks.len() as u32;
         let (reply, rx) = std::sync::mpsc::sync_channel(1);
         if self.tx.send(Inbound::Certified { blocks, reply }).is_err() {
             return Verdict::Ignore;

@@ -1,6 +1,7 @@
-//! Catch-up on BFT chains (ADR 0044): a node that is behind asks one peer
-//! that is ahead for the finalized blocks it misses, with their commit
-//! certificates, a few at a time, and asks again until it has caught up.
+//! Catch-up on BFT chains (ADR 0044, ADR 0051): a node that is behind
+//! asks a peer that is ahead for the finalized blocks it misses, with
+//! their commit certificates, a few at a time, and asks again until it has
+//! caught up.
 //!
 //! Nothing is pushed: a node that is ahead only answers. (Before, every
 //! node ahead gossiped whole certified blocks to everyone whenever a
@@ -8,6 +9,13 @@
 //! validators moved gigabytes between them that way for blocks the slow
 //! peer was already committing.) A node one height behind waits a little
 //! before it asks, since it is usually committing that block itself.
+//!
+//! At most [`MAX_IN_FLIGHT`] requests are in flight (ADR 0051): once an
+//! answer is handed to the chain, which commits it as one run (ADR 0049),
+//! the blocks after it are asked for at once, so that they travel while
+//! the run commits. A request counts until its blocks were taken by the
+//! chain (or it failed), so at most two answers are held: the one the
+//! chain commits and the one waiting for it.
 
 use std::time::Duration;
 
@@ -26,12 +34,28 @@ pub(super) const CATCH_UP_GRACE: Duration = Duration::from_secs(2);
 /// A gap of at least this many heights is fetched at once.
 const CATCH_UP_AT_ONCE: u64 = 3;
 
-/// The catch-up's state: at most one request in flight.
+/// Catch-up requests in flight at most (ADR 0051): one whose blocks the
+/// chain is committing, and the one for the blocks after them.
+pub(super) const MAX_IN_FLIGHT: usize = 2;
+
+/// A catch-up request, from the time it is sent until its blocks were
+/// taken by the chain or it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct InFlight {
+    /// The peer asked.
+    peer: PeerId,
+    /// The first height asked for.
+    from: u64,
+    /// The last height of its answer, once handed to the chain.
+    handed: Option<u64>,
+}
+
+/// The catch-up's state: at most [`MAX_IN_FLIGHT`] requests in flight.
 #[derive(Debug, Default)]
 pub(super) struct CatchUp {
-    /// The peer asked and the first height asked for, until its blocks
-    /// have been taken (or the request failed).
-    asked: Option<(PeerId, u64)>,
+    /// The requests in flight, in the order they were sent (so by
+    /// height).
+    asked: Vec<InFlight>,
     /// Since when (monotonic time) a peer has been seen ahead of this
     /// node's height, and that height.
     behind_since: Option<(u64, Duration)>,
@@ -40,7 +64,9 @@ pub(super) struct CatchUp {
 impl CatchUp {
     /// Whether to ask for blocks now, given this node's height, the peer
     /// furthest ahead and its height: the peer and the first height to
-    /// ask for.
+    /// ask for. With nothing in flight, that is the height after ours;
+    /// while the chain commits an answer (and nothing else is in flight),
+    /// the height after that answer's last.
     pub(super) fn due(
         &mut self,
         ours: u64,
@@ -54,20 +80,60 @@ impl CatchUp {
         if self.behind_since.is_none_or(|(h, _)| h != ours) {
             self.behind_since = Some((ours, now));
         }
-        if self.asked.is_some() {
-            return None;
+        if let Some(last) = self.asked.last() {
+            // Ask further only once the last request's answer is known
+            // (so where it ends), and within the bound.
+            let end = last.handed?;
+            if self.asked.len() >= MAX_IN_FLIGHT || theirs <= end {
+                return None;
+            }
+            let from = end.max(ours) + 1;
+            self.asked.push(InFlight {
+                peer,
+                from,
+                handed: None,
+            });
+            return Some((peer, from));
         }
         let since = self.behind_since.map_or(now, |(_, t)| t);
         if theirs - ours >= CATCH_UP_AT_ONCE || now.saturating_sub(since) >= CATCH_UP_GRACE {
-            self.asked = Some((peer, ours + 1));
+            self.asked.push(InFlight {
+                peer,
+                from: ours + 1,
+                handed: None,
+            });
             return Some((peer, ours + 1));
         }
         None
     }
 
-    /// The request in flight ended (answered and taken, or failed).
-    pub(super) fn finished(&mut self) {
-        self.asked = None;
+    /// The answer to the request from `from` on was handed to the chain,
+    /// its last block at height `last`. Whether that request was in
+    /// flight (an answer to none is dropped).
+    pub(super) fn handed(&mut self, from: u64, last: u64) -> bool {
+        match self
+            .asked
+            .iter_mut()
+            .find(|a| a.from == from && a.handed.is_none())
+        {
+            Some(a) => {
+                a.handed = Some(last);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The request from `from` on ended (its blocks were taken by the
+    /// chain, or it failed); the others go on.
+    pub(super) fn finished(&mut self, from: u64) {
+        self.asked.retain(|a| a.from != from);
+    }
+
+    /// Requests in flight.
+    #[cfg(test)]
+    fn in_flight(&self) -> usize {
+        self.asked.len()
     }
 }
 
@@ -121,11 +187,11 @@ impl<C: ChainAccess> Net<C> {
             // It has nothing after all (its height moved back? a node
             // that pruned): ask again later, maybe someone else.
             Response::NotFound | Response::RateLimited | Response::Certified(_) => {
-                self.catch_up.finished();
+                self.catch_up.finished(from);
                 return;
             }
             _ => {
-                self.catch_up.finished();
+                self.catch_up.finished(from);
                 self.offend(
                     peer,
                     Offence::BadSyncAnswer,
@@ -135,8 +201,12 @@ impl<C: ChainAccess> Net<C> {
             }
         };
         if let Err(why) = check_answer(from, &blocks) {
-            self.catch_up.finished();
+            self.catch_up.finished(from);
             self.offend(peer, Offence::BadSyncAnswer, why);
+            return;
+        }
+        let last = from + blocks.len() as u64 - 1;
+        if !self.catch_up.handed(from, last) {
             return;
         }
         if let Some(p) = self.peers.get_mut(&peer) {
@@ -146,14 +216,20 @@ impl<C: ChainAccess> Net<C> {
         let done = self.done_tx.clone();
         tokio::task::spawn_blocking(move || {
             let verdict = chain.certified(blocks);
-            let _ = done.send(Done::Certified { peer, verdict });
+            let _ = done.send(Done::Certified {
+                peer,
+                from,
+                verdict,
+            });
         });
+        // The blocks after these travel while the chain commits them.
+        self.drive_catch_up();
     }
 
-    /// The chain took (or refused) a peer's certified blocks: ask for more
-    /// at once if still behind.
-    pub(super) fn on_certified_taken(&mut self, peer: PeerId, verdict: Verdict) {
-        self.catch_up.finished();
+    /// The chain took (or refused) a peer's certified blocks from `from`
+    /// on: ask for more at once if still behind.
+    pub(super) fn on_certified_taken(&mut self, peer: PeerId, from: u64, verdict: Verdict) {
+        self.catch_up.finished(from);
         if verdict == Verdict::Reject {
             self.offend(
                 peer,
@@ -165,10 +241,11 @@ impl<C: ChainAccess> Net<C> {
         self.drive_catch_up();
     }
 
-    /// A catch-up request failed (no answer in time, the connection
-    /// dropped): asked again at the next status.
-    pub(super) fn on_certified_failed(&mut self) {
-        self.catch_up.finished();
+    /// The catch-up request from `from` on failed (no answer in time, the
+    /// connection dropped): asked again at the next status; another
+    /// request in flight goes on.
+    pub(super) fn on_certified_failed(&mut self, from: u64) {
+        self.catch_up.finished(from);
     }
 }
 
@@ -190,16 +267,92 @@ mod tests {
     }
 
     #[test]
-    fn a_large_gap_is_asked_for_at_once_and_one_request_at_a_time() {
+    fn a_large_gap_is_asked_for_at_once_and_nothing_more_before_its_answer() {
         let mut c = CatchUp::default();
         let p = PeerId::random();
         assert_eq!(c.due(10, Some((p, 13)), secs(0)), Some((p, 11)));
-        assert_eq!(c.asked, Some((p, 11)));
-        // In flight: nothing more, however far behind.
+        assert_eq!(c.in_flight(), 1);
+        // In flight and not answered: nothing more, however far behind.
         assert_eq!(c.due(10, Some((p, 100)), secs(0)), None);
-        c.finished();
+        c.finished(11);
         // Taken: the next ones at once.
         assert_eq!(c.due(26, Some((p, 100)), secs(1)), Some((p, 27)));
+    }
+
+    #[test]
+    fn the_blocks_after_an_answer_are_asked_while_the_chain_commits_it_two_at_most() {
+        let mut c = CatchUp::default();
+        let (p, q) = (PeerId::random(), PeerId::random());
+        assert_eq!(c.due(10, Some((p, 100)), secs(0)), Some((p, 11)));
+        // Handed to the chain (heights 11..=26): the next from 27, of
+        // the peer furthest ahead now.
+        assert!(c.handed(11, 26));
+        assert_eq!(c.due(10, Some((q, 100)), secs(0)), Some((q, 27)));
+        assert_eq!(c.in_flight(), 2);
+        // Two in flight: nothing more, even once the second is answered.
+        assert_eq!(c.due(10, Some((q, 100)), secs(0)), None);
+        assert!(c.handed(27, 42));
+        assert_eq!(c.due(18, Some((q, 100)), secs(1)), None);
+        // The first run taken: the blocks after the second asked for.
+        c.finished(11);
+        assert_eq!(c.due(26, Some((q, 100)), secs(2)), Some((q, 43)));
+        assert_eq!(c.in_flight(), 2);
+    }
+
+    #[test]
+    fn nothing_more_is_asked_from_a_peer_not_past_the_answer() {
+        let mut c = CatchUp::default();
+        let p = PeerId::random();
+        assert_eq!(c.due(10, Some((p, 26)), secs(0)), Some((p, 11)));
+        assert!(c.handed(11, 26));
+        assert_eq!(c.due(10, Some((p, 26)), secs(0)), None);
+        // A peer further ahead appears.
+        assert_eq!(c.due(10, Some((p, 30)), secs(0)), Some((p, 27)));
+    }
+
+    #[test]
+    fn the_next_request_starts_after_our_height_when_the_chain_moved_past_the_answer() {
+        let mut c = CatchUp::default();
+        let p = PeerId::random();
+        assert_eq!(c.due(10, Some((p, 100)), secs(0)), Some((p, 11)));
+        assert!(c.handed(11, 12));
+        assert_eq!(c.due(15, Some((p, 100)), secs(0)), Some((p, 16)));
+    }
+
+    #[test]
+    fn a_failed_request_does_not_wedge_the_other() {
+        let mut c = CatchUp::default();
+        let p = PeerId::random();
+        assert_eq!(c.due(10, Some((p, 100)), secs(0)), Some((p, 11)));
+        assert!(c.handed(11, 26));
+        assert_eq!(c.due(10, Some((p, 100)), secs(0)), Some((p, 27)));
+        // The second fails (timeout, connection dropped): asked again
+        // from the same height while the first still commits.
+        c.finished(27);
+        assert_eq!(c.in_flight(), 1);
+        assert_eq!(c.due(12, Some((p, 100)), secs(1)), Some((p, 27)));
+        // Its late answer to the failed request would not be handed:
+        // only the request in flight's is.
+        assert!(c.handed(27, 42));
+        assert!(!c.handed(27, 42), "handed once");
+        assert!(!c.handed(99, 100), "never asked");
+        // The first is refused by the chain: the second goes on, and
+        // once it ends too, the catch-up starts again from our height.
+        c.finished(11);
+        assert_eq!(c.in_flight(), 1);
+        c.finished(27);
+        assert_eq!(c.in_flight(), 0);
+        assert_eq!(c.due(12, Some((p, 100)), secs(3)), Some((p, 13)));
+    }
+
+    #[test]
+    fn the_first_failing_before_its_answer_lets_it_be_asked_again() {
+        let mut c = CatchUp::default();
+        let p = PeerId::random();
+        assert_eq!(c.due(10, Some((p, 100)), secs(0)), Some((p, 11)));
+        c.finished(11);
+        assert_eq!(c.due(10, Some((p, 100)), secs(1)), Some((p, 11)));
+        assert_eq!(c.in_flight(), 1);
     }
 
     #[test]
@@ -217,7 +370,7 @@ mod tests {
             Some((p, 12))
         );
         // Caught up: the wait is forgotten.
-        c.finished();
+        c.finished(12);
         assert_eq!(c.due(12, Some((p, 12)), secs(10)), None);
         assert_eq!(c.due(12, Some((p, 13)), secs(11)), None);
     }

@@ -343,7 +343,11 @@ impl<C: ChainAccess> Net<C> {
                 origin,
                 verdict,
             } => self.on_imported(hash, origin, verdict),
-            Done::Certified { peer, verdict } => self.on_certified_taken(peer, verdict),
+            Done::Certified {
+                peer,
+                from,
+                verdict,
+            } => self.on_certified_taken(peer, from, verdict),
             Done::Announced {
                 id,
                 source,
@@ -570,7 +574,7 @@ impl<C: ChainAccess> Net<C> {
                             let _ = self.swarm.disconnect_peer_id(peer);
                         }
                     }
-                    Some(Purpose::Certified(_)) => self.on_certified_failed(),
+                    Some(Purpose::Certified(from)) => self.on_certified_failed(from),
                     Some(Purpose::Txs(fetch)) => {
                         let its_fault = matches!(
                             error,

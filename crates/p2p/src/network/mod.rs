@@ -403,8 +403,12 @@ enum Done {
         source: PeerId,
         verdict: Verdict,
     },
-    /// Certified blocks taken by the chain (BFT catch-up).
-    Certified { peer: PeerId, verdict: Verdict },
+    /// Certified blocks from `from` on taken by the chain (BFT catch-up).
+    Certified {
+        peer: PeerId,
+        from: u64,
+        verdict: Verdict,
+    },
     Served {
         peer: PeerId,
         channel: request_response::ResponseChannel<Response>,

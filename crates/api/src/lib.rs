@@ -882,6 +882,8 @@ async fn block_sync(State(node): State<Arc<Node>>) -> Json<BlockSyncJson> {
 
 #[utoipa::path(get, path = "/health/node-status", tag = "health", responses((status = 200, body = NodeStatusJson)))]
 async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
+    // One read of the process's counters for both figures.
+    let (cpu, rss) = luminex_service::metrics::process_usage();
     let tip = node.chain.tip();
     let (txs, bytes) = {
         let p = node.mempool.read();
@@ -924,8 +926,8 @@ async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
         mempool_txs: txs,
         mempool_bytes: bytes,
         disk_bytes: node.chain.disk_space(),
-        cpu_seconds: luminex_service::metrics::process_usage().0,
-        memory_bytes: luminex_service::metrics::process_usage().1,
+        cpu_seconds: cpu,
+        memory_bytes: rss,
         p2p: node.net.get().map(|n| {
             let i = n.info();
             P2pStatusJson {

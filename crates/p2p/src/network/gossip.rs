@@ -135,6 +135,18 @@ impl<C: ChainAccess> Net<C> {
 
     /// Publishes a frame on a topic of ours.
     pub(super) fn publish(&mut self, topic: gossipsub::IdentTopic, frame: Vec<u8>) {
+        // Gossipsub hashes the whole message for its id before it finds that
+        // no peer takes the topic: a node alone (a `dev` chain) would hash
+        // every transaction batch and block it publishes for nothing.
+        let hash = topic.hash();
+        let gossip = &self.swarm.behaviour().gossip;
+        if !gossip
+            .all_peers()
+            .any(|(_, topics)| topics.contains(&&hash))
+        {
+            tracing::trace!(topic = %hash, "not gossiped: no peer takes the topic");
+            return;
+        }
         if let Err(e) = self.swarm.behaviour_mut().gossip.publish(topic, frame) {
             tracing::debug!(error = %e, "not gossiped");
         }

@@ -120,22 +120,34 @@ async fn a_peer_sitting_on_its_headers_request_holds_up_nobody() {
     // On the same chain and a block further, so it has the most work,
     // and it never answers headers.
     let (staller_addr, mut asked, held) = staller(g.hash(), N as u64 + 1).await;
-    // The follower's clock never moves: its own deadline on headers
-    // requests (5 s) never passes the staller over. Only asking the other
-    // peer at the same time gets the download past it.
+    // The follower's clock stays short of its own deadline on headers
+    // requests (5 s), so that deadline never passes the staller over: only
+    // asking the other peer at the same time gets the download past it.
+    // The clock is not frozen either: a node asks a peer's status again
+    // only a second after the last time (by this clock), and a status
+    // exchange lost while the connections come up must be retried. So it
+    // moves 1.2 s every 3 s of real time, three times at most (3.6 s).
     let follower = MemChain::new(&blocks[..1], true);
+    let clock = Arc::new(ManualClock::new(1_000_000));
     let (_f, _) = net::start_on(
         config(g.hash(), vec![staller_addr, honest_addr]),
         follower.clone(),
-        Arc::new(ManualClock::new(1_000_000)),
+        clock.clone(),
     )
     .await;
+    let stepping = tokio::spawn(async move {
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            clock.advance(Duration::from_millis(1_200));
+        }
+    });
     wait_watch(&mut asked, "the staller asked for headers", 60, |n| *n > 0).await;
     let mut tip = follower.tip.subscribe();
     let top = (N as u64, blocks[N].hash());
     wait_watch(&mut tip, "the follower synced", 60, |t| *t == top).await;
     // It got there while the staller still sat on its request: nobody
     // waited for the request to time out (30 s).
+    stepping.abort();
     let held = held.lock();
     assert_eq!(held.len(), 1, "the staller was asked once");
     assert!(held[0].is_open(), "its request was still open");

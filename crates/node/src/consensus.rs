@@ -14,29 +14,33 @@
 //! with one sync before anything is announced or signed on top of it (ADR
 //! 0049).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use luminex_consensus::bft::evidence::{AddEvidence, CheckEvidence, MAX_POOL};
+use luminex_consensus::bft::evidence::{AddEvidence, CheckEvidence};
 use luminex_consensus::bft::machine::{Step, TimeoutKind};
 use luminex_consensus::bft::relay::Outcome;
 use luminex_consensus::bft::{
     BftRules, CompactProposal, ConsensusMessage, ConsensusSigner, DuplicateVoteEvidence, Effect,
-    Engine, EvidencePool, Gossip, Host, MessageError, ProposalRelay, Relay, SignedState,
+    Engine, EvidencePool, Gossip, MessageError, ProposalRelay, Relay,
 };
 use luminex_crypto::SigningKey;
 use luminex_p2p::Verdict;
 use luminex_primitives::codec::{Decode, Encode};
-use luminex_primitives::{Amount, Block, CommitCertificate, Hash, Transaction, TxOut};
+use luminex_primitives::{Block, CommitCertificate, Hash, Transaction};
 use luminex_service::metrics::TimeoutStep;
 use luminex_service::Node;
 use luminex_storage::Preverifier;
 use tokio::sync::{mpsc, watch};
 
 mod catchup;
+mod host;
+mod keys;
 use catchup::CatchUpRun;
+use host::NodeHost;
+pub use keys::{read_validator_key, write_validator_key, SignedStateFile};
 
 /// How often a node announces its height and gossips its round again.
 const TICK: Duration = Duration::from_secs(1);
@@ -113,256 +117,6 @@ impl ConsensusHandle {
             return Verdict::Ignore;
         }
         rx.recv_timeout(wait).unwrap_or(Verdict::Ignore)
-    }
-}
-
-/// The write-ahead record of what this validator signed at its current
-/// height: replaced atomically (temporary file, fsync, rename, fsync of
-/// the directory) before each new signature leaves the node.
-pub struct SignedStateFile {
-    path: PathBuf,
-}
-
-impl SignedStateFile {
-    /// The record at `path`.
-    pub fn new(path: PathBuf) -> SignedStateFile {
-        SignedStateFile { path }
-    }
-
-    /// The recorded state; `None` when there is none yet. A record that
-    /// does not decode is an error: starting without it could sign a
-    /// conflicting vote.
-    pub fn load(&self) -> anyhow::Result<Option<SignedState>> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => SignedState::decode_all(&bytes)
-                .map(Some)
-                .with_context(|| {
-                    format!(
-                        "{} does not hold a signed-state record (remove it only if this key never validated at the current height)",
-                        self.path.display()
-                    )
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("reading {}", self.path.display())),
-        }
-    }
-
-    /// Records `state` durably.
-    pub fn save(&self, state: &SignedState) -> std::io::Result<()> {
-        let tmp = self.path.with_extension("tmp");
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            std::io::Write::write_all(&mut f, &state.encode())?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &self.path)?;
-        if let Some(dir) = self.path.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    }
-}
-
-/// Reads a validator key file: the hex of a 32-byte seed.
-pub fn read_validator_key(
-    path: &Path,
-    spec: &luminex_ledger::ChainSpec,
-) -> anyhow::Result<SigningKey> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the validator key {}", path.display()))?;
-    let bytes = hex::decode(text.trim()).with_context(|| format!("{}: not hex", path.display()))?;
-    let seed: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
-        anyhow::anyhow!("{}: {} bytes, a seed has 32", path.display(), b.len())
-    })?;
-    Ok(SigningKey::from_seed(spec.default_scheme, &seed))
-}
-
-/// Writes a validator key file (mode 0600).
-pub fn write_validator_key(path: &Path, seed: &[u8; 32]) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    std::io::Write::write_all(
-        &mut opts.open(path)?,
-        format!("{}\n", hex::encode(seed)).as_bytes(),
-    )
-}
-
-/// The engine's view of the node.
-struct NodeHost<'a> {
-    node: &'a Node,
-    rules: &'a BftRules,
-    wal: Option<&'a SignedStateFile>,
-    /// Evidence to put in this node's proposals.
-    evidence: &'a EvidencePool,
-}
-
-/// Drops transactions from the end of `txs` until at least `over` bytes
-/// are gone, and returns them. A block payload lists parents before the
-/// transactions that spend them, so what is left still connects.
-fn drop_to_fit(txs: &mut Vec<Transaction>, over: usize) -> Vec<Transaction> {
-    let mut dropped = Vec::new();
-    let mut bytes = 0;
-    while bytes < over {
-        match txs.pop() {
-            Some(t) => {
-                bytes += t.encoded_len();
-                dropped.push(t);
-            }
-            None => break,
-        }
-    }
-    dropped
-}
-
-impl NodeHost<'_> {
-    fn now_ms(&self) -> u64 {
-        self.node.clock.now_millis()
-    }
-
-    /// `payload` (a coinbase, then mempool transactions) less at least
-    /// `over` bytes from its end, its coinbase paying the fees of the
-    /// transactions left. `None` when a dropped transaction has left the
-    /// mempool meanwhile (a block connected: this proposal is stale).
-    fn trim_payload(
-        &self,
-        height: u64,
-        mut payload: Vec<Transaction>,
-        over: usize,
-    ) -> Option<Vec<Transaction>> {
-        if payload.is_empty() {
-            return Some(payload);
-        }
-        let coinbase = payload.remove(0);
-        let dropped = drop_to_fit(&mut payload, over);
-        let pool = self.node.mempool.read();
-        let mut fees = Amount::ZERO;
-        for t in &dropped {
-            fees = fees.checked_add(pool.get(&t.txid())?.fee).ok()?;
-        }
-        drop(pool);
-        let outputs: Vec<TxOut> = coinbase
-            .outputs
-            .first()
-            .and_then(|o| {
-                let amount = o.amount.checked_sub(fees).ok()?;
-                (amount > Amount::ZERO).then_some(TxOut { amount, ..*o })
-            })
-            .into_iter()
-            .collect();
-        let coinbase = match self.node.spec.coinbase(height, outputs, &[], &payload) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot rebuild the coinbase of a proposal");
-                return None;
-            }
-        };
-        payload.insert(0, coinbase);
-        Some(payload)
-    }
-}
-
-impl Host for NodeHost<'_> {
-    fn build_block(
-        &mut self,
-        height: u64,
-        _round: u32,
-        proposer: Hash,
-        last_commit: Option<&CommitCertificate>,
-    ) -> Option<Block> {
-        let started = std::time::Instant::now();
-        let parent = self.node.chain.tip_parent();
-        if parent.height + 1 != height {
-            return None;
-        }
-        let record = self.node.chain.consensus_record(parent.height).ok()??;
-        let txs = match self.node.block_payload() {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot build a proposal");
-                return None;
-            }
-        };
-        let now = self.now_ms();
-        let rules = &self.rules;
-        // Pending double-signing evidence still punishable on this chain,
-        // after the other transactions (ADR 0039).
-        let evidence = self.node.chain.with_staking(|staking| {
-            luminex_ledger::evidence::evidence_txs(
-                &self.evidence.to_propose(MAX_POOL),
-                staking,
-                height,
-                &self.node.spec,
-                self.node.reward_lock,
-            )
-        });
-        let chain = &self.node.chain;
-        let build = |mut txs: Vec<Transaction>| {
-            txs.extend(evidence.iter().cloned());
-            chain.with_context(|ctx| {
-                rules.build_block(
-                    &parent,
-                    &record,
-                    ctx,
-                    last_commit.cloned(),
-                    proposer,
-                    now,
-                    txs,
-                )
-            })
-        };
-        let mut block = build(txs);
-        // The mempool's payload leaves room for a header and a coinbase, not
-        // for the certificate a BFT block carries in its body (~10 kB with
-        // four validators): a full mempool made proposals the others
-        // refused as too large, and penalized the proposer for.
-        let over = block
-            .encoded_len()
-            .saturating_sub(self.node.spec.max_block_bytes);
-        if over > 0 {
-            let mut payload = std::mem::take(&mut block.txs);
-            payload.truncate(payload.len() - evidence.len());
-            let txs = self.trim_payload(height, payload, over)?;
-            block = build(txs);
-        }
-        tracing::debug!(
-            height,
-            txs = block.txs.len(),
-            ms = started.elapsed().as_millis() as u64,
-            "proposal built"
-        );
-        Some(block)
-    }
-
-    fn validate_block(&mut self, block: &Block) -> bool {
-        let started = std::time::Instant::now();
-        let r = self
-            .node
-            .chain
-            .check_proposal(block, self.now_ms(), &self.node.cache);
-        tracing::debug!(block = %block.hash(), txs = block.txs.len(), ms = started.elapsed().as_millis() as u64, "proposal checked");
-        match r {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::info!(block = %block.hash(), error = %e, "proposed block is invalid");
-                false
-            }
-        }
-    }
-
-    fn persist(&mut self, state: &SignedState) -> Result<(), String> {
-        let Some(w) = self.wal else {
-            return Err("a follower signs nothing".into());
-        };
-        // Nothing is signed on top of blocks a crash could still take back
-        // (ADR 0049): a restart lower than the height signed for would not
-        // restore this record. A run of caught-up blocks is synced before
-        // its next height starts, so this finds nothing to do.
-        if self.node.chain.has_unsynced() {
-            self.node.chain.sync().map_err(|e| e.to_string())?;
-        }
-        w.save(state).map_err(|e| e.to_string())
     }
 }
 
@@ -1025,45 +779,5 @@ fn timeout_step(kind: TimeoutKind) -> TimeoutStep {
         TimeoutKind::Propose => TimeoutStep::Propose,
         TimeoutKind::Prevote => TimeoutStep::Prevote,
         TimeoutKind::Precommit => TimeoutStep::Precommit,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use luminex_primitives::TxKind;
-
-    fn tx(data_len: usize) -> Transaction {
-        Transaction {
-            version: 2,
-            chain_id: 1,
-            kind: TxKind::Transfer,
-            inputs: vec![],
-            outputs: vec![],
-            expiry_height: 0,
-            witnesses: vec![],
-            data: vec![7; data_len],
-        }
-    }
-
-    #[test]
-    fn a_payload_loses_just_enough_of_its_last_transactions() {
-        let all: Vec<Transaction> = (1..=4).map(|i| tx(i * 10)).collect();
-        let sizes: Vec<usize> = all.iter().map(Encode::encoded_len).collect();
-        let mut txs = all.clone();
-        assert!(drop_to_fit(&mut txs, 0).is_empty());
-        assert_eq!(txs, all);
-        // One byte over costs the whole last transaction, no more.
-        assert_eq!(drop_to_fit(&mut txs, 1), all[3..]);
-        assert_eq!(txs, all[..3]);
-        // Past the last one: the one before goes too.
-        let mut txs = all.clone();
-        let dropped = drop_to_fit(&mut txs, sizes[3] + 1);
-        assert_eq!(dropped, vec![all[3].clone(), all[2].clone()]);
-        assert_eq!(txs, all[..2]);
-        // More than there is: nothing left, no panic.
-        let mut txs = all.clone();
-        assert_eq!(drop_to_fit(&mut txs, usize::MAX).len(), 4);
-        assert!(txs.is_empty());
     }
 }

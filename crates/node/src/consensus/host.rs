@@ -1,0 +1,228 @@
+//! The engine's view of the node ([`Host`]): blocks built from the
+//! mempool for proposals, blocks checked and committed through the
+//! service, and the write-ahead record synced before a signature leaves.
+
+use luminex_consensus::bft::evidence::MAX_POOL;
+use luminex_consensus::bft::{BftRules, EvidencePool, Host, SignedState};
+use luminex_primitives::codec::Encode;
+use luminex_primitives::{Amount, Block, CommitCertificate, Hash, Transaction, TxOut};
+use luminex_service::Node;
+
+use super::SignedStateFile;
+
+/// The engine's view of the node.
+pub(super) struct NodeHost<'a> {
+    pub(super) node: &'a Node,
+    pub(super) rules: &'a BftRules,
+    pub(super) wal: Option<&'a SignedStateFile>,
+    /// Evidence to put in this node's proposals.
+    pub(super) evidence: &'a EvidencePool,
+}
+
+/// Drops transactions from the end of `txs` until at least `over` bytes
+/// are gone, and returns them. A block payload lists parents before the
+/// transactions that spend them, so what is left still connects.
+fn drop_to_fit(txs: &mut Vec<Transaction>, over: usize) -> Vec<Transaction> {
+    let mut dropped = Vec::new();
+    let mut bytes = 0;
+    while bytes < over {
+        match txs.pop() {
+            Some(t) => {
+                bytes += t.encoded_len();
+                dropped.push(t);
+            }
+            None => break,
+        }
+    }
+    dropped
+}
+
+impl NodeHost<'_> {
+    fn now_ms(&self) -> u64 {
+        self.node.clock.now_millis()
+    }
+
+    /// `payload` (a coinbase, then mempool transactions) less at least
+    /// `over` bytes from its end, its coinbase paying the fees of the
+    /// transactions left. `None` when a dropped transaction has left the
+    /// mempool meanwhile (a block connected: this proposal is stale).
+    fn trim_payload(
+        &self,
+        height: u64,
+        mut payload: Vec<Transaction>,
+        over: usize,
+    ) -> Option<Vec<Transaction>> {
+        if payload.is_empty() {
+            return Some(payload);
+        }
+        let coinbase = payload.remove(0);
+        let dropped = drop_to_fit(&mut payload, over);
+        let pool = self.node.mempool.read();
+        let mut fees = Amount::ZERO;
+        for t in &dropped {
+            fees = fees.checked_add(pool.get(&t.txid())?.fee).ok()?;
+        }
+        drop(pool);
+        let outputs: Vec<TxOut> = coinbase
+            .outputs
+            .first()
+            .and_then(|o| {
+                let amount = o.amount.checked_sub(fees).ok()?;
+                (amount > Amount::ZERO).then_some(TxOut { amount, ..*o })
+            })
+            .into_iter()
+            .collect();
+        let coinbase = match self.node.spec.coinbase(height, outputs, &[], &payload) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot rebuild the coinbase of a proposal");
+                return None;
+            }
+        };
+        payload.insert(0, coinbase);
+        Some(payload)
+    }
+}
+
+impl Host for NodeHost<'_> {
+    fn build_block(
+        &mut self,
+        height: u64,
+        _round: u32,
+        proposer: Hash,
+        last_commit: Option<&CommitCertificate>,
+    ) -> Option<Block> {
+        let started = std::time::Instant::now();
+        let parent = self.node.chain.tip_parent();
+        if parent.height + 1 != height {
+            return None;
+        }
+        let record = self.node.chain.consensus_record(parent.height).ok()??;
+        let txs = match self.node.block_payload() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build a proposal");
+                return None;
+            }
+        };
+        let now = self.now_ms();
+        let rules = &self.rules;
+        // Pending double-signing evidence still punishable on this chain,
+        // after the other transactions (ADR 0039).
+        let evidence = self.node.chain.with_staking(|staking| {
+            luminex_ledger::evidence::evidence_txs(
+                &self.evidence.to_propose(MAX_POOL),
+                staking,
+                height,
+                &self.node.spec,
+                self.node.reward_lock,
+            )
+        });
+        let chain = &self.node.chain;
+        let build = |mut txs: Vec<Transaction>| {
+            txs.extend(evidence.iter().cloned());
+            chain.with_context(|ctx| {
+                rules.build_block(
+                    &parent,
+                    &record,
+                    ctx,
+                    last_commit.cloned(),
+                    proposer,
+                    now,
+                    txs,
+                )
+            })
+        };
+        let mut block = build(txs);
+        // The mempool's payload leaves room for a header and a coinbase, not
+        // for the certificate a BFT block carries in its body (~10 kB with
+        // four validators): a full mempool made proposals the others
+        // refused as too large, and penalized the proposer for.
+        let over = block
+            .encoded_len()
+            .saturating_sub(self.node.spec.max_block_bytes);
+        if over > 0 {
+            let mut payload = std::mem::take(&mut block.txs);
+            payload.truncate(payload.len() - evidence.len());
+            let txs = self.trim_payload(height, payload, over)?;
+            block = build(txs);
+        }
+        tracing::debug!(
+            height,
+            txs = block.txs.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "proposal built"
+        );
+        Some(block)
+    }
+
+    fn validate_block(&mut self, block: &Block) -> bool {
+        let started = std::time::Instant::now();
+        let r = self
+            .node
+            .chain
+            .check_proposal(block, self.now_ms(), &self.node.cache);
+        tracing::debug!(block = %block.hash(), txs = block.txs.len(), ms = started.elapsed().as_millis() as u64, "proposal checked");
+        match r {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::info!(block = %block.hash(), error = %e, "proposed block is invalid");
+                false
+            }
+        }
+    }
+
+    fn persist(&mut self, state: &SignedState) -> Result<(), String> {
+        let Some(w) = self.wal else {
+            return Err("a follower signs nothing".into());
+        };
+        // Nothing is signed on top of blocks a crash could still take back
+        // (ADR 0049): a restart lower than the height signed for would not
+        // restore this record. A run of caught-up blocks is synced before
+        // its next height starts, so this finds nothing to do.
+        if self.node.chain.has_unsynced() {
+            self.node.chain.sync().map_err(|e| e.to_string())?;
+        }
+        w.save(state).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_primitives::TxKind;
+
+    fn tx(data_len: usize) -> Transaction {
+        Transaction {
+            version: 2,
+            chain_id: 1,
+            kind: TxKind::Transfer,
+            inputs: vec![],
+            outputs: vec![],
+            expiry_height: 0,
+            witnesses: vec![],
+            data: vec![7; data_len],
+        }
+    }
+
+    #[test]
+    fn a_payload_loses_just_enough_of_its_last_transactions() {
+        let all: Vec<Transaction> = (1..=4).map(|i| tx(i * 10)).collect();
+        let sizes: Vec<usize> = all.iter().map(Encode::encoded_len).collect();
+        let mut txs = all.clone();
+        assert!(drop_to_fit(&mut txs, 0).is_empty());
+        assert_eq!(txs, all);
+        // One byte over costs the whole last transaction, no more.
+        assert_eq!(drop_to_fit(&mut txs, 1), all[3..]);
+        assert_eq!(txs, all[..3]);
+        // Past the last one: the one before goes too.
+        let mut txs = all.clone();
+        let dropped = drop_to_fit(&mut txs, sizes[3] + 1);
+        assert_eq!(dropped, vec![all[3].clone(), all[2].clone()]);
+        assert_eq!(txs, all[..2]);
+        // More than there is: nothing left, no panic.
+        let mut txs = all.clone();
+        assert_eq!(drop_to_fit(&mut txs, usize::MAX).len(), 4);
+        assert!(txs.is_empty());
+    }
+}

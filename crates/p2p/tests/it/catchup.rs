@@ -171,24 +171,34 @@ fn chain_of_40() -> Vec<Block> {
     branch(genesis().hash(), 40, 7)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_behind_asks_and_catches_up_and_the_node_ahead_is_sent_nothing() {
-    let all = chain_of_40();
-    let ahead = CertChain::new(&all, 40, false);
-    let behind = CertChain::new(&all, 0, false);
+/// Starts a node on `ahead` and one on `behind` that knows it, and waits
+/// until `behind` holds all 40 blocks; the two handles.
+async fn catch_up_to_40(
+    ahead: &Arc<CertChain>,
+    behind: &Arc<CertChain>,
+) -> (luminex_p2p::Handle, luminex_p2p::Handle) {
     let clock = Arc::new(SystemClock::new());
-    let (_a, a_addr) = start_on(bft_config(), ahead.clone(), clock.clone()).await;
+    let (a, a_addr) = start_on(bft_config(), ahead.clone(), clock.clone()).await;
     let cfg = NetConfig {
         bootnodes: vec![a_addr],
         ..bft_config()
     };
     let (b, _) = start_on(cfg, behind.clone(), clock).await;
-    // 40 blocks take three answers of at most 16.
     let mut height = behind.height.subscribe();
     tokio::time::timeout(Duration::from_secs(120), height.wait_for(|h| *h == 40))
         .await
         .expect("caught up to 40 within 120 s")
         .unwrap();
+    (a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_behind_asks_and_catches_up_and_the_node_ahead_is_sent_nothing() {
+    let all = chain_of_40();
+    let ahead = CertChain::new(&all, 40, false);
+    let behind = CertChain::new(&all, 0, false);
+    // 40 blocks take three answers of at most 16.
+    let (_a, b) = catch_up_to_40(&ahead, &behind).await;
     assert_eq!(behind.tip(), ahead.tip(), "the same blocks");
     assert_eq!(
         *ahead.offered.lock(),
@@ -206,18 +216,7 @@ async fn the_next_blocks_are_asked_for_while_the_chain_takes_an_answer() {
     let all = chain_of_40();
     let ahead = CertChain::new(&all, 40, false);
     let behind = CertChain::new(&all, 0, false).holding_first_until(&ahead);
-    let clock = Arc::new(SystemClock::new());
-    let (_a, a_addr) = start_on(bft_config(), ahead.clone(), clock.clone()).await;
-    let cfg = NetConfig {
-        bootnodes: vec![a_addr],
-        ..bft_config()
-    };
-    let (b, _) = start_on(cfg, behind.clone(), clock).await;
-    let mut height = behind.height.subscribe();
-    tokio::time::timeout(Duration::from_secs(120), height.wait_for(|h| *h == 40))
-        .await
-        .expect("caught up to 40 within 120 s")
-        .unwrap();
+    let (_a, b) = catch_up_to_40(&ahead, &behind).await;
     let (_, seen) = behind.hold_first.as_ref().unwrap();
     assert_eq!(
         *seen.lock(),

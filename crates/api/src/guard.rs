@@ -47,8 +47,10 @@ impl Default for RateLimitConfig {
     }
 }
 
-/// Routes that scan many rows (or all coins): the tighter limit.
+/// Routes that scan many rows (or all coins), or verify up to a thousand
+/// signatures in one request: the tighter limit.
 const EXPENSIVE: &[&str] = &[
+    "/transactions/broadcast/batch",
     "/stats",
     "/search",
     "/blocks",

@@ -19,6 +19,7 @@ pub mod pst;
 pub mod rewards;
 pub mod serve;
 pub mod staking;
+pub mod submit;
 pub mod types;
 pub mod ws;
 
@@ -33,10 +34,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use luminex_ledger::ErrorClass;
 use luminex_mempool::MempoolError;
-use luminex_primitives::{Address, Amount, Decode, Encode, Hash, Transaction, TxKind};
+use luminex_primitives::{Address, Amount, Encode, Hash, TxKind};
 use luminex_storage::StoreError;
 
-use luminex_service::admission::AdmitError;
 use luminex_service::metrics::RouteLabels;
 use luminex_service::Node;
 
@@ -72,9 +72,10 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let problem = Problem {
+impl ApiError {
+    /// The problem document this error is answered with.
+    pub fn problem(self) -> Problem {
+        Problem {
             kind: format!("urn:luminex:problem:{}", self.code),
             title: self
                 .status
@@ -84,10 +85,16 @@ impl IntoResponse for ApiError {
             status: self.status.as_u16(),
             detail: self.detail,
             code: self.code,
-        };
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         (
-            self.status,
+            status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
@@ -230,7 +237,11 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
             crate::guard::require_admin,
         ));
     let mut r = Router::new()
-        .route("/transactions/broadcast", post(broadcast))
+        .route("/transactions/broadcast", post(crate::submit::broadcast))
+        .route(
+            "/transactions/broadcast/batch",
+            post(crate::submit::broadcast_batch),
+        )
         .route("/transactions/create", post(crate::create_tx::create))
         .route(
             "/transactions/estimate-fee",
@@ -353,79 +364,6 @@ enum HistoryFormat {
 
 pub(crate) fn coins(v: u64) -> String {
     Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string())
-}
-
-#[utoipa::path(post, path = "/transactions/broadcast", tag = "transactions",
-    request_body(description = "The transaction as hex in JSON, or its raw bytes as application/octet-stream (a request without Content-Type is read as JSON)",
-        content((BroadcastRequest = "application/json"), ("application/octet-stream"))),
-    responses((status = 200, body = BroadcastResponse),
-        (status = 400, description = "Malformed request: not JSON (bad-json), not hex (bad-hex), or bytes that are no transaction (malformed)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already known or double spend", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither application/json nor application/octet-stream", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid transaction", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Admitting the transaction hit a bug (internal): contained and logged by the node, other submissions go on", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Too many transactions waiting for admission (overloaded, with Retry-After), the mempool is full and the fee too low (mempool-full), or the admission pipeline could not start or has stopped (unavailable)", body = Problem, content_type = "application/problem+json")))]
-async fn broadcast(
-    State(node): State<Arc<Node>>,
-    headers: HeaderMap,
-    LimitedBody(bytes): LimitedBody,
-) -> Result<Json<BroadcastResponse>, Response> {
-    let tx = broadcast_body(&headers, &bytes).map_err(IntoResponse::into_response)?;
-    // Decoding is a copy; admission (signature verification above all)
-    // goes through the node's admission pipeline, whose verifier threads
-    // share the mempool's locks among many submissions (ADR 0046). A full
-    // pipeline answers as the full work queue does.
-    let txid = node.submit_queued(tx).await.map_err(admit_error)?;
-    Ok(Json(BroadcastResponse {
-        txid: txid.to_string(),
-    }))
-}
-
-/// The transaction a broadcast request carries: raw bytes, or hex in JSON.
-fn broadcast_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Transaction, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/json");
-    let hex_bytes;
-    let raw: &[u8] = if content_type.starts_with("application/octet-stream") {
-        bytes
-    } else if content_type.starts_with("application/json") {
-        let req: BroadcastRequest = serde_json::from_slice(bytes).map_err(|e| {
-            ApiError::bad_request("bad-json", format!("expected {{\"tx\": \"<hex>\"}}: {e}"))
-        })?;
-        hex_bytes = hex::decode(req.tx.trim_ascii())
-            .map_err(|e| ApiError::bad_request("bad-hex", e.to_string()))?;
-        &hex_bytes
-    } else {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "send application/json ({\"tx\": hex}) or application/octet-stream (raw bytes)",
-        ));
-    };
-    Transaction::decode_all(raw).map_err(|e| ApiError::bad_request("malformed", e.to_string()))
-}
-
-/// The answer for a verdict of the admission pipeline: the mempool's
-/// refusal as always, the work queue's 503 when the pipeline is full, 500
-/// for a contained internal error, 503 when the pipeline cannot run.
-pub(crate) fn admit_error(e: AdmitError) -> Response {
-    match e {
-        AdmitError::Rejected(e) => ApiError::from(e).into_response(),
-        AdmitError::Overloaded => overloaded(),
-        e @ AdmitError::Internal => {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-                .into_response()
-        }
-        e @ (AdmitError::Unavailable(_) | AdmitError::Stopped) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            e.to_string(),
-        )
-        .into_response(),
-    }
 }
 
 /// Runs `f` on tokio's blocking pool: CPU-bound work (signature

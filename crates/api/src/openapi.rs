@@ -36,7 +36,8 @@ use luminex_service::Node;
     ),
     modifiers(&CommonResponses),
     paths(
-        crate::broadcast,
+        crate::submit::broadcast,
+        crate::submit::broadcast_batch,
         crate::transaction,
         crate::block,
         crate::balance,
@@ -83,6 +84,9 @@ use luminex_service::Node;
     components(schemas(
         BroadcastRequest,
         BroadcastResponse,
+        BatchBroadcastRequest,
+        BatchBroadcastResponse,
+        BatchResult,
         Problem,
         InputJson,
         OutputJson,
@@ -161,6 +165,7 @@ struct CommonResponses;
 /// Routes whose handlers read the chain store (a failure there is a 500).
 const STORE_ROUTES: &[&str] = &[
     "/transactions/broadcast",
+    "/transactions/broadcast/batch",
     "/transactions/create",
     "/transactions/{txid}",
     "/blocks",
@@ -387,6 +392,11 @@ pub fn document(node: &Node) -> Value {
     });
     let hex = doc["components"]["schemas"]["PstRequest"]["properties"]["pst"].clone();
     doc["components"]["schemas"]["PstCombineRequest"]["properties"]["psts"]["items"] = hex;
+    let tx_hex = doc["components"]["schemas"]["BroadcastRequest"]["properties"]["tx"].clone();
+    let txs = &mut doc["components"]["schemas"]["BatchBroadcastRequest"]["properties"]["txs"];
+    txs["items"] = tx_hex;
+    txs["minItems"] = Value::from(1);
+    txs["maxItems"] = Value::from(crate::submit::MAX_BATCH_TXS);
     doc
 }
 

@@ -19,6 +19,35 @@ pub struct BroadcastResponse {
     pub txid: String,
 }
 
+/// Body of `POST /transactions/broadcast/batch` in JSON form.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBroadcastRequest {
+    /// The transactions' canonical encodings, hex, 1 to 1,000 of them.
+    pub txs: Vec<String>,
+}
+
+/// Reply of `POST /transactions/broadcast/batch`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BatchBroadcastResponse {
+    /// How many of the transactions were admitted.
+    pub accepted: usize,
+    /// One result per transaction of the request, in its order.
+    pub results: Vec<BatchResult>,
+}
+
+/// The verdict on one transaction of a batch: exactly one of the fields.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BatchResult {
+    /// The admitted transaction's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txid: Option<String>,
+    /// Why it was refused: the problem `POST /transactions/broadcast` would
+    /// have answered for it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Problem>,
+}
+
 /// An RFC 9457 problem document: every error of the API.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Problem {

@@ -36,7 +36,9 @@ use rand::RngCore;
 use rayon::prelude::*;
 
 pub use conn::{Conn, ConnError};
-use luminex_api::types::{BlockJson, BroadcastResponse, NodeStatusJson, TxJson, UtxosJson};
+use luminex_api::types::{
+    BatchBroadcastResponse, BlockJson, BroadcastResponse, NodeStatusJson, TxJson, UtxosJson,
+};
 pub use stats::{per_second, Latencies, PercentileError};
 
 /// Options of `luminex bench`.
@@ -78,6 +80,12 @@ pub struct BenchArgs {
     /// go, which measures capacity; a rate below it measures latency).
     #[arg(long)]
     pub rate: Option<f64>,
+    /// Transactions per request: 1 sends each to `POST
+    /// /transactions/broadcast`, more send them together to `POST
+    /// /transactions/broadcast/batch` (at most 1,000, and at most 4 MiB of
+    /// transactions per request).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
 }
 
 /// Submitting clients per node at most: the REST API admits 64 connections
@@ -240,6 +248,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.txs == 0 || args.concurrency == 0 || args.keys == 0 || args.nodes.is_empty() {
         bail!("--txs, --concurrency, --keys and --node must be given and positive");
     }
+    if !(1..=luminex_api::submit::MAX_BATCH_TXS).contains(&args.batch) {
+        bail!(
+            "--batch must be 1 to {} transactions",
+            luminex_api::submit::MAX_BATCH_TXS
+        );
+    }
     if let Some(r) = args.rate {
         if !(r.is_finite() && r > 0.0) {
             bail!("--rate must be a positive number of transactions per second");
@@ -398,6 +412,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     .await??;
     let n = signed.len();
     let bytes: usize = signed.iter().map(|(_, b)| b.len()).sum();
+    let largest = signed.iter().map(|(_, b)| b.len()).max().unwrap_or(0);
+    if args.batch > 1 && largest * args.batch > luminex_api::MAX_BODY_BYTES {
+        bail!(
+            "--batch {} of transfers of up to {largest} bytes exceeds the node's {} byte request limit",
+            args.batch,
+            luminex_api::MAX_BODY_BYTES
+        );
+    }
 
     // Timed: watch for blocks, submit everything from C clients spread
     // over the nodes, wait until every accepted transaction is in a block.
@@ -432,23 +454,69 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             cursor.clone(),
             Conn::new(&args.nodes[k % nodes])?,
         );
-        let rate = args.rate;
+        let (rate, batch) = (args.rate, args.batch);
         tasks.push(tokio::spawn(async move {
             let mut first_error = None;
             let mut accepted = Vec::new();
             loop {
-                let i = cursor.fetch_add(1, Ordering::Relaxed);
-                let Some((_, tx)) = signed.get(i) else { break };
+                let i = cursor.fetch_add(batch, Ordering::Relaxed);
+                if i >= signed.len() {
+                    break;
+                }
+                let end = (i + batch).min(signed.len());
                 if let Some(rate) = rate {
                     let due = start + Duration::from_secs_f64(i as f64 / rate);
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let sent = Instant::now();
+                if batch == 1 {
+                    match client
+                        .post_bytes::<BroadcastResponse>(
+                            "/transactions/broadcast",
+                            signed[i].1.clone(),
+                        )
+                        .await
+                    {
+                        Ok(_) => accepted.push(Submitted { index: i, sent }),
+                        Err(e) => {
+                            first_error.get_or_insert(e.to_string());
+                        }
+                    }
+                    continue;
+                }
+                let body: Vec<u8> = signed[i..end]
+                    .iter()
+                    .flat_map(|(_, b)| b.iter().copied())
+                    .collect();
                 match client
-                    .post_bytes::<BroadcastResponse>("/transactions/broadcast", tx.clone())
+                    .post_bytes::<BatchBroadcastResponse>("/transactions/broadcast/batch", body)
                     .await
                 {
-                    Ok(_) => accepted.push(Submitted { index: i, sent }),
+                    Ok(r) if r.results.len() == end - i => {
+                        for (k, result) in r.results.into_iter().enumerate() {
+                            match (result.txid, result.error) {
+                                (Some(_), _) => accepted.push(Submitted { index: i + k, sent }),
+                                (None, Some(p)) => {
+                                    first_error.get_or_insert(format!(
+                                        "{} ({}, HTTP {})",
+                                        p.detail, p.code, p.status
+                                    ));
+                                }
+                                (None, None) => {
+                                    first_error.get_or_insert(
+                                        "a result with neither txid nor error".into(),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                    Ok(r) => {
+                        first_error.get_or_insert(format!(
+                            "{} results for a batch of {}",
+                            r.results.len(),
+                            end - i
+                        ));
+                    }
                     Err(e) => {
                         first_error.get_or_insert(e.to_string());
                     }
@@ -522,9 +590,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         bytes / n.max(1)
     );
     println!(
-        "load:           {} client(s) over {} node(s), offered {}",
+        "load:           {} client(s) over {} node(s), {} per request, offered {}",
         submitters,
         nodes,
+        match args.batch {
+            1 => "one transaction".to_string(),
+            b => format!("batches of {b}"),
+        },
         match args.rate {
             Some(r) => format!("{r:.0} tx/s"),
             None => "as fast as accepted".into(),

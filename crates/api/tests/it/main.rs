@@ -3,6 +3,7 @@
 
 mod admission;
 mod api;
+mod batch;
 mod guard;
 mod metrics;
 mod openapi;

@@ -157,8 +157,8 @@ fn admit_problem(e: AdmitError) -> ApiError {
     request_body(description = "The transactions as hex in JSON, or their canonical encodings back to back as application/octet-stream (a request without Content-Type is read as JSON); 1 to 1,000 of them",
         content((BatchBroadcastRequest = "application/json"), ("application/octet-stream"))),
     responses((status = 200, description = "One result per transaction, in the request's order: its txid if admitted, else the problem it would have been answered with alone", body = BatchBroadcastResponse),
-        (status = 400, description = "Not a batch of transactions: not JSON (bad-json), not hex (bad-hex), bytes that are no transaction (malformed), or none (empty-batch); the first bad one is named and nothing is submitted", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 4 MiB, or more than 1,000 transactions (batch-too-large)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a batch of transactions: not JSON (bad-json), not hex (bad-hex), bytes that are no transaction (malformed), none (empty-batch) or more than 1,000 (batch-too-large); the first bad one is named and nothing is submitted", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither application/json nor application/octet-stream", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn broadcast_batch(
     State(node): State<Arc<Node>>,
@@ -185,8 +185,7 @@ pub(crate) async fn broadcast_batch(
 }
 
 fn too_many() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
+    ApiError::bad_request(
         "batch-too-large",
         format!("a batch holds at most {MAX_BATCH_TXS} transactions"),
     )

@@ -269,7 +269,7 @@ async fn a_bad_batch_is_refused_whole() {
             json!({ "txs": vec!["00"; luminex_api::submit::MAX_BATCH_TXS + 1] })
                 .to_string()
                 .into_bytes(),
-            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::BAD_REQUEST,
             "batch-too-large",
             "",
         ),
@@ -288,7 +288,7 @@ async fn a_bad_batch_is_refused_whole() {
                     .encode()
                     .repeat(luminex_api::submit::MAX_BATCH_TXS + 1)
             },
-            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::BAD_REQUEST,
             "batch-too-large",
             "",
         ),

@@ -289,3 +289,41 @@ async fn the_explorer_is_served_at_the_root() {
     assert_eq!(css.status(), 200);
     node.stop();
 }
+
+/// The load generator against a real node, one transaction per request
+/// and in batches: every transfer accepted and confirmed; a batch size the
+/// node cannot take is refused before anything is sent.
+#[test]
+fn the_load_generator_submits_singly_and_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let node = NodeProcess::start(d, port, &["--block-time-ms", "300"]);
+    for batch in ["1", "40"] {
+        let out = ok(
+            d,
+            port,
+            &[
+                "bench",
+                "--txs",
+                "200",
+                "--concurrency",
+                "3",
+                "--keys",
+                "8",
+                "--batch",
+                batch,
+            ],
+        );
+        assert!(out.contains("accepted:       200 in"), "{out}");
+        assert!(out.contains("confirmed:      200 in"), "{out}");
+        assert!(!out.contains("rejected"), "{out}");
+    }
+    for bad in ["0", "1001"] {
+        let out = luminex(d, port, &["bench", "--txs", "10", "--batch", bad]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--batch must be 1 to 1000"), "{err}");
+    }
+    node.stop();
+}

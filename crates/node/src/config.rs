@@ -67,9 +67,11 @@ pub struct NodeArgs {
     /// REST API listen address.
     #[arg(long, env = "LUMINEX_HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
-    /// Time between blocks in milliseconds: the dev producer's pace, and on
-    /// BFT chains the pause after a finalized block (default: the spec's;
-    /// shortens `nextgen`'s 5 minutes for tests and local networks).
+    /// Time between blocks in milliseconds: the dev producer's pace (0: a
+    /// block as soon as transactions wait, none while the mempool is
+    /// empty), and on BFT chains the pause after a finalized block
+    /// (default: the spec's; shortens `nextgen`'s 5 minutes for tests and
+    /// local networks).
     #[arg(long, env = "LUMINEX_BLOCK_TIME_MS")]
     pub block_time_ms: Option<u64>,
     /// Address that receives block rewards (default on dev chains: dev key 0).
@@ -172,7 +174,7 @@ pub struct ConfigFile {
     pub data_dir: Option<PathBuf>,
     /// REST API address.
     pub http_addr: Option<SocketAddr>,
-    /// Producer block time in ms.
+    /// Producer block time in ms (0 on `dev`: seal on demand).
     pub block_time_ms: Option<u64>,
     /// Reward address.
     pub producer_address: Option<String>,
@@ -401,7 +403,7 @@ pub struct Config {
     pub chain_dir: PathBuf,
     /// API address.
     pub http_addr: SocketAddr,
-    /// Producer interval.
+    /// Producer interval (zero: seal on demand).
     pub block_time: Duration,
     /// Reward address.
     pub producer_address: Option<String>,
@@ -546,8 +548,12 @@ pub fn resolve_with(args: &NodeArgs, file: ConfigFile) -> Result<Config, ConfigE
         .block_time_ms
         .or(file.block_time_ms)
         .unwrap_or(spec.block_interval_ms);
-    if block_time_ms == 0 {
-        return Err(ConfigError::Value("block time must be positive".into()));
+    if block_time_ms == 0 && spec.consensus != luminex_ledger::spec::ConsensusKind::Dev {
+        return Err(ConfigError::Value(format!(
+            "block time 0 (seal on demand) is for chains of the dev producer; {} is {}",
+            spec.name,
+            spec.consensus.name()
+        )));
     }
     let mb = args.mempool_max_mb.or(file.mempool_max_mb).unwrap_or(512);
     let dbcache_mb = c
@@ -849,8 +855,19 @@ mod tests {
         assert!(matches!(resolve(&args), Err(ConfigError::Parse { .. })));
         std::fs::write(&p, "admin_key_hashes = [\"not-hex\"]\n").unwrap();
         assert!(matches!(resolve(&args), Err(ConfigError::Value(_))));
+        // Zero seals on demand on `dev`, and means nothing elsewhere.
         std::fs::write(&p, "block_time_ms = 0\n").unwrap();
-        assert!(matches!(resolve(&args), Err(ConfigError::Value(_))));
+        args.common.data_dir = Some(dir.path().into());
+        assert_eq!(resolve(&args).unwrap().block_time, Duration::ZERO);
+        for chain in ["qbtc", "poa"] {
+            args.common.chain = Some(chain.into());
+            let e = resolve(&args).unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::Value(v) if v.contains("seal on demand")),
+                "{e}"
+            );
+        }
+        args.common.chain = None;
         args.common.config = Some(dir.path().join("missing.toml"));
         assert!(matches!(resolve(&args), Err(ConfigError::Read { .. })));
         let args = NodeArgs {

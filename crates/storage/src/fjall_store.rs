@@ -1,7 +1,9 @@
 //! The fjall backend: one fjall keyspace per table, one database, batches
 //! committed with `PersistMode::SyncAll` (the journal is fsynced before
 //! `commit` returns) — or, by `commit_unsynced`, with `PersistMode::Buffer`
-//! and fsynced by a later `sync` or synced commit.
+//! and fsynced by a later `sync` or synced commit. The transactions of a
+//! large batch (a block's) go to append-only block files instead, and the
+//! database keeps a reference to each (`block_files`, ADR 0054).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,6 +12,7 @@ use fjall::config::CompressionPolicy;
 use fjall::KvSeparationOptions;
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
+use crate::block_files::{BlobRef, BlockFiles};
 use crate::kv::{scan_bounds, Batch, KvStore, Rows, StoreError};
 use crate::tables::TableId;
 
@@ -21,10 +24,23 @@ fn engine(e: impl std::fmt::Display) -> StoreError {
 /// blocks back, and fjall's own default (32 MiB) holds only a few of them.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
 
-/// A fjall database with every Luminex table.
+/// A batch whose transactions add up to at least this many bytes writes
+/// them to the block files; a smaller one (an empty block's coinbase, a
+/// few transfers) keeps them in the `txs` keyspace, so it costs no sync of
+/// its own when it is committed without waiting for the disk.
+pub const BLOCK_FILE_BATCH_BYTES: usize = 64 << 10;
+
+/// The keyspace of references into the block files (the backend's own, not
+/// a chain table): a transaction's key maps to its [`BlobRef`].
+const REFS_KEYSPACE: &str = "txs_in_block_files";
+
+/// A fjall database with every Luminex table, and the block files beside
+/// it.
 pub struct FjallStore {
     db: Database,
     tables: HashMap<TableId, Keyspace>,
+    refs: Keyspace,
+    files: BlockFiles,
 }
 
 impl FjallStore {
@@ -72,20 +88,54 @@ impl FjallStore {
                 .map_err(engine)?;
             tables.insert(id, ks);
         }
-        Ok(FjallStore { db, tables })
+        let refs = db
+            .keyspace(REFS_KEYSPACE, KeyspaceCreateOptions::default)
+            .map_err(engine)?;
+        let files = BlockFiles::open(&path.join("blocks"))?;
+        Ok(FjallStore {
+            db,
+            tables,
+            refs,
+            files,
+        })
     }
 
     fn ks(&self, id: TableId) -> &Keyspace {
         &self.tables[&id]
     }
 
-    fn write(&self, batch: Batch, mode: PersistMode) -> Result<(), StoreError> {
+    /// Commits `batch`; its transactions first go to the block files
+    /// (synced there) when they are many, so the database never refers to
+    /// bytes a crash could lose, whatever `mode` is.
+    fn write(&self, mut batch: Batch, mode: PersistMode) -> Result<(), StoreError> {
         let mut b = self.db.batch().durability(Some(mode));
+        let tx_bytes: usize = batch
+            .ops
+            .iter()
+            .filter(|(t, _, _)| *t == TableId::Txs)
+            .filter_map(|(_, _, v)| v.as_ref().map(Vec::len))
+            .sum();
+        if tx_bytes >= BLOCK_FILE_BATCH_BYTES {
+            let (txs, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut batch.ops)
+                .into_iter()
+                .partition(|(t, _, v)| *t == TableId::Txs && v.is_some());
+            batch.ops = rest;
+            let values: Vec<&[u8]> = txs.iter().filter_map(|(_, _, v)| v.as_deref()).collect();
+            let refs = self.files.append(&values)?;
+            for ((_, key, _), r) in txs.into_iter().zip(refs) {
+                b.insert(&self.refs, key, r.encode());
+            }
+        }
         for (table, key, value) in batch.ops {
             let ks = self.ks(table);
             match value {
                 Some(v) => b.insert(ks, key, v),
-                None => b.remove(ks, key),
+                None => {
+                    if table == TableId::Txs {
+                        b.remove(&self.refs, key.clone());
+                    }
+                    b.remove(ks, key)
+                }
             }
         }
         b.commit().map_err(engine)
@@ -94,6 +144,11 @@ impl FjallStore {
 
 impl KvStore for FjallStore {
     fn get_raw(&self, table: TableId, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if table == TableId::Txs {
+            if let Some(r) = self.refs.get(key).map_err(engine)? {
+                return self.files.read(&BlobRef::decode(&r)?).map(Some);
+            }
+        }
         Ok(self.ks(table).get(key).map_err(engine)?.map(|v| v.to_vec()))
     }
 
@@ -105,33 +160,24 @@ impl KvStore for FjallStore {
         reverse: bool,
         limit: usize,
     ) -> Result<Rows, StoreError> {
-        let Some((lo, hi)) = scan_bounds(prefix, after, reverse) else {
-            return Ok(vec![]);
-        };
-        let iter = self.ks(table).range::<Vec<u8>, _>((lo, hi));
-        let mut out = Vec::new();
-        let mut push = |g: fjall::Guard| -> Result<bool, StoreError> {
-            let (k, v) = g.into_inner().map_err(engine)?;
-            if !k.starts_with(prefix) {
-                return Ok(false);
-            }
-            out.push((k.to_vec(), v.to_vec()));
-            Ok(out.len() < limit)
-        };
-        if reverse {
-            for g in iter.rev() {
-                if !push(g)? {
-                    break;
-                }
-            }
-        } else {
-            for g in iter {
-                if !push(g)? {
-                    break;
-                }
-            }
+        let rows = scan_keyspace(self.ks(table), prefix, after, reverse, limit)?;
+        if table != TableId::Txs {
+            return Ok(rows);
         }
-        Ok(out)
+        // Rows of the `txs` keyspace and rows in the block files, merged in
+        // key order: the first `limit` of each hold the first `limit` of
+        // both.
+        let mut merged: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = rows.into_iter().collect();
+        for (k, r) in scan_keyspace(&self.refs, prefix, after, reverse, limit)? {
+            let value = self.files.read(&BlobRef::decode(&r)?)?;
+            merged.insert(k, value);
+        }
+        let rows: Box<dyn Iterator<Item = _>> = if reverse {
+            Box::new(merged.into_iter().rev())
+        } else {
+            Box::new(merged.into_iter())
+        };
+        Ok(rows.take(limit).collect())
     }
 
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
@@ -149,6 +195,43 @@ impl KvStore for FjallStore {
     }
 
     fn disk_space(&self) -> u64 {
-        self.db.disk_space().unwrap_or(0)
+        self.db.disk_space().unwrap_or(0) + self.files.disk_space()
     }
+}
+
+/// Up to `limit` rows of `ks` under `prefix` (see [`KvStore::scan_raw`]).
+fn scan_keyspace(
+    ks: &Keyspace,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+    reverse: bool,
+    limit: usize,
+) -> Result<Rows, StoreError> {
+    let Some((lo, hi)) = scan_bounds(prefix, after, reverse) else {
+        return Ok(vec![]);
+    };
+    let iter = ks.range::<Vec<u8>, _>((lo, hi));
+    let mut out = Vec::new();
+    let mut push = |g: fjall::Guard| -> Result<bool, StoreError> {
+        let (k, v) = g.into_inner().map_err(engine)?;
+        if !k.starts_with(prefix) {
+            return Ok(false);
+        }
+        out.push((k.to_vec(), v.to_vec()));
+        Ok(out.len() < limit)
+    };
+    if reverse {
+        for g in iter.rev() {
+            if !push(g)? {
+                break;
+            }
+        }
+    } else {
+        for g in iter {
+            if !push(g)? {
+                break;
+            }
+        }
+    }
+    Ok(out)
 }

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod block_files;
 mod chain;
 #[cfg(feature = "testkit")]
 pub mod faults;

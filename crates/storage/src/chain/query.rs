@@ -52,8 +52,13 @@ impl ChainStore {
         self.kv.get(HEIGHTS, &height)
     }
 
-    /// A stored block by hash.
+    /// A stored block by hash (from the recent blocks kept in memory when
+    /// it is among them: explorers, wallets and the load generator read
+    /// the blocks just made).
     pub fn block(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
+        if let Some(b) = self.recent.block(hash) {
+            return Ok(Some(Block::clone(&b)));
+        }
         let Some(h) = self.kv.get(HEADERS, hash)? else {
             return Ok(None);
         };
@@ -78,6 +83,9 @@ impl ChainStore {
     /// gives), put together from the stored transactions without decoding
     /// them: serving blocks to peers is mostly this.
     pub fn block_encoded(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(b) = self.recent.block(hash) {
+            return Ok(Some(b.encode()));
+        }
         let Some(h) = self.kv.get(HEADERS, hash)? else {
             return Ok(None);
         };

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use luminex_primitives::Encode;
 use luminex_storage::faults::{FaultPlan, FaultyStore};
 use luminex_storage::tables::TableId;
 use luminex_storage::{ChainStore, KvStore, MemoryStore};
@@ -58,6 +59,41 @@ fn a_reorganisation_with_warm_recent_blocks_reads_no_block_back() {
     let (blocks, bytes) = store.recent_blocks();
     assert_eq!(blocks, f.base.len() + f.a.len() + f.b.len());
     assert!(bytes > 0);
+}
+
+/// Blocks read by hash (the API, peers) come from memory while kept, and
+/// are the same as read back from the database.
+#[test]
+fn recent_blocks_are_served_from_memory_as_the_database_has_them() {
+    let f = Fork::new(2, 4, 5);
+    let now = f.now();
+    let mut served = Vec::new();
+    for recent in [64 << 20, 0] {
+        let faulty = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+        let store = open(faulty.clone(), &f, recent);
+        accept_all(&store, &f.base, now);
+        accept_all(&store, &f.a, now);
+        faulty.set_plan(FaultPlan::none());
+        let blocks: Vec<_> =
+            f.a.iter()
+                .map(|b| {
+                    let hash = b.hash();
+                    let block = store.block(&hash).unwrap().unwrap();
+                    assert_eq!(&block, b);
+                    let encoded = store.block_encoded(&hash).unwrap().unwrap();
+                    assert_eq!(encoded, b.encode());
+                    (block, encoded)
+                })
+                .collect();
+        let reads = block_reads(&faulty);
+        if recent > 0 {
+            assert_eq!(reads, vec![]);
+        } else {
+            assert!(reads.iter().any(|(t, _)| *t == TableId::Txs), "{reads:?}");
+        }
+        served.push(blocks);
+    }
+    assert_eq!(served[0], served[1]);
 }
 
 #[test]

@@ -15,8 +15,9 @@ use crate::{
 /// A block that passed the context-free checks (tier 1, [`check_block`]),
 /// with the ids of its transactions.
 ///
-/// The only way to make one is [`CheckedBlock::check`], so its ids are the
-/// block's own: later stages — checking signatures ahead, connecting,
+/// It is made by [`CheckedBlock::check`], or by [`CheckedBlock::assembled`]
+/// for a block the node built itself from transactions it had checked, so
+/// its ids are the block's own: later stages — checking signatures ahead, connecting,
 /// storing — use them instead of hashing every transaction again (the
 /// witnesses make that most of a block's non-signature work). It holds the
 /// block itself, never a hash of it: another body under the same header
@@ -32,6 +33,23 @@ impl CheckedBlock {
     pub fn check(block: Arc<Block>, spec: &ChainSpec) -> Result<CheckedBlock, BlockError> {
         let ids = check_block(&block, spec)?;
         Ok(CheckedBlock { block, ids })
+    }
+
+    /// A block this node assembled from transactions it had already
+    /// checked (a template of its mempool's, whose Merkle root was computed
+    /// from these same ids), with the ids the mempool computed at admission:
+    /// the context-free checks and the hashing of every transaction are not
+    /// done a second time. Connecting it still checks everything that
+    /// depends on the chain (inputs, amounts, signatures through the
+    /// cache). Debug builds (the tests) check the ids against the block's
+    /// own, so a template that disagrees with its block fails loudly there.
+    pub fn assembled(block: Arc<Block>, ids: BlockIds, spec: &ChainSpec) -> CheckedBlock {
+        debug_assert_eq!(
+            check_block(&block, spec).as_ref().ok(),
+            Some(&ids),
+            "an assembled block's ids are not its own"
+        );
+        CheckedBlock { block, ids }
     }
 
     /// The block.

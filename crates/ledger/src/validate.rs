@@ -344,7 +344,7 @@ fn check_multisig_keys(
 }
 
 /// Ids of a block's transactions, computed once by [`check_block`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockIds {
     /// txids in block order.
     pub txids: Vec<Hash>,

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use luminex_ledger::{
-    check_authority_change, AuthorityError, BlockError, ChainSpec, Coin, Finality, SigCache,
-    TxError, UtxoView,
+    check_authority_change, AuthorityError, BlockError, BlockIds, ChainSpec, CheckedBlock, Coin,
+    Finality, SigCache, TxError, UtxoView,
 };
 use luminex_mempool::{Candidate, Mempool, MempoolError};
 use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, Transaction, TxOut};
@@ -486,12 +486,28 @@ impl Node {
     /// producer). Blocking: call from a blocking thread.
     pub fn produce_block(&self) -> Result<Arc<Block>, ChainError> {
         let (block, payload) = self.template(self.reward_lock, &[])?;
-        let block = Arc::new(block);
+        // Its transactions were checked and hashed at admission, and the
+        // template's root was computed from those ids: the chain store
+        // takes them instead of hashing every witness again.
+        let sizes = block
+            .txs
+            .iter()
+            .map(luminex_primitives::Encode::encoded_len)
+            .collect();
+        let announced = payload.wtxids[1..].to_vec();
+        let ids = BlockIds {
+            txids: payload.txids,
+            wtxids: payload.wtxids,
+            sizes,
+        };
+        let checked = CheckedBlock::assembled(Arc::new(block), ids, &self.spec);
+        let block = checked.block().clone();
+        let prepared = PreparedBlock::Checked(checked);
         let accepted =
-            self.accept_with(|chain, now, cache| chain.accept_shared(&block, now, cache));
+            self.accept_with(|chain, now, cache| chain.accept_prepared(&prepared, now, cache));
         match accepted {
             Ok(acc) => {
-                self.announce_accepted(&block, &acc, Some(&payload.wtxids[1..]));
+                self.announce_accepted(&block, &acc, Some(&announced));
                 Ok(block)
             }
             Err(ChainError::Invalid(BlockError::Tx { txid, error, .. })) => {

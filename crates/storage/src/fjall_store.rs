@@ -106,36 +106,51 @@ impl FjallStore {
 
     /// Commits `batch`; its transactions first go to the block files
     /// (synced there) when they are many, so the database never refers to
-    /// bytes a crash could lose, whatever `mode` is.
-    fn write(&self, mut batch: Batch, mode: PersistMode) -> Result<(), StoreError> {
+    /// bytes a crash could lose, whatever `mode` is. The operations keep
+    /// their order. A `txs` key reads its reference when it has one, else
+    /// its row: a put to the files adds a reference, a put kept in the
+    /// table removes any reference, and a delete removes both, so the last
+    /// operation on a key is what reads see.
+    fn write(&self, batch: Batch, mode: PersistMode) -> Result<(), StoreError> {
         let mut b = self.db.batch().durability(Some(mode));
+        let is_tx_put =
+            |(t, _, v): &(TableId, Vec<u8>, Option<Vec<u8>>)| *t == TableId::Txs && v.is_some();
         let tx_bytes: usize = batch
             .ops
             .iter()
-            .filter(|(t, _, _)| *t == TableId::Txs)
+            .filter(|op| is_tx_put(op))
             .filter_map(|(_, _, v)| v.as_ref().map(Vec::len))
             .sum();
-        if tx_bytes >= BLOCK_FILE_BATCH_BYTES {
-            let (txs, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut batch.ops)
-                .into_iter()
-                .partition(|(t, _, v)| *t == TableId::Txs && v.is_some());
-            batch.ops = rest;
-            let values: Vec<&[u8]> = txs.iter().filter_map(|(_, _, v)| v.as_deref()).collect();
-            let refs = self.files.append(&values)?;
-            for ((_, key, _), r) in txs.into_iter().zip(refs) {
-                b.insert(&self.refs, key, r.encode());
-            }
+        let to_files = tx_bytes >= BLOCK_FILE_BATCH_BYTES;
+        let mut refs = if to_files {
+            let values: Vec<&[u8]> = batch
+                .ops
+                .iter()
+                .filter(|op| is_tx_put(op))
+                .filter_map(|(_, _, v)| v.as_deref())
+                .collect();
+            self.files.append(&values)?
+        } else {
+            Vec::new()
         }
+        .into_iter();
         for (table, key, value) in batch.ops {
             let ks = self.ks(table);
-            match value {
-                Some(v) => b.insert(ks, key, v),
-                None => {
-                    if table == TableId::Txs {
-                        b.remove(&self.refs, key.clone());
-                    }
-                    b.remove(ks, key)
+            match (table == TableId::Txs, value) {
+                (true, Some(_)) if to_files => {
+                    let r = refs.next().expect("one reference per transaction put");
+                    b.insert(&self.refs, key, r.encode());
                 }
+                (true, Some(v)) => {
+                    b.remove(&self.refs, key.clone());
+                    b.insert(ks, key, v);
+                }
+                (true, None) => {
+                    b.remove(&self.refs, key.clone());
+                    b.remove(ks, key);
+                }
+                (false, Some(v)) => b.insert(ks, key, v),
+                (false, None) => b.remove(ks, key),
             }
         }
         b.commit().map_err(engine)

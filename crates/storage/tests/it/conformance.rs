@@ -141,6 +141,28 @@ fn suite(open: &dyn Fn() -> Arc<dyn KvStore>) {
         .map(|(k, _)| k[0])
         .collect();
     assert_eq!(left, vec![3, 4]);
+    // The last operation on a key is what reads see, in one batch (a
+    // delete then a put) and across batches (a small put over a large one).
+    let mut b = Batch::new();
+    b.ops_for_test(TableId::Txs, &[3; 32], None);
+    b.ops_for_test(TableId::Txs, &[3; 32], Some(&large(30)));
+    b.ops_for_test(TableId::Txs, &[6; 32], Some(&large(6)));
+    kv.commit(b).unwrap();
+    assert_eq!(kv.get_raw(TableId::Txs, &[3; 32]).unwrap(), Some(large(30)));
+    let mut b = Batch::new();
+    b.ops_for_test(TableId::Txs, &[3; 32], Some(&small(31)));
+    kv.commit(b).unwrap();
+    assert_eq!(kv.get_raw(TableId::Txs, &[3; 32]).unwrap(), Some(small(31)));
+    let mut b = Batch::new();
+    b.ops_for_test(TableId::Txs, &[6; 32], None);
+    kv.commit(b).unwrap();
+    let left: Vec<(u8, usize)> = kv
+        .scan_raw(TableId::Txs, &[], None, false, 10)
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k[0], v.len()))
+        .collect();
+    assert_eq!(left, vec![(3, 100), (4, 40_000)]);
 }
 
 #[test]

@@ -494,12 +494,23 @@ pub fn catch_early_signals() {
         seen: Arc::new(AtomicBool::new(false)),
         default: Arc::new(AtomicBool::new(!node)),
     };
+    // The flag that keeps the signal is registered before the action that
+    // may end the process: from the moment the process catches a signal,
+    // a signal is kept. (In the other order a SIGTERM between the two
+    // registrations was caught by the conditional default, which did
+    // nothing for a node, and then lost: the node started and ran on.)
     #[cfg(unix)]
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        let installed = signal_hook::flag::register_conditional_default(sig, early.default.clone())
-            .and_then(|_| signal_hook::flag::register(sig, early.seen.clone()));
+        let installed = signal_hook::flag::register(sig, early.seen.clone()).and_then(|_| {
+            signal_hook::flag::register_conditional_default(sig, early.default.clone())
+        });
         if let Err(e) = installed {
             eprintln!("cannot install a signal handler: {e}");
+        }
+        // A signal that came between the two registrations, to a command
+        // that is not a node, ends it as it would have without them.
+        if !node && early.seen.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
         }
     }
     let _ = EARLY_SIGNAL.set(early);

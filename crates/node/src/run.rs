@@ -146,6 +146,13 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
                 cfg.spec.name
             )
         }
+        // A node told not to produce follows the chain and signs nothing,
+        // whatever key its configuration names (a follower sharing a
+        // validator's configuration must never vote in its name).
+        (Some(_), _) | (_, Some(_)) if !cfg.produce => {
+            tracing::warn!("--no-produce: the validator key is not used; this node only follows");
+            None
+        }
         (Some(path), _) => Some(crate::consensus::read_validator_key(path, &cfg.spec)?),
         (None, Some(i)) => Some(luminex_crypto::SigningKey::from_seed(
             cfg.spec.default_scheme,

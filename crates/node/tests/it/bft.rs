@@ -20,7 +20,7 @@ pub(crate) struct Proc {
     chain: String,
     /// The chain's name (its data directory).
     name: String,
-    args: Vec<String>,
+    pub(crate) args: Vec<String>,
     process: Option<NodeProcess>,
 }
 
@@ -45,7 +45,7 @@ impl Proc {
         p
     }
 
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         self.process = Some(NodeProcess::start_chain(
             self.dir.path(),
@@ -86,7 +86,7 @@ impl Proc {
         }
     }
 
-    async fn utxo_set(&self) -> Value {
+    pub(crate) async fn utxo_set(&self) -> Value {
         let cookie =
             std::fs::read_to_string(self.dir.path().join(&self.name).join(".cookie")).unwrap();
         let (u, p) = cookie.trim().split_once(':').unwrap();

@@ -10,6 +10,7 @@ mod bft;
 mod browser;
 mod catchup_run;
 mod crash;
+mod crash_catchup;
 mod crash_reorg;
 mod crash_sync;
 mod e2e;

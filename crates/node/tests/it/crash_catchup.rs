@@ -11,19 +11,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::bft::Proc;
-use crate::p2p::{get, wait_until};
+use crate::crash_sync::kill_moment;
+use crate::p2p::wait_until;
 use crate::support::{free_port, ok, Rng};
 
 /// Kills at most (fewer if the catch-up finishes first).
 const KILLS: usize = 8;
 /// Heights the validator finalizes before the follower starts.
 const HEIGHTS: u64 = 250;
-
-async fn height(port: u16) -> u64 {
-    get(port, "/health/node-status").await["height"]
-        .as_u64()
-        .unwrap()
-}
 
 /// `luminex chain check` on a stopped node's data: consistent, at a height.
 fn check(dir: &Path, spec: &str) -> u64 {
@@ -108,15 +103,9 @@ async fn sigkill_during_a_bft_catch_up_always_restarts_consistent() {
     let mut reported = 0u64;
     let mut kills = 0;
     for _ in 0..KILLS {
-        let port = follower.port;
-        wait_until("the catch-up to move on", 180, || async {
-            height(port).await > reported
-        })
-        .await;
-        // A random moment later, the last height the follower reported,
-        // then the kill.
-        tokio::time::sleep(Duration::from_millis(rng.next() % 300)).await;
-        reported = height(port).await;
+        // A random moment of what is left, the last height the follower
+        // reported, then the kill.
+        reported = kill_moment(follower.port, reported, tip.0, &mut rng).await;
         follower.kill();
         let h = check(follower.dir.path(), &spec);
         assert!(

@@ -16,10 +16,32 @@ const BLOCKS: u64 = 900;
 /// Kills at most (fewer if the download finishes first).
 const KILLS: usize = 8;
 
-async fn height(port: u16) -> u64 {
+pub(crate) async fn height(port: u16) -> u64 {
     get(port, "/health/node-status").await["height"]
         .as_u64()
         .unwrap()
+}
+
+/// Waits for a random moment in the first half of what is left of a
+/// download: until the node at `port` passes a height drawn from (`from`,
+/// `from + (to - from) / 2`], polled every 5 ms, then returns the height it
+/// reports. A random *height* rather than a random delay: a node that
+/// downloads faster than expected (a quiet machine, a faster build) is
+/// still killed in the middle, several times over.
+pub(crate) async fn kill_moment(port: u16, from: u64, to: u64, rng: &mut Rng) -> u64 {
+    let target = (from + 1 + rng.next() % (to.saturating_sub(from) / 2).max(1)).min(to);
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        let h = height(port).await;
+        if h >= target {
+            return h;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the download stopped at {h}, below {target}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,14 +69,9 @@ async fn sigkill_during_a_download_always_restarts_consistent() {
     for _ in 0..KILLS {
         let port = free_port();
         let node = NodeProcess::start_chain(dir.path(), "dev", port, &args);
-        wait_until("the download to move on", 180, || async {
-            height(port).await > reported
-        })
-        .await;
-        // A random moment later, the last height the node reported, then
-        // the kill.
-        tokio::time::sleep(Duration::from_millis(rng.next() % 400)).await;
-        reported = height(port).await;
+        // A random moment of what is left, the last height the node
+        // reported, then the kill.
+        reported = kill_moment(port, reported, BLOCKS, &mut rng).await;
         drop(node);
         if reported == BLOCKS {
             break;

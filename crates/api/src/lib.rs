@@ -13,6 +13,7 @@ pub mod admin;
 pub mod create_tx;
 pub mod explorer;
 pub mod guard;
+pub mod health;
 pub mod openapi;
 pub mod peers;
 pub mod pst;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -275,16 +276,16 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/staking/rewards", get(crate::rewards::rewards))
         .route("/search", get(crate::explorer::search))
         .route("/stats", get(crate::explorer::stats))
-        .route("/health/block-sync", get(block_sync))
-        .route("/health/node-status", get(node_status))
-        .route("/health/live", get(live))
+        .route("/health/block-sync", get(health::block_sync))
+        .route("/health/node-status", get(health::node_status))
+        .route("/health/live", get(health::live))
         .route(
             "/health/network-latency",
             get(crate::peers::network_latency),
         )
         .route("/health/ready", get(crate::explorer::ready))
-        .route("/metrics", get(metrics))
-        .route("/mining/workers", get(mining_workers))
+        .route("/metrics", get(health::metrics))
+        .route("/mining/workers", get(health::mining_workers))
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/docs", get(crate::openapi::docs_page))
         .route("/ws", get(crate::ws::handler))
@@ -730,154 +731,6 @@ async fn history(
         next_cursor,
     })
     .into_response())
-}
-
-/// OpenMetrics when the scraper asks for it (Prometheus does), the classic
-/// text format otherwise.
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus metrics: OpenMetrics when Accept asks for it, the classic text format otherwise",
-    content((String = "text/plain"), (String = "application/openmetrics-text")))))]
-async fn metrics(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
-    let body = node.metrics.render(&node);
-    let wants_openmetrics = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/openmetrics-text"));
-    if wants_openmetrics {
-        (
-            [(header::CONTENT_TYPE, luminex_service::metrics::OPENMETRICS)],
-            body,
-        )
-            .into_response()
-    } else {
-        let text = luminex_service::metrics::to_prometheus_text(&body);
-        (
-            [(
-                header::CONTENT_TYPE,
-                luminex_service::metrics::PROMETHEUS_TEXT,
-            )],
-            text,
-        )
-            .into_response()
-    }
-}
-
-/// `GET /mining/workers`: shares, blocks and hash rate of every Stratum
-/// worker (empty when the node serves no Stratum).
-#[utoipa::path(get, path = "/mining/workers", tag = "mining", responses((status = 200, body = WorkersJson)))]
-async fn mining_workers(State(node): State<Arc<Node>>) -> Json<WorkersJson> {
-    let workers = node
-        .pool
-        .snapshot(node.clock.now_unix())
-        .into_iter()
-        .map(|w| WorkerJson {
-            worker: w.worker,
-            shares_accepted: w.shares_accepted,
-            shares_rejected: w.shares_rejected,
-            blocks_found: w.blocks_found,
-            last_share_time: w.last_share_time,
-            hashrate: w.hashrate,
-            connections: w.connections,
-        })
-        .collect();
-    Json(WorkersJson { workers })
-}
-
-/// `GET /health/live`: the process is up and can go on — 200, or 503
-/// `storage-halted` once a write to the database failed: the chain store
-/// then refuses every change until the node restarts (it cannot know what
-/// the disk holds), so an orchestrator's liveness probe restarting it is the
-/// remedy, and the restart reopens on a consistent tip.
-#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = serde_json::Value), (status = 503, description = "The database refused a write: restart the node", body = serde_json::Value)))]
-async fn live(State(node): State<Arc<Node>>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
-    match node.chain.halted() {
-        None => (
-            axum::http::StatusCode::OK,
-            Json(serde_json::json!({ "status": "ok" })),
-        ),
-        Some(error) => (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "storage-halted", "error": error })),
-        ),
-    }
-}
-
-#[utoipa::path(get, path = "/health/block-sync", tag = "health", responses((status = 200, body = BlockSyncJson)))]
-async fn block_sync(State(node): State<Arc<Node>>) -> Json<BlockSyncJson> {
-    let tip = node.chain.tip();
-    let sync = node.net.get().map(|n| n.info().sync);
-    let best = sync.map(|s| s.best_peer_height.max(tip.height));
-    Json(BlockSyncJson {
-        height: tip.height,
-        hash: tip.hash.to_string(),
-        syncing: sync.is_some_and(|s| s.syncing),
-        best_peer_height: best,
-        progress: match best {
-            Some(b) if b > 0 => (tip.height as f64 / b as f64).min(1.0),
-            _ => 1.0,
-        },
-    })
-}
-
-#[utoipa::path(get, path = "/health/node-status", tag = "health", responses((status = 200, body = NodeStatusJson)))]
-async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatusJson> {
-    // One read of the process's counters for both figures.
-    let (cpu, rss) = luminex_service::metrics::process_usage();
-    let tip = node.chain.tip();
-    let (txs, bytes) = {
-        let p = node.mempool.read();
-        (p.len(), p.bytes())
-    };
-    Json(NodeStatusJson {
-        version: env!("CARGO_PKG_VERSION").into(),
-        chain: node.spec.name.clone(),
-        chain_id: node.spec.chain_id,
-        address_hrp: node.spec.address_hrp.clone(),
-        genesis: node
-            .chain
-            .hash_at(0)
-            .ok()
-            .flatten()
-            .unwrap_or(Hash::ZERO)
-            .to_string(),
-        height: tip.height,
-        tip: tip.hash.to_string(),
-        role: match (node.spec.consensus, node.producing) {
-            (luminex_ledger::spec::ConsensusKind::Bft, true) => "validator",
-            (luminex_ledger::spec::ConsensusKind::Bft, false) => "follower",
-            (_, true) => "producer",
-            (_, false) => "full",
-        }
-        .into(),
-        finalized_height: node.chain.finalized().height,
-        last_commit: node
-            .chain
-            .certificate(tip.height)
-            .ok()
-            .flatten()
-            .map(|c| LastCommitJson {
-                height: c.height,
-                round: c.round,
-                block: c.block_hash.to_string(),
-                signers: c.signatures.len(),
-            }),
-        uptime_secs: node.started.elapsed().as_secs(),
-        mempool_txs: txs,
-        mempool_bytes: bytes,
-        disk_bytes: node.chain.disk_space(),
-        cpu_seconds: cpu,
-        memory_bytes: rss,
-        p2p: node.net.get().map(|n| {
-            let i = n.info();
-            P2pStatusJson {
-                inbound: i.peers.iter().filter(|p| p.direction == "inbound").count(),
-                outbound: i.peers.iter().filter(|p| p.direction == "outbound").count(),
-                peer_id: i.peer_id,
-                listen_addrs: i.listen_addrs,
-                external_addrs: i.external_addrs,
-                reachability: i.reachability,
-            }
-        }),
-    })
 }
 
 /// Axum middleware counting requests by matched route and status.

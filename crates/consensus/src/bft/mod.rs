@@ -18,7 +18,9 @@
 pub mod compact;
 pub mod engine;
 pub mod epochs;
+pub mod error;
 pub mod evidence;
+pub mod host;
 pub mod machine;
 pub mod message;
 pub mod proposer;

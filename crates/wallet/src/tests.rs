@@ -1,0 +1,197 @@
+use super::*;
+use luminex_ledger::testkit::TestChain;
+
+#[test]
+fn mnemonic_restores_the_same_keys_and_file_is_private() {
+    let spec = ChainSpec::preset("dev").unwrap();
+    let (mut w, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "pw");
+    w.new_address(&spec);
+    let r = Wallet::restore(&spec, SchemeId::MlDsa65, &phrase, "other").unwrap();
+    assert_eq!(r.file.addresses[0], w.file.addresses[0]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.json");
+    w.save(&path, true).unwrap();
+    assert!(matches!(w.save(&path, true), Err(WalletError::Exists(_))));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(phrase.as_str()),
+        "the mnemonic is never stored in clear"
+    );
+    let l = Wallet::load(&path, &spec, "pw").unwrap();
+    assert_eq!(l.file.addresses, w.file.addresses);
+    assert_eq!(l.keys()[1].public_key(), w.keys()[1].public_key());
+    assert!(matches!(
+        Wallet::load(&path, &spec, "bad"),
+        Err(WalletError::Keystore(_))
+    ));
+    assert!(matches!(
+        Wallet::restore(&spec, SchemeId::MlDsa65, "not a phrase", "x"),
+        Err(WalletError::Mnemonic(_))
+    ));
+}
+
+#[test]
+fn version_1_files_keep_their_keys_and_change_address() {
+    let spec = ChainSpec::preset("dev").unwrap();
+    let (w, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "pw");
+    let mut v1 = w.file.clone();
+    v1.version = 1;
+    let legacy = derive(&w.master, &v1, KeyChain::Receive, 0);
+    v1.addresses = vec![spec.address(lock_of(&legacy)).to_string()];
+    v1.change.clear();
+    assert_ne!(v1.addresses[0], w.file.addresses[0], "another derivation");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.json");
+    std::fs::write(&path, serde_json::to_vec(&v1).unwrap()).unwrap();
+    let mut l = Wallet::load(&path, &spec, "pw").unwrap();
+    assert_eq!(l.keys()[0].public_key(), legacy.public_key());
+    assert_eq!(l.next_change(&spec), lock_of(&legacy));
+    // A file whose addresses are not its keys' is refused.
+    let mut bad = w.file.clone();
+    bad.addresses[0] = v1.addresses[0].clone();
+    std::fs::write(&path, serde_json::to_vec(&bad).unwrap()).unwrap();
+    assert!(matches!(
+        Wallet::load(&path, &spec, "pw"),
+        Err(WalletError::Malformed(_))
+    ));
+    let _ = phrase;
+}
+
+/// Pinned derivation (docs/wallet.md): the mnemonic "abandon" × 23 +
+/// "art", no BIP 39 passphrase, ML-DSA-65, account 0, on `dev`.
+#[test]
+fn derivation_vectors() {
+    let spec = ChainSpec::preset("dev").unwrap();
+    let phrase = format!("{} art", ["abandon"; 23].join(" "));
+    let w = Wallet::restore(&spec, SchemeId::MlDsa65, &phrase, "pw").unwrap();
+    let seed = bip39::Mnemonic::parse_normalized(&phrase)
+        .unwrap()
+        .to_seed("");
+    let vectors = [
+        (KeyChain::Receive, 0, RECEIVE_0),
+        (KeyChain::Receive, 1, RECEIVE_1),
+        (KeyChain::Change, 0, CHANGE_0),
+    ];
+    for (chain, index, (seed_hex, address)) in vectors {
+        assert_eq!(
+            hex::encode(key_seed(&seed, SchemeId::MlDsa65, 0, chain, index)),
+            seed_hex
+        );
+        assert_eq!(w.address_at(&spec, chain, index), address);
+    }
+    // Another account or scheme, other keys.
+    assert_ne!(
+        key_seed(&seed, SchemeId::MlDsa65, 1, KeyChain::Receive, 0),
+        key_seed(&seed, SchemeId::MlDsa65, 0, KeyChain::Receive, 0)
+    );
+    assert_ne!(
+        key_seed(&seed, SchemeId::MlDsa44, 0, KeyChain::Receive, 0),
+        key_seed(&seed, SchemeId::MlDsa65, 0, KeyChain::Receive, 0)
+    );
+}
+
+const RECEIVE_0: (&str, &str) = (
+    "01a26f4fe850228f0187bdbf53086008611d747654bdab89525944a2580ffb6f",
+    "lmxdev1qtwvep24zr3ayyr57z67g7qd07k07n8tmghd9clpryns6r7527yzk6vmrq6",
+);
+const RECEIVE_1: (&str, &str) = (
+    "3cef8172e43a889be90a9d16242f2d69da7c0b8438a6792e6f21d3397f2eeac6",
+    "lmxdev1qga02u4k2curhvpqrh8g8z4c7z3xa30sm9sjplukvtturff6q07ccpu89d0",
+);
+const CHANGE_0: (&str, &str) = (
+    "1e90f2c95a01ec0bb8b4e44a08e99b91ffd92d141522cfafbd91448cb5d77dea",
+    "lmxdev1qfpas55mxgpee826rajmpuv4qqccsjqrnldmvx4jfce3lacqg40rvgc75rd",
+);
+
+#[test]
+fn payments_select_coins_pay_fees_and_validate() {
+    let mut chain = TestChain::dev();
+    let spec = chain.spec.clone();
+    let mut dev = Wallet::dev_key(&spec, 0, "pw");
+    let (mut alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
+    let coins: Vec<(OutPoint, TxOut)> = chain
+        .coins_of(&lock_of(&dev.keys()[0]))
+        .into_iter()
+        .map(|(o, c)| (o, c.output))
+        .collect();
+    let amount = Amount::from_coins(100).unwrap();
+    let tx = dev
+        .pay(
+            &spec,
+            &coins,
+            lock_of(&alice.keys()[0]),
+            amount,
+            spec.min_fee_rate,
+        )
+        .unwrap();
+    chain.mine(vec![tx]).unwrap();
+    let acoins: Vec<(OutPoint, TxOut)> = chain
+        .coins_of(&lock_of(&alice.keys()[0]))
+        .into_iter()
+        .map(|(o, c)| (o, c.output))
+        .collect();
+    assert_eq!(acoins.len(), 1);
+    assert_eq!(acoins[0].1.amount, amount);
+    let too_much = alice.pay(&spec, &acoins, lock_of(&dev.keys()[0]), amount, 1);
+    assert!(matches!(
+        too_much,
+        Err(WalletError::InsufficientFunds { .. })
+    ));
+    let back = alice
+        .pay(
+            &spec,
+            &acoins,
+            lock_of(&dev.keys()[0]),
+            Amount::from_coins(40).unwrap(),
+            1,
+        )
+        .unwrap();
+    chain.mine(vec![back]).unwrap();
+}
+
+#[test]
+fn a_plan_is_signed_exactly_as_shown_with_the_peeked_change() {
+    let mut chain = TestChain::dev();
+    let spec = chain.spec.clone();
+    let dev = Wallet::dev_key(&spec, 0, "pw");
+    let (mut alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
+    let dev_lock = lock_of(&dev.keys()[0]);
+    let coins: Vec<(OutPoint, TxOut)> = chain
+        .coins_of(&dev_lock)
+        .into_iter()
+        .map(|(o, c)| (o, c.output))
+        .collect();
+    // A dev-key wallet has no change chain: its change is its address.
+    assert_eq!(dev.peek_change(), dev_lock);
+    let plan = plan_payment(
+        &spec,
+        &coins,
+        |l| *l == dev_lock,
+        lock_of(&alice.keys()[0]),
+        Amount::from_coins(7).unwrap(),
+        dev.peek_change(),
+        spec.min_fee_rate,
+        Vec::new(),
+    )
+    .unwrap();
+    let shown = plan.tx.clone();
+    let tx = dev.sign_plan(plan.clone()).unwrap();
+    assert_eq!((&tx.inputs, &tx.outputs), (&shown.inputs, &shown.outputs));
+    chain.mine(vec![tx]).unwrap();
+    // Another wallet cannot sign it.
+    assert!(matches!(alice.sign_plan(plan), Err(WalletError::NotOurs)));
+    // Peeking derives nothing; the next change is the peeked one.
+    let peeked = alice.peek_change();
+    assert_eq!(alice.peek_change(), peeked);
+    assert!(alice.file.change.is_empty());
+    assert_eq!(alice.next_change(&spec), peeked);
+    assert_ne!(alice.peek_change(), peeked);
+}

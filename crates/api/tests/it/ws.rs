@@ -17,7 +17,7 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn next(rx: &mut SplitStream<Ws>) -> Value {
     loop {
-        let m = tokio::time::timeout(Duration::from_secs(10), rx.next())
+        let m = tokio::time::timeout(Duration::from_secs(60), rx.next())
             .await
             .unwrap()
             .unwrap()

@@ -337,7 +337,9 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
     };
     let new_key = w.join("new.key");
     let pubkey = cli(&["authority", "keygen", "--out", new_key.to_str().unwrap()]);
-    let at = v0.tip().await.0 + 12;
+    // Far enough ahead for the seven CLI runs below on a loaded machine:
+    // the change must be in a block before `at` minus the minimum delay.
+    let at = v0.tip().await.0 + 30;
     let change = w.join("change.tx");
     let change = change.to_str().unwrap();
     cli(&[

@@ -13,9 +13,10 @@ use luminex_primitives::{Amount, SchemeId, Transaction, TxOut};
 
 use crate::support::{bin, ok, Rng};
 
-// Far more blocks than 24 kills consume (about two each), so the import
-// never finishes before the kills have landed.
-const BLOCKS: usize = 120;
+// Far more blocks than 24 kills consume (about two each, more when a
+// loaded machine is slow to deliver the kill), so the import never
+// finishes before the kills have landed.
+const BLOCKS: usize = 240;
 const TXS_PER_BLOCK: usize = 40;
 const KILLS: usize = 24;
 

@@ -209,7 +209,7 @@ async fn five_nodes_gossip_and_a_late_node_syncs_2000_blocks() {
     let want = nodes[0].rpc("gettxoutsetinfo", json!([])).await;
     let got = late.rpc("gettxoutsetinfo", json!([])).await;
     assert_eq!(want, got, "same UTXO set");
-    wait_until("sync to report done", 10, || async {
+    wait_until("sync to report done", 60, || async {
         let s = late.get("/health/block-sync").await;
         s["syncing"] == false && s["height"] == 2_001 && s["best_peer_height"] == 2_001
     })
@@ -329,12 +329,12 @@ async fn a_healed_partition_ends_on_the_most_work_tip() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    wait_until("the removed peer banned", 10, || async {
+    wait_until("the removed peer banned", 60, || async {
         let peers = b.admin_get("/debug/peers", key).await;
         peers["banned"].as_array().unwrap().contains(&json!(c_id))
     })
     .await;
-    wait_until("the removed peer disconnected", 10, || async {
+    wait_until("the removed peer disconnected", 60, || async {
         let peers = b.admin_get("/debug/peers", key).await;
         !peers["peers"]
             .as_array()

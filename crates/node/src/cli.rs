@@ -34,8 +34,9 @@ pub enum Command {
 
 /// Parses the command line, runs the command, and maps errors to exit code 1.
 pub fn main() -> ExitCode {
-    // First of all: a SIGTERM during start must stop a node gracefully.
-    crate::run::catch_early_signals();
+    // `main` has already caught SIGTERM and SIGINT
+    // (`run::catch_early_signals`): a signal during start stops a node
+    // gracefully.
     let cli = Cli::parse();
     crate::run::early_signals_for_node(matches!(cli.command, Command::Node(_)));
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -18,5 +18,34 @@ fn main() -> std::process::ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
+    // First of all: a SIGTERM during start must stop a node gracefully.
+    #[cfg(unix)]
+    with_termination_signals_blocked(luminex_node::run::catch_early_signals);
+    #[cfg(not(unix))]
+    luminex_node::run::catch_early_signals();
     luminex_node::cli::main()
+}
+
+/// Runs `f` with SIGTERM and SIGINT blocked, then restores the signal mask:
+/// a signal that arrives meanwhile stays pending and is delivered at the
+/// restore, to whatever `f` installed.
+#[cfg(unix)]
+fn with_termination_signals_blocked(f: impl FnOnce()) {
+    // SAFETY: libc calls on local, initialised signal sets; only this
+    // thread's mask changes, and this runs first in `main`, before any
+    // other thread exists, so no other thread could take the signal.
+    let old = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+        old
+    };
+    f();
+    // SAFETY: as above; `old` is the mask `pthread_sigmask` returned.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
 }

@@ -501,11 +501,13 @@ pub fn catch_early_signals() {
         seen: Arc::new(AtomicBool::new(false)),
         default: Arc::new(AtomicBool::new(!node)),
     };
-    // The flag that keeps the signal is registered before the action that
-    // may end the process: from the moment the process catches a signal,
-    // a signal is kept. (In the other order a SIGTERM between the two
-    // registrations was caught by the conditional default, which did
-    // nothing for a node, and then lost: the node started and ran on.)
+    // The binary's `main` calls this with SIGTERM and SIGINT blocked and
+    // unblocks them after: the OS shows the signal as caught as soon as
+    // the first registration installs the handler, before its action is
+    // in place, and a signal in between would run no action at all — lost
+    // (the node started and ran on). Blocked, it waits until every action
+    // below is registered. The flag that keeps the signal comes before
+    // the action that may end the process.
     #[cfg(unix)]
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         let installed = signal_hook::flag::register(sig, early.seen.clone()).and_then(|_| {
@@ -513,11 +515,6 @@ pub fn catch_early_signals() {
         });
         if let Err(e) = installed {
             eprintln!("cannot install a signal handler: {e}");
-        }
-        // A signal that came between the two registrations, to a command
-        // that is not a node, ends it as it would have without them.
-        if !node && early.seen.load(std::sync::atomic::Ordering::SeqCst) {
-            let _ = signal_hook::low_level::emulate_default_handler(sig);
         }
     }
     let _ = EARLY_SIGNAL.set(early);

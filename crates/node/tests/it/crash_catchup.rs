@@ -5,13 +5,10 @@
 //! chain no lower than the height the follower last reported, and it ends
 //! on the validator's tip with the same UTXO set.
 
-use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::bft::Proc;
-use crate::crash_sync::kill_moment;
+use crate::crash_sync::{checked_height, kill_moment};
 use crate::p2p::wait_until;
 use crate::support::{free_port, ok, Rng};
 
@@ -19,14 +16,6 @@ use crate::support::{free_port, ok, Rng};
 const KILLS: usize = 8;
 /// Heights the validator finalizes before the follower starts.
 const HEIGHTS: u64 = 250;
-
-/// `luminex chain check` on a stopped node's data: consistent, at a height.
-fn check(dir: &Path, spec: &str) -> u64 {
-    let report: Value =
-        serde_json::from_str(&ok(dir, 0, &["chain", "check", "--chain", spec])).unwrap();
-    assert_eq!(report["consistent"], true, "{report}");
-    report["height"].as_u64().unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_bft_catch_up_always_restarts_consistent() {
@@ -107,7 +96,7 @@ async fn sigkill_during_a_bft_catch_up_always_restarts_consistent() {
         // reported, then the kill.
         reported = kill_moment(follower.port, reported, tip.0, &mut rng).await;
         follower.kill();
-        let h = check(follower.dir.path(), &spec);
+        let h = checked_height(follower.dir.path(), &spec);
         assert!(
             h >= reported,
             "after {kills} kills: the follower reported height {reported}, restarted at {h}"

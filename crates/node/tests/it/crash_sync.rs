@@ -4,6 +4,7 @@
 //! a consistent chain no lower than the height the node last reported,
 //! and the node ends on its peer's tip with the same UTXO set.
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -20,6 +21,15 @@ pub(crate) async fn height(port: u16) -> u64 {
     get(port, "/health/node-status").await["height"]
         .as_u64()
         .unwrap()
+}
+
+/// `luminex chain check` on a stopped node's data (`dir`, chain `chain`):
+/// asserts it is consistent and returns its height.
+pub(crate) fn checked_height(dir: &Path, chain: &str) -> u64 {
+    let report: Value =
+        serde_json::from_str(&ok(dir, 0, &["chain", "check", "--chain", chain])).unwrap();
+    assert_eq!(report["consistent"], true, "{report}");
+    report["height"].as_u64().unwrap()
 }
 
 /// Waits for a random moment in the first half of what is left of a
@@ -77,11 +87,7 @@ async fn sigkill_during_a_download_always_restarts_consistent() {
             break;
         }
         kills += 1;
-        let report: Value =
-            serde_json::from_str(&ok(dir.path(), 0, &["chain", "check", "--chain", "dev"]))
-                .unwrap();
-        assert_eq!(report["consistent"], true, "after kill {kills}");
-        let h = report["height"].as_u64().unwrap();
+        let h = checked_height(dir.path(), "dev");
         assert!(
             h >= reported,
             "kill {kills}: the node reported height {reported}, restarted at {h}"

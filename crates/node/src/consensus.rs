@@ -32,14 +32,14 @@ use luminex_primitives::codec::{Decode, Encode};
 use luminex_primitives::{Block, CommitCertificate, Hash, Transaction};
 use luminex_service::metrics::TimeoutStep;
 use luminex_service::Node;
-use luminex_storage::Preverifier;
+use luminex_storage::{CertifiedBlock, Preverifier};
 use tokio::sync::{mpsc, watch};
 
 mod catchup;
 mod host;
 mod keys;
 use catchup::CatchUpRun;
-use host::NodeHost;
+use host::{CheckedBlocks, NodeHost};
 pub use keys::{read_validator_key, write_validator_key, SignedStateFile};
 
 /// How often a node announces its height and gossips its round again.
@@ -145,6 +145,8 @@ pub struct Consensus {
     /// Checks the signatures of a run's next block while one commits;
     /// away while a run uses it.
     preverifier: Option<Preverifier>,
+    /// Blocks of this height checked with the chain, for their commit.
+    checked: CheckedBlocks,
 }
 
 /// Heights double-signing evidence is kept on a chain without staking
@@ -212,6 +214,7 @@ pub fn start(
         pause: None,
         run: None,
         preverifier: None,
+        checked: CheckedBlocks::default(),
     };
     let handle = tokio::spawn(task.run(rx, stop));
     Ok((ConsensusHandle { tx }, handle))
@@ -229,6 +232,7 @@ impl Consensus {
                 rules: &self.rules,
                 wal: self.wal.as_ref(),
                 evidence: &self.evidence,
+                checked: &mut self.checked,
             };
             self.engine.start(&mut host)
         };
@@ -253,7 +257,7 @@ impl Consensus {
                     Some(Inbound::Timeout { height, round, kind }) => {
                         let before = self.step_position();
                         let effects = tokio::task::block_in_place(|| {
-                            let mut host = NodeHost { node: &self.node, rules: &self.rules, wal: self.wal.as_ref(), evidence: &self.evidence };
+                            let mut host = NodeHost { node: &self.node, rules: &self.rules, wal: self.wal.as_ref(), evidence: &self.evidence, checked: &mut self.checked };
                             self.engine.timeout(height, round, kind, &mut host)
                         });
                         if self.step_position() != before {
@@ -402,12 +406,15 @@ impl Consensus {
             rules: &self.rules,
             wal: self.wal.as_ref(),
             evidence: &self.evidence,
+            checked: &mut self.checked,
         };
         let r = match msg {
             Gossip::Message(m) => self.engine.receive(m, &mut host),
             Gossip::Certified {
                 block, certificate, ..
-            } => self.engine.certified(*block, certificate, &mut host),
+            } => self
+                .engine
+                .certified(Arc::new(*block), certificate, &mut host),
             // Peers that are behind ask for what they miss (ADR 0044);
             // announcements of heights are only relayed.
             Gossip::Status { .. } => return Verdict::Accept,
@@ -446,8 +453,11 @@ impl Consensus {
             rules: &self.rules,
             wal: self.wal.as_ref(),
             evidence: &self.evidence,
+            checked: &mut self.checked,
         };
-        let r = self.engine.certified(block, certificate, &mut host);
+        let r = self
+            .engine
+            .certified(Arc::new(block), certificate, &mut host);
         self.carry_out_result(r)
     }
 
@@ -533,6 +543,7 @@ impl Consensus {
                     rules: &self.rules,
                     wal: self.wal.as_ref(),
                     evidence: &self.evidence,
+                    checked: &mut self.checked,
                 };
                 self.engine
                     .receive(ConsensusMessage::Proposal(Box::new(r.proposal)), &mut host)
@@ -598,6 +609,7 @@ impl Consensus {
                 rules: &self.rules,
                 wal: self.wal.as_ref(),
                 evidence: &self.evidence,
+                checked: &mut self.checked,
             };
             self.engine.advance(record, certificate, &mut host)
         });
@@ -663,16 +675,22 @@ impl Consensus {
     /// Commits a decided block: at once and synced, or, in a run of caught-up
     /// blocks, without waiting for the disk (the run syncs, then starts the
     /// next height). Then the next height is started at the chain's pace.
-    fn commit(&mut self, block: Box<Block>, certificate: CommitCertificate) {
+    fn commit(&mut self, block: Arc<Block>, certificate: CommitCertificate) {
         let height = certificate.height;
-        let block = Arc::new(*block);
         let started = std::time::Instant::now();
         let in_run = self.run.is_some();
+        // The engine checked this block with the host before deciding it:
+        // its context-free checks are not run again.
+        let checked = self.checked.take(&block);
+        let decided = match &checked {
+            Some(c) => CertifiedBlock::Checked(c),
+            None => CertifiedBlock::Shared(&block),
+        };
         let r = tokio::task::block_in_place(|| {
             if in_run {
-                self.node.accept_certified_unsynced(&block, &certificate)
+                self.node.accept_certified_unsynced(decided, &certificate)
             } else {
-                self.node.accept_certified(&block, &certificate)
+                self.node.accept_certified(decided, &certificate)
             }
         });
         tracing::debug!(

@@ -10,7 +10,9 @@ use luminex_ledger::{
 };
 use luminex_mempool::{Candidate, Mempool, MempoolError};
 use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, Transaction, TxOut};
-use luminex_storage::{AcceptStatus, Accepted, ChainError, ChainStore, PreparedBlock};
+use luminex_storage::{
+    AcceptStatus, Accepted, CertifiedBlock, ChainError, ChainStore, PreparedBlock,
+};
 use parking_lot::RwLock;
 
 use luminex_primitives::Clock;
@@ -322,11 +324,12 @@ impl Node {
     /// certificate that finalized it), with the mempool and events
     /// following as for any block. Not announced: BFT blocks travel inside
     /// proposals and catch-up messages.
-    pub fn accept_certified(
+    pub fn accept_certified<'a>(
         &self,
-        block: &Arc<Block>,
+        block: impl Into<CertifiedBlock<'a>>,
         certificate: &luminex_primitives::CommitCertificate,
     ) -> Result<Accepted, ChainError> {
+        let block = block.into();
         self.accept_with(|chain, now, cache| chain.accept_certified(block, certificate, now, cache))
     }
 
@@ -334,11 +337,12 @@ impl Node {
     /// more to follow (ADR 0049): committed without waiting for the disk
     /// ([`ChainStore::accept_certified_unsynced`]), the mempool following
     /// at once, and nothing announced until [`Node::publish_synced`].
-    pub fn accept_certified_unsynced(
+    pub fn accept_certified_unsynced<'a>(
         &self,
-        block: &Arc<Block>,
+        block: impl Into<CertifiedBlock<'a>>,
         certificate: &luminex_primitives::CommitCertificate,
     ) -> Result<Accepted, ChainError> {
+        let block = block.into();
         self.accept_quietly(|chain, now, cache| {
             chain.accept_certified_unsynced(block, certificate, now, cache)
         })

@@ -2,6 +2,8 @@
 //! corrupted as its [`Behaviour`] dictates. Honest validators' votes are
 //! recorded here too, for the no-double-signing check.
 
+use std::sync::Arc;
+
 use luminex_consensus::bft::{ConsensusMessage, SignedProposal, SignedVote};
 use luminex_primitives::codec::Encode;
 use luminex_primitives::hash::Domain;
@@ -121,7 +123,7 @@ impl Sim {
             if let Ok(Some(record)) = live.chain.consensus_record(parent.height) {
                 let block = &p.proposal.block;
                 let time = block.header.time_ms() + 1;
-                proposal.block = live.chain.with_context(|ctx| {
+                proposal.block = Arc::new(live.chain.with_context(|ctx| {
                     self.rules.build_block(
                         &parent,
                         &record,
@@ -131,7 +133,7 @@ impl Sim {
                         time,
                         block.txs.clone(),
                     )
-                });
+                }));
             }
         }
         let signature = self.nodes[i]

@@ -150,7 +150,7 @@ impl Sim {
                 Effect::PersistFailed(e) => {
                     self.violation = Some(format!("node {i} could not record its votes: {e}"));
                 }
-                Effect::Commit { block, certificate } => self.commit(i, *block, certificate),
+                Effect::Commit { block, certificate } => self.commit(i, block, certificate),
             }
         }
     }
@@ -210,7 +210,7 @@ impl Sim {
         }
     }
 
-    pub(crate) fn commit(&mut self, i: usize, block: Block, certificate: CommitCertificate) {
+    pub(crate) fn commit(&mut self, i: usize, block: Arc<Block>, certificate: CommitCertificate) {
         let hash = block.hash();
         let height = certificate.height;
         let honest = self.honest(i);
@@ -218,7 +218,6 @@ impl Sim {
         let Some(live) = self.nodes[i].live.as_mut() else {
             return;
         };
-        let block = Arc::new(block);
         if let Err(e) =
             live.chain
                 .accept_certified(&block, &certificate, now_ms / 1000, &live.cache)

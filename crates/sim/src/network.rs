@@ -281,7 +281,7 @@ impl Sim {
                 }
             }
             Wire::Certified(block, cert) => {
-                let r = self.with_engine_result(to, |e, h| e.certified((*block).clone(), cert, h));
+                let r = self.with_engine_result(to, |e, h| e.certified(block, cert, h));
                 if let Err(e) = r {
                     if e.penalize() {
                         self.violation = Some(format!(

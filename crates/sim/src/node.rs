@@ -8,7 +8,7 @@ use std::sync::Arc;
 use luminex_consensus::bft::evidence::MAX_POOL;
 use luminex_consensus::bft::{BftRules, Engine, EvidencePool, Host, ProposalRelay, SignedState};
 use luminex_crypto::SigningKey;
-use luminex_ledger::{ChainSpec, SigCache};
+use luminex_ledger::{ChainSpec, CheckedBlock, SigCache};
 use luminex_mempool::Mempool;
 use luminex_primitives::{Amount, Block, CommitCertificate, Hash, Lock, TxOut};
 use luminex_storage::{ChainStore, MemoryStore};
@@ -184,10 +184,12 @@ impl Host for NodeHost<'_> {
         }))
     }
 
-    fn validate_block(&mut self, block: &Block) -> bool {
-        self.chain
-            .check_proposal(block, self.now_ms, self.cache)
-            .is_ok()
+    fn validate_block(&mut self, block: &Arc<Block>) -> bool {
+        CheckedBlock::check(Arc::clone(block), self.chain.spec()).is_ok_and(|checked| {
+            self.chain
+                .check_proposal(&checked, self.now_ms, self.cache)
+                .is_ok()
+        })
     }
 
     fn persist(&mut self, state: &SignedState) -> Result<(), String> {

@@ -37,9 +37,9 @@ mod sync_batch;
 pub mod tables;
 
 pub use chain::{
-    AcceptStatus, Accepted, AddressTx, ChainError, ChainStore, ConsistencyReport, PreparedBlock,
-    StoreOptions, StoredTx, Tip, DEFAULT_RECENT_BLOCK_BYTES, DEFAULT_UTXO_CACHE_BYTES,
-    MAX_UNSYNCED_BATCHES,
+    AcceptStatus, Accepted, AddressTx, CertifiedBlock, ChainError, ChainStore, ConsistencyReport,
+    PreparedBlock, StoreOptions, StoredTx, Tip, DEFAULT_RECENT_BLOCK_BYTES,
+    DEFAULT_UTXO_CACHE_BYTES, MAX_UNSYNCED_BATCHES,
 };
 pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES};
 pub use kv::{Batch, KvExt, KvStore, StoreError};

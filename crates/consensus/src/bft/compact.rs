@@ -86,7 +86,7 @@ impl CompactProposal {
 
     /// The signed proposal of `block`, which must be the block this
     /// proposal names (same hash).
-    pub fn with_block(self, block: Block) -> SignedProposal {
+    pub fn with_block(self, block: Arc<Block>) -> SignedProposal {
         debug_assert_eq!(block.hash(), self.block_hash());
         SignedProposal {
             proposal: Proposal {
@@ -277,7 +277,7 @@ impl PendingProposal {
                 height: c.height,
                 round: c.round,
                 pol_round: c.pol_round,
-                block,
+                block: Arc::new(block),
             },
             signature: c.signature.clone(),
         }))

@@ -18,6 +18,7 @@
 //! anything that conflicts with what it signed before the crash.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use luminex_ledger::ConsensusRecord;
 use luminex_primitives::codec::Encode;
@@ -66,8 +67,8 @@ pub enum Effect {
     /// The height is decided: commit `block` with `certificate`, then call
     /// [`Engine::advance`].
     Commit {
-        /// The block.
-        block: Box<Block>,
+        /// The block: the one the engine checked with the host, shared.
+        block: Arc<Block>,
         /// Precommits of more than two thirds of the power.
         certificate: CommitCertificate,
     },
@@ -81,7 +82,7 @@ pub struct Engine {
     machine: HeightMachine,
     last_commit: Option<CommitCertificate>,
     /// Blocks proposed at this height, by hash.
-    blocks: HashMap<Hash, Block>,
+    blocks: HashMap<Hash, Arc<Block>>,
     /// Validity of each proposed block, by hash.
     valid: HashMap<Hash, bool>,
     /// The proposal taken in each round (for gossip).
@@ -89,7 +90,7 @@ pub struct Engine {
     signed: SignedState,
     future: Vec<ConsensusMessage>,
     /// Certified blocks of later heights from catch-up, until their turn.
-    certified_ahead: BTreeMap<u64, (Block, CommitCertificate)>,
+    certified_ahead: BTreeMap<u64, (Arc<Block>, CommitCertificate)>,
     locking: bool,
     decided: bool,
     /// The certificate of the height decided and not yet left. Precommits
@@ -171,7 +172,7 @@ impl Engine {
 
     /// A block proposed at the current height that this engine holds
     /// (from an earlier round, or its own).
-    pub fn known_block(&self, hash: &Hash) -> Option<&Block> {
+    pub fn known_block(&self, hash: &Hash) -> Option<&Arc<Block>> {
         self.blocks.get(hash)
     }
 
@@ -313,7 +314,7 @@ impl Engine {
     /// is valid.
     pub fn certified(
         &mut self,
-        block: Block,
+        block: Arc<Block>,
         certificate: CommitCertificate,
         host: &mut dyn Host,
     ) -> Result<Vec<Effect>, MessageError> {
@@ -361,10 +362,7 @@ impl Engine {
         self.decided = true;
         self.decided_by_votes = false;
         self.decided_cert = Some(certificate.clone());
-        Ok(vec![Effect::Commit {
-            block: Box::new(block),
-            certificate,
-        }])
+        Ok(vec![Effect::Commit { block, certificate }])
     }
 
     /// Moves to the height after `record` (the consensus state after the
@@ -591,7 +589,7 @@ impl Engine {
         let pol_round = p.proposal.pol_round;
         self.blocks
             .entry(hash)
-            .or_insert_with(|| p.proposal.block.clone());
+            .or_insert_with(|| Arc::clone(&p.proposal.block));
         self.proposals.entry(round).or_insert(p);
         Ok(Input::Proposal {
             round,
@@ -659,10 +657,7 @@ impl Engine {
                     self.decided = true;
                     self.decided_by_votes = true;
                     self.decided_cert = Some(certificate.clone());
-                    effects.push(Effect::Commit {
-                        block: Box::new(block),
-                        certificate,
-                    });
+                    effects.push(Effect::Commit { block, certificate });
                 }
             }
         }
@@ -690,7 +685,9 @@ impl Engine {
         let block = match value {
             // The valid value again; a restarted validator may not hold it.
             Some(v) => self.blocks.get(&v).cloned()?,
-            None => host.build_block(height, round, proposer, self.last_commit.as_ref())?,
+            None => {
+                Arc::new(host.build_block(height, round, proposer, self.last_commit.as_ref())?)
+            }
         };
         let hash = block.hash();
         if let Some((_, h)) = self.signed.proposals.iter().find(|(r, _)| *r == round) {
@@ -723,7 +720,7 @@ impl Engine {
         self.valid.insert(hash, true);
         self.blocks
             .entry(hash)
-            .or_insert_with(|| signed.proposal.block.clone());
+            .or_insert_with(|| Arc::clone(&signed.proposal.block));
         self.proposals.entry(round).or_insert(signed.clone());
         effects.push(Effect::Broadcast(ConsensusMessage::Proposal(Box::new(
             signed,

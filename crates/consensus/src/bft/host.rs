@@ -3,6 +3,8 @@
 //! chain, and the write-ahead record of what the validator signed
 //! ([`SignedState`]), persisted before any signature leaves the engine.
 
+use std::sync::Arc;
+
 use luminex_primitives::codec::{Decode, DecodeError, Encode, Reader, Sink};
 use luminex_primitives::{Block, CommitCertificate, Hash, Signature};
 
@@ -36,8 +38,10 @@ pub trait Host {
         proposer: Hash,
         last_commit: Option<&CommitCertificate>,
     ) -> Option<Block>;
-    /// Whether `block` would connect on the tip.
-    fn validate_block(&mut self, block: &Block) -> bool;
+    /// Whether `block` would connect on the tip. The block is the one the
+    /// engine keeps and commits, shared, so a host may remember what it
+    /// learned about this very block (`Arc::ptr_eq`) for its commit.
+    fn validate_block(&mut self, block: &Arc<Block>) -> bool;
     /// Records `state` durably; nothing this validator signs leaves the
     /// engine before the state that contains it is recorded.
     fn persist(&mut self, state: &SignedState) -> Result<(), String>;

@@ -6,6 +6,8 @@
 //! vote can neither be replayed on another chain nor passed off as a
 //! transaction signature.
 
+use std::sync::Arc;
+
 use luminex_primitives::block::MAX_BLOCK_TXS;
 use luminex_primitives::codec::put_length;
 use luminex_primitives::codec::{Decode, DecodeError, Encode, Reader, Sink};
@@ -34,8 +36,9 @@ pub struct Proposal {
     pub round: u32,
     /// Proof-of-lock round (`validRound` in the paper), or `None` (−1).
     pub pol_round: Option<u32>,
-    /// The proposed block.
-    pub block: Block,
+    /// The proposed block, shared: the engine keeps it, commits it and
+    /// hands it to the host without copying tens of megabytes.
+    pub block: Arc<Block>,
 }
 
 impl Proposal {
@@ -114,7 +117,7 @@ impl Decode for SignedProposal {
                 height,
                 round,
                 pol_round,
-                block: Block::decode(r)?,
+                block: Arc::new(Block::decode(r)?),
             },
             signature: Signature::decode(r)?,
         })

@@ -89,7 +89,7 @@ struct Rebuilding {
 /// A proposal this validator sent in compact form.
 struct Own {
     height: u64,
-    block: Block,
+    block: Arc<Block>,
     answers: u32,
 }
 
@@ -121,7 +121,7 @@ impl ProposalRelay {
         let block = &p.proposal.block;
         self.own.entry(block.hash()).or_insert_with(|| Own {
             height: p.proposal.height,
-            block: block.clone(),
+            block: Arc::clone(block),
             answers: 0,
         });
         Gossip::CompactProposal(Box::new(CompactProposal::new(p)))
@@ -188,7 +188,7 @@ impl ProposalRelay {
         if let Some(block) = engine.known_block(&key.0) {
             let mut out = Outcome::new(Relay::Accept);
             out.rebuilt.push(Rebuilt {
-                proposal: c.with_block(block.clone()),
+                proposal: c.with_block(Arc::clone(block)),
                 fetched: false,
             });
             return out;

@@ -2,6 +2,8 @@
 //! proposal or a vote has its own error, and a validator records what it
 //! signs before sending it and never contradicts it after a restart.
 
+use std::sync::Arc;
+
 use luminex_consensus::bft::machine::TimeoutKind;
 use luminex_consensus::bft::{
     BftRules, ConsensusMessage, Effect, Engine, Host, MessageError, Proposal, SignedProposal,
@@ -95,7 +97,7 @@ impl Host for TestHost {
         let t = u64::from(self.spec.genesis.time) * 1000 + 1000 + u64::from(round);
         Some(self.block(proposer, t))
     }
-    fn validate_block(&mut self, _block: &Block) -> bool {
+    fn validate_block(&mut self, _block: &Arc<Block>) -> bool {
         self.valid
     }
     fn persist(&mut self, state: &SignedState) -> Result<(), String> {
@@ -179,7 +181,7 @@ impl Fixture {
             height: 1,
             round,
             pol_round: None,
-            block,
+            block: Arc::new(block),
         };
         let signature = self.keys[key].sign(&proposal.digest(self.rules.domain()));
         ConsensusMessage::Proposal(Box::new(SignedProposal {
@@ -329,7 +331,7 @@ fn proposals_are_refused_for_each_reason_with_its_own_error() {
         height: 1,
         round: 0,
         pol_round: None,
-        block: big,
+        block: Arc::new(big),
     };
     // Signed under the small spec's domain (another genesis hash).
     let small_domain = *BftRules::for_spec(&small).unwrap().domain();
@@ -371,11 +373,11 @@ fn four_engines_decide_a_block_with_a_valid_certificate() {
     let handle = |i: usize,
                   effects: Vec<Effect>,
                   queue: &mut Vec<(usize, ConsensusMessage)>,
-                  commits: &mut Vec<(usize, Block, CommitCertificate)>| {
+                  commits: &mut Vec<(usize, Arc<Block>, CommitCertificate)>| {
         for e in effects {
             match e {
                 Effect::Broadcast(m) => queue.push((i, m)),
-                Effect::Commit { block, certificate } => commits.push((i, *block, certificate)),
+                Effect::Commit { block, certificate } => commits.push((i, block, certificate)),
                 _ => {}
             }
         }
@@ -578,7 +580,7 @@ fn a_decision_from_a_peers_certificate_awaits_no_precommits() {
     let mut e = f.engine(Some(3), None);
     e.start(&mut host);
     assert!(!e.awaits_precommits(), "not decided yet");
-    let eff = e.certified(block, cert, &mut host).unwrap();
+    let eff = e.certified(Arc::new(block), cert, &mut host).unwrap();
     assert!(matches!(eff.as_slice(), [Effect::Commit { .. }]));
     assert!(e.is_decided() && !e.awaits_precommits());
 }

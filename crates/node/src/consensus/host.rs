@@ -2,11 +2,15 @@
 //! mempool for proposals, blocks checked and committed through the
 //! service, and the write-ahead record synced before a signature leaves.
 
+use std::sync::Arc;
+
 use luminex_consensus::bft::evidence::MAX_POOL;
 use luminex_consensus::bft::{BftRules, EvidencePool, Host, SignedState};
+use luminex_ledger::CheckedBlock;
 use luminex_primitives::codec::Encode;
 use luminex_primitives::{Amount, Block, CommitCertificate, Hash, Transaction, TxOut};
 use luminex_service::Node;
+use luminex_storage::ChainError;
 
 use super::SignedStateFile;
 
@@ -17,6 +21,37 @@ pub(super) struct NodeHost<'a> {
     pub(super) wal: Option<&'a SignedStateFile>,
     /// Evidence to put in this node's proposals.
     pub(super) evidence: &'a EvidencePool,
+    /// Blocks of this height that passed [`Host::validate_block`].
+    pub(super) checked: &'a mut CheckedBlocks,
+}
+
+/// The blocks of the current height that passed the chain's checks, kept
+/// so the one decided is committed without checking and hashing every
+/// transaction again. Matched by identity (`Arc::ptr_eq`): the engine
+/// commits the very block it had checked, and a block with the same hash
+/// but another body never borrows these checks.
+#[derive(Default)]
+pub(super) struct CheckedBlocks(Vec<CheckedBlock>);
+
+impl CheckedBlocks {
+    /// At most this many blocks (one per round a height runs to) are kept.
+    const MAX: usize = 8;
+
+    /// Keeps `checked`, forgetting the oldest past [`Self::MAX`].
+    pub(super) fn keep(&mut self, checked: CheckedBlock) {
+        if self.0.len() == Self::MAX {
+            self.0.remove(0);
+        }
+        self.0.push(checked);
+    }
+
+    /// The checks of this very block, forgetting every block kept.
+    pub(super) fn take(&mut self, block: &Arc<Block>) -> Option<CheckedBlock> {
+        let found = self.0.iter().position(|c| Arc::ptr_eq(c.block(), block));
+        let checked = found.map(|i| self.0.swap_remove(i));
+        self.0.clear();
+        checked
+    }
 }
 
 /// Drops transactions from the end of `txs` until at least `over` bytes
@@ -156,15 +191,22 @@ impl Host for NodeHost<'_> {
         Some(block)
     }
 
-    fn validate_block(&mut self, block: &Block) -> bool {
+    fn validate_block(&mut self, block: &Arc<Block>) -> bool {
         let started = std::time::Instant::now();
-        let r = self
-            .node
-            .chain
-            .check_proposal(block, self.now_ms(), &self.node.cache);
+        let r = CheckedBlock::check(Arc::clone(block), &self.node.spec)
+            .map_err(ChainError::from)
+            .and_then(|checked| {
+                self.node
+                    .chain
+                    .check_proposal(&checked, self.now_ms(), &self.node.cache)?;
+                Ok(checked)
+            });
         tracing::debug!(block = %block.hash(), txs = block.txs.len(), ms = started.elapsed().as_millis() as u64, "proposal checked");
         match r {
-            Ok(()) => true,
+            Ok(checked) => {
+                self.checked.keep(checked);
+                true
+            }
             Err(e) => {
                 tracing::info!(block = %block.hash(), error = %e, "proposed block is invalid");
                 false

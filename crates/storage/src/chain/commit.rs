@@ -135,13 +135,16 @@ impl ChainStore {
     /// the consensus rules (at `now_ms`), its consensus state, every
     /// transaction against the UTXO set — without writing anything: a BFT
     /// validator's check of a proposal before it prevotes for it. Verified
-    /// signatures go into `cache`, so committing the block later is cheap.
+    /// signatures go into `cache`, so committing the block later is cheap;
+    /// `checked` carries the block's context-free checks, so committing it
+    /// as [`CertifiedBlock::Checked`] does not repeat them either.
     pub fn check_proposal(
         &self,
-        block: &Block,
+        checked: &CheckedBlock,
         now_ms: u64,
         cache: &SigCache,
     ) -> Result<(), ChainError> {
+        let block: &Block = checked.block();
         let tip = self.tip();
         if block.header.prev_hash() != tip.hash {
             return Err(BlockError::BadParent.into());
@@ -161,7 +164,7 @@ impl ChainStore {
             height: tip.height + 1,
             prev_hash: tip.hash,
         };
-        let connected = connect_block(block, &coins, &ctx, &self.spec, cache)?;
+        let connected = connect_checked(checked, &coins, &ctx, &self.spec, cache)?;
         if self.stakes() {
             let signers = self.commit_signers(block, ctx.height)?;
             // Applied and undone under the state's lock: unchanged after.

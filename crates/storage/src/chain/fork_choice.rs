@@ -134,15 +134,15 @@ impl ChainStore {
     /// the block's height before anything else; the block must extend the
     /// tip, and becomes final when it is connected. A block that conflicts
     /// with a final block is refused ([`ChainError::Finalized`]).
-    pub fn accept_certified(
+    pub fn accept_certified<'a>(
         &self,
-        block: &Arc<Block>,
+        block: impl Into<CertifiedBlock<'a>>,
         certificate: &CommitCertificate,
         now: u64,
         cache: &SigCache,
     ) -> Result<Accepted, ChainError> {
         let _w = self.write.lock();
-        self.accept_certified_locked(block, certificate, now, cache)
+        self.accept_certified_locked(block.into(), certificate, now, cache)
     }
 
     /// [`ChainStore::accept_certified`] without waiting for the disk (ADR
@@ -151,20 +151,21 @@ impl ChainStore {
     /// survive the process's death at once and a crash of the machine only
     /// after the next [`ChainStore::sync`] or synced commit, so the caller
     /// syncs before it reports the blocks or signs anything on top of them.
-    pub fn accept_certified_unsynced(
+    pub fn accept_certified_unsynced<'a>(
         &self,
-        block: &Arc<Block>,
+        block: impl Into<CertifiedBlock<'a>>,
         certificate: &CommitCertificate,
         now: u64,
         cache: &SigCache,
     ) -> Result<Accepted, ChainError> {
+        let block = block.into();
         self.deferred(|| self.accept_certified_locked(block, certificate, now, cache))
     }
 
     /// Accepts a certified block (the caller holds the write lock).
     fn accept_certified_locked(
         &self,
-        block: &Arc<Block>,
+        block: CertifiedBlock<'_>,
         certificate: &CommitCertificate,
         now: u64,
         cache: &SigCache,
@@ -176,13 +177,7 @@ impl ChainStore {
             disconnected: vec![],
             verified_signatures: 0,
         };
-        acc.status = self.accept_one(
-            Incoming::Shared(block),
-            Some(certificate),
-            now,
-            cache,
-            &mut acc,
-        )?;
+        acc.status = self.accept_one(block.incoming(), Some(certificate), now, cache, &mut acc)?;
         Ok(acc)
     }
 

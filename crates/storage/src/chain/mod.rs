@@ -225,6 +225,47 @@ impl PreparedBlock {
     }
 }
 
+/// A decided block handed to [`ChainStore::accept_certified`]: shared as
+/// it came, or with its context-free checks done (a proposal this
+/// validator checked before voting), whose ids are then not computed
+/// again.
+#[derive(Clone, Copy, Debug)]
+pub enum CertifiedBlock<'a> {
+    /// The block as it came.
+    Shared(&'a Arc<Block>),
+    /// The block with its context-free checks done.
+    Checked(&'a CheckedBlock),
+}
+
+impl<'a> From<&'a Arc<Block>> for CertifiedBlock<'a> {
+    fn from(b: &'a Arc<Block>) -> Self {
+        CertifiedBlock::Shared(b)
+    }
+}
+
+impl<'a> From<&'a CheckedBlock> for CertifiedBlock<'a> {
+    fn from(c: &'a CheckedBlock) -> Self {
+        CertifiedBlock::Checked(c)
+    }
+}
+
+impl<'a> CertifiedBlock<'a> {
+    /// The block.
+    pub fn block(&self) -> &'a Arc<Block> {
+        match self {
+            CertifiedBlock::Shared(b) => b,
+            CertifiedBlock::Checked(c) => c.block(),
+        }
+    }
+
+    fn incoming(self) -> Incoming<'a> {
+        match self {
+            CertifiedBlock::Shared(b) => Incoming::Shared(b),
+            CertifiedBlock::Checked(c) => Incoming::Checked(c),
+        }
+    }
+}
+
 /// A block handed to [`ChainStore`]: borrowed as it came, shared, or with
 /// its context-free checks done (its ids are then not computed again).
 #[derive(Clone, Copy)]

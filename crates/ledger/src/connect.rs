@@ -6,7 +6,7 @@ use std::sync::Arc;
 use luminex_primitives::{Amount, Block, Hash, OutPoint, TxKind};
 use rayon::prelude::*;
 
-use crate::validate::{check_block, BlockIds};
+use crate::validate::{check_block, check_block_known, BlockIds, KnownTx};
 use crate::{
     check_tx_inputs, verify_signatures, BlockError, BlockUndo, ChainSpec, Coin, SigCache, TxError,
     UtxoChanges, UtxoView,
@@ -32,6 +32,18 @@ impl CheckedBlock {
     /// Runs the context-free checks of `block` under `spec`.
     pub fn check(block: Arc<Block>, spec: &ChainSpec) -> Result<CheckedBlock, BlockError> {
         let ids = check_block(&block, spec)?;
+        Ok(CheckedBlock { block, ids })
+    }
+
+    /// [`CheckedBlock::check`] for a block some of whose transactions were
+    /// checked before ([`check_block_known`]): a proposal rebuilt from the
+    /// mempool's copies, whose ids the mempool computed at admission.
+    pub fn check_known(
+        block: Arc<Block>,
+        spec: &ChainSpec,
+        known: &[Option<KnownTx>],
+    ) -> Result<CheckedBlock, BlockError> {
+        let ids = check_block_known(&block, spec, known)?;
         Ok(CheckedBlock { block, ids })
     }
 

@@ -363,6 +363,33 @@ pub struct BlockIds {
 /// is wrong with it, so a peer cannot get a valid header condemned by
 /// sending it with altered transactions or witnesses.
 pub fn check_block(block: &Block, spec: &ChainSpec) -> Result<BlockIds, BlockError> {
+    check_block_known(block, spec, &[])
+}
+
+/// The ids and encoded size of a transaction that passed
+/// [`check_transaction`] under the spec a block is checked with — a
+/// mempool's, computed when it admitted the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownTx {
+    /// Its txid.
+    pub txid: Hash,
+    /// Its wtxid.
+    pub wtxid: Hash,
+    /// Its encoded size ([`check_transaction`]'s result).
+    pub size: usize,
+}
+
+/// [`check_block`] for a block some of whose transactions were checked
+/// before: `known[i]`, when present, holds what [`check_transaction`] and
+/// the hashing found for transaction `i` (never the coinbase), which must
+/// be this very transaction — a BFT proposal rebuilt from the mempool's
+/// own copies. Those are not hashed or checked again; everything about the
+/// block itself (its commitment, size and coinbase) is.
+pub fn check_block_known(
+    block: &Block,
+    spec: &ChainSpec,
+    known: &[Option<KnownTx>],
+) -> Result<BlockIds, BlockError> {
     let Some(coinbase) = block.txs.first() else {
         return Err(BlockError::NoCoinbase);
     };
@@ -374,6 +401,9 @@ pub fn check_block(block: &Block, spec: &ChainSpec) -> Result<BlockIds, BlockErr
         .par_iter()
         .enumerate()
         .map(|(index, tx)| {
+            if let Some(k) = known.get(index).copied().flatten().filter(|_| index > 0) {
+                return (k.txid, k.wtxid, Ok(k.size));
+            }
             let size = if index == 0 {
                 Ok(tx.encoded_len())
             } else {

@@ -24,9 +24,10 @@ use luminex_consensus::bft::machine::{Step, TimeoutKind};
 use luminex_consensus::bft::relay::Outcome;
 use luminex_consensus::bft::{
     BftRules, CompactProposal, ConsensusMessage, ConsensusSigner, DuplicateVoteEvidence, Effect,
-    Engine, EvidencePool, Gossip, MessageError, ProposalRelay, Relay,
+    Engine, EvidencePool, Gossip, MessageError, Pooled, ProposalRelay, Relay,
 };
 use luminex_crypto::SigningKey;
+use luminex_ledger::KnownTx;
 use luminex_p2p::Verdict;
 use luminex_primitives::codec::{Decode, Encode};
 use luminex_primitives::{Block, CommitCertificate, Hash, Transaction};
@@ -479,8 +480,17 @@ impl Consensus {
     }
 
     /// A mempool lookup by txid, for the relay.
-    fn lookup(node: &Node) -> impl Fn(&Hash) -> Option<Arc<Transaction>> + '_ {
-        move |txid| node.mempool.read().get(txid).map(|e| e.tx.clone())
+    fn lookup(node: &Node) -> impl Fn(&Hash) -> Option<Pooled> + '_ {
+        move |txid| {
+            node.mempool.read().get(txid).map(|e| Pooled {
+                tx: e.tx.clone(),
+                known: Some(KnownTx {
+                    txid: e.txid,
+                    wtxid: e.wtxid,
+                    size: e.size,
+                }),
+            })
+        }
     }
 
     /// A proposal in compact form: authenticated (its signature covers the
@@ -537,6 +547,8 @@ impl Consensus {
             let hash = r.proposal.proposal.block.hash();
             tracing::debug!(block = %hash, txs = r.proposal.proposal.block.txs.len(), fetched = r.fetched, "compact proposal rebuilt");
             self.node.metrics.consensus_compact_proposal(r.fetched);
+            self.checked
+                .offer(Arc::clone(&r.proposal.proposal.block), r.known);
             let result = tokio::task::block_in_place(|| {
                 let mut host = NodeHost {
                     node: &self.node,

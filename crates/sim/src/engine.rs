@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use luminex_consensus::bft::evidence::{AddEvidence, CheckEvidence};
 use luminex_consensus::bft::relay::{Lookup, Outcome as RelayOutcome};
+use luminex_consensus::bft::Pooled;
 use luminex_consensus::bft::{
     ConsensusMessage, DuplicateVoteEvidence, Effect, Gossip, ProposalRelay, Relay,
 };
+use luminex_ledger::KnownTx;
 use luminex_primitives::codec::Encode;
 use luminex_primitives::{Block, CommitCertificate, Hash};
 
@@ -63,7 +65,16 @@ impl Sim {
         let now_ms = self.start_ms + self.now;
         let live = self.nodes[i].live.as_mut()?;
         let pool = &live.mempool;
-        let lookup = |id: &Hash| pool.get(id).map(|e| e.tx.clone());
+        let lookup = |id: &Hash| {
+            pool.get(id).map(|e| Pooled {
+                tx: e.tx.clone(),
+                known: Some(KnownTx {
+                    txid: e.txid,
+                    wtxid: e.wtxid,
+                    size: e.size,
+                }),
+            })
+        };
         let out = f(&mut live.relay, &live.engine, now_ms, &lookup);
         for g in &out.publish {
             self.broadcast(i, Wire::Consensus(g.encode()));

@@ -19,6 +19,7 @@
 
 use std::sync::Arc;
 
+use luminex_ledger::KnownTx;
 use luminex_primitives::block::MAX_BLOCK_TXS;
 use luminex_primitives::codec::{put_length, Decode, DecodeError, Encode, Reader, Sink};
 use luminex_primitives::{
@@ -179,12 +180,32 @@ pub enum FillError {
     Txid(u32),
 }
 
+/// A mempool's transaction offered to a proposal being rebuilt, with what
+/// the mempool's admission found about it (its ids and size, under this
+/// chain's spec), when known: the rebuilt block is then neither hashed nor
+/// checked again for it.
+#[derive(Clone, Debug)]
+pub struct Pooled {
+    /// The transaction.
+    pub tx: Arc<Transaction>,
+    /// Its ids and size from the mempool's admission, if known.
+    pub known: Option<KnownTx>,
+}
+
+impl From<Arc<Transaction>> for Pooled {
+    fn from(tx: Arc<Transaction>) -> Pooled {
+        Pooled { tx, known: None }
+    }
+}
+
 /// A compact proposal being rebuilt.
 #[derive(Clone, Debug)]
 pub struct PendingProposal {
     compact: CompactProposal,
     /// The block's transactions as far as known, coinbase first.
     slots: Vec<Option<Arc<Transaction>>>,
+    /// What the mempool knew of the transaction in each slot.
+    known: Vec<Option<KnownTx>>,
 }
 
 impl PendingProposal {
@@ -194,7 +215,12 @@ impl PendingProposal {
         if let Some(c) = &compact.coinbase {
             slots[0] = Some(Arc::new(c.clone()));
         }
-        PendingProposal { compact, slots }
+        let known = vec![None; slots.len()];
+        PendingProposal {
+            compact,
+            slots,
+            known,
+        }
     }
 
     /// The proposal.
@@ -204,13 +230,25 @@ impl PendingProposal {
 
     /// Fills the missing transactions that `lookup` (the mempool, by txid)
     /// has.
-    pub fn fill_from(&mut self, mut lookup: impl FnMut(&Hash) -> Option<Arc<Transaction>>) {
+    pub fn fill_from(&mut self, mut lookup: impl FnMut(&Hash) -> Option<Pooled>) {
         let first = usize::from(self.compact.coinbase.is_some());
-        for (slot, txid) in self.slots[first..].iter_mut().zip(&self.compact.txids) {
+        let slots = self.slots[first..].iter_mut().zip(&mut self.known[first..]);
+        for ((slot, known), txid) in slots.zip(&self.compact.txids) {
             if slot.is_none() {
-                *slot = lookup(txid);
+                if let Some(p) = lookup(txid) {
+                    *slot = Some(p.tx);
+                    // Ids for another txid would be another transaction's.
+                    *known = p.known.filter(|k| k.txid == *txid);
+                }
             }
         }
+    }
+
+    /// What the mempool knew of each transaction of the block (none for
+    /// the coinbase and for transactions asked for), for
+    /// [`luminex_ledger::CheckedBlock::check_known`].
+    pub fn known(&self) -> &[Option<KnownTx>] {
+        &self.known
     }
 
     /// Block indexes of the transactions still missing, ascending.
@@ -260,10 +298,26 @@ impl PendingProposal {
             .map(|s| Transaction::clone(s.as_ref().expect("every slot filled")))
             .collect();
         let c = &self.compact;
-        if commitment.check(&c.header.merkle_root(), &txs).is_err() {
+        // The mempool's ids where it gave them, hashed here otherwise.
+        let (txids, wtxids): (Vec<Hash>, Vec<Hash>) = txs
+            .iter()
+            .zip(&self.known)
+            .map(|(tx, k)| match k {
+                Some(k) => (k.txid, k.wtxid),
+                None => (tx.txid(), tx.wtxid()),
+            })
+            .unzip();
+        let root = c.header.merkle_root();
+        if commitment
+            .check_ids(&root, txs.first(), &txids, &wtxids)
+            .is_err()
+        {
             let first = usize::from(c.coinbase.is_some());
             for s in &mut self.slots[first..] {
                 *s = None;
+            }
+            for k in &mut self.known[first..] {
+                *k = None;
             }
             return Some(Err(FillError::Txid(first as u32)));
         }

@@ -28,7 +28,7 @@ pub mod relay;
 pub mod rules;
 pub mod votes;
 
-pub use compact::{CompactProposal, PendingProposal};
+pub use compact::{CompactProposal, PendingProposal, Pooled};
 pub use engine::{ConsensusSigner, Effect, Engine, Host, MessageError, SignedState};
 pub use evidence::{DuplicateVoteEvidence, EvidenceKey, EvidencePool};
 pub use message::{

@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use luminex_ledger::KnownTx;
 use luminex_primitives::{Block, Encode, Hash, MerkleCommitment, Transaction};
 
-use super::compact::{txs_at, CompactProposal, PendingProposal};
+use super::compact::{txs_at, CompactProposal, PendingProposal, Pooled};
 use super::engine::{Engine, MessageError};
 use super::message::{Gossip, SignedProposal};
 
@@ -33,7 +34,7 @@ pub const MAX_ANSWERS: u32 = 32;
 pub const ANSWER_BYTES: usize = 1 << 20;
 
 /// A node's mempool, by txid: what a relay fills proposals from.
-pub type Lookup<'a> = dyn Fn(&Hash) -> Option<Arc<Transaction>> + 'a;
+pub type Lookup<'a> = dyn Fn(&Hash) -> Option<Pooled> + 'a;
 
 /// Whether gossip may relay what arrived, and how to judge its sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +55,9 @@ pub struct Rebuilt {
     /// Whether some of its transactions were asked for (not all were in
     /// the mempool).
     pub fetched: bool,
+    /// What the mempool knew of each of its transactions
+    /// ([`PendingProposal::known`]).
+    pub known: Vec<Option<KnownTx>>,
 }
 
 /// What the caller does after the relay handled something.
@@ -190,6 +194,7 @@ impl ProposalRelay {
             out.rebuilt.push(Rebuilt {
                 proposal: c.with_block(Arc::clone(block)),
                 fetched: false,
+                known: Vec::new(),
             });
             return out;
         }
@@ -212,8 +217,13 @@ impl ProposalRelay {
         match r.proposal.finish(self.commitment) {
             Some(Ok(proposal)) => {
                 let fetched = r.asks > 0;
+                let known = r.proposal.known().to_vec();
                 self.pending.remove(&key);
-                out.rebuilt.push(Rebuilt { proposal, fetched });
+                out.rebuilt.push(Rebuilt {
+                    proposal,
+                    fetched,
+                    known,
+                });
             }
             // Some(Err): a mempool transaction with another witness; every
             // slot was emptied, ask for them all.

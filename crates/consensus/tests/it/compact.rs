@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use luminex_consensus::bft::compact::FillError;
 use luminex_consensus::bft::{
-    BftRules, CompactProposal, ConsensusMessage, Gossip, MessageError, PendingProposal,
+    BftRules, CompactProposal, ConsensusMessage, Gossip, MessageError, PendingProposal, Pooled,
     SignedProposal,
 };
-use luminex_ledger::Parent;
+use luminex_ledger::{KnownTx, Parent};
 use luminex_primitives::codec::{Decode, Encode};
 use luminex_primitives::{
     Amount, Block, Hash, MerkleCommitment, OutPoint, Signature, Transaction, TxKind, TxOut, Witness,
@@ -156,7 +156,7 @@ fn a_block_whose_transactions_are_all_in_the_mempool_is_rebuilt_exactly() {
     let pool = mempool(&p.proposal.block);
     let mut r = PendingProposal::new(CompactProposal::new(&p));
     assert_eq!(r.missing(), (1..=10).collect::<Vec<u32>>());
-    r.fill_from(|id| pool.get(id).cloned());
+    r.fill_from(|id| pool.get(id).cloned().map(Pooled::from));
     assert!(r.missing().is_empty());
     let rebuilt = r.finish(MerkleCommitment::Tagged).unwrap().unwrap();
     assert_eq!(rebuilt, p);
@@ -171,7 +171,7 @@ fn missing_transactions_are_named_and_only_the_proposed_ones_are_taken() {
     pool.remove(&block.txs[2].txid());
     pool.remove(&block.txs[5].txid());
     let mut r = PendingProposal::new(CompactProposal::new(&p));
-    r.fill_from(|id| pool.get(id).cloned());
+    r.fill_from(|id| pool.get(id).cloned().map(Pooled::from));
     assert_eq!(r.missing(), vec![2, 5]);
     assert!(r.finish(MerkleCommitment::Tagged).is_none());
     // Wrong transaction, wrong index, the coinbase's index, wrong counts:
@@ -216,12 +216,78 @@ fn a_mempool_transaction_with_another_witness_makes_the_node_ask_for_all() {
     assert_ne!(other.wtxid(), block.txs[3].wtxid());
     pool.insert(other.txid(), Arc::new(other));
     let mut r = PendingProposal::new(CompactProposal::new(&p));
-    r.fill_from(|id| pool.get(id).cloned());
+    r.fill_from(|id| pool.get(id).cloned().map(Pooled::from));
     assert!(r.missing().is_empty());
     assert!(matches!(r.finish(MerkleCommitment::Tagged), Some(Err(_))));
     assert_eq!(r.missing(), vec![1, 2, 3, 4]);
     r.supply(&[1, 2, 3, 4], block.txs[1..].to_vec()).unwrap();
     assert_eq!(r.finish(MerkleCommitment::Tagged).unwrap().unwrap(), p);
+}
+
+/// What a mempool records of `tx` at admission.
+fn known(tx: &Transaction) -> KnownTx {
+    KnownTx {
+        txid: tx.txid(),
+        wtxid: tx.wtxid(),
+        size: tx.encoded_len(),
+    }
+}
+
+#[test]
+fn a_rebuilt_block_takes_the_mempools_ids_and_they_are_still_checked() {
+    let f = Fixture::new();
+    let p = proposal(&f, 4);
+    let block = &p.proposal.block;
+    let pool = mempool(block);
+    let with_ids = |id: &Hash| {
+        pool.get(id).map(|tx| Pooled {
+            tx: tx.clone(),
+            known: Some(known(tx)),
+        })
+    };
+    // The ids come along with each transaction the mempool gives; none
+    // for the coinbase (sent whole) or for a transaction asked for.
+    let mut r = PendingProposal::new(CompactProposal::new(&p));
+    r.fill_from(|id| (*id != block.txs[2].txid()).then(|| with_ids(id)).flatten());
+    r.supply(&[2], vec![block.txs[2].clone()]).unwrap();
+    assert_eq!(r.finish(MerkleCommitment::Tagged).unwrap().unwrap(), p);
+    let expected: Vec<Option<KnownTx>> = (0..5)
+        .map(|i| (i != 0 && i != 2).then(|| known(&block.txs[i])))
+        .collect();
+    assert_eq!(r.known(), &expected[..]);
+
+    // Ids the mempool gives under another txid are not taken.
+    let mut r = PendingProposal::new(CompactProposal::new(&p));
+    r.fill_from(|id| {
+        with_ids(id).map(|mut pooled| {
+            if *id == block.txs[1].txid() {
+                pooled.known = Some(known(&block.txs[3]));
+            }
+            pooled
+        })
+    });
+    assert_eq!(r.finish(MerkleCommitment::Tagged).unwrap().unwrap(), p);
+    assert_eq!(r.known()[1], None);
+    assert_eq!(r.known()[3], Some(known(&block.txs[3])));
+
+    // A wrong wtxid among them fails the header's commitment, as a wrong
+    // transaction would: every slot is asked for again, ids forgotten.
+    let mut r = PendingProposal::new(CompactProposal::new(&p));
+    r.fill_from(|id| {
+        with_ids(id).map(|mut pooled| {
+            if let Some(k) = pooled
+                .known
+                .as_mut()
+                .filter(|k| k.txid == block.txs[4].txid())
+            {
+                k.wtxid = Hash([9; 32]);
+            }
+            pooled
+        })
+    });
+    assert!(matches!(r.finish(MerkleCommitment::Tagged), Some(Err(_))));
+    assert_eq!(r.missing(), vec![1, 2, 3, 4]);
+    assert!(r.known().iter().all(Option::is_none));
 }
 
 #[test]
@@ -276,7 +342,7 @@ fn only_the_rounds_proposer_authenticates_a_compact_proposal() {
     // The rebuilt proposal is what the engine takes.
     let pool = mempool(&p.proposal.block);
     let mut r = PendingProposal::new(CompactProposal::new(&p));
-    r.fill_from(|id| pool.get(id).cloned());
+    r.fill_from(|id| pool.get(id).cloned().map(Pooled::from));
     let rebuilt = r.finish(MerkleCommitment::Tagged).unwrap().unwrap();
     engine
         .receive(ConsensusMessage::Proposal(Box::new(rebuilt)), &mut host)

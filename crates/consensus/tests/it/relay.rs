@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use luminex_consensus::bft::relay::{answer_chunks, Outcome, MAX_ANSWERS};
-use luminex_consensus::bft::{CompactProposal, Gossip, ProposalRelay, Relay};
+use luminex_consensus::bft::{CompactProposal, Gossip, Pooled, ProposalRelay, Relay};
 use luminex_primitives::{Encode, Hash, MerkleCommitment, Transaction};
 
 use super::compact::{mempool, proposal, tx};
 use super::engine::{Fixture, TestHost};
 
-fn none(_: &Hash) -> Option<Arc<Transaction>> {
+fn none(_: &Hash) -> Option<Pooled> {
     None
 }
 
@@ -45,7 +45,7 @@ fn a_receiver_without_the_transactions_asks_and_rebuilds_from_the_answer() {
         .into_iter()
         .filter(|(_, t)| t.data[0] % 2 == 0)
         .collect();
-    let lookup = |id: &Hash| pool.get(id).cloned();
+    let lookup = |id: &Hash| pool.get(id).cloned().map(Pooled::from);
     let mut receiver = ProposalRelay::new(MerkleCommitment::Tagged);
     let out = receiver.on_compact(&engine, *c.clone(), 1_000, &lookup);
     assert_eq!(out.relay, Relay::Accept);
@@ -145,7 +145,7 @@ fn asks_back_off_and_a_proposer_answers_a_bounded_number() {
     // The transactions reached the mempool meanwhile: rebuilt at the
     // tick, no ask.
     let pool = mempool(&p.proposal.block);
-    let lookup = |id: &Hash| pool.get(id).cloned();
+    let lookup = |id: &Hash| pool.get(id).cloned().map(Pooled::from);
     let out = receiver.tick(&engine, 13_100, &lookup);
     assert!(wants(&out).is_empty());
     assert_eq!(out.rebuilt.len(), 1);

@@ -4,10 +4,10 @@
 
 use luminex_ledger::testkit::PowFields;
 use luminex_ledger::testkit::{lock_of, sign_all, transfer, TestChain};
-use luminex_ledger::{check_block, BlockError, ChainSpec, Coin};
+use luminex_ledger::{check_block, check_block_known, BlockError, ChainSpec, Coin, KnownTx};
 use luminex_primitives::commitment::{bitcoin_root, witness_commitment};
 use luminex_primitives::hash::sha256d;
-use luminex_primitives::{Amount, Encode, OutPoint, Transaction, TxOut};
+use luminex_primitives::{Amount, Encode, Hash, OutPoint, Transaction, TxOut};
 
 /// A qbtc chain whose genesis coins can be spent at once, and two signed
 /// transfers (the second spends the first's change).
@@ -116,4 +116,40 @@ fn the_coinbase_extra_bytes_are_bounded() {
     assert_eq!((e.len, e.max), (49, 48));
     let cb = spec.coinbase(1, vec![], b"tag", &[]).unwrap();
     assert_eq!(&cb.data[32..], b"tag");
+}
+
+#[test]
+fn known_ids_spare_the_hashing_but_not_the_blocks_own_checks() {
+    let (chain, txs) = qbtc_with_two_transfers();
+    let fees = chain.fees_of(&txs);
+    let block = chain.build_block(txs, fees);
+    let known = |tx: &Transaction| KnownTx {
+        txid: tx.txid(),
+        wtxid: tx.wtxid(),
+        size: tx.encoded_len(),
+    };
+    let ids = check_block(&block, &chain.spec).unwrap();
+    // The mempool's ids of both transfers: the same result.
+    let both = [None, Some(known(&block.txs[1])), Some(known(&block.txs[2]))];
+    assert_eq!(check_block_known(&block, &chain.spec, &both).unwrap(), ids);
+    // Ids offered for the coinbase are never taken.
+    let mut bogus = both;
+    bogus[0] = Some(KnownTx {
+        txid: Hash([1; 32]),
+        wtxid: Hash([2; 32]),
+        size: 1,
+    });
+    assert_eq!(check_block_known(&block, &chain.spec, &bogus).unwrap(), ids);
+    // Ids that are not the block's fail its commitments, as the
+    // transactions themselves would.
+    let mut wrong = both;
+    wrong[2] = Some(KnownTx {
+        wtxid: Hash([3; 32]),
+        ..known(&block.txs[2])
+    });
+    let e = check_block_known(&block, &chain.spec, &wrong).unwrap_err();
+    assert!(e.is_mutation(), "{e}");
+    let mut wrong = both;
+    wrong[1] = Some(known(&block.txs[2]));
+    assert!(check_block_known(&block, &chain.spec, &wrong).is_err());
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use luminex_consensus::bft::evidence::MAX_POOL;
 use luminex_consensus::bft::{BftRules, EvidencePool, Host, SignedState};
-use luminex_ledger::CheckedBlock;
+use luminex_ledger::{BlockError, ChainSpec, CheckedBlock, KnownTx};
 use luminex_primitives::codec::Encode;
 use luminex_primitives::{Amount, Block, CommitCertificate, Hash, Transaction, TxOut};
 use luminex_service::Node;
@@ -31,7 +31,13 @@ pub(super) struct NodeHost<'a> {
 /// commits the very block it had checked, and a block with the same hash
 /// but another body never borrows these checks.
 #[derive(Default)]
-pub(super) struct CheckedBlocks(Vec<CheckedBlock>);
+pub(super) struct CheckedBlocks {
+    checked: Vec<CheckedBlock>,
+    /// A proposal rebuilt from the mempool, about to reach the engine,
+    /// with what the mempool knew of its transactions
+    /// ([`luminex_consensus::bft::relay::Rebuilt::known`]).
+    offered: Option<(Arc<Block>, Vec<Option<KnownTx>>)>,
+}
 
 impl CheckedBlocks {
     /// At most this many blocks (one per round a height runs to) are kept.
@@ -39,18 +45,39 @@ impl CheckedBlocks {
 
     /// Keeps `checked`, forgetting the oldest past [`Self::MAX`].
     pub(super) fn keep(&mut self, checked: CheckedBlock) {
-        if self.0.len() == Self::MAX {
-            self.0.remove(0);
+        if self.checked.len() == Self::MAX {
+            self.checked.remove(0);
         }
-        self.0.push(checked);
+        self.checked.push(checked);
     }
 
     /// The checks of this very block, forgetting every block kept.
     pub(super) fn take(&mut self, block: &Arc<Block>) -> Option<CheckedBlock> {
-        let found = self.0.iter().position(|c| Arc::ptr_eq(c.block(), block));
-        let checked = found.map(|i| self.0.swap_remove(i));
-        self.0.clear();
+        let found = self
+            .checked
+            .iter()
+            .position(|c| Arc::ptr_eq(c.block(), block));
+        let checked = found.map(|i| self.checked.swap_remove(i));
+        self.checked.clear();
+        self.offered = None;
         checked
+    }
+
+    /// Offers what the mempool knew of a rebuilt proposal's transactions
+    /// to the check of this very block, if the engine asks for one.
+    pub(super) fn offer(&mut self, block: Arc<Block>, known: Vec<Option<KnownTx>>) {
+        self.offered = Some((block, known));
+    }
+
+    /// Runs the context-free checks of `block`, without those of the
+    /// transactions the mempool had checked when it was offered.
+    fn check(&mut self, block: &Arc<Block>, spec: &ChainSpec) -> Result<CheckedBlock, BlockError> {
+        match self.offered.take() {
+            Some((offered, known)) if Arc::ptr_eq(&offered, block) => {
+                CheckedBlock::check_known(Arc::clone(block), spec, &known)
+            }
+            _ => CheckedBlock::check(Arc::clone(block), spec),
+        }
     }
 }
 
@@ -193,7 +220,9 @@ impl Host for NodeHost<'_> {
 
     fn validate_block(&mut self, block: &Arc<Block>) -> bool {
         let started = std::time::Instant::now();
-        let r = CheckedBlock::check(Arc::clone(block), &self.node.spec)
+        let r = self
+            .checked
+            .check(block, &self.node.spec)
             .map_err(ChainError::from)
             .and_then(|checked| {
                 self.node
@@ -245,6 +274,82 @@ mod tests {
             witnesses: vec![],
             data: vec![7; data_len],
         }
+    }
+
+    /// A `dev` block with one signed transfer.
+    fn block_with_a_transfer() -> (Arc<Block>, ChainSpec) {
+        use luminex_ledger::testkit::{lock_of, sign_all, transfer, TestChain};
+        let mut spec = ChainSpec::preset("dev").unwrap();
+        spec.coinbase_maturity = 0;
+        let chain = TestChain::new(spec);
+        let key = chain.keys[0].clone();
+        let coins = chain.coins_of(&lock_of(&key));
+        let out = TxOut {
+            amount: Amount::from_base(1_000_000).unwrap(),
+            lock: lock_of(&key),
+        };
+        let mut tx = transfer(&chain.spec, &key, &coins[..1], vec![out]);
+        sign_all(&chain.spec, &mut tx, &key, &[coins[0].1.output]);
+        let fees = chain.fees_of(std::slice::from_ref(&tx));
+        (
+            Arc::new(chain.build_block(vec![tx], fees)),
+            chain.spec.clone(),
+        )
+    }
+
+    #[test]
+    fn a_commit_borrows_the_checks_of_that_very_block_only() {
+        let (block, spec) = block_with_a_transfer();
+        let equal = Arc::new(Block::clone(&block));
+        let mut memo = CheckedBlocks::default();
+        memo.keep(CheckedBlock::check(Arc::clone(&block), &spec).unwrap());
+        // An equal block in another allocation is not the one checked, and
+        // a commit forgets every block kept.
+        assert!(memo.take(&equal).is_none());
+        assert!(memo.take(&block).is_none());
+        memo.keep(CheckedBlock::check(Arc::clone(&block), &spec).unwrap());
+        let checked = memo.take(&block).unwrap();
+        assert!(Arc::ptr_eq(checked.block(), &block));
+        // At most MAX blocks are kept, the oldest forgotten first.
+        let first = Arc::new(Block::clone(&block));
+        memo.keep(CheckedBlock::check(Arc::clone(&first), &spec).unwrap());
+        for _ in 0..CheckedBlocks::MAX {
+            memo.keep(CheckedBlock::check(Arc::clone(&block), &spec).unwrap());
+        }
+        assert!(memo.take(&first).is_none());
+    }
+
+    #[test]
+    fn a_rebuilt_proposals_ids_serve_the_check_of_that_very_block_once() {
+        let (block, spec) = block_with_a_transfer();
+        let tx = &block.txs[1];
+        let right = KnownTx {
+            txid: tx.txid(),
+            wtxid: tx.wtxid(),
+            size: tx.encoded_len(),
+        };
+        let wrong = KnownTx {
+            wtxid: Hash([7; 32]),
+            ..right
+        };
+        let mut memo = CheckedBlocks::default();
+        // The offered ids are the ones used: wrong ones fail the block's
+        // commitment (a mempool's are right, being its own).
+        memo.offer(Arc::clone(&block), vec![None, Some(wrong)]);
+        assert!(memo.check(&block, &spec).is_err());
+        // Used once: the next check of the block hashes for itself.
+        assert!(memo.check(&block, &spec).is_ok());
+        // Not for another allocation of the same block.
+        memo.offer(Arc::new(Block::clone(&block)), vec![None, Some(wrong)]);
+        assert!(memo.check(&block, &spec).is_ok());
+        memo.offer(Arc::clone(&block), vec![None, Some(right)]);
+        let checked = memo.check(&block, &spec).unwrap();
+        assert_eq!(
+            checked.ids(),
+            CheckedBlock::check(Arc::clone(&block), &spec)
+                .unwrap()
+                .ids()
+        );
     }
 
     #[test]

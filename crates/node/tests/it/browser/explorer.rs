@@ -1,0 +1,236 @@
+//! The block explorer's pages in a real browser.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_explorer_in_a_real_browser() {
+    let Some(driver_path) = chromedriver() else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("chromedriver is missing: .ci/run installs chromium and chromium-driver");
+        }
+        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let node = NodeProcess::start(dir.path(), port, &[]);
+    let base = format!("http://127.0.0.1:{port}");
+    let (_driver, c) = start_browser(&driver_path).await;
+
+    // Names of each kind, from the REST API once block 1 exists.
+    let until = Instant::now() + DEADLINE;
+    while rest(port, "/health/block-sync").await["height"]
+        .as_u64()
+        .unwrap_or(0)
+        < 1
+    {
+        assert!(Instant::now() < until, "the dev node produced no block");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let block = rest(port, "/blocks/1").await;
+    let hash = block["hash"].as_str().unwrap().to_string();
+    let txid = block["txids"][0].as_str().unwrap().to_string();
+    let tx = rest(port, &format!("/transactions/{txid}")).await;
+    let address = tx["outputs"][0]["address"].as_str().unwrap().to_string();
+
+    let pages = [
+        ("dashboard", "/".to_string()),
+        ("block", "/block/1".to_string()),
+        ("transaction", format!("/tx/{txid}")),
+        ("address", format!("/address/{address}")),
+        ("charts", "/charts".to_string()),
+    ];
+    let shots = screenshot_dir();
+    for (width_name, w, h) in WIDTHS {
+        c.set_window_size(w, h).await.unwrap();
+        for (name, path) in &pages {
+            c.goto(&format!("{base}{path}")).await.unwrap();
+            c.wait()
+                .at_most(DEADLINE)
+                .for_element(Locator::Css("main h1"))
+                .await
+                .unwrap();
+            let png = c.screenshot().await.unwrap();
+            std::fs::write(shots.join(format!("{name}-{width_name}.png")), png).unwrap();
+            let errors = console_errors(&c).await;
+            assert!(errors.is_empty(), "{path} at {w}px: {errors:?}");
+            // Nothing wider than the window.
+            let overflow = c
+                .execute(
+                    "return document.documentElement.scrollWidth - window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert!(
+                overflow.as_i64().unwrap_or(0) <= 1,
+                "{path} at {w}px scrolls sideways by {overflow}"
+            );
+            if width_name == "desktop" {
+                let v = axe_violations(&c).await;
+                assert!(v.is_empty(), "{path}: {v:#?}");
+            }
+        }
+    }
+    // An error page explains itself (its 400 is logged by the browser).
+    c.goto(&format!("{base}/find?q=nonsense")).await.unwrap();
+    let alert = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap();
+    assert!(alert.text().await.unwrap().contains("is not a height"));
+    std::fs::write(shots.join("error-phone.png"), c.screenshot().await.unwrap()).unwrap();
+    let _ = console_errors(&c).await;
+    c.set_window_size(1280, 900).await.unwrap();
+
+    // The search box finds a height, a block hash, a txid and an address.
+    for (term, expected) in [
+        ("1".to_string(), "/block/1".to_string()),
+        (hash.clone(), format!("/block/{hash}")),
+        (txid.clone(), format!("/tx/{txid}")),
+        (address.clone(), format!("/address/{address}")),
+    ] {
+        c.goto(&format!("{base}/")).await.unwrap();
+        let q = c
+            .wait()
+            .at_most(DEADLINE)
+            .for_element(Locator::Id("q"))
+            .await
+            .unwrap();
+        q.send_keys(&term).await.unwrap();
+        c.find(Locator::Css("form.search button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_until(&format!("the search for {term}"), || async {
+            c.current_url()
+                .await
+                .is_ok_and(|u| u.path() == expected.as_str())
+        })
+        .await;
+        c.wait()
+            .at_most(DEADLINE)
+            .for_element(Locator::Css("main h1"))
+            .await
+            .unwrap();
+    }
+
+    // Keyboard only: Tab reaches the search box, Enter searches.
+    c.goto(&format!("{base}/")).await.unwrap();
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Id("q"))
+        .await
+        .unwrap();
+    let mut reached = false;
+    for _ in 0..6 {
+        let active = c.active_element().await.unwrap();
+        active
+            .send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .unwrap();
+        let now = c.active_element().await.unwrap();
+        if now.attr("id").await.unwrap().as_deref() == Some("q") {
+            reached = true;
+            now.send_keys(&format!("1{}", fantoccini::key::Key::Enter))
+                .await
+                .unwrap();
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the search box");
+    wait_until("the keyboard search", || async {
+        c.current_url().await.is_ok_and(|u| u.path() == "/block/1")
+    })
+    .await;
+
+    // The charts: Tab reaches the range links and each chart's table; the
+    // address's balance chart is drawn with its table.
+    c.goto(&format!("{base}/charts")).await.unwrap();
+    heading(&c).await;
+    tab_reaches(
+        &c,
+        &["a[href='/charts?range=1000']", "figure.chart summary"],
+    )
+    .await;
+    c.goto(&format!("{base}/address/{address}")).await.unwrap();
+    heading(&c).await;
+    c.find(Locator::Css("figure.chart svg[role=img] title"))
+        .await
+        .expect("the balance chart");
+    // A dev chain has no validators: the page says so with a 404.
+    c.goto(&format!("{base}/validators")).await.unwrap();
+    let alert = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap();
+    assert!(alert.text().await.unwrap().contains("not a BFT chain"));
+    let _ = console_errors(&c).await;
+
+    // A new block appears on the dashboard without a reload.
+    c.goto(&format!("{base}/")).await.unwrap();
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("body[data-live-connected]"))
+        .await
+        .unwrap();
+    c.execute("window.notReloaded = true; return true;", vec![])
+        .await
+        .unwrap();
+    // Read in one script call: the live refresh may replace the element
+    // between a find and a read.
+    let height_js = "const e = document.getElementById('height'); return e ? e.textContent : null;";
+    let first = c.execute(height_js, vec![]).await.unwrap();
+    assert!(first.is_string(), "the dashboard shows the height");
+    wait_until("a new block on the dashboard", || async {
+        c.execute(height_js, vec![])
+            .await
+            .is_ok_and(|h| h.is_string() && h != first)
+    })
+    .await;
+    let same_page = c
+        .execute("return window.notReloaded === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same_page, json!(true), "the page was reloaded");
+    let errors = console_errors(&c).await;
+    assert!(errors.is_empty(), "after live updates: {errors:?}");
+
+    // A BFT chain (`poa`, this node a follower at genesis): the dashboard
+    // shows the finalized height, the validators page the set.
+    let bft_dir = tempfile::tempdir().unwrap();
+    let bft_port = free_port();
+    let bft = NodeProcess::start_chain(bft_dir.path(), "poa", bft_port, &[]);
+    let bft_base = format!("http://127.0.0.1:{bft_port}");
+    c.goto(&format!("{bft_base}/")).await.unwrap();
+    heading(&c).await;
+    c.find(Locator::Id("finalized"))
+        .await
+        .expect("the finalized height");
+    c.find(Locator::Css("a[href='/validators']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(&c, "the validators page", |p| p == "/validators").await;
+    shoot(&c, &shots, "validators").await;
+    let count = c
+        .find(Locator::Id("validator-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(count, "4", "the poa preset's four validators");
+    bft.stop();
+
+    c.close().await.unwrap();
+    node.stop();
+}

@@ -37,13 +37,21 @@ impl CheckedBlock {
 
     /// [`CheckedBlock::check`] for a block some of whose transactions were
     /// checked before ([`check_block_known`]): a proposal rebuilt from the
-    /// mempool's copies, whose ids the mempool computed at admission.
+    /// mempool's copies, whose ids the mempool computed at admission. Debug
+    /// builds check the result against [`CheckedBlock::check`]'s.
     pub fn check_known(
         block: Arc<Block>,
         spec: &ChainSpec,
         known: &[Option<KnownTx>],
     ) -> Result<CheckedBlock, BlockError> {
         let ids = check_block_known(&block, spec, known)?;
+        // Debug builds (the tests) check the ids against the block's own, so
+        // ids that are not this block's fail loudly there.
+        debug_assert_eq!(
+            check_block(&block, spec).as_ref().ok(),
+            Some(&ids),
+            "known ids that are not the block's own"
+        );
         Ok(CheckedBlock { block, ids })
     }
 

@@ -1,12 +1,13 @@
 //! The node's shared state and its operations: submit a transaction, produce
 //! a block, and the queries the API serves.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use luminex_ledger::{
     check_authority_change, AuthorityError, BlockError, BlockIds, ChainSpec, CheckedBlock, Coin,
-    Finality, SigCache, TxError, UtxoView,
+    Finality, KnownTx, SigCache, TxError, UtxoView,
 };
 use luminex_mempool::{Candidate, Mempool, MempoolError};
 use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, Transaction, TxOut};
@@ -352,12 +353,36 @@ impl Node {
     /// the subsidy and fees to this node's reward address, then the best
     /// mempool transactions (a BFT proposal's body).
     pub fn block_payload(&self) -> Result<Vec<Transaction>, BlockError> {
+        Ok(self.block_payload_known()?.0)
+    }
+
+    /// [`Node::block_payload`] with what the mempool's admission found
+    /// about each of its pool transactions (ids and size), by txid: a
+    /// proposer checks its own block with them instead of hashing every
+    /// witness again (ADR 0056).
+    pub fn block_payload_known(
+        &self,
+    ) -> Result<(Vec<Transaction>, HashMap<Hash, KnownTx>), BlockError> {
         let height = self.chain.tip().height + 1;
-        Ok(self
+        let p = self
             .mempool
             .read()
-            .block_payload(height, self.reward_lock, &[])?
-            .0)
+            .block_payload_with_ids(height, self.reward_lock, &[])?;
+        let known = p
+            .txs
+            .iter()
+            .zip(p.txids.iter().zip(&p.wtxids))
+            .skip(1)
+            .map(|(tx, (txid, wtxid))| {
+                let k = KnownTx {
+                    txid: *txid,
+                    wtxid: *wtxid,
+                    size: luminex_primitives::Encode::encoded_len(tx),
+                };
+                (*txid, k)
+            })
+            .collect();
+        Ok((p.txs, known))
     }
 
     fn accept_with(

@@ -146,7 +146,7 @@ impl Host for NodeHost<'_> {
         _round: u32,
         proposer: Hash,
         last_commit: Option<&CommitCertificate>,
-    ) -> Option<Block> {
+    ) -> Option<Arc<Block>> {
         let parent = self.chain.tip_parent();
         if parent.height + 1 != height {
             return None;
@@ -171,7 +171,7 @@ impl Host for NodeHost<'_> {
                 self.reward,
             )
         }));
-        Some(self.chain.with_context(|ctx| {
+        Some(Arc::new(self.chain.with_context(|ctx| {
             self.rules.build_block(
                 &parent,
                 &record,
@@ -181,7 +181,7 @@ impl Host for NodeHost<'_> {
                 self.now_ms,
                 txs,
             )
-        }))
+        })))
     }
 
     fn validate_block(&mut self, block: &Arc<Block>) -> bool {

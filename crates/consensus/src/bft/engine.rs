@@ -685,9 +685,7 @@ impl Engine {
         let block = match value {
             // The valid value again; a restarted validator may not hold it.
             Some(v) => self.blocks.get(&v).cloned()?,
-            None => {
-                Arc::new(host.build_block(height, round, proposer, self.last_commit.as_ref())?)
-            }
+            None => host.build_block(height, round, proposer, self.last_commit.as_ref())?,
         };
         let hash = block.hash();
         if let Some((_, h)) = self.signed.proposals.iter().find(|(r, _)| *r == round) {

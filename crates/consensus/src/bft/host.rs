@@ -31,13 +31,15 @@ impl ConsensusSigner for luminex_crypto::SigningKey {
 pub trait Host {
     /// A new block for `height` on the tip, proposed by `proposer` (this
     /// validator), carrying `last_commit`. `None` when none can be built.
+    /// Shared, as [`Host::validate_block`]'s: the engine proposes and
+    /// commits this very block.
     fn build_block(
         &mut self,
         height: u64,
         round: u32,
         proposer: Hash,
         last_commit: Option<&CommitCertificate>,
-    ) -> Option<Block>;
+    ) -> Option<Arc<Block>>;
     /// Whether `block` would connect on the tip. The block is the one the
     /// engine keeps and commits, shared, so a host may remember what it
     /// learned about this very block (`Arc::ptr_eq`) for its commit.

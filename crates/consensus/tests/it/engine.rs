@@ -93,9 +93,9 @@ impl Host for TestHost {
         round: u32,
         proposer: Hash,
         _last_commit: Option<&CommitCertificate>,
-    ) -> Option<Block> {
+    ) -> Option<Arc<Block>> {
         let t = u64::from(self.spec.genesis.time) * 1000 + 1000 + u64::from(round);
-        Some(self.block(proposer, t))
+        Some(Arc::new(self.block(proposer, t)))
     }
     fn validate_block(&mut self, _block: &Arc<Block>) -> bool {
         self.valid

@@ -153,15 +153,15 @@ impl Host for NodeHost<'_> {
         _round: u32,
         proposer: Hash,
         last_commit: Option<&CommitCertificate>,
-    ) -> Option<Block> {
+    ) -> Option<Arc<Block>> {
         let started = std::time::Instant::now();
         let parent = self.node.chain.tip_parent();
         if parent.height + 1 != height {
             return None;
         }
         let record = self.node.chain.consensus_record(parent.height).ok()??;
-        let txs = match self.node.block_payload() {
-            Ok(t) => t,
+        let (txs, known) = match self.node.block_payload_known() {
+            Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "cannot build a proposal");
                 return None;
@@ -208,6 +208,24 @@ impl Host for NodeHost<'_> {
             payload.truncate(payload.len() - evidence.len());
             let txs = self.trim_payload(height, payload, over)?;
             block = build(txs);
+        }
+        // Checked now with the ids the mempool computed at admission, so
+        // its commit does not hash every witness again (ADR 0056). Only the
+        // coinbase and the evidence are hashed; a transaction is matched by
+        // its txid (cheap: it leaves out the witnesses).
+        let block = Arc::new(block);
+        let known: Vec<Option<KnownTx>> = block
+            .txs
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| (i > 0).then(|| known.get(&tx.txid()).copied()).flatten())
+            .collect();
+        match CheckedBlock::check_known(Arc::clone(&block), &self.node.spec, &known) {
+            Ok(checked) => self.checked.keep(checked),
+            Err(e) => {
+                tracing::error!(height, error = %e, "this node's proposal fails its own checks: not proposing it");
+                return None;
+            }
         }
         tracing::debug!(
             height,

@@ -21,7 +21,7 @@ use std::time::Duration;
 use anyhow::Context;
 use luminex_consensus::bft::evidence::{AddEvidence, CheckEvidence};
 use luminex_consensus::bft::machine::{Step, TimeoutKind};
-use luminex_consensus::bft::relay::Outcome;
+use luminex_consensus::bft::relay::{Lookup, Outcome};
 use luminex_consensus::bft::{
     BftRules, CompactProposal, ConsensusMessage, ConsensusSigner, DuplicateVoteEvidence, Effect,
     Engine, EvidencePool, Gossip, MessageError, Pooled, ProposalRelay, Relay,
@@ -292,9 +292,7 @@ impl Consensus {
     /// replay is one new message carrying them).
     fn on_tick(&mut self) {
         let now = self.node.clock.now_millis();
-        let out = self
-            .relay
-            .tick(&self.engine, now, &Self::lookup(&self.node));
+        let out = Self::with_lookup(&self.node, |l| self.relay.tick(&self.engine, now, l));
         self.carry_out(out);
         self.publish(&Gossip::Status {
             height: self.engine.height(),
@@ -479,10 +477,14 @@ impl Consensus {
         }
     }
 
-    /// A mempool lookup by txid, for the relay.
-    fn lookup(node: &Node) -> impl Fn(&Hash) -> Option<Pooled> + '_ {
-        move |txid| {
-            node.mempool.read().get(txid).map(|e| Pooled {
+    /// Runs `f` with a mempool lookup by txid, for the relay. The pool's
+    /// read lock is taken once for the whole call: a rebuild looks up
+    /// thousands of txids, and taking it for each one queued each lookup
+    /// behind admission's writes (seconds per proposal under load).
+    fn with_lookup<R>(node: &Node, f: impl FnOnce(&Lookup<'_>) -> R) -> R {
+        let pool = node.mempool.read();
+        let lookup = |txid: &Hash| {
+            pool.get(txid).map(|e| Pooled {
                 tx: e.tx.clone(),
                 known: Some(KnownTx {
                     txid: e.txid,
@@ -490,7 +492,8 @@ impl Consensus {
                     size: e.size,
                 }),
             })
-        }
+        };
+        f(&lookup)
     }
 
     /// A proposal in compact form: authenticated (its signature covers the
@@ -500,9 +503,9 @@ impl Consensus {
     fn on_compact(&mut self, c: CompactProposal) -> Verdict {
         tracing::debug!(block = %c.block_hash(), height = c.height, round = c.round, txs = c.tx_count(), "compact proposal received");
         let now = self.node.clock.now_millis();
-        let out = self
-            .relay
-            .on_compact(&self.engine, c, now, &Self::lookup(&self.node));
+        let out = Self::with_lookup(&self.node, |l| {
+            self.relay.on_compact(&self.engine, c, now, l)
+        });
         self.carry_out(out)
     }
 
@@ -521,9 +524,9 @@ impl Consensus {
         txs: Vec<Transaction>,
     ) -> Verdict {
         let now = self.node.clock.now_millis();
-        let out = self
-            .relay
-            .on_txs(block, &indexes, &txs, now, &Self::lookup(&self.node));
+        let out = Self::with_lookup(&self.node, |l| {
+            self.relay.on_txs(block, &indexes, &txs, now, l)
+        });
         self.carry_out(out)
     }
 
@@ -627,9 +630,7 @@ impl Consensus {
         });
         self.apply(effects);
         let now = self.node.clock.now_millis();
-        let out = self
-            .relay
-            .advanced(&self.engine, now, &Self::lookup(&self.node));
+        let out = Self::with_lookup(&self.node, |l| self.relay.advanced(&self.engine, now, l));
         self.carry_out(out);
     }
 

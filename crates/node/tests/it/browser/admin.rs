@@ -168,15 +168,16 @@ async fn the_admin_dashboard_in_a_real_browser() {
     // With a connected peer and a pending payment, Tab reaches each row's
     // forms too: disconnect and ban the peer, remove the transaction. The
     // peer produces no blocks either, so the payment stays pending.
-    let until = Instant::now() + DEADLINE;
-    let p2p = loop {
-        let s = rest(port, "/health/node-status").await;
-        if let Some(a) = s["p2p"]["listen_addrs"][0].as_str() {
-            break a.to_string();
-        }
-        assert!(Instant::now() < until, "the node has no listen address");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let listen_addr = || async {
+        rest(port, "/health/node-status").await["p2p"]["listen_addrs"][0]
+            .as_str()
+            .map(str::to_string)
     };
+    wait_until("the node's listen address", || async {
+        listen_addr().await.is_some()
+    })
+    .await;
+    let p2p = listen_addr().await.expect("a listen address, once shown");
     let peer_dir = tempfile::tempdir().unwrap();
     let peer_port = free_port();
     let peer = NodeProcess::start(

@@ -18,15 +18,13 @@ async fn the_explorer_in_a_real_browser() {
     let (_driver, c) = start_browser(&driver_path).await;
 
     // Names of each kind, from the REST API once block 1 exists.
-    let until = Instant::now() + DEADLINE;
-    while rest(port, "/health/block-sync").await["height"]
-        .as_u64()
-        .unwrap_or(0)
-        < 1
-    {
-        assert!(Instant::now() < until, "the dev node produced no block");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("the dev node's first block", || async {
+        rest(port, "/health/block-sync").await["height"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1
+    })
+    .await;
     let block = rest(port, "/blocks/1").await;
     let hash = block["hash"].as_str().unwrap().to_string();
     let txid = block["txids"][0].as_str().unwrap().to_string();

@@ -349,17 +349,12 @@ impl Node {
         })
     }
 
-    /// The transactions of a new block on the tip: a coinbase paying
-    /// the subsidy and fees to this node's reward address, then the best
-    /// mempool transactions (a BFT proposal's body).
-    pub fn block_payload(&self) -> Result<Vec<Transaction>, BlockError> {
-        Ok(self.block_payload_known()?.0)
-    }
-
-    /// [`Node::block_payload`] with what the mempool's admission found
-    /// about each of its pool transactions (ids and size), by txid: a
-    /// proposer checks its own block with them instead of hashing every
-    /// witness again (ADR 0056).
+    /// The transactions of a new block on the tip — a coinbase paying the
+    /// subsidy and fees to this node's reward address, then the best
+    /// mempool transactions (a BFT proposal's body) — with what the
+    /// mempool's admission found about each pool transaction (ids and
+    /// size), by txid: a proposer checks its own block with them instead of
+    /// hashing every witness again (ADR 0056).
     pub fn block_payload_known(
         &self,
     ) -> Result<(Vec<Transaction>, HashMap<Hash, KnownTx>), BlockError> {

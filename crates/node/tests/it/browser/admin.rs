@@ -52,11 +52,7 @@ async fn add_peer(c: &Client, base: &str, address: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_dashboard_in_a_real_browser() {
-    let Some(driver_path) = chromedriver() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("chromedriver is missing: .ci/run installs chromium and chromium-driver");
-        }
-        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+    let Some(driver_path) = driver_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -123,29 +119,7 @@ async fn the_admin_dashboard_in_a_real_browser() {
         c.set_window_size(w, h).await.unwrap();
         for (name, path) in pages {
             c.goto(&format!("{base}{path}")).await.unwrap();
-            heading(&c).await;
-            std::fs::write(
-                shots.join(format!("{name}-{width_name}.png")),
-                c.screenshot().await.unwrap(),
-            )
-            .unwrap();
-            let errors = console_errors(&c).await;
-            assert!(errors.is_empty(), "{path} at {w}px: {errors:?}");
-            let overflow = c
-                .execute(
-                    "return document.documentElement.scrollWidth - window.innerWidth;",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            assert!(
-                overflow.as_i64().unwrap_or(0) <= 1,
-                "{path} at {w}px scrolls sideways by {overflow}"
-            );
-            if width_name == "desktop" {
-                let v = axe_violations(&c).await;
-                assert!(v.is_empty(), "{path}: {v:#?}");
-            }
+            check_page(&c, &shots, name, path, width_name).await;
         }
     }
     c.set_window_size(1280, 900).await.unwrap();

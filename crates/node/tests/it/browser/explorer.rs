@@ -4,11 +4,7 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_explorer_in_a_real_browser() {
-    let Some(driver_path) = chromedriver() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("chromedriver is missing: .ci/run installs chromium and chromium-driver");
-        }
-        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+    let Some(driver_path) = driver_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -43,42 +39,12 @@ async fn the_explorer_in_a_real_browser() {
         c.set_window_size(w, h).await.unwrap();
         for (name, path) in &pages {
             c.goto(&format!("{base}{path}")).await.unwrap();
-            c.wait()
-                .at_most(DEADLINE)
-                .for_element(Locator::Css("main h1"))
-                .await
-                .unwrap();
-            let png = c.screenshot().await.unwrap();
-            std::fs::write(shots.join(format!("{name}-{width_name}.png")), png).unwrap();
-            let errors = console_errors(&c).await;
-            assert!(errors.is_empty(), "{path} at {w}px: {errors:?}");
-            // Nothing wider than the window.
-            let overflow = c
-                .execute(
-                    "return document.documentElement.scrollWidth - window.innerWidth;",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            assert!(
-                overflow.as_i64().unwrap_or(0) <= 1,
-                "{path} at {w}px scrolls sideways by {overflow}"
-            );
-            if width_name == "desktop" {
-                let v = axe_violations(&c).await;
-                assert!(v.is_empty(), "{path}: {v:#?}");
-            }
+            check_page(&c, &shots, name, path, width_name).await;
         }
     }
     // An error page explains itself (its 400 is logged by the browser).
     c.goto(&format!("{base}/find?q=nonsense")).await.unwrap();
-    let alert = c
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css("[role=alert]"))
-        .await
-        .unwrap();
-    assert!(alert.text().await.unwrap().contains("is not a height"));
+    assert!(alert_text(&c).await.contains("is not a height"));
     std::fs::write(shots.join("error-phone.png"), c.screenshot().await.unwrap()).unwrap();
     let _ = console_errors(&c).await;
     c.set_window_size(1280, 900).await.unwrap();
@@ -110,11 +76,7 @@ async fn the_explorer_in_a_real_browser() {
                 .is_ok_and(|u| u.path() == expected.as_str())
         })
         .await;
-        c.wait()
-            .at_most(DEADLINE)
-            .for_element(Locator::Css("main h1"))
-            .await
-            .unwrap();
+        heading(&c).await;
     }
 
     // Keyboard only: Tab reaches the search box, Enter searches.
@@ -162,13 +124,7 @@ async fn the_explorer_in_a_real_browser() {
         .expect("the balance chart");
     // A dev chain has no validators: the page says so with a 404.
     c.goto(&format!("{base}/validators")).await.unwrap();
-    let alert = c
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css("[role=alert]"))
-        .await
-        .unwrap();
-    assert!(alert.text().await.unwrap().contains("not a BFT chain"));
+    assert!(alert_text(&c).await.contains("not a BFT chain"));
     let _ = console_errors(&c).await;
 
     // A new block appears on the dashboard without a reload.

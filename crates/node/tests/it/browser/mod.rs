@@ -222,37 +222,71 @@ async fn tab_reaches(c: &Client, selectors: &[&str]) {
     panic!("Tab never reached {missed:?}");
 }
 
-/// Screenshots of the current page at both widths as `<name>-<width>.png`;
-/// at each width no console error and nothing wider than the window, and
-/// at the desktop width no serious axe-core violation.
+/// The chromedriver to drive, or `None` when the test is to be skipped:
+/// only outside CI (`.ci/run` installs it, so there it fails the run).
+fn driver_or_skip() -> Option<PathBuf> {
+    let path = chromedriver();
+    if path.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("chromedriver is missing: .ci/run installs chromium and chromium-driver");
+        }
+        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+    }
+    path
+}
+
+/// Checks the page the browser shows, at the window width `width` (one
+/// of [`WIDTHS`], already set): writes its screenshot as
+/// `<name>-<width>.png`; asserts no console error, nothing wider than the
+/// window and, at the desktop width, no serious axe-core violation.
+/// `what` names the page in failures.
+async fn check_page(c: &Client, shots: &std::path::Path, name: &str, what: &str, width: &str) {
+    heading(c).await;
+    std::fs::write(
+        shots.join(format!("{name}-{width}.png")),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    let errors = console_errors(c).await;
+    assert!(errors.is_empty(), "{what} at {width} width: {errors:?}");
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap_or(0) <= 1,
+        "{what} at {width} width scrolls sideways by {overflow}"
+    );
+    if width == "desktop" {
+        let v = axe_violations(c).await;
+        assert!(v.is_empty(), "{what}: {v:#?}");
+    }
+}
+
+/// Screenshots of the current page at both widths as `<name>-<width>.png`,
+/// each checked as [`check_page`] does; the window is left at the desktop
+/// width.
 async fn shoot(c: &Client, shots: &std::path::Path, name: &str) {
     for (width_name, w, h) in WIDTHS {
         c.set_window_size(w, h).await.unwrap();
-        heading(c).await;
-        std::fs::write(
-            shots.join(format!("{name}-{width_name}.png")),
-            c.screenshot().await.unwrap(),
-        )
-        .unwrap();
-        let overflow = c
-            .execute(
-                "return document.documentElement.scrollWidth - window.innerWidth;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert!(
-            overflow.as_i64().unwrap_or(0) <= 1,
-            "{name} at {w}px scrolls sideways by {overflow}"
-        );
-        if width_name == "desktop" {
-            let v = axe_violations(c).await;
-            assert!(v.is_empty(), "{name}: {v:#?}");
-        }
+        check_page(c, shots, name, name, width_name).await;
     }
     c.set_window_size(1280, 900).await.unwrap();
-    let errors = console_errors(c).await;
-    assert!(errors.is_empty(), "{name}: {errors:?}");
+}
+
+/// The text of the page's alert (`role=alert`) once it shows.
+async fn alert_text(c: &Client) -> String {
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// Types `text` into the field `id`.

@@ -23,11 +23,7 @@ async fn generate_block(dir: &std::path::Path, port: u16, address: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_wallet_in_a_real_browser() {
-    let Some(driver_path) = chromedriver() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("chromedriver is missing: .ci/run installs chromium and chromium-driver");
-        }
-        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+    let Some(driver_path) = driver_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

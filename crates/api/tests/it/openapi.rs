@@ -12,7 +12,7 @@ use luminex_primitives::{Amount, TxOut};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use crate::support::memory_node;
+use crate::support::{call, memory_node};
 
 pub(crate) async fn get(node: &std::sync::Arc<luminex_service::Node>, uri: &str) -> (u16, Value) {
     let resp = router(node.clone())
@@ -192,27 +192,10 @@ pub(crate) async fn request(
     uri: &str,
     body: Option<Value>,
 ) -> (u16, Value, String) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-    let resp = router(node.clone())
-        .oneshot(req.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        ct,
-    )
+    let content_type = body.as_ref().map(|_| "application/json");
+    let body = body.map_or_else(Vec::new, |b| b.to_string().into_bytes());
+    let (status, json, ct) = call(node, method, uri, content_type, body).await;
+    (status.as_u16(), json, ct)
 }
 
 /// The schema of parameter `name` of `GET path`.

@@ -17,32 +17,10 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use crate::openapi::validate;
-use crate::support::memory_node;
+use crate::support::{call, memory_node};
 
 async fn post(node: &Arc<Node>, uri: &str, body: Vec<u8>) -> (StatusCode, Value, String) {
-    let resp = router(node.clone())
-        .oneshot(
-            Request::builder()
-                .method("POST")
-                .uri(uri)
-                .header("content-type", "application/json")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        ct,
-    )
+    call(node, "POST", uri, Some("application/json"), body).await
 }
 
 async fn post_json(node: &Arc<Node>, uri: &str, body: Value) -> (StatusCode, Value) {

@@ -6,43 +6,13 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use luminex_api::router;
+use axum::http::StatusCode;
 use luminex_ledger::testkit::{lock_of, transfer};
 use luminex_primitives::{Amount, Encode, OutPoint, TxOut};
 use luminex_service::Node;
 use serde_json::Value;
-use tower::ServiceExt;
 
-use crate::support::memory_node;
-
-async fn call(
-    node: &Arc<Node>,
-    method: &str,
-    uri: &str,
-    content_type: Option<&str>,
-    body: Vec<u8>,
-) -> (StatusCode, Value, String) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(ct) = content_type {
-        req = req.header("content-type", ct);
-    }
-    let resp = router(node.clone())
-        .oneshot(req.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, json, ct)
-}
+use crate::support::{call, memory_node};
 
 async fn post_json(node: &Arc<Node>, uri: &str, body: &Value) -> (StatusCode, Value) {
     let (s, v, _) = call(

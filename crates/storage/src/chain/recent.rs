@@ -174,10 +174,15 @@ impl ChainStore {
     }
 
     /// Drops the recent blocks that no reorganisation can reach from the
-    /// current tip.
+    /// current tip: those at or below the tip's height less
+    /// `max_reorg_depth`, and those at or below the finalized block, which
+    /// is never disconnected — on BFT chains the tip itself, so a validator
+    /// keeps no block here once it is committed (hundreds of megabytes of
+    /// full blocks otherwise, and a fresh page for every one).
     pub(super) fn prune_recent(&self) {
-        let tip = self.tip().height;
-        if let Some(floor) = tip.checked_sub(self.spec.max_reorg_depth) {
+        let by_depth = self.tip().height.checked_sub(self.spec.max_reorg_depth);
+        let floor = by_depth.max(Some(self.finalized().height));
+        if let Some(floor) = floor {
             self.recent.forget_up_to(floor);
         }
     }

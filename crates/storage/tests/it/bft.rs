@@ -156,6 +156,9 @@ fn certified_blocks_connect_and_are_final_at_once() {
         assert_eq!(net.store.finalized().height, h);
         assert_eq!(net.store.finalized().hash, b.hash());
         assert_eq!(net.store.certificate(h).unwrap(), Some(c.clone()));
+        // No reorganisation can reach a final block: none is kept in
+        // memory for one.
+        assert_eq!(net.store.recent_blocks(), (0, 0));
         // The stored block gives back its parent's certificate.
         assert_eq!(net.store.block(&b.hash()).unwrap().unwrap(), b);
         // The same block again is a duplicate.

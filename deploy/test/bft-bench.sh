@@ -21,12 +21,11 @@
 #                      (default: the preset's, 3000 and 1000)
 #   BASE_PORT          node i listens on BASE_PORT+10i (REST), +1, +2 (default 9300)
 #   KEEP=1             keep the testnet directory and the validators' logs
-#   CATCHUP=1          catch-up mode (ADR 0044, 0049): the fourth validator
-#                      is kept down while the load runs (three of four still
-#                      finalize), then started; prints the blocks and
-#                      transactions it caught up and how long it took, from
-#                      its start and from its first block on, until its
-#                      height reached the others' height at its start
+#   WARMUP=1           run the same load once, unmeasured, before the
+#                      measured run, so the validators have touched their
+#                      memory once (a fresh process pays a page fault per
+#                      page of its peak memory; BENCHMARKS.md, "first
+#                      touches")
 #
 # The testnet's spec keeps the preset's genesis allocations, so the
 # development keys hold its coins and `luminex bench` funds its load from
@@ -92,6 +91,10 @@ cpu_ticks() {
   done
   echo "$t"
 }
+if [ "${WARMUP:-0}" = 1 ]; then
+  "$bin" bench --chain "$spec" "${nodes[@]}" "$@" >"$dir/warmup.out"
+  echo "warm-up: $(grep -E '^finalized' "$dir/warmup.out")" >&2
+fi
 before="$(cpu_ticks)"
 start="$(date +%s.%N)"
 "$bin" bench --chain "$spec" "${nodes[@]}" "$@" | tee "$dir/bench.out"

@@ -241,7 +241,13 @@ fn driver_or_skip() -> Option<PathBuf> {
 /// window and, at the desktop width, no serious axe-core violation.
 /// `what` names the page in failures.
 async fn check_page(c: &Client, shots: &std::path::Path, name: &str, what: &str, width: &str) {
-    heading(c).await;
+    // Only waited for, not read: a live page (the dashboard) may replace
+    // its heading's element between a find and a read.
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("main h1"))
+        .await
+        .unwrap();
     std::fs::write(
         shots.join(format!("{name}-{width}.png")),
         c.screenshot().await.unwrap(),

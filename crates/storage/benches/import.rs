@@ -149,6 +149,16 @@ fn main() {
     let cases = [
         ("signatures never seen", false, all),
         ("signatures never seen, each block synced", false, all),
+        (
+            "signatures never seen, no address indexes",
+            false,
+            only(true, false),
+        ),
+        (
+            "signatures never seen, no optional index",
+            false,
+            only(false, false),
+        ),
         ("signatures cached", true, all),
         ("signatures cached, each block synced", true, all),
         (

@@ -5,12 +5,7 @@ use super::*;
 /// Logs in to the dashboard with `key` and waits for its overview.
 async fn admin_login(c: &Client, base: &str, key: &str) {
     c.goto(&format!("{base}/admin/login")).await.unwrap();
-    let input = c
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Id("key"))
-        .await
-        .unwrap();
+    let input = shown(c, "#key").await;
     input.send_keys(key.trim()).await.unwrap();
     c.find(Locator::Css("form.admin-login button"))
         .await
@@ -28,12 +23,7 @@ async fn admin_login(c: &Client, base: &str, key: &str) {
 /// page that answers.
 async fn add_peer(c: &Client, base: &str, address: &str) -> String {
     c.goto(&format!("{base}/admin/peers")).await.unwrap();
-    let input = c
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Id("add-address"))
-        .await
-        .unwrap();
+    let input = shown(c, "#add-address").await;
     input.send_keys(address).await.unwrap();
     c.find(Locator::Css("form[action='/admin/peers/add'] button"))
         .await

@@ -57,12 +57,7 @@ async fn the_explorer_in_a_real_browser() {
         (address.clone(), format!("/address/{address}")),
     ] {
         c.goto(&format!("{base}/")).await.unwrap();
-        let q = c
-            .wait()
-            .at_most(DEADLINE)
-            .for_element(Locator::Id("q"))
-            .await
-            .unwrap();
+        let q = shown(&c, "#q").await;
         q.send_keys(&term).await.unwrap();
         c.find(Locator::Css("form.search button"))
             .await
@@ -81,11 +76,7 @@ async fn the_explorer_in_a_real_browser() {
 
     // Keyboard only: Tab reaches the search box, Enter searches.
     c.goto(&format!("{base}/")).await.unwrap();
-    c.wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Id("q"))
-        .await
-        .unwrap();
+    shown(&c, "#q").await;
     let mut reached = false;
     for _ in 0..6 {
         let active = c.active_element().await.unwrap();
@@ -129,11 +120,7 @@ async fn the_explorer_in_a_real_browser() {
 
     // A new block appears on the dashboard without a reload.
     c.goto(&format!("{base}/")).await.unwrap();
-    c.wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css("body[data-live-connected]"))
-        .await
-        .unwrap();
+    shown(&c, "body[data-live-connected]").await;
     c.execute("window.notReloaded = true; return true;", vec![])
         .await
         .unwrap();

@@ -169,16 +169,18 @@ async fn axe_violations(c: &Client) -> Vec<String> {
     serde_json::from_value(v).unwrap_or_default()
 }
 
-/// The text of the page's heading once it shows.
-async fn heading(c: &Client) -> String {
+/// The element `css` selects, once it shows (up to [`DEADLINE`]).
+async fn shown(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(DEADLINE)
-        .for_element(Locator::Css("main h1"))
+        .for_element(Locator::Css(css))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{css} never showed: {e}"))
+}
+
+/// The text of the page's heading once it shows.
+async fn heading(c: &Client) -> String {
+    shown(c, "main h1").await.text().await.unwrap()
 }
 
 /// Presses Tab from the top of the page until each of `selectors` has had
@@ -243,11 +245,7 @@ fn driver_or_skip() -> Option<PathBuf> {
 async fn check_page(c: &Client, shots: &std::path::Path, name: &str, what: &str, width: &str) {
     // Only waited for, not read: a live page (the dashboard) may replace
     // its heading's element between a find and a read.
-    c.wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css("main h1"))
-        .await
-        .unwrap();
+    shown(c, "main h1").await;
     std::fs::write(
         shots.join(format!("{name}-{width}.png")),
         c.screenshot().await.unwrap(),
@@ -285,14 +283,7 @@ async fn shoot(c: &Client, shots: &std::path::Path, name: &str) {
 
 /// The text of the page's alert (`role=alert`) once it shows.
 async fn alert_text(c: &Client) -> String {
-    c.wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css("[role=alert]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    shown(c, "[role=alert]").await.text().await.unwrap()
 }
 
 /// Types `text` into the field `id`.

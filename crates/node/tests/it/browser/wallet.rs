@@ -77,11 +77,7 @@ async fn the_wallet_in_a_real_browser() {
     type_into(&c, "name", "web").await;
     type_into(&c, "passphrase", "browser passphrase").await;
     type_into(&c, "passphrase2", &format!("browser passphrase{enter}")).await;
-    c.wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Id("phrase"))
-        .await
-        .unwrap();
+    shown(&c, "#phrase").await;
     shoot(&c, &shots, "wallet-phrase").await;
     tab_reaches(
         &c,
@@ -156,11 +152,7 @@ async fn the_wallet_in_a_real_browser() {
     .await;
     type_into(&c, "to", &dev0).await;
     type_into(&c, "amount", &format!("12.5{enter}")).await;
-    c.wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Id("review-outputs"))
-        .await
-        .unwrap();
+    shown(&c, "#review-outputs").await;
     shoot(&c, &shots, "wallet-review").await;
     tab_reaches(&c, &["#sign"]).await;
     let outputs = c
@@ -292,15 +284,7 @@ async fn the_wallet_in_a_real_browser() {
     heading(&c).await;
     tab_reaches(&c, &["#passphrase", "form.wallet-form button"]).await;
     type_into(&c, "passphrase", &format!("not the passphrase{enter}")).await;
-    let error = c
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Id("form-error"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let error = shown(&c, "#form-error").await.text().await.unwrap();
     assert!(error.contains("Wrong passphrase"), "{error}");
     let _ = console_errors(&c).await; // the 401
 

@@ -95,10 +95,24 @@ if [ "${WARMUP:-0}" = 1 ]; then
   "$bin" bench --chain "$spec" "${nodes[@]}" "$@" >"$dir/warmup.out"
   echo "warm-up: $(grep -E '^finalized' "$dir/warmup.out")" >&2
 fi
+# Minor page faults of the four validators: each is a first touch of a
+# page (a fresh process pays one per page of its peak memory; on VMs that
+# hand free memory back to the host each costs several microseconds —
+# BENCHMARKS.md, "first touches"), so a run that faults much more than
+# usual has paid for memory rather than for transactions.
+minor_faults() {
+  local t=0 p
+  for p in "${pids[@]}"; do
+    t=$((t + $(awk '{print $10}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
 before="$(cpu_ticks)"
+faults_before="$(minor_faults)"
 start="$(date +%s.%N)"
 "$bin" bench --chain "$spec" "${nodes[@]}" "$@" | tee "$dir/bench.out"
 after="$(cpu_ticks)"
+faults_after="$(minor_faults)"
 end="$(date +%s.%N)"
 # Bytes between the validators: each connection counted once, at the end
 # that accepted it (sent + received on the validators' p2p ports).
@@ -114,6 +128,7 @@ awk -v b="$before" -v a="$after" -v hz="$hz" -v s="$start" -v e="$end" -v n="${f
   if (n > 0) printf ", %.0f us per finalized transaction for the four", cpu / n * 1e6
   printf "\n"
 }'
+echo "validators' minor page faults: $((faults_after - faults_before))"
 
 [ "$catchup" = 1 ] || exit 0
 # Catch-up: start the fourth validator on its empty store and time it until

@@ -162,7 +162,7 @@ impl<C: ChainAccess> Net<C> {
             }
             let addr = b.addr.clone();
             tracing::debug!(%addr, "dialling a bootnode again");
-            if let Err(e) = self.swarm.dial(addr.clone()) {
+            if let Err(e) = self.swarm.dial(super::dial_opts(addr.clone())) {
                 tracing::debug!(%addr, error = %e, "bootnode dial failed");
             }
             self.bootnodes[i].dialled(now);
@@ -274,7 +274,7 @@ impl<C: ChainAccess> Net<C> {
                         .kad
                         .add_address(&peer, addr.clone());
                 }
-                if let Err(e) = self.swarm.dial(addr.clone()) {
+                if let Err(e) = self.swarm.dial(super::dial_opts(addr.clone())) {
                     tracing::warn!(%addr, error = %e, "dial failed");
                 }
             }
@@ -448,6 +448,7 @@ impl<C: ChainAccess> Net<C> {
                 {
                     let opts = DialOpts::peer_id(peer)
                         .addresses(addresses.iter().cloned().collect())
+                        .allocate_new_port()
                         .build();
                     if self.swarm.dial(opts).is_err() {
                         self.dialing.remove(&peer);

@@ -32,6 +32,7 @@ use luminex_primitives::Clock;
 
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{gossipsub, identity, noise, tcp, yamux, Multiaddr, PeerId};
 use luminex_primitives::{
     Block, CommitCertificate, Encode, Hash, Header, MerkleCommitment, Transaction,
@@ -492,6 +493,20 @@ const CONSENSUS_ENVELOPE: usize = 1 << 20;
 /// its envelope: gossipsub drops a larger message unsent, and a proposer
 /// whose block it drops stalls the height for as long as its mempool holds
 /// more than the limit.
+/// How this node dials `addr`: from a port of its own, not the listening
+/// port. libp2p dials from the listening port by default (port reuse), so
+/// every connection between two nodes has the same four-tuple; after one
+/// closes, the side that closed it holds that tuple in TIME_WAIT for a
+/// minute, and redials fail with "address already in use" all that time
+/// (libp2p falls back to a new port only on "address not available"). Seen
+/// as a sync test whose every dial failed for 60 s under load.
+pub(crate) fn dial_opts(addr: Multiaddr) -> DialOpts {
+    DialOpts::unknown_peer_id()
+        .address(addr)
+        .allocate_new_port()
+        .build()
+}
+
 fn max_gossip(max_block_bytes: usize, max_tx_bytes: usize, block_sync: bool) -> usize {
     let relay = (max_block_bytes / 64).max(max_tx_bytes) + 64 * 1024;
     if block_sync {
@@ -560,7 +575,7 @@ pub fn start<C: ChainAccess>(
         tracing::info!(%addr, "dialling an anchor");
         swarm.behaviour_mut().slots.add_priority(*peer);
         swarm.behaviour_mut().kad.add_address(peer, addr.clone());
-        if let Err(e) = swarm.dial(addr.clone()) {
+        if let Err(e) = swarm.dial(dial_opts(addr.clone())) {
             tracing::warn!(%addr, error = %e, "cannot dial anchor");
         }
     }
@@ -569,7 +584,7 @@ pub fn start<C: ChainAccess>(
             swarm.behaviour_mut().slots.add_priority(peer);
             swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
         }
-        if let Err(e) = swarm.dial(addr.clone()) {
+        if let Err(e) = swarm.dial(dial_opts(addr.clone())) {
             tracing::warn!(%addr, error = %e, "cannot dial bootnode");
         }
     }

@@ -120,13 +120,17 @@ async fn a_peer_sitting_on_its_headers_request_holds_up_nobody() {
     // On the same chain and a block further, so it has the most work,
     // and it never answers headers.
     let (staller_addr, mut asked, held) = staller(g.hash(), N as u64 + 1).await;
-    // The follower's clock stays short of its own deadline on headers
-    // requests (5 s), so that deadline never passes the staller over: only
-    // asking the other peer at the same time gets the download past it.
-    // The clock is not frozen either: a node asks a peer's status again
-    // only a second after the last time (by this clock), and a status
-    // exchange lost while the connections come up must be retried. So it
-    // moves 1.2 s every 3 s of real time, three times at most (3.6 s).
+    // From the staller's headers request on, the follower's clock stays
+    // short of its own deadline on headers requests (5 s), so that
+    // deadline never passes the staller over: only asking the other peer
+    // at the same time gets the download past it. The clock is not frozen
+    // either: a node asks a peer's status again only a second after the
+    // last time (by this clock), and a status exchange lost while the
+    // connections come up must be retried. So it moves 1.2 s every 3 s of
+    // real time: until the staller is asked (nothing of it can time out
+    // before), then three times at most (3.6 s). (Three steps from the
+    // start would leave a machine still connecting after 9 s with a clock
+    // that no longer moves.)
     let follower = MemChain::new(&blocks[..1], true);
     let clock = Arc::new(ManualClock::new(1_000_000));
     let (_f, _) = net::start_on(
@@ -135,9 +139,14 @@ async fn a_peer_sitting_on_its_headers_request_holds_up_nobody() {
         clock.clone(),
     )
     .await;
+    let was_asked = asked.clone();
     let stepping = tokio::spawn(async move {
-        for _ in 0..3 {
+        let mut after_the_ask = 0;
+        while after_the_ask < 3 {
             tokio::time::sleep(Duration::from_secs(3)).await;
+            if *was_asked.borrow() > 0 {
+                after_the_ask += 1;
+            }
             clock.advance(Duration::from_millis(1_200));
         }
     });

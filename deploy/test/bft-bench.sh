@@ -80,33 +80,30 @@ done
 [ "${h:-0}" -ge 3 ] || { echo "the validators did not finalize 3 blocks in 120 s" >&2; exit 1; }
 [ "$catchup" = 1 ] && echo "catch-up mode: validator 3 is down during the load" >&2
 
+# The sum over the validators of an awk expression of their /proc stat
+# fields.
+stat_sum() {
+  local t=0 p
+  for p in "${pids[@]}"; do
+    t=$((t + $(awk "{print $1}" "/proc/$p/stat")))
+  done
+  echo "$t"
+}
 # CPU time the four validators use during the run (user + system, from
 # /proc): with the count of finalized transactions it gives the cost of a
 # transaction across the network, which bounds the rate the machine's cores
 # can sustain whatever the protocol does.
-cpu_ticks() {
-  local t=0 p
-  for p in "${pids[@]}"; do
-    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-  done
-  echo "$t"
-}
-if [ "${WARMUP:-0}" = 1 ]; then
-  "$bin" bench --chain "$spec" "${nodes[@]}" "$@" >"$dir/warmup.out"
-  echo "warm-up: $(grep -E '^finalized' "$dir/warmup.out")" >&2
-fi
+cpu_ticks() { stat_sum '$14 + $15'; }
 # Minor page faults of the four validators: each is a first touch of a
 # page (a fresh process pays one per page of its peak memory; on VMs that
 # hand free memory back to the host each costs several microseconds —
 # BENCHMARKS.md, "first touches"), so a run that faults much more than
 # usual has paid for memory rather than for transactions.
-minor_faults() {
-  local t=0 p
-  for p in "${pids[@]}"; do
-    t=$((t + $(awk '{print $10}' "/proc/$p/stat")))
-  done
-  echo "$t"
-}
+minor_faults() { stat_sum '$10'; }
+if [ "${WARMUP:-0}" = 1 ]; then
+  "$bin" bench --chain "$spec" "${nodes[@]}" "$@" >"$dir/warmup.out"
+  echo "warm-up: $(grep -E '^finalized' "$dir/warmup.out")" >&2
+fi
 before="$(cpu_ticks)"
 faults_before="$(minor_faults)"
 start="$(date +%s.%N)"

@@ -73,27 +73,8 @@ async fn the_admin_dashboard_in_a_real_browser() {
     )
     .unwrap();
     // Keyboard only: Tab reaches the key field, Enter logs in.
-    let mut reached = false;
-    for _ in 0..8 {
-        let active = c.active_element().await.unwrap();
-        active
-            .send_keys(&fantoccini::key::Key::Tab.to_string())
-            .await
-            .unwrap();
-        let now = c.active_element().await.unwrap();
-        if now.attr("id").await.unwrap().as_deref() == Some("key") {
-            reached = true;
-            now.send_keys(&format!(
-                "{}{}",
-                key("viewer").trim(),
-                fantoccini::key::Key::Enter
-            ))
-            .await
-            .unwrap();
-            break;
-        }
-    }
-    assert!(reached, "Tab never reached the key field");
+    let login = format!("{}{}", key("viewer").trim(), fantoccini::key::Key::Enter);
+    tab_to_and_type(&c, "key", 8, &login).await;
     wait_until("the dashboard after a keyboard login", || async {
         c.current_url().await.is_ok_and(|u| u.path() == "/admin")
     })
@@ -154,14 +135,7 @@ async fn the_admin_dashboard_in_a_real_browser() {
         .expect("the peer's id")
         .to_string();
     let d = dir.path();
-    crate::support::ok(
-        d,
-        port,
-        &["wallet", "--wallet", "dev0", "import-dev", "--index", "0"],
-    );
-    let dev0 = crate::support::ok(d, port, &["wallet", "--wallet", "dev0", "address"])
-        .trim()
-        .to_string();
+    let dev0 = dev0_wallet(d, port);
     let sent = crate::support::ok(
         d,
         port,

@@ -77,23 +77,8 @@ async fn the_explorer_in_a_real_browser() {
     // Keyboard only: Tab reaches the search box, Enter searches.
     c.goto(&format!("{base}/")).await.unwrap();
     shown(&c, "#q").await;
-    let mut reached = false;
-    for _ in 0..6 {
-        let active = c.active_element().await.unwrap();
-        active
-            .send_keys(&fantoccini::key::Key::Tab.to_string())
-            .await
-            .unwrap();
-        let now = c.active_element().await.unwrap();
-        if now.attr("id").await.unwrap().as_deref() == Some("q") {
-            reached = true;
-            now.send_keys(&format!("1{}", fantoccini::key::Key::Enter))
-                .await
-                .unwrap();
-            break;
-        }
-    }
-    assert!(reached, "Tab never reached the search box");
+    let search = format!("1{}", fantoccini::key::Key::Enter);
+    tab_to_and_type(&c, "q", 6, &search).await;
     wait_until("the keyboard search", || async {
         c.current_url().await.is_ok_and(|u| u.path() == "/block/1")
     })

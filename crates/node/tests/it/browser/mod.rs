@@ -183,6 +183,39 @@ async fn heading(c: &Client) -> String {
     shown(c, "main h1").await.text().await.unwrap()
 }
 
+/// Presses Tab (at most `presses` times) until the field `id` has the
+/// focus, then types `text` into it: the keyboard alone reaches and fills
+/// it.
+async fn tab_to_and_type(c: &Client, id: &str, presses: usize, text: &str) {
+    for _ in 0..presses {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .unwrap();
+        let now = c.active_element().await.unwrap();
+        if now.attr("id").await.unwrap().as_deref() == Some(id) {
+            now.send_keys(text).await.unwrap();
+            return;
+        }
+    }
+    panic!("Tab never reached #{id}");
+}
+
+/// The development key 0's wallet `dev0`, made by the command line in the
+/// node's directory `dir` (the pages list it); its address.
+fn dev0_wallet(dir: &std::path::Path, port: u16) -> String {
+    crate::support::ok(
+        dir,
+        port,
+        &["wallet", "--wallet", "dev0", "import-dev", "--index", "0"],
+    );
+    crate::support::ok(dir, port, &["wallet", "--wallet", "dev0", "address"])
+        .trim()
+        .to_string()
+}
+
 /// Presses Tab from the top of the page until each of `selectors` has had
 /// the focus: the keyboard alone reaches every field and button of a form.
 async fn tab_reaches(c: &Client, selectors: &[&str]) {

@@ -33,16 +33,7 @@ async fn the_wallet_in_a_real_browser() {
     // pending before it is confirmed.
     let node = NodeProcess::start(d, port, &["--no-produce"]);
     let base = format!("http://127.0.0.1:{port}");
-    // The dev key's wallet, made by the command line in the same directory
-    // the pages list.
-    crate::support::ok(
-        d,
-        port,
-        &["wallet", "--wallet", "dev0", "import-dev", "--index", "0"],
-    );
-    let dev0 = crate::support::ok(d, port, &["wallet", "--wallet", "dev0", "address"])
-        .trim()
-        .to_string();
+    let dev0 = dev0_wallet(d, port);
     let operator = std::fs::read_to_string(d.join("dev").join("admin-operator.key"))
         .expect("the node wrote its operator key before opening its ports");
     let (_driver, c) = start_browser(&driver_path).await;

@@ -183,17 +183,22 @@ async fn heading(c: &Client) -> String {
     shown(c, "main h1").await.text().await.unwrap()
 }
 
+/// Presses Tab in the element that has the focus.
+async fn press_tab(c: &Client) {
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&fantoccini::key::Key::Tab.to_string())
+        .await
+        .unwrap();
+}
+
 /// Presses Tab (at most `presses` times) until the field `id` has the
 /// focus, then types `text` into it: the keyboard alone reaches and fills
 /// it.
 async fn tab_to_and_type(c: &Client, id: &str, presses: usize, text: &str) {
     for _ in 0..presses {
-        c.active_element()
-            .await
-            .unwrap()
-            .send_keys(&fantoccini::key::Key::Tab.to_string())
-            .await
-            .unwrap();
+        press_tab(c).await;
         let now = c.active_element().await.unwrap();
         if now.attr("id").await.unwrap().as_deref() == Some(id) {
             now.send_keys(text).await.unwrap();
@@ -227,12 +232,7 @@ async fn tab_reaches(c: &Client, selectors: &[&str]) {
     .unwrap();
     let mut reached = vec![false; selectors.len()];
     for _ in 0..80 {
-        c.active_element()
-            .await
-            .unwrap()
-            .send_keys(&fantoccini::key::Key::Tab.to_string())
-            .await
-            .unwrap();
+        press_tab(c).await;
         let now = c
             .execute(
                 "const a = document.activeElement; return arguments[0].map(s => !!a && a.matches(s));",

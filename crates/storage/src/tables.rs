@@ -458,10 +458,18 @@ pub const FORMAT_KEY: &str = "format";
 /// always matched the tip) is upgraded by recording its tip there; a build
 /// that reads only format 1 refuses a format-2 database rather than take a
 /// lagging UTXO set for the tip's.
-pub const FORMAT_VERSION: u32 = 2;
+///
+/// Format 3 (ADR 0057): the address-UTXO index ([`ADDRESS_UTXOS`]) lags
+/// with the `utxos` keyspace — it is written when the UTXO cache is
+/// flushed, current to the same block. A format-2 database (whose index
+/// matched the tip) needs no rewrite: the blocks applied again at open
+/// bring both up to the tip. A build that reads only formats 1–2 refuses a
+/// format-3 database rather than serve a lagging index as the tip's.
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format this code reads (and upgrades).
 pub const OLDEST_FORMAT: u32 = 1;
-/// The block the `utxos` keyspace is current to (format 2).
+/// The block the `utxos` keyspace (and, from format 3, the address-UTXO
+/// index) is current to.
 pub const META_UTXO_TIP: Table<String, TipRecord> = Table::new(TableId::Meta);
 /// Key of that block in [`META_UTXO_TIP`].
 pub const UTXO_TIP_KEY: &str = "utxo_tip";

@@ -54,6 +54,7 @@ impl ChainStore {
         if let Some(s) = &staking {
             connected.changes.created.extend(s.released.iter().copied());
         }
+        let mut keys = IndexKeys::default();
         let mut batch = connect_batch(
             block,
             ctx.height,
@@ -62,6 +63,7 @@ impl ChainStore {
             &coins,
             self.indexes,
             !stored,
+            &mut keys,
         );
         batch.ops.append(&mut staking_batch.ops);
         if let Some(c) = &consensus {
@@ -101,7 +103,7 @@ impl ChainStore {
             }
             return Err(e);
         }
-        self.utxos.apply(&connected.changes);
+        self.utxos.apply(&connected.changes, &mut keys);
         let shared = incoming.shared();
         self.recent.insert(
             hash,
@@ -228,12 +230,12 @@ impl ChainStore {
                 b.delete(TX_INDEX, txid);
             }
         }
+        // The address-UTXO index changes with the UTXO set, in the cache.
+        let mut keys = IndexKeys::default();
         if self.indexes.address {
-            let mut keys = IndexKeys::default();
             for (key, _) in address_deltas(&block, txids, tip.height, &spent_coins, &mut keys) {
                 b.delete(ADDRESS_TXS, &key);
             }
-            utxo_batch(&mut b, &changes, &mut keys);
         }
         let parent = self
             .index
@@ -251,7 +253,7 @@ impl ChainStore {
             },
         );
         self.commit(b)?;
-        self.utxos.apply(&changes);
+        self.utxos.apply(&changes, &mut keys);
         self.recent.disconnected(&tip.hash);
         self.index.write().main.pop();
         *self.tip.write() = Tip {
@@ -274,30 +276,6 @@ pub(super) struct IndexKeys(HashMap<Lock, Hash>);
 impl IndexKeys {
     pub(super) fn of(&mut self, lock: &Lock) -> Hash {
         *self.0.entry(*lock).or_insert_with(|| lock.index_key())
-    }
-}
-
-/// Adds the address-UTXO changes to a batch (the UTXO set's own go
-/// through the UTXO cache).
-fn utxo_batch(b: &mut Batch, changes: &UtxoChanges, keys: &mut IndexKeys) {
-    for (op, coin) in &changes.spent {
-        b.delete(
-            ADDRESS_UTXOS,
-            &AddressUtxoKey {
-                address: keys.of(&coin.output.lock),
-                outpoint: *op,
-            },
-        );
-    }
-    for (op, coin) in &changes.created {
-        b.put(
-            ADDRESS_UTXOS,
-            &AddressUtxoKey {
-                address: keys.of(&coin.output.lock),
-                outpoint: *op,
-            },
-            coin,
-        );
     }
 }
 
@@ -365,7 +343,10 @@ pub(super) fn store_body(b: &mut Batch, block: &Block, hash: &Hash, wtxids: &[Ha
 
 /// Everything that connecting `block` at `height` writes, as one batch
 /// (the optional indexes only when kept; the header and body only with
-/// `write_body`, for a block not stored yet).
+/// `write_body`, for a block not stored yet) — but its UTXO changes, which
+/// go to the UTXO cache with those of the address-UTXO index. `keys`
+/// keeps the addresses' index keys for the cache.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn connect_batch(
     block: &Block,
     height: u64,
@@ -374,6 +355,7 @@ pub(super) fn connect_batch(
     coins: &HashMap<OutPoint, Coin>,
     indexes: IndexSet,
     write_body: bool,
+    keys: &mut IndexKeys,
 ) -> Batch {
     let hash = block.hash();
     let mut b = Batch::new();
@@ -405,11 +387,9 @@ pub(super) fn connect_batch(
     b.put(HEIGHTS, &height, &hash);
     b.put(UNDO, &hash, &c.undo);
     if indexes.address {
-        let mut keys = IndexKeys::default();
-        for (key, delta) in address_deltas(block, &c.txids, height, coins, &mut keys) {
+        for (key, delta) in address_deltas(block, &c.txids, height, coins, keys) {
             b.put(ADDRESS_TXS, &key, &delta);
         }
-        utxo_batch(&mut b, &c.changes, &mut keys);
     }
     b.put(META_TIP, &TIP_KEY.to_string(), &TipRecord { hash, height });
     b

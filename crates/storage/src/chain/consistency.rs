@@ -127,17 +127,33 @@ impl ChainStore {
         if !self.indexes.address {
             history.clear();
         }
-        let indexed = self.kv.scan(ADDRESS_UTXOS, &[], None, false, usize::MAX)?;
+        // The address-UTXO index, with the cache's changes applied, is the
+        // UTXO set; each row under its coin's address.
+        let indexed = {
+            let cache = self.utxos.hold();
+            let rows = self.kv.scan(ADDRESS_UTXOS, &[], None, false, usize::MAX)?;
+            if let Some((k, _)) = rows
+                .iter()
+                .find(|(k, c)| c.output.lock.index_key() != k.address)
+            {
+                return inconsistent(format!(
+                    "address UTXO index holds {}:{} under another address",
+                    k.outpoint.txid, k.outpoint.vout
+                ));
+            }
+            let mut indexed: HashMap<OutPoint, Coin> =
+                rows.into_iter().map(|(k, c)| (k.outpoint, c)).collect();
+            if self.indexes.address {
+                cache.overlay(&mut indexed);
+            }
+            indexed
+        };
         let indexed_utxos = if self.indexes.address {
             &utxos
         } else {
             &HashMap::new()
         };
-        if indexed.len() != indexed_utxos.len()
-            || indexed.iter().any(|(k, c)| {
-                indexed_utxos.get(&k.outpoint) != Some(c) || c.output.lock.index_key() != k.address
-            })
-        {
+        if indexed != *indexed_utxos {
             return inconsistent("address UTXO index differs from the UTXO set".into());
         }
         if !self.indexes.tx {

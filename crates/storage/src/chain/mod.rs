@@ -45,7 +45,7 @@ use rayon::prelude::*;
 use crate::kv::{Batch, KvExt, KvStore, StoreError};
 use crate::tables::*;
 
-use commit::{connect_batch, store_body};
+use commit::{connect_batch, store_body, IndexKeys};
 use index::{Context, Index};
 use recent::{MainData, RecentBlocks};
 use utxo_cache::UtxoCache;
@@ -406,16 +406,22 @@ impl ChainStore {
                 })
             }
             // New, or format 1 (with or without its record): the `utxos`
-            // keyspace of a format-1 database is current to its tip.
-            _ => {
+            // keyspace of a format-1 database is current to its tip. Format
+            // 2 needs no change on disk: its address-UTXO index may be
+            // ahead of its `utxos` keyspace (it is the UTXO set at the
+            // tip), and the cache's changes after the blocks are applied
+            // again at open turn either into the set at the tip.
+            found => {
                 let mut batch = Batch::default();
                 batch.put(
                     META_FORMAT,
                     &FORMAT_KEY.to_string(),
                     &FormatVersion(FORMAT_VERSION),
                 );
-                if let Some(tip) = kv.get(META_TIP, &TIP_KEY.to_string())? {
-                    batch.put(META_UTXO_TIP, &UTXO_TIP_KEY.to_string(), &tip);
+                if found.is_none_or(|f| f.0 == 1) {
+                    if let Some(tip) = kv.get(META_TIP, &TIP_KEY.to_string())? {
+                        batch.put(META_UTXO_TIP, &UTXO_TIP_KEY.to_string(), &tip);
+                    }
                 }
                 kv.commit(batch)?;
             }
@@ -423,6 +429,7 @@ impl ChainStore {
         let tip = match kv.get(META_TIP, &TIP_KEY.to_string())? {
             None => {
                 let c = connect_genesis(&genesis);
+                let mut keys = IndexKeys::default();
                 let mut batch = connect_batch(
                     &genesis,
                     0,
@@ -431,6 +438,7 @@ impl ChainStore {
                     &HashMap::new(),
                     options.indexes,
                     true,
+                    &mut keys,
                 );
                 batch.put(META_INDEXES, &INDEXES_KEY.to_string(), &options.indexes);
                 match spec.consensus {
@@ -447,9 +455,17 @@ impl ChainStore {
                     height: 0,
                 };
                 batch.put(META_FINALIZED, &FINALIZED_KEY.to_string(), &genesis_tip);
-                // The genesis coins go straight to the `utxos` keyspace.
+                // The genesis coins go straight to the `utxos` keyspace
+                // (and the address-UTXO index).
                 for (op, coin) in &c.changes.created {
                     batch.put(UTXOS, op, coin);
+                    if options.indexes.address {
+                        let key = AddressUtxoKey {
+                            address: keys.of(&coin.output.lock),
+                            outpoint: *op,
+                        };
+                        batch.put(ADDRESS_UTXOS, &key, coin);
+                    }
                 }
                 batch.put(META_UTXO_TIP, &UTXO_TIP_KEY.to_string(), &genesis_tip);
                 staking::genesis_entries(&mut batch, &spec);
@@ -533,7 +549,7 @@ impl ChainStore {
             orphans: Mutex::new(Vec::new()),
             write: Mutex::new(()),
             halted: RwLock::new(None),
-            utxos: UtxoCache::new(options.utxo_cache_bytes),
+            utxos: UtxoCache::new(options.utxo_cache_bytes, options.indexes.address),
             flush_on_drop: std::sync::atomic::AtomicBool::new(true),
             staking: RwLock::new(staking),
             indexes: options.indexes,

@@ -131,17 +131,49 @@ impl ChainStore {
             .map(|tx| StoredTx { tx, location }))
     }
 
-    /// Up to `limit` unspent outputs of an address.
+    /// Up to `limit` unspent outputs of an address, in outpoint order: the
+    /// address-UTXO index's rows with the UTXO cache's changes applied (the
+    /// cache is held still meanwhile, so no block is connected during the
+    /// scan).
     pub fn address_utxos(
         &self,
         lock: &Lock,
         limit: usize,
     ) -> Result<Vec<(OutPoint, Coin)>, StoreError> {
+        /// Rows read at a time: rows the cache holds as spent are skipped,
+        /// so a page may give fewer than it read.
+        const PAGE: usize = 1_000;
         self.need_address_index()?;
-        let rows = self
-            .kv
-            .scan(ADDRESS_UTXOS, &lock.index_key().0, None, false, limit)?;
-        Ok(rows.into_iter().map(|(k, c)| (k.outpoint, c)).collect())
+        let address = lock.index_key();
+        let cache = self.utxos.hold();
+        let mut coins = cache.address_coins(&address);
+        let from_cache = coins.len();
+        let mut after: Option<Vec<u8>> = None;
+        // Every unspent coin among the first `limit` is either listed by
+        // the cache or among the first `limit` unspent rows.
+        while coins.len() - from_cache < limit {
+            let page = limit.clamp(1, PAGE);
+            let rows = self
+                .kv
+                .scan(ADDRESS_UTXOS, &address.0, after.as_deref(), false, page)?;
+            let read = rows.len();
+            if let Some((k, _)) = rows.last() {
+                after = Some(k.to_key());
+            }
+            coins.extend(
+                rows.into_iter()
+                    .filter(|(k, _)| !cache.is_spent(&k.outpoint))
+                    .map(|(k, c)| (k.outpoint, c)),
+            );
+            if read < page {
+                break;
+            }
+        }
+        drop(cache);
+        coins.sort_unstable_by(|a, b| (a.0.txid.0.cmp(&b.0.txid.0)).then(a.0.vout.cmp(&b.0.vout)));
+        coins.dedup_by(|a, b| a.0 == b.0);
+        coins.truncate(limit);
+        Ok(coins)
     }
 
     /// Total of an address's unspent outputs and their count.

@@ -1,17 +1,22 @@
 //! The UTXO cache: coins changed since the last flush, in memory, in front
-//! of the `utxos` keyspace (ADR 0032).
+//! of the `utxos` keyspace and the address-UTXO index (ADR 0032, ADR 0057).
 //!
-//! Connecting a block commits the block, its undo data and its indexes in
-//! one synced batch as before, but not its UTXO changes: those go into
-//! this cache, which serves reads ahead of the database. A coin created and
-//! spent between two flushes is never written at all. When the cache
-//! outgrows its budget — and when the store is dropped — its changes are
-//! written in one atomic batch together with the block the `utxos`
-//! keyspace is then current to ([`META_UTXO_TIP`]). At open, the blocks
-//! between that block and the tip are applied again from their stored
-//! bodies and undo data (after rolling back any block of a branch that was
-//! since disconnected), so a crash loses nothing a block commit made
-//! durable.
+//! Connecting a block commits the block, its undo data and its other
+//! indexes in one synced batch as before, but not its UTXO changes: those
+//! go into this cache, which serves reads ahead of the database. A coin
+//! created and spent between two flushes is never written at all — neither
+//! to `utxos` nor to `address_utxos`, which is the UTXO set again, keyed by
+//! address, and so moves with it. When the cache outgrows its budget — and
+//! when the store is dropped — its changes are written in one atomic batch
+//! together with the block both keyspaces are then current to
+//! ([`META_UTXO_TIP`]). At open, the blocks between that block and the tip
+//! are applied again from their stored bodies and undo data (after rolling
+//! back any block of a branch that was since disconnected), so a crash
+//! loses nothing a block commit made durable.
+//!
+//! An address's coins are the database's rows for it, less those the cache
+//! holds as spent, plus the unspent coins the cache lists for it since the
+//! last flush ([`CacheView::address_coins`]).
 //!
 //! Concurrency: only the chain store's writer changes the cache or
 //! flushes it, and a flush leaves every entry in place until the batch is
@@ -29,8 +34,11 @@ use super::*;
 /// One cached coin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
-    /// The coin, or `None` when it is spent.
-    coin: Option<Coin>,
+    /// The coin (kept when spent: its address names the index row that
+    /// the flush deletes).
+    coin: Coin,
+    /// Spent.
+    spent: bool,
     /// Changed since the last flush: the database does not hold this value.
     dirty: bool,
     /// Created since the last flush and absent from the database, so
@@ -41,13 +49,39 @@ struct Entry {
 /// Bytes a cached coin takes in the map (key, entry and the map's control
 /// byte), before the map's spare capacity.
 const SLOT_BYTES: usize = std::mem::size_of::<(OutPoint, Entry)>() + 1;
+/// Bytes an address takes in the list of coins by address, before its
+/// coins and the map's spare capacity.
+const ADDRESS_SLOT_BYTES: usize = std::mem::size_of::<(Hash, Vec<OutPoint>)>() + 1;
 
-/// Coins changed since the last flush (and, until the cache is next found
-/// too large, the coins that flush wrote).
+/// What the cache's lock guards.
+#[derive(Default)]
+struct Inner {
+    /// Coins changed since the last flush (and, until the cache is next
+    /// found too large, the coins that flush wrote).
+    coins: HashMap<OutPoint, Entry>,
+    /// With the address index: every coin created since the last flush,
+    /// by the index key of its address. A coin spent since stays listed
+    /// (readers skip it) until the flush empties the lists.
+    by_address: HashMap<Hash, Vec<OutPoint>>,
+    /// Capacity of all those lists, outpoints.
+    listed: usize,
+}
+
+impl Inner {
+    fn bytes(&self) -> usize {
+        self.coins.capacity() * SLOT_BYTES
+            + self.by_address.capacity() * ADDRESS_SLOT_BYTES
+            + self.listed * std::mem::size_of::<OutPoint>()
+    }
+}
+
+/// Coins changed since the last flush, in front of the database.
 pub(super) struct UtxoCache {
-    map: Mutex<HashMap<OutPoint, Entry>>,
+    inner: Mutex<Inner>,
     /// The memory budget, bytes.
     limit: usize,
+    /// Whether the address-UTXO index is kept (then the cache keeps it too).
+    address: bool,
 }
 
 /// A flush being made: the batch to commit, then [`UtxoCache::flushed`].
@@ -58,42 +92,55 @@ pub(super) struct Flush {
 }
 
 impl UtxoCache {
-    pub(super) fn new(limit: usize) -> UtxoCache {
+    pub(super) fn new(limit: usize, address: bool) -> UtxoCache {
         UtxoCache {
-            map: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner::default()),
             limit,
+            address,
         }
     }
 
     /// What the cache knows of `op`: `Some(Some(coin))` unspent,
     /// `Some(None)` spent, `None` not cached (the database has it right).
     pub(super) fn get(&self, op: &OutPoint) -> Option<Option<Coin>> {
-        self.map.lock().get(op).map(|e| e.coin)
+        self.inner
+            .lock()
+            .coins
+            .get(op)
+            .map(|e| (!e.spent).then_some(e.coin))
     }
 
     /// Holds the cache unchanged (no block applied, no flush finished) while
     /// the caller reads the database: for a consistent scan.
     pub(super) fn hold(&self) -> CacheView<'_> {
-        CacheView(self.map.lock())
+        CacheView(self.inner.lock())
     }
 
-    /// Applies a block's UTXO changes (connecting or disconnecting it).
-    pub(super) fn apply(&self, changes: &UtxoChanges) {
-        let mut map = self.map.lock();
-        for (op, _) in &changes.spent {
-            match map.get_mut(op) {
+    /// Applies a block's UTXO changes (connecting or disconnecting it);
+    /// `keys` gives the index keys of the created coins' addresses.
+    pub(super) fn apply(&self, changes: &UtxoChanges, keys: &mut IndexKeys) {
+        let mut inner = self.inner.lock();
+        let Inner {
+            coins,
+            by_address,
+            listed,
+        } = &mut *inner;
+        for (op, coin) in &changes.spent {
+            match coins.get_mut(op) {
                 Some(e) if e.fresh => {
-                    map.remove(op);
+                    coins.remove(op);
                 }
                 Some(e) => {
-                    e.coin = None;
+                    e.coin = *coin;
+                    e.spent = true;
                     e.dirty = true;
                 }
                 None => {
-                    map.insert(
+                    coins.insert(
                         *op,
                         Entry {
-                            coin: None,
+                            coin: *coin,
+                            spent: true,
                             dirty: true,
                             fresh: false,
                         },
@@ -102,33 +149,41 @@ impl UtxoCache {
             }
         }
         for (op, coin) in &changes.created {
-            match map.get_mut(op) {
+            match coins.get_mut(op) {
                 // Spent in the cache but perhaps still in the database (a
                 // block disconnected and connected again): written over.
                 Some(e) => {
-                    e.coin = Some(*coin);
+                    e.coin = *coin;
+                    e.spent = false;
                     e.dirty = true;
                 }
                 // Not cached: the database holds the coin's value at the
                 // last flush, and that is "spent or never made" (a coin is
                 // created only where none is unspent).
                 None => {
-                    map.insert(
+                    coins.insert(
                         *op,
                         Entry {
-                            coin: Some(*coin),
+                            coin: *coin,
+                            spent: false,
                             dirty: true,
                             fresh: true,
                         },
                     );
                 }
             }
+            if self.address {
+                let list = by_address.entry(keys.of(&coin.output.lock)).or_default();
+                let before = list.capacity();
+                list.push(*op);
+                *listed += list.capacity() - before;
+            }
         }
     }
 
-    /// Bytes the cache takes now (its map's whole allocation).
+    /// Bytes the cache takes now (its maps' whole allocations).
     pub(super) fn bytes(&self) -> usize {
-        self.map.lock().capacity() * SLOT_BYTES
+        self.inner.lock().bytes()
     }
 
     /// Whether the cache has outgrown its budget and should be flushed.
@@ -138,22 +193,38 @@ impl UtxoCache {
 
     /// Entries in the cache, and how many are not yet flushed.
     pub(super) fn len(&self) -> (usize, usize) {
-        let map = self.map.lock();
-        (map.len(), map.values().filter(|e| e.dirty).count())
+        let inner = self.inner.lock();
+        (
+            inner.coins.len(),
+            inner.coins.values().filter(|e| e.dirty).count(),
+        )
     }
 
-    /// The batch that writes every unflushed change and records that the
-    /// `utxos` keyspace is then current to `tip`. The cache is unchanged
-    /// until [`UtxoCache::flushed`] is called after the batch is committed.
+    /// The batch that writes every unflushed change (to `utxos` and, when
+    /// kept, to the address-UTXO index) and records that both are then
+    /// current to `tip`. The cache is unchanged until
+    /// [`UtxoCache::flushed`] is called after the batch is committed.
     pub(super) fn flush_batch(&self, tip: TipRecord) -> Flush {
-        let map = self.map.lock();
+        let inner = self.inner.lock();
         let mut batch = Batch::new();
         let mut coins = 0;
-        for (op, e) in map.iter().filter(|(_, e)| e.dirty) {
+        let mut keys = IndexKeys::default();
+        for (op, e) in inner.coins.iter().filter(|(_, e)| e.dirty) {
             coins += 1;
-            match &e.coin {
-                Some(c) => batch.put(UTXOS, op, c),
-                None => batch.delete(UTXOS, op),
+            let address = self.address.then(|| AddressUtxoKey {
+                address: keys.of(&e.coin.output.lock),
+                outpoint: *op,
+            });
+            if e.spent {
+                batch.delete(UTXOS, op);
+                if let Some(k) = &address {
+                    batch.delete(ADDRESS_UTXOS, k);
+                }
+            } else {
+                batch.put(UTXOS, op, &e.coin);
+                if let Some(k) = &address {
+                    batch.put(ADDRESS_UTXOS, k, &e.coin);
+                }
             }
         }
         batch.put(META_UTXO_TIP, &UTXO_TIP_KEY.to_string(), &tip);
@@ -163,15 +234,18 @@ impl UtxoCache {
     /// After a flush's batch is committed: spent coins are forgotten and the
     /// rest kept as clean entries (they are the coins most likely to be
     /// spent next) — unless the cache is over half its budget, when
-    /// everything is dropped and the memory returned.
+    /// everything is dropped and the memory returned. The lists by address
+    /// are emptied: the database now holds every coin they named.
     pub(super) fn flushed(&self) {
-        let mut map = self.map.lock();
-        if map.capacity() * SLOT_BYTES > self.limit / 2 {
-            *map = HashMap::new();
+        let mut inner = self.inner.lock();
+        inner.by_address = HashMap::new();
+        inner.listed = 0;
+        if inner.bytes() > self.limit / 2 {
+            inner.coins = HashMap::new();
             return;
         }
-        map.retain(|_, e| e.coin.is_some());
-        for e in map.values_mut() {
+        inner.coins.retain(|_, e| !e.spent);
+        for e in inner.coins.values_mut() {
             e.dirty = false;
             e.fresh = false;
         }
@@ -179,22 +253,40 @@ impl UtxoCache {
 }
 
 /// The cache held still, for reading it together with the database.
-pub(super) struct CacheView<'a>(MutexGuard<'a, HashMap<OutPoint, Entry>>);
+pub(super) struct CacheView<'a>(MutexGuard<'a, Inner>);
 
 impl CacheView<'_> {
-    /// Applies the cache to `utxos`, a scan of the `utxos` keyspace made
-    /// while this view was held.
+    /// Applies the cache to `utxos`, a scan of the `utxos` keyspace (or of
+    /// the address-UTXO index) made while this view was held.
     pub(super) fn overlay(&self, utxos: &mut HashMap<OutPoint, Coin>) {
-        for (op, e) in self.0.iter() {
-            match e.coin {
-                Some(c) => {
-                    utxos.insert(*op, c);
-                }
-                None => {
-                    utxos.remove(op);
-                }
+        for (op, e) in self.0.coins.iter() {
+            if e.spent {
+                utxos.remove(op);
+            } else {
+                utxos.insert(*op, e.coin);
             }
         }
+    }
+
+    /// Whether the cache holds `op` as spent.
+    pub(super) fn is_spent(&self, op: &OutPoint) -> bool {
+        self.0.coins.get(op).is_some_and(|e| e.spent)
+    }
+
+    /// The unspent coins created since the last flush whose address has
+    /// the index key `address` (some may be in the database too).
+    pub(super) fn address_coins(&self, address: &Hash) -> Vec<(OutPoint, Coin)> {
+        let Some(list) = self.0.by_address.get(address) else {
+            return Vec::new();
+        };
+        let mut seen = HashSet::new();
+        list.iter()
+            .filter(|op| seen.insert(**op))
+            .filter_map(|op| {
+                let e = self.0.coins.get(op)?;
+                (!e.spent).then_some((*op, e.coin))
+            })
+            .collect()
     }
 }
 
@@ -287,7 +379,7 @@ impl ChainStore {
             let (block, undo) = self.block_and_undo(&at.hash)?;
             let mut changes = disconnect_block(&block, at.height, &undo);
             changes.spent.extend(self.released_by(&at.hash)?);
-            self.utxos.apply(&changes);
+            self.utxos.apply(&changes, &mut IndexKeys::default());
             at = TipRecord {
                 hash: block.header.prev_hash(),
                 height: at.height.checked_sub(1).ok_or_else(|| {
@@ -301,7 +393,7 @@ impl ChainStore {
             let (block, undo) = self.block_and_undo(&hash)?;
             let mut changes = connect_changes(&block, height, &undo);
             changes.created.extend(self.released_by(&hash)?);
-            self.utxos.apply(&changes);
+            self.utxos.apply(&changes, &mut IndexKeys::default());
             forward += 1;
         }
         if back + forward > 0 {
@@ -404,9 +496,9 @@ mod tests {
 
     #[test]
     fn a_coin_created_and_spent_between_flushes_is_never_written() {
-        let cache = UtxoCache::new(1 << 20);
-        cache.apply(&changes(&[1, 2], &[]));
-        cache.apply(&changes(&[3], &[1]));
+        let cache = UtxoCache::new(1 << 20, false);
+        cache.apply(&changes(&[1, 2], &[]), &mut IndexKeys::default());
+        cache.apply(&changes(&[3], &[1]), &mut IndexKeys::default());
         assert_eq!(cache.get(&op(1)), None, "forgotten, not marked spent");
         let f = cache.flush_batch(TipRecord {
             hash: Hash::ZERO,
@@ -419,11 +511,11 @@ mod tests {
 
     #[test]
     fn spending_a_flushed_coin_writes_a_deletion() {
-        let cache = UtxoCache::new(1 << 20);
-        cache.apply(&changes(&[1], &[]));
+        let cache = UtxoCache::new(1 << 20, false);
+        cache.apply(&changes(&[1], &[]), &mut IndexKeys::default());
         cache.flushed();
         assert_eq!(cache.get(&op(1)), Some(Some(coin(1))), "kept clean");
-        cache.apply(&changes(&[], &[1, 9]));
+        cache.apply(&changes(&[], &[1, 9]), &mut IndexKeys::default());
         assert_eq!(cache.get(&op(1)), Some(None));
         assert_eq!(cache.get(&op(9)), Some(None));
         let tip = TipRecord {
@@ -437,11 +529,58 @@ mod tests {
 
     #[test]
     fn a_full_cache_is_emptied_by_its_flush() {
-        let cache = UtxoCache::new(SLOT_BYTES * 8);
-        cache.apply(&changes(&(0..40).collect::<Vec<u8>>(), &[]));
+        let cache = UtxoCache::new(SLOT_BYTES * 8, false);
+        cache.apply(
+            &changes(&(0..40).collect::<Vec<u8>>(), &[]),
+            &mut IndexKeys::default(),
+        );
         assert!(cache.over_budget());
         cache.flushed();
         assert_eq!(cache.len(), (0, 0));
         assert_eq!(cache.bytes(), 0);
+    }
+
+    fn address_of(n: u64) -> Hash {
+        coin(n).output.lock.index_key()
+    }
+
+    #[test]
+    fn the_address_index_moves_with_the_utxo_set() {
+        let cache = UtxoCache::new(1 << 20, true);
+        let keys = &mut IndexKeys::default();
+        cache.apply(&changes(&[1, 2], &[]), keys);
+        cache.flushed();
+        // 3 created and spent between flushes; 1 (flushed) spent; 4 kept.
+        cache.apply(&changes(&[3, 4], &[1]), keys);
+        cache.apply(&changes(&[], &[3]), keys);
+        {
+            let view = cache.hold();
+            // Every test coin has the same address.
+            assert_eq!(view.address_coins(&address_of(1)), vec![(op(4), coin(4))]);
+            assert!(view.is_spent(&op(1)) && !view.is_spent(&op(2)));
+        }
+        let f = cache.flush_batch(TipRecord {
+            hash: Hash::ZERO,
+            height: 2,
+        });
+        assert_eq!(f.coins, 2);
+        // 1: deleted from both keyspaces; 4: put in both; the tip record.
+        let ops: Vec<_> = f
+            .batch
+            .ops
+            .iter()
+            .map(|(t, _, v)| (*t, v.is_some()))
+            .collect();
+        for want in [
+            (TableId::Utxos, false),
+            (TableId::AddressUtxos, false),
+            (TableId::Utxos, true),
+            (TableId::AddressUtxos, true),
+        ] {
+            assert!(ops.contains(&want), "{want:?} in {ops:?}");
+        }
+        assert_eq!(ops.len(), 5);
+        cache.flushed();
+        assert!(cache.hold().address_coins(&address_of(1)).is_empty());
     }
 }

@@ -2,7 +2,9 @@
 //! blocks (transfers, some spending outputs of the same block), random
 //! reorganisations and random unclean closes, with cache budgets from
 //! "flush after every block" to "never flush"; after every step the cache
-//! plus the database must hold exactly the reference set.
+//! plus the database must hold exactly the reference set, and each
+//! address's coins (the address-UTXO index, which moves with the cache,
+//! ADR 0057) exactly the reference set's coins of that address.
 
 use luminex_ledger::testkit::PowFields;
 use std::collections::HashMap;
@@ -11,8 +13,11 @@ use std::sync::Arc;
 use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, transfer, TestChain};
 use luminex_ledger::{Coin, SigCache};
-use luminex_primitives::{Amount, Block, OutPoint, SchemeId, Transaction, TxOut};
-use luminex_storage::{ChainStore, FjallStore, KvStore, MemoryStore};
+use luminex_primitives::{Amount, Block, Lock, OutPoint, SchemeId, Transaction, TxOut};
+use luminex_storage::tables::{
+    AddressUtxoKey, FormatVersion, ADDRESS_UTXOS, FORMAT_KEY, FORMAT_VERSION, META_FORMAT,
+};
+use luminex_storage::{Batch, ChainStore, FjallStore, KvExt, KvStore, MemoryStore};
 
 use crate::forks::open_store;
 
@@ -111,6 +116,41 @@ fn accept(store: &ChainStore, b: &Block) {
         .unwrap();
 }
 
+/// The reference set's coins of `lock`, in outpoint order.
+fn coins_of(utxos: &HashMap<OutPoint, Coin>, lock: &Lock) -> Vec<(OutPoint, Coin)> {
+    let mut coins: Vec<_> = utxos
+        .iter()
+        .filter(|(_, c)| c.output.lock == *lock)
+        .map(|(op, c)| (*op, *c))
+        .collect();
+    coins.sort_by(|a, b| a.0.txid.0.cmp(&b.0.txid.0).then(a.0.vout.cmp(&b.0.vout)));
+    coins
+}
+
+/// Each key's address: all its coins, and the first few of them.
+fn check_addresses(
+    store: &ChainStore,
+    utxos: &HashMap<OutPoint, Coin>,
+    keys: &[SigningKey],
+    step: usize,
+) {
+    for key in keys {
+        let lock = lock_of(key);
+        let want = coins_of(utxos, &lock);
+        assert_eq!(
+            store.address_utxos(&lock, usize::MAX).unwrap(),
+            want,
+            "step {step}: an address's coins"
+        );
+        let few = want.len() / 2;
+        assert_eq!(
+            store.address_utxos(&lock, few).unwrap(),
+            want[..few],
+            "step {step}: an address's first {few} coins"
+        );
+    }
+}
+
 /// Budgets: flush after every block, after a few, rarely, never.
 const BUDGETS: [usize; 4] = [0, 4 << 10, 64 << 10, 1 << 30];
 
@@ -164,6 +204,7 @@ fn run_model(kv: Arc<dyn KvStore>, seed: u64, steps: usize) {
         for (op, coin) in chain.utxos.iter().take(5) {
             assert_eq!(store.coin(op).unwrap(), Some(*coin));
         }
+        check_addresses(&store, &chain.utxos, &ks, step);
     }
     assert!(reorgs > 0 && closes > 0, "{reorgs} reorgs, {closes} closes");
     // A clean close flushes: reopened with no blocks to apply, the
@@ -172,6 +213,61 @@ fn run_model(kv: Arc<dyn KvStore>, seed: u64, steps: usize) {
     let store = open(&kv, &spec, 0);
     assert_eq!(store.all_utxos().unwrap(), chain.utxos);
     assert_eq!(store.utxo_cache_bytes(), 0, "nothing applied again");
+    check_addresses(&store, &chain.utxos, &ks, steps);
+    store.check_consistency().unwrap();
+}
+
+/// A database of format 2 kept its address-UTXO index current to the tip
+/// while its `utxos` keyspace lagged. Opened by this build, the blocks
+/// applied again bring both to the tip, and the index is right before and
+/// after the next flush.
+#[test]
+fn a_format_2_database_is_upgraded_with_its_address_index_ahead() {
+    let ks = keys();
+    let mut chain = TestChain::dev();
+    let spec = chain.spec.clone();
+    let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    let mut rng = Rng(0x5eed_0f02);
+    // Flushed after every block, then never: the `utxos` keyspace is
+    // current to the fan-out block.
+    let store = open(&kv, &spec, 0);
+    accept(&store, &chain.fan_out(0, &ks, 6, 50_000_000));
+    store.close_without_flush();
+    let store = open(&kv, &spec, 1 << 30);
+    for step in 0..6 {
+        let b = random_block(&mut chain, &ks, &mut rng, step);
+        accept(&store, &b);
+    }
+    store.close_without_flush();
+    // What format 2 held: the address-UTXO index at the tip.
+    let mut b = Batch::default();
+    for (k, _) in kv
+        .scan(ADDRESS_UTXOS, &[], None, false, usize::MAX)
+        .unwrap()
+    {
+        b.delete(ADDRESS_UTXOS, &k);
+    }
+    for (op, coin) in &chain.utxos {
+        let key = AddressUtxoKey {
+            address: coin.output.lock.index_key(),
+            outpoint: *op,
+        };
+        b.put(ADDRESS_UTXOS, &key, coin);
+    }
+    b.put(META_FORMAT, &FORMAT_KEY.to_string(), &FormatVersion(2));
+    kv.commit(b).unwrap();
+    let store = open(&kv, &spec, 1 << 30);
+    assert_eq!(
+        kv.get(META_FORMAT, &FORMAT_KEY.to_string()).unwrap(),
+        Some(FormatVersion(FORMAT_VERSION))
+    );
+    store.check_consistency().unwrap();
+    check_addresses(&store, &chain.utxos, &ks, 0);
+    store.flush().unwrap();
+    drop(store);
+    let store = open(&kv, &spec, 0);
+    assert_eq!(store.utxo_cache_bytes(), 0, "nothing applied again");
+    check_addresses(&store, &chain.utxos, &ks, 1);
     store.check_consistency().unwrap();
 }
 

@@ -1,7 +1,10 @@
 //! Importing a chain into a fresh fjall-backed chain store, as `luminex
 //! chain import` does: a second thread decodes nothing (the blocks are in
-//! memory) but prepares each block — context-free checks and signatures
-//! ahead — while this one connects and commits the one before.
+//! memory, copied for the run before the clock starts, as the validation
+//! bench's are) but prepares each block — context-free checks and
+//! signatures ahead — while this one connects and commits the one before.
+//! Each run also prints the CPU time the process used per transaction and
+//! how many of the machine's cores that kept busy.
 //!
 //! The chain: a fan-out block, then [`BLOCKS`] blocks of 1,000 one-input,
 //! two-output ML-DSA-65 transfers, each spending coins the blocks before
@@ -86,20 +89,23 @@ fn import(
     cache: &SigCache,
     options: StoreOptions,
     synced: bool,
-) -> f64 {
+) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let kv = Arc::new(FjallStore::open(dir.path()).unwrap());
     let rules = luminex_consensus::rules_for(&chain.spec);
     let store = ChainStore::open_with(kv, chain.spec.clone(), rules, options).unwrap();
+    let blocks: Vec<Arc<Block>> = blocks.iter().map(|b| Arc::new(b.clone())).collect();
+    let cpu = cpu_seconds();
     let start = Instant::now();
     let mut pre = Preverifier::new();
     let help = pre.helper();
+    let n = blocks.len();
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel(2);
         let store_ref = &store;
         s.spawn(move || {
             for b in blocks {
-                let p = pre.prepare(store_ref, Arc::new(b.clone()), cache).0;
+                let p = pre.prepare(store_ref, b, cache).0;
                 if tx.send(p).is_err() {
                     break;
                 }
@@ -127,9 +133,26 @@ fn import(
     });
     store.sync().unwrap();
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(store.tip().height as usize, blocks.len());
+    let cpu = cpu_seconds() - cpu;
+    assert_eq!(store.tip().height as usize, n);
     drop(store);
-    secs
+    (secs, cpu)
+}
+
+/// CPU time this process has used, seconds (user and system, from
+/// `/proc/self/stat`, in the kernel's 100 Hz clock ticks).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and
+    // stime are the 12th and 13th.
+    let after = stat.rsplit_once(") ").map_or("", |(_, a)| a);
+    let ticks: u64 = after
+        .split(' ')
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -193,7 +216,7 @@ fn main() {
             continue;
         }
         let synced = label.ends_with("each block synced");
-        let runs: Vec<f64> = (0..RUNS)
+        let runs: Vec<(f64, f64)> = (0..RUNS)
             .map(|_| {
                 let cache = SigCache::new(txs * 2);
                 if warm {
@@ -208,14 +231,19 @@ fn main() {
             .collect();
         let all: Vec<String> = runs
             .iter()
-            .map(|s| format!("{:.0}", txs as f64 / s))
+            .map(|(s, _)| format!("{:.0}", txs as f64 / s))
             .collect();
+        let secs = median(runs.iter().map(|r| r.0).collect());
+        let cpu: f64 = runs.iter().map(|r| r.1).sum();
+        let wall: f64 = runs.iter().map(|r| r.0).sum();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         println!(
-            "import/{}x{TXS} ({label}): median {:.2} s, {:.0} tx/s (runs: {} tx/s)",
+            "import/{}x{TXS} ({label}): median {secs:.2} s, {:.0} tx/s (runs: {} tx/s); CPU {:.1} µs/tx, {:.0} % of {cores} cores busy",
             BLOCKS + 1,
-            median(runs.clone()),
-            txs as f64 / median(runs),
-            all.join(" · ")
+            txs as f64 / secs,
+            all.join(" · "),
+            cpu * 1e6 / (txs * RUNS) as f64,
+            100.0 * cpu / (wall * cores as f64),
         );
     }
 }

@@ -31,6 +31,10 @@ use luminex_primitives::{Amount, Block, SchemeId, TxOut};
 use luminex_storage::{ChainStore, FjallStore, IndexSet, Preverifier, StoreOptions};
 use rayon::prelude::*;
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::{cores, cpu_seconds};
+
 const BLOCKS: usize = 30;
 const TXS: usize = 1000;
 const KEYS: usize = 50;
@@ -139,22 +143,6 @@ fn import(
     (secs, cpu)
 }
 
-/// CPU time this process has used, seconds (user and system, from
-/// `/proc/self/stat`, in the kernel's 100 Hz clock ticks).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces): utime and
-    // stime are the 12th and 13th.
-    let after = stat.rsplit_once(") ").map_or("", |(_, a)| a);
-    let ticks: u64 = after
-        .split(' ')
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse::<u64>().ok())
-        .sum();
-    ticks as f64 / 100.0
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -236,7 +224,7 @@ fn main() {
         let secs = median(runs.iter().map(|r| r.0).collect());
         let cpu: f64 = runs.iter().map(|r| r.1).sum();
         let wall: f64 = runs.iter().map(|r| r.0).sum();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = cores();
         println!(
             "import/{}x{TXS} ({label}): median {secs:.2} s, {:.0} tx/s (runs: {} tx/s); CPU {:.1} µs/tx, {:.0} % of {cores} cores busy",
             BLOCKS + 1,

@@ -4,7 +4,8 @@
 //! "flush after every block" to "never flush"; after every step the cache
 //! plus the database must hold exactly the reference set, and each
 //! address's coins (the address-UTXO index, which moves with the cache,
-//! ADR 0057) exactly the reference set's coins of that address.
+//! ADR 0057) exactly the reference set's coins of that address — which
+//! its address history, received less sent, must add up to.
 
 use luminex_ledger::testkit::PowFields;
 use std::collections::HashMap;
@@ -142,6 +143,14 @@ fn check_addresses(
             want,
             "step {step}: an address's coins"
         );
+        // The address history agrees: what it received less what it
+        // sent is what it holds (the blocks spend outputs created earlier
+        // in the same block too).
+        let history = store.address_history(&lock, None, usize::MAX).unwrap();
+        let received: u64 = history.iter().map(|t| t.received.base()).sum();
+        let sent: u64 = history.iter().map(|t| t.sent.base()).sum();
+        let held: u64 = want.iter().map(|(_, c)| c.output.amount.base()).sum();
+        assert_eq!(received - sent, held, "step {step}: an address's history");
         let few = want.len() / 2;
         assert_eq!(
             store.address_utxos(&lock, few).unwrap(),

@@ -33,7 +33,7 @@ use rayon::prelude::*;
 
 #[path = "support/cpu.rs"]
 mod cpu;
-use cpu::{cores, cpu_seconds};
+use cpu::{cores, cpu_seconds, minor_faults};
 
 const BLOCKS: usize = 30;
 const TXS: usize = 1000;
@@ -93,13 +93,13 @@ fn import(
     cache: &SigCache,
     options: StoreOptions,
     synced: bool,
-) -> (f64, f64) {
+) -> (f64, f64, u64) {
     let dir = tempfile::tempdir().unwrap();
     let kv = Arc::new(FjallStore::open(dir.path()).unwrap());
     let rules = luminex_consensus::rules_for(&chain.spec);
     let store = ChainStore::open_with(kv, chain.spec.clone(), rules, options).unwrap();
     let blocks: Vec<Arc<Block>> = blocks.iter().map(|b| Arc::new(b.clone())).collect();
-    let cpu = cpu_seconds();
+    let (cpu, faults) = (cpu_seconds(), minor_faults());
     let start = Instant::now();
     let mut pre = Preverifier::new();
     let help = pre.helper();
@@ -138,9 +138,10 @@ fn import(
     store.sync().unwrap();
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu;
+    let faults = minor_faults() - faults;
     assert_eq!(store.tip().height as usize, n);
     drop(store);
-    (secs, cpu)
+    (secs, cpu, faults)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -204,7 +205,7 @@ fn main() {
             continue;
         }
         let synced = label.ends_with("each block synced");
-        let runs: Vec<(f64, f64)> = (0..RUNS)
+        let runs: Vec<(f64, f64, u64)> = (0..RUNS)
             .map(|_| {
                 let cache = SigCache::new(txs * 2);
                 if warm {
@@ -219,19 +220,21 @@ fn main() {
             .collect();
         let all: Vec<String> = runs
             .iter()
-            .map(|(s, _)| format!("{:.0}", txs as f64 / s))
+            .map(|(s, _, _)| format!("{:.0}", txs as f64 / s))
             .collect();
         let secs = median(runs.iter().map(|r| r.0).collect());
         let cpu: f64 = runs.iter().map(|r| r.1).sum();
         let wall: f64 = runs.iter().map(|r| r.0).sum();
+        let faults: u64 = runs.iter().map(|r| r.2).sum();
         let cores = cores();
         println!(
-            "import/{}x{TXS} ({label}): median {secs:.2} s, {:.0} tx/s (runs: {} tx/s); CPU {:.1} µs/tx, {:.0} % of {cores} cores busy",
+            "import/{}x{TXS} ({label}): median {secs:.2} s, {:.0} tx/s (runs: {} tx/s); CPU {:.1} µs/tx, {:.0} % of {cores} cores busy, {:.1} page faults/tx",
             BLOCKS + 1,
             txs as f64 / secs,
             all.join(" · "),
             cpu * 1e6 / (txs * RUNS) as f64,
             100.0 * cpu / (wall * cores as f64),
+            faults as f64 / (txs * RUNS) as f64,
         );
     }
 }

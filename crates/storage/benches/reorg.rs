@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 #[path = "support/cpu.rs"]
 mod cpu;
-use cpu::{cores, cpu_seconds};
+use cpu::{cores, cpu_seconds, minor_faults};
 
 const TXS: usize = 1000;
 const DEPTH: usize = 100;
@@ -178,22 +178,24 @@ fn main() {
         // (a capacity of 1 would also throw away what a reorganisation
         // checks ahead of connecting, which no node does).
         let cold = SigCache::default();
-        let cpu = cpu_seconds();
+        let (cpu, faults) = (cpu_seconds(), minor_faults());
         let start = Instant::now();
         let acc = store
             .accept_block(&b_blocks[DEPTH], now, if warm { &cache } else { &cold })
             .unwrap();
         let secs = start.elapsed().as_secs_f64();
         let cpu = cpu_seconds() - cpu;
+        let faults = minor_faults() - faults;
         assert_eq!(acc.disconnected.len(), DEPTH);
         assert_eq!(acc.connected.len(), DEPTH + 1);
         assert_eq!(store.tip().hash, b_blocks[DEPTH].hash());
         println!(
-            "reorg/{DEPTH}x{TXS} ({label}): {secs:.2} s — disconnect {DEPTH} + connect {} blocks, {:.0} tx/s connected; CPU {cpu:.2} s, {:.0} % of {} cores busy",
+            "reorg/{DEPTH}x{TXS} ({label}): {secs:.2} s — disconnect {DEPTH} + connect {} blocks, {:.0} tx/s connected; CPU {cpu:.2} s, {:.0} % of {} cores busy, {}k page faults",
             DEPTH + 1,
             ((DEPTH + 1) * TXS) as f64 / secs,
             100.0 * cpu / (secs * cores() as f64),
-            cores()
+            cores(),
+            faults / 1000
         );
     }
 }

@@ -463,7 +463,8 @@ pub const FORMAT_KEY: &str = "format";
 /// with the `utxos` keyspace — it is written when the UTXO cache is
 /// flushed, current to the same block. A format-2 database (whose index
 /// matched the tip) needs no rewrite: the blocks applied again at open
-/// bring both up to the tip. A build that reads only formats 1–2 refuses a
+/// bring both up to the tip, taking the coins they create as perhaps
+/// stored already, so that spending one deletes its index row. A build that reads only formats 1–2 refuses a
 /// format-3 database rather than serve a lagging index as the tip's.
 pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format this code reads (and upgrades).

@@ -3,6 +3,7 @@
 //! which go to the UTXO cache (`utxo_cache`) and reach the database when
 //! it is flushed.
 
+use super::utxo_cache::Created;
 use super::*;
 
 impl ChainStore {
@@ -103,7 +104,8 @@ impl ChainStore {
             }
             return Err(e);
         }
-        self.utxos.apply(&connected.changes, &mut keys);
+        self.utxos
+            .apply(&connected.changes, &mut keys, Created::Fresh);
         let shared = incoming.shared();
         self.recent.insert(
             hash,
@@ -253,7 +255,7 @@ impl ChainStore {
             },
         );
         self.commit(b)?;
-        self.utxos.apply(&changes, &mut keys);
+        self.utxos.apply(&changes, &mut keys, Created::Fresh);
         self.recent.disconnected(&tip.hash);
         self.index.write().main.pop();
         *self.tip.write() = Tip {

@@ -409,8 +409,9 @@ impl ChainStore {
             // keyspace of a format-1 database is current to its tip. Format
             // 2 needs no change on disk: its address-UTXO index may be
             // ahead of its `utxos` keyspace (it is the UTXO set at the
-            // tip), and the cache's changes after the blocks are applied
-            // again at open turn either into the set at the tip.
+            // tip), and the blocks applied again at open take the coins
+            // they create as perhaps stored (`Created::MaybeStored`), so
+            // spending one later deletes its row.
             found => {
                 let mut batch = Batch::default();
                 batch.put(

@@ -91,6 +91,21 @@ pub(super) struct Flush {
     pub(super) coins: usize,
 }
 
+/// How [`UtxoCache::apply`] takes the coins a block creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Created {
+    /// Absent from the database: a block connected or disconnected on the
+    /// state the database and the cache hold together.
+    Fresh,
+    /// Perhaps in the database already: blocks applied again at open. A
+    /// database written in format 2 has its address-UTXO index current to
+    /// the tip, ahead of its `utxos` keyspace, so a coin such a block
+    /// creates may have its index row already; taking it as fresh would
+    /// forget it when it is spent and leave that row behind. Spending it
+    /// writes a deletion instead (at worst of a row that is not there).
+    MaybeStored,
+}
+
 impl UtxoCache {
     pub(super) fn new(limit: usize, address: bool) -> UtxoCache {
         UtxoCache {
@@ -118,7 +133,7 @@ impl UtxoCache {
 
     /// Applies a block's UTXO changes (connecting or disconnecting it);
     /// `keys` gives the index keys of the created coins' addresses.
-    pub(super) fn apply(&self, changes: &UtxoChanges, keys: &mut IndexKeys) {
+    pub(super) fn apply(&self, changes: &UtxoChanges, keys: &mut IndexKeys, created: Created) {
         let mut inner = self.inner.lock();
         let Inner {
             coins,
@@ -159,7 +174,8 @@ impl UtxoCache {
                 }
                 // Not cached: the database holds the coin's value at the
                 // last flush, and that is "spent or never made" (a coin is
-                // created only where none is unspent).
+                // created only where none is unspent) — unless blocks are
+                // applied again at open (`Created::MaybeStored`).
                 None => {
                     coins.insert(
                         *op,
@@ -167,7 +183,7 @@ impl UtxoCache {
                             coin: *coin,
                             spent: false,
                             dirty: true,
-                            fresh: true,
+                            fresh: created == Created::Fresh,
                         },
                     );
                 }
@@ -379,7 +395,8 @@ impl ChainStore {
             let (block, undo) = self.block_and_undo(&at.hash)?;
             let mut changes = disconnect_block(&block, at.height, &undo);
             changes.spent.extend(self.released_by(&at.hash)?);
-            self.utxos.apply(&changes, &mut IndexKeys::default());
+            self.utxos
+                .apply(&changes, &mut IndexKeys::default(), Created::MaybeStored);
             at = TipRecord {
                 hash: block.header.prev_hash(),
                 height: at.height.checked_sub(1).ok_or_else(|| {
@@ -393,7 +410,8 @@ impl ChainStore {
             let (block, undo) = self.block_and_undo(&hash)?;
             let mut changes = connect_changes(&block, height, &undo);
             changes.created.extend(self.released_by(&hash)?);
-            self.utxos.apply(&changes, &mut IndexKeys::default());
+            self.utxos
+                .apply(&changes, &mut IndexKeys::default(), Created::MaybeStored);
             forward += 1;
         }
         if back + forward > 0 {
@@ -497,8 +515,16 @@ mod tests {
     #[test]
     fn a_coin_created_and_spent_between_flushes_is_never_written() {
         let cache = UtxoCache::new(1 << 20, false);
-        cache.apply(&changes(&[1, 2], &[]), &mut IndexKeys::default());
-        cache.apply(&changes(&[3], &[1]), &mut IndexKeys::default());
+        cache.apply(
+            &changes(&[1, 2], &[]),
+            &mut IndexKeys::default(),
+            Created::Fresh,
+        );
+        cache.apply(
+            &changes(&[3], &[1]),
+            &mut IndexKeys::default(),
+            Created::Fresh,
+        );
         assert_eq!(cache.get(&op(1)), None, "forgotten, not marked spent");
         let f = cache.flush_batch(TipRecord {
             hash: Hash::ZERO,
@@ -512,10 +538,18 @@ mod tests {
     #[test]
     fn spending_a_flushed_coin_writes_a_deletion() {
         let cache = UtxoCache::new(1 << 20, false);
-        cache.apply(&changes(&[1], &[]), &mut IndexKeys::default());
+        cache.apply(
+            &changes(&[1], &[]),
+            &mut IndexKeys::default(),
+            Created::Fresh,
+        );
         cache.flushed();
         assert_eq!(cache.get(&op(1)), Some(Some(coin(1))), "kept clean");
-        cache.apply(&changes(&[], &[1, 9]), &mut IndexKeys::default());
+        cache.apply(
+            &changes(&[], &[1, 9]),
+            &mut IndexKeys::default(),
+            Created::Fresh,
+        );
         assert_eq!(cache.get(&op(1)), Some(None));
         assert_eq!(cache.get(&op(9)), Some(None));
         let tip = TipRecord {
@@ -533,6 +567,7 @@ mod tests {
         cache.apply(
             &changes(&(0..40).collect::<Vec<u8>>(), &[]),
             &mut IndexKeys::default(),
+            Created::Fresh,
         );
         assert!(cache.over_budget());
         cache.flushed();
@@ -548,11 +583,11 @@ mod tests {
     fn the_address_index_moves_with_the_utxo_set() {
         let cache = UtxoCache::new(1 << 20, true);
         let keys = &mut IndexKeys::default();
-        cache.apply(&changes(&[1, 2], &[]), keys);
+        cache.apply(&changes(&[1, 2], &[]), keys, Created::Fresh);
         cache.flushed();
         // 3 created and spent between flushes; 1 (flushed) spent; 4 kept.
-        cache.apply(&changes(&[3, 4], &[1]), keys);
-        cache.apply(&changes(&[], &[3]), keys);
+        cache.apply(&changes(&[3, 4], &[1]), keys, Created::Fresh);
+        cache.apply(&changes(&[], &[3]), keys, Created::Fresh);
         {
             let view = cache.hold();
             // Every test coin has the same address.
@@ -582,5 +617,21 @@ mod tests {
         assert_eq!(ops.len(), 5);
         cache.flushed();
         assert!(cache.hold().address_coins(&address_of(1)).is_empty());
+    }
+
+    #[test]
+    fn a_coin_applied_again_at_open_is_deleted_when_spent() {
+        let cache = UtxoCache::new(1 << 20, true);
+        let keys = &mut IndexKeys::default();
+        cache.apply(&changes(&[1], &[]), keys, Created::MaybeStored);
+        cache.apply(&changes(&[], &[1]), keys, Created::Fresh);
+        assert_eq!(cache.get(&op(1)), Some(None), "kept as spent");
+        assert!(cache.hold().is_spent(&op(1)));
+        let f = cache.flush_batch(TipRecord {
+            hash: Hash::ZERO,
+            height: 2,
+        });
+        // Deleted from both keyspaces, and the tip record.
+        assert_eq!((f.coins, f.batch.len()), (1, 3));
     }
 }

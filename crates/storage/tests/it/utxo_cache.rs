@@ -228,10 +228,18 @@ fn run_model(kv: Arc<dyn KvStore>, seed: u64, steps: usize) {
 
 /// A database of format 2 kept its address-UTXO index current to the tip
 /// while its `utxos` keyspace lagged. Opened by this build, the blocks
-/// applied again bring both to the tip, and the index is right before and
-/// after the next flush.
+/// applied again bring both to the tip, and the index stays right when
+/// blocks then spend the coins those blocks created — before a flush,
+/// after one, and after a crash between (whether the crash comes first or
+/// the flush).
 #[test]
 fn a_format_2_database_is_upgraded_with_its_address_index_ahead() {
+    for crash in [false, true] {
+        format_2_upgrade(crash);
+    }
+}
+
+fn format_2_upgrade(crash: bool) {
     let ks = keys();
     let mut chain = TestChain::dev();
     let spec = chain.spec.clone();
@@ -265,13 +273,26 @@ fn a_format_2_database_is_upgraded_with_its_address_index_ahead() {
     }
     b.put(META_FORMAT, &FORMAT_KEY.to_string(), &FormatVersion(2));
     kv.commit(b).unwrap();
-    let store = open(&kv, &spec, 1 << 30);
+    let mut store = open(&kv, &spec, 1 << 30);
     assert_eq!(
         kv.get(META_FORMAT, &FORMAT_KEY.to_string()).unwrap(),
         Some(FormatVersion(FORMAT_VERSION))
     );
     store.check_consistency().unwrap();
     check_addresses(&store, &chain.utxos, &ks, 0);
+    // Blocks that spend the coins the replayed blocks created (among
+    // others), with nothing flushed.
+    for step in 6..12 {
+        let b = random_block(&mut chain, &ks, &mut rng, step);
+        accept(&store, &b);
+        check_addresses(&store, &chain.utxos, &ks, step as usize);
+    }
+    if crash {
+        store.close_without_flush();
+        store = open(&kv, &spec, 1 << 30);
+        check_addresses(&store, &chain.utxos, &ks, 12);
+    }
+    store.check_consistency().unwrap();
     store.flush().unwrap();
     drop(store);
     let store = open(&kv, &spec, 0);

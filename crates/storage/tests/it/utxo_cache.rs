@@ -317,3 +317,38 @@ fn the_cache_and_the_database_equal_a_reference_utxo_set_fjall() {
         40,
     );
 }
+
+/// An address with more coins than a page of the index (1,000 rows), the
+/// first of them spent since the last flush: their rows are still on disk,
+/// so the query reads past the first page to fill its limit.
+#[test]
+fn an_address_with_more_coins_than_a_page_of_rows() {
+    let ks = keys();
+    let mut chain = TestChain::dev();
+    let spec = chain.spec.clone();
+    let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    let store = open(&kv, &spec, 1 << 30);
+    accept(&store, &chain.fan_out(0, &ks[..1], 2_500, 200_000));
+    store.flush().unwrap();
+    let lock = lock_of(&ks[0]);
+    let first: Vec<_> = coins_of(&chain.utxos, &lock)[..20].to_vec();
+    let tx = transfer(
+        &chain.spec,
+        &ks[0],
+        &first,
+        vec![TxOut {
+            amount: Amount::from_base(1_000).unwrap(),
+            lock: lock_of(&ks[1]),
+        }],
+    );
+    let b = chain.mine(vec![tx]).expect("a valid block");
+    accept(&store, &b);
+    let want = coins_of(&chain.utxos, &lock);
+    assert!(want.len() > 2_000);
+    for limit in [1, 999, 1_000, 1_001, 2_000, usize::MAX] {
+        let got = store.address_utxos(&lock, limit).unwrap();
+        assert_eq!(got, want[..limit.min(want.len())], "limit {limit}");
+    }
+    check_addresses(&store, &chain.utxos, &ks, 0);
+    store.check_consistency().unwrap();
+}

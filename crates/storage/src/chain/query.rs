@@ -170,8 +170,10 @@ impl ChainStore {
             }
         }
         drop(cache);
-        coins.sort_unstable_by(|a, b| (a.0.txid.0.cmp(&b.0.txid.0)).then(a.0.vout.cmp(&b.0.vout)));
-        coins.dedup_by(|a, b| a.0 == b.0);
+        // `OutPoint`'s order is its key's (txid bytes, then vout); a coin
+        // both listed by the cache and on disk comes once.
+        coins.sort_unstable_by_key(|(op, _)| *op);
+        coins.dedup_by_key(|(op, _)| *op);
         coins.truncate(limit);
         Ok(coins)
     }

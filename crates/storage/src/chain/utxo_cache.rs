@@ -290,14 +290,14 @@ impl CacheView<'_> {
     }
 
     /// The unspent coins created since the last flush whose address has
-    /// the index key `address` (some may be in the database too).
+    /// the index key `address` (some may be in the database too, and a
+    /// coin created twice — disconnected and connected again — comes
+    /// twice: the caller sorts and deduplicates).
     pub(super) fn address_coins(&self, address: &Hash) -> Vec<(OutPoint, Coin)> {
         let Some(list) = self.0.by_address.get(address) else {
             return Vec::new();
         };
-        let mut seen = HashSet::new();
         list.iter()
-            .filter(|op| seen.insert(**op))
             .filter_map(|op| {
                 let e = self.0.coins.get(op)?;
                 (!e.spent).then_some((*op, e.coin))

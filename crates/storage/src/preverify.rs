@@ -10,6 +10,16 @@
 //! to connect, helps with the checks through a [`PreverifyHelp`] (as Bitcoin
 //! Core's script-check queue lets the validating thread take checks too).
 //!
+//! The importer's serial work blocks now and then — in the block files'
+//! write, in a synced commit — and its core would then idle. A *filler*
+//! thread takes checks too, at the kernel's lowest scheduling class
+//! (Linux's `SCHED_IDLE`): it runs only on a core no other thread wants,
+//! so it never slows the importer's serial work (a third thread at normal
+//! priority on two cores would take a third of it). Nothing waits for the
+//! filler, which may not run for a long while on a busy machine: once every
+//! check is claimed, the preverifier makes again any that the filler (or a
+//! helper) has not finished, and whoever finishes a check first counts it.
+//!
 //! It decides nothing: a transaction whose spent outputs it cannot find, or
 //! whose signatures fail, is left alone, and connecting the block checks it
 //! and reports the error. Caching by wtxid is sound because an outpoint fixes
@@ -17,12 +27,12 @@
 //! found here are the ones connecting will find.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use luminex_ledger::{verify_spent_outputs, CheckedBlock, SigCache};
 use luminex_primitives::{Block, Hash, OutPoint, TxOut};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::{ChainStore, PreparedBlock};
 
@@ -37,33 +47,141 @@ struct Job {
     genesis: Hash,
     /// Transactions to check: index in the block, wtxid, spent outputs.
     items: Vec<(usize, Hash, Vec<TxOut>)>,
+    /// Each item's outcome ([`PENDING`] until someone finished it); the
+    /// first to finish an item records it, so each is counted once.
+    outcome: Vec<AtomicU8>,
     next: AtomicUsize,
-    /// Signatures verified by the preverifier's pool threads.
-    verified: AtomicUsize,
     cache: SigCache,
 }
 
+/// An item nobody has finished checking.
+const PENDING: u8 = 0;
+/// Valid, finished by the preverifier's own threads (its caller, its pool,
+/// its filler).
+const VALID_OWN: u8 = 1;
+/// Valid, finished by a [`PreverifyHelp`] (counted by the helper).
+const VALID_HELPED: u8 = 2;
+/// Failed its checks (left for connection to reject).
+const INVALID: u8 = 3;
+
 impl Job {
     /// Checks transactions until none is left unclaimed; returns how many
-    /// signatures this caller verified.
-    fn work(&self) -> usize {
+    /// signatures this caller verified first (a helper's count; the
+    /// preverifier counts its own threads' from the outcomes).
+    fn work(&self, helper: bool) -> usize {
         let mut verified = 0;
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some((index, wtxid, spent)) = self.items.get(i) else {
+            if i >= self.items.len() {
                 return verified;
-            };
-            let tx = &self.block.txs[*index];
-            if verify_spent_outputs(tx, &self.genesis, spent).is_ok() {
-                self.cache.insert(*wtxid);
-                verified += tx.witnesses.len();
+            }
+            verified += self.check(i, helper);
+        }
+    }
+
+    /// Checks item `i` (again, if another thread holds it) and records its
+    /// outcome unless another thread did first. The valid transaction is
+    /// in the cache before its outcome is recorded, so whoever sees the
+    /// outcome finds it there. Returns the signatures counted.
+    fn check(&self, i: usize, helper: bool) -> usize {
+        let (index, wtxid, spent) = &self.items[i];
+        let tx = &self.block.txs[*index];
+        let valid = verify_spent_outputs(tx, &self.genesis, spent).is_ok();
+        if valid {
+            self.cache.insert(*wtxid);
+        }
+        let outcome = match (valid, helper) {
+            (false, _) => INVALID,
+            (true, false) => VALID_OWN,
+            (true, true) => VALID_HELPED,
+        };
+        let first = self.outcome[i]
+            .compare_exchange(PENDING, outcome, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if first && valid {
+            tx.witnesses.len()
+        } else {
+            0
+        }
+    }
+
+    /// After every item is claimed: checks those still unfinished (held by
+    /// a helper or the filler, which nobody waits for), then returns the
+    /// signatures the preverifier's own threads verified.
+    fn finish(&self) -> usize {
+        for i in 0..self.items.len() {
+            if self.outcome[i].load(Ordering::Acquire) == PENDING {
+                self.check(i, false);
             }
         }
+        self.items
+            .iter()
+            .zip(&self.outcome)
+            .filter(|(_, o)| o.load(Ordering::Acquire) == VALID_OWN)
+            .map(|((index, _, _), _)| self.block.txs[*index].witnesses.len())
+            .sum()
     }
 }
 
-/// The block being checked, if any.
-type Current = Arc<Mutex<Option<Arc<Job>>>>;
+/// The block being checked, if any, with what wakes the filler thread.
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+    posted: Condvar,
+}
+
+#[derive(Default)]
+struct SlotState {
+    job: Option<Arc<Job>>,
+    /// Counts the jobs posted, so the filler takes each one once.
+    posted: u64,
+    /// Set when the preverifier is dropped: the filler exits.
+    closed: bool,
+}
+
+type Current = Arc<Slot>;
+
+impl Slot {
+    fn job(&self) -> Option<Arc<Job>> {
+        self.state.lock().job.clone()
+    }
+
+    fn post(&self, job: Option<Arc<Job>>) {
+        let mut s = self.state.lock();
+        if job.is_some() {
+            s.posted += 1;
+        }
+        let wake = job.is_some();
+        s.job = job;
+        drop(s);
+        if wake {
+            self.posted.notify_all();
+        }
+    }
+
+    /// The filler's loop: each job posted, once, until closed.
+    fn fill(&self) {
+        let mut taken = 0;
+        loop {
+            let job = {
+                let mut s = self.state.lock();
+                loop {
+                    if s.closed {
+                        return;
+                    }
+                    match &s.job {
+                        Some(job) if s.posted != taken => {
+                            taken = s.posted;
+                            break job.clone();
+                        }
+                        _ => self.posted.wait(&mut s),
+                    }
+                }
+            };
+            job.work(false);
+        }
+    }
+}
 
 /// Lets another thread (the importer, while idle) take checks of the block
 /// a [`Preverifier`] is working on.
@@ -78,8 +196,7 @@ impl PreverifyHelp {
     /// Returns how many signatures it verified (the preverifier's own
     /// count leaves them out).
     pub fn help(&self) -> usize {
-        let job = self.current.lock().clone();
-        job.map_or(0, |job| job.work())
+        self.current.job().map_or(0, |job| job.work(true))
     }
 }
 
@@ -120,10 +237,12 @@ impl Preverifier {
                     .ok()
             })
             .flatten();
+        let current: Current = Arc::default();
+        spawn_filler(&current);
         Preverifier {
             recent: VecDeque::new(),
             restored: HashMap::new(),
-            current: Arc::default(),
+            current,
             pool,
         }
     }
@@ -247,22 +366,181 @@ impl Preverifier {
         let job = Arc::new(Job {
             block: block.clone(),
             genesis: chain.genesis_hash(),
+            outcome: items.iter().map(|_| AtomicU8::new(PENDING)).collect(),
             items,
             next: AtomicUsize::new(0),
-            verified: AtomicUsize::new(0),
             cache: into.clone(),
         });
-        *self.current.lock() = Some(job.clone());
-        let own = match &self.pool {
+        self.current.post(Some(job.clone()));
+        match &self.pool {
             Some(pool) => pool.in_place_scope(|s| {
                 s.spawn_broadcast(|_, _| {
-                    job.verified.fetch_add(job.work(), Ordering::Relaxed);
+                    job.work(false);
                 });
-                job.work()
+                job.work(false);
             }),
-            None => job.work(),
+            None => {
+                job.work(false);
+            }
+        }
+        self.current.post(None);
+        job.finish()
+    }
+}
+
+impl Drop for Preverifier {
+    fn drop(&mut self) {
+        self.current.state.lock().closed = true;
+        self.current.posted.notify_all();
+    }
+}
+
+/// Starts the filler thread of `slot` (see the module docs); it exits when
+/// the preverifier is dropped. Without the lowest scheduling class there is
+/// no filler: at normal priority it would compete with the importer.
+fn spawn_filler(slot: &Current) {
+    let slot = slot.clone();
+    let spawned = std::thread::Builder::new()
+        .name("luminex-preverify-filler".into())
+        .spawn(move || match lowest_scheduling_class() {
+            Ok(()) => slot.fill(),
+            Err(e) => tracing::debug!(error = %e, "no preverifier filler thread"),
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no preverifier filler thread");
+    }
+}
+
+/// Moves the calling thread to the scheduling class that runs only when a
+/// core has nothing else to run (`SCHED_IDLE`).
+#[cfg(target_os = "linux")]
+fn lowest_scheduling_class() -> Result<(), String> {
+    use thread_priority::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadPriority, ThreadSchedulePolicy,
+    };
+    set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    )
+    .map_err(|e| format!("{e:?}"))
+}
+
+/// Elsewhere no class is known to run only on idle cores.
+#[cfg(not(target_os = "linux"))]
+fn lowest_scheduling_class() -> Result<(), String> {
+    Err("no idle scheduling class on this system".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_ledger::testkit::TestChain;
+    use std::time::{Duration, Instant};
+
+    /// A job checking a block of `n` ML-DSA-65 transfers, and the number of
+    /// signatures in it.
+    fn job(n: usize) -> (Arc<Job>, usize) {
+        let (chain, block) = TestChain::with_transfer_block(n);
+        let items: Vec<_> = block
+            .txs
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, tx)| {
+                let spent = tx.inputs.iter().map(|op| chain.utxos[op].output);
+                (i, tx.wtxid(), spent.collect())
+            })
+            .collect();
+        let signatures = block.txs.iter().skip(1).map(|t| t.witnesses.len()).sum();
+        let job = Job {
+            block: Arc::new(block),
+            genesis: chain.blocks[0].hash(),
+            outcome: items.iter().map(|_| AtomicU8::new(PENDING)).collect(),
+            items,
+            next: AtomicUsize::new(0),
+            cache: SigCache::new(1_000),
         };
-        *self.current.lock() = None;
-        own + job.verified.load(Ordering::Relaxed)
+        (Arc::new(job), signatures)
+    }
+
+    fn all_cached(job: &Job) -> bool {
+        job.items.iter().all(|(_, w, _)| job.cache.contains(w))
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_filler_thread_runs_in_the_idle_scheduling_class() {
+        use thread_priority::{
+            thread_schedule_policy, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
+        };
+        let policy = std::thread::spawn(|| {
+            lowest_scheduling_class().unwrap();
+            thread_schedule_policy().unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            policy,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+    }
+
+    #[test]
+    fn a_posted_job_is_taken_by_the_filler_loop_and_counted_as_the_preverifiers() {
+        let (job, signatures) = job(40);
+        let slot: Current = Arc::default();
+        // The loop at normal priority: a busy test machine may give an idle
+        // thread no time at all.
+        let filler = {
+            let slot = slot.clone();
+            std::thread::spawn(move || slot.fill())
+        };
+        slot.post(Some(job.clone()));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while job
+            .outcome
+            .iter()
+            .any(|o| o.load(Ordering::Acquire) == PENDING)
+        {
+            assert!(Instant::now() < deadline, "the filler took no checks");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        slot.post(None);
+        assert_eq!(job.finish(), signatures);
+        assert!(all_cached(&job));
+        slot.state.lock().closed = true;
+        slot.posted.notify_all();
+        filler.join().unwrap();
+    }
+
+    #[test]
+    fn checks_claimed_and_never_finished_are_made_again_and_counted_once() {
+        let (job, signatures) = job(12);
+        // Every check claimed by threads that then stalled (a filler given
+        // no time, a helper gone to other work) ...
+        job.next.store(job.items.len(), Ordering::Relaxed);
+        // ... but one, which a helper finished and counts.
+        let helped = job.check(3, true);
+        assert!(helped > 0);
+        assert_eq!(job.check(3, false), 0, "finished twice, counted once");
+        assert_eq!(job.finish(), signatures - helped);
+        assert!(all_cached(&job));
+        assert_eq!(job.work(true), 0, "nothing left to claim");
+    }
+
+    #[test]
+    fn an_invalid_transaction_is_recorded_and_not_counted() {
+        let (job, signatures) = job(6);
+        let mut job = Arc::try_unwrap(job).ok().unwrap();
+        // The spent output's amount changed: the signature commits to it.
+        let first = &job.block.txs[job.items[0].0];
+        let lost = first.witnesses.len();
+        job.items[0].2[0].amount = luminex_primitives::Amount::from_base(1).unwrap();
+        job.work(false);
+        assert_eq!(job.finish(), signatures - lost);
+        assert!(!job.cache.contains(&job.items[0].1));
+        assert_eq!(job.outcome[0].load(Ordering::Relaxed), INVALID);
     }
 }

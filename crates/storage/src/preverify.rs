@@ -399,6 +399,10 @@ impl Drop for Preverifier {
 /// the preverifier is dropped. Without the lowest scheduling class there is
 /// no filler: at normal priority it would compete with the importer.
 fn spawn_filler(slot: &Current) {
+    // Threads inherit their creator's scheduling class: rayon's global pool
+    // is made here, from a normal thread, if it does not exist yet, so that
+    // nothing the filler calls could ever start it in the idle class.
+    rayon::current_num_threads();
     let slot = slot.clone();
     let spawned = std::thread::Builder::new()
         .name("luminex-preverify-filler".into())

@@ -197,11 +197,15 @@ fn main() {
             only(false, false),
         ),
     ];
-    // LUMINEX_BENCH_CASE=<part of a label> runs only the matching cases
-    // (to profile one).
+    // LUMINEX_BENCH_CASE=<part of a label> runs only the matching cases;
+    // `=<label>` only the case of that exact label (to profile one).
     let only_case = std::env::var("LUMINEX_BENCH_CASE").ok();
     for (label, warm, options) in cases {
-        if only_case.as_deref().is_some_and(|c| !label.contains(c)) {
+        let skip = |c: &str| match c.strip_prefix('=') {
+            Some(exact) => label != exact,
+            None => !label.contains(c),
+        };
+        if only_case.as_deref().is_some_and(skip) {
             continue;
         }
         let synced = label.ends_with("each block synced");

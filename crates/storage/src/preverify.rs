@@ -12,13 +12,18 @@
 //!
 //! The importer's serial work blocks now and then — in the block files'
 //! write, in a synced commit — and its core would then idle. A *filler*
-//! thread takes checks too, at the kernel's lowest scheduling class
-//! (Linux's `SCHED_IDLE`): it runs only on a core no other thread wants,
-//! so it never slows the importer's serial work (a third thread at normal
-//! priority on two cores would take a third of it). Nothing waits for the
-//! filler, which may not run for a long while on a busy machine: once every
-//! check is claimed, the preverifier makes again any that the filler (or a
-//! helper) has not finished, and whoever finishes a check first counts it.
+//! thread takes checks too, in Linux's lowest scheduling class
+//! (`SCHED_IDLE`): it gets a core nothing else wants, and a normal thread
+//! that wakes preempts it at once (a third thread at normal priority on two
+//! cores would take a third of the importer's). One filler serves the whole
+//! process. Since it may get no time for a long while on a busy machine,
+//! nothing ever waits for it, directly or through a lock: jobs reach it
+//! through a channel, as weak references (a job done meanwhile is skipped,
+//! and no block is kept alive for it); it takes and records checks with
+//! atomics only, and leaves the signature cache to the preverifier; and once
+//! every check of a block is claimed, the preverifier makes again any that
+//! the filler (or a helper) has not finished — whoever finishes a check
+//! first records and counts it.
 //!
 //! It decides nothing: a transaction whose spent outputs it cannot find, or
 //! whose signatures fail, is left alone, and connecting the block checks it
@@ -28,11 +33,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, OnceLock, Weak};
 
 use luminex_ledger::{verify_spent_outputs, CheckedBlock, SigCache};
 use luminex_primitives::{Block, Hash, OutPoint, TxOut};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use crate::{ChainStore, PreparedBlock};
 
@@ -56,44 +62,59 @@ struct Job {
 
 /// An item nobody has finished checking.
 const PENDING: u8 = 0;
-/// Valid, finished by the preverifier's own threads (its caller, its pool,
-/// its filler).
+/// Valid, finished by the preverifier's own threads (its caller, its pool).
 const VALID_OWN: u8 = 1;
 /// Valid, finished by a [`PreverifyHelp`] (counted by the helper).
 const VALID_HELPED: u8 = 2;
+/// Valid, finished by the filler, which does not touch the signature
+/// cache (a lock of it held by a thread that gets no time would stall the
+/// threads that read it): the preverifier records it there.
+const VALID_FILLED: u8 = 3;
 /// Failed its checks (left for connection to reject).
-const INVALID: u8 = 3;
+const INVALID: u8 = 4;
+
+/// Who checks a transaction.
+#[derive(Clone, Copy, PartialEq)]
+enum Worker {
+    /// The preverifier's thread or its pool.
+    Own,
+    /// A [`PreverifyHelp`].
+    Helper,
+    /// The filler thread.
+    Filler,
+}
 
 impl Job {
     /// Checks transactions until none is left unclaimed; returns how many
     /// signatures this caller verified first (a helper's count; the
     /// preverifier counts its own threads' from the outcomes).
-    fn work(&self, helper: bool) -> usize {
+    fn work(&self, worker: Worker) -> usize {
         let mut verified = 0;
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             if i >= self.items.len() {
                 return verified;
             }
-            verified += self.check(i, helper);
+            verified += self.check(i, worker);
         }
     }
 
     /// Checks item `i` (again, if another thread holds it) and records its
-    /// outcome unless another thread did first. The valid transaction is
-    /// in the cache before its outcome is recorded, so whoever sees the
-    /// outcome finds it there. Returns the signatures counted.
-    fn check(&self, i: usize, helper: bool) -> usize {
+    /// outcome unless another thread did first. A valid transaction is in
+    /// the cache before its outcome is recorded (but the filler's: see
+    /// [`VALID_FILLED`]). Returns the signatures counted.
+    fn check(&self, i: usize, worker: Worker) -> usize {
         let (index, wtxid, spent) = &self.items[i];
         let tx = &self.block.txs[*index];
         let valid = verify_spent_outputs(tx, &self.genesis, spent).is_ok();
-        if valid {
+        if valid && worker != Worker::Filler {
             self.cache.insert(*wtxid);
         }
-        let outcome = match (valid, helper) {
+        let outcome = match (valid, worker) {
             (false, _) => INVALID,
-            (true, false) => VALID_OWN,
-            (true, true) => VALID_HELPED,
+            (true, Worker::Own) => VALID_OWN,
+            (true, Worker::Helper) => VALID_HELPED,
+            (true, Worker::Filler) => VALID_FILLED,
         };
         let first = self.outcome[i]
             .compare_exchange(PENDING, outcome, Ordering::AcqRel, Ordering::Acquire)
@@ -106,82 +127,33 @@ impl Job {
     }
 
     /// After every item is claimed: checks those still unfinished (held by
-    /// a helper or the filler, which nobody waits for), then returns the
-    /// signatures the preverifier's own threads verified.
+    /// a helper or the filler, which nobody waits for), records in the
+    /// cache those the filler found valid, and returns the signatures the
+    /// preverifier's own threads and the filler verified.
     fn finish(&self) -> usize {
-        for i in 0..self.items.len() {
-            if self.outcome[i].load(Ordering::Acquire) == PENDING {
-                self.check(i, false);
+        let mut verified = 0;
+        for (i, (index, wtxid, _)) in self.items.iter().enumerate() {
+            let outcome = match self.outcome[i].load(Ordering::Acquire) {
+                PENDING => {
+                    self.check(i, Worker::Own);
+                    self.outcome[i].load(Ordering::Acquire)
+                }
+                o => o,
+            };
+            if outcome == VALID_FILLED {
+                self.cache.insert(*wtxid);
+            }
+            if outcome == VALID_OWN || outcome == VALID_FILLED {
+                verified += self.block.txs[*index].witnesses.len();
             }
         }
-        self.items
-            .iter()
-            .zip(&self.outcome)
-            .filter(|(_, o)| o.load(Ordering::Acquire) == VALID_OWN)
-            .map(|((index, _, _), _)| self.block.txs[*index].witnesses.len())
-            .sum()
+        verified
     }
 }
 
-/// The block being checked, if any, with what wakes the filler thread.
-#[derive(Default)]
-struct Slot {
-    state: Mutex<SlotState>,
-    posted: Condvar,
-}
-
-#[derive(Default)]
-struct SlotState {
-    job: Option<Arc<Job>>,
-    /// Counts the jobs posted, so the filler takes each one once.
-    posted: u64,
-    /// Set when the preverifier is dropped: the filler exits.
-    closed: bool,
-}
-
-type Current = Arc<Slot>;
-
-impl Slot {
-    fn job(&self) -> Option<Arc<Job>> {
-        self.state.lock().job.clone()
-    }
-
-    fn post(&self, job: Option<Arc<Job>>) {
-        let mut s = self.state.lock();
-        if job.is_some() {
-            s.posted += 1;
-        }
-        let wake = job.is_some();
-        s.job = job;
-        drop(s);
-        if wake {
-            self.posted.notify_all();
-        }
-    }
-
-    /// The filler's loop: each job posted, once, until closed.
-    fn fill(&self) {
-        let mut taken = 0;
-        loop {
-            let job = {
-                let mut s = self.state.lock();
-                loop {
-                    if s.closed {
-                        return;
-                    }
-                    match &s.job {
-                        Some(job) if s.posted != taken => {
-                            taken = s.posted;
-                            break job.clone();
-                        }
-                        _ => self.posted.wait(&mut s),
-                    }
-                }
-            };
-            job.work(false);
-        }
-    }
-}
+/// The block being checked, if any (for helpers; the filler gets its jobs
+/// through [`filler`]).
+type Current = Arc<Mutex<Option<Arc<Job>>>>;
 
 /// Lets another thread (the importer, while idle) take checks of the block
 /// a [`Preverifier`] is working on.
@@ -196,7 +168,8 @@ impl PreverifyHelp {
     /// Returns how many signatures it verified (the preverifier's own
     /// count leaves them out).
     pub fn help(&self) -> usize {
-        self.current.job().map_or(0, |job| job.work(true))
+        let job = self.current.lock().clone();
+        job.map_or(0, |job| job.work(Worker::Helper))
     }
 }
 
@@ -213,6 +186,8 @@ pub struct Preverifier {
     /// Threads besides the caller's, one fewer than the cores less one: the
     /// importer keeps a core for its serial work and helps when it is idle.
     pool: Option<rayon::ThreadPool>,
+    /// The process's filler thread, if it runs.
+    filler: Option<&'static Sender<Weak<Job>>>,
 }
 
 impl Default for Preverifier {
@@ -237,13 +212,12 @@ impl Preverifier {
                     .ok()
             })
             .flatten();
-        let current: Current = Arc::default();
-        spawn_filler(&current);
         Preverifier {
             recent: VecDeque::new(),
             restored: HashMap::new(),
-            current,
+            current: Arc::default(),
             pool,
+            filler: filler(),
         }
     }
 
@@ -371,47 +345,59 @@ impl Preverifier {
             next: AtomicUsize::new(0),
             cache: into.clone(),
         });
-        self.current.post(Some(job.clone()));
+        *self.current.lock() = Some(job.clone());
+        if let Some(filler) = self.filler {
+            // A closed channel (the filler could not start) costs nothing.
+            let _ = filler.send(Arc::downgrade(&job));
+        }
         match &self.pool {
             Some(pool) => pool.in_place_scope(|s| {
                 s.spawn_broadcast(|_, _| {
-                    job.work(false);
+                    job.work(Worker::Own);
                 });
-                job.work(false);
+                job.work(Worker::Own);
             }),
             None => {
-                job.work(false);
+                job.work(Worker::Own);
             }
         }
-        self.current.post(None);
+        *self.current.lock() = None;
         job.finish()
     }
 }
 
-impl Drop for Preverifier {
-    fn drop(&mut self) {
-        self.current.state.lock().closed = true;
-        self.current.posted.notify_all();
-    }
+/// The process's filler thread (see the module docs), started with the
+/// first preverifier: what sends it jobs. `None` if it could not start.
+fn filler() -> Option<&'static Sender<Weak<Job>>> {
+    static FILLER: OnceLock<Option<Sender<Weak<Job>>>> = OnceLock::new();
+    FILLER
+        .get_or_init(|| {
+            // Threads inherit their creator's scheduling class: rayon's
+            // global pool is made here, from a normal thread, if it does not
+            // exist yet, so that nothing the filler calls could ever start it
+            // in the idle class.
+            rayon::current_num_threads();
+            let (tx, rx) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("luminex-preverify-filler".into())
+                .spawn(move || match lowest_scheduling_class() {
+                    Ok(()) => fill(&rx),
+                    Err(e) => tracing::info!(error = %e, "no preverifier filler thread"),
+                })
+                .map_err(|e| tracing::warn!(error = %e, "no preverifier filler thread"))
+                .ok()
+                .map(|_| tx)
+        })
+        .as_ref()
 }
 
-/// Starts the filler thread of `slot` (see the module docs); it exits when
-/// the preverifier is dropped. Without the lowest scheduling class there is
-/// no filler: at normal priority it would compete with the importer.
-fn spawn_filler(slot: &Current) {
-    // Threads inherit their creator's scheduling class: rayon's global pool
-    // is made here, from a normal thread, if it does not exist yet, so that
-    // nothing the filler calls could ever start it in the idle class.
-    rayon::current_num_threads();
-    let slot = slot.clone();
-    let spawned = std::thread::Builder::new()
-        .name("luminex-preverify-filler".into())
-        .spawn(move || match lowest_scheduling_class() {
-            Ok(()) => slot.fill(),
-            Err(e) => tracing::debug!(error = %e, "no preverifier filler thread"),
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "no preverifier filler thread");
+/// The filler's loop: checks of each job still alive when it comes to it.
+/// Waits only in the channel, which no sender ever waits on.
+fn fill(jobs: &Receiver<Weak<Job>>) {
+    for job in jobs {
+        if let Some(job) = job.upgrade() {
+            job.work(Worker::Filler);
+        }
     }
 }
 
@@ -420,15 +406,19 @@ fn spawn_filler(slot: &Current) {
 #[cfg(target_os = "linux")]
 fn lowest_scheduling_class() -> Result<(), String> {
     use thread_priority::{
-        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
-        ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id, thread_schedule_policy,
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
     };
-    set_thread_priority_and_policy(
-        thread_native_id(),
-        ThreadPriority::Min,
-        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
-    )
-    .map_err(|e| format!("{e:?}"))
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    // After setting the class the crate also sets the thread's niceness to
+    // 0, which an unprivileged process running niced may not do: that error
+    // leaves the class set, so the class itself decides.
+    let set = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle);
+    match thread_schedule_policy() {
+        Ok(policy) if policy == idle => Ok(()),
+        Ok(policy) => Err(format!("{set:?}; the thread stays in {policy:?}")),
+        Err(e) => Err(format!("{set:?}; {e:?}")),
+    }
 }
 
 /// Elsewhere no class is known to run only on idle cores.
@@ -441,7 +431,6 @@ fn lowest_scheduling_class() -> Result<(), String> {
 mod tests {
     use super::*;
     use luminex_ledger::testkit::TestChain;
-    use std::time::{Duration, Instant};
 
     /// A job checking a block of `n` ML-DSA-65 transfers, and the number of
     /// signatures in it.
@@ -473,50 +462,100 @@ mod tests {
         job.items.iter().all(|(_, w, _)| job.cache.contains(w))
     }
 
+    /// The scheduling policy of each thread of this process named `name`
+    /// (as `/proc` shows it: at most 15 bytes).
+    #[cfg(target_os = "linux")]
+    fn policies_of_threads_named(name: &str) -> Vec<u32> {
+        let mut policies = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
+                continue;
+            };
+            if comm.trim_end() != &name[..name.len().min(15)] {
+                continue;
+            }
+            policies.push(policy_of(&dir));
+        }
+        policies
+    }
+
+    /// The scheduling policy in a thread's `stat` line: the 41st field,
+    /// counting from the first (fields after the command's closing
+    /// parenthesis start at the third).
+    #[cfg(target_os = "linux")]
+    fn policy_in(stat: &str) -> u32 {
+        let rest = &stat[stat.rfind(')').unwrap() + 1..];
+        rest.split_whitespace()
+            .nth(41 - 3)
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// The scheduling policy of the thread whose `/proc` directory is `dir`.
+    #[cfg(target_os = "linux")]
+    fn policy_of(dir: &std::path::Path) -> u32 {
+        policy_in(&std::fs::read_to_string(dir.join("stat")).unwrap())
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
-    fn the_filler_thread_runs_in_the_idle_scheduling_class() {
-        use thread_priority::{
-            thread_schedule_policy, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
-        };
-        let policy = std::thread::spawn(|| {
-            lowest_scheduling_class().unwrap();
-            thread_schedule_policy().unwrap()
-        })
-        .join()
-        .unwrap();
-        assert_eq!(
-            policy,
-            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
-        );
+    fn one_filler_thread_runs_in_the_idle_scheduling_class() {
+        const SCHED_IDLE: u32 = 5;
+        let _a = Preverifier::new();
+        let _b = Preverifier::new();
+        assert!(filler().is_some(), "the filler started");
+        // The thread names itself and moves itself to the class as it
+        // starts.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let policies = policies_of_threads_named("luminex-preverify-filler");
+            assert!(policies.len() <= 1, "one filler for the process");
+            if policies == [SCHED_IDLE] {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the filler is in policy {policies:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // rayon's global pool was not started from it.
+        let pool = rayon::broadcast(|_| policy_of(std::path::Path::new("/proc/thread-self")));
+        assert!(pool.iter().all(|p| *p != SCHED_IDLE), "{pool:?}");
     }
 
     #[test]
-    fn a_posted_job_is_taken_by_the_filler_loop_and_counted_as_the_preverifiers() {
+    fn the_filler_loop_takes_live_jobs_skips_dead_ones_and_leaves_the_cache_alone() {
         let (job, signatures) = job(40);
-        let slot: Current = Arc::default();
-        // The loop at normal priority: a busy test machine may give an idle
-        // thread no time at all.
-        let filler = {
-            let slot = slot.clone();
-            std::thread::spawn(move || slot.fill())
-        };
-        slot.post(Some(job.clone()));
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while job
+        let (dead, _) = job_of_two();
+        let (tx, rx) = mpsc::channel();
+        // The loop on a thread of normal priority: a busy test machine may
+        // give an idle-class thread no time at all.
+        let filler = std::thread::spawn(move || fill(&rx));
+        tx.send(Arc::downgrade(&dead)).unwrap();
+        drop(dead);
+        tx.send(Arc::downgrade(&job)).unwrap();
+        drop(tx);
+        // The loop ends when the channel closes, after the live job.
+        filler.join().unwrap();
+        assert_eq!(job.next.load(Ordering::Relaxed), job.items.len() + 1);
+        assert!(job
             .outcome
             .iter()
-            .any(|o| o.load(Ordering::Acquire) == PENDING)
-        {
-            assert!(Instant::now() < deadline, "the filler took no checks");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        slot.post(None);
-        assert_eq!(job.finish(), signatures);
-        assert!(all_cached(&job));
-        slot.state.lock().closed = true;
-        slot.posted.notify_all();
-        filler.join().unwrap();
+            .all(|o| o.load(Ordering::Acquire) == VALID_FILLED));
+        assert!(
+            job.items.iter().all(|(_, w, _)| !job.cache.contains(w)),
+            "the filler never takes the cache's locks"
+        );
+        assert_eq!(job.finish(), signatures, "counted as the preverifier's");
+        assert!(all_cached(&job), "recorded by the preverifier");
+    }
+
+    /// A second, smaller job.
+    fn job_of_two() -> (Arc<Job>, usize) {
+        job(2)
     }
 
     #[test]
@@ -526,12 +565,12 @@ mod tests {
         // no time, a helper gone to other work) ...
         job.next.store(job.items.len(), Ordering::Relaxed);
         // ... but one, which a helper finished and counts.
-        let helped = job.check(3, true);
+        let helped = job.check(3, Worker::Helper);
         assert!(helped > 0);
-        assert_eq!(job.check(3, false), 0, "finished twice, counted once");
+        assert_eq!(job.check(3, Worker::Own), 0, "finished twice, counted once");
         assert_eq!(job.finish(), signatures - helped);
         assert!(all_cached(&job));
-        assert_eq!(job.work(true), 0, "nothing left to claim");
+        assert_eq!(job.work(Worker::Helper), 0, "nothing left to claim");
     }
 
     #[test]
@@ -542,7 +581,7 @@ mod tests {
         let first = &job.block.txs[job.items[0].0];
         let lost = first.witnesses.len();
         job.items[0].2[0].amount = luminex_primitives::Amount::from_base(1).unwrap();
-        job.work(false);
+        job.work(Worker::Own);
         assert_eq!(job.finish(), signatures - lost);
         assert!(!job.cache.contains(&job.items[0].1));
         assert_eq!(job.outcome[0].load(Ordering::Relaxed), INVALID);

@@ -17,13 +17,15 @@
 //! that wakes preempts it at once (a third thread at normal priority on two
 //! cores would take a third of the importer's). One filler serves the whole
 //! process. Since it may get no time for a long while on a busy machine,
-//! nothing ever waits for it, directly or through a lock: jobs reach it
-//! through a channel, as weak references (a job done meanwhile is skipped,
-//! and no block is kept alive for it); it takes and records checks with
-//! atomics only, and leaves the signature cache to the preverifier; and once
-//! every check of a block is claimed, the preverifier makes again any that
-//! the filler (or a helper) has not finished — whoever finishes a check
-//! first records and counts it.
+//! nothing ever waits for it, directly or through a lock: a preverifier
+//! offers it each block's job as a weak reference, and both sides only ever
+//! try the offer's lock (a job done before the filler comes to it is
+//! skipped); it claims and records checks with atomics only, leaves the
+//! signature cache to the preverifier, and never frees a job (the
+//! preverifier keeps each until the filler lets go); and once every check
+//! of a block is claimed, the preverifier makes again any that the filler
+//! (or a helper) has not finished — whoever finishes a check first records
+//! and counts it.
 //!
 //! It decides nothing: a transaction whose spent outputs it cannot find, or
 //! whose signatures fail, is left alone, and connecting the block checks it
@@ -32,8 +34,8 @@
 //! found here are the ones connecting will find.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, OnceLock, Weak};
 
 use luminex_ledger::{verify_spent_outputs, CheckedBlock, SigCache};
@@ -187,7 +189,10 @@ pub struct Preverifier {
     /// importer keeps a core for its serial work and helps when it is idle.
     pool: Option<rayon::ThreadPool>,
     /// The process's filler thread, if it runs.
-    filler: Option<&'static Sender<Weak<Job>>>,
+    filler: Option<&'static Filler>,
+    /// Jobs done that the filler may still hold: freed here once it lets go
+    /// (see [`Preverifier::retire`]).
+    retired: Vec<Arc<Job>>,
 }
 
 impl Default for Preverifier {
@@ -218,6 +223,7 @@ impl Preverifier {
             current: Arc::default(),
             pool,
             filler: filler(),
+            retired: Vec::new(),
         }
     }
 
@@ -347,8 +353,7 @@ impl Preverifier {
         });
         *self.current.lock() = Some(job.clone());
         if let Some(filler) = self.filler {
-            // A closed channel (the filler could not start) costs nothing.
-            let _ = filler.send(Arc::downgrade(&job));
+            filler.offer(&job);
         }
         match &self.pool {
             Some(pool) => pool.in_place_scope(|s| {
@@ -362,44 +367,115 @@ impl Preverifier {
             }
         }
         *self.current.lock() = None;
-        job.finish()
+        let verified = job.finish();
+        self.retire(job);
+        verified
+    }
+
+    /// Keeps `job` until nobody else holds it, then frees it on this thread:
+    /// the filler must never free a block (with glibc's allocator a large
+    /// free takes the lock of the arena that allocated it, which a normal
+    /// thread may be waiting for). `Arc::try_unwrap` succeeds only for the
+    /// last holder, and a job so taken can no longer be taken up by the
+    /// filler from its weak reference.
+    fn retire(&mut self, job: Arc<Job>) {
+        self.retired.push(job);
+        self.retired = std::mem::take(&mut self.retired)
+            .into_iter()
+            .filter_map(|job| Arc::try_unwrap(job).err())
+            .collect();
     }
 }
 
-/// The process's filler thread (see the module docs), started with the
-/// first preverifier: what sends it jobs. `None` if it could not start.
-fn filler() -> Option<&'static Sender<Weak<Job>>> {
-    static FILLER: OnceLock<Option<Sender<Weak<Job>>>> = OnceLock::new();
-    FILLER
-        .get_or_init(|| {
-            // Threads inherit their creator's scheduling class: rayon's
-            // global pool is made here, from a normal thread, if it does not
-            // exist yet, so that nothing the filler calls could ever start it
-            // in the idle class.
-            rayon::current_num_threads();
-            let (tx, rx) = mpsc::channel();
-            std::thread::Builder::new()
-                .name("luminex-preverify-filler".into())
-                .spawn(move || match lowest_scheduling_class() {
-                    Ok(()) => fill(&rx),
-                    Err(e) => tracing::info!(error = %e, "no preverifier filler thread"),
-                })
-                .map_err(|e| tracing::warn!(error = %e, "no preverifier filler thread"))
-                .ok()
-                .map(|_| tx)
-        })
-        .as_ref()
+/// The filler thread (see the module docs) and the job offered to it. Its
+/// side and the preverifiers' only ever *try* the offer's lock, so neither
+/// waits for the other: a preverifier that finds it taken does not offer
+/// its block, and the filler that finds it taken sleeps until unparked
+/// (which is an atomic swap and a futex wake, no lock).
+struct Filler {
+    /// The job offered, as a weak reference: a job done before the filler
+    /// comes to it is skipped, and nothing is kept alive for it.
+    offer: Mutex<Option<Weak<Job>>>,
+    thread: OnceLock<std::thread::Thread>,
+    /// Ends [`Filler::run`] (tests; the process's filler runs for good).
+    closed: AtomicBool,
 }
 
-/// The filler's loop: checks of each job still alive when it comes to it.
-/// Waits only in the channel, which no sender ever waits on.
-fn fill(jobs: &Receiver<Weak<Job>>) {
-    for job in jobs {
-        if let Some(job) = job.upgrade() {
-            job.work(Worker::Filler);
+impl Filler {
+    const fn new() -> Filler {
+        Filler {
+            offer: parking_lot::const_mutex(None),
+            thread: OnceLock::new(),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Offers `job`, replacing any job offered and not taken.
+    fn offer(&self, job: &Arc<Job>) {
+        let Some(mut offer) = self.offer.try_lock() else {
+            return;
+        };
+        *offer = Some(Arc::downgrade(job));
+        drop(offer);
+        if let Some(thread) = self.thread.get() {
+            thread.unpark();
+        }
+    }
+
+    /// The filler's loop: takes each job offered while it is still being
+    /// checked, and sleeps when there is none.
+    fn run(&self) {
+        while !self.closed.load(Ordering::Acquire) {
+            let job = self
+                .offer
+                .try_lock()
+                .and_then(|mut offer| offer.take())
+                .and_then(|job| job.upgrade());
+            match job {
+                Some(job) => {
+                    job.work(Worker::Filler);
+                }
+                None => std::thread::park(),
+            }
         }
     }
 }
+
+/// The process's filler thread, started with the first preverifier; `None`
+/// if no thread could be started. (A thread that could not enter the idle
+/// class has ended: offers to it cost a weak reference each.)
+fn filler() -> Option<&'static Filler> {
+    static FILLER: Filler = Filler::new();
+    static STARTED: OnceLock<bool> = OnceLock::new();
+    let started = *STARTED.get_or_init(|| {
+        // Threads inherit their creator's scheduling class: rayon's global
+        // pool is made here, from a normal thread, if it does not exist yet,
+        // so that nothing the filler calls could ever start it in the idle
+        // class.
+        rayon::current_num_threads();
+        let spawned = std::thread::Builder::new()
+            .name(FILLER_THREAD.into())
+            .spawn(|| match lowest_scheduling_class() {
+                Ok(()) => FILLER.run(),
+                Err(e) => tracing::info!(error = %e, "no preverifier filler thread"),
+            });
+        match spawned {
+            Ok(handle) => {
+                let _ = FILLER.thread.set(handle.thread().clone());
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no preverifier filler thread");
+                false
+            }
+        }
+    });
+    started.then_some(&FILLER)
+}
+
+/// The filler thread's name (unique in its first 15 bytes, which is what
+/// `/proc` and `top` show).
+const FILLER_THREAD: &str = "luminex-filler";
 
 /// Moves the calling thread to the scheduling class that runs only when a
 /// core has nothing else to run (`SCHED_IDLE`).
@@ -469,13 +545,16 @@ mod tests {
         let mut policies = Vec::new();
         for task in std::fs::read_dir("/proc/self/task").unwrap() {
             let dir = task.unwrap().path();
+            // A thread may end between the reads.
             let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
                 continue;
             };
             if comm.trim_end() != &name[..name.len().min(15)] {
                 continue;
             }
-            policies.push(policy_of(&dir));
+            if let Ok(stat) = std::fs::read_to_string(dir.join("stat")) {
+                policies.push(policy_in(&stat));
+            }
         }
         policies
     }
@@ -510,7 +589,7 @@ mod tests {
         // starts.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
-            let policies = policies_of_threads_named("luminex-preverify-filler");
+            let policies = policies_of_threads_named(FILLER_THREAD);
             assert!(policies.len() <= 1, "one filler for the process");
             if policies == [SCHED_IDLE] {
                 break;
@@ -527,19 +606,39 @@ mod tests {
     }
 
     #[test]
-    fn the_filler_loop_takes_live_jobs_skips_dead_ones_and_leaves_the_cache_alone() {
+    fn the_filler_takes_a_live_offer_skips_a_dead_one_and_leaves_the_cache_alone() {
+        let (dead, _) = job(2);
         let (job, signatures) = job(40);
-        let (dead, _) = job_of_two();
-        let (tx, rx) = mpsc::channel();
-        // The loop on a thread of normal priority: a busy test machine may
-        // give an idle-class thread no time at all.
-        let filler = std::thread::spawn(move || fill(&rx));
-        tx.send(Arc::downgrade(&dead)).unwrap();
-        drop(dead);
-        tx.send(Arc::downgrade(&job)).unwrap();
-        drop(tx);
-        // The loop ends when the channel closes, after the live job.
-        filler.join().unwrap();
+        let filler = Filler::new();
+        std::thread::scope(|s| {
+            // A dead job offered before the filler starts: skipped.
+            filler.offer(&dead);
+            drop(dead);
+            // The loop on a thread of normal priority: a busy test machine
+            // may give an idle-class thread no time at all.
+            let thread = s.spawn(|| filler.run());
+            filler.thread.set(thread.thread().clone()).unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            while filler.offer.lock().is_some() {
+                assert!(std::time::Instant::now() < deadline, "offer not taken");
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            filler.offer(&job);
+            let done = |j: &Job| {
+                j.outcome
+                    .iter()
+                    .all(|o| o.load(Ordering::Acquire) != PENDING)
+            };
+            while !done(&job) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the filler took no checks"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            filler.closed.store(true, Ordering::Release);
+            thread.thread().unpark();
+        });
         assert_eq!(job.next.load(Ordering::Relaxed), job.items.len() + 1);
         assert!(job
             .outcome
@@ -551,6 +650,36 @@ mod tests {
         );
         assert_eq!(job.finish(), signatures, "counted as the preverifier's");
         assert!(all_cached(&job), "recorded by the preverifier");
+    }
+
+    #[test]
+    fn an_offer_never_waits_for_the_filler() {
+        let (job, _) = job(2);
+        let filler = Filler::new();
+        // The filler holding the offer's lock (preempted there, say).
+        let held = filler.offer.lock();
+        filler.offer(&job);
+        drop(held);
+        assert!(
+            filler.offer.lock().is_none(),
+            "not offered, and not waited for"
+        );
+    }
+
+    #[test]
+    fn a_job_is_freed_by_the_preverifier_once_the_filler_lets_go() {
+        let (job, _) = job(2);
+        let mut pre = Preverifier::new();
+        // The filler still holds the job when it is done.
+        let held = job.clone();
+        let weak = Arc::downgrade(&job);
+        pre.retire(job);
+        assert_eq!(pre.retired.len(), 1, "kept while the filler holds it");
+        drop(held);
+        let (next, _) = job_of_two();
+        pre.retire(next);
+        assert!(pre.retired.is_empty(), "both freed here");
+        assert!(weak.upgrade().is_none());
     }
 
     /// A second, smaller job.

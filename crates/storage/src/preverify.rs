@@ -21,8 +21,9 @@
 //! offers it each block's job as a weak reference, and both sides only ever
 //! try the offer's lock (a job done before the filler comes to it is
 //! skipped); it claims and records checks with atomics only, leaves the
-//! signature cache to the preverifier, and never frees a job (the
-//! preverifier keeps each until the filler lets go); and once every check
+//! signature cache to the preverifier, and never frees a job (retired jobs
+//! wait in a list until nothing else refers to them, and a normal thread
+//! frees them); and once every check
 //! of a block is claimed, the preverifier makes again any that the filler
 //! (or a helper) has not finished — whoever finishes a check first records
 //! and counts it.
@@ -190,9 +191,6 @@ pub struct Preverifier {
     pool: Option<rayon::ThreadPool>,
     /// The process's filler thread, if it runs.
     filler: Option<&'static Filler>,
-    /// Jobs done that the filler may still hold: freed here once it lets go
-    /// (see [`Preverifier::retire`]).
-    retired: Vec<Arc<Job>>,
 }
 
 impl Default for Preverifier {
@@ -223,7 +221,6 @@ impl Preverifier {
             current: Arc::default(),
             pool,
             filler: filler(),
-            retired: Vec::new(),
         }
     }
 
@@ -368,23 +365,31 @@ impl Preverifier {
         }
         *self.current.lock() = None;
         let verified = job.finish();
-        self.retire(job);
+        retire(job, &FILLER);
         verified
     }
+}
 
-    /// Keeps `job` until nobody else holds it, then frees it on this thread:
-    /// the filler must never free a block (with glibc's allocator a large
-    /// free takes the lock of the arena that allocated it, which a normal
-    /// thread may be waiting for). `Arc::try_unwrap` succeeds only for the
-    /// last holder, and a job so taken can no longer be taken up by the
-    /// filler from its weak reference.
-    fn retire(&mut self, job: Arc<Job>) {
-        self.retired.push(job);
-        self.retired = std::mem::take(&mut self.retired)
-            .into_iter()
-            .filter_map(|job| Arc::try_unwrap(job).err())
-            .collect();
-    }
+/// Jobs done that the filler may still refer to, process-wide (a job can
+/// outlive its preverifier); only normal threads take this lock.
+static RETIRED: Mutex<Vec<Arc<Job>>> = parking_lot::const_mutex(Vec::new());
+
+/// Keeps `job` (and every job retired before) until nothing else refers to
+/// it, then frees it on this thread: the filler must never free a job or
+/// its block (with glibc's allocator a large free takes the lock of the
+/// arena that allocated it, which a normal thread may be waiting for), nor
+/// even the last weak reference. A job is freed once this is its only
+/// reference, strong or weak — after withdrawing its offer from `filler`
+/// if it is still there — so nobody can take it up any more.
+fn retire(job: Arc<Job>, filler: &Filler) {
+    let mut retired = RETIRED.lock();
+    retired.push(job);
+    retired.retain(|job| {
+        if Arc::weak_count(job) > 0 {
+            filler.withdraw(job);
+        }
+        Arc::strong_count(job) > 1 || Arc::weak_count(job) > 0
+    });
 }
 
 /// The filler thread (see the module docs) and the job offered to it. Its
@@ -395,7 +400,7 @@ impl Preverifier {
 struct Filler {
     /// The job offered, as a weak reference: a job done before the filler
     /// comes to it is skipped, and nothing is kept alive for it.
-    offer: Mutex<Option<Weak<Job>>>,
+    offer: TryLock<Option<Weak<Job>>>,
     thread: OnceLock<std::thread::Thread>,
     /// Ends [`Filler::run`] (tests; the process's filler runs for good).
     closed: AtomicBool,
@@ -404,7 +409,7 @@ struct Filler {
 impl Filler {
     const fn new() -> Filler {
         Filler {
-            offer: parking_lot::const_mutex(None),
+            offer: TryLock(parking_lot::const_mutex(None)),
             thread: OnceLock::new(),
             closed: AtomicBool::new(false),
         }
@@ -419,6 +424,19 @@ impl Filler {
         drop(offer);
         if let Some(thread) = self.thread.get() {
             thread.unpark();
+        }
+    }
+
+    /// Takes back the offer of `job` if it is still there (and the lock
+    /// free).
+    fn withdraw(&self, job: &Arc<Job>) {
+        if let Some(mut offer) = self.offer.try_lock() {
+            if offer
+                .as_ref()
+                .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(job)))
+            {
+                *offer = None;
+            }
         }
     }
 
@@ -445,7 +463,6 @@ impl Filler {
 /// if no thread could be started. (A thread that could not enter the idle
 /// class has ended: offers to it cost a weak reference each.)
 fn filler() -> Option<&'static Filler> {
-    static FILLER: Filler = Filler::new();
     static STARTED: OnceLock<bool> = OnceLock::new();
     let started = *STARTED.get_or_init(|| {
         // Threads inherit their creator's scheduling class: rayon's global
@@ -471,6 +488,18 @@ fn filler() -> Option<&'static Filler> {
         }
     });
     started.then_some(&FILLER)
+}
+
+/// The process's filler.
+static FILLER: Filler = Filler::new();
+
+/// A mutex that can only be tried: nobody ever waits for its holder.
+struct TryLock<T>(Mutex<T>);
+
+impl<T> TryLock<T> {
+    fn try_lock(&self) -> Option<parking_lot::MutexGuard<'_, T>> {
+        self.0.try_lock()
+    }
 }
 
 /// The filler thread's name (unique in its first 15 bytes, which is what
@@ -619,8 +648,12 @@ mod tests {
             let thread = s.spawn(|| filler.run());
             filler.thread.set(thread.thread().clone()).unwrap();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-            while filler.offer.lock().is_some() {
+            // Each poll wakes the filler: one that found the lock taken by
+            // the poll itself parked.
+            let taken = || filler.offer.try_lock().is_some_and(|o| o.is_none());
+            while !taken() {
                 assert!(std::time::Instant::now() < deadline, "offer not taken");
+                thread.thread().unpark();
                 std::thread::sleep(std::time::Duration::from_millis(2));
             }
             filler.offer(&job);
@@ -634,6 +667,7 @@ mod tests {
                     std::time::Instant::now() < deadline,
                     "the filler took no checks"
                 );
+                thread.thread().unpark();
                 std::thread::sleep(std::time::Duration::from_millis(2));
             }
             filler.closed.store(true, Ordering::Release);
@@ -657,29 +691,43 @@ mod tests {
         let (job, _) = job(2);
         let filler = Filler::new();
         // The filler holding the offer's lock (preempted there, say).
-        let held = filler.offer.lock();
+        let held = filler.offer.try_lock().unwrap();
         filler.offer(&job);
         drop(held);
         assert!(
-            filler.offer.lock().is_none(),
+            filler.offer.try_lock().unwrap().is_none(),
             "not offered, and not waited for"
         );
     }
 
     #[test]
-    fn a_job_is_freed_by_the_preverifier_once_the_filler_lets_go() {
+    fn a_job_is_freed_by_a_normal_thread_once_nothing_else_refers_to_it() {
         let (job, _) = job(2);
-        let mut pre = Preverifier::new();
-        // The filler still holds the job when it is done.
+        let block = Arc::downgrade(&job.block);
+        let filler = Filler::new();
+        // Offered and not taken: withdrawn, then freed, by `retire`.
+        filler.offer(&job);
+        retire(job, &filler);
+        assert!(block.upgrade().is_none(), "freed at once");
+        assert!(filler.offer.try_lock().unwrap().is_none(), "withdrawn");
+
+        let (job, _) = job_of_two();
+        let block = Arc::downgrade(&job.block);
+        // Taken by the filler, which holds it (strong), or holds the weak
+        // reference it took and has not upgraded yet: kept either way.
         let held = job.clone();
-        let weak = Arc::downgrade(&job);
-        pre.retire(job);
-        assert_eq!(pre.retired.len(), 1, "kept while the filler holds it");
+        let taken = Arc::downgrade(&job);
+        retire(job, &filler);
         drop(held);
-        let (next, _) = job_of_two();
-        pre.retire(next);
-        assert!(pre.retired.is_empty(), "both freed here");
-        assert!(weak.upgrade().is_none());
+        assert!(
+            block.upgrade().is_some(),
+            "the filler's weak reference keeps it"
+        );
+        // Dropping the filler's last reference frees nothing (the job is
+        // retired); the next retirement, on a normal thread, frees it.
+        drop(taken);
+        retire(job_of_two().0, &filler);
+        assert!(block.upgrade().is_none(), "freed by the next retirement");
     }
 
     /// A second, smaller job.

@@ -35,8 +35,7 @@
 //! found here are the ones connecting will find.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 use luminex_ledger::{verify_spent_outputs, CheckedBlock, SigCache};
@@ -88,6 +87,24 @@ enum Worker {
 }
 
 impl Job {
+    /// A job checking `items` of `block`, recording the valid ones in
+    /// `cache`; nothing claimed or finished yet.
+    fn new(
+        block: Arc<Block>,
+        genesis: Hash,
+        items: Vec<(usize, Hash, Vec<TxOut>)>,
+        cache: SigCache,
+    ) -> Job {
+        Job {
+            block,
+            genesis,
+            outcome: items.iter().map(|_| AtomicU8::new(PENDING)).collect(),
+            items,
+            next: AtomicUsize::new(0),
+            cache,
+        }
+    }
+
     /// Checks transactions until none is left unclaimed; returns how many
     /// signatures this caller verified first (a helper's count; the
     /// preverifier counts its own threads' from the outcomes).
@@ -340,14 +357,12 @@ impl Preverifier {
         if items.is_empty() {
             return 0;
         }
-        let job = Arc::new(Job {
-            block: block.clone(),
-            genesis: chain.genesis_hash(),
-            outcome: items.iter().map(|_| AtomicU8::new(PENDING)).collect(),
+        let job = Arc::new(Job::new(
+            block.clone(),
+            chain.genesis_hash(),
             items,
-            next: AtomicUsize::new(0),
-            cache: into.clone(),
-        });
+            into.clone(),
+        ));
         *self.current.lock() = Some(job.clone());
         if let Some(filler) = self.filler {
             filler.offer(&job);
@@ -539,7 +554,7 @@ mod tests {
 
     /// A job checking a block of `n` ML-DSA-65 transfers, and the number of
     /// signatures in it.
-    fn job(n: usize) -> (Arc<Job>, usize) {
+    fn transfers(n: usize) -> (Arc<Job>, usize) {
         let (chain, block) = TestChain::with_transfer_block(n);
         let items: Vec<_> = block
             .txs
@@ -552,14 +567,8 @@ mod tests {
             })
             .collect();
         let signatures = block.txs.iter().skip(1).map(|t| t.witnesses.len()).sum();
-        let job = Job {
-            block: Arc::new(block),
-            genesis: chain.blocks[0].hash(),
-            outcome: items.iter().map(|_| AtomicU8::new(PENDING)).collect(),
-            items,
-            next: AtomicUsize::new(0),
-            cache: SigCache::new(1_000),
-        };
+        let genesis = chain.blocks[0].hash();
+        let job = Job::new(Arc::new(block), genesis, items, SigCache::new(1_000));
         (Arc::new(job), signatures)
     }
 
@@ -636,8 +645,8 @@ mod tests {
 
     #[test]
     fn the_filler_takes_a_live_offer_skips_a_dead_one_and_leaves_the_cache_alone() {
-        let (dead, _) = job(2);
-        let (job, signatures) = job(40);
+        let (dead, _) = transfers(2);
+        let (job, signatures) = transfers(40);
         let filler = Filler::new();
         std::thread::scope(|s| {
             // A dead job offered before the filler starts: skipped.
@@ -688,7 +697,7 @@ mod tests {
 
     #[test]
     fn an_offer_never_waits_for_the_filler() {
-        let (job, _) = job(2);
+        let (job, _) = transfers(2);
         let filler = Filler::new();
         // The filler holding the offer's lock (preempted there, say).
         let held = filler.offer.try_lock().unwrap();
@@ -702,7 +711,7 @@ mod tests {
 
     #[test]
     fn a_job_is_freed_by_a_normal_thread_once_nothing_else_refers_to_it() {
-        let (job, _) = job(2);
+        let (job, _) = transfers(2);
         let block = Arc::downgrade(&job.block);
         let filler = Filler::new();
         // Offered and not taken: withdrawn, then freed, by `retire`.
@@ -711,7 +720,7 @@ mod tests {
         assert!(block.upgrade().is_none(), "freed at once");
         assert!(filler.offer.try_lock().unwrap().is_none(), "withdrawn");
 
-        let (job, _) = job_of_two();
+        let (job, _) = transfers(2);
         let block = Arc::downgrade(&job.block);
         // Taken by the filler, which holds it (strong), or holds the weak
         // reference it took and has not upgraded yet: kept either way.
@@ -726,18 +735,13 @@ mod tests {
         // Dropping the filler's last reference frees nothing (the job is
         // retired); the next retirement, on a normal thread, frees it.
         drop(taken);
-        retire(job_of_two().0, &filler);
+        retire(transfers(2).0, &filler);
         assert!(block.upgrade().is_none(), "freed by the next retirement");
-    }
-
-    /// A second, smaller job.
-    fn job_of_two() -> (Arc<Job>, usize) {
-        job(2)
     }
 
     #[test]
     fn checks_claimed_and_never_finished_are_made_again_and_counted_once() {
-        let (job, signatures) = job(12);
+        let (job, signatures) = transfers(12);
         // Every check claimed by threads that then stalled (a filler given
         // no time, a helper gone to other work) ...
         job.next.store(job.items.len(), Ordering::Relaxed);
@@ -752,7 +756,7 @@ mod tests {
 
     #[test]
     fn an_invalid_transaction_is_recorded_and_not_counted() {
-        let (job, signatures) = job(6);
+        let (job, signatures) = transfers(6);
         let mut job = Arc::try_unwrap(job).ok().unwrap();
         // The spent output's amount changed: the signature commits to it.
         let first = &job.block.txs[job.items[0].0];

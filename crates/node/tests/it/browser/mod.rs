@@ -178,9 +178,29 @@ async fn shown(c: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("{css} never showed: {e}"))
 }
 
+/// The text of the element `css` selects once it shows, read in the same
+/// script call that finds it: a live page swaps its `<main>` when a block
+/// arrives (`live.js`), which may replace the element between a find and a
+/// separate read (a stale element).
+async fn shown_text(c: &Client, css: &str) -> String {
+    shown(c, css).await;
+    let read = "const e = document.querySelector(arguments[0]); \
+                return e ? e.innerText.trim() : null;";
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let text = c.execute(read, vec![json!(css)]).await.unwrap();
+        if let Some(text) = text.as_str() {
+            return text.to_string();
+        }
+        // Between the swap's removal and insertion: read again.
+        assert!(Instant::now() < deadline, "{css} went away");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The text of the page's heading once it shows.
 async fn heading(c: &Client) -> String {
-    shown(c, "main h1").await.text().await.unwrap()
+    shown_text(c, "main h1").await
 }
 
 /// Presses Tab in the element that has the focus.
@@ -316,7 +336,7 @@ async fn shoot(c: &Client, shots: &std::path::Path, name: &str) {
 
 /// The text of the page's alert (`role=alert`) once it shows.
 async fn alert_text(c: &Client) -> String {
-    shown(c, "[role=alert]").await.text().await.unwrap()
+    shown_text(c, "[role=alert]").await
 }
 
 /// Types `text` into the field `id`.

@@ -256,7 +256,7 @@ fn connect_with_ids<V: UtxoView + Sync>(
 
     let verified_signatures = to_verify
         .iter()
-        .map(|(i, _)| block.txs[*i].witnesses.len())
+        .map(|(i, _)| block.txs[*i].signature_count())
         .sum();
     let mut created: Vec<(OutPoint, Coin)> = bv.created.into_iter().collect();
     created.sort_unstable_by_key(|(op, _)| *op);

@@ -307,6 +307,15 @@ pub enum Witness {
 const MULTISIG_WITNESS_TAG: u8 = 0;
 
 impl Witness {
+    /// The signatures checking this witness verifies: one for a key, one
+    /// per signer of a multisig set.
+    pub fn signature_count(&self) -> usize {
+        match self {
+            Witness::Key { .. } => 1,
+            Witness::Multisig(m) => m.signers.len(),
+        }
+    }
+
     /// A key witness of `scheme`'s exact key and signature sizes with zero
     /// bytes, for computing a transaction's signed size before signing.
     pub fn placeholder(scheme: crate::SchemeId) -> Witness {
@@ -416,6 +425,13 @@ pub struct Transaction {
 }
 
 impl Transaction {
+    /// The signatures checking this transaction verifies (a multisig
+    /// witness holds one per signer): what the node's verification metric
+    /// counts.
+    pub fn signature_count(&self) -> usize {
+        self.witnesses.iter().map(Witness::signature_count).sum()
+    }
+
     /// Encodes everything except the witnesses.
     pub fn encode_body<S: Sink>(&self, s: &mut S) {
         s.put(&self.version.to_le_bytes());

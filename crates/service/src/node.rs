@@ -160,7 +160,7 @@ impl Node {
         if !self.cache.contains(&c.wtxid) {
             self.metrics
                 .signature_verifications
-                .inc_by(c.tx.witnesses.len() as u64);
+                .inc_by(c.tx.signature_count() as u64);
         }
     }
 
@@ -197,7 +197,7 @@ impl Node {
             .ok_or(invalid(AuthorityError::Disabled))?;
         self.metrics
             .signature_verifications
-            .inc_by(tx.witnesses.len() as u64);
+            .inc_by(tx.signature_count() as u64);
         check_authority_change(tx, &record, height, &self.chain.genesis_hash(), &[])
             .map_err(invalid)?;
         Ok(())

@@ -140,7 +140,7 @@ impl Job {
             .compare_exchange(PENDING, outcome, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
         if first && valid {
-            tx.witnesses.len()
+            tx.signature_count()
         } else {
             0
         }
@@ -164,7 +164,7 @@ impl Job {
                 self.cache.insert(*wtxid);
             }
             if outcome == VALID_OWN || outcome == VALID_FILLED {
-                verified += self.block.txs[*index].witnesses.len();
+                verified += self.block.txs[*index].signature_count();
             }
         }
         verified
@@ -566,7 +566,7 @@ mod tests {
                 (i, tx.wtxid(), spent.collect())
             })
             .collect();
-        let signatures = block.txs.iter().skip(1).map(|t| t.witnesses.len()).sum();
+        let signatures = block.txs.iter().skip(1).map(|t| t.signature_count()).sum();
         let genesis = chain.blocks[0].hash();
         let job = Job::new(Arc::new(block), genesis, items, SigCache::new(1_000));
         (Arc::new(job), signatures)
@@ -760,7 +760,7 @@ mod tests {
         let mut job = Arc::try_unwrap(job).ok().unwrap();
         // The spent output's amount changed: the signature commits to it.
         let first = &job.block.txs[job.items[0].0];
-        let lost = first.witnesses.len();
+        let lost = first.signature_count();
         job.items[0].2[0].amount = luminex_primitives::Amount::from_base(1).unwrap();
         job.work(Worker::Own);
         assert_eq!(job.finish(), signatures - lost);

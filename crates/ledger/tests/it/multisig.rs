@@ -101,6 +101,26 @@ fn seven_of_ten_and_mixed_schemes_spend() {
 }
 
 #[test]
+fn a_multisig_spend_counts_one_verification_per_signer() {
+    let ms = TestMultisig::new(7, &[ML65; 10], 8);
+    let (chain, coin) = funded(&ms);
+    let to = lock_of(&chain.keys[1]);
+    let tx = ms.spend(&chain.spec, &coin, to, &[0, 1, 3, 4, 6, 8, 9]);
+    assert_eq!((tx.witnesses.len(), tx.signature_count()), (1, 7));
+    let fees = chain.fees_of(std::slice::from_ref(&tx));
+    let block = chain.build_block(vec![tx], fees);
+    let connected = luminex_ledger::connect_block(
+        &block,
+        &chain.utxos,
+        &chain.context(),
+        &chain.spec,
+        &luminex_ledger::SigCache::new(1),
+    )
+    .unwrap();
+    assert_eq!(connected.verified_signatures, 7);
+}
+
+#[test]
 fn any_byte_change_invalidates_a_multisig_spend() {
     let ms = TestMultisig::new(2, &[SchemeId::MlDsa44; 3], 10);
     let (chain, coin) = funded(&ms);

@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// Tries a scan of the UTXO set or an address's coins makes without
+/// holding the UTXO cache — every block connected and every lookup of a
+/// coin waits while it is held — each started again when a block or a
+/// flush changed the cache meanwhile; after them the scan holds the cache
+/// throughout (when blocks arrive faster than the scan reads, as in sync).
+const OPTIMISTIC_SCANS: usize = 2;
+
 impl ChainStore {
     /// The unspent coin at `op`: from the UTXO cache, else the database.
     pub fn coin(&self, op: &OutPoint) -> Result<Option<Coin>, StoreError> {
@@ -132,21 +139,42 @@ impl ChainStore {
     }
 
     /// Up to `limit` unspent outputs of an address, in outpoint order: the
-    /// address-UTXO index's rows with the UTXO cache's changes applied (the
-    /// cache is held still meanwhile, so no block is connected during the
-    /// scan).
+    /// address-UTXO index's rows with the UTXO cache's changes applied, as
+    /// of one state of the chain. The rows are read without holding the
+    /// cache, so a large address does not stall block connection or
+    /// admission, which read coins through it.
     pub fn address_utxos(
         &self,
         lock: &Lock,
         limit: usize,
     ) -> Result<Vec<(OutPoint, Coin)>, StoreError> {
+        self.need_address_index()?;
+        let address = lock.index_key();
+        for _ in 0..OPTIMISTIC_SCANS {
+            if let Some(coins) = self.address_utxos_scan(&address, limit, false)? {
+                return Ok(coins);
+            }
+        }
+        self.address_utxos_scan(&address, limit, true)?
+            .ok_or_else(|| StoreError::Engine("the UTXO cache changed while held".into()))
+    }
+
+    /// One try of [`ChainStore::address_utxos`]: `None` when the cache
+    /// changed between reading its coins and filtering a page of rows
+    /// with it (never when `held`, which holds the cache throughout).
+    fn address_utxos_scan(
+        &self,
+        address: &Hash,
+        limit: usize,
+        held: bool,
+    ) -> Result<Option<Vec<(OutPoint, Coin)>>, StoreError> {
         /// Rows read at a time: rows the cache holds as spent are skipped,
         /// so a page may give fewer than it read.
         const PAGE: usize = 1_000;
-        self.need_address_index()?;
-        let address = lock.index_key();
-        let cache = self.utxos.hold();
-        let mut coins = cache.address_coins(&address);
+        let first = self.utxos.hold();
+        let version = first.version();
+        let mut coins = first.address_coins(address);
+        let held = held.then_some(first);
         let from_cache = coins.len();
         let mut after: Option<Vec<u8>> = None;
         // Every unspent coin among the first `limit` is either listed by
@@ -160,6 +188,17 @@ impl ChainStore {
             if let Some((k, _)) = rows.last() {
                 after = Some(k.to_key());
             }
+            let now;
+            let cache = match &held {
+                Some(cache) => cache,
+                None => match self.utxos.hold_at(version) {
+                    Some(cache) => {
+                        now = cache;
+                        &now
+                    }
+                    None => return Ok(None),
+                },
+            };
             coins.extend(
                 rows.into_iter()
                     .filter(|(k, _)| !cache.is_spent(&k.outpoint))
@@ -169,13 +208,13 @@ impl ChainStore {
                 break;
             }
         }
-        drop(cache);
+        drop(held);
         // `OutPoint`'s order is its key's (txid bytes, then vout); a coin
         // both listed by the cache and on disk comes once.
         coins.sort_unstable_by_key(|(op, _)| *op);
         coins.dedup_by_key(|(op, _)| *op);
         coins.truncate(limit);
-        Ok(coins)
+        Ok(Some(coins))
     }
 
     /// Total of an address's unspent outputs and their count.
@@ -244,15 +283,26 @@ impl ChainStore {
     }
 
     /// Every coin in the UTXO set: the database's, with the UTXO cache's
-    /// changes applied (the cache is held still meanwhile, so no block is
-    /// connected during the scan).
+    /// changes applied, as of one state of the chain (read without holding
+    /// the cache, as [`ChainStore::address_utxos`] is).
     pub fn all_utxos(&self) -> Result<HashMap<OutPoint, Coin>, StoreError> {
+        let scan = || -> Result<HashMap<OutPoint, Coin>, StoreError> {
+            Ok(self
+                .kv
+                .scan(UTXOS, &[], None, false, usize::MAX)?
+                .into_iter()
+                .collect())
+        };
+        for _ in 0..OPTIMISTIC_SCANS {
+            let version = self.utxos.hold().version();
+            let mut utxos = scan()?;
+            if let Some(cache) = self.utxos.hold_at(version) {
+                cache.overlay(&mut utxos);
+                return Ok(utxos);
+            }
+        }
         let cache = self.utxos.hold();
-        let mut utxos: HashMap<OutPoint, Coin> = self
-            .kv
-            .scan(UTXOS, &[], None, false, usize::MAX)?
-            .into_iter()
-            .collect();
+        let mut utxos = scan()?;
         cache.overlay(&mut utxos);
         Ok(utxos)
     }

@@ -65,6 +65,10 @@ struct Inner {
     by_address: HashMap<Hash, Vec<OutPoint>>,
     /// Capacity of all those lists, outpoints.
     listed: usize,
+    /// Bumped by every change of the cache (a block applied, a flush
+    /// finished): a reader that finds it unchanged after reading the
+    /// database saw the database together with this same cache.
+    version: u64,
 }
 
 impl Inner {
@@ -131,14 +135,28 @@ impl UtxoCache {
         CacheView(self.inner.lock())
     }
 
+    /// The cache held, if it is still at `version`: database rows read
+    /// since the cache was at that version, overlaid with this view, are
+    /// one consistent state. The database's coins change only when a flush
+    /// commits, and a flush's batch holds exactly the cache's unflushed
+    /// changes, so a row read before or after that commit gives the same
+    /// answer once the still-unchanged cache is applied; the flush's end
+    /// ([`UtxoCache::flushed`]) and every block bump the version.
+    pub(super) fn hold_at(&self, version: u64) -> Option<CacheView<'_>> {
+        let inner = self.inner.lock();
+        (inner.version == version).then_some(CacheView(inner))
+    }
+
     /// Applies a block's UTXO changes (connecting or disconnecting it);
     /// `keys` gives the index keys of the created coins' addresses.
     pub(super) fn apply(&self, changes: &UtxoChanges, keys: &mut IndexKeys, created: Created) {
         let mut inner = self.inner.lock();
+        inner.version += 1;
         let Inner {
             coins,
             by_address,
             listed,
+            ..
         } = &mut *inner;
         for (op, coin) in &changes.spent {
             match coins.get_mut(op) {
@@ -254,6 +272,7 @@ impl UtxoCache {
     /// are emptied: the database now holds every coin they named.
     pub(super) fn flushed(&self) {
         let mut inner = self.inner.lock();
+        inner.version += 1;
         inner.by_address = HashMap::new();
         inner.listed = 0;
         if inner.bytes() > self.limit / 2 {
@@ -272,6 +291,11 @@ impl UtxoCache {
 pub(super) struct CacheView<'a>(MutexGuard<'a, Inner>);
 
 impl CacheView<'_> {
+    /// The cache's version ([`UtxoCache::hold_at`]).
+    pub(super) fn version(&self) -> u64 {
+        self.0.version
+    }
+
     /// Applies the cache to `utxos`, a scan of the `utxos` keyspace (or of
     /// the address-UTXO index) made while this view was held.
     pub(super) fn overlay(&self, utxos: &mut HashMap<OutPoint, Coin>) {
@@ -617,6 +641,30 @@ mod tests {
         assert_eq!(ops.len(), 5);
         cache.flushed();
         assert!(cache.hold().address_coins(&address_of(1)).is_empty());
+    }
+
+    #[test]
+    fn a_view_at_a_version_is_refused_once_a_block_or_a_flush_changed_the_cache() {
+        let cache = UtxoCache::new(1 << 20, true);
+        let keys = &mut IndexKeys::default();
+        let v0 = cache.hold().version();
+        assert!(cache.hold_at(v0).is_some());
+        // Building a flush's batch changes nothing yet.
+        let _ = cache.flush_batch(TipRecord {
+            hash: Hash::ZERO,
+            height: 0,
+        });
+        assert!(cache.hold_at(v0).is_some());
+        cache.apply(&changes(&[1], &[]), keys, Created::Fresh);
+        assert!(cache.hold_at(v0).is_none());
+        let v1 = cache.hold().version();
+        assert!(cache.hold_at(v1).is_some());
+        cache.flushed();
+        assert!(cache.hold_at(v1).is_none());
+        // A disconnection is an application too.
+        let v2 = cache.hold().version();
+        cache.apply(&changes(&[], &[1]), keys, Created::Fresh);
+        assert!(cache.hold_at(v2).is_none());
     }
 
     #[test]

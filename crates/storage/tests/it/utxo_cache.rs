@@ -9,6 +9,7 @@
 
 use luminex_ledger::testkit::PowFields;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use luminex_crypto::SigningKey;
@@ -351,4 +352,94 @@ fn an_address_with_more_coins_than_a_page_of_rows() {
     }
     check_addresses(&store, &chain.utxos, &ks, 0);
     store.check_consistency().unwrap();
+}
+
+/// Queries read the database without holding the UTXO cache (so they do
+/// not stall block connection); while blocks are connected and the cache
+/// flushed under them, each answer is still one tip's state, and answers
+/// never go back to an earlier tip. Each block moves one coin of an
+/// address with more coins than a page of rows, so every tip's list of
+/// its coins is different.
+#[test]
+fn queries_during_block_connection_see_one_state() {
+    const BLOCKS: usize = 30;
+    for budget in [0, 4 << 10] {
+        let ks = keys();
+        let mut chain = TestChain::dev();
+        let spec = chain.spec.clone();
+        let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+        let store = open(&kv, &spec, budget);
+        accept(&store, &chain.fan_out(0, &ks[..1], 2_500, 200_000));
+        store.flush().unwrap();
+        let lock = lock_of(&ks[0]);
+        let mut rng = Rng(budget as u64 + 7);
+        let mut blocks = Vec::new();
+        let mut tips = vec![coins_of(&chain.utxos, &lock)];
+        for _ in 0..BLOCKS {
+            let coins = coins_of(&chain.utxos, &lock);
+            let spent = coins[rng.below(coins.len() as u64) as usize];
+            let tx = transfer(
+                &chain.spec,
+                &ks[0],
+                &[spent],
+                vec![TxOut {
+                    amount: Amount::from_base(150_000).unwrap(),
+                    lock: lock_of(&ks[1]),
+                }],
+            );
+            blocks.push(chain.mine(vec![tx]).expect("a valid block"));
+            tips.push(coins_of(&chain.utxos, &lock));
+        }
+        let done = AtomicBool::new(false);
+        let started = AtomicUsize::new(0);
+        let reads = std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                let (mut reads, mut last) = (0usize, 0usize);
+                loop {
+                    // Read after checking: the last read sees the last tip.
+                    let finished = done.load(Ordering::Acquire);
+                    started.fetch_add(1, Ordering::Release);
+                    let all = store.address_utxos(&lock, usize::MAX).unwrap();
+                    let at = tips.iter().position(|t| *t == all);
+                    let at = at.unwrap_or_else(|| panic!("read {reads}: no tip has these coins"));
+                    assert!(at >= last, "read {reads}: tip {at} after tip {last}");
+                    last = at;
+                    let first = store.address_utxos(&lock, 1_500).unwrap();
+                    assert!(
+                        tips[at..].iter().any(|t| t[..1_500] == first[..]),
+                        "read {reads}: the first page is no later tip's"
+                    );
+                    let set = store.all_utxos().unwrap();
+                    let at = tips[at..].iter().position(|t| coins_of(&set, &lock) == *t);
+                    assert!(at.is_some(), "read {reads}: the UTXO set is no later tip's");
+                    reads += 1;
+                    if finished {
+                        assert_eq!(last, BLOCKS, "the last read sees the last tip");
+                        return reads;
+                    }
+                }
+            });
+            // Each block is connected once a read has begun, so reads and
+            // connections overlap (not waiting past a deadline: a reader
+            // that failed reads no more, and its panic is reported below).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            for b in &blocks {
+                let before = started.load(Ordering::Acquire);
+                while started.load(Ordering::Acquire) == before
+                    && std::time::Instant::now() < deadline
+                {
+                    std::thread::yield_now();
+                }
+                accept(&store, b);
+            }
+            done.store(true, Ordering::Release);
+            reader.join().unwrap()
+        });
+        assert!(reads >= BLOCKS);
+        assert_eq!(
+            store.address_utxos(&lock, usize::MAX).unwrap(),
+            tips[BLOCKS]
+        );
+        store.check_consistency().unwrap();
+    }
 }

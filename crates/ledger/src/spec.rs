@@ -334,6 +334,18 @@ impl ChainSpec {
 
     fn check(&self) -> Result<(), SpecError> {
         let bad = |m: &str| Err(SpecError::Invalid(m.to_string()));
+        // The name is the chain's directory under the data directory: no
+        // separators, no "..", nothing a shell or file system treats
+        // specially.
+        if self.name.is_empty()
+            || self.name.len() > 64
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return bad("name must be 1 to 64 letters, digits, '-' or '_'");
+        }
         if bech32::Hrp::parse(&self.address_hrp).is_err() || self.address_hrp.is_empty() {
             return bad("address_hrp is not a valid bech32 prefix");
         }

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::client::Client;
 use crate::config::{resolve, CommonArgs, NodeArgs};
-use crate::run::open_chain;
+use crate::run::{open_chain, open_existing_chain};
 
 /// Options of `luminex chain`.
 #[derive(Debug, Args)]
@@ -141,7 +141,7 @@ pub async fn run(args: ChainArgs) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || export(&cfg, &file)).await?
         }
         ChainCommand::Check => {
-            let chain = open_chain(&cfg)?;
+            let chain = open_existing_chain(&cfg)?;
             let r = tokio::task::spawn_blocking(move || chain.check_consistency()).await??;
             println!(
                 "{}",
@@ -168,9 +168,10 @@ const IMPORT_LOOKAHEAD: usize = 2;
 /// process being killed), and `synced HEIGHT` each sync: every block up to
 /// that height survives a crash of the machine too.
 fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
-    let chain = open_chain(cfg)?;
+    // The file first: a missing one leaves no new chain behind.
     let records = luminex_service::records::Reader::open(file, MAX_RECORD)
         .with_context(|| format!("opening {}", file.display()))?;
+    let chain = open_chain(cfg)?;
     let cache = SigCache::new(IMPORT_SIG_CACHE);
     let (mut imported, mut skipped) = (0u64, 0u64);
     let mut pre = Preverifier::new();
@@ -252,7 +253,7 @@ fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
 }
 
 fn export(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
-    let chain = open_chain(cfg)?;
+    let chain = open_existing_chain(cfg)?;
     let tip = chain.tip().height;
     let mut blocks = Vec::with_capacity(tip as usize);
     for h in 1..=tip {

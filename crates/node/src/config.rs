@@ -378,6 +378,14 @@ pub enum ConfigError {
         /// Why.
         error: String,
     },
+    /// A chain spec file could not be read.
+    #[error("cannot read chain spec file {path}: {error}")]
+    ReadSpec {
+        /// The file.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
     /// The chain spec is unusable.
     #[error(transparent)]
     Spec(#[from] SpecError),
@@ -460,14 +468,19 @@ fn default_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".luminex"))
 }
 
-/// Loads a chain spec from a preset name or a TOML file path. A file that
-/// takes a preset's chain id with another genesis is refused unless
+/// Loads a chain spec from a preset name or a TOML file path (what is not
+/// a preset and names a file, or looks like a path: a missing file is
+/// reported as such, not as an unknown preset). A file that takes a
+/// preset's chain id with another genesis is refused unless
 /// `allow_chain_id_reuse`.
 pub fn load_spec(chain: &str, allow_chain_id_reuse: bool) -> Result<ChainSpec, ConfigError> {
+    let path_like = |c: &str| {
+        Path::new(c).is_file() || c.contains(std::path::MAIN_SEPARATOR) || c.ends_with(".toml")
+    };
     match ChainSpec::preset(chain) {
         Ok(s) => Ok(s),
-        Err(SpecError::UnknownPreset(_)) if Path::new(chain).is_file() => {
-            let text = std::fs::read_to_string(chain).map_err(|error| ConfigError::Read {
+        Err(SpecError::UnknownPreset(_)) if path_like(chain) => {
+            let text = std::fs::read_to_string(chain).map_err(|error| ConfigError::ReadSpec {
                 path: chain.into(),
                 error,
             })?;

@@ -27,6 +27,22 @@ pub fn open_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
     )?)
 }
 
+/// Opens the chain database of `cfg` only if it exists: for commands that
+/// read a chain (`luminex chain check`, `export`), where a mistyped data
+/// directory or chain would otherwise create an empty chain and report on
+/// it as if it were the node's.
+pub fn open_existing_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
+    let db = cfg.chain_dir.join("db");
+    if !db.is_dir() {
+        anyhow::bail!(
+            "no {} chain database at {} (check --data-dir and --chain)",
+            cfg.spec.name,
+            db.display()
+        );
+    }
+    open_chain(cfg)
+}
+
 /// How one run of the node ended.
 enum Exit {
     /// SIGINT or SIGTERM.

@@ -61,6 +61,18 @@ fn bad_specs_get_typed_errors() {
         ChainSpec::from_toml(&wrong_prefix),
         Err(SpecError::Invalid(_))
     ));
+    // The name is a directory under the data directory: nothing that
+    // leaves it or hides in it.
+    for name in ["../../escape", "", "a/b", "..", "dev net", &"n".repeat(65)] {
+        let named = good.replace("name = \"dev\"", &format!("name = {name:?}"));
+        assert_ne!(named, good);
+        assert!(
+            matches!(ChainSpec::from_toml(&named), Err(SpecError::Invalid(_))),
+            "{name:?}"
+        );
+    }
+    let fine = good.replace("name = \"dev\"", "name = \"my-dev_2\"");
+    assert_eq!(ChainSpec::from_toml(&fine).unwrap().name, "my-dev_2");
 }
 
 #[test]

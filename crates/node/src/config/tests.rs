@@ -93,6 +93,27 @@ fn bad_files_and_values_are_typed_errors() {
         ..NodeArgs::default()
     };
     assert!(matches!(resolve(&args), Err(ConfigError::Spec(_))));
+    // A path to a spec file that is not there is reported as such.
+    for missing in ["specs/nonexistent", "nonexistent.toml"] {
+        let args = NodeArgs {
+            common: CommonArgs {
+                chain: Some(dir.path().join(missing).display().to_string()),
+                data_dir: Some(dir.path().into()),
+                ..CommonArgs::default()
+            },
+            ..NodeArgs::default()
+        };
+        let e = resolve(&args).unwrap_err();
+        assert!(matches!(&e, ConfigError::ReadSpec { .. }), "{e}");
+        assert!(
+            e.to_string().starts_with("cannot read chain spec file"),
+            "{e}"
+        );
+    }
+    assert!(matches!(
+        load_spec("nonexistent.toml", false),
+        Err(ConfigError::ReadSpec { .. })
+    ));
 }
 
 /// The file's text resolves without a file on disk, with the same

@@ -125,6 +125,31 @@ fn bad_command_lines_and_configs_fail_cleanly() {
             "{args:?}"
         );
     }
+    // Reading commands do not create a chain where there is none.
+    let out_file = d.join("out.blocks").display().to_string();
+    for args in [
+        vec!["chain", "check"],
+        vec!["chain", "export", "--file", out_file.as_str()],
+    ] {
+        let out = luminex(d, port, &args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no dev chain database at"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(!d.join("dev").exists(), "nothing was created");
+    // A spec file that is missing, or whose name would leave the data
+    // directory.
+    let out = luminex(d, port, &["node", "--chain", "specs/missing.toml"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read chain spec file"));
+    let spec = ok(d, port, &["chain", "spec"]).replace("name = \"dev\"", "name = \"../escape\"");
+    let escape = d.join("escape.toml");
+    std::fs::write(&escape, spec).unwrap();
+    let out = luminex(d, port, &["node", "--chain", escape.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name must be"));
     std::fs::write(d.join("luminex.toml"), "http_addr = 12\n").unwrap();
     let out = luminex(d, port, &["node"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("luminex.toml"));

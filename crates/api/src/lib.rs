@@ -121,8 +121,17 @@ pub fn overloaded() -> Response {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        tracing::error!(error = %e, "storage error serving a request");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string())
+        match e {
+            // The operator's choice, not a fault: 501, as a route this
+            // node does not serve, and nothing in the error log.
+            StoreError::IndexOff { .. } => {
+                ApiError::new(StatusCode::NOT_IMPLEMENTED, "index-off", e.to_string())
+            }
+            _ => {
+                tracing::error!(error = %e, "storage error serving a request");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string())
+            }
+        }
     }
 }
 

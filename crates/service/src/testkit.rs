@@ -22,9 +22,19 @@ pub fn memory_node_for(spec: ChainSpec) -> Arc<Node> {
 /// A node of `spec` over the store `kv` (a wrapper that injects faults, a
 /// store reopened after one), rewarding dev key 0.
 pub fn node_over(kv: Arc<dyn KvStore>, spec: ChainSpec) -> Result<Arc<Node>, ChainError> {
+    node_with(kv, spec, luminex_storage::StoreOptions::default())
+}
+
+/// A node of `spec` over the store `kv` kept with `options` (indexes
+/// turned off, a small UTXO cache), rewarding dev key 0.
+pub fn node_with(
+    kv: Arc<dyn KvStore>,
+    spec: ChainSpec,
+    options: luminex_storage::StoreOptions,
+) -> Result<Arc<Node>, ChainError> {
     let cache = SigCache::new(10_000);
     let rules = luminex_consensus::rules_for(&spec);
-    let chain = Arc::new(ChainStore::open(kv, spec.clone(), rules)?);
+    let chain = Arc::new(ChainStore::open_with(kv, spec.clone(), rules, options)?);
     Ok(Arc::new(Node {
         mempool: parking_lot::RwLock::new(crate::mempool_for(
             &chain,

@@ -42,15 +42,35 @@ impl PageError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The title's catalog key.
+    pub fn title(&self) -> &'static str {
+        self.title
+    }
+
+    /// The message, in the request's language.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> PageError {
-        tracing::error!(error = %e, "storage error serving a page");
-        PageError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            title: "error-storage",
-            message: t("error-storage-message"),
+        match e {
+            // The operator turned the index off: said so, not logged.
+            StoreError::IndexOff { option, .. } => PageError {
+                status: StatusCode::NOT_IMPLEMENTED,
+                title: "error-index-off",
+                message: format!("{} ({option})", t("error-index-off-message")),
+            },
+            _ => {
+                tracing::error!(error = %e, "storage error serving a page");
+                PageError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    title: "error-storage",
+                    message: t("error-storage-message"),
+                }
+            }
         }
     }
 }

@@ -89,12 +89,9 @@ impl Activity {
 
 /// The activity of `addresses` on `node`.
 pub(crate) fn activity(node: &Node, addresses: &[Owned]) -> Result<Activity, Box<Response>> {
-    let storage = |_: luminex_storage::StoreError| {
-        Box::new(problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &t("error-storage"),
-            &t("error-storage-message"),
-        ))
+    let storage = |e: luminex_storage::StoreError| {
+        let e = crate::error::PageError::from(e);
+        Box::new(problem(e.status(), &t(e.title()), e.message()))
     };
     let locks: HashSet<Lock> = addresses.iter().map(|o| o.lock).collect();
     let mut balances = Vec::new();

@@ -641,3 +641,31 @@ async fn validators_and_finality_on_bft_chains() {
         assert!(!page(&n, "/").await.contains("Finalized height"));
     }
 }
+
+/// Pages that need an index the node does not keep say so with 501.
+#[tokio::test]
+async fn pages_of_an_index_turned_off_say_so() {
+    let options = luminex_storage::StoreOptions {
+        indexes: luminex_storage::IndexSet {
+            tx: false,
+            address: false,
+        },
+        ..Default::default()
+    };
+    let node = luminex_service::testkit::node_with(
+        Arc::new(luminex_storage::MemoryStore::new()),
+        luminex_ledger::ChainSpec::preset("dev").unwrap(),
+        options,
+    )
+    .unwrap();
+    let addr = node
+        .spec
+        .address(node.spec.dev_key(0).unwrap().public_key().lock())
+        .to_string();
+    let txid = luminex_primitives::Hash([7; 32]);
+    for uri in [format!("/address/{addr}"), format!("/tx/{txid}")] {
+        let p = get(&node, &uri).await;
+        assert_eq!(p.status, StatusCode::NOT_IMPLEMENTED, "{uri}: {}", p.body);
+        assert!(p.body.contains("does not keep the index"), "{uri}");
+    }
+}

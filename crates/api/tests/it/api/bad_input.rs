@@ -250,3 +250,42 @@ async fn bad_input_gets_4xx_problems_and_changes_nothing() {
     }
     assert!(node.mempool.read().contains(&good.txid()));
 }
+
+/// Routes that need an index the node does not keep answer 501 with the
+/// option to turn it on (the operator's choice, not a storage fault).
+#[tokio::test]
+async fn routes_of_an_index_turned_off_answer_501() {
+    let options = luminex_storage::StoreOptions {
+        indexes: luminex_storage::IndexSet {
+            tx: false,
+            address: false,
+        },
+        ..Default::default()
+    };
+    let node = luminex_service::testkit::node_with(
+        Arc::new(luminex_storage::MemoryStore::new()),
+        luminex_ledger::ChainSpec::preset("dev").unwrap(),
+        options,
+    )
+    .unwrap();
+    let addr = node
+        .spec
+        .address(node.spec.dev_key(0).unwrap().public_key().lock())
+        .to_string();
+    let txid = luminex_primitives::Hash([7; 32]);
+    for (uri, option) in [
+        (format!("/transactions/{txid}"), "--txindex"),
+        (format!("/address/{addr}/balance"), "--addressindex"),
+        (format!("/address/{addr}/utxos"), "--addressindex"),
+        (format!("/address/{addr}/transactions"), "--addressindex"),
+    ] {
+        let (s, v, content_type) = call(&node, "GET", &uri, None, vec![]).await;
+        assert_eq!(s, StatusCode::NOT_IMPLEMENTED, "{uri}: {v}");
+        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(
+            (v["status"].as_u64(), v["code"].as_str()),
+            (Some(501), Some("index-off"))
+        );
+        assert!(v["detail"].as_str().unwrap().contains(option), "{uri}: {v}");
+    }
+}

@@ -2,8 +2,6 @@
 //! and talk to a running node over its REST API. The passphrase comes from
 //! `LUMINEX_WALLET_PASSPHRASE` or a terminal prompt and is never logged.
 
-use std::cmp::Reverse;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -19,6 +17,10 @@ use crate::config::{resolve, CommonArgs, Config, NodeArgs};
 use crate::wallet_qr::{terminal, QrArgs};
 use luminex_api::types::{BalanceJson, BroadcastResponse, HistoryJson, TxJson, UtxosJson};
 
+/// Rows asked for per page of an address's history (the API's most).
+const HISTORY_PAGE: usize = 1_000;
+
+mod history;
 mod multisig;
 
 use multisig::{run_multisig, run_pst};
@@ -133,9 +135,10 @@ pub enum WalletCommand {
     /// Staking transactions (chains with a `[staking]` table).
     #[command(flatten)]
     Staking(crate::stake_cmd::StakingCommand),
-    /// Show transactions of the wallet's addresses, newest first.
+    /// Show the wallet's newest transactions, newest first: one line per
+    /// transaction with its net amount over all the wallet's addresses.
     History {
-        /// Entries per address.
+        /// Transactions shown.
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
@@ -571,19 +574,16 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             let file = WalletFile::read(&ctx.path, spec)?;
             // One line per transaction, even when it touched several of the
             // wallet's addresses (a payment with change, a self-transfer).
-            let mut merged: BTreeMap<(Reverse<u64>, String), (u64, u64)> = BTreeMap::new();
-            for a in file.addresses.iter().chain(&file.change) {
-                let h: HistoryJson = ctx
-                    .client
-                    .get(&format!("/address/{a}/transactions?limit={limit}"))
-                    .await?;
-                for r in h.transactions {
-                    let e = merged.entry((Reverse(r.height), r.txid)).or_default();
-                    e.0 += r.received;
-                    e.1 += r.sent;
-                }
-            }
-            for ((Reverse(height), txid), (received, sent)) in merged {
+            let addresses: Vec<String> = file
+                .addresses
+                .iter()
+                .chain(&file.change)
+                .map(ToString::to_string)
+                .collect();
+            let page = limit.clamp(1, HISTORY_PAGE);
+            for (height, txid, received, sent) in
+                history::read(&ctx.client, &addresses, limit, page).await?
+            {
                 println!(
                     "{height:>8}  {txid}  {:>20}",
                     luminex_api::types::net_coins(received, sent)

@@ -245,10 +245,20 @@ async fn admin_restart_restarts_in_place_and_keeps_the_chain() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let hash = hex::encode(luminex_api::guard::hash_key("operator key"));
+    // A fixed peer-to-peer port: the restart listens on it again once the
+    // first run's listener is closed (a port still held is refused).
+    let listen = format!("/ip4/127.0.0.1/tcp/{}", free_port());
     let mut node = NodeProcess::start(
         dir.path(),
         port,
-        &["--admin-key-hash", &hash, "--block-time-ms", "200"],
+        &[
+            "--admin-key-hash",
+            &hash,
+            "--block-time-ms",
+            "200",
+            "--listen",
+            &listen,
+        ],
     );
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();

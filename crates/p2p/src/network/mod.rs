@@ -507,6 +507,30 @@ pub(crate) fn dial_opts(addr: Multiaddr) -> DialOpts {
         .build()
 }
 
+/// Fails when another socket already listens on `addr`'s TCP port.
+/// libp2p's TCP transport sets `SO_REUSEPORT` on its listeners, so a
+/// second node (of the same user) would bind the same port without an
+/// error and the kernel would split incoming peers between the two; a
+/// plain bind, without that option, is refused by any listener on the
+/// port. Port 0 (any free port) and addresses other than an IP with a
+/// TCP port are left to the transport.
+fn port_free(addr: &Multiaddr) -> std::io::Result<()> {
+    let mut ip = None;
+    let mut port = None;
+    for p in addr.iter() {
+        match p {
+            Protocol::Ip4(a) => ip = Some(std::net::IpAddr::V4(a)),
+            Protocol::Ip6(a) => ip = Some(std::net::IpAddr::V6(a)),
+            Protocol::Tcp(t) => port = Some(t),
+            _ => {}
+        }
+    }
+    match (ip, port) {
+        (Some(ip), Some(port)) if port != 0 => std::net::TcpListener::bind((ip, port)).map(drop),
+        _ => Ok(()),
+    }
+}
+
 fn max_gossip(max_block_bytes: usize, max_tx_bytes: usize, block_sync: bool) -> usize {
     let relay = (max_block_bytes / 64).max(max_tx_bytes) + 64 * 1024;
     if block_sync {
@@ -525,6 +549,9 @@ pub fn start<C: ChainAccess>(
     chain: Arc<C>,
     clock: Arc<dyn Clock>,
 ) -> Result<(Handle, tokio::task::JoinHandle<()>), String> {
+    for addr in &cfg.listen {
+        port_free(addr).map_err(|e| format!("listening on {addr}: {e}"))?;
+    }
     let names = ChainNames::new(cfg.chain_id, &cfg.genesis);
     let block_frame = cfg.max_block_bytes + 64 * 1024;
     let max_gossip = max_gossip(cfg.max_block_bytes, cfg.max_tx_bytes, cfg.block_sync);

@@ -4,6 +4,7 @@ mod catchup;
 mod churn;
 mod compact;
 mod forks;
+mod listen;
 mod memchain;
 mod multisync;
 mod net;

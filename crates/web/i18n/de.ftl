@@ -96,6 +96,7 @@ age = Alter
 txs = Tx
 latest-transactions = Neueste Transaktionen
 no-transactions-yet = Noch keine Transaktionen außer den Blockbelohnungen.
+no-recent-transactions = Keine Transaktionen in den letzten { $n } Blöcken außer den Blockbelohnungen.
 in-block-short = Block
 tip = Neuester Block
 tip-at = vom { $time }

@@ -94,6 +94,7 @@ age = Age
 txs = Txs
 latest-transactions = Latest transactions
 no-transactions-yet = No transactions yet besides the block rewards.
+no-recent-transactions = No transactions in the latest { $n } blocks besides the block rewards.
 in-block-short = block
 tip = Tip
 tip-at = at { $time }

@@ -18,6 +18,10 @@ use crate::PageError;
 const LATEST_BLOCKS: u64 = 10;
 /// Transactions listed under "Latest transactions".
 const LATEST_TXS: usize = 10;
+/// Blocks looked back through for them: a chain whose latest blocks hold
+/// only rewards still shows its latest payments, at the cost of reading
+/// this many blocks' transaction counts when there are none.
+const TX_SEARCH_BLOCKS: u64 = 1_000;
 /// Blocks averaged for the block time and transactions per second.
 const WINDOW: u64 = 100;
 /// Projected blocks shown; the rest of the mempool is summed in the last.
@@ -157,22 +161,26 @@ fn render(node: &Node) -> Result<Markup, PageError> {
     pending.sort_by_key(|p| std::cmp::Reverse(p.0));
     pending.truncate(LATEST_TXS);
     let mut confirmed: Vec<(Hash, u64, u64)> = Vec::new();
-    for b in &recent {
+    let search_low = tip.height.saturating_sub(TX_SEARCH_BLOCKS - 1).max(1);
+    for h in (search_low..=tip.height).rev() {
         if confirmed.len() >= LATEST_TXS {
             break;
         }
-        if b.txs <= 1 {
+        let Some(hash) = node.chain.hash_at(h)? else {
+            break;
+        };
+        if node.chain.tx_count(&hash)?.unwrap_or(0) <= 1 {
             continue;
         }
-        if let Some(block) = node.chain.block(&b.hash)? {
-            for t in block.txs.iter().skip(1) {
-                if confirmed.len() < LATEST_TXS {
-                    let out: u64 = t.outputs.iter().map(|o| o.amount.base()).sum();
-                    confirmed.push((t.txid(), b.height, out));
-                }
+        if let Some(block) = node.chain.block(&hash)? {
+            for t in block.txs.iter().skip(1).take(LATEST_TXS - confirmed.len()) {
+                let out: u64 = t.outputs.iter().map(|o| o.amount.base()).sum();
+                confirmed.push((t.txid(), h, out));
             }
         }
     }
+    // Whether "none" means none since genesis or none lately.
+    let searched_all = search_low <= 1;
 
     let (pool_txs, pool_bytes) = {
         let p = node.mempool.read();
@@ -264,7 +272,11 @@ fn render(node: &Node) -> Result<Markup, PageError> {
             section aria-labelledby="txs-h" {
                 h2 #txs-h { (t("latest-transactions")) }
                 @if pending.is_empty() && confirmed.is_empty() {
-                    p.note { (t("no-transactions-yet")) }
+                    @if searched_all {
+                        p.note { (t("no-transactions-yet")) }
+                    } @else {
+                        p.note { (t_args("no-recent-transactions", [("n", TX_SEARCH_BLOCKS.into())])) }
+                    }
                 } @else {
                     table #latest-txs {
                         thead { tr { th scope="col" { (t("transaction")) } th scope="col" { (t("status")) } } }

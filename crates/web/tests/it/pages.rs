@@ -669,3 +669,18 @@ async fn pages_of_an_index_turned_off_say_so() {
         assert!(p.body.contains("does not keep the index"), "{uri}");
     }
 }
+
+/// The dashboard lists the latest payments even when the latest blocks
+/// hold only their rewards.
+#[tokio::test]
+async fn the_dashboard_lists_payments_older_than_the_latest_blocks() {
+    let node = memory_node();
+    let txid = node.submit(payment(&node, 0, 1, 5)).unwrap().to_string();
+    node.produce_block().unwrap();
+    for _ in 0..15 {
+        node.produce_block().unwrap();
+    }
+    let home = page(&node, "/").await;
+    assert!(home.contains(&format!("/tx/{txid}")), "{home}");
+    assert!(!home.contains("No transactions"));
+}

@@ -201,7 +201,9 @@ impl Address {
         if !re.eq_ignore_ascii_case(s) {
             return Err(AddressError::Encoding("checksum is not bech32m".into()));
         }
-        if found.as_str() != hrp {
+        // All upper case is the same address (BIP 173: for QR codes);
+        // mixed case was refused by the decoder.
+        if !found.as_str().eq_ignore_ascii_case(hrp) {
             return Err(AddressError::WrongChain {
                 expected: hrp.into(),
                 found: found.to_string(),
@@ -253,6 +255,14 @@ mod tests {
         bad[last] = if bad[last] == b'q' { b'p' } else { b'q' };
         assert!(Address::parse(std::str::from_utf8(&bad).unwrap(), "lmx").is_err());
         assert!(Address::parse("garbage", "lmx").is_err());
+        // Upper case is the same address; mixed case is refused.
+        assert_eq!(Address::parse(&s.to_ascii_uppercase(), "lmx").unwrap(), a);
+        let mut mixed = s.clone();
+        mixed.replace_range(0..1, "L");
+        assert!(matches!(
+            Address::parse(&mixed, "lmx"),
+            Err(AddressError::Encoding(_))
+        ));
     }
 
     #[test]

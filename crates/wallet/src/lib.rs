@@ -245,8 +245,7 @@ impl Wallet {
         phrase: &str,
         passphrase: &str,
     ) -> Result<Wallet, WalletError> {
-        let m = bip39::Mnemonic::parse_normalized(phrase.trim())
-            .map_err(|e| WalletError::Mnemonic(e.to_string()))?;
+        let m = bip39::Mnemonic::parse_normalized(phrase.trim()).map_err(mnemonic_error)?;
         let master = Zeroizing::new(m.to_seed("").to_vec());
         let file = WalletFile {
             version: WALLET_VERSION,
@@ -339,8 +338,7 @@ impl Wallet {
             SecretKind::Mnemonic => {
                 let phrase = std::str::from_utf8(&secret)
                     .map_err(|_| WalletError::Malformed("secret".into()))?;
-                let m = bip39::Mnemonic::parse_normalized(phrase)
-                    .map_err(|e| WalletError::Mnemonic(e.to_string()))?;
+                let m = bip39::Mnemonic::parse_normalized(phrase).map_err(mnemonic_error)?;
                 Zeroizing::new(m.to_seed("").to_vec())
             }
             SecretKind::DevKey { .. } => secret,
@@ -748,6 +746,15 @@ fn sign_with(keys: &HashMap<Lock, &SigningKey>, plan: PaymentPlan) -> Transactio
         })
         .collect();
     tx
+}
+
+/// A recovery phrase's error, with words counted from 1 as the user counts
+/// them (the parser counts from 0: "word 23" was the 24th).
+fn mnemonic_error(e: bip39::Error) -> WalletError {
+    WalletError::Mnemonic(match e {
+        bip39::Error::UnknownWord(i) => format!("word {} is not in the word list", i + 1),
+        e => e.to_string(),
+    })
 }
 
 #[cfg(test)]

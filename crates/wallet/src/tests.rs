@@ -36,6 +36,17 @@ fn mnemonic_restores_the_same_keys_and_file_is_private() {
         Wallet::restore(&spec, SchemeId::MlDsa65, "not a phrase", "x"),
         Err(WalletError::Mnemonic(_))
     ));
+    // A mistyped word is named as the user counts: from 1.
+    let words: Vec<&str> = phrase.split_whitespace().collect();
+    for at in [0, words.len() - 1] {
+        let mut typo = words.clone();
+        typo[at] = "notaword";
+        let Err(e) = Wallet::restore(&spec, SchemeId::MlDsa65, &typo.join(" "), "x") else {
+            panic!("a phrase with a typo restored");
+        };
+        let want = format!("word {} is not in the word list", at + 1);
+        assert!(e.to_string().contains(&want), "{e}");
+    }
 }
 
 #[test]

@@ -471,9 +471,8 @@ async fn block(
 ) -> ApiResult<BlockJson> {
     let id = path_param(p)?;
     let hash = if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
-        let height: u64 = id
-            .parse()
-            .map_err(|_| ApiError::bad_request("bad-block-id", "height out of range"))?;
+        // Heights are int64 (docs/api.md): past that, a 400 `bad-height`.
+        let height = parse_height(&id, "height")?;
         node.chain
             .hash_at(height)?
             .ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?

@@ -134,6 +134,14 @@ async fn bad_input_gets_4xx_problems_and_changes_nothing() {
             vec![],
             StatusCode::BAD_REQUEST,
         ),
+        // Past int64 (docs/api.md): refused, not looked up.
+        (
+            "GET",
+            "/blocks/9223372036854775808".into(),
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "GET",
             "/blocks/999".into(),

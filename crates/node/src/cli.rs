@@ -90,8 +90,52 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error and its causes, joined by ": ", each said once: a cause whose
+/// text the message before it already ends with (an error that shows its
+/// source and also returns it as its source) is not repeated.
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut last = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if last.is_empty() || !last.ends_with(&msg) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&msg);
+        }
+        last = msg;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("merkle root mismatch")]
+    struct Root;
+
+    /// Shows its source and returns it too.
+    #[derive(Debug, thiserror::Error)]
+    #[error("invalid block: {0}")]
+    struct Invalid(#[source] Root);
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let e = anyhow::Error::new(Invalid(Root)).context("importing block 7");
+        assert_eq!(
+            describe(&e),
+            "importing block 7: invalid block: merkle root mismatch"
+        );
+        let plain = anyhow::Error::new(Root).context("reading");
+        assert_eq!(describe(&plain), "reading: merkle root mismatch");
     }
 }

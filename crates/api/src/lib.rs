@@ -159,7 +159,10 @@ pub use openapi::ApiDoc;
 
 /// A request body of at most [`MAX_BODY_BYTES`], for every route that
 /// reads one: a longer body is a 413 problem (`body-too-large`) like every
-/// other refusal, not axum's plain-text one.
+/// other refusal, not axum's plain-text one — at once when its
+/// `Content-Length` says so, without waiting for the bytes — and a body
+/// that cannot be read (a malformed chunked encoding, a connection cut
+/// mid-body) a 400 `bad-body`.
 pub struct LimitedBody(
     /// The body.
     pub axum::body::Bytes,
@@ -169,17 +172,47 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for LimitedBody {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, _: &S) -> Result<Self, ApiError> {
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+            )
+        };
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(too_large());
+        }
         axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
             .await
             .map(LimitedBody)
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body-too-large",
-                    format!("request body exceeds {MAX_BODY_BYTES} bytes"),
-                )
+            .map_err(|e| {
+                if over_limit(&e) {
+                    too_large()
+                } else {
+                    ApiError::bad_request(
+                        "bad-body",
+                        format!("the request body could not be read: {e}"),
+                    )
+                }
             })
     }
+}
+
+/// Whether reading a body failed because it passed the length limit.
+fn over_limit(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// Largest height a request may name: heights are int64 in the OpenAPI

@@ -297,3 +297,41 @@ async fn routes_of_an_index_turned_off_answer_501() {
         assert!(v["detail"].as_str().unwrap().contains(option), "{uri}: {v}");
     }
 }
+
+/// A body declared too large is refused from its header, without reading
+/// it; a body that fails while read is a 400, not a 413.
+#[tokio::test]
+async fn bodies_declared_too_large_or_unreadable_are_refused() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let node = memory_node();
+    let send = |body: axum::body::Body, length: Option<&str>| {
+        let mut req = axum::http::Request::post("/transactions/broadcast")
+            .header("content-type", "application/octet-stream");
+        if let Some(l) = length {
+            req = req.header("content-length", l);
+        }
+        let router = luminex_api::router(node.clone());
+        async move {
+            let resp = router.oneshot(req.body(body).unwrap()).await.unwrap();
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            (status, v["code"].as_str().unwrap().to_string())
+        }
+    };
+    // The header says 100 GB; the few bytes sent are never waited for.
+    let (s, code) = send(axum::body::Body::from(vec![0u8; 10]), Some("100000000000")).await;
+    assert_eq!(
+        (s, code.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body-too-large")
+    );
+    // A body whose stream fails midway.
+    let failing = futures_util::stream::iter(vec![
+        Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"00")),
+        Err(std::io::Error::other("malformed chunk")),
+    ]);
+    let (s, code) = send(axum::body::Body::from_stream(failing), None).await;
+    assert_eq!((s, code.as_str()), (StatusCode::BAD_REQUEST, "bad-body"));
+    assert_eq!(node.mempool.read().len(), 0);
+}

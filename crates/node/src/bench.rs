@@ -100,6 +100,9 @@ pub const WATCH_EVERY: Duration = Duration::from_millis(20);
 /// block has taken 45 s (rounds failing while its proposal crawls through
 /// gossip), and a run that gives up measures nothing.
 const STALL: Duration = Duration::from_secs(300);
+/// While waiting, a line on standard error this often when no submitted
+/// transaction has reached a block meanwhile.
+const STALL_NOTE: Duration = Duration::from_secs(10);
 
 /// Per-coin amount of the load's coins.
 const EACH: u64 = 1_000_000;
@@ -538,6 +541,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     // has arrived for STALL.
     let mut in_blocks = 0;
     let mut last_progress = Instant::now();
+    let mut last_note = Instant::now();
     while in_blocks < accepted.len() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now_in = {
@@ -559,6 +563,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 seen.lock().error.as_deref().unwrap_or("none")
             );
             break;
+        } else if last_progress.elapsed() >= STALL_NOTE && last_note.elapsed() >= STALL_NOTE {
+            // Say why nothing is printed (a node restarted meanwhile loses
+            // its unconfirmed transactions: those never arrive).
+            last_note = Instant::now();
+            eprintln!(
+                "waiting: {in_blocks} of {} accepted transactions are in blocks, none new for {} s (giving up after {} s; last watcher error: {})",
+                accepted.len(),
+                last_progress.elapsed().as_secs(),
+                STALL.as_secs(),
+                seen.lock().error.as_deref().unwrap_or("none")
+            );
         }
     }
     stop.store(true, Ordering::Relaxed);

@@ -152,6 +152,26 @@ pub async fn stats(State(node): State<Arc<Node>>) -> Result<Json<StatsJson>, Api
         })?
 }
 
+/// The coins in the UTXO set when the tip is `tip`: a scan of the whole
+/// set, so the last answer is kept and reused until the tip moves (a tip
+/// hash names one UTXO set, whichever node asks).
+fn supply_at(node: &Node, tip: luminex_primitives::Hash) -> Result<u64, ApiError> {
+    static LAST: parking_lot::Mutex<Option<(luminex_primitives::Hash, u64)>> =
+        parking_lot::Mutex::new(None);
+    if let Some((hash, supply)) = *LAST.lock() {
+        if hash == tip {
+            return Ok(supply);
+        }
+    }
+    let set = node.chain.all_utxos()?;
+    // The set is of the tip when the scan ran, which may be newer than
+    // `tip`: kept under the tip it was read at.
+    let now = node.chain.tip().hash;
+    let supply = set.values().map(|c| c.output.amount.base()).sum();
+    *LAST.lock() = Some((now, supply));
+    Ok(supply)
+}
+
 /// Blocks looked at for windows and averages.
 const STATS_WINDOW_BLOCKS: u64 = 4000;
 
@@ -189,12 +209,7 @@ fn stats_blocking(node: &Node) -> Result<Json<StatsJson>, ApiError> {
         }
         _ => 0.0,
     };
-    let supply: u64 = node
-        .chain
-        .all_utxos()?
-        .values()
-        .map(|c| c.output.amount.base())
-        .sum();
+    let supply = supply_at(node, tip.hash)?;
     let (mempool_txs, mempool_bytes) = {
         let p = node.mempool.read();
         (p.len(), p.bytes())

@@ -315,3 +315,17 @@ async fn a_halted_store_fails_liveness_and_readiness() {
         assert!(v["error"].as_str().unwrap().contains("injected"), "{v}");
     }
 }
+
+/// `/stats` keeps the supply per tip: each new block is counted.
+#[tokio::test]
+async fn the_supply_follows_the_tip() {
+    let node = memory_node();
+    for blocks in 0..3u64 {
+        let (_, v) = get(&node, "/stats").await;
+        assert_eq!(
+            v["supply"].as_u64().unwrap(),
+            4 * 25_000_000_000_000_000 + blocks * 5_000_000_000
+        );
+        node.produce_block().unwrap();
+    }
+}

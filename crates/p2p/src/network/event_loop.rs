@@ -208,7 +208,7 @@ impl<C: ChainAccess> Net<C> {
 
     pub(super) fn publish_info(&mut self) {
         let me = *self.swarm.local_peer_id();
-        let with_id = |a: &Multiaddr| a.clone().with(Protocol::P2p(me)).to_string();
+        let with_id = |a: &Multiaddr| with_peer_id(a, me).to_string();
         let listen = self.swarm.listeners().map(with_id).collect();
         let external = self.swarm.external_addresses().map(with_id).collect();
         let gossip = &self.swarm.behaviour().gossip;
@@ -650,5 +650,26 @@ mod tests {
         assert_eq!(b.next_dial - clock.monotonic(), BOOTNODE_FIRST_BACKOFF);
         b.identified(clock.monotonic(), false);
         assert_eq!(b.next_dial - clock.monotonic(), BOOTNODE_MAX_BACKOFF);
+    }
+}
+
+/// `addr` ending in `/p2p/<peer>`, to paste as another node's bootnode: an
+/// address that already ends so (an external address configured or
+/// observed with the id) is left as it is, not given a second one.
+fn with_peer_id(addr: &Multiaddr, peer: PeerId) -> Multiaddr {
+    addr.clone().with_p2p(peer).unwrap_or_else(|other| other)
+}
+
+#[cfg(test)]
+mod peer_id_tests {
+    use super::*;
+
+    #[test]
+    fn an_address_gets_the_peer_id_once() {
+        let me = PeerId::random();
+        let bare: Multiaddr = "/ip4/127.0.0.1/tcp/9102".parse().unwrap();
+        let once = format!("{bare}/p2p/{me}");
+        assert_eq!(with_peer_id(&bare, me).to_string(), once);
+        assert_eq!(with_peer_id(&once.parse().unwrap(), me).to_string(), once);
     }
 }

@@ -84,10 +84,10 @@ pub async fn nodes_add(
     LimitedBody(body): LimitedBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: AddNode = parse(&body, r#"{"address": "<multiaddr>"}"#)?;
-    let addr: luminex_p2p::Multiaddr = req
-        .address
-        .parse()
-        .map_err(|e| ApiError::bad_request("bad-multiaddr", format!("{}: {e}", req.address)))?;
+    let addr = luminex_p2p::parse_dial_addr(&req.address).map_err(|e| {
+        let shown: String = req.address.chars().take(80).collect();
+        ApiError::bad_request("bad-multiaddr", format!("{shown:?}: {e}"))
+    })?;
     network(&node)?.dial(addr.clone()).map_err(|e| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -507,6 +507,35 @@ pub(crate) fn dial_opts(addr: Multiaddr) -> DialOpts {
         .build()
 }
 
+/// Most bytes of an address an operator may ask the node to dial (one with
+/// a DNS name and a peer id takes about 150).
+pub const MAX_DIAL_ADDR: usize = 512;
+
+/// Parses an address an operator asks the node to dial (the admin API and
+/// dashboard): a multiaddr of at most [`MAX_DIAL_ADDR`] bytes that names
+/// somewhere to dial — the empty multiaddr parses, and names nothing.
+pub fn parse_dial_addr(s: &str) -> Result<Multiaddr, String> {
+    if s.len() > MAX_DIAL_ADDR {
+        return Err(format!("longer than {MAX_DIAL_ADDR} bytes"));
+    }
+    let addr: Multiaddr = s.parse().map_err(|e| format!("{e}"))?;
+    let names_a_place = addr.iter().any(|p| {
+        matches!(
+            p,
+            Protocol::Ip4(_)
+                | Protocol::Ip6(_)
+                | Protocol::Dns(_)
+                | Protocol::Dns4(_)
+                | Protocol::Dns6(_)
+                | Protocol::P2p(_)
+        )
+    });
+    if !names_a_place {
+        return Err("names no host, IP address or peer to dial".into());
+    }
+    Ok(addr)
+}
+
 /// Fails when another socket already listens on `addr`'s TCP port.
 /// libp2p's TCP transport sets `SO_REUSEPORT` on its listeners, so a
 /// second node (of the same user) would bind the same port without an
@@ -680,6 +709,21 @@ pub fn start<C: ChainAccess>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_to_dial_names_a_place_and_is_short() {
+        for good in [
+            "/ip4/127.0.0.1/tcp/9102",
+            "/dns4/seed.example.org/tcp/9102",
+            "/ip6/::1/tcp/1/p2p/12D3KooWLoNFbhrDgwYTCjT6TUnn3fsfCovR6JZ9e1E7YvEGjkQe",
+        ] {
+            assert!(parse_dial_addr(good).is_ok(), "{good}");
+        }
+        let long = "/ip4/1.2.3.4/tcp/1".repeat(40);
+        for bad in ["", "/tcp/1", "zz", long.as_str()] {
+            assert!(parse_dial_addr(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn the_gossip_limit_fits_what_each_kind_of_chain_gossips() {

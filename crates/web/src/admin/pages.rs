@@ -328,10 +328,7 @@ pub async fn add_peer(
         Ok(v) => v,
         Err(r) => return *r,
     };
-    let result = match (
-        admin.node.net.get(),
-        address.parse::<luminex_p2p::Multiaddr>(),
-    ) {
+    let result = match (admin.node.net.get(), luminex_p2p::parse_dial_addr(&address)) {
         (_, Err(e)) => {
             let term = crate::format::short_str(&address);
             Err((
@@ -352,7 +349,13 @@ pub async fn add_peer(
             [("address", address.as_str().into())],
         ),
     );
-    peer_outcome(&admin, &s, action, &address, result, done)
+    // The audit log keeps an address whole, and what is too long to be
+    // one shortened.
+    let subject = match address.len() <= luminex_p2p::MAX_DIAL_ADDR {
+        true => address.clone(),
+        false => crate::format::short_str(&address),
+    };
+    peer_outcome(&admin, &s, action, &subject, result, done)
 }
 
 /// `POST /admin/peers/disconnect` (operator): closes a peer's connections.

@@ -302,6 +302,19 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("is not a multiaddr"), "{}", r.body);
+    // Nor an empty one (it parses, and names nothing), nor a long one.
+    let long = "/ip4/1.2.3.4/tcp/1".repeat(100);
+    for address in ["", long.as_str()] {
+        let r = post(
+            &d,
+            "/admin/peers/add",
+            Some(&operator),
+            &format!("address={address}&csrf={token}"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{address:?}");
+        assert!(r.body.contains("is not a multiaddr"), "{}", r.body);
+    }
     let r = post(
         &d,
         "/admin/peers/ban",
@@ -337,6 +350,8 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
         ("remove transaction", "done"),
         ("remove transaction", "failed: no such transaction is pending (it may have been confirmed or removed already)"),
         ("add peer", "failed: “nonsense” is not a multiaddr (invalid multiaddr)"),
+        ("add peer", "failed: “” is not a multiaddr (names no host, IP address or peer to dial)"),
+        ("add peer", "failed: “/ip4/1.2.3.4/t….4/tcp/1” is not a multiaddr (longer than 512 bytes)"),
         ("ban peer", "failed: peer-to-peer networking is off on this node"),
         ("login", "done"),
     ];
@@ -344,15 +359,16 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
         summary,
         expect.map(|(a, o)| (a.to_string(), o.to_string())).to_vec()
     );
+    // Newest first: the operator's removal, the viewer's refused one.
     assert!(
-        entries[4].who.starts_with("operator key "),
+        entries[6].who.starts_with("operator key "),
         "{:?}",
-        entries[3]
+        entries[6]
     );
     assert!(
-        entries[6].who.starts_with("viewer key "),
+        entries[8].who.starts_with("viewer key "),
         "{:?}",
-        entries[5]
+        entries[8]
     );
     for e in &entries {
         assert!(!e.who.contains(OPERATOR) && !e.who.contains(VIEWER));

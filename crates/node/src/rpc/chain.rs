@@ -131,7 +131,9 @@ fn utxo_set_info(node: &Node) -> RpcResult {
         "height": tip.height,
         "bestblock": tip.hash.to_string(),
         "txouts": set.len(),
-        "total_amount": total.to_string(),
+        // In coins, as Bitcoin Core gives it (the supply fits a u64 amount).
+        "total_amount": coins(u64::try_from(total).unwrap_or(u64::MAX)),
+        "total_amount_base": u64::try_from(total).unwrap_or(u64::MAX),
         "hash_serialized": hex::encode(h.finalize()),
     }))
 }
@@ -183,6 +185,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             Some(Value::Bool(b)) => u64::from(*b),
             Some(v) => v
                 .as_u64()
+                .filter(|v| *v <= 2)
                 .ok_or_else(|| err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2"))?,
             None => 1,
         };
@@ -271,6 +274,19 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     reg(m, "getstakinginfo", |c, _| Ok(staking_info(&c.node)));
     reg(m, "getnetworkinfo", |c, _| {
         let relay = coins(c.node.spec.min_fee_rate * 1000);
+        // The peers the network reports (none when it is off).
+        let net = c.node.net.get().map(|h| h.info());
+        let peers = net.as_ref().map_or(&[][..], |i| &i.peers[..]);
+        let inbound = peers.iter().filter(|p| p.direction == "inbound").count();
+        let localaddresses: Vec<Value> = net
+            .as_ref()
+            .map(|i| {
+                i.external_addrs
+                    .iter()
+                    .map(|a| json!({ "address": a }))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(json!({
             "version": 100,
             "subversion": format!("/luminex:{}/", env!("CARGO_PKG_VERSION")),
@@ -278,14 +294,14 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             "localservices": "0000000000000000",
             "localrelay": true,
             "timeoffset": 0,
-            "networkactive": true,
-            "connections": 0,
-            "connections_in": 0,
-            "connections_out": 0,
+            "networkactive": net.is_some(),
+            "connections": peers.len(),
+            "connections_in": inbound,
+            "connections_out": peers.len() - inbound,
             "networks": [],
             "relayfee": relay,
             "incrementalfee": relay,
-            "localaddresses": [],
+            "localaddresses": localaddresses,
             "warnings": "",
         }))
     });

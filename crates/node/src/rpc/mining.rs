@@ -208,6 +208,15 @@ fn generate_one(node: &Node, lock: Lock) -> Result<Hash, ErrorObjectOwned> {
 /// Registers the mining methods.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     reg(m, "generatetoaddress", |c, p| {
+        match c.node.spec.consensus {
+            luminex_ledger::spec::ConsensusKind::Bft => {
+                return Err(err(
+                    codes::MISC,
+                    "generatetoaddress is not available on a BFT chain: its validators propose and finalize the blocks",
+                ))
+            }
+            luminex_ledger::spec::ConsensusKind::Dev | luminex_ledger::spec::ConsensusKind::Pow => {}
+        }
         let n = p
             .first()
             .and_then(Value::as_u64)

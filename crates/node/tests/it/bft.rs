@@ -87,19 +87,21 @@ impl Proc {
     }
 
     pub(crate) async fn utxo_set(&self) -> Value {
+        self.rpc("gettxoutsetinfo", json!([])).await["result"].clone()
+    }
+
+    /// A JSON-RPC call's whole answer (`result` or `error`).
+    pub(crate) async fn rpc(&self, method: &str, params: Value) -> Value {
         let cookie =
             std::fs::read_to_string(self.dir.path().join(&self.name).join(".cookie")).unwrap();
         let (u, p) = cookie.trim().split_once(':').unwrap();
-        let v = send_json(
+        send_json(
             reqwest::Client::new()
                 .post(format!("http://127.0.0.1:{}/", self.port + 1))
                 .basic_auth(u, Some(p))
-                .json(
-                    &json!({"jsonrpc": "1.0", "id": 1, "method": "gettxoutsetinfo", "params": []}),
-                ),
+                .json(&json!({"jsonrpc": "1.0", "id": 1, "method": method, "params": params})),
         )
-        .await;
-        v["result"].clone()
+        .await
     }
 }
 
@@ -246,6 +248,10 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
     let a = v0.utxo_set().await;
     let b = follower.utxo_set().await;
     assert!(!a.is_null() && a == b, "{a} vs {b}");
+    // Blocks come from the validators, not from the RPC.
+    let r = follower.rpc("generatetoaddress", json!([1, "x"])).await;
+    let said = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(said.contains("not available on a BFT chain"), "{r}");
     let s = follower.status().await;
     assert_eq!(s["finalized_height"].as_u64(), Some(final_tip.0), "{s}");
     // The follower follows the same set and has no key of its own in it.

@@ -209,6 +209,18 @@ async fn five_nodes_gossip_and_a_late_node_syncs_2000_blocks() {
     let want = nodes[0].rpc("gettxoutsetinfo", json!([])).await;
     let got = late.rpc("gettxoutsetinfo", json!([])).await;
     assert_eq!(want, got, "same UTXO set");
+    // Amounts in coins as Bitcoin Core gives them, and exactly in base units.
+    let base = got["total_amount_base"].as_u64().unwrap();
+    assert_eq!(got["total_amount"].as_f64().unwrap(), base as f64 / 1e8);
+    // The peers the late node is connected to.
+    let info = late.rpc("getnetworkinfo", json!([])).await;
+    let count = |k: &str| info[k].as_u64().unwrap();
+    assert!(count("connections") >= 1, "{info}");
+    assert_eq!(
+        count("connections"),
+        count("connections_in") + count("connections_out")
+    );
+    assert_eq!(info["networkactive"], true);
     wait_until("sync to report done", 60, || async {
         let s = late.get("/health/block-sync").await;
         s["syncing"] == false && s["height"] == 2_001 && s["best_peer_height"] == 2_001

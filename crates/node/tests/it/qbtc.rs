@@ -394,6 +394,7 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
         ("getrawtransaction", json!(["00".repeat(32)]), -5),
         ("sendrawtransaction", json!(["0011"]), -22),
         ("nosuchmethod", json!([]), -32601),
+        ("getblock", json!([best, 3]), -8),
     ] {
         let r: Value = rpc.raw(method, params).await.json().await.unwrap();
         assert_eq!(r["error"]["code"], code, "{method}: {r}");

@@ -81,6 +81,10 @@ pub enum ChainCommand {
         /// Node i listens on base+10i (REST), +1 (JSON-RPC), +2 (p2p).
         #[arg(long, default_value_t = 9100)]
         base_port: u16,
+        /// Target time between blocks, milliseconds (default: the
+        /// preset's; `nextgen`'s is 5 minutes, long for a local network).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        block_interval_ms: Option<u64>,
     },
     /// Govern an authority chain: propose, sign and submit a change of its
     /// validator set (docs/authority.md).
@@ -124,8 +128,13 @@ pub async fn run(args: ChainArgs) -> anyhow::Result<()> {
             validators,
             out,
             base_port,
+            block_interval_ms,
         } => {
-            let t = crate::testnet::write_testnet(&cfg.spec, validators, &out, base_port)?;
+            let mut spec = cfg.spec.clone();
+            if let Some(ms) = block_interval_ms {
+                spec.block_interval_ms = ms;
+            }
+            let t = crate::testnet::write_testnet(&spec, validators, &out, base_port)?;
             print!("{}", crate::testnet::instructions(&t));
             Ok(())
         }

@@ -20,6 +20,8 @@ pub struct Testnet {
     pub node_dirs: Vec<PathBuf>,
     /// Each node's REST address.
     pub http: Vec<String>,
+    /// The spec's target time between blocks, milliseconds.
+    pub block_interval_ms: u64,
 }
 
 /// Writes a testnet of `validators` nodes of `base` (a BFT spec) under
@@ -132,6 +134,7 @@ pub fn write_testnet(
         spec_path,
         node_dirs,
         http,
+        block_interval_ms: spec.block_interval_ms,
     })
 }
 
@@ -148,6 +151,11 @@ pub fn instructions(t: &Testnet) -> String {
         "\nThen watch them finalize: curl -s http://{}/health/node-status\n",
         t.http[0]
     ));
+    s.push_str(&format!(
+        "A block every {} s (block_interval_ms in the spec; `luminex chain testnet \
+         --block-interval-ms` sets it when writing a testnet).\n",
+        t.block_interval_ms as f64 / 1000.0
+    ));
     s
 }
 
@@ -161,6 +169,11 @@ mod tests {
         let out = dir.path().join("net");
         let base = ChainSpec::preset("poa").unwrap();
         let t = write_testnet(&base, 4, &out, 19_000).unwrap();
+        assert!(
+            instructions(&t).contains("A block every 1 s"),
+            "{}",
+            instructions(&t)
+        );
         let spec = ChainSpec::from_toml(&std::fs::read_to_string(&t.spec_path).unwrap()).unwrap();
         let set = spec.genesis_validators().unwrap();
         assert_eq!(set.len(), 4);

@@ -36,22 +36,16 @@ async fn sigkill_during_a_bft_catch_up_always_restarts_consistent() {
             out.to_str().unwrap(),
             "--base-port",
             &free_port().to_string(),
+            "--block-interval-ms",
+            "50",
         ],
     );
     let spec_path = out.join("spec.toml");
     let spec_text = std::fs::read_to_string(&spec_path).unwrap();
-    let spec_text: String = spec_text
-        .lines()
-        .map(|l| {
-            if l.starts_with("block_interval_ms = ") {
-                "block_interval_ms = 50".to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&spec_path, spec_text).unwrap();
+    assert!(
+        spec_text.contains("\nblock_interval_ms = 50\n"),
+        "{spec_text}"
+    );
     let spec = spec_path.to_str().unwrap().to_string();
     let key = out.join("node0").join("validator.key");
     let name = "poa-testnet";

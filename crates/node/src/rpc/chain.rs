@@ -6,7 +6,7 @@ use luminex_primitives::{Encode, Hash, Header, Transaction, TxKind};
 use serde_json::{json, Value};
 
 use super::{codes, err, reg, RpcContext, RpcResult};
-use super::{coins, param_hash};
+use super::{coins, opt_bool, param_hash};
 use luminex_consensus::pow::difficulty;
 use luminex_service::Node;
 
@@ -140,14 +140,14 @@ fn utxo_set_info(node: &Node) -> RpcResult {
 
 /// Registers the chain methods.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
-    reg(m, "gettxoutsetinfo", |c, _| utxo_set_info(&c.node));
-    reg(m, "getblockcount", |c, _| {
+    reg(m, "gettxoutsetinfo", &[], |c, _| utxo_set_info(&c.node));
+    reg(m, "getblockcount", &[], |c, _| {
         Ok(json!(c.node.chain.tip().height))
     });
-    reg(m, "getbestblockhash", |c, _| {
+    reg(m, "getbestblockhash", &[], |c, _| {
         Ok(json!(c.node.chain.tip().hash.to_string()))
     });
-    reg(m, "getblockhash", |c, p| {
+    reg(m, "getblockhash", &["height"], |c, p| {
         let h = p
             .first()
             .and_then(Value::as_u64)
@@ -162,9 +162,9 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             None => Err(err(codes::INVALID_PARAMETER, "Block height out of range")),
         }
     });
-    reg(m, "getblockheader", |c, p| {
+    reg(m, "getblockheader", &["blockhash", "verbose"], |c, p| {
         let hash = param_hash(p.first().cloned(), "blockhash")?;
-        let verbose = p.get(1).and_then(Value::as_bool).unwrap_or(true);
+        let verbose = opt_bool(&p, 1, "verbose")?.unwrap_or(true);
         let v = header_json(&c.node, &hash)?;
         if verbose {
             Ok(v)
@@ -179,15 +179,15 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             Ok(json!(hex::encode(rec.header.encode())))
         }
     });
-    reg(m, "getblock", |c, p| {
+    reg(m, "getblock", &["blockhash", "verbosity"], |c, p| {
         let hash = param_hash(p.first().cloned(), "blockhash")?;
         let verbosity = match p.get(1) {
+            None | Some(Value::Null) => 1,
             Some(Value::Bool(b)) => u64::from(*b),
             Some(v) => v
                 .as_u64()
                 .filter(|v| *v <= 2)
                 .ok_or_else(|| err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2"))?,
-            None => 1,
         };
         let block = c
             .node
@@ -217,35 +217,75 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         };
         Ok(v)
     });
-    reg(m, "getrawtransaction", |c, p| {
-        let txid = param_hash(p.first().cloned(), "txid")?;
-        let verbose = match p.get(1) {
-            Some(Value::Bool(b)) => *b,
-            Some(v) => v.as_u64().unwrap_or(0) > 0,
-            None => false,
-        };
-        let (tx, block) = if let Some(s) = c
-            .node
-            .chain
-            .transaction(&txid)
-            .map_err(|e| err(codes::MISC, e.to_string()))?
-        {
-            (s.tx, Some((s.location.block, s.location.height)))
-        } else if let Some(e) = c.node.mempool.read().get(&txid) {
-            ((*e.tx).clone(), None)
-        } else {
-            return Err(err(
-                codes::NOT_FOUND,
-                "No such mempool or blockchain transaction",
-            ));
-        };
-        Ok(if verbose {
-            tx_json(&c.node, &tx, block)
-        } else {
-            json!(hex::encode(tx.encode()))
-        })
-    });
-    reg(m, "getblockchaininfo", |c, _| {
+    reg(
+        m,
+        "getrawtransaction",
+        &["txid", "verbose", "blockhash"],
+        |c, p| {
+            let txid = param_hash(p.first().cloned(), "txid")?;
+            let verbose = match p.get(1) {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(v) => match v.as_u64() {
+                    Some(0) => false,
+                    Some(1) => true,
+                    Some(_) => return Err(err(codes::INVALID_PARAMETER, "verbose must be 0 or 1")),
+                    None => {
+                        return Err(err(
+                            codes::TYPE,
+                            format!(
+                                "verbose: JSON value {v} is not of expected type bool or number"
+                            ),
+                        ))
+                    }
+                },
+            };
+            // A block to look in, as Bitcoin Core's third parameter: it must be
+            // known, and hold the transaction.
+            let in_block = match p.get(2) {
+                None | Some(Value::Null) => None,
+                Some(v) => {
+                    let hash = param_hash(Some(v.clone()), "blockhash")?;
+                    let known = c
+                        .node
+                        .chain
+                        .header(&hash)
+                        .map_err(|e| err(codes::MISC, e.to_string()))?;
+                    if known.is_none() {
+                        return Err(err(codes::NOT_FOUND, "Block hash not found"));
+                    }
+                    Some(hash)
+                }
+            };
+            let (tx, block) = if let Some(s) = c
+                .node
+                .chain
+                .transaction(&txid)
+                .map_err(|e| err(codes::MISC, e.to_string()))?
+            {
+                (s.tx, Some((s.location.block, s.location.height)))
+            } else if let Some(e) = c.node.mempool.read().get(&txid) {
+                ((*e.tx).clone(), None)
+            } else {
+                return Err(err(
+                    codes::NOT_FOUND,
+                    "No such mempool or blockchain transaction",
+                ));
+            };
+            if in_block.is_some_and(|h| block.is_none_or(|(b, _)| b != h)) {
+                return Err(err(
+                    codes::NOT_FOUND,
+                    "No such transaction found in the provided block",
+                ));
+            }
+            Ok(if verbose {
+                tx_json(&c.node, &tx, block)
+            } else {
+                json!(hex::encode(tx.encode()))
+            })
+        },
+    );
+    reg(m, "getblockchaininfo", &[], |c, _| {
         let tip = c.node.chain.tip();
         let mtp = {
             let parent = c.node.chain.tip_parent();
@@ -271,8 +311,8 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             "warnings": "",
         }))
     });
-    reg(m, "getstakinginfo", |c, _| Ok(staking_info(&c.node)));
-    reg(m, "getnetworkinfo", |c, _| {
+    reg(m, "getstakinginfo", &[], |c, _| Ok(staking_info(&c.node)));
+    reg(m, "getnetworkinfo", &[], |c, _| {
         let relay = coins(c.node.spec.min_fee_rate * 1000);
         // The peers the network reports (none when it is off).
         let net = c.node.net.get().map(|h| h.info());

@@ -9,8 +9,8 @@ use luminex_primitives::{Decode, Transaction};
 use luminex_service::admission::AdmitError;
 use serde_json::{json, Value};
 
-use super::coins;
 use super::{codes, err, reg, RpcContext};
+use super::{coins, opt_bool};
 
 fn mempool_error(e: MempoolError) -> ErrorObjectOwned {
     match &e {
@@ -27,7 +27,7 @@ fn mempool_error(e: MempoolError) -> ErrorObjectOwned {
 
 /// Registers the mempool methods.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
-    reg(m, "sendrawtransaction", |c, p| {
+    reg(m, "sendrawtransaction", &["hexstring"], |c, p| {
         let tx = p
             .first()
             .and_then(Value::as_str)
@@ -52,8 +52,8 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             Err(e) => Err(err(codes::MISC, format!("{e}; try again shortly"))),
         }
     });
-    reg(m, "getrawmempool", |c, p| {
-        let verbose = p.first().and_then(Value::as_bool).unwrap_or(false);
+    reg(m, "getrawmempool", &["verbose"], |c, p| {
+        let verbose = opt_bool(&p, 0, "verbose")?.unwrap_or(false);
         let pool = c.node.mempool.read();
         if verbose {
             let mut o = serde_json::Map::new();
@@ -68,7 +68,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                 .collect::<Vec<_>>()))
         }
     });
-    reg(m, "getmempoolinfo", |c, _| {
+    reg(m, "getmempoolinfo", &[], |c, _| {
         let pool = c.node.mempool.read();
         let relay = coins(c.node.spec.min_fee_rate * 1000);
         Ok(json!({
@@ -83,19 +83,38 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             "unbroadcastcount": 0,
         }))
     });
-    reg(m, "estimatesmartfee", |c, p| {
-        let blocks = p
-            .first()
-            .and_then(Value::as_u64)
-            .ok_or_else(|| err(codes::INVALID_PARAMETER, "conf_target must be a number"))?;
-        if blocks == 0 {
-            return Err(err(
-                codes::INVALID_PARAMETER,
-                "Invalid conf_target, must be between 1 and 1008",
-            ));
+    reg(
+        m,
+        "estimatesmartfee",
+        &["conf_target", "estimate_mode"],
+        |c, p| {
+            let blocks = p
+                .first()
+                .and_then(Value::as_u64)
+                .ok_or_else(|| err(codes::INVALID_PARAMETER, "conf_target must be a number"))?;
+            if !(1..=1008).contains(&blocks) {
+                return Err(err(
+                    codes::INVALID_PARAMETER,
+                    "Invalid conf_target, must be between 1 and 1008",
+                ));
+            }
+            // Accepted as Bitcoin Core names them; one estimator serves all.
+            match p.get(1) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(m))
+                if ["unset", "economical", "conservative"]
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(m)) => {}
+            Some(_) => {
+                return Err(err(
+                    codes::INVALID_PARAMETER,
+                    "Invalid estimate_mode parameter, must be one of: \"unset\", \"economical\", \"conservative\"",
+                ))
+            }
         }
-        Ok(
-            json!({ "feerate": coins(c.node.estimate_fee_rate(blocks.min(1008)).saturating_mul(1000)), "blocks": blocks.min(1008) }),
-        )
-    });
+            Ok(
+                json!({ "feerate": coins(c.node.estimate_fee_rate(blocks).saturating_mul(1000)), "blocks": blocks }),
+            )
+        },
+    );
 }

@@ -13,7 +13,7 @@ use luminex_primitives::{Block, Decode, Encode, Hash, Lock, MerkleCommitment};
 use luminex_storage::{AcceptStatus, ChainError};
 use serde_json::{json, Value};
 
-use super::{codes, err, params_vec, reg, RpcContext, RpcResult};
+use super::{codes, err, positional, reg, RpcContext, RpcResult};
 use luminex_service::Node;
 
 async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
@@ -207,7 +207,7 @@ fn generate_one(node: &Node, lock: Lock) -> Result<Hash, ErrorObjectOwned> {
 
 /// Registers the mining methods.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
-    reg(m, "generatetoaddress", |c, p| {
+    reg(m, "generatetoaddress", &["nblocks", "address"], |c, p| {
         match c.node.spec.consensus {
             luminex_ledger::spec::ConsensusKind::Bft => {
                 return Err(err(
@@ -237,7 +237,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(json!(hashes))
     });
-    reg(m, "getdifficulty", |c, _| {
+    reg(m, "getdifficulty", &[], |c, _| {
         Ok(json!(c
             .node
             .chain
@@ -246,7 +246,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             .as_pow()
             .map_or(0.0, |h| difficulty(h.bits))))
     });
-    reg(m, "getmininginfo", |c, _| {
+    reg(m, "getmininginfo", &[], |c, _| {
         let tip = c.node.chain.tip();
         // Hash rate from the work and time of the last 120 blocks.
         let back = tip.height.min(120);
@@ -271,9 +271,11 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             "warnings": "",
         }))
     });
-    reg(m, "submitblock", |c, p| submit_block(&c.node, p));
+    reg(m, "submitblock", &["hexdata", "dummy"], |c, p| {
+        submit_block(&c.node, p)
+    });
     m.register_async_method("getblocktemplate", |p, ctx, _| async move {
-        block_template(ctx, params_vec(p)).await
+        block_template(ctx, positional(&p, &["template_request"])?).await
     })
     .expect("method names are unique");
 }

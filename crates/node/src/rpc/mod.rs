@@ -30,6 +30,8 @@ pub use transport::{overloaded, router, write_cookie, RpcAuth, RpcLimits, RpcSer
 pub mod codes {
     /// RPC_MISC_ERROR.
     pub const MISC: i32 = -1;
+    /// RPC_TYPE_ERROR.
+    pub const TYPE: i32 = -3;
     /// RPC_INVALID_ADDRESS_OR_KEY (also "not found").
     pub const NOT_FOUND: i32 = -5;
     /// RPC_INVALID_PARAMETER.
@@ -88,21 +90,89 @@ pub(crate) fn param_hash(v: Option<Value>, what: &str) -> Result<Hash, ErrorObje
         })
 }
 
-pub(crate) fn params_vec(p: jsonrpsee::types::Params) -> Vec<Value> {
-    p.parse::<Vec<Value>>().unwrap_or_default()
+/// A method's parameters by position, from a call that gave them by
+/// position (at most `names.len()`) or by name (each one of `names`), as
+/// Bitcoin Core takes them: too many, or an unknown name, is an error
+/// rather than ignored; a parameter not given is `Null`, which methods
+/// read as absent.
+pub(crate) fn positional(
+    p: &jsonrpsee::types::Params,
+    names: &[&str],
+) -> Result<Vec<Value>, ErrorObjectOwned> {
+    let raw = match p.as_str() {
+        None => Value::Null,
+        Some(s) => serde_json::from_str(s)
+            .map_err(|e| err(codes::INVALID_PARAMETER, format!("params: {e}")))?,
+    };
+    match raw {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(a) if a.len() <= names.len() => Ok(a),
+        Value::Array(a) => Err(err(
+            codes::MISC,
+            format!(
+                "too many parameters: {} given, this method takes at most {}{}",
+                a.len(),
+                names.len(),
+                match names.is_empty() {
+                    true => String::new(),
+                    false => format!(" ({})", names.join(", ")),
+                }
+            ),
+        )),
+        Value::Object(o) => {
+            let mut out = Vec::new();
+            for (k, v) in o {
+                let i = names.iter().position(|n| *n == k).ok_or_else(|| {
+                    err(
+                        codes::INVALID_PARAMETER,
+                        format!("unknown named parameter {k}"),
+                    )
+                })?;
+                if out.len() <= i {
+                    out.resize(i + 1, Value::Null);
+                }
+                out[i] = v;
+            }
+            Ok(out)
+        }
+        _ => Err(err(
+            codes::INVALID_PARAMETER,
+            "params must be an array or an object",
+        )),
+    }
+}
+
+/// An optional boolean parameter at `i`: absent or `null` is `None`; a
+/// value of another type is a type error, as in Bitcoin Core (a string
+/// "yes" is not read as true).
+pub(crate) fn opt_bool(
+    p: &[Value],
+    i: usize,
+    name: &str,
+) -> Result<Option<bool>, ErrorObjectOwned> {
+    match p.get(i) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(v) => Err(err(
+            codes::TYPE,
+            format!("{name}: JSON value {v} is not of expected type bool"),
+        )),
+    }
 }
 
 pub(crate) fn coins(base: u64) -> f64 {
     base as f64 / 1e8
 }
 
-/// Registers a blocking method (it runs on tokio's blocking pool).
+/// Registers a blocking method (it runs on tokio's blocking pool) taking
+/// the parameters `names`, by position or by name ([`positional`]).
 pub(crate) fn reg(
     m: &mut RpcModule<RpcContext>,
     name: &'static str,
+    names: &'static [&'static str],
     f: fn(&RpcContext, Vec<Value>) -> RpcResult,
 ) {
-    m.register_blocking_method(name, move |p, ctx, _| f(&ctx, params_vec(p)))
+    m.register_blocking_method(name, move |p, ctx, _| f(&ctx, positional(&p, names)?))
         .expect("method names are unique");
 }
 

@@ -388,6 +388,21 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     let hdr = rpc.call("getblockheader", json!([best, false])).await;
     assert_eq!(hdr.as_str().unwrap().len(), 160);
     assert_eq!(rpc.call("getblockhash", json!([4])).await, best);
+    // By name, as `bitcoin-cli -named` sends them.
+    assert_eq!(rpc.call("getblockhash", json!({"height": 4})).await, best);
+    let named = rpc
+        .call("getblock", json!({"blockhash": best, "verbosity": 0}))
+        .await;
+    assert!(named.is_string());
+    let coinbase = blk["tx"][0]["txid"].clone();
+    let found = rpc
+        .call("getrawtransaction", json!([coinbase, true, best]))
+        .await;
+    assert_eq!(found["txid"], coinbase);
+    assert_eq!(
+        rpc.call("estimatesmartfee", json!([6, "ECONOMICAL"])).await["blocks"],
+        6
+    );
     for (method, params, code) in [
         ("getblockhash", json!([99]), -8),
         ("getblock", json!(["00".repeat(32)]), -5),
@@ -395,6 +410,20 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
         ("sendrawtransaction", json!(["0011"]), -22),
         ("nosuchmethod", json!([]), -32601),
         ("getblock", json!([best, 3]), -8),
+        // Parameters as Bitcoin Core checks them: too many, wrong types,
+        // out of range, unknown names.
+        ("getblockcount", json!([1, 2, 3]), -1),
+        ("getblockhash", json!([4, 5]), -1),
+        ("getblockheader", json!([best, "yes"]), -3),
+        ("getrawtransaction", json!(["00".repeat(32), "x"]), -3),
+        (
+            "getrawtransaction",
+            json!([blk["tx"][0]["txid"], true, "00".repeat(32)]),
+            -5,
+        ),
+        ("estimatesmartfee", json!([100_000]), -8),
+        ("estimatesmartfee", json!([6, "bogus"]), -8),
+        ("getblockhash", json!({"hight": 4}), -8),
     ] {
         let r: Value = rpc.raw(method, params).await.json().await.unwrap();
         assert_eq!(r["error"]["code"], code, "{method}: {r}");

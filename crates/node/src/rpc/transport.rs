@@ -152,7 +152,21 @@ pub fn overloaded() -> Response {
         .into_response()
 }
 
-async fn call(module: &RpcModule<RpcContext>, mut req: Value) -> Value {
+/// Whether `req` is a JSON-RPC 2.0 notification (no `id`): it is run but
+/// not answered, as Bitcoin Core does since it speaks 2.0. A 1.0 request
+/// (no `jsonrpc` member) without an id is answered, with a null id.
+fn is_notification(req: &Value) -> bool {
+    req.get("jsonrpc").and_then(Value::as_str) == Some("2.0") && req.get("id").is_none()
+}
+
+/// Runs one call; `None` for a notification, which gets no answer.
+async fn call(module: &RpcModule<RpcContext>, req: Value) -> Option<Value> {
+    let notification = is_notification(&req);
+    let reply = answer(module, req).await;
+    (!notification).then_some(reply)
+}
+
+async fn answer(module: &RpcModule<RpcContext>, mut req: Value) -> Value {
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     if let Value::Object(o) = &mut req {
         // Bitcoin tools speak JSON-RPC 1.0; answer them all as 2.0.
@@ -202,9 +216,10 @@ async fn handle(State(s): State<Arc<RpcServer>>, headers: HeaderMap, body: Bytes
                 let mut out = Vec::with_capacity(items.len());
                 for i in items {
                     let req = serde_json::from_str::<Value>(i.get()).unwrap_or(Value::Null);
-                    out.push(call(&s.module, req).await);
+                    out.extend(call(&s.module, req).await);
                 }
-                Value::Array(out)
+                // A batch of notifications only has nothing to answer.
+                (!out.is_empty()).then_some(Value::Array(out))
             }
         }
     } else {
@@ -213,7 +228,10 @@ async fn handle(State(s): State<Arc<RpcServer>>, headers: HeaderMap, body: Bytes
             Ok(req) => call(&s.module, req).await,
         }
     };
-    axum::Json(reply).into_response()
+    match reply {
+        Some(r) => axum::Json(r).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
 }
 
 /// The RPC HTTP router.

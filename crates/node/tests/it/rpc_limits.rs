@@ -46,6 +46,27 @@ async fn over_sized_batches_and_bodies_are_refused() {
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], -32600, "{e}");
 
+    // JSON-RPC 2.0 notifications (no id) are not answered: 204 alone,
+    // left out of a batch; a 1.0 request without an id is answered.
+    let note = json!({"jsonrpc": "2.0", "method": "getblockcount"});
+    let r = post(serde_json::to_vec(&note).unwrap()).await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(r.bytes().await.unwrap().is_empty());
+    let r = post(serde_json::to_vec(&json!([note, call, note])).unwrap())
+        .await
+        .unwrap();
+    let answers: Vec<Value> = r.json().await.unwrap();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["id"], 1);
+    let r = post(serde_json::to_vec(&json!([note, note])).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let legacy = json!({"method": "getblockcount"});
+    let r = post(serde_json::to_vec(&legacy).unwrap()).await.unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert!(v["result"].is_u64() && v["id"].is_null(), "{v}");
+
     // Broken JSON: Bitcoin Core's parse error and 500.
     let r = post(b"[{\"method\": ".to_vec()).await.unwrap();
     assert_eq!(r.status(), 500);

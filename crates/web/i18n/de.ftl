@@ -473,6 +473,7 @@ wallet-review-button = Prüfen
 wallet-amount-bad = „{ $term }“ ist kein Betrag: Geben Sie Coins über 0 mit bis zu 8 Nachkommastellen an. Nichts wurde geändert.
 wallet-fee-rate-bad = Der Gebührensatz muss eine ganze Zahl von { $min } bis { $max } sein. Nichts wurde geändert.
 wallet-insufficient = Betrag plus Gebühr ({ $needed }) ist mehr, als die Wallet jetzt ausgeben kann ({ $available }). Nichts wurde geändert.
+wallet-payment-refused = Die Zahlung ist nicht möglich: { $error }. Es wurde nichts geändert.
 wallet-review-title = Zahlung bestätigen
 wallet-review-summary = { $amount } an { $to } zahlen. Genau das wird signiert:
 wallet-per-byte = { $rate } je Byte

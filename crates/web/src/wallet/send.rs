@@ -170,6 +170,19 @@ pub async fn plan(
     };
     let amount = match typed.amount.parse::<Amount>() {
         Ok(a) if a > Amount::ZERO => a,
+        // Well formed, and more than any amount: more than the wallet has.
+        Err(luminex_primitives::AmountError::OutOfRange) => {
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                t_args(
+                    "wallet-insufficient",
+                    [
+                        ("needed", short_str(&typed.amount).into()),
+                        ("available", coins(a.spendable_total()).into()),
+                    ],
+                ),
+            )
+        }
         _ => {
             return refuse(
                 StatusCode::BAD_REQUEST,
@@ -219,7 +232,12 @@ pub async fn plan(
                 ),
             )
         }
-        Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        Err(e) => {
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                t_args("wallet-payment-refused", [("error", e.to_string().into())]),
+            )
+        }
     };
     let id = crate::admin::access::random_hex();
     let body = review(&w, &v, &name, &id, &plan, amount, fee_rate);

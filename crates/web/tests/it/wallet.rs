@@ -613,6 +613,17 @@ async fn a_payment_is_shown_signed_sent_and_followed_to_its_block() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "more than the wallet can spend",
         ),
+        // Past the largest amount: well formed, and more than it has.
+        (
+            form(&back, "90000000000", &csrf),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "more than the wallet can spend",
+        ),
+        (
+            form(&back, "10000000000", &csrf),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nothing changed",
+        ),
         (
             form(&back, "1", "forged"),
             StatusCode::FORBIDDEN,

@@ -88,10 +88,10 @@ pub enum TxError {
     #[error("unexpected or malformed coinbase")]
     Coinbase,
     /// An input that is neither in the UTXO set nor earlier in the block.
-    #[error("input {0:?} is unknown or already spent")]
+    #[error("input {0} is unknown or already spent")]
     MissingInput(OutPoint),
     /// An input spent earlier in the same block or by a mempool transaction.
-    #[error("input {0:?} is already spent by another transaction")]
+    #[error("input {0} is already spent by another transaction")]
     DoubleSpend(OutPoint),
     /// A coinbase output spent before maturity.
     #[error("coinbase output spent at height {height}, mature at {mature_at}")]

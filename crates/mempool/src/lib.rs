@@ -50,7 +50,7 @@ pub enum MempoolError {
     #[error("transaction {0} is already in the mempool")]
     AlreadyKnown(Hash),
     /// Spends an output a pool transaction already spends.
-    #[error("input {input:?} is already spent by mempool transaction {by}")]
+    #[error("input {input} is already spent by mempool transaction {by}")]
     Conflict {
         /// The contested output.
         input: OutPoint,
@@ -62,13 +62,27 @@ pub enum MempoolError {
     #[error("evidence transactions are not relayed: proposers add them to blocks")]
     EvidenceNotRelayed,
     /// The pool is full and this transaction pays too little to displace any.
-    #[error("mempool is full; fee rate {fee_rate} is not above the lowest {lowest}")]
+    #[error(
+        "mempool is full; a fee rate of {} base units per byte is not above the lowest it holds, {}",
+        per_byte(*fee_rate),
+        per_byte(*lowest)
+    )]
     Full {
         /// Its fee rate (base units per kB).
         fee_rate: u64,
         /// The lowest in the pool.
         lowest: u64,
     },
+}
+
+/// A fee rate in base units per 1,000 bytes, written per byte (the unit
+/// of the API and the chain spec's `min_fee_rate`): `1`, `1.5`, `0.001`.
+fn per_byte(per_kb: u64) -> String {
+    let (whole, frac) = (per_kb / 1000, per_kb % 1000);
+    match frac {
+        0 => whole.to_string(),
+        f => format!("{whole}.{f:03}").trim_end_matches('0').to_string(),
+    }
 }
 
 impl MempoolError {
@@ -699,6 +713,27 @@ impl Mempool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn rejections_name_outputs_and_fee_rates_as_the_api_does() {
+        let input = OutPoint {
+            txid: Hash([0xab; 32]),
+            vout: 3,
+        };
+        let by = Hash([0xcd; 32]);
+        let e = MempoolError::Conflict { input, by }.to_string();
+        assert!(e.contains(&format!("input {}:3 ", Hash([0xab; 32]))), "{e}");
+        let full = MempoolError::Full {
+            fee_rate: 1_000,
+            lowest: 1_500,
+        };
+        assert_eq!(
+            full.to_string(),
+            "mempool is full; a fee rate of 1 base units per byte is not above the lowest it holds, 1.5"
+        );
+        assert_eq!(per_byte(1), "0.001");
+    }
+
     use super::*;
     use luminex_crypto::SigningKey;
     use luminex_ledger::testkit::{lock_of, sign_all, TestChain};

@@ -30,6 +30,13 @@ pub struct OutPoint {
     pub vout: u32,
 }
 
+/// `txid:vout`, as explorers and Bitcoin tools write an output.
+impl std::fmt::Display for OutPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.txid, self.vout)
+    }
+}
+
 impl Encode for OutPoint {
     fn encode_to<S: Sink>(&self, s: &mut S) {
         self.txid.encode_to(s);

@@ -687,6 +687,16 @@ impl Mempool {
         self.max_bytes
     }
 
+    /// The fee rate (base units per 1,000 bytes) a transaction of `size`
+    /// bytes must be above to enter now: the lowest the pool holds when it
+    /// would not fit without displacing something, else `None`.
+    pub fn admission_floor(&self, size: usize) -> Option<u64> {
+        if self.bytes + size <= self.max_bytes {
+            return None;
+        }
+        self.by_fee.first().map(|(rate, _, _)| *rate)
+    }
+
     /// Every entry, highest fee rate first.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.by_fee.iter().rev().map(|(_, _, t)| &self.entries[t])

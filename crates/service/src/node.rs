@@ -580,7 +580,9 @@ impl Node {
     /// `estimatesmartfee`.
     pub fn estimate_fee_rate(&self, blocks: u64) -> u64 {
         let capacity = (self.spec.max_block_bytes as u64).saturating_mul(blocks);
-        let min = self.spec.min_fee_rate;
+        // A full pool admits only what pays above the cheapest it holds: an
+        // estimate below that would be refused however long one waits.
+        let min = self.spec.min_fee_rate.max(self.mempool_min_fee_rate());
         let mut used = 0u64;
         for e in self.mempool.read().entries() {
             used += e.size as u64;
@@ -589,6 +591,18 @@ impl Node {
             }
         }
         min
+    }
+
+    /// The lowest fee rate (base units per byte) a typical transfer needs
+    /// to enter the mempool now: the chain's minimum, or just above the
+    /// cheapest transaction held when the pool is too full for one more
+    /// (`getmempoolinfo`'s `mempoolminfee`).
+    pub fn mempool_min_fee_rate(&self) -> u64 {
+        /// A one- or two-input post-quantum transfer, with room to spare.
+        const TYPICAL_TX_BYTES: usize = 10_000;
+        let floor = self.mempool.read().admission_floor(TYPICAL_TX_BYTES);
+        let above = floor.map_or(0, |per_kb| per_kb / 1000 + 1);
+        self.spec.min_fee_rate.max(above)
     }
 
     /// Total of the outputs `tx` spends, from the chain's transaction index

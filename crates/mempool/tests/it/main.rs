@@ -142,6 +142,11 @@ fn fee_rate_order_and_size_cap_evicts_the_cheapest() {
     for t in &txs[1..5] {
         pool.accept(t.clone(), &chain.utxos, h).unwrap();
     }
+    // Full: a transaction must pay above the cheapest held, and one that
+    // would still fit need not.
+    let cheapest = pool.entries().last().unwrap().fee_rate;
+    assert_eq!(pool.admission_floor(one), Some(cheapest));
+    assert_eq!(pool.admission_floor(one / 4), None);
     // Cheaper than everything in a full pool: refused.
     assert!(matches!(
         pool.accept(txs[0].clone(), &chain.utxos, h),

@@ -58,7 +58,16 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         if verbose {
             let mut o = serde_json::Map::new();
             for e in pool.entries() {
-                o.insert(e.txid.to_string(), json!({ "vsize": e.size, "fee": coins(e.fee.base()), "fees": { "base": coins(e.fee.base()) }, "depends": [] }));
+                // The unconfirmed parents it spends, as Bitcoin Core lists them.
+                let mut depends: Vec<String> =
+                    e.tx.inputs
+                        .iter()
+                        .filter(|i| pool.contains(&i.txid))
+                        .map(|i| i.txid.to_string())
+                        .collect();
+                depends.sort();
+                depends.dedup();
+                o.insert(e.txid.to_string(), json!({ "vsize": e.size, "fee": coins(e.fee.base()), "fees": { "base": coins(e.fee.base()) }, "depends": depends }));
             }
             Ok(Value::Object(o))
         } else {
@@ -69,6 +78,8 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         }
     });
     reg(m, "getmempoolinfo", &[], |c, _| {
+        // Before the pool's lock: this takes it too.
+        let floor = coins(c.node.mempool_min_fee_rate() * 1000);
         let pool = c.node.mempool.read();
         let relay = coins(c.node.spec.min_fee_rate * 1000);
         Ok(json!({
@@ -78,7 +89,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             "usage": pool.bytes(),
             "total_fee": coins(pool.entries().map(|e| e.fee.base()).sum()),
             "maxmempool": pool.max_bytes(),
-            "mempoolminfee": relay,
+            "mempoolminfee": floor,
             "minrelaytxfee": relay,
             "unbroadcastcount": 0,
         }))

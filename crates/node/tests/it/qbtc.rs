@@ -270,10 +270,16 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
         if h == 2 {
             // Two transactions (the second spends the first's change): three
             // leaves, so the miner duplicates the last node.
-            for tx in chained_transfers(&spec) {
+            let pair = chained_transfers(&spec);
+            for tx in &pair {
                 rpc.call("sendrawtransaction", json!([hex::encode(tx.encode())]))
                     .await;
             }
+            // The child lists its unconfirmed parent; the parent none.
+            let pool = rpc.call("getrawmempool", json!([true])).await;
+            let (parent, child) = (pair[0].txid().to_string(), pair[1].txid().to_string());
+            assert_eq!(pool[&child]["depends"], json!([parent]), "{pool}");
+            assert_eq!(pool[&parent]["depends"], json!([]), "{pool}");
         }
         let t = rpc
             .call("getblocktemplate", json!([{ "rules": ["segwit"] }]))

@@ -462,6 +462,23 @@ pub struct AdminConfig {
     pub options: luminex_web::admin::AdminOptions,
 }
 
+/// A CORS origin as browsers send it: `http` or `https`, a host, an
+/// optional port, and nothing after (no path, no trailing slash).
+fn check_origin(o: &str) -> Result<(), &'static str> {
+    let rest = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+        return Err("must be scheme://host[:port], with no path");
+    }
+    let uri: axum::http::Uri = o.parse().map_err(|_| "is not a valid origin")?;
+    match uri.host() {
+        Some(h) if !h.is_empty() => Ok(()),
+        _ => Err("names no host"),
+    }
+}
+
 fn default_root() -> PathBuf {
     std::env::var_os("HOME")
         .map(|h| PathBuf::from(h).join(".luminex"))
@@ -619,6 +636,33 @@ pub fn resolve_with(args: &NodeArgs, file: ConfigFile) -> Result<Config, ConfigE
         args.admin_key_hashes.clone()
     };
     let d = luminex_api::guard::RateLimitConfig::default();
+    for (key, value) in [
+        ("rate_limit_per_second", file.rate_limit_per_second),
+        ("rate_limit_burst", file.rate_limit_burst),
+        (
+            "rate_limit_expensive_per_second",
+            file.rate_limit_expensive_per_second,
+        ),
+        (
+            "rate_limit_expensive_burst",
+            file.rate_limit_expensive_burst,
+        ),
+    ] {
+        if value == Some(0) {
+            return Err(ConfigError::Value(format!(
+                "{key} must be at least 1 (clients on this machine are exempt with \
+                 rate_limit_exempt_loopback)"
+            )));
+        }
+    }
+    let cors_origins = if args.cors_origins.is_empty() {
+        file.cors_origins.unwrap_or_default()
+    } else {
+        args.cors_origins.clone()
+    };
+    for o in &cors_origins {
+        check_origin(o).map_err(|e| ConfigError::Value(format!("CORS origin {o:?}: {e}")))?;
+    }
     let api = luminex_api::ApiOptions {
         limits: luminex_api::guard::RateLimitConfig {
             per_second: file.rate_limit_per_second.unwrap_or(d.per_second),
@@ -630,11 +674,7 @@ pub fn resolve_with(args: &NodeArgs, file: ConfigFile) -> Result<Config, ConfigE
             exempt_loopback: file.rate_limit_exempt_loopback.unwrap_or(d.exempt_loopback),
         },
         admin_keys: luminex_api::guard::AdminKeys::from_hex(&hashes).map_err(ConfigError::Value)?,
-        cors_origins: if args.cors_origins.is_empty() {
-            file.cors_origins.unwrap_or_default()
-        } else {
-            args.cors_origins.clone()
-        },
+        cors_origins,
         ..luminex_api::ApiOptions::default()
     };
     let mut listen = pick(&args.listen, file.listen);

@@ -116,6 +116,42 @@ fn bad_files_and_values_are_typed_errors() {
     ));
 }
 
+/// Values that would silently do something else are refused: a rate of
+/// zero, and a CORS origin no browser sends.
+#[test]
+fn zero_rate_limits_and_malformed_cors_origins_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("luminex.toml");
+    let mut args = NodeArgs::default();
+    args.common.config = Some(p.clone());
+    args.common.data_dir = Some(dir.path().into());
+    for bad in [
+        "rate_limit_per_second = 0\n",
+        "rate_limit_expensive_burst = 0\n",
+        "cors_origins = [\"not a url\"]\n",
+        "cors_origins = [\"https://example.org/path\"]\n",
+        "cors_origins = [\"ftp://example.org\"]\n",
+        "cors_origins = [\"https://\"]\n",
+    ] {
+        std::fs::write(&p, bad).unwrap();
+        assert!(
+            matches!(resolve(&args), Err(ConfigError::Value(_))),
+            "{bad}"
+        );
+    }
+    std::fs::write(
+        &p,
+        "rate_limit_per_second = 1\ncors_origins = [\"https://example.org\", \"http://127.0.0.1:3000\"]\n",
+    )
+    .unwrap();
+    let cfg = resolve(&args).unwrap();
+    assert_eq!(cfg.api.cors_origins.len(), 2);
+    // The flag too.
+    std::fs::write(&p, "").unwrap();
+    args.cors_origins = vec!["not a url".into()];
+    assert!(matches!(resolve(&args), Err(ConfigError::Value(_))));
+}
+
 /// The file's text resolves without a file on disk, with the same
 /// typed errors (the fuzz target `node_config` drives this path).
 #[test]

@@ -223,6 +223,17 @@ pub async fn create(
             format!("expiry_height must be 0..={}", crate::MAX_HEIGHT),
         ));
     }
+    // An expiry the next block is already past: a transaction that could
+    // never be broadcast (0 means none).
+    let next = node.chain.tip().height + 1;
+    if let Some(expiry) = req.expiry_height.filter(|h| *h != 0 && next > *h) {
+        return Err(ApiError::from(luminex_mempool::MempoolError::Invalid(
+            luminex_ledger::TxError::Expired {
+                expiry,
+                height: next,
+            },
+        )));
+    }
     let data = match &req.data {
         None => Vec::new(),
         Some(h) => {

@@ -19,6 +19,22 @@ async fn create_sign_and_broadcast_a_payment() {
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["witnesses_needed"], 1);
+    // An expiry the next block (height 1) is past cannot be built; the
+    // next block itself can.
+    node.produce_block().unwrap();
+    node.produce_block().unwrap();
+    for (expiry, status) in [(1, StatusCode::UNPROCESSABLE_ENTITY), (3, StatusCode::OK)] {
+        let (s, e) = post_json(
+            &node,
+            "/transactions/create",
+            &serde_json::json!({ "from": from, "to": to, "amount": "1", "expiry_height": expiry }),
+        )
+        .await;
+        assert_eq!(s, status, "{e}");
+        if s != StatusCode::OK {
+            assert_eq!(e["code"], "expired");
+        }
+    }
     // Sign the message with the key, add the witness, broadcast.
     let mut tx = <luminex_primitives::Transaction as luminex_primitives::Decode>::decode_all(
         &hex::decode(v["tx"].as_str().unwrap()).unwrap(),

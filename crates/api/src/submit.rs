@@ -95,11 +95,15 @@ pub(crate) async fn broadcast(
     LimitedBody(bytes): LimitedBody,
 ) -> Result<Json<BroadcastResponse>, Response> {
     let tx = broadcast_body(&headers, &bytes).map_err(IntoResponse::into_response)?;
+    let txid = tx.txid();
     // Decoding is a copy; admission (signature verification above all)
     // goes through the node's admission pipeline, whose verifier threads
     // share the mempool's locks among many submissions (ADR 0046). A full
     // pipeline answers as the full work queue does.
-    let txid = node.submit_queued(tx).await.map_err(admit_error)?;
+    let txid = node
+        .submit_queued(tx)
+        .await
+        .map_err(|e| admit_error(in_chain(&node, &txid, e)))?;
     Ok(Json(BroadcastResponse {
         txid: txid.to_string(),
     }))
@@ -125,16 +129,52 @@ fn broadcast_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Transaction, ApiE
 /// The answer for a verdict of the admission pipeline: the mempool's
 /// refusal as always, the work queue's 503 when the pipeline is full, 500
 /// for a contained internal error, 503 when the pipeline cannot run.
-fn admit_error(e: AdmitError) -> Response {
+/// A failed admission, or a transaction found already in the chain.
+enum AdmitOutcome {
+    Failed(AdmitError),
+    InChain(u64),
+}
+
+/// Why a broadcast failed, once more precisely: a transaction whose inputs
+/// are gone because it is itself in the chain (broadcast again) is
+/// "already in the chain", as Bitcoin Core's -27, not "missing inputs".
+/// The chain is looked up only when inputs are missing.
+fn in_chain(node: &Node, txid: &Hash, e: AdmitError) -> AdmitOutcome {
+    let missing = matches!(
+        &e,
+        AdmitError::Rejected(MempoolError::Invalid(
+            luminex_ledger::TxError::MissingInput(_)
+        ))
+    );
+    match missing {
+        true => match node.chain.transaction(txid) {
+            Ok(Some(stored)) => AdmitOutcome::InChain(stored.location.height),
+            _ => AdmitOutcome::Failed(e),
+        },
+        false => AdmitOutcome::Failed(e),
+    }
+}
+
+fn admit_error(e: AdmitOutcome) -> Response {
     match e {
-        AdmitError::Overloaded => overloaded(),
+        AdmitOutcome::Failed(AdmitError::Overloaded) => overloaded(),
         e => admit_problem(e).into_response(),
     }
 }
 
 /// [`admit_error`] as a problem of its own (a batch's item): the same
 /// status and code, without the `Retry-After` header of a whole answer.
-fn admit_problem(e: AdmitError) -> ApiError {
+fn admit_problem(e: AdmitOutcome) -> ApiError {
+    let e = match e {
+        AdmitOutcome::InChain(height) => {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "already-in-chain",
+                format!("the transaction is already in the chain, at height {height}"),
+            )
+        }
+        AdmitOutcome::Failed(e) => e,
+    };
     match e {
         AdmitError::Rejected(e) => ApiError::from(e),
         AdmitError::Overloaded => ApiError::new(
@@ -166,11 +206,13 @@ pub(crate) async fn broadcast_batch(
     LimitedBody(bytes): LimitedBody,
 ) -> Result<Json<BatchBroadcastResponse>, ApiError> {
     let txs = batch_body(&headers, &bytes)?;
+    let txids: Vec<Hash> = txs.iter().map(Transaction::txid).collect();
     let verdicts = submit_batch(&node, txs).await;
     let accepted = verdicts.iter().filter(|v| v.is_ok()).count();
     let results = verdicts
         .into_iter()
-        .map(|v| match v {
+        .zip(&txids)
+        .map(|(v, txid)| match v.map_err(|e| in_chain(&node, txid, e)) {
             Ok(txid) => BatchResult {
                 txid: Some(txid.to_string()),
                 error: None,

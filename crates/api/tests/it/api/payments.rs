@@ -170,6 +170,23 @@ async fn create_sign_and_broadcast_a_payment() {
         1,
         "creating never changes the mempool"
     );
+    // Confirmed, then broadcast again: already in the chain, not "missing
+    // inputs" (its inputs are gone because it spent them).
+    let confirmed = node.produce_block().unwrap();
+    assert!(confirmed.txs.iter().any(|t| t.txid() == tx.txid()));
+    let (s, again, _) = call(
+        &node,
+        "POST",
+        "/transactions/broadcast",
+        Some("application/octet-stream"),
+        tx.encode(),
+    )
+    .await;
+    assert_eq!(
+        (s, again["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already-in-chain")),
+        "{again}"
+    );
 }
 
 #[tokio::test]

@@ -25,6 +25,20 @@ pub fn node_over(kv: Arc<dyn KvStore>, spec: ChainSpec) -> Result<Arc<Node>, Cha
     node_with(kv, spec, luminex_storage::StoreOptions::default())
 }
 
+/// A `dev` node over an in-memory store that keeps neither the
+/// transaction index nor the address indexes.
+pub fn memory_node_without_indexes() -> Arc<Node> {
+    let options = luminex_storage::StoreOptions {
+        indexes: luminex_storage::IndexSet {
+            tx: false,
+            address: false,
+        },
+        ..Default::default()
+    };
+    let spec = ChainSpec::preset("dev").expect("the dev preset parses");
+    node_with(Arc::new(MemoryStore::new()), spec, options).expect("an empty memory store opens")
+}
+
 /// A node of `spec` over the store `kv` kept with `options` (indexes
 /// turned off, a small UTXO cache), rewarding dev key 0.
 pub fn node_with(

@@ -5,7 +5,6 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use libp2p::multiaddr::Protocol;
 use luminex_p2p::admission::{MAX_PENDING_INCOMING, MAX_PENDING_PER_IP};
 use luminex_p2p::Handle;
 use tokio::io::AsyncReadExt;
@@ -57,13 +56,7 @@ async fn closed_by_node(sockets: Vec<TcpStream>, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_open_connections_are_capped_per_address_and_in_total() {
     let (handle, addr) = net::start(net::config()).await;
-    let port = addr
-        .iter()
-        .find_map(|p| match p {
-            Protocol::Tcp(port) => Some(port),
-            _ => None,
-        })
-        .unwrap();
+    let port = net::tcp_port(&addr);
     let to = SocketAddr::from(([127, 0, 0, 1], port));
     // One address opens more than its share: the rest are closed at once.
     let extra = 8;

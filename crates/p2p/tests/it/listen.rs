@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use libp2p::identity;
-use libp2p::multiaddr::Protocol;
 use luminex_primitives::SystemClock;
 
 use crate::net;
@@ -26,13 +25,7 @@ fn start_listening_on(port: u16) -> Result<(), String> {
 #[tokio::test]
 async fn a_port_another_node_or_program_listens_on_is_refused() {
     let (_first, addr) = net::start(net::config()).await;
-    let port = addr
-        .iter()
-        .find_map(|p| match p {
-            Protocol::Tcp(port) => Some(port),
-            _ => None,
-        })
-        .unwrap();
+    let port = net::tcp_port(&addr);
     let e = start_listening_on(port).unwrap_err();
     assert!(
         e.contains("listening on") && e.contains(&port.to_string()),

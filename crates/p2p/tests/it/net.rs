@@ -211,6 +211,16 @@ pub async fn start_on<C: ChainAccess>(
     (handle, addr.parse().unwrap())
 }
 
+/// The TCP port of a listen address.
+pub fn tcp_port(addr: &Multiaddr) -> u16 {
+    addr.iter()
+        .find_map(|p| match p {
+            libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+            _ => None,
+        })
+        .expect("a TCP address")
+}
+
 /// The names of the test chain's protocols.
 pub fn names() -> ChainNames {
     ChainNames::new(CHAIN_ID, &GENESIS)

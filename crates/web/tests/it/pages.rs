@@ -645,19 +645,7 @@ async fn validators_and_finality_on_bft_chains() {
 /// Pages that need an index the node does not keep say so with 501.
 #[tokio::test]
 async fn pages_of_an_index_turned_off_say_so() {
-    let options = luminex_storage::StoreOptions {
-        indexes: luminex_storage::IndexSet {
-            tx: false,
-            address: false,
-        },
-        ..Default::default()
-    };
-    let node = luminex_service::testkit::node_with(
-        Arc::new(luminex_storage::MemoryStore::new()),
-        luminex_ledger::ChainSpec::preset("dev").unwrap(),
-        options,
-    )
-    .unwrap();
+    let node = luminex_service::testkit::memory_node_without_indexes();
     let addr = node
         .spec
         .address(node.spec.dev_key(0).unwrap().public_key().lock())

@@ -263,19 +263,7 @@ async fn bad_input_gets_4xx_problems_and_changes_nothing() {
 /// option to turn it on (the operator's choice, not a storage fault).
 #[tokio::test]
 async fn routes_of_an_index_turned_off_answer_501() {
-    let options = luminex_storage::StoreOptions {
-        indexes: luminex_storage::IndexSet {
-            tx: false,
-            address: false,
-        },
-        ..Default::default()
-    };
-    let node = luminex_service::testkit::node_with(
-        Arc::new(luminex_storage::MemoryStore::new()),
-        luminex_ledger::ChainSpec::preset("dev").unwrap(),
-        options,
-    )
-    .unwrap();
+    let node = luminex_service::testkit::memory_node_without_indexes();
     let addr = node
         .spec
         .address(node.spec.dev_key(0).unwrap().public_key().lock())

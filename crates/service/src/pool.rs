@@ -6,8 +6,11 @@
 //! 2^32 over the window's length. Difficulties are summed in one-minute
 //! buckets over the last [`WINDOW_MINUTES`] minutes, so memory per worker
 //! is fixed whatever the share rate. Worker names come from miners: at most
-//! [`MAX_WORKERS`] are tracked (the least recently active is forgotten when
-//! a new one needs room), which also bounds the metrics' label sets.
+//! [`MAX_WORKERS`] are tracked, which also bounds the metrics' label sets.
+//! When a new name needs room, a worker that never sent a share goes first
+//! (gone, then still connected: names cost nothing to make up), then the
+//! least recently active of those that have gone; a connected worker with
+//! shares is never forgotten.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -61,12 +64,14 @@ struct Worker {
 impl Worker {
     fn hashrate(&self, now: u64) -> f64 {
         let minute = now / 60;
-        let sum: f64 = self
+        // `+ 0.0`: an empty float sum is -0.0, which would print as such.
+        let sum = self
             .buckets
             .iter()
             .filter(|(m, _)| m + WINDOW_MINUTES > minute)
             .map(|(_, d)| d)
-            .sum();
+            .sum::<f64>()
+            + 0.0;
         // Over the window, or since the first share when that is shorter.
         let span = (now.saturating_sub(self.first_share)).clamp(1, WINDOW_MINUTES * 60);
         sum * 4_294_967_296.0 / span as f64
@@ -81,18 +86,28 @@ pub struct PoolStats {
 
 impl PoolStats {
     /// Registers a connection authorized as `worker` at `now`. Returns
-    /// false when the table is full of workers active in the last ten
-    /// minutes (the name is then refused).
+    /// false when the table is full of connected workers that have sent
+    /// shares (the name is then refused).
     pub fn connect(&self, worker: &str, now: u64) -> bool {
         let mut w = self.workers.lock();
         if !w.contains_key(worker) && w.len() >= MAX_WORKERS {
-            // Forget the least recently active idle worker, if any.
-            let idle = w
+            // Who goes first: never shared and gone, never shared and
+            // connected, then gone, least recently active first.
+            let victim = w
                 .iter()
-                .filter(|(_, v)| v.stats.connections == 0)
-                .min_by_key(|(_, v)| v.stats.last_share_time)
-                .map(|(k, _)| k.clone());
-            match idle {
+                .filter_map(|(k, v)| {
+                    let shared = v.stats.last_share_time > 0 || v.stats.blocks_found > 0;
+                    let rank = match (shared, v.stats.connections > 0) {
+                        (false, false) => 0,
+                        (false, true) => 1,
+                        (true, false) => 2,
+                        (true, true) => return None,
+                    };
+                    Some(((rank, v.stats.last_share_time), k))
+                })
+                .min()
+                .map(|(_, k)| k.clone());
+            match victim {
                 Some(k) => {
                     w.remove(&k);
                 }
@@ -210,9 +225,45 @@ mod tests {
         for i in 0..MAX_WORKERS {
             assert!(p.connect(&format!("w{i}"), 1));
         }
-        assert!(!p.connect("one-more", 1), "all connected: refused");
-        p.disconnect("w7");
-        assert!(p.connect("one-more", 1), "an idle worker makes room");
+        // Connected names that never sent a share make room.
+        assert!(p.connect("one-more", 1));
         assert_eq!(p.snapshot(1).len(), MAX_WORKERS);
+    }
+
+    /// Names made up by one client cannot push out the workers that mined:
+    /// gone workers with shares stay ahead of connected names with none,
+    /// and connected workers with shares are never pushed out.
+    #[test]
+    fn workers_with_shares_outlast_made_up_names() {
+        let p = PoolStats::default();
+        assert!(p.connect("miner", 1));
+        p.record_share("miner", ShareOutcome::Accepted { difficulty: 1.0 }, 5);
+        p.record_block("miner");
+        p.disconnect("miner");
+        assert!(p.connect("active", 1));
+        p.record_share("active", ShareOutcome::Accepted { difficulty: 1.0 }, 6);
+        for i in 0..3 * MAX_WORKERS {
+            assert!(p.connect(&format!("hog{i}"), 10), "hog{i}");
+        }
+        let names: Vec<String> = p.snapshot(10).into_iter().map(|s| s.worker).collect();
+        assert_eq!(names.len(), MAX_WORKERS);
+        assert!(names.contains(&"miner".to_string()));
+        assert!(names.contains(&"active".to_string()));
+        // A worker without shares shows a hash rate of 0, not -0.
+        let hog = p
+            .snapshot(10)
+            .into_iter()
+            .find(|s| s.worker.starts_with("hog"))
+            .unwrap();
+        assert!(hog.hashrate == 0.0 && hog.hashrate.is_sign_positive());
+        // Only when every name is a connected worker with shares is a new
+        // one refused.
+        let full = PoolStats::default();
+        for i in 0..MAX_WORKERS {
+            let n = format!("w{i}");
+            assert!(full.connect(&n, 1));
+            full.record_share(&n, ShareOutcome::Rejected("stale"), 2);
+        }
+        assert!(!full.connect("one-more", 3));
     }
 }

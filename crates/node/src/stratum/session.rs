@@ -26,6 +26,9 @@ use super::{Published, Shared, JOBS_KEPT, MAX_INVALID_STREAK, MAX_LINE};
 
 /// Longest worker name.
 const MAX_WORKER_NAME: usize = 128;
+/// Worker names one connection may authorize: a rig authorizes one, a proxy
+/// a few; a connection making up thousands would only fill the pool's table.
+const MAX_WORKERS_PER_CONNECTION: usize = 16;
 
 /// A job as this connection received it.
 struct SessionJob {
@@ -257,6 +260,11 @@ impl Session {
             return Err("one payout address per connection".into());
         }
         if !self.workers.iter().any(|w| w == user) {
+            if self.workers.len() >= MAX_WORKERS_PER_CONNECTION {
+                return Err(format!(
+                    "too many workers on this connection (at most {MAX_WORKERS_PER_CONNECTION})"
+                ));
+            }
             if !self.shared.node.pool.connect(user, now_secs(&self.shared)) {
                 return Err("too many workers".into());
             }

@@ -433,6 +433,20 @@ fn a_stratum_client_mines_blocks_and_bad_shares_are_refused() {
         c2.call("mining.authorize", json!([rig2, ""]))["result"],
         true
     );
+    // One connection authorizes a few workers, not thousands: past 16 it
+    // is refused (and the others keep mining).
+    let mut c3 = Client::connect(stratum_port);
+    c3.call("mining.subscribe", json!([]));
+    for i in 0..16 {
+        let name = format!("{payee}.w{i}");
+        assert_eq!(
+            c3.call("mining.authorize", json!([name, ""]))["result"],
+            true
+        );
+    }
+    let r = c3.call("mining.authorize", json!([format!("{payee}.w16"), ""]));
+    let said = r["error"][1].as_str().unwrap_or_default();
+    assert!(said.contains("too many workers on this connection"), "{r}");
     let (job2, d2) = c2.next_job();
     let mut nonce = 0;
     let mut accepted2 = 0;

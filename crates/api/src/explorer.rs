@@ -163,12 +163,15 @@ fn supply_at(node: &Node, tip: luminex_primitives::Hash) -> Result<u64, ApiError
             return Ok(supply);
         }
     }
+    let before = node.chain.tip().hash;
     let set = node.chain.all_utxos()?;
-    // The set is of the tip when the scan ran, which may be newer than
-    // `tip`: kept under the tip it was read at.
-    let now = node.chain.tip().hash;
     let supply = set.values().map(|c| c.output.amount.base()).sum();
-    *LAST.lock() = Some((now, supply));
+    // The set is of some tip between the two reads: kept only when both
+    // name the same one (a block connected meanwhile leaves it unknown
+    // which the set is of).
+    if node.chain.tip().hash == before {
+        *LAST.lock() = Some((before, supply));
+    }
     Ok(supply)
 }
 

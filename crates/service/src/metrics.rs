@@ -163,8 +163,9 @@ pub struct Metrics {
     pub miner_hashes: Counter,
     /// Bytes of the database on disk.
     pub storage_disk_bytes: Gauge,
-    /// CPU time of the process.
-    pub process_cpu_seconds: Gauge<f64, AtomicU64>,
+    /// CPU time of the process: a counter (it only grows), so `rate()` of
+    /// it is CPU use, as node_exporter's `process_cpu_seconds_total`.
+    pub process_cpu_seconds: Counter<f64, AtomicU64>,
     /// Resident memory of the process.
     pub process_resident_memory_bytes: Gauge,
     /// Seconds since start.
@@ -249,7 +250,7 @@ impl Metrics {
             signature_verifications: Counter::default(),
             miner_hashes: Counter::default(),
             storage_disk_bytes: Gauge::default(),
-            process_cpu_seconds: Gauge::default(),
+            process_cpu_seconds: Counter::default(),
             process_resident_memory_bytes: Gauge::default(),
             uptime_seconds: Gauge::default(),
             peers: Family::default(),
@@ -591,7 +592,12 @@ impl Metrics {
                 .set(w.connections as i64);
         }
         let (cpu, rss) = process_usage();
-        self.process_cpu_seconds.set(cpu);
+        // Set by raising to the reading: for non-negative floats the bit
+        // patterns order as the values do, so a maximum of the bits is the
+        // maximum of the seconds, atomic whatever scrapes run at once.
+        self.process_cpu_seconds
+            .inner()
+            .fetch_max(cpu.max(0.0).to_bits(), std::sync::atomic::Ordering::Relaxed);
         self.process_resident_memory_bytes.set(rss as i64);
         self.encode()
     }

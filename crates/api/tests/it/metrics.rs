@@ -151,6 +151,13 @@ async fn metrics_follow_what_the_node_does() {
     // Two submissions verified one signature each; the block's was cached.
     assert_eq!(value(&text, "luminex_signature_verifications_total"), 2.0);
     assert_eq!(value(&text, "luminex_mempool_transactions"), 0.0);
+    // The process's CPU time is a counter (rate() of it is CPU use).
+    assert!(
+        text.contains("# TYPE luminex_process_cpu_seconds_total counter"),
+        "{text}"
+    );
+    // (Its value may round to 0 this early in a test process: ticks of 10 ms.)
+    assert!(value(&text, "luminex_process_cpu_seconds_total") >= 0.0);
     // Staking gauges and counters are exported at zero on a chain without
     // staking.
     for g in [

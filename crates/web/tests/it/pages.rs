@@ -646,10 +646,7 @@ async fn validators_and_finality_on_bft_chains() {
 #[tokio::test]
 async fn pages_of_an_index_turned_off_say_so() {
     let node = luminex_service::testkit::memory_node_without_indexes();
-    let addr = node
-        .spec
-        .address(node.spec.dev_key(0).unwrap().public_key().lock())
-        .to_string();
+    let addr = address_of(&node, 0);
     let txid = luminex_primitives::Hash([7; 32]);
     for uri in [format!("/address/{addr}"), format!("/tx/{txid}")] {
         let p = get(&node, &uri).await;

@@ -2,6 +2,22 @@
 
 use super::*;
 
+/// Broadcasts `tx` as raw bytes: the status and the answer.
+async fn broadcast_raw(
+    node: &Arc<Node>,
+    tx: &luminex_primitives::Transaction,
+) -> (StatusCode, serde_json::Value) {
+    let (s, v, _) = call(
+        node,
+        "POST",
+        "/transactions/broadcast",
+        Some("application/octet-stream"),
+        tx.encode(),
+    )
+    .await;
+    (s, v)
+}
+
 #[tokio::test]
 async fn create_sign_and_broadcast_a_payment() {
     let node = memory_node();
@@ -53,14 +69,7 @@ async fn create_sign_and_broadcast_a_payment() {
         public_key: k0.public_key().clone(),
         signature: k0.sign(&msg),
     }];
-    let (s, r, _) = call(
-        &node,
-        "POST",
-        "/transactions/broadcast",
-        Some("application/octet-stream"),
-        tx.encode(),
-    )
-    .await;
+    let (s, r) = broadcast_raw(&node, &tx).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["txid"], v["txid"]);
     let e = node.mempool.read().get(&tx.txid()).unwrap().clone();
@@ -174,14 +183,7 @@ async fn create_sign_and_broadcast_a_payment() {
     // inputs" (its inputs are gone because it spent them).
     let confirmed = node.produce_block().unwrap();
     assert!(confirmed.txs.iter().any(|t| t.txid() == tx.txid()));
-    let (s, again, _) = call(
-        &node,
-        "POST",
-        "/transactions/broadcast",
-        Some("application/octet-stream"),
-        tx.encode(),
-    )
-    .await;
+    let (s, again) = broadcast_raw(&node, &tx).await;
     assert_eq!(
         (s, again["code"].as_str()),
         (StatusCode::CONFLICT, Some("already-in-chain")),

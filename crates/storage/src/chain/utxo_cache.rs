@@ -449,6 +449,16 @@ impl ChainStore {
         Ok(())
     }
 
+    /// Whether the database's record of the block the UTXO set is current
+    /// to is the tip (an unreadable record counts as not).
+    fn utxos_at_tip(&self) -> bool {
+        let tip = self.tip();
+        matches!(
+            self.kv.get(META_UTXO_TIP, &UTXO_TIP_KEY.to_string()),
+            Ok(Some(r)) if r == TipRecord { hash: tip.hash, height: tip.height }
+        )
+    }
+
     fn block_and_undo(&self, hash: &Hash) -> Result<(Block, BlockUndo), ChainError> {
         let block = self
             .block(hash)?
@@ -466,7 +476,12 @@ impl Drop for ChainStore {
         if !self.flush_on_drop.load(Ordering::Relaxed) || self.halted().is_some() {
             return;
         }
-        if self.utxos.len().1 == 0 {
+        // Nothing to write only if no coin changed since the last flush and
+        // that flush was at the tip: blocks may change no stored coin (a
+        // coinbase of nothing, an import onto a flushed set) and still move
+        // the tip, and then the record of the block the set is current to
+        // must move too, or every later open applies them again.
+        if self.utxos.len().1 == 0 && self.utxos_at_tip() {
             if self.has_unsynced() {
                 if let Err(e) = self.kv.sync() {
                     tracing::error!(error = %e, "could not sync the last blocks at close");

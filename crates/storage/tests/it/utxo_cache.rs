@@ -18,6 +18,7 @@ use luminex_ledger::{Coin, SigCache};
 use luminex_primitives::{Amount, Block, Lock, OutPoint, SchemeId, Transaction, TxOut};
 use luminex_storage::tables::{
     AddressUtxoKey, FormatVersion, ADDRESS_UTXOS, FORMAT_KEY, FORMAT_VERSION, META_FORMAT,
+    META_UTXO_TIP, UTXO_TIP_KEY,
 };
 use luminex_storage::{Batch, ChainStore, FjallStore, KvExt, KvStore, MemoryStore};
 
@@ -442,4 +443,40 @@ fn queries_during_block_connection_see_one_state() {
         );
         store.check_consistency().unwrap();
     }
+}
+
+/// Blocks that change no stored coin (coinbases of nothing, on a chain
+/// without a subsidy) still move the block the UTXO set is current to:
+/// closing the store records it, so the next open applies nothing again.
+#[test]
+fn blocks_that_change_no_coin_are_not_applied_again_at_open() {
+    let mut spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    spec.monetary.initial_subsidy = luminex_primitives::Amount::ZERO;
+    let mut chain = TestChain::new(spec.clone());
+    let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    let store = open(&kv, &spec, 1 << 30);
+    for _ in 0..5 {
+        let b = chain.mine(vec![]).unwrap();
+        accept(&store, &b);
+    }
+    drop(store);
+    let tip = kv
+        .get(META_UTXO_TIP, &UTXO_TIP_KEY.to_string())
+        .unwrap()
+        .expect("a record");
+    assert_eq!(tip.height, 5, "the record moved with the tip at close");
+    // And an open that applied blocks again (after an unclean close) moves
+    // it at its own close, even though the blocks changed no coin.
+    let store = open(&kv, &spec, 1 << 30);
+    for _ in 0..3 {
+        let b = chain.mine(vec![]).unwrap();
+        accept(&store, &b);
+    }
+    store.close_without_flush();
+    drop(open(&kv, &spec, 1 << 30));
+    let tip = kv
+        .get(META_UTXO_TIP, &UTXO_TIP_KEY.to_string())
+        .unwrap()
+        .expect("a record");
+    assert_eq!(tip.height, 8);
 }

@@ -186,8 +186,15 @@ async fn answer(module: &RpcModule<RpcContext>, mut req: Value) -> Value {
     }
 }
 
-async fn handle(State(s): State<Arc<RpcServer>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !s.auth.allows(&headers) {
+/// Checks the credentials before anything reads the body: a caller
+/// without them must not make the node buffer up to the body limit
+/// (hundreds of MiB on chains with large blocks) to be refused.
+async fn authenticate(
+    State(s): State<Arc<RpcServer>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !s.auth.allows(req.headers()) {
         return (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Basic realm=\"jsonrpc\"")],
@@ -195,6 +202,10 @@ async fn handle(State(s): State<Arc<RpcServer>>, headers: HeaderMap, body: Bytes
         )
             .into_response();
     }
+    next.run(req).await
+}
+
+async fn handle(State(s): State<Arc<RpcServer>>, body: Bytes) -> Response {
     let is_batch = body
         .iter()
         .find(|b| !b.is_ascii_whitespace())
@@ -238,6 +249,10 @@ async fn handle(State(s): State<Arc<RpcServer>>, headers: HeaderMap, body: Bytes
 pub fn router(server: Arc<RpcServer>) -> axum::Router {
     axum::Router::new()
         .route("/", axum::routing::post(handle))
+        .route_layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            authenticate,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             server.limits.max_request_bytes,
         ))
@@ -245,16 +260,42 @@ pub fn router(server: Arc<RpcServer>) -> axum::Router {
 }
 
 /// Writes a fresh cookie (`__cookie__:<random hex>`, mode 0600) and returns
-/// the credential.
+/// the credential. A file already at `path` (left from an earlier run, or
+/// put there by someone else with a mode or owner of their choosing) is
+/// removed first and the cookie written to a file created new, so only
+/// this process's user can read it.
 pub fn write_cookie(path: &std::path::Path) -> std::io::Result<String> {
     use rand::RngCore;
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let cred = format!("__cookie__:{}", hex::encode(secret));
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     std::io::Write::write_all(&mut opts.open(path)?, cred.as_bytes())?;
     Ok(cred)
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn a_cookie_replaces_a_readable_file_with_a_private_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".cookie");
+        std::fs::write(&path, "left by someone else").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let cred = super::write_cookie(&path).unwrap();
+        assert!(cred.starts_with("__cookie__:"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), cred);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

@@ -3,6 +3,7 @@
 
 use luminex_ledger::testkit::PowFields;
 use std::path::Path;
+use std::time::Duration;
 use std::sync::atomic::AtomicBool;
 
 use luminex_consensus::mining::grind;
@@ -263,6 +264,25 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     };
     assert_eq!(wrong.raw("getblockcount", json!([])).await.status(), 401);
     assert_eq!(user.call("getblockcount", json!([])).await, 0);
+    // Refused before the body is read: a caller without credentials who
+    // declares 100 MB gets 401 without sending a byte of it.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port + 1))
+            .await
+            .unwrap();
+        s.write_all(
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut head = [0u8; 12];
+        tokio::time::timeout(Duration::from_secs(60), s.read_exact(&mut head))
+            .await
+            .expect("an answer before the body")
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&head), "HTTP/1.1 401");
+    }
 
     // Mine three blocks: getblocktemplate -> header -> grind -> submitblock.
     let mut stale = None;

@@ -11,6 +11,8 @@
 //!   So one address, or a crowd of addresses opening connections they never
 //!   use, cannot lock out a client that sends requests (Bitcoin Core evicts
 //!   inbound peers the same way: never the rare ones).
+//! - **Upgrades**: a WebSocket keeps its connection's place until it
+//!   closes ([`HeldConnection`]); eviction and shutdown close it too.
 //! - **Timeouts**: a connection must send a request's headers within
 //!   [`ConnectionLimits::header_timeout`] of opening or of its last response
 //!   (hyper starts the same clock when it waits for the next request, so this
@@ -44,7 +46,7 @@ use luminex_service::metrics::{
     ListenerLabels, ListenerLimitLabels, ListenerRefusalLabels, Metrics,
 };
 use parking_lot::Mutex;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
 /// Limits of one listener.
@@ -113,8 +115,8 @@ struct Slot {
     ip: IpAddr,
     /// Requests in progress on it.
     busy: Arc<AtomicUsize>,
-    /// Closes it.
-    evict: oneshot::Sender<()>,
+    /// Closes it (and a WebSocket upgraded from it).
+    evict: watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -150,7 +152,7 @@ impl Table {
         &mut self,
         ip: IpAddr,
         limits: &ConnectionLimits,
-    ) -> Result<(u64, Arc<AtomicUsize>, oneshot::Receiver<()>, bool), Refusal> {
+    ) -> Result<(u64, Arc<AtomicUsize>, watch::Receiver<bool>, bool), Refusal> {
         let mine = self.per_ip.get(&ip).copied().unwrap_or(0);
         if mine >= limits.max_per_client {
             return Err(Refusal::PerClient);
@@ -178,7 +180,7 @@ impl Table {
         let id = self.next_id;
         self.next_id += 1;
         let busy = Arc::new(AtomicUsize::new(0));
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = watch::channel(false);
         self.slots.insert(
             id,
             Slot {
@@ -200,7 +202,7 @@ impl Table {
                     self.per_ip.remove(&slot.ip);
                 }
             }
-            let _ = slot.evict.send(());
+            let _ = slot.evict.send(true);
         }
     }
 }
@@ -337,10 +339,22 @@ pub async fn serve(
         let header_timeout = limits.header_timeout;
         let open = open.clone();
         let closed = closed.clone();
+        let slot = Arc::new(SlotGuard {
+            table,
+            id,
+            open,
+            closed,
+        });
+        let held = HeldConnection {
+            _slot: slot.clone(),
+            evicted: evicted_rx.clone(),
+            stop: stop.clone(),
+        };
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
                 req.extensions_mut()
                     .insert(ConnectInfo::<SocketAddr>(remote));
+                req.extensions_mut().insert(held.clone());
                 let app = app.clone();
                 let busy = BusyGuard::new(busy.clone());
                 async move {
@@ -358,23 +372,18 @@ pub async fn serve(
             let mut evicted_rx = evicted_rx;
             tokio::select! {
                 _ = conn.as_mut() => {}
-                _ = &mut evicted_rx => {}
-                _ = async { stop.wait_for(|s| *s).await.map(|_| ()) } => {
+                _ = wait_true(&mut evicted_rx) => {}
+                _ = wait_true(&mut stop) => {
                     conn.as_mut().graceful_shutdown();
                     tokio::select! {
                         _ = conn.as_mut() => {}
-                        _ = evicted_rx => {}
+                        _ = wait_true(&mut evicted_rx) => {}
                     }
                 }
             }
-            {
-                let mut t = table.lock();
-                if t.slots.contains_key(&id) {
-                    t.remove(id);
-                    open.dec();
-                }
-            }
-            closed.notify_one();
+            // The slot is freed when the last holder lets go: this task,
+            // or a WebSocket upgraded from the connection.
+            drop(slot);
         });
     }
     drop(listener);
@@ -392,6 +401,54 @@ pub async fn serve(
     };
     if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
         tracing::warn!(listener = name, "requests still open at shutdown");
+    }
+}
+
+/// Resolves once `rx` holds `true` (or its sender is gone).
+async fn wait_true(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}
+
+/// A connection's place in the table, freed when dropped.
+struct SlotGuard {
+    table: Arc<Mutex<Table>>,
+    id: u64,
+    open: prometheus_client::metrics::gauge::Gauge,
+    closed: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        {
+            let mut t = self.table.lock();
+            if t.slots.contains_key(&self.id) {
+                t.remove(self.id);
+                self.open.dec();
+            }
+        }
+        self.closed.notify_one();
+    }
+}
+
+/// The connection a request came on, in the request's extensions: a
+/// handler that upgrades it (a WebSocket) keeps this for as long as the
+/// upgraded connection lives, so it keeps its place in the connection
+/// table (the per-client and total caps count it, and eviction can pick
+/// it) and closes when the connection is evicted or the listener stops.
+#[derive(Clone)]
+pub struct HeldConnection {
+    _slot: Arc<SlotGuard>,
+    evicted: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
+}
+
+impl HeldConnection {
+    /// Resolves when the connection is evicted or the listener stops.
+    pub async fn ended(&mut self) {
+        tokio::select! {
+            _ = wait_true(&mut self.evicted) => {}
+            _ = wait_true(&mut self.stop) => {}
+        }
     }
 }
 

@@ -9,6 +9,9 @@
 //! `address` (a pending or confirmed transaction paying or spending a
 //! subscribed address). Events pass through a bounded broadcast buffer; a
 //! connection that falls behind is closed with the reason "slow consumer".
+//! An open WebSocket keeps its connection's place in the listener's table
+//! ([`crate::serve::HeldConnection`]), so the connection limits count it;
+//! client messages are bounded ([`MAX_CLIENT_MESSAGE`]).
 
 #[allow(unused_imports)] // used inside #[utoipa::path] attributes
 use crate::types::Problem;
@@ -20,16 +23,23 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use luminex_primitives::Hash;
 use luminex_service::events::Event;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::serve::HeldConnection;
 use crate::ApiError;
 use luminex_service::Node;
 
 /// Most address subscriptions per connection.
 const MAX_ADDRESSES: usize = 1000;
+
+/// Largest message (and frame) a client may send: its messages are
+/// subscriptions of a few hundred bytes, and a larger one would be read
+/// whole into memory before its shape is checked.
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
 #[derive(Default)]
 struct Subscriptions {
@@ -128,11 +138,14 @@ impl Subscriptions {
     responses((status = 101, description = "WebSocket of chain events (docs/api.md)"), (status = 400, description = "Not a WebSocket upgrade: a header missing or wrong (websocket-upgrade-required)", body = Problem, content_type = "application/problem+json")))]
 pub async fn handler(
     State(node): State<Arc<Node>>,
+    held: Option<Extension<HeldConnection>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match ws {
         Ok(ws) => ws
-            .on_upgrade(move |socket| serve(node, socket))
+            .max_message_size(MAX_CLIENT_MESSAGE)
+            .max_frame_size(MAX_CLIENT_MESSAGE)
+            .on_upgrade(move |socket| serve(node, socket, held.map(|Extension(h)| h)))
             .into_response(),
         Err(e) => ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -143,11 +156,25 @@ pub async fn handler(
     }
 }
 
-async fn serve(node: Arc<Node>, mut socket: WebSocket) {
+/// Resolves when the connection `held` is evicted or its listener stops;
+/// never without one (a router served without [`crate::serve::serve`]).
+async fn ended(held: &mut Option<HeldConnection>) {
+    match held {
+        Some(h) => h.ended().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn serve(node: Arc<Node>, mut socket: WebSocket, mut held: Option<HeldConnection>) {
     let mut rx = node.events.subscribe();
     let mut subs = Subscriptions::default();
     loop {
         tokio::select! {
+            _ = ended(&mut held) => {
+                let frame = CloseFrame { code: 1001, reason: "going away".into() };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+                return;
+            },
             msg = socket.recv() => match msg {
                 Some(Ok(Message::Text(t))) => {
                     let reply = subs.apply(&node, t.as_str());

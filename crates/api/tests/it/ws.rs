@@ -184,3 +184,129 @@ async fn a_slow_consumer_is_dropped_with_a_close_reason() {
         frame.reason
     );
 }
+
+/// A WebSocket opened from `source` (any 127/8 address) to the node's
+/// listener at `to`.
+async fn ws_from(source: std::net::Ipv4Addr, to: std::net::SocketAddr) -> Ws {
+    try_ws_from(source, to).await.expect("a WebSocket")
+}
+
+async fn try_ws_from(source: std::net::Ipv4Addr, to: std::net::SocketAddr) -> Option<Ws> {
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind(std::net::SocketAddr::new(source.into(), 0)).unwrap();
+    let stream = s.connect(to).await.ok()?;
+    tokio_tungstenite::client_async(format!("ws://{to}/ws"), MaybeTlsStream::Plain(stream))
+        .await
+        .ok()
+        .map(|(ws, _)| ws)
+}
+
+/// The next close frame's code, skipping other messages; `None` if the
+/// connection ended without one.
+async fn close_code(rx: &mut SplitStream<Ws>) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), rx.next())
+            .await
+            .expect("the server closes the WebSocket")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+/// Upgraded connections stay in the listener's connection table: they
+/// count against the per-client cap until they close, their messages are
+/// bounded, and they close when the listener stops.
+#[tokio::test(flavor = "multi_thread")]
+async fn websockets_count_against_the_connection_limits_and_close_at_shutdown() {
+    use luminex_api::serve::ConnectionLimits;
+    let node = crate::support::memory_node();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    let s = stop.clone();
+    let limits = ConnectionLimits {
+        max_connections: 16,
+        max_per_client: 2,
+        ..ConnectionLimits::default()
+    };
+    let server = tokio::spawn(luminex_api::serve::serve(
+        listener,
+        router(node.clone()),
+        "rest",
+        limits,
+        node.metrics.clone(),
+        luminex_api::overloaded,
+        async move { s.notified().await },
+    ));
+    let crowd = std::net::Ipv4Addr::new(127, 0, 0, 20);
+    let (mut tx1, mut rx1) = ws_from(crowd, addr).await.split();
+    let (mut tx2, mut rx2) = ws_from(crowd, addr).await.split();
+    for (tx, rx) in [(&mut tx1, &mut rx1), (&mut tx2, &mut rx2)] {
+        assert_eq!(
+            say(tx, rx, r#"{"subscribe": "blocks"}"#).await["type"],
+            "subscribed"
+        );
+    }
+    // A third connection from the same address is past the cap.
+    let mut third = {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(std::net::SocketAddr::new(crowd.into(), 0)).unwrap();
+        s.connect(addr).await.unwrap()
+    };
+    // (It is closed unanswered: a request on it gets nothing back.)
+    let _ = tokio::io::AsyncWriteExt::write_all(
+        &mut third,
+        b"GET /health/live HTTP/1.1\r\nhost: x\r\n\r\n",
+    )
+    .await;
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::io::AsyncReadExt::read(&mut third, &mut buf),
+    )
+    .await
+    .expect("the third connection is closed");
+    assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    // A message past the bound closes that WebSocket (1009: too big) …
+    tx1.send(Message::Text("x".repeat(64 * 1024).into()))
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut rx1).await.unwrap_or(1009), 1009);
+    drop((tx1, rx1));
+    // … and frees its place: a new one from the address is served, once
+    // the server has seen the first go (no fixed wait: until a deadline).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let (mut tx3, mut rx3) = loop {
+        if let Some(ws) = try_ws_from(crowd, addr).await {
+            let (mut tx, mut rx) = ws.split();
+            let sent = tx
+                .send(Message::Text(r#"{"subscribe": "blocks"}"#.into()))
+                .await;
+            if sent.is_ok() {
+                if let Ok(Some(Ok(Message::Text(_)))) =
+                    tokio::time::timeout(Duration::from_secs(60), rx.next()).await
+                {
+                    break (tx, rx);
+                }
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the closed WebSocket's place was never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // The listener stops: its WebSockets are closed as going away (1001)
+    // and serve returns.
+    stop.notify_one();
+    assert_eq!(close_code(&mut rx2).await, Some(1001));
+    assert_eq!(close_code(&mut rx3).await, Some(1001));
+    drop((&mut tx2, &mut tx3));
+    tokio::time::timeout(Duration::from_secs(60), server)
+        .await
+        .expect("serve returns once its WebSockets closed")
+        .unwrap();
+}

@@ -3,8 +3,8 @@
 
 use luminex_ledger::testkit::PowFields;
 use std::path::Path;
-use std::time::Duration;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use luminex_consensus::mining::grind;
 use luminex_consensus::pow::target_from_compact;

@@ -38,6 +38,7 @@ mod explorer;
 mod format;
 pub mod i18n;
 mod layout;
+mod origin;
 pub mod qr;
 pub mod wallet;
 

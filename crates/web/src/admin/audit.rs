@@ -39,9 +39,22 @@ pub struct Entry {
     pub outcome: String,
 }
 
+/// Longest subject kept in an entry (bytes); a longer one (an address a
+/// form sent, say) is cut with `…`, so one request cannot write megabytes.
+pub const MAX_SUBJECT: usize = 256;
+
 impl Entry {
-    /// An entry stamped now.
+    /// An entry stamped now (the subject cut at [`MAX_SUBJECT`] bytes).
     pub fn now(who: &str, action: &str, subject: &str, outcome: &str) -> Entry {
+        let subject = if subject.len() > MAX_SUBJECT {
+            let mut end = MAX_SUBJECT;
+            while !subject.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}…", &subject[..end])
+        } else {
+            subject.to_string()
+        };
         Entry {
             time: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -49,7 +62,7 @@ impl Entry {
                 .as_secs(),
             who: who.into(),
             action: action.into(),
-            subject: subject.into(),
+            subject,
             outcome: outcome.into(),
         }
     }

@@ -84,7 +84,17 @@ pub struct Admin {
     settings: Vec<(String, String)>,
     /// Wrong keys presented at login, against their allowed rate.
     throttle: access::LoginThrottle,
+    /// Refusals of requests without a session written to the audit log,
+    /// against their allowed rate ([`UNSESSIONED_AUDITS_PER_MINUTE`]).
+    unsessioned: governor::DefaultDirectRateLimiter,
+    /// Those refused past the rate since the last one written.
+    unsessioned_skipped: std::sync::atomic::AtomicU64,
 }
+
+/// Refusals of requests without a session (anyone can send them) written
+/// to the audit log per minute at most; past that they are counted, and
+/// the next one written says how many were not.
+pub const UNSESSIONED_AUDITS_PER_MINUTE: u32 = 30;
 
 impl Admin {
     /// The dashboard of `node` with these keys, an audit log in
@@ -110,6 +120,10 @@ impl Admin {
             key_files: key_files.into(),
             sample: Mutex::new(None),
             settings: Vec::new(),
+            unsessioned: governor::RateLimiter::direct(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(UNSESSIONED_AUDITS_PER_MINUTE).expect("positive"),
+            )),
+            unsessioned_skipped: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -154,6 +168,9 @@ pub(crate) fn routes(admin: Arc<Admin>) -> Router {
         .route("/admin/alerts", get(alerts::alerts_page))
         .route("/admin/settings", get(pages::settings))
         .route_layer(from_fn_with_state(admin.clone(), guard))
+        .route_layer(axum::extract::DefaultBodyLimit::max(
+            crate::origin::MAX_FORM_BYTES,
+        ))
         .route_layer(from_fn(crate::i18n::middleware))
         .route_layer(from_fn_with_state(admin.node.clone(), luminex_api::track))
         .with_state(admin)
@@ -198,7 +215,13 @@ pub(crate) async fn mempool_switch(
 async fn guard(State(admin): State<Arc<Admin>>, req: Request, next: Next) -> Response {
     let mut resp = match refuse_remote(&admin, &req) {
         Some(refused) => refused,
-        None => next.run(req).await,
+        None => match crate::origin::check(&req, admin.opts.allow_remote) {
+            Ok(()) => next.run(req).await,
+            Err(why) => {
+                let (title, message) = why.text();
+                Problem::new(StatusCode::FORBIDDEN, title, message).into_response()
+            }
+        },
     };
     private(resp.headers_mut());
     resp
@@ -328,10 +351,28 @@ pub(crate) fn authorize(
         ));
         Err(Box::new(p.into_response()))
     };
+    // Without a session the sender is anyone: recorded within a rate, so
+    // a flood of them cannot rotate the operators' entries out of the log.
+    let refuse_unsessioned = |who: &str, why: &str, p: Problem| {
+        use std::sync::atomic::Ordering::Relaxed;
+        if admin.unsessioned.check().is_err() {
+            admin.unsessioned_skipped.fetch_add(1, Relaxed);
+            return Err(Box::new(p.into_response()));
+        }
+        let skipped = admin.unsessioned_skipped.swap(0, Relaxed);
+        let why = if skipped > 0 {
+            format!(
+                "{why} ({skipped} more refused without a session before this were not recorded)"
+            )
+        } else {
+            why.to_string()
+        };
+        refuse(who, &why, p)
+    };
     let s = match admin.session(headers) {
         Lookup::Active(s) => s,
         Lookup::None => {
-            return refuse(
+            return refuse_unsessioned(
                 "not logged in",
                 "not logged in",
                 Problem::new(
@@ -341,7 +382,9 @@ pub(crate) fn authorize(
                 ),
             )
         }
-        Lookup::Expired => return refuse("expired session", "session expired", expired(admin)),
+        Lookup::Expired => {
+            return refuse_unsessioned("expired session", "session expired", expired(admin))
+        }
     };
     if !s.csrf_ok(form.get("csrf").map(String::as_str)) {
         let why = if form.contains_key("csrf") {
@@ -382,14 +425,7 @@ pub(crate) fn form_fields(
     f: Result<axum::Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Result<HashMap<String, String>, Box<Response>> {
     f.map(|axum::Form(m)| m).map_err(|e| {
-        Box::new(
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                t("error-bad-request"),
-                e.body_text(),
-            )
-            .into_response(),
-        )
+        Box::new(Problem::new(e.status(), t("error-bad-request"), e.body_text()).into_response())
     })
 }
 

@@ -225,6 +225,9 @@ pub fn routes(w: Arc<Wallets>) -> Router {
         .route("/wallet/w/{name}/send/confirm", post(send::confirm))
         .route("/wallet/w/{name}/tx/{txid}", get(send::status))
         .route_layer(from_fn_with_state(w.clone(), guard))
+        .route_layer(axum::extract::DefaultBodyLimit::max(
+            crate::origin::MAX_FORM_BYTES,
+        ))
         .route_layer(from_fn(crate::i18n::middleware))
         .route_layer(from_fn_with_state(w.node.clone(), luminex_api::track))
         .with_state(w)
@@ -237,7 +240,13 @@ async fn guard(State(w): State<Arc<Wallets>>, req: Request, next: Next) -> Respo
         .get::<ConnectInfo<SocketAddr>>()
         .is_some_and(|ConnectInfo(a)| a.ip().is_loopback());
     let mut resp = if w.opts.allow_remote || local {
-        next.run(req).await
+        match crate::origin::check(&req, w.opts.allow_remote) {
+            Ok(()) => next.run(req).await,
+            Err(why) => {
+                let (title, message) = why.text();
+                problem(StatusCode::FORBIDDEN, &title, &message)
+            }
+        }
     } else {
         problem(
             StatusCode::FORBIDDEN,
@@ -374,13 +383,8 @@ type FormResult =
 
 /// The fields of a POST, or a page saying the form is malformed.
 fn form_fields(f: FormResult) -> Result<HashMap<String, String>, Box<Response>> {
-    f.map(|axum::Form(m)| m).map_err(|e| {
-        Box::new(problem(
-            StatusCode::BAD_REQUEST,
-            &t("error-bad-request"),
-            &e.body_text(),
-        ))
-    })
+    f.map(|axum::Form(m)| m)
+        .map_err(|e| Box::new(problem(e.status(), &t("error-bad-request"), &e.body_text())))
 }
 
 /// A wallet's name: letters, digits, `-` and `_`, as the CLI accepts.

@@ -670,3 +670,109 @@ async fn wrong_keys_past_the_rate_lock_login_and_the_lockout_is_audited_once() {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     login(&d, OPERATOR).await;
 }
+
+/// Another site's page cannot post to the dashboard (wrong keys to lock the
+/// operator out, say) nor reach it under its own name (DNS rebinding); a
+/// flood of requests without a session cannot rotate the audit log away,
+/// and a form body past 64 KiB is refused unread.
+#[tokio::test]
+async fn other_sites_pages_are_kept_out_and_floods_cannot_rotate_the_audit_log() {
+    let d = Dash::new(AdminOptions {
+        failed_logins_per_minute: 3,
+        login_lockout: Duration::from_secs(3600),
+        ..AdminOptions::default()
+    });
+    let wrong = Some("key=guess-guess-guess-guess");
+    for foreign in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "http://localhost:23080"),
+        ("origin", "null"),
+    ] {
+        for _ in 0..5 {
+            let r = send(
+                &d,
+                "POST",
+                "/admin/login",
+                None,
+                wrong,
+                Some(LOCAL),
+                Some(foreign),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{foreign:?}");
+            assert!(r.body.contains("another site"), "{}", r.body);
+        }
+    }
+    // None of those counted as wrong keys: the operator still logs in,
+    // from the node's own page (same origin).
+    let r = send(
+        &d,
+        "POST",
+        "/admin/login",
+        None,
+        Some(&format!("key={OPERATOR}")),
+        Some(LOCAL),
+        Some(("sec-fetch-site", "same-origin")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // A page reaching the node under its own name.
+    let r = send(
+        &d,
+        "GET",
+        "/admin/login",
+        None,
+        None,
+        Some(LOCAL),
+        Some(("host", "rebind.attacker.example:8645")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("this computer"), "{}", r.body);
+    let r = send(
+        &d,
+        "GET",
+        "/admin/login",
+        None,
+        None,
+        Some(LOCAL),
+        Some(("host", "localhost:8645")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // Many posts without a session, each naming a long address: a bounded
+    // number of entries, each with a bounded subject, and the next one
+    // recorded would say how many were not.
+    let long = format!("address={}", "A".repeat(20_000));
+    for _ in 0..100 {
+        let r = post(&d, "/admin/peers/add", None, &long).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let entries = d.admin.audit().recent(1000).unwrap();
+    let unsessioned: Vec<_> = entries
+        .iter()
+        .filter(|e| e.who == "not logged in")
+        .collect();
+    assert_eq!(
+        unsessioned.len(),
+        luminex_web::admin::UNSESSIONED_AUDITS_PER_MINUTE as usize
+    );
+    for e in &unsessioned {
+        assert!(
+            e.subject.len() <= luminex_web::admin::audit::MAX_SUBJECT + '…'.len_utf8(),
+            "{}",
+            e.subject.len()
+        );
+    }
+    // The operator's login is still there.
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "login" && e.outcome == "done"));
+    // A form past 64 KiB: 413, nothing recorded.
+    let huge = format!("address={}", "A".repeat(100_000));
+    let r = post(&d, "/admin/peers/add", None, &huge).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(d.admin.audit().recent(1000).unwrap().len(), entries.len());
+}

@@ -743,3 +743,62 @@ async fn a_payment_is_shown_signed_sent_and_followed_to_its_block() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("is not a transaction id"));
 }
+
+/// The wallet keeps other sites' pages out as the dashboard does: a page
+/// reaching it under its own name (DNS rebinding) and a form another site
+/// posts are refused before the wallet reads them; a body past 64 KiB is
+/// refused unread.
+#[tokio::test]
+async fn other_sites_pages_are_kept_out_of_the_wallet() {
+    let s = Site::new(WalletOptions::default());
+    let raw = |method: &str, uri: &str, header: (&str, &str), body: String| {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header.0, header.1)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((LOCAL, 40_000))));
+        s.router().oneshot(req)
+    };
+    let r = raw(
+        "GET",
+        "/wallet/login",
+        ("host", "rebind.attacker.example"),
+        String::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = raw(
+        "GET",
+        "/wallet/login",
+        ("host", "127.0.0.1:8645"),
+        String::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = raw(
+        "POST",
+        "/wallet/login",
+        ("origin", "http://attacker.example"),
+        format!("key={OPERATOR}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("another site"));
+    let r = raw(
+        "POST",
+        "/wallet/restore",
+        ("sec-fetch-site", "same-origin"),
+        format!("phrase={}", "abandon ".repeat(10_000)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}

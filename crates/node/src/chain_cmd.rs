@@ -100,10 +100,7 @@ async fn show(client: &Client, path: &str) -> anyhow::Result<()> {
 
 /// Runs a chain subcommand.
 pub async fn run(args: ChainArgs) -> anyhow::Result<()> {
-    let cfg = resolve(&NodeArgs {
-        common: args.common.clone(),
-        ..NodeArgs::default()
-    })?;
+    let cfg = resolve(&NodeArgs::for_client(&args.common)?)?;
     let client = Client::new(
         &args
             .node

@@ -529,6 +529,28 @@ fn read_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     ConfigFile::parse(&text, &path.display().to_string())
 }
 
+impl NodeArgs {
+    /// The options of a command that talks to a node (`luminex wallet`,
+    /// `luminex chain`): the chain and data directory given, and the node's
+    /// API address from `LUMINEX_HTTP_ADDR` as `luminex node` reads it, so
+    /// config file < environment holds for them too.
+    pub fn for_client(common: &CommonArgs) -> Result<NodeArgs, ConfigError> {
+        let http_addr = match std::env::var("LUMINEX_HTTP_ADDR") {
+            Ok(v) if !v.is_empty() => Some(v.parse().map_err(|_| {
+                ConfigError::Value(format!(
+                    "LUMINEX_HTTP_ADDR: {v:?} is not an address such as 127.0.0.1:8645"
+                ))
+            })?),
+            _ => None,
+        };
+        Ok(NodeArgs {
+            common: common.clone(),
+            http_addr,
+            ..NodeArgs::default()
+        })
+    }
+}
+
 /// Resolves the configuration: flags/environment, then the file, then defaults.
 pub fn resolve(args: &NodeArgs) -> Result<Config, ConfigError> {
     let c = &args.common;

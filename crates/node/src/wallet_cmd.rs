@@ -252,10 +252,7 @@ struct Ctx {
 }
 
 fn context(args: &WalletArgs) -> anyhow::Result<Ctx> {
-    let cfg = resolve(&NodeArgs {
-        common: args.common.clone(),
-        ..NodeArgs::default()
-    })?;
+    let cfg = resolve(&NodeArgs::for_client(&args.common)?)?;
     if args.wallet.is_empty()
         || !args
             .wallet

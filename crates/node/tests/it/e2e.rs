@@ -86,6 +86,22 @@ fn wallet_send_restart_and_balances_survive() {
     let info: serde_json::Value = serde_json::from_str(&info).unwrap();
     let height = info["height"].as_u64().unwrap();
     assert_eq!(ok(d, port, &["chain", "health"]).trim(), "ok");
+    // The node's address from the environment, as `luminex node` reads it
+    // (config file < environment < flags), without LUMINEX_NODE.
+    let by_env = |addr: &str| {
+        std::process::Command::new(crate::support::bin())
+            .args(["chain", "health"])
+            .env("LUMINEX_DATA_DIR", d)
+            .env_remove("LUMINEX_NODE")
+            .env("LUMINEX_HTTP_ADDR", addr)
+            .output()
+            .unwrap()
+    };
+    let out = by_env(&format!("127.0.0.1:{port}"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = by_env("not-an-address");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LUMINEX_HTTP_ADDR"));
 
     node.stop();
     let node = NodeProcess::start(d, port, &["--no-produce"]);

@@ -55,6 +55,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// Its HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// An error with a status, a stable code and a human detail.
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> ApiError {
         ApiError {

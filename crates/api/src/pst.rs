@@ -250,7 +250,7 @@ pub async fn finalize(
 /// chain, finalizes it and submits the transaction.
 #[utoipa::path(post, path = "/pst/broadcast", tag = "pst",
     request_body = PstRequest,
-    responses((status = 200, body = BroadcastResponse), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already known or double spend", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Spent outputs not the chain's (pst-spent-mismatch), too few signatures (pst-incomplete), a refused container, or an invalid transaction", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = BroadcastResponse), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already known, already in the chain (already-in-chain), or a double spend", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Spent outputs not the chain's (pst-spent-mismatch), too few signatures (pst-incomplete), a refused container, or an invalid transaction", body = Problem, content_type = "application/problem+json")))]
 pub async fn broadcast(
     State(node): State<Arc<Node>>,
     LimitedBody(body): LimitedBody,
@@ -258,10 +258,18 @@ pub async fn broadcast(
     let req: PstRequest = json_body(&body, "{\"pst\": \"<hex>\"}")?;
     let txid = crate::blocking(move || {
         let p = read(&node, &req.pst)?;
-        p.check_spent(&node.spec, &chain_outputs(&node, &p))
-            .map_err(problem)?;
-        let tx = p.finalize(&node.spec).map_err(problem)?;
-        Ok(node.submit(tx)?)
+        let submitted = (|| {
+            p.check_spent(&node.spec, &chain_outputs(&node, &p))
+                .map_err(problem)?;
+            let tx = p.finalize(&node.spec).map_err(problem)?;
+            Ok::<_, ApiError>(node.submit(tx)?)
+        })();
+        // Broadcast again after it confirmed: its spent outputs are gone
+        // from the chain, which is not the container's fault.
+        submitted.map_err(|e| match e.status() {
+            StatusCode::CONFLICT => e,
+            _ => crate::submit::already_in_chain(&node, &p.tx.txid()).unwrap_or(e),
+        })
     })
     .await?;
     Ok(Json(BroadcastResponse {

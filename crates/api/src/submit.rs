@@ -135,24 +135,38 @@ enum AdmitOutcome {
     InChain(u64),
 }
 
-/// Why a broadcast failed, once more precisely: a transaction whose inputs
-/// are gone because it is itself in the chain (broadcast again) is
-/// "already in the chain", as Bitcoin Core's -27, not "missing inputs".
-/// The chain is looked up only when inputs are missing.
+/// Why a broadcast failed, once more precisely: a transaction refused
+/// because it is itself in the chain (broadcast again: its inputs are
+/// spent, its authority change already scheduled, …) is "already in the
+/// chain", as Bitcoin Core's -27. The chain is looked up only for a
+/// refusal, and the mempool's own answers (already known, a conflict)
+/// stand.
 fn in_chain(node: &Node, txid: &Hash, e: AdmitError) -> AdmitOutcome {
-    let missing = matches!(
-        &e,
-        AdmitError::Rejected(MempoolError::Invalid(
-            luminex_ledger::TxError::MissingInput(_)
-        ))
-    );
-    match missing {
-        true => match node.chain.transaction(txid) {
-            Ok(Some(stored)) => AdmitOutcome::InChain(stored.location.height),
-            _ => AdmitOutcome::Failed(e),
+    match &e {
+        AdmitError::Rejected(MempoolError::AlreadyKnown(_) | MempoolError::Conflict { .. }) => {
+            AdmitOutcome::Failed(e)
+        }
+        AdmitError::Rejected(_) => match confirmed_height(node, txid) {
+            Some(height) => AdmitOutcome::InChain(height),
+            None => AdmitOutcome::Failed(e),
         },
-        false => AdmitOutcome::Failed(e),
+        _ => AdmitOutcome::Failed(e),
     }
+}
+
+/// The height of the block holding `txid`, if the chain has it (and the
+/// transaction index is kept).
+fn confirmed_height(node: &Node, txid: &Hash) -> Option<u64> {
+    match node.chain.transaction(txid) {
+        Ok(Some(stored)) => Some(stored.location.height),
+        _ => None,
+    }
+}
+
+/// The answer to submitting `txid` again once it is in the chain, if it
+/// is: 409 `already-in-chain`.
+pub(crate) fn already_in_chain(node: &Node, txid: &Hash) -> Option<ApiError> {
+    confirmed_height(node, txid).map(|h| admit_problem(AdmitOutcome::InChain(h)))
 }
 
 fn admit_error(e: AdmitOutcome) -> Response {

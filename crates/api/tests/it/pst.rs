@@ -216,6 +216,14 @@ async fn a_two_of_three_spend_goes_through_the_pst_routes() {
     node.produce_block().unwrap();
     let confirmed = node.chain.transaction(&unsigned.tx.txid()).unwrap();
     assert!(confirmed.is_some());
+    // Broadcast again once confirmed: already in the chain, as
+    // /transactions/broadcast says, not a container whose outputs are gone.
+    let (s, v) = post_json(&node, "/pst/broadcast", json!({"pst": both})).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already-in-chain")),
+        "{v}"
+    );
 }
 
 #[tokio::test]

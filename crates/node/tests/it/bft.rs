@@ -409,6 +409,24 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
     assert_eq!(tx["status"], "confirmed");
     assert_eq!(tx["authority"]["effective_height"], at);
     assert_eq!(tx["authority"]["signers"].as_array().unwrap().len(), 3);
+    // Submitted again once confirmed: already in the chain (as a transfer
+    // broadcast again), not "already pending".
+    let again = crate::support::luminex(
+        w,
+        v0.port,
+        &[
+            "chain",
+            "--chain",
+            "poa",
+            "authority",
+            "submit",
+            "--tx",
+            change,
+        ],
+    );
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already-in-chain"), "{err}");
     for n in &five {
         wait_until("every node counts five validators", 120, || async {
             metric(n.port, "luminex_consensus_validators").await == 5.0

@@ -98,7 +98,11 @@ fn wallet_send_restart_and_balances_survive() {
             .unwrap()
     };
     let out = by_env(&format!("127.0.0.1:{port}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = by_env("not-an-address");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("LUMINEX_HTTP_ADDR"));

@@ -209,7 +209,13 @@ pub fn propose(
     if at <= MIN_CHANGE_DELAY {
         bail!("--at must be later than height {MIN_CHANGE_DELAY}");
     }
-    let expiry = expiry.unwrap_or(at - MIN_CHANGE_DELAY);
+    let last = at - MIN_CHANGE_DELAY;
+    let expiry = expiry.unwrap_or(last);
+    if expiry == 0 || expiry > last {
+        bail!(
+            "--expiry must be between 1 and {last}: a block after height {last} cannot carry a change effective at {at}"
+        );
+    }
     let tx = unsigned_change(
         spec,
         AuthorityChange {
@@ -275,8 +281,15 @@ mod tests {
         assert!(propose(&spec, Some(&k), None, 0, 10, None).is_err());
         assert!(propose(&spec, None, None, 1, 10, None).is_err());
         assert!(propose(&spec, Some(&k), None, 1, 2, None).is_err());
-        // An expiry past the effective height is refused when read back.
-        let late = propose(&spec, Some(&k), None, 1, 10, Some(11)).unwrap();
+        // An expiry no block could use is refused when proposed …
+        for expiry in [0, 8, 11] {
+            let e = propose(&spec, Some(&k), None, 1, 10, Some(expiry)).unwrap_err();
+            assert!(e.to_string().contains("between 1 and 7"), "{e}");
+        }
+        assert!(propose(&spec, Some(&k), None, 1, 10, Some(7)).is_ok());
+        // … and a file holding one (written by hand) when read back.
+        let mut late = propose(&spec, Some(&k), None, 1, 10, None).unwrap();
+        late.expiry_height = 11;
         let file = dir.path().join("late.tx");
         write_change(&file, &late, true).unwrap();
         assert!(read_change(&file, &spec).is_err());

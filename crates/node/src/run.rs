@@ -112,10 +112,15 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         clock: Arc::new(SystemClock::new()),
         started: Instant::now(),
         reward_lock,
+        // A dev node seals blocks, a BFT node with a key validates, a
+        // proof-of-work node produces only when it mines (or serves
+        // Stratum miners); any other node follows.
         producing: cfg.produce
-            && (cfg.spec.consensus != ConsensusKind::Bft
-                || cfg.validator_key.is_some()
-                || cfg.dev_validator.is_some()),
+            && match cfg.spec.consensus {
+                ConsensusKind::Dev => true,
+                ConsensusKind::Bft => cfg.validator_key.is_some() || cfg.dev_validator.is_some(),
+                ConsensusKind::Pow => cfg.mine || cfg.stratum_addr.is_some(),
+            },
         tip_changed: tokio::sync::watch::channel(chain.tip().hash).0,
         metrics: Arc::new(luminex_service::metrics::Metrics::new()),
         events: tokio::sync::broadcast::channel(luminex_service::events::EVENT_BUFFER).0,

@@ -66,6 +66,8 @@ fn the_built_in_miner_mines_transactions_and_earns_their_fees() {
         balance(d, &spec, port, "miner") == "0",
         "subsidy is zero: nothing before fees"
     );
+    let status = chain_ok(d, &spec, port, &["chain", "info"]);
+    assert!(status.contains("\"role\": \"producer\""), "{status}");
     wallet(&[
         "--wallet", "rich", "send", "--to", &alice, "--amount", "5", "--wait",
     ]);
@@ -264,6 +266,15 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     };
     assert_eq!(wrong.raw("getblockcount", json!([])).await.status(), 401);
     assert_eq!(user.call("getblockcount", json!([])).await, 0);
+    // Not mining itself (no --mine, no Stratum): a full node, whoever
+    // mines through its RPC.
+    let status: Value = reqwest::get(format!("http://127.0.0.1:{port}/health/node-status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["role"], "full");
     // Refused before the body is read: a caller without credentials who
     // declares 100 MB gets 401 without sending a byte of it.
     {

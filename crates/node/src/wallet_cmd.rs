@@ -79,11 +79,15 @@ pub enum WalletCommand {
     /// Back up the wallet's recovery phrase.
     #[command(subcommand)]
     Backup(BackupCommand),
-    /// Show the wallet's addresses (or derive a new one).
+    /// Show the wallet's newest receive address (the one to give out), or
+    /// every receive address with `--all`, or derive a new one.
     Address {
         /// Derive and show a new address.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         new: bool,
+        /// Show every receive address, oldest first, one per line.
+        #[arg(long)]
+        all: bool,
         /// Show the newest receive address as a QR code in the terminal.
         #[arg(long)]
         qr: bool,
@@ -351,7 +355,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             );
             created(&w, &ctx)?;
         }
-        WalletCommand::Address { new, qr } => {
+        WalletCommand::Address { new, all, qr } => {
             let newest = if new {
                 let pass = passphrase(false)?;
                 let mut w = Wallet::load(&ctx.path, spec, &pass)?;
@@ -361,13 +365,18 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 a
             } else {
                 let addresses = WalletFile::read(&ctx.path, spec)?.addresses;
-                for a in &addresses {
-                    println!("{a}");
-                }
-                addresses
+                let newest = addresses
                     .last()
                     .cloned()
-                    .context("the wallet has no address")?
+                    .context("the wallet has no address")?;
+                if all {
+                    for a in &addresses {
+                        println!("{a}");
+                    }
+                } else {
+                    println!("{newest}");
+                }
+                newest
             };
             if qr {
                 println!("{}", terminal(&newest)?);

@@ -35,8 +35,15 @@ fn an_encrypted_key_file_moves_one_key() {
         "",
         &["wallet", "--wallet", "a", "address", "--new"],
     ));
-    let addresses = stdout_of(luminex(d, "", &["wallet", "--wallet", "a", "address"]));
+    let addresses = stdout_of(luminex(
+        d,
+        "",
+        &["wallet", "--wallet", "a", "address", "--all"],
+    ));
     let second = addresses.lines().nth(1).unwrap().to_string();
+    // Without --all: the newest only, the one to give out.
+    let newest = stdout_of(luminex(d, "", &["wallet", "--wallet", "a", "address"]));
+    assert_eq!(newest.trim(), second);
     let key = d.join("key.json");
     let k = key.to_str().unwrap();
     let args = [

@@ -35,7 +35,7 @@ fn addresses_requests_and_keys_as_qr_codes() {
     let r = PaymentRequest::parse(out.lines().last().unwrap()).unwrap();
     assert_eq!(r.amount.unwrap().to_string(), "2.5");
     assert_eq!(r.memo.as_deref(), Some("rent, May"));
-    let addresses = ok(d, port, &["wallet", "address"]);
+    let addresses = ok(d, port, &["wallet", "address", "--all"]);
     assert_eq!(addresses.lines().collect::<Vec<_>>(), [first, &r.address]);
 
     // A public key: frames in the terminal, read back through qr-decode.

@@ -148,10 +148,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         Ok(json!(c.node.chain.tip().hash.to_string()))
     });
     reg(m, "getblockhash", &["height"], |c, p| {
-        let h = p
-            .first()
-            .and_then(Value::as_u64)
-            .ok_or_else(|| err(codes::INVALID_PARAMETER, "height must be a number"))?;
+        let h = super::req_u64(&p, 0, "height")?;
         match c
             .node
             .chain

@@ -99,10 +99,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         "estimatesmartfee",
         &["conf_target", "estimate_mode"],
         |c, p| {
-            let blocks = p
-                .first()
-                .and_then(Value::as_u64)
-                .ok_or_else(|| err(codes::INVALID_PARAMETER, "conf_target must be a number"))?;
+            let blocks = super::req_u64(&p, 0, "conf_target")?;
             if !(1..=1008).contains(&blocks) {
                 return Err(err(
                     codes::INVALID_PARAMETER,

@@ -217,9 +217,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             }
             luminex_ledger::spec::ConsensusKind::Dev | luminex_ledger::spec::ConsensusKind::Pow => {}
         }
-        let n = p
-            .first()
-            .and_then(Value::as_u64)
+        let n = Some(super::req_u64(&p, 0, "nblocks")?)
             .filter(|n| (1..=10_000).contains(n))
             .ok_or_else(|| err(codes::INVALID_PARAMETER, "nblocks must be 1..=10000"))?;
         let addr = p

@@ -160,6 +160,33 @@ pub(crate) fn opt_bool(
     }
 }
 
+/// A required non-negative integer parameter at `i`, with Bitcoin Core's
+/// errors: missing is -1, another JSON type or a fraction a type error
+/// (-3), a negative number out of range (-8).
+pub(crate) fn req_u64(p: &[Value], i: usize, name: &str) -> Result<u64, ErrorObjectOwned> {
+    match p.get(i) {
+        None | Some(Value::Null) => Err(err(
+            codes::MISC,
+            format!("missing required parameter {name}"),
+        )),
+        Some(Value::Number(n)) => match (n.as_u64(), n.as_i64()) {
+            (Some(v), _) => Ok(v),
+            (None, Some(_)) => Err(err(
+                codes::INVALID_PARAMETER,
+                format!("{name} out of range: {n}"),
+            )),
+            (None, None) => Err(err(
+                codes::TYPE,
+                format!("{name}: JSON value {n} is not of expected type integer"),
+            )),
+        },
+        Some(v) => Err(err(
+            codes::TYPE,
+            format!("{name}: JSON value {v} is not of expected type number"),
+        )),
+    }
+}
+
 pub(crate) fn coins(base: u64) -> f64 {
     base as f64 / 1e8
 }

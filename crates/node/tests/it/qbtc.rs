@@ -461,6 +461,12 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
         ("estimatesmartfee", json!([100_000]), -8),
         ("estimatesmartfee", json!([6, "bogus"]), -8),
         ("getblockhash", json!({"hight": 4}), -8),
+        ("getblockhash", json!(["x"]), -3),
+        ("getblockhash", json!([1.5]), -3),
+        ("getblockhash", json!([-1]), -8),
+        ("getblockhash", json!([]), -1),
+        ("estimatesmartfee", json!(["six"]), -3),
+        ("generatetoaddress", json!(["1", best]), -3),
     ] {
         let r: Value = rpc.raw(method, params).await.json().await.unwrap();
         assert_eq!(r["error"]["code"], code, "{method}: {r}");

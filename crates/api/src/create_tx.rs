@@ -15,7 +15,7 @@ use luminex_primitives::{Amount, Encode, OutPoint, TxOut};
 use luminex_wallet::{plan_payment, WalletError};
 use serde::Deserialize;
 
-use crate::{parse_address, ApiError, LimitedBody};
+use crate::{parse_address, ApiError, JsonBody};
 use luminex_service::Node;
 
 /// An amount in JSON: integer base units, or a decimal string of coins.
@@ -182,10 +182,10 @@ pub fn spendable_coins(
 #[utoipa::path(post, path = "/transactions/create", tag = "transactions",
     request_body(content = CreateRequest, description = "from, to, amount, fee_rate?, expiry_height?, data? (hex, 1..=80 bytes)"),
     responses((status = 200, body = CreatedTxJson), (status = 400, description = "Malformed request (bad-json, bad-amount, bad-fee-rate, bad-data, bad-height), or an address of the right shape with a bad checksum or payload (bad-address)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not enough spendable coins (insufficient-funds), an amount and fee past the largest amount (bad-amount), or a multisig sender (multisig-from)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Not enough spendable coins (insufficient-funds), an amount and fee past the largest amount (bad-amount), or a multisig sender (multisig-from)", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(node): State<Arc<Node>>,
-    LimitedBody(body): LimitedBody,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<CreatedTxJson>, ApiError> {
     let req: CreateRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(

@@ -208,6 +208,40 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for LimitedBody {
     }
 }
 
+/// A JSON request body ([`LimitedBody`]'s limits), for routes that read
+/// only JSON: a `Content-Type` other than `application/json` (or none) is
+/// a 415 problem (`unsupported-media-type`), as the API's conventions say.
+pub struct JsonBody(
+    /// The body.
+    pub axum::body::Bytes,
+);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, s: &S) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or(""))
+            .is_none_or(|t| {
+                let t = t.trim_start().to_ascii_lowercase();
+                t.starts_with("application/json")
+                    && t[16..].trim_start().chars().next().is_none_or(|c| c == ';')
+            });
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "send application/json",
+            ));
+        }
+        LimitedBody::from_request(req, s)
+            .await
+            .map(|LimitedBody(b)| JsonBody(b))
+    }
+}
+
 /// Whether reading a body failed because it passed the length limit.
 fn over_limit(e: &axum::Error) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);

@@ -11,7 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{ApiError, LimitedBody};
+use crate::{ApiError, JsonBody};
 use luminex_service::Node;
 
 fn network(node: &Node) -> Result<&luminex_p2p::Handle, ApiError> {
@@ -78,10 +78,10 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, 
 
 /// `POST /admin/nodes/add` with `{"address": "<multiaddr>"}`: dials a peer
 /// (lifting its ban if it had one).
-#[utoipa::path(post, path = "/admin/nodes/add", tag = "admin", request_body = inline(AddNode), responses((status = 202, body = serde_json::Value), (status = 400, description = "Bad address", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Networking disabled", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/nodes/add", tag = "admin", request_body = inline(AddNode), responses((status = 202, body = serde_json::Value), (status = 400, description = "Bad address", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Networking disabled", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
 pub async fn nodes_add(
     State(node): State<Arc<Node>>,
-    LimitedBody(body): LimitedBody,
+    JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: AddNode = parse(&body, r#"{"address": "<multiaddr>"}"#)?;
     let addr = luminex_p2p::parse_dial_addr(&req.address).map_err(|e| {
@@ -103,10 +103,10 @@ pub async fn nodes_add(
 
 /// `POST /admin/nodes/remove` with `{"peer_id": "..."}`: disconnects and
 /// bans a peer for the configured ban period.
-#[utoipa::path(post, path = "/admin/nodes/remove", tag = "admin", request_body = inline(RemoveNode), responses((status = 200, body = serde_json::Value), (status = 400, description = "Bad peer id", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Networking disabled", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/nodes/remove", tag = "admin", request_body = inline(RemoveNode), responses((status = 200, body = serde_json::Value), (status = 400, description = "Bad peer id", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Wrong API key", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Networking disabled", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
 pub async fn nodes_remove(
     State(node): State<Arc<Node>>,
-    LimitedBody(body): LimitedBody,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let req: RemoveNode = parse(&body, r#"{"peer_id": "<peer id>"}"#)?;
     network(&node)?.ban(&req.peer_id).map_err(|e| match e {

@@ -19,7 +19,7 @@ use luminex_service::Node;
 use luminex_wallet::pst::{InputPolicy, PartialTx, PstError};
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, LimitedBody};
+use crate::{ApiError, JsonBody};
 
 /// A request carrying one container.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -192,10 +192,10 @@ fn view(node: &Node, p: &PartialTx) -> PstJson {
 /// its claimed spent outputs are the chain's.
 #[utoipa::path(post, path = "/pst/inspect", tag = "pst",
     request_body = PstRequest,
-    responses((status = 200, body = PstJson), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A refused container (pst-wrong-chain, pst-bad-signature, pst-invalid)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = PstJson), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A refused container (pst-wrong-chain, pst-bad-signature, pst-invalid)", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
 pub async fn inspect(
     State(node): State<Arc<Node>>,
-    LimitedBody(body): LimitedBody,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<PstJson>, ApiError> {
     let req: PstRequest = json_body(&body, "{\"pst\": \"<hex>\"}")?;
     let p = read(&node, &req.pst)?;
@@ -206,10 +206,10 @@ pub async fn inspect(
 /// transaction.
 #[utoipa::path(post, path = "/pst/combine", tag = "pst",
     request_body = PstCombineRequest,
-    responses((status = 200, body = PstJson), (status = 400, description = "Not hex, not a container, or fewer than two", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Containers of different transactions (pst-different-transaction), or a refused one", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = PstJson), (status = 400, description = "Not hex, not a container, or fewer than two", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Containers of different transactions (pst-different-transaction), or a refused one", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
 pub async fn combine(
     State(node): State<Arc<Node>>,
-    LimitedBody(body): LimitedBody,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<PstJson>, ApiError> {
     let req: PstCombineRequest = json_body(&body, "{\"psts\": [\"<hex>\", \"<hex>\", …]}")?;
     if req.psts.len() < 2 || req.psts.len() > 255 {
@@ -231,10 +231,10 @@ pub async fn combine(
 /// signature it needs.
 #[utoipa::path(post, path = "/pst/finalize", tag = "pst",
     request_body = PstRequest,
-    responses((status = 200, body = FinalizedJson), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Too few signatures (pst-incomplete), or a refused container", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = FinalizedJson), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Too few signatures (pst-incomplete), or a refused container", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
 pub async fn finalize(
     State(node): State<Arc<Node>>,
-    LimitedBody(body): LimitedBody,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<FinalizedJson>, ApiError> {
     let req: PstRequest = json_body(&body, "{\"pst\": \"<hex>\"}")?;
     let tx = read(&node, &req.pst)?
@@ -250,10 +250,10 @@ pub async fn finalize(
 /// chain, finalizes it and submits the transaction.
 #[utoipa::path(post, path = "/pst/broadcast", tag = "pst",
     request_body = PstRequest,
-    responses((status = 200, body = BroadcastResponse), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already known, already in the chain (already-in-chain), or a double spend", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Spent outputs not the chain's (pst-spent-mismatch), too few signatures (pst-incomplete), a refused container, or an invalid transaction", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = BroadcastResponse), (status = 400, description = "Not hex, or not a container", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already known, already in the chain (already-in-chain), or a double spend", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Spent outputs not the chain's (pst-spent-mismatch), too few signatures (pst-incomplete), a refused container, or an invalid transaction", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
 pub async fn broadcast(
     State(node): State<Arc<Node>>,
-    LimitedBody(body): LimitedBody,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<BroadcastResponse>, ApiError> {
     let req: PstRequest = json_body(&body, "{\"pst\": \"<hex>\"}")?;
     let txid = crate::blocking(move || {

@@ -254,4 +254,30 @@ async fn malformed_requests_are_problems() {
         (StatusCode::BAD_REQUEST, "application/problem+json")
     );
     assert_eq!(v["code"], "bad-json");
+    // JSON only: another media type is 415; none is read as JSON.
+    let body = serde_json::to_vec(&json!({"pst": "zz"})).unwrap();
+    for route in ["/pst/inspect", "/pst/broadcast", "/transactions/create"] {
+        for ct in [
+            "text/plain",
+            "application/octet-stream",
+            "application/jsonx",
+        ] {
+            let (s, v, _) = call(&node, "POST", route, Some(ct), body.clone()).await;
+            assert_eq!(
+                (s, v["code"].as_str()),
+                (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    Some("unsupported-media-type")
+                ),
+                "{route} {ct}"
+            );
+        }
+    }
+    for ct in [None, Some("application/json; charset=utf-8")] {
+        let (s, v, _) = call(&node, "POST", "/pst/inspect", ct, body.clone()).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad-hex"))
+        );
+    }
 }

@@ -108,7 +108,7 @@ impl Handle {
 
     /// Disconnects and bans a peer.
     pub fn ban(&self, peer: &str) -> Result<(), HandleError> {
-        let id = parse_peer(peer)?;
+        let id = self.other_peer(peer)?;
         self.tx
             .send(Command::Ban(id))
             .map_err(|_| HandleError::Stopped)
@@ -117,7 +117,7 @@ impl Handle {
     /// Closes the connections to a peer without banning it (an operator's
     /// "disconnect"): the peer, or discovery, may connect again later.
     pub fn disconnect(&self, peer: &str) -> Result<(), HandleError> {
-        let id = parse_peer(peer)?;
+        let id = self.other_peer(peer)?;
         self.tx
             .send(Command::Disconnect(id))
             .map_err(|_| HandleError::Stopped)
@@ -136,6 +136,19 @@ impl Handle {
             .send(Command::Census(tx))
             .map_err(|_| HandleError::Stopped)?;
         rx.await.map_err(|_| HandleError::Stopped)
+    }
+}
+
+impl Handle {
+    /// A peer id to act on: well formed and not this node's own.
+    fn other_peer(&self, peer: &str) -> Result<PeerId, HandleError> {
+        let id = parse_peer(peer)?;
+        if id.to_string() == self.info.read().peer_id {
+            return Err(HandleError::PeerId(
+                "that is this node's own peer id".into(),
+            ));
+        }
+        Ok(id)
     }
 }
 
@@ -196,6 +209,13 @@ mod tests {
             h.disconnect("not-a-peer"),
             Err(HandleError::PeerId(_))
         ));
+        assert!(rx.try_recv().is_err(), "nothing was sent");
+        // Nor this node's own id (it would list itself as banned).
+        let me = PeerId::random();
+        h.info.write().peer_id = me.to_string();
+        for r in [h.disconnect(&me.to_string()), h.ban(&me.to_string())] {
+            assert!(matches!(r, Err(HandleError::PeerId(m)) if m.contains("own")));
+        }
         assert!(rx.try_recv().is_err(), "nothing was sent");
         drop(rx);
         assert!(matches!(

@@ -229,8 +229,17 @@ fn key_passphrase(confirm: bool) -> anyhow::Result<Zeroizing<String>> {
 /// A passphrase from the environment variable `var`, or asked for on the
 /// terminal as `what` (twice when `confirm`).
 fn ask_passphrase(var: &str, what: &str, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+    // A new passphrase (`confirm`) is held to the minimum wherever it
+    // comes from; one that opens an existing file is taken as it is.
+    let chosen = |p: Zeroizing<String>| {
+        let min = luminex_wallet::MIN_PASSPHRASE_CHARS;
+        if confirm && p.chars().count() < min {
+            bail!("a new passphrase needs at least {min} characters ({var} or the prompt)");
+        }
+        Ok(p)
+    };
     if let Ok(p) = std::env::var(var) {
-        return Ok(Zeroizing::new(p));
+        return chosen(Zeroizing::new(p));
     }
     let p = Zeroizing::new(
         rpassword::prompt_password(format!("{what}: ")).with_context(|| {
@@ -246,7 +255,7 @@ fn ask_passphrase(var: &str, what: &str, confirm: bool) -> anyhow::Result<Zeroiz
             bail!("the passphrases differ");
         }
     }
-    Ok(p)
+    chosen(p)
 }
 
 struct Ctx {

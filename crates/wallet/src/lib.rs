@@ -117,6 +117,11 @@ pub enum SecretKind {
 /// the first address) is still read.
 pub const WALLET_VERSION: u32 = 2;
 
+/// Fewest characters of a passphrase chosen for a new wallet or key file
+/// (the command line and the browser wallet alike): an empty or one-letter
+/// passphrase would make the encryption a formality.
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
+
 /// The two chains of keys of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyChain {

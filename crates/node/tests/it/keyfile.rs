@@ -29,6 +29,21 @@ fn stdout_of(out: Output) -> String {
 fn an_encrypted_key_file_moves_one_key() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // A new wallet's passphrase has at least 8 characters (as in the
+    // browser wallet); nothing is written without one.
+    for short in ["", "1234567"] {
+        let out = Command::new(crate::support::bin())
+            .args(["wallet", "--wallet", "a", "new"])
+            .env("LUMINEX_DATA_DIR", d)
+            .env("LUMINEX_WALLET_PASSPHRASE", short)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("at least 8 characters"), "{err}");
+    }
+    assert!(!d.join("dev/wallets/a.json").exists());
     stdout_of(luminex(d, "", &["wallet", "--wallet", "a", "new"]));
     stdout_of(luminex(
         d,
@@ -57,7 +72,10 @@ fn an_encrypted_key_file_moves_one_key() {
         "--out",
         k,
     ];
-    assert_eq!(stdout_of(luminex(d, "kp", &args)).trim(), second);
+    assert_eq!(
+        stdout_of(luminex(d, "key passphrase", &args)).trim(),
+        second
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -65,11 +83,11 @@ fn an_encrypted_key_file_moves_one_key() {
         assert_eq!(mode & 0o777, 0o600);
     }
     // Not over an existing file.
-    assert!(!luminex(d, "kp", &args).status.success());
+    assert!(!luminex(d, "key passphrase", &args).status.success());
 
     let out = stdout_of(luminex(
         d,
-        "kp",
+        "key passphrase",
         &["wallet", "--wallet", "b", "import-key", k],
     ));
     assert!(out.contains(&format!("address: {second}")), "{out}");
@@ -85,7 +103,11 @@ fn an_encrypted_key_file_moves_one_key() {
     let text = std::fs::read_to_string(&key).unwrap();
     let first = addresses.lines().next().unwrap();
     std::fs::write(&key, text.replace(&second, first)).unwrap();
-    let out = luminex(d, "kp", &["wallet", "--wallet", "c", "import-key", k]);
+    let out = luminex(
+        d,
+        "key passphrase",
+        &["wallet", "--wallet", "c", "import-key", k],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("the key file was changed"), "{err}");

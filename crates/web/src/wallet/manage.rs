@@ -23,7 +23,7 @@ const GAP_RECEIVE: u32 = 20;
 const GAP_CHANGE: u32 = 10;
 
 /// Shortest passphrase accepted for a new wallet.
-const MIN_PASSPHRASE: usize = 8;
+const MIN_PASSPHRASE: usize = luminex_wallet::MIN_PASSPHRASE_CHARS;
 
 /// One wallet file, as listed.
 struct Listed {

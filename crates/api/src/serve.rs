@@ -103,12 +103,23 @@ impl ConnectionLimits {
         if self.header_timeout.is_zero() || self.body_timeout.is_zero() {
             return Err("header and body timeouts must be positive".into());
         }
+        // Deadlines are instants: past this they would overflow the
+        // clock's range and fail every connection.
+        if self.header_timeout > MAX_TIMEOUT || self.body_timeout > MAX_TIMEOUT {
+            return Err(format!(
+                "header and body timeouts must be at most {} s (a day)",
+                MAX_TIMEOUT.as_secs()
+            ));
+        }
         if self.workers > Semaphore::MAX_PERMITS || self.work_queue > Semaphore::MAX_PERMITS {
             return Err("too many workers".into());
         }
         Ok(())
     }
 }
+
+/// Longest header or body timeout a listener takes.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// One open connection in the table.
 struct Slot {

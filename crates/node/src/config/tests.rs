@@ -132,6 +132,9 @@ fn zero_rate_limits_and_malformed_cors_origins_are_refused() {
         "cors_origins = [\"https://example.org/path\"]\n",
         "cors_origins = [\"ftp://example.org\"]\n",
         "cors_origins = [\"https://\"]\n",
+        // A deadline past the clock's range failed every connection.
+        "[rest_connections]\nheader_timeout_secs = 9223372036854775807\n",
+        "[rpc_connections]\nbody_timeout_secs = 86401\n",
     ] {
         std::fs::write(&p, bad).unwrap();
         assert!(

@@ -559,12 +559,16 @@ impl Node {
     }
 
     /// Re-admits transactions saved by [`Node::save_mempool`], validating
-    /// each again; those no longer valid are dropped. Returns (admitted,
-    /// dropped) and removes the file.
+    /// each again; those no longer valid are dropped, and so is the rest of
+    /// a file cut short. Returns (admitted, dropped) and removes the file.
     pub fn load_mempool(&self, path: &std::path::Path) -> std::io::Result<(usize, usize)> {
         let (mut admitted, mut dropped) = (0, 0);
         for record in crate::records::Reader::open(path, self.spec.max_tx_bytes)? {
-            match luminex_primitives::Decode::decode_all(&record?).map(|tx| self.submit(tx)) {
+            let Ok(record) = record else {
+                dropped += 1;
+                break;
+            };
+            match luminex_primitives::Decode::decode_all(&record).map(|tx| self.submit(tx)) {
                 Ok(Ok(_)) => admitted += 1,
                 _ => dropped += 1,
             }

@@ -52,11 +52,27 @@ impl<R: Read> Iterator for Reader<R> {
     type Item = std::io::Result<Vec<u8>>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        // The end of the file is the end of the records only between two
+        // records: a file that ends inside a length or a record was cut
+        // short (a copy interrupted, a full disk), and says so.
         let mut len = [0u8; 4];
-        match self.inner.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
-            Err(e) => return Some(Err(e)),
+        let mut got = 0;
+        while got < len.len() {
+            match self.inner.read(&mut len[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        match got {
+            0 => return None,
+            4 => {}
+            _ => {
+                return Some(Err(cut_short(format!(
+                    "{got} of a record length's 4 bytes"
+                ))))
+            }
         }
         let len = u32::from_le_bytes(len) as usize;
         if len > self.max {
@@ -66,6 +82,57 @@ impl<R: Read> Iterator for Reader<R> {
             )));
         }
         let mut buf = vec![0u8; len];
-        Some(self.inner.read_exact(&mut buf).map(|()| buf))
+        Some(self.inner.read_exact(&mut buf).map(|()| buf).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                cut_short(format!("part of a record of {len} bytes"))
+            } else {
+                e
+            }
+        }))
+    }
+}
+
+/// The error of a file that ends inside a record, after `what`.
+fn cut_short(what: String) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("the file ends after {what}: it was cut short"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(bytes: &[u8]) -> Vec<std::io::Result<Vec<u8>>> {
+        Reader {
+            inner: BufReader::new(bytes),
+            max: 1 << 20,
+        }
+        .collect()
+    }
+
+    #[test]
+    fn a_file_cut_inside_a_record_is_an_error_not_an_end() {
+        let mut file = Vec::new();
+        for r in [&b"abc"[..], b"de"] {
+            file.extend_from_slice(&(r.len() as u32).to_le_bytes());
+            file.extend_from_slice(r);
+        }
+        let whole = read_all(&file);
+        assert_eq!(whole.len(), 2);
+        assert_eq!(whole[1].as_ref().unwrap(), b"de");
+        assert!(read_all(&[]).is_empty());
+        // Cut inside the second length, and inside the second record.
+        for cut in [8, 9, 10, 12] {
+            let got = read_all(&file[..cut]);
+            assert_eq!(got.len(), 2, "cut at {cut}");
+            assert_eq!(got[0].as_ref().unwrap(), b"abc");
+            let e = got[1].as_ref().unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+            assert!(e.to_string().contains("cut short"), "{e}");
+        }
+        // A three-byte file is no records file at all.
+        assert!(read_all(&file[..3])[0].is_err());
     }
 }

@@ -145,7 +145,7 @@ impl From<MempoolError> for ApiError {
         let status = match &e {
             MempoolError::Invalid(luminex_ledger::TxError::Decode(_)) => StatusCode::BAD_REQUEST,
             MempoolError::AlreadyKnown(_) | MempoolError::Conflict { .. } => StatusCode::CONFLICT,
-            MempoolError::Full { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            MempoolError::Full { .. } | MempoolError::Halted(_) => StatusCode::SERVICE_UNAVAILABLE,
             MempoolError::Invalid(_) => match e.class() {
                 ErrorClass::Consensus
                 | ErrorClass::Policy

@@ -61,6 +61,11 @@ pub enum MempoolError {
     /// blocks through their proposers (ADR 0039), not through the mempool.
     #[error("evidence transactions are not relayed: proposers add them to blocks")]
     EvidenceNotRelayed,
+    /// The node's storage stopped after a failed write (a full disk, say):
+    /// what the mempool accepted now could never be mined here, nor
+    /// survive the restart the node needs (the reason given).
+    #[error("the node's storage stopped ({0}): no transaction is accepted until it is restarted")]
+    Halted(String),
     /// The pool is full and this transaction pays too little to displace any.
     #[error(
         "mempool is full; a fee rate of {} base units per byte is not above the lowest it holds, {}",
@@ -93,7 +98,8 @@ impl MempoolError {
             MempoolError::Conflict { .. } => ErrorClass::Consensus,
             MempoolError::AlreadyKnown(_)
             | MempoolError::Full { .. }
-            | MempoolError::EvidenceNotRelayed => ErrorClass::Policy,
+            | MempoolError::EvidenceNotRelayed
+            | MempoolError::Halted(_) => ErrorClass::Policy,
         }
     }
 
@@ -105,6 +111,7 @@ impl MempoolError {
             MempoolError::Conflict { .. } => "double-spend",
             MempoolError::Full { .. } => "mempool-full",
             MempoolError::EvidenceNotRelayed => "evidence-not-relayed",
+            MempoolError::Halted(_) => "storage-halted",
         }
     }
 }

@@ -387,8 +387,15 @@ fn insert_batch(node: &Node, batch: Vec<Verified>) {
     {
         let mut pool = node.mempool.write();
         let height = node.chain.tip().height + 1;
+        // A node whose storage stopped takes nothing more (see
+        // MempoolError::Halted).
+        let halted = node.chain.halted();
         for v in batch {
             let (txid, tx) = (v.candidate.txid, v.candidate.tx.clone());
+            if let Some(why) = &halted {
+                results.push((Err(MempoolError::Halted(why.clone())), tx, v.relay, v.reply));
+                continue;
+            }
             let candidate = v.candidate;
             let inserted = contained(node, "insert", Some(&txid), || {
                 #[cfg(test)]

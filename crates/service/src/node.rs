@@ -165,6 +165,9 @@ impl Node {
     }
 
     fn admit(&self, tx: Transaction) -> Result<Hash, MempoolError> {
+        if let Some(why) = self.chain.halted() {
+            return Err(MempoolError::Halted(why));
+        }
         let c = Candidate::new(tx, &self.spec)?;
         let view = StoreView(&self.chain);
         let height = self.chain.tip().height + 1;

@@ -21,6 +21,7 @@ fn mempool_error(e: MempoolError) -> ErrorObjectOwned {
             err(codes::DESERIALIZATION, "TX decode failed")
         }
         MempoolError::Conflict { .. } => err(codes::VERIFY_REJECTED, "txn-mempool-conflict"),
+        MempoolError::Halted(_) => err(codes::DATABASE, e.to_string()),
         _ => err(codes::VERIFY_REJECTED, format!("{}: {e}", e.code())),
     }
 }

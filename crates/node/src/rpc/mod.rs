@@ -36,6 +36,8 @@ pub mod codes {
     pub const NOT_FOUND: i32 = -5;
     /// RPC_INVALID_PARAMETER.
     pub const INVALID_PARAMETER: i32 = -8;
+    /// RPC_DATABASE_ERROR.
+    pub const DATABASE: i32 = -20;
     /// RPC_DESERIALIZATION_ERROR.
     pub const DESERIALIZATION: i32 = -22;
     /// RPC_VERIFY_ERROR.

@@ -268,3 +268,39 @@ async fn multisig_outputs_show_their_policy_and_spend_through_the_api() {
     let (_, b) = get(&node, &format!("/address/{addr}/balance")).await;
     assert_eq!(b["confirmed"], 0);
 }
+
+/// A node whose storage stopped (a failed write: a full disk) accepts no
+/// transaction: it could neither mine it nor keep it across the restart
+/// it needs. Broadcasting answers 503 storage-halted, singly and in a
+/// batch, and the mempool stays as it was.
+#[tokio::test]
+async fn a_node_whose_storage_stopped_accepts_no_transaction() {
+    let node = memory_node();
+    let k0 = node.spec.dev_key(0).unwrap();
+    let coins = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
+    let tx = transfer(
+        &node.spec,
+        &k0,
+        &coins[..1],
+        vec![TxOut {
+            amount: Amount::from_coins(1).unwrap(),
+            lock: lock_of(&node.spec.dev_key(1).unwrap()),
+        }],
+    );
+    node.chain.close().unwrap();
+    let (s, v) = broadcast_raw(&node, &tx).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("storage-halted")),
+        "{v}"
+    );
+    let body = serde_json::json!({ "txs": [hex::encode(tx.encode())] });
+    let (s, v) = post_json(&node, "/transactions/broadcast/batch", &body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["results"][0]["error"]["code"], "storage-halted", "{v}");
+    assert!(matches!(
+        node.submit(tx),
+        Err(luminex_mempool::MempoolError::Halted(_))
+    ));
+    assert!(node.mempool.read().is_empty());
+}

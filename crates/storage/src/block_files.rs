@@ -124,13 +124,28 @@ impl BlockFiles {
         std::fs::create_dir_all(dir).map_err(|e| io("creating", dir, e))?;
         let mut highest = 0;
         let mut total = 0;
+        let mut found = std::collections::BTreeSet::new();
         for entry in std::fs::read_dir(dir).map_err(|e| io("listing", dir, e))? {
             let entry = entry.map_err(|e| io("listing", dir, e))?;
             let name = entry.file_name();
             if let Some(n) = name.to_str().and_then(file_number) {
                 highest = highest.max(n);
+                found.insert(n);
                 total += entry.metadata().map_err(|e| io("reading", dir, e))?.len();
             }
+        }
+        // Files are numbered from 0 without gaps: one missing below the
+        // highest was deleted, and the blocks it held cannot be read.
+        if let Some(gap) = (0..highest).find(|n| !found.contains(n)) {
+            let path = Self::path(dir, gap);
+            return Err(io(
+                "missing",
+                &path,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the blocks it held cannot be read; restore it or sync the chain again",
+                ),
+            ));
         }
         let writer = Self::open_writer(dir, highest, direct)?;
         Ok(BlockFiles {
@@ -376,6 +391,14 @@ mod tests {
             assert_eq!(files.read(&second).unwrap(), b"next");
             assert_eq!(files.read(&third).unwrap(), b"again");
             assert_eq!(files.read(&first).unwrap(), big);
+            drop(files);
+            // A file below the highest deleted: refused at open.
+            std::fs::remove_file(BlockFiles::path(dir.path(), 0)).unwrap();
+            let err = BlockFiles::open_with(dir.path(), 1000, direct)
+                .err()
+                .expect("a gap in the numbers is refused")
+                .to_string();
+            assert!(err.contains("blk00000.dat: missing"), "{err}");
         }
     }
 

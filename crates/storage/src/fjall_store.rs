@@ -212,6 +212,10 @@ impl KvStore for FjallStore {
     fn disk_space(&self) -> u64 {
         self.db.disk_space().unwrap_or(0) + self.files.disk_space()
     }
+
+    fn block_file_bytes(&self) -> u64 {
+        self.files.disk_space()
+    }
 }
 
 /// Up to `limit` rows of `ks` under `prefix` (see [`KvStore::scan_raw`]).

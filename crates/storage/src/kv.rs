@@ -129,6 +129,13 @@ pub trait KvStore: Send + Sync {
 
     /// Bytes used on disk (0 for memory).
     fn disk_space(&self) -> u64;
+
+    /// Bytes in the append-only block files beside the database (0 for
+    /// a store without them): the chain store checks that a database that
+    /// holds no chain has none to speak of.
+    fn block_file_bytes(&self) -> u64 {
+        0
+    }
 }
 
 /// Typed access on top of any [`KvStore`].

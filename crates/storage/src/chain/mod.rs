@@ -429,6 +429,19 @@ impl ChainStore {
         }
         let tip = match kv.get(META_TIP, &TIP_KEY.to_string())? {
             None => {
+                // A database with no chain beside block files that hold one
+                // lost its records (a damaged journal can read as an empty
+                // one): starting a new chain over them would hide the loss.
+                // A first start that stopped after writing the genesis
+                // block's data leaves far less than this.
+                let stray = kv.block_file_bytes();
+                if stray > (1 << 20) + 4 * genesis.encoded_len() as u64 {
+                    return Err(ChainError::Inconsistent(format!(
+                        "the database holds no chain, but its block files hold {stray} bytes of one: \
+                         the database's records were lost or damaged. Restore the data directory \
+                         from a backup, or remove its db directory to sync the chain again"
+                    )));
+                }
                 let c = connect_genesis(&genesis);
                 let mut keys = IndexKeys::default();
                 let mut batch = connect_batch(
@@ -558,6 +571,7 @@ impl ChainStore {
             deferring: std::sync::atomic::AtomicBool::new(false),
             unsynced: std::sync::atomic::AtomicU32::new(0),
         };
+        store.check_block_files()?;
         {
             let _w = store.write.lock();
             store.catch_up_utxos()?;
@@ -632,6 +646,29 @@ impl ChainStore {
                 self.halt(&e);
                 return Err(e.into());
             }
+        }
+        Ok(())
+    }
+
+    /// At open: the tip, the last block the block files hold, read back
+    /// whole, so the newest block file deleted or cut short stops the node
+    /// at start with a clear error rather than surfacing later as failed
+    /// reads while it goes on writing (Bitcoin Core checks its last blocks
+    /// at start likewise). An older file missing is found when the files
+    /// are opened (their numbers must have no gap).
+    fn check_block_files(&self) -> Result<(), ChainError> {
+        let tip = self.tip();
+        for (height, hash) in [(tip.height, tip.hash)] {
+            let problem = match self.block(&hash) {
+                Ok(Some(_)) => continue,
+                Ok(None) => "it is missing".to_string(),
+                Err(e) => e.to_string(),
+            };
+            return Err(ChainError::Inconsistent(format!(
+                "block {height} ({hash}) cannot be read: {problem}. The block files are \
+                 damaged or missing: restore the data directory from a backup, or remove its \
+                 db directory to sync the chain again"
+            )));
         }
         Ok(())
     }

@@ -135,6 +135,47 @@ fn fjall_chain_store_and_reopen() {
     check_store(&|| Arc::new(FjallStore::open(dir2.path()).unwrap()));
 }
 
+/// Block files deleted or cut short, or a database that lost its records
+/// beside block files that still hold a chain, stop the store at open with
+/// a clear error instead of surfacing as failed reads later, or as a new
+/// chain started over the old one.
+#[test]
+fn lost_or_damaged_block_files_are_refused_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = TestChain::dev().spec;
+    let open = |path: &std::path::Path| {
+        open_store(Arc::new(FjallStore::open(path).unwrap()), spec.clone())
+    };
+    build(&open(dir.path()).unwrap());
+    let file = dir.path().join("blocks").join("blk00000.dat");
+    let whole = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &whole[..whole.len() / 2]).unwrap();
+    let e = open(dir.path()).err().expect("a file cut short is refused");
+    assert!(e.to_string().contains("block 4 "), "{e}");
+    std::fs::remove_file(&file).unwrap();
+    let e = open(dir.path()).err().expect("a deleted file is refused");
+    assert!(e.to_string().contains("block 4 "), "{e}");
+    assert!(e.to_string().contains("cannot be read"), "{e}");
+    // Put back, the chain opens as it was.
+    std::fs::write(&file, &whole).unwrap();
+    let store = open(dir.path()).unwrap();
+    assert_eq!(store.tip().height, 4);
+    store.check_consistency().unwrap();
+    drop(store);
+    // No chain in the database, a chain's worth in its block files.
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(fresh.path().join("blocks")).unwrap();
+    std::fs::write(
+        fresh.path().join("blocks").join("blk00000.dat"),
+        vec![7u8; 2 << 20],
+    )
+    .unwrap();
+    let e = open(fresh.path())
+        .err()
+        .expect("no new chain over old block files");
+    assert!(e.to_string().contains("holds no chain"), "{e}");
+}
+
 #[test]
 fn a_database_of_another_chain_is_refused() {
     let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());

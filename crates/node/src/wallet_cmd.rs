@@ -262,6 +262,9 @@ struct Ctx {
     cfg: Config,
     path: PathBuf,
     client: Client,
+    /// This command's hold on the wallet file (luminex_wallet::lock),
+    /// released early by a command that only waits afterwards.
+    lock: Option<luminex_wallet::lock::WalletLock>,
 }
 
 fn context(args: &WalletArgs) -> anyhow::Result<Ctx> {
@@ -282,10 +285,17 @@ fn context(args: &WalletArgs) -> anyhow::Result<Ctx> {
         .node
         .clone()
         .unwrap_or_else(|| format!("http://{}", cfg.http_addr));
+    let lock = luminex_wallet::lock::WalletLock::acquire(&path, || {
+        eprintln!(
+            "waiting for another luminex command using wallet {} to finish…",
+            args.wallet
+        )
+    })?;
     Ok(Ctx {
         client: Client::new(&url),
         cfg,
         path,
+        lock: Some(lock),
     })
 }
 
@@ -298,7 +308,7 @@ fn created(w: &Wallet, ctx: &Ctx) -> anyhow::Result<()> {
 
 /// Runs a wallet subcommand.
 pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
-    let ctx = context(&args)?;
+    let mut ctx = context(&args)?;
     let spec = &ctx.cfg.spec;
     match args.command {
         WalletCommand::New { scheme } => {
@@ -470,6 +480,8 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 .await?;
             println!("{}", r.txid);
             if wait {
+                // The file is written: other commands may use it meanwhile.
+                ctx.lock = None;
                 loop {
                     let t: TxJson = ctx.client.get(&format!("/transactions/{}", r.txid)).await?;
                     if t.status == "confirmed" {

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod keyfile;
+pub mod lock;
 pub mod multipart;
 pub mod multisig;
 pub mod pst;

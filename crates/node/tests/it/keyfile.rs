@@ -113,3 +113,41 @@ fn an_encrypted_key_file_moves_one_key() {
     assert!(err.contains("the key file was changed"), "{err}");
     assert!(!d.join("dev/wallets/c.json").exists());
 }
+
+/// Commands on one wallet take turns (a lock beside the file): of four
+/// `wallet new` at once, one makes the wallet and the file holds the
+/// wallet it showed; the others say it exists.
+#[test]
+fn concurrent_commands_on_one_wallet_take_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(crate::support::bin())
+                .args(["wallet", "--wallet", "w", "new"])
+                .env("LUMINEX_DATA_DIR", d)
+                .env("LUMINEX_WALLET_PASSPHRASE", "test passphrase")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = runs
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let made: Vec<&Output> = outs.iter().filter(|o| o.status.success()).collect();
+    assert_eq!(made.len(), 1, "exactly one makes the wallet");
+    for o in outs.iter().filter(|o| !o.status.success()) {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("already exists"), "{err}");
+    }
+    let shown = String::from_utf8_lossy(&made[0].stdout);
+    let address = stdout_of(luminex(d, "", &["wallet", "--wallet", "w", "address"]));
+    assert!(
+        shown.contains(&format!("address: {}", address.trim())),
+        "the file holds the wallet shown: {shown}"
+    );
+}

@@ -20,6 +20,26 @@ fn engine(e: impl std::fmt::Display) -> StoreError {
     StoreError::Engine(e.to_string())
 }
 
+/// Why the database at `path` did not open, said for an operator: fjall's
+/// own words for the common cases are a bare `Locked` or an OS error with
+/// no file named.
+fn opening(path: &Path, e: fjall::Error) -> StoreError {
+    let text = e.to_string();
+    let why = if text.contains("Locked") {
+        "it is in use by another process (another luminex node on the same data directory?)"
+            .to_string()
+    } else {
+        match &e {
+            fjall::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => format!(
+                "a file of the database is missing ({io}); the database may be damaged: \
+                 restore the data directory from a backup, or remove its db directory to sync again"
+            ),
+            _ => text,
+        }
+    };
+    StoreError::Engine(format!("opening the database {}: {why}", path.display()))
+}
+
 /// Default block cache: reorganisations and block serving read recent
 /// blocks back, and fjall's own default (32 MiB) holds only a few of them.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
@@ -67,7 +87,7 @@ impl FjallStore {
             // with one, a 5,000-transaction block took a median 1.5 s to
             // reach five loopback nodes, with the default 1.0 s (BENCHMARKS.md).
             .open()
-            .map_err(engine)?;
+            .map_err(|e| opening(path, e))?;
         let mut tables = HashMap::new();
         for id in TableId::ALL {
             let ks = db

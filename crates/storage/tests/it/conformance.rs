@@ -204,3 +204,19 @@ fn fjall_backend_conforms_and_persists() {
     assert_eq!(files, vec!["blk00000.dat".to_string()]);
     assert!(kv.disk_space() >= 80_000);
 }
+
+/// A database another process (here another store) holds is refused with
+/// words an operator can act on, naming the database.
+#[test]
+fn a_database_in_use_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = FjallStore::open(dir.path()).unwrap();
+    let e = FjallStore::open(dir.path())
+        .err()
+        .expect("in use")
+        .to_string();
+    assert!(e.contains("in use by another process"), "{e}");
+    assert!(e.contains(&dir.path().display().to_string()), "{e}");
+    drop(held);
+    FjallStore::open(dir.path()).unwrap();
+}

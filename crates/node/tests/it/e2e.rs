@@ -386,3 +386,36 @@ fn the_load_generator_submits_singly_and_in_batches() {
     }
     node.stop();
 }
+
+/// A node started under a low soft limit on open files raises it to the
+/// hard limit: its listeners admit more connections than a soft limit of
+/// 1,024 leaves descriptors for.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_node_raises_its_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let inner = crate::support::node_command(dir.path(), "dev", port, &[]);
+    let mut wrapped = std::process::Command::new("bash");
+    wrapped
+        .args(["-c", "ulimit -Sn 200 && exec \"$0\" \"$@\""])
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            wrapped.env(k, v);
+        }
+    }
+    let node = NodeProcess::spawn(&mut wrapped, port);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", node.child.id())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let soft: u64 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+    let hard: u64 = line.split_whitespace().nth(4).unwrap().parse().unwrap();
+    assert!(soft > 200, "{line}");
+    assert_eq!(soft, hard.min(1 << 20), "{line}");
+}

@@ -285,17 +285,32 @@ fn context(args: &WalletArgs) -> anyhow::Result<Ctx> {
         .node
         .clone()
         .unwrap_or_else(|| format!("http://{}", cfg.http_addr));
-    let lock = luminex_wallet::lock::WalletLock::acquire(&path, || {
-        eprintln!(
-            "waiting for another luminex command using wallet {} to finish…",
-            args.wallet
-        )
-    })?;
+    // Commands that make the wallet file lock it from the start (the lock
+    // file's directory made if need be); the others lock an existing one,
+    // and leave no trace where there is none (they fail, or need no file).
+    let creates = matches!(
+        args.command,
+        WalletCommand::New { .. }
+            | WalletCommand::ImportDev { .. }
+            | WalletCommand::Restore { .. }
+            | WalletCommand::ImportKey { .. }
+            | WalletCommand::ImportWatch { .. }
+    );
+    let lock = if creates || path.exists() {
+        Some(luminex_wallet::lock::WalletLock::acquire(&path, || {
+            eprintln!(
+                "waiting for another luminex command using wallet {} to finish…",
+                args.wallet
+            )
+        })?)
+    } else {
+        None
+    };
     Ok(Ctx {
         client: Client::new(&url),
         cfg,
         path,
-        lock: Some(lock),
+        lock,
     })
 }
 

@@ -564,7 +564,10 @@ impl ChainStore {
             write: Mutex::new(()),
             halted: RwLock::new(None),
             utxos: UtxoCache::new(options.utxo_cache_bytes, options.indexes.address),
-            flush_on_drop: std::sync::atomic::AtomicBool::new(true),
+            // Set once the UTXO set is brought up to the tip below: a store
+            // dropped before that (an open that failed) must not record a
+            // set it never caught up as current to the tip.
+            flush_on_drop: std::sync::atomic::AtomicBool::new(false),
             staking: RwLock::new(staking),
             indexes: options.indexes,
             recent: RecentBlocks::new(options.recent_block_bytes),
@@ -575,6 +578,9 @@ impl ChainStore {
         {
             let _w = store.write.lock();
             store.catch_up_utxos()?;
+            store
+                .flush_on_drop
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             let mut acc = Accepted {
                 status: AcceptStatus::MainChain,
                 connected: vec![],

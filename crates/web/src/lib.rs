@@ -128,7 +128,11 @@ pub(crate) fn set_security_headers(h: &mut axum::http::HeaderMap) {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not `no-referrer`: under it browsers send `Origin: null` on the
+        // pages' own form posts, which the dashboard and wallet must refuse
+        // as they would a sandboxed page's (origin.rs). `same-origin` still
+        // sends nothing to other sites.
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }

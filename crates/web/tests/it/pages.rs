@@ -17,6 +17,7 @@ struct Page {
     content_type: String,
     location: Option<String>,
     csp: Option<String>,
+    referrer: Option<String>,
     body: String,
 }
 
@@ -34,12 +35,14 @@ async fn get(node: &Arc<Node>, uri: &str) -> Page {
     let content_type = header("content-type").unwrap_or_default();
     let location = header("location");
     let csp = header("content-security-policy");
+    let referrer = header("referrer-policy");
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     Page {
         status,
         content_type,
         location,
         csp,
+        referrer,
         body: String::from_utf8(bytes.to_vec()).unwrap(),
     }
 }
@@ -51,6 +54,9 @@ async fn page(node: &Arc<Node>, uri: &str) -> String {
     assert_eq!(p.status, StatusCode::OK, "{uri}: {}", p.body);
     assert!(p.content_type.starts_with("text/html"), "{uri}");
     assert_eq!(p.csp.as_deref(), Some(luminex_web::CONTENT_SECURITY_POLICY));
+    // Nothing to other sites, and the pages' own forms keep their Origin
+    // (no-referrer would make it null, which the dashboard refuses).
+    assert_eq!(p.referrer.as_deref(), Some("same-origin"));
     assert!(p.body.starts_with("<!DOCTYPE html>"), "{uri}");
     for attr in ["src=\"", "href=\"", "action=\""] {
         for (i, _) in p.body.match_indices(attr) {

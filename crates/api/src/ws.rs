@@ -165,6 +165,24 @@ async fn ended(held: &mut Option<HeldConnection>) {
     }
 }
 
+/// How long one message may take to leave: a client that stops reading
+/// fills its socket's buffers, and a send would then wait forever, out of
+/// reach of eviction, shutdown and the slow-consumer rule.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a closing frame may take before the socket is simply dropped.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Sends `msg`; false if the connection is gone, the send took longer than
+/// [`SEND_TIMEOUT`], or the connection was evicted or its listener stopped
+/// meanwhile (then the caller drops the socket).
+async fn send(socket: &mut WebSocket, msg: Message, held: &mut Option<HeldConnection>) -> bool {
+    tokio::select! {
+        r = tokio::time::timeout(SEND_TIMEOUT, socket.send(msg)) => matches!(r, Ok(Ok(()))),
+        _ = ended(held) => false,
+    }
+}
+
 async fn serve(node: Arc<Node>, mut socket: WebSocket, mut held: Option<HeldConnection>) {
     let mut rx = node.events.subscribe();
     let mut subs = Subscriptions::default();
@@ -172,13 +190,13 @@ async fn serve(node: Arc<Node>, mut socket: WebSocket, mut held: Option<HeldConn
         tokio::select! {
             _ = ended(&mut held) => {
                 let frame = CloseFrame { code: 1001, reason: "going away".into() };
-                let _ = socket.send(Message::Close(Some(frame))).await;
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
                 return;
             },
             msg = socket.recv() => match msg {
                 Some(Ok(Message::Text(t))) => {
                     let reply = subs.apply(&node, t.as_str());
-                    if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
+                    if !send(&mut socket, Message::Text(reply.to_string().into()), &mut held).await {
                         return;
                     }
                 }
@@ -188,14 +206,14 @@ async fn serve(node: Arc<Node>, mut socket: WebSocket, mut held: Option<HeldConn
             ev = rx.recv() => match ev {
                 Ok(e) => {
                     for v in subs.render(&e) {
-                        if socket.send(Message::Text(v.to_string().into())).await.is_err() {
+                        if !send(&mut socket, Message::Text(v.to_string().into()), &mut held).await {
                             return;
                         }
                     }
                 }
                 Err(RecvError::Lagged(n)) => {
                     let frame = CloseFrame { code: 1008, reason: format!("slow consumer: {n} events dropped").into() };
-                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
                     return;
                 }
                 Err(RecvError::Closed) => return,

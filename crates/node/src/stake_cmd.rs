@@ -332,6 +332,7 @@ pub async fn run(
     path: &std::path::Path,
     passphrase: &str,
     cmd: StakingCommand,
+    lock: &mut Option<luminex_wallet::lock::WalletLock>,
 ) -> anyhow::Result<()> {
     let info = staking_info(client).await?;
     let min = amount(info.min_stake);
@@ -500,6 +501,8 @@ pub async fn run(
         .await?;
     println!("{}", r.txid);
     if send.wait {
+        // The wallet file is written: other commands may use it meanwhile.
+        *lock = None;
         loop {
             let t: TxJson = client.get(&format!("/transactions/{}", r.txid)).await?;
             if t.status == "confirmed" {

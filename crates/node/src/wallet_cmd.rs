@@ -297,12 +297,23 @@ fn context(args: &WalletArgs) -> anyhow::Result<Ctx> {
             | WalletCommand::ImportWatch { .. }
     );
     let lock = if creates || path.exists() {
-        Some(luminex_wallet::lock::WalletLock::acquire(&path, || {
+        let waiting = || {
             eprintln!(
                 "waiting for another luminex command using wallet {} to finish…",
                 args.wallet
             )
-        })?)
+        };
+        match luminex_wallet::lock::WalletLock::acquire(&path, waiting) {
+            Ok(l) => Some(l),
+            Err(e) if creates => return Err(e.into()),
+            // Where the lock file cannot be made (a wallet readable but not
+            // writable by this user, read-only media) a command on an
+            // existing wallet runs unlocked, as it did before locks.
+            Err(e) => {
+                eprintln!("note: running without the wallet's lock: {e}");
+                None
+            }
+        }
     } else {
         None
     };
@@ -608,7 +619,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
         }
         WalletCommand::Staking(cmd) => {
             let pass = passphrase(false)?;
-            crate::stake_cmd::run(spec, &ctx.client, &ctx.path, &pass, cmd).await?
+            crate::stake_cmd::run(spec, &ctx.client, &ctx.path, &pass, cmd, &mut ctx.lock).await?
         }
         WalletCommand::Multisig(cmd) => run_multisig(&ctx, cmd).await?,
         WalletCommand::Pst(cmd) => run_pst(&ctx, cmd).await?,

@@ -66,12 +66,21 @@ fn open(path: &Path) -> Result<(File, impl Fn(std::io::Error) -> WalletError), W
     if let Some(dir) = lock.parent() {
         std::fs::create_dir_all(dir).map_err(&io)?;
     }
-    let file = OpenOptions::new()
+    let file = match OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&lock)
-        .map_err(&io)?;
+    {
+        Ok(f) => f,
+        // A user who may read the wallets but not write there locks an
+        // existing lock file through a read-only descriptor (the lock is
+        // on the file, not the descriptor's mode).
+        Err(e) => OpenOptions::new()
+            .read(true)
+            .open(&lock)
+            .map_err(|_| io(e))?,
+    };
     Ok((file, io))
 }
 

@@ -240,10 +240,18 @@ impl ShamirShare {
                 })
             })
             .collect::<Result<Vec<u16>, _>>()?;
-        if words.len() < CHECKSUM_WORDS + 1 {
+        // Shares come in a few lengths (one per secret length): a count
+        // that is none of them is a word missing or extra, which would
+        // otherwise shift every later bit and read as a mistyped word.
+        let valid = (16..=32).step_by(4).map(share_words);
+        if let Some(expected) = valid
+            .clone()
+            .min_by_key(|n| n.abs_diff(words.len()))
+            .filter(|_| !valid.clone().any(|n| n == words.len()))
+        {
             return Err(ShamirError::WordCount {
                 found: words.len(),
-                expected: share_words(16),
+                expected,
             });
         }
         // The header's first word holds the version and the id's first bits;
@@ -488,7 +496,16 @@ mod tests {
         assert!(ShamirShare::from_words(&swapped.join(" ")).is_err());
         // A word left out, a word not in the list.
         let short = words[1..].join(" ");
-        assert!(ShamirShare::from_words(&short).is_err());
+        assert!(matches!(
+            ShamirShare::from_words(&short),
+            Err(ShamirError::WordCount { found, expected }) if found + 1 == expected
+        ));
+        for pos in [5, words.len() - 1] {
+            let mut missing = words.clone();
+            missing.remove(pos);
+            let e = ShamirShare::from_words(&missing.join(" ")).unwrap_err();
+            assert!(e.to_string().contains("a word is missing"), "{e}");
+        }
         let mut odd = words.clone();
         odd[5] = "luminex";
         assert_eq!(

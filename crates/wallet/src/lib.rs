@@ -77,7 +77,7 @@ pub enum WalletError {
     #[error("amount out of range")]
     Amount,
     /// A watch-only wallet holds no secret: it cannot sign.
-    #[error("this is a watch-only wallet: it has no keys to sign with")]
+    #[error("this is a watch-only wallet: it holds no keys, so it can neither sign nor derive new addresses (do that in the full wallet, then export its watch list again)")]
     WatchOnly,
     /// The wallet's keys do not come from a recovery phrase (a dev-key or
     /// watch-only wallet).

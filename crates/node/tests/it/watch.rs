@@ -73,6 +73,16 @@ fn a_watch_only_wallet_matches_the_full_wallet_and_cannot_sign() {
         ],
     );
     assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("watch-only wallet"));
+    // Nor derive a new address (ML-DSA keys have no public derivation).
+    let out = luminex(
+        w,
+        port,
+        &["wallet", "--wallet", "watch", "address", "--new"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("derive new addresses"), "{err}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("watch-only"));
     let unsigned = file("unsigned.pst");
     let shown = ok(

@@ -290,6 +290,7 @@ pub async fn create(
         tx: hex::encode(plan.tx.encode()),
         txid: plan.tx.txid().to_string(),
         fee: plan.fee.base(),
+        fee_coins: plan.fee.to_string(),
         inputs: plan
             .tx
             .inputs
@@ -299,6 +300,7 @@ pub async fn create(
                 txid: i.txid.to_string(),
                 vout: i.vout,
                 amount: o.amount.base(),
+                amount_coins: o.amount.to_string(),
             })
             .collect(),
         signature_message: hex::encode(plan.signature_message().0),

@@ -35,7 +35,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use luminex_ledger::ErrorClass;
 use luminex_mempool::MempoolError;
-use luminex_primitives::{Address, Amount, Encode, Hash, TxKind};
+use luminex_primitives::{Address, Encode, Hash, TxKind};
 use luminex_storage::StoreError;
 
 use luminex_service::metrics::RouteLabels;
@@ -444,9 +444,7 @@ enum HistoryFormat {
     Csv,
 }
 
-pub(crate) fn coins(v: u64) -> String {
-    Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string())
-}
+pub(crate) use types::coins;
 
 /// Runs `f` on tokio's blocking pool: CPU-bound work (signature
 /// verification, a transaction's admission) that must not stall an async
@@ -491,6 +489,7 @@ async fn transaction(
                 txid: i.txid.to_string(),
                 vout: i.vout,
                 amount: out.map(|o| o.amount.base()),
+                amount_coins: out.map(|o| o.amount.to_string()),
                 address: out.map(|o| node.spec.address(o.lock).to_string()),
             }
         })
@@ -514,6 +513,7 @@ async fn transaction(
         kind: tx.kind.name().into(),
         authority: AuthorityJson::of(&tx),
         fee,
+        fee_coins: fee.map(coins),
         size: tx.encoded_len(),
         expiry_height: tx.expiry_height,
         data: (!tx.data.is_empty()).then(|| hex::encode(&tx.data)),
@@ -804,7 +804,9 @@ async fn history(
                 txid: r.txid.to_string(),
                 height: r.height,
                 received: r.received.base(),
+                received_coins: r.received.to_string(),
                 sent: r.sent.base(),
+                sent_coins: r.sent.to_string(),
                 net_coins: net_coins(r.received.base(), r.sent.base()),
             })
             .collect(),

@@ -49,6 +49,8 @@ pub struct PstInputJson {
     pub vout: u32,
     /// Amount the container says the output holds, base units.
     pub amount: u64,
+    /// The same in coins.
+    pub amount_coins: String,
     /// Address the container says it pays.
     pub address: String,
     /// `key`, or `multisig`.
@@ -69,6 +71,8 @@ pub struct PstInputJson {
 pub struct PstOutputJson {
     /// Base units.
     pub amount: u64,
+    /// The same in coins.
+    pub amount_coins: String,
     /// Address paid.
     pub address: String,
 }
@@ -86,6 +90,8 @@ pub struct PstJson {
     pub outputs: Vec<PstOutputJson>,
     /// Fee, base units (inputs minus outputs as the container claims them).
     pub fee: u64,
+    /// The same in coins.
+    pub fee_coins: String,
     /// Whether every input has the signatures it needs.
     pub complete: bool,
     /// What the transaction does, in words (as `pst inspect` prints).
@@ -158,6 +164,7 @@ fn view(node: &Node, p: &PartialTx) -> PstJson {
                 txid: op.txid.to_string(),
                 vout: op.vout,
                 amount: x.spent.amount.base(),
+                amount_coins: x.spent.amount.to_string(),
                 address: spec.address(x.spent.lock).to_string(),
                 policy: policy.into(),
                 keys,
@@ -179,10 +186,12 @@ fn view(node: &Node, p: &PartialTx) -> PstJson {
             .iter()
             .map(|o| PstOutputJson {
                 amount: o.amount.base(),
+                amount_coins: o.amount.to_string(),
                 address: spec.address(o.lock).to_string(),
             })
             .collect(),
         fee: total_in.saturating_sub(total_out),
+        fee_coins: crate::coins(total_in.saturating_sub(total_out)),
         complete: p.finalize(spec).is_ok(),
         description: p.describe(spec),
     }

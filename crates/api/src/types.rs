@@ -73,6 +73,9 @@ pub struct InputJson {
     pub vout: u32,
     /// Spent amount, when known.
     pub amount: Option<u64>,
+    /// The same in coins.
+    #[serde(default)]
+    pub amount_coins: Option<String>,
     /// Spent from, when known.
     pub address: Option<String>,
 }
@@ -146,6 +149,9 @@ pub struct TxJson {
     pub kind: String,
     /// Fee in base units, when the inputs are known.
     pub fee: Option<u64>,
+    /// The same in coins.
+    #[serde(default)]
+    pub fee_coins: Option<String>,
     /// Encoded size.
     pub size: usize,
     /// Expiry height (0: none).
@@ -312,8 +318,14 @@ pub struct HistoryEntryJson {
     pub height: u64,
     /// Received, base units.
     pub received: u64,
+    /// The same in coins.
+    #[serde(default)]
+    pub received_coins: String,
     /// Sent, base units.
     pub sent: u64,
+    /// The same in coins.
+    #[serde(default)]
+    pub sent_coins: String,
     /// Received minus sent, in coins (with sign).
     pub net_coins: String,
 }
@@ -416,14 +428,18 @@ pub struct P2pStatusJson {
 
 /// Signed decimal coins of `received - sent`.
 pub fn net_coins(received: u64, sent: u64) -> String {
-    let fmt = |v: u64| {
-        luminex_primitives::Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string())
-    };
     if received >= sent {
-        fmt(received - sent)
+        coins(received - sent)
     } else {
-        format!("-{}", fmt(sent - received))
+        format!("-{}", coins(sent - received))
     }
+}
+
+/// An amount of base units in decimal coins (`12.5`), the `*_coins`
+/// fields beside every amount; a figure past the largest amount (a sum of
+/// several) in base units.
+pub fn coins(base: u64) -> String {
+    luminex_primitives::Amount::from_base(base).map_or_else(|| base.to_string(), |a| a.to_string())
 }
 
 /// One Stratum worker's figures (`GET /mining/workers`).
@@ -565,6 +581,9 @@ pub struct PlannedInputJson {
     pub vout: u32,
     /// Its amount, base units.
     pub amount: u64,
+    /// The same in coins.
+    #[serde(default)]
+    pub amount_coins: String,
 }
 
 /// An unsigned payment to sign (`POST /transactions/create`).
@@ -576,6 +595,9 @@ pub struct CreatedTxJson {
     pub txid: String,
     /// Fee it pays, base units.
     pub fee: u64,
+    /// The same in coins.
+    #[serde(default)]
+    pub fee_coins: String,
     /// The coins it spends.
     pub inputs: Vec<PlannedInputJson>,
     /// The message every witness signs, hex.

@@ -147,7 +147,9 @@ mod tests {
             txid: format!("{txid:064x}"),
             height,
             received,
+            received_coins: String::new(),
             sent,
+            sent_coins: String::new(),
             net_coins: String::new(),
         }
     }

@@ -97,6 +97,11 @@ async fn broadcast_confirm_and_query_every_route() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["status"], "pending");
     assert!(v["fee"].as_u64().unwrap() > 0);
+    // Every amount has its coins beside it.
+    let fee = luminex_primitives::Amount::from_base(v["fee"].as_u64().unwrap()).unwrap();
+    assert_eq!(v["fee_coins"], fee.to_string());
+    let input = luminex_primitives::Amount::from_base(v["inputs"][0]["amount"].as_u64().unwrap());
+    assert_eq!(v["inputs"][0]["amount_coins"], input.unwrap().to_string());
     let k1 = node
         .spec
         .address(node.spec.dev_key(1).unwrap().public_key().lock())

@@ -74,6 +74,13 @@ async fn create_sign_and_broadcast_a_payment() {
     assert_eq!(r["txid"], v["txid"]);
     let e = node.mempool.read().get(&tx.txid()).unwrap().clone();
     assert_eq!(e.fee.base(), v["fee"].as_u64().unwrap());
+    assert_eq!(v["fee_coins"], e.fee.to_string());
+    assert_eq!(
+        v["inputs"][0]["amount_coins"],
+        luminex_primitives::Amount::from_base(v["inputs"][0]["amount"].as_u64().unwrap())
+            .unwrap()
+            .to_string()
+    );
     let (_, shown) = get(&node, &format!("/transactions/{}", tx.txid())).await;
     assert_eq!(
         shown["data"],

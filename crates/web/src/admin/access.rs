@@ -50,17 +50,22 @@ pub fn random_hex() -> String {
 }
 
 /// Writes a fresh key to `path` (mode 0600, replacing what was there) and
-/// returns it.
+/// returns it. What was at `path` is removed first and the key written to
+/// a file created new: written through, an old file (or a link someone put
+/// there) would keep its owner, and any process holding it open would read
+/// the new key.
 pub fn write_fresh_key(path: &Path) -> std::io::Result<String> {
     let key = random_hex();
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     std::io::Write::write_all(&mut opts.open(path)?, key.as_bytes())?;
-    // A file that existed keeps its old mode through `open`: tighten it.
-    #[cfg(unix)]
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     Ok(key)
 }
 
@@ -382,6 +387,26 @@ mod tests {
         assert_ne!(write_fresh_key(&p).unwrap(), k, "a new key each time");
         std::fs::write(&p, "short").unwrap();
         assert!(read_key(&p).is_err());
+        // A link put where the key goes: the key goes to a new file, never
+        // through the link, and the file it pointed at is unchanged.
+        let elsewhere = dir.join("public.txt");
+        std::fs::write(&elsewhere, "public").unwrap();
+        std::fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &p).unwrap();
+        let k = write_fresh_key(&p).unwrap();
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "public");
+        assert!(!std::fs::symlink_metadata(&p)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(read_key(&p).unwrap(), k);
+        // A file someone else holds open keeps its old bytes.
+        let held = std::fs::File::open(&p).unwrap();
+        let newer = write_fresh_key(&p).unwrap();
+        let mut old = String::new();
+        std::io::Read::read_to_string(&mut &held, &mut old).unwrap();
+        assert_eq!(old, k);
+        assert_ne!(old, newer);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -230,12 +230,17 @@ impl Sessions {
         let idle = self.idle;
         map.retain(|_, s| s.last_seen.elapsed() < idle);
         if map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, s)| s.last_seen)
-                .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
+            // The least recently used session of the same role goes first:
+            // logging in again and again with the viewer key must not end
+            // the operator's session.
+            let oldest = |same_role: bool| {
+                map.iter()
+                    .filter(|(_, o)| !same_role || o.role == role)
+                    .min_by_key(|(_, o)| o.last_seen)
+                    .map(|(k, _)| k.clone())
+            };
+            if let Some(k) = oldest(true).or_else(|| oldest(false)) {
+                map.remove(&k);
             }
         }
         map.insert(id.clone(), s.clone());

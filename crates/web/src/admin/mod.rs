@@ -84,17 +84,20 @@ pub struct Admin {
     settings: Vec<(String, String)>,
     /// Wrong keys presented at login, against their allowed rate.
     throttle: access::LoginThrottle,
-    /// Refusals of requests without a session written to the audit log,
-    /// against their allowed rate ([`UNSESSIONED_AUDITS_PER_MINUTE`]).
-    unsessioned: governor::DefaultDirectRateLimiter,
-    /// Those refused past the rate since the last one written.
-    unsessioned_skipped: std::sync::atomic::AtomicU64,
+    /// Entries not made by the operator (refusals, viewer logins) written
+    /// to the audit log, against their allowed rate
+    /// ([`LIMITED_AUDITS_PER_MINUTE`]).
+    limited: governor::DefaultDirectRateLimiter,
+    /// Those past the rate since the last one written.
+    limited_skipped: std::sync::atomic::AtomicU64,
 }
 
-/// Refusals of requests without a session (anyone can send them) written
-/// to the audit log per minute at most; past that they are counted, and
-/// the next one written says how many were not.
-pub const UNSESSIONED_AUDITS_PER_MINUTE: u32 = 30;
+/// Audit entries that anyone, or a viewer, can cause (every refusal, a
+/// viewer's login) written per minute at most; past that they are counted,
+/// and the next one written says how many were not. The operator's own
+/// actions are always written, and a flood of the others cannot rotate
+/// them out of the log quickly.
+pub const LIMITED_AUDITS_PER_MINUTE: u32 = 30;
 
 impl Admin {
     /// The dashboard of `node` with these keys, an audit log in
@@ -120,10 +123,10 @@ impl Admin {
             key_files: key_files.into(),
             sample: Mutex::new(None),
             settings: Vec::new(),
-            unsessioned: governor::RateLimiter::direct(governor::Quota::per_minute(
-                std::num::NonZeroU32::new(UNSESSIONED_AUDITS_PER_MINUTE).expect("positive"),
+            limited: governor::RateLimiter::direct(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(LIMITED_AUDITS_PER_MINUTE).expect("positive"),
             )),
-            unsessioned_skipped: std::sync::atomic::AtomicU64::new(0),
+            limited_skipped: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -138,6 +141,25 @@ impl Admin {
     /// The audit log.
     pub fn audit(&self) -> &AuditLog {
         &self.audit
+    }
+
+    /// Writes `e` to the audit log within [`LIMITED_AUDITS_PER_MINUTE`]:
+    /// past the rate it is only counted, and the next written says how many
+    /// were not.
+    fn record_limited(&self, mut e: Entry) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.limited.check().is_err() {
+            self.limited_skipped.fetch_add(1, Relaxed);
+            return;
+        }
+        let skipped = self.limited_skipped.swap(0, Relaxed);
+        if skipped > 0 {
+            e.outcome = format!(
+                "{} ({skipped} more refusals or viewer logins before this were not recorded)",
+                e.outcome
+            );
+        }
+        self.audit.record(&e);
     }
 
     fn session(&self, headers: &HeaderMap) -> Lookup {
@@ -342,37 +364,16 @@ pub(crate) fn authorize(
     subject: &str,
     needs_operator: bool,
 ) -> Result<Session, Box<Response>> {
+    // Recorded within a rate: anyone (or a viewer) can cause refusals, and
+    // a flood of them must not rotate the operator's entries out of the log.
     let refuse = |who: &str, why: &str, p: Problem| {
-        admin.audit.record(&Entry::now(
-            who,
-            action,
-            subject,
-            &format!("refused: {why}"),
-        ));
+        admin.record_limited(Entry::now(who, action, subject, &format!("refused: {why}")));
         Err(Box::new(p.into_response()))
-    };
-    // Without a session the sender is anyone: recorded within a rate, so
-    // a flood of them cannot rotate the operators' entries out of the log.
-    let refuse_unsessioned = |who: &str, why: &str, p: Problem| {
-        use std::sync::atomic::Ordering::Relaxed;
-        if admin.unsessioned.check().is_err() {
-            admin.unsessioned_skipped.fetch_add(1, Relaxed);
-            return Err(Box::new(p.into_response()));
-        }
-        let skipped = admin.unsessioned_skipped.swap(0, Relaxed);
-        let why = if skipped > 0 {
-            format!(
-                "{why} ({skipped} more refused without a session before this were not recorded)"
-            )
-        } else {
-            why.to_string()
-        };
-        refuse(who, &why, p)
     };
     let s = match admin.session(headers) {
         Lookup::Active(s) => s,
         Lookup::None => {
-            return refuse_unsessioned(
+            return refuse(
                 "not logged in",
                 "not logged in",
                 Problem::new(
@@ -382,9 +383,7 @@ pub(crate) fn authorize(
                 ),
             )
         }
-        Lookup::Expired => {
-            return refuse_unsessioned("expired session", "session expired", expired(admin))
-        }
+        Lookup::Expired => return refuse("expired session", "session expired", expired(admin)),
     };
     if !s.csrf_ok(form.get("csrf").map(String::as_str)) {
         let why = if form.contains_key("csrf") {
@@ -478,9 +477,13 @@ async fn login(
     match admin.keys.check(presented) {
         Some((role, fp)) => {
             let (id, s) = admin.sessions.open(role, fp);
-            admin
-                .audit
-                .record(&Entry::now(&s.who(), "login", role.name(), "done"));
+            let entry = Entry::now(&s.who(), "login", role.name(), "done");
+            match role {
+                Role::Operator => {
+                    admin.audit.record(&entry);
+                }
+                Role::Viewer => admin.record_limited(entry),
+            }
             let mut resp = axum::response::Redirect::to("/admin").into_response();
             if let Ok(v) = HeaderValue::from_str(&access::set_cookie(&id)) {
                 resp.headers_mut().insert(header::SET_COOKIE, v);

@@ -757,7 +757,7 @@ async fn other_sites_pages_are_kept_out_and_floods_cannot_rotate_the_audit_log()
         .collect();
     assert_eq!(
         unsessioned.len(),
-        luminex_web::admin::UNSESSIONED_AUDITS_PER_MINUTE as usize
+        luminex_web::admin::LIMITED_AUDITS_PER_MINUTE as usize
     );
     for e in &unsessioned {
         assert!(
@@ -775,4 +775,36 @@ async fn other_sites_pages_are_kept_out_and_floods_cannot_rotate_the_audit_log()
     let r = post(&d, "/admin/peers/add", None, &huge).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(d.admin.audit().recent(1000).unwrap().len(), entries.len());
+}
+
+/// The viewer key cannot push the operator out: logging in again and
+/// again ends the viewer's own older sessions, not the operator's, and its
+/// refused attempts (like its logins) are recorded within a rate, so the
+/// operator's entries stay in the audit log.
+#[tokio::test]
+async fn the_viewer_cannot_end_the_operators_session_or_flood_the_audit_log() {
+    let d = Dash::new(AdminOptions::default());
+    let operator = login(&d, OPERATOR).await;
+    let mut viewer = String::new();
+    for _ in 0..100 {
+        viewer = login(&d, VIEWER).await;
+    }
+    let r = get(&d, "/admin", Some(&operator)).await;
+    assert_eq!(r.status, StatusCode::OK, "the operator's session lives");
+    for _ in 0..100 {
+        let r = post(&d, "/admin/peers/ban", Some(&viewer), "peer=x&csrf=forged").await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    let entries = d.admin.audit().recent(1000).unwrap();
+    let others = entries
+        .iter()
+        .filter(|e| !e.who.starts_with("operator"))
+        .count();
+    assert_eq!(
+        others,
+        luminex_web::admin::LIMITED_AUDITS_PER_MINUTE as usize
+    );
+    assert!(entries
+        .iter()
+        .any(|e| e.who.starts_with("operator") && e.action == "login"));
 }

@@ -200,6 +200,12 @@ async fn serve(node: Arc<Node>, mut socket: WebSocket, mut held: Option<HeldConn
                         return;
                     }
                 }
+                // A message past the bound: say so (1009) before closing.
+                Some(Err(e)) if e.to_string().contains("Message too long") => {
+                    let frame = CloseFrame { code: 1009, reason: "message too big".into() };
+                    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+                    return;
+                }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },

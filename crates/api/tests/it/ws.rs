@@ -274,7 +274,7 @@ async fn websockets_count_against_the_connection_limits_and_close_at_shutdown() 
     tx1.send(Message::Text("x".repeat(64 * 1024).into()))
         .await
         .unwrap();
-    assert_eq!(close_code(&mut rx1).await.unwrap_or(1009), 1009);
+    assert_eq!(close_code(&mut rx1).await, Some(1009));
     drop((tx1, rx1));
     // … and frees its place: a new one from the address is served, once
     // the server has seen the first go (no fixed wait: until a deadline).

@@ -219,11 +219,15 @@ pub(crate) async fn mempool_switch(
     }
     let chosen = crate::i18n::Chosen::of(&req);
     let refused = is_remote_refused(&admin, &req);
+    let foreign = crate::origin::check(&req, admin.opts.allow_remote).err();
     let headers = req.headers().clone();
     let mut resp = chosen
         .render(async move {
             if refused {
                 remote_refusal()
+            } else if let Some(why) = foreign {
+                let (title, message) = why.text();
+                Problem::new(StatusCode::FORBIDDEN, title, message).into_response()
             } else {
                 pages::mempool(State(admin), headers).await
             }

@@ -730,6 +730,18 @@ async fn other_sites_pages_are_kept_out_and_floods_cannot_rotate_the_audit_log()
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("this computer"), "{}", r.body);
+    // The mempool page too (it shares its address with the API's JSON).
+    let r = send(
+        &d,
+        "GET",
+        "/admin/mempool",
+        None,
+        None,
+        Some(LOCAL),
+        Some(("host", "rebind.attacker.example:8645")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = send(
         &d,
         "GET",

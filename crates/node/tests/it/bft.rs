@@ -341,6 +341,24 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
         all.extend_from_slice(args);
         ok(w, v0.port, &all)
     };
+    // A submit the node refuses: its error output.
+    let refused_submit = |change: &str| -> String {
+        let out = crate::support::luminex(
+            w,
+            v0.port,
+            &[
+                "chain",
+                "--chain",
+                "poa",
+                "authority",
+                "submit",
+                "--tx",
+                change,
+            ],
+        );
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     let new_key = w.join("new.key");
     let pubkey = cli(&["authority", "keygen", "--out", new_key.to_str().unwrap()]);
     // Far enough ahead for the seven CLI runs below on a loaded machine:
@@ -375,21 +393,7 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
             change,
         ]);
         if i == 1 {
-            let out = crate::support::luminex(
-                w,
-                v0.port,
-                &[
-                    "chain",
-                    "--chain",
-                    "poa",
-                    "authority",
-                    "submit",
-                    "--tx",
-                    change,
-                ],
-            );
-            assert!(!out.status.success());
-            let err = String::from_utf8_lossy(&out.stderr);
+            let err = refused_submit(change);
             assert!(err.contains("authority-not-enough-power"), "{err}");
         }
     }
@@ -411,21 +415,7 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
     assert_eq!(tx["authority"]["signers"].as_array().unwrap().len(), 3);
     // Submitted again once confirmed: already in the chain (as a transfer
     // broadcast again), not "already pending".
-    let again = crate::support::luminex(
-        w,
-        v0.port,
-        &[
-            "chain",
-            "--chain",
-            "poa",
-            "authority",
-            "submit",
-            "--tx",
-            change,
-        ],
-    );
-    assert!(!again.status.success());
-    let err = String::from_utf8_lossy(&again.stderr);
+    let err = refused_submit(change);
     assert!(err.contains("already-in-chain"), "{err}");
     for n in &five {
         wait_until("every node counts five validators", 120, || async {

@@ -717,41 +717,26 @@ async fn other_sites_pages_are_kept_out_and_floods_cannot_rotate_the_audit_log()
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    // A page reaching the node under its own name.
-    let r = send(
-        &d,
-        "GET",
-        "/admin/login",
-        None,
-        None,
-        Some(LOCAL),
-        Some(("host", "rebind.attacker.example:8645")),
-    )
-    .await;
+    // A page reaching the node under its own name (the mempool page too,
+    // which shares its address with the API's JSON), and under this
+    // machine's.
+    let as_host = |uri: &'static str, host: &'static str| {
+        send(
+            &d,
+            "GET",
+            uri,
+            None,
+            None,
+            Some(LOCAL),
+            Some(("host", host)),
+        )
+    };
+    let r = as_host("/admin/login", "rebind.attacker.example:8645").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("this computer"), "{}", r.body);
-    // The mempool page too (it shares its address with the API's JSON).
-    let r = send(
-        &d,
-        "GET",
-        "/admin/mempool",
-        None,
-        None,
-        Some(LOCAL),
-        Some(("host", "rebind.attacker.example:8645")),
-    )
-    .await;
+    let r = as_host("/admin/mempool", "rebind.attacker.example:8645").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = send(
-        &d,
-        "GET",
-        "/admin/login",
-        None,
-        None,
-        Some(LOCAL),
-        Some(("host", "localhost:8645")),
-    )
-    .await;
+    let r = as_host("/admin/login", "localhost:8645").await;
     assert_eq!(r.status, StatusCode::OK);
 
     // Many posts without a session, each naming a long address: a bounded

@@ -369,7 +369,13 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/mining/workers", get(health::mining_workers))
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/docs", get(crate::openapi::docs_page))
-        .route("/ws", get(crate::ws::handler))
+        .route(
+            "/ws",
+            get(crate::ws::handler).route_layer(axum::middleware::from_fn_with_state(
+                Arc::new(opts.cors_origins.clone()),
+                crate::ws::same_origin,
+            )),
+        )
         .merge(admin)
         .route_layer(from_fn_with_state(
             Arc::new(crate::guard::RateLimits::new(opts.limits)),

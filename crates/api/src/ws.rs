@@ -127,6 +127,53 @@ impl Subscriptions {
     }
 }
 
+/// Refuses a WebSocket that another site's page opens (403
+/// `cross-origin-websocket`), unless its origin is one of the configured
+/// CORS origins: a page in a browser on this machine could otherwise hold
+/// the connections its address may have (it shares 127.0.0.1 with the
+/// operator's tools) for as long as it stays open. As for the REST API,
+/// other sites are let in only through `--cors-origin`. The browser's
+/// `Sec-Fetch-Site` decides where it is sent (it is not changed by a
+/// reverse proxy); else `Origin` must name the host the request was sent
+/// to. Clients that are not browsers send neither.
+pub(crate) async fn same_origin(
+    State(allowed): State<Arc<Vec<String>>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let h = req.headers();
+    let origin = h
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let configured = origin.is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)));
+    let same = match h.get("sec-fetch-site").map(|v| v.as_bytes()) {
+        Some(b"same-origin" | b"none") => true,
+        Some(_) => false,
+        None => match origin {
+            None => true,
+            Some(o) => {
+                let host = h
+                    .get(axum::http::header::HOST)
+                    .and_then(|v| v.to_str().ok());
+                let authority = o
+                    .strip_prefix("http://")
+                    .or_else(|| o.strip_prefix("https://"));
+                matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+            }
+        },
+    };
+    if same || configured {
+        next.run(req).await
+    } else {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross-origin-websocket",
+            "WebSockets are open to this node's own pages and to the origins it is configured to allow (--cors-origin)",
+        )
+        .into_response()
+    }
+}
+
 /// The upgrade handler.
 #[utoipa::path(get, path = "/ws", tag = "events",
     params(
@@ -135,7 +182,7 @@ impl Subscriptions {
         ("Sec-WebSocket-Version" = String, Header, description = "`13`", pattern = "^13$"),
         ("Sec-WebSocket-Key" = String, Header, description = "the client's nonce (RFC 6455: 16 random bytes, base64)"),
     ),
-    responses((status = 101, description = "WebSocket of chain events (docs/api.md)"), (status = 400, description = "Not a WebSocket upgrade: a header missing or wrong (websocket-upgrade-required)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 101, description = "WebSocket of chain events (docs/api.md)"), (status = 400, description = "Not a WebSocket upgrade: a header missing or wrong (websocket-upgrade-required)", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Opened by another site's page whose origin is not configured (cross-origin-websocket)", body = Problem, content_type = "application/problem+json")))]
 pub async fn handler(
     State(node): State<Arc<Node>>,
     held: Option<Extension<HeldConnection>>,

@@ -310,3 +310,71 @@ async fn websockets_count_against_the_connection_limits_and_close_at_shutdown() 
         .expect("serve returns once its WebSockets closed")
         .unwrap();
 }
+
+/// Another site's page cannot open WebSockets to the node (it could hold
+/// the connections its browser's address may have); the node's own pages,
+/// clients that are not browsers, and configured CORS origins can.
+#[tokio::test(flavor = "multi_thread")]
+async fn websockets_from_other_sites_are_refused_unless_configured() {
+    let node = crate::support::memory_node();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let opts = luminex_api::ApiOptions {
+        cors_origins: vec!["https://explorer.example".into()],
+        ..luminex_api::ApiOptions::default()
+    };
+    let app = luminex_api::router_with(node.clone(), opts);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    for refused in [
+        &[("origin", "http://evil.example")][..],
+        &[
+            ("origin", "http://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+        &[
+            ("origin", "http://localhost:1"),
+            ("sec-fetch-site", "same-site"),
+        ],
+        &[("origin", "null")],
+    ] {
+        match ws_with_headers(addr, refused).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                assert_eq!(r.status(), 403, "{refused:?}")
+            }
+            other => panic!("{refused:?}: expected 403, got {:?}", other.map(|_| ())),
+        }
+    }
+    let own = format!("http://{addr}");
+    for allowed in [
+        &[][..],
+        &[
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "http://proxy.example"),
+        ],
+        &[("origin", own.as_str())],
+        &[
+            ("origin", "https://explorer.example"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+    ] {
+        assert!(ws_with_headers(addr, allowed).await.is_ok(), "{allowed:?}");
+    }
+}
+
+/// Opens `/ws` at `addr` with `headers` added to the handshake.
+async fn ws_with_headers(
+    addr: std::net::SocketAddr,
+    headers: &[(&str, &str)],
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    for (k, v) in headers {
+        req.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    tokio_tungstenite::connect_async(req)
+        .await
+        .map(|(ws, _)| ws)
+}

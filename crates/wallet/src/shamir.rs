@@ -243,15 +243,12 @@ impl ShamirShare {
         // Shares come in a few lengths (one per secret length): a count
         // that is none of them is a word missing or extra, which would
         // otherwise shift every later bit and read as a mistyped word.
-        let valid = (16..=32).step_by(4).map(share_words);
-        if let Some(expected) = valid
-            .clone()
-            .min_by_key(|n| n.abs_diff(words.len()))
-            .filter(|_| !valid.clone().any(|n| n == words.len()))
-        {
+        let valid: Vec<usize> = (16..=32).step_by(4).map(share_words).collect();
+        if !valid.contains(&words.len()) {
+            let nearest = valid.iter().min_by_key(|n| n.abs_diff(words.len()));
             return Err(ShamirError::WordCount {
                 found: words.len(),
-                expected,
+                expected: nearest.copied().unwrap_or_default(),
             });
         }
         // The header's first word holds the version and the id's first bits;

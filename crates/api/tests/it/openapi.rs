@@ -7,8 +7,8 @@ use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
 use luminex_api::router;
-use luminex_ledger::testkit::{lock_of, transfer};
-use luminex_primitives::{Amount, TxOut};
+use luminex_ledger::testkit::lock_of;
+use luminex_primitives::Amount;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -103,16 +103,7 @@ async fn sample_responses_validate_against_the_document() {
     let node = memory_node();
     let k0 = node.spec.dev_key(0).unwrap();
     let k1 = node.spec.dev_key(1).unwrap();
-    let coins = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
-    let tx = transfer(
-        &node.spec,
-        &k0,
-        &coins[..1],
-        vec![TxOut {
-            amount: Amount::from_coins(1).unwrap(),
-            lock: lock_of(&k1),
-        }],
-    );
+    let tx = crate::support::dev_payment(&node, 1);
     node.submit(tx.clone()).unwrap();
     node.produce_block().unwrap();
     let (_, doc) = get(&node, "/openapi.json").await;

@@ -6,8 +6,7 @@ use std::time::Duration;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use luminex_api::router;
-use luminex_ledger::testkit::{lock_of, transfer};
-use luminex_primitives::{Amount, TxOut};
+use luminex_ledger::testkit::lock_of;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -54,7 +53,6 @@ async fn subscribers_receive_block_mempool_and_address_events() {
         .await
         .unwrap();
     let (mut tx, mut rx) = ws.split();
-    let k0 = node.spec.dev_key(0).unwrap();
     let k1 = node.spec.dev_key(1).unwrap();
     let watched = node.spec.address(lock_of(&k1)).to_string();
     for sub in [
@@ -77,16 +75,7 @@ async fn subscribers_receive_block_mempool_and_address_events() {
         assert_eq!(say(&mut tx, &mut rx, bad).await["type"], "error", "{bad}");
     }
 
-    let coins = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
-    let payment = transfer(
-        &node.spec,
-        &k0,
-        &coins[..1],
-        vec![TxOut {
-            amount: Amount::from_coins(3).unwrap(),
-            lock: lock_of(&k1),
-        }],
-    );
+    let payment = crate::support::dev_payment(&node, 3);
     let txid = payment.txid().to_string();
     node.submit(payment).unwrap();
     let mut got = [next(&mut rx).await, next(&mut rx).await];

@@ -283,17 +283,7 @@ async fn multisig_outputs_show_their_policy_and_spend_through_the_api() {
 #[tokio::test]
 async fn a_node_whose_storage_stopped_accepts_no_transaction() {
     let node = memory_node();
-    let k0 = node.spec.dev_key(0).unwrap();
-    let coins = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
-    let tx = transfer(
-        &node.spec,
-        &k0,
-        &coins[..1],
-        vec![TxOut {
-            amount: Amount::from_coins(1).unwrap(),
-            lock: lock_of(&node.spec.dev_key(1).unwrap()),
-        }],
-    );
+    let tx = crate::support::dev_payment(&node, 1);
     node.chain.close().unwrap();
     let (s, v) = broadcast_raw(&node, &tx).await;
     assert_eq!(

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod consensus;
 pub mod create_tx;
 pub mod explorer;
 pub mod guard;
@@ -339,6 +340,7 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/address/{address}/balance", get(balance))
         .route("/address/{address}/utxos", get(utxos))
         .route("/address/{address}/transactions", get(history))
+        .route("/consensus/validators", get(crate::consensus::validators))
         .route("/staking", get(crate::staking::info))
         .route("/staking/validators", get(crate::staking::validators))
         .route("/staking/validators/{id}", get(crate::staking::validator))

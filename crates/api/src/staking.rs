@@ -22,6 +22,7 @@ use luminex_primitives::{Hash, Lock};
 use luminex_service::Node;
 use serde::{Deserialize, Serialize};
 
+use crate::consensus::{members, tip_record, ScheduledSetJson, SetMemberJson};
 use crate::types::Problem;
 use crate::{coins, limit, parse_address, parse_hash, path_param, query, ApiError, ApiResult};
 
@@ -452,26 +453,6 @@ pub(crate) async fn account(
     }))
 }
 
-/// A member of a validator set.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SetMemberJson {
-    /// Its id: the key hash of its consensus key.
-    pub id: String,
-    /// The address of its consensus key.
-    pub address: String,
-    /// Voting power (bonded stake in base units; 1 per committee member).
-    pub power: u64,
-}
-
-/// A validator set scheduled by an election.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ScheduledSetJson {
-    /// The first height it finalizes.
-    pub effective_height: u64,
-    /// Its members, by id.
-    pub validators: Vec<SetMemberJson>,
-}
-
 /// `GET /staking/epoch`: where the chain is in its epoch and the validator
 /// sets in force and to come (ADR 0033, ADR 0034).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -497,17 +478,6 @@ pub struct EpochJson {
     pub scheduled: Option<ScheduledSetJson>,
 }
 
-fn members(node: &Node, set: &luminex_ledger::ValidatorSet) -> Vec<SetMemberJson> {
-    set.validators()
-        .iter()
-        .map(|v| SetMemberJson {
-            id: v.id().to_string(),
-            address: node.spec.address(v.public_key.lock()).to_string(),
-            power: v.power,
-        })
-        .collect()
-}
-
 /// `GET /staking/epoch`: the epoch and the validator sets.
 #[utoipa::path(get, path = "/staking/epoch", tag = "staking",
     responses((status = 200, body = EpochJson),
@@ -515,19 +485,7 @@ fn members(node: &Node, set: &luminex_ledger::ValidatorSet) -> Vec<SetMemberJson
         (status = 503, description = "The consensus state after the tip cannot be read (no-consensus-state)", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn epoch(State(node): State<Arc<Node>>) -> ApiResult<EpochJson> {
     let p = params(&node)?;
-    let height = node.chain.tip().height;
-    let record = node
-        .chain
-        .consensus_record(height)
-        .ok()
-        .flatten()
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no-consensus-state",
-                "the consensus state after the tip cannot be read",
-            )
-        })?;
+    let (height, record) = tip_record(&node)?;
     let l = p.epoch_blocks.max(1);
     Ok(Json(EpochJson {
         height,

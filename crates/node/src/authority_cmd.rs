@@ -1,7 +1,9 @@
 //! `luminex chain authority`: governance of an authority chain (`poa`,
 //! ADR 0025). One authority proposes a change into a file, the others sign
-//! that file in turn (offline: signing needs only the chain spec and the
-//! key), and anyone submits it once more than two thirds have signed.
+//! that file in turn (offline if need be: signing needs only the chain
+//! spec and the key; with a node in reach, a key that is not an authority
+//! is refused), and anyone submits it once more than two thirds have
+//! signed. `list` prints the node's validator sets.
 //!
 //! ```text
 //! luminex chain --chain poa authority keygen --out new.key       # the newcomer
@@ -14,13 +16,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
+use luminex_api::consensus::ValidatorSetsJson;
 use luminex_api::types::{AuthorityJson, BroadcastResponse};
 use luminex_ledger::authority::{add_signature, unsigned_change, MIN_CHANGE_DELAY};
 use luminex_ledger::{check_transaction, ChainSpec};
 use luminex_primitives::{AuthorityChange, Decode, Encode, PublicKey, Transaction};
 use rand::RngCore;
 
-use crate::client::Client;
+use crate::client::{Client, ClientError};
 use crate::consensus::{read_validator_key, write_validator_key};
 
 /// `luminex chain authority …`.
@@ -61,7 +64,10 @@ pub enum AuthorityCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Add this authority's signature to a change file.
+    /// Add this authority's signature to a change file. When the node can
+    /// be reached, a key that is not an authority of its chain is refused
+    /// (its signature would make the node refuse the change); on an
+    /// offline machine the key is not checked.
     Sign {
         /// The signing authority's validator key file.
         #[arg(long)]
@@ -69,7 +75,13 @@ pub enum AuthorityCommand {
         /// Change file (rewritten in place).
         #[arg(long)]
         tx: PathBuf,
+        /// Do not ask the node whether the key is an authority.
+        #[arg(long)]
+        offline: bool,
     },
+    /// Print the node's validator sets as JSON: the authorities in force,
+    /// those of the next block, and the changes still to take effect.
+    List,
     /// Print a change file as JSON: what it changes and who signed.
     Show {
         /// Change file.
@@ -168,12 +180,23 @@ pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> an
             write_change(&out, &tx, true)?;
             println!("{}", tx.txid());
         }
-        AuthorityCommand::Sign { validator_key, tx } => {
+        AuthorityCommand::Sign {
+            validator_key,
+            tx,
+            offline,
+        } => {
             let key = read_validator_key(&validator_key, spec)?;
             let mut change = read_change(&tx, spec)?;
+            if !offline {
+                check_signer(client, key.public_key()).await?;
+            }
             add_signature(&mut change, &spec.genesis_hash(), &key);
             write_change(&tx, &change, false)?;
             println!("{} signatures", change.witnesses.len());
+        }
+        AuthorityCommand::List => {
+            let sets: ValidatorSetsJson = client.get("/consensus/validators").await?;
+            println!("{}", serde_json::to_string_pretty(&sets)?);
         }
         AuthorityCommand::Show { tx } => {
             let change = read_change(&tx, spec)?;
@@ -189,6 +212,61 @@ pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> an
         }
     }
     Ok(())
+}
+
+/// Refuses to sign with a key the node does not know as an authority,
+/// present or coming: the change would then be refused at `submit` with
+/// `authority-unknown-signer`, and no command takes a signature out of a
+/// file. When the node cannot be reached (signing on an offline machine),
+/// says so and lets the signature through.
+async fn check_signer(client: &Client, key: &PublicKey) -> anyhow::Result<()> {
+    let sets: ValidatorSetsJson = match client.get("/consensus/validators").await {
+        Ok(sets) => sets,
+        Err(e @ ClientError::Unreachable { .. }) => {
+            eprintln!("note: not checked that this key is an authority: {e}");
+            return Ok(());
+        }
+        Err(e) => bail!("cannot check that this key is an authority: {e} (--offline signs without asking the node)"),
+    };
+    match signer_standing(&sets, &key.key_hash().to_string()) {
+        Standing::Authority => Ok(()),
+        Standing::From(height) => {
+            eprintln!(
+                "note: this key is an authority only from height {height}: a block before it refuses the change (authority-unknown-signer)"
+            );
+            Ok(())
+        }
+        Standing::Stranger => bail!(
+            "this key ({}) is not an authority of the node's chain at height {} ({} authorities in force): the change would be refused with authority-unknown-signer; `authority list` shows the set (--offline signs without asking the node)",
+            key.key_hash(),
+            sets.height,
+            sets.current.len()
+        ),
+    }
+}
+
+/// Where a validator id stands in the node's sets.
+#[derive(Debug, PartialEq, Eq)]
+enum Standing {
+    /// In force for the next block.
+    Authority,
+    /// Joins at this height (in the next block's set or a pending change).
+    From(u64),
+    /// Neither.
+    Stranger,
+}
+
+fn signer_standing(sets: &ValidatorSetsJson, id: &str) -> Standing {
+    if sets.current.iter().any(|m| m.id == id) {
+        return Standing::Authority;
+    }
+    if sets.next.iter().any(|m| m.id == id) {
+        return Standing::From(sets.height + 2);
+    }
+    sets.pending
+        .iter()
+        .find(|c| c.id == id && c.power > 0)
+        .map_or(Standing::Stranger, |c| Standing::From(c.effective_height))
 }
 
 /// The unsigned change `propose` writes.
@@ -267,6 +345,36 @@ mod tests {
         // What the node will check: the genesis authorities, a block at 1.
         let record = spec.bft_genesis().unwrap();
         check_authority_change(&signed, &record, 1, &spec.genesis_hash(), &[]).unwrap();
+    }
+
+    #[test]
+    fn a_signer_stands_as_the_node_lists_it() {
+        use luminex_api::consensus::{PendingChangeJson, SetMemberJson};
+        let member = |id: &str| SetMemberJson {
+            id: id.into(),
+            address: String::new(),
+            power: 1,
+        };
+        let change = |id: &str, power| PendingChangeJson {
+            effective_height: 50,
+            id: id.into(),
+            address: String::new(),
+            power,
+        };
+        let sets = ValidatorSetsJson {
+            height: 10,
+            current: vec![member("a"), member("b")],
+            current_power: 2,
+            next: vec![member("a"), member("b"), member("c")],
+            pending: vec![change("d", 1), change("a", 0), change("e", 0)],
+            scheduled: None,
+        };
+        assert_eq!(signer_standing(&sets, "a"), Standing::Authority);
+        assert_eq!(signer_standing(&sets, "c"), Standing::From(12));
+        assert_eq!(signer_standing(&sets, "d"), Standing::From(50));
+        // Being removed later is no standing; nor is being unknown.
+        assert_eq!(signer_standing(&sets, "e"), Standing::Stranger);
+        assert_eq!(signer_standing(&sets, "f"), Standing::Stranger);
     }
 
     #[test]

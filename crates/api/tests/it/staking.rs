@@ -325,6 +325,46 @@ async fn the_epoch_route_names_the_sets_in_force() {
     assert!(e["scheduled"].is_null());
 }
 
+/// `GET /consensus/validators` answers on every BFT chain, authority
+/// chains included, and agrees with `/staking/epoch` where both answer; a
+/// chain without a validator set answers 404 `no-validators`.
+#[tokio::test]
+async fn the_validator_sets_are_served_on_every_bft_chain() {
+    let poa = memory_node_for(ChainSpec::preset("poa").unwrap());
+    let (_, doc) = get(&poa, "/openapi.json").await;
+    let (s, v) = get(&poa, "/consensus/validators").await;
+    assert_eq!(s, 200, "{v}");
+    validate(&doc, "/consensus/validators", "get", 200, &v);
+    assert_eq!(v["height"], 0);
+    let current = v["current"].as_array().unwrap();
+    assert_eq!(current.len(), 4);
+    let genesis = poa.spec.bft_genesis().unwrap();
+    for (m, g) in current.iter().zip(genesis.validators.validators()) {
+        assert_eq!(m["id"], g.id().to_string());
+        assert_eq!(m["power"], 1);
+    }
+    assert_eq!(v["current_power"], 4);
+    assert_eq!(v["next"], v["current"]);
+    assert_eq!(v["pending"], json!([]));
+    assert!(v["scheduled"].is_null());
+
+    let nextgen = memory_node_for(ChainSpec::preset("nextgen").unwrap());
+    let (s, v) = get(&nextgen, "/consensus/validators").await;
+    assert_eq!(s, 200, "{v}");
+    let (_, e) = get(&nextgen, "/staking/epoch").await;
+    assert_eq!(v["current"], e["current"]);
+    assert_eq!(v["next"], e["next"]);
+
+    for node in [
+        memory_node(),
+        memory_node_for(ChainSpec::preset("qbtc").unwrap()),
+    ] {
+        let (s, v) = get(&node, "/consensus/validators").await;
+        assert_eq!((s, v["code"].as_str()), (404, Some("no-validators")), "{v}");
+        validate(&doc, "/consensus/validators", "get", 404, &v);
+    }
+}
+
 /// `GET /staking/rewards` on a `stake_weighted` chain: the pot holds the
 /// fees (the coinbases claim nothing), and the coming payout splits it
 /// between the validator and its delegator, as documented.

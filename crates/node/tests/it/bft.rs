@@ -376,6 +376,32 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
         "--out",
         change,
     ]);
+    // The newcomer is no authority yet: its signature is refused while the
+    // node can be asked (it would make the change unsubmittable), and the
+    // file is left as it was.
+    let out = crate::support::luminex(
+        w,
+        v0.port,
+        &[
+            "chain",
+            "--chain",
+            "poa",
+            "authority",
+            "sign",
+            "--validator-key",
+            new_key.to_str().unwrap(),
+            "--tx",
+            change,
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("not an authority"),
+        "{err}"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli(&["authority", "show", "--tx", change])).unwrap();
+    assert_eq!(shown["signers"], serde_json::json!([]));
     // Two signatures are not enough: the node refuses it as under-signed.
     for i in 0..3u32 {
         let key = w.join(format!("v{i}.key"));
@@ -399,6 +425,27 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
     }
     let txid = cli(&["authority", "submit", "--tx", change]);
     let txid = txid.trim();
+    use luminex_primitives::Decode as _;
+    let new_id = luminex_primitives::PublicKey::decode_all(&hex::decode(pubkey.trim()).unwrap())
+        .unwrap()
+        .key_hash()
+        .to_string();
+    // Once confirmed, `authority list` shows the change to come (unless
+    // the chain is already within two blocks of it).
+    wait_until("the change is confirmed", 120, || async {
+        get(v0.port, &format!("/transactions/{txid}")).await["status"] == "confirmed"
+    })
+    .await;
+    let sets: serde_json::Value = serde_json::from_str(&cli(&["authority", "list"])).unwrap();
+    assert_eq!(sets["current"].as_array().unwrap().len(), 4, "{sets}");
+    if sets["height"].as_u64().unwrap() + 2 < at {
+        assert_eq!(
+            sets["pending"],
+            serde_json::json!([{"effective_height": at, "id": new_id,
+                "address": sets["pending"][0]["address"], "power": 1}]),
+            "{sets}"
+        );
+    }
 
     let mut v4 = Proc::start(vec![
         "--validator-key".into(),
@@ -423,6 +470,16 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
         })
         .await;
     }
+    let sets: serde_json::Value = serde_json::from_str(&cli(&["authority", "list"])).unwrap();
+    assert_eq!(sets["current_power"], 5, "{sets}");
+    assert!(
+        sets["current"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == new_id.as_str()),
+        "{sets}"
+    );
     wait_until("the newcomer signs certificates", 180, || async {
         metric(v4.port, "luminex_consensus_validator_last_signed_height").await >= at as f64
     })

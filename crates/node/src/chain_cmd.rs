@@ -25,7 +25,7 @@ pub struct ChainArgs {
     #[command(flatten)]
     /// Chain and data directory.
     pub common: CommonArgs,
-    /// Node API URL for `info`, `block` and `tx` (default: the configured API address).
+    /// Node API URL for `info`, `block`, `tx` and `authority` (default: the configured API address).
     #[arg(long, env = "LUMINEX_NODE", global = true)]
     pub node: Option<String>,
     /// What to do.

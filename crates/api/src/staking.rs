@@ -316,12 +316,13 @@ pub(crate) async fn validator(
 }
 
 /// `GET /staking/validators/{id}/delegations`: the delegations to a
-/// validator (empty for an id that is no validator).
+/// validator; 404 `not-found` for an id with neither a stake record nor
+/// delegations (as `GET /staking/validators/{id}`).
 #[utoipa::path(get, path = "/staking/validators/{id}/delegations", tag = "staking",
     params(("id" = String, Path, description = "validator id: the key hash of its consensus key (64 hex characters)", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = DelegationsJson),
         (status = 400, description = "Not 64 hex characters (bad-validator)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No staking on this chain (no-staking)", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such validator (not-found), or no staking on this chain (no-staking)", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn validator_delegations(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
@@ -329,11 +330,16 @@ pub(crate) async fn validator_delegations(
     params(&node)?;
     let id = validator_id(p)?;
     let height = node.chain.tip().height;
-    let delegations = node.chain.with_staking(|s| {
-        s.delegations_of(&id)
+    let (known, delegations) = node.chain.with_staking(|s| {
+        let delegations: Vec<DelegationJson> = s
+            .delegations_of(&id)
             .map(|(d, a)| delegation_json(&id, d, a.base()))
-            .collect()
+            .collect();
+        (s.validator(&id).is_some() || !delegations.is_empty(), delegations)
     });
+    if !known {
+        return Err(ApiError::not_found(format!("no validator {id}")));
+    }
     Ok(Json(DelegationsJson {
         height,
         delegations,

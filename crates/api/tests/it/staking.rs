@@ -185,6 +185,12 @@ async fn every_staking_route_answers_as_documented() {
             404,
             "not-found",
         ),
+        (
+            "/staking/validators/{id}/delegations",
+            format!("/staking/validators/{}/delegations", "ab".repeat(32)),
+            404,
+            "not-found",
+        ),
     ];
     for (template, uri, status, code) in bad {
         let (s, v) = get(&node, &uri).await;

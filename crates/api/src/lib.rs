@@ -109,6 +109,24 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Gives the timeout layer's bare 408 the problem body every other error
+/// has (`timeout`, naming the limit).
+async fn timeout_problem(State(limit): State<std::time::Duration>, r: Response) -> Response {
+    if r.status() == StatusCode::REQUEST_TIMEOUT && !r.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!(
+                "the request took longer than the server's limit of {} s",
+                limit.as_secs_f64()
+            ),
+        )
+        .into_response();
+    }
+    r
+}
+
 /// The answer when the REST work queue is full
 /// ([`serve::ConnectionLimits::work_queue`]): 503, try again in a second.
 pub fn overloaded() -> Response {
@@ -396,6 +414,10 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             opts.timeout,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            opts.timeout,
+            timeout_problem,
         ));
     let origins: Vec<axum::http::HeaderValue> = opts
         .cors_origins

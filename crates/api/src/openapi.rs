@@ -255,12 +255,8 @@ impl Modify for CommonResponses {
                     .responses
                     .entry("408".to_string())
                     .or_insert_with(|| {
-                        RefOr::T(
-                            ResponseBuilder::new()
-                                .description(
-                                    "The request took longer than the server's timeout (no body)",
-                                )
-                                .build(),
+                        problem_response(
+                            "The request took longer than the server's timeout (timeout)",
                         )
                     });
                 for (status, description) in common {

@@ -335,7 +335,10 @@ pub(crate) async fn validator_delegations(
             .delegations_of(&id)
             .map(|(d, a)| delegation_json(&id, d, a.base()))
             .collect();
-        (s.validator(&id).is_some() || !delegations.is_empty(), delegations)
+        (
+            s.validator(&id).is_some() || !delegations.is_empty(),
+            delegations,
+        )
     });
     if !known {
         return Err(ApiError::not_found(format!("no validator {id}")));

@@ -549,3 +549,33 @@ async fn bodies_up_to_4_mib_are_read_and_longer_ones_are_a_413_problem() {
         }
     }
 }
+
+/// A request that outlives the server's timeout (here a body that never
+/// ends) is a 408 with a problem body, as the document says, not an empty
+/// answer.
+#[tokio::test]
+async fn a_request_past_the_timeout_is_a_408_problem() {
+    let node = memory_node();
+    let (_, doc) = get(&node, "/openapi.json").await;
+    let opts = luminex_api::ApiOptions {
+        timeout: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let never = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let resp = luminex_api::router_with(node, opts)
+        .oneshot(
+            Request::post("/transactions/broadcast")
+                .header("content-type", "application/json")
+                .body(Body::from_stream(never))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 408);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["code"], "timeout", "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("0.2 s"), "{v}");
+    validate(&doc, "/transactions/broadcast", "post", 408, &v);
+}

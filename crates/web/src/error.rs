@@ -38,6 +38,15 @@ impl PageError {
         }
     }
 
+    /// 408: the request took longer than the server's limit.
+    pub fn timeout() -> PageError {
+        PageError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            title: "error-timeout",
+            message: t("error-timeout-message"),
+        }
+    }
+
     /// The status code.
     pub fn status(&self) -> StatusCode {
         self.status

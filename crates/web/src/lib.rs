@@ -46,6 +46,7 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use luminex_api::guard::{RateLimitConfig, RateLimits};
@@ -96,14 +97,26 @@ pub fn pages(node: Arc<Node>, limits: RateLimitConfig, timeout: std::time::Durat
         ))
         .route_layer(from_fn_with_state(node.clone(), luminex_api::track))
         .layer(axum::Extension(Arc::new(explorer::Summaries::default())))
-        .layer(from_fn(i18n::middleware))
-        .layer(from_fn(security_headers))
-        .layer(tower_http::compression::CompressionLayer::new())
+        // Inside the language's scope, so the timeout's page is translated.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::map_response(timeout_page))
+        .layer(from_fn(i18n::middleware))
+        .layer(from_fn(security_headers))
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(node)
+}
+
+/// Gives the timeout layer's bare 408 the error page every other error has.
+async fn timeout_page(r: Response) -> Response {
+    if r.status() == StatusCode::REQUEST_TIMEOUT
+        && !r.headers().contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        return error::PageError::timeout().into_response();
+    }
+    r
 }
 
 /// Adds the security headers to every page and asset.
@@ -135,4 +148,51 @@ pub(crate) fn set_security_headers(h: &mut axum::http::HeaderMap) {
         HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    /// The timeout layer's bare 408 becomes the error page, in the
+    /// request's language; a 408 that already has a body is left alone.
+    #[tokio::test]
+    async fn a_bare_timeout_becomes_a_translated_page() {
+        let app = Router::new()
+            .route("/bare", get(|| async { StatusCode::REQUEST_TIMEOUT }))
+            .route(
+                "/own",
+                get(|| async { (StatusCode::REQUEST_TIMEOUT, "mine") }),
+            )
+            .layer(axum::middleware::map_response(timeout_page))
+            .layer(from_fn(i18n::middleware));
+        let call = |uri: &'static str| {
+            let app = app.clone();
+            async move {
+                let r = app
+                    .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                let status = r.status();
+                let kind = r.headers()[header::CONTENT_TYPE]
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+                let body = r.into_body().collect().await.unwrap().to_bytes();
+                (status, kind, String::from_utf8(body.to_vec()).unwrap())
+            }
+        };
+        let (s, kind, body) = call("/bare?lang=de").await;
+        assert_eq!(s, StatusCode::REQUEST_TIMEOUT);
+        assert!(kind.starts_with("text/html"), "{kind}");
+        assert!(body.contains("Zeitüberschreitung"), "{body}");
+        let (_, _, body) = call("/bare").await;
+        assert!(body.contains("Request timed out"), "{body}");
+        let (s, _, body) = call("/own").await;
+        assert_eq!((s, body.as_str()), (StatusCode::REQUEST_TIMEOUT, "mine"));
+    }
 }

@@ -253,6 +253,14 @@ async fn serve(node: Arc<Node>, mut socket: WebSocket, mut held: Option<HeldConn
                     let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
                     return;
                 }
+                // Messages are JSON text; a binary frame gets told so
+                // rather than silence.
+                Some(Ok(Message::Binary(_))) => {
+                    let reply = json!({ "type": "error", "message": "messages are JSON in text frames, not binary ones" });
+                    if !send(&mut socket, Message::Text(reply.to_string().into()), &mut held).await {
+                        return;
+                    }
+                }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },

@@ -75,6 +75,22 @@ async fn subscribers_receive_block_mempool_and_address_events() {
         assert_eq!(say(&mut tx, &mut rx, bad).await["type"], "error", "{bad}");
     }
 
+    // A binary frame is answered with an error, and the socket stays
+    // open: a text message after it is still served.
+    tx.send(Message::Binary(
+        br#"{"subscribe":"blocks"}"#.to_vec().into(),
+    ))
+    .await
+    .unwrap();
+    let e = next(&mut rx).await;
+    assert_eq!(e["type"], "error", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("text frames"),
+        "{e}"
+    );
+    let r = say(&mut tx, &mut rx, r#"{"subscribe": "blocks"}"#).await;
+    assert_eq!(r["type"], "subscribed", "{r}");
+
     let payment = crate::support::dev_payment(&node, 3);
     let txid = payment.txid().to_string();
     node.submit(payment).unwrap();

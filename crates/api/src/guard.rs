@@ -107,7 +107,7 @@ pub async fn rate_limit(
     } else {
         &limits.general
     };
-    match limiter.check_key(&ip) {
+    match limiter.check_key(&crate::serve::client_of(ip)) {
         Ok(()) => next.run(req).await,
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());

@@ -3,7 +3,9 @@
 //! client, or many, can hold.
 //!
 //! - **Connections**: at most [`ConnectionLimits::max_connections`] open at
-//!   once and [`ConnectionLimits::max_per_client`] from one IP address. A
+//!   once and [`ConnectionLimits::max_per_client`] from one client: an IPv4
+//!   address, or an IPv6 /64 ([`client_of`]; one host commonly holds a
+//!   whole /64, as the peer-to-peer layer's groups assume too). A
 //!   connection past the per-client cap is closed at once. When the whole
 //!   table is full, a newcomer evicts an idle connection (no request in
 //!   progress) of the address holding the most connections, if that address
@@ -115,6 +117,24 @@ impl ConnectionLimits {
             return Err("too many workers".into());
         }
         Ok(())
+    }
+}
+
+/// The client an address counts as for connection and rate limits: an
+/// IPv4 address itself (an IPv4-mapped IPv6 address as its IPv4 address),
+/// an IPv6 address as its /64. A host given a /64 (the usual assignment)
+/// could otherwise open connections from as many addresses as it likes.
+pub fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut o = v6.octets();
+                o[8..].fill(0);
+                IpAddr::V6(o.into())
+            }
+        },
     }
 }
 
@@ -317,7 +337,7 @@ pub async fn serve(
                 }
             },
         };
-        let admitted = table.lock().admit(remote.ip(), &limits);
+        let admitted = table.lock().admit(client_of(remote.ip()), &limits);
         let (id, busy, evicted_rx, evicted) = match admitted {
             Ok(a) => a,
             Err(why) => {
@@ -479,5 +499,45 @@ impl BusyGuard {
 impl Drop for BusyGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_64_and_ipv4_is_itself() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_of(ip("203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(client_of(ip("::ffff:203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(client_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            client_of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+            client_of(ip("2001:db8:1:2::9"))
+        );
+        assert_ne!(
+            client_of(ip("2001:db8:1:3::1")),
+            client_of(ip("2001:db8:1:2::1"))
+        );
+        assert_eq!(client_of(ip("::1")), ip("::"));
+    }
+
+    /// Addresses of one /64 share the per-client cap; another /64 does not.
+    #[test]
+    fn one_64_shares_the_per_client_cap() {
+        let limits = ConnectionLimits {
+            max_per_client: 2,
+            ..ConnectionLimits::default()
+        };
+        let mut table = Table::default();
+        let ip = |s: &str| client_of(s.parse::<IpAddr>().unwrap());
+        assert!(table.admit(ip("2001:db8::1"), &limits).is_ok());
+        assert!(table.admit(ip("2001:db8::2"), &limits).is_ok());
+        assert_eq!(
+            table.admit(ip("2001:db8::3:4"), &limits).err(),
+            Some(Refusal::PerClient)
+        );
+        assert!(table.admit(ip("2001:db8:0:1::1"), &limits).is_ok());
     }
 }

@@ -157,6 +157,7 @@ pub(crate) async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatu
                 listen_addrs: i.listen_addrs,
                 external_addrs: i.external_addrs,
                 reachability: i.reachability,
+                identity_clashes: i.identity_clashes,
             }
         }),
     })

@@ -424,6 +424,9 @@ pub struct P2pStatusJson {
     pub inbound: usize,
     /// Outbound connections.
     pub outbound: usize,
+    /// Addresses where a node answered with this node's own peer id: the
+    /// two share a `p2p_key` (a copied data directory) and cannot connect.
+    pub identity_clashes: Vec<String>,
 }
 
 /// Signed decimal coins of `received - sent`.

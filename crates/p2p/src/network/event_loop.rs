@@ -8,7 +8,7 @@ use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response;
-use libp2p::swarm::{dial_opts::DialOpts, SwarmEvent};
+use libp2p::swarm::{dial_opts::DialOpts, DialError, ListenError, SwarmEvent};
 use libp2p::{autonat, gossipsub, identify, kad, ping, Multiaddr, PeerId};
 use tokio::sync::mpsc;
 
@@ -204,6 +204,27 @@ impl<C: ChainAccess> Net<C> {
                 tracing::warn!(path = %path.display(), error = %e, "cannot write the anchors")
             }
         }
+    }
+
+    /// A node at `address` has this node's own peer id: two nodes share a
+    /// `p2p_key` (a data directory copied whole) and can never connect.
+    /// Said once per address at warning level, and kept for the API.
+    fn identity_clash(&mut self, address: String) {
+        let mut info = self.info.write();
+        if info.identity_clashes.contains(&address) {
+            return;
+        }
+        tracing::warn!(
+            %address,
+            peer_id = %self.swarm.local_peer_id(),
+            "a node there has this node's own peer id: the two share a p2p_key (a copied data directory?) and cannot connect; give one of them its own key (stop it, delete its p2p_key file, start it again)"
+        );
+        if info.identity_clashes.len() >= super::MAX_IDENTITY_CLASHES {
+            info.identity_clashes.remove(0);
+        }
+        info.identity_clashes.push(address);
+        drop(info);
+        self.changes.send_modify(|n| *n += 1);
     }
 
     pub(super) fn publish_info(&mut self) {
@@ -415,8 +436,16 @@ impl<C: ChainAccess> Net<C> {
                 if let Some(p) = peer_id {
                     self.dialing.remove(&p);
                 }
+                if let DialError::LocalPeerId { address } = &error {
+                    self.identity_clash(address.to_string());
+                }
                 tracing::debug!(error = %error, "outgoing connection failed");
             }
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error: ListenError::LocalPeerId { .. },
+                ..
+            } => self.identity_clash(send_back_addr.to_string()),
             SwarmEvent::Behaviour(b) => self.on_behaviour(b),
             _ => {}
         }

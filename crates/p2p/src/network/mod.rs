@@ -354,7 +354,14 @@ pub struct NetInfo {
     pub last_block_delay_secs: Option<f64>,
     /// Configured as a lone node ([`NetConfig::lone`]).
     pub lone: bool,
+    /// Addresses where a node answered with this node's own peer id (a
+    /// copied `p2p_key`): the two can never connect. At most
+    /// [`MAX_IDENTITY_CLASHES`], the newest last.
+    pub identity_clashes: Vec<String>,
 }
+
+/// The most addresses [`NetInfo::identity_clashes`] keeps.
+pub const MAX_IDENTITY_CLASHES: usize = 8;
 
 impl NetInfo {
     /// Whether the node knows where its chain is from the network: a peer

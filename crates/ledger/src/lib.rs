@@ -47,7 +47,7 @@ pub use validate::{
     InputCheck,
 };
 
-pub use validate::{check_block_known, BlockIds, KnownTx};
+pub use validate::{body_matches_header, check_block_known, BlockIds, KnownTx};
 pub use validators::{
     ConsensusRecord, PendingChange, ScheduledSet, Validator, ValidatorSet, ValidatorSetError,
 };

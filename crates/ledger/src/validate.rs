@@ -379,6 +379,23 @@ pub struct KnownTx {
     pub size: usize,
 }
 
+/// Whether `block`'s transactions are the ones its header commits to: the
+/// Merkle root, and where the chain uses Bitcoin's commitment the witness
+/// commitment too. A block that fails this is a mutated copy (a peer
+/// altered the body of a real header), so whatever else is wrong with it
+/// says nothing about the block the header was made for; a store checks
+/// this before it condemns a header whose block failed in another way.
+pub fn body_matches_header(block: &Block, spec: &ChainSpec) -> bool {
+    let Some(coinbase) = block.txs.first() else {
+        return false;
+    };
+    let (txids, wtxids): (Vec<Hash>, Vec<Hash>) =
+        block.txs.par_iter().map(|t| (t.txid(), t.wtxid())).unzip();
+    spec.merkle_commitment
+        .check_ids(&block.header.merkle_root(), Some(coinbase), &txids, &wtxids)
+        .is_ok()
+}
+
 /// [`check_block`] for a block some of whose transactions were checked
 /// before: `known[i]`, when present, holds what [`check_transaction`] and
 /// the hashing found for transaction `i` (never the coinbase), which must
@@ -390,8 +407,11 @@ pub fn check_block_known(
     spec: &ChainSpec,
     known: &[Option<KnownTx>],
 ) -> Result<BlockIds, BlockError> {
+    // No transactions at all is never what a header commits to (a block
+    // has at least its coinbase): a copy whose list was emptied, refused
+    // as mutated so that its header is not condemned.
     let Some(coinbase) = block.txs.first() else {
-        return Err(BlockError::NoCoinbase);
+        return Err(BlockError::BadMerkleRoot);
     };
     // Ids and tier-1 checks of every transaction, on every core: hashing the
     // witnesses for the wtxids is most of the non-signature work of a block.

@@ -309,8 +309,11 @@ impl ChainStore {
                 Err(ChainError::Invalid(e)) => {
                     // Transactions that are not the header's (a mutated
                     // list, altered witnesses) condemn only this copy: the
-                    // real block may still come.
-                    if !e.is_mutation() {
+                    // real block may still come. Checks that run before the
+                    // commitment (a BFT body's consensus checks) can fail
+                    // on such a copy too, so the body is held against its
+                    // header before the header is condemned.
+                    if !e.is_mutation() && luminex_ledger::body_matches_header(block, &self.spec) {
                         self.mark_invalid(&hash, record)?;
                     }
                     return Err(e.into());

@@ -315,3 +315,36 @@ fn rebuild(block: &Block, f: impl FnOnce(&mut luminex_primitives::BftHeader)) ->
     b.header = h.into();
     b
 }
+
+/// A certified block with a transaction appended that the header does not
+/// commit to is a mutated copy, even though the body's consensus checks
+/// (here: an authority change on a chain that takes none) refuse it before
+/// the commitment is compared: the header is not condemned, and the real
+/// block connects with the same certificate afterwards.
+#[test]
+fn a_body_refused_before_its_commitment_does_not_condemn_the_header() {
+    use luminex_primitives::AuthorityChange;
+    let net = Net::new(Arc::new(MemoryStore::new()));
+    let b = net.next_block();
+    let c = net.certify(&b, 1, &[0, 1, 2]);
+    let mut mutated = b.clone();
+    mutated.txs.push(luminex_ledger::authority::unsigned_change(
+        &net.spec,
+        AuthorityChange {
+            effective_height: 10,
+            public_key: net.keys[0].public_key().clone(),
+            power: 0,
+        },
+        5,
+    ));
+    assert_eq!(mutated.hash(), b.hash());
+    let e = invalid(net.accept(&mutated, &c));
+    assert!(
+        !luminex_ledger::body_matches_header(&mutated, &net.spec),
+        "{e}"
+    );
+    assert_eq!(
+        net.accept(&b, &c).map_err(|e| e.to_string()),
+        Ok(AcceptStatus::MainChain)
+    );
+}

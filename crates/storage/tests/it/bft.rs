@@ -78,6 +78,12 @@ impl Net {
     /// The next block on the tip carrying `txs` after the coinbase (less
     /// any authority change the proposer's rules drop).
     pub(crate) fn next_block_with(&self, txs: Vec<Transaction>) -> Block {
+        let time_ms = self.store.tip_parent().header.time_ms() + 1000;
+        self.next_block_at(time_ms, txs)
+    }
+
+    /// [`Net::next_block_with`] at time `time_ms`.
+    pub(crate) fn next_block_at(&self, time_ms: u64, txs: Vec<Transaction>) -> Block {
         let parent = self.store.tip_parent();
         let record = self.record(parent.height);
         let last_commit = self.store.certificate(parent.height).unwrap();
@@ -88,7 +94,7 @@ impl Net {
                 ctx,
                 last_commit,
                 self.rules.proposer(&record, 0),
-                parent.header.time_ms() + 1000,
+                time_ms,
                 std::iter::once(coinbase(&self.spec, parent.height + 1))
                     .chain(txs)
                     .collect(),
@@ -346,5 +352,37 @@ fn a_body_refused_before_its_commitment_does_not_condemn_the_header() {
     assert_eq!(
         net.accept(&b, &c).map_err(|e| e.to_string()),
         Ok(AcceptStatus::MainChain)
+    );
+}
+
+/// A proposal further ahead of the validator's clock than the spec's
+/// `max_future_block_time_secs` is refused (the validator prevotes nil), so
+/// one faulty proposer cannot carry the chain's time into the future; once
+/// certified, the same block is accepted whatever the clock says.
+#[test]
+fn a_proposal_from_the_far_future_is_refused_but_its_certified_block_is_not() {
+    let net = Net::new(Arc::new(MemoryStore::new()));
+    let ahead_ms = net.spec.max_future_block_time_secs * 1000;
+    let now_ms = net.store.tip_parent().header.time_ms() + 5_000;
+    let check = |b: &Block, now_ms| {
+        let checked = luminex_ledger::CheckedBlock::check(Arc::new(b.clone()), &net.spec).unwrap();
+        net.store
+            .check_proposal(&checked, now_ms, &SigCache::new(1))
+    };
+    let at_limit = net.next_block_at(now_ms + ahead_ms, Vec::new());
+    check(&at_limit, now_ms).unwrap();
+    let past_limit = net.next_block_at(now_ms + ahead_ms + 1, Vec::new());
+    match check(&past_limit, now_ms) {
+        Err(ChainError::Invalid(e @ BlockError::TimeTooNew { .. })) => {
+            assert_eq!(e.code(), "time-too-new")
+        }
+        other => panic!("a far-future proposal was not refused: {other:?}"),
+    }
+    // Later, by the validator's clock, it is timely.
+    check(&past_limit, now_ms + 1).unwrap();
+    let c = net.certify(&past_limit, 1, &[0, 1, 2]);
+    assert_eq!(
+        net.accept(&past_limit, &c).unwrap(),
+        AcceptStatus::MainChain
     );
 }

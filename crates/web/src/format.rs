@@ -67,6 +67,25 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
+/// A proof-of-work difficulty: grouped whole numbers from 1,000 up, four
+/// decimals from 1, and below 1 (a test chain's easiest targets) six
+/// significant digits, so no difficulty reads as zero.
+pub fn difficulty(d: f64) -> String {
+    if !d.is_finite() || d <= 0.0 {
+        return "0".into();
+    }
+    if d >= 1000.0 {
+        return grouped(d.round() as u64);
+    }
+    if d >= 1.0 {
+        return format!("{d:.4}");
+    }
+    // Digits after the point for six significant ones.
+    let places = (5 - d.log10().floor() as i64).clamp(0, 20) as usize;
+    let s = format!("{d:.places$}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +107,11 @@ mod tests {
         let long = "lmxdev1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq";
         assert!(short_str(long).contains('…'));
         assert_eq!(short(&Hash::ZERO).chars().count(), 17);
+        assert_eq!(difficulty(0.0000152587890625), "0.0000152588");
+        assert_eq!(difficulty(0.5), "0.5");
+        assert_eq!(difficulty(1.0), "1.0000");
+        assert_eq!(difficulty(123.456789), "123.4568");
+        assert_eq!(difficulty(1_234_567.8), "1\u{202f}234\u{202f}568");
+        assert_eq!(difficulty(0.0), "0");
     }
 }

@@ -12,7 +12,7 @@ use maud::{html, Markup};
 
 use super::{ago, confirmations};
 use super::{no_block_at, page_number, parse_hash, path_param, query};
-use crate::format::{bytes, coins, grouped, short, short_str, time};
+use crate::format::{bytes, coins, difficulty, grouped, short, short_str, time};
 use crate::i18n::{t, t_args};
 use crate::layout::{self, Live};
 use crate::PageError;
@@ -125,7 +125,7 @@ pub async fn block(
             div { dt { (t("version")) } dd { (h.version()) } }
             @if let Some(p) = pow {
                 div { dt { (t("target-bits")) } dd.mono { (format!("{:08x}", p.bits)) } }
-                div { dt { (t("difficulty")) } dd { (format!("{:.4}", luminex_consensus::pow::difficulty(p.bits))) } }
+                div { dt { (t("difficulty")) } dd { (difficulty(luminex_consensus::pow::difficulty(p.bits))) } }
                 div { dt { (t("nonce")) } dd { (p.nonce) } }
             }
         }

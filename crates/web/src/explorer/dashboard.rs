@@ -9,7 +9,7 @@ use luminex_service::Node;
 use maud::{html, Markup};
 
 use super::ago;
-use crate::format::{age, bytes, coins, grouped, rate_per_kb, short, time};
+use crate::format::{age, bytes, coins, difficulty, grouped, rate_per_kb, short, time};
 use crate::i18n::{t, t_args};
 use crate::layout::{self, Live};
 use crate::PageError;
@@ -220,7 +220,7 @@ fn render(node: &Node) -> Result<Markup, PageError> {
                     div { dt { (t("finalized-height")) } dd #finalized { a href={"/block/" (f)} { (grouped(f)) } } }
                 }
                 @if let Some((bits, d, rate)) = pow {
-                    div { dt { (t("difficulty")) } dd { (format!("{d:.4}")) } }
+                    div { dt { (t("difficulty")) } dd { (difficulty(d)) } }
                     div { dt { (t("target-bits")) } dd { code { (format!("{bits:08x}")) } } }
                     div { dt { (t("hash-rate")) } dd { @if let Some(r) = rate { (hashrate(r)) } @else { "—" } } }
                 }

@@ -36,7 +36,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use luminex_ledger::ErrorClass;
 use luminex_mempool::MempoolError;
-use luminex_primitives::{Address, Encode, Hash, TxKind};
+use luminex_primitives::{Address, Encode, Hash};
 use luminex_storage::StoreError;
 
 use luminex_service::metrics::RouteLabels;
@@ -524,15 +524,7 @@ async fn transaction(
             }
         })
         .collect();
-    let fee = match tx.kind {
-        TxKind::Coinbase { .. } | TxKind::Authority(_) | TxKind::Evidence(_) => Some(0),
-        // Inputs pay the outputs, any coins bonded (stake, delegate) and the fee.
-        _ => node
-            .input_total(&tx)
-            .and_then(|i| i.checked_sub(tx.output_total().ok()?).ok())
-            .and_then(|i| i.checked_sub(tx.kind.bonded()).ok())
-            .map(|f| f.base()),
-    };
+    let fee = node.fee_of(&tx).map(|f| f.base());
     Ok(Json(TxJson {
         txid: txid.to_string(),
         wtxid: tx.wtxid().to_string(),

@@ -10,7 +10,7 @@ use luminex_ledger::{
     Finality, KnownTx, SigCache, TxError, UtxoView,
 };
 use luminex_mempool::{Candidate, Mempool, MempoolError};
-use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, Transaction, TxOut};
+use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, Transaction, TxKind, TxOut};
 use luminex_storage::{
     AcceptStatus, Accepted, CertifiedBlock, ChainError, ChainStore, PreparedBlock,
 };
@@ -621,6 +621,25 @@ impl Node {
             total = total.checked_add(out.amount).ok()?;
         }
         Some(total)
+    }
+
+    /// The fee `tx` pays: its inputs less its outputs and the coins it
+    /// bonds (a stake or a delegation); nothing for the kinds that pay no
+    /// fee (coinbases, authority changes, evidence); `None` when an input's
+    /// output is not found (the transaction index is off, or it is spent
+    /// from an unbonding release).
+    pub fn fee_of(&self, tx: &Transaction) -> Option<Amount> {
+        match tx.kind {
+            TxKind::Coinbase { .. } | TxKind::Authority(_) | TxKind::Evidence(_) => {
+                Some(Amount::ZERO)
+            }
+            _ => self
+                .input_total(tx)?
+                .checked_sub(tx.output_total().ok()?)
+                .ok()?
+                .checked_sub(tx.kind.bonded())
+                .ok(),
+        }
     }
 
     /// The output an outpoint refers to, confirmed or in the mempool.

@@ -48,12 +48,13 @@ pub async fn transaction(
     let coinbase = matches!(tx.kind, TxKind::Coinbase { .. });
     let size = tx.encoded_len() as u64;
     let out_total: u64 = tx.outputs.iter().map(|o| o.amount.base()).sum();
-    let in_total = if coinbase {
-        None
-    } else {
-        node.input_total(&tx).map(|a| a.base())
-    };
-    let fee = pool_fee.or_else(|| in_total.map(|i| i.saturating_sub(out_total)));
+    // Inputs pay the outputs, any coins bonded (a stake or delegation)
+    // and the fee; a coinbase pays none to show.
+    let fee = pool_fee.or_else(|| {
+        (!coinbase)
+            .then(|| node.fee_of(&tx).map(|f| f.base()))
+            .flatten()
+    });
     let now = node.clock.now_unix();
     let block_time = match &location {
         Some(l) => node.chain.header(&l.block)?.map(|r| r.header.time()),

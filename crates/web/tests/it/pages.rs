@@ -373,6 +373,10 @@ async fn proof_of_work_chains_show_difficulty() {
     let genesis = page(&node, "/block/0").await;
     assert!(genesis.contains("Nonce"));
     assert!(genesis.contains("Miner"));
+    // The preset's easiest target, 2^-16: its digits, not 0.0000.
+    for body in [&home, &genesis] {
+        assert!(body.contains("0.0000152588"), "{body}");
+    }
 }
 
 /// Request headers of a test: name and raw bytes.
@@ -674,4 +678,47 @@ async fn the_dashboard_lists_payments_older_than_the_latest_blocks() {
     let home = page(&node, "/").await;
     assert!(home.contains(&format!("/tx/{txid}")), "{home}");
     assert!(!home.contains("No transactions"));
+}
+
+/// A confirmed stake's page shows the fee it paid, not the fee plus the
+/// coins it bonded (the inputs pay both).
+#[tokio::test]
+async fn a_stakes_page_shows_its_fee_without_the_bonded_coins() {
+    use luminex_crypto::SigningKey;
+    use luminex_ledger::staking::StakingParams;
+    use luminex_ledger::testkit::staking_tx;
+    use luminex_primitives::{SchemeId, Stake, TxKind};
+    let mut spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    let min = Amount::from_base(1_000_000).unwrap();
+    spec.staking = Some(StakingParams::new(min, 10));
+    let node = memory_node_for(spec);
+    let validator = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
+    let payer = node.spec.dev_key(0).unwrap();
+    let mut coins = node.chain.address_utxos(&lock_of(&payer), 100).unwrap();
+    coins.sort_by_key(|(_, c)| std::cmp::Reverse(c.output.amount));
+    let bonded = Amount::from_base(3_000_000).unwrap();
+    let tx = staking_tx(
+        &node.spec,
+        &payer,
+        &coins[..1],
+        TxKind::Stake(Stake {
+            validator: validator.public_key().clone(),
+            amount: bonded,
+        }),
+        Some(&validator),
+    );
+    let paid_in = coins[0].1.output.amount.base();
+    let fee = paid_in - bonded.base() - tx.output_total().unwrap().base();
+    assert!(fee > 0);
+    let txid = tx.txid();
+    node.submit(tx).unwrap();
+    node.produce_block().unwrap();
+    let body = page(&node, &format!("/tx/{txid}")).await;
+    let shown = Amount::from_base(fee).unwrap().to_string();
+    assert!(
+        body.contains(&format!("<dd>{shown} ")),
+        "fee {shown}: {body}"
+    );
+    let with_bond = Amount::from_base(fee + bonded.base()).unwrap().to_string();
+    assert!(!body.contains(&with_bond), "{body}");
 }

@@ -588,12 +588,17 @@ async fn block(
         .ok_or_else(|| ApiError::not_found(format!("block {hash} is not known")))?;
     let tip = node.chain.tip().height;
     let h = block.header;
-    let finalized = node.chain.finalized().height >= rec.height
-        && node.chain.hash_at(rec.height)? == Some(hash);
+    let on_main = node.chain.hash_at(rec.height)? == Some(hash);
+    let finalized = on_main && node.chain.finalized().height >= rec.height;
     Ok(Json(BlockJson {
         hash: hash.to_string(),
         height: rec.height,
-        confirmations: tip.saturating_sub(rec.height) + 1,
+        confirmations: if on_main {
+            tip.saturating_sub(rec.height) + 1
+        } else {
+            0
+        },
+        in_main_chain: on_main,
         version: h.version(),
         prev_hash: h.prev_hash().to_string(),
         merkle_root: h.merkle_root().to_string(),

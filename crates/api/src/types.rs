@@ -209,8 +209,11 @@ pub struct BlockJson {
     pub hash: String,
     /// Height.
     pub height: u64,
-    /// Blocks on top, including itself.
+    /// Blocks on top, including itself; 0 for a block off the main chain.
     pub confirmations: u64,
+    /// Whether the block is on the main chain (false: a side branch, or a
+    /// block a reorganisation disconnected).
+    pub in_main_chain: bool,
     /// Header version.
     pub version: u32,
     /// Parent hash.

@@ -76,3 +76,36 @@ pub fn node_with(
         admission: Default::default(),
     }))
 }
+
+/// A payment of `coins` from dev key 0's first coin to dev key 1, signed
+/// and not submitted.
+pub fn dev_payment(node: &Node, coins: u64) -> luminex_primitives::Transaction {
+    use luminex_ledger::testkit::{lock_of, transfer};
+    let k0 = node.spec.dev_key(0).expect("a dev chain has dev keys");
+    let utxos = node
+        .chain
+        .address_utxos(&lock_of(&k0), 10)
+        .expect("the memory store reads");
+    transfer(
+        &node.spec,
+        &k0,
+        &utxos[..1],
+        vec![luminex_primitives::TxOut {
+            amount: luminex_primitives::Amount::from_coins(coins).expect("a small amount"),
+            lock: lock_of(&node.spec.dev_key(1).expect("a dev chain has dev keys")),
+        }],
+    )
+}
+
+/// Leaves the tip block on a side branch: disconnects it and produces, at
+/// its height, a block carrying a payment instead (so the two differ).
+/// Returns the side-branch block's hash.
+pub fn side_branch_at_tip(node: &Node) -> luminex_primitives::Hash {
+    let old = node.chain.disconnect_tip().expect("the tip disconnects");
+    node.submit(dev_payment(node, 1))
+        .expect("the payment is admitted");
+    let new = node.produce_block().expect("a block is produced");
+    assert_ne!(new.hash(), old.hash());
+    assert_eq!(node.chain.tip().hash, new.hash());
+    old.hash()
+}

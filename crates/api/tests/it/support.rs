@@ -15,22 +15,7 @@ pub fn manifest_dir() -> std::path::PathBuf {
         .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
 }
 
-/// A payment of `coins` from dev key 0's first coin to dev key 1, signed
-/// and not submitted.
-pub fn dev_payment(node: &luminex_service::Node, coins: u64) -> luminex_primitives::Transaction {
-    use luminex_ledger::testkit::{lock_of, transfer};
-    let k0 = node.spec.dev_key(0).unwrap();
-    let utxos = node.chain.address_utxos(&lock_of(&k0), 10).unwrap();
-    transfer(
-        &node.spec,
-        &k0,
-        &utxos[..1],
-        vec![luminex_primitives::TxOut {
-            amount: luminex_primitives::Amount::from_coins(coins).unwrap(),
-            lock: lock_of(&node.spec.dev_key(1).unwrap()),
-        }],
-    )
-}
+pub use luminex_service::testkit::dev_payment;
 
 /// Sends one request to a fresh router of `node`: its status, its body as
 /// JSON (`Null` when it is not JSON) and its content type.

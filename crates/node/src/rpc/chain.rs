@@ -70,7 +70,8 @@ fn header_json(node: &Node, hash: &Hash) -> RpcResult {
     let h = rec.header;
     let mut v = json!({
         "hash": hash.to_string(),
-        "confirmations": if on_main { tip.height - rec.height + 1 } else { 0 },
+        // Bitcoin Core's -1 for a block off the main chain.
+        "confirmations": if on_main { (tip.height - rec.height + 1) as i64 } else { -1 },
         "height": rec.height,
         "version": h.version(),
         "versionHex": format!("{:08x}", h.version()),
@@ -196,14 +197,16 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             return Ok(json!(hex::encode(block.encode())));
         }
         let mut v = header_json(&c.node, &hash)?;
-        let height = v["height"].as_u64().unwrap_or(0);
         v["size"] = json!(block.encoded_len());
         v["nTx"] = json!(block.txs.len());
+        // As Bitcoin Core: a block's transactions carry no block hash or
+        // confirmations of their own (the block's are above; its
+        // transactions may be elsewhere now, if it is off the main chain).
         v["tx"] = if verbosity >= 2 {
             json!(block
                 .txs
                 .iter()
-                .map(|t| tx_json(&c.node, t, Some((hash, height))))
+                .map(|t| tx_json(&c.node, t, None))
                 .collect::<Vec<_>>())
         } else {
             json!(block
@@ -372,4 +375,55 @@ fn staking_info(node: &Node) -> Value {
             "reward_pot": coins(s.pot().base()),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonrpsee::core::params::ArrayParams;
+    use serde_json::Value;
+
+    use crate::rpc::{module, RpcContext};
+
+    fn params(hash: &str, verbosity: Option<u8>) -> ArrayParams {
+        let mut p = ArrayParams::new();
+        p.insert(hash).unwrap();
+        if let Some(v) = verbosity {
+            p.insert(v).unwrap();
+        }
+        p
+    }
+
+    /// As Bitcoin Core: a block off the main chain has -1 confirmations in
+    /// `getblockheader` and `getblock`, and the transactions `getblock`
+    /// lists at verbosity 2 carry no block hash or confirmations of their
+    /// own (one of them is pending again, or in another block).
+    #[tokio::test]
+    async fn a_side_branch_block_has_minus_one_confirmations() {
+        let node = luminex_service::testkit::memory_node();
+        node.submit(luminex_service::testkit::dev_payment(&node, 2))
+            .unwrap();
+        node.produce_block().unwrap();
+        let side = luminex_service::testkit::side_branch_at_tip(&node);
+        let m = module(RpcContext::new(node.clone(), None));
+        let header: Value = m
+            .call("getblockheader", params(&side.to_string(), None))
+            .await
+            .unwrap();
+        assert_eq!(header["confirmations"], -1, "{header}");
+        assert!(header.get("nextblockhash").is_none());
+        let block: Value = m
+            .call("getblock", params(&side.to_string(), Some(2)))
+            .await
+            .unwrap();
+        assert_eq!(block["confirmations"], -1);
+        let txs = block["tx"].as_array().unwrap();
+        assert_eq!(txs.len(), 2, "{block}");
+        for tx in txs {
+            assert!(tx.get("confirmations").is_none(), "{tx}");
+            assert!(tx.get("blockhash").is_none(), "{tx}");
+        }
+        let tip = node.chain.tip().hash.to_string();
+        let main: Value = m.call("getblockheader", params(&tip, None)).await.unwrap();
+        assert_eq!(main["confirmations"], 1);
+    }
 }

@@ -334,3 +334,22 @@ async fn the_supply_follows_the_tip() {
         node.produce_block().unwrap();
     }
 }
+
+/// A block off the main chain says so: not in the main chain, no
+/// confirmations (the main chain's block at its height has them).
+#[tokio::test]
+async fn a_side_branch_block_has_no_confirmations() {
+    let node = memory_node();
+    node.produce_block().unwrap();
+    let side = luminex_service::testkit::side_branch_at_tip(&node);
+    node.produce_block().unwrap();
+    let (s, v) = get(&node, &format!("/blocks/{side}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["height"], 1);
+    assert_eq!(v["in_main_chain"], false, "{v}");
+    assert_eq!(v["confirmations"], 0, "{v}");
+    let (_, main) = get(&node, "/blocks/1").await;
+    assert_eq!(main["in_main_chain"], true);
+    assert_eq!(main["confirmations"], 2);
+    assert_ne!(main["hash"], v["hash"]);
+}

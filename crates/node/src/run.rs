@@ -124,6 +124,7 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         tip_changed: tokio::sync::watch::channel(chain.tip().hash).0,
         metrics: Arc::new(luminex_service::metrics::Metrics::new()),
         events: tokio::sync::broadcast::channel(luminex_service::events::EVENT_BUFFER).0,
+        finality_mark: luminex_service::events::FinalityMark::new(chain.finalized().height),
         restart: restart.clone(),
         net: Default::default(),
         pool: Default::default(),

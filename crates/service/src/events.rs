@@ -9,6 +9,28 @@ use crate::Node;
 
 /// Events kept for slow readers before they are dropped.
 pub const EVENT_BUFFER: usize = 4096;
+
+/// The highest finalized height announced to subscribers: a `finalized`
+/// event goes out only when finality moves past it, so a reorganisation
+/// that reconnects blocks below it announces nothing again, and the
+/// heights subscribers see only grow.
+#[derive(Debug)]
+pub struct FinalityMark(std::sync::atomic::AtomicU64);
+
+impl FinalityMark {
+    /// A mark at `height` (the chain's finalized height when the node
+    /// opened: already final, not news).
+    pub fn new(height: u64) -> FinalityMark {
+        FinalityMark(std::sync::atomic::AtomicU64::new(height))
+    }
+
+    /// Moves the mark to `height` if that is higher; whether it moved.
+    pub fn advance(&self, height: u64) -> bool {
+        self.0
+            .fetch_max(height, std::sync::atomic::Ordering::AcqRel)
+            < height
+    }
+}
 /// A chain event.
 #[derive(Debug, Clone)]
 pub enum Event {

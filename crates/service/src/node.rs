@@ -42,6 +42,8 @@ pub struct Node {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Chain events for WebSocket subscribers.
     pub events: tokio::sync::broadcast::Sender<Arc<crate::events::Event>>,
+    /// The highest finalized height [`Node::events`] announced.
+    pub finality_mark: crate::events::FinalityMark,
     /// Asks the running node to restart gracefully.
     pub restart: Arc<tokio::sync::Notify>,
     /// The peer-to-peer network, once started.
@@ -499,6 +501,9 @@ impl Node {
                 Finality::Depth(d) => rec.height.checked_sub(d),
             };
             if let Some(f) = finalized.filter(|f| *f <= self.chain.finalized().height) {
+                if !self.finality_mark.advance(f) {
+                    continue;
+                }
                 if let Ok(Some(fh)) = self.chain.hash_at(f) {
                     let _ = self.events.send(Arc::new(Event::Finalized {
                         hash: fh,

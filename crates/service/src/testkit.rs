@@ -49,6 +49,7 @@ pub fn node_with(
     let cache = SigCache::new(10_000);
     let rules = luminex_consensus::rules_for(&spec);
     let chain = Arc::new(ChainStore::open_with(kv, spec.clone(), rules, options)?);
+    let finalized = chain.finalized().height;
     Ok(Arc::new(Node {
         mempool: parking_lot::RwLock::new(crate::mempool_for(
             &chain,
@@ -70,6 +71,7 @@ pub fn node_with(
         tip_changed: tokio::sync::watch::channel(luminex_primitives::Hash::ZERO).0,
         metrics: Arc::new(crate::metrics::Metrics::new()),
         events: tokio::sync::broadcast::channel(crate::events::EVENT_BUFFER).0,
+        finality_mark: crate::events::FinalityMark::new(finalized),
         restart: Arc::new(tokio::sync::Notify::new()),
         net: Default::default(),
         pool: Default::default(),

@@ -806,14 +806,18 @@ async fn history(
         .then(|| before.map(|(h, t)| format!("{h}:{t}")))
         .flatten();
     if csv {
-        let mut out = String::from("txid,height,received,sent,net\n");
+        // The JSON's columns, base units and coins named apart.
+        let mut out =
+            String::from("txid,height,received,received_coins,sent,sent_coins,net_coins\n");
         for r in &rows {
             out.push_str(&format!(
-                "{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{}\n",
                 r.txid,
                 r.height,
                 r.received.base(),
+                r.received,
                 r.sent.base(),
+                r.sent,
                 net_coins(r.received.base(), r.sent.base())
             ));
         }

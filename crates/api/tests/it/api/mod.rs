@@ -269,6 +269,41 @@ async fn explorer_routes() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(ct.starts_with("text/csv"));
+    // The same figures as the JSON, base units and coins in named columns.
+    let resp = tower::ServiceExt::oneshot(
+        luminex_api::router(node.clone()),
+        axum::http::Request::get(format!("/address/{k1}/transactions?format=csv"))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let csv = String::from_utf8(
+        http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let (_, json) = get(&node, &format!("/address/{k1}/transactions")).await;
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("txid,height,received,received_coins,sent,sent_coins,net_coins")
+    );
+    let first = &json["transactions"][0];
+    let row = format!(
+        "{},{},{},{},{},{},{}",
+        first["txid"].as_str().unwrap(),
+        first["height"],
+        first["received"],
+        first["received_coins"].as_str().unwrap(),
+        first["sent"],
+        first["sent_coins"].as_str().unwrap(),
+        first["net_coins"].as_str().unwrap()
+    );
+    assert_eq!(lines.next(), Some(row.as_str()), "{csv}");
     let (s, v) = get(&node, "/health/ready").await;
     assert_eq!((s, v["height"].as_u64().unwrap()), (StatusCode::OK, 2));
     let (_, v) = get(&node, "/health/node-status").await;

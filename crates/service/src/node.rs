@@ -647,6 +647,35 @@ impl Node {
         }
     }
 
+    /// Whether block rewards go to the staking reward pot (the coinbase
+    /// claims nothing; ADR 0038) rather than to the block's producer.
+    pub fn rewards_to_pot(&self) -> bool {
+        self.spec
+            .staking
+            .as_ref()
+            .is_some_and(|p| p.rewards != luminex_ledger::staking::RewardRule::Proposer)
+    }
+
+    /// The fees `block` (at `height`) paid. Where the producer claims them,
+    /// what its coinbase claimed beyond the subsidy; where they go to the
+    /// reward pot, the sum of its transactions' fees ([`Node::fee_of`]:
+    /// `None` when an input is not found), as its coinbase claims nothing
+    /// (or pays the pot out, at an epoch's end).
+    pub fn block_fees(&self, block: &Block, height: u64) -> Option<u64> {
+        if self.rewards_to_pot() {
+            return block.txs.iter().skip(1).try_fold(0u64, |sum, tx| {
+                Some(sum.saturating_add(self.fee_of(tx)?.base()))
+            });
+        }
+        let claimed = block
+            .txs
+            .first()?
+            .outputs
+            .iter()
+            .fold(0u64, |a, o| a.saturating_add(o.amount.base()));
+        Some(claimed.saturating_sub(self.spec.subsidy(height).base()))
+    }
+
     /// The output an outpoint refers to, confirmed or in the mempool.
     pub fn output_of(&self, op: &OutPoint) -> Option<TxOut> {
         if let Ok(Some(s)) = self.chain.transaction(&op.txid) {

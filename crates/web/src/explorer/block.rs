@@ -71,7 +71,9 @@ pub async fn block(
     let reward: u64 = coinbase
         .map(|c| c.outputs.iter().map(|o| o.amount.base()).sum())
         .unwrap_or(0);
-    let fees = reward.saturating_sub(node.spec.subsidy(height).base());
+    let fees = node.block_fees(&block, height);
+    let subsidy = node.spec.subsidy(height).base();
+    let to_pot = node.rewards_to_pot();
     let paid_to: Vec<String> = coinbase
         .map(|c| {
             c.outputs
@@ -112,10 +114,23 @@ pub async fn block(
             div { dt { (t("time")) } dd { time datetime=(h.time()) { (time(h.time())) } " (" (ago(now, h.time())) ")" } }
             div { dt { (t("transactions")) } dd { (block.txs.len()) } }
             div { dt { (t("size")) } dd { (bytes(block.encoded_len() as u64)) } }
-            div { dt { (t("reward")) } dd { (coins(reward)) " " (t_args("reward-split", [("subsidy", coins(node.spec.subsidy(height).base()).into()), ("fees", coins(fees).into())])) } }
-            div { dt { (producer) } dd {
-                @for a in &paid_to { a.mono href={"/address/" (a)} { (short_str(a)) } " " }
-            } }
+            @let fees_text = fees.map_or_else(|| "—".to_string(), coins);
+            @if to_pot {
+                // The coinbase claims nothing: subsidy and fees go to the
+                // reward pot; an epoch's last coinbase pays the pot out.
+                div { dt { (t("reward")) } dd { (t_args("reward-to-pot", [("total", fees.map_or_else(|| "—".to_string(), |f| coins(f.saturating_add(subsidy))).into()), ("subsidy", coins(subsidy).into()), ("fees", fees_text.into())])) } }
+                @if !paid_to.is_empty() {
+                    div { dt { (t("pot-payout")) } dd {
+                        (coins(reward)) " → "
+                        @for a in &paid_to { a.mono href={"/address/" (a)} { (short_str(a)) } " " }
+                    } }
+                }
+            } @else {
+                div { dt { (t("reward")) } dd { (coins(reward)) " " (t_args("reward-split", [("subsidy", coins(subsidy).into()), ("fees", fees_text.into())])) } }
+                div { dt { (producer) } dd {
+                    @for a in &paid_to { a.mono href={"/address/" (a)} { (short_str(a)) } " " }
+                } }
+            }
             @if let Some(b) = h.as_bft() {
                 div { dt { (t("proposer")) } dd.mono { (b.proposer) } }
                 div { dt { (t("validators-hash")) } dd.mono { (b.validators_hash) } }

@@ -151,21 +151,12 @@ fn read(node: &Node, hash: &Hash) -> Result<Option<Summary>, PageError> {
         return Ok(None);
     };
     let txs = node.chain.tx_count(hash)?.unwrap_or(1) as u64;
-    // A block of only its coinbase paid no fees; otherwise they are what
-    // the coinbase claimed beyond the subsidy.
+    // A block of only its coinbase paid no fees.
     let fees = if txs > 1 {
         node.chain
             .block(hash)?
-            .and_then(|b| {
-                b.txs.first().map(|c| {
-                    c.outputs
-                        .iter()
-                        .map(|o| o.amount.base())
-                        .fold(0u64, u64::saturating_add)
-                })
-            })
+            .and_then(|b| node.block_fees(&b, rec.height))
             .unwrap_or(0)
-            .saturating_sub(node.spec.subsidy(rec.height).base())
     } else {
         0
     };

@@ -152,7 +152,8 @@ pub async fn stats(State(node): State<Arc<Node>>) -> Result<Json<StatsJson>, Api
         })?
 }
 
-/// The coins in the UTXO set when the tip is `tip`: a scan of the whole
+/// The coins that exist when the tip is `tip`: those in the UTXO set and,
+/// on staking chains, those the staking state holds. A scan of the whole
 /// set, so the last answer is kept and reused until the tip moves (a tip
 /// hash names one UTXO set, whichever node asks).
 fn supply_at(node: &Node, tip: luminex_primitives::Hash) -> Result<u64, ApiError> {
@@ -165,7 +166,14 @@ fn supply_at(node: &Node, tip: luminex_primitives::Hash) -> Result<u64, ApiError
     }
     let before = node.chain.tip().hash;
     let set = node.chain.all_utxos()?;
-    let supply = set.values().map(|c| c.output.amount.base()).sum();
+    let unspent: u128 = set
+        .values()
+        .map(|c| u128::from(c.output.amount.base()))
+        .sum();
+    // Coins are also bonded, unbonding or in the reward pot on staking
+    // chains: a stake moves coins, it does not destroy them.
+    let held = node.chain.with_staking(|s| s.held());
+    let supply = u64::try_from(unspent + held).unwrap_or(u64::MAX);
     // The set is of some tip between the two reads: kept only when both
     // name the same one (a block connected meanwhile leaves it unknown
     // which the set is of).

@@ -559,7 +559,8 @@ pub struct StatsJson {
     pub mempool_bytes: usize,
     /// Proof-of-work difficulty of the tip (0 on chains without work).
     pub difficulty: f64,
-    /// Coins in unspent outputs, base units.
+    /// Coins in existence, base units: in unspent outputs and, on staking
+    /// chains, bonded, unbonding or in the reward pot.
     pub supply: u64,
     /// The same as a decimal coin string.
     pub supply_coins: String,

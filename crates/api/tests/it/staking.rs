@@ -433,3 +433,31 @@ async fn rewards_show_the_pot_and_the_coming_payout() {
     let (s, bad) = get(&node, "/staking/rewards?limit=0").await;
     assert_eq!((s, bad["code"].as_str()), (400, Some("bad-limit")));
 }
+
+/// `GET /stats` counts every coin that exists: a stake moves coins out of
+/// the UTXO set into the staking state, it does not shrink the supply,
+/// which is what the schedule issued (the ledger's supply invariant).
+#[tokio::test]
+async fn staking_does_not_shrink_the_supply() {
+    let node = memory_node_for(staking_spec());
+    let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
+    mine(
+        &node,
+        0,
+        TxKind::Stake(Stake {
+            validator: v.public_key().clone(),
+            amount: amount(3 * MIN),
+        }),
+        &v,
+    );
+    let (s, stats) = get(&node, "/stats").await;
+    assert_eq!(s, 200, "{stats}");
+    let issued = node.spec.issued_supply(node.chain.tip().height);
+    assert_eq!(
+        u128::from(stats["supply"].as_u64().unwrap()),
+        issued,
+        "{stats}"
+    );
+    let (_, staking) = get(&node, "/staking").await;
+    assert_eq!(staking["total_bonded"], 3 * MIN);
+}

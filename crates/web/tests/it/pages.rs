@@ -722,3 +722,56 @@ async fn a_stakes_page_shows_its_fee_without_the_bonded_coins() {
     let with_bond = Amount::from_base(fee + bonded.base()).unwrap().to_string();
     assert!(!body.contains(&with_bond), "{body}");
 }
+
+/// On a chain whose rewards go to the pot (`stake_weighted`), a block's
+/// page says so and shows the fees its transactions paid (the coinbase
+/// claims nothing, so they are not what it claimed beyond the subsidy).
+#[tokio::test]
+async fn a_pot_chains_block_shows_its_fees_going_to_the_pot() {
+    use luminex_ledger::staking::{RewardRule, StakingParams};
+    let mut spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    let mut params = StakingParams::new(Amount::from_base(1_000_000).unwrap(), 10);
+    params.rewards = RewardRule::StakeWeighted;
+    spec.staking = Some(params);
+    let node = memory_node_for(spec);
+    let tx = payment(&node, 0, 1, 3);
+    let fee = node.fee_of(&tx).unwrap();
+    assert!(fee.base() > 0);
+    node.submit(tx).unwrap();
+    let block = node.produce_block().unwrap();
+    assert_eq!(node.block_fees(&block, 1), Some(fee.base()));
+    let subsidy = node.spec.subsidy(1);
+    let body = page(&node, "/block/1").await;
+    let total = Amount::from_base(subsidy.base() + fee.base()).unwrap();
+    assert!(
+        body.contains(&format!(
+            "{total} to the reward pot (subsidy {subsidy} + fees {fee})"
+        )),
+        "{body}"
+    );
+    // The charts count the same fees.
+    let charts = page(&node, "/charts?range=100").await;
+    assert!(charts.contains(&fee.to_string()), "{charts}");
+}
+
+/// The dashboard's supply by schedule counts the genesis stakes of a
+/// staking chain (the ledger's issued supply).
+#[tokio::test]
+async fn the_dashboard_supply_counts_genesis_stakes() {
+    let node = memory_node_for(luminex_ledger::ChainSpec::preset("nextgen").unwrap());
+    let issued = u64::try_from(node.spec.issued_supply(0)).unwrap();
+    let allocated: u64 = node
+        .spec
+        .genesis
+        .allocations
+        .iter()
+        .map(|a| a.amount.base())
+        .sum();
+    assert!(
+        issued > allocated,
+        "nextgen's validators have genesis stakes"
+    );
+    let home = page(&node, "/").await;
+    let shown = Amount::from_base(issued).unwrap().to_string();
+    assert!(home.contains(&shown), "{shown}: {home}");
+}

@@ -328,6 +328,20 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The request's kind, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Request::Status => "status",
+            Request::Headers { .. } => "headers",
+            Request::Blocks(_) => "blocks",
+            Request::BlockTxs { .. } => "block-txs",
+            Request::Txs(_) => "txs",
+            Request::Certified { .. } => "certified",
+        }
+    }
+}
+
 /// A response of the sync protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {

@@ -129,6 +129,8 @@ impl<C: ChainAccess> Net<C> {
 
     fn housekeeping(&mut self) {
         let now = self.clock.monotonic();
+        // Peers that rate-limited a sync request have refilled meanwhile.
+        self.syncer.resume();
         self.police(now);
         self.check_headers_deadline(now);
         self.redial_bootnodes(now);

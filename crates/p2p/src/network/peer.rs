@@ -136,20 +136,49 @@ type Limiter = governor::DefaultDirectRateLimiter;
 /// announcement, and a busy peer announces a batch every 20 ms.
 const REQUEST_QUOTAS: [(u32, u32); 5] = [(10, 40), (20, 50), (200, 400), (20, 50), (400, 800)];
 
-/// A peer's request budgets, one per kind of request.
-pub(super) struct RequestLimits([Limiter; 5]);
+/// How far past its budgets a peer's requests go before it is punished:
+/// within [`REQUEST_QUOTAS`] a request is answered, past them it is answered
+/// `RateLimited` (an honest node syncing fast gets there, and waits), and
+/// past this many times them it is an offence.
+const ABUSE_FACTOR: u32 = 4;
+
+/// A peer's request budgets, one per kind of request, and the budgets past
+/// which its requests are an offence.
+pub(super) struct RequestLimits {
+    answered: [Limiter; 5],
+    tolerated: [Limiter; 5],
+}
+
+/// What a peer's request gets under its budgets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Admit {
+    /// Within the budget: answered.
+    Answer,
+    /// Past it: answered `RateLimited`, no offence.
+    Wait,
+    /// Far past it: answered `RateLimited`, and an offence.
+    Abuse,
+}
 
 impl RequestLimits {
     fn new() -> Self {
-        RequestLimits(REQUEST_QUOTAS.map(|(per_second, burst)| {
-            let q = governor::Quota::per_second(NonZeroU32::new(per_second).expect("nonzero"))
-                .allow_burst(NonZeroU32::new(burst).expect("nonzero"));
-            governor::RateLimiter::direct(q)
-        }))
+        let limiters = |factor: u32| {
+            REQUEST_QUOTAS.map(|(per_second, burst)| {
+                let q = governor::Quota::per_second(
+                    NonZeroU32::new(per_second * factor).expect("nonzero"),
+                )
+                .allow_burst(NonZeroU32::new(burst * factor).expect("nonzero"));
+                governor::RateLimiter::direct(q)
+            })
+        };
+        RequestLimits {
+            answered: limiters(1),
+            tolerated: limiters(ABUSE_FACTOR),
+        }
     }
 
-    /// Whether a request of this kind is within budget (and counts it).
-    pub(super) fn allow(&self, request: &Request) -> bool {
+    /// What a request of this kind gets (and counts it).
+    pub(super) fn admit(&self, request: &Request) -> Admit {
         let kind = match request {
             Request::Status => 0,
             Request::Headers { .. } => 1,
@@ -157,7 +186,14 @@ impl RequestLimits {
             Request::BlockTxs { .. } => 3,
             Request::Txs(_) => 4,
         };
-        self.0[kind].check().is_ok()
+        let tolerated = self.tolerated[kind].check().is_ok();
+        if self.answered[kind].check().is_ok() {
+            Admit::Answer
+        } else if tolerated {
+            Admit::Wait
+        } else {
+            Admit::Abuse
+        }
     }
 }
 
@@ -283,6 +319,28 @@ fn expired_bans(banned: &HashMap<PeerId, Duration>, now: Duration) -> Vec<PeerId
 mod tests {
     use super::*;
     use luminex_primitives::Clock;
+
+    /// Status requests at once: the burst is answered, the next ones wait
+    /// uncharged up to four times the burst, and only past that are they
+    /// an offence.
+    #[test]
+    fn requests_past_the_budget_wait_and_only_far_past_it_offend() {
+        let limits = RequestLimits::new();
+        let (_, burst) = REQUEST_QUOTAS[0];
+        let mut got = std::collections::HashMap::new();
+        for _ in 0..burst * ABUSE_FACTOR + 10 {
+            *got.entry(limits.admit(&Request::Status)).or_insert(0u32) += 1;
+        }
+        // A few may refill while the loop runs.
+        assert!(got[&Admit::Answer] >= burst, "{got:?}");
+        assert!(
+            got[&Admit::Wait] >= burst * (ABUSE_FACTOR - 1) - 5,
+            "{got:?}"
+        );
+        assert!(got[&Admit::Abuse] >= 5, "{got:?}");
+        // Another kind has its own budget.
+        assert_eq!(limits.admit(&Request::Txs(vec![])), Admit::Answer);
+    }
 
     #[test]
     fn a_peer_makes_this_node_send_at_most_its_byte_budget() {

@@ -390,6 +390,9 @@ impl<C: ChainAccess> Net<C> {
                         "headers request answered without headers",
                     );
                 } else {
+                    if matches!(other, Response::RateLimited) {
+                        self.syncer.pause(&peer);
+                    }
                     self.syncer.on_failure(token);
                     return;
                 }

@@ -6,7 +6,7 @@ use libp2p::request_response::ResponseChannel;
 use libp2p::PeerId;
 use luminex_primitives::{Encode, Transaction};
 
-use super::peer::Offence;
+use super::peer::{Admit, Offence};
 use super::{ChainAccess, Done, Net};
 use crate::wire::{self, Request, Response};
 
@@ -23,10 +23,20 @@ impl<C: ChainAccess> Net<C> {
             // Not connected any more: nobody to answer.
             return;
         };
-        if !p.limits.allow(&request) {
-            self.respond(channel, Response::RateLimited);
-            self.offend(peer, Offence::RateLimit, "request rate limit exceeded");
-            return;
+        match p.limits.admit(&request) {
+            Admit::Answer => {}
+            // Past its budget the peer waits, uncharged: an honest node
+            // syncing fast from this one can get here.
+            Admit::Wait => {
+                self.respond(channel, Response::RateLimited);
+                return;
+            }
+            Admit::Abuse => {
+                self.respond(channel, Response::RateLimited);
+                let why = format!("{} requests far past the rate limit", request.kind());
+                self.offend(peer, Offence::RateLimit, &why);
+                return;
+            }
         }
         if let Request::Status = request {
             let st = self.chain.status();

@@ -62,6 +62,11 @@ impl Default for SyncConfig {
     }
 }
 
+/// Bytes of blocks a request asks for when blocks are small: at least
+/// [`SyncConfig::blocks_per_request`] blocks, more while they fit in this
+/// (at most the protocol's [`MAX_BLOCKS_PER_REQUEST`]).
+pub const REQUEST_TARGET_BYTES: usize = 4 << 20;
+
 /// Received block sizes remembered for the in-flight estimate.
 const RECENT_SIZES: usize = 32;
 
@@ -154,6 +159,8 @@ struct PeerState {
     serves: u64,
     /// The highest height its headers have reached, for the API.
     shown: Option<u64>,
+    /// It answered `RateLimited`: asked nothing until [`Syncer::resume`].
+    paused: bool,
 }
 
 impl PeerState {
@@ -167,6 +174,7 @@ impl PeerState {
             disproved: None,
             serves: 0,
             shown: None,
+            paused: false,
         }
     }
 
@@ -380,7 +388,13 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         if self.serves_due {
             self.update_serves();
         }
-        let mut peers: Vec<P> = self.peers.keys().cloned().collect();
+        // A peer that answered `RateLimited` is asked nothing until resumed.
+        let mut peers: Vec<P> = self
+            .peers
+            .iter()
+            .filter(|(_, st)| !st.paused)
+            .map(|(p, _)| p.clone())
+            .collect();
         peers.sort();
         // Headers: from every peer that claims more work than it has shown
         // (and than the chain has), one request each, continuing from the
@@ -432,9 +446,13 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             })
             .sum();
         let mut held = self.buffered_bytes() + in_flight * estimate;
-        let per = self
-            .cfg
-            .blocks_per_request
+        // Small blocks go in larger requests (up to the protocol's cap), so
+        // a chain of tiny blocks is not asked for a few at a time: that
+        // would run into the peer's limit on requests a second.
+        // Two such requests fit in the byte budget.
+        let per = (REQUEST_TARGET_BYTES / estimate)
+            .min(self.cfg.max_buffered_bytes / estimate / 2)
+            .max(self.cfg.blocks_per_request)
             .min(MAX_BLOCKS_PER_REQUEST as usize);
         let mut chunk: Vec<(Hash, u64)> = Vec::new();
         let window: Vec<(Hash, u64)> = self
@@ -590,6 +608,21 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                 }
             }
             None => {}
+        }
+    }
+
+    /// `peer` answered `RateLimited`: ask it nothing until [`Syncer::resume`]
+    /// (its limit refills; asking again at once would only be refused again).
+    pub fn pause(&mut self, peer: &P) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.paused = true;
+        }
+    }
+
+    /// Asks paused peers again.
+    pub fn resume(&mut self) {
+        for st in self.peers.values_mut() {
+            st.paused = false;
         }
     }
 

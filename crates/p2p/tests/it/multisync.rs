@@ -202,3 +202,28 @@ async fn a_follower_between_two_branches_asks_both_and_ends_on_the_most_work() {
     })
     .await;
 }
+
+/// A follower syncing a long chain of tiny blocks from one peer as fast as
+/// loopback allows stays within that peer's request limits: it is not
+/// banned on the way (it once was, 200 block requests a second in, and
+/// then stopped short of the tip for a day).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_sync_of_tiny_blocks_is_not_punished() {
+    const N: usize = 3_000;
+    let g = genesis();
+    let mut blocks = vec![g.clone()];
+    blocks.extend(branch(g.hash(), N, 1));
+    let (_, server, server_addr) = serving(&blocks).await;
+    let follower = MemChain::new(&blocks[..1], true);
+    let (_f, _) = net::start_on(
+        config(g.hash(), vec![server_addr]),
+        follower.clone(),
+        Arc::new(SystemClock::new()),
+    )
+    .await;
+    let mut tip = follower.tip.subscribe();
+    let top = (N as u64, blocks[N].hash());
+    wait_watch(&mut tip, "the follower synced", 120, |t| *t == top).await;
+    let info = server.info();
+    assert!(info.banned.is_empty(), "banned: {:?}", info.banned);
+}

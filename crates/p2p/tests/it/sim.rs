@@ -375,6 +375,58 @@ fn a_short_answer_is_not_taken_for_missing_blocks() {
     assert!(s.poll(&local).is_empty(), "no peer left that has them");
 }
 
+/// Once blocks are known to be small, they are asked for many to a
+/// request (up to the protocol's cap), not a few: a chain of tiny blocks
+/// would otherwise take more requests a second than a peer answers. A peer
+/// paused after a `RateLimited` answer is asked nothing until resumed.
+#[test]
+fn small_blocks_go_in_large_requests_and_a_paused_peer_waits() {
+    let blocks = chain(600, 1);
+    let mut s: Syncer<u32> = Syncer::new(SyncConfig {
+        max_in_flight_per_peer: 1,
+        ..SyncConfig::default()
+    });
+    s.peer_status(1, 600, work(600));
+    let local = Local {
+        height: 0,
+        work: work(0),
+        locator: vec![blocks[0].hash()],
+    };
+    let (_, t, _) = s.poll(&local).pop().expect("headers");
+    let headers: Vec<Header> = blocks[1..].iter().map(|b| b.header).collect();
+    s.on_headers(
+        t,
+        &headers,
+        &ByHeight(|h: &Hash| (*h == blocks[0].hash()).then_some(0)),
+    )
+    .unwrap();
+    // Nothing is known of their size yet: the configured few.
+    let reqs = s.poll(&local);
+    let Some((1, t, Request::Blocks(asked))) = reqs.first() else {
+        panic!("asks for blocks: {reqs:?}")
+    };
+    assert_eq!(asked.len(), SyncConfig::default().blocks_per_request);
+    s.on_blocks(*t, blocks[1..=asked.len()].to_vec()).unwrap();
+    let n = s.take_ready().len();
+    let local = Local {
+        height: n as u64,
+        work: work(n as u64),
+        locator: vec![blocks[n].hash()],
+    };
+    // Paused: nothing.
+    s.pause(&1);
+    assert!(s.poll(&local).is_empty());
+    s.resume();
+    let reqs = s.poll(&local);
+    let Some((1, _, Request::Blocks(asked))) = reqs.first() else {
+        panic!("asks for blocks again: {reqs:?}")
+    };
+    assert_eq!(
+        asked.len(),
+        luminex_p2p::wire::MAX_BLOCKS_PER_REQUEST as usize
+    );
+}
+
 /// The request for headers among `reqs`: its peer and token.
 fn headers_request(reqs: &[(u32, u64, Request)]) -> Option<(u32, u64)> {
     reqs.iter()

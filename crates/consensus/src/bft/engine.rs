@@ -88,6 +88,10 @@ pub struct Engine {
     /// The proposal taken in each round (for gossip).
     proposals: BTreeMap<u32, SignedProposal>,
     signed: SignedState,
+    /// A record of a later height than the chain's (a database restored
+    /// from an older copy beside a newer record): nothing is signed until
+    /// the chain reaches its height, where it is restored.
+    ahead: Option<SignedState>,
     future: Vec<ConsensusMessage>,
     /// Certified blocks of later heights from catch-up, until their turn.
     certified_ahead: BTreeMap<u64, (Arc<Block>, CommitCertificate)>,
@@ -123,15 +127,20 @@ impl Engine {
         let height = record.height + 1;
         let mut machine =
             HeightMachine::new(record, me, timeouts).with_selection(rules.proposer_selection());
-        let signed = match restored {
+        let fresh = SignedState {
+            height,
+            ..SignedState::default()
+        };
+        let (signed, ahead) = match restored {
             Some(s) if s.height == height => {
                 machine.restore(s.round, s.locked, s.valid);
-                s
+                (s, None)
             }
-            _ => SignedState {
-                height,
-                ..SignedState::default()
-            },
+            // This validator signed at a later height than the chain has
+            // reached: at the heights up to there it may have signed
+            // anything, so it signs nothing until its chain gets there.
+            Some(s) if s.height > height => (fresh, Some(s)),
+            _ => (fresh, None),
         };
         Engine {
             rules,
@@ -143,6 +152,7 @@ impl Engine {
             valid: HashMap::new(),
             proposals: BTreeMap::new(),
             signed,
+            ahead,
             future: Vec::new(),
             certified_ahead: BTreeMap::new(),
             locking: true,
@@ -252,7 +262,36 @@ impl Engine {
         let out = self.machine.start();
         let mut effects = Vec::new();
         self.apply(out, host, &mut effects);
+        self.resend_recorded(host, &mut effects);
         effects
+    }
+
+    /// Sends again, and counts, the votes this validator recorded at the
+    /// current height before a restart. Peers that restarted meanwhile
+    /// lost them, and nothing else would send them again: a network whose
+    /// other validators need one of them to leave a round would wait for
+    /// it forever. The same vote signed again conflicts with nothing.
+    fn resend_recorded(&mut self, host: &mut dyn Host, effects: &mut Vec<Effect>) {
+        let recorded: Vec<Vote> = self.signed.votes.clone();
+        for vote in recorded {
+            if vote.height != self.height() || self.machine.keeper().contains(&vote) {
+                continue;
+            }
+            let Some(signer) = self.signer.as_ref() else {
+                return;
+            };
+            let signature = signer.sign(&vote.digest(self.rules.domain()));
+            let signed = SignedVote { vote, signature };
+            effects.push(Effect::Broadcast(ConsensusMessage::Vote(signed.clone())));
+            let out = self.machine.handle(Input::Vote(signed));
+            self.apply(out, host, effects);
+        }
+    }
+
+    /// The height of a signed-state record later than the chain, while the
+    /// engine signs nothing until its chain reaches it.
+    pub fn signing_held_until(&self) -> Option<u64> {
+        self.ahead.as_ref().map(|s| s.height)
     }
 
     /// A scheduled timeout fired.
@@ -433,6 +472,14 @@ impl Engine {
             height,
             ..SignedState::default()
         };
+        match self.ahead.take() {
+            Some(s) if s.height == height => {
+                self.machine.restore(s.round, s.locked, s.valid);
+                self.signed = s;
+            }
+            Some(s) if s.height > height => self.ahead = Some(s),
+            _ => {}
+        }
         self.decided = false;
         self.decided_by_votes = false;
         self.certified_ahead = self.certified_ahead.split_off(&height);
@@ -679,6 +726,9 @@ impl Engine {
         host: &mut dyn Host,
         effects: &mut Vec<Effect>,
     ) -> Option<Input> {
+        if self.ahead.is_some() {
+            return None;
+        }
         let signer = self.signer.as_ref()?;
         let proposer = signer.id();
         let height = self.height();
@@ -739,6 +789,9 @@ impl Engine {
         host: &mut dyn Host,
         effects: &mut Vec<Effect>,
     ) -> Option<SignedVote> {
+        if self.ahead.is_some() {
+            return None;
+        }
         let me = self.signer.as_ref()?.id();
         self.machine.record().validators.index_of(&me)?;
         let mut vote = Vote {

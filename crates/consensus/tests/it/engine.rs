@@ -465,6 +465,87 @@ fn a_restarted_validator_repeats_its_recorded_vote_instead_of_contradicting_it()
     let _ = f.key_of(sent[0].validator);
 }
 
+/// A restarted validator sends the votes it recorded again as soon as it
+/// starts, and gossips them again later: peers that restarted meanwhile
+/// lost them, and a round another validator needs one of them to leave
+/// would otherwise never end.
+#[test]
+fn a_restarted_validator_sends_its_recorded_votes_again() {
+    let f = Fixture::new();
+    let me = (f.proposer(0) + 1) % 4;
+    let id = f.keys[me].public_key().key_hash();
+    let block = Hash([5; 32]);
+    let vote = |kind, round, block| Vote {
+        kind,
+        height: 1,
+        round,
+        block,
+        validator: id,
+    };
+    let recorded = vec![
+        vote(VoteKind::Prevote, 0, Some(block)),
+        vote(VoteKind::Precommit, 0, None),
+    ];
+    let before = SignedState {
+        height: 1,
+        round: 0,
+        locked: None,
+        valid: None,
+        votes: recorded.clone(),
+        proposals: vec![],
+    };
+    let mut host = TestHost::new();
+    let mut e = f.engine(Some(me), Some(before));
+    let eff = e.start(&mut host);
+    let sent: Vec<Vote> = eff
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Broadcast(ConsensusMessage::Vote(v)) => Some(v.vote),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, recorded);
+    let again: Vec<Vote> = e
+        .regossip()
+        .into_iter()
+        .filter_map(|m| match m {
+            ConsensusMessage::Vote(v) if v.vote.validator == id => Some(v.vote),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(again, recorded, "gossiped again later too");
+    // Nothing new was recorded: the same votes.
+    assert!(host.recorded.is_empty());
+}
+
+/// A signed-state record of a later height than the chain (a database
+/// restored from an older copy, the record kept): the validator may have
+/// signed anything at the heights in between, so it signs nothing — no
+/// proposal, no vote — until its chain reaches the record's height.
+#[test]
+fn a_record_ahead_of_the_chain_holds_every_signature() {
+    let f = Fixture::new();
+    let me = f.proposer(0);
+    let ahead = SignedState {
+        height: 5,
+        round: 0,
+        locked: None,
+        valid: None,
+        votes: vec![],
+        proposals: vec![(0, Hash([9; 32]))],
+    };
+    let mut host = TestHost::new();
+    let mut e = f.engine(Some(me), Some(ahead));
+    assert_eq!(e.signing_held_until(), Some(5));
+    let mut eff = e.start(&mut host);
+    eff.extend(e.timeout(1, 0, TimeoutKind::Propose, &mut host));
+    assert!(
+        !eff.iter().any(|e| matches!(e, Effect::Broadcast(_))),
+        "signed at height 1: {eff:?}"
+    );
+    assert!(host.recorded.is_empty());
+}
+
 /// A precommit for the decided block that arrives after the quorum joins
 /// the certificate the next block carries; anything else for the decided
 /// height is refused with its own error.

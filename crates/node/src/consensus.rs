@@ -41,7 +41,7 @@ mod host;
 mod keys;
 use catchup::CatchUpRun;
 use host::{CheckedBlocks, NodeHost};
-pub use keys::{read_validator_key, write_validator_key, SignedStateFile};
+pub use keys::{read_validator_key, write_validator_key, SignedStateFile, SignedStateFiles};
 
 /// How often a node announces its height and gossips its round again.
 const TICK: Duration = Duration::from_secs(1);
@@ -156,11 +156,14 @@ pub struct Consensus {
 const EVIDENCE_MAX_AGE: u64 = 7 * 24 * 3600;
 
 /// Starts the consensus task of a BFT chain. `key` makes this node a
-/// validator; its signed-state record lives in `chain_dir`; a new height
+/// validator; `key_file` is where it was read from (`None` for a
+/// development key), beside which its signed-state record lives (in
+/// `chain_dir` for a development key; [`SignedStateFiles`]); a new height
 /// starts `block_interval` after the last finalized block's time.
 pub fn start(
     node: Arc<Node>,
     key: Option<SigningKey>,
+    key_file: Option<&Path>,
     chain_dir: &Path,
     block_interval: Duration,
     stop: watch::Receiver<bool>,
@@ -172,17 +175,26 @@ pub fn start(
         .consensus_record(tip.height)?
         .context("no consensus state at the tip")?;
     let last_commit = node.chain.certificate(tip.height)?;
-    let wal = key
+    let files = key
         .as_ref()
-        .map(|_| SignedStateFile::new(chain_dir.join("signed_state.dat")));
-    let restored = match &wal {
-        Some(w) => w.load()?,
+        .map(|_| SignedStateFiles::new(key_file, chain_dir, &node.spec.genesis_hash()).writable());
+    let restored = match &files {
+        Some(f) => f.load()?,
         None => None,
     };
+    let wal = files.map(|f| f.primary);
     if let Some(k) = &key {
         let id = k.public_key().key_hash();
         let member = record.validators.index_of(&id).is_some();
-        tracing::info!(validator = %id, member, "BFT validator key loaded");
+        if member {
+            tracing::info!(validator = %id, "BFT validator key loaded");
+        } else {
+            tracing::warn!(
+                validator = %id,
+                height = tip.height + 1,
+                "this validator key is not in the validator set: the node follows and signs nothing until the set includes it"
+            );
+        }
     }
     let signer = key.map(|k| Box::new(k) as Box<dyn ConsensusSigner>);
     let timeouts = rules.timeouts();
@@ -194,6 +206,14 @@ pub fn start(
         last_commit,
         restored,
     );
+    if let Some(h) = engine.signing_held_until() {
+        tracing::warn!(
+            record_height = h,
+            chain_height = tip.height,
+            record = %wal.as_ref().map_or_else(String::new, |w| w.path().display().to_string()),
+            "this validator signed at a later height than its chain has reached (a database older than its signed-state record?): it signs nothing until its chain gets there"
+        );
+    }
     let (tx, rx) = mpsc::unbounded_channel();
     let relay = ProposalRelay::new(node.spec.merkle_commitment);
     let evidence = EvidencePool::new(

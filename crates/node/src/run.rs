@@ -216,6 +216,7 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         Some(crate::consensus::start(
             node.clone(),
             validator_key,
+            cfg.validator_key.as_deref(),
             &cfg.chain_dir,
             cfg.block_time,
             stop_rx.clone(),

@@ -16,6 +16,11 @@ pub struct SignedStateFile {
 }
 
 impl SignedStateFile {
+    /// Where the record is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The record at `path`.
     pub fn new(path: PathBuf) -> SignedStateFile {
         SignedStateFile { path }
@@ -55,6 +60,92 @@ impl SignedStateFile {
     }
 }
 
+/// Where a validator's signed-state records are: beside its key file when
+/// it has one (`<key file>.<chain>.signed`, one per chain the key
+/// validates; ADR 0062), so a chain directory wiped to sync again, or a
+/// database restored from an older copy, keeps the record of what the key
+/// signed; and in the chain directory (`signed_state.dat`, where every
+/// record was kept before, and the only place for a development key).
+pub struct SignedStateFiles {
+    /// Where records are written.
+    pub primary: SignedStateFile,
+    /// An older place also read (the chain directory's record of a node
+    /// that kept it there), if any.
+    pub legacy: Option<SignedStateFile>,
+}
+
+impl SignedStateFiles {
+    /// The records of the key in `key_file` (or of a development key, when
+    /// `None`) on the chain of `genesis` kept in `chain_dir`.
+    pub fn new(
+        key_file: Option<&Path>,
+        chain_dir: &Path,
+        genesis: &luminex_primitives::Hash,
+    ) -> Self {
+        let in_chain_dir = SignedStateFile::new(chain_dir.join("signed_state.dat"));
+        match key_file {
+            Some(k) => {
+                let mut name = k.file_name().unwrap_or_default().to_os_string();
+                name.push(format!(".{}.signed", &genesis.to_string()[..16]));
+                SignedStateFiles {
+                    primary: SignedStateFile::new(k.with_file_name(name)),
+                    legacy: Some(in_chain_dir),
+                }
+            }
+            None => SignedStateFiles {
+                primary: in_chain_dir,
+                legacy: None,
+            },
+        }
+    }
+
+    /// Falls back to the chain directory when the key's directory cannot
+    /// be written (a key mounted read-only), saying so: the record must be
+    /// writable, or the validator could sign nothing.
+    pub fn writable(self) -> Self {
+        let Some(legacy) = self.legacy else {
+            return self;
+        };
+        let probe = self.primary.path.with_extension("probe");
+        match std::fs::write(&probe, b"") {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&probe);
+                SignedStateFiles {
+                    primary: self.primary,
+                    legacy: Some(legacy),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    record = %self.primary.path.display(),
+                    error = %e,
+                    fallback = %legacy.path.display(),
+                    "cannot write the signed-state record beside the validator key; keeping it in the chain directory (wiping that directory then loses it: never wipe it while this key validates)"
+                );
+                SignedStateFiles {
+                    primary: legacy,
+                    legacy: None,
+                }
+            }
+        }
+    }
+
+    /// The latest record of either place (the higher height; at one height
+    /// the primary's, which is written last).
+    pub fn load(&self) -> anyhow::Result<Option<SignedState>> {
+        let primary = self.primary.load()?;
+        let legacy = match &self.legacy {
+            Some(l) => l.load()?,
+            None => None,
+        };
+        Ok(match (primary, legacy) {
+            (Some(p), Some(l)) if l.height > p.height => Some(l),
+            (Some(p), _) => Some(p),
+            (None, l) => l,
+        })
+    }
+}
+
 /// Reads a validator key file: the hex of a 32-byte seed.
 pub fn read_validator_key(
     path: &Path,
@@ -79,4 +170,67 @@ pub fn write_validator_key(path: &Path, seed: &[u8; 32]) -> std::io::Result<()> 
         &mut opts.open(path)?,
         format!("{}\n", hex::encode(seed)).as_bytes(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luminex_primitives::Hash;
+
+    fn state(height: u64) -> SignedState {
+        SignedState {
+            height,
+            ..SignedState::default()
+        }
+    }
+
+    /// A key file's record is beside it, named for the chain; the later of
+    /// it and a chain directory's record is restored; a development key's
+    /// record is in the chain directory.
+    #[test]
+    fn the_record_is_kept_beside_the_key_and_the_later_one_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("validator.key");
+        let chain_dir = dir.path().join("chain");
+        std::fs::create_dir(&chain_dir).unwrap();
+        let genesis = Hash([0xab; 32]);
+        let files = SignedStateFiles::new(Some(&key), &chain_dir, &genesis).writable();
+        assert_eq!(
+            files.primary.path(),
+            dir.path().join("validator.key.abababababababab.signed")
+        );
+        assert!(files.load().unwrap().is_none());
+        // A node that kept its record in the chain directory.
+        SignedStateFile::new(chain_dir.join("signed_state.dat"))
+            .save(&state(7))
+            .unwrap();
+        assert_eq!(files.load().unwrap().unwrap().height, 7);
+        files.primary.save(&state(9)).unwrap();
+        assert_eq!(files.load().unwrap().unwrap().height, 9);
+        // The chain directory wiped: the record beside the key stays.
+        std::fs::remove_dir_all(&chain_dir).unwrap();
+        assert_eq!(files.load().unwrap().unwrap().height, 9);
+        // Another chain's record is another file.
+        let other = SignedStateFiles::new(Some(&key), &chain_dir, &Hash([1; 32]));
+        assert!(other.load().unwrap().is_none());
+        let dev = SignedStateFiles::new(None, &chain_dir, &genesis);
+        assert_eq!(dev.primary.path(), chain_dir.join("signed_state.dat"));
+    }
+
+    /// A key whose directory cannot be written (here: its "directory" is
+    /// a file) keeps its record in the chain directory, so it still signs.
+    #[test]
+    fn an_unwritable_key_directory_keeps_the_record_in_the_chain_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_dir = dir.path().join("keys");
+        std::fs::write(&not_a_dir, b"a file").unwrap();
+        let chain_dir = dir.path().join("chain");
+        std::fs::create_dir(&chain_dir).unwrap();
+        let files = SignedStateFiles::new(Some(&not_a_dir.join("v.key")), &chain_dir, &Hash::ZERO)
+            .writable();
+        assert_eq!(files.primary.path(), chain_dir.join("signed_state.dat"));
+        assert!(files.legacy.is_none());
+        files.primary.save(&state(3)).unwrap();
+        assert_eq!(files.load().unwrap().unwrap().height, 3);
+    }
 }

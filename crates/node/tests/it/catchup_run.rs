@@ -177,8 +177,15 @@ impl Task {
     fn start(node: &Arc<Node>) -> Task {
         let dir = tempfile::tempdir().unwrap();
         let (stop, rx) = watch::channel(false);
-        let (handle, task) =
-            consensus::start(node.clone(), None, dir.path(), Duration::from_secs(1), rx).unwrap();
+        let (handle, task) = consensus::start(
+            node.clone(),
+            None,
+            None,
+            dir.path(),
+            Duration::from_secs(1),
+            rx,
+        )
+        .unwrap();
         Task {
             handle,
             stop,

@@ -211,10 +211,11 @@ pub async fn create(
         return Err(bad_amount());
     }
     let fee_rate = req.fee_rate.unwrap_or(node.spec.min_fee_rate);
-    if fee_rate < node.spec.min_fee_rate || fee_rate > 1_000_000 {
+    let max = luminex_wallet::MAX_FEE_RATE;
+    if fee_rate < node.spec.min_fee_rate || fee_rate > max {
         return Err(ApiError::bad_request(
             "bad-fee-rate",
-            format!("fee_rate must be {}..=1000000", node.spec.min_fee_rate),
+            format!("fee_rate must be {}..={max}", node.spec.min_fee_rate),
         ));
     }
     if req.expiry_height.is_some_and(|h| h > crate::MAX_HEIGHT) {

@@ -92,7 +92,15 @@ pub enum WalletError {
     /// A payment spends an output that none of the wallet's keys locks.
     #[error("an input of the payment is not this wallet's to spend")]
     NotOurs,
+    /// A fee rate past [`MAX_FEE_RATE`]: a typo would pay most of a
+    /// payment away (Bitcoin Core's `-maxtxfee` guards the same).
+    #[error("a fee rate of {0} base units per byte is past the most a wallet pays, {max}", max = MAX_FEE_RATE)]
+    FeeRateTooHigh(u64),
 }
+
+/// The highest fee rate (base units per byte) the wallet pays, on the
+/// command line and in the browser: a mistyped rate is refused, not paid.
+pub const MAX_FEE_RATE: u64 = 1_000_000;
 
 /// Where a wallet's keys come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -507,7 +515,33 @@ impl Wallet {
             .chain(&self.change_keys)
             .map(|k| (lock_of(k), k))
             .collect();
-        build_payment(spec, &keys, coins, to, amount, change, fee_rate)
+        let built = build_payment(spec, &keys, coins, to, amount, change, fee_rate);
+        // A payment without change (the whole balance sent), or none at
+        // all, leaves the change address unused: it is given back, so
+        // unused change addresses do not pile up past a restore's gap.
+        if !built
+            .as_ref()
+            .is_ok_and(|tx| tx.outputs.iter().any(|o| o.lock == change))
+        {
+            self.forget_change(change);
+        }
+        built
+    }
+
+    /// Gives back the newest change address, `change`, if it is still the
+    /// newest: a payment that would have used it was not made (refused by
+    /// the node, or never built). A wallet without key chains (one key)
+    /// has nothing to give back.
+    pub fn forget_change(&mut self, change: Lock) {
+        if self.has_chains()
+            && self
+                .change_keys
+                .last()
+                .is_some_and(|k| lock_of(k) == change)
+        {
+            self.change_keys.pop();
+            self.file.change.pop();
+        }
     }
 }
 
@@ -649,6 +683,9 @@ pub fn plan_payment_with(
     data: Vec<u8>,
     placeholder: &dyn Fn(&Lock) -> Witness,
 ) -> Result<PaymentPlan, WalletError> {
+    if fee_rate > MAX_FEE_RATE {
+        return Err(WalletError::FeeRateTooHigh(fee_rate));
+    }
     let mut sorted: Vec<&(OutPoint, TxOut)> =
         coins.iter().filter(|(_, o)| spendable(&o.lock)).collect();
     sorted.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.0.cmp(&b.0)));

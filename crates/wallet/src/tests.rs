@@ -206,3 +206,73 @@ fn a_plan_is_signed_exactly_as_shown_with_the_peeked_change() {
     assert_eq!(alice.next_change(&spec), peeked);
     assert_ne!(alice.peek_change(), peeked);
 }
+
+/// A payment takes a change address only when it has change: a refused
+/// one, one with a fee rate past the maximum, and one sending the whole
+/// balance give it back, so unused change addresses do not pile up past
+/// the gap a restore scans (they once did, and the change of a later
+/// payment was then never found).
+#[test]
+fn only_a_payment_with_change_uses_a_change_address() {
+    let mut chain = TestChain::dev();
+    let spec = chain.spec.clone();
+    let mut dev = Wallet::dev_key(&spec, 0, "pw");
+    let (mut alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
+    let coins_of = |chain: &TestChain, lock| -> Vec<(OutPoint, TxOut)> {
+        chain
+            .coins_of(&lock)
+            .into_iter()
+            .map(|(o, c)| (o, c.output))
+            .collect()
+    };
+    let hundred = Amount::from_coins(100).unwrap();
+    let fund = dev
+        .pay(
+            &spec,
+            &coins_of(&chain, lock_of(&dev.keys()[0])),
+            lock_of(&alice.keys()[0]),
+            hundred,
+            spec.min_fee_rate,
+        )
+        .unwrap();
+    chain.mine(vec![fund]).unwrap();
+    let mine = coins_of(&chain, lock_of(&alice.keys()[0]));
+    let dev_lock = lock_of(&dev.keys()[0]);
+    let n = alice.change_keys().len();
+    let refused = alice.pay(&spec, &mine, dev_lock, Amount::from_coins(101).unwrap(), 1);
+    assert!(matches!(
+        refused,
+        Err(WalletError::InsufficientFunds { .. })
+    ));
+    assert_eq!(alice.change_keys().len(), n);
+    let rate = MAX_FEE_RATE + 1;
+    let too_dear = alice.pay(&spec, &mine, dev_lock, Amount::from_coins(1).unwrap(), rate);
+    assert!(matches!(too_dear, Err(WalletError::FeeRateTooHigh(r)) if r == rate));
+    assert_eq!(alice.change_keys().len(), n);
+    // The whole balance: the fee of a payment with change, and no change.
+    let fee = plan_payment(
+        &spec,
+        &mine,
+        |_| true,
+        dev_lock,
+        Amount::from_coins(1).unwrap(),
+        alice.peek_change(),
+        1,
+        Vec::new(),
+    )
+    .unwrap()
+    .fee;
+    let all = hundred.checked_sub(fee).unwrap();
+    let sweep = alice.pay(&spec, &mine, dev_lock, all, 1).unwrap();
+    assert_eq!(sweep.outputs.len(), 1, "no change");
+    assert_eq!(alice.change_keys().len(), n);
+    // With change: the address is taken.
+    let with_change = alice
+        .pay(&spec, &mine, dev_lock, Amount::from_coins(1).unwrap(), 1)
+        .unwrap();
+    assert_eq!(alice.change_keys().len(), n + 1);
+    assert_eq!(
+        with_change.outputs[1].lock,
+        lock_of(alice.change_keys().last().unwrap())
+    );
+}

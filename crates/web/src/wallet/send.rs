@@ -22,8 +22,8 @@ use crate::format::{coins, short, short_str};
 use crate::i18n::{t, t_args};
 use crate::layout::Live;
 
-/// The highest fee rate accepted (base units per byte), as the REST API's.
-const MAX_FEE_RATE: u64 = 1_000_000;
+// The highest fee rate accepted (base units per byte): the wallet's.
+use luminex_wallet::MAX_FEE_RATE;
 
 /// What the send form was given, shown again with a message when it is
 /// refused.

@@ -641,6 +641,7 @@ async fn balance(
         .map(|(_, a)| a.base())
         .sum();
     let pending = confirmed - spent + incoming;
+    let mempool_txs = pool.txs_paying_to(&addr.lock);
     Ok(Json(BalanceJson {
         address: addr.to_string(),
         confirmed,
@@ -648,6 +649,7 @@ async fn balance(
         pending,
         pending_coins: coins(pending),
         utxo_count: utxos.len(),
+        mempool_txs,
         lock: addr.lock.kind_name().into(),
         multisig: MultisigJson::of(&addr.lock),
     }))

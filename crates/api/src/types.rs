@@ -273,6 +273,10 @@ pub struct BalanceJson {
     pub pending_coins: String,
     /// Confirmed unspent outputs.
     pub utxo_count: usize,
+    /// Mempool transactions paying to the address (whether or not another
+    /// pending transaction spends what they pay): it has pending activity.
+    #[serde(default)]
+    pub mempool_txs: usize,
     /// The lock's kind: the key's scheme (`ml-dsa-65`) or `multisig`.
     #[serde(default)]
     pub lock: String,

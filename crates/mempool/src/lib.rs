@@ -709,6 +709,15 @@ impl Mempool {
         self.by_fee.iter().rev().map(|(_, _, t)| &self.entries[t])
     }
 
+    /// How many pool transactions pay to `lock` (spent by another pool
+    /// transaction or not): whether an address has pending activity.
+    pub fn txs_paying_to(&self, lock: &luminex_primitives::Lock) -> usize {
+        self.entries
+            .values()
+            .filter(|e| e.tx.outputs.iter().any(|o| o.lock == *lock))
+            .count()
+    }
+
     /// The outputs of pool transactions paying to `lock` that no pool
     /// transaction spends.
     pub fn unspent_outputs_to(&self, lock: &luminex_primitives::Lock) -> Vec<(OutPoint, Amount)> {

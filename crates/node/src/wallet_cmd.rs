@@ -15,7 +15,9 @@ use zeroize::Zeroizing;
 use crate::client::Client;
 use crate::config::{resolve, CommonArgs, Config, NodeArgs};
 use crate::wallet_qr::{terminal, QrArgs};
-use luminex_api::types::{BalanceJson, BroadcastResponse, HistoryJson, TxJson, UtxosJson};
+use luminex_api::types::{
+    BalanceJson, BlockSyncJson, BroadcastResponse, HistoryJson, TxJson, UtxosJson,
+};
 
 /// Rows asked for per page of an address's history (the API's most).
 const HISTORY_PAGE: usize = 1_000;
@@ -129,7 +131,8 @@ pub enum WalletCommand {
         /// Amount in coins, e.g. 12.5.
         #[arg(long)]
         amount: Amount,
-        /// Fee rate in base units per byte (default: the chain's minimum).
+        /// Fee rate in base units per byte (default: the chain's minimum; at
+        /// most 1,000,000).
         #[arg(long)]
         fee_rate: Option<u64>,
         /// Wait until the transaction is in a block.
@@ -374,6 +377,16 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             let pass = passphrase(true)?;
             let mut w =
                 Wallet::restore(spec, scheme.unwrap_or(spec.default_scheme), &phrase, &pass)?;
+            // Addresses are found in the node's chain: one still syncing
+            // may not have the blocks that used them yet.
+            let sync: BlockSyncJson = ctx.client.get("/health/block-sync").await?;
+            let best = sync.best_peer_height.unwrap_or(sync.height);
+            if sync.syncing || best > sync.height {
+                eprintln!(
+                    "warning: the node is still syncing (height {} of {best}): addresses used in later blocks are not found yet; restore again once it is in sync",
+                    sync.height
+                );
+            }
             let mut counts = [0u32; 2];
             for (slot, (chain, gap)) in [
                 (KeyChain::Receive, gap_receive),
@@ -389,7 +402,14 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                         .client
                         .get(&format!("/address/{a}/transactions?limit=1"))
                         .await?;
-                    scan.report(!h.transactions.is_empty());
+                    // A pending payment to it (the change of a payment just
+                    // sent) uses it too.
+                    let used = !h.transactions.is_empty() || {
+                        let b: BalanceJson =
+                            ctx.client.get(&format!("/address/{a}/balance")).await?;
+                        b.mempool_txs > 0
+                    };
+                    scan.report(used);
                 }
                 counts[slot] = scan.used();
             }
@@ -468,15 +488,46 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
         }
         WalletCommand::Balance => {
             let file = WalletFile::read(&ctx.path, spec)?;
-            let (mut confirmed, mut pending) = (0u64, 0u64);
+            let (mut confirmed, mut pending, mut immature) = (0u64, 0u64, 0u64);
+            let c = |v| Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string());
             for a in file.addresses.iter().chain(&file.change) {
                 let b: BalanceJson = ctx.client.get(&format!("/address/{a}/balance")).await?;
-                println!("{a}  {} (pending {})", b.confirmed_coins, b.pending_coins);
+                // Coinbase outputs not yet mature count as confirmed but
+                // cannot be spent yet: said apart.
+                let u: UtxosJson = ctx
+                    .client
+                    .get(&format!("/address/{a}/utxos?limit={MAX_UTXOS}"))
+                    .await?;
+                let young: u64 = u
+                    .utxos
+                    .iter()
+                    .filter(|x| !x.spendable)
+                    .map(|x| x.amount)
+                    .fold(0, u64::saturating_add);
+                let note = if young > 0 {
+                    format!("; immature {}", c(young))
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{a}  {} (pending {}{note})",
+                    b.confirmed_coins, b.pending_coins
+                );
                 confirmed += b.confirmed;
                 pending += b.pending;
+                immature += young;
             }
-            let c = |v| Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string());
-            println!("total  {} (pending {})", c(confirmed), c(pending));
+            if immature > 0 {
+                println!(
+                    "total  {} (pending {}; immature {}: coinbase outputs spendable once mature; spendable now {})",
+                    c(confirmed),
+                    c(pending),
+                    c(immature),
+                    c(confirmed.saturating_sub(immature))
+                );
+            } else {
+                println!("total  {} (pending {})", c(confirmed), c(pending));
+            }
         }
         WalletCommand::Send {
             to,
@@ -500,10 +551,27 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             )?;
             // The change address is remembered before the payment leaves.
             w.save(&ctx.path, false)?;
-            let r: BroadcastResponse = ctx
+            let r: BroadcastResponse = match ctx
                 .client
                 .post_bytes("/transactions/broadcast", tx.encode())
-                .await?;
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    // Refused by the node: the payment never left, so its
+                    // change address is given back (unused change addresses
+                    // piling up would hide later change from a restore). An
+                    // unclear failure (no answer) keeps it: the payment may
+                    // have arrived.
+                    if matches!(e, crate::client::ClientError::Problem(_)) {
+                        if let Some(change) = tx.outputs.last().map(|o| o.lock) {
+                            w.forget_change(change);
+                            w.save(&ctx.path, false)?;
+                        }
+                    }
+                    return Err(e.into());
+                }
+            };
             println!("{}", r.txid);
             if wait {
                 // The file is written: other commands may use it meanwhile.
@@ -683,12 +751,18 @@ fn write_text(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// Spendable coins of `lock` at `address`, from the node.
+/// The most unspent outputs of one address the node lists at once.
+const MAX_UTXOS: u32 = 100_000;
+
 pub(crate) async fn coins_at(
     client: &Client,
     address: &str,
     lock: luminex_primitives::Lock,
 ) -> anyhow::Result<Vec<(OutPoint, TxOut)>> {
-    let u: UtxosJson = client.get(&format!("/address/{address}/utxos")).await?;
+    // Every coin the node lists (its default is the first 1,000).
+    let u: UtxosJson = client
+        .get(&format!("/address/{address}/utxos?limit={MAX_UTXOS}"))
+        .await?;
     let mut coins = Vec::new();
     for x in u.utxos.into_iter().filter(|x| x.spendable) {
         let txid: Hash = x

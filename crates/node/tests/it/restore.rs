@@ -202,3 +202,116 @@ async fn shamir_shares_restore_the_wallet() {
     assert!(!wallets.join("typo.json").exists());
     node.stop();
 }
+
+/// Addresses used only by pending transactions count as used: a wallet
+/// restored while its own payment waits for a block finds the payment's
+/// change address (it once restored with "0 used change addresses" and
+/// never showed that change, even after it confirmed). A send the node
+/// refuses gives its change address back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_counts_addresses_of_pending_payments() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    // Nothing is ever confirmed here.
+    let node = NodeProcess::start(d, port, &["--no-produce"]);
+    let chain = TestChain::dev();
+    let spec = chain.spec.clone();
+    let (original, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "x");
+    let receive0 = original.address_at(&spec, KeyChain::Receive, 0);
+    let dev = chain.keys[1].clone();
+    let mut coins = chain.coins_of(&lock_of(&dev));
+    coins.retain(|(_, c)| !c.is_coinbase);
+    let fund = transfer(
+        &spec,
+        &dev,
+        &coins[..1],
+        vec![TxOut {
+            amount: Amount::from_coins(5).unwrap(),
+            lock: spec.parse_address(&receive0).unwrap().lock,
+        }],
+    );
+    broadcast(port, &fund).await;
+    let out = restore(d, port, "a", &phrase, &[]);
+    assert!(
+        out.contains("found 1 used receive and 0 used change addresses"),
+        "{out}"
+    );
+    let receiver = spec.address(lock_of(&chain.keys[2])).to_string();
+    let path = |w: &str| d.join("dev").join("wallets").join(format!("{w}.json"));
+    // Sends that fail keep no change address: one the wallet cannot build
+    // (more than it holds with the fee), and one the node refuses (a fee
+    // rate under the chain's minimum).
+    assert!(spec.min_fee_rate > 0);
+    for extra in [
+        &["--amount", "4.99999999"][..],
+        &["--amount", "1", "--fee-rate", "0"],
+    ] {
+        let mut args = vec!["wallet", "--wallet", "a", "send", "--to", &receiver];
+        args.extend_from_slice(extra);
+        let refused = crate::support::luminex(d, port, &args);
+        assert!(!refused.status.success(), "{extra:?}");
+        assert_eq!(
+            WalletFile::read(&path("a"), &spec).unwrap().change.len(),
+            0,
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    ok(
+        d,
+        port,
+        &[
+            "wallet", "--wallet", "a", "send", "--to", &receiver, "--amount", "1",
+        ],
+    );
+    assert_eq!(WalletFile::read(&path("a"), &spec).unwrap().change.len(), 1);
+    // Restored while that payment is pending: its change address is found.
+    let out = restore(d, port, "b", &phrase, &[]);
+    assert!(
+        out.contains("found 1 used receive and 1 used change addresses"),
+        "{out}"
+    );
+    let balance = |w: &str| ok(d, port, &["wallet", "--wallet", w, "balance"]);
+    let total = |w: &str| {
+        balance(w)
+            .lines()
+            .find(|l| l.starts_with("total"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(total("a"), total("b"));
+    node.stop();
+}
+
+/// `wallet balance` says which coins are immature coinbase outputs (they
+/// count in the total but cannot be spent yet): a producer's first rewards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_balance_says_immature_coinbase_coins_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    ok(d, port, &["wallet", "--wallet", "m", "new"]);
+    let addr = ok(d, port, &["wallet", "--wallet", "m", "address"]);
+    // Ten blocks of maturity on dev: at two seconds a block, block 1's
+    // reward stays immature for about twenty seconds, longer when the
+    // machine is slow.
+    let node = NodeProcess::start(
+        d,
+        port,
+        &["--producer-address", addr.trim(), "--block-time-ms", "2000"],
+    );
+    wait_until("a block rewarded the wallet", 60, || async {
+        crate::p2p::get(port, "/health/block-sync").await["height"]
+            .as_u64()
+            .is_some_and(|h| h >= 1)
+    })
+    .await;
+    let out = ok(d, port, &["wallet", "--wallet", "m", "balance"]);
+    let total = out.lines().find(|l| l.starts_with("total")).unwrap();
+    // The last ten blocks' rewards are immature whatever the height.
+    assert!(total.contains("immature"), "{out}");
+    assert!(total.contains("spendable now"), "{out}");
+    assert_ne!(total_of(&out), "0", "{out}");
+    node.stop();
+}

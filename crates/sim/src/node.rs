@@ -184,6 +184,10 @@ impl Host for NodeHost<'_> {
         })))
     }
 
+    fn timely(&mut self, block: &Block) -> bool {
+        self.rules.timely(block, self.now_ms)
+    }
+
     fn validate_block(&mut self, block: &Arc<Block>) -> bool {
         CheckedBlock::check(Arc::clone(block), self.chain.spec()).is_ok_and(|checked| {
             self.chain

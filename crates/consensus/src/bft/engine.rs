@@ -468,18 +468,23 @@ impl Engine {
         self.blocks.clear();
         self.valid.clear();
         self.proposals.clear();
-        self.signed = SignedState {
-            height,
-            ..SignedState::default()
-        };
+        // What this validator signed at this height — recorded before a
+        // restart (held ahead until now), or signed before the height was
+        // left and entered again (a certified block refused after `enter`)
+        // — stands: the machine resumes from it and it is never replaced.
+        if self.signed.height != height {
+            self.signed = SignedState {
+                height,
+                ..SignedState::default()
+            };
+        }
         match self.ahead.take() {
-            Some(s) if s.height == height => {
-                self.machine.restore(s.round, s.locked, s.valid);
-                self.signed = s;
-            }
+            Some(s) if s.height == height => self.signed = s,
             Some(s) if s.height > height => self.ahead = Some(s),
             _ => {}
         }
+        self.machine
+            .restore(self.signed.round, self.signed.locked, self.signed.valid);
         self.decided = false;
         self.decided_by_votes = false;
         self.certified_ahead = self.certified_ahead.split_off(&height);
@@ -628,7 +633,7 @@ impl Engine {
         let valid = match self.valid.get(&hash) {
             Some(v) => *v,
             None => {
-                let v = host.validate_block(&p.proposal.block);
+                let v = host.timely(&p.proposal.block) && host.validate_block(&p.proposal.block);
                 self.valid.insert(hash, v);
                 v
             }

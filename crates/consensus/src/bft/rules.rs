@@ -28,6 +28,7 @@ pub struct BftRules {
     genesis: Hash,
     authority_changes: bool,
     staking: Option<StakingParams>,
+    max_future_ms: u64,
 }
 
 impl BftRules {
@@ -42,7 +43,19 @@ impl BftRules {
             genesis,
             authority_changes: spec.authority_changes(),
             staking: spec.staking.clone(),
+            max_future_ms: spec.max_future_block_time_secs.saturating_mul(1000),
         })
+    }
+
+    /// Whether a proposed block's time is no further ahead of `now_ms`
+    /// (this validator's clock) than the spec's
+    /// `max_future_block_time_secs`. A validator prevotes nil on a proposal
+    /// that is not, so one faulty proposer cannot carry the chain's time
+    /// into the future (every later block must be later still). Only
+    /// proposals are held to the clock: a certified block is final whatever
+    /// this node's clock says.
+    pub fn timely(&self, block: &Block, now_ms: u64) -> bool {
+        block.header.time_ms() <= now_ms.saturating_add(self.max_future_ms)
     }
 
     /// The signing domain of the chain.

@@ -32,6 +32,9 @@ pub(crate) struct TestHost {
     pub(crate) spec: ChainSpec,
     pub(crate) record: ConsensusRecord,
     valid: bool,
+    /// This host's clock, in ms, for [`BftRules::timely`] (`None`: every
+    /// time is taken).
+    now_ms: Option<u64>,
     persist_ok: bool,
     recorded: Vec<SignedState>,
     outputs: usize,
@@ -44,6 +47,7 @@ impl TestHost {
             record: spec.bft_genesis().unwrap(),
             spec,
             valid: true,
+            now_ms: None,
             persist_ok: true,
             recorded: Vec::new(),
             outputs: 1,
@@ -99,6 +103,10 @@ impl Host for TestHost {
     }
     fn validate_block(&mut self, _block: &Arc<Block>) -> bool {
         self.valid
+    }
+    fn timely(&mut self, block: &Block) -> bool {
+        self.now_ms
+            .is_none_or(|now| BftRules::for_spec(&self.spec).unwrap().timely(block, now))
     }
     fn persist(&mut self, state: &SignedState) -> Result<(), String> {
         if !self.persist_ok {
@@ -700,4 +708,116 @@ fn a_certificate_with_every_signer_verifies_and_one_bad_extra_signature_fails_it
     let mut c = all.clone();
     c.signatures.pop();
     assert!(f.rules.verify_certificate(set, &c, 1, &hash).is_err());
+}
+
+/// A record held ahead is restored when the chain gets to its height by
+/// [`Engine::enter`] (catch-up), and stays when that height is entered
+/// again by [`Engine::advance`] (its certified block refused): the
+/// validator never signs a second proposal or vote there.
+#[test]
+fn a_height_entered_twice_keeps_what_was_signed_there() {
+    let f = Fixture::new();
+    let mut host = TestHost::new();
+    let block = host.block(f.keys[f.proposer(0)].public_key().key_hash(), 1);
+    let signed = (0..3)
+        .map(|i| {
+            let ConsensusMessage::Vote(v) =
+                f.vote(i, VoteKind::Precommit, 1, 0, Some(block.hash()))
+            else {
+                unreachable!()
+            };
+            (
+                f.record.validators.index_of(&v.vote.validator).unwrap(),
+                v.signature,
+            )
+        })
+        .collect();
+    let cert = CommitCertificate::new(1, 0, block.hash(), 4, signed);
+    let r1 = BftRules::next_state(&f.record, &[]);
+    // The proposer of height 2, round 0, which recorded a proposal and a
+    // prevote there before its database was replaced by an older one.
+    let proposer = f.rules.proposer(&r1, 0);
+    let me = f
+        .keys
+        .iter()
+        .position(|k| k.public_key().key_hash() == proposer)
+        .unwrap();
+    let (proposed, prevoted) = (Hash([8; 32]), Hash([7; 32]));
+    let record = SignedState {
+        height: 2,
+        round: 0,
+        locked: None,
+        valid: None,
+        votes: vec![Vote {
+            kind: VoteKind::Prevote,
+            height: 2,
+            round: 0,
+            block: Some(prevoted),
+            validator: proposer,
+        }],
+        proposals: vec![(0, proposed)],
+    };
+    let mut e = f.engine(Some(me), Some(record.clone()));
+    assert_eq!(e.signing_held_until(), Some(2));
+    e.enter(r1.clone(), cert.clone());
+    assert_eq!(e.signing_held_until(), None);
+    assert_eq!(e.signed_state(), &record);
+    let mut eff = e.advance(r1, cert, &mut host);
+    eff.extend(e.timeout(2, 0, TimeoutKind::Propose, &mut host));
+    for effect in &eff {
+        match effect {
+            Effect::Broadcast(ConsensusMessage::Proposal(p)) => {
+                assert_eq!(p.proposal.block.hash(), proposed, "a second proposal")
+            }
+            Effect::Broadcast(ConsensusMessage::Vote(v)) if v.vote.height == 2 => {
+                assert_eq!(v.vote.block, Some(prevoted), "a second prevote: {v:?}")
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(e.signed_state().votes, record.votes);
+    assert_eq!(e.signed_state().proposals, record.proposals);
+}
+
+/// A proposal from further in the future than the spec allows, by this
+/// validator's clock, is prevoted nil (it is valid otherwise).
+#[test]
+fn a_proposal_from_the_far_future_is_prevoted_nil() {
+    let f = Fixture::new();
+    let proposer = f.proposer(0);
+    let me = (proposer + 1) % 4;
+    let mut host = TestHost::new();
+    let genesis_ms = u64::from(f.spec.genesis.time) * 1000;
+    let ahead = f.spec.max_future_block_time_secs * 1000;
+    host.now_ms = Some(genesis_ms + 1_000);
+    let far = host.block(
+        f.keys[proposer].public_key().key_hash(),
+        genesis_ms + 1_000 + ahead + 1,
+    );
+    let mut e = f.engine(Some(me), None);
+    e.start(&mut host);
+    let eff = e.receive(f.proposal(proposer, 0, far), &mut host).unwrap();
+    let prevotes: Vec<Option<Hash>> = eff
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Broadcast(ConsensusMessage::Vote(v)) if v.vote.kind == VoteKind::Prevote => {
+                Some(v.vote.block)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(prevotes, vec![None]);
+    // Within the bound: a prevote for it.
+    let mut host = TestHost::new();
+    host.now_ms = Some(genesis_ms + 1_000);
+    let near = host.block(
+        f.keys[proposer].public_key().key_hash(),
+        genesis_ms + 1_000 + ahead,
+    );
+    let hash = near.hash();
+    let mut e = f.engine(Some(me), None);
+    e.start(&mut host);
+    let eff = e.receive(f.proposal(proposer, 0, near), &mut host).unwrap();
+    assert!(eff.iter().any(|e| matches!(e,
+        Effect::Broadcast(ConsensusMessage::Vote(v)) if v.vote.block == Some(hash))));
 }

@@ -236,6 +236,20 @@ impl Host for NodeHost<'_> {
         Some(block)
     }
 
+    fn timely(&mut self, block: &Block) -> bool {
+        let now_ms = self.now_ms();
+        let ok = self.rules.timely(block, now_ms);
+        if !ok {
+            tracing::warn!(
+                block = %block.hash(),
+                time_ms = block.header.time_ms(),
+                now_ms,
+                "a proposal from further in the future than max_future_block_time_secs: prevoting nil (is this node's clock, or the proposer's, wrong?)"
+            );
+        }
+        ok
+    }
+
     fn validate_block(&mut self, block: &Arc<Block>) -> bool {
         let started = std::time::Instant::now();
         let r = self

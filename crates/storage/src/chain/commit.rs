@@ -153,20 +153,6 @@ impl ChainStore {
         if block.header.prev_hash() != tip.hash {
             return Err(BlockError::BadParent.into());
         }
-        // A proposal's time may be no further ahead of this validator's
-        // clock than the spec allows: one faulty proposer could otherwise
-        // carry the chain's time far into the future (every later block
-        // must be later still). Only a proposal is held to the clock: a
-        // certified block is final whatever this node's clock says.
-        let limit_ms =
-            now_ms.saturating_add(self.spec.max_future_block_time_secs.saturating_mul(1000));
-        if block.header.time_ms() > limit_ms {
-            return Err(BlockError::TimeTooNew {
-                time: block.header.time_ms() / 1000,
-                now: now_ms / 1000,
-            }
-            .into());
-        }
         let parent = Parent {
             hash: tip.hash,
             height: tip.height,

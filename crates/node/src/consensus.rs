@@ -211,7 +211,7 @@ pub fn start(
             record_height = h,
             chain_height = tip.height,
             record = %wal.as_ref().map_or_else(String::new, |w| w.path().display().to_string()),
-            "this validator signed at a later height than its chain has reached (a database older than its signed-state record?): it signs nothing until its chain gets there"
+            "this validator signed at a later height than its chain has reached (a database older than its signed-state record, or a chain directory wiped to sync again): it signs nothing until its chain gets there. Only if the whole chain was started again from genesis on purpose (every validator's data reset) is it safe to delete that record"
         );
     }
     let (tx, rx) = mpsc::unbounded_channel();

@@ -53,9 +53,12 @@ impl SignedStateFile {
             f.sync_all()?;
         }
         std::fs::rename(&tmp, &self.path)?;
-        if let Some(dir) = self.path.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
+        // A bare file name's directory is the current one ("" opens nothing).
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)?.sync_all()?;
         Ok(())
     }
 }
@@ -69,8 +72,9 @@ impl SignedStateFile {
 pub struct SignedStateFiles {
     /// Where records are written.
     pub primary: SignedStateFile,
-    /// An older place also read (the chain directory's record of a node
-    /// that kept it there), if any.
+    /// Another place also read: the chain directory's record of a node
+    /// that kept it there, or, when the key's directory cannot be written,
+    /// the record an earlier run wrote beside the key.
     pub legacy: Option<SignedStateFile>,
 }
 
@@ -101,15 +105,17 @@ impl SignedStateFiles {
 
     /// Falls back to the chain directory when the key's directory cannot
     /// be written (a key mounted read-only), saying so: the record must be
-    /// writable, or the validator could sign nothing.
+    /// writable, or the validator could sign nothing. The record beside the
+    /// key is still read (an earlier run may have written it). The probe
+    /// writes, syncs and renames a file as a record is.
     pub fn writable(self) -> Self {
         let Some(legacy) = self.legacy else {
             return self;
         };
-        let probe = self.primary.path.with_extension("probe");
-        match std::fs::write(&probe, b"") {
+        let probe = SignedStateFile::new(self.primary.path.with_extension("probe"));
+        match probe.save(&SignedState::default()) {
             Ok(()) => {
-                let _ = std::fs::remove_file(&probe);
+                let _ = std::fs::remove_file(&probe.path);
                 SignedStateFiles {
                     primary: self.primary,
                     legacy: Some(legacy),
@@ -124,7 +130,7 @@ impl SignedStateFiles {
                 );
                 SignedStateFiles {
                     primary: legacy,
-                    legacy: None,
+                    legacy: Some(self.primary),
                 }
             }
         }
@@ -140,6 +146,8 @@ impl SignedStateFiles {
         };
         Ok(match (primary, legacy) {
             (Some(p), Some(l)) if l.height > p.height => Some(l),
+            // (Records of one key on one chain: the later height is the
+            // newer record.)
             (Some(p), _) => Some(p),
             (None, l) => l,
         })
@@ -229,7 +237,6 @@ mod tests {
         let files = SignedStateFiles::new(Some(&not_a_dir.join("v.key")), &chain_dir, &Hash::ZERO)
             .writable();
         assert_eq!(files.primary.path(), chain_dir.join("signed_state.dat"));
-        assert!(files.legacy.is_none());
         files.primary.save(&state(3)).unwrap();
         assert_eq!(files.load().unwrap().unwrap().height, 3);
     }

@@ -595,3 +595,53 @@ async fn blocks_over_a_megabyte_finalize() {
     let from_mempool = r#"luminex_consensus_proposals_rebuilt_total{source="mempool"}"#;
     assert!(metric(vs[1].port, from_mempool).await >= 1.0);
 }
+
+/// A validator started with its key as a bare file name (as the docs write
+/// `--validator-key new.key`) keeps its signed-state record beside the key
+/// in the working directory, and signs: the record once failed to save
+/// there (the directory of "new.key" is ""), so nothing was ever signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_key_given_by_a_bare_name_signs_and_keeps_its_record_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tn");
+    let port = free_port();
+    let made = std::process::Command::new(crate::support::bin())
+        .args(["chain", "--chain", "poa", "testnet", "--validators", "1"])
+        .args(["--out", out.to_str().unwrap()])
+        .args([
+            "--base-port",
+            &port.to_string(),
+            "--block-interval-ms",
+            "200",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let node_dir = out.join("node0");
+    let spec = out.join("spec.toml");
+    let mut command = crate::support::node_command(
+        &node_dir,
+        spec.to_str().unwrap(),
+        port,
+        &["--validator-key", "validator.key"],
+    );
+    command.current_dir(&node_dir);
+    let node = NodeProcess::spawn(&mut command, port);
+    wait_until("the lone validator finalizes blocks", 120, || async {
+        get(port, "/health/node-status").await["height"]
+            .as_u64()
+            .is_some_and(|h| h >= 3)
+    })
+    .await;
+    let records: Vec<String> = std::fs::read_dir(&node_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("validator.key.") && n.ends_with(".signed"))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    node.stop();
+}

@@ -542,6 +542,8 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             for (key, a) in w.all_keys() {
                 coins.extend(coins_at(&ctx.client, a, key.public_key().lock()).await?);
             }
+            // The change address this payment takes, if it has change.
+            let change = w.peek_change();
             let tx = w.pay(
                 spec,
                 &coins,
@@ -558,16 +560,21 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             {
                 Ok(r) => r,
                 Err(e) => {
-                    // Refused by the node: the payment never left, so its
-                    // change address is given back (unused change addresses
-                    // piling up would hide later change from a restore). An
-                    // unclear failure (no answer) keeps it: the payment may
-                    // have arrived.
-                    if matches!(e, crate::client::ClientError::Problem(_)) {
-                        if let Some(change) = tx.outputs.last().map(|o| o.lock) {
-                            w.forget_change(change);
-                            w.save(&ctx.path, false)?;
-                        }
+                    // Refused by the node (a 4xx answer: invalid, a
+                    // conflict, a fee too low, rate-limited): the payment
+                    // never entered its mempool, so its change address is
+                    // given back (unused change addresses piling up would
+                    // hide later change from a restore). An unclear failure
+                    // — no answer, a timeout (408), a server error — keeps
+                    // it: the payment may have been admitted.
+                    let refused = matches!(
+                        &e,
+                        crate::client::ClientError::Problem(p)
+                            if (400..500).contains(&p.status) && p.status != 408
+                    );
+                    if refused && tx.outputs.iter().any(|o| o.lock == change) {
+                        w.forget_change(change);
+                        w.save(&ctx.path, false)?;
                     }
                     return Err(e.into());
                 }

@@ -71,7 +71,7 @@ fn header_json(node: &Node, hash: &Hash) -> RpcResult {
     let mut v = json!({
         "hash": hash.to_string(),
         // Bitcoin Core's -1 for a block off the main chain.
-        "confirmations": if on_main { (tip.height - rec.height + 1) as i64 } else { -1 },
+        "confirmations": if on_main { (tip.height.saturating_sub(rec.height) + 1) as i64 } else { -1 },
         "height": rec.height,
         "version": h.version(),
         "versionHex": format!("{:08x}", h.version()),

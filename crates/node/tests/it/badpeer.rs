@@ -7,6 +7,7 @@ use luminex_ledger::testkit::PowFields;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use libp2p::request_response;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{gossipsub, identity, noise, tcp, yamux, Multiaddr, Swarm};
 use luminex_ledger::ChainSpec;
@@ -58,7 +59,10 @@ pub(crate) fn attacker_with(names: &ChainNames, max_peers: u32) -> Swarm<Behavio
 enum Attack {
     /// Publish these payloads on a topic once the node subscribes to it.
     Gossip(gossipsub::IdentTopic, Vec<Vec<u8>>),
-    /// Send this many status requests at once, beyond the rate limit.
+    /// Send this many status requests at once, beyond the rate limit,
+    /// and another one for each answer, until the node hangs up: a
+    /// sustained flood (a burst past the limit is only answered
+    /// `RateLimited`; far past it, it is punished).
     Flood(usize),
 }
 
@@ -98,6 +102,18 @@ async fn attack(node_addr: &Multiaddr, names: &ChainNames, attack: Attack) -> Sw
                         .sync
                         .send_request(&peer_id, wire::Request::Status.into());
                 }
+            }
+            (
+                Attack::Flood(_),
+                SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                    request_response::Event::Message { peer, .. }
+                    | request_response::Event::OutboundFailure { peer, .. },
+                )),
+            ) if sent => {
+                swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer, wire::Request::Status.into());
             }
             (
                 _,

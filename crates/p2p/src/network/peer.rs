@@ -328,16 +328,15 @@ mod tests {
         let limits = RequestLimits::new();
         let (_, burst) = REQUEST_QUOTAS[0];
         let mut got = std::collections::HashMap::new();
-        for _ in 0..burst * ABUSE_FACTOR + 10 {
+        // Far more than both budgets: however long a loaded machine holds
+        // the loop up, only a few seconds' refill (40 a second at most) is
+        // taken from the surplus.
+        for _ in 0..burst * ABUSE_FACTOR + 1_000 {
             *got.entry(limits.admit(&Request::Status)).or_insert(0u32) += 1;
         }
-        // A few may refill while the loop runs.
         assert!(got[&Admit::Answer] >= burst, "{got:?}");
-        assert!(
-            got[&Admit::Wait] >= burst * (ABUSE_FACTOR - 1) - 5,
-            "{got:?}"
-        );
-        assert!(got[&Admit::Abuse] >= 5, "{got:?}");
+        assert!(got[&Admit::Wait] >= burst * (ABUSE_FACTOR - 1), "{got:?}");
+        assert!(got[&Admit::Abuse] >= 500, "{got:?}");
         // Another kind has its own budget.
         assert_eq!(limits.admit(&Request::Txs(vec![])), Admit::Answer);
     }

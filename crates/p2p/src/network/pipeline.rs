@@ -343,8 +343,15 @@ impl<C: ChainAccess> Net<C> {
             self.offend(peer, Offence::WrongChain, "status names another chain");
             return;
         }
-        if let Some(p) = self.peers.get_mut(&peer) {
-            p.height = Some(st.height);
+        let first = match self.peers.get_mut(&peer) {
+            Some(p) => p.height.replace(st.height).is_none(),
+            None => false,
+        };
+        // A peer's first status gives the node its view of the network
+        // (readiness): published at once, not at the next second's
+        // housekeeping, which a fast sync can finish before.
+        if first {
+            self.publish_info();
         }
         if !self.cfg.block_sync {
             self.drive_catch_up();

@@ -39,7 +39,16 @@ impl SignedStateFile {
                         self.path.display()
                     )
                 }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // Nothing there (a directory on the way that is a file is as
+            // good as missing).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(e).with_context(|| format!("reading {}", self.path.display())),
         }
     }

@@ -159,6 +159,30 @@ async fn chain_outputs(
     Ok(v)
 }
 
+/// The inputs of `p` that are spent already — in a block, or by a pending
+/// transaction — as `txid:vout`: a payment spending them would be refused.
+async fn spent_inputs(
+    client: &Client,
+    spec: &ChainSpec,
+    p: &PartialTx,
+) -> anyhow::Result<Vec<String>> {
+    let mut spent = Vec::new();
+    for (op, x) in p.tx.inputs.iter().zip(&p.inputs) {
+        let address = spec.address(x.spent.lock).to_string();
+        let u: luminex_api::types::UtxosJson = client
+            .get(&format!("/address/{address}/utxos?limit=100000"))
+            .await?;
+        let unspent = u
+            .utxos
+            .iter()
+            .any(|c| c.vout == op.vout && c.txid == op.txid.to_string());
+        if !unspent {
+            spent.push(format!("{}:{}", op.txid, op.vout));
+        }
+    }
+    Ok(spent)
+}
+
 pub(super) async fn run_multisig(ctx: &Ctx, cmd: MultisigCommand) -> anyhow::Result<()> {
     let spec = &ctx.cfg.spec;
     match cmd {
@@ -313,11 +337,25 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             print!("{}", p.describe(spec));
             p.check_spent(spec, &chain_outputs(&ctx.client, spec, &p).await?)?;
             println!("spent outputs: as on the chain");
+            let spent = spent_inputs(&ctx.client, spec, &p).await?;
+            if !spent.is_empty() {
+                println!(
+                    "spent already: {} (this payment can no longer be sent)",
+                    spent.join(", ")
+                );
+            }
             qr.show(&p.to_bytes())?;
         }
         PstCommand::Sign { file, out, qr } => {
             let mut p = read_pst(&file, spec)?;
             p.check_spent(spec, &chain_outputs(&ctx.client, spec, &p).await?)?;
+            let spent = spent_inputs(&ctx.client, spec, &p).await?;
+            if !spent.is_empty() {
+                bail!(
+                    "not signing: {} spent already, so this payment can no longer be sent (make a new one)",
+                    spent.join(", ")
+                );
+            }
             print!("{}", p.describe(spec));
             let pass = passphrase(false)?;
             let w = Wallet::load(&ctx.path, spec, &pass)?;

@@ -277,6 +277,17 @@ fn two_of_three_wallets_spend_through_container_files() {
         crate::support::total_of(&ok(outsider, port, &["wallet", "balance"])),
         "3"
     );
+    // The same container once its inputs are spent: inspect says so, and
+    // nobody signs it.
+    let inspected = ok(b, port, &["wallet", "pst", "inspect", &both]);
+    assert!(inspected.contains("spent already:"), "{inspected}");
+    let refused = crate::support::luminex(b, port, &["wallet", "pst", "sign", &both]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("spent already"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let info = ok(
         b,
         port,

@@ -22,7 +22,9 @@ pub enum AmountError {
     #[error("amount out of range")]
     OutOfRange,
     /// The string is not a decimal amount with at most 8 fractional digits.
-    #[error("not a decimal amount of coins with at most 8 decimal places (e.g. 12.5 or 0.00000001)")]
+    #[error(
+        "not a decimal amount of coins with at most 8 decimal places (e.g. 12.5 or 0.00000001)"
+    )]
     Invalid,
 }
 

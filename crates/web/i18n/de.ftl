@@ -327,9 +327,15 @@ admin-tx-removed-message = { $more ->
     [0] Transaktion { $txid } wurde aus dem Mempool entfernt.
    *[other] Transaktion { $txid } und { $more }, die sie ausgeben, wurden aus dem Mempool entfernt.
 }
-admin-audit-note = Jede Admin-Aktion und jeder abgewiesene Versuch, die neuesten zuerst (die letzten { $n }), gespeichert in
+admin-audit-note = Jede Admin-Aktion und jeder abgewiesene Versuch, die neuesten zuerst ({ $n } je Seite), gespeichert in
+admin-audit-all = Alle Einträge zeigen
+admin-audit-only-done = Nur ausgeführte Aktionen zeigen (keine abgewiesenen Versuche)
+admin-audit-pages = Seiten des Prüfprotokolls
+admin-audit-newer = Neuer
+admin-audit-older = Älter
 admin-audit-unreadable = Das Prüfprotokoll konnte nicht gelesen werden:
 admin-audit-empty = Noch keine Admin-Aktion.
+admin-audit-no-older = Keine älteren Einträge.
 admin-audit-caption = Admin-Aktionen
 admin-when = Wann
 admin-who = Wer

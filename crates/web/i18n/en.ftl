@@ -325,9 +325,15 @@ admin-tx-removed-message = { $more ->
     [0] Transaction { $txid } was removed from the mempool.
    *[other] Transaction { $txid } and { $more } spending it were removed from the mempool.
 }
-admin-audit-note = Every admin action and refused attempt, newest first (the last { $n }), kept in
+admin-audit-note = Every admin action and refused attempt, newest first ({ $n } a page), kept in
+admin-audit-all = Show every entry
+admin-audit-only-done = Show only actions done (no refused attempts)
+admin-audit-pages = Pages of the audit log
+admin-audit-newer = Newer
+admin-audit-older = Older
 admin-audit-unreadable = The audit log could not be read:
 admin-audit-empty = No admin action yet.
+admin-audit-no-older = No older entries.
 admin-audit-caption = Admin actions
 admin-when = When
 admin-who = Who

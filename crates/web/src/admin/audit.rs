@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-/// Entries the audit page shows at most (the newest).
+/// Entries the audit page shows at once (a page; older ones on the next).
 pub const SHOWN: usize = 500;
 /// Size past which the log file is rotated (bytes).
 pub const MAX_BYTES: u64 = 8 << 20;
@@ -189,32 +189,78 @@ impl AuditLog {
     /// as many rotated ones as needed. Lines that do not parse (a torn
     /// last line after a crash) are skipped.
     pub fn recent(&self, max: usize) -> std::io::Result<Vec<Entry>> {
+        self.page(0, max, |_| true).map(|(v, _)| v)
+    }
+
+    /// Entries that `keep` accepts, newest first, after skipping the
+    /// newest `skip` of them: at most `max`, and whether more follow (the
+    /// audit page's pages, and its filter of actions done).
+    pub fn page(
+        &self,
+        skip: usize,
+        max: usize,
+        keep: impl Fn(&Entry) -> bool,
+    ) -> std::io::Result<(Vec<Entry>, bool)> {
         let mut out = Vec::new();
+        let mut skipped = 0;
         for n in 0..=self.keep {
-            if out.len() >= max {
-                break;
-            }
             let text = match std::fs::read_to_string(self.rotated(n)) {
                 Ok(t) => t,
                 // A file not written yet, or rotated away meanwhile.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
-            let left = max - out.len();
-            out.extend(
-                text.lines()
-                    .rev()
-                    .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
-                    .take(left),
-            );
+            for e in text
+                .lines()
+                .rev()
+                .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
+                .filter(|e| keep(e))
+            {
+                if skipped < skip {
+                    skipped += 1;
+                } else if out.len() < max {
+                    out.push(e);
+                } else {
+                    return Ok((out, true));
+                }
+            }
         }
-        Ok(out)
+        Ok((out, false))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_go_back_through_every_file_and_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        // Small files: the thirty entries span several of them.
+        let log = AuditLog::with_rotation(dir.path().join("audit.log"), 600, 20);
+        for i in 0..30u64 {
+            let outcome = if i % 3 == 0 {
+                "done"
+            } else {
+                "refused: bad key"
+            };
+            let mut e = Entry::now("operator key 1", "login", "", outcome);
+            e.time = i;
+            log.append(&e).unwrap();
+        }
+        assert!(log.rotated(3).exists());
+        let times = |v: &[Entry]| v.iter().map(|e| e.time).collect::<Vec<_>>();
+        let (first, more) = log.page(0, 4, |_| true).unwrap();
+        assert_eq!((times(&first), more), (vec![29, 28, 27, 26], true));
+        let (second, _) = log.page(4, 4, |_| true).unwrap();
+        assert_eq!(times(&second), vec![25, 24, 23, 22]);
+        let (last, more) = log.page(28, 4, |_| true).unwrap();
+        assert_eq!((times(&last), more), (vec![1, 0], false));
+        // Only what was done: refusals do not push it off a page.
+        let (done, more) = log.page(0, 100, |e| e.outcome == "done").unwrap();
+        assert_eq!(times(&done), vec![27, 24, 21, 18, 15, 12, 9, 6, 3, 0]);
+        assert!(!more);
+    }
 
     #[test]
     fn entries_survive_reopening_newest_first_and_torn_lines_are_skipped() {

@@ -514,18 +514,55 @@ pub async fn remove_tx(
     )
 }
 
-/// `GET /admin/audit`: the newest admin actions first.
-pub async fn audit_page(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+/// The most pages back the audit page goes (what the rotated files hold
+/// is far less).
+const MAX_AUDIT_PAGE: usize = 10_000;
+
+/// `GET /admin/audit?page=N&only=done`: admin actions, newest first, a
+/// page at a time; `only=done` leaves out refusals and failures, so a
+/// stream of refused attempts cannot push the operator's actions out of
+/// sight. A page number that is not one reads as the first page.
+pub async fn audit_page(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    query: Result<
+        axum::extract::Query<HashMap<String, String>>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Response {
     let s = match viewer(&admin, &headers) {
         Ok(s) => s,
         Err(r) => return *r,
     };
-    let entries = admin.audit.recent(SHOWN);
+    let q = query.map(|axum::extract::Query(q)| q).unwrap_or_default();
+    let page = q
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .filter(|p| (1..=MAX_AUDIT_PAGE).contains(p))
+        .unwrap_or(1);
+    let only_done = q.get("only").is_some_and(|o| o == "done");
+    let entries = admin.audit.page((page - 1) * SHOWN, SHOWN, |e| {
+        !only_done || e.outcome.starts_with("done")
+    });
+    let more = matches!(&entries, Ok((_, true)));
+    let entries = entries.map(|(list, _)| list);
+    let filter = if only_done { "&only=done" } else { "" };
     let body = html! {
         h1 { (t("admin-nav-audit")) }
         p.note { (t_args("admin-audit-note", [("n", SHOWN.into())])) " " code { (admin.audit.path().display()) } "." }
+        p {
+            @if only_done { a href="/admin/audit" { (t("admin-audit-all")) } }
+            @else { a href="/admin/audit?only=done" { (t("admin-audit-only-done")) } }
+        }
+        @if page > 1 || more {
+            nav.pager aria-label=(t("admin-audit-pages")) {
+                @if page > 1 { a rel="prev" href={"/admin/audit?page=" (page - 1) (filter)} { "← " (t("admin-audit-newer")) } }
+                @if more { a rel="next" href={"/admin/audit?page=" (page + 1) (filter)} { (t("admin-audit-older")) " →" } }
+            }
+        }
         @match &entries {
             Err(e) => p.problem role="alert" { (t("admin-audit-unreadable")) " " (e) },
+            Ok(list) if list.is_empty() && page > 1 => p.note #audit-empty { (t("admin-audit-no-older")) },
             Ok(list) if list.is_empty() => p.note #audit-empty { (t("admin-audit-empty")) },
             Ok(list) => table #audit {
                 caption.visually-hidden { (t("admin-audit-caption")) }

@@ -375,6 +375,29 @@ async fn the_viewer_sees_the_operator_acts_and_the_audit_log_keeps_both() {
     }
     assert!(audit.body.contains("remove transaction") && audit.body.contains(&txid.to_string()));
     assert!(audit.body.contains("refused: the viewer key cannot act"));
+    // Only the actions done: refusals and failures left out; one page, no
+    // pager; a page number that is not one reads as the first page.
+    let done = get(&d, "/admin/audit?only=done", Some(&operator)).await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(done.body.contains("remove transaction"));
+    assert!(
+        !done.body.contains("refused: the viewer key cannot act"),
+        "{}",
+        done.body
+    );
+    assert!(!done.body.contains("rel=\"next\""));
+    for bad in ["0", "x", "99999999999999999999"] {
+        let r = get(&d, &format!("/admin/audit?page={bad}"), Some(&operator)).await;
+        assert_eq!(r.status, StatusCode::OK, "{bad}");
+        assert!(
+            r.body.contains("refused: the viewer key cannot act"),
+            "{bad}"
+        );
+    }
+    let past = get(&d, "/admin/audit?page=2", Some(&operator)).await;
+    assert!(past.body.contains("rel=\"prev\""));
+    assert!(!past.body.contains("remove transaction"));
+    assert!(past.body.contains("No older entries."));
 }
 
 #[tokio::test]

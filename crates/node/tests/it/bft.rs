@@ -341,24 +341,15 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
         all.extend_from_slice(args);
         ok(w, v0.port, &all)
     };
-    // A submit the node refuses: its error output.
-    let refused_submit = |change: &str| -> String {
-        let out = crate::support::luminex(
-            w,
-            v0.port,
-            &[
-                "chain",
-                "--chain",
-                "poa",
-                "authority",
-                "submit",
-                "--tx",
-                change,
-            ],
-        );
-        assert!(!out.status.success());
+    // A command that fails: its error output.
+    let refused = |args: &[&str]| -> String {
+        let mut all = vec!["chain", "--chain", "poa"];
+        all.extend_from_slice(args);
+        let out = crate::support::luminex(w, v0.port, &all);
+        assert!(!out.status.success(), "{args:?}");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
+    let refused_submit = |change: &str| refused(&["authority", "submit", "--tx", change]);
     let new_key = w.join("new.key");
     let pubkey = cli(&["authority", "keygen", "--out", new_key.to_str().unwrap()]);
     // Far enough ahead for the seven CLI runs below on a loaded machine:
@@ -379,26 +370,15 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
     // The newcomer is no authority yet: its signature is refused while the
     // node can be asked (it would make the change unsubmittable), and the
     // file is left as it was.
-    let out = crate::support::luminex(
-        w,
-        v0.port,
-        &[
-            "chain",
-            "--chain",
-            "poa",
-            "authority",
-            "sign",
-            "--validator-key",
-            new_key.to_str().unwrap(),
-            "--tx",
-            change,
-        ],
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("not an authority"),
-        "{err}"
-    );
+    let err = refused(&[
+        "authority",
+        "sign",
+        "--validator-key",
+        new_key.to_str().unwrap(),
+        "--tx",
+        change,
+    ]);
+    assert!(err.contains("not an authority"), "{err}");
     let shown: serde_json::Value =
         serde_json::from_str(&cli(&["authority", "show", "--tx", change])).unwrap();
     assert_eq!(shown["signers"], serde_json::json!([]));

@@ -330,15 +330,12 @@ fn the_download_holds_at_most_its_byte_budget() {
     assert!(done, "progress with blocks larger than the budget");
 }
 
-#[test]
-fn a_short_answer_is_not_taken_for_missing_blocks() {
-    let blocks = chain(8, 1);
-    let mut s: Syncer<u32> = Syncer::new(SyncConfig {
-        blocks_per_request: 4,
-        max_in_flight_per_peer: 1,
-        ..SyncConfig::default()
-    });
-    s.peer_status(1, 8, work(8));
+/// A syncer with `cfg` at genesis of `blocks`, whose one peer (1) has sent
+/// the headers of all of them; the local chain it polls with.
+fn syncer_with_headers(blocks: &[Block], cfg: SyncConfig) -> (Syncer<u32>, Local) {
+    let n = blocks.len() as u64 - 1;
+    let mut s: Syncer<u32> = Syncer::new(cfg);
+    s.peer_status(1, n, work(n));
     let local = Local {
         height: 0,
         work: work(0),
@@ -352,6 +349,20 @@ fn a_short_answer_is_not_taken_for_missing_blocks() {
         &ByHeight(|h: &Hash| (*h == blocks[0].hash()).then_some(0)),
     )
     .unwrap();
+    (s, local)
+}
+
+#[test]
+fn a_short_answer_is_not_taken_for_missing_blocks() {
+    let blocks = chain(8, 1);
+    let (mut s, local) = syncer_with_headers(
+        &blocks,
+        SyncConfig {
+            blocks_per_request: 4,
+            max_in_flight_per_peer: 1,
+            ..SyncConfig::default()
+        },
+    );
     let reqs = s.poll(&local);
     let (_, t, Request::Blocks(asked)) = &reqs[0] else {
         panic!("asks for blocks: {reqs:?}")
@@ -382,24 +393,13 @@ fn a_short_answer_is_not_taken_for_missing_blocks() {
 #[test]
 fn small_blocks_go_in_large_requests_and_a_paused_peer_waits() {
     let blocks = chain(600, 1);
-    let mut s: Syncer<u32> = Syncer::new(SyncConfig {
-        max_in_flight_per_peer: 1,
-        ..SyncConfig::default()
-    });
-    s.peer_status(1, 600, work(600));
-    let local = Local {
-        height: 0,
-        work: work(0),
-        locator: vec![blocks[0].hash()],
-    };
-    let (_, t, _) = s.poll(&local).pop().expect("headers");
-    let headers: Vec<Header> = blocks[1..].iter().map(|b| b.header).collect();
-    s.on_headers(
-        t,
-        &headers,
-        &ByHeight(|h: &Hash| (*h == blocks[0].hash()).then_some(0)),
-    )
-    .unwrap();
+    let (mut s, local) = syncer_with_headers(
+        &blocks,
+        SyncConfig {
+            max_in_flight_per_peer: 1,
+            ..SyncConfig::default()
+        },
+    );
     // Nothing is known of their size yet: the configured few.
     let reqs = s.poll(&local);
     let Some((1, t, Request::Blocks(asked))) = reqs.first() else {

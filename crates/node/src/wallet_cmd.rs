@@ -551,6 +551,18 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 amount,
                 fee_rate.unwrap_or(spec.min_fee_rate),
             )?;
+            // A transaction the chain would refuse for its size (too many
+            // coins to spend) is not sent: the node could only refuse it,
+            // past 4 MiB without reading it.
+            let size = tx.encoded_len();
+            if size > spec.max_tx_bytes {
+                w.forget_change(change);
+                bail!(
+                    "this payment would spend {} coins in a transaction of {size} bytes, over the chain's limit of {} bytes: send less at once, or first send smaller amounts to yourself to merge coins",
+                    tx.inputs.len(),
+                    spec.max_tx_bytes
+                );
+            }
             // The change address is remembered before the payment leaves.
             w.save(&ctx.path, false)?;
             let r: BroadcastResponse = match ctx

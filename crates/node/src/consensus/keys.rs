@@ -13,6 +13,9 @@ use luminex_primitives::codec::{Decode, Encode};
 /// the directory) before each new signature leaves the node.
 pub struct SignedStateFile {
     path: PathBuf,
+    /// A second place every record is also written to (the chain
+    /// directory's copy of a record kept beside the key).
+    copy: Option<PathBuf>,
 }
 
 impl SignedStateFile {
@@ -23,7 +26,7 @@ impl SignedStateFile {
 
     /// The record at `path`.
     pub fn new(path: PathBuf) -> SignedStateFile {
-        SignedStateFile { path }
+        SignedStateFile { path, copy: None }
     }
 
     /// The recorded state; `None` when there is none yet. A record that
@@ -53,17 +56,25 @@ impl SignedStateFile {
         }
     }
 
-    /// Records `state` durably.
+    /// Records `state` durably (and in the copy, if any).
     pub fn save(&self, state: &SignedState) -> std::io::Result<()> {
-        let tmp = self.path.with_extension("tmp");
+        Self::save_at(&self.path, state)?;
+        if let Some(copy) = &self.copy {
+            Self::save_at(copy, state)?;
+        }
+        Ok(())
+    }
+
+    fn save_at(path: &Path, state: &SignedState) -> std::io::Result<()> {
+        let tmp = path.with_extension("tmp");
         {
             let mut f = std::fs::File::create(&tmp)?;
             std::io::Write::write_all(&mut f, &state.encode())?;
             f.sync_all()?;
         }
-        std::fs::rename(&tmp, &self.path)?;
+        std::fs::rename(&tmp, path)?;
         // A bare file name's directory is the current one ("" opens nothing).
-        let dir = match self.path.parent() {
+        let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
@@ -79,7 +90,9 @@ impl SignedStateFile {
 /// signed; and in the chain directory (`signed_state.dat`, where every
 /// record was kept before, and the only place for a development key).
 pub struct SignedStateFiles {
-    /// Where records are written.
+    /// Where records are written (and, beside a key, also to the chain
+    /// directory's copy: a key moved without its record, or reached by
+    /// another path, still finds its current height's record there).
     pub primary: SignedStateFile,
     /// Another place also read: the chain directory's record of a node
     /// that kept it there, or, when the key's directory cannot be written,
@@ -98,10 +111,16 @@ impl SignedStateFiles {
         let in_chain_dir = SignedStateFile::new(chain_dir.join("signed_state.dat"));
         match key_file {
             Some(k) => {
+                // The key's own path, however it was named (a link, a
+                // relative path): one key, one record.
+                let k = std::fs::canonicalize(k).unwrap_or_else(|_| k.to_path_buf());
                 let mut name = k.file_name().unwrap_or_default().to_os_string();
                 name.push(format!(".{}.signed", &genesis.to_string()[..16]));
                 SignedStateFiles {
-                    primary: SignedStateFile::new(k.with_file_name(name)),
+                    primary: SignedStateFile {
+                        path: k.with_file_name(name),
+                        copy: Some(in_chain_dir.path.clone()),
+                    },
                     legacy: Some(in_chain_dir),
                 }
             }
@@ -122,6 +141,7 @@ impl SignedStateFiles {
             return self;
         };
         let probe = SignedStateFile::new(self.primary.path.with_extension("probe"));
+        let beside_key = SignedStateFile::new(self.primary.path.clone());
         match probe.save(&SignedState::default()) {
             Ok(()) => {
                 let _ = std::fs::remove_file(&probe.path);
@@ -139,7 +159,7 @@ impl SignedStateFiles {
                 );
                 SignedStateFiles {
                     primary: legacy,
-                    legacy: Some(self.primary),
+                    legacy: Some(beside_key),
                 }
             }
         }
@@ -232,6 +252,43 @@ mod tests {
         assert!(other.load().unwrap().is_none());
         let dev = SignedStateFiles::new(None, &chain_dir, &genesis);
         assert_eq!(dev.primary.path(), chain_dir.join("signed_state.dat"));
+    }
+
+    /// Every record is also written to the chain directory: a key moved
+    /// without its record (or reached through a link) still finds the
+    /// record of its current height there; a link and the file it names
+    /// share one record.
+    #[cfg(unix)]
+    #[test]
+    fn a_moved_or_linked_key_still_finds_its_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain_dir = dir.path().join("chain");
+        std::fs::create_dir(&chain_dir).unwrap();
+        let key = dir.path().join("validator.key");
+        std::fs::write(&key, "00").unwrap();
+        let genesis = Hash([0xcd; 32]);
+        let files = SignedStateFiles::new(Some(&key), &chain_dir, &genesis).writable();
+        files.primary.save(&state(12)).unwrap();
+        assert_eq!(
+            SignedStateFile::new(chain_dir.join("signed_state.dat"))
+                .load()
+                .unwrap()
+                .unwrap()
+                .height,
+            12
+        );
+        // Moved alone to another directory.
+        let moved = dir.path().join("elsewhere");
+        std::fs::create_dir(&moved).unwrap();
+        std::fs::rename(&key, moved.join("validator.key")).unwrap();
+        let after_move =
+            SignedStateFiles::new(Some(&moved.join("validator.key")), &chain_dir, &genesis);
+        assert_eq!(after_move.load().unwrap().unwrap().height, 12);
+        // A link to it names the same record as the file itself.
+        let link = dir.path().join("link.key");
+        std::os::unix::fs::symlink(moved.join("validator.key"), &link).unwrap();
+        let by_link = SignedStateFiles::new(Some(&link), &chain_dir, &genesis);
+        assert_eq!(by_link.primary.path(), after_move.primary.path());
     }
 
     /// A key whose directory cannot be written (here: its "directory" is

@@ -315,3 +315,48 @@ async fn the_balance_says_immature_coinbase_coins_apart() {
     assert_ne!(total_of(&out), "0", "{out}");
     node.stop();
 }
+
+/// A payment that would spend so many coins that the transaction passes
+/// the chain's size limit is refused by the wallet with a reason, and
+/// takes no change address (the node would refuse it, or past 4 MiB close
+/// the connection on it, which once killed the command silently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_too_large_for_one_transaction_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let node = NodeProcess::start(d, port, &["--no-produce"]);
+    ok(d, port, &["wallet", "--wallet", "m", "new"]);
+    let addr = ok(d, port, &["wallet", "--wallet", "m", "address"]);
+    // 300 coinbases of 50 coins to the wallet (all but the last ten mature).
+    let cookie = std::fs::read_to_string(d.join("dev").join(".cookie")).unwrap();
+    let (u, p) = cookie.trim().split_once(':').unwrap();
+    let r = crate::p2p::send_json(
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/", port + 1))
+            .basic_auth(u, Some(p))
+            .json(&serde_json::json!({"jsonrpc": "1.0", "id": 1,
+                "method": "generatetoaddress", "params": [300, addr.trim()]})),
+    )
+    .await;
+    assert!(r["error"].is_null(), "{r}");
+    let receiver = TestChain::dev()
+        .spec
+        .address(lock_of(&TestChain::dev().keys[2]))
+        .to_string();
+    // 250 coins of 50: about 1.3 MB of signatures, over dev's 1 MiB.
+    let out = crate::support::luminex(
+        d,
+        port,
+        &[
+            "wallet", "--wallet", "m", "send", "--to", &receiver, "--amount", "12450",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("over the chain's limit"), "{err}");
+    let path = d.join("dev").join("wallets").join("m.json");
+    let spec = TestChain::dev().spec;
+    assert_eq!(WalletFile::read(&path, &spec).unwrap().change.len(), 0);
+    node.stop();
+}

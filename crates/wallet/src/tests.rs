@@ -1,6 +1,15 @@
 use super::*;
 use luminex_ledger::testkit::TestChain;
 
+/// The unspent outputs `chain` holds for `lock`, as a wallet spends them.
+fn outputs_of(chain: &TestChain, lock: Lock) -> Vec<(OutPoint, TxOut)> {
+    chain
+        .coins_of(&lock)
+        .into_iter()
+        .map(|(o, c)| (o, c.output))
+        .collect()
+}
+
 #[test]
 fn mnemonic_restores_the_same_keys_and_file_is_private() {
     let spec = ChainSpec::preset("dev").unwrap();
@@ -128,11 +137,7 @@ fn payments_select_coins_pay_fees_and_validate() {
     let spec = chain.spec.clone();
     let mut dev = Wallet::dev_key(&spec, 0, "pw");
     let (mut alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
-    let coins: Vec<(OutPoint, TxOut)> = chain
-        .coins_of(&lock_of(&dev.keys()[0]))
-        .into_iter()
-        .map(|(o, c)| (o, c.output))
-        .collect();
+    let coins: Vec<(OutPoint, TxOut)> = outputs_of(&chain, lock_of(&dev.keys()[0]));
     let amount = Amount::from_coins(100).unwrap();
     let tx = dev
         .pay(
@@ -144,11 +149,7 @@ fn payments_select_coins_pay_fees_and_validate() {
         )
         .unwrap();
     chain.mine(vec![tx]).unwrap();
-    let acoins: Vec<(OutPoint, TxOut)> = chain
-        .coins_of(&lock_of(&alice.keys()[0]))
-        .into_iter()
-        .map(|(o, c)| (o, c.output))
-        .collect();
+    let acoins: Vec<(OutPoint, TxOut)> = outputs_of(&chain, lock_of(&alice.keys()[0]));
     assert_eq!(acoins.len(), 1);
     assert_eq!(acoins[0].1.amount, amount);
     let too_much = alice.pay(&spec, &acoins, lock_of(&dev.keys()[0]), amount, 1);
@@ -175,11 +176,7 @@ fn a_plan_is_signed_exactly_as_shown_with_the_peeked_change() {
     let dev = Wallet::dev_key(&spec, 0, "pw");
     let (mut alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
     let dev_lock = lock_of(&dev.keys()[0]);
-    let coins: Vec<(OutPoint, TxOut)> = chain
-        .coins_of(&dev_lock)
-        .into_iter()
-        .map(|(o, c)| (o, c.output))
-        .collect();
+    let coins: Vec<(OutPoint, TxOut)> = outputs_of(&chain, dev_lock);
     // A dev-key wallet has no change chain: its change is its address.
     assert_eq!(dev.peek_change(), dev_lock);
     let plan = plan_payment(
@@ -218,25 +215,18 @@ fn only_a_payment_with_change_uses_a_change_address() {
     let spec = chain.spec.clone();
     let mut dev = Wallet::dev_key(&spec, 0, "pw");
     let (mut alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
-    let coins_of = |chain: &TestChain, lock| -> Vec<(OutPoint, TxOut)> {
-        chain
-            .coins_of(&lock)
-            .into_iter()
-            .map(|(o, c)| (o, c.output))
-            .collect()
-    };
     let hundred = Amount::from_coins(100).unwrap();
     let fund = dev
         .pay(
             &spec,
-            &coins_of(&chain, lock_of(&dev.keys()[0])),
+            &outputs_of(&chain, lock_of(&dev.keys()[0])),
             lock_of(&alice.keys()[0]),
             hundred,
             spec.min_fee_rate,
         )
         .unwrap();
     chain.mine(vec![fund]).unwrap();
-    let mine = coins_of(&chain, lock_of(&alice.keys()[0]));
+    let mine = outputs_of(&chain, lock_of(&alice.keys()[0]));
     let dev_lock = lock_of(&dev.keys()[0]);
     let n = alice.change_keys().len();
     let refused = alice.pay(&spec, &mine, dev_lock, Amount::from_coins(101).unwrap(), 1);

@@ -38,6 +38,19 @@ fn mine(node: &luminex_service::Node, payer: u32, kind: TxKind, actor: &SigningK
     node.produce_block().unwrap();
 }
 
+/// Validator `v` stakes three times the minimum, paid by dev key 0, mined.
+fn stake_three_min(node: &luminex_service::Node, v: &SigningKey) {
+    mine(
+        node,
+        0,
+        TxKind::Stake(Stake {
+            validator: v.public_key().clone(),
+            amount: amount(3 * MIN),
+        }),
+        v,
+    );
+}
+
 #[tokio::test]
 async fn every_staking_route_answers_as_documented() {
     let node = memory_node_for(staking_spec());
@@ -48,15 +61,7 @@ async fn every_staking_route_answers_as_documented() {
     let d_address = node.spec.address(lock_of(&d)).to_string();
     let n = SigningKey::from_seed(SchemeId::MlDsa44, &[2; 32]);
 
-    mine(
-        &node,
-        0,
-        TxKind::Stake(Stake {
-            validator: v.public_key().clone(),
-            amount: amount(3 * MIN),
-        }),
-        &v,
-    );
+    stake_three_min(&node, &v);
     mine(
         &node,
         1,
@@ -384,15 +389,7 @@ async fn rewards_show_the_pot_and_the_coming_payout() {
     let (_, doc) = get(&node, "/openapi.json").await;
     let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
     let d = node.spec.dev_key(1).unwrap();
-    mine(
-        &node,
-        0,
-        TxKind::Stake(Stake {
-            validator: v.public_key().clone(),
-            amount: amount(3 * MIN),
-        }),
-        &v,
-    );
+    stake_three_min(&node, &v);
     mine(
         &node,
         1,
@@ -441,15 +438,7 @@ async fn rewards_show_the_pot_and_the_coming_payout() {
 async fn staking_does_not_shrink_the_supply() {
     let node = memory_node_for(staking_spec());
     let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
-    mine(
-        &node,
-        0,
-        TxKind::Stake(Stake {
-            validator: v.public_key().clone(),
-            amount: amount(3 * MIN),
-        }),
-        &v,
-    );
+    stake_three_min(&node, &v);
     let (s, stats) = get(&node, "/stats").await;
     assert_eq!(s, 200, "{stats}");
     let issued = node.spec.issued_supply(node.chain.tip().height);

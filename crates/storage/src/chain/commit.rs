@@ -79,21 +79,7 @@ impl ChainStore {
                 })
             }
             (Finality::Certified, None) => None,
-            (Finality::Depth(depth), _) => {
-                let height = ctx.height.saturating_sub(depth);
-                let index = self.index.read();
-                (height > self.finalized().height)
-                    .then(|| {
-                        // The new tip's own hash is not in the index yet.
-                        let hash = if height == ctx.height {
-                            Some(hash)
-                        } else {
-                            index.main.get(height as usize).copied()
-                        };
-                        hash.map(|hash| TipRecord { hash, height })
-                    })
-                    .flatten()
-            }
+            (Finality::Depth(depth), _) => self.depth_final(depth, ctx.height, hash),
         };
         if let Some(f) = &finalized {
             batch.put(META_FINALIZED, &FINALIZED_KEY.to_string(), f);
@@ -133,6 +119,48 @@ impl ChainStore {
         self.prune_recent();
         self.flush_if_full()?;
         Ok((connected.verified_signatures, shared))
+    }
+
+    /// On a chain final by `depth`, the block that becomes final when
+    /// `hash` is the tip at `height`, if finality moves (not while a
+    /// reorganisation holds it).
+    fn depth_final(&self, depth: u64, height: u64, hash: Hash) -> Option<TipRecord> {
+        if self
+            .holding_finality
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return None;
+        }
+        let final_height = height.saturating_sub(depth);
+        if final_height <= self.finalized().height {
+            return None;
+        }
+        // The new tip's own hash is not in the index yet.
+        let hash = if final_height == height {
+            Some(hash)
+        } else {
+            self.index.read().main.get(final_height as usize).copied()
+        };
+        hash.map(|hash| TipRecord {
+            hash,
+            height: final_height,
+        })
+    }
+
+    /// Moves finality on a chain final by depth to where the tip puts it
+    /// (after a reorganisation that held it).
+    pub(super) fn catch_up_depth_finality(&self) -> Result<(), ChainError> {
+        let Finality::Depth(depth) = self.rules.finality() else {
+            return Ok(());
+        };
+        let tip = self.tip();
+        if let Some(f) = self.depth_final(depth, tip.height, tip.hash) {
+            let mut batch = Batch::new();
+            batch.put(META_FINALIZED, &FINALIZED_KEY.to_string(), &f);
+            self.commit(batch)?;
+            *self.finalized.write() = f;
+        }
+        Ok(())
     }
 
     /// Checks that `block` would connect on the tip — its header against

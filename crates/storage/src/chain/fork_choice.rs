@@ -435,7 +435,15 @@ impl ChainStore {
     ) -> Result<Option<(Hash, BlockError)>, ChainError> {
         use std::sync::atomic::Ordering::Relaxed;
         let outer = self.deferring.swap(true, Relaxed);
+        // Finality (by depth) waits for the whole branch: a block of it
+        // found invalid must leave the way back to the old chain open.
+        let held = self.holding_finality.swap(true, Relaxed);
         let r = self.reorganize_steps(target, cache, acc);
+        self.holding_finality.store(held, Relaxed);
+        let r = match r {
+            Ok(None) if !held => self.catch_up_depth_finality().map(|()| None),
+            r => r,
+        };
         self.deferring.store(outer, Relaxed);
         if r.is_ok() && !outer {
             self.sync_locked()?;

@@ -365,6 +365,10 @@ pub struct ChainStore {
     /// Set while the writer commits without waiting for the disk
     /// (`*_unsynced` calls: ADR 0037).
     deferring: std::sync::atomic::AtomicBool,
+    /// Set while a reorganisation connects its branch: on a chain final by
+    /// depth, finality moves only once the whole branch has connected, so
+    /// a block of it found invalid can still be rolled back past the depth.
+    holding_finality: std::sync::atomic::AtomicBool,
     /// Batches committed without a sync since the last one.
     unsynced: std::sync::atomic::AtomicU32,
 }
@@ -572,6 +576,7 @@ impl ChainStore {
             indexes: options.indexes,
             recent: RecentBlocks::new(options.recent_block_bytes),
             deferring: std::sync::atomic::AtomicBool::new(false),
+            holding_finality: std::sync::atomic::AtomicBool::new(false),
             unsynced: std::sync::atomic::AtomicU32::new(0),
         };
         store.check_block_files()?;

@@ -293,3 +293,105 @@ fn an_interrupted_roll_back_is_finished_at_open() {
         assert_eq!(store.known_height(&b[1].hash()), None, "fault {nth}");
     }
 }
+
+/// Dev rules where the blocks in `heavy` add ten times the work of the
+/// others: the way a proof-of-work branch of many easy blocks can outweigh
+/// a few hard ones.
+struct Weighted {
+    inner: luminex_consensus::DevRules,
+    heavy: std::collections::HashSet<luminex_primitives::Hash>,
+}
+
+impl luminex_ledger::ConsensusRules for Weighted {
+    fn kind(&self) -> luminex_ledger::spec::ConsensusKind {
+        self.inner.kind()
+    }
+    fn finality(&self) -> luminex_ledger::Finality {
+        self.inner.finality()
+    }
+    fn header_work(
+        &self,
+        header: &luminex_primitives::Header,
+    ) -> Result<luminex_ledger::U256, BlockError> {
+        let one = self.inner.header_work(header)?;
+        Ok(if self.heavy.contains(&header.hash()) {
+            one * luminex_ledger::U256::from(10u64)
+        } else {
+            one
+        })
+    }
+    fn check_header(
+        &self,
+        header: &luminex_primitives::Header,
+        parent: &luminex_ledger::Parent,
+        chain: &dyn luminex_ledger::ChainContext,
+        now_ms: u64,
+    ) -> Result<(), BlockError> {
+        self.inner.check_header(header, parent, chain, now_ms)
+    }
+    fn min_time(
+        &self,
+        parent: &luminex_ledger::Parent,
+        chain: &dyn luminex_ledger::ChainContext,
+    ) -> u64 {
+        self.inner.min_time(parent, chain)
+    }
+    fn template_header(
+        &self,
+        parent: &luminex_ledger::Parent,
+        chain: &dyn luminex_ledger::ChainContext,
+        now_ms: u64,
+    ) -> Result<luminex_primitives::Header, BlockError> {
+        self.inner.template_header(parent, chain, now_ms)
+    }
+}
+
+/// On a chain final by depth, a winning branch longer than the finality
+/// depth whose last block is invalid: finality must not have moved while
+/// the branch connected, so the store goes back to the old branch (it
+/// stayed on the branch's valid prefix, unable to disconnect blocks made
+/// final half-way through the switch).
+#[test]
+fn a_long_branch_failing_at_its_end_rolls_back_past_the_finality_depth() {
+    // A: two heavy blocks (work 20). B: 20 light blocks (work 20, a tie
+    // that keeps A) and an invalid 21st that makes B the heavier.
+    let f = Fork::new(2, 2, 20);
+    let mut spec = f.spec.clone();
+    spec.max_reorg_depth = 3;
+    let chain = f.chain_of(&f.b);
+    let bad = chain.build_block(vec![], Amount::from_base(1).unwrap());
+    let rules = Arc::new(Weighted {
+        inner: luminex_consensus::DevRules::new(&spec),
+        heavy: f.a.iter().map(Block::hash).collect(),
+    });
+    let store =
+        luminex_storage::ChainStore::open(Arc::new(MemoryStore::new()), spec, rules).unwrap();
+    let now = f.now();
+    accept_all(&store, &f.base, now);
+    accept_all(&store, &f.a, now);
+    accept_all(&store, &f.b, now);
+    let on_a = f.chain_of(&f.a);
+    assert_on(&store, &on_a);
+    let final_before = store.finalized();
+    match accept(&store, &bad, now) {
+        Err(ChainError::Invalid(BlockError::CoinbaseTooLarge { .. })) => {}
+        other => panic!("expected the bad block's own error, got {other:?}"),
+    }
+    assert_on(&store, &on_a);
+    assert_eq!(store.finalized(), final_before, "finality moved");
+    assert_eq!(store.known_height(&bad.hash()), None);
+    // B's valid blocks stay a side branch.
+    assert!(store.known_height(&f.b[19].hash()).is_some());
+
+    // A valid 21st block: B wins, and finality catches up at once.
+    let good = chain.build_block(vec![], Amount::ZERO);
+    let r = accept(&store, &good, now).unwrap();
+    assert_eq!((r.disconnected.len(), r.connected.len()), (2, 21));
+    let tip = store.tip();
+    assert_eq!(tip.hash, good.hash());
+    assert_eq!(store.finalized().height, tip.height - 3);
+    assert_eq!(
+        store.finalized().hash,
+        f.b[tip.height as usize - 3 - f.base.len() - 1].hash()
+    );
+}

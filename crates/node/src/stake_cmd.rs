@@ -24,7 +24,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use luminex_api::rewards::RewardsJson;
 use luminex_api::staking::{NodesJson, StakingInfoJson, ValidatorJson};
-use luminex_api::types::{BroadcastResponse, TxJson};
+
 use luminex_crypto::SigningKey;
 use luminex_ledger::ChainSpec;
 use luminex_primitives::{
@@ -38,9 +38,14 @@ use crate::client::{Client, ClientError};
 /// Options every staking command takes.
 #[derive(Debug, Clone, Args)]
 pub struct SendOptions {
-    /// Fee rate in base units per byte (default: the chain's minimum).
+    /// Fee rate in base units per byte (default: the chain's minimum; at
+    /// most 1,000,000).
     #[arg(long)]
     pub fee_rate: Option<u64>,
+    /// The most the transaction may pay in fees, in coins: a larger fee is
+    /// refused, not paid.
+    #[arg(long, default_value = crate::wallet_cmd::broadcast::DEFAULT_MAX_FEE)]
+    pub max_fee: Amount,
     /// Wait until the transaction is in a block.
     #[arg(long)]
     pub wait: bool,
@@ -478,6 +483,10 @@ pub async fn run(
     for (key, a) in w.all_keys() {
         coins.extend(crate::wallet_cmd::coins_at(client, a, key.public_key().lock()).await?);
     }
+    let fee_rate = send.fee_rate.unwrap_or(spec.min_fee_rate);
+    if fee_rate > luminex_wallet::MAX_FEE_RATE {
+        return Err(luminex_wallet::WalletError::FeeRateTooHigh(fee_rate).into());
+    }
     let change = w.next_change(spec);
     let keys: HashMap<Lock, &SigningKey> = w
         .keys()
@@ -485,32 +494,21 @@ pub async fn run(
         .chain(w.change_keys())
         .map(|k| (k.public_key().lock(), k))
         .collect();
-    let tx = build_staking_tx(
-        spec,
-        &keys,
-        &coins,
-        kind,
+    let tx = build_staking_tx(spec, &keys, &coins, kind, change, fee_rate, actor.as_ref())?;
+    let fee = crate::wallet_cmd::broadcast::fee_paid(&tx, &coins)
+        .context("the transaction spends coins it was not given")?;
+    let out = crate::wallet_cmd::broadcast::Outgoing {
+        tx: &tx,
+        fee,
         change,
-        send.fee_rate.unwrap_or(spec.min_fee_rate),
-        actor.as_ref(),
-    )?;
-    // The change address is remembered before the transaction leaves.
-    w.save(path, false)?;
-    let r: BroadcastResponse = client
-        .post_bytes("/transactions/broadcast", tx.encode())
-        .await?;
-    println!("{}", r.txid);
+        max_fee: send.max_fee,
+    };
+    let txid = crate::wallet_cmd::broadcast::broadcast(client, spec, &mut w, path, out).await?;
+    println!("{txid}");
     if send.wait {
         // The wallet file is written: other commands may use it meanwhile.
         *lock = None;
-        loop {
-            let t: TxJson = client.get(&format!("/transactions/{}", r.txid)).await?;
-            if t.status == "confirmed" {
-                println!("confirmed at height {}", t.height.unwrap_or_default());
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
+        crate::wallet_cmd::broadcast::wait_confirmed(client, &txid).await?;
     }
     Ok(())
 }

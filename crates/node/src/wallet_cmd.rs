@@ -15,13 +15,12 @@ use zeroize::Zeroizing;
 use crate::client::Client;
 use crate::config::{resolve, CommonArgs, Config, NodeArgs};
 use crate::wallet_qr::{terminal, QrArgs};
-use luminex_api::types::{
-    BalanceJson, BlockSyncJson, BroadcastResponse, HistoryJson, TxJson, UtxosJson,
-};
+use luminex_api::types::{BalanceJson, BlockSyncJson, HistoryJson, UtxosJson};
 
 /// Rows asked for per page of an address's history (the API's most).
 const HISTORY_PAGE: usize = 1_000;
 
+pub mod broadcast;
 mod history;
 mod multisig;
 
@@ -135,6 +134,10 @@ pub enum WalletCommand {
         /// most 1,000,000).
         #[arg(long)]
         fee_rate: Option<u64>,
+        /// The most this payment may pay in fees, in coins: a larger fee
+        /// is refused, not paid.
+        #[arg(long, default_value = broadcast::DEFAULT_MAX_FEE)]
+        max_fee: Amount,
         /// Wait until the transaction is in a block.
         #[arg(long)]
         wait: bool,
@@ -533,6 +536,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             to,
             amount,
             fee_rate,
+            max_fee,
             wait,
         } => {
             let to = spec.parse_address(&to).context("--to")?;
@@ -551,58 +555,20 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 amount,
                 fee_rate.unwrap_or(spec.min_fee_rate),
             )?;
-            // A transaction the chain would refuse for its size (too many
-            // coins to spend) is not sent: the node could only refuse it,
-            // past 4 MiB without reading it.
-            let size = tx.encoded_len();
-            if size > spec.max_tx_bytes {
-                w.forget_change(change);
-                bail!(
-                    "this payment would spend {} coins in a transaction of {size} bytes, over the chain's limit of {} bytes: send less at once, or first send smaller amounts to yourself to merge coins",
-                    tx.inputs.len(),
-                    spec.max_tx_bytes
-                );
-            }
-            // The change address is remembered before the payment leaves.
-            w.save(&ctx.path, false)?;
-            let r: BroadcastResponse = match ctx
-                .client
-                .post_bytes("/transactions/broadcast", tx.encode())
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    // Refused by the node (a 4xx answer: invalid, a
-                    // conflict, a fee too low, rate-limited): the payment
-                    // never entered its mempool, so its change address is
-                    // given back (unused change addresses piling up would
-                    // hide later change from a restore). An unclear failure
-                    // — no answer, a timeout (408), a server error — keeps
-                    // it: the payment may have been admitted.
-                    let refused = matches!(
-                        &e,
-                        crate::client::ClientError::Problem(p)
-                            if (400..500).contains(&p.status) && p.status != 408
-                    );
-                    if refused && tx.outputs.iter().any(|o| o.lock == change) {
-                        w.forget_change(change);
-                        w.save(&ctx.path, false)?;
-                    }
-                    return Err(e.into());
-                }
+            let fee = broadcast::fee_paid(&tx, &coins)
+                .context("the payment spends coins it was not given")?;
+            let out = broadcast::Outgoing {
+                tx: &tx,
+                fee,
+                change,
+                max_fee,
             };
-            println!("{}", r.txid);
+            let txid = broadcast::broadcast(&ctx.client, spec, &mut w, &ctx.path, out).await?;
+            println!("{txid}");
             if wait {
                 // The file is written: other commands may use it meanwhile.
                 ctx.lock = None;
-                loop {
-                    let t: TxJson = ctx.client.get(&format!("/transactions/{}", r.txid)).await?;
-                    if t.status == "confirmed" {
-                        println!("confirmed at height {}", t.height.unwrap_or_default());
-                        break;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                }
+                broadcast::wait_confirmed(&ctx.client, &txid).await?;
             }
         }
         WalletCommand::ExportKey {

@@ -240,17 +240,23 @@ async fn a_restore_counts_addresses_of_pending_payments() {
     let receiver = spec.address(lock_of(&chain.keys[2])).to_string();
     let path = |w: &str| d.join("dev").join("wallets").join(format!("{w}.json"));
     // Sends that fail keep no change address: one the wallet cannot build
-    // (more than it holds with the fee), and one the node refuses (a fee
-    // rate under the chain's minimum).
+    // (more than it holds with the fee), one whose fee (about 1.6 coins)
+    // is past the default --max-fee, and one the node refuses (a fee rate
+    // under the chain's minimum).
     assert!(spec.min_fee_rate > 0);
     for extra in [
         &["--amount", "4.99999999"][..],
+        &["--amount", "1", "--fee-rate", "30000"],
         &["--amount", "1", "--fee-rate", "0"],
     ] {
         let mut args = vec!["wallet", "--wallet", "a", "send", "--to", &receiver];
         args.extend_from_slice(extra);
         let refused = crate::support::luminex(d, port, &args);
         assert!(!refused.status.success(), "{extra:?}");
+        if extra.contains(&"30000") {
+            let err = String::from_utf8_lossy(&refused.stderr);
+            assert!(err.contains("more than --max-fee 0.1"), "{err}");
+        }
         assert_eq!(
             WalletFile::read(&path("a"), &spec).unwrap().change.len(),
             0,

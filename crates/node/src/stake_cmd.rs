@@ -226,6 +226,7 @@ pub fn build_staking_tx(
         .collect();
     sorted.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.0.cmp(&b.0)));
     let available = Amount::sum(sorted.iter().map(|(_, o)| o.amount)).unwrap_or(Amount::MAX);
+    let change = luminex_wallet::change_on(spec, change, sorted.first().map(|(_, o)| o.lock));
     let mut tx = Transaction {
         version: 1,
         chain_id: spec.chain_id,

@@ -92,6 +92,17 @@ pub enum WalletError {
     /// A payment spends an output that none of the wallet's keys locks.
     #[error("an input of the payment is not this wallet's to spend")]
     NotOurs,
+    /// The payment would spend so many coins that its transaction is
+    /// past the chain's size limit: nodes refuse it unread.
+    #[error("this payment would spend {inputs} coins in a transaction of {size} bytes, over the chain's limit of {max} bytes: send less at once, or first send smaller amounts to yourself to merge coins")]
+    TooLarge {
+        /// Coins spent.
+        inputs: usize,
+        /// The signed transaction's size in bytes.
+        size: usize,
+        /// The chain's `max_tx_bytes`.
+        max: usize,
+    },
     /// A fee rate past [`MAX_FEE_RATE`]: a typo would pay most of a
     /// payment away (Bitcoin Core's `-maxtxfee` guards the same).
     #[error("a fee rate of {0} base units per byte is past the most a wallet pays, {max}", max = MAX_FEE_RATE)]
@@ -612,6 +623,19 @@ fn signed_size(tx: &Transaction, spent: &[TxOut], placeholder: &dyn Fn(&Lock) ->
     t.encoded_len()
 }
 
+/// Where a payment's change goes: to `fresh`, a change address never used
+/// before — but on a chain where only accounts that exist receive coins
+/// (`almagill`: an account is created by a `create-account` transaction)
+/// a fresh address does not exist, so change goes back to `spent_first`,
+/// the address of the largest coin spent, which does. (A wallet's caller
+/// gives the fresh address back when the payment has no output to it.)
+pub fn change_on(spec: &ChainSpec, fresh: Lock, spent_first: Option<Lock>) -> Lock {
+    match spent_first {
+        Some(lock) if spec.requires_account_creation() => lock,
+        _ => fresh,
+    }
+}
+
 /// An unsigned payment: the transaction without witnesses and the outputs
 /// its inputs spend (needed to compute the message to sign).
 #[derive(Debug, Clone)]
@@ -691,6 +715,7 @@ pub fn plan_payment_with(
     sorted.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.0.cmp(&b.0)));
     let available =
         Amount::sum(sorted.iter().map(|(_, o)| o.amount)).map_err(|_| WalletError::Amount)?;
+    let change = change_on(spec, change, sorted.first().map(|(_, o)| o.lock));
     let mut tx = Transaction {
         version: if data.is_empty() { 1 } else { 2 },
         chain_id: spec.chain_id,
@@ -731,6 +756,14 @@ pub fn plan_payment_with(
             let fee = total
                 .checked_sub(tx.output_total().map_err(|_| WalletError::Amount)?)
                 .map_err(|_| WalletError::Amount)?;
+            let size = signed_size(&tx, &spent, placeholder);
+            if size > spec.max_tx_bytes {
+                return Err(WalletError::TooLarge {
+                    inputs: tx.inputs.len(),
+                    size,
+                    max: spec.max_tx_bytes,
+                });
+            }
             return Ok(PaymentPlan {
                 tx,
                 spent,

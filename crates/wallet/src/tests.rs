@@ -266,3 +266,87 @@ fn only_a_payment_with_change_uses_a_change_address() {
         lock_of(alice.change_keys().last().unwrap())
     );
 }
+
+/// `n` coins of `each` coins locked to `lock`, made up (not on a chain).
+fn made_up_coins(lock: Lock, n: u8, each: u64) -> Vec<(OutPoint, TxOut)> {
+    (0..n)
+        .map(|i| {
+            (
+                OutPoint {
+                    txid: luminex_primitives::Hash([i + 1; 32]),
+                    vout: 0,
+                },
+                TxOut {
+                    amount: Amount::from_coins(each).unwrap(),
+                    lock,
+                },
+            )
+        })
+        .collect()
+}
+
+/// On a chain where only created accounts receive (`almagill`), a fresh
+/// change address does not exist: change goes back to the address of the
+/// largest coin spent, and no change address is taken.
+#[test]
+fn change_goes_back_to_a_spent_address_where_accounts_must_be_created() {
+    let spec = ChainSpec::preset("almagill").unwrap();
+    assert!(spec.requires_account_creation());
+    let (mut alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
+    let mine = lock_of(&alice.keys()[0]);
+    let mut coins = made_up_coins(mine, 1, 5);
+    let second = spec.parse_address(&alice.new_address(&spec)).unwrap().lock;
+    coins.extend(made_up_coins(second, 1, 1));
+    let to = Lock::Key {
+        scheme: SchemeId::MlDsa44,
+        key_hash: luminex_primitives::Hash([9; 32]),
+    };
+    let n = alice.change_keys().len();
+    let tx = alice
+        .pay(&spec, &coins, to, Amount::from_coins(2).unwrap(), 1)
+        .unwrap();
+    assert_eq!(tx.outputs.len(), 2);
+    assert_eq!(
+        tx.outputs[1].lock, mine,
+        "change to the largest coin's address"
+    );
+    assert_eq!(alice.change_keys().len(), n, "no change address taken");
+    // Elsewhere, a fresh change address as before.
+    let dev = ChainSpec::preset("dev").unwrap();
+    assert_eq!(change_on(&dev, to, Some(mine)), to);
+}
+
+/// A payment whose signed transaction would pass the chain's size limit
+/// is refused when planned, with its size, on every path that plans one.
+#[test]
+fn a_payment_past_the_size_limit_is_refused_when_planned() {
+    let mut spec = ChainSpec::preset("dev").unwrap();
+    let (alice, _) = Wallet::create(&spec, SchemeId::MlDsa44, "pw");
+    let coins = made_up_coins(lock_of(&alice.keys()[0]), 20, 1);
+    let to = Lock::Key {
+        scheme: SchemeId::MlDsa44,
+        key_hash: luminex_primitives::Hash([9; 32]),
+    };
+    spec.max_tx_bytes = 20_000;
+    let plan = |amount: u64| {
+        plan_payment(
+            &spec,
+            &coins,
+            |_| true,
+            to,
+            Amount::from_coins(amount).unwrap(),
+            alice.peek_change(),
+            1,
+            Vec::new(),
+        )
+    };
+    // ML-DSA-44: about 3.8 kB a spent coin with its witness.
+    assert!(plan(2).is_ok());
+    match plan(10) {
+        Err(WalletError::TooLarge { inputs, size, max }) => {
+            assert_eq!((inputs, max), (11, 20_000));
+            assert!(size > max);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}

@@ -248,22 +248,26 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             let to = spec.parse_address(&to).context("--to")?;
             let file = WalletFile::read(&ctx.path, spec)?;
             // The keys of the wallet's addresses, and where change goes.
-            let (keys, change) = if file.encrypted.is_none() {
+            let (keys, change, mut wallet) = if file.encrypted.is_none() {
                 let keys = file.watched_keys()?;
                 let first = keys.first().context("the wallet has no keys")?.lock();
-                (keys, first)
+                (keys, first, None)
             } else {
                 let pass = passphrase(false)?;
-                let mut w = Wallet::load(&ctx.path, spec, &pass)?;
-                let change = w.next_change(spec);
-                w.save(&ctx.path, false)?;
+                let w = Wallet::load(&ctx.path, spec, &pass)?;
                 let keys = w
                     .all_keys()
                     .iter()
                     .map(|(k, _)| k.public_key().clone())
                     .collect::<Vec<_>>();
-                (keys, change)
+                // Taken for keeps only once the container is written and
+                // has change: attempts that fail, or pay without change,
+                // must not use up change addresses past a restore's gap.
+                (keys, w.peek_change(), Some(w))
             };
+            if out.exists() {
+                bail!("{} exists already", out.display());
+            }
             let mut coins = Vec::new();
             for k in &keys {
                 let a = spec.address(k.lock()).to_string();
@@ -286,11 +290,14 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
                 .iter()
                 .map(|o| InputPolicy::Key(by_lock[&o.lock].clone()))
                 .collect();
+            let takes_change = plan.tx.outputs.iter().any(|o| o.lock == change);
             let pst = PartialTx::new(spec, plan.tx, plan.spent, policies)?;
-            if out.exists() {
-                bail!("{} exists already", out.display());
-            }
             write_text(&out, &hex::encode(pst.to_bytes()))?;
+            if let Some(w) = wallet.as_mut().filter(|_| takes_change) {
+                // The file lock is held: nothing took this address since.
+                w.next_change(spec);
+                w.save(&ctx.path, false)?;
+            }
             print!("{}", pst.describe(spec));
             qr.show(&pst.to_bytes())?;
         }

@@ -264,6 +264,25 @@ async fn a_restore_counts_addresses_of_pending_payments() {
             String::from_utf8_lossy(&refused.stderr)
         );
     }
+    // Nor do partially signed payments that were not made: one the wallet
+    // cannot fund, one whose container file exists already.
+    let exists = d.join("exists.pst");
+    std::fs::write(&exists, "x").unwrap();
+    for (amount, out) in [("4.99999999", d.join("new.pst")), ("1", exists)] {
+        let out = out.to_str().unwrap().to_string();
+        let args = [
+            "wallet", "--wallet", "a", "pst", "create", "--to", &receiver, "--amount", amount,
+            "--out", &out,
+        ];
+        let refused = crate::support::luminex(d, port, &args);
+        assert!(!refused.status.success(), "{amount}");
+        assert_eq!(
+            WalletFile::read(&path("a"), &spec).unwrap().change.len(),
+            0,
+            "pst create {amount}: {}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
     ok(
         d,
         port,

@@ -284,3 +284,83 @@ fn almagill_refuses_a_producer_address_that_is_not_an_account() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.contains("not a created account"), "{err}");
 }
+
+/// On `almagill` only created accounts receive: a wallet made with
+/// `wallet new`, once its address is created and funded, pays with change
+/// (which goes back to the address it spends from: a fresh change address
+/// is no account) and makes staking transactions with change, and takes
+/// no change address for either.
+#[test]
+fn an_almagill_wallet_pays_with_change_to_an_account_that_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut spec = luminex_ledger::ChainSpec::preset("almagill").unwrap();
+    spec.name = "almagill-wallet-test".into();
+    spec.chain_id = 9913;
+    spec.bft.as_mut().unwrap().dev_validators = 1;
+    let spec_path = d.join("almagill-test.toml");
+    std::fs::write(&spec_path, toml::to_string(&spec).unwrap()).unwrap();
+    let spec_path = spec_path.to_str().unwrap();
+    let port = free_port();
+    let run = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend_from_slice(&["--chain", spec_path]);
+        ok(d, port, &a)
+    };
+    run(&["wallet", "--wallet", "rich", "import-dev", "--index", "0"]);
+    run(&["wallet", "--wallet", "alice", "new"]);
+    let alice = run(&["wallet", "--wallet", "alice", "address"])
+        .trim()
+        .to_string();
+    let rich = run(&["wallet", "--wallet", "rich", "address"])
+        .trim()
+        .to_string();
+    let node = NodeProcess::start_chain(d, spec_path, port, &["--dev-validator", "0"]);
+    run(&[
+        "wallet",
+        "--wallet",
+        "rich",
+        "create-account",
+        "--address",
+        &alice,
+        "--wait",
+    ]);
+    run(&[
+        "wallet", "--wallet", "rich", "send", "--to", &alice, "--amount", "50", "--wait",
+    ]);
+    // A payment with change.
+    run(&[
+        "wallet", "--wallet", "alice", "send", "--to", &rich, "--amount", "1", "--wait",
+    ]);
+    // A staking transaction with change: alice creates an account.
+    let bob = spec
+        .address(
+            SigningKey::from_seed(spec.default_scheme, &[77; 32])
+                .public_key()
+                .lock(),
+        )
+        .to_string();
+    run(&[
+        "wallet",
+        "--wallet",
+        "alice",
+        "create-account",
+        "--address",
+        &bob,
+        "--wait",
+    ]);
+    let file = d
+        .join("almagill-wallet-test")
+        .join("wallets")
+        .join("alice.json");
+    let file = luminex_wallet::WalletFile::read(&file, &spec).unwrap();
+    assert_eq!(file.change.len(), 0, "a change address was taken");
+    // The change came back to alice's address: 50 less 1 and two fees.
+    let balance = get(port, &format!("/address/{alice}/balance"));
+    let confirmed = balance["confirmed"].as_u64().unwrap();
+    assert!(
+        (48 * 100_000_000..49 * 100_000_000).contains(&confirmed),
+        "{balance}"
+    );
+    node.stop();
+}

@@ -334,7 +334,15 @@ pub async fn confirm(
             &t("wallet-no-plan"),
         );
     };
-    let change = plan.tx.outputs.get(1).map(|o| o.lock);
+    // A fresh change address, if the payment has change (on a chain where
+    // only created accounts receive, change goes back to a spent coin's
+    // address: nothing to keep).
+    let change = plan
+        .tx
+        .outputs
+        .get(1)
+        .map(|o| o.lock)
+        .filter(|_| !w.node.spec.requires_account_creation());
     let signed = with_open(&w, &v, &name, |wallet| {
         if change.is_some_and(|c| c != wallet.peek_change()) {
             return None;

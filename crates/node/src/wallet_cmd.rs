@@ -481,12 +481,14 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 }
             }
             let payload = d.payload()?;
-            if hex {
-                write_text(&out, &hex::encode(&payload))?;
+            // Readable by the owner only: the payload may be a key file
+            // (`export-key --encrypted`), written 0600 where it came from.
+            let bytes = if hex {
+                format!("{}\n", hex::encode(&payload)).into_bytes()
             } else {
-                std::fs::write(&out, &payload)
-                    .with_context(|| format!("writing {}", out.display()))?;
-            }
+                payload.clone()
+            };
+            write_owner_only(&out, &bytes)?;
             println!("{} bytes to {}", payload.len(), out.display());
         }
         WalletCommand::Balance => {
@@ -728,6 +730,27 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes `bytes` to `path` (replacing it), readable by the owner only.
+fn write_owner_only(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    // A file that existed keeps its mode through open: set it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("setting the mode of {}", path.display()))?;
+    }
+    f.write_all(bytes)
         .with_context(|| format!("writing {}", path.display()))
 }
 

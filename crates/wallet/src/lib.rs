@@ -583,7 +583,22 @@ impl WalletFile {
             f.write_all(&json).map_err(io)?;
             f.sync_all().map_err(io)?;
         }
-        std::fs::rename(&tmp, path).map_err(io)
+        std::fs::rename(&tmp, path).map_err(io)?;
+        // The rename is durable once the directory is: without this, a
+        // power loss could bring back the file as it was before (a change
+        // address forgotten after its payment left; a new wallet whose
+        // phrase was shown, gone).
+        #[cfg(unix)]
+        {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
+        }
+        Ok(())
     }
 
     /// Decrypts the recovery phrase of a mnemonic wallet (for a backup).

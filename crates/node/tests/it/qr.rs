@@ -63,6 +63,13 @@ fn addresses_requests_and_keys_as_qr_codes() {
         ],
     );
     assert_eq!(std::fs::read_to_string(&back).unwrap().trim(), key);
+    // Written for the owner only: the payload may be a key file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&back).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
     // One frame short.
     std::fs::write(&list, frames[1..].join("\n")).unwrap();
     let out = crate::support::luminex(

@@ -382,6 +382,7 @@ mod tests {
                     scheme: SchemeId::MlDsa65,
                     key_hash: Hash([8; 32]),
                 },
+                address: "lmxam1q".into(),
             }),
             staking(StakingError::ExceedsBond {
                 requested: coins(2),

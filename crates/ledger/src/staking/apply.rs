@@ -164,6 +164,7 @@ impl StakingState {
                     return Err(StakingError::UncreatedAccount {
                         output: i as u32,
                         lock: o.lock,
+                        address: spec.address(o.lock).to_string(),
                     });
                 }
             }
@@ -342,7 +343,9 @@ impl StakingState {
                     return Err(StakingError::AccountsDisabled);
                 }
                 if self.is_account(&c.lock) {
-                    return Err(StakingError::AccountExists(c.lock));
+                    return Err(StakingError::AccountExists {
+                        address: spec.address(c.lock).to_string(),
+                    });
                 }
                 self.add_account(c.lock, undo);
             }
@@ -383,9 +386,9 @@ impl StakingState {
     /// On a chain that requires accounts, a payout must be one.
     fn check_payout(&self, lock: &Lock, spec: &ChainSpec) -> Result<(), StakingError> {
         if spec.requires_account_creation() && !self.is_account(lock) {
-            return Err(StakingError::UncreatedAccount {
-                output: u32::MAX,
+            return Err(StakingError::UncreatedPayout {
                 lock: *lock,
+                address: spec.address(*lock).to_string(),
             });
         }
         Ok(())

@@ -90,15 +90,29 @@ pub enum StakingError {
     #[error("node {0} is already registered")]
     AlreadyRegistered(Hash),
     /// Creating an account that exists.
-    #[error("account {0:?} already exists")]
-    AccountExists(Lock),
+    #[error("the account {address} exists already")]
+    AccountExists {
+        /// Its address.
+        address: String,
+    },
     /// Paying an address no account created, where the spec requires it.
-    #[error("output {output} pays an address that no account has created")]
+    #[error("output {output} pays {address}, which no account has created (an existing account creates it with a create-account transaction)")]
     UncreatedAccount {
-        /// The output's index (`u32::MAX` for an unbonding payout).
+        /// The output's index.
         output: u32,
         /// Its lock.
         lock: Lock,
+        /// Its address.
+        address: String,
+    },
+    /// A payout (of unbonded coins, rewards) to an address no account
+    /// created, where the spec requires it.
+    #[error("the payout address {address} is no account: an existing account must create it first (a create-account transaction)")]
+    UncreatedPayout {
+        /// The payout's lock.
+        lock: Lock,
+        /// Its address.
+        address: String,
     },
     /// A total would leave the range of amounts.
     #[error("stake total out of range")]
@@ -204,8 +218,10 @@ impl StakingError {
             StakingError::StillJailed { .. } => "still-jailed",
             StakingError::StillSlashed(_) => "still-slashed",
             StakingError::AlreadyRegistered(_) => "node-already-registered",
-            StakingError::AccountExists(_) => "account-exists",
-            StakingError::UncreatedAccount { .. } => "uncreated-account",
+            StakingError::AccountExists { .. } => "account-exists",
+            StakingError::UncreatedAccount { .. } | StakingError::UncreatedPayout { .. } => {
+                "uncreated-account"
+            }
             StakingError::Overflow => "stake-overflow",
             StakingError::BadFraction { .. } => "bad-slash-fraction",
             StakingError::UnknownNode(_) => "unknown-node",

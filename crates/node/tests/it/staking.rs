@@ -364,3 +364,64 @@ fn an_almagill_wallet_pays_with_change_to_an_account_that_exists() {
     );
     node.stop();
 }
+
+/// A validator or node key is made and read the same way on every chain:
+/// `authority keygen` and `pubkey` work on staking presets (which take no
+/// authority changes), while a change is refused there with the reason.
+#[test]
+fn keys_are_made_on_staking_chains_but_changes_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    for chain in ["nextgen", "almagill", "sidechain"] {
+        let key = d.join(format!("{chain}.key"));
+        let key = key.to_str().unwrap();
+        let made = ok(
+            d,
+            port,
+            &[
+                "chain",
+                "--chain",
+                chain,
+                "authority",
+                "keygen",
+                "--out",
+                key,
+            ],
+        );
+        let read = ok(
+            d,
+            port,
+            &[
+                "chain",
+                "--chain",
+                chain,
+                "authority",
+                "pubkey",
+                "--validator-key",
+                key,
+            ],
+        );
+        assert_eq!(made, read, "{chain}");
+        let out = luminex(
+            d,
+            port,
+            &[
+                "chain",
+                "--chain",
+                chain,
+                "authority",
+                "propose",
+                "--add",
+                made.trim(),
+                "--at",
+                "100",
+                "--out",
+                "change.tx",
+            ],
+        );
+        assert!(!out.status.success(), "{chain}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("does not take authority changes"), "{err}");
+    }
+}

@@ -373,9 +373,11 @@ fn accounts_must_be_created_before_they_receive_coins() {
         e,
         StakingError::UncreatedAccount {
             output: 0,
-            lock: lock_of(&newcomer)
+            lock: lock_of(&newcomer),
+            address: s.chain.spec.address(lock_of(&newcomer)).to_string(),
         }
     );
+    assert!(e.to_string().starts_with("output 0 pays lmx"), "{e}");
     assert_eq!(e.code(), "uncreated-account");
     // An unbonding payout to an uncreated address is refused too.
     let v = validator_key(1);
@@ -385,13 +387,12 @@ fn accounts_must_be_created_before_they_receive_coins() {
         TxKind::Unstake(unbond(&v, MIN, lock_of(&newcomer))),
         Some(&v),
     )]);
-    assert!(matches!(
-        e,
-        StakingError::UncreatedAccount {
-            output: u32::MAX,
-            ..
-        }
-    ));
+    assert!(
+        matches!(e, StakingError::UncreatedPayout { lock, .. } if lock == lock_of(&newcomer)),
+        "{e:?}"
+    );
+    assert_eq!(e.code(), "uncreated-account");
+    assert!(e.to_string().contains("payout address lmx"), "{e}");
 
     // An existing account creates it; then it receives coins.
     let create = TxKind::CreateAccount(AccountCreation {
@@ -403,7 +404,12 @@ fn accounts_must_be_created_before_they_receive_coins() {
     assert!(s.state.is_account(&lock_of(&newcomer)));
     s.mine(vec![pay(&s, &newcomer)]).unwrap();
     let e = s.refused(vec![s.tx(1, create, None)]);
-    assert_eq!(e, StakingError::AccountExists(lock_of(&newcomer)));
+    assert_eq!(
+        e,
+        StakingError::AccountExists {
+            address: s.chain.spec.address(lock_of(&newcomer)).to_string()
+        }
+    );
     // Creation and payment in one block, in that order.
     let late = validator_key(6);
     let c = s.tx(

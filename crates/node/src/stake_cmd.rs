@@ -185,6 +185,17 @@ pub enum StakingArgError {
         /// Bonded.
         bonded: Amount,
     },
+    /// Registering a node key without the chain's minimum stake of its own
+    /// (ADR 0063).
+    #[error("node {node} has {bonded} of its own stake bonded, below the chain's minimum {min}: bond it first (`luminex wallet stake --validator-key <the node key> --amount {min}`)")]
+    NodeNotStaked {
+        /// The node's id.
+        node: Hash,
+        /// Its own stake.
+        bonded: Amount,
+        /// The chain's minimum.
+        min: Amount,
+    },
     /// A heartbeat for a node key that is not registered.
     #[error("node {0} is not registered (see `GET /staking/nodes`; `luminex wallet register-node` first)")]
     UnregisteredNode(Hash),
@@ -441,6 +452,18 @@ pub async fn run(
             send,
         } => {
             let key = read_key(&node_key)?;
+            let id = key.public_key().key_hash();
+            let bonded = validator(client, &id)
+                .await?
+                .map_or(Amount::ZERO, |v| amount(v.self_bond));
+            if bonded < min {
+                return Err(StakingArgError::NodeNotStaked {
+                    node: id,
+                    bonded,
+                    min,
+                }
+                .into());
+            }
             let kind = TxKind::RegisterNode(NodeRegistration {
                 node: key.public_key().clone(),
                 payout: payout_lock(&payout)?,

@@ -122,7 +122,8 @@ impl Decode for Unbond {
 }
 
 /// `register-node`: registers a node key for committee draws and fee
-/// sharing. The node key signs the transaction.
+/// sharing. The node key signs the transaction, and must have the chain's
+/// minimum stake of its own bonded (ADR 0063).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct NodeRegistration {
     /// The node's key; its key hash is the node's id.

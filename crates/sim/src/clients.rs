@@ -32,8 +32,9 @@ use crate::node::SimNode;
 pub(crate) struct Client {
     /// Who paid the join, and pays the heartbeats.
     payer: SigningKey,
-    /// The join transaction (an index into the run's transactions).
-    join: usize,
+    /// The join transactions, in order (indexes into the run's
+    /// transactions): a bond, then on a committee chain the registration.
+    join: Vec<usize>,
     /// A registration (a committee chain) rather than a bond.
     register: bool,
     /// Whether it sends heartbeats.
@@ -48,23 +49,23 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    /// The client of a node that joins with transaction `join` (index
-    /// `index` in the run's transactions), paid by `payer`.
+    /// The client of a node that joins with the transactions at `indexes`
+    /// in the run's transactions, the last of them `last`, paid by `payer`.
     pub(crate) fn new(
         payer: SigningKey,
-        join: &Transaction,
-        index: usize,
+        last: &Transaction,
+        indexes: Vec<usize>,
         register: bool,
         heartbeats: bool,
     ) -> Client {
         Client {
             payer,
-            join: index,
+            join: indexes,
             register,
             heartbeats,
-            // The join's change: its only output.
+            // The join's change: the only output of its last transaction.
             coin: OutPoint {
-                txid: join.txid(),
+                txid: last.txid(),
                 vout: 0,
             },
             change: None,
@@ -75,8 +76,8 @@ impl Client {
 
 /// What a client wants submitted after its node committed a block.
 pub(crate) enum Action {
-    /// Submit again the join transaction of this index.
-    Resubmit(usize),
+    /// Submit again the join transactions of these indexes, in order.
+    Resubmit(Vec<usize>),
     /// Submit this new transaction (a heartbeat).
     Submit(Transaction),
 }
@@ -108,7 +109,7 @@ pub(crate) fn act(
         }
     });
     if !joined {
-        return Some(Action::Resubmit(client.join));
+        return Some(Action::Resubmit(client.join.clone()));
     }
     if !(client.register && client.heartbeats) || params.rewards != RewardRule::EqualRegisteredNodes
     {

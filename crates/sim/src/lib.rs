@@ -37,7 +37,7 @@ use luminex_crypto::SigningKey;
 use luminex_ledger::spec::ChainSpec;
 pub use luminex_ledger::spec::ProposerSelection;
 use luminex_primitives::hash::Domain;
-use luminex_primitives::{Hash, Transaction, TxOut};
+use luminex_primitives::{Hash, Transaction, TxKind, TxOut};
 
 mod byzantine;
 mod clients;
@@ -178,17 +178,18 @@ impl Sim {
                 let joins = workload::joins(&spec, &genesis, &keys, register);
                 assert_eq!(joins.len(), joiners, "a genesis coin per joiner");
                 let mut txs = Vec::new();
-                for (j, (tx, payer)) in joins.into_iter().enumerate() {
+                for (j, (join, payer)) in joins.into_iter().enumerate() {
                     let node = n - joiners + j;
                     let heartbeats = !s.without_heartbeats.contains(&node);
+                    let indexes = (txs.len()..txs.len() + join.len()).collect();
                     clients[node] = Some(clients::Client::new(
                         payer,
-                        &tx,
-                        txs.len(),
+                        join.last().expect("a join has a transaction"),
+                        indexes,
                         register,
                         heartbeats,
                     ));
-                    txs.push(tx);
+                    txs.extend(join);
                 }
                 txs
             }
@@ -250,7 +251,20 @@ impl Sim {
             self.push(at, Event::Crash { node });
             self.push(back, Event::Restart { node });
         }
+        // Per node, when the transaction before reached it, if it did.
+        let mut before: Vec<Option<u64>> = Vec::new();
         for tx in 0..self.txs.len() {
+            // A node's registration follows its bond (it spends the bond's
+            // change) to the same nodes, a millisecond later.
+            if matches!(self.txs[tx].kind, TxKind::RegisterNode(_)) && !before.is_empty() {
+                for (node, at) in before.iter().enumerate() {
+                    if let Some(at) = at {
+                        self.push(at + 1, Event::Submit { node, tx });
+                    }
+                }
+                continue;
+            }
+            before.clear();
             let at = self.rng.below(self.cfg.heal_ms.max(1000) + 2000);
             let first = tx % self.nodes.len();
             for node in 0..self.nodes.len() {
@@ -259,8 +273,10 @@ impl Sim {
                 // message): a proposal carrying the transaction must then
                 // bring it, asked of its proposer (ADR 0029).
                 if node != first && self.rng.chance(25) {
+                    before.push(None);
                     continue;
                 }
+                before.push(Some(at + jitter));
                 self.push(at + jitter, Event::Submit { node, tx });
             }
         }

@@ -95,17 +95,21 @@ impl Sim {
         let Some(action) = clients::act(client, i, &self.nodes[i], height, &self.spec) else {
             return;
         };
-        let tx = match action {
-            clients::Action::Resubmit(tx) => tx,
+        let txs = match action {
+            clients::Action::Resubmit(txs) => txs,
             clients::Action::Submit(t) => {
                 self.txs.push(t);
-                self.txs.len() - 1
+                vec![self.txs.len() - 1]
             }
         };
-        self.trace(8, i as u64, tx as u64, height);
         for node in clients::deciders(&self.nodes[i], height, &self.index) {
             let at = self.now + 1 + self.rng.below(self.cfg.max_delay_ms);
-            self.push(at, Event::Submit { node, tx });
+            // A join's transactions in order, a millisecond apart: the
+            // registration spends the bond's change.
+            for (k, &tx) in txs.iter().enumerate() {
+                self.trace(8, i as u64, tx as u64, height);
+                self.push(at + k as u64, Event::Submit { node, tx });
+            }
         }
     }
 

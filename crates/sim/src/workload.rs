@@ -97,16 +97,18 @@ pub(crate) fn staking_params(base: Option<&StakingParams>, run: &StakingRun) -> 
     p
 }
 
-/// One transaction per joining node's key in `keys`, each paid from its own
-/// genesis allocation: a bond of [`JOIN_STAKE`] to the key, or (for a
-/// committee chain) a registration of it as a node; with the key that paid
-/// it (its change is that key's).
+/// How one joining node's key in `keys` joins, paid from its own genesis
+/// allocation: a bond of [`JOIN_STAKE`] to the key — and on a committee
+/// chain a registration of it as a node after the bond (ADR 0063: a
+/// registration needs the minimum stake of its own), paid by the bond's
+/// change. Each join comes with the key that paid it (its change is that
+/// key's).
 pub(crate) fn joins(
     spec: &ChainSpec,
     genesis: &Block,
     keys: &[SigningKey],
     register: bool,
-) -> Vec<(Transaction, SigningKey)> {
+) -> Vec<(Vec<Transaction>, SigningKey)> {
     let payers = testkit::dev_keys(spec);
     let cb = &genesis.txs[0];
     let txid = cb.txid();
@@ -125,19 +127,31 @@ pub(crate) fn joins(
                 txid,
                 vout: index as u32,
             };
-            let kind = if register {
-                TxKind::RegisterNode(NodeRegistration {
+            let bond = TxKind::Stake(Stake {
+                validator: key.public_key().clone(),
+                amount: Amount::from_base(JOIN_STAKE).expect("in range"),
+            });
+            let bond = testkit::staking_tx(spec, payer, &[(op, coin)], bond, Some(key));
+            let mut txs = vec![bond];
+            if register {
+                let change = (
+                    OutPoint {
+                        txid: txs[0].txid(),
+                        vout: 0,
+                    },
+                    Coin {
+                        output: *txs[0].outputs.first()?,
+                        height: 0,
+                        is_coinbase: false,
+                    },
+                );
+                let kind = TxKind::RegisterNode(NodeRegistration {
                     node: key.public_key().clone(),
                     payout: key.public_key().lock(),
-                })
-            } else {
-                TxKind::Stake(Stake {
-                    validator: key.public_key().clone(),
-                    amount: Amount::from_base(JOIN_STAKE).expect("in range"),
-                })
-            };
-            let tx = testkit::staking_tx(spec, payer, &[(op, coin)], kind, Some(key));
-            Some((tx, payer.clone()))
+                });
+                txs.push(testkit::staking_tx(spec, payer, &[change], kind, Some(key)));
+            }
+            Some((txs, payer.clone()))
         })
         .collect()
 }

@@ -59,7 +59,9 @@ async fn every_staking_route_answers_as_documented() {
     let vid = v.public_key().key_hash().to_string();
     let d = node.spec.dev_key(1).unwrap();
     let d_address = node.spec.address(lock_of(&d)).to_string();
-    let n = SigningKey::from_seed(SchemeId::MlDsa44, &[2; 32]);
+    // The node registered is the validator's key: a registration needs
+    // stake of its own (ADR 0063).
+    let n = v.clone();
 
     stake_three_min(&node, &v);
     mine(

@@ -282,6 +282,12 @@ impl StakingState {
                     });
                 }
                 self.check_payout(&u.payout, spec)?;
+                // A node whose own stake is all unbonding is registered no
+                // more (ADR 0063); registering again puts it behind the
+                // next draw's seed.
+                if v.self_bond == Amount::ZERO {
+                    self.remove_node(&u.validator, undo);
+                }
                 self.put_validator(u.validator, v, undo);
                 self.start_unbonding(tx, txid, u, signer, height, params, undo)?;
             }
@@ -296,6 +302,19 @@ impl StakingState {
                 }
                 if self.nodes.contains_key(&id) {
                     return Err(StakingError::AlreadyRegistered(id));
+                }
+                // Stake at risk behind every registration (ADR 0063): the
+                // committee draw, its slashing and its fee shares assume it.
+                let bonded = self
+                    .validators
+                    .get(&id)
+                    .map_or(Amount::ZERO, |v| v.self_bond);
+                if bonded < params.min_stake {
+                    return Err(StakingError::NodeNotStaked {
+                        node: id,
+                        bonded,
+                        min: params.min_stake,
+                    });
                 }
                 self.check_payout(&n.payout, spec)?;
                 self.set_node(

@@ -5,7 +5,7 @@
 //! state (and the seed), so every node computes the same set.
 
 use luminex_primitives::hash::Domain;
-use luminex_primitives::Hash;
+use luminex_primitives::{Amount, Hash};
 
 use super::{StakingParams, StakingState};
 use crate::validators::{Validator, ValidatorSet, ValidatorSetError};
@@ -65,17 +65,28 @@ impl StakingState {
     /// and its id, and the lowest tickets win. Only nodes registered at or
     /// before `seed_height` take part — otherwise anyone who saw the seed
     /// could make keys offline until one draws a low ticket and register
-    /// it. Members vote with power 1 each.
+    /// it — and of those only the ones with at least `min_stake` of their
+    /// own stake bonded that are not jailed (ADR 0063: a registration is
+    /// stake at risk, and a node slashed or jailed sits out). Members vote
+    /// with power 1 each.
     pub fn draw_committee(
         &self,
         seed: &Hash,
         seed_height: u64,
         size: usize,
+        min_stake: Amount,
     ) -> Result<ValidatorSet, ValidatorSetError> {
         let mut tickets: Vec<(Hash, &super::RegisteredNode)> = self
             .nodes
             .iter()
-            .filter(|(_, node)| node.height <= seed_height)
+            .filter(|(id, node)| {
+                node.height <= seed_height
+                    && !self.jails.contains_key(*id)
+                    && self
+                        .validators
+                        .get(*id)
+                        .is_some_and(|v| v.self_bond >= min_stake)
+            })
             .map(|(id, node)| {
                 let mut h = COMMITTEE.hasher();
                 h.update(seed.as_bytes());
@@ -106,7 +117,7 @@ impl StakingState {
         seed_height: u64,
     ) -> Result<ValidatorSet, ValidatorSetError> {
         match params.committee_size {
-            Some(size) => self.draw_committee(seed, seed_height, size as usize),
+            Some(size) => self.draw_committee(seed, seed_height, size as usize, params.min_stake),
             None => self.elect(params.max_validators as usize),
         }
     }
@@ -144,11 +155,23 @@ mod tests {
         s
     }
 
+    /// The minimum stake of the committee tests.
+    const MIN: u64 = 100;
+
+    /// `n` registered nodes, each with [`MIN`] of its own stake.
     fn with_nodes(n: u8) -> StakingState {
         let mut s = StakingState::default();
         for i in 0..n {
             let height = 1 + u64::from(i / 10);
             let k = key(i);
+            s.validators.insert(
+                k.key_hash(),
+                ValidatorStake {
+                    public_key: k.clone(),
+                    self_bond: Amount::from_base(MIN).unwrap(),
+                    delegated: Amount::ZERO,
+                },
+            );
             s.nodes.insert(
                 k.key_hash(),
                 RegisteredNode {
@@ -211,6 +234,34 @@ mod tests {
         assert!(matches!(empty.elect(10), Err(ValidatorSetError::Empty)));
     }
 
+    fn min() -> Amount {
+        Amount::from_base(MIN).unwrap()
+    }
+
+    /// Only registrations with stake at risk sit (ADR 0063): a node whose
+    /// own stake fell below the minimum (slashed), or that has none, or
+    /// that is jailed, is left out of the draw.
+    #[test]
+    fn a_committee_seats_only_staked_nodes_out_of_jail() {
+        let mut s = with_nodes(12);
+        let (slashed, unstaked, jailed) = (key(0).key_hash(), key(1).key_hash(), key(2).key_hash());
+        s.validators.get_mut(&slashed).unwrap().self_bond = Amount::from_base(MIN - 1).unwrap();
+        s.validators.remove(&unstaked);
+        s.jails.insert(
+            jailed,
+            JailEntry {
+                until: 100,
+                slashed: false,
+            },
+        );
+        for i in 0..20 {
+            let c = s.draw_committee(&Hash([i; 32]), 2, 12, min()).unwrap();
+            let ids: BTreeSet<Hash> = c.validators().iter().map(|v| v.id()).collect();
+            assert_eq!(ids.len(), 9);
+            assert!(!ids.contains(&slashed) && !ids.contains(&unstaked) && !ids.contains(&jailed));
+        }
+    }
+
     /// A committee is the same for the same seed, another for another
     /// seed, of the asked size (or every node), and over many seeds every
     /// node sits in one.
@@ -219,32 +270,35 @@ mod tests {
         // Nodes 0–9 registered at height 1, 10–19 at 2, 20–29 at 3.
         let s = with_nodes(30);
         let seed = |i: u8| Hash([i; 32]);
-        let a = s.draw_committee(&seed(1), 3, 10).unwrap();
+        let a = s.draw_committee(&seed(1), 3, 10, min()).unwrap();
         assert_eq!(a.len(), 10);
-        assert_eq!(a, s.draw_committee(&seed(1), 3, 10).unwrap());
-        assert_ne!(a, s.draw_committee(&seed(2), 3, 10).unwrap());
+        assert_eq!(a, s.draw_committee(&seed(1), 3, 10, min()).unwrap());
+        assert_ne!(a, s.draw_committee(&seed(2), 3, 10, min()).unwrap());
         assert!(a.validators().iter().all(|v| v.power == 1));
         let mut sat = BTreeSet::new();
         for i in 0..100 {
-            let c = s.draw_committee(&seed(i), 3, 10).unwrap();
+            let c = s.draw_committee(&seed(i), 3, 10, min()).unwrap();
             sat.extend(c.validators().iter().map(|v| v.id()));
         }
         assert_eq!(sat.len(), 30);
         // Nodes registered after the seed's block take no part.
         let early: BTreeSet<Hash> = (0..10).map(|i| key(i).key_hash()).collect();
         for i in 0..20 {
-            let c = s.draw_committee(&seed(i), 1, 10).unwrap();
+            let c = s.draw_committee(&seed(i), 1, 10, min()).unwrap();
             let ids: BTreeSet<Hash> = c.validators().iter().map(|v| v.id()).collect();
             assert_eq!(ids, early);
         }
-        assert_eq!(s.draw_committee(&seed(1), 2, 5).unwrap().len(), 5);
-        assert!(s.draw_committee(&seed(1), 0, 10).is_err());
+        assert_eq!(s.draw_committee(&seed(1), 2, 5, min()).unwrap().len(), 5);
+        assert!(s.draw_committee(&seed(1), 0, 10, min()).is_err());
         assert_eq!(
-            with_nodes(4).draw_committee(&seed(1), 1, 10).unwrap().len(),
+            with_nodes(4)
+                .draw_committee(&seed(1), 1, 10, min())
+                .unwrap()
+                .len(),
             4
         );
         assert!(StakingState::default()
-            .draw_committee(&seed(1), 9, 10)
+            .draw_committee(&seed(1), 9, 10, min())
             .is_err());
     }
 }

@@ -86,6 +86,17 @@ pub enum StakingError {
     /// been cleared.
     #[error("validator {0} is jailed for a slashing")]
     StillSlashed(Hash),
+    /// Registering a node key without the chain's minimum stake bonded to
+    /// it: a registration must have stake at risk (ADR 0063).
+    #[error("node {node} has {bonded} coins of its own stake bonded, less than the chain's minimum of {min}: bond it first (a stake transaction signed by the node key)")]
+    NodeNotStaked {
+        /// The node's id.
+        node: Hash,
+        /// Its own stake.
+        bonded: Amount,
+        /// The chain's `min_stake`.
+        min: Amount,
+    },
     /// Registering a node key twice.
     #[error("node {0} is already registered")]
     AlreadyRegistered(Hash),
@@ -217,6 +228,7 @@ impl StakingError {
             StakingError::NotJailed(_) => "not-jailed",
             StakingError::StillJailed { .. } => "still-jailed",
             StakingError::StillSlashed(_) => "still-slashed",
+            StakingError::NodeNotStaked { .. } => "node-not-staked",
             StakingError::AlreadyRegistered(_) => "node-already-registered",
             StakingError::AccountExists { .. } => "account-exists",
             StakingError::UncreatedAccount { .. } | StakingError::UncreatedPayout { .. } => {

@@ -460,6 +460,14 @@ impl StakingState {
         undo.changes.push(StakingChange::Node(id, prior));
     }
 
+    /// Ends node `id`'s registration (its own stake is all unbonding),
+    /// recording the change in `undo`.
+    pub(super) fn remove_node(&mut self, id: &Hash, undo: &mut StakingUndo) {
+        if let Some(prior) = self.nodes.remove(id) {
+            undo.changes.push(StakingChange::Node(*id, Some(prior)));
+        }
+    }
+
     /// Jails validator `id` (`Some`) or frees it (`None`), recording the
     /// change in `undo`. For the slashing and downtime rules; a jailed
     /// validator leaves jail by an `unjail` transaction.

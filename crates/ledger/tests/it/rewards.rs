@@ -382,7 +382,15 @@ fn a_jailed_validator_earns_nothing_and_an_empty_set_carries_the_pot() {
 fn equal_registered_nodes_pays_each_live_node_the_same_to_the_base_unit() {
     let mut c = Chain::new(RewardRule::EqualRegisteredNodes, false);
     let nodes: Vec<SigningKey> = (10..14).map(key).collect();
-    // Block 1: four registrations; block 2: heartbeats of three of them.
+    // Block 1: four nodes' own stakes; block 2: their registrations;
+    // block 3: heartbeats of three of them.
+    let (f0, _) = c
+        .mine(
+            (0..4)
+                .map(|i| c.tx(i, stake(&nodes[i], MIN), Some(&nodes[i])))
+                .collect(),
+        )
+        .unwrap();
     let (f1, _) = c
         .mine(
             (0..4)
@@ -397,7 +405,7 @@ fn equal_registered_nodes_pays_each_live_node_the_same_to_the_base_unit() {
                 .collect(),
         )
         .unwrap();
-    let fees = f1.checked_add(f2).unwrap();
+    let fees = f0.checked_add(f1).unwrap().checked_add(f2).unwrap();
     assert_eq!(c.state.live_nodes(0).count(), 3);
     c.mine_to(EPOCH);
     // The pot is the epoch's fees, all of them (no subsidy, nothing
@@ -451,6 +459,7 @@ fn heartbeats_bad_cases() {
     let e = c.refused(vec![c.tx(0, heartbeat(&n, 0), Some(&n))]);
     assert_eq!(e, StakingError::UnknownNode(id(&n)));
     assert_eq!(e.code(), "unknown-node");
+    c.mine(vec![c.tx(0, stake(&n, MIN), Some(&n))]).unwrap();
     c.mine(vec![c.tx(0, register(&n), Some(&n))]).unwrap();
     // Signed by another key than the node's.
     let e = c.refused(vec![c.tx(0, heartbeat(&n, 0), Some(&other))]);

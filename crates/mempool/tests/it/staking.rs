@@ -302,6 +302,11 @@ fn heartbeats_are_admitted_once_per_node_and_epoch() {
         node: n.public_key().clone(),
         payout: n.public_key().lock(),
     });
+    // Refused without stake of its own (ADR 0063); admitted once bonded.
+    let e = staking_error(s.accept(s.tx(0, register.clone(), &n, FEE)));
+    assert_eq!(e.code(), "node-not-staked");
+    s.accept(s.tx(1, stake(&n, MIN), &n, FEE)).unwrap();
+    s.mine_pool().unwrap();
     s.accept(s.tx(0, register, &n, FEE)).unwrap();
     s.mine_pool().unwrap();
     let first = s.tx(0, beat(0), &n, FEE);
@@ -321,9 +326,9 @@ fn heartbeats_are_admitted_once_per_node_and_epoch() {
         "the coinbase claims nothing"
     );
     assert_eq!(s.state.last_heartbeat(&id(&n)), Some(0));
-    // The pot: both blocks' subsidies and fees.
-    let subsidies = s.chain.spec.subsidy(1).base() + s.chain.spec.subsidy(2).base();
-    assert_eq!(s.state.pot(), amount(subsidies + 2 * FEE));
+    // The pot: the three blocks' subsidies and fees.
+    let subsidies: u64 = (1..=3).map(|h| s.chain.spec.subsidy(h).base()).sum();
+    assert_eq!(s.state.pot(), amount(subsidies + 3 * FEE));
     let e = staking_error(s.accept(s.tx(1, beat(0), &n, FEE)));
     assert_eq!(e.code(), "heartbeat-already-sent");
     let e = staking_error(s.accept(s.tx(1, beat(1), &n, FEE)));

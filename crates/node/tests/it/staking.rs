@@ -212,7 +212,8 @@ fn stake_delegate_and_unstake_from_the_cli() {
     ];
     let e = fails(&heartbeat);
     assert!(e.contains("is not registered"), "{e}");
-    run(&[
+    // A registration needs the node key's own stake (ADR 0063).
+    let register = [
         "wallet",
         "--wallet",
         "rich",
@@ -220,7 +221,24 @@ fn stake_delegate_and_unstake_from_the_cli() {
         "--node-key",
         node_path,
         "--wait",
+    ];
+    let e = fails(&register);
+    assert!(
+        e.contains("below the chain's minimum 1: bond it first"),
+        "{e}"
+    );
+    run(&[
+        "wallet",
+        "--wallet",
+        "rich",
+        "stake",
+        "--validator-key",
+        node_path,
+        "--amount",
+        "1",
+        "--wait",
     ]);
+    run(&register);
     let mut beat = heartbeat.to_vec();
     beat.push("--wait");
     let out = run(&beat);

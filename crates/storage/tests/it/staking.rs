@@ -199,14 +199,22 @@ fn rewards_connect_and_disconnect_exactly() {
         node: n.public_key().clone(),
         payout: lock_of(&n),
     });
+    // Its own stake first (ADR 0063), then the registration, in one block.
+    let own = TxKind::Stake(Stake {
+        validator: n.public_key().clone(),
+        amount: spec.staking.as_ref().unwrap().min_stake,
+    });
     let b1 = chain
-        .mine(vec![staking_tx(
-            &spec,
-            &chain.keys[0],
-            &[coin(&chain, 0)],
-            register,
-            Some(&n),
-        )])
+        .mine(vec![
+            staking_tx(&spec, &chain.keys[2], &[coin(&chain, 2)], own, Some(&n)),
+            staking_tx(
+                &spec,
+                &chain.keys[0],
+                &[coin(&chain, 0)],
+                register,
+                Some(&n),
+            ),
+        ])
         .unwrap();
     accept(&store, &b1);
     assert!(b1.txs[0].outputs.is_empty(), "the coinbase claims nothing");

@@ -24,11 +24,12 @@ fn state_and_undo_round_trip_through_their_encodings() {
         s.tx(1, delegate(&v, 700), Some(&d)),
         s.tx(
             0,
+            // A node with stake of its own (ADR 0063): the validator's key.
             TxKind::RegisterNode(NodeRegistration {
-                node: newcomer.public_key().clone(),
+                node: v.public_key().clone(),
                 payout: lock_of(&newcomer),
             }),
-            Some(&newcomer),
+            Some(&v),
         ),
     ])
     .unwrap();

@@ -286,12 +286,37 @@ fn register_node_paths() {
     let other = validator_key(8);
     let e = s.refused(vec![s.tx(0, reg(&node), Some(&other))]);
     assert!(matches!(e, StakingError::NotOwner { .. }));
-    s.mine(vec![s.tx(0, reg(&node), Some(&node))]).unwrap();
+    // No stake of its own: refused (ADR 0063), as it would be with less
+    // than the minimum.
+    let e = s.refused(vec![s.tx(0, reg(&node), Some(&node))]);
+    assert_eq!(
+        e,
+        StakingError::NodeNotStaked {
+            node: id(&node),
+            bonded: Amount::ZERO,
+            min: amount(MIN)
+        }
+    );
+    assert_eq!(e.code(), "node-not-staked");
+    // Bonded, then registered (both in one block, in that order).
+    s.mine(vec![
+        s.tx(0, stake(&node, MIN), Some(&node)),
+        s.tx(1, reg(&node), Some(&node)),
+    ])
+    .unwrap();
     let n = s.state.node(&id(&node)).unwrap();
     assert_eq!((n.payout, n.height), (lock_of(&node), 1));
     assert_eq!(s.state.nodes().count(), 1);
     let e = s.refused(vec![s.tx(0, reg(&node), Some(&node))]);
     assert_eq!(e, StakingError::AlreadyRegistered(id(&node)));
+
+    // Unstaking all its own stake ends the registration; undone with its
+    // block.
+    let all = TxKind::Unstake(unbond(&node, MIN, lock_of(&node)));
+    s.mine(vec![s.tx(0, all, Some(&node))]).unwrap();
+    assert!(s.state.node(&id(&node)).is_none());
+    s.unmine();
+    assert_eq!(s.state.node(&id(&node)).unwrap().height, 1);
 }
 
 #[test]

@@ -603,6 +603,11 @@ mod tests {
         let mut state = StakingState::genesis(&spec);
         let mut undo = StakingUndo::default();
         let kinds = [
+            // A registration needs the node key's own stake (ADR 0063).
+            TxKind::Stake(Stake {
+                validator: n.public_key().clone(),
+                amount: Amount::from_base(1_000_000).unwrap(),
+            }),
             TxKind::RegisterNode(NodeRegistration {
                 node: n.public_key().clone(),
                 payout: n.public_key().lock(),

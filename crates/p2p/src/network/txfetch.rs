@@ -135,10 +135,13 @@ impl TxFetches {
         for t in &fetch.txids {
             self.in_flight.remove(t);
         }
-        if let Some(n) = self.per_peer.get_mut(&fetch.source) {
+        // Counted against the peer asked, which after a failed fetch is
+        // another than the announcement's source.
+        let asked = fetch.asked.last().unwrap_or(&fetch.source);
+        if let Some(n) = self.per_peer.get_mut(asked) {
             *n -= 1;
             if *n == 0 {
-                self.per_peer.remove(&fetch.source);
+                self.per_peer.remove(asked);
             }
         }
         self.count = self.count.saturating_sub(1);
@@ -457,6 +460,33 @@ mod tests {
             (vec![h(1)], vec![]),
             "asked again once a's ended"
         );
+    }
+
+    /// A fetch asked of another peer after its source failed is counted,
+    /// and ended, against that peer: announcers answering nothing cannot
+    /// use up an honest peer's fetches.
+    #[test]
+    fn a_fetch_asked_elsewhere_ends_against_the_peer_asked() {
+        let mut f = TxFetches::default();
+        let (source, other) = (PeerId::random(), PeerId::random());
+        for i in 0..2 * FETCHES_PER_PEER as u8 {
+            let (fresh, _) = f.start(source, vec![h(i)]);
+            let mut fetch = TxFetch {
+                id: None,
+                source,
+                txids: fresh,
+                asked: vec![source],
+            };
+            // The source answers nothing: ended, then asked of `other`.
+            f.end(&fetch);
+            let (fresh, _) = f.start(other, fetch.txids.clone());
+            fetch.asked.push(other);
+            fetch.txids = fresh;
+            f.end(&fetch);
+        }
+        assert_eq!(f.len(), 0);
+        assert!(f.per_peer.is_empty(), "{:?}", f.per_peer);
+        assert!(f.room_for(&other) && f.room_for(&source));
     }
 
     #[test]

@@ -142,7 +142,9 @@ fn answer<C: ChainAccess>(chain: &C, request: Request, budget: usize) -> Respons
             let max = u64::from(max).min(wire::MAX_CERTIFIED_PER_REQUEST);
             let mut out = Vec::new();
             let mut bytes = 0;
-            for h in (from..).take(max as usize) {
+            // An inclusive range: `from..` would overflow past u64::MAX
+            // (a panic in debug builds) for a peer asking from there.
+            for h in (from..=u64::MAX).take(max as usize) {
                 let Some((b, certificate)) = chain.certified_encoded(h) else {
                     break;
                 };
@@ -170,5 +172,73 @@ fn answer<C: ChainAccess>(chain: &C, request: Request, budget: usize) -> Respons
             }
             None => Response::NotFound,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use luminex_primitives::{Block, Hash, Header, Transaction};
+
+    use super::*;
+    use crate::network::{BlockVerdict, Verdict};
+    use crate::wire::{Role, Status};
+
+    /// A chain of the genesis block only, holding nothing to serve.
+    struct Nothing;
+
+    impl ChainAccess for Nothing {
+        type Prepared = ();
+        fn status(&self) -> Status {
+            Status {
+                chain_id: 0,
+                genesis: Hash::ZERO,
+                height: 0,
+                tip: Hash::ZERO,
+                work: [0; 32],
+                role: Role::Full,
+            }
+        }
+        fn locator(&self) -> Vec<Hash> {
+            vec![]
+        }
+        fn height_of(&self, _: &Hash) -> Option<u64> {
+            None
+        }
+        fn header_ok(&self, _: &Header) -> bool {
+            true
+        }
+        fn headers_after(&self, _: &[Hash], _: usize) -> Vec<Header> {
+            vec![]
+        }
+        fn block(&self, _: &Hash) -> Option<Block> {
+            None
+        }
+        fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
+        fn submit_tx(&self, _: Transaction) -> Verdict {
+            Verdict::Ignore
+        }
+        fn import_block(&self, _: ()) -> BlockVerdict {
+            BlockVerdict::Known
+        }
+        fn prepare_block(&self, _: Arc<Block>) {}
+    }
+
+    /// Certified blocks asked from the last height there is: answered
+    /// (nothing found), not a panic from counting past it.
+    #[test]
+    fn certified_blocks_from_the_last_height_are_answered() {
+        for max in [1, 2, u32::MAX] {
+            let r = answer(
+                &Nothing,
+                Request::Certified {
+                    from: u64::MAX,
+                    max,
+                },
+                1 << 20,
+            );
+            assert!(matches!(r, Response::NotFound), "{max}");
+        }
     }
 }

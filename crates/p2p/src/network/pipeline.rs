@@ -396,6 +396,11 @@ impl<C: ChainAccess> Net<C> {
                         Offence::StalledHeaders,
                         "headers request answered without headers",
                     );
+                } else if matches!(other, Response::NotFound) {
+                    // Blocks its headers showed, not found: as an empty
+                    // answer, the peer is not believed (asked again only
+                    // once it claims more work); the blocks go elsewhere.
+                    self.syncer.on_not_found(token);
                 } else {
                     if matches!(other, Response::RateLimited) {
                         self.syncer.pause(&peer);

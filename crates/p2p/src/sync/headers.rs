@@ -137,8 +137,13 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         let peer = match self.requests.remove(&token) {
             Some(Pending::Headers(p)) => p,
             Some(other) => {
+                // Headers for a blocks request: the request is over (the
+                // network has no other answer coming for it), and the peer
+                // that would not give the blocks its headers showed is not
+                // believed.
                 self.requests.insert(token, other);
-                return Err(Fault::Unsolicited);
+                self.on_blocks_stalled(token);
+                return Err(Fault::WrongKind);
             }
             None => return Err(Fault::Unsolicited),
         };

@@ -100,6 +100,11 @@ pub enum Fault {
     /// An answer to nothing we asked.
     #[error("unsolicited response")]
     Unsolicited,
+    /// Headers for a blocks request, or blocks for a headers request: the
+    /// request failed (its blocks are wanted again, its headers asked
+    /// again), and the peer is at fault.
+    #[error("an answer of the wrong kind")]
+    WrongKind,
     /// Headers that do not link to each other or to a known block.
     #[error("headers do not connect")]
     Disconnected,
@@ -512,8 +517,11 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         let (peer, hashes) = match self.requests.remove(&token) {
             Some(Pending::Blocks(p, h)) => (p, h),
             Some(other) => {
+                // Blocks for a headers request: the request is over (the
+                // network has no other answer coming for it).
                 self.requests.insert(token, other);
-                return Err(Fault::Unsolicited);
+                self.on_failure(token);
+                return Err(Fault::WrongKind);
             }
             None => return Err(Fault::Unsolicited),
         };
@@ -586,6 +594,15 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         if let Some(p) = peer {
             self.pass_over(&p);
         }
+    }
+
+    /// A request answered `NotFound`. For blocks: the peer lacks the blocks
+    /// its headers showed, so — as for an empty answer — what it showed is
+    /// not believed until it claims more work, and the blocks are wanted
+    /// again (a plain failure had it asked for them for ever). For headers:
+    /// a failure.
+    pub fn on_not_found(&mut self, token: u64) {
+        self.on_blocks_stalled(token);
     }
 
     /// A request failed (timeout, disconnect): its blocks are wanted again,

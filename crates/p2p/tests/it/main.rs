@@ -1,5 +1,6 @@
 mod admission;
 mod announce;
+mod answers;
 mod catchup;
 mod churn;
 mod compact;

@@ -427,6 +427,15 @@ impl Consensus {
             evidence: &self.evidence,
             checked: &mut self.checked,
         };
+        // Messages and blocks of later heights are only kept, unchecked,
+        // until this node gets there: not relayed (a peer could otherwise
+        // push anything through the whole network at no cost to itself).
+        let current = self.engine.height();
+        let ahead = match &msg {
+            Gossip::Message(m) => m.height() > current,
+            Gossip::Certified { certificate, .. } => certificate.height > current,
+            _ => false,
+        };
         let r = match msg {
             Gossip::Message(m) => self.engine.receive(m, &mut host),
             Gossip::Certified {
@@ -462,7 +471,10 @@ impl Consensus {
                 }
             }
         };
-        self.carry_out_result(r)
+        match self.carry_out_result(r) {
+            Verdict::Accept if ahead => Verdict::Ignore,
+            v => v,
+        }
     }
 
     /// A finalized block and its certificate fetched from a peer.

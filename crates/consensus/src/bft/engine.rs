@@ -34,6 +34,10 @@ pub use super::host::{ConsensusSigner, Host, SignedState};
 
 /// Messages of the next height kept until this node gets there.
 pub const MAX_BUFFERED: usize = 4096;
+/// Bytes of them kept at most, or two of the chain's largest blocks if
+/// that is more: a proposal carries its block, and they are checked only
+/// when their height comes, so a peer could send anything.
+pub const MAX_BUFFERED_BYTES: usize = 64 << 20;
 /// Heights above the current one whose certified blocks are kept during
 /// catch-up.
 pub const MAX_CERTIFIED_AHEAD: u64 = 64;
@@ -93,6 +97,8 @@ pub struct Engine {
     /// the chain reaches its height, where it is restored.
     ahead: Option<SignedState>,
     future: Vec<ConsensusMessage>,
+    /// Their encoded bytes.
+    future_bytes: usize,
     /// Certified blocks of later heights from catch-up, until their turn.
     certified_ahead: BTreeMap<u64, (Arc<Block>, CommitCertificate)>,
     locking: bool,
@@ -154,6 +160,7 @@ impl Engine {
             signed,
             ahead,
             future: Vec::new(),
+            future_bytes: 0,
             certified_ahead: BTreeMap::new(),
             locking: true,
             decided: false,
@@ -331,9 +338,20 @@ impl Engine {
         }
         if height > current {
             if height == current + 1 && self.future.len() < MAX_BUFFERED {
-                // Checked when this node gets there.
-                self.future.push(msg);
-                return Ok(Vec::new());
+                // What it holds in memory: a proposal's block too (its
+                // encoding names the block's transactions by txid only).
+                let len = msg.encoded_len()
+                    + match &msg {
+                        ConsensusMessage::Proposal(p) => p.proposal.block.encoded_len(),
+                        ConsensusMessage::Vote(_) => 0,
+                    };
+                let room = MAX_BUFFERED_BYTES.max(2 * self.rules.max_block_bytes());
+                if self.future_bytes + len <= room {
+                    // Checked when this node gets there.
+                    self.future.push(msg);
+                    self.future_bytes += len;
+                    return Ok(Vec::new());
+                }
             }
             return Err(MessageError::TooFarAhead { height, current });
         }
@@ -416,13 +434,16 @@ impl Engine {
         let height = record.height + 1;
         self.move_to(record, last_commit);
         if let Some((block, certificate)) = self.certified_ahead.remove(&height) {
-            // Caught up from peers: no need to run the height.
-            self.future.clear();
+            // Caught up from peers: no need to run the height. (A block
+            // held ahead is checked only now: one that fails leaves the
+            // messages buffered for the height to run it with.)
             if let Ok(e) = self.certified(block, certificate, host) {
+                self.clear_future();
                 return e;
             }
         }
         let mut effects = self.start(host);
+        self.future_bytes = 0;
         for msg in std::mem::take(&mut self.future) {
             if let Ok(e) = self.receive(msg, host) {
                 effects.extend(e);
@@ -440,7 +461,13 @@ impl Engine {
     /// dropped, as when [`Engine::advance`] finds its block held ahead.
     pub fn enter(&mut self, record: ConsensusRecord, last_commit: CommitCertificate) {
         self.move_to(record, last_commit);
+        self.clear_future();
+    }
+
+    /// Drops the messages buffered for the next height.
+    fn clear_future(&mut self) {
         self.future.clear();
+        self.future_bytes = 0;
     }
 
     /// The state of a new, unstarted height after `record`.

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use luminex_consensus::bft::engine::{MAX_BUFFERED, MAX_BUFFERED_BYTES};
 use luminex_consensus::bft::machine::TimeoutKind;
 use luminex_consensus::bft::{
     BftRules, ConsensusMessage, Effect, Engine, Host, MessageError, Proposal, SignedProposal,
@@ -820,4 +821,55 @@ fn a_proposal_from_the_far_future_is_prevoted_nil() {
     let eff = e.receive(f.proposal(proposer, 0, near), &mut host).unwrap();
     assert!(eff.iter().any(|e| matches!(e,
         Effect::Broadcast(ConsensusMessage::Vote(v)) if v.vote.block == Some(hash))));
+}
+
+/// Messages of the next height are kept unchecked until their height
+/// comes, within a count and a byte bound: proposals carrying large blocks
+/// fill the bytes (64 MiB here) long before the count, and past them a
+/// message is refused as too far ahead (not penalized, not kept).
+#[test]
+fn messages_of_the_next_height_are_kept_within_a_byte_bound() {
+    let f = Fixture::new();
+    assert!(2 * f.rules.max_block_bytes() <= MAX_BUFFERED_BYTES);
+    let mut host = TestHost::new();
+    let mut e = f.engine(None, None);
+    e.start(&mut host);
+    let mut block = host.block(f.keys[0].public_key().key_hash(), 1_767_225_602_000);
+    let mut big = block.txs[0].clone();
+    big.version = 2;
+    big.data = vec![0; 4 << 20];
+    block.txs.push(big);
+    let proposal = |round: u32| {
+        let proposal = Proposal {
+            height: 2,
+            round,
+            pol_round: None,
+            block: Arc::new(block.clone()),
+        };
+        let signature = f.keys[0].sign(&proposal.digest(f.rules.domain()));
+        ConsensusMessage::Proposal(Box::new(SignedProposal {
+            proposal,
+            signature,
+        }))
+    };
+    let len = proposal(0).encoded_len() + block.encoded_len();
+    let fit = MAX_BUFFERED_BYTES / len;
+    assert!(fit < MAX_BUFFERED, "the count would bound it first");
+    for round in 0..fit as u32 {
+        assert_eq!(e.receive(proposal(round), &mut host), Ok(vec![]), "{round}");
+    }
+    let refused = err(e.receive(proposal(fit as u32), &mut host));
+    assert_eq!(
+        refused,
+        MessageError::TooFarAhead {
+            height: 2,
+            current: 1
+        }
+    );
+    assert!(!refused.penalize());
+    // A small message still fits in what is left.
+    assert_eq!(
+        e.receive(f.vote(1, VoteKind::Prevote, 2, 0, None), &mut host),
+        Ok(vec![])
+    );
 }

@@ -182,11 +182,39 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(
         }
         let n = io.read(&mut buf[filled..]).await?;
         if n == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                PartialFrame { len, filled },
+            ));
         }
         filled += n;
     }
     Ok(buf)
+}
+
+/// A stream that ended inside a frame, after its length: its sender
+/// began a frame and gave up on it.
+#[derive(Debug)]
+struct PartialFrame {
+    len: usize,
+    filled: usize,
+}
+
+impl std::fmt::Display for PartialFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stream closed {} bytes into a frame of {}",
+            self.filled, self.len
+        )
+    }
+}
+
+impl std::error::Error for PartialFrame {}
+
+/// Whether `e` is a stream that ended inside a frame.
+fn is_partial_frame(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<PartialFrame>())
 }
 
 async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, frame: &[u8]) -> io::Result<()> {
@@ -212,6 +240,12 @@ pub enum SyncRequest {
     Stalled,
     /// A request frame too large, or not a request.
     Malformed(String),
+    /// No room to read the request: frames being read from peers hold the
+    /// whole budget. Answered `RateLimited` (no fault of the requester's,
+    /// which asks again later or elsewhere), not dropped — a dropped
+    /// stream costs this node points at the requester, so a peer holding
+    /// the budget could otherwise get it banned by its other peers.
+    Busy,
 }
 
 impl From<Request> for SyncRequest {
@@ -237,8 +271,15 @@ impl request_response::Codec for SyncCodec {
             futures::future::Either::Left((Err(e), _)) => {
                 return match e.kind() {
                     io::ErrorKind::InvalidData => Ok(SyncRequest::Malformed(e.to_string())),
-                    // A stream closed early, a connection lost, or no room
-                    // in the budget: nobody to blame for sure.
+                    // A frame begun and given up (the stream closed inside
+                    // it): as a frame not finished in time. Bytes held in
+                    // the shared budget that way, stream after stream,
+                    // would otherwise cost nothing while other peers'
+                    // requests found no room.
+                    _ if is_partial_frame(&e) => Ok(SyncRequest::Stalled),
+                    io::ErrorKind::OutOfMemory => Ok(SyncRequest::Busy),
+                    // A stream closed before a frame, a connection lost,
+                    // or no room in the budget: nobody to blame for sure.
                     _ => Err(e),
                 };
             }
@@ -533,9 +574,14 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(got, body);
-        // A stream ending early is an error, not a short frame.
+        // A stream ending early is an error, not a short frame; inside a
+        // frame, one that says so.
         let err = block_on(read_frame(&mut framed(100, &[1; 10]), 1 << 20, None)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(is_partial_frame(&err), "{err}");
+        let err = block_on(read_frame(&mut Cursor::new(vec![1, 0]), 1 << 20, None)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(!is_partial_frame(&err), "before the length: {err}");
         // A length past the limit is refused before anything is read.
         let err = block_on(read_frame(&mut framed(u32::MAX, &[]), 1 << 20, None)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
@@ -624,6 +670,25 @@ mod tests {
         let err = block_on(read_frame(&mut b, 1 << 20, Some(&budget))).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
         assert_eq!(budget.held(), held);
+        // As the codec reads requests: no room is `Busy` (answered, not
+        // dropped), a frame given up half-way is the sender's stall.
+        let mut codec = SyncCodec::new(1 << 20, 1 << 20);
+        codec.request_budget = budget.clone();
+        let p = StreamProtocol::new("/t");
+        let mut c = stalling(1 << 20, 60_000);
+        let r = block_on(request_response::Codec::read_request(
+            &mut codec, &p, &mut c,
+        ))
+        .unwrap();
+        assert!(matches!(r, SyncRequest::Busy), "{r:?}");
+        let mut gave_up = framed(1 << 10, &[1; 100]);
+        let r = block_on(request_response::Codec::read_request(
+            &mut codec,
+            &p,
+            &mut gave_up,
+        ))
+        .unwrap();
+        assert!(matches!(r, SyncRequest::Stalled), "{r:?}");
         // A whole frame within budget reads, and gives its bytes back.
         let body = vec![3u8; 10_000];
         let got = block_on(read_frame(

@@ -25,6 +25,8 @@ pub(super) const BOOTNODE_FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest wait between two dials of a bootnode (and the wait after one
 /// turned out to be on another chain).
 const BOOTNODE_MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Listen addresses of a peer kept for the DHT (from its latest identify).
+const MAX_LISTEN_ADDRS: usize = 8;
 
 /// A configured bootnode: dialled again, with backoff, whenever the node is
 /// not connected to it (after a restart of either, or a partition), as
@@ -528,8 +530,13 @@ impl<C: ChainAccess> Net<C> {
         if let Some(p) = self.peers.get_mut(&peer_id) {
             p.agent = Some(info.agent_version);
         }
-        for a in info.listen_addrs {
-            self.swarm.behaviour_mut().kad.add_address(&peer_id, a);
+        // The addresses it lists now replace those it listed before, a few
+        // at most: a peer pushing identify again and again with new
+        // addresses would otherwise grow its routing entry without bound.
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        kad.remove_peer(&peer_id);
+        for a in info.listen_addrs.into_iter().take(MAX_LISTEN_ADDRS) {
+            kad.add_address(&peer_id, a);
         }
     }
 
@@ -551,6 +558,7 @@ impl<C: ChainAccess> Net<C> {
                     "request frame not sent in time",
                 ),
                 SyncRequest::Malformed(why) => self.offend(peer, Offence::Malformed, &why),
+                SyncRequest::Busy => self.respond(channel, Response::RateLimited),
             },
             request_response::Event::Message {
                 peer,

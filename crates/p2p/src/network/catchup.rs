@@ -184,9 +184,19 @@ impl<C: ChainAccess> Net<C> {
     pub(super) fn on_certified(&mut self, peer: PeerId, from: u64, response: Response) {
         let blocks = match response {
             Response::Certified(b) if !b.is_empty() => b,
-            // It has nothing after all (its height moved back? a node
-            // that pruned): ask again later, maybe someone else.
-            Response::NotFound | Response::RateLimited | Response::Certified(_) => {
+            // It has nothing from there after all (its height moved
+            // back? a node that pruned? a claim it cannot back): believed
+            // only below that height until its next status, so the next
+            // request goes to someone else.
+            Response::NotFound | Response::Certified(_) => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.height = p.height.map(|h| h.min(from.saturating_sub(1)));
+                }
+                self.catch_up.finished(from);
+                return;
+            }
+            // Out of budget: ask again later, maybe someone else.
+            Response::RateLimited => {
                 self.catch_up.finished(from);
                 return;
             }

@@ -34,6 +34,9 @@ struct CertChain {
     hold_first: Option<(Arc<Served>, Mutex<Option<bool>>)>,
     /// One answer taken at a time, as the consensus task does.
     taking: Mutex<()>,
+    /// A height its status claims instead of its own (it has none of the
+    /// blocks up to there).
+    claims: Option<u64>,
 }
 
 /// The highest height a chain served to a peer, and its change.
@@ -66,7 +69,15 @@ impl CertChain {
             served: Arc::default(),
             hold_first: None,
             taking: Mutex::new(()),
+            claims: None,
         })
+    }
+
+    /// This chain, claiming to be at `height`.
+    fn claiming(self: Arc<Self>, height: u64) -> Arc<CertChain> {
+        let mut c = Arc::into_inner(self).expect("not shared yet");
+        c.claims = Some(height);
+        Arc::new(c)
     }
 
     /// This chain, holding the first answer it is offered until `ahead`
@@ -94,7 +105,7 @@ impl ChainAccess for CertChain {
         Status {
             chain_id: CHAIN_ID,
             genesis: crate::net::GENESIS,
-            height,
+            height: self.claims.unwrap_or(height),
             tip,
             work: [0; 32],
             role: Role::Producer,
@@ -247,4 +258,30 @@ async fn a_peer_serving_a_false_certificate_is_banned_and_nothing_is_taken() {
     })
     .await;
     assert_eq!(*behind.height.borrow(), 0, "nothing taken");
+}
+
+/// A peer claiming a far greater height than anyone, with none of the
+/// blocks (it answers `NotFound`): believed only below what it could not
+/// serve, so the node catches up from the honest peer (it asked the
+/// boaster for ever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_claiming_heights_it_cannot_serve_does_not_hold_up_catch_up() {
+    let all = chain_of_40();
+    let ahead = CertChain::new(&all, 40, false);
+    let boaster = CertChain::new(&all, 0, false).claiming(1_000_000);
+    let behind = CertChain::new(&all, 0, false);
+    let clock = Arc::new(SystemClock::new());
+    let (_a, a_addr) = start_on(bft_config(), ahead.clone(), clock.clone()).await;
+    let (_l, l_addr) = start_on(bft_config(), boaster.clone(), clock.clone()).await;
+    let cfg = NetConfig {
+        bootnodes: vec![l_addr, a_addr],
+        ..bft_config()
+    };
+    let (_b, _) = start_on(cfg, behind.clone(), clock).await;
+    let mut height = behind.height.subscribe();
+    tokio::time::timeout(Duration::from_secs(120), height.wait_for(|h| *h == 40))
+        .await
+        .expect("caught up to 40 within 120 s")
+        .unwrap();
+    assert_eq!(behind.tip(), ahead.tip());
 }

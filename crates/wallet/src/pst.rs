@@ -30,8 +30,8 @@ use luminex_crypto::SigningKey;
 use luminex_ledger::ChainSpec;
 use luminex_primitives::codec::{put_seq, Sink};
 use luminex_primitives::{
-    Amount, Decode, DecodeError, Encode, Hash, MultisigSigner, MultisigWitness, PublicKey, Reader,
-    Signature, Transaction, TxOut, Witness,
+    Amount, Decode, DecodeError, Encode, Hash, Lock, MultisigSigner, MultisigWitness, PublicKey,
+    Reader, Signature, Transaction, TxOut, Witness,
 };
 
 use crate::multisig::{MultisigPolicy, PolicyError};
@@ -286,6 +286,26 @@ impl PartialTx {
         Ok(added)
     }
 
+    /// The inputs (indexes) that spend a coin of one of `keys` alone (a
+    /// single-key policy), and whether some other input does not.
+    pub fn own_key_inputs<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k SigningKey>,
+    ) -> (Vec<usize>, bool) {
+        let keys: Vec<&SigningKey> = keys.into_iter().collect();
+        let own: Vec<usize> = self
+            .inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| {
+                matches!(&x.policy, InputPolicy::Key(pk) if keys.iter().any(|k| k.public_key() == pk))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let others = own.len() < self.inputs.len();
+        (own, others)
+    }
+
     /// Adds the signatures of `other`, a container of the same transaction.
     pub fn combine(&mut self, spec: &ChainSpec, other: &PartialTx) -> Result<(), PstError> {
         self.check(spec)?;
@@ -348,7 +368,16 @@ impl PartialTx {
 
     /// What a signer is asked to sign, for a person to read.
     pub fn describe(&self, spec: &ChainSpec) -> String {
+        self.describe_for(spec, &|_| false)
+    }
+
+    /// [`PartialTx::describe`] for the wallet whose addresses `mine` tells
+    /// apart: its inputs and outputs are marked, and a last line says what
+    /// the wallet spends and gets back — so a signer sees a coin of its
+    /// own slipped into a payment it signs for others.
+    pub fn describe_for(&self, spec: &ChainSpec, mine: &dyn Fn(&Lock) -> bool) -> String {
         let mut s = String::new();
+        let mark = |lock: &Lock| if mine(lock) { " — this wallet's" } else { "" };
         let total_in = Amount::sum(self.inputs.iter().map(|i| i.spent.amount));
         let total_out = self.tx.output_total();
         let _ = writeln!(s, "transaction {} on chain {}", self.tx.txid(), spec.name);
@@ -359,22 +388,45 @@ impl PartialTx {
             };
             let _ = writeln!(
                 s,
-                "input {i}: spends {}:{} = {} from {} ({who}; {} of {} signatures)",
+                "input {i}: spends {}:{} = {} from {} ({who}; {} of {} signatures){}",
                 op.txid,
                 op.vout,
                 x.spent.amount,
                 spec.address(x.spent.lock),
                 x.signatures.len(),
-                x.policy.threshold()
+                x.policy.threshold(),
+                mark(&x.spent.lock)
             );
         }
         for (i, o) in self.tx.outputs.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "output {i}: pays {} to {}",
+                "output {i}: pays {} to {}{}",
                 o.amount,
-                spec.address(o.lock)
+                spec.address(o.lock),
+                mark(&o.lock)
             );
+        }
+        let spends = Amount::sum(
+            self.inputs
+                .iter()
+                .filter(|x| mine(&x.spent.lock))
+                .map(|x| x.spent.amount),
+        );
+        let gets = Amount::sum(
+            self.tx
+                .outputs
+                .iter()
+                .filter(|o| mine(&o.lock))
+                .map(|o| o.amount),
+        );
+        if let (Ok(spends), Ok(gets)) = (spends, gets) {
+            if spends > Amount::ZERO || gets > Amount::ZERO {
+                let _ = writeln!(
+                    s,
+                    "this wallet: spends {spends} of its own coins, gets {gets} back"
+                );
+            }
         }
         match (total_in, total_out) {
             (Ok(a), Ok(b)) => match a.checked_sub(b) {
@@ -555,6 +607,63 @@ mod tests {
         .unwrap();
         let policies = vec![InputPolicy::Multisig(policy.clone()); plan.tx.inputs.len()];
         PartialTx::new(&chain.spec, plan.tx, plan.spent, policies).unwrap()
+    }
+
+    /// A co-signer's container that also spends a single-key coin of
+    /// `keys[0]`: it is marked as that wallet's when shown, with what the
+    /// wallet spends and gets back, and told apart from the others.
+    #[test]
+    fn a_signers_own_coin_in_a_container_is_marked_and_told_apart() {
+        let (mut chain, keys, policy, pst) = setup();
+        let spec = chain.spec.clone();
+        let own = lock_of(&keys[0]);
+        let dev = chain.keys[0].clone();
+        let mut coins = chain.coins_of(&lock_of(&dev));
+        coins.retain(|(_, c)| !c.is_coinbase);
+        let fund = transfer(
+            &spec,
+            &dev,
+            &coins[..1],
+            vec![TxOut {
+                amount: Amount::from_base(30_000_000).unwrap(),
+                lock: own,
+            }],
+        );
+        chain.mine(vec![fund]).unwrap();
+        let (op, coin) = chain.coins_of(&own)[0];
+        let mut tx = pst.tx.clone();
+        tx.inputs.push(op);
+        tx.outputs[0].amount = tx.outputs[0]
+            .amount
+            .checked_add(coin.output.amount)
+            .unwrap();
+        let mut spent: Vec<TxOut> = pst.inputs.iter().map(|x| x.spent).collect();
+        spent.push(coin.output);
+        let mixed = PartialTx::new(
+            &spec,
+            tx,
+            spent,
+            vec![
+                InputPolicy::Multisig(policy.clone()),
+                InputPolicy::Key(keys[0].public_key().clone()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(mixed.own_key_inputs(&keys[0..1]), (vec![1], true));
+        assert_eq!(mixed.own_key_inputs(&keys[1..2]), (vec![], true));
+        assert_eq!(pst.own_key_inputs(&keys[0..1]), (vec![], true));
+        let shown = mixed.describe_for(&spec, &|l| *l == own);
+        assert!(
+            shown
+                .lines()
+                .any(|l| l.starts_with("input 1:") && l.ends_with("this wallet's")),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("this wallet: spends 0.3 of its own coins, gets 0 back"),
+            "{shown}"
+        );
+        assert!(!mixed.describe(&spec).contains("this wallet"));
     }
 
     fn actual(chain: &TestChain, p: &PartialTx) -> Vec<Option<TxOut>> {

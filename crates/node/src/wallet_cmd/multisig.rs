@@ -82,6 +82,12 @@ pub enum PstCommand {
         /// Where to write the signed container (default: over the input).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also sign inputs that spend this wallet's own single-key coins
+        /// in a container whose other inputs are not this wallet's alone
+        /// (a co-signer's multisig payment that also spends your coins):
+        /// refused without it.
+        #[arg(long)]
+        sign_own_coins: bool,
         /// QR frames of the signed container.
         #[command(flatten)]
         qr: QrArgs,
@@ -341,7 +347,8 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
         }
         PstCommand::Inspect { file, qr } => {
             let p = read_pst(&file, spec)?;
-            print!("{}", p.describe(spec));
+            let mine = wallet_locks(ctx, spec);
+            print!("{}", p.describe_for(spec, &|l| mine.contains(l)));
             p.check_spent(spec, &chain_outputs(&ctx.client, spec, &p).await?)?;
             println!("spent outputs: as on the chain");
             let spent = spent_inputs(&ctx.client, spec, &p).await?;
@@ -353,7 +360,12 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             }
             qr.show(&p.to_bytes())?;
         }
-        PstCommand::Sign { file, out, qr } => {
+        PstCommand::Sign {
+            file,
+            out,
+            sign_own_coins,
+            qr,
+        } => {
             let mut p = read_pst(&file, spec)?;
             p.check_spent(spec, &chain_outputs(&ctx.client, spec, &p).await?)?;
             let spent = spent_inputs(&ctx.client, spec, &p).await?;
@@ -363,10 +375,19 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
                     spent.join(", ")
                 );
             }
-            print!("{}", p.describe(spec));
+            let mine = wallet_locks(ctx, spec);
+            print!("{}", p.describe_for(spec, &|l| mine.contains(l)));
             let pass = passphrase(false)?;
             let w = Wallet::load(&ctx.path, spec, &pass)?;
-            let added = p.sign(spec, w.all_keys().into_iter().map(|(k, _)| k))?;
+            let keys = w.all_keys();
+            let (own, others) = p.own_key_inputs(keys.iter().map(|(k, _)| *k));
+            if !own.is_empty() && others && !sign_own_coins {
+                bail!(
+                    "not signing: input(s) {} spend this wallet's own coins, in a payment whose other inputs are not this wallet's alone; check what the outputs pay above, then pass --sign-own-coins if you mean to",
+                    own.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                );
+            }
+            let added = p.sign(spec, keys.iter().map(|(k, _)| *k))?;
             write_text(out.as_ref().unwrap_or(&file), &hex::encode(p.to_bytes()))?;
             println!("signed: {added} signature(s) added");
             qr.show(&p.to_bytes())?;
@@ -398,4 +419,22 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The locks of the addresses the wallet file lists (none when there is
+/// no readable wallet file): a container's inputs and outputs that are
+/// this wallet's are marked when shown.
+fn wallet_locks(
+    ctx: &Ctx,
+    spec: &ChainSpec,
+) -> std::collections::HashSet<luminex_primitives::Lock> {
+    WalletFile::read(&ctx.path, spec)
+        .map(|f| {
+            f.addresses
+                .iter()
+                .chain(&f.change)
+                .filter_map(|a| spec.parse_address(a).ok().map(|a| a.lock))
+                .collect()
+        })
+        .unwrap_or_default()
 }

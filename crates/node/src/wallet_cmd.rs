@@ -401,18 +401,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 let mut scan = GapScan::new(gap);
                 while let Some(i) = scan.next_index() {
                     let a = w.address_at(spec, chain, i);
-                    let h: HistoryJson = ctx
-                        .client
-                        .get(&format!("/address/{a}/transactions?limit=1"))
-                        .await?;
-                    // A pending payment to it (the change of a payment just
-                    // sent) uses it too.
-                    let used = !h.transactions.is_empty() || {
-                        let b: BalanceJson =
-                            ctx.client.get(&format!("/address/{a}/balance")).await?;
-                        b.mempool_txs > 0
-                    };
-                    scan.report(used);
+                    scan.report(address_used(&ctx.client, &a).await?);
                 }
                 counts[slot] = scan.used();
             }
@@ -430,6 +419,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 let a = w.new_address(spec);
                 w.save(&ctx.path, false)?;
                 println!("{a}");
+                warn_past_gap(&ctx.client, &w, spec).await;
                 a
             } else {
                 let addresses = WalletFile::read(&ctx.path, spec)?.addresses;
@@ -456,6 +446,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             let mut w = Wallet::load(&ctx.path, spec, &pass)?;
             let address = w.new_address(spec);
             w.save(&ctx.path, false)?;
+            warn_past_gap(&ctx.client, &w, spec).await;
             let uri = luminex_wallet::request::PaymentRequest {
                 address,
                 amount,
@@ -756,6 +747,41 @@ fn write_owner_only(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
 
 fn write_text(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, format!("{text}\n")).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Whether address `a` was used: a transaction in the chain, or a pending
+/// one (the change of a payment just sent).
+async fn address_used(client: &Client, a: &str) -> anyhow::Result<bool> {
+    let h: HistoryJson = client
+        .get(&format!("/address/{a}/transactions?limit=1"))
+        .await?;
+    if !h.transactions.is_empty() {
+        return Ok(true);
+    }
+    let b: BalanceJson = client.get(&format!("/address/{a}/balance")).await?;
+    Ok(b.mempool_txs > 0)
+}
+
+/// Warns when the receive address just derived follows a full restore
+/// gap of addresses that received nothing: a restore with the default gap
+/// stops before it, so a payment to it would not be found. Says nothing
+/// when the node cannot tell.
+async fn warn_past_gap(client: &Client, w: &Wallet, spec: &luminex_ledger::ChainSpec) {
+    use luminex_wallet::recovery::RECEIVE_GAP;
+    let n = w.keys().len() as u32;
+    if n <= RECEIVE_GAP {
+        return;
+    }
+    for i in (n - 1 - RECEIVE_GAP..n - 1).rev() {
+        let a = w.address_at(spec, KeyChain::Receive, i);
+        match address_used(client, &a).await {
+            Ok(false) => {}
+            Ok(true) | Err(_) => return,
+        }
+    }
+    eprintln!(
+        "warning: the {RECEIVE_GAP} receive addresses before this one have received nothing: a restore stops {RECEIVE_GAP} unused addresses past the last used one, so it would miss a payment to this address (use one of them, or restore with a larger --gap-receive)"
+    );
 }
 
 /// Spendable coins of `lock` at `address`, from the node.

@@ -385,3 +385,31 @@ async fn a_payment_too_large_for_one_transaction_is_refused_with_a_reason() {
     assert_eq!(WalletFile::read(&path, &spec).unwrap().change.len(), 0);
     node.stop();
 }
+
+/// A new receive address after a full restore gap of addresses that
+/// received nothing comes with a warning (a restore with the default gap
+/// would miss a payment to it); before the gap is full, none.
+#[test]
+fn a_new_address_past_the_restore_gap_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let node = NodeProcess::start(d, port, &["--no-produce"]);
+    ok(d, port, &["wallet", "--wallet", "g", "new"]);
+    let gap = luminex_wallet::recovery::RECEIVE_GAP;
+    for i in 1..=gap {
+        let out =
+            crate::support::luminex(d, port, &["wallet", "--wallet", "g", "address", "--new"]);
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        if i < gap {
+            assert!(!err.contains("warning"), "address {i}: {err}");
+        } else {
+            assert!(
+                err.contains("receive addresses before this one have received nothing"),
+                "address {i}: {err}"
+            );
+        }
+    }
+    node.stop();
+}

@@ -434,6 +434,7 @@ impl Consensus {
         let ahead = match &msg {
             Gossip::Message(m) => m.height() > current,
             Gossip::Certified { certificate, .. } => certificate.height > current,
+            Gossip::Replay { messages, .. } => messages.iter().any(|m| m.height() > current),
             _ => false,
         };
         let r = match msg {

@@ -338,13 +338,8 @@ impl Engine {
         }
         if height > current {
             if height == current + 1 && self.future.len() < MAX_BUFFERED {
-                // What it holds in memory: a proposal's block too (its
-                // encoding names the block's transactions by txid only).
-                let len = msg.encoded_len()
-                    + match &msg {
-                        ConsensusMessage::Proposal(p) => p.proposal.block.encoded_len(),
-                        ConsensusMessage::Vote(_) => 0,
-                    };
+                // A proposal's encoding holds its whole block.
+                let len = msg.encoded_len();
                 let room = MAX_BUFFERED_BYTES.max(2 * self.rules.max_block_bytes());
                 if self.future_bytes + len <= room {
                     // Checked when this node gets there.

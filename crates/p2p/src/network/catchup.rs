@@ -185,18 +185,12 @@ impl<C: ChainAccess> Net<C> {
         let blocks = match response {
             Response::Certified(b) if !b.is_empty() => b,
             // It has nothing from there after all (its height moved
-            // back? a node that pruned? a claim it cannot back): believed
-            // only below that height until its next status, so the next
-            // request goes to someone else.
-            Response::NotFound | Response::Certified(_) => {
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    p.height = p.height.map(|h| h.min(from.saturating_sub(1)));
-                }
-                self.catch_up.finished(from);
-                return;
-            }
-            // Out of budget: ask again later, maybe someone else.
-            Response::RateLimited => {
+            // back? a node that pruned? a claim it cannot back), or no
+            // budget for us now: the next request goes to someone else —
+            // a peer that claims the most and never serves must not keep
+            // the node from catching up from the others.
+            Response::NotFound | Response::Certified(_) | Response::RateLimited => {
+                self.not_serving(&peer, from);
                 self.catch_up.finished(from);
                 return;
             }
@@ -251,11 +245,21 @@ impl<C: ChainAccess> Net<C> {
         self.drive_catch_up();
     }
 
-    /// The catch-up request from `from` on failed (no answer in time, the
-    /// connection dropped): asked again at the next status; another
-    /// request in flight goes on.
-    pub(super) fn on_certified_failed(&mut self, from: u64) {
+    /// The catch-up request from `from` on to `peer` failed (no answer in
+    /// time, the connection dropped): asked again, of someone else, at the
+    /// next status; another request in flight goes on.
+    pub(super) fn on_certified_failed(&mut self, peer: PeerId, from: u64) {
+        self.not_serving(&peer, from);
         self.catch_up.finished(from);
+    }
+
+    /// `peer` did not serve the certified blocks from `from` on: its
+    /// claimed height is believed only below that until its next status,
+    /// so catch-up asks another peer meanwhile.
+    fn not_serving(&mut self, peer: &PeerId, from: u64) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.height = p.height.map(|h| h.min(from.saturating_sub(1)));
+        }
     }
 }
 

@@ -527,15 +527,28 @@ impl<C: ChainAccess> Net<C> {
             let _ = self.swarm.disconnect_peer_id(peer_id);
             return;
         }
-        if let Some(p) = self.peers.get_mut(&peer_id) {
-            p.agent = Some(info.agent_version);
-        }
-        // The addresses it lists now replace those it listed before, a few
-        // at most: a peer pushing identify again and again with new
-        // addresses would otherwise grow its routing entry without bound.
+        // The addresses it lists now replace those its identify listed
+        // before, a few at most: a peer pushing identify again and again
+        // with new addresses would otherwise grow its routing entry without
+        // bound. Addresses the DHT has from elsewhere (the one dialled, a
+        // bootnode's, an anchor's) stay.
+        let listed: Vec<Multiaddr> = info
+            .listen_addrs
+            .into_iter()
+            .take(MAX_LISTEN_ADDRS)
+            .collect();
+        let before = match self.peers.get_mut(&peer_id) {
+            Some(p) => {
+                p.agent = Some(info.agent_version);
+                std::mem::replace(&mut p.identified, listed.clone())
+            }
+            None => Vec::new(),
+        };
         let kad = &mut self.swarm.behaviour_mut().kad;
-        kad.remove_peer(&peer_id);
-        for a in info.listen_addrs.into_iter().take(MAX_LISTEN_ADDRS) {
+        for a in before.iter().filter(|a| !listed.contains(a)) {
+            kad.remove_address(&peer_id, a);
+        }
+        for a in listed {
             kad.add_address(&peer_id, a);
         }
     }
@@ -614,7 +627,7 @@ impl<C: ChainAccess> Net<C> {
                             let _ = self.swarm.disconnect_peer_id(peer);
                         }
                     }
-                    Some(Purpose::Certified(from)) => self.on_certified_failed(from),
+                    Some(Purpose::Certified(from)) => self.on_certified_failed(peer, from),
                     Some(Purpose::Txs(fetch)) => {
                         let its_fault = matches!(
                             error,

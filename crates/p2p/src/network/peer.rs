@@ -53,6 +53,8 @@ pub(super) struct Peer {
     pub blocks: u64,
     /// When it connected ([`luminex_primitives::Clock::monotonic`] time).
     pub since: Duration,
+    /// The listen addresses its latest identify gave the DHT.
+    pub identified: Vec<Multiaddr>,
 }
 
 impl Peer {
@@ -70,6 +72,7 @@ impl Peer {
             points: 0,
             limits: RequestLimits::new(),
             served: ServeBudget::new(since),
+            identified: Vec::new(),
         }
     }
 }

@@ -366,6 +366,14 @@ impl PartialTx {
         Ok(tx)
     }
 
+    /// The fee the transaction pays: what its inputs spend less its
+    /// outputs (`None` when the outputs exceed the inputs or the sums
+    /// leave the range of amounts).
+    pub fn fee(&self) -> Option<Amount> {
+        let spent = Amount::sum(self.inputs.iter().map(|x| x.spent.amount)).ok()?;
+        spent.checked_sub(self.tx.output_total().ok()?).ok()
+    }
+
     /// What a signer is asked to sign, for a person to read.
     pub fn describe(&self, spec: &ChainSpec) -> String {
         self.describe_for(spec, &|_| false)

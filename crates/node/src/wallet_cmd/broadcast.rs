@@ -40,6 +40,16 @@ pub fn fee_paid(tx: &Transaction, coins: &[(OutPoint, TxOut)]) -> Option<Amount>
         .ok()
 }
 
+/// Refuses a fee past `max` (`--max-fee`).
+pub fn check_max_fee(fee: Amount, max: Amount) -> anyhow::Result<()> {
+    if fee > max {
+        bail!(
+            "this transaction would pay a fee of {fee} coins, more than --max-fee {max}: check --fee-rate, or pass a higher --max-fee to pay it"
+        );
+    }
+    Ok(())
+}
+
 /// A transaction the wallet signed, ready to leave.
 pub struct Outgoing<'a> {
     /// The signed transaction.
@@ -70,13 +80,9 @@ pub async fn broadcast(
     if !has_change {
         w.forget_change(out.change);
     }
-    if out.fee > out.max_fee {
+    if let Err(e) = check_max_fee(out.fee, out.max_fee) {
         w.forget_change(out.change);
-        bail!(
-            "this transaction would pay a fee of {} coins, more than --max-fee {}: check --fee-rate, or pass a higher --max-fee to pay it",
-            out.fee,
-            out.max_fee
-        );
+        return Err(e);
     }
     // A transaction the chain would refuse for its size (too many coins to
     // spend) is not sent: the node could only refuse it, past 4 MiB

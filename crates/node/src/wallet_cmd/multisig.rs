@@ -59,6 +59,10 @@ pub enum PstCommand {
         /// Fee rate in base units per byte (default: the chain's minimum).
         #[arg(long)]
         fee_rate: Option<u64>,
+        /// The most the payment may pay in fees, in coins: a larger fee is
+        /// refused, not paid.
+        #[arg(long, default_value = super::broadcast::DEFAULT_MAX_FEE)]
+        max_fee: Amount,
         /// The container file to write.
         #[arg(long)]
         out: PathBuf,
@@ -119,6 +123,10 @@ pub enum PstCommand {
     Broadcast {
         /// The container file.
         file: PathBuf,
+        /// The most the payment may pay in fees, in coins: a container
+        /// paying more is not sent.
+        #[arg(long, default_value = super::broadcast::DEFAULT_MAX_FEE)]
+        max_fee: Amount,
     },
 }
 
@@ -248,6 +256,7 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             to,
             amount,
             fee_rate,
+            max_fee,
             out,
             qr,
         } => {
@@ -296,6 +305,7 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
                 .iter()
                 .map(|o| InputPolicy::Key(by_lock[&o.lock].clone()))
                 .collect();
+            super::broadcast::check_max_fee(plan.fee, max_fee)?;
             let takes_change = plan.tx.outputs.iter().any(|o| o.lock == change);
             let pst = PartialTx::new(spec, plan.tx, plan.spent, policies)?;
             write_text(&out, &hex::encode(pst.to_bytes()))?;
@@ -312,6 +322,7 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             to,
             amount,
             fee_rate,
+            max_fee,
             out,
             qr,
         } => {
@@ -331,6 +342,7 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
                 Vec::new(),
                 &|_| p.placeholder(),
             )?;
+            super::broadcast::check_max_fee(plan.fee, max_fee)?;
             let n = plan.tx.inputs.len();
             let pst = PartialTx::new(
                 spec,
@@ -407,9 +419,13 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             println!("{}", tx.txid());
             qr.show(&tx.encode())?;
         }
-        PstCommand::Broadcast { file } => {
+        PstCommand::Broadcast { file, max_fee } => {
             let p = read_pst(&file, spec)?;
             p.check_spent(spec, &chain_outputs(&ctx.client, spec, &p).await?)?;
+            let fee = p
+                .fee()
+                .context("the container's outputs exceed its inputs")?;
+            super::broadcast::check_max_fee(fee, max_fee)?;
             let tx = p.finalize(spec)?;
             let r: BroadcastResponse = ctx
                 .client

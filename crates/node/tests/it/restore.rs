@@ -283,6 +283,29 @@ async fn a_restore_counts_addresses_of_pending_payments() {
             String::from_utf8_lossy(&refused.stderr)
         );
     }
+    // A partially signed payment past --max-fee is not written either.
+    let dear = d.join("dear.pst");
+    let args = [
+        "wallet",
+        "--wallet",
+        "a",
+        "pst",
+        "create",
+        "--to",
+        &receiver,
+        "--amount",
+        "1",
+        "--fee-rate",
+        "30000",
+        "--out",
+        dear.to_str().unwrap(),
+    ];
+    let refused = crate::support::luminex(d, port, &args);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("more than --max-fee 0.1"), "{err}");
+    assert!(!dear.exists());
+    assert_eq!(WalletFile::read(&path("a"), &spec).unwrap().change.len(), 0);
     ok(
         d,
         port,

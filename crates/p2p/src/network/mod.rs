@@ -13,6 +13,57 @@
 //! - `event_loop`: the loop itself, connections, bootnodes and the state
 //!   published to the node.
 
+/// Inside `impl ChainAccess for …` of a unit test's chain: the reads of a
+/// chain that holds nothing (no blocks past genesis, an empty mempool),
+/// and a transaction submitted is ignored.
+#[cfg(test)]
+macro_rules! holds_nothing {
+    () => {
+        fn status(&self) -> crate::wire::Status {
+            crate::wire::Status {
+                chain_id: 0,
+                genesis: luminex_primitives::Hash::ZERO,
+                height: 0,
+                tip: luminex_primitives::Hash::ZERO,
+                work: [0; 32],
+                role: crate::wire::Role::Full,
+            }
+        }
+        fn locator(&self) -> Vec<luminex_primitives::Hash> {
+            vec![]
+        }
+        fn height_of(&self, _: &luminex_primitives::Hash) -> Option<u64> {
+            None
+        }
+        fn header_ok(&self, _: &luminex_primitives::Header) -> bool {
+            true
+        }
+        fn headers_after(
+            &self,
+            _: &[luminex_primitives::Hash],
+            _: usize,
+        ) -> Vec<luminex_primitives::Header> {
+            vec![]
+        }
+        fn block(&self, _: &luminex_primitives::Hash) -> Option<luminex_primitives::Block> {
+            None
+        }
+        fn for_each_mempool_tx(
+            &self,
+            _: &mut dyn FnMut(
+                &luminex_primitives::Hash,
+                &std::sync::Arc<luminex_primitives::Transaction>,
+            ),
+        ) {
+        }
+        fn submit_tx(&self, _: luminex_primitives::Transaction) -> crate::network::Verdict {
+            crate::network::Verdict::Ignore
+        }
+    };
+}
+#[cfg(test)]
+use holds_nothing;
+
 mod anchors;
 mod catchup;
 mod event_loop;

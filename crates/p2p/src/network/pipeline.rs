@@ -458,11 +458,10 @@ mod tests {
     use std::collections::HashSet;
 
     use libp2p::PeerId;
-    use luminex_primitives::{Header, PowHeader, Transaction};
+    use luminex_primitives::PowHeader;
     use parking_lot::Mutex;
 
     use super::*;
-    use crate::wire::Role;
 
     /// A chain that records which blocks are durable: a batched import is
     /// not until the next sync or synced import.
@@ -484,35 +483,7 @@ mod tests {
     impl ChainAccess for Recorder {
         type Prepared = Arc<Block>;
 
-        fn status(&self) -> Status {
-            Status {
-                chain_id: 0,
-                genesis: Hash::ZERO,
-                height: 0,
-                tip: Hash::ZERO,
-                work: [0; 32],
-                role: Role::Full,
-            }
-        }
-        fn locator(&self) -> Vec<Hash> {
-            vec![]
-        }
-        fn height_of(&self, _: &Hash) -> Option<u64> {
-            None
-        }
-        fn header_ok(&self, _: &Header) -> bool {
-            true
-        }
-        fn headers_after(&self, _: &[Hash], _: usize) -> Vec<Header> {
-            vec![]
-        }
-        fn block(&self, _: &Hash) -> Option<Block> {
-            None
-        }
-        fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
-        fn submit_tx(&self, _: Transaction) -> Verdict {
-            Verdict::Ignore
-        }
+        super::super::holds_nothing!();
         fn import_block(&self, block: Arc<Block>) -> BlockVerdict {
             // A synced commit makes every batch before it durable too.
             self.persist();

@@ -179,46 +179,17 @@ fn answer<C: ChainAccess>(chain: &C, request: Request, budget: usize) -> Respons
 mod tests {
     use std::sync::Arc;
 
-    use luminex_primitives::{Block, Hash, Header, Transaction};
+    use luminex_primitives::Block;
 
     use super::*;
-    use crate::network::{BlockVerdict, Verdict};
-    use crate::wire::{Role, Status};
+    use crate::network::BlockVerdict;
 
     /// A chain of the genesis block only, holding nothing to serve.
     struct Nothing;
 
     impl ChainAccess for Nothing {
         type Prepared = ();
-        fn status(&self) -> Status {
-            Status {
-                chain_id: 0,
-                genesis: Hash::ZERO,
-                height: 0,
-                tip: Hash::ZERO,
-                work: [0; 32],
-                role: Role::Full,
-            }
-        }
-        fn locator(&self) -> Vec<Hash> {
-            vec![]
-        }
-        fn height_of(&self, _: &Hash) -> Option<u64> {
-            None
-        }
-        fn header_ok(&self, _: &Header) -> bool {
-            true
-        }
-        fn headers_after(&self, _: &[Hash], _: usize) -> Vec<Header> {
-            vec![]
-        }
-        fn block(&self, _: &Hash) -> Option<Block> {
-            None
-        }
-        fn for_each_mempool_tx(&self, _: &mut dyn FnMut(&Hash, &Arc<Transaction>)) {}
-        fn submit_tx(&self, _: Transaction) -> Verdict {
-            Verdict::Ignore
-        }
+        super::super::holds_nothing!();
         fn import_block(&self, _: ()) -> BlockVerdict {
             BlockVerdict::Known
         }

@@ -28,6 +28,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import tomllib
 import tempfile
 
 import jsonschema
@@ -141,9 +142,36 @@ def manifest_errors(doc: dict) -> list[str]:
     return errors
 
 
+# The node's own cache defaults in MiB (crates/node/src/config.rs), used
+# when the chart's luminex.toml does not set them.
+NODE_CACHE_DEFAULTS_MB = {"dbcache_mb": 1024, "reorg_cache_mb": 2048, "mempool_max_mb": 512}
+# Memory a node holds besides those caches, in MiB: the storage engine's
+# block cache (256) and write buffers (up to ~256: journals are capped at
+# 128 MiB and a restart replays them) and the process itself (~128).
+NODE_FIXED_MB = 640
+
+
+def mebibytes(quantity: str) -> float:
+    """A Kubernetes memory quantity (`2Gi`, `1536Mi`, bytes) in MiB."""
+    for suffix, factor in (("Gi", 1024), ("Mi", 1), ("Ki", 1 / 1024)):
+        if quantity.endswith(suffix):
+            return float(quantity[: -len(suffix)]) * factor
+    return float(quantity) / (1 << 20)
+
+
+def node_budget_mb(docs: list[dict]) -> float:
+    """What a node may hold with the chart's luminex.toml, in MiB."""
+    config = {}
+    for d in docs:
+        if d["kind"] == "ConfigMap" and "luminex.toml" in d.get("data", {}):
+            config = tomllib.loads(d["data"]["luminex.toml"])
+    return NODE_FIXED_MB + sum(config.get(k, v) for k, v in NODE_CACHE_DEFAULTS_MB.items())
+
+
 def policy_errors(docs: list[dict]) -> list[str]:
     """Rules of this chart that a schema cannot express."""
     errors = []
+    budget = node_budget_mb(docs)
     for d in docs:
         kind, name = d["kind"], d["metadata"]["name"]
         if kind == "StatefulSet":
@@ -158,6 +186,12 @@ def policy_errors(docs: list[dict]) -> list[str]:
                 req = c.get("resources", {}).get("requests", {})
                 if "cpu" not in req or "memory" not in req:
                     errors.append(f"{name}: cpu and memory requests are required")
+                limit = c.get("resources", {}).get("limits", {}).get("memory")
+                if limit is not None and mebibytes(str(limit)) < budget:
+                    errors.append(
+                        f"{name}: a memory limit of {limit} is below what the node's caches"
+                        f" may hold ({budget:.0f} MiB): lower them in config or raise the limit"
+                    )
             if not d["spec"].get("volumeClaimTemplates"):
                 errors.append(f"{name}: each pod needs its own volume claim")
         if kind == "HorizontalPodAutoscaler":
@@ -307,6 +341,15 @@ def check_chart(c: Checks) -> None:
         d["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGet"]["path"] = "/"
         what = "a liveness probe off /health/live is refused"
         c.ok(what) if policy_errors([d]) else c.fail(what, "it passed")
+        # The node's own cache defaults (no luminex.toml settings) do not
+        # fit the chart's limit.
+        config = next(d for d in first if d["kind"] == "ConfigMap")
+        bare = copy.deepcopy(config)
+        bare["data"]["luminex.toml"] = ""
+        what = "a memory limit below the node's default caches is refused"
+        c.ok(what) if policy_errors([sts, bare]) else c.fail(what, "it passed")
+        what = "the chart's caches fit its memory limit"
+        c.ok(what) if not policy_errors([sts, config]) else c.fail(what, str(policy_errors([sts, config])))
 
     # Values the chart must refuse with a message.
     for why, values in {

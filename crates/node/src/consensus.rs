@@ -444,9 +444,12 @@ impl Consensus {
             } => self
                 .engine
                 .certified(Arc::new(*block), certificate, &mut host),
-            // Peers that are behind ask for what they miss (ADR 0044);
-            // announcements of heights are only relayed.
-            Gossip::Status { .. } => return Verdict::Accept,
+            // Peers that are behind ask for what they miss (ADR 0044), and
+            // heights are learnt from peers' own status answers: an
+            // announcement of a height is read by nobody, so it goes no
+            // further than the announcer's neighbours (unsigned, relaying
+            // it let any peer flood the whole network at no cost).
+            Gossip::Status { .. } => return Verdict::Ignore,
             // Taken apart above.
             Gossip::CompactProposal(_)
             | Gossip::ReplayProposal { .. }

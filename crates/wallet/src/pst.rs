@@ -287,22 +287,28 @@ impl PartialTx {
     }
 
     /// The inputs (indexes) that spend a coin of one of `keys` alone (a
-    /// single-key policy), and whether some other input does not.
+    /// single-key policy), and whether some input is not `keys`' to spend
+    /// alone (a multisig policy they cannot meet by themselves, another
+    /// key).
     pub fn own_key_inputs<'k>(
         &self,
         keys: impl IntoIterator<Item = &'k SigningKey>,
     ) -> (Vec<usize>, bool) {
         let keys: Vec<&SigningKey> = keys.into_iter().collect();
+        let ours = |pk: &PublicKey| keys.iter().any(|k| k.public_key() == pk);
         let own: Vec<usize> = self
             .inputs
             .iter()
             .enumerate()
-            .filter(|(_, x)| {
-                matches!(&x.policy, InputPolicy::Key(pk) if keys.iter().any(|k| k.public_key() == pk))
-            })
+            .filter(|(_, x)| matches!(&x.policy, InputPolicy::Key(pk) if ours(pk)))
             .map(|(i, _)| i)
             .collect();
-        let others = own.len() < self.inputs.len();
+        let others = self.inputs.iter().any(|x| match &x.policy {
+            InputPolicy::Key(pk) => !ours(pk),
+            InputPolicy::Multisig(p) => {
+                p.keys.iter().filter(|pk| ours(pk)).count() < usize::from(p.threshold)
+            }
+        });
         (own, others)
     }
 
@@ -660,6 +666,9 @@ mod tests {
         assert_eq!(mixed.own_key_inputs(&keys[0..1]), (vec![1], true));
         assert_eq!(mixed.own_key_inputs(&keys[1..2]), (vec![], true));
         assert_eq!(pst.own_key_inputs(&keys[0..1]), (vec![], true));
+        // A wallet holding enough of the policy's keys spends it alone.
+        assert_eq!(mixed.own_key_inputs(&keys[0..2]), (vec![1], false));
+        assert_eq!(pst.own_key_inputs(&keys[1..3]), (vec![], false));
         let shown = mixed.describe_for(&spec, &|l| *l == own);
         assert!(
             shown

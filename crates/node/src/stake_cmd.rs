@@ -187,7 +187,7 @@ pub enum StakingArgError {
     },
     /// Registering a node key without the chain's minimum stake of its own
     /// (ADR 0063).
-    #[error("node {node} has {bonded} of its own stake bonded, below the chain's minimum {min}: bond it first (`luminex wallet stake --validator-key <the node key> --amount {min}`)")]
+    #[error("node {node} has {bonded} of its own stake bonded, below the chain's minimum {min}: bond it first (`luminex wallet stake --validator-key <the node key> --amount {min}`; a stake still waiting for a block counts once it is in one)")]
     NodeNotStaked {
         /// The node's id.
         node: Hash,
@@ -359,10 +359,23 @@ pub async fn run(
         .first()
         .cloned()
         .context("the wallet has no keys")?;
+    let mut coins: Vec<(OutPoint, TxOut)> = Vec::new();
+    for (key, a) in w.all_keys() {
+        coins.extend(crate::wallet_cmd::coins_at(client, a, key.public_key().lock()).await?);
+    }
+    // Unbonded coins go to the first address by default — on a chain where
+    // only created accounts receive, to the address of the wallet's largest
+    // coin instead (it exists; the first address may never have been
+    // created).
+    let largest = coins
+        .iter()
+        .max_by(|a, b| a.1.amount.cmp(&b.1.amount).then(b.0.cmp(&a.0)))
+        .map(|(_, o)| o.lock);
+    let default_payout = luminex_wallet::change_on(spec, first.public_key().lock(), largest);
     let payout_lock = |payout: &Option<String>| -> anyhow::Result<Lock> {
         match payout {
             Some(a) => Ok(spec.parse_address(a).context("--payout")?.lock),
-            None => Ok(first.public_key().lock()),
+            None => Ok(default_payout),
         }
     };
     let read_key = |p: &PathBuf| crate::consensus::read_validator_key(p, spec);
@@ -503,10 +516,6 @@ pub async fn run(
             )
         }
     };
-    let mut coins: Vec<(OutPoint, TxOut)> = Vec::new();
-    for (key, a) in w.all_keys() {
-        coins.extend(crate::wallet_cmd::coins_at(client, a, key.public_key().lock()).await?);
-    }
     let fee_rate = send.fee_rate.unwrap_or(spec.min_fee_rate);
     if fee_rate > luminex_wallet::MAX_FEE_RATE {
         return Err(luminex_wallet::WalletError::FeeRateTooHigh(fee_rate).into());

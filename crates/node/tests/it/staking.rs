@@ -367,6 +367,61 @@ fn an_almagill_wallet_pays_with_change_to_an_account_that_exists() {
         &bob,
         "--wait",
     ]);
+    // A wallet whose first address was never created: its later address
+    // is, and unbonded coins go there by default (the first would refuse
+    // them).
+    run(&["wallet", "--wallet", "zed", "new"]);
+    let z1 = run(&["wallet", "--wallet", "zed", "address", "--new"])
+        .trim()
+        .to_string();
+    run(&[
+        "wallet",
+        "--wallet",
+        "rich",
+        "create-account",
+        "--address",
+        &z1,
+        "--wait",
+    ]);
+    run(&[
+        "wallet", "--wallet", "rich", "send", "--to", &z1, "--amount", "20", "--wait",
+    ]);
+    let validators = get(port, "/staking/validators");
+    let v = validators["validators"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(&[
+        "wallet",
+        "--wallet",
+        "zed",
+        "delegate",
+        "--validator",
+        &v,
+        "--amount",
+        "5",
+        "--wait",
+    ]);
+    run(&[
+        "wallet",
+        "--wallet",
+        "zed",
+        "undelegate",
+        "--validator",
+        &v,
+        "--amount",
+        "5",
+        "--wait",
+    ]);
+    let u = get(port, "/staking/unbonding");
+    assert!(
+        u["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["payout"] == z1.as_str()),
+        "{u}"
+    );
     let file = d
         .join("almagill-wallet-test")
         .join("wallets")

@@ -146,9 +146,10 @@ def manifest_errors(doc: dict) -> list[str]:
 # when the chart's luminex.toml does not set them.
 NODE_CACHE_DEFAULTS_MB = {"dbcache_mb": 1024, "reorg_cache_mb": 2048, "mempool_max_mb": 512}
 # Memory a node holds besides those caches, in MiB: the storage engine's
-# block cache (256) and write buffers (up to ~256: journals are capped at
-# 128 MiB and a restart replays them) and the process itself (~128).
-NODE_FIXED_MB = 640
+# block cache (256) and write buffers (~512: they hold what the journals
+# hold until a flush, BENCHMARKS.md "Memory over time") and the process
+# itself (~128).
+NODE_FIXED_MB = 896
 
 
 def mebibytes(quantity: str) -> float:

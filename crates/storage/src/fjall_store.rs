@@ -86,11 +86,12 @@ impl FjallStore {
             .journal_compression(CompressionType::None)
             // Journals are dropped only once every keyspace flushed what
             // they hold, and a keyspace written rarely (most of ours)
-            // flushes only when the journals reach this size: until then
-            // its writes sit in memory, and a restart replays them all.
-            // fjall's 512 MiB default let a node under steady load grow by
-            // ~12 MB a minute for half an hour and hold ~570 MB of heap
-            // right after a restart (BENCHMARKS.md).
+            // flushes only when, at another keyspace's flush, the journals
+            // are past this size: until then its writes sit in memory, and
+            // a restart replays them all. This bounds that at 128 MiB
+            // instead of fjall's 512; between flushes (none for the first
+            // ~20 minutes of a dev node at 200 tx/s) the journal still
+            // grows past it (BENCHMARKS.md, "Memory over time").
             .max_journaling_size(MAX_JOURNAL_BYTES)
             // fjall's default workers for flushes and compactions (min(cores,
             // 4)). One worker saved the ~5% of CPU that fjall 3.1's worker 0

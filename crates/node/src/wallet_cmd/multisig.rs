@@ -115,6 +115,10 @@ pub enum PstCommand {
         /// The transaction file to write.
         #[arg(long)]
         out: PathBuf,
+        /// The most the payment may pay in fees, in coins: a container
+        /// paying more is not finalized.
+        #[arg(long, default_value = super::broadcast::DEFAULT_MAX_FEE)]
+        max_fee: Amount,
         /// QR frames of the signed transaction.
         #[command(flatten)]
         qr: QrArgs,
@@ -413,8 +417,18 @@ pub(super) async fn run_pst(ctx: &Ctx, cmd: PstCommand) -> anyhow::Result<()> {
             print!("{}", first.describe(spec));
             qr.show(&first.to_bytes())?;
         }
-        PstCommand::Finalize { file, out, qr } => {
-            let tx = read_pst(&file, spec)?.finalize(spec)?;
+        PstCommand::Finalize {
+            file,
+            out,
+            max_fee,
+            qr,
+        } => {
+            let p = read_pst(&file, spec)?;
+            let fee = p
+                .fee()
+                .context("the container's outputs exceed its inputs")?;
+            super::broadcast::check_max_fee(fee, max_fee)?;
+            let tx = p.finalize(spec)?;
             write_text(&out, &hex::encode(tx.encode()))?;
             println!("{}", tx.txid());
             qr.show(&tx.encode())?;

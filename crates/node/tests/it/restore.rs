@@ -329,6 +329,56 @@ async fn a_restore_counts_addresses_of_pending_payments() {
             .to_string()
     };
     assert_eq!(total("a"), total("b"));
+    // A container paying more than --max-fee is made and signed when the
+    // creator allows it, but not finalized or sent without the same.
+    let dear = d.join("dear-signed.pst");
+    let dear = dear.to_str().unwrap();
+    let wallet_a = |extra: &[&str]| {
+        let mut args = vec!["wallet", "--wallet", "a"];
+        args.extend_from_slice(extra);
+        crate::support::luminex(d, port, &args)
+    };
+    let made = wallet_a(&[
+        "pst",
+        "create",
+        "--to",
+        &receiver,
+        "--amount",
+        "1",
+        "--fee-rate",
+        "30000",
+        "--max-fee",
+        "5",
+        "--out",
+        dear,
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(wallet_a(&["pst", "sign", dear]).status.success());
+    let tx = d.join("dear.tx");
+    for args in [
+        vec!["pst", "finalize", dear, "--out", tx.to_str().unwrap()],
+        vec!["pst", "broadcast", dear],
+    ] {
+        let refused = wallet_a(&args);
+        assert!(!refused.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(err.contains("more than --max-fee 0.1"), "{args:?}: {err}");
+    }
+    assert!(!tx.exists());
+    let finalized = wallet_a(&[
+        "pst",
+        "finalize",
+        dear,
+        "--out",
+        tx.to_str().unwrap(),
+        "--max-fee",
+        "5",
+    ]);
+    assert!(finalized.status.success());
     node.stop();
 }
 

@@ -239,73 +239,54 @@ async fn a_restore_counts_addresses_of_pending_payments() {
     );
     let receiver = spec.address(lock_of(&chain.keys[2])).to_string();
     let path = |w: &str| d.join("dev").join("wallets").join(format!("{w}.json"));
+    // Wallet `a`'s command `args`.
+    let wallet_a = |args: &[&str]| {
+        let mut all = vec!["wallet", "--wallet", "a"];
+        all.extend_from_slice(args);
+        crate::support::luminex(d, port, &all)
+    };
+    // `args` is refused (saying `why`, if given) and takes no change
+    // address.
+    let refused = |args: &[&str], why: Option<&str>| {
+        let out = wallet_a(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        if let Some(why) = why {
+            assert!(err.contains(why), "{args:?}: {err}");
+        }
+        let change = WalletFile::read(&path("a"), &spec).unwrap().change.len();
+        assert_eq!(change, 0, "{args:?}: {err}");
+    };
+    let max_fee = Some("more than --max-fee 0.1");
     // Sends that fail keep no change address: one the wallet cannot build
     // (more than it holds with the fee), one whose fee (about 1.6 coins)
     // is past the default --max-fee, and one the node refuses (a fee rate
     // under the chain's minimum).
     assert!(spec.min_fee_rate > 0);
-    for extra in [
-        &["--amount", "4.99999999"][..],
-        &["--amount", "1", "--fee-rate", "30000"],
-        &["--amount", "1", "--fee-rate", "0"],
-    ] {
-        let mut args = vec!["wallet", "--wallet", "a", "send", "--to", &receiver];
-        args.extend_from_slice(extra);
-        let refused = crate::support::luminex(d, port, &args);
-        assert!(!refused.status.success(), "{extra:?}");
-        if extra.contains(&"30000") {
-            let err = String::from_utf8_lossy(&refused.stderr);
-            assert!(err.contains("more than --max-fee 0.1"), "{err}");
-        }
-        assert_eq!(
-            WalletFile::read(&path("a"), &spec).unwrap().change.len(),
-            0,
-            "{extra:?}: {}",
-            String::from_utf8_lossy(&refused.stderr)
-        );
-    }
+    let send = ["send", "--to", receiver.as_str(), "--amount"];
+    refused(&[&send[..], &["4.99999999"]].concat(), None);
+    refused(
+        &[&send[..], &["1", "--fee-rate", "30000"]].concat(),
+        max_fee,
+    );
+    refused(&[&send[..], &["1", "--fee-rate", "0"]].concat(), None);
     // Nor do partially signed payments that were not made: one the wallet
-    // cannot fund, one whose container file exists already.
+    // cannot fund, one whose container file exists already, one past
+    // --max-fee (and no container is written).
     let exists = d.join("exists.pst");
     std::fs::write(&exists, "x").unwrap();
-    for (amount, out) in [("4.99999999", d.join("new.pst")), ("1", exists)] {
-        let out = out.to_str().unwrap().to_string();
-        let args = [
-            "wallet", "--wallet", "a", "pst", "create", "--to", &receiver, "--amount", amount,
-            "--out", &out,
-        ];
-        let refused = crate::support::luminex(d, port, &args);
-        assert!(!refused.status.success(), "{amount}");
-        assert_eq!(
-            WalletFile::read(&path("a"), &spec).unwrap().change.len(),
-            0,
-            "pst create {amount}: {}",
-            String::from_utf8_lossy(&refused.stderr)
-        );
-    }
-    // A partially signed payment past --max-fee is not written either.
-    let dear = d.join("dear.pst");
-    let args = [
-        "wallet",
-        "--wallet",
-        "a",
-        "pst",
-        "create",
-        "--to",
-        &receiver,
-        "--amount",
-        "1",
-        "--fee-rate",
-        "30000",
-        "--out",
-        dear.to_str().unwrap(),
-    ];
-    let refused = crate::support::luminex(d, port, &args);
-    assert!(!refused.status.success());
-    let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(err.contains("more than --max-fee 0.1"), "{err}");
+    let (new, dear) = (d.join("new.pst"), d.join("dear.pst"));
+    let path_of = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let (new_s, exists_s, dear_s) = (path_of(&new), path_of(&exists), path_of(&dear));
+    let create = ["pst", "create", "--to", receiver.as_str(), "--amount"];
+    refused(
+        &[&create[..], &["4.99999999", "--out", &new_s]].concat(),
+        None,
+    );
+    refused(&[&create[..], &["1", "--out", &exists_s]].concat(), None);
+    let past = ["1", "--out", &dear_s, "--fee-rate", "30000"];
+    refused(&[&create[..], &past[..]].concat(), max_fee);
     assert!(!dear.exists());
-    assert_eq!(WalletFile::read(&path("a"), &spec).unwrap().change.len(), 0);
     ok(
         d,
         port,
@@ -333,11 +314,6 @@ async fn a_restore_counts_addresses_of_pending_payments() {
     // creator allows it, but not finalized or sent without the same.
     let dear = d.join("dear-signed.pst");
     let dear = dear.to_str().unwrap();
-    let wallet_a = |extra: &[&str]| {
-        let mut args = vec!["wallet", "--wallet", "a"];
-        args.extend_from_slice(extra);
-        crate::support::luminex(d, port, &args)
-    };
     let made = wallet_a(&[
         "pst",
         "create",

@@ -320,36 +320,25 @@ fn an_almagill_wallet_pays_with_change_to_an_account_that_exists() {
     std::fs::write(&spec_path, toml::to_string(&spec).unwrap()).unwrap();
     let spec_path = spec_path.to_str().unwrap();
     let port = free_port();
-    let run = |args: &[&str]| {
-        let mut a = args.to_vec();
+    // Wallet `name`'s command `args` (which must succeed); its output.
+    let wallet = |name: &str, args: &[&str]| {
+        let mut a = vec!["wallet", "--wallet", name];
+        a.extend_from_slice(args);
         a.extend_from_slice(&["--chain", spec_path]);
         ok(d, port, &a)
     };
-    run(&["wallet", "--wallet", "rich", "import-dev", "--index", "0"]);
-    run(&["wallet", "--wallet", "alice", "new"]);
-    let alice = run(&["wallet", "--wallet", "alice", "address"])
-        .trim()
-        .to_string();
-    let rich = run(&["wallet", "--wallet", "rich", "address"])
-        .trim()
-        .to_string();
+    wallet("rich", &["import-dev", "--index", "0"]);
+    wallet("alice", &["new"]);
+    let alice = wallet("alice", &["address"]).trim().to_string();
+    let rich = wallet("rich", &["address"]).trim().to_string();
     let node = NodeProcess::start_chain(d, spec_path, port, &["--dev-validator", "0"]);
-    run(&[
-        "wallet",
-        "--wallet",
+    wallet("rich", &["create-account", "--address", &alice, "--wait"]);
+    wallet(
         "rich",
-        "create-account",
-        "--address",
-        &alice,
-        "--wait",
-    ]);
-    run(&[
-        "wallet", "--wallet", "rich", "send", "--to", &alice, "--amount", "50", "--wait",
-    ]);
+        &["send", "--to", &alice, "--amount", "50", "--wait"],
+    );
     // A payment with change.
-    run(&[
-        "wallet", "--wallet", "alice", "send", "--to", &rich, "--amount", "1", "--wait",
-    ]);
+    wallet("alice", &["send", "--to", &rich, "--amount", "1", "--wait"]);
     // A staking transaction with change: alice creates an account.
     let bob = spec
         .address(
@@ -358,61 +347,27 @@ fn an_almagill_wallet_pays_with_change_to_an_account_that_exists() {
                 .lock(),
         )
         .to_string();
-    run(&[
-        "wallet",
-        "--wallet",
-        "alice",
-        "create-account",
-        "--address",
-        &bob,
-        "--wait",
-    ]);
+    wallet("alice", &["create-account", "--address", &bob, "--wait"]);
     // A wallet whose first address was never created: its later address
     // is, and unbonded coins go there by default (the first would refuse
     // them).
-    run(&["wallet", "--wallet", "zed", "new"]);
-    let z1 = run(&["wallet", "--wallet", "zed", "address", "--new"])
-        .trim()
-        .to_string();
-    run(&[
-        "wallet",
-        "--wallet",
-        "rich",
-        "create-account",
-        "--address",
-        &z1,
-        "--wait",
-    ]);
-    run(&[
-        "wallet", "--wallet", "rich", "send", "--to", &z1, "--amount", "20", "--wait",
-    ]);
+    wallet("zed", &["new"]);
+    let z1 = wallet("zed", &["address", "--new"]).trim().to_string();
+    wallet("rich", &["create-account", "--address", &z1, "--wait"]);
+    wallet("rich", &["send", "--to", &z1, "--amount", "20", "--wait"]);
     let validators = get(port, "/staking/validators");
     let v = validators["validators"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    run(&[
-        "wallet",
-        "--wallet",
+    wallet(
         "zed",
-        "delegate",
-        "--validator",
-        &v,
-        "--amount",
-        "5",
-        "--wait",
-    ]);
-    run(&[
-        "wallet",
-        "--wallet",
+        &["delegate", "--validator", &v, "--amount", "5", "--wait"],
+    );
+    wallet(
         "zed",
-        "undelegate",
-        "--validator",
-        &v,
-        "--amount",
-        "5",
-        "--wait",
-    ]);
+        &["undelegate", "--validator", &v, "--amount", "5", "--wait"],
+    );
     let u = get(port, "/staking/unbonding");
     assert!(
         u["entries"]

@@ -182,16 +182,23 @@ fn chain_of_40() -> Vec<Block> {
     branch(genesis().hash(), 40, 7)
 }
 
-/// Starts a node on `ahead` and one on `behind` that knows it, and waits
-/// until `behind` holds all 40 blocks; the two handles.
-async fn catch_up_to_40(
-    ahead: &Arc<CertChain>,
+/// Starts a node on each of `peers` and one on `behind` that knows them
+/// (as bootnodes, in that order), and waits until `behind` holds all 40
+/// blocks; the peers' handles and `behind`'s.
+async fn catch_up_from(
+    peers: &[&Arc<CertChain>],
     behind: &Arc<CertChain>,
-) -> (luminex_p2p::Handle, luminex_p2p::Handle) {
+) -> (Vec<luminex_p2p::Handle>, luminex_p2p::Handle) {
     let clock = Arc::new(SystemClock::new());
-    let (a, a_addr) = start_on(bft_config(), ahead.clone(), clock.clone()).await;
+    let mut handles = Vec::new();
+    let mut bootnodes = Vec::new();
+    for p in peers {
+        let (h, addr) = start_on(bft_config(), (*p).clone(), clock.clone()).await;
+        handles.push(h);
+        bootnodes.push(addr);
+    }
     let cfg = NetConfig {
-        bootnodes: vec![a_addr],
+        bootnodes,
         ..bft_config()
     };
     let (b, _) = start_on(cfg, behind.clone(), clock).await;
@@ -200,7 +207,15 @@ async fn catch_up_to_40(
         .await
         .expect("caught up to 40 within 120 s")
         .unwrap();
-    (a, b)
+    (handles, b)
+}
+
+/// [`catch_up_from`] one node, `ahead`.
+async fn catch_up_to_40(
+    ahead: &Arc<CertChain>,
+    behind: &Arc<CertChain>,
+) -> (Vec<luminex_p2p::Handle>, luminex_p2p::Handle) {
+    catch_up_from(&[ahead], behind).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,18 +285,6 @@ async fn a_peer_claiming_heights_it_cannot_serve_does_not_hold_up_catch_up() {
     let ahead = CertChain::new(&all, 40, false);
     let boaster = CertChain::new(&all, 0, false).claiming(1_000_000);
     let behind = CertChain::new(&all, 0, false);
-    let clock = Arc::new(SystemClock::new());
-    let (_a, a_addr) = start_on(bft_config(), ahead.clone(), clock.clone()).await;
-    let (_l, l_addr) = start_on(bft_config(), boaster.clone(), clock.clone()).await;
-    let cfg = NetConfig {
-        bootnodes: vec![l_addr, a_addr],
-        ..bft_config()
-    };
-    let (_b, _) = start_on(cfg, behind.clone(), clock).await;
-    let mut height = behind.height.subscribe();
-    tokio::time::timeout(Duration::from_secs(120), height.wait_for(|h| *h == 40))
-        .await
-        .expect("caught up to 40 within 120 s")
-        .unwrap();
+    let _nodes = catch_up_from(&[&boaster, &ahead], &behind).await;
     assert_eq!(behind.tip(), ahead.tip());
 }

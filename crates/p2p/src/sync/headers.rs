@@ -31,7 +31,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         // offered as a locator again.
         for (s, held) in self.peers.values_mut().zip(held) {
             if held && s.best.is_some_and(|b| self.tree.get(&b.hash).is_none()) {
-                s.best = None;
+                s.forget_best();
             }
         }
         self.sweep_due = false;
@@ -150,7 +150,17 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         if let Some(st) = self.peers.get_mut(&peer) {
             st.asking = false;
         }
+        let forgotten = self
+            .peers
+            .get_mut(&peer)
+            .is_some_and(|st| std::mem::take(&mut st.base_forgotten));
         let r = self.add_headers(&peer, headers, chain);
+        if forgotten && r == Err(Fault::Disconnected) {
+            // Asked from a header the tree has forgotten since: an answer
+            // that cannot connect now is nobody's fault; it is asked again
+            // from the chain.
+            return Ok(());
+        }
         if r.is_err() {
             // Headers that do not connect or fail their checks back
             // nothing: the claim is passed over like an empty answer.
@@ -215,6 +225,18 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                 placed.push((tip, prev.hash, known.is_some()));
                 prev = tip;
             }
+            // A full tree makes room for headers with more work than its
+            // weakest branches.
+            let fresh = placed
+                .iter()
+                .filter(|(tip, _, in_chain)| !in_chain && self.tree.get(&tip.hash).is_none())
+                .count();
+            if let Some((top, _, _)) = placed.last() {
+                if self.tree.room() < fresh {
+                    let gone = self.tree.make_room(fresh, &top.work);
+                    self.forget_bests(&gone);
+                }
+            }
             for (tip, prev, in_chain) in placed {
                 if !in_chain && !self.tree.insert(tip, prev) {
                     // The tree is full: the rest is asked for again later;
@@ -241,6 +263,20 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         st.disprove();
         self.sweep_due = true;
         Err(Fault::Unbacked)
+    }
+
+    /// Peers whose best header was among `gone` (forgotten by the tree)
+    /// are asked for headers from the chain again.
+    pub(super) fn forget_bests(&mut self, gone: &std::collections::HashSet<Hash>) {
+        if gone.is_empty() {
+            return;
+        }
+        for st in self.peers.values_mut() {
+            if st.best.is_some_and(|b| gone.contains(&b.hash)) {
+                st.forget_best();
+            }
+        }
+        self.serves_due = true;
     }
 
     /// The best header a peer has shown moves up to `tip`.

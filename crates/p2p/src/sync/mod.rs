@@ -166,6 +166,10 @@ struct PeerState {
     shown: Option<u64>,
     /// It answered `RateLimited`: asked nothing until [`Syncer::resume`].
     paused: bool,
+    /// The header its outstanding headers request continues from was
+    /// forgotten by the tree since: an answer that does not connect is not
+    /// its fault.
+    base_forgotten: bool,
 }
 
 impl PeerState {
@@ -180,6 +184,7 @@ impl PeerState {
             serves: 0,
             shown: None,
             paused: false,
+            base_forgotten: false,
         }
     }
 
@@ -211,6 +216,13 @@ impl PeerState {
         } else {
             self.backed().min(self.height).max(local)
         }
+    }
+
+    /// Its best header is no longer in the tree: it is asked for headers
+    /// from the chain again.
+    fn forget_best(&mut self) {
+        self.best = None;
+        self.base_forgotten |= self.asking;
     }
 
     fn disprove(&mut self) {
@@ -404,14 +416,13 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         // Headers: from every peer that claims more work than it has shown
         // (and than the chain has), one request each, continuing from the
         // best header it showed, while its headers are not too far ahead
-        // of the chain and the tree has room.
+        // of the chain.
         let ahead = local
             .height
             .saturating_add((self.cfg.window + 2 * MAX_HEADERS as usize) as u64);
+        // Asked even when the tree is full: headers with more work than its
+        // weakest branches take their place (`HeaderTree::make_room`).
         for p in &peers {
-            if self.tree.room() < MAX_HEADERS as usize {
-                break;
-            }
             let st = &self.peers[p];
             if st.asking || !st.claims_more(&local.work) || st.backed() >= ahead {
                 continue;
@@ -426,6 +437,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             self.requests.insert(t, Pending::Headers(p.clone()));
             if let Some(st) = self.peers.get_mut(p) {
                 st.asking = true;
+                st.base_forgotten = false;
             }
             out.push((
                 p.clone(),

@@ -6,7 +6,10 @@
 //!
 //! The tree is bounded ([`MAX_TREE_HEADERS`]) and swept of what no peer
 //! backs any more: a branch lives only while a connected peer's best header
-//! is on it (see [`HeaderTree::sweep`]).
+//! is on it (see [`HeaderTree::sweep`]). When it is full, headers with more
+//! work take the place of the branches with the least
+//! ([`HeaderTree::make_room`]), so peers that fill it with cheap headers
+//! cannot keep the branch with the most work out.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -173,6 +176,69 @@ impl HeaderTree {
         self.rechoose_best();
     }
 
+    /// Makes room for `need` more headers if it can, by forgetting the
+    /// branches with the least work: never the path to the best header,
+    /// nor a branch whose tip has at least `floor` work. Returns the
+    /// headers forgotten.
+    ///
+    /// The bound alone would let peers that answer first fill the tree
+    /// with long branches of cheap headers and leave no room for the
+    /// branch with the most work; this keeps the most work instead.
+    pub fn make_room(&mut self, need: usize, floor: &Work) -> HashSet<Hash> {
+        let budget = MAX_TREE_HEADERS.saturating_sub(need);
+        if self.nodes.len() <= budget {
+            return HashSet::new();
+        }
+        let parents: HashSet<Hash> = self.nodes.values().map(|n| n.prev).collect();
+        let mut leaves: Vec<(Work, Hash)> = self
+            .nodes
+            .iter()
+            .filter(|(h, _)| !parents.contains(*h))
+            .map(|(h, n)| (n.work, *h))
+            .collect();
+        // The most work first, then the lowest hash: the same choice every
+        // time.
+        leaves.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let mut keep: HashSet<Hash> = HashSet::new();
+        let forced = self.best.map(|b| b.hash);
+        for leaf in forced
+            .into_iter()
+            .chain(leaves.iter().map(|l| l.1))
+            .collect::<Vec<_>>()
+        {
+            let path = self.path_outside(&leaf, &keep);
+            let must =
+                Some(leaf) == forced || self.nodes.get(&leaf).is_some_and(|n| n.work >= *floor);
+            if must || keep.len() + path.len() <= budget {
+                keep.extend(path);
+            }
+        }
+        let gone: HashSet<Hash> = self
+            .nodes
+            .keys()
+            .filter(|h| !keep.contains(*h))
+            .copied()
+            .collect();
+        self.nodes.retain(|h, _| keep.contains(h));
+        self.rechoose_best();
+        gone
+    }
+
+    /// The headers from `leaf` down to the first one in `keep` or the
+    /// chain.
+    fn path_outside(&self, leaf: &Hash, keep: &HashSet<Hash>) -> Vec<Hash> {
+        let mut out = Vec::new();
+        let mut cur = *leaf;
+        while let Some(n) = self.nodes.get(&cur) {
+            if keep.contains(&cur) {
+                break;
+            }
+            out.push(cur);
+            cur = n.prev;
+        }
+        out
+    }
+
     /// A block proved invalid: it and every header descending from it go,
     /// and are refused from now on. Returns the headers removed.
     pub fn invalidate(&mut self, hash: &Hash) -> HashSet<Hash> {
@@ -272,5 +338,71 @@ mod tests {
         t.sweep([]);
         assert!(t.is_empty());
         assert_eq!(t.best(), None);
+    }
+
+    #[test]
+    fn a_full_tree_forgets_its_weakest_branches_never_the_best() {
+        let mut t = HeaderTree::default();
+        let mut n = 0u32;
+        let mut id = || {
+            n += 1;
+            let mut b = [0u8; 32];
+            b[..4].copy_from_slice(&n.to_be_bytes());
+            Hash(b)
+        };
+        // The best branch: few headers, much work. Then cheap branches
+        // fill the rest.
+        let mut prev = h(0);
+        let mut best = Vec::new();
+        for i in 1..=10u64 {
+            let x = id();
+            assert!(t.insert(
+                Tip {
+                    hash: x,
+                    height: i,
+                    work: w(1_000 * i)
+                },
+                prev
+            ));
+            best.push(x);
+            prev = x;
+        }
+        let mut cheap = Vec::new();
+        while t.room() > 0 {
+            let x = id();
+            let height = 1 + (cheap.len() as u64 % 3);
+            assert!(t.insert(
+                Tip {
+                    hash: x,
+                    height,
+                    work: w(height)
+                },
+                h(0)
+            ));
+            cheap.push(x);
+        }
+        assert!(!t.insert(
+            Tip {
+                hash: id(),
+                height: 1,
+                work: w(1)
+            },
+            h(0)
+        ));
+        // Headers with less work than every branch make no room.
+        assert!(t.make_room(5, &w(1)).is_empty());
+        assert_eq!(t.room(), 0);
+        // With more work they do, taking the weakest first.
+        let gone = t.make_room(5, &w(2));
+        assert_eq!(gone.len(), 5);
+        assert!(gone.iter().all(|g| cheap.contains(g)));
+        assert!(gone.iter().all(|g| !t.nodes.contains_key(g)));
+        assert_eq!(t.room(), 5);
+        // However much room is asked, the best branch stays.
+        let gone = t.make_room(MAX_TREE_HEADERS, &[0xff; 32]);
+        assert_eq!(gone.len(), cheap.len() - 5);
+        assert_eq!(t.len(), best.len());
+        assert_eq!(t.best().unwrap().hash, best[9]);
+        assert_eq!(t.branch(&best[9], None).0.len(), 10);
     }
 }

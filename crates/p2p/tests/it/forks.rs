@@ -306,3 +306,122 @@ fn an_invalid_block_takes_its_branch_out_and_the_download_moves_on() {
         "headers on the invalid block are refused"
     );
 }
+
+/// Work per header of the honest chain; a liar's cheap headers add 1.
+const HONEST_WORK: u64 = 4;
+
+/// A chain where a header's work shows in its nonce: the liars' branches
+/// (nonce 1,000 and up) are cheap, the honest chain's headers dear.
+struct Weighted<'a>(&'a HashMap<Hash, (u64, Hash)>);
+
+impl luminex_p2p::sync::ChainView for Weighted<'_> {
+    fn known(&self, hash: &Hash) -> Option<(u64, [u8; 32])> {
+        self.0.get(hash).map(|b| (b.0, work(b.0 * HONEST_WORK)))
+    }
+
+    fn header_work(&self, h: &luminex_primitives::Header) -> Option<[u8; 32]> {
+        let cheap = matches!(h, luminex_primitives::Header::Pow(p) if p.nonce >= 1_000);
+        Some(work(if cheap { 1 } else { HONEST_WORK }))
+    }
+}
+
+#[test]
+fn peers_filling_the_header_tree_with_cheap_branches_do_not_stall_the_sync() {
+    const HONEST: usize = 12_000;
+    const LIARS: u32 = 6;
+    let genesis = crate::memchain::genesis();
+    let mut honest = vec![genesis.clone()];
+    honest.extend(branch(genesis.hash(), HONEST, 7));
+    let index: HashMap<Hash, usize> = honest
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.hash(), i))
+        .collect();
+    // Each liar has a branch of its own from genesis, longer than the
+    // honest chain but with less work, claims far more work than either,
+    // answers every headers request first and in full, and has no blocks.
+    let liars: Vec<Vec<Block>> = (1..=LIARS)
+        .map(|p| {
+            let mut b = vec![genesis.clone()];
+            b.extend(branch(genesis.hash(), 2 * HONEST, 1_000 + p));
+            b
+        })
+        .collect();
+    let liar_index: Vec<HashMap<Hash, usize>> = liars
+        .iter()
+        .map(|l| l.iter().enumerate().map(|(i, b)| (b.hash(), i)).collect())
+        .collect();
+    let mut s: Syncer<u32> = Syncer::new(SyncConfig::default());
+    for p in 1..=LIARS {
+        s.peer_status(p, 1_000_000, work(1_000_000_000));
+    }
+    let honest_id = LIARS + 1;
+    s.peer_status(honest_id, HONEST as u64, work(HONEST as u64 * HONEST_WORK));
+    let mut f = Follower::new(genesis.hash());
+    let local = |f: &Follower| Local {
+        height: f.tip.1,
+        work: work(f.tip.1 * HONEST_WORK),
+        locator: vec![f.tip.0],
+    };
+    let mut pending = s.poll(&local(&f));
+    let mut most_tree = 0;
+    let mut rounds = 0u64;
+    while f.tip.1 < HONEST as u64 && !pending.is_empty() && rounds < 2_000 {
+        rounds += 1;
+        // Each round the liars' answers come first, and they claim more
+        // work again (as a status a second would).
+        pending.sort_by_key(|r| (r.0 == honest_id, r.1));
+        for (p, t, req) in std::mem::take(&mut pending) {
+            let (blocks, idx) = if p == honest_id {
+                (&honest, &index)
+            } else {
+                (&liars[p as usize - 1], &liar_index[p as usize - 1])
+            };
+            let r = match req {
+                Request::Headers { locator, max } => {
+                    let start = locator
+                        .iter()
+                        .find_map(|h| idx.get(h))
+                        .copied()
+                        .unwrap_or(0);
+                    let h: Vec<_> = blocks[start + 1..]
+                        .iter()
+                        .take(max as usize)
+                        .map(|b| b.header)
+                        .collect();
+                    s.on_headers(t, &h, &Weighted(&f.blocks))
+                }
+                Request::Blocks(hashes) if p == honest_id => {
+                    let b = hashes.iter().map(|h| honest[index[h]].clone()).collect();
+                    s.on_blocks(t, b)
+                }
+                Request::Blocks(_) => {
+                    s.on_not_found(t);
+                    Ok(())
+                }
+                r => panic!("{r:?}"),
+            };
+            if p == honest_id {
+                r.unwrap_or_else(|e| panic!("the honest peer was refused: {e}"));
+            }
+            most_tree = most_tree.max(s.tree_len());
+            for (b, _) in s.take_ready() {
+                f.import(&b);
+            }
+        }
+        for p in 1..=LIARS {
+            s.peer_status(p, 1_000_000 + rounds, work(1_000_000_000 + rounds));
+        }
+        pending = s.poll(&local(&f));
+    }
+    assert_eq!(
+        f.tip,
+        (honest[HONEST].hash(), HONEST as u64),
+        "synced the honest chain ({rounds} rounds)"
+    );
+    assert!(most_tree <= MAX_TREE_HEADERS, "{most_tree}");
+    assert!(
+        most_tree > MAX_TREE_HEADERS - MAX_HEADERS as usize,
+        "the liars filled the tree: {most_tree}"
+    );
+}

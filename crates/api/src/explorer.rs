@@ -153,9 +153,10 @@ pub async fn stats(State(node): State<Arc<Node>>) -> Result<Json<StatsJson>, Api
 }
 
 /// The coins that exist when the tip is `tip`: those in the UTXO set and,
-/// on staking chains, those the staking state holds. A scan of the whole
-/// set, so the last answer is kept and reused until the tip moves (a tip
-/// hash names one UTXO set, whichever node asks).
+/// on staking chains, those the staking state holds. The UTXO set's value
+/// is a running total the store keeps (counted by one scan the first time),
+/// so this is constant-time however large the set; the last answer is kept
+/// until the tip moves.
 fn supply_at(node: &Node, tip: luminex_primitives::Hash) -> Result<u64, ApiError> {
     static LAST: parking_lot::Mutex<Option<(luminex_primitives::Hash, u64)>> =
         parking_lot::Mutex::new(None);
@@ -165,18 +166,13 @@ fn supply_at(node: &Node, tip: luminex_primitives::Hash) -> Result<u64, ApiError
         }
     }
     let before = node.chain.tip().hash;
-    let set = node.chain.all_utxos()?;
-    let unspent: u128 = set
-        .values()
-        .map(|c| u128::from(c.output.amount.base()))
-        .sum();
+    let unspent = node.chain.utxo_value()?;
     // Coins are also bonded, unbonding or in the reward pot on staking
     // chains: a stake moves coins, it does not destroy them.
     let held = node.chain.with_staking(|s| s.held());
     let supply = u64::try_from(unspent + held).unwrap_or(u64::MAX);
-    // The set is of some tip between the two reads: kept only when both
-    // name the same one (a block connected meanwhile leaves it unknown
-    // which the set is of).
+    // The two are of some tip between the reads: kept only when both reads
+    // name the same one.
     if node.chain.tip().hash == before {
         *LAST.lock() = Some((before, supply));
     }

@@ -320,7 +320,9 @@ pub fn connect_genesis(block: &Block) -> Connected {
 }
 
 /// The UTXO changes that undo `block` given its undo data: remove every
-/// output it created, restore every coin it spent.
+/// output it created that is unspent at its end (outputs a later
+/// transaction of the same block spent never reached the set), restore
+/// every coin it spent from before it.
 pub fn disconnect_block(block: &Block, height: u64, undo: &BlockUndo) -> UtxoChanges {
     let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
     disconnect_block_with_ids(block, height, undo, &txids)
@@ -338,6 +340,11 @@ pub fn disconnect_block_with_ids(
     let mut removed = HashMap::new();
     for (index, txid) in txids.iter().enumerate().take(block.txs.len()) {
         add_outputs(&mut removed, block, index, *txid, height);
+    }
+    for tx in block.txs.iter().skip(1) {
+        for input in &tx.inputs {
+            removed.remove(input);
+        }
     }
     let mut spent: Vec<_> = removed.into_iter().collect();
     spent.sort_unstable_by_key(|(op, _)| *op);

@@ -120,7 +120,14 @@ fn spending_an_output_created_earlier_in_the_block_is_allowed() {
     let mut after = before.clone();
     c.changes.apply_to(&mut after);
     assert_eq!(after, chain.utxos);
-    disconnect_block(&block, height, &c.undo).apply_to(&mut after);
+    let undo = disconnect_block(&block, height, &c.undo);
+    // Disconnecting removes what connecting created and restores what it
+    // spent, exactly: not the output spent inside the block (the running
+    // value of the UTXO set is kept from these lists).
+    assert!(!undo.spent.iter().any(|(op, _)| *op == a_out.0));
+    assert_eq!(undo.spent, c.changes.created);
+    assert_eq!(undo.created, c.changes.spent);
+    undo.apply_to(&mut after);
     assert_eq!(after, before);
 }
 

@@ -286,6 +286,33 @@ impl ChainStore {
     /// changes applied, as of one state of the chain (read without holding
     /// the cache, as [`ChainStore::address_utxos`] is).
     pub fn all_utxos(&self) -> Result<HashMap<OutPoint, Coin>, StoreError> {
+        self.with_all_utxos(|utxos, _| utxos)
+    }
+
+    /// The value of every coin in the UTXO set, base units: counted once by
+    /// a scan of the set, then kept by every block connected or
+    /// disconnected (as Bitcoin Core's coin statistics index keeps its
+    /// totals), so asking again costs nothing.
+    pub fn utxo_value(&self) -> Result<u128, StoreError> {
+        if let Some(total) = self.utxos.hold().total() {
+            return Ok(total);
+        }
+        self.with_all_utxos(|utxos, cache| {
+            let total: u128 = utxos
+                .values()
+                .map(|c| u128::from(c.output.amount.base()))
+                .sum();
+            cache.set_total(total);
+            total
+        })
+    }
+
+    /// Calls `f` with every coin in the UTXO set and the cache held at the
+    /// state the set is of.
+    fn with_all_utxos<R>(
+        &self,
+        f: impl FnOnce(HashMap<OutPoint, Coin>, &mut super::utxo_cache::CacheView<'_>) -> R,
+    ) -> Result<R, StoreError> {
         let scan = || -> Result<HashMap<OutPoint, Coin>, StoreError> {
             Ok(self
                 .kv
@@ -296,14 +323,14 @@ impl ChainStore {
         for _ in 0..OPTIMISTIC_SCANS {
             let version = self.utxos.hold().version();
             let mut utxos = scan()?;
-            if let Some(cache) = self.utxos.hold_at(version) {
+            if let Some(mut cache) = self.utxos.hold_at(version) {
                 cache.overlay(&mut utxos);
-                return Ok(utxos);
+                return Ok(f(utxos, &mut cache));
             }
         }
-        let cache = self.utxos.hold();
+        let mut cache = self.utxos.hold();
         let mut utxos = scan()?;
         cache.overlay(&mut utxos);
-        Ok(utxos)
+        Ok(f(utxos, &mut cache))
     }
 }

@@ -24,7 +24,6 @@
 //! database: it holds the coin's latest flushed value, and no value of it
 //! is newer.
 
-use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 use parking_lot::MutexGuard;
@@ -69,6 +68,10 @@ struct Inner {
     /// finished): a reader that finds it unchanged after reading the
     /// database saw the database together with this same cache.
     version: u64,
+    /// The value of every unspent coin, the database's and the cache's
+    /// together, once counted ([`CacheView::set_total`]): kept current by
+    /// every block applied, so it is counted once, not per query.
+    total: Option<u128>,
 }
 
 impl Inner {
@@ -152,6 +155,17 @@ impl UtxoCache {
     pub(super) fn apply(&self, changes: &UtxoChanges, keys: &mut IndexKeys, created: Created) {
         let mut inner = self.inner.lock();
         inner.version += 1;
+        if let Some(total) = inner.total {
+            let sum = |coins: &[(OutPoint, Coin)]| -> u128 {
+                coins
+                    .iter()
+                    .map(|(_, c)| u128::from(c.output.amount.base()))
+                    .sum()
+            };
+            // A change that would take it below zero cannot happen on a
+            // consistent set; it is counted again rather than trusted.
+            inner.total = (total + sum(&changes.created)).checked_sub(sum(&changes.spent));
+        }
         let Inner {
             coins,
             by_address,
@@ -306,6 +320,17 @@ impl CacheView<'_> {
                 utxos.insert(*op, e.coin);
             }
         }
+    }
+
+    /// The value of the whole UTXO set, if counted since the store opened.
+    pub(super) fn total(&self) -> Option<u128> {
+        self.0.total
+    }
+
+    /// Records the value of the whole UTXO set, counted from a scan read
+    /// while this view was held; blocks applied from now on keep it.
+    pub(super) fn set_total(&mut self, total: u128) {
+        self.0.total = Some(total);
     }
 
     /// Whether the cache holds `op` as spent.
@@ -499,15 +524,11 @@ impl Drop for ChainStore {
 /// its undo data: every output it creates that no later transaction of
 /// the block spends, and every coin from before it that it spends.
 pub(super) fn connect_changes(block: &Block, height: u64, undo: &BlockUndo) -> UtxoChanges {
-    // Disconnecting removes every output and restores the spent coins.
+    // Disconnecting removes the outputs unspent at the block's end and
+    // restores the coins it spent: connecting is the inverse.
     let inverse = disconnect_block(block, height, undo);
-    let inputs: HashSet<&OutPoint> = block.txs.iter().flat_map(|t| t.inputs.iter()).collect();
     UtxoChanges {
-        created: inverse
-            .spent
-            .into_iter()
-            .filter(|(op, _)| !inputs.contains(op))
-            .collect(),
+        created: inverse.spent,
         spent: inverse.created,
     }
 }

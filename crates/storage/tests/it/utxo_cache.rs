@@ -165,6 +165,14 @@ fn check_addresses(
 /// Budgets: flush after every block, after a few, rarely, never.
 const BUDGETS: [usize; 4] = [0, 4 << 10, 64 << 10, 1 << 30];
 
+/// The value of a UTXO set, base units.
+fn value(utxos: &HashMap<OutPoint, Coin>) -> u128 {
+    utxos
+        .values()
+        .map(|c| u128::from(c.output.amount.base()))
+        .sum()
+}
+
 fn run_model(kv: Arc<dyn KvStore>, seed: u64, steps: usize) {
     let mut rng = Rng(seed);
     let ks = keys();
@@ -215,6 +223,15 @@ fn run_model(kv: Arc<dyn KvStore>, seed: u64, steps: usize) {
         for (op, coin) in chain.utxos.iter().take(5) {
             assert_eq!(store.coin(op).unwrap(), Some(*coin));
         }
+        // The set's value, counted once (on some steps only, so blocks
+        // and reorganisations also keep a count made long before them).
+        if step % 7 == 0 || rng.below(3) == 0 {
+            assert_eq!(
+                store.utxo_value().unwrap(),
+                value(&chain.utxos),
+                "step {step}: the UTXO set's value"
+            );
+        }
         check_addresses(&store, &chain.utxos, &ks, step);
     }
     assert!(reorgs > 0 && closes > 0, "{reorgs} reorgs, {closes} closes");
@@ -223,6 +240,7 @@ fn run_model(kv: Arc<dyn KvStore>, seed: u64, steps: usize) {
     drop(store);
     let store = open(&kv, &spec, 0);
     assert_eq!(store.all_utxos().unwrap(), chain.utxos);
+    assert_eq!(store.utxo_value().unwrap(), value(&chain.utxos));
     assert_eq!(store.utxo_cache_bytes(), 0, "nothing applied again");
     check_addresses(&store, &chain.utxos, &ks, steps);
     store.check_consistency().unwrap();

@@ -61,7 +61,7 @@ pub enum StakingCommand {
         #[arg(long)]
         validator_key: PathBuf,
         /// Coins to bond, e.g. 1000.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::wallet_cmd::broadcast::positive_amount)]
         amount: Amount,
         #[command(flatten)]
         /// Fee rate and waiting.
@@ -74,7 +74,7 @@ pub enum StakingCommand {
         #[arg(long)]
         validator_key: PathBuf,
         /// Coins to unbond.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::wallet_cmd::broadcast::positive_amount)]
         amount: Amount,
         /// Who receives the coins when released (default: this wallet's
         /// first address).
@@ -90,7 +90,7 @@ pub enum StakingCommand {
         #[arg(long)]
         validator: String,
         /// Coins to delegate.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::wallet_cmd::broadcast::positive_amount)]
         amount: Amount,
         #[command(flatten)]
         /// Fee rate and waiting.
@@ -102,7 +102,7 @@ pub enum StakingCommand {
         #[arg(long)]
         validator: String,
         /// Coins to unbond.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::wallet_cmd::broadcast::positive_amount)]
         amount: Amount,
         /// Who receives the coins when released (default: this wallet's
         /// first address).

@@ -128,7 +128,7 @@ pub enum WalletCommand {
         #[arg(long)]
         to: String,
         /// Amount in coins, e.g. 12.5.
-        #[arg(long)]
+        #[arg(long, value_parser = broadcast::positive_amount)]
         amount: Amount,
         /// Fee rate in base units per byte (default: the chain's minimum; at
         /// most 1,000,000).

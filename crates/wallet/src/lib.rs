@@ -113,6 +113,18 @@ pub enum WalletError {
 /// command line and in the browser: a mistyped rate is refused, not paid.
 pub const MAX_FEE_RATE: u64 = 1_000_000;
 
+/// The most one transaction pays in fees unless told otherwise, in coins
+/// (the command line's `--max-fee` default; the browser wallet's ceiling):
+/// as Bitcoin Core's `-maxtxfee`, whatever the fee rate, so a mistyped rate
+/// or a very large transaction is refused rather than paid. A payment of
+/// a few coins at the chain's minimum rate pays a few thousandths of it.
+pub const DEFAULT_MAX_FEE: &str = "0.1";
+
+/// [`DEFAULT_MAX_FEE`] as an amount.
+pub fn default_max_fee() -> luminex_primitives::Amount {
+    DEFAULT_MAX_FEE.parse().expect("a valid amount")
+}
+
 /// Where a wallet's keys come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]

@@ -487,6 +487,7 @@ wallet-review-button = Prüfen
 wallet-amount-bad = „{ $term }“ ist kein Betrag: Geben Sie Coins über 0 mit bis zu 8 Nachkommastellen an. Nichts wurde geändert.
 wallet-fee-rate-bad = Der Gebührensatz muss eine ganze Zahl von { $min } bis { $max } sein. Nichts wurde geändert.
 wallet-insufficient = Betrag plus Gebühr ({ $needed }) ist mehr, als die Wallet jetzt ausgeben kann ({ $available }). Nichts wurde geändert.
+wallet-fee-too-high = Diese Zahlung würde { $fee } Gebühren zahlen, mehr als die höchstens { $max }, die diese Wallet zahlt. Senken Sie den Gebührensatz oder senden Sie sie mit `luminex wallet send --max-fee`. Nichts wurde geändert.
 wallet-payment-refused = Die Zahlung ist nicht möglich: { $error }. Es wurde nichts geändert.
 wallet-review-title = Zahlung bestätigen
 wallet-review-summary = { $amount } an { $to } zahlen. Genau das wird signiert:

@@ -485,6 +485,7 @@ wallet-review-button = Review
 wallet-amount-bad = “{ $term }” is not an amount: give coins above 0 with up to 8 decimals. Nothing changed.
 wallet-fee-rate-bad = The fee rate must be a whole number from { $min } to { $max }. Nothing changed.
 wallet-insufficient = The amount plus its fee ({ $needed }) is more than the wallet can spend now ({ $available }). Nothing changed.
+wallet-fee-too-high = This payment would pay { $fee } in fees, more than the { $max } this wallet pays at most. Lower the fee rate, or send it with `luminex wallet send --max-fee`. Nothing changed.
 wallet-payment-refused = The payment cannot be made: { $error }. Nothing changed.
 wallet-review-title = Confirm the payment
 wallet-review-summary = Pay { $amount } to { $to }. This is exactly what will be signed:

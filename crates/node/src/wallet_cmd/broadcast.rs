@@ -14,12 +14,21 @@ use luminex_wallet::Wallet;
 
 use crate::client::{Client, ClientError};
 
-/// The default of `--max-fee`, in coins: as Bitcoin Core's `-maxtxfee`, a
-/// ceiling on the fee of one transaction, whatever its fee rate, so that a
-/// mistyped `--fee-rate` (or a very large transaction) is refused rather
-/// than paid. A payment of a few coins at the chain's minimum rate pays a
-/// few thousandths of this.
-pub const DEFAULT_MAX_FEE: &str = "0.1";
+/// The default of `--max-fee`, in coins ([`luminex_wallet::DEFAULT_MAX_FEE`],
+/// which the browser wallet holds to as well).
+pub const DEFAULT_MAX_FEE: &str = luminex_wallet::DEFAULT_MAX_FEE;
+
+/// Parses `--amount` of a payment or a staking command: coins, more than
+/// zero (an output of 0 is invalid on every chain, and a stake of 0 bonds
+/// nothing), refused here rather than by the node after the wallet has
+/// planned and signed it.
+pub fn positive_amount(s: &str) -> Result<Amount, String> {
+    let a: Amount = s.parse().map_err(|e| format!("{e}"))?;
+    if a == Amount::ZERO {
+        return Err("must be more than 0".into());
+    }
+    Ok(a)
+}
 
 /// The fee `tx` pays: what its inputs (found in `coins`) bring, less its
 /// outputs and what it bonds. `None` when an input is not among `coins`

@@ -54,7 +54,7 @@ pub enum PstCommand {
         #[arg(long)]
         to: String,
         /// Amount in coins.
-        #[arg(long)]
+        #[arg(long, value_parser = super::broadcast::positive_amount)]
         amount: Amount,
         /// Fee rate in base units per byte (default: the chain's minimum).
         #[arg(long)]

@@ -145,6 +145,22 @@ fn bad_command_lines_and_configs_fail_cleanly() {
             "{args:?}"
         );
     }
+    // An amount of 0 is refused before the wallet plans or signs anything.
+    for args in [
+        vec!["wallet", "send", "--to", "x", "--amount", "0"],
+        vec![
+            "wallet", "pst", "create", "--to", "x", "--amount", "0.0", "--out", "p",
+        ],
+        vec!["wallet", "stake", "--validator-key", "k", "--amount", "0"],
+        vec!["wallet", "unstake", "--validator-key", "k", "--amount", "0"],
+        vec!["wallet", "delegate", "--validator", "v", "--amount", "0"],
+        vec!["wallet", "undelegate", "--validator", "v", "--amount", "0"],
+    ] {
+        let out = luminex(d, port, &args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("must be more than 0"), "{args:?}: {err}");
+    }
     // Reading commands do not create a chain where there is none.
     let out_file = d.join("out.blocks").display().to_string();
     for args in [

@@ -239,6 +239,21 @@ pub async fn plan(
             )
         }
     };
+    // The command line's `--max-fee` default is this page's ceiling: a
+    // fee past it is refused, not offered for confirmation.
+    let max_fee = luminex_wallet::default_max_fee();
+    if plan.fee > max_fee {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t_args(
+                "wallet-fee-too-high",
+                [
+                    ("fee", plan.fee.to_string().into()),
+                    ("max", max_fee.to_string().into()),
+                ],
+            ),
+        );
+    }
     let id = crate::admin::access::random_hex();
     let body = review(&w, &v, &name, &id, &plan, amount, fee_rate);
     w.with_held(&v.id, |h| {

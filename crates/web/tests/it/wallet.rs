@@ -639,6 +639,12 @@ async fn a_payment_is_shown_signed_sent_and_followed_to_its_block() {
             StatusCode::BAD_REQUEST,
             "fee rate must be",
         ),
+        // A rate within bounds whose fee (~0.5 coin) passes the ceiling.
+        (
+            format!("to={}&amount=1&fee_rate=10000&csrf={csrf}", enc(&back)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "more than the 0.1 this wallet pays at most",
+        ),
     ] {
         let r = post(&s, "/wallet/w/frank/send", &c, &f).await;
         assert_eq!(r.status, status, "{f}: {}", r.body);

@@ -32,7 +32,7 @@ impl ChainStore {
             header: tip.header,
         };
         let consensus =
-            self.with_context(|ctx| self.rules.connect_consensus(block, &parent, ctx))?;
+            self.with_context_read(|ctx| self.rules.connect_consensus(block, &parent, ctx))??;
         let coins = self.load_coins(block.txs.iter().skip(1).flat_map(|t| t.inputs.iter()))?;
         let ctx = BlockContext {
             height: tip.height + 1,
@@ -186,11 +186,11 @@ impl ChainStore {
             height: tip.height,
             header: tip.header,
         };
-        self.with_context(|ctx| {
+        self.with_context_read(|ctx| {
             self.rules
                 .check_header(&block.header, &parent, ctx, now_ms)?;
             self.rules.connect_consensus(block, &parent, ctx)
-        })?;
+        })??;
         let coins = self.load_coins(block.txs.iter().skip(1).flat_map(|t| t.inputs.iter()))?;
         let ctx = BlockContext {
             height: tip.height + 1,

@@ -239,7 +239,19 @@ impl ChainStore {
                 // Stored but off the main chain (it was disconnected) and
                 // now extending the tip: connect it again.
                 let rec = *rec;
-                if index.on_main(&hash, rec.height) || block.header.prev_hash() != self.tip().hash {
+                let tip = self.tip();
+                if index.on_main(&hash, rec.height) || block.header.prev_hash() != tip.hash {
+                    drop(index);
+                    // A stored branch with more work than the tip is one a
+                    // switch failed to reach (a read or write error): the
+                    // block offered again tries it again.
+                    if rec.chain_work > tip.chain_work {
+                        let before = acc.connected.len();
+                        self.activate_best_chain(cache, acc)?;
+                        if acc.connected.len() > before {
+                            return Ok(AcceptStatus::MainChain);
+                        }
+                    }
                     return Ok(AcceptStatus::Duplicate);
                 }
                 drop(index);
@@ -289,10 +301,10 @@ impl ChainStore {
             height: parent.height,
             header: parent.header,
         };
-        self.with_context(|ctx| {
+        self.with_context_read(|ctx| {
             self.rules
                 .check_header(&block.header, &p, ctx, now.saturating_mul(1000))
-        })?;
+        })??;
         let record = HeaderRecord {
             header: block.header,
             height: parent.height + 1,
@@ -489,14 +501,30 @@ impl ChainStore {
         let mut disconnected = Vec::new();
         let mut connected: Vec<Arc<Block>> = Vec::new();
         branch.reverse();
-        let (result, disconnect_ms) = self.switch_branch(
+        let switched = self.switch_branch(
             fork_height,
             branch,
             cache,
             acc,
             &mut disconnected,
             &mut connected,
-        )?;
+        );
+        let (result, disconnect_ms) = match switched {
+            Ok(r) => r,
+            Err(e) => {
+                // A read or write failed half-way (a damaged block record,
+                // an I/O error): the old branch, which was valid, comes
+                // back, so the tip does not stay at the fork with nobody
+                // told of the blocks disconnected. A halted store changes
+                // nothing more; it says why at the next change.
+                if !matches!(e, ChainError::Halted(_)) && self.halted().is_none() {
+                    if let Err(back) = self.restore_branch(fork_height, &disconnected, cache) {
+                        tracing::error!(error = %back, "could not go back to the old branch after a failed switch");
+                    }
+                }
+                return Err(e);
+            }
+        };
         if depth > 0 {
             tracing::info!(
                 depth,
@@ -510,21 +538,34 @@ impl ChainStore {
         if let Some((hash, record, e)) = result {
             self.mark_invalid(&hash, record)?;
             // Back to the old chain, which was valid.
-            while self.tip().height > fork_height {
-                self.disconnect_inner()?;
-            }
-            for old in disconnected.iter().rev() {
-                let hash = old.hash();
-                let rec = self.index.read().headers.get(&hash).copied();
-                let rec =
-                    rec.ok_or_else(|| ChainError::Inconsistent("old tip header missing".into()))?;
-                self.connect_tip(Incoming::Shared(old), rec, None, cache, true)?;
-            }
+            self.restore_branch(fork_height, &disconnected, cache)?;
             return Ok(Some((hash, e)));
         }
         acc.disconnected.extend(disconnected);
         acc.connected.extend(connected);
         Ok(None)
+    }
+
+    /// Disconnects down to `fork_height` and connects `old` again (the
+    /// blocks a switch disconnected, tip first): back to the branch the
+    /// switch left.
+    fn restore_branch(
+        &self,
+        fork_height: u64,
+        old: &[Arc<Block>],
+        cache: &SigCache,
+    ) -> Result<(), ChainError> {
+        while self.tip().height > fork_height {
+            self.disconnect_inner()?;
+        }
+        for block in old.iter().rev() {
+            let hash = block.hash();
+            let rec = self.index.read().headers.get(&hash).copied();
+            let rec =
+                rec.ok_or_else(|| ChainError::Inconsistent("old tip header missing".into()))?;
+            self.connect_tip(Incoming::Shared(block), rec, None, cache, true)?;
+        }
+        Ok(())
     }
 
     /// Refuses a change that would disconnect blocks above `fork_height`
@@ -547,7 +588,9 @@ impl ChainStore {
         hash: &Hash,
         height: u64,
     ) -> Result<(), ChainError> {
-        self.with_context(|ctx| self.rules.check_certificate(certificate, hash, height, ctx))?;
+        self.with_context_read(|ctx| {
+            self.rules.check_certificate(certificate, hash, height, ctx)
+        })??;
         Ok(())
     }
 

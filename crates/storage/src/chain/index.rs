@@ -45,6 +45,10 @@ pub(super) struct Context<'a> {
     pub(super) kv: &'a dyn KvStore,
     /// The staking state after the tip, on staking chains.
     pub(super) staking: Option<&'a luminex_ledger::StakingState>,
+    /// The first read that failed: the rules saw "no record", so their
+    /// verdict is about the disk, not the block
+    /// ([`ChainStore::with_context_read`]).
+    pub(super) failed: std::cell::RefCell<Option<StoreError>>,
 }
 
 impl HeaderChain for Context<'_> {
@@ -59,6 +63,7 @@ impl ChainContext for Context<'_> {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(height, error = %e, "reading consensus state failed");
+                self.failed.borrow_mut().get_or_insert(e);
                 None
             }
         }

@@ -758,7 +758,31 @@ impl ChainStore {
             index: &index,
             kv: &*self.kv,
             staking: self.stakes().then_some(&*staking),
+            failed: Default::default(),
         })
+    }
+
+    /// [`ChainStore::with_context`], failing with the store's error if a
+    /// read the rules made failed: their verdict (a missing consensus
+    /// state, say) would be about the disk, not the block, and must not
+    /// mark a block invalid for good.
+    pub(super) fn with_context_read<T>(
+        &self,
+        f: impl FnOnce(&dyn ChainContext) -> T,
+    ) -> Result<T, StoreError> {
+        let index = self.index.read();
+        let staking = self.staking.read();
+        let ctx = Context {
+            index: &index,
+            kv: &*self.kv,
+            staking: self.stakes().then_some(&*staking),
+            failed: Default::default(),
+        };
+        let out = f(&ctx);
+        match ctx.failed.into_inner() {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 
     /// The current tip.

@@ -199,10 +199,17 @@ impl ChainStore {
                     None => return Ok(None),
                 },
             };
+            // A row the cache holds as spent is skipped; one it holds as
+            // unspent takes the cache's value, which may be newer (the
+            // row's height is the block the coin's transaction was in at
+            // the last flush, before a reorganisation moved it).
             coins.extend(
                 rows.into_iter()
-                    .filter(|(k, _)| !cache.is_spent(&k.outpoint))
-                    .map(|(k, c)| (k.outpoint, c)),
+                    .filter_map(|(k, c)| match cache.get(&k.outpoint) {
+                        Some(Some(cached)) => Some((k.outpoint, cached)),
+                        Some(None) => None,
+                        None => Some((k.outpoint, c)),
+                    }),
             );
             if read < page {
                 break;

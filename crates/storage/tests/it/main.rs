@@ -10,6 +10,7 @@ mod fork_choice;
 mod forks;
 mod indexes;
 mod preverify;
+mod read_errors;
 mod recent;
 mod slashing;
 mod staking;

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use fjall::config::CompressionPolicy;
 use fjall::KvSeparationOptions;
@@ -61,7 +62,13 @@ pub struct FjallStore {
     tables: HashMap<TableId, Keyspace>,
     refs: Keyspace,
     files: BlockFiles,
+    /// Bytes committed to the database since the journal's size was last
+    /// looked at ([`FjallStore::bound_journal`]).
+    since_journal_check: AtomicU64,
 }
+
+/// Bytes committed between two looks at the journal's size.
+const JOURNAL_CHECK_BYTES: u64 = 16 << 20;
 
 /// Journals kept at most before fjall flushes the keyspaces holding the
 /// oldest (its minimum is 64 MiB).
@@ -88,10 +95,11 @@ impl FjallStore {
             // they hold, and a keyspace written rarely (most of ours)
             // flushes only when, at another keyspace's flush, the journals
             // are past this size: until then its writes sit in memory, and
-            // a restart replays them all. This bounds that at 128 MiB
-            // instead of fjall's 512; between flushes (none for the first
-            // ~20 minutes of a dev node at 200 tx/s) the journal still
-            // grows past it (BENCHMARKS.md, "Memory over time").
+            // a restart replays them all. fjall looks at the size only when
+            // some memtable fills (64 MiB), so with transactions in the
+            // block files the journal grew past any bound for many minutes
+            // (BENCHMARKS.md, "Memory over time"); the store looks itself
+            // (`bound_journal`).
             .max_journaling_size(MAX_JOURNAL_BYTES)
             // fjall's default workers for flushes and compactions (min(cores,
             // 4)). One worker saved the ~5% of CPU that fjall 3.1's worker 0
@@ -130,7 +138,45 @@ impl FjallStore {
             tables,
             refs,
             files,
+            since_journal_check: AtomicU64::new(0),
         })
+    }
+
+    /// Bytes of journal on disk (the active journal and those kept until
+    /// every keyspace has flushed what they hold).
+    pub fn journal_bytes(&self) -> u64 {
+        self.db.journal_disk_space().unwrap_or(0)
+    }
+
+    /// Keeps the journal near [`MAX_JOURNAL_BYTES`]: past it, every
+    /// keyspace's memtable is flushed (those written rarely hold the oldest
+    /// journals), after which fjall drops the journals nothing needs. fjall
+    /// itself looks only when a memtable fills, which keyspaces written
+    /// rarely never do; their writes then sat in memory and in an
+    /// ever-longer journal that a restart replayed in full.
+    fn bound_journal(&self, written: u64) {
+        let since = self
+            .since_journal_check
+            .fetch_add(written, Ordering::Relaxed)
+            + written;
+        if since < JOURNAL_CHECK_BYTES {
+            return;
+        }
+        self.since_journal_check.store(0, Ordering::Relaxed);
+        if self.journal_bytes() <= MAX_JOURNAL_BYTES {
+            return;
+        }
+        tracing::debug!(
+            journal_bytes = self.journal_bytes(),
+            "journal past its bound: flushing every keyspace"
+        );
+        for ks in self.tables.values().chain(std::iter::once(&self.refs)) {
+            // `rotate_memtable` is the public call fjall's own tests use to
+            // flush a keyspace; an empty memtable is left as it is.
+            if let Err(e) = ks.rotate_memtable() {
+                tracing::warn!(error = %e, "could not flush a keyspace to bound the journal");
+            }
+        }
     }
 
     fn ks(&self, id: TableId) -> &Keyspace {
@@ -167,7 +213,14 @@ impl FjallStore {
             Vec::new()
         }
         .into_iter();
+        let mut written = 0u64;
         for (table, key, value) in batch.ops {
+            // What reaches the journal: a transaction sent to the block
+            // files leaves only its reference there.
+            written += match (&value, table == TableId::Txs && to_files) {
+                (Some(v), false) => key.len() + v.len(),
+                _ => key.len() + 16,
+            } as u64;
             let ks = self.ks(table);
             match (table == TableId::Txs, value) {
                 (true, Some(_)) if to_files => {
@@ -186,7 +239,9 @@ impl FjallStore {
                 (false, None) => b.remove(ks, key),
             }
         }
-        b.commit().map_err(engine)
+        b.commit().map_err(engine)?;
+        self.bound_journal(written);
+        Ok(())
     }
 }
 

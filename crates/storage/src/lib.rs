@@ -41,7 +41,7 @@ pub use chain::{
     PreparedBlock, StoreOptions, StoredTx, Tip, DEFAULT_RECENT_BLOCK_BYTES,
     DEFAULT_UTXO_CACHE_BYTES, MAX_UNSYNCED_BATCHES,
 };
-pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES};
+pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES, MAX_JOURNAL_BYTES};
 pub use kv::{Batch, KvExt, KvStore, StoreError};
 pub use memory::MemoryStore;
 pub use preverify::{Preverifier, PreverifyHelp};

@@ -347,16 +347,9 @@ impl Mempool {
         } else {
             fee_rate(check.fee, c.size)
         };
-        if self.bytes + c.size > self.max_bytes {
-            if let Some((lowest, _, _)) = self.by_fee.first() {
-                if rate <= *lowest {
-                    return Err(MempoolError::Full {
-                        fee_rate: rate,
-                        lowest: *lowest,
-                    });
-                }
-            }
-        }
+        // What leaves to make room is decided before anything changes: a
+        // newcomer refused as `Full` evicts nothing.
+        let evict = self.eviction_for(&c, rate)?;
         self.refresh_staking();
         if let Some(pool) = self.staking.as_mut() {
             if StakingPool::concerns(&c.tx, &self.spec) {
@@ -383,20 +376,86 @@ impl Mempool {
                 sequence: self.sequence,
             },
         );
-        while self.bytes > self.max_bytes {
-            let Some(&(_, _, cheapest)) = self.by_fee.first() else {
-                break;
-            };
-            self.remove_with_descendants(&cheapest);
-        }
-        if !self.entries.contains_key(&c.txid) {
-            let lowest = self.by_fee.first().map_or(0, |(r, _, _)| *r);
-            return Err(MempoolError::Full {
-                fee_rate: rate,
-                lowest,
-            });
+        for txid in evict {
+            self.remove_with_descendants(&txid);
         }
         Ok(())
+    }
+
+    /// The transactions to evict (each with its descendants) for `c`,
+    /// paying `rate`, to fit: cheapest first, passing over any whose
+    /// descendants include one paying at least `rate` (a child paying for
+    /// its parent) and the newcomer's own parents. `Full` when what may
+    /// leave does not make room.
+    fn eviction_for(&self, c: &Candidate, rate: u64) -> Result<Vec<Hash>, MempoolError> {
+        let Some(need) = (self.bytes + c.size)
+            .checked_sub(self.max_bytes)
+            .filter(|n| *n > 0)
+        else {
+            return Ok(Vec::new());
+        };
+        let full = || MempoolError::Full {
+            fee_rate: rate,
+            lowest: self.by_fee.first().map_or(0, |(r, _, _)| *r),
+        };
+        let parents: HashSet<Hash> = c.tx.inputs.iter().map(|i| i.txid).collect();
+        let mut chosen: HashSet<Hash> = HashSet::new();
+        let mut roots = Vec::new();
+        let mut freed = 0;
+        for &(r, _, txid) in &self.by_fee {
+            if freed >= need {
+                break;
+            }
+            if r >= rate {
+                return Err(full());
+            }
+            if chosen.contains(&txid) {
+                continue;
+            }
+            let package = self.with_descendants(&txid);
+            let keep = package.iter().any(|d| {
+                parents.contains(d) || self.entries.get(d).is_some_and(|e| e.fee_rate >= rate)
+            });
+            if keep {
+                continue;
+            }
+            for d in package {
+                if chosen.insert(d) {
+                    freed += self.entries.get(&d).map_or(0, |e| e.size);
+                }
+            }
+            roots.push(txid);
+        }
+        if freed < need {
+            return Err(full());
+        }
+        Ok(roots)
+    }
+
+    /// `txid` and every pool transaction that spends it, directly or not.
+    fn with_descendants(&self, txid: &Hash) -> Vec<Hash> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![*txid];
+        while let Some(t) = stack.pop() {
+            let Some(e) = self.entries.get(&t) else {
+                continue;
+            };
+            if !seen.insert(t) {
+                continue;
+            }
+            out.push(t);
+            for vout in 0..e.tx.outputs.len() {
+                let op = OutPoint {
+                    txid: t,
+                    vout: vout as u32,
+                };
+                if let Some(child) = self.spends.get(&op) {
+                    stack.push(*child);
+                }
+            }
+        }
+        out
     }
 
     /// All admission steps in one call: tier 1, tier 2, signatures, insert.

@@ -1,6 +1,7 @@
 //! Mempool behaviour: admission, conflicts, chains, order, cap, expiry,
 //! staking.
 
+mod eviction;
 mod staking;
 
 use luminex_crypto::SigningKey;

@@ -1,0 +1,103 @@
+//! Eviction from a full pool: decided before anything changes, and never
+//! of a transaction paying at least what the newcomer pays.
+
+use super::*;
+
+/// A transfer of all of `coins` (one key) to `to`, minus `fee`.
+fn pay_many(
+    chain: &TestChain,
+    key: &SigningKey,
+    coins: &[(OutPoint, Coin)],
+    to: &SigningKey,
+    fee: u64,
+) -> Transaction {
+    let total: u64 = coins.iter().map(|c| c.1.output.amount.base()).sum();
+    let mut tx = Transaction {
+        version: 1,
+        chain_id: chain.spec.chain_id,
+        kind: TxKind::Transfer,
+        inputs: coins.iter().map(|c| c.0).collect(),
+        outputs: vec![TxOut {
+            amount: Amount::from_base(total - fee).unwrap(),
+            lock: lock_of(to),
+        }],
+        expiry_height: 0,
+        witnesses: vec![],
+        data: Vec::new(),
+    };
+    let spent: Vec<TxOut> = coins.iter().map(|c| c.1.output).collect();
+    sign_all(&chain.spec, &mut tx, key, &spent);
+    tx
+}
+
+/// A newcomer that the pool ends up refusing as `Full` has already
+/// evicted the cheaper transactions it displaced: they are gone although
+/// nothing took their place. Anyone can flush the bottom of every pool
+/// this way without ever paying a fee (the refused transaction is never
+/// admitted, relayed or mined).
+#[test]
+fn a_refused_newcomer_evicts_nothing() {
+    let (chain, ks, _) = setup(4);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let a = pay(&chain, &ks[0], c[0], &ks[1], 5_000); // cheap
+    let b = pay(&chain, &ks[0], c[1], &ks[1], 50_000); // rich
+    let one = a.encoded_len();
+    // Room for two one-input transactions.
+    let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100), one * 2 + one / 2);
+    pool.accept(a.clone(), &chain.utxos, h).unwrap();
+    pool.accept(b.clone(), &chain.utxos, h).unwrap();
+    // Two inputs (about twice the size), a fee rate between a's and b's.
+    let big = pay_many(&chain, &ks[0], &c[2..4], &ks[2], 30_000);
+    let rate = |t: &Transaction, fee: u64| fee * 1000 / t.encoded_len() as u64;
+    assert!(rate(&big, 30_000) > rate(&a, 5_000) && rate(&big, 30_000) < rate(&b, 50_000));
+    let r = pool.accept(big.clone(), &chain.utxos, h);
+    assert!(matches!(r, Err(MempoolError::Full { .. })), "{r:?}");
+    assert!(!pool.contains(&big.txid()));
+    assert!(
+        pool.contains(&a.txid()),
+        "the refused newcomer evicted `a` for nothing (pool: {} tx, {} of {} bytes)",
+        pool.len(),
+        pool.bytes(),
+        pool.max_bytes()
+    );
+}
+
+/// Eviction takes the cheapest transaction with all its descendants,
+/// whatever they pay: a child paying a far higher fee rate than the
+/// newcomer (a child-pays-for-parent bump) is evicted for it.
+#[test]
+fn eviction_never_drops_a_higher_fee_rate_than_the_newcomer_pays() {
+    let (chain, ks, _) = setup(3);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let parent = pay(&chain, &ks[0], c[0], &ks[1], 5_000);
+    let child = pay(&chain, &ks[1], out(&parent, 0), &ks[2], 500_000);
+    let other = pay(&chain, &ks[0], c[1], &ks[1], 40_000);
+    let newcomer = pay(&chain, &ks[0], c[2], &ks[3], 20_000);
+    let one = parent.encoded_len();
+    // Room for three.
+    let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100), one * 3 + one / 2);
+    for t in [&parent, &child, &other] {
+        pool.accept(t.clone(), &chain.utxos, h).unwrap();
+    }
+    let child_rate = pool.get(&child.txid()).unwrap().fee_rate;
+    // The cheapest transaction's package holds a child paying more than the
+    // newcomer, and the next cheapest pays more too: nothing may leave.
+    let r = pool.accept(newcomer.clone(), &chain.utxos, h);
+    assert!(matches!(r, Err(MempoolError::Full { .. })), "{r:?}");
+    for t in [&parent, &child, &other] {
+        assert!(
+            pool.contains(&t.txid()),
+            "child paying {child_rate}/kB kept"
+        );
+    }
+    // A newcomer paying more than the other transaction takes its place,
+    // passing over the parent whose child pays more.
+    let rich = pay(&chain, &ks[0], c[2], &ks[3], 300_000);
+    pool.accept(rich.clone(), &chain.utxos, h).unwrap();
+    assert!(!pool.contains(&other.txid()));
+    for t in [&parent, &child, &rich] {
+        assert!(pool.contains(&t.txid()));
+    }
+}

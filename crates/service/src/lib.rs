@@ -20,6 +20,8 @@ pub mod logbuf;
 pub mod metrics;
 mod node;
 pub mod pool;
+#[cfg(test)]
+mod pool_reorg_tests;
 pub mod records;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use luminex_ledger::{
     check_authority_change, AuthorityError, BlockError, BlockIds, ChainSpec, CheckedBlock, Coin,
-    Finality, KnownTx, SigCache, TxError, UtxoView,
+    ErrorClass, Finality, KnownTx, SigCache, TxError, UtxoView,
 };
 use luminex_mempool::{Candidate, Mempool, MempoolError};
 use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, Transaction, TxKind, TxOut};
@@ -458,6 +458,44 @@ impl Node {
                 let _ = self.submit(tx.clone());
             }
         }
+        self.drop_orphaned_spenders(&acc.disconnected);
+    }
+
+    /// After a reorganisation: pool transactions spending an output of a
+    /// disconnected transaction that came back neither in the pool nor on
+    /// the new chain (it conflicted with the new branch, or was a coinbase)
+    /// spend nothing that exists; they leave with their descendants. Kept,
+    /// they went into every block template, and every block mined from one
+    /// was refused.
+    fn drop_orphaned_spenders(&self, disconnected: &[Arc<Block>]) {
+        if disconnected.is_empty() {
+            return;
+        }
+        let mut pool = self.mempool.write();
+        let mut orphaned = Vec::new();
+        for b in disconnected {
+            for tx in &b.txs {
+                let txid = tx.txid();
+                if pool.contains(&txid) {
+                    continue;
+                }
+                for vout in 0..tx.outputs.len() as u32 {
+                    let op = OutPoint { txid, vout };
+                    let Some(spender) = pool.spender(&op) else {
+                        continue;
+                    };
+                    if !matches!(self.chain.coin(&op), Ok(Some(_))) {
+                        orphaned.push(spender);
+                    }
+                }
+            }
+        }
+        for txid in orphaned {
+            let gone = pool.remove_with_descendants(&txid);
+            if !gone.is_empty() {
+                tracing::debug!(%txid, removed = gone.len(), "pool transaction's input left with a reorganisation");
+            }
+        }
     }
 
     /// Tells the new tip's watchers (long polling, Stratum) and the
@@ -571,16 +609,47 @@ impl Node {
     /// a file cut short. Returns (admitted, dropped) and removes the file.
     pub fn load_mempool(&self, path: &std::path::Path) -> std::io::Result<(usize, usize)> {
         let (mut admitted, mut dropped) = (0, 0);
+        // Refused for a missing input: perhaps a parent saved after it (a
+        // parent a reorganisation put back in the pool after its child).
+        let mut waiting = Vec::new();
         for record in crate::records::Reader::open(path, self.spec.max_tx_bytes)? {
             let Ok(record) = record else {
                 dropped += 1;
                 break;
             };
-            match luminex_primitives::Decode::decode_all(&record).map(|tx| self.submit(tx)) {
-                Ok(Ok(_)) => admitted += 1,
-                _ => dropped += 1,
+            let Ok(tx) = luminex_primitives::Decode::decode_all(&record) else {
+                dropped += 1;
+                continue;
+            };
+            match self.submit(Transaction::clone(&tx)) {
+                Ok(_) => admitted += 1,
+                Err(MempoolError::Invalid(e)) if e.class() == ErrorClass::MissingInputs => {
+                    waiting.push(tx)
+                }
+                Err(_) => dropped += 1,
             }
         }
+        // Again while a pass admits something, in the saved order.
+        loop {
+            let before = waiting.len();
+            let mut progress = false;
+            waiting.retain(|tx| match self.submit(tx.clone()) {
+                Ok(_) => {
+                    admitted += 1;
+                    progress = true;
+                    false
+                }
+                Err(MempoolError::Invalid(e)) if e.class() == ErrorClass::MissingInputs => true,
+                Err(_) => {
+                    dropped += 1;
+                    false
+                }
+            });
+            if !progress || waiting.is_empty() || waiting.len() == before {
+                break;
+            }
+        }
+        dropped += waiting.len();
         std::fs::remove_file(path)?;
         Ok((admitted, dropped))
     }

@@ -1,0 +1,213 @@
+//! The mempool across a proof-of-work reorganisation: what cannot come
+//! back takes its spenders with it, and a pool saved after a
+//! reorganisation reloads whole.
+
+use std::sync::atomic::AtomicBool;
+
+use luminex_consensus::mining::grind;
+use luminex_consensus::pow::target_from_compact;
+use luminex_crypto::SigningKey;
+use luminex_ledger::testkit::{lock_of, transfer, PowFields, TestChain};
+use luminex_ledger::{ChainSpec, Coin};
+use luminex_primitives::{Amount, Block, OutPoint, SchemeId, Transaction, TxOut};
+
+use crate::testkit::memory_node_for;
+use crate::Node;
+
+fn test_qbtc() -> ChainSpec {
+    let mut s = ChainSpec::preset("qbtc").unwrap();
+    s.genesis.bits = 0x207fffff;
+    s.pow.as_mut().unwrap().pow_limit_bits = 0x207fffff;
+    s.coinbase_maturity = 1;
+    s
+}
+
+fn solve(b: &mut Block) {
+    let target = target_from_compact(b.header.pow().bits).unwrap();
+    b.header.pow_mut().nonce =
+        grind(b.header.pow(), target, 0, u32::MAX, &AtomicBool::new(false)).unwrap();
+}
+
+struct Builder(TestChain);
+
+impl Builder {
+    fn new(spec: &ChainSpec, base: &[Block]) -> Builder {
+        let mut c = TestChain::new(spec.clone());
+        for b in base {
+            c.connect(b.clone()).unwrap();
+        }
+        Builder(c)
+    }
+    fn mine(&mut self, txs: Vec<Transaction>, step: u32) -> Block {
+        let fees = self.0.fees_of(&txs);
+        let mut b = self.0.build_block(txs, fees);
+        b.header.pow_mut().time = self.0.tip().pow().time + step;
+        solve(&mut b);
+        self.0.connect(b.clone()).unwrap();
+        b
+    }
+    fn blocks(&self) -> Vec<Block> {
+        self.0.blocks[1..].to_vec()
+    }
+}
+
+fn key(i: u8) -> SigningKey {
+    SigningKey::from_seed(SchemeId::MlDsa44, &[i; 32])
+}
+
+fn pay(
+    spec: &ChainSpec,
+    from: &SigningKey,
+    coin: (OutPoint, Coin),
+    to: &SigningKey,
+) -> Transaction {
+    // Four coins from a parent's ten, three from a child's four.
+    let coins = if coin.1.output.amount > Amount::from_coins(4).unwrap() {
+        4
+    } else {
+        3
+    };
+    transfer(
+        spec,
+        from,
+        &[coin],
+        vec![TxOut {
+            amount: Amount::from_coins(coins).unwrap(),
+            lock: lock_of(to),
+        }],
+    )
+}
+
+fn output(tx: &Transaction, vout: u32, height: u64) -> (OutPoint, Coin) {
+    (
+        OutPoint {
+            txid: tx.txid(),
+            vout,
+        },
+        Coin {
+            output: tx.outputs[vout as usize],
+            height,
+            is_coinbase: false,
+        },
+    )
+}
+
+/// Base: one block funding `k1` with a coin. Returns it and that coin.
+fn funded(spec: &ChainSpec) -> (Builder, (OutPoint, Coin)) {
+    let mut base = Builder::new(spec, &[]);
+    let dev = spec.dev_key(0).unwrap();
+    let coins = base.0.coins_of(&lock_of(&dev));
+    let fund = transfer(
+        spec,
+        &dev,
+        &coins,
+        vec![TxOut {
+            amount: Amount::from_coins(10).unwrap(),
+            lock: lock_of(&key(1)),
+        }],
+    );
+    base.mine(vec![fund], 1);
+    let coin = base.0.coins_of(&lock_of(&key(1)))[0];
+    (base, coin)
+}
+
+fn feed(node: &Node, blocks: &[Block]) {
+    for b in blocks {
+        node.accept_block(b).unwrap();
+    }
+}
+
+/// Branch A confirms `p` (k1 → alice); the pool takes `c`, alice spending
+/// p's output. Branch B, longer, confirms `p2`, a rival spend of k1's coin.
+/// After the switch `p` cannot come back, so `c` spends an output that
+/// exists nowhere: it must leave the pool. It stays, every template
+/// carries it, and every block mined from one is refused (the built-in
+/// miner and Stratum jobs just log it and mine the same template again).
+#[test]
+fn a_reorg_drops_pool_children_of_transactions_it_cannot_readmit() {
+    let spec = test_qbtc();
+    let (base, coin) = funded(&spec);
+    let (alice, bob, carol) = (key(2), key(3), key(4));
+    let p = pay(&spec, &key(1), coin, &alice);
+    let p2 = pay(&spec, &key(1), coin, &bob);
+    let mut a = Builder::new(&spec, &base.blocks());
+    a.mine(vec![p.clone()], 1);
+    let mut b = Builder::new(&spec, &base.blocks());
+    b.mine(vec![p2.clone()], 2);
+    b.mine(vec![], 2);
+
+    let node = memory_node_for(spec.clone());
+    feed(&node, &base.blocks());
+    feed(&node, &a.blocks()[base.blocks().len()..]);
+    let c = pay(
+        &spec,
+        &alice,
+        output(&p, 0, node.chain.tip().height),
+        &carol,
+    );
+    node.submit(c.clone()).unwrap();
+    feed(&node, &b.blocks()[base.blocks().len()..]);
+    assert_eq!(node.chain.tip().hash, b.0.tip().hash(), "switched to B");
+    assert!(
+        !node.mempool.read().contains(&p.txid()),
+        "p conflicts with B"
+    );
+
+    let (mut block, _) = node.block_template(lock_of(&bob)).unwrap();
+    solve(&mut block);
+    let mined = node.accept_block(&block);
+    assert!(
+        mined.is_ok(),
+        "a block mined from the node's own template is refused: {mined:?}"
+    );
+    assert!(
+        !node.mempool.read().contains(&c.txid()),
+        "c spends an output of a transaction that no longer exists"
+    );
+}
+
+/// After a reorganisation re-admits a disconnected parent behind a child
+/// the pool already held, `save_mempool`'s "admission order (parents
+/// before children)" puts the child first, and `load_mempool` at the next
+/// start drops it (its input is not there yet).
+#[test]
+fn a_saved_pool_reloads_whole_after_a_reorg_readmitted_a_parent() {
+    let spec = test_qbtc();
+    let (base, coin) = funded(&spec);
+    let (alice, carol) = (key(2), key(4));
+    let p = pay(&spec, &key(1), coin, &alice);
+    let mut a = Builder::new(&spec, &base.blocks());
+    a.mine(vec![p.clone()], 1);
+    let mut b = Builder::new(&spec, &base.blocks());
+    b.mine(vec![], 2);
+    b.mine(vec![], 2);
+
+    let node = memory_node_for(spec.clone());
+    feed(&node, &base.blocks());
+    feed(&node, &a.blocks()[base.blocks().len()..]);
+    let c = pay(
+        &spec,
+        &alice,
+        output(&p, 0, node.chain.tip().height),
+        &carol,
+    );
+    node.submit(c.clone()).unwrap();
+    feed(&node, &b.blocks()[base.blocks().len()..]);
+    assert_eq!(node.chain.tip().hash, b.0.tip().hash(), "switched to B");
+    {
+        let pool = node.mempool.read();
+        assert!(pool.contains(&p.txid()) && pool.contains(&c.txid()));
+    }
+
+    let path = std::env::temp_dir().join(format!("luminex-pool-reorg-{}.dat", std::process::id()));
+    assert_eq!(node.save_mempool(&path).unwrap(), 2);
+    // A restart: an empty pool on the same chain, reloaded from the file.
+    *node.mempool.write() =
+        crate::mempool_for(&node.chain, spec.clone(), node.cache.clone(), 64 << 20);
+    let (admitted, dropped) = node.load_mempool(&path).unwrap();
+    assert_eq!(
+        (admitted, dropped),
+        (2, 0),
+        "the child was saved before its parent and dropped on reload"
+    );
+}

@@ -65,6 +65,14 @@ fn verdict(node: &Node, hash: &Hash, accepted: Result<AcceptStatus, ChainError>)
             BlockVerdict::Failed(e.to_string())
         }
         Err(ChainError::Invalid(e)) => BlockVerdict::Invalid(e.to_string()),
+        // A branch this node will not switch to however long it waits:
+        // said once per block (the operator must act — the branch forks
+        // below the deepest reorganisation allowed or the final block),
+        // and not asked for again.
+        Err(e @ (ChainError::ReorgTooDeep { .. } | ChainError::Finalized { .. })) => {
+            tracing::warn!(block = %hash, error = %e, "a block of a branch this node will not switch to");
+            BlockVerdict::Known
+        }
         Err(e) => BlockVerdict::Failed(e.to_string()),
     }
 }

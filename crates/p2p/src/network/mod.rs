@@ -528,6 +528,10 @@ struct Net<C: ChainAccess> {
     last_block_delay: Option<f64>,
     reachability: String,
     last_progress_log: Duration,
+    /// Blocks are downloaded again no earlier than this (monotonic): a
+    /// block the chain could not take for now (dated too far ahead of this
+    /// node's clock, a storage error) is asked for again after a pause.
+    sync_resume_at: Option<Duration>,
     bootnodes: Vec<Bootnode>,
     /// The anchors last written.
     anchors: Vec<Multiaddr>,
@@ -747,6 +751,7 @@ pub fn start<C: ChainAccess>(
         last_block_delay: None,
         reachability: "unknown".into(),
         last_progress_log: now,
+        sync_resume_at: None,
         bootnodes,
         anchors: anchors.into_iter().map(|(_, a)| a).collect(),
         changes,

@@ -12,6 +12,10 @@ use luminex_primitives::{Block, Encode, Hash};
 use tokio::sync::mpsc;
 
 use super::peer::Offence;
+
+/// How long downloads pause after the chain refused a block for now
+/// ([`BlockVerdict::Failed`]) before it is asked for again.
+pub(super) const SYNC_RETRY_PAUSE: Duration = Duration::from_secs(5);
 use super::{BlockVerdict, ChainAccess, Done, Net, Purpose, Verdict};
 use crate::sync::{ChainView, Fault, Local};
 use crate::wire::{Request, Response, Status};
@@ -274,6 +278,12 @@ impl<C: ChainAccess> Net<C> {
 
     pub(super) fn drive_sync(&mut self) {
         let local = self.local();
+        if let Some(at) = self.sync_resume_at {
+            if self.clock.monotonic() < at {
+                return;
+            }
+            self.sync_resume_at = None;
+        }
         for (peer, token, req) in self.syncer.poll(&local) {
             let headers = matches!(req, Request::Headers { .. });
             let id = self.request(peer, req, Purpose::Sync(token));
@@ -429,7 +439,21 @@ impl<C: ChainAccess> Net<C> {
                 self.swarm.behaviour_mut().slots.gave_block(peer);
                 Verdict::Accept
             }
-            BlockVerdict::Known | BlockVerdict::Failed(_) => Verdict::Ignore,
+            BlockVerdict::Known => Verdict::Ignore,
+            BlockVerdict::Failed(why) => {
+                // Nobody's fault, and not for good: a block dated too far
+                // ahead of this node's clock becomes acceptable as the clock
+                // moves on (Bitcoin Core's `time-too-new`), a storage error
+                // may pass. A downloaded one is asked for again after a
+                // pause; taken as handled, it was never asked again and the
+                // sync stopped there.
+                tracing::info!(block = %hash, %peer, why, "block refused for now");
+                if matches!(origin, Origin::Sync(_)) {
+                    self.syncer.reset();
+                    self.sync_resume_at = Some(self.clock.monotonic() + SYNC_RETRY_PAUSE);
+                }
+                Verdict::Ignore
+            }
             BlockVerdict::Orphan => {
                 self.ask_status(peer);
                 Verdict::Ignore

@@ -56,6 +56,9 @@ pub struct MemChain {
     pub tip: watch::Sender<(u64, Hash)>,
     /// Headers requests answered.
     pub headers_served: watch::Sender<usize>,
+    /// A block refused once "for now" (as one dated past the clock's
+    /// drift), and how many times it was refused.
+    refuse_once: Mutex<(Option<Hash>, usize)>,
 }
 
 impl MemChain {
@@ -72,11 +75,23 @@ impl MemChain {
             opened: Condvar::new(),
             tip: watch::channel((0, g)).0,
             headers_served: watch::channel(0).0,
+            refuse_once: Mutex::new((None, 0)),
         });
         for b in &blocks[1..] {
             chain.add(b.clone());
         }
         chain
+    }
+
+    /// The first import of `hash` is refused for now
+    /// ([`BlockVerdict::Failed`]), as a block dated too far ahead is.
+    pub fn refuse_once(&self, hash: Hash) {
+        *self.refuse_once.lock() = (Some(hash), 0);
+    }
+
+    /// How many imports were refused for now.
+    pub fn refused(&self) -> usize {
+        self.refuse_once.lock().1
     }
 
     /// Lets imports through.
@@ -197,6 +212,13 @@ impl ChainAccess for MemChain {
             self.opened.wait(&mut open);
         }
         drop(open);
+        {
+            let mut refuse = self.refuse_once.lock();
+            if refuse.0 == Some(block.hash()) {
+                *refuse = (None, refuse.1 + 1);
+                return BlockVerdict::Failed("dated too far ahead of this clock".into());
+            }
+        }
         self.add((*block).clone())
     }
 

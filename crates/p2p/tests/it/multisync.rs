@@ -227,3 +227,33 @@ async fn a_fast_sync_of_tiny_blocks_is_not_punished() {
     let info = server.info();
     assert!(info.banned.is_empty(), "banned: {:?}", info.banned);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_refused_for_now_is_downloaded_again() {
+    const N: usize = 30;
+    let g = genesis();
+    let mut blocks = vec![g.clone()];
+    blocks.extend(branch(g.hash(), N, 1));
+    let (_, _server, addr) = serving(&blocks).await;
+    // The follower's chain refuses block 10 once, as one dated too far
+    // ahead of its clock (it becomes acceptable as the clock moves on):
+    // the download must come back for it, not take it as handled.
+    let follower = MemChain::new(&blocks[..1], true);
+    follower.refuse_once(blocks[10].hash());
+    let (_f, _) = net::start_on(
+        config(g.hash(), vec![addr]),
+        follower.clone(),
+        Arc::new(SystemClock::new()),
+    )
+    .await;
+    let mut tip = follower.tip.subscribe();
+    let top = (N as u64, blocks[N].hash());
+    wait_watch(
+        &mut tip,
+        "the follower synced past the refused block",
+        120,
+        |t| *t == top,
+    )
+    .await;
+    assert_eq!(follower.refused(), 1);
+}

@@ -67,6 +67,10 @@ pub struct FjallStore {
     since_journal_check: AtomicU64,
 }
 
+/// How long a clean close waits for the memtables to reach the tables
+/// ([`KvStore::settle`]).
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Bytes committed between two looks at the journal's size.
 const JOURNAL_CHECK_BYTES: u64 = 16 << 20;
 
@@ -140,6 +144,16 @@ impl FjallStore {
             files,
             since_journal_check: AtomicU64::new(0),
         })
+    }
+
+    /// Bytes in the database's tables on disk (not its journal, nor the
+    /// block files).
+    pub fn table_bytes(&self) -> u64 {
+        self.tables
+            .values()
+            .chain(std::iter::once(&self.refs))
+            .map(|ks| ks.disk_space())
+            .sum()
     }
 
     /// Bytes of journal on disk (the active journal and those kept until
@@ -299,6 +313,34 @@ impl KvStore for FjallStore {
 
     fn disk_space(&self) -> u64 {
         self.db.disk_space().unwrap_or(0) + self.files.disk_space()
+    }
+
+    fn settle(&self) -> Result<(), StoreError> {
+        // Every keyspace's memtable flushed: the journal's contents are
+        // then in the tables, and an open skips what they hold instead of
+        // replaying it. Waited for with a deadline (fjall's own wait has
+        // none, and a flush that fails — a full disk — would hold the
+        // close for ever); past it the next open replays more, nothing
+        // worse.
+        let all: Vec<&Keyspace> = self
+            .tables
+            .values()
+            .chain(std::iter::once(&self.refs))
+            .collect();
+        for ks in &all {
+            ks.rotate_memtable().map_err(engine)?;
+        }
+        let deadline = std::time::Instant::now() + SETTLE_WAIT;
+        while all.iter().any(|ks| ks.sealed_memtable_count() > 0) {
+            if std::time::Instant::now() >= deadline {
+                return Err(StoreError::Engine(format!(
+                    "memtables not flushed within {} s",
+                    SETTLE_WAIT.as_secs()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Ok(())
     }
 
     fn block_file_bytes(&self) -> u64 {

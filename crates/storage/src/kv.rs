@@ -130,6 +130,13 @@ pub trait KvStore: Send + Sync {
     /// Bytes used on disk (0 for memory).
     fn disk_space(&self) -> u64;
 
+    /// At a clean close: writes what the database holds only in memory and
+    /// its journal into its tables, so the next open has little to replay
+    /// (in time and memory). Nothing for a store without a journal.
+    fn settle(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Bytes in the append-only block files beside the database (0 for
     /// a store without them): the chain store checks that a database that
     /// holds no chain has none to speak of.

@@ -376,6 +376,12 @@ impl ChainStore {
         let _w = self.write.lock();
         self.check_running()?;
         let flushed = self.flush_inner();
+        if flushed.is_ok() {
+            // Not an error for the close: the next open replays more.
+            if let Err(e) = self.kv.settle() {
+                tracing::warn!(error = %e, "could not write the database's memtables at close");
+            }
+        }
         self.flush_on_drop.store(false, Ordering::Relaxed);
         let mut halted = self.halted.write();
         if halted.is_none() {
@@ -512,12 +518,15 @@ impl Drop for ChainStore {
             if self.has_unsynced() {
                 if let Err(e) = self.kv.sync() {
                     tracing::error!(error = %e, "could not sync the last blocks at close");
+                    return;
                 }
             }
+        } else if let Err(e) = self.flush_inner() {
+            tracing::error!(error = %e, "could not flush the UTXO cache at close: the next start applies the blocks since the last flush again");
             return;
         }
-        if let Err(e) = self.flush_inner() {
-            tracing::error!(error = %e, "could not flush the UTXO cache at close: the next start applies the blocks since the last flush again");
+        if let Err(e) = self.kv.settle() {
+            tracing::warn!(error = %e, "could not write the database's memtables at close");
         }
     }
 }

@@ -65,3 +65,46 @@ fn the_journal_is_bounded_when_writes_are_spread_thin() {
         );
     }
 }
+
+#[test]
+fn a_clean_close_writes_the_memtables_into_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    const ROWS: u64 = 2_000;
+    let row = |n: u64| -> Vec<u8> {
+        // Incompressible bytes, so the tables' size shows what they hold.
+        let mut x = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..4_096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    };
+    {
+        let store = FjallStore::open(dir.path()).unwrap();
+        for chunk in 0..ROWS / 100 {
+            let mut b = Batch::new();
+            for n in chunk * 100..(chunk + 1) * 100 {
+                b.ops_for_test(TableId::Undo, &n.to_be_bytes(), Some(&row(n)));
+            }
+            store.commit(b).unwrap();
+        }
+        let before = store.table_bytes();
+        assert!(
+            before < 1 << 20,
+            "in the memtable, not the tables: {before}"
+        );
+        store.settle().unwrap();
+        let after = store.table_bytes();
+        assert!(after >= ROWS * 4_096, "in the tables: {after}");
+    }
+    let store = FjallStore::open(dir.path()).unwrap();
+    for n in [0, ROWS / 2, ROWS - 1] {
+        assert_eq!(
+            store.get_raw(TableId::Undo, &n.to_be_bytes()).unwrap(),
+            Some(row(n))
+        );
+    }
+}

@@ -524,24 +524,11 @@ impl Mempool {
 
     /// Removes a transaction and everything spending its outputs.
     pub fn remove_with_descendants(&mut self, txid: &Hash) -> Vec<Entry> {
-        let mut removed = Vec::new();
-        let mut stack = vec![*txid];
-        while let Some(t) = stack.pop() {
-            let Some(e) = self.remove_entry(&t) else {
-                continue;
-            };
-            for vout in 0..e.tx.outputs.len() {
-                let op = OutPoint {
-                    txid: t,
-                    vout: vout as u32,
-                };
-                if let Some(child) = self.spends.get(&op) {
-                    stack.push(*child);
-                }
-            }
-            removed.push(e);
-        }
-        removed
+        // Parents before their children, as they were admitted.
+        self.with_descendants(txid)
+            .into_iter()
+            .filter_map(|t| self.remove_entry(&t))
+            .collect()
     }
 
     /// Updates the pool for a block connected at `height`: drops its

@@ -3,6 +3,7 @@
 //! reorganisation reloads whole.
 
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use luminex_consensus::mining::grind;
 use luminex_consensus::pow::target_from_compact;
@@ -117,6 +118,35 @@ fn feed(node: &Node, blocks: &[Block]) {
     }
 }
 
+/// A node that followed branch A, confirming `p` (k1 → alice), took `c`
+/// (alice spending p's output) into its pool, then switched to branch B,
+/// two blocks long, whose first block confirms a rival spend of k1's coin
+/// (k1 → bob) when `rival`, and nothing otherwise. Returns the node, `p`
+/// and `c`.
+fn switched_under_a_child(spec: &ChainSpec, rival: bool) -> (Arc<Node>, Transaction, Transaction) {
+    let (base, coin) = funded(spec);
+    let (alice, bob, carol) = (key(2), key(3), key(4));
+    let p = pay(spec, &key(1), coin, &alice);
+    let mut a = Builder::new(spec, &base.blocks());
+    a.mine(vec![p.clone()], 1);
+    let mut b = Builder::new(spec, &base.blocks());
+    let first = if rival {
+        vec![pay(spec, &key(1), coin, &bob)]
+    } else {
+        vec![]
+    };
+    b.mine(first, 2);
+    b.mine(vec![], 2);
+    let node = memory_node_for(spec.clone());
+    feed(&node, &base.blocks());
+    feed(&node, &a.blocks()[base.blocks().len()..]);
+    let c = pay(spec, &alice, output(&p, 0, node.chain.tip().height), &carol);
+    node.submit(c.clone()).unwrap();
+    feed(&node, &b.blocks()[base.blocks().len()..]);
+    assert_eq!(node.chain.tip().hash, b.0.tip().hash(), "switched to B");
+    (node, p, c)
+}
+
 /// Branch A confirms `p` (k1 → alice); the pool takes `c`, alice spending
 /// p's output. Branch B, longer, confirms `p2`, a rival spend of k1's coin.
 /// After the switch `p` cannot come back, so `c` spends an output that
@@ -126,34 +156,13 @@ fn feed(node: &Node, blocks: &[Block]) {
 #[test]
 fn a_reorg_drops_pool_children_of_transactions_it_cannot_readmit() {
     let spec = test_qbtc();
-    let (base, coin) = funded(&spec);
-    let (alice, bob, carol) = (key(2), key(3), key(4));
-    let p = pay(&spec, &key(1), coin, &alice);
-    let p2 = pay(&spec, &key(1), coin, &bob);
-    let mut a = Builder::new(&spec, &base.blocks());
-    a.mine(vec![p.clone()], 1);
-    let mut b = Builder::new(&spec, &base.blocks());
-    b.mine(vec![p2.clone()], 2);
-    b.mine(vec![], 2);
-
-    let node = memory_node_for(spec.clone());
-    feed(&node, &base.blocks());
-    feed(&node, &a.blocks()[base.blocks().len()..]);
-    let c = pay(
-        &spec,
-        &alice,
-        output(&p, 0, node.chain.tip().height),
-        &carol,
-    );
-    node.submit(c.clone()).unwrap();
-    feed(&node, &b.blocks()[base.blocks().len()..]);
-    assert_eq!(node.chain.tip().hash, b.0.tip().hash(), "switched to B");
+    let (node, p, c) = switched_under_a_child(&spec, true);
     assert!(
         !node.mempool.read().contains(&p.txid()),
         "p conflicts with B"
     );
 
-    let (mut block, _) = node.block_template(lock_of(&bob)).unwrap();
+    let (mut block, _) = node.block_template(lock_of(&key(3))).unwrap();
     solve(&mut block);
     let mined = node.accept_block(&block);
     assert!(
@@ -173,27 +182,7 @@ fn a_reorg_drops_pool_children_of_transactions_it_cannot_readmit() {
 #[test]
 fn a_saved_pool_reloads_whole_after_a_reorg_readmitted_a_parent() {
     let spec = test_qbtc();
-    let (base, coin) = funded(&spec);
-    let (alice, carol) = (key(2), key(4));
-    let p = pay(&spec, &key(1), coin, &alice);
-    let mut a = Builder::new(&spec, &base.blocks());
-    a.mine(vec![p.clone()], 1);
-    let mut b = Builder::new(&spec, &base.blocks());
-    b.mine(vec![], 2);
-    b.mine(vec![], 2);
-
-    let node = memory_node_for(spec.clone());
-    feed(&node, &base.blocks());
-    feed(&node, &a.blocks()[base.blocks().len()..]);
-    let c = pay(
-        &spec,
-        &alice,
-        output(&p, 0, node.chain.tip().height),
-        &carol,
-    );
-    node.submit(c.clone()).unwrap();
-    feed(&node, &b.blocks()[base.blocks().len()..]);
-    assert_eq!(node.chain.tip().hash, b.0.tip().hash(), "switched to B");
+    let (node, p, c) = switched_under_a_child(&spec, false);
     {
         let pool = node.mempool.read();
         assert!(pool.contains(&p.txid()) && pool.contains(&c.txid()));

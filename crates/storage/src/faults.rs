@@ -1,6 +1,6 @@
 //! Storage faults injected on purpose (feature `testkit`): a [`KvStore`]
-//! wrapper that fails writes, fails fsyncs and runs out of space at the
-//! moments a [`FaultPlan`] names.
+//! wrapper that fails writes, fails fsyncs, runs out of space and fails
+//! reads at the moments a [`FaultPlan`] names.
 //!
 //! The plan is data, not I/O: a test says "the 3rd commit fails", "the
 //! 5th commit is written but its fsync fails", "no space once 10 kB are
@@ -50,6 +50,23 @@ pub enum Fault {
     NoSpace {
         /// Bytes that fit.
         after_bytes: u64,
+    },
+    /// The `nth` read of `table` fails if it is a get (an I/O error that
+    /// may pass). Reads are counted as [`FaultyStore::reads`] counts them,
+    /// gets and scans together.
+    FailRead {
+        /// Which table.
+        table: TableId,
+        /// Which read of it, counting from 1.
+        nth: u64,
+    },
+    /// Every get of one 32-byte key of `table` fails (a damaged record),
+    /// until the plan changes.
+    Damaged {
+        /// Which table.
+        table: TableId,
+        /// The key (a block hash, say).
+        key: [u8; 32],
     },
 }
 
@@ -227,6 +244,7 @@ impl FaultyStore {
         let fault = s.plan.faults.iter().copied().find(|f| match *f {
             Fault::FailWrite { nth } | Fault::FailSync { nth } => nth == n,
             Fault::NoSpace { after_bytes } => s.bytes + size > after_bytes,
+            Fault::FailRead { .. } | Fault::Damaged { .. } => false,
         });
         match fault {
             Some(f @ Fault::FailWrite { .. }) => {
@@ -258,7 +276,22 @@ impl KvStore for FaultyStore {
     fn get_raw(&self, table: TableId, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         {
             let mut s = self.state.lock();
-            *s.reads.entry(table).or_default() += 1;
+            let n = {
+                let reads = s.reads.entry(table).or_default();
+                *reads += 1;
+                *reads
+            };
+            let fault = s.plan.faults.iter().copied().find(|f| match *f {
+                Fault::FailRead { table: t, nth } => t == table && nth == n,
+                Fault::Damaged { table: t, key: k } => t == table && k[..] == *key,
+                _ => false,
+            });
+            if let Some(f) = fault {
+                s.injected.push(f);
+                return Err(StoreError::Engine(format!(
+                    "injected fault: read {n} of {table:?} failed"
+                )));
+            }
             let k = (table, key.to_vec());
             if let Some(v) = s.unsynced_view.get(&k).or_else(|| s.volatile.get(&k)) {
                 return Ok(v.clone());

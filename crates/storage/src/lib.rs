@@ -13,8 +13,8 @@
 //!   changes go to an in-memory UTXO cache flushed now and then with the
 //!   block it is current to, and the blocks after that are applied again
 //!   at open (ADR 0032).
-//! * `faults` (feature `testkit`): a wrapper that injects write, fsync
-//!   and no-space faults into any backend, and can lose unsynced commits
+//! * `faults` (feature `testkit`): a wrapper that injects write, fsync,
+//!   no-space and read faults into any backend, and can lose unsynced commits
 //!   in a crash as the engine would, for tests.
 //! * [`Preverifier`]: checks the signatures of queued blocks while earlier
 //!   ones commit (sync and block-file import).

@@ -3,85 +3,25 @@
 //! meets one goes back to the branch it left. And a coin a reorganisation
 //! moved to another height is listed at its new height.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, transfer, PowFields, TestChain};
 use luminex_ledger::SigCache;
 use luminex_primitives::{Amount, Block, SchemeId, TxOut};
+use luminex_storage::faults::{Fault, FaultPlan, FaultyStore};
 use luminex_storage::tables::TableId;
-use luminex_storage::{AcceptStatus, Batch, ChainError, KvStore, MemoryStore, StoreError};
+use luminex_storage::{AcceptStatus, ChainError, KvStore, MemoryStore};
 
 use crate::bft::{bft_spec, Net};
 use crate::forks::{accept, accept_all, open_store, Fork};
-
-/// A store whose reads of one table fail as `fails` says: the `n`th read
-/// after arming (`Nth`), or every read of one key (`Key`).
-struct Failing {
-    inner: Arc<dyn KvStore>,
-    table: TableId,
-    reads: AtomicU64,
-    fail_at: AtomicU64,
-    key: parking_lot::Mutex<Option<Vec<u8>>>,
-}
-
-impl Failing {
-    fn new(inner: Arc<dyn KvStore>, table: TableId) -> Arc<Failing> {
-        Arc::new(Failing {
-            inner,
-            table,
-            reads: AtomicU64::new(0),
-            fail_at: AtomicU64::new(u64::MAX),
-            key: parking_lot::Mutex::new(None),
-        })
-    }
-
-    /// The `n`th read of the table from now fails (counting from 1).
-    fn fail_nth(&self, n: u64) {
-        self.reads.store(0, Ordering::SeqCst);
-        self.fail_at.store(n, Ordering::SeqCst);
-    }
-}
-
-impl KvStore for Failing {
-    fn get_raw(&self, table: TableId, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if table == self.table {
-            let n = self.reads.fetch_add(1, Ordering::SeqCst) + 1;
-            if n == self.fail_at.load(Ordering::SeqCst) || self.key.lock().as_deref() == Some(key) {
-                return Err(StoreError::Engine("injected read error".into()));
-            }
-        }
-        self.inner.get_raw(table, key)
-    }
-
-    fn scan_raw(
-        &self,
-        table: TableId,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        reverse: bool,
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        self.inner.scan_raw(table, prefix, after, reverse, limit)
-    }
-
-    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        self.inner.commit(batch)
-    }
-
-    fn disk_space(&self) -> u64 {
-        0
-    }
-}
 
 #[test]
 fn a_failed_read_of_consensus_state_does_not_condemn_a_certified_block() {
     let mut failed_once = 0;
     // Whichever of the block's reads of consensus state fails.
     for k in 1..=8u64 {
-        let mem: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
-        let failing = Failing::new(mem.clone(), TableId::Consensus);
+        let failing = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
         let net = Net::with_spec(failing.clone(), bft_spec());
         for h in 1..=2 {
             let b = net.next_block();
@@ -90,9 +30,12 @@ fn a_failed_read_of_consensus_state_does_not_condemn_a_certified_block() {
         }
         let b = net.next_block();
         let c = net.certify(&b, 3, &[0, 1, 2]);
-        failing.fail_nth(k);
+        failing.set_plan(FaultPlan::one(Fault::FailRead {
+            table: TableId::Consensus,
+            nth: k,
+        }));
         let first = net.accept(&b, &c);
-        failing.fail_nth(u64::MAX);
+        failing.clear();
         match first {
             Err(ChainError::Store(_)) => failed_once += 1,
             Ok(AcceptStatus::MainChain) => {}
@@ -112,8 +55,7 @@ fn a_failed_read_of_consensus_state_does_not_condemn_a_certified_block() {
 #[test]
 fn a_failed_read_during_a_switch_goes_back_to_the_old_branch() {
     let f = Fork::new(2, 3, 4);
-    let mem: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
-    let failing = Failing::new(mem, TableId::Blocks);
+    let failing = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
     // No recent blocks kept: a switch reads its branch back, as after a
     // restart.
     let store = open_store(failing.clone(), &f.spec, |o| o.recent_block_bytes = 0);
@@ -123,14 +65,17 @@ fn a_failed_read_during_a_switch_goes_back_to_the_old_branch() {
     accept_all(&store, &f.b[..3], now);
     let a_tip = store.tip();
     // B's first block cannot be read back: the switch to B fails half-way.
-    *failing.key.lock() = Some(f.b[0].hash().0.to_vec());
+    failing.set_plan(FaultPlan::one(Fault::Damaged {
+        table: TableId::Blocks,
+        key: f.b[0].hash().0,
+    }));
     let r = accept(&store, &f.b[3], now);
     assert!(matches!(r, Err(ChainError::Store(_))), "{r:?}");
     assert_eq!(store.tip(), a_tip, "back on the old branch");
     assert!(store.halted().is_none());
     store.check_consistency().unwrap();
     // Once the record reads again, the switch happens.
-    *failing.key.lock() = None;
+    failing.clear();
     let r = accept(&store, &f.b[3], now).unwrap();
     eprintln!(
         "again: {:?}, tip {} (a {})",

@@ -233,7 +233,14 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                 .count();
             if let Some((top, _, _)) = placed.last() {
                 if self.tree.room() < fresh {
-                    let gone = self.tree.make_room(fresh, &top.work);
+                    // The header the new ones attach to stays (the last of
+                    // the answer the tree holds already, else the parent).
+                    let anchor = placed
+                        .iter()
+                        .rev()
+                        .find(|(t, _, in_chain)| !in_chain && self.tree.get(&t.hash).is_some())
+                        .map_or(parent.hash, |(t, _, _)| t.hash);
+                    let gone = self.tree.make_room(fresh, &top.work, Some(&anchor));
                     self.forget_bests(&gone);
                 }
             }

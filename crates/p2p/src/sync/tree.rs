@@ -178,13 +178,14 @@ impl HeaderTree {
 
     /// Makes room for `need` more headers if it can, by forgetting the
     /// branches with the least work: never the path to the best header,
+    /// nor the path to `anchor` (the header the incoming ones attach to),
     /// nor a branch whose tip has at least `floor` work. Returns the
     /// headers forgotten.
     ///
     /// The bound alone would let peers that answer first fill the tree
     /// with long branches of cheap headers and leave no room for the
     /// branch with the most work; this keeps the most work instead.
-    pub fn make_room(&mut self, need: usize, floor: &Work) -> HashSet<Hash> {
+    pub fn make_room(&mut self, need: usize, floor: &Work, anchor: Option<&Hash>) -> HashSet<Hash> {
         let budget = MAX_TREE_HEADERS.saturating_sub(need);
         if self.nodes.len() <= budget {
             return HashSet::new();
@@ -200,15 +201,21 @@ impl HeaderTree {
         // time.
         leaves.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let mut keep: HashSet<Hash> = HashSet::new();
-        let forced = self.best.map(|b| b.hash);
-        for leaf in forced
+        let forced: Vec<Hash> = self
+            .best
+            .map(|b| b.hash)
             .into_iter()
+            .chain(anchor.copied())
+            .collect();
+        for leaf in forced
+            .iter()
+            .copied()
             .chain(leaves.iter().map(|l| l.1))
             .collect::<Vec<_>>()
         {
             let path = self.path_outside(&leaf, &keep);
             let must =
-                Some(leaf) == forced || self.nodes.get(&leaf).is_some_and(|n| n.work >= *floor);
+                forced.contains(&leaf) || self.nodes.get(&leaf).is_some_and(|n| n.work >= *floor);
             if must || keep.len() + path.len() <= budget {
                 keep.extend(path);
             }
@@ -390,18 +397,21 @@ mod tests {
             h(0)
         ));
         // Headers with less work than every branch make no room.
-        assert!(t.make_room(5, &w(1)).is_empty());
+        assert!(t.make_room(5, &w(1), None).is_empty());
         assert_eq!(t.room(), 0);
         // With more work they do, taking the weakest first.
-        let gone = t.make_room(5, &w(2));
+        let gone = t.make_room(5, &w(2), None);
         assert_eq!(gone.len(), 5);
         assert!(gone.iter().all(|g| cheap.contains(g)));
         assert!(gone.iter().all(|g| !t.nodes.contains_key(g)));
         assert_eq!(t.room(), 5);
-        // However much room is asked, the best branch stays.
-        let gone = t.make_room(MAX_TREE_HEADERS, &[0xff; 32]);
-        assert_eq!(gone.len(), cheap.len() - 5);
-        assert_eq!(t.len(), best.len());
+        // However much room is asked, the best branch stays, and so does
+        // the anchor (the header an answer attaches to).
+        assert!(t.nodes.contains_key(&cheap[0]));
+        let gone = t.make_room(MAX_TREE_HEADERS, &[0xff; 32], Some(&cheap[0]));
+        assert_eq!(gone.len(), cheap.len() - 6);
+        assert!(!gone.contains(&cheap[0]));
+        assert_eq!(t.len(), best.len() + 1);
         assert_eq!(t.best().unwrap().hash, best[9]);
         assert_eq!(t.branch(&best[9], None).0.len(), 10);
     }

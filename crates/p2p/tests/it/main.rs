@@ -11,5 +11,6 @@ mod multisync;
 mod net;
 mod sim;
 mod slots;
+mod tree_room;
 mod txfetch;
 mod txgossip;

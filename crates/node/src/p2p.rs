@@ -73,7 +73,15 @@ fn verdict(node: &Node, hash: &Hash, accepted: Result<AcceptStatus, ChainError>)
             tracing::warn!(block = %hash, error = %e, "a block of a branch this node will not switch to");
             BlockVerdict::Known
         }
-        Err(e) => BlockVerdict::Failed(e.to_string()),
+        // A read or write that failed may pass: the block is asked for
+        // again later.
+        Err(e @ ChainError::Store(_)) => BlockVerdict::Failed(e.to_string()),
+        // The store stopped taking changes, or found itself inconsistent:
+        // asking again changes nothing (the node says why elsewhere).
+        Err(e) => {
+            tracing::warn!(block = %hash, error = %e, "the chain cannot take blocks");
+            BlockVerdict::Known
+        }
     }
 }
 

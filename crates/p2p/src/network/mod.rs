@@ -532,6 +532,10 @@ struct Net<C: ChainAccess> {
     /// block the chain could not take for now (dated too far ahead of this
     /// node's clock, a storage error) is asked for again after a pause.
     sync_resume_at: Option<Duration>,
+    /// The pause before the next such retry: doubled by each refusal up to
+    /// [`pipeline::SYNC_RETRY_PAUSE_MAX`], back to the first once a
+    /// downloaded block is accepted.
+    sync_retry_pause: Duration,
     bootnodes: Vec<Bootnode>,
     /// The anchors last written.
     anchors: Vec<Multiaddr>,
@@ -752,6 +756,7 @@ pub fn start<C: ChainAccess>(
         reachability: "unknown".into(),
         last_progress_log: now,
         sync_resume_at: None,
+        sync_retry_pause: pipeline::SYNC_RETRY_PAUSE,
         bootnodes,
         anchors: anchors.into_iter().map(|(_, a)| a).collect(),
         changes,

@@ -14,8 +14,11 @@ use tokio::sync::mpsc;
 use super::peer::Offence;
 
 /// How long downloads pause after the chain refused a block for now
-/// ([`BlockVerdict::Failed`]) before it is asked for again.
+/// ([`BlockVerdict::Failed`]) before it is asked for again, the first time.
 pub(super) const SYNC_RETRY_PAUSE: Duration = Duration::from_secs(5);
+
+/// The longest such pause: each refusal in a row doubles it up to this.
+pub(super) const SYNC_RETRY_PAUSE_MAX: Duration = Duration::from_secs(120);
 use super::{BlockVerdict, ChainAccess, Done, Net, Purpose, Verdict};
 use crate::sync::{ChainView, Fault, Local};
 use crate::wire::{Request, Response, Status};
@@ -432,6 +435,9 @@ impl<C: ChainAccess> Net<C> {
         };
         let gossip_verdict = match &verdict {
             BlockVerdict::Accepted { height, .. } => {
+                if matches!(origin, Origin::Sync(_)) {
+                    self.sync_retry_pause = SYNC_RETRY_PAUSE;
+                }
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.height = Some(p.height.unwrap_or(0).max(*height));
                     p.blocks += 1;
@@ -450,7 +456,8 @@ impl<C: ChainAccess> Net<C> {
                 tracing::info!(block = %hash, %peer, why, "block refused for now");
                 if matches!(origin, Origin::Sync(_)) {
                     self.syncer.reset();
-                    self.sync_resume_at = Some(self.clock.monotonic() + SYNC_RETRY_PAUSE);
+                    self.sync_resume_at = Some(self.clock.monotonic() + self.sync_retry_pause);
+                    self.sync_retry_pause = (self.sync_retry_pause * 2).min(SYNC_RETRY_PAUSE_MAX);
                 }
                 Verdict::Ignore
             }

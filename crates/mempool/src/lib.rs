@@ -239,7 +239,16 @@ fn spec_staking(spec: &ChainSpec) -> Option<StakingPool> {
 }
 
 fn fee_rate(fee: Amount, size: usize) -> u64 {
-    (u128::from(fee.base()) * 1000 / size.max(1) as u128).min(u128::from(u64::MAX)) as u64
+    fee_rate_u128(u128::from(fee.base()), size)
+}
+
+/// Transactions an eviction plan looks at past the point where enough
+/// could leave ([`Mempool::insert`]).
+const EVICTION_LOOKAHEAD: usize = 64;
+
+/// [`fee_rate`] of a total that may pass one amount (a package's fees).
+fn fee_rate_u128(fee: u128, size: usize) -> u64 {
+    (fee * 1000 / size.max(1) as u128).min(u128::from(u64::MAX)) as u64
 }
 
 impl Mempool {
@@ -383,9 +392,10 @@ impl Mempool {
     }
 
     /// The transactions to evict (each with its descendants) for `c`,
-    /// paying `rate`, to fit: cheapest first, passing over any whose
-    /// descendants include one paying at least `rate` (a child paying for
-    /// its parent) and the newcomer's own parents. `Full` when what may
+    /// paying `rate`, to fit: cheapest first, passing over a package (a
+    /// transaction and its descendants) that pays at least `rate` as a
+    /// whole (a child paying for its parent) or holds one of the
+    /// newcomer's parents — and everything in it. `Full` when what may
     /// leave does not make room.
     fn eviction_for(&self, c: &Candidate, rate: u64) -> Result<Vec<Hash>, MempoolError> {
         let Some(need) = (self.bytes + c.size)
@@ -399,32 +409,58 @@ impl Mempool {
             lowest: self.by_fee.first().map_or(0, |(r, _, _)| *r),
         };
         let parents: HashSet<Hash> = c.tx.inputs.iter().map(|i| i.txid).collect();
-        let mut chosen: HashSet<Hash> = HashSet::new();
-        let mut roots = Vec::new();
-        let mut freed = 0;
-        for &(r, _, txid) in &self.by_fee {
-            if freed >= need {
+        // Packages (a transaction and its descendants) that may leave, with
+        // their fee rate as a whole, met cheapest transaction first. Each
+        // transaction is weighed in one package at most, so a long chain
+        // costs its length, not its length squared; the walk goes a little
+        // past the point where enough could leave, so a package cheaper as
+        // a whole than the next transaction alone is found too.
+        let mut weighed: HashSet<Hash> = HashSet::new();
+        let mut candidates: Vec<(u64, usize, Hash, Vec<Hash>)> = Vec::new();
+        let mut evictable = 0;
+        let mut past_enough = 0;
+        for (order, &(r, _, txid)) in self.by_fee.iter().enumerate() {
+            if r >= rate || past_enough >= EVICTION_LOOKAHEAD {
                 break;
             }
-            if r >= rate {
-                return Err(full());
+            if evictable >= need {
+                past_enough += 1;
             }
-            if chosen.contains(&txid) {
+            if weighed.contains(&txid) {
                 continue;
             }
             let package = self.with_descendants(&txid);
-            let keep = package.iter().any(|d| {
-                parents.contains(d) || self.entries.get(d).is_some_and(|e| e.fee_rate >= rate)
-            });
-            if keep {
+            weighed.extend(package.iter().copied());
+            let members: Vec<&Entry> = package.iter().filter_map(|d| self.entries.get(d)).collect();
+            let fees: u128 = members.iter().map(|e| u128::from(e.fee.base())).sum();
+            let size: usize = members.iter().map(|e| e.size).sum();
+            // An authority change (rate u64::MAX, no fee) is never weighed
+            // by its fee; the newcomer's parents stay with it.
+            let package_rate = fee_rate_u128(fees, size);
+            let stays = package_rate >= rate
+                || members.iter().any(|e| e.fee_rate == u64::MAX)
+                || package.iter().any(|d| parents.contains(d));
+            if stays {
                 continue;
+            }
+            evictable += size;
+            candidates.push((package_rate, order, txid, package));
+        }
+        // The cheapest packages as a whole leave first.
+        candidates.sort_unstable_by_key(|c| (c.0, c.1));
+        let mut chosen: HashSet<Hash> = HashSet::new();
+        let mut roots = Vec::new();
+        let mut freed = 0;
+        for (_, _, root, package) in candidates {
+            if freed >= need {
+                break;
             }
             for d in package {
                 if chosen.insert(d) {
                     freed += self.entries.get(&d).map_or(0, |e| e.size);
                 }
             }
-            roots.push(txid);
+            roots.push(root);
         }
         if freed < need {
             return Err(full());

@@ -101,3 +101,34 @@ fn eviction_never_drops_a_higher_fee_rate_than_the_newcomer_pays() {
         assert!(pool.contains(&t.txid()));
     }
 }
+
+/// A long chain of cheap transactions with one child paying a high rate
+/// at its end is weighed as a whole: a newcomer paying far more than the
+/// package does takes its place (the child alone paying more than the
+/// newcomer pinned the whole chain).
+#[test]
+fn a_high_rate_child_does_not_pin_a_cheap_chain() {
+    const K: usize = 50;
+    let mut chain = TestChain::dev();
+    let ks = keys(4);
+    chain.fan_out(0, &ks[..1], 2, 100_000_000);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let mut txs = vec![pay(&chain, &ks[0], c[0], &ks[1], 3_900)];
+    for _ in 1..K {
+        let prev = txs.last().unwrap();
+        txs.push(pay(&chain, &ks[1], out(prev, 0), &ks[1], 3_900));
+    }
+    let tail = pay(&chain, &ks[1], out(txs.last().unwrap(), 0), &ks[1], 500_000);
+    let bytes: usize = txs.iter().map(|t| t.encoded_len()).sum::<usize>() + tail.encoded_len();
+    let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100_000), bytes);
+    for t in txs.iter().chain([&tail]) {
+        pool.accept(t.clone(), &chain.utxos, h).unwrap();
+    }
+    let newcomer = pay(&chain, &ks[0], c[1], &ks[2], 200_000);
+    let tail_rate = pool.get(&tail.txid()).unwrap().fee_rate;
+    pool.accept(newcomer.clone(), &chain.utxos, h).unwrap();
+    assert!(pool.get(&newcomer.txid()).unwrap().fee_rate < tail_rate);
+    assert!(pool.contains(&newcomer.txid()));
+    assert!(pool.bytes() <= pool.max_bytes());
+}

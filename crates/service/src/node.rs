@@ -54,6 +54,11 @@ pub struct Node {
     /// The admission pipeline [`Node::submit_queued`] uses (its threads
     /// start on the first submission).
     pub admission: crate::admission::Admission,
+    /// Held from a block's acceptance until the mempool has followed it,
+    /// so two acceptances (the miner's, a peer's) do not interleave their
+    /// mempool updates: one's view of the chain would be the other's
+    /// half-way.
+    pub follow_order: parking_lot::Mutex<()>,
 }
 
 /// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error
@@ -400,6 +405,7 @@ impl Node {
         &self,
         accept: impl FnOnce(&ChainStore, u64, &SigCache) -> Result<Accepted, ChainError>,
     ) -> Result<Accepted, ChainError> {
+        let _order = self.follow_order.lock();
         let started = std::time::Instant::now();
         let m = &self.metrics;
         let acc = match accept(&self.chain, self.clock.now_unix(), &self.cache) {
@@ -471,25 +477,31 @@ impl Node {
         if disconnected.is_empty() {
             return;
         }
-        let mut pool = self.mempool.write();
-        let mut orphaned = Vec::new();
-        for b in disconnected {
-            for tx in &b.txs {
-                let txid = tx.txid();
-                if pool.contains(&txid) {
-                    continue;
-                }
-                for vout in 0..tx.outputs.len() as u32 {
-                    let op = OutPoint { txid, vout };
-                    let Some(spender) = pool.spender(&op) else {
-                        continue;
-                    };
-                    if !matches!(self.chain.coin(&op), Ok(Some(_))) {
-                        orphaned.push(spender);
-                    }
-                }
-            }
+        // Hashing and chain reads first, with no lock on the pool (the
+        // caller holds `follow_order`: no other block changes the chain or
+        // the pool's view of it meanwhile).
+        let txids: Vec<(Hash, usize)> = disconnected
+            .iter()
+            .flat_map(|b| b.txs.iter().map(|tx| (tx.txid(), tx.outputs.len())))
+            .collect();
+        let spent: Vec<(OutPoint, Hash)> = {
+            let pool = self.mempool.read();
+            txids
+                .iter()
+                .filter(|(txid, _)| !pool.contains(txid))
+                .flat_map(|&(txid, n)| (0..n as u32).map(move |vout| OutPoint { txid, vout }))
+                .filter_map(|op| pool.spender(&op).map(|s| (op, s)))
+                .collect()
+        };
+        let orphaned: Vec<Hash> = spent
+            .into_iter()
+            .filter(|(op, _)| !matches!(self.chain.coin(op), Ok(Some(_))))
+            .map(|(_, spender)| spender)
+            .collect();
+        if orphaned.is_empty() {
+            return;
         }
+        let mut pool = self.mempool.write();
         for txid in orphaned {
             let gone = pool.remove_with_descendants(&txid);
             if !gone.is_empty() {

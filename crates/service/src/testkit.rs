@@ -76,6 +76,7 @@ pub fn node_with(
         net: Default::default(),
         pool: Default::default(),
         admission: Default::default(),
+        follow_order: Default::default(),
     }))
 }
 

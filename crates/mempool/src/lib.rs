@@ -67,15 +67,17 @@ pub enum MempoolError {
     #[error("the node's storage stopped ({0}): no transaction is accepted until it is restarted")]
     Halted(String),
     /// The pool is full and this transaction pays too little to displace any.
+    /// `lowest` is the rate to beat: the lowest of what stayed for paying
+    /// at least as much (a package as a whole, or one transaction).
     #[error(
-        "mempool is full; a fee rate of {} base units per byte is not above the lowest it holds, {}",
+        "mempool is full; a fee rate of {} base units per byte is not above the lowest it would displace, {}",
         per_byte(*fee_rate),
         per_byte(*lowest)
     )]
     Full {
         /// Its fee rate (base units per kB).
         fee_rate: u64,
-        /// The lowest in the pool.
+        /// The rate to beat.
         lowest: u64,
     },
 }
@@ -246,6 +248,10 @@ fn fee_rate(fee: Amount, size: usize) -> u64 {
 /// could leave ([`Mempool::insert`]).
 const EVICTION_LOOKAHEAD: usize = 64;
 
+/// Transactions an eviction plan weighs at most, over all the packages it
+/// looks at ([`Mempool::insert`]).
+const EVICTION_VISITS: usize = 20_000;
+
 /// [`fee_rate`] of a total that may pass one amount (a package's fees).
 fn fee_rate_u128(fee: u128, size: usize) -> u64 {
     (fee * 1000 / size.max(1) as u128).min(u128::from(u64::MAX)) as u64
@@ -404,46 +410,66 @@ impl Mempool {
         else {
             return Ok(Vec::new());
         };
-        let full = || MempoolError::Full {
+        // The refusal names the rate to beat: the lowest of what stayed for
+        // paying at least the newcomer's (a package as a whole, or the
+        // transaction alone the walk stopped at).
+        let mut to_beat: Option<u64> = None;
+        let full = |to_beat: Option<u64>| MempoolError::Full {
             fee_rate: rate,
-            lowest: self.by_fee.first().map_or(0, |(r, _, _)| *r),
+            lowest: to_beat.unwrap_or_else(|| self.by_fee.first().map_or(0, |(r, _, _)| *r)),
         };
         let parents: HashSet<Hash> = c.tx.inputs.iter().map(|i| i.txid).collect();
         // Packages (a transaction and its descendants) that may leave, with
-        // their fee rate as a whole, met cheapest transaction first. Each
-        // transaction is weighed in one package at most, so a long chain
-        // costs its length, not its length squared; the walk goes a little
-        // past the point where enough could leave, so a package cheaper as
-        // a whole than the next transaction alone is found too.
-        let mut weighed: HashSet<Hash> = HashSet::new();
+        // their fee rate as a whole, met cheapest transaction first. A
+        // transaction in a package that may leave is not weighed again as a
+        // package of its own; a package that stays hides nothing (its
+        // members are weighed in their turn). Bytes that may leave are
+        // counted once each. The walk goes a little past the point where
+        // enough could leave, so a package cheaper as a whole than the next
+        // transaction alone is found too, and stops once it has looked at
+        // `EVICTION_VISITS` transactions in all (long unconfirmed chains
+        // would otherwise cost their length squared).
+        let mut leaving: HashSet<Hash> = HashSet::new();
         let mut candidates: Vec<(u64, usize, Hash, Vec<Hash>)> = Vec::new();
         let mut evictable = 0;
         let mut past_enough = 0;
+        let mut visits = 0;
         for (order, &(r, _, txid)) in self.by_fee.iter().enumerate() {
-            if r >= rate || past_enough >= EVICTION_LOOKAHEAD {
+            if r >= rate {
+                to_beat = Some(to_beat.map_or(r, |b| b.min(r)));
+                break;
+            }
+            if past_enough >= EVICTION_LOOKAHEAD {
                 break;
             }
             if evictable >= need {
                 past_enough += 1;
             }
-            if weighed.contains(&txid) {
+            if leaving.contains(&txid) {
                 continue;
             }
-            let package = self.with_descendants(&txid);
-            weighed.extend(package.iter().copied());
+            let Some(package) = self.with_descendants_upto(&txid, EVICTION_VISITS - visits) else {
+                break;
+            };
+            visits += package.len();
             let members: Vec<&Entry> = package.iter().filter_map(|d| self.entries.get(d)).collect();
             let fees: u128 = members.iter().map(|e| u128::from(e.fee.base())).sum();
             let size: usize = members.iter().map(|e| e.size).sum();
             // An authority change (rate u64::MAX, no fee) is never weighed
             // by its fee; the newcomer's parents stay with it.
             let package_rate = fee_rate_u128(fees, size);
-            let stays = package_rate >= rate
-                || members.iter().any(|e| e.fee_rate == u64::MAX)
-                || package.iter().any(|d| parents.contains(d));
-            if stays {
+            let priority = members.iter().any(|e| e.fee_rate == u64::MAX);
+            if package_rate >= rate && !priority {
+                to_beat = Some(to_beat.map_or(package_rate, |b| b.min(package_rate)));
+            }
+            if package_rate >= rate || priority || package.iter().any(|d| parents.contains(d)) {
                 continue;
             }
-            evictable += size;
+            for d in &package {
+                if leaving.insert(*d) {
+                    evictable += self.entries.get(d).map_or(0, |e| e.size);
+                }
+            }
             candidates.push((package_rate, order, txid, package));
         }
         // The cheapest packages as a whole leave first.
@@ -463,13 +489,19 @@ impl Mempool {
             roots.push(root);
         }
         if freed < need {
-            return Err(full());
+            return Err(full(to_beat));
         }
         Ok(roots)
     }
 
     /// `txid` and every pool transaction that spends it, directly or not.
     fn with_descendants(&self, txid: &Hash) -> Vec<Hash> {
+        self.with_descendants_upto(txid, usize::MAX)
+            .unwrap_or_default()
+    }
+
+    /// [`Mempool::with_descendants`], or `None` past `limit` transactions.
+    fn with_descendants_upto(&self, txid: &Hash, limit: usize) -> Option<Vec<Hash>> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         let mut stack = vec![*txid];
@@ -481,6 +513,9 @@ impl Mempool {
                 continue;
             }
             out.push(t);
+            if out.len() > limit {
+                return None;
+            }
             for vout in 0..e.tx.outputs.len() {
                 let op = OutPoint {
                     txid: t,
@@ -491,7 +526,7 @@ impl Mempool {
                 }
             }
         }
-        out
+        Some(out)
     }
 
     /// All admission steps in one call: tier 1, tier 2, signatures, insert.
@@ -837,7 +872,7 @@ mod tests {
         };
         assert_eq!(
             full.to_string(),
-            "mempool is full; a fee rate of 1 base units per byte is not above the lowest it holds, 1.5"
+            "mempool is full; a fee rate of 1 base units per byte is not above the lowest it would displace, 1.5"
         );
         assert_eq!(per_byte(1), "0.001");
     }

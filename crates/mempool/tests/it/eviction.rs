@@ -1,5 +1,6 @@
-//! Eviction from a full pool: decided before anything changes, and never
-//! of a transaction paying at least what the newcomer pays.
+//! Eviction from a full pool: decided before anything changes, cheapest
+//! package (a transaction and its descendants) as a whole first, and never
+//! of a package paying at least what the newcomer pays.
 
 use super::*;
 
@@ -85,7 +86,12 @@ fn eviction_never_drops_a_higher_fee_rate_than_the_newcomer_pays() {
     // The cheapest transaction's package holds a child paying more than the
     // newcomer, and the next cheapest pays more too: nothing may leave.
     let r = pool.accept(newcomer.clone(), &chain.utxos, h);
-    assert!(matches!(r, Err(MempoolError::Full { .. })), "{r:?}");
+    // The refusal names a rate to beat above the newcomer's (the cheapest
+    // entry alone, the parent, pays less, but stays with its child).
+    assert!(
+        matches!(r, Err(MempoolError::Full { fee_rate, lowest }) if lowest > fee_rate),
+        "{r:?}"
+    );
     for t in [&parent, &child, &other] {
         assert!(
             pool.contains(&t.txid()),
@@ -131,4 +137,98 @@ fn a_high_rate_child_does_not_pin_a_cheap_chain() {
     assert!(pool.get(&newcomer.txid()).unwrap().fee_rate < tail_rate);
     assert!(pool.contains(&newcomer.txid()));
     assert!(pool.bytes() <= pool.max_bytes());
+}
+
+/// `coin` split in two outputs to `to`, minus `fee`.
+fn split(
+    chain: &TestChain,
+    key: &SigningKey,
+    coin: (OutPoint, Coin),
+    to: &SigningKey,
+    fee: u64,
+) -> Transaction {
+    let half = (coin.1.output.amount.base() - fee) / 2;
+    let mut tx = Transaction {
+        version: 1,
+        chain_id: chain.spec.chain_id,
+        kind: TxKind::Transfer,
+        inputs: vec![coin.0],
+        outputs: vec![
+            TxOut {
+                amount: Amount::from_base(half).unwrap(),
+                lock: lock_of(to),
+            },
+            TxOut {
+                amount: Amount::from_base(half).unwrap(),
+                lock: lock_of(to),
+            },
+        ],
+        expiry_height: 0,
+        witnesses: vec![],
+        data: Vec::new(),
+    };
+    sign_all(&chain.spec, &mut tx, key, &[coin.1.output]);
+    tx
+}
+
+/// A chain of equal-rate transactions is walked newest (tail) first, each
+/// ancestor's package holding the ones after it: bytes that may leave are
+/// counted once, so a large newcomer finds the room behind.
+#[test]
+fn a_large_newcomer_finds_room_behind_an_equal_rate_chain() {
+    let mut chain = TestChain::dev();
+    let ks = keys(4);
+    chain.fan_out(0, &ks[..1], 120, 100_000_000);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    const N: usize = 300;
+    let mut txs = vec![pay(&chain, &ks[0], c[0], &ks[1], 3_900)];
+    for _ in 1..N {
+        let prev = txs.last().unwrap();
+        txs.push(pay(&chain, &ks[1], out(prev, 0), &ks[1], 3_900));
+    }
+    let bytes: usize = txs.iter().map(|t| t.encoded_len()).sum();
+    let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100_000), bytes);
+    for t in &txs {
+        pool.accept(t.clone(), &chain.utxos, h).unwrap();
+    }
+    let newcomer = pay_many(&chain, &ks[0], &c[1..101], &ks[2], 50_000_000);
+    let r = pool.accept(newcomer.clone(), &chain.utxos, h);
+    assert!(
+        r.is_ok(),
+        "refused although {N} cheaper txs could leave: {r:?}"
+    );
+}
+
+/// The cheapest transaction's package holds the newcomer's parent, so it
+/// stays; a cheap chain inside it is still weighed on its own, and leaves.
+#[test]
+fn a_package_that_stays_hides_no_cheap_chain_inside_it() {
+    let mut chain = TestChain::dev();
+    let ks = keys(4);
+    chain.fan_out(0, &ks[..1], 2, 100_000_000);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let p = split(&chain, &ks[0], c[0], &ks[1], 4_000); // cheapest
+    let mut ys = vec![pay(&chain, &ks[1], out(&p, 0), &ks[1], 5_000)];
+    for _ in 1..5 {
+        let prev = ys.last().unwrap();
+        ys.push(pay(&chain, &ks[1], out(prev, 0), &ks[1], 5_000));
+    }
+    let z = pay(&chain, &ks[1], out(&p, 1), &ks[1], 5_000);
+    let all: Vec<&Transaction> = std::iter::once(&p).chain(ys.iter()).chain([&z]).collect();
+    let bytes: usize = all.iter().map(|t| t.encoded_len()).sum();
+    let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100_000), bytes);
+    for t in &all {
+        pool.accept((*t).clone(), &chain.utxos, h).unwrap();
+    }
+    // Spends z (its parent), pays 10x the Y chain's rate.
+    let newcomer = pay(&chain, &ks[1], out(&z, 0), &ks[2], 60_000);
+    let r = pool.accept(newcomer.clone(), &chain.utxos, h);
+    assert!(
+        r.is_ok(),
+        "refused although the Y chain (rate 4,000/tx) could leave: {r:?}"
+    );
+    assert!(!pool.contains(&ys[4].txid()));
+    assert!(pool.contains(&z.txid()) && pool.contains(&p.txid()));
 }

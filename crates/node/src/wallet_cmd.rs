@@ -97,7 +97,7 @@ pub enum WalletCommand {
     /// (`luminex:ADDRESS?amount=…&memo=…`, docs/wallet.md).
     Request {
         /// Amount asked, in coins.
-        #[arg(long)]
+        #[arg(long, value_parser = broadcast::positive_amount)]
         amount: Option<Amount>,
         /// What the payment is for.
         #[arg(long)]

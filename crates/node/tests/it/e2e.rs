@@ -148,6 +148,7 @@ fn bad_command_lines_and_configs_fail_cleanly() {
     // An amount of 0 is refused before the wallet plans or signs anything.
     for args in [
         vec!["wallet", "send", "--to", "x", "--amount", "0"],
+        vec!["wallet", "request", "--amount", "0"],
         vec![
             "wallet", "pst", "create", "--to", "x", "--amount", "0.0", "--out", "p",
         ],

@@ -281,13 +281,17 @@ impl<C: ChainAccess> Net<C> {
 
     pub(super) fn drive_sync(&mut self) {
         let local = self.local();
-        if let Some(at) = self.sync_resume_at {
-            if self.clock.monotonic() < at {
-                return;
+        // While paused after a refusal, headers are still asked (a heavier
+        // branch is still learned); blocks are not.
+        let blocks = match self.sync_resume_at {
+            Some(at) if self.clock.monotonic() < at => false,
+            Some(_) => {
+                self.sync_resume_at = None;
+                true
             }
-            self.sync_resume_at = None;
-        }
-        for (peer, token, req) in self.syncer.poll(&local) {
+            None => true,
+        };
+        for (peer, token, req) in self.syncer.poll_with(&local, blocks) {
             let headers = matches!(req, Request::Headers { .. });
             let id = self.request(peer, req, Purpose::Sync(token));
             if headers {
@@ -454,9 +458,13 @@ impl<C: ChainAccess> Net<C> {
                 // pause; taken as handled, it was never asked again and the
                 // sync stopped there.
                 tracing::info!(block = %hash, %peer, why, "block refused for now");
-                if matches!(origin, Origin::Sync(_)) {
+                // Once per pause: the blocks after a refused one in the same
+                // batch are refused too, and count as one refusal.
+                let now = self.clock.monotonic();
+                let paused = self.sync_resume_at.is_some_and(|at| now < at);
+                if matches!(origin, Origin::Sync(_)) && !paused {
                     self.syncer.reset();
-                    self.sync_resume_at = Some(self.clock.monotonic() + self.sync_retry_pause);
+                    self.sync_resume_at = Some(now + self.sync_retry_pause);
                     self.sync_retry_pause = (self.sync_retry_pause * 2).min(SYNC_RETRY_PAUSE_MAX);
                 }
                 Verdict::Ignore

@@ -381,6 +381,12 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
 
     /// The requests to send now, each with a token to answer with.
     pub fn poll(&mut self, local: &Local) -> Vec<(P, u64, Request)> {
+        self.poll_with(local, true)
+    }
+
+    /// [`Syncer::poll`], asking for blocks only when `blocks` (downloads
+    /// paused: headers only).
+    pub fn poll_with(&mut self, local: &Local, blocks: bool) -> Vec<(P, u64, Request)> {
         let mut out = Vec::new();
         // Handed-out blocks the chain has reached are no longer held here,
         // and their headers are the chain's now.
@@ -448,7 +454,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                 },
             ));
         }
-        if peers.is_empty() {
+        if peers.is_empty() || !blocks {
             return out;
         }
         // Blocks: chunks of the window to peers with spare capacity whose

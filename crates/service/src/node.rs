@@ -493,16 +493,20 @@ impl Node {
                 .filter_map(|op| pool.spender(&op).map(|s| (op, s)))
                 .collect()
         };
-        let orphaned: Vec<Hash> = spent
+        let orphaned: Vec<(OutPoint, Hash)> = spent
             .into_iter()
             .filter(|(op, _)| !matches!(self.chain.coin(op), Ok(Some(_))))
-            .map(|(_, spender)| spender)
             .collect();
         if orphaned.is_empty() {
             return;
         }
         let mut pool = self.mempool.write();
-        for txid in orphaned {
+        for (op, txid) in orphaned {
+            // Admission does not wait for `follow_order`: the parent may
+            // have come back into the pool since the look above.
+            if pool.contains(&op.txid) || pool.spender(&op) != Some(txid) {
+                continue;
+            }
             let gone = pool.remove_with_descendants(&txid);
             if !gone.is_empty() {
                 tracing::debug!(%txid, removed = gone.len(), "pool transaction's input left with a reorganisation");

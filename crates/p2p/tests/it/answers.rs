@@ -21,7 +21,7 @@ enum Refusal {
 }
 
 /// The headers of `blocks` after the first of `locator` it holds.
-fn headers_after(blocks: &[Block], locator: &[Hash], max: u32) -> Vec<Header> {
+pub(crate) fn headers_after(blocks: &[Block], locator: &[Hash], max: u32) -> Vec<Header> {
     let start = locator
         .iter()
         .find_map(|h| blocks.iter().position(|b| b.hash() == *h))

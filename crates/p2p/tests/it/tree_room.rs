@@ -26,17 +26,9 @@ impl ChainView for View {
 /// The headers `blocks` answer `req` with.
 fn headers_of(blocks: &[Block], req: &Request) -> Vec<Header> {
     let Request::Headers { locator, max } = req else {
-        panic!()
+        panic!("{req:?}")
     };
-    let start = locator
-        .iter()
-        .find_map(|h| blocks.iter().position(|b| b.hash() == *h))
-        .unwrap_or(0);
-    blocks[start + 1..]
-        .iter()
-        .take(*max as usize)
-        .map(|b| b.header)
-        .collect()
+    crate::answers::headers_after(blocks, locator, *max)
 }
 
 #[test]

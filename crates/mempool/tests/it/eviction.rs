@@ -13,22 +13,7 @@ fn pay_many(
     fee: u64,
 ) -> Transaction {
     let total: u64 = coins.iter().map(|c| c.1.output.amount.base()).sum();
-    let mut tx = Transaction {
-        version: 1,
-        chain_id: chain.spec.chain_id,
-        kind: TxKind::Transfer,
-        inputs: coins.iter().map(|c| c.0).collect(),
-        outputs: vec![TxOut {
-            amount: Amount::from_base(total - fee).unwrap(),
-            lock: lock_of(to),
-        }],
-        expiry_height: 0,
-        witnesses: vec![],
-        data: Vec::new(),
-    };
-    let spent: Vec<TxOut> = coins.iter().map(|c| c.1.output).collect();
-    sign_all(&chain.spec, &mut tx, key, &spent);
-    tx
+    spend(chain, key, coins, vec![to_key(total - fee, to)])
 }
 
 /// A newcomer that the pool ends up refusing as `Full` has already
@@ -148,27 +133,12 @@ fn split(
     fee: u64,
 ) -> Transaction {
     let half = (coin.1.output.amount.base() - fee) / 2;
-    let mut tx = Transaction {
-        version: 1,
-        chain_id: chain.spec.chain_id,
-        kind: TxKind::Transfer,
-        inputs: vec![coin.0],
-        outputs: vec![
-            TxOut {
-                amount: Amount::from_base(half).unwrap(),
-                lock: lock_of(to),
-            },
-            TxOut {
-                amount: Amount::from_base(half).unwrap(),
-                lock: lock_of(to),
-            },
-        ],
-        expiry_height: 0,
-        witnesses: vec![],
-        data: Vec::new(),
-    };
-    sign_all(&chain.spec, &mut tx, key, &[coin.1.output]);
-    tx
+    spend(
+        chain,
+        key,
+        &[coin],
+        vec![to_key(half, to), to_key(half, to)],
+    )
 }
 
 /// A chain of equal-rate transactions is walked newest (tail) first, each

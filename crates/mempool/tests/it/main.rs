@@ -16,6 +16,37 @@ fn keys(n: u8) -> Vec<SigningKey> {
         .collect()
 }
 
+/// A transfer spending `coins` (one key) to `outputs`, signed; its fee is
+/// what the coins bring less the outputs.
+fn spend(
+    chain: &TestChain,
+    key: &SigningKey,
+    coins: &[(OutPoint, Coin)],
+    outputs: Vec<TxOut>,
+) -> Transaction {
+    let mut tx = Transaction {
+        version: 1,
+        chain_id: chain.spec.chain_id,
+        kind: TxKind::Transfer,
+        inputs: coins.iter().map(|c| c.0).collect(),
+        outputs,
+        expiry_height: 0,
+        witnesses: vec![],
+        data: Vec::new(),
+    };
+    let spent: Vec<TxOut> = coins.iter().map(|c| c.1.output).collect();
+    sign_all(&chain.spec, &mut tx, key, &spent);
+    tx
+}
+
+/// `amount` base units to `to`.
+fn to_key(amount: u64, to: &SigningKey) -> TxOut {
+    TxOut {
+        amount: Amount::from_base(amount).unwrap(),
+        lock: lock_of(to),
+    }
+}
+
 /// A transfer of all of `coin` to `to`, minus `fee`.
 fn pay(
     chain: &TestChain,
@@ -24,21 +55,8 @@ fn pay(
     to: &SigningKey,
     fee: u64,
 ) -> Transaction {
-    let mut tx = Transaction {
-        version: 1,
-        chain_id: chain.spec.chain_id,
-        kind: TxKind::Transfer,
-        inputs: vec![coin.0],
-        outputs: vec![TxOut {
-            amount: Amount::from_base(coin.1.output.amount.base() - fee).unwrap(),
-            lock: lock_of(to),
-        }],
-        expiry_height: 0,
-        witnesses: vec![],
-        data: Vec::new(),
-    };
-    sign_all(&chain.spec, &mut tx, key, &[coin.1.output]);
-    tx
+    let out = to_key(coin.1.output.amount.base() - fee, to);
+    spend(chain, key, &[coin], vec![out])
 }
 
 fn out(tx: &Transaction, vout: u32) -> (OutPoint, Coin) {

@@ -146,14 +146,15 @@ impl FjallStore {
         })
     }
 
+    /// Every keyspace: the tables' and the block files' references.
+    fn keyspaces(&self) -> impl Iterator<Item = &Keyspace> {
+        self.tables.values().chain(std::iter::once(&self.refs))
+    }
+
     /// Bytes in the database's tables on disk (not its journal, nor the
     /// block files).
     pub fn table_bytes(&self) -> u64 {
-        self.tables
-            .values()
-            .chain(std::iter::once(&self.refs))
-            .map(|ks| ks.disk_space())
-            .sum()
+        self.keyspaces().map(|ks| ks.disk_space()).sum()
     }
 
     /// Bytes of journal on disk (the active journal and those kept until
@@ -184,7 +185,7 @@ impl FjallStore {
             journal_bytes = self.journal_bytes(),
             "journal past its bound: flushing every keyspace"
         );
-        for ks in self.tables.values().chain(std::iter::once(&self.refs)) {
+        for ks in self.keyspaces() {
             // `rotate_memtable` is the public call fjall's own tests use to
             // flush a keyspace; an empty memtable is left as it is.
             if let Err(e) = ks.rotate_memtable() {
@@ -322,11 +323,7 @@ impl KvStore for FjallStore {
         // none, and a flush that fails — a full disk — would hold the
         // close for ever); past it the next open replays more, nothing
         // worse.
-        let all: Vec<&Keyspace> = self
-            .tables
-            .values()
-            .chain(std::iter::once(&self.refs))
-            .collect();
+        let all: Vec<&Keyspace> = self.keyspaces().collect();
         for ks in &all {
             ks.rotate_memtable().map_err(engine)?;
         }

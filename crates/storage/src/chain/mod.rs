@@ -752,14 +752,8 @@ impl ChainStore {
     /// Runs `f` with what consensus rules read of the chain: the header
     /// index and the stored consensus states.
     pub fn with_context<T>(&self, f: impl FnOnce(&dyn ChainContext) -> T) -> T {
-        let index = self.index.read();
-        let staking = self.staking.read();
-        f(&Context {
-            index: &index,
-            kv: &*self.kv,
-            staking: self.stakes().then_some(&*staking),
-            failed: Default::default(),
-        })
+        // A read that failed is logged by the context and read as missing.
+        self.run_with_context(f).0
     }
 
     /// [`ChainStore::with_context`], failing with the store's error if a
@@ -770,6 +764,17 @@ impl ChainStore {
         &self,
         f: impl FnOnce(&dyn ChainContext) -> T,
     ) -> Result<T, StoreError> {
+        match self.run_with_context(f) {
+            (_, Some(e)) => Err(e),
+            (out, None) => Ok(out),
+        }
+    }
+
+    /// Runs `f` on the context, with the first read that failed.
+    fn run_with_context<T>(
+        &self,
+        f: impl FnOnce(&dyn ChainContext) -> T,
+    ) -> (T, Option<StoreError>) {
         let index = self.index.read();
         let staking = self.staking.read();
         let ctx = Context {
@@ -779,10 +784,7 @@ impl ChainStore {
             failed: Default::default(),
         };
         let out = f(&ctx);
-        match ctx.failed.into_inner() {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        (out, ctx.failed.into_inner())
     }
 
     /// The current tip.

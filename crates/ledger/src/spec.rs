@@ -55,6 +55,9 @@ fn default_timeout_propose() -> u64 {
 fn default_timeout_vote() -> u64 {
     1000
 }
+fn default_proposal_time_precision() -> u64 {
+    1000
+}
 fn default_timeout_delta() -> u64 {
     500
 }
@@ -73,6 +76,7 @@ impl Default for BftParams {
             timeout_precommit_delta_ms: default_timeout_delta(),
             proposer_selection: ProposerSelection::default(),
             timeout_commit_ms: 0,
+            proposal_time_precision_ms: default_proposal_time_precision(),
         }
     }
 }
@@ -138,6 +142,14 @@ pub struct BftParams {
     /// default) waits only for the block interval's pace.
     #[serde(default)]
     pub timeout_commit_ms: u64,
+    /// How far ahead of a validator's clock a new proposal's time may be in
+    /// round 0 (ADR 0065; CometBFT's `precision`): the bound doubles with
+    /// each round, up to `max_future_block_time_secs`, so validators whose
+    /// clocks disagree by more still decide in a later round. A proposal
+    /// past it is prevoted nil, so one proposer with a fast clock cannot
+    /// carry the chain's time ahead of everyone's.
+    #[serde(default = "default_proposal_time_precision")]
+    pub proposal_time_precision_ms: u64,
 }
 
 /// Proof-of-work parameters.
@@ -388,6 +400,13 @@ impl ChainSpec {
             ConsensusKind::Bft => {
                 if self.pow.is_some() {
                     return bad("a [pow] table needs consensus = \"pow\"");
+                }
+                if self
+                    .bft
+                    .as_ref()
+                    .is_some_and(|b| b.proposal_time_precision_ms == 0)
+                {
+                    return bad("proposal_time_precision_ms must be positive");
                 }
                 let set = self.genesis_validators()?;
                 if set

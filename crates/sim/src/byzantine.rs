@@ -36,7 +36,7 @@ impl Sim {
             }
         }
         match behaviour {
-            Behaviour::Honest | Behaviour::InvalidProposer => {
+            Behaviour::Honest | Behaviour::InvalidProposer | Behaviour::FastClock => {
                 let bytes = self.encode_for(i, &m);
                 self.broadcast(i, Wire::Consensus(bytes));
             }

@@ -23,7 +23,15 @@ pub enum Behaviour {
     /// Sends undecodable bytes and votes with broken signatures instead of
     /// its messages.
     Garbage,
+    /// Follows the protocol by a clock [`FAST_CLOCK_MS`] ahead of the
+    /// others' (within `max_future_block_time_secs`), so it dates its
+    /// proposals that far ahead (ADR 0065).
+    FastClock,
 }
+
+/// How far ahead of the simulated time a [`Behaviour::FastClock`]
+/// validator's clock runs: 110 minutes.
+pub const FAST_CLOCK_MS: u64 = 110 * 60 * 1000;
 
 /// A simulation's configuration.
 #[derive(Clone, Debug)]

@@ -16,7 +16,7 @@ use luminex_primitives::codec::Encode;
 use luminex_primitives::{Block, CommitCertificate, Hash};
 
 use crate::node::NodeHost;
-use crate::{Behaviour, Event, Sim, Wire};
+use crate::{Behaviour, Event, Sim, Wire, FAST_CLOCK_MS};
 
 impl Sim {
     pub(crate) fn boot(&mut self, i: usize) {
@@ -107,8 +107,14 @@ impl Sim {
         i: usize,
         f: impl FnOnce(&mut luminex_consensus::bft::Engine, &mut NodeHost<'_>) -> Result<Vec<Effect>, E>,
     ) -> Result<(), E> {
-        let now_ms = self.start_ms + self.now;
         let node = &mut self.nodes[i];
+        let now_ms = self.start_ms
+            + self.now
+            + if node.behaviour == Behaviour::FastClock {
+                FAST_CLOCK_MS
+            } else {
+                0
+            };
         let invalid_blocks = node.behaviour == Behaviour::InvalidProposer;
         // Where accounts must be created, rewards go to a genesis account
         // (a block paying an uncreated address is invalid).
@@ -258,6 +264,9 @@ impl Sim {
                 Some(_) => {}
                 None => {
                     self.finalized.insert(height, (hash, i, self.now));
+                    self.max_block_lead_ms = self
+                        .max_block_lead_ms
+                        .max(block.header.time_ms().saturating_sub(now_ms));
                     self.certificate_bytes.push(certificate.encoded_len());
                     if let Some(c) = &block.last_commit {
                         self.carried_certificate_bytes.push(c.encoded_len());

@@ -52,7 +52,7 @@ mod workload;
 
 pub use config::{
     preset_sim_spec, random_config, sim_spec, sweep_config, Behaviour, Config, StakingRun,
-    JOIN_STAKE, LIVENESS_MS, MIN_STAKE, SIM_TIMEOUT_COMMIT_MS,
+    FAST_CLOCK_MS, JOIN_STAKE, LIVENESS_MS, MIN_STAKE, SIM_TIMEOUT_COMMIT_MS,
 };
 pub use network::TICK_MS;
 use network::{Event, Wire};
@@ -92,6 +92,9 @@ struct Sim {
     certificate_bytes: Vec<usize>,
     carried_certificate_bytes: Vec<usize>,
     fetched_proposals: u64,
+    /// The most a finalized block was dated ahead of the simulated time
+    /// when an honest node first committed it.
+    max_block_lead_ms: u64,
     /// Per node, the height whose commit pause is under way.
     paused: Vec<Option<u64>>,
     /// Where accounts must be created: a genesis account for rewards.
@@ -223,6 +226,7 @@ impl Sim {
             certificate_bytes: Vec::new(),
             carried_certificate_bytes: Vec::new(),
             fetched_proposals: 0,
+            max_block_lead_ms: 0,
             paused: vec![None; n],
             genesis_account,
             clients,
@@ -369,6 +373,7 @@ impl Sim {
             certificate_bytes: std::mem::take(&mut self.certificate_bytes),
             carried_certificate_bytes: std::mem::take(&mut self.carried_certificate_bytes),
             fetched_proposals: self.fetched_proposals,
+            max_block_lead_ms: self.max_block_lead_ms,
         }
     }
 

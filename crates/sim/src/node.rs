@@ -184,8 +184,8 @@ impl Host for NodeHost<'_> {
         })))
     }
 
-    fn timely(&mut self, block: &Block) -> bool {
-        self.rules.timely(block, self.now_ms)
+    fn timely(&mut self, block: &Block, round: u32) -> bool {
+        self.rules.timely(block, round, self.now_ms)
     }
 
     fn validate_block(&mut self, block: &Arc<Block>) -> bool {

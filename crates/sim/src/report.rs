@@ -47,6 +47,11 @@ pub struct Report {
     /// (the simulation has no transaction gossip: a submission reaches one
     /// mempool).
     pub fetched_proposals: u64,
+    /// The most a finalized block was dated ahead of the simulated time
+    /// when an honest node first committed it (ADR 0065 bounds it by the
+    /// spec's `proposal_time_precision_ms`, whatever one validator's clock
+    /// says).
+    pub max_block_lead_ms: u64,
     /// Where each node ended: height, round and step, or "down".
     pub nodes: Vec<String>,
     /// Per node (empty while down), the validators (node indexes) it

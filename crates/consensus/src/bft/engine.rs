@@ -655,12 +655,14 @@ impl Engine {
         let valid = match self.valid.get(&hash) {
             Some(v) => *v,
             None => {
-                let v = host.timely(&p.proposal.block) && host.validate_block(&p.proposal.block);
+                let v = host.validate_block(&p.proposal.block);
                 self.valid.insert(hash, v);
                 v
             }
         };
         let pol_round = p.proposal.pol_round;
+        // Only a new value is held to this validator's clock (ADR 0065).
+        let timely = pol_round.is_some() || host.timely(&p.proposal.block, round);
         self.blocks
             .entry(hash)
             .or_insert_with(|| Arc::clone(&p.proposal.block));
@@ -670,6 +672,7 @@ impl Engine {
             value: hash,
             pol_round,
             valid,
+            timely,
         })
     }
 
@@ -805,6 +808,7 @@ impl Engine {
             value: hash,
             pol_round,
             valid: true,
+            timely: true,
         })
     }
 

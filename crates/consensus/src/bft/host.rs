@@ -44,10 +44,11 @@ pub trait Host {
     /// engine keeps and commits, shared, so a host may remember what it
     /// learned about this very block (`Arc::ptr_eq`) for its commit.
     fn validate_block(&mut self, block: &Arc<Block>) -> bool;
-    /// Whether a proposed block's time is acceptable to this validator's
-    /// clock ([`super::BftRules::timely`]); asked of proposals only, never
-    /// of certified blocks. A host without a clock takes every time.
-    fn timely(&mut self, _block: &Block) -> bool {
+    /// Whether the time of a block newly proposed in `round` is acceptable
+    /// to this validator's clock ([`super::BftRules::timely`]); asked of
+    /// new proposals only, never of re-proposed or certified blocks. A host
+    /// without a clock takes every time.
+    fn timely(&mut self, _block: &Block, _round: u32) -> bool {
         true
     }
     /// Records `state` durably; nothing this validator signs leaves the

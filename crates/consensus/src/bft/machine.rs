@@ -87,6 +87,11 @@ pub enum Input {
         pol_round: Option<u32>,
         /// The block is valid on this node's chain.
         valid: bool,
+        /// The block's time is acceptable to this validator's clock
+        /// (ADR 0065): asked only before prevoting for a new value (line
+        /// 22), as Proposer-Based Timestamps do; a value decided or locked
+        /// by others' votes is taken whatever the clock says.
+        timely: bool,
     },
     /// A vote whose signature was checked.
     Vote(SignedVote),
@@ -141,6 +146,7 @@ struct Proposed {
     value: Hash,
     pol_round: Option<u32>,
     valid: bool,
+    timely: bool,
 }
 
 /// The consensus state of one height.
@@ -281,6 +287,7 @@ impl HeightMachine {
                 value,
                 pol_round,
                 valid,
+                timely,
             } => {
                 if pol_round.is_some_and(|p| p >= round) {
                     return out;
@@ -291,6 +298,7 @@ impl HeightMachine {
                     value,
                     pol_round,
                     valid,
+                    timely,
                 });
             }
             Input::Vote(v) => match self.keeper.add(v) {
@@ -387,9 +395,10 @@ impl HeightMachine {
         if self.step == Step::Propose {
             if let Some(p) = proposal {
                 match p.pol_round {
-                    // Lines 22–27.
+                    // Lines 22–27, with `timely` (ADR 0065).
                     None => {
                         let ok = p.valid
+                            && p.timely
                             && (!self.locking || self.locked.is_none_or(|(lv, _)| lv == p.value));
                         out.push(self.vote(VoteKind::Prevote, ok.then_some(p.value)));
                         self.step = Step::Prevote;

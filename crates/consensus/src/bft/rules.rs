@@ -29,6 +29,7 @@ pub struct BftRules {
     authority_changes: bool,
     staking: Option<StakingParams>,
     max_future_ms: u64,
+    precision_ms: u64,
 }
 
 impl BftRules {
@@ -44,18 +45,38 @@ impl BftRules {
             authority_changes: spec.authority_changes(),
             staking: spec.staking.clone(),
             max_future_ms: spec.max_future_block_time_secs.saturating_mul(1000),
+            precision_ms: spec
+                .bft
+                .as_ref()
+                .map_or(0, |b| b.proposal_time_precision_ms),
         })
     }
 
-    /// Whether a proposed block's time is no further ahead of `now_ms`
-    /// (this validator's clock) than the spec's
-    /// `max_future_block_time_secs`. A validator prevotes nil on a proposal
-    /// that is not, so one faulty proposer cannot carry the chain's time
-    /// into the future (every later block must be later still). Only
-    /// proposals are held to the clock: a certified block is final whatever
-    /// this node's clock says.
-    pub fn timely(&self, block: &Block, now_ms: u64) -> bool {
-        block.header.time_ms() <= now_ms.saturating_add(self.max_future_ms)
+    /// Whether a block proposed in `round` is dated no further ahead of
+    /// `now_ms` (this validator's clock) than the round allows (ADR 0065):
+    /// the spec's `proposal_time_precision_ms` in round 0, doubling with
+    /// each round, never more than `max_future_block_time_secs`. A validator
+    /// prevotes nil on a new proposal that is not (the paper's line 22 with
+    /// Proposer-Based Timestamps' `timely`), so one proposer with a fast
+    /// clock cannot carry the chain's time ahead of everyone's (every later
+    /// block must be later still), while validators whose clocks disagree
+    /// by more than the precision still agree once a round's bound covers
+    /// it. Only new proposals are held to the clock: a re-proposed value
+    /// with a proof of lock, and a certified block, are taken whatever this
+    /// node's clock says.
+    pub fn timely(&self, block: &Block, round: u32, now_ms: u64) -> bool {
+        block.header.time_ms() <= now_ms.saturating_add(self.time_bound_ms(round))
+    }
+
+    /// How far ahead of a validator's clock a proposal of `round` may be
+    /// dated (see [`BftRules::timely`]).
+    pub fn time_bound_ms(&self, round: u32) -> u64 {
+        let doubled = self
+            .precision_ms
+            .checked_shl(round)
+            .filter(|b| b >> round == self.precision_ms)
+            .unwrap_or(u64::MAX);
+        doubled.min(self.max_future_ms)
     }
 
     /// The signing domain of the chain.

@@ -105,9 +105,12 @@ impl Host for TestHost {
     fn validate_block(&mut self, _block: &Arc<Block>) -> bool {
         self.valid
     }
-    fn timely(&mut self, block: &Block) -> bool {
-        self.now_ms
-            .is_none_or(|now| BftRules::for_spec(&self.spec).unwrap().timely(block, now))
+    fn timely(&mut self, block: &Block, round: u32) -> bool {
+        self.now_ms.is_none_or(|now| {
+            BftRules::for_spec(&self.spec)
+                .unwrap()
+                .timely(block, round, now)
+        })
     }
     fn persist(&mut self, state: &SignedState) -> Result<(), String> {
         if !self.persist_ok {
@@ -780,8 +783,9 @@ fn a_height_entered_twice_keeps_what_was_signed_there() {
     assert_eq!(e.signed_state().proposals, record.proposals);
 }
 
-/// A proposal from further in the future than the spec allows, by this
-/// validator's clock, is prevoted nil (it is valid otherwise).
+/// A new proposal dated further ahead of this validator's clock than
+/// round 0 allows (the spec's `proposal_time_precision_ms`, ADR 0065) is
+/// prevoted nil (it is valid otherwise).
 #[test]
 fn a_proposal_from_the_far_future_is_prevoted_nil() {
     let f = Fixture::new();
@@ -789,12 +793,13 @@ fn a_proposal_from_the_far_future_is_prevoted_nil() {
     let me = (proposer + 1) % 4;
     let mut host = TestHost::new();
     let genesis_ms = u64::from(f.spec.genesis.time) * 1000;
-    let ahead = f.spec.max_future_block_time_secs * 1000;
+    let ahead = f.spec.bft.as_ref().unwrap().proposal_time_precision_ms;
     host.now_ms = Some(genesis_ms + 1_000);
     let far = host.block(
         f.keys[proposer].public_key().key_hash(),
         genesis_ms + 1_000 + ahead + 1,
     );
+    let far_hash = far.hash();
     let mut e = f.engine(Some(me), None);
     e.start(&mut host);
     let eff = e.receive(f.proposal(proposer, 0, far), &mut host).unwrap();
@@ -808,6 +813,40 @@ fn a_proposal_from_the_far_future_is_prevoted_nil() {
         })
         .collect();
     assert_eq!(prevotes, vec![None]);
+    // The clock only keeps this validator from prevoting for a new value:
+    // once the others prevote for it, it precommits it (line 36, valid
+    // only), and their precommits decide it.
+    let others: Vec<usize> = (0..4).filter(|i| *i != me).collect();
+    let mut precommits = Vec::new();
+    for i in &others {
+        let eff = e
+            .receive(
+                f.vote(*i, VoteKind::Prevote, 1, 0, Some(far_hash)),
+                &mut host,
+            )
+            .unwrap();
+        precommits.extend(eff.into_iter().filter_map(|e| match e {
+            Effect::Broadcast(ConsensusMessage::Vote(v)) if v.vote.kind == VoteKind::Precommit => {
+                Some(v.vote.block)
+            }
+            _ => None,
+        }));
+    }
+    assert_eq!(precommits, vec![Some(far_hash)]);
+    let mut committed = Vec::new();
+    for i in &others {
+        let eff = e
+            .receive(
+                f.vote(*i, VoteKind::Precommit, 1, 0, Some(far_hash)),
+                &mut host,
+            )
+            .unwrap();
+        committed.extend(eff.into_iter().filter_map(|e| match e {
+            Effect::Commit { block, .. } => Some(block.hash()),
+            _ => None,
+        }));
+    }
+    assert_eq!(committed, vec![far_hash]);
     // Within the bound: a prevote for it.
     let mut host = TestHost::new();
     host.now_ms = Some(genesis_ms + 1_000);

@@ -236,15 +236,17 @@ impl Host for NodeHost<'_> {
         Some(block)
     }
 
-    fn timely(&mut self, block: &Block) -> bool {
+    fn timely(&mut self, block: &Block, round: u32) -> bool {
         let now_ms = self.now_ms();
-        let ok = self.rules.timely(block, now_ms);
+        let ok = self.rules.timely(block, round, now_ms);
         if !ok {
             tracing::warn!(
                 block = %block.hash(),
+                round,
                 time_ms = block.header.time_ms(),
                 now_ms,
-                "a proposal from further in the future than max_future_block_time_secs: prevoting nil (is this node's clock, or the proposer's, wrong?)"
+                bound_ms = self.rules.time_bound_ms(round),
+                "a proposal dated further ahead of this node's clock than the round allows: prevoting nil (is this node's clock, or the proposer's, wrong?)"
             );
         }
         ok

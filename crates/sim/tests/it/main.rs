@@ -146,7 +146,14 @@ fn f_plus_one_silent_validators_stall_without_breaking_safety() {
 #[test]
 fn f_byzantine_of_each_kind_cannot_stop_four_validators() {
     use Behaviour::*;
-    for b in [Silent, DoubleVoter, Equivocator, InvalidProposer, Garbage] {
+    for b in [
+        Silent,
+        DoubleVoter,
+        Equivocator,
+        InvalidProposer,
+        Garbage,
+        FastClock,
+    ] {
         for pos in 0..4 {
             let mut v = vec![Honest; 4];
             v[pos] = b;
@@ -157,6 +164,40 @@ fn f_byzantine_of_each_kind_cannot_stop_four_validators() {
                 r.outcome
             );
         }
+    }
+}
+
+/// One validator whose clock runs 110 minutes ahead (within the spec's
+/// `max_future_block_time_secs`) dates its proposals that far ahead: the
+/// others prevote nil on them in round 0 (ADR 0065), so the chain's time
+/// stays within the spec's precision of the others' clocks instead of
+/// following the fast one (every later block must be later still), and
+/// blocks keep finalizing.
+#[test]
+fn a_fast_clock_cannot_carry_the_chain_time_ahead() {
+    use Behaviour::*;
+    let precision = luminex_sim::preset_sim_spec("poa", 4)
+        .bft
+        .unwrap()
+        .proposal_time_precision_ms;
+    for pos in 0..4 {
+        let mut v = vec![Honest; 4];
+        v[pos] = FastClock;
+        let cfg = Config {
+            blocks_after_heal: 12,
+            ..quiet(v)
+        };
+        let r = simulate(pos as u64, &cfg);
+        assert!(
+            matches!(r.outcome, Outcome::Live { height } if height >= 12),
+            "fast clock at {pos}: {:?}",
+            r.outcome
+        );
+        assert!(
+            r.max_block_lead_ms <= precision,
+            "fast clock at {pos}: a block dated {} ms ahead",
+            r.max_block_lead_ms
+        );
     }
 }
 

@@ -355,23 +355,37 @@ fn a_body_refused_before_its_commitment_does_not_condemn_the_header() {
     );
 }
 
-/// A proposal further ahead of the validator's clock than the spec's
-/// `max_future_block_time_secs` is not timely (validators prevote nil on
-/// it: the engine asks `BftRules::timely` of proposals only), so one faulty
-/// proposer cannot carry the chain's time into the future; the chain
-/// itself holds no block to the clock, and once certified the same block
-/// is checked and accepted whatever the clock says.
+/// A new proposal dated further ahead of the validator's clock than its
+/// round allows (ADR 0065: the spec's `proposal_time_precision_ms` in round
+/// 0, doubling per round, at most `max_future_block_time_secs`) is not
+/// timely (validators prevote nil on it: the engine asks `BftRules::timely`
+/// of new proposals only), so one faulty proposer cannot carry the chain's
+/// time into the future; the chain itself holds no block to the clock, and
+/// once certified the same block is checked and accepted whatever the clock
+/// says.
 #[test]
 fn a_block_from_the_far_future_is_not_timely_but_is_accepted_once_certified() {
     let net = Net::new(Arc::new(MemoryStore::new()));
-    let ahead_ms = net.spec.max_future_block_time_secs * 1000;
+    let precision = net.spec.bft.as_ref().unwrap().proposal_time_precision_ms;
+    let max_ms = net.spec.max_future_block_time_secs * 1000;
+    assert!(precision > 0 && precision < max_ms);
     let now_ms = net.store.tip_parent().header.time_ms() + 5_000;
-    let at_limit = net.next_block_at(now_ms + ahead_ms, Vec::new());
-    assert!(net.rules.timely(&at_limit, now_ms));
-    let past_limit = net.next_block_at(now_ms + ahead_ms + 1, Vec::new());
-    assert!(!net.rules.timely(&past_limit, now_ms));
-    // Later, by the validator's clock, it is timely.
-    assert!(net.rules.timely(&past_limit, now_ms + 1));
+    let at_limit = net.next_block_at(now_ms + precision, Vec::new());
+    assert!(net.rules.timely(&at_limit, 0, now_ms));
+    let past_limit = net.next_block_at(now_ms + precision + 1, Vec::new());
+    assert!(!net.rules.timely(&past_limit, 0, now_ms));
+    // Later, by the validator's clock, it is timely; so it is in round 1,
+    // whose bound is twice round 0's.
+    assert!(net.rules.timely(&past_limit, 0, now_ms + 1));
+    assert!(net.rules.timely(&past_limit, 1, now_ms));
+    assert_eq!(net.rules.time_bound_ms(1), 2 * precision);
+    // The bound stops at max_future_block_time_secs, in any round.
+    let far = net.next_block_at(now_ms + max_ms + 1, Vec::new());
+    for round in [20, 63, 64, 1_000, u32::MAX] {
+        assert_eq!(net.rules.time_bound_ms(round), max_ms, "round {round}");
+        assert!(!net.rules.timely(&far, round, now_ms));
+    }
+    let past_limit = far;
     // The chain's own checks of it pass with the earlier clock.
     let checked =
         luminex_ledger::CheckedBlock::check(Arc::new(past_limit.clone()), &net.spec).unwrap();

@@ -86,7 +86,7 @@ fn body_kind(headers: &HeaderMap) -> Result<BodyKind, ApiError> {
         (status = 409, description = "Already known or double spend", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither application/json nor application/octet-stream", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid transaction", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid transaction, or one the mempool's policy refuses (too-long-mempool-chain: more than 25 unconfirmed ancestors, or an ancestor with more than 25 unconfirmed descendants)", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Admitting the transaction hit a bug (internal): contained and logged by the node, other submissions go on", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many transactions waiting for admission (overloaded, with Retry-After), the mempool is full and the fee too low (mempool-full), the node's storage stopped after a failed write (storage-halted), or the admission pipeline could not start or has stopped (unavailable)", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn broadcast(

@@ -13,6 +13,11 @@
 //!   parents before children.
 //! * **Size cap**: past `max_bytes` the cheapest transactions (with their
 //!   descendants) are evicted; a newcomer cheaper than all of them is refused.
+//! * **Chain limits**: as Bitcoin Core's defaults, a transaction is refused
+//!   if it would have more than 25 unconfirmed ancestors or give one of them
+//!   more than 25 unconfirmed descendants (each counting itself), so what
+//!   eviction and block building walk per transaction stays small
+//!   ([`ChainLimits`]).
 //! * **Expiry**: transactions that can no longer be included are dropped when
 //!   a block connects.
 //! * **Staking** (chains with a `[staking]` table, ADR 0031): a staking
@@ -66,6 +71,23 @@ pub enum MempoolError {
     /// survive the restart the node needs (the reason given).
     #[error("the node's storage stopped ({0}): no transaction is accepted until it is restarted")]
     Halted(String),
+    /// It would have more unconfirmed ancestors in the pool than the
+    /// limit allows (itself counted).
+    #[error("too long a chain of unconfirmed transactions: it would have more than {limit} unconfirmed ancestors, itself counted; wait for its parents to be confirmed")]
+    TooManyAncestors {
+        /// The limit ([`ChainLimits::ancestors`]).
+        limit: usize,
+    },
+    /// It would give a pool transaction it spends (directly or not) more
+    /// unconfirmed descendants than the limit allows (that transaction
+    /// counted).
+    #[error("too long a chain of unconfirmed transactions: mempool transaction {of} would have more than {limit} unconfirmed descendants, itself counted; wait for it to be confirmed")]
+    TooManyDescendants {
+        /// The ancestor whose descendants would pass the limit.
+        of: Hash,
+        /// The limit ([`ChainLimits::descendants`]).
+        limit: usize,
+    },
     /// The pool is full and this transaction pays too little to displace any.
     /// `lowest` is the rate to beat: the lowest of what stayed for paying
     /// at least as much (a package as a whole, or one transaction).
@@ -101,7 +123,9 @@ impl MempoolError {
             MempoolError::AlreadyKnown(_)
             | MempoolError::Full { .. }
             | MempoolError::EvidenceNotRelayed
-            | MempoolError::Halted(_) => ErrorClass::Policy,
+            | MempoolError::Halted(_)
+            | MempoolError::TooManyAncestors { .. }
+            | MempoolError::TooManyDescendants { .. } => ErrorClass::Policy,
         }
     }
 
@@ -114,6 +138,9 @@ impl MempoolError {
             MempoolError::Full { .. } => "mempool-full",
             MempoolError::EvidenceNotRelayed => "evidence-not-relayed",
             MempoolError::Halted(_) => "storage-halted",
+            MempoolError::TooManyAncestors { .. } | MempoolError::TooManyDescendants { .. } => {
+                "too-long-mempool-chain"
+            }
         }
     }
 }
@@ -196,6 +223,32 @@ pub struct BlockPayload {
     pub wtxids: Vec<Hash>,
 }
 
+/// How long chains of unconfirmed transactions the pool takes (Bitcoin
+/// Core's `-limitancestorcount` and `-limitdescendantcount`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainLimits {
+    /// Most pool transactions a newcomer may spend, directly or not, plus
+    /// one (itself).
+    pub ancestors: usize,
+    /// Most pool transactions spending one pool transaction, directly or
+    /// not, plus one (itself), once a newcomer joins them.
+    pub descendants: usize,
+}
+
+impl ChainLimits {
+    /// Bitcoin Core's defaults: 25 and 25.
+    pub const DEFAULT: ChainLimits = ChainLimits {
+        ancestors: 25,
+        descendants: 25,
+    };
+}
+
+impl Default for ChainLimits {
+    fn default() -> ChainLimits {
+        ChainLimits::DEFAULT
+    }
+}
+
 /// The pool.
 pub struct Mempool {
     spec: ChainSpec,
@@ -210,6 +263,7 @@ pub struct Mempool {
     sequence: u64,
     /// The staking states on chains with a `[staking]` table.
     staking: Option<StakingPool>,
+    limits: ChainLimits,
 }
 
 /// The chain's UTXO set seen through the pool: outputs of pool transactions
@@ -271,7 +325,17 @@ impl Mempool {
             sequence: 0,
             staking: spec_staking(&spec),
             spec,
+            limits: ChainLimits::DEFAULT,
         }
+    }
+
+    /// Sets how long chains of unconfirmed transactions the pool takes
+    /// from now on (limits of at least 1; what is in the pool stays).
+    pub fn set_chain_limits(&mut self, limits: ChainLimits) {
+        self.limits = ChainLimits {
+            ancestors: limits.ancestors.max(1),
+            descendants: limits.descendants.max(1),
+        };
     }
 
     /// Sets the staking state after the tip, `next_height` being the height
@@ -362,6 +426,7 @@ impl Mempool {
         } else {
             fee_rate(check.fee, c.size)
         };
+        self.check_chain_limits(&c.tx)?;
         // What leaves to make room is decided before anything changes: a
         // newcomer refused as `Full` evicts nothing.
         let evict = self.eviction_for(&c, rate)?;
@@ -492,6 +557,50 @@ impl Mempool {
             return Err(full(to_beat));
         }
         Ok(roots)
+    }
+
+    /// Refuses `tx` if it would pass the chain limits: more pool ancestors
+    /// than allowed, or an ancestor with too many descendants. At most
+    /// `ancestors × descendants` transactions are visited.
+    fn check_chain_limits(&self, tx: &Transaction) -> Result<(), MempoolError> {
+        let limits = self.limits;
+        let in_pool = |t: &Transaction| -> Vec<Hash> {
+            t.inputs
+                .iter()
+                .map(|i| i.txid)
+                .filter(|p| self.entries.contains_key(p))
+                .collect()
+        };
+        let mut ancestors: Vec<Hash> = Vec::new();
+        let mut seen: HashSet<Hash> = HashSet::new();
+        let mut stack = in_pool(tx);
+        while let Some(t) = stack.pop() {
+            if !seen.insert(t) {
+                continue;
+            }
+            ancestors.push(t);
+            if ancestors.len() + 1 > limits.ancestors {
+                return Err(MempoolError::TooManyAncestors {
+                    limit: limits.ancestors,
+                });
+            }
+            if let Some(e) = self.entries.get(&t) {
+                stack.extend(in_pool(&e.tx));
+            }
+        }
+        for a in ancestors {
+            // Its descendants and itself, plus the newcomer.
+            if self
+                .with_descendants_upto(&a, limits.descendants - 1)
+                .is_none()
+            {
+                return Err(MempoolError::TooManyDescendants {
+                    of: a,
+                    limit: limits.descendants,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// `txid` and every pool transaction that spends it, directly or not.

@@ -341,6 +341,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .post_bytes("/transactions/broadcast", t1.encode())
         .await?;
     eprintln!("funding {} distributor keys ({})", rounds, r.txid);
+    // The fan-outs spend it: confirmed first, so that more of them than
+    // the mempool's descendant limit (25) may follow.
+    wait_confirmed(&mut clients[0], &r.txid, Duration::from_secs(120)).await?;
 
     // Round 2: each distributor → up to FAN coins for the loaders.
     let mut fan_txs = Vec::new();

@@ -377,6 +377,11 @@ mod tests {
                 lowest: 2,
             }),
             Err(MempoolError::EvidenceNotRelayed),
+            Err(MempoolError::TooManyAncestors { limit: 25 }),
+            Err(MempoolError::TooManyDescendants {
+                of: Hash([11; 32]),
+                limit: 25,
+            }),
             invalid(TxError::FeeTooLow {
                 fee: 1,
                 required: 2,

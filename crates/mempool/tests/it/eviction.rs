@@ -4,6 +4,12 @@
 
 use super::*;
 
+/// Chain limits no test chain here reaches.
+const UNLIMITED: ChainLimits = ChainLimits {
+    ancestors: usize::MAX,
+    descendants: usize::MAX,
+};
+
 /// A transfer of all of `coins` (one key) to `to`, minus `fee`.
 fn pay_many(
     chain: &TestChain,
@@ -113,6 +119,8 @@ fn a_high_rate_child_does_not_pin_a_cheap_chain() {
     let tail = pay(&chain, &ks[1], out(txs.last().unwrap(), 0), &ks[1], 500_000);
     let bytes: usize = txs.iter().map(|t| t.encoded_len()).sum::<usize>() + tail.encoded_len();
     let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100_000), bytes);
+    // Longer chains than the default limits, for the walk's sake.
+    pool.set_chain_limits(UNLIMITED);
     for t in txs.iter().chain([&tail]) {
         pool.accept(t.clone(), &chain.utxos, h).unwrap();
     }
@@ -159,6 +167,8 @@ fn a_large_newcomer_finds_room_behind_an_equal_rate_chain() {
     }
     let bytes: usize = txs.iter().map(|t| t.encoded_len()).sum();
     let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100_000), bytes);
+    // Longer chains than the default limits, for the walk's sake.
+    pool.set_chain_limits(UNLIMITED);
     for t in &txs {
         pool.accept(t.clone(), &chain.utxos, h).unwrap();
     }
@@ -189,6 +199,8 @@ fn a_package_that_stays_hides_no_cheap_chain_inside_it() {
     let all: Vec<&Transaction> = std::iter::once(&p).chain(ys.iter()).chain([&z]).collect();
     let bytes: usize = all.iter().map(|t| t.encoded_len()).sum();
     let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100_000), bytes);
+    // Longer chains than the default limits, for the walk's sake.
+    pool.set_chain_limits(UNLIMITED);
     for t in &all {
         pool.accept((*t).clone(), &chain.utxos, h).unwrap();
     }

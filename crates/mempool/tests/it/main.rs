@@ -7,7 +7,7 @@ mod staking;
 use luminex_crypto::SigningKey;
 use luminex_ledger::testkit::{lock_of, sign_all, TestChain};
 use luminex_ledger::{Coin, SigCache, TxError};
-use luminex_mempool::{Mempool, MempoolError};
+use luminex_mempool::{ChainLimits, Mempool, MempoolError};
 use luminex_primitives::{Amount, Encode, OutPoint, SchemeId, Transaction, TxKind, TxOut};
 
 fn keys(n: u8) -> Vec<SigningKey> {
@@ -145,6 +145,78 @@ fn unconfirmed_chains_and_parent_first_selection() {
     assert_eq!(pool2.remove_with_descendants(&p.txid()).len(), 2);
     assert!(pool2.is_empty());
     assert_eq!(pool2.bytes(), 0);
+}
+
+/// As Bitcoin Core's defaults: a transaction with more than 25 unconfirmed
+/// ancestors (itself counted) is refused, and so is one that would give a
+/// pool transaction more than 25 unconfirmed descendants (itself counted);
+/// the pool is unchanged by either, and a limit set higher takes them.
+#[test]
+fn chains_of_unconfirmed_transactions_are_limited_to_25() {
+    let (chain, ks, mut pool) = setup(2);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let limit = ChainLimits::DEFAULT.ancestors;
+    assert_eq!(limit, 25);
+    // A chain of 25: the last has 24 ancestors.
+    let mut txs = vec![pay(&chain, &ks[0], c[0], &ks[1], 6_000)];
+    for _ in 1..limit {
+        txs.push(pay(
+            &chain,
+            &ks[1],
+            out(txs.last().unwrap(), 0),
+            &ks[1],
+            6_000,
+        ));
+    }
+    for t in &txs {
+        pool.accept(t.clone(), &chain.utxos, h).unwrap();
+    }
+    let next = pay(&chain, &ks[1], out(txs.last().unwrap(), 0), &ks[1], 6_000);
+    let e = pool.accept(next.clone(), &chain.utxos, h).unwrap_err();
+    assert_eq!(e, MempoolError::TooManyAncestors { limit: 25 });
+    assert_eq!(e.code(), "too-long-mempool-chain");
+    assert_eq!(pool.len(), limit);
+    // A higher limit takes it.
+    pool.set_chain_limits(ChainLimits {
+        ancestors: 26,
+        descendants: 26,
+    });
+    pool.accept(next, &chain.utxos, h).unwrap();
+
+    // Descendants: a parent with 24 children has 25 in its package; a 25th
+    // child is refused, naming the parent.
+    let (chain, ks, mut pool) = setup(1);
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let each = 100_000;
+    let outs: Vec<TxOut> = (0..limit).map(|_| to_key(each, &ks[1])).collect();
+    let parent = spend(&chain, &ks[0], &c[..1], outs);
+    pool.accept(parent.clone(), &chain.utxos, h).unwrap();
+    for vout in 0..(limit - 1) as u32 {
+        let child = pay(&chain, &ks[1], out(&parent, vout), &ks[2], 6_000);
+        pool.accept(child, &chain.utxos, h).unwrap();
+    }
+    let last = pay(
+        &chain,
+        &ks[1],
+        out(&parent, limit as u32 - 1),
+        &ks[2],
+        6_000,
+    );
+    let e = pool.accept(last.clone(), &chain.utxos, h).unwrap_err();
+    assert_eq!(
+        e,
+        MempoolError::TooManyDescendants {
+            of: parent.txid(),
+            limit: 25
+        }
+    );
+    assert_eq!(pool.len(), limit);
+    // Once the parent is confirmed its children have no pool ancestor.
+    let mut chain = chain;
+    chain.mine(vec![parent.clone()]).unwrap();
+    pool.block_connected(std::slice::from_ref(&parent), chain.height());
+    pool.accept(last, &chain.utxos, chain.height() + 1).unwrap();
 }
 
 #[test]

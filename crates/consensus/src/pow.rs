@@ -258,7 +258,19 @@ impl ConsensusRules for PowRules {
     ) -> Result<Header, BlockError> {
         let bits = self.required_bits(parent, chain)?;
         let min_time = self.min_time(parent, chain);
-        let time = (now_ms / 1000).max(min_time);
+        let now = now_ms / 1000;
+        // The earliest time the next block may carry is further ahead of
+        // this node's clock than its own checks allow: a block mined now
+        // would be refused here (as Bitcoin Core refuses to build such a
+        // template). The caller waits for the clock (or for it to be put
+        // right).
+        if min_time > now.saturating_add(self.max_future) {
+            return Err(BlockError::TimeTooNew {
+                time: min_time,
+                now,
+            });
+        }
+        let time = now.max(min_time);
         Ok(PowHeader {
             version: 1,
             prev_hash: parent.hash,

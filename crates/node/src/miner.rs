@@ -23,11 +23,23 @@ const TEMPLATE_AGE: Duration = Duration::from_secs(5);
 /// own thread.
 pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>) {
     let threads = threads.max(1);
+    // The last template error logged: one that persists (a clock behind the
+    // chain's time, say) is logged once, not every second.
+    let mut failing: Option<String> = None;
     while !stop.load(Ordering::Relaxed) {
         let (mut block, _) = match node.block_template(reward) {
-            Ok(t) => t,
+            Ok(t) => {
+                if failing.take().is_some() {
+                    tracing::info!("block templates build again: mining");
+                }
+                t
+            }
             Err(e) => {
-                tracing::error!(error = %e, "cannot build a block template");
+                let e = e.to_string();
+                if failing.as_ref() != Some(&e) {
+                    tracing::error!(error = %e, "cannot build a block template: not mining until one builds (retrying every second)");
+                    failing = Some(e);
+                }
                 std::thread::sleep(Duration::from_secs(1));
                 continue;
             }

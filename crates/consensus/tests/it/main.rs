@@ -207,6 +207,22 @@ fn header_checks_have_distinct_errors() {
     check(&h).unwrap();
     h.time = (now + 7201) as u32;
     assert!(matches!(check(&h), Err(BlockError::TimeTooNew { .. })));
+    // A template is built only with a time the node's own checks accept:
+    // with the chain's median time more than the drift past the clock, no
+    // template (a block mined on it would be refused here).
+    let min = rules.min_time(&p, &c);
+    assert_eq!(min, c.0[14].time() + 1);
+    let at = |now: u64| rules.template_header(&p, &c, now * 1000);
+    let t = at(min - 7200).unwrap();
+    assert_eq!(t.time(), min);
+    rules.check_header(&t, &p, &c, (min - 7200) * 1000).unwrap();
+    assert_eq!(
+        at(min - 7201).map(|h| h.time()),
+        Err(BlockError::TimeTooNew {
+            time: min,
+            now: min - 7201
+        })
+    );
     // A target above the limit, and insufficient work.
     let strict = PowRules::new(
         PowParams {

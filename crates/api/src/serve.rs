@@ -8,11 +8,14 @@
 //!   whole /64, as the peer-to-peer layer's groups assume too). A
 //!   connection past the per-client cap is closed at once. When the whole
 //!   table is full, a newcomer evicts an idle connection (no request in
-//!   progress) of the address holding the most connections, if that address
-//!   holds more than the newcomer's would; otherwise the newcomer is closed.
-//!   So one address, or a crowd of addresses opening connections they never
-//!   use, cannot lock out a client that sends requests (Bitcoin Core evicts
-//!   inbound peers the same way: never the rare ones).
+//!   progress, or a WebSocket) of the network group ([`group_of`]: an IPv4
+//!   /16, an IPv6 /32) holding the most connections, if that group holds
+//!   more than the newcomer's would; failing that, of the address holding
+//!   the most, if it holds more than the newcomer's would; otherwise the
+//!   newcomer is closed. So one address, or a crowd of addresses from one
+//!   network opening connections they never use (a WebSocket each, say),
+//!   cannot lock out a client that sends requests (Bitcoin Core evicts
+//!   inbound peers the same way: never the rare ones, grouped by network).
 //! - **Upgrades**: a WebSocket keeps its connection's place until it
 //!   closes ([`HeldConnection`]); eviction and shutdown close it too.
 //! - **Timeouts**: a connection must send a request's headers within
@@ -138,6 +141,24 @@ pub fn client_of(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The network group a client's connections are weighed by when the table
+/// is full: its IPv4 /16 or IPv6 /32 (the groups of the peer-to-peer layer
+/// and of Bitcoin Core's inbound eviction). One operator commonly holds a
+/// whole /16 or /32, so many addresses of it are still one crowd.
+pub fn group_of(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            IpAddr::V4([o[0], o[1], 0, 0].into())
+        }
+        IpAddr::V6(v6) => {
+            let mut o = v6.octets();
+            o[4..].fill(0);
+            IpAddr::V6(o.into())
+        }
+    }
+}
+
 /// Longest header or body timeout a listener takes.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -190,19 +211,7 @@ impl Table {
         }
         let mut evicted = false;
         if self.slots.len() >= limits.max_connections {
-            // The address with the most connections that has an idle one.
-            let mut counts: Vec<(&IpAddr, &usize)> = self.per_ip.iter().collect();
-            counts.sort_unstable_by(|a, b| b.1.cmp(a.1));
-            let victim = counts
-                .into_iter()
-                .take_while(|(_, n)| **n > mine + 1)
-                .find_map(|(vip, _)| {
-                    self.slots
-                        .iter()
-                        .find(|(_, s)| s.ip == *vip && s.busy.load(Ordering::Acquire) == 0)
-                        .map(|(id, _)| *id)
-                });
-            let Some(id) = victim else {
+            let Some(id) = self.victim(ip, mine) else {
                 return Err(Refusal::Full);
             };
             self.remove(id);
@@ -222,6 +231,47 @@ impl Table {
         );
         *self.per_ip.entry(ip).or_default() += 1;
         Ok((id, busy, rx, evicted))
+    }
+
+    /// The idle connection a newcomer from `ip` (holding `mine` already)
+    /// evicts from a full table, in one pass over it: one of the network
+    /// group holding the most connections, if that group holds more than the
+    /// newcomer's would; else one of the address holding the most, if it
+    /// holds more than the newcomer's would. Within a group, the address
+    /// holding the most goes first; the oldest connection first.
+    fn victim(&self, ip: IpAddr, mine: usize) -> Option<u64> {
+        use std::cmp::Reverse;
+        // Per group: connections, and its best idle victim (most held by
+        // its address, then oldest). Per address: its oldest idle one.
+        type Best = Option<(Reverse<usize>, u64)>;
+        let mut groups: HashMap<IpAddr, (usize, Best)> = HashMap::new();
+        let mut oldest_idle: HashMap<IpAddr, u64> = HashMap::new();
+        for (id, s) in &self.slots {
+            let g = groups.entry(group_of(s.ip)).or_default();
+            g.0 += 1;
+            if s.busy.load(Ordering::Acquire) == 0 {
+                let key = (Reverse(self.per_ip.get(&s.ip).copied().unwrap_or(0)), *id);
+                if g.1.is_none_or(|best| key < best) {
+                    g.1 = Some(key);
+                }
+                oldest_idle.entry(s.ip).or_insert(*id);
+            }
+        }
+        let mine_group = groups.get(&group_of(ip)).map_or(0, |g| g.0);
+        let by_group = groups
+            .values()
+            .filter(|(n, _)| *n > mine_group + 1)
+            .filter_map(|(n, idle)| idle.map(|(_, id)| (*n, Reverse(id))))
+            .max()
+            .map(|(_, Reverse(id))| id);
+        by_group.or_else(|| {
+            self.per_ip
+                .iter()
+                .filter(|(_, n)| **n > mine + 1)
+                .filter_map(|(a, n)| oldest_idle.get(a).map(|id| (*n, Reverse(*id))))
+                .max()
+                .map(|(_, Reverse(id))| id)
+        })
     }
 
     /// Forgets connection `id` (closing it if it is still open).
@@ -539,5 +589,86 @@ mod tests {
             Some(Refusal::PerClient)
         );
         assert!(table.admit(ip("2001:db8:0:1::1"), &limits).is_ok());
+    }
+
+    #[test]
+    fn groups_are_an_ipv4_16_and_an_ipv6_32() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(group_of(ip("203.0.113.7")), ip("203.0.0.0"));
+        assert_eq!(group_of(ip("203.0.1.7")), group_of(ip("203.0.250.1")));
+        assert_ne!(group_of(ip("203.1.1.7")), group_of(ip("203.0.1.7")));
+        assert_eq!(group_of(ip("2001:db8:1:2::")), ip("2001:db8::"));
+        assert_ne!(group_of(ip("2001:db9::")), group_of(ip("2001:db8::")));
+    }
+
+    /// A full table of one connection per address: a crowd of addresses
+    /// from one /16 (a WebSocket each, say) gives way to a newcomer from
+    /// elsewhere, oldest first; addresses from as many /16s do not, nor
+    /// does the crowd to one of its own; busy connections never do.
+    #[test]
+    fn a_crowd_from_one_network_gives_way_when_the_table_is_full() {
+        let limits = ConnectionLimits {
+            max_connections: 8,
+            ..ConnectionLimits::default()
+        };
+        let ip = |s: String| client_of(s.parse::<IpAddr>().unwrap());
+        let mut table = Table::default();
+        let crowd: Vec<u64> = (0..8)
+            .map(|i| table.admit(ip(format!("10.1.{i}.9")), &limits).unwrap().0)
+            .collect();
+        // One of the crowd itself: no group holds more than its own would.
+        assert_eq!(
+            table.admit(ip("10.1.200.1".into()), &limits).err(),
+            Some(Refusal::Full)
+        );
+        let (_, _, _, evicted) = table.admit(ip("192.0.2.1".into()), &limits).unwrap();
+        assert!(evicted);
+        assert!(!table.slots.contains_key(&crowd[0]), "the oldest left");
+        assert_eq!(table.slots.len(), 8);
+
+        // Eight /16s, one address each: no fairer victim.
+        let mut table = Table::default();
+        for i in 0..8 {
+            table.admit(ip(format!("10.{i}.0.9")), &limits).unwrap();
+        }
+        assert_eq!(
+            table.admit(ip("192.0.2.1".into()), &limits).err(),
+            Some(Refusal::Full)
+        );
+
+        // The crowd busy: nothing idle to evict.
+        let mut table = Table::default();
+        let busy: Vec<Arc<AtomicUsize>> = (0..8)
+            .map(|i| table.admit(ip(format!("10.1.{i}.9")), &limits).unwrap().1)
+            .collect();
+        for b in &busy {
+            b.store(1, Ordering::Release);
+        }
+        assert_eq!(
+            table.admit(ip("192.0.2.1".into()), &limits).err(),
+            Some(Refusal::Full)
+        );
+        busy[5].store(0, Ordering::Release);
+        assert!(table.admit(ip("192.0.2.1".into()), &limits).is_ok());
+    }
+
+    /// One address holding most of a full table still gives way to a
+    /// newcomer of its own /16 (the address rule, after the group's).
+    #[test]
+    fn a_heavy_address_gives_way_to_its_own_network() {
+        let limits = ConnectionLimits {
+            max_connections: 8,
+            ..ConnectionLimits::default()
+        };
+        let ip = |s: &str| client_of(s.parse::<IpAddr>().unwrap());
+        let mut table = Table::default();
+        for _ in 0..6 {
+            table.admit(ip("10.1.0.1"), &limits).unwrap();
+        }
+        table.admit(ip("192.0.2.1"), &limits).unwrap();
+        table.admit(ip("198.51.100.1"), &limits).unwrap();
+        let (_, _, _, evicted) = table.admit(ip("10.1.0.2"), &limits).unwrap();
+        assert!(evicted);
+        assert_eq!(table.per_ip.get(&ip("10.1.0.1")), Some(&5));
     }
 }

@@ -273,21 +273,24 @@ async fn close_code(rx: &mut SplitStream<Ws>) -> Option<u16> {
     }
 }
 
-/// Upgraded connections stay in the listener's connection table: they
-/// count against the per-client cap until they close, their messages are
-/// bounded, and they close when the listener stops.
-#[tokio::test(flavor = "multi_thread")]
-async fn websockets_count_against_the_connection_limits_and_close_at_shutdown() {
-    use luminex_api::serve::ConnectionLimits;
-    let node = crate::support::memory_node();
+/// `node`'s API served with connection discipline and `max_per_client` on
+/// a loopback port: its address, what stops it, and the server's task.
+async fn serve_limited(
+    node: &std::sync::Arc<luminex_service::Node>,
+    max_per_client: usize,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<tokio::sync::Notify>,
+    tokio::task::JoinHandle<()>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = std::sync::Arc::new(tokio::sync::Notify::new());
     let s = stop.clone();
-    let limits = ConnectionLimits {
+    let limits = luminex_api::serve::ConnectionLimits {
         max_connections: 16,
-        max_per_client: 2,
-        ..ConnectionLimits::default()
+        max_per_client,
+        ..luminex_api::serve::ConnectionLimits::default()
     };
     let server = tokio::spawn(luminex_api::serve::serve(
         listener,
@@ -298,6 +301,95 @@ async fn websockets_count_against_the_connection_limits_and_close_at_shutdown() 
         luminex_api::overloaded,
         async move { s.notified().await },
     ));
+    (addr, stop, server)
+}
+
+/// A WebSocket from `source` subscribed to blocks (the server's answer
+/// read), or `None` if the connection is refused.
+async fn subscribed_from(
+    source: std::net::Ipv4Addr,
+    to: std::net::SocketAddr,
+) -> Option<(SplitSink<Ws, Message>, SplitStream<Ws>)> {
+    let (mut tx, mut rx) = try_ws_from(source, to).await?.split();
+    tx.send(Message::Text(r#"{"subscribe": "blocks"}"#.into()))
+        .await
+        .ok()?;
+    match tokio::time::timeout(Duration::from_secs(60), rx.next()).await {
+        Ok(Some(Ok(Message::Text(_)))) => Some((tx, rx)),
+        _ => None,
+    }
+}
+
+/// A client that stops reading fills its socket's buffers, and the node's
+/// next send would wait forever, holding the connection's place out of
+/// reach of the slow-consumer rule (it never falls 4,096 events behind):
+/// the send gives up after 10 s and the place is freed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_websocket_that_stops_reading_is_dropped_after_the_send_timeout() {
+    let node = crate::support::memory_node();
+    let (addr, stop, server) = serve_limited(&node, 1).await;
+    let source = std::net::Ipv4Addr::new(127, 0, 0, 21);
+    // A small receive buffer fills sooner.
+    let stuck = {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.set_recv_buffer_size(4096).unwrap();
+        s.bind(std::net::SocketAddr::new(source.into(), 0)).unwrap();
+        let stream = s.connect(addr).await.unwrap();
+        let (ws, _) = tokio_tungstenite::client_async(
+            format!("ws://{addr}/ws"),
+            MaybeTlsStream::Plain(stream),
+        )
+        .await
+        .unwrap();
+        let (mut tx, mut rx) = ws.split();
+        assert_eq!(
+            say(&mut tx, &mut rx, r#"{"subscribe": "blocks"}"#).await["type"],
+            "subscribed"
+        );
+        (tx, rx)
+    };
+    // The address's one place is taken.
+    assert!(subscribed_from(source, addr).await.is_none());
+    // Large events, far fewer than the event buffer holds, that the client
+    // never reads: ~150 kB of JSON each, ~30 MB in all.
+    const EVENTS: usize = 200;
+    const _: () = assert!(EVENTS < luminex_service::events::EVENT_BUFFER);
+    let txids = vec![luminex_primitives::Hash([7; 32]); 2_000];
+    for height in 0..EVENTS as u64 {
+        let e = luminex_service::events::Event::Block {
+            hash: luminex_primitives::Hash::ZERO,
+            height,
+            txids: txids.clone(),
+        };
+        node.events.send(std::sync::Arc::new(e)).unwrap();
+    }
+    // The place frees once a send has waited 10 s: until a deadline.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let fresh = loop {
+        if let Some(ws) = subscribed_from(source, addr).await {
+            break ws;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the WebSocket that stopped reading kept its place"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    drop((stuck, fresh));
+    stop.notify_one();
+    tokio::time::timeout(Duration::from_secs(60), server)
+        .await
+        .expect("serve returns")
+        .unwrap();
+}
+
+/// Upgraded connections stay in the listener's connection table: they
+/// count against the per-client cap until they close, their messages are
+/// bounded, and they close when the listener stops.
+#[tokio::test(flavor = "multi_thread")]
+async fn websockets_count_against_the_connection_limits_and_close_at_shutdown() {
+    let node = crate::support::memory_node();
+    let (addr, stop, server) = serve_limited(&node, 2).await;
     let crowd = std::net::Ipv4Addr::new(127, 0, 0, 20);
     let (mut tx1, mut rx1) = ws_from(crowd, addr).await.split();
     let (mut tx2, mut rx2) = ws_from(crowd, addr).await.split();
@@ -337,18 +429,8 @@ async fn websockets_count_against_the_connection_limits_and_close_at_shutdown() 
     // the server has seen the first go (no fixed wait: until a deadline).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let (mut tx3, mut rx3) = loop {
-        if let Some(ws) = try_ws_from(crowd, addr).await {
-            let (mut tx, mut rx) = ws.split();
-            let sent = tx
-                .send(Message::Text(r#"{"subscribe": "blocks"}"#.into()))
-                .await;
-            if sent.is_ok() {
-                if let Ok(Some(Ok(Message::Text(_)))) =
-                    tokio::time::timeout(Duration::from_secs(60), rx.next()).await
-                {
-                    break (tx, rx);
-                }
-            }
+        if let Some(ws) = subscribed_from(crowd, addr).await {
+            break ws;
         }
         assert!(
             tokio::time::Instant::now() < deadline,

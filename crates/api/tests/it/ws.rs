@@ -377,9 +377,14 @@ async fn a_websocket_that_stops_reading_is_dropped_after_the_send_timeout() {
     };
     drop((stuck, fresh));
     stop.notify_one();
+    joined(server).await;
+}
+
+/// Waits for a stopped server's task to return.
+async fn joined(server: tokio::task::JoinHandle<()>) {
     tokio::time::timeout(Duration::from_secs(60), server)
         .await
-        .expect("serve returns")
+        .expect("serve returns once its WebSockets closed")
         .unwrap();
 }
 
@@ -444,10 +449,7 @@ async fn websockets_count_against_the_connection_limits_and_close_at_shutdown() 
     assert_eq!(close_code(&mut rx2).await, Some(1001));
     assert_eq!(close_code(&mut rx3).await, Some(1001));
     drop((&mut tx2, &mut tx3));
-    tokio::time::timeout(Duration::from_secs(60), server)
-        .await
-        .expect("serve returns once its WebSockets closed")
-        .unwrap();
+    joined(server).await;
 }
 
 /// Another site's page cannot open WebSockets to the node (it could hold

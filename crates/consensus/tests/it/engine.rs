@@ -817,35 +817,32 @@ fn a_proposal_from_the_far_future_is_prevoted_nil() {
     // once the others prevote for it, it precommits it (line 36, valid
     // only), and their precommits decide it.
     let others: Vec<usize> = (0..4).filter(|i| *i != me).collect();
-    let mut precommits = Vec::new();
-    for i in &others {
-        let eff = e
-            .receive(
-                f.vote(*i, VoteKind::Prevote, 1, 0, Some(far_hash)),
-                &mut host,
-            )
-            .unwrap();
-        precommits.extend(eff.into_iter().filter_map(|e| match e {
+    let mut from_others = |kind: VoteKind| -> Vec<Effect> {
+        others
+            .iter()
+            .flat_map(|i| {
+                e.receive(f.vote(*i, kind, 1, 0, Some(far_hash)), &mut host)
+                    .unwrap()
+            })
+            .collect()
+    };
+    let precommits: Vec<Option<Hash>> = from_others(VoteKind::Prevote)
+        .into_iter()
+        .filter_map(|e| match e {
             Effect::Broadcast(ConsensusMessage::Vote(v)) if v.vote.kind == VoteKind::Precommit => {
                 Some(v.vote.block)
             }
             _ => None,
-        }));
-    }
+        })
+        .collect();
     assert_eq!(precommits, vec![Some(far_hash)]);
-    let mut committed = Vec::new();
-    for i in &others {
-        let eff = e
-            .receive(
-                f.vote(*i, VoteKind::Precommit, 1, 0, Some(far_hash)),
-                &mut host,
-            )
-            .unwrap();
-        committed.extend(eff.into_iter().filter_map(|e| match e {
+    let committed: Vec<Hash> = from_others(VoteKind::Precommit)
+        .into_iter()
+        .filter_map(|e| match e {
             Effect::Commit { block, .. } => Some(block.hash()),
             _ => None,
-        }));
-    }
+        })
+        .collect();
     assert_eq!(committed, vec![far_hash]);
     // Within the bound: a prevote for it.
     let mut host = TestHost::new();

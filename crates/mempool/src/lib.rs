@@ -444,6 +444,7 @@ impl Mempool {
         self.by_fee
             .insert((rate, std::cmp::Reverse(self.sequence), c.txid));
         self.bytes += c.size;
+        let (c_txid, tx_outputs) = (c.txid, c.tx.outputs.len());
         self.entries.insert(
             c.txid,
             Entry {
@@ -456,6 +457,15 @@ impl Mempool {
                 sequence: self.sequence,
             },
         );
+        let has_spenders = (0..tx_outputs).any(|vout| {
+            self.spends.contains_key(&OutPoint {
+                txid: c_txid,
+                vout: vout as u32,
+            })
+        });
+        if has_spenders {
+            self.trim_below(&c_txid);
+        }
         for txid in evict {
             self.remove_with_descendants(&txid);
         }
@@ -564,6 +574,29 @@ impl Mempool {
     /// `ancestors × descendants` transactions are visited.
     fn check_chain_limits(&self, tx: &Transaction) -> Result<(), MempoolError> {
         let limits = self.limits;
+        let Some(ancestors) = self.ancestors_upto(tx, limits.ancestors - 1) else {
+            return Err(MempoolError::TooManyAncestors {
+                limit: limits.ancestors,
+            });
+        };
+        for a in ancestors {
+            // Its descendants and itself, plus the newcomer.
+            if self
+                .with_descendants_upto(&a, limits.descendants - 1)
+                .is_none()
+            {
+                return Err(MempoolError::TooManyDescendants {
+                    of: a,
+                    limit: limits.descendants,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The pool transactions `tx` spends, directly or not, or `None` past
+    /// `limit` of them.
+    fn ancestors_upto(&self, tx: &Transaction, limit: usize) -> Option<Vec<Hash>> {
         let in_pool = |t: &Transaction| -> Vec<Hash> {
             t.inputs
                 .iter()
@@ -579,28 +612,54 @@ impl Mempool {
                 continue;
             }
             ancestors.push(t);
-            if ancestors.len() + 1 > limits.ancestors {
-                return Err(MempoolError::TooManyAncestors {
-                    limit: limits.ancestors,
-                });
+            if ancestors.len() > limit {
+                return None;
             }
             if let Some(e) = self.entries.get(&t) {
                 stack.extend(in_pool(&e.tx));
             }
         }
-        for a in ancestors {
-            // Its descendants and itself, plus the newcomer.
-            if self
-                .with_descendants_upto(&a, limits.descendants - 1)
-                .is_none()
-            {
-                return Err(MempoolError::TooManyDescendants {
-                    of: a,
-                    limit: limits.descendants,
-                });
+        Some(ancestors)
+    }
+
+    /// After `txid` joined beneath transactions already in the pool (a
+    /// reorganisation returning a block's transaction whose spenders stayed),
+    /// its descendants past the chain limits leave, as Bitcoin Core's
+    /// `UpdateTransactionsFromBlock` does: each one with too many ancestors
+    /// (with its own descendants), then, while `txid` or one of its
+    /// ancestors has too many descendants, the last found of them (never
+    /// `txid`). So the pool always holds what admitting its transactions one
+    /// by one would (a saved pool reloads whole).
+    fn trim_below(&mut self, txid: &Hash) {
+        let limits = self.limits;
+        for d in self.with_descendants(txid).into_iter().skip(1) {
+            let too_deep = self
+                .entries
+                .get(&d)
+                .is_some_and(|e| self.ancestors_upto(&e.tx, limits.ancestors - 1).is_none());
+            if too_deep {
+                self.remove_with_descendants(&d);
             }
         }
-        Ok(())
+        let mut tops = self
+            .entries
+            .get(txid)
+            .and_then(|e| self.ancestors_upto(&e.tx, usize::MAX))
+            .unwrap_or_default();
+        tops.push(*txid);
+        for top in tops {
+            let mut below = self.with_descendants(&top);
+            let mut count = below.len();
+            while count > limits.descendants {
+                let Some(last) = below.pop() else {
+                    break;
+                };
+                if last == *txid || last == top || !self.entries.contains_key(&last) {
+                    continue;
+                }
+                count -= self.remove_with_descendants(&last).len();
+            }
+        }
     }
 
     /// `txid` and every pool transaction that spends it, directly or not.

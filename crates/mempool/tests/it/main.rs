@@ -219,6 +219,59 @@ fn chains_of_unconfirmed_transactions_are_limited_to_25() {
     pool.accept(last, &chain.utxos, chain.height() + 1).unwrap();
 }
 
+/// A reorganisation returns a block's transaction to the pool beneath the
+/// spenders that stayed: those past the chain limits leave (as Bitcoin
+/// Core's `UpdateTransactionsFromBlock`), so the pool holds what admitting
+/// its transactions one by one would — a chain of 25 spenders loses its
+/// last (it would have 25 ancestors), 30 direct spenders lose five (the
+/// parent would have 31 descendants).
+#[test]
+fn a_transaction_returned_beneath_its_spenders_trims_them_to_the_limits() {
+    for (outputs, depth) in [(1, 25), (30, 1)] {
+        let (mut chain, ks, mut pool) = setup(1);
+        let c = chain.coins_of(&lock_of(&ks[0]));
+        let before = chain.utxos.clone();
+        let h = chain.height() + 1;
+        let each = 300_000;
+        let outs: Vec<TxOut> = (0..outputs).map(|_| to_key(each, &ks[1])).collect();
+        let parent = spend(&chain, &ks[0], &c[..1], outs);
+        chain.mine(vec![parent.clone()]).unwrap();
+        let h2 = chain.height() + 1;
+        // Its spenders, admitted while it is confirmed: `outputs` chains
+        // of `depth`.
+        let mut spenders = Vec::new();
+        for vout in 0..outputs as u32 {
+            let mut prev = pay(&chain, &ks[1], out(&parent, vout), &ks[2], 6_000);
+            for _ in 1..depth {
+                let next = pay(&chain, &ks[2], out(&prev, 0), &ks[2], 6_000);
+                spenders.push(std::mem::replace(&mut prev, next));
+            }
+            spenders.push(prev);
+        }
+        for t in &spenders {
+            pool.accept(t.clone(), &chain.utxos, h2).unwrap();
+        }
+        assert_eq!(pool.len(), 25.max(outputs));
+        // Its block disconnected, the parent returns.
+        pool.accept(parent.clone(), &before, h).unwrap();
+        assert_eq!(pool.len(), 25, "{outputs} outputs");
+        assert!(pool.contains(&parent.txid()));
+        let kept = spenders.iter().filter(|t| pool.contains(&t.txid())).count();
+        assert_eq!(kept, 24);
+        if depth > 1 {
+            assert!(!pool.contains(&spenders.last().unwrap().txid()));
+        }
+        // Every transaction left is one the pool would admit afresh: a
+        // new pool takes them all, parents first.
+        let mut again = Mempool::new(chain.spec.clone(), SigCache::new(1000), 10_000_000);
+        again.accept(parent.clone(), &before, h).unwrap();
+        for t in spenders.iter().filter(|t| pool.contains(&t.txid())) {
+            again.accept(t.clone(), &before, h).unwrap();
+        }
+        assert_eq!(again.len(), 25);
+    }
+}
+
 #[test]
 fn fee_rate_order_and_size_cap_evicts_the_cheapest() {
     let (chain, ks, _) = setup(6);

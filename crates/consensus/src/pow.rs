@@ -265,8 +265,8 @@ impl ConsensusRules for PowRules {
         // template). The caller waits for the clock (or for it to be put
         // right).
         if min_time > now.saturating_add(self.max_future) {
-            return Err(BlockError::TimeTooNew {
-                time: min_time,
+            return Err(BlockError::ClockBehindChain {
+                earliest: min_time,
                 now,
             });
         }

@@ -353,6 +353,16 @@ pub enum BlockError {
         /// Local time.
         now: u64,
     },
+    /// No block template: the earliest time the next block may carry (the
+    /// chain's median time past, plus one) is more than the allowed drift
+    /// past this node's clock, so a block mined now would be refused here.
+    #[error("no block template: the next block may not be dated before {earliest}, more than the allowed drift past this node's clock ({now}); is the clock behind? (mining resumes when the clock passes {earliest} minus the drift)")]
+    ClockBehindChain {
+        /// The earliest time the next block may carry.
+        earliest: u64,
+        /// Local time.
+        now: u64,
+    },
     /// The header is not of the kind the chain's consensus uses.
     #[error("header kind does not match the chain's consensus")]
     WrongHeaderKind,
@@ -420,7 +430,7 @@ impl BlockError {
             BlockError::CoinbaseTooLarge { .. } => "bad-cb-amount",
             BlockError::BadParent => "bad-prevblk",
             BlockError::TimeTooOld { .. } | BlockError::TimeNotAfterMedian { .. } => "time-too-old",
-            BlockError::TimeTooNew { .. } => "time-too-new",
+            BlockError::TimeTooNew { .. } | BlockError::ClockBehindChain { .. } => "time-too-new",
             BlockError::BadBits { .. } => "bad-diffbits",
             BlockError::HighHash(_) => "high-hash",
             BlockError::KnownInvalid => "bad-prevblk",
@@ -454,7 +464,9 @@ impl BlockError {
     /// The class of this rejection.
     pub fn class(&self) -> ErrorClass {
         match self {
-            BlockError::TimeTooNew { .. } => ErrorClass::Premature,
+            BlockError::TimeTooNew { .. } | BlockError::ClockBehindChain { .. } => {
+                ErrorClass::Premature
+            }
             BlockError::BadParent | BlockError::NoConsensusState(_) => ErrorClass::MissingInputs,
             BlockError::Tx { error, .. } => match error.class() {
                 ErrorClass::Policy => ErrorClass::Consensus,

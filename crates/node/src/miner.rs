@@ -23,9 +23,10 @@ const TEMPLATE_AGE: Duration = Duration::from_secs(5);
 /// own thread.
 pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>) {
     let threads = threads.max(1);
-    // The last template error logged: one that persists (a clock behind the
-    // chain's time, say) is logged once, not every second.
-    let mut failing: Option<String> = None;
+    // The kind of the last template error logged: one that persists (a
+    // clock behind the chain's time, say, whose message names the moment)
+    // is logged once, not every second.
+    let mut failing: Option<std::mem::Discriminant<luminex_ledger::BlockError>> = None;
     while !stop.load(Ordering::Relaxed) {
         let (mut block, _) = match node.block_template(reward) {
             Ok(t) => {
@@ -35,10 +36,10 @@ pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>)
                 t
             }
             Err(e) => {
-                let e = e.to_string();
-                if failing.as_ref() != Some(&e) {
+                let kind = std::mem::discriminant(&e);
+                if failing != Some(kind) {
                     tracing::error!(error = %e, "cannot build a block template: not mining until one builds (retrying every second)");
-                    failing = Some(e);
+                    failing = Some(kind);
                 }
                 std::thread::sleep(Duration::from_secs(1));
                 continue;

@@ -218,8 +218,8 @@ fn header_checks_have_distinct_errors() {
     rules.check_header(&t, &p, &c, (min - 7200) * 1000).unwrap();
     assert_eq!(
         at(min - 7201).map(|h| h.time()),
-        Err(BlockError::TimeTooNew {
-            time: min,
+        Err(BlockError::ClockBehindChain {
+            earliest: min,
             now: min - 7201
         })
     );

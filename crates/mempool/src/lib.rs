@@ -949,6 +949,46 @@ impl Mempool {
         self.entries.get(txid)
     }
 
+    /// The pool transactions `txid` spends, directly or not (empty if it is
+    /// not in the pool).
+    pub fn ancestors_of(&self, txid: &Hash) -> Vec<Hash> {
+        self.entries
+            .get(txid)
+            .and_then(|e| self.ancestors_upto(&e.tx, usize::MAX))
+            .unwrap_or_default()
+    }
+
+    /// The pool transactions spending `txid`, directly or not (empty if it
+    /// is not in the pool).
+    pub fn descendants_of(&self, txid: &Hash) -> Vec<Hash> {
+        let mut all = self.with_descendants(txid);
+        if !all.is_empty() {
+            all.remove(0);
+        }
+        all
+    }
+
+    /// The pool transactions spending an output of `txid` directly, in
+    /// txid order.
+    pub fn spenders_of(&self, txid: &Hash) -> Vec<Hash> {
+        let Some(e) = self.entries.get(txid) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Hash> = (0..e.tx.outputs.len())
+            .filter_map(|vout| {
+                self.spends
+                    .get(&OutPoint {
+                        txid: *txid,
+                        vout: vout as u32,
+                    })
+                    .copied()
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Whether the pool holds `txid`.
     pub fn contains(&self, txid: &Hash) -> bool {
         self.entries.contains_key(txid)

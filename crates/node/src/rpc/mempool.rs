@@ -26,6 +26,56 @@ fn mempool_error(e: MempoolError) -> ErrorObjectOwned {
     }
 }
 
+/// A pool entry as Bitcoin Core's `getmempoolentry` shows it: its size and
+/// fee, and its unconfirmed ancestors and descendants (counts and sizes
+/// include the entry itself, as Core's do; the chain limits are 25 each),
+/// the parents it spends (`depends`) and the children spending it
+/// (`spentby`).
+fn entry_json(pool: &luminex_mempool::Mempool, e: &luminex_mempool::Entry) -> Value {
+    let sum = |ids: &[luminex_primitives::Hash]| {
+        ids.iter()
+            .filter_map(|t| pool.get(t))
+            .fold((e.size, e.fee.base()), |(s, f), x| {
+                (s + x.size, f.saturating_add(x.fee.base()))
+            })
+    };
+    let ancestors = pool.ancestors_of(&e.txid);
+    let descendants = pool.descendants_of(&e.txid);
+    let (ancestor_size, ancestor_fees) = sum(&ancestors);
+    let (descendant_size, descendant_fees) = sum(&descendants);
+    let mut depends: Vec<String> =
+        e.tx.inputs
+            .iter()
+            .filter(|i| pool.contains(&i.txid))
+            .map(|i| i.txid.to_string())
+            .collect();
+    depends.sort();
+    depends.dedup();
+    let spentby: Vec<String> = pool
+        .spenders_of(&e.txid)
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    json!({
+        "vsize": e.size,
+        "weight": e.size * 4,
+        "fee": coins(e.fee.base()),
+        "fees": {
+            "base": coins(e.fee.base()),
+            "modified": coins(e.fee.base()),
+            "ancestor": coins(ancestor_fees),
+            "descendant": coins(descendant_fees),
+        },
+        "ancestorcount": ancestors.len() + 1,
+        "ancestorsize": ancestor_size,
+        "descendantcount": descendants.len() + 1,
+        "descendantsize": descendant_size,
+        "wtxid": e.wtxid.to_string(),
+        "depends": depends,
+        "spentby": spentby,
+    })
+}
+
 /// Registers the mempool methods.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     reg(m, "sendrawtransaction", &["hexstring"], |c, p| {
@@ -59,16 +109,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         if verbose {
             let mut o = serde_json::Map::new();
             for e in pool.entries() {
-                // The unconfirmed parents it spends, as Bitcoin Core lists them.
-                let mut depends: Vec<String> =
-                    e.tx.inputs
-                        .iter()
-                        .filter(|i| pool.contains(&i.txid))
-                        .map(|i| i.txid.to_string())
-                        .collect();
-                depends.sort();
-                depends.dedup();
-                o.insert(e.txid.to_string(), json!({ "vsize": e.size, "fee": coins(e.fee.base()), "fees": { "base": coins(e.fee.base()) }, "depends": depends }));
+                o.insert(e.txid.to_string(), entry_json(&pool, e));
             }
             Ok(Value::Object(o))
         } else {
@@ -77,6 +118,14 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                 .map(|e| e.txid.to_string())
                 .collect::<Vec<_>>()))
         }
+    });
+    reg(m, "getmempoolentry", &["txid"], |c, p| {
+        let txid = super::param_hash(p.first().cloned(), "txid")?;
+        let pool = c.node.mempool.read();
+        let e = pool
+            .get(&txid)
+            .ok_or_else(|| err(codes::NOT_FOUND, "Transaction not in mempool"))?;
+        Ok(entry_json(&pool, e))
     });
     reg(m, "getmempoolinfo", &[], |c, _| {
         // Before the pool's lock: this takes it too.

@@ -103,6 +103,13 @@ impl Rpc {
         assert!(v["error"].is_null(), "{method}: {v}");
         v["result"].clone()
     }
+
+    /// The error a call answers with (it must fail).
+    async fn call_err(&self, method: &str, params: Value) -> Value {
+        let v: Value = self.raw(method, params).await.json().await.unwrap();
+        assert!(!v["error"].is_null(), "{method}: {v}");
+        v["error"].clone()
+    }
 }
 
 /// SHA-256d, written here from its definition (not the node's helper).
@@ -311,6 +318,22 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
             let (parent, child) = (pair[0].txid().to_string(), pair[1].txid().to_string());
             assert_eq!(pool[&child]["depends"], json!([parent]), "{pool}");
             assert_eq!(pool[&parent]["depends"], json!([]), "{pool}");
+            // Ancestors and descendants count the entry itself, as Bitcoin
+            // Core's; the parent lists its child as spending it.
+            assert_eq!(pool[&parent]["spentby"], json!([child]), "{pool}");
+            assert_eq!(pool[&parent]["descendantcount"], 2, "{pool}");
+            assert_eq!(pool[&child]["ancestorcount"], 2, "{pool}");
+            assert_eq!(pool[&child]["descendantcount"], 1, "{pool}");
+            let sizes =
+                pool[&parent]["vsize"].as_u64().unwrap() + pool[&child]["vsize"].as_u64().unwrap();
+            assert_eq!(pool[&parent]["descendantsize"], sizes, "{pool}");
+            assert_eq!(pool[&child]["ancestorsize"], sizes, "{pool}");
+            let entry = rpc.call("getmempoolentry", json!([child])).await;
+            assert_eq!(entry, pool[&child]);
+            let missing = rpc
+                .call_err("getmempoolentry", json!([Hash::ZERO.to_string()]))
+                .await;
+            assert_eq!(missing["code"], -5, "{missing}");
         }
         let t = rpc
             .call("getblocktemplate", json!([{ "rules": ["segwit"] }]))

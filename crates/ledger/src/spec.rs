@@ -144,8 +144,9 @@ pub struct BftParams {
     pub timeout_commit_ms: u64,
     /// How far ahead of a validator's clock a new proposal's time may be in
     /// round 0 (ADR 0065; CometBFT's `precision`): the bound doubles with
-    /// each round, up to `max_future_block_time_secs`, so validators whose
-    /// clocks disagree by more still decide in a later round. A proposal
+    /// each round up to eight times it (never past
+    /// `max_future_block_time_secs`), so validators whose clocks disagree by
+    /// a little more still decide in a later round. A proposal
     /// past it is prevoted nil, so one proposer with a fast clock cannot
     /// carry the chain's time ahead of everyone's.
     #[serde(default = "default_proposal_time_precision")]

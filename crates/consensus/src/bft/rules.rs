@@ -19,6 +19,14 @@ use super::epochs::StakeInputs;
 use super::message::{vote_digest, ChainDomain, VoteKind};
 use super::proposer;
 
+/// How many times the timeliness bound of a new proposal doubles with the
+/// rounds (ADR 0065): at most 8 × the spec's precision. Validators whose
+/// clocks disagree by a little more than the precision still agree by
+/// round 3; a faulty proposer that reaches a later round (the earlier ones
+/// failing) still cannot date its block more than 8 × the precision ahead
+/// of the others' clocks.
+pub const MAX_TIME_BOUND_DOUBLINGS: u32 = 3;
+
 /// The rules of a BFT chain.
 #[derive(Debug, Clone)]
 pub struct BftRules {
@@ -55,7 +63,8 @@ impl BftRules {
     /// Whether a block proposed in `round` is dated no further ahead of
     /// `now_ms` (this validator's clock) than the round allows (ADR 0065):
     /// the spec's `proposal_time_precision_ms` in round 0, doubling with
-    /// each round, never more than `max_future_block_time_secs`. A validator
+    /// each round up to [`MAX_TIME_BOUND_DOUBLINGS`] times, never more than
+    /// `max_future_block_time_secs`. A validator
     /// prevotes nil on a new proposal that is not (the paper's line 22 with
     /// Proposer-Based Timestamps' `timely`), so one proposer with a fast
     /// clock cannot carry the chain's time ahead of everyone's (every later
@@ -71,12 +80,10 @@ impl BftRules {
     /// How far ahead of a validator's clock a proposal of `round` may be
     /// dated (see [`BftRules::timely`]).
     pub fn time_bound_ms(&self, round: u32) -> u64 {
-        let doubled = self
-            .precision_ms
-            .checked_shl(round)
-            .filter(|b| b >> round == self.precision_ms)
-            .unwrap_or(u64::MAX);
-        doubled.min(self.max_future_ms)
+        let doublings = round.min(MAX_TIME_BOUND_DOUBLINGS);
+        self.precision_ms
+            .saturating_mul(1 << doublings)
+            .min(self.max_future_ms)
     }
 
     /// The signing domain of the chain.

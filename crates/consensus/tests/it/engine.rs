@@ -859,6 +859,75 @@ fn a_proposal_from_the_far_future_is_prevoted_nil() {
         Effect::Broadcast(ConsensusMessage::Vote(v)) if v.vote.block == Some(hash))));
 }
 
+/// A value re-proposed with a proof-of-lock round is not held to this
+/// validator's clock (line 28, ADR 0065): the others' prevotes of the
+/// earlier round vouched for it, so a validator whose clock is far behind
+/// prevotes it even past the largest bound of any round.
+#[test]
+fn a_reproposed_value_is_prevoted_whatever_the_clock_says() {
+    let f = Fixture::new();
+    let me = (0..4)
+        .find(|i| *i != f.proposer(0) && *i != f.proposer(1))
+        .unwrap();
+    let mut host = TestHost::new();
+    let genesis_ms = u64::from(f.spec.genesis.time) * 1000;
+    let precision = f.spec.bft.as_ref().unwrap().proposal_time_precision_ms;
+    host.now_ms = Some(genesis_ms + 1_000);
+    let far = host.block(
+        f.keys[f.proposer(0)].public_key().key_hash(),
+        genesis_ms + 1_000 + 8 * precision + 1,
+    );
+    let hash = far.hash();
+    let rules = luminex_consensus::bft::BftRules::for_spec(&f.spec).unwrap();
+    assert!((0..10).all(|r| !rules.timely(&far, r, genesis_ms + 1_000)));
+    let others: Vec<usize> = (0..4).filter(|i| *i != me).collect();
+    let mut e = f.engine(Some(me), None);
+    e.start(&mut host);
+    // Round 0 without its proposal here: nil, then the others' prevotes
+    // for the block (a proof of lock) and their nil precommits.
+    e.timeout(1, 0, TimeoutKind::Propose, &mut host);
+    for i in &others {
+        e.receive(f.vote(*i, VoteKind::Prevote, 1, 0, Some(hash)), &mut host)
+            .unwrap();
+    }
+    e.timeout(1, 0, TimeoutKind::Prevote, &mut host);
+    for i in &others {
+        e.receive(f.vote(*i, VoteKind::Precommit, 1, 0, None), &mut host)
+            .unwrap();
+    }
+    e.timeout(1, 0, TimeoutKind::Precommit, &mut host);
+    assert_eq!(e.round(), 1);
+    // Round 1's proposer proposes it again with its proof-of-lock round.
+    let proposal = Proposal {
+        height: 1,
+        round: 1,
+        pol_round: Some(0),
+        block: Arc::new(far),
+    };
+    let signature = f.keys[f.proposer(1)].sign(&proposal.digest(f.rules.domain()));
+    let eff = e
+        .receive(
+            ConsensusMessage::Proposal(Box::new(SignedProposal {
+                proposal,
+                signature,
+            })),
+            &mut host,
+        )
+        .unwrap();
+    let prevotes: Vec<Option<Hash>> = eff
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Broadcast(ConsensusMessage::Vote(v))
+                if v.vote.kind == VoteKind::Prevote && v.vote.round == 1 =>
+            {
+                Some(v.vote.block)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(prevotes, vec![Some(hash)]);
+}
+
 /// Messages of the next height are kept unchecked until their height
 /// comes, within a count and a byte bound: proposals carrying large blocks
 /// fill the bytes (64 MiB here) long before the count, and past them a

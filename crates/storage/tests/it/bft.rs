@@ -357,7 +357,8 @@ fn a_body_refused_before_its_commitment_does_not_condemn_the_header() {
 
 /// A new proposal dated further ahead of the validator's clock than its
 /// round allows (ADR 0065: the spec's `proposal_time_precision_ms` in round
-/// 0, doubling per round, at most `max_future_block_time_secs`) is not
+/// 0, doubling per round up to 8 times it, never past
+/// `max_future_block_time_secs`) is not
 /// timely (validators prevote nil on it: the engine asks `BftRules::timely`
 /// of new proposals only), so one faulty proposer cannot carry the chain's
 /// time into the future; the chain itself holds no block to the clock, and
@@ -379,13 +380,19 @@ fn a_block_from_the_far_future_is_not_timely_but_is_accepted_once_certified() {
     assert!(net.rules.timely(&past_limit, 0, now_ms + 1));
     assert!(net.rules.timely(&past_limit, 1, now_ms));
     assert_eq!(net.rules.time_bound_ms(1), 2 * precision);
-    // The bound stops at max_future_block_time_secs, in any round.
-    let far = net.next_block_at(now_ms + max_ms + 1, Vec::new());
-    for round in [20, 63, 64, 1_000, u32::MAX] {
-        assert_eq!(net.rules.time_bound_ms(round), max_ms, "round {round}");
+    // The bound stops doubling at 8 × the precision, in any round (and
+    // never passes max_future_block_time_secs).
+    let far = net.next_block_at(now_ms + 8 * precision + 1, Vec::new());
+    for round in [3, 4, 20, 63, 64, 1_000, u32::MAX] {
+        assert_eq!(
+            net.rules.time_bound_ms(round),
+            8 * precision,
+            "round {round}"
+        );
         assert!(!net.rules.timely(&far, round, now_ms));
     }
-    let past_limit = far;
+    assert!(net.rules.timely(&far, 3, now_ms + 1));
+    let past_limit = net.next_block_at(now_ms + max_ms + 1, Vec::new());
     // The chain's own checks of it pass with the earlier clock.
     let checked =
         luminex_ledger::CheckedBlock::check(Arc::new(past_limit.clone()), &net.spec).unwrap();

@@ -8,14 +8,17 @@
 //!   whole /64, as the peer-to-peer layer's groups assume too). A
 //!   connection past the per-client cap is closed at once. When the whole
 //!   table is full, a newcomer evicts an idle connection (no request in
-//!   progress, or a WebSocket) of the network group ([`group_of`]: an IPv4
-//!   /16, an IPv6 /32) holding the most connections, if that group holds
-//!   more than the newcomer's would; failing that, of the address holding
-//!   the most, if it holds more than the newcomer's would; otherwise the
-//!   newcomer is closed. So one address, or a crowd of addresses from one
-//!   network opening connections they never use (a WebSocket each, say),
-//!   cannot lock out a client that sends requests (Bitcoin Core evicts
-//!   inbound peers the same way: never the rare ones, grouped by network).
+//!   progress, or a WebSocket) of the public network ([`group_of`]: an IPv4
+//!   /16, an IPv6 /32) holding the most connections, if that network holds
+//!   an eighth of the table and more than the newcomer's would; failing
+//!   that, of the address holding the most, if it holds more than the
+//!   newcomer's would; otherwise the newcomer is closed. So one address, or
+//!   a crowd of addresses from one network opening connections they never
+//!   use (a WebSocket each, say), cannot lock out a client that sends
+//!   requests (Bitcoin Core evicts inbound peers the same way: never the
+//!   rare ones, grouped by network), while clients of local and private
+//!   networks (a container network, a LAN) and small networks are only ever
+//!   weighed one address at a time.
 //! - **Upgrades**: a WebSocket keeps its connection's place until it
 //!   closes ([`HeldConnection`]); eviction and shutdown close it too.
 //! - **Timeouts**: a connection must send a request's headers within
@@ -143,18 +146,37 @@ pub fn client_of(ip: IpAddr) -> IpAddr {
 
 /// The network group a client's connections are weighed by when the table
 /// is full: its IPv4 /16 or IPv6 /32 (the groups of the peer-to-peer layer
-/// and of Bitcoin Core's inbound eviction). One operator commonly holds a
-/// whole /16 or /32, so many addresses of it are still one crowd.
-pub fn group_of(client: IpAddr) -> IpAddr {
+/// and of Bitcoin Core's inbound eviction; one operator commonly holds a
+/// whole /16 or /32, so many addresses of it are still one crowd), or
+/// `None` for an address that is not public — loopback, private,
+/// shared (100.64/10), link-local, unique-local — whose clients (a
+/// container network, a LAN, the node's own host) are weighed one address
+/// at a time, so no outsider can evict them as a crowd.
+pub fn group_of(client: IpAddr) -> Option<IpAddr> {
     match client {
         IpAddr::V4(v4) => {
             let o = v4.octets();
-            IpAddr::V4([o[0], o[1], 0, 0].into())
+            let shared = o[0] == 100 && (64..128).contains(&o[1]);
+            if v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || shared
+            {
+                return None;
+            }
+            Some(IpAddr::V4([o[0], o[1], 0, 0].into()))
         }
         IpAddr::V6(v6) => {
+            let seg = v6.segments()[0];
+            let unique_local = seg & 0xfe00 == 0xfc00;
+            let link_local = seg & 0xffc0 == 0xfe80;
+            if v6.is_loopback() || v6.is_unspecified() || unique_local || link_local {
+                return None;
+            }
             let mut o = v6.octets();
             o[4..].fill(0);
-            IpAddr::V6(o.into())
+            Some(IpAddr::V6(o.into()))
         }
     }
 }
@@ -211,7 +233,7 @@ impl Table {
         }
         let mut evicted = false;
         if self.slots.len() >= limits.max_connections {
-            let Some(id) = self.victim(ip, mine) else {
+            let Some(id) = self.victim(ip, mine, limits.max_connections) else {
                 return Err(Refusal::Full);
             };
             self.remove(id);
@@ -234,12 +256,13 @@ impl Table {
     }
 
     /// The idle connection a newcomer from `ip` (holding `mine` already)
-    /// evicts from a full table, in one pass over it: one of the network
-    /// group holding the most connections, if that group holds more than the
+    /// evicts from a full table of `max` connections, in one pass over it:
+    /// one of the public network group holding the most connections, if
+    /// that group holds at least an eighth of the table and more than the
     /// newcomer's would; else one of the address holding the most, if it
     /// holds more than the newcomer's would. Within a group, the address
     /// holding the most goes first; the oldest connection first.
-    fn victim(&self, ip: IpAddr, mine: usize) -> Option<u64> {
+    fn victim(&self, ip: IpAddr, mine: usize, max: usize) -> Option<u64> {
         use std::cmp::Reverse;
         // Per group: connections, and its best idle victim (most held by
         // its address, then oldest). Per address: its oldest idle one.
@@ -247,20 +270,30 @@ impl Table {
         let mut groups: HashMap<IpAddr, (usize, Best)> = HashMap::new();
         let mut oldest_idle: HashMap<IpAddr, u64> = HashMap::new();
         for (id, s) in &self.slots {
-            let g = groups.entry(group_of(s.ip)).or_default();
+            let idle = s.busy.load(Ordering::Acquire) == 0;
+            if idle {
+                oldest_idle.entry(s.ip).or_insert(*id);
+            }
+            let Some(group) = group_of(s.ip) else {
+                continue;
+            };
+            let g = groups.entry(group).or_default();
             g.0 += 1;
-            if s.busy.load(Ordering::Acquire) == 0 {
+            if idle {
                 let key = (Reverse(self.per_ip.get(&s.ip).copied().unwrap_or(0)), *id);
                 if g.1.is_none_or(|best| key < best) {
                     g.1 = Some(key);
                 }
-                oldest_idle.entry(s.ip).or_insert(*id);
             }
         }
-        let mine_group = groups.get(&group_of(ip)).map_or(0, |g| g.0);
+        let mine_group = match group_of(ip) {
+            Some(g) => groups.get(&g).map_or(0, |g| g.0),
+            None => mine,
+        };
+        let crowd = max.div_ceil(8);
         let by_group = groups
             .values()
-            .filter(|(n, _)| *n > mine_group + 1)
+            .filter(|(n, _)| *n >= crowd && *n > mine_group + 1)
             .filter_map(|(n, idle)| idle.map(|(_, id)| (*n, Reverse(id))))
             .max()
             .map(|(_, Reverse(id))| id);
@@ -592,19 +625,34 @@ mod tests {
     }
 
     #[test]
-    fn groups_are_an_ipv4_16_and_an_ipv6_32() {
+    fn groups_are_a_public_ipv4_16_and_ipv6_32() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert_eq!(group_of(ip("203.0.113.7")), ip("203.0.0.0"));
+        assert_eq!(group_of(ip("203.0.113.7")), Some(ip("203.0.0.0")));
         assert_eq!(group_of(ip("203.0.1.7")), group_of(ip("203.0.250.1")));
         assert_ne!(group_of(ip("203.1.1.7")), group_of(ip("203.0.1.7")));
-        assert_eq!(group_of(ip("2001:db8:1:2::")), ip("2001:db8::"));
+        assert_eq!(group_of(ip("2001:db8:1:2::")), Some(ip("2001:db8::")));
         assert_ne!(group_of(ip("2001:db9::")), group_of(ip("2001:db8::")));
+        // Not public: weighed one address at a time.
+        for local in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.17.0.5",
+            "192.168.1.9",
+            "100.64.0.1",
+            "169.254.1.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+        ] {
+            assert_eq!(group_of(ip(local)), None, "{local}");
+        }
     }
 
     /// A full table of one connection per address: a crowd of addresses
-    /// from one /16 (a WebSocket each, say) gives way to a newcomer from
-    /// elsewhere, oldest first; addresses from as many /16s do not, nor
-    /// does the crowd to one of its own; busy connections never do.
+    /// from one public /16 (a WebSocket each, say) gives way to a newcomer
+    /// from elsewhere, oldest first; addresses from as many /16s do not,
+    /// nor does the crowd to one of its own, nor a private network's
+    /// clients; busy connections never do.
     #[test]
     fn a_crowd_from_one_network_gives_way_when_the_table_is_full() {
         let limits = ConnectionLimits {
@@ -614,11 +662,11 @@ mod tests {
         let ip = |s: String| client_of(s.parse::<IpAddr>().unwrap());
         let mut table = Table::default();
         let crowd: Vec<u64> = (0..8)
-            .map(|i| table.admit(ip(format!("10.1.{i}.9")), &limits).unwrap().0)
+            .map(|i| table.admit(ip(format!("45.1.{i}.9")), &limits).unwrap().0)
             .collect();
         // One of the crowd itself: no group holds more than its own would.
         assert_eq!(
-            table.admit(ip("10.1.200.1".into()), &limits).err(),
+            table.admit(ip("45.1.200.1".into()), &limits).err(),
             Some(Refusal::Full)
         );
         let (_, _, _, evicted) = table.admit(ip("192.0.2.1".into()), &limits).unwrap();
@@ -626,10 +674,20 @@ mod tests {
         assert!(!table.slots.contains_key(&crowd[0]), "the oldest left");
         assert_eq!(table.slots.len(), 8);
 
+        // A private network's clients (a container network): each its own.
+        let mut table = Table::default();
+        for i in 0..8 {
+            table.admit(ip(format!("172.17.0.{i}")), &limits).unwrap();
+        }
+        assert_eq!(
+            table.admit(ip("192.0.2.1".into()), &limits).err(),
+            Some(Refusal::Full)
+        );
+
         // Eight /16s, one address each: no fairer victim.
         let mut table = Table::default();
         for i in 0..8 {
-            table.admit(ip(format!("10.{i}.0.9")), &limits).unwrap();
+            table.admit(ip(format!("45.{i}.0.9")), &limits).unwrap();
         }
         assert_eq!(
             table.admit(ip("192.0.2.1".into()), &limits).err(),
@@ -639,7 +697,7 @@ mod tests {
         // The crowd busy: nothing idle to evict.
         let mut table = Table::default();
         let busy: Vec<Arc<AtomicUsize>> = (0..8)
-            .map(|i| table.admit(ip(format!("10.1.{i}.9")), &limits).unwrap().1)
+            .map(|i| table.admit(ip(format!("45.1.{i}.9")), &limits).unwrap().1)
             .collect();
         for b in &busy {
             b.store(1, Ordering::Release);
@@ -650,6 +708,29 @@ mod tests {
         );
         busy[5].store(0, Ordering::Release);
         assert!(table.admit(ip("192.0.2.1".into()), &limits).is_ok());
+    }
+
+    /// A public network gives way as a crowd only once it holds an eighth
+    /// of the table: seven of 64 connections from one /16 are weighed one
+    /// address at a time, eight as a group.
+    #[test]
+    fn a_network_is_a_crowd_from_an_eighth_of_the_table() {
+        let limits = ConnectionLimits {
+            max_connections: 64,
+            ..ConnectionLimits::default()
+        };
+        let ip = |s: String| client_of(s.parse::<IpAddr>().unwrap());
+        for (crowd, evicts) in [(7, false), (8, true)] {
+            let mut table = Table::default();
+            for i in 0..crowd {
+                table.admit(ip(format!("45.1.{i}.9")), &limits).unwrap();
+            }
+            for i in crowd..64 {
+                table.admit(ip(format!("46.{i}.0.9")), &limits).unwrap();
+            }
+            let r = table.admit(ip("192.0.2.1".into()), &limits);
+            assert_eq!(r.is_ok(), evicts, "a /16 holding {crowd}");
+        }
     }
 
     /// One address holding most of a full table still gives way to a

@@ -259,6 +259,10 @@ pub struct Mempool {
     entries: HashMap<Hash, Entry>,
     by_fee: BTreeSet<(u64, std::cmp::Reverse<u64>, Hash)>,
     spends: HashMap<OutPoint, Hash>,
+    /// Per txid, the pool transactions spending its outputs (whether or not
+    /// it is in the pool: a reorganisation may return it beneath them), so
+    /// walks down a chain cost its spenders, not its outputs.
+    spenders: HashMap<Hash, Vec<Hash>>,
     bytes: usize,
     sequence: u64,
     /// The staking states on chains with a `[staking]` table.
@@ -321,6 +325,7 @@ impl Mempool {
             entries: HashMap::new(),
             by_fee: BTreeSet::new(),
             spends: HashMap::new(),
+            spenders: HashMap::new(),
             bytes: 0,
             sequence: 0,
             staking: spec_staking(&spec),
@@ -402,7 +407,11 @@ impl Mempool {
             chain,
             height,
         };
-        Ok(check_tx_inputs(&c.tx, c.size, &view, height, &self.spec)?)
+        let inputs = check_tx_inputs(&c.tx, c.size, &view, height, &self.spec)?;
+        // Before any signature is verified, and under the shared lock: a
+        // refused chain costs little to send again.
+        self.check_chain_limits(&c.tx)?;
+        Ok(inputs)
     }
 
     /// Adds a candidate whose signatures verified, re-checking its inputs
@@ -426,7 +435,6 @@ impl Mempool {
         } else {
             fee_rate(check.fee, c.size)
         };
-        self.check_chain_limits(&c.tx)?;
         // What leaves to make room is decided before anything changes: a
         // newcomer refused as `Full` evicts nothing.
         let evict = self.eviction_for(&c, rate)?;
@@ -439,12 +447,16 @@ impl Mempool {
         }
         for input in &c.tx.inputs {
             self.spends.insert(*input, c.txid);
+            let of = self.spenders.entry(input.txid).or_default();
+            if !of.contains(&c.txid) {
+                of.push(c.txid);
+            }
         }
         self.sequence += 1;
         self.by_fee
             .insert((rate, std::cmp::Reverse(self.sequence), c.txid));
         self.bytes += c.size;
-        let (c_txid, tx_outputs) = (c.txid, c.tx.outputs.len());
+        let c_txid = c.txid;
         self.entries.insert(
             c.txid,
             Entry {
@@ -457,13 +469,7 @@ impl Mempool {
                 sequence: self.sequence,
             },
         );
-        let has_spenders = (0..tx_outputs).any(|vout| {
-            self.spends.contains_key(&OutPoint {
-                txid: c_txid,
-                vout: vout as u32,
-            })
-        });
-        if has_spenders {
+        if self.spenders.contains_key(&c_txid) {
             self.trim_below(&c_txid);
         }
         for txid in evict {
@@ -674,24 +680,15 @@ impl Mempool {
         let mut seen = HashSet::new();
         let mut stack = vec![*txid];
         while let Some(t) = stack.pop() {
-            let Some(e) = self.entries.get(&t) else {
-                continue;
-            };
-            if !seen.insert(t) {
+            if !self.entries.contains_key(&t) || !seen.insert(t) {
                 continue;
             }
             out.push(t);
             if out.len() > limit {
                 return None;
             }
-            for vout in 0..e.tx.outputs.len() {
-                let op = OutPoint {
-                    txid: t,
-                    vout: vout as u32,
-                };
-                if let Some(child) = self.spends.get(&op) {
-                    stack.push(*child);
-                }
+            if let Some(children) = self.spenders.get(&t) {
+                stack.extend(children.iter().copied());
             }
         }
         Some(out)
@@ -727,6 +724,12 @@ impl Mempool {
             if self.spends.get(input) == Some(txid) {
                 self.spends.remove(input);
             }
+            if let Some(of) = self.spenders.get_mut(&input.txid) {
+                of.retain(|t| t != txid);
+                if of.is_empty() {
+                    self.spenders.remove(&input.txid);
+                }
+            }
         }
         self.bytes -= e.size;
         Some(e)
@@ -750,10 +753,25 @@ impl Mempool {
             .values()
             .flat_map(|e| e.tx.inputs.iter().map(move |i| (*i, e.txid)))
             .collect();
+        let mut spenders: HashMap<Hash, Vec<Hash>> = HashMap::new();
+        for (input, txid) in &spends {
+            let of = spenders.entry(input.txid).or_default();
+            if !of.contains(txid) {
+                of.push(*txid);
+            }
+        }
+        let same_spenders = spenders.len() == self.spenders.len()
+            && spenders.iter().all(|(k, v)| {
+                self.spenders
+                    .get(k)
+                    .is_some_and(|w| w.len() == v.len() && v.iter().all(|t| w.contains(t)))
+            });
         let bytes = self.entries.values().map(|e| e.size).sum();
-        let repaired = by_fee != self.by_fee || spends != self.spends || bytes != self.bytes;
+        let repaired =
+            by_fee != self.by_fee || spends != self.spends || !same_spenders || bytes != self.bytes;
         self.by_fee = by_fee;
         self.spends = spends;
+        self.spenders = spenders;
         self.bytes = bytes;
         if let Some(pool) = self.staking.as_mut() {
             pool.dirty = true;
@@ -971,21 +989,11 @@ impl Mempool {
     /// The pool transactions spending an output of `txid` directly, in
     /// txid order.
     pub fn spenders_of(&self, txid: &Hash) -> Vec<Hash> {
-        let Some(e) = self.entries.get(txid) else {
+        if !self.entries.contains_key(txid) {
             return Vec::new();
-        };
-        let mut out: Vec<Hash> = (0..e.tx.outputs.len())
-            .filter_map(|vout| {
-                self.spends
-                    .get(&OutPoint {
-                        txid: *txid,
-                        vout: vout as u32,
-                    })
-                    .copied()
-            })
-            .collect();
+        }
+        let mut out = self.spenders.get(txid).cloned().unwrap_or_default();
         out.sort();
-        out.dedup();
         out
     }
 

@@ -148,6 +148,27 @@ pub struct Consensus {
     preverifier: Option<Preverifier>,
     /// Blocks of this height checked with the chain, for their commit.
     checked: CheckedBlocks,
+    /// When each proposed block of this height or the next first reached
+    /// this node (or left it, its own), by its monotonic clock: the next
+    /// height's pace counts from there ([`pace_ms`]).
+    proposals_seen: std::collections::BTreeMap<(u64, Hash), Duration>,
+}
+
+/// How long after committing a block dated `time_ms` the next height
+/// waits: until one block interval after the block's time by this node's
+/// clock (`now_ms`), never longer than the interval — or, if the block's
+/// proposal reached this node `seen_ms_ago` ms ago, until one interval
+/// after that, when sooner. The arrival is read on the monotonic clock, so
+/// a validator whose clock is behind the proposer's does not wait the
+/// whole interval after every commit (the block's time is then ahead of
+/// its clock): it would start each height late, fall a height behind,
+/// drop the proposals of the height after next and, as proposer, miss its
+/// turn (a re-test: one validator 30 s behind stalled a `poa` chain 4–5 s
+/// every 10–15 s).
+fn pace_ms(interval_ms: u64, time_ms: u64, now_ms: u64, seen_ms_ago: Option<u64>) -> u64 {
+    let by_time = time_ms.saturating_add(interval_ms).saturating_sub(now_ms);
+    let by_arrival = seen_ms_ago.map_or(u64::MAX, |ago| interval_ms.saturating_sub(ago));
+    by_time.min(by_arrival).min(interval_ms)
 }
 
 /// Heights double-signing evidence is kept on a chain without staking
@@ -236,6 +257,7 @@ pub fn start(
         run: None,
         preverifier: None,
         checked: CheckedBlocks::default(),
+        proposals_seen: std::collections::BTreeMap::new(),
     };
     let handle = tokio::spawn(task.run(rx, stop));
     Ok((ConsensusHandle { tx }, handle))
@@ -538,6 +560,7 @@ impl Consensus {
     /// as soon as it is authenticated.
     fn on_compact(&mut self, c: CompactProposal) -> Verdict {
         tracing::debug!(block = %c.block_hash(), height = c.height, round = c.round, txs = c.tx_count(), "compact proposal received");
+        self.proposal_seen(c.height, c.block_hash());
         let now = self.node.clock.now_millis();
         let out = Self::with_lookup(&self.node, |l| {
             self.relay.on_compact(&self.engine, c, now, l)
@@ -679,6 +702,7 @@ impl Consensus {
                 // A proposal goes out compact; its block is kept to answer
                 // requests for transactions a peer lacks.
                 Effect::Broadcast(ConsensusMessage::Proposal(p)) => {
+                    self.proposal_seen(p.proposal.height, p.proposal.block.hash());
                     let g = self.relay.outgoing(&p);
                     self.publish(&g);
                 }
@@ -776,19 +800,34 @@ impl Consensus {
             }
             return;
         }
-        self.next_height_after(height, time_ms);
+        self.next_height_after(height, Some(block.hash()), time_ms);
     }
 
-    /// Starts the height after `height` (committed, made at `time_ms`) at
-    /// the chain's pace.
-    fn next_height_after(&mut self, height: u64, time_ms: u64) {
+    /// Notes when a proposed block of the current or next height first
+    /// reached this node (or left it).
+    fn proposal_seen(&mut self, height: u64, block: Hash) {
+        let current = self.engine.height();
+        if height == current || height == current + 1 {
+            let now = self.node.clock.monotonic();
+            self.proposals_seen.entry((height, block)).or_insert(now);
+        }
+    }
+
+    /// Starts the height after `height` (committed: `block`, if known, made
+    /// at `time_ms`) at the chain's pace.
+    fn next_height_after(&mut self, height: u64, block: Option<Hash>, time_ms: u64) {
         // The next height starts one block interval after this block's
         // time (CometBFT's commit timeout): blocks come at the chain's
         // pace, not as fast as votes travel. A block caught up from peers
         // is old: the next starts at once.
-        let next_at = time_ms.saturating_add(self.block_interval_ms);
         let now = self.node.clock.now_millis();
-        let pace = next_at.saturating_sub(now).min(self.block_interval_ms);
+        let seen = block.and_then(|b| self.proposals_seen.get(&(height, b)));
+        let seen_ms_ago = seen.map(|at| {
+            u64::try_from(self.node.clock.monotonic().saturating_sub(*at).as_millis())
+                .unwrap_or(u64::MAX)
+        });
+        self.proposals_seen.retain(|(h, _), _| *h > height);
+        let pace = pace_ms(self.block_interval_ms, time_ms, now, seen_ms_ago);
         // Precommits the certificate lacks may still come: wait for them up
         // to the commit timeout, never past the interval, unless they are
         // all in sooner (ADR 0042).
@@ -846,5 +885,29 @@ fn timeout_step(kind: TimeoutKind) -> TimeoutStep {
         TimeoutKind::Propose => TimeoutStep::Propose,
         TimeoutKind::Prevote => TimeoutStep::Prevote,
         TimeoutKind::Precommit => TimeoutStep::Precommit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pace_ms;
+
+    /// The next height waits until one interval after the block's time by
+    /// the clock, or after its proposal arrived by the monotonic clock,
+    /// whichever comes first, and never longer than the interval.
+    #[test]
+    fn the_pace_counts_from_the_block_time_or_its_arrival_whichever_is_sooner() {
+        let interval = 250;
+        let now = 1_000_000;
+        // In step with the proposer: the block was made 40 ms ago.
+        assert_eq!(pace_ms(interval, now - 40, now, None), 210);
+        assert_eq!(pace_ms(interval, now - 40, now, Some(35)), 210);
+        // This node's clock 30 s behind the proposer's: its proposal came
+        // 40 ms ago, so 210 ms more, not the whole interval.
+        assert_eq!(pace_ms(interval, now + 30_000, now, Some(40)), 210);
+        assert_eq!(pace_ms(interval, now + 30_000, now, None), interval);
+        // An old block (caught up): at once, whatever arrived when.
+        assert_eq!(pace_ms(interval, now - 10_000, now, Some(5)), 0);
+        assert_eq!(pace_ms(interval, now + 30_000, now, Some(10_000)), 0);
     }
 }

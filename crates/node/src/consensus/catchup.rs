@@ -113,7 +113,8 @@ impl Consensus {
         }
         if let Some((height, time_ms)) = run.last {
             if self.engine.height() == height {
-                self.next_height_after(height, time_ms);
+                // Caught up: no proposal of it was seen here.
+                self.next_height_after(height, None, time_ms);
             } else {
                 // The height after it was entered for a block that was
                 // refused: run it now.

@@ -633,9 +633,11 @@ impl Mempool {
     /// its descendants past the chain limits leave, as Bitcoin Core's
     /// `UpdateTransactionsFromBlock` does: each one with too many ancestors
     /// (with its own descendants), then, while `txid` or one of its
-    /// ancestors has too many descendants, the last found of them (never
-    /// `txid`). So the pool always holds what admitting its transactions one
-    /// by one would (a saved pool reloads whole).
+    /// ancestors has too many descendants, the newest admitted of `txid`'s
+    /// own descendants (with theirs) — never `txid`, never a transaction
+    /// outside what it returned beneath. So the pool always holds what
+    /// admitting its transactions one by one would (a saved pool reloads
+    /// whole).
     fn trim_below(&mut self, txid: &Hash) {
         let limits = self.limits;
         for d in self.with_descendants(txid).into_iter().skip(1) {
@@ -653,17 +655,23 @@ impl Mempool {
             .and_then(|e| self.ancestors_upto(&e.tx, usize::MAX))
             .unwrap_or_default();
         tops.push(*txid);
+        // `txid`'s own descendants, oldest admitted first.
+        let mut own: Vec<(u64, Hash)> = self
+            .with_descendants(txid)
+            .into_iter()
+            .skip(1)
+            .filter_map(|d| self.entries.get(&d).map(|e| (e.sequence, d)))
+            .collect();
+        own.sort_unstable();
         for top in tops {
-            let mut below = self.with_descendants(&top);
-            let mut count = below.len();
+            let mut count = self.with_descendants(&top).len();
             while count > limits.descendants {
-                let Some(last) = below.pop() else {
+                let Some((_, newest)) = own.pop() else {
                     break;
                 };
-                if last == *txid || last == top || !self.entries.contains_key(&last) {
-                    continue;
+                if self.entries.contains_key(&newest) {
+                    count -= self.remove_with_descendants(&newest).len();
                 }
-                count -= self.remove_with_descendants(&last).len();
             }
         }
     }
@@ -781,11 +789,14 @@ impl Mempool {
 
     /// Removes a transaction and everything spending its outputs.
     pub fn remove_with_descendants(&mut self, txid: &Hash) -> Vec<Entry> {
-        // Parents before their children, as they were admitted.
-        self.with_descendants(txid)
+        let mut gone: Vec<Entry> = self
+            .with_descendants(txid)
             .into_iter()
             .filter_map(|t| self.remove_entry(&t))
-            .collect()
+            .collect();
+        // In admission order (the walk's order is not).
+        gone.sort_unstable_by_key(|e| e.sequence);
+        gone
     }
 
     /// Updates the pool for a block connected at `height`: drops its

@@ -256,11 +256,10 @@ fn a_transaction_returned_beneath_its_spenders_trims_them_to_the_limits() {
         pool.accept(parent.clone(), &before, h).unwrap();
         assert_eq!(pool.len(), 25, "{outputs} outputs");
         assert!(pool.contains(&parent.txid()));
-        let kept = spenders.iter().filter(|t| pool.contains(&t.txid())).count();
-        assert_eq!(kept, 24);
-        if depth > 1 {
-            assert!(!pool.contains(&spenders.last().unwrap().txid()));
-        }
+        // The first 24 admitted stay, as a reload in admission order keeps.
+        let kept: Vec<bool> = spenders.iter().map(|t| pool.contains(&t.txid())).collect();
+        assert_eq!(kept.iter().filter(|k| **k).count(), 24);
+        assert!(kept[..24].iter().all(|k| *k), "{outputs} outputs: {kept:?}");
         // Every transaction left is one the pool would admit afresh: a
         // new pool takes them all, parents first.
         let mut again = Mempool::new(chain.spec.clone(), SigCache::new(1000), 10_000_000);
@@ -270,6 +269,55 @@ fn a_transaction_returned_beneath_its_spenders_trims_them_to_the_limits() {
         }
         assert_eq!(again.len(), 25);
     }
+}
+
+/// A block held a parent and its child; both return to the pool beneath
+/// spenders admitted meanwhile: the parent's own 20, then the child's 10.
+/// What passes the parent's 25 descendants is taken from the child's
+/// spenders, newest first; the parent's unrelated spenders stay.
+#[test]
+fn trimming_takes_only_from_what_returned_beneath() {
+    let (mut chain, ks, mut pool) = setup(1);
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let before = chain.utxos.clone();
+    let h = chain.height() + 1;
+    let outs: Vec<TxOut> = (0..21).map(|_| to_key(300_000, &ks[1])).collect();
+    let parent = spend(&chain, &ks[0], &c[..1], outs);
+    let child_outs: Vec<TxOut> = (0..10).map(|_| to_key(20_000, &ks[2])).collect();
+    let child = spend(&chain, &ks[1], &[out(&parent, 20)], child_outs);
+    chain.mine(vec![parent.clone(), child.clone()]).unwrap();
+    let h2 = chain.height() + 1;
+    let theirs: Vec<Transaction> = (0..20)
+        .map(|vout| pay(&chain, &ks[1], out(&parent, vout), &ks[3], 6_000))
+        .collect();
+    let mine: Vec<Transaction> = (0..10)
+        .map(|vout| pay(&chain, &ks[2], out(&child, vout), &ks[3], 6_000))
+        .collect();
+    for t in theirs.iter().chain(&mine) {
+        pool.accept(t.clone(), &chain.utxos, h2).unwrap();
+    }
+    // The block disconnected: parent, then child, return in block order.
+    pool.accept(parent.clone(), &before, h).unwrap();
+    let mut view = before.clone();
+    for (vout, o) in parent.outputs.iter().enumerate() {
+        view.insert(
+            OutPoint {
+                txid: parent.txid(),
+                vout: vout as u32,
+            },
+            Coin {
+                output: *o,
+                height: h,
+                is_coinbase: false,
+            },
+        );
+    }
+    pool.accept(child.clone(), &view, h).unwrap();
+    assert!(theirs.iter().all(|t| pool.contains(&t.txid())));
+    let kept: Vec<bool> = mine.iter().map(|t| pool.contains(&t.txid())).collect();
+    // 1 + 20 + 1 + 3 = 25.
+    assert_eq!(kept, [vec![true; 3], vec![false; 7]].concat());
+    assert_eq!(pool.len(), 25);
 }
 
 #[test]

@@ -154,6 +154,10 @@ pub struct Consensus {
     proposals_seen: std::collections::BTreeMap<(u64, Hash), Duration>,
 }
 
+/// Proposals whose arrival is kept for the pace ([`pace_ms`]): a few per
+/// round are honest, anything may be sent.
+const MAX_PROPOSALS_SEEN: usize = 64;
+
 /// How long after committing a block dated `time_ms` the next height
 /// waits: until one block interval after the block's time by this node's
 /// clock (`now_ms`), never longer than the interval — or, if the block's
@@ -804,10 +808,14 @@ impl Consensus {
     }
 
     /// Notes when a proposed block of the current or next height first
-    /// reached this node (or left it).
+    /// reached this node (or left it). Noted before its signature is
+    /// checked, so at most [`MAX_PROPOSALS_SEEN`] are kept: past them a
+    /// height paces from the block's time alone, as before.
     fn proposal_seen(&mut self, height: u64, block: Hash) {
         let current = self.engine.height();
-        if height == current || height == current + 1 {
+        if (height == current || height == current + 1)
+            && self.proposals_seen.len() < MAX_PROPOSALS_SEEN
+        {
             let now = self.node.clock.monotonic();
             self.proposals_seen.entry((height, block)).or_insert(now);
         }

@@ -23,10 +23,10 @@ const TEMPLATE_AGE: Duration = Duration::from_secs(5);
 /// own thread.
 pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>) {
     let threads = threads.max(1);
-    // The kind of the last template error logged: one that persists (a
-    // clock behind the chain's time, say, whose message names the moment)
-    // is logged once, not every second.
-    let mut failing: Option<std::mem::Discriminant<luminex_ledger::BlockError>> = None;
+    // The last template error logged: one that persists is logged once,
+    // not every second (a clock behind the chain's time by its kind: its
+    // message names the moment).
+    let mut failing: Option<String> = None;
     while !stop.load(Ordering::Relaxed) {
         let (mut block, _) = match node.block_template(reward) {
             Ok(t) => {
@@ -36,10 +36,13 @@ pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>)
                 t
             }
             Err(e) => {
-                let kind = std::mem::discriminant(&e);
-                if failing != Some(kind) {
+                let key = match e {
+                    luminex_ledger::BlockError::ClockBehindChain { .. } => e.code().to_string(),
+                    _ => e.to_string(),
+                };
+                if failing.as_ref() != Some(&key) {
                     tracing::error!(error = %e, "cannot build a block template: not mining until one builds (retrying every second)");
-                    failing = Some(kind);
+                    failing = Some(key);
                 }
                 std::thread::sleep(Duration::from_secs(1));
                 continue;

@@ -31,6 +31,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod chains;
+mod eviction;
 mod staking;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -41,6 +43,7 @@ use luminex_ledger::{
     InputCheck, SigCache, StakingState, TxError, UtxoView,
 };
 
+pub use crate::chains::ChainLimits;
 use crate::staking::StakingPool;
 use luminex_primitives::{Amount, Hash, Lock, OutPoint, Transaction, TxOut};
 
@@ -223,32 +226,6 @@ pub struct BlockPayload {
     pub wtxids: Vec<Hash>,
 }
 
-/// How long chains of unconfirmed transactions the pool takes (Bitcoin
-/// Core's `-limitancestorcount` and `-limitdescendantcount`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChainLimits {
-    /// Most pool transactions a newcomer may spend, directly or not, plus
-    /// one (itself).
-    pub ancestors: usize,
-    /// Most pool transactions spending one pool transaction, directly or
-    /// not, plus one (itself), once a newcomer joins them.
-    pub descendants: usize,
-}
-
-impl ChainLimits {
-    /// Bitcoin Core's defaults: 25 and 25.
-    pub const DEFAULT: ChainLimits = ChainLimits {
-        ancestors: 25,
-        descendants: 25,
-    };
-}
-
-impl Default for ChainLimits {
-    fn default() -> ChainLimits {
-        ChainLimits::DEFAULT
-    }
-}
-
 /// The pool.
 pub struct Mempool {
     spec: ChainSpec,
@@ -302,16 +279,8 @@ fn fee_rate(fee: Amount, size: usize) -> u64 {
     fee_rate_u128(u128::from(fee.base()), size)
 }
 
-/// Transactions an eviction plan looks at past the point where enough
-/// could leave ([`Mempool::insert`]).
-const EVICTION_LOOKAHEAD: usize = 64;
-
-/// Transactions an eviction plan weighs at most, over all the packages it
-/// looks at ([`Mempool::insert`]).
-const EVICTION_VISITS: usize = 20_000;
-
 /// [`fee_rate`] of a total that may pass one amount (a package's fees).
-fn fee_rate_u128(fee: u128, size: usize) -> u64 {
+pub(crate) fn fee_rate_u128(fee: u128, size: usize) -> u64 {
     (fee * 1000 / size.max(1) as u128).min(u128::from(u64::MAX)) as u64
 }
 
@@ -476,230 +445,6 @@ impl Mempool {
             self.remove_with_descendants(&txid);
         }
         Ok(())
-    }
-
-    /// The transactions to evict (each with its descendants) for `c`,
-    /// paying `rate`, to fit: cheapest first, passing over a package (a
-    /// transaction and its descendants) that pays at least `rate` as a
-    /// whole (a child paying for its parent) or holds one of the
-    /// newcomer's parents — and everything in it. `Full` when what may
-    /// leave does not make room.
-    fn eviction_for(&self, c: &Candidate, rate: u64) -> Result<Vec<Hash>, MempoolError> {
-        let Some(need) = (self.bytes + c.size)
-            .checked_sub(self.max_bytes)
-            .filter(|n| *n > 0)
-        else {
-            return Ok(Vec::new());
-        };
-        // The refusal names the rate to beat: the lowest of what stayed for
-        // paying at least the newcomer's (a package as a whole, or the
-        // transaction alone the walk stopped at).
-        let mut to_beat: Option<u64> = None;
-        let full = |to_beat: Option<u64>| MempoolError::Full {
-            fee_rate: rate,
-            lowest: to_beat.unwrap_or_else(|| self.by_fee.first().map_or(0, |(r, _, _)| *r)),
-        };
-        let parents: HashSet<Hash> = c.tx.inputs.iter().map(|i| i.txid).collect();
-        // Packages (a transaction and its descendants) that may leave, with
-        // their fee rate as a whole, met cheapest transaction first. A
-        // transaction in a package that may leave is not weighed again as a
-        // package of its own; a package that stays hides nothing (its
-        // members are weighed in their turn). Bytes that may leave are
-        // counted once each. The walk goes a little past the point where
-        // enough could leave, so a package cheaper as a whole than the next
-        // transaction alone is found too, and stops once it has looked at
-        // `EVICTION_VISITS` transactions in all (long unconfirmed chains
-        // would otherwise cost their length squared).
-        let mut leaving: HashSet<Hash> = HashSet::new();
-        let mut candidates: Vec<(u64, usize, Hash, Vec<Hash>)> = Vec::new();
-        let mut evictable = 0;
-        let mut past_enough = 0;
-        let mut visits = 0;
-        for (order, &(r, _, txid)) in self.by_fee.iter().enumerate() {
-            if r >= rate {
-                to_beat = Some(to_beat.map_or(r, |b| b.min(r)));
-                break;
-            }
-            if past_enough >= EVICTION_LOOKAHEAD {
-                break;
-            }
-            if evictable >= need {
-                past_enough += 1;
-            }
-            if leaving.contains(&txid) {
-                continue;
-            }
-            let Some(package) = self.with_descendants_upto(&txid, EVICTION_VISITS - visits) else {
-                break;
-            };
-            visits += package.len();
-            let members: Vec<&Entry> = package.iter().filter_map(|d| self.entries.get(d)).collect();
-            let fees: u128 = members.iter().map(|e| u128::from(e.fee.base())).sum();
-            let size: usize = members.iter().map(|e| e.size).sum();
-            // An authority change (rate u64::MAX, no fee) is never weighed
-            // by its fee; the newcomer's parents stay with it.
-            let package_rate = fee_rate_u128(fees, size);
-            let priority = members.iter().any(|e| e.fee_rate == u64::MAX);
-            if package_rate >= rate && !priority {
-                to_beat = Some(to_beat.map_or(package_rate, |b| b.min(package_rate)));
-            }
-            if package_rate >= rate || priority || package.iter().any(|d| parents.contains(d)) {
-                continue;
-            }
-            for d in &package {
-                if leaving.insert(*d) {
-                    evictable += self.entries.get(d).map_or(0, |e| e.size);
-                }
-            }
-            candidates.push((package_rate, order, txid, package));
-        }
-        // The cheapest packages as a whole leave first.
-        candidates.sort_unstable_by_key(|c| (c.0, c.1));
-        let mut chosen: HashSet<Hash> = HashSet::new();
-        let mut roots = Vec::new();
-        let mut freed = 0;
-        for (_, _, root, package) in candidates {
-            if freed >= need {
-                break;
-            }
-            for d in package {
-                if chosen.insert(d) {
-                    freed += self.entries.get(&d).map_or(0, |e| e.size);
-                }
-            }
-            roots.push(root);
-        }
-        if freed < need {
-            return Err(full(to_beat));
-        }
-        Ok(roots)
-    }
-
-    /// Refuses `tx` if it would pass the chain limits: more pool ancestors
-    /// than allowed, or an ancestor with too many descendants. At most
-    /// `ancestors × descendants` transactions are visited.
-    fn check_chain_limits(&self, tx: &Transaction) -> Result<(), MempoolError> {
-        let limits = self.limits;
-        let Some(ancestors) = self.ancestors_upto(tx, limits.ancestors - 1) else {
-            return Err(MempoolError::TooManyAncestors {
-                limit: limits.ancestors,
-            });
-        };
-        for a in ancestors {
-            // Its descendants and itself, plus the newcomer.
-            if self
-                .with_descendants_upto(&a, limits.descendants - 1)
-                .is_none()
-            {
-                return Err(MempoolError::TooManyDescendants {
-                    of: a,
-                    limit: limits.descendants,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// The pool transactions `tx` spends, directly or not, or `None` past
-    /// `limit` of them.
-    fn ancestors_upto(&self, tx: &Transaction, limit: usize) -> Option<Vec<Hash>> {
-        let in_pool = |t: &Transaction| -> Vec<Hash> {
-            t.inputs
-                .iter()
-                .map(|i| i.txid)
-                .filter(|p| self.entries.contains_key(p))
-                .collect()
-        };
-        let mut ancestors: Vec<Hash> = Vec::new();
-        let mut seen: HashSet<Hash> = HashSet::new();
-        let mut stack = in_pool(tx);
-        while let Some(t) = stack.pop() {
-            if !seen.insert(t) {
-                continue;
-            }
-            ancestors.push(t);
-            if ancestors.len() > limit {
-                return None;
-            }
-            if let Some(e) = self.entries.get(&t) {
-                stack.extend(in_pool(&e.tx));
-            }
-        }
-        Some(ancestors)
-    }
-
-    /// After `txid` joined beneath transactions already in the pool (a
-    /// reorganisation returning a block's transaction whose spenders stayed),
-    /// its descendants past the chain limits leave, as Bitcoin Core's
-    /// `UpdateTransactionsFromBlock` does: each one with too many ancestors
-    /// (with its own descendants), then, while `txid` or one of its
-    /// ancestors has too many descendants, the newest admitted of `txid`'s
-    /// own descendants (with theirs) — never `txid`, never a transaction
-    /// outside what it returned beneath. So the pool always holds what
-    /// admitting its transactions one by one would (a saved pool reloads
-    /// whole).
-    fn trim_below(&mut self, txid: &Hash) {
-        let limits = self.limits;
-        for d in self.with_descendants(txid).into_iter().skip(1) {
-            let too_deep = self
-                .entries
-                .get(&d)
-                .is_some_and(|e| self.ancestors_upto(&e.tx, limits.ancestors - 1).is_none());
-            if too_deep {
-                self.remove_with_descendants(&d);
-            }
-        }
-        let mut tops = self
-            .entries
-            .get(txid)
-            .and_then(|e| self.ancestors_upto(&e.tx, usize::MAX))
-            .unwrap_or_default();
-        tops.push(*txid);
-        // `txid`'s own descendants, oldest admitted first.
-        let mut own: Vec<(u64, Hash)> = self
-            .with_descendants(txid)
-            .into_iter()
-            .skip(1)
-            .filter_map(|d| self.entries.get(&d).map(|e| (e.sequence, d)))
-            .collect();
-        own.sort_unstable();
-        for top in tops {
-            let mut count = self.with_descendants(&top).len();
-            while count > limits.descendants {
-                let Some((_, newest)) = own.pop() else {
-                    break;
-                };
-                if self.entries.contains_key(&newest) {
-                    count -= self.remove_with_descendants(&newest).len();
-                }
-            }
-        }
-    }
-
-    /// `txid` and every pool transaction that spends it, directly or not.
-    fn with_descendants(&self, txid: &Hash) -> Vec<Hash> {
-        self.with_descendants_upto(txid, usize::MAX)
-            .unwrap_or_default()
-    }
-
-    /// [`Mempool::with_descendants`], or `None` past `limit` transactions.
-    fn with_descendants_upto(&self, txid: &Hash, limit: usize) -> Option<Vec<Hash>> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let mut stack = vec![*txid];
-        while let Some(t) = stack.pop() {
-            if !self.entries.contains_key(&t) || !seen.insert(t) {
-                continue;
-            }
-            out.push(t);
-            if out.len() > limit {
-                return None;
-            }
-            if let Some(children) = self.spenders.get(&t) {
-                stack.extend(children.iter().copied());
-            }
-        }
-        Some(out)
     }
 
     /// All admission steps in one call: tier 1, tier 2, signatures, insert.
@@ -976,36 +721,6 @@ impl Mempool {
     /// A transaction in the pool.
     pub fn get(&self, txid: &Hash) -> Option<&Entry> {
         self.entries.get(txid)
-    }
-
-    /// The pool transactions `txid` spends, directly or not (empty if it is
-    /// not in the pool).
-    pub fn ancestors_of(&self, txid: &Hash) -> Vec<Hash> {
-        self.entries
-            .get(txid)
-            .and_then(|e| self.ancestors_upto(&e.tx, usize::MAX))
-            .unwrap_or_default()
-    }
-
-    /// The pool transactions spending `txid`, directly or not (empty if it
-    /// is not in the pool).
-    pub fn descendants_of(&self, txid: &Hash) -> Vec<Hash> {
-        let mut all = self.with_descendants(txid);
-        if !all.is_empty() {
-            all.remove(0);
-        }
-        all
-    }
-
-    /// The pool transactions spending an output of `txid` directly, in
-    /// txid order.
-    pub fn spenders_of(&self, txid: &Hash) -> Vec<Hash> {
-        if !self.entries.contains_key(txid) {
-            return Vec::new();
-        }
-        let mut out = self.spenders.get(txid).cloned().unwrap_or_default();
-        out.sort();
-        out
     }
 
     /// Whether the pool holds `txid`.

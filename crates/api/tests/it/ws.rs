@@ -320,6 +320,24 @@ async fn subscribed_from(
     }
 }
 
+/// [`subscribed_from`], tried again until `limit` has passed (then the test
+/// fails saying `why`): for a place the server frees in its own time.
+async fn subscribed_within(
+    source: std::net::Ipv4Addr,
+    to: std::net::SocketAddr,
+    limit: Duration,
+    why: &str,
+) -> (SplitSink<Ws, Message>, SplitStream<Ws>) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(ws) = subscribed_from(source, to).await {
+            return ws;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{why}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A client that stops reading fills its socket's buffers, and the node's
 /// next send would wait forever, holding the connection's place out of
 /// reach of the slow-consumer rule (it never falls 4,096 events behind):
@@ -364,17 +382,13 @@ async fn a_websocket_that_stops_reading_is_dropped_after_the_send_timeout() {
         node.events.send(std::sync::Arc::new(e)).unwrap();
     }
     // The place frees once a send has waited 10 s: until a deadline.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    let fresh = loop {
-        if let Some(ws) = subscribed_from(source, addr).await {
-            break ws;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the WebSocket that stopped reading kept its place"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let fresh = subscribed_within(
+        source,
+        addr,
+        Duration::from_secs(120),
+        "the WebSocket that stopped reading kept its place",
+    )
+    .await;
     drop((stuck, fresh));
     stop.notify_one();
     joined(server).await;
@@ -432,17 +446,13 @@ async fn websockets_count_against_the_connection_limits_and_close_at_shutdown() 
     drop((tx1, rx1));
     // … and frees its place: a new one from the address is served, once
     // the server has seen the first go (no fixed wait: until a deadline).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let (mut tx3, mut rx3) = loop {
-        if let Some(ws) = subscribed_from(crowd, addr).await {
-            break ws;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the closed WebSocket's place was never freed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let (mut tx3, mut rx3) = subscribed_within(
+        crowd,
+        addr,
+        Duration::from_secs(60),
+        "the closed WebSocket's place was never freed",
+    )
+    .await;
     // The listener stops: its WebSockets are closed as going away (1001)
     // and serve returns.
     stop.notify_one();

@@ -148,15 +148,41 @@ pub struct Consensus {
     preverifier: Option<Preverifier>,
     /// Blocks of this height checked with the chain, for their commit.
     checked: CheckedBlocks,
-    /// When each proposed block of this height or the next first reached
-    /// this node (or left it, its own), by its monotonic clock: the next
-    /// height's pace counts from there ([`pace_ms`]).
-    proposals_seen: std::collections::BTreeMap<(u64, Hash), Duration>,
+    /// When proposed blocks first reached this node, for the pace.
+    proposals_seen: Arrivals,
 }
 
 /// Proposals whose arrival is kept for the pace ([`pace_ms`]): a few per
 /// round are honest, anything may be sent.
 const MAX_PROPOSALS_SEEN: usize = 64;
+
+/// When each proposed block of the current height or the next first
+/// reached this node (or left it, its own), by its monotonic clock: the
+/// next height's pace counts from there ([`pace_ms`]). Noted before a
+/// proposal's signature is checked, so at most [`MAX_PROPOSALS_SEEN`] are
+/// kept: past them a height paces from the block's time alone.
+#[derive(Default)]
+struct Arrivals(std::collections::BTreeMap<(u64, Hash), Duration>);
+
+impl Arrivals {
+    /// Notes `block`, proposed for `height`, arriving `now`, while this
+    /// node decides `current`.
+    fn note(&mut self, height: u64, block: Hash, current: u64, now: Duration) {
+        if (height == current || height == current + 1) && self.0.len() < MAX_PROPOSALS_SEEN {
+            self.0.entry((height, block)).or_insert(now);
+        }
+    }
+
+    /// How long before `now` `block` of `height` (committed) arrived, if it
+    /// was noted; forgets every arrival of `height` and below.
+    fn take(&mut self, height: u64, block: Option<Hash>, now: Duration) -> Option<u64> {
+        let seen = block
+            .and_then(|b| self.0.get(&(height, b)))
+            .map(|at| u64::try_from(now.saturating_sub(*at).as_millis()).unwrap_or(u64::MAX));
+        self.0.retain(|(h, _), _| *h > height);
+        seen
+    }
+}
 
 /// How long after committing a block dated `time_ms` the next height
 /// waits: until one block interval after the block's time by this node's
@@ -261,7 +287,7 @@ pub fn start(
         run: None,
         preverifier: None,
         checked: CheckedBlocks::default(),
-        proposals_seen: std::collections::BTreeMap::new(),
+        proposals_seen: Arrivals::default(),
     };
     let handle = tokio::spawn(task.run(rx, stop));
     Ok((ConsensusHandle { tx }, handle))
@@ -807,18 +833,10 @@ impl Consensus {
         self.next_height_after(height, Some(block.hash()), time_ms);
     }
 
-    /// Notes when a proposed block of the current or next height first
-    /// reached this node (or left it). Noted before its signature is
-    /// checked, so at most [`MAX_PROPOSALS_SEEN`] are kept: past them a
-    /// height paces from the block's time alone, as before.
+    /// Notes when a proposed block first reached this node (or left it).
     fn proposal_seen(&mut self, height: u64, block: Hash) {
-        let current = self.engine.height();
-        if (height == current || height == current + 1)
-            && self.proposals_seen.len() < MAX_PROPOSALS_SEEN
-        {
-            let now = self.node.clock.monotonic();
-            self.proposals_seen.entry((height, block)).or_insert(now);
-        }
+        let (current, now) = (self.engine.height(), self.node.clock.monotonic());
+        self.proposals_seen.note(height, block, current, now);
     }
 
     /// Starts the height after `height` (committed: `block`, if known, made
@@ -829,12 +847,9 @@ impl Consensus {
         // pace, not as fast as votes travel. A block caught up from peers
         // is old: the next starts at once.
         let now = self.node.clock.now_millis();
-        let seen = block.and_then(|b| self.proposals_seen.get(&(height, b)));
-        let seen_ms_ago = seen.map(|at| {
-            u64::try_from(self.node.clock.monotonic().saturating_sub(*at).as_millis())
-                .unwrap_or(u64::MAX)
-        });
-        self.proposals_seen.retain(|(h, _), _| *h > height);
+        let seen_ms_ago = self
+            .proposals_seen
+            .take(height, block, self.node.clock.monotonic());
         let pace = pace_ms(self.block_interval_ms, time_ms, now, seen_ms_ago);
         // Precommits the certificate lacks may still come: wait for them up
         // to the commit timeout, never past the interval, unless they are
@@ -898,7 +913,42 @@ fn timeout_step(kind: TimeoutKind) -> TimeoutStep {
 
 #[cfg(test)]
 mod tests {
-    use super::pace_ms;
+    use super::{pace_ms, Arrivals, MAX_PROPOSALS_SEEN};
+    use luminex_primitives::Hash;
+    use std::time::Duration;
+
+    /// Arrivals are kept for the current height and the next only, at most
+    /// 64 (anything may be sent before a signature is checked), the first
+    /// of each block, and forgotten once their height is committed.
+    #[test]
+    fn arrivals_are_bounded_and_forgotten_with_their_height() {
+        let ms = Duration::from_millis;
+        let mut a = Arrivals::default();
+        let block = |i: u8| Hash([i; 32]);
+        a.note(10, block(1), 10, ms(1_000));
+        a.note(10, block(1), 10, ms(1_500));
+        a.note(12, block(2), 10, ms(1_000));
+        a.note(9, block(3), 10, ms(1_000));
+        a.note(11, block(4), 10, ms(1_100));
+        for i in 0..200u8 {
+            a.note(11, Hash([i; 32]), 10, ms(1_200));
+        }
+        assert_eq!(a.0.len(), MAX_PROPOSALS_SEEN);
+        // Height 10 committed 250 ms after its first arrival.
+        assert_eq!(a.take(10, Some(block(1)), ms(1_250)), Some(250));
+        assert_eq!(a.take(10, Some(block(1)), ms(1_250)), None);
+        assert!(a.0.keys().all(|(h, _)| *h == 11));
+        assert_eq!(a.take(11, Some(block(4)), ms(1_300)), Some(200));
+        assert!(a.0.is_empty());
+        // Past the bound nothing is noted: the pace falls back on the
+        // block's time.
+        for i in 0..MAX_PROPOSALS_SEEN as u8 {
+            a.note(12, Hash([i; 32]), 12, ms(2_000));
+        }
+        a.note(12, block(250), 12, ms(2_000));
+        assert_eq!(a.take(12, Some(block(250)), ms(2_100)), None);
+        assert_eq!(a.take(12, None, ms(2_100)), None);
+    }
 
     /// The next height waits until one interval after the block's time by
     /// the clock, or after its proposal arrived by the monotonic clock,

@@ -199,6 +199,16 @@ async fn subscribers_receive_block_mempool_and_address_events() {
     assert_eq!(resp.status(), 400);
 }
 
+/// `ws` split, subscribed to blocks (the answer read).
+async fn subscribed_to_blocks(ws: Ws) -> (SplitSink<Ws, Message>, SplitStream<Ws>) {
+    let (mut tx, mut rx) = ws.split();
+    assert_eq!(
+        say(&mut tx, &mut rx, r#"{"subscribe": "blocks"}"#).await["type"],
+        "subscribed"
+    );
+    (tx, rx)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_consumer_is_dropped_with_a_close_reason() {
     let node = crate::support::memory_node();
@@ -206,11 +216,7 @@ async fn a_slow_consumer_is_dropped_with_a_close_reason() {
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .unwrap();
-    let (mut tx, mut rx) = ws.split();
-    assert_eq!(
-        say(&mut tx, &mut rx, r#"{"subscribe": "blocks"}"#).await["type"],
-        "subscribed"
-    );
+    let (_tx, mut rx) = subscribed_to_blocks(ws).await;
     // Publish far more than the buffer while the client reads nothing.
     let txids = vec![luminex_primitives::Hash([7; 32]); 100];
     for height in 0..(luminex_service::events::EVENT_BUFFER as u64 * 4) {
@@ -359,12 +365,7 @@ async fn a_websocket_that_stops_reading_is_dropped_after_the_send_timeout() {
         )
         .await
         .unwrap();
-        let (mut tx, mut rx) = ws.split();
-        assert_eq!(
-            say(&mut tx, &mut rx, r#"{"subscribe": "blocks"}"#).await["type"],
-            "subscribed"
-        );
-        (tx, rx)
+        subscribed_to_blocks(ws).await
     };
     // The address's one place is taken.
     assert!(subscribed_from(source, addr).await.is_none());

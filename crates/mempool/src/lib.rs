@@ -447,6 +447,41 @@ impl Mempool {
         Ok(())
     }
 
+    /// Whether [`Mempool::insert`] would admit `c` now, changing nothing
+    /// the pool holds (Bitcoin Core's `testmempoolaccept`): the same checks
+    /// against the chain and the pool, its signatures (unless verified
+    /// before), room in the pool and, where the staking state has a say,
+    /// that state. Returns the fee it pays.
+    pub fn test_accept(
+        &mut self,
+        c: &Candidate,
+        chain: &impl UtxoView,
+        height: u64,
+    ) -> Result<Amount, MempoolError> {
+        let check = self.check(c, chain, height)?;
+        if !self.cache.contains(&c.wtxid) {
+            c.verify(&check, &self.cache, &self.genesis)?;
+        }
+        let rate = if c.tx.authority_change().is_some() {
+            u64::MAX
+        } else {
+            fee_rate(check.fee, c.size)
+        };
+        self.eviction_for(c, rate)?;
+        // Entries the staking state no longer admits leave here as at the
+        // next insert; the candidate's own change is taken back.
+        self.refresh_staking();
+        if let Some(pool) = self.staking.as_mut() {
+            if StakingPool::concerns(&c.tx, &self.spec) {
+                let undo = pool
+                    .admit(&c.tx, &c.txid, &self.spec)
+                    .map_err(|e| MempoolError::Invalid(TxError::Staking(e)))?;
+                pool.take_back(&undo);
+            }
+        }
+        Ok(check.fee)
+    }
+
     /// All admission steps in one call: tier 1, tier 2, signatures, insert.
     pub fn accept(
         &mut self,

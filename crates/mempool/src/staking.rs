@@ -81,6 +81,11 @@ impl StakingPool {
         Ok(undo)
     }
 
+    /// Takes back what [`StakingPool::admit`] applied to the scratch state.
+    pub(crate) fn take_back(&mut self, undo: &StakingUndo) {
+        self.scratch.undo(undo);
+    }
+
     /// Replays `txs` (admission order) on the base. Returns the txids that
     /// no longer apply; the scratch state is then the base plus the others.
     pub(crate) fn replay<'a>(

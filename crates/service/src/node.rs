@@ -191,6 +191,28 @@ impl Node {
         Ok(txid)
     }
 
+    /// Whether the mempool would admit `tx` now, admitting nothing
+    /// (Bitcoin Core's `testmempoolaccept`): the checks of
+    /// [`Node::submit`], the signatures verified outside the pool's lock,
+    /// then the pool's own verdict ([`Mempool::test_accept`]). Returns the
+    /// candidate (its ids and size) and the fee it pays.
+    pub fn test_accept(&self, tx: Transaction) -> Result<(Candidate, Amount), MempoolError> {
+        if let Some(why) = self.chain.halted() {
+            return Err(MempoolError::Halted(why));
+        }
+        let c = Candidate::new(tx, &self.spec)?;
+        let view = StoreView(&self.chain);
+        let height = self.chain.tip().height + 1;
+        let check = self.mempool.read().check(&c, &view, height)?;
+        if c.tx.authority_change().is_some() {
+            self.check_authority(&c.tx, height)?;
+        }
+        self.count_verifications(&c);
+        c.verify(&check, &self.cache, &self.chain.genesis_hash())?;
+        let fee = self.mempool.write().test_accept(&c, &view, height)?;
+        Ok((c, fee))
+    }
+
     /// An authority change against the consensus state at the tip, as the
     /// next block would check it (signers, power, schedule).
     pub(crate) fn check_authority(

@@ -37,8 +37,8 @@ mod sync_batch;
 pub mod tables;
 
 pub use chain::{
-    AcceptStatus, Accepted, AddressTx, CertifiedBlock, ChainError, ChainStore, ConsistencyReport,
-    PreparedBlock, StoreOptions, StoredTx, Tip, DEFAULT_RECENT_BLOCK_BYTES,
+    AcceptStatus, Accepted, AddressTx, CertifiedBlock, ChainError, ChainStore, ChainTip,
+    ConsistencyReport, PreparedBlock, StoreOptions, StoredTx, Tip, DEFAULT_RECENT_BLOCK_BYTES,
     DEFAULT_UTXO_CACHE_BYTES, MAX_UNSYNCED_BATCHES,
 };
 pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES, MAX_JOURNAL_BYTES};

@@ -436,3 +436,57 @@ fn a_payload_carries_its_transactions_ids() {
         );
     }
 }
+
+/// `test_accept` answers what `accept` would, and changes nothing: a valid
+/// transfer's fee, then the same refusals as admission (a conflict, a bad
+/// signature, a full pool that it cannot evict from), the pool unchanged
+/// throughout.
+#[test]
+fn test_accept_decides_as_admission_and_changes_nothing() {
+    let (chain, ks, _) = setup(4);
+    let h = chain.height() + 1;
+    let c = chain.coins_of(&lock_of(&ks[0]));
+    let txs: Vec<Transaction> = (0..3)
+        .map(|i| pay(&chain, &ks[0], c[i], &ks[1], 5_000 + 1_000 * i as u64))
+        .collect();
+    let one = txs[0].encoded_len();
+    let mut pool = Mempool::new(chain.spec.clone(), SigCache::new(100), one * 2 + one / 2);
+    let test = |pool: &mut Mempool, tx: &Transaction| {
+        let c = luminex_mempool::Candidate::new(tx.clone(), &chain.spec).unwrap();
+        pool.test_accept(&c, &chain.utxos, h)
+    };
+    assert_eq!(
+        test(&mut pool, &txs[1]),
+        Ok(Amount::from_base(6_000).unwrap())
+    );
+    assert!(pool.is_empty(), "nothing admitted");
+    pool.accept(txs[1].clone(), &chain.utxos, h).unwrap();
+    pool.accept(txs[2].clone(), &chain.utxos, h).unwrap();
+    // Full, and paying less than everything held.
+    assert!(matches!(
+        test(&mut pool, &txs[0]),
+        Err(MempoolError::Full { .. })
+    ));
+    // A double spend of a pooled coin.
+    let conflict = pay(&chain, &ks[0], c[1], &ks[2], 50_000);
+    assert!(matches!(
+        test(&mut pool, &conflict),
+        Err(MempoolError::Conflict { .. })
+    ));
+    // A bad signature on a coin nobody spends.
+    let mut bad = pay(&chain, &ks[0], c[3], &ks[1], 90_000);
+    luminex_ledger::testkit::signature_bytes_mut(&mut bad.witnesses[0])[5] ^= 1;
+    assert!(matches!(
+        test(&mut pool, &bad),
+        Err(MempoolError::Invalid(TxError::BadSignature { .. }))
+    ));
+    // Richer than the cheapest held: it would be admitted (evicting), yet
+    // nothing leaves now.
+    let rich = pay(&chain, &ks[0], c[3], &ks[1], 90_000);
+    assert_eq!(
+        test(&mut pool, &rich),
+        Ok(Amount::from_base(90_000).unwrap())
+    );
+    let held: Vec<_> = pool.entries().map(|e| e.txid).collect();
+    assert_eq!(held, vec![txs[2].txid(), txs[1].txid()]);
+}

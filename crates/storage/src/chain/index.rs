@@ -2,6 +2,7 @@
 //! height, and the reads served from it.
 
 use super::*;
+use std::collections::HashSet;
 
 /// Every known header, and the main chain by height.
 #[derive(Default)]
@@ -122,6 +123,58 @@ impl ChainStore {
             .get(hash)
             .filter(|r| !r.invalid)
             .map(|r| r.height)
+    }
+
+    /// The tips of every branch the index knows, as Bitcoin Core's
+    /// `getchaintips` lists them: the main chain's tip, then each block off
+    /// the main chain that no known block builds on, with the height where
+    /// its branch leaves the main chain. Highest first.
+    pub fn chain_tips(&self) -> Vec<ChainTip> {
+        let index = self.index.read();
+        let off_main: Vec<(&Hash, &HeaderRecord)> = index
+            .headers
+            .iter()
+            .filter(|(h, r)| !index.on_main(h, r.height))
+            .collect();
+        let parents: HashSet<Hash> = off_main.iter().map(|(_, r)| r.header.prev_hash()).collect();
+        let mut tips = Vec::new();
+        if let Some(tip) = index.main.last() {
+            tips.push(ChainTip {
+                hash: *tip,
+                height: index.main.len() as u64 - 1,
+                fork_height: index.main.len() as u64 - 1,
+                invalid: false,
+                active: true,
+            });
+        }
+        for (hash, rec) in off_main {
+            if parents.contains(hash) {
+                continue;
+            }
+            // Back along the branch to the main chain (a branch whose
+            // ancestors are missing from the index ends at its lowest known
+            // block's parent height).
+            let mut fork_height = rec.height.saturating_sub(1);
+            let mut cur = rec.header.prev_hash();
+            let mut invalid = rec.invalid;
+            while let Some(r) = index.headers.get(&cur) {
+                if index.on_main(&cur, r.height) {
+                    break;
+                }
+                invalid |= r.invalid;
+                fork_height = r.height.saturating_sub(1);
+                cur = r.header.prev_hash();
+            }
+            tips.push(ChainTip {
+                hash: *hash,
+                height: rec.height,
+                fork_height,
+                invalid,
+                active: false,
+            });
+        }
+        tips.sort_by(|a, b| b.height.cmp(&a.height).then(a.hash.cmp(&b.hash)));
+        tips
     }
 
     /// A block locator of the main chain: the tip, the nine blocks below

@@ -154,6 +154,22 @@ pub enum ChainError {
     },
 }
 
+/// The tip of one branch of the block index ([`ChainStore::chain_tips`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainTip {
+    /// The branch's last block.
+    pub hash: Hash,
+    /// Its height.
+    pub height: u64,
+    /// The height of the last block the branch shares with the main chain
+    /// (the tip's own height for the main chain).
+    pub fork_height: u64,
+    /// A block of the branch failed validation.
+    pub invalid: bool,
+    /// The branch is the main chain.
+    pub active: bool,
+}
+
 /// The main-chain tip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tip {

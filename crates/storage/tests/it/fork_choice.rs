@@ -395,3 +395,37 @@ fn a_long_branch_failing_at_its_end_rolls_back_past_the_finality_depth() {
         f.b[tip.height as usize - 3 - f.base.len() - 1].hash()
     );
 }
+
+/// `chain_tips` lists the main chain's tip and each side branch's last
+/// block with the height it forked at, highest first; a branch that wins
+/// swaps places with the old one.
+#[test]
+fn chain_tips_list_the_main_tip_and_each_side_branch() {
+    let f = Fork::new(2, 3, 4);
+    let now = f.now();
+    let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    let tips = store.chain_tips();
+    assert_eq!(tips.len(), 1, "{tips:?}");
+    assert!(tips[0].active);
+    assert_eq!((tips[0].height, tips[0].fork_height), (2, 2));
+
+    accept_all(&store, &f.a, now);
+    accept_all(&store, &f.b[..2], now);
+    let tips = store.chain_tips();
+    assert_eq!(tips.len(), 2, "{tips:?}");
+    assert_eq!(tips[0].hash, f.a[2].hash());
+    assert!(tips[0].active && !tips[0].invalid);
+    assert_eq!(tips[0].height, 5);
+    assert_eq!(tips[1].hash, f.b[1].hash());
+    assert!(!tips[1].active && !tips[1].invalid);
+    assert_eq!((tips[1].height, tips[1].fork_height), (4, 2));
+
+    accept_all(&store, &f.b[2..], now);
+    let tips = store.chain_tips();
+    assert_eq!(tips.len(), 2, "{tips:?}");
+    assert_eq!((tips[0].hash, tips[0].active), (f.b[3].hash(), true));
+    assert_eq!(tips[0].height, 6);
+    assert_eq!((tips[1].hash, tips[1].active), (f.a[2].hash(), false));
+    assert_eq!((tips[1].height, tips[1].fork_height), (5, 2));
+}

@@ -1,8 +1,9 @@
-//! Chain queries: blocks, headers, transactions, the UTXO set and the
-//! chain's state, in Bitcoin Core's shapes.
+//! Chain queries: blocks, headers, transactions, the UTXO set, the
+//! chain's tips and state, and the optional indexes, in Bitcoin Core's
+//! shapes.
 
 use jsonrpsee::RpcModule;
-use luminex_primitives::{Encode, Hash, Header, Transaction, TxKind};
+use luminex_primitives::{Encode, Hash, Header, OutPoint, Transaction, TxKind};
 use serde_json::{json, Value};
 
 use super::{codes, err, reg, RpcContext, RpcResult};
@@ -10,7 +11,9 @@ use super::{coins, opt_bool, param_hash};
 use luminex_consensus::pow::difficulty;
 use luminex_service::Node;
 
-fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
+/// A transaction as Bitcoin Core's verbose `getrawtransaction` shows it,
+/// with its block's hash and confirmations when `block` is given.
+pub(super) fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>) -> Value {
     let vin: Vec<Value> = match &tx.kind {
         TxKind::Coinbase { height } => {
             vec![json!({ "coinbase": format!("{height:016x}"), "sequence": 0 })]
@@ -287,6 +290,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     );
     reg(m, "getblockchaininfo", &[], |c, _| {
         let tip = c.node.chain.tip();
+        let (headers, ibd) = download_state(c, tip.height);
         let mtp = {
             let parent = c.node.chain.tip_parent();
             let rules = c.node.chain.rules();
@@ -298,13 +302,13 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         Ok(json!({
             "chain": c.node.spec.name,
             "blocks": tip.height,
-            "headers": tip.height,
+            "headers": headers,
             "bestblockhash": tip.hash.to_string(),
             "difficulty": tip.header.as_pow().map_or(0.0, |h| difficulty(h.bits)),
             "time": tip.header.time(),
             "mediantime": mtp,
-            "verificationprogress": 1.0,
-            "initialblockdownload": false,
+            "verificationprogress": if headers > 0 { tip.height as f64 / headers as f64 } else { 1.0 },
+            "initialblockdownload": ibd,
             "chainwork": hex::encode(tip.chain_work.to_be_bytes::<32>()),
             "size_on_disk": c.node.chain.disk_space(),
             "pruned": false,
@@ -312,6 +316,39 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         }))
     });
     reg(m, "getstakinginfo", &[], |c, _| Ok(staking_info(&c.node)));
+    reg(m, "gettxout", &["txid", "n", "include_mempool"], |c, p| {
+        let txid = param_hash(p.first().cloned(), "txid")?;
+        let vout = u32::try_from(super::req_u64(&p, 1, "n")?)
+            .map_err(|_| err(codes::INVALID_PARAMETER, "n out of range"))?;
+        let mempool = opt_bool(&p, 2, "include_mempool")?.unwrap_or(true);
+        tx_out(&c.node, OutPoint { txid, vout }, mempool)
+    });
+    reg(m, "getchaintips", &[], |c, _| Ok(chain_tips(&c.node)));
+    reg(m, "getindexinfo", &["index_name"], |c, p| {
+        let only = match p.first() {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(v) => {
+                return Err(err(
+                    codes::TYPE,
+                    format!("index_name: JSON value {v} is not of expected type string"),
+                ))
+            }
+        };
+        let indexes = c.node.chain.indexes();
+        let tip = c.node.chain.tip().height;
+        let mut o = serde_json::Map::new();
+        for (name, on) in [("txindex", indexes.tx), ("addressindex", indexes.address)] {
+            if on && only.as_deref().is_none_or(|n| n == name) {
+                // Written with each block's commit: never behind the tip.
+                o.insert(
+                    name.into(),
+                    json!({ "synced": true, "best_block_height": tip }),
+                );
+            }
+        }
+        Ok(Value::Object(o))
+    });
     reg(m, "getnetworkinfo", &[], |c, _| {
         let relay = coins(c.node.spec.min_fee_rate * 1000);
         // The peers the network reports (none when it is off).
@@ -345,6 +382,91 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             "warnings": "",
         }))
     });
+}
+
+/// The height of the best header known (the tip's, or the last header the
+/// download has queued) and whether the node is still in its initial block
+/// download: downloading, and never seen otherwise since this RPC server
+/// started (as Bitcoin Core's, the flag latches to false).
+fn download_state(c: &RpcContext, height: u64) -> (u64, bool) {
+    use std::sync::atomic::Ordering;
+    let sync = c.node.net.get().map(|n| n.info().sync);
+    let headers = sync.map_or(height, |s| s.target_height.max(height));
+    if c.left_ibd.load(Ordering::Relaxed) {
+        return (headers, false);
+    }
+    let downloading = sync.is_some_and(|s| s.syncing && s.best_peer_height > height);
+    if !downloading {
+        c.left_ibd.store(true, Ordering::Relaxed);
+    }
+    (headers, downloading)
+}
+
+/// `gettxout`: an unspent output as Bitcoin Core shows it, or `null` when
+/// it is spent or unknown. With `mempool`, an output a pool transaction
+/// spends is `null` and one a pool transaction creates has 0
+/// confirmations.
+fn tx_out(node: &Node, op: OutPoint, mempool: bool) -> RpcResult {
+    let tip = node.chain.tip();
+    let (output, confirmations, coinbase) = {
+        let pool = node.mempool.read();
+        if mempool && pool.spender(&op).is_some() {
+            return Ok(Value::Null);
+        }
+        let pooled = mempool
+            .then(|| pool.get(&op.txid))
+            .flatten()
+            .map(|e| e.tx.outputs.get(op.vout as usize).copied());
+        match pooled {
+            Some(Some(out)) => (out, 0, false),
+            Some(None) => return Ok(Value::Null),
+            None => {
+                drop(pool);
+                match node
+                    .chain
+                    .coin(&op)
+                    .map_err(|e| err(codes::MISC, e.to_string()))?
+                {
+                    Some(coin) => (
+                        coin.output,
+                        tip.height.saturating_sub(coin.height) + 1,
+                        coin.is_coinbase,
+                    ),
+                    None => return Ok(Value::Null),
+                }
+            }
+        }
+    };
+    Ok(json!({
+        "bestblock": tip.hash.to_string(),
+        "confirmations": confirmations,
+        "value": coins(output.amount.base()),
+        "value_base": output.amount.base(),
+        "scriptPubKey": {
+            "address": node.spec.address(output.lock).to_string(),
+            "type": output.lock.kind_name(),
+        },
+        "coinbase": coinbase,
+    }))
+}
+
+/// `getchaintips`: the main chain's tip (`active`) and the last block of
+/// each side branch the node holds, with its height, its length from the
+/// main chain (`branchlen`) and its status: `invalid` when a block of it
+/// failed validation, else `valid-headers` (its blocks are stored but were
+/// never connected, or were disconnected).
+fn chain_tips(node: &Node) -> Value {
+    json!(node
+        .chain
+        .chain_tips()
+        .iter()
+        .map(|t| json!({
+            "height": t.height,
+            "hash": t.hash.to_string(),
+            "branchlen": t.height - t.fork_height,
+            "status": if t.active { "active" } else if t.invalid { "invalid" } else { "valid-headers" },
+        }))
+        .collect::<Vec<_>>())
 }
 
 /// `getstakinginfo`: the staking parameters and totals after the tip, as
@@ -391,6 +513,50 @@ mod tests {
             p.insert(v).unwrap();
         }
         p
+    }
+
+    /// `getindexinfo` lists the indexes the store keeps, each at the tip,
+    /// and only the one asked for; a node without them lists none.
+    #[tokio::test]
+    async fn getindexinfo_lists_the_indexes_kept() {
+        let node = luminex_service::testkit::memory_node();
+        node.produce_block().unwrap();
+        let m = module(RpcContext::new(node.clone(), None));
+        let all: Value = m.call("getindexinfo", ArrayParams::new()).await.unwrap();
+        let at_tip = serde_json::json!({ "synced": true, "best_block_height": 1 });
+        assert_eq!(all["txindex"], at_tip, "{all}");
+        assert_eq!(all["addressindex"], at_tip, "{all}");
+        let mut p = ArrayParams::new();
+        p.insert("txindex").unwrap();
+        let one: Value = m.call("getindexinfo", p).await.unwrap();
+        assert_eq!(one, serde_json::json!({ "txindex": at_tip }));
+        let bare = luminex_service::testkit::memory_node_without_indexes();
+        let m = module(RpcContext::new(bare, None));
+        let none: Value = m.call("getindexinfo", ArrayParams::new()).await.unwrap();
+        assert_eq!(none, serde_json::json!({}));
+    }
+
+    /// `gettxout` of a block reward says so and counts confirmations from
+    /// its block; an output index past the transaction's is `null`.
+    #[tokio::test]
+    async fn gettxout_of_a_block_reward() {
+        let node = luminex_service::testkit::memory_node();
+        let block = node.produce_block().unwrap();
+        node.produce_block().unwrap();
+        let m = module(RpcContext::new(node.clone(), None));
+        let reward = block.txs[0].txid().to_string();
+        let mut p = ArrayParams::new();
+        p.insert(&reward).unwrap();
+        p.insert(0).unwrap();
+        let out: Value = m.call("gettxout", p).await.unwrap();
+        assert_eq!(out["coinbase"], true, "{out}");
+        assert_eq!(out["confirmations"], 2, "{out}");
+        assert_eq!(out["bestblock"], node.chain.tip().hash.to_string());
+        let mut p = ArrayParams::new();
+        p.insert(&reward).unwrap();
+        p.insert(99).unwrap();
+        let past: Value = m.call("gettxout", p).await.unwrap();
+        assert!(past.is_null(), "{past}");
     }
 
     /// As Bitcoin Core: a block off the main chain has -1 confirmations in

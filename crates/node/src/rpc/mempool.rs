@@ -1,5 +1,5 @@
-//! The mempool: submitting raw transactions, its contents and fee
-//! estimates.
+//! The mempool: submitting, testing and decoding raw transactions, its
+//! contents, chains of unconfirmed transactions and fee estimates.
 
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
@@ -9,7 +9,7 @@ use luminex_primitives::{Decode, Transaction};
 use luminex_service::admission::AdmitError;
 use serde_json::{json, Value};
 
-use super::{codes, err, reg, RpcContext};
+use super::{codes, err, reg, RpcContext, RpcResult};
 use super::{coins, opt_bool};
 
 fn mempool_error(e: MempoolError) -> ErrorObjectOwned {
@@ -76,15 +76,137 @@ fn entry_json(pool: &luminex_mempool::Mempool, e: &luminex_mempool::Entry) -> Va
     })
 }
 
+/// A raw transaction parameter: hex of the canonical encoding.
+fn raw_tx(v: Option<&Value>) -> Result<Transaction, ErrorObjectOwned> {
+    v.and_then(Value::as_str)
+        .and_then(|s| hex::decode(s.trim()).ok())
+        .and_then(|b| Transaction::decode_all(&b).ok())
+        .ok_or_else(|| err(codes::DESERIALIZATION, "TX decode failed"))
+}
+
+/// Bitcoin Core's `reject-reason` for a refusal where it has one, else
+/// this node's code for it.
+fn reject_reason(e: &MempoolError) -> &'static str {
+    match e {
+        MempoolError::AlreadyKnown(_) => "txn-already-in-mempool",
+        MempoolError::Conflict { .. } => "txn-mempool-conflict",
+        MempoolError::Invalid(TxError::MissingInput(_)) => "missing-inputs",
+        MempoolError::Full { .. } => "mempool full",
+        _ => e.code(),
+    }
+}
+
+/// `testmempoolaccept`: whether the one raw transaction given would be
+/// admitted now, admitting nothing. `maxfeerate` (coins per 1,000 bytes,
+/// 0 for none) refuses one paying more, as `max-fee-exceeded`.
+fn test_mempool_accept(c: &RpcContext, p: &[Value]) -> RpcResult {
+    let raw = match p.first() {
+        Some(Value::Array(a)) => a,
+        Some(v) if !v.is_null() => {
+            return Err(err(
+                codes::TYPE,
+                format!("rawtxs: JSON value {v} is not of expected type array"),
+            ))
+        }
+        _ => return Err(err(codes::MISC, "missing required parameter rawtxs")),
+    };
+    if raw.len() != 1 {
+        return Err(err(
+            codes::INVALID_PARAMETER,
+            "Array must contain exactly one raw transaction",
+        ));
+    }
+    let max_rate = match p.get(1) {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_f64() {
+            Some(r) if r.is_finite() && r >= 0.0 => (r > 0.0).then_some(r),
+            _ => {
+                return Err(err(
+                    codes::INVALID_PARAMETER,
+                    "maxfeerate must be a non-negative number (coins per 1,000 bytes)",
+                ))
+            }
+        },
+    };
+    let tx = raw_tx(raw.first())?;
+    let (txid, wtxid) = (tx.txid(), tx.wtxid());
+    let refused = |reason: &str| {
+        json!([{
+            "txid": txid.to_string(),
+            "wtxid": wtxid.to_string(),
+            "allowed": false,
+            "reject-reason": reason,
+        }])
+    };
+    if c.node.chain.transaction(&txid).ok().flatten().is_some() {
+        return Ok(refused("txn-already-known"));
+    }
+    match c.node.test_accept(tx) {
+        Ok((cand, fee)) => {
+            let rate = coins(fee.base()) * 1000.0 / cand.size as f64;
+            if max_rate.is_some_and(|m| rate > m) {
+                return Ok(refused("max-fee-exceeded"));
+            }
+            Ok(json!([{
+                "txid": txid.to_string(),
+                "wtxid": wtxid.to_string(),
+                "allowed": true,
+                "vsize": cand.size,
+                "fees": { "base": coins(fee.base()), "effective-feerate": rate },
+            }]))
+        }
+        Err(e) => Ok(refused(reject_reason(&e))),
+    }
+}
+
+/// `getmempoolancestors` / `getmempooldescendants`: a pool transaction's
+/// unconfirmed ancestors or descendants, as txids or (`verbose`) as
+/// `getmempoolentry` objects by txid.
+fn relatives(c: &RpcContext, p: &[Value], ancestors: bool) -> RpcResult {
+    let txid = super::param_hash(p.first().cloned(), "txid")?;
+    let verbose = opt_bool(p, 1, "verbose")?.unwrap_or(false);
+    let pool = c.node.mempool.read();
+    if !pool.contains(&txid) {
+        return Err(err(codes::NOT_FOUND, "Transaction not in mempool"));
+    }
+    let ids = if ancestors {
+        pool.ancestors_of(&txid)
+    } else {
+        pool.descendants_of(&txid)
+    };
+    if verbose {
+        let mut o = serde_json::Map::new();
+        for e in ids.iter().filter_map(|t| pool.get(t)) {
+            o.insert(e.txid.to_string(), entry_json(&pool, e));
+        }
+        Ok(Value::Object(o))
+    } else {
+        Ok(json!(ids.iter().map(|t| t.to_string()).collect::<Vec<_>>()))
+    }
+}
+
 /// Registers the mempool methods.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
+    reg(m, "testmempoolaccept", &["rawtxs", "maxfeerate"], |c, p| {
+        test_mempool_accept(c, &p)
+    });
+    reg(m, "decoderawtransaction", &["hexstring"], |c, p| {
+        let tx = raw_tx(p.first())?;
+        let mut v = super::chain::tx_json(&c.node, &tx, None);
+        if let Some(o) = v.as_object_mut() {
+            // Core's decoding carries no hex of the transaction given.
+            o.remove("hex");
+        }
+        Ok(v)
+    });
+    reg(m, "getmempoolancestors", &["txid", "verbose"], |c, p| {
+        relatives(c, &p, true)
+    });
+    reg(m, "getmempooldescendants", &["txid", "verbose"], |c, p| {
+        relatives(c, &p, false)
+    });
     reg(m, "sendrawtransaction", &["hexstring"], |c, p| {
-        let tx = p
-            .first()
-            .and_then(Value::as_str)
-            .and_then(|s| hex::decode(s.trim()).ok())
-            .and_then(|b| Transaction::decode_all(&b).ok())
-            .ok_or_else(|| err(codes::DESERIALIZATION, "TX decode failed"))?;
+        let tx = raw_tx(p.first())?;
         let txid = tx.txid();
         if c.node.chain.transaction(&txid).ok().flatten().is_some() {
             return Err(err(
@@ -175,4 +297,61 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             )
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonrpsee::core::params::ArrayParams;
+    use luminex_primitives::Encode;
+    use serde_json::{json, Value};
+
+    use crate::rpc::{module, RpcContext};
+
+    fn params(v: Value) -> ArrayParams {
+        let mut p = ArrayParams::new();
+        for x in v.as_array().unwrap() {
+            p.insert(x.clone()).unwrap();
+        }
+        p
+    }
+
+    /// `testmempoolaccept` with a `maxfeerate` below what the transaction
+    /// pays refuses it as `max-fee-exceeded`, 0 means no limit, and a
+    /// negative one is -8; nothing is admitted either way.
+    #[tokio::test]
+    async fn testmempoolaccept_applies_a_given_maxfeerate() {
+        let node = luminex_service::testkit::memory_node();
+        let tx = luminex_service::testkit::dev_payment(&node, 2);
+        let raw = hex::encode(tx.encode());
+        let m = module(RpcContext::new(node.clone(), None));
+        let ok: Value = m
+            .call("testmempoolaccept", params(json!([[raw]])))
+            .await
+            .unwrap();
+        assert_eq!(ok[0]["allowed"], true, "{ok}");
+        let rate = ok[0]["fees"]["effective-feerate"].as_f64().unwrap();
+        assert!(rate > 0.0, "{ok}");
+        let capped: Value = m
+            .call("testmempoolaccept", params(json!([[raw], rate / 2.0])))
+            .await
+            .unwrap();
+        assert_eq!(capped[0]["allowed"], false, "{capped}");
+        assert_eq!(capped[0]["reject-reason"], "max-fee-exceeded");
+        let unlimited: Value = m
+            .call("testmempoolaccept", params(json!([[raw], 0])))
+            .await
+            .unwrap();
+        assert_eq!(unlimited[0]["allowed"], true, "{unlimited}");
+        let e = m
+            .call::<_, Value>("testmempoolaccept", params(json!([[raw], -1])))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("maxfeerate"), "{e}");
+        let e = m
+            .call::<_, Value>("testmempoolaccept", params(json!([raw])))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("array"), "{e}");
+        assert!(node.mempool.read().is_empty());
+    }
 }

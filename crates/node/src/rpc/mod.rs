@@ -1,8 +1,9 @@
 //! Bitcoin Core-compatible JSON-RPC for mining software and tools.
 //!
 //! Methods are a `jsonrpsee` [`RpcModule`], grouped by what they work on:
-//! [`chain`] (blocks, transactions, the UTXO set), [`mempool`] and
-//! [`mining`] (proof of work only); [`transport`] is an axum handler on its
+//! [`chain`] (blocks, transactions, the UTXO set, indexes), [`mempool`],
+//! [`network`] (peers, uptime), [`mining`] (proof of work only) and
+//! [`help`]; [`transport`] is an axum handler on its
 //! own port so authentication follows Bitcoin Core: HTTP Basic with the
 //! cookie in `<data-dir>/<chain>/.cookie` (`__cookie__:<hex>`, rewritten at
 //! every start) or a configured `rpcuser`/`rpcpassword`; anything else gets
@@ -11,8 +12,10 @@
 //! in `docs/rpc.md`.
 
 pub mod chain;
+pub mod help;
 pub mod mempool;
 pub mod mining;
+pub mod network;
 pub mod transport;
 
 use std::sync::Arc;
@@ -66,6 +69,9 @@ pub struct RpcContext {
     /// carries a different one, so two miners working from templates of the
     /// same tip never search the same space.
     pub template_extranonce: std::sync::atomic::AtomicU64,
+    /// The node has left its initial block download: as Bitcoin Core's
+    /// `initialblockdownload`, once false it stays false.
+    pub left_ibd: std::sync::atomic::AtomicBool,
 }
 
 impl RpcContext {
@@ -76,6 +82,7 @@ impl RpcContext {
             node,
             miner_lock,
             template_extranonce: std::sync::atomic::AtomicU64::new(rand::random()),
+            left_ibd: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -211,5 +218,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     chain::register(&mut m);
     mempool::register(&mut m);
     mining::register(&mut m);
+    network::register(&mut m);
+    help::register(&mut m);
     m
 }

@@ -226,6 +226,24 @@ async fn five_nodes_gossip_and_a_late_node_syncs_2000_blocks() {
         s["syncing"] == false && s["height"] == 2_001 && s["best_peer_height"] == 2_001
     })
     .await;
+    let chain = late.rpc("getblockchaininfo", json!([])).await;
+    assert_eq!(chain["initialblockdownload"], false, "{chain}");
+    assert_eq!(chain["headers"], 2_001, "{chain}");
+    assert_eq!(chain["verificationprogress"], 1.0, "{chain}");
+    // The peers, each with its agent string and peer id.
+    let peers = late.rpc("getpeerinfo", json!([])).await;
+    let peers = peers.as_array().unwrap();
+    assert!(!peers.is_empty());
+    let connected = late.rpc("getconnectioncount", json!([])).await;
+    assert!(connected.as_u64().unwrap() >= 1, "{connected}");
+    for p in peers {
+        assert!(p["subver"].as_str().unwrap().contains("luminex"), "{p}");
+        assert!(
+            p["peer_id"].as_str().is_some_and(|id| !id.is_empty()),
+            "{p}"
+        );
+    }
+    assert!(late.rpc("uptime", json!([])).await.as_u64().is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -309,10 +309,43 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
             // Two transactions (the second spends the first's change): three
             // leaves, so the miner duplicates the last node.
             let pair = chained_transfers(&spec);
+            // Tested first: it would be admitted, and nothing is.
+            let parent_hex = hex::encode(pair[0].encode());
+            let t = rpc.call("testmempoolaccept", json!([[parent_hex]])).await;
+            assert_eq!(t[0]["allowed"], true, "{t}");
+            assert_eq!(t[0]["txid"], pair[0].txid().to_string(), "{t}");
+            assert_eq!(t[0]["vsize"], pair[0].encoded_len(), "{t}");
+            assert!(t[0]["fees"]["base"].as_f64().unwrap() > 0.0, "{t}");
+            assert_eq!(rpc.call("getrawmempool", json!([])).await, json!([]));
+            // The child alone: its parent is nowhere yet.
+            let t = rpc
+                .call(
+                    "testmempoolaccept",
+                    json!([[hex::encode(pair[1].encode())]]),
+                )
+                .await;
+            assert_eq!(t[0]["allowed"], false, "{t}");
+            assert_eq!(t[0]["reject-reason"], "missing-inputs", "{t}");
+            let two = rpc
+                .call_err("testmempoolaccept", json!([[parent_hex, parent_hex]]))
+                .await;
+            assert_eq!(two["code"], -8, "{two}");
+            let decoded = rpc
+                .call(
+                    "decoderawtransaction",
+                    json!([hex::encode(pair[1].encode())]),
+                )
+                .await;
+            assert_eq!(decoded["txid"], pair[1].txid().to_string(), "{decoded}");
+            assert_eq!(decoded["vin"][0]["txid"], pair[0].txid().to_string());
+            let bad = rpc.call_err("decoderawtransaction", json!(["00ff"])).await;
+            assert_eq!(bad["code"], -22, "{bad}");
             for tx in &pair {
                 rpc.call("sendrawtransaction", json!([hex::encode(tx.encode())]))
                     .await;
             }
+            let t = rpc.call("testmempoolaccept", json!([[parent_hex]])).await;
+            assert_eq!(t[0]["reject-reason"], "txn-already-in-mempool", "{t}");
             // The child lists its unconfirmed parent; the parent none.
             let pool = rpc.call("getrawmempool", json!([true])).await;
             let (parent, child) = (pair[0].txid().to_string(), pair[1].txid().to_string());
@@ -334,6 +367,33 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
                 .call_err("getmempoolentry", json!([Hash::ZERO.to_string()]))
                 .await;
             assert_eq!(missing["code"], -5, "{missing}");
+            assert_eq!(
+                rpc.call("getmempoolancestors", json!([child])).await,
+                json!([parent])
+            );
+            let below = rpc
+                .call("getmempooldescendants", json!([parent, true]))
+                .await;
+            assert_eq!(below[&child], pool[&child], "{below}");
+            let missing = rpc
+                .call_err("getmempoolancestors", json!([Hash::ZERO.to_string()]))
+                .await;
+            assert_eq!(missing["code"], -5, "{missing}");
+            // The parent's change is spent in the pool; the child's output
+            // is unconfirmed; the genesis coin the parent spends is still
+            // unspent on the chain alone.
+            assert!(rpc.call("gettxout", json!([parent, 1])).await.is_null());
+            let out = rpc.call("gettxout", json!([child, 0])).await;
+            assert_eq!(out["confirmations"], 0, "{out}");
+            assert_eq!(out["coinbase"], false, "{out}");
+            let spent_in_pool = pair[0].inputs[0];
+            let args = json!([spent_in_pool.txid.to_string(), spent_in_pool.vout]);
+            assert!(rpc.call("gettxout", args).await.is_null());
+            let args = json!([spent_in_pool.txid.to_string(), spent_in_pool.vout, false]);
+            let out = rpc.call("gettxout", args).await;
+            // The genesis allocation is not a mined reward: no maturity.
+            assert_eq!(out["coinbase"], false, "{out}");
+            assert_eq!(out["confirmations"], 2, "{out}");
         }
         let t = rpc
             .call("getblocktemplate", json!([{ "rules": ["segwit"] }]))
@@ -375,6 +435,19 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
             .await,
         "inconclusive"
     );
+    // Two tips now: the main chain's, and the stale block one off it.
+    let tips = rpc.call("getchaintips", json!([])).await;
+    assert_eq!(
+        tips,
+        json!([
+            { "height": 3, "hash": rpc.call("getbestblockhash", json!([])).await, "branchlen": 0, "status": "active" },
+            { "height": 2, "hash": stale.hash().to_string(), "branchlen": 1, "status": "valid-headers" },
+        ])
+    );
+    let info = rpc.call("getblockchaininfo", json!([])).await;
+    assert_eq!(info["headers"], 3, "{info}");
+    assert_eq!(info["initialblockdownload"], false, "{info}");
+    assert_eq!(info["verificationprogress"], 1.0, "{info}");
 
     // Tampered submissions get BIP 22 reasons.
     // Without the segwit rule the template is refused (such a miner would

@@ -1,0 +1,237 @@
+//! `help`: the methods this server answers, by group, or one method's
+//! parameters and purpose — what `bitcoin-cli help` prints.
+
+use jsonrpsee::RpcModule;
+use serde_json::{json, Value};
+
+use super::{codes, err, reg, RpcContext};
+
+/// Every method: its group, its call with parameters (optional ones in
+/// brackets) and what it does. A test checks this against the registered
+/// methods, so the list cannot fall behind.
+pub const METHODS: &[(&str, &str, &str)] = &[
+    (
+        "Blockchain",
+        "getbestblockhash",
+        "The hash of the main chain's tip.",
+    ),
+    (
+        "Blockchain",
+        "getblock \"blockhash\" ( verbosity )",
+        "A block: 0 hex, 1 with txids (default), 2 with transactions.",
+    ),
+    (
+        "Blockchain",
+        "getblockchaininfo",
+        "The chain, its tip, the best header known and whether the initial download is running.",
+    ),
+    ("Blockchain", "getblockcount", "The main chain's height."),
+    (
+        "Blockchain",
+        "getblockhash height",
+        "The main-chain block hash at a height.",
+    ),
+    (
+        "Blockchain",
+        "getblockheader \"blockhash\" ( verbose )",
+        "A block header: an object (default) or hex.",
+    ),
+    (
+        "Blockchain",
+        "getchaintips",
+        "The main chain's tip and the last block of each side branch held.",
+    ),
+    (
+        "Blockchain",
+        "getdifficulty",
+        "The proof-of-work difficulty of the tip.",
+    ),
+    (
+        "Blockchain",
+        "getindexinfo ( \"index_name\" )",
+        "The optional indexes this node keeps (txindex, addressindex) and how far they reach.",
+    ),
+    (
+        "Blockchain",
+        "getmempoolancestors \"txid\" ( verbose )",
+        "A pool transaction's unconfirmed ancestors.",
+    ),
+    (
+        "Blockchain",
+        "getmempooldescendants \"txid\" ( verbose )",
+        "A pool transaction's unconfirmed descendants.",
+    ),
+    (
+        "Blockchain",
+        "getmempoolentry \"txid\"",
+        "A pool transaction: size, fees, ancestors, descendants.",
+    ),
+    (
+        "Blockchain",
+        "getmempoolinfo",
+        "The pool's size, bytes, limit and fee floor.",
+    ),
+    (
+        "Blockchain",
+        "getrawmempool ( verbose )",
+        "The pool's txids, or every entry (verbose).",
+    ),
+    (
+        "Blockchain",
+        "getstakinginfo",
+        "Staking parameters and totals (chains with staking).",
+    ),
+    (
+        "Blockchain",
+        "gettxout \"txid\" n ( include_mempool )",
+        "An unspent output, or null if spent or unknown.",
+    ),
+    (
+        "Blockchain",
+        "gettxoutsetinfo",
+        "Size, total and hash of the UTXO set.",
+    ),
+    (
+        "Control",
+        "help ( \"command\" )",
+        "This list, or one method's call and purpose.",
+    ),
+    ("Control", "uptime", "Seconds since the node started."),
+    (
+        "Generating",
+        "generatetoaddress nblocks \"address\"",
+        "Mines blocks now to an address (proof of work, regtest-like).",
+    ),
+    (
+        "Mining",
+        "getblocktemplate ( \"template_request\" )",
+        "A block template for mining software (BIP 22/23).",
+    ),
+    (
+        "Mining",
+        "getmininginfo",
+        "The tip, difficulty and network hash rate.",
+    ),
+    (
+        "Mining",
+        "submitblock \"hexdata\" ( \"dummy\" )",
+        "Submits a solved block.",
+    ),
+    (
+        "Network",
+        "getconnectioncount",
+        "The number of connected peers.",
+    ),
+    (
+        "Network",
+        "getnetworkinfo",
+        "Version, relay fee, connections and local addresses.",
+    ),
+    (
+        "Network",
+        "getpeerinfo",
+        "Each connected peer: address, direction, ping, agent, heights.",
+    ),
+    (
+        "Rawtransactions",
+        "decoderawtransaction \"hexstring\"",
+        "A raw transaction decoded as an object.",
+    ),
+    (
+        "Rawtransactions",
+        "getrawtransaction \"txid\" ( verbose \"blockhash\" )",
+        "A transaction from the chain or the pool, hex or an object.",
+    ),
+    (
+        "Rawtransactions",
+        "sendrawtransaction \"hexstring\"",
+        "Submits a raw transaction to the pool and the network.",
+    ),
+    (
+        "Rawtransactions",
+        "testmempoolaccept [\"rawtx\"] ( maxfeerate )",
+        "Whether the pool would admit a raw transaction now, admitting nothing.",
+    ),
+    (
+        "Util",
+        "estimatesmartfee conf_target ( \"estimate_mode\" )",
+        "A fee rate (coins per 1,000 bytes) to confirm within conf_target blocks.",
+    ),
+];
+
+/// The method name of a [`METHODS`] call.
+fn name(call: &str) -> &str {
+    call.split_whitespace().next().unwrap_or(call)
+}
+
+/// `help` without a command: the methods by group, as Bitcoin Core lists
+/// them; with one, its call and purpose.
+fn help(command: Option<&str>) -> Result<String, jsonrpsee::types::ErrorObjectOwned> {
+    if let Some(cmd) = command {
+        return METHODS
+            .iter()
+            .find(|(_, call, _)| name(call) == cmd)
+            .map(|(_, call, what)| format!("{call}\n\n{what}"))
+            .ok_or_else(|| err(codes::MISC, format!("help: unknown command: {cmd}")));
+    }
+    let mut out = String::new();
+    let mut group = "";
+    for (g, call, _) in METHODS {
+        if *g != group {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!("== {g} ==\n"));
+            group = g;
+        }
+        out.push_str(call);
+        out.push('\n');
+    }
+    Ok(out.trim_end().to_string())
+}
+
+/// Registers `help`.
+pub(super) fn register(m: &mut RpcModule<RpcContext>) {
+    reg(m, "help", &["command"], |_, p| {
+        let command = match p.first() {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(v) => {
+                return Err(err(
+                    codes::TYPE,
+                    format!("command: JSON value {v} is not of expected type string"),
+                ))
+            }
+        };
+        Ok(json!(help(command)?))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every registered method is listed once, and nothing else is.
+    #[test]
+    fn help_lists_exactly_the_registered_methods() {
+        let node = luminex_service::testkit::memory_node();
+        let m = crate::rpc::module(RpcContext::new(node, None));
+        let mut registered: Vec<&str> = m.method_names().collect();
+        registered.sort_unstable();
+        let mut listed: Vec<&str> = METHODS.iter().map(|(_, call, _)| name(call)).collect();
+        listed.sort_unstable();
+        assert_eq!(listed, registered);
+    }
+
+    /// One command's help names its parameters; an unknown one is -1.
+    #[test]
+    fn help_for_one_command_and_an_unknown_one() {
+        let text = help(Some("gettxout")).unwrap();
+        assert!(text.starts_with("gettxout \"txid\" n"), "{text}");
+        assert!(help(None)
+            .unwrap()
+            .contains("== Network ==\ngetconnectioncount\n"));
+        let e = help(Some("nosuchmethod")).unwrap_err();
+        assert_eq!(e.code(), codes::MISC);
+    }
+}

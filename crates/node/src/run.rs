@@ -74,6 +74,7 @@ pub async fn run_node(cfg: Config) -> anyhow::Result<()> {
 async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     let cfg = cfg.clone();
     let restart = Arc::new(tokio::sync::Notify::new());
+    let stop_requested = Arc::new(tokio::sync::Notify::new());
     let chain = Arc::new(open_chain(&cfg)?);
     let reward_lock = match &cfg.producer_address {
         Some(a) => {
@@ -203,7 +204,9 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     let (admin, wallets) = admin_dashboard(&cfg, &node)?;
     let (admin, wallets) = (Arc::new(admin), Arc::new(wallets));
     let rpc = Arc::new(crate::rpc::RpcServer {
-        module: crate::rpc::module(crate::rpc::RpcContext::new(node.clone(), miner_lock)),
+        module: crate::rpc::module(
+            crate::rpc::RpcContext::new(node.clone(), miner_lock).with_stop(stop_requested.clone()),
+        ),
         auth: crate::rpc::RpcAuth { credentials },
         limits: cfg.rpc_request_limits,
     });
@@ -288,6 +291,7 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
 
     let exit = tokio::select! {
         _ = signals.recv() => Exit::Stop,
+        _ = stop_requested.notified() => Exit::Stop,
         _ = restart.notified() => Exit::Restart,
     };
     tracing::info!("shutting down");

@@ -96,6 +96,7 @@ pub const METHODS: &[(&str, &str, &str)] = &[
         "help ( \"command\" )",
         "This list, or one method's call and purpose.",
     ),
+    ("Control", "stop", "Stops the node, as SIGTERM does."),
     ("Control", "uptime", "Seconds since the node started."),
     (
         "Generating",
@@ -151,6 +152,11 @@ pub const METHODS: &[(&str, &str, &str)] = &[
         "Rawtransactions",
         "testmempoolaccept [\"rawtx\"] ( maxfeerate )",
         "Whether the pool would admit a raw transaction now, admitting nothing.",
+    ),
+    (
+        "Util",
+        "validateaddress \"address\"",
+        "Whether an address is of this chain and can receive coins that can be spent.",
     ),
     (
         "Util",

@@ -2,8 +2,8 @@
 //!
 //! Methods are a `jsonrpsee` [`RpcModule`], grouped by what they work on:
 //! [`chain`] (blocks, transactions, the UTXO set, indexes), [`mempool`],
-//! [`network`] (peers, uptime), [`mining`] (proof of work only) and
-//! [`help`]; [`transport`] is an axum handler on its
+//! [`network`] (peers, uptime, stop), [`mining`] (proof of work only),
+//! [`util`] (addresses) and [`help`]; [`transport`] is an axum handler on its
 //! own port so authentication follows Bitcoin Core: HTTP Basic with the
 //! cookie in `<data-dir>/<chain>/.cookie` (`__cookie__:<hex>`, rewritten at
 //! every start) or a configured `rpcuser`/`rpcpassword`; anything else gets
@@ -17,6 +17,7 @@ pub mod mempool;
 pub mod mining;
 pub mod network;
 pub mod transport;
+pub mod util;
 
 use std::sync::Arc;
 
@@ -72,6 +73,9 @@ pub struct RpcContext {
     /// The node has left its initial block download: as Bitcoin Core's
     /// `initialblockdownload`, once false it stays false.
     pub left_ibd: std::sync::atomic::AtomicBool,
+    /// Woken by `stop`: the node shuts down as on SIGTERM (none in tests
+    /// of the methods alone, where `stop` is refused).
+    pub stop: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl RpcContext {
@@ -83,7 +87,14 @@ impl RpcContext {
             miner_lock,
             template_extranonce: std::sync::atomic::AtomicU64::new(rand::random()),
             left_ibd: std::sync::atomic::AtomicBool::new(false),
+            stop: None,
         }
+    }
+
+    /// The same context, whose `stop` wakes `stop`.
+    pub fn with_stop(mut self, stop: Arc<tokio::sync::Notify>) -> RpcContext {
+        self.stop = Some(stop);
+        self
     }
 }
 
@@ -219,6 +230,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     mempool::register(&mut m);
     mining::register(&mut m);
     network::register(&mut m);
+    util::register(&mut m);
     help::register(&mut m);
     m
 }

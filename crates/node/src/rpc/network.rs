@@ -1,11 +1,11 @@
-//! The node and its peers: `getpeerinfo`, `getconnectioncount` and
-//! `uptime`, in Bitcoin Core's shapes (`getnetworkinfo` is with the chain's
+//! The node and its peers: `getpeerinfo`, `getconnectioncount`, `uptime`
+//! and `stop`, in Bitcoin Core's shapes (`getnetworkinfo` is with the chain's
 //! state in [`super::chain`]).
 
 use jsonrpsee::RpcModule;
 use serde_json::{json, Value};
 
-use super::{reg, RpcContext};
+use super::{codes, err, reg, RpcContext};
 
 /// Registers the network methods.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
@@ -35,5 +35,15 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     });
     reg(m, "uptime", &[], |c, _| {
         Ok(json!(c.node.started.elapsed().as_secs()))
+    });
+    // As `bitcoin-cli stop`: the node shuts down as on SIGTERM, after this
+    // answer (open requests finish before the listener closes).
+    reg(m, "stop", &[], |c, _| match &c.stop {
+        Some(stop) => {
+            tracing::info!("stop requested over JSON-RPC");
+            stop.notify_one();
+            Ok(json!("Luminex server stopping"))
+        }
+        None => Err(err(codes::MISC, "this server cannot stop the node")),
     });
 }

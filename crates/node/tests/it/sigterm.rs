@@ -126,3 +126,36 @@ fn a_command_whose_output_is_cut_ends_quietly() {
         "{status}: {err}"
     );
 }
+
+/// `stop` over JSON-RPC (`bitcoin-cli stop`) answers, then ends the node
+/// as SIGTERM does: exit status 0, and the data directory opens again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_over_rpc_ends_the_node_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut node = NodeProcess::start(dir.path(), port, &[]);
+    let cookie = std::fs::read_to_string(dir.path().join("dev").join(".cookie")).unwrap();
+    let (user, password) = cookie.trim().split_once(':').unwrap();
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/", port + 1))
+        .basic_auth(user, Some(password))
+        .body(r#"{"jsonrpc":"1.0","id":1,"method":"stop","params":[]}"#)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(answer.contains("Luminex server stopping"), "{answer}");
+    let child = std::mem::replace(&mut node.child, Command::new("true").spawn().unwrap());
+    let status = tokio::task::spawn_blocking(move || {
+        exit_within(child, Duration::from_secs(120), "stop over RPC")
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "the node exited with {status}");
+    drop(node);
+    let node = NodeProcess::start(dir.path(), free_port(), &[]);
+    node.stop();
+}

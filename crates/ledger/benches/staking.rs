@@ -100,7 +100,11 @@ fn bench(c: &mut Criterion) {
         // (at most 1,000 seats) and hash the new set, as the boundary
         // block's consensus state does.
         g.bench_function(format!("epoch-transition/{validators}"), |b| {
-            b.iter(|| s.elect(1_000).expect("validators with power").hash())
+            b.iter(|| {
+                s.elect(1_000, luminex_primitives::Amount::ZERO)
+                    .expect("validators with power")
+                    .hash()
+            })
         });
         let target = key(validators / 2, 1).key_hash();
         g.bench_function(format!("slash-and-writes/{validators}"), |b| {

@@ -25,14 +25,14 @@ pub fn epoch_of(height: u64, epoch_blocks: u64) -> u64 {
 }
 
 impl StakingState {
-    /// The validators an election by stake seats: those with power that
-    /// are not jailed, the `max` with the most power (ties to the lower
-    /// id), each with its bonded power (own plus delegated, base units) as
-    /// voting power. An error when no one qualifies: the chain keeps its
-    /// set rather than stop.
-    pub fn elect(&self, max: usize) -> Result<ValidatorSet, ValidatorSetError> {
+    /// The validators an election by stake seats: those with at least
+    /// `min_stake` of their own stake bonded that are not jailed, the `max`
+    /// with the most power (ties to the lower id), each with its bonded
+    /// power (own plus delegated, base units) as voting power. An error
+    /// when no one qualifies: the chain keeps its set rather than stop.
+    pub fn elect(&self, max: usize, min_stake: Amount) -> Result<ValidatorSet, ValidatorSetError> {
         ValidatorSet::new(
-            self.top_by_power(max)
+            self.top_by_power(max, min_stake)
                 .into_iter()
                 .map(|(_, v)| Validator {
                     public_key: v.public_key.clone(),
@@ -43,13 +43,25 @@ impl StakingState {
     }
 
     /// The candidates an election by stake seats, most power first (ties
-    /// to the lower id): those with power that are not jailed, at most
-    /// `max`.
-    pub fn top_by_power(&self, max: usize) -> Vec<(Hash, &super::ValidatorStake)> {
+    /// to the lower id): those not jailed with at least `min_stake` of
+    /// their own stake bonded, at most `max`. Delegated stake alone seats
+    /// no one (ADR 0066): a validator that unstaked its own bond, or was
+    /// slashed below the minimum, has nothing of its own at risk, and its
+    /// delegators would bear every slash.
+    pub fn top_by_power(
+        &self,
+        max: usize,
+        min_stake: Amount,
+    ) -> Vec<(Hash, &super::ValidatorStake)> {
         let mut candidates: Vec<(u64, Hash, &super::ValidatorStake)> = self
             .validators
             .iter()
-            .filter(|(id, v)| v.power() > 0 && !self.jails.contains_key(*id))
+            .filter(|(id, v)| {
+                v.power() > 0
+                    && v.self_bond >= min_stake
+                    && v.self_bond > Amount::ZERO
+                    && !self.jails.contains_key(*id)
+            })
             .map(|(id, v)| (v.power(), *id, v))
             .collect();
         // Most power first, then the lower id: a total order, so the cut
@@ -118,7 +130,7 @@ impl StakingState {
     ) -> Result<ValidatorSet, ValidatorSetError> {
         match params.committee_size {
             Some(size) => self.draw_committee(seed, seed_height, size as usize, params.min_stake),
-            None => self.elect(params.max_validators as usize),
+            None => self.elect(params.max_validators as usize, params.min_stake),
         }
     }
 }
@@ -209,7 +221,7 @@ mod tests {
                 slashed: false,
             },
         );
-        let set = s.elect(3).unwrap();
+        let set = s.elect(3, Amount::ZERO).unwrap();
         let seated: BTreeSet<Hash> = set.validators().iter().map(|v| v.id()).collect();
         // 2 and 3 tie at 30: the lower id of the two is seated.
         let (lo, hi) = if key(2).key_hash() < key(3).key_hash() {
@@ -222,7 +234,7 @@ mod tests {
             BTreeSet::from([key(1).key_hash(), key(2).key_hash(), key(3).key_hash()])
         );
         assert_eq!(set.total_power(), 50 + 30 + 30);
-        let two = s.elect(2).unwrap();
+        let two = s.elect(2, Amount::ZERO).unwrap();
         let seated: BTreeSet<Hash> = two.validators().iter().map(|v| v.id()).collect();
         assert_eq!(
             seated,
@@ -231,7 +243,35 @@ mod tests {
         assert!(!seated.contains(&key(hi).key_hash()));
         // Jailed or powerless validators alone elect no one.
         let empty = with_validators(&[(7, 0, 0)]);
-        assert!(matches!(empty.elect(10), Err(ValidatorSetError::Empty)));
+        assert!(matches!(
+            empty.elect(10, Amount::ZERO),
+            Err(ValidatorSetError::Empty)
+        ));
+    }
+
+    /// Delegations alone seat no one (ADR 0066): a validator whose own
+    /// bond is gone, or below the minimum, is left out however much is
+    /// delegated to it; at the minimum it sits.
+    #[test]
+    fn election_needs_the_minimum_of_own_stake() {
+        let s = with_validators(&[(1, 0, 500), (2, 99, 400), (3, 100, 0), (4, 150, 10)]);
+        let set = s.elect(10, min()).unwrap();
+        let seated: BTreeSet<Hash> = set.validators().iter().map(|v| v.id()).collect();
+        assert_eq!(
+            seated,
+            BTreeSet::from([key(3).key_hash(), key(4).key_hash()])
+        );
+        assert_eq!(set.total_power(), 100 + 160);
+        let top = s.top_by_power(10, min());
+        assert_eq!(top.len(), 2);
+        // Without a minimum, an own bond of zero still seats no one.
+        let any = s.elect(10, Amount::ZERO).unwrap();
+        assert_eq!(any.validators().len(), 3);
+        let only_delegated = with_validators(&[(1, 0, 500)]);
+        assert!(matches!(
+            only_delegated.elect(10, Amount::ZERO),
+            Err(ValidatorSetError::Empty)
+        ));
     }
 
     fn min() -> Amount {

@@ -197,7 +197,7 @@ impl StakingState {
         if pot > 0 {
             match params.rewards {
                 RewardRule::Proposer | RewardRule::StakeWeighted => {
-                    let set = self.top_by_power(params.max_validators as usize);
+                    let set = self.top_by_power(params.max_validators as usize, params.min_stake);
                     let total: u128 = set.iter().map(|(_, v)| u128::from(v.power())).sum();
                     for (id, v) in set {
                         let power = u128::from(v.power());

@@ -207,6 +207,17 @@ pub enum StakingArgError {
         /// The current epoch.
         epoch: u64,
     },
+    /// Covering the bonded amount and the fee takes more coins than one
+    /// transaction may spend.
+    #[error("this needs more coins than one transaction can spend: {inputs} coins already make {size} bytes, over the chain's limit of {max} bytes: first send smaller amounts to yourself to merge coins")]
+    TooLarge {
+        /// Coins taken when the size passed the limit.
+        inputs: usize,
+        /// The transaction's size then (at least).
+        size: usize,
+        /// The chain's `max_tx_bytes`.
+        max: usize,
+    },
     /// The wallet's coins do not cover the bonded amount and the fee.
     #[error("the wallet holds {available}, {needed} needed (bonded amount and fee)")]
     InsufficientFunds {
@@ -253,62 +264,68 @@ pub fn build_staking_tx(
     };
     let placeholder =
         |lock: &Lock| Witness::placeholder(lock.scheme().unwrap_or(spec.default_scheme));
-    let fee_of = |tx: &Transaction, spent: &[TxOut]| {
+    let exact = |chosen: &[&(OutPoint, TxOut)]| {
         let mut probe = tx.clone();
-        probe.witnesses = spent.iter().map(|o| placeholder(&o.lock)).collect();
+        probe.inputs = chosen.iter().map(|c| c.0).collect();
+        probe.witnesses = chosen.iter().map(|c| placeholder(&c.1.lock)).collect();
         if let Some(a) = actor {
             probe
                 .witnesses
                 .push(Witness::placeholder(a.public_key().scheme));
         }
-        Amount::from_base(fee_rate.saturating_mul(probe.encoded_len() as u64))
-            .unwrap_or(Amount::MAX)
+        probe.encoded_len()
     };
-    let mut spent = Vec::new();
-    let mut total = Amount::ZERO;
-    let mut needed = bonded;
-    for (op, out) in sorted {
-        tx.inputs.push(*op);
-        spent.push(*out);
-        total = total.checked_add(out.amount).unwrap_or(Amount::MAX);
-        needed = bonded
-            .checked_add(fee_of(&tx, &spent))
-            .unwrap_or(Amount::MAX);
-        if total >= needed {
-            let rest = total.checked_sub(needed).unwrap_or(Amount::ZERO);
-            if rest == Amount::ZERO {
-                tx.outputs.clear();
-            } else {
-                tx.outputs[0].amount = rest;
-            }
-            let msg = tx
-                .signature_message(&spec.genesis_hash(), &spent)
-                .expect("one spent output per input");
-            let mut sigs = HashMap::new();
-            tx.witnesses = spent
-                .iter()
-                .map(|o| {
-                    let key = keys[&o.lock];
-                    let signature = sigs.entry(o.lock).or_insert_with(|| key.sign(&msg)).clone();
-                    Witness::Key {
-                        public_key: key.public_key().clone(),
-                        signature,
-                    }
-                })
-                .collect();
-            if let Some(a) = actor {
-                tx.witnesses.push(Witness::Key {
-                    public_key: a.public_key().clone(),
-                    signature: a.sign(&msg),
-                });
-            }
-            return Ok(tx);
+    let chosen = luminex_wallet::select::largest_first(
+        &sorted,
+        bonded,
+        fee_rate,
+        spec.max_tx_bytes,
+        &|o| placeholder(&o.lock).encoded_len(),
+        &exact,
+    )
+    .map_err(|e| match e {
+        luminex_wallet::select::SelectError::Insufficient { available, needed } => {
+            StakingArgError::InsufficientFunds { available, needed }
         }
+        luminex_wallet::select::SelectError::TooLarge { inputs, size, max } => {
+            StakingArgError::TooLarge { inputs, size, max }
+        }
+        luminex_wallet::select::SelectError::Amount => StakingArgError::InsufficientFunds {
+            available,
+            needed: Amount::MAX,
+        },
+    })?;
+    tx.inputs = chosen.coins.iter().map(|c| c.0).collect();
+    let spent: Vec<TxOut> = chosen.coins.iter().map(|c| c.1).collect();
+    let needed = bonded.checked_add(chosen.fee).unwrap_or(Amount::MAX);
+    let rest = chosen.total.checked_sub(needed).unwrap_or(Amount::ZERO);
+    if rest == Amount::ZERO {
+        tx.outputs.clear();
+    } else {
+        tx.outputs[0].amount = rest;
     }
-    if spent.is_empty() {
-        needed = bonded.checked_add(fee_of(&tx, &[])).unwrap_or(Amount::MAX);
+    let msg = tx
+        .signature_message(&spec.genesis_hash(), &spent)
+        .expect("one spent output per input");
+    let mut sigs = HashMap::new();
+    tx.witnesses = spent
+        .iter()
+        .map(|o| {
+            let key = keys[&o.lock];
+            let signature = sigs.entry(o.lock).or_insert_with(|| key.sign(&msg)).clone();
+            Witness::Key {
+                public_key: key.public_key().clone(),
+                signature,
+            }
+        })
+        .collect();
+    if let Some(a) = actor {
+        tx.witnesses.push(Witness::Key {
+            public_key: a.public_key().clone(),
+            signature: a.sign(&msg),
+        });
     }
-    Err(StakingArgError::InsufficientFunds { available, needed })
+    Ok(tx)
 }
 
 /// The node's staking parameters, or [`StakingArgError::NoStaking`].

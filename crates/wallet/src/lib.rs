@@ -16,6 +16,7 @@ pub mod multisig;
 pub mod pst;
 pub mod recovery;
 pub mod request;
+pub mod select;
 pub mod shamir;
 pub mod watch;
 
@@ -94,7 +95,7 @@ pub enum WalletError {
     NotOurs,
     /// The payment would spend so many coins that its transaction is
     /// past the chain's size limit: nodes refuse it unread.
-    #[error("this payment would spend {inputs} coins in a transaction of {size} bytes, over the chain's limit of {max} bytes: send less at once, or first send smaller amounts to yourself to merge coins")]
+    #[error("this payment needs more coins than one transaction can spend: {inputs} coins already make {size} bytes, over the chain's limit of {max} bytes: send less at once, or first send smaller amounts to yourself to merge coins")]
     TooLarge {
         /// Coins spent.
         inputs: usize,
@@ -400,6 +401,13 @@ impl Wallet {
         if !derived.eq(file.addresses.iter().chain(&file.change).cloned()) {
             return Err(WalletError::Malformed(
                 "the keys do not make the addresses the file lists".into(),
+            ));
+        }
+        // Every wallet is written with its first address; without one the
+        // wallet has no key to send change to.
+        if keys.is_empty() {
+            return Err(WalletError::Malformed(
+                "the file lists no receive address".into(),
             ));
         }
         Ok(Wallet {
@@ -740,8 +748,6 @@ pub fn plan_payment_with(
     let mut sorted: Vec<&(OutPoint, TxOut)> =
         coins.iter().filter(|(_, o)| spendable(&o.lock)).collect();
     sorted.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.0.cmp(&b.0)));
-    let available =
-        Amount::sum(sorted.iter().map(|(_, o)| o.amount)).map_err(|_| WalletError::Amount)?;
     let change = change_on(spec, change, sorted.first().map(|(_, o)| o.lock));
     let mut tx = Transaction {
         version: if data.is_empty() { 1 } else { 2 },
@@ -759,50 +765,52 @@ pub fn plan_payment_with(
         witnesses: vec![],
         data,
     };
-    let mut total = Amount::ZERO;
-    let mut spent = Vec::new();
-    let fee_of = |tx: &Transaction, spent: &[TxOut]| {
-        Amount::from_base(fee_rate.saturating_mul(signed_size(tx, spent, placeholder) as u64))
-            .ok_or(WalletError::Amount)
+    let exact = |chosen: &[&(OutPoint, TxOut)]| {
+        let mut t = tx.clone();
+        t.inputs = chosen.iter().map(|c| c.0).collect();
+        let spent: Vec<TxOut> = chosen.iter().map(|c| c.1).collect();
+        signed_size(&t, &spent, placeholder)
     };
-    for (op, out) in sorted {
-        tx.inputs.push(*op);
-        spent.push(*out);
-        total = total
-            .checked_add(out.amount)
-            .map_err(|_| WalletError::Amount)?;
-        let fee = fee_of(&tx, &spent)?;
-        let needed = amount.checked_add(fee).map_err(|_| WalletError::Amount)?;
-        if total >= needed {
-            let rest = total.checked_sub(needed).map_err(|_| WalletError::Amount)?;
-            if rest == Amount::ZERO {
-                tx.outputs.pop();
-            } else {
-                tx.outputs[1].amount = rest;
-            }
-            let fee = total
-                .checked_sub(tx.output_total().map_err(|_| WalletError::Amount)?)
-                .map_err(|_| WalletError::Amount)?;
-            let size = signed_size(&tx, &spent, placeholder);
-            if size > spec.max_tx_bytes {
-                return Err(WalletError::TooLarge {
-                    inputs: tx.inputs.len(),
-                    size,
-                    max: spec.max_tx_bytes,
-                });
-            }
-            return Ok(PaymentPlan {
-                tx,
-                spent,
-                fee,
-                genesis: spec.genesis_hash(),
-            });
+    let chosen = select::largest_first(
+        &sorted,
+        amount,
+        fee_rate,
+        spec.max_tx_bytes,
+        &|o| placeholder(&o.lock).encoded_len(),
+        &exact,
+    )
+    .map_err(|e| match e {
+        select::SelectError::Insufficient { available, needed } => {
+            WalletError::InsufficientFunds { available, needed }
         }
+        select::SelectError::TooLarge { inputs, size, max } => {
+            WalletError::TooLarge { inputs, size, max }
+        }
+        select::SelectError::Amount => WalletError::Amount,
+    })?;
+    tx.inputs = chosen.coins.iter().map(|c| c.0).collect();
+    let spent: Vec<TxOut> = chosen.coins.iter().map(|c| c.1).collect();
+    let needed = amount
+        .checked_add(chosen.fee)
+        .map_err(|_| WalletError::Amount)?;
+    let rest = chosen
+        .total
+        .checked_sub(needed)
+        .map_err(|_| WalletError::Amount)?;
+    if rest == Amount::ZERO {
+        tx.outputs.pop();
+    } else {
+        tx.outputs[1].amount = rest;
     }
-    let fee = fee_of(&tx, &spent)?;
-    Err(WalletError::InsufficientFunds {
-        available,
-        needed: amount.checked_add(fee).unwrap_or(Amount::MAX),
+    let fee = chosen
+        .total
+        .checked_sub(tx.output_total().map_err(|_| WalletError::Amount)?)
+        .map_err(|_| WalletError::Amount)?;
+    Ok(PaymentPlan {
+        tx,
+        spent,
+        fee,
+        genesis: spec.genesis_hash(),
     })
 }
 

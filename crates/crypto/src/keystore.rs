@@ -64,8 +64,18 @@ fn derive_key(
     Ok(key)
 }
 
-/// Encrypts `plaintext` under `passphrase` with fresh salt and nonce.
+/// A passphrase in Unicode's compatibility decomposition (NFKD), as BIP 39
+/// normalises passphrases: "café" typed with a composed é and with e plus
+/// a combining accent (another keyboard or system) is the same key.
+fn normalized(passphrase: &str) -> Zeroizing<String> {
+    use unicode_normalization::UnicodeNormalization;
+    Zeroizing::new(passphrase.nfkd().collect())
+}
+
+/// Encrypts `plaintext` under `passphrase` (normalised, NFKD) with fresh
+/// salt and nonce.
 pub fn encrypt(passphrase: &str, plaintext: &[u8]) -> EncryptedSecret {
+    let passphrase = normalized(passphrase);
     let mut salt = [0u8; 16];
     let mut nonce = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut salt);
@@ -88,8 +98,24 @@ pub fn encrypt(passphrase: &str, plaintext: &[u8]) -> EncryptedSecret {
     }
 }
 
-/// Decrypts a secret; fails on a wrong passphrase or any tampering.
+/// Decrypts a secret; fails on a wrong passphrase or any tampering. The
+/// passphrase is tried normalised (NFKD, as [`encrypt`] uses it), then, if
+/// that differs and fails, as given: files written before passphrases
+/// were normalised still open.
 pub fn decrypt(passphrase: &str, e: &EncryptedSecret) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let nfkd = normalized(passphrase);
+    match decrypt_with(nfkd.as_bytes(), e) {
+        Err(KeystoreError::Decrypt) if nfkd.as_str() != passphrase => {
+            decrypt_with(passphrase.as_bytes(), e)
+        }
+        r => r,
+    }
+}
+
+fn decrypt_with(
+    passphrase: &[u8],
+    e: &EncryptedSecret,
+) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
     if e.kdf != "argon2id" || e.cipher != "xchacha20poly1305" {
         return Err(KeystoreError::Unsupported(format!(
             "{}/{}",
@@ -106,7 +132,7 @@ pub fn decrypt(passphrase: &str, e: &EncryptedSecret) -> Result<Zeroizing<Vec<u8
     if nonce.len() != 24 {
         return Err(KeystoreError::Decrypt);
     }
-    let key = derive_key(passphrase.as_bytes(), &salt, e.m_cost, e.t_cost, e.p_cost)?;
+    let key = derive_key(passphrase, &salt, e.m_cost, e.t_cost, e.p_cost)?;
     let cipher = XChaCha20Poly1305::new(key.as_ref().into());
     cipher
         .decrypt(XNonce::from_slice(&nonce), ct.as_slice())
@@ -117,6 +143,30 @@ pub fn decrypt(passphrase: &str, e: &EncryptedSecret) -> Result<Zeroizing<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same passphrase typed composed (NFC) or decomposed (NFD) opens
+    /// what either wrote; a file encrypted under the passphrase exactly as
+    /// typed, before normalisation, still opens.
+    #[test]
+    fn passphrases_are_compared_after_normalisation() {
+        let composed = "caf\u{e9}-passphrase";
+        let decomposed = "cafe\u{301}-passphrase";
+        let e = encrypt(composed, b"seed");
+        assert_eq!(decrypt(decomposed, &e).unwrap().as_slice(), b"seed");
+        let e = encrypt(decomposed, b"seed");
+        assert_eq!(decrypt(composed, &e).unwrap().as_slice(), b"seed");
+        // Written before: the key derived from the composed bytes as given.
+        let mut old = encrypt("unused", b"seed");
+        let salt = hex::decode(&old.salt).unwrap();
+        let nonce = hex::decode(&old.nonce).unwrap();
+        let key = derive_key(composed.as_bytes(), &salt, M_COST, T_COST, P_COST).unwrap();
+        let ct = XChaCha20Poly1305::new(key.as_ref().into())
+            .encrypt(XNonce::from_slice(&nonce), &b"seed"[..])
+            .unwrap();
+        old.ciphertext = hex::encode(ct);
+        assert_eq!(decrypt(composed, &old).unwrap().as_slice(), b"seed");
+        assert_eq!(decrypt("caf-passphrase", &old), Err(KeystoreError::Decrypt));
+    }
 
     #[test]
     fn round_trip_wrong_passphrase_and_tamper() {

@@ -222,6 +222,21 @@ pub enum BackupCommand {
     },
 }
 
+/// `scheme` if the chain allows it: a wallet of another scheme would
+/// receive coins that could never be spent.
+fn allowed_scheme(spec: &luminex_ledger::ChainSpec, scheme: SchemeId) -> anyhow::Result<SchemeId> {
+    if !spec.allows(scheme) {
+        let allowed: Vec<&str> = spec.allowed_schemes.iter().map(|s| s.name()).collect();
+        bail!(
+            "{} keys are not allowed on {} (allowed: {}): coins sent to such a wallet could never be spent",
+            scheme.name(),
+            spec.name,
+            allowed.join(", ")
+        );
+    }
+    Ok(scheme)
+}
+
 fn passphrase(confirm: bool) -> anyhow::Result<Zeroizing<String>> {
     ask_passphrase("LUMINEX_WALLET_PASSPHRASE", "Wallet passphrase", confirm)
 }
@@ -345,7 +360,8 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
     match args.command {
         WalletCommand::New { scheme } => {
             let pass = passphrase(true)?;
-            let (w, phrase) = Wallet::create(spec, scheme.unwrap_or(spec.default_scheme), &pass);
+            let scheme = allowed_scheme(spec, scheme.unwrap_or(spec.default_scheme))?;
+            let (w, phrase) = Wallet::create(spec, scheme, &pass);
             created(&w, &ctx)?;
             println!(
                 "recovery phrase (write it down; it is shown once):\n{}",
@@ -378,8 +394,8 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 }
             };
             let pass = passphrase(true)?;
-            let mut w =
-                Wallet::restore(spec, scheme.unwrap_or(spec.default_scheme), &phrase, &pass)?;
+            let scheme = allowed_scheme(spec, scheme.unwrap_or(spec.default_scheme))?;
+            let mut w = Wallet::restore(spec, scheme, &phrase, &pass)?;
             // Addresses are found in the node's chain: one still syncing
             // may not have the blocks that used them yet.
             let sync: BlockSyncJson = ctx.client.get("/health/block-sync").await?;
@@ -422,7 +438,17 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 warn_past_gap(&ctx.client, &w, spec).await;
                 a
             } else {
-                let addresses = WalletFile::read(&ctx.path, spec)?.addresses;
+                // Checked against the keys (the passphrase opens them), as
+                // `request` does: an address shown to a payer from a file
+                // someone rewrote would be theirs. A watch-only file has no
+                // secret to check against.
+                let file = WalletFile::read(&ctx.path, spec)?;
+                let addresses = if file.secret == luminex_wallet::SecretKind::WatchOnly {
+                    file.addresses
+                } else {
+                    let pass = passphrase(false)?;
+                    Wallet::load(&ctx.path, spec, &pass)?.file.addresses
+                };
                 let newest = addresses
                     .last()
                     .cloned()
@@ -602,8 +628,9 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             let seed = f
                 .open(spec, &key_pass)
                 .with_context(|| file.display().to_string())?;
+            let scheme = allowed_scheme(spec, f.scheme)?;
             let pass = passphrase(true)?;
-            created(&Wallet::single_key(spec, f.scheme, &seed, &pass), &ctx)?;
+            created(&Wallet::single_key(spec, scheme, &seed, &pass), &ctx)?;
         }
         WalletCommand::ExportWatch { out } => {
             let pass = passphrase(false)?;

@@ -151,3 +151,55 @@ fn concurrent_commands_on_one_wallet_take_turns() {
         "the file holds the wallet shown: {shown}"
     );
 }
+
+/// `wallet address` shows only what the wallet's keys make: a file whose
+/// address someone replaced (without the passphrase) is refused rather
+/// than shown to a payer; `wallet new --scheme` of a scheme the chain does
+/// not allow is refused with the schemes it does.
+#[test]
+fn wallet_address_checks_the_keys_and_new_checks_the_scheme() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    stdout_of(luminex(d, "", &["wallet", "--wallet", "a", "new"]));
+    stdout_of(luminex(d, "", &["wallet", "--wallet", "b", "new"]));
+    let other = stdout_of(luminex(d, "", &["wallet", "--wallet", "b", "address"]));
+    let path = d.join("dev").join("wallets").join("a.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    json["addresses"][0] = serde_json::json!(other.trim());
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    let out = luminex(d, "", &["wallet", "--wallet", "a", "address"]);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("do not make the addresses"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(other.trim()));
+
+    // A chain that allows only ML-DSA-65 keys.
+    let spec = d.join("narrow.toml");
+    let mut narrow = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    narrow.name = "narrow".into();
+    narrow.allowed_schemes = vec![luminex_primitives::SchemeId::MlDsa65];
+    narrow.default_scheme = luminex_primitives::SchemeId::MlDsa65;
+    std::fs::write(&spec, toml::to_string(&narrow).unwrap()).unwrap();
+    let out = luminex(
+        d,
+        "",
+        &[
+            "wallet",
+            "--chain",
+            spec.to_str().unwrap(),
+            "--wallet",
+            "c",
+            "new",
+            "--scheme",
+            "ml-dsa-44",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not allowed"), "{err}");
+}

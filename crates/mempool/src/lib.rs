@@ -468,15 +468,17 @@ impl Mempool {
             fee_rate(check.fee, c.size)
         };
         self.eviction_for(c, rate)?;
-        // Entries the staking state no longer admits leave here as at the
-        // next insert; the candidate's own change is taken back.
-        self.refresh_staking();
         if let Some(pool) = self.staking.as_mut() {
             if StakingPool::concerns(&c.tx, &self.spec) {
-                let undo = pool
-                    .admit(&c.tx, &c.txid, &self.spec)
-                    .map_err(|e| MempoolError::Invalid(TxError::Staking(e)))?;
-                pool.take_back(&undo);
+                let mut order: Vec<&Entry> = self.entries.values().collect();
+                order.sort_by_key(|e| e.sequence);
+                pool.would_admit(
+                    &c.tx,
+                    &c.txid,
+                    &self.spec,
+                    order.into_iter().map(|e| (&*e.tx, &e.txid)),
+                )
+                .map_err(|e| MempoolError::Invalid(TxError::Staking(e)))?;
             }
         }
         Ok(check.fee)

@@ -81,9 +81,33 @@ impl StakingPool {
         Ok(undo)
     }
 
-    /// Takes back what [`StakingPool::admit`] applied to the scratch state.
-    pub(crate) fn take_back(&mut self, undo: &StakingUndo) {
-        self.scratch.undo(undo);
+    /// Whether [`StakingPool::admit`] would take `tx` after the pool's
+    /// transactions `in_pool` (admission order), changing nothing: on the
+    /// scratch state, taken back at once, or — when the scratch state must
+    /// be rebuilt first — on a copy rebuilt from the base (rebuilding in
+    /// place would drop the pool transactions that no longer apply, a
+    /// change a dry run must not make).
+    pub(crate) fn would_admit<'a>(
+        &mut self,
+        tx: &Transaction,
+        txid: &Hash,
+        spec: &ChainSpec,
+        in_pool: impl Iterator<Item = (&'a Transaction, &'a Hash)>,
+    ) -> Result<(), StakingError> {
+        if self.dirty && !self.stale {
+            let mut copy = StakingPool {
+                base: self.base.clone(),
+                height: self.height,
+                scratch: StakingState::default(),
+                dirty: true,
+                stale: false,
+            };
+            copy.replay(in_pool, spec);
+            return copy.admit(tx, txid, spec).map(|_| ());
+        }
+        let undo = self.admit(tx, txid, spec)?;
+        self.scratch.undo(&undo);
+        Ok(())
     }
 
     /// Replays `txs` (admission order) on the base. Returns the txids that

@@ -440,10 +440,16 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             } else {
                 // Checked against the keys (the passphrase opens them), as
                 // `request` does: an address shown to a payer from a file
-                // someone rewrote would be theirs. A watch-only file has no
-                // secret to check against.
+                // someone rewrote would be theirs. Any file holding a secret
+                // is opened (whatever kind it says it is); a watch-only
+                // file's addresses must be its public keys'.
                 let file = WalletFile::read(&ctx.path, spec)?;
-                let addresses = if file.secret == luminex_wallet::SecretKind::WatchOnly {
+                let addresses = if file.encrypted.is_none() {
+                    let keys = file.watched_keys()?;
+                    let made = keys.iter().map(|k| spec.address(k.lock()).to_string());
+                    if !made.eq(file.addresses.iter().chain(&file.change).cloned()) {
+                        bail!("wallet file is malformed: the public keys do not make the addresses the file lists");
+                    }
                     file.addresses
                 } else {
                     let pass = passphrase(false)?;

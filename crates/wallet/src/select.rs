@@ -80,6 +80,20 @@ pub fn largest_first<'a>(
             .and_then(|f| target.checked_add(f).ok())
             .ok_or(SelectError::Amount)
     };
+    // Each coin worth spending adds more than its fee, so spending them all
+    // leaves the most: if even that falls short, no selection covers the
+    // target, and that (not the size) is what to say.
+    let all = bound
+        + worth
+            .iter()
+            .map(|c| c.0.encoded_len() + input_bytes(&c.1))
+            .sum::<usize>();
+    if available < needed(all)? {
+        return Err(SelectError::Insufficient {
+            available,
+            needed: needed(all)?,
+        });
+    }
     let mut chosen = Vec::new();
     let mut total = Amount::ZERO;
     for coin in worth {
@@ -194,11 +208,21 @@ mod tests {
         assert_eq!(s.coins.len(), 1);
     }
 
+    /// Coins that cannot cover the amount are refused as insufficient,
+    /// not as too large, even when spending them all would pass the limit.
+    #[test]
+    fn insufficient_before_too_large() {
+        let coins: Vec<_> = (0..100).map(|i| coin(i, 2_000)).collect();
+        let e = pick(&coins, 500_000, 50_000).unwrap_err();
+        assert!(matches!(e, SelectError::Insufficient { .. }), "{e:?}");
+    }
+
     /// The walk stops at the size limit, however many coins are left.
     #[test]
     fn stops_at_the_size_limit() {
         let coins: Vec<_> = (0..100_000).map(|i| coin(i, 2_000)).collect();
-        let e = pick(&coins, 150_000_000, 50_000).unwrap_err();
+        // Enough in all (2,000 each, 1,000 of fee each): too large only.
+        let e = pick(&coins, 50_000_000, 50_000).unwrap_err();
         assert!(
             matches!(e, SelectError::TooLarge { inputs, max: 50_000, .. } if inputs < 60),
             "{e:?}"

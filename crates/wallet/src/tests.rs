@@ -352,6 +352,13 @@ fn a_payment_past_the_size_limit_is_refused_when_planned() {
         }
         other => panic!("expected TooLarge, got {other:?}"),
     }
+    // More than the twenty coins hold: insufficient, whatever the size.
+    match plan(50) {
+        Err(WalletError::InsufficientFunds { available, .. }) => {
+            assert_eq!(available, Amount::from_coins(20).unwrap());
+        }
+        other => panic!("expected InsufficientFunds, got {other:?}"),
+    }
 }
 
 /// A wallet sent 20,000 coins of one base unit (dust anyone can send for

@@ -375,3 +375,46 @@ fn evidence_transactions_are_not_relayed() {
     assert_eq!(e.code(), "evidence-not-relayed");
     assert_eq!(e.class(), ErrorClass::Policy);
 }
+
+/// A dry run (`test_accept`, RPC `testmempoolaccept`) changes nothing even
+/// when the staking view must be rebuilt first: a delegation whose stake
+/// left the pool stays in it (the next insert drops it, not a test), and
+/// the verdict is the rebuilt view's.
+#[test]
+fn test_accept_leaves_the_pool_as_it_is_when_the_staking_view_is_stale() {
+    let mut s = Staked::new();
+    let v = validator(1);
+    let d = s.chain.keys[2].clone();
+    let delegate = |n| {
+        TxKind::Delegate(Delegation {
+            validator: id(&v),
+            amount: amount(n),
+        })
+    };
+    let staked = s.accept(s.tx(0, stake(&v, MIN), &v, FEE)).unwrap();
+    let delegation = s.accept(s.tx(2, delegate(5_000), &d, FEE)).unwrap();
+    // The stake leaves (as the admin page's removal does): the view of
+    // the pool's staking is to be rebuilt, and the delegation no longer
+    // applies.
+    s.pool.remove_with_descendants(&staked);
+    assert!(s.pool.contains(&delegation));
+    let h = s.height();
+    let test = |s: &mut Staked, tx: Transaction| {
+        let c = luminex_mempool::Candidate::new(tx, &s.chain.spec).unwrap();
+        s.pool.test_accept(&c, &s.chain.utxos, h)
+    };
+    let other = validator(3);
+    let unrelated = s.tx(1, stake(&other, MIN), &other, FEE);
+    assert_eq!(test(&mut s, unrelated), Ok(amount(FEE)));
+    assert!(s.pool.contains(&delegation), "a dry run dropped nothing");
+    assert_eq!(s.pool.len(), 1);
+    // Judged on the rebuilt view: the validator is unknown there.
+    let again = s.tx(1, delegate(1_000), &s.chain.keys[1].clone(), FEE);
+    match test(&mut s, again) {
+        Err(MempoolError::Invalid(TxError::Staking(e))) => {
+            assert_eq!(e, StakingError::UnknownValidator(id(&v)))
+        }
+        other => panic!("expected UnknownValidator, got {other:?}"),
+    }
+    assert_eq!(s.pool.len(), 1);
+}

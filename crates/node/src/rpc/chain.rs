@@ -290,7 +290,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     );
     reg(m, "getblockchaininfo", &[], |c, _| {
         let tip = c.node.chain.tip();
-        let (headers, ibd) = download_state(c, tip.height);
+        let (headers, ibd) = download_state(c, tip.header.time(), tip.height);
         let mtp = {
             let parent = c.node.chain.tip_parent();
             let rules = c.node.chain.rules();
@@ -384,22 +384,41 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     });
 }
 
+/// A tip older than this keeps a node in its initial block download, as
+/// Bitcoin Core's `-maxtipage` (24 hours).
+const MAX_TIP_AGE_SECS: u64 = 24 * 60 * 60;
+
 /// The height of the best header known (the tip's, or the last header the
 /// download has queued) and whether the node is still in its initial block
-/// download: downloading, and never seen otherwise since this RPC server
-/// started (as Bitcoin Core's, the flag latches to false).
-fn download_state(c: &RpcContext, height: u64) -> (u64, bool) {
+/// download. It has left it once it is not downloading and either its tip
+/// is less than a day old or a peer's headers have shown it where the chain
+/// is (a node without a network, or configured as lone, has nothing to
+/// download); as Bitcoin Core's, the flag then latches to false. Before
+/// any peer has answered, a node restarted days behind is still in it.
+fn download_state(c: &RpcContext, tip_time: u64, height: u64) -> (u64, bool) {
     use std::sync::atomic::Ordering;
-    let sync = c.node.net.get().map(|n| n.info().sync);
-    let headers = sync.map_or(height, |s| s.target_height.max(height));
+    let info = c.node.net.get().map(|n| n.info());
+    let headers = info
+        .as_ref()
+        .map_or(height, |i| i.sync.target_height.max(height));
     if c.left_ibd.load(Ordering::Relaxed) {
         return (headers, false);
     }
-    let downloading = sync.is_some_and(|s| s.syncing && s.best_peer_height > height);
-    if !downloading {
+    let caught_up = match &info {
+        None => true,
+        Some(i) if i.lone => true,
+        Some(i) => {
+            let downloading = i.sync.syncing && i.sync.best_peer_height > height;
+            let now = c.node.clock.now_millis() / 1000;
+            let recent = now.saturating_sub(tip_time) < MAX_TIP_AGE_SECS;
+            let shown = i.peers.iter().any(|p| p.headers_height.is_some());
+            !downloading && (recent || shown)
+        }
+    };
+    if caught_up {
         c.left_ibd.store(true, Ordering::Relaxed);
     }
-    (headers, downloading)
+    (headers, !caught_up)
 }
 
 /// `gettxout`: an unspent output as Bitcoin Core shows it, or `null` when

@@ -171,14 +171,15 @@ fn name(call: &str) -> &str {
 }
 
 /// `help` without a command: the methods by group, as Bitcoin Core lists
-/// them; with one, its call and purpose.
-fn help(command: Option<&str>) -> Result<String, jsonrpsee::types::ErrorObjectOwned> {
+/// them; with one, its call and purpose (an unknown one is said so, as a
+/// result, as Bitcoin Core answers it).
+fn help(command: Option<&str>) -> String {
     if let Some(cmd) = command {
         return METHODS
             .iter()
             .find(|(_, call, _)| name(call) == cmd)
             .map(|(_, call, what)| format!("{call}\n\n{what}"))
-            .ok_or_else(|| err(codes::MISC, format!("help: unknown command: {cmd}")));
+            .unwrap_or_else(|| format!("help: unknown command: {cmd}"));
     }
     let mut out = String::new();
     let mut group = "";
@@ -193,7 +194,7 @@ fn help(command: Option<&str>) -> Result<String, jsonrpsee::types::ErrorObjectOw
         out.push_str(call);
         out.push('\n');
     }
-    Ok(out.trim_end().to_string())
+    out.trim_end().to_string()
 }
 
 /// Registers `help`.
@@ -209,7 +210,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                 ))
             }
         };
-        Ok(json!(help(command)?))
+        Ok(json!(help(command)))
     });
 }
 
@@ -229,15 +230,15 @@ mod tests {
         assert_eq!(listed, registered);
     }
 
-    /// One command's help names its parameters; an unknown one is -1.
+    /// One command's help names its parameters; an unknown one says so.
     #[test]
     fn help_for_one_command_and_an_unknown_one() {
-        let text = help(Some("gettxout")).unwrap();
+        let text = help(Some("gettxout"));
         assert!(text.starts_with("gettxout \"txid\" n"), "{text}");
-        assert!(help(None)
-            .unwrap()
-            .contains("== Network ==\ngetconnectioncount\n"));
-        let e = help(Some("nosuchmethod")).unwrap_err();
-        assert_eq!(e.code(), codes::MISC);
+        assert!(help(None).contains("== Network ==\ngetconnectioncount\n"));
+        assert_eq!(
+            help(Some("nosuchmethod")),
+            "help: unknown command: nosuchmethod"
+        );
     }
 }

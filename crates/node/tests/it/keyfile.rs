@@ -177,6 +177,16 @@ fn wallet_address_checks_the_keys_and_new_checks_the_scheme() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("do not make the addresses"), "{err}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains(other.trim()));
+    // Marked watch-only as well: still opened, still refused.
+    json["secret"] = serde_json::json!({ "kind": "watch-only" });
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    let out = luminex(d, "", &["wallet", "--wallet", "a", "address"]);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(other.trim()));
 
     // A chain that allows only ML-DSA-65 keys.
     let spec = d.join("narrow.toml");

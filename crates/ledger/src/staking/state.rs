@@ -212,7 +212,8 @@ impl StakingState {
     /// chain bonded with its power as self-bond in base units (ADR 0034:
     /// otherwise the first staker to appear would be elected alone); on a
     /// chain that requires account creation, the allocations' addresses
-    /// are the accounts.
+    /// and the genesis validators' key addresses (where their rewards are
+    /// paid) are the accounts.
     pub fn genesis(spec: &crate::ChainSpec) -> StakingState {
         let mut state = if spec.requires_account_creation() {
             StakingState::with_accounts(spec.genesis_block().txs.iter().flat_map(|tx| {
@@ -233,6 +234,12 @@ impl StakingState {
                 .flat_map(|s| s.validators())
             {
                 if let Some(self_bond) = Amount::from_base(v.power) {
+                    // A validator bonded at genesis holds an account where
+                    // accounts must be created: its rewards are paid to its
+                    // key's address, which nothing else would create.
+                    if spec.requires_account_creation() {
+                        state.accounts.insert(v.public_key.lock());
+                    }
                     state.validators.insert(
                         v.id(),
                         ValidatorStake {

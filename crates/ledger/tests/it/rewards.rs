@@ -671,3 +671,24 @@ fn genesis_bonds_count_in_the_genesis_supply() {
         );
     }
 }
+
+/// Where accounts must be created (`almagill`), each genesis validator's
+/// key address is an account from genesis: its rewards are paid there, and
+/// nothing else could create it (a testnet's validators were never paid).
+/// Elsewhere the state keeps no accounts.
+#[test]
+fn genesis_validators_hold_accounts_where_accounts_must_be_created() {
+    for name in ["nextgen", "almagill"] {
+        let spec = ChainSpec::preset(name).unwrap();
+        let state = StakingState::genesis(&spec);
+        let set = spec.genesis_validators().unwrap();
+        assert!(!set.validators().is_empty(), "{name}");
+        for v in set.validators() {
+            assert_eq!(
+                state.is_account(&v.public_key.lock()),
+                spec.requires_account_creation(),
+                "{name}"
+            );
+        }
+    }
+}

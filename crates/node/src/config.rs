@@ -74,7 +74,10 @@ pub struct NodeArgs {
     /// local networks).
     #[arg(long, env = "LUMINEX_BLOCK_TIME_MS")]
     pub block_time_ms: Option<u64>,
-    /// Address that receives block rewards (default on dev chains: dev key 0).
+    /// Address that receives what this node earns as producer: a block's
+    /// fees and rewards on dev and proof-of-work chains, a reporter's share
+    /// of a slash on BFT ones (default: a validator's own key's address;
+    /// otherwise development key 0, whose private key is public).
     #[arg(long, env = "LUMINEX_PRODUCER_ADDRESS")]
     pub producer_address: Option<String>,
     /// Mempool size cap in MiB (default 512).

@@ -43,6 +43,26 @@ pub fn open_existing_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
     open_chain(cfg)
 }
 
+/// Where what this node earns as producer goes (a block's fees on dev
+/// chains, a reporter's share of a slash on BFT ones): `given` (the
+/// `--producer-address`); else a validator's own key's address, where its
+/// stake's rewards go too; else the chain's first development key, whose
+/// private key everyone has — for `dev`-style chains only.
+fn producer_lock(
+    spec: &luminex_ledger::ChainSpec,
+    given: Option<&str>,
+    validator_key: Option<&luminex_crypto::SigningKey>,
+) -> anyhow::Result<luminex_primitives::Lock> {
+    Ok(match (given, validator_key) {
+        (Some(a), _) => spec.parse_address(a).context("--producer-address")?.lock,
+        (None, Some(key)) => key.public_key().lock(),
+        (None, None) => spec
+            .dev_key(0)
+            .map(|k| k.public_key().lock())
+            .context("this chain has no dev keys: set --producer-address")?,
+    })
+}
+
 /// How one run of the node ended.
 enum Exit {
     /// SIGINT or SIGTERM.
@@ -76,25 +96,51 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     let restart = Arc::new(tokio::sync::Notify::new());
     let stop_requested = Arc::new(tokio::sync::Notify::new());
     let chain = Arc::new(open_chain(&cfg)?);
-    let reward_lock = match &cfg.producer_address {
-        Some(a) => {
-            cfg.spec
-                .parse_address(a)
-                .context("--producer-address")?
-                .lock
-        }
-        None => cfg
-            .spec
-            .dev_key(0)
-            .map(|k| k.public_key().lock())
-            .context("this chain has no dev keys: set --producer-address")?,
+    // What produces blocks: a miner, the dev timer, or the BFT engine.
+    let (is_pow, is_bft) = match cfg.spec.consensus {
+        ConsensusKind::Pow => (true, false),
+        ConsensusKind::Dev => (false, false),
+        ConsensusKind::Bft => (false, true),
     };
+    let validator_key = match (&cfg.validator_key, cfg.dev_validator) {
+        _ if !is_bft && (cfg.validator_key.is_some() || cfg.dev_validator.is_some()) => {
+            anyhow::bail!(
+                "--validator-key and --dev-validator need a BFT chain; {} is not one",
+                cfg.spec.name
+            )
+        }
+        // A node told not to produce follows the chain and signs nothing,
+        // whatever key its configuration names (a follower sharing a
+        // validator's configuration must never vote in its name).
+        (Some(_), _) | (_, Some(_)) if !cfg.produce => {
+            tracing::warn!("--no-produce: the validator key is not used; this node only follows");
+            None
+        }
+        (Some(path), _) => Some(crate::consensus::read_validator_key(path, &cfg.spec)?),
+        (None, Some(i)) => Some(luminex_crypto::SigningKey::from_seed(
+            cfg.spec.default_scheme,
+            &luminex_ledger::ChainSpec::dev_validator_seed(i),
+        )),
+        (None, None) => None,
+    };
+    let reward_lock = producer_lock(
+        &cfg.spec,
+        cfg.producer_address.as_deref(),
+        validator_key.as_ref(),
+    )?;
     // Where accounts must be created, a block paying an uncreated address
     // is invalid: a producer paid there would only make blocks the others
     // refuse.
     if cfg.spec.requires_account_creation() && !chain.with_staking(|s| s.is_account(&reward_lock)) {
+        let whose = if cfg.producer_address.is_some() {
+            "--producer-address"
+        } else if validator_key.is_some() {
+            "the validator's own address (where its producer rewards go unless --producer-address says otherwise)"
+        } else {
+            "development key 0 (the default --producer-address)"
+        };
         anyhow::bail!(
-            "--producer-address {} is not a created account on {}: create it first (`luminex wallet create-account`)",
+            "{whose} {} is not a created account on {}: create it first (`luminex wallet create-account`)",
             cfg.spec.address(reward_lock),
             cfg.spec.name
         );
@@ -156,33 +202,6 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     let miner_lock = match &cfg.miner_address {
         Some(a) => Some(cfg.spec.parse_address(a).context("--miner-address")?.lock),
         None => None,
-    };
-    // What produces blocks: a miner, the dev timer, or the BFT engine.
-    let (is_pow, is_bft) = match cfg.spec.consensus {
-        ConsensusKind::Pow => (true, false),
-        ConsensusKind::Dev => (false, false),
-        ConsensusKind::Bft => (false, true),
-    };
-    let validator_key = match (&cfg.validator_key, cfg.dev_validator) {
-        _ if !is_bft && (cfg.validator_key.is_some() || cfg.dev_validator.is_some()) => {
-            anyhow::bail!(
-                "--validator-key and --dev-validator need a BFT chain; {} is not one",
-                cfg.spec.name
-            )
-        }
-        // A node told not to produce follows the chain and signs nothing,
-        // whatever key its configuration names (a follower sharing a
-        // validator's configuration must never vote in its name).
-        (Some(_), _) | (_, Some(_)) if !cfg.produce => {
-            tracing::warn!("--no-produce: the validator key is not used; this node only follows");
-            None
-        }
-        (Some(path), _) => Some(crate::consensus::read_validator_key(path, &cfg.spec)?),
-        (None, Some(i)) => Some(luminex_crypto::SigningKey::from_seed(
-            cfg.spec.default_scheme,
-            &luminex_ledger::ChainSpec::dev_validator_seed(i),
-        )),
-        (None, None) => None,
     };
     if cfg.mine && !is_pow {
         anyhow::bail!(
@@ -602,6 +621,32 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A validator's producer rewards (a reporter's share of a slash) go to
+    /// its own address unless one is given; a node with neither pays
+    /// development key 0; a malformed address is an error naming the flag.
+    #[test]
+    fn a_validator_earns_at_its_own_address_by_default() {
+        let spec = luminex_ledger::ChainSpec::preset("nextgen").unwrap();
+        let key = luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[7; 32]);
+        assert_eq!(
+            producer_lock(&spec, None, Some(&key)).unwrap(),
+            key.public_key().lock()
+        );
+        let other = luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[8; 32]);
+        let given = spec.address(other.public_key().lock()).to_string();
+        assert_eq!(
+            producer_lock(&spec, Some(&given), Some(&key)).unwrap(),
+            other.public_key().lock()
+        );
+        let dev = luminex_ledger::ChainSpec::preset("dev").unwrap();
+        assert_eq!(
+            producer_lock(&dev, None, None).unwrap(),
+            dev.dev_key(0).unwrap().public_key().lock()
+        );
+        let e = producer_lock(&spec, Some("nonsense"), None).unwrap_err();
+        assert!(format!("{e:#}").contains("--producer-address"), "{e:#}");
+    }
 
     #[test]
     fn the_settings_page_shows_no_secret() {

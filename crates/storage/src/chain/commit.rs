@@ -62,6 +62,7 @@ impl ChainStore {
             record.chain_work,
             &connected,
             &coins,
+            staking.as_ref().map_or(&[][..], |s| &s.released),
             self.indexes,
             !stored,
             &mut keys,
@@ -246,9 +247,11 @@ impl ChainStore {
         let mut changes = disconnect_block_with_ids(&block, tip.height, undo, txids);
         let spent_coins: HashMap<OutPoint, Coin> = undo.spent.iter().copied().collect();
         let mut b = Batch::new();
-        if let Some(s) = self.disconnect_staking(&tip.hash, &mut b)? {
-            changes.spent.extend(s.released);
-        }
+        let released = self
+            .disconnect_staking(&tip.hash, &mut b)?
+            .map(|s| s.released)
+            .unwrap_or_default();
+        changes.spent.extend(released.iter().copied());
         b.delete(HEIGHTS, &tip.height);
         // The undo data stays: if the process stops before the UTXO cache
         // is next flushed, the `utxos` keyspace may still be current to
@@ -263,7 +266,15 @@ impl ChainStore {
         // The address-UTXO index changes with the UTXO set, in the cache.
         let mut keys = IndexKeys::default();
         if self.indexes.address {
-            for (key, _) in address_deltas(&block, txids, tip.height, &spent_coins, &mut keys) {
+            let deltas = address_deltas(
+                &block,
+                txids,
+                tip.height,
+                &spent_coins,
+                &released,
+                &mut keys,
+            );
+            for (key, _) in deltas {
                 b.delete(ADDRESS_TXS, &key);
             }
         }
@@ -316,6 +327,7 @@ pub(super) fn address_deltas(
     txids: &[Hash],
     height: u64,
     spent: &HashMap<OutPoint, Coin>,
+    released: &[(OutPoint, Coin)],
     keys: &mut IndexKeys,
 ) -> Vec<(AddressTxKey, AddressDelta)> {
     let mut created: HashMap<OutPoint, TxOut> = HashMap::new();
@@ -354,6 +366,39 @@ pub(super) fn address_deltas(
             ));
         }
     }
+    // Coins the ledger pays at this block (ADR 0031: matured unbonding
+    // entries under their unbonding transaction's txid, rewards under the
+    // coinbase's) are received at this height like any output: without them
+    // an address's history would not add up to its balance. A row of the
+    // same address and txid (a reward beside a coinbase output) takes them
+    // in, so each key is written once.
+    if released.is_empty() {
+        return out;
+    }
+    let mut at: HashMap<(Hash, Hash), usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| ((k.address, k.txid), i))
+        .collect();
+    for (op, coin) in released {
+        let address = keys.of(&coin.output.lock);
+        let i = *at.entry((address, op.txid)).or_insert_with(|| {
+            out.push((
+                AddressTxKey {
+                    address,
+                    height,
+                    txid: op.txid,
+                },
+                AddressDelta::default(),
+            ));
+            out.len() - 1
+        });
+        let d = &mut out[i].1;
+        d.received = d
+            .received
+            .checked_add(coin.output.amount)
+            .unwrap_or(Amount::MAX);
+    }
     out
 }
 
@@ -383,6 +428,7 @@ pub(super) fn connect_batch(
     chain_work: U256,
     c: &Connected,
     coins: &HashMap<OutPoint, Coin>,
+    released: &[(OutPoint, Coin)],
     indexes: IndexSet,
     write_body: bool,
     keys: &mut IndexKeys,
@@ -417,7 +463,7 @@ pub(super) fn connect_batch(
     b.put(HEIGHTS, &height, &hash);
     b.put(UNDO, &hash, &c.undo);
     if indexes.address {
-        for (key, delta) in address_deltas(block, &c.txids, height, coins, keys) {
+        for (key, delta) in address_deltas(block, &c.txids, height, coins, released, keys) {
             b.put(ADDRESS_TXS, &key, &delta);
         }
     }

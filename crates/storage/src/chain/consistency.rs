@@ -88,10 +88,7 @@ impl ChainStore {
                     },
                 );
             }
-            for (key, delta) in address_deltas(&block, &connected.txids, height, &spent, &mut keys)
-            {
-                history.insert(key.to_key(), delta);
-            }
+            let mut released = Vec::new();
             if self.stakes() && prev.is_some() {
                 let signers = self.commit_signers(&block, height)?;
                 let undo = replayed.apply_block_with(
@@ -102,8 +99,20 @@ impl ChainStore {
                     &self.spec,
                     signers.as_ref(),
                 )?;
-                connected.changes.created.extend(undo.released);
+                released = undo.released;
             }
+            let deltas = address_deltas(
+                &block,
+                &connected.txids,
+                height,
+                &spent,
+                &released,
+                &mut keys,
+            );
+            for (key, delta) in deltas {
+                history.insert(key.to_key(), delta);
+            }
+            connected.changes.created.extend(released);
             connected.changes.apply_to(&mut utxos);
             prev = Some(block.header);
         }

@@ -470,6 +470,7 @@ impl ChainStore {
                     U256::ZERO,
                     &c,
                     &HashMap::new(),
+                    &[],
                     options.indexes,
                     true,
                     &mut keys,

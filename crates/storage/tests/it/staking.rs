@@ -117,6 +117,14 @@ fn staking_state_is_stored_with_blocks_and_survives_reopen_and_disconnect() {
     expected.insert(released, coin_out);
     assert_eq!(store.all_utxos().unwrap(), expected);
     store.check_consistency().unwrap();
+    // The payout address's history has the release, at the height it was
+    // paid and under the unbonding transaction's txid: it adds up to the
+    // balance.
+    let history = store.address_history(&lock_of(&v), None, 10).unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!((history[0].height, history[0].txid), (4, released.txid));
+    assert_eq!(history[0].received, Amount::from_base(MIN).unwrap());
+    assert_eq!(history[0].sent, Amount::ZERO);
 
     // An unclean close: the state loads from its keyspace, the UTXO set
     // is brought up to the tip again, release included.
@@ -132,6 +140,10 @@ fn staking_state_is_stored_with_blocks_and_survives_reopen_and_disconnect() {
     store.disconnect_tip().unwrap();
     assert_eq!(store.coin(&released).unwrap(), None);
     assert_eq!(store.with_staking(|s| s.total_unbonding()), u128::from(MIN));
+    assert!(store
+        .address_history(&lock_of(&v), None, 10)
+        .unwrap()
+        .is_empty());
     store.disconnect_tip().unwrap();
     store.disconnect_tip().unwrap();
     assert_eq!(store.with_staking(|s| s.bonded_power(&id)), 2 * MIN);
@@ -254,6 +266,13 @@ fn rewards_connect_and_disconnect_exactly() {
     assert_eq!(store.with_staking(|s| s.pot()), Amount::ZERO);
     supply_ok(&store);
     store.check_consistency().unwrap();
+    // The reward is in the recipient's history under the coinbase's txid.
+    let history = store.address_history(&lock_of(&n), None, 10).unwrap();
+    let row = history
+        .iter()
+        .find(|r| r.txid == paid.txid)
+        .expect("the reward in the history");
+    assert_eq!((row.height, row.received), (3, reward.output.amount));
 
     // An unclean close: the pot, heartbeat and paid coin come back.
     let state = store.staking_state();

@@ -38,6 +38,11 @@ pub const METHODS: &[(&str, &str, &str)] = &[
     ),
     (
         "Blockchain",
+        "getblockstats hash_or_height ( stats )",
+        "A block's fees, fee rates, sizes and counts (base units), or only the stats named.",
+    ),
+    (
+        "Blockchain",
         "getchaintips",
         "The main chain's tip and the last block of each side branch held.",
     ),

@@ -16,6 +16,7 @@ pub mod help;
 pub mod mempool;
 pub mod mining;
 pub mod network;
+pub mod stats;
 pub mod transport;
 pub mod util;
 
@@ -230,6 +231,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     mempool::register(&mut m);
     mining::register(&mut m);
     network::register(&mut m);
+    stats::register(&mut m);
     util::register(&mut m);
     help::register(&mut m);
     m

@@ -49,6 +49,16 @@ impl ChainStore {
         Ok(out)
     }
 
+    /// What a stored block spent from before it (its undo data: every coin
+    /// with its outpoint), from the recent blocks when kept there; `None`
+    /// for a block never connected (a side branch's) or genesis.
+    pub fn block_undo(&self, hash: &Hash) -> Result<Option<BlockUndo>, StoreError> {
+        if let Some((_, main)) = self.recent.main(hash) {
+            return Ok(Some(main.undo.clone()));
+        }
+        self.kv.get(UNDO, hash)
+    }
+
     /// The header record of a block.
     pub fn header(&self, hash: &Hash) -> Result<Option<HeaderRecord>, StoreError> {
         self.kv.get(HEADERS, hash)

@@ -1,0 +1,319 @@
+//! `getblockstats`: a block's fees, fee rates, sizes and counts, as
+//! Bitcoin Core computes them (amounts in base units, as Core's are in
+//! satoshis; fee rates in base units per byte, Core's per virtual byte).
+
+use std::collections::HashMap;
+
+use jsonrpsee::RpcModule;
+use luminex_primitives::{Encode, Hash, OutPoint, TxOut};
+use serde_json::{json, Map, Value};
+
+use super::{codes, err, param_hash, reg, RpcContext, RpcResult};
+use luminex_service::Node;
+
+/// The statistics, in the order Bitcoin Core lists them.
+const STATS: &[&str] = &[
+    "avgfee",
+    "avgfeerate",
+    "avgtxsize",
+    "blockhash",
+    "feerate_percentiles",
+    "height",
+    "ins",
+    "maxfee",
+    "maxfeerate",
+    "maxtxsize",
+    "medianfee",
+    "mediantxsize",
+    "minfee",
+    "minfeerate",
+    "mintxsize",
+    "outs",
+    "subsidy",
+    "time",
+    "total_out",
+    "total_size",
+    "totalfee",
+    "txs",
+    "utxo_increase",
+];
+
+/// The median of `v` (sorted here), the mean of the two middle values
+/// when even, truncated: Core's `CalculateTruncatedMedian`.
+fn median(v: &mut [u64]) -> u64 {
+    v.sort_unstable();
+    match v.len() {
+        0 => 0,
+        n if n % 2 == 0 => (v[n / 2 - 1] + v[n / 2]) / 2,
+        n => v[n / 2],
+    }
+}
+
+/// The fee rates at which the transactions' cumulative size, cheapest
+/// first, passes 10, 25, 50, 75 and 90 % of the total: Core's
+/// `feerate_percentiles` (weighted by size, not by count).
+fn percentiles(mut rates: Vec<(u64, u64)>) -> [u64; 5] {
+    rates.sort_unstable();
+    let total: u64 = rates.iter().map(|r| r.1).sum();
+    let marks = [10u64, 25, 50, 75, 90].map(|p| total * p / 100);
+    let mut out = [0u64; 5];
+    let (mut next, mut sum) = (0, 0u64);
+    for (rate, size) in &rates {
+        sum += size;
+        while next < 5 && sum >= marks[next] {
+            out[next] = *rate;
+            next += 1;
+        }
+    }
+    for o in out.iter_mut().skip(next) {
+        *o = rates.last().map_or(0, |r| r.0);
+    }
+    out
+}
+
+/// Every statistic of the block `hash`.
+fn block_stats(node: &Node, hash: &Hash) -> RpcResult {
+    let block = node
+        .chain
+        .block(hash)
+        .map_err(|e| err(codes::MISC, e.to_string()))?
+        .ok_or_else(|| err(codes::NOT_FOUND, "Block not found"))?;
+    let record = node
+        .chain
+        .header(hash)
+        .map_err(|e| err(codes::MISC, e.to_string()))?
+        .ok_or_else(|| err(codes::NOT_FOUND, "Block not found"))?;
+    let spent = match node
+        .chain
+        .block_undo(hash)
+        .map_err(|e| err(codes::MISC, e.to_string()))?
+    {
+        Some(undo) => undo.spent,
+        None if record.height == 0 => Vec::new(),
+        None => {
+            return Err(err(
+                codes::MISC,
+                "Can't read undo data from disk: the block was never connected",
+            ))
+        }
+    };
+    let mut coins: HashMap<OutPoint, TxOut> =
+        spent.into_iter().map(|(op, c)| (op, c.output)).collect();
+    let (mut ins, mut outs, mut total_out, mut total_size) = (0u64, 0u64, 0u128, 0u64);
+    let (mut fees, mut sizes, mut rates) = (Vec::new(), Vec::new(), Vec::new());
+    for tx in &block.txs {
+        let txid = tx.txid();
+        outs += tx.outputs.len() as u64;
+        if !tx.is_coinbase() {
+            let size = tx.encoded_len() as u64;
+            let inputs: u128 = tx
+                .inputs
+                .iter()
+                .filter_map(|i| coins.get(i))
+                .map(|o| u128::from(o.amount.base()))
+                .sum();
+            let out: u128 = tx.outputs.iter().map(|o| u128::from(o.amount.base())).sum();
+            let bonded = u128::from(tx.kind.bonded().base());
+            let fee = u64::try_from(inputs.saturating_sub(out + bonded)).unwrap_or(u64::MAX);
+            ins += tx.inputs.len() as u64;
+            total_out += out;
+            total_size += size;
+            fees.push(fee);
+            sizes.push(size);
+            rates.push((fee / size.max(1), size));
+        }
+        for (vout, o) in tx.outputs.iter().enumerate() {
+            coins.insert(
+                OutPoint {
+                    txid,
+                    vout: vout as u32,
+                },
+                *o,
+            );
+        }
+    }
+    let n = fees.len() as u64;
+    let totalfee: u64 = fees.iter().sum();
+    let avg = |sum: u64| sum.checked_div(n).unwrap_or(0);
+    let rate_values: Vec<u64> = rates.iter().map(|r| r.0).collect();
+    Ok(json!({
+        "avgfee": avg(totalfee),
+        "avgfeerate": totalfee.checked_div(total_size).unwrap_or(0),
+        "avgtxsize": avg(total_size),
+        "blockhash": hash.to_string(),
+        "feerate_percentiles": percentiles(rates),
+        "height": record.height,
+        "ins": ins,
+        "maxfee": fees.iter().max().copied().unwrap_or(0),
+        "maxfeerate": rate_values.iter().max().copied().unwrap_or(0),
+        "maxtxsize": sizes.iter().max().copied().unwrap_or(0),
+        "medianfee": median(&mut fees.clone()),
+        "mediantxsize": median(&mut sizes.clone()),
+        "minfee": fees.iter().min().copied().unwrap_or(0),
+        "minfeerate": rate_values.iter().min().copied().unwrap_or(0),
+        "mintxsize": sizes.iter().min().copied().unwrap_or(0),
+        "outs": outs,
+        "subsidy": node.spec.subsidy(record.height).base(),
+        "time": record.header.time(),
+        "total_out": u64::try_from(total_out).unwrap_or(u64::MAX),
+        "total_size": total_size,
+        "totalfee": totalfee,
+        "txs": block.txs.len(),
+        "utxo_increase": outs as i64 - ins as i64,
+    }))
+}
+
+/// Registers `getblockstats`.
+pub(super) fn register(m: &mut RpcModule<RpcContext>) {
+    reg(m, "getblockstats", &["hash_or_height", "stats"], |c, p| {
+        let hash = match p.first() {
+            Some(Value::Number(_)) => {
+                let height = super::req_u64(&p, 0, "hash_or_height")?;
+                let tip = c.node.chain.tip().height;
+                c.node
+                    .chain
+                    .hash_at(height)
+                    .map_err(|e| err(codes::MISC, e.to_string()))?
+                    .ok_or_else(|| {
+                        err(
+                            codes::INVALID_PARAMETER,
+                            format!("Target block height {height} after current tip {tip}"),
+                        )
+                    })?
+            }
+            Some(Value::String(_)) => param_hash(p.first().cloned(), "hash_or_height")?,
+            None | Some(Value::Null) => {
+                return Err(err(
+                    codes::MISC,
+                    "missing required parameter hash_or_height",
+                ))
+            }
+            Some(v) => {
+                return Err(err(
+                    codes::TYPE,
+                    format!(
+                        "hash_or_height: JSON value {v} is not of expected type string or number"
+                    ),
+                ))
+            }
+        };
+        let wanted: Option<Vec<String>> = match p.get(1) {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(a)) => Some(
+                a.iter()
+                    .map(|v| {
+                        v.as_str()
+                            .filter(|s| STATS.contains(s))
+                            .map(str::to_string)
+                            .ok_or_else(|| {
+                                err(
+                                    codes::INVALID_PARAMETER,
+                                    format!(
+                                        "Invalid selected statistic '{}'",
+                                        v.as_str().unwrap_or(&v.to_string())
+                                    ),
+                                )
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Some(v) => {
+                return Err(err(
+                    codes::TYPE,
+                    format!("stats: JSON value {v} is not of expected type array"),
+                ))
+            }
+        };
+        let all = block_stats(&c.node, &hash)?;
+        Ok(match wanted {
+            None => all,
+            Some(names) => {
+                let mut o = Map::new();
+                for n in names {
+                    o.insert(n.clone(), all[&n].clone());
+                }
+                Value::Object(o)
+            }
+        })
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonrpsee::core::params::ArrayParams;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::rpc::{module, RpcContext};
+
+    fn params(v: Value) -> ArrayParams {
+        let mut p = ArrayParams::new();
+        for x in v.as_array().unwrap() {
+            p.insert(x.clone()).unwrap();
+        }
+        p
+    }
+
+    #[test]
+    fn medians_and_size_weighted_percentiles() {
+        assert_eq!(median(&mut [5, 1, 3]), 3);
+        assert_eq!(median(&mut [4, 1, 3, 2]), 2);
+        assert_eq!(median(&mut []), 0);
+        // Rate 1 over 90 bytes, rate 10 over 10: the 90th percentile of
+        // size is still at rate 1.
+        assert_eq!(percentiles(vec![(10, 10), (1, 90)]), [1, 1, 1, 1, 1]);
+        assert_eq!(percentiles(vec![(10, 50), (1, 50)]), [1, 1, 1, 10, 10]);
+        assert_eq!(percentiles(Vec::new()), [0; 5]);
+    }
+
+    /// A block with one payment: its fee is the pool's, every fee
+    /// statistic agrees, by height or hash; a selection returns only the
+    /// statistics named; genesis has none; bad arguments are Core's errors.
+    #[tokio::test]
+    async fn getblockstats_of_a_block_with_one_payment() {
+        let node = luminex_service::testkit::memory_node();
+        let tx = luminex_service::testkit::dev_payment(&node, 2);
+        let txid = node.submit(tx.clone()).unwrap();
+        let fee = node.mempool.read().get(&txid).unwrap().fee.base();
+        let block = node.produce_block().unwrap();
+        let m = module(RpcContext::new(node.clone(), None));
+        let s: Value = m.call("getblockstats", params(json!([1]))).await.unwrap();
+        assert_eq!(s["txs"], 2, "{s}");
+        assert_eq!(s["totalfee"], fee, "{s}");
+        assert_eq!(s["minfee"], fee);
+        assert_eq!(s["maxfee"], fee);
+        assert_eq!(s["medianfee"], fee);
+        assert_eq!(s["ins"], tx.inputs.len());
+        assert_eq!(s["total_size"], tx.encoded_len());
+        let rate = fee / tx.encoded_len() as u64;
+        assert_eq!(
+            s["feerate_percentiles"],
+            json!([rate, rate, rate, rate, rate])
+        );
+        assert_eq!(s["blockhash"], block.hash().to_string());
+        let by_hash: Value = m
+            .call("getblockstats", params(json!([block.hash().to_string()])))
+            .await
+            .unwrap();
+        assert_eq!(by_hash, s);
+        let some: Value = m
+            .call("getblockstats", params(json!([1, ["totalfee", "txs"]])))
+            .await
+            .unwrap();
+        assert_eq!(some, json!({ "totalfee": fee, "txs": 2 }));
+        let genesis: Value = m.call("getblockstats", params(json!([0]))).await.unwrap();
+        assert_eq!(genesis["totalfee"], 0, "{genesis}");
+        for (args, code) in [
+            (json!([99]), codes::INVALID_PARAMETER),
+            (json!([1, ["nosuchstat"]]), codes::INVALID_PARAMETER),
+            (json!([Hash::ZERO.to_string()]), codes::NOT_FOUND),
+            (json!([true]), codes::TYPE),
+        ] {
+            let e = m
+                .call::<_, Value>("getblockstats", params(args.clone()))
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains(&code.to_string()), "{args}: {e}");
+        }
+    }
+}

@@ -383,6 +383,31 @@ impl Mempool {
         Ok(inputs)
     }
 
+    /// [`Mempool::check`] again (the pool or chain may have changed since),
+    /// the signatures if the cache does not know them (callers verify
+    /// first; this keeps admission safe if one does not), and the fee rate
+    /// the pool orders `c` by. An authority change pays no fee and goes
+    /// first: it is rare, small and bounded by the authorities who sign it,
+    /// and a chain whose validators must change should not wait behind
+    /// fee-paying load.
+    fn checked_rate(
+        &self,
+        c: &Candidate,
+        chain: &impl UtxoView,
+        height: u64,
+    ) -> Result<(InputCheck, u64), MempoolError> {
+        let check = self.check(c, chain, height)?;
+        if !self.cache.contains(&c.wtxid) {
+            c.verify(&check, &self.cache, &self.genesis)?;
+        }
+        let rate = if c.tx.authority_change().is_some() {
+            u64::MAX
+        } else {
+            fee_rate(check.fee, c.size)
+        };
+        Ok((check, rate))
+    }
+
     /// Adds a candidate whose signatures verified, re-checking its inputs
     /// (the pool or chain may have changed since [`Mempool::check`]).
     pub fn insert(
@@ -391,19 +416,7 @@ impl Mempool {
         chain: &impl UtxoView,
         height: u64,
     ) -> Result<(), MempoolError> {
-        let check = self.check(&c, chain, height)?;
-        if !self.cache.contains(&c.wtxid) {
-            // Callers verify first; this keeps `insert` safe if one does not.
-            c.verify(&check, &self.cache, &self.genesis)?;
-        }
-        // An authority change pays no fee and goes first: it is rare, small
-        // and bounded by the authorities who sign it, and a chain whose
-        // validators must change should not wait behind fee-paying load.
-        let rate = if c.tx.authority_change().is_some() {
-            u64::MAX
-        } else {
-            fee_rate(check.fee, c.size)
-        };
+        let (check, rate) = self.checked_rate(&c, chain, height)?;
         // What leaves to make room is decided before anything changes: a
         // newcomer refused as `Full` evicts nothing.
         let evict = self.eviction_for(&c, rate)?;
@@ -458,15 +471,7 @@ impl Mempool {
         chain: &impl UtxoView,
         height: u64,
     ) -> Result<Amount, MempoolError> {
-        let check = self.check(c, chain, height)?;
-        if !self.cache.contains(&c.wtxid) {
-            c.verify(&check, &self.cache, &self.genesis)?;
-        }
-        let rate = if c.tx.authority_change().is_some() {
-            u64::MAX
-        } else {
-            fee_rate(check.fee, c.size)
-        };
+        let (check, rate) = self.checked_rate(c, chain, height)?;
         self.eviction_for(c, rate)?;
         if let Some(pool) = self.staking.as_mut() {
             if StakingPool::concerns(&c.tx, &self.spec) {

@@ -171,7 +171,10 @@ impl Node {
         }
     }
 
-    fn admit(&self, tx: Transaction) -> Result<Hash, MempoolError> {
+    /// Every check of admission before the pool's own, signatures
+    /// verified outside the pool's lock: the candidate and the height of the
+    /// block it would go into.
+    fn verified(&self, tx: Transaction) -> Result<(Candidate, u64), MempoolError> {
         if let Some(why) = self.chain.halted() {
             return Err(MempoolError::Halted(why));
         }
@@ -184,10 +187,15 @@ impl Node {
         }
         self.count_verifications(&c);
         c.verify(&check, &self.cache, &self.chain.genesis_hash())?;
+        Ok((c, height))
+    }
+
+    fn admit(&self, tx: Transaction) -> Result<Hash, MempoolError> {
+        let (c, _) = self.verified(tx)?;
         let txid = c.txid;
         self.mempool
             .write()
-            .insert(c, &view, self.chain.tip().height + 1)?;
+            .insert(c, &StoreView(&self.chain), self.chain.tip().height + 1)?;
         Ok(txid)
     }
 
@@ -197,19 +205,11 @@ impl Node {
     /// then the pool's own verdict ([`Mempool::test_accept`]). Returns the
     /// candidate (its ids and size) and the fee it pays.
     pub fn test_accept(&self, tx: Transaction) -> Result<(Candidate, Amount), MempoolError> {
-        if let Some(why) = self.chain.halted() {
-            return Err(MempoolError::Halted(why));
-        }
-        let c = Candidate::new(tx, &self.spec)?;
-        let view = StoreView(&self.chain);
-        let height = self.chain.tip().height + 1;
-        let check = self.mempool.read().check(&c, &view, height)?;
-        if c.tx.authority_change().is_some() {
-            self.check_authority(&c.tx, height)?;
-        }
-        self.count_verifications(&c);
-        c.verify(&check, &self.cache, &self.chain.genesis_hash())?;
-        let fee = self.mempool.write().test_accept(&c, &view, height)?;
+        let (c, height) = self.verified(tx)?;
+        let fee = self
+            .mempool
+            .write()
+            .test_accept(&c, &StoreView(&self.chain), height)?;
         Ok((c, fee))
     }
 

@@ -301,19 +301,12 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
 
 #[cfg(test)]
 mod tests {
-    use jsonrpsee::core::params::ArrayParams;
     use luminex_primitives::Encode;
     use serde_json::{json, Value};
 
     use crate::rpc::{module, RpcContext};
 
-    fn params(v: Value) -> ArrayParams {
-        let mut p = ArrayParams::new();
-        for x in v.as_array().unwrap() {
-            p.insert(x.clone()).unwrap();
-        }
-        p
-    }
+    use crate::rpc::params_of as params;
 
     /// `testmempoolaccept` with a `maxfeerate` below what the transaction
     /// pays refuses it as `max-fee-exceeded`, 0 means no limit, and a

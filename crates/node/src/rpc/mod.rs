@@ -224,6 +224,16 @@ pub(crate) fn reg(
         .expect("method names are unique");
 }
 
+/// Positional parameters from a JSON array, for tests calling methods.
+#[cfg(test)]
+pub(crate) fn params_of(v: Value) -> jsonrpsee::core::params::ArrayParams {
+    let mut p = jsonrpsee::core::params::ArrayParams::new();
+    for x in v.as_array().expect("an array of parameters") {
+        p.insert(x.clone()).expect("a JSON value serialises");
+    }
+    p
+}
+
 /// The RPC methods over `ctx`.
 pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     let mut m = RpcModule::new(ctx);

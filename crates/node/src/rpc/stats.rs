@@ -240,19 +240,12 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
 
 #[cfg(test)]
 mod tests {
-    use jsonrpsee::core::params::ArrayParams;
     use serde_json::{json, Value};
 
     use super::*;
     use crate::rpc::{module, RpcContext};
 
-    fn params(v: Value) -> ArrayParams {
-        let mut p = ArrayParams::new();
-        for x in v.as_array().unwrap() {
-            p.insert(x.clone()).unwrap();
-        }
-        p
-    }
+    use crate::rpc::params_of as params;
 
     #[test]
     fn medians_and_size_weighted_percentiles() {

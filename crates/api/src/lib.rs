@@ -525,6 +525,10 @@ async fn transaction(
         })
         .collect();
     let fee = node.fee_of(&tx).map(|f| f.base());
+    let ledger_payouts = match height {
+        Some(h) => ledger_payouts(&node, &tx, &txid, h)?,
+        None => Vec::new(),
+    };
     Ok(Json(TxJson {
         txid: txid.to_string(),
         wtxid: tx.wtxid().to_string(),
@@ -553,7 +557,77 @@ async fn transaction(
                 multisig: MultisigJson::of(&o.lock),
             })
             .collect(),
+        ledger_payouts,
     }))
+}
+
+/// What the ledger pays for the confirmed transaction `tx` (at `height`): the rewards its block paid under a coinbase's txid, or the
+/// release of an `unstake`/`undelegate` — pending in the staking state, or
+/// paid by the block at its release height.
+fn ledger_payouts(
+    node: &Node,
+    tx: &luminex_primitives::Transaction,
+    txid: &luminex_primitives::Hash,
+    height: u64,
+) -> Result<Vec<LedgerPayoutJson>, ApiError> {
+    use luminex_primitives::TxKind;
+    let json = |op: &luminex_primitives::OutPoint,
+                amount: luminex_primitives::Amount,
+                lock,
+                kind: &str,
+                height,
+                status: &str| LedgerPayoutJson {
+        vout: op.vout,
+        amount: amount.base(),
+        amount_coins: amount.to_string(),
+        address: node.spec.address(lock).to_string(),
+        kind: kind.into(),
+        height,
+        status: status.into(),
+    };
+    let paid_at = |h: u64, kind: &str, only: &dyn Fn(&luminex_primitives::OutPoint) -> bool| {
+        let Some(hash) = node.chain.hash_at(h)? else {
+            return Ok::<_, ApiError>(Vec::new());
+        };
+        Ok(node
+            .chain
+            .ledger_payouts(&hash)?
+            .iter()
+            .filter(|(op, _)| only(op))
+            .map(|(op, c)| json(op, c.output.amount, c.output.lock, kind, h, "paid"))
+            .collect())
+    };
+    match &tx.kind {
+        TxKind::Coinbase { .. } => paid_at(height, "reward", &|op| op.txid == *txid),
+        TxKind::Unstake(_) | TxKind::Undelegate(_) => {
+            let Some(params) = &node.spec.staking else {
+                return Ok(Vec::new());
+            };
+            let release = luminex_ledger::staking::release_outpoint(tx, txid);
+            let pending: Vec<LedgerPayoutJson> = node.chain.with_staking(|s| {
+                s.unbonding()
+                    .filter(|(k, _)| k.outpoint == release)
+                    .map(|(k, e)| {
+                        json(
+                            &release,
+                            e.amount,
+                            e.payout,
+                            "unbonding",
+                            k.release_height,
+                            "pending",
+                        )
+                    })
+                    .collect()
+            });
+            if !pending.is_empty() {
+                return Ok(pending);
+            }
+            paid_at(height + params.unbonding_blocks, "unbonding", &|op| {
+                *op == release
+            })
+        }
+        _ => Ok(Vec::new()),
+    }
 }
 
 #[utoipa::path(get, path = "/blocks/{id}", tag = "explorer",

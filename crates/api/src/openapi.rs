@@ -91,6 +91,7 @@ use luminex_service::Node;
         Problem,
         InputJson,
         OutputJson,
+        LedgerPayoutJson,
         MultisigJson,
         AuthorityJson,
         TxJson,

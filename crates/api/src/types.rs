@@ -166,6 +166,32 @@ pub struct TxJson {
     pub inputs: Vec<InputJson>,
     /// Outputs.
     pub outputs: Vec<OutputJson>,
+    /// Coins the ledger pays for this transaction (ADR 0031), outputs of no
+    /// transaction: a coinbase's block's staking rewards, or the stake an
+    /// `unstake` or `undelegate` releases (pending while it unbonds, still
+    /// slashable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ledger_payouts: Vec<LedgerPayoutJson>,
+}
+
+/// A coin the ledger pays (ADR 0031).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LedgerPayoutJson {
+    /// Its output index under the transaction's txid (past the
+    /// transaction's own outputs).
+    pub vout: u32,
+    /// Base units (while pending: after any slashing so far).
+    pub amount: u64,
+    /// Decimal coins.
+    pub amount_coins: String,
+    /// Receiving address.
+    pub address: String,
+    /// `reward` or `unbonding`.
+    pub kind: String,
+    /// The height of the block that pays it, or will.
+    pub height: u64,
+    /// `paid`, or `pending` until that height.
+    pub status: String,
 }
 
 /// The validator-set change an authority transaction makes (ADR 0025).

@@ -452,3 +452,91 @@ async fn staking_does_not_shrink_the_supply() {
     let (_, staking) = get(&node, "/staking").await;
     assert_eq!(staking["total_bonded"], 3 * MIN);
 }
+
+/// `GET /transactions/{txid}` shows what the ledger pays for a
+/// transaction (ADR 0031): an unstake's release, pending until its height
+/// and paid after, and a reward under the paying block's coinbase; the
+/// payout address's history lists both where they were paid.
+#[tokio::test]
+async fn transactions_show_the_coins_the_ledger_pays_for_them() {
+    let mut spec = staking_spec();
+    if let Some(p) = spec.staking.as_mut() {
+        p.rewards = RewardRule::StakeWeighted;
+        p.epoch_blocks = 5;
+    }
+    let node = memory_node_for(spec);
+    let (_, doc) = get(&node, "/openapi.json").await;
+    let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
+    stake_three_min(&node, &v);
+    mine(
+        &node,
+        2,
+        TxKind::Unstake(Unbond {
+            validator: v.public_key().key_hash(),
+            amount: amount(MIN),
+            payout: lock_of(&v),
+        }),
+        &v,
+    );
+    let unstake_height = node.chain.tip().height;
+    let block = node.chain.block(&node.chain.tip().hash).unwrap().unwrap();
+    let unstake = block.txs[1].txid().to_string();
+    let (s, t) = get(&node, &format!("/transactions/{unstake}")).await;
+    assert_eq!(s, 200, "{t}");
+    validate(&doc, "/transactions/{txid}", "get", 200, &t);
+    let release = unstake_height + 10;
+    assert_eq!(
+        t["ledger_payouts"],
+        json!([{
+            "vout": block.txs[1].outputs.len(),
+            "amount": MIN,
+            "amount_coins": amount(MIN).to_string(),
+            "address": node.spec.address(lock_of(&v)).to_string(),
+            "kind": "unbonding",
+            "height": release,
+            "status": "pending",
+        }])
+    );
+    while node.chain.tip().height < release {
+        node.produce_block().unwrap();
+    }
+    let (_, t) = get(&node, &format!("/transactions/{unstake}")).await;
+    validate(&doc, "/transactions/{txid}", "get", 200, &t);
+    assert_eq!(t["ledger_payouts"][0]["status"], "paid", "{t}");
+    assert_eq!(t["ledger_payouts"][0]["height"], release);
+
+    // The rewards of the last epoch boundary passed, under its coinbase.
+    let boundary = release / 5 * 5;
+    let hash = node.chain.hash_at(boundary).unwrap().unwrap();
+    let coinbase = node.chain.block(&hash).unwrap().unwrap().txs[0].txid();
+    let (_, c) = get(&node, &format!("/transactions/{coinbase}")).await;
+    validate(&doc, "/transactions/{txid}", "get", 200, &c);
+    let rewards = c["ledger_payouts"].as_array().expect("rewards paid");
+    assert!(
+        rewards
+            .iter()
+            .all(|r| r["kind"] == "reward" && r["status"] == "paid"),
+        "{c}"
+    );
+    let to_v = node.spec.address(lock_of(&v)).to_string();
+    assert!(rewards.iter().any(|r| r["address"] == to_v.as_str()), "{c}");
+
+    // The validator's history: the release and the rewards, as received.
+    let (_, h) = get(&node, &format!("/address/{to_v}/transactions?limit=100")).await;
+    let rows = h["transactions"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["txid"] == unstake.as_str() && r["height"] == release),
+        "{h}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["txid"] == coinbase.to_string().as_str()),
+        "{h}"
+    );
+    // A stake is paid nothing by the ledger.
+    let first = node.chain.hash_at(1).unwrap().unwrap();
+    let stake = node.chain.block(&first).unwrap().unwrap().txs[1].txid();
+    let (_, plain) = get(&node, &format!("/transactions/{stake}")).await;
+    assert!(plain.get("ledger_payouts").is_none(), "{plain}");
+}

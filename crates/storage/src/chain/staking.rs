@@ -113,6 +113,20 @@ impl ChainStore {
         Ok(Some(undo))
     }
 
+    /// The coins the ledger paid at the stored block `hash` — matured
+    /// unbonding entries and rewards (ADR 0031) — with their outpoints;
+    /// empty on chains without staking or for a block never connected.
+    pub fn ledger_payouts(&self, hash: &Hash) -> Result<Vec<(OutPoint, Coin)>, StoreError> {
+        if !self.stakes() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .kv
+            .get::<_, luminex_ledger::staking::StakingUndo>(STAKING_UNDO, hash)?
+            .map(|u| u.released)
+            .unwrap_or_default())
+    }
+
     /// The coins the stored block `hash` released (empty on chains without
     /// staking): for bringing the UTXO set up to the tip at open.
     pub(super) fn released_by(&self, hash: &Hash) -> Result<Vec<(OutPoint, Coin)>, ChainError> {

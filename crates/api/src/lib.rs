@@ -561,73 +561,27 @@ async fn transaction(
     }))
 }
 
-/// What the ledger pays for the confirmed transaction `tx` (at `height`): the rewards its block paid under a coinbase's txid, or the
-/// release of an `unstake`/`undelegate` — pending in the staking state, or
-/// paid by the block at its release height.
+/// What the ledger pays for the confirmed transaction `tx` (at `height`),
+/// as JSON ([`Node::ledger_payouts`]).
 fn ledger_payouts(
     node: &Node,
     tx: &luminex_primitives::Transaction,
     txid: &luminex_primitives::Hash,
     height: u64,
 ) -> Result<Vec<LedgerPayoutJson>, ApiError> {
-    use luminex_primitives::TxKind;
-    let json = |op: &luminex_primitives::OutPoint,
-                amount: luminex_primitives::Amount,
-                lock,
-                kind: &str,
-                height,
-                status: &str| LedgerPayoutJson {
-        vout: op.vout,
-        amount: amount.base(),
-        amount_coins: amount.to_string(),
-        address: node.spec.address(lock).to_string(),
-        kind: kind.into(),
-        height,
-        status: status.into(),
-    };
-    let paid_at = |h: u64, kind: &str, only: &dyn Fn(&luminex_primitives::OutPoint) -> bool| {
-        let Some(hash) = node.chain.hash_at(h)? else {
-            return Ok::<_, ApiError>(Vec::new());
-        };
-        Ok(node
-            .chain
-            .ledger_payouts(&hash)?
-            .iter()
-            .filter(|(op, _)| only(op))
-            .map(|(op, c)| json(op, c.output.amount, c.output.lock, kind, h, "paid"))
-            .collect())
-    };
-    match &tx.kind {
-        TxKind::Coinbase { .. } => paid_at(height, "reward", &|op| op.txid == *txid),
-        TxKind::Unstake(_) | TxKind::Undelegate(_) => {
-            let Some(params) = &node.spec.staking else {
-                return Ok(Vec::new());
-            };
-            let release = luminex_ledger::staking::release_outpoint(tx, txid);
-            let pending: Vec<LedgerPayoutJson> = node.chain.with_staking(|s| {
-                s.unbonding()
-                    .filter(|(k, _)| k.outpoint == release)
-                    .map(|(k, e)| {
-                        json(
-                            &release,
-                            e.amount,
-                            e.payout,
-                            "unbonding",
-                            k.release_height,
-                            "pending",
-                        )
-                    })
-                    .collect()
-            });
-            if !pending.is_empty() {
-                return Ok(pending);
-            }
-            paid_at(height + params.unbonding_blocks, "unbonding", &|op| {
-                *op == release
-            })
-        }
-        _ => Ok(Vec::new()),
-    }
+    Ok(node
+        .ledger_payouts(tx, txid, height)?
+        .into_iter()
+        .map(|p| LedgerPayoutJson {
+            vout: p.outpoint.vout,
+            amount: p.coin.output.amount.base(),
+            amount_coins: p.coin.output.amount.to_string(),
+            address: node.spec.address(p.coin.output.lock).to_string(),
+            kind: p.kind.name().into(),
+            height: p.height,
+            status: if p.paid { "paid" } else { "pending" }.into(),
+        })
+        .collect())
 }
 
 #[utoipa::path(get, path = "/blocks/{id}", tag = "explorer",

@@ -3,7 +3,8 @@
 //! (submit a transaction, build a block template, accept blocks with the
 //! mempool following the main chain), the chain [`events`] it publishes,
 //! its Prometheus [`metrics`], the recent-log buffer the admin routes show
-//! ([`logbuf`]) and the record files the mempool is saved to ([`records`]).
+//! ([`logbuf`]), the record files the mempool is saved to ([`records`]) and
+//! the coins the ledger pays for a transaction ([`payouts`]).
 //!
 //! It sits between the chain crates (storage, mempool, p2p) and the front
 //! ends (`luminex-api`, the JSON-RPC and the binary in `luminex-node`), so
@@ -19,6 +20,7 @@ pub mod events;
 pub mod logbuf;
 pub mod metrics;
 mod node;
+pub mod payouts;
 pub mod pool;
 #[cfg(test)]
 mod pool_reorg_tests;

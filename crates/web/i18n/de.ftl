@@ -155,6 +155,12 @@ fate-spent = ausgegeben
 fate-not-yet = noch nicht
 fate-by-pending = von ausstehender Transaktion
 multisig-signers = Multisig, { $n } Unterzeichner
+ledger-payouts = Vom Ledger ausgezahlt
+ledger-payouts-note = Coins ohne Transaktionsausgang: die Staking-Belohnungen, die dieser Block gezahlt hat, oder der Einsatz, den diese Transaktion nach dem Unbonding freigibt.
+payout-reward = Belohnung
+payout-unbonding = freigegebener Einsatz
+payout-paid-at = ausgezahlt in Block { $height }
+payout-pending-until = im Unbonding bis Block { $height }
 
 ## Eine Adresse (explorer/address.rs)
 

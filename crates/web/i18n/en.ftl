@@ -153,6 +153,12 @@ fate-spent = spent
 fate-not-yet = not yet
 fate-by-pending = by pending
 multisig-signers = multisig, { $n } signers
+ledger-payouts = Paid by the ledger
+ledger-payouts-note = Coins of no transaction output: the staking rewards this block paid, or the stake this transaction releases once it has unbonded.
+payout-reward = reward
+payout-unbonding = released stake
+payout-paid-at = paid at block { $height }
+payout-pending-until = unbonding until block { $height }
 
 ## An address (explorer/address.rs)
 

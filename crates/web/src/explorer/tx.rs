@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use luminex_primitives::{Encode, OutPoint, Transaction, TxKind};
+use luminex_service::payouts::PayoutKind;
 use luminex_service::Node;
 use maud::{html, Markup};
 
@@ -75,6 +76,10 @@ pub async fn transaction(
             })
         })
         .collect::<Result<_, PageError>>()?;
+    let payouts = match &location {
+        Some(l) => node.ledger_payouts(&tx, &txid, l.height)?,
+        None => Vec::new(),
+    };
     let live = if location.is_some() {
         Live::Blocks
     } else {
@@ -149,6 +154,28 @@ pub async fn transaction(
                                     Fate::NotYet => (t("fate-not-yet")),
                                     Fate::Pending(by) => { (t("fate-by-pending")) " " a.mono href={"/tx/" (by)} { (short(by)) } },
                                 } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !payouts.is_empty() {
+            section aria-labelledby="payouts-h" {
+                h2 #payouts-h { (t("ledger-payouts")) }
+                p.note { (t("ledger-payouts-note")) }
+                table.io {
+                    thead { tr { th scope="col" .num { "#" } th scope="col" { (t("to")) } th scope="col" .num { (t("amount")) } th scope="col" { (t("status")) } } }
+                    tbody {
+                        @for p in &payouts {
+                            @let a = node.spec.address(p.coin.output.lock).to_string();
+                            @let kind = match p.kind { PayoutKind::Reward => t("payout-reward"), PayoutKind::Unbonding => t("payout-unbonding") };
+                            @let at = [("height", p.height.to_string().into())];
+                            tr #{"out-" (p.outpoint.vout)} {
+                                td.num { (p.outpoint.vout) }
+                                td.mono { a href={"/address/" (a)} { (short_str(&a)) } }
+                                td.num { (coins(p.coin.output.amount.base())) }
+                                td { (kind) ", " @if p.paid { a href={"/block/" (p.height)} { (t_args("payout-paid-at", at)) } } @else { (t_args("payout-pending-until", at)) } }
                             }
                         }
                     }

@@ -775,3 +775,56 @@ async fn the_dashboard_supply_counts_genesis_stakes() {
     let shown = Amount::from_base(issued).unwrap().to_string();
     assert!(home.contains(&shown), "{shown}: {home}");
 }
+
+/// An unstake's page shows the stake it releases — unbonding until its
+/// height, then paid at that block — under "Paid by the ledger".
+#[tokio::test]
+async fn an_unstakes_page_shows_the_stake_it_releases() {
+    use luminex_crypto::SigningKey;
+    use luminex_ledger::staking::StakingParams;
+    use luminex_ledger::testkit::staking_tx;
+    use luminex_primitives::{SchemeId, Stake, TxKind, Unbond};
+    let mut spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    let min = Amount::from_base(1_000_000).unwrap();
+    spec.staking = Some(StakingParams::new(min, 3));
+    let node = memory_node_for(spec);
+    let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
+    let mine = |payer: u32, kind: TxKind| {
+        let key = node.spec.dev_key(payer).unwrap();
+        let mut coins = node.chain.address_utxos(&lock_of(&key), 100).unwrap();
+        coins.sort_by_key(|(_, c)| std::cmp::Reverse(c.output.amount));
+        let tx = staking_tx(&node.spec, &key, &coins[..1], kind, Some(&v));
+        let txid = tx.txid();
+        node.submit(tx).unwrap();
+        node.produce_block().unwrap();
+        txid
+    };
+    mine(
+        0,
+        TxKind::Stake(Stake {
+            validator: v.public_key().clone(),
+            amount: Amount::from_base(3_000_000).unwrap(),
+        }),
+    );
+    let unstake = mine(
+        1,
+        TxKind::Unstake(Unbond {
+            validator: v.public_key().key_hash(),
+            amount: min,
+            payout: lock_of(&v),
+        }),
+    );
+    let release = node.chain.tip().height + 3;
+    let body = page(&node, &format!("/tx/{unstake}")).await;
+    assert!(body.contains("Paid by the ledger"), "{body}");
+    assert!(
+        body.contains(&format!("unbonding until block {release}")),
+        "{body}"
+    );
+    while node.chain.tip().height < release {
+        node.produce_block().unwrap();
+    }
+    let body = page(&node, &format!("/tx/{unstake}")).await;
+    assert!(body.contains(&format!("paid at block {release}")), "{body}");
+    assert!(body.contains(&min.to_string()), "{body}");
+}

@@ -452,9 +452,22 @@ pub async fn run(
             send,
         } => {
             let id = parse_validator_id(&v)?;
-            match validator(client, &id).await? {
-                Some(v) if v.self_bond > 0 => {}
+            let record = match validator(client, &id).await? {
+                Some(v) if v.self_bond > 0 => v,
                 _ => return Err(StakingArgError::UnknownValidator(id).into()),
+            };
+            // Allowed, but the stake earns nothing while the validator
+            // cannot be elected (ADR 0066), and can still be slashed.
+            let min = staking_info(client).await?.min_stake;
+            if record.slashed {
+                eprintln!("warning: validator {id} is jailed after a double sign and cannot be unjailed: it is not elected, and this delegation earns nothing while that lasts");
+            } else if record.jailed {
+                eprintln!(
+                    "warning: validator {id} is jailed until height {}: the delegation earns nothing until it is unjailed",
+                    record.jailed_until
+                );
+            } else if record.self_bond < min {
+                eprintln!("warning: validator {id}'s own stake is below the chain's minimum: it is not elected, and the delegation earns nothing until it stakes more");
             }
             let kind = TxKind::Delegate(Delegation {
                 validator: id,

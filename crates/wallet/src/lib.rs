@@ -67,7 +67,7 @@ pub enum WalletError {
         found: String,
     },
     /// Not enough coins.
-    #[error("insufficient funds: {available} available, {needed} needed (amount plus fee)")]
+    #[error("insufficient funds: {available} available, {needed} needed (amount plus fee; coins worth less than the fee of spending them are not counted)")]
     InsufficientFunds {
         /// Spendable total.
         available: Amount,

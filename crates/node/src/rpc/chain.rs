@@ -46,6 +46,11 @@ pub(super) fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>)
         "hash": tx.wtxid().to_string(),
         "version": tx.version,
         "size": tx.encoded_len(),
+        // No witness discount: every byte counts once (weight as Core's,
+        // four units a byte), and no lock time (transactions expire instead).
+        "vsize": tx.encoded_len(),
+        "weight": tx.encoded_len() * 4,
+        "locktime": 0,
         "expiry_height": tx.expiry_height,
         "data": hex::encode(&tx.data),
         "vin": vin,
@@ -398,9 +403,15 @@ const MAX_TIP_AGE_SECS: u64 = 24 * 60 * 60;
 fn download_state(c: &RpcContext, tip_time: u64, height: u64) -> (u64, bool) {
     use std::sync::atomic::Ordering;
     let info = c.node.net.get().map(|n| n.info());
-    let headers = info
-        .as_ref()
-        .map_or(height, |i| i.sync.target_height.max(height));
+    // The best height headers have shown: the last one queued for
+    // download, or a peer's claim as far as its headers backed it (the
+    // queue empties between batches; this does not).
+    let headers = info.as_ref().map_or(height, |i| {
+        i.sync
+            .target_height
+            .max(i.sync.best_peer_height)
+            .max(height)
+    });
     if c.left_ibd.load(Ordering::Relaxed) {
         return (headers, false);
     }

@@ -105,7 +105,7 @@ fn test_mempool_accept(c: &RpcContext, p: &[Value]) -> RpcResult {
         Some(v) if !v.is_null() => {
             return Err(err(
                 codes::TYPE,
-                format!("rawtxs: JSON value {v} is not of expected type array"),
+                "rawtxs: JSON value is not of expected type array (an array of one raw transaction in hex)",
             ))
         }
         _ => return Err(err(codes::MISC, "missing required parameter rawtxs")),

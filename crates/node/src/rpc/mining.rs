@@ -230,6 +230,16 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             .parse_address(addr)
             .map_err(|e| err(codes::NOT_FOUND, format!("Invalid address: {e}")))?
             .lock;
+        if let Some(scheme) = lock.scheme().filter(|s| !c.node.spec.allows(*s)) {
+            return Err(err(
+                codes::NOT_FOUND,
+                format!(
+                    "Invalid address: {} keys are not allowed on {}",
+                    scheme.name(),
+                    c.node.spec.name
+                ),
+            ));
+        }
         let hashes = (0..n)
             .map(|_| generate_one(&c.node, lock).map(|h| json!(h.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
@@ -276,4 +286,44 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         block_template(ctx, positional(&p, &["template_request"])?).await
     })
     .expect("method names are unique");
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::rpc::{module, params_of, RpcContext};
+
+    /// `generatetoaddress` refuses an address of a scheme the chain does
+    /// not allow as an invalid address (-5) before building a block, as
+    /// Bitcoin Core refuses an invalid address.
+    #[tokio::test]
+    async fn generatetoaddress_refuses_an_address_the_chain_cannot_pay() {
+        let mut spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+        let own = spec.dev_key(0).unwrap().public_key().scheme;
+        spec.allowed_schemes = vec![own];
+        spec.default_scheme = own;
+        let node = luminex_service::testkit::memory_node_for(spec);
+        let other = [
+            luminex_primitives::SchemeId::MlDsa44,
+            luminex_primitives::SchemeId::MlDsa65,
+            luminex_primitives::SchemeId::MlDsa87,
+        ]
+        .into_iter()
+        .find(|s| *s != own)
+        .unwrap();
+        let lock = luminex_primitives::Lock::Key {
+            scheme: other,
+            key_hash: luminex_primitives::Hash([5; 32]),
+        };
+        let address = node.spec.address(lock).to_string();
+        let m = module(RpcContext::new(node.clone(), None));
+        let e = m
+            .call::<_, Value>("generatetoaddress", params_of(json!([1, address])))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("-5"), "{e}");
+        assert!(e.to_string().contains("not allowed"), "{e}");
+        assert_eq!(node.chain.tip().height, 0, "no block built");
+    }
 }

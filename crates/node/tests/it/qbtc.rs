@@ -338,6 +338,8 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
                 .await;
             assert_eq!(decoded["txid"], pair[1].txid().to_string(), "{decoded}");
             assert_eq!(decoded["vin"][0]["txid"], pair[0].txid().to_string());
+            assert_eq!(decoded["vsize"], pair[1].encoded_len(), "{decoded}");
+            assert_eq!(decoded["weight"], pair[1].encoded_len() * 4);
             let bad = rpc.call_err("decoderawtransaction", json!(["00ff"])).await;
             assert_eq!(bad["code"], -22, "{bad}");
             for tx in &pair {

@@ -92,9 +92,12 @@ pub(crate) async fn rewards(
     let n = limit(&q, 1000, 100_000)?;
     let height = node.chain.tip().height;
     let epoch = epoch_of(height + 1, p.epoch_blocks);
+    // The set in force for the next block: the one serving this epoch
+    // (BFT chains; ADR 0067).
+    let serving = node.chain.consensus_record(height)?.map(|r| r.validators);
     let (plan, pot, burned, live_nodes) = node.chain.with_staking(|s| {
         (
-            s.reward_plan(p, epoch, &node.spec),
+            s.reward_plan(p, epoch, &node.spec, serving.as_ref()),
             s.pot(),
             s.burned(),
             s.live_nodes(epoch).count(),

@@ -547,7 +547,7 @@ impl StakingState {
         self.release(height, &mut undo);
         if let Some(params) = &spec.staking {
             if super::is_epoch_boundary(height, params.epoch_blocks) {
-                self.pay_rewards(block, txids, height, spec, &mut undo);
+                self.pay_rewards(block, txids, height, spec, signers, &mut undo);
             }
         }
         Ok(undo)

@@ -14,6 +14,7 @@
 //! chain that requires accounts, and the whole pot when nobody qualifies.
 //! So no unit is ever created or lost.
 
+use crate::ValidatorSet;
 use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, TxOut};
 
 use super::state::{StakingState, StakingUndo};
@@ -164,14 +165,39 @@ impl StakingState {
         self.credit_pot(left, undo).map_err(|_| overflow())
     }
 
+    /// The validators of `served` (the set that served an epoch) with
+    /// stake behind them that are not jailed now, most power first (ties to
+    /// the lower id), each with its stake record: who is paid for the epoch
+    /// (ADR 0067). A validator that joined after the epoch's set was
+    /// elected did no work in it; one jailed meanwhile is out of the set.
+    pub fn serving(&self, served: &ValidatorSet) -> Vec<(Hash, &super::ValidatorStake)> {
+        let mut out: Vec<(Hash, &super::ValidatorStake)> = served
+            .validators()
+            .iter()
+            .map(|v| v.id())
+            .filter(|id| !self.jails.contains_key(id))
+            .filter_map(|id| {
+                self.validators
+                    .get(&id)
+                    .filter(|v| v.power() > 0)
+                    .map(|v| (id, v))
+            })
+            .collect();
+        out.sort_by(|a, b| b.1.power().cmp(&a.1.power()).then(a.0.cmp(&b.0)));
+        out
+    }
+
     /// How the pot would be paid out at the end of `epoch` under `params`
     /// if the state stayed as it is: what the boundary block pays
     /// ([`StakingState::apply_block`]) and what the API shows as the
     /// coming payout.
     ///
     /// - `stake_weighted`, and `proposer` (whose pot holds only what
-    ///   coinbases left and slashing credited): the validators an election
-    ///   by stake seats now ([`StakingState::top_by_power`]) share the pot
+    ///   coinbases left and slashing credited): the validators that served
+    ///   the epoch — the set in force at the boundary block's parent,
+    ///   `served` (ADR 0067), those of them not jailed now — or, on chains
+    ///   that give no such set, those an election by stake seats now
+    ///   ([`StakingState::top_by_power`]) share the pot
     ///   by power, each ⌊pot × power / total⌋; of a validator's share it
     ///   keeps the commission ⌊share × commission_bps / 10,000⌋, and the
     ///   rest is split by stake between its own bond (paid to it with the
@@ -181,7 +207,13 @@ impl StakingState {
     ///   heartbeat in it) get ⌊pot / n⌋ each at their payout address.
     ///
     /// Shares of zero are left out; what is not paid stays in the pot.
-    pub fn reward_plan(&self, params: &StakingParams, epoch: u64, spec: &ChainSpec) -> RewardPlan {
+    pub fn reward_plan(
+        &self,
+        params: &StakingParams,
+        epoch: u64,
+        spec: &ChainSpec,
+        served: Option<&ValidatorSet>,
+    ) -> RewardPlan {
         let pot = u128::from(self.pot.base());
         let mut shares = Vec::new();
         let mut push = |recipient, lock: Lock, units: u128| {
@@ -197,7 +229,10 @@ impl StakingState {
         if pot > 0 {
             match params.rewards {
                 RewardRule::Proposer | RewardRule::StakeWeighted => {
-                    let set = self.top_by_power(params.max_validators as usize, params.min_stake);
+                    let set = match served {
+                        Some(served) => self.serving(served),
+                        None => self.top_by_power(params.max_validators as usize, params.min_stake),
+                    };
                     let total: u128 = set.iter().map(|(_, v)| u128::from(v.power())).sum();
                     for (id, v) in set {
                         let power = u128::from(v.power());
@@ -251,6 +286,7 @@ impl StakingState {
         txids: &[Hash],
         height: u64,
         spec: &ChainSpec,
+        served: Option<&ValidatorSet>,
         undo: &mut StakingUndo,
     ) {
         let (Some(params), Some(coinbase), Some(txid)) =
@@ -258,7 +294,7 @@ impl StakingState {
         else {
             return;
         };
-        let plan = self.reward_plan(params, epoch_of(height, params.epoch_blocks), spec);
+        let plan = self.reward_plan(params, epoch_of(height, params.epoch_blocks), spec, served);
         if plan.shares.is_empty() {
             return;
         }

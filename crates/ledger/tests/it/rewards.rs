@@ -293,7 +293,7 @@ fn stake_weighted_splits_by_power_then_commission_then_delegators() {
     set_pot(&mut c, 1_000);
     let plan = c
         .state
-        .reward_plan(c.spec().staking.as_ref().unwrap(), 1, c.spec());
+        .reward_plan(c.spec().staking.as_ref().unwrap(), 1, c.spec(), None);
     let (_, undo) = c.mine(vec![]).unwrap();
     // Power 4M and 2M of 6M: v1's cut 666, commission 66, rest 600 split
     // 3:1 → v1 66 + 450 = 516, d1 150; v2's cut 333, commission 33, own
@@ -691,4 +691,43 @@ fn genesis_validators_hold_accounts_where_accounts_must_be_created() {
             );
         }
     }
+}
+
+/// ADR 0067: with the set that served the epoch given (BFT chains: the set
+/// in force at the boundary's parent), only its members share the pot — a
+/// validator that staked during the epoch, elected for a later one, earns
+/// nothing for it, and the others share the whole pot by power.
+#[test]
+fn only_the_validators_that_served_the_epoch_share_its_pot() {
+    let mut c = Chain::new(RewardRule::StakeWeighted, false);
+    let (v1, v2, d1) = (key(1), key(2), key(3));
+    c.mine(vec![
+        c.tx(0, stake(&v1, 3 * MIN), Some(&v1)),
+        c.tx(1, stake(&v2, 2 * MIN), Some(&v2)),
+    ])
+    .unwrap();
+    c.mine(vec![c.tx(2, delegate(&v1, MIN), Some(&d1))])
+        .unwrap();
+    let params = c.spec().staking.clone().unwrap();
+    let served = luminex_ledger::ValidatorSet::new(vec![luminex_ledger::Validator {
+        public_key: v2.public_key().clone(),
+        power: 2 * MIN,
+    }])
+    .unwrap();
+    let pot = c.state.pot().base();
+    assert!(pot > 0);
+    let plan = c.state.reward_plan(&params, 0, c.spec(), Some(&served));
+    let ids: Vec<_> = plan.shares.iter().map(|s| s.recipient).collect();
+    assert_eq!(
+        ids,
+        vec![luminex_ledger::staking::Recipient::Validator(
+            v2.public_key().key_hash()
+        )],
+        "{plan:?}"
+    );
+    // v2 alone: its commission and own share are the whole pot.
+    assert_eq!(plan.shares[0].amount.base(), pot);
+    // Without a served set (chains that give none), both as before.
+    let all = c.state.reward_plan(&params, 0, c.spec(), None);
+    assert_eq!(all.shares.len(), 3, "{all:?}");
 }

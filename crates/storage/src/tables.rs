@@ -466,7 +466,14 @@ pub const FORMAT_KEY: &str = "format";
 /// bring both up to the tip, taking the coins they create as perhaps
 /// stored already, so that spending one deletes its index row. A build that reads only formats 1–2 refuses a
 /// format-3 database rather than serve a lagging index as the tip's.
-pub const FORMAT_VERSION: u32 = 3;
+///
+/// Format 4: the address history ([`ADDRESS_TXS`]) has rows for the coins
+/// the ledger pays on staking chains (ADR 0031: matured unbonding entries
+/// and rewards, outputs of no transaction), received at the height paid
+/// under the unbonding transaction's or the coinbase's txid. An older
+/// database is upgraded at open from its stored staking undo data, in the
+/// batch that records the new version.
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format this code reads (and upgrades).
 pub const OLDEST_FORMAT: u32 = 1;
 /// The block the `utxos` keyspace (and, from format 3, the address-UTXO

@@ -444,6 +444,9 @@ impl ChainStore {
                         batch.put(META_UTXO_TIP, &UTXO_TIP_KEY.to_string(), &tip);
                     }
                 }
+                if found.is_some_and(|f| f.0 < 4) && spec.staking.is_some() {
+                    history_of_ledger_payouts(kv.as_ref(), &mut batch)?;
+                }
                 kv.commit(batch)?;
             }
         }
@@ -862,6 +865,55 @@ fn reconcile_indexes(kv: &dyn KvStore, wanted: IndexSet) -> Result<(), ChainErro
                 "deleted an index turned off"
             );
         }
+    }
+    Ok(())
+}
+
+/// The upgrade to format 4: the address-history rows of every coin the
+/// ledger paid on the main chain (read from the blocks' staking undo
+/// data), added to `batch` — merged into a row the address already has for
+/// the same height and txid (a reward beside a coinbase output). Nothing
+/// when the address indexes are not kept.
+fn history_of_ledger_payouts(kv: &dyn KvStore, batch: &mut Batch) -> Result<(), ChainError> {
+    let kept = kv
+        .get(META_INDEXES, &INDEXES_KEY.to_string())?
+        .is_none_or(|i| i.address);
+    let Some(tip) = kv.get(META_TIP, &TIP_KEY.to_string())? else {
+        return Ok(());
+    };
+    if !kept {
+        return Ok(());
+    }
+    let mut rows: HashMap<Vec<u8>, (AddressTxKey, AddressDelta)> = HashMap::new();
+    for height in 1..=tip.height {
+        let Some(hash) = kv.get(HEIGHTS, &height)? else {
+            continue;
+        };
+        let Some(undo) = kv.get(STAKING_UNDO, &hash)? else {
+            continue;
+        };
+        for (op, coin) in &undo.released {
+            let key = AddressTxKey {
+                address: coin.output.lock.index_key(),
+                height,
+                txid: op.txid,
+            };
+            let entry = match rows.entry(key.to_key()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let had = kv.get(ADDRESS_TXS, &key)?.unwrap_or_default();
+                    v.insert((key, had))
+                }
+            };
+            entry.1.received = entry
+                .1
+                .received
+                .checked_add(coin.output.amount)
+                .unwrap_or(Amount::MAX);
+        }
+    }
+    for (key, delta) in rows.into_values() {
+        batch.put(ADDRESS_TXS, &key, &delta);
     }
     Ok(())
 }

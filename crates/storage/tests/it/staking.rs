@@ -125,6 +125,26 @@ fn staking_state_is_stored_with_blocks_and_survives_reopen_and_disconnect() {
     assert_eq!((history[0].height, history[0].txid), (4, released.txid));
     assert_eq!(history[0].received, Amount::from_base(MIN).unwrap());
     assert_eq!(history[0].sent, Amount::ZERO);
+    // A database written before (format 3) had no row for it: the opening
+    // below upgrades it from the stored staking undo data.
+    {
+        use luminex_storage::tables::*;
+        let mut b = luminex_storage::Batch::default();
+        b.delete(
+            ADDRESS_TXS,
+            &AddressTxKey {
+                address: lock_of(&v).index_key(),
+                height: 4,
+                txid: released.txid,
+            },
+        );
+        b.put(META_FORMAT, &FORMAT_KEY.to_string(), &FormatVersion(3));
+        kv.commit(b).unwrap();
+    }
+    assert!(store
+        .address_history(&lock_of(&v), None, 10)
+        .unwrap()
+        .is_empty());
 
     // An unclean close: the state loads from its keyspace, the UTXO set
     // is brought up to the tip again, release included.
@@ -134,6 +154,11 @@ fn staking_state_is_stored_with_blocks_and_survives_reopen_and_disconnect() {
     assert_eq!(store.staking_state(), state);
     assert_eq!(store.all_utxos().unwrap(), expected);
     store.check_consistency().unwrap();
+    assert_eq!(
+        store.address_history(&lock_of(&v), None, 10).unwrap(),
+        history,
+        "the upgrade wrote the row back"
+    );
 
     // Disconnecting the releasing block takes the coin back into the
     // unbonding entry; disconnecting the unstake bonds the stake again.

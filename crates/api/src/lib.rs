@@ -579,7 +579,7 @@ fn ledger_payouts(
             address: node.spec.address(p.coin.output.lock).to_string(),
             kind: p.kind.name().into(),
             height: p.height,
-            status: if p.paid { "paid" } else { "pending" }.into(),
+            status: p.status.name().into(),
         })
         .collect())
 }

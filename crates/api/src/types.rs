@@ -190,7 +190,8 @@ pub struct LedgerPayoutJson {
     pub kind: String,
     /// The height of the block that pays it, or will.
     pub height: u64,
-    /// `paid`, or `pending` until that height.
+    /// `paid`, `pending` until that height, or `slashed` (a slash took all
+    /// of it while it unbonded: nothing is paid).
     pub status: String,
 }
 

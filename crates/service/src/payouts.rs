@@ -27,6 +27,28 @@ impl PayoutKind {
     }
 }
 
+/// Where a [`LedgerPayout`] stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayoutStatus {
+    /// The block at its height paid it.
+    Paid,
+    /// Unbonding until its height (still slashable).
+    Pending,
+    /// Slashed to nothing while it unbonded: nothing is or will be paid.
+    Slashed,
+}
+
+impl PayoutStatus {
+    /// `paid`, `pending` or `slashed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PayoutStatus::Paid => "paid",
+            PayoutStatus::Pending => "pending",
+            PayoutStatus::Slashed => "slashed",
+        }
+    }
+}
+
 /// A coin the ledger pays, or will.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LedgerPayout {
@@ -38,8 +60,8 @@ pub struct LedgerPayout {
     pub kind: PayoutKind,
     /// The height of the block that pays it, or will.
     pub height: u64,
-    /// Paid already; otherwise pending until `height`.
-    pub paid: bool,
+    /// Paid, pending until `height`, or slashed away.
+    pub status: PayoutStatus,
 }
 
 impl Node {
@@ -68,7 +90,7 @@ impl Node {
                     coin,
                     kind,
                     height: h,
-                    paid: true,
+                    status: PayoutStatus::Paid,
                 })
                 .collect())
         };
@@ -94,18 +116,38 @@ impl Node {
                             },
                             kind: PayoutKind::Unbonding,
                             height: k.release_height,
-                            paid: false,
+                            status: PayoutStatus::Pending,
                         })
                         .collect()
                 });
                 if !pending.is_empty() {
                     return Ok(pending);
                 }
-                paid_at(
-                    height + params.unbonding_blocks,
-                    PayoutKind::Unbonding,
-                    &|op| *op == release,
-                )
+                let due = height + params.unbonding_blocks;
+                let paid = paid_at(due, PayoutKind::Unbonding, &|op| *op == release)?;
+                if !paid.is_empty() {
+                    return Ok(paid);
+                }
+                // Neither unbonding nor paid: a slash took all of it (an
+                // entry slashed to nothing leaves the state).
+                let payout = match &tx.kind {
+                    TxKind::Unstake(u) | TxKind::Undelegate(u) => u.payout,
+                    _ => return Ok(Vec::new()),
+                };
+                Ok(vec![LedgerPayout {
+                    outpoint: release,
+                    coin: Coin {
+                        output: luminex_primitives::TxOut {
+                            amount: luminex_primitives::Amount::ZERO,
+                            lock: payout,
+                        },
+                        height: due,
+                        is_coinbase: false,
+                    },
+                    kind: PayoutKind::Unbonding,
+                    height: due,
+                    status: PayoutStatus::Slashed,
+                }])
             }
             _ => Ok(Vec::new()),
         }

@@ -161,6 +161,7 @@ payout-reward = Belohnung
 payout-unbonding = freigegebener Einsatz
 payout-paid-at = ausgezahlt in Block { $height }
 payout-pending-until = im Unbonding bis Block { $height }
+payout-slashed = beim Unbonding vollständig gekürzt: nichts ausgezahlt
 
 ## Eine Adresse (explorer/address.rs)
 

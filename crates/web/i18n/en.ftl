@@ -159,6 +159,7 @@ payout-reward = reward
 payout-unbonding = released stake
 payout-paid-at = paid at block { $height }
 payout-pending-until = unbonding until block { $height }
+payout-slashed = slashed away while unbonding: nothing paid
 
 ## An address (explorer/address.rs)
 

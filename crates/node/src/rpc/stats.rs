@@ -55,12 +55,14 @@ fn median(v: &mut [u64]) -> u64 {
 fn percentiles(mut rates: Vec<(u64, u64)>) -> [u64; 5] {
     rates.sort_unstable();
     let total: u64 = rates.iter().map(|r| r.1).sum();
-    let marks = [10u64, 25, 50, 75, 90].map(|p| total * p / 100);
+    // Exact: the cumulative size reaches p % of the total when
+    // sum × 100 ≥ total × p (Core compares against the exact fraction).
+    let marks = [10u64, 25, 50, 75, 90].map(|p| u128::from(total) * u128::from(p));
     let mut out = [0u64; 5];
     let (mut next, mut sum) = (0, 0u64);
     for (rate, size) in &rates {
         sum += size;
-        while next < 5 && sum >= marks[next] {
+        while next < 5 && u128::from(sum) * 100 >= marks[next] {
             out[next] = *rate;
             next += 1;
         }
@@ -257,6 +259,12 @@ mod tests {
         assert_eq!(percentiles(vec![(10, 10), (1, 90)]), [1, 1, 1, 1, 1]);
         assert_eq!(percentiles(vec![(10, 50), (1, 50)]), [1, 1, 1, 10, 10]);
         assert_eq!(percentiles(Vec::new()), [0; 5]);
+        // 300 of 3,005 bytes is under 10 %: the 10th percentile is the
+        // next rate (truncating the mark to 300 would have said 1).
+        assert_eq!(
+            percentiles(vec![(1, 300), (10, 2_705)]),
+            [10, 10, 10, 10, 10]
+        );
     }
 
     /// A block with one payment: its fee is the pool's, every fee

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use luminex_primitives::{Encode, OutPoint, Transaction, TxKind};
-use luminex_service::payouts::PayoutKind;
+use luminex_service::payouts::{PayoutKind, PayoutStatus};
 use luminex_service::Node;
 use maud::{html, Markup};
 
@@ -175,7 +175,11 @@ pub async fn transaction(
                                 td.num { (p.outpoint.vout) }
                                 td.mono { a href={"/address/" (a)} { (short_str(&a)) } }
                                 td.num { (coins(p.coin.output.amount.base())) }
-                                td { (kind) ", " @if p.paid { a href={"/block/" (p.height)} { (t_args("payout-paid-at", at)) } } @else { (t_args("payout-pending-until", at)) } }
+                                td { (kind) ", " @match p.status {
+                                    PayoutStatus::Paid => a href={"/block/" (p.height)} { (t_args("payout-paid-at", at)) },
+                                    PayoutStatus::Pending => (t_args("payout-pending-until", at)),
+                                    PayoutStatus::Slashed => (t("payout-slashed")),
+                                } }
                             }
                         }
                     }

@@ -228,7 +228,9 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         };
         let all = block_stats(&c.node, &hash)?;
         Ok(match wanted {
+            // As Bitcoin Core: an empty selection is every statistic.
             None => all,
+            Some(names) if names.is_empty() => all,
             Some(names) => {
                 let mut o = Map::new();
                 for n in names {
@@ -302,6 +304,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(some, json!({ "totalfee": fee, "txs": 2 }));
+        let empty: Value = m
+            .call("getblockstats", params(json!([1, []])))
+            .await
+            .unwrap();
+        assert_eq!(empty, s, "an empty selection is every statistic");
         let genesis: Value = m.call("getblockstats", params(json!([0]))).await.unwrap();
         assert_eq!(genesis["totalfee"], 0, "{genesis}");
         for (args, code) in [

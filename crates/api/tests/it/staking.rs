@@ -51,6 +51,21 @@ fn stake_three_min(node: &luminex_service::Node, v: &SigningKey) {
     );
 }
 
+/// Validator `v` unstakes the minimum to its own address, paid by dev
+/// key 2, mined.
+fn unstake_min(node: &luminex_service::Node, v: &SigningKey) {
+    mine(
+        node,
+        2,
+        TxKind::Unstake(Unbond {
+            validator: v.public_key().key_hash(),
+            amount: amount(MIN),
+            payout: lock_of(v),
+        }),
+        v,
+    );
+}
+
 #[tokio::test]
 async fn every_staking_route_answers_as_documented() {
     let node = memory_node_for(staking_spec());
@@ -73,16 +88,7 @@ async fn every_staking_route_answers_as_documented() {
         }),
         &d,
     );
-    mine(
-        &node,
-        2,
-        TxKind::Unstake(Unbond {
-            validator: v.public_key().key_hash(),
-            amount: amount(MIN),
-            payout: lock_of(&v),
-        }),
-        &v,
-    );
+    unstake_min(&node, &v);
     mine(
         &node,
         3,
@@ -205,16 +211,7 @@ async fn every_staking_route_answers_as_documented() {
         validate(&doc, template, "get", s, &v);
     }
     // A limit leaves entries out and says how many.
-    mine(
-        &node,
-        2,
-        TxKind::Unstake(Unbond {
-            validator: v.public_key().key_hash(),
-            amount: amount(MIN),
-            payout: lock_of(&v),
-        }),
-        &v,
-    );
+    unstake_min(&node, &v);
     let (_, u) = get(&node, "/staking/unbonding?limit=1").await;
     assert_eq!(
         (u["entries"].as_array().unwrap().len(), &u["more"]),
@@ -468,16 +465,7 @@ async fn transactions_show_the_coins_the_ledger_pays_for_them() {
     let (_, doc) = get(&node, "/openapi.json").await;
     let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
     stake_three_min(&node, &v);
-    mine(
-        &node,
-        2,
-        TxKind::Unstake(Unbond {
-            validator: v.public_key().key_hash(),
-            amount: amount(MIN),
-            payout: lock_of(&v),
-        }),
-        &v,
-    );
+    unstake_min(&node, &v);
     let unstake_height = node.chain.tip().height;
     let block = node.chain.block(&node.chain.tip().hash).unwrap().unwrap();
     let unstake = block.txs[1].txid().to_string();

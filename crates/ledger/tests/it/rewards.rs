@@ -260,15 +260,7 @@ fn set_pot(c: &mut Chain, units: u64) {
 #[test]
 fn stake_weighted_splits_by_power_then_commission_then_delegators() {
     let mut c = Chain::new(RewardRule::StakeWeighted, false);
-    let (v1, v2, d1) = (key(1), key(2), key(3));
-    // Block 1: v1 bonds 3 MIN, v2 2 MIN; block 2: d1 delegates 1 MIN to v1.
-    c.mine(vec![
-        c.tx(0, stake(&v1, 3 * MIN), Some(&v1)),
-        c.tx(1, stake(&v2, 2 * MIN), Some(&v2)),
-    ])
-    .unwrap();
-    c.mine(vec![c.tx(2, delegate(&v1, MIN), Some(&d1))])
-        .unwrap();
+    let (v1, v2, d1) = two_validators_and_a_delegation(&mut c);
     // The coinbase claims nothing: fees went to the pot.
     assert!(c.state.pot() > Amount::ZERO);
     assert!(c.chain.blocks[1].txs[0].outputs.is_empty());
@@ -700,14 +692,7 @@ fn genesis_validators_hold_accounts_where_accounts_must_be_created() {
 #[test]
 fn only_the_validators_that_served_the_epoch_share_its_pot() {
     let mut c = Chain::new(RewardRule::StakeWeighted, false);
-    let (v1, v2, d1) = (key(1), key(2), key(3));
-    c.mine(vec![
-        c.tx(0, stake(&v1, 3 * MIN), Some(&v1)),
-        c.tx(1, stake(&v2, 2 * MIN), Some(&v2)),
-    ])
-    .unwrap();
-    c.mine(vec![c.tx(2, delegate(&v1, MIN), Some(&d1))])
-        .unwrap();
+    let (_, v2, _) = two_validators_and_a_delegation(&mut c);
     let params = c.spec().staking.clone().unwrap();
     let served = luminex_ledger::ValidatorSet::new(vec![luminex_ledger::Validator {
         public_key: v2.public_key().clone(),
@@ -730,4 +715,18 @@ fn only_the_validators_that_served_the_epoch_share_its_pot() {
     // Without a served set (chains that give none), both as before.
     let all = c.state.reward_plan(&params, 0, c.spec(), None);
     assert_eq!(all.shares.len(), 3, "{all:?}");
+}
+
+/// Blocks 1 and 2: v1 bonds 3 MIN and v2 2 MIN, then d1 delegates 1 MIN to
+/// v1. Returns (v1, v2, d1).
+fn two_validators_and_a_delegation(c: &mut Chain) -> (SigningKey, SigningKey, SigningKey) {
+    let (v1, v2, d1) = (key(1), key(2), key(3));
+    c.mine(vec![
+        c.tx(0, stake(&v1, 3 * MIN), Some(&v1)),
+        c.tx(1, stake(&v2, 2 * MIN), Some(&v2)),
+    ])
+    .unwrap();
+    c.mine(vec![c.tx(2, delegate(&v1, MIN), Some(&d1))])
+        .unwrap();
+    (v1, v2, d1)
 }

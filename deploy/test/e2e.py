@@ -38,7 +38,6 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,12 +57,6 @@ PASSPHRASE = "e2e passphrase"
 
 class Failed(Exception):
     """A check failed."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def sh(cmd: list[str], env: dict | None = None, check: bool = True) -> str:
@@ -93,20 +86,70 @@ def wait_for(what: str, probe, deadline_secs: float = 300.0, every: float = 1.0)
         time.sleep(every)
 
 
-class Testnet:
+class Compose:
+    """One compose project: its commands, containers and published ports.
+
+    Every `*_PORT` variable the compose file reads is set to the empty
+    string, so each published port is `127.0.0.1::PORT` and Docker picks a
+    free host port when the container starts; the test asks Docker which
+    (`docker port`). Ports picked here beforehand could collide with each
+    other or with whatever took them before Docker bound them.
+    """
+
+    def __init__(self, project: str, file: pathlib.Path, env: dict, port_vars: tuple[str, ...]):
+        self.project = project
+        self.file = file
+        self.env = dict(env)
+        self.env.update({v: "" for v in port_vars})
+        self.passed = 0
+        self._containers: dict[str, str] = {}
+        self._ports: dict[tuple[str, int], int] = {}
+
+    def ok(self, what: str) -> None:
+        self.passed += 1
+        print(f"ok   {what}", flush=True)
+
+    def compose(self, *args: str, check: bool = True) -> str:
+        return sh(
+            ["docker-compose", "-p", self.project, "-f", str(self.file), *args],
+            env=self.env,
+            check=check,
+        )
+
+    def container(self, service: str) -> str:
+        if service not in self._containers:
+            cid = self.compose("ps", "-q", service).strip()
+            if not cid:
+                raise Failed(f"no container for {service}")
+            self._containers[service] = cid
+        return self._containers[service]
+
+    def host_port(self, service: str, port: int) -> int:
+        """The host port Docker published `service`'s `port` on."""
+        key = (service, port)
+        if key not in self._ports:
+            out = sh(["docker", "port", self.container(service), f"{port}/tcp"]).split()
+            if not out:
+                raise Failed(f"{service} publishes no host port for {port}")
+            self._ports[key] = int(out[0].rsplit(":", 1)[1])
+        return self._ports[key]
+
+    def restarted(self, service: str) -> None:
+        """Forgets `service`'s host ports: Docker picks new ones at a start."""
+        self._ports = {k: v for k, v in self._ports.items() if k[0] != service}
+
+    def down(self) -> None:
+        self.compose("down", "-v", "--remove-orphans", check=False)
+        self._containers.clear()
+        self._ports.clear()
+
+
+class Testnet(Compose):
+    PORT_VARS = ("BOOT_API_PORT", "BOOT_RPC_PORT", "NODE1_API_PORT", "MINER_API_PORT", "PROMETHEUS_PORT", "GRAFANA_PORT")
+
     def __init__(self, binary: pathlib.Path):
-        self.binary = binary
-        self.ports = {
-            "BOOT_API_PORT": free_port(),
-            "BOOT_RPC_PORT": free_port(),
-            "NODE1_API_PORT": free_port(),
-            "MINER_API_PORT": free_port(),
-            "PROMETHEUS_PORT": free_port(),
-            "GRAFANA_PORT": free_port(),
-        }
-        self.env = dict(os.environ)
-        self.env.update({k: str(v) for k, v in self.ports.items()})
-        self.env.update(
+        env = dict(os.environ)
+        env.update(
             {
                 "LUMINEX_IMAGE": NODE_IMAGE,
                 "PROMETHEUS_IMAGE": PROMETHEUS_IMAGE,
@@ -115,28 +158,11 @@ class Testnet:
                 "DOCKER_BUILDKIT": "0",
             }
         )
-        self.passed = 0
-
-    def ok(self, what: str) -> None:
-        self.passed += 1
-        print(f"ok   {what}", flush=True)
-
-    def compose(self, *args: str, check: bool = True) -> str:
-        return sh(
-            ["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), *args],
-            env=self.env,
-            check=check,
-        )
-
-    def container(self, service: str) -> str:
-        cid = self.compose("ps", "-q", service).strip()
-        if not cid:
-            raise Failed(f"no container for {service}")
-        return cid
+        super().__init__(PROJECT, COMPOSE_FILE, env, self.PORT_VARS)
+        self.binary = binary
 
     def api(self, service: str) -> str:
-        port = {"boot": "BOOT_API_PORT", "node1": "NODE1_API_PORT", "miner": "MINER_API_PORT"}[service]
-        return f"http://127.0.0.1:{self.ports[port]}"
+        return f"http://127.0.0.1:{self.host_port(service, 8645)}"
 
     def status(self, service: str) -> dict | None:
         return get_json(self.api(service) + "/health/node-status")
@@ -201,7 +227,7 @@ class Testnet:
             )
         self.ok("docker reports the three nodes healthy (HEALTHCHECK luminex chain health)")
 
-        prom = f"http://127.0.0.1:{self.ports['PROMETHEUS_PORT']}"
+        prom = f"http://127.0.0.1:{self.host_port('prometheus', 9090)}"
 
         def targets_up():
             t = get_json(prom + "/api/v1/targets")
@@ -236,6 +262,7 @@ class Testnet:
         if code != "0":
             raise Failed(f"node1 exited with {code} on docker stop:\n{sh(['docker', 'logs', '--tail', '30', cid])}")
         sh(["docker", "start", cid])
+        self.restarted("node1")
         after = wait_for("node1 to answer after its restart", lambda: self.status("node1"))
         if (after["height"], after["tip"]) != (before["height"], before["tip"]):
             raise Failed(f"node1's tip changed across the restart: {before} -> {after}")
@@ -244,54 +271,29 @@ class Testnet:
             raise Failed(f"transaction {txid} was lost across the restart: {tx}")
         self.ok(f"docker stop + start of node1: tip {after['height']} kept, transaction {txid[:16]}… still pending")
 
-    def down(self) -> None:
-        self.compose("down", "-v", "--remove-orphans", check=False)
 
 
-class BftTestnet:
+class BftTestnet(Compose):
     """docker-compose.bft.yml: four `poa` validators, a follower, Prometheus."""
 
     NODES = ("validator0", "validator1", "validator2", "validator3", "follower")
 
+    PORT_VARS = (
+        *(f"{n.upper()}_API_PORT" for n in NODES),
+        "VALIDATOR0_RPC_PORT",
+        "PROMETHEUS_PORT",
+        "GRAFANA_PORT",
+    )
+
     def __init__(self, env: dict):
-        self.ports = {
-            f"{n.upper()}_API_PORT": free_port() for n in self.NODES
-        }
-        self.ports.update(
-            {
-                "VALIDATOR0_RPC_PORT": free_port(),
-                "PROMETHEUS_PORT": free_port(),
-                "GRAFANA_PORT": free_port(),
-            }
-        )
-        self.env = dict(env)
-        self.env.update({k: str(v) for k, v in self.ports.items()})
-        self.passed = 0
-
-    def ok(self, what: str) -> None:
-        self.passed += 1
-        print(f"ok   {what}", flush=True)
-
-    def compose(self, *args: str, check: bool = True) -> str:
-        return sh(
-            ["docker-compose", "-p", BFT_PROJECT, "-f", str(BFT_COMPOSE_FILE), *args],
-            env=self.env,
-            check=check,
-        )
-
-    def container(self, service: str) -> str:
-        cid = self.compose("ps", "-q", service).strip()
-        if not cid:
-            raise Failed(f"no container for {service}")
-        return cid
+        super().__init__(BFT_PROJECT, BFT_COMPOSE_FILE, env, self.PORT_VARS)
 
     def status(self, service: str) -> dict | None:
-        port = self.ports[f"{service.upper()}_API_PORT"]
-        return get_json(f"http://127.0.0.1:{port}/health/node-status")
+        return get_json(f"http://127.0.0.1:{self.host_port(service, 8645)}/health/node-status")
 
     def metric(self, service: str, name: str) -> float:
         """A sample without labels from the node's /metrics (NaN if absent)."""
-        port = self.ports[f"{service.upper()}_API_PORT"]
+        port = self.host_port(service, 8645)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
                 text = r.read().decode()
@@ -328,7 +330,7 @@ class BftTestnet:
             )
         self.ok("docker reports the five nodes healthy")
 
-        prom = f"http://127.0.0.1:{self.ports['PROMETHEUS_PORT']}"
+        prom = f"http://127.0.0.1:{self.host_port('prometheus', 9090)}"
         expected = sorted(f"{n}:8645" for n in self.NODES)
 
         def targets_up():
@@ -355,6 +357,7 @@ class BftTestnet:
 
         # One validator down: more than two thirds of the power remains.
         self.compose("stop", "validator3")
+        self.restarted("validator3")
         h = max(self.finalized(s) for s in validators[:3])
         self.all_past(validators[:3], h + 3, "three of four")
 
@@ -370,6 +373,7 @@ class BftTestnet:
             raise Failed("a running validator is missing from a certificate formed while validator3 was down")
         self.ok(f"validator3 stopped: the other three finalize past {t + 8}, each signing every certificate")
         self.compose("start", "validator3")
+        self.restarted("validator3")
         h = max(self.finalized(s) for s in validators[:3])
         self.all_past(self.NODES, h, "validator3 back")
         self.ok(f"validator3 started again: it and the follower reach {h + 1}")
@@ -381,9 +385,6 @@ class BftTestnet:
         if spec_before != spec_after:
             raise Failed("a second run of the testnet service replaced the chain spec")
         self.ok("a second run of the testnet service keeps the keys and the spec")
-
-    def down(self) -> None:
-        self.compose("down", "-v", "--remove-orphans", check=False)
 
 
 def main() -> int:

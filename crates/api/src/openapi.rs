@@ -139,6 +139,7 @@ use luminex_service::Node;
         crate::consensus::ValidatorSetsJson,
         crate::staking::EpochJson,
         crate::rewards::RewardShareJson,
+        crate::rewards::SignedWorkJson,
         crate::rewards::RewardsJson,
     ))
 )]

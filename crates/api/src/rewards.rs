@@ -14,7 +14,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use luminex_ledger::staking::{epoch_of, Recipient};
+use luminex_ledger::staking::{epoch_of, Recipient, RewardBasis};
 use luminex_service::Node;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,18 @@ pub struct RewardShareJson {
     pub amount: u64,
     /// The same in coins.
     pub amount_coins: String,
+}
+
+/// What a validator has signed in the epoch so far (ADR 0068).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SignedWorkJson {
+    /// The validator's id (key hash).
+    pub id: String,
+    /// Where its reward is paid.
+    pub address: String,
+    /// The power with which it signed the epoch's commits, summed over
+    /// them (a decimal string: it may exceed 2^64).
+    pub signed_power: String,
 }
 
 /// `GET /staking/rewards`.
@@ -63,6 +75,13 @@ pub struct RewardsJson {
     pub burned: u64,
     /// Registered nodes live in the epoch (a heartbeat in it).
     pub live_nodes: usize,
+    /// Whom `stake_weighted` and `proposer` pay: `signed` (chains with
+    /// commit certificates: by the power each validator signed the epoch's
+    /// commits with, ADR 0068) or `elected` (the others: those an election
+    /// by stake seats at the payout, by power).
+    pub basis: String,
+    /// Under `signed`, each validator's work in the epoch so far, by id.
+    pub signed: Vec<SignedWorkJson>,
     /// The payout if the state stayed as it is, in payout order.
     pub shares: Vec<RewardShareJson>,
     /// Shares left out by `limit`.
@@ -92,15 +111,25 @@ pub(crate) async fn rewards(
     let n = limit(&q, 1000, 100_000)?;
     let height = node.chain.tip().height;
     let epoch = epoch_of(height + 1, p.epoch_blocks);
-    // The set in force for the next block: the one serving this epoch
-    // (BFT chains; ADR 0067).
-    let serving = node.chain.consensus_record(height)?.map(|r| r.validators);
-    let (plan, pot, burned, live_nodes) = node.chain.with_staking(|s| {
+    // Chains with certificates (a consensus record) pay by what was signed
+    // in the epoch so far (ADR 0068).
+    let basis = match node.chain.consensus_record(height)? {
+        Some(_) => RewardBasis::Signed,
+        None => RewardBasis::Elected,
+    };
+    let (plan, pot, burned, live_nodes, signed) = node.chain.with_staking(|s| {
         (
-            s.reward_plan(p, epoch, &node.spec, serving.as_ref()),
+            s.reward_plan(p, epoch, &node.spec, basis),
             s.pot(),
             s.burned(),
             s.live_nodes(epoch).count(),
+            s.work()
+                .map(|(id, w)| SignedWorkJson {
+                    id: id.to_string(),
+                    address: node.spec.address(w.lock).to_string(),
+                    signed_power: w.signed_power.to_string(),
+                })
+                .collect::<Vec<_>>(),
         )
     });
     let total = plan.shares.len();
@@ -138,6 +167,12 @@ pub(crate) async fn rewards(
         pot_coins: coins(pot.base()),
         burned: burned.base(),
         live_nodes,
+        basis: match basis {
+            RewardBasis::Signed => "signed",
+            RewardBasis::Elected => "elected",
+        }
+        .to_string(),
+        signed,
         more: total - shares.len(),
         shares,
         carried: plan.carried.base(),

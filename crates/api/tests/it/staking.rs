@@ -402,6 +402,9 @@ async fn rewards_show_the_pot_and_the_coming_payout() {
     assert_eq!(s, 200, "{r}");
     validate(&doc, "/staking/rewards", "get", 200, &r);
     assert_eq!(r["rule"], "stake_weighted");
+    // A chain without certificates pays as an election would seat.
+    assert_eq!(r["basis"], "elected");
+    assert_eq!(r["signed"], serde_json::json!([]));
     assert_eq!(r["epoch"], 0);
     assert_eq!(r["payout_height"], 100);
     let pot = r["pot"].as_u64().unwrap();

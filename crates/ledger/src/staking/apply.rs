@@ -507,7 +507,8 @@ impl StakingState {
     /// [`StakingState::apply_block`] with liveness: `signers` is the set in
     /// force at `height - 1`, whose members the block's certificate
     /// (`last_commit`) names; with it, after the transactions, the block's
-    /// signers are recorded and downtime punished
+    /// signers are recorded — in the epoch's work record, which its rewards
+    /// follow (ADR 0068), and for liveness — and downtime punished
     /// ([`StakingState::apply_liveness`]). Then punished offences too old
     /// to matter are forgotten, and the releases due at `height` are made.
     #[allow(clippy::too_many_arguments)]
@@ -535,7 +536,10 @@ impl StakingState {
                 });
             }
         }
-        if let (Some(set), Some(commit)) = (signers, &block.last_commit) {
+        if let (Some(set), Some(commit), Some(params)) =
+            (signers, &block.last_commit, &spec.staking)
+        {
+            self.record_work(commit, set, params, &mut undo);
             if let Err(e) = self.apply_liveness(commit, set, height, spec, &mut undo) {
                 self.undo(&undo);
                 return Err(BlockError::BadLastCommit(format!("liveness: {e}")));
@@ -547,7 +551,13 @@ impl StakingState {
         self.release(height, &mut undo);
         if let Some(params) = &spec.staking {
             if super::is_epoch_boundary(height, params.epoch_blocks) {
-                self.pay_rewards(block, txids, height, spec, signers, &mut undo);
+                // Chains whose blocks carry certificates pay by what was
+                // signed (ADR 0068); the others as an election would seat.
+                let basis = match signers {
+                    Some(_) => super::RewardBasis::Signed,
+                    None => super::RewardBasis::Elected,
+                };
+                self.pay_rewards(block, txids, height, spec, basis, &mut undo);
             }
         }
         Ok(undo)

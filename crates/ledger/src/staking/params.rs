@@ -80,9 +80,11 @@ pub enum RewardRule {
     #[default]
     Proposer,
     /// The coinbase claims nothing; fees and subsidy go to the epoch's pot,
-    /// paid at the epoch's last block to the validators the state elects,
-    /// by power, each share split after the spec's commission between the
-    /// validator's own stake and its delegators.
+    /// paid at the epoch's last block to the validators by the power with
+    /// which they signed the epoch's commits (ADR 0068; chains without
+    /// certificates: those the state elects, by power), each share split
+    /// after the spec's commission between the validator's own stake and
+    /// its delegators.
     StakeWeighted,
     /// The coinbase claims nothing; the epoch's pot is split equally among
     /// the registered nodes that sent a heartbeat in the epoch.

@@ -15,11 +15,23 @@
 //! So no unit is ever created or lost.
 
 use crate::ValidatorSet;
-use luminex_primitives::{Amount, Block, Hash, Lock, OutPoint, TxOut};
+use luminex_primitives::{Amount, Block, CommitCertificate, Hash, Lock, OutPoint, TxOut};
 
-use super::state::{StakingState, StakingUndo};
+use super::state::{EpochWork, StakingState, StakingUndo};
 use super::{epoch_of, RewardRule, StakingError, StakingParams, BPS};
 use crate::{BlockError, ChainSpec, Coin, TxError};
+
+/// Whom the validator reward rules (`stake_weighted`, `proposer`) pay an
+/// epoch's pot to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RewardBasis {
+    /// Chains with commit certificates (BFT): the validators, by the power
+    /// with which they signed the epoch's commits (ADR 0068).
+    Signed,
+    /// Chains without (the development chains with a `[staking]` table):
+    /// those an election by stake seats at the payout, by power.
+    Elected,
+}
 
 /// Who a reward share is for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -165,26 +177,38 @@ impl StakingState {
         self.credit_pot(left, undo).map_err(|_| overflow())
     }
 
-    /// The validators of `served` (the set that served an epoch) with
-    /// stake behind them that are not jailed now, most power first (ties to
-    /// the lower id), each with its stake record: who is paid for the epoch
-    /// (ADR 0067). A validator that joined after the epoch's set was
-    /// elected did no work in it; one jailed meanwhile is out of the set.
-    pub fn serving(&self, served: &ValidatorSet) -> Vec<(Hash, &super::ValidatorStake)> {
-        let mut out: Vec<(Hash, &super::ValidatorStake)> = served
-            .validators()
-            .iter()
-            .map(|v| v.id())
-            .filter(|id| !self.jails.contains_key(id))
-            .filter_map(|id| {
-                self.validators
-                    .get(&id)
-                    .filter(|v| v.power() > 0)
-                    .map(|v| (id, v))
-            })
-            .collect();
-        out.sort_by(|a, b| b.1.power().cmp(&a.1.power()).then(a.0.cmp(&b.0)));
-        out
+    /// Adds to the epoch's work record (ADR 0068) the power of each member
+    /// of `set` whose precommit `commit` carries: a block at height `h`
+    /// carries the certificate of `h - 1`, so an epoch's record holds the
+    /// commits of its blocks' parents. Only the validator reward rules
+    /// (`stake_weighted`, `proposer`) read it.
+    pub(super) fn record_work(
+        &mut self,
+        commit: &CommitCertificate,
+        set: &ValidatorSet,
+        params: &StakingParams,
+        undo: &mut StakingUndo,
+    ) {
+        if params.rewards == RewardRule::EqualRegisteredNodes {
+            return;
+        }
+        for (i, v) in set.validators().iter().enumerate() {
+            if !commit.signed_by(i) {
+                continue;
+            }
+            let id = v.id();
+            let w = match self.work.get(&id) {
+                Some(w) => EpochWork {
+                    signed_power: w.signed_power.saturating_add(u128::from(v.power)),
+                    lock: w.lock,
+                },
+                None => EpochWork {
+                    signed_power: u128::from(v.power),
+                    lock: v.public_key.lock(),
+                },
+            };
+            self.set_work(id, Some(w), undo);
+        }
     }
 
     /// How the pot would be paid out at the end of `epoch` under `params`
@@ -193,16 +217,20 @@ impl StakingState {
     /// coming payout.
     ///
     /// - `stake_weighted`, and `proposer` (whose pot holds only what
-    ///   coinbases left and slashing credited): the validators that served
-    ///   the epoch — the set in force at the boundary block's parent,
-    ///   `served` (ADR 0067), those of them not jailed now — or, on chains
-    ///   that give no such set, those an election by stake seats now
-    ///   ([`StakingState::top_by_power`]) share the pot
-    ///   by power, each ⌊pot × power / total⌋; of a validator's share it
-    ///   keeps the commission ⌊share × commission_bps / 10,000⌋, and the
-    ///   rest is split by stake between its own bond (paid to it with the
-    ///   commission, at its key's address) and each delegation (paid to the
-    ///   delegator's key's address), each ⌊rest × stake / power⌋.
+    ///   coinbases left and slashing credited): each validator earns a cut
+    ///   of the pot — with [`RewardBasis::Signed`] (chains with commit
+    ///   certificates; ADR 0068) ⌊pot × signed / total⌋, `signed` being
+    ///   the power with which it signed the epoch's commits
+    ///   ([`StakingState::epoch_work`]), except a validator slashed for
+    ///   double-signing, whose cut stays in the pot; with
+    ///   [`RewardBasis::Elected`] (chains without certificates) those an
+    ///   election by stake seats now ([`StakingState::top_by_power`]),
+    ///   ⌊pot × power / total⌋. Of its cut a validator keeps the commission
+    ///   ⌊cut × commission_bps / 10,000⌋, and the rest is split by stake
+    ///   between its own bond (paid to it with the commission, at its key's
+    ///   address) and each delegation (paid to the delegator's key's
+    ///   address), each ⌊rest × stake / power⌋ — all of it to the
+    ///   validator when no stake is left behind it.
     /// - `equal_registered_nodes`: the registered nodes live in `epoch` (a
     ///   heartbeat in it) get ⌊pot / n⌋ each at their payout address.
     ///
@@ -212,7 +240,7 @@ impl StakingState {
         params: &StakingParams,
         epoch: u64,
         spec: &ChainSpec,
-        served: Option<&ValidatorSet>,
+        basis: RewardBasis,
     ) -> RewardPlan {
         let pot = u128::from(self.pot.base());
         let mut shares = Vec::new();
@@ -229,22 +257,33 @@ impl StakingState {
         if pot > 0 {
             match params.rewards {
                 RewardRule::Proposer | RewardRule::StakeWeighted => {
-                    let set = match served {
-                        Some(served) => self.serving(served),
-                        None => self.top_by_power(params.max_validators as usize, params.min_stake),
+                    // (validator, where it is paid, its weight).
+                    let earners: Vec<(Hash, Lock, u128)> = match basis {
+                        RewardBasis::Signed => self
+                            .work
+                            .iter()
+                            .filter(|(id, _)| !self.jails.get(id).is_some_and(|j| j.slashed))
+                            .map(|(id, w)| (*id, w.lock, w.signed_power))
+                            .collect(),
+                        RewardBasis::Elected => self
+                            .top_by_power(params.max_validators as usize, params.min_stake)
+                            .into_iter()
+                            .map(|(id, v)| (id, v.public_key.lock(), u128::from(v.power())))
+                            .collect(),
                     };
-                    let total: u128 = set.iter().map(|(_, v)| u128::from(v.power())).sum();
-                    for (id, v) in set {
-                        let power = u128::from(v.power());
-                        let cut = share(pot, power, total);
+                    let total: u128 = earners.iter().map(|e| e.2).sum();
+                    for (id, lock, weight) in earners {
+                        let cut = share(pot, weight, total);
                         let commission = cut * u128::from(params.commission_bps) / u128::from(BPS);
                         let rest = cut - commission;
+                        let Some(v) = self.validators.get(&id).filter(|v| v.power() > 0) else {
+                            // Nothing bonded behind it any more: all its own.
+                            push(Recipient::Validator(id), lock, cut);
+                            continue;
+                        };
+                        let power = u128::from(v.power());
                         let own = share(rest, u128::from(v.self_bond.base()), power);
-                        push(
-                            Recipient::Validator(id),
-                            v.public_key.lock(),
-                            commission + own,
-                        );
+                        push(Recipient::Validator(id), lock, commission + own);
                         for (d, a) in self.delegations_of(&id) {
                             let units = share(rest, u128::from(a.base()), power);
                             if let Some(lock) = self.reward_locks.get(d) {
@@ -279,14 +318,15 @@ impl StakingState {
     /// Pays the pot out at the boundary block `block` at `height` (txids
     /// `txids`): each share of [`StakingState::reward_plan`] becomes a coin
     /// at (the coinbase's txid, the coinbase's output count + its index),
-    /// spendable at once; the pot keeps what is carried.
+    /// spendable at once; the pot keeps what is carried. The epoch's work
+    /// record then starts again.
     pub(super) fn pay_rewards(
         &mut self,
         block: &Block,
         txids: &[Hash],
         height: u64,
         spec: &ChainSpec,
-        served: Option<&ValidatorSet>,
+        basis: RewardBasis,
         undo: &mut StakingUndo,
     ) {
         let (Some(params), Some(coinbase), Some(txid)) =
@@ -294,10 +334,7 @@ impl StakingState {
         else {
             return;
         };
-        let plan = self.reward_plan(params, epoch_of(height, params.epoch_blocks), spec, served);
-        if plan.shares.is_empty() {
-            return;
-        }
+        let plan = self.reward_plan(params, epoch_of(height, params.epoch_blocks), spec, basis);
         let first = coinbase.outputs.len() as u32;
         for (i, s) in plan.shares.iter().enumerate() {
             let outpoint = OutPoint {
@@ -314,6 +351,12 @@ impl StakingState {
             };
             undo.released.push((outpoint, coin));
         }
-        self.set_pot(plan.carried, undo);
+        if plan.carried != self.pot {
+            self.set_pot(plan.carried, undo);
+        }
+        let done: Vec<Hash> = self.work.keys().copied().collect();
+        for id in done {
+            self.set_work(id, None, undo);
+        }
     }
 }

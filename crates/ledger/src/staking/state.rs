@@ -74,6 +74,19 @@ pub struct RegisteredNode {
     pub height: u64,
 }
 
+/// What a validator did in the current epoch (ADR 0068): the voting power
+/// it had in each commit it signed, summed. The pot of the epoch is shared
+/// by it at the boundary, and the record starts again.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EpochWork {
+    /// Σ, over the epoch's commits it signed, of its power in the set that
+    /// signed that commit.
+    pub signed_power: u128,
+    /// Where its reward is paid: its key's address (kept here, since a
+    /// validator that unstaked everything has no stake record left).
+    pub lock: Lock,
+}
+
 /// A jailed validator: out of the validator set until it unjails.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct JailEntry {
@@ -116,6 +129,8 @@ pub struct StakingState {
     pub(super) punished: BTreeSet<(u64, Hash)>,
     /// Liveness of the members of the set, by validator.
     pub(super) liveness: BTreeMap<Hash, Liveness>,
+    /// What each validator signed in the current epoch (ADR 0068).
+    pub(super) work: BTreeMap<Hash, EpochWork>,
 }
 
 /// A validator's record of signed commits while it is in the set: the
@@ -176,6 +191,8 @@ pub enum StakingChange {
     Punished(u64, Hash, bool),
     /// A validator's liveness record.
     Liveness(Hash, Option<Liveness>),
+    /// A validator's work in the epoch.
+    Work(Hash, Option<EpochWork>),
 }
 
 /// What undoes the staking changes of a block (or of any sequence of
@@ -357,6 +374,17 @@ impl StakingState {
         self.liveness.get(id)
     }
 
+    /// What validator `id` has signed in the current epoch (ADR 0068), if
+    /// anything.
+    pub fn epoch_work(&self, id: &Hash) -> Option<&EpochWork> {
+        self.work.get(id)
+    }
+
+    /// Every validator's work in the current epoch, by id.
+    pub fn work(&self) -> impl Iterator<Item = (&Hash, &EpochWork)> {
+        self.work.iter()
+    }
+
     /// All bonded stake (own and delegated), in base units.
     pub fn total_bonded(&self) -> u128 {
         self.validators
@@ -536,6 +564,14 @@ impl StakingState {
         undo.changes.push(StakingChange::Liveness(id, prior));
     }
 
+    pub(super) fn set_work(&mut self, id: Hash, w: Option<EpochWork>, undo: &mut StakingUndo) {
+        let prior = match w {
+            Some(w) => self.work.insert(id, w),
+            None => self.work.remove(&id),
+        };
+        undo.changes.push(StakingChange::Work(id, prior));
+    }
+
     /// Reverses `undo`: restores every recorded prior value, newest first.
     /// Applied to the state its changes left, gives back the state before
     /// them exactly (the released coins are the caller's to remove from
@@ -569,6 +605,7 @@ impl StakingState {
                     }
                 }
                 StakingChange::Liveness(id, prior) => restore(&mut self.liveness, id, prior),
+                StakingChange::Work(id, prior) => restore(&mut self.work, id, prior),
             }
         }
     }

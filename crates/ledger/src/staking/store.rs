@@ -1,8 +1,8 @@
 //! The staking state as key–value entries, for storage: one entry per
 //! validator, delegation, unbonding entry, node, jail, account, heartbeat,
-//! reward lock, punished offence and liveness record, so a block writes
-//! only the entries it changed, in the same batch as the block, and a node
-//! loads the state by scanning the keyspace.
+//! reward lock, punished offence, liveness record and epoch work record,
+//! so a block writes only the entries it changed, in the same batch as the
+//! block, and a node loads the state by scanning the keyspace.
 //!
 //! Keys start with a one-byte kind; integers in keys are big-endian, so a
 //! scan returns each kind in the state's own order (unbonding entries by
@@ -13,8 +13,8 @@ use luminex_primitives::codec::{Decode, DecodeError, Encode};
 use luminex_primitives::{Amount, Hash, Lock, OutPoint};
 
 use super::state::{
-    JailEntry, Liveness, RegisteredNode, StakingChange, StakingState, StakingUndo, UnbondingEntry,
-    UnbondingKey, ValidatorStake,
+    EpochWork, JailEntry, Liveness, RegisteredNode, StakingChange, StakingState, StakingUndo,
+    UnbondingEntry, UnbondingKey, ValidatorStake,
 };
 
 const VALIDATOR: u8 = 1;
@@ -34,6 +34,7 @@ fn total(amount: Amount) -> Option<Vec<u8>> {
 }
 const PUNISHED: u8 = 11;
 const LIVENESS: u8 = 12;
+const WORK: u8 = 13;
 
 /// One write to the staking keyspace: the entry's key, and its value or
 /// `None` to delete it.
@@ -116,6 +117,9 @@ impl StakingState {
         for (id, l) in &self.liveness {
             out.push((key(LIVENESS, &[&id.0]), l.encode()));
         }
+        for (id, w) in &self.work {
+            out.push((key(WORK, &[&id.0]), w.encode()));
+        }
         out
     }
 
@@ -188,6 +192,10 @@ impl StakingState {
                     s.liveness
                         .insert(hash_at(rest, 0)?, Liveness::decode_all(v)?);
                 }
+                WORK => {
+                    exact(rest, 32)?;
+                    s.work.insert(hash_at(rest, 0)?, EpochWork::decode_all(v)?);
+                }
                 BURNED => {
                     exact(rest, 0)?;
                     s.burned = Amount::decode_all(v)?;
@@ -240,6 +248,7 @@ impl StakingState {
                     StakingChange::RewardLock(id, _) => key(REWARD_LOCK, &[&id.0]),
                     StakingChange::Punished(h, id, _) => key(PUNISHED, &[&h.to_be_bytes(), &id.0]),
                     StakingChange::Liveness(id, _) => key(LIVENESS, &[&id.0]),
+                    StakingChange::Work(id, _) => key(WORK, &[&id.0]),
                 };
                 (k, c)
             })
@@ -269,6 +278,7 @@ impl StakingState {
                         self.punished.contains(&(*h, *id)).then(Vec::new)
                     }
                     StakingChange::Liveness(id, _) => self.liveness.get(id).map(Encode::encode),
+                    StakingChange::Work(id, _) => self.work.get(id).map(Encode::encode),
                 };
                 (k, value)
             })

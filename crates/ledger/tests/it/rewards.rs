@@ -5,16 +5,17 @@
 
 use luminex_crypto::SigningKey;
 use luminex_ledger::staking::{
-    check_supply, Recipient, RewardRule, StakingParams, StakingParamsError, StakingState,
-    StakingUndo,
+    check_supply, Recipient, RewardBasis, RewardRule, StakingParams, StakingParamsError,
+    StakingState, StakingUndo,
 };
 use luminex_ledger::testkit::{lock_of, signature_bytes_mut, staking_tx, PowFields, TestChain};
 use luminex_ledger::{
-    connect_block, BlockError, ChainSpec, Coin, StakingError, TxError, UtxoChanges,
+    connect_block, BlockError, ChainSpec, Coin, StakingError, TxError, UtxoChanges, Validator,
+    ValidatorSet,
 };
 use luminex_primitives::{
-    AccountCreation, Amount, Block, Decode, Delegation, Encode, Hash, Heartbeat, Lock,
-    NodeRegistration, OutPoint, SchemeId, Stake, Transaction, TxKind, TxOut,
+    AccountCreation, Amount, Block, CommitCertificate, Decode, Delegation, Encode, Hash, Heartbeat,
+    Lock, NodeRegistration, OutPoint, SchemeId, Stake, Transaction, TxKind, TxOut, Unbond,
 };
 
 const MIN: u64 = 1_000_000;
@@ -39,6 +40,10 @@ struct Chain {
     chain: TestChain,
     state: StakingState,
     undos: Vec<(UtxoChanges, StakingUndo)>,
+    /// When set, each block carries a certificate of its parent signed by
+    /// these members of this set, and the staking state sees it (as on a
+    /// BFT chain).
+    signing: Option<(ValidatorSet, Vec<usize>)>,
 }
 
 impl Chain {
@@ -62,6 +67,7 @@ impl Chain {
             chain: TestChain::new(spec),
             state,
             undos: Vec::new(),
+            signing: None,
         }
     }
 
@@ -86,8 +92,11 @@ impl Chain {
 
     /// Connects `block`: UTXO tiers, then the staking state; on error
     /// nothing changes. Returns the block's fees and its staking undo.
-    fn connect(&mut self, block: Block) -> Result<(Amount, StakingUndo), BlockError> {
+    fn connect(&mut self, mut block: Block) -> Result<(Amount, StakingUndo), BlockError> {
         let ctx = self.chain.context();
+        if let Some((set, signers)) = &self.signing {
+            block.last_commit = Some(commit(ctx.height - 1, set.len(), signers));
+        }
         let c = connect_block(
             &block,
             &self.chain.utxos,
@@ -95,9 +104,14 @@ impl Chain {
             &self.chain.spec,
             &self.chain.cache,
         )?;
-        let undo =
-            self.state
-                .apply_block(&block, &c.txids, ctx.height, c.fees, &self.chain.spec)?;
+        let undo = self.state.apply_block_with(
+            &block,
+            &c.txids,
+            ctx.height,
+            c.fees,
+            &self.chain.spec,
+            self.signing.as_ref().map(|(set, _)| set),
+        )?;
         let mut changes = c.changes;
         changes.created.extend(undo.released.iter().copied());
         changes.apply_to(&mut self.chain.utxos);
@@ -179,6 +193,36 @@ impl Chain {
         b.header.pow_mut().merkle_root = b.compute_merkle_root();
         b
     }
+}
+
+/// A certificate of the commit at `height` over a set of `n`, signed by
+/// `signers` (the staking state reads only who signed).
+fn commit(height: u64, n: usize, signers: &[usize]) -> CommitCertificate {
+    let mut bits = vec![0u8; n.div_ceil(8)];
+    for i in signers {
+        bits[i / 8] |= 1 << (i % 8);
+    }
+    CommitCertificate {
+        height,
+        round: 0,
+        block_hash: Hash([height as u8; 32]),
+        signers: bits,
+        signatures: Vec::new(),
+    }
+}
+
+/// A set of `members` with these powers.
+fn set_with(members: &[(&SigningKey, u64)]) -> ValidatorSet {
+    ValidatorSet::new(
+        members
+            .iter()
+            .map(|(k, power)| Validator {
+                public_key: k.public_key().clone(),
+                power: *power,
+            })
+            .collect(),
+    )
+    .unwrap()
 }
 
 /// The coins a block paid as rewards: (lock, amount) in payout order.
@@ -283,9 +327,12 @@ fn stake_weighted_splits_by_power_then_commission_then_delegators() {
     assert_eq!(paid + c.state.pot().base(), fees_pot, "no unit lost");
     c.mine_to(2 * EPOCH);
     set_pot(&mut c, 1_000);
-    let plan = c
-        .state
-        .reward_plan(c.spec().staking.as_ref().unwrap(), 1, c.spec(), None);
+    let plan = c.state.reward_plan(
+        c.spec().staking.as_ref().unwrap(),
+        1,
+        c.spec(),
+        RewardBasis::Elected,
+    );
     let (_, undo) = c.mine(vec![]).unwrap();
     // Power 4M and 2M of 6M: v1's cut 666, commission 66, rest 600 split
     // 3:1 → v1 66 + 450 = 516, d1 150; v2's cut 333, commission 33, own
@@ -685,36 +732,107 @@ fn genesis_validators_hold_accounts_where_accounts_must_be_created() {
     }
 }
 
-/// ADR 0067: with the set that served the epoch given (BFT chains: the set
-/// in force at the boundary's parent), only its members share the pot — a
-/// validator that staked during the epoch, elected for a later one, earns
-/// nothing for it, and the others share the whole pot by power.
+/// ADR 0068: on chains with certificates an epoch's pot follows the power
+/// with which each validator signed the epoch's commits — not who is
+/// bonded or elected at the payout. Here v1 (power 4 MIN: 3 own, 1
+/// delegated) signs every commit of the second epoch and v2 (2 MIN) three
+/// of five, then unstakes everything before the boundary; v3 bonds during
+/// the epoch but is not in the set. v1 earns 4 × 5 = 20 parts and v2
+/// 2 × 3 = 6: v2 is paid for what it signed though nothing is bonded
+/// behind it any more, v3 nothing. The record starts again after the
+/// boundary, which undoes exactly; a validator slashed for double-signing
+/// earns nothing, and the others share the pot.
 #[test]
-fn only_the_validators_that_served_the_epoch_share_its_pot() {
+fn an_epochs_pot_follows_the_power_each_validator_signed_with() {
     let mut c = Chain::new(RewardRule::StakeWeighted, false);
-    let (_, v2, _) = two_validators_and_a_delegation(&mut c);
-    let params = c.spec().staking.clone().unwrap();
-    let served = luminex_ledger::ValidatorSet::new(vec![luminex_ledger::Validator {
-        public_key: v2.public_key().clone(),
-        power: 2 * MIN,
-    }])
-    .unwrap();
-    let pot = c.state.pot().base();
-    assert!(pot > 0);
-    let plan = c.state.reward_plan(&params, 0, c.spec(), Some(&served));
-    let ids: Vec<_> = plan.shares.iter().map(|s| s.recipient).collect();
-    assert_eq!(
-        ids,
-        vec![luminex_ledger::staking::Recipient::Validator(
-            v2.public_key().key_hash()
-        )],
-        "{plan:?}"
+    let (v1, v2, d1) = two_validators_and_a_delegation(&mut c);
+    let v3 = key(4);
+    // Up to the first boundary without certificates (its fees are paid as
+    // an election would seat).
+    c.mine_to(EPOCH + 1);
+    assert_eq!(c.height(), EPOCH);
+    assert!(c.state.work().next().is_none());
+    let set = set_with(&[(&v1, 4 * MIN), (&v2, 2 * MIN)]);
+    let (i1, i2) = (
+        set.index_of(&id(&v1)).unwrap(),
+        set.index_of(&id(&v2)).unwrap(),
     );
-    // v2 alone: its commission and own share are the whole pot.
-    assert_eq!(plan.shares[0].amount.base(), pot);
-    // Without a served set (chains that give none), both as before.
-    let all = c.state.reward_plan(&params, 0, c.spec(), None);
-    assert_eq!(all.shares.len(), 3, "{all:?}");
+    let params = c.spec().staking.clone().unwrap();
+    // Blocks 6–10 carry the commits of 5–9: v2 signs those of 5, 7 and 9.
+    for h in EPOCH + 1..=2 * EPOCH {
+        let signers = if (h - 1) % 2 == 1 {
+            vec![i1, i2]
+        } else {
+            vec![i1]
+        };
+        c.signing = Some((set.clone(), signers));
+        let txs = match h {
+            7 => vec![c.tx(1, stake(&v3, MIN), Some(&v3))],
+            8 => vec![c.tx(
+                2,
+                TxKind::Unstake(Unbond {
+                    validator: id(&v2),
+                    amount: amount(2 * MIN),
+                    payout: v2.public_key().lock(),
+                }),
+                Some(&v2),
+            )],
+            _ => vec![],
+        };
+        if h == 2 * EPOCH {
+            set_pot(&mut c, 2_600_000);
+            // Commits 5–8 so far: v1 four, v2 two (5 and 7).
+            let work = |k: &SigningKey| c.state.epoch_work(&id(k)).map(|w| w.signed_power);
+            assert_eq!(work(&v1), Some(u128::from(4 * 4 * MIN)));
+            assert_eq!(work(&v2), Some(u128::from(2 * 2 * MIN)));
+            assert_eq!(work(&v3), None);
+        }
+        c.mine(txs).unwrap();
+    }
+    assert!(
+        c.state.validator(&id(&v2)).is_none(),
+        "v2 has nothing bonded"
+    );
+    // 2.6M × 20/26 = 2M to v1: commission 200k, the rest 1.8M split 3:1 →
+    // v1 200k + 1.35M, d1 450k. v2: 2.6M × 6/26 = 600k, all its own.
+    let undo = c.undos.last().unwrap().1.clone();
+    let mut got = payouts(c.chain.blocks.last().unwrap(), &undo);
+    got.sort();
+    let mut want = vec![
+        (v1.public_key().lock(), 1_550_000),
+        (d1.public_key().lock(), 450_000),
+        (v2.public_key().lock(), 600_000),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(c.state.pot(), Amount::ZERO);
+    assert!(c.state.work().next().is_none(), "the record starts again");
+    // The boundary's undo data (work records set and cleared) round-trips.
+    assert_eq!(StakingUndo::decode_all(&undo.encode()).unwrap(), undo);
+    round_trips(&c.state);
+
+    // The boundary undoes exactly: the pot and the epoch's record return.
+    let after = c.state.clone();
+    c.unmine();
+    assert_eq!(c.state.pot(), amount(2_600_000));
+    assert_eq!(
+        c.state.epoch_work(&id(&v2)).map(|w| w.signed_power),
+        Some(u128::from(2 * 2 * MIN))
+    );
+    round_trips(&c.state);
+    // Slashed for double-signing, v1 earns nothing: v2 takes the pot.
+    let mut jail = StakingUndo::default();
+    c.state.jail_validator(id(&v1), 100, true, &mut jail);
+    let plan = c
+        .state
+        .reward_plan(&params, 1, c.spec(), RewardBasis::Signed);
+    assert_eq!(plan.shares.len(), 1, "{plan:?}");
+    assert_eq!(plan.shares[0].recipient, Recipient::Validator(id(&v2)));
+    assert_eq!(plan.shares[0].amount, amount(2_600_000));
+    c.state.undo(&jail);
+    let b = c.chain.build_block(vec![], Amount::ZERO);
+    c.connect(b).unwrap();
+    assert_eq!(c.state, after);
 }
 
 /// Blocks 1 and 2: v1 bonds 3 MIN and v2 2 MIN, then d1 delegates 1 MIN to

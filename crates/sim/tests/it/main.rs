@@ -3,6 +3,7 @@
 //! safety, and a broken locking rule is caught with a replayable seed.
 
 mod committee;
+mod rewards;
 mod slashing;
 
 use std::collections::BTreeSet;

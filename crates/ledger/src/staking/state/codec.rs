@@ -177,6 +177,15 @@ impl Encode for StakingState {
             k.encode_to(s);
             l.encode_to(s);
         });
+        // Written only while some work is recorded (ADR 0068): a state
+        // without any — every genesis, every chain without certificates —
+        // encodes and hashes exactly as before the record existed.
+        if !self.work.is_empty() {
+            put_map(s, &self.work, |s, k, w| {
+                k.encode_to(s);
+                w.encode_to(s);
+            });
+        }
     }
 }
 
@@ -200,6 +209,22 @@ impl Decode for Liveness {
             });
         }
         Ok(Liveness { since, missed })
+    }
+}
+
+impl Encode for EpochWork {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        s.put(&self.signed_power.to_le_bytes());
+        self.lock.encode_to(s);
+    }
+}
+
+impl Decode for EpochWork {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(EpochWork {
+            signed_power: u128::from_le_bytes(r.array("signed power")?),
+            lock: Lock::decode(r)?,
+        })
     }
 }
 
@@ -239,6 +264,20 @@ impl Decode for StakingState {
         let liveness = read_map(r, "liveness", |r| {
             Ok((Hash::decode(r)?, Liveness::decode(r)?))
         })?;
+        let work = if r.remaining() == 0 {
+            BTreeMap::new()
+        } else {
+            let work = read_map(r, "epoch work", |r| {
+                Ok((Hash::decode(r)?, EpochWork::decode(r)?))
+            })?;
+            // One encoding per state: an empty record is left out.
+            if work.is_empty() {
+                return Err(DecodeError::OutOfRange {
+                    field: "epoch work",
+                });
+            }
+            work
+        };
         Ok(StakingState {
             validators,
             delegations,
@@ -252,6 +291,7 @@ impl Decode for StakingState {
             reward_locks,
             punished,
             liveness,
+            work,
         })
     }
 }
@@ -341,6 +381,11 @@ impl Encode for StakingChange {
                 id.encode_to(s);
                 put_option(s, l, |s, l| l.encode_to(s));
             }
+            StakingChange::Work(id, w) => {
+                s.put(&[12]);
+                id.encode_to(s);
+                put_option(s, w, |s, w| w.encode_to(s));
+            }
         }
     }
 }
@@ -378,6 +423,7 @@ impl Decode for StakingChange {
                 read_bool(r, W)?,
             ),
             11 => StakingChange::Liveness(Hash::decode(r)?, read_option(r, W, Liveness::decode)?),
+            12 => StakingChange::Work(Hash::decode(r)?, read_option(r, W, EpochWork::decode)?),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     field: "staking change",

@@ -54,7 +54,9 @@ pub use params::{
     Ratio, RewardRule, StakingParams, StakingParamsError, BPS, MAX_DOWNTIME_WINDOW,
     MAX_UNBONDING_BLOCKS, MIN_EPOCH_BLOCKS,
 };
-pub use rewards::{check_supply, Recipient, RewardBasis, RewardPlan, RewardShare, SupplyMismatch};
+pub use rewards::{
+    check_supply, mul_div, Recipient, RewardBasis, RewardPlan, RewardShare, SupplyMismatch,
+};
 pub use state::{
     EpochWork, JailEntry, Liveness, RegisteredNode, StakingChange, StakingState, StakingUndo,
     UnbondingEntry, UnbondingKey, ValidatorStake, STAKING_STATE,

@@ -103,9 +103,59 @@ pub fn check_supply(
     }
 }
 
-/// ⌊total × part / whole⌋, 0 when `whole` is 0.
-fn share(total: u128, part: u128, whole: u128) -> u128 {
-    (total * part).checked_div(whole).unwrap_or(0)
+/// ⌊total × part / whole⌋, 0 when `whole` is 0; exact for every input
+/// whose result fits in u128 (every call here has `part ≤ whole`, so the
+/// result is at most `total`). The product itself may not fit: a pot of
+/// up to [`Amount::MAX`] times a validator's signed power, which sums its
+/// power over an epoch's commits, can pass 2^128 (ADR 0068).
+pub fn mul_div(total: u128, part: u128, whole: u128) -> u128 {
+    if whole == 0 {
+        return 0;
+    }
+    match total.checked_mul(part) {
+        Some(product) => product / whole,
+        None => wide_div(mul_wide(total, part), whole),
+    }
+}
+
+/// `a × b` as (high, low) halves of 256 bits.
+fn mul_wide(a: u128, b: u128) -> (u128, u128) {
+    const LOW: u128 = u64::MAX as u128;
+    let (a1, a0) = (a >> 64, a & LOW);
+    let (b1, b0) = (b >> 64, b & LOW);
+    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+    // The middle column: the high half of p00 plus the low halves of the
+    // cross products (at most three 64-bit values: fits in u128).
+    let mid = (p00 >> 64) + (p01 & LOW) + (p10 & LOW);
+    let low = (mid << 64) | (p00 & LOW);
+    let high = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    (high, low)
+}
+
+/// ⌊(high·2^128 + low) / d⌋ for `d > 0`, by binary long division (the
+/// quotient's bits above 128, which no caller has, are dropped). Written
+/// by hand rather than pulling in a big-integer crate for one division
+/// that runs once per share of an epoch's payout.
+fn wide_div((high, low): (u128, u128), d: u128) -> u128 {
+    let mut rem: u128 = 0;
+    let mut q: u128 = 0;
+    for i in (0..256).rev() {
+        let bit = if i >= 128 {
+            (high >> (i - 128)) & 1
+        } else {
+            (low >> i) & 1
+        };
+        // The remainder is below d < 2^128 before the shift; the bit the
+        // shift pushes out is the 2^128 place of the true remainder.
+        let carry = rem >> 127;
+        rem = (rem << 1) | bit;
+        q <<= 1;
+        if carry == 1 || rem >= d {
+            rem = rem.wrapping_sub(d);
+            q |= 1;
+        }
+    }
+    q
 }
 
 fn amount(units: u128) -> Amount {
@@ -273,7 +323,7 @@ impl StakingState {
                     };
                     let total: u128 = earners.iter().map(|e| e.2).sum();
                     for (id, lock, weight) in earners {
-                        let cut = share(pot, weight, total);
+                        let cut = mul_div(pot, weight, total);
                         let commission = cut * u128::from(params.commission_bps) / u128::from(BPS);
                         let rest = cut - commission;
                         let Some(v) = self.validators.get(&id).filter(|v| v.power() > 0) else {
@@ -282,10 +332,10 @@ impl StakingState {
                             continue;
                         };
                         let power = u128::from(v.power());
-                        let own = share(rest, u128::from(v.self_bond.base()), power);
+                        let own = mul_div(rest, u128::from(v.self_bond.base()), power);
                         push(Recipient::Validator(id), lock, commission + own);
                         for (d, a) in self.delegations_of(&id) {
-                            let units = share(rest, u128::from(a.base()), power);
+                            let units = mul_div(rest, u128::from(a.base()), power);
                             if let Some(lock) = self.reward_locks.get(d) {
                                 let recipient = Recipient::Delegator {
                                     validator: id,
@@ -301,7 +351,7 @@ impl StakingState {
                         .live_nodes(epoch)
                         .map(|(id, n)| (*id, n.payout))
                         .collect();
-                    let each = share(pot, 1, live.len() as u128);
+                    let each = mul_div(pot, 1, live.len() as u128);
                     for (id, payout) in live {
                         push(Recipient::Node(id), payout, each);
                     }

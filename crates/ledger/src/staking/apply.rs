@@ -567,6 +567,8 @@ impl StakingState {
     /// that backs it: its own bond, every delegation to it and every
     /// unbonding entry of stake bonded to it. Returns the coins removed,
     /// which the caller pays out (to a reporter, redistributed) or burns.
+    /// The slashing rules use [`StakingState::slash_offence`], which leaves
+    /// out unbonding stake that no longer backed the validator.
     ///
     /// The amount removed is exactly `floor(total × n / d)`; it is shared
     /// among the pieces pro rata by the largest-remainder method (each
@@ -579,6 +581,41 @@ impl StakingState {
         id: &Hash,
         numerator: u64,
         denominator: u64,
+        undo: &mut StakingUndo,
+    ) -> Result<Amount, StakingError> {
+        self.slash_backing(id, numerator, denominator, |_| true, undo)
+    }
+
+    /// [`StakingState::slash`] for an offence committed at `height` (ADR
+    /// 0069): an unbonding entry is cut only if its stake still backed the
+    /// validator's voting power at that height
+    /// ([`unbonding_backed_at`]). Stake that had left the validator's
+    /// power before the offence took no part in it.
+    pub fn slash_offence(
+        &mut self,
+        id: &Hash,
+        height: u64,
+        params: &StakingParams,
+        numerator: u64,
+        denominator: u64,
+        undo: &mut StakingUndo,
+    ) -> Result<Amount, StakingError> {
+        self.slash_backing(
+            id,
+            numerator,
+            denominator,
+            |k| unbonding_backed_at(k, height, params),
+            undo,
+        )
+    }
+
+    /// [`StakingState::slash`] over the unbonding entries `keep` accepts.
+    fn slash_backing(
+        &mut self,
+        id: &Hash,
+        numerator: u64,
+        denominator: u64,
+        keep: impl Fn(&UnbondingKey) -> bool,
         undo: &mut StakingUndo,
     ) -> Result<Amount, StakingError> {
         if denominator == 0 || numerator > denominator {
@@ -603,6 +640,7 @@ impl StakingState {
         );
         pieces.extend(
             self.unbonding_of(id)
+                .filter(|(k, _)| keep(k))
                 .map(|(k, e)| (Piece::Unbonding(*k), e.amount.base())),
         );
         let total: u128 = pieces.iter().map(|(_, a)| u128::from(*a)).sum();
@@ -667,6 +705,22 @@ impl StakingState {
     pub fn jail_validator(&mut self, id: Hash, until: u64, slashed: bool, undo: &mut StakingUndo) {
         self.set_jail(id, Some(JailEntry { until, slashed }), undo);
     }
+}
+
+/// Whether the stake of the unbonding entry `key` still backed its
+/// validator's voting power at `height` (ADR 0069). Its unbonding began at
+/// `release_height − unbonding_blocks`; the first election that leaves it
+/// out is at the next boundary after that block (a boundary block's
+/// election reads the state before the block's transactions, ADR 0033),
+/// and the set it seats takes over one epoch after that boundary. Until
+/// then the stake counted in the power of the set in force. (When an
+/// election seats nobody the chain keeps its set a while longer; the rule
+/// does not follow that case.)
+pub fn unbonding_backed_at(key: &UnbondingKey, height: u64, params: &StakingParams) -> bool {
+    let e = params.epoch_blocks.max(1);
+    let start = key.release_height.saturating_sub(params.unbonding_blocks);
+    let last_backed = (start / e).saturating_add(2).saturating_mul(e);
+    height <= last_backed
 }
 
 /// The outpoint of the coins an `unstake` or `undelegate` releases: its

@@ -3,8 +3,10 @@
 //! carry.
 //!
 //! - **Double sign.** The offender loses the spec's `double_sign_slash` of
-//!   its bonded and unbonding stake ([`StakingState::slash`], pro rata over
-//!   its own bond, its delegators and its unbonding entries) and is jailed
+//!   its bonded and unbonding stake ([`StakingState::slash_offence`], pro
+//!   rata over its own bond, its delegators and those of its unbonding
+//!   entries whose stake still backed its power at the offence's height,
+//!   ADR 0069) and is jailed
 //!   for good (`slashed`). The reporter named in the transaction gets
 //!   `reporter_share` of the cut as a spendable output at the
 //!   transaction's release outpoint (its txid, index 0: it has no
@@ -78,7 +80,14 @@ impl StakingState {
             return Err(StakingError::Tombstoned(key.validator));
         }
         let r = params.double_sign_slash;
-        let cut = self.slash(&key.validator, r.numerator, r.denominator, undo)?;
+        let cut = self.slash_offence(
+            &key.validator,
+            key.height,
+            params,
+            r.numerator,
+            r.denominator,
+            undo,
+        )?;
         self.set_punished(key.height, key.validator, true, undo);
         let until = match self.jail(&key.validator) {
             Some(j) => j.until.max(height.saturating_add(params.jail_blocks)),
@@ -209,7 +218,7 @@ impl StakingState {
                 continue;
             }
             let r = params.downtime_slash;
-            let cut = self.slash(&id, r.numerator, r.denominator, undo)?;
+            let cut = self.slash_offence(&id, at, params, r.numerator, r.denominator, undo)?;
             self.dispose(cut, spec, undo)?;
             self.set_jail(
                 id,

@@ -12,7 +12,7 @@ use luminex_ledger::evidence::{
     check_block_evidence, check_evidence, evidence_tx, evidence_txs, EvidenceError,
     MAX_EVIDENCE_PER_BLOCK,
 };
-use luminex_ledger::staking::{release_outpoint, JailEntry};
+use luminex_ledger::staking::{release_outpoint, unbonding_backed_at, JailEntry, UnbondingKey};
 use luminex_ledger::testkit::lock_of;
 use luminex_ledger::{
     check_transaction, BlockError, ChainContext, ChainSpec, ConsensusRecord, HeaderChain,
@@ -451,6 +451,87 @@ fn the_same_offence_is_punished_once() {
     assert_eq!(txs.len(), 1);
     s.mine(txs).unwrap();
     assert!(s.state.is_punished(&id(&w), 2));
+}
+
+/// ADR 0069: an offence cuts only the unbonding stake that still backed
+/// the offender's power when it was committed. With 5-block epochs, the
+/// unstake of block 2 is left out by the election at block 5 and out of
+/// the set in force from block 11; the unstake of block 12 is in it through
+/// block 20. Evidence of an offence at height 11 cuts the own bond, the
+/// delegation and the second entry, not the first.
+#[test]
+fn unbonding_that_no_longer_backed_the_offender_is_not_cut() {
+    let mut s = Slashed::new(false);
+    {
+        let p = s.params();
+        p.epoch_blocks = 5;
+        p.unbonding_blocks = 20;
+    }
+    let v = validator_key(1);
+    s.backed(&v);
+    while s.chain.height() < 11 {
+        s.mine(vec![]).unwrap();
+    }
+    let payout = lock_of(&s.chain.keys[0]);
+    s.mine(vec![s.tx(
+        0,
+        TxKind::Unstake(Unbond {
+            validator: id(&v),
+            amount: amount(MIN),
+            payout,
+        }),
+        Some(&v),
+    )])
+    .unwrap();
+    assert_eq!(s.chain.height(), 12);
+    let entries: Vec<(UnbondingKey, u64)> = s
+        .state
+        .unbonding_of(&id(&v))
+        .map(|(k, e)| (*k, e.amount.base()))
+        .collect();
+    assert_eq!(
+        entries
+            .iter()
+            .map(|(k, _)| k.release_height)
+            .collect::<Vec<_>>(),
+        vec![22, 32]
+    );
+    let params = s.spec().staking.clone().unwrap();
+    for (h, first, second) in [
+        (10, true, true),
+        (11, false, true),
+        (20, false, true),
+        (21, false, false),
+    ] {
+        assert_eq!(unbonding_backed_at(&entries[0].0, h, &params), first, "{h}");
+        assert_eq!(
+            unbonding_backed_at(&entries[1].0, h, &params),
+            second,
+            "{h}"
+        );
+    }
+    let before = s.state.clone();
+    let tx = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 11, 0),
+        s.reporter(),
+    );
+    s.mine(vec![tx]).unwrap();
+    // 3 × MIN own, 2 × MIN delegated and the second entry's MIN: 6 × MIN
+    // × 1/20. The first entry keeps all of its MIN.
+    let val = s.state.validator(&id(&v)).unwrap();
+    assert_eq!(val.self_bond, amount(3 * MIN - 3 * MIN / 20));
+    assert_eq!(val.delegated, amount(2 * MIN - 2 * MIN / 20));
+    let after: Vec<u64> = s
+        .state
+        .unbonding_of(&id(&v))
+        .map(|(_, e)| e.amount.base())
+        .collect();
+    assert_eq!(after, vec![MIN, MIN - MIN / 20]);
+    let cut = 6 * MIN / 20;
+    assert_eq!(s.state.burned(), amount(cut - cut / 10));
+    s.unmine();
+    assert_eq!(s.state, before);
 }
 
 #[test]

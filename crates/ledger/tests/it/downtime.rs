@@ -17,7 +17,7 @@ use super::staking::{MIN, UNBONDING};
 
 /// A certificate of the commit at `height` over a set of `n`, signed by
 /// `signers` (signatures are not what liveness looks at).
-fn commit(height: u64, n: usize, signers: &[usize]) -> CommitCertificate {
+pub(super) fn commit(height: u64, n: usize, signers: &[usize]) -> CommitCertificate {
     let mut bits = vec![0u8; n.div_ceil(8)];
     for i in signers {
         bits[i / 8] |= 1 << (i % 8);

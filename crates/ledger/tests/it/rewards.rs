@@ -14,9 +14,11 @@ use luminex_ledger::{
     ValidatorSet,
 };
 use luminex_primitives::{
-    AccountCreation, Amount, Block, CommitCertificate, Decode, Delegation, Encode, Hash, Heartbeat,
-    Lock, NodeRegistration, OutPoint, SchemeId, Stake, Transaction, TxKind, TxOut, Unbond,
+    AccountCreation, Amount, Block, Decode, Delegation, Encode, Hash, Heartbeat, Lock,
+    NodeRegistration, OutPoint, SchemeId, Stake, Transaction, TxKind, TxOut, Unbond,
 };
+
+use super::downtime::commit;
 
 const MIN: u64 = 1_000_000;
 /// Blocks per epoch: 5, 10, 15… are boundaries.
@@ -192,22 +194,6 @@ impl Chain {
         }];
         b.header.pow_mut().merkle_root = b.compute_merkle_root();
         b
-    }
-}
-
-/// A certificate of the commit at `height` over a set of `n`, signed by
-/// `signers` (the staking state reads only who signed).
-fn commit(height: u64, n: usize, signers: &[usize]) -> CommitCertificate {
-    let mut bits = vec![0u8; n.div_ceil(8)];
-    for i in signers {
-        bits[i / 8] |= 1 << (i % 8);
-    }
-    CommitCertificate {
-        height,
-        round: 0,
-        block_hash: Hash([height as u8; 32]),
-        signers: bits,
-        signatures: Vec::new(),
     }
 }
 

@@ -150,7 +150,7 @@ pub const METHODS: &[(&str, &str, &str)] = &[
     ),
     (
         "Rawtransactions",
-        "sendrawtransaction \"hexstring\"",
+        "sendrawtransaction \"hexstring\" ( maxfeerate )",
         "Submits a raw transaction to the pool and the network.",
     ),
     (

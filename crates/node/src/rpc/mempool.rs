@@ -96,9 +96,41 @@ fn reject_reason(e: &MempoolError) -> &'static str {
     }
 }
 
+/// The `maxfeerate` of `sendrawtransaction` and `testmempoolaccept` when
+/// none is given, in coins per 1,000 bytes: Bitcoin Core's default (0.10
+/// per kvB), which refuses a transaction whose fee is out of all proportion
+/// to its size — a mistyped amount or a forgotten change output — unless
+/// the caller lifts it with 0.
+pub const DEFAULT_MAX_FEE_RATE: f64 = 0.10;
+
+/// Parameter `i`, a `maxfeerate` in coins per 1,000 bytes (a number, or a
+/// number in a string, as Core takes amounts): the default when absent or
+/// null, `None` (no limit) for 0.
+fn max_fee_rate(p: &[Value], i: usize) -> Result<Option<f64>, ErrorObjectOwned> {
+    let rate = match p.get(i) {
+        None | Some(Value::Null) => return Ok(Some(DEFAULT_MAX_FEE_RATE)),
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    match rate {
+        Some(r) if r.is_finite() && r >= 0.0 => Ok((r > 0.0).then_some(r)),
+        _ => Err(err(
+            codes::INVALID_PARAMETER,
+            "maxfeerate must be a non-negative number (coins per 1,000 bytes)",
+        )),
+    }
+}
+
+/// A fee rate in coins per 1,000 bytes.
+fn fee_rate(fee: luminex_primitives::Amount, size: usize) -> f64 {
+    coins(fee.base()) * 1000.0 / size.max(1) as f64
+}
+
 /// `testmempoolaccept`: whether the one raw transaction given would be
-/// admitted now, admitting nothing. `maxfeerate` (coins per 1,000 bytes,
-/// 0 for none) refuses one paying more, as `max-fee-exceeded`.
+/// admitted now, admitting nothing. `maxfeerate` (coins per 1,000 bytes;
+/// [`DEFAULT_MAX_FEE_RATE`] when not given, 0 for none) refuses one paying
+/// more, as `max-fee-exceeded`.
 fn test_mempool_accept(c: &RpcContext, p: &[Value]) -> RpcResult {
     let raw = match p.first() {
         Some(Value::Array(a)) => a,
@@ -116,18 +148,7 @@ fn test_mempool_accept(c: &RpcContext, p: &[Value]) -> RpcResult {
             "Array must contain exactly one raw transaction",
         ));
     }
-    let max_rate = match p.get(1) {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_f64() {
-            Some(r) if r.is_finite() && r >= 0.0 => (r > 0.0).then_some(r),
-            _ => {
-                return Err(err(
-                    codes::INVALID_PARAMETER,
-                    "maxfeerate must be a non-negative number (coins per 1,000 bytes)",
-                ))
-            }
-        },
-    };
+    let max_rate = max_fee_rate(p, 1)?;
     let tx = raw_tx(raw.first())?;
     let (txid, wtxid) = (tx.txid(), tx.wtxid());
     let refused = |reason: &str| {
@@ -143,7 +164,7 @@ fn test_mempool_accept(c: &RpcContext, p: &[Value]) -> RpcResult {
     }
     match c.node.test_accept(tx) {
         Ok((cand, fee)) => {
-            let rate = coins(fee.base()) * 1000.0 / cand.size as f64;
+            let rate = fee_rate(fee, cand.size);
             if max_rate.is_some_and(|m| rate > m) {
                 return Ok(refused("max-fee-exceeded"));
             }
@@ -205,26 +226,45 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     reg(m, "getmempooldescendants", &["txid", "verbose"], |c, p| {
         relatives(c, &p, false)
     });
-    reg(m, "sendrawtransaction", &["hexstring"], |c, p| {
-        let tx = raw_tx(p.first())?;
-        let txid = tx.txid();
-        if c.node.chain.transaction(&txid).ok().flatten().is_some() {
-            return Err(err(
-                codes::ALREADY_IN_CHAIN,
-                "Transaction already in block chain",
-            ));
-        }
-        // Through the admission pipeline, as the REST API's broadcasts
-        // (ADR 0046); this method runs on a thread that may block.
-        match c.node.submit_queued_blocking(tx) {
-            Ok(t) | Err(AdmitError::Rejected(MempoolError::AlreadyKnown(t))) => {
-                Ok(json!(t.to_string()))
+    reg(
+        m,
+        "sendrawtransaction",
+        &["hexstring", "maxfeerate"],
+        |c, p| {
+            let tx = raw_tx(p.first())?;
+            let max_rate = max_fee_rate(&p, 1)?;
+            let txid = tx.txid();
+            if c.node.chain.transaction(&txid).ok().flatten().is_some() {
+                return Err(err(
+                    codes::ALREADY_IN_CHAIN,
+                    "Transaction already in block chain",
+                ));
             }
-            Err(AdmitError::Rejected(e)) => Err(mempool_error(e)),
-            Err(e @ AdmitError::Internal) => Err(err(codes::INTERNAL, e.to_string())),
-            Err(e) => Err(err(codes::MISC, format!("{e}; try again shortly"))),
-        }
-    });
+            // The fee is known only against the inputs: a dry run of admission
+            // (its signature checks are cached for the real one). A refusal
+            // here is left to the submission below, which reports it.
+            if let Some(max) = max_rate {
+                if let Ok((cand, fee)) = c.node.test_accept(tx.clone()) {
+                    if fee_rate(fee, cand.size) > max {
+                        return Err(err(
+                            codes::VERIFY,
+                            "Fee exceeds maximum configured by user (maxfeerate)",
+                        ));
+                    }
+                }
+            }
+            // Through the admission pipeline, as the REST API's broadcasts
+            // (ADR 0046); this method runs on a thread that may block.
+            match c.node.submit_queued_blocking(tx) {
+                Ok(t) | Err(AdmitError::Rejected(MempoolError::AlreadyKnown(t))) => {
+                    Ok(json!(t.to_string()))
+                }
+                Err(AdmitError::Rejected(e)) => Err(mempool_error(e)),
+                Err(e @ AdmitError::Internal) => Err(err(codes::INTERNAL, e.to_string())),
+                Err(e) => Err(err(codes::MISC, format!("{e}; try again shortly"))),
+            }
+        },
+    );
     reg(m, "getrawmempool", &["verbose"], |c, p| {
         let verbose = opt_bool(&p, 0, "verbose")?.unwrap_or(false);
         let pool = c.node.mempool.read();
@@ -346,5 +386,53 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("array"), "{e}");
         assert!(node.mempool.read().is_empty());
+    }
+
+    /// Without a `maxfeerate`, both methods apply Core's default (0.10 coins
+    /// per 1,000 bytes): a payment that forgot its change output, giving
+    /// the rest of its coin to the miner, is refused (`max-fee-exceeded`,
+    /// -25) until the caller lifts the cap with 0. (An ordinary payment
+    /// passes under it: the test above.)
+    #[tokio::test]
+    async fn an_absurd_fee_is_refused_by_default() {
+        use luminex_ledger::testkit::{lock_of, sign_all};
+        let node = luminex_service::testkit::memory_node();
+        let mut tx = luminex_service::testkit::dev_payment(&node, 2);
+        // Drop the change: almost the whole coin becomes the fee.
+        tx.outputs.truncate(1);
+        let k0 = node.spec.dev_key(0).unwrap();
+        let spent = node
+            .chain
+            .coin(&tx.inputs[0])
+            .unwrap()
+            .map(|c| c.output)
+            .unwrap();
+        assert_eq!(spent.lock, lock_of(&k0));
+        sign_all(&node.spec, &mut tx, &k0, &[spent]);
+        let raw = hex::encode(tx.encode());
+        let m = module(RpcContext::new(node.clone(), None));
+        let tested: Value = m
+            .call("testmempoolaccept", params(json!([[raw]])))
+            .await
+            .unwrap();
+        assert_eq!(tested[0]["reject-reason"], "max-fee-exceeded", "{tested}");
+        let e = m
+            .call::<_, Value>("sendrawtransaction", params(json!([raw])))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("maxfeerate"), "{e}");
+        assert!(node.mempool.read().is_empty());
+        // A bad cap is refused before anything else.
+        let e = m
+            .call::<_, Value>("sendrawtransaction", params(json!([raw, "lots"])))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("non-negative"), "{e}");
+        // Lifted with 0 (here as a string amount), it is sent.
+        let txid: Value = m
+            .call("sendrawtransaction", params(json!([raw, "0"])))
+            .await
+            .unwrap();
+        assert_eq!(txid, json!(tx.txid().to_string()));
     }
 }

@@ -589,7 +589,7 @@ impl StakingState {
     /// [`StakingState::slash`] for an offence committed at `height` (ADR
     /// 0069): an unbonding entry is cut only if its stake still backed the
     /// validator's voting power at that height
-    /// ([`unbonding_backed_at`]). Stake that had left the validator's
+    /// ([`StakingState::unbonding_backed_at`]). Stake that had left the validator's
     /// power before the offence took no part in it.
     pub fn slash_offence(
         &mut self,
@@ -600,11 +600,12 @@ impl StakingState {
         denominator: u64,
         undo: &mut StakingUndo,
     ) -> Result<Amount, StakingError> {
+        let seated_at = self.seated_at(height, params);
         self.slash_backing(
             id,
             numerator,
             denominator,
-            |k| unbonding_backed_at(k, height, params),
+            |k| unbonding_start(k, params) >= seated_at,
             undo,
         )
     }
@@ -705,22 +706,59 @@ impl StakingState {
     pub fn jail_validator(&mut self, id: Hash, until: u64, slashed: bool, undo: &mut StakingUndo) {
         self.set_jail(id, Some(JailEntry { until, slashed }), undo);
     }
+
+    /// Records what the election of the block at `height` did, on a BFT
+    /// chain (ADR 0069): at an epoch boundary whose election seated nobody
+    /// (`seated` false: the chain keeps the set it has), the boundary is
+    /// remembered, so that [`StakingState::unbonding_backed_at`] knows the
+    /// set in force later is an older election's. Nothing elsewhere.
+    pub fn note_election(
+        &mut self,
+        height: u64,
+        seated: bool,
+        spec: &ChainSpec,
+        undo: &mut StakingUndo,
+    ) {
+        let Some(params) = &spec.staking else {
+            return;
+        };
+        if !seated && super::is_epoch_boundary(height, params.epoch_blocks) {
+            self.set_unseated(height, undo);
+        }
+    }
+
+    /// Whether the stake of the unbonding entry `key` still backed its
+    /// validator's voting power at `height` (ADR 0069). The set in force at
+    /// `height` was seated by the election at boundary `B`: the last one
+    /// with `B + E + 1 <= height` whose election seated a set (the others
+    /// kept the set before; genesis counts as boundary 0). That election
+    /// read the state before `B`'s transactions (ADR 0033), so the entry,
+    /// whose unbonding began at `release_height − unbonding_blocks`, was
+    /// still bonded in it when it began at `B` or later.
+    pub fn unbonding_backed_at(
+        &self,
+        key: &UnbondingKey,
+        height: u64,
+        params: &StakingParams,
+    ) -> bool {
+        unbonding_start(key, params) >= self.seated_at(height, params)
+    }
+
+    /// The boundary whose election seated the set in force at `height`
+    /// (0: the genesis set).
+    fn seated_at(&self, height: u64, params: &StakingParams) -> u64 {
+        let e = params.epoch_blocks.max(1);
+        let mut b = height.checked_sub(e + 1).map_or(0, |x| x / e * e);
+        while b > 0 && self.unseated.contains(&b) {
+            b -= e;
+        }
+        b
+    }
 }
 
-/// Whether the stake of the unbonding entry `key` still backed its
-/// validator's voting power at `height` (ADR 0069). Its unbonding began at
-/// `release_height − unbonding_blocks`; the first election that leaves it
-/// out is at the next boundary after that block (a boundary block's
-/// election reads the state before the block's transactions, ADR 0033),
-/// and the set it seats takes over one epoch after that boundary. Until
-/// then the stake counted in the power of the set in force. (When an
-/// election seats nobody the chain keeps its set a while longer; the rule
-/// does not follow that case.)
-pub fn unbonding_backed_at(key: &UnbondingKey, height: u64, params: &StakingParams) -> bool {
-    let e = params.epoch_blocks.max(1);
-    let start = key.release_height.saturating_sub(params.unbonding_blocks);
-    let last_backed = (start / e).saturating_add(2).saturating_mul(e);
-    height <= last_backed
+/// The height of the block whose transaction began the unbonding of `key`.
+fn unbonding_start(key: &UnbondingKey, params: &StakingParams) -> u64 {
+    key.release_height.saturating_sub(params.unbonding_blocks)
 }
 
 /// The outpoint of the coins an `unstake` or `undelegate` releases: its

@@ -47,7 +47,7 @@ mod slashing;
 mod state;
 mod store;
 
-pub use apply::{check_evidence_tx, check_shape, release_outpoint, unbonding_backed_at};
+pub use apply::{check_evidence_tx, check_shape, release_outpoint};
 pub use epoch::{epoch_of, is_epoch_boundary};
 pub use error::StakingError;
 pub use params::{

@@ -131,6 +131,10 @@ pub struct StakingState {
     pub(super) liveness: BTreeMap<Hash, Liveness>,
     /// What each validator signed in the current epoch (ADR 0068).
     pub(super) work: BTreeMap<Hash, EpochWork>,
+    /// Epoch boundaries whose election seated nobody, so that the chain
+    /// kept the set it had (BFT chains; ADR 0069): the slashing rules
+    /// need to know which election seated the set in force at a height.
+    pub(super) unseated: BTreeSet<u64>,
 }
 
 /// A validator's record of signed commits while it is in the set: the
@@ -193,6 +197,8 @@ pub enum StakingChange {
     Liveness(Hash, Option<Liveness>),
     /// A validator's work in the epoch.
     Work(Hash, Option<EpochWork>),
+    /// A boundary whose election seated nobody: whether it was recorded.
+    Unseated(u64, bool),
 }
 
 /// What undoes the staking changes of a block (or of any sequence of
@@ -380,6 +386,11 @@ impl StakingState {
         self.work.get(id)
     }
 
+    /// The epoch boundaries whose election seated nobody (ADR 0069).
+    pub fn unseated(&self) -> impl Iterator<Item = &u64> {
+        self.unseated.iter()
+    }
+
     /// Every validator's work in the current epoch, by id.
     pub fn work(&self) -> impl Iterator<Item = (&Hash, &EpochWork)> {
         self.work.iter()
@@ -564,6 +575,11 @@ impl StakingState {
         undo.changes.push(StakingChange::Liveness(id, prior));
     }
 
+    pub(super) fn set_unseated(&mut self, height: u64, undo: &mut StakingUndo) {
+        let existed = !self.unseated.insert(height);
+        undo.changes.push(StakingChange::Unseated(height, existed));
+    }
+
     pub(super) fn set_work(&mut self, id: Hash, w: Option<EpochWork>, undo: &mut StakingUndo) {
         let prior = match w {
             Some(w) => self.work.insert(id, w),
@@ -606,6 +622,11 @@ impl StakingState {
                 }
                 StakingChange::Liveness(id, prior) => restore(&mut self.liveness, id, prior),
                 StakingChange::Work(id, prior) => restore(&mut self.work, id, prior),
+                StakingChange::Unseated(height, existed) => {
+                    if !existed {
+                        self.unseated.remove(&height);
+                    }
+                }
             }
         }
     }

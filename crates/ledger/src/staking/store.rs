@@ -35,6 +35,7 @@ fn total(amount: Amount) -> Option<Vec<u8>> {
 const PUNISHED: u8 = 11;
 const LIVENESS: u8 = 12;
 const WORK: u8 = 13;
+const UNSEATED: u8 = 14;
 
 /// One write to the staking keyspace: the entry's key, and its value or
 /// `None` to delete it.
@@ -120,6 +121,9 @@ impl StakingState {
         for (id, w) in &self.work {
             out.push((key(WORK, &[&id.0]), w.encode()));
         }
+        for h in &self.unseated {
+            out.push((key(UNSEATED, &[&h.to_be_bytes()]), Vec::new()));
+        }
         out
     }
 
@@ -192,6 +196,13 @@ impl StakingState {
                     s.liveness
                         .insert(hash_at(rest, 0)?, Liveness::decode_all(v)?);
                 }
+                UNSEATED => {
+                    exact(rest, 8)?;
+                    exact(v, 0)?;
+                    let mut h = [0u8; 8];
+                    h.copy_from_slice(rest);
+                    s.unseated.insert(u64::from_be_bytes(h));
+                }
                 WORK => {
                     exact(rest, 32)?;
                     s.work.insert(hash_at(rest, 0)?, EpochWork::decode_all(v)?);
@@ -249,6 +260,7 @@ impl StakingState {
                     StakingChange::Punished(h, id, _) => key(PUNISHED, &[&h.to_be_bytes(), &id.0]),
                     StakingChange::Liveness(id, _) => key(LIVENESS, &[&id.0]),
                     StakingChange::Work(id, _) => key(WORK, &[&id.0]),
+                    StakingChange::Unseated(h, _) => key(UNSEATED, &[&h.to_be_bytes()]),
                 };
                 (k, c)
             })
@@ -279,6 +291,7 @@ impl StakingState {
                     }
                     StakingChange::Liveness(id, _) => self.liveness.get(id).map(Encode::encode),
                     StakingChange::Work(id, _) => self.work.get(id).map(Encode::encode),
+                    StakingChange::Unseated(h, _) => self.unseated.contains(h).then(Vec::new),
                 };
                 (k, value)
             })

@@ -12,15 +12,17 @@ use luminex_ledger::evidence::{
     check_block_evidence, check_evidence, evidence_tx, evidence_txs, EvidenceError,
     MAX_EVIDENCE_PER_BLOCK,
 };
-use luminex_ledger::staking::{release_outpoint, unbonding_backed_at, JailEntry, UnbondingKey};
+use luminex_ledger::staking::{
+    release_outpoint, JailEntry, StakingState, StakingUndo, UnbondingKey,
+};
 use luminex_ledger::testkit::lock_of;
 use luminex_ledger::{
     check_transaction, BlockError, ChainContext, ChainSpec, ConsensusRecord, HeaderChain,
     StakingError, TxError, Validator, ValidatorSet,
 };
 use luminex_primitives::{
-    Amount, Block, ChainDomain, Delegation, DuplicateVoteEvidence, Hash, Header, Lock, SchemeId,
-    SignedVote, Stake, Transaction, TxKind, Unbond, Vote, VoteKind,
+    Amount, Block, ChainDomain, Decode, Delegation, DuplicateVoteEvidence, Encode, Hash, Header,
+    Lock, SchemeId, SignedVote, Stake, Transaction, TxKind, Unbond, Vote, VoteKind,
 };
 
 use super::staking::{Staked, MIN, UNBONDING};
@@ -503,12 +505,51 @@ fn unbonding_that_no_longer_backed_the_offender_is_not_cut() {
         (20, false, true),
         (21, false, false),
     ] {
-        assert_eq!(unbonding_backed_at(&entries[0].0, h, &params), first, "{h}");
         assert_eq!(
-            unbonding_backed_at(&entries[1].0, h, &params),
+            s.state.unbonding_backed_at(&entries[0].0, h, &params),
+            first,
+            "{h}"
+        );
+        assert_eq!(
+            s.state.unbonding_backed_at(&entries[1].0, h, &params),
             second,
             "{h}"
         );
+    }
+    // When the elections at 5 and 10 seat nobody, the genesis set stays in
+    // force through 20, and both entries back it until then; the election
+    // at 15 seats a set without either (both began before it), in force
+    // from 21. (A note at a height that is no boundary is ignored.)
+    {
+        let mut kept = s.state.clone();
+        let mut undo = StakingUndo::default();
+        let spec = s.spec().clone();
+        kept.note_election(5, false, &spec, &mut undo);
+        kept.note_election(7, false, &spec, &mut undo);
+        kept.note_election(10, false, &spec, &mut undo);
+        kept.note_election(15, true, &spec, &mut undo);
+        assert_eq!(kept.unseated().copied().collect::<Vec<_>>(), vec![5, 10]);
+        for (h, first, second) in [(11, true, true), (20, true, true), (21, false, false)] {
+            assert_eq!(
+                kept.unbonding_backed_at(&entries[0].0, h, &params),
+                first,
+                "{h}"
+            );
+            assert_eq!(
+                kept.unbonding_backed_at(&entries[1].0, h, &params),
+                second,
+                "{h}"
+            );
+        }
+        // Kept in storage and in the state's encoding (and so its hash),
+        // and undone.
+        assert_eq!(StakingState::from_entries(kept.entries()).unwrap(), kept);
+        assert_eq!(StakingState::decode_all(&kept.encode()).unwrap(), kept);
+        assert_ne!(kept.hash(), s.state.hash());
+        assert_eq!(StakingUndo::decode_all(&undo.encode()).unwrap(), undo);
+        kept.undo(&undo);
+        assert_eq!(kept, s.state);
+        assert_eq!(kept.hash(), s.state.hash());
     }
     let before = s.state.clone();
     let tx = evidence_tx(

@@ -260,3 +260,28 @@ fn live_registered_nodes_share_each_epochs_fees_equally() {
     // Each of the 27 that send heartbeats was paid in some epoch.
     assert_eq!(ever_paid.len(), 27, "{ever_paid:?}");
 }
+
+/// The draw at the first boundary finds no registered node yet and seats
+/// nobody, so the chain keeps its genesis set: every node records that
+/// boundary, and only it, as unseated (ADR 0069) — the slashing rules
+/// need it to know which election seated the set in force — and the set
+/// first changes where the second boundary's draw takes over.
+#[test]
+fn a_draw_that_seats_nobody_is_recorded_by_every_node() {
+    let run = run();
+    for (i, s) in run.states.iter().enumerate() {
+        let s = s.as_ref().unwrap_or_else(|| panic!("node {i} is up"));
+        assert_eq!(
+            s.unseated().copied().collect::<Vec<_>>(),
+            vec![L],
+            "node {i}"
+        );
+    }
+    let sets = &run.report.validator_sets;
+    let first_change = sets
+        .windows(2)
+        .position(|w| w[0] != w[1])
+        .map(|i| i as u64 + 2)
+        .expect("a set change");
+    assert_eq!(first_change, 2 * L + L + 1);
+}

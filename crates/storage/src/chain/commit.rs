@@ -50,6 +50,7 @@ impl ChainStore {
             &connected.txids,
             ctx.height,
             connected.fees,
+            consensus.as_ref(),
             &mut staking_batch,
         )?;
         if let Some(s) = &staking {
@@ -187,7 +188,7 @@ impl ChainStore {
             height: tip.height,
             header: tip.header,
         };
-        self.with_context_read(|ctx| {
+        let consensus = self.with_context_read(|ctx| {
             self.rules
                 .check_header(&block.header, &parent, ctx, now_ms)?;
             self.rules.connect_consensus(block, &parent, ctx)
@@ -202,7 +203,7 @@ impl ChainStore {
             let signers = self.commit_signers(block, ctx.height)?;
             // Applied and undone under the state's lock: unchanged after.
             let mut state = self.staking.write();
-            let undo = state.apply_block_with(
+            let mut undo = state.apply_block_with(
                 block,
                 &connected.txids,
                 ctx.height,
@@ -210,6 +211,10 @@ impl ChainStore {
                 &self.spec,
                 signers.as_ref(),
             )?;
+            if let Some(r) = &consensus {
+                let seated = self.seated(r, ctx.height);
+                state.note_election(ctx.height, seated, &self.spec, &mut undo);
+            }
             state.undo(&undo);
         }
         Ok(())

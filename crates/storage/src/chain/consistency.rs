@@ -91,7 +91,7 @@ impl ChainStore {
             let mut released = Vec::new();
             if self.stakes() && prev.is_some() {
                 let signers = self.commit_signers(&block, height)?;
-                let undo = replayed.apply_block_with(
+                let mut undo = replayed.apply_block_with(
                     &block,
                     &connected.txids,
                     height,
@@ -99,6 +99,10 @@ impl ChainStore {
                     &self.spec,
                     signers.as_ref(),
                 )?;
+                if let Some(r) = self.consensus_record(height)? {
+                    let seated = self.seated(&r, height);
+                    replayed.note_election(height, seated, &self.spec, &mut undo);
+                }
                 released = undo.released;
             }
             let deltas = address_deltas(

@@ -45,6 +45,7 @@ impl ChainStore {
     /// released coins — matured unbonding entries and rewards — join the
     /// block's UTXO changes). `None` on chains without staking. On error
     /// nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn connect_staking(
         &self,
         block: &Block,
@@ -52,6 +53,7 @@ impl ChainStore {
         txids: &[Hash],
         height: u64,
         fees: Amount,
+        record: Option<&luminex_ledger::ConsensusRecord>,
         batch: &mut Batch,
     ) -> Result<Option<StakingUndo>, ChainError> {
         if !self.stakes() {
@@ -59,11 +61,25 @@ impl ChainStore {
         }
         let signers = self.commit_signers(block, height)?;
         let mut state = self.staking.write();
-        let undo =
+        let mut undo =
             state.apply_block_with(block, txids, height, fees, &self.spec, signers.as_ref())?;
+        if let Some(r) = record {
+            state.note_election(height, self.seated(r, height), &self.spec, &mut undo);
+        }
         write_entries(batch, &state, &undo);
         batch.put(STAKING_UNDO, hash, &undo);
         Ok(Some(undo))
+    }
+
+    /// Whether the election of the block at `height`, whose consensus
+    /// record is `record`, seated a set (ADR 0069): the record schedules
+    /// one to take over an epoch after the block. (Only boundaries elect.)
+    pub(super) fn seated(&self, record: &luminex_ledger::ConsensusRecord, height: u64) -> bool {
+        let epoch = self.spec.staking.as_ref().map_or(0, |p| p.epoch_blocks);
+        record
+            .scheduled
+            .as_ref()
+            .is_some_and(|s| s.effective_height == height + epoch + 1)
     }
 
     /// The set whose members signed the certificate `block` (at `height`)

@@ -177,14 +177,23 @@ impl Encode for StakingState {
             k.encode_to(s);
             l.encode_to(s);
         });
-        // Written only while some work is recorded (ADR 0068): a state
-        // without any — every genesis, every chain without certificates —
-        // encodes and hashes exactly as before the record existed.
+        // Optional sections, each behind its tag in increasing order and
+        // written only while non-empty (ADR 0068, 0069): a state without
+        // them — every genesis, every chain without certificates — encodes
+        // and hashes exactly as before they existed.
         if !self.work.is_empty() {
+            s.put(&[WORK_SECTION]);
             put_map(s, &self.work, |s, k, w| {
                 k.encode_to(s);
                 w.encode_to(s);
             });
+        }
+        if !self.unseated.is_empty() {
+            s.put(&[UNSEATED_SECTION]);
+            put_length(s, self.unseated.len());
+            for h in &self.unseated {
+                s.put(&h.to_le_bytes());
+            }
         }
     }
 }
@@ -211,6 +220,11 @@ impl Decode for Liveness {
         Ok(Liveness { since, missed })
     }
 }
+
+/// Tag of the state encoding's epoch work section (ADR 0068).
+const WORK_SECTION: u8 = 1;
+/// Tag of its section of unseated elections (ADR 0069).
+const UNSEATED_SECTION: u8 = 2;
 
 impl Encode for EpochWork {
     fn encode_to<S: Sink>(&self, s: &mut S) {
@@ -264,20 +278,47 @@ impl Decode for StakingState {
         let liveness = read_map(r, "liveness", |r| {
             Ok((Hash::decode(r)?, Liveness::decode(r)?))
         })?;
-        let work = if r.remaining() == 0 {
-            BTreeMap::new()
-        } else {
-            let work = read_map(r, "epoch work", |r| {
-                Ok((Hash::decode(r)?, EpochWork::decode(r)?))
-            })?;
-            // One encoding per state: an empty record is left out.
-            if work.is_empty() {
+        let mut work = BTreeMap::new();
+        let mut unseated = BTreeSet::new();
+        let mut last_tag = 0u8;
+        while r.remaining() > 0 {
+            let tag = r.u8("staking state section")?;
+            // One encoding per state: sections in tag order, each once and
+            // never empty.
+            if tag <= last_tag {
                 return Err(DecodeError::OutOfRange {
-                    field: "epoch work",
+                    field: "staking state section",
                 });
             }
-            work
-        };
+            last_tag = tag;
+            let empty = match tag {
+                WORK_SECTION => {
+                    work = read_map(r, "epoch work", |r| {
+                        Ok((Hash::decode(r)?, EpochWork::decode(r)?))
+                    })?;
+                    work.is_empty()
+                }
+                UNSEATED_SECTION => {
+                    unseated = read_map(r, "unseated elections", |r| {
+                        Ok((r.u64("unseated election")?, ()))
+                    })?
+                    .into_keys()
+                    .collect();
+                    unseated.is_empty()
+                }
+                tag => {
+                    return Err(DecodeError::UnknownTag {
+                        field: "staking state section",
+                        tag: tag.into(),
+                    })
+                }
+            };
+            if empty {
+                return Err(DecodeError::OutOfRange {
+                    field: "staking state section",
+                });
+            }
+        }
         Ok(StakingState {
             validators,
             delegations,
@@ -292,6 +333,7 @@ impl Decode for StakingState {
             punished,
             liveness,
             work,
+            unseated,
         })
     }
 }
@@ -386,6 +428,11 @@ impl Encode for StakingChange {
                 id.encode_to(s);
                 put_option(s, w, |s, w| w.encode_to(s));
             }
+            StakingChange::Unseated(height, existed) => {
+                s.put(&[13]);
+                s.put(&height.to_le_bytes());
+                put_bool(s, *existed);
+            }
         }
     }
 }
@@ -424,6 +471,7 @@ impl Decode for StakingChange {
             ),
             11 => StakingChange::Liveness(Hash::decode(r)?, read_option(r, W, Liveness::decode)?),
             12 => StakingChange::Work(Hash::decode(r)?, read_option(r, W, EpochWork::decode)?),
+            13 => StakingChange::Unseated(r.u64("unseated election")?, read_bool(r, W)?),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     field: "staking change",

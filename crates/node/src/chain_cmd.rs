@@ -10,9 +10,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use luminex_ledger::spec::ConsensusKind;
 use luminex_ledger::SigCache;
-use luminex_primitives::{Block, Decode};
-use luminex_storage::{Preverifier, SyncBatch, SYNC_IDLE};
+use luminex_primitives::codec::{Reader as CodecReader, Sink};
+use luminex_primitives::{Block, CommitCertificate, Decode, Encode};
+use luminex_storage::{CertifiedBlock, PreparedBlock, Preverifier, SyncBatch, SYNC_IDLE};
 use serde_json::Value;
 
 use crate::client::Client;
@@ -54,12 +56,15 @@ pub enum ChainCommand {
     /// Print the chain spec as TOML (edit a copy to start a new chain).
     Spec,
     /// Append blocks from a block file to the local chain (node stopped).
+    /// On a BFT chain each block comes with the certificate that finalized
+    /// it, checked against the validator set of its height.
     Import {
         /// Block file.
         #[arg(long)]
         file: PathBuf,
     },
-    /// Write the local main chain to a block file (node stopped).
+    /// Write the local main chain to a block file (node stopped); on a BFT
+    /// chain each block with the certificate that finalized it.
     Export {
         /// Block file.
         #[arg(long)]
@@ -168,6 +173,40 @@ const IMPORT_SIG_CACHE: usize = 100_000;
 /// Blocks decoded and preverified ahead of the one being connected.
 const IMPORT_LOOKAHEAD: usize = 2;
 
+/// A record of a BFT chain's block file: the block, then the certificate
+/// that finalized it. Import needs both: a BFT block is connected only
+/// with a certificate that holds against the validator set of its height
+/// (a node trusts no file more than a peer), and the certificate of block
+/// `h` otherwise travels only in block `h + 1`, which the tip lacks.
+struct Certified<'a>(&'a Block, &'a CommitCertificate);
+
+impl Encode for Certified<'_> {
+    fn encode_to<S: Sink>(&self, s: &mut S) {
+        self.0.encode_to(s);
+        self.1.encode_to(s);
+    }
+}
+
+/// Decodes one record of a block file: a block, and on a BFT chain
+/// (`certified`) its certificate after it.
+fn decode_record(
+    bytes: &[u8],
+    certified: bool,
+) -> anyhow::Result<(Block, Option<CommitCertificate>)> {
+    if !certified {
+        return Ok((
+            Block::decode_all(bytes).context("malformed block in file")?,
+            None,
+        ));
+    }
+    let mut r = CodecReader::new(bytes);
+    let block = Block::decode(&mut r).context("malformed block in file")?;
+    let certificate = CommitCertificate::decode(&mut r)
+        .and_then(|c| r.finish().map(|()| c))
+        .context("malformed commit certificate in file (a BFT chain's block file holds each block with its certificate)")?;
+    Ok((block, Some(certificate)))
+}
+
 /// Imports a block file. The blocks are committed without waiting for the
 /// disk and synced in batches ([`SyncBatch`], ADR 0040): every 32 blocks,
 /// 256 MiB or second, when the next block is 50 ms late, and at the end. A line `imported HEIGHT HASH` follows each block (it survives the
@@ -178,6 +217,7 @@ fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
     let records = luminex_service::records::Reader::open(file, MAX_RECORD)
         .with_context(|| format!("opening {}", file.display()))?;
     let chain = open_chain(cfg)?;
+    let certified = chain.spec().consensus == ConsensusKind::Bft;
     let cache = SigCache::new(IMPORT_SIG_CACHE);
     let (mut imported, mut skipped) = (0u64, 0u64);
     let mut pre = Preverifier::new();
@@ -201,9 +241,10 @@ fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
         s.spawn(move || {
             for record in records {
                 let block = record.context("reading the block file").and_then(|r| {
-                    let block = Block::decode_all(&r).context("malformed block in file")?;
+                    let (block, certificate) = decode_record(&r, certified)?;
                     Ok((
                         pre.prepare(chain_ref, Arc::new(block), cache_ref).0,
+                        certificate,
                         r.len(),
                     ))
                 });
@@ -213,7 +254,7 @@ fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
             }
         });
         loop {
-            let (block, bytes) = match rx.try_recv() {
+            let (block, certificate, bytes) = match rx.try_recv() {
                 Ok(b) => b,
                 Err(TryRecvError::Disconnected) => break,
                 Err(TryRecvError::Empty) => {
@@ -238,9 +279,23 @@ fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
                 skipped += 1;
                 continue;
             }
-            chain
-                .connect_prepared_unsynced(&block, now, &cache)
-                .with_context(|| format!("block {hash}"))?;
+            match &certificate {
+                Some(c) => {
+                    if plain.header.prev_hash() != chain.tip().hash {
+                        anyhow::bail!("block {hash} does not extend the tip");
+                    }
+                    let b = match &block {
+                        PreparedBlock::Checked(checked) => CertifiedBlock::Checked(checked),
+                        PreparedBlock::Unchecked(b) => CertifiedBlock::Shared(b),
+                    };
+                    chain
+                        .accept_certified_unsynced(b, c, now, &cache)
+                        .with_context(|| format!("block {hash}"))?;
+                }
+                None => chain
+                    .connect_prepared_unsynced(&block, now, &cache)
+                    .with_context(|| format!("block {hash}"))?,
+            }
             imported += 1;
             // A progress line per block: tests use it to kill the process mid-import.
             println!("imported {} {hash}", chain.tip().height);
@@ -266,7 +321,29 @@ fn export(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
         let hash = chain.hash_at(h)?.context("missing height")?;
         blocks.push(chain.block(&hash)?.context("missing block")?);
     }
-    write_block_file(file, &blocks).with_context(|| format!("writing {}", file.display()))?;
+    if chain.spec().consensus == ConsensusKind::Bft {
+        // Each block's certificate: stored per height, or else the copy
+        // the next block carries.
+        let mut certificates = Vec::with_capacity(blocks.len());
+        for h in 1..=tip {
+            let stored = chain.certificate(h)?;
+            let carried = || blocks.get(h as usize).and_then(|b| b.last_commit.clone());
+            certificates.push(
+                stored
+                    .or_else(carried)
+                    .with_context(|| format!("no commit certificate of height {h}"))?,
+            );
+        }
+        let records: Vec<Certified> = blocks
+            .iter()
+            .zip(&certificates)
+            .map(|(b, c)| Certified(b, c))
+            .collect();
+        luminex_service::records::write(file, &records)
+            .with_context(|| format!("writing {}", file.display()))?;
+    } else {
+        write_block_file(file, &blocks).with_context(|| format!("writing {}", file.display()))?;
+    }
     println!("exported blocks 1..={tip}");
     Ok(())
 }

@@ -625,3 +625,129 @@ async fn a_validator_key_given_by_a_bare_name_signs_and_keeps_its_record_beside_
     assert_eq!(records.len(), 1, "{records:?}");
     node.stop();
 }
+
+/// `chain export` of a BFT chain writes each block with the certificate
+/// that finalized it, and `chain import` into a fresh directory connects
+/// them all (each certificate checked against the set of its height),
+/// ending on the exported tip. A certificate tampered with in the file is
+/// refused at its block: a file is trusted no more than a peer. (Export
+/// once wrote bare blocks, which no BFT chain could import.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bft_chain_exported_with_its_certificates_imports_into_a_fresh_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tn");
+    let port = free_port();
+    let made = std::process::Command::new(crate::support::bin())
+        .args(["chain", "--chain", "poa", "testnet", "--validators", "1"])
+        .args(["--out", out.to_str().unwrap()])
+        .args([
+            "--base-port",
+            &port.to_string(),
+            "--block-interval-ms",
+            "200",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let node_dir = out.join("node0");
+    let spec = out.join("spec.toml");
+    let spec = spec.to_str().unwrap();
+    let mut command = crate::support::node_command(
+        &node_dir,
+        spec,
+        port,
+        &[
+            "--validator-key",
+            node_dir.join("validator.key").to_str().unwrap(),
+        ],
+    );
+    let node = NodeProcess::spawn(&mut command, port);
+    wait_until("the lone validator finalizes blocks", 120, || async {
+        get(port, "/health/node-status").await["height"]
+            .as_u64()
+            .is_some_and(|h| h >= 6)
+    })
+    .await;
+    node.stop();
+    let chain = |data: &std::path::Path, args: &[&str]| {
+        std::process::Command::new(crate::support::bin())
+            .args(["chain", "--chain", spec])
+            .args(args)
+            .env("LUMINEX_DATA_DIR", data)
+            .output()
+            .unwrap()
+    };
+    let file = dir.path().join("blocks.bin");
+    let file = file.to_str().unwrap();
+    let exported = chain(&node_dir, &["export", "--file", file]);
+    let text = String::from_utf8_lossy(&exported.stdout).into_owned();
+    assert!(
+        exported.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let tip: u64 = text
+        .trim()
+        .rsplit("..=")
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(tip >= 6, "{text}");
+    // The exported tip: the block of the file's last record (a record is
+    // a 4-byte length, then the block and its certificate).
+    let bytes = std::fs::read(file).unwrap();
+    let mut at = 0;
+    let mut last = &bytes[..0];
+    while at < bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        last = &bytes[at + 4..at + 4 + len];
+        at += 4 + len;
+    }
+    let mut r = luminex_primitives::codec::Reader::new(last);
+    let exported_tip = <luminex_primitives::Block as luminex_primitives::Decode>::decode(&mut r)
+        .unwrap()
+        .hash()
+        .to_string();
+
+    let fresh = dir.path().join("fresh");
+    let imported = chain(&fresh, &["import", "--file", file]);
+    let text = String::from_utf8_lossy(&imported.stdout).into_owned();
+    assert!(
+        imported.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "done: {tip} imported, 0 already present, tip {tip}"
+        )),
+        "{text}"
+    );
+    let last = text
+        .lines()
+        .rfind(|l| l.starts_with("imported "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let hash = last.rsplit(' ').next().unwrap();
+    assert_eq!(hash, exported_tip, "the imported tip is the exported one");
+
+    // The last certificate's signature, altered: every block before it
+    // imports, that one is refused.
+    let mut bytes = std::fs::read(file).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 1;
+    let bad = dir.path().join("bad.bin");
+    std::fs::write(&bad, &bytes).unwrap();
+    let other = dir.path().join("other");
+    let refused = chain(&other, &["import", "--file", bad.to_str().unwrap()]);
+    let (out, err) = (
+        String::from_utf8_lossy(&refused.stdout).into_owned(),
+        String::from_utf8_lossy(&refused.stderr).into_owned(),
+    );
+    assert!(!refused.status.success(), "{out}{err}");
+    assert!(err.contains(hash), "refused at the tampered block: {err}");
+    assert!(out.contains(&format!("imported {} ", tip - 1)), "{out}");
+}

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use luminex_api::consensus::ValidatorSetsJson;
-use luminex_api::types::{AuthorityJson, BroadcastResponse};
+use luminex_api::types::{AuthorityJson, BroadcastResponse, NodeStatusJson};
 use luminex_ledger::authority::{add_signature, unsigned_change, MIN_CHANGE_DELAY};
 use luminex_ledger::{check_transaction, ChainSpec};
 use luminex_primitives::{AuthorityChange, Decode, Encode, PublicKey, Transaction};
@@ -118,15 +118,21 @@ pub fn read_change(path: &Path, spec: &ChainSpec) -> anyhow::Result<Transaction>
         bail!("{}: not an authority change", path.display());
     }
     if tx.witnesses.is_empty() {
-        // Unsigned is a normal state of a proposal; check the rest.
-        let mut probe = tx.clone();
-        let key = luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[0; 32]);
-        add_signature(&mut probe, &spec.genesis_hash(), &key);
-        check_transaction(&probe, spec)?;
+        check_unsigned(&tx, spec)?;
     } else {
         check_transaction(&tx, spec)?;
     }
     Ok(tx)
+}
+
+/// Checks an unsigned change as the node will once it is signed (unsigned
+/// is a normal state of a proposal): with a throwaway signature added.
+fn check_unsigned(tx: &Transaction, spec: &ChainSpec) -> anyhow::Result<()> {
+    let mut probe = tx.clone();
+    let key = luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[0; 32]);
+    add_signature(&mut probe, &spec.genesis_hash(), &key);
+    check_transaction(&probe, spec)?;
+    Ok(())
 }
 
 fn write_change(path: &Path, tx: &Transaction, create: bool) -> anyhow::Result<()> {
@@ -196,13 +202,18 @@ pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> an
             let key = read_validator_key(&validator_key, spec)?;
             let mut change = read_change(&tx, spec)?;
             if !offline {
-                check_signer(client, key.public_key()).await?;
+                if let Some(sets) = check_signer(client, spec, key.public_key()).await? {
+                    if let Some(w) = power_shift_warning(&sets, &change) {
+                        eprintln!("warning: {w}");
+                    }
+                }
             }
             add_signature(&mut change, &spec.genesis_hash(), &key);
             write_change(&tx, &change, false)?;
             println!("{} signatures", change.witnesses.len());
         }
         AuthorityCommand::List => {
+            check_node_chain(client, spec).await?;
             let sets: ValidatorSetsJson = client.get("/consensus/validators").await?;
             println!("{}", serde_json::to_string_pretty(&sets)?);
         }
@@ -213,6 +224,18 @@ pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> an
         }
         AuthorityCommand::Submit { tx } => {
             let change = read_change(&tx, spec)?;
+            // Past its last height the node refuses it (or says it is in the
+            // chain already); close to it, say that it may not make it.
+            if let Ok(status) = client.get::<NodeStatusJson>("/health/node-status").await {
+                let last = change.expiry_height;
+                if status.height < last && last - status.height < 3 {
+                    eprintln!(
+                        "note: only blocks up to height {last} can carry this change and the tip is {}: if it is not in one of the next {} blocks it expires (`luminex chain tx` shows whether it was)",
+                        status.height,
+                        last - status.height
+                    );
+                }
+            }
             let r: BroadcastResponse = client
                 .post_bytes("/transactions/broadcast", change.encode())
                 .await?;
@@ -227,22 +250,33 @@ pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> an
 /// `authority-unknown-signer`, and no command takes a signature out of a
 /// file. When the node cannot be reached (signing on an offline machine),
 /// says so and lets the signature through.
-async fn check_signer(client: &Client, key: &PublicKey) -> anyhow::Result<()> {
+async fn check_signer(
+    client: &Client,
+    spec: &ChainSpec,
+    key: &PublicKey,
+) -> anyhow::Result<Option<ValidatorSetsJson>> {
+    if let Err(e) = check_node_chain(client, spec).await {
+        if let Some(ClientError::Unreachable { .. }) = e.downcast_ref::<ClientError>() {
+            eprintln!("note: not checked that this key is an authority: {e}");
+            return Ok(None);
+        }
+        return Err(e);
+    }
     let sets: ValidatorSetsJson = match client.get("/consensus/validators").await {
         Ok(sets) => sets,
         Err(e @ ClientError::Unreachable { .. }) => {
             eprintln!("note: not checked that this key is an authority: {e}");
-            return Ok(());
+            return Ok(None);
         }
         Err(e) => bail!("cannot check that this key is an authority: {e} (--offline signs without asking the node)"),
     };
     match signer_standing(&sets, &key.key_hash().to_string()) {
-        Standing::Authority => Ok(()),
+        Standing::Authority => Ok(Some(sets)),
         Standing::From(height) => {
             eprintln!(
                 "note: this key is an authority only from height {height}: a block before it refuses the change (authority-unknown-signer)"
             );
-            Ok(())
+            Ok(Some(sets))
         }
         Standing::Stranger => bail!(
             "this key ({}) is not an authority of the node's chain at height {} ({} authorities in force): the change would be refused with authority-unknown-signer; `authority list` shows the set (--offline signs without asking the node)",
@@ -251,6 +285,52 @@ async fn check_signer(client: &Client, key: &PublicKey) -> anyhow::Result<()> {
             sets.current.len()
         ),
     }
+}
+
+/// Refuses to go on with a node of another chain than `spec`'s: its sets
+/// say nothing about this chain's (a signature checked against them would
+/// be refused only at `submit`, and no command takes it out of the file).
+async fn check_node_chain(client: &Client, spec: &ChainSpec) -> anyhow::Result<()> {
+    let status: NodeStatusJson = client.get("/health/node-status").await?;
+    let genesis = spec.genesis_hash().to_string();
+    if status.genesis != genesis {
+        bail!(
+            "the node runs chain {} (id {}, genesis {}), not {} (id {}, genesis {genesis}): give the node of this chain with --node, or this chain's spec with --chain",
+            status.chain,
+            status.chain_id,
+            status.genesis,
+            spec.name,
+            spec.chain_id
+        );
+    }
+    Ok(())
+}
+
+/// A warning when `change` would leave one key with a third or more of the
+/// set's power: if that key's node is not running, blocks stop being
+/// finalized until it is (and with more than two thirds, that key alone
+/// finalizes). Judged against the set in force for the next block.
+fn power_shift_warning(sets: &ValidatorSetsJson, change: &Transaction) -> Option<String> {
+    let c = change.authority_change()?;
+    let id = c.public_key.key_hash().to_string();
+    let others: u64 = sets
+        .current
+        .iter()
+        .filter(|m| m.id != id)
+        .map(|m| m.power)
+        .sum();
+    let total = others + c.power;
+    (c.power > 0 && total > 0 && c.power.saturating_mul(3) >= total).then(|| {
+        format!(
+            "after this change {id} holds {} of {total} voting power (a third or more): while its node is not running, no block is finalized{}",
+            c.power,
+            if c.power.saturating_mul(3) > total.saturating_mul(2) {
+                "; and it alone can finalize blocks"
+            } else {
+                ""
+            }
+        )
+    })
 }
 
 /// Where a validator id stands in the node's sets.
@@ -311,6 +391,8 @@ pub fn propose(
         },
         expiry,
     );
+    // The checks the node will make, now: a file nobody can sign helps no one.
+    check_unsigned(&tx, spec)?;
     Ok(tx)
 }
 
@@ -318,6 +400,7 @@ pub fn propose(
 mod tests {
     use super::*;
     use luminex_ledger::authority::check_authority_change;
+    use luminex_primitives::Hash;
 
     #[test]
     fn propose_sign_and_check_against_the_genesis_authorities() {
@@ -416,5 +499,48 @@ mod tests {
         std::fs::write(&junk, "00").unwrap();
         assert!(read_change(&junk, &spec).is_err());
         assert!(read_change(&dir.path().join("missing.tx"), &spec).is_err());
+        // A key whose length is not its scheme's: refused when proposed,
+        // not only when the file is signed or submitted.
+        let mut short = luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[2; 32])
+            .public_key()
+            .clone();
+        short.bytes.truncate(1312);
+        let e = propose(&spec, Some(&public_key_hex(&short)), None, 1, 10, None).unwrap_err();
+        assert!(e.to_string().contains("not a valid key"), "{e}");
+    }
+
+    /// Signing warns when the change leaves one key with a third or more
+    /// of the power (its node down halts finality), and more loudly past
+    /// two thirds; an ordinary addition or a removal does not.
+    #[test]
+    fn a_change_concentrating_power_is_warned_about() {
+        let spec = ChainSpec::preset("poa").unwrap();
+        let member = |i: u8, power: u64| luminex_api::consensus::SetMemberJson {
+            id: Hash([i; 32]).to_string(),
+            address: String::new(),
+            power,
+        };
+        let sets = ValidatorSetsJson {
+            height: 5,
+            current: (1..=4).map(|i| member(i, 1)).collect(),
+            current_power: 4,
+            next: Vec::new(),
+            pending: Vec::new(),
+            scheduled: None,
+        };
+        let k = public_key_hex(
+            luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[9; 32]).public_key(),
+        );
+        let warn = |power: u64| {
+            let tx = propose(&spec, Some(&k), None, power, 10, None).unwrap();
+            power_shift_warning(&sets, &tx)
+        };
+        assert_eq!(warn(1), None);
+        let w = warn(2).unwrap();
+        assert!(w.contains("2 of 6") && !w.contains("alone"), "{w}");
+        let w = warn(100).unwrap();
+        assert!(w.contains("100 of 104") && w.contains("alone"), "{w}");
+        let removal = propose(&spec, None, Some(&k), 1, 10, None).unwrap();
+        assert_eq!(power_shift_warning(&sets, &removal), None);
     }
 }

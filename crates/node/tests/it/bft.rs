@@ -379,6 +379,62 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
         change,
     ]);
     assert!(err.contains("not an authority"), "{err}");
+    // A change for another authority chain, signed against this chain's
+    // node: refused before anything is signed (the node's sets say nothing
+    // of that chain), as is `list`.
+    let spec = cli(&["spec"]).replacen("chain_id = 1301", "chain_id = 4242", 1);
+    let other = w.join("other.toml");
+    std::fs::write(
+        &other,
+        spec.replacen("name = \"poa\"", "name = \"other\"", 1),
+    )
+    .unwrap();
+    let other = other.to_str().unwrap();
+    let elsewhere = w.join("elsewhere.tx");
+    let elsewhere = elsewhere.to_str().unwrap();
+    let on_other = |args: &[&str]| {
+        let mut all = vec!["chain", "--chain", other, "--allow-chain-id-reuse"];
+        all.extend_from_slice(args);
+        crate::support::luminex(w, v0.port, &all)
+    };
+    let proposed = on_other(&[
+        "authority",
+        "propose",
+        "--add",
+        pubkey.trim(),
+        "--at",
+        "100",
+        "--out",
+        elsewhere,
+    ]);
+    assert!(
+        proposed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&proposed.stderr)
+    );
+    for args in [
+        vec![
+            "authority",
+            "sign",
+            "--validator-key",
+            new_key.to_str().unwrap(),
+            "--tx",
+            elsewhere,
+        ],
+        vec!["authority", "list"],
+    ] {
+        let out = on_other(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("the node runs chain poa"),
+            "{args:?}: {err}"
+        );
+    }
+    let unsigned = std::fs::read_to_string(elsewhere).unwrap();
+    assert!(on_other(&["authority", "show", "--tx", elsewhere])
+        .status
+        .success());
+    assert_eq!(std::fs::read_to_string(elsewhere).unwrap(), unsigned);
     let shown: serde_json::Value =
         serde_json::from_str(&cli(&["authority", "show", "--tx", change])).unwrap();
     assert_eq!(shown["signers"], serde_json::json!([]));

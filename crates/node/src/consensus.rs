@@ -150,6 +150,9 @@ pub struct Consensus {
     checked: CheckedBlocks,
     /// When proposed blocks first reached this node, for the pace.
     proposals_seen: Arrivals,
+    /// Whether this node's validator key was in the set of the height
+    /// last entered (`None` without a key), to log when that changes.
+    member: Option<bool>,
 }
 
 /// Proposals whose arrival is kept for the pace ([`pace_ms`]): a few per
@@ -273,7 +276,7 @@ pub fn start(
             .as_ref()
             .map_or(EVIDENCE_MAX_AGE, |s| s.unbonding_blocks),
     );
-    let task = Consensus {
+    let mut task = Consensus {
         node,
         rules,
         engine,
@@ -288,7 +291,10 @@ pub fn start(
         preverifier: None,
         checked: CheckedBlocks::default(),
         proposals_seen: Arrivals::default(),
+        member: None,
     };
+    // The key's standing at the start was logged above.
+    task.member = task.engine.me().map(|_| task.engine.is_validator());
     let handle = tokio::spawn(task.run(rx, stop));
     Ok((ConsensusHandle { tx }, handle))
 }
@@ -717,6 +723,7 @@ impl Consensus {
             };
             self.engine.advance(record, certificate, &mut host)
         });
+        self.note_membership();
         self.apply(effects);
         let now = self.node.clock.now_millis();
         let out = Self::with_lookup(&self.node, |l| self.relay.advanced(&self.engine, now, l));
@@ -883,6 +890,30 @@ impl Consensus {
     /// The metrics of a committed block: who signed the certificate it
     /// carries (its parent's, checked against the set of the parent's
     /// height when the block connected) and its time.
+    /// Logs when this node's validator key joins or leaves the set of the
+    /// height the engine is at (an authority change or an election): an
+    /// operator sees when its node starts or stops signing.
+    fn note_membership(&mut self) {
+        let Some(id) = self.engine.me() else {
+            return;
+        };
+        let member = self.engine.is_validator();
+        let height = self.engine.height();
+        match self.member.replace(member) {
+            Some(false) if member => tracing::info!(
+                validator = %id,
+                height,
+                "this validator key is in the validator set from this height: the node signs"
+            ),
+            Some(true) if !member => tracing::warn!(
+                validator = %id,
+                height,
+                "this validator key left the validator set at this height: the node follows and signs nothing until the set includes it again"
+            ),
+            _ => {}
+        }
+    }
+
     fn observe_commit(&self, height: u64, block: &Block) {
         let signed_by = block
             .last_commit

@@ -156,6 +156,7 @@ impl Consensus {
         ) {
             (Ok(Some(r)), Ok(Some(c))) => {
                 self.engine.enter(r, c);
+                self.note_membership();
                 Ok(())
             }
             other => Err(format!("{other:?}")),

@@ -229,10 +229,13 @@ pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> an
             if let Ok(status) = client.get::<NodeStatusJson>("/health/node-status").await {
                 let last = change.expiry_height;
                 if status.height < last && last - status.height < 3 {
+                    let left = match last - status.height {
+                        1 => "the next block".to_string(),
+                        n => format!("one of the next {n} blocks"),
+                    };
                     eprintln!(
-                        "note: only blocks up to height {last} can carry this change and the tip is {}: if it is not in one of the next {} blocks it expires (`luminex chain tx` shows whether it was)",
-                        status.height,
-                        last - status.height
+                        "note: only blocks up to height {last} can carry this change and the tip is {}: if it is not in {left} it expires (`luminex chain tx` shows whether it was)",
+                        status.height
                     );
                 }
             }
@@ -307,24 +310,37 @@ async fn check_node_chain(client: &Client, spec: &ChainSpec) -> anyhow::Result<(
 }
 
 /// A warning when `change` would leave one key with a third or more of the
-/// set's power: if that key's node is not running, blocks stop being
-/// finalized until it is (and with more than two thirds, that key alone
-/// finalizes). Judged against the set in force for the next block.
+/// set's power — an addition or a re-weighting that concentrates power, or
+/// a removal that leaves three or fewer equal keys: if that key's node is
+/// not running, blocks stop being finalized until it is (and with more
+/// than two thirds, that key alone finalizes). Judged against the set in
+/// force for the next block.
 fn power_shift_warning(sets: &ValidatorSetsJson, change: &Transaction) -> Option<String> {
     let c = change.authority_change()?;
-    let id = c.public_key.key_hash().to_string();
-    let others: u64 = sets
-        .current
+    let changed = c.public_key.key_hash().to_string();
+    // The set after the change: (id, power), the changed key first.
+    let mut after: Vec<(String, u64)> = Vec::with_capacity(sets.current.len() + 1);
+    if c.power > 0 {
+        after.push((changed.clone(), c.power));
+    }
+    after.extend(
+        sets.current
+            .iter()
+            .filter(|m| m.id != changed)
+            .map(|m| (m.id.clone(), m.power)),
+    );
+    let total: u64 = after.iter().map(|(_, p)| p).sum();
+    // The first of the largest: the changed key when it is among them.
+    let (id, power) = after
         .iter()
-        .filter(|m| m.id != id)
-        .map(|m| m.power)
-        .sum();
-    let total = others + c.power;
-    (c.power > 0 && total > 0 && c.power.saturating_mul(3) >= total).then(|| {
+        .fold(None::<&(String, u64)>, |best, m| match best {
+            Some(b) if b.1 >= m.1 => Some(b),
+            _ => Some(m),
+        })?;
+    (total > 0 && power.saturating_mul(3) >= total).then(|| {
         format!(
-            "after this change {id} holds {} of {total} voting power (a third or more): while its node is not running, no block is finalized{}",
-            c.power,
-            if c.power.saturating_mul(3) > total.saturating_mul(2) {
+            "after this change {id} holds {power} of {total} voting power (a third or more): while its node is not running, no block is finalized{}",
+            if power.saturating_mul(3) > total.saturating_mul(2) {
                 "; and it alone can finalize blocks"
             } else {
                 ""
@@ -540,7 +556,21 @@ mod tests {
         assert!(w.contains("2 of 6") && !w.contains("alone"), "{w}");
         let w = warn(100).unwrap();
         assert!(w.contains("100 of 104") && w.contains("alone"), "{w}");
-        let removal = propose(&spec, None, Some(&k), 1, 10, None).unwrap();
-        assert_eq!(power_shift_warning(&sets, &removal), None);
+        // Removing a key that is not in the set changes nothing here; one
+        // that leaves three equal keys makes each of them a third.
+        let absent = propose(&spec, None, Some(&k), 1, 10, None).unwrap();
+        assert_eq!(power_shift_warning(&sets, &absent), None);
+        let member_key = luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[4; 32])
+            .public_key()
+            .clone();
+        let mut with_it = sets.clone();
+        with_it.current[3].id = member_key.key_hash().to_string();
+        let removal =
+            propose(&spec, None, Some(&public_key_hex(&member_key)), 1, 10, None).unwrap();
+        let w = power_shift_warning(&with_it, &removal).unwrap();
+        assert!(w.contains("1 of 3") && !w.contains("alone"), "{w}");
+        // From five, a removal leaves four: no warning.
+        with_it.current.push(member(5, 1));
+        assert_eq!(power_shift_warning(&with_it, &removal), None);
     }
 }

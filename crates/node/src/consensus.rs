@@ -887,9 +887,6 @@ impl Consensus {
         )
     }
 
-    /// The metrics of a committed block: who signed the certificate it
-    /// carries (its parent's, checked against the set of the parent's
-    /// height when the block connected) and its time.
     /// Logs when this node's validator key joins or leaves the set of the
     /// height the engine is at (an authority change or an election): an
     /// operator sees when its node starts or stops signing.
@@ -914,6 +911,9 @@ impl Consensus {
         }
     }
 
+    /// The metrics of a committed block: who signed the certificate it
+    /// carries (its parent's, checked against the set of the parent's
+    /// height when the block connected) and its time.
     fn observe_commit(&self, height: u64, block: &Block) {
         let signed_by = block
             .last_commit

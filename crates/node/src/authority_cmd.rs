@@ -313,34 +313,37 @@ async fn check_node_chain(client: &Client, spec: &ChainSpec) -> anyhow::Result<(
 /// set's power — an addition or a re-weighting that concentrates power, or
 /// a removal that leaves three or fewer equal keys: if that key's node is
 /// not running, blocks stop being finalized until it is (and with more
-/// than two thirds, that key alone finalizes). Judged against the set in
-/// force for the next block.
+/// than two thirds, that key alone finalizes). Judged as the node judges
+/// the change: against the set of the block after next with every pending
+/// change applied, in order.
 fn power_shift_warning(sets: &ValidatorSetsJson, change: &Transaction) -> Option<String> {
     let c = change.authority_change()?;
     let changed = c.public_key.key_hash().to_string();
-    // The set after the change: (id, power), the changed key first.
-    let mut after: Vec<(String, u64)> = Vec::with_capacity(sets.current.len() + 1);
-    if c.power > 0 {
-        after.push((changed.clone(), c.power));
+    let mut set: Vec<(String, u64)> = sets.next.iter().map(|m| (m.id.clone(), m.power)).collect();
+    let pending = sets.pending.iter().map(|p| (p.id.clone(), p.power));
+    for (id, power) in pending.chain([(changed.clone(), c.power)]) {
+        set.retain(|(m, _)| *m != id);
+        if power > 0 {
+            set.push((id, power));
+        }
     }
-    after.extend(
-        sets.current
-            .iter()
-            .filter(|m| m.id != changed)
-            .map(|m| (m.id.clone(), m.power)),
-    );
-    let total: u64 = after.iter().map(|(_, p)| p).sum();
-    // The first of the largest: the changed key when it is among them.
-    let (id, power) = after
+    // The changed key first, so it is named when among the largest.
+    if let Some(i) = set.iter().position(|(m, _)| *m == changed) {
+        let mine = set.remove(i);
+        set.insert(0, mine);
+    }
+    let total: u128 = set.iter().map(|(_, p)| u128::from(*p)).sum();
+    let (id, power) = set
         .iter()
         .fold(None::<&(String, u64)>, |best, m| match best {
             Some(b) if b.1 >= m.1 => Some(b),
             _ => Some(m),
         })?;
-    (total > 0 && power.saturating_mul(3) >= total).then(|| {
+    let power = u128::from(*power);
+    (total > 0 && power * 3 >= total).then(|| {
         format!(
             "after this change {id} holds {power} of {total} voting power (a third or more): while its node is not running, no block is finalized{}",
-            if power.saturating_mul(3) > total.saturating_mul(2) {
+            if power * 3 > total * 2 {
                 "; and it alone can finalize blocks"
             } else {
                 ""
@@ -382,6 +385,12 @@ pub fn propose(
     at: u64,
     expiry: Option<u64>,
 ) -> anyhow::Result<Transaction> {
+    if power > luminex_ledger::validators::MAX_TOTAL_POWER {
+        bail!(
+            "--power must be at most {} (the bound of a set's total power)",
+            luminex_ledger::validators::MAX_TOTAL_POWER
+        );
+    }
     let (key, power) = match (add, remove) {
         (Some(k), None) if power > 0 => (parse_public_key(k)?, power),
         (Some(_), None) => bail!("--power must be positive (use --remove to remove)"),
@@ -540,7 +549,7 @@ mod tests {
             height: 5,
             current: (1..=4).map(|i| member(i, 1)).collect(),
             current_power: 4,
-            next: Vec::new(),
+            next: (1..=4).map(|i| member(i, 1)).collect(),
             pending: Vec::new(),
             scheduled: None,
         };
@@ -564,13 +573,26 @@ mod tests {
             .public_key()
             .clone();
         let mut with_it = sets.clone();
-        with_it.current[3].id = member_key.key_hash().to_string();
+        with_it.next[3].id = member_key.key_hash().to_string();
         let removal =
             propose(&spec, None, Some(&public_key_hex(&member_key)), 1, 10, None).unwrap();
         let w = power_shift_warning(&with_it, &removal).unwrap();
         assert!(w.contains("1 of 3") && !w.contains("alone"), "{w}");
-        // From five, a removal leaves four: no warning.
-        with_it.current.push(member(5, 1));
+        // From five, a removal leaves four: no warning — unless a removal
+        // already pending leaves three.
+        with_it.next.push(member(5, 1));
         assert_eq!(power_shift_warning(&with_it, &removal), None);
+        with_it
+            .pending
+            .push(luminex_api::consensus::PendingChangeJson {
+                effective_height: 9,
+                id: Hash([5; 32]).to_string(),
+                address: String::new(),
+                power: 0,
+            });
+        let w = power_shift_warning(&with_it, &removal).unwrap();
+        assert!(w.contains("1 of 3"), "{w}");
+        // A power past the bound of a set is refused when proposed.
+        assert!(propose(&spec, Some(&k), None, u64::MAX, 10, None).is_err());
     }
 }

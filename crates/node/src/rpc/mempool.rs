@@ -97,34 +97,66 @@ fn reject_reason(e: &MempoolError) -> &'static str {
 }
 
 /// The `maxfeerate` of `sendrawtransaction` and `testmempoolaccept` when
-/// none is given, in coins per 1,000 bytes: Bitcoin Core's default (0.10
-/// per kvB), which refuses a transaction whose fee is out of all proportion
-/// to its size — a mistyped amount or a forgotten change output — unless
-/// the caller lifts it with 0.
-pub const DEFAULT_MAX_FEE_RATE: f64 = 0.10;
+/// none is given, in base units per 1,000 bytes: Bitcoin Core's default
+/// (0.10 per kvB), which refuses a transaction whose fee is out of all
+/// proportion to its size — a mistyped amount or a forgotten change
+/// output — unless the caller lifts it with 0.
+pub const DEFAULT_MAX_FEE_RATE: u64 = 10_000_000;
 
-/// Parameter `i`, a `maxfeerate` in coins per 1,000 bytes (a number, or a
-/// number in a string, as Core takes amounts): the default when absent or
-/// null, `None` (no limit) for 0.
-fn max_fee_rate(p: &[Value], i: usize) -> Result<Option<f64>, ErrorObjectOwned> {
-    let rate = match p.get(i) {
+/// Parameter `i`, a `maxfeerate` in coins per 1,000 bytes, as Core's
+/// `AmountFromValue` and `ParseFeeRate` take it: a number or a decimal
+/// string of at most 8 decimals (-3 otherwise), below 1 coin per 1,000
+/// bytes (-8 otherwise, as Core refuses 1 BTC/kvB). Returns base units
+/// per 1,000 bytes: the default when absent or null, `None` (no limit)
+/// for 0.
+fn max_fee_rate(p: &[Value], i: usize) -> Result<Option<u64>, ErrorObjectOwned> {
+    let invalid = || err(codes::TYPE, "Invalid amount");
+    let base = match p.get(i) {
         None | Some(Value::Null) => return Ok(Some(DEFAULT_MAX_FEE_RATE)),
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
-        Some(_) => None,
+        Some(Value::Number(n)) => {
+            let f = n.as_f64().ok_or_else(invalid)?;
+            if !f.is_finite() || f < 0.0 {
+                return Err(err(codes::TYPE, "Amount out of range"));
+            }
+            // Within range after the check below; rounded as Core's
+            // fixed-point parse of the same digits.
+            let base = (f * 1e8).round();
+            if base >= 1e8 {
+                None
+            } else {
+                Some(base as u64)
+            }
+        }
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            if s.starts_with('-') {
+                return Err(err(codes::TYPE, "Amount out of range"));
+            }
+            let a: luminex_primitives::Amount = s.parse().map_err(|_| invalid())?;
+            (a.base() < 100_000_000).then_some(a.base())
+        }
+        Some(_) => return Err(invalid()),
     };
-    match rate {
-        Some(r) if r.is_finite() && r >= 0.0 => Ok((r > 0.0).then_some(r)),
-        _ => Err(err(
+    match base {
+        Some(b) => Ok((b > 0).then_some(b)),
+        None => Err(err(
             codes::INVALID_PARAMETER,
-            "maxfeerate must be a non-negative number (coins per 1,000 bytes)",
+            "Fee rates larger than or equal to 1 coin per 1,000 bytes are not accepted",
         )),
     }
 }
 
-/// A fee rate in coins per 1,000 bytes.
+/// A fee rate in coins per 1,000 bytes (for display).
 fn fee_rate(fee: luminex_primitives::Amount, size: usize) -> f64 {
     coins(fee.base()) * 1000.0 / size.max(1) as f64
+}
+
+/// Whether `fee` for `size` bytes exceeds `max` base units per 1,000
+/// bytes, in whole units as Core compares (`fee > CFeeRate(max).GetFee(size)`,
+/// the allowance rounded up).
+fn exceeds(fee: luminex_primitives::Amount, size: usize, max: u64) -> bool {
+    let allowed = (u128::from(max) * size as u128).div_ceil(1000);
+    u128::from(fee.base()) > allowed
 }
 
 /// `testmempoolaccept`: whether the one raw transaction given would be
@@ -164,10 +196,10 @@ fn test_mempool_accept(c: &RpcContext, p: &[Value]) -> RpcResult {
     }
     match c.node.test_accept(tx) {
         Ok((cand, fee)) => {
-            let rate = fee_rate(fee, cand.size);
-            if max_rate.is_some_and(|m| rate > m) {
+            if max_rate.is_some_and(|m| exceeds(fee, cand.size, m)) {
                 return Ok(refused("max-fee-exceeded"));
             }
+            let rate = fee_rate(fee, cand.size);
             Ok(json!([{
                 "txid": txid.to_string(),
                 "wtxid": wtxid.to_string(),
@@ -241,16 +273,20 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                 ));
             }
             // The fee is known only against the inputs: a dry run of admission
-            // (its signature checks are cached for the real one). A refusal
-            // here is left to the submission below, which reports it.
+            // (its signature checks are cached for the real one). Its refusal
+            // is the answer — going on would admit a transaction whose fee
+            // was never compared with the cap — except "already known",
+            // which the submission answers with the txid.
             if let Some(max) = max_rate {
-                if let Ok((cand, fee)) = c.node.test_accept(tx.clone()) {
-                    if fee_rate(fee, cand.size) > max {
+                match c.node.test_accept(tx.clone()) {
+                    Ok((cand, fee)) if exceeds(fee, cand.size, max) => {
                         return Err(err(
                             codes::VERIFY,
-                            "Fee exceeds maximum configured by user (maxfeerate)",
+                            "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)",
                         ));
                     }
+                    Ok(_) | Err(MempoolError::AlreadyKnown(_)) => {}
+                    Err(e) => return Err(mempool_error(e)),
                 }
             }
             // Through the admission pipeline, as the REST API's broadcasts
@@ -375,11 +411,23 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(unlimited[0]["allowed"], true, "{unlimited}");
-        let e = m
-            .call::<_, Value>("testmempoolaccept", params(json!([[raw], -1])))
-            .await
-            .unwrap_err();
-        assert!(e.to_string().contains("maxfeerate"), "{e}");
+        // Core's answers to bad caps: -3 for a negative or malformed one,
+        // -8 for 1 coin per 1,000 bytes or more (no cap that high).
+        for (bad, text) in [
+            (json!(-1), "Amount out of range"),
+            (json!("-0.1"), "Amount out of range"),
+            (json!("0.123456789"), "Invalid amount"),
+            (json!(true), "Invalid amount"),
+            (json!(1), "larger than or equal to 1 coin"),
+            (json!("99"), "larger than or equal to 1 coin"),
+            (json!(1e300), "larger than or equal to 1 coin"),
+        ] {
+            let e = m
+                .call::<_, Value>("testmempoolaccept", params(json!([[raw], bad])))
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains(text), "{bad}: {e}");
+        }
         let e = m
             .call::<_, Value>("testmempoolaccept", params(json!([raw])))
             .await
@@ -420,19 +468,47 @@ mod tests {
             .call::<_, Value>("sendrawtransaction", params(json!([raw])))
             .await
             .unwrap_err();
-        assert!(e.to_string().contains("maxfeerate"), "{e}");
+        assert!(
+            e.to_string().contains("(e.g. -maxtxfee, maxfeerate)"),
+            "{e}"
+        );
         assert!(node.mempool.read().is_empty());
         // A bad cap is refused before anything else.
         let e = m
             .call::<_, Value>("sendrawtransaction", params(json!([raw, "lots"])))
             .await
             .unwrap_err();
-        assert!(e.to_string().contains("non-negative"), "{e}");
+        assert!(e.to_string().contains("Invalid amount"), "{e}");
         // Lifted with 0 (here as a string amount), it is sent.
         let txid: Value = m
             .call("sendrawtransaction", params(json!([raw, "0"])))
             .await
             .unwrap();
         assert_eq!(txid, json!(tx.txid().to_string()));
+        // Sent again with the cap: the dry run finds it known, and the
+        // answer is its txid, as for any resubmission.
+        let again: Value = m
+            .call("sendrawtransaction", params(json!([raw])))
+            .await
+            .unwrap();
+        assert_eq!(again, txid);
+    }
+
+    /// The cap is compared in whole base units, the allowance rounded up
+    /// (Core's `fee > CFeeRate(max).GetFee(size)`): a fee exactly at the
+    /// cap passes, one unit more does not — where the floating-point rate
+    /// of 6,460,000 over 646 bytes reads 0.10000000000000002.
+    #[test]
+    fn a_fee_exactly_at_the_cap_passes() {
+        use luminex_primitives::Amount;
+        let max = super::DEFAULT_MAX_FEE_RATE;
+        let fee = |n| Amount::from_base(n).unwrap();
+        assert!(!super::exceeds(fee(6_460_000), 646, max));
+        assert!(super::exceeds(fee(6_460_001), 646, max));
+        assert!(super::fee_rate(fee(6_460_000), 646) > 0.1);
+        // 333 bytes at 0.10: 3,330,000; rounded up where it does not divide.
+        assert!(!super::exceeds(fee(3_330_000), 333, max));
+        assert!(!super::exceeds(fee(34), 333, 100));
+        assert!(super::exceeds(fee(35), 333, 100));
     }
 }

@@ -632,14 +632,15 @@ async fn blocks_over_a_megabyte_finalize() {
     assert!(metric(vs[1].port, from_mempool).await >= 1.0);
 }
 
-/// A validator started with its key as a bare file name (as the docs write
-/// `--validator-key new.key`) keeps its signed-state record beside the key
-/// in the working directory, and signs: the record once failed to save
-/// there (the directory of "new.key" is ""), so nothing was ever signed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_validator_key_given_by_a_bare_name_signs_and_keeps_its_record_beside_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("tn");
+/// A one-validator `poa` testnet written under `dir` (`luminex chain
+/// testnet`), its node started in `node0` with its key given by the bare
+/// name `validator.key`, once it has finalized `height`. Returns the
+/// node, its directory and the spec's path.
+async fn lone_validator(
+    dir: &std::path::Path,
+    height: u64,
+) -> (NodeProcess, std::path::PathBuf, std::path::PathBuf) {
+    let out = dir.join("tn");
     let port = free_port();
     let made = std::process::Command::new(crate::support::bin())
         .args(["chain", "--chain", "poa", "testnet", "--validators", "1"])
@@ -670,9 +671,20 @@ async fn a_validator_key_given_by_a_bare_name_signs_and_keeps_its_record_beside_
     wait_until("the lone validator finalizes blocks", 120, || async {
         get(port, "/health/node-status").await["height"]
             .as_u64()
-            .is_some_and(|h| h >= 3)
+            .is_some_and(|h| h >= height)
     })
     .await;
+    (node, node_dir, spec)
+}
+
+/// A validator started with its key as a bare file name (as the docs write
+/// `--validator-key new.key`) keeps its signed-state record beside the key
+/// in the working directory, and signs: the record once failed to save
+/// there (the directory of "new.key" is ""), so nothing was ever signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_key_given_by_a_bare_name_signs_and_keeps_its_record_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, node_dir, _) = lone_validator(dir.path(), 3).await;
     let records: Vec<String> = std::fs::read_dir(&node_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -691,43 +703,8 @@ async fn a_validator_key_given_by_a_bare_name_signs_and_keeps_its_record_beside_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bft_chain_exported_with_its_certificates_imports_into_a_fresh_node() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("tn");
-    let port = free_port();
-    let made = std::process::Command::new(crate::support::bin())
-        .args(["chain", "--chain", "poa", "testnet", "--validators", "1"])
-        .args(["--out", out.to_str().unwrap()])
-        .args([
-            "--base-port",
-            &port.to_string(),
-            "--block-interval-ms",
-            "200",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let node_dir = out.join("node0");
-    let spec = out.join("spec.toml");
+    let (node, node_dir, spec) = lone_validator(dir.path(), 6).await;
     let spec = spec.to_str().unwrap();
-    let mut command = crate::support::node_command(
-        &node_dir,
-        spec,
-        port,
-        &[
-            "--validator-key",
-            node_dir.join("validator.key").to_str().unwrap(),
-        ],
-    );
-    let node = NodeProcess::spawn(&mut command, port);
-    wait_until("the lone validator finalizes blocks", 120, || async {
-        get(port, "/health/node-status").await["height"]
-            .as_u64()
-            .is_some_and(|h| h >= 6)
-    })
-    .await;
     node.stop();
     let chain = |data: &std::path::Path, args: &[&str]| {
         std::process::Command::new(crate::support::bin())

@@ -110,39 +110,67 @@ pub const DEFAULT_MAX_FEE_RATE: u64 = 10_000_000;
 /// per 1,000 bytes: the default when absent or null, `None` (no limit)
 /// for 0.
 fn max_fee_rate(p: &[Value], i: usize) -> Result<Option<u64>, ErrorObjectOwned> {
-    let invalid = || err(codes::TYPE, "Invalid amount");
-    let base = match p.get(i) {
+    let text = match p.get(i) {
         None | Some(Value::Null) => return Ok(Some(DEFAULT_MAX_FEE_RATE)),
-        Some(Value::Number(n)) => {
-            let f = n.as_f64().ok_or_else(invalid)?;
-            if !f.is_finite() || f < 0.0 {
-                return Err(err(codes::TYPE, "Amount out of range"));
-            }
-            // Within range after the check below; rounded as Core's
-            // fixed-point parse of the same digits.
-            let base = (f * 1e8).round();
-            if base >= 1e8 {
-                None
-            } else {
-                Some(base as u64)
-            }
-        }
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            if s.starts_with('-') {
-                return Err(err(codes::TYPE, "Amount out of range"));
-            }
-            let a: luminex_primitives::Amount = s.parse().map_err(|_| invalid())?;
-            (a.base() < 100_000_000).then_some(a.base())
-        }
-        Some(_) => return Err(invalid()),
+        // A number as its digits (serde_json writes the shortest form
+        // that reads back the same, exponent and all).
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(_) => return Err(err(codes::TYPE, "Invalid amount")),
     };
-    match base {
-        Some(b) => Ok((b > 0).then_some(b)),
-        None => Err(err(
+    if text.starts_with('-') {
+        return Err(err(codes::TYPE, "Amount out of range"));
+    }
+    let base = parse_fixed8(&text).ok_or_else(|| err(codes::TYPE, "Invalid amount"))?;
+    if base >= 100_000_000 {
+        return Err(err(
             codes::INVALID_PARAMETER,
             "Fee rates larger than or equal to 1 coin per 1,000 bytes are not accepted",
-        )),
+        ));
+    }
+    Ok((base > 0).then_some(base))
+}
+
+/// A decimal amount in base units (8 decimals), as Core's
+/// `ParseFixedPoint` reads one: digits with an optional fraction and an
+/// optional exponent (`0.1`, `1e-3`, `1.5E2`). `None` when it is malformed,
+/// needs more than 8 decimals, or does not fit. Written by hand: the
+/// exact rule (refuse what cannot be represented, never round) is what
+/// matters, and it is a dozen lines.
+fn parse_fixed8(text: &str) -> Option<u64> {
+    let (mantissa, exp) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digit = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digit(int) || !digit(frac) {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some(0);
+    }
+    // The value is `digits × 10^shift` base units.
+    let shift = i64::from(exp) - frac.len() as i64 + 8;
+    if shift >= 0 {
+        let scale = 10u64.checked_pow(u32::try_from(shift).ok()?)?;
+        digits.parse::<u64>().ok()?.checked_mul(scale)
+    } else {
+        let cut = usize::try_from(-shift).ok()?;
+        if cut > digits.len() {
+            return None;
+        }
+        let (keep, dropped) = digits.split_at(digits.len() - cut);
+        if !dropped.bytes().all(|b| b == b'0') {
+            return None;
+        }
+        if keep.is_empty() {
+            Some(0)
+        } else {
+            keep.parse::<u64>().ok()
+        }
     }
 }
 
@@ -401,7 +429,10 @@ mod tests {
         let rate = ok[0]["fees"]["effective-feerate"].as_f64().unwrap();
         assert!(rate > 0.0, "{ok}");
         let capped: Value = m
-            .call("testmempoolaccept", params(json!([[raw], rate / 2.0])))
+            .call(
+                "testmempoolaccept",
+                params(json!([[raw], format!("{:.8}", rate / 2.0)])),
+            )
             .await
             .unwrap();
         assert_eq!(capped[0]["allowed"], false, "{capped}");
@@ -417,10 +448,16 @@ mod tests {
             (json!(-1), "Amount out of range"),
             (json!("-0.1"), "Amount out of range"),
             (json!("0.123456789"), "Invalid amount"),
+            // A number needing more decimals than there are base units
+            // once turned the cap off (rounded to 0).
+            (json!(0.000000001), "Invalid amount"),
+            (json!(1e-9), "Invalid amount"),
+            (json!(0.999999999), "Invalid amount"),
             (json!(true), "Invalid amount"),
             (json!(1), "larger than or equal to 1 coin"),
             (json!("99"), "larger than or equal to 1 coin"),
-            (json!(1e300), "larger than or equal to 1 coin"),
+            // Past what an amount can hold: Core's "Invalid amount" too.
+            (json!(1e300), "Invalid amount"),
         ] {
             let e = m
                 .call::<_, Value>("testmempoolaccept", params(json!([[raw], bad])))
@@ -492,6 +529,42 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(again, txid);
+    }
+
+    /// Amounts as Core's `ParseFixedPoint` reads them: plain, fractional
+    /// and exponent forms to 8 decimals exactly; anything needing more,
+    /// malformed, or too large is refused, never rounded.
+    #[test]
+    fn fee_rates_parse_as_fixed_point() {
+        use super::parse_fixed8 as p;
+        for (text, base) in [
+            ("0", 0),
+            ("0.1", 10_000_000),
+            ("0.10000000", 10_000_000),
+            (".5", 50_000_000),
+            ("5.", 500_000_000),
+            ("1e-3", 100_000),
+            ("1E-8", 1),
+            ("1.5e2", 15_000_000_000),
+            ("0.00000001", 1),
+            ("1e+2", 10_000_000_000),
+        ] {
+            assert_eq!(p(text), Some(base), "{text}");
+        }
+        for bad in [
+            "",
+            ".",
+            "1e",
+            "e5",
+            "0.000000001",
+            "1e-9",
+            "12a",
+            "1.2.3",
+            "1e40",
+            "1e999999999999",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
     }
 
     /// The cap is compared in whole base units, the allowance rounded up

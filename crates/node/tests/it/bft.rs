@@ -716,13 +716,17 @@ async fn a_bft_chain_exported_with_its_certificates_imports_into_a_fresh_node() 
     };
     let file = dir.path().join("blocks.bin");
     let file = file.to_str().unwrap();
-    let exported = chain(&node_dir, &["export", "--file", file]);
-    let text = String::from_utf8_lossy(&exported.stdout).into_owned();
-    assert!(
-        exported.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&exported.stderr)
-    );
+    // A command that must succeed: its output.
+    let succeeded = |out: std::process::Output| -> String {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let text = succeeded(chain(&node_dir, &["export", "--file", file]));
     let tip: u64 = text
         .trim()
         .rsplit("..=")
@@ -730,30 +734,21 @@ async fn a_bft_chain_exported_with_its_certificates_imports_into_a_fresh_node() 
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| panic!("{text}"));
     assert!(tip >= 6, "{text}");
-    // The exported tip: the block of the file's last record (a record is
-    // a 4-byte length, then the block and its certificate).
-    let bytes = std::fs::read(file).unwrap();
-    let mut at = 0;
-    let mut last = &bytes[..0];
-    while at < bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        last = &bytes[at + 4..at + 4 + len];
-        at += 4 + len;
-    }
-    let mut r = luminex_primitives::codec::Reader::new(last);
+    // The exported tip: the block of the file's last record (the block,
+    // then its certificate).
+    let last = luminex_service::records::Reader::open(std::path::Path::new(file), 1 << 28)
+        .unwrap()
+        .last()
+        .unwrap()
+        .unwrap();
+    let mut r = luminex_primitives::codec::Reader::new(&last);
     let exported_tip = <luminex_primitives::Block as luminex_primitives::Decode>::decode(&mut r)
         .unwrap()
         .hash()
         .to_string();
 
     let fresh = dir.path().join("fresh");
-    let imported = chain(&fresh, &["import", "--file", file]);
-    let text = String::from_utf8_lossy(&imported.stdout).into_owned();
-    assert!(
-        imported.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&imported.stderr)
-    );
+    let text = succeeded(chain(&fresh, &["import", "--file", file]));
     assert!(
         text.contains(&format!(
             "done: {tip} imported, 0 already present, tip {tip}"

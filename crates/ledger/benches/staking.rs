@@ -2,14 +2,17 @@
 //! and 10 delegations each (1,000 validators: 10,000 delegations) — the
 //! commitment hash over the whole state, the entry writes of a block that
 //! touched one validator, a slash of one validator, a full copy, an epoch
-//! transition's election — and applying one `delegate`.
+//! transition's election — and applying one `delegate`; and what a BFT
+//! chain's blocks add since rewards follow signed power (ADR 0068): a block
+//! whose certificate every member signed (the work record and liveness of
+//! `V` signers), and the boundary block that pays the epoch out by it.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use luminex_ledger::staking::{StakingParams, StakingState, StakingUndo};
 use luminex_ledger::ChainSpec;
 use luminex_primitives::{
-    Amount, Delegation, Hash, OutPoint, PublicKey, SchemeId, Signature, Stake, Transaction, TxKind,
-    Witness,
+    Amount, Block, CommitCertificate, Delegation, Hash, OutPoint, PowHeader, PublicKey, SchemeId,
+    Signature, Stake, Transaction, TxKind, Witness,
 };
 
 fn key(i: u32, tag: u8) -> PublicKey {
@@ -79,6 +82,45 @@ fn state(spec: &ChainSpec, validators: u32) -> StakingState {
     s
 }
 
+/// A block at `height` holding only a coinbase that claims nothing (the
+/// state puts the subsidy in the pot), carrying a certificate of its parent
+/// that all `signers` members signed (the state reads only its bitmap).
+fn signed_block(height: u64, signers: usize) -> Block {
+    let coinbase = Transaction {
+        version: 1,
+        chain_id: 1001,
+        kind: TxKind::Coinbase { height },
+        inputs: vec![],
+        outputs: vec![],
+        expiry_height: 0,
+        witnesses: vec![],
+        data: vec![],
+    };
+    let mut bits = vec![0xff_u8; signers.div_ceil(8)];
+    if !signers.is_multiple_of(8) {
+        bits[signers / 8] = (1u8 << (signers % 8)) - 1;
+    }
+    let mut block = Block::new(
+        PowHeader {
+            version: 1,
+            prev_hash: Hash::ZERO,
+            merkle_root: Hash::ZERO,
+            time: 0,
+            bits: 0,
+            nonce: 0,
+        },
+        vec![coinbase],
+    );
+    block.last_commit = Some(CommitCertificate {
+        height: height - 1,
+        round: 0,
+        block_hash: Hash::ZERO,
+        signers: bits,
+        signatures: vec![],
+    });
+    block
+}
+
 fn bench(c: &mut Criterion) {
     let mut spec = ChainSpec::preset("dev").expect("the dev preset");
     spec.staking = Some(StakingParams::new(
@@ -136,6 +178,76 @@ fn bench(c: &mut Criterion) {
                     let mut undo = StakingUndo::default();
                     s.apply_tx(&t, &txid, 2, &spec, &mut undo)
                         .expect("a valid delegation");
+                    let w = s.writes(&undo);
+                    (s, w)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    // What every block of a BFT staking chain pays since ADR 0068, and the
+    // boundary that pays the epoch by it (epochs of 100 blocks here).
+    if let Some(p) = spec.staking.as_mut() {
+        p.epoch_blocks = 100;
+    }
+    for validators in [100u32, 1_000] {
+        let mut s = state(&spec, validators);
+        let set = s.elect(1_000, Amount::ZERO).expect("validators with power");
+        let txid = [Hash([2; 32])];
+        let fees = Amount::ZERO;
+        // Half an epoch in which every member signed every block, then the
+        // next such block: the steady cost of a block.
+        for h in 2..50 {
+            s.apply_block_with(
+                &signed_block(h, set.len()),
+                &txid,
+                h,
+                fees,
+                &spec,
+                Some(&set),
+            )
+            .expect("a valid block");
+        }
+        let block = signed_block(50, set.len());
+        g.bench_function(format!("block-signed-by-all/{validators}"), |b| {
+            b.iter_batched(
+                || s.clone(),
+                |mut s| {
+                    let undo = s
+                        .apply_block_with(&block, &txid, 50, fees, &spec, Some(&set))
+                        .expect("a valid block");
+                    let w = s.writes(&undo);
+                    (s, w)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        for h in 50..100 {
+            s.apply_block_with(
+                &signed_block(h, set.len()),
+                &txid,
+                h,
+                fees,
+                &spec,
+                Some(&set),
+            )
+            .expect("a valid block");
+        }
+        let boundary = signed_block(100, set.len());
+        let paid = s
+            .clone()
+            .apply_block_with(&boundary, &txid, 100, fees, &spec, Some(&set))
+            .expect("a valid block")
+            .released
+            .len();
+        println!("{validators} validators: the boundary pays {paid} outputs");
+        g.bench_function(format!("boundary-payout/{validators}"), |b| {
+            b.iter_batched(
+                || s.clone(),
+                |mut s| {
+                    let undo = s
+                        .apply_block_with(&boundary, &txid, 100, fees, &spec, Some(&set))
+                        .expect("a valid block");
                     let w = s.writes(&undo);
                     (s, w)
                 },

@@ -178,12 +178,15 @@ const IMPORT_LOOKAHEAD: usize = 2;
 /// with a certificate that holds against the validator set of its height
 /// (a node trusts no file more than a peer), and the certificate of block
 /// `h` otherwise travels only in block `h + 1`, which the tip lacks.
-struct Certified<'a>(&'a Block, &'a CommitCertificate);
+struct CertifiedRecord {
+    block: Block,
+    certificate: CommitCertificate,
+}
 
-impl Encode for Certified<'_> {
+impl Encode for CertifiedRecord {
     fn encode_to<S: Sink>(&self, s: &mut S) {
-        self.0.encode_to(s);
-        self.1.encode_to(s);
+        self.block.encode_to(s);
+        self.certificate.encode_to(s);
     }
 }
 
@@ -316,34 +319,36 @@ fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
 fn export(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
     let chain = open_existing_chain(cfg)?;
     let tip = chain.tip().height;
-    let mut blocks = Vec::with_capacity(tip as usize);
-    for h in 1..=tip {
-        let hash = chain.hash_at(h)?.context("missing height")?;
-        blocks.push(chain.block(&hash)?.context("missing block")?);
-    }
-    if chain.spec().consensus == ConsensusKind::Bft {
+    // One block at a time from the store to the file: a chain is larger
+    // than memory.
+    let block_at = |h: u64| -> anyhow::Result<Block> {
+        let hash = chain
+            .hash_at(h)?
+            .with_context(|| format!("no block at height {h}"))?;
+        chain
+            .block(&hash)?
+            .with_context(|| format!("missing block {hash} at height {h}"))
+    };
+    let failed = |e: anyhow::Error| std::io::Error::other(format!("{e:#}"));
+    let written = if chain.spec().consensus == ConsensusKind::Bft {
         // Each block's certificate: stored per height, or else the copy
         // the next block carries.
-        let mut certificates = Vec::with_capacity(blocks.len());
-        for h in 1..=tip {
-            let stored = chain.certificate(h)?;
-            let carried = || blocks.get(h as usize).and_then(|b| b.last_commit.clone());
-            certificates.push(
-                stored
-                    .or_else(carried)
+        let certified = |h: u64| -> anyhow::Result<CertifiedRecord> {
+            let block = block_at(h)?;
+            let certificate = match chain.certificate(h)? {
+                Some(c) => c,
+                None if h < tip => block_at(h + 1)?
+                    .last_commit
                     .with_context(|| format!("no commit certificate of height {h}"))?,
-            );
-        }
-        let records: Vec<Certified> = blocks
-            .iter()
-            .zip(&certificates)
-            .map(|(b, c)| Certified(b, c))
-            .collect();
-        luminex_service::records::write(file, &records)
-            .with_context(|| format!("writing {}", file.display()))?;
+                None => anyhow::bail!("no commit certificate of height {h}"),
+            };
+            Ok(CertifiedRecord { block, certificate })
+        };
+        luminex_service::records::write_each(file, (1..=tip).map(|h| certified(h).map_err(failed)))
     } else {
-        write_block_file(file, &blocks).with_context(|| format!("writing {}", file.display()))?;
-    }
+        luminex_service::records::write_each(file, (1..=tip).map(|h| block_at(h).map_err(failed)))
+    };
+    written.with_context(|| format!("writing {}", file.display()))?;
     println!("exported blocks 1..={tip}");
     Ok(())
 }

@@ -12,12 +12,32 @@ pub fn write<'a, T: Encode + 'a>(
     path: &Path,
     items: impl IntoIterator<Item = &'a T>,
 ) -> std::io::Result<usize> {
+    write_each(path, items.into_iter().map(|item| Ok(Borrowed(item))))
+}
+
+/// A record encoded through a reference.
+struct Borrowed<'a, T>(&'a T);
+
+impl<T: Encode> Encode for Borrowed<'_, T> {
+    fn encode_to<S: luminex_primitives::codec::Sink>(&self, s: &mut S) {
+        self.0.encode_to(s)
+    }
+}
+
+/// [`write`] for records made one at a time, each of which may fail to be
+/// made: only one is held in memory at once (a chain's export is larger
+/// than memory). On the first error nothing is written to `path` and the
+/// temporary file is removed.
+pub fn write_each<T: Encode>(
+    path: &Path,
+    items: impl IntoIterator<Item = std::io::Result<T>>,
+) -> std::io::Result<usize> {
     let tmp = path.with_extension("tmp");
-    let mut n = 0;
-    {
+    let written = (|| {
+        let mut n = 0;
         let mut w = BufWriter::new(std::fs::File::create(&tmp)?);
         for item in items {
-            let bytes = item.encode();
+            let bytes = item?.encode();
             let len = u32::try_from(bytes.len()).map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::InvalidInput, "record over 4 GiB")
             })?;
@@ -27,9 +47,18 @@ pub fn write<'a, T: Encode + 'a>(
         }
         w.flush()?;
         w.get_ref().sync_all()?;
+        Ok(n)
+    })();
+    match written {
+        Ok(n) => {
+            std::fs::rename(&tmp, path)?;
+            Ok(n)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    std::fs::rename(&tmp, path)?;
-    Ok(n)
 }
 
 /// Reads records one at a time, refusing any longer than `max` bytes.
@@ -134,5 +163,33 @@ mod tests {
         }
         // A three-byte file is no records file at all.
         assert!(read_all(&file[..3])[0].is_err());
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_made_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.blocks");
+        let hashes = [
+            luminex_primitives::Hash([1; 32]),
+            luminex_primitives::Hash([2; 32]),
+        ];
+        assert_eq!(write(&path, &hashes).unwrap(), 2);
+        let before = std::fs::read(&path).unwrap();
+        assert_eq!(before.len(), 2 * (4 + 32));
+        // The second record fails: the file already there stays as it
+        // was, and no temporary file is left behind.
+        let items = [
+            Ok(luminex_primitives::Hash([3; 32])),
+            Err(std::io::Error::other("block 2 unreadable")),
+            Ok(luminex_primitives::Hash([4; 32])),
+        ];
+        let e = write_each(&path, items).unwrap_err();
+        assert!(e.to_string().contains("block 2 unreadable"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["chain.blocks"]);
     }
 }

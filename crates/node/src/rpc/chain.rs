@@ -141,7 +141,7 @@ fn utxo_set_info(node: &Node) -> RpcResult {
         "bestblock": tip.hash.to_string(),
         "txouts": set.len(),
         // In coins, as Bitcoin Core gives it (the supply fits a u64 amount).
-        "total_amount": coins(u64::try_from(total).unwrap_or(u64::MAX)),
+        "total_amount": super::coins_wide(total),
         "total_amount_base": u64::try_from(total).unwrap_or(u64::MAX),
         "hash_serialized": hex::encode(h.finalize()),
     }))
@@ -509,7 +509,7 @@ fn staking_info(node: &Node) -> Value {
     };
     let height = node.chain.tip().height;
     node.chain.with_staking(|s| {
-        let sum = |v: u128| coins(u64::try_from(v).unwrap_or(u64::MAX));
+        let sum = super::coins_wide;
         json!({
             "enabled": true,
             "height": height,

@@ -174,9 +174,11 @@ fn parse_fixed8(text: &str) -> Option<u64> {
     }
 }
 
-/// A fee rate in coins per 1,000 bytes (for display).
-fn fee_rate(fee: luminex_primitives::Amount, size: usize) -> f64 {
-    coins(fee.base()) * 1000.0 / size.max(1) as f64
+/// A fee rate in base units per 1,000 bytes, as Core's
+/// `CFeeRate(fee, size).GetFeePerK()` (rounded down); shown with
+/// [`coins`].
+fn fee_rate(fee: luminex_primitives::Amount, size: usize) -> u64 {
+    u64::try_from(u128::from(fee.base()) * 1000 / size.max(1) as u128).unwrap_or(u64::MAX)
 }
 
 /// Whether `fee` for `size` bytes exceeds `max` base units per 1,000
@@ -233,7 +235,7 @@ fn test_mempool_accept(c: &RpcContext, p: &[Value]) -> RpcResult {
                 "wtxid": wtxid.to_string(),
                 "allowed": true,
                 "vsize": cand.size,
-                "fees": { "base": coins(fee.base()), "effective-feerate": rate },
+                "fees": { "base": coins(fee.base()), "effective-feerate": coins(rate) },
             }]))
         }
         Err(e) => Ok(refused(reject_reason(&e))),
@@ -363,7 +365,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             "size": pool.len(),
             "bytes": pool.bytes(),
             "usage": pool.bytes(),
-            "total_fee": coins(pool.entries().map(|e| e.fee.base()).sum()),
+            "total_fee": super::coins_wide(pool.entries().map(|e| u128::from(e.fee.base())).sum()),
             "maxmempool": pool.max_bytes(),
             "mempoolminfee": floor,
             "minrelaytxfee": relay,
@@ -578,7 +580,8 @@ mod tests {
         let fee = |n| Amount::from_base(n).unwrap();
         assert!(!super::exceeds(fee(6_460_000), 646, max));
         assert!(super::exceeds(fee(6_460_001), 646, max));
-        assert!(super::fee_rate(fee(6_460_000), 646) > 0.1);
+        // Shown exactly: 0.10000000, where a float rate read 0.10000000000000002.
+        assert_eq!(super::fee_rate(fee(6_460_000), 646), 10_000_000);
         // 333 bytes at 0.10: 3,330,000; rounded up where it does not divide.
         assert!(!super::exceeds(fee(3_330_000), 333, max));
         assert!(!super::exceeds(fee(34), 333, 100));

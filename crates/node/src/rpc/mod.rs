@@ -208,8 +208,66 @@ pub(crate) fn req_u64(p: &[Value], i: usize, name: &str) -> Result<u64, ErrorObj
     }
 }
 
-pub(crate) fn coins(base: u64) -> f64 {
-    base as f64 / 1e8
+/// An amount in coins as Bitcoin Core's `ValueFromAmount` writes it: a
+/// JSON number with exactly 8 decimals (`0.00000001`,
+/// `249999899.99994593`), never rounded. Amounts above 2^53 base units
+/// (the `dev` preset's) do not survive an `f64`, and a `Value` holds no
+/// other kind of fraction, so the amount travels as a marked string that
+/// [`exact`] writes out as the number when the answer is serialised.
+///
+/// Not serde_json's `arbitrary_precision`: with it, numbers inside
+/// `#[serde(untagged)]` and `flatten` types no longer deserialize (they
+/// arrive as a private map), and features unify across the workspace:
+/// jsonrpsee's request ids and the REST API would read numbers through it.
+pub(crate) fn coins(base: u64) -> Value {
+    coins_wide(u128::from(base))
+}
+
+/// [`coins`] of a sum that may exceed a `u64` (a total of many amounts).
+pub(crate) fn coins_wide(base: u128) -> Value {
+    Value::String(format!(
+        "{}{}.{:08}",
+        amount_marker(),
+        base / 100_000_000,
+        base % 100_000_000
+    ))
+}
+
+/// The prefix that marks an amount's string in a method's answer: random
+/// per process, so no string a caller sends can pass for one.
+fn amount_marker() -> &'static str {
+    static MARKER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    MARKER.get_or_init(|| format!("\u{1}amount-{:016x}:", rand::random::<u64>()))
+}
+
+/// The number text of an amount [`coins`] marked, if `s` is one.
+fn amount_text(s: &str) -> Option<&str> {
+    s.strip_prefix(amount_marker())
+}
+
+/// A method's answer serialised with its amounts as exact numbers.
+struct Exact<'a>(&'a Value);
+
+impl serde::Serialize for Exact<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        match self.0 {
+            Value::String(t) => match amount_text(t) {
+                Some(n) => serde_json::value::RawValue::from_string(n.to_string())
+                    .map_err(S::Error::custom)?
+                    .serialize(s),
+                None => s.serialize_str(t),
+            },
+            Value::Array(a) => s.collect_seq(a.iter().map(Exact)),
+            Value::Object(o) => s.collect_map(o.iter().map(|(k, v)| (k, Exact(v)))),
+            v => v.serialize(s),
+        }
+    }
+}
+
+/// `v` as the JSON text of the answer, amounts ([`coins`]) exact.
+pub(crate) fn exact(v: &Value) -> Result<Box<serde_json::value::RawValue>, ErrorObjectOwned> {
+    serde_json::value::to_raw_value(&Exact(v)).map_err(|e| err(codes::INTERNAL, e.to_string()))
 }
 
 /// Registers a blocking method (it runs on tokio's blocking pool) taking
@@ -220,8 +278,10 @@ pub(crate) fn reg(
     names: &'static [&'static str],
     f: fn(&RpcContext, Vec<Value>) -> RpcResult,
 ) {
-    m.register_blocking_method(name, move |p, ctx, _| f(&ctx, positional(&p, names)?))
-        .expect("method names are unique");
+    m.register_blocking_method(name, move |p, ctx, _| {
+        exact(&f(&ctx, positional(&p, names)?)?)
+    })
+    .expect("method names are unique");
 }
 
 /// Positional parameters from a JSON array, for tests calling methods.

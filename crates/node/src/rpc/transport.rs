@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use jsonrpsee::RpcModule;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::RpcContext;
@@ -160,13 +161,15 @@ fn is_notification(req: &Value) -> bool {
 }
 
 /// Runs one call; `None` for a notification, which gets no answer.
-async fn call(module: &RpcModule<RpcContext>, req: Value) -> Option<Value> {
+async fn call(module: &RpcModule<RpcContext>, req: Value) -> Option<Box<RawValue>> {
     let notification = is_notification(&req);
     let reply = answer(module, req).await;
     (!notification).then_some(reply)
 }
 
-async fn answer(module: &RpcModule<RpcContext>, mut req: Value) -> Value {
+/// The answer to one call as JSON text, kept as text: its amounts are
+/// exact numbers (`super::coins`) that a `Value` could not hold.
+async fn answer(module: &RpcModule<RpcContext>, mut req: Value) -> Box<RawValue> {
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     if let Value::Object(o) = &mut req {
         // Bitcoin tools speak JSON-RPC 1.0; answer them all as 2.0.
@@ -179,11 +182,25 @@ async fn answer(module: &RpcModule<RpcContext>, mut req: Value) -> Value {
         }
     }
     match module.raw_json_request(&req.to_string(), 1).await {
-        Ok((resp, _)) => serde_json::from_str(resp.get()).unwrap_or(Value::Null),
-        Err(_) => {
-            json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32600, "message": "Invalid Request" } })
-        }
+        Ok((resp, _)) => resp,
+        Err(_) => raw(
+            &json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32600, "message": "Invalid Request" } }),
+        ),
     }
+}
+
+fn raw(v: &Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(v).expect("a Value serialises")
+}
+
+/// An HTTP 200 answer of JSON text.
+fn json_text(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 /// Checks the credentials before anything reads the body: a caller
@@ -230,17 +247,20 @@ async fn handle(State(s): State<Arc<RpcServer>>, body: Bytes) -> Response {
                     out.extend(call(&s.module, req).await);
                 }
                 // A batch of notifications only has nothing to answer.
-                (!out.is_empty()).then_some(Value::Array(out))
+                (!out.is_empty()).then(|| {
+                    let parts: Vec<&str> = out.iter().map(|r| r.get()).collect();
+                    format!("[{}]", parts.join(","))
+                })
             }
         }
     } else {
         match serde_json::from_slice::<Value>(&body) {
             Err(_) => return error_reply(StatusCode::INTERNAL_SERVER_ERROR, -32700, "Parse error"),
-            Ok(req) => call(&s.module, req).await,
+            Ok(req) => call(&s.module, req).await.map(|r| r.get().to_string()),
         }
     };
     match reply {
-        Some(r) => axum::Json(r).into_response(),
+        Some(r) => json_text(r),
         None => StatusCode::NO_CONTENT.into_response(),
     }
 }
@@ -284,6 +304,89 @@ pub fn write_cookie(path: &std::path::Path) -> std::io::Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use axum::extract::State;
+    use serde_json::{json, Value};
+
+    use super::{RpcAuth, RpcLimits, RpcServer};
+    use crate::rpc::{module, RpcContext};
+
+    fn server(node: Arc<luminex_service::Node>) -> Arc<RpcServer> {
+        Arc::new(RpcServer {
+            module: module(RpcContext::new(node, None)),
+            auth: RpcAuth::default(),
+            limits: RpcLimits::for_blocks(1 << 20),
+        })
+    }
+
+    /// The HTTP status and body text of the answer to `body`.
+    async fn post(s: &Arc<RpcServer>, body: &str) -> (u16, String) {
+        let r = super::handle(State(s.clone()), body.to_string().into()).await;
+        let status = r.status().as_u16();
+        let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    /// Amounts are JSON numbers with exactly 8 decimals, as Bitcoin Core
+    /// writes them, and exact: a `dev` output past 2^53 base units (which
+    /// an `f64` cannot hold) comes out digit for digit, in a single call
+    /// and in a batch; numeric ids and parameters still read as before.
+    #[tokio::test]
+    async fn amounts_are_exact_numbers_with_8_decimals() {
+        let node = luminex_service::testkit::memory_node();
+        let (op, coin) = node
+            .chain
+            .all_utxos()
+            .unwrap()
+            .into_iter()
+            .find(|(_, c)| c.output.amount.base() > 1 << 53)
+            .expect("dev holds an output past 2^53 base units");
+        let base = coin.output.amount.base();
+        let text = format!("{}.{:08}", base / 100_000_000, base % 100_000_000);
+        assert_ne!(
+            text.parse::<f64>().unwrap().to_string(),
+            text,
+            "an f64 would not hold it"
+        );
+        let s = server(node);
+        let call = json!({"jsonrpc": "1.0", "id": 7, "method": "gettxout", "params": [op.txid.to_string(), op.vout]});
+        let (status, body) = post(&s, &call.to_string()).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(&format!("\"value\":{text},")), "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["result"]["value_base"], base);
+        let (_, body) = post(&s, &json!([call, call]).to_string()).await;
+        assert_eq!(
+            body.matches(&format!("\"value\":{text},")).count(),
+            2,
+            "{body}"
+        );
+        // Small amounts too: never 1e-8.
+        assert_eq!(
+            crate::rpc::exact(&json!({"a": crate::rpc::coins(1), "b": crate::rpc::coins(0)}))
+                .unwrap()
+                .get(),
+            r#"{"a":0.00000001,"b":0.00000000}"#
+        );
+        assert_eq!(
+            crate::rpc::exact(&crate::rpc::coins_wide(u128::from(u64::MAX) * 3))
+                .unwrap()
+                .get(),
+            "553402322211.28654845"
+        );
+        // A string that only looks like an amount stays a string.
+        assert_eq!(
+            crate::rpc::exact(&json!("\u{1}amount-0:1.00000000"))
+                .unwrap()
+                .get(),
+            r#""\u0001amount-0:1.00000000""#
+        );
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_cookie_replaces_a_readable_file_with_a_private_one() {

@@ -153,44 +153,79 @@ pub fn overloaded() -> Response {
         .into_response()
 }
 
-/// Whether `req` is a JSON-RPC 2.0 notification (no `id`): it is run but
-/// not answered, as Bitcoin Core does since it speaks 2.0. A 1.0 request
-/// (no `jsonrpc` member) without an id is answered, with a null id.
-fn is_notification(req: &Value) -> bool {
-    req.get("jsonrpc").and_then(Value::as_str) == Some("2.0") && req.get("id").is_none()
+/// One call's members, each kept as its JSON text (so an id comes back
+/// exactly as it was sent, and numbers are never re-read).
+type Members = std::collections::BTreeMap<String, Box<RawValue>>;
+
+/// What one call gets.
+enum Reply {
+    /// An answer (a result or an error from the method).
+    Answer(Box<RawValue>),
+    /// Bitcoin Core's -32600 for a malformed request, which did not run:
+    /// HTTP 400 when it is the whole request.
+    Refused(Box<RawValue>),
+    /// Nothing: a notification.
+    Silent,
 }
 
-/// Runs one call; `None` for a notification, which gets no answer.
-async fn call(module: &RpcModule<RpcContext>, req: Value) -> Option<Box<RawValue>> {
-    let notification = is_notification(&req);
-    let reply = answer(module, req).await;
-    (!notification).then_some(reply)
+fn raw(text: String) -> Box<RawValue> {
+    RawValue::from_string(text).expect("JSON built here is valid")
 }
 
-/// The answer to one call as JSON text, kept as text: its amounts are
-/// exact numbers (`super::coins`) that a `Value` could not hold.
-async fn answer(module: &RpcModule<RpcContext>, mut req: Value) -> Box<RawValue> {
-    let id = req.get("id").cloned().unwrap_or(Value::Null);
-    if let Value::Object(o) = &mut req {
-        // Bitcoin tools speak JSON-RPC 1.0; answer them all as 2.0.
-        o.insert("jsonrpc".into(), json!("2.0"));
-        if o.get("params").is_none_or(Value::is_null) {
-            o.insert("params".into(), json!([]));
+/// Bitcoin Core's answer to a malformed request: -32600 with `message`,
+/// and the request's id when it had one.
+fn refused(id: Option<&RawValue>, message: &str) -> Reply {
+    Reply::Refused(raw(format!(
+        r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":-32600,"message":{}}}}}"#,
+        id.map_or("null", RawValue::get),
+        Value::from(message)
+    )))
+}
+
+/// Runs one call given as JSON text, checked as Bitcoin Core's
+/// `JSONRPCRequest::parse` checks it: an object; `jsonrpc`, when present,
+/// "1.0" or "2.0" (1.0 requests, as Bitcoin tools send, are answered as
+/// 2.0); `params` absent, null, an array or an object.
+async fn call(module: &RpcModule<RpcContext>, text: &str) -> Reply {
+    let Ok(mut m) = serde_json::from_str::<Members>(text) else {
+        return refused(None, "Invalid Request object");
+    };
+    let v2 = match m
+        .get("jsonrpc")
+        .map(|v| serde_json::from_str::<Value>(v.get()))
+    {
+        None | Some(Ok(Value::Null)) => false,
+        Some(Ok(Value::String(s))) if s == "1.0" => false,
+        Some(Ok(Value::String(s))) if s == "2.0" => true,
+        Some(_) => return refused(m.get("id").map(|b| &**b), "JSON-RPC version not supported"),
+    };
+    // A 2.0 request without an id is a notification: run, not answered.
+    // A 1.0 request without one is answered, with a null id.
+    let notification = v2 && !m.contains_key("id");
+    match m.get("params").and_then(|p| p.get().bytes().next()) {
+        None | Some(b'n') => {
+            m.insert("params".into(), raw("[]".into()));
         }
-        if !o.contains_key("id") {
-            o.insert("id".into(), Value::Null);
+        Some(b'[' | b'{') => {}
+        Some(_) => {
+            return refused(
+                m.get("id").map(|b| &**b),
+                "Params must be an array or object",
+            )
         }
     }
-    match module.raw_json_request(&req.to_string(), 1).await {
-        Ok((resp, _)) => resp,
-        Err(_) => raw(
-            &json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32600, "message": "Invalid Request" } }),
-        ),
+    m.insert("jsonrpc".into(), raw(r#""2.0""#.into()));
+    m.entry("id".into()).or_insert_with(|| raw("null".into()));
+    let req = serde_json::to_string(&m).expect("JSON text serialises");
+    let reply = match module.raw_json_request(&req, 1).await {
+        Ok((resp, _)) => Reply::Answer(resp),
+        Err(_) => refused(m.get("id").map(|b| &**b), "Invalid Request"),
+    };
+    if notification {
+        Reply::Silent
+    } else {
+        reply
     }
-}
-
-fn raw(v: &Value) -> Box<RawValue> {
-    serde_json::value::to_raw_value(v).expect("a Value serialises")
 }
 
 /// An HTTP 200 answer of JSON text.
@@ -223,12 +258,9 @@ async fn authenticate(
 }
 
 async fn handle(State(s): State<Arc<RpcServer>>, body: Bytes) -> Response {
-    let is_batch = body
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'[');
-    let reply = if is_batch {
-        match read_batch(&body, s.limits.max_batch) {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let reply = match first {
+        Some(b'[') => match read_batch(&body, s.limits.max_batch) {
             Err(_) => return error_reply(StatusCode::INTERNAL_SERVER_ERROR, -32700, "Parse error"),
             Ok(None) => {
                 return error_reply(
@@ -240,11 +272,16 @@ async fn handle(State(s): State<Arc<RpcServer>>, body: Bytes) -> Response {
                     ),
                 )
             }
+            // An empty batch has an empty answer, as Bitcoin Core gives it
+            // (200 and `[]`: batch clients read a body).
+            Ok(Some(BoundedBatch(items))) if items.is_empty() => Some("[]".to_string()),
             Ok(Some(BoundedBatch(items))) => {
                 let mut out = Vec::with_capacity(items.len());
                 for i in items {
-                    let req = serde_json::from_str::<Value>(i.get()).unwrap_or(Value::Null);
-                    out.extend(call(&s.module, req).await);
+                    match call(&s.module, i.get()).await {
+                        Reply::Answer(r) | Reply::Refused(r) => out.push(r),
+                        Reply::Silent => {}
+                    }
                 }
                 // A batch of notifications only has nothing to answer.
                 (!out.is_empty()).then(|| {
@@ -252,12 +289,31 @@ async fn handle(State(s): State<Arc<RpcServer>>, body: Bytes) -> Response {
                     format!("[{}]", parts.join(","))
                 })
             }
-        }
-    } else {
-        match serde_json::from_slice::<Value>(&body) {
+        },
+        _ => match serde_json::from_slice::<&RawValue>(&body) {
             Err(_) => return error_reply(StatusCode::INTERNAL_SERVER_ERROR, -32700, "Parse error"),
-            Ok(req) => call(&s.module, req).await.map(|r| r.get().to_string()),
-        }
+            // Valid JSON, but neither an object nor an array: Bitcoin
+            // Core's parse error for it.
+            Ok(_) if first != Some(b'{') => {
+                return error_reply(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    -32700,
+                    "Top-level object parse error",
+                )
+            }
+            Ok(req) => match call(&s.module, req.get()).await {
+                Reply::Answer(r) => Some(r.get().to_string()),
+                Reply::Refused(r) => {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        r.get().to_string(),
+                    )
+                        .into_response()
+                }
+                Reply::Silent => None,
+            },
+        },
     };
     match reply {
         Some(r) => json_text(r),
@@ -385,6 +441,87 @@ mod tests {
                 .get(),
             r#""\u0001amount-0:1.00000000""#
         );
+    }
+
+    /// As Bitcoin Core's HTTP server: an empty batch is answered `[]` with
+    /// 200 (not 204: batch clients read the body); a top-level value that
+    /// is neither an object nor an array is -32700 "Top-level object parse
+    /// error" with 500; `params` other than an array, an object or null, and
+    /// a `jsonrpc` other than "1.0" or "2.0", are -32600 with 400 (in a
+    /// batch, that call's answer); 1.0, 2.0 and a null version still run.
+    #[tokio::test]
+    async fn malformed_requests_get_bitcoin_cores_answers() {
+        let s = server(luminex_service::testkit::memory_node());
+        assert_eq!(post(&s, "[]").await, (200, "[]".to_string()));
+        assert_eq!(post(&s, " [ ] ").await, (200, "[]".to_string()));
+        for top in ["5", "\"getblockcount\"", "null", "true"] {
+            let (status, body) = post(&s, top).await;
+            assert_eq!(status, 500, "{top}: {body}");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["error"]["code"], -32700, "{top}: {body}");
+            assert_eq!(v["error"]["message"], "Top-level object parse error");
+        }
+        let (status, body) = post(&s, "{\"method\": ").await;
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains("-32700"), "{body}");
+        let bad = [
+            (
+                json!({"method": "getblockcount", "params": 5, "id": 1}),
+                "Params must be an array or object",
+            ),
+            (
+                json!({"method": "getblockcount", "params": "x", "id": 1}),
+                "Params must be an array or object",
+            ),
+            (
+                json!({"jsonrpc": "3.0", "method": "getblockcount", "id": 1}),
+                "JSON-RPC version not supported",
+            ),
+            (
+                json!({"jsonrpc": "1.1", "method": "getblockcount", "id": 1}),
+                "JSON-RPC version not supported",
+            ),
+            (
+                json!({"jsonrpc": 2, "method": "getblockcount", "id": 1}),
+                "JSON-RPC version not supported",
+            ),
+        ];
+        for (req, message) in &bad {
+            let (status, body) = post(&s, &req.to_string()).await;
+            assert_eq!(status, 400, "{req}: {body}");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["error"]["code"], -32600, "{req}: {body}");
+            assert_eq!(v["error"]["message"], *message, "{req}: {body}");
+            assert_eq!(v["id"], 1, "{req}: {body}");
+        }
+        for version in [json!("1.0"), json!("2.0"), Value::Null] {
+            let req =
+                json!({"jsonrpc": version, "method": "getblockcount", "params": null, "id": 3});
+            let (status, body) = post(&s, &req.to_string()).await;
+            assert_eq!(status, 200, "{req}: {body}");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["result"], 0, "{req}: {body}");
+        }
+        // In a batch: each malformed call gets its error, the others run.
+        let ok = json!({"method": "getblockcount", "id": 9});
+        let batch = json!([5, bad[0].0, ok, bad[2].0]);
+        let (status, body) = post(&s, &batch.to_string()).await;
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let codes: Vec<&Value> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| &a["error"]["code"])
+            .collect();
+        assert_eq!(
+            codes,
+            [&json!(-32600), &json!(-32600), &Value::Null, &json!(-32600)],
+            "{body}"
+        );
+        assert_eq!(v[0]["error"]["message"], "Invalid Request object");
+        assert_eq!(v[2]["result"], 0, "{body}");
+        assert_eq!(v[2]["id"], 9, "{body}");
     }
 
     #[cfg(unix)]

@@ -215,11 +215,25 @@ async fn call(module: &RpcModule<RpcContext>, text: &str) -> Reply {
         }
     }
     m.insert("jsonrpc".into(), raw(r#""2.0""#.into()));
-    m.entry("id".into()).or_insert_with(|| raw("null".into()));
+    // Bitcoin Core echoes any JSON id (negative, fractional, a boolean, an
+    // array, an object, past 2^64); jsonrpsee takes only unsigned integers,
+    // strings and null. It gets a stand-in, and the answer the caller's id
+    // as sent (a 1.0 call without one gets null).
+    let id = m
+        .insert("id".into(), raw("0".into()))
+        .unwrap_or_else(|| raw("null".into()));
     let req = serde_json::to_string(&m).expect("JSON text serialises");
     let reply = match module.raw_json_request(&req, 1).await {
-        Ok((resp, _)) => Reply::Answer(resp),
-        Err(_) => refused(m.get("id").map(|b| &**b), "Invalid Request"),
+        Ok((resp, _)) => match serde_json::from_str::<Members>(resp.get()) {
+            Ok(mut answer) => {
+                answer.insert("id".into(), id);
+                Reply::Answer(raw(
+                    serde_json::to_string(&answer).expect("JSON text serialises")
+                ))
+            }
+            Err(_) => Reply::Answer(resp),
+        },
+        Err(_) => refused(Some(&id), "Invalid Request"),
     };
     if notification {
         Reply::Silent
@@ -522,6 +536,68 @@ mod tests {
         assert_eq!(v[0]["error"]["message"], "Invalid Request object");
         assert_eq!(v[2]["result"], 0, "{body}");
         assert_eq!(v[2]["id"], 9, "{body}");
+    }
+
+    /// As Bitcoin Core, any JSON id comes back as it was sent — negative,
+    /// fractional, boolean, an array, an object, past 2^64 — on answers and
+    /// errors, alone and in a batch (jsonrpsee takes only unsigned integers,
+    /// strings and null: the transport lends it one and puts the caller's
+    /// back).
+    #[tokio::test]
+    async fn any_json_id_is_echoed_unchanged() {
+        let s = server(luminex_service::testkit::memory_node());
+        let ids = [
+            "-1",
+            "1.5",
+            "1.50",
+            "true",
+            "false",
+            "[1,\"a\"]",
+            "{\"k\":[2]}",
+            "18446744073709551616",
+            "-18446744073709551617",
+            "1e400",
+            "\"s\"",
+            "null",
+            "0",
+        ];
+        for id in ids {
+            for method in ["getblockcount", "nosuchmethod"] {
+                let req =
+                    format!(r#"{{"jsonrpc":"1.0","id":{id},"method":"{method}","params":[]}}"#);
+                let (status, body) = post(&s, &req).await;
+                assert_eq!(status, 200, "{req}: {body}");
+                assert!(body.contains(&format!("\"id\":{id}")), "{req}: {body}");
+                // Read as text: 1e400 is past what a `Value` holds.
+                let v: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+                    serde_json::from_str(&body).unwrap();
+                match method {
+                    "getblockcount" => assert_eq!(v["result"].get(), "0", "{body}"),
+                    _ => assert!(v["error"].get().contains("-32601"), "{body}"),
+                }
+            }
+        }
+        let batch = format!(
+            "[{}]",
+            ids.iter()
+                .map(|id| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"getblockcount"}}"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let (status, body) = post(&s, &batch).await;
+        assert_eq!(status, 200, "{body}");
+        let answers: Vec<&serde_json::value::RawValue> = serde_json::from_str(&body).unwrap();
+        assert_eq!(answers.len(), ids.len(), "{body}");
+        for (a, id) in answers.iter().zip(ids) {
+            assert!(
+                a.get().contains(&format!("\"id\":{id}")),
+                "{id}: {}",
+                a.get()
+            );
+        }
+        // A malformed call's error carries its id too.
+        let (_, body) = post(&s, r#"{"id":-7,"method":"getblockcount","params":5}"#).await;
+        assert!(body.contains("\"id\":-7"), "{body}");
     }
 
     #[cfg(unix)]

@@ -2,8 +2,12 @@
 //! chain's tips and state, and the optional indexes, in Bitcoin Core's
 //! shapes.
 
+use std::collections::HashMap;
+
+use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
-use luminex_primitives::{Encode, Hash, Header, OutPoint, Transaction, TxKind};
+use luminex_ledger::Coin;
+use luminex_primitives::{Block, Encode, Hash, Header, OutPoint, Transaction, TxKind};
 use serde_json::{json, Value};
 
 use super::{codes, err, reg, RpcContext, RpcResult};
@@ -65,6 +69,95 @@ pub(super) fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>)
         v["authority"] = json!(a);
     }
     v
+}
+
+/// The coins the transactions of block `hash` (at `height`) spend: its
+/// undo data, and the outputs of its own transactions (a later one may
+/// spend an earlier one's). `None` for a block never connected, which has
+/// no undo data.
+fn spent_coins(
+    node: &Node,
+    hash: &Hash,
+    height: u64,
+    block: &Block,
+) -> Result<Option<HashMap<OutPoint, Coin>>, ErrorObjectOwned> {
+    let undo = node
+        .chain
+        .block_undo(hash)
+        .map_err(|e| err(codes::MISC, e.to_string()))?;
+    let mut coins: HashMap<OutPoint, Coin> = match undo {
+        Some(u) => u.spent.into_iter().collect(),
+        None if height == 0 => HashMap::new(),
+        None => return Ok(None),
+    };
+    for tx in &block.txs {
+        let txid = tx.txid();
+        for (vout, o) in tx.outputs.iter().enumerate() {
+            let op = OutPoint {
+                txid,
+                vout: vout as u32,
+            };
+            coins.insert(
+                op,
+                Coin {
+                    output: *o,
+                    height,
+                    is_coinbase: tx.is_coinbase(),
+                },
+            );
+        }
+    }
+    Ok(Some(coins))
+}
+
+/// Core's details of a transaction's spent coins on `v` (its [`tx_json`]):
+/// `fee` in coins when every coin it spends is known (what it spends less
+/// what it creates and bonds), and with `prevouts` each input's `prevout`
+/// (`generated`, `height`, `value`, `scriptPubKey`) where its coin is known.
+fn add_spent(
+    node: &Node,
+    v: &mut Value,
+    tx: &Transaction,
+    coin: impl Fn(&OutPoint) -> Option<Coin>,
+    prevouts: bool,
+) {
+    if tx.is_coinbase() || tx.inputs.is_empty() {
+        return;
+    }
+    let spent: Vec<Option<Coin>> = tx.inputs.iter().map(&coin).collect();
+    if spent.iter().all(Option::is_some) {
+        let total: u128 = spent
+            .iter()
+            .flatten()
+            .map(|c| u128::from(c.output.amount.base()))
+            .sum();
+        let out: u128 = tx
+            .outputs
+            .iter()
+            .map(|o| u128::from(o.amount.base()))
+            .sum::<u128>()
+            + u128::from(tx.kind.bonded().base());
+        v["fee"] = super::coins_wide(total.saturating_sub(out));
+    }
+    if !prevouts {
+        return;
+    }
+    if let Some(vin) = v["vin"].as_array_mut().filter(|a| a.len() == spent.len()) {
+        for (i, c) in vin.iter_mut().zip(&spent) {
+            if let Some(c) = c {
+                i["prevout"] = json!({
+                    "generated": c.is_coinbase,
+                    "height": c.height,
+                    "value": coins(c.output.amount.base()),
+                    "value_base": c.output.amount.base(),
+                    "scriptPubKey": {
+                        "address": node.spec.address(c.output.lock).to_string(),
+                        "type": c.output.lock.kind_name(),
+                    },
+                });
+            }
+        }
+    }
 }
 
 fn header_json(node: &Node, hash: &Hash) -> RpcResult {
@@ -185,64 +278,72 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             Ok(json!(hex::encode(rec.header.encode())))
         }
     });
-    reg(m, "getblock", &["blockhash", "verbosity"], |c, p| {
-        let hash = param_hash(p.first().cloned(), "blockhash")?;
-        let verbosity = match p.get(1) {
-            None | Some(Value::Null) => 1,
-            Some(Value::Bool(b)) => u64::from(*b),
-            Some(v) => v
-                .as_u64()
-                .filter(|v| *v <= 2)
-                .ok_or_else(|| err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2"))?,
-        };
-        let block = c
-            .node
-            .chain
-            .block(&hash)
-            .map_err(|e| err(codes::MISC, e.to_string()))?
-            .ok_or_else(|| err(codes::NOT_FOUND, "Block not found"))?;
-        if verbosity == 0 {
-            return Ok(json!(hex::encode(block.encode())));
-        }
-        let mut v = header_json(&c.node, &hash)?;
-        v["size"] = json!(block.encoded_len());
-        v["nTx"] = json!(block.txs.len());
-        // As Bitcoin Core: a block's transactions carry no block hash or
-        // confirmations of their own (the block's are above; its
-        // transactions may be elsewhere now, if it is off the main chain).
-        v["tx"] = if verbosity >= 2 {
-            json!(block
-                .txs
-                .iter()
-                .map(|t| tx_json(&c.node, t, None))
-                .collect::<Vec<_>>())
-        } else {
-            json!(block
-                .txs
-                .iter()
-                .map(|t| t.txid().to_string())
-                .collect::<Vec<_>>())
-        };
-        Ok(v)
-    });
+    reg(
+        m,
+        "getblock",
+        &["blockhash", "verbosity|verbose"],
+        |c, p| {
+            let hash = param_hash(p.first().cloned(), "blockhash")?;
+            let verbosity = match p.get(1) {
+                None | Some(Value::Null) => 1,
+                Some(Value::Bool(b)) => u64::from(*b),
+                Some(v) => v
+                    .as_u64()
+                    .filter(|v| *v <= 2)
+                    .ok_or_else(|| err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2"))?,
+            };
+            let block = c
+                .node
+                .chain
+                .block(&hash)
+                .map_err(|e| err(codes::MISC, e.to_string()))?
+                .ok_or_else(|| err(codes::NOT_FOUND, "Block not found"))?;
+            if verbosity == 0 {
+                return Ok(json!(hex::encode(block.encode())));
+            }
+            let mut v = header_json(&c.node, &hash)?;
+            v["size"] = json!(block.encoded_len());
+            v["nTx"] = json!(block.txs.len());
+            // As Bitcoin Core: a block's transactions carry no block hash or
+            // confirmations of their own (the block's are above; its
+            // transactions may be elsewhere now, if it is off the main chain).
+            v["tx"] = if verbosity >= 2 {
+                json!(block
+                    .txs
+                    .iter()
+                    .map(|t| tx_json(&c.node, t, None))
+                    .collect::<Vec<_>>())
+            } else {
+                json!(block
+                    .txs
+                    .iter()
+                    .map(|t| t.txid().to_string())
+                    .collect::<Vec<_>>())
+            };
+            Ok(v)
+        },
+    );
     reg(
         m,
         "getrawtransaction",
-        &["txid", "verbose", "blockhash"],
+        &["txid", "verbosity|verbose", "blockhash"],
         |c, p| {
             let txid = param_hash(p.first().cloned(), "txid")?;
-            let verbose = match p.get(1) {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
+            // Core's verbosity (a boolean `verbose` before 25.0): 0 hex, 1
+            // the object, 2 the object with the fee and each input's prevout.
+            let verbosity = match p.get(1) {
+                None | Some(Value::Null) => 0,
+                Some(Value::Bool(b)) => u64::from(*b),
                 Some(v) => match v.as_u64() {
-                    Some(0) => false,
-                    Some(1) => true,
-                    Some(_) => return Err(err(codes::INVALID_PARAMETER, "verbose must be 0 or 1")),
+                    Some(n @ 0..=2) => n,
+                    Some(_) => {
+                        return Err(err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2"))
+                    }
                     None => {
                         return Err(err(
                             codes::TYPE,
                             format!(
-                                "verbose: JSON value {v} is not of expected type bool or number"
+                                "verbosity: JSON value {v} is not of expected type bool or number"
                             ),
                         ))
                     }
@@ -265,15 +366,15 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                     Some(hash)
                 }
             };
-            let (tx, block) = if let Some(s) = c
+            let (tx, block, pool_fee) = if let Some(s) = c
                 .node
                 .chain
                 .transaction(&txid)
                 .map_err(|e| err(codes::MISC, e.to_string()))?
             {
-                (s.tx, Some((s.location.block, s.location.height)))
+                (s.tx, Some((s.location.block, s.location.height)), None)
             } else if let Some(e) = c.node.mempool.read().get(&txid) {
-                ((*e.tx).clone(), None)
+                ((*e.tx).clone(), None, Some(e.fee))
             } else {
                 return Err(err(
                     codes::NOT_FOUND,
@@ -286,11 +387,44 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                     "No such transaction found in the provided block",
                 ));
             }
-            Ok(if verbose {
-                tx_json(&c.node, &tx, block)
-            } else {
-                json!(hex::encode(tx.encode()))
-            })
+            if verbosity == 0 {
+                return Ok(json!(hex::encode(tx.encode())));
+            }
+            let mut v = tx_json(&c.node, &tx, block);
+            if verbosity == 2 {
+                match block {
+                    Some((hash, height)) => {
+                        let b = c
+                            .node
+                            .chain
+                            .block(&hash)
+                            .map_err(|e| err(codes::MISC, e.to_string()))?;
+                        let coins = match &b {
+                            Some(b) => spent_coins(&c.node, &hash, height, b)?,
+                            None => None,
+                        };
+                        if let Some(coins) = coins {
+                            add_spent(&c.node, &mut v, &tx, |op| coins.get(op).cloned(), true);
+                        }
+                    }
+                    None => {
+                        // In the pool: the fee it was admitted with, and the
+                        // prevouts of the coins it spends from the chain (a
+                        // pool parent's outputs have no block yet).
+                        add_spent(
+                            &c.node,
+                            &mut v,
+                            &tx,
+                            |op| c.node.chain.coin(op).ok().flatten(),
+                            true,
+                        );
+                        if let Some(fee) = pool_fee {
+                            v["fee"] = coins(fee.base());
+                        }
+                    }
+                }
+            }
+            Ok(v)
         },
     );
     reg(m, "getblockchaininfo", &[], |c, _| {
@@ -543,6 +677,85 @@ mod tests {
             p.insert(v).unwrap();
         }
         p
+    }
+
+    /// A call with named parameters, as `bitcoin-cli -named` sends it: the
+    /// whole answer (result or error).
+    async fn named(m: &jsonrpsee::RpcModule<RpcContext>, method: &str, params: Value) -> Value {
+        let req =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let (resp, _) = m.raw_json_request(&req.to_string(), 1).await.unwrap();
+        serde_json::from_str(resp.get()).unwrap()
+    }
+
+    /// Core's names and values: `getrawtransaction` takes `verbosity`
+    /// (alias `verbose`); at 2 it adds the fee and each input's prevout (a
+    /// pool transaction: the fee it was admitted with); 3 is -8, and the
+    /// same parameter under both names is an error. `getblock` takes
+    /// `verbose` as an alias of `verbosity`.
+    #[tokio::test]
+    async fn getrawtransaction_verbosity_and_getblock_verbose() {
+        use luminex_primitives::Encode;
+        use serde_json::json;
+        let node = luminex_service::testkit::memory_node();
+        let tx = luminex_service::testkit::dev_payment(&node, 2);
+        let txid = tx.txid().to_string();
+        let spent = node.chain.coin(&tx.inputs[0]).unwrap().unwrap();
+        node.submit(tx.clone()).unwrap();
+        let fee = node.mempool.read().get(&tx.txid()).unwrap().fee.base();
+        let fee_coins = format!("{}.{:08}", fee / 100_000_000, fee % 100_000_000);
+        let m = module(RpcContext::new(node.clone(), None));
+        let pooled = named(
+            &m,
+            "getrawtransaction",
+            json!({"txid": txid, "verbosity": 2}),
+        )
+        .await;
+        assert_eq!(
+            pooled["result"]["fee"].as_f64(),
+            fee_coins.parse().ok(),
+            "{pooled}"
+        );
+        let block = node.produce_block().unwrap();
+        for params in [
+            json!({"txid": txid, "verbosity": 1}),
+            json!({"txid": txid, "verbose": true}),
+            json!([txid, 1]),
+        ] {
+            let v = named(&m, "getrawtransaction", params.clone()).await;
+            assert_eq!(v["result"]["txid"], txid, "{params}: {v}");
+            assert!(v["result"].get("fee").is_none(), "{v}");
+        }
+        let hex = named(
+            &m,
+            "getrawtransaction",
+            json!({"txid": txid, "verbose": false}),
+        )
+        .await;
+        assert_eq!(hex["result"], hex::encode(tx.encode()));
+        let v = named(&m, "getrawtransaction", json!([txid, 2])).await;
+        let r = &v["result"];
+        assert_eq!(r["fee"].as_f64(), fee_coins.parse().ok(), "{v}");
+        let prevout = &r["vin"][0]["prevout"];
+        assert_eq!(prevout["value_base"], spent.output.amount.base(), "{v}");
+        assert_eq!(prevout["height"], spent.height, "{v}");
+        assert_eq!(prevout["generated"], spent.is_coinbase, "{v}");
+        assert_eq!(
+            prevout["scriptPubKey"]["address"],
+            node.spec.address(spent.output.lock).to_string()
+        );
+        for bad in [
+            json!([txid, 3]),
+            json!({"txid": txid, "verbose": 1, "verbosity": 1}),
+        ] {
+            let e = named(&m, "getrawtransaction", bad.clone()).await;
+            assert_eq!(e["error"]["code"], -8, "{bad}: {e}");
+        }
+        let hash = block.hash().to_string();
+        let one = named(&m, "getblock", json!({"blockhash": hash, "verbose": true})).await;
+        assert_eq!(one["result"]["tx"][1], txid, "{one}");
+        let raw = named(&m, "getblock", json!({"blockhash": hash, "verbose": false})).await;
+        assert_eq!(raw["result"], hex::encode(block.encode()));
     }
 
     /// `getindexinfo` lists the indexes the store keeps, each at the tip,

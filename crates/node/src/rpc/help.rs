@@ -18,7 +18,7 @@ pub const METHODS: &[(&str, &str, &str)] = &[
     (
         "Blockchain",
         "getblock \"blockhash\" ( verbosity )",
-        "A block: 0 hex, 1 with txids (default), 2 with transactions.",
+        "A block: 0 hex, 1 with txids (default), 2 with transactions (alias verbose).",
     ),
     (
         "Blockchain",
@@ -106,7 +106,7 @@ pub const METHODS: &[(&str, &str, &str)] = &[
     (
         "Generating",
         "generatetoaddress nblocks \"address\"",
-        "Mines blocks now to an address (proof of work, regtest-like).",
+        "Mines 0 to 10,000 blocks now to an address (proof of work, regtest-like).",
     ),
     (
         "Mining",
@@ -145,8 +145,8 @@ pub const METHODS: &[(&str, &str, &str)] = &[
     ),
     (
         "Rawtransactions",
-        "getrawtransaction \"txid\" ( verbose \"blockhash\" )",
-        "A transaction from the chain or the pool, hex or an object.",
+        "getrawtransaction \"txid\" ( verbosity \"blockhash\" )",
+        "A transaction from the chain or the pool: 0 hex, 1 an object, 2 with its fee and prevouts (alias verbose).",
     ),
     (
         "Rawtransactions",

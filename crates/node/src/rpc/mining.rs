@@ -217,9 +217,10 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             }
             luminex_ledger::spec::ConsensusKind::Dev | luminex_ledger::spec::ConsensusKind::Pow => {}
         }
+        // 0 is an empty answer, as Bitcoin Core's.
         let n = Some(super::req_u64(&p, 0, "nblocks")?)
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| err(codes::INVALID_PARAMETER, "nblocks must be 1..=10000"))?;
+            .filter(|n| *n <= 10_000)
+            .ok_or_else(|| err(codes::INVALID_PARAMETER, "nblocks must be 0..=10000"))?;
         let addr = p
             .get(1)
             .and_then(Value::as_str)
@@ -293,6 +294,33 @@ mod tests {
     use serde_json::{json, Value};
 
     use crate::rpc::{module, params_of, RpcContext};
+
+    /// `generatetoaddress 0 address` builds nothing and answers `[]`, as
+    /// Bitcoin Core does; the address is still checked, and past 10,000
+    /// is -8.
+    #[tokio::test]
+    async fn generatetoaddress_of_no_blocks_is_empty() {
+        let node = luminex_service::testkit::memory_node();
+        let key = node.spec.dev_key(0).unwrap();
+        let address = node.spec.address(key.public_key().lock()).to_string();
+        let m = module(RpcContext::new(node.clone(), None));
+        let none: Value = m
+            .call("generatetoaddress", params_of(json!([0, address])))
+            .await
+            .unwrap();
+        assert_eq!(none, json!([]));
+        assert_eq!(node.chain.tip().height, 0);
+        let e = m
+            .call::<_, Value>("generatetoaddress", params_of(json!([0, "nonsense"])))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("-5"), "{e}");
+        let e = m
+            .call::<_, Value>("generatetoaddress", params_of(json!([10_001, address])))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("-8"), "{e}");
+    }
 
     /// `generatetoaddress` refuses an address of a scheme the chain does
     /// not allow as an invalid address (-5) before building a block, as

@@ -115,7 +115,9 @@ pub(crate) fn param_hash(v: Option<Value>, what: &str) -> Result<Hash, ErrorObje
 /// position (at most `names.len()`) or by name (each one of `names`), as
 /// Bitcoin Core takes them: too many, or an unknown name, is an error
 /// rather than ignored; a parameter not given is `Null`, which methods
-/// read as absent.
+/// read as absent. A name may have aliases, as Core writes them
+/// (`verbosity|verbose`); one parameter given under two of them is an
+/// error.
 pub(crate) fn positional(
     p: &jsonrpsee::types::Params,
     names: &[&str],
@@ -142,13 +144,23 @@ pub(crate) fn positional(
         )),
         Value::Object(o) => {
             let mut out = Vec::new();
+            let mut given = vec![false; names.len()];
             for (k, v) in o {
-                let i = names.iter().position(|n| *n == k).ok_or_else(|| {
-                    err(
+                let i = names
+                    .iter()
+                    .position(|n| n.split('|').any(|a| a == k))
+                    .ok_or_else(|| {
+                        err(
+                            codes::INVALID_PARAMETER,
+                            format!("unknown named parameter {k}"),
+                        )
+                    })?;
+                if std::mem::replace(&mut given[i], true) {
+                    return Err(err(
                         codes::INVALID_PARAMETER,
-                        format!("unknown named parameter {k}"),
-                    )
-                })?;
+                        format!("Parameter {} specified more than once", names[i]),
+                    ));
+                }
                 if out.len() <= i {
                     out.resize(i + 1, Value::Null);
                 }

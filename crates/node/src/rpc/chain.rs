@@ -179,8 +179,12 @@ fn header_json(node: &Node, hash: &Hash) -> RpcResult {
         "merkleroot": h.merkle_root().to_string(),
         "time": h.time(),
         "chainwork": hex::encode(rec.chain_work.to_be_bytes::<32>()),
-        "previousblockhash": h.prev_hash().to_string(),
     });
+    // As Bitcoin Core: the genesis block has no previous block to name (a
+    // client walking back stops there rather than asking for zeros).
+    if rec.height > 0 {
+        v["previousblockhash"] = json!(h.prev_hash().to_string());
+    }
     match &h {
         Header::Pow(p) => {
             v["nonce"] = json!(p.nonce);
@@ -756,6 +760,25 @@ mod tests {
         assert_eq!(one["result"]["tx"][1], txid, "{one}");
         let raw = named(&m, "getblock", json!({"blockhash": hash, "verbose": false})).await;
         assert_eq!(raw["result"], hex::encode(block.encode()));
+    }
+
+    /// As Bitcoin Core: the genesis block's header and block carry no
+    /// `previousblockhash` (it was all zeros, a block that does not exist);
+    /// the next block's names the genesis.
+    #[tokio::test]
+    async fn the_genesis_block_has_no_previous_block() {
+        let node = luminex_service::testkit::memory_node();
+        let genesis = node.chain.tip().hash.to_string();
+        let one = node.produce_block().unwrap().hash().to_string();
+        let m = module(RpcContext::new(node.clone(), None));
+        for method in ["getblockheader", "getblock"] {
+            let g: Value = m.call(method, params(&genesis, None)).await.unwrap();
+            assert_eq!(g["height"], 0, "{g}");
+            assert!(g.get("previousblockhash").is_none(), "{method}: {g}");
+            assert_eq!(g["nextblockhash"], one, "{g}");
+            let b: Value = m.call(method, params(&one, None)).await.unwrap();
+            assert_eq!(b["previousblockhash"], genesis, "{method}: {b}");
+        }
     }
 
     /// `getindexinfo` lists the indexes the store keeps, each at the tip,

@@ -64,6 +64,11 @@ pub(super) fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>)
     if let Some((hash, height)) = block {
         v["blockhash"] = json!(hash.to_string());
         v["confirmations"] = json!(node.chain.tip().height.saturating_sub(height) + 1);
+        // As Bitcoin Core: both are the block's time.
+        if let Ok(Some(rec)) = node.chain.header(&hash) {
+            v["time"] = json!(rec.header.time());
+            v["blocktime"] = json!(rec.header.time());
+        }
     }
     if let Some(a) = luminex_api::types::AuthorityJson::of(tx) {
         v["authority"] = json!(a);
@@ -160,6 +165,34 @@ fn add_spent(
     }
 }
 
+/// Bitcoin Core's median time past of a block: the median of the times of
+/// the 11 blocks ending at it (fewer near the genesis).
+fn median_time(node: &Node, hash: &Hash, height: u64, time: u64) -> u64 {
+    let mut times: Vec<u64> = node.chain.with_context(|c| {
+        (1..11u64.min(height + 1))
+            .filter_map(|i| c.ancestor(hash, height - i).map(|h| h.time()))
+            .collect()
+    });
+    times.push(time);
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
+/// A block's size without its witnesses: each transaction's witness list
+/// (its length prefix included) left out, as BIP 141's stripped size.
+fn stripped_size(block: &Block) -> usize {
+    let witnesses: usize = block
+        .txs
+        .iter()
+        .map(|t| {
+            let mut body = luminex_primitives::codec::Counter::default();
+            t.encode_body(&mut body);
+            t.encoded_len() - body.0
+        })
+        .sum();
+    block.encoded_len() - witnesses
+}
+
 fn header_json(node: &Node, hash: &Hash) -> RpcResult {
     let rec = node
         .chain
@@ -180,6 +213,7 @@ fn header_json(node: &Node, hash: &Hash) -> RpcResult {
         "time": h.time(),
         "chainwork": hex::encode(rec.chain_work.to_be_bytes::<32>()),
     });
+    v["mediantime"] = json!(median_time(node, hash, rec.height, h.time()));
     // As Bitcoin Core: the genesis block has no previous block to name (a
     // client walking back stops there rather than asking for zeros).
     if rec.height > 0 {
@@ -268,8 +302,13 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     reg(m, "getblockheader", &["blockhash", "verbose"], |c, p| {
         let hash = param_hash(p.first().cloned(), "blockhash")?;
         let verbose = opt_bool(&p, 1, "verbose")?.unwrap_or(true);
-        let v = header_json(&c.node, &hash)?;
+        let mut v = header_json(&c.node, &hash)?;
         if verbose {
+            // The header record keeps no count: read from the block (left
+            // out for a header whose block is not held).
+            if let Ok(Some(block)) = c.node.chain.block(&hash) {
+                v["nTx"] = json!(block.txs.len());
+            }
             Ok(v)
         } else {
             let rec = c
@@ -306,16 +345,31 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                 return Ok(json!(hex::encode(block.encode())));
             }
             let mut v = header_json(&c.node, &hash)?;
+            let stripped = stripped_size(&block);
             v["size"] = json!(block.encoded_len());
+            v["strippedsize"] = json!(stripped);
+            // BIP 141's weight: the stripped bytes four times, the
+            // witnesses once.
+            v["weight"] = json!(stripped * 3 + block.encoded_len());
             v["nTx"] = json!(block.txs.len());
             // As Bitcoin Core: a block's transactions carry no block hash or
             // confirmations of their own (the block's are above; its
             // transactions may be elsewhere now, if it is off the main chain).
+            // At 2 each one's fee (from the block's undo data; none for a
+            // block never connected).
             v["tx"] = if verbosity >= 2 {
+                let height = v["height"].as_u64().unwrap_or(0);
+                let spent = spent_coins(&c.node, &hash, height, &block)?;
                 json!(block
                     .txs
                     .iter()
-                    .map(|t| tx_json(&c.node, t, None))
+                    .map(|t| {
+                        let mut j = tx_json(&c.node, t, None);
+                        if let Some(coins) = &spent {
+                            add_spent(&c.node, &mut j, t, |op| coins.get(op).cloned(), false);
+                        }
+                        j
+                    })
                     .collect::<Vec<_>>())
             } else {
                 json!(block
@@ -779,6 +833,69 @@ mod tests {
             let b: Value = m.call(method, params(&one, None)).await.unwrap();
             assert_eq!(b["previousblockhash"], genesis, "{method}: {b}");
         }
+    }
+
+    /// The fields Bitcoin Core always returns: `getblock`'s `strippedsize`
+    /// (without witnesses), `weight` (stripped × 3 + size, as BIP 141),
+    /// `mediantime` and, at verbosity 2, each non-coinbase transaction's
+    /// `fee`; `getblockheader`'s `mediantime` and
+    /// `nTx`; a mined transaction's `time` and `blocktime`.
+    #[tokio::test]
+    async fn blocks_and_transactions_carry_cores_fields() {
+        use luminex_primitives::Encode;
+        use serde_json::json;
+        let node = luminex_service::testkit::memory_node();
+        // Spending a genesis coin (made before any block reward exists).
+        let tx = luminex_service::testkit::dev_payment(&node, 2);
+        let mut times = vec![node.chain.tip().header.time()];
+        for _ in 0..3 {
+            times.push(node.produce_block().unwrap().header.time());
+        }
+        node.submit(tx.clone()).unwrap();
+        let fee = node.mempool.read().get(&tx.txid()).unwrap().fee.base();
+        let block = node.produce_block().unwrap();
+        times.push(block.header.time());
+        let hash = block.hash().to_string();
+        let m = module(RpcContext::new(node.clone(), None));
+        let v: Value = m.call("getblock", params(&hash, Some(2))).await.unwrap();
+        let size = block.encoded_len();
+        let witnesses: usize = block
+            .txs
+            .iter()
+            .map(|t| {
+                let mut body = Vec::new();
+                t.encode_body(&mut body);
+                t.encoded_len() - body.len()
+            })
+            .sum();
+        assert!(witnesses > 0);
+        assert_eq!(v["size"], size, "{v}");
+        assert_eq!(v["strippedsize"], size - witnesses, "{v}");
+        assert_eq!(v["weight"], (size - witnesses) * 3 + size, "{v}");
+        let mut sorted = times.clone();
+        sorted.sort_unstable();
+        assert_eq!(v["mediantime"], sorted[sorted.len() / 2], "{v}");
+        assert!(v["tx"][0].get("fee").is_none(), "the coinbase pays none");
+        assert_eq!(v["tx"][1]["fee"].as_f64(), Some(fee as f64 / 1e8), "{v}");
+        assert!(v["tx"][1]["vin"][0].get("prevout").is_none());
+        let h: Value = m.call("getblockheader", params(&hash, None)).await.unwrap();
+        assert_eq!(h["nTx"], 2, "{h}");
+        assert_eq!(h["mediantime"], v["mediantime"]);
+        let genesis = node.chain.hash_at(0).unwrap().unwrap().to_string();
+        let g: Value = m
+            .call("getblockheader", params(&genesis, None))
+            .await
+            .unwrap();
+        assert_eq!(g["mediantime"], times[0], "{g}");
+        let t: Value = m
+            .call(
+                "getrawtransaction",
+                crate::rpc::params_of(json!([tx.txid().to_string(), true])),
+            )
+            .await
+            .unwrap();
+        assert_eq!(t["time"], block.header.time(), "{t}");
+        assert_eq!(t["blocktime"], block.header.time(), "{t}");
     }
 
     /// `getindexinfo` lists the indexes the store keeps, each at the tip,

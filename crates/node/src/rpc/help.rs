@@ -18,7 +18,7 @@ pub const METHODS: &[(&str, &str, &str)] = &[
     (
         "Blockchain",
         "getblock \"blockhash\" ( verbosity )",
-        "A block: 0 hex, 1 with txids (default), 2 with transactions (alias verbose).",
+        "A block: 0 hex, 1 with txids (default), 2 with transactions and fees (alias verbose).",
     ),
     (
         "Blockchain",

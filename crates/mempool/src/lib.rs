@@ -165,6 +165,12 @@ pub struct Entry {
     pub fee_rate: u64,
     /// Admission order, for stable ordering among equal fee rates.
     pub sequence: u64,
+    /// When it entered the pool, in Unix seconds as its admitter's clock
+    /// gave it ([`Mempool::insert_at`]; 0 when none was given).
+    pub time: u64,
+    /// The chain's height when it entered the pool (the tip's: the block
+    /// it was admitted for is the next).
+    pub height: u64,
 }
 
 /// A transaction that passed the stateless checks, with its ids.
@@ -409,12 +415,25 @@ impl Mempool {
     }
 
     /// Adds a candidate whose signatures verified, re-checking its inputs
-    /// (the pool or chain may have changed since [`Mempool::check`]).
+    /// (the pool or chain may have changed since [`Mempool::check`]), for
+    /// the block at `height`; its entry records no time.
     pub fn insert(
         &mut self,
         c: Candidate,
         chain: &impl UtxoView,
         height: u64,
+    ) -> Result<(), MempoolError> {
+        self.insert_at(c, chain, height, 0)
+    }
+
+    /// [`Mempool::insert`], the entry recording `time` (Unix seconds) as
+    /// when it entered the pool. The pool keeps no clock of its own.
+    pub fn insert_at(
+        &mut self,
+        c: Candidate,
+        chain: &impl UtxoView,
+        height: u64,
+        time: u64,
     ) -> Result<(), MempoolError> {
         let (check, rate) = self.checked_rate(&c, chain, height)?;
         // What leaves to make room is decided before anything changes: a
@@ -449,6 +468,8 @@ impl Mempool {
                 fee: check.fee,
                 fee_rate: rate,
                 sequence: self.sequence,
+                time,
+                height: height.saturating_sub(1),
             },
         );
         if self.spenders.contains_key(&c_txid) {

@@ -400,7 +400,7 @@ fn insert_batch(node: &Node, batch: Vec<Verified>) {
             let inserted = contained(node, "insert", Some(&txid), || {
                 #[cfg(test)]
                 fault::hit(fault::Stage::Insert, &txid);
-                pool.insert(candidate, &view, height)
+                pool.insert_at(candidate, &view, height, node.clock.now_unix())
             });
             match inserted {
                 Some(r) => results.push((r.map(|()| txid), tx, v.relay, v.reply)),

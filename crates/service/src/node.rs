@@ -193,9 +193,12 @@ impl Node {
     fn admit(&self, tx: Transaction) -> Result<Hash, MempoolError> {
         let (c, _) = self.verified(tx)?;
         let txid = c.txid;
-        self.mempool
-            .write()
-            .insert(c, &StoreView(&self.chain), self.chain.tip().height + 1)?;
+        self.mempool.write().insert_at(
+            c,
+            &StoreView(&self.chain),
+            self.chain.tip().height + 1,
+            self.clock.now_unix(),
+        )?;
         Ok(txid)
     }
 

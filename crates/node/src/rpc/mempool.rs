@@ -71,6 +71,9 @@ fn entry_json(pool: &luminex_mempool::Mempool, e: &luminex_mempool::Entry) -> Va
         "descendantcount": descendants.len() + 1,
         "descendantsize": descendant_size,
         "wtxid": e.wtxid.to_string(),
+        // When it entered the pool (Unix seconds) and the tip's height then.
+        "time": e.time,
+        "height": e.height,
         "depends": depends,
         "spentby": spentby,
     })
@@ -531,6 +534,34 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(again, txid);
+    }
+
+    /// As Bitcoin Core: a pool entry (`getmempoolentry`, `getrawmempool
+    /// true`) says when it entered the pool (`time`, the node's clock in
+    /// Unix seconds) and the tip's height then (`height`).
+    #[tokio::test]
+    async fn pool_entries_carry_their_time_and_height() {
+        let node = luminex_service::testkit::memory_node();
+        let tx = luminex_service::testkit::dev_payment(&node, 2);
+        node.produce_block().unwrap();
+        let before = node.clock.now_unix();
+        let txid = node.submit(tx).unwrap().to_string();
+        let after = node.clock.now_unix();
+        let m = module(RpcContext::new(node.clone(), None));
+        let e: Value = m
+            .call("getmempoolentry", params(json!([txid])))
+            .await
+            .unwrap();
+        let time = e["time"].as_u64().unwrap();
+        assert!(before <= time && time <= after, "{e}");
+        assert!(time > 0, "{e}");
+        assert_eq!(e["height"], 1, "{e}");
+        let all: Value = m
+            .call("getrawmempool", params(json!([true])))
+            .await
+            .unwrap();
+        assert_eq!(all[&txid]["time"], e["time"], "{all}");
+        assert_eq!(all[&txid]["height"], 1, "{all}");
     }
 
     /// Amounts as Core's `ParseFixedPoint` reads them: plain, fractional

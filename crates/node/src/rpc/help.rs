@@ -101,6 +101,11 @@ pub const METHODS: &[(&str, &str, &str)] = &[
         "help ( \"command\" )",
         "This list, or one method's call and purpose.",
     ),
+    (
+        "Control",
+        "getmemoryinfo ( \"mode\" )",
+        "Bitcoin Core's locked-memory figures: all 0, since this node locks no memory.",
+    ),
     ("Control", "stop", "Stops the node, as SIGTERM does."),
     ("Control", "uptime", "Seconds since the node started."),
     (
@@ -117,6 +122,11 @@ pub const METHODS: &[(&str, &str, &str)] = &[
         "Mining",
         "getmininginfo",
         "The tip, difficulty and network hash rate.",
+    ),
+    (
+        "Mining",
+        "getnetworkhashps ( nblocks height )",
+        "Hashes per second over the last nblocks (120; 0 or less: since the last difficulty change); 0 without proof of work.",
     ),
     (
         "Mining",

@@ -205,6 +205,63 @@ fn generate_one(node: &Node, lock: Lock) -> Result<Hash, ErrorObjectOwned> {
     }
 }
 
+/// An optional integer parameter at `i` that may be negative, `default`
+/// when absent or null; another type or a fraction is a type error (-3).
+fn opt_i64(p: &[Value], i: usize, name: &str, default: i64) -> Result<i64, ErrorObjectOwned> {
+    match p.get(i) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v.as_i64().ok_or_else(|| {
+            err(
+                codes::TYPE,
+                format!("{name}: JSON value {v} is not of expected type integer"),
+            )
+        }),
+    }
+}
+
+/// `getnetworkhashps`: Bitcoin Core's estimate of the network's hashes
+/// per second at the main-chain block at `height` (the tip when negative):
+/// the work of the last `nblocks` blocks over the span of their times
+/// (the earliest to the latest), or, for `nblocks` of 0 or less, of the
+/// blocks since the last difficulty change. 0 when the span is empty, and
+/// on chains without proof of work.
+fn network_hashps(node: &Node, nblocks: i64, height: i64) -> RpcResult {
+    let Some(pow) = &node.spec.pow else {
+        return Ok(json!(0));
+    };
+    let tip = node.chain.tip().height;
+    let at = u64::try_from(height).map_or(tip, |h| h.min(tip));
+    let lookup = match u64::try_from(nblocks) {
+        Ok(n) if n > 0 => n,
+        _ => at % pow.retarget_window.max(1) + 1,
+    }
+    .min(at);
+    if lookup == 0 {
+        return Ok(json!(0));
+    }
+    let record = |h: u64| {
+        node.chain
+            .hash_at(h)
+            .ok()
+            .flatten()
+            .and_then(|hash| node.chain.header(&hash).ok().flatten())
+            .ok_or_else(|| err(codes::MISC, format!("no main-chain block at height {h}")))
+    };
+    let last = record(at)?;
+    let (mut min, mut max) = (last.header.time(), last.header.time());
+    let mut first = last;
+    for h in (at - lookup..at).rev() {
+        first = record(h)?;
+        min = min.min(first.header.time());
+        max = max.max(first.header.time());
+    }
+    if min == max {
+        return Ok(json!(0));
+    }
+    let work = to_f64(last.chain_work.saturating_sub(first.chain_work));
+    Ok(json!(work / (max - min) as f64))
+}
+
 /// Registers the mining methods.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     reg(m, "generatetoaddress", &["nblocks", "address"], |c, p| {
@@ -280,6 +337,11 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             "warnings": "",
         }))
     });
+    reg(m, "getnetworkhashps", &["nblocks", "height"], |c, p| {
+        let nblocks = opt_i64(&p, 0, "nblocks", 120)?;
+        let height = opt_i64(&p, 1, "height", -1)?;
+        network_hashps(&c.node, nblocks, height)
+    });
     reg(m, "submitblock", &["hexdata", "dummy"], |c, p| {
         submit_block(&c.node, p)
     });
@@ -294,6 +356,76 @@ mod tests {
     use serde_json::{json, Value};
 
     use crate::rpc::{module, params_of, RpcContext};
+
+    /// `getnetworkhashps` is Core's estimate: the work of the window's
+    /// blocks over the span of their times, for the last `nblocks`, or
+    /// since the last difficulty change for 0 or less, at a height or the
+    /// tip; 0 on a chain without proof of work.
+    #[tokio::test]
+    async fn getnetworkhashps_over_a_window() {
+        let dev = luminex_service::testkit::memory_node();
+        dev.produce_block().unwrap();
+        let m = module(RpcContext::new(dev, None));
+        let v: Value = m
+            .call("getnetworkhashps", params_of(json!([])))
+            .await
+            .unwrap();
+        assert_eq!(v, json!(0));
+
+        let spec = luminex_ledger::ChainSpec::preset("qbtc").unwrap();
+        let window = spec.pow.as_ref().unwrap().retarget_window;
+        let node = luminex_service::testkit::memory_node_for(spec);
+        let key = node.spec.dev_key(0);
+        let lock = match key {
+            Some(k) => k.public_key().lock(),
+            None => luminex_primitives::Lock::Key {
+                scheme: node.spec.default_scheme,
+                key_hash: luminex_primitives::Hash([7; 32]),
+            },
+        };
+        let address = node.spec.address(lock).to_string();
+        let m = module(RpcContext::new(node.clone(), None));
+        // Blocks a second apart at least, so the window has a span.
+        for _ in 0..4 {
+            let _: Value = m
+                .call("generatetoaddress", params_of(json!([1, address])))
+                .await
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        let rec = |h: u64| {
+            let hash = node.chain.hash_at(h).unwrap().unwrap();
+            node.chain.header(&hash).unwrap().unwrap()
+        };
+        let expect = |from: u64, to: u64| {
+            let times: Vec<u64> = (from..=to).map(|h| rec(h).header.time()).collect();
+            let span = times.iter().max().unwrap() - times.iter().min().unwrap();
+            let work = rec(to).chain_work - rec(from).chain_work;
+            luminex_consensus::pow::u256_to_f64(work) / span as f64
+        };
+        let hashps = |p: Value| {
+            let m = &m;
+            async move {
+                m.call::<_, Value>("getnetworkhashps", params_of(p))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(hashps(json!([2])).await.as_f64(), Some(expect(2, 4)));
+        assert_eq!(hashps(json!([2, 3])).await.as_f64(), Some(expect(1, 3)));
+        // The default 120 reaches back to the genesis here.
+        assert_eq!(hashps(json!([])).await.as_f64(), Some(expect(0, 4)));
+        // Since the last difficulty change: the tip's height modulo the
+        // window, plus one, blocks back (here all of them).
+        assert!(window > 4);
+        assert_eq!(hashps(json!([0])).await.as_f64(), Some(expect(0, 4)));
+        assert_eq!(hashps(json!([-1, 3])).await.as_f64(), Some(expect(0, 3)));
+        let e = m
+            .call::<_, Value>("getnetworkhashps", params_of(json!([1.5])))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("-3"), "{e}");
+    }
 
     /// `generatetoaddress 0 address` builds nothing and answers `[]`, as
     /// Bitcoin Core does; the address is still checked, and past 10,000

@@ -7,6 +7,13 @@ use serde_json::{json, Value};
 
 use super::{codes, err, reg, RpcContext};
 
+/// `getmemoryinfo`'s `stats`: the locked pool's figures, all 0.
+fn memory_stats() -> Value {
+    json!({ "locked": {
+        "used": 0, "free": 0, "total": 0, "locked": 0, "chunks_used": 0, "chunks_free": 0,
+    } })
+}
+
 /// Registers the network methods.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     reg(m, "getpeerinfo", &[], |c, _| {
@@ -33,6 +40,22 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     reg(m, "getconnectioncount", &[], |c, _| {
         Ok(json!(c.node.net.get().map_or(0, |n| n.info().peers.len())))
     });
+    // Bitcoin Core's shape for the Prometheus exporters that read it. Core
+    // reports its locked (mlock'd) pool for keys; this node locks no memory,
+    // so every figure is an honest 0.
+    reg(m, "getmemoryinfo", &["mode"], |_, p| match p.first() {
+        None | Some(Value::Null) => Ok(memory_stats()),
+        Some(Value::String(m)) if m == "stats" => Ok(memory_stats()),
+        Some(Value::String(m)) if m == "mallocinfo" => Err(err(
+            codes::INVALID_PARAMETER,
+            "mallocinfo mode not available",
+        )),
+        Some(Value::String(m)) => Err(err(codes::INVALID_PARAMETER, format!("unknown mode {m}"))),
+        Some(v) => Err(err(
+            codes::TYPE,
+            format!("mode: JSON value {v} is not of expected type string"),
+        )),
+    });
     reg(m, "uptime", &[], |c, _| {
         Ok(json!(c.node.started.elapsed().as_secs()))
     });
@@ -46,4 +69,35 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         }
         None => Err(err(codes::MISC, "this server cannot stop the node")),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::rpc::{module, params_of, RpcContext};
+
+    /// `getmemoryinfo` has Bitcoin Core's shape, every figure 0 (no memory
+    /// is locked); `mallocinfo` and unknown modes are -8.
+    #[tokio::test]
+    async fn getmemoryinfo_in_cores_shape() {
+        let m = module(RpcContext::new(
+            luminex_service::testkit::memory_node(),
+            None,
+        ));
+        let zero = json!({ "locked": {
+            "used": 0, "free": 0, "total": 0, "locked": 0, "chunks_used": 0, "chunks_free": 0,
+        } });
+        for p in [json!([]), json!(["stats"])] {
+            let v: Value = m.call("getmemoryinfo", params_of(p)).await.unwrap();
+            assert_eq!(v, zero);
+        }
+        for p in [json!(["mallocinfo"]), json!(["other"])] {
+            let e = m
+                .call::<_, Value>("getmemoryinfo", params_of(p))
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("-8"), "{e}");
+        }
+    }
 }

@@ -31,8 +31,9 @@ pub mod wire;
 
 pub use libp2p::{identity, Multiaddr, PeerId};
 pub use network::{
-    load_or_create_key, parse_dial_addr, start, BlockVerdict, ChainAccess, Handle, HandleError,
-    NetConfig, NetInfo, PeerInfo, PeerStateCounts, Verdict, MAX_DIAL_ADDR, TX_BATCH_DELAY,
+    load_or_create_key, parse_dial_addr, start, BanInfo, BlockVerdict, ChainAccess, Handle,
+    HandleError, NetConfig, NetInfo, PeerInfo, PeerStateCounts, Verdict, MAX_DIAL_ADDR,
+    TX_BATCH_DELAY,
 };
 pub use sync::{Progress, SyncConfig};
 pub use wire::{Role, Status};

@@ -98,13 +98,13 @@ pub const METHODS: &[(&str, &str, &str)] = &[
     ),
     (
         "Control",
-        "help ( \"command\" )",
-        "This list, or one method's call and purpose.",
+        "getmemoryinfo ( \"mode\" )",
+        "Bitcoin Core's locked-memory figures: all 0, since this node locks no memory.",
     ),
     (
         "Control",
-        "getmemoryinfo ( \"mode\" )",
-        "Bitcoin Core's locked-memory figures: all 0, since this node locks no memory.",
+        "help ( \"command\" )",
+        "This list, or one method's call and purpose.",
     ),
     ("Control", "stop", "Stops the node, as SIGTERM does."),
     ("Control", "uptime", "Seconds since the node started."),
@@ -147,6 +147,11 @@ pub const METHODS: &[(&str, &str, &str)] = &[
         "Network",
         "getpeerinfo",
         "Each connected peer: address, direction, ping, agent, heights.",
+    ),
+    (
+        "Network",
+        "listbanned",
+        "The banned peers (libp2p ids) with when each ban began and ends.",
     ),
     (
         "Rawtransactions",

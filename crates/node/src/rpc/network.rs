@@ -37,6 +37,23 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             }))
             .collect::<Vec<Value>>()))
     });
+    // As Bitcoin Core's: each banned peer (by its libp2p id; bans here are
+    // of identities, not address ranges) with the ban's times in Unix
+    // seconds.
+    reg(m, "listbanned", &[], |c, _| {
+        let bans = c.node.net.get().map(|n| n.info().bans).unwrap_or_default();
+        let now = c.node.clock.now_unix();
+        Ok(json!(bans
+            .iter()
+            .map(|b| json!({
+                "address": b.peer_id,
+                "ban_created": b.created,
+                "banned_until": b.until,
+                "ban_duration": b.until - b.created,
+                "time_remaining": b.until.saturating_sub(now),
+            }))
+            .collect::<Vec<Value>>()))
+    });
     reg(m, "getconnectioncount", &[], |c, _| {
         Ok(json!(c.node.net.get().map_or(0, |n| n.info().peers.len())))
     });

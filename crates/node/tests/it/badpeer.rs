@@ -195,6 +195,26 @@ async fn a_peer_sending_garbage_is_banned_and_the_node_keeps_its_state() {
             banned(&node).await.contains(&peer.to_string()),
             "{what}: the attacker is banned"
         );
+        // JSON-RPC's `listbanned` shows the ban as Bitcoin Core's does,
+        // with its times in Unix seconds.
+        let list = node.rpc("listbanned", serde_json::json!([])).await;
+        let ban = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["address"] == peer.to_string())
+            .unwrap_or_else(|| panic!("{what}: the attacker in listbanned: {list}"))
+            .clone();
+        let (created, until) = (
+            ban["ban_created"].as_u64().unwrap(),
+            ban["banned_until"].as_u64().unwrap(),
+        );
+        assert!(created > 1_700_000_000 && until > created, "{ban}");
+        assert_eq!(ban["ban_duration"], until - created, "{ban}");
+        assert!(
+            ban["time_remaining"].as_u64().unwrap() <= until - created,
+            "{ban}"
+        );
         // The banned identity cannot come back: its next connection is
         // refused as soon as the node learns who it is.
         swarm.dial(addr.clone()).unwrap();

@@ -256,6 +256,19 @@ impl<C: ChainAccess> Net<C> {
         info.external_addrs = external;
         info.peers = peers;
         info.banned = self.banned.keys().map(|p| p.to_string()).collect();
+        let (mono, unix) = (self.clock.monotonic(), self.clock.now_unix());
+        info.bans = self
+            .banned
+            .iter()
+            .map(|(p, end)| {
+                let until = unix + end.saturating_sub(mono).as_secs();
+                super::BanInfo {
+                    peer_id: p.to_string(),
+                    created: until.saturating_sub(self.cfg.ban_duration.as_secs()),
+                    until,
+                }
+            })
+            .collect();
         info.announce = self.announce;
         info.reachability = self.reachability.clone();
         info.last_block_delay_secs = self.last_block_delay;

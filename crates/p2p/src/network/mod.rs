@@ -397,6 +397,10 @@ pub struct NetInfo {
     pub peers: Vec<PeerInfo>,
     /// Currently banned peers.
     pub banned: Vec<String>,
+    /// The same bans with when each began and ends, for JSON-RPC's
+    /// `listbanned` (not in the API's JSON, which lists `banned`).
+    #[serde(skip)]
+    pub bans: Vec<BanInfo>,
     /// Download progress.
     pub sync: Progress,
     /// Block announcement figures.
@@ -409,6 +413,19 @@ pub struct NetInfo {
     /// copied `p2p_key`): the two can never connect. At most
     /// [`MAX_IDENTITY_CLASHES`], the newest last.
     pub identity_clashes: Vec<String>,
+}
+
+/// A ban, with wall-clock times: the ban runs on the monotonic clock, so
+/// these are its remaining time counted from the wall clock's now (and its
+/// start, that less the ban's length, the same for every ban).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanInfo {
+    /// The banned peer's id.
+    pub peer_id: String,
+    /// When the ban began, in Unix seconds.
+    pub created: u64,
+    /// When it ends, in Unix seconds.
+    pub until: u64,
 }
 
 /// The most addresses [`NetInfo::identity_clashes`] keeps.

@@ -488,14 +488,10 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     reg(m, "getblockchaininfo", &[], |c, _| {
         let tip = c.node.chain.tip();
         let (headers, ibd) = download_state(c, tip.header.time(), tip.height);
-        let mtp = {
-            let parent = c.node.chain.tip_parent();
-            let rules = c.node.chain.rules();
-            c.node
-                .chain
-                .with_context(|h| rules.min_time(&parent, h))
-                .saturating_sub(1)
-        };
+        // The tip's, as getblockheader gives it (the earliest time a next
+        // block may carry, less one, is not it on chains without a median
+        // rule).
+        let mtp = median_time(&c.node, &tip.hash, tip.height, tip.header.time());
         Ok(json!({
             "chain": c.node.spec.name,
             "blocks": tip.height,
@@ -881,6 +877,14 @@ mod tests {
         let h: Value = m.call("getblockheader", params(&hash, None)).await.unwrap();
         assert_eq!(h["nTx"], 2, "{h}");
         assert_eq!(h["mediantime"], v["mediantime"]);
+        let info: Value = m
+            .call(
+                "getblockchaininfo",
+                jsonrpsee::core::params::ArrayParams::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(info["mediantime"], v["mediantime"], "the tip's");
         let genesis = node.chain.hash_at(0).unwrap().unwrap().to_string();
         let g: Value = m
             .call("getblockheader", params(&genesis, None))

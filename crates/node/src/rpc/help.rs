@@ -140,6 +140,11 @@ pub const METHODS: &[(&str, &str, &str)] = &[
     ),
     (
         "Network",
+        "getnettotals",
+        "Bytes received and sent over every connection, and the clock in milliseconds.",
+    ),
+    (
+        "Network",
         "getnetworkinfo",
         "Version, relay fee, connections and local addresses.",
     ),

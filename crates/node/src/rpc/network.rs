@@ -54,6 +54,19 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             }))
             .collect::<Vec<Value>>()))
     });
+    // As Bitcoin Core's: the bytes every connection carried since the
+    // network started (0 without one), and the clock in milliseconds.
+    reg(m, "getnettotals", &[], |c, _| {
+        let (recv, sent) = c.node.net.get().map_or((0, 0), |n| {
+            let i = n.info();
+            (i.bytes_recv, i.bytes_sent)
+        });
+        Ok(json!({
+            "totalbytesrecv": recv,
+            "totalbytessent": sent,
+            "timemillis": c.node.clock.now_millis(),
+        }))
+    });
     reg(m, "getconnectioncount", &[], |c, _| {
         Ok(json!(c.node.net.get().map_or(0, |n| n.info().peers.len())))
     });
@@ -93,6 +106,19 @@ mod tests {
     use serde_json::{json, Value};
 
     use crate::rpc::{module, params_of, RpcContext};
+
+    /// `getnettotals` without a network: no bytes, and the node's clock.
+    #[tokio::test]
+    async fn getnettotals_without_a_network() {
+        let node = luminex_service::testkit::memory_node();
+        let m = module(RpcContext::new(node.clone(), None));
+        let before = node.clock.now_millis();
+        let v: Value = m.call("getnettotals", params_of(json!([]))).await.unwrap();
+        assert_eq!(v["totalbytesrecv"], 0, "{v}");
+        assert_eq!(v["totalbytessent"], 0, "{v}");
+        let t = v["timemillis"].as_u64().unwrap();
+        assert!(before <= t && t <= node.clock.now_millis(), "{v}");
+    }
 
     /// `getmemoryinfo` has Bitcoin Core's shape, every figure 0 (no memory
     /// is locked); `mallocinfo` and unknown modes are -8.

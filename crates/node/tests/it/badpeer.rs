@@ -230,6 +230,18 @@ async fn a_peer_sending_garbage_is_banned_and_the_node_keeps_its_state() {
         .await;
         assert!(refused.is_ok(), "{what}: a banned peer is refused");
     }
+    // JSON-RPC's `getnettotals` counted the attackers' bytes and the
+    // node's answers, as Bitcoin Core's does.
+    let totals = node.rpc("getnettotals", serde_json::json!([])).await;
+    assert!(
+        totals["totalbytesrecv"].as_u64().unwrap() > 1000,
+        "{totals}"
+    );
+    assert!(totals["totalbytessent"].as_u64().unwrap() > 0, "{totals}");
+    assert!(
+        totals["timemillis"].as_u64().unwrap() > 1_700_000_000_000,
+        "{totals}"
+    );
     assert_eq!(node.tip().await, tip, "tip unchanged");
     assert!(
         node.mempool_has(&txid).await,

@@ -256,6 +256,7 @@ impl<C: ChainAccess> Net<C> {
         info.external_addrs = external;
         info.peers = peers;
         info.banned = self.banned.keys().map(|p| p.to_string()).collect();
+        (info.bytes_recv, info.bytes_sent) = super::byte_totals(&self.bandwidth);
         let (mono, unix) = (self.clock.monotonic(), self.clock.now_unix());
         info.bans = self
             .banned

@@ -397,6 +397,13 @@ pub struct NetInfo {
     pub peers: Vec<PeerInfo>,
     /// Currently banned peers.
     pub banned: Vec<String>,
+    /// Bytes received over every connection since the network started
+    /// (JSON-RPC's `getnettotals`; not in the API's JSON).
+    #[serde(skip)]
+    pub bytes_recv: u64,
+    /// Bytes sent over every connection since the network started.
+    #[serde(skip)]
+    pub bytes_sent: u64,
     /// The same bans with when each began and ends, for JSON-RPC's
     /// `listbanned` (not in the API's JSON, which lists `banned`).
     #[serde(skip)]
@@ -426,6 +433,29 @@ pub struct BanInfo {
     pub created: u64,
     /// When it ends, in Unix seconds.
     pub until: u64,
+}
+
+/// The bytes received and sent over every connection, from the
+/// transport's counters. They live in a metrics registry, whose counters
+/// are not reachable one by one: its text encoding is read instead, the
+/// `…_bytes_total` series of each direction summed over the protocols.
+fn byte_totals(r: &libp2p::metrics::Registry) -> (u64, u64) {
+    let mut text = String::new();
+    if prometheus_client::encoding::text::encode(&mut text, r).is_err() {
+        return (0, 0);
+    }
+    let (mut recv, mut sent) = (0u64, 0u64);
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some(value) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else {
+            continue;
+        };
+        if line.contains("direction=\"Inbound\"") {
+            recv += value as u64;
+        } else if line.contains("direction=\"Outbound\"") {
+            sent += value as u64;
+        }
+    }
+    (recv, sent)
 }
 
 /// The most addresses [`NetInfo::identity_clashes`] keeps.
@@ -509,6 +539,8 @@ enum Purpose {
 /// The event loop's state.
 struct Net<C: ChainAccess> {
     swarm: libp2p::Swarm<Behaviour>,
+    /// The transport's byte counters ([`byte_totals`]).
+    bandwidth: libp2p::metrics::Registry,
     names: ChainNames,
     cfg: NetConfig,
     chain: Arc<C>,
@@ -678,6 +710,8 @@ pub fn start<C: ChainAccess>(
     };
     let role = cfg.role;
     let n2 = names.clone();
+    // Counts the bytes every connection carries, each way.
+    let mut bandwidth = libp2p::metrics::Registry::default();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(
@@ -688,6 +722,7 @@ pub fn start<C: ChainAccess>(
         .map_err(|e| e.to_string())?
         .with_dns()
         .map_err(|e| e.to_string())?
+        .with_bandwidth_metrics(&mut bandwidth)
         .with_behaviour(|k| {
             Behaviour::new(k, &n2, role, limits)
                 .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
@@ -748,6 +783,7 @@ pub fn start<C: ChainAccess>(
     let import_tx = pipeline::spawn(chain.clone(), done_tx.clone())?;
     let net = Net {
         swarm,
+        bandwidth,
         names,
         syncer: Syncer::new(cfg.sync),
         cfg,

@@ -97,6 +97,16 @@ pub const METHODS: &[(&str, &str, &str)] = &[
         "Size, total and hash of the UTXO set.",
     ),
     (
+        "Blockchain",
+        "invalidateblock \"blockhash\"",
+        "Marks a block invalid by choice: the chain leaves it and its descendants for the best valid branch.",
+    ),
+    (
+        "Blockchain",
+        "reconsiderblock \"blockhash\"",
+        "Clears the invalid marks of a block, its ancestors and descendants, and follows the best valid branch again.",
+    ),
+    (
         "Control",
         "help ( \"command\" )",
         "This list, or one method's call and purpose.",

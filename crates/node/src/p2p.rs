@@ -149,6 +149,10 @@ impl ChainAccess for NodeChain {
         Some((height, record.chain_work.to_be_bytes::<32>()))
     }
 
+    fn refused(&self, hash: &Hash) -> bool {
+        self.node.chain.is_invalidated(hash)
+    }
+
     fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {
         self.node.chain.headers_after(locator, max)
     }

@@ -313,7 +313,7 @@ impl<C: ChainAccess> Net<C> {
             }
             Command::Resync => {
                 tracing::info!("download restarted from the chain's tip");
-                self.syncer.reset();
+                self.syncer.restart();
                 self.drive_sync();
             }
         }

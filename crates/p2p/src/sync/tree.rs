@@ -246,6 +246,12 @@ impl HeaderTree {
         out
     }
 
+    /// Forgets every header held; the blocks found invalid stay refused.
+    pub fn forget_headers(&mut self) {
+        self.nodes.clear();
+        self.best = None;
+    }
+
     /// A block proved invalid: it and every header descending from it go,
     /// and are refused from now on. Returns the headers removed.
     pub fn invalidate(&mut self, hash: &Hash) -> HashSet<Hash> {

@@ -180,6 +180,16 @@ impl ChainStore {
             .map(|r| r.height)
     }
 
+    /// Whether block `hash` is invalid only by the operator's choice
+    /// (`invalidateblock` on it or an ancestor): refused, nobody's fault.
+    pub fn is_invalidated(&self, hash: &Hash) -> bool {
+        self.index
+            .read()
+            .headers
+            .get(hash)
+            .is_some_and(|r| r.invalid && r.invalidated)
+    }
+
     /// The tips of every branch the index knows, as Bitcoin Core's
     /// `getchaintips` lists them: the main chain's tip, then each block off
     /// the main chain that no known block builds on, with the height where

@@ -18,7 +18,10 @@ impl ChainStore {
     /// with nothing changed, when that would revert a final block or go
     /// deeper than the reorganisation limit — and then moves to the valid
     /// branch with the most work (which may be a side branch already
-    /// stored). A block already invalid because it or an ancestor failed
+    /// stored). Once the mark is written the call succeeds, with what
+    /// changed: a move to another branch that the chain refuses (past a
+    /// final block, too deep) is logged and left, the node staying at the
+    /// parent. A block already invalid because it or an ancestor failed
     /// validation is left as it is.
     pub fn invalidate_block(&self, hash: &Hash, cache: &SigCache) -> Result<Accepted, ChainError> {
         let _w = self.write.lock();
@@ -49,7 +52,7 @@ impl ChainStore {
         }
         self.mark_invalid(hash, rec, true)?;
         tracing::warn!(block = %hash, height = rec.height, disconnected = acc.disconnected.len(), "block invalidated by the operator");
-        self.activate_best_chain(cache, &mut acc)?;
+        self.follow_best_after_verdict(cache, &mut acc)?;
         if !acc.connected.is_empty() || !acc.disconnected.is_empty() {
             acc.status = AcceptStatus::MainChain;
         }
@@ -60,7 +63,11 @@ impl ChainStore {
     /// descendants — whether the operator made it or validation did, as
     /// Bitcoin Core's `reconsiderblock` — and moves to the valid branch
     /// with the most work. A block that failed validation fails again when
-    /// its branch is tried, and is marked again.
+    /// its branch is tried, and is marked again. A block that failed as a
+    /// new tip was never stored, only marked: reconsidered, it is
+    /// forgotten, so a peer or `submitblock` can offer it again. As for
+    /// [`ChainStore::invalidate_block`], once the marks are cleared the
+    /// call succeeds with what changed.
     pub fn reconsider_block(&self, hash: &Hash, cache: &SigCache) -> Result<Accepted, ChainError> {
         let _w = self.write.lock();
         self.check_running()?;
@@ -78,15 +85,24 @@ impl ChainStore {
         };
         if !cleared.is_empty() {
             let mut b = Batch::new();
+            let mut forgotten = Vec::new();
             {
                 let index = self.index.read();
                 for h in &cleared {
-                    if let Some(r) = index.headers.get(h) {
-                        let mut r = *r;
-                        r.invalid = false;
-                        r.invalidated = false;
-                        b.put(HEADERS, h, &r);
+                    let Some(r) = index.headers.get(h) else {
+                        continue;
+                    };
+                    if self.recent.block(h).is_none() && self.kv.get(BLOCKS, h)?.is_none() {
+                        // Marked without its body (it failed as a new tip):
+                        // no branch can be switched to through it.
+                        b.delete(HEADERS, h);
+                        forgotten.push(*h);
+                        continue;
                     }
+                    let mut r = *r;
+                    r.invalid = false;
+                    r.invalidated = false;
+                    b.put(HEADERS, h, &r);
                 }
             }
             self.commit(b)?;
@@ -94,13 +110,36 @@ impl ChainStore {
             for h in &cleared {
                 index.roots.remove(h);
             }
+            for h in &forgotten {
+                index.headers.remove(h);
+            }
             index.recompute_invalid();
             tracing::info!(block = %hash, cleared = cleared.len(), "block reconsidered by the operator");
         }
-        self.activate_best_chain(cache, &mut acc)?;
+        self.follow_best_after_verdict(cache, &mut acc)?;
         if !acc.connected.is_empty() || !acc.disconnected.is_empty() {
             acc.status = AcceptStatus::MainChain;
         }
         Ok(acc)
+    }
+
+    /// Moves to the best valid branch after an operator's verdict changed
+    /// the marks. The verdict is on disk by now, so only a failing store
+    /// fails the call; a branch the chain will not switch to (past a final
+    /// block, deeper than the limit) is logged and the chain stays where
+    /// it is, its caller told what did change.
+    fn follow_best_after_verdict(
+        &self,
+        cache: &SigCache,
+        acc: &mut Accepted,
+    ) -> Result<(), ChainError> {
+        match self.activate_best_chain(cache, acc) {
+            Ok(_) => Ok(()),
+            Err(e @ (ChainError::Store(_) | ChainError::Halted(_))) => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "the best valid branch is one this node will not switch to");
+                Ok(())
+            }
+        }
     }
 }

@@ -200,3 +200,86 @@ fn a_reconsidered_block_that_fails_is_marked_again() {
         Err(ChainError::Invalid(BlockError::KnownInvalid))
     ));
 }
+
+/// A block that failed as a new tip was marked, never stored: reconsidered,
+/// it is forgotten (not switched to without a body), and when it is
+/// offered again it is validated again — failing with its own error, not
+/// as a block known invalid.
+#[test]
+fn a_reconsidered_block_that_failed_as_a_new_tip_is_forgotten_and_checked_again() {
+    let f = Fork::new(2, 1, 0);
+    let now = f.now();
+    let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    let store = open_store(kv.clone(), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    accept_all(&store, &f.a, now);
+    let on_a = f.chain_of(&f.a);
+    let bad = on_a.build_block(vec![], Amount::from_base(1).unwrap());
+    assert!(matches!(
+        accept(&store, &bad, now),
+        Err(ChainError::Invalid(BlockError::CoinbaseTooLarge { .. }))
+    ));
+    assert!(matches!(
+        accept(&store, &bad, now),
+        Err(ChainError::Invalid(BlockError::KnownInvalid))
+    ));
+    let cache = SigCache::new(1);
+    let r = store.reconsider_block(&bad.hash(), &cache).unwrap();
+    assert!(r.connected.is_empty() && r.disconnected.is_empty());
+    assert_on(&store, &on_a);
+    assert!(matches!(
+        store.reconsider_block(&bad.hash(), &cache),
+        Err(ChainError::UnknownBlock(_))
+    ));
+    assert!(matches!(
+        accept(&store, &bad, now),
+        Err(ChainError::Invalid(BlockError::CoinbaseTooLarge { .. }))
+    ));
+    // Forgotten on disk too: a reopened store has it marked again, from
+    // the failure just now, and nothing else.
+    drop(store);
+    let store = open_store(kv, f.spec.clone()).unwrap();
+    assert_on(&store, &on_a);
+    assert!(matches!(
+        accept(&store, &bad, now),
+        Err(ChainError::Invalid(BlockError::KnownInvalid))
+    ));
+}
+
+/// Invalidating a block succeeds once the mark is written, even when the
+/// best valid branch left is one the chain will not switch to (it forks
+/// below the final block): the chain stays at the parent and the call
+/// says what it disconnected.
+#[test]
+fn an_invalidation_whose_best_branch_is_below_the_final_block_stays_at_the_parent() {
+    let mut f = Fork::new(2, 5, 3);
+    f.spec.max_reorg_depth = 3;
+    let now = f.now();
+    let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    // B's blocks arrive each after A's of the same height: side blocks,
+    // stored while they are within the reorganisation limit.
+    for i in 0..3 {
+        accept_all(&store, &f.a[i..=i], now);
+        let r = accept_all(&store, &f.b[i..=i], now);
+        assert_eq!(r[0].status, AcceptStatus::SideBranch);
+    }
+    accept_all(&store, &f.a[3..], now);
+    assert_on(&store, &f.chain_of(&f.a));
+    // Without a[2] the tip is a[1] (height 4, the final block), and B
+    // (height 5) has more work but forks below it.
+    let r = store
+        .invalidate_block(&f.a[2].hash(), &SigCache::new(1))
+        .unwrap();
+    assert_eq!(
+        hashes(&r.disconnected),
+        vec![f.a[4].hash(), f.a[3].hash(), f.a[2].hash()]
+    );
+    assert!(r.connected.is_empty());
+    assert_eq!(r.status, AcceptStatus::MainChain);
+    assert_on(&store, &f.chain_of(&f.a[..2]));
+    assert!(matches!(
+        accept(&store, &f.a[4], now),
+        Err(ChainError::Invalidated(_))
+    ));
+}

@@ -703,7 +703,9 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
     /// `invalidateblock` or `reconsiderblock`): the download starts over —
     /// the queue, the headers held and what each peer's headers have shown
     /// go, every peer's claim is believed again, and headers are asked for
-    /// anew from the chain's tip. Blocks found invalid stay refused.
+    /// anew from the chain's tip. The blocks the download found invalid
+    /// are forgotten too: a reconsidered block may be one (the chain still
+    /// refuses those it has marked, and the download learns them again).
     pub fn restart(&mut self) {
         self.clear_queue();
         self.tree.forget_headers();

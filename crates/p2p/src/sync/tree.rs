@@ -246,10 +246,12 @@ impl HeaderTree {
         out
     }
 
-    /// Forgets every header held; the blocks found invalid stay refused.
+    /// Forgets every header held and the blocks found invalid.
     pub fn forget_headers(&mut self) {
         self.nodes.clear();
         self.best = None;
+        self.invalid.clear();
+        self.invalid_set.clear();
     }
 
     /// A block proved invalid: it and every header descending from it go,

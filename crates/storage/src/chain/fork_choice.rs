@@ -406,7 +406,21 @@ impl ChainStore {
         cache: &SigCache,
         acc: &mut Accepted,
     ) -> Result<Vec<(Hash, BlockError)>, ChainError> {
+        self.activate_best_chain_with(cache, acc, false)
+    }
+
+    /// [`ChainStore::activate_best_chain`]; with `skip_unreachable`, a
+    /// branch the chain will not switch to (it forks below the final block
+    /// or deeper than the limit) is passed over for the next best, instead
+    /// of ending the search with that refusal.
+    pub(super) fn activate_best_chain_with(
+        &self,
+        cache: &SigCache,
+        acc: &mut Accepted,
+        skip_unreachable: bool,
+    ) -> Result<Vec<(Hash, BlockError)>, ChainError> {
         let mut failed = Vec::new();
+        let mut unreachable: std::collections::HashSet<Hash> = Default::default();
         loop {
             let tip = self.tip();
             let best = {
@@ -414,14 +428,33 @@ impl ChainStore {
                 index
                     .headers
                     .iter()
-                    .filter(|(_, r)| !r.invalid && r.chain_work > tip.chain_work)
+                    .filter(|(h, r)| {
+                        !r.invalid && r.chain_work > tip.chain_work && !unreachable.contains(*h)
+                    })
                     .max_by(|a, b| a.1.chain_work.cmp(&b.1.chain_work).then(b.0.cmp(a.0)))
                     .map(|(h, _)| *h)
             };
             let Some(best) = best else {
                 return Ok(failed);
             };
-            match self.reorganize(best, cache, acc)? {
+            let switched = match self.reorganize(best, cache, acc) {
+                Err(ChainError::ReorgTooDeep { .. } | ChainError::Finalized { .. })
+                    if skip_unreachable =>
+                {
+                    // Its whole branch down to the main chain is as far.
+                    let index = self.index.read();
+                    let mut cur = best;
+                    while let Some(r) = index.headers.get(&cur) {
+                        if index.on_main(&cur, r.height) || !unreachable.insert(cur) {
+                            break;
+                        }
+                        cur = r.header.prev_hash();
+                    }
+                    continue;
+                }
+                r => r?,
+            };
+            match switched {
                 None => return Ok(failed),
                 // A block of that branch was invalid: it is marked; try the next best.
                 Some((block, e)) => {

@@ -124,16 +124,16 @@ impl ChainStore {
     }
 
     /// Moves to the best valid branch after an operator's verdict changed
-    /// the marks. The verdict is on disk by now, so only a failing store
-    /// fails the call; a branch the chain will not switch to (past a final
-    /// block, deeper than the limit) is logged and the chain stays where
-    /// it is, its caller told what did change.
+    /// the marks, passing over branches the chain will not switch to (past
+    /// a final block, deeper than the limit) for the best it can reach.
+    /// The verdict is on disk by now, so only a failing store fails the
+    /// call, its caller otherwise told what did change.
     fn follow_best_after_verdict(
         &self,
         cache: &SigCache,
         acc: &mut Accepted,
     ) -> Result<(), ChainError> {
-        match self.activate_best_chain(cache, acc) {
+        match self.activate_best_chain_with(cache, acc, true) {
             Ok(_) => Ok(()),
             Err(e @ (ChainError::Store(_) | ChainError::Halted(_))) => Err(e),
             Err(e) => {

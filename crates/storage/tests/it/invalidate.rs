@@ -231,18 +231,18 @@ fn a_reconsidered_block_that_failed_as_a_new_tip_is_forgotten_and_checked_again(
         store.reconsider_block(&bad.hash(), &cache),
         Err(ChainError::UnknownBlock(_))
     ));
-    assert!(matches!(
-        accept(&store, &bad, now),
-        Err(ChainError::Invalid(BlockError::CoinbaseTooLarge { .. }))
-    ));
-    // Forgotten on disk too: a reopened store has it marked again, from
-    // the failure just now, and nothing else.
+    // Forgotten on disk too: a reopened store does not know it, and checks
+    // it again when it comes.
     drop(store);
     let store = open_store(kv, f.spec.clone()).unwrap();
     assert_on(&store, &on_a);
     assert!(matches!(
+        store.reconsider_block(&bad.hash(), &cache),
+        Err(ChainError::UnknownBlock(_))
+    ));
+    assert!(matches!(
         accept(&store, &bad, now),
-        Err(ChainError::Invalid(BlockError::KnownInvalid))
+        Err(ChainError::Invalid(BlockError::CoinbaseTooLarge { .. }))
     ));
 }
 
@@ -282,4 +282,43 @@ fn an_invalidation_whose_best_branch_is_below_the_final_block_stays_at_the_paren
         accept(&store, &f.a[4], now),
         Err(ChainError::Invalidated(_))
     ));
+}
+
+/// After an invalidation the chain moves to the best branch it can reach:
+/// a heavier stored branch forking below the final block is passed over
+/// for a lighter one forking above it.
+#[test]
+fn an_invalidation_moves_to_the_best_branch_the_chain_can_reach() {
+    let mut f = Fork::new(2, 5, 4);
+    f.spec.max_reorg_depth = 4;
+    let now = f.now();
+    let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    // B (forking at the base, height 2) stored beside A, block by block.
+    for i in 0..4 {
+        accept_all(&store, &f.a[i..=i], now);
+        let r = accept_all(&store, &f.b[i..=i], now);
+        assert_eq!(r[0].status, AcceptStatus::SideBranch);
+    }
+    // D: one block on a[1] (height 4), beside a[2].
+    let mut on_a1 = f.chain_of(&f.a[..2]);
+    let d = extend(&mut on_a1, &keys(), 1, 5_000);
+    assert_eq!(
+        accept_all(&store, &d, now)[0].status,
+        AcceptStatus::SideBranch
+    );
+    // A's last block: the final block is now at height 3, above B's fork.
+    accept_all(&store, &f.a[4..], now);
+    assert_on(&store, &f.chain_of(&f.a));
+    // Without a[2], B (height 6) has the most work but cannot be reached;
+    // D (height 5) can, and has more than a[1].
+    let r = store
+        .invalidate_block(&f.a[2].hash(), &SigCache::new(1))
+        .unwrap();
+    assert_eq!(
+        hashes(&r.disconnected),
+        vec![f.a[4].hash(), f.a[3].hash(), f.a[2].hash()]
+    );
+    assert_eq!(hashes(&r.connected), vec![d[0].hash()]);
+    assert_on(&store, &on_a1);
 }

@@ -18,11 +18,14 @@ use serde::Deserialize;
 use crate::{parse_address, ApiError, JsonBody};
 use luminex_service::Node;
 
-/// An amount in JSON: integer base units, or a decimal string of coins.
+/// An amount in JSON: integer base units, or a decimal string of coins;
+/// anything else is kept as written, so the handler refuses it as a bad
+/// amount (not as unreadable JSON).
 #[derive(Debug)]
 pub(crate) enum AmountIn {
     Base(u64),
     Coins(String),
+    Other(String),
 }
 
 impl<'de> Deserialize<'de> for AmountIn {
@@ -34,9 +37,7 @@ impl<'de> Deserialize<'de> for AmountIn {
                 .map(AmountIn::Coins)
                 .map_err(serde::de::Error::custom);
         }
-        json_integer(text).map(AmountIn::Base).ok_or_else(|| {
-            serde::de::Error::custom("amount is positive base units or a decimal coin string")
-        })
+        Ok(json_integer(text).map_or_else(|| AmountIn::Other(text.to_string()), AmountIn::Base))
     }
 }
 
@@ -181,8 +182,8 @@ pub fn spendable_coins(
 /// The handler.
 #[utoipa::path(post, path = "/transactions/create", tag = "transactions",
     request_body(content = CreateRequest, description = "from, to, amount, fee_rate?, expiry_height?, data? (hex, 1..=80 bytes)"),
-    responses((status = 200, body = CreatedTxJson), (status = 400, description = "Malformed request (bad-json, bad-amount, bad-fee-rate, bad-data, bad-height), or an address of the right shape with a bad checksum or payload (bad-address)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not enough spendable coins (insufficient-funds), an amount and fee past the largest amount (bad-amount), or a multisig sender (multisig-from)", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = CreatedTxJson), (status = 400, description = "Malformed request (bad-json, bad-fee-rate, bad-data, bad-height), an amount that is not a whole number of base units above 0 or a decimal coin string (bad-amount), or an address of the right shape with a bad checksum or payload (bad-address)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not enough spendable coins (insufficient-funds), an amount, or an amount and fee, past the largest amount (bad-amount), or a multisig sender (multisig-from)", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(node): State<Arc<Node>>,
     JsonBody(body): JsonBody,
@@ -197,18 +198,37 @@ pub async fn create(
     })?;
     let from = parse_address(&node, &req.from)?;
     let to = parse_address(&node, &req.to)?;
-    let bad_amount = || {
+    let malformed = |what: &str| {
         ApiError::bad_request(
             "bad-amount",
-            "amount is positive base units or a decimal coin string",
+            format!("amount {what}: it is a whole number of base units above 0, or a decimal coin string"),
+        )
+    };
+    // Well formed but more than any amount can be: as a payment too large
+    // to carry (below).
+    let too_large = || {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad-amount",
+            format!("amount out of range: at most {} coins", Amount::MAX),
         )
     };
     let amount = match req.amount {
-        AmountIn::Base(b) => Amount::from_base(b).ok_or_else(bad_amount)?,
-        AmountIn::Coins(s) => s.parse::<Amount>().map_err(|_| bad_amount())?,
+        AmountIn::Base(b) => Amount::from_base(b).ok_or_else(too_large)?,
+        AmountIn::Coins(s) => s.parse::<Amount>().map_err(|e| match e {
+            luminex_primitives::AmountError::OutOfRange => too_large(),
+            e => malformed(&format!("\"{s}\": {e}")),
+        })?,
+        // A whole number past u64 (`99999999999999999999`, `1e30`) is
+        // too large; a fraction, a negative number or no number is
+        // malformed.
+        AmountIn::Other(text) => match serde_json::from_str::<f64>(&text) {
+            Ok(x) if x >= 1.0 && x.fract() == 0.0 => return Err(too_large()),
+            _ => return Err(malformed(&text)),
+        },
     };
     if amount == Amount::ZERO {
-        return Err(bad_amount());
+        return Err(malformed("0"));
     }
     let fee_rate = req.fee_rate.unwrap_or(node.spec.min_fee_rate);
     let max = luminex_wallet::MAX_FEE_RATE;

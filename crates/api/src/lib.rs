@@ -808,12 +808,16 @@ async fn history(
             ))
         }
     };
-    // Page through the index until `limit` rows pass the filters (bounded).
+    // Page through the index until `limit` rows pass the filters, reading
+    // at most HISTORY_SCAN_PAGES pages of at least HISTORY_SCAN_ROWS rows:
+    // a filter that matches rarely ends a page short (even empty) with a
+    // cursor, never an unbounded scan.
     let mut rows = Vec::new();
     let mut exhausted = false;
-    for _ in 0..20 {
-        let page = node.chain.address_history(&addr.lock, before, limit)?;
-        exhausted = page.len() < limit;
+    let scan = limit.max(HISTORY_SCAN_ROWS);
+    for _ in 0..HISTORY_SCAN_PAGES {
+        let page = node.chain.address_history(&addr.lock, before, scan)?;
+        exhausted = page.len() < scan;
         for r in &page {
             before = Some((r.height, r.txid));
             if from_height.is_some_and(|f| r.height < f) {
@@ -875,6 +879,14 @@ async fn history(
     })
     .into_response())
 }
+
+/// Index rows read at least per step of a filtered history page (one
+/// range read each), so a small `limit` does not end pages short.
+const HISTORY_SCAN_ROWS: usize = 500;
+
+/// Steps of a history page at most: with a filter that rarely matches, a
+/// page ends short after HISTORY_SCAN_PAGES × HISTORY_SCAN_ROWS rows read.
+const HISTORY_SCAN_PAGES: usize = 20;
 
 /// Axum middleware counting requests by matched route and status.
 pub async fn track(

@@ -73,6 +73,9 @@ fn verdict(node: &Node, hash: &Hash, accepted: Result<AcceptStatus, ChainError>)
             tracing::warn!(block = %hash, error = %e, "a block of a branch this node will not switch to");
             BlockVerdict::Known
         }
+        // Invalidated by this node's operator (`invalidateblock`): a local
+        // choice, no fault of the peer's.
+        Err(ChainError::Invalidated(_)) => BlockVerdict::Known,
         // A read or write that failed may pass: the block is asked for
         // again later.
         Err(e @ ChainError::Store(_)) => BlockVerdict::Failed(e.to_string()),
@@ -144,6 +147,10 @@ impl ChainAccess for NodeChain {
         let height = self.node.chain.known_height(hash)?;
         let record = self.node.chain.header(hash).ok().flatten()?;
         Some((height, record.chain_work.to_be_bytes::<32>()))
+    }
+
+    fn refused(&self, hash: &Hash) -> bool {
+        self.node.chain.is_invalidated(hash)
     }
 
     fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header> {

@@ -322,6 +322,35 @@ impl Node {
         }
     }
 
+    /// Marks block `hash` invalid by the operator's choice (Bitcoin Core's
+    /// `invalidateblock`): the chain leaves it and every block built on it
+    /// for the best valid branch, and the mempool follows (transactions of
+    /// the blocks left come back when still valid). See
+    /// [`ChainStore::invalidate_block`].
+    pub fn invalidate_block(&self, hash: &Hash) -> Result<Accepted, ChainError> {
+        let acc = self.accept_with(|chain, _, cache| chain.invalidate_block(hash, cache))?;
+        self.resync();
+        Ok(acc)
+    }
+
+    /// Clears the invalid marks of block `hash`, its ancestors and its
+    /// descendants (Bitcoin Core's `reconsiderblock`) and moves to the best
+    /// valid branch. See [`ChainStore::reconsider_block`].
+    pub fn reconsider_block(&self, hash: &Hash) -> Result<Accepted, ChainError> {
+        let acc = self.accept_with(|chain, _, cache| chain.reconsider_block(hash, cache))?;
+        self.resync();
+        Ok(acc)
+    }
+
+    /// After the operator changed which blocks the chain takes: the
+    /// download starts over from the tip, so blocks refused before (and
+    /// forgotten by the download as handled) are asked for again.
+    fn resync(&self) {
+        if let Some(net) = self.net.get() {
+            let _ = net.resync();
+        }
+    }
+
     /// Accepts a block from the network: as [`Node::accept_block`], without
     /// announcing it (gossipsub relays what the network validated).
     pub fn accept_block_from_peer(&self, block: &Block) -> Result<Accepted, ChainError> {
@@ -439,6 +468,7 @@ impl Node {
                 let reason = match &e {
                     ChainError::Invalid(b) => b.code(),
                     ChainError::ReorgTooDeep { .. } => "reorg-too-deep",
+                    ChainError::Invalidated(_) => "invalidated",
                     _ => "storage",
                 };
                 m.blocks_rejected

@@ -254,6 +254,10 @@ impl Key for AddressUtxoKey {
 
 /// A stored header with its height, the cumulative work of its branch, and
 /// whether it was found invalid.
+///
+/// On disk only the block that failed (flag 1) or that the operator
+/// invalidated (flag 2, `invalidateblock`) is marked; in memory its
+/// descendants are marked too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderRecord {
     /// The header.
@@ -262,8 +266,13 @@ pub struct HeaderRecord {
     pub height: u64,
     /// Total work from genesis to this block.
     pub chain_work: U256,
-    /// The block (or an ancestor) failed validation.
+    /// The block (or an ancestor) failed validation or was invalidated by
+    /// the operator.
     pub invalid: bool,
+    /// Invalid only by the operator's choice (`invalidateblock` on the
+    /// block or an ancestor), not because anything failed: no peer is at
+    /// fault for offering it.
+    pub invalidated: bool,
 }
 
 impl Encode for HeaderRecord {
@@ -271,24 +280,34 @@ impl Encode for HeaderRecord {
         self.header.encode_to(s);
         s.put(&self.height.to_le_bytes());
         s.put(&self.chain_work.to_be_bytes::<32>());
-        s.put(&[u8::from(self.invalid)]);
+        s.put(&[match (self.invalid, self.invalidated) {
+            (false, _) => 0,
+            (true, false) => 1,
+            (true, true) => 2,
+        }]);
     }
 }
 impl Decode for HeaderRecord {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let header = Header::decode(r)?;
+        let height = r.u64("height")?;
+        let chain_work = U256::from_be_bytes(r.array::<32>("chain work")?);
+        let (invalid, invalidated) = match r.u8("invalid flag")? {
+            0 => (false, false),
+            1 => (true, false),
+            2 => (true, true),
+            _ => {
+                return Err(DecodeError::OutOfRange {
+                    field: "invalid flag",
+                })
+            }
+        };
         Ok(HeaderRecord {
-            header: Header::decode(r)?,
-            height: r.u64("height")?,
-            chain_work: U256::from_be_bytes(r.array::<32>("chain work")?),
-            invalid: match r.u8("invalid flag")? {
-                0 => false,
-                1 => true,
-                _ => {
-                    return Err(DecodeError::OutOfRange {
-                        field: "invalid flag",
-                    })
-                }
-            },
+            header,
+            height,
+            chain_work,
+            invalid,
+            invalidated,
         })
     }
 }

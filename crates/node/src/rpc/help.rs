@@ -97,6 +97,16 @@ pub const METHODS: &[(&str, &str, &str)] = &[
         "Size, total and hash of the UTXO set.",
     ),
     (
+        "Blockchain",
+        "invalidateblock \"blockhash\"",
+        "Marks a block invalid by choice: the chain leaves it and its descendants for the best valid branch.",
+    ),
+    (
+        "Blockchain",
+        "reconsiderblock \"blockhash\"",
+        "Clears the invalid marks of a block, its ancestors and descendants, and follows the best valid branch again.",
+    ),
+    (
         "Control",
         "getmemoryinfo ( \"mode\" )",
         "Bitcoin Core's locked-memory figures: all 0, since this node locks no memory.",

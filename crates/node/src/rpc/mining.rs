@@ -150,11 +150,13 @@ fn submit_block(node: &Node, params: Vec<Value>) -> RpcResult {
         .and_then(|b| Block::decode_all(&b).ok())
         .ok_or_else(|| err(codes::DESERIALIZATION, "Block decode failed"))?;
     let known = |h: &Hash| node.chain.header(h).ok().flatten();
-    if let Some(rec) = known(&block.hash()) {
-        return Ok(json!(if rec.invalid {
-            "duplicate-invalid"
-        } else {
-            "duplicate"
+    if known(&block.hash()).is_some() {
+        // Invalid (it, or a block it builds on, failed or was invalidated)
+        // when the index, which marks descendants too, knows no valid
+        // height for it.
+        return Ok(json!(match node.chain.known_height(&block.hash()) {
+            None => "duplicate-invalid",
+            Some(_) => "duplicate",
         }));
     }
     if known(&block.header.prev_hash()).is_none() {
@@ -167,6 +169,8 @@ fn submit_block(node: &Node, params: Vec<Value>) -> RpcResult {
             AcceptStatus::SideBranch | AcceptStatus::Orphan => json!("inconclusive"),
         },
         Err(ChainError::Invalid(e)) => json!(e.code()),
+        // It builds on a block the operator invalidated.
+        Err(ChainError::Invalidated(_)) => json!("bad-prevblk"),
         Err(ChainError::ReorgTooDeep { .. }) => json!("inconclusive"),
         Err(e) => return Err(err(codes::MISC, e.to_string())),
     })

@@ -3,7 +3,8 @@
 //! Methods are a `jsonrpsee` [`RpcModule`], grouped by what they work on:
 //! [`chain`] (blocks, transactions, the UTXO set, indexes), [`mempool`],
 //! [`network`] (peers, uptime, stop), [`mining`] (proof of work only),
-//! [`util`] (addresses) and [`help`]; [`transport`] is an axum handler on its
+//! [`util`] (addresses), [`verdicts`] (`invalidateblock`,
+//! `reconsiderblock`) and [`help`]; [`transport`] is an axum handler on its
 //! own port so authentication follows Bitcoin Core: HTTP Basic with the
 //! cookie in `<data-dir>/<chain>/.cookie` (`__cookie__:<hex>`, rewritten at
 //! every start) or a configured `rpcuser`/`rpcpassword`; anything else gets
@@ -19,6 +20,7 @@ pub mod network;
 pub mod stats;
 pub mod transport;
 pub mod util;
+pub mod verdicts;
 
 use std::sync::Arc;
 
@@ -315,6 +317,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     network::register(&mut m);
     stats::register(&mut m);
     util::register(&mut m);
+    verdicts::register(&mut m);
     help::register(&mut m);
     m
 }

@@ -600,3 +600,53 @@ async fn a_networked_node_is_ready_only_once_a_peer_answers_unless_lone() {
     })
     .await;
 }
+
+/// The operator's `invalidateblock` on a follower: it leaves the branch,
+/// refuses the producer's new blocks on it without holding them against
+/// the producer (it stays connected), and after `reconsiderblock`
+/// downloads what it refused and catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidated_branch_is_refused_without_blame_and_rejoined_when_reconsidered() {
+    let producer = TestNode::start("dev", &["--no-produce"]);
+    let addr = dev_address(producer.dir.path());
+    let boot = producer.p2p_addr().await;
+    let node = TestNode::start("dev", &["--no-produce", "--bootnodes", &boot]);
+    wait_until("connected", 90, || async { node.peers().await == 1 }).await;
+    producer.rpc("generatetoaddress", json!([10, addr])).await;
+    let tip = producer.tip().await;
+    wait_until("the follower at the tip", 90, || async {
+        node.tip().await == tip
+    })
+    .await;
+
+    let fifth = node.rpc("getblockhash", json!([5])).await;
+    assert!(node.rpc("invalidateblock", json!([fifth])).await.is_null());
+    assert_eq!(node.tip().await.0, 4);
+    let refused = || async {
+        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", node.port))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("luminex_blocks_rejected_total{reason=\"invalidated\"} "))
+            .map_or(0, |n| n.trim().parse::<u64>().unwrap())
+    };
+    producer.rpc("generatetoaddress", json!([5, addr])).await;
+    let tip = producer.tip().await;
+    assert_eq!(tip.0, 15);
+    wait_until("the new blocks refused", 90, || async {
+        refused().await > 0
+    })
+    .await;
+    assert_eq!(node.tip().await.0, 4, "still off the invalidated branch");
+    assert_eq!(node.peers().await, 1, "the producer is not blamed");
+
+    assert!(node.rpc("reconsiderblock", json!([fifth])).await.is_null());
+    wait_until("the follower back at the producer's tip", 90, || async {
+        node.tip().await == tip
+    })
+    .await;
+    assert_eq!(node.peers().await, 1);
+}

@@ -451,6 +451,47 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     assert_eq!(info["initialblockdownload"], false, "{info}");
     assert_eq!(info["verificationprogress"], 1.0, "{info}");
 
+    // The operator invalidates block 2: the chain goes back to block 1,
+    // where the stale block (same parent) is now the best valid branch.
+    let tip = rpc.call("getbestblockhash", json!([])).await;
+    let second = rpc.call("getblockhash", json!([2])).await;
+    let r = rpc.call("invalidateblock", json!([second.clone()])).await;
+    assert!(r.is_null(), "{r}");
+    assert_eq!(rpc.call("getblockcount", json!([])).await, 2);
+    assert_eq!(
+        rpc.call("getbestblockhash", json!([])).await,
+        stale.hash().to_string()
+    );
+    let tips = rpc.call("getchaintips", json!([])).await;
+    assert_eq!(
+        tips,
+        json!([
+            { "height": 3, "hash": tip, "branchlen": 2, "status": "invalid" },
+            { "height": 2, "hash": stale.hash().to_string(), "branchlen": 0, "status": "active" },
+        ])
+    );
+    // Blocks of the invalidated branch offered again are refused.
+    let again = rpc.call("getblock", json!([tip.clone(), 0])).await;
+    assert_eq!(
+        rpc.call("submitblock", json!([again])).await,
+        "duplicate-invalid"
+    );
+    // Unknown blocks and the genesis block are refused with Core's codes.
+    let e = rpc
+        .call_err("invalidateblock", json!([Hash::ZERO.to_string()]))
+        .await;
+    assert_eq!(e["code"], -5, "{e}");
+    let genesis = rpc.call("getblockhash", json!([0])).await;
+    let e = rpc.call_err("invalidateblock", json!([genesis])).await;
+    assert_eq!(e["code"], -8, "{e}");
+    let e = rpc.call_err("reconsiderblock", json!(["zz"])).await;
+    assert_eq!(e["code"], -8, "{e}");
+    // Reconsidered: the longer branch is valid again and comes back.
+    let r = rpc.call("reconsiderblock", json!([second])).await;
+    assert!(r.is_null(), "{r}");
+    assert_eq!(rpc.call("getbestblockhash", json!([])).await, tip);
+    assert_eq!(rpc.call("getblockcount", json!([])).await, 3);
+
     // Tampered submissions get BIP 22 reasons.
     // Without the segwit rule the template is refused (such a miner would
     // hash each transaction's full data into the tree).

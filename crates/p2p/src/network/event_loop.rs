@@ -325,6 +325,11 @@ impl<C: ChainAccess> Net<C> {
             Command::Census(reply) => {
                 let _ = reply.send(self.census());
             }
+            Command::Resync => {
+                tracing::info!("download restarted from the chain's tip");
+                self.syncer.restart();
+                self.drive_sync();
+            }
         }
     }
 

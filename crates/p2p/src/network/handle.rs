@@ -32,6 +32,8 @@ pub(super) enum Command {
     Disconnect(PeerId),
     /// Counts what the event loop keeps per peer.
     Census(tokio::sync::oneshot::Sender<PeerStateCounts>),
+    /// The download starts over from the chain's tip.
+    Resync,
 }
 
 /// Why the node's request to the network was refused.
@@ -120,6 +122,17 @@ impl Handle {
         let id = self.other_peer(peer)?;
         self.tx
             .send(Command::Disconnect(id))
+            .map_err(|_| HandleError::Stopped)
+    }
+
+    /// Starts the download over from the chain's tip, forgetting what it
+    /// queued and handed to the chain: for when the chain's view of which
+    /// blocks it takes changed without a block arriving (an operator's
+    /// `invalidateblock` or `reconsiderblock`). Blocks the chain refused
+    /// as invalidated and now takes are asked for again.
+    pub fn resync(&self) -> Result<(), HandleError> {
+        self.tx
+            .send(Command::Resync)
             .map_err(|_| HandleError::Stopped)
     }
 

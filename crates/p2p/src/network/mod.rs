@@ -169,6 +169,13 @@ pub trait ChainAccess: Send + Sync + 'static {
             (h, work)
         })
     }
+    /// Whether the chain refuses block `hash` by its operator's choice
+    /// (`invalidateblock` on it or an ancestor): the download does not
+    /// follow headers through it, and a peer that shows them is not at
+    /// fault. By default none.
+    fn refused(&self, _hash: &Hash) -> bool {
+        false
+    }
     /// Main-chain headers after the first locator hash on the main chain.
     fn headers_after(&self, locator: &[Hash], max: usize) -> Vec<Header>;
     /// A stored block.

@@ -52,6 +52,10 @@ impl<C: ChainAccess> ChainView for View<'_, C> {
     fn header_work(&self, header: &luminex_primitives::Header) -> Option<[u8; 32]> {
         self.0.header_work(header)
     }
+
+    fn refused(&self, hash: &Hash) -> bool {
+        self.0.refused(hash)
+    }
 }
 
 /// Where a block being imported came from.

@@ -184,10 +184,18 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         // Where the first one attaches: a header in the tree or a block the
         // chain has.
         let mut last: Option<Tip> = None;
+        // Headers through a block the operator refused are not followed:
+        // the answer ends before the first, and the claim it backs is
+        // passed over until the peer claims more (no fault of its own).
+        let mut refused = false;
         if let Some(first) = headers.first() {
             let prev = first.prev_hash();
             if self.tree.is_invalid(&prev) {
                 return Err(Fault::InvalidChain);
+            }
+            if chain.refused(&prev) {
+                self.pass_over_claim(peer);
+                return Ok(());
             }
             let parent = self.tree.get(&prev).or_else(|| {
                 chain.known(&prev).map(|(height, work)| Tip {
@@ -212,6 +220,10 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                 let hash = h.hash();
                 if self.tree.is_invalid(&hash) {
                     return Err(Fault::InvalidChain);
+                }
+                if chain.refused(&hash) {
+                    refused = true;
+                    break;
                 }
                 let known = chain.known(&hash);
                 let tip = match known {
@@ -252,6 +264,11 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
                 }
                 last = Some(tip);
             }
+            if refused {
+                self.record_best(peer, last);
+                self.pass_over_claim(peer);
+                return Ok(());
+            }
             if last.is_none_or(|l| l.hash != headers[headers.len() - 1].hash()) {
                 self.record_best(peer, last);
                 return Ok(());
@@ -270,6 +287,15 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
         st.disprove();
         self.sweep_due = true;
         Err(Fault::Unbacked)
+    }
+
+    /// A peer's claim rests on a branch the operator refused: passed over
+    /// until it claims more, as an unbacked claim, without a fault.
+    fn pass_over_claim(&mut self, peer: &P) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.disprove();
+        }
+        self.sweep_due = true;
     }
 
     /// Peers whose best header was among `gone` (forgotten by the tree)

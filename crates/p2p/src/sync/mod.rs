@@ -92,6 +92,11 @@ pub trait ChainView {
     /// The work a header adds to its branch, if it passes the chain's
     /// context-free header check (its proof of work); `None` if it fails.
     fn header_work(&self, header: &Header) -> Option<[u8; 32]>;
+    /// Whether the chain refuses the block by its operator's choice
+    /// ([`crate::network::ChainAccess::refused`]). By default none.
+    fn refused(&self, _hash: &Hash) -> bool {
+        false
+    }
 }
 
 /// Why a peer's answer is refused (the peer is at fault).
@@ -691,6 +696,25 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
     /// and downloaded again along the best branch that remains.
     pub fn reset(&mut self) {
         self.clear_queue();
+        self.serves_due = true;
+    }
+
+    /// The chain's view of which blocks it takes changed (an operator's
+    /// `invalidateblock` or `reconsiderblock`): the download starts over —
+    /// the queue, the headers held and what each peer's headers have shown
+    /// go, every peer's claim is believed again, and headers are asked for
+    /// anew from the chain's tip. The blocks the download found invalid
+    /// are forgotten too: a reconsidered block may be one (the chain still
+    /// refuses those it has marked, and the download learns them again).
+    pub fn restart(&mut self) {
+        self.clear_queue();
+        self.tree.forget_headers();
+        for st in self.peers.values_mut() {
+            st.forget_best();
+            st.serves = 0;
+            st.disproved = None;
+        }
+        self.sweep_due = true;
         self.serves_due = true;
     }
 

@@ -246,6 +246,14 @@ impl HeaderTree {
         out
     }
 
+    /// Forgets every header held and the blocks found invalid.
+    pub fn forget_headers(&mut self) {
+        self.nodes.clear();
+        self.best = None;
+        self.invalid.clear();
+        self.invalid_set.clear();
+    }
+
     /// A block proved invalid: it and every header descending from it go,
     /// and are refused from now on. Returns the headers removed.
     pub fn invalidate(&mut self, hash: &Hash) -> HashSet<Hash> {

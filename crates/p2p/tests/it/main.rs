@@ -9,6 +9,7 @@ mod listen;
 mod memchain;
 mod multisync;
 mod net;
+mod refused;
 mod sim;
 mod slots;
 mod tree_room;

@@ -449,6 +449,7 @@ pub(super) fn connect_batch(
                 height,
                 chain_work,
                 invalid: false,
+                invalidated: false,
             },
         );
         store_body(&mut b, block, &hash, &c.wtxids);

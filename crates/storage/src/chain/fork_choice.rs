@@ -234,7 +234,7 @@ impl ChainStore {
             let index = self.index.read();
             if let Some(rec) = index.headers.get(&hash) {
                 if rec.invalid {
-                    return Err(BlockError::KnownInvalid.into());
+                    return Err(known_invalid(&hash, rec));
                 }
                 // Stored but off the main chain (it was disconnected) and
                 // now extending the tip: connect it again.
@@ -265,7 +265,7 @@ impl ChainStore {
             }
             match index.headers.get(&block.header.prev_hash()) {
                 None => None,
-                Some(p) if p.invalid => return Err(BlockError::KnownInvalid.into()),
+                Some(p) if p.invalid => return Err(known_invalid(&block.header.prev_hash(), p)),
                 Some(p) => Some(*p),
             }
         };
@@ -310,6 +310,7 @@ impl ChainStore {
             height: parent.height + 1,
             chain_work: parent.chain_work.saturating_add(work),
             invalid: false,
+            invalidated: false,
         };
         if block.header.prev_hash() == tip.hash {
             match self.connect_tip(incoming, record, certificate, cache, false) {
@@ -326,7 +327,7 @@ impl ChainStore {
                     // on such a copy too, so the body is held against its
                     // header before the header is condemned.
                     if !e.is_mutation() && luminex_ledger::body_matches_header(block, &self.spec) {
-                        self.mark_invalid(&hash, record)?;
+                        self.mark_invalid(&hash, record, false)?;
                     }
                     return Err(e.into());
                 }
@@ -387,9 +388,10 @@ impl ChainStore {
                     .read()
                     .headers
                     .get(&hash)
-                    .is_some_and(|r| r.invalid);
-                if invalid {
-                    return Err(BlockError::KnownInvalid.into());
+                    .filter(|r| r.invalid)
+                    .copied();
+                if let Some(r) = invalid {
+                    return Err(known_invalid(&hash, &r));
                 }
             }
         }
@@ -404,7 +406,21 @@ impl ChainStore {
         cache: &SigCache,
         acc: &mut Accepted,
     ) -> Result<Vec<(Hash, BlockError)>, ChainError> {
+        self.activate_best_chain_with(cache, acc, false)
+    }
+
+    /// [`ChainStore::activate_best_chain`]; with `skip_unreachable`, a
+    /// branch the chain will not switch to (it forks below the final block
+    /// or deeper than the limit) is passed over for the next best, instead
+    /// of ending the search with that refusal.
+    pub(super) fn activate_best_chain_with(
+        &self,
+        cache: &SigCache,
+        acc: &mut Accepted,
+        skip_unreachable: bool,
+    ) -> Result<Vec<(Hash, BlockError)>, ChainError> {
         let mut failed = Vec::new();
+        let mut unreachable: std::collections::HashSet<Hash> = Default::default();
         loop {
             let tip = self.tip();
             let best = {
@@ -412,14 +428,33 @@ impl ChainStore {
                 index
                     .headers
                     .iter()
-                    .filter(|(_, r)| !r.invalid && r.chain_work > tip.chain_work)
+                    .filter(|(h, r)| {
+                        !r.invalid && r.chain_work > tip.chain_work && !unreachable.contains(*h)
+                    })
                     .max_by(|a, b| a.1.chain_work.cmp(&b.1.chain_work).then(b.0.cmp(a.0)))
                     .map(|(h, _)| *h)
             };
             let Some(best) = best else {
                 return Ok(failed);
             };
-            match self.reorganize(best, cache, acc)? {
+            let switched = match self.reorganize(best, cache, acc) {
+                Err(ChainError::ReorgTooDeep { .. } | ChainError::Finalized { .. })
+                    if skip_unreachable =>
+                {
+                    // Its whole branch down to the main chain is as far.
+                    let index = self.index.read();
+                    let mut cur = best;
+                    while let Some(r) = index.headers.get(&cur) {
+                        if index.on_main(&cur, r.height) || !unreachable.insert(cur) {
+                            break;
+                        }
+                        cur = r.header.prev_hash();
+                    }
+                    continue;
+                }
+                r => r?,
+            };
+            match switched {
                 None => return Ok(failed),
                 // A block of that branch was invalid: it is marked; try the next best.
                 Some((block, e)) => {
@@ -536,7 +571,7 @@ impl ChainStore {
             );
         }
         if let Some((hash, record, e)) = result {
-            self.mark_invalid(&hash, record)?;
+            self.mark_invalid(&hash, record, false)?;
             // Back to the old chain, which was valid.
             self.restore_branch(fork_height, &disconnected, cache)?;
             return Ok(Some((hash, e)));
@@ -594,19 +629,36 @@ impl ChainStore {
         Ok(())
     }
 
+    /// Marks block `hash` (whose record is `record`) invalid, on disk and
+    /// in the index with its descendants: it failed validation, or
+    /// `by_operator` invalidated it.
     pub(super) fn mark_invalid(
         &self,
         hash: &Hash,
         mut record: HeaderRecord,
+        by_operator: bool,
     ) -> Result<(), ChainError> {
         record.invalid = true;
+        record.invalidated = by_operator;
         let mut b = Batch::new();
         b.put(HEADERS, hash, &record);
         self.commit(b)?;
         let mut index = self.index.write();
         index.headers.insert(*hash, record);
+        index.roots.insert(*hash, record.invalidated);
         // Descendants are invalid too.
         index.invalidate_descendants(&[*hash]);
         Ok(())
+    }
+}
+
+/// The refusal of a block because `hash` (the block, or its parent), whose
+/// record is `record`, is marked invalid: no peer's fault when only the
+/// operator's choice marked it.
+fn known_invalid(hash: &Hash, record: &HeaderRecord) -> ChainError {
+    if record.invalidated {
+        ChainError::Invalidated(*hash)
+    } else {
+        BlockError::KnownInvalid.into()
     }
 }

@@ -9,6 +9,10 @@ use std::collections::HashSet;
 pub(super) struct Index {
     pub(super) headers: HashMap<Hash, HeaderRecord>,
     pub(super) main: Vec<Hash>,
+    /// The blocks marked invalid on disk (their descendants are marked
+    /// only here): `true` for those the operator invalidated, `false` for
+    /// those that failed validation.
+    pub(super) roots: HashMap<Hash, bool>,
 }
 
 impl Index {
@@ -17,9 +21,31 @@ impl Index {
     }
 
     /// Marks every descendant of the `invalid` blocks invalid. Only the
-    /// block that failed is marked on disk; its descendants are marked
-    /// here, when it fails and again at every open.
+    /// block that failed (or that the operator invalidated) is marked on
+    /// disk; its descendants are marked here, when it is marked and again
+    /// at every open. A descendant is invalid only by the operator's choice
+    /// when every marked block on its way back is.
     pub(super) fn invalidate_descendants(&mut self, invalid: &[Hash]) {
+        let children = self.children();
+        for root in invalid {
+            let Some(by_operator) = self.headers.get(root).map(|r| r.invalidated) else {
+                continue;
+            };
+            let mut frontier = vec![*root];
+            while let Some(h) = frontier.pop() {
+                for c in children.get(&h).into_iter().flatten() {
+                    if let Some(r) = self.headers.get_mut(c) {
+                        r.invalidated = by_operator && (!r.invalid || r.invalidated);
+                        r.invalid = true;
+                        frontier.push(*c);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each known block's children.
+    fn children(&self) -> HashMap<Hash, Vec<Hash>> {
         let mut children: HashMap<Hash, Vec<Hash>> = HashMap::new();
         for (hash, r) in &self.headers {
             children
@@ -27,15 +53,44 @@ impl Index {
                 .or_default()
                 .push(*hash);
         }
-        let mut frontier = invalid.to_vec();
+        children
+    }
+
+    /// Marks the blocks again from [`Index::roots`] alone, after marks
+    /// were cleared.
+    pub(super) fn recompute_invalid(&mut self) {
+        for (hash, r) in self.headers.iter_mut() {
+            let root = self.roots.get(hash);
+            r.invalid = root.is_some();
+            r.invalidated = root.copied().unwrap_or(false);
+        }
+        let roots: Vec<Hash> = self.roots.keys().copied().collect();
+        self.invalidate_descendants(&roots);
+    }
+
+    /// Block `hash`, its known ancestors and its known descendants.
+    pub(super) fn lineage(&self, hash: &Hash) -> Vec<Hash> {
+        let mut out = vec![*hash];
+        let mut cur = *hash;
+        while let Some(r) = self.headers.get(&cur) {
+            if r.height == 0 {
+                break;
+            }
+            cur = r.header.prev_hash();
+            if !self.headers.contains_key(&cur) {
+                break;
+            }
+            out.push(cur);
+        }
+        let children = self.children();
+        let mut frontier = vec![*hash];
         while let Some(h) = frontier.pop() {
             for c in children.get(&h).into_iter().flatten() {
-                if let Some(r) = self.headers.get_mut(c) {
-                    r.invalid = true;
-                    frontier.push(*c);
-                }
+                out.push(*c);
+                frontier.push(*c);
             }
         }
+        out
     }
 }
 
@@ -123,6 +178,16 @@ impl ChainStore {
             .get(hash)
             .filter(|r| !r.invalid)
             .map(|r| r.height)
+    }
+
+    /// Whether block `hash` is invalid only by the operator's choice
+    /// (`invalidateblock` on it or an ancestor): refused, nobody's fault.
+    pub fn is_invalidated(&self, hash: &Hash) -> bool {
+        self.index
+            .read()
+            .headers
+            .get(hash)
+            .is_some_and(|r| r.invalid && r.invalidated)
     }
 
     /// The tips of every branch the index knows, as Bitcoin Core's

@@ -6,6 +6,7 @@
 //! * `index`: the in-memory header index and the main chain by height;
 //! * `fork_choice`: accepting blocks, orphans, side branches and
 //!   reorganisations;
+//! * `invalidate`: the operator's `invalidateblock` and `reconsiderblock`;
 //! * `commit`: connecting and disconnecting the tip, one batch each;
 //! * `query`: reads of blocks, transactions, coins and address data;
 //! * `consistency`: replaying the chain to check what is stored;
@@ -19,6 +20,7 @@ mod commit;
 mod consistency;
 mod fork_choice;
 mod index;
+mod invalidate;
 mod query;
 mod recent;
 mod staking;
@@ -113,6 +115,13 @@ pub enum ChainError {
     /// The genesis block cannot be disconnected.
     #[error("cannot disconnect the genesis block")]
     Genesis,
+    /// No block of that hash is known.
+    #[error("block {0} is not known")]
+    UnknownBlock(Hash),
+    /// The block, or one it builds on, was invalidated by the operator
+    /// (`invalidateblock`); `reconsiderblock` undoes it.
+    #[error("block {0} was invalidated by the operator")]
+    Invalidated(Hash),
     /// A better branch forks deeper than the spec allows; it is ignored.
     #[error("refusing a reorganisation {depth} blocks deep (the limit is {max})")]
     ReorgTooDeep {
@@ -209,6 +218,18 @@ pub struct Accepted {
     pub disconnected: Vec<Arc<Block>>,
     /// Signatures verified while connecting (cache hits excluded).
     pub verified_signatures: usize,
+}
+
+impl Accepted {
+    /// Nothing changed (yet).
+    pub(super) fn nothing() -> Accepted {
+        Accepted {
+            status: AcceptStatus::Duplicate,
+            connected: vec![],
+            disconnected: vec![],
+            verified_signatures: 0,
+        }
+    }
 }
 
 /// A block on its way to [`ChainStore`] through an import pipeline (sync,
@@ -533,12 +554,13 @@ impl ChainStore {
         // Only a block that failed is marked on disk: without this, a
         // branch through it would be tried again at every open (and its
         // descendants accepted as valid side blocks).
-        let invalid: Vec<Hash> = index
+        index.roots = index
             .headers
             .iter()
             .filter(|(_, r)| r.invalid)
-            .map(|(h, _)| *h)
+            .map(|(h, r)| (*h, r.invalidated))
             .collect();
+        let invalid: Vec<Hash> = index.roots.keys().copied().collect();
         index.invalidate_descendants(&invalid);
         for (h, hash) in kv.scan(HEIGHTS, &[], None, false, usize::MAX)? {
             if h != index.main.len() as u64 {

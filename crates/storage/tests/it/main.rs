@@ -9,6 +9,7 @@ mod faults;
 mod fork_choice;
 mod forks;
 mod indexes;
+mod invalidate;
 mod journal;
 mod preverify;
 mod read_errors;

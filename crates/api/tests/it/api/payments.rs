@@ -116,15 +116,38 @@ async fn create_sign_and_broadcast_a_payment() {
             StatusCode::BAD_REQUEST,
             "bad-json",
         ),
+        // Amounts that are no amount: bad amounts, not unreadable JSON.
         (
             format!(r#"{{"from":"{from}","to":"{to}","amount":-5}}"#),
             StatusCode::BAD_REQUEST,
-            "bad-json",
+            "bad-amount",
         ),
         (
-            format!(r#"{{"from":"{from}","to":"{to}","amount":99999999999999999999}}"#),
+            format!(r#"{{"from":"{from}","to":"{to}","amount":1.5}}"#),
             StatusCode::BAD_REQUEST,
-            "bad-json",
+            "bad-amount",
+        ),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":true}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad-amount",
+        ),
+        // Amounts past the largest there is, however written: too large,
+        // not malformed.
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":99999999999999999999}}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad-amount",
+        ),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":1000000000000000001}}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad-amount",
+        ),
+        (
+            format!(r#"{{"from":"{from}","to":"{to}","amount":"99999999999"}}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad-amount",
         ),
         (
             format!(r#"{{"from":"{from}","to":"{to}","amount":"1.000000001"}}"#),

@@ -304,10 +304,11 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         let verbose = opt_bool(&p, 1, "verbose")?.unwrap_or(true);
         let mut v = header_json(&c.node, &hash)?;
         if verbose {
-            // The header record keeps no count: read from the block (left
-            // out for a header whose block is not held).
-            if let Ok(Some(block)) = c.node.chain.block(&hash) {
-                v["nTx"] = json!(block.txs.len());
+            // From the stored body's list of transaction ids, without
+            // reading the transactions (left out for a header whose block
+            // is not held).
+            if let Ok(Some(n)) = c.node.chain.tx_count(&hash) {
+                v["nTx"] = json!(n);
             }
             Ok(v)
         } else {
@@ -701,6 +702,7 @@ fn staking_info(node: &Node) -> Value {
         json!({
             "enabled": true,
             "height": height,
+            "accounts": s.account_count(),
             "min_stake": coins(p.min_stake.base()),
             "unbonding_blocks": p.unbonding_blocks,
             "require_account_creation": p.require_account_creation,

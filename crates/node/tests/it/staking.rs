@@ -180,6 +180,12 @@ fn stake_delegate_and_unstake_from_the_cli() {
     // from genesis.
     assert_eq!(info["total_bonded"], 4.0, "{info}");
     assert_eq!(info["validators"], 2, "{info}");
+    // As `GET /staking`: the accounts created (none on this chain).
+    assert_eq!(
+        info["accounts"],
+        get(port, "/staking")["accounts"],
+        "{info}"
+    );
 
     run(&[
         "wallet",

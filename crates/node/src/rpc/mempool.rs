@@ -278,7 +278,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     });
     reg(m, "decoderawtransaction", &["hexstring"], |c, p| {
         let tx = raw_tx(p.first())?;
-        let mut v = super::chain::tx_json(&c.node, &tx, None);
+        let mut v = super::shapes::tx_json(&c.node, &tx, None);
         if let Some(o) = v.as_object_mut() {
             // Core's decoding carries no hex of the transaction given.
             o.remove("hex");

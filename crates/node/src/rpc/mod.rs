@@ -1,7 +1,8 @@
 //! Bitcoin Core-compatible JSON-RPC for mining software and tools.
 //!
 //! Methods are a `jsonrpsee` [`RpcModule`], grouped by what they work on:
-//! [`chain`] (blocks, transactions, the UTXO set, indexes), [`mempool`],
+//! [`chain`] (blocks, transactions, the UTXO set, indexes; their JSON
+//! shapes in [`shapes`]), [`mempool`],
 //! [`network`] (peers, uptime, stop), [`mining`] (proof of work only),
 //! [`util`] (addresses), [`verdicts`] (`invalidateblock`,
 //! `reconsiderblock`) and [`help`]; [`transport`] is an axum handler on its
@@ -17,6 +18,7 @@ pub mod help;
 pub mod mempool;
 pub mod mining;
 pub mod network;
+pub mod shapes;
 pub mod stats;
 pub mod transport;
 pub mod util;

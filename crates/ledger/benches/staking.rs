@@ -208,20 +208,24 @@ fn bench(c: &mut Criterion) {
             )
             .expect("a valid block");
         }
-        let block = signed_block(50, set.len());
-        g.bench_function(format!("block-signed-by-all/{validators}"), |b| {
-            b.iter_batched(
-                || s.clone(),
-                |mut s| {
-                    let undo = s
-                        .apply_block_with(&block, &txid, 50, fees, &spec, Some(&set))
-                        .expect("a valid block");
-                    let w = s.writes(&undo);
-                    (s, w)
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        // Connecting `block` at `height` to the state as it is, and the
+        // entry writes.
+        let mut connect = |name: &str, block: &Block, height: u64, s: &StakingState| {
+            g.bench_function(format!("{name}/{validators}"), |b| {
+                b.iter_batched(
+                    || s.clone(),
+                    |mut s| {
+                        let undo = s
+                            .apply_block_with(block, &txid, height, fees, &spec, Some(&set))
+                            .expect("a valid block");
+                        let w = s.writes(&undo);
+                        (s, w)
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        };
+        connect("block-signed-by-all", &signed_block(50, set.len()), 50, &s);
         for h in 50..100 {
             s.apply_block_with(
                 &signed_block(h, set.len()),
@@ -241,19 +245,7 @@ fn bench(c: &mut Criterion) {
             .released
             .len();
         println!("{validators} validators: the boundary pays {paid} outputs");
-        g.bench_function(format!("boundary-payout/{validators}"), |b| {
-            b.iter_batched(
-                || s.clone(),
-                |mut s| {
-                    let undo = s
-                        .apply_block_with(&boundary, &txid, 100, fees, &spec, Some(&set))
-                        .expect("a valid block");
-                    let w = s.writes(&undo);
-                    (s, w)
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        connect("boundary-payout", &boundary, 100, &s);
     }
     g.finish();
 }

@@ -246,24 +246,32 @@ fn a_reconsidered_block_that_failed_as_a_new_tip_is_forgotten_and_checked_again(
     ));
 }
 
+/// A base of 2 blocks, A of `a` and B of `b` (at most `a`) on a store
+/// with reorganisations of at most `depth`: B's blocks each arrive after
+/// A's of the same height, so they are stored as side blocks while they
+/// are within the limit. A's blocks past B's are not accepted yet.
+fn interleaved(a: usize, b: usize, depth: u64) -> (Fork, luminex_storage::ChainStore) {
+    let mut f = Fork::new(2, a, b);
+    f.spec.max_reorg_depth = depth;
+    let now = f.now();
+    let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    for i in 0..b {
+        accept_all(&store, &f.a[i..=i], now);
+        let r = accept_all(&store, &f.b[i..=i], now);
+        assert_eq!(r[0].status, AcceptStatus::SideBranch);
+    }
+    (f, store)
+}
+
 /// Invalidating a block succeeds once the mark is written, even when the
 /// best valid branch left is one the chain will not switch to (it forks
 /// below the final block): the chain stays at the parent and the call
 /// says what it disconnected.
 #[test]
 fn an_invalidation_whose_best_branch_is_below_the_final_block_stays_at_the_parent() {
-    let mut f = Fork::new(2, 5, 3);
-    f.spec.max_reorg_depth = 3;
+    let (f, store) = interleaved(5, 3, 3);
     let now = f.now();
-    let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
-    accept_all(&store, &f.base, now);
-    // B's blocks arrive each after A's of the same height: side blocks,
-    // stored while they are within the reorganisation limit.
-    for i in 0..3 {
-        accept_all(&store, &f.a[i..=i], now);
-        let r = accept_all(&store, &f.b[i..=i], now);
-        assert_eq!(r[0].status, AcceptStatus::SideBranch);
-    }
     accept_all(&store, &f.a[3..], now);
     assert_on(&store, &f.chain_of(&f.a));
     // Without a[2] the tip is a[1] (height 4, the final block), and B
@@ -289,17 +297,8 @@ fn an_invalidation_whose_best_branch_is_below_the_final_block_stays_at_the_paren
 /// for a lighter one forking above it.
 #[test]
 fn an_invalidation_moves_to_the_best_branch_the_chain_can_reach() {
-    let mut f = Fork::new(2, 5, 4);
-    f.spec.max_reorg_depth = 4;
+    let (f, store) = interleaved(5, 4, 4);
     let now = f.now();
-    let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
-    accept_all(&store, &f.base, now);
-    // B (forking at the base, height 2) stored beside A, block by block.
-    for i in 0..4 {
-        accept_all(&store, &f.a[i..=i], now);
-        let r = accept_all(&store, &f.b[i..=i], now);
-        assert_eq!(r[0].status, AcceptStatus::SideBranch);
-    }
     // D: one block on a[1] (height 4), beside a[2].
     let mut on_a1 = f.chain_of(&f.a[..2]);
     let d = extend(&mut on_a1, &keys(), 1, 5_000);

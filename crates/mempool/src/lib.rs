@@ -383,6 +383,12 @@ impl Mempool {
             height,
         };
         let inputs = check_tx_inputs(&c.tx, c.size, &view, height, &self.spec)?;
+        // A fee that with the block's subsidy passes the largest amount:
+        // no block can carry it (its coinbase allowance overflows), so it
+        // would wait in the pool for ever.
+        if self.spec.subsidy(height).checked_add(inputs.fee).is_err() {
+            return Err(MempoolError::Invalid(TxError::OutputOverflow));
+        }
         // Before any signature is verified, and under the shared lock: a
         // refused chain costs little to send again.
         self.check_chain_limits(&c.tx)?;
@@ -736,11 +742,22 @@ impl Mempool {
             }
             entries = kept;
         }
-        let fees = Amount::sum(entries.iter().map(|e| e.fee)).map_err(|_| BlockError::Tx {
-            index: 0,
-            txid: Hash::ZERO,
-            error: TxError::OutputOverflow,
-        })?;
+        // The fees with the subsidy stay within the largest amount (a block
+        // whose coinbase allowance overflows is invalid): a transaction that
+        // would pass it waits for a later block, and its descendants with it.
+        let subsidy = self.spec.subsidy(height);
+        let mut fees = Amount::ZERO;
+        let mut left_out: HashSet<Hash> = HashSet::new();
+        entries.retain(|e| {
+            let total = fees.checked_add(e.fee).ok();
+            let fits = total.is_some_and(|t| subsidy.checked_add(t).is_ok());
+            if !fits || e.tx.inputs.iter().any(|i| left_out.contains(&i.txid)) {
+                left_out.insert(e.txid);
+                return false;
+            }
+            fees = total.unwrap_or(fees);
+            true
+        });
         // Subsidy plus fees, or nothing where the staking state collects
         // them for the epoch's rewards (ADR 0038).
         let reward_amount = self

@@ -651,7 +651,8 @@ impl Node {
                 self.announce_accepted(&block, &acc, Some(&announced));
                 Ok(block)
             }
-            Err(ChainError::Invalid(BlockError::Tx { txid, error, .. })) => {
+            // Past the coinbase (index 0, which is not the pool's).
+            Err(ChainError::Invalid(BlockError::Tx { index, txid, error })) if index > 0 => {
                 // A pool transaction became invalid (it should not happen):
                 // drop it so the next block succeeds.
                 tracing::warn!(%txid, %error, "dropping invalid mempool transaction");

@@ -490,3 +490,58 @@ fn test_accept_decides_as_admission_and_changes_nothing() {
     let held: Vec<_> = pool.entries().map(|e| e.txid).collect();
     assert_eq!(held, vec![txs[2].txid(), txs[1].txid()]);
 }
+
+/// Fees that with a block's subsidy would pass the largest amount: a
+/// transaction whose fee alone does is refused (no block could carry it);
+/// two whose fees do together go into different blocks, a child with the
+/// parent left out. (A block template once summed them, and every block
+/// built from it was invalid.)
+#[test]
+fn fees_past_the_largest_amount_are_refused_or_wait_for_another_block() {
+    let (mut chain, ks, mut pool) = setup(1);
+    let h = chain.height() + 1;
+    let coin = |n: u8, amount: u64| {
+        (
+            OutPoint {
+                txid: luminex_primitives::Hash([n; 32]),
+                vout: 0,
+            },
+            Coin {
+                output: to_key(amount, &ks[0]),
+                height: 0,
+                is_coinbase: false,
+            },
+        )
+    };
+    let max = Amount::MAX.base();
+    let (whole, a, b) = (coin(1, max), coin(2, max / 5 * 3), coin(3, max / 5 * 3));
+    for c in [whole, a, b] {
+        chain.utxos.insert(c.0, c.1);
+    }
+    let e = pool
+        .accept(pay(&chain, &ks[0], whole, &ks[1], max - 1), &chain.utxos, h)
+        .unwrap_err();
+    assert_eq!(e, MempoolError::Invalid(TxError::OutputOverflow));
+    assert!(pool.is_empty());
+    // Half the largest amount each, with a child of the second.
+    let first = pay(&chain, &ks[0], a, &ks[1], max / 2);
+    let second = pay(&chain, &ks[0], b, &ks[2], max / 2);
+    let child = pay(&chain, &ks[2], out(&second, 0), &ks[3], 10_000);
+    for t in [&first, &second, &child] {
+        pool.accept(t.clone(), &chain.utxos, h).unwrap();
+    }
+    let (txs, fees) = pool.block_payload(h, lock_of(&ks[3]), &[]).unwrap();
+    assert_eq!(txs.len(), 2, "the coinbase and one of the two");
+    assert_eq!(fees, Amount::from_base(max / 2).unwrap());
+    let left_out = if txs[1].txid() == first.txid() {
+        &second
+    } else {
+        &first
+    };
+    assert!(txs.iter().all(|t| t.txid() != left_out.txid()));
+    assert!(txs.iter().all(|t| t.txid() != child.txid()));
+    let block = chain.build_block(txs[1..].to_vec(), fees);
+    if let Err(e) = chain.connect(block) {
+        panic!("a block of the template's transactions is valid: {e}");
+    }
+}

@@ -177,10 +177,18 @@ fn submit_block(node: &Node, params: Vec<Value>) -> RpcResult {
 }
 
 /// Builds, solves (on proof-of-work chains) and submits one block paying
-/// `lock`, as Bitcoin Core's `generatetoaddress`.
-fn generate_one(node: &Node, lock: Lock) -> Result<Hash, ErrorObjectOwned> {
+/// `lock`, as Bitcoin Core's `generatetoaddress`. Each block's coinbase
+/// carries the next template extranonce, so a block built again on the
+/// same parent in the same second (after `invalidateblock` of the tip) is
+/// a new block, not the one invalidated.
+fn generate_one(c: &RpcContext, lock: Lock) -> Result<Hash, ErrorObjectOwned> {
+    let node = &c.node;
+    let extranonce = c
+        .template_extranonce
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_le_bytes();
     let (mut block, _) = node
-        .block_template(lock)
+        .block_template_with(lock, &extranonce)
         .map_err(|e| err(codes::MISC, e.to_string()))?;
     if node.spec.pow.is_some() {
         let header = block.header.as_pow_mut().ok_or_else(|| {
@@ -303,7 +311,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             ));
         }
         let hashes = (0..n)
-            .map(|_| generate_one(&c.node, lock).map(|h| json!(h.to_string())))
+            .map(|_| generate_one(c, lock).map(|h| json!(h.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(json!(hashes))
     });

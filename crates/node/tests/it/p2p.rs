@@ -640,4 +640,14 @@ async fn an_invalidated_branch_is_refused_without_blame_and_rejoined_when_recons
     })
     .await;
     assert_eq!(node.peers().await, 1);
+
+    // The producer invalidates its tip and mines at once: a new block on
+    // the same parent (another extranonce), not the one invalidated.
+    assert!(producer
+        .rpc("invalidateblock", json!([tip.1.clone()]))
+        .await
+        .is_null());
+    let mined = producer.rpc("generatetoaddress", json!([1, addr])).await;
+    assert_ne!(mined[0], tip.1.as_str());
+    assert_eq!(producer.tip().await.0, 15);
 }

@@ -337,7 +337,7 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             .max(1)
     }
 
-    /// A peer reported its tip (in a status message or by announcing it).
+    /// A peer reported its tip in a status message.
     pub fn peer_status(&mut self, peer: P, height: u64, work: [u8; 32]) {
         let st = self.peers.entry(peer).or_insert_with(PeerState::new);
         if work > st.work {
@@ -351,6 +351,20 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             } else {
                 height.min(st.backed())
             };
+        } else {
+            // Less than it claimed before: it moved to a lighter branch (its
+            // operator invalidated a block). The new claim replaces the old
+            // and is believed afresh; what its headers showed of the branch
+            // it left is forgotten. Kept, the old claim would make every
+            // later request of its headers end "below the claim" (a fault)
+            // and hide the branch it follows now.
+            st.work = work;
+            st.height = height;
+            st.disproved = None;
+            st.forget_best();
+            st.serves = 0;
+            self.serves_due = true;
+            self.sweep_due = true;
         }
     }
 

@@ -100,3 +100,38 @@ fn headers_through_an_invalidated_block_are_not_followed_until_a_restart() {
         "the heavy branch's blocks, the once refused among them, are asked for once it is taken again"
     );
 }
+
+/// A peer whose claim falls (its operator invalidated a block: it follows
+/// a lighter branch now) is believed at its new claim: its headers of the
+/// lighter branch are followed, and are no fault for ending below the
+/// claim it made before.
+#[test]
+fn a_peer_whose_claim_falls_is_believed_at_its_new_claim() {
+    let g = crate::memchain::genesis();
+    let mut heavy = vec![g.clone()];
+    heavy.extend(branch(g.hash(), 20, 7));
+    let mut light = vec![g.clone()];
+    light.extend(branch(g.hash(), 10, 8));
+    let view = View {
+        refused: HashSet::new(),
+    };
+    let local = Local {
+        height: 0,
+        work: work(0),
+        locator: vec![g.hash()],
+    };
+    let mut s: Syncer<u32> = Syncer::new(SyncConfig::default());
+    s.peer_status(1, 20, work(80));
+    round(&mut s, &local, &view, &|_| heavy.clone());
+    // The peer now follows the light branch and says so.
+    s.peer_status(1, 10, work(40));
+    s.restart();
+    let mut asked = Vec::new();
+    for _ in 0..4 {
+        asked.extend(round(&mut s, &local, &view, &|_| light.clone()));
+    }
+    let light_hashes: HashSet<Hash> = light[1..].iter().map(Block::hash).collect();
+    let asked: Vec<Hash> = asked.into_iter().flat_map(|(_, h)| h).collect();
+    assert!(!asked.is_empty(), "the light branch is downloaded");
+    assert!(asked.iter().all(|h| light_hashes.contains(h)));
+}

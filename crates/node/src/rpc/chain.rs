@@ -99,10 +99,13 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             let verbosity = match p.get(1) {
                 None | Some(Value::Null) => 1,
                 Some(Value::Bool(b)) => u64::from(*b),
-                Some(v) => v
-                    .as_u64()
-                    .filter(|v| *v <= 2)
-                    .ok_or_else(|| err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2"))?,
+                // As Core: 0 or less is the hex, 2 or more the fullest.
+                Some(v) => v.as_i64().map(|n| n.clamp(0, 2) as u64).ok_or_else(|| {
+                    err(
+                        codes::TYPE,
+                        format!("verbosity: JSON value {v} is not of expected type number"),
+                    )
+                })?,
             };
             let block = c
                 .node
@@ -161,11 +164,9 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             let verbosity = match p.get(1) {
                 None | Some(Value::Null) => 0,
                 Some(Value::Bool(b)) => u64::from(*b),
-                Some(v) => match v.as_u64() {
-                    Some(n @ 0..=2) => n,
-                    Some(_) => {
-                        return Err(err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2"))
-                    }
+                // As Core: 0 or less is the hex, 2 or more the fullest.
+                Some(v) => match v.as_i64() {
+                    Some(n) => n.clamp(0, 2) as u64,
                     None => {
                         return Err(err(
                             codes::TYPE,
@@ -218,6 +219,10 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                 return Ok(json!(hex::encode(tx.encode())));
             }
             let mut v = tx_json(&c.node, &tx, block);
+            if in_block.is_some() {
+                // The block was checked to hold it on the main chain.
+                v["in_active_chain"] = json!(true);
+            }
             if verbosity == 2 {
                 match block {
                     Some((hash, height)) => {
@@ -568,14 +573,25 @@ mod tests {
             prevout["scriptPubKey"]["address"],
             node.spec.address(spent.output.lock).to_string()
         );
-        for bad in [
-            json!([txid, 3]),
+        let e = named(
+            &m,
+            "getrawtransaction",
             json!({"txid": txid, "verbose": 1, "verbosity": 1}),
-        ] {
-            let e = named(&m, "getrawtransaction", bad.clone()).await;
-            assert_eq!(e["error"]["code"], -8, "{bad}: {e}");
-        }
+        )
+        .await;
+        assert_eq!(e["error"]["code"], -8, "{e}");
+        // As Core: verbosity 0 or less is the hex, 2 or more the fullest.
+        let low = named(&m, "getrawtransaction", json!([txid, -1])).await;
+        assert_eq!(low["result"], hex::encode(tx.encode()), "{low}");
+        let high = named(&m, "getrawtransaction", json!([txid, 3])).await;
+        assert_eq!(high["result"], v["result"], "{high}");
         let hash = block.hash().to_string();
+        // With the block named, `in_active_chain`.
+        let inb = named(&m, "getrawtransaction", json!([txid, 1, hash])).await;
+        assert_eq!(inb["result"]["in_active_chain"], true, "{inb}");
+        assert!(v["result"].get("in_active_chain").is_none(), "{v}");
+        let low = named(&m, "getblock", json!([hash, -1])).await;
+        assert_eq!(low["result"], hex::encode(block.encode()), "{low}");
         let one = named(&m, "getblock", json!({"blockhash": hash, "verbose": true})).await;
         assert_eq!(one["result"]["tx"][1], txid, "{one}");
         let raw = named(&m, "getblock", json!({"blockhash": hash, "verbose": false})).await;

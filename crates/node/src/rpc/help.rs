@@ -116,6 +116,11 @@ pub const METHODS: &[(&str, &str, &str)] = &[
         "help ( \"command\" )",
         "This list, or one method's call and purpose.",
     ),
+    (
+        "Control",
+        "getrpcinfo",
+        "This call as the one in progress, and no log file (logs go to stderr).",
+    ),
     ("Control", "stop", "Stops the node, as SIGTERM does."),
     ("Control", "uptime", "Seconds since the node started."),
     (

@@ -326,20 +326,9 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
     });
     reg(m, "getmininginfo", &[], |c, _| {
         let tip = c.node.chain.tip();
-        // Hash rate from the work and time of the last 120 blocks.
-        let back = tip.height.min(120);
-        let hashps = c
-            .node
-            .chain
-            .hash_at(tip.height - back)
-            .ok()
-            .flatten()
-            .and_then(|h| c.node.chain.header(&h).ok().flatten())
-            .map(|old| {
-                let secs = tip.header.time().saturating_sub(old.header.time()).max(1);
-                to_f64(tip.chain_work.saturating_sub(old.chain_work)) / secs as f64
-            })
-            .unwrap_or(0.0);
+        // As Core: `getnetworkhashps` with its defaults (the last 120
+        // blocks at the tip; 0 without proof of work).
+        let hashps = network_hashps(&c.node, 120, -1)?;
         Ok(json!({
             "blocks": tip.height,
             "difficulty": tip.header.as_pow().map_or(0.0, |h| difficulty(h.bits)),
@@ -383,6 +372,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(v, json!(0));
+        // `getmininginfo` says the same (it once had its own figure).
+        let info: Value = m.call("getmininginfo", params_of(json!([]))).await.unwrap();
+        assert_eq!(info["networkhashps"], v, "{info}");
 
         let spec = luminex_ledger::ChainSpec::preset("qbtc").unwrap();
         let window = spec.pow.as_ref().unwrap().retarget_window;

@@ -67,6 +67,14 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             "timemillis": c.node.clock.now_millis(),
         }))
     });
+    // Core's shape; this server keeps no list of calls in progress or a
+    // log file of its own (logs go to stderr): the call itself, and "".
+    reg(m, "getrpcinfo", &[], |_, _| {
+        Ok(json!({
+            "active_commands": [{ "method": "getrpcinfo", "duration": 0 }],
+            "logpath": "",
+        }))
+    });
     reg(m, "getconnectioncount", &[], |c, _| {
         Ok(json!(c.node.net.get().map_or(0, |n| n.info().peers.len())))
     });

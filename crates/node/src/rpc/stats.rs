@@ -33,6 +33,7 @@ const STATS: &[&str] = &[
     "time",
     "total_out",
     "total_size",
+    "total_weight",
     "totalfee",
     "txs",
     "utxo_increase",
@@ -102,12 +103,18 @@ fn block_stats(node: &Node, hash: &Hash) -> RpcResult {
     let mut coins: HashMap<OutPoint, TxOut> =
         spent.into_iter().map(|(op, c)| (op, c.output)).collect();
     let (mut ins, mut outs, mut total_out, mut total_size) = (0u64, 0u64, 0u128, 0u64);
+    let mut total_weight = 0u64;
     let (mut fees, mut sizes, mut rates) = (Vec::new(), Vec::new(), Vec::new());
     for tx in &block.txs {
         let txid = tx.txid();
         outs += tx.outputs.len() as u64;
         if !tx.is_coinbase() {
             let size = tx.encoded_len() as u64;
+            // BIP 141's weight as `getblock` gives it: the bytes without
+            // the witness list three times more, the whole once.
+            let mut body = luminex_primitives::codec::Counter::default();
+            tx.encode_body(&mut body);
+            total_weight += body.0 as u64 * 3 + size;
             let inputs: u128 = tx
                 .inputs
                 .iter()
@@ -159,6 +166,7 @@ fn block_stats(node: &Node, hash: &Hash) -> RpcResult {
         "time": record.header.time(),
         "total_out": u64::try_from(total_out).unwrap_or(u64::MAX),
         "total_size": total_size,
+        "total_weight": total_weight,
         "totalfee": totalfee,
         "txs": block.txs.len(),
         "utxo_increase": outs as i64 - ins as i64,
@@ -288,6 +296,9 @@ mod tests {
         assert_eq!(s["medianfee"], fee);
         assert_eq!(s["ins"], tx.inputs.len());
         assert_eq!(s["total_size"], tx.encoded_len());
+        let mut body = luminex_primitives::codec::Counter::default();
+        tx.encode_body(&mut body);
+        assert_eq!(s["total_weight"], body.0 * 3 + tx.encoded_len(), "{s}");
         let rate = fee / tx.encoded_len() as u64;
         assert_eq!(
             s["feerate_percentiles"],

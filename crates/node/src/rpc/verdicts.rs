@@ -34,6 +34,13 @@ fn refusal(e: ChainError) -> ErrorObjectOwned {
             codes::INVALID_PARAMETER,
             "the genesis block cannot be invalidated",
         ),
+        // The store names the final block; the caller asked about another.
+        ChainError::Finalized { height, .. } => err(
+            codes::DATABASE,
+            format!(
+                "a final block cannot be invalidated: the chain is final up to height {height}"
+            ),
+        ),
         e => err(codes::DATABASE, e.to_string()),
     }
 }

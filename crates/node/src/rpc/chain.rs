@@ -99,13 +99,20 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             let verbosity = match p.get(1) {
                 None | Some(Value::Null) => 1,
                 Some(Value::Bool(b)) => u64::from(*b),
-                // As Core: 0 or less is the hex, 2 or more the fullest.
-                Some(v) => v.as_i64().map(|n| n.clamp(0, 2) as u64).ok_or_else(|| {
-                    err(
-                        codes::TYPE,
-                        format!("verbosity: JSON value {v} is not of expected type number"),
-                    )
-                })?,
+                // As Core: 0 or less is the hex; 3 (Core's transactions
+                // with their prevouts) is not served.
+                Some(v) => match v.as_i64() {
+                    Some(n) if n <= 2 => n.max(0) as u64,
+                    Some(_) => {
+                        return Err(err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2"))
+                    }
+                    None => {
+                        return Err(err(
+                            codes::TYPE,
+                            format!("verbosity: JSON value {v} is not of expected type number"),
+                        ))
+                    }
+                },
             };
             let block = c
                 .node

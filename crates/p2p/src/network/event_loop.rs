@@ -328,6 +328,11 @@ impl<C: ChainAccess> Net<C> {
             Command::Resync => {
                 tracing::info!("download restarted from the chain's tip");
                 self.syncer.restart();
+                // Their claims afresh, before any headers are asked.
+                let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+                for p in peers {
+                    self.ask_status(p);
+                }
                 self.drive_sync();
             }
         }

@@ -720,6 +720,10 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
     /// anew from the chain's tip. The blocks the download found invalid
     /// are forgotten too: a reconsidered block may be one (the chain still
     /// refuses those it has marked, and the download learns them again).
+    /// So are the peers' claims, until their next status (the caller asks
+    /// for it): a peer may have changed branch at the same moment (its own
+    /// operator's verdict), and headers asked under its old claim would
+    /// end below it — charged to an honest peer.
     pub fn restart(&mut self) {
         self.clear_queue();
         self.tree.forget_headers();
@@ -727,6 +731,8 @@ impl<P: Clone + Eq + StdHash + Ord> Syncer<P> {
             st.forget_best();
             st.serves = 0;
             st.disproved = None;
+            st.work = [0; 32];
+            st.height = 0;
         }
         self.sweep_due = true;
         self.serves_due = true;

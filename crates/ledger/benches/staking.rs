@@ -197,17 +197,21 @@ fn bench(c: &mut Criterion) {
         let fees = Amount::ZERO;
         // Half an epoch in which every member signed every block, then the
         // next such block: the steady cost of a block.
-        for h in 2..50 {
-            s.apply_block_with(
-                &signed_block(h, set.len()),
-                &txid,
-                h,
-                fees,
-                &spec,
-                Some(&set),
-            )
-            .expect("a valid block");
-        }
+        // Blocks at `heights` whose certificates every member signed.
+        let sign = |s: &mut StakingState, heights: std::ops::Range<u64>| {
+            for h in heights {
+                s.apply_block_with(
+                    &signed_block(h, set.len()),
+                    &txid,
+                    h,
+                    fees,
+                    &spec,
+                    Some(&set),
+                )
+                .expect("a valid block");
+            }
+        };
+        sign(&mut s, 2..50);
         // Connecting `block` at `height` to the state as it is, and the
         // entry writes.
         let mut connect = |name: &str, block: &Block, height: u64, s: &StakingState| {
@@ -226,17 +230,7 @@ fn bench(c: &mut Criterion) {
             });
         };
         connect("block-signed-by-all", &signed_block(50, set.len()), 50, &s);
-        for h in 50..100 {
-            s.apply_block_with(
-                &signed_block(h, set.len()),
-                &txid,
-                h,
-                fees,
-                &spec,
-                Some(&set),
-            )
-            .expect("a valid block");
-        }
+        sign(&mut s, 50..100);
         let boundary = signed_block(100, set.len());
         let paid = s
             .clone()

@@ -2,6 +2,7 @@
 //! chain's tips and state, and the optional indexes, in Bitcoin Core's
 //! shapes.
 
+use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
 use luminex_primitives::{Encode, OutPoint};
 use serde_json::{json, Value};
@@ -44,6 +45,24 @@ fn utxo_set_info(node: &Node) -> RpcResult {
         "total_amount_base": u64::try_from(total).unwrap_or(u64::MAX),
         "hash_serialized": hex::encode(h.finalize()),
     }))
+}
+
+/// A `verbosity` (or `verbose`) parameter read as Bitcoin Core reads it:
+/// `default` when absent, a boolean as 0 or 1, a number below 0 as 0 (the
+/// hex); above 2 as 2 with `clamp_high`, else refused (-8).
+fn verbosity(v: Option<&Value>, default: u64, clamp_high: bool) -> Result<u64, ErrorObjectOwned> {
+    match v {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(u64::from(*b)),
+        Some(v) => match v.as_i64() {
+            Some(n) if n <= 2 || clamp_high => Ok(n.clamp(0, 2) as u64),
+            Some(_) => Err(err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2")),
+            None => Err(err(
+                codes::TYPE,
+                format!("verbosity: JSON value {v} is not of expected type bool or number"),
+            )),
+        },
+    }
 }
 
 /// Registers the chain methods.
@@ -96,24 +115,8 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         &["blockhash", "verbosity|verbose"],
         |c, p| {
             let hash = param_hash(p.first().cloned(), "blockhash")?;
-            let verbosity = match p.get(1) {
-                None | Some(Value::Null) => 1,
-                Some(Value::Bool(b)) => u64::from(*b),
-                // As Core: 0 or less is the hex; 3 (Core's transactions
-                // with their prevouts) is not served.
-                Some(v) => match v.as_i64() {
-                    Some(n) if n <= 2 => n.max(0) as u64,
-                    Some(_) => {
-                        return Err(err(codes::INVALID_PARAMETER, "verbosity must be 0, 1 or 2"))
-                    }
-                    None => {
-                        return Err(err(
-                            codes::TYPE,
-                            format!("verbosity: JSON value {v} is not of expected type number"),
-                        ))
-                    }
-                },
-            };
+            // 3 (Core's transactions with their prevouts) is not served.
+            let verbosity = verbosity(p.get(1), 1, false)?;
             let block = c
                 .node
                 .chain
@@ -168,22 +171,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             let txid = param_hash(p.first().cloned(), "txid")?;
             // Core's verbosity (a boolean `verbose` before 25.0): 0 hex, 1
             // the object, 2 the object with the fee and each input's prevout.
-            let verbosity = match p.get(1) {
-                None | Some(Value::Null) => 0,
-                Some(Value::Bool(b)) => u64::from(*b),
-                // As Core: 0 or less is the hex, 2 or more the fullest.
-                Some(v) => match v.as_i64() {
-                    Some(n) => n.clamp(0, 2) as u64,
-                    None => {
-                        return Err(err(
-                            codes::TYPE,
-                            format!(
-                                "verbosity: JSON value {v} is not of expected type bool or number"
-                            ),
-                        ))
-                    }
-                },
-            };
+            let verbosity = verbosity(p.get(1), 0, true)?;
             // A block to look in, as Bitcoin Core's third parameter: it must be
             // known, and hold the transaction.
             let in_block = match p.get(2) {

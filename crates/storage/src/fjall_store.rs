@@ -78,6 +78,16 @@ const JOURNAL_CHECK_BYTES: u64 = 16 << 20;
 /// oldest (its minimum is 64 MiB).
 pub const MAX_JOURNAL_BYTES: u64 = 128 << 20;
 
+/// Journal past which a commit waits for the flushes it asked for
+/// ([`FjallStore::bound_journal`]): writes faster than the disk flushes
+/// would otherwise grow it as far as they go.
+const STALL_JOURNAL_BYTES: u64 = MAX_JOURNAL_BYTES + MAX_JOURNAL_BYTES / 2;
+
+/// Longest a commit waits for the journal to fall below
+/// [`STALL_JOURNAL_BYTES`]; past it the commit goes on (and says so), so a
+/// stuck flush slows the node down without stopping it.
+const JOURNAL_STALL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl FjallStore {
     /// Opens (or creates) the database at `path` with the default block
     /// cache ([`DEFAULT_CACHE_BYTES`]), recovering from the journal after a
@@ -168,7 +178,9 @@ impl FjallStore {
     /// journals), after which fjall drops the journals nothing needs. fjall
     /// itself looks only when a memtable fills, which keyspaces written
     /// rarely never do; their writes then sat in memory and in an
-    /// ever-longer journal that a restart replayed in full.
+    /// ever-longer journal that a restart replayed in full. Past
+    /// [`STALL_JOURNAL_BYTES`] the commit waits (at most
+    /// [`JOURNAL_STALL_WAIT`]) for those flushes.
     fn bound_journal(&self, written: u64) {
         let since = self
             .since_journal_check
@@ -191,6 +203,26 @@ impl FjallStore {
             if let Err(e) = ks.rotate_memtable() {
                 tracing::warn!(error = %e, "could not flush a keyspace to bound the journal");
             }
+        }
+        // Back-pressure, as a database stalls writes its compactions cannot
+        // keep up with: the flushes run on fjall's threads, and on a loaded
+        // machine the writer outran them (the journal reached twice its
+        // bound). Past one and a half times the bound the writer waits.
+        let deadline = std::time::Instant::now() + JOURNAL_STALL_WAIT;
+        let mut stalled = false;
+        while self.journal_bytes() > STALL_JOURNAL_BYTES {
+            if std::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    journal_bytes = self.journal_bytes(),
+                    "journal still past its bound after waiting for flushes; writing on"
+                );
+                break;
+            }
+            stalled = true;
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        if stalled {
+            tracing::debug!("writes waited for the journal's flushes");
         }
     }
 

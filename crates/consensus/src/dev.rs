@@ -74,6 +74,17 @@ impl ConsensusRules for DevRules {
         now_ms: u64,
     ) -> Result<Header, BlockError> {
         let p = pow_header(&parent.header)?;
+        // The parent is further ahead of this node's clock than its own
+        // checks allow (the clock went back): a block dated now would be
+        // refused as too old, one dated at the parent as too new. Say so,
+        // as the proof-of-work template does; the producer waits.
+        let earliest = u64::from(p.time);
+        if earliest > (now_ms / 1000).saturating_add(self.max_future) {
+            return Err(BlockError::ClockBehindChain {
+                earliest,
+                now: now_ms / 1000,
+            });
+        }
         let now = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
         Ok(PowHeader {
             version: 1,

@@ -31,6 +31,7 @@ async fn every(node: Arc<Node>, interval: Duration, mut shutdown: watch::Receive
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
+    let mut failing = Failing::default();
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -39,33 +40,49 @@ async fn every(node: Arc<Node>, interval: Duration, mut shutdown: watch::Receive
         if *shutdown.borrow() {
             break;
         }
-        seal(&node).await;
+        seal(&node, &mut failing).await;
     }
 }
 
 /// A block as soon as the mempool holds a transaction and the previous
 /// block is done.
 async fn on_demand(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
+    let mut failing = Failing::default();
     loop {
         if *shutdown.borrow() {
             break;
         }
         let waiting = !node.mempool.read().is_empty();
-        if waiting && seal(&node).await > 0 {
+        if waiting && seal(&node, &mut failing).await > 0 {
             continue;
         }
+        // After a failure, wait as the miner does (a clock behind the
+        // chain is put right in seconds or hours, not milliseconds).
+        let pause = if failing.0.is_some() {
+            FAILED_PAUSE
+        } else {
+            ON_DEMAND_POLL
+        };
         tokio::select! {
-            _ = tokio::time::sleep(ON_DEMAND_POLL) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = shutdown.changed() => {}
         }
     }
 }
 
+/// On demand, the pause after a block that failed.
+pub const FAILED_PAUSE: Duration = Duration::from_secs(1);
+
+/// The last failure logged, so one that persists is logged once (and its
+/// end once), not at every attempt.
+#[derive(Default)]
+struct Failing(Option<String>);
+
 /// Seals one block; how many transactions it took (none if it failed).
-async fn seal(node: &Arc<Node>) -> usize {
+async fn seal(node: &Arc<Node>, failing: &mut Failing) -> usize {
     let n = node.clone();
     let start = Instant::now();
-    match tokio::task::spawn_blocking(move || n.produce_block()).await {
+    let failed = match tokio::task::spawn_blocking(move || n.produce_block()).await {
         Ok(Ok(block)) => {
             let txs = block.txs.len() - 1;
             tracing::info!(
@@ -75,17 +92,27 @@ async fn seal(node: &Arc<Node>) -> usize {
                 ms = start.elapsed().as_millis() as u64,
                 "sealed block"
             );
-            txs
+            if failing.0.take().is_some() {
+                tracing::info!("blocks seal again");
+            }
+            return txs;
         }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "block production failed");
-            0
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "block production task failed");
-            0
-        }
+        // A clock behind the chain by its kind: its message names the
+        // moment, which changes at every attempt.
+        Ok(Err(luminex_storage::ChainError::Invalid(
+            e @ luminex_ledger::BlockError::ClockBehindChain { .. },
+        ))) => (e.code().to_string(), e.to_string()),
+        Ok(Err(e)) => (e.to_string(), e.to_string()),
+        Err(e) => (
+            format!("task: {e}"),
+            format!("block production task failed: {e}"),
+        ),
+    };
+    if failing.0.as_ref() != Some(&failed.0) {
+        tracing::error!(error = %failed.1, "block production failed (logged once while it keeps failing)");
+        failing.0 = Some(failed.0);
     }
+    0
 }
 
 #[cfg(test)]

@@ -238,3 +238,36 @@ fn header_checks_have_distinct_errors() {
         Err(BlockError::HighHash(_))
     ));
 }
+
+/// The `dev` template, like proof of work's, is built only with a time the
+/// node's own checks accept: a parent dated more than the drift past the
+/// clock (the clock went back) gives no template but an error that says
+/// so, not a block the node then refuses as too new.
+#[test]
+fn dev_template_waits_for_a_clock_behind_the_chain() {
+    use luminex_consensus::dev::DevRules;
+    use luminex_ledger::ChainSpec;
+    let spec = ChainSpec::preset("dev").unwrap();
+    let drift = spec.max_future_block_time_secs;
+    let rules = DevRules::new(&spec);
+    let c = Straight::new(3, 0x207fffff, 10);
+    let p = c.parent();
+    let parent_time = p.header.time();
+    let at = |now: u64| rules.template_header(&p, &c, now * 1000);
+    // At the edge of the drift: dated at the parent, and accepted.
+    let t = at(parent_time - drift).unwrap();
+    assert_eq!(t.time(), parent_time);
+    rules
+        .check_header(&t, &p, &c, (parent_time - drift) * 1000)
+        .unwrap();
+    // One second further back: no template.
+    assert_eq!(
+        at(parent_time - drift - 1).map(|h| h.time()),
+        Err(BlockError::ClockBehindChain {
+            earliest: parent_time,
+            now: parent_time - drift - 1
+        })
+    );
+    // A clock ahead of the parent dates the block now.
+    assert_eq!(at(parent_time + 5).unwrap().time(), parent_time + 5);
+}

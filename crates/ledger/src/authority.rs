@@ -302,12 +302,23 @@ pub fn check_authority_change(
         (a, b) if a == b => return Err(AuthorityError::NoChange(id)),
         _ => {}
     }
-    let pending = PendingChange {
+    let new = PendingChange {
         effective_height: effective,
         validator,
     };
-    apply(&eventual, [&pending]).map_err(AuthorityError::InvalidSet)?;
-    Ok(pending)
+    // Changes apply as they come due (`next_state`), so every set on the
+    // way must be usable, not only the last: an add due after a removal
+    // of every authority would otherwise be accepted, and the removals
+    // dropped when they came due.
+    let all: Vec<&PendingChange> = pending().chain([&new]).collect();
+    let mut heights: Vec<u64> = all.iter().map(|c| c.effective_height).collect();
+    heights.sort_unstable();
+    heights.dedup();
+    for e in heights {
+        let due = all.iter().copied().filter(|c| c.effective_height <= e);
+        apply(&record.next_validators, due).map_err(AuthorityError::InvalidSet)?;
+    }
+    Ok(new)
 }
 
 /// An unsigned authority change for the chain of `spec`: from

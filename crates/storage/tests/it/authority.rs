@@ -253,6 +253,45 @@ fn every_bad_change_is_refused() {
         ),
         Err(AuthorityError::InvalidSet(_))
     ));
+    // Every set on the way must be usable, not only the last: removing all
+    // four authorities from height 5 is refused even though a new one is
+    // added from height 6 (the removals would leave no set at 5).
+    let later_add = check(&change(&net, &new, 1, 6, 2, &[0, 1, 2])).unwrap();
+    let mut scheduled = vec![later_add];
+    for i in 0..3 {
+        let removal = check_authority_change(
+            &change(&net, net.keys[i].public_key(), 0, 5, 2, &[0, 1, 2]),
+            &rec,
+            1,
+            &genesis,
+            &scheduled,
+        )
+        .unwrap();
+        scheduled.push(removal);
+    }
+    assert!(matches!(
+        check_authority_change(
+            &change(&net, net.keys[3].public_key(), 0, 5, 2, &[0, 1, 2]),
+            &rec,
+            1,
+            &genesis,
+            &scheduled
+        ),
+        Err(AuthorityError::InvalidSet(_))
+    ));
+    // The same four removals from height 6, with the add: one set, usable.
+    let mut together = vec![scheduled[0].clone()];
+    for i in 0..4 {
+        let removal = check_authority_change(
+            &change(&net, net.keys[i].public_key(), 0, 6, 2, &[0, 1, 2]),
+            &rec,
+            1,
+            &genesis,
+            &together,
+        )
+        .unwrap();
+        together.push(removal);
+    }
     // Tier 1: the shape of the transaction.
     let shape = |tx: &Transaction| match check_transaction(tx, &net.spec) {
         Err(TxError::Authority(e)) => e,

@@ -401,23 +401,14 @@ impl ChainStore {
     /// Moves the main chain to the valid stored branch with the most work,
     /// if it has more than the tip. Returns the blocks found invalid on the
     /// way (each branch they led was rolled back and the next best tried).
+    /// A branch the chain will not switch to (it forks below the final
+    /// block or deeper than the limit; one stored within reach can fall out
+    /// of it, or come back by `reconsiderblock`) is passed over for the
+    /// next best: it must not keep the chain from a branch it can reach.
     pub(super) fn activate_best_chain(
         &self,
         cache: &SigCache,
         acc: &mut Accepted,
-    ) -> Result<Vec<(Hash, BlockError)>, ChainError> {
-        self.activate_best_chain_with(cache, acc, false)
-    }
-
-    /// [`ChainStore::activate_best_chain`]; with `skip_unreachable`, a
-    /// branch the chain will not switch to (it forks below the final block
-    /// or deeper than the limit) is passed over for the next best, instead
-    /// of ending the search with that refusal.
-    pub(super) fn activate_best_chain_with(
-        &self,
-        cache: &SigCache,
-        acc: &mut Accepted,
-        skip_unreachable: bool,
     ) -> Result<Vec<(Hash, BlockError)>, ChainError> {
         let mut failed = Vec::new();
         let mut unreachable: std::collections::HashSet<Hash> = Default::default();
@@ -438,9 +429,7 @@ impl ChainStore {
                 return Ok(failed);
             };
             let switched = match self.reorganize(best, cache, acc) {
-                Err(ChainError::ReorgTooDeep { .. } | ChainError::Finalized { .. })
-                    if skip_unreachable =>
-                {
+                Err(ChainError::ReorgTooDeep { .. } | ChainError::Finalized { .. }) => {
                     // Its whole branch down to the main chain is as far.
                     let index = self.index.read();
                     let mut cur = best;

@@ -190,6 +190,18 @@ impl ChainStore {
             .is_some_and(|r| r.invalid && r.invalidated)
     }
 
+    /// Whether block `hash` is invalid, and if so whether only by the
+    /// operator's choice, as the index knows it (a block built on a marked
+    /// one is marked here, though only the marked one is on disk):
+    /// `None` for a block the index does not hold.
+    pub fn verdict(&self, hash: &Hash) -> Option<(bool, bool)> {
+        self.index
+            .read()
+            .headers
+            .get(hash)
+            .map(|r| (r.invalid, r.invalid && r.invalidated))
+    }
+
     /// The tips of every branch the index knows, as Bitcoin Core's
     /// `getchaintips` lists them: the main chain's tip, then each block off
     /// the main chain that no known block builds on, with the height where

@@ -133,7 +133,7 @@ impl ChainStore {
         cache: &SigCache,
         acc: &mut Accepted,
     ) -> Result<(), ChainError> {
-        match self.activate_best_chain_with(cache, acc, true) {
+        match self.activate_best_chain(cache, acc) {
             Ok(_) => Ok(()),
             Err(e @ (ChainError::Store(_) | ChainError::Halted(_))) => Err(e),
             Err(e) => {

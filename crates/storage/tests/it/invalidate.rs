@@ -321,3 +321,33 @@ fn an_invalidation_moves_to_the_best_branch_the_chain_can_reach() {
     assert_eq!(hashes(&r.connected), vec![d[0].hash()]);
     assert_on(&store, &on_a1);
 }
+
+/// A heavier branch the chain cannot reach any more does not keep it from
+/// one it can: after an invalidation leaves B (more work, forking below
+/// the final block) stored, a side branch growing past the tip is switched
+/// to by ordinary acceptance, not refused for B's depth.
+#[test]
+fn a_heavier_unreachable_branch_does_not_stop_a_reachable_one() {
+    let (f, store) = interleaved(5, 4, 4);
+    let now = f.now();
+    accept_all(&store, &f.a[4..], now);
+    assert_on(&store, &f.chain_of(&f.a));
+    // Without a[2] the tip is a[1] (height 4); B (height 6) has more work
+    // but forks at height 2, below the final block (a[0], height 3).
+    store
+        .invalidate_block(&f.a[2].hash(), &SigCache::new(1))
+        .unwrap();
+    assert_on(&store, &f.chain_of(&f.a[..2]));
+    // G, on a[0]: its first block ties with the tip and is stored beside
+    // it; its second has more work than the tip (less than B): the chain
+    // moves to G.
+    let mut g_chain = f.chain_of(&f.a[..1]);
+    let g = extend(&mut g_chain, &keys(), 2, 6_000);
+    assert_eq!(
+        accept_all(&store, &g[..1], now)[0].status,
+        AcceptStatus::SideBranch
+    );
+    let r = accept_all(&store, &g[1..], now);
+    assert_eq!(r[0].status, AcceptStatus::MainChain);
+    assert_on(&store, &g_chain);
+}

@@ -627,6 +627,11 @@ async fn block(
             0
         },
         in_main_chain: on_main,
+        invalid: match node.chain.verdict(&hash) {
+            Some((true, false)) => Some("failed".into()),
+            Some((true, true)) => Some("invalidated".into()),
+            _ => None,
+        },
         version: h.version(),
         prev_hash: h.prev_hash().to_string(),
         merkle_root: h.merkle_root().to_string(),

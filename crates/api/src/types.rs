@@ -241,6 +241,12 @@ pub struct BlockJson {
     /// Whether the block is on the main chain (false: a side branch, or a
     /// block a reorganisation disconnected).
     pub in_main_chain: bool,
+    /// Set when the node will not connect this block: `failed` (it or an
+    /// ancestor failed validation) or `invalidated` (the operator's
+    /// `invalidateblock` on it or an ancestor; `reconsiderblock` clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(failed|invalidated)$")]
+    pub invalid: Option<String>,
     /// Header version.
     pub version: u32,
     /// Parent hash.

@@ -470,6 +470,25 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
             { "height": 2, "hash": stale.hash().to_string(), "branchlen": 0, "status": "active" },
         ])
     );
+    // The REST block says why it is off the main chain.
+    let rest_block = |hash: &Value| {
+        let url = format!("http://127.0.0.1:{port}/blocks/{}", hash.as_str().unwrap());
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    for h in [&second, &tip] {
+        let b = rest_block(h).await;
+        assert_eq!(b["invalid"], "invalidated", "{b}");
+        assert_eq!(b["in_main_chain"], false, "{b}");
+    }
+    let b = rest_block(&json!(stale.hash().to_string())).await;
+    assert!(b.get("invalid").is_none(), "{b}");
     // Blocks of the invalidated branch offered again are refused.
     let again = rpc.call("getblock", json!([tip.clone(), 0])).await;
     assert_eq!(
@@ -491,6 +510,9 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     assert!(r.is_null(), "{r}");
     assert_eq!(rpc.call("getbestblockhash", json!([])).await, tip);
     assert_eq!(rpc.call("getblockcount", json!([])).await, 3);
+    let b = rest_block(&second).await;
+    assert!(b.get("invalid").is_none(), "{b}");
+    assert_eq!(b["in_main_chain"], true, "{b}");
 
     // Tampered submissions get BIP 22 reasons.
     // Without the segwit rule the template is refused (such a miner would

@@ -65,6 +65,7 @@ pub async fn block(
         None
     };
     let finalized = on_main && node.chain.finalized().height >= height;
+    let verdict = node.chain.verdict(&hash);
     let h = &block.header;
     let now = node.clock.now_unix();
     let coinbase = block.txs.first();
@@ -107,7 +108,9 @@ pub async fn block(
         }
         dl.fields {
             div { dt { (t("status")) } dd {
-                @if !on_main { span.badge.warn { (t("side-branch")) } }
+                @if verdict == Some((true, true)) { span.badge.warn { (t("block-invalidated")) } }
+                @else if verdict == Some((true, false)) { span.badge.warn { (t("block-failed")) } }
+                @else if !on_main { span.badge.warn { (t("side-branch")) } }
                 @else if finalized { span.badge.ok { (t("final")) } " · " (confirmations(tip.height - height + 1)) }
                 @else { span.badge.ok { (t("main-chain")) } " · " (confirmations(tip.height - height + 1)) }
             } }

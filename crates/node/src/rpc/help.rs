@@ -43,6 +43,11 @@ pub const METHODS: &[(&str, &str, &str)] = &[
     ),
     (
         "Blockchain",
+        "getchaintxstats ( nblocks \"blockhash\" )",
+        "Transactions from genesis to a main-chain block (the tip), and their count and rate over its last nblocks (30 days' worth).",
+    ),
+    (
+        "Blockchain",
         "getchaintips",
         "The main chain's tip and the last block of each side branch held.",
     ),

@@ -219,7 +219,12 @@ fn generate_one(c: &RpcContext, lock: Lock) -> Result<Hash, ErrorObjectOwned> {
 
 /// An optional integer parameter at `i` that may be negative, `default`
 /// when absent or null; another type or a fraction is a type error (-3).
-fn opt_i64(p: &[Value], i: usize, name: &str, default: i64) -> Result<i64, ErrorObjectOwned> {
+pub(super) fn opt_i64(
+    p: &[Value],
+    i: usize,
+    name: &str,
+    default: i64,
+) -> Result<i64, ErrorObjectOwned> {
     match p.get(i) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => v.as_i64().ok_or_else(|| {

@@ -1,6 +1,7 @@
 //! `getblockstats`: a block's fees, fee rates, sizes and counts, as
 //! Bitcoin Core computes them (amounts in base units, as Core's are in
-//! satoshis; fee rates in base units per byte, Core's per virtual byte).
+//! satoshis; fee rates in base units per byte, Core's per virtual byte);
+//! `getchaintxstats`: the chain's transaction count and rate over a window.
 
 use std::collections::HashMap;
 
@@ -8,6 +9,8 @@ use jsonrpsee::RpcModule;
 use luminex_primitives::{Encode, Hash, OutPoint, TxOut};
 use serde_json::{json, Map, Value};
 
+use super::mining::opt_i64;
+use super::shapes::median_time;
 use super::{codes, err, param_hash, reg, RpcContext, RpcResult};
 use luminex_service::Node;
 
@@ -173,8 +176,92 @@ fn block_stats(node: &Node, hash: &Hash) -> RpcResult {
     }))
 }
 
-/// Registers `getblockstats`.
+/// `getchaintxstats`, as Bitcoin Core answers it: at main-chain block
+/// `blockhash` (the tip by default), the transactions from genesis to it,
+/// and over the window of its last `nblocks` blocks (by default the blocks
+/// of 30 days at the spec's interval, at most the block's height − 1) the
+/// count, the span of median times and the rate. The count is summed from
+/// each block's record (there is no running total to read), a read per
+/// block from genesis.
+fn chain_tx_stats(node: &Node, p: &[Value]) -> RpcResult {
+    let misc = |e: luminex_storage::StoreError| err(codes::MISC, e.to_string());
+    let tip = node.chain.tip();
+    let (hash, height, time) = match p.get(1) {
+        None | Some(Value::Null) => (tip.hash, tip.height, tip.header.time()),
+        Some(_) => {
+            let hash = param_hash(p.get(1).cloned(), "blockhash")?;
+            let rec = node
+                .chain
+                .header(&hash)
+                .map_err(misc)?
+                .ok_or_else(|| err(codes::NOT_FOUND, "Block not found"))?;
+            if node.chain.hash_at(rec.height).map_err(misc)? != Some(hash) {
+                return Err(err(codes::INVALID_PARAMETER, "Block is not in main chain"));
+            }
+            (hash, rec.height, rec.header.time())
+        }
+    };
+    let below = i64::try_from(height).unwrap_or(i64::MAX).saturating_sub(1);
+    let count = match p.first() {
+        None | Some(Value::Null) => {
+            let month = 30 * 24 * 3600 * 1000 / node.spec.block_interval_ms.max(1);
+            i64::try_from(month).unwrap_or(i64::MAX).min(below).max(0)
+        }
+        Some(_) => {
+            let n = opt_i64(p, 0, "nblocks", 0)?;
+            if n < 0 || (n > 0 && n > below) {
+                return Err(err(
+                    codes::INVALID_PARAMETER,
+                    "Invalid block count: should be between 0 and the block's height - 1",
+                ));
+            }
+            n
+        }
+    } as u64;
+    let past = height - count;
+    let (mut total, mut window) = (0u64, 0u64);
+    let mut past_hash = hash;
+    for h in 0..=height {
+        let Some(at) = node.chain.hash_at(h).map_err(misc)? else {
+            return Err(err(codes::MISC, format!("no main-chain block at {h}")));
+        };
+        let n = node.chain.tx_count(&at).map_err(misc)?.unwrap_or(0) as u64;
+        total += n;
+        if h > past {
+            window += n;
+        }
+        if h == past {
+            past_hash = at;
+        }
+    }
+    let mut o = Map::new();
+    o.insert("time".into(), json!(time));
+    o.insert("txcount".into(), json!(total));
+    o.insert("window_final_block_hash".into(), json!(hash.to_string()));
+    o.insert("window_final_block_height".into(), json!(height));
+    o.insert("window_block_count".into(), json!(count));
+    if count > 0 {
+        let past_time = node
+            .chain
+            .header(&past_hash)
+            .map_err(misc)?
+            .map_or(0, |r| r.header.time());
+        let interval = median_time(node, &hash, height, time) as i64
+            - median_time(node, &past_hash, past, past_time) as i64;
+        o.insert("window_interval".into(), json!(interval));
+        o.insert("window_tx_count".into(), json!(window));
+        if interval > 0 {
+            o.insert("txrate".into(), json!(window as f64 / interval as f64));
+        }
+    }
+    Ok(Value::Object(o))
+}
+
+/// Registers `getblockstats` and `getchaintxstats`.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
+    reg(m, "getchaintxstats", &["nblocks", "blockhash"], |c, p| {
+        chain_tx_stats(&c.node, &p)
+    });
     reg(m, "getblockstats", &["hash_or_height", "stats"], |c, p| {
         let hash = match p.first() {
             Some(Value::Number(_)) => {
@@ -275,6 +362,66 @@ mod tests {
             percentiles(vec![(1, 300), (10, 2_705)]),
             [10, 10, 10, 10, 10]
         );
+    }
+
+    /// `getchaintxstats` counts every transaction from genesis and, over
+    /// its window, the blocks, transactions and median-time span; bad
+    /// arguments get Core's codes.
+    #[tokio::test]
+    async fn getchaintxstats_counts_the_chain_and_its_window() {
+        let node = luminex_service::testkit::memory_node();
+        let mut txs = vec![node
+            .chain
+            .tx_count(&node.chain.tip().hash)
+            .unwrap()
+            .unwrap() as u64];
+        for k in 0..3 {
+            let tx = luminex_service::testkit::dev_payment(&node, k + 1);
+            node.submit(tx).unwrap();
+            let block = node.produce_block().unwrap();
+            txs.push(block.txs.len() as u64);
+        }
+        let m = module(RpcContext::new(node.clone(), None));
+        let s: Value = m.call("getchaintxstats", params(json!([]))).await.unwrap();
+        let total: u64 = txs.iter().sum();
+        assert_eq!(s["txcount"], total, "{s}");
+        assert_eq!(s["window_final_block_height"], 3, "{s}");
+        assert_eq!(
+            s["window_final_block_hash"],
+            node.chain.tip().hash.to_string()
+        );
+        // By default the window is at most the height − 1.
+        assert_eq!(s["window_block_count"], 2, "{s}");
+        assert_eq!(s["window_tx_count"], txs[2] + txs[3], "{s}");
+        assert!(s["window_interval"].is_i64(), "{s}");
+        // One block, at block 2 by hash.
+        let two = node.chain.hash_at(2).unwrap().unwrap().to_string();
+        let s: Value = m
+            .call("getchaintxstats", params(json!([1, two.clone()])))
+            .await
+            .unwrap();
+        assert_eq!(s["txcount"], txs[0] + txs[1] + txs[2], "{s}");
+        assert_eq!(s["window_block_count"], 1, "{s}");
+        assert_eq!(s["window_tx_count"], txs[2], "{s}");
+        // An empty window has no interval, count or rate.
+        let s: Value = m.call("getchaintxstats", params(json!([0]))).await.unwrap();
+        assert_eq!(s["window_block_count"], 0, "{s}");
+        assert!(s.get("window_tx_count").is_none(), "{s}");
+        assert!(s.get("txrate").is_none(), "{s}");
+        for (args, code) in [
+            (json!([3]), codes::INVALID_PARAMETER),
+            (json!([-1]), codes::INVALID_PARAMETER),
+            (json!([2, two]), codes::INVALID_PARAMETER),
+            (json!([1, Hash::ZERO.to_string()]), codes::NOT_FOUND),
+            (json!(["x"]), codes::TYPE),
+            (json!([1, "zz"]), codes::INVALID_PARAMETER),
+        ] {
+            let e = m
+                .call::<_, Value>("getchaintxstats", params(args.clone()))
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains(&code.to_string()), "{args}: {e}");
+        }
     }
 
     /// A block with one payment: its fee is the pool's, every fee

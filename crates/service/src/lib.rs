@@ -17,6 +17,7 @@
 
 pub mod admission;
 pub mod events;
+pub mod held_back;
 pub mod logbuf;
 pub mod metrics;
 mod node;

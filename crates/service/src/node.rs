@@ -59,6 +59,9 @@ pub struct Node {
     /// mempool updates: one's view of the chain would be the other's
     /// half-way.
     pub follow_order: parking_lot::Mutex<()>,
+    /// Transactions of disconnected blocks waiting for the pool's chain
+    /// limits to let them in ([`crate::held_back`]).
+    pub held_back: crate::held_back::HeldBack,
 }
 
 /// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error
@@ -513,12 +516,7 @@ impl Node {
         if self.spec.staking.is_some() {
             self.chain.with_staking(|s| self.metrics.staking.observe(s));
         }
-        for b in acc.disconnected.iter().rev() {
-            for tx in b.txs.iter().skip(1) {
-                // Invalid on the new chain (spent, conflicting): dropped.
-                let _ = self.submit(tx.clone());
-            }
-        }
+        self.return_to_pool(&acc.disconnected, !acc.connected.is_empty());
         self.drop_orphaned_spenders(&acc.disconnected);
     }
 

@@ -77,6 +77,7 @@ pub fn node_with(
         pool: Default::default(),
         admission: Default::default(),
         follow_order: Default::default(),
+        held_back: Default::default(),
     }))
 }
 

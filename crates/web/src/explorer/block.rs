@@ -118,7 +118,14 @@ pub async fn block(
             div { dt { (t("transactions")) } dd { (block.txs.len()) } }
             div { dt { (t("size")) } dd { (bytes(block.encoded_len() as u64)) } }
             @let fees_text = fees.map_or_else(|| "—".to_string(), coins);
-            @if to_pot {
+            @if height == 0 {
+                // The genesis coinbase creates the chain's first coins: no
+                // subsidy was earned and no fees were paid.
+                div { dt { (t("genesis-allocation")) } dd { (coins(reward)) " " (t("genesis-allocation-note")) } }
+                div { dt { (t("allocated-to")) } dd {
+                    @for a in &paid_to { a.mono href={"/address/" (a)} { (short_str(a)) } " " }
+                } }
+            } @else if to_pot {
                 // The coinbase claims nothing: subsidy and fees go to the
                 // reward pot; an epoch's last coinbase pays the pot out.
                 div { dt { (t("reward")) } dd { (t_args("reward-to-pot", [("total", fees.map_or_else(|| "—".to_string(), |f| coins(f.saturating_add(subsidy))).into()), ("subsidy", coins(subsidy).into()), ("fees", fees_text.into())])) } }

@@ -47,6 +47,8 @@ pub async fn transaction(
             )));
         };
     let coinbase = matches!(tx.kind, TxKind::Coinbase { .. });
+    // The genesis block's coinbase is the genesis allocation, not a reward.
+    let genesis = coinbase && location.as_ref().is_some_and(|l| l.height == 0);
     let size = tx.encoded_len() as u64;
     let out_total: u64 = tx.outputs.iter().map(|o| o.amount.base()).sum();
     // Inputs pay the outputs, any coins bonded (a stake or delegation)
@@ -119,7 +121,7 @@ pub async fn transaction(
             section aria-labelledby="inputs-h" {
                 h2 #inputs-h { (t("inputs")) }
                 @if coinbase {
-                    p.note { (t("new-coins")) }
+                    p.note { @if genesis { (t("new-coins-genesis")) } @else { (t("new-coins")) } }
                 } @else {
                     table.io {
                         thead { tr { th scope="col" { (t("spends")) } th scope="col" { (t("from")) } th scope="col" .num { (t("amount")) } th scope="col" { (t("signature")) } } }

@@ -372,7 +372,8 @@ async fn proof_of_work_chains_show_difficulty() {
     assert!(home.contains("Hash rate"));
     let genesis = page(&node, "/block/0").await;
     assert!(genesis.contains("Nonce"));
-    assert!(genesis.contains("Miner"));
+    // Genesis was not mined: its coins are the genesis allocation.
+    assert!(genesis.contains("Genesis allocation") && !genesis.contains("Miner"));
     // The preset's easiest target, 2^-16: its digits, not 0.0000.
     for body in [&home, &genesis] {
         assert!(body.contains("0.0000152588"), "{body}");
@@ -827,4 +828,20 @@ async fn an_unstakes_page_shows_the_stake_it_releases() {
     let body = page(&node, &format!("/tx/{unstake}")).await;
     assert!(body.contains(&format!("paid at block {release}")), "{body}");
     assert!(body.contains(&min.to_string()), "{body}");
+}
+
+#[tokio::test]
+async fn genesis_shows_its_allocation_not_a_reward() {
+    let node = memory_node();
+    node.produce_block().unwrap();
+    let g = page(&node, "/block/0").await;
+    assert!(g.contains("Genesis allocation"), "{g}");
+    assert!(!g.contains("(subsidy "), "no reward split at genesis: {g}");
+    let b1 = page(&node, "/block/1").await;
+    assert!(b1.contains("(subsidy ") && !b1.contains("Genesis allocation"));
+    let genesis = node.spec.genesis_block();
+    let coinbase = genesis.txs[0].txid().to_string();
+    let t = page(&node, &format!("/tx/{coinbase}")).await;
+    assert!(t.contains("the genesis allocation"), "{t}");
+    assert!(!t.contains("the block reward"), "{t}");
 }

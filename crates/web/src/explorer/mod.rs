@@ -27,7 +27,8 @@ pub use dashboard::dashboard;
 pub use tx::transaction;
 pub use validators::validators;
 
-/// The longest search term looked at (an address is about 70 characters).
+/// The longest search term looked at, in characters (an address is about
+/// 70 characters; the search box's `maxlength`).
 const MAX_TERM: usize = 200;
 
 pub(crate) fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, PageError> {
@@ -88,8 +89,10 @@ pub(crate) fn no_block_at(height: u64, tip: u64) -> PageError {
 }
 
 /// `GET /find?q=`: a height, block hash, txid or address; redirects to its
-/// page. A malformed term gets 400 and one that names nothing 404, each with
-/// a page saying so.
+/// page. 64 hexadecimal characters are always a block hash or txid, even
+/// when they are all decimal digits; the length limit counts characters.
+/// A malformed term gets 400 and one that names nothing 404, each with a
+/// page saying so.
 pub async fn find(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -99,20 +102,13 @@ pub async fn find(
     if term.is_empty() {
         return Err(PageError::bad_request(t("search-empty")));
     }
-    if term.len() > MAX_TERM {
+    // Characters, as the box's maxlength counts them (not UTF-8 bytes).
+    let len = term.chars().count();
+    if len > MAX_TERM {
         return Err(PageError::bad_request(t_args(
             "search-too-long",
-            [("len", term.len().into()), ("max", MAX_TERM.into())],
+            [("len", len.into()), ("max", MAX_TERM.into())],
         )));
-    }
-    if term.bytes().all(|b| b.is_ascii_digit()) {
-        let h: u64 = term
-            .parse()
-            .map_err(|_| PageError::bad_request(t("height-out-of-range")))?;
-        return match node.chain.hash_at(h)? {
-            Some(_) => Ok(Redirect::to(&format!("/block/{h}"))),
-            None => Err(no_block_at(h, node.chain.tip().height)),
-        };
     }
     if term.len() == 64 && term.bytes().all(|b| b.is_ascii_hexdigit()) {
         let hash = parse_hash(term, "not-hex-hash")?;
@@ -126,6 +122,16 @@ pub async fn find(
             "no-block-or-tx",
             [("hash", hash.to_string().into())],
         )));
+    }
+    // After the hashes: 64 decimal digits are a hash or txid, not a height.
+    if term.bytes().all(|b| b.is_ascii_digit()) {
+        let h: u64 = term
+            .parse()
+            .map_err(|_| PageError::bad_request(t("height-out-of-range")))?;
+        return match node.chain.hash_at(h)? {
+            Some(_) => Ok(Redirect::to(&format!("/block/{h}"))),
+            None => Err(no_block_at(h, node.chain.tip().height)),
+        };
     }
     match node.spec.parse_address(term) {
         Ok(a) => Ok(Redirect::to(&format!("/address/{a}"))),

@@ -845,3 +845,36 @@ async fn genesis_shows_its_allocation_not_a_reward() {
     assert!(t.contains("the genesis allocation"), "{t}");
     assert!(!t.contains("the block reward"), "{t}");
 }
+
+#[tokio::test]
+async fn search_reads_64_digits_as_a_hash_and_counts_characters() {
+    let node = memory_node();
+    node.produce_block().unwrap();
+    // The genesis block's previous hash, 0…01 and 1…1: hashes, not heights.
+    for q in [
+        "0".repeat(64),
+        format!("{}1", "0".repeat(63)),
+        "1".repeat(64),
+    ] {
+        refused(
+            &node,
+            &format!("/find?q={q}"),
+            StatusCode::NOT_FOUND,
+            &format!("no block or transaction has the hash {q}"),
+        )
+        .await;
+    }
+    // 100 CJK characters are 300 bytes but within the box's 200 characters.
+    let cjk = "%E5%AD%97";
+    let p = get(&node, &format!("/find?q={}", cjk.repeat(100))).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(!p.body.contains("too long"), "{}", p.body);
+    assert!(p.body.contains("is not a height"), "{}", p.body);
+    refused(
+        &node,
+        &format!("/find?q={}", cjk.repeat(201)),
+        StatusCode::BAD_REQUEST,
+        "too long (201 characters; at most 200)",
+    )
+    .await;
+}

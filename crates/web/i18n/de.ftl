@@ -525,5 +525,6 @@ wallet-confirmed-at = in Block { $height } ({ $n ->
 })
 wallet-pending-note = wartet auf einen Block
 wallet-tx-unknown = Der Knoten kennt diese Transaktion nicht (sie wurde vielleicht verworfen).
+wallet-tx-not-ours = Diese Transaktion zahlt weder an eine Adresse der Wallet „{ $wallet }“ noch gibt sie eine aus: sie gehört nicht zu dieser Wallet. Der Explorer zeigt jede Transaktion.
 wallet-status-live = Diese Seite folgt neuen Blöcken von selbst; ohne JavaScript laden Sie sie neu.
 wallet-in-explorer = Im Explorer

@@ -523,5 +523,6 @@ wallet-confirmed-at = in block { $height } ({ $n ->
 })
 wallet-pending-note = waiting for a block
 wallet-tx-unknown = The node does not know this transaction (it may have been dropped).
+wallet-tx-not-ours = This transaction neither pays nor spends an address of the wallet “{ $wallet }”: it is not this wallet's. The explorer shows every transaction.
 wallet-status-live = This page follows new blocks by itself; without JavaScript, reload it.
 wallet-in-explorer = In the explorer

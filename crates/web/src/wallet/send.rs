@@ -426,7 +426,9 @@ pub async fn confirm(
 
 /// `GET /wallet/w/{name}/tx/{txid}`: a payment's status, pending until a
 /// block confirms it; it follows new blocks live, or on reload without
-/// JavaScript.
+/// JavaScript. Only the wallet's own transactions (paying or spending one
+/// of its addresses) are shown: another, or one the node does not know, is
+/// a 404 page; a locked wallet asks to be unlocked first.
 pub async fn status(
     State(w): State<Arc<Wallets>>,
     p: Result<Path<HashMap<String, String>>, PathRejection>,
@@ -449,12 +451,32 @@ pub async fn status(
         Ok(h) => h,
         Err(e) => return e.into_response(),
     };
+    // The wallet's addresses: the page shows only its own transactions.
+    let Some(addresses) = with_open(&w, &v, &name, |wallet| owned(wallet)) else {
+        return unlock_page(&v, &name, StatusCode::OK, None);
+    };
     let tip = w.node.chain.tip().height;
-    let confirmed = match w.node.chain.transaction(&txid) {
-        Ok(c) => c.map(|s| s.location.height),
+    let (tx, confirmed) = match w.node.chain.transaction(&txid) {
+        Ok(Some(s)) => (s.tx, Some(s.location.height)),
+        Ok(None) => match w.node.mempool.read().get(&txid) {
+            Some(e) => ((*e.tx).clone(), None),
+            None => {
+                return problem(
+                    StatusCode::NOT_FOUND,
+                    &t("wallet-payment-title"),
+                    &t("wallet-tx-unknown"),
+                )
+            }
+        },
         Err(e) => return crate::PageError::from(e).into_response(),
     };
-    let pending = confirmed.is_none() && w.node.mempool.read().contains(&txid);
+    if !concerns(&w.node, &tx, &addresses) {
+        return problem(
+            StatusCode::NOT_FOUND,
+            &t("wallet-payment-title"),
+            &t_args("wallet-tx-not-ours", [("wallet", name.as_str().into())]),
+        );
+    }
     let body = html! {
         h1 { (t("wallet-payment-title")) }
         p.mono.wrap #txid { (txid) }
@@ -463,10 +485,9 @@ pub async fn status(
                 span.badge.ok { (t("wallet-confirmed")) } " "
                 (t_args("wallet-confirmed-at", [("height", h.to_string().into()), ("n", (tip.saturating_sub(h) + 1).into())]))
             },
-            None if pending => p #tx-status data-status="pending" {
+            None => p #tx-status data-status="pending" {
                 span.badge.pending { (t("pending")) } " " (t("wallet-pending-note"))
             },
-            None => p #tx-status data-status="unknown" { (t("wallet-tx-unknown")) },
         }
         p.note { (t("wallet-status-live")) }
         p { a href={"/tx/" (txid)} { (t("wallet-in-explorer")) } " · " a href={"/wallet/w/" (name)} { (t("wallet-back-to-wallet")) } }
@@ -477,4 +498,18 @@ pub async fn status(
         Live::Tx(txid.to_string()),
         body,
     )
+}
+
+/// Whether `tx` pays one of `addresses` or spends a coin of one.
+fn concerns(
+    node: &luminex_service::Node,
+    tx: &luminex_primitives::Transaction,
+    addresses: &[super::funds::Owned],
+) -> bool {
+    let locks: HashSet<Lock> = addresses.iter().map(|o| o.lock).collect();
+    tx.outputs.iter().any(|o| locks.contains(&o.lock))
+        || tx
+            .inputs
+            .iter()
+            .any(|i| node.output_of(i).is_some_and(|o| locks.contains(&o.lock)))
 }

@@ -748,6 +748,25 @@ async fn a_payment_is_shown_signed_sent_and_followed_to_its_block() {
     let r = get(&s, "/wallet/w/frank/tx/xyz", &c).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("is not a transaction id"));
+    // A transaction of the chain that is not the wallet's (the genesis
+    // coinbase), and one the node does not know: 404 pages saying so.
+    let genesis = s.node.spec.genesis_block().txs[0].txid();
+    let r = get(&s, &format!("/wallet/w/frank/tx/{genesis}"), &c).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert!(r.body.contains("not this wallet"), "{}", r.body);
+    assert!(!r.body.contains("data-status"), "{}", r.body);
+    let unknown = "ab".repeat(32);
+    let r = get(&s, &format!("/wallet/w/frank/tx/{unknown}"), &c).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert!(
+        r.body.contains("does not know this transaction"),
+        "{}",
+        r.body
+    );
+    // The wallet's own payment is still shown.
+    let r = get(&s, &status_path, &c).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("data-status=\"confirmed\""), "{}", r.body);
 }
 
 /// The wallet keeps other sites' pages out as the dashboard does: a page

@@ -223,13 +223,7 @@ pub async fn plan(
         Err(WalletError::InsufficientFunds { available, needed }) => {
             return refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                t_args(
-                    "wallet-insufficient",
-                    [
-                        ("needed", needed.to_string().into()),
-                        ("available", available.to_string().into()),
-                    ],
-                ),
+                insufficient(available, needed, spendable, fee_rate),
             )
         }
         Err(e) => {
@@ -268,6 +262,42 @@ pub async fn plan(
         );
     });
     frame(&t("wallet-review-title"), &v, body)
+}
+
+/// Why the wallet cannot pay: `available` is what its coins worth spending
+/// at `fee_rate` hold (a coin worth no more than the fee of spending it is
+/// left out), `needed` the amount plus the fee, `spendable` every coin it
+/// may spend now. When the fee rate leaves coins out, the message says so
+/// rather than calling the wallet's spendable coins less than they are.
+fn insufficient(available: Amount, needed: Amount, spendable: u64, fee_rate: u64) -> String {
+    let rate = fee_rate.to_string();
+    if available.base() >= spendable {
+        t_args(
+            "wallet-insufficient",
+            [
+                ("needed", needed.to_string().into()),
+                ("available", available.to_string().into()),
+            ],
+        )
+    } else if available == Amount::ZERO {
+        t_args(
+            "wallet-insufficient-all-dust",
+            [
+                ("rate", rate.into()),
+                ("spendable", coins(spendable).into()),
+            ],
+        )
+    } else {
+        t_args(
+            "wallet-insufficient-some-dust",
+            [
+                ("needed", needed.to_string().into()),
+                ("available", available.to_string().into()),
+                ("rate", rate.into()),
+                ("spendable", coins(spendable).into()),
+            ],
+        )
+    }
 }
 
 /// The confirmation page: every input, output, the fee and the change, and

@@ -827,3 +827,36 @@ async fn other_sites_pages_are_kept_out_of_the_wallet() {
     .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// A fee rate at which every coin costs more to spend than it holds: the
+/// refusal says so and names what is spendable, not "can spend (0)".
+#[tokio::test]
+async fn a_fee_rate_that_leaves_every_coin_out_is_named() {
+    let s = Site::new(WalletOptions::default());
+    let c = login(&s).await;
+    let address = create(&s, &c, "gina").await;
+    fund(&s.node, &address, 1);
+    let page = get(&s, "/wallet/w/gina/send", &c).await.body;
+    let csrf = field(&page, "csrf");
+    let back = s
+        .node
+        .spec
+        .address(lock_of(&s.node.spec.dev_key(1).unwrap()))
+        .to_string();
+    let r = post(
+        &s,
+        "/wallet/w/gina/send",
+        &c,
+        &format!("to={}&amount=0.01&fee_rate=20000&csrf={csrf}", enc(&back)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("worth less than the fee of spending it"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("(spendable now: 1)"), "{}", r.body);
+    assert!(!r.body.contains("can spend now (0)"), "{}", r.body);
+    assert_eq!(s.node.mempool.read().len(), 0);
+}

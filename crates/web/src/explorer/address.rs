@@ -8,6 +8,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use luminex_primitives::Hash;
 use luminex_service::Node;
+use luminex_storage::AddressTx;
 use maud::{html, Markup, PreEscaped};
 
 use super::{path_param, query};
@@ -18,15 +19,17 @@ use crate::PageError;
 
 /// History rows per page.
 pub(crate) const ROWS_PER_PAGE: usize = 25;
-/// The most history entries the balance chart reads: its work per request
-/// is bounded whatever the address's history.
+/// The most history entries the balance chart reads (and the rest of the
+/// oldest block they reach): its work per request is bounded whatever the
+/// address's history.
 pub(crate) const CHART_ENTRIES: usize = 200;
 
-/// The balance after each of `history`'s entries (newest first, as the
-/// store gives them), oldest first, from the balance now: each entry's
-/// balance before it is its balance after less what it received plus what
-/// it sent. Exact in base units whatever part of the history is read.
-pub(crate) fn balances(now: u64, history: &[luminex_storage::AddressTx]) -> Vec<(u64, u64)> {
+/// The balance after each of `history`'s entries (newest first, by height
+/// and position in the block: [`newest_first`]), oldest first, from the
+/// balance now: each entry's balance before it is its balance after less
+/// what it received plus what it sent. Exact in base units whatever part
+/// of the history is read.
+pub(crate) fn balances(now: u64, history: &[AddressTx]) -> Vec<(u64, u64)> {
     let mut after = now;
     let mut out: Vec<(u64, u64)> = Vec::with_capacity(history.len());
     for r in history {
@@ -37,6 +40,76 @@ pub(crate) fn balances(now: u64, history: &[luminex_storage::AddressTx]) -> Vec<
     }
     out.reverse();
     out
+}
+
+/// Where an older page of history starts: the store's (height, txid) of
+/// the last entry read.
+pub(crate) type Cursor = (u64, Hash);
+
+/// Up to `n` entries of the history of `lock` before `before`, newest
+/// first by (height, position in the block), and the cursor of the older
+/// page when older ones remain. A page ends at a block's end: the store
+/// orders one block's entries by txid, so the rest of the last block is
+/// read too, and the cursor (the store's last entry read) passes the whole
+/// block.
+pub(crate) fn newest_first(
+    node: &Node,
+    lock: &luminex_primitives::Lock,
+    before: Option<Cursor>,
+    n: usize,
+) -> Result<(Vec<AddressTx>, Option<Cursor>), PageError> {
+    let mut rows = node.chain.address_history(lock, before, n + 1)?;
+    if rows.len() <= n || n == 0 {
+        return Ok((in_block_order(node, rows)?, None));
+    }
+    let cut = rows[n - 1].height;
+    // Read on while the last entry read is still in the cut block.
+    while let Some(last) = rows.last().filter(|r| r.height == cut) {
+        let next = node
+            .chain
+            .address_history(lock, Some((last.height, last.txid)), 100)?;
+        if next.is_empty() {
+            break;
+        }
+        rows.extend(next);
+    }
+    let keep = rows
+        .iter()
+        .enumerate()
+        .position(|(i, r)| i >= n && r.height != cut)
+        .unwrap_or(rows.len());
+    let more = keep < rows.len();
+    rows.truncate(keep);
+    let cursor = more
+        .then(|| rows.last().map(|r| (r.height, r.txid)))
+        .flatten();
+    Ok((in_block_order(node, rows)?, cursor))
+}
+
+/// `rows` (whole blocks' entries, by descending height) with each block's
+/// entries by descending position in it: the later in a block, the newer.
+fn in_block_order(node: &Node, mut rows: Vec<AddressTx>) -> Result<Vec<AddressTx>, PageError> {
+    let mut position: HashMap<Hash, usize> = HashMap::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let h = rows[i].height;
+        let end = i + rows[i..].iter().take_while(|r| r.height == h).count();
+        // One entry needs no order; more need the block's.
+        if end - i > 1 {
+            if let Some(block) = match node.chain.hash_at(h)? {
+                Some(hash) => node.chain.block(&hash)?,
+                None => None,
+            } {
+                position.extend(block.txs.iter().enumerate().map(|(p, tx)| (tx.txid(), p)));
+            }
+        }
+        i = end;
+    }
+    rows.sort_by(|a, b| {
+        let pos = |r: &AddressTx| position.get(&r.txid).copied().unwrap_or(0);
+        b.height.cmp(&a.height).then(pos(b).cmp(&pos(a)))
+    });
+    Ok(rows)
 }
 
 /// An address's page.
@@ -91,18 +164,12 @@ pub async fn address(
         .copied()
         .chain(incoming.iter().map(|(op, _)| op.txid))
         .collect();
-    let rows = node
-        .chain
-        .address_history(&lock, before, ROWS_PER_PAGE + 1)?;
-    let more = rows.len() > ROWS_PER_PAGE;
-    let rows = &rows[..rows.len().min(ROWS_PER_PAGE)];
-    let older = more
-        .then(|| rows.last().map(|r| format!("{}:{}", r.height, r.txid)))
-        .flatten();
+    let (rows, older) = newest_first(&node, &lock, before, ROWS_PER_PAGE)?;
+    let older = older.map(|(h, txid)| format!("{h}:{txid}"));
     let text = addr.to_string();
     // The chart on the first page only, from the newest entries.
     let chart = if before.is_none() && !rows.is_empty() {
-        let history = node.chain.address_history(&lock, None, CHART_ENTRIES)?;
+        let (history, _) = newest_first(&node, &lock, None, CHART_ENTRIES)?;
         let points: Vec<(String, u64)> = balances(confirmed, &history)
             .into_iter()
             .map(|(h, b)| (h.to_string(), b))
@@ -184,7 +251,7 @@ pub async fn address(
                 table #history {
                     thead { tr { th scope="col" { (t("transaction")) } th scope="col" .num { (t("block")) } th scope="col" .num { (t("received")) } th scope="col" .num { (t("sent")) } } }
                     tbody {
-                        @for r in rows {
+                        @for r in &rows {
                             tr {
                                 td.mono { a href={"/tx/" (r.txid)} { (short(&r.txid)) } }
                                 td.num { a href={"/block/" (r.height)} { (r.height) } }

@@ -878,3 +878,62 @@ async fn search_reads_64_digits_as_a_hash_and_counts_characters() {
     )
     .await;
 }
+
+/// Two transactions of one address in one block: newest first means the
+/// later in the block first, whatever their txids' order; the balance
+/// chart's values follow that order.
+#[tokio::test]
+async fn address_history_within_a_block_is_in_block_order() {
+    use luminex_ledger::Coin;
+    use luminex_primitives::OutPoint;
+    let node = memory_node();
+    let k1 = node.spec.dev_key(1).unwrap();
+    let to = address_of(&node, 1);
+    let before: u64 = node
+        .chain
+        .address_utxos(&lock_of(&k1), usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|(_, c)| c.output.amount.base())
+        .sum();
+    // `a` pays key 1; `b` spends `a`'s output, so it comes later in the
+    // block. Pick amounts so that the txids' order is the other way.
+    let (a, b, paid) = (2..50)
+        .find_map(|coins| {
+            let a = payment(&node, 0, 1, coins);
+            let coin = Coin {
+                output: a.outputs[0],
+                height: 0,
+                is_coinbase: false,
+            };
+            let op = OutPoint {
+                txid: a.txid(),
+                vout: 0,
+            };
+            let b = transfer(
+                &node.spec,
+                &k1,
+                &[(op, coin)],
+                vec![TxOut {
+                    amount: Amount::from_coins(1).unwrap(),
+                    lock: lock_of(&k1),
+                }],
+            );
+            (a.txid() > b.txid()).then_some((a, b, coins))
+        })
+        .unwrap();
+    let (ta, tb) = (a.txid(), b.txid());
+    node.submit(a).unwrap();
+    node.submit(b).unwrap();
+    let block = node.produce_block().unwrap();
+    let pos = |t| block.txs.iter().position(|x| x.txid() == t).unwrap();
+    assert!(pos(ta) < pos(tb));
+    let p = page(&node, &format!("/address/{to}")).await;
+    let history = &p[p.find("id=\"history\"").unwrap()..];
+    let at = |t: luminex_primitives::Hash| history.find(&format!("/tx/{t}")).unwrap();
+    assert!(at(tb) < at(ta), "the later in the block first: {history}");
+    // The chart: after `a` the balance was `before` plus what it paid.
+    let chart = &p[p.find("id=\"balance-chart-h\"").unwrap()..p.find("id=\"history-h\"").unwrap()];
+    let after_a = Amount::from_base(before + Amount::from_coins(paid).unwrap().base()).unwrap();
+    assert!(chart.contains(&after_a.to_string()), "{chart}");
+}

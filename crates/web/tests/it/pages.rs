@@ -937,3 +937,34 @@ async fn address_history_within_a_block_is_in_block_order() {
     let after_a = Amount::from_base(before + Amount::from_coins(paid).unwrap().base()).unwrap();
     assert!(chart.contains(&after_a.to_string()), "{chart}");
 }
+
+/// At phone width a long hash or address wraps, and a column narrower than
+/// its table lets the table scroll: the page itself never scrolls sideways
+/// (a transaction page at 390 px was 452 px wide). No layout engine here,
+/// so the style sheet's rules are checked.
+#[tokio::test]
+async fn long_hashes_wrap_and_columns_shrink_at_phone_width() {
+    let node = memory_node();
+    let css = get(&node, "/static/app.css").await.body;
+    let rules: Vec<String> = css
+        .split('}')
+        .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    let has = |selector: &str, decl: &str| {
+        rules.iter().any(|r| {
+            r.rsplit("*/")
+                .next()
+                .unwrap()
+                .trim()
+                .starts_with(&format!("{selector} {{"))
+                && r.contains(decl)
+        })
+    };
+    assert!(has(".mono", "overflow-wrap: anywhere"), "{css}");
+    assert!(has(".columns > *", "min-width: 0"), "{css}");
+    assert!(has(".columns", "minmax(min(22rem, 100%), 1fr)"), "{css}");
+    // The transaction page's hashes and addresses are `.mono`, in `.columns`.
+    let tx = node.submit(payment(&node, 0, 1, 5)).unwrap();
+    let t = page(&node, &format!("/tx/{tx}")).await;
+    assert!(t.contains("class=\"columns\"") && t.contains("td class=\"mono\""));
+}

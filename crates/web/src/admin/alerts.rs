@@ -211,6 +211,37 @@ pub fn evaluate(admin: &Admin) -> Vec<Alert> {
     out
 }
 
+/// A log line's leading Unix time (seconds, as the node's log buffer
+/// writes it) and the rest of the line; no time when it does not start
+/// with one. The page shows the time as a UTC date, not as seconds.
+fn log_time(line: &str) -> (Option<u64>, &str) {
+    match line.split_once(' ') {
+        Some((secs, rest)) if !secs.is_empty() && secs.bytes().all(|b| b.is_ascii_digit()) => {
+            match secs.parse() {
+                Ok(at) => (Some(at), rest),
+                Err(_) => (None, line),
+            }
+        }
+        _ => (None, line),
+    }
+}
+
+/// The log lines as a list, each time a UTC date (in a `time` element
+/// carrying the Unix time) before the rest of the line.
+fn log_list(lines: &[String]) -> maud::Markup {
+    html! {
+        ul.plain.mono #warnings {
+            @for w in lines {
+                @let (at, rest) = log_time(w);
+                li.wrap {
+                    @if let Some(at) = at { time datetime=(at) { (crate::format::time(at)) } " " }
+                    (rest)
+                }
+            }
+        }
+    }
+}
+
 /// `GET /admin/alerts`: the rules as evaluated now, and the log's recent
 /// warnings.
 pub async fn alerts_page(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
@@ -262,7 +293,7 @@ pub async fn alerts_page(State(admin): State<Arc<Admin>>, headers: HeaderMap) ->
         @if warnings.is_empty() {
             p.note #no-warnings { (t("alert-log-none")) }
         } @else {
-            ul.plain.mono #warnings { @for w in &warnings { li.wrap { (w) } } }
+            (log_list(&warnings))
         }
     };
     frame(&t("admin-nav-alerts"), "/admin/alerts", &s, body)
@@ -270,7 +301,37 @@ pub async fn alerts_page(State(admin): State<Arc<Admin>>, headers: HeaderMap) ->
 
 #[cfg(test)]
 mod tests {
-    use super::family_total;
+    use super::{family_total, log_list, log_time};
+
+    #[test]
+    fn a_log_lines_unix_time_is_read_off_for_a_utc_date() {
+        let line = "1796532311 WARN luminex_p2p: peer misbehaved";
+        let (at, rest) = log_time(line);
+        assert_eq!(at, Some(1_796_532_311));
+        assert_eq!(rest, "WARN luminex_p2p: peer misbehaved");
+        assert_eq!(
+            crate::format::time(at.unwrap()),
+            "Sun, 06 Dec 2026 04:45:11 GMT"
+        );
+        let list = log_list(&[line.to_string(), "ERROR x: no time".to_string()]).into_string();
+        assert!(
+            list.contains("<time datetime=\"1796532311\">Sun, 06 Dec 2026 04:45:11 GMT</time> WARN luminex_p2p"),
+            "{list}"
+        );
+        assert!(!list.contains("1796532311 WARN"), "{list}");
+        assert!(
+            list.contains("<li class=\"wrap\">ERROR x: no time</li>"),
+            "{list}"
+        );
+        for odd in [
+            "WARN no time",
+            "",
+            "12x WARN",
+            "99999999999999999999999 WARN x",
+        ] {
+            assert_eq!(log_time(odd), (None, odd));
+        }
+    }
 
     #[test]
     fn counter_families_are_summed_over_their_labels() {

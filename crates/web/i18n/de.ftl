@@ -20,6 +20,7 @@ live-updated = Aktualisiert
 
 error-bad-request = Ungültige Anfrage
 error-not-found = Nicht gefunden
+no-such-page = Unter dieser Adresse gibt es keine Seite.
 error-storage = Speicherfehler
 error-storage-message = der Knoten konnte seine Datenbank nicht lesen; siehe sein Protokoll
 error-index-off = Von diesem Knoten nicht geführt

@@ -21,6 +21,7 @@ live-updated = Updated
 
 error-bad-request = Bad request
 error-not-found = Not found
+no-such-page = There is no page at this address.
 error-storage = Storage error
 error-storage-message = the node could not read its database; see its log
 error-index-off = Not kept by this node

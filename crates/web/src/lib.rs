@@ -63,10 +63,37 @@ style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; 
 frame-ancestors 'none'; base-uri 'none'";
 
 /// The REST API and the web pages on one router: what `luminex node` serves.
+///
+/// A request no route takes gets the pages' "not found" page when it asks
+/// for HTML (`Accept: text/html`, as a browser does), and the REST API's
+/// JSON problem otherwise.
 pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
     let limits = opts.limits;
     let timeout = opts.timeout;
-    luminex_api::router_with(node.clone(), opts).merge(pages(node, limits, timeout))
+    let api = luminex_api::router_with(node.clone(), opts);
+    let page = Router::new()
+        .fallback(|| async { PageError::not_found(i18n::t("no-such-page")) })
+        .layer(from_fn(i18n::middleware))
+        .layer(from_fn(security_headers));
+    api.clone().merge(pages(node, limits, timeout)).fallback(
+        move |req: axum::extract::Request| async move {
+            // The API's router alone takes no route this one does not: the
+            // request meets its own fallback, with all its layers.
+            let to = if wants_html(req.headers()) { page } else { api };
+            match tower::ServiceExt::oneshot(to, req).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            }
+        },
+    )
+}
+
+/// Whether the client asks for HTML.
+fn wants_html(h: &axum::http::HeaderMap) -> bool {
+    h.get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
 }
 
 /// The REST API, the web pages and the operator's dashboard (`/admin`) on

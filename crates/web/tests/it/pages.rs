@@ -968,3 +968,44 @@ async fn long_hashes_wrap_and_columns_shrink_at_phone_width() {
     let t = page(&node, &format!("/tx/{tx}")).await;
     assert!(t.contains("class=\"columns\"") && t.contains("td class=\"mono\""));
 }
+
+/// A path no route takes: a browser (asking for HTML) gets the pages' "not
+/// found" page, in its language; any other client the REST API's problem.
+#[tokio::test]
+async fn unknown_paths_get_a_page_when_html_is_asked_for() {
+    let node = memory_node();
+    let call = |uri: &'static str, accept: &'static str, lang: &'static str| {
+        let node = node.clone();
+        async move {
+            let resp = luminex_web::router_with(node, ApiOptions::default())
+                .oneshot(
+                    Request::get(uri)
+                        .header("accept", accept)
+                        .header("accept-language", lang)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
+            let csp = resp.headers().get("content-security-policy").is_some();
+            let status = resp.status();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, kind, csp, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for uri in ["/nope", "/block/", "/static/"] {
+        let (status, kind, csp, body) = call(uri, browser, "en").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(kind.starts_with("text/html"), "{uri}: {kind}");
+        assert!(csp, "{uri}");
+        assert!(body.contains("role=\"alert\""), "{uri}: {body}");
+        assert!(body.contains("There is no page at this address"), "{body}");
+        let (status, kind, _, _) = call(uri, "application/json", "en").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(kind, "application/problem+json", "{uri}");
+    }
+    let (_, _, _, body) = call("/nope", browser, "de").await;
+    assert!(body.contains("keine Seite"), "{body}");
+}

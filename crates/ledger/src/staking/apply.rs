@@ -335,10 +335,15 @@ impl StakingState {
                         signer,
                     });
                 }
-                let jail = *self
-                    .jails
-                    .get(&u.validator)
-                    .ok_or(StakingError::NotJailed(u.validator))?;
+                // A key with nothing bonded was never a validator: say
+                // so, rather than that it is not jailed.
+                let jail = match self.jails.get(&u.validator) {
+                    Some(j) => *j,
+                    None if !self.validators.contains_key(&u.validator) => {
+                        return Err(StakingError::UnknownValidator(u.validator))
+                    }
+                    None => return Err(StakingError::NotJailed(u.validator)),
+                };
                 if jail.slashed {
                     return Err(StakingError::StillSlashed(u.validator));
                 }

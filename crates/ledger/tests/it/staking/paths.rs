@@ -324,6 +324,9 @@ fn unjail_paths() {
     let mut s = Staked::new(false);
     let v = validator_key(1);
     let unjail = TxKind::Unjail(Unjail { validator: id(&v) });
+    // A key that never staked is no validator at all.
+    let e = s.refused(vec![s.tx(0, unjail.clone(), Some(&v))]);
+    assert_eq!(e, StakingError::UnknownValidator(id(&v)));
     s.mine(vec![s.tx(0, stake(&v, 2 * MIN), Some(&v))]).unwrap();
     let e = s.refused(vec![s.tx(0, unjail.clone(), Some(&v))]);
     assert_eq!(e, StakingError::NotJailed(id(&v)));

@@ -73,9 +73,10 @@ pub enum ChainCommand {
     /// Replay the local chain from genesis and check the stored UTXO set and
     /// indexes against it (node stopped). Prints height and coin count.
     Check,
-    /// Write a local BFT network of new validators (`--chain poa`): their
-    /// keys, a spec whose genesis lists them, and a data directory with a
-    /// config per node. Prints how to start them.
+    /// Write a local BFT network of new validators (`--chain poa`, or a
+    /// staking preset, each bonded with the minimum stake): their keys, a
+    /// spec whose genesis lists them, and a data directory with a config
+    /// per node. Prints how to start them.
     Testnet {
         /// Validators.
         #[arg(long, default_value_t = 4)]

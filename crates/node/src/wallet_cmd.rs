@@ -172,8 +172,10 @@ pub enum WalletCommand {
         qr: QrArgs,
     },
     /// Create a wallet holding the one key of an encrypted key file
-    /// (`export-key --encrypted`); the file's passphrase comes from
-    /// LUMINEX_KEY_PASSPHRASE or a prompt.
+    /// (`export-key --encrypted`; the file's passphrase comes from
+    /// LUMINEX_KEY_PASSPHRASE or a prompt), or of a validator or node key
+    /// file (a seed in hex, as `authority keygen` writes): the address the
+    /// chain pays a validator's rewards and released stake to.
     ImportKey {
         /// The key file.
         file: PathBuf,
@@ -628,6 +630,18 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
         WalletCommand::ImportKey { file } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            // A validator or node key file (`authority keygen`, what `node
+            // --validator-key` reads): a bare seed in hex, used with the
+            // chain's default scheme. Its address is where the chain pays
+            // the validator's rewards and released stake.
+            if let Some(seed) = bare_seed(&bytes) {
+                let pass = passphrase(true)?;
+                created(
+                    &Wallet::single_key(spec, spec.default_scheme, &seed, &pass),
+                    &ctx,
+                )?;
+                return Ok(());
+            }
             let f = luminex_wallet::keyfile::KeyFile::from_json(&bytes)
                 .with_context(|| file.display().to_string())?;
             let key_pass = key_passphrase(false)?;
@@ -840,4 +854,14 @@ pub(crate) async fn coins_at(
         coins.push((OutPoint { txid, vout: x.vout }, TxOut { amount, lock }));
     }
     Ok(coins)
+}
+
+/// The seed of a validator or node key file: 64 hex characters (and
+/// whitespace around them), nothing else.
+fn bare_seed(bytes: &[u8]) -> Option<[u8; 32]> {
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    if text.len() != 64 {
+        return None;
+    }
+    hex::decode(text).ok()?.try_into().ok()
 }

@@ -208,3 +208,34 @@ fn wallet_address_checks_the_keys_and_new_checks_the_scheme() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not allowed"), "{err}");
 }
+
+/// A validator key file (a bare seed, as `authority keygen` writes it)
+/// imports as a wallet of that key: the address the chain pays the
+/// validator's rewards and released stake to. Anything else that is not a
+/// key file is refused.
+#[test]
+fn a_validator_key_file_imports_as_a_wallet_of_its_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let seed = [7u8; 32];
+    let key = d.join("validator.key");
+    std::fs::write(&key, format!("{}\n", hex::encode(seed))).unwrap();
+    let spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    let expected = spec
+        .address(
+            luminex_crypto::SigningKey::from_seed(spec.default_scheme, &seed)
+                .public_key()
+                .lock(),
+        )
+        .to_string();
+    let k = key.to_str().unwrap();
+    stdout_of(luminex(d, "", &["wallet", "--wallet", "v", "import-key", k]));
+    let a = stdout_of(luminex(d, "", &["wallet", "--wallet", "v", "address"]));
+    assert_eq!(a.trim(), expected);
+    // 31 bytes of hex is neither a seed nor a key file.
+    std::fs::write(&key, hex::encode([7u8; 31])).unwrap();
+    let out = luminex(d, "", &["wallet", "--wallet", "w", "import-key", k]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a luminex key file"), "{err}");
+}

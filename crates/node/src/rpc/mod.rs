@@ -104,15 +104,22 @@ impl RpcContext {
 }
 
 pub(crate) fn param_hash(v: Option<Value>, what: &str) -> Result<Hash, ErrorObjectOwned> {
-    v.as_ref()
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            err(
-                codes::INVALID_PARAMETER,
-                format!("{what} must be a 64-character hexadecimal string"),
-            )
-        })
+    let bad = || {
+        err(
+            codes::INVALID_PARAMETER,
+            format!("{what} must be a 64-character hexadecimal string"),
+        )
+    };
+    match v {
+        Some(Value::String(s)) => s.parse().map_err(|_| bad()),
+        None | Some(Value::Null) => Err(bad()),
+        // A value of another JSON type is Core's type error (-3), not a
+        // bad string (-8).
+        Some(other) => Err(err(
+            codes::TYPE,
+            format!("{what}: JSON value {other} is not of expected type string"),
+        )),
+    }
 }
 
 /// A method's parameters by position, from a call that gave them by

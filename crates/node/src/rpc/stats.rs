@@ -415,6 +415,8 @@ mod tests {
             (json!([1, Hash::ZERO.to_string()]), codes::NOT_FOUND),
             (json!(["x"]), codes::TYPE),
             (json!([1, "zz"]), codes::INVALID_PARAMETER),
+            // A hash of another JSON type is Core's type error.
+            (json!([1, 5]), codes::TYPE),
         ] {
             let e = m
                 .call::<_, Value>("getchaintxstats", params(args.clone()))

@@ -229,7 +229,11 @@ fn a_validator_key_file_imports_as_a_wallet_of_its_address() {
         )
         .to_string();
     let k = key.to_str().unwrap();
-    stdout_of(luminex(d, "", &["wallet", "--wallet", "v", "import-key", k]));
+    stdout_of(luminex(
+        d,
+        "",
+        &["wallet", "--wallet", "v", "import-key", k],
+    ));
     let a = stdout_of(luminex(d, "", &["wallet", "--wallet", "v", "address"]));
     assert_eq!(a.trim(), expected);
     // 31 bytes of hex is neither a seed nor a key file.

@@ -328,9 +328,19 @@ impl LoginThrottle {
         false
     }
 
-    /// How long a lockout lasts.
-    pub fn lockout(&self) -> Duration {
-        self.lockout
+    /// The whole seconds (rounded up, at least 1) left of the lockout in
+    /// force, for `Retry-After`; the full lockout if none is.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after_secs_at(Instant::now())
+    }
+
+    fn retry_after_secs_at(&self, now: Instant) -> u64 {
+        let left = match *self.locked_until.lock() {
+            Some(until) => until.saturating_duration_since(now),
+            None => self.lockout,
+        };
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        secs.max(1)
     }
 }
 
@@ -366,6 +376,21 @@ mod tests {
         let (id, _) = s.open(Role::Operator, "00112233".into());
         let cookie = format!("{SESSION_COOKIE}={id}");
         assert!(matches!(s.lookup(Some(&cookie)), Lookup::Expired));
+    }
+
+    #[test]
+    fn retry_after_counts_down_the_lockout_rounded_up() {
+        let t = LoginThrottle::new(std::num::NonZeroU32::MIN, Duration::from_secs(60));
+        assert_eq!(t.retry_after_secs(), 60);
+        assert!(!t.failed());
+        assert!(t.failed(), "the second wrong key in a minute locks");
+        let until = t.locked_until.lock().unwrap();
+        let start = until - Duration::from_secs(60);
+        assert_eq!(t.retry_after_secs_at(start), 60);
+        assert_eq!(t.retry_after_secs_at(start + Duration::from_secs(34)), 26);
+        let mid = start + Duration::from_millis(34_500);
+        assert_eq!(t.retry_after_secs_at(mid), 26, "25.5 s left is 26");
+        assert_eq!(t.retry_after_secs_at(until), 1);
     }
 
     #[test]

@@ -525,7 +525,7 @@ async fn login(
 
 /// The login form with 429 Too Many Requests: login is locked.
 fn locked_page(admin: &Admin) -> Response {
-    let secs = admin.opts.login_lockout.as_secs().max(1);
+    let secs = admin.throttle.retry_after_secs();
     let mut resp = login_page(
         admin,
         StatusCode::TOO_MANY_REQUESTS,

@@ -484,7 +484,7 @@ async fn login(State(w): State<Arc<Wallets>>, headers: HeaderMap, f: FormResult)
 }
 
 fn locked_page(w: &Wallets) -> Response {
-    let secs = w.throttle.lockout().as_secs().max(1);
+    let secs = w.throttle.retry_after_secs();
     let mut resp = login_page(
         w,
         StatusCode::TOO_MANY_REQUESTS,

@@ -88,7 +88,10 @@ pub(crate) fn newest_first(
 
 /// `rows` (whole blocks' entries, by descending height) with each block's
 /// entries by descending position in it: the later in a block, the newer.
-fn in_block_order(node: &Node, mut rows: Vec<AddressTx>) -> Result<Vec<AddressTx>, PageError> {
+pub(crate) fn in_block_order(
+    node: &Node,
+    mut rows: Vec<AddressTx>,
+) -> Result<Vec<AddressTx>, PageError> {
     let mut position: HashMap<Hash, usize> = HashMap::new();
     let mut i = 0;
     while i < rows.len() {

@@ -1,7 +1,7 @@
 //! The explorer's pages: the dashboard, blocks, transactions, addresses and
 //! the search box.
 
-mod address;
+pub(crate) mod address;
 mod block;
 mod charts;
 mod dashboard;

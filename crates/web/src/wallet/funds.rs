@@ -1,7 +1,7 @@
 //! An unlocked wallet's balances per address, receiving, and its history
 //! (pending and confirmed) with a CSV export.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,11 +11,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use luminex_primitives::{Hash, Lock, OutPoint, TxOut};
 use luminex_service::Node;
+use luminex_storage::AddressTx;
 use luminex_wallet::{Wallet, WalletFile};
 use maud::{html, PreEscaped};
 
 use super::manage::unlock_page;
 use super::{acting, csrf_field, frame, problem, viewing, FormResult, Visitor, Wallets};
+use crate::explorer::address::{in_block_order, newest_first};
 use crate::format::{coins, short};
 use crate::i18n::{t, t_args};
 
@@ -89,15 +91,16 @@ impl Activity {
 
 /// The activity of `addresses` on `node`.
 pub(crate) fn activity(node: &Node, addresses: &[Owned]) -> Result<Activity, Box<Response>> {
-    let storage = |e: luminex_storage::StoreError| {
-        let e = crate::error::PageError::from(e);
-        Box::new(problem(e.status(), &t(e.title()), e.message()))
-    };
+    let page =
+        |e: crate::error::PageError| Box::new(problem(e.status(), &t(e.title()), e.message()));
+    let storage = |e: luminex_storage::StoreError| page(crate::error::PageError::from(e));
     let locks: HashSet<Lock> = addresses.iter().map(|o| o.lock).collect();
     let mut balances = Vec::new();
     let mut spendable = Vec::new();
     let mut ours: HashMap<OutPoint, u64> = HashMap::new();
-    let mut confirmed_rows: BTreeMap<Hash, HistoryRow> = BTreeMap::new();
+    let mut confirmed_rows: HashMap<Hash, HistoryRow> = HashMap::new();
+    // Each confirmed transaction once, for ordering by block and position.
+    let mut order: Vec<AddressTx> = Vec::new();
     for o in addresses {
         let utxos = node
             .chain
@@ -134,11 +137,12 @@ pub(crate) fn activity(node: &Node, addresses: &[Owned]) -> Result<Activity, Box
                 )
             })?,
         );
-        for r in node
-            .chain
-            .address_history(&o.lock, None, HISTORY_ROWS)
-            .map_err(storage)?
-        {
+        // Whole blocks, so that no block's entries are cut short.
+        let (rows, _) = newest_first(node, &o.lock, None, HISTORY_ROWS).map_err(page)?;
+        for r in rows {
+            if !confirmed_rows.contains_key(&r.txid) {
+                order.push(r);
+            }
             let row = confirmed_rows.entry(r.txid).or_insert(HistoryRow {
                 txid: r.txid,
                 height: Some(r.height),
@@ -189,9 +193,14 @@ pub(crate) fn activity(node: &Node, addresses: &[Owned]) -> Result<Activity, Box
         }
     }
     pending_rows.sort_by_key(|r| std::cmp::Reverse(r.0));
-    let mut confirmed: Vec<HistoryRow> = confirmed_rows.into_values().collect();
-    confirmed.sort_by(|a, b| b.height.cmp(&a.height).then(a.txid.cmp(&b.txid)));
-    confirmed.truncate(HISTORY_ROWS);
+    // Newest first: by height, then by position in the block.
+    order.sort_by_key(|r| std::cmp::Reverse(r.height));
+    let confirmed: Vec<HistoryRow> = in_block_order(node, order)
+        .map_err(page)?
+        .into_iter()
+        .filter_map(|r| confirmed_rows.remove(&r.txid))
+        .take(HISTORY_ROWS)
+        .collect();
     let history = pending_rows
         .into_iter()
         .map(|(_, r)| r)

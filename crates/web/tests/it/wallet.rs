@@ -860,3 +860,53 @@ async fn a_fee_rate_that_leaves_every_coin_out_is_named() {
     assert!(!r.body.contains("can spend now (0)"), "{}", r.body);
     assert_eq!(s.node.mempool.read().len(), 0);
 }
+
+/// Two payments to the wallet in one block: its history puts the later in
+/// the block first, whatever their txids' order.
+#[tokio::test]
+async fn history_within_a_block_is_in_block_order() {
+    use luminex_ledger::Coin;
+    use luminex_primitives::OutPoint;
+    let s = Site::new(WalletOptions::default());
+    let c = login(&s).await;
+    let address = create(&s, &c, "grace").await;
+    let to = s.node.spec.parse_address(&address).unwrap().lock;
+    let k0 = s.node.spec.dev_key(0).unwrap();
+    let utxos = s.node.chain.address_utxos(&lock_of(&k0), 1).unwrap();
+    // `a` pays the wallet with change to key 0; `b` spends that change
+    // and pays the wallet again, so it comes later in the block. Pick
+    // amounts so that ordering by txid would put `a` first.
+    let (a, b) = (2..50)
+        .find_map(|coins| {
+            let pay = |n| TxOut {
+                amount: Amount::from_coins(n).unwrap(),
+                lock: to,
+            };
+            let a = transfer(&s.node.spec, &k0, &utxos, vec![pay(coins)]);
+            let change = OutPoint {
+                txid: a.txid(),
+                vout: 1,
+            };
+            let coin = Coin {
+                output: a.outputs[1],
+                height: 0,
+                is_coinbase: false,
+            };
+            let b = transfer(&s.node.spec, &k0, &[(change, coin)], vec![pay(1)]);
+            (a.txid() < b.txid()).then_some((a, b))
+        })
+        .unwrap();
+    let (ta, tb) = (a.txid(), b.txid());
+    s.node.submit(a).unwrap();
+    s.node.submit(b).unwrap();
+    let block = s.node.produce_block().unwrap();
+    let pos = |t| block.txs.iter().position(|x| x.txid() == t).unwrap();
+    assert!(pos(ta) < pos(tb));
+    let page = get(&s, "/wallet/w/grace", &c).await.body;
+    let history = &page[page.find("id=\"history\"").unwrap()..];
+    let at = |t: luminex_primitives::Hash| history.find(&format!("/tx/{t}")).unwrap();
+    assert!(at(tb) < at(ta), "the later in the block first: {history}");
+    let csv = get(&s, "/wallet/w/grace/history.csv", &c).await.body;
+    let at = |t: luminex_primitives::Hash| csv.find(&t.to_string()).unwrap();
+    assert!(at(tb) < at(ta), "{csv}");
+}

@@ -276,21 +276,24 @@ impl Wallet {
         (w, phrase)
     }
 
-    /// Recovers a wallet from its mnemonic.
+    /// Recovers a wallet from its mnemonic, read as [`normalize_phrase`]
+    /// writes it (any case, any whitespace between and around words).
     pub fn restore(
         spec: &ChainSpec,
         scheme: SchemeId,
         phrase: &str,
         passphrase: &str,
     ) -> Result<Wallet, WalletError> {
-        let m = bip39::Mnemonic::parse_normalized(phrase.trim()).map_err(mnemonic_error)?;
+        let phrase = normalize_phrase(phrase);
+        let phrase = phrase.as_str();
+        let m = bip39::Mnemonic::parse_normalized(phrase).map_err(mnemonic_error)?;
         let master = Zeroizing::new(m.to_seed("").to_vec());
         let file = WalletFile {
             version: WALLET_VERSION,
             chain: spec.name.clone(),
             scheme,
             secret: SecretKind::Mnemonic,
-            encrypted: Some(keystore::encrypt(passphrase, phrase.trim().as_bytes())),
+            encrypted: Some(keystore::encrypt(passphrase, phrase.as_bytes())),
             public_keys: vec![],
             account: 0,
             addresses: vec![],
@@ -861,6 +864,22 @@ fn sign_with(keys: &HashMap<Lock, &SigningKey>, plan: PaymentPlan) -> Transactio
 
 /// A recovery phrase's error, with words counted from 1 as the user counts
 /// them (the parser counts from 0: "word 23" was the 24th).
+/// A recovery phrase (or one word of it) as typed, the way the word list
+/// writes it: lower case, the words separated by single spaces, nothing
+/// around them. Restoring and the word check after creating a wallet both
+/// read what is typed through this.
+pub fn normalize_phrase(typed: &str) -> Zeroizing<String> {
+    let lower = Zeroizing::new(typed.to_lowercase());
+    let mut out = Zeroizing::new(String::with_capacity(lower.len()));
+    for word in lower.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 fn mnemonic_error(e: bip39::Error) -> WalletError {
     WalletError::Mnemonic(match e {
         bip39::Error::UnknownWord(i) => format!("word {} is not in the word list", i + 1),

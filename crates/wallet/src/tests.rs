@@ -17,6 +17,11 @@ fn mnemonic_restores_the_same_keys_and_file_is_private() {
     w.new_address(&spec);
     let r = Wallet::restore(&spec, SchemeId::MlDsa65, &phrase, "other").unwrap();
     assert_eq!(r.file.addresses[0], w.file.addresses[0]);
+    // Typed in capitals, with stray whitespace: the same wallet.
+    let shouted = format!("  {} \n", phrase.to_uppercase().replace(' ', " \t "));
+    let r = Wallet::restore(&spec, SchemeId::MlDsa65, &shouted, "other").unwrap();
+    assert_eq!(r.file.addresses[0], w.file.addresses[0]);
+    assert_eq!(*r.file.recovery_phrase("other").unwrap(), *phrase);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.json");
     w.save(&path, true).unwrap();

@@ -255,7 +255,7 @@ pub async fn confirm_created(
         };
         let right = c.answers.iter().enumerate().all(|(i, want)| {
             form.get(&format!("word{i}"))
-                .is_some_and(|typed| typed.trim().eq_ignore_ascii_case(want))
+                .is_some_and(|typed| *luminex_wallet::normalize_phrase(typed) == **want)
         });
         if !right {
             return Err(Some(c.check));

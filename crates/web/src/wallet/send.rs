@@ -115,7 +115,9 @@ pub async fn form(
 }
 
 /// `POST /wallet/w/{name}/send`: checks the form, plans the payment, and
-/// shows what will be signed. Nothing is signed or sent yet.
+/// shows what will be signed. Nothing is signed or sent yet. With `edit`
+/// (the review's "Change the payment") it shows the form filled in with
+/// what was given instead.
 pub async fn plan(
     State(w): State<Arc<Wallets>>,
     p: Result<Path<String>, PathRejection>,
@@ -149,6 +151,10 @@ pub async fn plan(
         Some(Ok(x)) => x,
     };
     let spendable = a.spendable_total();
+    // "Change the payment" on the review: the form again, filled in.
+    if form.contains_key("edit") {
+        return send_page(&w, &v, &name, StatusCode::OK, &typed, None, spendable);
+    }
     let refuse =
         |status, msg: String| send_page(&w, &v, &name, status, &typed, Some(&msg), spendable);
     let spec = &w.node.spec;
@@ -351,7 +357,15 @@ fn review(
             (csrf_field(v))
             button type="submit" #sign { (t("wallet-sign-button")) }
         }
-        p { a href={"/wallet/w/" (name) "/send"} { (t("wallet-cancel")) } }
+        // Back to the send form with this payment in it.
+        form.wallet-form method="post" action={"/wallet/w/" (name) "/send"} {
+            input type="hidden" name="to" value=(to);
+            input type="hidden" name="amount" value=(amount.to_string());
+            input type="hidden" name="fee_rate" value=(fee_rate);
+            input type="hidden" name="edit" value="1";
+            (csrf_field(v))
+            button type="submit" #change-payment { (t("wallet-cancel")) }
+        }
     }
 }
 

@@ -668,6 +668,22 @@ async fn a_payment_is_shown_signed_sent_and_followed_to_its_block() {
     }
     assert_eq!(pool(), 0);
     let plan = field(&r.body, "plan");
+    // "Change the payment" brings the form back filled in; nothing planned.
+    assert!(r.body.contains("id=\"change-payment\""), "{}", r.body);
+    let edit = format!(
+        "to={}&amount={}&fee_rate={}&edit={}&csrf={csrf}",
+        enc(&field(&r.body, "to")),
+        enc(&field(&r.body, "amount")),
+        field(&r.body, "fee_rate"),
+        field(&r.body, "edit"),
+    );
+    let e = post(&s, "/wallet/w/frank/send", &c, &edit).await;
+    assert_eq!(e.status, StatusCode::OK, "{}", e.body);
+    assert!(!e.body.contains("name=\"plan\""), "{}", e.body);
+    assert_eq!(field(&e.body, "to"), back);
+    assert_eq!(field(&e.body, "amount"), "20");
+    let rate = s.node.spec.min_fee_rate.to_string();
+    assert_eq!(field(&e.body, "fee_rate"), rate);
     // Confirming needs the CSRF token and the plan's id.
     let r = post(
         &s,

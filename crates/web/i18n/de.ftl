@@ -20,6 +20,8 @@ live-updated = Aktualisiert
 
 error-bad-request = Ungültige Anfrage
 error-not-found = Nicht gefunden
+error-method-not-allowed = Keine Seite
+error-method-not-allowed-message = Diese Adresse nimmt ein Formular der Seiten entgegen; hier gibt es nichts anzuzeigen. Nichts wurde geändert.
 no-such-page = Unter dieser Adresse gibt es keine Seite.
 error-storage = Speicherfehler
 error-storage-message = der Knoten konnte seine Datenbank nicht lesen; siehe sein Protokoll

@@ -21,6 +21,8 @@ live-updated = Updated
 
 error-bad-request = Bad request
 error-not-found = Not found
+error-method-not-allowed = Not a page
+error-method-not-allowed-message = This address takes a form sent from the pages; there is nothing to show here. Nothing was changed.
 no-such-page = There is no page at this address.
 error-storage = Storage error
 error-storage-message = the node could not read its database; see its log

@@ -88,6 +88,58 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
     )
 }
 
+/// Gives the bare 405 of a form's address asked for with another method
+/// (`GET /admin/mempool/remove`, say) a page saying it takes a form, with
+/// a link back, in the request's language, when the client asks for HTML.
+/// The `Allow` header stays. A layer of the dashboard's and the wallet's
+/// routes (their route layers do not see a method no route takes).
+pub(crate) async fn form_only_page(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let html = wants_html(req.headers());
+    let chosen = i18n::Chosen::of(&req);
+    let back = if req.uri().path().starts_with("/wallet") {
+        ("/wallet", "wallet-back-to-wallets")
+    } else {
+        ("/admin", "admin-back")
+    };
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::METHOD_NOT_ALLOWED
+        || !html
+        || resp.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return resp;
+    }
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    chosen.render(async move { form_only(back, allow) }).await
+}
+
+/// The page of [`form_only_page`]: 405, linking to `back` (its address and
+/// the link's catalog key).
+fn form_only(back: (&str, &str), allow: Option<HeaderValue>) -> Response {
+    let title = i18n::t("error-method-not-allowed");
+    let body = layout::page(
+        &title,
+        layout::Live::None,
+        maud::html! {
+            section.problem role="alert" {
+                h1 { (title) }
+                p.message { (i18n::t("error-method-not-allowed-message")) }
+                p { a href=(back.0) { (i18n::t(back.1)) } }
+            }
+        },
+    );
+    let mut page = (StatusCode::METHOD_NOT_ALLOWED, body).into_response();
+    if let Some(allow) = allow {
+        page.headers_mut().insert(header::ALLOW, allow);
+    }
+    page.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    set_security_headers(page.headers_mut());
+    page
+}
+
 /// Whether the client asks for HTML.
 fn wants_html(h: &axum::http::HeaderMap) -> bool {
     h.get_all(header::ACCEPT)

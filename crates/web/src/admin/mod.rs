@@ -196,6 +196,8 @@ pub(crate) fn routes(admin: Arc<Admin>) -> Router {
         .route_layer(from_fn(crate::i18n::middleware))
         .route_layer(from_fn_with_state(admin.node.clone(), luminex_api::track))
         .with_state(admin)
+        // A form's address asked for with GET: a page, not a bare 405.
+        .layer(from_fn(crate::form_only_page))
 }
 
 /// Whether a request is for the mempool page rather than the REST API's

@@ -231,6 +231,8 @@ pub fn routes(w: Arc<Wallets>) -> Router {
         .route_layer(from_fn(crate::i18n::middleware))
         .route_layer(from_fn_with_state(w.node.clone(), luminex_api::track))
         .with_state(w)
+        // A form's address asked for with GET: a page, not a bare 405.
+        .layer(from_fn(crate::form_only_page))
 }
 
 /// Loopback only (unless allowed) and never cached.

@@ -828,3 +828,41 @@ async fn the_viewer_cannot_end_the_operators_session_or_flood_the_audit_log() {
         .iter()
         .any(|e| e.who.starts_with("operator") && e.action == "login"));
 }
+
+/// A form's address asked for with GET: a browser gets a page saying so,
+/// with a link back and `Allow: POST`; a client not asking for HTML keeps
+/// the bare 405.
+#[tokio::test]
+async fn a_get_on_a_forms_address_gets_a_page_when_html_is_asked_for() {
+    let d = Dash::new(AdminOptions::default());
+    let ask = |accept: Option<&'static str>| {
+        let mut b = Request::builder().uri("/admin/mempool/remove");
+        if let Some(a) = accept {
+            b = b.header(header::ACCEPT, a);
+        }
+        let mut req = b.body(Body::empty()).unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((LOCAL, 40_000))));
+        d.router().oneshot(req)
+    };
+    let r = ask(Some("text/html,application/xhtml+xml;q=0.9"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let h = |n| r.headers().get(n).unwrap().to_str().unwrap().to_string();
+    assert_eq!(h(header::ALLOW), "POST");
+    assert!(h(header::CONTENT_TYPE).starts_with("text/html"));
+    assert_eq!(
+        h(header::CONTENT_SECURITY_POLICY),
+        luminex_web::CONTENT_SECURITY_POLICY
+    );
+    assert_eq!(h(header::CACHE_CONTROL), "no-store");
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert!(body.contains("takes a form"), "{body}");
+    assert!(body.contains("href=\"/admin\""), "{body}");
+    let r = ask(None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()[header::ALLOW], "POST");
+    assert!(r.into_body().collect().await.unwrap().to_bytes().is_empty());
+}

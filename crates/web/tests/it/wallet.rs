@@ -926,3 +926,25 @@ async fn history_within_a_block_is_in_block_order() {
     let at = |t: luminex_primitives::Hash| csv.find(&t.to_string()).unwrap();
     assert!(at(tb) < at(ta), "{csv}");
 }
+
+/// A GET on a wallet form's address: a page with a link back to the
+/// wallets, not an empty 405, when the browser asks for HTML.
+#[tokio::test]
+async fn a_get_on_a_forms_address_gets_a_page() {
+    let s = Site::new(WalletOptions::default());
+    let mut req = Request::builder()
+        .uri("/wallet/w/anna/send/confirm?lang=de")
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((LOCAL, 40_000))));
+    let r = s.router().oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()[header::ALLOW], "POST");
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert!(body.contains("lang=\"de\""), "{body}");
+    assert!(body.contains("Formular"), "{body}");
+    assert!(body.contains("href=\"/wallet\""), "{body}");
+}

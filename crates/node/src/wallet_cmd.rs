@@ -569,6 +569,12 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             let to = spec.parse_address(&to).context("--to")?;
             let pass = passphrase(false)?;
             let mut w = Wallet::load(&ctx.path, spec, &pass)?;
+            // Coins another file of the phrase left past this one's
+            // addresses (its change) are spent too, and their change
+            // addresses not taken again.
+            if look_past_kept(&ctx.client, spec, &mut w).await? > 0 {
+                w.save(&ctx.path, false)?;
+            }
             let mut coins: Vec<(OutPoint, TxOut)> = Vec::new();
             for (key, a) in w.all_keys() {
                 coins.extend(coins_at(&ctx.client, a, key.public_key().lock()).await?);
@@ -807,6 +813,37 @@ async fn address_used(client: &Client, a: &str) -> anyhow::Result<bool> {
     }
     let b: BalanceJson = client.get(&format!("/address/{a}/balance")).await?;
     Ok(b.mempool_txs > 0)
+}
+
+/// Looks a restore's default gaps past the addresses `w` keeps on each
+/// chain and keeps those up to the last used one found (another file of
+/// the same phrase may have used them); how many were added.
+async fn look_past_kept(
+    client: &Client,
+    spec: &luminex_ledger::ChainSpec,
+    w: &mut Wallet,
+) -> anyhow::Result<u32> {
+    use luminex_wallet::recovery::{CHANGE_GAP, RECEIVE_GAP};
+    if !w.has_chains() {
+        return Ok(0);
+    }
+    let kept = [w.keys().len() as u32, w.change_keys().len() as u32];
+    let mut counts = kept;
+    for (slot, (chain, gap)) in [
+        (KeyChain::Receive, RECEIVE_GAP),
+        (KeyChain::Change, CHANGE_GAP),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut scan = GapScan::after(kept[slot], gap);
+        while let Some(i) = scan.next_index() {
+            scan.report(address_used(client, &w.address_at(spec, chain, i)).await?);
+        }
+        counts[slot] = scan.used();
+    }
+    w.extend_to(spec, counts[0], counts[1]);
+    Ok(counts[0] - kept[0] + counts[1] - kept[1])
 }
 
 /// Warns when the receive address just derived follows a full restore

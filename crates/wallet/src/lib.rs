@@ -422,8 +422,9 @@ impl Wallet {
     }
 
     /// Whether keys come from a mnemonic on separate receive and change
-    /// chains (a version-2 mnemonic wallet).
-    fn has_chains(&self) -> bool {
+    /// chains (a version-2 mnemonic wallet): only such a wallet has
+    /// addresses past those it keeps to look for.
+    pub fn has_chains(&self) -> bool {
         self.file.secret == SecretKind::Mnemonic && self.file.version >= 2
     }
 

@@ -35,6 +35,16 @@ impl GapScan {
         }
     }
 
+    /// A scan of a chain whose first `kept` addresses the wallet already
+    /// keeps: from index `kept`, stopping after `gap` unused in a row.
+    pub fn after(kept: u32, gap: u32) -> GapScan {
+        GapScan {
+            gap,
+            next: kept,
+            last_used: kept.checked_sub(1),
+        }
+    }
+
     /// The index to ask about next, or `None` when the scan is over.
     pub fn next_index(&self) -> Option<u32> {
         let end = self
@@ -101,6 +111,43 @@ pub fn scan<E>(
         change: counts[1],
         queries,
     })
+}
+
+/// Looks past the addresses `w` keeps on each chain, `receive_gap` and
+/// `change_gap` of them from the last one kept, asking `used` whether an
+/// address ever received coins, and keeps every address up to the last
+/// used one found. Another wallet file of the same phrase may have used
+/// them since this one was restored (its payments' change goes to change
+/// addresses this file never derived). Returns how many addresses were
+/// added (save the wallet if any were); a wallet without key chains
+/// (development key, imported key, version 1) has none to find.
+pub fn look_ahead<E>(
+    w: &mut Wallet,
+    spec: &ChainSpec,
+    receive_gap: u32,
+    change_gap: u32,
+    mut used: impl FnMut(&str) -> Result<bool, E>,
+) -> Result<u32, E> {
+    if !w.has_chains() {
+        return Ok(0);
+    }
+    let kept = [w.keys().len() as u32, w.change_keys().len() as u32];
+    let mut counts = kept;
+    for (slot, (chain, gap)) in [
+        (KeyChain::Receive, receive_gap),
+        (KeyChain::Change, change_gap),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut s = GapScan::after(kept[slot], gap);
+        while let Some(i) = s.next_index() {
+            s.report(used(&w.address_at(spec, chain, i))?);
+        }
+        counts[slot] = s.used();
+    }
+    w.extend_to(spec, counts[0], counts[1]);
+    Ok(counts[0] - kept[0] + counts[1] - kept[1])
 }
 
 #[cfg(test)]
@@ -218,6 +265,68 @@ mod tests {
         assert_eq!(restored.file.change.len(), 16);
     }
 
+    /// Two files of one phrase: the change of a payment made by one, to a
+    /// change address the other never derived, is found by the other's
+    /// look-ahead (a gap past what it keeps), and kept.
+    #[test]
+    fn a_look_ahead_adopts_change_another_file_of_the_phrase_used() {
+        let mut chain = TestChain::dev();
+        let spec = chain.spec.clone();
+        let (mut alice, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "pw");
+        let dev = chain.keys[0].clone();
+        let mut src = chain.coins_of(&lock_of(&dev));
+        src.retain(|(_, c)| !c.is_coinbase);
+        let to_alice = TxOut {
+            amount: Amount::from_base(50_000_000).unwrap(),
+            lock: lock_of(&alice.keys()[0]),
+        };
+        chain
+            .mine(vec![transfer(&spec, &dev, &src[..1], vec![to_alice])])
+            .unwrap();
+        let mut alice2 = Wallet::restore(&spec, SchemeId::MlDsa65, &phrase, "pw2").unwrap();
+        scan(&mut alice2, &spec, RECEIVE_GAP, CHANGE_GAP, |a| {
+            Ok::<_, ()>(ever_paid(&chain, a))
+        })
+        .unwrap();
+        assert_eq!(alice2.change_keys().len(), 0);
+        // Alice pays from her file: change to change address 0, and again
+        // from there to change address 1.
+        for _ in 0..2 {
+            let tx = alice
+                .pay(
+                    &spec,
+                    &coins(&chain, &alice),
+                    lock_of(&dev),
+                    Amount::from_base(1_000_000).unwrap(),
+                    spec.min_fee_rate,
+                )
+                .unwrap();
+            chain.mine(vec![tx]).unwrap();
+        }
+        assert_eq!(alice.change_keys().len(), 2);
+        let total =
+            |w: &Wallet| -> u64 { coins(&chain, w).iter().map(|(_, o)| o.amount.base()).sum() };
+        assert_ne!(
+            total(&alice2),
+            total(&alice),
+            "the restored file misses the change"
+        );
+        let added = look_ahead(&mut alice2, &spec, RECEIVE_GAP, CHANGE_GAP, |a| {
+            Ok::<_, ()>(ever_paid(&chain, a))
+        })
+        .unwrap();
+        assert_eq!(added, 2);
+        assert_eq!(alice2.file.change, alice.file.change);
+        assert_eq!(total(&alice2), total(&alice));
+        // Nothing more to find: nothing added, the receive chain as it was.
+        let receive = alice2.file.addresses.clone();
+        let again = look_ahead(&mut alice2, &spec, RECEIVE_GAP, CHANGE_GAP, |a| {
+            Ok::<_, ()>(ever_paid(&chain, a))
+        });
+        assert_eq!(again, Ok(0));
+        assert_eq!(alice2.file.addresses, receive);
+    }
+
     #[test]
     fn the_scan_stops_after_gap_unused_addresses() {
         let used = [5u32, 24, 43];
@@ -241,5 +350,15 @@ mod tests {
             s.report(false);
         }
         assert_eq!((s.next_index(), s.used()), (None, 0));
+        // After 3 kept addresses: from 3, 10 past the last used.
+        let mut s = GapScan::after(3, 10);
+        let mut asked = Vec::new();
+        while let Some(i) = s.next_index() {
+            asked.push(i);
+            s.report(i == 4);
+        }
+        assert_eq!(asked, (3..15).collect::<Vec<_>>());
+        assert_eq!(s.used(), 5);
+        assert_eq!(GapScan::after(3, 0).used(), 3);
     }
 }

@@ -462,3 +462,55 @@ fn a_new_address_past_the_restore_gap_is_warned_about() {
     }
     node.stop();
 }
+
+/// Two files of one phrase: `b`, restored before `a` paid, spends the
+/// change `a`'s payment left on a change address `b` never derived, and
+/// sends its own change to the next one, not to that address again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_finds_the_change_another_file_of_the_phrase_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let node = NodeProcess::start(d, port, &["--block-time-ms", "300"]);
+    let chain = TestChain::dev();
+    let spec = chain.spec.clone();
+    let (a, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "test passphrase");
+    let wallets = d.join("dev").join("wallets");
+    std::fs::create_dir_all(&wallets).unwrap();
+    a.save(&wallets.join("a.json"), true).unwrap();
+    let dev = chain.keys[1].clone();
+    let mut coins = chain.coins_of(&lock_of(&dev));
+    coins.retain(|(_, c)| !c.is_coinbase);
+    let pay_a = TxOut {
+        amount: Amount::from_coins(5).unwrap(),
+        lock: lock_of(&a.keys()[0]),
+    };
+    let txid = broadcast(port, &transfer(&spec, &dev, &coins[..1], vec![pay_a])).await;
+    wait_until("the funding confirmed", 60, || async {
+        crate::p2p::get(port, &format!("/transactions/{txid}")).await["status"] == "confirmed"
+    })
+    .await;
+    restore(d, port, "b", &phrase, &[]);
+    let receiver = spec.address(lock_of(&chain.keys[2])).to_string();
+    let send = |w: &'static str| {
+        let args = [
+            "wallet", "--wallet", w, "send", "--to", &receiver, "--amount", "1", "--wait",
+        ];
+        ok(d, port, &args);
+    };
+    send("a");
+    send("b");
+    let file = |n: &str| WalletFile::read(&wallets.join(format!("{n}.json")), &spec).unwrap();
+    let (a, b) = (file("a"), file("b"));
+    assert_eq!(a.change.len(), 1);
+    assert_eq!(b.change.len(), 2, "a's change kept, b's own change new");
+    assert_eq!(b.change[0], a.change[0]);
+    assert_eq!(
+        total_of(&ok(d, port, &["wallet", "--wallet", "b", "balance"]))
+            .split('.')
+            .next(),
+        Some("2"),
+        "5 less two payments of 1 and their fees"
+    );
+    node.stop();
+}

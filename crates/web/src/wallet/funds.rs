@@ -12,10 +12,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use luminex_primitives::{Hash, Lock, OutPoint, TxOut};
 use luminex_service::Node;
 use luminex_storage::AddressTx;
+use luminex_wallet::recovery::look_ahead;
 use luminex_wallet::{Wallet, WalletFile};
 use maud::{html, PreEscaped};
 
-use super::manage::unlock_page;
+use super::manage::{address_used, unlock_page, GAP_CHANGE, GAP_RECEIVE};
 use super::{acting, csrf_field, frame, problem, viewing, FormResult, Visitor, Wallets};
 use crate::explorer::address::{in_block_order, newest_first};
 use crate::format::{coins, short};
@@ -218,7 +219,9 @@ pub(crate) fn activity(node: &Node, addresses: &[Owned]) -> Result<Activity, Box
 ///
 /// The wallet first derives any address its file gained since it was
 /// unlocked (by another session or the command line), so that what `f`
-/// shows is current and what it saves drops no address.
+/// shows is current and what it saves drops no address. It then looks a
+/// restore's gaps past the addresses it keeps and keeps (and saves) those
+/// found used: another file of the same phrase may have used them.
 pub(crate) fn with_open<R>(
     w: &Wallets,
     v: &Visitor,
@@ -226,13 +229,22 @@ pub(crate) fn with_open<R>(
     f: impl FnOnce(&mut Wallet) -> R,
 ) -> Option<R> {
     let spec = &w.node.spec;
-    let on_disk = WalletFile::read(&w.path_of(name), spec).ok();
+    let path = w.path_of(name);
+    let on_disk = WalletFile::read(&path, spec).ok();
     w.with_held(&v.id, |h| {
         h.open.get_mut(name).map(|o| {
             o.last_used = Instant::now();
             if let Some(d) = &on_disk {
                 o.wallet
                     .extend_to(spec, d.addresses.len() as u32, d.change.len() as u32);
+            }
+            let found = look_ahead(&mut o.wallet, spec, GAP_RECEIVE, GAP_CHANGE, |a| {
+                Ok::<_, std::convert::Infallible>(address_used(&w.node, a))
+            });
+            if found.is_ok_and(|n| n > 0) {
+                if let Err(e) = o.wallet.save(&path, false) {
+                    tracing::warn!(error = %e, "wallet pages: could not keep the addresses found");
+                }
             }
             f(&mut o.wallet)
         })

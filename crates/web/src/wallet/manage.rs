@@ -19,8 +19,17 @@ use super::{
 use crate::i18n::{t, t_args};
 
 /// Gap limits of a restore (as `luminex wallet restore`'s defaults).
-const GAP_RECEIVE: u32 = 20;
-const GAP_CHANGE: u32 = 10;
+pub(crate) const GAP_RECEIVE: u32 = 20;
+pub(crate) const GAP_CHANGE: u32 = 10;
+
+/// Whether `address` was paid or spent from in a block of the node's chain.
+pub(crate) fn address_used(node: &luminex_service::Node, address: &str) -> bool {
+    node.spec
+        .parse_address(address)
+        .ok()
+        .and_then(|a| node.chain.address_history(&a.lock, None, 1).ok())
+        .is_some_and(|rows| !rows.is_empty())
+}
 
 /// Shortest passphrase accepted for a new wallet.
 const MIN_PASSPHRASE: usize = luminex_wallet::MIN_PASSPHRASE_CHARS;
@@ -360,12 +369,7 @@ pub async fn restore(State(w): State<Arc<Wallets>>, headers: HeaderMap, f: FormR
         {
             let mut scan = GapScan::new(gap);
             while let Some(i) = scan.next_index() {
-                let used = spec
-                    .parse_address(&wallet.address_at(spec, chain, i))
-                    .ok()
-                    .and_then(|a| node.chain.address_history(&a.lock, None, 1).ok())
-                    .is_some_and(|rows| !rows.is_empty());
-                scan.report(used);
+                scan.report(address_used(&node, &wallet.address_at(spec, chain, i)));
             }
             counts[slot] = scan.used();
         }

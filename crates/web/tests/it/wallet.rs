@@ -948,3 +948,60 @@ async fn a_get_on_a_forms_address_gets_a_page() {
     assert!(body.contains("Formular"), "{body}");
     assert!(body.contains("href=\"/wallet\""), "{body}");
 }
+
+/// Two files of one phrase: the change of a payment the first makes after
+/// the second was restored goes to a change address the second never
+/// derived. The second's page looks past its addresses, finds it, shows
+/// the same balance, and keeps the address in its file.
+#[tokio::test]
+async fn a_restored_file_finds_the_change_another_file_of_its_phrase_used() {
+    use luminex_primitives::{OutPoint, SchemeId};
+    use luminex_wallet::Wallet;
+    let s = Site::new(WalletOptions::default());
+    let c = login(&s).await;
+    let spec = s.node.spec.clone();
+    let (mut ida, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, PASS);
+    let ida_path = s.wallets.dir().join("ida.json");
+    std::fs::create_dir_all(s.wallets.dir()).unwrap();
+    ida.save(&ida_path, true).unwrap();
+    fund(&s.node, &ida.file.addresses[0], 50);
+    let csrf = field(&get(&s, "/wallet/restore", &c).await.body, "csrf");
+    let r = post(
+        &s,
+        "/wallet/restore",
+        &c,
+        &format!(
+            "name=ida2&phrase={}&passphrase={p}&passphrase2={p}&csrf={csrf}",
+            enc(&phrase),
+            p = enc(PASS)
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // `ida` pays 20 back to key 0: 30 less the fee to change address 0.
+    let coins: Vec<(OutPoint, TxOut)> = s
+        .node
+        .chain
+        .address_utxos(&luminex_wallet::lock_of(&ida.keys()[0]), 10)
+        .unwrap()
+        .into_iter()
+        .map(|(op, coin)| (op, coin.output))
+        .collect();
+    let back = lock_of(&s.node.spec.dev_key(0).unwrap());
+    let amount = Amount::from_coins(20).unwrap();
+    let tx = ida
+        .pay(&spec, &coins, back, amount, spec.min_fee_rate)
+        .unwrap();
+    ida.save(&ida_path, false).unwrap();
+    let change = tx.outputs[1].amount;
+    s.node.submit(tx).unwrap();
+    s.node.produce_block().unwrap();
+    let page = get(&s, "/wallet/w/ida2", &c).await.body;
+    assert!(
+        page.contains(&format!("<dd id=\"balance\">{change}</dd>")),
+        "{page}"
+    );
+    assert!(page.contains(&ida.file.change[0]), "{page}");
+    let file = std::fs::read_to_string(s.wallets.dir().join("ida2.json")).unwrap();
+    assert!(file.contains(&ida.file.change[0]), "kept in the file");
+}

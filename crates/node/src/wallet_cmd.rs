@@ -648,6 +648,13 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                 )?;
                 return Ok(());
             }
+            // Hex of another length: a damaged seed file, not a key file.
+            if let Some(n) = hex_digits(&bytes) {
+                anyhow::bail!(
+                    "{}: {n} hexadecimal characters; a validator or node key file holds a seed of 64, an exported key file is JSON",
+                    file.display()
+                );
+            }
             let f = luminex_wallet::keyfile::KeyFile::from_json(&bytes)
                 .with_context(|| file.display().to_string())?;
             let key_pass = key_passphrase(false)?;
@@ -891,6 +898,13 @@ pub(crate) async fn coins_at(
         coins.push((OutPoint { txid, vout: x.vout }, TxOut { amount, lock }));
     }
     Ok(coins)
+}
+
+/// How many hexadecimal characters `bytes` holds when it is nothing else
+/// (whitespace around them aside).
+fn hex_digits(bytes: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit())).then_some(text.len())
 }
 
 /// The seed of a validator or node key file: 64 hex characters (and

@@ -140,12 +140,33 @@ fn form_only(back: (&str, &str), allow: Option<HeaderValue>) -> Response {
     page
 }
 
-/// Whether the client asks for HTML.
+/// Whether the client asks for HTML: `text/html` with a quality above 0
+/// and above that of JSON (`application/json` or
+/// `application/problem+json`), as RFC 9110 weighs the `Accept` header.
+/// A browser names `text/html`; `curl` and API clients send `*/*` or JSON.
 fn wants_html(h: &axum::http::HeaderMap) -> bool {
-    h.get_all(header::ACCEPT)
+    let (mut html, mut json) = (0.0f32, 0.0f32);
+    for range in h
+        .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("text/html"))
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = range.split(';');
+        let kind = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        // A quality that does not parse counts as 1, as if absent.
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0)
+            .clamp(0.0, 1.0);
+        match kind.as_str() {
+            "text/html" => html = html.max(q),
+            "application/json" | "application/problem+json" => json = json.max(q),
+            _ => {}
+        }
+    }
+    html > 0.0 && html > json
 }
 
 /// The REST API, the web pages and the operator's dashboard (`/admin`) on
@@ -231,6 +252,30 @@ pub(crate) fn set_security_headers(h: &mut axum::http::HeaderMap) {
 
 #[cfg(test)]
 mod tests {
+    /// `Accept` weighed by quality: HTML only when preferred to JSON and
+    /// not refused (q=0).
+    #[test]
+    fn html_is_wanted_only_when_preferred() {
+        let wants = |v: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(axum::http::header::ACCEPT, v.parse().unwrap());
+            super::wants_html(&h)
+        };
+        assert!(wants(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(wants("text/html"));
+        assert!(wants("application/json;q=0.5, text/html"));
+        assert!(!wants("*/*"));
+        assert!(!wants("application/json"));
+        assert!(!wants("text/html;q=0, application/json"));
+        assert!(!wants("application/json, text/html;q=0.5"));
+        assert!(!wants("text/html;q=0.1, application/json"));
+        assert!(!wants("text/html;q=0"));
+        assert!(!wants("text/html, application/json"));
+        assert!(wants("TEXT/HTML; q=bad"));
+    }
+
     use super::*;
     use axum::body::Body;
     use axum::http::Request;

@@ -236,8 +236,16 @@ fn a_validator_key_file_imports_as_a_wallet_of_its_address() {
     ));
     let a = stdout_of(luminex(d, "", &["wallet", "--wallet", "v", "address"]));
     assert_eq!(a.trim(), expected);
-    // 31 bytes of hex is neither a seed nor a key file.
+    // 31 bytes of hex is a damaged seed file: said so, not a parser's
+    // message about JSON.
     std::fs::write(&key, hex::encode([7u8; 31])).unwrap();
+    let out = luminex(d, "", &["wallet", "--wallet", "w", "import-key", k]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("62 hexadecimal characters"), "{err}");
+    assert!(!d.join("dev/wallets/w.json").exists());
+    // Neither hex nor JSON: not a key file.
+    std::fs::write(&key, "hello").unwrap();
     let out = luminex(d, "", &["wallet", "--wallet", "w", "import-key", k]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

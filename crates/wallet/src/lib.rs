@@ -863,8 +863,6 @@ fn sign_with(keys: &HashMap<Lock, &SigningKey>, plan: PaymentPlan) -> Transactio
     tx
 }
 
-/// A recovery phrase's error, with words counted from 1 as the user counts
-/// them (the parser counts from 0: "word 23" was the 24th).
 /// A recovery phrase (or one word of it) as typed, the way the word list
 /// writes it: lower case, the words separated by single spaces, nothing
 /// around them. Restoring and the word check after creating a wallet both
@@ -881,6 +879,8 @@ pub fn normalize_phrase(typed: &str) -> Zeroizing<String> {
     out
 }
 
+/// A recovery phrase's error, with words counted from 1 as the user counts
+/// them (the parser counts from 0: "word 23" was the 24th).
 fn mnemonic_error(e: bip39::Error) -> WalletError {
     WalletError::Mnemonic(match e {
         bip39::Error::UnknownWord(i) => format!("word {} is not in the word list", i + 1),

@@ -18,7 +18,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use luminex_ledger::staking::{StakingParams, StakingState, ValidatorStake};
-use luminex_primitives::{Hash, Lock};
+use luminex_primitives::{Amount, Hash, Lock};
 use luminex_service::Node;
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +83,10 @@ pub struct ValidatorJson {
     pub power: u64,
     /// The same in coins.
     pub power_coins: String,
+    /// The part of `power` bonded for the whole current epoch (own and
+    /// delegated), base units: what its share of the epoch's rewards is
+    /// split by. Stake bonded during the epoch earns from the next.
+    pub earning_power: u64,
     /// How many delegations it has.
     pub delegators: usize,
     /// Whether it is jailed (out of the validator set until it unjails).
@@ -113,6 +117,11 @@ pub struct DelegationJson {
     pub amount: u64,
     /// The same in coins.
     pub amount_coins: String,
+    /// The part of `amount` bonded for the whole current epoch, base
+    /// units: what earns a share of the epoch's rewards. The rest was
+    /// bonded during the epoch and earns from the next (a withdrawal
+    /// takes the newest stake first).
+    pub earning: u64,
 }
 
 /// A list of delegations.
@@ -228,6 +237,7 @@ fn validator_json(
         delegated_coins: v.delegated.to_string(),
         power: v.power(),
         power_coins: coins(v.power()),
+        earning_power: state.seasoned_power(id),
         delegators: state.delegations_of(id).count(),
         jailed: jail.is_some(),
         jailed_until: jail.map_or(0, |j| j.until),
@@ -235,12 +245,18 @@ fn validator_json(
     }
 }
 
-fn delegation_json(validator: &Hash, delegator: &Hash, amount: u64) -> DelegationJson {
+fn delegation_json(
+    state: &StakingState,
+    validator: &Hash,
+    delegator: &Hash,
+    amount: Amount,
+) -> DelegationJson {
     DelegationJson {
         validator: validator.to_string(),
         delegator: delegator.to_string(),
-        amount,
-        amount_coins: coins(amount),
+        amount: amount.base(),
+        amount_coins: coins(amount.base()),
+        earning: state.seasoned(validator, delegator, amount),
     }
 }
 
@@ -333,7 +349,7 @@ pub(crate) async fn validator_delegations(
     let (known, delegations) = node.chain.with_staking(|s| {
         let delegations: Vec<DelegationJson> = s
             .delegations_of(&id)
-            .map(|(d, a)| delegation_json(&id, d, a.base()))
+            .map(|(d, a)| delegation_json(s, &id, d, *a))
             .collect();
         (
             s.validator(&id).is_some() || !delegations.is_empty(),
@@ -372,7 +388,7 @@ pub(crate) async fn delegations_of(
     let delegations = node.chain.with_staking(|s| {
         s.delegations()
             .filter(|((_, d), _)| *d == key_hash)
-            .map(|((v, d), a)| delegation_json(v, d, a.base()))
+            .map(|((v, d), a)| delegation_json(s, v, d, *a))
             .collect()
     });
     Ok(Json(DelegationsJson {

@@ -205,6 +205,7 @@ impl StakingState {
                     });
                 }
                 self.set_validator(id, Some(v), undo);
+                self.add_fresh(id, id, s.amount, undo)?;
             }
             TxKind::Delegate(d) => {
                 let delegator = actor(tx)?.key_hash();
@@ -224,6 +225,7 @@ impl StakingState {
                 let now = add(had, d.amount)?;
                 self.set_validator(d.validator, Some(v), undo);
                 self.set_delegation(d.validator, delegator, now, undo);
+                self.add_fresh(d.validator, delegator, d.amount, undo)?;
                 if !self.reward_locks.contains_key(&delegator) {
                     let lock = actor(tx)?.lock();
                     self.set_reward_lock(delegator, lock, undo);
@@ -252,6 +254,7 @@ impl StakingState {
                 self.check_payout(&u.payout, spec)?;
                 self.put_validator(u.validator, v, undo);
                 self.set_delegation(u.validator, delegator, sub(had, u.amount)?, undo);
+                self.withdraw_fresh(u.validator, delegator, u.amount, undo);
                 self.start_unbonding(tx, txid, u, delegator, height, params, undo)?;
             }
             TxKind::Unstake(u) => {
@@ -289,6 +292,7 @@ impl StakingState {
                     self.remove_node(&u.validator, undo);
                 }
                 self.put_validator(u.validator, v, undo);
+                self.withdraw_fresh(u.validator, signer, u.amount, undo);
                 self.start_unbonding(tx, txid, u, signer, height, params, undo)?;
             }
             TxKind::RegisterNode(n) => {
@@ -416,6 +420,46 @@ impl StakingState {
             });
         }
         Ok(())
+    }
+
+    /// Records `amount` more stake bonded this epoch by `owner` to
+    /// `validator` (ADR 0071).
+    fn add_fresh(
+        &mut self,
+        validator: Hash,
+        owner: Hash,
+        amount: Amount,
+        undo: &mut StakingUndo,
+    ) -> Result<(), StakingError> {
+        let now = add(self.fresh(&validator, &owner), amount)?;
+        self.set_fresh(validator, owner, now, undo);
+        Ok(())
+    }
+
+    /// `amount` of `owner`'s stake with `validator` leaves the bond: the
+    /// newest first, so what was bonded this epoch goes before stake that
+    /// has earned its share.
+    fn withdraw_fresh(
+        &mut self,
+        validator: Hash,
+        owner: Hash,
+        amount: Amount,
+        undo: &mut StakingUndo,
+    ) {
+        let fresh = self.fresh(&validator, &owner);
+        let left = fresh.checked_sub(amount).unwrap_or(Amount::ZERO);
+        self.set_fresh(validator, owner, left, undo);
+    }
+
+    /// After a slash left `owner` with `bond` staked to `validator`: the
+    /// stake bonded this epoch is at most the bond (the slash is taken
+    /// from the seasoned stake first, so no unseasoned coin starts earning
+    /// because of it).
+    fn clamp_fresh(&mut self, validator: Hash, owner: Hash, bond: Amount, undo: &mut StakingUndo) {
+        let fresh = self.fresh(&validator, &owner);
+        if fresh > bond {
+            self.set_fresh(validator, owner, bond, undo);
+        }
     }
 
     /// Stores `v`, or drops the record once it holds no stake at all.
@@ -683,10 +727,14 @@ impl StakingState {
             let rest =
                 Amount::from_base(amount - c.base()).expect("a piece minus its cut is in range");
             match piece {
-                Piece::Own => own_cut = c,
+                Piece::Own => {
+                    own_cut = c;
+                    self.clamp_fresh(*id, *id, rest, undo);
+                }
                 Piece::Delegation(d) => {
                     delegated_cut = add(delegated_cut, c)?;
                     self.set_delegation(*id, *d, rest, undo);
+                    self.clamp_fresh(*id, *d, rest, undo);
                 }
                 Piece::Unbonding(k) => {
                     let mut e = self.unbonding[k];

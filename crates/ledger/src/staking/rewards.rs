@@ -275,12 +275,15 @@ impl StakingState {
     ///   double-signing, whose cut stays in the pot; with
     ///   [`RewardBasis::Elected`] (chains without certificates) those an
     ///   election by stake seats now ([`StakingState::top_by_power`]),
-    ///   ⌊pot × power / total⌋. Of its cut a validator keeps the commission
-    ///   ⌊cut × commission_bps / 10,000⌋, and the rest is split by stake
-    ///   between its own bond (paid to it with the commission, at its key's
-    ///   address) and each delegation (paid to the delegator's key's
-    ///   address), each ⌊rest × stake / power⌋ — all of it to the
-    ///   validator when no stake is left behind it.
+    ///   ⌊pot × power / total⌋, `power` counting only stake bonded for the
+    ///   whole epoch ([`StakingState::seasoned_power`]). Of its cut a
+    ///   validator keeps the commission ⌊cut × commission_bps / 10,000⌋,
+    ///   and the rest is split by the stake bonded for the whole epoch
+    ///   (ADR 0071: stake bonded in it earns from the next) between its
+    ///   own bond (paid to it with the commission, at its key's address)
+    ///   and each delegation (paid to the delegator's key's address), each
+    ///   ⌊rest × stake / power⌋ — all of it to the validator when no such
+    ///   stake is behind it.
     /// - `equal_registered_nodes`: the registered nodes live in `epoch` (a
     ///   heartbeat in it) get ⌊pot / n⌋ each at their payout address.
     ///
@@ -318,7 +321,13 @@ impl StakingState {
                         RewardBasis::Elected => self
                             .top_by_power(params.max_validators as usize, params.min_stake)
                             .into_iter()
-                            .map(|(id, v)| (id, v.public_key.lock(), u128::from(v.power())))
+                            .map(|(id, v)| {
+                                (
+                                    id,
+                                    v.public_key.lock(),
+                                    u128::from(self.seasoned_power(&id)),
+                                )
+                            })
                             .collect(),
                     };
                     let total: u128 = earners.iter().map(|e| e.2).sum();
@@ -326,16 +335,21 @@ impl StakingState {
                         let cut = mul_div(pot, weight, total);
                         let commission = cut * u128::from(params.commission_bps) / u128::from(BPS);
                         let rest = cut - commission;
-                        let Some(v) = self.validators.get(&id).filter(|v| v.power() > 0) else {
-                            // Nothing bonded behind it any more: all its own.
+                        // Stake bonded this epoch earns nothing (ADR 0071).
+                        let seasoned = self.seasoned_power(&id);
+                        let Some(v) = self.validators.get(&id).filter(|_| seasoned > 0) else {
+                            // No stake behind it that served the whole
+                            // epoch: all its own.
                             push(Recipient::Validator(id), lock, cut);
                             continue;
                         };
-                        let power = u128::from(v.power());
-                        let own = mul_div(rest, u128::from(v.self_bond.base()), power);
+                        let power = u128::from(seasoned);
+                        let own_stake = self.seasoned(&id, &id, v.self_bond);
+                        let own = mul_div(rest, u128::from(own_stake), power);
                         push(Recipient::Validator(id), lock, commission + own);
                         for (d, a) in self.delegations_of(&id) {
-                            let units = mul_div(rest, u128::from(a.base()), power);
+                            let stake = self.seasoned(&id, d, *a);
+                            let units = mul_div(rest, u128::from(stake), power);
                             if let Some(lock) = self.reward_locks.get(d) {
                                 let recipient = Recipient::Delegator {
                                     validator: id,
@@ -369,7 +383,8 @@ impl StakingState {
     /// `txids`): each share of [`StakingState::reward_plan`] becomes a coin
     /// at (the coinbase's txid, the coinbase's output count + its index),
     /// spendable at once; the pot keeps what is carried. The epoch's work
-    /// record then starts again.
+    /// record then starts again, and the stake bonded in the epoch counts
+    /// as bonded for the whole of the next (ADR 0071).
     pub(super) fn pay_rewards(
         &mut self,
         block: &Block,
@@ -408,5 +423,24 @@ impl StakingState {
         for id in done {
             self.set_work(id, None, undo);
         }
+        // Everything bonded now has been bonded since the epoch began.
+        let bonded: Vec<(Hash, Hash)> = self.fresh.keys().copied().collect();
+        for (v, o) in bonded {
+            self.set_fresh(v, o, Amount::ZERO, undo);
+        }
+    }
+
+    /// The voting power of validator `id` from stake bonded for the whole
+    /// current epoch (own and delegated, ADR 0071): what its reward is
+    /// split by, and its weight where rewards go to those an election
+    /// seats.
+    pub fn seasoned_power(&self, id: &Hash) -> u64 {
+        let Some(v) = self.validators.get(id) else {
+            return 0;
+        };
+        let own = self.seasoned(id, id, v.self_bond);
+        self.delegations_of(id)
+            .map(|(d, a)| self.seasoned(id, d, *a))
+            .fold(own, u64::saturating_add)
     }
 }

@@ -135,6 +135,13 @@ pub struct StakingState {
     /// kept the set it had (BFT chains; ADR 0069): the slashing rules
     /// need to know which election seated the set in force at a height.
     pub(super) unseated: BTreeSet<u64>,
+    /// Stake bonded in the current epoch, by (validator, owner) — the owner
+    /// is the validator itself for its own bond, else the delegator (ADR
+    /// 0071). It earns no share of the epoch's rewards: only stake bonded
+    /// for the whole epoch does. At most the bond it is part of; withdrawn
+    /// first (an `unstake`/`undelegate` takes the newest stake); cleared at
+    /// each epoch boundary.
+    pub(super) fresh: BTreeMap<(Hash, Hash), Amount>,
 }
 
 /// A validator's record of signed commits while it is in the set: the
@@ -199,6 +206,8 @@ pub enum StakingChange {
     Work(Hash, Option<EpochWork>),
     /// A boundary whose election seated nobody: whether it was recorded.
     Unseated(u64, bool),
+    /// Stake bonded this epoch (validator, owner).
+    Fresh(Hash, Hash, Option<Amount>),
 }
 
 /// What undoes the staking changes of a block (or of any sequence of
@@ -396,6 +405,29 @@ impl StakingState {
         self.work.iter()
     }
 
+    /// Stake `owner` bonded to `validator` in the current epoch (the
+    /// validator's own bond when `owner` is `validator`; ADR 0071): it
+    /// earns no share of this epoch's rewards.
+    pub fn fresh(&self, validator: &Hash, owner: &Hash) -> Amount {
+        self.fresh
+            .get(&(*validator, *owner))
+            .copied()
+            .unwrap_or(Amount::ZERO)
+    }
+
+    /// Every entry of stake bonded in the current epoch: (validator,
+    /// owner) and amount.
+    pub fn fresh_stake(&self) -> impl Iterator<Item = (&(Hash, Hash), &Amount)> {
+        self.fresh.iter()
+    }
+
+    /// The part of `bond` (what `owner` has bonded to `validator`) that
+    /// was bonded for the whole current epoch: what earns its rewards.
+    pub fn seasoned(&self, validator: &Hash, owner: &Hash, bond: Amount) -> u64 {
+        bond.base()
+            .saturating_sub(self.fresh(validator, owner).base())
+    }
+
     /// All bonded stake (own and delegated), in base units.
     pub fn total_bonded(&self) -> u128 {
         self.validators
@@ -588,6 +620,25 @@ impl StakingState {
         undo.changes.push(StakingChange::Work(id, prior));
     }
 
+    pub(super) fn set_fresh(
+        &mut self,
+        validator: Hash,
+        owner: Hash,
+        amount: Amount,
+        undo: &mut StakingUndo,
+    ) {
+        let key = (validator, owner);
+        let prior = if amount == Amount::ZERO {
+            self.fresh.remove(&key)
+        } else {
+            self.fresh.insert(key, amount)
+        };
+        if prior.unwrap_or(Amount::ZERO) != amount {
+            undo.changes
+                .push(StakingChange::Fresh(validator, owner, prior));
+        }
+    }
+
     /// Reverses `undo`: restores every recorded prior value, newest first.
     /// Applied to the state its changes left, gives back the state before
     /// them exactly (the released coins are the caller's to remove from
@@ -627,6 +678,7 @@ impl StakingState {
                         self.unseated.remove(&height);
                     }
                 }
+                StakingChange::Fresh(v, o, prior) => restore(&mut self.fresh, (v, o), prior),
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The staking state as key–value entries, for storage: one entry per
 //! validator, delegation, unbonding entry, node, jail, account, heartbeat,
-//! reward lock, punished offence, liveness record and epoch work record,
+//! reward lock, punished offence, liveness record, epoch work record,
+//! unseated election and entry of stake bonded this epoch,
 //! so a block writes only the entries it changed, in the same batch as the
 //! block, and a node loads the state by scanning the keyspace.
 //!
@@ -36,6 +37,7 @@ const PUNISHED: u8 = 11;
 const LIVENESS: u8 = 12;
 const WORK: u8 = 13;
 const UNSEATED: u8 = 14;
+const FRESH: u8 = 15;
 
 /// One write to the staking keyspace: the entry's key, and its value or
 /// `None` to delete it.
@@ -124,6 +126,9 @@ impl StakingState {
         for h in &self.unseated {
             out.push((key(UNSEATED, &[&h.to_be_bytes()]), Vec::new()));
         }
+        for ((v, o), a) in &self.fresh {
+            out.push((key(FRESH, &[&v.0, &o.0]), a.encode()));
+        }
         out
     }
 
@@ -203,6 +208,13 @@ impl StakingState {
                     h.copy_from_slice(rest);
                     s.unseated.insert(u64::from_be_bytes(h));
                 }
+                FRESH => {
+                    exact(rest, 64)?;
+                    s.fresh.insert(
+                        (hash_at(rest, 0)?, hash_at(rest, 32)?),
+                        Amount::decode_all(v)?,
+                    );
+                }
                 WORK => {
                     exact(rest, 32)?;
                     s.work.insert(hash_at(rest, 0)?, EpochWork::decode_all(v)?);
@@ -261,6 +273,7 @@ impl StakingState {
                     StakingChange::Liveness(id, _) => key(LIVENESS, &[&id.0]),
                     StakingChange::Work(id, _) => key(WORK, &[&id.0]),
                     StakingChange::Unseated(h, _) => key(UNSEATED, &[&h.to_be_bytes()]),
+                    StakingChange::Fresh(v, o, _) => key(FRESH, &[&v.0, &o.0]),
                 };
                 (k, c)
             })
@@ -292,6 +305,7 @@ impl StakingState {
                     StakingChange::Liveness(id, _) => self.liveness.get(id).map(Encode::encode),
                     StakingChange::Work(id, _) => self.work.get(id).map(Encode::encode),
                     StakingChange::Unseated(h, _) => self.unseated.contains(h).then(Vec::new),
+                    StakingChange::Fresh(v, o, _) => self.fresh.get(&(*v, *o)).map(Encode::encode),
                 };
                 (k, value)
             })

@@ -302,8 +302,13 @@ fn stake_weighted_splits_by_power_then_commission_then_delegators() {
             if claimed == amount(1) && allowed == Amount::ZERO
     ));
 
-    // The first boundary pays the fees out; then a pot of exactly 1,000.
-    c.mine_to(EPOCH + 1);
+    // The first boundary pays nothing: all the stake was bonded in the
+    // epoch (ADR 0071), so the fees wait. The second pays them out; then
+    // a pot of exactly 1,000.
+    c.mine_to(EPOCH);
+    let (_, undo) = c.mine(vec![]).unwrap();
+    assert!(payouts(c.chain.blocks.last().unwrap(), &undo).is_empty());
+    c.mine_to(2 * EPOCH + 1);
     let fees_pot = c.state.pot().base();
     let (_, undo) = c.mine(vec![]).unwrap();
     let paid: u64 = payouts(c.chain.blocks.last().unwrap(), &undo)
@@ -311,11 +316,11 @@ fn stake_weighted_splits_by_power_then_commission_then_delegators() {
         .map(|p| p.1)
         .sum();
     assert_eq!(paid + c.state.pot().base(), fees_pot, "no unit lost");
-    c.mine_to(2 * EPOCH);
+    c.mine_to(3 * EPOCH);
     set_pot(&mut c, 1_000);
     let plan = c.state.reward_plan(
         c.spec().staking.as_ref().unwrap(),
-        1,
+        2,
         c.spec(),
         RewardBasis::Elected,
     );
@@ -390,10 +395,15 @@ fn a_jailed_validator_earns_nothing_and_an_empty_set_carries_the_pot() {
     let (_, undo) = c.mine(vec![]).unwrap();
     assert!(payouts(c.chain.blocks.last().unwrap(), &undo).is_empty());
     assert_eq!(c.state.pot(), pot);
-    // v2 stakes during the next epoch and takes it all (no delegators:
-    // commission and own share are both its own).
+    // v2 stakes during the next epoch: its stake, bonded in the epoch,
+    // earns nothing of it (ADR 0071), so the pot waits again; at the end
+    // of the one after, v2 takes it all (no delegators: commission and own
+    // share are both its own).
     c.mine(vec![c.tx(1, stake(&v2, MIN), Some(&v2))]).unwrap();
     c.mine_to(2 * EPOCH);
+    let (_, undo) = c.mine(vec![]).unwrap();
+    assert!(payouts(c.chain.blocks.last().unwrap(), &undo).is_empty());
+    c.mine_to(3 * EPOCH);
     let pot = c.state.pot().base();
     let (_, undo) = c.mine(vec![]).unwrap();
     assert_eq!(
@@ -566,7 +576,11 @@ fn proposer_rule_lets_the_coinbase_claim_fees_only() {
     let b = c.block_claiming(20);
     c.connect(b).unwrap();
     assert_eq!(c.state.pot(), amount(30));
+    // v's stake was bonded in epoch 0: it earns from epoch 1 (ADR 0071).
     c.mine_to(EPOCH);
+    let (_, undo) = c.mine(vec![]).unwrap();
+    assert!(payouts(c.chain.blocks.last().unwrap(), &undo).is_empty());
+    c.mine_to(2 * EPOCH);
     let pot = c.state.pot().base();
     let (_, undo) = c.mine(vec![]).unwrap();
     assert_eq!(
@@ -594,7 +608,8 @@ fn almagill_money_is_neither_created_nor_destroyed() {
         c.tx(1, stake(&v2, MIN), Some(&v2)),
     ])
     .unwrap();
-    c.mine_to(EPOCH);
+    // The stake earns from the epoch after it was bonded (ADR 0071).
+    c.mine_to(2 * EPOCH);
     // An odd pot (the fees, plus a unit credited if even).
     if c.state.pot().base().is_multiple_of(2) {
         let odd = c.state.pot().base() + 1;
@@ -1043,4 +1058,164 @@ fn two_validators_and_a_delegation(c: &mut Chain) -> (SigningKey, SigningKey, Si
     c.mine(vec![c.tx(2, delegate(&v1, MIN), Some(&d1))])
         .unwrap();
     (v1, v2, d1)
+}
+
+fn undelegate(v: &SigningKey, d: &SigningKey, n: u64) -> TxKind {
+    TxKind::Undelegate(Unbond {
+        validator: id(v),
+        amount: amount(n),
+        payout: d.public_key().lock(),
+    })
+}
+
+/// A pot far above any block's fees, so that a test can set it exactly
+/// whatever the epoch's transactions paid.
+const POT: u64 = 10_000_000;
+
+/// The payout of the boundary block at `boundary` with a pot of exactly
+/// [`POT`] (blocks are mined up to it, `before` in the block just before
+/// it), sorted by lock.
+fn payout_at(c: &mut Chain, boundary: u64, before: Vec<Transaction>) -> Vec<(Lock, u64)> {
+    c.mine_to(boundary - 1);
+    c.mine(before).unwrap();
+    set_pot(c, POT);
+    let (_, undo) = c.mine(vec![]).unwrap();
+    assert_eq!(c.height(), boundary);
+    let mut got = payouts(c.chain.blocks.last().unwrap(), &undo);
+    got.sort();
+    got
+}
+
+fn sorted(mut v: Vec<(Lock, u64)>) -> Vec<(Lock, u64)> {
+    v.sort();
+    v
+}
+
+#[test]
+fn stake_bonded_late_in_an_epoch_earns_nothing_of_it() {
+    let mut c = Chain::new(RewardRule::StakeWeighted, false);
+    let (v1, v2, d1) = two_validators_and_a_delegation(&mut c);
+    // Everything above was bonded in epoch 0: its boundary pays none of
+    // it by stake (the fees wait in the pot), and seasons it.
+    assert_eq!(c.state.fresh(&id(&v1), &id(&d1)), amount(MIN));
+    assert_eq!(c.state.seasoned_power(&id(&v1)), 0);
+    c.mine_to(EPOCH);
+    let (_, undo) = c.mine(vec![]).unwrap();
+    assert!(payouts(c.chain.blocks.last().unwrap(), &undo).is_empty());
+    assert_eq!(c.state.fresh_stake().count(), 0, "the boundary seasons it");
+    assert_eq!(c.state.seasoned_power(&id(&v1)), 4 * MIN);
+    // A delegator bonds six times v1's stake one block before the end of
+    // epoch 1, and v2 doubles its own bond.
+    let sniper = key(4);
+    let late = vec![
+        c.tx(3, delegate(&v1, 6 * MIN), Some(&sniper)),
+        c.tx(1, stake(&v2, 2 * MIN), Some(&v2)),
+    ];
+    let got = payout_at(&mut c, 2 * EPOCH, late);
+    // Exactly as if they had not: 4M and 2M of seasoned power. v1's cut
+    // 6,666,666, commission 666,666, the rest 3:1 between v1 and d1; v2's
+    // cut 3,333,333, all its own.
+    assert_eq!(
+        got,
+        sorted(vec![
+            (v1.public_key().lock(), 666_666 + 4_500_000),
+            (d1.public_key().lock(), 1_500_000),
+            (v2.public_key().lock(), 3_333_333),
+        ])
+    );
+    // From the next epoch it earns: v1 10M (3 own, 1 d1, 6 sniper) and v2
+    // 4M of 14M.
+    let got = payout_at(&mut c, 3 * EPOCH, vec![]);
+    assert_eq!(
+        got,
+        sorted(vec![
+            (v1.public_key().lock(), 2_642_856),
+            (d1.public_key().lock(), 642_857),
+            (sniper.public_key().lock(), 3_857_143),
+            (v2.public_key().lock(), 2_857_142),
+        ])
+    );
+    round_trips(&c.state);
+}
+
+#[test]
+fn withdrawals_take_the_newest_stake_first() {
+    let mut c = Chain::new(RewardRule::StakeWeighted, false);
+    let (v1, v2, d1) = two_validators_and_a_delegation(&mut c);
+    c.mine_to(EPOCH + 1);
+    // d1 adds 2M and takes 2.5M back out: the 2M it added go first, so
+    // 0.5M of its seasoned 1M is left, and that earns.
+    c.mine(vec![c.tx(2, delegate(&v1, 2 * MIN), Some(&d1))])
+        .unwrap();
+    assert_eq!(c.state.fresh(&id(&v1), &id(&d1)), amount(2 * MIN));
+    let state_before = c.state.clone();
+    c.mine(vec![c.tx(2, undelegate(&v1, &d1, 5 * MIN / 2), Some(&d1))])
+        .unwrap();
+    assert_eq!(c.state.fresh(&id(&v1), &id(&d1)), Amount::ZERO);
+    assert_eq!(
+        c.state.delegation(&id(&v1), &id(&d1)),
+        Some(amount(MIN / 2))
+    );
+    // Disconnecting restores what was fresh; the state round-trips with
+    // entries of fresh stake in it.
+    c.unmine();
+    assert_eq!(c.state, state_before);
+    round_trips(&c.state);
+    c.mine(vec![c.tx(2, undelegate(&v1, &d1, 5 * MIN / 2), Some(&d1))])
+        .unwrap();
+    // v1 3.5M (3 own, 0.5 d1) and v2 2M of 5.5M.
+    let got = payout_at(&mut c, 2 * EPOCH, vec![]);
+    assert_eq!(
+        got,
+        sorted(vec![
+            (v1.public_key().lock(), 5_545_454),
+            (d1.public_key().lock(), 818_181),
+            (v2.public_key().lock(), 3_636_363),
+        ])
+    );
+}
+
+#[test]
+fn a_slash_leaves_fresh_stake_at_most_the_bond() {
+    let mut c = Chain::new(RewardRule::StakeWeighted, false);
+    let (v1, _v2, d1) = two_validators_and_a_delegation(&mut c);
+    // All of d1's 1M is fresh; halving every piece leaves 0.5M, all fresh.
+    let mut undo = StakingUndo::default();
+    let before = c.state.clone();
+    c.state.slash(&id(&v1), 1, 2, &mut undo).unwrap();
+    assert_eq!(
+        c.state.delegation(&id(&v1), &id(&d1)),
+        Some(amount(MIN / 2))
+    );
+    assert_eq!(c.state.fresh(&id(&v1), &id(&d1)), amount(MIN / 2));
+    assert_eq!(c.state.fresh(&id(&v1), &id(&v1)), amount(3 * MIN / 2));
+    assert_eq!(c.state.seasoned_power(&id(&v1)), 0);
+    c.state.undo(&undo);
+    assert_eq!(c.state, before);
+}
+
+#[test]
+fn the_fresh_stake_section_has_one_encoding() {
+    use luminex_primitives::codec::put_length;
+    let section = |amount: Amount| {
+        let mut b = StakingState::default().encode();
+        b.push(3);
+        put_length(&mut b, 1);
+        b.extend_from_slice(&[1; 32]);
+        b.extend_from_slice(&[2; 32]);
+        amount.encode_to(&mut b);
+        b
+    };
+    let state = StakingState::decode_all(&section(amount(5))).unwrap();
+    assert_eq!(state.fresh(&Hash([1; 32]), &Hash([2; 32])), amount(5));
+    assert_ne!(state.hash(), StakingState::default().hash());
+    // An entry of nothing, the section twice, or an empty section: each
+    // would give one state two encodings.
+    assert!(StakingState::decode_all(&section(Amount::ZERO)).is_err());
+    let mut twice = section(amount(5));
+    twice.extend_from_slice(&section(amount(5))[StakingState::default().encode().len()..]);
+    assert!(StakingState::decode_all(&twice).is_err());
+    let mut empty = StakingState::default().encode();
+    empty.extend_from_slice(&[3, 0]);
+    assert!(StakingState::decode_all(&empty).is_err());
 }

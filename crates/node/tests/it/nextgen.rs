@@ -174,8 +174,9 @@ async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_retur
     assert_eq!(v["delegated"], 100_000_000, "{v}");
     assert_eq!(v["power"], 300_000_000, "{v}");
     // nextgen shares fees and subsidy by stake at each epoch's last block
-    // (ADR 0038): the delegator's share of the newcomer's reward reaches
-    // its address.
+    // (ADR 0038), stake bonded for the whole epoch (ADR 0071): the
+    // delegator's share of the newcomer's reward reaches its address from
+    // the epoch after the delegation.
     let coins = |s: String| s.parse::<f64>().unwrap();
     let before = coins(total_of(&cli(&["wallet", "--wallet", "del", "balance"])));
     wait_until("the delegator earns a reward", 180, || async {

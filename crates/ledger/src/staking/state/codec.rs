@@ -195,6 +195,14 @@ impl Encode for StakingState {
                 s.put(&h.to_le_bytes());
             }
         }
+        if !self.fresh.is_empty() {
+            s.put(&[FRESH_SECTION]);
+            put_map(s, &self.fresh, |s, (v, o), a| {
+                v.encode_to(s);
+                o.encode_to(s);
+                a.encode_to(s);
+            });
+        }
     }
 }
 
@@ -225,6 +233,8 @@ impl Decode for Liveness {
 const WORK_SECTION: u8 = 1;
 /// Tag of its section of unseated elections (ADR 0069).
 const UNSEATED_SECTION: u8 = 2;
+/// Tag of its section of stake bonded this epoch (ADR 0071).
+const FRESH_SECTION: u8 = 3;
 
 impl Encode for EpochWork {
     fn encode_to<S: Sink>(&self, s: &mut S) {
@@ -280,6 +290,7 @@ impl Decode for StakingState {
         })?;
         let mut work = BTreeMap::new();
         let mut unseated = BTreeSet::new();
+        let mut fresh = BTreeMap::new();
         let mut last_tag = 0u8;
         while r.remaining() > 0 {
             let tag = r.u8("staking state section")?;
@@ -305,6 +316,19 @@ impl Decode for StakingState {
                     .into_keys()
                     .collect();
                     unseated.is_empty()
+                }
+                FRESH_SECTION => {
+                    fresh = read_map(r, "fresh stake", |r| {
+                        let key = (Hash::decode(r)?, Hash::decode(r)?);
+                        let amount = Amount::decode(r)?;
+                        if amount == Amount::ZERO {
+                            return Err(DecodeError::OutOfRange {
+                                field: "fresh stake",
+                            });
+                        }
+                        Ok((key, amount))
+                    })?;
+                    fresh.is_empty()
                 }
                 tag => {
                     return Err(DecodeError::UnknownTag {
@@ -334,6 +358,7 @@ impl Decode for StakingState {
             liveness,
             work,
             unseated,
+            fresh,
         })
     }
 }
@@ -433,6 +458,12 @@ impl Encode for StakingChange {
                 s.put(&height.to_le_bytes());
                 put_bool(s, *existed);
             }
+            StakingChange::Fresh(v, o, prior) => {
+                s.put(&[14]);
+                v.encode_to(s);
+                o.encode_to(s);
+                put_option(s, prior, |s, a| a.encode_to(s));
+            }
         }
     }
 }
@@ -472,6 +503,11 @@ impl Decode for StakingChange {
             11 => StakingChange::Liveness(Hash::decode(r)?, read_option(r, W, Liveness::decode)?),
             12 => StakingChange::Work(Hash::decode(r)?, read_option(r, W, EpochWork::decode)?),
             13 => StakingChange::Unseated(r.u64("unseated election")?, read_bool(r, W)?),
+            14 => StakingChange::Fresh(
+                Hash::decode(r)?,
+                Hash::decode(r)?,
+                read_option(r, W, Amount::decode)?,
+            ),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     field: "staking change",

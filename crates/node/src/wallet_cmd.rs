@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use luminex_primitives::{Amount, Encode, Hash, OutPoint, SchemeId, TxOut};
 use luminex_wallet::multisig::export_key;
-use luminex_wallet::recovery::GapScan;
+use luminex_wallet::recovery::{Found, Scan, CHANGE_GAP, RECEIVE_GAP};
 use luminex_wallet::{KeyChain, Wallet, WalletFile};
 use zeroize::Zeroizing;
 
@@ -408,25 +408,16 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
                     sync.height
                 );
             }
-            let mut counts = [0u32; 2];
-            for (slot, (chain, gap)) in [
-                (KeyChain::Receive, gap_receive),
-                (KeyChain::Change, gap_change),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let mut scan = GapScan::new(gap);
-                while let Some(i) = scan.next_index() {
-                    let a = w.address_at(spec, chain, i);
-                    scan.report(address_used(&ctx.client, &a).await?);
-                }
-                counts[slot] = scan.used();
-            }
-            w.extend_to(spec, counts[0] + 1, counts[1]);
+            let found = run_scan(
+                &ctx.client,
+                spec,
+                &mut w,
+                Scan::restore(gap_receive, gap_change),
+            )
+            .await?;
             println!(
                 "found {} used receive and {} used change addresses",
-                counts[0], counts[1]
+                found.receive, found.change
             );
             created(&w, &ctx)?;
         }
@@ -822,6 +813,19 @@ async fn address_used(client: &Client, a: &str) -> anyhow::Result<bool> {
     Ok(b.mempool_txs > 0)
 }
 
+/// Runs `scan` on `w`, asking the node whether each address was used.
+async fn run_scan(
+    client: &Client,
+    spec: &luminex_ledger::ChainSpec,
+    w: &mut Wallet,
+    mut scan: Scan,
+) -> anyhow::Result<Found> {
+    while let Some(a) = scan.next_address(w, spec) {
+        scan.report(address_used(client, &a).await?);
+    }
+    Ok(scan.finish(w, spec))
+}
+
 /// Looks a restore's default gaps past the addresses `w` keeps on each
 /// chain and keeps those up to the last used one found (another file of
 /// the same phrase may have used them); how many were added.
@@ -830,27 +834,8 @@ async fn look_past_kept(
     spec: &luminex_ledger::ChainSpec,
     w: &mut Wallet,
 ) -> anyhow::Result<u32> {
-    use luminex_wallet::recovery::{CHANGE_GAP, RECEIVE_GAP};
-    if !w.has_chains() {
-        return Ok(0);
-    }
-    let kept = [w.keys().len() as u32, w.change_keys().len() as u32];
-    let mut counts = kept;
-    for (slot, (chain, gap)) in [
-        (KeyChain::Receive, RECEIVE_GAP),
-        (KeyChain::Change, CHANGE_GAP),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut scan = GapScan::after(kept[slot], gap);
-        while let Some(i) = scan.next_index() {
-            scan.report(address_used(client, &w.address_at(spec, chain, i)).await?);
-        }
-        counts[slot] = scan.used();
-    }
-    w.extend_to(spec, counts[0], counts[1]);
-    Ok(counts[0] - kept[0] + counts[1] - kept[1])
+    let scan = Scan::past_kept(w, RECEIVE_GAP, CHANGE_GAP);
+    Ok(run_scan(client, spec, w, scan).await?.added)
 }
 
 /// Warns when the receive address just derived follows a full restore
@@ -858,7 +843,6 @@ async fn look_past_kept(
 /// stops before it, so a payment to it would not be found. Says nothing
 /// when the node cannot tell.
 async fn warn_past_gap(client: &Client, w: &Wallet, spec: &luminex_ledger::ChainSpec) {
-    use luminex_wallet::recovery::RECEIVE_GAP;
     let n = w.keys().len() as u32;
     if n <= RECEIVE_GAP {
         return;

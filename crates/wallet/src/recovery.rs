@@ -77,77 +77,146 @@ pub struct Found {
     pub change: u32,
     /// Addresses asked about.
     pub queries: u32,
+    /// Addresses the wallet gained (derived and kept) by the scan.
+    pub added: u32,
+}
+
+/// A gap scan of both key chains of a wallet, receive then change, driven
+/// by its caller: ask whether the address [`Scan::next_address`] gives
+/// was ever used, [`Scan::report`] the answer, and once it gives `None`,
+/// [`Scan::finish`] keeps what was found. It does no I/O, so a caller
+/// that asks a node over the network drives it the same way as
+/// [`scan`] and [`look_ahead`] drive it with a function.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// The receive chain's scan, then the change chain's.
+    chains: [GapScan; 2],
+    /// The chain being scanned (0 receive, 1 change; 2 when done).
+    slot: usize,
+    /// Receive addresses kept past the last used one at the end.
+    fresh: u32,
+    queries: u32,
+}
+
+impl Scan {
+    /// The scan of a restore: each chain from index 0, stopping after
+    /// `receive_gap` (`change_gap`) unused addresses in a row; it keeps
+    /// every address up to the last used one and one fresh receive
+    /// address.
+    pub fn restore(receive_gap: u32, change_gap: u32) -> Scan {
+        Scan {
+            chains: [GapScan::new(receive_gap), GapScan::new(change_gap)],
+            slot: 0,
+            fresh: 1,
+            queries: 0,
+        }
+    }
+
+    /// The scan past the addresses `w` keeps on each chain, `receive_gap`
+    /// and `change_gap` of them from the last one kept; it keeps every
+    /// address up to the last used one found. A wallet without key chains
+    /// (development key, imported key, watch-only, version 1) has none to
+    /// find: its scan asks nothing.
+    pub fn past_kept(w: &Wallet, receive_gap: u32, change_gap: u32) -> Scan {
+        let (receive_gap, change_gap) = if w.has_chains() {
+            (receive_gap, change_gap)
+        } else {
+            (0, 0)
+        };
+        Scan {
+            chains: [
+                GapScan::after(w.keys().len() as u32, receive_gap),
+                GapScan::after(w.change_keys().len() as u32, change_gap),
+            ],
+            slot: 0,
+            fresh: 0,
+            queries: 0,
+        }
+    }
+
+    /// The address of `w` to ask about next, or `None` when the scan is
+    /// over.
+    pub fn next_address(&mut self, w: &Wallet, spec: &ChainSpec) -> Option<String> {
+        while let Some(s) = self.chains.get(self.slot) {
+            if let Some(i) = s.next_index() {
+                let chain = [KeyChain::Receive, KeyChain::Change][self.slot];
+                return Some(w.address_at(spec, chain, i));
+            }
+            self.slot += 1;
+        }
+        None
+    }
+
+    /// Records whether the address [`Scan::next_address`] gave was used.
+    pub fn report(&mut self, used: bool) {
+        if let Some(s) = self.chains.get_mut(self.slot) {
+            s.report(used);
+            self.queries += 1;
+        }
+    }
+
+    /// Derives and keeps in `w` every address up to the last used one
+    /// found on each chain (and a restore's fresh receive address); what
+    /// was found. Save the wallet if it gained addresses.
+    pub fn finish(self, w: &mut Wallet, spec: &ChainSpec) -> Found {
+        let [receive, change] = self.chains.map(|s| s.used());
+        let before = w.keys().len() + w.change_keys().len();
+        w.extend_to(spec, receive.saturating_add(self.fresh), change);
+        let after = w.keys().len() + w.change_keys().len();
+        Found {
+            receive,
+            change,
+            queries: self.queries,
+            added: (after - before) as u32,
+        }
+    }
+
+    /// Runs the scan to its end on `w`, asking `used` whether an address
+    /// ever received coins.
+    pub fn run<E>(
+        mut self,
+        w: &mut Wallet,
+        spec: &ChainSpec,
+        mut used: impl FnMut(&str) -> Result<bool, E>,
+    ) -> Result<Found, E> {
+        while let Some(a) = self.next_address(w, spec) {
+            self.report(used(&a)?);
+        }
+        Ok(self.finish(w, spec))
+    }
 }
 
 /// Scans both chains of `w`, asking `used` whether an address ever
 /// received coins, and derives every address up to the last used one on
-/// each chain plus one fresh receive address.
+/// each chain plus one fresh receive address ([`Scan::restore`]).
 pub fn scan<E>(
     w: &mut Wallet,
     spec: &ChainSpec,
     receive_gap: u32,
     change_gap: u32,
-    mut used: impl FnMut(&str) -> Result<bool, E>,
+    used: impl FnMut(&str) -> Result<bool, E>,
 ) -> Result<Found, E> {
-    let mut queries = 0;
-    let mut counts = [0u32; 2];
-    for (slot, (chain, gap)) in [
-        (KeyChain::Receive, receive_gap),
-        (KeyChain::Change, change_gap),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut s = GapScan::new(gap);
-        while let Some(i) = s.next_index() {
-            queries += 1;
-            s.report(used(&w.address_at(spec, chain, i))?);
-        }
-        counts[slot] = s.used();
-    }
-    w.extend_to(spec, counts[0] + 1, counts[1]);
-    Ok(Found {
-        receive: counts[0],
-        change: counts[1],
-        queries,
-    })
+    Scan::restore(receive_gap, change_gap).run(w, spec, used)
 }
 
 /// Looks past the addresses `w` keeps on each chain, `receive_gap` and
 /// `change_gap` of them from the last one kept, asking `used` whether an
 /// address ever received coins, and keeps every address up to the last
-/// used one found. Another wallet file of the same phrase may have used
-/// them since this one was restored (its payments' change goes to change
-/// addresses this file never derived). Returns how many addresses were
-/// added (save the wallet if any were); a wallet without key chains
-/// (development key, imported key, version 1) has none to find.
+/// used one found ([`Scan::past_kept`]). Another wallet file of the same
+/// phrase may have used them since this one was restored (its payments'
+/// change goes to change addresses this file never derived). Returns how
+/// many addresses were added (save the wallet if any were); a wallet
+/// without key chains (development key, imported key, version 1) has none
+/// to find.
 pub fn look_ahead<E>(
     w: &mut Wallet,
     spec: &ChainSpec,
     receive_gap: u32,
     change_gap: u32,
-    mut used: impl FnMut(&str) -> Result<bool, E>,
+    used: impl FnMut(&str) -> Result<bool, E>,
 ) -> Result<u32, E> {
-    if !w.has_chains() {
-        return Ok(0);
-    }
-    let kept = [w.keys().len() as u32, w.change_keys().len() as u32];
-    let mut counts = kept;
-    for (slot, (chain, gap)) in [
-        (KeyChain::Receive, receive_gap),
-        (KeyChain::Change, change_gap),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut s = GapScan::after(kept[slot], gap);
-        while let Some(i) = s.next_index() {
-            s.report(used(&w.address_at(spec, chain, i))?);
-        }
-        counts[slot] = s.used();
-    }
-    w.extend_to(spec, counts[0], counts[1]);
-    Ok(counts[0] - kept[0] + counts[1] - kept[1])
+    let found = Scan::past_kept(w, receive_gap, change_gap).run(w, spec, used)?;
+    Ok(found.added)
 }
 
 #[cfg(test)]
@@ -325,6 +394,62 @@ mod tests {
         });
         assert_eq!(again, Ok(0));
         assert_eq!(alice2.file.addresses, receive);
+    }
+
+    /// A scan driven step by step (as the command line drives it, a node
+    /// query between steps) asks what [`look_ahead`] asks and keeps what
+    /// it keeps; a wallet without key chains is asked nothing about.
+    #[test]
+    fn a_scan_driven_by_hand_asks_and_keeps_what_look_ahead_does() {
+        let spec = TestChain::dev().spec;
+        let (w, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "pw");
+        // Receive address 7 and change address 3 were used elsewhere.
+        let used = [
+            w.address_at(&spec, KeyChain::Receive, 7),
+            w.address_at(&spec, KeyChain::Change, 3),
+        ];
+        let mut by_fn = Wallet::restore(&spec, SchemeId::MlDsa65, &phrase, "pw").unwrap();
+        let mut asked_fn = Vec::new();
+        let added = look_ahead(&mut by_fn, &spec, 20, 10, |a| {
+            asked_fn.push(a.to_string());
+            Ok::<_, ()>(used.iter().any(|u| u == a))
+        });
+        assert_eq!(added, Ok(8 + 4 - 1));
+        let mut by_hand = Wallet::restore(&spec, SchemeId::MlDsa65, &phrase, "pw").unwrap();
+        let mut s = Scan::past_kept(&by_hand, 20, 10);
+        let mut asked_hand = Vec::new();
+        while let Some(a) = s.next_address(&by_hand, &spec) {
+            // Asking twice before answering asks about the same address.
+            assert_eq!(s.next_address(&by_hand, &spec).as_ref(), Some(&a));
+            s.report(used.contains(&a));
+            asked_hand.push(a);
+        }
+        assert_eq!(s.next_address(&by_hand, &spec), None);
+        let found = s.finish(&mut by_hand, &spec);
+        assert_eq!(asked_hand, asked_fn);
+        // Receive 1 to 27 (20 past 7), change 0 to 13 (10 past 3).
+        assert_eq!(asked_hand.len(), 27 + 14);
+        assert_eq!(
+            found,
+            Found {
+                receive: 8,
+                change: 4,
+                queries: 41,
+                added: 11
+            }
+        );
+        assert_eq!(by_hand.file.addresses, by_fn.file.addresses);
+        assert_eq!(by_hand.file.change, by_fn.file.change);
+        assert_eq!(by_hand.file.change[3], used[1]);
+
+        let mut dev = Wallet::dev_key(&spec, 0, "pw");
+        let mut asked = 0;
+        let added = look_ahead(&mut dev, &spec, 20, 10, |_| {
+            asked += 1;
+            Ok::<_, ()>(true)
+        });
+        assert_eq!((added, asked), (Ok(0), 0));
+        assert_eq!(dev.keys().len(), 1);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use luminex_wallet::recovery::GapScan;
-use luminex_wallet::{KeyChain, SecretKind, Wallet, WalletError, WalletFile};
+use luminex_wallet::recovery::{self, scan};
+use luminex_wallet::{SecretKind, Wallet, WalletError, WalletFile};
 use maud::html;
 use rand::seq::index::sample;
 
@@ -19,8 +19,8 @@ use super::{
 use crate::i18n::{t, t_args};
 
 /// Gap limits of a restore (as `luminex wallet restore`'s defaults).
-pub(crate) const GAP_RECEIVE: u32 = 20;
-pub(crate) const GAP_CHANGE: u32 = 10;
+pub(crate) const GAP_RECEIVE: u32 = recovery::RECEIVE_GAP;
+pub(crate) const GAP_CHANGE: u32 = recovery::CHANGE_GAP;
 
 /// Whether `address` was paid or spent from in a block of the node's chain.
 pub(crate) fn address_used(node: &luminex_service::Node, address: &str) -> bool {
@@ -359,21 +359,9 @@ pub async fn restore(State(w): State<Arc<Wallets>>, headers: HeaderMap, f: FormR
     let restored = tokio::task::spawn_blocking(move || -> Result<Wallet, WalletError> {
         let spec = &node.spec;
         let mut wallet = Wallet::restore(spec, spec.default_scheme, &phrase, &pass)?;
-        let mut counts = [0u32; 2];
-        for (slot, (chain, gap)) in [
-            (KeyChain::Receive, GAP_RECEIVE),
-            (KeyChain::Change, GAP_CHANGE),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let mut scan = GapScan::new(gap);
-            while let Some(i) = scan.next_index() {
-                scan.report(address_used(&node, &wallet.address_at(spec, chain, i)));
-            }
-            counts[slot] = scan.used();
-        }
-        wallet.extend_to(spec, counts[0] + 1, counts[1]);
+        let Ok(_) = scan(&mut wallet, spec, GAP_RECEIVE, GAP_CHANGE, |a| {
+            Ok::<_, std::convert::Infallible>(address_used(&node, a))
+        });
         Ok(wallet)
     })
     .await;

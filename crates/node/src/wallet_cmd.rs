@@ -120,8 +120,15 @@ pub enum WalletCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Show the balance of every address.
-    Balance,
+    /// Show the balance of every address. A wallet of a recovery phrase
+    /// first looks a restore's gaps past the addresses its file keeps
+    /// (another file of the phrase may have used them), with its keys:
+    /// the passphrase is asked for.
+    Balance {
+        /// Show the addresses the file keeps alone, without the passphrase.
+        #[arg(long)]
+        no_look_ahead: bool,
+    },
     /// Send coins.
     Send {
         /// Receiving address.
@@ -151,6 +158,11 @@ pub enum WalletCommand {
         /// Transactions shown.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Show the addresses the file keeps alone, without the passphrase
+        /// (a wallet of a recovery phrase otherwise looks past them first,
+        /// as `balance` does).
+        #[arg(long)]
+        no_look_ahead: bool,
     },
     /// Print the public key of one of the wallet's addresses, for a
     /// multisig policy (ML-DSA has no xpub: keys are exported one by one);
@@ -507,11 +519,11 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             write_owner_only(&out, &bytes)?;
             println!("{} bytes to {}", payload.len(), out.display());
         }
-        WalletCommand::Balance => {
-            let file = WalletFile::read(&ctx.path, spec)?;
+        WalletCommand::Balance { no_look_ahead } => {
+            let addresses = shown_addresses(&ctx, no_look_ahead).await?;
             let (mut confirmed, mut pending, mut immature) = (0u64, 0u64, 0u64);
             let c = |v| Amount::from_base(v).map_or_else(|| v.to_string(), |a| a.to_string());
-            for a in file.addresses.iter().chain(&file.change) {
+            for a in &addresses {
                 let b: BalanceJson = ctx.client.get(&format!("/address/{a}/balance")).await?;
                 // Coinbase outputs not yet mature count as confirmed but
                 // cannot be spent yet: said apart.
@@ -720,16 +732,13 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
         }
         WalletCommand::Multisig(cmd) => run_multisig(&ctx, cmd).await?,
         WalletCommand::Pst(cmd) => run_pst(&ctx, cmd).await?,
-        WalletCommand::History { limit } => {
-            let file = WalletFile::read(&ctx.path, spec)?;
+        WalletCommand::History {
+            limit,
+            no_look_ahead,
+        } => {
             // One line per transaction, even when it touched several of the
             // wallet's addresses (a payment with change, a self-transfer).
-            let addresses: Vec<String> = file
-                .addresses
-                .iter()
-                .chain(&file.change)
-                .map(ToString::to_string)
-                .collect();
+            let addresses = shown_addresses(&ctx, no_look_ahead).await?;
             let page = limit.clamp(1, HISTORY_PAGE);
             for (height, txid, received, sent) in
                 history::read(&ctx.client, &addresses, limit, page).await?
@@ -836,6 +845,30 @@ async fn look_past_kept(
 ) -> anyhow::Result<u32> {
     let scan = Scan::past_kept(w, RECEIVE_GAP, CHANGE_GAP);
     Ok(run_scan(client, spec, w, scan).await?.added)
+}
+
+/// The addresses `balance` and `history` show: those the file keeps,
+/// receive then change, and first, unless `no_look_ahead`, for a wallet
+/// of a recovery phrase, those another file of the phrase used past them
+/// (found as `send` finds them, with the keys the passphrase opens, and
+/// saved). Other wallets (watch-only, imported or development keys,
+/// version 1) have none to find and need no passphrase.
+async fn shown_addresses(ctx: &Ctx, no_look_ahead: bool) -> anyhow::Result<Vec<String>> {
+    let spec = &ctx.cfg.spec;
+    let file = WalletFile::read(&ctx.path, spec)?;
+    let file = if no_look_ahead || !file.has_chains() {
+        file
+    } else {
+        let pass = passphrase(false).context(
+            "looking past the addresses the wallet file keeps takes its keys (--no-look-ahead shows those addresses alone)",
+        )?;
+        let mut w = Wallet::load(&ctx.path, spec, &pass)?;
+        if look_past_kept(&ctx.client, spec, &mut w).await? > 0 {
+            w.save(&ctx.path, false)?;
+        }
+        w.file
+    };
+    Ok(file.addresses.into_iter().chain(file.change).collect())
 }
 
 /// Warns when the receive address just derived follows a full restore

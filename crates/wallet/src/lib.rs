@@ -425,7 +425,7 @@ impl Wallet {
     /// chains (a version-2 mnemonic wallet): only such a wallet has
     /// addresses past those it keeps to look for.
     pub fn has_chains(&self) -> bool {
-        self.file.secret == SecretKind::Mnemonic && self.file.version >= 2
+        self.file.has_chains()
     }
 
     /// The address of key `index` on `chain`, without keeping it.
@@ -581,6 +581,13 @@ impl Wallet {
 }
 
 impl WalletFile {
+    /// Whether the file's keys come from a mnemonic on separate receive
+    /// and change chains (version 2): told without the passphrase, as
+    /// [`Wallet::has_chains`] once it is open.
+    pub fn has_chains(&self) -> bool {
+        self.secret == SecretKind::Mnemonic && self.version >= 2
+    }
+
     /// Writes the wallet file with mode 0600; `create_new` refuses to
     /// overwrite an existing wallet.
     pub fn save(&self, path: &Path, create_new: bool) -> Result<(), WalletError> {

@@ -514,3 +514,93 @@ async fn a_send_finds_the_change_another_file_of_the_phrase_used() {
     );
     node.stop();
 }
+
+/// Two files of one phrase restored while the original `a` had used only
+/// its first address: once `a` is paid on its fifth receive address and
+/// its payment's change lands on a change address, `balance` and
+/// `history` of the restored files look past the addresses they keep and
+/// show what `a` shows, and keep (save) the addresses found.
+/// `--no-look-ahead` shows the file's list alone, without the keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balance_and_history_find_what_another_file_of_the_phrase_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let node = NodeProcess::start(d, port, &["--block-time-ms", "300"]);
+    let chain = TestChain::dev();
+    let spec = chain.spec.clone();
+    let (mut a, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "test passphrase");
+    a.extend_to(&spec, 5, 0);
+    let wallets = d.join("dev").join("wallets");
+    std::fs::create_dir_all(&wallets).unwrap();
+    a.save(&wallets.join("a.json"), true).unwrap();
+    // A payment of `n` coins to receive address `receive` of `a` from
+    // development key `key`'s first coin that is no coinbase.
+    let fund = |key: usize, receive: u32, n: u64| {
+        let dev = &chain.keys[key];
+        let mut coins = chain.coins_of(&lock_of(dev));
+        coins.retain(|(_, c)| !c.is_coinbase);
+        let out = TxOut {
+            amount: Amount::from_coins(n).unwrap(),
+            lock: lock_of(&a.keys()[receive as usize]),
+        };
+        transfer(&spec, dev, &coins[..1], vec![out])
+    };
+    let confirmed = |txid: String| async move {
+        wait_until("the payment confirmed", 60, || async {
+            crate::p2p::get(port, &format!("/transactions/{txid}")).await["status"] == "confirmed"
+        })
+        .await;
+    };
+    confirmed(broadcast(port, &fund(1, 0, 5)).await).await;
+    for w in ["b", "c"] {
+        let out = restore(d, port, w, &phrase, &[]);
+        assert!(
+            out.contains("found 1 used receive and 0 used change"),
+            "{out}"
+        );
+    }
+    // `a` is paid on receive address 4, then pays from receive address 0
+    // (its change to change address 0).
+    confirmed(broadcast(port, &fund(3, 4, 3)).await).await;
+    let receiver = spec.address(lock_of(&chain.keys[2])).to_string();
+    let send = [
+        "wallet", "--wallet", "a", "send", "--to", &receiver, "--amount", "1", "--wait",
+    ];
+    ok(d, port, &send);
+    let file = |n: &str| WalletFile::read(&wallets.join(format!("{n}.json")), &spec).unwrap();
+    assert_eq!((file("a").addresses.len(), file("a").change.len()), (5, 1));
+    let run = |w: &str, args: &[&str]| {
+        let mut all = vec!["wallet", "--wallet", w];
+        all.extend_from_slice(args);
+        ok(d, port, &all)
+    };
+    let a_total = total_of(&run("a", &["balance"]));
+    assert!(a_total.starts_with("6.99"), "5 + 3 - 1 - fee: {a_total}");
+    let a_history = run("a", &["history"]);
+    assert_eq!(a_history.lines().count(), 3, "{a_history}");
+
+    // The file's list alone: the coins `a` left past it are not there,
+    // and the keys are not opened (a wrong passphrase does not matter).
+    let listed = std::process::Command::new(crate::support::bin())
+        .args(["wallet", "--wallet", "c", "balance", "--no-look-ahead"])
+        .env("LUMINEX_DATA_DIR", d)
+        .env("LUMINEX_NODE", format!("http://127.0.0.1:{port}"))
+        .env("LUMINEX_WALLET_PASSPHRASE", "wrong")
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{listed:?}");
+    assert_eq!(total_of(&String::from_utf8_lossy(&listed.stdout)), "0");
+    let listed = run("b", &["history", "--no-look-ahead"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert_eq!((file("b").addresses.len(), file("b").change.len()), (2, 0));
+
+    // Looking ahead: what `a` shows, and the addresses kept.
+    assert_eq!(run("b", &["history"]), a_history);
+    assert_eq!(total_of(&run("c", &["balance"])), a_total);
+    for w in ["b", "c"] {
+        assert_eq!(file(w).addresses, file("a").addresses, "{w}");
+        assert_eq!(file(w).change, file("a").change, "{w}");
+    }
+    node.stop();
+}

@@ -285,7 +285,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         let mempool = opt_bool(&p, 2, "include_mempool")?.unwrap_or(true);
         tx_out(&c.node, OutPoint { txid, vout }, mempool)
     });
-    reg(m, "getchaintips", &[], |c, _| Ok(chain_tips(&c.node)));
+    reg(m, "getchaintips", &[], |c, _| chain_tips(&c.node));
     reg(m, "getindexinfo", &["index_name"], |c, p| {
         let only = match p.first() {
             None | Some(Value::Null) => None,
@@ -439,21 +439,39 @@ fn tx_out(node: &Node, op: OutPoint, mempool: bool) -> RpcResult {
 
 /// `getchaintips`: the main chain's tip (`active`) and the last block of
 /// each side branch the node holds, with its height, its length from the
-/// main chain (`branchlen`) and its status: `invalid` when a block of it
-/// failed validation, else `valid-headers` (its blocks are stored but were
-/// never connected, or were disconnected).
-fn chain_tips(node: &Node) -> Value {
-    json!(node
+/// main chain (`branchlen`) and its status, as Bitcoin Core's: `invalid`
+/// when a block of it failed validation (or the operator invalidated
+/// one), `valid-fork` when every block of it was connected once and so
+/// fully validated (the branch was the main chain before a
+/// reorganisation), else `valid-headers` (its blocks are stored but were
+/// never connected).
+fn chain_tips(node: &Node) -> RpcResult {
+    let tips = node
         .chain
         .chain_tips()
+        .map_err(|e| err(codes::MISC, e.to_string()))?;
+    Ok(json!(tips
         .iter()
         .map(|t| json!({
             "height": t.height,
             "hash": t.hash.to_string(),
             "branchlen": t.height - t.fork_height,
-            "status": if t.active { "active" } else if t.invalid { "invalid" } else { "valid-headers" },
+            "status": tip_status(t),
         }))
-        .collect::<Vec<_>>())
+        .collect::<Vec<_>>()))
+}
+
+/// The `status` of a branch's tip in `getchaintips`.
+fn tip_status(t: &luminex_storage::ChainTip) -> &'static str {
+    if t.active {
+        "active"
+    } else if t.invalid {
+        "invalid"
+    } else if t.validated {
+        "valid-fork"
+    } else {
+        "valid-headers"
+    }
 }
 
 /// `getstakinginfo`: the staking parameters and totals after the tip, as

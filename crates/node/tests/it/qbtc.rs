@@ -513,6 +513,17 @@ async fn an_external_miner_using_only_rpc_mines_accepted_blocks() {
     let b = rest_block(&second).await;
     assert!(b.get("invalid").is_none(), "{b}");
     assert_eq!(b["in_main_chain"], true, "{b}");
+    // The stale block was the main chain's tip meanwhile, so connected
+    // and fully validated: its branch is a valid fork now, no longer
+    // stored headers alone.
+    let tips = rpc.call("getchaintips", json!([])).await;
+    assert_eq!(
+        tips,
+        json!([
+            { "height": 3, "hash": tip, "branchlen": 0, "status": "active" },
+            { "height": 2, "hash": stale.hash().to_string(), "branchlen": 1, "status": "valid-fork" },
+        ])
+    );
 
     // Tampered submissions get BIP 22 reasons.
     // Without the segwit rule the template is refused (such a miner would

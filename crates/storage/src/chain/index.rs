@@ -205,53 +205,84 @@ impl ChainStore {
     /// The tips of every branch the index knows, as Bitcoin Core's
     /// `getchaintips` lists them: the main chain's tip, then each block off
     /// the main chain that no known block builds on, with the height where
-    /// its branch leaves the main chain. Highest first.
-    pub fn chain_tips(&self) -> Vec<ChainTip> {
-        let index = self.index.read();
-        let off_main: Vec<(&Hash, &HeaderRecord)> = index
-            .headers
-            .iter()
-            .filter(|(h, r)| !index.on_main(h, r.height))
-            .collect();
-        let parents: HashSet<Hash> = off_main.iter().map(|(_, r)| r.header.prev_hash()).collect();
+    /// its branch leaves the main chain and whether the branch is known
+    /// valid ([`ChainTip::validated`]: a read of each of its blocks' undo
+    /// records, which fails only with the store). Highest first.
+    pub fn chain_tips(&self) -> Result<Vec<ChainTip>, StoreError> {
+        // The branches' blocks, tip first, each with whether the walk
+        // reached the main chain (a branch whose ancestors are missing
+        // from the index cannot have been connected).
+        let mut branches: Vec<(Vec<Hash>, bool)> = Vec::new();
         let mut tips = Vec::new();
-        if let Some(tip) = index.main.last() {
-            tips.push(ChainTip {
-                hash: *tip,
-                height: index.main.len() as u64 - 1,
-                fork_height: index.main.len() as u64 - 1,
-                invalid: false,
-                active: true,
-            });
+        {
+            let index = self.index.read();
+            let off_main: Vec<(&Hash, &HeaderRecord)> = index
+                .headers
+                .iter()
+                .filter(|(h, r)| !index.on_main(h, r.height))
+                .collect();
+            let parents: HashSet<Hash> =
+                off_main.iter().map(|(_, r)| r.header.prev_hash()).collect();
+            if let Some(tip) = index.main.last() {
+                tips.push(ChainTip {
+                    hash: *tip,
+                    height: index.main.len() as u64 - 1,
+                    fork_height: index.main.len() as u64 - 1,
+                    invalid: false,
+                    validated: true,
+                    active: true,
+                });
+                branches.push((Vec::new(), true));
+            }
+            for (hash, rec) in off_main {
+                if parents.contains(hash) {
+                    continue;
+                }
+                // Back along the branch to the main chain (a branch whose
+                // ancestors are missing from the index ends at its lowest
+                // known block's parent height).
+                let mut fork_height = rec.height.saturating_sub(1);
+                let mut cur = rec.header.prev_hash();
+                let mut invalid = rec.invalid;
+                let mut blocks = vec![*hash];
+                let mut reached_main = false;
+                while let Some(r) = index.headers.get(&cur) {
+                    if index.on_main(&cur, r.height) {
+                        reached_main = true;
+                        break;
+                    }
+                    invalid |= r.invalid;
+                    fork_height = r.height.saturating_sub(1);
+                    blocks.push(cur);
+                    cur = r.header.prev_hash();
+                }
+                tips.push(ChainTip {
+                    hash: *hash,
+                    height: rec.height,
+                    fork_height,
+                    invalid,
+                    validated: false,
+                    active: false,
+                });
+                branches.push((blocks, reached_main && !invalid));
+            }
         }
-        for (hash, rec) in off_main {
-            if parents.contains(hash) {
+        // Undo records are read without the index's lock.
+        for (tip, (blocks, candidate)) in tips.iter_mut().zip(branches) {
+            if tip.active || !candidate {
                 continue;
             }
-            // Back along the branch to the main chain (a branch whose
-            // ancestors are missing from the index ends at its lowest known
-            // block's parent height).
-            let mut fork_height = rec.height.saturating_sub(1);
-            let mut cur = rec.header.prev_hash();
-            let mut invalid = rec.invalid;
-            while let Some(r) = index.headers.get(&cur) {
-                if index.on_main(&cur, r.height) {
+            let mut connected = true;
+            for h in &blocks {
+                if self.kv.get_raw(UNDO.id, &h.to_key())?.is_none() {
+                    connected = false;
                     break;
                 }
-                invalid |= r.invalid;
-                fork_height = r.height.saturating_sub(1);
-                cur = r.header.prev_hash();
             }
-            tips.push(ChainTip {
-                hash: *hash,
-                height: rec.height,
-                fork_height,
-                invalid,
-                active: false,
-            });
+            tip.validated = connected;
         }
         tips.sort_by(|a, b| b.height.cmp(&a.height).then(a.hash.cmp(&b.hash)));
-        tips
+        Ok(tips)
     }
 
     /// A block locator of the main chain: the tip, the nine blocks below

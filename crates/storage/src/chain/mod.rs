@@ -175,6 +175,12 @@ pub struct ChainTip {
     pub fork_height: u64,
     /// A block of the branch failed validation.
     pub invalid: bool,
+    /// Every block of the branch was connected once, so fully validated:
+    /// its undo data is stored (written only when a block connects, and
+    /// kept when it is disconnected). A branch that was the main chain
+    /// before a reorganisation is; one whose blocks were only stored is
+    /// not. Always true for the main chain.
+    pub validated: bool,
     /// The branch is the main chain.
     pub active: bool,
 }

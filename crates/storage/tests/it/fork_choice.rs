@@ -10,7 +10,7 @@ use luminex_storage::faults::{Fault, FaultPlan, FaultyStore};
 use luminex_storage::{AcceptStatus, ChainError, KvStore, MemoryStore};
 
 use crate::chain::open_store;
-use crate::forks::{accept, accept_all, assert_on, Fork};
+use crate::forks::{accept, accept_all, assert_on, extend, keys, replay, Fork};
 
 /// The branch with more work wins, whichever came first, and the store
 /// reports exactly the blocks it disconnected and connected.
@@ -398,34 +398,53 @@ fn a_long_branch_failing_at_its_end_rolls_back_past_the_finality_depth() {
 
 /// `chain_tips` lists the main chain's tip and each side branch's last
 /// block with the height it forked at, highest first; a branch that wins
-/// swaps places with the old one.
+/// swaps places with the old one, which is then known valid (its blocks
+/// were connected), unlike a branch whose blocks were only stored.
 #[test]
 fn chain_tips_list_the_main_tip_and_each_side_branch() {
     let f = Fork::new(2, 3, 4);
     let now = f.now();
     let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
     accept_all(&store, &f.base, now);
-    let tips = store.chain_tips();
+    let tips = store.chain_tips().unwrap();
     assert_eq!(tips.len(), 1, "{tips:?}");
-    assert!(tips[0].active);
+    assert!(tips[0].active && tips[0].validated);
     assert_eq!((tips[0].height, tips[0].fork_height), (2, 2));
 
     accept_all(&store, &f.a, now);
     accept_all(&store, &f.b[..2], now);
-    let tips = store.chain_tips();
+    let tips = store.chain_tips().unwrap();
     assert_eq!(tips.len(), 2, "{tips:?}");
     assert_eq!(tips[0].hash, f.a[2].hash());
     assert!(tips[0].active && !tips[0].invalid);
     assert_eq!(tips[0].height, 5);
     assert_eq!(tips[1].hash, f.b[1].hash());
     assert!(!tips[1].active && !tips[1].invalid);
+    assert!(
+        !tips[1].validated,
+        "b's blocks were stored, never connected"
+    );
     assert_eq!((tips[1].height, tips[1].fork_height), (4, 2));
 
     accept_all(&store, &f.b[2..], now);
-    let tips = store.chain_tips();
+    let tips = store.chain_tips().unwrap();
     assert_eq!(tips.len(), 2, "{tips:?}");
     assert_eq!((tips[0].hash, tips[0].active), (f.b[3].hash(), true));
     assert_eq!(tips[0].height, 6);
     assert_eq!((tips[1].hash, tips[1].active), (f.a[2].hash(), false));
     assert_eq!((tips[1].height, tips[1].fork_height), (5, 2));
+    assert!(tips[1].validated, "a was the main chain: {tips:?}");
+    assert!(!tips[1].invalid);
+
+    // A block on the old branch that was never connected: the branch
+    // through it is not known valid, though its other blocks are.
+    let mut on_a = replay(&f.spec, &[f.base.clone(), f.a.clone()].concat());
+    let c = extend(&mut on_a, &keys(), 1, 2_000).remove(0);
+    let r = accept(&store, &c, now.max(c.header.time())).unwrap();
+    assert_eq!(r.status, AcceptStatus::SideBranch, "as much work as b");
+    let tips = store.chain_tips().unwrap();
+    assert_eq!(tips.len(), 2, "{tips:?}");
+    let on_c = tips.iter().find(|t| t.hash == c.hash()).unwrap();
+    assert_eq!((on_c.height, on_c.fork_height, on_c.active), (6, 2, false));
+    assert!(!on_c.validated, "{tips:?}");
 }

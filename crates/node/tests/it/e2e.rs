@@ -64,15 +64,14 @@ fn wallet_send_restart_and_balances_survive() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("insufficient funds"));
     // A wrong passphrase is refused.
-    let out = std::process::Command::new(crate::support::bin())
-        .args([
+    let out = crate::support::luminex_with_passphrase(
+        d,
+        port,
+        "wrong",
+        &[
             "wallet", "--wallet", "alice", "send", "--to", &bob, "--amount", "1",
-        ])
-        .env("LUMINEX_DATA_DIR", d)
-        .env("LUMINEX_NODE", format!("http://127.0.0.1:{port}"))
-        .env("LUMINEX_WALLET_PASSPHRASE", "wrong")
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
 
     // Garbage over raw TCP does not disturb the node.

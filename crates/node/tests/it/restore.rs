@@ -1,10 +1,10 @@
 //! Restore from the recovery phrase alone against a real node: the gap
 //! limit finds every coin, and payments never reuse a change address.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use luminex_ledger::testkit::{lock_of, transfer, TestChain};
-use luminex_primitives::{Amount, SchemeId, TxOut};
+use luminex_primitives::{Amount, SchemeId, Transaction, TxOut};
 use luminex_wallet::{KeyChain, Wallet, WalletFile};
 
 use crate::p2p::{broadcast, wait_until};
@@ -26,6 +26,100 @@ fn restore(dir: &Path, port: u16, wallet: &str, phrase: &str, extra: &[&str]) ->
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A payment of `outputs` from development key `key`'s first coin that is
+/// no coinbase (each key has one: use each key once per test).
+fn from_dev(chain: &TestChain, key: usize, outputs: Vec<TxOut>) -> Transaction {
+    let dev = &chain.keys[key];
+    let mut coins = chain.coins_of(&lock_of(dev));
+    coins.retain(|(_, c)| !c.is_coinbase);
+    transfer(&chain.spec, dev, &coins[..1], outputs)
+}
+
+/// Broadcasts `tx` and waits until a block confirms it.
+async fn confirm(port: u16, tx: &Transaction) {
+    let txid = broadcast(port, tx).await;
+    wait_until("the payment confirmed", 60, || async {
+        crate::p2p::get(port, &format!("/transactions/{txid}")).await["status"] == "confirmed"
+    })
+    .await;
+}
+
+/// The start of the tests of two files of one phrase: a dev node making a
+/// block every 300 ms, and wallet `a` of a new phrase, with `receive`
+/// receive addresses, saved in its data directory under the passphrase
+/// the commands are given and paid 5 coins on its first address.
+struct OnePhrase {
+    dir: tempfile::TempDir,
+    port: u16,
+    node: NodeProcess,
+    chain: TestChain,
+    a: Wallet,
+    phrase: String,
+}
+
+impl OnePhrase {
+    async fn start(receive: u32) -> OnePhrase {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let node = NodeProcess::start(dir.path(), port, &["--block-time-ms", "300"]);
+        let chain = TestChain::dev();
+        let spec = &chain.spec;
+        let (mut a, phrase) = Wallet::create(spec, SchemeId::MlDsa65, "test passphrase");
+        a.extend_to(spec, receive, 0);
+        let t = OnePhrase {
+            dir,
+            port,
+            node,
+            a,
+            phrase: phrase.to_string(),
+            chain,
+        };
+        t.a.save(&t.path("a"), true).unwrap();
+        confirm(port, &from_dev(&t.chain, 1, t.pay_a(0, 5))).await;
+        t
+    }
+
+    fn d(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Where wallet `name` is saved.
+    fn path(&self, name: &str) -> PathBuf {
+        let wallets = self.d().join("dev").join("wallets");
+        std::fs::create_dir_all(&wallets).unwrap();
+        wallets.join(format!("{name}.json"))
+    }
+
+    /// Wallet `name`'s file as saved.
+    fn file(&self, name: &str) -> WalletFile {
+        WalletFile::read(&self.path(name), &self.chain.spec).unwrap()
+    }
+
+    /// The outputs of a payment of `n` coins to receive address `receive`
+    /// of `a`.
+    fn pay_a(&self, receive: usize, n: u64) -> Vec<TxOut> {
+        vec![TxOut {
+            amount: Amount::from_coins(n).unwrap(),
+            lock: lock_of(&self.a.keys()[receive]),
+        }]
+    }
+
+    /// `luminex wallet --wallet NAME ARGS…`, which must succeed; its output.
+    fn wallet(&self, name: &str, args: &[&str]) -> String {
+        let mut all = vec!["wallet", "--wallet", name];
+        all.extend_from_slice(args);
+        ok(self.d(), self.port, &all)
+    }
+
+    /// Wallet `name` pays 1 coin to development key 2, and waits for the
+    /// block.
+    fn pay_one(&self, name: &str) {
+        let receiver = self.chain.spec.address(lock_of(&self.chain.keys[2]));
+        let to = receiver.to_string();
+        self.wallet(name, &["send", "--to", &to, "--amount", "1", "--wait"]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,15 +153,7 @@ async fn restore_finds_coins_by_gap_limit_and_change_is_never_reused() {
         outputs.push(to(KeyChain::Change, i, 1_000_000));
     }
     outputs.push(to(KeyChain::Change, 12, 400_000_000));
-    let dev = chain.keys[1].clone();
-    let mut coins = chain.coins_of(&lock_of(&dev));
-    coins.retain(|(_, c)| !c.is_coinbase);
-    let fund = transfer(&spec, &dev, &coins[..1], outputs);
-    let txid = broadcast(port, &fund).await;
-    wait_until("the funding confirmed", 60, || async {
-        crate::p2p::get(port, &format!("/transactions/{txid}")).await["status"] == "confirmed"
-    })
-    .await;
+    confirm(port, &from_dev(&chain, 1, outputs)).await;
 
     // From the phrase alone, with the default gaps (20 receive, 10 change).
     let out = restore(d, port, "r", &phrase, &[]);
@@ -219,19 +305,11 @@ async fn a_restore_counts_addresses_of_pending_payments() {
     let spec = chain.spec.clone();
     let (original, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "x");
     let receive0 = original.address_at(&spec, KeyChain::Receive, 0);
-    let dev = chain.keys[1].clone();
-    let mut coins = chain.coins_of(&lock_of(&dev));
-    coins.retain(|(_, c)| !c.is_coinbase);
-    let fund = transfer(
-        &spec,
-        &dev,
-        &coins[..1],
-        vec![TxOut {
-            amount: Amount::from_coins(5).unwrap(),
-            lock: spec.parse_address(&receive0).unwrap().lock,
-        }],
-    );
-    broadcast(port, &fund).await;
+    let fund = vec![TxOut {
+        amount: Amount::from_coins(5).unwrap(),
+        lock: spec.parse_address(&receive0).unwrap().lock,
+    }];
+    broadcast(port, &from_dev(&chain, 1, fund)).await;
     let out = restore(d, port, "a", &phrase, &[]);
     assert!(
         out.contains("found 1 used receive and 0 used change addresses"),
@@ -468,51 +546,20 @@ fn a_new_address_past_the_restore_gap_is_warned_about() {
 /// sends its own change to the next one, not to that address again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_finds_the_change_another_file_of_the_phrase_used() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let port = free_port();
-    let node = NodeProcess::start(d, port, &["--block-time-ms", "300"]);
-    let chain = TestChain::dev();
-    let spec = chain.spec.clone();
-    let (a, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "test passphrase");
-    let wallets = d.join("dev").join("wallets");
-    std::fs::create_dir_all(&wallets).unwrap();
-    a.save(&wallets.join("a.json"), true).unwrap();
-    let dev = chain.keys[1].clone();
-    let mut coins = chain.coins_of(&lock_of(&dev));
-    coins.retain(|(_, c)| !c.is_coinbase);
-    let pay_a = TxOut {
-        amount: Amount::from_coins(5).unwrap(),
-        lock: lock_of(&a.keys()[0]),
-    };
-    let txid = broadcast(port, &transfer(&spec, &dev, &coins[..1], vec![pay_a])).await;
-    wait_until("the funding confirmed", 60, || async {
-        crate::p2p::get(port, &format!("/transactions/{txid}")).await["status"] == "confirmed"
-    })
-    .await;
-    restore(d, port, "b", &phrase, &[]);
-    let receiver = spec.address(lock_of(&chain.keys[2])).to_string();
-    let send = |w: &'static str| {
-        let args = [
-            "wallet", "--wallet", w, "send", "--to", &receiver, "--amount", "1", "--wait",
-        ];
-        ok(d, port, &args);
-    };
-    send("a");
-    send("b");
-    let file = |n: &str| WalletFile::read(&wallets.join(format!("{n}.json")), &spec).unwrap();
-    let (a, b) = (file("a"), file("b"));
+    let t = OnePhrase::start(1).await;
+    restore(t.d(), t.port, "b", &t.phrase, &[]);
+    t.pay_one("a");
+    t.pay_one("b");
+    let (a, b) = (t.file("a"), t.file("b"));
     assert_eq!(a.change.len(), 1);
     assert_eq!(b.change.len(), 2, "a's change kept, b's own change new");
     assert_eq!(b.change[0], a.change[0]);
     assert_eq!(
-        total_of(&ok(d, port, &["wallet", "--wallet", "b", "balance"]))
-            .split('.')
-            .next(),
+        total_of(&t.wallet("b", &["balance"])).split('.').next(),
         Some("2"),
         "5 less two payments of 1 and their fees"
     );
-    node.stop();
+    t.node.stop();
 }
 
 /// Two files of one phrase restored while the original `a` had used only
@@ -523,38 +570,9 @@ async fn a_send_finds_the_change_another_file_of_the_phrase_used() {
 /// `--no-look-ahead` shows the file's list alone, without the keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn balance_and_history_find_what_another_file_of_the_phrase_used() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let port = free_port();
-    let node = NodeProcess::start(d, port, &["--block-time-ms", "300"]);
-    let chain = TestChain::dev();
-    let spec = chain.spec.clone();
-    let (mut a, phrase) = Wallet::create(&spec, SchemeId::MlDsa65, "test passphrase");
-    a.extend_to(&spec, 5, 0);
-    let wallets = d.join("dev").join("wallets");
-    std::fs::create_dir_all(&wallets).unwrap();
-    a.save(&wallets.join("a.json"), true).unwrap();
-    // A payment of `n` coins to receive address `receive` of `a` from
-    // development key `key`'s first coin that is no coinbase.
-    let fund = |key: usize, receive: u32, n: u64| {
-        let dev = &chain.keys[key];
-        let mut coins = chain.coins_of(&lock_of(dev));
-        coins.retain(|(_, c)| !c.is_coinbase);
-        let out = TxOut {
-            amount: Amount::from_coins(n).unwrap(),
-            lock: lock_of(&a.keys()[receive as usize]),
-        };
-        transfer(&spec, dev, &coins[..1], vec![out])
-    };
-    let confirmed = |txid: String| async move {
-        wait_until("the payment confirmed", 60, || async {
-            crate::p2p::get(port, &format!("/transactions/{txid}")).await["status"] == "confirmed"
-        })
-        .await;
-    };
-    confirmed(broadcast(port, &fund(1, 0, 5)).await).await;
+    let t = OnePhrase::start(5).await;
     for w in ["b", "c"] {
-        let out = restore(d, port, w, &phrase, &[]);
+        let out = restore(t.d(), t.port, w, &t.phrase, &[]);
         assert!(
             out.contains("found 1 used receive and 0 used change"),
             "{out}"
@@ -562,45 +580,31 @@ async fn balance_and_history_find_what_another_file_of_the_phrase_used() {
     }
     // `a` is paid on receive address 4, then pays from receive address 0
     // (its change to change address 0).
-    confirmed(broadcast(port, &fund(3, 4, 3)).await).await;
-    let receiver = spec.address(lock_of(&chain.keys[2])).to_string();
-    let send = [
-        "wallet", "--wallet", "a", "send", "--to", &receiver, "--amount", "1", "--wait",
-    ];
-    ok(d, port, &send);
-    let file = |n: &str| WalletFile::read(&wallets.join(format!("{n}.json")), &spec).unwrap();
-    assert_eq!((file("a").addresses.len(), file("a").change.len()), (5, 1));
-    let run = |w: &str, args: &[&str]| {
-        let mut all = vec!["wallet", "--wallet", w];
-        all.extend_from_slice(args);
-        ok(d, port, &all)
-    };
-    let a_total = total_of(&run("a", &["balance"]));
+    confirm(t.port, &from_dev(&t.chain, 3, t.pay_a(4, 3))).await;
+    t.pay_one("a");
+    let shape = |w: &str| (t.file(w).addresses.len(), t.file(w).change.len());
+    assert_eq!(shape("a"), (5, 1));
+    let a_total = total_of(&t.wallet("a", &["balance"]));
     assert!(a_total.starts_with("6.99"), "5 + 3 - 1 - fee: {a_total}");
-    let a_history = run("a", &["history"]);
+    let a_history = t.wallet("a", &["history"]);
     assert_eq!(a_history.lines().count(), 3, "{a_history}");
 
     // The file's list alone: the coins `a` left past it are not there,
     // and the keys are not opened (a wrong passphrase does not matter).
-    let listed = std::process::Command::new(crate::support::bin())
-        .args(["wallet", "--wallet", "c", "balance", "--no-look-ahead"])
-        .env("LUMINEX_DATA_DIR", d)
-        .env("LUMINEX_NODE", format!("http://127.0.0.1:{port}"))
-        .env("LUMINEX_WALLET_PASSPHRASE", "wrong")
-        .output()
-        .unwrap();
+    let args = ["wallet", "--wallet", "c", "balance", "--no-look-ahead"];
+    let listed = crate::support::luminex_with_passphrase(t.d(), t.port, "wrong", &args);
     assert!(listed.status.success(), "{listed:?}");
     assert_eq!(total_of(&String::from_utf8_lossy(&listed.stdout)), "0");
-    let listed = run("b", &["history", "--no-look-ahead"]);
+    let listed = t.wallet("b", &["history", "--no-look-ahead"]);
     assert_eq!(listed.lines().count(), 2, "{listed}");
-    assert_eq!((file("b").addresses.len(), file("b").change.len()), (2, 0));
+    assert_eq!(shape("b"), (2, 0));
 
     // Looking ahead: what `a` shows, and the addresses kept.
-    assert_eq!(run("b", &["history"]), a_history);
-    assert_eq!(total_of(&run("c", &["balance"])), a_total);
+    assert_eq!(t.wallet("b", &["history"]), a_history);
+    assert_eq!(total_of(&t.wallet("c", &["balance"])), a_total);
     for w in ["b", "c"] {
-        assert_eq!(file(w).addresses, file("a").addresses, "{w}");
-        assert_eq!(file(w).change, file("a").change, "{w}");
+        assert_eq!(t.file(w).addresses, t.file("a").addresses, "{w}");
+        assert_eq!(t.file(w).change, t.file("a").change, "{w}");
     }
-    node.stop();
+    t.node.stop();
 }

@@ -34,11 +34,16 @@ pub fn free_port() -> u16 {
 
 /// Runs a `luminex` command with the data dir and node URL set.
 pub fn luminex(dir: &Path, port: u16, args: &[&str]) -> Output {
+    luminex_with_passphrase(dir, port, "test passphrase", args)
+}
+
+/// [`luminex`] with `passphrase` as the wallet passphrase.
+pub fn luminex_with_passphrase(dir: &Path, port: u16, passphrase: &str, args: &[&str]) -> Output {
     Command::new(bin())
         .args(args)
         .env("LUMINEX_DATA_DIR", dir)
         .env("LUMINEX_NODE", format!("http://127.0.0.1:{port}"))
-        .env("LUMINEX_WALLET_PASSPHRASE", "test passphrase")
+        .env("LUMINEX_WALLET_PASSPHRASE", passphrase)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .output()

@@ -231,7 +231,12 @@ fn bench(c: &mut Criterion) {
                 )
             });
         };
-        connect("block-signed-by-all", &signed_block(150, set.len()), 150, &s);
+        connect(
+            "block-signed-by-all",
+            &signed_block(150, set.len()),
+            150,
+            &s,
+        );
         sign(&mut s, 150..200);
         let boundary = signed_block(200, set.len());
         let paid = s

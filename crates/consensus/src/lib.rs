@@ -29,9 +29,11 @@ pub use dev::DevRules;
 pub fn rules_for(spec: &ChainSpec) -> Arc<dyn ConsensusRules> {
     match spec.consensus {
         ConsensusKind::Dev => Arc::new(DevRules::new(spec)),
-        ConsensusKind::Pow => {
-            Arc::new(pow::PowRules::for_spec(spec).expect("a checked pow spec has a [pow] table"))
-        }
+        ConsensusKind::Pow => Arc::new(
+            pow::PowRules::for_spec(spec)
+                .expect("a checked pow spec has a [pow] table")
+                .expect("a checked pow spec has usable difficulty fields"),
+        ),
         ConsensusKind::Bft => {
             Arc::new(bft::BftRules::for_spec(spec).expect("a checked bft spec has a [bft] table"))
         }

@@ -7,50 +7,13 @@
 //! `median_time_span` blocks and may not run more than the spec's limit past
 //! local time.
 
-use luminex_ledger::spec::{ConsensusKind, PowParams};
+use luminex_ledger::spec::{ConsensusKind, PowParams, PowSpecError};
 use luminex_ledger::{
     BlockError, ChainContext, ChainSpec, ConsensusRules, Finality, HeaderChain, Parent, U256,
 };
 use luminex_primitives::{Hash, Header, PowHeader};
 
-/// Why a compact target is unusable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CompactError {
-    /// The sign bit is set.
-    #[error("negative target")]
-    Negative,
-    /// Does not fit 256 bits.
-    #[error("target overflows 256 bits")]
-    Overflow,
-    /// Zero.
-    #[error("zero target")]
-    Zero,
-}
-
-/// Decodes a compact target.
-pub fn target_from_compact(bits: u32) -> Result<U256, CompactError> {
-    let size = bits >> 24;
-    let mantissa = bits & 0x007f_ffff;
-    if mantissa != 0 && bits & 0x0080_0000 != 0 {
-        return Err(CompactError::Negative);
-    }
-    if mantissa != 0
-        && (size > 34 || (mantissa > 0xff && size > 33) || (mantissa > 0xffff && size > 32))
-    {
-        return Err(CompactError::Overflow);
-    }
-    let m = U256::from(mantissa);
-    let t = if size <= 3 {
-        m >> (8 * (3 - size) as usize)
-    } else {
-        m << (8 * (size - 3) as usize)
-    };
-    if t.is_zero() {
-        return Err(CompactError::Zero);
-    }
-    Ok(t)
-}
+pub use luminex_ledger::compact::{target_from_compact, CompactError};
 
 /// Encodes a target in compact form (rounding down, as Bitcoin does).
 pub fn compact_from_target(t: U256) -> u32 {
@@ -91,7 +54,8 @@ pub fn u256_to_f64(x: U256) -> f64 {
 /// Bitcoin's difficulty: the difficulty-1 target over the block's target
 /// (0 for `bits` that encode no valid target).
 pub fn difficulty(bits: u32) -> f64 {
-    let one = target_from_compact(0x1d00ffff).unwrap_or(U256::MAX);
+    // Bitcoin's difficulty-1 target, 0x1d00ffff decoded: 0xffff << 208.
+    let one = U256::from(0xffffu64) << 208;
     match target_from_compact(bits) {
         Ok(t) => u256_to_f64(one) / u256_to_f64(t),
         Err(_) => 0.0,
@@ -109,24 +73,27 @@ pub struct PowRules {
 
 impl PowRules {
     /// Rules with `params`; `max_future` bounds block time past local time.
-    pub fn new(params: PowParams, max_future: u64) -> PowRules {
-        let pow_limit = target_from_compact(params.pow_limit_bits).unwrap_or(U256::MAX);
-        PowRules {
+    /// Refused when `pow_limit_bits` encodes no target: the rules never
+    /// run without a floor on the difficulty.
+    pub fn new(params: PowParams, max_future: u64) -> Result<PowRules, PowSpecError> {
+        let pow_limit = params.pow_limit()?;
+        Ok(PowRules {
             params,
             pow_limit,
             max_future,
             max_reorg_depth: luminex_ledger::spec::DEFAULT_MAX_REORG_DEPTH,
-        }
+        })
     }
 
-    /// The rules of a proof-of-work spec (`None` without a `[pow]` table,
-    /// which a checked spec of kind `pow` always has).
-    pub fn for_spec(spec: &ChainSpec) -> Option<PowRules> {
+    /// The rules of a proof-of-work spec: `None` without a `[pow]` table,
+    /// which a checked spec of kind `pow` always has; an error for difficulty
+    /// fields the spec check refuses.
+    pub fn for_spec(spec: &ChainSpec) -> Option<Result<PowRules, PowSpecError>> {
         let p = spec.pow.clone()?;
-        Some(
+        Some(p.check_difficulty(spec.genesis.bits).and_then(|()| {
             PowRules::new(p, spec.max_future_block_time_secs)
-                .with_max_reorg_depth(spec.max_reorg_depth),
-        )
+                .map(|r| r.with_max_reorg_depth(spec.max_reorg_depth))
+        }))
     }
 
     /// Blocks this deep are final (reorganisations deeper are refused).

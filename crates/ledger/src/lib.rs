@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod authority;
+pub mod compact;
 mod connect;
 mod error;
 pub mod evidence;

@@ -9,8 +9,10 @@ use luminex_primitives::{
     PowHeader, PublicKey, SchemeId, Transaction, TxKind, TxOut,
 };
 
+use crate::compact::{target_from_compact, CompactError};
 use crate::staking::{StakingParams, StakingParamsError};
 use crate::validators::{ConsensusRecord, Validator, ValidatorSet};
+use crate::U256;
 use serde::{Deserialize, Serialize};
 
 /// How blocks are produced on the chain.
@@ -284,6 +286,9 @@ pub enum SpecError {
     /// The `[staking]` table is unusable.
     #[error("chain spec is inconsistent: {0}")]
     Staking(#[from] StakingParamsError),
+    /// A proof-of-work difficulty field is unusable.
+    #[error("chain spec is inconsistent: {0}")]
+    Pow(#[from] PowSpecError),
     /// The spec takes a preset's chain id with another genesis block.
     #[error(
         "chain spec {name:?} uses chain id {chain_id} of the {preset:?} preset with another \
@@ -297,6 +302,69 @@ pub enum SpecError {
         /// The preset that owns it.
         preset: &'static str,
     },
+}
+
+/// A proof-of-work spec whose difficulty fields no block could meet or
+/// that would leave the difficulty without a floor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PowSpecError {
+    /// `[pow] pow_limit_bits` encodes no target.
+    #[error("pow_limit_bits {bits:#010x} is not a valid compact target: {reason}")]
+    PowLimitBits {
+        /// The field's value.
+        bits: u32,
+        /// Why it is no target.
+        reason: CompactError,
+    },
+    /// `[genesis] bits` encodes no target.
+    #[error("genesis bits {bits:#010x} is not a valid compact target: {reason}")]
+    GenesisBits {
+        /// The field's value.
+        bits: u32,
+        /// Why it is no target.
+        reason: CompactError,
+    },
+    /// `[genesis] bits` is easier than the proof-of-work limit: blocks
+    /// after genesis inherit it and every one of them would be refused.
+    #[error(
+        "genesis bits {bits:#010x} is easier than pow_limit_bits {limit:#010x}: no block \
+         could follow genesis"
+    )]
+    GenesisEasierThanLimit {
+        /// The genesis block's bits.
+        bits: u32,
+        /// The spec's `pow_limit_bits`.
+        limit: u32,
+    },
+}
+
+impl PowParams {
+    /// The easiest allowed target, `pow_limit_bits` decoded.
+    pub fn pow_limit(&self) -> Result<U256, PowSpecError> {
+        target_from_compact(self.pow_limit_bits).map_err(|reason| PowSpecError::PowLimitBits {
+            bits: self.pow_limit_bits,
+            reason,
+        })
+    }
+
+    /// Checks that `pow_limit_bits` and the genesis block's `bits` are
+    /// targets, the genesis one no easier than the limit.
+    pub fn check_difficulty(&self, genesis_bits: u32) -> Result<(), PowSpecError> {
+        let limit = self.pow_limit()?;
+        let genesis =
+            target_from_compact(genesis_bits).map_err(|reason| PowSpecError::GenesisBits {
+                bits: genesis_bits,
+                reason,
+            })?;
+        if genesis > limit {
+            return Err(PowSpecError::GenesisEasierThanLimit {
+                bits: genesis_bits,
+                limit: self.pow_limit_bits,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Extra coinbase bytes (pool tag, extranonce) that do not fit.
@@ -394,6 +462,7 @@ impl ChainSpec {
                 {
                     return bad("pow parameters must be positive");
                 }
+                p.check_difficulty(self.genesis.bits)?;
                 if self.bft.is_some() {
                     return bad("a [bft] table needs consensus = \"bft\"");
                 }

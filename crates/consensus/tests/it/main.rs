@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 use luminex_consensus::mining::{grind, Midstate};
 use luminex_consensus::pow::*;
-use luminex_ledger::spec::PowParams;
+use luminex_ledger::spec::{PowParams, PowSpecError};
 use luminex_ledger::{
     BlockError, ChainContext, ConsensusRecord, ConsensusRules, HeaderChain, Parent, U256,
 };
@@ -55,7 +55,7 @@ fn compact_targets_match_bitcoin() {
 #[test]
 fn bitcoin_genesis_meets_its_target_and_is_found_by_grinding() {
     let g = bitcoin_genesis();
-    let rules = PowRules::new(params(2016), 7200);
+    let rules = PowRules::new(params(2016), 7200).unwrap();
     rules.header_work(&g.into()).unwrap();
     let target = target_from_compact(g.bits).unwrap();
     let found = grind(&g, target, g.nonce - 5000, 10_000, &AtomicBool::new(false));
@@ -143,7 +143,7 @@ impl Straight {
 
 #[test]
 fn retargeting_follows_block_times_with_a_clamp() {
-    let rules = PowRules::new(params(10), 7200);
+    let rules = PowRules::new(params(10), 7200).unwrap();
     let bits = 0x1e00ffff;
     let old = target_from_compact(bits).unwrap();
     let next = |spacing: u32| {
@@ -179,7 +179,7 @@ fn retargeting_follows_block_times_with_a_clamp() {
 
 #[test]
 fn header_checks_have_distinct_errors() {
-    let rules = PowRules::new(params(2016), 7200);
+    let rules = PowRules::new(params(2016), 7200).unwrap();
     let c = Straight::new(20, 0x207fffff, 10);
     let p = c.parent();
     let now = p.header.time();
@@ -230,12 +230,43 @@ fn header_checks_have_distinct_errors() {
             ..params(2016)
         },
         7200,
-    );
+    )
+    .unwrap();
     let mut easy = bitcoin_genesis();
     easy.bits = 0x1e00ffff;
     assert!(matches!(
         strict.header_work(&easy.into()),
         Err(BlockError::HighHash(_))
+    ));
+}
+
+/// Rules are never built with a `pow_limit_bits` that encodes no target:
+/// there is no "no limit" fallback for the difficulty to fall through.
+#[test]
+fn rules_refuse_a_limit_that_is_no_target() {
+    for (bits, reason) in [
+        (0, CompactError::Zero),
+        (0xffff_ffff, CompactError::Negative),
+        (0xff12_3456, CompactError::Overflow),
+    ] {
+        let p = PowParams {
+            pow_limit_bits: bits,
+            ..params(2016)
+        };
+        assert_eq!(
+            PowRules::new(p, 7200).unwrap_err(),
+            PowSpecError::PowLimitBits { bits, reason }
+        );
+    }
+    let spec = luminex_ledger::ChainSpec::preset("qbtc").unwrap();
+    let rules = PowRules::for_spec(&spec).unwrap().unwrap();
+    assert_eq!(rules.pow_limit(), target_from_compact(0x1f00ffff).unwrap());
+    // A spec built in code, past the TOML check, is refused all the same.
+    let mut easy_genesis = spec.clone();
+    easy_genesis.genesis.bits = 0x207fffff;
+    assert!(matches!(
+        PowRules::for_spec(&easy_genesis),
+        Some(Err(PowSpecError::GenesisEasierThanLimit { .. }))
     ));
 }
 

@@ -1,3 +1,5 @@
+use luminex_ledger::compact::CompactError;
+use luminex_ledger::spec::PowSpecError;
 use luminex_ledger::spec::PRESETS;
 use luminex_ledger::testkit::{dev_keys, lock_of};
 use luminex_ledger::{ChainSpec, SpecError};
@@ -73,6 +75,58 @@ fn bad_specs_get_typed_errors() {
     }
     let fine = good.replace("name = \"dev\"", "name = \"my-dev_2\"");
     assert_eq!(ChainSpec::from_toml(&fine).unwrap().name, "my-dev_2");
+}
+
+/// A proof-of-work spec's difficulty fields must be targets, the genesis
+/// one no easier than the limit: a limit that is no target would leave the
+/// difficulty without a floor, and genesis bits no block can meet (or that
+/// every block inherits and the limit refuses) stop the chain at block 0.
+#[test]
+fn pow_difficulty_fields_are_checked() {
+    let good = ChainSpec::preset_toml("qbtc").unwrap();
+    let limit_line = "pow_limit_bits = 0x1f00ffff";
+    let genesis_line = "\nbits = 0x1f00ffff";
+    assert!(good.contains(limit_line) && good.contains(genesis_line));
+    for (bits, reason) in [
+        (0u32, CompactError::Zero),
+        (0xffff_ffff, CompactError::Negative),
+        (0x2300_ffff, CompactError::Overflow),
+    ] {
+        let limit = good.replace(limit_line, &format!("pow_limit_bits = {bits:#x}"));
+        let err = ChainSpec::from_toml(&limit).unwrap_err();
+        assert_eq!(
+            err,
+            SpecError::Pow(PowSpecError::PowLimitBits { bits, reason }),
+            "{bits:#x}"
+        );
+        assert!(err.to_string().contains("pow_limit_bits"), "{err}");
+        let genesis = good.replace(genesis_line, &format!("\nbits = {bits:#x}"));
+        let err = ChainSpec::from_toml(&genesis).unwrap_err();
+        assert_eq!(
+            err,
+            SpecError::Pow(PowSpecError::GenesisBits { bits, reason }),
+            "{bits:#x}"
+        );
+        assert!(err.to_string().contains("genesis bits"), "{err}");
+    }
+    let easy = good.replace(genesis_line, "\nbits = 0x207fffff");
+    let err = ChainSpec::from_toml(&easy).unwrap_err();
+    assert_eq!(
+        err,
+        SpecError::Pow(PowSpecError::GenesisEasierThanLimit {
+            bits: 0x207fffff,
+            limit: 0x1f00ffff
+        })
+    );
+    assert!(err.to_string().contains("pow_limit_bits"), "{err}");
+    // A harder genesis than the limit is fine, and the preset's genesis
+    // (its hash pinned by the qbtc tests) still passes.
+    let harder = good.replace(genesis_line, "\nbits = 0x1e00ffff");
+    assert_eq!(
+        ChainSpec::from_toml(&harder).unwrap().genesis.bits,
+        0x1e00ffff
+    );
+    assert!(ChainSpec::from_toml(good).is_ok());
 }
 
 #[test]

@@ -18,6 +18,22 @@ use luminex_service::Node;
 const CHUNK: u32 = 1 << 16;
 /// Age after which a template is rebuilt.
 const TEMPLATE_AGE: Duration = Duration::from_secs(5);
+/// Longest pause after the node refused the miner's blocks again and again.
+const MAX_REFUSAL_BACKOFF: Duration = Duration::from_secs(30);
+
+/// How long the miner waits before its next template after the node
+/// refused `refused` of its blocks in a row: not at all after one (a race
+/// with a peer's block), then 100 ms doubling up to
+/// [`MAX_REFUSAL_BACKOFF`], so a block the node always refuses (its own
+/// template's fault) does not spin the miner and the log.
+fn refusal_backoff(refused: u32) -> Duration {
+    match refused {
+        0 | 1 => Duration::ZERO,
+        n => Duration::from_millis(100)
+            .saturating_mul(1u32 << (n - 2).min(16))
+            .min(MAX_REFUSAL_BACKOFF),
+    }
+}
 
 /// Mines on `threads` threads until `stop` is set. Blocking: run it on its
 /// own thread.
@@ -27,6 +43,9 @@ pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>)
     // not every second (a clock behind the chain's time by its kind: its
     // message names the moment).
     let mut failing: Option<String> = None;
+    // Blocks the node refused in a row: the first refusal is logged, then
+    // one line each time the count doubles, with a pause growing alike.
+    let mut refused: u32 = 0;
     while !stop.load(Ordering::Relaxed) {
         let (mut block, _) = match node.block_template(reward) {
             Ok(t) => {
@@ -95,6 +114,10 @@ pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>)
         let block = std::sync::Arc::new(block);
         match node.accept_shared(&block) {
             Ok(_) => {
+                if refused > 1 {
+                    tracing::info!(refused, "mined blocks are accepted again");
+                }
+                refused = 0;
                 tracing::info!(
                     height = node.chain.tip().height,
                     hash = %block.hash(),
@@ -102,7 +125,55 @@ pub fn run(node: Arc<Node>, reward: Lock, threads: usize, stop: Arc<AtomicBool>)
                     "mined block"
                 );
             }
-            Err(e) => tracing::warn!(error = %e, "mined block was rejected"),
+            Err(e) => {
+                refused = refused.saturating_add(1);
+                let pause = refusal_backoff(refused);
+                if refused == 1 {
+                    tracing::warn!(error = %e, "mined block was rejected");
+                } else if refused.is_power_of_two() {
+                    tracing::warn!(
+                        error = %e,
+                        refused,
+                        pause_ms = pause.as_millis() as u64,
+                        "mined blocks keep being rejected: pausing between templates"
+                    );
+                }
+                if !pause.is_zero() {
+                    sleep_unless_stopped(pause, &stop);
+                }
+            }
         }
+    }
+}
+
+/// Sleeps `pause`, waking early once `stop` is set.
+fn sleep_unless_stopped(pause: Duration, stop: &AtomicBool) {
+    let deadline = Instant::now() + pause;
+    while !stop.load(Ordering::Relaxed) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(100)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One refusal costs nothing; refusals in a row back off, doubling,
+    /// up to the cap, and never overflow however many there are.
+    #[test]
+    fn repeated_refusals_back_off() {
+        assert_eq!(refusal_backoff(0), Duration::ZERO);
+        assert_eq!(refusal_backoff(1), Duration::ZERO);
+        assert_eq!(refusal_backoff(2), Duration::from_millis(100));
+        assert_eq!(refusal_backoff(3), Duration::from_millis(200));
+        for n in 2..12 {
+            assert!(refusal_backoff(n + 1) >= refusal_backoff(n), "{n}");
+        }
+        assert_eq!(refusal_backoff(20), MAX_REFUSAL_BACKOFF);
+        assert_eq!(refusal_backoff(u32::MAX), MAX_REFUSAL_BACKOFF);
     }
 }

@@ -79,10 +79,12 @@ fn entry_json(pool: &luminex_mempool::Mempool, e: &luminex_mempool::Entry) -> Va
     })
 }
 
-/// A raw transaction parameter: hex of the canonical encoding.
-fn raw_tx(v: Option<&Value>) -> Result<Transaction, ErrorObjectOwned> {
-    v.and_then(Value::as_str)
-        .and_then(|s| hex::decode(s.trim()).ok())
+/// The raw transaction parameter `hexstring` at `i`: hex of the canonical
+/// encoding (missing -1, not a string -3, not a transaction -22).
+fn raw_tx(p: &[Value], i: usize) -> Result<Transaction, ErrorObjectOwned> {
+    let s = super::req_str(p, i, "hexstring")?;
+    hex::decode(s.trim())
+        .ok()
         .and_then(|b| Transaction::decode_all(&b).ok())
         .ok_or_else(|| err(codes::DESERIALIZATION, "TX decode failed"))
 }
@@ -205,7 +207,7 @@ fn test_mempool_accept(c: &RpcContext, p: &[Value]) -> RpcResult {
                 "rawtxs: JSON value is not of expected type array (an array of one raw transaction in hex)",
             ))
         }
-        _ => return Err(err(codes::MISC, "missing required parameter rawtxs")),
+        _ => return Err(super::missing("rawtxs")),
     };
     if raw.len() != 1 {
         return Err(err(
@@ -214,7 +216,7 @@ fn test_mempool_accept(c: &RpcContext, p: &[Value]) -> RpcResult {
         ));
     }
     let max_rate = max_fee_rate(p, 1)?;
-    let tx = raw_tx(raw.first())?;
+    let tx = raw_tx(raw, 0)?;
     let (txid, wtxid) = (tx.txid(), tx.wtxid());
     let refused = |reason: &str| {
         json!([{
@@ -277,7 +279,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         test_mempool_accept(c, &p)
     });
     reg(m, "decoderawtransaction", &["hexstring"], |c, p| {
-        let tx = raw_tx(p.first())?;
+        let tx = raw_tx(&p, 0)?;
         let mut v = super::shapes::tx_json(&c.node, &tx, None);
         if let Some(o) = v.as_object_mut() {
             // Core's decoding carries no hex of the transaction given.
@@ -296,7 +298,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         "sendrawtransaction",
         &["hexstring", "maxfeerate"],
         |c, p| {
-            let tx = raw_tx(p.first())?;
+            let tx = raw_tx(&p, 0)?;
             let max_rate = max_fee_rate(&p, 1)?;
             let txid = tx.txid();
             if c.node.chain.transaction(&txid).ok().flatten().is_some() {

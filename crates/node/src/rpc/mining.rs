@@ -141,10 +141,7 @@ async fn block_template(ctx: Arc<RpcContext>, params: Vec<Value>) -> RpcResult {
 }
 
 fn submit_block(node: &Node, params: Vec<Value>) -> RpcResult {
-    let hex_data = params
-        .first()
-        .and_then(Value::as_str)
-        .ok_or_else(|| err(codes::INVALID_PARAMETER, "hexdata must be a string"))?;
+    let hex_data = super::req_str(&params, 0, "hexdata")?;
     let block = hex::decode(hex_data.trim())
         .ok()
         .and_then(|b| Block::decode_all(&b).ok())
@@ -295,10 +292,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
         let n = Some(super::req_u64(&p, 0, "nblocks")?)
             .filter(|n| *n <= 10_000)
             .ok_or_else(|| err(codes::INVALID_PARAMETER, "nblocks must be 0..=10000"))?;
-        let addr = p
-            .get(1)
-            .and_then(Value::as_str)
-            .ok_or_else(|| err(codes::INVALID_PARAMETER, "address must be a string"))?;
+        let addr = super::req_str(&p, 1, "address")?;
         let lock = c
             .node
             .spec

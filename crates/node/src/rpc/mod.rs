@@ -103,22 +103,50 @@ impl RpcContext {
     }
 }
 
+/// Bitcoin Core's error for a required parameter not given (or `null`):
+/// -1, "missing required parameter NAME". Every method answers a missing
+/// parameter with it.
+pub(crate) fn missing(name: &str) -> ErrorObjectOwned {
+    err(codes::MISC, format!("missing required parameter {name}"))
+}
+
+/// Bitcoin Core's error for a parameter of another JSON type than the
+/// method takes (-3).
+pub(crate) fn wrong_type(name: &str, v: &Value, expected: &str) -> ErrorObjectOwned {
+    err(
+        codes::TYPE,
+        format!("{name}: JSON value {v} is not of expected type {expected}"),
+    )
+}
+
+/// A required string parameter at `i`: missing is -1 ([`missing`]),
+/// another JSON type -3 ([`wrong_type`]).
+pub(crate) fn req_str<'a>(
+    p: &'a [Value],
+    i: usize,
+    name: &str,
+) -> Result<&'a str, ErrorObjectOwned> {
+    match p.get(i) {
+        None | Some(Value::Null) => Err(missing(name)),
+        Some(Value::String(s)) => Ok(s),
+        Some(v) => Err(wrong_type(name, v, "string")),
+    }
+}
+
+/// A required hash parameter: missing is -1, another JSON type -3, a
+/// string that is not 64 hex digits -8.
 pub(crate) fn param_hash(v: Option<Value>, what: &str) -> Result<Hash, ErrorObjectOwned> {
-    let bad = || {
-        err(
-            codes::INVALID_PARAMETER,
-            format!("{what} must be a 64-character hexadecimal string"),
-        )
-    };
     match v {
-        Some(Value::String(s)) => s.parse().map_err(|_| bad()),
-        None | Some(Value::Null) => Err(bad()),
+        Some(Value::String(s)) => s.parse().map_err(|_| {
+            err(
+                codes::INVALID_PARAMETER,
+                format!("{what} must be a 64-character hexadecimal string"),
+            )
+        }),
+        None | Some(Value::Null) => Err(missing(what)),
         // A value of another JSON type is Core's type error (-3), not a
         // bad string (-8).
-        Some(other) => Err(err(
-            codes::TYPE,
-            format!("{what}: JSON value {other} is not of expected type string"),
-        )),
+        Some(other) => Err(wrong_type(what, &other, "string")),
     }
 }
 
@@ -197,10 +225,7 @@ pub(crate) fn opt_bool(
     match p.get(i) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(v) => Err(err(
-            codes::TYPE,
-            format!("{name}: JSON value {v} is not of expected type bool"),
-        )),
+        Some(v) => Err(wrong_type(name, v, "bool")),
     }
 }
 
@@ -209,25 +234,16 @@ pub(crate) fn opt_bool(
 /// (-3), a negative number out of range (-8).
 pub(crate) fn req_u64(p: &[Value], i: usize, name: &str) -> Result<u64, ErrorObjectOwned> {
     match p.get(i) {
-        None | Some(Value::Null) => Err(err(
-            codes::MISC,
-            format!("missing required parameter {name}"),
-        )),
+        None | Some(Value::Null) => Err(missing(name)),
         Some(Value::Number(n)) => match (n.as_u64(), n.as_i64()) {
             (Some(v), _) => Ok(v),
             (None, Some(_)) => Err(err(
                 codes::INVALID_PARAMETER,
                 format!("{name} out of range: {n}"),
             )),
-            (None, None) => Err(err(
-                codes::TYPE,
-                format!("{name}: JSON value {n} is not of expected type integer"),
-            )),
+            (None, None) => Err(wrong_type(name, &Value::Number(n.clone()), "integer")),
         },
-        Some(v) => Err(err(
-            codes::TYPE,
-            format!("{name}: JSON value {v} is not of expected type number"),
-        )),
+        Some(v) => Err(wrong_type(name, v, "number")),
     }
 }
 
@@ -329,4 +345,73 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     verdicts::register(&mut m);
     help::register(&mut m);
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Every method with a required parameter answers it missing with
+    /// Core's -1 "missing required parameter NAME" and a value of the wrong
+    /// JSON type with -3 naming it, as docs/rpc.md says; none with its own
+    /// -8 or -22 (those are for values of the right type that are invalid).
+    #[tokio::test]
+    async fn missing_and_mistyped_parameters_get_cores_codes() {
+        let node = luminex_service::testkit::memory_node();
+        let m = module(RpcContext::new(node, None));
+        let hash = Hash::ZERO.to_string();
+        // (method, parameters before the one tested, its name, a value of
+        // the wrong type)
+        let cases: &[(&str, Value, &str, Value)] = &[
+            ("getblock", json!([]), "blockhash", json!(5)),
+            ("getblockheader", json!([]), "blockhash", json!(5)),
+            ("getrawtransaction", json!([]), "txid", json!(5)),
+            ("getmempoolentry", json!([]), "txid", json!(5)),
+            ("getmempoolancestors", json!([]), "txid", json!(5)),
+            ("getmempooldescendants", json!([]), "txid", json!(5)),
+            ("gettxout", json!([]), "txid", json!(5)),
+            ("gettxout", json!([hash]), "n", json!("x")),
+            ("invalidateblock", json!([]), "blockhash", json!(5)),
+            ("reconsiderblock", json!([]), "blockhash", json!(5)),
+            ("submitblock", json!([]), "hexdata", json!(5)),
+            ("sendrawtransaction", json!([]), "hexstring", json!(5)),
+            ("decoderawtransaction", json!([]), "hexstring", json!(5)),
+            ("testmempoolaccept", json!([]), "rawtxs", json!(5)),
+            ("getblockhash", json!([]), "height", json!("x")),
+            ("getblockstats", json!([]), "hash_or_height", json!(true)),
+            ("validateaddress", json!([]), "address", json!(5)),
+            ("estimatesmartfee", json!([]), "conf_target", json!("six")),
+            ("generatetoaddress", json!([]), "nblocks", json!("x")),
+            ("generatetoaddress", json!([1]), "address", json!(5)),
+        ];
+        for (method, before, name, wrong) in cases {
+            let error_of = |r: Result<Value, jsonrpsee::core::server::MethodsError>| match r {
+                Err(jsonrpsee::core::server::MethodsError::JsonRpc(e)) => e,
+                other => panic!("{method}: not a JSON-RPC error: {other:?}"),
+            };
+            let given = before.as_array().unwrap();
+            for absent in [None, Some(Value::Null)] {
+                let mut p = given.clone();
+                p.extend(absent.clone());
+                let e = error_of(m.call(method, params_of(Value::Array(p))).await);
+                assert_eq!(e.code(), codes::MISC, "{method} without {name}: {e:?}");
+                assert_eq!(
+                    e.message(),
+                    format!("missing required parameter {name}"),
+                    "{method} {absent:?}"
+                );
+            }
+            let mut p = given.clone();
+            p.push(wrong.clone());
+            let e = error_of(m.call(method, params_of(Value::Array(p))).await);
+            assert_eq!(
+                e.code(),
+                codes::TYPE,
+                "{method} with {name} = {wrong}: {e:?}"
+            );
+            assert!(e.message().contains(name), "{method}: {e:?}");
+        }
+    }
 }

@@ -279,12 +279,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                     })?
             }
             Some(Value::String(_)) => param_hash(p.first().cloned(), "hash_or_height")?,
-            None | Some(Value::Null) => {
-                return Err(err(
-                    codes::MISC,
-                    "missing required parameter hash_or_height",
-                ))
-            }
+            None | Some(Value::Null) => return Err(super::missing("hash_or_height")),
             Some(v) => {
                 return Err(err(
                     codes::TYPE,

@@ -3,7 +3,7 @@
 use jsonrpsee::RpcModule;
 use serde_json::{json, Value};
 
-use super::{codes, err, reg, RpcContext};
+use super::{reg, req_str, RpcContext};
 use luminex_service::Node;
 
 /// `validateaddress`: whether `s` is an address of this chain that coins
@@ -37,13 +37,8 @@ fn validate(node: &Node, s: &str) -> Value {
 
 /// Registers the utilities.
 pub(super) fn register(m: &mut RpcModule<RpcContext>) {
-    reg(m, "validateaddress", &["address"], |c, p| match p.first() {
-        Some(Value::String(s)) => Ok(validate(&c.node, s)),
-        None | Some(Value::Null) => Err(err(codes::MISC, "missing required parameter address")),
-        Some(v) => Err(err(
-            codes::TYPE,
-            format!("address: JSON value {v} is not of expected type string"),
-        )),
+    reg(m, "validateaddress", &["address"], |c, p| {
+        Ok(validate(&c.node, req_str(&p, 0, "address")?))
     });
 }
 

@@ -39,8 +39,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use luminex_ledger::{
-    check_transaction, check_tx_inputs, verify_signatures, BlockError, ChainSpec, Coin, ErrorClass,
-    InputCheck, SigCache, StakingState, TxError, UtxoView,
+    check_transaction, check_tx_inputs, verify_signatures, AuthorityError, BlockError, ChainSpec,
+    Coin, ErrorClass, InputCheck, SigCache, StakingState, TxError, UtxoView,
 };
 
 pub use crate::chains::ChainLimits;
@@ -377,6 +377,7 @@ impl Mempool {
                 });
             }
         }
+        self.check_authority_conflict(&c.tx)?;
         let view = PoolView {
             pool: self,
             chain,
@@ -393,6 +394,29 @@ impl Mempool {
         // refused chain costs little to send again.
         self.check_chain_limits(&c.tx)?;
         Ok(inputs)
+    }
+
+    /// An authority change of a key another pool transaction changes is
+    /// refused as the chain refuses it once the first is in a block
+    /// (`authority-already-pending`): no block could carry both, so the
+    /// second would only wait and expire. Re-run at insertion under the
+    /// exclusive lock, so two such changes never both enter. Authority
+    /// changes are rare: a scan of the pool costs nothing worth an index.
+    fn check_authority_conflict(&self, tx: &Transaction) -> Result<(), MempoolError> {
+        let Some(change) = tx.authority_change() else {
+            return Ok(());
+        };
+        let key = &change.public_key;
+        let pending = self.entries.values().any(|e| {
+            e.tx.authority_change()
+                .is_some_and(|other| other.public_key == *key)
+        });
+        if pending {
+            return Err(MempoolError::Invalid(TxError::Authority(
+                AuthorityError::AlreadyPending(key.key_hash()),
+            )));
+        }
+        Ok(())
     }
 
     /// [`Mempool::check`] again (the pool or chain may have changed since),

@@ -545,3 +545,64 @@ fn fees_past_the_largest_amount_are_refused_or_wait_for_another_block() {
         panic!("a block of the template's transactions is valid: {e}");
     }
 }
+
+/// Two changes of one authority's key never wait in the pool together
+/// (docs/authority.md: the node checks a change before it enters the
+/// mempool): the second is refused with the chain's own
+/// `authority-already-pending`, as it would be once the first is in a
+/// block, instead of taking a txid and silently expiring. Another key's
+/// change is admitted, and so is the second once the first has left.
+#[test]
+fn a_second_change_of_one_key_waits_for_the_first() {
+    use luminex_ledger::authority::{add_signature, unsigned_change};
+    use luminex_ledger::AuthorityError;
+    use luminex_primitives::AuthorityChange;
+
+    let spec = luminex_ledger::ChainSpec::preset("poa").unwrap();
+    let chain = TestChain::new(spec.clone());
+    let mut pool = Mempool::new(spec.clone(), SigCache::new(100), 10_000_000);
+    let genesis = spec.genesis_hash();
+    let signer = &luminex_ledger::testkit::dev_keys(&spec)[0];
+    let [newcomer, other] = [9u8, 10].map(|s| {
+        SigningKey::from_seed(SchemeId::MlDsa44, &[s; 32])
+            .public_key()
+            .clone()
+    });
+    let change = |key: &luminex_primitives::PublicKey, at: u64| {
+        let mut tx = unsigned_change(
+            &spec,
+            AuthorityChange {
+                effective_height: at,
+                public_key: key.clone(),
+                power: 1,
+            },
+            at - 3,
+        );
+        add_signature(&mut tx, &genesis, signer);
+        tx
+    };
+    let first = pool.accept(change(&newcomer, 60), &chain.utxos, 1).unwrap();
+    let id = newcomer.key_hash();
+    assert_eq!(
+        pool.accept(change(&newcomer, 70), &chain.utxos, 1),
+        Err(MempoolError::Invalid(TxError::Authority(
+            AuthorityError::AlreadyPending(id)
+        )))
+    );
+    // The same refusal from the shared-access check admission runs first.
+    let second = luminex_mempool::Candidate::new(change(&newcomer, 70), &spec).unwrap();
+    assert!(matches!(
+        pool.check(&second, &chain.utxos, 1),
+        Err(MempoolError::Invalid(TxError::Authority(
+            AuthorityError::AlreadyPending(_)
+        )))
+    ));
+    assert_eq!(
+        pool.accept(change(&newcomer, 60), &chain.utxos, 1),
+        Err(MempoolError::AlreadyKnown(first))
+    );
+    pool.accept(change(&other, 70), &chain.utxos, 1).unwrap();
+    assert_eq!(pool.len(), 2);
+    pool.remove_with_descendants(&first);
+    pool.accept(change(&newcomer, 70), &chain.utxos, 1).unwrap();
+}

@@ -203,6 +203,11 @@ pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> an
             let mut change = read_change(&tx, spec)?;
             if !offline {
                 if let Some(sets) = check_signer(client, spec, key.public_key()).await? {
+                    if let Some(why) = submit_refusal(&sets, &change) {
+                        bail!(
+                            "{why}: the node would refuse this change at submit, so it is not signed; propose it again (--offline signs without asking the node)"
+                        );
+                    }
                     if let Some(w) = power_shift_warning(&sets, &change) {
                         eprintln!("warning: {w}");
                     }
@@ -307,6 +312,48 @@ async fn check_node_chain(client: &Client, spec: &ChainSpec) -> anyhow::Result<(
         );
     }
     Ok(())
+}
+
+/// Why the node whose sets are `sets` would refuse `change` at submit
+/// whatever its signatures, with the node's code: no block from the next
+/// one on may carry it (`expired`), it takes effect too soon for the next
+/// block (`authority-too-soon`), a change of the same key is already
+/// scheduled (`authority-already-pending`), or it changes nothing
+/// (`authority-not-a-validator`, `authority-no-change`). Judged against the
+/// set of the block after next, as the node judges it.
+fn submit_refusal(sets: &ValidatorSetsJson, change: &Transaction) -> Option<String> {
+    let c = change.authority_change()?;
+    let next = sets.height + 1;
+    if next > change.expiry_height {
+        return Some(format!(
+            "the tip is at height {} and no block after {} may carry this change (expired)",
+            sets.height, change.expiry_height
+        ));
+    }
+    let earliest = next.saturating_add(MIN_CHANGE_DELAY);
+    if c.effective_height < earliest {
+        return Some(format!(
+            "the tip is at height {}: a change effective at {} is too soon, the earliest is {earliest} (authority-too-soon)",
+            sets.height, c.effective_height
+        ));
+    }
+    let id = c.public_key.key_hash().to_string();
+    if let Some(p) = sets.pending.iter().find(|p| p.id == id) {
+        return Some(format!(
+            "a change of {id} effective at {} is already scheduled (authority-already-pending)",
+            p.effective_height
+        ));
+    }
+    let power = sets.next.iter().find(|m| m.id == id).map_or(0, |m| m.power);
+    match (power, c.power) {
+        (0, 0) => Some(format!(
+            "{id} is not an authority: removing it changes nothing (authority-not-a-validator)"
+        )),
+        (a, b) if a == b => Some(format!(
+            "{id} is already an authority with voting power {a}: the change changes nothing (authority-no-change)"
+        )),
+        _ => None,
+    }
 }
 
 /// A warning when `change` would leave one key with a third or more of the
@@ -532,6 +579,81 @@ mod tests {
         short.bytes.truncate(1312);
         let e = propose(&spec, Some(&public_key_hex(&short)), None, 1, 10, None).unwrap_err();
         assert!(e.to_string().contains("not a valid key"), "{e}");
+    }
+
+    /// Signing refuses, with the node's code, a change the node would
+    /// refuse at submit whatever its signatures: its height is past or
+    /// too close to the tip, the key has a change scheduled, or it changes
+    /// nothing; a change the node would take passes.
+    #[test]
+    fn a_change_the_node_would_refuse_is_not_signed() {
+        let spec = ChainSpec::preset("poa").unwrap();
+        let member_key = luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[4; 32])
+            .public_key()
+            .clone();
+        let newcomer = luminex_crypto::SigningKey::from_seed(spec.default_scheme, &[9; 32])
+            .public_key()
+            .clone();
+        let member = |id: String| luminex_api::consensus::SetMemberJson {
+            id,
+            address: String::new(),
+            power: 1,
+        };
+        let others = (1..=3).map(|i| member(Hash([i; 32]).to_string()));
+        let set: Vec<_> = others
+            .chain([member(member_key.key_hash().to_string())])
+            .collect();
+        let sets = ValidatorSetsJson {
+            height: 50,
+            current: set.clone(),
+            current_power: 4,
+            next: set,
+            pending: Vec::new(),
+            scheduled: None,
+        };
+        let (k, m) = (public_key_hex(&newcomer), public_key_hex(&member_key));
+        let refusal = |add: Option<&str>, remove: Option<&str>, at: u64| {
+            let tx = propose(&spec, add, remove, 1, at, None).unwrap();
+            submit_refusal(&sets, &tx)
+        };
+        // Proposed for height 40 while the tip is 50: expired.
+        let why = refusal(Some(&k), None, 40).unwrap();
+        assert!(why.contains("(expired)"), "{why}");
+        // A change made by hand whose expiry (53) still allows block 51,
+        // but effective at 53, too soon for it (the earliest is 54).
+        let by_hand = unsigned_change(
+            &spec,
+            AuthorityChange {
+                effective_height: 53,
+                public_key: newcomer.clone(),
+                power: 1,
+            },
+            53,
+        );
+        let why = submit_refusal(&sets, &by_hand).unwrap();
+        assert!(why.contains("authority-too-soon"), "{why}");
+        // The earliest: expiry 51 lets the next block carry it.
+        assert_eq!(refusal(Some(&k), None, 54), None);
+        // Adding an authority at its power; removing a stranger.
+        let why = refusal(Some(&m), None, 110).unwrap();
+        assert!(why.contains("authority-no-change"), "{why}");
+        let why = refusal(None, Some(&k), 110).unwrap();
+        assert!(why.contains("authority-not-a-validator"), "{why}");
+        assert_eq!(refusal(None, Some(&m), 110), None);
+        assert_eq!(refusal(Some(&k), None, 110), None);
+        // A change of a key with one already scheduled.
+        let mut pending = sets.clone();
+        pending
+            .pending
+            .push(luminex_api::consensus::PendingChangeJson {
+                effective_height: 60,
+                id: newcomer.key_hash().to_string(),
+                address: String::new(),
+                power: 1,
+            });
+        let tx = propose(&spec, Some(&k), None, 1, 70, None).unwrap();
+        let why = submit_refusal(&pending, &tx).unwrap();
+        assert!(why.contains("authority-already-pending"), "{why}");
     }
 
     /// Signing warns when the change leaves one key with a third or more

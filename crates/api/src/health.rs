@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use luminex_ledger::spec::ConsensusKind;
 use luminex_primitives::Hash;
 use luminex_service::Node;
 
@@ -123,13 +124,11 @@ pub(crate) async fn node_status(State(node): State<Arc<Node>>) -> Json<NodeStatu
             .to_string(),
         height: tip.height,
         tip: tip.hash.to_string(),
-        role: match (node.spec.consensus, node.producing) {
-            (luminex_ledger::spec::ConsensusKind::Bft, true) => "validator",
-            (luminex_ledger::spec::ConsensusKind::Bft, false) => "follower",
-            (_, true) => "producer",
-            (_, false) => "full",
-        }
-        .into(),
+        role: node.role().into(),
+        validator_id: node
+            .validator_id
+            .filter(|_| node.producing && node.spec.consensus == ConsensusKind::Bft)
+            .map(|id| id.to_string()),
         finalized_height: node.chain.finalized().height,
         last_commit: node
             .chain

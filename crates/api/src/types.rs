@@ -413,8 +413,16 @@ pub struct NodeStatusJson {
     pub height: u64,
     /// Tip hash.
     pub tip: String,
-    /// `producer` or `full`; on BFT chains `validator` or `follower`.
+    /// `producer` or `full`; on BFT chains `validator` while the node's
+    /// key is in the set that finalizes the next block, `follower`
+    /// otherwise (no key, or a key not in the set: see `validator_id`).
     pub role: String,
+    /// On BFT chains, the id (key hash) of the validator key the node is
+    /// configured to sign with; null without one. With `role: "follower"`
+    /// the key is not in the set in force (removed by an authority change,
+    /// not added yet, or never).
+    #[serde(default)]
+    pub validator_id: Option<String>,
     /// Seconds since start.
     pub uptime_secs: u64,
     /// Transactions in the mempool.

@@ -168,6 +168,10 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
                 ConsensusKind::Bft => cfg.validator_key.is_some() || cfg.dev_validator.is_some(),
                 ConsensusKind::Pow => cfg.mine || cfg.stratum_addr.is_some(),
             },
+        validator_id: validator_key
+            .as_ref()
+            .filter(|_| cfg.spec.consensus == ConsensusKind::Bft)
+            .map(|k| k.public_key().key_hash()),
         tip_changed: tokio::sync::watch::channel(chain.tip().hash).0,
         metrics: Arc::new(luminex_service::metrics::Metrics::new()),
         events: tokio::sync::broadcast::channel(luminex_service::events::EVENT_BUFFER).0,

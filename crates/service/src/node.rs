@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use luminex_ledger::spec::ConsensusKind;
 use luminex_ledger::{
     check_authority_change, AuthorityError, BlockError, BlockIds, ChainSpec, CheckedBlock, Coin,
     ErrorClass, Finality, KnownTx, SigCache, TxError, UtxoView,
@@ -36,6 +37,10 @@ pub struct Node {
     pub reward_lock: Lock,
     /// Whether this node produces blocks.
     pub producing: bool,
+    /// On BFT chains, the id (key hash) of the validator key this node
+    /// signs consensus messages with; `None` without one. Whether it
+    /// validates depends on the set in force, not on this alone.
+    pub validator_id: Option<Hash>,
     /// Announces every new tip (long polling, miners).
     pub tip_changed: tokio::sync::watch::Sender<Hash>,
     /// Prometheus metrics.
@@ -203,6 +208,33 @@ impl Node {
             self.clock.now_unix(),
         )?;
         Ok(txid)
+    }
+
+    /// What this node does for the chain: `producer` (a `dev` or
+    /// proof-of-work node that seals or mines blocks) or `full`; on BFT
+    /// chains `validator` while its key ([`Node::validator_id`]) is in the
+    /// set that finalizes the next block, `follower` otherwise — a key is
+    /// configuration, a seat is the chain's (an authority change may have
+    /// removed it, or never added it).
+    pub fn role(&self) -> &'static str {
+        match (self.spec.consensus, self.producing) {
+            (ConsensusKind::Bft, true) if self.in_validator_set() => "validator",
+            (ConsensusKind::Bft, _) => "follower",
+            (_, true) => "producer",
+            (_, false) => "full",
+        }
+    }
+
+    /// Whether this node's validator key is in the set that finalizes the
+    /// block after the tip.
+    pub fn in_validator_set(&self) -> bool {
+        self.validator_id.is_some_and(|id| {
+            self.chain
+                .consensus_record(self.chain.tip().height)
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.validators.index_of(&id).is_some())
+        })
     }
 
     /// Whether the mempool would admit `tx` now, admitting nothing

@@ -68,6 +68,7 @@ pub fn node_with(
         clock: Arc::new(SystemClock::new()),
         started: Instant::now(),
         producing: false,
+        validator_id: None,
         tip_changed: tokio::sync::watch::channel(luminex_primitives::Hash::ZERO).0,
         metrics: Arc::new(crate::metrics::Metrics::new()),
         events: tokio::sync::broadcast::channel(crate::events::EVENT_BUFFER).0,

@@ -53,11 +53,11 @@ pub async fn overview(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Re
     };
     let node = &admin.node;
     let tip = node.chain.tip();
-    let role = t(match (node.spec.consensus, node.producing) {
-        (luminex_ledger::spec::ConsensusKind::Bft, true) => "admin-role-validator",
-        (luminex_ledger::spec::ConsensusKind::Bft, false) => "admin-role-follower",
-        (_, true) => "admin-role-producer",
-        (_, false) => "admin-role-full-node",
+    let role = t(match node.role() {
+        "validator" => "admin-role-validator",
+        "follower" => "admin-role-follower",
+        "producer" => "admin-role-producer",
+        _ => "admin-role-full-node",
     });
     let net = node.net.get().map(|n| n.info());
     let (inbound, outbound) = net.as_ref().map_or((0, 0), |i| {

@@ -426,3 +426,52 @@ async fn a_filtered_history_reads_past_rare_matches() {
         .collect();
     assert_eq!(txids, vec![tx.txid().to_string()], "{v}");
 }
+
+/// `role` follows the validator set, not the configuration: a BFT node
+/// whose key is in the set that finalizes the next block is a
+/// `validator`; one configured with a key not in it (removed by an
+/// authority change, or never added) is a `follower` that names the key
+/// it would validate with; a node without a key a follower naming none.
+#[tokio::test]
+async fn the_role_follows_membership_of_the_validator_set() {
+    let spec = luminex_ledger::ChainSpec::preset("poa").unwrap();
+    let with_key = |index: Option<u32>| {
+        let mut node = Arc::into_inner(crate::support::memory_node_for(spec.clone()))
+            .expect("a fresh node has one owner");
+        node.producing = index.is_some();
+        node.validator_id = index.map(|i| {
+            luminex_crypto::SigningKey::from_seed(
+                spec.default_scheme,
+                &luminex_ledger::ChainSpec::dev_validator_seed(i),
+            )
+            .public_key()
+            .key_hash()
+        });
+        Arc::new(node)
+    };
+    let member = with_key(Some(0));
+    let id = member.validator_id.unwrap();
+    assert!(member
+        .chain
+        .consensus_record(0)
+        .unwrap()
+        .unwrap()
+        .validators
+        .index_of(&id)
+        .is_some());
+    let (_, st) = get(&member, "/health/node-status").await;
+    assert_eq!(st["role"], "validator", "{st}");
+    assert_eq!(st["validator_id"], id.to_string(), "{st}");
+    let outsider = with_key(Some(9));
+    let (_, st) = get(&outsider, "/health/node-status").await;
+    assert_eq!(st["role"], "follower", "{st}");
+    assert_eq!(
+        st["validator_id"],
+        outsider.validator_id.unwrap().to_string(),
+        "{st}"
+    );
+    let keyless = with_key(None);
+    let (_, st) = get(&keyless, "/health/node-status").await;
+    assert_eq!(st["role"], "follower", "{st}");
+    assert_eq!(st["validator_id"], Value::Null, "{st}");
+}

@@ -219,9 +219,11 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     }
 
     // JSON-RPC with a fresh cookie.
+    // Removed when `cookie` drops: at shutdown, or on any error below.
     let cookie_path = cfg.chain_dir.join(".cookie");
-    let mut credentials =
-        vec![crate::rpc::write_cookie(&cookie_path).context("writing the RPC cookie")?];
+    let (cookie, cookie_cred) =
+        crate::rpc::CookieFile::write(&cookie_path).context("writing the RPC cookie")?;
+    let mut credentials = vec![cookie_cred];
     credentials.extend(cfg.rpc_credentials.clone());
     // The dashboard's keys before the JSON-RPC port opens: a client that
     // waits for that port finds them written.
@@ -341,7 +343,7 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         n.abort();
         let _ = n.await;
     }
-    let _ = std::fs::remove_file(&cookie_path);
+    drop(cookie);
     match node.save_mempool(&mempool_file) {
         Ok(n) => tracing::info!(transactions = n, "saved the mempool"),
         Err(e) => tracing::warn!(error = %e, "could not save the mempool"),

@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use luminex_service::Node;
 
-pub use transport::{overloaded, router, write_cookie, RpcAuth, RpcLimits, RpcServer};
+pub use transport::{overloaded, router, write_cookie, CookieFile, RpcAuth, RpcLimits, RpcServer};
 
 /// Bitcoin Core's RPC error codes used here.
 pub mod codes {

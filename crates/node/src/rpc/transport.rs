@@ -372,6 +372,41 @@ pub fn write_cookie(path: &std::path::Path) -> std::io::Result<String> {
     Ok(cred)
 }
 
+/// The cookie file of a running node: written by [`CookieFile::write`]
+/// and removed when dropped, so every way out of the node after it was
+/// written — a normal shutdown, a start that fails on a later step (a
+/// taken port), an error or a panic — takes it away: a cookie on disk says
+/// a node runs.
+#[derive(Debug)]
+pub struct CookieFile {
+    path: std::path::PathBuf,
+}
+
+impl CookieFile {
+    /// Writes a fresh cookie at `path` ([`write_cookie`]); returns the
+    /// guard and the credential.
+    pub fn write(path: &std::path::Path) -> std::io::Result<(CookieFile, String)> {
+        let cred = write_cookie(path)?;
+        Ok((
+            CookieFile {
+                path: path.to_path_buf(),
+            },
+            cred,
+        ))
+    }
+
+    /// Where the cookie is.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for CookieFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

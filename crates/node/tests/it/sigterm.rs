@@ -159,3 +159,27 @@ async fn stop_over_rpc_ends_the_node_gracefully() {
     let node = NodeProcess::start(dir.path(), free_port(), &[]);
     node.stop();
 }
+
+/// A start that fails after the JSON-RPC cookie was written (here the
+/// peer-to-peer address is taken) exits 1 with the reason and leaves no
+/// cookie behind, as a normal shutdown does: a cookie on disk says a node
+/// is running.
+#[test]
+fn a_failed_start_leaves_no_cookie_behind() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = format!("/ip4/127.0.0.1/tcp/{}", busy.local_addr().unwrap().port());
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = node_command(dir.path(), "dev", port, &["--listen", &listen])
+        .spawn()
+        .unwrap();
+    let status = exit_within(child, Duration::from_secs(120), "a node on a taken port");
+    assert_eq!(status.code(), Some(1), "{status}");
+    let chain_dir = dir.path().join("dev");
+    assert!(chain_dir.exists(), "the start got as far as the chain");
+    assert!(
+        !chain_dir.join(".cookie").exists(),
+        "the cookie of a node that never ran is gone"
+    );
+    drop(busy);
+}

@@ -296,6 +296,16 @@ pub enum BlockError {
     /// The first transaction is not a coinbase.
     #[error("first transaction is not a coinbase")]
     NoCoinbase,
+    /// A transaction appears twice in the block (Bitcoin Core's
+    /// `bad-txns-duplicate`): its second copy could only spend what the
+    /// first spent.
+    #[error("transaction {index} ({txid}) appears earlier in the block")]
+    DuplicateTx {
+        /// Position of the second copy.
+        index: usize,
+        /// Its txid.
+        txid: Hash,
+    },
     /// The coinbase height is not the block's height.
     #[error("coinbase height {found}, block height {expected}")]
     CoinbaseHeight {
@@ -434,7 +444,20 @@ impl BlockError {
             BlockError::BadBits { .. } => "bad-diffbits",
             BlockError::HighHash(_) => "high-hash",
             BlockError::KnownInvalid => "bad-prevblk",
-            BlockError::Tx { .. } => "bad-txns",
+            // Bitcoin Core's reasons where it has one of its own.
+            BlockError::Tx { error, .. } => match error {
+                TxError::MissingInput(_) | TxError::DoubleSpend(_) => {
+                    "bad-txns-inputs-missingorspent"
+                }
+                TxError::DuplicateInput(..) => "bad-txns-inputs-duplicate",
+                TxError::Overspend { .. } => "bad-txns-in-belowout",
+                TxError::ImmatureCoinbase { .. } => "bad-txns-premature-spend-of-coinbase",
+                TxError::NoInputs => "bad-txns-vin-empty",
+                TxError::NoOutputs => "bad-txns-vout-empty",
+                TxError::OutputOverflow => "bad-txns-txouttotal-toolarge",
+                _ => "bad-txns",
+            },
+            BlockError::DuplicateTx { .. } => "bad-txns-duplicate",
             BlockError::WrongHeaderKind => "bad-header-kind",
             BlockError::BadHeight { .. } => "bad-height",
             BlockError::BadTime { .. } => "bad-time",

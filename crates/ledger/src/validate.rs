@@ -470,6 +470,16 @@ pub fn check_block_known(
     {
         return Err(BlockError::NoCoinbase);
     }
+    // A transaction twice (the commitment above matched, so the header's
+    // own list has it twice): Bitcoin Core's `bad-txns-duplicate`, rather
+    // than a double spend found while connecting.
+    let mut seen = HashSet::with_capacity(txids.len());
+    if let Some(index) = txids.iter().position(|t| !seen.insert(*t)) {
+        return Err(BlockError::DuplicateTx {
+            index,
+            txid: txids[index],
+        });
+    }
     let mut sizes = Vec::with_capacity(checked.len());
     for (index, r) in checked.into_iter().enumerate() {
         match r {

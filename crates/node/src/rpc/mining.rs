@@ -430,6 +430,83 @@ mod tests {
         assert!(e.to_string().contains("-3"), "{e}");
     }
 
+    /// `submitblock` answers with Bitcoin Core's precise reasons: a block
+    /// beside the tip (on its parent) whose coinbase claims another height
+    /// is `bad-cb-height`, not a stored side branch (`inconclusive`);
+    /// a child before its parent is `bad-txns-inputs-missingorspent`, and
+    /// one transaction twice `bad-txns-duplicate`, not a bare `bad-txns`.
+    /// None of them enters the chain, and the valid block still does.
+    #[tokio::test]
+    async fn submitted_blocks_get_cores_precise_reasons() {
+        use luminex_ledger::testkit::{lock_of, transfer};
+        use luminex_primitives::{Amount, Block, Encode, OutPoint, TxKind, TxOut};
+
+        let node = luminex_service::testkit::memory_node();
+        let m = module(RpcContext::new(node.clone(), None));
+        let reseal = |b: &mut Block| {
+            let txids: Vec<_> = b.txs.iter().map(|t| t.txid()).collect();
+            let wtxids: Vec<_> = b.txs.iter().map(|t| t.wtxid()).collect();
+            let root = node.spec.merkle_root_of_ids(&b.txs[0], &txids, &wtxids);
+            b.header.set_merkle_root(root);
+        };
+        let submit = |b: Block| {
+            let m = &m;
+            async move {
+                m.call::<_, Value>("submitblock", params_of(json!([hex::encode(b.encode())])))
+                    .await
+                    .unwrap()
+            }
+        };
+        node.produce_block().unwrap();
+        // A block on the tip's parent, its coinbase claiming height 2.
+        let tip = node.chain.disconnect_tip().unwrap();
+        let (mut beside, _) = node.block_template(node.reward_lock).unwrap();
+        node.accept_block(&tip).unwrap();
+        assert_eq!(node.chain.tip().hash, tip.hash());
+        beside.txs[0].kind = TxKind::Coinbase { height: 2 };
+        reseal(&mut beside);
+        assert_eq!(submit(beside.clone()).await, "bad-cb-height");
+        assert!(node.chain.header(&beside.hash()).unwrap().is_none());
+        // A payment and a child spending it, in a block at height 2.
+        let parent = luminex_service::testkit::dev_payment(&node, 5);
+        let k1 = node.spec.dev_key(1).unwrap();
+        let coin = luminex_ledger::Coin {
+            output: parent.outputs[0],
+            height: 2,
+            is_coinbase: false,
+        };
+        let child = transfer(
+            &node.spec,
+            &k1,
+            &[(
+                OutPoint {
+                    txid: parent.txid(),
+                    vout: 0,
+                },
+                coin,
+            )],
+            vec![TxOut {
+                amount: Amount::from_coins(4).unwrap(),
+                lock: lock_of(&k1),
+            }],
+        );
+        node.submit(parent.clone()).unwrap();
+        node.submit(child.clone()).unwrap();
+        let (block, _) = node.block_template(node.reward_lock).unwrap();
+        assert_eq!(block.txs[1..], [parent.clone(), child.clone()]);
+        let mut swapped = block.clone();
+        swapped.txs.swap(1, 2);
+        reseal(&mut swapped);
+        assert_eq!(submit(swapped).await, "bad-txns-inputs-missingorspent");
+        let mut twice = block.clone();
+        twice.txs[2] = parent.clone();
+        reseal(&mut twice);
+        assert_eq!(submit(twice).await, "bad-txns-duplicate");
+        assert_eq!(node.chain.tip().height, 1);
+        assert_eq!(submit(block).await, Value::Null);
+        assert_eq!(node.chain.tip().height, 2);
+    }
+
     /// `generatetoaddress 0 address` builds nothing and answers `[]`, as
     /// Bitcoin Core does; the address is still checked, and past 10,000
     /// is -8.

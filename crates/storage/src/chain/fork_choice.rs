@@ -358,8 +358,22 @@ impl ChainStore {
             });
         }
         self.check_not_final(fork_height)?;
-        // Check what needs no UTXO set, then store it.
+        // Check what needs no UTXO set, then store it: the block alone, and
+        // its coinbase's height, which Bitcoin Core checks of every block
+        // it stores (a side branch claiming another height would otherwise
+        // be kept, to fail only if it ever became the main chain).
         let ids = incoming.ids(&self.spec)?;
+        if let Some(luminex_primitives::TxKind::Coinbase { height }) =
+            block.txs.first().map(|t| &t.kind)
+        {
+            if *height != record.height {
+                return Err(BlockError::CoinbaseHeight {
+                    expected: record.height,
+                    found: *height,
+                }
+                .into());
+            }
+        }
         let mut b = Batch::new();
         b.put(HEADERS, &hash, &record);
         store_body(&mut b, block, &hash, &ids.wtxids);

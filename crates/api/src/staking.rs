@@ -136,8 +136,19 @@ pub struct DelegationsJson {
 /// Stake on its way out.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnbondingJson {
-    /// The height of the block that releases the coins.
+    /// The end of the unbonding period: the height of the block that
+    /// releases the coins unless the stake still backs a validator set
+    /// then (see `held`).
     pub release_height: u64,
+    /// Whether the entry is held past `release_height` because its stake
+    /// still backs a validator set in force or elected then (ADR 0069):
+    /// it stays unbonding, and slashable, until it backs none.
+    pub held: bool,
+    /// The height of the block expected to release the coins:
+    /// `release_height`, or for a held entry the first height at which
+    /// its stake backs no set if the coming elections seat one (an
+    /// election that seats nobody keeps the set, and the entry, longer).
+    pub expected_release_height: u64,
     /// The txid of the released output (the unbonding transaction's).
     pub txid: String,
     /// Its index: one past the unbonding transaction's last output.
@@ -397,7 +408,9 @@ pub(crate) async fn delegations_of(
     }))
 }
 
-/// `GET /staking/unbonding`: unbonding entries, earliest release first.
+/// `GET /staking/unbonding`: unbonding entries, earliest release height
+/// first; an entry held past it while its stake backs a validator set
+/// (ADR 0069) says so, with the release expected.
 #[utoipa::path(get, path = "/staking/unbonding", tag = "staking",
     params(("limit" = Option<u32>, Query, description = "most entries listed (default 1000)", minimum = 1, maximum = 100000)),
     responses((status = 200, body = UnbondingsJson),
@@ -407,7 +420,7 @@ pub(crate) async fn unbonding(
     State(node): State<Arc<Node>>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult<UnbondingsJson> {
-    params(&node)?;
+    let p = params(&node)?;
     let q = query(q)?;
     let n = limit(&q, 1000, 100_000)?;
     let height = node.chain.tip().height;
@@ -415,15 +428,20 @@ pub(crate) async fn unbonding(
         let entries: Vec<UnbondingJson> = s
             .unbonding()
             .take(n)
-            .map(|(k, e)| UnbondingJson {
-                release_height: k.release_height,
-                txid: k.outpoint.txid.to_string(),
-                vout: k.outpoint.vout,
-                validator: e.validator.to_string(),
-                owner: e.owner.to_string(),
-                amount: e.amount.base(),
-                amount_coins: e.amount.to_string(),
-                payout: node.spec.address(e.payout).to_string(),
+            .map(|(k, e)| {
+                let expected = s.expected_release(k, p, height + 1);
+                UnbondingJson {
+                    release_height: k.release_height,
+                    held: expected != k.release_height,
+                    expected_release_height: expected,
+                    txid: k.outpoint.txid.to_string(),
+                    vout: k.outpoint.vout,
+                    validator: e.validator.to_string(),
+                    owner: e.owner.to_string(),
+                    amount: e.amount.base(),
+                    amount_coins: e.amount.to_string(),
+                    payout: node.spec.address(e.payout).to_string(),
+                }
             })
             .collect();
         (entries, s.unbonding().count())

@@ -205,6 +205,8 @@ pub(crate) fn apply_block_txs<'a>(
             return Err(e);
         }
     }
-    state.release(height, &mut undo);
+    if let Some(params) = &spec.staking {
+        state.release(height, params, &mut undo);
+    }
     Ok(())
 }

@@ -32,7 +32,9 @@ impl PayoutKind {
 pub enum PayoutStatus {
     /// The block at its height paid it.
     Paid,
-    /// Unbonding until its height (still slashable).
+    /// Unbonding until its height (still slashable): the end of the
+    /// unbonding period, or for an entry held past it while its stake
+    /// backs a validator set (ADR 0069) the release the state expects.
     Pending,
     /// Slashed to nothing while it unbonded: nothing is or will be paid.
     Slashed,
@@ -68,8 +70,10 @@ impl Node {
     /// What the ledger pays for the confirmed transaction `tx` (txid
     /// `txid`, at `height`): the rewards its block paid under a coinbase's
     /// txid, or the release of an `unstake`/`undelegate` — pending in the
-    /// staking state, or paid by the block at its release height. Empty for
-    /// anything else and on chains without staking.
+    /// staking state, or paid by the block at its release height or, for
+    /// an entry held while its stake backed a validator set, by the block
+    /// that released it (ADR 0069). Empty for anything else and on chains
+    /// without staking.
     pub fn ledger_payouts(
         &self,
         tx: &Transaction,
@@ -101,30 +105,44 @@ impl Node {
                     return Ok(Vec::new());
                 };
                 let release = luminex_ledger::staking::release_outpoint(tx, txid);
-                let pending: Vec<LedgerPayout> = self.chain.with_staking(|s| {
-                    s.unbonding()
+                let due = height + params.unbonding_blocks;
+                let key = luminex_ledger::staking::UnbondingKey {
+                    release_height: due,
+                    outpoint: release,
+                };
+                let next = self.chain.tip().height + 1;
+                // An entry still backing a validator set at its release
+                // height is held past it (ADR 0069): pending until the
+                // release the state expects, paid by the block that made
+                // it — the same rule over the boundaries the state keeps.
+                let (pending, paid_height) = self.chain.with_staking(|s| {
+                    let pending: Vec<LedgerPayout> = s
+                        .unbonding()
                         .filter(|(k, _)| k.outpoint == release)
-                        .map(|(k, e)| LedgerPayout {
-                            outpoint: release,
-                            coin: Coin {
-                                output: luminex_primitives::TxOut {
-                                    amount: e.amount,
-                                    lock: e.payout,
+                        .map(|(k, e)| {
+                            let at = s.expected_release(k, params, next);
+                            LedgerPayout {
+                                outpoint: release,
+                                coin: Coin {
+                                    output: luminex_primitives::TxOut {
+                                        amount: e.amount,
+                                        lock: e.payout,
+                                    },
+                                    height: at,
+                                    is_coinbase: false,
                                 },
-                                height: k.release_height,
-                                is_coinbase: false,
-                            },
-                            kind: PayoutKind::Unbonding,
-                            height: k.release_height,
-                            status: PayoutStatus::Pending,
+                                kind: PayoutKind::Unbonding,
+                                height: at,
+                                status: PayoutStatus::Pending,
+                            }
                         })
-                        .collect()
+                        .collect();
+                    (pending, s.expected_release(&key, params, due))
                 });
                 if !pending.is_empty() {
                     return Ok(pending);
                 }
-                let due = height + params.unbonding_blocks;
-                let paid = paid_at(due, PayoutKind::Unbonding, &|op| *op == release)?;
+                let paid = paid_at(paid_height, PayoutKind::Unbonding, &|op| *op == release)?;
                 if !paid.is_empty() {
                     return Ok(paid);
                 }

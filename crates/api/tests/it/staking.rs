@@ -554,3 +554,70 @@ async fn transactions_show_the_coins_the_ledger_pays_for_them() {
     let (_, plain) = get(&node, &format!("/transactions/{stake}")).await;
     assert!(plain.get("ledger_payouts").is_none(), "{plain}");
 }
+
+/// An unbonding entry whose stake still backs a validator set at its
+/// release height is held (ADR 0069), and the API says so: with 5-block
+/// epochs and 3 blocks of unbonding, the unstake of block 2 is due at 5
+/// but backs the set in force through 10. `GET /staking/unbonding` shows
+/// it held with its release expected at 11, the unstake's transaction
+/// shows it pending until 11 — still at 10 — and paid by block 11.
+#[tokio::test]
+async fn a_held_unbonding_entry_shows_its_expected_release() {
+    let mut spec = staking_spec();
+    if let Some(p) = spec.staking.as_mut() {
+        p.epoch_blocks = 5;
+        p.unbonding_blocks = 3;
+    }
+    let node = memory_node_for(spec);
+    let (_, doc) = get(&node, "/openapi.json").await;
+    let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
+    stake_three_min(&node, &v);
+    unstake_min(&node, &v);
+    assert_eq!(node.chain.tip().height, 2);
+    let block = node.chain.block(&node.chain.tip().hash).unwrap().unwrap();
+    let unstake = block.txs[1].txid().to_string();
+    let entry = |u: &Value| {
+        (
+            u["entries"][0]["release_height"].clone(),
+            u["entries"][0]["held"].clone(),
+            u["entries"][0]["expected_release_height"].clone(),
+        )
+    };
+    let (s, u) = get(&node, "/staking/unbonding").await;
+    assert_eq!(s, 200, "{u}");
+    validate(&doc, "/staking/unbonding", "get", 200, &u);
+    assert_eq!(entry(&u), (json!(5), json!(true), json!(11)));
+    while node.chain.tip().height < 10 {
+        node.produce_block().unwrap();
+    }
+    let (_, u) = get(&node, "/staking/unbonding").await;
+    assert_eq!(entry(&u), (json!(5), json!(true), json!(11)));
+    assert_eq!(u["entries"][0]["amount"], MIN);
+    let (_, t) = get(&node, &format!("/transactions/{unstake}")).await;
+    validate(&doc, "/transactions/{txid}", "get", 200, &t);
+    assert_eq!(
+        (
+            &t["ledger_payouts"][0]["status"],
+            &t["ledger_payouts"][0]["height"]
+        ),
+        (&json!("pending"), &json!(11)),
+        "{t}"
+    );
+    node.produce_block().unwrap();
+    let (_, u) = get(&node, "/staking/unbonding").await;
+    assert_eq!(u["entries"], json!([]), "{u}");
+    let (_, t) = get(&node, &format!("/transactions/{unstake}")).await;
+    assert_eq!(
+        (
+            &t["ledger_payouts"][0]["status"],
+            &t["ledger_payouts"][0]["height"]
+        ),
+        (&json!("paid"), &json!(11)),
+        "{t}"
+    );
+    // The unstake of block 12 backs the set elected at 10, in force
+    // through 20.
+    unstake_min(&node, &v);
+    let (_, u) = get(&node, "/staking/unbonding").await;
+    assert_eq!(entry(&u), (json!(15), json!(true), json!(21)));
+}

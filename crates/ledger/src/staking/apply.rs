@@ -498,22 +498,34 @@ impl StakingState {
         Ok(())
     }
 
-    /// Releases the unbonding entries that mature at `height`: removes them
-    /// and returns their coins (created by the block at `height`, after its
+    /// Releases the unbonding entries due at `height`: removes them and
+    /// returns their coins (created by the block at `height`, after its
     /// transactions), recording both in `undo`.
-    pub fn release(&mut self, height: u64, undo: &mut StakingUndo) -> Vec<(OutPoint, Coin)> {
+    ///
+    /// An entry is due at the first block at or after its release height
+    /// at which its stake backs no validator set in force or already
+    /// elected (ADR 0069): while [`StakingState::unbonding_backed_at`]
+    /// holds at `height` the entry is held, so that an offence of its
+    /// validator in a set its stake still gives power to can be slashed.
+    /// A held entry keeps its key (its start, and so its slashing scope,
+    /// follows from it). The set in force at `height` is the newest seated
+    /// one and any set elected to come was elected later still, so an
+    /// entry that does not back the set in force backs none to come.
+    ///
+    /// Entries whose release height has passed are held ones: they are the
+    /// front of the map, so this reads only them and those due now.
+    pub fn release(
+        &mut self,
+        height: u64,
+        params: &StakingParams,
+        undo: &mut StakingUndo,
+    ) -> Vec<(OutPoint, Coin)> {
+        let seated = self.seated_at(height, params);
         let due: Vec<(UnbondingKey, UnbondingEntry)> = self
             .unbonding
-            .range(
-                UnbondingKey {
-                    release_height: height,
-                    outpoint: OutPoint {
-                        txid: Hash::ZERO,
-                        vout: 0,
-                    },
-                }..,
-            )
-            .take_while(|(k, _)| k.release_height == height)
+            .iter()
+            .take_while(|(k, _)| k.release_height <= height)
+            .filter(|(k, _)| unbonding_start(k, params) < seated)
             .map(|(k, e)| (*k, *e))
             .collect();
         let mut coins = Vec::with_capacity(due.len());
@@ -531,6 +543,28 @@ impl StakingState {
             coins.push((k.outpoint, coin));
         }
         coins
+    }
+
+    /// The height of the block that releases (or released) the unbonding
+    /// entry `key`, as far as the state knows at `from` (the height of
+    /// the next block, or of any block since the entry's release height
+    /// up to it): the first height at or after both `from` and the
+    /// entry's release height at which its stake backs no set in force
+    /// ([`StakingState::release`]). Boundaries not yet reached are assumed
+    /// to seat a set, so for a held entry this is the earliest release the
+    /// chain can still give it; an election that seats nobody puts it
+    /// later.
+    pub fn expected_release(&self, key: &UnbondingKey, params: &StakingParams, from: u64) -> u64 {
+        let e = params.epoch_blocks.max(1);
+        let start = unbonding_start(key, params);
+        let mut h = key.release_height.max(from);
+        // The set in force changes only at the first height of an epoch
+        // (`B + E + 1`); past the recorded boundaries every election is
+        // taken to seat one, so this ends.
+        while self.seated_at(h, params) <= start {
+            h = (h.saturating_sub(1) / e + 1) * e + 1;
+        }
+        h
     }
 
     /// Applies the staking side of a whole block at `height` (`txids` in
@@ -596,9 +630,7 @@ impl StakingState {
         }
         if let Some(params) = &spec.staking {
             self.prune_punished(height, params, &mut undo);
-        }
-        self.release(height, &mut undo);
-        if let Some(params) = &spec.staking {
+            self.release(height, params, &mut undo);
             if super::is_epoch_boundary(height, params.epoch_blocks) {
                 // Chains whose blocks carry certificates pay by what was
                 // signed (ADR 0068); the others as an election would seat.
@@ -787,7 +819,12 @@ impl StakingState {
     /// kept the set before; genesis counts as boundary 0). That election
     /// read the state before `B`'s transactions (ADR 0033), so the entry,
     /// whose unbonding began at `release_height − unbonding_blocks`, was
-    /// still bonded in it when it began at `B` or later.
+    /// still bonded in it when it began at `B` or later. An entry is not
+    /// released while this holds ([`StakingState::release`]).
+    ///
+    /// Meant for heights the chain can still ask about: the offences
+    /// evidence can still name (no older than the unbonding period before
+    /// the tip) and later.
     pub fn unbonding_backed_at(
         &self,
         key: &UnbondingKey,

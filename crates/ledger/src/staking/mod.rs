@@ -8,10 +8,12 @@
 //!   validator; the validator's power is its own plus delegated stake, and
 //!   slashing hits delegators pro rata ([`StakingState::slash`]).
 //! - `unstake` and `undelegate` start unbonding: the coins sit in an
-//!   unbonding entry, still slashable, for `unbonding_blocks` blocks; the
-//!   block at the release height then creates them as an ordinary output
-//!   ([`StakingState::release`]) at the unbonding transaction's txid and
-//!   the index one past its outputs.
+//!   unbonding entry, still slashable, for `unbonding_blocks` blocks — and
+//!   longer while its stake still backs a validator set in force or
+//!   elected (ADR 0069); the block at the release height, or the first
+//!   after it at which the stake backs no set, then creates them as an
+//!   ordinary output ([`StakingState::release`]) at the unbonding
+//!   transaction's txid and the index one past its outputs.
 //! - `register-node` records a node key for committee draws and fee
 //!   sharing; `unjail` frees a validator whose jail has ended and was not
 //!   for an uncleared slashing; `create-account` lets an address receive

@@ -14,7 +14,10 @@ pub struct StakingParams {
     /// at least this much or nothing.
     pub min_stake: Amount,
     /// Blocks between an `unstake` or `undelegate` and the coins coming back
-    /// as a spendable output; the stake stays slashable meanwhile.
+    /// as a spendable output; the stake stays slashable meanwhile. An entry
+    /// whose stake still backs a validator set then (a period shorter than
+    /// two epochs, or an election that seated nobody) is held until it
+    /// backs none (ADR 0069).
     pub unbonding_blocks: u64,
     /// Whether an address can receive coins only after an existing account
     /// created it with a `create-account` transaction (the `almagill`

@@ -39,11 +39,15 @@ impl ValidatorStake {
 /// Where an unbonding entry is kept: its release height, then the outpoint
 /// its coins will have (the unbonding transaction's txid and the index one
 /// past its last output, ADR 0031). Ordered by release height, so the
-/// entries a block releases are one range.
+/// entries a block may release — those due and those held past their
+/// release height (ADR 0069) — are the front of the map.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct UnbondingKey {
-    /// The height of the block that releases the coins (after its
-    /// transactions).
+    /// The end of the unbonding period: the height of the block that
+    /// releases the coins (after its transactions), unless the stake still
+    /// backs a validator set then, when a later block does
+    /// ([`StakingState::release`], ADR 0069). Never changed: the
+    /// unbonding's start, which slashing needs, follows from it.
     pub release_height: u64,
     /// The outpoint of the released coins.
     pub outpoint: OutPoint,

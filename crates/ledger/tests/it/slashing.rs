@@ -575,6 +575,115 @@ fn unbonding_that_no_longer_backed_the_offender_is_not_cut() {
     assert_eq!(s.state, before);
 }
 
+/// ADR 0069, amended: an unbonding entry is released at the first block at
+/// or after its release height at which its stake backs no set in force
+/// or elected, so an offence of its validator while that stake still
+/// gives it power has something to cut. With 5-block epochs and 3 blocks
+/// of unbonding (shorter than two epochs): the unstake of block 2 (due at
+/// 5) backs the set the election at 5 keeps in force through 10 and is
+/// released at 11; the unstake of block 12 (due at 15) backs the set in
+/// force through 20 — through 25 when the election at 15 seats nobody —
+/// is cut by a double sign at 23 and released, cut, at 26. Each release
+/// disconnects exactly.
+#[test]
+fn unbonding_is_held_while_it_backs_a_set() {
+    let mut s = Slashed::new(false);
+    {
+        let p = s.params();
+        p.epoch_blocks = 5;
+        p.unbonding_blocks = 3;
+    }
+    let params = s.spec().staking.clone().unwrap();
+    let v = validator_key(1);
+    s.backed(&v);
+    let first = *s.state.unbonding_of(&id(&v)).next().unwrap().0;
+    assert_eq!(first.release_height, 5);
+    while s.chain.height() < 10 {
+        s.mine(vec![]).unwrap();
+        let h = s.chain.height();
+        assert!(s.state.unbonding_backed_at(&first, h, &params), "{h}");
+        if h >= 5 {
+            // Held: still unbonding, still slashable, no coin yet.
+            assert!(!s.chain.utxos.contains_key(&first.outpoint), "{h}");
+            assert_eq!(s.state.total_unbonding(), u128::from(MIN), "{h}");
+        }
+        assert_eq!(s.state.expected_release(&first, &params, h + 1), 11);
+    }
+    let before = s.state.clone();
+    s.mine(vec![]).unwrap();
+    let coin = s.chain.utxos[&first.outpoint];
+    assert_eq!(
+        (coin.output.amount, coin.output.lock, coin.height),
+        (amount(MIN), lock_of(&s.chain.keys[0]), 11)
+    );
+    assert_eq!(s.state.total_unbonding(), 0);
+    // Disconnected, the entry is back and its coin gone; connected again,
+    // the same release.
+    let after = s.state.clone();
+    s.unmine();
+    assert_eq!(s.state, before);
+    assert!(!s.chain.utxos.contains_key(&first.outpoint));
+    s.mine(vec![]).unwrap();
+    assert_eq!(s.state, after);
+    assert_eq!(s.state.hash(), after.hash());
+
+    let payout = lock_of(&s.chain.keys[0]);
+    s.mine(vec![s.tx(
+        0,
+        TxKind::Unstake(Unbond {
+            validator: id(&v),
+            amount: amount(MIN),
+            payout,
+        }),
+        Some(&v),
+    )])
+    .unwrap();
+    assert_eq!(s.chain.height(), 12);
+    let second = *s.state.unbonding_of(&id(&v)).next().unwrap().0;
+    assert_eq!(second.release_height, 15);
+    assert_eq!(s.state.expected_release(&second, &params, 13), 21);
+    while s.chain.height() < 15 {
+        s.mine(vec![]).unwrap();
+    }
+    // The election at 15 seats nobody (as the store records it with the
+    // block): the set elected at 10 stays in force through 25.
+    let spec = s.spec().clone();
+    let undo = &mut s.undos.last_mut().unwrap().1;
+    s.state.note_election(15, false, &spec, undo);
+    assert_eq!(s.state.expected_release(&second, &params, 16), 26);
+    while s.chain.height() < 23 {
+        s.mine(vec![]).unwrap();
+        assert!(s.state.unbonding().any(|(k, _)| *k == second));
+    }
+    // A double sign at 23, reported in block 24, cuts the held entry with
+    // the bonded stake: 3 × MIN own, 2 × MIN delegated, MIN unbonding.
+    let ev = evidence_tx(
+        s.spec().chain_id,
+        double_sign(&v, &s.domain, 23, 0),
+        s.reporter(),
+    );
+    s.mine(vec![ev]).unwrap();
+    let cut: Vec<u64> = s
+        .state
+        .unbonding_of(&id(&v))
+        .map(|(_, e)| e.amount.base())
+        .collect();
+    assert_eq!(cut, vec![MIN - MIN / 20]);
+    s.mine(vec![]).unwrap();
+    assert!(!s.chain.utxos.contains_key(&second.outpoint));
+    let before = s.state.clone();
+    s.mine(vec![]).unwrap();
+    assert_eq!(s.chain.height(), 26);
+    assert_eq!(
+        s.chain.utxos[&second.outpoint].output.amount,
+        amount(MIN - MIN / 20)
+    );
+    assert_eq!(s.state.total_unbonding(), 0);
+    s.unmine();
+    assert_eq!(s.state, before);
+    assert!(!s.chain.utxos.contains_key(&second.outpoint));
+}
+
 #[test]
 fn evidence_older_than_the_unbonding_period_is_refused() {
     let mut s = Slashed::new(false);

@@ -3,6 +3,8 @@
 //! the state's internal sums hold, coins are conserved (UTXOs + bonded +
 //! unbonding + fees + slashed = the genesis supply) after every step, and
 //! undoing every block in reverse gives back the genesis state and hash.
+//! Epochs are shorter than the unbonding period and some elections seat
+//! nobody, so entries are held past their release height (ADR 0069).
 //! A model keyspace kept by each block's entry writes (connect and
 //! disconnect) always loads as the state.
 
@@ -31,7 +33,9 @@ enum Op {
     Unjail(usize),
     Jail(usize, u64, bool),
     Slash(usize, u64, u64),
-    EndBlock,
+    /// Ends the block; at an epoch boundary, whether its election seated a
+    /// set (ADR 0069: one that seats nobody keeps unbonding stake held).
+    EndBlock(bool),
 }
 
 /// A share of the current stake, in percent: often all of it.
@@ -50,7 +54,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => who.clone().prop_map(Op::Unjail),
         1 => (who.clone(), 0..3u64, any::<bool>()).prop_map(|(w, d, s)| Op::Jail(w, d, s)),
         1 => (who, 0..=4u64, 1..=4u64).prop_map(|(w, n, d)| Op::Slash(w, n, d)),
-        4 => Just(Op::EndBlock),
+        6 => prop_oneof![3 => Just(true), 1 => Just(false)].prop_map(Op::EndBlock),
     ]
 }
 
@@ -68,7 +72,12 @@ struct Model {
 impl Model {
     fn new() -> Model {
         let mut spec = ChainSpec::preset("dev").unwrap();
-        spec.staking = Some(params(false));
+        // Epochs shorter than the unbonding period: entries are held
+        // past their release height while their stake backs a set.
+        spec.staking = Some(luminex_ledger::staking::StakingParams {
+            epoch_blocks: 3,
+            ..params(false)
+        });
         let mut utxos = HashMap::new();
         luminex_ledger::connect_genesis(&spec.genesis_block())
             .changes
@@ -205,7 +214,7 @@ proptest! {
         let mut undo = StakingUndo::default();
         let mut block_start = m.state.clone();
         let mut store: BTreeMap<Vec<u8>, Vec<u8>> = genesis.entries().into_iter().collect();
-        for op in ops.into_iter().chain([Op::EndBlock]) {
+        for op in ops.into_iter().chain([Op::EndBlock(true)]) {
             let payout = |m: &Model, w: usize| lock_of(&m.keys[w]);
             match op {
                 Op::Stake(w, a) => {
@@ -247,9 +256,16 @@ proptest! {
                         Err(_) => prop_assert!(n > d),
                     }
                 }
-                Op::EndBlock => {
-                    for (op, coin) in m.state.release(m.height, &mut undo) {
+                Op::EndBlock(seated) => {
+                    for (op, coin) in m.state.release(m.height, m.spec.staking.as_ref().unwrap(), &mut undo) {
                         prop_assert!(m.utxos.insert(op, coin).is_none());
+                    }
+                    m.state.note_election(m.height, seated, &m.spec, &mut undo);
+                    // An entry past its release height is held only while
+                    // its stake backs a set (ADR 0069).
+                    let p = m.spec.staking.as_ref().unwrap();
+                    for (k, _) in m.state.unbonding().take_while(|(k, _)| k.release_height <= m.height) {
+                        prop_assert!(m.state.unbonding_backed_at(k, m.height, p));
                     }
                     // This block's undo alone restores the state before it.
                     let mut back = m.state.clone();

@@ -2,8 +2,10 @@
 //! (`poa` with one development validator) with a `[staking]` table. A
 //! wallet stakes for a new validator key, the stake shows on
 //! `GET /staking/validators`, another wallet delegates to it, the
-//! validator unstakes, and the coins reach the payout address after the
-//! unbonding period. Bad arguments are refused before anything is signed.
+//! validator unstakes, and the unbonding entry is held past its release
+//! height while the stake could back the set the first election seats
+//! (ADR 0069), as the API says.
+//! Bad arguments are refused before anything is signed.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -253,23 +255,27 @@ fn stake_delegate_and_unstake_from_the_cli() {
     assert_eq!(nodes["nodes"][0]["last_heartbeat"], 0, "{nodes}");
     let e = fails(&heartbeat);
     assert!(e.contains("already sent a heartbeat in epoch 0"), "{e}");
-    // After the unbonding period the coins are the payee's.
+    // Past the unbonding period the coins are still unbonding: the stake
+    // backs the set the election at the first boundary seats (ADR 0069:
+    // the state does not know that no node stands behind the key), in
+    // force from the block after two epochs.
+    let release = get(port, "/staking/unbonding")["entries"][0]["release_height"]
+        .as_u64()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let b = total_of(&run(&["wallet", "--wallet", "payee", "balance"]));
-        if b == "2" {
-            break;
-        }
+    while get(port, "/staking")["height"].as_u64().unwrap() <= release {
         assert!(
             Instant::now() < deadline,
-            "the unbonded coins did not arrive: balance {b}"
+            "the chain did not pass height {release}"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    assert_eq!(
-        get(port, "/staking/unbonding")["entries"],
-        Value::Array(vec![])
-    );
+    let u = get(port, "/staking/unbonding");
+    assert_eq!(u["entries"][0]["held"], true, "{u}");
+    assert_eq!(u["entries"][0]["expected_release_height"], 2_000_001, "{u}");
+    assert_eq!(u["entries"][0]["amount"], 200_000_000, "{u}");
+    let b = total_of(&run(&["wallet", "--wallet", "payee", "balance"]));
+    assert_eq!(b, "0", "held coins are not the payee's yet");
     node.stop();
 }
 

@@ -778,7 +778,10 @@ async fn the_dashboard_supply_counts_genesis_stakes() {
 }
 
 /// An unstake's page shows the stake it releases — unbonding until its
-/// height, then paid at that block — under "Paid by the ledger".
+/// height, then paid at that block — under "Paid by the ledger". With
+/// 3-block epochs and 3 blocks of unbonding, the unstake of block 2 is due
+/// at 5 but backs the set in force through 6, so it is held and paid at 7
+/// (ADR 0069): the page says 7 from the start.
 #[tokio::test]
 async fn an_unstakes_page_shows_the_stake_it_releases() {
     use luminex_crypto::SigningKey;
@@ -787,7 +790,10 @@ async fn an_unstakes_page_shows_the_stake_it_releases() {
     use luminex_primitives::{SchemeId, Stake, TxKind, Unbond};
     let mut spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
     let min = Amount::from_base(1_000_000).unwrap();
-    spec.staking = Some(StakingParams::new(min, 3));
+    spec.staking = Some(StakingParams {
+        epoch_blocks: 3,
+        ..StakingParams::new(min, 3)
+    });
     let node = memory_node_for(spec);
     let v = SigningKey::from_seed(SchemeId::MlDsa65, &[1; 32]);
     let mine = |payer: u32, kind: TxKind| {
@@ -815,16 +821,23 @@ async fn an_unstakes_page_shows_the_stake_it_releases() {
             payout: lock_of(&v),
         }),
     );
-    let release = node.chain.tip().height + 3;
+    assert_eq!(node.chain.tip().height, 2);
+    let release = 7;
     let body = page(&node, &format!("/tx/{unstake}")).await;
     assert!(body.contains("Paid by the ledger"), "{body}");
     assert!(
         body.contains(&format!("unbonding until block {release}")),
         "{body}"
     );
-    while node.chain.tip().height < release {
+    while node.chain.tip().height < release - 1 {
         node.produce_block().unwrap();
     }
+    let body = page(&node, &format!("/tx/{unstake}")).await;
+    assert!(
+        body.contains(&format!("unbonding until block {release}")),
+        "held past its release height: {body}"
+    );
+    node.produce_block().unwrap();
     let body = page(&node, &format!("/tx/{unstake}")).await;
     assert!(body.contains(&format!("paid at block {release}")), "{body}");
     assert!(body.contains(&min.to_string()), "{body}");

@@ -23,6 +23,9 @@ use luminex_primitives::{
 
 pub const MIN: u64 = 1_000_000;
 pub const UNBONDING: u64 = 3;
+/// The unbonding period of [`Staked::unheld`]: more than two of its
+/// 3-block epochs, so that no entry outlasts it (ADR 0069).
+pub const UNHELD: u64 = 7;
 
 mod encoding;
 mod paths;
@@ -68,6 +71,16 @@ impl Staked {
     /// The chain's staking parameters, to change.
     pub(super) fn params(&mut self) -> &mut StakingParams {
         self.chain.spec.staking.as_mut().unwrap()
+    }
+
+    /// Epochs of 3 blocks and an unbonding period of [`UNHELD`] blocks:
+    /// every entry is released at its release height, since its stake has
+    /// left every set by then (with the fixture's 100-block epochs an entry
+    /// is held until the set its stake backed leaves, ADR 0069).
+    pub(super) fn unheld(&mut self) {
+        let p = self.params();
+        p.epoch_blocks = 3;
+        p.unbonding_blocks = UNHELD;
     }
 
     pub(super) fn spec(&self) -> &ChainSpec {

@@ -94,6 +94,7 @@ fn delegation_adds_power_and_needs_a_validator() {
 #[test]
 fn undelegate_unbonds_and_the_coins_come_back_after_the_period() {
     let mut s = Staked::new(false);
+    s.unheld();
     let v = validator_key(1);
     let d = s.key(1);
     let payout = lock_of(&validator_key(9));
@@ -145,10 +146,10 @@ fn undelegate_unbonds_and_the_coins_come_back_after_the_period() {
         txid: tx.txid(),
         vout: tx.outputs.len() as u32,
     };
-    s.empty_blocks(UNBONDING - 1);
+    s.empty_blocks(UNHELD - 1);
     assert!(!s.chain.utxos.contains_key(&released));
     s.mine(vec![]).unwrap();
-    assert_eq!(s.chain.height(), unbonded_at + UNBONDING);
+    assert_eq!(s.chain.height(), unbonded_at + UNHELD);
     let coin = s.chain.utxos[&released];
     assert_eq!(
         coin.output,
@@ -183,6 +184,7 @@ fn undelegate_unbonds_and_the_coins_come_back_after_the_period() {
 #[test]
 fn unstake_paths() {
     let mut s = Staked::new(false);
+    s.unheld();
     let v = validator_key(1);
     let w = validator_key(2);
     let payout = lock_of(&v);
@@ -268,7 +270,7 @@ fn unstake_paths() {
         other => panic!("expected the second unstake refused, got {other:?}"),
     }
     // Delegations outlive their validator's own stake until undelegated.
-    s.empty_blocks(UNBONDING);
+    s.empty_blocks(UNHELD);
     assert_eq!(s.state.total_unbonding(), 0);
     assert!(s.chain.coins_of(&payout).len() >= 2);
 }

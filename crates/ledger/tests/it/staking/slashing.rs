@@ -111,6 +111,7 @@ fn slashing_remainders_go_to_the_largest_fractions() {
 #[test]
 fn a_block_with_a_bad_staking_tx_changes_nothing_and_blocks_disconnect() {
     let mut s = Staked::new(false);
+    s.unheld();
     let genesis_state = s.state.clone();
     let genesis_utxos = s.chain.utxos.clone();
     let v = validator_key(1);
@@ -137,7 +138,7 @@ fn a_block_with_a_bad_staking_tx_changes_nothing_and_blocks_disconnect() {
     assert!(s.mine(vec![good, bad]).is_err());
     assert_eq!(s.state.hash(), mid);
     // Through the releases and back.
-    s.empty_blocks(UNBONDING + 1);
+    s.empty_blocks(UNHELD + 1);
     assert_eq!(s.state.total_unbonding(), 0);
     while !s.undos.is_empty() {
         s.unmine();

@@ -10,7 +10,7 @@
 //! hashes (64 hex characters); a delegator is named by its address, whose
 //! key hash is its id (a multisig address cannot act, so it has none).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -18,7 +18,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use luminex_ledger::staking::{StakingParams, StakingState, ValidatorStake};
-use luminex_primitives::{Amount, Hash, Lock};
+use luminex_ledger::validators::{ConsensusRecord, ValidatorSet};
+use luminex_ledger::ChainSpec;
+use luminex_primitives::{Amount, Hash, Lock, PublicKey};
 use luminex_service::Node;
 use serde::{Deserialize, Serialize};
 
@@ -62,15 +64,18 @@ pub struct StakingInfoJson {
     pub accounts: usize,
 }
 
-/// A validator's stake and jail state.
+/// A validator's stake, jail state, unbonding stake and seats in the
+/// validator sets after the tip.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ValidatorJson {
     /// Its id: the key hash of its consensus key.
     pub id: String,
-    /// The address of its consensus key.
-    pub address: String,
-    /// The key's signature scheme.
-    pub scheme: String,
+    /// The address of its consensus key; null when the node knows no key
+    /// for the id (no stake bonded to it and in no set: it is known by
+    /// its jail or its unbonding stake only).
+    pub address: Option<String>,
+    /// The key's signature scheme; null likewise.
+    pub scheme: Option<String>,
     /// Own stake, base units.
     pub self_bond: u64,
     /// The same in coins.
@@ -95,6 +100,19 @@ pub struct ValidatorJson {
     pub jailed_until: u64,
     /// Whether the jail is a slashing's (an `unjail` is refused while set).
     pub slashed: bool,
+    /// Stake bonded to it that is unbonding (its own and its delegators'),
+    /// still slashable, base units.
+    pub unbonding: u64,
+    /// The same in coins.
+    pub unbonding_coins: String,
+    /// Whether it sits in the set that finalizes the next block (false
+    /// where the node keeps no consensus state).
+    pub in_current_set: bool,
+    /// Whether it sits in the set that finalizes the block after it.
+    pub in_next_set: bool,
+    /// Whether it sits in the set the last boundary elected, until that set
+    /// takes over.
+    pub in_scheduled_set: bool,
 }
 
 /// `GET /staking/validators`.
@@ -231,29 +249,118 @@ fn validator_id(p: Result<Path<String>, PathRejection>) -> Result<Hash, ApiError
     parse_hash(&path_param(p)?, "validator")
 }
 
+/// Who sits in the validator sets after the tip (BFT chains): the set
+/// in force for the next block, the one for the block after it and the
+/// one the last boundary elected, with their members' keys. Empty where
+/// the node keeps no consensus state.
+#[derive(Default)]
+struct Seats {
+    current: HashSet<Hash>,
+    next: HashSet<Hash>,
+    scheduled: HashSet<Hash>,
+    keys: HashMap<Hash, PublicKey>,
+}
+
+impl Seats {
+    /// The seats of the sets in `record`.
+    fn of(record: &ConsensusRecord) -> Seats {
+        let mut keys = HashMap::new();
+        let mut ids = |set: &ValidatorSet| -> HashSet<Hash> {
+            set.validators()
+                .iter()
+                .map(|v| {
+                    let id = v.id();
+                    keys.entry(id).or_insert_with(|| v.public_key.clone());
+                    id
+                })
+                .collect()
+        };
+        let current = ids(&record.validators);
+        let next = ids(&record.next_validators);
+        let scheduled = record
+            .scheduled
+            .as_ref()
+            .map_or_else(HashSet::new, |s| ids(&s.set));
+        Seats {
+            current,
+            next,
+            scheduled,
+            keys,
+        }
+    }
+
+    /// The seats after the tip at `height`, if the node keeps its
+    /// consensus state.
+    fn after(node: &Node, height: u64) -> Seats {
+        node.chain
+            .consensus_record(height)
+            .ok()
+            .flatten()
+            .map_or_else(Seats::default, |r| Seats::of(&r))
+    }
+
+    /// Whether `id` sits in any of the sets.
+    fn seated(&self, id: &Hash) -> bool {
+        self.keys.contains_key(id)
+    }
+}
+
+/// What the API shows of validator `id`: its stake record `v` (none once
+/// it holds no stake), `unbonding` the stake bonded to it still unbonding
+/// (base units), its jail and its seats.
 fn validator_json(
-    node: &Node,
+    spec: &ChainSpec,
     state: &StakingState,
     id: &Hash,
-    v: &ValidatorStake,
+    v: Option<&ValidatorStake>,
+    unbonding: u64,
+    seats: &Seats,
 ) -> ValidatorJson {
     let jail = state.jail(id);
+    let key = v.map(|v| &v.public_key).or_else(|| seats.keys.get(id));
+    let (self_bond, delegated) =
+        v.map_or((Amount::ZERO, Amount::ZERO), |v| (v.self_bond, v.delegated));
+    let power = v.map_or(0, ValidatorStake::power);
     ValidatorJson {
         id: id.to_string(),
-        address: node.spec.address(v.public_key.lock()).to_string(),
-        scheme: v.public_key.scheme.name().to_string(),
-        self_bond: v.self_bond.base(),
-        self_bond_coins: v.self_bond.to_string(),
-        delegated: v.delegated.base(),
-        delegated_coins: v.delegated.to_string(),
-        power: v.power(),
-        power_coins: coins(v.power()),
+        address: key.map(|k| spec.address(k.lock()).to_string()),
+        scheme: key.map(|k| k.scheme.name().to_string()),
+        self_bond: self_bond.base(),
+        self_bond_coins: self_bond.to_string(),
+        delegated: delegated.base(),
+        delegated_coins: delegated.to_string(),
+        power,
+        power_coins: coins(power),
         earning_power: state.seasoned_power(id),
         delegators: state.delegations_of(id).count(),
         jailed: jail.is_some(),
         jailed_until: jail.map_or(0, |j| j.until),
         slashed: jail.is_some_and(|j| j.slashed),
+        unbonding,
+        unbonding_coins: coins(unbonding),
+        in_current_set: seats.current.contains(id),
+        in_next_set: seats.next.contains(id),
+        in_scheduled_set: seats.scheduled.contains(id),
     }
+}
+
+/// Validator `id` as `GET /staking/validators/{id}` shows it, or `None`
+/// when the node knows nothing of the id: no stake record (dropped once
+/// it holds no stake), no seat in a set after the tip, no jail and no
+/// unbonding stake. A validator that unstaked everything is still shown
+/// while it sits in a set, or its stake is unbonding.
+fn validator_view(
+    spec: &ChainSpec,
+    state: &StakingState,
+    seats: &Seats,
+    id: &Hash,
+) -> Option<ValidatorJson> {
+    let v = state.validator(id);
+    let mut entries = state.unbonding_of(id).peekable();
+    let unbonding_known = entries.peek().is_some();
+    let unbonding = saturating(entries.map(|(_, e)| u128::from(e.amount.base())).sum());
+    let known = v.is_some() || seats.seated(id) || state.jail(id).is_some() || unbonding_known;
+    known.then(|| validator_json(spec, state, id, v, unbonding, seats))
 }
 
 fn delegation_json(
@@ -315,36 +422,47 @@ pub(crate) async fn info(State(node): State<Arc<Node>>) -> ApiResult<StakingInfo
 pub(crate) async fn validators(State(node): State<Arc<Node>>) -> ApiResult<ValidatorsJson> {
     params(&node)?;
     let height = node.chain.tip().height;
+    let seats = Seats::after(&node, height);
     let mut validators = node.chain.with_staking(|s| {
+        let mut unbonding: HashMap<Hash, u128> = HashMap::new();
+        for (_, e) in s.unbonding() {
+            *unbonding.entry(e.validator).or_default() += u128::from(e.amount.base());
+        }
         s.validators()
-            .map(|(id, v)| validator_json(&node, s, id, v))
+            .map(|(id, v)| {
+                let u = saturating(unbonding.get(id).copied().unwrap_or(0));
+                validator_json(&node.spec, s, id, Some(v), u, &seats)
+            })
             .collect::<Vec<_>>()
     });
     validators.sort_by(|a, b| b.power.cmp(&a.power).then_with(|| a.id.cmp(&b.id)));
     Ok(Json(ValidatorsJson { height, validators }))
 }
 
-/// `GET /staking/validators/{id}`: one validator.
+/// `GET /staking/validators/{id}`: one validator — also one that holds no
+/// stake any more while it sits in a validator set after the tip, is
+/// jailed or has stake unbonding; 404 when the node knows nothing of it.
 #[utoipa::path(get, path = "/staking/validators/{id}", tag = "staking",
     params(("id" = String, Path, description = "validator id: the key hash of its consensus key (64 hex characters)", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = ValidatorJson),
         (status = 400, description = "Not 64 hex characters (bad-validator)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such validator (not-found), or no staking on this chain (no-staking)", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No validator the node knows of: no stake, no seat in a set, no jail, nothing unbonding (not-found); or no staking on this chain (no-staking)", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn validator(
     State(node): State<Arc<Node>>,
     p: Result<Path<String>, PathRejection>,
 ) -> ApiResult<ValidatorJson> {
     params(&node)?;
     let id = validator_id(p)?;
+    let seats = Seats::after(&node, node.chain.tip().height);
     node.chain
-        .with_staking(|s| s.validator(&id).map(|v| validator_json(&node, s, &id, v)))
+        .with_staking(|s| validator_view(&node.spec, s, &seats, &id))
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no validator {id}")))
 }
 
 /// `GET /staking/validators/{id}/delegations`: the delegations to a
-/// validator; 404 `not-found` for an id with neither a stake record nor
-/// delegations (as `GET /staking/validators/{id}`).
+/// validator (none for one without stake); 404 `not-found` for an id the
+/// node knows nothing of, as `GET /staking/validators/{id}`.
 #[utoipa::path(get, path = "/staking/validators/{id}/delegations", tag = "staking",
     params(("id" = String, Path, description = "validator id: the key hash of its consensus key (64 hex characters)", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = DelegationsJson),
@@ -357,13 +475,15 @@ pub(crate) async fn validator_delegations(
     params(&node)?;
     let id = validator_id(p)?;
     let height = node.chain.tip().height;
+    let seats = Seats::after(&node, height);
     let (known, delegations) = node.chain.with_staking(|s| {
         let delegations: Vec<DelegationJson> = s
             .delegations_of(&id)
             .map(|(d, a)| delegation_json(s, &id, d, *a))
             .collect();
+        // Delegations keep a stake record: known whenever there are any.
         (
-            s.validator(&id).is_some() || !delegations.is_empty(),
+            validator_view(&node.spec, s, &seats, &id).is_some(),
             delegations,
         )
     });
@@ -549,4 +669,59 @@ pub(crate) async fn epoch(State(node): State<Arc<Node>>) -> ApiResult<EpochJson>
             validators: members(&node, &s.set),
         }),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use luminex_ledger::staking::StakingUndo;
+
+    use super::*;
+
+    /// A validator of the set whose stake is all gone (its record dropped)
+    /// is still shown while it sits in a set, with zero stake and its
+    /// seats; out of every set, it is shown while jailed (without a key);
+    /// an id the node knows nothing of is not.
+    #[test]
+    fn a_validator_without_stake_is_shown_while_it_sits_in_a_set() {
+        let spec = ChainSpec::preset("nextgen").unwrap();
+        let record = spec.bft_genesis().unwrap();
+        let seats = Seats::of(&record);
+        let member = record.validators.validators()[0].clone();
+        let id = member.id();
+        let mut state = StakingState::genesis(&spec);
+        let shown = validator_view(&spec, &state, &seats, &id).unwrap();
+        assert_eq!(
+            shown.self_bond,
+            spec.staking.as_ref().unwrap().min_stake.base()
+        );
+        // All its stake gone (a whole slash drops the record, as a full
+        // unstake does).
+        let mut undo = StakingUndo::default();
+        state.slash(&id, 1, 1, &mut undo).unwrap();
+        assert!(state.validator(&id).is_none());
+        let v = validator_view(&spec, &state, &seats, &id).expect("still in the set");
+        assert_eq!(
+            (v.self_bond, v.delegated, v.power, v.unbonding),
+            (0, 0, 0, 0)
+        );
+        assert_eq!(
+            (v.in_current_set, v.in_next_set, v.in_scheduled_set),
+            (true, true, false)
+        );
+        assert_eq!(
+            v.address,
+            Some(spec.address(member.public_key.lock()).to_string())
+        );
+        assert_eq!(v.scheme.as_deref(), Some(member.public_key.scheme.name()));
+        assert!(!v.jailed);
+        // Out of every set and holding nothing: unknown; jailed: shown.
+        let empty = Seats::default();
+        assert!(validator_view(&spec, &state, &empty, &id).is_none());
+        state.jail_validator(id, 50, true, &mut undo);
+        let v = validator_view(&spec, &state, &empty, &id).expect("jailed");
+        assert!(v.jailed && v.slashed && !v.in_current_set);
+        assert_eq!((v.address, v.scheme), (None, None));
+        // An id nobody ever used.
+        assert!(validator_view(&spec, &state, &seats, &Hash([7; 32])).is_none());
+    }
 }

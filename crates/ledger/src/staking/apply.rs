@@ -821,10 +821,6 @@ impl StakingState {
     /// whose unbonding began at `release_height − unbonding_blocks`, was
     /// still bonded in it when it began at `B` or later. An entry is not
     /// released while this holds ([`StakingState::release`]).
-    ///
-    /// Meant for heights the chain can still ask about: the offences
-    /// evidence can still name (no older than the unbonding period before
-    /// the tip) and later.
     pub fn unbonding_backed_at(
         &self,
         key: &UnbondingKey,

@@ -136,8 +136,20 @@ pub struct StakingState {
     /// What each validator signed in the current epoch (ADR 0068).
     pub(super) work: BTreeMap<Hash, EpochWork>,
     /// Epoch boundaries whose election seated nobody, so that the chain
-    /// kept the set it had (BFT chains; ADR 0069): the slashing rules
-    /// need to know which election seated the set in force at a height.
+    /// kept the set it had (BFT chains; ADR 0069): the slashing and
+    /// release rules need to know which election seated the set in force
+    /// at a height.
+    ///
+    /// Kept whole, one entry per failed election. The rules alone could
+    /// forget every boundary below `seated_at(h − unbonding_blocks)` at
+    /// block `h`: they ask only about heights from `h − unbonding_blocks`
+    /// on (older evidence is refused), `seated_at` does not decrease with
+    /// the height, and its walk down through unseated boundaries stops at
+    /// the seated one it returns. But the node's payout lookup
+    /// (`StakingState::expected_release` from an old entry's release
+    /// height) finds the block that paid a held entry from these
+    /// boundaries, however old; pruning would need a recorded floor and a
+    /// search past it there, for a few bytes per failed election.
     pub(super) unseated: BTreeSet<u64>,
     /// Stake bonded in the current epoch, by (validator, owner) — the owner
     /// is the validator itself for its own bond, else the delegator (ADR

@@ -63,6 +63,11 @@ pub enum AuthorityCommand {
         /// File to write (must not exist).
         #[arg(long)]
         out: PathBuf,
+        /// Do not ask the node whether it would take the change (by
+        /// default a change it would refuse whatever its signatures, such
+        /// as one whose `--at` has passed, is not written).
+        #[arg(long)]
+        offline: bool,
     },
     /// Add this authority's signature to a change file. When the node can
     /// be reached, a key that is not an authority of its chain is refused
@@ -153,7 +158,8 @@ fn write_change(path: &Path, tx: &Transaction, create: bool) -> anyhow::Result<(
 }
 
 /// Runs an authority subcommand on the chain of `spec`; `client` reaches
-/// the node (only `submit` uses it).
+/// the node (`propose` and `sign` ask it whether it would take the change
+/// when it can be reached; `list` and `submit` need it).
 pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> anyhow::Result<()> {
     // Keys and the set can be read on any chain; changes need a chain that
     // takes them.
@@ -189,8 +195,20 @@ pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> an
             at,
             expiry,
             out,
+            offline,
         } => {
             let tx = propose(spec, add.as_deref(), remove.as_deref(), power, at, expiry)?;
+            if !offline {
+                if let Some(sets) =
+                    node_sets(client, spec, "the node would take this change").await?
+                {
+                    if let Some(why) = submit_refusal(&sets, &tx) {
+                        bail!(
+                            "{why}: the node would refuse this change at submit, so it is not written (--offline writes it without asking the node)"
+                        );
+                    }
+                }
+            }
             write_change(&out, &tx, true)?;
             println!("{}", tx.txid());
         }
@@ -263,20 +281,8 @@ async fn check_signer(
     spec: &ChainSpec,
     key: &PublicKey,
 ) -> anyhow::Result<Option<ValidatorSetsJson>> {
-    if let Err(e) = check_node_chain(client, spec).await {
-        if let Some(ClientError::Unreachable { .. }) = e.downcast_ref::<ClientError>() {
-            eprintln!("note: not checked that this key is an authority: {e}");
-            return Ok(None);
-        }
-        return Err(e);
-    }
-    let sets: ValidatorSetsJson = match client.get("/consensus/validators").await {
-        Ok(sets) => sets,
-        Err(e @ ClientError::Unreachable { .. }) => {
-            eprintln!("note: not checked that this key is an authority: {e}");
-            return Ok(None);
-        }
-        Err(e) => bail!("cannot check that this key is an authority: {e} (--offline signs without asking the node)"),
+    let Some(sets) = node_sets(client, spec, "this key is an authority").await? else {
+        return Ok(None);
     };
     match signer_standing(&sets, &key.key_hash().to_string()) {
         Standing::Authority => Ok(Some(sets)),
@@ -292,6 +298,34 @@ async fn check_signer(
             sets.height,
             sets.current.len()
         ),
+    }
+}
+
+/// The node's validator sets, for checking `what` against them: `None`,
+/// with a note, when the node cannot be reached (a change proposed or
+/// signed on an offline machine); an error when it runs another chain or
+/// cannot answer.
+async fn node_sets(
+    client: &Client,
+    spec: &ChainSpec,
+    what: &str,
+) -> anyhow::Result<Option<ValidatorSetsJson>> {
+    if let Err(e) = check_node_chain(client, spec).await {
+        if let Some(ClientError::Unreachable { .. }) = e.downcast_ref::<ClientError>() {
+            eprintln!("note: not checked that {what}: {e}");
+            return Ok(None);
+        }
+        return Err(e);
+    }
+    match client.get("/consensus/validators").await {
+        Ok(sets) => Ok(Some(sets)),
+        Err(e @ ClientError::Unreachable { .. }) => {
+            eprintln!("note: not checked that {what}: {e}");
+            Ok(None)
+        }
+        Err(e) => {
+            bail!("cannot check that {what}: {e} (--offline goes on without asking the node)")
+        }
     }
 }
 

@@ -357,6 +357,21 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
     let at = v0.tip().await.0 + 30;
     let change = w.join("change.tx");
     let change = change.to_str().unwrap();
+    // A change the node would refuse whatever its signatures (here one no
+    // block from the next on may carry: the tip is past height 1, its
+    // last) is not written while the node can be asked; --offline writes
+    // it.
+    let stale = w.join("stale.tx");
+    let stale = stale.to_str().unwrap();
+    let propose_stale = ["authority", "propose", "--add", pubkey.trim(), "--at", "4"];
+    let err = refused(&[&propose_stale[..], &["--out", stale]].concat());
+    assert!(
+        err.contains("expired") && err.contains("not written"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(stale).exists());
+    cli(&[&propose_stale[..], &["--out", stale, "--offline"]].concat());
+    assert!(std::path::Path::new(stale).exists());
     cli(&[
         "authority",
         "propose",
@@ -397,7 +412,7 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
         all.extend_from_slice(args);
         crate::support::luminex(w, v0.port, &all)
     };
-    let proposed = on_other(&[
+    let propose_elsewhere = [
         "authority",
         "propose",
         "--add",
@@ -406,7 +421,16 @@ async fn an_authority_change_adds_a_fifth_validator_that_then_signs() {
         "100",
         "--out",
         elsewhere,
-    ]);
+    ];
+    // Proposing asks the node too: refused with the node's chain named,
+    // written with --offline.
+    let out = on_other(&propose_elsewhere);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("the node runs chain poa"),
+        "{err}"
+    );
+    let proposed = on_other(&[&propose_elsewhere[..], &["--offline"]].concat());
     assert!(
         proposed.status.success(),
         "{}",

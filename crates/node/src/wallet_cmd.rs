@@ -428,7 +428,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             )
             .await?;
             println!(
-                "found {} used receive and {} used change addresses",
+                "kept {} receive and {} change addresses (through the last one used on each chain)",
                 found.receive, found.change
             );
             created(&w, &ctx)?;
@@ -862,7 +862,9 @@ async fn shown_addresses(ctx: &Ctx, no_look_ahead: bool) -> anyhow::Result<Vec<S
         let pass = passphrase(false).context(
             "looking past the addresses the wallet file keeps takes its keys (--no-look-ahead shows those addresses alone)",
         )?;
-        let mut w = Wallet::load(&ctx.path, spec, &pass)?;
+        let mut w = Wallet::load(&ctx.path, spec, &pass).context(
+            "opening the wallet's keys to look past the addresses its file keeps (--no-look-ahead shows those addresses alone)",
+        )?;
         if look_past_kept(&ctx.client, spec, &mut w).await? > 0 {
             w.save(&ctx.path, false)?;
         }

@@ -86,7 +86,7 @@ async fn bench_restore_a_wallet_with_1000_used_addresses() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("found 1000 used receive and 0 used change addresses"),
+        stdout.contains("kept 1000 receive and 0 change addresses"),
         "{stdout}"
     );
     let file = WalletFile::read(&d.join("dev/wallets/restored.json"), &spec).unwrap();

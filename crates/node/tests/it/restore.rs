@@ -158,7 +158,7 @@ async fn restore_finds_coins_by_gap_limit_and_change_is_never_reused() {
     // From the phrase alone, with the default gaps (20 receive, 10 change).
     let out = restore(d, port, "r", &phrase, &[]);
     assert!(
-        out.contains("found 44 used receive and 13 used change addresses"),
+        out.contains("kept 44 receive and 13 change addresses"),
         "{out}"
     );
     assert_eq!(
@@ -167,7 +167,7 @@ async fn restore_finds_coins_by_gap_limit_and_change_is_never_reused() {
     );
     // The coin past the gap is found with a wider gap; nothing else changes.
     let out = restore(d, port, "wide", &phrase, &["--gap-receive", "30"]);
-    assert!(out.contains("found 71 used receive"), "{out}");
+    assert!(out.contains("kept 71 receive"), "{out}");
     assert_eq!(
         total_of(&ok(d, port, &["wallet", "--wallet", "wide", "balance"])),
         "19.12"
@@ -312,7 +312,7 @@ async fn a_restore_counts_addresses_of_pending_payments() {
     broadcast(port, &from_dev(&chain, 1, fund)).await;
     let out = restore(d, port, "a", &phrase, &[]);
     assert!(
-        out.contains("found 1 used receive and 0 used change addresses"),
+        out.contains("kept 1 receive and 0 change addresses"),
         "{out}"
     );
     let receiver = spec.address(lock_of(&chain.keys[2])).to_string();
@@ -376,7 +376,7 @@ async fn a_restore_counts_addresses_of_pending_payments() {
     // Restored while that payment is pending: its change address is found.
     let out = restore(d, port, "b", &phrase, &[]);
     assert!(
-        out.contains("found 1 used receive and 1 used change addresses"),
+        out.contains("kept 1 receive and 1 change addresses"),
         "{out}"
     );
     let balance = |w: &str| ok(d, port, &["wallet", "--wallet", w, "balance"]);
@@ -573,10 +573,7 @@ async fn balance_and_history_find_what_another_file_of_the_phrase_used() {
     let t = OnePhrase::start(5).await;
     for w in ["b", "c"] {
         let out = restore(t.d(), t.port, w, &t.phrase, &[]);
-        assert!(
-            out.contains("found 1 used receive and 0 used change"),
-            "{out}"
-        );
+        assert!(out.contains("kept 1 receive and 0 change"), "{out}");
     }
     // `a` is paid on receive address 4, then pays from receive address 0
     // (its change to change address 0).
@@ -595,6 +592,20 @@ async fn balance_and_history_find_what_another_file_of_the_phrase_used() {
     let listed = crate::support::luminex_with_passphrase(t.d(), t.port, "wrong", &args);
     assert!(listed.status.success(), "{listed:?}");
     assert_eq!(total_of(&String::from_utf8_lossy(&listed.stdout)), "0");
+    // Without it, a wrong passphrase is refused with the way round it.
+    let looked = crate::support::luminex_with_passphrase(
+        t.d(),
+        t.port,
+        "wrong",
+        &["wallet", "--wallet", "c", "balance"],
+    );
+    let err = String::from_utf8_lossy(&looked.stderr);
+    assert!(
+        !looked.status.success()
+            && err.contains("--no-look-ahead")
+            && err.contains("wrong passphrase"),
+        "{err}"
+    );
     let listed = t.wallet("b", &["history", "--no-look-ahead"]);
     assert_eq!(listed.lines().count(), 2, "{listed}");
     assert_eq!(shape("b"), (2, 0));

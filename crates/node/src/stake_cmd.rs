@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use luminex_api::rewards::RewardsJson;
-use luminex_api::staking::{NodesJson, StakingInfoJson, ValidatorJson};
+use luminex_api::staking::{DelegationsJson, NodesJson, StakingInfoJson, ValidatorJson};
 
 use luminex_crypto::SigningKey;
 use luminex_ledger::ChainSpec;
@@ -184,6 +184,16 @@ pub enum StakingArgError {
         requested: Amount,
         /// Bonded.
         bonded: Amount,
+    },
+    /// Undelegating more than the wallet's first key delegated.
+    #[error("unbonding {requested}, only {delegated} delegated to {validator} by this wallet's first address (the delegator of `delegate`)")]
+    ExceedsDelegation {
+        /// Asked for.
+        requested: Amount,
+        /// Delegated.
+        delegated: Amount,
+        /// The validator.
+        validator: Hash,
     },
     /// Registering a node key without the chain's minimum stake of its own
     /// (ADR 0063).
@@ -482,6 +492,25 @@ pub async fn run(
             send,
         } => {
             let id = parse_validator_id(&v)?;
+            // The delegator is the wallet's first key: what it delegated to
+            // `id`, so that more is refused before anything is signed.
+            let address = spec.address(first.public_key().lock());
+            let mine: DelegationsJson = client
+                .get(&format!("/staking/delegations/{address}"))
+                .await?;
+            let delegated = mine
+                .delegations
+                .iter()
+                .find(|d| d.validator == id.to_string())
+                .map_or(Amount::ZERO, |d| amount(d.amount));
+            if a > delegated {
+                return Err(StakingArgError::ExceedsDelegation {
+                    requested: a,
+                    delegated,
+                    validator: id,
+                }
+                .into());
+            }
             let kind = TxKind::Undelegate(Unbond {
                 validator: id,
                 amount: a,

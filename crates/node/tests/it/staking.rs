@@ -175,6 +175,22 @@ fn stake_delegate_and_unstake_from_the_cli() {
     let v = get(port, &format!("/staking/validators/{id}"));
     assert_eq!(v["delegated"], 100_000_000, "{v}");
     assert_eq!(v["power"], 300_000_000, "{v}");
+    // Undelegating more than the wallet delegated is refused before
+    // anything is signed, as unstaking more than is bonded.
+    let e = fails(&[
+        "wallet",
+        "--wallet",
+        "del",
+        "undelegate",
+        "--validator",
+        &id,
+        "--amount",
+        "1000",
+    ]);
+    assert!(
+        e.contains("unbonding 1000") && e.contains("only 1 delegated"),
+        "{e}"
+    );
     let info = rpc(d, &spec.name, port, "getstakinginfo");
     assert_eq!(info["enabled"], true, "{info}");
     assert_eq!(info["rewards"], "proposer", "{info}");

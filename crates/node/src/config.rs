@@ -71,7 +71,10 @@ pub struct NodeArgs {
     /// block as soon as transactions wait, none while the mempool is
     /// empty), and on BFT chains the pause after a finalized block
     /// (default: the spec's; shortens `nextgen`'s 5 minutes for tests and
-    /// local networks).
+    /// local networks). On BFT chains it also caps the wait for late
+    /// precommits (the spec's `timeout_commit_ms`, ADR 0042): below that,
+    /// a validator whose votes arrive late misses certificates and, on
+    /// staking chains, earns less and can be jailed for downtime.
     #[arg(long, env = "LUMINEX_BLOCK_TIME_MS")]
     pub block_time_ms: Option<u64>,
     /// Address that receives what this node earns as producer: a block's

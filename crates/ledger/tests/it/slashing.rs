@@ -124,7 +124,6 @@ impl Staked {
     /// key 1 and an unstake of MIN (unbonding): 6 × MIN bonded, MIN
     /// unbonding.
     pub(super) fn backed(&mut self, v: &SigningKey) {
-        let payout = lock_of(&self.chain.keys[0]);
         self.mine(vec![self.tx(
             0,
             TxKind::Stake(Stake {
@@ -144,17 +143,23 @@ impl Staked {
                 }),
                 Some(&delegator),
             ),
-            self.tx(
-                0,
-                TxKind::Unstake(Unbond {
-                    validator: id(v),
-                    amount: amount(MIN),
-                    payout,
-                }),
-                Some(v),
-            ),
+            self.unstake_min(v),
         ])
         .unwrap();
+    }
+
+    /// An unstake of MIN of `v`'s own stake, paid to dev key 0 (which
+    /// pays its fee).
+    pub(super) fn unstake_min(&self, v: &SigningKey) -> Transaction {
+        self.tx(
+            0,
+            TxKind::Unstake(Unbond {
+                validator: id(v),
+                amount: amount(MIN),
+                payout: lock_of(&self.chain.keys[0]),
+            }),
+            Some(v),
+        )
     }
 
     pub(super) fn reporter(&self) -> Lock {
@@ -474,17 +479,7 @@ fn unbonding_that_no_longer_backed_the_offender_is_not_cut() {
     while s.chain.height() < 11 {
         s.mine(vec![]).unwrap();
     }
-    let payout = lock_of(&s.chain.keys[0]);
-    s.mine(vec![s.tx(
-        0,
-        TxKind::Unstake(Unbond {
-            validator: id(&v),
-            amount: amount(MIN),
-            payout,
-        }),
-        Some(&v),
-    )])
-    .unwrap();
+    s.mine(vec![s.unstake_min(&v)]).unwrap();
     assert_eq!(s.chain.height(), 12);
     let entries: Vec<(UnbondingKey, u64)> = s
         .state
@@ -627,17 +622,7 @@ fn unbonding_is_held_while_it_backs_a_set() {
     assert_eq!(s.state, after);
     assert_eq!(s.state.hash(), after.hash());
 
-    let payout = lock_of(&s.chain.keys[0]);
-    s.mine(vec![s.tx(
-        0,
-        TxKind::Unstake(Unbond {
-            validator: id(&v),
-            amount: amount(MIN),
-            payout,
-        }),
-        Some(&v),
-    )])
-    .unwrap();
+    s.mine(vec![s.unstake_min(&v)]).unwrap();
     assert_eq!(s.chain.height(), 12);
     let second = *s.state.unbonding_of(&id(&v)).next().unwrap().0;
     assert_eq!(second.release_height, 15);

@@ -11,7 +11,7 @@
 //! connection that falls behind is closed with the reason "slow consumer".
 //! An open WebSocket keeps its connection's place in the listener's table
 //! ([`crate::serve::HeldConnection`]), so the connection limits count it;
-//! client messages are bounded ([`MAX_CLIENT_MESSAGE`]).
+//! client messages are bounded (`MAX_CLIENT_MESSAGE`, 16 KiB).
 
 #[allow(unused_imports)] // used inside #[utoipa::path] attributes
 use crate::types::Problem;

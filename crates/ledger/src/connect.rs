@@ -84,7 +84,7 @@ impl CheckedBlock {
 }
 
 /// Where a block is being connected. Header rules (work, difficulty, time)
-/// are checked before, by a [`crate::HeaderRules`].
+/// are checked before, by the chain's [`crate::ConsensusRules`].
 #[derive(Debug, Clone, Copy)]
 pub struct BlockContext {
     /// Height the block will have.

@@ -29,7 +29,7 @@ pub struct CommonArgs {
     /// Default: ~/.luminex.
     #[arg(long, env = "LUMINEX_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Config file. Default: <data-dir>/luminex.toml when it exists.
+    /// Config file. Default: `<data-dir>/luminex.toml` when it exists.
     #[arg(long, env = "LUMINEX_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Accept a chain spec that takes a preset's chain id with another
@@ -136,7 +136,7 @@ pub struct NodeArgs {
     /// Peer-to-peer listen multiaddr; repeatable (default /ip4/0.0.0.0/tcp/8647).
     #[arg(long = "listen", env = "LUMINEX_LISTEN", value_delimiter = ',')]
     pub listen: Vec<String>,
-    /// Peers to bootstrap from (multiaddr with /p2p/<peer id>); none makes
+    /// Peers to bootstrap from (multiaddr with `/p2p/<peer id>`); none makes
     /// this a bootstrap node.
     #[arg(long = "bootnodes", env = "LUMINEX_BOOTNODES", value_delimiter = ',', num_args = 1..)]
     pub bootnodes: Vec<String>,

@@ -24,7 +24,7 @@ impl<T: Encode> Encode for Borrowed<'_, T> {
     }
 }
 
-/// [`write`] for records made one at a time, each of which may fail to be
+/// [`write()`] for records made one at a time, each of which may fail to be
 /// made: only one is held in memory at once (a chain's export is larger
 /// than memory). On the first error nothing is written to `path` and the
 /// temporary file is removed.

@@ -285,8 +285,8 @@ pub const MIN_EPOCH_BLOCKS: u64 = crate::authority::MIN_CHANGE_DELAY;
 
 impl StakingParams {
     /// Parameters with `min_stake` and `unbonding_blocks` and the spec's
-    /// defaults for the rest (no account creation rule, epochs and seats of
-    /// [`default_epoch_blocks`] and [`default_max_validators`], no
+    /// defaults for the rest (no account creation rule, epochs of 100
+    /// blocks and 100 seats — `default_epoch_blocks`, `default_max_validators` —, no
     /// committee, downtime slashing off): what a spec gets from a
     /// `[staking]` table naming only those two.
     pub fn new(min_stake: Amount, unbonding_blocks: u64) -> StakingParams {

@@ -159,8 +159,9 @@ pub struct UnbondingJson {
     /// then (see `held`).
     pub release_height: u64,
     /// Whether the entry is held past `release_height` because its stake
-    /// still backs a validator set in force or elected then (ADR 0069):
-    /// it stays unbonding, and slashable, until it backs none.
+    /// still backs a validator set in force or elected then, of which its
+    /// validator is a member (ADR 0069, ADR 0072): it stays unbonding, and
+    /// slashable, until it backs none.
     pub held: bool,
     /// The height of the block expected to release the coins:
     /// `release_height`, or for a held entry the first height at which
@@ -544,12 +545,15 @@ pub(crate) async fn unbonding(
     let q = query(q)?;
     let n = limit(&q, 1000, 100_000)?;
     let height = node.chain.tip().height;
+    // The sets known after the tip: which entries they hold (ADR 0072).
+    let record = node.chain.consensus_record(height)?;
+    let seats = record.as_ref().map(luminex_ledger::staking::Seats::of);
     let (entries, total) = node.chain.with_staking(|s| {
         let entries: Vec<UnbondingJson> = s
             .unbonding()
             .take(n)
             .map(|(k, e)| {
-                let expected = s.expected_release(k, p, height + 1);
+                let expected = s.expected_release(k, &e.validator, p, height + 1, seats.as_ref());
                 UnbondingJson {
                     release_height: k.release_height,
                     held: expected != k.release_height,

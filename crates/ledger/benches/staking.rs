@@ -193,6 +193,13 @@ fn bench(c: &mut Criterion) {
     for validators in [100u32, 1_000] {
         let mut s = state(&spec, validators);
         let set = s.elect(1_000, Amount::ZERO).expect("validators with power");
+        // The sets a block at `h` knows: this one throughout (ADR 0072).
+        let seats = |h: u64| luminex_ledger::staking::Seats {
+            height: h,
+            in_force: &set,
+            next: &set,
+            scheduled: None,
+        };
         let txid = [Hash([2; 32])];
         let fees = Amount::ZERO;
         // Half an epoch in which every member signed every block, then the
@@ -207,6 +214,7 @@ fn bench(c: &mut Criterion) {
                     fees,
                     &spec,
                     Some(&set),
+                    Some(&seats(h)),
                 )
                 .expect("a valid block");
             }
@@ -222,7 +230,15 @@ fn bench(c: &mut Criterion) {
                     || s.clone(),
                     |mut s| {
                         let undo = s
-                            .apply_block_with(block, &txid, height, fees, &spec, Some(&set))
+                            .apply_block_with(
+                                block,
+                                &txid,
+                                height,
+                                fees,
+                                &spec,
+                                Some(&set),
+                                Some(&seats(height)),
+                            )
                             .expect("a valid block");
                         let w = s.writes(&undo);
                         (s, w)
@@ -241,7 +257,15 @@ fn bench(c: &mut Criterion) {
         let boundary = signed_block(200, set.len());
         let paid = s
             .clone()
-            .apply_block_with(&boundary, &txid, 200, fees, &spec, Some(&set))
+            .apply_block_with(
+                &boundary,
+                &txid,
+                200,
+                fees,
+                &spec,
+                Some(&set),
+                Some(&seats(200)),
+            )
             .expect("a valid block")
             .released
             .len();

@@ -190,8 +190,11 @@ impl StakingPool {
 }
 
 /// Applies the staking side of a connected block's transactions (with
-/// their txids) at `height`, then its releases. On error the state is
-/// as before.
+/// their txids) at `height`, then its releases — by the time rule alone,
+/// without the block's validator sets, so it may hold an entry the chain
+/// releases (ADR 0072): a node replaces this state with the chain's after
+/// every block ([`crate::Mempool::set_staking_state`]). On error the state
+/// is as before.
 pub(crate) fn apply_block_txs<'a>(
     state: &mut StakingState,
     txs: impl Iterator<Item = (&'a Transaction, &'a Hash)>,
@@ -206,7 +209,7 @@ pub(crate) fn apply_block_txs<'a>(
         }
     }
     if let Some(params) = &spec.staking {
-        state.release(height, params, &mut undo);
+        state.release(height, params, None, &mut undo);
     }
     Ok(())
 }

@@ -100,7 +100,7 @@ impl Node {
         };
         match &tx.kind {
             TxKind::Coinbase { .. } => paid_at(height, PayoutKind::Reward, &|op| op.txid == *txid),
-            TxKind::Unstake(_) | TxKind::Undelegate(_) => {
+            TxKind::Unstake(u) | TxKind::Undelegate(u) => {
                 let Some(params) = &self.spec.staking else {
                     return Ok(Vec::new());
                 };
@@ -110,17 +110,25 @@ impl Node {
                     release_height: due,
                     outpoint: release,
                 };
-                let next = self.chain.tip().height + 1;
+                let tip = self.chain.tip().height;
                 // An entry still backing a validator set at its release
-                // height is held past it (ADR 0069): pending until the
-                // release the state expects, paid by the block that made
-                // it — the same rule over the boundaries the state keeps.
-                let (pending, paid_height) = self.chain.with_staking(|s| {
+                // height is held past it (ADR 0069, ADR 0072): pending until
+                // the release the state expects with the sets known after
+                // the tip, paid by the block that made it.
+                let record = self.chain.consensus_record(tip)?;
+                let seats = record.as_ref().map(luminex_ledger::staking::Seats::of);
+                let (pending, last) = self.chain.with_staking(|s| {
                     let pending: Vec<LedgerPayout> = s
                         .unbonding()
                         .filter(|(k, _)| k.outpoint == release)
                         .map(|(k, e)| {
-                            let at = s.expected_release(k, params, next);
+                            let at = s.expected_release(
+                                k,
+                                &e.validator,
+                                params,
+                                tip + 1,
+                                seats.as_ref(),
+                            );
                             LedgerPayout {
                                 outpoint: release,
                                 coin: Coin {
@@ -137,21 +145,33 @@ impl Node {
                             }
                         })
                         .collect();
-                    (pending, s.expected_release(&key, params, due))
+                    // The latest block that can have released it: the
+                    // time rule (members or not) bounds the hold.
+                    (
+                        pending,
+                        s.expected_release(&key, &u.validator, params, due, None),
+                    )
                 });
                 if !pending.is_empty() {
                     return Ok(pending);
                 }
-                let paid = paid_at(paid_height, PayoutKind::Unbonding, &|op| *op == release)?;
-                if !paid.is_empty() {
-                    return Ok(paid);
+                // Released at `due` or, held, at the first height of an
+                // epoch after it (where holds end), up to that bound.
+                let epoch = params.epoch_blocks.max(1);
+                let mut at = due;
+                loop {
+                    let paid = paid_at(at, PayoutKind::Unbonding, &|op| *op == release)?;
+                    if !paid.is_empty() {
+                        return Ok(paid);
+                    }
+                    if at >= last.min(tip) {
+                        break;
+                    }
+                    at = (at.saturating_sub(1) / epoch + 1) * epoch + 1;
                 }
                 // Neither unbonding nor paid: a slash took all of it (an
                 // entry slashed to nothing leaves the state).
-                let payout = match &tx.kind {
-                    TxKind::Unstake(u) | TxKind::Undelegate(u) => u.payout,
-                    _ => return Ok(Vec::new()),
-                };
+                let payout = u.payout;
                 Ok(vec![LedgerPayout {
                     outpoint: release,
                     coin: Coin {

@@ -4,16 +4,17 @@
 //! and slashing.
 
 use luminex_primitives::{
-    Amount, Block, Hash, Lock, OutPoint, PublicKey, Transaction, TxKind, TxOut, Unbond, Witness,
+    Amount, Block, Hash, Lock, PublicKey, Transaction, TxKind, Unbond, Witness,
 };
 
 use super::state::{
     JailEntry, RegisteredNode, StakingState, StakingUndo, UnbondingEntry, UnbondingKey,
     ValidatorStake,
 };
+use super::unbonding::{release_outpoint, unbonding_start, Seats};
 use super::{StakingError, StakingParams};
 use crate::evidence::EvidenceError;
-use crate::{BlockError, ChainSpec, Coin, TxError};
+use crate::{BlockError, ChainSpec, TxError};
 
 fn key_ok(key: &PublicKey, spec: &ChainSpec) -> bool {
     spec.allows(key.scheme) && key.bytes.len() == key.scheme.public_key_len()
@@ -498,75 +499,6 @@ impl StakingState {
         Ok(())
     }
 
-    /// Releases the unbonding entries due at `height`: removes them and
-    /// returns their coins (created by the block at `height`, after its
-    /// transactions), recording both in `undo`.
-    ///
-    /// An entry is due at the first block at or after its release height
-    /// at which its stake backs no validator set in force or already
-    /// elected (ADR 0069): while [`StakingState::unbonding_backed_at`]
-    /// holds at `height` the entry is held, so that an offence of its
-    /// validator in a set its stake still gives power to can be slashed.
-    /// A held entry keeps its key (its start, and so its slashing scope,
-    /// follows from it). The set in force at `height` is the newest seated
-    /// one and any set elected to come was elected later still, so an
-    /// entry that does not back the set in force backs none to come.
-    ///
-    /// Entries whose release height has passed are held ones: they are the
-    /// front of the map, so this reads only them and those due now.
-    pub fn release(
-        &mut self,
-        height: u64,
-        params: &StakingParams,
-        undo: &mut StakingUndo,
-    ) -> Vec<(OutPoint, Coin)> {
-        let seated = self.seated_at(height, params);
-        let due: Vec<(UnbondingKey, UnbondingEntry)> = self
-            .unbonding
-            .iter()
-            .take_while(|(k, _)| k.release_height <= height)
-            .filter(|(k, _)| unbonding_start(k, params) < seated)
-            .map(|(k, e)| (*k, *e))
-            .collect();
-        let mut coins = Vec::with_capacity(due.len());
-        for (k, e) in due {
-            self.set_unbonding(k, None, undo);
-            let coin = Coin {
-                output: TxOut {
-                    amount: e.amount,
-                    lock: e.payout,
-                },
-                height,
-                is_coinbase: false,
-            };
-            undo.released.push((k.outpoint, coin));
-            coins.push((k.outpoint, coin));
-        }
-        coins
-    }
-
-    /// The height of the block that releases (or released) the unbonding
-    /// entry `key`, as far as the state knows at `from` (the height of
-    /// the next block, or of any block since the entry's release height
-    /// up to it): the first height at or after both `from` and the
-    /// entry's release height at which its stake backs no set in force
-    /// ([`StakingState::release`]). Boundaries not yet reached are assumed
-    /// to seat a set, so for a held entry this is the earliest release the
-    /// chain can still give it; an election that seats nobody puts it
-    /// later.
-    pub fn expected_release(&self, key: &UnbondingKey, params: &StakingParams, from: u64) -> u64 {
-        let e = params.epoch_blocks.max(1);
-        let start = unbonding_start(key, params);
-        let mut h = key.release_height.max(from);
-        // The set in force changes only at the first height of an epoch
-        // (`B + E + 1`); past the recorded boundaries every election is
-        // taken to seat one, so this ends.
-        while self.seated_at(h, params) <= start {
-            h = (h.saturating_sub(1) / e + 1) * e + 1;
-        }
-        h
-    }
-
     /// Applies the staking side of a whole block at `height` (`txids` in
     /// block order, `fees` the total of its transactions' fees, as
     /// connecting it found): every transaction through
@@ -584,7 +516,7 @@ impl StakingState {
         fees: Amount,
         spec: &ChainSpec,
     ) -> Result<StakingUndo, BlockError> {
-        self.apply_block_with(block, txids, height, fees, spec, None)
+        self.apply_block_with(block, txids, height, fees, spec, None, None)
     }
 
     /// [`StakingState::apply_block`] with liveness: `signers` is the set in
@@ -593,7 +525,9 @@ impl StakingState {
     /// signers are recorded — in the epoch's work record, which its rewards
     /// follow (ADR 0068), and for liveness — and downtime punished
     /// ([`StakingState::apply_liveness`]). Then punished offences too old
-    /// to matter are forgotten, and the releases due at `height` are made.
+    /// to matter are forgotten, and the releases due at `height` are made,
+    /// holding entries whose stake backs a set of `seats` (the sets known
+    /// at `height`; ADR 0072).
     #[allow(clippy::too_many_arguments)]
     pub fn apply_block_with(
         &mut self,
@@ -603,6 +537,7 @@ impl StakingState {
         fees: Amount,
         spec: &ChainSpec,
         signers: Option<&crate::ValidatorSet>,
+        seats: Option<&Seats<'_>>,
     ) -> Result<StakingUndo, BlockError> {
         let mut undo = StakingUndo::default();
         if let Err(e) = self.accrue(block, txids, height, fees, spec, &mut undo) {
@@ -630,7 +565,7 @@ impl StakingState {
         }
         if let Some(params) = &spec.staking {
             self.prune_punished(height, params, &mut undo);
-            self.release(height, params, &mut undo);
+            self.release(height, params, seats, &mut undo);
             if super::is_epoch_boundary(height, params.epoch_blocks) {
                 // Chains whose blocks carry certificates pay by what was
                 // signed (ADR 0068); the others as an election would seat.
@@ -790,69 +725,5 @@ impl StakingState {
     /// accepted), recording the change in `undo`.
     pub fn jail_validator(&mut self, id: Hash, until: u64, slashed: bool, undo: &mut StakingUndo) {
         self.set_jail(id, Some(JailEntry { until, slashed }), undo);
-    }
-
-    /// Records what the election of the block at `height` did, on a BFT
-    /// chain (ADR 0069): at an epoch boundary whose election seated nobody
-    /// (`seated` false: the chain keeps the set it has), the boundary is
-    /// remembered, so that [`StakingState::unbonding_backed_at`] knows the
-    /// set in force later is an older election's. Nothing elsewhere.
-    pub fn note_election(
-        &mut self,
-        height: u64,
-        seated: bool,
-        spec: &ChainSpec,
-        undo: &mut StakingUndo,
-    ) {
-        let Some(params) = &spec.staking else {
-            return;
-        };
-        if !seated && super::is_epoch_boundary(height, params.epoch_blocks) {
-            self.set_unseated(height, undo);
-        }
-    }
-
-    /// Whether the stake of the unbonding entry `key` still backed its
-    /// validator's voting power at `height` (ADR 0069). The set in force at
-    /// `height` was seated by the election at boundary `B`: the last one
-    /// with `B + E + 1 <= height` whose election seated a set (the others
-    /// kept the set before; genesis counts as boundary 0). That election
-    /// read the state before `B`'s transactions (ADR 0033), so the entry,
-    /// whose unbonding began at `release_height − unbonding_blocks`, was
-    /// still bonded in it when it began at `B` or later. An entry is not
-    /// released while this holds ([`StakingState::release`]).
-    pub fn unbonding_backed_at(
-        &self,
-        key: &UnbondingKey,
-        height: u64,
-        params: &StakingParams,
-    ) -> bool {
-        unbonding_start(key, params) >= self.seated_at(height, params)
-    }
-
-    /// The boundary whose election seated the set in force at `height`
-    /// (0: the genesis set).
-    fn seated_at(&self, height: u64, params: &StakingParams) -> u64 {
-        let e = params.epoch_blocks.max(1);
-        let mut b = height.checked_sub(e + 1).map_or(0, |x| x / e * e);
-        while b > 0 && self.unseated.contains(&b) {
-            b -= e;
-        }
-        b
-    }
-}
-
-/// The height of the block whose transaction began the unbonding of `key`.
-fn unbonding_start(key: &UnbondingKey, params: &StakingParams) -> u64 {
-    key.release_height.saturating_sub(params.unbonding_blocks)
-}
-
-/// The outpoint of the coins an `unstake` or `undelegate` releases: its
-/// txid and the index one past its last output (ADR 0031). No transaction
-/// output can have it, so it never collides.
-pub fn release_outpoint(tx: &Transaction, txid: &Hash) -> OutPoint {
-    OutPoint {
-        txid: *txid,
-        vout: tx.outputs.len() as u32,
     }
 }

@@ -10,10 +10,11 @@
 //! - `unstake` and `undelegate` start unbonding: the coins sit in an
 //!   unbonding entry, still slashable, for `unbonding_blocks` blocks — and
 //!   longer while its stake still backs a validator set in force or
-//!   elected (ADR 0069); the block at the release height, or the first
-//!   after it at which the stake backs no set, then creates them as an
-//!   ordinary output ([`StakingState::release`]) at the unbonding
-//!   transaction's txid and the index one past its outputs.
+//!   elected that its validator sits in (ADR 0069, ADR 0072); the block at
+//!   the release height, or the first after it at which the stake backs no
+//!   set, then creates them as an ordinary output
+//!   ([`StakingState::release`]) at the unbonding transaction's txid and
+//!   the index one past its outputs.
 //! - `register-node` records a node key for committee draws and fee
 //!   sharing; `unjail` frees a validator whose jail has ended and was not
 //!   for an uncleared slashing; `create-account` lets an address receive
@@ -48,8 +49,9 @@ mod rewards;
 mod slashing;
 mod state;
 mod store;
+mod unbonding;
 
-pub use apply::{check_evidence_tx, check_shape, release_outpoint};
+pub use apply::{check_evidence_tx, check_shape};
 pub use epoch::{epoch_of, is_epoch_boundary};
 pub use error::StakingError;
 pub use params::{
@@ -64,3 +66,4 @@ pub use state::{
     UnbondingEntry, UnbondingKey, ValidatorStake, STAKING_STATE,
 };
 pub use store::StakingWrite;
+pub use unbonding::{release_outpoint, Seats};

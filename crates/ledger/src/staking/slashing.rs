@@ -36,8 +36,8 @@ use luminex_primitives::{
     Amount, CommitCertificate, EvidenceReport, Hash, Lock, Transaction, TxOut,
 };
 
-use super::apply::release_outpoint;
 use super::state::{JailEntry, Liveness, StakingState, StakingUndo};
+use super::unbonding::release_outpoint;
 use super::{StakingError, StakingParams};
 use crate::{ChainSpec, Coin, ValidatorSet};
 

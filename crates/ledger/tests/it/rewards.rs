@@ -113,6 +113,7 @@ impl Chain {
             c.fees,
             &self.chain.spec,
             self.signing.as_ref().map(|(set, _)| set),
+            None,
         )?;
         let mut changes = c.changes;
         changes.created.extend(undo.released.iter().copied());

@@ -602,7 +602,11 @@ fn unbonding_is_held_while_it_backs_a_set() {
             assert!(!s.chain.utxos.contains_key(&first.outpoint), "{h}");
             assert_eq!(s.state.total_unbonding(), u128::from(MIN), "{h}");
         }
-        assert_eq!(s.state.expected_release(&first, &params, h + 1), 11);
+        assert_eq!(
+            s.state
+                .expected_release(&first, &id(&v), &params, h + 1, None),
+            11
+        );
     }
     let before = s.state.clone();
     s.mine(vec![]).unwrap();
@@ -626,7 +630,11 @@ fn unbonding_is_held_while_it_backs_a_set() {
     assert_eq!(s.chain.height(), 12);
     let second = *s.state.unbonding_of(&id(&v)).next().unwrap().0;
     assert_eq!(second.release_height, 15);
-    assert_eq!(s.state.expected_release(&second, &params, 13), 21);
+    assert_eq!(
+        s.state
+            .expected_release(&second, &id(&v), &params, 13, None),
+        21
+    );
     while s.chain.height() < 15 {
         s.mine(vec![]).unwrap();
     }
@@ -635,7 +643,11 @@ fn unbonding_is_held_while_it_backs_a_set() {
     let spec = s.spec().clone();
     let undo = &mut s.undos.last_mut().unwrap().1;
     s.state.note_election(15, false, &spec, undo);
-    assert_eq!(s.state.expected_release(&second, &params, 16), 26);
+    assert_eq!(
+        s.state
+            .expected_release(&second, &id(&v), &params, 16, None),
+        26
+    );
     while s.chain.height() < 23 {
         s.mine(vec![]).unwrap();
         assert!(s.state.unbonding().any(|(k, _)| *k == second));

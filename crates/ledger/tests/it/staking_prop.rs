@@ -257,7 +257,7 @@ proptest! {
                     }
                 }
                 Op::EndBlock(seated) => {
-                    for (op, coin) in m.state.release(m.height, m.spec.staking.as_ref().unwrap(), &mut undo) {
+                    for (op, coin) in m.state.release(m.height, m.spec.staking.as_ref().unwrap(), None, &mut undo) {
                         prop_assert!(m.utxos.insert(op, coin).is_none());
                     }
                     m.state.note_election(m.height, seated, &m.spec, &mut undo);

@@ -5,7 +5,8 @@
 //! 0033, ADR 0034), every node counts five validators, the newcomer signs
 //! certificates and blocks keep finalizing; a delegator delegates to it and
 //! earns its share of the epoch's rewards; it unstakes its own bond and the
-//! coins come back to its payout address after the unbonding period.
+//! coins come back to its payout address once its stake backs no set in
+//! force, after the unbonding period.
 //! Downtime is judged over windows of two epochs, with the preset's commit
 //! pause (ADR 0042): no validator is jailed, the newcomer included.
 //! And with downtime slashing on, a validator killed is slashed and jailed
@@ -186,7 +187,7 @@ async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_retur
 
     // It unstakes its own bond; the coins come back to the payee after the
     // unbonding period while blocks keep finalizing.
-    cli(&[
+    let out = cli(&[
         "wallet",
         "--wallet",
         "rich",
@@ -199,7 +200,12 @@ async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_retur
         &payee,
         "--wait",
     ]);
-    let unstaked_at = v0.tip().await.0;
+    let unstaked_at: u64 = out
+        .split("confirmed at height ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|h| h.parse().ok())
+        .unwrap_or_else(|| panic!("no confirmation height in {out}"));
     all_past(
         &five,
         unstaked_at + UNBONDING + 1,
@@ -210,6 +216,22 @@ async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_retur
         total_of(&cli(&["wallet", "--wallet", "payee", "balance"])) == "2"
     })
     .await;
+    // Held past its release height (ADR 0069, ADR 0072): the newcomer sat
+    // in the set in force then, which an election before the unstake
+    // seated, counting the stake. (Each election seats all five, and the
+    // unbonding period is shorter than two epochs.)
+    let coins: Value = get(v0.port, &format!("/address/{payee}/utxos")).await;
+    let paid = coins["utxos"][0]["height"].as_u64().unwrap();
+    assert!(
+        paid > unstaked_at + UNBONDING,
+        "released at {paid}, unstaked at {unstaked_at}: {coins}"
+    );
+    // The unstake's page finds the block that released it, past its
+    // release height.
+    let unstake = coins["utxos"][0]["txid"].as_str().unwrap();
+    let t: Value = get(v0.port, &format!("/transactions/{unstake}")).await;
+    assert_eq!(t["ledger_payouts"][0]["status"], "paid", "{t}");
+    assert_eq!(t["ledger_payouts"][0]["height"], paid, "{t}");
     // Every validator signed enough of every window: nobody was jailed for
     // downtime, over many more heights than a window (waited for: a loaded
     // machine may not have got that far yet).

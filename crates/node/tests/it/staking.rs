@@ -2,9 +2,9 @@
 //! (`poa` with one development validator) with a `[staking]` table. A
 //! wallet stakes for a new validator key, the stake shows on
 //! `GET /staking/validators`, another wallet delegates to it, the
-//! validator unstakes, and the unbonding entry is held past its release
-//! height while the stake could back the set the first election seats
-//! (ADR 0069), as the API says.
+//! validator unstakes, and the unbonding entry — of a key in no validator
+//! set — is released at its release height (ADR 0072: only stake that
+//! backs a set it is a member of is held), as the API said it would be.
 //! Bad arguments are refused before anything is signed.
 
 use std::path::Path;
@@ -205,7 +205,7 @@ fn stake_delegate_and_unstake_from_the_cli() {
         "{info}"
     );
 
-    run(&[
+    let out = run(&[
         "wallet",
         "--wallet",
         "rich",
@@ -218,8 +218,22 @@ fn stake_delegate_and_unstake_from_the_cli() {
         &payee,
         "--wait",
     ]);
+    let unstaked_at: u64 = out
+        .split("confirmed at height ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|h| h.parse().ok())
+        .unwrap_or_else(|| panic!("no confirmation height in {out}"));
     let u = get(port, "/staking/unbonding");
     assert_eq!(u["entries"][0]["amount"], 200_000_000, "{u}");
+    // The key is in no set (the one development validator is the set,
+    // and no election runs): nothing holds the entry.
+    assert_eq!(u["entries"][0]["held"], false, "{u}");
+    assert_eq!(
+        u["entries"][0]["expected_release_height"],
+        unstaked_at + UNBONDING,
+        "{u}"
+    );
 
     // A node key's heartbeat (ADR 0038): refused before it is registered,
     // then once per epoch.
@@ -271,27 +285,29 @@ fn stake_delegate_and_unstake_from_the_cli() {
     assert_eq!(nodes["nodes"][0]["last_heartbeat"], 0, "{nodes}");
     let e = fails(&heartbeat);
     assert!(e.contains("already sent a heartbeat in epoch 0"), "{e}");
-    // Past the unbonding period the coins are still unbonding: the stake
-    // backs the set the election at the first boundary seats (ADR 0069:
-    // the state does not know that no node stands behind the key), in
-    // force from the block after two epochs.
-    let release = get(port, "/staking/unbonding")["entries"][0]["release_height"]
-        .as_u64()
-        .unwrap();
+    // Released at the end of the unbonding period: the payee's coin is
+    // made by the block at the release height.
+    let release = unstaked_at + UNBONDING;
     let deadline = Instant::now() + Duration::from_secs(120);
-    while get(port, "/staking")["height"].as_u64().unwrap() <= release {
+    while get(port, "/staking")["height"].as_u64().unwrap() < release {
         assert!(
             Instant::now() < deadline,
-            "the chain did not pass height {release}"
+            "the chain did not reach height {release}"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
     let u = get(port, "/staking/unbonding");
-    assert_eq!(u["entries"][0]["held"], true, "{u}");
-    assert_eq!(u["entries"][0]["expected_release_height"], 2_000_001, "{u}");
-    assert_eq!(u["entries"][0]["amount"], 200_000_000, "{u}");
+    assert_eq!(u["entries"], serde_json::json!([]), "{u}");
+    let coins = get(port, &format!("/address/{payee}/utxos"));
+    assert_eq!(coins["utxos"][0]["height"], release, "{coins}");
+    assert_eq!(coins["utxos"][0]["amount"], 200_000_000, "{coins}");
+    // The unstake's page says which block paid it.
+    let unstake = coins["utxos"][0]["txid"].as_str().unwrap();
+    let t = get(port, &format!("/transactions/{unstake}"));
+    assert_eq!(t["ledger_payouts"][0]["status"], "paid", "{t}");
+    assert_eq!(t["ledger_payouts"][0]["height"], release, "{t}");
     let b = total_of(&run(&["wallet", "--wallet", "payee", "balance"]));
-    assert_eq!(b, "0", "held coins are not the payee's yet");
+    assert_eq!(b, "2", "released coins are the payee's");
     node.stop();
 }
 

@@ -201,6 +201,7 @@ impl ChainStore {
         let connected = connect_checked(checked, &coins, &ctx, &self.spec, cache)?;
         if self.stakes() {
             let signers = self.commit_signers(block, ctx.height)?;
+            let seats = self.seats_record(ctx.height)?;
             // Applied and undone under the state's lock: unchanged after.
             let mut state = self.staking.write();
             let mut undo = state.apply_block_with(
@@ -210,6 +211,10 @@ impl ChainStore {
                 connected.fees,
                 &self.spec,
                 signers.as_ref(),
+                seats
+                    .as_ref()
+                    .map(luminex_ledger::staking::Seats::of)
+                    .as_ref(),
             )?;
             if let Some(r) = &consensus {
                 let seated = self.seated(r, ctx.height);

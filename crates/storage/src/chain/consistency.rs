@@ -91,6 +91,7 @@ impl ChainStore {
             let mut released = Vec::new();
             if self.stakes() && prev.is_some() {
                 let signers = self.commit_signers(&block, height)?;
+                let seats = self.seats_record(height)?;
                 let mut undo = replayed.apply_block_with(
                     &block,
                     &connected.txids,
@@ -98,6 +99,10 @@ impl ChainStore {
                     connected.fees,
                     &self.spec,
                     signers.as_ref(),
+                    seats
+                        .as_ref()
+                        .map(luminex_ledger::staking::Seats::of)
+                        .as_ref(),
                 )?;
                 if let Some(r) = self.consensus_record(height)? {
                     let seated = self.seated(&r, height);

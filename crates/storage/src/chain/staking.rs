@@ -5,7 +5,7 @@
 //! the UTXO set, and the coins matured unbonding entries release join the
 //! block's UTXO changes. On chains without the table nothing here runs.
 
-use luminex_ledger::staking::StakingState;
+use luminex_ledger::staking::{Seats, StakingState};
 use luminex_ledger::StakingUndo;
 
 use super::*;
@@ -60,9 +60,17 @@ impl ChainStore {
             return Ok(None);
         }
         let signers = self.commit_signers(block, height)?;
+        let seats = self.seats_record(height)?;
         let mut state = self.staking.write();
-        let mut undo =
-            state.apply_block_with(block, txids, height, fees, &self.spec, signers.as_ref())?;
+        let mut undo = state.apply_block_with(
+            block,
+            txids,
+            height,
+            fees,
+            &self.spec,
+            signers.as_ref(),
+            seats.as_ref().map(Seats::of).as_ref(),
+        )?;
         if let Some(r) = record {
             state.note_election(height, self.seated(r, height), &self.spec, &mut undo);
         }
@@ -98,6 +106,23 @@ impl ChainStore {
             ChainError::Inconsistent(format!("consensus state of height {} missing", height - 2))
         })?;
         Ok(Some(record.validators))
+    }
+
+    /// The consensus record of the block before `height`, whose sets tell
+    /// which unbonding stake is held at `height` ([`Seats::of`], ADR
+    /// 0072): on BFT chains, where every block has one; `None` on the
+    /// others, which hold by the time rule alone.
+    pub(super) fn seats_record(
+        &self,
+        height: u64,
+    ) -> Result<Option<luminex_ledger::ConsensusRecord>, ChainError> {
+        if self.spec.consensus != ConsensusKind::Bft || height == 0 {
+            return Ok(None);
+        }
+        let record = self.consensus_record(height - 1)?.ok_or_else(|| {
+            ChainError::Inconsistent(format!("consensus state of height {} missing", height - 1))
+        })?;
+        Ok(Some(record))
     }
 
     /// Reverses [`ChainStore::connect_staking`] in memory after its batch

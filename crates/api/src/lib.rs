@@ -389,6 +389,8 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/mining/workers", get(health::mining_workers))
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/docs", get(crate::openapi::docs_page))
+        .route("/docs.js", get(crate::openapi::docs_script))
+        .route("/docs.css", get(crate::openapi::docs_style))
         .route(
             "/ws",
             get(crate::ws::handler).route_layer(axum::middleware::from_fn_with_state(

@@ -50,6 +50,8 @@ use luminex_service::Node;
         crate::health::mining_workers,
         openapi_json,
         docs_page,
+        docs_script,
+        docs_style,
         crate::explorer::blocks,
         crate::explorer::search,
         crate::explorer::stats,
@@ -154,11 +156,55 @@ pub(crate) async fn openapi_json(
     axum::Json(document(&node))
 }
 
+/// The Content-Security-Policy of `/docs` and its script and style: all
+/// from the node itself, no inline script or style, no frames, no forms.
+pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+connect-src 'self'; img-src 'self'; form-action 'none'; frame-ancestors 'none'; \
+base-uri 'none'";
+
+/// A static asset of the docs page with its content type and the page's
+/// policy.
+fn docs_asset(content_type: &'static str, body: &'static str) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, DOCS_CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// `GET /docs`: an interactive page over the OpenAPI document (no external
-/// assets: it works offline).
+/// assets: it works offline). Its script and style are files of their own
+/// (`/docs.js`, `/docs.css`), so its policy allows no inline code.
 #[utoipa::path(get, path = "/docs", tag = "docs", responses((status = 200, description = "HTML page", body = String, content_type = "text/html")))]
-pub(crate) async fn docs_page() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("../assets/docs.html"))
+pub(crate) async fn docs_page() -> axum::response::Response {
+    docs_asset(
+        "text/html; charset=utf-8",
+        include_str!("../assets/docs.html"),
+    )
+}
+
+/// `GET /docs.js`: the script of `/docs`.
+#[utoipa::path(get, path = "/docs.js", tag = "docs", responses((status = 200, description = "The script of /docs", body = String, content_type = "text/javascript")))]
+pub(crate) async fn docs_script() -> axum::response::Response {
+    docs_asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/docs.js"),
+    )
+}
+
+/// `GET /docs.css`: the style sheet of `/docs`.
+#[utoipa::path(get, path = "/docs.css", tag = "docs", responses((status = 200, description = "The style sheet of /docs", body = String, content_type = "text/css")))]
+pub(crate) async fn docs_style() -> axum::response::Response {
+    docs_asset(
+        "text/css; charset=utf-8",
+        include_str!("../assets/docs.css"),
+    )
 }
 
 /// Responses any route can give, from the layers in front of every

@@ -579,3 +579,67 @@ async fn a_request_past_the_timeout_is_a_408_problem() {
     assert!(v["detail"].as_str().unwrap().contains("0.2 s"), "{v}");
     validate(&doc, "/transactions/broadcast", "post", 408, &v);
 }
+
+/// `/docs` runs under a policy that allows no inline script or style:
+/// the page loads its script and style sheet from the node (`/docs.js`,
+/// `/docs.css`, each with its content type and the same policy) and
+/// carries neither inline.
+#[tokio::test]
+async fn the_docs_page_allows_no_inline_code() {
+    let node = memory_node();
+    let mut bodies = Vec::new();
+    for (path, ct) in [
+        ("/docs", "text/html"),
+        ("/docs.js", "text/javascript"),
+        ("/docs.css", "text/css"),
+    ] {
+        let resp = router(node.clone())
+            .oneshot(Request::builder().uri(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let h = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(
+            h("content-type").starts_with(ct),
+            "{path}: {}",
+            h("content-type")
+        );
+        let csp = h("content-security-policy");
+        assert_eq!(csp, luminex_api::openapi::DOCS_CSP, "{path}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+        assert_eq!(h("x-content-type-options"), "nosniff", "{path}");
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        bodies.push(String::from_utf8(bytes.to_vec()).unwrap());
+    }
+    let html = &bodies[0];
+    assert!(
+        html.contains(r#"<script src="docs.js"></script>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<link rel="stylesheet" href="docs.css">"#),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "one script, from a file"
+    );
+    assert!(
+        !html.contains("<style") && !html.contains("style="),
+        "{html}"
+    );
+    for handler in ["onclick=", "onload=", "onerror=", "javascript:"] {
+        assert!(!html.contains(handler), "{handler} in {html}");
+    }
+    assert!(bodies[1].contains("fetch('openapi.json')"));
+}

@@ -128,6 +128,36 @@ async fn the_explorer_in_a_real_browser() {
     let errors = console_errors(&c).await;
     assert!(errors.is_empty(), "after live updates: {errors:?}");
 
+    // The API's docs page works under its policy (no inline code; a
+    // violation would be a console error): it lists the operations from
+    // the OpenAPI document, and one sent from it gets the node's answer.
+    c.goto(&format!("{base}/docs")).await.unwrap();
+    let live = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::XPath("//summary[code='/health/live']"))
+        .await
+        .expect("the docs page lists /health/live");
+    live.click().await.unwrap();
+    c.find(Locator::Css("details[open] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until("the answer to /health/live", || async {
+        c.execute(
+            "const e = document.querySelector('details[open] pre'); \
+             return e ? e.textContent : '';",
+            vec![],
+        )
+        .await
+        .is_ok_and(|t| t.as_str().is_some_and(|t| t.starts_with("200")))
+    })
+    .await;
+    let errors = console_errors(&c).await;
+    assert!(errors.is_empty(), "on /docs: {errors:?}");
+
     // A BFT chain (`poa`, this node a follower at genesis): the dashboard
     // shows the finalized height, the validators page the set.
     let bft_dir = tempfile::tempdir().unwrap();

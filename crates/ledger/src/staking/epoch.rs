@@ -139,17 +139,12 @@ impl StakingState {
 mod tests {
     use std::collections::BTreeSet;
 
-    use luminex_primitives::{Amount, Lock, PublicKey, SchemeId};
+    use luminex_primitives::{Amount, Lock, SchemeId};
 
     use super::*;
     use crate::staking::{JailEntry, RegisteredNode, ValidatorStake};
 
-    fn key(i: u8) -> PublicKey {
-        PublicKey {
-            scheme: SchemeId::MlDsa65,
-            bytes: vec![i; 16],
-        }
-    }
+    use crate::staking::test_key as key;
 
     fn with_validators(stakes: &[(u8, u64, u64)]) -> StakingState {
         let mut s = StakingState::default();

@@ -67,3 +67,13 @@ pub use state::{
 };
 pub use store::StakingWrite;
 pub use unbonding::{release_outpoint, Seats};
+
+/// A public key for the state's unit tests: `i` repeated, as ML-DSA-65
+/// (no signature is checked, only its hash taken).
+#[cfg(test)]
+pub(crate) fn test_key(i: u8) -> luminex_primitives::PublicKey {
+    luminex_primitives::PublicKey {
+        scheme: luminex_primitives::SchemeId::MlDsa65,
+        bytes: vec![i; 16],
+    }
+}

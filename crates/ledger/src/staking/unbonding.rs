@@ -231,17 +231,12 @@ pub fn release_outpoint(tx: &Transaction, txid: &Hash) -> OutPoint {
 
 #[cfg(test)]
 mod tests {
-    use luminex_primitives::{Amount, PublicKey, SchemeId};
+    use luminex_primitives::Amount;
 
     use super::*;
     use crate::Validator;
 
-    fn key(i: u8) -> PublicKey {
-        PublicKey {
-            scheme: SchemeId::MlDsa65,
-            bytes: vec![i; 16],
-        }
-    }
+    use crate::staking::test_key as key;
 
     fn id(i: u8) -> Hash {
         key(i).key_hash()

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::bft::{all_past, metric, Proc};
 use crate::p2p::{get, wait_until};
-use crate::support::{ok, total_of};
+use crate::support::{confirmed_height, ok, total_of};
 
 const EPOCH: u64 = 6;
 const UNBONDING: u64 = 6;
@@ -200,12 +200,7 @@ async fn a_staked_validator_joins_at_the_next_epoch_and_its_unstaked_coins_retur
         &payee,
         "--wait",
     ]);
-    let unstaked_at: u64 = out
-        .split("confirmed at height ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|h| h.parse().ok())
-        .unwrap_or_else(|| panic!("no confirmation height in {out}"));
+    let unstaked_at = confirmed_height(&out);
     all_past(
         &five,
         unstaked_at + UNBONDING + 1,

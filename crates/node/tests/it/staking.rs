@@ -15,7 +15,7 @@ use luminex_ledger::staking::StakingParams;
 use luminex_primitives::Amount;
 use serde_json::Value;
 
-use crate::support::{free_port, luminex, ok, total_of, NodeProcess};
+use crate::support::{confirmed_height, free_port, luminex, ok, total_of, NodeProcess};
 
 const UNBONDING: u64 = 3;
 
@@ -218,12 +218,7 @@ fn stake_delegate_and_unstake_from_the_cli() {
         &payee,
         "--wait",
     ]);
-    let unstaked_at: u64 = out
-        .split("confirmed at height ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|h| h.parse().ok())
-        .unwrap_or_else(|| panic!("no confirmation height in {out}"));
+    let unstaked_at = confirmed_height(&out);
     let u = get(port, "/staking/unbonding");
     assert_eq!(u["entries"][0]["amount"], 200_000_000, "{u}");
     // The key is in no set (the one development validator is the set,

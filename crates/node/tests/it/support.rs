@@ -61,6 +61,15 @@ pub fn ok(dir: &Path, port: u16, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The height in a `--wait` command's "confirmed at height N" line.
+pub fn confirmed_height(out: &str) -> u64 {
+    out.split("confirmed at height ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|h| h.parse().ok())
+        .unwrap_or_else(|| panic!("no confirmation height in {out}"))
+}
+
 /// The confirmed total of `luminex wallet balance` output ("total  X (pending Y)").
 pub fn total_of(balance_output: &str) -> String {
     balance_output

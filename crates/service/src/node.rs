@@ -708,7 +708,10 @@ impl Node {
 
     /// Re-admits transactions saved by [`Node::save_mempool`], validating
     /// each again; those no longer valid are dropped, and so is the rest of
-    /// a file cut short. Returns (admitted, dropped) and removes the file.
+    /// a file cut short. Returns (admitted, dropped). The file stays, as
+    /// Bitcoin Core's `mempool.dat` does, until the next clean stop
+    /// replaces it: a start that fails after this, or a crash soon after,
+    /// loses none of what it held.
     pub fn load_mempool(&self, path: &std::path::Path) -> std::io::Result<(usize, usize)> {
         let (mut admitted, mut dropped) = (0, 0);
         // Refused for a missing input: perhaps a parent saved after it (a
@@ -752,7 +755,6 @@ impl Node {
             }
         }
         dropped += waiting.len();
-        std::fs::remove_file(path)?;
         Ok((admitted, dropped))
     }
 

@@ -199,4 +199,11 @@ fn a_saved_pool_reloads_whole_after_a_reorg_readmitted_a_parent() {
         (2, 0),
         "the child was saved before its parent and dropped on reload"
     );
+    // The file stays until the next clean stop replaces it: a start that
+    // fails after loading it (a port in use), or a crash soon after, finds
+    // the same transactions again.
+    *node.mempool.write() =
+        crate::mempool_for(&node.chain, spec.clone(), node.cache.clone(), 64 << 20);
+    assert_eq!(node.load_mempool(&path).unwrap(), (2, 0));
+    let _ = std::fs::remove_file(&path);
 }

@@ -130,8 +130,20 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
     )?;
     // Where accounts must be created, a block paying an uncreated address
     // is invalid: a producer paid there would only make blocks the others
-    // refuse.
-    if cfg.spec.requires_account_creation() && !chain.with_staking(|s| s.is_account(&reward_lock)) {
+    // refuse. A node that makes no blocks is not concerned; a validator
+    // may not have synced the block that created its account yet, so it
+    // starts and proposes nothing while the account is missing
+    // (`NodeHost::build_block`); a lone producer's chain is its own, so it
+    // is refused.
+    let makes_blocks = if is_bft {
+        validator_key.is_some()
+    } else {
+        cfg.produce
+    };
+    if makes_blocks
+        && cfg.spec.requires_account_creation()
+        && !chain.with_staking(|s| s.is_account(&reward_lock))
+    {
         let whose = if cfg.producer_address.is_some() {
             "--producer-address"
         } else if validator_key.is_some() {
@@ -139,11 +151,18 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         } else {
             "development key 0 (the default --producer-address)"
         };
-        anyhow::bail!(
-            "{whose} {} is not a created account on {}: create it first (`luminex wallet create-account`)",
-            cfg.spec.address(reward_lock),
-            cfg.spec.name
-        );
+        let address = cfg.spec.address(reward_lock);
+        if is_bft {
+            tracing::warn!(
+                "{whose} {address} is not a created account at this node's height {}: it will propose no block until it is one (synced, or created with `luminex wallet create-account`)",
+                chain.tip().height
+            );
+        } else {
+            anyhow::bail!(
+                "{whose} {address} is not a created account on {}: create it first (`luminex wallet create-account`)",
+                cfg.spec.name
+            );
+        }
     }
     let cache = SigCache::default();
     let node = Arc::new(Node {

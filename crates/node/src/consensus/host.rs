@@ -159,6 +159,20 @@ impl Host for NodeHost<'_> {
         if parent.height + 1 != height {
             return None;
         }
+        // Where accounts must be created, a coinbase paying an uncreated
+        // address makes the block invalid: propose nothing (the round
+        // passes to the next proposer) until the account exists.
+        let lock = self.node.reward_lock;
+        if self.node.spec.requires_account_creation()
+            && !self.node.chain.with_staking(|s| s.is_account(&lock))
+        {
+            tracing::warn!(
+                height,
+                address = %self.node.spec.address(lock),
+                "not proposing: this node's producer address is not a created account (`luminex wallet create-account`)"
+            );
+            return None;
+        }
         let record = self.node.chain.consensus_record(parent.height).ok()??;
         let (txs, known) = match self.node.block_payload_known() {
             Ok(p) => p,

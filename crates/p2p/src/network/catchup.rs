@@ -24,6 +24,7 @@ use luminex_primitives::{Block, CommitCertificate};
 
 use super::peer::Offence;
 use super::{ChainAccess, Done, Net, Purpose, Verdict};
+use crate::sync::Progress;
 use crate::wire::{self, Request, Response};
 
 /// How long a node whose peers are only one or two heights ahead waits,
@@ -135,6 +136,30 @@ impl CatchUp {
     fn in_flight(&self) -> usize {
         self.asked.len()
     }
+
+    /// Progress for the API and readiness, at height `ours` with `best`
+    /// the highest height a peer is believed to have: catching up while a
+    /// request is in flight or a peer is [`CATCH_UP_AT_ONCE`] heights or
+    /// more ahead (one or two behind is a node still committing them).
+    fn progress(&self, ours: u64, best: u64) -> Progress {
+        let target = self
+            .asked
+            .iter()
+            .map(|a| a.handed.unwrap_or(a.from))
+            .max()
+            .unwrap_or(ours)
+            .max(ours);
+        Progress {
+            syncing: !self.asked.is_empty() || best >= ours + CATCH_UP_AT_ONCE,
+            best_peer_height: best.max(ours),
+            target_height: target,
+            pending_blocks: self
+                .asked
+                .iter()
+                .filter_map(|a| a.handed.map(|last| (last + 1).saturating_sub(a.from)))
+                .sum::<u64>() as usize,
+        }
+    }
 }
 
 /// Why an answer of certified blocks is refused before the chain sees it.
@@ -151,21 +176,40 @@ fn check_answer(from: u64, blocks: &[(Block, CommitCertificate)]) -> Result<(), 
 }
 
 impl<C: ChainAccess> Net<C> {
+    /// The peer furthest ahead, and its height as believed.
+    fn best_peer(&self) -> Option<(PeerId, u64)> {
+        self.peers
+            .iter()
+            .filter(|(id, _)| !self.banned.contains_key(id))
+            .filter_map(|(id, p)| p.height.map(|h| (*id, h)))
+            .max_by_key(|&(id, h)| (h, id))
+    }
+
+    /// Sync progress on a BFT chain, for `/health/block-sync` and
+    /// readiness: the height the peer furthest ahead is believed to have
+    /// (its claim, below what it did not serve), and whether this node is
+    /// catching up. (The syncer, which serves chains synced by headers,
+    /// sees no peers here: a restarted validator far behind read as
+    /// synced and ready until it had caught up.)
+    pub(super) fn catch_up_progress(&self) -> Progress {
+        let ours = self.chain.status().height;
+        let best = self.best_peer().map_or(0, |(_, h)| h);
+        self.catch_up.progress(ours, best)
+    }
+
     /// Asks the peer furthest ahead for the certified blocks this node
-    /// misses, when that is due (BFT chains only).
+    /// misses, when that is due (BFT chains only), and publishes the
+    /// progress.
     pub(super) fn drive_catch_up(&mut self) {
         if self.cfg.block_sync {
             return;
         }
         let ours = self.chain.status().height;
-        let best = self
-            .peers
-            .iter()
-            .filter(|(id, _)| !self.banned.contains_key(id))
-            .filter_map(|(id, p)| p.height.map(|h| (*id, h)))
-            .max_by_key(|&(id, h)| (h, id));
+        let best = self.best_peer();
         let now = self.clock.monotonic();
-        if let Some((peer, from)) = self.catch_up.due(ours, best, now) {
+        let due = self.catch_up.due(ours, best, now);
+        self.info.write().sync = self.catch_up.progress(ours, best.map_or(0, |(_, h)| h));
+        if let Some((peer, from)) = due {
             tracing::debug!(%peer, from, "asking for certified blocks");
             self.request(
                 peer,
@@ -184,12 +228,24 @@ impl<C: ChainAccess> Net<C> {
     pub(super) fn on_certified(&mut self, peer: PeerId, from: u64, response: Response) {
         let blocks = match response {
             Response::Certified(b) if !b.is_empty() => b,
-            // It has nothing from there after all (its height moved
-            // back? a node that pruned? a claim it cannot back), or no
-            // budget for us now: the next request goes to someone else —
-            // a peer that claims the most and never serves must not keep
-            // the node from catching up from the others.
-            Response::NotFound | Response::Certified(_) | Response::RateLimited => {
+            // It has nothing from there after all (a node that pruned? a
+            // claim it cannot back: finalized heights never move back):
+            // its claims are believed only below that from now on, until
+            // it serves blocks again. The next request goes to someone
+            // else — a peer that claims the most and never serves must
+            // not keep the node from catching up from the others, nor
+            // make it look behind.
+            Response::NotFound | Response::Certified(_) => {
+                let now = self.clock.monotonic();
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.unserved_from = Some((from, now));
+                }
+                self.not_serving(&peer, from);
+                self.catch_up.finished(from);
+                return;
+            }
+            // No budget for us now: asked of someone else meanwhile.
+            Response::RateLimited => {
                 self.not_serving(&peer, from);
                 self.catch_up.finished(from);
                 return;
@@ -215,6 +271,8 @@ impl<C: ChainAccess> Net<C> {
         }
         if let Some(p) = self.peers.get_mut(&peer) {
             p.blocks += blocks.len() as u64;
+            // Serving again: its claims are believed again.
+            p.unserved_from = None;
         }
         let chain = self.chain.clone();
         let done = self.done_tx.clone();
@@ -414,5 +472,25 @@ mod tests {
             .map(pair)
             .collect();
         assert!(check_answer(5, &many).is_err(), "more than asked");
+    }
+
+    #[test]
+    fn progress_says_syncing_while_asking_or_three_heights_behind() {
+        let mut c = CatchUp::default();
+        let p = c.progress(10, 11);
+        assert!(!p.syncing, "one behind: still committing it");
+        assert_eq!((p.best_peer_height, p.target_height), (11, 10));
+        assert!(c.progress(10, 13).syncing);
+        assert_eq!(c.progress(10, 0).best_peer_height, 10);
+        let peer = PeerId::random();
+        assert_eq!(c.due(10, Some((peer, 40)), secs(0)), Some((peer, 11)));
+        let p = c.progress(10, 40);
+        assert!(p.syncing);
+        assert_eq!((p.target_height, p.pending_blocks), (11, 0));
+        assert!(c.handed(11, 26));
+        let p = c.progress(10, 40);
+        assert_eq!((p.target_height, p.pending_blocks), (26, 16));
+        c.finished(11);
+        assert!(!c.progress(40, 40).syncing);
     }
 }

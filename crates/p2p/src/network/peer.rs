@@ -39,6 +39,11 @@ pub(super) struct Peer {
     pub agent: Option<String>,
     /// The height it reported or served last.
     pub height: Option<u64>,
+    /// On BFT chains: the first height of certified blocks it answered it
+    /// did not have, and when. Its later claims are believed only below
+    /// it until it serves blocks again or [`UNSERVED_FOR`] has passed
+    /// ([`Peer::claim`]).
+    pub unserved_from: Option<(u64, Duration)>,
     /// A status request is outstanding (one at a time).
     pub status_pending: bool,
     /// When it was last asked for its status.
@@ -57,7 +62,26 @@ pub(super) struct Peer {
     pub identified: Vec<Multiaddr>,
 }
 
+/// How long a peer's answer that it lacks certified blocks caps its
+/// claims ([`Peer::claim`]).
+pub(super) const UNSERVED_FOR: Duration = Duration::from_secs(60);
+
 impl Peer {
+    /// The height a status claiming `height` is believed to at `now`:
+    /// below the first height it said it did not have, while that stands
+    /// (a peer claiming heights it cannot serve must not make this node
+    /// look behind, nor be asked again and again). It stands for
+    /// [`UNSERVED_FOR`]: an honest peer that could not serve then (a node
+    /// restored from a snapshot, say) is believed again after it.
+    pub(super) fn claim(&self, height: u64, now: Duration) -> u64 {
+        match self.unserved_from {
+            Some((from, at)) if now.saturating_sub(at) < UNSERVED_FOR => {
+                height.min(from.saturating_sub(1))
+            }
+            _ => height,
+        }
+    }
+
     pub(super) fn new(addr: Multiaddr, direction: Direction, since: Duration) -> Peer {
         Peer {
             addr,
@@ -67,6 +91,7 @@ impl Peer {
             rtt: None,
             agent: None,
             height: None,
+            unserved_from: None,
             status_pending: false,
             status_asked: None,
             points: 0,

@@ -307,7 +307,12 @@ impl<C: ChainAccess> Net<C> {
         for (block, peer) in self.syncer.take_ready() {
             self.enqueue_import(block, Origin::Sync(peer));
         }
-        let progress = self.syncer.progress(&local);
+        // On BFT chains blocks come by catch-up, not from the syncer.
+        let progress = if self.cfg.block_sync {
+            self.syncer.progress(&local)
+        } else {
+            self.catch_up_progress()
+        };
         let now = self.clock.monotonic();
         if progress.syncing && now.saturating_sub(self.last_progress_log) >= Duration::from_secs(5)
         {
@@ -365,7 +370,10 @@ impl<C: ChainAccess> Net<C> {
             return;
         }
         let first = match self.peers.get_mut(&peer) {
-            Some(p) => p.height.replace(st.height).is_none(),
+            Some(p) => {
+                let claim = p.claim(st.height, self.clock.monotonic());
+                p.height.replace(claim).is_none()
+            }
             None => false,
         };
         // A peer's first status gives the node its view of the network

@@ -37,6 +37,8 @@ struct CertChain {
     /// A height its status claims instead of its own (it has none of the
     /// blocks up to there).
     claims: Option<u64>,
+    /// While false, taking certified blocks waits (the test opens it).
+    gate: Option<Arc<(Mutex<bool>, Condvar)>>,
 }
 
 /// The highest height a chain served to a peer, and its change.
@@ -70,7 +72,15 @@ impl CertChain {
             hold_first: None,
             taking: Mutex::new(()),
             claims: None,
+            gate: None,
         })
+    }
+
+    /// This chain, taking no certified blocks until `gate` is opened.
+    fn gated(self: Arc<Self>, gate: &Arc<(Mutex<bool>, Condvar)>) -> Arc<CertChain> {
+        let mut c = Arc::into_inner(self).expect("not shared yet");
+        c.gate = Some(gate.clone());
+        Arc::new(c)
     }
 
     /// This chain, claiming to be at `height`.
@@ -139,6 +149,12 @@ impl ChainAccess for CertChain {
         Some((block.encode(), cert))
     }
     fn certified(&self, blocks: Vec<(Block, CommitCertificate)>) -> Verdict {
+        if let Some(gate) = &self.gate {
+            let (open, changed) = &**gate;
+            let mut open = open.lock();
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while !*open && !changed.wait_until(&mut open, deadline).timed_out() {}
+        }
         let _taking = self.taking.lock();
         *self.offered.lock() += blocks.len();
         if let (Some((served, seen)), Some((_, last))) = (&self.hold_first, blocks.last()) {
@@ -285,6 +301,65 @@ async fn a_peer_claiming_heights_it_cannot_serve_does_not_hold_up_catch_up() {
     let ahead = CertChain::new(&all, 40, false);
     let boaster = CertChain::new(&all, 0, false).claiming(1_000_000);
     let behind = CertChain::new(&all, 0, false);
-    let _nodes = catch_up_from(&[&boaster, &ahead], &behind).await;
+    let (_peers, b) = catch_up_from(&[&boaster, &ahead], &behind).await;
     assert_eq!(behind.tip(), ahead.tip());
+    // Once asked, the boaster's claims are believed only below what it
+    // could not serve: caught up, the node is synced (it would read as
+    // a million heights behind, and not ready, for as long as the peer
+    // kept claiming).
+    wait_for(&b, "synced at 40 beside the boaster", 60, || {
+        let b = b.clone();
+        async move {
+            let s = b.info().sync;
+            (!s.syncing && s.best_peer_height == 40).then_some(())
+        }
+    })
+    .await;
+}
+
+/// A node behind a BFT peer says so (`/health/block-sync`, readiness)
+/// while it catches up: syncing, with the peer's height as the best —
+/// the syncer of chains synced by headers sees no peers there, so a
+/// restarted validator far behind read as synced and ready. Caught up,
+/// it is synced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_catching_up_says_it_is_syncing_until_it_has() {
+    let all = chain_of_40();
+    let ahead = CertChain::new(&all, 40, false);
+    let gate: Arc<(Mutex<bool>, Condvar)> = Arc::default();
+    let behind = CertChain::new(&all, 0, false).gated(&gate);
+    let clock = Arc::new(SystemClock::new());
+    let (_a, addr) = start_on(bft_config(), ahead.clone(), clock.clone()).await;
+    let cfg = NetConfig {
+        bootnodes: vec![addr],
+        ..bft_config()
+    };
+    let (b, _) = start_on(cfg, behind.clone(), clock).await;
+    wait_for(&b, "syncing towards 40", 60, || {
+        let b = b.clone();
+        async move {
+            let s = b.info().sync;
+            (s.syncing && s.best_peer_height == 40).then_some(())
+        }
+    })
+    .await;
+    assert_eq!(*behind.height.borrow(), 0, "nothing taken yet");
+    {
+        let (open, changed) = &*gate;
+        *open.lock() = true;
+        changed.notify_all();
+    }
+    let mut height = behind.height.subscribe();
+    tokio::time::timeout(Duration::from_secs(120), height.wait_for(|h| *h == 40))
+        .await
+        .expect("caught up to 40 within 120 s")
+        .unwrap();
+    wait_for(&b, "synced at 40", 60, || {
+        let b = b.clone();
+        async move {
+            let s = b.info().sync;
+            (!s.syncing && s.best_peer_height == 40 && s.target_height >= 40).then_some(())
+        }
+    })
+    .await;
 }

@@ -152,38 +152,13 @@ pub async fn stats(State(node): State<Arc<Node>>) -> Result<Json<StatsJson>, Api
         })?
 }
 
-/// The coins that exist when the tip is `tip`: those in the UTXO set and,
-/// on staking chains, those the staking state holds. The UTXO set's value
-/// is a running total the store keeps (counted by one scan the first time),
-/// so this is constant-time however large the set; the last answer is kept
-/// until the tip moves.
-fn supply_at(node: &Node, tip: luminex_primitives::Hash) -> Result<u64, ApiError> {
-    static LAST: parking_lot::Mutex<Option<(luminex_primitives::Hash, u64)>> =
-        parking_lot::Mutex::new(None);
-    if let Some((hash, supply)) = *LAST.lock() {
-        if hash == tip {
-            return Ok(supply);
-        }
-    }
-    let before = node.chain.tip().hash;
-    let unspent = node.chain.utxo_value()?;
-    // Coins are also bonded, unbonding or in the reward pot on staking
-    // chains: a stake moves coins, it does not destroy them.
-    let held = node.chain.with_staking(|s| s.held());
-    let supply = u64::try_from(unspent + held).unwrap_or(u64::MAX);
-    // The two are of some tip between the reads: kept only when both reads
-    // name the same one.
-    if node.chain.tip().hash == before {
-        *LAST.lock() = Some((before, supply));
-    }
-    Ok(supply)
-}
-
 /// Blocks looked at for windows and averages.
 const STATS_WINDOW_BLOCKS: u64 = 4000;
 
 fn stats_blocking(node: &Node) -> Result<Json<StatsJson>, ApiError> {
-    let tip = node.chain.tip();
+    // The supply and the height it is reported with are of one tip.
+    let (tip, supply) = node.chain.tip_and_supply()?;
+    let supply = u64::try_from(supply).unwrap_or(u64::MAX);
     let now = tip.header.time();
     let mut txs_in = [0u64; 3];
     let windows = [60u64, 300, 3600];
@@ -216,7 +191,6 @@ fn stats_blocking(node: &Node) -> Result<Json<StatsJson>, ApiError> {
         }
         _ => 0.0,
     };
-    let supply = supply_at(node, tip.hash)?;
     let (mempool_txs, mempool_bytes) = {
         let p = node.mempool.read();
         (p.len(), p.bytes())

@@ -43,6 +43,8 @@ impl ChainStore {
             other => connect_block(other.block(), &coins, &ctx, &self.spec, cache)?,
         };
         let hash = block.hash();
+        // From the staking state's change to the tip's.
+        let _changing = StateChange::begin(&self.state_seq);
         let mut staking_batch = Batch::new();
         let staking = self.connect_staking(
             block,
@@ -256,6 +258,8 @@ impl ChainStore {
         let (undo, txids) = (&main.undo, &main.txids);
         let mut changes = disconnect_block_with_ids(&block, tip.height, undo, txids);
         let spent_coins: HashMap<OutPoint, Coin> = undo.spent.iter().copied().collect();
+        // From the staking state's change to the tip's.
+        let _changing = StateChange::begin(&self.state_seq);
         let mut b = Batch::new();
         let released = self
             .disconnect_staking(&tip.hash, &mut b)?

@@ -391,6 +391,10 @@ pub struct ChainStore {
     orphans: Mutex<Vec<Arc<Block>>>,
     /// Serialises writers; readers never wait for it.
     write: Mutex<()>,
+    /// Odd while a block's changes to the staking state, the UTXO set and
+    /// the tip are being applied (they are not applied at once): a reader
+    /// of several of them reads again when it changed ([`StateChange`]).
+    state_seq: std::sync::atomic::AtomicU64,
     /// The first failed write, after which every change is refused.
     halted: RwLock<Option<String>>,
     /// Coins changed since the `utxos` keyspace was last written.
@@ -614,6 +618,7 @@ impl ChainStore {
             finalized: RwLock::new(finalized),
             orphans: Mutex::new(Vec::new()),
             write: Mutex::new(()),
+            state_seq: std::sync::atomic::AtomicU64::new(0),
             halted: RwLock::new(None),
             utxos: UtxoCache::new(options.utxo_cache_bytes, options.indexes.address),
             // Set once the UTXO set is brought up to the tip below: a store
@@ -944,4 +949,22 @@ fn history_of_ledger_payouts(kv: &dyn KvStore, batch: &mut Batch) -> Result<(), 
         batch.put(ADDRESS_TXS, &key, &delta);
     }
     Ok(())
+}
+
+/// A block's changes to the state being applied: [`ChainStore::state_seq`]
+/// is odd from its creation until it is dropped (when the function that
+/// applies them returns, whichever way).
+pub(super) struct StateChange<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl<'a> StateChange<'a> {
+    pub(super) fn begin(seq: &'a std::sync::atomic::AtomicU64) -> StateChange<'a> {
+        seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        StateChange(seq)
+    }
+}
+
+impl Drop for StateChange<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }

@@ -324,6 +324,31 @@ impl ChainStore {
         })
     }
 
+    /// The tip and the value of every coin that exists at it: in the UTXO
+    /// set and, on staking chains, held by the staking state (bonded,
+    /// unbonding, the reward pot), all of the same tip. A block changes
+    /// the three one after another, so they are read again while one is
+    /// being applied (a live walk saw `/stats` give the supply of one
+    /// block with the height of the one before).
+    pub fn tip_and_supply(&self) -> Result<(Tip, u128), StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        // Counted once by a scan, outside the loop; kept by blocks after.
+        self.utxo_value()?;
+        loop {
+            let before = self.state_seq.load(SeqCst);
+            if before.is_multiple_of(2) {
+                let tip = self.tip();
+                let supply = self.utxo_value()? + self.staking.read().held();
+                if self.state_seq.load(SeqCst) == before {
+                    return Ok((tip, supply));
+                }
+            }
+            // A block is being applied (its batch may be syncing): a
+            // moment, not a spin.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     /// Calls `f` with every coin in the UTXO set and the cache held at the
     /// state the set is of.
     fn with_all_utxos<R>(

@@ -40,11 +40,12 @@ struct Record {
     proposed: u64,
 }
 
-/// A share of `total` in hundredths of a percent, as text ("25.00 %", a
-/// no-break space before the sign),
-/// in whole-number arithmetic.
+/// A share of `total` to the nearest hundredth of a percent (halves up),
+/// as text ("25.00 %", a no-break space before the sign), in whole-number
+/// arithmetic. (It was cut, not rounded: 150 of 570 read 26.31 %.)
 pub(crate) fn share(power: u64, total: u64) -> String {
-    let bp = u128::from(power) * 10_000 / u128::from(total.max(1));
+    let total = u128::from(total.max(1));
+    let bp = (u128::from(power) * 20_000 + total) / (2 * total);
     format!("{}.{:02}\u{a0}%", bp / 100, bp % 100)
 }
 
@@ -165,10 +166,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shares_are_exact_hundredths() {
+    fn shares_are_rounded_to_hundredths() {
         assert_eq!(share(1, 4), "25.00\u{a0}%");
         assert_eq!(share(1, 3), "33.33\u{a0}%");
-        assert_eq!(share(2, 3), "66.66\u{a0}%");
+        assert_eq!(share(2, 3), "66.67\u{a0}%");
+        assert_eq!(share(150, 570), "26.32\u{a0}%");
+        assert_eq!(share(100, 570), "17.54\u{a0}%");
+        assert_eq!(share(1, 8), "12.50\u{a0}%");
+        // 1/40,000 is 0.0025 %: down; 1/20,000 is 0.005 %, half: up.
+        assert_eq!(share(1, 40_000), "0.00\u{a0}%");
+        assert_eq!(share(1, 20_000), "0.01\u{a0}%");
         assert_eq!(share(7, 7), "100.00\u{a0}%");
         assert_eq!(share(u64::MAX, u64::MAX), "100.00\u{a0}%");
         assert_eq!(share(0, 0), "0.00\u{a0}%");

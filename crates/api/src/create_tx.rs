@@ -183,7 +183,7 @@ pub fn spendable_coins(
 #[utoipa::path(post, path = "/transactions/create", tag = "transactions",
     request_body(content = CreateRequest, description = "from, to, amount, fee_rate?, expiry_height?, data? (hex, 1..=80 bytes)"),
     responses((status = 200, body = CreatedTxJson), (status = 400, description = "Malformed request (bad-json, bad-fee-rate, bad-data, bad-height), an amount that is not a whole number of base units above 0 or a decimal coin string (bad-amount), or an address of the right shape with a bad checksum or payload (bad-address)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not enough spendable coins (insufficient-funds), an amount, or an amount and fee, past the largest amount (bad-amount), or a multisig sender (multisig-from)", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Not enough spendable coins (insufficient-funds), an amount, or an amount and fee, past the largest amount (bad-amount), or a multisig sender (multisig-from), or, where accounts must be created, a recipient no account has created (uncreated-account)", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not application/json (unsupported-media-type)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(node): State<Arc<Node>>,
     JsonBody(body): JsonBody,
@@ -279,6 +279,20 @@ pub async fn create(
             "a multisig address is spent through a partially signed transaction",
         ));
     };
+    // Where accounts must be created, a payment to an address no account
+    // (nor a pool transaction) created is refused now, as broadcasting it
+    // would be: not handed out to be signed first.
+    if !node.mempool.read().can_receive(&to.lock) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "uncreated-account",
+            format!(
+                "{} is not a created account on {}: an existing account creates it first with a create-account transaction",
+                req.to.trim(),
+                node.spec.name
+            ),
+        ));
+    }
     let coins = spendable_coins(&node, &from.lock)?;
     let mut plan = plan_payment(
         &node.spec,

@@ -837,6 +837,23 @@ impl Mempool {
         self.spends.get(op).copied()
     }
 
+    /// Whether a payment to `lock` can be admitted as far as accounts go:
+    /// always, unless the spec requires account creation; then if the
+    /// staking state after the tip has the account or a pool transaction
+    /// creates it (a payment may follow its creation into the pool).
+    pub fn can_receive(&self, lock: &Lock) -> bool {
+        if !self.spec.requires_account_creation() {
+            return true;
+        }
+        let Some(pool) = &self.staking else {
+            return true;
+        };
+        pool.base.is_account(lock)
+            || self.entries.values().any(|e| {
+                matches!(&e.tx.kind, luminex_primitives::TxKind::CreateAccount(c) if c.lock == *lock)
+            })
+    }
+
     /// Number of transactions.
     pub fn len(&self) -> usize {
         self.entries.len()

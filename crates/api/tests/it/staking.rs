@@ -674,3 +674,43 @@ async fn a_validator_that_unstaked_everything_is_still_shown() {
         );
     }
 }
+
+/// Where accounts must be created, `POST /transactions/create` refuses a
+/// payment to an address no account created (422 `uncreated-account`, as
+/// broadcasting it would be) instead of handing it out to be signed; once
+/// a create-account transaction for it waits in the pool, the payment is
+/// made, as admission would take it after the creation.
+#[tokio::test]
+async fn creating_a_payment_to_an_uncreated_account_is_refused() {
+    let mut spec = staking_spec();
+    if let Some(p) = spec.staking.as_mut() {
+        p.require_account_creation = true;
+    }
+    let node = memory_node_for(spec);
+    let (_, doc) = get(&node, "/openapi.json").await;
+    let k0 = node.spec.dev_key(0).unwrap();
+    let from = node.spec.address(lock_of(&k0)).to_string();
+    let new = SigningKey::from_seed(SchemeId::MlDsa65, &[9; 32]);
+    let to = node.spec.address(new.public_key().lock()).to_string();
+    let body = json!({ "from": from, "to": to, "amount": "1" });
+    let (s, v, _) = request(&node, "POST", "/transactions/create", Some(body.clone())).await;
+    assert_eq!((s, &v["code"]), (422, &json!("uncreated-account")), "{v}");
+    validate(&doc, "/transactions/create", "post", 422, &v);
+    assert!(v["detail"].as_str().unwrap().contains(&to), "{v}");
+    // A dev key's address is a genesis account: paying it is fine.
+    let k1 = node.spec.address(lock_of(&node.spec.dev_key(1).unwrap()));
+    let ok_body = json!({ "from": from, "to": k1.to_string(), "amount": "1" });
+    let (s, v, _) = request(&node, "POST", "/transactions/create", Some(ok_body)).await;
+    assert_eq!(s, 200, "{v}");
+    // Its creation in the pool: the payment can follow it there.
+    let key = node.spec.dev_key(1).unwrap();
+    let mut coins = node.chain.address_utxos(&lock_of(&key), 100).unwrap();
+    coins.sort_by_key(|(_, c)| std::cmp::Reverse(c.output.amount));
+    let create = TxKind::CreateAccount(luminex_primitives::AccountCreation {
+        lock: new.public_key().lock(),
+    });
+    node.submit(staking_tx(&node.spec, &key, &coins[..1], create, None))
+        .unwrap();
+    let (s, v, _) = request(&node, "POST", "/transactions/create", Some(body)).await;
+    assert_eq!(s, 200, "{v}");
+}

@@ -14,17 +14,47 @@ use luminex_primitives::SystemClock;
 use luminex_service::Node;
 
 /// Opens the chain database of `cfg` (creating it with genesis if new).
+/// A database that cannot be opened is named with what to do about it.
 pub fn open_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
     let db = cfg.chain_dir.join("db");
     std::fs::create_dir_all(&db).with_context(|| format!("creating {}", db.display()))?;
-    let kv = FjallStore::open(&db).with_context(|| format!("opening database {}", db.display()))?;
+    let kv = FjallStore::open(&db).map_err(|e| {
+        anyhow::anyhow!(
+            "opening database {}: {e}\n{}",
+            db.display(),
+            open_remedy(&e.to_string(), &cfg.chain_dir)
+        )
+    })?;
     let rules = luminex_consensus::rules_for(&cfg.spec);
-    Ok(ChainStore::open_with(
-        Arc::new(kv),
-        cfg.spec.clone(),
-        rules,
-        cfg.store,
-    )?)
+    ChainStore::open_with(Arc::new(kv), cfg.spec.clone(), rules, cfg.store).map_err(|e| {
+        anyhow::anyhow!(
+            "opening the chain in {}: {e}\n{}",
+            db.display(),
+            open_remedy(&e.to_string(), &cfg.chain_dir)
+        )
+    })
+}
+
+/// What an operator can do about a database that would not open, from
+/// the error's text (the engine's errors are strings by then): give the
+/// node write access, or set the damaged chain aside and sync again, as
+/// Bitcoin Core's `-reindex` advice does.
+fn open_remedy(error: &str, chain_dir: &std::path::Path) -> String {
+    let denied = error.contains("code: 13")
+        || error.contains("Permission denied")
+        || error.contains("code: 30")
+        || error.contains("Read-only file system");
+    if denied {
+        format!(
+            "the node needs to read and write everything under {}: check its owner, permissions and mount",
+            chain_dir.display()
+        )
+    } else {
+        format!(
+            "the database looks damaged (a disk fault, or files changed by hand): move {} aside (keep it for a report) and start the node again to sync the chain from its peers, or `luminex chain import` an export",
+            chain_dir.display()
+        )
+    }
 }
 
 /// Opens the chain database of `cfg` only if it exists: for commands that
@@ -647,6 +677,28 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database that would not open is named with a remedy: access for
+    /// a permission error (as the engine reports it), else setting the
+    /// damaged chain aside.
+    #[test]
+    fn a_database_that_will_not_open_comes_with_a_remedy() {
+        let dir = std::path::Path::new("/data/dev");
+        let denied = open_remedy(
+            r#"FjallError: Io(Os { code: 13, kind: PermissionDenied, message: "Permission denied" })"#,
+            dir,
+        );
+        assert!(
+            denied.contains("read and write everything under /data/dev"),
+            "{denied}"
+        );
+        let damaged = open_remedy("FjallError: Storage(Unrecoverable)", dir);
+        assert!(damaged.contains("move /data/dev aside"), "{damaged}");
+        assert!(
+            damaged.contains("sync the chain from its peers"),
+            "{damaged}"
+        );
+    }
 
     /// A validator's producer rewards (a reporter's share of a slash) go to
     /// its own address unless one is given; a node with neither pays

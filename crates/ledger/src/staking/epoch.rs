@@ -81,14 +81,21 @@ impl StakingState {
     /// own stake bonded that are not jailed (ADR 0063: a registration is
     /// stake at risk, and a node slashed or jailed sits out). Members vote
     /// with power 1 each.
+    ///
+    /// Nodes live since epoch `live_since` — a heartbeat in it or later
+    /// (ADR 0038) — are drawn first, the others only for the seats left
+    /// (ADR 0074): a node registered but not running would otherwise hold
+    /// a seat, and a third of the committee absent stops the chain before
+    /// downtime could jail anyone.
     pub fn draw_committee(
         &self,
         seed: &Hash,
         seed_height: u64,
+        live_since: u64,
         size: usize,
         min_stake: Amount,
     ) -> Result<ValidatorSet, ValidatorSetError> {
-        let mut tickets: Vec<(Hash, &super::RegisteredNode)> = self
+        let mut tickets: Vec<(bool, Hash, &super::RegisteredNode)> = self
             .nodes
             .iter()
             .filter(|(id, node)| {
@@ -103,15 +110,17 @@ impl StakingState {
                 let mut h = COMMITTEE.hasher();
                 h.update(seed.as_bytes());
                 h.update(id.as_bytes());
-                (h.finish(), node)
+                let idle = self.heartbeats.get(id).is_none_or(|e| *e < live_since);
+                (idle, h.finish(), node)
             })
             .collect();
-        tickets.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        // Live nodes first, each group by ticket.
+        tickets.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.as_bytes().cmp(b.1.as_bytes())));
         tickets.truncate(size);
         ValidatorSet::new(
             tickets
                 .into_iter()
-                .map(|(_, node)| Validator {
+                .map(|(_, _, node)| Validator {
                     public_key: node.public_key.clone(),
                     power: 1,
                 })
@@ -121,7 +130,9 @@ impl StakingState {
 
     /// The set the spec's election seats from this state: a committee when
     /// `params.committee_size` is set (drawn by `seed`, the hash of the
-    /// block at `seed_height`), else the top validators by power.
+    /// block at `seed_height`, live nodes first: a heartbeat in the epoch
+    /// of the seed block or later — the two epochs before the election's
+    /// boundary), else the top validators by power.
     pub fn election(
         &self,
         params: &StakingParams,
@@ -129,7 +140,13 @@ impl StakingState {
         seed_height: u64,
     ) -> Result<ValidatorSet, ValidatorSetError> {
         match params.committee_size {
-            Some(size) => self.draw_committee(seed, seed_height, size as usize, params.min_stake),
+            Some(size) => self.draw_committee(
+                seed,
+                seed_height,
+                super::epoch_of(seed_height, params.epoch_blocks),
+                size as usize,
+                params.min_stake,
+            ),
             None => self.elect(params.max_validators as usize, params.min_stake),
         }
     }
@@ -290,7 +307,7 @@ mod tests {
             },
         );
         for i in 0..20 {
-            let c = s.draw_committee(&Hash([i; 32]), 2, 12, min()).unwrap();
+            let c = s.draw_committee(&Hash([i; 32]), 2, 0, 12, min()).unwrap();
             let ids: BTreeSet<Hash> = c.validators().iter().map(|v| v.id()).collect();
             assert_eq!(ids.len(), 9);
             assert!(!ids.contains(&slashed) && !ids.contains(&unstaked) && !ids.contains(&jailed));
@@ -305,35 +322,73 @@ mod tests {
         // Nodes 0–9 registered at height 1, 10–19 at 2, 20–29 at 3.
         let s = with_nodes(30);
         let seed = |i: u8| Hash([i; 32]);
-        let a = s.draw_committee(&seed(1), 3, 10, min()).unwrap();
+        let a = s.draw_committee(&seed(1), 3, 0, 10, min()).unwrap();
         assert_eq!(a.len(), 10);
-        assert_eq!(a, s.draw_committee(&seed(1), 3, 10, min()).unwrap());
-        assert_ne!(a, s.draw_committee(&seed(2), 3, 10, min()).unwrap());
+        assert_eq!(a, s.draw_committee(&seed(1), 3, 0, 10, min()).unwrap());
+        assert_ne!(a, s.draw_committee(&seed(2), 3, 0, 10, min()).unwrap());
         assert!(a.validators().iter().all(|v| v.power == 1));
         let mut sat = BTreeSet::new();
         for i in 0..100 {
-            let c = s.draw_committee(&seed(i), 3, 10, min()).unwrap();
+            let c = s.draw_committee(&seed(i), 3, 0, 10, min()).unwrap();
             sat.extend(c.validators().iter().map(|v| v.id()));
         }
         assert_eq!(sat.len(), 30);
         // Nodes registered after the seed's block take no part.
         let early: BTreeSet<Hash> = (0..10).map(|i| key(i).key_hash()).collect();
         for i in 0..20 {
-            let c = s.draw_committee(&seed(i), 1, 10, min()).unwrap();
+            let c = s.draw_committee(&seed(i), 1, 0, 10, min()).unwrap();
             let ids: BTreeSet<Hash> = c.validators().iter().map(|v| v.id()).collect();
             assert_eq!(ids, early);
         }
-        assert_eq!(s.draw_committee(&seed(1), 2, 5, min()).unwrap().len(), 5);
-        assert!(s.draw_committee(&seed(1), 0, 10, min()).is_err());
+        assert_eq!(s.draw_committee(&seed(1), 2, 0, 5, min()).unwrap().len(), 5);
+        assert!(s.draw_committee(&seed(1), 0, 0, 10, min()).is_err());
         assert_eq!(
             with_nodes(4)
-                .draw_committee(&seed(1), 1, 10, min())
+                .draw_committee(&seed(1), 1, 0, 10, min())
                 .unwrap()
                 .len(),
             4
         );
         assert!(StakingState::default()
-            .draw_committee(&seed(1), 9, 10, min())
+            .draw_committee(&seed(1), 9, 0, 10, min())
             .is_err());
+    }
+
+    /// Live nodes are drawn first (ADR 0074): with 30 registered and six
+    /// of them live since epoch 4, every committee of ten holds the six,
+    /// and four others by ticket; heartbeats before epoch 4 do not count;
+    /// with twelve live, only live nodes sit. Without heartbeats the draw
+    /// is the plain one.
+    #[test]
+    fn live_nodes_are_drawn_first() {
+        let mut s = with_nodes(30);
+        let seed = |i: u8| Hash([i; 32]);
+        let plain = s.draw_committee(&seed(1), 3, 4, 10, min()).unwrap();
+        assert_eq!(plain, s.draw_committee(&seed(1), 3, 0, 10, min()).unwrap());
+        let live: BTreeSet<Hash> = (20..26).map(|i| key(i).key_hash()).collect();
+        for (n, id) in live.iter().enumerate() {
+            s.heartbeats.insert(*id, 4 + n as u64 % 2);
+        }
+        // An older heartbeat: not live since 4.
+        s.heartbeats.insert(key(0).key_hash(), 3);
+        for i in 0..20 {
+            let c = s.draw_committee(&seed(i), 3, 4, 10, min()).unwrap();
+            let ids: BTreeSet<Hash> = c.validators().iter().map(|v| v.id()).collect();
+            assert_eq!(ids.len(), 10);
+            assert!(live.is_subset(&ids), "{i}");
+        }
+        assert_eq!(
+            s.draw_committee(&seed(1), 3, 6, 10, min()).unwrap(),
+            plain,
+            "nobody live since 6"
+        );
+        let more: BTreeSet<Hash> = (14..26).map(|i| key(i).key_hash()).collect();
+        for id in &more {
+            s.heartbeats.insert(*id, 5);
+        }
+        for i in 0..20 {
+            let c = s.draw_committee(&seed(i), 3, 4, 10, min()).unwrap();
+            assert!(c.validators().iter().all(|v| more.contains(&v.id())), "{i}");
+        }
     }
 }

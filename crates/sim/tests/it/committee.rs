@@ -50,7 +50,8 @@ fn run() -> &'static Run {
 /// has 10 members, all registered nodes, and consecutive committees differ.
 /// Every node computes the same committee: blocks commit to their consensus
 /// state, so a node that drew another would refuse them, which the
-/// simulation reports as a violation.
+/// simulation reports as a violation. Nodes that send no heartbeat are
+/// left out once enough others do.
 #[test]
 fn a_committee_of_ten_is_drawn_from_thirty_registered_nodes_each_epoch() {
     let sets = &run().report.validator_sets;
@@ -87,6 +88,15 @@ fn a_committee_of_ten_is_drawn_from_thirty_registered_nodes_each_epoch() {
             w[1].0
         );
         assert_eq!(w[1].1.len(), 10);
+    }
+    // Live nodes are drawn first (ADR 0074): the registered nodes that
+    // never send a heartbeat sit only in seats the live ones leave, and
+    // once the others have sent theirs there are none.
+    for (h, c) in &full[full.len() - 5..] {
+        assert!(
+            WITHOUT_HEARTBEATS.iter().all(|i| !c.contains(i)),
+            "a node without heartbeats sits in the committee of {h}: {c:?}"
+        );
     }
 }
 

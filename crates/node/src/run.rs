@@ -40,10 +40,17 @@ pub fn open_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
 /// node write access, or set the damaged chain aside and sync again, as
 /// Bitcoin Core's `-reindex` advice does.
 fn open_remedy(error: &str, chain_dir: &std::path::Path) -> String {
-    let denied = error.contains("code: 13")
-        || error.contains("Permission denied")
-        || error.contains("code: 30")
-        || error.contains("Read-only file system");
+    // EACCES, EPERM (an immutable file) and EROFS, as io::Error prints
+    // them (`kind: PermissionDenied`, the OS's message).
+    let denied = [
+        "PermissionDenied",
+        "Permission denied",
+        "Operation not permitted",
+        "ReadOnlyFilesystem",
+        "Read-only file system",
+    ]
+    .iter()
+    .any(|m| error.contains(m));
     if denied {
         format!(
             "the node needs to read and write everything under {}: check its owner, permissions and mount",
@@ -692,6 +699,17 @@ mod tests {
             denied.contains("read and write everything under /data/dev"),
             "{denied}"
         );
+        // An immutable lock file (`chattr +i`): EPERM, also access.
+        let immutable = open_remedy(
+            r#"FjallError: Io(Os { code: 1, kind: PermissionDenied, message: "Operation not permitted" })"#,
+            dir,
+        );
+        assert!(immutable.contains("read and write"), "{immutable}");
+        let read_only = open_remedy(
+            r#"FjallError: Io(Os { code: 30, kind: ReadOnlyFilesystem, message: "Read-only file system" })"#,
+            dir,
+        );
+        assert!(read_only.contains("read and write"), "{read_only}");
         let damaged = open_remedy("FjallError: Storage(Unrecoverable)", dir);
         assert!(damaged.contains("move /data/dev aside"), "{damaged}");
         assert!(

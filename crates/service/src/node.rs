@@ -252,7 +252,10 @@ impl Node {
     }
 
     /// An authority change against the consensus state at the tip, as the
-    /// next block would check it (signers, power, schedule).
+    /// next block would check it (signers, power, schedule) after the
+    /// changes the pool already holds: a change that would leave no usable
+    /// set together with them is refused now, not left to wait for a
+    /// block that could never carry both (proposers drop it).
     pub(crate) fn check_authority(
         &self,
         tx: &Transaction,
@@ -265,10 +268,23 @@ impl Node {
             .ok()
             .flatten()
             .ok_or(invalid(AuthorityError::Disabled))?;
+        let pooled: Vec<luminex_ledger::PendingChange> = self
+            .mempool
+            .read()
+            .entries()
+            .filter_map(|e| e.tx.authority_change())
+            .map(|c| luminex_ledger::PendingChange {
+                effective_height: c.effective_height,
+                validator: luminex_ledger::Validator {
+                    public_key: c.public_key.clone(),
+                    power: c.power,
+                },
+            })
+            .collect();
         self.metrics
             .signature_verifications
             .inc_by(tx.signature_count() as u64);
-        check_authority_change(tx, &record, height, &self.chain.genesis_hash(), &[])
+        check_authority_change(tx, &record, height, &self.chain.genesis_hash(), &pooled)
             .map_err(invalid)?;
         Ok(())
     }

@@ -207,3 +207,52 @@ fn a_saved_pool_reloads_whole_after_a_reorg_readmitted_a_parent() {
     assert_eq!(node.load_mempool(&path).unwrap(), (2, 0));
     let _ = std::fs::remove_file(&path);
 }
+
+/// An authority change is checked after the changes the pool holds: on
+/// `poa`'s four development validators, removals of validators 1, 2 and 3
+/// are each admitted (validator 0 is left), and a removal of validator 0
+/// after them is refused at once — the set would be empty — where it was
+/// admitted and then dropped by every proposer until it expired.
+#[test]
+fn an_authority_change_is_checked_after_the_pooled_ones() {
+    use luminex_ledger::authority::{add_signature, unsigned_change};
+    use luminex_ledger::{AuthorityError, TxError};
+    use luminex_mempool::MempoolError;
+    use luminex_primitives::AuthorityChange;
+
+    let spec = luminex_ledger::ChainSpec::preset("poa").unwrap();
+    let node = crate::testkit::memory_node_for(spec.clone());
+    let genesis = spec.genesis_hash();
+    let keys: Vec<luminex_crypto::SigningKey> = (0..4)
+        .map(|i| {
+            luminex_crypto::SigningKey::from_seed(
+                spec.default_scheme,
+                &luminex_ledger::ChainSpec::dev_validator_seed(i),
+            )
+        })
+        .collect();
+    let removal = |i: usize| {
+        let mut tx = unsigned_change(
+            &spec,
+            AuthorityChange {
+                effective_height: 20 + i as u64,
+                public_key: keys[i].public_key().clone(),
+                power: 0,
+            },
+            10,
+        );
+        // Three of the four sign: more than two thirds of the power.
+        for k in &keys[..3] {
+            add_signature(&mut tx, &genesis, k);
+        }
+        tx
+    };
+    for i in 1..4 {
+        node.submit(removal(i)).unwrap();
+    }
+    match node.submit(removal(0)) {
+        Err(MempoolError::Invalid(TxError::Authority(AuthorityError::InvalidSet(_)))) => {}
+        other => panic!("the last authority removed with three pooled: {other:?}"),
+    }
+    assert_eq!(node.mempool.read().len(), 3);
+}

@@ -255,14 +255,29 @@ pub async fn estimate_fee(
 /// connected, or none answered its status) unless it is configured as a
 /// lone node (`--lone`; the default without bootnodes): alone, it cannot
 /// know how far behind it is. 503 `storage-halted` when the database
-/// refused a write (see `/health/live`).
-#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = serde_json::Value), (status = 503, description = "Syncing, no peers, or the database halted", body = serde_json::Value)))]
+/// refused a write (see `/health/live`), and 503 `storage-damaged` once a
+/// read found damaged data (ADR 0075): the node goes on serving what it
+/// can read, but a balancer should send its traffic elsewhere. Liveness
+/// stays 200 then, as a restart does not mend the files.
+#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = serde_json::Value), (status = 503, description = "Syncing, no peers, the database halted or damaged", body = serde_json::Value)))]
 pub async fn ready(State(node): State<Arc<Node>>) -> (axum::http::StatusCode, Json<Value>) {
     let height = node.chain.tip().height;
     if let Some(error) = node.chain.halted() {
         return (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "storage-halted", "height": height, "error": error })),
+        );
+    }
+    if let Some((error, reads)) = node.chain.damaged() {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "storage-damaged",
+                "height": height,
+                "error": error,
+                "damaged_reads": reads,
+                "remedy": luminex_storage::DAMAGE_REMEDY,
+            })),
         );
     }
     let info = node.net.get().map(|n| n.info());

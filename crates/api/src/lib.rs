@@ -151,6 +151,17 @@ impl From<StoreError> for ApiError {
             StoreError::IndexOff { .. } => {
                 ApiError::new(StatusCode::NOT_IMPLEMENTED, "index-off", e.to_string())
             }
+            // Said once, by the store, when first met (ADR 0075); the
+            // caller learns what it is and what is done about it.
+            _ if e.is_damage() => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage-damaged",
+                format!(
+                    "the node's database is damaged and cannot give this answer ({e}); \
+                     its operator should {}",
+                    luminex_storage::DAMAGE_REMEDY
+                ),
+            ),
             _ => {
                 tracing::error!(error = %e, "storage error serving a request");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string())

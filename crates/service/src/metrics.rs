@@ -163,6 +163,12 @@ pub struct Metrics {
     pub miner_hashes: Counter,
     /// Bytes of the database on disk.
     pub storage_disk_bytes: Gauge,
+    /// Reads of the database that found damaged data since the node
+    /// started (ADR 0075): a counter, set from the store's own count.
+    pub storage_damaged_reads: Counter,
+    /// 1 once a write to the database failed and the store refuses every
+    /// change until the node restarts, 0 otherwise.
+    pub storage_halted: Gauge,
     /// CPU time of the process: a counter (it only grows), so `rate()` of
     /// it is CPU use, as node_exporter's `process_cpu_seconds_total`.
     pub process_cpu_seconds: Counter<f64, AtomicU64>,
@@ -250,6 +256,8 @@ impl Metrics {
             signature_verifications: Counter::default(),
             miner_hashes: Counter::default(),
             storage_disk_bytes: Gauge::default(),
+            storage_damaged_reads: Counter::default(),
+            storage_halted: Gauge::default(),
             process_cpu_seconds: Counter::default(),
             process_resident_memory_bytes: Gauge::default(),
             uptime_seconds: Gauge::default(),
@@ -470,6 +478,16 @@ impl Metrics {
             Unit::Bytes,
             m.storage_disk_bytes.clone(),
         );
+        r.register(
+            "storage_damaged_reads",
+            "Reads of the database that found damaged data (a checksum mismatch) since the node started",
+            m.storage_damaged_reads.clone(),
+        );
+        r.register(
+            "storage_halted",
+            "1 once a write to the database failed: the node takes no more blocks until it restarts",
+            m.storage_halted.clone(),
+        );
         r.register_with_unit(
             "process_cpu",
             "CPU time of the process",
@@ -555,6 +573,13 @@ impl Metrics {
         }
         self.staking.refresh(node);
         self.storage_disk_bytes.set(node.chain.disk_space() as i64);
+        let damaged = node.chain.damaged().map_or(0, |(_, n)| n);
+        // Raised to the store's count, as the CPU time below.
+        self.storage_damaged_reads
+            .inner()
+            .fetch_max(damaged, std::sync::atomic::Ordering::Relaxed);
+        self.storage_halted
+            .set(i64::from(node.chain.halted().is_some()));
         self.uptime_seconds
             .set(node.started.elapsed().as_secs_f64());
         let mut best = height;

@@ -61,7 +61,7 @@ impl BlobRef {
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<BlobRef, StoreError> {
         let bytes: &[u8; Self::LEN] = bytes.try_into().map_err(|_| {
-            StoreError::Engine(format!(
+            StoreError::Damaged(format!(
                 "block file reference of {} bytes, not {}",
                 bytes.len(),
                 Self::LEN
@@ -278,7 +278,7 @@ impl BlockFiles {
         file.read_exact_at(&mut out, r.offset)
             .map_err(|e| io(&format!("reading {r:?}"), &path(), e))?;
         if crc32fast::hash(&out) != r.crc {
-            return Err(StoreError::Engine(format!(
+            return Err(StoreError::Damaged(format!(
                 "block file {}: checksum mismatch at offset {} ({} bytes)",
                 path().display(),
                 r.offset,

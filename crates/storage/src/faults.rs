@@ -288,9 +288,14 @@ impl KvStore for FaultyStore {
             });
             if let Some(f) = fault {
                 s.injected.push(f);
-                return Err(StoreError::Engine(format!(
-                    "injected fault: read {n} of {table:?} failed"
-                )));
+                return Err(match f {
+                    Fault::Damaged { .. } => StoreError::Damaged(format!(
+                        "injected fault: read {n} of {table:?} failed its checksum"
+                    )),
+                    _ => {
+                        StoreError::Engine(format!("injected fault: read {n} of {table:?} failed"))
+                    }
+                });
             }
             let k = (table, key.to_vec());
             if let Some(v) = s.unsynced_view.get(&k).or_else(|| s.volatile.get(&k)) {

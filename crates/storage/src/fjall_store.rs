@@ -17,8 +17,31 @@ use crate::block_files::{BlobRef, BlockFiles};
 use crate::kv::{scan_bounds, Batch, KvStore, Rows, StoreError};
 use crate::tables::TableId;
 
-fn engine(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Engine(e.to_string())
+/// The engine's error as a [`StoreError`]: checksum mismatches and bytes
+/// that do not decompress or parse are damage ([`StoreError::Damaged`]),
+/// everything else (I/O, a poisoned or locked database) an engine failure.
+fn engine(e: fjall::Error) -> StoreError {
+    use fjall::Error as F;
+    use fjall::LsmError as L;
+    let damaged = matches!(
+        &e,
+        F::Decompress(_)
+            | F::InvalidTag(_)
+            | F::InvalidTrailer
+            | F::Storage(
+                L::ChecksumMismatch { .. }
+                    | L::Decompress(_)
+                    | L::InvalidTag(_)
+                    | L::InvalidTrailer
+                    | L::InvalidHeader(_)
+                    | L::Utf8(_)
+            )
+    );
+    if damaged {
+        StoreError::Damaged(e.to_string())
+    } else {
+        StoreError::Engine(e.to_string())
+    }
 }
 
 /// Why the database at `path` did not open, said for an operator: fjall's

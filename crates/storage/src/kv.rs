@@ -10,9 +10,14 @@ use rayon::prelude::*;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The engine failed (I/O, corruption detected by the engine).
+    /// The engine failed (an I/O error, a refused write).
     #[error("storage engine: {0}")]
     Engine(String),
+    /// Stored bytes failed their checksum or did not decompress: the disk
+    /// or the files under the data directory are damaged. Reading the same
+    /// record again gives the same error.
+    #[error("damaged data: {0}")]
+    Damaged(String),
     /// A stored value did not decode: the database is corrupt or from an
     /// incompatible version.
     #[error("corrupt value in {table}: {error}")]
@@ -31,6 +36,19 @@ pub enum StoreError {
         option: &'static str,
     },
 }
+
+impl StoreError {
+    /// Whether the error shows damaged data (a checksum mismatch, a value
+    /// that does not decode) rather than a failure that may pass.
+    pub fn is_damage(&self) -> bool {
+        matches!(self, StoreError::Damaged(_) | StoreError::Corrupt { .. })
+    }
+}
+
+/// What an operator does about damaged data, said wherever it is found.
+pub const DAMAGE_REMEDY: &str =
+    "stop the node, move its chain directory aside (keep it for a report) \
+     and start it again to sync the chain from its peers, or `luminex chain import` an export";
 
 /// One atomic write: puts and deletes across tables, applied all or nothing.
 #[derive(Default, Debug)]

@@ -27,6 +27,7 @@
 
 mod block_files;
 mod chain;
+mod damage;
 #[cfg(feature = "testkit")]
 pub mod faults;
 mod fjall_store;
@@ -42,7 +43,7 @@ pub use chain::{
     DEFAULT_UTXO_CACHE_BYTES, MAX_UNSYNCED_BATCHES,
 };
 pub use fjall_store::{FjallStore, DEFAULT_CACHE_BYTES, MAX_JOURNAL_BYTES};
-pub use kv::{Batch, KvExt, KvStore, StoreError};
+pub use kv::{Batch, KvExt, KvStore, StoreError, DAMAGE_REMEDY};
 pub use memory::MemoryStore;
 pub use preverify::{Preverifier, PreverifyHelp};
 pub use sync_batch::{SyncBatch, SYNC_BATCH_AGE, SYNC_BATCH_BLOCKS, SYNC_BATCH_BYTES, SYNC_IDLE};

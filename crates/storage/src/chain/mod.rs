@@ -397,6 +397,8 @@ pub struct ChainStore {
     state_seq: std::sync::atomic::AtomicU64,
     /// The first failed write, after which every change is refused.
     halted: RwLock<Option<String>>,
+    /// Damaged reads met since the store opened (ADR 0075).
+    damage: Arc<crate::damage::DamageLog>,
     /// Coins changed since the `utxos` keyspace was last written.
     utxos: UtxoCache,
     /// Whether dropping the store flushes the UTXO cache (tests turn it
@@ -446,6 +448,8 @@ impl ChainStore {
         rules: Arc<dyn ConsensusRules>,
         options: StoreOptions,
     ) -> Result<ChainStore, ChainError> {
+        let damage = Arc::new(crate::damage::DamageLog::default());
+        let kv: Arc<dyn KvStore> = Arc::new(crate::damage::Watched::new(kv, damage.clone()));
         let genesis = spec.genesis_block();
         let gh = genesis.hash();
         match kv.get(META_FORMAT, &FORMAT_KEY.to_string())? {
@@ -620,6 +624,7 @@ impl ChainStore {
             write: Mutex::new(()),
             state_seq: std::sync::atomic::AtomicU64::new(0),
             halted: RwLock::new(None),
+            damage,
             utxos: UtxoCache::new(options.utxo_cache_bytes, options.indexes.address),
             // Set once the UTXO set is brought up to the tip below: a store
             // dropped before that (an open that failed) must not record a
@@ -765,6 +770,13 @@ impl ChainStore {
     /// not: a node reports this and stops taking blocks until restarted.
     pub fn halted(&self) -> Option<String> {
         self.halted.read().clone()
+    }
+
+    /// The damaged reads of the database met since it opened: the first
+    /// one's description and how many (ADR 0075). The store goes on
+    /// serving what it can read; the node reports itself not ready.
+    pub fn damaged(&self) -> Option<(String, u64)> {
+        self.damage.first().map(|f| (f, self.damage.count()))
     }
 
     /// The chain spec.

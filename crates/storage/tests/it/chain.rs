@@ -185,6 +185,85 @@ fn lost_or_damaged_block_files_are_refused_at_open() {
     assert!(e.to_string().contains("holds no chain"), "{e}");
 }
 
+/// A byte changed in a block file after the store opened fails that
+/// block's reads as damage, every time, and the store keeps the first such
+/// read and their count (ADR 0075) while it goes on serving the rest. A
+/// read that merely fails (an I/O error that may pass) is not damage.
+#[test]
+fn a_damaged_block_is_reported_as_damage_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = TestChain::dev().spec;
+    let open = || {
+        open_store(
+            Arc::new(FjallStore::open(dir.path()).unwrap()),
+            spec.clone(),
+        )
+    };
+    let store = open().unwrap();
+    build(&store);
+    drop(store);
+    let store = open().unwrap();
+    let hashes: Vec<_> = (1..=4)
+        .map(|h| store.hash_at(h).unwrap().unwrap())
+        .collect();
+    for h in &hashes {
+        store.block(h).unwrap().unwrap();
+    }
+    assert_eq!(store.damaged(), None);
+    // The first blob of the first block file: a block below the tip (the
+    // open checks the tip's).
+    let file = dir.path().join("blocks").join("blk00000.dat");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[100] ^= 0x01;
+    std::fs::write(&file, &bytes).unwrap();
+    let store = {
+        drop(store);
+        open().unwrap()
+    };
+    let mut damaged = 0;
+    for _round in 0..2 {
+        for h in &hashes {
+            match store.block(h) {
+                Ok(b) => assert_eq!(b.unwrap().hash(), *h),
+                Err(e) => {
+                    assert!(e.is_damage(), "{e}");
+                    assert!(e.to_string().contains("checksum mismatch"), "{e}");
+                    damaged += 1;
+                }
+            }
+        }
+    }
+    assert!(damaged >= 2, "the damaged block fails each time it is read");
+    let (first, count) = store.damaged().expect("the damage is recorded");
+    assert!(first.contains("blk00000.dat"), "{first}");
+    assert_eq!(count, damaged);
+    assert_eq!(store.tip().height, 4, "the store serves on");
+    assert!(store.halted().is_none());
+}
+
+#[test]
+fn a_failed_read_is_not_damage() {
+    use luminex_storage::faults::{Fault, FaultPlan, FaultyStore};
+    use luminex_storage::tables::TableId;
+    let faulty = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let store = open_store(faulty.clone(), TestChain::dev().spec).unwrap();
+    build(&store);
+    let h = store.hash_at(2).unwrap().unwrap();
+    faulty.set_plan(FaultPlan::one(Fault::FailRead {
+        table: TableId::Headers,
+        nth: 1,
+    }));
+    let e = store.header(&h).unwrap_err();
+    assert!(!e.is_damage(), "{e}");
+    assert_eq!(store.damaged(), None);
+    faulty.set_plan(FaultPlan::one(Fault::Damaged {
+        table: TableId::Headers,
+        key: h.0,
+    }));
+    assert!(store.header(&h).unwrap_err().is_damage());
+    assert_eq!(store.damaged().map(|d| d.1), Some(1));
+}
+
 #[test]
 fn a_database_of_another_chain_is_refused() {
     let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());

@@ -356,6 +356,62 @@ async fn a_halted_store_fails_liveness_and_readiness() {
     }
 }
 
+/// A read that finds damaged data answers a typed 500 that says what to
+/// do, and from then on the node is not ready (ADR 0075) while it stays
+/// live and serves what it can read; `/metrics` counts the damaged reads.
+#[tokio::test]
+async fn a_damaged_read_fails_readiness_not_liveness() {
+    use luminex_storage::faults::{Fault, FaultPlan, FaultyStore};
+    use luminex_storage::tables::TableId;
+    use luminex_storage::{KvStore, MemoryStore};
+
+    let faulty = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let kv: Arc<dyn KvStore> = faulty.clone();
+    let spec = luminex_ledger::ChainSpec::preset("dev").unwrap();
+    let node = luminex_service::testkit::node_over(kv, spec).unwrap();
+    node.produce_block().unwrap();
+    let hash = node.chain.tip().hash;
+    // The transaction index row of the block's coinbase: every read of it
+    // fails its checksum.
+    let coinbase = node.chain.block(&hash).unwrap().unwrap().txs[0].txid();
+    let uri = format!("/transactions/{coinbase}");
+    assert_eq!(get(&node, &uri).await.0, StatusCode::OK);
+    faulty.set_plan(FaultPlan::one(Fault::Damaged {
+        table: TableId::TxIndex,
+        key: coinbase.0,
+    }));
+    let (s, v) = get(&node, &uri).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert_eq!(v["code"], "storage-damaged", "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("move its chain directory aside"),
+        "{v}"
+    );
+    let (s, v) = get(&node, "/health/ready").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["status"], "storage-damaged", "{v}");
+    assert_eq!(v["damaged_reads"], 1, "{v}");
+    assert_eq!(get(&node, "/health/live").await.0, StatusCode::OK);
+    assert_eq!(
+        get(&node, &format!("/blocks/{hash}")).await.0,
+        StatusCode::OK
+    );
+    node.produce_block().unwrap();
+    let text = luminex_service::metrics::to_prometheus_text(&node.metrics.render(&node));
+    assert!(
+        text.lines()
+            .any(|l| l == "luminex_storage_damaged_reads_total 1"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "luminex_storage_halted 0"),
+        "{text}"
+    );
+}
+
 /// `/stats` keeps the supply per tip: each new block is counted.
 #[tokio::test]
 async fn the_supply_follows_the_tip() {

@@ -466,7 +466,11 @@ mod tests {
         beside.txs[0].kind = TxKind::Coinbase { height: 2 };
         reseal(&mut beside);
         assert_eq!(submit(beside.clone()).await, "bad-cb-height");
-        assert!(node.chain.header(&beside.hash()).unwrap().is_none());
+        // Its header is kept, marked invalid (as Core's BLOCK_FAILED_VALID):
+        // offered again, it is known invalid at once.
+        let record = node.chain.header(&beside.hash()).unwrap().unwrap();
+        assert!(record.invalid);
+        assert_eq!(submit(beside.clone()).await, "duplicate-invalid");
         // A payment and a child spending it, in a block at height 2.
         let parent = luminex_service::testkit::dev_payment(&node, 5);
         let k1 = node.spec.dev_key(1).unwrap();

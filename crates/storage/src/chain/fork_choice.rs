@@ -367,6 +367,13 @@ impl ChainStore {
             block.txs.first().map(|t| &t.kind)
         {
             if *height != record.height {
+                // The coinbase is the header's (the merkle root covers it):
+                // the block is invalid for good, and so is what builds on
+                // it, as Bitcoin Core marks it. A copy whose transactions
+                // are not the header's condemns only itself.
+                if luminex_ledger::body_matches_header(block, &self.spec) {
+                    self.mark_invalid(&hash, record, false)?;
+                }
                 return Err(BlockError::CoinbaseHeight {
                     expected: record.height,
                     found: *height,

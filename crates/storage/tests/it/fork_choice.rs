@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use luminex_ledger::testkit::PowFields;
 use luminex_ledger::{BlockError, SigCache};
 use luminex_primitives::{Amount, Block};
 use luminex_storage::faults::{Fault, FaultPlan, FaultyStore};
@@ -447,4 +448,44 @@ fn chain_tips_list_the_main_tip_and_each_side_branch() {
     let on_c = tips.iter().find(|t| t.hash == c.hash()).unwrap();
     assert_eq!((on_c.height, on_c.fork_height, on_c.active), (6, 2, false));
     assert!(!on_c.validated, "{tips:?}");
+}
+
+/// A side-branch block whose coinbase claims another height is refused and
+/// its header marked invalid, as Bitcoin Core marks it: a child is refused
+/// as known invalid instead of being kept as an orphan, and the block
+/// offered again is refused at once. A copy of a valid block with its
+/// coinbase changed (the header's merkle root then does not match)
+/// condemns only itself: the real block is still accepted.
+#[test]
+fn a_side_branch_block_with_a_wrong_coinbase_height_is_known_invalid() {
+    let f = Fork::new(2, 3, 2);
+    let now = f.now();
+    let store = open_store(Arc::new(MemoryStore::new()), f.spec.clone()).unwrap();
+    accept_all(&store, &f.base, now);
+    accept_all(&store, &f.a, now);
+    let on_a = f.chain_of(&f.a);
+    let mut chain = f.chain_of(&[]);
+    let mut bad = chain.build_block(vec![], Amount::ZERO);
+    bad.txs[0].kind = luminex_primitives::TxKind::Coinbase { height: 99 };
+    bad.header.pow_mut().merkle_root = bad.compute_merkle_root();
+    match accept(&store, &bad, now) {
+        Err(ChainError::Invalid(BlockError::CoinbaseHeight { found: 99, .. })) => {}
+        other => panic!("expected a wrong coinbase height, got {other:?}"),
+    }
+    chain.blocks.push(bad.clone());
+    let child = chain.build_block(vec![], Amount::ZERO);
+    for b in [&child, &bad] {
+        match accept(&store, b, now) {
+            Err(ChainError::Invalid(BlockError::KnownInvalid)) => {}
+            other => panic!("expected known invalid, got {other:?}"),
+        }
+    }
+    assert_on(&store, &on_a);
+
+    let mut copy = f.b[0].clone();
+    copy.txs[0].kind = luminex_primitives::TxKind::Coinbase { height: 99 };
+    assert!(accept(&store, &copy, now).is_err());
+    accept_all(&store, &f.b, now);
+    assert!(store.known_height(&f.b[1].hash()).is_some());
+    assert_on(&store, &on_a);
 }

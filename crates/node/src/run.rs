@@ -51,6 +51,20 @@ fn open_remedy(error: &str, chain_dir: &std::path::Path) -> String {
     ]
     .iter()
     .any(|m| error.contains(m));
+    // The storage's own words for a lock held by another process
+    // (`FjallStore::open`), and ENOSPC: neither is damage, and setting a
+    // healthy database aside for them would throw a good chain away.
+    if error.contains("in use by another process") {
+        return "stop the process that has it open (a node, or a `luminex chain` command, on the \
+                same data directory) first, or give this one its own --data-dir"
+            .to_string();
+    }
+    if error.contains("StorageFull") || error.contains("No space left on device") {
+        return format!(
+            "the disk of {} is full: free some space and start the node again",
+            chain_dir.display()
+        );
+    }
     if denied {
         format!(
             "the node needs to read and write everything under {}: check its owner, permissions and mount",
@@ -710,6 +724,18 @@ mod tests {
             dir,
         );
         assert!(read_only.contains("read and write"), "{read_only}");
+        let in_use = open_remedy(
+            "opening the database /data/dev/db: it is in use by another process (another luminex node on the same data directory?)",
+            dir,
+        );
+        assert!(in_use.contains("stop the process"), "{in_use}");
+        assert!(!in_use.contains("aside"), "a database in use is not damaged: {in_use}");
+        let full = open_remedy(
+            r#"FjallError: Io(Os { code: 28, kind: StorageFull, message: "No space left on device" })"#,
+            dir,
+        );
+        assert!(full.contains("free some space"), "{full}");
+        assert!(!full.contains("aside"), "{full}");
         let damaged = open_remedy("FjallError: Storage(Unrecoverable)", dir);
         assert!(damaged.contains("move /data/dev aside"), "{damaged}");
         assert!(

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -250,15 +250,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, s: &S) -> Result<Self, ApiError> {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or(""))
-            .is_none_or(|t| {
-                let t = t.trim_start().to_ascii_lowercase();
-                t.starts_with("application/json")
-                    && t[16..].trim_start().chars().next().is_none_or(|c| c == ';')
-            });
+        let json = media_type(req.headers()).is_none_or(|t| t == "application/json");
         if !json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -270,6 +262,20 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
             .await
             .map(|LimitedBody(b)| JsonBody(b))
     }
+}
+
+/// The media type of a request's `Content-Type`, without its parameters
+/// and in lower case, as media types compare (RFC 9110 §8.3.1): `None`
+/// without the header; an empty string for one that is not text.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers.get(header::CONTENT_TYPE).map(|v| {
+        let t = v.to_str().unwrap_or("");
+        t.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    })
 }
 
 /// Whether reading a body failed because it passed the length limit.

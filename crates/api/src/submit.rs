@@ -30,7 +30,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::{stream, StreamExt};
@@ -61,13 +61,10 @@ enum BodyKind {
 }
 
 fn body_kind(headers: &HeaderMap) -> Result<BodyKind, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/json");
-    if content_type.starts_with("application/octet-stream") {
+    let media = crate::media_type(headers);
+    if media.as_deref() == Some("application/octet-stream") {
         Ok(BodyKind::Raw)
-    } else if content_type.starts_with("application/json") {
+    } else if media.as_deref().is_none_or(|t| t == "application/json") {
         Ok(BodyKind::Json)
     } else {
         Err(ApiError::new(

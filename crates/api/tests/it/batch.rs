@@ -197,6 +197,35 @@ async fn json_batches_carry_hex() {
     );
 }
 
+/// Media types compare without regard to case and parameters (RFC 9110):
+/// `Application/JSON; charset=utf-8` is JSON, `APPLICATION/OCTET-STREAM`
+/// raw bytes; a type that only starts like one is neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_types_compare_without_case() {
+    let node = memory_node();
+    let txs = genesis_transfers(&node);
+    let (first, rest) = txs.split_at(1);
+    let body = json!({ "txs": [hex::encode(first[0].encode())] });
+    let (status, v) = post(
+        &node,
+        "Application/JSON; charset=utf-8",
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(verdicts(&v), vec![first[0].txid().to_string()]);
+    let (status, v) = post(
+        &node,
+        "APPLICATION/OCTET-STREAM",
+        raw(&rest.iter().collect::<Vec<_>>()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(verdicts(&v).len(), rest.len());
+    let (status, v) = post(&node, "application/jsonx", body.to_string().into_bytes()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+}
+
 /// Requests that are no batch of transactions: refused whole with a
 /// problem naming the first bad one, and nothing is submitted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

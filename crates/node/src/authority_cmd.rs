@@ -75,8 +75,12 @@ pub enum AuthorityCommand {
     /// offline machine the key is not checked.
     Sign {
         /// The signing authority's validator key file.
-        #[arg(long)]
-        validator_key: PathBuf,
+        #[arg(long, required_unless_present = "dev_validator", conflicts_with = "dev_validator")]
+        validator_key: Option<PathBuf>,
+        /// Sign with the preset's well-known development validator key N
+        /// (as `luminex node --dev-validator N`; never for anything of value).
+        #[arg(long, value_name = "N")]
+        dev_validator: Option<u32>,
         /// Change file (rewritten in place).
         #[arg(long)]
         tx: PathBuf,
@@ -214,10 +218,11 @@ pub async fn run(cmd: AuthorityCommand, spec: &ChainSpec, client: &Client) -> an
         }
         AuthorityCommand::Sign {
             validator_key,
+            dev_validator,
             tx,
             offline,
         } => {
-            let key = read_validator_key(&validator_key, spec)?;
+            let key = signer_key(validator_key.as_deref(), dev_validator, spec)?;
             let mut change = read_change(&tx, spec)?;
             if !offline {
                 if let Some(sets) = check_signer(client, spec, key.public_key()).await? {
@@ -502,10 +507,55 @@ pub fn propose(
     Ok(tx)
 }
 
+/// The key `sign` signs with: a validator key file, or a development
+/// validator's well-known key.
+fn signer_key(
+    validator_key: Option<&std::path::Path>,
+    dev_validator: Option<u32>,
+    spec: &ChainSpec,
+) -> anyhow::Result<luminex_crypto::SigningKey> {
+    match (validator_key, dev_validator) {
+        (Some(path), _) => read_validator_key(path, spec),
+        (None, Some(i)) => Ok(luminex_crypto::SigningKey::from_seed(
+            spec.default_scheme,
+            &ChainSpec::dev_validator_seed(i),
+        )),
+        (None, None) => bail!("name the signer: --validator-key FILE or --dev-validator N"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use luminex_ledger::authority::check_authority_change;
+
+    /// `sign` takes a key file or a development validator's index, one of
+    /// the two; the index signs with the key `node --dev-validator` uses.
+    #[test]
+    fn sign_takes_a_key_file_or_a_development_validator() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["luminex", "chain", "--chain", "poa", "authority", "sign", "--tx", "c.tx"];
+            args.extend_from_slice(extra);
+            crate::cli::Cli::try_parse_from(args)
+        };
+        assert!(parse(&["--dev-validator", "1"]).is_ok());
+        assert!(parse(&["--validator-key", "k"]).is_ok());
+        assert!(parse(&[]).is_err(), "a signer is needed");
+        assert!(parse(&["--validator-key", "k", "--dev-validator", "1"]).is_err());
+        let spec = ChainSpec::preset("poa").unwrap();
+        let key = signer_key(None, Some(1), &spec).unwrap();
+        let record = spec.bft_genesis().unwrap();
+        assert!(
+            record
+                .validators
+                .validators()
+                .iter()
+                .any(|v| v.public_key == *key.public_key()),
+            "development validator 1 is one of poa's authorities"
+        );
+        assert!(signer_key(None, None, &spec).is_err());
+    }
     use luminex_primitives::Hash;
 
     #[test]

@@ -75,7 +75,11 @@ pub enum AuthorityCommand {
     /// offline machine the key is not checked.
     Sign {
         /// The signing authority's validator key file.
-        #[arg(long, required_unless_present = "dev_validator", conflicts_with = "dev_validator")]
+        #[arg(
+            long,
+            required_unless_present = "dev_validator",
+            conflicts_with = "dev_validator"
+        )]
         validator_key: Option<PathBuf>,
         /// Sign with the preset's well-known development validator key N
         /// (as `luminex node --dev-validator N`; never for anything of value).
@@ -535,7 +539,16 @@ mod tests {
     fn sign_takes_a_key_file_or_a_development_validator() {
         use clap::Parser;
         let parse = |extra: &[&str]| {
-            let mut args = vec!["luminex", "chain", "--chain", "poa", "authority", "sign", "--tx", "c.tx"];
+            let mut args = vec![
+                "luminex",
+                "chain",
+                "--chain",
+                "poa",
+                "authority",
+                "sign",
+                "--tx",
+                "c.tx",
+            ];
             args.extend_from_slice(extra);
             crate::cli::Cli::try_parse_from(args)
         };

@@ -211,17 +211,80 @@ fn decode_record(
     Ok((block, Some(certificate)))
 }
 
+/// The first record of a block file, decoded; a record of the other form
+/// (a BFT chain's blocks with their certificates, or plain blocks) says
+/// which chain the file is not.
+fn decode_first(bytes: &[u8], certified: bool, chain: &str) -> anyhow::Result<Block> {
+    match decode_record(bytes, certified) {
+        Ok((block, _)) => Ok(block),
+        Err(e) if decode_record(bytes, !certified).is_ok() => {
+            let (file, this) = if certified {
+                (
+                    "blocks without commit certificates (a chain that is not BFT)",
+                    "a BFT chain",
+                )
+            } else {
+                (
+                    "a BFT chain's blocks with their commit certificates",
+                    "not a BFT chain",
+                )
+            };
+            anyhow::bail!(
+                "{e:#}: the file holds {file}, and chain {chain} is {this}; \
+                 pass the --chain the file was exported from"
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Why a file whose first block builds on a block the chain lacks is
+/// refused.
+fn not_this_chain(first: &Block, spec: &luminex_ledger::ChainSpec) -> String {
+    format!(
+        "the file's first block {} builds on {}, which chain {} (genesis {}) does not have: \
+         a file of another chain? Pass the --chain it was exported from",
+        first.hash(),
+        first.header.prev_hash(),
+        spec.name,
+        spec.genesis_hash()
+    )
+}
+
 /// Imports a block file. The blocks are committed without waiting for the
 /// disk and synced in batches ([`SyncBatch`], ADR 0040): every 32 blocks,
 /// 256 MiB or second, when the next block is 50 ms late, and at the end. A line `imported HEIGHT HASH` follows each block (it survives the
 /// process being killed), and `synced HEIGHT` each sync: every block up to
 /// that height survives a crash of the machine too.
 fn import(cfg: &crate::config::Config, file: &Path) -> anyhow::Result<()> {
-    // The file first: a missing one leaves no new chain behind.
-    let records = luminex_service::records::Reader::open(file, MAX_RECORD)
+    // The file first: a missing one, or one of another chain, leaves no
+    // new chain behind.
+    let mut records = luminex_service::records::Reader::open(file, MAX_RECORD)
         .with_context(|| format!("opening {}", file.display()))?;
+    let certified = cfg.spec.consensus == ConsensusKind::Bft;
+    let first = records
+        .next()
+        .transpose()
+        .context("reading the block file")?;
+    let first_block = match &first {
+        Some(bytes) => Some(decode_first(bytes, certified, &cfg.spec.name)?),
+        None => None,
+    };
+    // An export starts at block 1, on its chain's genesis; a file that
+    // starts later must build on a block the chain already has.
+    let on_genesis = |b: &Block| b.header.prev_hash() == cfg.spec.genesis_hash();
+    if let Some(b) = first_block.as_ref().filter(|b| !on_genesis(b)) {
+        if !cfg.chain_dir.join("db").exists() {
+            anyhow::bail!("{}", not_this_chain(b, &cfg.spec));
+        }
+    }
     let chain = open_chain(cfg)?;
-    let certified = chain.spec().consensus == ConsensusKind::Bft;
+    if let Some(b) = first_block.as_ref().filter(|b| !on_genesis(b)) {
+        if chain.header(&b.header.prev_hash())?.is_none() && chain.header(&b.hash())?.is_none() {
+            anyhow::bail!("{}", not_this_chain(b, &cfg.spec));
+        }
+    }
+    let records = first.map(Ok).into_iter().chain(records);
     let cache = SigCache::new(IMPORT_SIG_CACHE);
     let (mut imported, mut skipped) = (0u64, 0u64);
     let mut pre = Preverifier::new();

@@ -729,7 +729,10 @@ mod tests {
             dir,
         );
         assert!(in_use.contains("stop the process"), "{in_use}");
-        assert!(!in_use.contains("aside"), "a database in use is not damaged: {in_use}");
+        assert!(
+            !in_use.contains("aside"),
+            "a database in use is not damaged: {in_use}"
+        );
         let full = open_remedy(
             r#"FjallError: Io(Os { code: 28, kind: StorageFull, message: "No space left on device" })"#,
             dir,

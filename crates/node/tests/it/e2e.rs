@@ -139,6 +139,27 @@ fn wallet_send_restart_and_balances_survive() {
         "{imported}"
     );
     assert_eq!(tip(fresh.path()), tip(d));
+
+    // Into another chain: refused before anything is created, saying why.
+    let elsewhere = tempfile::tempdir().unwrap();
+    for (chain, why) in [
+        ("qbtc", "a file of another chain?"),
+        ("poa", "the file holds blocks without commit certificates"),
+    ] {
+        let out = luminex(
+            elsewhere.path(),
+            port,
+            &["chain", "import", "--chain", chain, "--file", file],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{chain}: {err}");
+        assert!(err.contains(why), "{chain}: {err}");
+        assert!(err.contains("the --chain"), "{err}");
+        assert!(
+            !elsewhere.path().join(chain).exists(),
+            "{chain}: nothing created"
+        );
+    }
 }
 
 #[test]

@@ -61,8 +61,8 @@ pub struct BenchArgs {
     /// Transactions to submit.
     #[arg(long, default_value_t = 20_000)]
     pub txs: usize,
-    /// Concurrent clients, spread round-robin over the nodes; at most
-    /// [`MAX_CLIENTS_PER_NODE`] per node.
+    /// Concurrent clients, spread round-robin over the nodes; at most 63
+    /// per node (`MAX_CLIENTS_PER_NODE`).
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// Development key that pays for everything (the chain's genesis

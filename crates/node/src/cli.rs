@@ -25,7 +25,7 @@ pub enum Command {
     Node(Box<NodeArgs>),
     /// Manage a wallet and send coins through a running node.
     Wallet(WalletArgs),
-    /// Inspect the chain; print, import, export and check chain data.
+    /// Inspect the chain (info, a block, a transaction, the spec); import, export and check chain data; make a local testnet.
     Chain(ChainArgs),
     /// Load generator: fund keys on a dev or BFT network, submit signed transfers, report
     /// tx/s and submission-to-block latency.

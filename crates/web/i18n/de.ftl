@@ -502,6 +502,7 @@ wallet-fee-estimate = Schätzung: { $fast } für den nächsten Block, { $slow } 
 wallet-review-button = Prüfen
 wallet-amount-bad = „{ $term }“ ist kein Betrag: Geben Sie Coins über 0 mit bis zu 8 Nachkommastellen an. Nichts wurde geändert.
 wallet-fee-rate-bad = Der Gebührensatz muss eine ganze Zahl von { $min } bis { $max } sein. Nichts wurde geändert.
+wallet-amount-too-large = Der Betrag { $term } ist mehr, als es je geben kann (höchstens { $max } Coins); die Wallet kann jetzt { $available } ausgeben. Nichts wurde geändert.
 wallet-insufficient = Betrag plus Gebühr ({ $needed }) ist mehr, als die Wallet jetzt ausgeben kann ({ $available }). Nichts wurde geändert.
 wallet-insufficient-all-dust = Bei einem Gebührensatz von { $rate } Basiseinheiten pro Byte ist jeder Coin der Wallet weniger wert als die Gebühr, ihn auszugeben; keiner kann zahlen (jetzt ausgebbar: { $spendable }). Senken Sie den Gebührensatz. Nichts wurde geändert.
 wallet-insufficient-some-dust = Der Betrag samt Gebühr ({ $needed }) ist mehr, als die Coins enthalten, die sich bei einem Gebührensatz von { $rate } Basiseinheiten pro Byte auszugeben lohnen ({ $available } von { $spendable } jetzt ausgebbar: ein Coin, der weniger wert ist als die Gebühr, ihn auszugeben, bleibt außen vor). Senken Sie den Gebührensatz oder den Betrag. Nichts wurde geändert.

@@ -500,6 +500,7 @@ wallet-fee-estimate = Estimate: { $fast } for the next block, { $slow } within 6
 wallet-review-button = Review
 wallet-amount-bad = “{ $term }” is not an amount: give coins above 0 with up to 8 decimals. Nothing changed.
 wallet-fee-rate-bad = The fee rate must be a whole number from { $min } to { $max }. Nothing changed.
+wallet-amount-too-large = The amount { $term } is more than there can ever be (at most { $max } coins); the wallet can spend { $available } now. Nothing changed.
 wallet-insufficient = The amount plus its fee ({ $needed }) is more than the wallet can spend now ({ $available }). Nothing changed.
 wallet-insufficient-all-dust = At a fee rate of { $rate } base units per byte, each of the wallet's coins is worth less than the fee of spending it, so none can pay (spendable now: { $spendable }). Lower the fee rate. Nothing changed.
 wallet-insufficient-some-dust = The amount plus its fee ({ $needed }) is more than the coins worth spending at a fee rate of { $rate } base units per byte hold ({ $available } of the { $spendable } spendable now: a coin worth less than the fee of spending it is left out). Lower the fee rate or the amount. Nothing changed.

@@ -181,9 +181,10 @@ pub async fn plan(
             return refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 t_args(
-                    "wallet-insufficient",
+                    "wallet-amount-too-large",
                     [
-                        ("needed", short_str(&typed.amount).into()),
+                        ("term", short_str(&typed.amount).into()),
+                        ("max", Amount::MAX.to_string().into()),
                         ("available", coins(a.spendable_total()).into()),
                     ],
                 ),

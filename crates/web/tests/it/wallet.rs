@@ -613,11 +613,11 @@ async fn a_payment_is_shown_signed_sent_and_followed_to_its_block() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "more than the wallet can spend",
         ),
-        // Past the largest amount: well formed, and more than it has.
+        // Past the largest amount: well formed, and more than there can be.
         (
             form(&back, "90000000000", &csrf),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "more than the wallet can spend",
+            "is more than there can ever be",
         ),
         (
             form(&back, "10000000000", &csrf),

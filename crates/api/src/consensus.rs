@@ -4,6 +4,11 @@
 //! chains, the set the last epoch boundary elected (ADR 0033). Every BFT
 //! chain answers it, authority chains included; `GET /staking/epoch` adds
 //! the epoch arithmetic on staking chains.
+//!
+//! `GET /consensus/state`: where this node's consensus task stands in the
+//! height it decides — the round, its step and proposer, each validator's
+//! prevote and precommit, and who has not been heard from at the height
+//! (CometBFT's `dump_consensus_state`, for finding why a chain halted).
 
 use std::sync::Arc;
 
@@ -141,4 +146,141 @@ pub(crate) async fn validators(State(node): State<Arc<Node>>) -> ApiResult<Valid
             validators: members(&node, &s.set),
         }),
     }))
+}
+
+/// A validator's votes in the current round of `GET /consensus/state`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VoterJson {
+    /// Its id (key hash of its consensus key).
+    pub id: String,
+    /// Its voting power.
+    pub power: u64,
+    /// Its prevote in the round: a block hash, `"nil"`, or null when none
+    /// has arrived.
+    pub prevote: Option<String>,
+    /// Its precommit in the round, likewise.
+    pub precommit: Option<String>,
+    /// Whether any vote of it arrived at this height, in any round: false
+    /// for a validator that is down, cut off, or not yet at the height.
+    pub heard: bool,
+}
+
+/// `GET /consensus/state`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConsensusStateJson {
+    /// The height being decided (the tip's plus one).
+    pub height: u64,
+    /// Its current round.
+    pub round: u32,
+    /// The step of the round: `propose`, `prevote`, `precommit` or
+    /// `commit`.
+    pub step: String,
+    /// Seconds since this node entered the height.
+    pub height_seconds: f64,
+    /// Seconds since it entered the round.
+    pub round_seconds: f64,
+    /// The round's proposer (id).
+    pub proposer: String,
+    /// The block proposed in the round, once received.
+    pub proposal: Option<String>,
+    /// The block this node is locked on and the round of the lock.
+    pub locked: Option<LockJson>,
+    /// Voting power of the set; a decision needs more than two thirds.
+    pub total_power: u64,
+    /// Power of the prevotes and of the precommits of the round so far.
+    pub prevote_power: u64,
+    /// See `prevote_power`.
+    pub precommit_power: u64,
+    /// Power of the validators not heard from at this height.
+    pub unheard_power: u64,
+    /// The validators of the height, in set order.
+    pub validators: Vec<VoterJson>,
+}
+
+/// A block and a round.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LockJson {
+    /// The block.
+    pub block: String,
+    /// The round.
+    pub round: u32,
+}
+
+/// `GET /consensus/state`: the height this node decides and each
+/// validator's votes in its round.
+#[utoipa::path(get, path = "/consensus/state", tag = "consensus",
+    responses((status = 200, body = ConsensusStateJson),
+        (status = 404, description = "Not a BFT chain (no-validators)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The consensus task has not started (no-consensus-task)", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn state(State(node): State<Arc<Node>>) -> ApiResult<ConsensusStateJson> {
+    if node.spec.consensus != ConsensusKind::Bft {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no-validators",
+            format!(
+                "chain {} has no consensus rounds: its consensus is {}",
+                node.spec.name,
+                node.spec.consensus.name()
+            ),
+        ));
+    }
+    let Some(view) = node.consensus_view.read().clone() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-consensus-task",
+            "the consensus task has not started yet",
+        ));
+    };
+    Ok(Json(state_json(&view, node.clock.now_millis())))
+}
+
+/// The JSON of `view` at `now_ms`.
+pub fn state_json(view: &luminex_service::ConsensusView, now_ms: u64) -> ConsensusStateJson {
+    use luminex_consensus::bft::Step;
+    let r = &view.round;
+    let vote = |v: Option<Option<luminex_primitives::Hash>>| {
+        v.map(|b| b.map_or_else(|| "nil".to_string(), |h| h.to_string()))
+    };
+    let power_of = |f: &dyn Fn(&luminex_consensus::bft::VoterView) -> bool| {
+        r.validators
+            .iter()
+            .filter(|v| f(v))
+            .map(|v| v.power)
+            .fold(0u64, u64::saturating_add)
+    };
+    let seconds = |since: u64| now_ms.saturating_sub(since) as f64 / 1000.0;
+    ConsensusStateJson {
+        height: r.height,
+        round: r.round,
+        step: match r.step {
+            Step::Propose => "propose",
+            Step::Prevote => "prevote",
+            Step::Precommit => "precommit",
+            Step::Commit => "commit",
+        }
+        .into(),
+        height_seconds: seconds(view.height_since_ms),
+        round_seconds: seconds(view.round_since_ms),
+        proposer: r.proposer.to_string(),
+        proposal: r.proposal.map(|h| h.to_string()),
+        locked: r.locked.map(|(h, round)| LockJson {
+            block: h.to_string(),
+            round,
+        }),
+        total_power: power_of(&|_| true),
+        prevote_power: power_of(&|v| v.prevote.is_some()),
+        precommit_power: power_of(&|v| v.precommit.is_some()),
+        unheard_power: power_of(&|v| !v.heard),
+        validators: r
+            .validators
+            .iter()
+            .map(|v| VoterJson {
+                id: v.id.to_string(),
+                power: v.power,
+                prevote: vote(v.prevote),
+                precommit: vote(v.precommit),
+                heard: v.heard,
+            })
+            .collect(),
+    }
 }

@@ -376,6 +376,7 @@ pub fn router_with(node: Arc<Node>, opts: ApiOptions) -> Router {
         .route("/address/{address}/utxos", get(utxos))
         .route("/address/{address}/transactions", get(history))
         .route("/consensus/validators", get(crate::consensus::validators))
+        .route("/consensus/state", get(crate::consensus::state))
         .route("/staking", get(crate::staking::info))
         .route("/staking/validators", get(crate::staking::validators))
         .route("/staking/validators/{id}", get(crate::staking::validator))

@@ -780,6 +780,7 @@ impl Consensus {
             &self.engine.machine().record().validators,
             self.engine.me().as_ref(),
         );
+        self.node.publish_consensus(self.engine.machine().view());
     }
 
     /// Commits a decided block: at once and synced, or, in a run of caught-up

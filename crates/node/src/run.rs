@@ -252,6 +252,7 @@ async fn run_once(cfg: &Config, signals: &mut Signals) -> anyhow::Result<Exit> {
         admission: Default::default(),
         follow_order: Default::default(),
         held_back: Default::default(),
+        consensus_view: Default::default(),
     });
     // Punishments are counted from the state the chain opened with.
     node.chain.with_staking(|s| node.metrics.staking.observe(s));

@@ -29,4 +29,4 @@ pub mod records;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
-pub use node::{mempool_for, Node, StoreView};
+pub use node::{mempool_for, ConsensusView, Node, StoreView};

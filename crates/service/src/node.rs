@@ -67,6 +67,41 @@ pub struct Node {
     /// Transactions of disconnected blocks waiting for the pool's chain
     /// limits to let them in ([`crate::held_back`]).
     pub held_back: crate::held_back::HeldBack,
+    /// On BFT chains, where the consensus task stands, as it last published
+    /// it (`GET /consensus/state`); `None` without a consensus task.
+    pub consensus_view: RwLock<Option<ConsensusView>>,
+}
+
+/// What the consensus task publishes of the height it decides.
+#[derive(Clone, Debug)]
+pub struct ConsensusView {
+    /// The height's state: round, step, proposer, votes.
+    pub round: luminex_consensus::bft::RoundView,
+    /// When this node entered the height (Unix milliseconds).
+    pub height_since_ms: u64,
+    /// When it entered the round (Unix milliseconds).
+    pub round_since_ms: u64,
+}
+
+impl Node {
+    /// Publishes `round` as the consensus task's position, noting when the
+    /// height and the round began.
+    pub fn publish_consensus(&self, round: luminex_consensus::bft::RoundView) {
+        let now = self.clock.now_millis();
+        let mut view = self.consensus_view.write();
+        let (height_since_ms, round_since_ms) = match view.as_ref() {
+            Some(v) if v.round.height == round.height && v.round.round == round.round => {
+                (v.height_since_ms, v.round_since_ms)
+            }
+            Some(v) if v.round.height == round.height => (v.height_since_ms, now),
+            _ => (now, now),
+        };
+        *view = Some(ConsensusView {
+            round,
+            height_since_ms,
+            round_since_ms,
+        });
+    }
 }
 
 /// The chain's UTXO set as a [`UtxoView`] for the mempool. A storage error

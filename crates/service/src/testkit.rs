@@ -79,6 +79,7 @@ pub fn node_with(
         admission: Default::default(),
         follow_order: Default::default(),
         held_back: Default::default(),
+        consensus_view: Default::default(),
     }))
 }
 

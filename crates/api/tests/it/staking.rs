@@ -375,6 +375,94 @@ async fn the_validator_sets_are_served_on_every_bft_chain() {
     }
 }
 
+/// `GET /consensus/state` shows what the consensus task published: the
+/// round, each validator's votes (nil told apart from none) and who has
+/// not been heard from, with the powers summed; 503 before the task runs,
+/// 404 on a chain without rounds. Every answer validates.
+#[tokio::test]
+async fn the_consensus_state_shows_each_validators_votes() {
+    use luminex_consensus::bft::{RoundView, Step, VoterView};
+    use luminex_primitives::Hash;
+    let poa = memory_node_for(ChainSpec::preset("poa").unwrap());
+    let (_, doc) = get(&poa, "/openapi.json").await;
+    let (s, v) = get(&poa, "/consensus/state").await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (503, Some("no-consensus-task")),
+        "{v}"
+    );
+    validate(&doc, "/consensus/state", "get", 503, &v);
+
+    let set = poa.spec.bft_genesis().unwrap().validators;
+    let ids: Vec<Hash> = set.validators().iter().map(|v| v.id()).collect();
+    let block = Hash([7; 32]);
+    let ballots = [
+        (Some(Some(block)), Some(Some(block)), true),
+        (Some(Some(block)), Some(None), true),
+        (Some(None), None, true),
+        (None, None, false),
+    ];
+    let view = RoundView {
+        height: 1,
+        round: 2,
+        step: Step::Precommit,
+        proposer: ids[1],
+        proposal: Some(block),
+        locked: Some((block, 2)),
+        valid: Some((block, 2)),
+        validators: ids
+            .iter()
+            .zip(ballots)
+            .map(|(id, (prevote, precommit, heard))| VoterView {
+                id: *id,
+                power: 1,
+                prevote,
+                precommit,
+                heard,
+            })
+            .collect(),
+    };
+    poa.publish_consensus(view.clone());
+    let (s, v) = get(&poa, "/consensus/state").await;
+    assert_eq!(s, 200, "{v}");
+    validate(&doc, "/consensus/state", "get", 200, &v);
+    assert_eq!(
+        (v["height"].as_u64(), v["round"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(v["step"], "precommit");
+    assert_eq!(v["proposer"], ids[1].to_string());
+    assert_eq!(v["locked"]["round"], 2);
+    assert_eq!(
+        (
+            v["total_power"].as_u64(),
+            v["prevote_power"].as_u64(),
+            v["precommit_power"].as_u64(),
+            v["unheard_power"].as_u64()
+        ),
+        (Some(4), Some(3), Some(2), Some(1))
+    );
+    let voters = v["validators"].as_array().unwrap();
+    assert_eq!(voters[1]["precommit"], "nil");
+    assert_eq!(voters[2]["prevote"], "nil");
+    assert!(voters[2]["precommit"].is_null());
+    assert_eq!(voters[3]["heard"], false);
+    // The same round published again keeps when it began; a new round
+    // starts its clock, not the height's.
+    let since = poa.consensus_view.read().clone().unwrap();
+    poa.publish_consensus(view.clone());
+    let again = poa.consensus_view.read().clone().unwrap();
+    assert_eq!(again.round_since_ms, since.round_since_ms);
+    poa.publish_consensus(RoundView { round: 3, ..view });
+    let next = poa.consensus_view.read().clone().unwrap();
+    assert_eq!(next.height_since_ms, since.height_since_ms);
+    assert!(next.round_since_ms >= since.round_since_ms);
+
+    let (s, v) = get(&memory_node(), "/consensus/state").await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("no-validators")), "{v}");
+    validate(&doc, "/consensus/state", "get", 404, &v);
+}
+
 /// `GET /staking/rewards` on a `stake_weighted` chain: the pot holds the
 /// fees (the coinbases claim nothing), and the coming payout splits it
 /// between the validator and its delegator, as documented.

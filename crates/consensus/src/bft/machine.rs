@@ -149,6 +149,44 @@ struct Proposed {
     timely: bool,
 }
 
+/// A height's state as an operator reads it (`GET /consensus/state`, as
+/// CometBFT's `dump_consensus_state`): who has voted what in the current
+/// round, and who has not been heard from at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoundView {
+    /// The height being decided.
+    pub height: u64,
+    /// Its current round.
+    pub round: u32,
+    /// The step of the round.
+    pub step: Step,
+    /// The round's proposer.
+    pub proposer: Hash,
+    /// The block proposed in the round, once received.
+    pub proposal: Option<Hash>,
+    /// The lock (block and round), if any.
+    pub locked: Option<(Hash, u32)>,
+    /// The valid value (block and round), if any.
+    pub valid: Option<(Hash, u32)>,
+    /// The validators of the height, in set order.
+    pub validators: Vec<VoterView>,
+}
+
+/// One validator in a [`RoundView`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoterView {
+    /// Its id.
+    pub id: Hash,
+    /// Its voting power.
+    pub power: u64,
+    /// Its prevote in the round: `Some(None)` for nil, `None` none yet.
+    pub prevote: Option<Option<Hash>>,
+    /// Its precommit in the round, likewise.
+    pub precommit: Option<Option<Hash>>,
+    /// Whether any vote of it arrived at this height.
+    pub heard: bool,
+}
+
 /// The consensus state of one height.
 #[derive(Clone, Debug)]
 pub struct HeightMachine {
@@ -257,6 +295,44 @@ impl HeightMachine {
     /// The votes counted so far.
     pub fn keeper(&self) -> &VoteKeeper {
         &self.keeper
+    }
+
+    /// The block proposed in `round` that this machine received, if any.
+    pub fn proposal(&self, round: u32) -> Option<Hash> {
+        self.proposals.get(&round).map(|p| p.value)
+    }
+
+    /// Where the height stands, for an operator: the round, its step and
+    /// proposer, and each validator's votes ([`RoundView`]).
+    pub fn view(&self) -> RoundView {
+        let round = self.round;
+        let validators = self
+            .record
+            .validators
+            .validators()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let [prevote, precommit] = self.keeper.ballot(round, i);
+                VoterView {
+                    id: v.id(),
+                    power: v.power,
+                    prevote,
+                    precommit,
+                    heard: self.keeper.heard_from(i),
+                }
+            })
+            .collect();
+        RoundView {
+            height: self.height,
+            round,
+            step: self.step,
+            proposer: self.proposer(round),
+            proposal: self.proposal(round),
+            locked: self.locked,
+            valid: self.valid,
+            validators,
+        }
     }
 
     /// The proposer of `round`.

@@ -31,6 +31,7 @@ pub mod votes;
 pub use compact::{CompactProposal, PendingProposal, Pooled};
 pub use engine::{ConsensusSigner, Effect, Engine, Host, MessageError, SignedState};
 pub use evidence::{DuplicateVoteEvidence, EvidenceKey, EvidencePool};
+pub use machine::{RoundView, Step, VoterView};
 pub use message::{
     ChainDomain, ConsensusMessage, Gossip, Proposal, SignedProposal, SignedVote, Vote, VoteKind,
 };

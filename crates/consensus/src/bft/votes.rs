@@ -224,6 +224,23 @@ impl VoteKeeper {
         })
     }
 
+    /// The first prevote and precommit of validator `index` in `round`:
+    /// `Some(None)` a vote for nil, `None` no such vote counted.
+    pub fn ballot(&self, round: u32, index: usize) -> [Option<Option<Hash>>; 2] {
+        let Some(t) = self.rounds.get(&round) else {
+            return [None, None];
+        };
+        [0, 1].map(|k| t[k].votes.get(&index).map(|v| v.vote.block))
+    }
+
+    /// Whether any vote of validator `index` was counted at this height,
+    /// in any round.
+    pub fn heard_from(&self, index: usize) -> bool {
+        self.rounds
+            .values()
+            .any(|t| t.iter().any(|k| k.votes.contains_key(&index)))
+    }
+
     /// Every counted vote of `round` (for re-gossip to lagging peers).
     /// Prevotes first, each kind in validator order (a stable order, so a
     /// seeded simulation replays exactly).
@@ -314,6 +331,26 @@ mod tests {
         k.add(vote(&s, big, VoteKind::Precommit, 0, Some(7)));
         assert!(k.quorum_for(0, VoteKind::Precommit, a));
         assert_eq!(k.precommits_for(0, &Hash([7; 32])).len(), 1);
+    }
+
+    /// What an operator reads of the keeper: each validator's first
+    /// prevote and precommit of a round (nil told apart from none), and
+    /// whether it was heard from at the height in any round.
+    #[test]
+    fn ballots_and_who_was_heard() {
+        let s = set(&[1, 1, 1, 1]);
+        let mut k = VoteKeeper::new(1, s.clone());
+        k.add(vote(&s, 0, VoteKind::Prevote, 0, Some(7)));
+        k.add(vote(&s, 0, VoteKind::Precommit, 0, None));
+        k.add(vote(&s, 1, VoteKind::Prevote, 0, None));
+        k.add(vote(&s, 2, VoteKind::Prevote, 1, Some(9)));
+        assert_eq!(k.ballot(0, 0), [Some(Some(Hash([7; 32]))), Some(None)]);
+        assert_eq!(k.ballot(0, 1), [Some(None), None]);
+        assert_eq!(k.ballot(0, 2), [None, None]);
+        assert_eq!(k.ballot(1, 2), [Some(Some(Hash([9; 32]))), None]);
+        assert_eq!(k.ballot(5, 0), [None, None]);
+        let heard: Vec<bool> = (0..4).map(|i| k.heard_from(i)).collect();
+        assert_eq!(heard, [true, true, true, false]);
     }
 
     #[test]

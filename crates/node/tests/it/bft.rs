@@ -159,6 +159,11 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
 
     // Blocks finalize.
     all_past(&[&v0, v1, v2, v3], 3, "the first finalized blocks").await;
+    let mut ids = vec![];
+    for p in [&v0, &*v1, &*v2, &*v3] {
+        let status = get(p.port, "/health/node-status").await;
+        ids.push(status["validator_id"].as_str().unwrap().to_string());
+    }
 
     // One validator killed: the other three keep finalizing.
     v3.kill();
@@ -220,6 +225,29 @@ async fn four_validators_finalize_survive_one_crash_stall_at_two_and_a_follower_
     until_stalled(&[&v0, v1]).await;
     let (stalled, tip) = v0.tip().await;
     assert_eq!(v1.tip().await, (stalled, tip.clone()), "no fork");
+    // `/consensus/state` tells why: the height after the stalled tip
+    // waits, the two live validators have voted in it, the one dead since
+    // long ago has not been heard from, and the votes fall short of a
+    // quorum.
+    let state = get(v0.port, "/consensus/state").await;
+    assert_eq!(state["height"], stalled + 1, "{state}");
+    let voters = state["validators"].as_array().unwrap();
+    let heard = |id: &str| {
+        voters
+            .iter()
+            .find(|v| v["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not in {state}"))["heard"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(heard(&ids[0]) && heard(&ids[1]), "{state}");
+    assert!(!heard(&ids[3]), "{state}");
+    let total = state["total_power"].as_u64().unwrap();
+    assert!(state["unheard_power"].as_u64().unwrap() > 0, "{state}");
+    assert!(
+        3 * state["precommit_power"].as_u64().unwrap() <= 2 * total,
+        "{state}"
+    );
 
     // Both back: finalization resumes, on top of the stalled tip.
     v2.restart();

@@ -601,6 +601,54 @@ impl Node {
         }
         self.return_to_pool(&acc.disconnected, !acc.connected.is_empty());
         self.drop_orphaned_spenders(&acc.disconnected);
+        self.drop_premature_spends(&acc.disconnected);
+    }
+
+    /// After a reorganisation: pool transactions spending a coinbase output
+    /// that is not mature at the next height (the chain got shorter, or the
+    /// coinbase's block moved up) can go into no block before it matures;
+    /// they leave with their descendants, as Bitcoin Core's
+    /// `removeForReorg` drops them. Kept, they went into every block
+    /// template and every block built from one was refused, so mining
+    /// stopped until a restart.
+    fn drop_premature_spends(&self, disconnected: &[Arc<Block>]) {
+        if disconnected.is_empty() || self.spec.coinbase_maturity == 0 {
+            return;
+        }
+        let next = self.chain.tip().height + 1;
+        // The confirmed inputs of the pool first, read with no lock on the
+        // pool (the caller holds `follow_order`).
+        let inputs: Vec<(Hash, OutPoint)> = {
+            let pool = self.mempool.read();
+            pool.entries()
+                .flat_map(|e| {
+                    e.tx.inputs
+                        .iter()
+                        .filter(|op| !pool.contains(&op.txid))
+                        .map(|op| (e.txid, *op))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let premature: Vec<Hash> = inputs
+            .into_iter()
+            .filter(|(_, op)| {
+                matches!(self.chain.coin(op), Ok(Some(c))
+                    if c.is_coinbase
+                        && next < c.height.saturating_add(self.spec.coinbase_maturity))
+            })
+            .map(|(txid, _)| txid)
+            .collect();
+        if premature.is_empty() {
+            return;
+        }
+        let mut pool = self.mempool.write();
+        for txid in premature {
+            let gone = pool.remove_with_descendants(&txid);
+            if !gone.is_empty() {
+                tracing::debug!(%txid, removed = gone.len(), "pool transaction spends a coinbase a reorganisation made immature");
+            }
+        }
     }
 
     /// After a reorganisation: pool transactions spending an output of a

@@ -256,3 +256,48 @@ fn an_authority_change_is_checked_after_the_pooled_ones() {
     }
     assert_eq!(node.mempool.read().len(), 3);
 }
+
+/// A spend of a coinbase that was mature at the next height stops being so
+/// when `invalidateblock` takes the tip away: it leaves the pool with its
+/// child, and the next block is made (it stayed, every template carried
+/// it, and mining stopped until a restart — a live walk).
+#[test]
+fn a_spend_of_a_coinbase_made_immature_by_a_reorg_leaves_the_pool() {
+    let mut spec = ChainSpec::preset("dev").unwrap();
+    spec.coinbase_maturity = 2;
+    let node = memory_node_for(spec.clone());
+    let first = node.produce_block().unwrap();
+    let tip = node.produce_block().unwrap();
+    // The coinbase of block 1 matures at height 3, the next.
+    let op = OutPoint {
+        txid: first.txs[0].txid(),
+        vout: 0,
+    };
+    let coin = (op, node.chain.coin(&op).unwrap().unwrap());
+    assert!(coin.1.is_coinbase && coin.1.height == 1);
+    let k0 = node.spec.dev_key(0).unwrap();
+    let spend = transfer(
+        &spec,
+        &k0,
+        &[coin],
+        vec![TxOut {
+            amount: Amount::from_coins(10).unwrap(),
+            lock: lock_of(&key(2)),
+        }],
+    );
+    node.submit(spend.clone()).unwrap();
+    let child = pay(&spec, &key(2), output(&spend, 0, 0), &key(3));
+    node.submit(child.clone()).unwrap();
+
+    node.invalidate_block(&tip.hash()).unwrap();
+    assert_eq!(node.chain.tip().height, 1);
+    let pool = node.mempool.read();
+    assert!(!pool.contains(&spend.txid()), "matures at 3, the next is 2");
+    assert!(!pool.contains(&child.txid()), "its child goes with it");
+    drop(pool);
+    // Paying elsewhere than the invalidated block did, so not that block.
+    let (block, _) = node.block_template(lock_of(&key(3))).unwrap();
+    let made = node.accept_block(&block);
+    assert!(made.is_ok(), "the next block is made: {made:?}");
+    assert_eq!(node.chain.tip().height, 2);
+}

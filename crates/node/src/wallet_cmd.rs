@@ -360,10 +360,15 @@ fn context(args: &WalletArgs) -> anyhow::Result<Ctx> {
     })
 }
 
+/// Saves a new wallet and prints its file and the address to receive at:
+/// the newest, as `wallet address` prints it (after a restore, the first
+/// address past those the chain shows used, never a used one).
 fn created(w: &Wallet, ctx: &Ctx) -> anyhow::Result<()> {
     w.save(&ctx.path, true)?;
     println!("wallet: {}", ctx.path.display());
-    println!("address: {}", w.file.addresses[0]);
+    if let Some(a) = w.file.addresses.last() {
+        println!("address: {a}");
+    }
     Ok(())
 }
 

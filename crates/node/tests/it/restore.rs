@@ -161,6 +161,18 @@ async fn restore_finds_coins_by_gap_limit_and_change_is_never_reused() {
         out.contains("kept 44 receive and 13 change addresses"),
         "{out}"
     );
+    // The address it prints to receive at is `wallet address`'s, one the
+    // chain never saw.
+    let printed = out
+        .lines()
+        .find_map(|l| l.strip_prefix("address: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        printed,
+        ok(d, port, &["wallet", "--wallet", "r", "address"]).trim()
+    );
+    let h = crate::p2p::get(port, &format!("/address/{printed}/transactions")).await;
+    assert_eq!(h["transactions"], serde_json::json!([]), "{printed}: {h}");
     assert_eq!(
         total_of(&ok(d, port, &["wallet", "--wallet", "r", "balance"])),
         "10.12"

@@ -57,6 +57,12 @@ pub enum ShamirError {
         /// The word as written.
         word: String,
     },
+    /// The share has a number of words no share has.
+    #[error("the share has {found} words; a share has {}, one length per length of recovery phrase: a word is missing or extra", share_lengths())]
+    WordCountUnknown {
+        /// Words found.
+        found: usize,
+    },
     /// The share has too few or too many words.
     #[error("the share has {found} words; a share of this backup has {expected}: a word is missing or extra")]
     WordCount {
@@ -243,13 +249,15 @@ impl ShamirShare {
         // Shares come in a few lengths (one per secret length): a count
         // that is none of them is a word missing or extra, which would
         // otherwise shift every later bit and read as a mistyped word.
-        let valid: Vec<usize> = (16..=32).step_by(4).map(share_words).collect();
-        if !valid.contains(&words.len()) {
-            let nearest = valid.iter().min_by_key(|n| n.abs_diff(words.len()));
-            return Err(ShamirError::WordCount {
-                found: words.len(),
-                expected: nearest.copied().unwrap_or_default(),
-            });
+        // Which length was meant is not known here: the nearest valid one
+        // is often not the backup's (30 words of a 34-word share are
+        // nearest 31), so every length is named.
+        if !(16..=32)
+            .step_by(4)
+            .map(share_words)
+            .any(|n| n == words.len())
+        {
+            return Err(ShamirError::WordCountUnknown { found: words.len() });
         }
         // The header's first word holds the version and the id's first bits;
         // read the length from the header to know how many words to expect.
@@ -300,6 +308,19 @@ impl ShamirShare {
             digest: [bytes[6], bytes[7], bytes[8], bytes[9]],
             value: Zeroizing::new(bytes[HEADER..].to_vec()),
         })
+    }
+}
+
+/// The word counts shares have, written for a person: "22, 25, 28, 31 or
+/// 34".
+fn share_lengths() -> String {
+    let n: Vec<String> = (16..=32)
+        .step_by(4)
+        .map(|l| share_words(l).to_string())
+        .collect();
+    match n.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => n.join(""),
     }
 }
 
@@ -482,7 +503,12 @@ mod tests {
             typo[pos] = list[(i + 1) % 2048];
             let e = ShamirShare::from_words(&typo.join(" ")).unwrap_err();
             assert!(
-                matches!(e, ShamirError::Checksum | ShamirError::WordCount { .. }),
+                matches!(
+                    e,
+                    ShamirError::Checksum
+                        | ShamirError::WordCount { .. }
+                        | ShamirError::WordCountUnknown { .. }
+                ),
                 "word {pos}: {e:?}"
             );
         }
@@ -495,8 +521,15 @@ mod tests {
         let short = words[1..].join(" ");
         assert!(matches!(
             ShamirShare::from_words(&short),
-            Err(ShamirError::WordCount { found, expected }) if found + 1 == expected
+            Err(ShamirError::WordCountUnknown { found }) if found + 1 == words.len()
         ));
+        // Four words short of a 34-word share is nearest a 31-word one: the
+        // error names every length rather than a wrong one.
+        let e = ShamirShare::from_words(&words[4..].join(" ")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the share has 30 words; a share has 22, 25, 28, 31 or 34, one length per length of recovery phrase: a word is missing or extra"
+        );
         for pos in [5, words.len() - 1] {
             let mut missing = words.clone();
             missing.remove(pos);

@@ -4,7 +4,7 @@
 
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
-use luminex_primitives::{Encode, OutPoint};
+use luminex_primitives::{Encode, OutPoint, Transaction};
 use serde_json::{json, Value};
 
 use super::shapes::{add_spent, header_json, median_time, spent_coins, stripped_size, tx_json};
@@ -245,6 +245,7 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
                             |op| c.node.chain.coin(op).ok().flatten(),
                             true,
                         );
+                        add_pool_prevouts(&c.node, &mut v, &tx);
                         if let Some(fee) = pool_fee {
                             v["fee"] = coins(fee.base());
                         }
@@ -505,6 +506,40 @@ fn staking_info(node: &Node) -> Value {
     })
 }
 
+/// The prevouts of a pool transaction's inputs that spend a pool parent's
+/// outputs: as a confirmed coin's, without a height (the parent has no
+/// block yet). Clients that read `vin[].prevout.value` find it on every
+/// input whose coin exists.
+fn add_pool_prevouts(node: &Node, v: &mut Value, tx: &Transaction) {
+    let Some(vin) = v["vin"]
+        .as_array_mut()
+        .filter(|a| a.len() == tx.inputs.len())
+    else {
+        return;
+    };
+    let pool = node.mempool.read();
+    for (i, op) in vin.iter_mut().zip(&tx.inputs) {
+        if i.get("prevout").is_some() {
+            continue;
+        }
+        let Some(out) = pool
+            .get(&op.txid)
+            .and_then(|e| e.tx.outputs.get(op.vout as usize))
+        else {
+            continue;
+        };
+        i["prevout"] = json!({
+            "generated": false,
+            "value": coins(out.amount.base()),
+            "value_base": out.amount.base(),
+            "scriptPubKey": {
+                "address": node.spec.address(out.lock).to_string(),
+                "type": out.lock.kind_name(),
+            },
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use jsonrpsee::core::params::ArrayParams;
@@ -558,6 +593,43 @@ mod tests {
             fee_coins.parse().ok(),
             "{pooled}"
         );
+        // A child spending the pooled payment: its input's prevout is the
+        // parent's output, with no height (the parent has no block).
+        let child = {
+            use luminex_ledger::testkit::{lock_of, transfer};
+            let k1 = node.spec.dev_key(1).unwrap();
+            let parent_out = luminex_ledger::Coin {
+                output: tx.outputs[0],
+                height: 0,
+                is_coinbase: false,
+            };
+            transfer(
+                &node.spec,
+                &k1,
+                &[(
+                    luminex_primitives::OutPoint {
+                        txid: tx.txid(),
+                        vout: 0,
+                    },
+                    parent_out,
+                )],
+                vec![luminex_primitives::TxOut {
+                    amount: luminex_primitives::Amount::from_coins(1).unwrap(),
+                    lock: lock_of(&k1),
+                }],
+            )
+        };
+        node.submit(child.clone()).unwrap();
+        let c = named(
+            &m,
+            "getrawtransaction",
+            json!([child.txid().to_string(), 2]),
+        )
+        .await;
+        let prevout = &c["result"]["vin"][0]["prevout"];
+        assert_eq!(prevout["value_base"], tx.outputs[0].amount.base(), "{c}");
+        assert_eq!(prevout["generated"], false, "{c}");
+        assert!(prevout.get("height").is_none(), "{c}");
         let block = node.produce_block().unwrap();
         for params in [
             json!({"txid": txid, "verbosity": 1}),

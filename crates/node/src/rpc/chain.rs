@@ -173,50 +173,62 @@ pub(super) fn register(m: &mut RpcModule<RpcContext>) {
             // the object, 2 the object with the fee and each input's prevout.
             let verbosity = verbosity(p.get(1), 0, true)?;
             // A block to look in, as Bitcoin Core's third parameter: it must be
-            // known, and hold the transaction.
+            // known and stored, and is read whatever the indexes (a side
+            // branch's too: `in_active_chain` says which).
             let in_block = match p.get(2) {
                 None | Some(Value::Null) => None,
                 Some(v) => {
                     let hash = param_hash(Some(v.clone()), "blockhash")?;
-                    let known = c
-                        .node
-                        .chain
-                        .header(&hash)
-                        .map_err(|e| err(codes::MISC, e.to_string()))?;
-                    if known.is_none() {
+                    let misc = |e: luminex_storage::StoreError| err(codes::MISC, e.to_string());
+                    let Some(rec) = c.node.chain.header(&hash).map_err(misc)? else {
                         return Err(err(codes::NOT_FOUND, "Block hash not found"));
-                    }
-                    Some(hash)
+                    };
+                    let Some(b) = c.node.chain.block(&hash).map_err(misc)? else {
+                        return Err(err(codes::MISC, "Block not available"));
+                    };
+                    let Some(tx) = b.txs.into_iter().find(|t| t.txid() == txid) else {
+                        return Err(err(
+                            codes::NOT_FOUND,
+                            "No such transaction found in the provided block",
+                        ));
+                    };
+                    let active = c.node.chain.hash_at(rec.height).map_err(misc)? == Some(hash);
+                    Some((tx, hash, rec.height, active))
                 }
             };
-            let (tx, block, pool_fee) = if let Some(s) = c
-                .node
-                .chain
-                .transaction(&txid)
-                .map_err(|e| err(codes::MISC, e.to_string()))?
-            {
-                (s.tx, Some((s.location.block, s.location.height)), None)
-            } else if let Some(e) = c.node.mempool.read().get(&txid) {
-                ((*e.tx).clone(), None, Some(e.fee))
-            } else {
-                return Err(err(
-                    codes::NOT_FOUND,
-                    "No such mempool or blockchain transaction",
-                ));
-            };
-            if in_block.is_some_and(|h| block.is_none_or(|(b, _)| b != h)) {
-                return Err(err(
-                    codes::NOT_FOUND,
-                    "No such transaction found in the provided block",
-                ));
-            }
+            let (tx, block, pool_fee, in_active_chain) =
+                if let Some((tx, hash, height, active)) = in_block {
+                    (tx, Some((hash, height)), None, Some(active))
+                } else if let Some(s) = c
+                    .node
+                    .chain
+                    .transaction(&txid)
+                    .map_err(|e| err(codes::MISC, e.to_string()))?
+                {
+                    (
+                        s.tx,
+                        Some((s.location.block, s.location.height)),
+                        None,
+                        None,
+                    )
+                } else if let Some(e) = c.node.mempool.read().get(&txid) {
+                    ((*e.tx).clone(), None, Some(e.fee), None)
+                } else {
+                    return Err(err(
+                        codes::NOT_FOUND,
+                        "No such mempool or blockchain transaction",
+                    ));
+                };
             if verbosity == 0 {
                 return Ok(json!(hex::encode(tx.encode())));
             }
             let mut v = tx_json(&c.node, &tx, block);
-            if in_block.is_some() {
-                // The block was checked to hold it on the main chain.
-                v["in_active_chain"] = json!(true);
+            if let Some(active) = in_active_chain {
+                v["in_active_chain"] = json!(active);
+                if !active {
+                    // As Core: a block off the main chain confirms nothing.
+                    v["confirmations"] = json!(0);
+                }
             }
             if verbosity == 2 {
                 match block {
@@ -675,12 +687,38 @@ mod tests {
         let inb = named(&m, "getrawtransaction", json!([txid, 1, hash])).await;
         assert_eq!(inb["result"]["in_active_chain"], true, "{inb}");
         assert!(v["result"].get("in_active_chain").is_none(), "{v}");
+
         let low = named(&m, "getblock", json!([hash, -1])).await;
         assert_eq!(low["result"], hex::encode(block.encode()), "{low}");
         let one = named(&m, "getblock", json!({"blockhash": hash, "verbose": true})).await;
         assert_eq!(one["result"]["tx"][1], txid, "{one}");
         let raw = named(&m, "getblock", json!({"blockhash": hash, "verbose": false})).await;
         assert_eq!(raw["result"], hex::encode(block.encode()));
+        // The block left for a side branch is still read when named: the
+        // transaction, not in the active chain, with no confirmations; a
+        // transaction it does not hold, or a block not known, is -5.
+        let side = luminex_service::testkit::side_branch_at_tip(&node);
+        assert_eq!(side, block.hash());
+        let r = named(&m, "getrawtransaction", json!([txid, 1, hash])).await;
+        assert_eq!(r["result"]["in_active_chain"], false, "{r}");
+        assert_eq!(r["result"]["confirmations"], 0, "{r}");
+        assert_eq!(r["result"]["blockhash"], hash, "{r}");
+        let new_cb = node
+            .chain
+            .block(&node.chain.tip().hash)
+            .unwrap()
+            .unwrap()
+            .txs[0]
+            .txid();
+        let r = named(
+            &m,
+            "getrawtransaction",
+            json!([new_cb.to_string(), 1, hash]),
+        )
+        .await;
+        assert_eq!(r["error"]["code"], -5, "{r}");
+        let r = named(&m, "getrawtransaction", json!([txid, 1, "00".repeat(32)])).await;
+        assert_eq!(r["error"]["code"], -5, "{r}");
     }
 
     /// As Bitcoin Core: the genesis block's header and block carry no

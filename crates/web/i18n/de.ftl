@@ -19,6 +19,11 @@ live-updated = Aktualisiert
 ## Fehlerseiten (error.rs) und ihre Meldungen
 
 error-bad-request = Ungültige Anfrage
+error-bad-path = Die Adresse dieser Seite ist fehlerhaft: ein Teil davon ist kein Text (UTF-8).
+error-bad-query = Die Abfrage dieser Seite (nach dem „?“) ist fehlerhaft.
+error-form-type = Das Formular wurde nicht als Webformular gesendet: senden Sie es von der Seite aus (Content-Type application/x-www-form-urlencoded). Nichts wurde geändert.
+error-form-too-large = Das Formular ist größer, als der Knoten annimmt. Nichts wurde geändert.
+error-form-bad = Die Felder des Formulars konnten nicht gelesen werden. Nichts wurde geändert.
 error-not-found = Nicht gefunden
 error-method-not-allowed = Keine Seite
 error-method-not-allowed-message = Diese Adresse nimmt ein Formular der Seiten entgegen; hier gibt es nichts anzuzeigen. Nichts wurde geändert.

@@ -20,6 +20,11 @@ live-updated = Updated
 ## Error pages (error.rs) and the messages they carry
 
 error-bad-request = Bad request
+error-bad-path = This page's address is malformed: a part of it is not text (UTF-8).
+error-bad-query = This page's query (after the "?") is malformed.
+error-form-type = The form was not sent as a web form: send it from the page (Content-Type application/x-www-form-urlencoded). Nothing was changed.
+error-form-too-large = The form is larger than the node accepts. Nothing was changed.
+error-form-bad = The form's fields could not be read. Nothing was changed.
 error-not-found = Not found
 error-method-not-allowed = Not a page
 error-method-not-allowed-message = This address takes a form sent from the pages; there is nothing to show here. Nothing was changed.

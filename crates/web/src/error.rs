@@ -101,3 +101,13 @@ impl IntoResponse for PageError {
         (self.status, body).into_response()
     }
 }
+
+/// What a page says of a form the framework could not read (its
+/// rejection's status), in the pages' words.
+pub(crate) fn form_refusal(status: axum::http::StatusCode) -> String {
+    match status {
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => crate::i18n::t("error-form-type"),
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => crate::i18n::t("error-form-too-large"),
+        _ => crate::i18n::t("error-form-bad"),
+    }
+}

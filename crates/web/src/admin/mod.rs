@@ -430,7 +430,8 @@ pub(crate) fn form_fields(
     f: Result<axum::Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Result<HashMap<String, String>, Box<Response>> {
     f.map(|axum::Form(m)| m).map_err(|e| {
-        Box::new(Problem::new(e.status(), t("error-bad-request"), e.body_text()).into_response())
+        let message = crate::error::form_refusal(e.status());
+        Box::new(Problem::new(e.status(), t("error-bad-request"), message).into_response())
     })
 }
 

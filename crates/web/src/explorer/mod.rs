@@ -31,16 +31,19 @@ pub use validators::validators;
 /// 70 characters; the search box's `maxlength`).
 const MAX_TERM: usize = 200;
 
+/// A page's path parameter, or a page saying in words (not the
+/// framework's) that the address is malformed.
 pub(crate) fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, PageError> {
     p.map(|Path(s)| s)
-        .map_err(|e| PageError::bad_request(e.body_text()))
+        .map_err(|_| PageError::bad_request(crate::i18n::t("error-bad-path")))
 }
 
+/// A page's query parameters, or a page saying the query is malformed.
 pub(crate) fn query(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<HashMap<String, String>, PageError> {
     q.map(|Query(m)| m)
-        .map_err(|e| PageError::bad_request(e.body_text()))
+        .map_err(|_| PageError::bad_request(crate::i18n::t("error-bad-query")))
 }
 
 /// A 1-based page number from `?page=` (1 when absent).

@@ -385,8 +385,10 @@ type FormResult =
 
 /// The fields of a POST, or a page saying the form is malformed.
 fn form_fields(f: FormResult) -> Result<HashMap<String, String>, Box<Response>> {
-    f.map(|axum::Form(m)| m)
-        .map_err(|e| Box::new(problem(e.status(), &t("error-bad-request"), &e.body_text())))
+    f.map(|axum::Form(m)| m).map_err(|e| {
+        let message = crate::error::form_refusal(e.status());
+        Box::new(problem(e.status(), &t("error-bad-request"), &message))
+    })
 }
 
 /// A wallet's name: letters, digits, `-` and `_`, as the CLI accepts.

@@ -866,3 +866,45 @@ async fn a_get_on_a_forms_address_gets_a_page_when_html_is_asked_for() {
     assert_eq!(r.headers()[header::ALLOW], "POST");
     assert!(r.into_body().collect().await.unwrap().to_bytes().is_empty());
 }
+
+/// A login form sent as JSON, or larger than the node takes, is refused
+/// with a page in the dashboard's words, not the framework's.
+#[tokio::test]
+async fn a_malformed_form_is_refused_in_the_pages_words() {
+    let d = Dash::new(AdminOptions::default());
+    let json = send(
+        &d,
+        "POST",
+        "/admin/login",
+        None,
+        None,
+        Some(LOCAL),
+        Some(("content-type", "application/json")),
+    )
+    .await;
+    assert_eq!(
+        json.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        json.body
+    );
+    assert!(
+        json.body.contains("was not sent as a web form"),
+        "{}",
+        json.body
+    );
+    assert!(
+        !json.body.contains("Form requests must have"),
+        "{}",
+        json.body
+    );
+    let big = format!("key={}", "a".repeat(70 * 1024));
+    let r = post(&d, "/admin/login", None, &big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert!(
+        r.body.contains("larger than the node accepts"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("Failed to buffer"), "{}", r.body);
+}

@@ -243,6 +243,9 @@ async fn bad_input_gets_a_page_with_a_message_and_a_4xx() {
             "malformed",
         ),
         ("/static/nothing.js", missing, "no file named"),
+        // Said in the pages' words, not the framework's.
+        ("/block/%FF", bad, "is not text (UTF-8)"),
+        ("/tx/%FF%FE", bad, "is not text (UTF-8)"),
     ] {
         refused(&node, uri, status, says).await;
     }

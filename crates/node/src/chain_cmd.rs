@@ -230,8 +230,8 @@ fn decode_first(bytes: &[u8], certified: bool, chain: &str) -> anyhow::Result<Bl
                 )
             };
             anyhow::bail!(
-                "{e:#}: the file holds {file}, and chain {chain} is {this}; \
-                 pass the --chain the file was exported from"
+                "the file holds {file}, and chain {chain} is {this}: pass the --chain \
+                 the file was exported from (its first record, read as this chain's: {e:#})"
             )
         }
         Err(e) => Err(e),

@@ -107,23 +107,29 @@ pub(crate) fn tip_record(node: &Node) -> Result<(u64, ConsensusRecord), ApiError
     Ok((height, record))
 }
 
+/// 404 `no-validators` on a chain that is not BFT: it has no `what`.
+fn bft_only(node: &Node, what: &str) -> Result<(), ApiError> {
+    if node.spec.consensus == ConsensusKind::Bft {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no-validators",
+        format!(
+            "chain {} has {what}: its consensus is {}",
+            node.spec.name,
+            node.spec.consensus.name()
+        ),
+    ))
+}
+
 /// `GET /consensus/validators`: the validator sets after the tip.
 #[utoipa::path(get, path = "/consensus/validators", tag = "consensus",
     responses((status = 200, body = ValidatorSetsJson),
         (status = 404, description = "Not a BFT chain: no validator set (no-validators)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The consensus state after the tip cannot be read (no-consensus-state)", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn validators(State(node): State<Arc<Node>>) -> ApiResult<ValidatorSetsJson> {
-    if node.spec.consensus != ConsensusKind::Bft {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no-validators",
-            format!(
-                "chain {} has no validator set: its consensus is {}",
-                node.spec.name,
-                node.spec.consensus.name()
-            ),
-        ));
-    }
+    bft_only(&node, "no validator set")?;
     let (height, record) = tip_record(&node)?;
     let pending = record
         .pending
@@ -213,17 +219,7 @@ pub struct LockJson {
         (status = 404, description = "Not a BFT chain (no-validators)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The consensus task has not started (no-consensus-task)", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn state(State(node): State<Arc<Node>>) -> ApiResult<ConsensusStateJson> {
-    if node.spec.consensus != ConsensusKind::Bft {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no-validators",
-            format!(
-                "chain {} has no consensus rounds: its consensus is {}",
-                node.spec.name,
-                node.spec.consensus.name()
-            ),
-        ));
-    }
+    bft_only(&node, "no consensus rounds")?;
     let Some(view) = node.consensus_view.read().clone() else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -20,19 +20,30 @@ pub fn open_chain(cfg: &Config) -> anyhow::Result<ChainStore> {
     std::fs::create_dir_all(&db).with_context(|| format!("creating {}", db.display()))?;
     let kv = FjallStore::open(&db).map_err(|e| {
         anyhow::anyhow!(
-            "opening database {}: {e}\n{}",
+            "opening database {}: {e}{}",
             db.display(),
-            open_remedy(&e.to_string(), &cfg.chain_dir)
+            remedy_line(&e.to_string(), &cfg.chain_dir)
         )
     })?;
     let rules = luminex_consensus::rules_for(&cfg.spec);
     ChainStore::open_with(Arc::new(kv), cfg.spec.clone(), rules, cfg.store).map_err(|e| {
         anyhow::anyhow!(
-            "opening the chain in {}: {e}\n{}",
+            "opening the chain in {}: {e}{}",
             db.display(),
-            open_remedy(&e.to_string(), &cfg.chain_dir)
+            remedy_line(&e.to_string(), &cfg.chain_dir)
         )
     })
+}
+
+/// [`open_remedy`] on a line of its own, or nothing when the store's own
+/// words already say what to do (its checks of the block files at open
+/// name a remedy): one error, one remedy.
+fn remedy_line(error: &str, chain_dir: &std::path::Path) -> String {
+    if error.contains("from a backup") {
+        String::new()
+    } else {
+        format!("\n{}", open_remedy(error, chain_dir))
+    }
 }
 
 /// What an operator can do about a database that would not open, from
@@ -740,6 +751,12 @@ mod tests {
         );
         assert!(full.contains("free some space"), "{full}");
         assert!(!full.contains("aside"), "{full}");
+        // The store's checks at open name their own remedy: not a second.
+        let said = "block 4 (ab…) cannot be read: checksum mismatch. The block files are damaged \
+                    or missing: restore the data directory from a backup, or remove its db \
+                    directory to sync the chain again";
+        assert_eq!(remedy_line(said, dir), "");
+        assert!(remedy_line("FjallError: Storage(Unrecoverable)", dir).starts_with('\n'));
         let damaged = open_remedy("FjallError: Storage(Unrecoverable)", dir);
         assert!(damaged.contains("move /data/dev aside"), "{damaged}");
         assert!(

@@ -169,6 +169,10 @@ pub struct VoterJson {
     /// Whether any vote of it arrived at this height, in any round: false
     /// for a validator that is down, cut off, or not yet at the height.
     pub heard: bool,
+    /// The latest round of the height in which a vote of it arrived (null
+    /// when none did): one that stopped during the height stays at the
+    /// round it last voted in while the others move on.
+    pub last_round: Option<u32>,
 }
 
 /// `GET /consensus/state`.
@@ -276,6 +280,7 @@ pub fn state_json(view: &luminex_service::ConsensusView, now_ms: u64) -> Consens
                 prevote: vote(v.prevote),
                 precommit: vote(v.precommit),
                 heard: v.heard,
+                last_round: v.last_round,
             })
             .collect(),
     }

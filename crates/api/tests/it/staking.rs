@@ -419,6 +419,7 @@ async fn the_consensus_state_shows_each_validators_votes() {
                 prevote,
                 precommit,
                 heard,
+                last_round: heard.then_some(2),
             })
             .collect(),
     };
@@ -447,6 +448,8 @@ async fn the_consensus_state_shows_each_validators_votes() {
     assert_eq!(voters[2]["prevote"], "nil");
     assert!(voters[2]["precommit"].is_null());
     assert_eq!(voters[3]["heard"], false);
+    assert!(voters[3]["last_round"].is_null());
+    assert_eq!(voters[0]["last_round"], 2);
     // The same round published again keeps when it began; a new round
     // starts its clock, not the height's.
     let since = poa.consensus_view.read().clone().unwrap();

@@ -185,6 +185,9 @@ pub struct VoterView {
     pub precommit: Option<Option<Hash>>,
     /// Whether any vote of it arrived at this height.
     pub heard: bool,
+    /// The latest round of the height in which a vote of it arrived: a
+    /// validator that stopped mid-height is heard, but rounds behind.
+    pub last_round: Option<u32>,
 }
 
 /// The consensus state of one height.
@@ -314,6 +317,7 @@ impl HeightMachine {
             .enumerate()
             .map(|(i, v)| {
                 let [prevote, precommit] = self.keeper.ballot(round, i);
+                let last_round = self.keeper.last_round_of(i);
                 VoterView {
                     // The set's cached id: hashing each key on every event
                     // would cost a validator set of 100 half a millisecond.
@@ -321,7 +325,8 @@ impl HeightMachine {
                     power: v.power,
                     prevote,
                     precommit,
-                    heard: self.keeper.heard_from(i),
+                    heard: last_round.is_some(),
+                    last_round,
                 }
             })
             .collect();

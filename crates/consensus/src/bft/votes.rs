@@ -233,12 +233,20 @@ impl VoteKeeper {
         [0, 1].map(|k| t[k].votes.get(&index).map(|v| v.vote.block))
     }
 
+    /// The latest round of this height in which a vote of validator
+    /// `index` was counted, if any.
+    pub fn last_round_of(&self, index: usize) -> Option<u32> {
+        self.rounds
+            .iter()
+            .rev()
+            .find(|(_, t)| t.iter().any(|k| k.votes.contains_key(&index)))
+            .map(|(r, _)| *r)
+    }
+
     /// Whether any vote of validator `index` was counted at this height,
     /// in any round.
     pub fn heard_from(&self, index: usize) -> bool {
-        self.rounds
-            .values()
-            .any(|t| t.iter().any(|k| k.votes.contains_key(&index)))
+        self.last_round_of(index).is_some()
     }
 
     /// Every counted vote of `round` (for re-gossip to lagging peers).
@@ -351,6 +359,8 @@ mod tests {
         assert_eq!(k.ballot(5, 0), [None, None]);
         let heard: Vec<bool> = (0..4).map(|i| k.heard_from(i)).collect();
         assert_eq!(heard, [true, true, true, false]);
+        let last: Vec<Option<u32>> = (0..4).map(|i| k.last_round_of(i)).collect();
+        assert_eq!(last, [Some(0), Some(0), Some(1), None]);
     }
 
     #[test]

@@ -4,10 +4,13 @@
 
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
-use luminex_primitives::{Encode, OutPoint, Transaction};
+use luminex_primitives::{Encode, OutPoint};
 use serde_json::{json, Value};
 
-use super::shapes::{add_spent, header_json, median_time, spent_coins, stripped_size, tx_json};
+use super::shapes::{
+    add_pool_prevouts, add_spent, header_json, median_time, script_pub_key, spent_coins,
+    stripped_size, tx_json,
+};
 use super::{codes, err, reg, RpcContext, RpcResult};
 use super::{coins, opt_bool, param_hash};
 use luminex_consensus::pow::difficulty;
@@ -442,10 +445,7 @@ fn tx_out(node: &Node, op: OutPoint, mempool: bool) -> RpcResult {
         "confirmations": confirmations,
         "value": coins(output.amount.base()),
         "value_base": output.amount.base(),
-        "scriptPubKey": {
-            "address": node.spec.address(output.lock).to_string(),
-            "type": output.lock.kind_name(),
-        },
+        "scriptPubKey": script_pub_key(node, &output),
         "coinbase": coinbase,
     }))
 }
@@ -516,40 +516,6 @@ fn staking_info(node: &Node) -> Value {
             "reward_pot": coins(s.pot().base()),
         })
     })
-}
-
-/// The prevouts of a pool transaction's inputs that spend a pool parent's
-/// outputs: as a confirmed coin's, without a height (the parent has no
-/// block yet). Clients that read `vin[].prevout.value` find it on every
-/// input whose coin exists.
-fn add_pool_prevouts(node: &Node, v: &mut Value, tx: &Transaction) {
-    let Some(vin) = v["vin"]
-        .as_array_mut()
-        .filter(|a| a.len() == tx.inputs.len())
-    else {
-        return;
-    };
-    let pool = node.mempool.read();
-    for (i, op) in vin.iter_mut().zip(&tx.inputs) {
-        if i.get("prevout").is_some() {
-            continue;
-        }
-        let Some(out) = pool
-            .get(&op.txid)
-            .and_then(|e| e.tx.outputs.get(op.vout as usize))
-        else {
-            continue;
-        };
-        i["prevout"] = json!({
-            "generated": false,
-            "value": coins(out.amount.base()),
-            "value_base": out.amount.base(),
-            "scriptPubKey": {
-                "address": node.spec.address(out.lock).to_string(),
-                "type": out.lock.kind_name(),
-            },
-        });
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use jsonrpsee::types::ErrorObjectOwned;
 use luminex_ledger::Coin;
-use luminex_primitives::{Block, Encode, Hash, Header, OutPoint, Transaction, TxKind};
+use luminex_primitives::{Block, Encode, Hash, Header, OutPoint, Transaction, TxKind, TxOut};
 use serde_json::{json, Value};
 
 use super::{codes, coins, err, RpcResult};
@@ -40,7 +40,7 @@ pub(super) fn tx_json(node: &Node, tx: &Transaction, block: Option<(Hash, u64)>)
                 "value": coins(o.amount.base()),
                 "value_base": o.amount.base(),
                 "n": n,
-                "scriptPubKey": { "address": node.spec.address(o.lock).to_string(), "type": o.lock.kind_name() },
+                "scriptPubKey": script_pub_key(node, o),
             })
         })
         .collect();
@@ -149,19 +149,59 @@ pub(super) fn add_spent(
     if let Some(vin) = v["vin"].as_array_mut().filter(|a| a.len() == spent.len()) {
         for (i, c) in vin.iter_mut().zip(&spent) {
             if let Some(c) = c {
-                i["prevout"] = json!({
-                    "generated": c.is_coinbase,
-                    "height": c.height,
-                    "value": coins(c.output.amount.base()),
-                    "value_base": c.output.amount.base(),
-                    "scriptPubKey": {
-                        "address": node.spec.address(c.output.lock).to_string(),
-                        "type": c.output.lock.kind_name(),
-                    },
-                });
+                i["prevout"] = prevout_json(node, &c.output, c.is_coinbase, Some(c.height));
             }
         }
     }
+}
+
+/// The prevouts of a pool transaction's inputs that spend a pool parent's
+/// outputs: as a confirmed coin's, without a height (the parent has no
+/// block yet). Clients that read `vin[].prevout.value` find it on every
+/// input whose coin exists.
+pub(super) fn add_pool_prevouts(node: &Node, v: &mut Value, tx: &Transaction) {
+    let Some(vin) = v["vin"]
+        .as_array_mut()
+        .filter(|a| a.len() == tx.inputs.len())
+    else {
+        return;
+    };
+    let pool = node.mempool.read();
+    for (i, op) in vin.iter_mut().zip(&tx.inputs) {
+        if i.get("prevout").is_some() {
+            continue;
+        }
+        let Some(out) = pool
+            .get(&op.txid)
+            .and_then(|e| e.tx.outputs.get(op.vout as usize))
+        else {
+            continue;
+        };
+        i["prevout"] = prevout_json(node, out, false, None);
+    }
+}
+
+/// Core's `scriptPubKey` of an output: its address and the kind of lock.
+pub(super) fn script_pub_key(node: &Node, out: &TxOut) -> Value {
+    json!({
+        "address": node.spec.address(out.lock).to_string(),
+        "type": out.lock.kind_name(),
+    })
+}
+
+/// Core's `prevout` of an input spending `out`: `height` only for a coin
+/// of the chain (a pool parent's output has none).
+fn prevout_json(node: &Node, out: &TxOut, generated: bool, height: Option<u64>) -> Value {
+    let mut v = json!({
+        "generated": generated,
+        "value": coins(out.amount.base()),
+        "value_base": out.amount.base(),
+        "scriptPubKey": script_pub_key(node, out),
+    });
+    if let Some(h) = height {
+        v["height"] = json!(h);
+    }
+    v
 }
 
 /// Bitcoin Core's median time past of a block: the median of the times of
